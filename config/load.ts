@@ -1,0 +1,95 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve, extname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../lib/errors.ts';
+import { registerSecret } from '../lib/logger.ts';
+import { configSchema, type VeriteConfig } from './schema.ts';
+
+const DEFAULT_FILES = ['verite.config.json', 'verite.config.yaml', 'verite.config.yml', 'verite.config.ts'];
+
+export interface LoadConfigOptions {
+  /** An explicit file (`--config`); else `VERITE_CONFIG`; else the first default file found. */
+  file?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Merged over the file before validation (e.g. `--demo` adds the demo source). */
+  overrides?: Record<string, unknown>;
+}
+
+export interface LoadedConfig {
+  config: VeriteConfig;
+  /** The file read, or null when none exists and defaults apply. */
+  file: string | null;
+}
+
+async function readConfigFile(path: string): Promise<unknown> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.ts' || ext === '.js' || ext === '.mjs') {
+    const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    return mod.default ?? {};
+  }
+  const text = readFileSync(path, 'utf8');
+  try {
+    return ext === '.yaml' || ext === '.yml' ? parseYaml(text) ?? {} : JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${path}: cannot be parsed: ${(error as Error).message}`]);
+  }
+}
+
+/**
+ * Reads the configuration file and the environment once, validates it with zod and returns
+ * typed values. Every problem is reported at once in a {@link ConfigError}.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const explicit = options.file ?? env.VERITE_CONFIG;
+  let file: string | null = null;
+  if (explicit) {
+    file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new ConfigError([`config file ${explicit} does not exist`]);
+  } else {
+    file = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f)) ?? null;
+  }
+  const raw = file ? await readConfigFile(file) : {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([`${file}: the configuration must be an object`]);
+  }
+  const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  if (options.overrides) {
+    for (const [k, v] of Object.entries(options.overrides)) {
+      merged[k] =
+        v && typeof v === 'object' && !Array.isArray(v) && merged[k] && typeof merged[k] === 'object'
+          ? { ...(merged[k] as object), ...(v as object) }
+          : v;
+    }
+  }
+  const problems: string[] = [];
+  if (env.VERITE_REPORTING_TIMEZONE) merged.reportingTimezone = env.VERITE_REPORTING_TIMEZONE;
+  if (env.VERITE_REPORTING_CURRENCY) merged.reportingCurrency = env.VERITE_REPORTING_CURRENCY;
+  if (env.VERITE_CHURN_AFTER_DAYS) {
+    const n = Number(env.VERITE_CHURN_AFTER_DAYS);
+    if (Number.isInteger(n)) merged.churnAfterDays = n;
+    else problems.push(`VERITE_CHURN_AFTER_DAYS: expected a whole number of days, got "${env.VERITE_CHURN_AFTER_DAYS}"`);
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const where = issue.path.length ? issue.path.join('.') : '(top level)';
+      problems.push(`${where}: ${issue.message}`);
+    }
+  }
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
+  return { config: parsed.data, file };
+}
+
+/**
+ * Reads the secret named by a `...Env` key. Secrets never come from the file itself.
+ */
+export function readSecret(envVar: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[envVar];
+  if (!value) throw new ConfigError([`${what}: the environment variable ${envVar} is not set`]);
+  registerSecret(value);
+  return value;
+}

@@ -1,0 +1,137 @@
+import type { Stream, StreamKind } from './types.ts';
+
+/**
+ * The stream catalogue of DESIGN.md: for every stream, its kind, key, report date and version.
+ * Real extractors, the demo shop and `verite import` all take their identity functions from
+ * here, so a record lands the same way whichever way it arrives.
+ */
+export type StreamIdentity = Pick<
+  Stream,
+  'name' | 'kind' | 'keyDescription' | 'cursorDescription' | 'defaultLookbackDays' | 'keyOf' | 'dateOf' | 'versionOf'
+>;
+
+type Rec = Record<string, unknown>;
+
+const text = (v: unknown): string | undefined =>
+  v === null || v === undefined || v === '' ? undefined : typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined;
+
+const obj = (v: unknown): Rec => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
+
+/** Several parts of a composite key; undefined when any is missing. */
+function composite(...parts: (string | undefined)[]): string | undefined {
+  return parts.every((p) => p !== undefined) ? parts.join('|') : undefined;
+}
+
+/** A date as YYYY-MM-DD from `YYYY-MM-DD`, `YYYYMMDD` or an ISO timestamp's date part. */
+export function reportDate(v: unknown): string | undefined {
+  const s = text(v);
+  if (!s) return undefined;
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(s);
+  if (!m) return undefined;
+  const iso = `${m[1]}-${m[2]}-${m[3]}`;
+  const d = new Date(`${iso}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== iso ? undefined : iso;
+}
+
+/** An ISO timestamp from an ISO string or Unix seconds. */
+export function isoTimestamp(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000).toISOString();
+  const s = text(v);
+  if (!s) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+function identity(
+  name: string,
+  kind: StreamKind,
+  keyDescription: string,
+  cursorDescription: string,
+  defaultLookbackDays: number,
+  keyOf: (r: Rec) => string | undefined,
+  extra: Partial<Pick<Stream, 'dateOf' | 'versionOf'>> = {},
+): StreamIdentity {
+  return Object.freeze({ name, kind, keyDescription, cursorDescription, defaultLookbackDays, keyOf, ...extra });
+}
+
+export const catalog = {
+  shopify: {
+    orders: identity('orders', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
+      versionOf: (r) => isoTimestamp(r.updated_at),
+    }),
+    customers: identity('customers', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), {
+      versionOf: (r) => isoTimestamp(r.updated_at),
+    }),
+  },
+  stripe: {
+    charges: identity('charges', 'entity', 'id', 'created, then events', 0, (r) => text(r.id)),
+    refunds: identity('refunds', 'entity', 'id', 'created, then events', 0, (r) => text(r.id)),
+  },
+  ga4: {
+    traffic_daily: identity(
+      'traffic_daily',
+      'date-report',
+      'property + date + dimensions',
+      'date, lookback 3 days',
+      3,
+      (r) =>
+        composite(
+          text(r.property_id),
+          reportDate(r.date),
+          String(r.sessionDefaultChannelGroup ?? ''),
+          String(r.sessionSource ?? ''),
+          String(r.sessionMedium ?? ''),
+          String(r.sessionCampaignName ?? ''),
+          String(r.deviceCategory ?? ''),
+        ),
+      { dateOf: (r) => reportDate(r.date) },
+    ),
+  },
+  google_ads: {
+    campaign_daily: identity(
+      'campaign_daily',
+      'date-report',
+      'customer + campaign + date',
+      'date, lookback 30 days',
+      30,
+      (r) => composite(text(obj(r.customer).id), text(obj(r.campaign).id), reportDate(obj(r.segments).date)),
+      { dateOf: (r) => reportDate(obj(r.segments).date) },
+    ),
+  },
+  meta_ads: {
+    campaign_insights_daily: identity(
+      'campaign_insights_daily',
+      'date-report',
+      'account + campaign + date',
+      'date, lookback 28 days',
+      28,
+      (r) => composite(text(r.account_id), text(r.campaign_id), reportDate(r.date_start)),
+      { dateOf: (r) => reportDate(r.date_start) },
+    ),
+  },
+  shipments: {
+    shipments: identity(
+      'shipments',
+      'entity',
+      'tracking_number (else order + carrier)',
+      'file drop / carrier API updated_at',
+      0,
+      (r) => text(r.tracking_number) ?? (text(r.order_id) && text(r.carrier) ? `${text(r.order_id)}|${text(r.carrier)}` : undefined),
+      { versionOf: (r) => isoTimestamp(r.updated_at) },
+    ),
+  },
+  fx: {
+    // An entity, not a date report: a file of a few pairs must not wipe other pairs of its dates.
+    rates: identity('rates', 'entity', 'base + quote + date', 'date', 7, (r) =>
+      composite(text(r.base)?.toUpperCase(), text(r.quote)?.toUpperCase(), reportDate(r.date)),
+    ),
+  },
+} as const satisfies Record<string, Record<string, StreamIdentity>>;
+
+export type CatalogSource = keyof typeof catalog;
+
+/** The catalogue entry of `source.stream`, or undefined. */
+export function streamIdentity(source: string, stream: string): StreamIdentity | undefined {
+  const s = (catalog as Record<string, Record<string, StreamIdentity>>)[source];
+  return s?.[stream];
+}

@@ -1,0 +1,238 @@
+import { ExtractError, type ErrorContext } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+
+/**
+ * The one place where verite talks HTTP to a provider: retries with exponential backoff and
+ * full jitter on network errors, 429 (honouring Retry-After) and 5xx, a time-out per request,
+ * a bounded number of attempts, and an {@link ExtractError} naming source, stream, request and
+ * status when it gives up. SDK calls get the same policy through {@link withRetry}.
+ */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  /** First backoff, doubled each attempt, capped by `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Time-out of one request. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 60_000, timeoutMs: 60_000 };
+
+export interface HttpContext extends ErrorContext {
+  source: string;
+  stream?: string;
+  log?: Logger;
+  signal?: AbortSignal;
+  retry?: Partial<RetryPolicy>;
+  /** Throttles requests before they are sent (e.g. a per-key rate bound). */
+  limiter?: RateLimiter;
+}
+
+/** Tells retry code to wait at least this long before the next attempt. */
+export class RetryableError extends Error {
+  override name = 'RetryableError';
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const sleepers = { sleep: (ms: number, signal?: AbortSignal) => abortableSleep(ms, signal) };
+
+/** Tests replace the sleep to run retries without waiting. */
+export function setSleep(fn: (ms: number, signal?: AbortSignal) => Promise<void>): () => void {
+  const previous = sleepers.sleep;
+  sleepers.sleep = fn;
+  return () => {
+    sleepers.sleep = previous;
+  };
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleepers.sleep(ms, signal);
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Parses a Retry-After header (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export function backoffDelay(attempt: number, policy: RetryPolicy, retryAfterMs?: number): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = Math.random() * exp;
+  return retryAfterMs !== undefined ? Math.max(retryAfterMs, Math.min(jittered, policy.maxDelayMs)) : jittered;
+}
+
+/**
+ * Runs `fn` until it succeeds, retrying {@link RetryableError}s (and errors `isRetryable`
+ * accepts) with backoff. Gives up with an {@link ExtractError} carrying the context.
+ */
+export async function withRetry<T>(
+  ctx: HttpContext,
+  fn: (attempt: number) => Promise<T>,
+  isRetryable: (error: unknown) => { retry: boolean; retryAfterMs?: number; status?: number } = defaultRetryable,
+): Promise<T> {
+  const policy = { ...DEFAULT_RETRY, ...ctx.retry };
+  let lastError: unknown;
+  let lastStatus: number | undefined;
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    if (ctx.signal?.aborted) throw ctx.signal.reason ?? new Error('aborted');
+    try {
+      if (ctx.limiter) await ctx.limiter.take(ctx.signal);
+      return await fn(attempt);
+    } catch (error) {
+      lastError = error;
+      const verdict = isRetryable(error);
+      lastStatus = verdict.status ?? lastStatus;
+      if (!verdict.retry) {
+        if (error instanceof ExtractError) throw error;
+        throw new ExtractError(errorText(error), { ...pickContext(ctx), status: verdict.status }, { cause: error });
+      }
+      if (attempt === policy.attempts) break;
+      const delay = backoffDelay(attempt, policy, verdict.retryAfterMs);
+      ctx.log?.warn(
+        { source: ctx.source, stream: ctx.stream, request: ctx.request, status: verdict.status, attempt, delayMs: Math.round(delay) },
+        `retrying after ${errorText(error)}`,
+      );
+      await sleep(delay, ctx.signal);
+    }
+  }
+  throw new ExtractError(
+    `gave up after ${policy.attempts} attempts: ${errorText(lastError)}`,
+    { ...pickContext(ctx), status: lastStatus },
+    { cause: lastError },
+  );
+}
+
+function pickContext(ctx: HttpContext): ErrorContext {
+  return { source: ctx.source, stream: ctx.stream, window: ctx.window, request: ctx.request, record: ctx.record };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
+
+export function defaultRetryable(error: unknown): { retry: boolean; retryAfterMs?: number; status?: number } {
+  if (error instanceof RetryableError) return { retry: true, retryAfterMs: error.retryAfterMs, status: error.status };
+  if (error instanceof HttpStatusError) return { retry: false, status: error.status };
+  if (error instanceof ExtractError) return { retry: false };
+  const e = error as { name?: string; code?: string; cause?: { code?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return { retry: true };
+  if (e?.name === 'TypeError' && /fetch failed/i.test(String((error as Error).message))) return { retry: true };
+  if ((e?.code && NETWORK_CODES.has(e.code)) || (e?.cause?.code && NETWORK_CODES.has(e.cause.code))) return { retry: true };
+  return { retry: false };
+}
+
+/** A non-retryable HTTP answer (4xx other than 429). */
+export class HttpStatusError extends Error {
+  override name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpRequest {
+  method?: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** A short name of the request for errors and logs (defaults to METHOD path). */
+  describe?: string;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * One HTTP request with the retry policy; parses JSON bodies. 429 and 5xx are retried,
+ * honouring Retry-After; any other non-2xx throws at once with the body quoted.
+ */
+export async function httpRequest<T = unknown>(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse<T>> {
+  const policy = { ...DEFAULT_RETRY, ...ctx.retry };
+  const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
+  const context: HttpContext = { ...ctx, request: describe };
+  return withRetry(context, async () => {
+    const timeout = AbortSignal.timeout(policy.timeoutMs);
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+    const res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
+    const text = await res.text();
+    if (res.status === 429 || res.status >= 500) {
+      throw new RetryableError(`HTTP ${res.status}: ${truncate(text)}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw new HttpStatusError(res.status, text, `HTTP ${res.status}: ${truncate(text)}`);
+    }
+    const type = res.headers.get('content-type') ?? '';
+    let body: unknown = text;
+    if (type.includes('json') && text.length) {
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        throw new ExtractError(`the answer is not valid JSON: ${truncate(text)}`, { ...pickContext(context), status: res.status }, { cause: error });
+      }
+    }
+    return { status: res.status, headers: res.headers, body: body as T };
+  });
+}
+
+function safePath(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname;
+  } catch {
+    return url;
+  }
+}
+
+function truncate(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Bounds the request rate: at most `perSecond` requests started in any second, shared by
+ * everything that holds the limiter (one per API key).
+ */
+export class RateLimiter {
+  private next = 0;
+  constructor(private readonly perSecond: number) {}
+  async take(signal?: AbortSignal): Promise<void> {
+    const interval = 1000 / this.perSecond;
+    const now = Date.now();
+    const at = Math.max(now, this.next);
+    this.next = at + interval;
+    if (at > now) await abortableSleep(at - now, signal);
+  }
+}

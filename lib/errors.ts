@@ -1,0 +1,75 @@
+/**
+ * The few error classes of verite. Each carries the context a reader needs to act on it:
+ * which source and stream, which request, which SQL.
+ */
+
+/** Where in the pipeline an error happened. Every field is optional; set what is known. */
+export interface ErrorContext {
+  source?: string;
+  stream?: string;
+  window?: { from: string; to: string };
+  request?: string;
+  status?: number;
+  record?: string;
+}
+
+/** A source or stream failed: the API refused, the data was unusable, a retry budget ran out. */
+export class ExtractError extends Error {
+  override name = 'ExtractError';
+  constructor(
+    message: string,
+    readonly context: ErrorContext,
+    options?: { cause?: unknown },
+  ) {
+    super(`${describeContext(context)}${message}`, options);
+  }
+}
+
+/** A statement failed in the warehouse; carries the SQL and parameters, the driver error as cause. */
+export class WarehouseError extends Error {
+  override name = 'WarehouseError';
+  constructor(
+    message: string,
+    readonly sql: string,
+    readonly parameters: readonly unknown[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The configuration (file, environment, command-line) is unusable. Lists every problem. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(
+      problems.length === 1
+        ? `invalid configuration: ${problems[0]}`
+        : `invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+}
+
+/** Bad command-line usage; exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function describeContext(context: ErrorContext): string {
+  const parts: string[] = [];
+  if (context.source) parts.push(context.stream ? `${context.source}.${context.stream}` : context.source);
+  if (context.window) parts.push(`window ${context.window.from}..${context.window.to}`);
+  if (context.request) parts.push(context.request);
+  if (context.status !== undefined) parts.push(`HTTP ${context.status}`);
+  if (context.record) parts.push(`record ${context.record}`);
+  return parts.length ? `[${parts.join(', ')}] ` : '';
+}
+
+/** The message of any thrown value, with its causes, for logs and exit messages. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause && cause !== error ? `${error.message} (caused by: ${errorMessage(cause)})` : error.message;
+  }
+  return String(error);
+}

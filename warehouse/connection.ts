@@ -1,0 +1,85 @@
+import { join, resolve } from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../lib/logger.ts';
+import { registerSecret } from '../lib/logger.ts';
+import type { Database } from './database.ts';
+import { reachableDataDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
+import { migrateToLatest } from './migrate.ts';
+
+// Dates stay 'YYYY-MM-DD' strings (never shifted by the process's time zone); bigint counts
+// become numbers; numeric keeps its full precision as a string.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/** An open warehouse: the Kysely handle, the pool under it, and how to close both. */
+export interface Warehouse {
+  db: Kysely<Database>;
+  pool: pg.Pool;
+  /** The connection string (holds a password: never log it; use `describe`). */
+  url: string;
+  /** Where the warehouse is, without secrets, for messages. */
+  describe: string;
+  embedded: EmbeddedServer | null;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** A PostgreSQL connection string; default `DATABASE_URL`, else the embedded server. */
+  databaseUrl?: string;
+  /** Folder holding `.verite/` for the embedded server (default: the working directory). */
+  cwd?: string;
+  log?: Logger;
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  poolSize?: number;
+}
+
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `postgres://${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
+/** Opens a pool and Kysely on a connection string, without starting anything. */
+export function connect(url: string, poolSize = 10): { db: Kysely<Database>; pool: pg.Pool } {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'verite' });
+  pool.on('error', () => undefined); // an idle client dropped by the server; the next query reconnects
+  return { pool, db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
+}
+
+/**
+ * Opens the warehouse: `DATABASE_URL` (or `databaseUrl`) when given, else the embedded
+ * PostgreSQL under `.verite/` in the working directory, started on demand. Migrations run
+ * unless `migrate: false`.
+ */
+export async function openWarehouse(options: OpenOptions = {}): Promise<Warehouse> {
+  const log = options.log;
+  let url = options.databaseUrl ?? process.env.DATABASE_URL;
+  let embedded: EmbeddedServer | null = null;
+  if (!url) {
+    const preferred = join(resolve(options.cwd ?? process.cwd()), '.verite', 'pg');
+    embedded = await startEmbedded({ dataDir: reachableDataDir(preferred, log), log });
+    url = embedded.url;
+  }
+  try {
+    registerSecret(new URL(url).password ? decodeURIComponent(new URL(url).password) : undefined);
+  } catch {
+    /* not a URL: leave it to pg to complain */
+  }
+  const { db, pool } = connect(url, options.poolSize);
+  const close = async () => {
+    await db.destroy().catch(() => undefined);
+    if (embedded?.owned) await embedded.stop();
+  };
+  try {
+    if (options.migrate !== false) await migrateToLatest(db);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { db, pool, url, describe: embedded ? `embedded PostgreSQL in ${embedded.dataDir} (${describeUrl(url)})` : describeUrl(url), embedded, close };
+}

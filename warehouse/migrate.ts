@@ -1,0 +1,20 @@
+import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import { migrations } from './migrations/index.ts';
+import { WarehouseError } from '../lib/errors.ts';
+
+/** Applies every pending migration; throws with the failing migration's name and error. */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableSchema: 'public',
+    migrationTableName: 'verite_migrations',
+    migrationLockTableName: 'verite_migrations_lock',
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    throw new WarehouseError(`migration ${failed?.migrationName ?? '?'} failed`, '', [], { cause: result.error });
+  }
+  return result;
+}

@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001-init.ts';
+
+/**
+ * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
+ * added here: the list is explicit so a bundled or compiled verite finds them all.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-init': m0001,
+};

@@ -1,0 +1,48 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * A raw landing table, `raw.<source>__<stream>`: the API's record untouched, one row per key.
+ */
+export interface RawTable {
+  /** The record's key, as the stream's `keyOf` gives it. */
+  _key: string;
+  /** The record exactly as the API sent it. */
+  _record: ColumnType<unknown, string, string>;
+  /** date-report streams: the report date the row belongs to. */
+  _report_date: ColumnType<string | null, string | null | undefined, string | null>;
+  /** entity streams: the record's own version (e.g. updated_at); an older one never overwrites. */
+  _version: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+  /** md5 of the record's JSON text: an unchanged record is not rewritten. */
+  _hash: string;
+  /** The extraction (one stream read) that last wrote the row. */
+  _batch_id: string;
+  _run_id: string;
+  _extracted_at: ColumnType<Date, string | Date | undefined, string | Date>;
+}
+
+/** The nine raw streams of the stream catalogue. */
+export const RAW_STREAMS = [
+  ['shopify', 'orders'],
+  ['shopify', 'customers'],
+  ['stripe', 'charges'],
+  ['stripe', 'refunds'],
+  ['ga4', 'traffic_daily'],
+  ['google_ads', 'campaign_daily'],
+  ['meta_ads', 'campaign_insights_daily'],
+  ['shipments', 'shipments'],
+  ['fx', 'rates'],
+] as const;
+
+export type RawTableName = `raw.${(typeof RAW_STREAMS)[number][0]}__${(typeof RAW_STREAMS)[number][1]}`;
+
+export type RawTables = { [K in RawTableName]: RawTable };
+
+export function rawTableName(source: string, stream: string): string {
+  if (!/^[a-z][a-z0-9_]*$/.test(source) || !/^[a-z][a-z0-9_]*$/.test(stream)) {
+    throw new Error(`invalid source or stream name: ${source}.${stream}`);
+  }
+  return `raw.${source}__${stream}`;
+}
+
+/** Generated<T> is re-exported so table files import from one place. */
+export type { Generated };
