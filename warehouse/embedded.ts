@@ -181,7 +181,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const { dataDir, log } = options;
   const ids = isRoot() ? postgresIds() : null;
   mkdirSync(dataDir, { recursive: true });
-  if (ids) chownSync(dataDir, ids.uid, ids.gid);
+  if (ids) {
+    chownSync(dataDir, ids.uid, ids.gid);
+    if (!reachableBy(ids, dataDir, true)) {
+      throw new Error(`the postgres user cannot reach ${dataDir}: a folder above it is closed to other users`);
+    }
+  }
   const password = readPassword(dataDir);
   const attached = await attachRunning(dataDir, password);
   if (attached) {

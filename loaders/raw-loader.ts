@@ -1,0 +1,264 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Page, JsonValue } from '../extractors/types.ts';
+import type { StreamIdentity } from '../extractors/catalog.ts';
+import { WarehouseError } from '../lib/errors.ts';
+import { rawTableName } from '../warehouse/tables/raw.ts';
+import { RawText, RejectedRecord } from './raw-text.ts';
+
+/** What one landed page (or a whole stream) did. */
+export interface LandResult {
+  /** Records offered. */
+  received: number;
+  /** Rows inserted or changed in raw. */
+  written: number;
+  /** Valid records identical to what raw already held (not rewritten). */
+  unchanged: number;
+  /** Records sent to ops.quarantine. */
+  quarantined: number;
+}
+
+export interface LandTarget {
+  source: string;
+  stream: StreamIdentity;
+  runId: string;
+  /** One stream read: a date-report page replaces the rows of its dates written by other batches. */
+  batchId: string;
+}
+
+interface Prepared {
+  key: string;
+  json: string;
+  hash: string;
+  reportDate: string | null;
+  version: string | null;
+}
+
+interface Quarantined {
+  reason: string;
+  raw: string;
+  location: string | null;
+}
+
+const NUL = /\\u0000/;
+// A UTF-16 surrogate without its pair cannot be stored in jsonb.
+const LONE_SURROGATE = /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
+
+/** Escapes a value for COPY's text format. */
+function copyText(value: string | null): string {
+  if (value === null) return '\\N';
+  return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+function preview(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Checks and serialises one page: every record becomes a row to land or a quarantine entry
+ * with its reason. Nothing here touches the database.
+ */
+export function preparePage(stream: StreamIdentity, records: readonly unknown[], pageLabel = 'page'): { rows: Prepared[]; quarantine: Quarantined[] } {
+  const rows: Prepared[] = [];
+  const quarantine: Quarantined[] = [];
+  records.forEach((input, index) => {
+    let location: string | null = `${pageLabel} record ${index + 1}`;
+    let value: unknown = input;
+    if (input instanceof RejectedRecord) {
+      quarantine.push({ reason: input.reason, raw: input.text, location: input.location ?? location });
+      return;
+    }
+    if (input instanceof RawText) {
+      location = input.location ?? location;
+      try {
+        value = JSON.parse(input.text);
+      } catch (error) {
+        quarantine.push({ reason: `not valid JSON: ${(error as Error).message}`, raw: input.text, location });
+        return;
+      }
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      quarantine.push({ reason: `not a JSON object (got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`, raw: preview(input instanceof RawText ? input.text : value), location });
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    let json: string;
+    try {
+      json = JSON.stringify(record);
+    } catch (error) {
+      quarantine.push({ reason: `cannot be serialised: ${(error as Error).message}`, raw: String(record), location });
+      return;
+    }
+    if (NUL.test(json) || LONE_SURROGATE.test(json)) {
+      quarantine.push({ reason: 'holds a NUL character or a broken UTF-16 surrogate, which PostgreSQL jsonb cannot store', raw: json, location });
+      return;
+    }
+    const key = stream.keyOf(record);
+    if (key === undefined || key === '') {
+      quarantine.push({ reason: `no key (${stream.keyDescription})`, raw: json, location });
+      return;
+    }
+    let reportDate: string | null = null;
+    if (stream.kind === 'date-report') {
+      reportDate = stream.dateOf?.(record) ?? null;
+      if (!reportDate) {
+        quarantine.push({ reason: 'no valid report date', raw: json, location });
+        return;
+      }
+    }
+    const version = stream.versionOf?.(record) ?? null;
+    rows.push({ key, json, hash: createHash('md5').update(json).digest('hex'), reportDate, version });
+  });
+  return { rows, quarantine };
+}
+
+async function query(client: pg.PoolClient, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  try {
+    return await client.query(text, values);
+  } catch (error) {
+    throw new WarehouseError(`statement failed: ${(error as Error).message}`, text, values, { cause: error });
+  }
+}
+
+const LAND_TABLE = 'verite_land';
+
+/**
+ * Lands one page in `raw.<source>__<stream>` in a single transaction: COPY into a temporary
+ * table, merge by key (the newest version wins, an unchanged record is not rewritten; a
+ * date-report page first removes the rows of its dates left by earlier extractions), put the
+ * bad records in `ops.quarantine`, and store the stream's cursor. A crash at any point leaves
+ * the page either wholly landed, cursor included, or not at all.
+ */
+export async function landPage(pool: pg.Pool, target: LandTarget, page: Page, pageLabel?: string): Promise<LandResult> {
+  const { stream, source } = target;
+  const table = rawTableName(source, stream.name);
+  const quoted = `raw."${source}__${stream.name}"`;
+  const { rows, quarantine } = preparePage(stream, page.records, pageLabel);
+  const client = await pool.connect();
+  try {
+    await query(client, 'begin');
+    let written = 0;
+    if (stream.kind === 'date-report' && page.dates?.length) {
+      await query(client, `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2`, [page.dates, target.batchId]);
+    }
+    if (rows.length) {
+      await query(
+        client,
+        `create temp table if not exists ${LAND_TABLE} (ord int, key text, rec text, hash text, report_date date, version timestamptz) on commit delete rows`,
+      );
+      const lines = rows.map(
+        (r, i) => `${i}\t${copyText(r.key)}\t${copyText(r.json)}\t${r.hash}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\n`,
+      );
+      try {
+        await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(`copy ${LAND_TABLE} from stdin`)));
+      } catch (error) {
+        throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, `copy ${LAND_TABLE} from stdin`, [], { cause: error });
+      }
+      const merged = await query(
+        client,
+        `insert into ${quoted} as t (_key, _record, _report_date, _version, _hash, _batch_id, _run_id, _extracted_at)
+         select distinct on (key) key, rec::jsonb, report_date, version, hash, $1, $2, now()
+           from ${LAND_TABLE} order by key, ord desc
+         on conflict (_key) do update set
+           _record = excluded._record, _report_date = excluded._report_date, _version = excluded._version,
+           _hash = excluded._hash, _batch_id = excluded._batch_id, _run_id = excluded._run_id, _extracted_at = excluded._extracted_at
+         where t._hash <> excluded._hash
+           and (excluded._version is null or t._version is null or excluded._version >= t._version)`,
+        [target.batchId, target.runId],
+      );
+      written = merged.rowCount ?? 0;
+      // Rows of this batch whose hash is equal were untouched; report-date moves keep the batch id current.
+      if (stream.kind === 'date-report') {
+        await query(client, `update ${quoted} t set _batch_id = $1 from ${LAND_TABLE} l where t._key = l.key and t._batch_id <> $1`, [target.batchId]);
+      }
+    }
+    let quarantined = 0;
+    if (quarantine.length) {
+      const res = await query(
+        client,
+        `insert into ops.quarantine (run_id, source, stream, reason, raw, location)
+         select $1, $2, $3, q.reason, q.raw, q.location
+           from unnest($4::text[], $5::text[], $6::text[]) as q(reason, raw, location)
+         on conflict do nothing`,
+        [target.runId, source, stream.name, quarantine.map((q) => q.reason), quarantine.map((q) => q.raw), quarantine.map((q) => q.location)],
+      );
+      quarantined = res.rowCount ?? 0;
+    }
+    const dataThrough = newestData(stream, rows, page.dates);
+    if (page.state !== undefined || dataThrough) {
+      await query(
+        client,
+        `insert into ops.stream_state (source, stream, state, data_through, last_run_id, updated_at)
+         values ($1, $2, $3::jsonb, $4::timestamptz, $5, now())
+         on conflict (source, stream) do update set
+           state = case when $6 then excluded.state else ops.stream_state.state end,
+           data_through = greatest(ops.stream_state.data_through, excluded.data_through),
+           last_run_id = excluded.last_run_id, updated_at = now()`,
+        [source, stream.name, page.state === undefined ? null : JSON.stringify(page.state), dataThrough, target.runId, page.state !== undefined],
+      );
+    }
+    await query(client, 'commit');
+    return { received: page.records.length, written, unchanged: rows.length - written, quarantined: quarantine.length === 0 ? 0 : quarantined };
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function* chunked(lines: string[], size = 256): Generator<string> {
+  for (let i = 0; i < lines.length; i += size) yield lines.slice(i, i + size).join('');
+}
+
+/** The newest data in a page: the latest version, or the day after the latest report date. */
+function newestData(stream: StreamIdentity, rows: Prepared[], dates?: string[]): string | null {
+  let newest: string | null = null;
+  if (stream.kind === 'date-report') {
+    for (const d of [...(dates ?? []), ...rows.map((r) => r.reportDate ?? '')]) if (d && (!newest || d > newest)) newest = d;
+    if (!newest) return null;
+    const next = new Date(`${newest}T00:00:00Z`);
+    next.setUTCDate(next.getUTCDate() + 1);
+    return next.toISOString();
+  }
+  for (const r of rows) if (r.version && (!newest || r.version > newest)) newest = r.version;
+  return newest;
+}
+
+/** The cursor a stream committed last, or null before its first run. */
+export async function readStreamState(pool: pg.Pool, source: string, stream: string): Promise<JsonValue | null> {
+  const res = await pool.query<{ state: JsonValue | null }>('select state from ops.stream_state where source = $1 and stream = $2', [source, stream]);
+  return res.rows[0]?.state ?? null;
+}
+
+/**
+ * Lands every page of a stream read, page by page, each in its own transaction.
+ * `onPage` is told after each commit (progress, counters).
+ */
+export async function landPages(
+  pool: pg.Pool,
+  target: Omit<LandTarget, 'batchId'> & { batchId?: string },
+  pages: AsyncIterable<Page> | Iterable<Page>,
+  onPage?: (result: LandResult, pageNumber: number) => void,
+): Promise<LandResult & { pages: number }> {
+  const full: LandTarget = { ...target, batchId: target.batchId ?? randomUUID() };
+  const total = { received: 0, written: 0, unchanged: 0, quarantined: 0, pages: 0 };
+  for await (const page of pages) {
+    total.pages++;
+    const result = await landPage(pool, full, page, `page ${total.pages}`);
+    total.received += result.received;
+    total.written += result.written;
+    total.unchanged += result.unchanged;
+    total.quarantined += result.quarantined;
+    onPage?.(result, total.pages);
+  }
+  return total;
+}

@@ -1,0 +1,22 @@
+/**
+ * A record as text, not yet parsed (a line of an imported file): the loader parses it, and
+ * quarantines it with its location when it is not a JSON object.
+ */
+export class RawText {
+  constructor(
+    readonly text: string,
+    readonly location?: string,
+  ) {}
+}
+
+/**
+ * A record that could not even be turned into an object (e.g. a CSV row with an unparseable
+ * date): the loader quarantines it with the reason.
+ */
+export class RejectedRecord {
+  constructor(
+    readonly text: string,
+    readonly reason: string,
+    readonly location?: string,
+  ) {}
+}

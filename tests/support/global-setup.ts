@@ -1,0 +1,59 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbedded, type EmbeddedServer } from '../../warehouse/embedded.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminDatabaseUrl: string;
+  }
+}
+
+/**
+ * One PostgreSQL for the whole test run: `TEST_DATABASE_URL` when set, else a Testcontainers
+ * PostgreSQL when a Docker engine answers, else an embedded server under the system temp
+ * folder (reachable by the unprivileged user the server runs as). Each test file then creates
+ * its own database on it (see `database.ts`).
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.TEST_DATABASE_URL) {
+    project.provide('adminDatabaseUrl', process.env.TEST_DATABASE_URL);
+    return async () => undefined;
+  }
+  const container = await tryTestcontainers();
+  if (container) {
+    project.provide('adminDatabaseUrl', container.url);
+    return container.stop;
+  }
+  const root = mkdtempSync(join(tmpdir(), 'verite-test-'));
+  chmodSync(root, 0o755); // the server may run as the unprivileged postgres user
+  let server: EmbeddedServer | undefined;
+  try {
+    server = await startEmbedded({
+      dataDir: join(root, 'pg'),
+      // Durability is not what the suite tests; speed is welcome.
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
+    });
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  project.provide('adminDatabaseUrl', server.url);
+  return async () => {
+    await server?.stop();
+    rmSync(root, { recursive: true, force: true });
+  };
+}
+
+async function tryTestcontainers(): Promise<{ url: string; stop: () => Promise<void> } | null> {
+  if (process.env.VERITE_TEST_NO_DOCKER === '1') return null;
+  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return null;
+  try {
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    const container = await new PostgreSqlContainer('postgres:16-alpine').start();
+    return { url: container.getConnectionUri(), stop: async () => void (await container.stop()) };
+  } catch {
+    return null; // no engine answering: fall back to the embedded server
+  }
+}
