@@ -82,6 +82,12 @@ export interface Stream<C = unknown> {
   versionOf?(record: Record<string, unknown>): string | undefined;
   /** Reads pages for the context's window or from its cursor. */
   read(ctx: ReadContext<C>): AsyncIterable<Page>;
+  /**
+   * Turns a row of an imported CSV file (column → text) into the stream's record shape, with
+   * this source's config (e.g. a 3PL's column mapping). Throws with the reason when the row
+   * cannot be used; the row is then quarantined. Without it, CSV rows land as they are.
+   */
+  mapCsvRow?(row: Record<string, string>, config: C | undefined): Record<string, unknown>;
 }
 
 /** A source: a named list of streams sharing one config entry. */

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { demoConfig } from '../../config/schema.ts';
+import { defaultDemoEndDate, demoSources } from '../../extractors/demo/index.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { runPipeline, type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
+import { action, commandContext, EXIT, interruptSignal, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('one full run: extract (incremental) → load → transform → metrics')
+    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe)')
+    .option('--demo', 'use the built-in demo shop instead of real sources')
+    .action(
+      action(async (opts: { sources?: string; demo?: boolean }) => {
+        const global = program.opts<GlobalOptions>();
+        const ctx = await commandContext(global);
+        const { signal, dispose } = interruptSignal(ctx.log);
+        try {
+          return await withWarehouse(ctx.log, async (warehouse) => {
+            let sources: ResolvedSource[] | undefined;
+            if (opts.demo) {
+              const demo = demoConfig.parse(ctx.config.sources.demo ?? {});
+              const endDate = demo.endDate ?? defaultDemoEndDate(new Date());
+              sources = demoSources({ seed: demo.seed, days: demo.days, ordersPerDay: demo.ordersPerDay, endDate, reportingCurrency: ctx.config.reportingCurrency }).map(
+                (source) => ({ source, config: demo }),
+              );
+              process.stdout.write(`Demo shop: ${demo.days} days to ${endDate}, about ${demo.ordersPerDay} orders a day (seed ${demo.seed}).\n`);
+            }
+            const result = await runPipeline({ warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, signal, kind: opts.demo ? 'demo' : 'run' });
+            printRun(result);
+            process.stdout.write(`\nWarehouse: ${warehouse.describe}\n`);
+            process.stdout.write(
+              warehouse.embedded
+                ? 'Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7"\n' +
+                    '(the embedded server runs while a verite command does; set DATABASE_URL to use a server of your own)\n'
+                : 'Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7", or any PostgreSQL client\n',
+            );
+            if (result.status === 'failed') {
+              process.stderr.write(`verite: run ${result.runId} failed: ${result.error}\n`);
+              return EXIT.failed;
+            }
+            return EXIT.ok;
+          });
+        } finally {
+          dispose();
+        }
+      }),
+    );
+}
+
+export function printRun(result: RunResult): void {
+  const rows = result.streams.map((s) => ({
+    stream: `${s.source}.${s.stream}`,
+    status: s.status,
+    pages: s.pages,
+    written: s.written,
+    unchanged: s.unchanged,
+    quarantined: s.quarantined,
+    error: s.error ? errorMessage(s.error).slice(0, 120) : '',
+  }));
+  process.stdout.write(`\nRun ${result.runId}: ${result.status}\n`);
+  if (rows.length) process.stdout.write(formatTable(rows));
+  for (const step of result.steps) process.stdout.write(`${step.name}: ${step.status}, ${step.summary}\n`);
+  if (result.quarantined > 0) {
+    process.stdout.write(`${result.quarantined} record(s) quarantined: see ops.quarantine (verite status).\n`);
+  }
+}

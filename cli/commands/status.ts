@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { sql } from 'kysely';
+import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
+import { formatTable } from '../format.ts';
+import { streamStatus } from '../../pipeline/status.ts';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description("last runs, each stream's cursor and freshness, quarantine counts")
+    .option('--runs <n>', 'how many recent runs to show', '10')
+    .option('--format <format>', 'table or json', 'table')
+    .action(
+      action(async (opts: { runs: string; format: string }) => {
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        return withWarehouse(ctx.log, async (warehouse) => {
+          const runs = await warehouse.db
+            .selectFrom('ops.runs')
+            .select(['id', 'kind', 'trigger', 'status', 'started_at', 'finished_at', 'records_landed', 'records_quarantined', 'error'])
+            .orderBy('started_at', 'desc')
+            .limit(Math.max(1, Number(opts.runs) || 10))
+            .execute();
+          const streams = await streamStatus(warehouse.db, ctx.config.freshnessHours, new Date());
+          const quarantine = await warehouse.db
+            .selectFrom('ops.quarantine')
+            .select(['source', 'stream', sql<number>`count(*)::int`.as('records'), sql<Date>`max(quarantined_at)`.as('latest')])
+            .groupBy(['source', 'stream'])
+            .orderBy('source')
+            .execute();
+          if (opts.format === 'json') {
+            process.stdout.write(`${JSON.stringify({ runs, streams, quarantine })}\n`);
+            return EXIT.ok;
+          }
+          process.stdout.write(`Warehouse: ${warehouse.describe}\n\nRecent runs\n`);
+          process.stdout.write(
+            formatTable(
+              runs.map((r) => ({
+                run: r.id.slice(0, 8),
+                kind: r.kind,
+                trigger: r.trigger,
+                status: r.status,
+                started: r.started_at,
+                seconds: r.finished_at ? ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1) : '',
+                landed: r.records_landed,
+                quarantined: r.records_quarantined,
+                error: (r.error ?? '').slice(0, 80),
+              })),
+            ),
+          );
+          process.stdout.write(`\nStreams (fresh when the newest data is under ${ctx.config.freshnessHours} h old)\n`);
+          process.stdout.write(
+            formatTable(
+              streams.map((s) => ({
+                stream: `${s.source}.${s.stream}`,
+                rows: s.rows,
+                cursor: s.cursor === null ? '' : JSON.stringify(s.cursor).slice(0, 48),
+                data_through: s.dataThrough,
+                age_hours: s.ageHours === null ? '' : s.ageHours.toFixed(1),
+                fresh: s.fresh === null ? '' : s.fresh ? 'yes' : 'NO',
+                last_run: s.lastRunStatus ?? '',
+                last_run_at: s.lastRunAt,
+                quarantined: s.quarantined,
+              })),
+            ),
+          );
+          process.stdout.write('\nQuarantine\n');
+          process.stdout.write(quarantine.length ? formatTable(quarantine) : '(empty)\n');
+          return EXIT.ok;
+        });
+      }),
+    );
+}

@@ -1,0 +1,91 @@
+import { loadConfig } from '../config/load.ts';
+import type { VeriteConfig } from '../config/schema.ts';
+import { ConfigError, UsageError, WarehouseError, errorMessage } from '../lib/errors.ts';
+import { logger, type Logger } from '../lib/logger.ts';
+import { openWarehouse, type Warehouse } from '../warehouse/connection.ts';
+
+export interface GlobalOptions {
+  config?: string;
+}
+
+/** Exit codes of DESIGN.md. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Thrown by a command to end with an exit code after printing its own message. */
+export class ExitCode extends Error {
+  constructor(readonly code: number, message = '') {
+    super(message);
+  }
+}
+
+export interface CommandContext {
+  config: VeriteConfig;
+  configFile: string | null;
+  log: Logger;
+}
+
+export async function commandContext(options: GlobalOptions, overrides?: Record<string, unknown>): Promise<CommandContext> {
+  const { config, file } = await loadConfig({ file: options.config, overrides });
+  return { config, configFile: file, log: logger() };
+}
+
+/** Opens the warehouse for the command's duration and always closes it (stopping an embedded server). */
+export async function withWarehouse<T>(log: Logger, fn: (warehouse: Warehouse) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+  const warehouse = await openWarehouse({ log, migrate: options.migrate });
+  try {
+    return await fn(warehouse);
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/**
+ * Runs a command action and maps what it throws to an exit code: 2 for bad usage or config,
+ * 1 for a failure, with one clear line on stderr.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      process.exitCode = code ?? EXIT.ok;
+    } catch (error) {
+      if (error instanceof ExitCode) {
+        if (error.message) process.stderr.write(`${error.message}\n`);
+        process.exitCode = error.code;
+      } else if (error instanceof ConfigError || error instanceof UsageError) {
+        process.stderr.write(`verite: ${error.message}\n`);
+        process.exitCode = EXIT.usage;
+      } else {
+        const detail = error instanceof WarehouseError && error.sql ? `\n  SQL: ${error.sql.trim().split('\n')[0]}` : '';
+        process.stderr.write(`verite: ${errorMessage(error)}${detail}\n`);
+        process.exitCode = EXIT.failed;
+      }
+    }
+  };
+}
+
+export function parseList(value: string | undefined): string[] | undefined {
+  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+/**
+ * An abort signal raised by the first SIGINT or SIGTERM: the page being landed commits, then
+ * the command stops. A second signal exits at once (the open transaction rolls back).
+ */
+export function interruptSignal(log: Logger): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    log.warn(`${name} received: finishing the current page, then stopping (send it again to stop at once)`);
+    controller.abort(new Error(`interrupted by ${name}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { VeriteConfig } from '../config/schema.ts';
+import { readSecret } from '../config/load.ts';
+import type { DateWindow, ReadContext, Source, Stream } from '../extractors/types.ts';
+import { errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { landPages, readStreamState } from '../loaders/raw-loader.ts';
+
+/** What one stream did in a run. */
+export interface StreamOutcome {
+  source: string;
+  stream: string;
+  status: 'succeeded' | 'failed';
+  attempts: number;
+  pages: number;
+  written: number;
+  unchanged: number;
+  quarantined: number;
+  error?: unknown;
+}
+
+export interface ExtractStreamOptions {
+  pool: pg.Pool;
+  config: VeriteConfig;
+  /** This source's config entry (or the demo options). */
+  sourceConfig: unknown;
+  source: Source<any>;
+  stream: Stream<any>;
+  runId: string;
+  log: Logger;
+  now: Date;
+  signal?: AbortSignal;
+  window?: DateWindow | null;
+  warnOnce: (message: string) => void;
+  /** Called after each committed page with the stream's totals so far. */
+  onPage?: (landed: { pages: number; written: number; quarantined: number }) => void;
+}
+
+function isoDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+/** Where a first run starts: the source's `startDate`, else two years before `now`. */
+export function defaultStartDate(sourceConfig: unknown, now: Date): string {
+  const configured = (sourceConfig as { startDate?: string } | undefined)?.startDate;
+  if (configured) return configured;
+  const d = new Date(now);
+  d.setUTCFullYear(d.getUTCFullYear() - 2);
+  return isoDay(d);
+}
+
+/**
+ * Reads one stream from its committed cursor (or a backfill window) and lands it page by page.
+ * Each page commits with its cursor, so a failure keeps what was landed and the next attempt
+ * resumes after it. Stops between pages when `signal` aborts.
+ */
+export async function extractStream(options: ExtractStreamOptions): Promise<Omit<StreamOutcome, 'attempts' | 'status'>> {
+  const { pool, source, stream, runId, signal } = options;
+  const log = options.log.child({ source: source.name, stream: stream.name });
+  const state = options.window ? null : await readStreamState(pool, source.name, stream.name);
+  const sourceConfig = options.sourceConfig as { lookbackDays?: number } | undefined;
+  const ctx: ReadContext<unknown> = {
+    config: options.sourceConfig,
+    global: options.config,
+    state,
+    window: options.window ?? null,
+    startDate: defaultStartDate(options.sourceConfig, options.now),
+    lookbackDays: sourceConfig?.lookbackDays ?? stream.defaultLookbackDays,
+    now: options.now,
+    log,
+    signal: signal ?? new AbortController().signal,
+    secret: (envVar) => readSecret(envVar, `${source.name}: ${envVar}`),
+    warnOnce: options.warnOnce,
+  };
+  const batchId = randomUUID();
+  const pages = (async function* () {
+    for await (const page of stream.read(ctx)) {
+      yield page;
+      if (signal?.aborted) throw signal.reason ?? new Error('interrupted');
+    }
+  })();
+  const progress = { pages: 0, written: 0, quarantined: 0 };
+  const result = await landPages(pool, { source: source.name, stream, runId, batchId }, pages, (page, n) => {
+    progress.pages = n;
+    progress.written += page.written;
+    progress.quarantined += page.quarantined;
+    log.debug({ page: n, written: page.written, quarantined: page.quarantined }, 'page committed');
+    options.onPage?.(progress);
+  });
+  log.info({ pages: result.pages, written: result.written, unchanged: result.unchanged, quarantined: result.quarantined }, 'stream landed');
+  return { source: source.name, stream: stream.name, pages: result.pages, written: result.written, unchanged: result.unchanged, quarantined: result.quarantined };
+}
+
+export { errorMessage };

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import type { VeriteConfig } from '../config/schema.ts';
+import { registeredSource } from '../extractors/registry.ts';
+import type { DateWindow, Source } from '../extractors/types.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { sleep } from '../extractors/http.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
+import { extractStream, type StreamOutcome } from './extract.ts';
+import { finishRun, finishStreamRun, startRun, startStreamRun } from './run-log.ts';
+import { postLoadSteps, type PostLoadStep, type StepOutcome } from './steps.ts';
+
+export interface RunOptions {
+  warehouse: Warehouse;
+  config: VeriteConfig;
+  log: Logger;
+  /** Only these sources (`--sources a,b`). */
+  only?: string[];
+  /** Only this stream of the (single) selected source. */
+  stream?: string;
+  /** The resolved sources with their config entries; default: the enabled sources of the config. */
+  sources?: ResolvedSource[];
+  kind?: string;
+  trigger?: string;
+  now?: Date;
+  signal?: AbortSignal;
+  /** A backfill window: read exactly these dates, leaving cursors alone. */
+  window?: DateWindow | null;
+  /** Steps after loading; default: the registered transform and metrics steps. `[]` to skip. */
+  steps?: readonly PostLoadStep[];
+  runId?: string;
+}
+
+export interface ResolvedSource {
+  source: Source<any>;
+  config: unknown;
+}
+
+export interface RunResult {
+  runId: string;
+  status: 'succeeded' | 'failed';
+  streams: StreamOutcome[];
+  steps: (StepOutcome & { name: string })[];
+  landed: number;
+  quarantined: number;
+  /** The first failure, for the exit message. */
+  error?: string;
+}
+
+/** The config's enabled sources, as registered extractors. */
+export function resolveSources(config: VeriteConfig, only?: string[]): ResolvedSource[] {
+  const entries = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
+  const known = new Set(entries.map(([name]) => name));
+  const unknown = (only ?? []).filter((name) => !known.has(name));
+  if (unknown.length) {
+    throw new UsageError(`not configured or disabled: ${unknown.join(', ')} (configured: ${[...known].join(', ') || 'none'})`);
+  }
+  const resolved: ResolvedSource[] = [];
+  for (const [name, entry] of entries) {
+    if (only && !only.includes(name)) continue;
+    const source = registeredSource(name);
+    if (!source) throw new UsageError(`source ${name} has no extractor in this build of verite`);
+    resolved.push({ source, config: entry });
+  }
+  return resolved;
+}
+
+/**
+ * One run: extract every selected stream (each page committed with its cursor), then the
+ * post-load steps (transform, metrics). A failed stream is retried with backoff; if it still
+ * fails, the other streams' data stays and the run fails naming it.
+ */
+export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  const { warehouse, config } = options;
+  const runId = options.runId ?? randomUUID();
+  const log = options.log.child({ runId });
+  const now = options.now ?? new Date();
+  let selected = options.sources ?? resolveSources(config, options.only);
+  if (options.only && options.sources) selected = selected.filter((s) => options.only!.includes(s.source.name));
+  await startRun(warehouse.db, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
+  const warned = new Set<string>();
+  const warnOnce = (message: string) => {
+    if (warned.has(message)) return;
+    warned.add(message);
+    log.warn(message);
+  };
+  const outcomes: StreamOutcome[] = [];
+  const attempts = config.retries.streamAttempts;
+  try {
+    for (const { source, config: sourceConfig } of selected) {
+      const streams = options.stream ? source.streams.filter((s) => s.name === options.stream) : source.streams;
+      if (options.stream && streams.length === 0) throw new UsageError(`source ${source.name} has no stream ${options.stream} (it has ${source.streams.map((s) => s.name).join(', ')})`);
+      for (const stream of streams) {
+        if (options.signal?.aborted) break;
+        let outcome: StreamOutcome | undefined;
+        const totals = { pages: 0, written: 0, unchanged: 0, quarantined: 0 };
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+          const streamRunId = await startStreamRun(warehouse.db, { runId, source: source.name, stream: stream.name, attempt });
+          const progress = { pages: 0, written: 0, quarantined: 0 };
+          try {
+            const result = await extractStream({
+              pool: warehouse.pool, config, sourceConfig, source, stream, runId, log, now, signal: options.signal, window: options.window, warnOnce,
+              onPage: (p) => Object.assign(progress, p),
+            });
+            totals.pages += result.pages;
+            totals.written += result.written;
+            totals.unchanged += result.unchanged;
+            totals.quarantined += result.quarantined;
+            await finishStreamRun(warehouse.db, streamRunId, { status: 'succeeded', pages: result.pages, landed: result.written, quarantined: result.quarantined });
+            outcome = { source: source.name, stream: stream.name, status: 'succeeded', attempts: attempt, ...totals };
+            break;
+          } catch (error) {
+            const message = errorMessage(error);
+            // Pages committed before the failure stay landed; count them.
+            totals.pages += progress.pages;
+            totals.written += progress.written;
+            totals.quarantined += progress.quarantined;
+            await finishStreamRun(warehouse.db, streamRunId, { status: 'failed', pages: progress.pages, landed: progress.written, quarantined: progress.quarantined, error: message });
+            const interrupted = options.signal?.aborted === true;
+            if (attempt < attempts && !interrupted) {
+              const delay = config.retries.backoffSeconds * 1000 * 2 ** (attempt - 1);
+              log.warn({ source: source.name, stream: stream.name, attempt, delayMs: delay, err: message }, 'stream failed; retrying');
+              await sleep(delay, options.signal).catch(() => undefined);
+              continue;
+            }
+            log.error({ source: source.name, stream: stream.name, attempt, err: message }, 'stream failed');
+            outcome = { source: source.name, stream: stream.name, status: 'failed', attempts: attempt, ...totals, error };
+            break;
+          }
+        }
+        if (outcome) outcomes.push(outcome);
+      }
+    }
+  } catch (error) {
+    await finishRun(warehouse.db, runId, { status: 'failed', landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined'), error: errorMessage(error) });
+    throw error;
+  }
+  const stepOutcomes: (StepOutcome & { name: string })[] = [];
+  const failedStreams = outcomes.filter((o) => o.status === 'failed');
+  if (!options.signal?.aborted) {
+    for (const step of options.steps ?? postLoadSteps()) {
+      try {
+        const result = await step.run(warehouse, config, log);
+        stepOutcomes.push({ name: step.name, ...result });
+        if (result.status === 'failed') break;
+      } catch (error) {
+        stepOutcomes.push({ name: step.name, status: 'failed', summary: errorMessage(error), error });
+        break;
+      }
+    }
+  }
+  const failedStep = stepOutcomes.find((s) => s.status === 'failed');
+  const interrupted = options.signal?.aborted === true;
+  const error = failedStreams.length
+    ? failedStreams.map((o) => `${o.source}.${o.stream}: ${errorMessage(o.error)}`).join('; ')
+    : failedStep
+      ? `${failedStep.name}: ${failedStep.summary}`
+      : interrupted
+        ? 'interrupted before every stream was read'
+        : undefined;
+  const status = error ? 'failed' : 'succeeded';
+  const landed = sum(outcomes, 'written');
+  const quarantined = sum(outcomes, 'quarantined');
+  await finishRun(warehouse.db, runId, { status, landed, quarantined, error });
+  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error };
+}
+
+function sum(outcomes: StreamOutcome[], key: 'written' | 'quarantined'): number {
+  return outcomes.reduce((n, o) => n + o[key], 0);
+}

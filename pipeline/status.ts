@@ -1,0 +1,67 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../warehouse/database.ts';
+import { RAW_STREAMS, rawTableName } from '../warehouse/tables/raw.ts';
+
+export interface StreamStatus {
+  source: string;
+  stream: string;
+  rows: number;
+  cursor: unknown;
+  dataThrough: Date | null;
+  ageHours: number | null;
+  /** Null when the stream never landed anything. */
+  fresh: boolean | null;
+  lastRunStatus: string | null;
+  lastRunAt: Date | null;
+  lastError: string | null;
+  quarantined: number;
+}
+
+/** Every known stream with its cursor, freshness against `freshnessHours`, last run and quarantine count. */
+export async function streamStatus(db: Kysely<Database>, freshnessHours: number, now: Date): Promise<StreamStatus[]> {
+  const states = await db.selectFrom('ops.stream_state').selectAll().execute();
+  const lastRuns = await db
+    .selectFrom('ops.stream_runs')
+    .select(['source', 'stream', 'status', 'started_at', 'error'])
+    .distinctOn(['source', 'stream'])
+    .orderBy('source')
+    .orderBy('stream')
+    .orderBy('started_at', 'desc')
+    .execute();
+  const quarantine = await db
+    .selectFrom('ops.quarantine')
+    .select(['source', 'stream', sql<number>`count(*)::int`.as('n')])
+    .groupBy(['source', 'stream'])
+    .execute();
+  const names = new Map<string, [string, string]>();
+  for (const [source, stream] of RAW_STREAMS) names.set(`${source}.${stream}`, [source, stream]);
+  for (const s of states) names.set(`${s.source}.${s.stream}`, [s.source, s.stream]);
+  const out: StreamStatus[] = [];
+  for (const [source, stream] of names.values()) {
+    const state = states.find((s) => s.source === source && s.stream === stream);
+    const last = lastRuns.find((r) => r.source === source && r.stream === stream);
+    let rows = 0;
+    try {
+      const res = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(rawTableName(source, stream))}`.execute(db);
+      rows = res.rows[0]?.n ?? 0;
+    } catch {
+      rows = 0;
+    }
+    const dataThrough = state?.data_through ?? null;
+    const ageHours = dataThrough ? (now.getTime() - dataThrough.getTime()) / 3_600_000 : null;
+    out.push({
+      source,
+      stream,
+      rows,
+      cursor: state?.state ?? null,
+      dataThrough,
+      ageHours,
+      fresh: ageHours === null ? null : ageHours <= freshnessHours,
+      lastRunStatus: last?.status ?? null,
+      lastRunAt: last?.started_at ?? null,
+      lastError: last?.error ?? null,
+      quarantined: quarantine.find((q) => q.source === source && q.stream === stream)?.n ?? 0,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+import type { VeriteConfig } from '../config/schema.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
+
+/** A step after loading (transform, metrics refresh): succeeds, or fails with a message. */
+export interface PostLoadStep {
+  name: string;
+  run(warehouse: Warehouse, config: VeriteConfig, log: Logger): Promise<StepOutcome>;
+}
+
+export interface StepOutcome {
+  status: 'succeeded' | 'failed';
+  /** One line for the run summary. */
+  summary: string;
+  error?: unknown;
+}
+
+const steps: PostLoadStep[] = [];
+
+/** Registers a step run after every `verite run`, in registration order. */
+export function registerPostLoadStep(step: PostLoadStep): void {
+  if (!steps.some((s) => s.name === step.name)) steps.push(step);
+}
+
+export function postLoadSteps(): readonly PostLoadStep[] {
+  return steps;
+}
