@@ -4,6 +4,7 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerTransform } from './commands/transform.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerStatus(program);
   registerMigrate(program);
+  registerTransform(program);
   return program;
 }
 

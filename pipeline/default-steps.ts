@@ -1,5 +1,17 @@
+import { runTransforms } from '../transforms/runner.ts';
+import { registerPostLoadStep } from './steps.ts';
+
 /**
  * Registers the steps every `verite run` takes after loading: the transforms, then the
  * metrics refresh. Imported by the command line.
  */
-export {};
+registerPostLoadStep({
+  name: 'transform',
+  run: async (warehouse, config, log) => {
+    const result = await runTransforms(warehouse, config, { log });
+    const built = result.results.filter((r) => r.status === 'succeeded').length;
+    return result.status === 'succeeded'
+      ? { status: 'succeeded', summary: `${built} models built, ${result.checks.length} data checks passed` }
+      : { status: 'failed', summary: result.error ?? 'failed', error: result };
+  },
+});

@@ -10,6 +10,8 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
     migrationTableSchema: 'public',
     migrationTableName: 'verite_migrations',
     migrationLockTableName: 'verite_migrations_lock',
+    // Migrations written on parallel branches may land in either order.
+    allowUnorderedMigrations: true,
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {

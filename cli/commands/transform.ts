@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { runTransforms } from '../../transforms/runner.ts';
+import { action, commandContext, EXIT, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+export function registerTransform(program: Command): void {
+  program
+    .command('transform')
+    .description('rebuild the staging and core tables from what is in raw')
+    .option('--select <models>', 'only these models, comma-separated (e.g. core.orders)')
+    .action(
+      action(async (opts: { select?: string }) => {
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        return withWarehouse(ctx.log, async (warehouse) => {
+          const result = await runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log });
+          process.stdout.write(
+            formatTable(result.results.map((r) => ({ model: r.model, status: r.status, rows: r.rows ?? '', ms: r.ms ?? '', note: r.error ?? r.reason ?? '' }))),
+          );
+          const failedChecks = result.checks.filter((c) => !c.passed);
+          process.stdout.write(`${result.checks.length - failedChecks.length} of ${result.checks.length} data checks passed\n`);
+          for (const c of failedChecks) {
+            process.stdout.write(`check failed: ${c.model}: ${c.check}${c.message ? ` — ${c.message}` : ''}\n  sample: ${JSON.stringify(c.sample.slice(0, 3))}\n`);
+          }
+          if (result.status === 'failed') {
+            const failed = result.results.find((r) => r.status === 'failed');
+            if (failed?.sql) process.stderr.write(`SQL of ${failed.model}:\n${failed.sql}\n`);
+            process.stderr.write(`verite: transform failed, the previous build is kept: ${result.error}\n`);
+            return EXIT.failed;
+          }
+          return EXIT.ok;
+        });
+      }),
+    );
+}

@@ -1,0 +1,50 @@
+import { sql } from 'kysely';
+import type { DataCheck } from './model.ts';
+
+/** Rows whose amount has no reporting-currency value: the rate was missing. */
+export function hasRates(table: string, pairs: readonly (readonly [amount: string, converted: string])[], dateColumn: string, currencyColumn = 'currency'): DataCheck {
+  return {
+    name: 'every amount has an exchange rate',
+    failing: () =>
+      sql`select distinct ${sql.ref(currencyColumn)} as currency, ${sql.ref(dateColumn)} as date from ${sql.table(table)}
+          where ${sql.join(pairs.map(([a, c]) => sql`(${sql.ref(a)} is not null and ${sql.ref(c)} is null)`), sql` or `)}
+          order by 2, 1 limit 20`,
+    describe: (rows) => {
+      const first = rows[0] as { currency: string; date: string };
+      return `no exchange rate from ${first.currency} on ${first.date}${rows.length > 1 ? ` (and ${rows.length - 1} more currency-days)` : ''}: add rates to the fx source (verite import fx rates FILE, or fx.ecb)`;
+    },
+  };
+}
+
+/** Amount columns must not be negative. */
+export function nonNegative(table: string, columns: readonly string[], key: string): DataCheck {
+  return {
+    name: `non-negative ${columns.join(', ')}`,
+    failing: () =>
+      sql`select ${sql.ref(key)}, ${sql.join(columns.map((c) => sql.ref(c)))} from ${sql.table(table)}
+          where ${sql.join(columns.map((c) => sql`${sql.ref(c)} < 0`), sql` or `)} limit 5`,
+  };
+}
+
+/** Every non-null `column` of `table` names an existing row of `parent`. */
+export function references(table: string, column: string, parent: string, parentColumn: string): DataCheck {
+  return {
+    name: `${column} references ${parent}.${parentColumn}`,
+    failing: () =>
+      sql`select t.${sql.ref(column)} from ${sql.table(table)} t
+          where t.${sql.ref(column)} is not null
+            and not exists (select 1 from ${sql.table(parent)} p where p.${sql.ref(parentColumn)} = t.${sql.ref(column)})
+          limit 5`,
+  };
+}
+
+/** No row dated after today in the reporting time zone. */
+export function notInFuture(table: string, dateColumn: string, key: string): DataCheck {
+  return {
+    name: `no ${dateColumn} in the future`,
+    failing: (_db, ctx) =>
+      sql`select ${sql.ref(key)}, ${sql.ref(dateColumn)} from ${sql.table(table)}
+          where ${sql.ref(dateColumn)} > (${sql.lit(ctx.now.toISOString())}::timestamptz at time zone ${sql.lit(ctx.reportingTimezone)})::date
+          limit 5`,
+  };
+}

@@ -1,0 +1,33 @@
+import { sql } from 'kysely';
+import { defineModel } from '../model.ts';
+
+/**
+ * One row per customer key with at least one counted order: first and last order, counted
+ * orders, lifetime revenue and refunds (reporting currency), and the channel of the first order.
+ */
+export const coreCustomers = defineModel({
+  name: 'core.customers',
+  dependsOn: ['core.orders', 'core.refunds'],
+  description: 'Customers (by customer key) with their first and last counted orders, lifetime value and acquisition channel.',
+  uniqueKey: ['customer_key'],
+  indexes: [['first_order_date']],
+  build: (db) =>
+    db
+      .selectFrom('core.orders as o')
+      .where('o.is_counted', '=', true)
+      .groupBy('o.customer_key')
+      .select([
+        'o.customer_key',
+        sql<string | null>`max(o.shopify_customer_id)`.as('shopify_customer_id'),
+        sql<string | null>`max(o.email)`.as('email'),
+        sql<string>`(array_agg(o.order_id order by o.created_at, o.order_id))[1]`.as('first_order_id'),
+        sql<Date>`min(o.created_at)`.as('first_order_at'),
+        sql<string>`min(o.order_date)`.as('first_order_date'),
+        sql<Date>`max(o.created_at)`.as('last_order_at'),
+        sql<string>`max(o.order_date)`.as('last_order_date'),
+        sql<number>`count(*)::int`.as('counted_orders'),
+        sql<string>`sum(o.total_price_rc)`.as('lifetime_revenue_rc'),
+        sql<string>`coalesce((select sum(r.amount_rc) from core.refunds r where r.customer_key = o.customer_key and r.order_is_counted), 0)`.as('lifetime_refunds_rc'),
+        sql<string>`(array_agg(o.channel order by o.created_at, o.order_id))[1]`.as('acquisition_channel'),
+      ]),
+});

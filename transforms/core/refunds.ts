@@ -1,0 +1,36 @@
+import { sql } from 'kysely';
+import { hasRates, nonNegative } from '../checks.ts';
+import { defineModel } from '../model.ts';
+import { localDate, rateOn } from '../sql.ts';
+
+/**
+ * The successful refund transactions (kind refund, status success) of every order, dated by
+ * the refund's own created_at and converted on that date.
+ */
+export const coreRefunds = defineModel({
+  name: 'core.refunds',
+  dependsOn: ['staging.shopify_refunds', 'core.orders'],
+  description: 'Successful refund transactions, on the local date of the refund, converted on that date.',
+  uniqueKey: ['refund_transaction_id'],
+  indexes: [['refund_date'], ['order_id']],
+  checks: [hasRates('core.refunds', [['amount', 'amount_rc']], 'refund_date'), nonNegative('core.refunds', ['amount'], 'refund_transaction_id')],
+  build: (db, ctx) => {
+    const refundDate = localDate(sql`r.created_at`, ctx.reportingTimezone);
+    return db
+      .selectFrom('staging.shopify_refunds as r' as never)
+      .innerJoin('core.orders as o', sql.ref('o.order_id') as never, sql.ref('r.order_id') as never)
+      .where(sql<boolean>`r.kind = 'refund' and r.status = 'success' and r.created_at is not null`)
+      .select([
+        sql<string>`r.refund_transaction_id`.as('refund_transaction_id'),
+        sql<string>`r.refund_id`.as('refund_id'),
+        sql<string>`r.order_id`.as('order_id'),
+        sql<Date>`r.created_at`.as('created_at'),
+        refundDate.as('refund_date'),
+        sql<string>`r.amount`.as('amount'),
+        sql<string>`coalesce(r.currency, o.currency)`.as('currency'),
+        sql<string>`r.amount * ${rateOn(sql`coalesce(r.currency, o.currency)`, refundDate, ctx.reportingCurrency)}`.as('amount_rc'),
+        sql<boolean>`o.is_counted`.as('order_is_counted'),
+        sql<string>`o.customer_key`.as('customer_key'),
+      ]);
+  },
+});

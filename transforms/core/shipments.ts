@@ -1,0 +1,57 @@
+import { sql } from 'kysely';
+import { hasRates, nonNegative, references } from '../checks.ts';
+import { defineModel } from '../model.ts';
+import { localDate, rateOn } from '../sql.ts';
+
+/**
+ * Shipments matched to their order (by the shop's order id, else its name), with local dates,
+ * the delivery time from the order's creation and whether the promise was kept.
+ */
+export const coreShipments = defineModel({
+  name: 'core.shipments',
+  dependsOn: ['staging.shipments', 'core.orders', 'core.fx_rates'],
+  description: 'Shipments with order, carrier, local shipped/promised/delivered/returned dates, delivery days and on-time flag.',
+  uniqueKey: ['shipment_key'],
+  indexes: [['delivered_date'], ['shipped_date'], ['returned_date'], ['order_id']],
+  checks: [
+    references('core.shipments', 'order_id', 'core.orders', 'order_id'),
+    hasRates('core.shipments', [['shipping_cost', 'shipping_cost_rc']], 'shipped_date'),
+    nonNegative('core.shipments', ['shipping_cost'], 'shipment_key'),
+  ],
+  build: (db, ctx) => {
+    const tz = ctx.reportingTimezone;
+    const day = (on: string, at: string) => sql<string | null>`coalesce(${sql.ref(`s.${on}`)}, ${localDate(sql.ref(`s.${at}`), tz)})`;
+    return db
+      .selectFrom(sql<Record<string, unknown>>`(
+        select s.*, o.order_id, o.created_at as order_created_at
+          from staging.shipments s
+          left join lateral (
+            select o.order_id, o.created_at from core.orders o
+             where o.order_id = s.order_ref or o.order_name = s.order_ref or o.order_name = '#' || s.order_ref
+             order by (o.order_id = s.order_ref) desc, o.created_at limit 1
+          ) o on true)`.as('s'))
+      .select([
+        sql<string>`s.shipment_key`.as('shipment_key'),
+        sql<string | null>`s.tracking_number`.as('tracking_number'),
+        sql<string | null>`s.order_id`.as('order_id'),
+        sql<string | null>`s.order_ref`.as('order_ref'),
+        sql<string | null>`s.carrier`.as('carrier'),
+        sql<string | null>`s.service`.as('service'),
+        sql<string | null>`s.status`.as('status'),
+        sql<Date | null>`s.shipped_at`.as('shipped_at'),
+        day('shipped_on', 'shipped_at').as('shipped_date'),
+        sql<Date | null>`s.estimated_delivery_at`.as('estimated_delivery_at'),
+        day('estimated_delivery_on', 'estimated_delivery_at').as('promised_date'),
+        sql<Date | null>`s.delivered_at`.as('delivered_at'),
+        day('delivered_on', 'delivered_at').as('delivered_date'),
+        sql<Date | null>`s.returned_at`.as('returned_at'),
+        day('returned_on', 'returned_at').as('returned_date'),
+        sql<string | null>`extract(epoch from (s.delivered_at - s.order_created_at)) / 86400`.as('delivery_days'),
+        sql<boolean | null>`${day('delivered_on', 'delivered_at')} <= ${day('estimated_delivery_on', 'estimated_delivery_at')}`.as('is_on_time'),
+        // A cost without a currency is taken to be in the reporting currency.
+        sql<string | null>`coalesce(s.currency, ${sql.lit(ctx.reportingCurrency)})`.as('currency'),
+        sql<string | null>`s.shipping_cost`.as('shipping_cost'),
+        sql<string | null>`s.shipping_cost * ${rateOn(sql`coalesce(s.currency, ${sql.lit(ctx.reportingCurrency)})`, day('shipped_on', 'shipped_at'), ctx.reportingCurrency)}`.as('shipping_cost_rc'),
+      ]);
+  },
+});

@@ -1,0 +1,221 @@
+import { sql, type Compilable, type Kysely } from 'kysely';
+import type { VeriteConfig } from '../config/schema.ts';
+import { errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Database } from '../warehouse/database.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
+import { defaultChannelRules } from './channels.ts';
+import type { DataCheck, Model, TransformContext } from './model.ts';
+
+export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
+
+/** What happened to one model (as Kysely's Migrator reports each migration). */
+export interface ModelResult {
+  model: string;
+  status: ModelStatus;
+  rows?: number;
+  ms?: number;
+  /** The SQL that failed, with the database error. */
+  sql?: string;
+  error?: string;
+  /** Why a model did not run (a dependency failed, or it was not selected). */
+  reason?: string;
+}
+
+export interface CheckResult {
+  model: string;
+  check: string;
+  passed: boolean;
+  /** Failing rows, at most a few. */
+  sample: Record<string, unknown>[];
+  message?: string;
+}
+
+export interface TransformResult {
+  /** Every model built and every check passed, so the new tables were published. */
+  status: 'succeeded' | 'failed';
+  /** Whether the new tables are what readers now see (false: the previous build still is). */
+  published: boolean;
+  results: ModelResult[];
+  checks: CheckResult[];
+  /** The first problem, for the run's message. */
+  error?: string;
+}
+
+/** Model dependencies that loop. */
+export class ModelCycleError extends Error {
+  override name = 'ModelCycleError';
+  constructor(readonly cycle: string[]) {
+    super(`the transform models depend on each other in a cycle: ${cycle.join(' → ')}`);
+  }
+}
+
+/**
+ * Orders models so each comes after what it depends on (dependencies that are not models,
+ * such as raw tables, are inputs). Refuses a cycle, naming it.
+ */
+export function orderModels(models: readonly Model[]): Model[] {
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const ordered: Model[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (model: Model, path: string[]) => {
+    const s = state.get(model.name);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      throw new ModelCycleError([...path.slice(path.indexOf(model.name)), model.name]);
+    }
+    state.set(model.name, 'visiting');
+    for (const dep of model.dependsOn) {
+      const target = byName.get(dep);
+      if (target) visit(target, [...path, model.name]);
+    }
+    state.set(model.name, 'done');
+    ordered.push(model);
+  };
+  for (const model of models) visit(model, []);
+  return ordered;
+}
+
+export function transformContext(config: VeriteConfig, now = new Date()): TransformContext {
+  return {
+    reportingTimezone: config.reportingTimezone,
+    reportingCurrency: config.reportingCurrency,
+    channels: config.channels ?? defaultChannelRules,
+    metaPurchaseActionType: config.sources.meta_ads?.purchaseActionType ?? 'purchase',
+    now,
+    config,
+  };
+}
+
+function splitName(name: string): { schema: string; table: string } {
+  const [schema, table] = name.split('.');
+  if (!schema || !table) throw new Error(`a model name is schema.table, not ${name}`);
+  return { schema, table };
+}
+
+export interface RunTransformsOptions {
+  models: readonly Model[];
+  /** Build only these models (their dependencies must already exist). */
+  select?: string[];
+  now?: Date;
+  log?: Logger;
+}
+
+/**
+ * Builds the models in dependency order inside ONE transaction: each model's table is created
+ * under a new name, then swapped for the old one; the data tests run at the end; and only if
+ * every model built and every check passed is the transaction committed. Otherwise it rolls
+ * back, and readers keep seeing the previous complete build. Returns a result per model.
+ */
+export async function runModels(db: Kysely<Database>, config: VeriteConfig, options: RunTransformsOptions): Promise<TransformResult> {
+  const ordered = orderModels(options.models);
+  const ctx = transformContext(config, options.now);
+  const selected = options.select?.length ? new Set(options.select) : null;
+  if (selected) {
+    const unknown = [...selected].filter((s) => !ordered.some((m) => m.name === s));
+    if (unknown.length) throw new Error(`no such model: ${unknown.join(', ')} (models: ${ordered.map((m) => m.name).join(', ')})`);
+  }
+  const results: ModelResult[] = [];
+  const checks: CheckResult[] = [];
+  const failed = new Set<string>();
+  const trx = await db.startTransaction().execute();
+  let committed = false;
+  try {
+    // Timestamps without an offset mean UTC, whatever the server's setting.
+    await sql`set local timezone = 'UTC'`.execute(trx);
+    for (const model of ordered) {
+      if (selected && !selected.has(model.name)) {
+        results.push({ model: model.name, status: 'not-run', reason: 'not selected' });
+        continue;
+      }
+      const blocked = model.dependsOn.filter((d) => failed.has(d));
+      if (blocked.length) {
+        failed.add(model.name);
+        results.push({ model: model.name, status: 'not-run', reason: `depends on ${blocked.join(', ')}, which did not build` });
+        continue;
+      }
+      const started = Date.now();
+      let compiled: string | undefined;
+      const savepoint = await trx.savepoint('model').execute();
+      try {
+        const query = model.build(trx as unknown as Kysely<Database>, ctx);
+        compiled = query.compile().sql;
+        const rows = await buildTable(trx as unknown as Kysely<Database>, model, query);
+        await savepoint.releaseSavepoint('model').execute();
+        results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started });
+        options.log?.debug({ model: model.name, rows }, 'model built');
+      } catch (error) {
+        await savepoint.rollbackToSavepoint('model').execute();
+        failed.add(model.name);
+        results.push({ model: model.name, status: 'failed', ms: Date.now() - started, sql: compiled, error: errorMessage(error) });
+        options.log?.error({ model: model.name, err: errorMessage(error) }, 'model failed');
+      }
+    }
+    for (const model of ordered) {
+      if (!results.some((r) => r.model === model.name && r.status === 'succeeded')) continue;
+      for (const check of modelChecks(model)) {
+        const query = check.failing(trx as unknown as Kysely<Database>, ctx);
+        const compiled = 'isRawBuilder' in query ? query.compile(trx) : query.compile();
+        const rows = ((await trx.executeQuery(compiled)).rows ?? []) as Record<string, unknown>[];
+        const passed = rows.length === 0;
+        checks.push({ model: model.name, check: check.name, passed, sample: rows.slice(0, 5), message: passed ? undefined : check.describe?.(rows) });
+      }
+    }
+    const firstFailure = results.find((r) => r.status === 'failed');
+    const failedChecks = checks.filter((c) => !c.passed);
+    const error = firstFailure
+      ? `model ${firstFailure.model} failed: ${firstFailure.error}`
+      : failedChecks.length
+        ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''} (e.g. ${JSON.stringify(c.sample[0])})`).join('; ')
+        : undefined;
+    if (error) {
+      await trx.rollback().execute();
+      committed = true;
+      return { status: 'failed', published: false, results, checks, error };
+    }
+    await trx.commit().execute();
+    committed = true;
+    return { status: 'succeeded', published: true, results, checks };
+  } finally {
+    if (!committed) await trx.rollback().execute().catch(() => undefined);
+  }
+}
+
+async function buildTable(db: Kysely<Database>, model: Model, query: Compilable): Promise<number> {
+  const { schema, table } = splitName(model.name);
+  const building = `${table}__building`;
+  await sql`drop table if exists ${sql.table(`${schema}.${building}`)}`.execute(db);
+  await sql`create table ${sql.table(`${schema}.${building}`)} as ${query as unknown as ReturnType<typeof sql>}`.execute(db);
+  await sql`drop table if exists ${sql.table(model.name)}`.execute(db);
+  await sql`alter table ${sql.table(`${schema}.${building}`)} rename to ${sql.id(table)}`.execute(db);
+  for (const columns of model.indexes ?? []) {
+    await sql`create index ${sql.id(`${table}_${columns.join('_')}`)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(db);
+  }
+  await sql`analyze ${sql.table(model.name)}`.execute(db);
+  const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(model.name)}`.execute(db);
+  return count.rows[0]?.n ?? 0;
+}
+
+/** The model's own checks plus unique and not-null key checks from `uniqueKey`. */
+function modelChecks(model: Model): DataCheck[] {
+  const out: DataCheck[] = [];
+  if (model.uniqueKey?.length) {
+    const cols = model.uniqueKey.map((c) => sql.ref(c));
+    out.push({
+      name: `unique (${model.uniqueKey.join(', ')})`,
+      failing: () => sql`select ${sql.join(cols)}, count(*)::int as copies from ${sql.table(model.name)} group by ${sql.join(cols)} having count(*) > 1 limit 5`,
+    });
+    out.push({
+      name: `not null (${model.uniqueKey.join(', ')})`,
+      failing: () => sql`select * from ${sql.table(model.name)} where ${sql.join(cols.map((c) => sql`${c} is null`), sql` or `)} limit 5`,
+    });
+  }
+  out.push(...(model.checks ?? []));
+  return out;
+}
+
+/** Runs every model against the warehouse, logging a line per failure. */
+export async function runTransforms(warehouse: Warehouse, config: VeriteConfig, options: Omit<RunTransformsOptions, 'models'> & { models?: readonly Model[] }): Promise<TransformResult> {
+  const { models } = await import('./models.ts');
+  return runModels(warehouse.db, config, { ...options, models: options.models ?? models });
+}

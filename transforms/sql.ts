@@ -1,0 +1,36 @@
+import { sql, type RawBuilder } from 'kysely';
+
+/** Small SQL fragments the models share: reading API JSON safely, local dates, conversion. */
+
+/** `_record->>'a'` or a nested path `_record #>> '{a,b}'`, as text. */
+export function jsonText(column: string, ...path: string[]): RawBuilder<string | null> {
+  const ref = sql.ref(column);
+  return path.length === 1 ? sql<string | null>`(${ref} ->> ${sql.lit(path[0])})` : sql<string | null>`(${ref} #>> ${sql.lit(`{${path.join(',')}}`)})`;
+}
+
+export function jsonNumeric(column: string, ...path: string[]): RawBuilder<string | null> {
+  return sql<string | null>`ops.try_numeric(${jsonText(column, ...path)})`;
+}
+
+export function jsonTimestamp(column: string, ...path: string[]): RawBuilder<Date | null> {
+  return sql<Date | null>`ops.try_timestamptz(${jsonText(column, ...path)})`;
+}
+
+/** An id as text, empty as null. */
+export function jsonId(column: string, ...path: string[]): RawBuilder<string | null> {
+  return sql<string | null>`nullif(${jsonText(column, ...path)}, '')`;
+}
+
+/** The local calendar date of a timestamp in the reporting time zone. */
+export function localDate(timestamp: RawBuilder<unknown> | string, timeZone: string): RawBuilder<string> {
+  const ts = typeof timestamp === 'string' ? sql.ref(timestamp) : timestamp;
+  return sql<string>`((${ts}) at time zone ${sql.lit(timeZone)})::date`;
+}
+
+/** A rate lookup: 1 unit of `currency` in the reporting currency on `date` (null when none). */
+export function rateOn(currency: RawBuilder<unknown> | string, date: RawBuilder<unknown> | string, reportingCurrency: string): RawBuilder<string | null> {
+  const c = typeof currency === 'string' ? sql.ref(currency) : currency;
+  const d = typeof date === 'string' ? sql.ref(date) : date;
+  return sql<string | null>`(case when upper(${c}) = ${sql.lit(reportingCurrency)} then 1::numeric
+    else (select fx.rate from core.fx_rates fx where fx.currency = upper(${c}) and fx.date = ${d}) end)`;
+}

@@ -1,0 +1,29 @@
+import { sql } from 'kysely';
+import { defineModel } from '../model.ts';
+
+/** Stripe amounts are integers in the currency's minor unit. */
+const major = (field: string) =>
+  sql<string>`coalesce(ops.try_numeric(_record->>${sql.lit(field)}), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`;
+
+/** One row per Stripe charge, amounts in major units. */
+export const stagingStripeCharges = defineModel({
+  name: 'staging.stripe_charges',
+  dependsOn: ['raw.stripe__charges'],
+  description: 'Stripe charges, one row per charge, amounts converted from minor to major units.',
+  uniqueKey: ['charge_id'],
+  build: (db) =>
+    db.selectFrom('raw.stripe__charges').select([
+      sql<string>`_key`.as('charge_id'),
+      sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
+      sql<string | null>`lower(_record->>'status')`.as('status'),
+      sql<string>`upper(_record->>'currency')`.as('currency'),
+      major('amount').as('amount'),
+      major('amount_captured').as('amount_captured'),
+      major('amount_refunded').as('amount_refunded'),
+      sql<string | null>`nullif(case when jsonb_typeof(_record->'customer') = 'object' then _record #>> '{customer,id}' else _record->>'customer' end, '')`.as('stripe_customer_id'),
+      sql<string | null>`nullif(case when jsonb_typeof(_record->'payment_intent') = 'object' then _record #>> '{payment_intent,id}' else _record->>'payment_intent' end, '')`.as('payment_intent'),
+      sql<string | null>`nullif(btrim(_record #>> '{metadata,order_id}'), '')`.as('metadata_order_id'),
+      sql<string | null>`nullif(_record->>'failure_code', '')`.as('failure_code'),
+      sql<string | null>`_record #>> '{outcome,type}'`.as('outcome_type'),
+    ]),
+});

@@ -1,0 +1,19 @@
+import { sql } from 'kysely';
+import { defineModel } from '../model.ts';
+
+/** One row per Stripe refund, amount in major units. */
+export const stagingStripeRefunds = defineModel({
+  name: 'staging.stripe_refunds',
+  dependsOn: ['raw.stripe__refunds'],
+  description: 'Stripe refunds, one row per refund, amounts in major units.',
+  uniqueKey: ['refund_id'],
+  build: (db) =>
+    db.selectFrom('raw.stripe__refunds').select([
+      sql<string>`_key`.as('refund_id'),
+      sql<string | null>`nullif(case when jsonb_typeof(_record->'charge') = 'object' then _record #>> '{charge,id}' else _record->>'charge' end, '')`.as('charge_id'),
+      sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
+      sql<string | null>`lower(_record->>'status')`.as('status'),
+      sql<string>`upper(_record->>'currency')`.as('currency'),
+      sql<string>`coalesce(ops.try_numeric(_record->>'amount'), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`.as('amount'),
+    ]),
+});
