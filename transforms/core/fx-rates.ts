@@ -36,7 +36,7 @@ export const coreFxRates = defineModel({
           select d::date as date
             from generate_series(
               (select min(date) from best),
-              greatest((select max(date) from best), (now() at time zone ${sql.lit(ctx.reportingTimezone)})::date),
+              greatest((select max(date) from best), (${sql.lit(ctx.now.toISOString())}::timestamptz at time zone ${sql.lit(ctx.reportingTimezone)})::date),
               interval '1 day') d
         )
         select days.date, c.currency, p.rate,

@@ -1,0 +1,77 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { defineModel, type Model } from '../../transforms/model.ts';
+import { ModelCycleError, orderModels, runModels } from '../../transforms/runner.ts';
+import { models } from '../../transforms/models.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { landRecords } from '../support/land.ts';
+import { order } from './fixtures.ts';
+
+let wh: Warehouse;
+const config = configSchema.parse({});
+const NOW = new Date('2024-03-06T12:00:00Z');
+
+beforeAll(async () => {
+  wh = await createTestDatabase('runner');
+});
+afterAll(async () => wh?.close());
+
+const tiny = (name: string, dependsOn: string[], select: string): Model =>
+  defineModel({ name, dependsOn, description: name, build: (db) => db.selectNoFrom(sql<number>`${sql.raw(select)}`.as('v')) });
+
+describe('transform runner', () => {
+  it('orders models by their dependencies and refuses a cycle, naming it', () => {
+    const a = tiny('staging.a', ['core.c'], '1');
+    const b = tiny('staging.b', ['staging.a'], '1');
+    const c = tiny('core.c', ['staging.b'], '1');
+    expect(() => orderModels([a, b, c])).toThrow(ModelCycleError);
+    expect(() => orderModels([a, b, c])).toThrow(/staging\.a → core\.c → staging\.b → staging\.a/);
+    const ok = orderModels([tiny('core.z', ['staging.y'], '1'), tiny('staging.y', ['raw.x__y'], '1')]);
+    expect(ok.map((m) => m.name)).toEqual(['staging.y', 'core.z']);
+  });
+
+  it('keeps the previous complete build when a model fails, and says which models ran', async () => {
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 1, created_at: '2024-03-01T10:00:00Z', total: '10.00', customer: 1 })]);
+    const first = await runModels(wh.db, config, { models, now: NOW });
+    expect(first.status).toBe('succeeded');
+    expect((await wh.pool.query('select count(*)::int as n from core.orders')).rows[0].n).toBe(1);
+
+    // New data arrives, but a model downstream of core.orders is broken.
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 2, created_at: '2024-03-02T10:00:00Z', total: '20.00', customer: 2 })], 'run-2');
+    const broken = tiny('core.broken', ['core.orders'], '1 / 0');
+    const after = tiny('core.after_broken', ['core.broken'], '1');
+    const result = await runModels(wh.db, config, { models: [...models, broken, after], now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.published).toBe(false);
+    const byName = Object.fromEntries(result.results.map((r) => [r.model, r]));
+    expect(byName['core.orders']!.status).toBe('succeeded');
+    expect(byName['core.broken']!.status).toBe('failed');
+    expect(byName['core.broken']!.error).toMatch(/division by zero/);
+    expect(byName['core.broken']!.sql).toMatch(/1 \/ 0/);
+    expect(byName['core.after_broken']!.status).toBe('not-run');
+    expect(byName['core.after_broken']!.reason).toMatch(/core\.broken/);
+    expect(result.error).toMatch(/core\.broken/);
+    // Readers still see the previous complete build: one order, not two.
+    expect((await wh.pool.query('select count(*)::int as n from core.orders')).rows[0].n).toBe(1);
+  });
+
+  it('fails the run naming the currency and date of an amount with no usable rate', async () => {
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 3, created_at: '2024-03-03T10:00:00Z', currency: 'JPY', total: '1500', customer: 3 })], 'run-3');
+    const result = await runModels(wh.db, config, { models, now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/no exchange rate from JPY on 2024-03-03/);
+    const check = result.checks.find((c) => !c.passed)!;
+    expect(check.model).toBe('core.orders');
+    expect(check.sample[0]).toEqual({ currency: 'JPY', date: '2024-03-03' });
+  });
+
+  it('fails a data check on an order dated in the future', async () => {
+    await wh.pool.query(`delete from raw.shopify__orders where _key = '3'`);
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 4, created_at: '2024-03-09T10:00:00Z', total: '5.00', customer: 4 })], 'run-4');
+    const result = await runModels(wh.db, config, { models, now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.checks.find((c) => !c.passed)).toMatchObject({ model: 'core.orders', check: 'no order_date in the future', sample: [{ order_id: '4', order_date: '2024-03-09' }] });
+  });
+});
