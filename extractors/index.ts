@@ -2,6 +2,7 @@
  * Loads every extractor so each registers its source. The demo shop is not registered: it
  * stands in for all sources with `verite run --demo`.
  */
+import './fx/index.ts';
 export { registerSource, registeredSource, registeredSources } from './registry.ts';
 export { catalog, streamIdentity } from './catalog.ts';
 export type { Source, Stream, Page, ReadContext, StreamKind, DateWindow, JsonValue } from './types.ts';

@@ -1,0 +1,80 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FxConfig } from '../../config/schema.ts';
+import { ExtractError } from '../../lib/errors.ts';
+import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
+import { catalog } from '../catalog.ts';
+import { httpRequest } from '../http.ts';
+import { registerSource } from '../registry.ts';
+import type { Page, ReadContext, Source, Stream } from '../types.ts';
+import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
+
+const DAY = 86_400_000;
+
+function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+}
+
+/** The files a `path` names: one rates file, or every .csv/.json/.jsonl file of a folder. */
+function rateFiles(path: string): string[] {
+  if (!existsSync(path)) throw new ExtractError(`no such file or folder: ${path}`, { source: 'fx', stream: 'rates' });
+  if (statSync(path).isDirectory()) {
+    return readdirSync(path)
+      .filter((f) => formatOf(f))
+      .sort()
+      .map((f) => join(path, f));
+  }
+  return [path];
+}
+
+/**
+ * Rates from a file (every run: a rate corrected in the file replaces the landed one, an
+ * unchanged one is not rewritten), then the ECB's daily reference rates when `ecb` is on,
+ * from the cursor minus the lookback (the last 90 days' document when that reaches far
+ * enough, else the full history).
+ */
+async function* readRates(ctx: ReadContext<FxConfig>): AsyncGenerator<Page> {
+  const config = ctx.config;
+  if (config.path) {
+    for (const file of rateFiles(config.path)) {
+      for await (const records of readRecordsFile(file)) yield { records };
+    }
+  }
+  if (!config.ecb) return;
+  const through = (ctx.state as { through?: string } | null)?.through;
+  const from = ctx.window?.from ?? (through ? addDays(through, -ctx.lookbackDays) : ctx.startDate);
+  const to = ctx.window?.to ?? ctx.now.toISOString().slice(0, 10);
+  const today = ctx.now.toISOString().slice(0, 10);
+  const range: EcbRange = from >= addDays(today, -85) ? 'hist-90d' : 'hist';
+  const url = ecbUrl(config.ecbUrl ?? ECB_BASE_URL, range);
+  const response = await httpRequest<string>(
+    { source: 'fx', stream: 'rates', log: ctx.log, signal: ctx.signal },
+    { url, describe: `GET ECB ${range} reference rates` },
+  );
+  const rates = parseEcbXml(String(response.body)).filter((r) => r.date >= from && r.date <= to);
+  if (rates.length === 0) {
+    ctx.log.info({ from, to }, 'the ECB has published no new rates for this range');
+    return;
+  }
+  // One page per month keeps pages small; the cursor moves with each.
+  let page: typeof rates = [];
+  for (const rate of rates) {
+    if (page.length && page[0]!.date.slice(0, 7) !== rate.date.slice(0, 7)) {
+      yield { records: page, state: { through: maxThrough(through, page.at(-1)!.date, ctx) } };
+      page = [];
+    }
+    page.push(rate);
+  }
+  yield { records: page, state: { through: maxThrough(through, page.at(-1)!.date, ctx) } };
+}
+
+/** A backfill never moves the cursor backwards. */
+function maxThrough(previous: string | undefined, reached: string, ctx: ReadContext<FxConfig>): string {
+  return ctx.window && previous && previous > reached ? previous : reached;
+}
+
+export const fxRatesStream: Stream<FxConfig> = { ...catalog.fx.rates, read: readRates };
+
+export const fxSource: Source<FxConfig> = { name: 'fx', streams: [fxRatesStream] };
+
+registerSource(fxSource);
