@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.ts';
+import { ConfigError } from '../../lib/errors.ts';
+
+function dir(files: Record<string, string>): string {
+  const d = mkdtempSync(join(tmpdir(), 'verite-config-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+  return d;
+}
+
+describe('configuration', () => {
+  it('applies the defaults of DESIGN.md when there is no file', async () => {
+    const { config, file } = await loadConfig({ cwd: dir({}), env: {} });
+    expect(file).toBeNull();
+    expect(config.reportingTimezone).toBe('UTC');
+    expect(config.reportingCurrency).toBe('USD');
+    expect(config.churnAfterDays).toBe(180);
+    expect(config.schedules).toEqual([{ cron: '0 3 * * *' }]);
+  });
+
+  it('reads YAML, and the environment overrides the file', async () => {
+    const cwd = dir({ 'verite.config.yaml': 'reportingTimezone: Europe/Paris\nreportingCurrency: eur\nsources:\n  stripe:\n    secretKeyEnv: MY_STRIPE\n' });
+    const { config } = await loadConfig({ cwd, env: { VERITE_CHURN_AFTER_DAYS: '90', VERITE_REPORTING_CURRENCY: 'gbp' } });
+    expect(config.reportingTimezone).toBe('Europe/Paris');
+    expect(config.reportingCurrency).toBe('GBP');
+    expect(config.churnAfterDays).toBe(90);
+    expect(config.sources.stripe?.secretKeyEnv).toBe('MY_STRIPE');
+  });
+
+  it('reports every mistake at once', async () => {
+    const cwd = dir({
+      'verite.config.json': JSON.stringify({
+        reportingTimezone: 'Mars/Olympus',
+        reportingCurrency: 'dollars',
+        sources: { shopify: { shop: 'not a domain' }, ga4: {} },
+        surprise: true,
+      }),
+    });
+    const error = await loadConfig({ cwd, env: { VERITE_CHURN_AFTER_DAYS: 'soon' } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/reportingTimezone: not an IANA time zone/);
+    expect(problems).toMatch(/reportingCurrency: expected an ISO 4217/);
+    expect(problems).toMatch(/sources\.shopify\.shop: expected the shop domain/);
+    expect(problems).toMatch(/sources\.ga4\.propertyIds/);
+    expect(problems).toMatch(/surprise/);
+    expect(problems).toMatch(/VERITE_CHURN_AFTER_DAYS/);
+    expect((error as ConfigError).problems.length).toBe(6);
+  });
+
+  it('names a config file that does not exist', async () => {
+    await expect(loadConfig({ cwd: dir({}), file: 'nope.json', env: {} })).rejects.toThrow(/nope\.json does not exist/);
+  });
+});
