@@ -17,8 +17,8 @@ export const coreOrderLines = defineModel({
   ],
   build: (db, ctx) =>
     db
-      .selectFrom('staging.shopify_order_lines as l' as never)
-      .innerJoin('core.orders as o', sql.ref('o.order_id') as never, sql.ref('l.order_id') as never)
+      .selectFrom('staging.shopify_order_lines as l')
+      .innerJoin('core.orders as o', 'o.order_id', 'l.order_id')
       .select([
         sql<string>`l.order_id`.as('order_id'),
         sql<string>`l.line_id`.as('line_id'),

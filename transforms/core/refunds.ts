@@ -17,8 +17,8 @@ export const coreRefunds = defineModel({
   build: (db, ctx) => {
     const refundDate = localDate(sql`r.created_at`, ctx.reportingTimezone);
     return db
-      .selectFrom('staging.shopify_refunds as r' as never)
-      .innerJoin('core.orders as o', sql.ref('o.order_id') as never, sql.ref('r.order_id') as never)
+      .selectFrom('staging.shopify_refunds as r')
+      .innerJoin('core.orders as o', 'o.order_id', 'r.order_id')
       .where(sql<boolean>`r.kind = 'refund' and r.status = 'success' and r.created_at is not null`)
       .select([
         sql<string>`r.refund_transaction_id`.as('refund_transaction_id'),

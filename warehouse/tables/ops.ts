@@ -73,10 +73,63 @@ export interface OpsLandedFilesTable {
   landed_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export type BackfillStatus = 'running' | 'succeeded' | 'failed';
+export type BackfillChunkStatus = 'pending' | 'done' | 'failed';
+
+/** One row per backfill (`verite backfill`): what it covers and how far it got. */
+export interface OpsBackfillsTable {
+  id: string;
+  source: string;
+  /** Null when the backfill covers every stream of the source. */
+  stream: string | null;
+  date_from: string;
+  date_to: string;
+  chunk_days: number;
+  status: BackfillStatus;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  finished_at: NullableTimestamp;
+  error: string | null;
+  host: string | null;
+  pid: number | null;
+}
+
+/** The chunks of a backfill, in date order; a rerun does the ones not `done`. */
+export interface OpsBackfillChunksTable {
+  backfill_id: string;
+  seq: number;
+  date_from: string;
+  date_to: string;
+  status: ColumnType<BackfillChunkStatus, BackfillChunkStatus | undefined, BackfillChunkStatus>;
+  run_id: string | null;
+  records_landed: ColumnType<number, number | undefined, number>;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  error: string | null;
+}
+
+/** Each alert rule's last verdict, so a firing rule is sent once and again only after it cleared. */
+export interface OpsAlertStateTable {
+  rule: string;
+  metric: string;
+  firing: boolean;
+  /** False while the latest change (fired or cleared) has not reached the webhook yet. */
+  notified: boolean;
+  value: number | null;
+  message: string | null;
+  fired_at: NullableTimestamp;
+  cleared_at: NullableTimestamp;
+  checked_at: Timestamp;
+  run_id: string | null;
+}
+
 export interface OpsTables {
   'ops.runs': OpsRunsTable;
   'ops.stream_runs': OpsStreamRunsTable;
   'ops.stream_state': OpsStreamStateTable;
   'ops.quarantine': OpsQuarantineTable;
   'ops.landed_files': OpsLandedFilesTable;
+  'ops.backfills': OpsBackfillsTable;
+  'ops.backfill_chunks': OpsBackfillChunksTable;
+  'ops.alert_state': OpsAlertStateTable;
 }
