@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { demoConfig } from '../../config/schema.ts';
-import { defaultDemoEndDate, demoSources } from '../../extractors/demo/index.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { runPipeline, type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
 import { action, commandContext, EXIT, interruptSignal, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
@@ -21,6 +20,7 @@ export function registerRun(program: Command): void {
           return await withWarehouse(ctx.log, async (warehouse) => {
             let sources: ResolvedSource[] | undefined;
             if (opts.demo) {
+              const { defaultDemoEndDate, demoSources } = await import('../../extractors/demo/index.ts');
               const demo = demoConfig.parse(ctx.config.sources.demo ?? {});
               const endDate = demo.endDate ?? defaultDemoEndDate(new Date());
               sources = demoSources({ seed: demo.seed, days: demo.days, ordersPerDay: demo.ordersPerDay, endDate, reportingCurrency: ctx.config.reportingCurrency }).map(

@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+let wh: Warehouse;
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  wh = await createTestDatabase('cli');
+  dir = mkdtempSync(join(tmpdir(), 'verite-cli-'));
+  writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ reportingTimezone: 'UTC' }));
+  env = { DATABASE_URL: wh.url, VERITE_CONFIG: join(dir, 'verite.config.json') };
+});
+afterAll(async () => wh?.close());
+
+const line = (id: number) => JSON.stringify({ id, name: `#${id}`, updated_at: '2024-03-01T10:00:00Z', total_price: `${id}.00` });
+
+describe('verite import', () => {
+  it('lands every good line, quarantines the broken one, and adds nothing the second time', async () => {
+    const file = join(dir, 'orders.jsonl');
+    writeFileSync(file, [line(1), line(2), '{"id": 3, "name": "#3", "updated_at": ', line(4), ''].join('\n'));
+    const first = await runCli(['import', 'shopify', 'orders', file], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/4 record\(s\) read, 3 written, 0 unchanged, 1 quarantined/);
+    const raw = await wh.pool.query(`select _key from raw.shopify__orders order by _key::int`);
+    expect(raw.rows.map((r) => r._key)).toEqual(['1', '2', '4']);
+    const q = await wh.pool.query(`select source, stream, reason, raw, location from ops.quarantine`);
+    expect(q.rows).toHaveLength(1);
+    expect(q.rows[0]).toMatchObject({ source: 'shopify', stream: 'orders', raw: '{"id": 3, "name": "#3", "updated_at": ', location: 'orders.jsonl:3' });
+    expect(q.rows[0].reason).toMatch(/not valid JSON/);
+
+    const again = await runCli(['import', 'shopify', 'orders', file], { env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/4 record\(s\) read, 0 written, 3 unchanged/);
+    expect((await wh.pool.query(`select count(*)::int as n from raw.shopify__orders`)).rows[0].n).toBe(3);
+    expect((await wh.pool.query(`select count(*)::int as n from ops.quarantine`)).rows[0].n).toBe(1);
+  });
+
+  it('reads a JSON array and a CSV file', async () => {
+    const json = join(dir, 'rates.json');
+    writeFileSync(json, JSON.stringify([{ date: '2024-03-01', base: 'EUR', quote: 'USD', rate: 1.08 }, { date: '2024-03-01', base: 'EUR', quote: 'GBP', rate: 0.85 }]));
+    const csv = join(dir, 'rates.csv');
+    writeFileSync(csv, 'date,base,quote,rate\n2024-03-04,EUR,USD,1.09\n');
+    expect((await runCli(['import', 'fx', 'rates', json], { env })).code).toBe(0);
+    expect((await runCli(['import', 'fx', 'rates', csv], { env })).code).toBe(0);
+    const raw = await wh.pool.query(`select _key from raw.fx__rates order by _key`);
+    expect(raw.rows.map((r) => r._key)).toEqual(['EUR|GBP|2024-03-01', 'EUR|USD|2024-03-01', 'EUR|USD|2024-03-04']);
+  });
+
+  it('exits 2 on an unknown stream or a missing file', async () => {
+    const unknown = await runCli(['import', 'shopify', 'nope', join(dir, 'orders.jsonl')], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown stream shopify\.nope/);
+    const missing = await runCli(['import', 'shopify', 'orders', join(dir, 'missing.jsonl')], { env });
+    expect(missing.code).toBe(2);
+  });
+});
+
+describe('verite query', () => {
+  it('prints only a JSON array of row objects on stdout with --format json', async () => {
+    const res = await runCli(['query', "select _key as id, (_record->>'total_price')::numeric as total from raw.shopify__orders order by _key::int", '--format', 'json'], { env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual([
+      { id: '1', total: '1.00' },
+      { id: '2', total: '2.00' },
+      { id: '4', total: '4.00' },
+    ]);
+  });
+
+  it('prints CSV', async () => {
+    const res = await runCli(['query', "select 'a,b' as x, 2 as y", '--format', 'csv'], { env });
+    expect(res.stdout).toBe('x,y\n"a,b",2\n');
+  });
+
+  it('refuses to write: the query runs in a read-only transaction', async () => {
+    const res = await runCli(['query', 'delete from raw.shopify__orders'], { env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/read-only transaction/);
+    expect((await wh.pool.query(`select count(*)::int as n from raw.shopify__orders`)).rows[0].n).toBe(3);
+  });
+});
+
+describe('exit codes and help', () => {
+  it('exits 2 with every problem of a bad config, and 0 on --help', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ reportingCurrency: 'x', reportingTimezone: 'Nowhere/City' }));
+    const res = await runCli(['status'], { env: { ...env, VERITE_CONFIG: bad } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/2 problems/);
+    const help = await runCli(['run', '--help'], { env });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--sources/);
+    const unknown = await runCli(['frobnicate'], { env });
+    expect(unknown.code).toBe(2);
+  });
+
+  it('shows runs, streams and quarantine in status', async () => {
+    const res = await runCli(['status'], { env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/shopify\.orders/);
+    expect(res.stdout).toMatch(/import/);
+    const json = await runCli(['status', '--format', 'json'], { env });
+    const parsed = JSON.parse(json.stdout) as { streams: { source: string; stream: string; rows: number; quarantined: number }[] };
+    expect(parsed.streams.find((s) => s.source === 'shopify' && s.stream === 'orders')).toMatchObject({ rows: 3, quarantined: 1 });
+  });
+});
