@@ -92,7 +92,8 @@ export function preparePage(stream: StreamIdentity, records: readonly unknown[],
     const record = value as Record<string, unknown>;
     let json: string;
     try {
-      json = JSON.stringify(record);
+      // A line that parsed is already JSON text: keep it rather than serialise it again.
+      json = input instanceof RawText ? input.text : JSON.stringify(record);
     } catch (error) {
       quarantine.push({ reason: `cannot be serialised: ${(error as Error).message}`, raw: String(record), location });
       return;
@@ -138,10 +139,15 @@ const LAND_TABLE = 'verite_land';
  * the page either wholly landed, cursor included, or not at all.
  */
 export async function landPage(pool: pg.Pool, target: LandTarget, page: Page, pageLabel?: string): Promise<LandResult> {
+  return writePage(pool, target, page, preparePage(target.stream, page.records, pageLabel));
+}
+
+/** Writes a prepared page in one transaction (see {@link landPage}). */
+async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared: ReturnType<typeof preparePage>): Promise<LandResult> {
   const { stream, source } = target;
   const table = rawTableName(source, stream.name);
   const quoted = `raw."${source}__${stream.name}"`;
-  const { rows, quarantine } = preparePage(stream, page.records, pageLabel);
+  const { rows, quarantine } = prepared;
   const client = await pool.connect();
   try {
     await query(client, 'begin');
@@ -149,35 +155,53 @@ export async function landPage(pool: pg.Pool, target: LandTarget, page: Page, pa
     if (stream.kind === 'date-report' && page.dates?.length) {
       await query(client, `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2`, [page.dates, target.batchId]);
     }
-    if (rows.length) {
-      await query(
-        client,
-        `create temp table if not exists ${LAND_TABLE} (ord int, key text, rec text, hash text, report_date date, version timestamptz) on commit delete rows`,
+    // Within a page the last occurrence of a key wins.
+    const latest = new Map<string, Prepared>();
+    for (const row of rows) latest.set(row.key, row);
+    const unique = [...latest.values()];
+    if (unique.length) {
+      const existing = new Set(
+        (await query(client, `select _key from ${quoted} where _key = any($1::text[])`, [unique.map((r) => r.key)])).rows.map((r) => r._key as string),
       );
-      const lines = rows.map(
-        (r, i) => `${i}\t${copyText(r.key)}\t${copyText(r.json)}\t${r.hash}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\n`,
-      );
-      try {
-        await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(`copy ${LAND_TABLE} from stdin`)));
-      } catch (error) {
-        throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, `copy ${LAND_TABLE} from stdin`, [], { cause: error });
+      // New keys are copied straight into the raw table; only keys already landed go through
+      // the merge, which compares versions and hashes.
+      const fresh = unique.filter((r) => !existing.has(r.key));
+      const known = unique.filter((r) => existing.has(r.key));
+      if (fresh.length) {
+        const lines = fresh.map(
+          (r) => `${copyText(r.key)}\t${copyText(r.json)}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\t${r.hash}\t${copyText(target.batchId)}\t${copyText(target.runId)}\n`,
+        );
+        const copy = `copy ${quoted} (_key, _record, _report_date, _version, _hash, _batch_id, _run_id) from stdin`;
+        try {
+          await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(copy)));
+        } catch (error) {
+          throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, copy, [], { cause: error });
+        }
+        written += fresh.length;
       }
-      const merged = await query(
-        client,
-        `insert into ${quoted} as t (_key, _record, _report_date, _version, _hash, _batch_id, _run_id, _extracted_at)
-         select distinct on (key) key, rec::jsonb, report_date, version, hash, $1, $2, now()
-           from ${LAND_TABLE} order by key, ord desc
-         on conflict (_key) do update set
-           _record = excluded._record, _report_date = excluded._report_date, _version = excluded._version,
-           _hash = excluded._hash, _batch_id = excluded._batch_id, _run_id = excluded._run_id, _extracted_at = excluded._extracted_at
-         where t._hash <> excluded._hash
-           and (excluded._version is null or t._version is null or excluded._version >= t._version)`,
-        [target.batchId, target.runId],
-      );
-      written = merged.rowCount ?? 0;
-      // Rows of this batch whose hash is equal were untouched; report-date moves keep the batch id current.
-      if (stream.kind === 'date-report') {
-        await query(client, `update ${quoted} t set _batch_id = $1 from ${LAND_TABLE} l where t._key = l.key and t._batch_id <> $1`, [target.batchId]);
+      if (known.length) {
+        await query(client, `create temp table if not exists ${LAND_TABLE} (key text, rec text, hash text, report_date date, version timestamptz) on commit delete rows`);
+        const lines = known.map((r) => `${copyText(r.key)}\t${copyText(r.json)}\t${r.hash}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\n`);
+        try {
+          await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(`copy ${LAND_TABLE} from stdin`)));
+        } catch (error) {
+          throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, `copy ${LAND_TABLE} from stdin`, [], { cause: error });
+        }
+        const merged = await query(
+          client,
+          `update ${quoted} as t set
+             _record = l.rec::jsonb, _report_date = l.report_date, _version = l.version, _hash = l.hash,
+             _batch_id = $1, _run_id = $2, _extracted_at = now()
+            from ${LAND_TABLE} l
+           where t._key = l.key and t._hash <> l.hash
+             and (l.version is null or t._version is null or l.version >= t._version)`,
+          [target.batchId, target.runId],
+        );
+        written += merged.rowCount ?? 0;
+        // An unchanged report row re-extracted now belongs to this extraction.
+        if (stream.kind === 'date-report') {
+          await query(client, `update ${quoted} t set _batch_id = $1 from ${LAND_TABLE} l where t._key = l.key and t._batch_id <> $1`, [target.batchId]);
+        }
       }
     }
     let quarantined = 0;
@@ -205,8 +229,11 @@ export async function landPage(pool: pg.Pool, target: LandTarget, page: Page, pa
         [source, stream.name, page.state === undefined ? null : JSON.stringify(page.state), dataThrough, target.runId, page.state !== undefined],
       );
     }
+    if (page.afterLand) {
+      await page.afterLand({ query: (text, values) => query(client, text, values) }, { source, stream: stream.name, runId: target.runId });
+    }
     await query(client, 'commit');
-    return { received: page.records.length, written, unchanged: rows.length - written, quarantined: quarantine.length === 0 ? 0 : quarantined };
+    return { received: page.records.length, written, unchanged: unique.length - written, quarantined: quarantine.length === 0 ? 0 : quarantined };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
@@ -251,14 +278,22 @@ export async function landPages(
 ): Promise<LandResult & { pages: number }> {
   const full: LandTarget = { ...target, batchId: target.batchId ?? randomUUID() };
   const total = { received: 0, written: 0, unchanged: 0, quarantined: 0, pages: 0 };
-  for await (const page of pages) {
-    total.pages++;
-    const result = await landPage(pool, full, page, `page ${total.pages}`);
+  const add = (result: LandResult) => {
     total.received += result.received;
     total.written += result.written;
     total.unchanged += result.unchanged;
     total.quarantined += result.quarantined;
     onPage?.(result, total.pages);
+  };
+  // While the database writes page n, the next page is read and prepared (parsed, keyed,
+  // hashed): the two cores work at once. Pages still commit one after the other, in order.
+  let writing: Promise<LandResult> | null = null;
+  for await (const page of pages) {
+    const prepared = preparePage(full.stream, page.records, `page ${total.pages + 1}`);
+    if (writing) add(await writing);
+    total.pages++;
+    writing = writePage(pool, full, page, prepared);
   }
+  if (writing) add(await writing);
   return total;
 }
