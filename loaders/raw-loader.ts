@@ -287,13 +287,26 @@ export async function landPages(
   };
   // While the database writes page n, the next page is read and prepared (parsed, keyed,
   // hashed): the two cores work at once. Pages still commit one after the other, in order.
+  // If reading the next page fails, the page being written still commits (or fails) and is
+  // counted before the error goes up; its rejection is never left unobserved.
   let writing: Promise<LandResult> | null = null;
-  for await (const page of pages) {
-    const prepared = preparePage(full.stream, page.records, `page ${total.pages + 1}`);
-    if (writing) add(await writing);
-    total.pages++;
-    writing = writePage(pool, full, page, prepared);
+  const settle = async () => {
+    const current = writing;
+    writing = null;
+    if (current) add(await current);
+  };
+  try {
+    for await (const page of pages) {
+      const prepared = preparePage(full.stream, page.records, `page ${total.pages + 1}`);
+      await settle();
+      total.pages++;
+      writing = writePage(pool, full, page, prepared);
+      writing.catch(() => undefined);
+    }
+    await settle();
+  } catch (error) {
+    await settle().catch(() => undefined);
+    throw error;
   }
-  if (writing) add(await writing);
   return total;
 }

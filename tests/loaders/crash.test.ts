@@ -8,15 +8,15 @@ import { FAKE_TOTAL } from '../support/fake-orders.ts';
 const SCRIPT = fileURLToPath(new URL('../support/run-fake-load.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
-/** Runs the loader child; when `killAfterPages` is set, SIGKILLs it once that many pages are committed. */
+/** Runs the loader child; when `killAfterPages` is set, SIGKILLs it once that many pages are surely committed. */
 function runChild(url: string, killAfterPages?: number): Promise<{ code: number | null; signal: string | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TSX, SCRIPT], { env: { ...process.env, DATABASE_URL: url, VERITE_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = [...out.matchAll(/committed (\d+)/g)].pop();
-      if (killAfterPages && m && Number(m[1]) >= killAfterPages) child.kill('SIGKILL');
+      const m = [...out.matchAll(/requested (\d+)/g)].pop();
+      if (killAfterPages && m && Number(m[1]) - 1 >= killAfterPages) child.kill('SIGKILL');
     });
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);

@@ -21,10 +21,11 @@ export function fakeOrder(i: number): Record<string, unknown> {
 
 /**
  * A `shopify.orders` stream over {@link fakeOrder}: resumes from its cursor `{ offset }`, one
- * page of {@link FAKE_PAGE} records at a time, and calls `onCommitted` when the loader asks
- * for the next page (the previous one is then committed).
+ * page of {@link FAKE_PAGE} records at a time, and calls `onRequested(n)` when the loader asks
+ * for the page after page n. The loader prepares a page while the one before it is written,
+ * so by then pages 1 … n − 1 are committed.
  */
-export function fakeOrdersSource(onCommitted: (pages: number) => void = () => undefined): Source<unknown> {
+export function fakeOrdersSource(onRequested: (pages: number) => void = () => undefined): Source<unknown> {
   const stream: Stream<unknown> = {
     ...catalog.shopify.orders,
     async *read(ctx) {
@@ -35,7 +36,7 @@ export function fakeOrdersSource(onCommitted: (pages: number) => void = () => un
         for (let i = offset; i < Math.min(offset + FAKE_PAGE, FAKE_TOTAL); i++) records.push(fakeOrder(i));
         offset += records.length;
         yield { records, state: { offset } };
-        onCommitted(++pages);
+        onRequested(++pages);
       }
     },
   };

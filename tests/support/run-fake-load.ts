@@ -1,7 +1,7 @@
 /**
  * A child process for the crash test: lands the fake order stream into DATABASE_URL through
- * the real pipeline, printing "committed N" after each page, so the parent can SIGKILL it at
- * any moment.
+ * the real pipeline, printing "requested N" when page N + 1 is asked for (pages 1 … N − 1 are
+ * committed by then), so the parent can SIGKILL it at any moment.
  */
 import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
@@ -10,7 +10,7 @@ import { openWarehouse } from '../../warehouse/connection.ts';
 import { fakeOrdersSource } from './fake-orders.ts';
 
 const warehouse = await openWarehouse({ databaseUrl: process.env.DATABASE_URL, migrate: false });
-const source = fakeOrdersSource((pages) => process.stdout.write(`committed ${pages}\n`));
+const source = fakeOrdersSource((pages) => process.stdout.write(`requested ${pages}\n`));
 const result = await runPipeline({
   warehouse,
   config: configSchema.parse({}),
