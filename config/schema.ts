@@ -1,3 +1,4 @@
+import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 
 /** A calendar date written YYYY-MM-DD. */
@@ -32,22 +33,41 @@ export const shopifyConfig = z
   .object({
     ...sourceBase,
     shop: z.string().regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i, 'expected the shop domain, e.g. my-shop.myshopify.com'),
+    /** The Admin API access token of an app installed on the shop (`shpat_…`). */
     accessTokenEnv: envName.default('SHOPIFY_ACCESS_TOKEN'),
-    apiVersion: z.string().regex(/^\d{4}-(01|04|07|10)$/, 'expected a Shopify API version such as 2025-07').default('2025-07'),
+    /** Instead of a token: the client ID and secret of a Dev Dashboard app, exchanged for a token on each run. */
+    clientIdEnv: envName.optional(),
+    clientSecretEnv: envName.optional(),
+    /** The pinned Admin API version; Shopify supports each quarterly version for 12 months. */
+    apiVersion: z.string().regex(/^\d{4}-(01|04|07|10)$/, 'expected a Shopify API version such as 2026-10').default('2026-10'),
     apiBaseUrl: z.string().url().optional(),
+    /** A read spanning more days than this runs as a bulk operation instead of paging. */
     bulkThresholdDays: z.number().int().min(1).default(30),
+    /** How long a bulk operation may run before the stream fails (a later run goes on polling it). */
     bulkTimeoutMinutes: z.number().positive().default(60),
+    /** Attempts per request before the stream fails (429, 5xx, THROTTLED, network errors are retried). */
+    maxAttempts: z.number().int().min(1).max(10).default(6),
+    timeoutSeconds: z.number().positive().default(60),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.clientIdEnv === undefined) === (c.clientSecretEnv === undefined), {
+    message: 'set both clientIdEnv and clientSecretEnv (a Dev Dashboard app), or neither (an access token in accessTokenEnv)',
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  });
 
 export const stripeConfig = z
   .object({
     ...sourceBase,
     secretKeyEnv: envName.default('STRIPE_SECRET_KEY'),
+    /** Overrides passed to the Stripe client (a proxy, or a local test server). */
     host: z.string().optional(),
     port: z.number().int().positive().optional(),
     protocol: z.enum(['http', 'https']).optional(),
+    /** Requests started per second, shared by every stream reading with the same secret key. */
     maxRequestsPerSecond: z.number().positive().default(20),
+    /** Attempts per request before the stream fails (429, 5xx, network errors are retried). */
+    maxAttempts: z.number().int().min(1).max(10).default(6),
+    timeoutSeconds: z.number().positive().default(80),
   })
   .strict();
 
@@ -78,32 +98,79 @@ export const googleAdsConfig = z
 export const metaAdsConfig = z
   .object({
     ...sourceBase,
-    adAccountIds: z.array(z.union([z.string(), z.number()]).transform((v) => String(v).replace(/^act_/, ''))).min(1),
+    adAccountIds: z
+      .array(
+        z
+          .union([z.string(), z.number()])
+          .transform((v) => String(v).trim().replace(/^act_/, ''))
+          .pipe(z.string().regex(/^\d+$/, 'expected an ad account id such as act_1234567890')),
+      )
+      .min(1),
     accessTokenEnv: envName.default('META_ACCESS_TOKEN'),
     graphBaseUrl: z.string().url().optional(),
-    apiVersion: z.string().regex(/^v\d+\.\d+$/).optional(),
-    actionAttributionWindows: z.array(z.string()).default(['7d_click', '1d_view']),
+    /** The Marketing API version; default the installed SDK's. */
+    apiVersion: z.string().regex(/^v\d+\.\d+$/, 'expected a Marketing API version such as v24.0').optional(),
+    /** Sent with every report (and kept in the stream's cursor), so Ads Manager settings do not change the numbers. */
+    actionAttributionWindows: z.array(z.string().min(1)).min(1).default(['7d_click', '1d_view']),
     purchaseActionType: z.string().default('purchase'),
+    /** An async report run not finished after this long is given up and its window split. */
     jobTimeoutMinutes: z.number().positive().default(30),
+    /** Dates per async report run (smaller for very large accounts). */
+    jobWindowDays: z.number().int().min(1).max(90).default(7),
   })
   .strict();
+
+/** The fields of a shipment record (DESIGN.md), which a file's columns can be mapped to. */
+export const shipmentFields = [
+  'order_id',
+  'tracking_number',
+  'carrier',
+  'service',
+  'shipped_at',
+  'estimated_delivery_at',
+  'delivered_at',
+  'returned_at',
+  'status',
+  'shipping_cost',
+  'currency',
+  'updated_at',
+] as const;
+
+export type ShipmentField = (typeof shipmentFields)[number];
 
 export const shipmentsConfig = z
   .object({
     ...sourceBase,
-    path: z.string().optional(),
-    columns: z.record(z.string(), z.string()).default({}),
-    dateFormat: z.string().optional(),
+    /** A folder, a file, or a glob such as `exports/*.csv`; relative to the working directory. */
+    path: z.string().min(1).optional(),
+    /** Their column → shipment field; a column already named like a field needs no entry. */
+    columns: z.record(z.string(), z.enum(shipmentFields, { message: `expected a shipment field: ${shipmentFields.join(', ')}` })).default({}),
+    /** How the files write dates, e.g. `DD/MM/YYYY HH:mm`; default ISO 8601. */
+    dateFormat: z
+      .string()
+      .refine((f) => /YY/.test(f) && /M/.test(f) && /D/.test(f), { message: 'expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY HH:mm' })
+      .optional(),
+    /** The zone of file times written without an offset. */
+    timeZone: timeZone.default('UTC'),
     carrierApi: z
       .object({
         provider: z.enum(['easypost']).default('easypost'),
         apiKeyEnv: envName.default('EASYPOST_API_KEY'),
         baseUrl: z.string().url().optional(),
+        maxRequestsPerSecond: z.number().positive().default(5),
+        /** Attempts per request before the stream fails (429, 5xx, network errors are retried). */
+        maxAttempts: z.number().int().min(1).max(10).default(6),
+        timeoutSeconds: z.number().positive().default(60),
       })
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.path !== undefined || c.carrierApi !== undefined, {
+    message: 'set path (a folder or glob of export files), carrierApi, or both',
+    // Reported with the entry's other mistakes, not only once they are fixed.
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  });
 
 export const fxConfig = z
   .object({
@@ -137,20 +204,31 @@ export const channelRule = z
   })
   .strict();
 
+/**
+ * An alert rule: a `metrics.kpi_daily` metric over the last `windowDays` complete days, or the
+ * built-in `stream_freshness_hours` (the oldest stream's age) or `run_failed` (1 when the run
+ * failed), compared with `threshold`. `run_failed` needs no `op` or `threshold`.
+ */
 export const alertRule = z
   .object({
-    name: z.string().optional(),
-    metric: z.string(),
-    op: z.enum(['>', '>=', '<', '<=', '=', '!=']),
-    threshold: z.number(),
-    windowDays: z.number().int().positive().default(7),
+    name: z.string().min(1).optional(),
+    metric: z.string().min(1),
+    op: z.enum(['>', '>=', '<', '<=', '=', '!=']).optional(),
+    threshold: z.number().optional(),
+    windowDays: z.number().int().positive().max(366).default(7),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, ctx) => {
+    if (rule.metric === 'run_failed') return;
+    if (rule.op === undefined) ctx.addIssue({ code: 'custom', path: ['op'], message: `${rule.metric}: expected a comparison (>, >=, <, <=, =, !=)` });
+    if (rule.threshold === undefined) ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${rule.metric}: expected a number to compare with` });
+  });
 
+/** A cron expression (5 fields, or 6 with seconds first) in `reportingTimezone`, and the sources it runs (default all). */
 export const scheduleEntry = z
   .object({
-    cron: z.string(),
-    sources: z.array(z.string()).optional(),
+    cron: z.string().refine((expr) => validateCron(expr), { message: 'not a cron expression (e.g. "0 3 * * *", or "*/30 * * * * *" with seconds)' }),
+    sources: z.array(z.string()).min(1).optional(),
   })
   .strict();
 

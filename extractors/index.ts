@@ -3,6 +3,10 @@
  * stands in for all sources with `verite run --demo`.
  */
 import './fx/index.ts';
+import './meta-ads/index.ts';
+import './shipments/index.ts';
+import './shopify/index.ts';
+import './stripe/index.ts';
 export { registerSource, registeredSource, registeredSources } from './registry.ts';
 export { catalog, streamIdentity } from './catalog.ts';
 export type { Source, Stream, Page, ReadContext, StreamKind, DateWindow, JsonValue } from './types.ts';

@@ -28,6 +28,18 @@ export interface Page {
   state?: JsonValue;
   /** date-report only: the dates (YYYY-MM-DD) whose rows this extraction replaces. */
   dates?: string[];
+  /**
+   * Runs inside the page's transaction after its records and cursor are written, just before the
+   * commit; if it throws, the whole page rolls back. A file-drop source records here that a file
+   * is landed, so a crash never marks a file landed without its rows (or the rows without the mark),
+   * and reads here, on a page without records, which files it landed before.
+   */
+  afterLand?: (tx: LandTransaction, target: { source: string; stream: string; runId: string }) => Promise<void>;
+}
+
+/** The open transaction of a page being landed, as {@link Page.afterLand} sees it. */
+export interface LandTransaction {
+  query(sql: string, parameters?: unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
 }
 
 /** What a stream is given to read. */

@@ -1,0 +1,148 @@
+import { shipmentFields, type ShipmentField, type ShipmentsConfig } from '../../config/schema.ts';
+import { compileDateParser, type DateParser } from './date-parse.ts';
+
+/** What the mapping needs of the source's config. */
+export type MappingConfig = Pick<ShipmentsConfig, 'columns' | 'dateFormat' | 'timeZone'>;
+
+/** Turns one row of an export (CSV text, or a JSON object) into a shipment record; throws with the reason. */
+export type ShipmentMapper = (row: Record<string, unknown>) => Record<string, unknown>;
+
+const DATE_FIELDS: ReadonlySet<ShipmentField> = new Set(['shipped_at', 'estimated_delivery_at', 'delivered_at', 'returned_at', 'updated_at']);
+
+const compiled = new WeakMap<object, ShipmentMapper>();
+let unconfigured: ShipmentMapper | undefined;
+
+/**
+ * The mapper of a config, built once per config object (a file of a million rows calls it a
+ * million times). Without a config, columns named like the shipment fields are taken as they are.
+ */
+export function shipmentMapper(config: MappingConfig | undefined): ShipmentMapper {
+  if (!config) return (unconfigured ??= buildMapper({ columns: {}, dateFormat: undefined, timeZone: 'UTC' }));
+  let mapper = compiled.get(config);
+  if (!mapper) {
+    mapper = buildMapper(config);
+    compiled.set(config, mapper);
+  }
+  return mapper;
+}
+
+/**
+ * Maps a row with the config's column mapping and normalises it to the shipment shape of
+ * DESIGN.md: text trimmed (tracking numbers without spaces), dates strictly parsed to ISO (a
+ * date without a time stays a calendar date, `YYYY-MM-DD`), amounts to numbers, currencies upper
+ * case. A column the mapping does not name, and that is not itself a shipment field, is kept
+ * under `extra`, so nothing the export held is lost. An empty cell becomes null.
+ *
+ * @example
+ * mapShipmentRow({ 'Order Ref': '#1001', 'Ship Date': '01/05/2024' }, { columns: { 'Order Ref': 'order_id', 'Ship Date': 'shipped_at' }, dateFormat: 'DD/MM/YYYY', timeZone: 'UTC' })
+ * // { order_id: '#1001', shipped_at: '2024-05-01' }
+ */
+export function mapShipmentRow(row: Record<string, unknown>, config: MappingConfig | undefined): Record<string, unknown> {
+  return shipmentMapper(config)(row);
+}
+
+/** The columns a mapping names that a file's first row lacks (a renamed column in the 3PL's export). */
+export function missingColumns(row: Record<string, unknown>, config: MappingConfig | undefined): string[] {
+  return Object.keys(config?.columns ?? {}).filter((column) => lookup(row, column) === undefined);
+}
+
+function buildMapper(config: MappingConfig): ShipmentMapper {
+  const parseDate = compileDateParser(config.dateFormat, config.timeZone);
+  const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected ISO 8601 such as 2024-05-01 or 2024-05-01T14:30:00Z, or set dateFormat';
+  const mapped = new Set(Object.keys(config.columns));
+  // For each field, the columns that may hold it, in the order the config lists them, then a
+  // column named like the field itself when the mapping does not take that column elsewhere.
+  const sources = new Map<ShipmentField, string[]>();
+  for (const field of shipmentFields) {
+    const columns = Object.entries(config.columns)
+      .filter(([, target]) => target === field)
+      .map(([column]) => column);
+    if (!mapped.has(field)) columns.push(field);
+    sources.set(field, columns);
+  }
+  return (row) => {
+    const record: Record<string, unknown> = {};
+    const used = new Set<string>(mapped);
+    for (const field of shipmentFields) {
+      let found = false;
+      let value: unknown;
+      let column = '';
+      for (const candidate of sources.get(field)!) {
+        const v = lookup(row, candidate);
+        if (v === undefined) continue;
+        used.add(candidate);
+        if (!found || isEmpty(value)) {
+          found = true;
+          value = v;
+          column = candidate;
+        }
+      }
+      if (found) record[field] = normalise(field, value, column, parseDate, expected);
+    }
+    const extra: Record<string, unknown> = {};
+    for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;
+    if (Object.keys(extra).length) record.extra = extra;
+    return record;
+  };
+}
+
+/** A column's value; a dotted name reaches into a nested JSON object (`tracking.number`). */
+function lookup(row: Record<string, unknown>, column: string): unknown {
+  if (Object.hasOwn(row, column)) return row[column];
+  if (!column.includes('.')) return undefined;
+  let current: unknown = row;
+  for (const part of column.split('.')) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, part)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
+}
+
+function quote(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
+}
+
+function normalise(field: ShipmentField, value: unknown, column: string, parseDate: DateParser, expected: string): unknown {
+  if (isEmpty(value)) return null;
+  const where = column === field ? '' : ` in column "${column}"`;
+  const refuse = (why = ''): never => {
+    throw new Error(`unparseable ${field} ${quote(value)}${where}${why}`);
+  };
+  if (DATE_FIELDS.has(field)) {
+    if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000).toISOString();
+    if (typeof value !== 'string') return refuse();
+    return parseDate(value) ?? refuse(` (${expected})`);
+  }
+  if (field === 'shipping_cost') {
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    if (typeof value !== 'string') return refuse();
+    return parseAmount(value) ?? refuse(' (expected a number such as 7.50)');
+  }
+  if (field === 'currency') {
+    const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
+    return /^[A-Z]{3}$/.test(code) ? code : refuse(' (expected an ISO 4217 code such as USD)');
+  }
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value !== 'string') return refuse(' (expected text)');
+  // Exports print long tracking numbers in groups ("1Z 999 AA1 …"); carriers' APIs do not.
+  return field === 'tracking_number' ? value.replace(/\s+/g, '') : value.trim();
+}
+
+/**
+ * An amount written by a spreadsheet: `7.5`, `1,234.50`, `7,50` (a decimal comma), with an
+ * optional currency sign. Anything else is refused rather than guessed.
+ */
+export function parseAmount(text: string): number | undefined {
+  const t = text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '');
+  let normalised: string | undefined;
+  if (/^-?\d+(\.\d+)?$/.test(t)) normalised = t;
+  else if (/^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) normalised = t.replace(/,/g, '');
+  else if (/^-?\d+,\d{1,2}$/.test(t)) normalised = t.replace(',', '.');
+  if (normalised === undefined) return undefined;
+  const n = Number(normalised);
+  return Number.isFinite(n) ? n : undefined;
+}

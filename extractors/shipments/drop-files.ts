@@ -1,0 +1,91 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { formatOf } from '../../loaders/file-reader.ts';
+
+/** One export file of the drop, named by its path relative to the drop's folder. */
+export interface DropFile {
+  /** The name recorded in `ops.landed_files`: relative to the folder, `/`-separated. */
+  name: string;
+  path: string;
+}
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+/**
+ * The export files of a drop, sorted by name: every `.csv`, `.jsonl`/`.ndjson` or `.json` file
+ * directly in a folder, the one file named, or the files matching a glob (`exports/*.csv`,
+ * `drop/**\/*.jsonl`, `3pl-{a,b}-*.csv`). Hidden files (`.name`, as uploads in progress often
+ * are) are left out; `ignored` lists the other files skipped for their type.
+ */
+export async function listDropFiles(pattern: string, cwd = process.cwd()): Promise<{ files: DropFile[]; ignored: string[] }> {
+  const absolute = resolve(cwd, pattern);
+  const segments = absolute.split(sep);
+  const firstGlob = segments.findIndex((s) => GLOB_CHARS.test(s));
+  const files: DropFile[] = [];
+  const ignored: string[] = [];
+  const consider = (name: string, path: string) => {
+    if (name.split('/').some((part) => part.startsWith('.'))) return;
+    if (formatOf(path)) files.push({ name, path });
+    else ignored.push(name);
+  };
+  if (firstGlob < 0) {
+    const info = await stat(absolute).catch(() => undefined);
+    if (!info) throw new Error(`${pattern} does not exist`);
+    if (info.isFile()) {
+      consider(segments[segments.length - 1]!, absolute);
+    } else {
+      for (const entry of await readdir(absolute, { withFileTypes: true })) if (entry.isFile()) consider(entry.name, join(absolute, entry.name));
+    }
+  } else {
+    const base = segments.slice(0, firstGlob).join(sep) || sep;
+    const rest = segments.slice(firstGlob).join('/');
+    const matcher = globToRegExp(rest);
+    const deep = rest.includes('/');
+    const info = await stat(base).catch(() => undefined);
+    if (!info?.isDirectory()) throw new Error(`${pattern}: the folder ${base} does not exist`);
+    const entries = await readdir(base, { withFileTypes: true, recursive: deep });
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      const name = relative(base, path).split(sep).join('/');
+      if (matcher.test(name)) consider(name, path);
+    }
+  }
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { files, ignored: ignored.sort() };
+}
+
+/**
+ * A glob as a regular expression over `/`-separated relative paths: `*` and `?` within one
+ * segment, `**` across segments, `[abc]` classes, `{a,b}` alternatives.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      out += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) out += '\\[';
+      else {
+        const body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+        out += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        i = end;
+      }
+    } else if (c === '{') {
+      depth++;
+      out += '(?:';
+    } else if (c === '}' && depth > 0) {
+      depth--;
+      out += ')';
+    } else if (c === ',' && depth > 0) out += '|';
+    else out += c.replace(/[.+^$()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}

@@ -1,0 +1,54 @@
+import { isoTimestamp } from '../catalog.ts';
+import type { EasyPostShipmentSummary, EasyPostTracker, EasyPostTrackingDetail } from './easypost-client.ts';
+
+/** Statuses a scan has once the carrier holds the parcel (`pre_transit` is only a label). */
+const CARRIER_HAS_IT = new Set(['in_transit', 'out_for_delivery', 'available_for_pickup', 'delivered', 'return_to_sender', 'failure']);
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+function scans(tracker: EasyPostTracker): { status: string; at: string }[] {
+  return (tracker.tracking_details ?? [])
+    .map((d: EasyPostTrackingDetail) => ({ status: String(d.status ?? ''), at: isoTimestamp(d.datetime) }))
+    .filter((d): d is { status: string; at: string } => d.at !== undefined)
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
+/**
+ * A Tracker (with its Shipment when the label was bought through EasyPost) as a shipment record
+ * of DESIGN.md:
+ *
+ * - `order_id`: the Shipment's `reference`, else its `options.print_custom_1` (where shops put
+ *   the order number on the label); null for a tracker created for a label bought elsewhere.
+ * - `shipped_at`: the first scan once the carrier holds the parcel; `delivered_at`: the first
+ *   `delivered` scan before any `return_to_sender`; `returned_at`: the first `return_to_sender`
+ *   scan. For a return label (`is_return`), its delivery is the return.
+ * - `estimated_delivery_at`: the carrier's local date when given (a calendar date), else
+ *   `est_delivery_date`.
+ * - `shipping_cost`, `currency`: the purchased rate.
+ *
+ * The tracker itself is kept whole under `easypost_tracker`, and the shipment's summary under
+ * `easypost_shipment`, so raw keeps what the API sent.
+ */
+export function trackerToShipment(tracker: EasyPostTracker, shipment: EasyPostShipmentSummary | undefined): Record<string, unknown> {
+  const history = scans(tracker);
+  const returnedAt = history.find((s) => s.status === 'return_to_sender')?.at;
+  const deliveredAt = history.find((s) => s.status === 'delivered' && (returnedAt === undefined || s.at < returnedAt))?.at;
+  const localEstimate = tracker.carrier_detail?.est_delivery_date_local;
+  const rate = shipment?.rate !== null && shipment?.rate !== undefined ? Number(shipment.rate) : NaN;
+  return {
+    order_id: shipment?.reference ?? shipment?.print_custom_1 ?? null,
+    tracking_number: tracker.tracking_code ? tracker.tracking_code.replace(/\s+/g, '') : null,
+    carrier: tracker.carrier ?? shipment?.carrier ?? null,
+    service: tracker.carrier_detail?.service ?? shipment?.service ?? null,
+    shipped_at: history.find((s) => CARRIER_HAS_IT.has(s.status))?.at ?? null,
+    estimated_delivery_at: localEstimate && DATE_ONLY.test(localEstimate) ? localEstimate : (isoTimestamp(tracker.est_delivery_date) ?? null),
+    delivered_at: tracker.is_return ? null : (deliveredAt ?? null),
+    returned_at: tracker.is_return ? (deliveredAt ?? returnedAt ?? null) : (returnedAt ?? null),
+    status: tracker.status ?? null,
+    shipping_cost: Number.isFinite(rate) ? rate : null,
+    currency: shipment?.currency?.toUpperCase() ?? null,
+    updated_at: isoTimestamp(tracker.updated_at) ?? null,
+    easypost_tracker: tracker,
+    easypost_shipment: shipment ?? null,
+  };
+}

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import type { ShipmentsConfig } from '../../config/schema.ts';
+import { ExtractError } from '../../lib/errors.ts';
+import { readRecordsFile } from '../../loaders/file-reader.ts';
+import { RawText, RejectedRecord } from '../../loaders/raw-text.ts';
+import type { Page, ReadContext } from '../types.ts';
+import { missingColumns, shipmentMapper } from './column-mapping.ts';
+import { listDropFiles, type DropFile } from './drop-files.ts';
+
+export interface FileDropOptions {
+  /** Records per page (a page is one transaction); default the file reader's. */
+  batchSize?: number;
+}
+
+interface Fingerprint {
+  size: number;
+  checksum: string;
+  mtimeMs: number;
+}
+
+async function fingerprint(path: string): Promise<Fingerprint> {
+  const before = await stat(path);
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return { size: before.size, checksum: hash.digest('hex'), mtimeMs: before.mtimeMs };
+}
+
+const landedKey = (name: string, size: number | string, checksum: string) => `${name}\u0000${size}\u0000${checksum}`;
+
+/**
+ * Reads the export files of the drop that were not landed before, each once: a file is known by
+ * its name, size and SHA-256 in `ops.landed_files`, so a re-sent file with new content lands
+ * again and an unchanged one is skipped. Each file's rows go through the column mapping (a row
+ * that cannot be mapped is quarantined with the reason and its line); the last page of a file
+ * records it in `ops.landed_files` in the same transaction as its rows.
+ *
+ * The first page holds no records: inside its transaction it reads which of the files were
+ * landed before (a stream sees the warehouse only through the pages it yields), and the files
+ * are read once that answer is in.
+ */
+export async function* readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: FileDropOptions = {}): AsyncGenerator<Page> {
+  const { config, log } = ctx;
+  const pattern = config.path!;
+  let listing: { files: DropFile[]; ignored: string[] };
+  try {
+    listing = await listDropFiles(pattern);
+  } catch (error) {
+    throw new ExtractError(`the file drop cannot be read: ${(error as Error).message}`, { source: 'shipments', stream: 'shipments' }, { cause: error });
+  }
+  if (listing.ignored.length) {
+    const shown = listing.ignored.slice(0, 5).join(', ');
+    ctx.warnOnce(`shipments: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl or .json and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})`);
+  }
+  if (!listing.files.length) {
+    log.info({ path: pattern }, 'no export files in the drop');
+    return;
+  }
+  const landed = new Set<string>();
+  let probed!: () => void;
+  const probe = new Promise<void>((resolve) => (probed = resolve));
+  yield {
+    records: [],
+    afterLand: async (tx, target) => {
+      const res = await tx.query(
+        'select name, size::text as size, checksum from ops.landed_files where source = $1 and stream = $2 and name = any($3::text[])',
+        [target.source, target.stream, listing.files.map((f) => f.name)],
+      );
+      for (const row of res.rows) landed.add(landedKey(String(row.name), String(row.size), String(row.checksum)));
+      probed();
+    },
+  };
+  // The loader may ask for the next page while it still writes this one: wait for the answer.
+  await untilAborted(probe, ctx.signal);
+  const mapper = shipmentMapper(config);
+  for (const file of listing.files) {
+    const print = await fingerprint(file.path);
+    if (landed.has(landedKey(file.name, print.size, print.checksum))) {
+      log.debug({ file: file.name }, 'already landed; skipped');
+      continue;
+    }
+    log.info({ file: file.name, bytes: print.size }, 'landing export file');
+    let firstRow = true;
+    const mapRow = (row: Record<string, unknown>) => {
+      if (firstRow) {
+        firstRow = false;
+        const missing = missingColumns(row, config);
+        if (missing.length) ctx.warnOnce(`shipments: ${file.name} has no column ${missing.map((c) => `"${c}"`).join(', ')} named in the columns mapping`);
+      }
+      return mapper(row);
+    };
+    let held: unknown[] | undefined;
+    let records = 0;
+    for await (const batch of readRecordsFile(file.path, { batchSize: options.batchSize, mapCsvRow: mapRow })) {
+      const mapped = batch.map((item) => mapJsonItem(item, mapRow));
+      // One batch is held back so the file's last page is known: it carries the landed mark.
+      if (held) yield { records: held };
+      held = mapped;
+      records += mapped.length;
+    }
+    const after = await stat(file.path);
+    if (after.size !== print.size || after.mtimeMs !== print.mtimeMs) {
+      // Still being written: what was read stays landed, and the whole file is read again next run.
+      ctx.warnOnce(`shipments: ${file.name} changed while it was read; it will be read again on the next run`);
+      if (held) yield { records: held };
+      continue;
+    }
+    yield {
+      records: held ?? [],
+      afterLand: async (tx, target) => {
+        await tx.query(
+          `insert into ops.landed_files (source, stream, name, size, checksum, records, run_id)
+           values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing`,
+          [target.source, target.stream, file.name, print.size, print.checksum, records, target.runId],
+        );
+      },
+    };
+  }
+}
+
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, reject);
+  });
+}
+
+/** A JSON record of a `.jsonl`/`.json` export through the mapping; CSV rows are mapped by the reader. */
+function mapJsonItem(item: unknown, mapRow: (row: Record<string, unknown>) => Record<string, unknown>): unknown {
+  if (!(item instanceof RawText)) return item;
+  let value: unknown;
+  try {
+    value = JSON.parse(item.text);
+  } catch {
+    return item; // the loader quarantines it with the parser's reason
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return item;
+  try {
+    return mapRow(value as Record<string, unknown>);
+  } catch (error) {
+    return new RejectedRecord(item.text, (error as Error).message, item.location);
+  }
+}

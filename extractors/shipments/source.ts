@@ -1,0 +1,32 @@
+import type { ShipmentsConfig } from '../../config/schema.ts';
+import { catalog } from '../catalog.ts';
+import type { Page, ReadContext, Source, Stream } from '../types.ts';
+import { mapShipmentRow } from './column-mapping.ts';
+import { readEasyPost } from './easypost-read.ts';
+import { readFileDrop } from './file-drop.ts';
+
+async function* readShipments(ctx: ReadContext<ShipmentsConfig>): AsyncGenerator<Page> {
+  if (ctx.config.path !== undefined) {
+    // Files are not dated the way a backfill's range is; a new file lands on the next run.
+    if (ctx.window) ctx.log.info('a backfill reads the carrier API only; new export files land on the next run');
+    else yield* readFileDrop(ctx);
+  }
+  if (ctx.config.carrierApi) yield* readEasyPost(ctx);
+}
+
+/**
+ * The one shipments stream: first the export files of the drop not landed before, then the
+ * carrier API's trackers updated since the cursor. Either part may be left unconfigured; the
+ * stream's state is the carrier API's cursor (the files are tracked in `ops.landed_files`).
+ */
+export const shipmentsStream: Stream<ShipmentsConfig> = {
+  ...catalog.shipments.shipments,
+  read: readShipments,
+  mapCsvRow: (row, config) => mapShipmentRow(row, config),
+};
+
+/** Carrier and 3PL shipments: a file drop of CSV/JSONL exports, and EasyPost trackers. */
+export const shipmentsSource: Source<ShipmentsConfig> = {
+  name: 'shipments',
+  streams: [shipmentsStream],
+};

@@ -1,0 +1,19 @@
+import type { StripeConfig } from '../../config/schema.ts';
+import { catalog } from '../catalog.ts';
+import { registerSource } from '../registry.ts';
+import type { Source, Stream } from '../types.ts';
+import { CHARGES, REFUNDS } from './object-kinds.ts';
+import { readStripeStream } from './read-stream.ts';
+
+/**
+ * The Stripe source: `charges` and `refunds`, read with the official `stripe` client. A first
+ * run lists by creation time; later runs replay `/v1/events` and re-fetch what changed. See
+ * docs/sources/stripe.md.
+ */
+export const stripeChargesStream: Stream<StripeConfig> = { ...catalog.stripe.charges, read: (ctx) => readStripeStream(ctx, CHARGES) };
+
+export const stripeRefundsStream: Stream<StripeConfig> = { ...catalog.stripe.refunds, read: (ctx) => readStripeStream(ctx, REFUNDS) };
+
+export const stripeSource: Source<StripeConfig> = { name: 'stripe', streams: [stripeChargesStream, stripeRefundsStream] };
+
+registerSource(stripeSource);

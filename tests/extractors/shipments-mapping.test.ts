@@ -1,0 +1,182 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { shipmentsConfig } from '../../config/schema.ts';
+import { compileDateParser } from '../../extractors/shipments/date-parse.ts';
+import { mapShipmentRow, parseAmount, type MappingConfig } from '../../extractors/shipments/column-mapping.ts';
+import { listDropFiles } from '../../extractors/shipments/drop-files.ts';
+import { trackerToShipment } from '../../extractors/shipments/easypost-map.ts';
+import { listWindows } from '../../extractors/shipments/easypost-read.ts';
+
+const utc = (columns: MappingConfig['columns'] = {}, dateFormat?: string, timeZone = 'UTC'): MappingConfig => ({ columns, dateFormat, timeZone });
+
+describe('dates of an export', () => {
+  it('reads ISO 8601 by default; a date without a time stays a calendar date', () => {
+    const parse = compileDateParser(undefined, 'UTC');
+    expect(parse('2024-05-01')).toBe('2024-05-01');
+    expect(parse('2024-05-01T14:30:00Z')).toBe('2024-05-01T14:30:00.000Z');
+    expect(parse('2024-05-01 14:30')).toBe('2024-05-01T14:30:00.000Z');
+    // 14:30 at +02:00 is 12:30 UTC.
+    expect(parse('2024-05-01T14:30:00+02:00')).toBe('2024-05-01T12:30:00.000Z');
+  });
+
+  it('refuses what it would have to guess, and dates that do not exist', () => {
+    const parse = compileDateParser(undefined, 'UTC');
+    expect(parse('05/01/2024')).toBeUndefined();
+    expect(parse('2024-02-30')).toBeUndefined();
+    expect(parse('2024-05-01T25:00')).toBeUndefined();
+    expect(parse('soon')).toBeUndefined();
+  });
+
+  it('reads a dateFormat strictly, in the configured zone', () => {
+    // Paris is at +02:00 in July: 14:30 there is 12:30 UTC.
+    expect(compileDateParser('DD/MM/YYYY HH:mm', 'Europe/Paris')('01/07/2024 14:30')).toBe('2024-07-01T12:30:00.000Z');
+    // New York is at -05:00 in January: 09:00 there is 14:00 UTC.
+    expect(compileDateParser('MM/DD/YYYY h:mm A', 'America/New_York')('01/15/2024 9:00 AM')).toBe('2024-01-15T14:00:00.000Z');
+    expect(compileDateParser('D MMM YYYY', 'UTC')('3 May 2024')).toBe('2024-05-03');
+    expect(compileDateParser('DD/MM/YYYY', 'UTC')('31/02/2024')).toBeUndefined();
+    expect(compileDateParser('DD/MM/YYYY', 'UTC')('2024-02-01')).toBeUndefined();
+  });
+
+  it('reads a time in the spring-forward gap with the offset before the change', () => {
+    // 02:30 does not exist in Paris on 2024-03-31; at the winter offset (+01:00) it is 01:30 UTC.
+    expect(compileDateParser('YYYY-MM-DD HH:mm', 'Europe/Paris')('2024-03-31 02:30')).toBe('2024-03-31T01:30:00.000Z');
+  });
+});
+
+describe('the column mapping', () => {
+  it('maps their columns to shipment fields and keeps unmapped columns under extra', () => {
+    const record = mapShipmentRow(
+      { 'Order Ref': '#1001', 'Tracking #': '1Z 999 AA1 01', 'Ship Date': '01/05/2024', Cost: '7,50', Curr: 'eur', status: 'Delivered', Weight: '2kg' },
+      utc({ 'Order Ref': 'order_id', 'Tracking #': 'tracking_number', 'Ship Date': 'shipped_at', Cost: 'shipping_cost', Curr: 'currency' }, 'DD/MM/YYYY'),
+    );
+    expect(record).toEqual({
+      order_id: '#1001',
+      tracking_number: '1Z999AA101',
+      shipped_at: '2024-05-01',
+      status: 'Delivered',
+      shipping_cost: 7.5,
+      currency: 'EUR',
+      extra: { Weight: '2kg' },
+    });
+  });
+
+  it('takes empty cells as null and the first non-empty of several columns mapped to one field', () => {
+    const record = mapShipmentRow(
+      { 'Delivered On': '', 'Delivery Date': '2024-05-04', Tracking: 'X1', Returned: '' },
+      utc({ 'Delivered On': 'delivered_at', 'Delivery Date': 'delivered_at', Tracking: 'tracking_number', Returned: 'returned_at' }),
+    );
+    expect(record).toEqual({ tracking_number: 'X1', delivered_at: '2024-05-04', returned_at: null });
+  });
+
+  it('reaches into nested JSON with a dotted column and keeps JSON numbers as numbers', () => {
+    const record = mapShipmentRow({ order: { id: 5001 }, tracking: { number: 'T9' }, cost: 12.25 }, utc({ 'order.id': 'order_id', 'tracking.number': 'tracking_number', cost: 'shipping_cost' }));
+    expect(record).toMatchObject({ order_id: '5001', tracking_number: 'T9', shipping_cost: 12.25 });
+  });
+
+  it('names the field, the value and the column of what it cannot read', () => {
+    const config = utc({ 'Ship Date': 'shipped_at', Cost: 'shipping_cost' }, 'DD/MM/YYYY');
+    expect(() => mapShipmentRow({ 'Ship Date': '2024-13-01' }, config)).toThrow('unparseable shipped_at "2024-13-01" in column "Ship Date" (expected DD/MM/YYYY)');
+    expect(() => mapShipmentRow({ Cost: 'free' }, config)).toThrow(/^unparseable shipping_cost "free"/);
+    expect(() => mapShipmentRow({ currency: 'euros' }, config)).toThrow(/^unparseable currency "euros"/);
+  });
+
+  it('reads amounts as spreadsheets write them, refusing the ambiguous', () => {
+    expect(parseAmount('1,234.50')).toBe(1234.5);
+    expect(parseAmount('$7.5')).toBe(7.5);
+    expect(parseAmount('7,50')).toBe(7.5);
+    expect(parseAmount('12.00 EUR')).toBeUndefined();
+  });
+
+  it('is checked when the config is read: an unknown target field and a missing source are reported', () => {
+    const result = shipmentsConfig.safeParse({ columns: { 'Ship Date': 'ship_date' } });
+    expect(result.success).toBe(false);
+    const messages = result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(messages.some((m) => m.startsWith('columns.Ship Date: expected a shipment field'))).toBe(true);
+    expect(messages.some((m) => m.includes('set path'))).toBe(true);
+  });
+});
+
+describe('the files of a drop', () => {
+  const root = mkdtempSync(join(tmpdir(), 'verite-drop-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'in', 'eu'), { recursive: true });
+  for (const name of ['in/b.csv', 'in/a.jsonl', 'in/notes.txt', 'in/.partial.csv', 'in/eu/c.csv']) writeFileSync(join(root, name), 'x\n');
+
+  it('lists a folder (not its subfolders), sorted, leaving hidden and unknown files out', async () => {
+    expect(await listDropFiles('in', root)).toMatchObject({ files: [{ name: 'a.jsonl' }, { name: 'b.csv' }], ignored: ['notes.txt'] });
+  });
+
+  it('lists a glob, across folders with **', async () => {
+    expect((await listDropFiles('in/*.csv', root)).files.map((f) => f.name)).toEqual(['b.csv']);
+    expect((await listDropFiles('in/**/*.csv', root)).files.map((f) => f.name)).toEqual(['b.csv', 'eu/c.csv']);
+    expect((await listDropFiles('in/{a,b}.*', root)).files.map((f) => f.name)).toEqual(['a.jsonl', 'b.csv']);
+  });
+
+  it('says when the folder does not exist', async () => {
+    await expect(listDropFiles('nowhere', root)).rejects.toThrow('nowhere does not exist');
+  });
+});
+
+describe('an EasyPost tracker as a shipment', () => {
+  const tracker = {
+    id: 'trk_1',
+    tracking_code: '9400 1000 0000 0000 0000 01',
+    carrier: 'USPS',
+    status: 'delivered',
+    shipment_id: 'shp_1',
+    est_delivery_date: '2024-05-03T00:00:00Z',
+    carrier_detail: { service: 'Priority', est_delivery_date_local: '2024-05-03' },
+    tracking_details: [
+      { status: 'delivered', datetime: '2024-05-03T16:10:00Z' },
+      { status: 'pre_transit', datetime: '2024-05-01T09:00:00Z' },
+      { status: 'in_transit', datetime: '2024-05-01T18:00:00-04:00' },
+    ],
+    created_at: '2024-05-01T09:00:00Z',
+    updated_at: '2024-05-03T16:15:00Z',
+  };
+  const shipment = { id: 'shp_1', created_at: null, reference: '#1001', print_custom_1: null, rate: '7.58', currency: 'usd', carrier: 'USPS', service: 'Priority' };
+
+  it('dates shipping from the first carrier scan and delivery from the delivered scan', () => {
+    expect(trackerToShipment(tracker, shipment)).toMatchObject({
+      order_id: '#1001',
+      tracking_number: '9400100000000000000001',
+      carrier: 'USPS',
+      service: 'Priority',
+      // 18:00 at -04:00 is 22:00 UTC; the pre_transit scan is only the label.
+      shipped_at: '2024-05-01T22:00:00.000Z',
+      estimated_delivery_at: '2024-05-03',
+      delivered_at: '2024-05-03T16:10:00.000Z',
+      returned_at: null,
+      status: 'delivered',
+      shipping_cost: 7.58,
+      currency: 'USD',
+      updated_at: '2024-05-03T16:15:00.000Z',
+    });
+  });
+
+  it('takes print_custom_1 without a reference, and a parcel sent back is returned, not delivered', () => {
+    const back = {
+      ...tracker,
+      status: 'return_to_sender',
+      tracking_details: [
+        { status: 'in_transit', datetime: '2024-05-01T20:00:00Z' },
+        { status: 'return_to_sender', datetime: '2024-05-04T10:00:00Z' },
+        { status: 'delivered', datetime: '2024-05-07T10:00:00Z' },
+      ],
+    };
+    expect(trackerToShipment(back, { ...shipment, reference: null, print_custom_1: '5001' })).toMatchObject({
+      order_id: '5001',
+      delivered_at: null,
+      returned_at: '2024-05-04T10:00:00.000Z',
+    });
+  });
+
+  it('lists created-at windows of at most 30 days, overlapping by a second', () => {
+    expect(listWindows('2024-01-01T00:00:00.000Z', '2024-02-15T00:00:00.000Z')).toEqual([
+      { start: '2023-12-31T23:59:59.000Z', end: '2024-01-31T00:00:01.000Z' },
+      { start: '2024-01-30T23:59:59.000Z', end: '2024-02-15T00:00:01.000Z' },
+    ]);
+  });
+});

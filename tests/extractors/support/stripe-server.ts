@@ -1,0 +1,180 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A Stripe object as the fake keeps it. */
+export type StripeItem = { id: string; object: string; created: number; [key: string]: unknown };
+
+export interface StripeEvent {
+  id: string;
+  object: 'event';
+  type: string;
+  created: number;
+  data: { object: StripeItem };
+}
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  /** The query, nested keys flattened as sent (`created[gte]`), a list's items joined by commas. */
+  query: Record<string, string>;
+  authorization: string | undefined;
+  stripeVersion: string | undefined;
+}
+
+interface Scripted {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/**
+ * A local server answering like Stripe's API (v1) for what the Stripe source asks:
+ * `GET /v1/charges` and `GET /v1/refunds` (filter `created[gte]`/`created[lte]`, newest first,
+ * `limit` default 10 and at most 100, `starting_after`, `has_more`), `GET /v1/charges/:id` and
+ * `GET /v1/refunds/:id` (404 `resource_missing` for an unknown id), and `GET /v1/events`
+ * (`types[]`, `created[gte]`, the same paging; only events of the last 30 days by the fake's
+ * `clock`, as Stripe keeps them). Bearer auth with the secret key (401 otherwise). Answers can
+ * be scripted (a 429 with Retry-After, a 500), and the server can go down for good.
+ */
+export interface FakeStripe {
+  host: string;
+  port: number;
+  charges: StripeItem[];
+  refunds: StripeItem[];
+  events: StripeEvent[];
+  /** Stripe's "now", Unix seconds: new events are stamped with it and old ones expire by it. */
+  clock: number;
+  requests: SeenRequest[];
+  /** Records an event of `type` about `object` (a snapshot of it), at `clock`. */
+  emit(type: string, object: StripeItem): StripeEvent;
+  /** The next requests (whose path starts with `path`, when given) get these answers first. */
+  script(...answers: (Scripted & { path?: string })[]): void;
+  /** After `count` more answered requests whose path starts with `path`, every request answers 500 until healed. */
+  goDownAfter(path: string, count: number): void;
+  heal(): void;
+  close(): Promise<void>;
+}
+
+const EVENT_RETENTION_SECONDS = 30 * 86_400;
+
+/** Newest first; Stripe breaks ties of one second by its own order, here the id (or the event's sequence). */
+const newestFirst = (a: { created: number; id: string }, b: { created: number; id: string }) =>
+  a.created !== b.created ? b.created - a.created : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+
+export async function startFakeStripe(secretKey: string): Promise<FakeStripe> {
+  const scripted: (Scripted & { path?: string })[] = [];
+  let down: { path: string; left: number } | undefined;
+  let isDown = false;
+  let eventSeq = 0;
+
+  const fake: Omit<FakeStripe, 'host' | 'port' | 'close'> = {
+    charges: [],
+    refunds: [],
+    events: [],
+    clock: 0,
+    requests: [],
+    emit(type, object) {
+      eventSeq++;
+      const event: StripeEvent = {
+        id: `evt_${String(eventSeq).padStart(6, '0')}`,
+        object: 'event',
+        type,
+        created: fake.clock,
+        data: { object: structuredClone(object) },
+      };
+      fake.events.push(event);
+      return event;
+    },
+    script: (...answers) => scripted.push(...answers),
+    goDownAfter: (path, count) => {
+      down = { path, left: count };
+    },
+    heal: () => {
+      isDown = false;
+      down = undefined;
+    },
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${fake.requests.length}`, ...headers });
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+  const error = (res: ServerResponse, status: number, type: string, message: string, extra: Record<string, unknown> = {}) =>
+    send(res, status, { error: { type, message, ...extra } });
+
+  const list = <T extends { id: string; created: number }>(res: ServerResponse, url: string, all: T[], q: Record<string, string>) => {
+    const limit = Math.min(Number(q.limit ?? 10), 100);
+    if (!Number.isInteger(limit) || limit < 1) return error(res, 400, 'invalid_request_error', 'Invalid integer: limit');
+    const gte = q['created[gte]'] !== undefined ? Number(q['created[gte]']) : -Infinity;
+    const lte = q['created[lte]'] !== undefined ? Number(q['created[lte]']) : Infinity;
+    let matching = all.filter((o) => o.created >= gte && o.created <= lte).sort(newestFirst);
+    if (q.starting_after) {
+      const pivot = all.find((o) => o.id === q.starting_after);
+      if (!pivot) return error(res, 400, 'invalid_request_error', `No such object: '${q.starting_after}'`, { code: 'resource_missing', param: 'starting_after' });
+      matching = matching.filter((o) => newestFirst(pivot, o) < 0);
+    }
+    send(res, 200, { object: 'list', data: structuredClone(matching.slice(0, limit)), has_more: matching.length > limit, url });
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) {
+      const listKey = /^(\w+)\[\d+\]$/.exec(key)?.[1];
+      if (listKey) query[listKey] = query[listKey] ? `${query[listKey]},${value}` : value;
+      else query[key] = value;
+    }
+    const seen: SeenRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      authorization: req.headers.authorization,
+      stripeVersion: req.headers['stripe-version'] as string | undefined,
+    };
+    fake.requests.push(seen);
+
+    const scriptIndex = scripted.findIndex((s) => !s.path || url.pathname.startsWith(s.path));
+    if (scriptIndex >= 0) {
+      const [answer] = scripted.splice(scriptIndex, 1);
+      return send(res, answer!.status, answer!.body ?? { error: { type: answer!.status === 429 ? 'invalid_request_error' : 'api_error', message: `scripted ${answer!.status}` } }, answer!.headers);
+    }
+    if (down && url.pathname.startsWith(down.path)) {
+      if (down.left === 0) isDown = true;
+      else down.left--;
+    }
+    if (isDown) return error(res, 500, 'api_error', 'An unknown error occurred');
+
+    if (req.headers.authorization !== `Bearer ${secretKey}`) {
+      const given = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      return error(res, 401, 'invalid_request_error', `Invalid API Key provided: ${given.slice(0, 8)}****${given.slice(-4)}`);
+    }
+    if (req.method !== 'GET') return error(res, 405, 'invalid_request_error', 'the fake only reads');
+
+    const byId = /^\/v1\/(charges|refunds)\/([\w-]+)$/.exec(url.pathname);
+    if (byId) {
+      const [, collection, objectId] = byId as unknown as [string, 'charges' | 'refunds', string];
+      const found = fake[collection].find((o) => o.id === objectId);
+      if (!found) return error(res, 404, 'invalid_request_error', `No such ${collection.slice(0, -1)}: '${objectId}'`, { code: 'resource_missing', param: 'id' });
+      return send(res, 200, structuredClone(found));
+    }
+    if (url.pathname === '/v1/charges') return list(res, url.pathname, fake.charges, query);
+    if (url.pathname === '/v1/refunds') return list(res, url.pathname, fake.refunds, query);
+    if (url.pathname === '/v1/events') {
+      const types = query.types?.split(',');
+      const kept = fake.events.filter((e) => e.created >= fake.clock - EVENT_RETENTION_SECONDS && (!types || types.includes(e.type)));
+      return list(res, url.pathname, kept, query);
+    }
+    error(res, 404, 'invalid_request_error', `Unrecognized request URL (GET: ${url.pathname}).`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(fake, {
+    host: '127.0.0.1',
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}
