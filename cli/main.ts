@@ -4,6 +4,8 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerSchedule } from './commands/schedule.ts';
+import { registerBackfill } from './commands/backfill.ts';
 import { registerTransform } from './commands/transform.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerImport(program);
   registerQuery(program);
   registerStatus(program);
+  registerSchedule(program);
+  registerBackfill(program);
   registerMigrate(program);
   registerTransform(program);
   return program;

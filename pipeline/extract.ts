@@ -76,7 +76,8 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
   const batchId = randomUUID();
   const pages = (async function* () {
     for await (const page of stream.read(ctx)) {
-      yield page;
+      // A backfill's progress is kept in ops.backfills; its pages must not move the incremental cursor.
+      yield options.window ? { ...page, state: undefined } : page;
       if (signal?.aborted) throw signal.reason ?? new Error('interrupted');
     }
   })();

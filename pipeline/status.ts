@@ -65,3 +65,52 @@ export async function streamStatus(db: Kysely<Database>, freshnessHours: number,
   }
   return out;
 }
+
+/** A backfill with its progress, for `verite status`. */
+export interface BackfillStatusRow {
+  id: string;
+  source: string;
+  stream: string | null;
+  from: string;
+  to: string;
+  status: string;
+  chunksDone: number;
+  chunks: number;
+  landed: number;
+  updatedAt: Date;
+  error: string | null;
+}
+
+/** Unfinished backfills (resumable by rerunning the same command) and the latest finished ones. */
+export async function backfillStatus(db: Kysely<Database>, limit = 5): Promise<BackfillStatusRow[]> {
+  const rows = await db
+    .selectFrom('ops.backfills as b')
+    .leftJoin('ops.backfill_chunks as c', 'c.backfill_id', 'b.id')
+    .select([
+      'b.id', 'b.source', 'b.stream', 'b.date_from', 'b.date_to', 'b.status', 'b.updated_at', 'b.error',
+      sql<number>`count(c.seq)::int`.as('chunks'),
+      sql<number>`(count(c.seq) filter (where c.status = 'done'))::int`.as('done'),
+      sql<number>`coalesce(sum(c.records_landed), 0)::float8`.as('landed'),
+    ])
+    .where('b.status', '!=', 'cancelled')
+    .groupBy('b.id')
+    // Unfinished first: those are what an engineer has to act on.
+    .orderBy(sql`b.status = 'succeeded'`)
+    .orderBy('b.updated_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id, source: r.source, stream: r.stream, from: r.date_from, to: r.date_to, status: r.status,
+    chunksDone: r.done, chunks: r.chunks, landed: r.landed, updatedAt: r.updated_at, error: r.error,
+  }));
+}
+
+/** Each alert rule's last verdict, firing ones first. */
+export async function alertStatus(db: Kysely<Database>) {
+  return db
+    .selectFrom('ops.alert_state')
+    .select(['rule', 'metric', 'firing', 'notified', 'value', 'fired_at', 'cleared_at', 'checked_at', 'message'])
+    .orderBy('firing', 'desc')
+    .orderBy('rule')
+    .execute();
+}

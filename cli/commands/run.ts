@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { demoConfig } from '../../config/schema.ts';
-import { errorMessage } from '../../lib/errors.ts';
-import { runPipeline, type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
+import { UsageError, errorMessage } from '../../lib/errors.ts';
+import { type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
+import { runJob } from '../../scheduler/run-job.ts';
 import { action, commandContext, EXIT, interruptSignal, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
@@ -11,8 +12,9 @@ export function registerRun(program: Command): void {
     .description('one full run: extract (incremental) → load → transform → metrics')
     .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe)')
     .option('--demo', 'use the built-in demo shop instead of real sources')
+    .option('--if-running <mode>', 'when another run holds the run lock: wait, or skip (default: scheduleOverlap of the config)')
     .action(
-      action(async (opts: { sources?: string; demo?: boolean }) => {
+      action(async (opts: { sources?: string; demo?: boolean; ifRunning?: string }) => {
         const global = program.opts<GlobalOptions>();
         const ctx = await commandContext(global);
         const { signal, dispose } = interruptSignal(ctx.log);
@@ -28,7 +30,17 @@ export function registerRun(program: Command): void {
               );
               process.stdout.write(`Demo shop: ${demo.days} days to ${endDate}, about ${demo.ordersPerDay} orders a day (seed ${demo.seed}).\n`);
             }
-            const result = await runPipeline({ warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, signal, kind: opts.demo ? 'demo' : 'run' });
+            if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
+            // One run at a time across processes: the run lock, then the alert check.
+            const job = await runJob({
+              warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, signal, kind: opts.demo ? 'demo' : 'run',
+              overlap: opts.ifRunning ?? ctx.config.scheduleOverlap,
+            });
+            if (job.status === 'skipped') {
+              process.stderr.write(`verite: run skipped: ${job.reason}\n`);
+              return EXIT.ok;
+            }
+            const result = job.run;
             printRun(result);
             process.stdout.write(`\nWarehouse: ${warehouse.describe}\n`);
             process.stdout.write(

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { sql } from 'kysely';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
-import { streamStatus } from '../../pipeline/status.ts';
+import { alertStatus, backfillStatus, streamStatus } from '../../pipeline/status.ts';
 
 export function registerStatus(program: Command): void {
   program
@@ -27,8 +27,10 @@ export function registerStatus(program: Command): void {
             .groupBy(['source', 'stream'])
             .orderBy('source')
             .execute();
+          const backfills = await backfillStatus(warehouse.db);
+          const alerts = await alertStatus(warehouse.db);
           if (opts.format === 'json') {
-            process.stdout.write(`${JSON.stringify({ runs, streams, quarantine })}\n`);
+            process.stdout.write(`${JSON.stringify({ runs, streams, quarantine, backfills, alerts })}\n`);
             return EXIT.ok;
           }
           process.stdout.write(`Warehouse: ${warehouse.describe}\n\nRecent runs\n`);
@@ -65,6 +67,23 @@ export function registerStatus(program: Command): void {
           );
           process.stdout.write('\nQuarantine\n');
           process.stdout.write(quarantine.length ? formatTable(quarantine) : '(empty)\n');
+          if (backfills.length) {
+            process.stdout.write('\nBackfills (an unfinished one resumes when the same command is run again)\n');
+            process.stdout.write(
+              formatTable(
+                backfills.map((b) => ({
+                  backfill: b.id.slice(0, 8), stream: b.stream ? `${b.source}.${b.stream}` : `${b.source}.*`, from: b.from, to: b.to,
+                  status: b.status, chunks: `${b.chunksDone}/${b.chunks}`, landed: b.landed, updated: b.updatedAt, error: (b.error ?? '').slice(0, 80),
+                })),
+              ),
+            );
+          }
+          if (alerts.length) {
+            process.stdout.write('\nAlerts\n');
+            process.stdout.write(
+              formatTable(alerts.map((a) => ({ rule: a.rule, firing: a.firing ? 'FIRING' : 'ok', value: a.value, since: a.firing ? a.fired_at : a.cleared_at, checked: a.checked_at }))),
+            );
+          }
           return EXIT.ok;
         });
       }),

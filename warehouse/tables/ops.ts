@@ -73,7 +73,8 @@ export interface OpsLandedFilesTable {
   landed_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
-export type BackfillStatus = 'running' | 'succeeded' | 'failed';
+/** `cancelled`: replaced by a restart (`verite backfill --restart`). */
+export type BackfillStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type BackfillChunkStatus = 'pending' | 'done' | 'failed';
 
 /** One row per backfill (`verite backfill`): what it covers and how far it got. */

@@ -1,0 +1,20 @@
+# The verite service of docker-compose.yml: `verite schedule` in the foreground.
+# The warehouse is the PostgreSQL named by DATABASE_URL; the embedded server is not used here.
+FROM node:20-slim
+
+ENV NODE_ENV=production \
+    VERITE_LOG_FORMAT=json
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them. tsx is a runtime dependency:
+# verite runs its TypeScript directly, with no build step. Install scripts are not needed
+# (the embedded PostgreSQL they would prepare is not used in the container).
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+COPY . .
+USER node
+
+# SIGTERM (docker stop) lets the page being landed commit, then verite exits 0.
+ENTRYPOINT ["node", "bin/verite.js"]
+CMD ["schedule"]

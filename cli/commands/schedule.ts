@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../lib/errors.ts';
+import { startScheduler } from '../../scheduler/scheduler.ts';
+import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+export function registerSchedule(program: Command): void {
+  program
+    .command('schedule')
+    .description('runs in the foreground and fires runs on the configured cron expressions (SIGTERM/SIGINT: finish the current page, then stop)')
+    .option('--if-running <mode>', 'when another run holds the run lock: wait, or skip (default: scheduleOverlap of the config)')
+    .action(
+      action(async (opts: { ifRunning?: string }) => {
+        if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        const { signal, dispose } = interruptSignal(ctx.log);
+        try {
+          return await withWarehouse(ctx.log, async (warehouse) => {
+            const scheduler = startScheduler({ warehouse, config: ctx.config, log: ctx.log, overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap });
+            process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM)\n`);
+            process.stdout.write(
+              formatTable(scheduler.entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))),
+            );
+            await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+            await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');
+            process.stdout.write(`Scheduler stopped after ${scheduler.firings} firing(s).\n`);
+            return EXIT.ok;
+          });
+        } finally {
+          dispose();
+        }
+      }),
+    );
+}

@@ -1,0 +1,275 @@
+import { hostname } from 'node:os';
+import { sql } from 'kysely';
+import { readSecret } from '../config/load.ts';
+import type { AlertRule, VeriteConfig } from '../config/schema.ts';
+import { httpRequest } from '../extractors/http.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { registerSecret, type Logger } from '../lib/logger.ts';
+import { streamStatus } from '../pipeline/status.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
+import { BUILT_IN_ALERT_METRICS, metricParts } from './alert-metrics.ts';
+
+type Op = NonNullable<AlertRule['op']>;
+
+/** The run an alert check follows (for `run_failed`). */
+export interface FinishedRun {
+  runId: string;
+  status: 'succeeded' | 'failed';
+  error?: string;
+}
+
+export interface AlertCheckOptions {
+  warehouse: Pick<Warehouse, 'db'>;
+  config: VeriteConfig;
+  log: Logger;
+  /** The check's clock (the window ends the day before its local date). */
+  now?: Date;
+  /** The run that just finished; without it `run_failed` has no data. */
+  run?: FinishedRun;
+  signal?: AbortSignal;
+  /** Where `alerts.webhookUrlEnv` is read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What one rule did in a check. */
+export interface AlertOutcome {
+  rule: string;
+  metric: string;
+  /** Null: no data to judge (the rule keeps its previous verdict). */
+  value: number | null;
+  firing: boolean;
+  change: 'fired' | 'cleared' | 'still firing' | 'ok' | 'no data';
+  /** The webhook took a message in this check. */
+  sent: boolean;
+  message: string;
+}
+
+/** Slack-compatible incoming-webhook body. */
+export interface WebhookPayload {
+  text: string;
+  blocks: Record<string, unknown>[];
+}
+
+/** The key of a rule in `ops.alert_state`: its name, else its condition. */
+export function ruleKey(rule: AlertRule): string {
+  if (rule.name) return rule.name;
+  if (rule.metric === 'run_failed') return 'run_failed';
+  const condition = `${rule.metric} ${rule.op} ${rule.threshold}`;
+  return rule.metric === 'stream_freshness_hours' ? condition : `${condition} over ${rule.windowDays}d`;
+}
+
+/** Every problem of the alert rules (unknown metrics, rules sharing a key), for one error at start-up. */
+export function alertRuleProblems(rules: readonly AlertRule[]): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  rules.forEach((rule, i) => {
+    if (!(BUILT_IN_ALERT_METRICS as readonly string[]).includes(rule.metric)) {
+      const parts = metricParts(rule.metric);
+      if ('error' in parts) problems.push(`alerts.rules.${i}.metric: ${parts.error}`);
+    }
+    const key = ruleKey(rule);
+    const first = seen.get(key);
+    if (first !== undefined) problems.push(`alerts.rules.${i}: same rule as alerts.rules.${first} ("${key}"); give one a name`);
+    else seen.set(key, i);
+  });
+  return problems;
+}
+
+interface Evaluation {
+  value: number | null;
+  /** What the value covers, for the message ("over the last 7 days (…)", "stale: …"). */
+  detail: string;
+}
+
+/**
+ * Checks every alert rule at the end of a run. A rule whose condition starts to hold is sent to
+ * the webhook (Slack-compatible JSON) and logged; while it keeps holding it is not sent again;
+ * once it clears a "resolved" message is sent, and it can fire again later. The verdicts live in
+ * `ops.alert_state`, so this holds across runs and processes. A message the webhook refused is
+ * sent again at the next check. Never throws for a rule or the webhook: those are logged.
+ */
+export async function checkAlerts(options: AlertCheckOptions): Promise<AlertOutcome[]> {
+  const { warehouse, config, log } = options;
+  const rules = config.alerts.rules;
+  const now = options.now ?? new Date();
+  const db = warehouse.db;
+  if (rules.length === 0) return [];
+  const keys = rules.map(ruleKey);
+  // Rules removed from the config leave no state behind to surprise a later check.
+  await db.deleteFrom('ops.alert_state').where('rule', 'not in', keys).execute();
+  const states = await db.selectFrom('ops.alert_state').selectAll().where('rule', 'in', keys).execute();
+  const webhook = webhookUrl(config, options.env ?? process.env, log);
+  const outcomes: AlertOutcome[] = [];
+  for (const [i, rule] of rules.entries()) {
+    const key = keys[i]!;
+    const previous = states.find((s) => s.rule === key);
+    const wasFiring = previous?.firing ?? false;
+    let evaluation: Evaluation;
+    try {
+      evaluation = await evaluate(warehouse, config, rule, now, options.run);
+    } catch (error) {
+      log.error({ alert: key, err: errorMessage(error) }, 'alert rule could not be evaluated');
+      evaluation = { value: null, detail: `could not be evaluated: ${errorMessage(error)}` };
+    }
+    const { op, threshold } = condition(rule);
+    const firing = evaluation.value === null ? wasFiring : compare(evaluation.value, op, threshold);
+    const changed = firing !== wasFiring;
+    let notified = changed ? false : (previous?.notified ?? true);
+    // A firing the webhook never took needs no "resolved" either.
+    if (changed && !firing && previous && !previous.notified) notified = true;
+    const message = describe(rule, key, evaluation, firing, options.run);
+    let sent = false;
+    if (!notified) {
+      if (webhook) {
+        try {
+          await postWebhook(webhook, payload(message, firing, key, options.run), log, options.signal);
+          sent = true;
+          notified = true;
+        } catch (error) {
+          log.error({ alert: key, err: errorMessage(error) }, 'alert webhook failed; the message is sent again at the next check');
+        }
+      } else {
+        notified = true; // nowhere to send it: the log line is the alert
+      }
+    }
+    const change: AlertOutcome['change'] = evaluation.value === null ? 'no data' : changed ? (firing ? 'fired' : 'cleared') : firing ? 'still firing' : 'ok';
+    if (change === 'fired') log.warn({ alert: key, value: evaluation.value, sent }, message);
+    else if (change === 'cleared') log.info({ alert: key, value: evaluation.value, sent }, message);
+    else if (change === 'still firing') log.info({ alert: key, value: evaluation.value }, `${message} (still firing, not sent again)`);
+    else log.debug({ alert: key, value: evaluation.value }, message);
+    await db
+      .insertInto('ops.alert_state')
+      .values({
+        rule: key, metric: rule.metric, firing, notified, value: evaluation.value, message, checked_at: now, run_id: options.run?.runId ?? null,
+        fired_at: changed && firing ? now : (previous?.fired_at ?? null),
+        cleared_at: changed && !firing ? now : (previous?.cleared_at ?? null),
+      })
+      .onConflict((oc) =>
+        oc.column('rule').doUpdateSet((eb) => ({
+          metric: eb.ref('excluded.metric'), firing: eb.ref('excluded.firing'), notified: eb.ref('excluded.notified'),
+          value: eb.ref('excluded.value'), message: eb.ref('excluded.message'), checked_at: eb.ref('excluded.checked_at'),
+          run_id: eb.ref('excluded.run_id'), fired_at: eb.ref('excluded.fired_at'), cleared_at: eb.ref('excluded.cleared_at'),
+        })),
+      )
+      .execute();
+    outcomes.push({ rule: key, metric: rule.metric, value: evaluation.value, firing, change, sent, message });
+  }
+  return outcomes;
+}
+
+function condition(rule: AlertRule): { op: Op; threshold: number } {
+  return rule.metric === 'run_failed' ? { op: rule.op ?? '>=', threshold: rule.threshold ?? 1 } : { op: rule.op!, threshold: rule.threshold! };
+}
+
+function compare(value: number, op: Op, threshold: number): boolean {
+  switch (op) {
+    case '>': return value > threshold;
+    case '>=': return value >= threshold;
+    case '<': return value < threshold;
+    case '<=': return value <= threshold;
+    case '=': return value === threshold;
+    case '!=': return value !== threshold;
+  }
+}
+
+const OP_WORDS: Record<Op, string> = { '>': 'above', '>=': 'at or above', '<': 'below', '<=': 'at or below', '=': 'equal to', '!=': 'not equal to' };
+
+async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, rule: AlertRule, now: Date, run?: FinishedRun): Promise<Evaluation> {
+  if (rule.metric === 'run_failed') {
+    if (!run) return { value: null, detail: 'no run to judge' };
+    return { value: run.status === 'failed' ? 1 : 0, detail: run.status === 'failed' ? `run ${run.runId} failed: ${run.error ?? 'unknown error'}` : `run ${run.runId} succeeded` };
+  }
+  if (rule.metric === 'stream_freshness_hours') {
+    const { op, threshold } = condition(rule);
+    const streams = (await streamStatus(warehouse.db, config.freshnessHours, now)).filter((s) => s.ageHours !== null);
+    if (streams.length === 0) return { value: null, detail: 'no stream has landed data yet' };
+    const oldest = Math.max(...streams.map((s) => s.ageHours!));
+    const matching = streams.filter((s) => compare(s.ageHours!, op, threshold)).sort((a, b) => b.ageHours! - a.ageHours!);
+    const list = (matching.length ? matching : streams.sort((a, b) => b.ageHours! - a.ageHours!).slice(0, 1))
+      .map((s) => `${s.source}.${s.stream} at ${s.ageHours!.toFixed(1)} h`)
+      .join(', ');
+    return { value: oldest, detail: `hours (${matching.length ? 'stale' : 'oldest'}: ${list})` };
+  }
+  const parts = metricParts(rule.metric);
+  if ('error' in parts) throw new Error(parts.error);
+  const today = localDate(now, config.reportingTimezone);
+  const from = addDays(today, -rule.windowDays);
+  const to = addDays(today, -1);
+  const window = `over the last ${rule.windowDays} day${rule.windowDays === 1 ? '' : 's'} (${from} to ${to})`;
+  const exists = await sql<{ t: string | null }>`select to_regclass('metrics.kpi_daily')::text as t`.execute(warehouse.db);
+  if (!exists.rows[0]?.t) return { value: null, detail: 'metrics.kpi_daily does not exist yet' };
+  const columns = parts.kind === 'sum' ? [parts.column, parts.column] : [parts.numerator, parts.denominator];
+  const res = await sql<{ days: number; a: number | null; b: number | null }>`
+    select count(*)::int as days, sum(${sql.ref(columns[0]!)})::float8 as a, sum(${sql.ref(columns[1]!)})::float8 as b
+      from metrics.kpi_daily where date between ${from}::date and ${to}::date`.execute(warehouse.db);
+  const row = res.rows[0];
+  if (!row || row.days === 0) return { value: null, detail: `no data ${window}` };
+  if (parts.kind === 'sum') return { value: row.a ?? 0, detail: window };
+  // A ratio whose denominator is 0 is NULL (METRICS.md), so the rule cannot judge it.
+  if (row.a === null || row.b === null || row.b === 0) return { value: null, detail: `${parts.denominator} is 0 ${window}` };
+  const ratio = row.a / row.b;
+  return { value: parts.complement ? 1 - ratio : ratio, detail: window };
+}
+
+/** The calendar date of `now` in `zone`, YYYY-MM-DD. */
+export function localDate(now: Date, zone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function formatValue(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+function describe(rule: AlertRule, key: string, evaluation: Evaluation, firing: boolean, run?: FinishedRun): string {
+  const label = rule.name ? `${rule.name}: ` : '';
+  if (rule.metric === 'run_failed') {
+    return firing ? `verite alert: ${label}${evaluation.detail}` : `verite resolved: ${label}${run ? `run ${run.runId} succeeded` : evaluation.detail}`;
+  }
+  const { op, threshold } = condition(rule);
+  const value = evaluation.value === null ? 'no data' : formatValue(evaluation.value);
+  const subject = `${rule.metric} ${OP_WORDS[op]} ${threshold}`;
+  if (evaluation.value === null) return `verite alert check: ${label}${key}: ${evaluation.detail}`;
+  return firing
+    ? `verite alert: ${label}${subject}: ${value} ${evaluation.detail}`
+    : `verite resolved: ${label}${rule.metric} is ${value} ${evaluation.detail} (rule: ${OP_WORDS[op]} ${threshold})`;
+}
+
+function payload(message: string, firing: boolean, key: string, run?: FinishedRun): WebhookPayload {
+  const context = [`rule \`${key}\``, `host ${hostname()}`, ...(run ? [`run ${run.runId}`] : [])].join(' · ');
+  return {
+    text: `${firing ? ':rotating_light:' : ':white_check_mark:'} ${message}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `${firing ? ':rotating_light:' : ':white_check_mark:'} ${message}` } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: context }] },
+    ],
+  };
+}
+
+/** The webhook URL (a secret: it carries the channel's token), or null to only log. */
+function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): string | null {
+  const { webhookUrl: direct, webhookUrlEnv } = config.alerts;
+  if (webhookUrlEnv) {
+    try {
+      return readSecret(webhookUrlEnv, 'alerts.webhookUrlEnv', env);
+    } catch (error) {
+      log.error({ err: errorMessage(error) }, 'alerts are only logged');
+      return null;
+    }
+  }
+  if (direct) registerSecret(direct);
+  return direct ?? null;
+}
+
+async function postWebhook(url: string, body: WebhookPayload, log: Logger, signal?: AbortSignal): Promise<void> {
+  await httpRequest(
+    // The URL is never named in errors or logs: `describe` stands for it.
+    { source: 'alerts', log, signal, retry: { attempts: 3, timeoutMs: 15_000 } },
+    { method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), describe: 'POST alert webhook' },
+  );
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kysely } from 'kysely';
+import { ConfigError, errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { LOCKED_RUN_KINDS, markAbandonedRuns, withRunLock, type LockHolder, type LockMode } from '../pipeline/lock.ts';
+import { runPipeline, type RunOptions, type RunResult } from '../pipeline/run.ts';
+import type { Database } from '../warehouse/database.ts';
+import { alertRuleProblems, checkAlerts, type AlertOutcome } from './alerts.ts';
+
+export interface RunJobOptions extends RunOptions {
+  /** What to do when another run holds the lock. */
+  overlap: LockMode;
+  /** Check the alert rules after the run (default true). */
+  alerts?: boolean;
+}
+
+export type RunJobResult =
+  | { status: 'skipped'; runId: string; reason: string }
+  | { status: 'succeeded' | 'failed'; runId: string; run: RunResult; alerts: AlertOutcome[] };
+
+/**
+ * One pipeline run as the scheduler and `verite run` fire it: under the run lock (so runs never
+ * overlap across processes and machines), followed by the alert check. When the lock is held
+ * and `overlap` is `skip` (or a wait is aborted), the firing is recorded in `ops.runs` as
+ * `skipped` with the reason, so every firing leaves a row.
+ */
+export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
+  const { warehouse, log, signal } = options;
+  const problems = options.alerts === false ? [] : alertRuleProblems(options.config.alerts.rules);
+  if (problems.length) throw new ConfigError(problems);
+  const runId = options.runId ?? randomUUID();
+  const outcome = await withRunLock(warehouse.pool, { mode: options.overlap, signal }, async () => {
+    await markAbandonedRuns(warehouse.db, log);
+    if (signal?.aborted) return null;
+    const run = await runPipeline({ ...options, runId });
+    let alerts: AlertOutcome[] = [];
+    if (options.alerts !== false && !signal?.aborted) {
+      try {
+        alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status: run.status, error: run.error }, signal });
+      } catch (error) {
+        log.error({ runId, err: errorMessage(error) }, 'alert check failed');
+      }
+    }
+    return { run, alerts };
+  });
+  if (outcome.acquired && outcome.value) {
+    return { status: outcome.value.run.status, runId, run: outcome.value.run, alerts: outcome.value.alerts };
+  }
+  const reason = outcome.acquired || outcome.reason === 'aborted' ? 'stopped before the run could start' : await describeHolder(warehouse.db, outcome.holder);
+  await recordSkippedRun(warehouse.db, {
+    id: runId,
+    kind: options.kind ?? 'run',
+    trigger: options.trigger ?? 'cli',
+    sources: options.sources?.map((s) => s.source.name) ?? options.only ?? [],
+    reason,
+  });
+  log.info({ runId, trigger: options.trigger, reason }, 'run skipped');
+  return { status: 'skipped', runId, reason };
+}
+
+/** Why the lock is taken, for the skipped run's row: the run in progress, else the session holding it. */
+export async function describeHolder(db: Kysely<Database>, holder?: LockHolder | null): Promise<string> {
+  const running = await db
+    .selectFrom('ops.runs')
+    .select(['id', 'kind', 'trigger', 'started_at', 'host', 'pid'])
+    .where('status', '=', 'running')
+    .where('kind', 'in', [...LOCKED_RUN_KINDS])
+    .orderBy('started_at', 'desc')
+    .executeTakeFirst();
+  if (running) {
+    return `another run is in progress: run ${running.id} (${running.kind}, ${running.trigger}) started ${running.started_at.toISOString()} on ${running.host ?? '?'} pid ${running.pid ?? '?'}`;
+  }
+  if (holder) return `another session holds the run lock (PostgreSQL backend ${holder.pid}${holder.applicationName ? `, ${holder.applicationName}` : ''}${holder.clientAddress ? ` from ${holder.clientAddress}` : ''})`;
+  return 'another session held the run lock';
+}
+
+/** Writes a firing that did not run: a row of status `skipped` with the reason in `error`. */
+export async function recordSkippedRun(
+  db: Kysely<Database>,
+  row: { id: string; kind: string; trigger: string; sources: string[]; reason: string },
+): Promise<void> {
+  const now = new Date();
+  await db
+    .insertInto('ops.runs')
+    .values({ id: row.id, kind: row.kind, trigger: row.trigger, status: 'skipped', sources: row.sources, started_at: now, finished_at: now, error: row.reason, host: hostname(), pid: process.pid })
+    .execute();
+}

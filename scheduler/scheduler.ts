@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { VeriteConfig } from '../config/schema.ts';
+import { ConfigError, errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { LockMode } from '../pipeline/lock.ts';
+import { resolveSources, type ResolvedSource } from '../pipeline/run.ts';
+import type { PostLoadStep } from '../pipeline/steps.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
+import { alertRuleProblems } from './alerts.ts';
+import { recordSkippedRun, runJob, type RunJobResult } from './run-job.ts';
+
+export interface SchedulerOptions {
+  warehouse: Warehouse;
+  config: VeriteConfig;
+  log: Logger;
+  /** Resolves a schedule's sources (all enabled ones when `only` is undefined); default through the registry. */
+  resolve?: (only?: string[]) => ResolvedSource[];
+  /** Post-load steps of each run (default: the registered transform and metrics steps). */
+  steps?: readonly PostLoadStep[];
+  /** When another run holds the lock (default: `scheduleOverlap` of the config). */
+  overlap?: LockMode;
+  /** Told when a firing's job ends (tests, the command's summary). */
+  onJob?: (result: RunJobResult) => void;
+}
+
+/** One configured schedule, running. */
+export interface ScheduleEntryStatus {
+  cron: string;
+  /** The sources it runs, or `all`. */
+  sources: string[] | 'all';
+  next: Date | null;
+}
+
+export interface Scheduler {
+  readonly entries: readonly ScheduleEntryStatus[];
+  /** Firings so far (each one leaves a row in `ops.runs`: a run, or a skip). */
+  readonly firings: number;
+  /**
+   * Stops taking firings, asks each run in progress to stop after the page it is landing
+   * commits, and resolves once every job has ended (the warehouse can then be closed).
+   */
+  stop(reason?: string): Promise<void>;
+}
+
+/**
+ * Fires `verite run` on the cron expressions of `schedules` (in `reportingTimezone`; 6 fields
+ * means seconds first), each with its own sources. Every firing goes through the run lock, so
+ * runs never overlap across processes; a firing that finds the lock taken waits or is skipped
+ * (`scheduleOverlap`) and is recorded either way. A schedule whose previous firing is still
+ * running or waiting in this process is skipped, so firings never pile up.
+ *
+ * @example
+ * const scheduler = startScheduler({ warehouse, config, log });
+ * process.once('SIGTERM', () => void scheduler.stop('SIGTERM').then(() => warehouse.close()));
+ */
+export function startScheduler(options: SchedulerOptions): Scheduler {
+  const { warehouse, config, log } = options;
+  const overlap = options.overlap ?? config.scheduleOverlap;
+  const resolve = options.resolve ?? ((only?: string[]) => resolveSources(config, only));
+  const problems = alertRuleProblems(config.alerts.rules);
+  if (problems.length) throw new ConfigError(problems);
+  // Resolved up front: a schedule naming an unknown source fails at start, not at 03:00.
+  const plan = config.schedules.map((entry) => ({ entry, sources: resolve(entry.sources) }));
+  const controller = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  const busy = new Map<number, string>();
+  let firings = 0;
+  let stopping = false;
+  const cronLog = {
+    info: (m: string) => log.debug({ component: 'node-cron' }, m),
+    warn: (m: string) => log.warn({ component: 'node-cron' }, m),
+    error: (m: string | Error) => log.error({ component: 'node-cron', err: errorMessage(m) }, 'scheduler error'),
+    debug: (m: string | Error) => log.debug({ component: 'node-cron' }, errorMessage(m)),
+  };
+
+  const fire = (index: number, scheduledFor: Date) => {
+    if (stopping) return;
+    const { entry, sources } = plan[index]!;
+    firings++;
+    const runId = randomUUID();
+    const trigger = `schedule ${entry.cron}`;
+    const names = sources.map((s) => s.source.name);
+    log.info({ runId, schedule: entry.cron, sources: entry.sources ?? 'all', scheduledFor: scheduledFor.toISOString(), firing: firings }, 'schedule fired');
+    const previous = busy.get(index);
+    let job: Promise<RunJobResult>;
+    if (previous) {
+      job = (async () => {
+        const reason = `the previous firing of this schedule (run ${previous}) has not finished`;
+        await recordSkippedRun(warehouse.db, { id: runId, kind: 'run', trigger, sources: names, reason });
+        log.info({ runId, schedule: entry.cron, reason }, 'run skipped');
+        return { status: 'skipped' as const, runId, reason };
+      })();
+    } else {
+      busy.set(index, runId);
+      job = runJob({ warehouse, config, log, sources, steps: options.steps, signal: controller.signal, overlap, kind: 'run', trigger, runId });
+    }
+    const tracked = job
+      .then((result) => {
+        if (result.status !== 'skipped') {
+          log.info({ runId, schedule: entry.cron, status: result.status, landed: result.run.landed, error: result.run.error }, 'scheduled run finished');
+        }
+        options.onJob?.(result);
+      })
+      .catch((error: unknown) => log.error({ runId, schedule: entry.cron, err: errorMessage(error) }, 'scheduled run could not be carried out'))
+      .finally(() => {
+        if (busy.get(index) === runId) busy.delete(index);
+        inFlight.delete(tracked);
+      });
+    inFlight.add(tracked);
+  };
+
+  const tasks: ScheduledTask[] = plan.map(({ entry }, index) =>
+    cron.schedule(
+      entry.cron,
+      // Returns at once: the job is tracked here, so node-cron never sees an overlap of its own.
+      (context) => void fire(index, context.date),
+      { timezone: config.reportingTimezone, name: `verite ${index + 1}: ${entry.cron}`, logger: cronLog },
+    ),
+  );
+  const entries = plan.map(({ entry }, i) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: tasks[i]!.getNextRun() }));
+  for (const e of entries) log.info({ schedule: e.cron, sources: e.sources, next: e.next?.toISOString(), timezone: config.reportingTimezone, overlap }, 'schedule armed');
+
+  return {
+    entries,
+    get firings() {
+      return firings;
+    },
+    async stop(reason = 'stopped') {
+      if (!stopping) {
+        stopping = true;
+        for (const task of tasks) await task.destroy();
+        controller.abort(new Error(`scheduler ${reason}`));
+        if (inFlight.size) log.info({ jobs: inFlight.size }, 'waiting for the run in progress to commit its page and stop');
+      }
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
+}

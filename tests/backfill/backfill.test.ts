@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { progressReporter } from '../../cli/commands/backfill.ts';
+import { configSchema } from '../../config/schema.ts';
+import type { Page, ReadContext, Source, Stream } from '../../extractors/types.ts';
+import { logger } from '../../lib/logger.ts';
+import { UsageError } from '../../lib/errors.ts';
+import { parseChunk, planChunks, runBackfill, type BackfillProgress } from '../../pipeline/backfill.ts';
+import type { PostLoadStep } from '../../pipeline/steps.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { createFakeTables, fakeSource } from '../support/fake-source.ts';
+
+let wh: Warehouse;
+beforeAll(async () => {
+  wh = await createTestDatabase('backfill');
+  await createFakeTables(wh.db);
+});
+afterAll(async () => wh?.close());
+beforeEach(async () => {
+  await wh.pool.query('delete from ops.backfills; delete from raw.fake__daily; delete from ops.stream_state');
+});
+
+const config = configSchema.parse({ retries: { streamAttempts: 1, backoffSeconds: 0 } });
+
+/** The fake source's `daily` stream, recording the windows it reads and failing on the ones listed. */
+function dailySource(failOn: string[] = []): { source: Source<unknown>; reads: string[] } {
+  const reads: string[] = [];
+  const daily = fakeSource({ streams: ['daily'] }).streams[0]!;
+  const stream: Stream<unknown> = {
+    ...daily,
+    async *read(ctx: ReadContext<unknown>): AsyncIterable<Page> {
+      const window = `${ctx.window!.from}..${ctx.window!.to}`;
+      reads.push(window);
+      if (failOn.includes(window)) throw new Error(`HTTP 500 for ${window}`);
+      yield* daily.read(ctx);
+    },
+  };
+  return { source: { name: 'fake', streams: [stream] }, reads };
+}
+
+function backfill(source: Source<unknown>, extra: Partial<Parameters<typeof runBackfill>[0]> = {}) {
+  return runBackfill({ warehouse: wh, config, log: logger(), source: { source, config: {} }, from: '2024-01-01', to: '2024-01-10', chunkDays: 4, steps: [], ...extra });
+}
+
+describe('backfill chunks', () => {
+  it('parses chunk lengths in days or weeks', () => {
+    expect([parseChunk('7d'), parseChunk('2w'), parseChunk('3'), parseChunk('1D')]).toEqual([7, 14, 3, 1]);
+    for (const bad of ['0d', 'x', '7m', '-1', '400d']) expect(() => parseChunk(bad)).toThrow(UsageError);
+  });
+
+  it('splits a range into consecutive chunks, the last one shorter, across month ends and 29 February', () => {
+    expect(planChunks('2024-01-30', '2024-02-02', 2)).toEqual([
+      { seq: 1, from: '2024-01-30', to: '2024-01-31' },
+      { seq: 2, from: '2024-02-01', to: '2024-02-02' },
+    ]);
+    expect(planChunks('2024-02-27', '2024-03-02', 2)).toEqual([
+      { seq: 1, from: '2024-02-27', to: '2024-02-28' },
+      { seq: 2, from: '2024-02-29', to: '2024-03-01' },
+      { seq: 3, from: '2024-03-02', to: '2024-03-02' },
+    ]);
+    expect(planChunks('2024-05-05', '2024-05-05', 7)).toEqual([{ seq: 1, from: '2024-05-05', to: '2024-05-05' }]);
+    expect(() => planChunks('2023-02-29', '2023-03-01', 1)).toThrow('--from 2023-02-29: expected a date as YYYY-MM-DD');
+    expect(() => planChunks('2024-03-02', '2024-03-01', 1)).toThrow('--from 2024-03-02 is after --to 2024-03-01');
+  });
+});
+
+describe('runBackfill', () => {
+  it('stops at a failing chunk, keeps what the earlier chunks landed, and the same request resumes from it', async () => {
+    // 1–10 January in chunks of 4: 1–4, 5–8, 9–10.
+    const failing = dailySource(['2024-01-05..2024-01-08']);
+    const events: string[] = [];
+    const first = await backfill(failing.source, { onProgress: (p) => events.push(`${p.event} ${p.done}/${p.total}${p.chunk ? ` #${p.chunk.seq}` : ''}`) });
+    expect(first).toMatchObject({ status: 'failed', resumed: false, total: 3, done: 1, landed: 12 });
+    expect(first.error).toBe('chunk 2/3 (2024-01-05 to 2024-01-08) failed: fake.daily: HTTP 500 for 2024-01-05..2024-01-08; rerun the same command to resume from it');
+    expect(failing.reads).toEqual(['2024-01-01..2024-01-04', '2024-01-05..2024-01-08']);
+    expect(events).toEqual(['started 0/3', 'chunk started 0/3 #1', 'chunk done 1/3 #1', 'chunk started 1/3 #2', 'chunk failed 1/3 #2', 'finished 1/3']);
+    // 4 dates × 3 rows landed by chunk 1.
+    expect((await wh.pool.query('select count(*)::int as n from raw.fake__daily')).rows[0].n).toBe(12);
+
+    const fixed = dailySource();
+    const second = await backfill(fixed.source);
+    expect(second).toMatchObject({ backfillId: first.backfillId, status: 'succeeded', resumed: true, total: 3, done: 3, landed: 30 });
+    expect(fixed.reads).toEqual(['2024-01-05..2024-01-08', '2024-01-09..2024-01-10']);
+    expect(second.ran.map((c) => c.seq)).toEqual([2, 3]);
+    expect((await wh.pool.query('select count(*)::int as n from raw.fake__daily')).rows[0].n).toBe(30);
+    const chunks = await wh.db.selectFrom('ops.backfill_chunks').select(['seq', 'status', 'records_landed']).where('backfill_id', '=', first.backfillId).orderBy('seq').execute();
+    expect(chunks).toEqual([
+      { seq: 1, status: 'done', records_landed: 12 },
+      { seq: 2, status: 'done', records_landed: 12 },
+      { seq: 3, status: 'done', records_landed: 6 },
+    ]);
+    // The backfill's pages carried cursors; none was stored.
+    expect((await wh.pool.query(`select state from ops.stream_state where source = 'fake' and stream = 'daily'`)).rows).toEqual([{ state: null }]);
+  });
+
+  it('--restart starts over; a finished backfill run again is a new one', async () => {
+    const first = await backfill(dailySource(['2024-01-09..2024-01-10']).source);
+    expect(first).toMatchObject({ status: 'failed', done: 2 });
+    const restarted = dailySource();
+    const second = await backfill(restarted.source, { restart: true });
+    expect(second).toMatchObject({ status: 'succeeded', resumed: false, done: 3 });
+    expect(second.backfillId).not.toBe(first.backfillId);
+    expect(restarted.reads).toHaveLength(3);
+    const again = dailySource();
+    const third = await backfill(again.source);
+    expect(third).toMatchObject({ status: 'succeeded', resumed: false });
+    expect(again.reads).toHaveLength(3);
+    const rows = await wh.db.selectFrom('ops.backfills').select(['id', 'status', 'error']).orderBy('created_at').execute();
+    expect(rows).toEqual([
+      { id: first.backfillId, status: 'cancelled', error: 'restarted' },
+      { id: second.backfillId, status: 'succeeded', error: null },
+      { id: third.backfillId, status: 'succeeded', error: null },
+    ]);
+  });
+
+  it('runs the post-load steps once, after the last chunk; when they fail, a rerun only retries them', async () => {
+    const calls: string[] = [];
+    let fail = true;
+    const step: PostLoadStep = {
+      name: 'transform',
+      run: async () => {
+        calls.push('transform');
+        return fail ? { status: 'failed', summary: 'core.orders: missing FX rate' } : { status: 'succeeded', summary: 'built' };
+      },
+    };
+    const source = dailySource();
+    const first = await backfill(source.source, { steps: [step] });
+    expect(first.status).toBe('failed');
+    expect(first.error).toBe('every chunk is landed, but transform: core.orders: missing FX rate; rerun the same command to retry');
+    expect(calls).toEqual(['transform']);
+    fail = false;
+    const second = await backfill(source.source, { steps: [step] });
+    expect(second).toMatchObject({ status: 'succeeded', resumed: true, ran: [] });
+    expect(calls).toEqual(['transform', 'transform']);
+    expect(source.reads).toHaveLength(3);
+  });
+
+  it('refuses a stream the source does not have', async () => {
+    await expect(backfill(dailySource().source, { stream: 'nope' })).rejects.toThrow('source fake has no stream nope (it has daily)');
+  });
+});
+
+describe('progress', () => {
+  it('draws a bar in place on a terminal and nothing elsewhere (the log lines say it there)', () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+    const report = progressReporter(tty);
+    const base: BackfillProgress = { backfillId: 'b', event: 'chunk started', total: 4, done: 1, landed: 12, resumed: false, chunk: { seq: 2, from: '2024-01-05', to: '2024-01-08' } };
+    report(base);
+    report({ ...base, event: 'finished', done: 4, landed: 40, chunk: undefined });
+    expect(written).toEqual([
+      `\r\x1b[2K[${'#'.repeat(8)}${'-'.repeat(22)}] 1/4 chunks  12 records  chunk 2: 2024-01-05..2024-01-08`,
+      `\r\x1b[2K[${'#'.repeat(30)}] 4/4 chunks  40 records\n`,
+    ]);
+    const plain: string[] = [];
+    progressReporter({ isTTY: false, write: (s: string) => plain.push(s) } as unknown as NodeJS.WriteStream)(base);
+    expect(plain).toEqual([]);
+  });
+});
+
+describe('verite backfill (command line)', () => {
+  it('is a command, and names every problem of its arguments with exit code 2', async () => {
+    const env = { DATABASE_URL: wh.url };
+    // Four command lines at once: each starts the whole CLI, which takes a moment.
+    const [help, badDate, badChunk, unknown] = await Promise.all([
+      runCli(['backfill', '--help'], { env }),
+      runCli(['backfill', '--source', 'fx', '--from', '2024-02-30', '--to', '2024-03-01'], { env }),
+      runCli(['backfill', '--source', 'fx', '--from', '2024-02-01', '--to', '2024-03-01', '--chunk', 'soon'], { env }),
+      runCli(['backfill', '--source', 'shopify', '--from', '2024-02-01', '--to', '2024-03-01'], { env }),
+    ]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--chunk <length>');
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain('--from 2024-02-30: expected a date as YYYY-MM-DD');
+    expect(badChunk.code).toBe(2);
+    expect(badChunk.stderr).toContain('--chunk soon: expected a length such as 7d, 2w or 1');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('not configured or disabled: shopify');
+  });
+});

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUN_LOCK } from '../../pipeline/lock.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+let wh: Warehouse;
+let dir: string;
+let config: string;
+beforeAll(async () => {
+  wh = await createTestDatabase('run_command');
+  dir = mkdtempSync(join(tmpdir(), 'verite-run-command-'));
+  config = join(dir, 'verite.config.json');
+  writeFileSync(config, JSON.stringify({ freshnessHours: 36 }));
+});
+afterAll(async () => {
+  await wh?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('verite run and the run lock', () => {
+  it('skips (exit 0, saying why) while another process holds the lock; a bad --if-running is a usage error', async () => {
+    const other = new pg.Client({ connectionString: wh.url, application_name: 'nightly-elsewhere' });
+    await other.connect();
+    await other.query('select pg_advisory_lock($1, $2)', [RUN_LOCK.namespace, RUN_LOCK.id]);
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: config };
+    let skipped, bad;
+    try {
+      [skipped, bad] = await Promise.all([runCli(['run', '--if-running', 'skip'], { env }), runCli(['run', '--if-running', 'later'], { env })]);
+    } finally {
+      await other.end();
+    }
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).toMatch(/^verite: run skipped: another session holds the run lock \(PostgreSQL backend \d+, nightly-elsewhere( from [^)]+)?\)$/m);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--if-running later: expected wait or skip');
+    const rows = await wh.db.selectFrom('ops.runs').select(['kind', 'trigger', 'status', 'error']).execute();
+    expect(rows).toEqual([{ kind: 'run', trigger: 'cli', status: 'skipped', error: expect.stringMatching(/^another session holds the run lock/) }]);
+  });
+});
+
+describe('verite status', () => {
+  it('lists every stream with its cursor, freshness and last run, and the backfills and alerts', async () => {
+    const now = Date.now();
+    await wh.pool.query(
+      `insert into ops.runs (id, kind, trigger, status, started_at, finished_at) values ('r-orders', 'run', 'cli', 'succeeded', $1, $1)`,
+      [new Date(now - 3_600_000)],
+    );
+    await wh.pool.query(`insert into ops.stream_runs (run_id, source, stream, status, started_at) values ('r-orders', 'shopify', 'orders', 'succeeded', $1)`, [new Date(now - 3_600_000)]);
+    await wh.pool.query(
+      `insert into ops.stream_state (source, stream, state, data_through, updated_at) values
+       ('shopify', 'orders', '{"updated_at":"2024-05-01T10:00:00Z"}', $1, now()), ('stripe', 'charges', '{"created":1714557600}', $2, now())`,
+      [new Date(now - 2 * 3_600_000), new Date(now - 48 * 3_600_000)],
+    );
+    await wh.pool.query(
+      `insert into ops.backfills (id, source, stream, date_from, date_to, chunk_days, status) values ('bf000001-x', 'ga4', null, '2024-01-01', '2024-01-14', 7, 'failed');
+       insert into ops.backfill_chunks (backfill_id, seq, date_from, date_to, status) values ('bf000001-x', 1, '2024-01-01', '2024-01-07', 'done'), ('bf000001-x', 2, '2024-01-08', '2024-01-14', 'pending');
+       insert into ops.alert_state (rule, metric, firing, value, checked_at) values ('CAC too high', 'cac', true, 46.5, now())`,
+    );
+    const res = await runCli(['status'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
+    expect(res.code, res.stderr).toBe(0);
+    const line = (start: string) => res.stdout.split('\n').find((l) => l.startsWith(start)) ?? '';
+    // Every stream of the catalogue is listed, landed or not.
+    for (const stream of ['shopify.orders', 'shopify.customers', 'stripe.charges', 'stripe.refunds', 'ga4.traffic_daily', 'google_ads.campaign_daily', 'meta_ads.campaign_insights_daily', 'shipments.shipments', 'fx.rates']) {
+      expect(line(stream)).not.toBe('');
+    }
+    expect(line('shopify.orders')).toMatch(/\{"updated_at":"2024-05-01T10:00:00Z"\}.*\b2\.0\s+yes\s+succeeded\b/);
+    expect(line('stripe.charges')).toMatch(/\{"created":1714557600\}.*\b48\.0\s+NO\b/);
+    expect(res.stdout).toContain('Backfills (an unfinished one resumes when the same command is run again)');
+    expect(line('bf000001')).toMatch(/^bf000001\s+ga4\.\*\s+2024-01-01\s+2024-01-14\s+failed\s+1\/2\b/);
+    expect(line('CAC too high')).toMatch(/^CAC too high\s+FIRING\s+46\.5\b/);
+  });
+});

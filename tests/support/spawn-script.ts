@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** A TypeScript script running in a child process, its output collected as it comes. */
+export interface ScriptProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** The JSON log lines written so far on stderr. */
+  logLines: () => Record<string, unknown>[];
+  /** Resolves with the exit code (null when killed) and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `tests/support/<script>` with tsx, as `verite` itself runs, with JSON logs at info on
+ * stderr and the given environment added.
+ */
+export function spawnScript(script: string, env: Record<string, string>): ScriptProcess {
+  return spawnNode(['--import', 'tsx', fileURLToPath(new URL(`./${script}`, import.meta.url))], env);
+}
+
+/** The real `verite` command line in a child process that the test can signal (`runCli` waits for the end). */
+export function spawnCli(args: string[], env: Record<string, string>): ScriptProcess {
+  return spawnNode([fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], env);
+}
+
+function spawnNode(args: string[], env: Record<string, string>): ScriptProcess {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, VERITE_LOG_LEVEL: 'info', VERITE_LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const logLines = () =>
+    err
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+  return { child, stdout: () => out, stderr: () => err, logLines, exited };
+}
+
+/** Polls `check` every 50 ms until it returns true, failing after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
