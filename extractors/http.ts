@@ -1,3 +1,6 @@
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ExtractError, type ErrorContext } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -168,6 +171,13 @@ export interface HttpRequest {
   body?: string;
   /** A short name of the request for errors and logs (defaults to METHOD path). */
   describe?: string;
+  /**
+   * Sees every answer (status, headers, body text) before the default handling, on every
+   * attempt. Return a {@link RetryableError} to retry the answer (an API that reports throttling
+   * as a 400 with an error code in its body), throw to fail at once, or return undefined for the
+   * default handling. Also the place to read usage headers.
+   */
+  inspect?: (answer: { status: number; headers: Headers; text: string }) => RetryableError | undefined;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -189,6 +199,8 @@ export async function httpRequest<T = unknown>(ctx: HttpContext, req: HttpReques
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
     const res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
     const text = await res.text();
+    const verdict = req.inspect?.({ status: res.status, headers: res.headers, text });
+    if (verdict) throw verdict;
     if (res.status === 429 || res.status >= 500) {
       throw new RetryableError(`HTTP ${res.status}: ${truncate(text)}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
     }
@@ -235,4 +247,33 @@ export class RateLimiter {
     this.next = at + interval;
     if (at > now) await abortableSleep(at - now, signal);
   }
+}
+
+/**
+ * Downloads a (possibly large) answer body into a file with the retry policy: 429 and 5xx are
+ * retried honouring Retry-After, each attempt starts the file over, and the body is streamed,
+ * never held in memory. `timeoutMs` bounds one attempt (default 30 minutes, for exports).
+ */
+export async function httpDownload(ctx: HttpContext, req: HttpRequest & { timeoutMs?: number }, file: string): Promise<{ status: number; bytes: number }> {
+  const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
+  const context: HttpContext = { ...ctx, request: describe };
+  const timeoutMs = req.timeoutMs ?? 30 * 60_000;
+  return withRetry(context, async () => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+    const res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
+    if (res.status === 429 || res.status >= 500 || res.status < 200 || res.status >= 300 || !res.body) {
+      const text = await res.text();
+      if (res.status === 429 || res.status >= 500) {
+        throw new RetryableError(`HTTP ${res.status}: ${truncate(text)}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+      }
+      throw new HttpStatusError(res.status, text, `HTTP ${res.status}: ${truncate(text)}`);
+    }
+    let bytes = 0;
+    const counted = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>).on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    await pipeline(counted, createWriteStream(file), { signal });
+    return { status: res.status, bytes };
+  });
 }

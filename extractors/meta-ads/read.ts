@@ -1,0 +1,132 @@
+import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
+import type { MetaAdsConfig } from '../../config/schema.ts';
+import { ExtractError } from '../../lib/errors.ts';
+import { reportDate } from '../catalog.ts';
+import type { DateWindow, JsonValue, Page, ReadContext } from '../types.ts';
+import { addDays, chunkWindow, datesOf, localDate } from './dates.ts';
+import { GraphApi } from './graph-api.ts';
+import { insightsForWindow, type InsightsJob } from './insights-job.ts';
+
+export const SOURCE = 'meta_ads';
+export const STREAM = 'campaign_insights_daily';
+
+/**
+ * The stream's cursor: the last date landed for every ad account, and the attribution windows
+ * its numbers were counted with (they change what `actions` hold, so a change is worth a warning).
+ */
+export interface MetaInsightsState {
+  through: string;
+  attributionWindows: string[];
+}
+
+/** An ad account as read once per run: its id, and the zone and currency its report is in. */
+interface Account {
+  sdk: AdAccount;
+  id: string;
+  timeZone: string;
+}
+
+function stateOf(value: JsonValue | null): Partial<MetaInsightsState> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+  const through = typeof value.through === 'string' ? reportDate(value.through) : undefined;
+  const windows = Array.isArray(value.attributionWindows) ? value.attributionWindows.filter((w): w is string => typeof w === 'string') : undefined;
+  return { through, attributionWindows: windows };
+}
+
+/** The dates a read covers: a backfill's window as it is; else from the cursor, minus the lookback, to the last complete day. */
+export function readWindow(ctx: Pick<ReadContext<unknown>, 'window' | 'startDate' | 'lookbackDays'>, through: string | undefined, lastComplete: string): DateWindow {
+  if (ctx.window) return ctx.window;
+  if (!through) return { from: ctx.startDate, to: lastComplete };
+  // A cursor older than the lookback (runs were missed) resumes right after it.
+  const resume = addDays(through, 1);
+  const lookback = addDays(lastComplete, -ctx.lookbackDays + 1);
+  const from = resume < lookback ? resume : lookback;
+  return { from: from > ctx.startDate ? from : ctx.startDate, to: lastComplete };
+}
+
+/**
+ * Reads `campaign_insights_daily`: for each window of `jobWindowDays` dates, oldest first, one
+ * async Insights report per ad account (split on failure), then one page per date holding that
+ * date's rows of every account, so each page replaces whole dates and moves the cursor to its
+ * date. Each row is Meta's Insights object plus `account_timezone_name`, the zone its date is in.
+ */
+export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): AsyncGenerator<Page> {
+  const config = ctx.config;
+  const api = new GraphApi({
+    accessToken: ctx.secret(config.accessTokenEnv),
+    accessTokenEnv: config.accessTokenEnv,
+    baseUrl: config.graphBaseUrl,
+    version: config.apiVersion,
+    http: { source: SOURCE, stream: STREAM, log: ctx.log, signal: ctx.signal },
+  });
+  // The SDK builds every report run with the default session (its AdReportRun drops the one it is given).
+  FacebookAdsApi.setDefaultApi(api);
+
+  const accounts: Account[] = [];
+  for (const id of config.adAccountIds) {
+    const sdk = new AdAccount(`act_${id}`, {}, undefined, api);
+    const data = (await sdk.read(['account_id', 'name', 'timezone_name', 'currency'])).exportAllData();
+    const timeZone = typeof data.timezone_name === 'string' && data.timezone_name ? data.timezone_name : 'UTC';
+    if (!data.timezone_name) ctx.warnOnce(`meta_ads: ad account act_${id} reports no time zone; its days are taken as UTC days`);
+    else if (timeZone !== ctx.global.reportingTimezone) {
+      ctx.warnOnce(`meta_ads: ad account act_${id} reports days in ${timeZone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`);
+    }
+    accounts.push({ sdk, id, timeZone });
+  }
+
+  // A date is complete once it is over in every account's zone.
+  let lastComplete: string | undefined;
+  for (const account of accounts) {
+    let today: string;
+    try {
+      today = localDate(ctx.now, account.timeZone);
+    } catch (error) {
+      throw new ExtractError(`ad account act_${account.id} has a time zone this runtime does not know: ${account.timeZone}`, { source: SOURCE, stream: STREAM }, { cause: error });
+    }
+    const yesterday = addDays(today, -1);
+    if (lastComplete === undefined || yesterday < lastComplete) lastComplete = yesterday;
+  }
+  if (lastComplete === undefined) return;
+
+  const previous = stateOf(ctx.state);
+  const windows = [...config.actionAttributionWindows];
+  const range = readWindow(ctx, previous.through, lastComplete);
+  if (previous.attributionWindows && previous.attributionWindows.join(',') !== windows.join(',')) {
+    ctx.warnOnce(
+      `meta_ads: actionAttributionWindows changed from ${previous.attributionWindows.join(',')} to ${windows.join(',')}; ` +
+        `dates before ${range.from} keep the old windows' numbers until a backfill re-reads them`,
+    );
+  }
+  // Meta stopped returning these two on 2026-01-12; asking for them yields no value.
+  const retired = windows.filter((w) => w === '7d_view' || w === '28d_view');
+  if (retired.length) ctx.warnOnce(`meta_ads: Meta no longer returns the ${retired.join(' and ')} attribution window; actions counted in it come back empty`);
+  if (range.from > range.to) {
+    ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
+    return;
+  }
+  ctx.log.info({ from: range.from, to: range.to, accounts: accounts.length, attributionWindows: windows }, 'reading Meta Insights with these attribution windows');
+
+  const jobs: InsightsJob[] = accounts.map((account) => ({
+    api, account: account.sdk, attributionWindows: windows, timeoutMs: config.jobTimeoutMinutes * 60_000,
+    log: ctx.log, signal: ctx.signal, source: SOURCE, stream: STREAM,
+  }));
+  for (const chunk of chunkWindow(range, config.jobWindowDays)) {
+    const dates = datesOf(chunk);
+    const byDate = new Map<string, Record<string, unknown>[]>(dates.map((d) => [d, []]));
+    // Rows dated outside the window (not expected) still land, with the last date's page.
+    const stray: Record<string, unknown>[] = [];
+    for (let i = 0; i < accounts.length; i++) {
+      for (const row of await insightsForWindow(jobs[i]!, chunk)) {
+        const record = { ...row, account_timezone_name: accounts[i]!.timeZone };
+        const rows = byDate.get(reportDate(row.date_start) ?? '');
+        (rows ?? stray).push(record);
+      }
+    }
+    for (const date of dates) {
+      const records = date === chunk.to ? [...byDate.get(date)!, ...stray] : byDate.get(date)!;
+      // A backfill never moves the cursor backwards.
+      const through = previous.through && previous.through > date ? previous.through : date;
+      yield { records, dates: [date], state: { through, attributionWindows: windows } };
+    }
+  }
+}

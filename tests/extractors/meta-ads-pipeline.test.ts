@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { setSleep } from '../../extractors/http.ts';
+import { metaAdsSource } from '../../extractors/meta-ads/index.ts';
+import { logger } from '../../lib/logger.ts';
+import { runPipeline } from '../../pipeline/run.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { startFakeGraph, type FakeGraph, type InsightsRow } from './support/meta-graph-server.ts';
+
+const TOKEN = 'EAApipeline-token-0123456789';
+const ENV = 'META_PIPELINE_TEST_TOKEN';
+
+let fake: FakeGraph;
+let wh: Warehouse;
+let dir: string;
+let restoreSleep: () => void;
+
+const row = (account: string, campaign: string, date: string, spend: string): InsightsRow => ({
+  account_id: account, account_currency: 'USD', campaign_id: campaign, campaign_name: `Campaign ${campaign}`,
+  date_start: date, date_stop: date, spend, impressions: '900', reach: '700', clicks: '20',
+  actions: [{ action_type: 'purchase', value: '1', '7d_click': '1', '1d_view': '0' }],
+  action_values: [{ action_type: 'purchase', value: '30.00', '7d_click': '30.00', '1d_view': '0' }],
+});
+
+/** Before the restatement: 111 runs c1 and c2 every day (and c3 on the 5th), 222 runs c7. */
+function firstVersion(account: string, date: string): InsightsRow[] {
+  if (account === '111') return [row('111', 'c1', date, '10.00'), row('111', 'c2', date, '11.00'), ...(date === '2024-03-05' ? [row('111', 'c3', date, '3.00')] : [])];
+  return [row('222', 'c7', date, '5.00')];
+}
+
+/** Meta restates two days: on the 5th c3 is gone and c1 cost more; on the 6th 222 gets a second campaign. */
+function restated(account: string, date: string): InsightsRow[] {
+  if (account === '111' && date === '2024-03-05') return [row('111', 'c1', date, '12.50'), row('111', 'c2', date, '11.00')];
+  if (account === '222' && date === '2024-03-06') return [row('222', 'c7', date, '5.00'), row('222', 'c9', date, '2.00')];
+  return firstVersion(account, date);
+}
+
+async function run(now: string) {
+  const config = configSchema.parse({
+    sources: { meta_ads: { adAccountIds: ['111', '222'], graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate: '2024-03-01' } },
+  });
+  return runPipeline({ warehouse: wh, config, log: logger(), now: new Date(now), steps: [], sources: [{ source: metaAdsSource, config: config.sources.meta_ads }] });
+}
+
+async function rowsPerDate(): Promise<Record<string, number>> {
+  const res = await wh.pool.query(`select _report_date::text as date, count(*)::int as n from raw.meta_ads__campaign_insights_daily group by 1 order by 1`);
+  return Object.fromEntries(res.rows.map((r) => [r.date as string, r.n as number]));
+}
+
+const served = () => Object.fromEntries([...fake.served.entries()].sort(([a], [b]) => a.localeCompare(b)));
+
+beforeAll(async () => {
+  restoreSleep = setSleep(async () => undefined);
+  process.env[ENV] = TOKEN;
+  fake = await startFakeGraph(TOKEN);
+  fake.accounts.set('111', { timezone_name: 'UTC', currency: 'USD', name: 'Shop US' });
+  fake.accounts.set('222', { timezone_name: 'UTC', currency: 'USD', name: 'Shop retargeting' });
+  wh = await createTestDatabase('meta_ads');
+  dir = mkdtempSync(join(tmpdir(), 'verite-meta-'));
+});
+afterAll(async () => {
+  restoreSleep();
+  delete process.env[ENV];
+  await fake?.close();
+  await wh?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Meta Ads through the loader', () => {
+  it('keeps, for every date, exactly the rows the API returned, however many times it runs, a restated day included', async () => {
+    fake.rows = firstVersion;
+    fake.resetServed();
+    const first = await run('2024-03-10T08:00:00Z');
+    expect(first.status).toBe('succeeded');
+    // 1st to 9th: 3 rows a day (c1, c2, c7), 4 on the 5th (c3 as well).
+    const before = { '2024-03-01': 3, '2024-03-02': 3, '2024-03-03': 3, '2024-03-04': 3, '2024-03-05': 4, '2024-03-06': 3, '2024-03-07': 3, '2024-03-08': 3, '2024-03-09': 3 };
+    expect(await rowsPerDate()).toEqual(before);
+    expect(served()).toEqual(before);
+    // Two report runs per account: the 1st–7th and the 8th–9th.
+    expect(fake.jobs.map((j) => `${j.accountId} ${j.since}..${j.until}`)).toEqual([
+      '111 2024-03-01..2024-03-07', '222 2024-03-01..2024-03-07', '111 2024-03-08..2024-03-09', '222 2024-03-08..2024-03-09',
+    ]);
+
+    fake.rows = restated;
+    // The 5th loses c3 (c1, c2, c7 left); the 6th gains c9 (c1, c2, c7, c9).
+    const after = { ...before, '2024-03-05': 3, '2024-03-06': 4 };
+    for (let i = 0; i < 2; i++) {
+      fake.resetServed();
+      const again = await run('2024-03-10T09:00:00Z');
+      expect(again.status).toBe('succeeded');
+      expect(await rowsPerDate()).toEqual(after);
+      expect(served()).toEqual(after);
+    }
+    const fifth = await wh.pool.query(
+      `select _record->>'campaign_id' as campaign, _record->>'spend' as spend from raw.meta_ads__campaign_insights_daily where _report_date = '2024-03-05' order by 1`,
+    );
+    expect(fifth.rows).toEqual([{ campaign: 'c1', spend: '12.50' }, { campaign: 'c2', spend: '11.00' }, { campaign: 'c7', spend: '5.00' }]);
+
+    // The next day adds the 10th; the lookback (28 days) re-reads everything from startDate.
+    fake.resetServed();
+    expect((await run('2024-03-11T08:00:00Z')).status).toBe('succeeded');
+    expect(await rowsPerDate()).toEqual({ ...after, '2024-03-10': 3 });
+    const state = await wh.pool.query(`select state from ops.stream_state where source = 'meta_ads' and stream = 'campaign_insights_daily'`);
+    expect(state.rows[0].state).toEqual({ through: '2024-03-10', attributionWindows: ['7d_click', '1d_view'] });
+  });
+
+  it('runs from the command line: a run lands every date the API served, and a second run changes no count', async () => {
+    fake.rows = firstVersion;
+    // The child process really sleeps between polls: the report is done at the first one (after 2 s).
+    fake.pollsToComplete = 1;
+    const today = new Date();
+    const startDate = new Date(today.getTime() - 4 * 86_400_000).toISOString().slice(0, 10);
+    const configFile = join(dir, 'verite.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { meta_ads: { adAccountIds: ['act_111'], graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate } } }));
+    const cli = await createTestDatabase('meta_ads_cli');
+    try {
+      const env = { DATABASE_URL: cli.url, VERITE_CONFIG: configFile, [ENV]: TOKEN };
+      const counts = async () =>
+        Object.fromEntries(
+          (await cli.pool.query(`select _report_date::text as date, count(*)::int as n from raw.meta_ads__campaign_insights_daily group by 1 order by 1`)).rows.map((r) => [r.date, r.n]),
+        );
+      for (let i = 0; i < 2; i++) {
+        fake.resetServed();
+        const res = await runCli(['run', '--sources', 'meta_ads'], { env });
+        expect(res.stderr).not.toContain(TOKEN);
+        expect(res.code, res.stderr).toBe(0);
+        // Account 111 runs two campaigns a day (three on 2024-03-05, far in the past here).
+        expect(Object.values(served()).every((n) => n === 2)).toBe(true);
+        expect(Object.keys(served()).length).toBeGreaterThanOrEqual(3);
+        expect(await counts()).toEqual(served());
+      }
+    } finally {
+      await cli.close();
+    }
+  });
+});

@@ -1,0 +1,207 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** An Insights row as the Graph API sends it: numbers as strings, actions as lists. */
+export interface InsightsRow {
+  account_id: string;
+  account_currency: string;
+  campaign_id: string;
+  campaign_name: string;
+  date_start: string;
+  date_stop: string;
+  spend: string;
+  impressions: string;
+  reach: string;
+  clicks: string;
+  actions?: Record<string, string>[];
+  action_values?: Record<string, string>[];
+}
+
+export interface SeenRequest {
+  method: string;
+  /** The path without the version prefix, e.g. `act_111/insights`. */
+  path: string;
+  version: string;
+  /** Query and (for POST) form-body parameters, token left out. */
+  params: Record<string, string>;
+}
+
+export interface FakeJob {
+  id: string;
+  accountId: string;
+  since: string;
+  until: string;
+  params: Record<string, string>;
+  fate: JobFate;
+  polls: number;
+  /** The report's rows, fixed when the job was created. */
+  rows: InsightsRow[];
+}
+
+/** `complete` after `pollsToComplete` polls, `fail` (Job Failed) after two, `hang` at 50 % for ever. */
+export type JobFate = 'complete' | 'fail' | 'hang';
+
+/** An answer to send instead of the real one (`status`, `body`), or headers added to the real one. */
+export interface Scripted {
+  /** Which request it is for (default: the next one). */
+  match?: (req: SeenRequest) => boolean;
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A local server answering like the Graph API (Marketing API) for what the Meta Ads source
+ * asks: `GET /vNN.N/act_{id}?fields=…` (the ad account), `POST /vNN.N/act_{id}/insights`
+ * (starts an async report run, answers `{report_run_id}`), `GET /vNN.N/{run}` (its
+ * `async_status` and `async_percent_completion`), `GET /vNN.N/{run}/insights` (its rows, at
+ * most `pageSize` a page, with `paging.cursors` and an absolute `paging.next` URL carrying the
+ * token, as Meta writes it). Every request must carry `access_token` (error 190 otherwise); a
+ * version in `sunsetVersions` answers error 2635. Errors have Meta's shape
+ * `{error: {message, type, code, error_subcode, fbtrace_id}}` with HTTP 400.
+ */
+export interface FakeGraph {
+  url: string;
+  accounts: Map<string, { timezone_name: string; currency: string; name: string }>;
+  /** The rows the report holds for an account and a date; change it to restate a day. */
+  rows: (accountId: string, date: string) => InsightsRow[];
+  fate: (job: Omit<FakeJob, 'fate' | 'polls' | 'rows'>) => JobFate;
+  pollsToComplete: number;
+  pageSize: number;
+  sunsetVersions: Set<string>;
+  jobs: FakeJob[];
+  requests: SeenRequest[];
+  /** Rows sent in result pages, per date, since the last `resetServed()`. */
+  served: Map<string, number>;
+  resetServed(): void;
+  script(...answers: Scripted[]): void;
+  /** Scripted answers not used yet (a test leaves none behind). */
+  pendingScripts(): number;
+  close(): Promise<void>;
+}
+
+const META_ERROR = (code: number, message: string, subcode?: number) => ({
+  error: { message, type: code === 190 ? 'OAuthException' : 'GraphMethodException', code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: 'AbCdEfGh123' },
+});
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
+  const scripted: Scripted[] = [];
+  let nextRun = 6_001;
+  const fake: FakeGraph = {
+    url: '',
+    close: async () => undefined,
+    accounts: new Map(),
+    rows: () => [],
+    fate: () => 'complete',
+    pollsToComplete: 3,
+    pageSize: 2,
+    sunsetVersions: new Set(),
+    jobs: [],
+    requests: [],
+    served: new Map(),
+    resetServed: () => fake.served.clear(),
+    script: (...answers) => void scripted.push(...answers),
+    pendingScripts: () => scripted.length,
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    // Graph has long labelled its JSON text/javascript.
+    res.writeHead(status, { 'content-type': 'text/javascript; charset=UTF-8', ...headers }).end(JSON.stringify(body));
+  };
+
+  const answer = (seen: SeenRequest, token: string | undefined): { status: number; body: unknown } => {
+    if (token !== accessToken) return { status: 400, body: META_ERROR(190, 'Invalid OAuth access token - Cannot parse access token') };
+    if (fake.sunsetVersions.has(seen.version)) {
+      return { status: 400, body: META_ERROR(2635, `(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version: v99.0.`) };
+    }
+    const account = /^act_(\d+)$/.exec(seen.path);
+    if (account && seen.method === 'GET') {
+      const info = fake.accounts.get(account[1]!);
+      if (!info) return { status: 400, body: META_ERROR(100, `Unsupported get request. Object with ID '${seen.path}' does not exist`, 33) };
+      return { status: 200, body: { id: seen.path, account_id: account[1], ...info } };
+    }
+    const start = /^act_(\d+)\/insights$/.exec(seen.path);
+    if (start && seen.method === 'POST') {
+      const p = seen.params;
+      let range: { since?: string; until?: string };
+      try {
+        range = JSON.parse(p.time_range ?? '') as typeof range;
+      } catch {
+        return { status: 400, body: META_ERROR(100, '(#100) time_range must be an object with since and until') };
+      }
+      if (p.level !== 'campaign' || p.time_increment !== '1' || !range.since || !range.until) {
+        return { status: 400, body: META_ERROR(100, '(#100) this fake expects level=campaign, time_increment=1 and a time_range') };
+      }
+      const base = { id: String(nextRun++), accountId: start[1]!, since: range.since, until: range.until, params: p };
+      const rows: InsightsRow[] = [];
+      for (let d = range.since; d <= range.until; d = new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)) {
+        rows.push(...fake.rows(start[1]!, d));
+      }
+      fake.jobs.push({ ...base, fate: fake.fate(base), polls: 0, rows });
+      return { status: 200, body: { report_run_id: base.id } };
+    }
+    const poll = /^(\d+)$/.exec(seen.path);
+    const job = fake.jobs.find((j) => j.id === (poll?.[1] ?? /^(\d+)\/insights$/.exec(seen.path)?.[1]));
+    if (poll && job) {
+      job.polls++;
+      const states: [string, number][] = [['Job Not Started', 0], ['Job Started', 0], ['Job Running', 50]];
+      let [status, percent] = states[Math.min(job.polls - 1, states.length - 1)]!;
+      if (job.fate === 'complete' && job.polls >= fake.pollsToComplete) [status, percent] = ['Job Completed', 100];
+      if (job.fate === 'fail' && job.polls >= 2) [status, percent] = ['Job Failed', 0];
+      if (job.fate === 'hang') [status, percent] = ['Job Running', 50];
+      return { status: 200, body: { id: job.id, account_id: job.accountId, async_status: status, async_percent_completion: percent, date_start: job.since, date_stop: job.until } };
+    }
+    if (job && seen.method === 'GET') {
+      const limit = Math.min(Number(seen.params.limit ?? 25), fake.pageSize);
+      const offset = seen.params.after ? Number(Buffer.from(seen.params.after, 'base64').toString()) : 0;
+      const data = job.rows.slice(offset, offset + limit);
+      for (const row of data) fake.served.set(row.date_start, (fake.served.get(row.date_start) ?? 0) + 1);
+      const after = Buffer.from(String(offset + data.length)).toString('base64');
+      const paging: Record<string, unknown> = { cursors: { before: Buffer.from(String(offset)).toString('base64'), after } };
+      if (offset + data.length < job.rows.length) {
+        paging.next = `${fake.url}/${seen.version}/${job.id}/insights?access_token=${encodeURIComponent(accessToken)}&limit=${limit}&after=${encodeURIComponent(after)}`;
+      }
+      return { status: 200, body: { data, paging } };
+    }
+    return { status: 400, body: META_ERROR(100, `Unknown path components: /${seen.path}`, 2500) };
+  };
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const text = req.method === 'POST' ? await readBody(req) : '';
+    const params: Record<string, string> = Object.fromEntries(url.searchParams);
+    if (text) {
+      const form = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(text) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(text));
+      for (const [k, v] of Object.entries(form)) params[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    }
+    const token = params.access_token;
+    delete params.access_token;
+    const m = /^\/(v\d+\.\d+)\/(.*)$/.exec(url.pathname);
+    const seen: SeenRequest = { method: req.method ?? 'GET', path: m?.[2] ?? url.pathname.slice(1), version: m?.[1] ?? '', params };
+    fake.requests.push(seen);
+    const i = scripted.findIndex((s) => !s.match || s.match(seen));
+    const script = i >= 0 ? scripted.splice(i, 1)[0] : undefined;
+    if (script?.status !== undefined) return send(res, script.status, script.body ?? {}, script.headers);
+    if (!m) return send(res, 400, META_ERROR(2500, 'An active access token must be used to query information about the current user.'));
+    const real = answer(seen, token);
+    send(res, real.status, real.body, script?.headers);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // The client keeps connections alive; do not wait for them to idle out.
+      server.closeAllConnections();
+    });
+  return fake;
+}
