@@ -153,7 +153,13 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
     await query(client, 'begin');
     let written = 0;
     if (stream.kind === 'date-report' && page.dates?.length) {
-      await query(client, `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2`, [page.dates, target.batchId]);
+      // Rows an earlier extraction left for these dates go, except those this page brings
+      // again: they are merged below, and an unchanged one is not rewritten.
+      await query(client, `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2 and not (_key = any($3::text[]))`, [
+        page.dates,
+        target.batchId,
+        rows.map((r) => r.key),
+      ]);
     }
     // Within a page the last occurrence of a key wins.
     const latest = new Map<string, Prepared>();

@@ -90,11 +90,16 @@ describe('raw loader', () => {
       { records: [row('20240301', 'd', '5')], dates: ['2024-03-01'] },
       { records: [], dates: ['2024-03-02'] },
     ];
-    await landPages(wh.pool, { source: 'ga4', stream: ga4, runId: 'r2' }, run2);
+    const second = await landPages(wh.pool, { source: 'ga4', stream: ga4, runId: 'r2' }, run2);
+    expect(second.written).toBe(2); // a changed, d new
     const after = await rows('raw.ga4__traffic_daily');
     expect(after.map((r) => [r._report_date, (r._record as { sessionSource: string }).sessionSource, (r._record as { sessions: string }).sessions])).toEqual([
       ['2024-03-01', 'a', '10'],
       ['2024-03-01', 'd', '5'],
     ]);
+    // The same report again: nothing is rewritten, nothing is lost.
+    const third = await landPages(wh.pool, { source: 'ga4', stream: ga4, runId: 'r3' }, run2);
+    expect(third).toMatchObject({ written: 0, unchanged: 2 });
+    expect((await rows('raw.ga4__traffic_daily')).length).toBe(2);
   });
 });
