@@ -97,8 +97,13 @@ describe('raw loader', () => {
       ['2024-03-01', 'a', '10'],
       ['2024-03-01', 'd', '5'],
     ]);
-    // The same report again: nothing is rewritten, nothing is lost.
-    const third = await landPages(wh.pool, { source: 'ga4', stream: ga4, runId: 'r3' }, run2);
+    // The same report again, each date in one page: nothing is rewritten, nothing is lost.
+    // (A date spread over several pages has its rows from later pages written again.)
+    const sameAgain = [
+      { records: [row('20240301', 'a', '10'), row('20240301', 'd', '5')], dates: ['2024-03-01'] },
+      { records: [], dates: ['2024-03-02'] },
+    ];
+    const third = await landPages(wh.pool, { source: 'ga4', stream: ga4, runId: 'r3' }, sameAgain);
     expect(third).toMatchObject({ written: 0, unchanged: 2 });
     expect((await rows('raw.ga4__traffic_daily')).length).toBe(2);
   });
