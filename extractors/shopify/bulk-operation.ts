@@ -1,0 +1,77 @@
+import { ExtractError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { sleep } from '../http.ts';
+import type { ShopifyGraphql } from './graphql-client.ts';
+import { BULK_RUN, BULK_STATUS } from './queries.ts';
+
+/** A bulk operation as `node(id:)` describes it. */
+export interface BulkOperationStatus {
+  id: string;
+  /** CREATED, RUNNING, COMPLETED, FAILED, CANCELING, CANCELED, EXPIRED; MISSING when Shopify knows no such operation. */
+  status: string;
+  errorCode?: string | null;
+  objectCount?: string | number | null;
+  /** The JSONL export (absent when the operation matched nothing); valid for a week. */
+  url?: string | null;
+  partialDataUrl?: string | null;
+  createdAt?: string | null;
+  completedAt?: string | null;
+}
+
+const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED', 'MISSING']);
+
+/** Polling starts a few seconds apart and slows down to this, as a long export needs minutes. */
+const FIRST_POLL_MS = 2_000;
+const MAX_POLL_MS = 30_000;
+
+/** Starts a bulk query; Shopify's refusal (a bad query, another operation running) fails with its reasons. */
+export async function startBulkOperation(client: ShopifyGraphql, query: string): Promise<string> {
+  const data = await client.query<{
+    bulkOperationRunQuery: { bulkOperation: { id: string; status: string } | null; userErrors: { code?: string | null; field?: string[] | null; message: string }[] };
+  }>('bulk operation start', BULK_RUN, { query });
+  const payload = data.bulkOperationRunQuery;
+  if (payload.userErrors.length || !payload.bulkOperation) {
+    const reasons = payload.userErrors.map((e) => (e.code ? `${e.code}: ${e.message}` : e.message)).join('; ') || 'no operation was created';
+    throw new ExtractError(`Shopify refused the bulk operation: ${reasons}`, { source: client.http.source, stream: client.http.stream, request: 'GraphQL bulk operation start' });
+  }
+  return payload.bulkOperation.id;
+}
+
+export interface WaitOptions {
+  /** How long the operation may take, counted from when this read began waiting. */
+  timeoutMs: number;
+  log: Logger;
+  signal?: AbortSignal;
+  onPoll?: (status: BulkOperationStatus) => void;
+}
+
+/**
+ * Polls a bulk operation until it has finished (completed, failed, cancelled or expired), with
+ * a growing interval. Past the time-out it fails, leaving the operation running on Shopify's
+ * side: the stream's state still names it, so the next read goes on waiting for the same one.
+ */
+export async function waitForBulkOperation(client: ShopifyGraphql, id: string, options: WaitOptions): Promise<BulkOperationStatus> {
+  const started = Date.now();
+  let waited = 0;
+  let delay = FIRST_POLL_MS;
+  for (;;) {
+    const data = await client.query<{ node: BulkOperationStatus | null }>('bulk operation status', BULK_STATUS, { id });
+    const op: BulkOperationStatus = data.node ?? { id, status: 'MISSING' };
+    options.onPoll?.(op);
+    if (FINISHED.has(op.status)) return op;
+    // The clock is the time waited (as asked of the sleep) or the time that passed, whichever is more.
+    const elapsed = Math.max(Date.now() - started, waited);
+    const remaining = options.timeoutMs - elapsed;
+    if (remaining <= 0) {
+      throw new ExtractError(
+        `bulk operation ${id} is still ${op.status} after ${Number((options.timeoutMs / 60_000).toFixed(1))} minute(s) (bulkTimeoutMinutes); the next run goes on waiting for it`,
+        { source: client.http.source, stream: client.http.stream, request: 'GraphQL bulk operation status' },
+      );
+    }
+    const pause = Math.min(delay, remaining);
+    options.log.info({ operation: id, status: op.status, objects: op.objectCount, nextPollMs: pause }, 'bulk operation running');
+    await sleep(pause, options.signal);
+    waited += pause;
+    delay = Math.min(MAX_POLL_MS, delay * 2);
+  }
+}

@@ -1,0 +1,12 @@
+import { registerSource } from '../registry.ts';
+import { shopifySource } from './source.ts';
+
+registerSource(shopifySource);
+
+export { shopifySource, shopifyOrdersStream, shopifyCustomersStream } from './source.ts';
+export { readShopifyStream, planRead, parseState, searchQuery, BULK_PAGE_SIZE, type ShopifyState, type BulkState, type ReadPlan } from './stream-read.ts';
+export { shopifyClient, adminBaseUrl, QueryCostError, type ShopifyGraphql } from './graphql-client.ts';
+export { reshapeOrder, reshapeCustomer, legacyId, type GqlOrder, type GqlCustomer } from './reshape.ts';
+export { checkApiVersion, checkServedVersion, latestVersionAt, versionWindow } from './api-version.ts';
+export { CostThrottle, throttledDelay } from './cost-throttle.ts';
+export { readBulkObjects } from './bulk-file.ts';

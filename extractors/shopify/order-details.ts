@@ -1,0 +1,77 @@
+import type { ShopifyGraphql } from './graphql-client.ts';
+import { ORDER_LINE_ITEMS, REFUND_MORE_TRANSACTIONS, REFUND_TRANSACTIONS, REFUNDS_PER_QUERY } from './queries.ts';
+import type { GqlLineItem, GqlOrder, GqlRefund, GqlTransaction } from './reshape.ts';
+
+interface PageInfo {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+interface Connection<T> {
+  pageInfo: PageInfo;
+  nodes: T[];
+}
+
+/** An Order node of a paged query: its first line items as a connection, refunds without transactions. */
+export type PagedOrderNode = Omit<GqlOrder, 'lineItems' | 'refunds'> & {
+  lineItems: Connection<GqlLineItem>;
+  refunds?: Omit<GqlRefund, 'transactions'>[] | null;
+};
+
+/** An Order with every line item but refunds still without their transactions (a bulk line, or a completed page node). */
+export type OrderWithoutTransactions = Omit<GqlOrder, 'refunds'> & { refunds?: Omit<GqlRefund, 'transactions'>[] | null };
+
+/**
+ * Follows the line items of the orders whose first page of line items was not all of them,
+ * so a large order lands whole.
+ */
+export async function completeLineItems(client: ShopifyGraphql, nodes: PagedOrderNode[]): Promise<OrderWithoutTransactions[]> {
+  const out: OrderWithoutTransactions[] = [];
+  for (const node of nodes) {
+    const items = [...node.lineItems.nodes];
+    let page = node.lineItems.pageInfo;
+    while (page.hasNextPage) {
+      const data = await client.query<{ node: { lineItems: Connection<GqlLineItem> } | null }>('order line items', ORDER_LINE_ITEMS, {
+        id: node.id,
+        after: page.endCursor,
+      });
+      if (!data.node) break; // the order was deleted meanwhile: land what was read
+      items.push(...data.node.lineItems.nodes);
+      page = data.node.lineItems.pageInfo;
+    }
+    out.push({ ...node, lineItems: items });
+  }
+  return out;
+}
+
+/**
+ * Gives every refund of the orders its transactions (what says whether money went back, how
+ * much and in which currency), asked for by refund id, a few dozen refunds a query. Orders
+ * without refunds cost nothing.
+ */
+export async function withRefundTransactions(client: ShopifyGraphql, orders: OrderWithoutTransactions[]): Promise<GqlOrder[]> {
+  const ids = orders.flatMap((o) => (o.refunds ?? []).map((r) => r.id));
+  const found = new Map<string, GqlTransaction[]>();
+  for (let i = 0; i < ids.length; i += REFUNDS_PER_QUERY) {
+    const chunk = ids.slice(i, i + REFUNDS_PER_QUERY);
+    const data = await client.query<{ nodes: ({ id: string; transactions: Connection<GqlTransaction> } | null)[] }>('refund transactions', REFUND_TRANSACTIONS, {
+      ids: chunk,
+    });
+    for (const refund of data.nodes) {
+      if (!refund) continue;
+      const transactions = [...refund.transactions.nodes];
+      let page = refund.transactions.pageInfo;
+      while (page.hasNextPage) {
+        const more = await client.query<{ node: { transactions: Connection<GqlTransaction> } | null }>('more refund transactions', REFUND_MORE_TRANSACTIONS, {
+          id: refund.id,
+          after: page.endCursor,
+        });
+        if (!more.node) break;
+        transactions.push(...more.node.transactions.nodes);
+        page = more.node.transactions.pageInfo;
+      }
+      found.set(refund.id, transactions);
+    }
+  }
+  return orders.map((o) => ({ ...o, refunds: (o.refunds ?? []).map((r) => ({ ...r, transactions: found.get(r.id) ?? [] })) }));
+}

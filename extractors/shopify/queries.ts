@@ -1,0 +1,90 @@
+/**
+ * The GraphQL Admin API documents verite sends. Selections are shared by the paged queries and
+ * the bulk operations, so both paths land the same record. Page sizes keep each query's
+ * requested cost under Shopify's single-query maximum (1,000 points): an object costs 1, a
+ * connection 2 plus `first` times its node.
+ */
+
+const SHOP_MONEY = 'shopMoney { amount currencyCode }';
+const BOTH_MONEY = 'shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }';
+const ADDRESS = 'firstName lastName name company address1 address2 city province provinceCode country countryCodeV2 zip phone';
+
+/** An order's own fields; its refunds come as a list (ids and dates; transactions are asked for by id). */
+export const ORDER_FIELDS = [
+  'id name email phone createdAt updatedAt processedAt cancelledAt cancelReason closedAt test',
+  'currencyCode presentmentCurrencyCode displayFinancialStatus displayFulfillmentStatus note tags sourceName paymentGatewayNames',
+  `totalPriceSet { ${BOTH_MONEY} } subtotalPriceSet { ${SHOP_MONEY} } totalDiscountsSet { ${SHOP_MONEY} } totalTaxSet { ${SHOP_MONEY} }`,
+  `totalShippingPriceSet { ${BOTH_MONEY} } currentTotalPriceSet { ${SHOP_MONEY} }`,
+  'customer { id defaultEmailAddress { emailAddress } }',
+  `shippingAddress { ${ADDRESS} }`,
+  'customerJourneySummary { firstVisit { landingPage referrerUrl } }',
+  'refunds { id createdAt note }',
+].join(' ');
+
+export const LINE_ITEM_FIELDS =
+  `id name title quantity currentQuantity sku vendor variant { id } product { id } originalUnitPriceSet { ${SHOP_MONEY} } totalDiscountSet { ${SHOP_MONEY} }`;
+
+export const TRANSACTION_FIELDS = `id kind status gateway createdAt processedAt amountSet { ${SHOP_MONEY} }`;
+
+export const CUSTOMER_FIELDS = [
+  'id firstName lastName createdAt updatedAt state note tags verifiedEmail taxExempt numberOfOrders',
+  'amountSpent { amount currencyCode } defaultEmailAddress { emailAddress marketingState } defaultPhoneNumber { phoneNumber }',
+  `defaultAddress { ${ADDRESS} }`,
+].join(' ');
+
+const PAGE_INFO = 'pageInfo { hasNextPage endCursor }';
+
+/** Orders per page (about 80 points each with their first line items). */
+export const ORDERS_PAGE_SIZE = 10;
+/** Line items asked for with each order of a page; an order with more gets its own follow-up queries. */
+export const ORDER_LINE_ITEMS_FIRST = 8;
+export const CUSTOMERS_PAGE_SIZE = 100;
+/** Refunds whose transactions are asked for in one `nodes` query (about 33 points each). */
+export const REFUNDS_PER_QUERY = 25;
+
+export const ORDERS_PAGE = `query VeriteOrders($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    ${PAGE_INFO}
+    nodes { ${ORDER_FIELDS} lineItems(first: ${ORDER_LINE_ITEMS_FIRST}) { ${PAGE_INFO} nodes { ${LINE_ITEM_FIELDS} } } }
+  }
+}`;
+
+export const ORDER_LINE_ITEMS = `query VeriteOrderLineItems($id: ID!, $after: String) {
+  node(id: $id) { ... on Order { id lineItems(first: 100, after: $after) { ${PAGE_INFO} nodes { ${LINE_ITEM_FIELDS} } } } }
+}`;
+
+export const REFUND_TRANSACTIONS = `query VeriteRefundTransactions($ids: [ID!]!) {
+  nodes(ids: $ids) { ... on Refund { id transactions(first: 10) { ${PAGE_INFO} nodes { ${TRANSACTION_FIELDS} } } } }
+}`;
+
+export const REFUND_MORE_TRANSACTIONS = `query VeriteRefundMoreTransactions($id: ID!, $after: String) {
+  node(id: $id) { ... on Refund { id transactions(first: 50, after: $after) { ${PAGE_INFO} nodes { ${TRANSACTION_FIELDS} } } } }
+}`;
+
+export const CUSTOMERS_PAGE = `query VeriteCustomers($first: Int!, $after: String, $query: String!) {
+  customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    ${PAGE_INFO}
+    nodes { ${CUSTOMER_FIELDS} }
+  }
+}`;
+
+/**
+ * A bulk export of the orders matching `search`: line items (a nested connection) come back as
+ * lines of their own with `__parentId`. Connections cannot sit inside list fields in a bulk
+ * query, so refund transactions are asked for afterwards by refund id.
+ */
+export function bulkOrdersQuery(search: string): string {
+  return `{ orders(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT) { edges { node { ${ORDER_FIELDS} lineItems { edges { node { ${LINE_ITEM_FIELDS} } } } } } } }`;
+}
+
+export function bulkCustomersQuery(search: string): string {
+  return `{ customers(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT) { edges { node { ${CUSTOMER_FIELDS} } } } }`;
+}
+
+export const BULK_RUN = `mutation VeriteBulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query) { bulkOperation { id status createdAt } userErrors { code field message } }
+}`;
+
+export const BULK_STATUS = `query VeriteBulkStatus($id: ID!) {
+  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl createdAt completedAt } }
+}`;

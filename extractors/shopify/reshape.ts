@@ -1,0 +1,290 @@
+/**
+ * GraphQL Admin API nodes reshaped into the Admin API Order and Customer JSON of the stream
+ * catalogue (the REST resource's snake_case shape: numeric `id`, money as decimal strings in
+ * the shop's currency, lower-case enums), so the transforms, `verite import` of a REST-era
+ * dump and the extractor all land the same record. The one place that knows both shapes.
+ */
+
+export interface GqlMoney {
+  amount: string;
+  currencyCode: string;
+}
+
+export interface GqlMoneyBag {
+  shopMoney?: GqlMoney | null;
+  presentmentMoney?: GqlMoney | null;
+}
+
+export interface GqlAddress {
+  firstName?: string | null;
+  lastName?: string | null;
+  name?: string | null;
+  company?: string | null;
+  address1?: string | null;
+  address2?: string | null;
+  city?: string | null;
+  province?: string | null;
+  provinceCode?: string | null;
+  country?: string | null;
+  countryCodeV2?: string | null;
+  zip?: string | null;
+  phone?: string | null;
+}
+
+export interface GqlLineItem {
+  id: string;
+  name?: string | null;
+  title?: string | null;
+  quantity?: number | null;
+  currentQuantity?: number | null;
+  sku?: string | null;
+  vendor?: string | null;
+  variant?: { id: string } | null;
+  product?: { id: string } | null;
+  originalUnitPriceSet?: GqlMoneyBag | null;
+  totalDiscountSet?: GqlMoneyBag | null;
+}
+
+export interface GqlTransaction {
+  id: string;
+  kind?: string | null;
+  status?: string | null;
+  gateway?: string | null;
+  createdAt?: string | null;
+  processedAt?: string | null;
+  amountSet?: GqlMoneyBag | null;
+}
+
+export interface GqlRefund {
+  id: string;
+  createdAt?: string | null;
+  note?: string | null;
+  transactions: GqlTransaction[];
+}
+
+/** An Order node with its connections already gathered into arrays. */
+export interface GqlOrder {
+  id: string;
+  name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  createdAt?: string | null;
+  updatedAt?: string | null;
+  processedAt?: string | null;
+  cancelledAt?: string | null;
+  cancelReason?: string | null;
+  closedAt?: string | null;
+  test?: boolean | null;
+  currencyCode?: string | null;
+  presentmentCurrencyCode?: string | null;
+  displayFinancialStatus?: string | null;
+  displayFulfillmentStatus?: string | null;
+  note?: string | null;
+  tags?: string[] | null;
+  sourceName?: string | null;
+  paymentGatewayNames?: string[] | null;
+  totalPriceSet?: GqlMoneyBag | null;
+  subtotalPriceSet?: GqlMoneyBag | null;
+  totalDiscountsSet?: GqlMoneyBag | null;
+  totalTaxSet?: GqlMoneyBag | null;
+  totalShippingPriceSet?: GqlMoneyBag | null;
+  currentTotalPriceSet?: GqlMoneyBag | null;
+  customer?: { id: string; defaultEmailAddress?: { emailAddress?: string | null } | null } | null;
+  shippingAddress?: GqlAddress | null;
+  customerJourneySummary?: { firstVisit?: { landingPage?: string | null; referrerUrl?: string | null } | null } | null;
+  lineItems: GqlLineItem[];
+  refunds: GqlRefund[];
+}
+
+export interface GqlCustomer {
+  id: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  createdAt?: string | null;
+  updatedAt?: string | null;
+  state?: string | null;
+  note?: string | null;
+  tags?: string[] | null;
+  verifiedEmail?: boolean | null;
+  taxExempt?: boolean | null;
+  numberOfOrders?: string | number | null;
+  amountSpent?: GqlMoney | null;
+  defaultEmailAddress?: { emailAddress?: string | null; marketingState?: string | null } | null;
+  defaultPhoneNumber?: { phoneNumber?: string | null } | null;
+  defaultAddress?: GqlAddress | null;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The numeric id of a global id (`gid://shopify/Order/450789469` → 450789469), as the REST
+ * resource gives it; kept as text if it would not fit a JavaScript number exactly.
+ */
+export function legacyId(gid: string | null | undefined): number | string | null {
+  if (!gid) return null;
+  const m = /\/(\d+)(?:\?.*)?$/.exec(gid);
+  if (!m) return gid;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) ? n : m[1]!;
+}
+
+const lower = (v: string | null | undefined): string | null => (v ? v.toLowerCase() : null);
+
+const amount = (bag: GqlMoneyBag | null | undefined): string | null => bag?.shopMoney?.amount ?? null;
+
+function money(m: GqlMoney | null | undefined): Json | undefined {
+  return m ? { amount: m.amount, currency_code: m.currencyCode } : undefined;
+}
+
+function moneySet(bag: GqlMoneyBag | null | undefined): Json | null {
+  if (!bag) return null;
+  const out: Json = {};
+  const shop = money(bag.shopMoney);
+  const presentment = money(bag.presentmentMoney);
+  if (shop) out.shop_money = shop;
+  if (presentment) out.presentment_money = presentment;
+  return out;
+}
+
+function address(a: GqlAddress | null | undefined): Json | null {
+  if (!a) return null;
+  return {
+    first_name: a.firstName ?? null,
+    last_name: a.lastName ?? null,
+    name: a.name ?? null,
+    company: a.company ?? null,
+    address1: a.address1 ?? null,
+    address2: a.address2 ?? null,
+    city: a.city ?? null,
+    province: a.province ?? null,
+    province_code: a.provinceCode ?? null,
+    country: a.country ?? null,
+    country_code: a.countryCodeV2 ?? null,
+    zip: a.zip ?? null,
+    phone: a.phone ?? null,
+  };
+}
+
+/** REST's `fulfillment_status` knows only these; GraphQL's other display states read as unfulfilled (null). */
+const FULFILLMENT: Record<string, string> = { FULFILLED: 'fulfilled', PARTIALLY_FULFILLED: 'partial', RESTOCKED: 'restocked' };
+
+function lineItem(li: GqlLineItem): Json {
+  return {
+    id: legacyId(li.id),
+    admin_graphql_api_id: li.id,
+    name: li.name ?? null,
+    title: li.title ?? null,
+    quantity: li.quantity ?? null,
+    current_quantity: li.currentQuantity ?? null,
+    sku: li.sku ?? null,
+    vendor: li.vendor ?? null,
+    variant_id: legacyId(li.variant?.id),
+    product_id: legacyId(li.product?.id),
+    price: amount(li.originalUnitPriceSet),
+    price_set: moneySet(li.originalUnitPriceSet),
+    total_discount: amount(li.totalDiscountSet),
+    total_discount_set: moneySet(li.totalDiscountSet),
+  };
+}
+
+function transaction(t: GqlTransaction, orderId: number | string | null): Json {
+  return {
+    id: legacyId(t.id),
+    admin_graphql_api_id: t.id,
+    order_id: orderId,
+    // REST spells kinds and statuses in lower case ('refund', 'success'), which the transforms read.
+    kind: lower(t.kind),
+    status: lower(t.status),
+    amount: amount(t.amountSet),
+    currency: t.amountSet?.shopMoney?.currencyCode ?? null,
+    gateway: t.gateway ?? null,
+    created_at: t.createdAt ?? null,
+    processed_at: t.processedAt ?? null,
+  };
+}
+
+function refund(r: GqlRefund, orderId: number | string | null): Json {
+  return {
+    id: legacyId(r.id),
+    admin_graphql_api_id: r.id,
+    order_id: orderId,
+    created_at: r.createdAt ?? null,
+    note: r.note ?? null,
+    transactions: r.transactions.map((t) => transaction(t, orderId)),
+  };
+}
+
+/**
+ * An Order node (line items and refund transactions gathered) as the Admin API Order record.
+ * Amounts are the shop-currency side of each MoneyBag, as REST's `total_price` and friends are.
+ *
+ * @example reshapeOrder({ id: 'gid://shopify/Order/1', totalPriceSet: { shopMoney: { amount: '10.0', currencyCode: 'EUR' } }, lineItems: [], refunds: [] })
+ *   // → { id: 1, total_price: '10.0', … }
+ */
+export function reshapeOrder(o: GqlOrder): Json {
+  const id = legacyId(o.id);
+  const visit = o.customerJourneySummary?.firstVisit;
+  return {
+    id,
+    admin_graphql_api_id: o.id,
+    name: o.name ?? null,
+    email: o.email ?? null,
+    phone: o.phone ?? null,
+    created_at: o.createdAt ?? null,
+    updated_at: o.updatedAt ?? null,
+    processed_at: o.processedAt ?? null,
+    cancelled_at: o.cancelledAt ?? null,
+    cancel_reason: lower(o.cancelReason),
+    closed_at: o.closedAt ?? null,
+    test: o.test ?? false,
+    currency: o.currencyCode ?? o.totalPriceSet?.shopMoney?.currencyCode ?? null,
+    presentment_currency: o.presentmentCurrencyCode ?? null,
+    total_price: amount(o.totalPriceSet),
+    subtotal_price: amount(o.subtotalPriceSet),
+    total_discounts: amount(o.totalDiscountsSet),
+    total_tax: amount(o.totalTaxSet),
+    current_total_price: amount(o.currentTotalPriceSet),
+    total_price_set: moneySet(o.totalPriceSet),
+    total_shipping_price_set: moneySet(o.totalShippingPriceSet),
+    financial_status: lower(o.displayFinancialStatus),
+    fulfillment_status: o.displayFulfillmentStatus ? (FULFILLMENT[o.displayFulfillmentStatus] ?? null) : null,
+    tags: (o.tags ?? []).join(', '),
+    note: o.note ?? null,
+    source_name: o.sourceName ?? null,
+    payment_gateway_names: o.paymentGatewayNames ?? [],
+    landing_site: visit?.landingPage ?? null,
+    referring_site: visit?.referrerUrl ?? null,
+    customer: o.customer
+      ? { id: legacyId(o.customer.id), admin_graphql_api_id: o.customer.id, email: o.customer.defaultEmailAddress?.emailAddress ?? null }
+      : null,
+    shipping_address: address(o.shippingAddress),
+    line_items: o.lineItems.map(lineItem),
+    refunds: o.refunds.map((r) => refund(r, id)),
+  };
+}
+
+/** A Customer node as the Admin API Customer record. */
+export function reshapeCustomer(c: GqlCustomer): Json {
+  const orders = c.numberOfOrders == null ? null : Number(c.numberOfOrders);
+  const consent = c.defaultEmailAddress?.marketingState;
+  return {
+    id: legacyId(c.id),
+    admin_graphql_api_id: c.id,
+    email: c.defaultEmailAddress?.emailAddress ?? null,
+    first_name: c.firstName ?? null,
+    last_name: c.lastName ?? null,
+    phone: c.defaultPhoneNumber?.phoneNumber ?? null,
+    created_at: c.createdAt ?? null,
+    updated_at: c.updatedAt ?? null,
+    state: lower(c.state),
+    note: c.note ?? null,
+    tags: (c.tags ?? []).join(', '),
+    verified_email: c.verifiedEmail ?? null,
+    tax_exempt: c.taxExempt ?? null,
+    orders_count: orders !== null && Number.isFinite(orders) ? orders : null,
+    total_spent: c.amountSpent?.amount ?? null,
+    currency: c.amountSpent?.currencyCode ?? null,
+    email_marketing_consent: consent ? { state: consent.toLowerCase() } : null,
+    default_address: address(c.defaultAddress),
+  };
+}

@@ -1,0 +1,451 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Money as the GraphQL Admin API writes it. */
+export const money = (amount: string, currencyCode = 'EUR') => ({ amount, currencyCode });
+export const bag = (amount: string, currencyCode = 'EUR') => ({ shopMoney: money(amount, currencyCode), presentmentMoney: money(amount, currencyCode) });
+
+export interface FakeTransaction {
+  id: string;
+  kind: string;
+  status: string;
+  gateway: string;
+  createdAt: string;
+  processedAt: string;
+  amountSet: ReturnType<typeof bag>;
+}
+
+export interface FakeRefund {
+  id: string;
+  createdAt: string;
+  note: string | null;
+  transactions: FakeTransaction[];
+}
+
+/** An order as the fake keeps it: the GraphQL node, with its line items and refunds as arrays. */
+export interface FakeOrder {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  lineItems: Record<string, unknown>[];
+  refunds: FakeRefund[];
+  [field: string]: unknown;
+}
+
+export interface FakeCustomer {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  [field: string]: unknown;
+}
+
+export interface SeenRequest {
+  path: string;
+  /** The GraphQL operation name (`VeriteOrders` …), `download` or `token`. */
+  operation: string;
+  variables: Record<string, unknown>;
+  version: string | null;
+  token: string | undefined;
+  query: string;
+}
+
+export interface Cost {
+  requestedQueryCost: number;
+  actualQueryCost: number | null;
+  throttleStatus: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
+}
+
+type Scripted =
+  | { operation?: string; status: number; headers?: Record<string, string>; body?: string }
+  | { operation?: string; graphqlError: string; cost?: Partial<Cost> };
+
+interface BulkOperation {
+  id: string;
+  root: 'orders' | 'customers';
+  query: string;
+  polls: number;
+  lines: string[];
+  objects: number;
+  outcome: 'COMPLETED' | 'FAILED';
+}
+
+/**
+ * A local server answering like Shopify's GraphQL Admin API for what the shopify source asks:
+ * `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token` (401 otherwise);
+ * `orders`/`customers` with Shopify's search syntax on `updated_at`/`created_at`, `sortKey:
+ * UPDATED_AT` ascending and cursor paging; an order's `lineItems(first:)` connection and its
+ * `refunds` list; `node(id:)` and `nodes(ids:)` for line items, refund transactions and bulk
+ * operations; `bulkOperationRunQuery` whose operation runs for a few polls, then completes with
+ * a JSONL export (children as lines of their own with `__parentId`, not next to their parent)
+ * served by the same server. Every answer carries `extensions.cost`. A version older than the
+ * oldest supported one is answered with that one (Shopify's fall-forward, named in
+ * `X-Shopify-API-Version`); a version newer than the newest is a 404. Answers can be scripted
+ * (429 with Retry-After, 500, THROTTLED, MAX_COST_EXCEEDED) and an operation can fail for good.
+ * Like GraphQL, an answer holds only the fields the query names.
+ */
+export interface FakeShopify {
+  url: string;
+  token: string;
+  orders: FakeOrder[];
+  customers: FakeCustomer[];
+  requests: SeenRequest[];
+  /** The supported versions, oldest and newest. */
+  versions: { oldest: string; newest: string };
+  /** Polls a bulk operation answers RUNNING before it completes. */
+  bulkPolls: number;
+  /** How the next bulk operations end. */
+  bulkOutcome: 'COMPLETED' | 'FAILED';
+  bulkOperations: Map<string, BulkOperation>;
+  /** The cost every answer reports, unless scripted. */
+  cost: Cost;
+  /** Costs for the next successful answers, in order. */
+  nextCosts: Partial<Cost>[];
+  /** Client credentials the token endpoint accepts (it then issues `token`). */
+  clientCredentials?: { id: string; secret: string };
+  script(...answers: Scripted[]): void;
+  /** After `count` more answers to `operation`, it answers 500 until healed. */
+  goDownAfter(operation: string, count: number): void;
+  heal(): void;
+  close(): Promise<void>;
+}
+
+/** Keeps only the fields a query names, as a GraphQL server would (by name, anywhere in the query). */
+function select(value: unknown, query: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => select(v, query));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key === '__parentId' || new RegExp(`\\b${key}\\b`).test(query)) out[key] = select(v, query);
+  }
+  return out;
+}
+
+function parseSearch(search: string): { field: string; from: number; to: number } {
+  const m = /^(updated_at|created_at):>='([^']+)' AND \1:<='([^']+)'$/.exec(search);
+  if (!m) throw new Error(`unexpected search: ${search}`);
+  return { field: m[1] === 'updated_at' ? 'updatedAt' : 'createdAt', from: Date.parse(m[2]!), to: Date.parse(m[3]!) };
+}
+
+function matching<T extends { id: string; updatedAt: string }>(items: T[], search: string): T[] {
+  const { field, from, to } = parseSearch(search);
+  return items
+    .filter((i) => {
+      const t = Date.parse(String((i as Record<string, unknown>)[field]));
+      return t >= from && t <= to;
+    })
+    .sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt) || a.id.localeCompare(b.id));
+}
+
+function sortCursor(item: { id: string; updatedAt: string }): string {
+  return Buffer.from(JSON.stringify({ u: item.updatedAt, id: item.id })).toString('base64');
+}
+
+function afterCursor<T extends { id: string; updatedAt: string }>(sorted: T[], after: unknown): T[] {
+  if (typeof after !== 'string') return sorted;
+  const c = JSON.parse(Buffer.from(after, 'base64').toString()) as { u: string; id: string };
+  return sorted.filter((i) => Date.parse(i.updatedAt) > Date.parse(c.u) || (Date.parse(i.updatedAt) === Date.parse(c.u) && i.id > c.id));
+}
+
+function page<T extends { id: string; updatedAt: string }>(sorted: T[], first: number, after: unknown) {
+  const rest = afterCursor(sorted, after);
+  const nodes = rest.slice(0, first);
+  return { nodes, pageInfo: { hasNextPage: rest.length > nodes.length, endCursor: nodes.length ? sortCursor(nodes.at(-1)!) : null } };
+}
+
+/** An index-cursor connection over a nested list. */
+function connection<T>(items: T[], first: number, after: unknown) {
+  const start = typeof after === 'string' ? Number(after.split(':').at(-1)) + 1 : 0;
+  const nodes = items.slice(start, start + first);
+  const last = start + nodes.length - 1;
+  return { pageInfo: { hasNextPage: start + nodes.length < items.length, endCursor: nodes.length ? `i:${last}` : null }, nodes };
+}
+
+function orderWithoutConnections(o: FakeOrder): Record<string, unknown> {
+  const { lineItems: _items, refunds, ...rest } = o;
+  return { ...rest, refunds: refunds.map(({ transactions: _t, ...r }) => r) };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startFakeShopify(token = 'shpat_test_token'): Promise<FakeShopify> {
+  const scripted: Scripted[] = [];
+  let down: { operation: string; left: number } | undefined;
+  const broken = new Set<string>();
+  let bulkCounter = 0;
+  const fake: Omit<FakeShopify, 'url' | 'close'> = {
+    token,
+    orders: [],
+    customers: [],
+    requests: [],
+    versions: { oldest: '2026-01', newest: '2026-10' },
+    bulkPolls: 2,
+    bulkOutcome: 'COMPLETED',
+    bulkOperations: new Map(),
+    cost: { requestedQueryCost: 100, actualQueryCost: 40, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 1900, restoreRate: 100 } },
+    nextCosts: [],
+    script: (...answers) => scripted.push(...answers),
+    goDownAfter: (operation, count) => {
+      down = { operation, left: count };
+    },
+    heal: () => {
+      down = undefined;
+      broken.clear();
+    },
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+
+  /** A scripted answer or an outage for this request, if any. */
+  function fault(operation: string, res: ServerResponse, version: string | null): boolean {
+    if (broken.has(operation)) {
+      send(res, 500, { errors: 'Internal Server Error' });
+      return true;
+    }
+    if (down && down.operation === operation) {
+      if (down.left <= 0) {
+        broken.add(operation);
+        send(res, 500, { errors: 'Internal Server Error' });
+        return true;
+      }
+      down.left--;
+    }
+    const at = scripted.findIndex((s) => s.operation === undefined || s.operation === operation);
+    if (at < 0) return false;
+    const [answer] = scripted.splice(at, 1);
+    if (!answer) return false;
+    if ('status' in answer) {
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body ?? JSON.stringify({ errors: `HTTP ${answer.status}` }));
+      return true;
+    }
+    const cost = { ...fake.cost, actualQueryCost: null, ...answer.cost };
+    send(res, 200, { errors: [{ message: answer.graphqlError, extensions: { code: answer.graphqlError } }], extensions: { cost } }, version ? { 'x-shopify-api-version': version } : {});
+    return true;
+  }
+
+  function bulkStatus(op: BulkOperation, base: string) {
+    op.polls++;
+    if (op.polls <= fake.bulkPolls) return { id: op.id, status: op.polls === 1 ? 'CREATED' : 'RUNNING', errorCode: null, objectCount: String(Math.floor(op.objects / 2)), url: null, partialDataUrl: null };
+    if (op.outcome === 'FAILED') return { id: op.id, status: 'FAILED', errorCode: 'INTERNAL_SERVER_ERROR', objectCount: '0', url: null, partialDataUrl: null };
+    return { id: op.id, status: 'COMPLETED', errorCode: null, objectCount: String(op.objects), url: op.lines.length ? `${base}/bulk/${op.id.split('/').at(-1)}.jsonl` : null, partialDataUrl: null };
+  }
+
+  /** The export of a bulk query: parents, and children a line or more after their parent. */
+  function bulkLines(root: 'orders' | 'customers', search: string, query: string): { lines: string[]; objects: number } {
+    if (root === 'customers') {
+      const lines = matching(fake.customers, search).map((c) => JSON.stringify(select(c, query)));
+      return { lines, objects: lines.length };
+    }
+    const orders = matching(fake.orders, search);
+    const lines: string[] = [];
+    let previous: FakeOrder | undefined;
+    for (const o of orders) {
+      lines.push(JSON.stringify(select(orderWithoutConnections(o), query)));
+      // The previous order's line items come after this order's own line: not next to their parent.
+      for (const li of previous?.lineItems ?? []) lines.push(JSON.stringify(select({ ...li, __parentId: previous!.id }, query)));
+      previous = o;
+    }
+    for (const li of previous?.lineItems ?? []) lines.push(JSON.stringify(select({ ...li, __parentId: previous!.id }, query)));
+    return { lines, objects: lines.length };
+  }
+
+  function answer(operation: string, query: string, variables: Record<string, unknown>, base: string): unknown {
+    switch (operation) {
+      case 'VeriteOrders': {
+        const liFirst = Number(/lineItems\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
+        const p = page(matching(fake.orders, String(variables.query)), Number(variables.first), variables.after);
+        return {
+          orders: {
+            pageInfo: p.pageInfo,
+            nodes: p.nodes.map((o) => ({ ...orderWithoutConnections(o), lineItems: connection(o.lineItems, liFirst, null) })),
+          },
+        };
+      }
+      case 'VeriteOrderLineItems': {
+        const o = fake.orders.find((x) => x.id === variables.id);
+        return { node: o ? { id: o.id, lineItems: connection(o.lineItems, 100, variables.after) } : null };
+      }
+      case 'VeriteRefundTransactions': {
+        const refunds = fake.orders.flatMap((o) => o.refunds);
+        return {
+          nodes: (variables.ids as string[]).map((id) => {
+            const r = refunds.find((x) => x.id === id);
+            return r ? { id: r.id, transactions: connection(r.transactions, 10, null) } : null;
+          }),
+        };
+      }
+      case 'VeriteRefundMoreTransactions': {
+        const r = fake.orders.flatMap((o) => o.refunds).find((x) => x.id === variables.id);
+        return { node: r ? { id: r.id, transactions: connection(r.transactions, 50, variables.after) } : null };
+      }
+      case 'VeriteCustomers':
+        return { customers: page(matching(fake.customers, String(variables.query)), Number(variables.first), variables.after) };
+      case 'VeriteBulkRun': {
+        const bulkQuery = String(variables.query);
+        const m = /^\{ (orders|customers)\(query: ("(?:[^"\\]|\\.)*"), sortKey: UPDATED_AT\)/.exec(bulkQuery);
+        if (!m) return { bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ code: 'INVALID', field: ['query'], message: 'Invalid bulk query' }] } };
+        const root = m[1] as 'orders' | 'customers';
+        const id = `gid://shopify/BulkOperation/${++bulkCounter}`;
+        const { lines, objects } = bulkLines(root, JSON.parse(m[2]!) as string, bulkQuery);
+        fake.bulkOperations.set(id, { id, root, query: bulkQuery, polls: 0, lines, objects, outcome: fake.bulkOutcome });
+        return { bulkOperationRunQuery: { bulkOperation: { id, status: 'CREATED', createdAt: new Date().toISOString() }, userErrors: [] } };
+      }
+      case 'VeriteBulkStatus': {
+        const op = fake.bulkOperations.get(String(variables.id));
+        return { node: op ? bulkStatus(op, base) : null };
+      }
+      default:
+        throw new Error(`the fake does not know the operation ${operation}`);
+    }
+  }
+
+  const server = createServer(async (req, res) => {
+    try {
+      const base = `http://${req.headers.host}`;
+      const url = new URL(req.url ?? '/', base);
+      const body = await readBody(req);
+      const tokenHeader = req.headers['x-shopify-access-token'] as string | undefined;
+      if (url.pathname === '/admin/oauth/access_token' && req.method === 'POST') {
+        const form = new URLSearchParams(body);
+        fake.requests.push({ path: url.pathname, operation: 'token', variables: Object.fromEntries(form), version: null, token: undefined, query: '' });
+        const creds = fake.clientCredentials;
+        if (!creds || form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== creds.id || form.get('client_secret') !== creds.secret) {
+          return send(res, 400, { error: 'invalid_client' });
+        }
+        return send(res, 200, { access_token: fake.token, scope: 'read_orders,read_all_orders,read_customers', expires_in: 86399 });
+      }
+      const bulkFile = /^\/bulk\/(\d+)\.jsonl$/.exec(url.pathname);
+      if (bulkFile && req.method === 'GET') {
+        fake.requests.push({ path: url.pathname, operation: 'download', variables: {}, version: null, token: tokenHeader, query: '' });
+        if (fault('download', res, null)) return;
+        const op = fake.bulkOperations.get(`gid://shopify/BulkOperation/${bulkFile[1]}`);
+        if (!op) return send(res, 404, 'NoSuchKey');
+        res.writeHead(200, { 'content-type': 'application/jsonl' }).end(op.lines.map((l) => `${l}\n`).join(''));
+        return;
+      }
+      const api = /^\/admin\/api\/([^/]+)\/graphql\.json$/.exec(url.pathname);
+      if (!api || req.method !== 'POST') return send(res, 404, { errors: 'Not Found' });
+      const requested = api[1]!;
+      const { query = '', variables = {} } = JSON.parse(body || '{}') as { query?: string; variables?: Record<string, unknown> };
+      const operation = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? 'anonymous';
+      fake.requests.push({ path: url.pathname, operation, variables, version: requested, token: tokenHeader, query });
+      if (requested > fake.versions.newest) return send(res, 404, { errors: 'Not Found' });
+      // Shopify answers a version it no longer serves with the oldest one it supports.
+      const served = requested < fake.versions.oldest ? fake.versions.oldest : requested;
+      if (tokenHeader !== fake.token) {
+        return send(res, 401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
+      }
+      if (fault(operation, res, served)) return;
+      const data = select(answer(operation, query, variables, base), query);
+      const cost = { ...fake.cost, ...fake.nextCosts.shift() };
+      send(res, 200, { data, extensions: { cost } }, { 'x-shopify-api-version': served });
+    } catch (error) {
+      send(res, 500, { errors: String(error) });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(fake, {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  });
+}
+
+const gid = (type: string, n: number | string) => `gid://shopify/${type}/${n}`;
+
+/**
+ * A small order as the GraphQL Admin API describes it: `lines` line items of 10.00 EUR, an
+ * optional refund of `refund` EUR (one successful REFUND transaction).
+ */
+export function fakeOrder(n: number, createdAt: string, updatedAt = createdAt, options: { lines?: number; refund?: string; refundAt?: string } = {}): FakeOrder {
+  const lines = options.lines ?? 1;
+  const total = (10 * lines).toFixed(2);
+  return {
+    id: gid('Order', 1000 + n),
+    name: `#${1000 + n}`,
+    email: `buyer${n}@example.com`,
+    phone: null,
+    createdAt,
+    updatedAt,
+    processedAt: createdAt,
+    cancelledAt: null,
+    cancelReason: null,
+    closedAt: null,
+    test: false,
+    currencyCode: 'EUR',
+    presentmentCurrencyCode: 'EUR',
+    displayFinancialStatus: options.refund ? 'PARTIALLY_REFUNDED' : 'PAID',
+    displayFulfillmentStatus: 'UNFULFILLED',
+    note: null,
+    tags: [],
+    sourceName: 'web',
+    paymentGatewayNames: ['shopify_payments'],
+    totalPriceSet: bag(total),
+    subtotalPriceSet: bag(total),
+    totalDiscountsSet: bag('0.00'),
+    totalTaxSet: bag('0.00'),
+    totalShippingPriceSet: bag('0.00'),
+    currentTotalPriceSet: bag(total),
+    customer: { id: gid('Customer', 500 + n), defaultEmailAddress: { emailAddress: `buyer${n}@example.com` } },
+    shippingAddress: null,
+    customerJourneySummary: { firstVisit: { landingPage: `https://shop.example/?utm_source=news&utm_medium=email&n=${n}`, referrerUrl: null } },
+    lineItems: Array.from({ length: lines }, (_, i) => ({
+      id: gid('LineItem', (1000 + n) * 100 + i),
+      name: `Item ${i + 1}`,
+      title: `Item ${i + 1}`,
+      quantity: 1,
+      currentQuantity: 1,
+      sku: `SKU-${i + 1}`,
+      vendor: 'Maker',
+      variant: { id: gid('ProductVariant', 700 + i) },
+      product: { id: gid('Product', 70 + i) },
+      originalUnitPriceSet: bag('10.00'),
+      totalDiscountSet: bag('0.00'),
+    })),
+    refunds: options.refund
+      ? [
+          {
+            id: gid('Refund', 9000 + n),
+            createdAt: options.refundAt ?? updatedAt,
+            note: null,
+            transactions: [
+              {
+                id: gid('OrderTransaction', 90000 + n),
+                kind: 'REFUND',
+                status: 'SUCCESS',
+                gateway: 'shopify_payments',
+                createdAt: options.refundAt ?? updatedAt,
+                processedAt: options.refundAt ?? updatedAt,
+                amountSet: bag(options.refund),
+              },
+            ],
+          },
+        ]
+      : [],
+  };
+}
+
+export function fakeCustomer(n: number, createdAt: string, updatedAt = createdAt): FakeCustomer {
+  return {
+    id: gid('Customer', 500 + n),
+    firstName: `First${n}`,
+    lastName: `Last${n}`,
+    createdAt,
+    updatedAt,
+    state: 'ENABLED',
+    note: null,
+    tags: ['vip'],
+    verifiedEmail: true,
+    taxExempt: false,
+    numberOfOrders: String(n),
+    amountSpent: money(`${n * 10}.0`),
+    defaultEmailAddress: { emailAddress: `buyer${n}@example.com`, marketingState: 'SUBSCRIBED' },
+    defaultPhoneNumber: null,
+    defaultAddress: null,
+  };
+}
