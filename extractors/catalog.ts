@@ -64,8 +64,10 @@ export const catalog = {
     }),
   },
   stripe: {
-    charges: identity('charges', 'entity', 'id', 'created, then events', 0, (r) => text(r.id)),
-    refunds: identity('refunds', 'entity', 'id', 'created, then events', 0, (r) => text(r.id)),
+    // `created` never changes, so as a version it only dates the data (freshness): an update
+    // of the same object has an equal version and lands.
+    charges: identity('charges', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created) }),
+    refunds: identity('refunds', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created) }),
   },
   ga4: {
     traffic_daily: identity(
@@ -115,15 +117,21 @@ export const catalog = {
       'entity',
       'tracking_number (else order + carrier)',
       'file drop / carrier API updated_at',
-      0,
+      30,
       (r) => text(r.tracking_number) ?? (text(r.order_id) && text(r.carrier) ? `${text(r.order_id)}|${text(r.carrier)}` : undefined),
       { versionOf: (r) => isoTimestamp(r.updated_at) },
     ),
   },
   fx: {
     // An entity, not a date report: a file of a few pairs must not wipe other pairs of its dates.
-    rates: identity('rates', 'entity', 'base + quote + date', 'date', 7, (r) =>
-      composite(text(r.base)?.toUpperCase(), text(r.quote)?.toUpperCase(), reportDate(r.date)),
+    rates: identity(
+      'rates',
+      'entity',
+      'base + quote + date',
+      'date',
+      7,
+      (r) => composite(text(r.base)?.toUpperCase(), text(r.quote)?.toUpperCase(), reportDate(r.date)),
+      { versionOf: (r) => isoTimestamp(reportDate(r.date)) },
     ),
   },
 } as const satisfies Record<string, Record<string, StreamIdentity>>;
