@@ -74,24 +74,52 @@ export const stripeConfig = z
 export const ga4Config = z
   .object({
     ...sourceBase,
-    propertyIds: z.array(z.union([z.string(), z.number()]).transform(String)).min(1),
-    credentialsFile: z.string().optional(),
-    apiEndpoint: z.string().optional(),
+    /** The GA4 properties to read (`123456789` or `properties/123456789`), all with the one credential. */
+    propertyIds: z
+      .array(
+        z
+          .union([z.string(), z.number()])
+          .transform((v) => String(v).trim().replace(/^properties\//, ''))
+          .pipe(z.string().regex(/^\d+$/, 'expected a GA4 property id such as 123456789')),
+      )
+      .min(1),
+    /** A service-account key file (JSON); without it, application default credentials. */
+    credentialsFile: z.string().min(1).optional(),
+    /** Overrides passed to the Data API client (a proxy, or a local test server). */
+    apiEndpoint: z.string().min(1).optional(),
     port: z.number().int().positive().optional(),
     protocol: z.enum(['http', 'https']).optional(),
+    /** Tokens left untouched: the run stops once an hourly or daily token quota has fewer than this. */
     quotaReserve: z.number().int().min(0).default(50),
+    /** Rows per runReport request (the API's `limit`; it allows up to 250,000). */
+    pageSize: z.number().int().min(1).max(250_000).default(10_000),
+    /** Attempts per request before the stream fails (5xx, UNAVAILABLE, network errors are retried). */
+    maxAttempts: z.number().int().min(1).max(10).default(6),
+    timeoutSeconds: z.number().positive().default(60),
   })
   .strict();
+
+/** A Google Ads customer id, written with or without dashes. */
+const googleAdsCustomerId = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v).trim().replace(/-/g, ''))
+  .pipe(z.string().regex(/^\d{10}$/, 'expected a Google Ads customer id such as 123-456-7890'));
 
 export const googleAdsConfig = z
   .object({
     ...sourceBase,
-    customerIds: z.array(z.union([z.string(), z.number()]).transform((v) => String(v).replace(/-/g, ''))).min(1),
-    loginCustomerId: z.union([z.string(), z.number()]).transform((v) => String(v).replace(/-/g, '')).optional(),
+    /** The client accounts to read (not manager accounts), all with the one OAuth credential. */
+    customerIds: z.array(googleAdsCustomerId).min(1),
+    /** The manager account through which the credential reaches the client accounts, if any. */
+    loginCustomerId: googleAdsCustomerId.optional(),
     developerTokenEnv: envName.default('GOOGLE_ADS_DEVELOPER_TOKEN'),
     clientIdEnv: envName.default('GOOGLE_ADS_CLIENT_ID'),
     clientSecretEnv: envName.default('GOOGLE_ADS_CLIENT_SECRET'),
     refreshTokenEnv: envName.default('GOOGLE_ADS_REFRESH_TOKEN'),
+    /** Dates per GAQL query (one query per customer and window). */
+    queryWindowDays: z.number().int().min(1).max(90).default(7),
+    /** Attempts per query before the stream fails (RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL, network errors are retried). */
+    maxAttempts: z.number().int().min(1).max(10).default(6),
   })
   .strict();
 

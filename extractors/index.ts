@@ -3,6 +3,8 @@
  * stands in for all sources with `verite run --demo`.
  */
 import './fx/index.ts';
+import './ga4/index.ts';
+import './google-ads/index.ts';
 import './meta-ads/index.ts';
 import './shipments/index.ts';
 import './shopify/index.ts';

@@ -1,0 +1,123 @@
+import type { GoogleAdsConfig } from '../../config/schema.ts';
+import { ExtractError } from '../../lib/errors.ts';
+import { reportDate } from '../catalog.ts';
+import { withRetry } from '../http.ts';
+import type { DateWindow, Page, ReadContext } from '../types.ts';
+import type { GoogleAdsClient, GoogleAdsClientFactory, GoogleAdsRow } from './client.ts';
+import { translateAdsFailure } from './failure.ts';
+import { addDays, chunkWindow, datesOf, localDate, readWindow, stateAfter, throughOf } from './report-window.ts';
+
+export const SOURCE = 'google_ads';
+export const STREAM = 'campaign_daily';
+
+/** Each customer's zone and currency, and whether it is a manager account (which has no campaigns of its own). */
+export const ACCOUNT_QUERY = 'SELECT customer.id, customer.time_zone, customer.currency_code, customer.manager FROM customer';
+
+/** The campaign-day report of DESIGN.md over a window of dates. */
+export function campaignQuery(window: DateWindow): string {
+  return (
+    'SELECT customer.id, customer.currency_code, customer.time_zone, campaign.id, campaign.name, segments.date, ' +
+    'metrics.cost_micros, metrics.clicks, metrics.impressions, metrics.conversions, metrics.conversions_value ' +
+    `FROM campaign WHERE segments.date BETWEEN '${window.from}' AND '${window.to}'`
+  );
+}
+
+interface Account {
+  id: string;
+  timeZone: string;
+}
+
+/**
+ * Reads `campaign_daily`: the account's zone first (`customer.time_zone`, so "up to yesterday"
+ * is the account's yesterday), then for each window of `queryWindowDays` dates, oldest first,
+ * one streamed GAQL query per customer, and one page per date holding that date's rows of every
+ * customer, which replaces the date's rows and moves the cursor to it. Rows land as
+ * google-ads-api returns them.
+ */
+export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, createClient: GoogleAdsClientFactory): AsyncGenerator<Page> {
+  const config = ctx.config;
+  const client = await createClient(config, {
+    developerToken: ctx.secret(config.developerTokenEnv),
+    clientId: ctx.secret(config.clientIdEnv),
+    clientSecret: ctx.secret(config.clientSecretEnv),
+    refreshToken: ctx.secret(config.refreshTokenEnv),
+  });
+  const query = (customerId: string, gaql: string, describe: string, window?: DateWindow) =>
+    queryAll(client, customerId, gaql, { ctx, describe, window, attempts: config.maxAttempts });
+
+  const accounts: Account[] = [];
+  for (const id of config.customerIds) {
+    const rows = await query(id, ACCOUNT_QUERY, `customer ${id} time zone`);
+    const customer = rows[0]?.customer;
+    const where = { source: SOURCE, stream: STREAM, request: `customer ${id} time zone` };
+    if (!customer) throw new ExtractError(`customer ${id} answered no customer row`, where);
+    if (customer.manager === true) {
+      throw new ExtractError(`customer ${id} is a manager account, which has no campaigns of its own: list its client accounts in customerIds and put ${id} in loginCustomerId`, where);
+    }
+    const zone = typeof customer.time_zone === 'string' && customer.time_zone ? customer.time_zone : undefined;
+    if (!zone) ctx.warnOnce(`google_ads: customer ${id} reports no time zone; its days are taken as UTC days`);
+    else if (zone !== ctx.global.reportingTimezone) {
+      ctx.warnOnce(`google_ads: customer ${id} reports days in ${zone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`);
+    }
+    accounts.push({ id, timeZone: zone ?? 'UTC' });
+  }
+
+  // A date is complete once it is over in every account's zone.
+  let lastComplete: string | undefined;
+  for (const account of accounts) {
+    let today: string;
+    try {
+      today = localDate(ctx.now, account.timeZone);
+    } catch (error) {
+      throw new ExtractError(`customer ${account.id} has a time zone this runtime does not know: ${account.timeZone}`, { source: SOURCE, stream: STREAM }, { cause: error });
+    }
+    const yesterday = addDays(today, -1);
+    if (lastComplete === undefined || yesterday < lastComplete) lastComplete = yesterday;
+  }
+  if (lastComplete === undefined) return;
+
+  const previous = throughOf(ctx.state);
+  const range = readWindow(ctx, previous, lastComplete);
+  if (range.from > range.to) {
+    ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
+    return;
+  }
+  ctx.log.info({ from: range.from, to: range.to, customers: accounts.length, apiVersion: client.apiVersion }, 'reading Google Ads campaigns');
+  for (const window of chunkWindow(range, config.queryWindowDays)) {
+    const dates = datesOf(window);
+    const byDate = new Map<string, GoogleAdsRow[]>(dates.map((d) => [d, []]));
+    // Rows dated outside the window (not expected) still land, with the window's last date.
+    const stray: GoogleAdsRow[] = [];
+    for (const account of accounts) {
+      const rows = await query(account.id, campaignQuery(window), `searchStream customer ${account.id} ${window.from}..${window.to}`, window);
+      for (const row of rows) (byDate.get(reportDate(row.segments?.date) ?? '') ?? stray).push(row);
+    }
+    for (const date of dates) {
+      const records = date === window.to ? [...byDate.get(date)!, ...stray] : byDate.get(date)!;
+      yield { records, dates: [date], state: stateAfter(previous, date) };
+    }
+  }
+}
+
+/**
+ * Every row of one streamed query, with the retry policy: a stream that breaks off is asked
+ * again from the start (its rows are kept only once it ends), so a retry never lands half a window.
+ */
+async function queryAll(
+  client: GoogleAdsClient,
+  customerId: string,
+  gaql: string,
+  options: { ctx: ReadContext<GoogleAdsConfig>; describe: string; window?: DateWindow; attempts: number },
+): Promise<GoogleAdsRow[]> {
+  const request = client.apiVersion ? `${options.describe} (${client.apiVersion})` : options.describe;
+  const where = { source: SOURCE, stream: STREAM, request, ...(options.window ? { window: options.window } : {}) };
+  return withRetry({ ...where, log: options.ctx.log, signal: options.ctx.signal, retry: { attempts: options.attempts } }, async () => {
+    const rows: GoogleAdsRow[] = [];
+    try {
+      for await (const row of client.queryStream(customerId, gaql)) rows.push(row);
+    } catch (error) {
+      throw translateAdsFailure(error, { ...where, customerId, apiVersion: client.apiVersion, library: client.library });
+    }
+    return rows;
+  });
+}

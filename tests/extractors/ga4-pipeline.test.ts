@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { ga4Source } from '../../extractors/ga4/index.ts';
+import { setSleep } from '../../extractors/http.ts';
+import { logger } from '../../lib/logger.ts';
+import { runPipeline } from '../../pipeline/run.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { startFakeGa4, type FakeGa4, type Ga4Row } from './support/ga4-server.ts';
+
+let fake: FakeGa4;
+let wh: Warehouse;
+let dir: string;
+let restoreSleep: () => void;
+
+const row = (source: string, medium: string, device: string, sessions: string): Ga4Row => ({
+  sessionDefaultChannelGroup: 'Organic Search', sessionSource: source, sessionMedium: medium, sessionCampaignName: '(not set)', deviceCategory: device,
+  sessions, totalUsers: sessions, newUsers: '1', addToCarts: '2', checkouts: '1', ecommercePurchases: '1', purchaseRevenue: '20',
+});
+
+/** Three rows a day for property 111, one for 222. */
+function firstVersion(property: string): Ga4Row[] {
+  if (property === '222') return [row('(direct)', '(none)', 'desktop', '7')];
+  return [row('google', 'organic', 'mobile', '30'), row('google', 'organic', 'desktop', '20'), row('bing', 'organic', 'mobile', '4')];
+}
+
+/** GA4 restates the 8th: the bing row is gone, google/mobile has more sessions. */
+function restated(property: string, date: string): Ga4Row[] {
+  if (property === '111' && date === '2024-03-08') return [row('google', 'organic', 'mobile', '33'), row('google', 'organic', 'desktop', '20')];
+  return firstVersion(property);
+}
+
+function config(extra: Record<string, unknown> = {}) {
+  return configSchema.parse({
+    sources: {
+      ga4: { propertyIds: ['111', '222'], credentialsFile: fake.keyFile, apiEndpoint: '127.0.0.1', port: fake.port, protocol: 'http', startDate: '2024-03-05', ...extra },
+    },
+  });
+}
+
+async function run(now: string, extra: Record<string, unknown> = {}) {
+  const c = config(extra);
+  return runPipeline({ warehouse: wh, config: c, log: logger(), now: new Date(now), steps: [], sources: [{ source: ga4Source, config: c.sources.ga4 }] });
+}
+
+async function rowsPerDate(db: Warehouse = wh): Promise<Record<string, number>> {
+  const res = await db.pool.query(`select _report_date::text as date, count(*)::int as n from raw.ga4__traffic_daily group by 1 order by 1`);
+  return Object.fromEntries(res.rows.map((r) => [r.date as string, r.n as number]));
+}
+
+const served = () => Object.fromEntries([...fake.served.entries()].sort(([a], [b]) => a.localeCompare(b)));
+
+beforeAll(async () => {
+  restoreSleep = setSleep(async () => undefined);
+  dir = mkdtempSync(join(tmpdir(), 'verite-ga4-pipeline-'));
+  fake = await startFakeGa4(dir);
+  fake.properties.set('111', { timeZone: 'UTC', currencyCode: 'EUR' });
+  fake.properties.set('222', { timeZone: 'UTC', currencyCode: 'EUR' });
+  wh = await createTestDatabase('ga4');
+});
+afterAll(async () => {
+  restoreSleep();
+  await fake?.close();
+  await wh?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('GA4 through the loader', () => {
+  it('keeps, for every date, exactly the rows the API returned, however many times it runs, a restated day included', async () => {
+    fake.rows = (property) => firstVersion(property);
+    fake.resetServed();
+    expect((await run('2024-03-10T08:00:00Z')).status).toBe('succeeded');
+    // The 5th to the 9th: 3 rows of 111 and 1 of 222 a day.
+    const before = { '2024-03-05': 4, '2024-03-06': 4, '2024-03-07': 4, '2024-03-08': 4, '2024-03-09': 4 };
+    expect(await rowsPerDate()).toEqual(before);
+    expect(served()).toEqual(before);
+
+    fake.rows = restated;
+    // The 8th loses its bing row; the lookback (3 days: the 7th to the 9th) re-reads it.
+    const after = { ...before, '2024-03-08': 3 };
+    for (let i = 0; i < 2; i++) {
+      fake.resetServed();
+      expect((await run('2024-03-10T09:00:00Z')).status).toBe('succeeded');
+      expect(await rowsPerDate()).toEqual(after);
+      expect(served()).toEqual({ '2024-03-07': 4, '2024-03-08': 3, '2024-03-09': 4 });
+    }
+    const eighth = await wh.pool.query(
+      `select _record->>'property_id' as property, _record->>'sessionSource' as source, _record->>'deviceCategory' as device, _record->>'sessions' as sessions
+         from raw.ga4__traffic_daily where _report_date = '2024-03-08' order by 1, 2, 3`,
+    );
+    expect(eighth.rows).toEqual([
+      { property: '111', source: 'google', device: 'desktop', sessions: '20' },
+      { property: '111', source: 'google', device: 'mobile', sessions: '33' },
+      { property: '222', source: '(direct)', device: 'desktop', sessions: '7' },
+    ]);
+    const state = await wh.pool.query(`select state from ops.stream_state where source = 'ga4' and stream = 'traffic_daily'`);
+    expect(state.rows[0].state).toEqual({ through: '2024-03-09' });
+  });
+
+  it('keeps what was landed when the quota stops a run, and the run fails naming the stream and the quota', async () => {
+    fake.rows = (property) => firstVersion(property);
+    // The cursor is at the 9th; on the 12th the lookback re-reads the 9th, 10th and 11th. Property
+    // 111 has 45 tokens, 10 a request: 35 after its probe, 25 after the 9th, 15 after the 10th,
+    // below the reserve of 20, so the 11th is not asked for. The pipeline tries the stream once
+    // more: its probe leaves 5, and it stops again.
+    fake.setQuota('111', 45);
+    const result = await run('2024-03-12T08:00:00Z', { quotaReserve: 20 });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/^ga4\.traffic_daily: .*GA4 property 111 has 5 tokens per hour left \(quotaReserve is 20\): stopping before the quota runs out; dates through 2024-03-10 are landed\./);
+    expect(await rowsPerDate()).toMatchObject({ '2024-03-10': 4 });
+    expect((await rowsPerDate())['2024-03-11']).toBeUndefined();
+    const state = await wh.pool.query(`select state from ops.stream_state where source = 'ga4' and stream = 'traffic_daily'`);
+    expect(state.rows[0].state).toEqual({ through: '2024-03-10' });
+    fake.quota.clear();
+  });
+
+  it('runs from the command line: a run lands every date the API served, and a second run changes no count', async () => {
+    fake.rows = (property) => firstVersion(property);
+    const today = new Date();
+    const startDate = new Date(today.getTime() - 4 * 86_400_000).toISOString().slice(0, 10);
+    const configFile = join(dir, 'verite.config.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        sources: { ga4: { propertyIds: ['111', '222'], credentialsFile: fake.keyFile, apiEndpoint: '127.0.0.1', port: fake.port, protocol: 'http', startDate } },
+      }),
+    );
+    const cli = await createTestDatabase('ga4_cli');
+    try {
+      const env = { DATABASE_URL: cli.url, VERITE_CONFIG: configFile };
+      fake.resetServed();
+      const first = await runCli(['run', '--sources', 'ga4'], { env });
+      expect(first.code, first.stderr).toBe(0);
+      // Every date from startDate to yesterday (in UTC), 4 rows each.
+      const landed = served();
+      expect(Object.values(landed)).toEqual([4, 4, 4, 4]);
+      expect(await rowsPerDate(cli)).toEqual(landed);
+
+      fake.resetServed();
+      const second = await runCli(['run', '--sources', 'ga4'], { env });
+      expect(second.code, second.stderr).toBe(0);
+      // The lookback re-read the last 3 dates; no date gained a row.
+      expect(Object.values(served())).toEqual([4, 4, 4]);
+      expect(await rowsPerDate(cli)).toEqual(landed);
+      expect(fake.strays).toEqual([]);
+    } finally {
+      await cli.close();
+    }
+  });
+});
