@@ -7,6 +7,8 @@ import { registerStatus } from './commands/status.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerBackfill } from './commands/backfill.ts';
 import { registerTransform } from './commands/transform.ts';
+import { registerMetrics } from './commands/metrics.ts';
+import { registerBi } from './commands/bi.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerBackfill(program);
   registerMigrate(program);
   registerTransform(program);
+  registerMetrics(program);
+  registerBi(program);
   return program;
 }
 

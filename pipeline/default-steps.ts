@@ -1,5 +1,6 @@
 import { runTransforms } from '../transforms/runner.ts';
 import { registerPostLoadStep } from './steps.ts';
+import { metricsStep } from '../metrics/step.ts';
 
 /**
  * Registers the steps every `verite run` takes after loading: the transforms, then the
@@ -15,3 +16,6 @@ registerPostLoadStep({
       : { status: 'failed', summary: result.error ?? 'failed', error: result };
   },
 });
+
+// After the transforms: the metric tables are built from core.
+registerPostLoadStep(metricsStep);

@@ -5,6 +5,7 @@ import { type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
 import { runJob } from '../../scheduler/run-job.ts';
 import { action, commandContext, EXIT, interruptSignal, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
+import { runSummaryText } from '../../metrics/summary.ts';
 
 export function registerRun(program: Command): void {
   program
@@ -42,6 +43,8 @@ export function registerRun(program: Command): void {
             }
             const result = job.run;
             printRun(result);
+            // The headline KPIs, once the metric tables are fresh.
+            if (result.steps.some((s) => s.name === 'metrics' && s.status === 'succeeded')) process.stdout.write(await runSummaryText(warehouse.db, ctx.config, ctx.log));
             process.stdout.write(`\nWarehouse: ${warehouse.describe}\n`);
             process.stdout.write(
               warehouse.embedded

@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../lib/errors.ts';
+import { METRIC_VIEWS, type CatalogEntry, type MetricDefinition, type MetricViewName } from '../../metrics/definition.ts';
+import { viewColumns } from '../../metrics/columns.ts';
+import { metricViews } from '../../metrics/views/index.ts';
+import { catalogEntries, findEntry } from '../../metrics/definitions/index.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+function computedAs(entry: CatalogEntry): string | undefined {
+  if (entry.kind !== 'metric' || !entry.derivation) return undefined;
+  const d = entry.derivation;
+  if (d.kind === 'difference') return `${d.minuend} − ${d.subtrahend} (over a range: SUM(${d.minuend}) − SUM(${d.subtrahend}))`;
+  const ratio = `${d.numerator} / ${d.denominator}`;
+  const range = `SUM(${d.numerator}) / SUM(${d.denominator})`;
+  return d.complement ? `1 − ${ratio} (over a range: 1 − ${range}; NULL when the denominator is 0)` : `${ratio} (over a range: ${range}; NULL when the denominator is 0)`;
+}
+
+function additivity(entry: MetricDefinition): string {
+  if (entry.additive) return 'yes: sum it over any range of rows';
+  return entry.derivation ? 'no: recompute it from its parts over a range' : 'no: a distinct count or a snapshot, never summed over rows';
+}
+
+/** The lines `verite metrics describe` prints for one entry. */
+export function describeEntry(entry: CatalogEntry): string {
+  const rows: [string, string | undefined][] = [
+    ['formula', entry.kind === 'metric' ? entry.formula : undefined],
+    ['unit', entry.kind === 'metric' ? entry.unit : undefined],
+    ['computed', computedAs(entry)],
+    ['additive', entry.kind === 'metric' ? additivity(entry) : undefined],
+    ['kind', entry.kind === 'dimension' ? 'dimension (not a metric)' : undefined],
+    ['column', entry.column],
+    ['views', entry.views.map((v) => `metrics.${v}`).join(', ')],
+    ['sources', entry.sources.join(', ') || '(none: derived from the row)'],
+  ];
+  const shown = rows.filter((r): r is [string, string] => r[1] !== undefined);
+  const width = Math.max(...shown.map(([k]) => k.length));
+  return [`${entry.name} — ${entry.label}`, entry.description, '', ...shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ''].join('\n');
+}
+
+export function registerMetrics(program: Command): void {
+  const metrics = program.command('metrics').description('the metric catalogue and the metric tables (schema metrics)');
+
+  metrics
+    .command('list')
+    .description('list every published metric (and, with --all, the dimension columns)')
+    .option('--view <view>', `only the columns of one view (${METRIC_VIEWS.join(', ')})`)
+    .option('--all', 'include the dimension columns (date, channel …)')
+    .option('--format <format>', 'table or json', 'table')
+    .action(
+      action(async (opts: { view?: string; all?: boolean; format: string }) => {
+        if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`--format must be table or json, not ${opts.format}`);
+        if (opts.view !== undefined && !METRIC_VIEWS.includes(opts.view as MetricViewName)) throw new UsageError(`--view ${opts.view}: expected one of ${METRIC_VIEWS.join(', ')}`);
+        const view = metricViews.find((v) => v.name === opts.view);
+        // A view's columns in table order; else the catalogue's order.
+        const entries = view ? viewColumns(view) : catalogEntries.filter((e) => opts.all || e.kind === 'metric');
+        if (opts.format === 'json') {
+          process.stdout.write(`${JSON.stringify(entries)}\n`);
+          return EXIT.ok;
+        }
+        process.stdout.write(
+          formatTable(
+            entries.map((e) => ({
+              metric: e.name,
+              ...(opts.view ? { column: e.column } : {}),
+              unit: e.kind === 'metric' ? e.unit : 'dimension',
+              label: e.label,
+              views: e.views.join(', '),
+            })),
+          ),
+        );
+        return EXIT.ok;
+      }),
+    );
+
+  metrics
+    .command('describe')
+    .description('label, description, formula, unit, sources and views of one metric (a name, or view.column)')
+    .argument('<name>', 'a metric name such as aov, or view.column such as customer_kpis.customers')
+    .action(
+      action(async (name: string) => {
+        const entry = findEntry(name);
+        if (!entry) {
+          const near = catalogEntries.filter((e) => e.name.includes(name) || e.column.includes(name) || name.includes(e.name)).map((e) => e.name);
+          throw new UsageError(`no metric ${name}${near.length ? ` (did you mean ${near.slice(0, 6).join(', ')}?)` : ''}; \`verite metrics list\` lists them all`);
+        }
+        process.stdout.write(describeEntry(entry));
+        return EXIT.ok;
+      }),
+    );
+
+  metrics
+    .command('refresh')
+    .description('rebuild every metric table and metrics.catalog from core, in one transaction')
+    .option('--transform', 'rebuild staging and core from raw first (as `verite transform`)')
+    .action(
+      action(async (opts: { transform?: boolean }) => {
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        return withWarehouse(ctx.log, async (warehouse) => {
+          if (opts.transform) {
+            const transformed = await runTransforms(warehouse, ctx.config, { log: ctx.log });
+            if (transformed.status === 'failed') {
+              process.stderr.write(`verite: transform failed, nothing refreshed: ${transformed.error}\n`);
+              return EXIT.failed;
+            }
+          }
+          const result = await refreshMetrics(warehouse, ctx.config, ctx.log);
+          if (result.tables.length) process.stdout.write(formatTable(result.tables.map((t) => ({ table: t.table, rows: t.rows, ms: t.ms, mode: t.mode }))));
+          if (result.status === 'failed') {
+            if (result.failed?.sql) process.stderr.write(`SQL of ${result.failed.table}:\n${result.failed.sql}\n`);
+            process.stderr.write(`verite: metrics refresh failed, the previous metric tables are kept: ${result.error}\n`);
+            return EXIT.failed;
+          }
+          process.stdout.write(`${result.tables.length} metric tables refreshed in one transaction.\n`);
+          return EXIT.ok;
+        });
+      }),
+    );
+}

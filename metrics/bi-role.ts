@@ -1,0 +1,113 @@
+import { sql, type Kysely } from 'kysely';
+import { UsageError } from '../lib/errors.ts';
+import type { Database } from '../warehouse/database.ts';
+import { scramSha256Verifier } from './scram.ts';
+
+/** The schemas a BI role must not see: everything but `metrics`. */
+export const PRIVATE_SCHEMAS = ['raw', 'staging', 'core', 'ops'] as const;
+
+export interface BiGrantOptions {
+  role: string;
+  /** The new password; undefined leaves an existing role's password as it is. */
+  password?: string;
+  /** PostgreSQL interval text, e.g. `30s`, `2min`, `500ms`. */
+  statementTimeout?: string;
+}
+
+export interface BiGrantResult {
+  role: string;
+  created: boolean;
+  passwordSet: boolean;
+  statementTimeout: string;
+  /** The metric tables readable now (new ones become readable as they are created). */
+  tables: string[];
+  database: string;
+}
+
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const TIMEOUT = /^\d+\s*(ms|s|min|h)?$/;
+
+/** Checks a role name and a statement time-out, naming every problem at once. */
+export function biGrantProblems(options: BiGrantOptions): string[] {
+  const problems: string[] = [];
+  if (!ROLE_NAME.test(options.role)) problems.push(`--role ${JSON.stringify(options.role)}: expected a lower-case PostgreSQL name (letters, digits, _; at most 63)`);
+  if (options.role.startsWith('pg_')) problems.push(`--role ${options.role}: names starting with pg_ are reserved by PostgreSQL`);
+  const timeout = options.statementTimeout ?? '30s';
+  if (!TIMEOUT.test(timeout) || /^0+\s*[a-z]*$/.test(timeout)) problems.push(`--statement-timeout ${JSON.stringify(timeout)}: expected a positive duration such as 30s, 2min or 500ms`);
+  if (options.password !== undefined && options.password.length === 0) problems.push('the password is empty');
+  return problems;
+}
+
+/**
+ * Creates (or updates) a login role that can read the `metrics` schema and nothing else: USAGE
+ * on `metrics` and SELECT on its tables, default privileges so the tables the refresh builds
+ * later are readable too, no access to raw/staging/core/ops (nor for PUBLIC, through which it
+ * would otherwise inherit), no CREATE anywhere, read-only transactions by default, a statement
+ * time-out, and `metrics` first on its search path. The password is sent as a SCRAM verifier,
+ * never in clear. Refuses a role that is a superuser, may create roles or databases,
+ * replicates, bypasses row security, or belongs to another role (all of which would give it
+ * more than `metrics`). Run it as the role that runs the refresh (the owner of the metric
+ * tables), since default privileges apply to tables that role creates.
+ */
+export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions): Promise<BiGrantResult> {
+  const problems = biGrantProblems(options);
+  if (problems.length) throw new UsageError(problems.join('; '));
+  const timeout = (options.statementTimeout ?? '30s').replace(/\s+/g, '');
+  const role = sql.id(options.role);
+  return db.transaction().execute(async (trx) => {
+    const me = await sql<{ user: string; database: string }>`select current_user as user, current_database() as database`.execute(trx);
+    const { user, database } = me.rows[0]!;
+    if (user === options.role) throw new UsageError(`--role ${options.role} is the role verite itself connects as; pick another name for BI`);
+    const existing = await sql<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolreplication: boolean; rolbypassrls: boolean; member_of: string[] }>`
+      select r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls,
+             coalesce(array(select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1), '{}') as member_of
+        from pg_roles r where r.rolname = ${options.role}`.execute(trx);
+    const found = existing.rows[0];
+    if (found) {
+      const powers = [
+        found.rolsuper && 'SUPERUSER',
+        found.rolcreaterole && 'CREATEROLE',
+        found.rolcreatedb && 'CREATEDB',
+        found.rolreplication && 'REPLICATION',
+        found.rolbypassrls && 'BYPASSRLS',
+      ].filter(Boolean);
+      if (powers.length) throw new UsageError(`role ${options.role} exists with ${powers.join(', ')}: a BI role must not; pick another name`);
+      if (found.member_of.length) {
+        throw new UsageError(`role ${options.role} is a member of ${found.member_of.join(', ')}, which may let it read more than metrics; revoke that membership or pick another name`);
+      }
+    }
+    const password = options.password === undefined ? sql`` : sql` password ${sql.lit(scramSha256Verifier(options.password))}`;
+    if (found) await sql`alter role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls${password}`.execute(trx);
+    else await sql`create role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls noinherit${password}`.execute(trx);
+    await sql`grant connect on database ${sql.id(database)} to ${role}`.execute(trx);
+    await sql`grant usage on schema metrics to ${role}`.execute(trx);
+    await sql`grant select on all tables in schema metrics to ${role}`.execute(trx);
+    // The refresh recreates tables; those created later by this role (the warehouse's owner) are readable too.
+    await sql`alter default privileges in schema metrics grant select on tables to ${role}`.execute(trx);
+    const schemas = sql.join(PRIVATE_SCHEMAS.map((s) => sql.id(s)));
+    await sql`revoke all on all tables in schema ${schemas} from ${role}`.execute(trx);
+    await sql`revoke all on schema ${schemas} from ${role}`.execute(trx);
+    // A role inherits what PUBLIC holds: PUBLIC may not use the private schemas nor create in public.
+    await sql`revoke all on schema ${schemas} from public`.execute(trx);
+    const publicCreate = await sql<{ open: boolean }>`
+      select exists (select 1 from pg_namespace n cross join lateral aclexplode(n.nspacl) a
+                      where n.nspname = 'public' and a.grantee = 0 and a.privilege_type = 'CREATE') as open`.execute(trx);
+    // PostgreSQL 15 and later already close it; before, only its owner can.
+    if (publicCreate.rows[0]?.open) await sql`revoke create on schema public from public`.execute(trx);
+    await sql`revoke create on schema metrics from public`.execute(trx);
+    await sql`alter role ${role} set statement_timeout = ${sql.lit(timeout)}`.execute(trx);
+    await sql`alter role ${role} set default_transaction_read_only = on`.execute(trx);
+    await sql`alter role ${role} set search_path = metrics`.execute(trx);
+    const tables = await sql<{ name: string }>`
+      select c.relname::text as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'metrics' and c.relkind in ('r', 'v', 'm', 'p') order by 1`.execute(trx);
+    return {
+      role: options.role,
+      created: !found,
+      passwordSet: options.password !== undefined,
+      statementTimeout: timeout,
+      tables: tables.rows.map((t) => `metrics.${t.name}`),
+      database,
+    };
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * The shape of a metric definition: every KPI that verite publishes is one frozen object of
+ * this type, written once (in `definitions/<area>.ts`). The metric tables, `metrics.catalog`,
+ * `docs/metrics.md`, the run summary and the alerts all read these objects, so a formula
+ * lives in exactly one place.
+ */
+
+/** The published tables of schema `metrics` (METRICS.md), `metrics.catalog` aside. */
+export const METRIC_VIEWS = [
+  'kpi_daily',
+  'kpi_weekly',
+  'kpi_monthly',
+  'kpi_channel_daily',
+  'customer_kpis',
+  'cohort_monthly',
+  'revenue_reconciliation_daily',
+] as const;
+export type MetricViewName = (typeof METRIC_VIEWS)[number];
+
+/** The three views with one row per day, ISO week and month, and the same columns. */
+export const KPI_PERIOD_VIEWS = ['kpi_daily', 'kpi_weekly', 'kpi_monthly'] as const satisfies readonly MetricViewName[];
+
+/** A stream a metric is computed from, as `source.stream` of the stream catalogue. */
+export type SourceStream =
+  | 'shopify.orders'
+  | 'stripe.charges'
+  | 'ga4.traffic_daily'
+  | 'google_ads.campaign_daily'
+  | 'meta_ads.campaign_insights_daily'
+  | 'shipments.shipments'
+  | 'fx.rates';
+
+export type MetricUnit = 'count' | 'currency' | 'ratio' | 'days';
+
+export type MetricArea = 'sales' | 'customers' | 'marketing' | 'payments' | 'fulfilment' | 'reconciliation';
+
+/** The SQL type of a published column. */
+export type ColumnType = 'bigint' | 'numeric' | 'date' | 'text' | 'integer';
+
+/**
+ * How a metric is computed from other metrics of the same row. Only these two shapes exist:
+ * a ratio is always rebuilt from its additive parts (so a BI tool computes it over any range as
+ * SUM(numerator) / SUM(denominator)), never averaged.
+ */
+export type Derivation =
+  /** `numerator / denominator` (`1 − numerator / denominator` with `complement`); NULL when the denominator is 0. */
+  | { readonly kind: 'ratio'; readonly numerator: string; readonly denominator: string; readonly complement?: boolean }
+  /** `minuend − subtrahend`. */
+  | { readonly kind: 'difference'; readonly minuend: string; readonly subtrahend: string };
+
+/** One KPI. */
+export interface MetricDefinition {
+  readonly kind: 'metric';
+  /** Unique name; `verite metrics describe NAME`. */
+  readonly name: string;
+  /** The column that publishes it (default: the name). */
+  readonly column: string;
+  readonly area: MetricArea;
+  readonly label: string;
+  /** What it means, in a sentence or two, including the choices made. */
+  readonly description: string;
+  /** The formula as written in METRICS.md. */
+  readonly formula: string;
+  readonly unit: MetricUnit;
+  /** How a ratio is best shown (a rate as a percentage, MER and ROAS as a multiple). */
+  readonly display?: 'percent' | 'multiple';
+  /** The views that publish it. */
+  readonly views: readonly MetricViewName[];
+  /** The source streams it is computed from. */
+  readonly sources: readonly SourceStream[];
+  /**
+   * Whether summing it over rows (days, channels) gives the value for their union. Ratios and
+   * distinct counts are not additive; a period view recomputes them.
+   */
+  readonly additive: boolean;
+  /** Set when the metric is computed from other metrics of the same row. */
+  readonly derivation?: Derivation;
+  /** Ratio parts, repeated from `derivation` for readers (alerts, docs, BI). */
+  readonly numerator?: string;
+  readonly denominator?: string;
+  readonly sqlType: ColumnType;
+}
+
+/** A column of a view that is not a metric (a date, a channel, a cohort). */
+export interface DimensionDefinition {
+  readonly kind: 'dimension';
+  readonly name: string;
+  readonly column: string;
+  readonly label: string;
+  readonly description: string;
+  readonly views: readonly MetricViewName[];
+  readonly sources: readonly SourceStream[];
+  readonly sqlType: ColumnType;
+}
+
+export type CatalogEntry = MetricDefinition | DimensionDefinition;
+
+type MetricInput = Omit<MetricDefinition, 'kind' | 'column' | 'numerator' | 'denominator' | 'sqlType' | 'additive' | 'area'> & {
+  column?: string;
+  sqlType?: ColumnType;
+  /** Default: true for a metric that is not derived, false for a ratio. */
+  additive?: boolean;
+};
+
+/**
+ * Defines a metric of an area and freezes it. The SQL type follows the unit (a count is a
+ * bigint, anything else numeric) unless given.
+ *
+ * @example
+ * const aov = metric('sales', {
+ *   name: 'aov', label: 'Average order value', unit: 'currency', formula: '`revenue / orders`',
+ *   description: '…', views: ['kpi_daily'], sources: ['shopify.orders'],
+ *   derivation: { kind: 'ratio', numerator: 'revenue', denominator: 'orders' },
+ * });
+ */
+export function metric(area: MetricArea, input: MetricInput): MetricDefinition {
+  const derivation = input.derivation ? Object.freeze({ ...input.derivation }) : undefined;
+  const additive = input.additive ?? (derivation === undefined || derivation.kind === 'difference');
+  return Object.freeze({
+    kind: 'metric' as const,
+    ...input,
+    area,
+    column: input.column ?? input.name,
+    views: Object.freeze([...input.views]),
+    sources: Object.freeze([...input.sources]),
+    additive,
+    derivation,
+    ...(derivation?.kind === 'ratio' ? { numerator: derivation.numerator, denominator: derivation.denominator } : {}),
+    sqlType: input.sqlType ?? (input.unit === 'count' ? 'bigint' : 'numeric'),
+  });
+}
+
+/** Defines a non-metric column and freezes it. */
+export function dimension(input: Omit<DimensionDefinition, 'kind' | 'column'> & { column?: string }): DimensionDefinition {
+  return Object.freeze({
+    kind: 'dimension' as const,
+    ...input,
+    column: input.column ?? input.name,
+    views: Object.freeze([...input.views]),
+    sources: Object.freeze([...input.sources]),
+  });
+}

@@ -1,0 +1,59 @@
+import { dimension } from '../definition.ts';
+
+/** The columns of the views that are not metrics: what a row is about. */
+
+export const date = dimension({
+  name: 'date',
+  label: 'Date',
+  description:
+    'The local date in the reporting time zone (SQL date). kpi_daily and revenue_reconciliation_daily: the day, every day from the first to the last day with data; ' +
+    'kpi_weekly: the Monday of the ISO week; kpi_monthly: the first day of the month; kpi_channel_daily: the day; ' +
+    'customer_kpis: the as-of date (the last day of each month, and the date of the last counted order); ' +
+    'cohort_monthly: the first day of the calendar month the row measures.',
+  views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily'],
+  sources: [],
+  sqlType: 'date',
+});
+
+export const days = dimension({
+  name: 'days',
+  label: 'Days covered',
+  description:
+    'How many days of the period kpi_daily covers: 7 for a full week, the length of the month for a full month, fewer for the first and last periods of the data ' +
+    '(a partial period is summed over the days it has).',
+  views: ['kpi_weekly', 'kpi_monthly'],
+  sources: [],
+  sqlType: 'integer',
+});
+
+export const channel = dimension({
+  name: 'channel',
+  label: 'Channel',
+  description:
+    "The marketing channel (google_ads, meta_ads, email, organic_search, referral, other, direct): an order's from the UTM parameters of its landing page, " +
+    "else its referrer; a GA4 row's from its session source and medium; ad spend carries its platform's channel. The rule table is configurable (`channels`).",
+  views: ['kpi_channel_daily'],
+  sources: ['shopify.orders', 'ga4.traffic_daily', 'google_ads.campaign_daily', 'meta_ads.campaign_insights_daily'],
+  sqlType: 'text',
+});
+
+export const cohortMonth = dimension({
+  name: 'cohort_month',
+  label: 'Cohort month',
+  description: "The first day of the month of the cohort's customers' first counted order.",
+  views: ['cohort_monthly'],
+  sources: ['shopify.orders'],
+  sqlType: 'date',
+});
+
+export const monthsSinceFirstOrder = dimension({
+  name: 'months_since_first_order',
+  label: 'Months since first order',
+  description: 'Calendar months from the cohort month to the month measured: 0 for the cohort month itself, 1 for the next … up to the month of the last counted order.',
+  views: ['cohort_monthly'],
+  sources: ['shopify.orders'],
+  sqlType: 'integer',
+});
+
+/** Every dimension. */
+export const dimensions = [date, days, channel, cohortMonth, monthsSinceFirstOrder];

@@ -1,0 +1,142 @@
+import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
+
+/** Shipments from the carrier or 3PL: delivery speed, promises kept, cost, returns. */
+
+const SHIPMENTS = 'shipments.shipments' as const;
+
+export const shipmentsDelivered = metric('fulfilment', {
+  name: 'shipments_delivered',
+  label: 'Shipments delivered',
+  description: 'Shipments whose local delivery date (of `delivered_at`) is the date.',
+  formula: 'shipments whose local delivery date is that date',
+  unit: 'count',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS],
+});
+
+export const shipmentsOnTime = metric('fulfilment', {
+  name: 'shipments_on_time',
+  label: 'Shipments delivered on time',
+  description: 'Of the shipments delivered on the date, those whose local delivery date is on or before the local date of the promised (estimated) delivery.',
+  formula: 'of those, the ones whose local delivery date ≤ the local date of the promised (estimated) delivery',
+  unit: 'count',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS],
+});
+
+export const shipmentsDeliveredWithPromise = metric('fulfilment', {
+  name: 'shipments_delivered_with_promise',
+  label: 'Shipments delivered with a promised date',
+  description: 'Of the shipments delivered on the date, those that carry a promised (estimated) delivery date: the denominator of on_time_delivery_rate.',
+  formula: 'delivered shipments that have a promised date',
+  unit: 'count',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS],
+});
+
+export const onTimeDeliveryRate = metric('fulfilment', {
+  name: 'on_time_delivery_rate',
+  label: 'On-time delivery rate',
+  description:
+    'Share of delivered shipments with a promise that arrived by the promised date; shipments without a promised date are left out of both parts. ' +
+    'Over a date range: SUM(shipments_on_time) / SUM(shipments_delivered_with_promise).',
+  formula: '`shipments_on_time / shipments_delivered_with_promise` (the denominator counts only delivered shipments that have a promised date)',
+  unit: 'ratio',
+  display: 'percent',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS],
+  derivation: { kind: 'ratio', numerator: 'shipments_on_time', denominator: 'shipments_delivered_with_promise' },
+});
+
+export const deliveryDaysTotal = metric('fulfilment', {
+  name: 'delivery_days_total',
+  label: 'Delivery days (total)',
+  description:
+    "Sum over the shipments delivered on the date of the time from the order's `created_at` to `delivered_at`, in fractional days. " +
+    'A shipment that matches no order has no delivery time and adds nothing.',
+  formula: 'sum over those delivered shipments of (delivered_at − order created_at) in days, fractional',
+  unit: 'days',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS, 'shopify.orders'],
+});
+
+export const avgDeliveryDays = metric('fulfilment', {
+  name: 'avg_delivery_days',
+  label: 'Average delivery days',
+  description: 'Average time from order to delivery. Over a date range: SUM(delivery_days_total) / SUM(shipments_delivered).',
+  formula: '`delivery_days_total / shipments_delivered`',
+  unit: 'days',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS, 'shopify.orders'],
+  derivation: { kind: 'ratio', numerator: 'delivery_days_total', denominator: 'shipments_delivered' },
+});
+
+export const shippingCost = metric('fulfilment', {
+  name: 'shipping_cost',
+  label: 'Shipping cost',
+  description: 'Shipping cost of the shipments shipped on the date (local date of `shipped_at`), converted at the rate of that date.',
+  formula: 'shipping cost of shipments shipped that date',
+  unit: 'currency',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS, 'fx.rates'],
+});
+
+export const ordersShipped = metric('fulfilment', {
+  name: 'orders_shipped',
+  label: 'Orders shipped',
+  description:
+    'Distinct orders among the shipments shipped on the date (two parcels of one order on the same day count once). ' +
+    'Summed over a period like every additive column, so an order shipped in parcels on two days counts on both.',
+  formula: 'distinct orders among them',
+  unit: 'count',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS, 'shopify.orders'],
+});
+
+export const logisticsCostPerOrder = metric('fulfilment', {
+  name: 'logistics_cost_per_order',
+  label: 'Logistics cost per order',
+  description: 'Shipping cost per order shipped. Over a date range: SUM(shipping_cost) / SUM(orders_shipped).',
+  formula: '`shipping_cost / orders_shipped`',
+  unit: 'currency',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS, 'shopify.orders', 'fx.rates'],
+  derivation: { kind: 'ratio', numerator: 'shipping_cost', denominator: 'orders_shipped' },
+});
+
+export const returns = metric('fulfilment', {
+  name: 'returns',
+  label: 'Returns',
+  description: 'Shipments returned on the date (local date of `returned_at`).',
+  formula: 'shipments returned that date (local date of `returned_at`)',
+  unit: 'count',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS],
+});
+
+export const returnRate = metric('fulfilment', {
+  name: 'return_rate',
+  label: 'Return rate',
+  description: 'Returns over deliveries of the same period (a return is dated by its own day). Over a date range: SUM(returns) / SUM(shipments_delivered).',
+  formula: '`returns / shipments_delivered`',
+  unit: 'ratio',
+  display: 'percent',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS],
+  derivation: { kind: 'ratio', numerator: 'returns', denominator: 'shipments_delivered' },
+});
+
+/** Every fulfilment metric, in the order the views publish them. */
+export const fulfilmentMetrics = [
+  shipmentsDelivered,
+  shipmentsOnTime,
+  shipmentsDeliveredWithPromise,
+  onTimeDeliveryRate,
+  deliveryDaysTotal,
+  avgDeliveryDays,
+  shippingCost,
+  ordersShipped,
+  logisticsCostPerOrder,
+  returns,
+  returnRate,
+];

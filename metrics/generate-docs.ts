@@ -1,0 +1,111 @@
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { viewColumns } from './columns.ts';
+import type { CatalogEntry, MetricArea, MetricDefinition } from './definition.ts';
+import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
+import { metricViews } from './views/index.ts';
+
+/** Where `npm run docs:metrics` writes the page. */
+export const METRICS_DOC = fileURLToPath(new URL('../docs/metrics.md', import.meta.url));
+
+const AREAS: [MetricArea, string][] = [
+  ['sales', 'Sales'],
+  ['customers', 'Customers'],
+  ['marketing', 'Marketing'],
+  ['payments', 'Payments'],
+  ['fulfilment', 'Fulfilment'],
+  ['reconciliation', 'Reconciliation'],
+];
+
+/** A table cell: pipes escaped, on one line. */
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Whether a metric can be computed over several rows from sums of its parts. */
+function summable(m: MetricDefinition): boolean {
+  const d = m.derivation;
+  if (!d) return m.additive;
+  const parts = d.kind === 'ratio' ? [d.numerator, d.denominator] : [d.minuend, d.subtrahend];
+  return parts.every((p) => {
+    const part = metricDefinitions.find((x) => x.name === p);
+    return part !== undefined && summable(part);
+  });
+}
+
+function overRange(m: MetricDefinition): string {
+  const d = m.derivation;
+  if (!summable(m)) return 'not summed: read it per row';
+  if (!d) return `SUM(${m.column})`;
+  if (d.kind === 'difference') return `SUM(${d.minuend}) − SUM(${d.subtrahend})`;
+  const ratio = `SUM(${d.numerator}) / NULLIF(SUM(${d.denominator}), 0)`;
+  return d.complement ? `1 − ${ratio}` : ratio;
+}
+
+function unitOf(e: CatalogEntry): string {
+  if (e.kind === 'dimension') return e.sqlType;
+  if (e.unit === 'ratio' && e.display === 'percent') return 'ratio (a share, 0 to 1)';
+  if (e.unit === 'ratio' && e.display === 'multiple') return 'ratio (a multiple)';
+  return e.unit;
+}
+
+/**
+ * `docs/metrics.md`, generated from the metric definitions (the one place a formula is
+ * written): the views with their columns, then every metric by area.
+ */
+export function renderMetricsDoc(): string {
+  const out: string[] = [];
+  out.push(
+    '# Metrics',
+    '',
+    '<!-- Generated from metrics/definitions/ by `npm run docs:metrics`. Do not edit by hand: a test fails when this page',
+    '     and the definitions disagree. -->',
+    '',
+    'Every KPI verite publishes, as defined once in code (`metrics/definitions/`). The same definitions build the tables of',
+    'schema `metrics`, fill the data dictionary `metrics.catalog` and print the run summary, so this page, the tables and the',
+    'catalogue cannot disagree. `verite metrics list` and `verite metrics describe NAME` show the same from the command line.',
+    '',
+    '## Reading the numbers',
+    '',
+    '- **Dates** are local dates in `reportingTimezone`: an order counts on the local date of its `created_at`, a refund on',
+    '  its own date, a delivery on the day it arrived. GA4 and ad platforms report days in their own time zone, taken as they are.',
+    '- **Money** is in `reportingCurrency`, each amount converted at the rate of its own date, kept at full precision.',
+    '- **Counted orders** are neither test orders nor cancelled.',
+    '- **Ratios** are published next to their additive parts. Over any range of rows (a month of days, several channels),',
+    '  compute a ratio as SUM(numerator) / SUM(denominator), never as the average of the daily ratios. A ratio whose',
+    '  denominator is 0 is NULL, not 0. The column "over a range" below gives the expression for every metric.',
+    '- **Not additive**: distinct counts (`customers`) and snapshots (`customer_kpis`) are never summed over rows;',
+    '  `kpi_weekly` and `kpi_monthly` recount customers over the period.',
+    '',
+    '## Views',
+    '',
+  );
+  for (const view of metricViews) {
+    out.push(`### \`metrics.${view.name}\``, '', `${view.grain[0]!.toUpperCase()}${view.grain.slice(1)}.`, '', '| column | metric | unit | over a range |', '| --- | --- | --- | --- |');
+    for (const e of viewColumns(view)) {
+      const name = e.name === e.column ? e.label : `${e.label} (\`${e.name}\`)`;
+      out.push(`| \`${e.column}\` | ${cell(name)} | ${unitOf(e)} | ${e.kind === 'metric' ? cell(overRange(e)) : 'dimension'} |`);
+    }
+    out.push('');
+  }
+  out.push('## Metrics', '');
+  for (const [area, title] of AREAS) {
+    out.push(`### ${title}`, '');
+    for (const m of metricDefinitions.filter((x) => x.area === area)) {
+      out.push(`#### \`${m.name}\` — ${m.label}`, '', m.description, '', '| | |', '| --- | --- |');
+      out.push(`| formula | ${cell(m.formula)} |`);
+      out.push(`| unit | ${unitOf(m)} |`);
+      out.push(`| over a range | ${cell(overRange(m))} |`);
+      if (m.column !== m.name) out.push(`| column | \`${m.column}\` |`);
+      out.push(`| views | ${m.views.map((v) => `\`${v}\``).join(', ')} |`);
+      out.push(`| sources | ${m.sources.map((s) => `\`${s}\``).join(', ')} |`, '');
+    }
+  }
+  out.push('## Dimensions', '', 'The columns that say what a row is about.', '', '| column | views | meaning |', '| --- | --- | --- |');
+  for (const d of dimensionDefinitions) out.push(`| \`${d.column}\` (${d.sqlType}) | ${d.views.map((v) => `\`${v}\``).join(', ')} | ${cell(d.description)} |`);
+  out.push('');
+  return out.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  writeFileSync(METRICS_DOC, renderMetricsDoc());
+  process.stdout.write(`wrote docs/metrics.md (${metricDefinitions.length} metrics, ${metricViews.length} views)\n`);
+}

@@ -1,0 +1,16 @@
+import type { PostLoadStep } from '../pipeline/steps.ts';
+import { refreshMetrics } from './refresh.ts';
+
+/**
+ * The metrics refresh as the step `verite run` takes after the transforms: every metric table
+ * rebuilt in one transaction, or none (the previous set stays) with the failing table named.
+ */
+export const metricsStep: PostLoadStep = {
+  name: 'metrics',
+  run: async (warehouse, config, log) => {
+    const result = await refreshMetrics(warehouse, config, log);
+    if (result.status === 'failed') return { status: 'failed', summary: result.error ?? 'failed', error: result };
+    const daily = result.tables.find((t) => t.table === 'metrics.kpi_daily');
+    return { status: 'succeeded', summary: `${result.tables.length} metric tables refreshed (kpi_daily: ${daily?.rows ?? 0} days)` };
+  },
+};

@@ -1,0 +1,41 @@
+import type { Compilable, Expression, Kysely } from 'kysely';
+import type { VeriteConfig } from '../config/schema.ts';
+import type { Database } from '../warehouse/database.ts';
+import type { MetricViewName } from './definition.ts';
+
+/** What the view builders are given: the reporting conventions of the config. */
+export interface MetricsContext {
+  reportingTimezone: string;
+  reportingCurrency: string;
+  churnAfterDays: number;
+}
+
+export function metricsContext(config: VeriteConfig): MetricsContext {
+  return { reportingTimezone: config.reportingTimezone, reportingCurrency: config.reportingCurrency, churnAfterDays: config.churnAfterDays };
+}
+
+/**
+ * One published table of schema `metrics`. `build` returns a SELECT of the view's dimension
+ * columns and of every metric published in it that is not derived (the sums and counts); the
+ * refresh adds the derived metrics (ratios, differences) from their definitions, so a
+ * formula is never written twice.
+ */
+export interface MetricView {
+  readonly name: MetricViewName;
+  /** What one row is. */
+  readonly grain: string;
+  /** The dimension columns, first in the table, in this order. */
+  readonly dimensions: readonly string[];
+  /** Metrics to list first, in this order (the others follow in definition order). */
+  readonly leadingMetrics?: readonly string[];
+  /** Indexes to build; the first unique one states the grain. */
+  readonly indexes: readonly { readonly columns: readonly string[]; readonly unique?: boolean }[];
+  /** Views read by `build`, refreshed before it. */
+  readonly dependsOn?: readonly MetricViewName[];
+  build(db: Kysely<Database>, ctx: MetricsContext): Expression<unknown> & Compilable;
+}
+
+/** Freezes a view definition. */
+export function defineView(view: MetricView): MetricView {
+  return Object.freeze(view);
+}

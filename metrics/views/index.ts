@@ -1,0 +1,20 @@
+import type { MetricView } from '../view.ts';
+import { cohortMonthly } from './cohort-monthly.ts';
+import { customerKpis } from './customer-kpis.ts';
+import { kpiChannelDaily } from './kpi-channel-daily.ts';
+import { kpiDaily } from './kpi-daily.ts';
+import { kpiMonthly, kpiWeekly } from './kpi-period.ts';
+import { revenueReconciliationDaily } from './revenue-reconciliation-daily.ts';
+
+/** Every published view, each after the views it reads. */
+export const metricViews: readonly MetricView[] = Object.freeze([
+  kpiDaily,
+  kpiWeekly,
+  kpiMonthly,
+  kpiChannelDaily,
+  customerKpis,
+  cohortMonthly,
+  revenueReconciliationDaily,
+]);
+
+export { kpiDaily, kpiWeekly, kpiMonthly, kpiChannelDaily, customerKpis, cohortMonthly, revenueReconciliationDaily };

@@ -1,0 +1,64 @@
+import { sql, type RawBuilder } from 'kysely';
+import { baseColumns } from '../columns.ts';
+import { metricByName } from '../definitions/index.ts';
+import { defineView, type MetricView } from '../view.ts';
+
+/**
+ * Distinct counts cannot be summed over days: they are recounted over the period from the
+ * orders (a customer who orders on Monday and Friday is one customer of the week).
+ */
+const RECOUNTED: Record<string, RawBuilder<number>> = {
+  customers: sql<number>`count(distinct customer_key)`,
+  new_customers: sql<number>`count(distinct customer_key) filter (where is_first_order)`,
+};
+
+/**
+ * A view with the columns of kpi_daily per ISO week (Monday first, labelled by its Monday) or
+ * per month (labelled by its first day): each additive column summed over the period's days,
+ * customers and new customers recounted distinct, and every ratio recomputed from those sums
+ * (by the refresh, from the definitions), never averaged.
+ */
+function periodView(name: 'kpi_weekly' | 'kpi_monthly', unit: 'week' | 'month'): MetricView {
+  const shape = { name, dimensions: ['date', 'days'] } as const;
+  return defineView({
+    ...shape,
+    grain: unit === 'week' ? 'one row per ISO week (Monday first), dated by its Monday' : 'one row per calendar month, dated by its first day',
+    dependsOn: ['kpi_daily'],
+    indexes: [{ columns: ['date'], unique: true }],
+    build: (db) => {
+      const metrics = baseColumns(shape).filter((c) => c !== 'date' && c !== 'days');
+      const summed = metrics.filter((c) => !(c in RECOUNTED));
+      const notAdditive = summed.filter((c) => !metricByName(c)?.additive);
+      if (notAdditive.length) throw new Error(`${name}: ${notAdditive.join(', ')} can be neither summed over days nor recounted`);
+      const period = (column: string) => sql<string>`date_trunc(${sql.lit(unit)}, ${sql.ref(column)})::date`;
+      return db
+        .with('sums', (q) =>
+          q
+            .selectFrom('metrics.kpi_daily')
+            .groupBy(period('date'))
+            .select([period('date').as('date'), sql<number>`count(*)`.as('days'), ...summed.map((c) => sql<string>`sum(${sql.ref(c)})`.as(c))]),
+        )
+        .with('recounted', (q) =>
+          q
+            .selectFrom('core.orders')
+            .where('is_counted', '=', true)
+            .groupBy(period('order_date'))
+            .select([period('order_date').as('date'), ...Object.entries(RECOUNTED).map(([c, expr]) => expr.as(c))]),
+        )
+        .selectFrom('sums as s')
+        .leftJoin('recounted as r', 'r.date', 's.date')
+        .select([
+          's.date',
+          's.days',
+          ...summed.map((c) => sql.ref(`s.${c}`).as(c)),
+          ...Object.keys(RECOUNTED).map((c) => sql<number>`coalesce(${sql.ref(`r.${c}`)}, 0)`.as(c)),
+        ]);
+    },
+  });
+}
+
+/** `metrics.kpi_weekly`: kpi_daily by ISO week. */
+export const kpiWeekly = periodView('kpi_weekly', 'week');
+
+/** `metrics.kpi_monthly`: kpi_daily by month. */
+export const kpiMonthly = periodView('kpi_monthly', 'month');

@@ -1,0 +1,221 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { METRIC_VIEWS } from '../../metrics/definition.ts';
+import { biGrantProblems, grantBiRole } from '../../metrics/bi-role.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { scramSha256Verifier } from '../../metrics/scram.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { CONFIG, landShop } from './support/shop.ts';
+
+/**
+ * Acceptance 2: the role made by `verite bi grant` logs in with its password, reads every
+ * metric table (also after refreshes that recreate them), and can neither read raw, staging,
+ * core or ops nor write anywhere.
+ */
+
+const suffix = randomBytes(3).toString('hex');
+const ROLE = `bi_reader_${suffix}`;
+const OTHER = `bi_manual_${suffix}`;
+const PASSWORD = `first-${randomBytes(8).toString('hex')}`;
+const NEW_PASSWORD = `second-${randomBytes(8).toString('hex')}`;
+const config = configSchema.parse(CONFIG);
+const TABLES = [...METRIC_VIEWS, 'catalog'];
+
+let wh: Warehouse;
+let env: Record<string, string>;
+let dir: string;
+
+beforeAll(async () => {
+  wh = await createTestDatabase('metrics_bi');
+  await landShop(wh.pool);
+  expect((await runTransforms(wh, config, { now: new Date('2024-03-12T12:00:00Z') })).status).toBe('succeeded');
+  expect((await refreshMetrics(wh, config)).status).toBe('succeeded');
+  dir = mkdtempSync(join(tmpdir(), 'verite-bi-'));
+  writeFileSync(join(dir, 'verite.config.json'), JSON.stringify(CONFIG));
+  env = { DATABASE_URL: wh.url, VERITE_CONFIG: join(dir, 'verite.config.json'), BI_TEST_PASSWORD: PASSWORD };
+});
+
+afterAll(async () => {
+  // Roles belong to the whole server: remove what they hold in this database, then them.
+  for (const role of [ROLE, OTHER]) {
+    await wh.pool.query(`drop owned by ${role}`).catch(() => undefined);
+    await wh.pool.query(`drop role if exists ${role}`).catch(() => undefined);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  await wh?.close();
+});
+
+/** A connection as `role` with `password` (the test server authenticates with SCRAM). */
+async function connectAs(role: string, password: string): Promise<pg.Client> {
+  const url = new URL(wh.url);
+  url.username = role;
+  url.password = password;
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  return client;
+}
+
+/** The SQLSTATE of the error `query` raises, or 'ok'. */
+async function outcome(client: pg.Client, query: string): Promise<string> {
+  try {
+    await client.query(query);
+    return 'ok';
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  }
+}
+
+async function grant(args: string[], extraEnv: Record<string, string> = {}) {
+  return runCli(['bi', 'grant', ...args], { env: { ...env, ...extraEnv } });
+}
+
+describe('verite bi grant', () => {
+  it('creates a login role without printing its password', async () => {
+    const result = await grant(['--role', ROLE, '--password-env', 'BI_TEST_PASSWORD', '--statement-timeout', '1s']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Role ${ROLE} created`);
+    expect(result.stdout).toContain('metrics.kpi_daily');
+    expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+    const stored = await wh.pool.query(`select rolpassword from pg_authid where rolname = $1`, [ROLE]);
+    expect(stored.rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
+  });
+
+  it('lets the role read every metric table, unqualified too (search_path metrics)', async () => {
+    const client = await connectAs(ROLE, PASSWORD);
+    try {
+      for (const table of TABLES) {
+        const res = await client.query(`select count(*)::int as n from metrics.${table}`);
+        const expected = (await wh.pool.query(`select count(*)::int as n from metrics.${table}`)).rows[0].n;
+        expect(res.rows[0].n, table).toBe(expected);
+      }
+      expect((await client.query(`select count(*)::int as n from kpi_daily`)).rows[0].n).toBe(61);
+      expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('1s');
+      expect((await client.query('show default_transaction_read_only')).rows[0].default_transaction_read_only).toBe('on');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('denies raw, staging, core and ops, and every write, even with read-only turned off', async () => {
+    const client = await connectAs(ROLE, PASSWORD);
+    try {
+      for (const table of ['raw.shopify__orders', 'staging.shopify_orders', 'core.orders', 'core.customers', 'ops.runs', 'ops.stream_state']) {
+        expect(await outcome(client, `select * from ${table} limit 1`), table).toBe('42501'); // insufficient_privilege
+      }
+      // Read-only by default: the write fails before privileges are even checked.
+      expect(await outcome(client, `insert into metrics.kpi_daily (date) values ('2030-01-01')`)).toBe('25006'); // read_only_sql_transaction
+      // A session may turn that off; privileges still refuse every write.
+      await client.query('set default_transaction_read_only = off');
+      for (const statement of [
+        `insert into metrics.kpi_daily (date) values ('2030-01-01')`,
+        `update metrics.kpi_daily set orders = 0`,
+        `delete from metrics.catalog`,
+        `truncate metrics.kpi_weekly`,
+        `drop table metrics.kpi_monthly`,
+        `create table metrics.mine (x int)`,
+        `create table public.mine (x int)`,
+        `create schema mine`,
+        `insert into raw.shopify__orders (_key) values ('x')`,
+        `update core.orders set total_price = 0`,
+      ]) {
+        expect(await outcome(client, statement), statement).toBe('42501');
+      }
+      // The statement time-out of the role stops a long query.
+      expect(await outcome(client, 'select pg_sleep(3)')).toBe('57014'); // query_canceled
+    } finally {
+      await client.end();
+    }
+    expect((await wh.pool.query(`select count(*)::int as n from metrics.kpi_daily`)).rows[0].n).toBe(61);
+  });
+
+  it('still reads after refreshes that refill, rebuild or newly create the metric tables', async () => {
+    // A table someone granted to another role by hand keeps that grant when it is rebuilt.
+    await wh.pool.query(`create role ${OTHER} login password '${OTHER}'`);
+    await wh.pool.query(`grant usage on schema metrics to ${OTHER}; grant select on metrics.kpi_weekly to ${OTHER}`);
+    // Refill in place; rebuild kpi_weekly (its shape changed); create kpi_monthly anew (no previous table).
+    await wh.pool.query(`alter table metrics.kpi_weekly add column stray integer`);
+    await wh.pool.query(`drop table metrics.kpi_monthly`);
+    const result = await refreshMetrics(wh, config);
+    expect(result.status).toBe('succeeded');
+    const modes = Object.fromEntries(result.tables.map((t) => [t.table, t.mode]));
+    expect(modes).toMatchObject({ 'metrics.kpi_daily': 'refilled', 'metrics.kpi_weekly': 'created', 'metrics.kpi_monthly': 'created' });
+
+    const client = await connectAs(ROLE, PASSWORD);
+    try {
+      for (const table of TABLES) expect(await outcome(client, `select * from metrics.${table} limit 1`), table).toBe('ok');
+    } finally {
+      await client.end();
+    }
+    const other = await connectAs(OTHER, OTHER);
+    try {
+      expect(await outcome(other, 'select * from metrics.kpi_weekly limit 1')).toBe('ok');
+      expect(await outcome(other, 'select * from metrics.kpi_daily limit 1')).toBe('42501');
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('changes the password when run again, and keeps it without --password-env', async () => {
+    const changed = await grant(['--role', ROLE, '--password-env', 'BI_TEST_PASSWORD'], { BI_TEST_PASSWORD: NEW_PASSWORD });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain(`Role ${ROLE} updated`);
+    await expect(connectAs(ROLE, PASSWORD)).rejects.toMatchObject({ code: '28P01' }); // invalid_password
+    (await connectAs(ROLE, NEW_PASSWORD)).end();
+
+    const kept = await grantBiRole(wh.db, { role: ROLE });
+    expect(kept).toMatchObject({ created: false, passwordSet: false, statementTimeout: '30s' });
+    (await connectAs(ROLE, NEW_PASSWORD)).end();
+  });
+
+  it('refuses bad usage with exit 2: a bad name, an unset password variable', async () => {
+    const badName = await grant(['--role', 'Looker Reader', '--password-env', 'NO_SUCH_VARIABLE_SET']);
+    expect(badName.code).toBe(2);
+    // The variable is checked first, without touching the warehouse.
+    expect(badName.stderr).toMatch(/NO_SUCH_VARIABLE_SET: that environment variable is not set/);
+    const bad = await grant(['--role', 'Looker Reader', '--statement-timeout', 'forever']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--role "Looker Reader": expected a lower-case PostgreSQL name .*; --statement-timeout "forever": expected a positive duration/);
+  });
+
+  it('refuses the role verite connects as, and a role with more powers than reading', async () => {
+    const owner = new URL(wh.url).username;
+    await expect(grantBiRole(wh.db, { role: owner })).rejects.toThrow(/the role verite itself connects as/);
+    await wh.pool.query(`create role ${OTHER}_admin createdb`);
+    try {
+      await expect(grantBiRole(wh.db, { role: `${OTHER}_admin` })).rejects.toThrow(/exists with CREATEDB: a BI role must not/);
+    } finally {
+      await wh.pool.query(`drop role ${OTHER}_admin`);
+    }
+    expect(biGrantProblems({ role: 'pg_reader', statementTimeout: '0s' })).toEqual([
+      '--role pg_reader: names starting with pg_ are reserved by PostgreSQL',
+      '--statement-timeout "0s": expected a positive duration such as 30s, 2min or 500ms',
+    ]);
+  });
+});
+
+describe('scramSha256Verifier', () => {
+  it('accepts the client proof and gives the server signature of the RFC 7677 example', () => {
+    // RFC 7677 §3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
+    const verifier = scramSha256Verifier('pencil', 4096, Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'));
+    const match = /^SCRAM-SHA-256\$4096:W22ZaJ0SNY7soEsUEjb6gQ==\$([^:]+):(.+)$/.exec(verifier);
+    expect(match).not.toBeNull();
+    const storedKey = Buffer.from(match![1]!, 'base64');
+    const serverKey = Buffer.from(match![2]!, 'base64');
+    const nonce = 'rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
+    const authMessage = `n=user,r=rOprNGfwEbeRWgbNEkqO,r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=${nonce}`;
+    // As the server checks a login: ClientKey = proof XOR HMAC(StoredKey, AuthMessage), and H(ClientKey) = StoredKey.
+    const proof = Buffer.from('dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=', 'base64');
+    const signature = createHmac('sha256', storedKey).update(authMessage).digest();
+    const clientKey = Buffer.from(proof.map((b, i) => b ^ signature[i]!));
+    expect(createHash('sha256').update(clientKey).digest().equals(storedKey)).toBe(true);
+    expect(createHmac('sha256', serverKey).update(authMessage).digest('base64')).toBe('6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
+  });
+});

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli, type CliResult } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { CONFIG, landShop } from './support/shop.ts';
+
+/** `verite metrics list|describe|refresh` and the run summary of `verite run`, as a user runs them. */
+
+let wh: Warehouse;
+let env: Record<string, string>;
+let dir: string;
+/** The commands that only read the definitions, started together to save time. */
+let readOnly: Promise<[CliResult, CliResult, CliResult]>;
+
+beforeAll(async () => {
+  wh = await createTestDatabase('metrics_cli');
+  await landShop(wh.pool);
+  dir = mkdtempSync(join(tmpdir(), 'verite-metrics-cli-'));
+  // No source configured: `verite run` only transforms and refreshes what is already landed.
+  writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ ...CONFIG, sources: {} }));
+  env = { DATABASE_URL: wh.url, VERITE_CONFIG: join(dir, 'verite.config.json') };
+  const run = (...args: string[]) => runCli(args, { env });
+  readOnly = Promise.all([run('metrics', 'list'), run('metrics', 'describe', 'mer'), run('metrics', 'describe', 'roa')]);
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await wh?.close();
+});
+
+describe('verite metrics', () => {
+  it('lists the metrics', async () => {
+    const [result] = await readOnly;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^aov\s+currency\s+Average order value\s+kpi_daily, kpi_weekly, kpi_monthly$/m);
+    expect(result.stdout).toMatch(/^mer\s+ratio\s+Marketing efficiency ratio \(MER\)/m);
+  });
+
+  it('describes a metric: label, formula, how to compute it over a range, sources and views', async () => {
+    const [, result] = await readOnly;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe('mer — Marketing efficiency ratio (MER)');
+    expect(result.stdout).toMatch(/^formula\s+`revenue \/ ad_spend` \(marketing efficiency ratio; the inverse direction is not used anywhere\)$/m);
+    expect(result.stdout).toMatch(/^computed\s+revenue \/ ad_spend \(over a range: SUM\(revenue\) \/ SUM\(ad_spend\); NULL when the denominator is 0\)$/m);
+    expect(result.stdout).toMatch(/^sources\s+shopify\.orders, google_ads\.campaign_daily, meta_ads\.campaign_insights_daily, fx\.rates$/m);
+    expect(result.stdout).toMatch(/^views\s+metrics\.kpi_daily, metrics\.kpi_weekly, metrics\.kpi_monthly$/m);
+  });
+
+  it('exits 2 on an unknown metric, with suggestions', async () => {
+    const [, , result] = await readOnly;
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no metric roa \(did you mean .*roas.*\)/);
+  });
+
+  it('refreshes the metric tables (after the transforms with --transform)', async () => {
+    const result = await runCli(['metrics', 'refresh', '--transform'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^metrics\.kpi_daily\s+61\s/m);
+    expect(result.stdout).toMatch(/^metrics\.cohort_monthly\s+6\s/m);
+    expect(result.stdout).toContain('8 metric tables refreshed in one transaction.');
+    expect((await wh.pool.query('select count(*)::int as n from metrics.kpi_weekly')).rows[0].n).toBe(9);
+  });
+});
+
+describe('verite run', () => {
+  it('refreshes the metrics after the transforms and prints the headline KPIs', async () => {
+    const result = await runCli(['run'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^metrics: succeeded, 8 metric tables refreshed \(kpi_daily: 61 days\)$/m);
+    // The shop's data ends on Sunday 10 March 2024, long before yesterday: the summary stops there.
+    expect(result.stdout).toContain('Headline KPIs in USD: last complete day, ISO week and month to 2024-03-10');
+    expect(result.stdout).toMatch(/^Revenue\s+0\.00\s+n\/a\s+355\.00\s+n\/a\s+105\.00\s+-50\.0%$/m);
+    expect(result.stdout).toMatch(/^On-time delivery rate\s+n\/a\s+n\/a\s+66\.67%\s+n\/a\s+n\/a\s+n\/a$/m);
+  });
+});

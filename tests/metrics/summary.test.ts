@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { completePeriods, formatRunSummary, headlineSummary, type PeriodSummary, type RunSummary } from '../../metrics/summary.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { CONFIG, landShop } from './support/shop.ts';
+
+/** The run summary on the hand-made shop of support/shop.ts (its daily values are worked out in views.test.ts). */
+
+let wh: Warehouse;
+const config = configSchema.parse(CONFIG);
+
+beforeAll(async () => {
+  wh = await createTestDatabase('metrics_summary');
+  await landShop(wh.pool);
+  expect((await runTransforms(wh, config, { now: new Date('2024-03-12T12:00:00Z') })).status).toBe('succeeded');
+  expect((await refreshMetrics(wh, config)).status).toBe('succeeded');
+});
+afterAll(async () => wh?.close());
+
+type Values = Record<string, [number | null, number | null, number | null]>;
+
+/** Each headline KPI as [current, previous, change]. */
+function expectPeriod(period: PeriodSummary | undefined, from: string, to: string, previousFrom: string, values: Values): void {
+  expect(period?.current).toEqual({ from, to });
+  expect(period?.previous.from).toBe(previousFrom);
+  for (const [metric, [current, previous, change]] of Object.entries(values)) {
+    const got = period!.values.find((v) => v.metric === metric)!;
+    for (const [name, want, have] of [['current', current, got.current], ['previous', previous, got.previous], ['change', change, got.change]] as const) {
+      if (want === null) expect(have, `${period!.kind} ${metric} ${name}`).toBeNull();
+      else expect(have, `${period!.kind} ${metric} ${name}`).toBeCloseTo(want, 9);
+    }
+  }
+}
+
+describe('completePeriods', () => {
+  it('finds the last complete ISO week and month before a date', () => {
+    // Friday 8 March 2024: the last complete week ends on Sunday the 3rd, the last complete month is February.
+    expect(completePeriods('2024-03-08')).toEqual({
+      day: { current: { from: '2024-03-08', to: '2024-03-08' }, previous: { from: '2024-03-07', to: '2024-03-07' } },
+      week: { current: { from: '2024-02-26', to: '2024-03-03' }, previous: { from: '2024-02-19', to: '2024-02-25' } },
+      month: { current: { from: '2024-02-01', to: '2024-02-29' }, previous: { from: '2024-01-01', to: '2024-01-31' } },
+    });
+    // A Sunday that ends a month closes both.
+    expect(completePeriods('2024-03-31').week.current).toEqual({ from: '2024-03-25', to: '2024-03-31' });
+    expect(completePeriods('2024-03-31').month.current).toEqual({ from: '2024-03-01', to: '2024-03-31' });
+  });
+});
+
+describe('headlineSummary', () => {
+  it('stops at the last day of data when it is before yesterday, and computes every ratio as SUM/SUM', async () => {
+    // Run on 11 March: yesterday (the 10th) is also the last day of data.
+    const summary = (await headlineSummary(wh.db, config, { now: new Date('2024-03-11T08:00:00Z') })) as RunSummary;
+    expect(summary.asOf).toBe('2024-03-10');
+    expect(summary.currency).toBe('USD');
+    const [day, week, month] = summary.periods;
+    // Sunday 10 March against the 9th: no order; 20 and 30 sessions; T9 delivered on time on the 9th.
+    expectPeriod(day, '2024-03-10', '2024-03-10', '2024-03-09', {
+      revenue: [0, 0, null], orders: [0, 0, null], aov: [null, null, null], conversion_rate: [0, 0, 0], ad_spend: [0, 0, null],
+      cac: [null, null, null], mer: [null, null, null], payment_acceptance_rate: [null, null, null], on_time_delivery_rate: [null, 1, null],
+    });
+    // The week of 4 March against an empty week: nothing to compare with.
+    expectPeriod(week, '2024-03-04', '2024-03-10', '2024-02-26', {
+      revenue: [355, 0, null], orders: [6, 0, null], aov: [355 / 6, null, null], conversion_rate: [6 / 470, null, null], ad_spend: [130, 0, null],
+      cac: [130 / 3, null, null], mer: [355 / 130, null, null], payment_acceptance_rate: [0.75, null, null], on_time_delivery_rate: [2 / 3, null, null],
+    });
+    // February against January: 105 vs 210 revenue, 2 vs 3 orders; acceptance 100 % both months (a change of 0 points).
+    expectPeriod(month, '2024-02-01', '2024-02-29', '2024-01-01', {
+      revenue: [105, 210, -0.5], orders: [2, 3, -1 / 3], aov: [52.5, 70, -0.25], conversion_rate: [null, null, null], ad_spend: [0, 0, null],
+      cac: [0, 0, null], mer: [null, null, null], payment_acceptance_rate: [1, 1, 0], on_time_delivery_rate: [null, 1, null],
+    });
+  });
+
+  it('takes yesterday in the reporting time zone when data runs past it', async () => {
+    // 9 March 12:00 UTC: yesterday is Friday the 8th.
+    const summary = (await headlineSummary(wh.db, config, { now: new Date('2024-03-09T12:00:00Z') })) as RunSummary;
+    expect(summary.asOf).toBe('2024-03-08');
+    const [day, week] = summary.periods;
+    // Friday 8 March against Thursday 7th: 90 vs 20 revenue, 40 vs 15 spend; conversion 1/90 vs 1/60 (a change in points).
+    expectPeriod(day, '2024-03-08', '2024-03-08', '2024-03-07', {
+      revenue: [90, 20, 3.5], orders: [1, 1, 0], aov: [90, 20, 3.5], conversion_rate: [1 / 90, 1 / 60, 1 / 90 - 1 / 60], ad_spend: [40, 15, 25 / 15],
+      cac: [40, null, null], mer: [90 / 40, 20 / 15, (90 / 40 - 20 / 15) / (20 / 15)], payment_acceptance_rate: [null, 1, null], on_time_delivery_rate: [0, null, null],
+    });
+    // The week of 26 February (empty) against the week of 19 February (O13: 25.00).
+    expectPeriod(week, '2024-02-26', '2024-03-03', '2024-02-19', { revenue: [0, 25, -1], orders: [0, 1, -1], aov: [null, 25, null] });
+  });
+
+  it('prints a table with a value and a change per period', async () => {
+    const text = formatRunSummary(await headlineSummary(wh.db, config, { now: new Date('2024-03-11T08:00:00Z') }));
+    const lines = text.split('\n');
+    expect(lines[1]).toBe('Headline KPIs in USD: last complete day, ISO week and month to 2024-03-10, each against the period before');
+    expect(lines[2]).toMatch(/^KPI\s+day 2024-03-10\s+vs prior\s+week 2024-03-04\s+vs prior\s+month 2024-02\s+vs prior$/);
+    const row = (label: string) => lines.find((l) => l.startsWith(label))!.trim().split(/\s{2,}/);
+    expect(row('Revenue')).toEqual(['Revenue', '0.00', 'n/a', '355.00', 'n/a', '105.00', '-50.0%']);
+    expect(row('Orders')).toEqual(['Orders', '0', 'n/a', '6', 'n/a', '2', '-33.3%']);
+    expect(row('Average order value')).toEqual(['Average order value', 'n/a', 'n/a', '59.17', 'n/a', '52.50', '-25.0%']);
+    expect(row('Conversion rate')).toEqual(['Conversion rate', '0.00%', '±0.00 pp', '1.28%', 'n/a', 'n/a', 'n/a']);
+    expect(row('Marketing efficiency ratio (MER)')).toEqual(['Marketing efficiency ratio (MER)', 'n/a', 'n/a', '2.73x', 'n/a', 'n/a', 'n/a']);
+    expect(row('Payment acceptance rate')).toEqual(['Payment acceptance rate', 'n/a', 'n/a', '75.00%', 'n/a', '100.00%', '±0.00 pp']);
+    expect(lines.filter((l) => l.length > 0)).toHaveLength(3 + 9);
+  });
+
+  it('says so when there is nothing yet', async () => {
+    expect(formatRunSummary(null)).toMatch(/none yet/);
+  });
+});

@@ -1,0 +1,354 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { datesBetween, expectRow, type Expected } from './support/expect-rows.ts';
+import { CONFIG, landShop } from './support/shop.ts';
+
+/**
+ * Acceptance 1: the hand-made shop of support/shop.ts goes through the real loader, the real
+ * transforms and the metrics refresh; every column of every view of METRICS.md is compared
+ * with values worked out by hand below (see the order list in support/shop.ts).
+ */
+
+let wh: Warehouse;
+
+beforeAll(async () => {
+  wh = await createTestDatabase('metrics_views');
+  await landShop(wh.pool);
+  const config = configSchema.parse(CONFIG);
+  const transformed = await runTransforms(wh, config, { now: new Date('2024-03-12T12:00:00Z') });
+  expect(transformed.error).toBeUndefined();
+  const refreshed = await refreshMetrics(wh, config);
+  expect(refreshed.error).toBeUndefined();
+  expect(refreshed.status).toBe('succeeded');
+});
+afterAll(async () => wh?.close());
+
+async function rows(query: string): Promise<Record<string, unknown>[]> {
+  return (await wh.pool.query(query)).rows;
+}
+
+/** A kpi row with nothing in it: additive parts 0, every ratio NULL (no denominator). */
+const KPI_ZERO: Record<string, Expected> = {
+  orders: 0, revenue: 0, refunds: 0, net_revenue: 0, aov: null, refund_rate: null,
+  customers: 0, new_customers: 0, returning_customers: 0, new_customer_revenue: 0,
+  sessions: 0, users: 0, add_to_carts: 0, checkouts: 0, ga4_purchases: 0, ga4_purchase_revenue: 0,
+  conversion_rate: null, revenue_per_session: null, cart_abandonment_rate: null, checkout_abandonment_rate: null,
+  ad_spend: 0, ad_clicks: 0, ad_impressions: 0, cac: null, mer: null, nc_roas: null,
+  payment_attempts: 0, payments_succeeded: 0, payment_acceptance_rate: null,
+  shipments_delivered: 0, shipments_on_time: 0, shipments_delivered_with_promise: 0, on_time_delivery_rate: null,
+  delivery_days_total: 0, avg_delivery_days: null, shipping_cost: 0, orders_shipped: 0, logistics_cost_per_order: null,
+  returns: 0, return_rate: null,
+};
+
+/** The days that hold something, worked out from the shop by hand. */
+const DAILY: Record<string, Record<string, Expected>> = {
+  // O1 (C1's first order, 100.00), paid by ch_1. No spend: CAC 0 / 1 = 0, MER has no denominator.
+  '2024-01-10': { orders: 1, revenue: 100, net_revenue: 100, aov: 100, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 100, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+  // T1 shipped (5.00): a day with no order at all, only a shipping cost.
+  '2024-01-11': { shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5 },
+  // T1 delivered before its promise (14th), 3 days after O1 was placed.
+  '2024-01-13': { shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3, avg_delivery_days: 3, return_rate: 0 },
+  // O2 (C2's first, 50.00); the test order O3 of the same day counts nowhere.
+  '2024-01-20': { orders: 1, revenue: 50, net_revenue: 50, aov: 50, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 50, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+  '2024-01-25': { orders: 1, revenue: 60, net_revenue: 60, aov: 60, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 60, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+  // The refund of O2, on its own (later) day: net revenue goes negative, the refund rate has no revenue to divide by.
+  '2024-02-05': { refunds: 10, net_revenue: -10 },
+  // O4: C1 comes back, a returning customer; no new customer, so CAC is NULL.
+  '2024-02-15': { orders: 1, revenue: 80, net_revenue: 80, aov: 80, refund_rate: 0, customers: 1, returning_customers: 1, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+  '2024-02-25': { orders: 1, revenue: 25, net_revenue: 25, aov: 25, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 25, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+  // O6 (C1, 120) and O7 (C4's first, 40). GA4 google/cpc 100 sessions + direct 50. Spend 30 (Google) + 20 (Meta).
+  // Charges: ch_6a failed, ch_6b and ch_7 succeeded.
+  '2024-03-04': {
+    orders: 2, revenue: 160, net_revenue: 160, aov: 80, refund_rate: 0, customers: 2, new_customers: 1, returning_customers: 1, new_customer_revenue: 40,
+    sessions: 150, users: 135, add_to_carts: 25, checkouts: 12, ga4_purchases: 2, ga4_purchase_revenue: 160,
+    conversion_rate: 2 / 150, revenue_per_session: 160 / 150, cart_abandonment_rate: 1 - 2 / 25, checkout_abandonment_rate: 1 - 2 / 12,
+    ad_spend: 50, ad_clicks: 40, ad_impressions: 1300, cac: 50, mer: 160 / 50, nc_roas: 40 / 50,
+    payment_attempts: 3, payments_succeeded: 2, payment_acceptance_rate: 2 / 3,
+  },
+  // O8 (the guest's first, 50 EUR × 1.10 = 55.00) and O9 (C3 again, 30). T6 (8.00) and T7 (6.00) shipped.
+  '2024-03-05': {
+    orders: 2, revenue: 85, net_revenue: 85, aov: 42.5, refund_rate: 0, customers: 2, new_customers: 1, returning_customers: 1, new_customer_revenue: 55,
+    sessions: 80, users: 70, add_to_carts: 10, checkouts: 5, ga4_purchases: 2, ga4_purchase_revenue: 80,
+    conversion_rate: 2 / 80, revenue_per_session: 85 / 80, cart_abandonment_rate: 1 - 2 / 10, checkout_abandonment_rate: 1 - 2 / 5,
+    cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1,
+    shipping_cost: 14, orders_shipped: 2, logistics_cost_per_order: 7,
+  },
+  // The day with no counted order (O10 is cancelled, its refund ignored): zeros, and NULL for every ratio over orders,
+  // revenue or new customers, but 0 for those over sessions and spend. T6 delivered on time, 2 days 6 hours after O6.
+  // T8, T9 and T9B shipped: 7.50 + 4.00 + 3.00 for two distinct orders (8 and 9).
+  '2024-03-06': {
+    sessions: 40, users: 40, add_to_carts: 4, conversion_rate: 0, revenue_per_session: 0, cart_abandonment_rate: 1,
+    ad_spend: 25, ad_clicks: 10, ad_impressions: 200, mer: 0, nc_roas: 0,
+    payment_attempts: 3, payments_succeeded: 2, payment_acceptance_rate: 2 / 3,
+    shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 2.25, avg_delivery_days: 2.25,
+    shipping_cost: 14.5, orders_shipped: 2, logistics_cost_per_order: 7.25, return_rate: 0,
+  },
+  '2024-03-07': {
+    orders: 1, revenue: 20, net_revenue: 20, aov: 20, refund_rate: 0, customers: 1, returning_customers: 1,
+    sessions: 60, users: 55, add_to_carts: 6, checkouts: 3, ga4_purchases: 1, ga4_purchase_revenue: 20,
+    conversion_rate: 1 / 60, revenue_per_session: 20 / 60, cart_abandonment_rate: 1 - 1 / 6, checkout_abandonment_rate: 1 - 1 / 3,
+    ad_spend: 15, ad_clicks: 12, ad_impressions: 600, mer: 20 / 15, nc_roas: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1,
+  },
+  // O12 (C6's first, 90) with only a pending charge (no attempt yet); O6's refund of 30 lands today (its failed 10 does not).
+  // T7 delivered late (4 days after O7), T8 without a promise (2 days 23 hours after O8).
+  '2024-03-08': {
+    orders: 1, revenue: 90, refunds: 30, net_revenue: 60, aov: 90, refund_rate: 30 / 90, customers: 1, new_customers: 1, new_customer_revenue: 90,
+    sessions: 90, users: 80, add_to_carts: 9, checkouts: 4, ga4_purchases: 1, ga4_purchase_revenue: 90,
+    conversion_rate: 1 / 90, revenue_per_session: 1, cart_abandonment_rate: 1 - 1 / 9, checkout_abandonment_rate: 1 - 1 / 4,
+    ad_spend: 40, ad_clicks: 20, ad_impressions: 400, cac: 40, mer: 90 / 40, nc_roas: 90 / 40,
+    shipments_delivered: 2, shipments_on_time: 0, shipments_delivered_with_promise: 1, on_time_delivery_rate: 0,
+    delivery_days_total: 4 + 2 + 23 / 24, avg_delivery_days: (6 + 23 / 24) / 2, return_rate: 0,
+  },
+  // T9 delivered on its promised day, 3 days 17 hours after O9.
+  '2024-03-09': {
+    sessions: 30, users: 30, conversion_rate: 0, revenue_per_session: 0,
+    shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3 + 17 / 24, avg_delivery_days: 3 + 17 / 24, return_rate: 0,
+  },
+  // T9 returned; nothing delivered, so the return rate of the day has no denominator.
+  '2024-03-10': { sessions: 20, users: 18, add_to_carts: 2, checkouts: 1, conversion_rate: 0, revenue_per_session: 0, cart_abandonment_rate: 1, checkout_abandonment_rate: 1, returns: 1 },
+};
+
+describe('metrics.kpi_daily', () => {
+  it('has one row per date from the first to the last day with data, with no gap', async () => {
+    const got = await rows('select date from metrics.kpi_daily order by date');
+    // 22 days of January from the 10th, 29 of February (2024), 10 of March.
+    expect(got.map((r) => r.date)).toEqual(datesBetween('2024-01-10', '2024-03-10'));
+    expect(got.length).toBe(22 + 29 + 10);
+  });
+
+  it('holds the hand-worked values in every column of every day (zeros and NULL ratios on empty days)', async () => {
+    const got = new Map((await rows('select * from metrics.kpi_daily')).map((r) => [r.date as string, r]));
+    for (const date of datesBetween('2024-01-10', '2024-03-10')) {
+      expectRow(got.get(date), { date, ...KPI_ZERO, ...DAILY[date] }, `kpi_daily ${date}`);
+    }
+  });
+});
+
+/** The ISO week of Monday 4 March 2024, summed by hand from the days above. */
+const MARCH_WEEK: Record<string, Expected> = {
+  orders: 6, revenue: 355, refunds: 30, net_revenue: 325, aov: 355 / 6, refund_rate: 30 / 355,
+  // Distinct over the week: C1, C4 (twice), the guest, C3, C6 → 5; new: C4, the guest, C6 → 3.
+  customers: 5, new_customers: 3, returning_customers: 2, new_customer_revenue: 40 + 55 + 90,
+  sessions: 470, users: 428, add_to_carts: 56, checkouts: 25, ga4_purchases: 6, ga4_purchase_revenue: 350,
+  conversion_rate: 6 / 470, revenue_per_session: 355 / 470, cart_abandonment_rate: 1 - 6 / 56, checkout_abandonment_rate: 1 - 6 / 25,
+  ad_spend: 130, ad_clicks: 82, ad_impressions: 2500, cac: 130 / 3, mer: 355 / 130, nc_roas: 185 / 130,
+  // 8 attempts, 6 successes: 0.75 — the mean of the daily rates (2/3, 1, 2/3, 1) would say 0.8333.
+  payment_attempts: 8, payments_succeeded: 6, payment_acceptance_rate: 0.75,
+  shipments_delivered: 4, shipments_on_time: 2, shipments_delivered_with_promise: 3, on_time_delivery_rate: 2 / 3,
+  delivery_days_total: 2.25 + 4 + (2 + 23 / 24) + (3 + 17 / 24), avg_delivery_days: (12 + 11 / 12) / 4,
+  shipping_cost: 28.5, orders_shipped: 4, logistics_cost_per_order: 7.125, returns: 1, return_rate: 1 / 4,
+};
+
+describe('metrics.kpi_weekly', () => {
+  it('sums each ISO week (Monday first, dated by its Monday) and recomputes every ratio from the sums', async () => {
+    const got = await rows('select * from metrics.kpi_weekly order by date');
+    const expected: Record<string, Record<string, Expected>> = {
+      // Wednesday 10 January to Sunday 14th: a partial first week of 5 days.
+      '2024-01-08': {
+        days: 5, orders: 1, revenue: 100, net_revenue: 100, aov: 100, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 100, cac: 0,
+        payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1,
+        shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3, avg_delivery_days: 3,
+        shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
+      },
+      '2024-01-15': { days: 7, orders: 1, revenue: 50, net_revenue: 50, aov: 50, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 50, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      '2024-01-22': { days: 7, orders: 1, revenue: 60, net_revenue: 60, aov: 60, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 60, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      '2024-01-29': { days: 7 },
+      '2024-02-05': { days: 7, refunds: 10, net_revenue: -10 },
+      '2024-02-12': { days: 7, orders: 1, revenue: 80, net_revenue: 80, aov: 80, refund_rate: 0, customers: 1, returning_customers: 1, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      // Sunday 25 February belongs to the week of Monday the 19th.
+      '2024-02-19': { days: 7, orders: 1, revenue: 25, net_revenue: 25, aov: 25, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 25, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      '2024-02-26': { days: 7 },
+      '2024-03-04': { days: 7, ...MARCH_WEEK },
+    };
+    expect(got.map((r) => r.date)).toEqual(Object.keys(expected));
+    for (const row of got) expectRow(row, { date: row.date as string, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_weekly ${row.date}`);
+  });
+});
+
+describe('metrics.kpi_monthly', () => {
+  it('sums each month (dated by its first day), recounting customers distinct', async () => {
+    const got = await rows('select * from metrics.kpi_monthly order by date');
+    const expected: Record<string, Record<string, Expected>> = {
+      // O1, O2, O5: three new customers, no spend (CAC 0), T1 shipped and delivered.
+      '2024-01-01': {
+        days: 22, orders: 3, revenue: 210, net_revenue: 210, aov: 70, refund_rate: 0, customers: 3, new_customers: 3, new_customer_revenue: 210, cac: 0,
+        payment_attempts: 3, payments_succeeded: 3, payment_acceptance_rate: 1,
+        shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3, avg_delivery_days: 3,
+        shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
+      },
+      // O4 (C1 again) and O13 (C8 new); O2's refund is February's, though O2 is January's.
+      '2024-02-01': {
+        days: 29, orders: 2, revenue: 105, refunds: 10, net_revenue: 95, aov: 52.5, refund_rate: 10 / 105, customers: 2, new_customers: 1, returning_customers: 1,
+        new_customer_revenue: 25, cac: 0, payment_attempts: 2, payments_succeeded: 2, payment_acceptance_rate: 1,
+      },
+      // 1 to 10 March: the same as the week of the 4th, the 1st to the 3rd being empty.
+      '2024-03-01': { days: 10, ...MARCH_WEEK },
+    };
+    expect(got.map((r) => r.date)).toEqual(Object.keys(expected));
+    for (const row of got) expectRow(row, { date: row.date as string, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_monthly ${row.date}`);
+  });
+});
+
+describe('metrics.kpi_channel_daily', () => {
+  it('splits orders, sessions and spend by channel, with shop ROAS next to the platform claim', async () => {
+    const zero: Record<string, Expected> = {
+      sessions: 0, orders: 0, revenue: 0, new_customers: 0, ad_spend: 0, ad_clicks: 0, ad_impressions: 0,
+      platform_conversions: 0, platform_conversion_value: 0, cac: null, roas: null, platform_roas: null,
+    };
+    const expected: [string, string, Record<string, Expected>][] = [
+      ['2024-01-10', 'google_ads', { orders: 1, revenue: 100, new_customers: 1, cac: 0 }],
+      ['2024-01-20', 'organic_search', { orders: 1, revenue: 50, new_customers: 1, cac: 0 }],
+      ['2024-01-25', 'meta_ads', { orders: 1, revenue: 60, new_customers: 1, cac: 0 }],
+      ['2024-02-15', 'direct', { orders: 1, revenue: 80 }],
+      ['2024-02-25', 'direct', { orders: 1, revenue: 25, new_customers: 1, cac: 0 }],
+      ['2024-03-04', 'direct', { sessions: 50 }],
+      // O6 is C1's third order: no new customer for the 30.00 Google spent; Google claims 240 of value (8×), the shop sees 120 (4×).
+      ['2024-03-04', 'google_ads', { sessions: 100, orders: 1, revenue: 120, ad_spend: 30, ad_clicks: 15, ad_impressions: 300, platform_conversions: 2, platform_conversion_value: 240, roas: 4, platform_roas: 8 }],
+      ['2024-03-04', 'meta_ads', { orders: 1, revenue: 40, new_customers: 1, ad_spend: 20, ad_clicks: 25, ad_impressions: 1000, platform_conversions: 1, platform_conversion_value: 50, cac: 20, roas: 2, platform_roas: 2.5 }],
+      ['2024-03-05', 'email', { orders: 1, revenue: 30 }],
+      ['2024-03-05', 'organic_search', { sessions: 80 }],
+      ['2024-03-05', 'referral', { orders: 1, revenue: 55, new_customers: 1, cac: 0 }],
+      ['2024-03-06', 'direct', { sessions: 40 }],
+      ['2024-03-06', 'google_ads', { ad_spend: 25, ad_clicks: 10, ad_impressions: 200, platform_conversions: 1, platform_conversion_value: 100, roas: 0, platform_roas: 4 }],
+      ['2024-03-07', 'direct', { orders: 1, revenue: 20 }],
+      ['2024-03-07', 'meta_ads', { sessions: 60, ad_spend: 15, ad_clicks: 12, ad_impressions: 600, platform_conversions: 1, platform_conversion_value: 40, roas: 0, platform_roas: 40 / 15 }],
+      ['2024-03-08', 'google_ads', { sessions: 90, orders: 1, revenue: 90, new_customers: 1, ad_spend: 40, ad_clicks: 20, ad_impressions: 400, platform_conversions: 1.5, platform_conversion_value: 150, cac: 40, roas: 90 / 40, platform_roas: 150 / 40 }],
+      ['2024-03-09', 'direct', { sessions: 30 }],
+      ['2024-03-10', 'organic_search', { sessions: 20 }],
+    ];
+    const got = await rows('select * from metrics.kpi_channel_daily order by date, channel');
+    expect(got.map((r) => `${r.date} ${r.channel}`)).toEqual(expected.map(([d, c]) => `${d} ${c}`));
+    got.forEach((row, i) => {
+      const [date, channel, values] = expected[i]!;
+      expectRow(row, { date, channel, ...zero, ...values }, `kpi_channel_daily ${date} ${channel}`);
+    });
+  });
+});
+
+describe('metrics.customer_kpis', () => {
+  it('measures the customer base at every month end and at the last order date', async () => {
+    // Gaps between consecutive orders, in days: C1 10 Jan 10:00 → 15 Feb 09:00 = 35 + 23/24, 15 Feb 09:00 → 4 Mar 10:00 = 18 + 1/24;
+    // C3 25 Jan 15:00 → 5 Mar 16:00 = 40 + 1/24; C4 4 Mar 14:00 → 7 Mar 10:00 = 2 + 20/24.
+    const c1First = 35 + 23 / 24;
+    const allGaps = c1First + (18 + 1 / 24) + (40 + 1 / 24) + (2 + 20 / 24);
+    const expected: Record<string, Record<string, Expected>> = {
+      // O1, O2, O5: three customers, nobody twice, no spend in the year (CAC 0 → LTV/CAC has no denominator).
+      '2024-01-31': {
+        customers: 3, repeat_customers: 0, repeat_purchase_rate: 0, orders_365d: 3, customers_365d: 3, purchase_frequency: 1,
+        order_gaps: 0, days_between_orders_total: 0, avg_days_between_orders: null, net_revenue_to_date: 210, historical_clv: 70,
+        churned_customers: 0, churn_rate: 0, ad_spend_365d: 0, new_customers_365d: 3, cac_365d: 0, ltv_to_cac: null,
+      },
+      // + O4 (C1's second) and O13 (C8). Revenue 315 less O2's refund of 10. C2's last order (20 Jan) is 40 days old: churned
+      // (> 35); C3's (25 Jan) exactly 35: not churned.
+      '2024-02-29': {
+        customers: 4, repeat_customers: 1, repeat_purchase_rate: 1 / 4, orders_365d: 5, customers_365d: 4, purchase_frequency: 5 / 4,
+        order_gaps: 1, days_between_orders_total: c1First, avg_days_between_orders: c1First, net_revenue_to_date: 305, historical_clv: 305 / 4,
+        churned_customers: 1, churn_rate: 1 / 4, ad_spend_365d: 0, new_customers_365d: 4, cac_365d: 0, ltv_to_cac: null,
+      },
+      // The last counted order's date: all 11 orders (670), refunds 10 + 30 up to today; C1, C3, C4 ordered twice or more.
+      // Spend 130 over the year for 7 new customers.
+      '2024-03-08': {
+        customers: 7, repeat_customers: 3, repeat_purchase_rate: 3 / 7, orders_365d: 11, customers_365d: 7, purchase_frequency: 11 / 7,
+        order_gaps: 4, days_between_orders_total: allGaps, avg_days_between_orders: allGaps / 4, net_revenue_to_date: 630, historical_clv: 90,
+        churned_customers: 1, churn_rate: 1 / 7, ad_spend_365d: 130, new_customers_365d: 7, cac_365d: 130 / 7, ltv_to_cac: 90 / (130 / 7),
+      },
+      // C8's last order (25 Feb) is exactly 35 days before 31 March: still not churned; C2 is.
+      '2024-03-31': {
+        customers: 7, repeat_customers: 3, repeat_purchase_rate: 3 / 7, orders_365d: 11, customers_365d: 7, purchase_frequency: 11 / 7,
+        order_gaps: 4, days_between_orders_total: allGaps, avg_days_between_orders: allGaps / 4, net_revenue_to_date: 630, historical_clv: 90,
+        churned_customers: 1, churn_rate: 1 / 7, ad_spend_365d: 130, new_customers_365d: 7, cac_365d: 130 / 7, ltv_to_cac: 90 / (130 / 7),
+      },
+    };
+    const got = await rows('select * from metrics.customer_kpis order by date');
+    expect(got.map((r) => r.date)).toEqual(Object.keys(expected));
+    for (const row of got) expectRow(row, { date: row.date as string, ...expected[row.date as string] }, `customer_kpis ${row.date}`);
+  });
+});
+
+describe('metrics.cohort_monthly', () => {
+  it('follows each first-order cohort month by month, empty months included', async () => {
+    const expected: [string, string, number, Record<string, Expected>][] = [
+      // January: C1, C2, C3. C1 orders in January, February and March; C3 again in March.
+      ['2024-01-01', '2024-01-01', 0, { cohort_customers: 3, active_customers: 3, orders: 3, revenue: 210, cumulative_revenue: 210, cumulative_revenue_per_customer: 70, retention_rate: 1 }],
+      ['2024-02-01', '2024-01-01', 1, { cohort_customers: 3, active_customers: 1, orders: 1, revenue: 80, cumulative_revenue: 290, cumulative_revenue_per_customer: 290 / 3, retention_rate: 1 / 3 }],
+      ['2024-03-01', '2024-01-01', 2, { cohort_customers: 3, active_customers: 2, orders: 2, revenue: 150, cumulative_revenue: 440, cumulative_revenue_per_customer: 440 / 3, retention_rate: 2 / 3 }],
+      // February: C8 alone, who never orders again — March is a row of zeros.
+      ['2024-02-01', '2024-02-01', 0, { cohort_customers: 1, active_customers: 1, orders: 1, revenue: 25, cumulative_revenue: 25, cumulative_revenue_per_customer: 25, retention_rate: 1 }],
+      ['2024-03-01', '2024-02-01', 1, { cohort_customers: 1, active_customers: 0, orders: 0, revenue: 0, cumulative_revenue: 25, cumulative_revenue_per_customer: 25, retention_rate: 0 }],
+      // March: C4 (twice), the guest, C6.
+      ['2024-03-01', '2024-03-01', 0, { cohort_customers: 3, active_customers: 3, orders: 4, revenue: 205, cumulative_revenue: 205, cumulative_revenue_per_customer: 205 / 3, retention_rate: 1 }],
+    ];
+    const got = await rows('select * from metrics.cohort_monthly order by cohort_month, months_since_first_order');
+    expect(got.length).toBe(expected.length);
+    got.forEach((row, i) => {
+      const [date, cohort, months, values] = expected[i]!;
+      expectRow(row, { date, cohort_month: cohort, months_since_first_order: months, ...values }, `cohort_monthly ${cohort}+${months}`);
+    });
+  });
+});
+
+describe('metrics.revenue_reconciliation_daily', () => {
+  it('puts the shop revenue next to Stripe and GA4 every day, with unmatched orders and payments', async () => {
+    const zero: Record<string, Expected> = {
+      shop_revenue: 0, stripe_captured: 0, stripe_refunded: 0, ga4_purchase_revenue: 0, shop_vs_stripe_gap: 0, shop_vs_ga4_gap: 0,
+      orders_without_payment: 0, payments_without_order: 0,
+    };
+    const days: Record<string, Record<string, Expected>> = {
+      '2024-01-10': { shop_revenue: 100, stripe_captured: 100, shop_vs_ga4_gap: 100 },
+      // ch_2 matched through the order name '#1002'; its 10.00 refund counts on the charge's day.
+      '2024-01-20': { shop_revenue: 50, stripe_captured: 50, stripe_refunded: 10, shop_vs_ga4_gap: 50 },
+      '2024-01-25': { shop_revenue: 60, stripe_captured: 60, shop_vs_ga4_gap: 60 },
+      '2024-02-15': { shop_revenue: 80, stripe_captured: 80, shop_vs_ga4_gap: 80 },
+      '2024-02-25': { shop_revenue: 25, stripe_captured: 25, shop_vs_ga4_gap: 25 },
+      // ch_6b (matched to O6 through the payment intent of the declined ch_6a) and ch_7.
+      '2024-03-04': { shop_revenue: 160, stripe_captured: 160, stripe_refunded: 30, ga4_purchase_revenue: 160 },
+      // O8 was paid by PayPal: not an order without payment, but a gap with Stripe.
+      '2024-03-05': { shop_revenue: 85, stripe_captured: 30, ga4_purchase_revenue: 80, shop_vs_stripe_gap: 55, shop_vs_ga4_gap: 5 },
+      // ch_10 pays the cancelled O10 (matched, then refunded), ch_x pays nothing known, ch_f failed.
+      '2024-03-06': { stripe_captured: 85, stripe_refunded: 70, shop_vs_stripe_gap: -85, payments_without_order: 1 },
+      '2024-03-07': { shop_revenue: 20, stripe_captured: 20, ga4_purchase_revenue: 20 },
+      // O12's only charge is still pending.
+      '2024-03-08': { shop_revenue: 90, ga4_purchase_revenue: 90, shop_vs_stripe_gap: 90, orders_without_payment: 1 },
+    };
+    const got = await rows('select * from metrics.revenue_reconciliation_daily order by date');
+    expect(got.map((r) => r.date)).toEqual(datesBetween('2024-01-10', '2024-03-10'));
+    for (const row of got) expectRow(row, { date: row.date as string, ...zero, ...days[row.date as string] }, `revenue_reconciliation_daily ${row.date}`);
+  });
+});
+
+describe('column types', () => {
+  it('gives every view a date column of type date, numeric money, bigint counts and no JSON or array column', async () => {
+    const columns = await rows(`select table_name, column_name, data_type from information_schema.columns where table_schema = 'metrics' and table_name <> 'catalog'`);
+    const tables = [...new Set(columns.map((c) => c.table_name))].sort();
+    expect(tables).toEqual(['cohort_monthly', 'customer_kpis', 'kpi_channel_daily', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'revenue_reconciliation_daily']);
+    for (const table of tables) {
+      expect(columns.find((c) => c.table_name === table && c.column_name === 'date')?.data_type, `${table}.date`).toBe('date');
+    }
+    const type = (table: string, column: string) => columns.find((c) => c.table_name === table && c.column_name === column)?.data_type;
+    expect(type('kpi_daily', 'revenue')).toBe('numeric');
+    expect(type('kpi_daily', 'ad_spend')).toBe('numeric');
+    expect(type('kpi_daily', 'conversion_rate')).toBe('numeric');
+    expect(type('kpi_daily', 'orders')).toBe('bigint');
+    expect(type('kpi_channel_daily', 'platform_conversions')).toBe('numeric');
+    expect(type('cohort_monthly', 'cohort_month')).toBe('date');
+    expect(type('revenue_reconciliation_daily', 'stripe_captured')).toBe('numeric');
+    expect(columns.filter((c) => /json|array|user-defined/i.test(c.data_type as string))).toEqual([]);
+  });
+
+  it('keeps full precision: nothing is rounded before it is summed or divided', async () => {
+    // 2 orders over 150 sessions is 0.013333…: more than the 2 or 4 decimals of a money column.
+    const [row] = await rows(`select conversion_rate::text as rate from metrics.kpi_daily where date = '2024-03-04'`);
+    expect((row!.rate as string).startsWith('0.01333333333333')).toBe(true);
+  });
+
+  it('indexes the date of every dated table', async () => {
+    const indexes = await rows(`select tablename, indexdef from pg_indexes where schemaname = 'metrics'`);
+    for (const table of ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily']) {
+      expect(indexes.some((i) => i.tablename === table && /\(date[,)]/.test(i.indexdef as string)), table).toBe(true);
+    }
+  });
+});

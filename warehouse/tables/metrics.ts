@@ -1,0 +1,160 @@
+import type { ColumnType } from 'kysely';
+
+/**
+ * The published tables (`metrics.*`), rebuilt from `core.*` at the end of every run by the
+ * metrics refresh; their columns come from the metric definitions (`metrics/definitions/`).
+ * `numeric` arrives as a string (full precision), `date` as 'YYYY-MM-DD', bigint counts as
+ * numbers. A ratio is NULL when its denominator is 0.
+ */
+type DateText = ColumnType<string, string, string>;
+type Count = ColumnType<number, number | string, number | string>;
+type Numeric = ColumnType<string, string | number, string | number>;
+type Ratio = ColumnType<string | null, string | number | null, string | number | null>;
+
+/** The columns shared by kpi_daily, kpi_weekly and kpi_monthly. */
+export interface KpiColumns {
+  date: DateText;
+  orders: Count;
+  revenue: Numeric;
+  refunds: Numeric;
+  net_revenue: Numeric;
+  aov: Ratio;
+  customers: Count;
+  new_customers: Count;
+  returning_customers: Count;
+  new_customer_revenue: Numeric;
+  sessions: Count;
+  users: Count;
+  add_to_carts: Count;
+  checkouts: Count;
+  ga4_purchases: Count;
+  ga4_purchase_revenue: Numeric;
+  conversion_rate: Ratio;
+  revenue_per_session: Ratio;
+  cart_abandonment_rate: Ratio;
+  checkout_abandonment_rate: Ratio;
+  ad_spend: Numeric;
+  ad_clicks: Count;
+  ad_impressions: Count;
+  cac: Ratio;
+  mer: Ratio;
+  nc_roas: Ratio;
+  payment_attempts: Count;
+  payments_succeeded: Count;
+  payment_acceptance_rate: Ratio;
+  refund_rate: Ratio;
+  shipments_delivered: Count;
+  shipments_on_time: Count;
+  shipments_delivered_with_promise: Count;
+  on_time_delivery_rate: Ratio;
+  delivery_days_total: Numeric;
+  avg_delivery_days: Ratio;
+  shipping_cost: Numeric;
+  orders_shipped: Count;
+  logistics_cost_per_order: Ratio;
+  returns: Count;
+  return_rate: Ratio;
+}
+
+export type KpiDailyTable = KpiColumns;
+
+export interface KpiPeriodTable extends KpiColumns {
+  /** Days of the period that kpi_daily covers (partial at either end of the data). */
+  days: number;
+}
+
+export interface KpiChannelDailyTable {
+  date: DateText;
+  channel: string;
+  sessions: Count;
+  orders: Count;
+  revenue: Numeric;
+  new_customers: Count;
+  ad_spend: Numeric;
+  ad_clicks: Count;
+  ad_impressions: Count;
+  platform_conversions: Numeric;
+  platform_conversion_value: Numeric;
+  cac: Ratio;
+  roas: Ratio;
+  platform_roas: Ratio;
+}
+
+export interface CustomerKpisTable {
+  date: DateText;
+  customers: Count;
+  repeat_customers: Count;
+  repeat_purchase_rate: Ratio;
+  orders_365d: Count;
+  customers_365d: Count;
+  purchase_frequency: Ratio;
+  order_gaps: Count;
+  days_between_orders_total: Numeric;
+  avg_days_between_orders: Ratio;
+  net_revenue_to_date: Numeric;
+  historical_clv: Ratio;
+  churned_customers: Count;
+  churn_rate: Ratio;
+  ad_spend_365d: Numeric;
+  new_customers_365d: Count;
+  cac_365d: Ratio;
+  ltv_to_cac: Ratio;
+}
+
+export interface CohortMonthlyTable {
+  date: DateText;
+  cohort_month: DateText;
+  months_since_first_order: number;
+  cohort_customers: Count;
+  active_customers: Count;
+  orders: Count;
+  revenue: Numeric;
+  cumulative_revenue: Numeric;
+  cumulative_revenue_per_customer: Ratio;
+  retention_rate: Ratio;
+}
+
+export interface RevenueReconciliationDailyTable {
+  date: DateText;
+  shop_revenue: Numeric;
+  stripe_captured: Numeric;
+  stripe_refunded: Numeric;
+  ga4_purchase_revenue: Numeric;
+  shop_vs_stripe_gap: Numeric;
+  shop_vs_ga4_gap: Numeric;
+  orders_without_payment: Count;
+  payments_without_order: Count;
+}
+
+/** `metrics.catalog`: one row per metric and per dimension column. */
+export interface MetricsCatalogTable {
+  metric: string;
+  /** `metric` or `dimension`. */
+  kind: string;
+  area: string | null;
+  column_name: string;
+  label: string;
+  description: string;
+  formula: string | null;
+  unit: string | null;
+  /** Comma-separated view names. */
+  views: string;
+  /** Comma-separated `source.stream` names. */
+  sources: string;
+  additive: boolean | null;
+  numerator: string | null;
+  denominator: string | null;
+  sql_type: string;
+  position: number;
+}
+
+export interface MetricsTables {
+  'metrics.kpi_daily': KpiDailyTable;
+  'metrics.kpi_weekly': KpiPeriodTable;
+  'metrics.kpi_monthly': KpiPeriodTable;
+  'metrics.kpi_channel_daily': KpiChannelDailyTable;
+  'metrics.customer_kpis': CustomerKpisTable;
+  'metrics.cohort_monthly': CohortMonthlyTable;
+  'metrics.revenue_reconciliation_daily': RevenueReconciliationDailyTable;
+  'metrics.catalog': MetricsCatalogTable;
+}
