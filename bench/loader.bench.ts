@@ -3,10 +3,14 @@
  * lines file through the raw loader (parse, key, merge by key, cursor), then lands the same
  * lines with a plain COPY into a one-column jsonb table, and prints records/s for both,
  * their ratio and the loader's peak memory. A second, smaller size shows whether memory
- * grows with N.
+ * grows with N. Each size is measured `BENCH_ROUNDS` times (default 3), loader and COPY in
+ * turn, and the medians are printed (the ratio is the median of each round's own ratio, so a
+ * machine whose speed drifts between rounds still compares like with like). It also prints
+ * how fast the demo generator makes orders.
  *
- *   npm run bench                 # 1,000,000 records
- *   npm run bench -- 200000       # another N
+ *   npm run bench                         # 1,000,000 records, 3 rounds
+ *   npm run bench -- 200000               # another N
+ *   BENCH_ROUNDS=1 npm run bench          # one round
  */
 import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +28,27 @@ import { migrateToLatest } from '../warehouse/migrate.ts';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_RECORDS ?? 1_000_000);
 const PAGE = Number(process.env.BENCH_PAGE ?? 5000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Orders per second of CPU time the demo generator makes, after a warm-up (median of 3). */
+function generatorRate(): number {
+  for (const _ of generateShopifyOrders(5_000, 9));
+  const rates: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const n = 50_000;
+    const before = process.cpuUsage();
+    for (const _ of generateShopifyOrders(n, 7 + round));
+    const used = process.cpuUsage(before);
+    rates.push(n / ((used.user + used.system) / 1e6));
+  }
+  return median(rates);
+}
 
 async function writeJsonl(path: string, n: number): Promise<number> {
   await pipeline(
@@ -95,35 +120,47 @@ async function main(): Promise<void> {
   const warehouse = await openWarehouse({ databaseUrl: process.env.DATABASE_URL, cwd: dir, migrate: false });
   try {
     const sizes = [Math.max(1000, Math.round(N / 4)), N];
-    process.stdout.write(`verite loader benchmark: ${sizes.join(' and ')} Shopify-shaped orders, pages of ${PAGE}\n`);
+    process.stdout.write(`verite loader benchmark: ${sizes.join(' and ')} Shopify-shaped orders, pages of ${PAGE}, ${ROUNDS} round(s) each, medians\n`);
     process.stdout.write(`warehouse: ${warehouse.describe}\n\n`);
     const rows: string[] = [];
     for (const n of sizes) {
       const file = join(dir, `orders-${n}.jsonl`);
       const bytes = await writeJsonl(file, n);
-      const loaderDb = await freshDatabase(warehouse.url, 'verite_bench_loader');
-      const loader = await measured(() => loaderRun(loaderDb, file));
-      const copyDb = await freshDatabase(warehouse.url, 'verite_bench_copy');
-      const copy = await measured(() => copyRun(copyDb, file));
-      if (loader.result !== n || copy.result !== n) throw new Error(`landed ${loader.result} (loader) and ${copy.result} (copy) of ${n}`);
-      const loaderRate = n / loader.seconds;
-      const copyRate = n / copy.seconds;
+      const loaderRates: number[] = [];
+      const copyRates: number[] = [];
+      const ratios: number[] = [];
+      const peaks: number[] = [];
+      const growths: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const loaderDb = await freshDatabase(warehouse.url, 'verite_bench_loader');
+        const loader = await measured(() => loaderRun(loaderDb, file));
+        const copyDb = await freshDatabase(warehouse.url, 'verite_bench_copy');
+        const copy = await measured(() => copyRun(copyDb, file));
+        if (loader.result !== n || copy.result !== n) throw new Error(`landed ${loader.result} (loader) and ${copy.result} (copy) of ${n}`);
+        loaderRates.push(n / loader.seconds);
+        copyRates.push(n / copy.seconds);
+        ratios.push(copy.seconds / loader.seconds);
+        peaks.push(loader.peakRssMb);
+        growths.push(loader.peakRssMb - loader.baseRssMb);
+        process.stderr.write(`  ${n} records, round ${round + 1}/${ROUNDS}: loader ${Math.round(n / loader.seconds)}/s, COPY ${Math.round(n / copy.seconds)}/s\n`);
+      }
       rows.push(
         [
           n.toLocaleString('en-US').padStart(10),
           `${(bytes / 2 ** 20).toFixed(0)} MiB`.padStart(9),
-          `${Math.round(loaderRate).toLocaleString('en-US')}/s`.padStart(12),
-          `${Math.round(copyRate).toLocaleString('en-US')}/s`.padStart(12),
-          (loaderRate / copyRate).toFixed(2).padStart(6),
-          `${loader.peakRssMb.toFixed(0)} MiB`.padStart(10),
-          `${(loader.peakRssMb - loader.baseRssMb).toFixed(0)} MiB`.padStart(10),
+          `${Math.round(median(loaderRates)).toLocaleString('en-US')}/s`.padStart(12),
+          `${Math.round(median(copyRates)).toLocaleString('en-US')}/s`.padStart(12),
+          `${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`.padStart(17),
+          `${Math.max(...peaks).toFixed(0)} MiB`.padStart(10),
+          `${median(growths).toFixed(0)} MiB`.padStart(10),
         ].join('  '),
       );
       rmSync(file, { force: true });
     }
-    process.stdout.write(`${['   records', '     file', '      loader', '    raw COPY', ' ratio', ' peak RSS', ' RSS growth'].join('  ')}\n`);
+    process.stdout.write(`${['   records', '     file', '      loader', '    raw COPY', '  ratio (min–max)', ' peak RSS', ' RSS growth'].join('  ')}\n`);
     for (const row of rows) process.stdout.write(`${row}\n`);
-    process.stdout.write('\nratio = loader records/s ÷ plain COPY records/s; peak RSS is the whole process while the loader ran.\n');
+    process.stdout.write('\nratio = loader records/s ÷ plain COPY records/s, per round; peak RSS is the whole process while the loader ran (largest round).\n');
+    process.stdout.write(`demo generator: ${Math.round(generatorRate()).toLocaleString('en-US')} Shopify orders per CPU second (median of 3)\n`);
   } finally {
     await warehouse.close();
     rmSync(dir, { recursive: true, force: true });
