@@ -27,6 +27,12 @@ const cases: [string | null, string | null, string | null, string][] = [
   ['partner', 'referral', null, 'referral'],
   ['partner', null, 'https://www.google.com/', 'other'], // a UTM source wins over the referrer
   [null, null, null, 'direct'],
+  // Issue 3: a referrer without a scheme is still a referrer.
+  [null, null, 'www.google.com/search', 'organic_search'],
+  [null, null, 'google.com', 'organic_search'],
+  [null, null, '//www.bing.com/search?q=mug', 'organic_search'],
+  [null, null, 'blog.example.org/post', 'referral'],
+  [null, null, 'Shop.Example.ORG:8443', 'referral'],
 ];
 
 async function classify(rules = defaultChannelRules) {
@@ -35,6 +41,49 @@ async function classify(rules = defaultChannelRules) {
   const res = await sql<{ i: number; channel: string }>`select v.i, ${expr} as channel from (values ${values}) as v(i, s, m, r) order by v.i`.execute(wh.db);
   return res.rows.map((r) => r.channel);
 }
+
+/** [URL, its host as url_host reads it] (issue 3: no scheme, '//', user info, case, port). */
+const hosts: [string, string | null][] = [
+  ['https://www.google.com/search?q=x', 'www.google.com'],
+  ['www.google.com/search', 'www.google.com'],
+  ['google.com', 'google.com'],
+  ['  Google.COM  ', 'google.com'],
+  ['//www.bing.com/search?q=mug', 'www.bing.com'],
+  ['blog.example.org:8080/post#top', 'blog.example.org'],
+  ['https://user:secret@Partner.example.com/x', 'partner.example.com'],
+  ['android-app://com.google.android.gm/', 'com.google.android.gm'],
+  ['/products/mug', null],
+  ['mailto:someone@example.com', null],
+  ['', null],
+];
+
+/** [landing URL, parameter name, expected value] (issue 3: any case, &amp; separators). */
+const params: [string, string, string | null][] = [
+  ['/?utm_source=google&utm_medium=cpc', 'utm_medium', 'cpc'],
+  ['/?UTM_SOURCE=Google&UTM_MEDIUM=CPC', 'utm_source', 'Google'],
+  ['/?Utm_Medium=email', 'utm_medium', 'email'],
+  ['/products/mug?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=spring%20sale', 'utm_source', 'newsletter'],
+  ['/products/mug?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=spring%20sale', 'utm_medium', 'email'],
+  ['/products/mug?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=spring%20sale', 'utm_campaign', 'spring sale'],
+  ['/?xutm_source=bad&utm_sourcex=bad', 'utm_source', null], // the whole name, not a part of one
+  ['/?utm_source=&utm_medium=cpc', 'utm_source', null],
+  ['/?a.b=1&aXb=2', 'a.b', '1'], // a '.' in the name is a dot, not any character
+  ['/?aXb=2', 'a.b', null],
+];
+
+describe('URL functions', () => {
+  it('read the host of a referrer written with or without a scheme', async () => {
+    const values = sql.join(hosts.map(([u], i) => sql`(${i}::int, ${u}::text)`));
+    const res = await sql<{ host: string | null }>`select ops.url_host(v.u) as host from (values ${values}) as v(i, u) order by v.i`.execute(wh.db);
+    expect(res.rows.map((r) => r.host)).toEqual(hosts.map((h) => h[1]));
+  });
+
+  it('read a query parameter whatever the case of its name, with & or &amp; between parameters', async () => {
+    const values = sql.join(params.map(([u, n], i) => sql`(${i}::int, ${u}::text, ${n}::text)`));
+    const res = await sql<{ value: string | null }>`select ops.url_param(v.u, v.n) as value from (values ${values}) as v(i, u, n) order by v.i`.execute(wh.db);
+    expect(res.rows.map((r) => r.value)).toEqual(params.map((p) => p[2]));
+  });
+});
 
 describe('channel rules', () => {
   it('assign the METRICS.md default channels, first match wins, case-insensitively', async () => {
