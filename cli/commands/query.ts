@@ -1,13 +1,32 @@
 import type { Command } from 'commander';
+import type pg from 'pg';
 import { UsageError } from '../../lib/errors.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatCsv, formatTable } from '../format.ts';
 
+/** What a statement given to `verite query` may begin with: reading, never changing anything. */
+const READING = ['select', 'with', 'values', 'table', 'explain', 'show'];
+
+/**
+ * Refuses what is not one reading statement before it reaches the server. The server enforces
+ * it anyway (one statement through the extended protocol, in a read-only session and
+ * transaction); this only says so plainly, and keeps out statements that are "read-only" for
+ * PostgreSQL yet act outside the database, such as `COPY … TO PROGRAM` or a `DO` block.
+ */
+export function readingStatementProblem(text: string): string | null {
+  // Leading comments and parentheses are not the statement's first word.
+  const start = text.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
+  const word = /^[a-z]+/i.exec(start)?.[0]?.toLowerCase();
+  if (!word) return 'expected a query (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN)';
+  if (!READING.includes(word)) return `only a query can run here (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN), not ${word.toUpperCase()}`;
+  return null;
+}
+
 export function registerQuery(program: Command): void {
   program
     .command('query')
-    .description('run a read-only query against the warehouse and print it')
-    .argument('<sql>', 'the SQL to run (in a read-only transaction)')
+    .description('run a read-only query (one statement) against the warehouse and print it')
+    .argument('<sql>', 'one SQL query, run in a read-only session and transaction')
     .option('--format <format>', 'table, json or csv', 'table')
     .option('--timeout <seconds>', 'statement time-out in seconds', '60')
     .action(
@@ -15,27 +34,39 @@ export function registerQuery(program: Command): void {
         if (!['table', 'json', 'csv'].includes(opts.format)) throw new UsageError(`--format must be table, json or csv, not ${opts.format}`);
         const timeout = Number(opts.timeout);
         if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--timeout must be a positive number of seconds');
+        const problem = readingStatementProblem(text);
+        if (problem) throw new UsageError(`query: ${problem}`);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
           const client = await warehouse.pool.connect();
+          // A server that goes away while the query runs fails the query, never the process.
+          client.on('error', () => undefined);
           try {
+            // Read-only for the session too: a statement that ends the transaction (COMMIT) or
+            // tries to change its mode leaves nothing writable behind it.
+            await client.query('set session characteristics as transaction read only');
             await client.query('begin transaction read only');
             await client.query(`set local statement_timeout = ${Math.round(timeout * 1000)}`);
-            const result = await client.query(text);
+            // The extended protocol takes exactly one statement: "commit; create table …" is refused
+            // by the server before anything runs.
+            const result: pg.QueryResult = await client.query({ text, queryMode: 'extended' } as pg.QueryConfig);
             await client.query('commit');
-            const results = Array.isArray(result) ? result : [result];
-            const last = results[results.length - 1]!;
-            const columns = last.fields?.map((f: { name: string }) => f.name) ?? [];
-            const rows = (last.rows ?? []) as Record<string, unknown>[];
+            const columns = result.fields?.map((f) => f.name) ?? [];
+            const rows = (result.rows ?? []) as Record<string, unknown>[];
             if (opts.format === 'json') process.stdout.write(`${JSON.stringify(rows)}\n`);
             else if (opts.format === 'csv') process.stdout.write(formatCsv(rows, columns));
             else process.stdout.write(formatTable(rows, columns));
             return EXIT.ok;
           } catch (error) {
             await client.query('rollback').catch(() => undefined);
+            // 42601 from the extended protocol: more than one statement.
+            if ((error as { code?: string }).code === '42601' && /multiple commands/.test((error as Error).message)) {
+              throw new UsageError('query: one statement at a time (the text holds more than one)');
+            }
             throw new Error(`query failed: ${(error as Error).message}`);
           } finally {
-            client.release();
+            // The session was changed (read-only, perhaps more by the statement): never reuse it.
+            client.release(true);
           }
         });
       }),

@@ -77,11 +77,37 @@ describe('verite query', () => {
     expect(res.stdout).toBe('x,y\n"a,b",2\n');
   });
 
-  it('refuses to write: the query runs in a read-only transaction', async () => {
-    const res = await runCli(['query', 'delete from raw.shopify__orders'], { env });
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/read-only transaction/);
+  it('refuses to write: a statement that is not a query is a usage error, a write inside a query fails in the read-only transaction', async () => {
+    const del = await runCli(['query', 'delete from raw.shopify__orders'], { env });
+    expect(del.code).toBe(2);
+    expect(del.stderr).toContain('verite: query: only a query can run here (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN), not DELETE');
+    const cte = await runCli(['query', 'with gone as (delete from raw.shopify__orders returning 1) select count(*) from gone'], { env });
+    expect(cte.code).toBe(1);
+    // PostgreSQL names the statement (a SELECT with a data-modifying WITH).
+    expect(cte.stderr).toMatch(/cannot execute SELECT in a read-only transaction/);
     expect((await wh.pool.query(`select count(*)::int as n from raw.shopify__orders`)).rows[0].n).toBe(3);
+  });
+
+  // Audit of issue 2: `verite query` ran its text in the simple protocol, so a second statement
+  // after COMMIT (or after SET TRANSACTION READ WRITE) ran outside the read-only transaction.
+  it('issue 2 audit: a second statement never runs, whatever the first one does to the transaction', async () => {
+    const attacks = [
+      // As reported: the first word is not a query.
+      ['commit; create table public.pwned1(x int)', 2, /only a query can run here .* not COMMIT/],
+      ['set transaction read write; create table public.pwned2(x int)', 2, /only a query can run here .* not SET/],
+      // Past the first word, the server refuses a second statement (extended protocol).
+      ['select 1; commit; create table public.pwned3(x int)', 2, /one statement at a time/],
+      ['/* read */ select 1; set transaction read write; create table public.pwned4(x int)', 2, /one statement at a time/],
+      // One statement that tries to escape the transaction's mode still cannot write.
+      ['with t as (select set_config($$transaction_read_only$$, $$off$$, true)) select * from t', 1, /transaction read-write mode must be set before any query/],
+    ] as const;
+    for (const [sql, code, message] of attacks) {
+      const res = await runCli(['query', sql], { env });
+      expect(res.code, `${sql}: ${res.stderr}`).toBe(code);
+      expect(res.stderr).toMatch(message);
+    }
+    const created = await wh.pool.query(`select table_name from information_schema.tables where table_schema = 'public' and table_name like 'pwned%'`);
+    expect(created.rows).toEqual([]);
   });
 });
 
