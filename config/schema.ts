@@ -291,9 +291,14 @@ export const configSchema = z
       .strict()
       .default({ rules: [] }),
     retries: z
-      .object({ streamAttempts: z.number().int().min(1).max(10).default(2), backoffSeconds: z.number().min(0).default(5) })
+      .object({
+        streamAttempts: z.number().int().min(1).max(10).default(2),
+        backoffSeconds: z.number().min(0).default(5),
+        /** The longest wait a provider may ask for (Retry-After, a quota's delay) before the stream gives up instead. */
+        maxRetryAfterMinutes: z.number().positive().default(15),
+      })
       .strict()
-      .default({ streamAttempts: 2, backoffSeconds: 5 }),
+      .default({ streamAttempts: 2, backoffSeconds: 5, maxRetryAfterMinutes: 15 }),
   })
   .strict();
 

@@ -6,9 +6,9 @@ import type { Logger } from '../lib/logger.ts';
 
 /**
  * The one place where verite talks HTTP to a provider: retries with exponential backoff and
- * full jitter on network errors, 429 (honouring Retry-After) and 5xx, a time-out per request,
- * a bounded number of attempts, and an {@link ExtractError} naming source, stream, request and
- * status when it gives up. SDK calls get the same policy through {@link withRetry}.
+ * full jitter on network errors, 429 (honouring Retry-After, up to a bound) and 5xx, a time-out
+ * per request, a bounded number of attempts, and an {@link ExtractError} naming source, stream,
+ * request and status when it gives up. SDK calls get the same policy through {@link withRetry}.
  */
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -18,9 +18,24 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Time-out of one request. */
   timeoutMs: number;
+  /**
+   * The longest wait a server may ask for (Retry-After, a quota's retry delay). An answer asking
+   * for more fails at once with an error saying how long was asked: waiting hours in silence
+   * would stall a nightly run, and the next run will find the server ready.
+   */
+  maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 60_000, timeoutMs: 60_000 };
+/** The default bound of a wait a server asks for: 15 minutes (`retries.maxRetryAfterMinutes`). */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 15 * 60_000;
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 60_000, timeoutMs: 60_000, maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS };
+
+/** The bound of a requested wait the run's config sets (`retries.maxRetryAfterMinutes`), in ms. */
+export function maxRetryAfterMs(global: { retries?: { maxRetryAfterMinutes?: number } } | undefined): number {
+  const minutes = global?.retries?.maxRetryAfterMinutes;
+  return minutes === undefined ? DEFAULT_MAX_RETRY_AFTER_MS : minutes * 60_000;
+}
 
 export interface HttpContext extends ErrorContext {
   source: string;
@@ -45,7 +60,7 @@ export class RetryableError extends Error {
   }
 }
 
-const sleepers = { sleep: (ms: number, signal?: AbortSignal) => abortableSleep(ms, signal) };
+const sleepers = { sleep: (ms: number, signal?: AbortSignal) => abortableSleep(ms, signal), now: () => Date.now() };
 
 /** Tests replace the sleep to run retries without waiting. */
 export function setSleep(fn: (ms: number, signal?: AbortSignal) => Promise<void>): () => void {
@@ -56,8 +71,26 @@ export function setSleep(fn: (ms: number, signal?: AbortSignal) => Promise<void>
   };
 }
 
+/**
+ * Tests replace the clock (milliseconds since the epoch) that extractors measure waits with:
+ * the cost throttle's refill, a poll's time-out, an HTTP-date Retry-After. Paired with a sleep
+ * that moves it forward, waits come out exact.
+ */
+export function setClock(fn: () => number): () => void {
+  const previous = sleepers.now;
+  sleepers.now = fn;
+  return () => {
+    sleepers.now = previous;
+  };
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return sleepers.sleep(ms, signal);
+}
+
+/** The clock extractors measure waits with (Date.now unless a test replaced it). */
+export function now(): number {
+  return sleepers.now();
 }
 
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -76,12 +109,12 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Parses a Retry-After header (seconds or an HTTP date) into milliseconds. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | null | undefined, at = now()): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - at);
 }
 
 export function backoffDelay(attempt: number, policy: RetryPolicy, retryAfterMs?: number): number {
@@ -113,7 +146,17 @@ export async function withRetry<T>(
       lastStatus = verdict.status ?? lastStatus;
       if (!verdict.retry) {
         if (error instanceof ExtractError) throw error;
-        throw new ExtractError(errorText(error), { ...pickContext(ctx), status: verdict.status }, { cause: error });
+        // A refused credential stays refused however often the stream is tried again.
+        const permanent = verdict.status === 401 || verdict.status === 403;
+        throw new ExtractError(errorText(error), { ...pickContext(ctx), status: verdict.status }, { cause: error, permanent });
+      }
+      if (verdict.retryAfterMs !== undefined && verdict.retryAfterMs > policy.maxRetryAfterMs) {
+        throw new ExtractError(
+          `the server asks to wait ${duration(verdict.retryAfterMs)} before trying again, longer than the ${duration(policy.maxRetryAfterMs)} ` +
+            `verite waits (retries.maxRetryAfterMinutes); giving up for this run: ${errorText(error)}`,
+          { ...pickContext(ctx), status: verdict.status },
+          { cause: error, permanent: true },
+        );
       }
       if (attempt === policy.attempts) break;
       const delay = backoffDelay(attempt, policy, verdict.retryAfterMs);
@@ -137,6 +180,14 @@ function pickContext(ctx: HttpContext): ErrorContext {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** `200 ms`, `90 s`, `15 min`, `3.5 h`. */
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.ceil(ms / 1000)} s`;
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Number((ms / 3_600_000).toFixed(1))} h`;
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
@@ -197,8 +248,15 @@ export async function httpRequest<T = unknown>(ctx: HttpContext, req: HttpReques
   return withRetry(context, async () => {
     const timeout = AbortSignal.timeout(policy.timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
-    const res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
+      text = await res.text();
+    } catch (error) {
+      if (timeout.aborted && !ctx.signal?.aborted) throw new RetryableError(`no answer within ${duration(policy.timeoutMs)} (the request's time-out)`, undefined, undefined, { cause: error });
+      throw error;
+    }
     const verdict = req.inspect?.({ status: res.status, headers: res.headers, text });
     if (verdict) throw verdict;
     if (res.status === 429 || res.status >= 500) {
@@ -233,19 +291,35 @@ function truncate(text: string, max = 300): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** The clock and the sleep a {@link RateLimiter} spaces requests with. */
+export interface LimiterClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
 /**
- * Bounds the request rate: at most `perSecond` requests started in any second, shared by
- * everything that holds the limiter (one per API key).
+ * Really waits, even where tests replace the shared sleep: a test's recorded waits stay those of
+ * retries, and a rate bound still holds in a test's own process.
+ */
+const realClock: LimiterClock = { now: () => Date.now(), sleep: abortableSleep };
+
+/**
+ * Bounds the request rate: requests start at least `1000 / perSecond` ms apart (so at most
+ * `perSecond` in any second), shared by everything that holds the limiter (one per API key).
  */
 export class RateLimiter {
   private next = 0;
-  constructor(private readonly perSecond: number) {}
+  constructor(
+    private readonly perSecond: number,
+    private readonly clock: LimiterClock = realClock,
+  ) {}
+  /** Waits until the next request may start, and books that slot. */
   async take(signal?: AbortSignal): Promise<void> {
     const interval = 1000 / this.perSecond;
-    const now = Date.now();
+    const now = this.clock.now();
     const at = Math.max(now, this.next);
     this.next = at + interval;
-    if (at > now) await abortableSleep(at - now, signal);
+    if (at > now) await this.clock.sleep(at - now, signal);
   }
 }
 

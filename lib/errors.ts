@@ -16,13 +16,25 @@ export interface ErrorContext {
 /** A source or stream failed: the API refused, the data was unusable, a retry budget ran out. */
 export class ExtractError extends Error {
   override name = 'ExtractError';
+  /**
+   * True when trying the stream again in the same run cannot help: a refused credential, an
+   * API version the provider shut off, a quota that refills in hours. The pipeline then fails
+   * the stream after one attempt instead of retrying it.
+   */
+  readonly permanent: boolean;
   constructor(
     message: string,
     readonly context: ErrorContext,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; permanent?: boolean },
   ) {
-    super(`${describeContext(context)}${message}`, options);
+    super(`${describeContext(context)}${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.permanent = options?.permanent ?? false;
   }
+}
+
+/** Whether `error` is an {@link ExtractError} marked {@link ExtractError.permanent}. */
+export function isPermanent(error: unknown): boolean {
+  return error instanceof ExtractError && error.permanent;
 }
 
 /** A statement failed in the warehouse; carries the SQL and parameters, the driver error as cause. */

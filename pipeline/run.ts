@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { VeriteConfig } from '../config/schema.ts';
 import { registeredSource } from '../extractors/registry.ts';
 import type { DateWindow, Source } from '../extractors/types.ts';
-import { UsageError, errorMessage } from '../lib/errors.ts';
+import { UsageError, errorMessage, isPermanent } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { sleep } from '../extractors/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
@@ -67,8 +67,9 @@ export function resolveSources(config: VeriteConfig, only?: string[]): ResolvedS
 
 /**
  * One run: extract every selected stream (each page committed with its cursor), then the
- * post-load steps (transform, metrics). A failed stream is retried with backoff; if it still
- * fails, the other streams' data stays and the run fails naming it.
+ * post-load steps (transform, metrics). A failed stream is retried with backoff, unless its
+ * error is permanent (see `ExtractError.permanent`); if it still fails, the other streams' data
+ * stays and the run fails naming it.
  */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { warehouse, config } = options;
@@ -117,13 +118,15 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
             totals.quarantined += progress.quarantined;
             await finishStreamRun(warehouse.db, streamRunId, { status: 'failed', pages: progress.pages, landed: progress.written, quarantined: progress.quarantined, error: message });
             const interrupted = options.signal?.aborted === true;
-            if (attempt < attempts && !interrupted) {
+            // A refused credential, a shut-off API version or a spent quota fails the same way again: not retried.
+            const permanent = isPermanent(error);
+            if (attempt < attempts && !interrupted && !permanent) {
               const delay = config.retries.backoffSeconds * 1000 * 2 ** (attempt - 1);
               log.warn({ source: source.name, stream: stream.name, attempt, delayMs: delay, err: message }, 'stream failed; retrying');
               await sleep(delay, options.signal).catch(() => undefined);
               continue;
             }
-            log.error({ source: source.name, stream: stream.name, attempt, err: message }, 'stream failed');
+            log.error({ source: source.name, stream: stream.name, attempt, permanent, err: message }, permanent ? 'stream failed; not retried, as trying again cannot help' : 'stream failed');
             outcome = { source: source.name, stream: stream.name, status: 'failed', attempts: attempt, ...totals, error };
             break;
           }

@@ -4,7 +4,7 @@ import type { FxConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
 import { catalog } from '../catalog.ts';
-import { httpRequest } from '../http.ts';
+import { httpRequest, maxRetryAfterMs } from '../http.ts';
 import { registerSource } from '../registry.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
@@ -48,7 +48,7 @@ async function* readRates(ctx: ReadContext<FxConfig>): AsyncGenerator<Page> {
   const range: EcbRange = from >= addDays(today, -85) ? 'hist-90d' : 'hist';
   const url = ecbUrl(config.ecbUrl ?? ECB_BASE_URL, range);
   const response = await httpRequest<string>(
-    { source: 'fx', stream: 'rates', log: ctx.log, signal: ctx.signal },
+    { source: 'fx', stream: 'rates', log: ctx.log, signal: ctx.signal, retry: { maxRetryAfterMs: maxRetryAfterMs(ctx.global) } },
     { url, describe: `GET ECB ${range} reference rates` },
   );
   const rates = parseEcbXml(String(response.body)).filter((r) => r.date >= from && r.date <= to);

@@ -25,7 +25,7 @@ export function createGa4Client(config: Ga4Config): Ga4ReportClient {
   if (config.credentialsFile) {
     keyFilename = resolve(config.credentialsFile);
     if (!existsSync(keyFilename)) {
-      throw new ExtractError(`credentialsFile ${config.credentialsFile} does not exist (expected a service-account key, JSON)`, { source: 'ga4', stream: 'traffic_daily' });
+      throw new ExtractError(`credentialsFile ${config.credentialsFile} does not exist (expected a service-account key, JSON)`, { source: 'ga4', stream: 'traffic_daily' }, { permanent: true });
     }
   }
   const timeout = config.timeoutSeconds * 1000;

@@ -71,6 +71,8 @@ export function quotaStopMessage(propertyId: string, shortfall: QuotaShortfall, 
  * transient failures and for too many concurrent requests, an {@link ExtractError} with what
  * to do for the rest (an exhausted token quota is not retried: only time refills it), or the
  * error itself when it is not the API's (network errors, which the shared policy retries).
+ * A quota stop and a refused credential, property or request are permanent: the pipeline does
+ * not try the stream again in the same run.
  */
 export function translateFailure(error: unknown, context: ErrorContext & { propertyId: string; reserve: number; landedThrough?: string }): unknown {
   const failure = apiFailure(error);
@@ -85,7 +87,7 @@ export function translateFailure(error: unknown, context: ErrorContext & { prope
   switch (failure.status) {
     case 'RESOURCE_EXHAUSTED': {
       const quota = exhaustedQuota(failure.message);
-      if (quota) return new ExtractError(quotaStopMessage(propertyId, quota, reserve, landedThrough), at, { cause: error });
+      if (quota) return new ExtractError(quotaStopMessage(propertyId, quota, reserve, landedThrough), at, { cause: error, permanent: true });
       return new RetryableError(said, failure.httpStatus, undefined, { cause: error });
     }
     case 'PERMISSION_DENIED':
@@ -93,14 +95,14 @@ export function translateFailure(error: unknown, context: ErrorContext & { prope
         `the credential may not read GA4 property ${propertyId} (${said}). Add the service account's e-mail as a Viewer under ` +
           'Admin → Property access management, and enable the Google Analytics Data API in its Google Cloud project',
         at,
-        { cause: error },
+        { cause: error, permanent: true },
       );
     case 'UNAUTHENTICATED':
-      return new ExtractError(`Google refused the credential (${said}); check credentialsFile, or the application default credentials`, at, { cause: error });
+      return new ExtractError(`Google refused the credential (${said}); check credentialsFile, or the application default credentials`, at, { cause: error, permanent: true });
     case 'NOT_FOUND':
-      return new ExtractError(`GA4 property ${propertyId} was not found (${said}); check propertyIds (Admin → Property details)`, at, { cause: error });
+      return new ExtractError(`GA4 property ${propertyId} was not found (${said}); check propertyIds (Admin → Property details)`, at, { cause: error, permanent: true });
     case 'INVALID_ARGUMENT':
-      return new ExtractError(`GA4 refused the request (${said})`, at, { cause: error });
+      return new ExtractError(`GA4 refused the request (${said})`, at, { cause: error, permanent: true });
     default:
       if (failure.status && TRANSIENT.has(failure.status)) return new RetryableError(said, failure.httpStatus, undefined, { cause: error });
       if (failure.httpStatus !== undefined && failure.httpStatus >= 500) return new RetryableError(said, failure.httpStatus, undefined, { cause: error });

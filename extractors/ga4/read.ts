@@ -1,6 +1,6 @@
 import type { Ga4Config } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
-import { withRetry } from '../http.ts';
+import { maxRetryAfterMs, withRetry } from '../http.ts';
 import type { Page, ReadContext } from '../types.ts';
 import { createGa4Client, type Ga4ReportClient, type RunReportRequest, type RunReportResponse } from './client.ts';
 import { quotaStopMessage, translateFailure } from './failure.ts';
@@ -49,11 +49,12 @@ export async function* readTrafficDaily(ctx: ReadContext<Ga4Config>, createClien
   const call = async (property: Property, request: RunReportRequest, describe: string): Promise<RunReportResponse> => {
     const shortfall = quotaShortfall(property.quota, config.quotaReserve);
     if (shortfall) {
-      throw new ExtractError(quotaStopMessage(property.id, shortfall, config.quotaReserve, landedThrough), { source: SOURCE, stream: STREAM, request: describe });
+      // Only time refills a quota: trying the stream again in this run would stop the same way.
+      throw new ExtractError(quotaStopMessage(property.id, shortfall, config.quotaReserve, landedThrough), { source: SOURCE, stream: STREAM, request: describe }, { permanent: true });
     }
     const where = { source: SOURCE, stream: STREAM, request: describe };
     const response = await withRetry(
-      { ...where, log: ctx.log, signal: ctx.signal, retry: { attempts: config.maxAttempts } },
+      { ...where, log: ctx.log, signal: ctx.signal, retry: { attempts: config.maxAttempts, maxRetryAfterMs: maxRetryAfterMs(ctx.global) } },
       async () => {
         try {
           return await client.runReport(request);

@@ -39,7 +39,9 @@ export interface AdsFailureContext extends ErrorContext {
  * Turns a failure of google-ads-api into what the retry policy needs: a {@link RetryableError}
  * for quota waits and transient errors, an {@link ExtractError} saying what to do for the rest
  * (above all an API version Google no longer serves), or the error itself when it is not the
- * API's (network errors, which the shared policy retries).
+ * API's (network errors, which the shared policy retries). Refusals that no new attempt in the
+ * same run can change (a shut-off version, a refused credential or customer, a daily operations
+ * limit) are permanent: the pipeline does not try the stream again.
  *
  * google-ads-api raises a `GoogleAdsFailure` (a protobuf message, not an Error: `errors[]` of
  * `{error_code: {<category>: <code>}, message}` and `request_id`) when Google's answer carries
@@ -63,18 +65,20 @@ export function translateAdsFailure(error: unknown, context: AdsFailureContext):
             'daily operations limit (Explorer and Basic access have one, 15,000 operations a day for Basic; Standard access has none): ' +
             'run again later, or apply for a higher access level in the API Center',
           where,
-          { cause: error },
+          { cause: error, permanent: true },
         );
       }
       return new RetryableError(said, 429, wait, { cause: error });
     }
     if (errors.every((e) => e.category === 'internal_error')) return new RetryableError(said, undefined, undefined, { cause: error });
     const hint = errors.map((e) => HINTS[`${e.category}.${e.value}`]?.(customerId)).find((h) => h);
-    return new ExtractError(`Google Ads refused the query for customer ${customerId}: ${said}${hint ? `. ${hint}` : ''}`, where, { cause: error });
+    // An access token that expired mid-run is the one refusal a new attempt (a new token) cures.
+    const permanent = !errors.some((e) => e.category === 'authentication_error' && e.value === 'OAUTH_TOKEN_EXPIRED');
+    return new ExtractError(`Google Ads refused the query for customer ${customerId}: ${said}${hint ? `. ${hint}` : ''}`, where, { cause: error, permanent });
   }
 
   const oauth = oauthError(error);
-  if (oauth) return new ExtractError(oauth, where, { cause: error });
+  if (oauth) return new ExtractError(oauth, where, { cause: error, permanent: true });
 
   const status = statusOf(error);
   if (status) {
@@ -83,7 +87,7 @@ export function translateAdsFailure(error: unknown, context: AdsFailureContext):
     if (status.name === 'UNIMPLEMENTED' || status.http === 404) return sunsetError(said, context, at, error);
     if (status.name === 'RESOURCE_EXHAUSTED') return new RetryableError(said, status.http ?? 429, retryInMessage(status.message), { cause: error });
     if (TRANSIENT.has(status.name) || (status.http ?? 0) >= 500) return new RetryableError(said, status.http, undefined, { cause: error });
-    return new ExtractError(`Google Ads refused the query for customer ${customerId}: ${said}`, at, { cause: error });
+    return new ExtractError(`Google Ads refused the query for customer ${customerId}: ${said}`, at, { cause: error, permanent: true });
   }
 
   const message = error instanceof Error ? error.message : '';
@@ -110,7 +114,7 @@ function sunsetError(said: string, context: AdsFailureContext, where: ErrorConte
     `Google Ads no longer serves ${version} (${said}). This verite speaks ${versionText(context)}, and Google shuts each Google Ads API ` +
       `version off about a year after its release (${SUNSET_DATES}). Upgrade verite to a release that pins a newer google-ads-api`,
     where,
-    { cause },
+    { cause, permanent: true },
   );
 }
 

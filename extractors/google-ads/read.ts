@@ -1,7 +1,7 @@
 import type { GoogleAdsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { reportDate } from '../catalog.ts';
-import { withRetry } from '../http.ts';
+import { maxRetryAfterMs, withRetry } from '../http.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import type { GoogleAdsClient, GoogleAdsClientFactory, GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';
@@ -52,7 +52,7 @@ export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, crea
     const where = { source: SOURCE, stream: STREAM, request: `customer ${id} time zone` };
     if (!customer) throw new ExtractError(`customer ${id} answered no customer row`, where);
     if (customer.manager === true) {
-      throw new ExtractError(`customer ${id} is a manager account, which has no campaigns of its own: list its client accounts in customerIds and put ${id} in loginCustomerId`, where);
+      throw new ExtractError(`customer ${id} is a manager account, which has no campaigns of its own: list its client accounts in customerIds and put ${id} in loginCustomerId`, where, { permanent: true });
     }
     const zone = typeof customer.time_zone === 'string' && customer.time_zone ? customer.time_zone : undefined;
     if (!zone) ctx.warnOnce(`google_ads: customer ${id} reports no time zone; its days are taken as UTC days`);
@@ -111,7 +111,8 @@ async function queryAll(
 ): Promise<GoogleAdsRow[]> {
   const request = client.apiVersion ? `${options.describe} (${client.apiVersion})` : options.describe;
   const where = { source: SOURCE, stream: STREAM, request, ...(options.window ? { window: options.window } : {}) };
-  return withRetry({ ...where, log: options.ctx.log, signal: options.ctx.signal, retry: { attempts: options.attempts } }, async () => {
+  const retry = { attempts: options.attempts, maxRetryAfterMs: maxRetryAfterMs(options.ctx.global) };
+  return withRetry({ ...where, log: options.ctx.log, signal: options.ctx.signal, retry }, async () => {
     const rows: GoogleAdsRow[] = [];
     try {
       for await (const row of client.queryStream(customerId, gaql)) rows.push(row);

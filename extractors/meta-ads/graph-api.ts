@@ -152,24 +152,26 @@ export class GraphApi extends FacebookAdsApi {
     if (error.is_transient || code === 1 || code === 2 || answer.status >= 500) {
       return new RetryableError(`Meta had a temporary failure (${label}): ${error.message ?? ''}`, answer.status);
     }
-    throw new ExtractError(this.explain(error, label), { source: ctx.source, stream: ctx.stream, window: ctx.window, request: ctx.request, status: answer.status });
+    const explained = this.explain(error, label);
+    throw new ExtractError(explained.message, { source: ctx.source, stream: ctx.stream, window: ctx.window, request: ctx.request, status: answer.status }, { permanent: explained.permanent });
   }
 
-  private explain(error: GraphError, label: string): string {
+  /** What a refusal means and what to do; `permanent` when no new attempt in the run can change it. */
+  private explain(error: GraphError, label: string): { message: string; permanent: boolean } {
     const code = error.code ?? 0;
     const said = `${error.message ?? 'no message'}${error.error_user_msg ? ` (${error.error_user_msg})` : ''}${error.fbtrace_id ? ` [fbtrace_id ${error.fbtrace_id}]` : ''}`;
     if (code === 190) {
-      return `Meta refused the access token (${label}): ${said}. Put a valid system-user token with ads_read in the environment variable ${this.tokenEnv} (see docs/sources/meta-ads.md)`;
+      return { permanent: true, message: `Meta refused the access token (${label}): ${said}. Put a valid system-user token with ads_read in the environment variable ${this.tokenEnv} (see docs/sources/meta-ads.md)` };
     }
     if (code === 2635) {
-      return `Meta no longer serves Marketing API ${this.version} (${label}): ${said}. Set sources.meta_ads.apiVersion to a version Meta still serves (this build defaults to ${SDK_API_VERSION}), or update verite`;
+      return { permanent: true, message: `Meta no longer serves Marketing API ${this.version} (${label}): ${said}. Set sources.meta_ads.apiVersion to a version Meta still serves (this build defaults to ${SDK_API_VERSION}), or update verite` };
     }
     if (code === 100 && error.error_subcode === 33) {
-      return `no such object, or the token may not see it (${label}): ${said}. Check the id in adAccountIds and that the ad account is assigned to the system user`;
+      return { permanent: true, message: `no such object, or the token may not see it (${label}): ${said}. Check the id in adAccountIds and that the ad account is assigned to the system user` };
     }
     if (code === 10 || code === 294 || (code >= 200 && code < 300)) {
-      return `the token may not read this ad account (${label}): ${said}. Give the system user the ads_read permission and access to the ad account`;
+      return { permanent: true, message: `the token may not read this ad account (${label}): ${said}. Give the system user the ads_read permission and access to the ad account` };
     }
-    return `Graph API error (${label}${error.type ? `, ${error.type}` : ''}): ${said}`;
+    return { permanent: false, message: `Graph API error (${label}${error.type ? `, ${error.type}` : ''}): ${said}` };
   }
 }

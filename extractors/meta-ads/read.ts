@@ -2,6 +2,7 @@ import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import type { MetaAdsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { reportDate } from '../catalog.ts';
+import { maxRetryAfterMs } from '../http.ts';
 import type { DateWindow, JsonValue, Page, ReadContext } from '../types.ts';
 import { addDays, chunkWindow, datesOf, localDate } from './dates.ts';
 import { GraphApi } from './graph-api.ts';
@@ -57,7 +58,7 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
     accessTokenEnv: config.accessTokenEnv,
     baseUrl: config.graphBaseUrl,
     version: config.apiVersion,
-    http: { source: SOURCE, stream: STREAM, log: ctx.log, signal: ctx.signal },
+    http: { source: SOURCE, stream: STREAM, log: ctx.log, signal: ctx.signal, retry: { maxRetryAfterMs: maxRetryAfterMs(ctx.global) } },
   });
   // The SDK builds every report run with the default session (its AdReportRun drops the one it is given).
   FacebookAdsApi.setDefaultApi(api);

@@ -1,6 +1,6 @@
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { isoTimestamp } from '../catalog.ts';
-import { RateLimiter, type HttpContext } from '../http.ts';
+import { maxRetryAfterMs, RateLimiter, type HttpContext } from '../http.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { easyPostClient, type EasyPostClient, type EasyPostShipmentSummary, type EasyPostTracker } from './easypost-client.ts';
 import { trackerToShipment } from './easypost-map.ts';
@@ -147,7 +147,7 @@ function makeClient(ctx: ReadContext<ShipmentsConfig>): EasyPostClient {
     stream: 'shipments',
     log: ctx.log,
     signal: ctx.signal,
-    retry: { attempts: api.maxAttempts, timeoutMs: api.timeoutSeconds * 1000 },
+    retry: { attempts: api.maxAttempts, timeoutMs: api.timeoutSeconds * 1000, maxRetryAfterMs: maxRetryAfterMs(ctx.global) },
     limiter: new RateLimiter(api.maxRequestsPerSecond),
   };
   return easyPostClient({ apiKey, baseUrl: api.baseUrl, http });

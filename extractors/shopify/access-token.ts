@@ -41,7 +41,7 @@ export function accessTokenSource(config: ShopifyConfig, baseUrl: string, ctx: S
         throw new ExtractError(
           `Shopify refused the client credentials in ${config.clientIdEnv}/${config.clientSecretEnv}: the app must be installed on ${config.shop} and belong to the shop's organisation`,
           { source: http.source, stream: http.stream, request: 'POST /admin/oauth/access_token', status },
-          { cause: error },
+          { cause: error, permanent: true },
         );
       }
       throw error;

@@ -8,7 +8,7 @@ const WARN_MONTHS = 3;
 /** The first day (UTC) of a `YYYY-MM` version and the day its support window ends. */
 export function versionWindow(version: string, context: ErrorContext = { source: 'shopify' }): { released: Date; supportedUntil: Date } {
   const m = /^(\d{4})-(\d{2})$/.exec(version);
-  if (!m) throw new ExtractError(`"${version}" is not a Shopify API version (expected YYYY-MM, e.g. 2026-10)`, context);
+  if (!m) throw new ExtractError(`"${version}" is not a Shopify API version (expected YYYY-MM, e.g. 2026-10)`, context, { permanent: true });
   const year = Number(m[1]);
   const month = Number(m[2]) - 1;
   return { released: new Date(Date.UTC(year, month, 1)), supportedUntil: new Date(Date.UTC(year, month + SUPPORT_MONTHS, 1)) };
@@ -32,6 +32,7 @@ export function checkApiVersion(version: string, now: Date, warn: (message: stri
     throw new ExtractError(
       `API version ${version} is not released yet (the latest stable version is ${latest}); set sources.shopify.apiVersion to a released version`,
       context,
+      { permanent: true },
     );
   }
   if (now >= supportedUntil) {
@@ -39,6 +40,7 @@ export function checkApiVersion(version: string, now: Date, warn: (message: stri
       `API version ${version} is past its support window (Shopify supports a version for ${SUPPORT_MONTHS} months; it ended ${day(supportedUntil)}); ` +
         `set sources.shopify.apiVersion to a supported version such as ${latest}`,
       context,
+      { permanent: true },
     );
   }
   const warnFrom = new Date(supportedUntil);
@@ -59,6 +61,7 @@ export function checkServedVersion(requested: string, served: string | null, con
       `API version ${requested} is no longer supported: Shopify answered with version ${served}; ` +
         `set sources.shopify.apiVersion to a supported version (${served} or newer)`,
       context,
+      { permanent: true },
     );
   }
 }

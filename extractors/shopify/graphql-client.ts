@@ -32,6 +32,8 @@ export interface ShopifyClientOptions {
   signal?: AbortSignal;
   secret(envVar: string): string;
   warnOnce(message: string): void;
+  /** The longest wait an answer may ask for (`retries.maxRetryAfterMinutes`); default 15 minutes. */
+  maxRetryAfterMs?: number;
 }
 
 /** Where the Admin API of the config answers: `apiBaseUrl`, else the shop's own domain. */
@@ -58,7 +60,7 @@ export function shopifyClient(options: ShopifyClientOptions): ShopifyGraphql {
     stream,
     log: options.log,
     signal: options.signal,
-    retry: { attempts: config.maxAttempts, timeoutMs: config.timeoutSeconds * 1000 },
+    retry: { attempts: config.maxAttempts, timeoutMs: config.timeoutSeconds * 1000, ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}) },
   };
   const tokens: AccessTokenSource = accessTokenSource(config, base, options, http);
   const throttle = new CostThrottle();
@@ -92,14 +94,14 @@ export function shopifyClient(options: ShopifyClientOptions): ShopifyGraphql {
             `Shopify refused the access token${config.clientIdEnv ? ` obtained with ${config.clientIdEnv}` : ` in ${config.accessTokenEnv}`}: ` +
               `it must be an Admin API token of an app installed on ${config.shop}`,
             { ...where, status },
-            { cause: error },
+            { cause: error, permanent: true },
           );
         }
         if (status === 404) {
-          throw new ExtractError(`no Admin API answers at ${url}: check sources.shopify.shop (or apiBaseUrl) and apiVersion ${config.apiVersion}`, { ...where, status }, { cause: error });
+          throw new ExtractError(`no Admin API answers at ${url}: check sources.shopify.shop (or apiBaseUrl) and apiVersion ${config.apiVersion}`, { ...where, status }, { cause: error, permanent: true });
         }
         if (status === 402 || status === 423) {
-          throw new ExtractError(`the shop ${config.shop} is frozen or locked (HTTP ${status}); its Admin API is closed until the shop is active again`, { ...where, status }, { cause: error });
+          throw new ExtractError(`the shop ${config.shop} is frozen or locked (HTTP ${status}); its Admin API is closed until the shop is active again`, { ...where, status }, { cause: error, permanent: true });
         }
         throw error;
       }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { isoTimestamp } from '../catalog.ts';
-import { httpDownload } from '../http.ts';
+import { httpDownload, maxRetryAfterMs } from '../http.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { readBulkObjects, type BulkObject } from './bulk-file.ts';
 import { startBulkOperation, waitForBulkOperation, type BulkOperationStatus } from './bulk-operation.ts';
@@ -146,7 +146,7 @@ export async function* readShopifyStream(stream: ShopifyStreamName, ctx: ReadCon
   }
   const client =
     options.client ??
-    shopifyClient({ config: ctx.config, stream, now: ctx.now, log: ctx.log, signal: ctx.signal, secret: ctx.secret, warnOnce: ctx.warnOnce });
+    shopifyClient({ config: ctx.config, stream, now: ctx.now, log: ctx.log, signal: ctx.signal, secret: ctx.secret, warnOnce: ctx.warnOnce, maxRetryAfterMs: maxRetryAfterMs(ctx.global) });
   ctx.log.info({ mode: plan.mode, ...plan.range, resume: plan.resume?.id }, `reading ${stream}`);
   if (plan.mode === 'paged') yield* readPaged(stream, client, plan, ctx);
   else yield* readBulk(stream, client, plan, ctx);

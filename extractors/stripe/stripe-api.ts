@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import type { StripeConfig } from '../../config/schema.ts';
-import { RateLimiter, withRetry, type HttpContext } from '../http.ts';
+import { maxRetryAfterMs, RateLimiter, withRetry, type HttpContext } from '../http.ts';
 import type { ReadContext } from '../types.ts';
 import type { StripeObjectKind } from './object-kinds.ts';
 import { stripeRetryable } from './retryable.ts';
@@ -73,7 +73,7 @@ export function createStripeApi(ctx: ReadContext<StripeConfig>, kind: StripeObje
     stream: kind.stream,
     log: ctx.log,
     signal: ctx.signal,
-    retry: { attempts: config.maxAttempts, timeoutMs },
+    retry: { attempts: config.maxAttempts, timeoutMs, maxRetryAfterMs: maxRetryAfterMs(ctx.global) },
     limiter: stripeLimiter(secretKey, config.maxRequestsPerSecond),
   };
   const call = <T>(request: string, fn: () => Promise<T>): Promise<T> => withRetry({ ...base, request }, fn, stripeRetryable);

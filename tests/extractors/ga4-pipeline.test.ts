@@ -105,12 +105,13 @@ describe('GA4 through the loader', () => {
     fake.rows = (property) => firstVersion(property);
     // The cursor is at the 9th; on the 12th the lookback re-reads the 9th, 10th and 11th. Property
     // 111 has 45 tokens, 10 a request: 35 after its probe, 25 after the 9th, 15 after the 10th,
-    // below the reserve of 20, so the 11th is not asked for. The pipeline tries the stream once
-    // more: its probe leaves 5, and it stops again.
+    // below the reserve of 20, so the 11th is not asked for. A quota stop is permanent: the
+    // pipeline does not try the stream again in this run (retries.streamAttempts is 2).
     fake.setQuota('111', 45);
     const result = await run('2024-03-12T08:00:00Z', { quotaReserve: 20 });
     expect(result.status).toBe('failed');
-    expect(result.error).toMatch(/^ga4\.traffic_daily: .*GA4 property 111 has 5 tokens per hour left \(quotaReserve is 20\): stopping before the quota runs out; dates through 2024-03-10 are landed\./);
+    expect(result.streams[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(result.error).toMatch(/^ga4\.traffic_daily: .*GA4 property 111 has 15 tokens per hour left \(quotaReserve is 20\): stopping before the quota runs out; dates through 2024-03-10 are landed\./);
     expect(await rowsPerDate()).toMatchObject({ '2024-03-10': 4 });
     expect((await rowsPerDate())['2024-03-11']).toBeUndefined();
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'ga4' and stream = 'traffic_daily'`);

@@ -358,16 +358,22 @@ describe('Google Ads through the loader', () => {
     expect(state.rows[0].state).toEqual({ through: '2024-03-10' });
   });
 
-  it('fails the run naming the stream when the API version is sunset, keeping what was landed', async () => {
-    const sunset = () =>
-      new errors.GoogleAdsFailure({ errors: [{ error_code: { request_error: RequestError.UNSUPPORTED_VERSION }, message: 'Version v24 is deprecated. Requests to this version will be blocked.' }] });
-    // Both attempts of the stream meet it.
-    failures.push({ error: sunset() }, { error: sunset() });
+  it('fails the run after one attempt of the stream, naming it, when the API version is sunset, keeping what was landed', async () => {
+    // Once only: were the stream tried again (retries.streamAttempts is 2), the second attempt would succeed.
+    failures.push({
+      error: new errors.GoogleAdsFailure({ errors: [{ error_code: { request_error: RequestError.UNSUPPORTED_VERSION }, message: 'Version v24 is deprecated. Requests to this version will be blocked.' }] }),
+    });
     const before = await rowsPerDate();
+    queries = [];
     const result = await run('2024-03-12T08:00:00Z');
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/^google_ads\.campaign_daily: \[google_ads\.campaign_daily, customer 1234567890 time zone \(v24\)\] Google Ads no longer serves v24/);
+    expect(result.streams[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(queries).toHaveLength(1);
+    const attempts = await wh.pool.query(`select attempt, status from ops.stream_runs where run_id = $1`, [result.runId]);
+    expect(attempts.rows).toEqual([{ attempt: 1, status: 'failed' }]);
     expect(await rowsPerDate()).toEqual(before);
+    expect(failures).toEqual([]);
   });
 
   it('imports a CSV written with GAQL field names as the nested records the API returns', async () => {

@@ -1,0 +1,200 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { httpRequest, maxRetryAfterMs, RateLimiter, setClock, setSleep, type HttpContext, type LimiterClock } from '../../extractors/http.ts';
+import { ExtractError } from '../../lib/errors.ts';
+
+/**
+ * The shared HTTP behaviour every extractor relies on, against a real server on 127.0.0.1:
+ * time-outs, dropped sockets, Retry-After (seconds and HTTP dates, and its bound), the attempt
+ * bound, the errors it gives up with, and the rate bound. The shared sleep is replaced by one
+ * that moves a fake clock, so every wait is asserted exactly and none is really waited.
+ */
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+let server: Server;
+let base: string;
+/** Answers the n-th request (1-based) of the current test. */
+let handler: Handler;
+let arrivals: { path: string; at: number }[] = [];
+/** What the server stamps each arrival with; the fake clock unless a test says otherwise. */
+let stamp: () => number;
+
+/** The fake clock, on a whole second so an HTTP date (second precision) converts exactly. */
+const START = Date.parse('2026-03-02T10:00:00Z');
+let clock = START;
+let waits: number[] = [];
+let restoreSleep: () => void;
+let restoreClock: () => void;
+
+beforeAll(async () => {
+  restoreSleep = setSleep(async (ms) => {
+    waits.push(ms);
+    clock += ms;
+  });
+  restoreClock = setClock(() => clock);
+  server = createServer((req, res) => {
+    // A connection per request: a kept-alive socket that a test's drop or hang left behind would
+    // fail the next test's first request.
+    res.shouldKeepAlive = false;
+    arrivals.push({ path: req.url ?? '', at: stamp() });
+    handler(req, res, arrivals.length);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  restoreSleep();
+  restoreClock();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  clock = START;
+  waits = [];
+  arrivals = [];
+  stamp = () => clock;
+});
+
+const ok = (res: ServerResponse, body: unknown = { ok: true }) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+const ctx = (retry: HttpContext['retry'] = {}, extra: Partial<HttpContext> = {}): HttpContext => ({ source: 'shop_test', stream: 'orders', retry, ...extra });
+
+async function failure(promise: Promise<unknown>): Promise<ExtractError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ExtractError);
+  return error as ExtractError;
+}
+
+describe('httpRequest against a local server', () => {
+  it('gives up on an answer slower than the time-out, asks again, then fails naming source, stream, request and the time-out', async () => {
+    // Never answers: the request's own time-out (100 ms) ends each attempt.
+    handler = () => undefined;
+    const error = await failure(httpRequest(ctx({ attempts: 2, timeoutMs: 100 }), { url: `${base}/slow` }));
+
+    expect(arrivals.map((a) => a.path)).toEqual(['/slow', '/slow']);
+    expect(error.message).toBe("[shop_test.orders, GET /slow] gave up after 2 attempts: no answer within 100 ms (the request's time-out)");
+    expect(error.context).toMatchObject({ source: 'shop_test', stream: 'orders', request: 'GET /slow' });
+    expect(error.permanent).toBe(false);
+    // One backoff between the two attempts: base 500 ms, full jitter.
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeLessThan(500);
+  });
+
+  it('retries a dropped connection (a network error) and returns the next answer', async () => {
+    handler = (req, res, n) => (n === 1 ? req.socket.destroy() : ok(res, { orders: [1, 2] }));
+    const res = await httpRequest<{ orders: number[] }>(ctx({ attempts: 3 }), { url: `${base}/orders.json` });
+
+    expect(res.body).toEqual({ orders: [1, 2] });
+    expect(arrivals).toHaveLength(2);
+    expect(waits).toHaveLength(1);
+  });
+
+  it('waits until the HTTP date a Retry-After names', async () => {
+    // 10:02:00 when the fake clock says 10:00:00: two minutes.
+    handler = (_req, res, n) =>
+      n === 1 ? res.writeHead(429, { 'retry-after': 'Mon, 02 Mar 2026 10:02:00 GMT' }).end('slow down') : ok(res);
+    const res = await httpRequest(ctx(), { url: `${base}/limited` });
+
+    expect(res.status).toBe(200);
+    expect(waits).toEqual([120_000]);
+    // The second request went out at the date the server named.
+    expect(arrivals.map((a) => a.at - START)).toEqual([0, 120_000]);
+  });
+
+  it('makes at most `attempts` requests, then fails with the last status and answer', async () => {
+    handler = (_req, res) => res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
+    const error = await failure(httpRequest(ctx({ attempts: 3 }), { url: `${base}/down`, describe: 'GET orders page 2' }));
+
+    expect(arrivals).toHaveLength(3);
+    expect(waits).toHaveLength(2);
+    expect(error.message).toBe('[shop_test.orders, GET orders page 2, HTTP 503] gave up after 3 attempts: HTTP 503: busy');
+    expect(error.context.status).toBe(503);
+  });
+
+  it('fails a refused credential at once, marked permanent so the stream is not tried again either', async () => {
+    handler = (_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid api key"}');
+    const error = await failure(httpRequest(ctx(), { url: `${base}/v1/charges` }));
+
+    expect(arrivals).toHaveLength(1);
+    expect(error.message).toBe('[shop_test.orders, GET /v1/charges, HTTP 401] HTTP 401: {"error":"invalid api key"}');
+    expect(error.permanent).toBe(true);
+    expect(waits).toEqual([]);
+  });
+});
+
+describe('the bound on a wait the server asks for', () => {
+  it('waits a Retry-After of exactly the bound (15 minutes by default)', async () => {
+    handler = (_req, res, n) => (n === 1 ? res.writeHead(429, { 'retry-after': '900' }).end() : ok(res));
+    await httpRequest(ctx(), { url: `${base}/limited` });
+    expect(waits).toEqual([900_000]);
+  });
+
+  it('gives up at once, saying how long was asked, when the server asks for longer', async () => {
+    handler = (_req, res) => res.writeHead(429, { 'retry-after': '7200' }).end('daily limit reached');
+    const error = await failure(httpRequest(ctx(), { url: `${base}/limited` }));
+
+    expect(arrivals).toHaveLength(1);
+    expect(waits).toEqual([]);
+    expect(error.message).toBe(
+      '[shop_test.orders, GET /limited, HTTP 429] the server asks to wait 2 h before trying again, longer than the 15 min verite waits ' +
+        '(retries.maxRetryAfterMinutes); giving up for this run: HTTP 429: daily limit reached',
+    );
+    // Trying the stream again a few seconds later would meet the same answer.
+    expect(error.permanent).toBe(true);
+  });
+
+  it('applies to an HTTP date too, and follows the configured bound', async () => {
+    // 16 minutes ahead of the fake clock.
+    handler = (_req, res, n) => (n === 1 ? res.writeHead(503, { 'retry-after': 'Mon, 02 Mar 2026 10:16:00 GMT' }).end() : ok(res));
+    const error = await failure(httpRequest(ctx(), { url: `${base}/maintenance` }));
+    expect(error.message).toContain('asks to wait 16 min before trying again, longer than the 15 min verite waits');
+
+    // `retries.maxRetryAfterMinutes: 20` lets the same answer be waited out.
+    arrivals = [];
+    const bound = maxRetryAfterMs({ retries: { maxRetryAfterMinutes: 20 } });
+    expect(bound).toBe(1_200_000);
+    const res = await httpRequest(ctx({ maxRetryAfterMs: bound }), { url: `${base}/maintenance` });
+    expect(res.status).toBe(200);
+    expect(waits).toEqual([960_000]);
+  });
+});
+
+describe('RateLimiter', () => {
+  it('starts requests 1000 / perSecond ms apart on its clock', async () => {
+    // The limiter's own clock: its sleeps move it, and the server stamps arrivals with it.
+    let t = 0;
+    const slept: number[] = [];
+    const limiterClock: LimiterClock = { now: () => t, sleep: async (ms) => void (slept.push(ms), (t += ms)) };
+    stamp = () => t;
+    handler = (_req, res) => ok(res);
+    const limiter = new RateLimiter(4, limiterClock);
+
+    for (let i = 0; i < 5; i++) await httpRequest(ctx({}, { limiter }), { url: `${base}/page/${i}` });
+
+    // 4 a second: 250 ms apart, the first at once.
+    expect(arrivals.map((a) => a.at)).toEqual([0, 250, 500, 750, 1000]);
+    expect(slept).toEqual([250, 250, 250, 250]);
+    // The limiter's waits are not retries: the shared sleep saw none.
+    expect(waits).toEqual([]);
+  });
+
+  it('books slots for concurrent callers, and really spaces their requests on the wall clock', async () => {
+    // The real clock this time: a lower bound only (a slow machine only makes the gaps longer).
+    stamp = () => performance.now();
+    handler = (_req, res) => ok(res);
+    const limiter = new RateLimiter(20);
+    const start = performance.now();
+
+    await Promise.all(Array.from({ length: 6 }, (_, i) => httpRequest(ctx({}, { limiter }), { url: `${base}/charge/${i}` })));
+
+    // The k-th request cannot start before k × 50 ms (less a millisecond of timer rounding).
+    const times = arrivals.map((a) => a.at - start).sort((a, b) => a - b);
+    expect(times).toHaveLength(6);
+    times.forEach((elapsed, k) => expect(elapsed).toBeGreaterThanOrEqual(k * 50 - 2));
+  });
+});
