@@ -1,6 +1,6 @@
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
-import { errorMessage } from '../lib/errors.ts';
+import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
@@ -29,6 +29,8 @@ export interface CheckResult {
   /** Failing rows, at most a few. */
   sample: Record<string, unknown>[];
   message?: string;
+  /** The check's SQL, when the check's own query failed. */
+  sql?: string;
 }
 
 export interface TransformResult {
@@ -51,10 +53,75 @@ export class ModelCycleError extends Error {
 }
 
 /**
- * Orders models so each comes after what it depends on (dependencies that are not models,
- * such as raw tables, are inputs). Refuses a cycle, naming it.
+ * Models that cannot be ordered because of what they declare: a dependency that names no
+ * model and no raw table (a typo such as `core.order`), or two models building one table.
+ * Lists every problem.
+ */
+export class ModelDependencyError extends Error {
+  override name = 'ModelDependencyError';
+  constructor(readonly problems: string[]) {
+    super(
+      problems.length === 1
+        ? `the transform models cannot be ordered: ${problems[0]}`
+        : `the transform models cannot be ordered (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+}
+
+/** Names close to `name` (one contains the other, or at most two edits apart), closest first, for "did you mean". */
+function similarNames(name: string, names: readonly string[]): string[] {
+  const distance = (a: string, b: string): number => {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = row;
+    }
+    return previous[b.length]!;
+  };
+  return names
+    .map((n) => ({ n, d: distance(n, name) }))
+    .filter(({ n, d }) => n.includes(name) || name.includes(n) || d <= 2)
+    .sort((a, b) => a.d - b.d)
+    .map(({ n }) => n);
+}
+
+function didYouMean(name: string, names: readonly string[]): string {
+  const near = similarNames(name, names);
+  return near.length ? ` (did you mean ${near.slice(0, 3).join(', ')}?)` : '';
+}
+
+/**
+ * The problems of a model list, all of them: a name built by two models, a dependency that
+ * is neither a model nor a `raw.` table (sources are read from raw, so anything else a model
+ * reads must be built by a model).
+ */
+function dependencyProblems(models: readonly Model[]): string[] {
+  const names = models.map((m) => m.name);
+  const known = new Set(names);
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) problems.push(`two models build ${name}`);
+    seen.add(name);
+  }
+  for (const model of models) {
+    for (const dep of model.dependsOn) {
+      if (known.has(dep) || dep.startsWith('raw.')) continue;
+      problems.push(`${model.name} depends on ${dep}, which is no model${didYouMean(dep, names)}`);
+    }
+  }
+  return [...new Set(problems)];
+}
+
+/**
+ * Orders models so each comes after what it depends on (`raw.` tables are inputs, not
+ * models). Refuses a dependency on an unknown model ({@link ModelDependencyError}) and a
+ * cycle ({@link ModelCycleError}), naming them.
  */
 export function orderModels(models: readonly Model[]): Model[] {
+  const problems = dependencyProblems(models);
+  if (problems.length) throw new ModelDependencyError(problems);
   const byName = new Map(models.map((m) => [m.name, m]));
   const ordered: Model[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
@@ -108,13 +175,31 @@ export interface RunTransformsOptions {
  * back, and readers keep seeing the previous complete build. Returns a result per model.
  */
 export async function runModels(db: Kysely<Database>, config: VeriteConfig, options: RunTransformsOptions): Promise<TransformResult> {
-  const ordered = orderModels(options.models);
-  const ctx = transformContext(config, options.now);
   const selected = options.select?.length ? new Set(options.select) : null;
   if (selected) {
-    const unknown = [...selected].filter((s) => !ordered.some((m) => m.name === s));
-    if (unknown.length) throw new Error(`no such model: ${unknown.join(', ')} (models: ${ordered.map((m) => m.name).join(', ')})`);
+    const names = options.models.map((m) => m.name);
+    const unknown = [...selected].filter((s) => !names.includes(s));
+    if (unknown.length) {
+      throw new UsageError(`no such model: ${unknown.map((u) => `${u}${didYouMean(u, names)}`).join(', ')}; the models are ${names.join(', ')}`);
+    }
   }
+  let ordered: Model[];
+  try {
+    ordered = orderModels(options.models);
+  } catch (error) {
+    if (!(error instanceof ModelCycleError || error instanceof ModelDependencyError)) throw error;
+    // Nothing can be built in a valid order: nothing is, and readers keep the previous build.
+    const reason = errorMessage(error);
+    options.log?.error({ err: reason }, 'transform models cannot be ordered');
+    return {
+      status: 'failed',
+      published: false,
+      results: options.models.map((m) => ({ model: m.name, status: 'not-run', reason })),
+      checks: [],
+      error: `${error.name}: ${reason}`,
+    };
+  }
+  const ctx = transformContext(config, options.now);
   const results: ModelResult[] = [];
   const checks: CheckResult[] = [];
   const failed = new Set<string>();
@@ -154,11 +239,24 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     for (const model of ordered) {
       if (!results.some((r) => r.model === model.name && r.status === 'succeeded')) continue;
       for (const check of modelChecks(model)) {
-        const query = check.failing(trx as unknown as Kysely<Database>, ctx);
-        const compiled = 'isRawBuilder' in query ? query.compile(trx) : query.compile();
-        const rows = ((await trx.executeQuery(compiled)).rows ?? []) as Record<string, unknown>[];
-        const passed = rows.length === 0;
-        checks.push({ model: model.name, check: check.name, passed, sample: rows.slice(0, 5), message: passed ? undefined : check.describe?.(rows) });
+        // A check whose own query fails is a failed check, not the end of the run: the
+        // savepoint keeps the transaction usable for the other checks.
+        const savepoint = await trx.savepoint('check').execute();
+        let compiled: string | undefined;
+        try {
+          const query = check.failing(trx as unknown as Kysely<Database>, ctx);
+          const q = 'isRawBuilder' in query ? query.compile(trx) : query.compile();
+          compiled = q.sql;
+          const rows = ((await trx.executeQuery(q)).rows ?? []) as Record<string, unknown>[];
+          await savepoint.releaseSavepoint('check').execute();
+          const passed = rows.length === 0;
+          checks.push({ model: model.name, check: check.name, passed, sample: rows.slice(0, 5), message: passed ? undefined : check.describe?.(rows) });
+        } catch (error) {
+          await savepoint.rollbackToSavepoint('check').execute();
+          const message = `the check's query failed: ${errorMessage(error)}`;
+          checks.push({ model: model.name, check: check.name, passed: false, sample: [], message, sql: compiled });
+          options.log?.error({ model: model.name, check: check.name, err: errorMessage(error) }, 'data check failed to run');
+        }
       }
     }
     const firstFailure = results.find((r) => r.status === 'failed');
@@ -166,7 +264,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     const error = firstFailure
       ? `model ${firstFailure.model} failed: ${firstFailure.error}`
       : failedChecks.length
-        ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''} (e.g. ${JSON.stringify(c.sample[0])})`).join('; ')
+        ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''}${c.sample.length ? ` (e.g. ${JSON.stringify(c.sample[0])})` : ''}`).join('; ')
         : undefined;
     if (error) {
       await trx.rollback().execute();

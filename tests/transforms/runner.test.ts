@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { defineModel, type Model } from '../../transforms/model.ts';
-import { ModelCycleError, orderModels, runModels } from '../../transforms/runner.ts';
+import { ModelCycleError, ModelDependencyError, orderModels, runModels } from '../../transforms/runner.ts';
 import { models } from '../../transforms/models.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -28,6 +28,7 @@ describe('transform runner', () => {
     const c = tiny('core.c', ['staging.b'], '1');
     expect(() => orderModels([a, b, c])).toThrow(ModelCycleError);
     expect(() => orderModels([a, b, c])).toThrow(/staging\.a → core\.c → staging\.b → staging\.a/);
+    expect(() => orderModels([a, b, c, tiny('core.c', [], '1')])).toThrow('the transform models cannot be ordered: two models build core.c');
     const ok = orderModels([tiny('core.z', ['staging.y'], '1'), tiny('staging.y', ['raw.x__y'], '1')]);
     expect(ok.map((m) => m.name)).toEqual(['staging.y', 'core.z']);
   });
@@ -55,6 +56,68 @@ describe('transform runner', () => {
     expect(result.error).toMatch(/core\.broken/);
     // Readers still see the previous complete build: one order, not two.
     expect((await wh.pool.query('select count(*)::int as n from core.orders')).rows[0].n).toBe(1);
+  });
+
+  // From here on raw holds two orders and core.orders the one of the first build: a run that
+  // published anything would show two.
+  const publishedOrders = async () => (await wh.pool.query('select count(*)::int as n from core.orders')).rows[0].n as number;
+
+  it('issue 3: a dependency cycle fails the run without throwing, builds nothing and names the cycle', async () => {
+    const x = tiny('core.x', ['core.y'], '1');
+    const y = tiny('core.y', ['core.orders', 'core.x'], '1');
+    const result = await runModels(wh.db, config, { models: [...models, x, y], now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.published).toBe(false);
+    expect(result.error).toBe('ModelCycleError: the transform models depend on each other in a cycle: core.x → core.y → core.x');
+    expect(result.results).toHaveLength(models.length + 2);
+    for (const r of result.results) {
+      expect(r, r.model).toMatchObject({ status: 'not-run', reason: 'the transform models depend on each other in a cycle: core.x → core.y → core.x' });
+    }
+    expect(result.checks).toEqual([]);
+    expect(await publishedOrders()).toBe(1);
+  });
+
+  it('issue 3: refuses a dependency that names no model (a typo), listing every one, unless it is a raw table', async () => {
+    const typo = tiny('core.typo', ['core.order', 'raw.shopify__orders'], '1');
+    const extra = tiny('core.extra', ['staging.shopify_order'], '1');
+    expect(() => orderModels([...models, typo, extra])).toThrow(ModelDependencyError);
+    expect(() => orderModels([...models, typo, extra])).toThrow(
+      'the transform models cannot be ordered (2 problems):\n' +
+        '  - core.typo depends on core.order, which is no model (did you mean core.orders, core.order_lines?)\n' +
+        '  - core.extra depends on staging.shopify_order, which is no model (did you mean staging.shopify_orders, staging.shopify_order_lines?)',
+    );
+    const result = await runModels(wh.db, config, { models: [...models, typo], now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.published).toBe(false);
+    expect(result.error).toMatch(/^ModelDependencyError: .*core\.typo depends on core\.order, which is no model \(did you mean core\.orders/);
+    expect(result.results.every((r) => r.status === 'not-run')).toBe(true);
+    expect(await publishedOrders()).toBe(1);
+  });
+
+  it('issue 3: a data check whose own query fails is a failed check in the result, and the other checks still run', async () => {
+    const checked = defineModel({
+      name: 'core.checked',
+      dependsOn: ['core.orders'],
+      description: 'a model with a broken check',
+      build: (db) => db.selectFrom('core.orders').select('order_id'),
+      checks: [
+        { name: 'broken check', failing: () => sql`select no_such_column from core.checked` },
+        { name: 'passing check', failing: () => sql`select order_id from core.checked where order_id is null` },
+      ],
+    });
+    const result = await runModels(wh.db, config, { models: [...models, checked], now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.published).toBe(false);
+    expect(result.results.every((r) => r.status === 'succeeded')).toBe(true);
+    const mine = result.checks.filter((c) => c.model === 'core.checked');
+    expect(mine).toHaveLength(2);
+    expect(mine[0]).toMatchObject({ check: 'broken check', passed: false, sample: [], sql: 'select no_such_column from core.checked' });
+    expect(mine[0]!.message).toMatch(/^the check's query failed: column "no_such_column" does not exist/);
+    expect(mine[1]).toMatchObject({ check: 'passing check', passed: true });
+    // The checks of the other models ran too, and passed.
+    expect(result.checks.find((c) => c.model === 'core.orders' && c.check === 'unique (order_id)')?.passed).toBe(true);
+    expect(result.error).toBe(`core.checked: check broken check failed: ${mine[0]!.message}`);
+    expect(await publishedOrders()).toBe(1);
   });
 
   it('fails the run naming the currency and date of an amount with no usable rate', async () => {
