@@ -1,4 +1,4 @@
-import { sleep } from '../http.ts';
+import { now as clock, sleep } from '../http.ts';
 
 /** `extensions.cost` of a GraphQL Admin API answer. */
 export interface QueryCost {
@@ -20,7 +20,8 @@ export class CostThrottle {
   private seenAt = 0;
   private readonly lastCost = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `now` defaults to the shared clock of http.ts, which tests replace along with the sleep. */
+  constructor(private readonly now: () => number = clock) {}
 
   /** Records the bucket reported by an answer to a query of kind `kind`. */
   observe(kind: string, cost: QueryCost | null | undefined): void {

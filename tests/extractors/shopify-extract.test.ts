@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, shopifyConfig } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setClock, setSleep } from '../../extractors/http.ts';
 import { shopifySource } from '../../extractors/shopify/index.ts';
 import type { DateWindow } from '../../extractors/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -17,14 +17,22 @@ const at = (day: number, hour = 10, month = 11) => `2026-${String(month).padStar
 let wh: Warehouse;
 let fake: FakeShopify;
 const waits: number[] = [];
+/** The extractors' clock: it moves only by the waits, so the cost throttle's refill is exact. */
+let clock = Date.parse(NOW);
 let restoreSleep: () => void;
+let restoreClock: () => void;
 
 beforeAll(async () => {
-  restoreSleep = setSleep(async (ms) => void waits.push(ms));
+  restoreSleep = setSleep(async (ms) => {
+    waits.push(ms);
+    clock += ms;
+  });
+  restoreClock = setClock(() => clock);
   wh = await createTestDatabase('shopify_extract');
 });
 afterAll(async () => {
   restoreSleep();
+  restoreClock();
   await wh?.close();
 });
 beforeEach(async () => {
@@ -156,11 +164,9 @@ describe('shopify orders, paged', () => {
 
     expect(result.status).toBe('succeeded');
     expect(await landedOrders()).toHaveLength(15);
-    // First the retry after THROTTLED (6 s), then the wait before the second page (6 s, less what refilled meanwhile).
-    expect(waits).toHaveLength(2);
-    expect(waits[0]).toBe(6000);
-    expect(waits[1]).toBeGreaterThan(5900);
-    expect(waits[1]).toBeLessThanOrEqual(6000);
+    // First the retry after THROTTLED (6 s), then the wait before the second page: 600 points
+    // missing at 100 a second, and the clock has not moved since the first page's answer.
+    expect(waits).toEqual([6000, 6000]);
     expect(ops('VeriteOrders')).toHaveLength(3); // THROTTLED, then two pages
   });
 
