@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.ts';
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, UsageError, WarehouseError, errorMessage } from '../lib/errors.ts';
-import { logger, type Logger } from '../lib/logger.ts';
+import { logger, redactString, type Logger } from '../lib/logger.ts';
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts';
 
 export interface GlobalOptions {
@@ -40,6 +40,14 @@ export async function withWarehouse<T>(log: Logger, fn: (warehouse: Warehouse) =
 }
 
 /**
+ * Writes a message for the user on stderr, redacted: error texts quote URLs, SQL parameters and
+ * providers' answers, which may hold a secret.
+ */
+export function printError(text: string): void {
+  process.stderr.write(`${redactString(text)}\n`);
+}
+
+/**
  * Runs a command action and maps what it throws to an exit code: 2 for bad usage or config,
  * 1 for a failure, with one clear line on stderr.
  */
@@ -50,14 +58,14 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       process.exitCode = code ?? EXIT.ok;
     } catch (error) {
       if (error instanceof ExitCode) {
-        if (error.message) process.stderr.write(`${error.message}\n`);
+        if (error.message) printError(error.message);
         process.exitCode = error.code;
       } else if (error instanceof ConfigError || error instanceof UsageError) {
-        process.stderr.write(`verite: ${error.message}\n`);
+        printError(`verite: ${error.message}`);
         process.exitCode = EXIT.usage;
       } else {
         const detail = error instanceof WarehouseError && error.sql ? `\n  SQL: ${error.sql.trim().split('\n')[0]}` : '';
-        process.stderr.write(`verite: ${errorMessage(error)}${detail}\n`);
+        printError(`verite: ${errorMessage(error)}${detail}`);
         process.exitCode = EXIT.failed;
       }
     }

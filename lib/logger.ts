@@ -13,21 +13,51 @@ export function registerSecret(value: string | undefined | null): void {
   if (value && value.length >= 4) secretValues.add(value);
 }
 
+/**
+ * Credentials that have a recognisable shape, redacted even when nobody registered them (a
+ * provider's error body quoting a token, a URL in a driver's message).
+ */
+const SECRET_PATTERNS: [RegExp, string][] = [
+  // user:password@ in any URL. The password runs to the last @ before a space, so one with an
+  // unencoded @ is hidden whole.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)\S*@/gi, '$1[redacted]@'],
+  // libpq key=value strings and query strings.
+  [/\b(password|access_token|refresh_token|client_secret|api_key)=([^\s&'"]+)/gi, '$1=[redacted]'],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, '$1 [redacted]'],
+  // Stripe, Shopify, EasyPost, Google, Meta keys and tokens; Slack webhook paths.
+  [/\b[sr]k_(live|test)_[A-Za-z0-9]{8,}/g, '[redacted]'],
+  [/\bshp(at|ca|pa|ss)_[A-Za-z0-9]{16,}/g, '[redacted]'],
+  [/\bEZ[AT]K[A-Za-z0-9]{16,}/g, '[redacted]'],
+  [/\bya29\.[A-Za-z0-9._-]{16,}/g, '[redacted]'],
+  [/\b1\/\/[A-Za-z0-9_-]{16,}/g, '[redacted]'],
+  [/\bEAA[A-Za-z0-9]{20,}/g, '[redacted]'],
+  [/(hooks\.slack\.com\/services\/)[A-Za-z0-9/]+/gi, '$1[redacted]'],
+];
+
+/** `text` with every registered secret and every credential-shaped token replaced by `[redacted]`. */
 export function redactString(text: string): string {
   let out = text;
   for (const secret of secretValues) {
     if (out.includes(secret)) out = out.split(secret).join('[redacted]');
   }
-  // A password inside any connection string, registered or not.
-  return out.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)([^@\s]+)(@)/gi, '$1[redacted]$3');
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+  return out;
 }
 
-function redactDeep(value: unknown, depth = 0): unknown {
+/** A value with every string in it redacted; an Error becomes `{ type, message, stack, cause }`. */
+export function redactDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactString(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) {
-    return { type: value.name, message: redactString(value.message), stack: value.stack ? redactString(value.stack) : undefined };
+    const cause = (value as { cause?: unknown }).cause;
+    return {
+      type: value.name,
+      message: redactString(value.message),
+      stack: value.stack ? redactString(value.stack) : undefined,
+      ...(cause !== undefined && cause !== value ? { cause: redactDeep(cause, depth + 1) } : {}),
+    };
   }
+  if (value instanceof Date) return value;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, depth + 1);
@@ -43,28 +73,57 @@ const REDACT_PATHS = [
 let root: Logger | undefined;
 
 /**
+ * Builds a logger with verite's redaction writing JSON lines to `destination` (what
+ * {@link logger} does with stderr; tests pass a stream to read the real output).
+ */
+export function createLogger(destination: pino.DestinationStream, level = process.env.VERITE_LOG_LEVEL ?? 'info'): Logger {
+  return redacting(pino(loggerOptions(level), destination));
+}
+
+function loggerOptions(level: string): pino.LoggerOptions {
+  return {
+    level,
+    base: undefined,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    formatters: { log: (object) => redactDeep(object) as Record<string, unknown> },
+    // The formatter above already turned each Error into { type, message, stack, cause }.
+    serializers: { err: (value: unknown) => value },
+    hooks: {
+      logMethod(args, method) {
+        // The message, its interpolated values and an Error given alone (whose message pino
+        // takes as the line's msg) may carry a secret: an error quoting a URL or a response body.
+        const [first, ...rest] = args as unknown[];
+        const redacted =
+          first instanceof Error
+            ? [{ err: redactDeep(first) }, ...(typeof rest[0] === 'string' ? [] : [redactString(first.message)]), ...rest.map((a) => redactDeep(a))]
+            : [typeof first === 'string' ? redactString(first) : first, ...rest.map((a) => redactDeep(a))];
+        method.apply(this, redacted as Parameters<typeof method>);
+      },
+    },
+  };
+}
+
+/** Child bindings skip pino's formatters: redact them on the way in, for children of children too. */
+function redacting(instance: Logger): Logger {
+  type ChildFn = (this: Logger, bindings: pino.Bindings, options?: unknown) => Logger;
+  const child = instance.child as unknown as ChildFn;
+  const redactedChild: ChildFn = function (bindings, options) {
+    return child.call(this, redactDeep(bindings) as pino.Bindings, options);
+  };
+  instance.child = redactedChild as unknown as Logger['child'];
+  return instance;
+}
+
+/**
  * The process-wide logger: JSON lines on stderr, or readable lines when stderr is a terminal
  * (or `VERITE_LOG_FORMAT=pretty`). Level from `VERITE_LOG_LEVEL` (default `info`).
  */
 export function logger(): Logger {
   if (root) return root;
   const pretty = process.env.VERITE_LOG_FORMAT === 'pretty' || (process.env.VERITE_LOG_FORMAT !== 'json' && process.stderr.isTTY);
-  const options: pino.LoggerOptions = {
-    level: process.env.VERITE_LOG_LEVEL ?? 'info',
-    base: undefined,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    formatters: { log: (object) => redactDeep(object) as Record<string, unknown> },
-    hooks: {
-      logMethod(args, method) {
-        // The message string itself may carry a secret (an error message quoting a URL).
-        const redacted = args.map((a) => (typeof a === 'string' ? redactString(a) : a)) as Parameters<typeof method>;
-        method.apply(this, redacted);
-      },
-    },
-  };
   root = pretty
-    ? pino(options, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } }))
-    : pino(options, pino.destination({ dest: 2, sync: true }));
+    ? redacting(pino(loggerOptions(process.env.VERITE_LOG_LEVEL ?? 'info'), pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })))
+    : createLogger(pino.destination({ dest: 2, sync: true }));
   return root;
 }
 

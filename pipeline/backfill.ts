@@ -6,6 +6,7 @@ import { UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { markAbandonedRuns, withRunLock } from './lock.ts';
+import { storedError } from './run-log.ts';
 import { runPipeline, type ResolvedSource } from './run.ts';
 import { postLoadSteps, type PostLoadStep } from './steps.ts';
 
@@ -162,7 +163,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
   const finish = async (status: BackfillResult['status'], error?: string): Promise<BackfillResult> => {
     await db
       .updateTable('ops.backfills')
-      .set({ status: status === 'succeeded' ? 'succeeded' : 'failed', error: error ?? null, updated_at: new Date(), finished_at: status === 'succeeded' ? new Date() : null })
+      .set({ status: status === 'succeeded' ? 'succeeded' : 'failed', error: storedError(error), updated_at: new Date(), finished_at: status === 'succeeded' ? new Date() : null })
       .where('id', '=', backfillId)
       .execute();
     progress('finished');
@@ -210,7 +211,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
     // Rows a failed chunk landed stay (each page committed); the chunk is redone on resume.
     await db
       .updateTable('ops.backfill_chunks')
-      .set({ status: signal?.aborted ? 'pending' : 'failed', records_landed: run.landed, finished_at: new Date(), error: run.error ?? null })
+      .set({ status: signal?.aborted ? 'pending' : 'failed', records_landed: run.landed, finished_at: new Date(), error: storedError(run.error) })
       .where('backfill_id', '=', backfillId)
       .where('seq', '=', chunk.seq)
       .execute();

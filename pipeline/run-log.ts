@@ -1,9 +1,13 @@
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
+import { redactString } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { RunStatus } from '../warehouse/tables/ops.ts';
 
-/** Writes the run history in `ops.runs` and `ops.stream_runs`. */
+/**
+ * Writes the run history in `ops.runs` and `ops.stream_runs`. Error texts are redacted before
+ * they are stored: they may quote a provider's response body or a connection string.
+ */
 export async function startRun(db: Kysely<Database>, run: { id: string; kind: string; trigger: string; sources: string[] }): Promise<void> {
   await db
     .insertInto('ops.runs')
@@ -18,9 +22,14 @@ export async function finishRun(
 ): Promise<void> {
   await db
     .updateTable('ops.runs')
-    .set({ status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: outcome.error ?? null })
+    .set({ status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
     .where('id', '=', id)
     .execute();
+}
+
+/** An error text as it may be stored in an ops table: redacted, or null. */
+export function storedError(error: string | null | undefined): string | null {
+  return error ? redactString(error) : null;
 }
 
 export async function startStreamRun(db: Kysely<Database>, row: { runId: string; source: string; stream: string; attempt: number }): Promise<number> {
@@ -39,7 +48,7 @@ export async function finishStreamRun(
 ): Promise<void> {
   await db
     .updateTable('ops.stream_runs')
-    .set({ status: outcome.status, finished_at: new Date(), pages: outcome.pages, records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: outcome.error ?? null })
+    .set({ status: outcome.status, finished_at: new Date(), pages: outcome.pages, records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
     .where('id', '=', id)
     .execute();
 }

@@ -4,7 +4,7 @@ import { readSecret } from '../config/load.ts';
 import type { AlertRule, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../extractors/http.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { registerSecret, type Logger } from '../lib/logger.ts';
+import { redactString, registerSecret, type Logger } from '../lib/logger.ts';
 import { streamStatus } from '../pipeline/status.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { BUILT_IN_ALERT_METRICS, metricParts } from './alert-metrics.ts';
@@ -117,7 +117,8 @@ export async function checkAlerts(options: AlertCheckOptions): Promise<AlertOutc
     let notified = changed ? false : (previous?.notified ?? true);
     // A firing the webhook never took needs no "resolved" either.
     if (changed && !firing && previous && !previous.notified) notified = true;
-    const message = describe(rule, key, evaluation, firing, options.run);
+    // Stored and sent to a chat channel: a run's error may quote a provider's answer.
+    const message = redactString(describe(rule, key, evaluation, firing, options.run));
     let sent = false;
     if (!notified) {
       if (webhook) {

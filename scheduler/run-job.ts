@@ -5,6 +5,7 @@ import { ConfigError, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { LOCKED_RUN_KINDS, markAbandonedRuns, withRunLock, type LockHolder, type LockMode } from '../pipeline/lock.ts';
 import { runPipeline, type RunOptions, type RunResult } from '../pipeline/run.ts';
+import { storedError } from '../pipeline/run-log.ts';
 import type { Database } from '../warehouse/database.ts';
 import { alertRuleProblems, checkAlerts, type AlertOutcome } from './alerts.ts';
 
@@ -83,6 +84,6 @@ export async function recordSkippedRun(
   const now = new Date();
   await db
     .insertInto('ops.runs')
-    .values({ id: row.id, kind: row.kind, trigger: row.trigger, status: 'skipped', sources: row.sources, started_at: now, finished_at: now, error: row.reason, host: hostname(), pid: process.pid })
+    .values({ id: row.id, kind: row.kind, trigger: row.trigger, status: 'skipped', sources: row.sources, started_at: now, finished_at: now, error: storedError(row.reason), host: hostname(), pid: process.pid })
     .execute();
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../lib/errors.ts';
 import { parseChunk, planChunks, runBackfill, type BackfillProgress } from '../../pipeline/backfill.ts';
 import { resolveSources } from '../../pipeline/run.ts';
-import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
+import { action, commandContext, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 
 export function registerBackfill(program: Command): void {
   program
@@ -36,7 +36,7 @@ export function registerBackfill(program: Command): void {
                 `${result.resumed ? ` (resumed; ${result.ran.length} run now)` : ''}, ${result.landed} records landed.\n`,
             );
             if (result.status === 'succeeded') return EXIT.ok;
-            process.stderr.write(`verite: backfill ${result.status}: ${result.error}\n`);
+            printError(`verite: backfill ${result.status}: ${result.error}`);
             return EXIT.failed;
           });
         } finally {

@@ -3,9 +3,10 @@ import { demoConfig } from '../../config/schema.ts';
 import { UsageError, errorMessage } from '../../lib/errors.ts';
 import { type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
 import { runJob } from '../../scheduler/run-job.ts';
-import { action, commandContext, EXIT, interruptSignal, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
+import { action, commandContext, EXIT, interruptSignal, parseList, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { runSummaryText } from '../../metrics/summary.ts';
+import { redactString } from '../../lib/logger.ts';
 
 export function registerRun(program: Command): void {
   program
@@ -38,7 +39,7 @@ export function registerRun(program: Command): void {
               overlap: opts.ifRunning ?? ctx.config.scheduleOverlap,
             });
             if (job.status === 'skipped') {
-              process.stderr.write(`verite: run skipped: ${job.reason}\n`);
+              printError(`verite: run skipped: ${job.reason}`);
               return EXIT.ok;
             }
             const result = job.run;
@@ -53,7 +54,7 @@ export function registerRun(program: Command): void {
                 : 'Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7", or any PostgreSQL client\n',
             );
             if (result.status === 'failed') {
-              process.stderr.write(`verite: run ${result.runId} failed: ${result.error}\n`);
+              printError(`verite: run ${result.runId} failed: ${result.error}`);
               return EXIT.failed;
             }
             return EXIT.ok;
@@ -73,11 +74,11 @@ export function printRun(result: RunResult): void {
     written: s.written,
     unchanged: s.unchanged,
     quarantined: s.quarantined,
-    error: s.error ? errorMessage(s.error).slice(0, 120) : '',
+    error: s.error ? redactString(errorMessage(s.error)).slice(0, 120) : '',
   }));
   process.stdout.write(`\nRun ${result.runId}: ${result.status}\n`);
   if (rows.length) process.stdout.write(formatTable(rows));
-  for (const step of result.steps) process.stdout.write(`${step.name}: ${step.status}, ${step.summary}\n`);
+  for (const step of result.steps) process.stdout.write(`${step.name}: ${step.status}, ${redactString(step.summary)}\n`);
   if (result.quarantined > 0) {
     process.stdout.write(`${result.quarantined} record(s) quarantined: see ops.quarantine (verite status).\n`);
   }

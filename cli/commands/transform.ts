@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runTransforms } from '../../transforms/runner.ts';
-import { action, commandContext, EXIT, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
+import { redactString } from '../../lib/logger.ts';
+import { action, commandContext, EXIT, parseList, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
 export function registerTransform(program: Command): void {
@@ -14,7 +15,7 @@ export function registerTransform(program: Command): void {
         return withWarehouse(ctx.log, async (warehouse) => {
           const result = await runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log });
           process.stdout.write(
-            formatTable(result.results.map((r) => ({ model: r.model, status: r.status, rows: r.rows ?? '', ms: r.ms ?? '', note: r.error ?? r.reason ?? '' }))),
+            formatTable(result.results.map((r) => ({ model: r.model, status: r.status, rows: r.rows ?? '', ms: r.ms ?? '', note: redactString(r.error ?? r.reason ?? '') }))),
           );
           const failedChecks = result.checks.filter((c) => !c.passed);
           process.stdout.write(`${result.checks.length - failedChecks.length} of ${result.checks.length} data checks passed\n`);
@@ -23,8 +24,8 @@ export function registerTransform(program: Command): void {
           }
           if (result.status === 'failed') {
             const failed = result.results.find((r) => r.status === 'failed');
-            if (failed?.sql) process.stderr.write(`SQL of ${failed.model}:\n${failed.sql}\n`);
-            process.stderr.write(`verite: transform failed, the previous build is kept: ${result.error}\n`);
+            if (failed?.sql) printError(`SQL of ${failed.model}:\n${failed.sql}`);
+            printError(`verite: transform failed, the previous build is kept: ${result.error}`);
             return EXIT.failed;
           }
           return EXIT.ok;

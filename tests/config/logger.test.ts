@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactString, registerSecret } from '../../lib/logger.ts';
+import { createLogger, redactString, registerSecret } from '../../lib/logger.ts';
 
 describe('log redaction', () => {
   it('hides registered secrets wherever they appear, and any connection-string password', () => {
@@ -7,5 +7,59 @@ describe('log redaction', () => {
     expect(redactString('calling Stripe with sk_test_abc123XYZ failed')).toBe('calling Stripe with [redacted] failed');
     expect(redactString('postgres://app:s3cr3t@db:5432/shop')).toBe('postgres://app:[redacted]@db:5432/shop');
     expect(redactString('nothing to hide')).toBe('nothing to hide');
+  });
+
+  // Audit of issue 2: the pattern stopped at the first @, so "p@ss" leaked "ss".
+  it('hides a connection-string password holding an unencoded @ whole', () => {
+    expect(redactString('connect postgres://app:p@ss@w0rd@db:5432/shop refused')).toBe('connect postgres://app:[redacted]@db:5432/shop refused');
+    expect(redactString('host=db user=app password=p@ss dbname=shop')).toBe('host=db user=app password=[redacted] dbname=shop');
+  });
+
+  it('hides credential-shaped tokens nobody registered (a provider quoting them in an error body)', () => {
+    expect(redactString('HTTP 401: {"error":"Invalid API Key provided: sk_live_51Habc0123456789"}')).toBe('HTTP 401: {"error":"Invalid API Key provided: [redacted]"}');
+    expect(redactString('Authorization: Bearer abcdef0123456789')).toBe('Authorization: Bearer [redacted]');
+    expect(redactString('token shpat_0123456789abcdef0123 refused')).toBe('token [redacted] refused');
+    expect(redactString('POST https://hooks.slack.com/services/T000/B000/XXXX failed')).toBe('POST https://hooks.slack.com/services/[redacted] failed');
+  });
+});
+
+/** The JSON lines a logger built like the process-wide one writes. */
+function capture(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[]; text: () => string } {
+  const written: string[] = [];
+  const log = createLogger({ write: (line: string) => void written.push(line) }, 'debug');
+  return { log, lines: () => written.map((l) => JSON.parse(l) as Record<string, unknown>), text: () => written.join('') };
+}
+
+describe('the logger’s real output', () => {
+  const secret = 'tok_9f8e7d6c5b4a';
+  registerSecret(secret);
+
+  // Audit of issue 2: log.error(err) took the error's message as the line's msg unredacted.
+  it('redacts an Error logged alone: its message (the line’s msg), its stack and its cause', () => {
+    const { log, lines, text } = capture();
+    log.error(new Error(`shopify answered 401 for token ${secret}`, { cause: new Error(`body: {"token":"${secret}"}`) }));
+    expect(text()).not.toContain(secret);
+    const [line] = lines();
+    expect(line).toMatchObject({ level: 50, msg: 'shopify answered 401 for token [redacted]' });
+    expect(line!.err).toMatchObject({ type: 'Error', message: 'shopify answered 401 for token [redacted]', cause: { message: 'body: {"token":"[redacted]"}' } });
+  });
+
+  it('redacts an Error with a message, objects, interpolated values', () => {
+    const { log, lines, text } = capture();
+    log.warn(new Error(`retry ${secret}`), 'stream failed with %s', secret);
+    log.info({ url: `postgres://verite:p@ss@db/verite`, nested: { note: secret } }, `connected with ${secret}`);
+    expect(text()).not.toContain(secret);
+    expect(text()).not.toContain('p@ss');
+    expect(lines()[0]).toMatchObject({ msg: 'stream failed with [redacted]', err: { message: 'retry [redacted]' } });
+    expect(lines()[1]).toMatchObject({ url: 'postgres://verite:[redacted]@db/verite', nested: { note: '[redacted]' }, msg: 'connected with [redacted]' });
+  });
+
+  // Audit of issue 2: child() bindings are written as given, past pino's formatters.
+  it('redacts child bindings, of children of children too', () => {
+    const { log, lines, text } = capture();
+    const child = log.child({ source: 'stripe', key: secret });
+    child.child({ request: `GET https://api.example.test/?access_token=${secret}` }).info('page read');
+    expect(text()).not.toContain(secret);
+    expect(lines()[0]).toMatchObject({ source: 'stripe', key: '[redacted]', request: 'GET https://api.example.test/?access_token=[redacted]', msg: 'page read' });
   });
 });

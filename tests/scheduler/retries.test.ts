@@ -4,7 +4,7 @@ import { configSchema } from '../../config/schema.ts';
 import { setSleep } from '../../extractors/http.ts';
 import type { Page, ReadContext, Source, Stream } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
-import { logger } from '../../lib/logger.ts';
+import { logger, registerSecret } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { createRawTable } from '../../warehouse/migrations/0001-init.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
@@ -16,7 +16,7 @@ let delays: number[] = [];
 let restoreSleep: () => void;
 beforeAll(async () => {
   wh = await createTestDatabase('retries');
-  for (const stream of ['ticks', 'flaky', 'broken']) await createRawTable(wh.db as Kysely<any>, 'fake', stream);
+  for (const stream of ['ticks', 'flaky', 'broken', 'leaky']) await createRawTable(wh.db as Kysely<any>, 'fake', stream);
 });
 afterAll(async () => wh?.close());
 afterEach(() => restoreSleep?.());
@@ -94,5 +94,29 @@ describe('stream retries within a run', () => {
     expect(await keys('ticks')).toEqual(['1-1', '1-2', '2-1', '2-2']);
     const run = await wh.db.selectFrom('ops.runs').selectAll().where('id', '=', result.runId).executeTakeFirstOrThrow();
     expect(run).toMatchObject({ status: 'failed', records_landed: 7, error: result.error });
+  });
+});
+
+// Audit of issue 2: the run stored errorMessage(…) as it came, and a provider's error body
+// (up to 300 characters of it) may quote the credential it refused.
+describe('stored errors', () => {
+  it('are redacted in ops.runs and ops.stream_runs', async () => {
+    recordSleeps();
+    const token = 'leaky-token-5e4d3c2b1a';
+    registerSecret(token);
+    const leaky: Stream<unknown> = {
+      ...flakyStream('leaky', 0),
+      async *read(): AsyncIterable<Page> {
+        yield* [];
+        throw new ExtractError(`HTTP 401: {"error":"bad token ${token}","hint":"postgres://app:p@ss@db/shop"}`, { source: 'fake', stream: 'leaky', status: 401 });
+      },
+    };
+    const result = await runPipeline({ warehouse: wh, config: config(1), log: logger(), sources: [{ source: { name: 'fake', streams: [leaky] }, config: {} }], steps: [] });
+    expect(result.status).toBe('failed');
+    const expected = 'fake.leaky: [fake.leaky, HTTP 401] HTTP 401: {"error":"bad token [redacted]","hint":"postgres://app:[redacted]@db/shop"}';
+    const run = await wh.db.selectFrom('ops.runs').select('error').where('id', '=', result.runId).executeTakeFirstOrThrow();
+    expect(run.error).toBe(expected);
+    const streamRun = await wh.db.selectFrom('ops.stream_runs').select('error').where('run_id', '=', result.runId).executeTakeFirstOrThrow();
+    expect(streamRun.error).toBe(expected.slice('fake.leaky: '.length));
   });
 });
