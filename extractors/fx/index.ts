@@ -6,14 +6,9 @@ import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
 import { catalog } from '../catalog.ts';
 import { httpRequest, maxRetryAfterMs } from '../http.ts';
 import { registerSource } from '../registry.ts';
+import { addDays } from '../report-window.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
-
-const DAY = 86_400_000;
-
-function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
-}
 
 /** The files a `path` names: one rates file, or every .csv/.json/.jsonl file of a folder. */
 function rateFiles(path: string): string[] {

@@ -5,7 +5,7 @@ import type { Page, ReadContext } from '../types.ts';
 import { createGa4Client, type Ga4ReportClient, type RunReportRequest, type RunReportResponse } from './client.ts';
 import { quotaStopMessage, translateFailure } from './failure.ts';
 import { quotaShortfall, type PropertyQuota } from './quota.ts';
-import { addDays, datesOf, localDate, readWindow, stateAfter, throughOf } from './report-window.ts';
+import { datesOf, lastCompleteDay, readWindow, reportZone, stateAfter, throughOf } from '../report-window.ts';
 
 export const SOURCE = 'ga4';
 export const STREAM = 'traffic_daily';
@@ -77,26 +77,12 @@ export async function* readTrafficDaily(ctx: ReadContext<Ga4Config>, createClien
         { property: `properties/${id}`, dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'sessions' }], limit: 1, returnPropertyQuota: true },
         `runReport properties/${id} (time zone)`,
       );
-      const zone = probe.metadata?.timeZone;
-      if (!zone) ctx.warnOnce(`ga4: property ${id} reports no time zone; its days are taken as UTC days`);
-      else if (zone !== ctx.global.reportingTimezone) {
-        ctx.warnOnce(`ga4: property ${id} reports days in ${zone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`);
-      }
-      properties.push({ ...property, timeZone: zone || 'UTC', currencyCode: probe.metadata?.currencyCode || null });
+      const timeZone = reportZone(ctx, SOURCE, `property ${id}`, probe.metadata?.timeZone);
+      properties.push({ ...property, timeZone, currencyCode: probe.metadata?.currencyCode || null });
     }
 
     // A date is complete once it is over in every property's zone.
-    let lastComplete: string | undefined;
-    for (const property of properties) {
-      let today: string;
-      try {
-        today = localDate(ctx.now, property.timeZone);
-      } catch (error) {
-        throw new ExtractError(`GA4 property ${property.id} has a time zone this runtime does not know: ${property.timeZone}`, { source: SOURCE, stream: STREAM }, { cause: error });
-      }
-      const yesterday = addDays(today, -1);
-      if (lastComplete === undefined || yesterday < lastComplete) lastComplete = yesterday;
-    }
+    const lastComplete = lastCompleteDay(ctx.now, properties.map((p) => ({ label: `GA4 property ${p.id}`, timeZone: p.timeZone })), { source: SOURCE, stream: STREAM });
     if (lastComplete === undefined) return;
 
     const range = readWindow(ctx, previous, lastComplete);

@@ -5,7 +5,7 @@ import { maxRetryAfterMs, withRetry } from '../http.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import type { GoogleAdsClient, GoogleAdsClientFactory, GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';
-import { addDays, chunkWindow, datesOf, localDate, readWindow, stateAfter, throughOf } from './report-window.ts';
+import { chunkWindow, datesOf, lastCompleteDay, readWindow, reportZone, stateAfter, throughOf } from '../report-window.ts';
 
 export const SOURCE = 'google_ads';
 export const STREAM = 'campaign_daily';
@@ -54,26 +54,11 @@ export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, crea
     if (customer.manager === true) {
       throw new ExtractError(`customer ${id} is a manager account, which has no campaigns of its own: list its client accounts in customerIds and put ${id} in loginCustomerId`, where, { permanent: true });
     }
-    const zone = typeof customer.time_zone === 'string' && customer.time_zone ? customer.time_zone : undefined;
-    if (!zone) ctx.warnOnce(`google_ads: customer ${id} reports no time zone; its days are taken as UTC days`);
-    else if (zone !== ctx.global.reportingTimezone) {
-      ctx.warnOnce(`google_ads: customer ${id} reports days in ${zone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`);
-    }
-    accounts.push({ id, timeZone: zone ?? 'UTC' });
+    accounts.push({ id, timeZone: reportZone(ctx, SOURCE, `customer ${id}`, customer.time_zone) });
   }
 
   // A date is complete once it is over in every account's zone.
-  let lastComplete: string | undefined;
-  for (const account of accounts) {
-    let today: string;
-    try {
-      today = localDate(ctx.now, account.timeZone);
-    } catch (error) {
-      throw new ExtractError(`customer ${account.id} has a time zone this runtime does not know: ${account.timeZone}`, { source: SOURCE, stream: STREAM }, { cause: error });
-    }
-    const yesterday = addDays(today, -1);
-    if (lastComplete === undefined || yesterday < lastComplete) lastComplete = yesterday;
-  }
+  const lastComplete = lastCompleteDay(ctx.now, accounts.map((a) => ({ label: `customer ${a.id}`, timeZone: a.timeZone })), { source: SOURCE, stream: STREAM });
   if (lastComplete === undefined) return;
 
   const previous = throughOf(ctx.state);

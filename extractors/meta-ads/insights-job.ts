@@ -1,9 +1,9 @@
 import type { AdAccount } from 'facebook-nodejs-business-sdk';
 import { ExtractError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { sleep } from '../http.ts';
+import { pollUntil } from '../poll.ts';
 import type { DateWindow } from '../types.ts';
-import { halves } from './dates.ts';
+import { halves } from '../report-window.ts';
 import type { GraphApi } from './graph-api.ts';
 
 /** The Insights fields of a `campaign_insights_daily` record (DESIGN.md). */
@@ -57,10 +57,6 @@ export class JobFailure extends Error {
   }
 }
 
-export function pollDelay(poll: number): number {
-  return Math.min(MAX_POLL_MS, FIRST_POLL_MS * 2 ** (poll - 1));
-}
-
 /**
  * One async Insights report: `POST act_{id}/insights` at campaign level, one row per campaign
  * and day, then status polls (with a growing wait) until Meta says `Job Completed` at 100 %,
@@ -81,27 +77,25 @@ export async function runInsightsJob(job: InsightsJob, window: DateWindow): Prom
       source: job.source, stream: job.stream, window, request: `POST ${job.account.id}/insights`,
     });
   }
-  const started = Date.now();
-  let waited = 0;
-  let status: AsyncStatus = 'Job Not Started';
-  let percent = 0;
-  for (let poll = 1; ; poll++) {
-    const delay = pollDelay(poll);
-    await sleep(delay, job.signal);
-    waited += delay;
-    const data = (await run.get(['id', 'async_status', 'async_percent_completion'])).exportAllData();
-    status = String(data.async_status ?? '') as AsyncStatus;
-    percent = Number(data.async_percent_completion ?? 0);
-    job.log.debug({ account: job.account.id, window, runId, status, percent, poll }, 'insights report run polled');
+  await pollUntil<{ status: AsyncStatus; percent: number }>({
+    poll: async (poll) => {
+      const data = (await run.get(['id', 'async_status', 'async_percent_completion'])).exportAllData();
+      const status = String(data.async_status ?? '') as AsyncStatus;
+      const percent = Number(data.async_percent_completion ?? 0);
+      job.log.debug({ account: job.account.id, window, runId, status, percent, poll }, 'insights report run polled');
+      if (status === 'Job Failed' || status === 'Job Skipped') throw new JobFailure(`report run ${runId}: ${status}`, runId);
+      return { status, percent };
+    },
     // Meta has answered "Job Completed" before the last rows were written: wait for 100 % as well.
-    if (status === 'Job Completed' && percent >= 100) break;
-    if (status === 'Job Failed' || status === 'Job Skipped') throw new JobFailure(`report run ${runId}: ${status}`, runId);
-    // The waits count when the clock does not move (tests), the clock when requests are slow.
-    const elapsed = Math.max(waited, Date.now() - started);
-    if (elapsed >= job.timeoutMs) {
-      throw new JobFailure(`report run ${runId}: still "${status}" at ${percent}% after ${Math.round(elapsed / 60_000)} min`, runId);
-    }
-  }
+    finished: ({ status, percent }) => status === 'Job Completed' && percent >= 100,
+    timeoutMs: job.timeoutMs,
+    timedOut: ({ status, percent }, elapsed) => new JobFailure(`report run ${runId}: still "${status}" at ${percent}% after ${Math.round(elapsed / 60_000)} min`, runId),
+    firstDelayMs: FIRST_POLL_MS,
+    maxDelayMs: MAX_POLL_MS,
+    // A run just started is never done: the first status poll waits too.
+    pauseFirst: true,
+    signal: job.signal,
+  });
   const rows: Record<string, unknown>[] = [];
   const cursor = await run.getInsights([], { limit: RESULT_PAGE_SIZE });
   // A Cursor is an Array subclass whose constructor cannot be called by map(): iterate it.

@@ -1,10 +1,9 @@
 import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import type { MetaAdsConfig } from '../../config/schema.ts';
-import { ExtractError } from '../../lib/errors.ts';
 import { reportDate } from '../catalog.ts';
 import { maxRetryAfterMs } from '../http.ts';
-import type { DateWindow, JsonValue, Page, ReadContext } from '../types.ts';
-import { addDays, chunkWindow, datesOf, localDate } from './dates.ts';
+import { chunkWindow, datesOf, lastCompleteDay, readWindow, reportZone, stateAfter } from '../report-window.ts';
+import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { GraphApi } from './graph-api.ts';
 import { insightsForWindow, type InsightsJob } from './insights-job.ts';
 
@@ -34,17 +33,6 @@ function stateOf(value: JsonValue | null): Partial<MetaInsightsState> {
   return { through, attributionWindows: windows };
 }
 
-/** The dates a read covers: a backfill's window as it is; else from the cursor, minus the lookback, to the last complete day. */
-export function readWindow(ctx: Pick<ReadContext<unknown>, 'window' | 'startDate' | 'lookbackDays'>, through: string | undefined, lastComplete: string): DateWindow {
-  if (ctx.window) return ctx.window;
-  if (!through) return { from: ctx.startDate, to: lastComplete };
-  // A cursor older than the lookback (runs were missed) resumes right after it.
-  const resume = addDays(through, 1);
-  const lookback = addDays(lastComplete, -ctx.lookbackDays + 1);
-  const from = resume < lookback ? resume : lookback;
-  return { from: from > ctx.startDate ? from : ctx.startDate, to: lastComplete };
-}
-
 /**
  * Reads `campaign_insights_daily`: for each window of `jobWindowDays` dates, oldest first, one
  * async Insights report per ad account (split on failure), then one page per date holding that
@@ -67,26 +55,11 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
   for (const id of config.adAccountIds) {
     const sdk = new AdAccount(`act_${id}`, {}, undefined, api);
     const data = (await sdk.read(['account_id', 'name', 'timezone_name', 'currency'])).exportAllData();
-    const timeZone = typeof data.timezone_name === 'string' && data.timezone_name ? data.timezone_name : 'UTC';
-    if (!data.timezone_name) ctx.warnOnce(`meta_ads: ad account act_${id} reports no time zone; its days are taken as UTC days`);
-    else if (timeZone !== ctx.global.reportingTimezone) {
-      ctx.warnOnce(`meta_ads: ad account act_${id} reports days in ${timeZone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`);
-    }
-    accounts.push({ sdk, id, timeZone });
+    accounts.push({ sdk, id, timeZone: reportZone(ctx, SOURCE, `ad account act_${id}`, data.timezone_name) });
   }
 
   // A date is complete once it is over in every account's zone.
-  let lastComplete: string | undefined;
-  for (const account of accounts) {
-    let today: string;
-    try {
-      today = localDate(ctx.now, account.timeZone);
-    } catch (error) {
-      throw new ExtractError(`ad account act_${account.id} has a time zone this runtime does not know: ${account.timeZone}`, { source: SOURCE, stream: STREAM }, { cause: error });
-    }
-    const yesterday = addDays(today, -1);
-    if (lastComplete === undefined || yesterday < lastComplete) lastComplete = yesterday;
-  }
+  const lastComplete = lastCompleteDay(ctx.now, accounts.map((a) => ({ label: `ad account act_${a.id}`, timeZone: a.timeZone })), { source: SOURCE, stream: STREAM });
   if (lastComplete === undefined) return;
 
   const previous = stateOf(ctx.state);
@@ -126,8 +99,7 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
     for (const date of dates) {
       const records = date === chunk.to ? [...byDate.get(date)!, ...stray] : byDate.get(date)!;
       // A backfill never moves the cursor backwards.
-      const through = previous.through && previous.through > date ? previous.through : date;
-      yield { records, dates: [date], state: { through, attributionWindows: windows } };
+      yield { records, dates: [date], state: { ...stateAfter(previous.through, date), attributionWindows: windows } };
     }
   }
 }

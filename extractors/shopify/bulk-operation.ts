@@ -1,6 +1,6 @@
 import { ExtractError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { sleep } from '../http.ts';
+import { pollUntil } from '../poll.ts';
 import type { ShopifyGraphql } from './graphql-client.ts';
 import { BULK_RUN, BULK_STATUS } from './queries.ts';
 
@@ -51,27 +51,23 @@ export interface WaitOptions {
  * side: the stream's state still names it, so the next read goes on waiting for the same one.
  */
 export async function waitForBulkOperation(client: ShopifyGraphql, id: string, options: WaitOptions): Promise<BulkOperationStatus> {
-  const started = Date.now();
-  let waited = 0;
-  let delay = FIRST_POLL_MS;
-  for (;;) {
-    const data = await client.query<{ node: BulkOperationStatus | null }>('bulk operation status', BULK_STATUS, { id });
-    const op: BulkOperationStatus = data.node ?? { id, status: 'MISSING' };
-    options.onPoll?.(op);
-    if (FINISHED.has(op.status)) return op;
-    // The clock is the time waited (as asked of the sleep) or the time that passed, whichever is more.
-    const elapsed = Math.max(Date.now() - started, waited);
-    const remaining = options.timeoutMs - elapsed;
-    if (remaining <= 0) {
-      throw new ExtractError(
+  return pollUntil<BulkOperationStatus>({
+    poll: async () => {
+      const data = await client.query<{ node: BulkOperationStatus | null }>('bulk operation status', BULK_STATUS, { id });
+      const op: BulkOperationStatus = data.node ?? { id, status: 'MISSING' };
+      options.onPoll?.(op);
+      return op;
+    },
+    finished: (op) => FINISHED.has(op.status),
+    timeoutMs: options.timeoutMs,
+    timedOut: (op) =>
+      new ExtractError(
         `bulk operation ${id} is still ${op.status} after ${Number((options.timeoutMs / 60_000).toFixed(1))} minute(s) (bulkTimeoutMinutes); the next run goes on waiting for it`,
         { source: client.http.source, stream: client.http.stream, request: 'GraphQL bulk operation status' },
-      );
-    }
-    const pause = Math.min(delay, remaining);
-    options.log.info({ operation: id, status: op.status, objects: op.objectCount, nextPollMs: pause }, 'bulk operation running');
-    await sleep(pause, options.signal);
-    waited += pause;
-    delay = Math.min(MAX_POLL_MS, delay * 2);
-  }
+      ),
+    firstDelayMs: FIRST_POLL_MS,
+    maxDelayMs: MAX_POLL_MS,
+    onPause: (op, ms) => options.log.info({ operation: id, status: op.status, objects: op.objectCount, nextPollMs: ms }, 'bulk operation running'),
+    signal: options.signal,
+  });
 }

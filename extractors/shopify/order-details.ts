@@ -22,23 +22,33 @@ export type PagedOrderNode = Omit<GqlOrder, 'lineItems' | 'refunds'> & {
 export type OrderWithoutTransactions = Omit<GqlOrder, 'refunds'> & { refunds?: Omit<GqlRefund, 'transactions'>[] | null };
 
 /**
+ * Every node of a nested connection: the first page as it came, then the pages after it, asked
+ * for by `next` from the last end cursor. `next` answers null when the parent is gone (deleted
+ * meanwhile): what was read is kept.
+ */
+async function allNodes<T>(first: Connection<T>, next: (after: string | null) => Promise<Connection<T> | null>): Promise<T[]> {
+  const nodes = [...first.nodes];
+  let page = first.pageInfo;
+  while (page.hasNextPage) {
+    const more = await next(page.endCursor);
+    if (!more) break;
+    nodes.push(...more.nodes);
+    page = more.pageInfo;
+  }
+  return nodes;
+}
+
+/**
  * Follows the line items of the orders whose first page of line items was not all of them,
  * so a large order lands whole.
  */
 export async function completeLineItems(client: ShopifyGraphql, nodes: PagedOrderNode[]): Promise<OrderWithoutTransactions[]> {
   const out: OrderWithoutTransactions[] = [];
   for (const node of nodes) {
-    const items = [...node.lineItems.nodes];
-    let page = node.lineItems.pageInfo;
-    while (page.hasNextPage) {
-      const data = await client.query<{ node: { lineItems: Connection<GqlLineItem> } | null }>('order line items', ORDER_LINE_ITEMS, {
-        id: node.id,
-        after: page.endCursor,
-      });
-      if (!data.node) break; // the order was deleted meanwhile: land what was read
-      items.push(...data.node.lineItems.nodes);
-      page = data.node.lineItems.pageInfo;
-    }
+    const items = await allNodes(node.lineItems, async (after) => {
+      const data = await client.query<{ node: { lineItems: Connection<GqlLineItem> } | null }>('order line items', ORDER_LINE_ITEMS, { id: node.id, after });
+      return data.node?.lineItems ?? null;
+    });
     out.push({ ...node, lineItems: items });
   }
   return out;
@@ -59,17 +69,10 @@ export async function withRefundTransactions(client: ShopifyGraphql, orders: Ord
     });
     for (const refund of data.nodes) {
       if (!refund) continue;
-      const transactions = [...refund.transactions.nodes];
-      let page = refund.transactions.pageInfo;
-      while (page.hasNextPage) {
-        const more = await client.query<{ node: { transactions: Connection<GqlTransaction> } | null }>('more refund transactions', REFUND_MORE_TRANSACTIONS, {
-          id: refund.id,
-          after: page.endCursor,
-        });
-        if (!more.node) break;
-        transactions.push(...more.node.transactions.nodes);
-        page = more.node.transactions.pageInfo;
-      }
+      const transactions = await allNodes(refund.transactions, async (after) => {
+        const more = await client.query<{ node: { transactions: Connection<GqlTransaction> } | null }>('more refund transactions', REFUND_MORE_TRANSACTIONS, { id: refund.id, after });
+        return more.node?.transactions ?? null;
+      });
       found.set(refund.id, transactions);
     }
   }

@@ -5,6 +5,7 @@ import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { isoTimestamp } from '../catalog.ts';
 import { httpDownload, maxRetryAfterMs } from '../http.ts';
+import { addDays } from '../report-window.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { readBulkObjects, type BulkObject } from './bulk-file.ts';
 import { startBulkOperation, waitForBulkOperation, type BulkOperationStatus } from './bulk-operation.ts';
@@ -110,7 +111,7 @@ export function planRead(ctx: ReadContext<ShopifyConfig>): ReadPlan {
   const now = ctx.now.getTime();
   if (ctx.window) {
     const from = zonedMidnight(ctx.window.from, ctx.global.reportingTimezone);
-    const to = Math.min(zonedMidnight(new Date(Date.parse(`${ctx.window.to}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10), ctx.global.reportingTimezone) - 1000, now);
+    const to = Math.min(zonedMidnight(addDays(ctx.window.to, 1), ctx.global.reportingTimezone) - 1000, now);
     return { mode: 'bulk', range: { field: 'created_at', from: isoSeconds(from), to: isoSeconds(to) }, cursor: null, backfill: true };
   }
   const state = parseState(ctx.state);

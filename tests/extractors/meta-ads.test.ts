@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type MetaAdsConfig } from '../../config/schema.ts';
 import { setSleep } from '../../extractors/http.ts';
-import { readCampaignInsights, readWindow } from '../../extractors/meta-ads/read.ts';
+import { readCampaignInsights } from '../../extractors/meta-ads/read.ts';
+import { readWindow } from '../../extractors/report-window.ts';
 import { pauseFor, readUsage } from '../../extractors/meta-ads/usage.ts';
 import type { DateWindow, JsonValue, Page, ReadContext } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';

@@ -1,0 +1,119 @@
+import { ExtractError, type ErrorContext } from '../lib/errors.ts';
+import { reportDate } from './catalog.ts';
+import type { DateWindow, JsonValue, ReadContext } from './types.ts';
+
+/**
+ * The calendar of the date-report streams (GA4, Google Ads, Meta): dates as `YYYY-MM-DD`, the
+ * window a read covers (a backfill's, or the cursor less the lookback up to the last complete
+ * day), and the cursor each page stores. One copy for every report source, so "yesterday" and
+ * "lookback" mean the same thing in all of them.
+ */
+
+const DAY = 86_400_000;
+
+/** The cursor of a date-report stream: the last date completely landed. */
+export type ReportState = { through: string };
+
+/** `date` (YYYY-MM-DD) moved by `days` calendar days. */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+}
+
+/** The calendar date of `instant` in an IANA time zone; throws a RangeError for an unknown zone. */
+export function localDate(instant: Date, timeZone: string): string {
+  // en-CA writes dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+}
+
+/** Every date of an inclusive window, oldest first. */
+export function datesOf(window: DateWindow): string[] {
+  const out: string[] = [];
+  for (let d = window.from; d <= window.to; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+/** Consecutive windows of at most `days` dates covering `window`, oldest first. */
+export function chunkWindow(window: DateWindow, days: number): DateWindow[] {
+  const out: DateWindow[] = [];
+  for (let from = window.from; from <= window.to; from = addDays(from, days)) {
+    const to = addDays(from, days - 1);
+    out.push({ from, to: to < window.to ? to : window.to });
+  }
+  return out;
+}
+
+/** A window of two or more dates cut into two halves (the first one the longer when odd). */
+export function halves(window: DateWindow): [DateWindow, DateWindow] {
+  const days = datesOf(window).length;
+  const firstTo = addDays(window.from, Math.ceil(days / 2) - 1);
+  return [
+    { from: window.from, to: firstTo },
+    { from: addDays(firstTo, 1), to: window.to },
+  ];
+}
+
+/** The `through` date of a stored cursor, or undefined when there is none (or it is unreadable). */
+export function throughOf(state: JsonValue | null): string | undefined {
+  if (!state || typeof state !== 'object' || Array.isArray(state)) return undefined;
+  return typeof state.through === 'string' ? reportDate(state.through) : undefined;
+}
+
+/**
+ * The dates a read covers: a backfill's window as it is; else from the cursor minus the lookback
+ * to the last complete day, never before `startDate`. The first run reads from `startDate`.
+ *
+ * @example
+ * // Lookback 28, last complete day 2024-03-09, cursor at 2024-03-08: 28 dates, 2024-02-11 to 2024-03-09.
+ * readWindow({ window: null, startDate: '2024-01-01', lookbackDays: 28 }, '2024-03-08', '2024-03-09');
+ */
+export function readWindow(ctx: Pick<ReadContext<unknown>, 'window' | 'startDate' | 'lookbackDays'>, through: string | undefined, lastComplete: string): DateWindow {
+  if (ctx.window) return ctx.window;
+  if (!through) return { from: ctx.startDate, to: lastComplete };
+  // A cursor older than the lookback (runs were missed) resumes right after it.
+  const resume = addDays(through, 1);
+  const lookback = addDays(lastComplete, -ctx.lookbackDays + 1);
+  const from = resume < lookback ? resume : lookback;
+  return { from: from > ctx.startDate ? from : ctx.startDate, to: lastComplete };
+}
+
+/** The cursor after landing `date`: a backfill of older dates never moves it backwards. */
+export function stateAfter(previous: string | undefined, date: string): ReportState {
+  return { through: previous && previous > date ? previous : date };
+}
+
+/**
+ * The zone an account (a GA4 property, an ad account) reports its days in, as the API gave it:
+ * UTC when it gives none, with a warning (once per run) then, or when the zone differs from the
+ * reporting time zone, since its dates are taken as they are. `label` names the account in the
+ * warning, e.g. `customer 1234567890`.
+ */
+export function reportZone(ctx: Pick<ReadContext<unknown>, 'global' | 'warnOnce'>, source: string, label: string, zone: unknown): string {
+  if (typeof zone !== 'string' || !zone) {
+    ctx.warnOnce(`${source}: ${label} reports no time zone; its days are taken as UTC days`);
+    return 'UTC';
+  }
+  if (zone !== ctx.global.reportingTimezone) {
+    ctx.warnOnce(`${source}: ${label} reports days in ${zone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`);
+  }
+  return zone;
+}
+
+/**
+ * The last date that is over in every account's zone at `now` (the earliest of their
+ * yesterdays); undefined without accounts. An account whose zone this runtime does not know
+ * fails the read, naming it.
+ */
+export function lastCompleteDay(now: Date, accounts: readonly { label: string; timeZone: string }[], where: ErrorContext): string | undefined {
+  let last: string | undefined;
+  for (const account of accounts) {
+    let today: string;
+    try {
+      today = localDate(now, account.timeZone);
+    } catch (error) {
+      throw new ExtractError(`${account.label} has a time zone this runtime does not know: ${account.timeZone}`, where, { cause: error, permanent: true });
+    }
+    const yesterday = addDays(today, -1);
+    if (last === undefined || yesterday < last) last = yesterday;
+  }
+  return last;
+}
