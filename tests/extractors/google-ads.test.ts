@@ -358,6 +358,37 @@ describe('Google Ads through the loader', () => {
     expect(state.rows[0].state).toEqual({ through: '2024-03-10' });
   });
 
+  it('re-reads the default lookback of 30 days: after missed runs from right after the cursor, then the 30 dates up to yesterday', async () => {
+    // No lookbackDays in the config: the stream's default (30) applies.
+    const config = sourceConfig({ customerIds: ['1234567890'], startDate: '2024-01-01' });
+    expect(config.sources.google_ads!.lookbackDays).toBeUndefined();
+    const runAt = (now: string) => runPipeline({ warehouse: wh, config, log: logger(), now: new Date(now), steps: [], sources: [{ source, config: config.sources.google_ads }] });
+    await wh.pool.query(`delete from ops.stream_state where source = 'google_ads'`);
+    await wh.pool.query(
+      `insert into ops.stream_state (source, stream, state, last_run_id, updated_at) values ('google_ads', 'campaign_daily', '{"through":"2024-02-01"}', 'earlier', now())`,
+    );
+
+    // Forty days on: yesterday is 2024-03-11, and 30 dates back from it is 2024-02-11, but the
+    // cursor is older (2024-02-01): the read goes on right after it, from 2024-02-02.
+    queries = [];
+    expect((await runAt('2024-03-12T08:00:00Z')).status).toBe('succeeded');
+    expect(campaignWindows()).toEqual([
+      '1234567890 2024-02-02..2024-02-08', '1234567890 2024-02-09..2024-02-15', '1234567890 2024-02-16..2024-02-22',
+      '1234567890 2024-02-23..2024-02-29', '1234567890 2024-03-01..2024-03-07', '1234567890 2024-03-08..2024-03-11',
+    ]);
+
+    // The next day: yesterday is 2024-03-12; the 30 dates ending on it start on 2024-02-12
+    // (12 days back to 2024-02-29, 17 more within February of a leap year).
+    queries = [];
+    expect((await runAt('2024-03-13T08:00:00Z')).status).toBe('succeeded');
+    expect(campaignWindows()).toEqual([
+      '1234567890 2024-02-12..2024-02-18', '1234567890 2024-02-19..2024-02-25', '1234567890 2024-02-26..2024-03-03',
+      '1234567890 2024-03-04..2024-03-10', '1234567890 2024-03-11..2024-03-12',
+    ]);
+    const state = await wh.pool.query(`select state from ops.stream_state where source = 'google_ads' and stream = 'campaign_daily'`);
+    expect(state.rows[0].state).toEqual({ through: '2024-03-12' });
+  });
+
   it('fails the run after one attempt of the stream, naming it, when the API version is sunset, keeping what was landed', async () => {
     // Once only: were the stream tried again (retries.streamAttempts is 2), the second attempt would succeed.
     failures.push({

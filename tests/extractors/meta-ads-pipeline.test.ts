@@ -109,6 +109,40 @@ describe('Meta Ads through the loader', () => {
     expect(state.rows[0].state).toEqual({ through: '2024-03-10', attributionWindows: ['7d_click', '1d_view'] });
   });
 
+  it('re-reads the default lookback of 28 days: after missed runs from right after the cursor, then the 28 dates up to yesterday', async () => {
+    fake.rows = firstVersion;
+    // No lookbackDays in the config: the stream's default (28) applies.
+    const config = configSchema.parse({ sources: { meta_ads: { adAccountIds: ['111'], graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate: '2024-01-01' } } });
+    expect(config.sources.meta_ads!.lookbackDays).toBeUndefined();
+    const runAt = (now: string) =>
+      runPipeline({ warehouse: wh, config, log: logger(), now: new Date(now), steps: [], sources: [{ source: metaAdsSource, config: config.sources.meta_ads }] });
+    await wh.pool.query(`delete from ops.stream_state where source = 'meta_ads'`);
+    await wh.pool.query(
+      `insert into ops.stream_state (source, stream, state, last_run_id, updated_at)
+       values ('meta_ads', 'campaign_insights_daily', '{"through":"2024-02-01","attributionWindows":["7d_click","1d_view"]}', 'earlier', now())`,
+    );
+    const jobs = () => fake.jobs.map((j) => `${j.accountId} ${j.since}..${j.until}`);
+
+    // Forty days on: yesterday is 2024-03-11, and 28 dates back from it is 2024-02-13, but the
+    // cursor is older (2024-02-01): the read goes on right after it, from 2024-02-02.
+    fake.jobs.length = 0;
+    expect((await runAt('2024-03-12T08:00:00Z')).status).toBe('succeeded');
+    expect(jobs()).toEqual([
+      '111 2024-02-02..2024-02-08', '111 2024-02-09..2024-02-15', '111 2024-02-16..2024-02-22',
+      '111 2024-02-23..2024-02-29', '111 2024-03-01..2024-03-07', '111 2024-03-08..2024-03-11',
+    ]);
+
+    // The next day: yesterday is 2024-03-12; the 28 dates ending on it start on 2024-02-14
+    // (12 days back to 2024-02-29, 15 more within February of a leap year).
+    fake.jobs.length = 0;
+    expect((await runAt('2024-03-13T08:00:00Z')).status).toBe('succeeded');
+    expect(jobs()).toEqual([
+      '111 2024-02-14..2024-02-20', '111 2024-02-21..2024-02-27', '111 2024-02-28..2024-03-05', '111 2024-03-06..2024-03-12',
+    ]);
+    const state = await wh.pool.query(`select state from ops.stream_state where source = 'meta_ads' and stream = 'campaign_insights_daily'`);
+    expect(state.rows[0].state).toEqual({ through: '2024-03-12', attributionWindows: ['7d_click', '1d_view'] });
+  });
+
   it('runs from the command line: a run lands every date the API served, and a second run changes no count', async () => {
     fake.rows = firstVersion;
     // The child process really sleeps between polls: the report is done at the first one (after 2 s).
