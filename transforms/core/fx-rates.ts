@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
 
-/** How many days a published rate is carried forward (weekends, bank holidays) before it counts as missing. */
+/**
+ * How many days a published rate is carried forward (weekends, bank holidays) before it counts
+ * as missing: a rate of day D serves D + 1 … D + 7; on D + 8 it is missing.
+ */
 export const MAX_CARRY_DAYS = 7;
 
 /**
@@ -46,7 +49,7 @@ export const coreFxRates = defineModel({
           cross join (select distinct currency from best) c
           join lateral (
             select b.date, b.rate, b.method from best b
-             where b.currency = c.currency and b.date <= days.date and b.date > days.date - ${sql.lit(MAX_CARRY_DAYS)}
+             where b.currency = c.currency and b.date <= days.date and b.date >= days.date - ${sql.lit(MAX_CARRY_DAYS)}
              order by b.date desc limit 1
           ) p on true
       )`.as('x'))

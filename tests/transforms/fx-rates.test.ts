@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { runModels } from '../../transforms/runner.ts';
+import { models } from '../../transforms/models.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { landRecords } from '../support/land.ts';
+import { order } from './fixtures.ts';
+
+/**
+ * Issue 3: a published rate is carried for 7 days, as DECISIONLOG.md says, not 6. Rates are
+ * published once, on Friday 1 March 2024; the run's clock is 12 March (UTC).
+ *   1 EUR = 1.1 USD (direct), 1 USD = 150 JPY (only the opposite pair: 1 JPY = 1/150 USD),
+ *   CHF both ways (1 CHF = 1.13 USD, 1 USD = 0.9 CHF): the direct pair wins.
+ * 1 March + 7 days = 8 March: carried. 9 March: missing.
+ */
+let wh: Warehouse;
+const NOW = new Date('2024-03-12T12:00:00Z');
+const config = configSchema.parse({ reportingTimezone: 'UTC', reportingCurrency: 'USD' });
+
+beforeAll(async () => {
+  wh = await createTestDatabase('fx_rates');
+  await landRecords(wh.pool, 'fx', 'rates', [
+    { date: '2024-03-01', base: 'EUR', quote: 'USD', rate: 1.1 },
+    { date: '2024-03-01', base: 'USD', quote: 'JPY', rate: 150 },
+    { date: '2024-03-01', base: 'CHF', quote: 'USD', rate: 1.13 },
+    { date: '2024-03-01', base: 'USD', quote: 'CHF', rate: 0.9 },
+  ]);
+  await landRecords(wh.pool, 'shopify', 'orders', [
+    order({ id: 1, created_at: '2024-03-08T10:00:00Z', currency: 'EUR', total: '10.00', customer: 1 }),
+    order({ id: 2, created_at: '2024-03-08T11:00:00Z', currency: 'JPY', total: '3000', customer: 2 }),
+  ]);
+});
+afterAll(async () => wh?.close());
+
+const rows = async (query: string) => (await wh.pool.query(query)).rows as Record<string, any>[];
+
+describe('exchange rates carried forward', () => {
+  it('carries a rate to the 7th day after it was published, and no further', async () => {
+    const result = await runModels(wh.db, config, { models, now: NOW });
+    expect(result.error).toBeUndefined();
+    const got = await rows(`select currency, date, method, rate_date, rate from core.fx_rates where currency in ('EUR', 'JPY') order by currency, date`);
+    const days = ['2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05', '2024-03-06', '2024-03-07', '2024-03-08'];
+    for (const currency of ['EUR', 'JPY']) {
+      const mine = got.filter((r) => r.currency === currency);
+      expect(mine.map((r) => r.date), currency).toEqual(days);
+      expect(mine.every((r) => r.rate_date === '2024-03-01'), currency).toBe(true);
+      expect(mine.slice(1).every((r) => r.method === 'carried'), currency).toBe(true);
+    }
+    expect(got[0]).toMatchObject({ currency: 'EUR', method: 'direct' });
+    expect(got[8]).toMatchObject({ currency: 'JPY', method: 'inverse' });
+    expect(Number(got[8]!.rate)).toBeCloseTo(1 / 150, 12);
+    const chf = await rows(`select method, rate from core.fx_rates where currency = 'CHF' and date = '2024-03-01'`);
+    expect(chf.map((r) => [r.method, Number(r.rate)])).toEqual([['direct', 1.13]]);
+    // Orders of 8 March convert on the carried rates: 10 EUR × 1.1; 3000 JPY / 150.
+    const orders = await rows(`select order_id, total_price_rc from core.orders order by order_id`);
+    expect(Number(orders[0]!.total_price_rc)).toBeCloseTo(11, 9);
+    expect(Number(orders[1]!.total_price_rc)).toBeCloseTo(20, 9);
+  });
+
+  it('fails the run on the 8th day, naming the currency and the date', async () => {
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 3, created_at: '2024-03-09T10:00:00Z', currency: 'EUR', total: '5.00', customer: 3 })], 'run-2');
+    const result = await runModels(wh.db, config, { models, now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.published).toBe(false);
+    const check = result.checks.find((c) => !c.passed)!;
+    expect(check).toMatchObject({ model: 'core.orders', check: 'every amount has an exchange rate', sample: [{ currency: 'EUR', date: '2024-03-09' }] });
+    expect(result.error).toMatch(/no exchange rate from EUR on 2024-03-09/);
+  });
+});
