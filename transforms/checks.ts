@@ -10,8 +10,11 @@ export function hasRates(table: string, pairs: readonly (readonly [amount: strin
           where ${sql.join(pairs.map(([a, c]) => sql`(${sql.ref(a)} is not null and ${sql.ref(c)} is null)`), sql` or `)}
           order by 2, 1 limit 20`,
     describe: (rows) => {
-      const first = rows[0] as { currency: string; date: string };
-      return `no exchange rate from ${first.currency} on ${first.date}${rows.length > 1 ? ` (and ${rows.length - 1} more currency-days)` : ''}: add rates to the fx source (verite import fx rates FILE, or fx.ecb)`;
+      const first = rows[0] as { currency: string | null; date: string | null };
+      const more = rows.length > 1 ? ` (and ${rows.length - 1} more currency-days)` : '';
+      if (first.currency === null) return `an amount has no currency${first.date ? ` (on ${first.date})` : ''}${more}`;
+      if (first.date === null) return `an amount in ${first.currency} has no date to take its exchange rate on${more}`;
+      return `no exchange rate from ${first.currency} on ${first.date}${more}: add rates to the fx source (verite import fx rates FILE, or fx.ecb)`;
     },
   };
 }
@@ -26,15 +29,24 @@ export function nonNegative(table: string, columns: readonly string[], key: stri
   };
 }
 
-/** Every non-null `column` of `table` names an existing row of `parent`. */
-export function references(table: string, column: string, parent: string, parentColumn: string): DataCheck {
+/**
+ * Every non-null `column` of `table` names an existing row of `parent`. Only meaningful when
+ * `table` is built without going through `parent` (a left join, or from staging), so that an
+ * orphan can show up; `sampleColumns` identify the orphan rows in the report.
+ */
+export function references(table: string, column: string, parent: string, parentColumn: string, sampleColumns: readonly string[] = []): DataCheck {
   return {
     name: `${column} references ${parent}.${parentColumn}`,
     failing: () =>
-      sql`select t.${sql.ref(column)} from ${sql.table(table)} t
+      sql`select ${sql.join([column, ...sampleColumns].map((c) => sql`t.${sql.ref(c)}`))} from ${sql.table(table)} t
           where t.${sql.ref(column)} is not null
             and not exists (select 1 from ${sql.table(parent)} p where p.${sql.ref(parentColumn)} = t.${sql.ref(column)})
+          order by ${sql.join([column, ...sampleColumns].map((c) => sql`t.${sql.ref(c)}`))}
           limit 5`,
+    describe: (rows) => {
+      const values = [...new Set(rows.map((r) => String(r[column])))];
+      return `${column} ${values.join(', ')}${rows.length === 5 ? ' …' : ''} not found in ${parent}`;
+    },
   };
 }
 

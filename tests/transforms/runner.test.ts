@@ -137,4 +137,42 @@ describe('transform runner', () => {
     expect(result.status).toBe('failed');
     expect(result.checks.find((c) => !c.passed)).toMatchObject({ model: 'core.orders', check: 'no order_date in the future', sample: [{ order_id: '4', order_date: '2024-03-09' }] });
   });
+
+  it('issue 3: an order whose created_at does not parse fails a not-null check naming it, instead of vanishing', async () => {
+    await wh.pool.query(`delete from raw.shopify__orders where _key = '4'`);
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 5, created_at: '2024-02-30T10:00:00Z', total: '5.00', customer: 5 })], 'run-5');
+    const result = await runModels(wh.db, config, { models, now: NOW });
+    expect(result.status).toBe('failed');
+    expect(result.published).toBe(false);
+    const failed = result.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => [c.model, c.check])).toEqual([['core.orders', 'not null (created_at)']]);
+    expect(failed[0]!.sample).toEqual([{ order_id: '5', order_name: '#1005', created_at_text: '2024-02-30T10:00:00Z' }]);
+    expect(failed[0]!.message).toBe('order 5 (#1005) has a created_at that does not parse: "2024-02-30T10:00:00Z"; it cannot be dated, so no metric could count it');
+    expect(result.error).toContain('core.orders: check not null (created_at) failed: order 5 (#1005)');
+    expect(await publishedOrders()).toBe(1);
+  });
+
+  it('issue 3: a refund whose order is not in core.orders fails the reference check, naming the refund', async () => {
+    await wh.pool.query(`delete from raw.shopify__orders where _key = '5'`);
+    const refunded = order({ id: 6, created_at: '2024-03-04T10:00:00Z', total: '30.00', customer: 6,
+      refunds: [{ id: 706, created_at: '2024-03-05T10:00:00Z', transactions: [{ id: 806, kind: 'refund', status: 'success', amount: '30.00', currency: 'USD' }] }] });
+    await landRecords(wh.pool, 'shopify', 'orders', [refunded], 'run-6');
+    // Only the refunds are rebuilt: core.orders still lacks order 6.
+    const result = await runModels(wh.db, config, { models, now: NOW, select: ['staging.shopify_refunds', 'core.refunds'] });
+    expect(result.status).toBe('failed');
+    const failed = result.checks.filter((c) => !c.passed);
+    expect(failed).toEqual([
+      {
+        model: 'core.refunds',
+        check: 'order_id references core.orders.order_id',
+        passed: false,
+        sample: [{ order_id: '6', refund_transaction_id: '806' }],
+        message: 'order_id 6 not found in core.orders',
+      },
+    ]);
+    // With core.orders rebuilt as well, the refund has its order.
+    const whole = await runModels(wh.db, config, { models, now: NOW });
+    expect(whole.error).toBeUndefined();
+    expect((await wh.pool.query(`select order_id, order_is_counted from core.refunds`)).rows).toEqual([{ order_id: '6', order_is_counted: true }]);
+  });
 });

@@ -3,7 +3,12 @@ import { hasRates, nonNegative, references } from '../checks.ts';
 import { defineModel } from '../model.ts';
 import { rateOn } from '../sql.ts';
 
-/** One row per order line, with its order's date, counted flag and currency. */
+/**
+ * One row per order line, with its order's date, counted flag and currency. Lines come from
+ * staging with their order left-joined, so a line whose order is not in core.orders (core.orders
+ * dropped it, or only the lines were rebuilt with `--select`) shows up and fails the reference
+ * check instead of disappearing.
+ */
 export const coreOrderLines = defineModel({
   name: 'core.order_lines',
   dependsOn: ['staging.shopify_order_lines', 'core.orders'],
@@ -11,14 +16,14 @@ export const coreOrderLines = defineModel({
   uniqueKey: ['order_id', 'line_id'],
   indexes: [['order_id'], ['order_date']],
   checks: [
-    references('core.order_lines', 'order_id', 'core.orders', 'order_id'),
+    references('core.order_lines', 'order_id', 'core.orders', 'order_id', ['line_id']),
     hasRates('core.order_lines', [['line_total', 'line_total_rc']], 'order_date'),
     nonNegative('core.order_lines', ['quantity', 'price', 'total_discount'], 'line_id'),
   ],
   build: (db, ctx) =>
     db
       .selectFrom('staging.shopify_order_lines as l')
-      .innerJoin('core.orders as o', 'o.order_id', 'l.order_id')
+      .leftJoin('core.orders as o', 'o.order_id', 'l.order_id')
       .select([
         sql<string>`l.order_id`.as('order_id'),
         sql<string>`l.line_id`.as('line_id'),

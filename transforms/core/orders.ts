@@ -11,6 +11,12 @@ const MONEY = ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 
  * rules of METRICS.md: counted = neither test nor cancelled; customer = the shop's customer
  * id, else the lower-cased trimmed e-mail, else the order itself; channel from the landing
  * URL's UTM parameters, else the referrer.
+ *
+ * Every staged order is kept: one whose `created_at` does not parse cannot be dated, and
+ * fails the `not null (created_at)` check naming it rather than vanishing from revenue.
+ * `refunded` is in the order's currency: a refund transaction in another currency is taken
+ * through the reporting currency on the refund's date; `refunded_rc` converts each transaction
+ * from its own currency on that date.
  */
 export const coreOrders = defineModel({
   name: 'core.orders',
@@ -19,13 +25,31 @@ export const coreOrders = defineModel({
   uniqueKey: ['order_id'],
   indexes: [['order_date'], ['customer_key'], ['order_name']],
   checks: [
+    {
+      name: 'not null (created_at)',
+      failing: () =>
+        sql`select o.order_id, o.order_name, r._record->>'created_at' as created_at_text
+              from core.orders o left join raw.shopify__orders r on r._key = o.order_id
+             where o.created_at is null order by o.order_id limit 5`,
+      describe: (rows) =>
+        `${rows
+          .map((r) => `order ${r.order_id}${r.order_name ? ` (${r.order_name})` : ''} has a created_at that does not parse: ${JSON.stringify(r.created_at_text ?? null)}`)
+          .join('; ')}${rows.length === 5 ? ' …' : ''}; it cannot be dated, so no metric could count it`,
+    },
     hasRates('core.orders', MONEY.map((m) => [m, `${m}_rc`] as const), 'order_date'),
+    {
+      name: 'refunds converted',
+      failing: () => sql`select order_id, currency from core.orders where refunded is null or refunded_rc is null order by order_id limit 5`,
+      describe: (rows) =>
+        `the refunds of order ${rows[0]!.order_id} (${rows[0]!.currency}) could not be converted: an exchange rate is missing on a refund's date for the refund's or the order's currency`,
+    },
     nonNegative('core.orders', ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 'total_shipping', 'refunded'], 'order_id'),
     notInFuture('core.orders', 'order_date', 'order_id'),
   ],
   build: (db, ctx) => {
     const tz = ctx.reportingTimezone;
     const rate = rateOn(sql`o.currency`, localDate(sql`o.created_at`, tz), ctx.reportingCurrency);
+    const refundDate = localDate(sql`r.created_at`, tz);
     const channel = channelExpression(ctx.channels, {
       source: sql`o.utm_source`,
       medium: sql`o.utm_medium`,
@@ -39,16 +63,22 @@ export const coreOrders = defineModel({
                ops.url_param(s.landing_site, 'utm_campaign') as utm_campaign,
                coalesce(s.shopify_customer_id, s.email, 'order:' || s.order_id) as customer_key,
                not s.is_test and s.cancelled_at is null as is_counted
-          from staging.shopify_orders s
-         where s.created_at is not null)`.as('o'))
+          from staging.shopify_orders s)`.as('o'))
       .leftJoin(
-        sql<{ order_id: string; refunded: string; refunded_rc: string }>`(
-          select r.order_id, sum(r.amount) as refunded,
-                 sum(r.amount * ${rateOn(sql`coalesce(r.currency, so.currency)`, localDate(sql`r.created_at`, tz), ctx.reportingCurrency)}) as refunded_rc
-            from staging.shopify_refunds r
-            join staging.shopify_orders so on so.order_id = r.order_id
-           where r.kind = 'refund' and r.status = 'success' and r.created_at is not null
-           group by r.order_id)`.as('r'),
+        // A sum is null when any of its transactions has no rate, never a silently smaller sum.
+        sql<{ order_id: string; refunded: string | null; refunded_rc: string | null }>`(
+          select x.order_id,
+                 case when bool_and(x.in_order is not null) then sum(x.in_order) end as refunded,
+                 case when bool_and(x.in_rc is not null) then sum(x.in_rc) end as refunded_rc
+            from (
+              select r.order_id,
+                     case when coalesce(r.currency, so.currency) = so.currency then r.amount
+                          else r.amount * ${rateOn(sql`r.currency`, refundDate, ctx.reportingCurrency)} / ${rateOn(sql`so.currency`, refundDate, ctx.reportingCurrency)} end as in_order,
+                     r.amount * ${rateOn(sql`coalesce(r.currency, so.currency)`, refundDate, ctx.reportingCurrency)} as in_rc
+                from staging.shopify_refunds r
+                join staging.shopify_orders so on so.order_id = r.order_id
+               where r.kind = 'refund' and r.status = 'success' and r.created_at is not null) x
+           group by x.order_id)`.as('r'),
         (join) => join.onRef(sql.ref('r.order_id') as never, '=', sql.ref('o.order_id') as never),
       )
       .select([
@@ -60,9 +90,9 @@ export const coreOrders = defineModel({
         sql<Date | null>`o.cancelled_at`.as('cancelled_at'),
         sql<string>`o.currency`.as('currency'),
         ...MONEY.map((m) => sql<string>`${sql.ref(`o.${m}`)}`.as(m)),
-        sql<string>`coalesce(r.refunded, 0)`.as('refunded'),
+        sql<string>`case when r.order_id is null then 0 else r.refunded end`.as('refunded'),
         ...MONEY.map((m) => sql<string>`${sql.ref(`o.${m}`)} * ${rate}`.as(`${m}_rc`)),
-        sql<string>`coalesce(r.refunded_rc, 0)`.as('refunded_rc'),
+        sql<string>`case when r.order_id is null then 0 else r.refunded_rc end`.as('refunded_rc'),
         sql<boolean>`o.is_test`.as('is_test'),
         sql<boolean>`o.cancelled_at is not null`.as('is_cancelled'),
         sql<boolean>`o.is_counted`.as('is_counted'),

@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
-import { hasRates, nonNegative } from '../checks.ts';
+import { hasRates, nonNegative, references } from '../checks.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
 
 /**
  * The successful refund transactions (kind refund, status success) of every order, dated by
- * the refund's own created_at and converted on that date.
+ * the refund's own created_at and converted on that date. The order is left-joined, so a
+ * refund whose order is not in core.orders fails the reference check instead of disappearing.
  */
 export const coreRefunds = defineModel({
   name: 'core.refunds',
@@ -13,12 +14,16 @@ export const coreRefunds = defineModel({
   description: 'Successful refund transactions, on the local date of the refund, converted on that date.',
   uniqueKey: ['refund_transaction_id'],
   indexes: [['refund_date'], ['order_id']],
-  checks: [hasRates('core.refunds', [['amount', 'amount_rc']], 'refund_date'), nonNegative('core.refunds', ['amount'], 'refund_transaction_id')],
+  checks: [
+    references('core.refunds', 'order_id', 'core.orders', 'order_id', ['refund_transaction_id']),
+    hasRates('core.refunds', [['amount', 'amount_rc']], 'refund_date'),
+    nonNegative('core.refunds', ['amount'], 'refund_transaction_id'),
+  ],
   build: (db, ctx) => {
     const refundDate = localDate(sql`r.created_at`, ctx.reportingTimezone);
     return db
       .selectFrom('staging.shopify_refunds as r')
-      .innerJoin('core.orders as o', 'o.order_id', 'r.order_id')
+      .leftJoin('core.orders as o', 'o.order_id', 'r.order_id')
       .where(sql<boolean>`r.kind = 'refund' and r.status = 'success' and r.created_at is not null`)
       .select([
         sql<string>`r.refund_transaction_id`.as('refund_transaction_id'),
