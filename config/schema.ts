@@ -85,6 +85,12 @@ export const ga4Config = z
       .min(1),
     /** A service-account key file (JSON); without it, application default credentials. */
     credentialsFile: z.string().min(1).optional(),
+    /**
+     * The currency of `purchaseRevenue` in rows that do not say it themselves (the extractor
+     * adds each property's `property_currency_code`; an imported file may lack it). Default:
+     * `reportingCurrency`.
+     */
+    currency: currencyCode.optional(),
     /** Overrides passed to the Data API client (a proxy, or a local test server). */
     apiEndpoint: z.string().min(1).optional(),
     port: z.number().int().positive().optional(),

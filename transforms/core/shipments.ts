@@ -1,11 +1,15 @@
 import { sql } from 'kysely';
-import { hasRates, nonNegative, references } from '../checks.ts';
+import { hasRates, nonNegative } from '../checks.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
 
 /**
  * Shipments matched to their order (by the shop's order id, else its name), with local dates,
  * the delivery time from the order's creation and whether the promise was kept.
+ *
+ * The shipping cost is converted on `cost_date`: the shipped date (the label is bought then),
+ * else the order's date (the nearest known date before it, and never in the future), else the
+ * delivered date, else the promised one.
  */
 export const coreShipments = defineModel({
   name: 'core.shipments',
@@ -13,20 +17,23 @@ export const coreShipments = defineModel({
   description: 'Shipments with order, carrier, local shipped/promised/delivered/returned dates, delivery days and on-time flag.',
   uniqueKey: ['shipment_key'],
   indexes: [['delivered_date'], ['shipped_date'], ['returned_date'], ['order_id']],
+  // No reference check on order_id: it is only ever taken from core.orders (the match), so it
+  // could never fail; a shipment naming an unknown order keeps order_ref and has no order_id.
   checks: [
-    references('core.shipments', 'order_id', 'core.orders', 'order_id'),
-    hasRates('core.shipments', [['shipping_cost', 'shipping_cost_rc']], 'shipped_date'),
+    hasRates('core.shipments', [['shipping_cost', 'shipping_cost_rc']], 'cost_date'),
     nonNegative('core.shipments', ['shipping_cost'], 'shipment_key'),
   ],
   build: (db, ctx) => {
     const tz = ctx.reportingTimezone;
     const day = (on: string, at: string) => sql<string | null>`coalesce(${sql.ref(`s.${on}`)}, ${localDate(sql.ref(`s.${at}`), tz)})`;
+    const costDate = sql<string | null>`coalesce(${day('shipped_on', 'shipped_at')}, s.order_date, ${day('delivered_on', 'delivered_at')}, ${day('estimated_delivery_on', 'estimated_delivery_at')})`;
+    const currency = sql<string>`coalesce(s.currency, ${sql.lit(ctx.reportingCurrency)})`;
     return db
       .selectFrom(sql<Record<string, unknown>>`(
-        select s.*, o.order_id, o.created_at as order_created_at
+        select s.*, o.order_id, o.created_at as order_created_at, o.order_date
           from staging.shipments s
           left join lateral (
-            select o.order_id, o.created_at from core.orders o
+            select o.order_id, o.created_at, o.order_date from core.orders o
              where o.order_id = s.order_ref or o.order_name = s.order_ref or o.order_name = '#' || s.order_ref
              order by (o.order_id = s.order_ref) desc, o.created_at limit 1
           ) o on true)`.as('s'))
@@ -49,9 +56,10 @@ export const coreShipments = defineModel({
         sql<string | null>`extract(epoch from (s.delivered_at - s.order_created_at)) / 86400`.as('delivery_days'),
         sql<boolean | null>`${day('delivered_on', 'delivered_at')} <= ${day('estimated_delivery_on', 'estimated_delivery_at')}`.as('is_on_time'),
         // A cost without a currency is taken to be in the reporting currency.
-        sql<string | null>`coalesce(s.currency, ${sql.lit(ctx.reportingCurrency)})`.as('currency'),
+        currency.as('currency'),
         sql<string | null>`s.shipping_cost`.as('shipping_cost'),
-        sql<string | null>`s.shipping_cost * ${rateOn(sql`coalesce(s.currency, ${sql.lit(ctx.reportingCurrency)})`, day('shipped_on', 'shipped_at'), ctx.reportingCurrency)}`.as('shipping_cost_rc'),
+        costDate.as('cost_date'),
+        sql<string | null>`s.shipping_cost * ${rateOn(currency, costDate, ctx.reportingCurrency)}`.as('shipping_cost_rc'),
       ]);
   },
 });

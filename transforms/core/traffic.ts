@@ -1,20 +1,32 @@
 import { sql } from 'kysely';
 import { channelExpression } from '../channels.ts';
+import { hasRates } from '../checks.ts';
 import { defineModel } from '../model.ts';
+import { rateOn } from '../sql.ts';
 
 /**
  * GA4 traffic by date × channel × source/medium/campaign × device, the channel mapped from the
  * session source and medium by the same rules as orders (GA4 rows carry no referrer).
+ *
+ * `purchase_revenue` is in the property's currency: the row's `property_currency_code`, else
+ * the ga4 source's `currency`, else the reporting currency; `purchase_revenue_rc` converts it
+ * on the report date, as ad spend is. The key is the raw row's (property + date + dimensions
+ * as GA4 sent them): two rows can share a source/medium once GA4's placeholders are read as
+ * nothing, so the dimensions alone are no key.
  */
 export const coreTraffic = defineModel({
   name: 'core.traffic',
-  dependsOn: ['staging.ga4_traffic'],
-  description: 'GA4 sessions, users and funnel events by day, channel, source/medium/campaign and device.',
+  dependsOn: ['staging.ga4_traffic', 'core.fx_rates'],
+  description: 'GA4 sessions, users, funnel events and purchase revenue by day, channel, source/medium/campaign and device.',
+  uniqueKey: ['row_key'],
   indexes: [['date'], ['channel', 'date']],
-  build: (db, ctx) =>
-    db
-      .selectFrom(sql<Record<string, unknown>>`staging.ga4_traffic`.as('t'))
+  checks: [hasRates('core.traffic', [['purchase_revenue', 'purchase_revenue_rc']], 'date')],
+  build: (db, ctx) => {
+    const currency = sql<string>`coalesce(t.currency, ${sql.lit(ctx.config.sources.ga4?.currency ?? ctx.reportingCurrency)})`;
+    return db
+      .selectFrom('staging.ga4_traffic as t')
       .select([
+        sql<string>`t.row_key`.as('row_key'),
         sql<string>`t.date`.as('date'),
         sql<string>`t.property_id`.as('property_id'),
         channelExpression(ctx.channels, { source: sql`t.source`, medium: sql`t.medium`, referrerHost: sql`null::text` }).as('channel'),
@@ -29,6 +41,9 @@ export const coreTraffic = defineModel({
         sql<number>`t.add_to_carts`.as('add_to_carts'),
         sql<number>`t.checkouts`.as('checkouts'),
         sql<number>`t.purchases`.as('purchases'),
+        currency.as('currency'),
         sql<string>`t.purchase_revenue`.as('purchase_revenue'),
-      ]),
+        sql<string>`t.purchase_revenue * ${rateOn(currency, sql`t.date`, ctx.reportingCurrency)}`.as('purchase_revenue_rc'),
+      ]);
+  },
 });

@@ -30,5 +30,7 @@ export const stagingGa4Traffic = defineModel({
       count('checkouts').as('checkouts'),
       count('ecommercePurchases').as('purchases'),
       sql<string>`coalesce(ops.try_numeric(_record->>'purchaseRevenue'), 0)`.as('purchase_revenue'),
+      // The property's currency, which the extractor adds to each row; null when the row lacks it.
+      sql<string | null>`upper(nullif(btrim(_record->>'property_currency_code'), ''))`.as('currency'),
     ]),
 });

@@ -147,6 +147,8 @@ export interface CoreSpendTable {
 }
 
 export interface CoreTrafficTable {
+  /** The raw row's key: property + date + the dimensions as GA4 sent them. */
+  row_key: string;
   date: DateText;
   property_id: string;
   channel: string;
@@ -161,7 +163,11 @@ export interface CoreTrafficTable {
   add_to_carts: Count;
   checkouts: Count;
   purchases: Count;
+  /** The property's currency (the row's, else the ga4 source's `currency`, else reporting). */
+  currency: string;
   purchase_revenue: Numeric;
+  /** purchase_revenue converted on the report date. */
+  purchase_revenue_rc: Numeric;
 }
 
 export interface CoreShipmentsTable {
@@ -187,6 +193,8 @@ export interface CoreShipmentsTable {
   is_on_time: boolean | null;
   currency: string | null;
   shipping_cost: NullableNumeric;
+  /** The date the cost is converted on: shipped, else the order's, else delivered, else promised. */
+  cost_date: NullableDate;
   shipping_cost_rc: NullableNumeric;
 }
 

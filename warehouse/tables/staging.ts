@@ -105,6 +105,8 @@ export interface StagingGa4TrafficTable {
   checkouts: Count;
   purchases: Count;
   purchase_revenue: Numeric;
+  /** The row's property_currency_code, or null. */
+  currency: string | null;
 }
 
 interface AdCampaignDay {
