@@ -54,6 +54,20 @@ async function rowsPerDate(db: Warehouse = wh): Promise<Record<string, number>> 
 
 const served = () => Object.fromEntries([...fake.served.entries()].sort(([a], [b]) => a.localeCompare(b)));
 
+const utcToday = () => new Date().toISOString().slice(0, 10);
+const shift = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+function daysFrom(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to; d = shift(d, 1)) out.push(d);
+  return out;
+}
+/** Runs `fn` and says which dates were "yesterday" (UTC) while it ran: one, or two across midnight. */
+async function during<T>(fn: () => Promise<T>): Promise<{ result: T; yesterdays: string[] }> {
+  const before = shift(utcToday(), -1);
+  const result = await fn();
+  return { result, yesterdays: [...new Set([before, shift(utcToday(), -1)])] };
+}
+
 beforeAll(async () => {
   restoreSleep = setSleep(async () => undefined);
   dir = mkdtempSync(join(tmpdir(), 'verite-ga4-pipeline-'));
@@ -121,12 +135,15 @@ describe('GA4 through the loader', () => {
 
   it('runs from the command line: a run lands every date the API served, and a second run changes no count', async () => {
     fake.rows = (property) => firstVersion(property);
-    const today = new Date();
-    const startDate = new Date(today.getTime() - 4 * 86_400_000).toISOString().slice(0, 10);
+    // The child process reads its own clock: "yesterday" is taken before and after each run, and
+    // the run's last date must be one of the two (they differ only if UTC midnight passed).
+    const startDate = shift(utcToday(), -4);
     const configFile = join(dir, 'verite.config.json');
     writeFileSync(
       configFile,
       JSON.stringify({
+        // The properties report in EUR: a run that transforms needs no exchange rate then.
+        reportingCurrency: 'EUR',
         sources: { ga4: { propertyIds: ['111', '222'], credentialsFile: fake.keyFile, apiEndpoint: '127.0.0.1', port: fake.port, protocol: 'http', startDate } },
       }),
     );
@@ -134,19 +151,24 @@ describe('GA4 through the loader', () => {
     try {
       const env = { DATABASE_URL: cli.url, VERITE_CONFIG: configFile };
       fake.resetServed();
-      const first = await runCli(['run', '--sources', 'ga4'], { env });
-      expect(first.code, first.stderr).toBe(0);
-      // Every date from startDate to yesterday (in UTC), 4 rows each.
+      const first = await during(() => runCli(['run', '--sources', 'ga4'], { env }));
+      expect(first.result.code, first.result.stderr).toBe(0);
+      // Every date from startDate to yesterday (in UTC), 4 rows each (2 properties: 3 + 1).
       const landed = served();
-      expect(Object.values(landed)).toEqual([4, 4, 4, 4]);
+      const last = Object.keys(landed).at(-1)!;
+      expect(first.yesterdays).toContain(last);
+      expect(landed).toEqual(Object.fromEntries(daysFrom(startDate, last).map((d) => [d, 4])));
       expect(await rowsPerDate(cli)).toEqual(landed);
 
       fake.resetServed();
-      const second = await runCli(['run', '--sources', 'ga4'], { env });
-      expect(second.code, second.stderr).toBe(0);
-      // The lookback re-read the last 3 dates; no date gained a row.
-      expect(Object.values(served())).toEqual([4, 4, 4]);
-      expect(await rowsPerDate(cli)).toEqual(landed);
+      const second = await during(() => runCli(['run', '--sources', 'ga4'], { env }));
+      expect(second.result.code, second.result.stderr).toBe(0);
+      // The lookback re-read the last 3 dates up to the second run's yesterday; no date gained a row.
+      const again = served();
+      const secondLast = Object.keys(again).at(-1)!;
+      expect(second.yesterdays).toContain(secondLast);
+      expect(again).toEqual(Object.fromEntries(daysFrom(shift(secondLast, -2), secondLast).map((d) => [d, 4])));
+      expect(await rowsPerDate(cli)).toEqual({ ...landed, ...again });
       expect(fake.strays).toEqual([]);
     } finally {
       await cli.close();

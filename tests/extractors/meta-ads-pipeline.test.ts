@@ -54,6 +54,14 @@ async function rowsPerDate(): Promise<Record<string, number>> {
 
 const served = () => Object.fromEntries([...fake.served.entries()].sort(([a], [b]) => a.localeCompare(b)));
 
+const utcToday = () => new Date().toISOString().slice(0, 10);
+const shift = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+function daysFrom(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to; d = shift(d, 1)) out.push(d);
+  return out;
+}
+
 beforeAll(async () => {
   restoreSleep = setSleep(async () => undefined);
   process.env[ENV] = TOKEN;
@@ -147,8 +155,9 @@ describe('Meta Ads through the loader', () => {
     fake.rows = firstVersion;
     // The child process really sleeps between polls: the report is done at the first one (after 2 s).
     fake.pollsToComplete = 1;
-    const today = new Date();
-    const startDate = new Date(today.getTime() - 4 * 86_400_000).toISOString().slice(0, 10);
+    // The child process reads its own clock: "yesterday" is taken before and after each run, and
+    // the run's last date must be one of the two (they differ only if UTC midnight passed).
+    const startDate = shift(utcToday(), -4);
     const configFile = join(dir, 'verite.config.json');
     writeFileSync(configFile, JSON.stringify({ sources: { meta_ads: { adAccountIds: ['act_111'], graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate } } }));
     const cli = await createTestDatabase('meta_ads_cli');
@@ -160,12 +169,16 @@ describe('Meta Ads through the loader', () => {
         );
       for (let i = 0; i < 2; i++) {
         fake.resetServed();
+        const before = shift(utcToday(), -1);
         const res = await runCli(['run', '--sources', 'meta_ads'], { env });
+        const yesterdays = [before, shift(utcToday(), -1)];
         expect(res.stderr).not.toContain(TOKEN);
         expect(res.code, res.stderr).toBe(0);
-        // Account 111 runs two campaigns a day (three on 2024-03-05, far in the past here).
-        expect(Object.values(served()).every((n) => n === 2)).toBe(true);
-        expect(Object.keys(served()).length).toBeGreaterThanOrEqual(3);
+        // Every date from startDate to yesterday, each run (the 28-day lookback reaches startDate):
+        // account 111 runs two campaigns a day (three on 2024-03-05, far in the past here).
+        const last = Object.keys(served()).at(-1)!;
+        expect(yesterdays).toContain(last);
+        expect(served()).toEqual(Object.fromEntries(daysFrom(startDate, last).map((d) => [d, 2])));
         expect(await counts()).toEqual(served());
       }
     } finally {
