@@ -248,6 +248,21 @@ describe('campaign_insights_daily against a local Graph API', () => {
     expect(pages.map((p) => p.records.length)).toEqual([3]);
   });
 
+  it('waits a minute and retries on code 613, the custom rate limit of the Insights calls', async () => {
+    fake.script({
+      match: (r) => r.method === 'POST',
+      status: 400,
+      body: { error: { message: '(#613) Calls to this api have exceeded the rate limit.', type: 'OAuthException', code: 613, error_subcode: 1487742, fbtrace_id: 'X3' } },
+    });
+    const { ctx } = context({ source: { startDate: '2024-03-09' } });
+    const pages = await collect(ctx);
+    // Refused once, then started.
+    expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    // No usage header says how long: the least wait, 60 s, then the report's polls (3 to complete).
+    expect(waits).toEqual([60_000, 2_000, 4_000, 8_000]);
+    expect(pages.map((p) => p.records.length)).toEqual([3]);
+  });
+
   it("reads up to yesterday in each account's own time zone, keeps the zone on each row, and warns once", async () => {
     fake.accounts.set('222', { timezone_name: 'America/Los_Angeles', currency: 'USD', name: 'Shop West' });
     // 05:00 UTC on the 10th is 21:00 on the 9th in Los Angeles: its last complete day is the 8th.
