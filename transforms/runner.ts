@@ -172,7 +172,9 @@ export interface RunTransformsOptions {
  * Builds the models in dependency order inside ONE transaction: each model's table is created
  * under a new name, then swapped for the old one; the data tests run at the end; and only if
  * every model built and every check passed is the transaction committed. Otherwise it rolls
- * back, and readers keep seeing the previous complete build. Returns a result per model.
+ * back, and readers keep seeing the previous complete build. Returns a result per model;
+ * models that cannot be ordered (a cycle, an unknown dependency) are a failed result with every
+ * model not run, not an exception. Throws only a {@link UsageError} for a `select` naming no model.
  */
 export async function runModels(db: Kysely<Database>, config: VeriteConfig, options: RunTransformsOptions): Promise<TransformResult> {
   const selected = options.select?.length ? new Set(options.select) : null;
