@@ -97,7 +97,8 @@ export function translateAdsFailure(error: unknown, context: AdsFailureContext):
         `answers; Google answers this way (HTTP 404) for an API version it has shut off. This verite speaks ${versionText(context)}: if ` +
         `${apiVersion ?? 'that version'} is past its sunset date (${SUNSET_DATES}), upgrade verite to a release that pins a newer google-ads-api`,
       where,
-      { cause: error },
+      // Taken as the sunset it almost always is: the same request would get the same page.
+      { cause: error, permanent: true },
     );
   }
   return error;

@@ -179,6 +179,7 @@ describe('GA4 traffic_daily against a local Data API', () => {
       '[ga4.traffic_daily, runReport properties/111 2024-03-09 offset 0] GA4 property 111 has 45 tokens per hour left (quotaReserve is 50): ' +
         'stopping before the quota runs out; dates through 2024-03-08 are landed. Run again in an hour, once the hourly quota has refilled.',
     );
+    expect((error as ExtractError).permanent).toBe(true);
     expect(pages.map((p) => p.dates![0])).toEqual(['2024-03-06', '2024-03-07', '2024-03-08']);
     // Nothing was asked for the 9th.
     expect(dayReports()).toEqual(['111 2024-03-06 0', '111 2024-03-07 0', '111 2024-03-08 0']);
@@ -205,6 +206,8 @@ describe('GA4 traffic_daily against a local Data API', () => {
       '[ga4.traffic_daily, runReport properties/111 2024-03-08 offset 0, HTTP 429] GA4 property 111 has exhausted its tokens per hour: ' +
         'stopping before the quota runs out. Run again in an hour, once the hourly quota has refilled.',
     );
+    // Nor is the stream tried again by the pipeline.
+    expect((error as ExtractError).permanent).toBe(true);
     expect(dayReports()).toEqual(['111 2024-03-08 0']);
     expect(waits).toEqual([]);
   });

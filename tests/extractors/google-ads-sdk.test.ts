@@ -156,6 +156,7 @@ describe('google-ads-api behind the default client', () => {
     expect((error as Error).message).toContain('Google Ads answered with something other than an API response');
     expect((error as Error).message).toContain('Google answers this way (HTTP 404) for an API version it has shut off');
     expect((error as Error).message).toContain(`This verite speaks Google Ads API v24 through google-ads-api ${libraryVersion}`);
+    expect((error as ExtractError).permanent).toBe(true);
   });
 
   it('retries an UNAVAILABLE answer without details', async () => {

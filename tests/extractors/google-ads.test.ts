@@ -272,6 +272,7 @@ describe('Google Ads campaign_daily through the client seam', () => {
     const error = await collect(context().ctx).catch((e: unknown) => e);
     expect((error as Error).message).toContain('Google Ads refuses more requests for 93 minutes');
     expect((error as Error).message).toContain("the developer token's daily operations limit (Explorer and Basic access have one, 15,000 operations a day for Basic");
+    expect((error as ExtractError).permanent).toBe(true);
     expect(waits).toEqual([]);
   });
 
@@ -301,7 +302,17 @@ describe('Google Ads campaign_daily through the client seam', () => {
     const error = await collect(context().ctx).catch((e: unknown) => e);
     expect((error as Error).message).toContain("Google Ads refused the query for customer 1234567890: authorization_error.USER_PERMISSION_DENIED: User doesn't have permission to access customer. (request id r-9).");
     expect((error as Error).message).toContain('set loginCustomerId to the manager account through which it has');
+    expect((error as ExtractError).permanent).toBe(true);
     expect(waits).toEqual([]);
+  });
+
+  it('leaves an access token that expired mid-run retryable by the pipeline: a new attempt gets a new one', async () => {
+    failures.push({
+      error: new errors.GoogleAdsFailure({ errors: [{ error_code: { authentication_error: errors.AuthenticationErrorEnum.AuthenticationError.OAUTH_TOKEN_EXPIRED }, message: 'Authentication failed.' }] }),
+    });
+    const error = await collect(context().ctx).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('The access token expired mid-run; run again');
+    expect((error as ExtractError).permanent).toBe(false);
   });
 });
 

@@ -297,6 +297,7 @@ describe('campaign_insights_daily against a local Graph API', () => {
     expect(error.message).toContain('Meta no longer serves Marketing API v19.0 (code 2635)');
     expect(error.message).toContain('sources.meta_ads.apiVersion');
     expect(fake.requests).toHaveLength(1); // not retried
+    expect(error.permanent).toBe(true); // nor the stream, by the pipeline
   });
 
   it('says which ad account id the token cannot see', async () => {
@@ -315,5 +316,6 @@ describe('campaign_insights_daily against a local Graph API', () => {
     expect(error.message).toContain('Meta refused the access token (code 190)');
     expect(error.message).toContain('META_TEST_TOKEN');
     expect(error.message).not.toContain('EAAwrong');
+    expect(error.permanent).toBe(true);
   });
 });
