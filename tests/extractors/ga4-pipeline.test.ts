@@ -11,6 +11,7 @@ import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeGa4, type FakeGa4, type Ga4Row } from './support/ga4-server.ts';
+import { daysFrom, shiftDate, utcToday } from './support/time.ts';
 
 let fake: FakeGa4;
 let wh: Warehouse;
@@ -53,19 +54,11 @@ async function rowsPerDate(db: Warehouse = wh): Promise<Record<string, number>> 
 }
 
 const served = () => Object.fromEntries([...fake.served.entries()].sort(([a], [b]) => a.localeCompare(b)));
-
-const utcToday = () => new Date().toISOString().slice(0, 10);
-const shift = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-function daysFrom(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (let d = from; d <= to; d = shift(d, 1)) out.push(d);
-  return out;
-}
 /** Runs `fn` and says which dates were "yesterday" (UTC) while it ran: one, or two across midnight. */
 async function during<T>(fn: () => Promise<T>): Promise<{ result: T; yesterdays: string[] }> {
-  const before = shift(utcToday(), -1);
+  const before = shiftDate(utcToday(), -1);
   const result = await fn();
-  return { result, yesterdays: [...new Set([before, shift(utcToday(), -1)])] };
+  return { result, yesterdays: [...new Set([before, shiftDate(utcToday(), -1)])] };
 }
 
 beforeAll(async () => {
@@ -137,7 +130,7 @@ describe('GA4 through the loader', () => {
     fake.rows = (property) => firstVersion(property);
     // The child process reads its own clock: "yesterday" is taken before and after each run, and
     // the run's last date must be one of the two (they differ only if UTC midnight passed).
-    const startDate = shift(utcToday(), -4);
+    const startDate = shiftDate(utcToday(), -4);
     const configFile = join(dir, 'verite.config.json');
     writeFileSync(
       configFile,
@@ -167,7 +160,7 @@ describe('GA4 through the loader', () => {
       const again = served();
       const secondLast = Object.keys(again).at(-1)!;
       expect(second.yesterdays).toContain(secondLast);
-      expect(again).toEqual(Object.fromEntries(daysFrom(shift(secondLast, -2), secondLast).map((d) => [d, 4])));
+      expect(again).toEqual(Object.fromEntries(daysFrom(shiftDate(secondLast, -2), secondLast).map((d) => [d, 4])));
       expect(await rowsPerDate(cli)).toEqual({ ...landed, ...again });
       expect(fake.strays).toEqual([]);
     } finally {

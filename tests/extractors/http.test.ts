@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { httpRequest, maxRetryAfterMs, RateLimiter, setClock, setSleep, type HttpContext, type LimiterClock } from '../../extractors/http.ts';
+import { httpRequest, maxRetryAfterMs, RateLimiter, type HttpContext, type LimiterClock } from '../../extractors/http.ts';
 import { ExtractError } from '../../lib/errors.ts';
+import { installFakeTime, type FakeTime } from './support/time.ts';
 
 /**
  * The shared HTTP behaviour every extractor relies on, against a real server on 127.0.0.1:
@@ -22,19 +23,14 @@ let arrivals: { path: string; at: number }[] = [];
 /** What the server stamps each arrival with; the fake clock unless a test says otherwise. */
 let stamp: () => number;
 
-/** The fake clock, on a whole second so an HTTP date (second precision) converts exactly. */
+/** The fake clock starts on a whole second, so an HTTP date (second precision) converts exactly. */
 const START = Date.parse('2026-03-02T10:00:00Z');
-let clock = START;
-let waits: number[] = [];
-let restoreSleep: () => void;
-let restoreClock: () => void;
+let time: FakeTime;
+let waits: number[];
 
 beforeAll(async () => {
-  restoreSleep = setSleep(async (ms) => {
-    waits.push(ms);
-    clock += ms;
-  });
-  restoreClock = setClock(() => clock);
+  time = installFakeTime(START);
+  waits = time.waits;
   server = createServer((req, res) => {
     // A connection per request: a kept-alive socket that a test's drop or hang left behind would
     // fail the next test's first request.
@@ -46,16 +42,14 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  restoreSleep();
-  restoreClock();
+  time.restore();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
 beforeEach(() => {
-  clock = START;
-  waits = [];
+  time.reset(START);
   arrivals = [];
-  stamp = () => clock;
+  stamp = () => time.now();
 });
 
 const ok = (res: ServerResponse, body: unknown = { ok: true }) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));

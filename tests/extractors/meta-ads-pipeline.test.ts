@@ -11,6 +11,7 @@ import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeGraph, type FakeGraph, type InsightsRow } from './support/meta-graph-server.ts';
+import { daysFrom, shiftDate, utcToday } from './support/time.ts';
 
 const TOKEN = 'EAApipeline-token-0123456789';
 const ENV = 'META_PIPELINE_TEST_TOKEN';
@@ -53,14 +54,6 @@ async function rowsPerDate(): Promise<Record<string, number>> {
 }
 
 const served = () => Object.fromEntries([...fake.served.entries()].sort(([a], [b]) => a.localeCompare(b)));
-
-const utcToday = () => new Date().toISOString().slice(0, 10);
-const shift = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-function daysFrom(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (let d = from; d <= to; d = shift(d, 1)) out.push(d);
-  return out;
-}
 
 beforeAll(async () => {
   restoreSleep = setSleep(async () => undefined);
@@ -157,7 +150,7 @@ describe('Meta Ads through the loader', () => {
     fake.pollsToComplete = 1;
     // The child process reads its own clock: "yesterday" is taken before and after each run, and
     // the run's last date must be one of the two (they differ only if UTC midnight passed).
-    const startDate = shift(utcToday(), -4);
+    const startDate = shiftDate(utcToday(), -4);
     const configFile = join(dir, 'verite.config.json');
     writeFileSync(configFile, JSON.stringify({ sources: { meta_ads: { adAccountIds: ['act_111'], graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate } } }));
     const cli = await createTestDatabase('meta_ads_cli');
@@ -169,9 +162,9 @@ describe('Meta Ads through the loader', () => {
         );
       for (let i = 0; i < 2; i++) {
         fake.resetServed();
-        const before = shift(utcToday(), -1);
+        const before = shiftDate(utcToday(), -1);
         const res = await runCli(['run', '--sources', 'meta_ads'], { env });
-        const yesterdays = [before, shift(utcToday(), -1)];
+        const yesterdays = [before, shiftDate(utcToday(), -1)];
         expect(res.stderr).not.toContain(TOKEN);
         expect(res.code, res.stderr).toBe(0);
         // Every date from startDate to yesterday, each run (the 28-day lookback reaches startDate):

@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, shopifyConfig } from '../../config/schema.ts';
-import { setClock, setSleep } from '../../extractors/http.ts';
 import { shopifySource } from '../../extractors/shopify/index.ts';
 import type { DateWindow } from '../../extractors/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -9,6 +8,7 @@ import { runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeCustomer, fakeOrder, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
+import { installFakeTime, type FakeTime } from './support/time.ts';
 
 const NOW = '2026-11-20T12:00:00Z';
 const TOKEN_ENV = 'VERITE_TEST_SHOPIFY_TOKEN';
@@ -16,29 +16,23 @@ const at = (day: number, hour = 10, month = 11) => `2026-${String(month).padStar
 
 let wh: Warehouse;
 let fake: FakeShopify;
-const waits: number[] = [];
-/** The extractors' clock: it moves only by the waits, so the cost throttle's refill is exact. */
-let clock = Date.parse(NOW);
-let restoreSleep: () => void;
-let restoreClock: () => void;
+/** The extractors' clock moves only by the waits, so the cost throttle's refill is exact. */
+let time: FakeTime;
+let waits: number[];
 
 beforeAll(async () => {
-  restoreSleep = setSleep(async (ms) => {
-    waits.push(ms);
-    clock += ms;
-  });
-  restoreClock = setClock(() => clock);
+  time = installFakeTime(Date.parse(NOW));
+  waits = time.waits;
   wh = await createTestDatabase('shopify_extract');
 });
 afterAll(async () => {
-  restoreSleep();
-  restoreClock();
+  time.restore();
   await wh?.close();
 });
 beforeEach(async () => {
   fake = await startFakeShopify();
   process.env[TOKEN_ENV] = fake.token;
-  waits.length = 0;
+  time.reset(Date.parse(NOW));
   await wh.pool.query(`truncate raw.shopify__orders, raw.shopify__customers`);
   await wh.pool.query(`delete from ops.stream_state where source = 'shopify'`);
 });
