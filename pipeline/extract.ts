@@ -11,7 +11,8 @@ import { landPages, readStreamState } from '../loaders/raw-loader.ts';
 export interface StreamOutcome {
   source: string;
   stream: string;
-  status: 'succeeded' | 'failed';
+  /** `interrupted`: stopped by the run's signal after its last committed page. */
+  status: 'succeeded' | 'failed' | 'interrupted';
   attempts: number;
   pages: number;
   written: number;
@@ -74,11 +75,23 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
     warnOnce: options.warnOnce,
   };
   const batchId = randomUUID();
+  const stop = () => signal?.reason ?? new Error('interrupted');
   const pages = (async function* () {
-    for await (const page of stream.read(ctx)) {
-      // A backfill's progress is kept in ops.backfills; its pages must not move the incremental cursor.
-      yield options.window ? { ...page, state: undefined } : page;
-      if (signal?.aborted) throw signal.reason ?? new Error('interrupted');
+    const reader = stream.read(ctx)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        // The loader asks for the next page while it writes this one: once the signal came, no
+        // further page is read, and one read meanwhile is not landed (nor its cursor): the next
+        // run reads it again.
+        if (signal?.aborted) throw stop();
+        const next = await reader.next();
+        if (next.done) return;
+        if (signal?.aborted) throw stop();
+        // A backfill's progress is kept in ops.backfills; its pages must not move the incremental cursor.
+        yield options.window ? { ...next.value, state: undefined } : next.value;
+      }
+    } finally {
+      await reader.return?.();
     }
   })();
   const progress = { pages: 0, written: 0, quarantined: 0 };

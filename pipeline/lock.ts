@@ -27,6 +27,17 @@ export interface LockHolder {
   backendStart: Date | null;
 }
 
+/**
+ * The connection holding the run lock ended (the server restarted, an administrator ended the
+ * session): the lock is gone with it, so the run stops before another one can start alongside.
+ */
+export class RunLockLost extends Error {
+  override name = 'RunLockLost';
+  constructor(cause: unknown) {
+    super('lost the connection holding the run lock; stopped so that no other run overlaps with this one', { cause });
+  }
+}
+
 export type RunLockResult<T> =
   | { acquired: true; value: T }
   | { acquired: false; reason: 'held' | 'aborted'; holder: LockHolder | null };
@@ -37,21 +48,34 @@ export type RunLockResult<T> =
  * PostgreSQL itself when the process dies (the session ends), so a killed run never leaves the
  * lock behind.
  *
+ * `fn` is given a signal that aborts, with a {@link RunLockLost} reason, when the connection
+ * holding the lock ends while `fn` runs: the lock went with it. (Without a listener, that
+ * connection's end would be an unhandled 'error' event and crash the process.)
+ *
  * @example
- * const outcome = await withRunLock(warehouse.pool, { mode: 'skip' }, () => runPipeline(options));
+ * const outcome = await withRunLock(warehouse.pool, { mode: 'skip' }, (lockLost) => runPipeline({ ...options, signal: lockLost }));
  * if (!outcome.acquired) log.info({ holder: outcome.holder }, 'another run is in progress; skipped');
  */
-export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn: () => Promise<T>): Promise<RunLockResult<T>> {
+export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn: (lockLost: AbortSignal) => Promise<T>): Promise<RunLockResult<T>> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const lost = new AbortController();
+  const onError = (error: Error) => {
+    broken = error;
+    lost.abort(new RunLockLost(error));
+  };
+  client.on('error', onError);
   try {
     const acquired = options.mode === 'skip' ? await tryLock(client) : await waitForLock(pool, client, options.signal);
     if (!acquired) {
+      // A cancel may land just after PostgreSQL granted the lock: a session-level lock outlives
+      // the cancelled statement, so this session is ended rather than handed back to the pool.
+      if (options.signal?.aborted) broken ??= new Error('stopped waiting for the run lock');
       const holder = await lockHolder(pool).catch(() => null);
       return { acquired: false, reason: options.signal?.aborted ? 'aborted' : 'held', holder };
     }
     try {
-      return { acquired: true, value: await fn() };
+      return { acquired: true, value: await fn(lost.signal) };
     } finally {
       await client.query('select pg_advisory_unlock($1, $2)', [RUN_LOCK.namespace, RUN_LOCK.id]).catch((error: Error) => {
         // A session we cannot talk to any more is discarded, which ends it and frees the lock.
@@ -59,6 +83,7 @@ export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn:
       });
     }
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
@@ -68,28 +93,50 @@ async function tryLock(client: pg.PoolClient): Promise<boolean> {
   return res.rows[0]?.ok === true;
 }
 
+/** How often an abort re-sends its cancel while the lock statement has not ended. */
+const CANCEL_RETRY_MS = 50;
+
 /**
  * Blocks in `pg_advisory_lock` (PostgreSQL queues the waiters) until the lock is free. An abort
  * cancels the waiting statement from another connection.
+ *
+ * No abort is lost: one that came while the first queries ran is seen once the listener is in
+ * place, and since a cancel that reaches the session before the lock statement starts cancels
+ * nothing (an idle session ignores it), the cancel is sent again until the statement ends.
  */
 async function waitForLock(pool: pg.Pool, client: pg.PoolClient, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted) return false;
   if (await tryLock(client)) return true;
+  if (!signal) {
+    await client.query('select pg_advisory_lock($1, $2)', [RUN_LOCK.namespace, RUN_LOCK.id]);
+    return true;
+  }
   const backend = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
   const pid = backend.rows[0]!.pid;
+  let waiting = true;
+  let cancelling: Promise<void> | undefined;
   const onAbort = () => {
-    void pool.query('select pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    cancelling ??= (async () => {
+      while (waiting) {
+        await pool.query('select pg_cancel_backend($1)', [pid]).catch(() => undefined);
+        if (waiting) await new Promise((r) => setTimeout(r, CANCEL_RETRY_MS));
+      }
+    })();
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
+    // The abort may have come while the queries above ran, before there was a listener.
+    if (signal.aborted) return false;
     await client.query('select pg_advisory_lock($1, $2)', [RUN_LOCK.namespace, RUN_LOCK.id]);
     return true;
   } catch (error) {
     // 57014: query_canceled, raised by the cancel above.
-    if (signal?.aborted && (error as { code?: string }).code === '57014') return false;
+    if (signal.aborted && (error as { code?: string }).code === '57014') return false;
     throw error;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    waiting = false;
+    signal.removeEventListener('abort', onAbort);
+    await cancelling;
   }
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger.ts';
 import { sleep } from '../extractors/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { extractStream, type StreamOutcome } from './extract.ts';
+import { RunLockLost } from './lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from './run-log.ts';
 import { postLoadSteps, type PostLoadStep, type StepOutcome } from './steps.ts';
 
@@ -38,7 +39,8 @@ export interface ResolvedSource {
 
 export interface RunResult {
   runId: string;
-  status: 'succeeded' | 'failed';
+  /** `interrupted`: stopped early by a signal or the scheduler stopping; what was committed stays. */
+  status: 'succeeded' | 'failed' | 'interrupted';
   streams: StreamOutcome[];
   steps: (StepOutcome & { name: string })[];
   landed: number;
@@ -116,8 +118,9 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
             totals.pages += progress.pages;
             totals.written += progress.written;
             totals.quarantined += progress.quarantined;
-            await finishStreamRun(warehouse.db, streamRunId, { status: 'failed', pages: progress.pages, landed: progress.written, quarantined: progress.quarantined, error: message });
             const interrupted = options.signal?.aborted === true;
+            const stopped = stopStatus(options.signal);
+            await finishStreamRun(warehouse.db, streamRunId, { status: stopped ?? 'failed', pages: progress.pages, landed: progress.written, quarantined: progress.quarantined, error: message });
             // A refused credential, a shut-off API version or a spent quota fails the same way again: not retried.
             const permanent = isPermanent(error);
             if (attempt < attempts && !interrupted && !permanent) {
@@ -127,7 +130,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
               continue;
             }
             log.error({ source: source.name, stream: stream.name, attempt, permanent, err: message }, permanent ? 'stream failed; not retried, as trying again cannot help' : 'stream failed');
-            outcome = { source: source.name, stream: stream.name, status: 'failed', attempts: attempt, ...totals, error };
+            outcome = { source: source.name, stream: stream.name, status: stopped ?? 'failed', attempts: attempt, ...totals, error };
             break;
           }
         }
@@ -153,19 +156,33 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     }
   }
   const failedStep = stepOutcomes.find((s) => s.status === 'failed');
-  const interrupted = options.signal?.aborted === true;
-  const error = failedStreams.length
-    ? failedStreams.map((o) => `${o.source}.${o.stream}: ${errorMessage(o.error)}`).join('; ')
-    : failedStep
-      ? `${failedStep.name}: ${failedStep.summary}`
-      : interrupted
-        ? 'interrupted before every stream was read'
-        : undefined;
-  const status = error ? 'failed' : 'succeeded';
+  const stopped = stopStatus(options.signal);
+  const failures = [
+    // A stream stopped by the signal failed with its reason, which the message gives first.
+    ...failedStreams.filter((o) => !stopped || o.error !== options.signal!.reason).map((o) => `${o.source}.${o.stream}: ${errorMessage(o.error)}`),
+    ...(failedStep ? [`${failedStep.name}: ${failedStep.summary}`] : []),
+  ];
+  // Stopped early: the stream being read committed its last page with its cursor, the ones after
+  // it and the transforms did not run; the next run goes on from there.
+  const error = stopped
+    ? [`${errorMessage(options.signal!.reason ?? 'interrupted')}; the pages committed stay, the next run goes on from their cursor`, ...failures].join('; ')
+    : failures.length
+      ? failures.join('; ')
+      : undefined;
+  const status = stopped ?? (error ? 'failed' : 'succeeded');
   const landed = sum(outcomes, 'written');
   const quarantined = sum(outcomes, 'quarantined');
   await finishRun(warehouse.db, runId, { status, landed, quarantined, error });
   return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error };
+}
+
+/**
+ * How a run stopped by `signal` ends: `interrupted` (a signal, the scheduler stopping), or
+ * `failed` when the connection holding the run lock was lost; null when it was not stopped.
+ */
+function stopStatus(signal: AbortSignal | undefined): 'interrupted' | 'failed' | null {
+  if (!signal?.aborted) return null;
+  return signal.reason instanceof RunLockLost ? 'failed' : 'interrupted';
 }
 
 function sum(outcomes: StreamOutcome[], key: 'written' | 'quarantined'): number {

@@ -18,7 +18,7 @@ export interface RunJobOptions extends RunOptions {
 
 export type RunJobResult =
   | { status: 'skipped'; runId: string; reason: string }
-  | { status: 'succeeded' | 'failed'; runId: string; run: RunResult; alerts: AlertOutcome[] };
+  | { status: RunResult['status']; runId: string; run: RunResult; alerts: AlertOutcome[] };
 
 /**
  * One pipeline run as the scheduler and `verite run` fire it: under the run lock (so runs never
@@ -31,14 +31,16 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const problems = options.alerts === false ? [] : alertRuleProblems(options.config.alerts.rules);
   if (problems.length) throw new ConfigError(problems);
   const runId = options.runId ?? randomUUID();
-  const outcome = await withRunLock(warehouse.pool, { mode: options.overlap, signal }, async () => {
+  const outcome = await withRunLock(warehouse.pool, { mode: options.overlap, signal }, async (lockLost) => {
     await markAbandonedRuns(warehouse.db, log);
     if (signal?.aborted) return null;
-    const run = await runPipeline({ ...options, runId });
+    // Losing the lock's connection stops the run as an interruption does, but fails it.
+    const run = await runPipeline({ ...options, runId, signal: signal ? AbortSignal.any([signal, lockLost]) : lockLost });
     let alerts: AlertOutcome[] = [];
-    if (options.alerts !== false && !signal?.aborted) {
+    // Not after an interrupted run: it did not get to say anything about the data.
+    if (options.alerts !== false && !signal?.aborted && run.status !== 'interrupted') {
       try {
-        alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status: run.status, error: run.error }, signal });
+        alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status: run.status === 'succeeded' ? 'succeeded' : 'failed', error: run.error }, signal });
       } catch (error) {
         log.error({ runId, err: errorMessage(error) }, 'alert check failed');
       }

@@ -48,6 +48,10 @@ export function describeUrl(url: string): string {
 export function connect(url: string, poolSize = 10): { db: Kysely<Database>; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'verite' });
   pool.on('error', () => undefined); // an idle client dropped by the server; the next query reconnects
+  // A client checked out (a page being landed, a transform's transaction) has no listener of the
+  // pool's: a server shutting down would emit an unhandled 'error' and crash the process. Its
+  // queries fail instead, and the run fails saying why; the pool discards the client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return { pool, db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
 }
 

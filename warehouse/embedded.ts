@@ -216,14 +216,24 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     ...options.settings,
   };
   const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-  const child: ChildProcess = spawn(bin.postgres, args, { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the
+  // server must not shut down under the run that is committing its last page. verite stops it
+  // itself when the command ends, or as the process exits.
+  const child: ChildProcess = spawn(bin.postgres, args, { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   let exited = false;
+  // On any exit (an uncaught error, a second Ctrl-C's process.exit): a fast shutdown, which the
+  // server completes on its own. Only a SIGKILL leaves it running; the next command attaches.
+  const stopOnExit = () => {
+    if (!exited) child.kill('SIGINT');
+  };
+  process.on('exit', stopOnExit);
   child.on('exit', () => {
     exited = true;
+    process.off('exit', stopOnExit);
   });
   const url = urlFor(port, password);
   const deadline = Date.now() + 60_000;
@@ -236,6 +246,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      process.off('exit', stopOnExit);
       throw new Error(`the embedded PostgreSQL in ${dataDir} did not accept connections within 60 s: ${stderr.trim()}`);
     }
     await new Promise((r) => setTimeout(r, 100));

@@ -53,8 +53,8 @@ export function registerRun(program: Command): void {
                     '(the embedded server runs while a verite command does; set DATABASE_URL to use a server of your own)\n'
                 : 'Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7", or any PostgreSQL client\n',
             );
-            if (result.status === 'failed') {
-              printError(`verite: run ${result.runId} failed: ${result.error}`);
+            if (result.status !== 'succeeded') {
+              printError(`verite: run ${result.runId} ${result.status}: ${result.error}`);
               return EXIT.failed;
             }
             return EXIT.ok;

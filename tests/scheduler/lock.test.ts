@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
-import { RUN_LOCK, withRunLock } from '../../pipeline/lock.ts';
+import { lockHolder, RUN_LOCK, withRunLock } from '../../pipeline/lock.ts';
 import { runJob } from '../../scheduler/run-job.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -74,6 +74,36 @@ describe('run lock', () => {
     expect(outcome).toMatchObject({ acquired: false, reason: 'aborted' });
   });
 
+  // Audit of issue 7: an abort that came before the listener was added, or before
+  // pg_advisory_lock reached the server, was lost and the wait went on until the holder let go.
+  it('wait: an abort is never lost, whenever it comes while the wait is being set up', async () => {
+    // Each statement withRunLock sends before it waits; the abort comes as it is sent.
+    for (const statement of ['pg_try_advisory_lock(', 'pg_backend_pid(', 'pg_advisory_lock(']) {
+      const other = await otherHolder();
+      const controller = new AbortController();
+      wh.pool.once('acquire', (client: pg.PoolClient) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        client.query = ((...args: unknown[]) => {
+          if (typeof args[0] === 'string' && args[0].includes(statement)) controller.abort(new Error('SIGTERM'));
+          return query(...args);
+        }) as typeof client.query;
+      });
+      let ran = false;
+      const waiting = withRunLock(wh.pool, { mode: 'wait', signal: controller.signal }, async () => {
+        ran = true;
+      });
+      // The holder keeps the lock: only the abort can end the wait.
+      const outcome = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('still waiting after 15 s'), 15_000))]);
+      await other.release();
+      await waiting;
+      expect(outcome, statement).toMatchObject({ acquired: false, reason: 'aborted' });
+      expect(ran).toBe(false);
+    }
+    // No session was left holding the lock (a cancel landing just after the grant would).
+    const held = await wh.pool.query(`select count(*)::int as n from pg_locks where ${THIS_DATABASE}`, [RUN_LOCK.namespace]);
+    expect(held.rows[0].n).toBe(0);
+  });
+
   it('is released after the function throws, and the next run gets it', async () => {
     await expect(
       withRunLock(wh.pool, { mode: 'skip' }, async () => {
@@ -110,5 +140,34 @@ describe('run lock', () => {
     const dead = await wh.db.selectFrom('ops.runs').selectAll().where('id', '=', 'dead-run').executeTakeFirstOrThrow();
     expect(dead.status).toBe('failed');
     expect(dead.error).toMatch(/^abandoned/);
+  });
+
+  // Audit of issue 7: the client holding the lock had no 'error' listener, so a server
+  // shutdown or an ended session during a run crashed the process with an unhandled 'error'.
+  it('a run whose lock connection ends stops and fails, saying so, instead of crashing', async () => {
+    const config = configSchema.parse({ retries: { streamAttempts: 2, backoffSeconds: 0 } });
+    // Each page waits 30 s (cut short by the run's signal): the run is reading when the session ends.
+    const sources = [{ source: fakeSource({ streams: ['ticks'], delayMs: 30_000, pages: 2 }), config: {} }];
+    const job = runJob({ warehouse: wh, config, log: logger(), sources, steps: [], overlap: 'skip', trigger: 'lock-lost test' });
+    let holder: Awaited<ReturnType<typeof lockHolder>> = null;
+    for (let i = 0; i < 500 && !holder; i++) {
+      holder = await lockHolder(wh.pool);
+      if (!holder) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(holder).not.toBeNull();
+    // What a server restart or an administrator does to that session.
+    await wh.pool.query('select pg_terminate_backend($1)', [holder!.pid]);
+    const result = await job;
+    expect(result.status).toBe('failed');
+    const error =
+      'lost the connection holding the run lock; stopped so that no other run overlaps with this one (caused by: terminating connection due to administrator command); the pages committed stay, the next run goes on from their cursor';
+    expect(result).toMatchObject({ run: { status: 'failed', error } });
+    const row = await wh.db.selectFrom('ops.runs').select(['status', 'error']).where('id', '=', result.runId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'failed', error });
+    // Not retried: a stream stopped by the lost lock is not a stream failure.
+    const attempts = await wh.db.selectFrom('ops.stream_runs').select(['attempt', 'status']).where('run_id', '=', result.runId).execute();
+    expect(attempts).toEqual([{ attempt: 1, status: 'failed' }]);
+    // The next run takes the lock as usual.
+    expect(await withRunLock(wh.pool, { mode: 'skip' }, async () => 'next')).toEqual({ acquired: true, value: 'next' });
   });
 });

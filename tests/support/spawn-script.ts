@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** tsx's loader by its full address, so a child started in another working folder finds it. */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** A TypeScript script running in a child process, its output collected as it comes. */
 export interface ScriptProcess {
@@ -12,23 +16,36 @@ export interface ScriptProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /** Arguments after the script (a command line for a script that runs the CLI). */
+  args?: string[];
+  cwd?: string;
+  /**
+   * A process group of its own, led by the child, so the test can signal the whole group as a
+   * terminal's Ctrl-C does: `process.kill(-child.pid, 'SIGINT')`.
+   */
+  ownGroup?: boolean;
+}
+
 /**
  * Starts `tests/support/<script>` with tsx, as `verite` itself runs, with JSON logs at info on
  * stderr and the given environment added.
  */
-export function spawnScript(script: string, env: Record<string, string>): ScriptProcess {
-  return spawnNode(['--import', 'tsx', fileURLToPath(new URL(`./${script}`, import.meta.url))], env);
+export function spawnScript(script: string, env: Record<string, string>, options: SpawnOptions = {}): ScriptProcess {
+  return spawnNode(['--import', TSX, fileURLToPath(new URL(`./${script}`, import.meta.url)), ...(options.args ?? [])], env, options);
 }
 
 /** The real `verite` command line in a child process that the test can signal (`runCli` waits for the end). */
-export function spawnCli(args: string[], env: Record<string, string>): ScriptProcess {
-  return spawnNode([fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], env);
+export function spawnCli(args: string[], env: Record<string, string>, options: SpawnOptions = {}): ScriptProcess {
+  return spawnNode([fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], env, options);
 }
 
-function spawnNode(args: string[], env: Record<string, string>): ScriptProcess {
+function spawnNode(args: string[], env: Record<string, string>, options: SpawnOptions = {}): ScriptProcess {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, VERITE_LOG_LEVEL: 'info', VERITE_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+    detached: options.ownGroup === true,
   });
   let out = '';
   let err = '';

@@ -3,7 +3,8 @@ import type { ColumnType, Generated } from 'kysely';
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped';
+/** `interrupted`: stopped early (a signal, the scheduler stopping); its committed pages stay. */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'interrupted';
 
 /** One row per pipeline run (run, backfill, import, transform …). */
 export interface OpsRunsTable {

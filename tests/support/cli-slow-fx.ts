@@ -1,0 +1,43 @@
+/**
+ * The real `verite` command line (arguments after the script) with a slow stand-in for the `fx`
+ * source, so a test can interrupt a run between pages: its `rates` stream reads pages of two
+ * EUR rates (one date per page, its cursor `{ page }`), the first at once, each later one after
+ * FAKE_DELAY_MS (default 30 s), a wait the run's abort signal cuts short.
+ */
+import '../../extractors/index.ts';
+import { catalog } from '../../extractors/catalog.ts';
+import { sleep } from '../../extractors/http.ts';
+import { registerSource } from '../../extractors/registry.ts';
+import type { Page, ReadContext } from '../../extractors/types.ts';
+
+const delayMs = Number(process.env.FAKE_DELAY_MS ?? 30_000);
+const pages = Number(process.env.FAKE_PAGES ?? 5);
+
+/** The records of page `n`: the EUR rates of 2024-01-0n. */
+function slowRatesPage(n: number): Record<string, unknown>[] {
+  const date = `2024-01-${String(n).padStart(2, '0')}`;
+  return [
+    { date, base: 'EUR', quote: 'USD', rate: 1 + n / 100 },
+    { date, base: 'EUR', quote: 'GBP', rate: 0.8 + n / 100 },
+  ];
+}
+
+registerSource({
+  name: 'fx',
+  streams: [
+    {
+      ...catalog.fx.rates,
+      async *read(ctx: ReadContext<unknown>): AsyncIterable<Page> {
+        const start = ((ctx.state as { page?: number } | null)?.page ?? 0) + 1;
+        for (let page = start; page < start + pages; page++) {
+          if (page > start) await sleep(delayMs, ctx.signal).catch(() => undefined);
+          yield { records: slowRatesPage(page), state: { page } };
+        }
+      },
+    },
+  ],
+});
+
+// The command line's own import of the extractors is the one above, already evaluated: the
+// stand-in stays registered.
+await import('../../cli/main.ts');
