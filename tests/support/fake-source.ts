@@ -19,6 +19,8 @@ export interface FakeSourceOptions {
   readLog?: string;
   /** Which streams it has (default both). */
   streams?: ('ticks' | 'daily')[];
+  /** `ticks`: awaited before each page (a test's barrier); given the run's signal. */
+  beforePage?: (signal: AbortSignal) => Promise<void>;
 }
 
 export const FAKE_SOURCE = 'fake';
@@ -49,6 +51,7 @@ export function fakeSource(options: FakeSourceOptions = {}): Source<unknown> {
       const pages = options.pages ?? 3;
       const perPage = options.perPage ?? 2;
       for (let page = start; page < start + pages; page++) {
+        await options.beforePage?.(ctx.signal);
         await sleep(delay, ctx.signal).catch(() => undefined);
         yield {
           records: Array.from({ length: perPage }, (_, i) => ({ id: `${page}-${i + 1}`, page })),
