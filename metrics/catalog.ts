@@ -1,12 +1,11 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { CatalogEntry } from './definition.ts';
-import { catalogEntries } from './definitions/index.ts';
+import type { MetricDefinition } from './definition.ts';
+import { metricByName, metricDefinitions } from './definitions/index.ts';
 import type { MetricsCatalogTable } from '../warehouse/tables/metrics.ts';
 
 /** The columns of `metrics.catalog`, in order, with their SQL types. */
 export const CATALOG_COLUMNS = [
   ['metric', 'text'],
-  ['kind', 'text'],
   ['area', 'text'],
   ['column_name', 'text'],
   ['label', 'text'],
@@ -22,23 +21,30 @@ export const CATALOG_COLUMNS = [
   ['position', 'integer'],
 ] as const satisfies readonly (readonly [keyof MetricsCatalogTable, string])[];
 
-/** One catalogue row per metric and per dimension, from the definitions. */
-export function catalogRows(entries: readonly CatalogEntry[] = catalogEntries): MetricsCatalogTable[] {
-  return entries.map((e, i) => ({
-    metric: e.name,
-    kind: e.kind,
-    area: e.kind === 'metric' ? e.area : null,
-    column_name: e.column,
-    label: e.label,
-    description: e.description,
-    formula: e.kind === 'metric' ? e.formula : null,
-    unit: e.kind === 'metric' ? e.unit : null,
-    views: e.views.join(', '),
-    sources: e.sources.join(', '),
-    additive: e.kind === 'metric' ? e.additive : null,
-    numerator: e.kind === 'metric' ? (e.numerator ?? null) : null,
-    denominator: e.kind === 'metric' ? (e.denominator ?? null) : null,
-    sql_type: e.sqlType,
+/** The column that publishes a ratio part, next to the ratio in the same views. */
+const columnOf = (name: string | undefined) => (name === undefined ? null : (metricByName(name)?.column ?? name));
+
+/**
+ * One catalogue row per published metric, from the definitions (METRICS.md: "one row per
+ * published metric"). Dimension columns (date, channel …) are not metrics: their meaning is in
+ * each table's column comments and in docs/metrics.md. A ratio's numerator and denominator are
+ * given as the columns of its row, so SUM(numerator) / SUM(denominator) can be written from them.
+ */
+export function catalogRows(entries: readonly MetricDefinition[] = metricDefinitions): MetricsCatalogTable[] {
+  return entries.map((m, i) => ({
+    metric: m.name,
+    area: m.area,
+    column_name: m.column,
+    label: m.label,
+    description: m.description,
+    formula: m.formula,
+    unit: m.unit,
+    views: m.views.join(', '),
+    sources: m.sources.join(', '),
+    additive: m.additive,
+    numerator: columnOf(m.numerator),
+    denominator: columnOf(m.denominator),
+    sql_type: m.sqlType,
     position: i + 1,
   }));
 }
@@ -47,7 +53,7 @@ export function catalogRows(entries: readonly CatalogEntry[] = catalogEntries): 
  * The SELECT that builds `metrics.catalog`: the rows as literals (a CREATE TABLE AS takes no
  * parameters), each value escaped, each column cast to its type.
  */
-export function catalogQuery(entries: readonly CatalogEntry[] = catalogEntries): RawBuilder<MetricsCatalogTable> {
+export function catalogQuery(entries: readonly MetricDefinition[] = metricDefinitions): RawBuilder<MetricsCatalogTable> {
   const rows = catalogRows(entries);
   const literal = (v: string | number | boolean | null) => (v === null ? sql`null` : sql.lit(v));
   const values = sql.join(rows.map((r) => sql`(${sql.join(CATALOG_COLUMNS.map(([c]) => literal(r[c])))})`));

@@ -73,6 +73,17 @@ export interface MetricDefinition {
    * distinct counts are not additive; a period view recomputes them.
    */
   readonly additive: boolean;
+  /**
+   * For a metric that is not additive: why it cannot be summed over rows, and what to read
+   * instead (required when it is not derived; a derived one defaults to its part's reason).
+   * Shown by the docs, `verite metrics describe` and the alerts.
+   */
+  readonly whyNotAdditive?: string;
+  /**
+   * For a metric that is not additive over every row but is over some: which rows it may be
+   * summed across (cohort_monthly's counts sum across cohorts at one months_since_first_order).
+   */
+  readonly additiveAcross?: string;
   /** Set when the metric is computed from other metrics of the same row. */
   readonly derivation?: Derivation;
   /** Ratio parts, repeated from `derivation` for readers (alerts, docs, BI). */

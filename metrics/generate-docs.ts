@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { viewColumns } from './columns.ts';
-import type { CatalogEntry, MetricArea, MetricDefinition } from './definition.ts';
+import type { CatalogEntry, MetricArea } from './definition.ts';
 import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
+import { overARange } from './over-a-range.ts';
 import { metricViews } from './views/index.ts';
 
 /** Where `npm run docs:metrics` writes the page. */
@@ -19,26 +20,6 @@ const AREAS: [MetricArea, string][] = [
 
 /** A table cell: pipes escaped, on one line. */
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-/** Whether a metric can be computed over several rows from sums of its parts. */
-function summable(m: MetricDefinition): boolean {
-  const d = m.derivation;
-  if (!d) return m.additive;
-  const parts = d.kind === 'ratio' ? [d.numerator, d.denominator] : [d.minuend, d.subtrahend];
-  return parts.every((p) => {
-    const part = metricDefinitions.find((x) => x.name === p);
-    return part !== undefined && summable(part);
-  });
-}
-
-function overRange(m: MetricDefinition): string {
-  const d = m.derivation;
-  if (!summable(m)) return 'not summed: read it per row';
-  if (!d) return `SUM(${m.column})`;
-  if (d.kind === 'difference') return `SUM(${d.minuend}) − SUM(${d.subtrahend})`;
-  const ratio = `SUM(${d.numerator}) / NULLIF(SUM(${d.denominator}), 0)`;
-  return d.complement ? `1 − ${ratio}` : ratio;
-}
 
 function unitOf(e: CatalogEntry): string {
   if (e.kind === 'dimension') return e.sqlType;
@@ -72,8 +53,10 @@ export function renderMetricsDoc(): string {
     '- **Ratios** are published next to their additive parts. Over any range of rows (a month of days, several channels),',
     '  compute a ratio as SUM(numerator) / SUM(denominator), never as the average of the daily ratios. A ratio whose',
     '  denominator is 0 is NULL, not 0. The column "over a range" below gives the expression for every metric.',
-    '- **Not additive**: distinct counts (`customers`) and snapshots (`customer_kpis`) are never summed over rows;',
-    '  `kpi_weekly` and `kpi_monthly` recount customers over the period.',
+    '- **Not additive**: distinct counts (`customers`, `orders_shipped`) and snapshots (`customer_kpis`) are never summed over',
+    '  rows; `kpi_weekly` and `kpi_monthly` recount customers and orders shipped over the period. The counts of',
+    '  `cohort_monthly` sum across cohorts at one `months_since_first_order` (a pooled retention curve), never over the months',
+    '  of one cohort.',
     '',
     '## Views',
     '',
@@ -82,7 +65,7 @@ export function renderMetricsDoc(): string {
     out.push(`### \`metrics.${view.name}\``, '', `${view.grain[0]!.toUpperCase()}${view.grain.slice(1)}.`, '', '| column | metric | unit | over a range |', '| --- | --- | --- | --- |');
     for (const e of viewColumns(view)) {
       const name = e.name === e.column ? e.label : `${e.label} (\`${e.name}\`)`;
-      out.push(`| \`${e.column}\` | ${cell(name)} | ${unitOf(e)} | ${e.kind === 'metric' ? cell(overRange(e)) : 'dimension'} |`);
+      out.push(`| \`${e.column}\` | ${cell(name)} | ${unitOf(e)} | ${e.kind === 'metric' ? cell(overARange(e)) : 'dimension'} |`);
     }
     out.push('');
   }
@@ -93,7 +76,7 @@ export function renderMetricsDoc(): string {
       out.push(`#### \`${m.name}\` — ${m.label}`, '', m.description, '', '| | |', '| --- | --- |');
       out.push(`| formula | ${cell(m.formula)} |`);
       out.push(`| unit | ${unitOf(m)} |`);
-      out.push(`| over a range | ${cell(overRange(m))} |`);
+      out.push(`| over a range | ${cell(overARange(m))} |`);
       if (m.column !== m.name) out.push(`| column | \`${m.column}\` |`);
       out.push(`| views | ${m.views.map((v) => `\`${v}\``).join(', ')} |`);
       out.push(`| sources | ${m.sources.map((s) => `\`${s}\``).join(', ')} |`, '');

@@ -1,7 +1,12 @@
+import type { MetricDefinition } from '../metrics/definition.ts';
+import { metricByName, metricDefinitions } from '../metrics/definitions/index.ts';
+import { summable, whyNotSummable } from '../metrics/over-a-range.ts';
+
 /**
  * How an alert reads a metric of `metrics.kpi_daily` over several days. METRICS.md publishes the
  * additive parts next to every ratio, so a ratio over a window is SUM(numerator) /
- * SUM(denominator), never an average of daily ratios.
+ * SUM(denominator), never an average of daily ratios. The parts come from the metric
+ * definitions (`metrics/definitions/`), where every formula is written once.
  */
 export type MetricParts =
   /** An additive column: its sum over the window. */
@@ -12,49 +17,39 @@ export type MetricParts =
 /** The built-in conditions that are not `kpi_daily` metrics. */
 export const BUILT_IN_ALERT_METRICS = ['stream_freshness_hours', 'run_failed'] as const;
 
-const ADDITIVE = new Set([
-  'orders', 'revenue', 'refunds', 'net_revenue', 'new_customers',
-  'sessions', 'users', 'add_to_carts', 'checkouts', 'ga4_purchases', 'ga4_purchase_revenue',
-  'ad_spend', 'ad_clicks', 'ad_impressions', 'payment_attempts', 'payments_succeeded',
-  'shipments_delivered', 'shipments_on_time', 'shipments_delivered_with_promise', 'delivery_days_total',
-  'shipping_cost', 'orders_shipped', 'returns',
-]);
+const DAILY = 'kpi_daily';
 
-const RATIOS: Record<string, Omit<Extract<MetricParts, { kind: 'ratio' }>, 'kind'>> = {
-  aov: { numerator: 'revenue', denominator: 'orders' },
-  conversion_rate: { numerator: 'orders', denominator: 'sessions' },
-  revenue_per_session: { numerator: 'revenue', denominator: 'sessions' },
-  cart_abandonment_rate: { numerator: 'ga4_purchases', denominator: 'add_to_carts', complement: true },
-  checkout_abandonment_rate: { numerator: 'ga4_purchases', denominator: 'checkouts', complement: true },
-  cac: { numerator: 'ad_spend', denominator: 'new_customers' },
-  mer: { numerator: 'revenue', denominator: 'ad_spend' },
-  payment_acceptance_rate: { numerator: 'payments_succeeded', denominator: 'payment_attempts' },
-  refund_rate: { numerator: 'refunds', denominator: 'revenue' },
-  on_time_delivery_rate: { numerator: 'shipments_on_time', denominator: 'shipments_delivered_with_promise' },
-  avg_delivery_days: { numerator: 'delivery_days_total', denominator: 'shipments_delivered' },
-  logistics_cost_per_order: { numerator: 'shipping_cost', denominator: 'orders_shipped' },
-  return_rate: { numerator: 'returns', denominator: 'shipments_delivered' },
-};
+/** The parts of a metric as sums of kpi_daily columns, or undefined when it has none. */
+function partsOf(m: MetricDefinition): MetricParts | undefined {
+  if (!m.views.includes(DAILY) || !summable(m)) return undefined;
+  const d = m.derivation;
+  // A difference of additive columns is published as a column and is additive itself.
+  if (!d || d.kind === 'difference') return { kind: 'sum', column: m.column };
+  const column = (name: string) => {
+    const p = metricByName(name);
+    return p && !p.derivation ? p.column : undefined;
+  };
+  const numerator = column(d.numerator);
+  const denominator = column(d.denominator);
+  if (!numerator || !denominator) return undefined;
+  return { kind: 'ratio', numerator, denominator, ...(d.complement ? { complement: true } : {}) };
+}
 
-/** Daily metrics that cannot be summed over days (distinct counts) nor rebuilt from kpi_daily's parts. */
-const NOT_OVER_A_WINDOW: Record<string, string> = {
-  customers: 'distinct customers cannot be summed over days; use new_customers',
-  returning_customers: 'distinct customers cannot be summed over days; use new_customers',
-  nc_roas: 'its numerator (first-order revenue of new customers) is not a kpi_daily column',
-};
+/** Every metric an alert can watch over a window, by name. */
+const ALERTABLE = new Map(
+  metricDefinitions.flatMap((m) => {
+    const parts = partsOf(m);
+    return parts ? [[m.name, parts] as const] : [];
+  }),
+);
 
-/**
- * The parts of a `kpi_daily` metric an alert sums over its window, or why it cannot.
- * The one place mapping a ratio to its parts: it gives way to the metric definitions of
- * `metrics/` once those export them.
- */
+/** The parts of a `kpi_daily` metric an alert sums over its window, or why it cannot. */
 export function metricParts(metric: string): MetricParts | { error: string } {
-  if (ADDITIVE.has(metric)) return { kind: 'sum', column: metric };
-  const ratio = RATIOS[metric];
-  if (ratio) return { kind: 'ratio', ...ratio };
-  const why = NOT_OVER_A_WINDOW[metric];
-  if (why) return { error: `${metric} cannot be alerted on over a window: ${why}` };
+  const parts = ALERTABLE.get(metric);
+  if (parts) return parts;
+  const m = metricByName(metric);
+  if (m?.views.includes(DAILY) && !summable(m)) return { error: `${metric} cannot be alerted on over a window: ${whyNotSummable(m)}` };
   return {
-    error: `unknown alert metric ${metric} (expected ${BUILT_IN_ALERT_METRICS.join(', ')}, or a kpi_daily metric: ${[...ADDITIVE, ...Object.keys(RATIOS)].sort().join(', ')})`,
+    error: `unknown alert metric ${metric} (expected ${BUILT_IN_ALERT_METRICS.join(', ')}, or a kpi_daily metric: ${[...ALERTABLE.keys()].sort().join(', ')})`,
   };
 }

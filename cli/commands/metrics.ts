@@ -1,35 +1,25 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../lib/errors.ts';
-import { METRIC_VIEWS, type CatalogEntry, type MetricDefinition, type MetricViewName } from '../../metrics/definition.ts';
+import { METRIC_VIEWS, type CatalogEntry, type MetricViewName } from '../../metrics/definition.ts';
 import { viewColumns } from '../../metrics/columns.ts';
 import { metricViews } from '../../metrics/views/index.ts';
 import { catalogEntries, findEntry } from '../../metrics/definitions/index.ts';
+import { computedFromRow, overARange } from '../../metrics/over-a-range.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
-function computedAs(entry: CatalogEntry): string | undefined {
-  if (entry.kind !== 'metric' || !entry.derivation) return undefined;
-  const d = entry.derivation;
-  if (d.kind === 'difference') return `${d.minuend} − ${d.subtrahend} (over a range: SUM(${d.minuend}) − SUM(${d.subtrahend}))`;
-  const ratio = `${d.numerator} / ${d.denominator}`;
-  const range = `SUM(${d.numerator}) / SUM(${d.denominator})`;
-  return d.complement ? `1 − ${ratio} (over a range: 1 − ${range}; NULL when the denominator is 0)` : `${ratio} (over a range: ${range}; NULL when the denominator is 0)`;
-}
-
-function additivity(entry: MetricDefinition): string {
-  if (entry.additive) return 'yes: sum it over any range of rows';
-  return entry.derivation ? 'no: recompute it from its parts over a range' : 'no: a distinct count or a snapshot, never summed over rows';
-}
-
-/** The lines `verite metrics describe` prints for one entry. */
+/**
+ * The lines `verite metrics describe` prints for one entry: "computed" in the columns of its row,
+ * "over a range" in the words of docs/metrics.md (both from metrics/over-a-range.ts).
+ */
 export function describeEntry(entry: CatalogEntry): string {
   const rows: [string, string | undefined][] = [
     ['formula', entry.kind === 'metric' ? entry.formula : undefined],
     ['unit', entry.kind === 'metric' ? entry.unit : undefined],
-    ['computed', computedAs(entry)],
-    ['additive', entry.kind === 'metric' ? additivity(entry) : undefined],
+    ['computed', entry.kind === 'metric' ? computedFromRow(entry) : undefined],
+    ['over a range', entry.kind === 'metric' ? overARange(entry) : undefined],
     ['kind', entry.kind === 'dimension' ? 'dimension (not a metric)' : undefined],
     ['column', entry.column],
     ['views', entry.views.map((v) => `metrics.${v}`).join(', ')],

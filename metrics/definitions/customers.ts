@@ -1,5 +1,11 @@
 import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
 
+/** Why a customer_kpis column is never summed over its rows. */
+const SNAPSHOT = "a snapshot as of the row's date, and the rows of customer_kpis overlap: read one row, never a sum of rows";
+
+/** The rows of cohort_monthly over which its counts may be summed. */
+const ACROSS_COHORTS = 'cohorts at one months_since_first_order';
+
 /**
  * Customers: who buys, who comes back, what they are worth. A customer is the shop's customer
  * id, else the lower-cased trimmed e-mail of a guest order, else the order itself; a customer's
@@ -17,6 +23,7 @@ export const customers = metric('customers', {
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: 'distinct customers cannot be summed over days; use new_customers',
 });
 
 export const newCustomers = metric('customers', {
@@ -40,6 +47,7 @@ export const returningCustomers = metric('customers', {
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: 'built from distinct customers, which cannot be summed over days; kpi_weekly and kpi_monthly recount them over the period',
   derivation: { kind: 'difference', minuend: 'customers', subtrahend: 'new_customers' },
 });
 
@@ -67,6 +75,7 @@ export const customersToDate = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const repeatCustomers = metric('customers', {
@@ -78,6 +87,7 @@ export const repeatCustomers = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const repeatPurchaseRate = metric('customers', {
@@ -101,6 +111,7 @@ export const orders365d = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const customers365d = metric('customers', {
@@ -112,6 +123,7 @@ export const customers365d = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const purchaseFrequency = metric('customers', {
@@ -134,6 +146,7 @@ export const orderGaps = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const daysBetweenOrdersTotal = metric('customers', {
@@ -145,6 +158,7 @@ export const daysBetweenOrdersTotal = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const avgDaysBetweenOrders = metric('customers', {
@@ -168,6 +182,7 @@ export const netRevenueToDate = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders', 'fx.rates'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const historicalClv = metric('customers', {
@@ -190,6 +205,7 @@ export const churnedCustomers = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const churnRate = metric('customers', {
@@ -213,6 +229,7 @@ export const adSpend365d = metric('customers', {
   views: ['customer_kpis'],
   sources: ['google_ads.campaign_daily', 'meta_ads.campaign_insights_daily', 'fx.rates'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const newCustomers365d = metric('customers', {
@@ -224,6 +241,7 @@ export const newCustomers365d = metric('customers', {
   views: ['customer_kpis'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: SNAPSHOT,
 });
 
 export const cac365d = metric('customers', {
@@ -260,6 +278,8 @@ export const cohortCustomers = metric('customers', {
   views: ['cohort_monthly'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: 'every month of a cohort repeats its customers',
+  additiveAcross: ACROSS_COHORTS,
 });
 
 export const activeCustomers = metric('customers', {
@@ -271,6 +291,8 @@ export const activeCustomers = metric('customers', {
   views: ['cohort_monthly'],
   sources: ['shopify.orders'],
   additive: false,
+  whyNotAdditive: 'a customer who orders in several months of a cohort is active in each',
+  additiveAcross: ACROSS_COHORTS,
 });
 
 export const cumulativeRevenue = metric('customers', {
@@ -282,13 +304,16 @@ export const cumulativeRevenue = metric('customers', {
   views: ['cohort_monthly'],
   sources: ['shopify.orders', 'fx.rates'],
   additive: false,
+  whyNotAdditive: 'each month of a cohort already includes the months before it',
+  additiveAcross: ACROSS_COHORTS,
 });
 
 export const cumulativeRevenuePerCustomer = metric('customers', {
   name: 'cumulative_revenue_per_customer',
   label: 'Cumulative revenue per cohort customer',
   description:
-    'Cumulative cohort revenue per customer of the cohort (gross of refunds). Across cohorts at the same months_since_first_order: SUM(cumulative_revenue) / SUM(cohort_customers).',
+    'Cumulative cohort revenue per customer of the cohort (gross of refunds). Across cohorts at one months_since_first_order (the cohorts pooled): ' +
+    'SUM(cumulative_revenue) / SUM(cohort_customers); never summed over the months of one cohort.',
   formula: '`cumulative_revenue / cohort_customers`',
   unit: 'currency',
   views: ['cohort_monthly'],
@@ -300,7 +325,8 @@ export const retentionRate = metric('customers', {
   name: 'retention_rate',
   label: 'Retention rate',
   description:
-    'Share of the cohort that ordered in the month (1 in month 0). Across cohorts at the same months_since_first_order: SUM(active_customers) / SUM(cohort_customers).',
+    'Share of the cohort that ordered in the month (1 in month 0). Across cohorts at one months_since_first_order (a pooled retention curve): ' +
+    'SUM(active_customers) / SUM(cohort_customers); never summed over the months of one cohort.',
   formula: '`active_customers / cohort_customers`',
   unit: 'ratio',
   display: 'percent',

@@ -4,10 +4,14 @@ import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
 
 const SHIPMENTS = 'shipments.shipments' as const;
 
+/** Which shipments count, said in every fulfilment metric (DECISIONLOG.md, "Metrics"). */
+const COUNTED_SHIPMENTS =
+  'A shipment of a cancelled or test order is left out, like its order; a shipment matched to no order of the shop counts (it is a real parcel).';
+
 export const shipmentsDelivered = metric('fulfilment', {
   name: 'shipments_delivered',
   label: 'Shipments delivered',
-  description: 'Shipments whose local delivery date (of `delivered_at`) is the date.',
+  description: `Shipments whose local delivery date (of \`delivered_at\`) is the date. ${COUNTED_SHIPMENTS}`,
   formula: 'shipments whose local delivery date is that date',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
@@ -17,7 +21,7 @@ export const shipmentsDelivered = metric('fulfilment', {
 export const shipmentsOnTime = metric('fulfilment', {
   name: 'shipments_on_time',
   label: 'Shipments delivered on time',
-  description: 'Of the shipments delivered on the date, those whose local delivery date is on or before the local date of the promised (estimated) delivery.',
+  description: `Of the shipments delivered on the date, those whose local delivery date is on or before the local date of the promised (estimated) delivery. ${COUNTED_SHIPMENTS}`,
   formula: 'of those, the ones whose local delivery date ≤ the local date of the promised (estimated) delivery',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
@@ -53,9 +57,21 @@ export const deliveryDaysTotal = metric('fulfilment', {
   label: 'Delivery days (total)',
   description:
     "Sum over the shipments delivered on the date of the time from the order's `created_at` to `delivered_at`, in fractional days. " +
-    'A shipment that matches no order has no delivery time and adds nothing.',
+    'A shipment that matches no order has no order date, so no delivery time: it adds nothing here, nor to shipments_delivered_with_order. ' +
+    COUNTED_SHIPMENTS,
   formula: 'sum over those delivered shipments of (delivered_at − order created_at) in days, fractional',
   unit: 'days',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: [SHIPMENTS, 'shopify.orders'],
+});
+
+export const shipmentsDeliveredWithOrder = metric('fulfilment', {
+  name: 'shipments_delivered_with_order',
+  label: 'Delivered shipments matched to an order',
+  description:
+    'Of the shipments delivered on the date, those matched to a counted order, whose order date and so delivery time are known: the denominator of avg_delivery_days.',
+  formula: 'of those, the ones matched to a counted order (whose order date is known)',
+  unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
 });
@@ -63,18 +79,22 @@ export const deliveryDaysTotal = metric('fulfilment', {
 export const avgDeliveryDays = metric('fulfilment', {
   name: 'avg_delivery_days',
   label: 'Average delivery days',
-  description: 'Average time from order to delivery. Over a date range: SUM(delivery_days_total) / SUM(shipments_delivered).',
-  formula: '`delivery_days_total / shipments_delivered`',
+  description:
+    'Average time from order to delivery, over the delivered shipments that have one (those matched to an order): a parcel matched to no order counts in ' +
+    'shipments_delivered but has no delivery time, and dividing by shipments_delivered would pull the average down. ' +
+    'Over a date range: SUM(delivery_days_total) / SUM(shipments_delivered_with_order).',
+  formula:
+    '`delivery_days_total / shipments_delivered_with_order` (the denominator counts only delivered shipments matched to an order, the ones with a delivery time; it is a column too)',
   unit: 'days',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
-  derivation: { kind: 'ratio', numerator: 'delivery_days_total', denominator: 'shipments_delivered' },
+  derivation: { kind: 'ratio', numerator: 'delivery_days_total', denominator: 'shipments_delivered_with_order' },
 });
 
 export const shippingCost = metric('fulfilment', {
   name: 'shipping_cost',
   label: 'Shipping cost',
-  description: 'Shipping cost of the shipments shipped on the date (local date of `shipped_at`), converted at the rate of that date.',
+  description: `Shipping cost of the shipments shipped on the date (local date of \`shipped_at\`), converted at the rate of that date. ${COUNTED_SHIPMENTS}`,
   formula: 'shipping cost of shipments shipped that date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
@@ -85,29 +105,35 @@ export const ordersShipped = metric('fulfilment', {
   name: 'orders_shipped',
   label: 'Orders shipped',
   description:
-    'Distinct orders among the shipments shipped on the date (two parcels of one order on the same day count once). ' +
-    'Summed over a period like every additive column, so an order shipped in parcels on two days counts on both.',
+    'Distinct orders among the shipments shipped on the date (two parcels of one order count once). A shipment matched to no order stands for the ' +
+    'order it names (its order reference), else for itself, so every shipping cost has an order. Not additive: kpi_weekly and kpi_monthly recount it ' +
+    'distinct over the period, so an order shipped in parcels on two days of a week counts once in the week. ' +
+    COUNTED_SHIPMENTS,
   formula: 'distinct orders among them',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
+  additive: false,
+  whyNotAdditive: 'an order shipped in parcels on several days counts on each of them; kpi_weekly and kpi_monthly recount it distinct over the period',
 });
 
 export const logisticsCostPerOrder = metric('fulfilment', {
   name: 'logistics_cost_per_order',
   label: 'Logistics cost per order',
-  description: 'Shipping cost per order shipped. Over a date range: SUM(shipping_cost) / SUM(orders_shipped).',
+  description:
+    'Shipping cost per order shipped (a shipment matched to no order stands for the order it names, so every cost has an order).',
   formula: '`shipping_cost / orders_shipped`',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders', 'fx.rates'],
+  whyNotAdditive: 'orders_shipped is a distinct count: read it from kpi_weekly or kpi_monthly, which recount the orders shipped over the period',
   derivation: { kind: 'ratio', numerator: 'shipping_cost', denominator: 'orders_shipped' },
 });
 
 export const returns = metric('fulfilment', {
   name: 'returns',
   label: 'Returns',
-  description: 'Shipments returned on the date (local date of `returned_at`).',
+  description: `Shipments returned on the date (local date of \`returned_at\`). ${COUNTED_SHIPMENTS}`,
   formula: 'shipments returned that date (local date of `returned_at`)',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
@@ -133,6 +159,7 @@ export const fulfilmentMetrics = [
   shipmentsDeliveredWithPromise,
   onTimeDeliveryRate,
   deliveryDaysTotal,
+  shipmentsDeliveredWithOrder,
   avgDeliveryDays,
   shippingCost,
   ordersShipped,

@@ -57,7 +57,8 @@ export function findEntry(name: string): CatalogEntry | undefined {
 
 /**
  * What is wrong with the definitions, all at once: duplicate names, a column that means two
- * things in one view, a derivation whose parts are not published next to it.
+ * things in one view, a derivation whose parts are not published next to it, a metric that is
+ * not additive without saying why.
  */
 export function definitionProblems(entries: readonly CatalogEntry[] = catalogEntries): string[] {
   const problems: string[] = [];
@@ -77,7 +78,10 @@ export function definitionProblems(entries: readonly CatalogEntry[] = catalogEnt
   }
   const find = (name: string) => entries.find((e) => e.kind === 'metric' && e.name === name) as MetricDefinition | undefined;
   for (const m of entries) {
-    if (m.kind !== 'metric' || !m.derivation) continue;
+    if (m.kind !== 'metric') continue;
+    if (!m.derivation && !m.additive && !m.whyNotAdditive) problems.push(`${m.name} is not additive: say why in whyNotAdditive`);
+    if (m.additive && m.additiveAcross) problems.push(`${m.name} is additive over every row, yet has additiveAcross`);
+    if (!m.derivation) continue;
     const parts = m.derivation.kind === 'ratio' ? [m.derivation.numerator, m.derivation.denominator] : [m.derivation.minuend, m.derivation.subtrahend];
     for (const part of parts) {
       const p = find(part);

@@ -62,11 +62,13 @@ export const ga4Purchases = metric('marketing', {
 export const ga4PurchaseRevenue = metric('marketing', {
   name: 'ga4_purchase_revenue',
   label: 'GA4 purchase revenue',
-  description: "GA4 `purchaseRevenue` summed over the day, as GA4 reports it (in the property's currency).",
+  description:
+    "GA4 `purchaseRevenue` summed over the day, converted from the property's currency (the row's `property_currency_code`, else the ga4 source's " +
+    '`currency`, else the reporting currency) at the rate of the report date.',
   formula: 'GA4 `purchaseRevenue` summed over the day',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS, 'revenue_reconciliation_daily'],
-  sources: [GA4],
+  sources: [GA4, 'fx.rates'],
 });
 
 export const conversionRate = metric('marketing', {
@@ -194,7 +196,9 @@ export const platformConversions = metric('marketing', {
   description:
     "What the ad platform claims: Google Ads `metrics.conversions` (fractional under data-driven attribution) and Meta's configured purchase action type " +
     '(`purchase` by default; only one of its overlapping types is summed).',
-  formula: 'Google Ads `metrics.conversions`; Meta the `purchase` action type of `actions[]` (what the ad platform claims)',
+  formula:
+    'What an ad platform claims: Google Ads `metrics.conversions`; Meta the `purchase` action type of `actions[]` ' +
+    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
   unit: 'count',
   sqlType: 'numeric',
   views: ['kpi_channel_daily'],
@@ -204,8 +208,12 @@ export const platformConversions = metric('marketing', {
 export const platformConversionValue = metric('marketing', {
   name: 'platform_conversion_value',
   label: 'Platform-claimed conversion value',
-  description: 'What the ad platform claims its conversions were worth: Google Ads `metrics.conversions_value`, Meta the purchase value of `action_values[]`, converted.',
-  formula: 'Google Ads `metrics.conversions_value`; Meta the `purchase` action type of `action_values[]`, converted (what the ad platform claims)',
+  description:
+    'What the ad platform claims its conversions were worth: Google Ads `metrics.conversions_value`, Meta the value of the configured purchase action type ' +
+    'of `action_values[]`, converted into the reporting currency at the rate of the report date.',
+  formula:
+    'What an ad platform claims: Google Ads `metrics.conversions_value`; Meta the `purchase` action type of `action_values[]` ' +
+    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
   unit: 'currency',
   views: ['kpi_channel_daily'],
   sources: [...ADS],

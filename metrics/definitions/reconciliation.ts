@@ -16,7 +16,7 @@ export const stripeCaptured = metric('reconciliation', {
   name: 'stripe_captured',
   label: 'Stripe captured',
   description: 'Sum of `amount_captured` of the succeeded Stripe charges created on the date, from minor units, converted.',
-  formula: 'the sum of `amount_captured` of succeeded charges created that date, converted',
+  formula: 'the sum of `amount_captured` of succeeded charges created that date',
   unit: 'currency',
   views: ['revenue_reconciliation_daily'],
   sources: ['stripe.charges', 'fx.rates'],

@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { defineView } from '../view.ts';
+import { countedShipments } from './counted-shipments.ts';
 
 const count = (expr: ReturnType<typeof sql>) => sql<number>`(${expr})::bigint`;
 
 /**
  * `metrics.kpi_daily`: one row per local date, every date from the first to the last day on
  * which any source has something (an order, a refund, GA4 traffic, ad spend, a Stripe charge,
- * a shipment shipped, delivered or returned), so a day without orders is a row of zeros.
+ * a counted shipment shipped, delivered or returned), so a day without orders is a row of zeros.
  */
 export const kpiDaily = defineView({
   name: 'kpi_daily',
@@ -47,7 +48,7 @@ export const kpiDaily = defineView({
             count(sql`sum(add_to_carts)`).as('add_to_carts'),
             count(sql`sum(checkouts)`).as('checkouts'),
             count(sql`sum(purchases)`).as('ga4_purchases'),
-            sql<string>`sum(purchase_revenue)`.as('ga4_purchase_revenue'),
+            sql<string>`sum(purchase_revenue_rc)`.as('ga4_purchase_revenue'),
           ]),
       )
       .with('spend_d', (q) =>
@@ -66,9 +67,10 @@ export const kpiDaily = defineView({
             count(sql`count(*) filter (where status = 'succeeded')`).as('payments_succeeded'),
           ]),
       )
+      .with('shipments_c', (q) => countedShipments(q))
       .with('delivered_d', (q) =>
         q
-          .selectFrom('core.shipments')
+          .selectFrom('shipments_c')
           .where('delivered_date', 'is not', null)
           .groupBy('delivered_date')
           .select([
@@ -77,22 +79,23 @@ export const kpiDaily = defineView({
             count(sql`count(*) filter (where delivered_date <= promised_date)`).as('shipments_on_time'),
             count(sql`count(*) filter (where promised_date is not null)`).as('shipments_delivered_with_promise'),
             sql<string>`coalesce(sum(delivery_days), 0)`.as('delivery_days_total'),
+            count(sql`count(delivery_days)`).as('shipments_delivered_with_order'),
           ]),
       )
       .with('shipped_d', (q) =>
         q
-          .selectFrom('core.shipments')
+          .selectFrom('shipments_c')
           .where('shipped_date', 'is not', null)
           .groupBy('shipped_date')
           .select([
             sql<string>`shipped_date`.as('date'),
             sql<string>`coalesce(sum(shipping_cost_rc), 0)`.as('shipping_cost'),
-            count(sql`count(distinct order_id)`).as('orders_shipped'),
+            count(sql`count(distinct order_key)`).as('orders_shipped'),
           ]),
       )
       .with('returned_d', (q) =>
         q
-          .selectFrom('core.shipments')
+          .selectFrom('shipments_c')
           .where('returned_date', 'is not', null)
           .groupBy('returned_date')
           .select([sql<string>`returned_date`.as('date'), count(sql`count(*)`).as('returns')]),
@@ -146,6 +149,7 @@ export const kpiDaily = defineView({
         sql<number>`coalesce(dl.shipments_on_time, 0)`.as('shipments_on_time'),
         sql<number>`coalesce(dl.shipments_delivered_with_promise, 0)`.as('shipments_delivered_with_promise'),
         sql<string>`coalesce(dl.delivery_days_total, 0)`.as('delivery_days_total'),
+        sql<number>`coalesce(dl.shipments_delivered_with_order, 0)`.as('shipments_delivered_with_order'),
         sql<string>`coalesce(sh.shipping_cost, 0)`.as('shipping_cost'),
         sql<number>`coalesce(sh.orders_shipped, 0)`.as('orders_shipped'),
         sql<number>`coalesce(rt.returns, 0)`.as('returns'),

@@ -2,21 +2,27 @@ import { sql, type RawBuilder } from 'kysely';
 import { baseColumns } from '../columns.ts';
 import { metricByName } from '../definitions/index.ts';
 import { defineView, type MetricView } from '../view.ts';
+import { countedShipments } from './counted-shipments.ts';
 
 /**
- * Distinct counts cannot be summed over days: they are recounted over the period from the
- * orders (a customer who orders on Monday and Friday is one customer of the week).
+ * Distinct counts cannot be summed over days: they are recounted over the period, customers from
+ * the orders (a customer who orders on Monday and Friday is one customer of the week), orders
+ * shipped from the shipments (an order shipped in two parcels on two days is one order shipped).
  */
-const RECOUNTED: Record<string, RawBuilder<number>> = {
+const RECOUNTED_FROM_ORDERS: Record<string, RawBuilder<number>> = {
   customers: sql<number>`count(distinct customer_key)`,
   new_customers: sql<number>`count(distinct customer_key) filter (where is_first_order)`,
 };
+const RECOUNTED_FROM_SHIPMENTS: Record<string, RawBuilder<number>> = {
+  orders_shipped: sql<number>`count(distinct order_key)`,
+};
+const RECOUNTED = [...Object.keys(RECOUNTED_FROM_ORDERS), ...Object.keys(RECOUNTED_FROM_SHIPMENTS)];
 
 /**
  * A view with the columns of kpi_daily per ISO week (Monday first, labelled by its Monday) or
  * per month (labelled by its first day): each additive column summed over the period's days,
- * customers and new customers recounted distinct, and every ratio recomputed from those sums
- * (by the refresh, from the definitions), never averaged.
+ * customers, new customers and orders shipped recounted distinct, and every ratio recomputed
+ * from those (by the refresh, from the definitions), never averaged.
  */
 function periodView(name: 'kpi_weekly' | 'kpi_monthly', unit: 'week' | 'month'): MetricView {
   const shape = { name, dimensions: ['date', 'days'] } as const;
@@ -27,7 +33,7 @@ function periodView(name: 'kpi_weekly' | 'kpi_monthly', unit: 'week' | 'month'):
     indexes: [{ columns: ['date'], unique: true }],
     build: (db) => {
       const metrics = baseColumns(shape).filter((c) => c !== 'date' && c !== 'days');
-      const summed = metrics.filter((c) => !(c in RECOUNTED));
+      const summed = metrics.filter((c) => !RECOUNTED.includes(c));
       const notAdditive = summed.filter((c) => !metricByName(c)?.additive);
       if (notAdditive.length) throw new Error(`${name}: ${notAdditive.join(', ')} can be neither summed over days nor recounted`);
       const period = (column: string) => sql<string>`date_trunc(${sql.lit(unit)}, ${sql.ref(column)})::date`;
@@ -38,20 +44,30 @@ function periodView(name: 'kpi_weekly' | 'kpi_monthly', unit: 'week' | 'month'):
             .groupBy(period('date'))
             .select([period('date').as('date'), sql<number>`count(*)`.as('days'), ...summed.map((c) => sql<string>`sum(${sql.ref(c)})`.as(c))]),
         )
-        .with('recounted', (q) =>
+        .with('recounted_orders', (q) =>
           q
             .selectFrom('core.orders')
             .where('is_counted', '=', true)
             .groupBy(period('order_date'))
-            .select([period('order_date').as('date'), ...Object.entries(RECOUNTED).map(([c, expr]) => expr.as(c))]),
+            .select([period('order_date').as('date'), ...Object.entries(RECOUNTED_FROM_ORDERS).map(([c, expr]) => expr.as(c))]),
+        )
+        .with('shipments_c', (q) => countedShipments(q))
+        .with('recounted_shipments', (q) =>
+          q
+            .selectFrom('shipments_c')
+            .where('shipped_date', 'is not', null)
+            .groupBy(period('shipped_date'))
+            .select([period('shipped_date').as('date'), ...Object.entries(RECOUNTED_FROM_SHIPMENTS).map(([c, expr]) => expr.as(c))]),
         )
         .selectFrom('sums as s')
-        .leftJoin('recounted as r', 'r.date', 's.date')
+        .leftJoin('recounted_orders as o', 'o.date', 's.date')
+        .leftJoin('recounted_shipments as h', 'h.date', 's.date')
         .select([
           's.date',
           's.days',
           ...summed.map((c) => sql.ref(`s.${c}`).as(c)),
-          ...Object.keys(RECOUNTED).map((c) => sql<number>`coalesce(${sql.ref(`r.${c}`)}, 0)`.as(c)),
+          ...Object.keys(RECOUNTED_FROM_ORDERS).map((c) => sql<number>`coalesce(${sql.ref(`o.${c}`)}, 0)`.as(c)),
+          ...Object.keys(RECOUNTED_FROM_SHIPMENTS).map((c) => sql<number>`coalesce(${sql.ref(`h.${c}`)}, 0)`.as(c)),
         ]);
     },
   });

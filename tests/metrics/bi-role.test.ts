@@ -96,7 +96,7 @@ describe('verite bi grant', () => {
         const expected = (await wh.pool.query(`select count(*)::int as n from metrics.${table}`)).rows[0].n;
         expect(res.rows[0].n, table).toBe(expected);
       }
-      expect((await client.query(`select count(*)::int as n from kpi_daily`)).rows[0].n).toBe(61);
+      expect((await client.query(`select count(*)::int as n from kpi_daily`)).rows[0].n).toBe(368);
       expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('1s');
       expect((await client.query('show default_transaction_read_only')).rows[0].default_transaction_read_only).toBe('on');
     } finally {
@@ -133,7 +133,7 @@ describe('verite bi grant', () => {
     } finally {
       await client.end();
     }
-    expect((await wh.pool.query(`select count(*)::int as n from metrics.kpi_daily`)).rows[0].n).toBe(61);
+    expect((await wh.pool.query(`select count(*)::int as n from metrics.kpi_daily`)).rows[0].n).toBe(368);
   });
 
   it('still reads after refreshes that refill, rebuild or newly create the metric tables', async () => {

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { METRIC_VIEWS } from '../../metrics/definition.ts';
-import { definitionProblems, metricByName, metricDefinitions } from '../../metrics/definitions/index.ts';
+import { METRIC_VIEWS, type MetricViewName } from '../../metrics/definition.ts';
+import { definitionProblems, dimensionDefinitions, metricByName, metricDefinitions } from '../../metrics/definitions/index.ts';
 import { METRICS_DOC, renderMetricsDoc } from '../../metrics/generate-docs.ts';
+import { overARange } from '../../metrics/over-a-range.ts';
+import { describeEntry } from '../../cli/commands/metrics.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { defineView } from '../../metrics/view.ts';
 import { kpiDaily } from '../../metrics/views/index.ts';
@@ -33,6 +35,121 @@ const CONTRACT: Record<string, string[]> = {
   customer_kpis: ['date', 'customers', 'repeat_customers', 'repeat_purchase_rate', 'purchase_frequency', 'avg_days_between_orders', 'historical_clv', 'churned_customers', 'churn_rate', 'cac_365d', 'ltv_to_cac'],
   cohort_monthly: ['date', 'cohort_month', 'months_since_first_order', 'cohort_customers', 'active_customers', 'orders', 'revenue', 'cumulative_revenue_per_customer', 'retention_rate'],
   revenue_reconciliation_daily: ['date', 'shop_revenue', 'stripe_captured', 'stripe_refunded', 'ga4_purchase_revenue', 'shop_vs_stripe_gap', 'shop_vs_ga4_gap', 'orders_without_payment', 'payments_without_order'],
+};
+
+/**
+ * Every metric's formula, copied by hand from METRICS.md (issue 4): the catalogue must say what
+ * the contract says, word for word. Where METRICS.md defines several columns in one row by
+ * listing them in parallel (`shipping_cost`, `orders_shipped` | "shipping cost …; distinct
+ * orders among them"; the six GA4 columns; the platform conversions of the Conventions), each
+ * column takes its own share of the row, nothing else changed.
+ */
+const METRICS_MD: Record<string, string> = {
+  // kpi_daily
+  orders: 'count of counted orders created that date',
+  revenue: 'sum of `total_price` of those orders (after discounts, incl. shipping and tax)',
+  refunds: 'refunds (see Conventions) created that date, by refund date, not order date',
+  net_revenue: '`revenue − refunds`',
+  aov: '`revenue / orders`',
+  customers: 'distinct customers with a counted order that date',
+  new_customers: 'customers whose first order is that date',
+  returning_customers: '`customers − new_customers`',
+  sessions: 'GA4 `sessions` summed over the day',
+  users: 'GA4 `totalUsers` summed over the day',
+  add_to_carts: 'GA4 `addToCarts` summed over the day',
+  checkouts: 'GA4 `checkouts` summed over the day',
+  ga4_purchases: 'GA4 `ecommercePurchases` summed over the day',
+  ga4_purchase_revenue: 'GA4 `purchaseRevenue` summed over the day',
+  conversion_rate: '`orders / sessions` (shop orders over GA4 sessions: the blended rate)',
+  revenue_per_session: '`revenue / sessions`',
+  cart_abandonment_rate: '`1 − ga4_purchases / add_to_carts` (event counts: an approximation, documented as such)',
+  checkout_abandonment_rate: '`1 − ga4_purchases / checkouts`',
+  ad_spend: 'Google Ads `cost_micros / 1e6` plus Meta `spend`, converted',
+  ad_clicks: 'summed over both platforms',
+  ad_impressions: 'summed over both platforms',
+  cac: '`ad_spend / new_customers` (blended CAC)',
+  mer: '`revenue / ad_spend` (marketing efficiency ratio; the inverse direction is not used anywhere)',
+  nc_roas: "revenue of new customers' first orders / `ad_spend`",
+  payment_attempts: 'Stripe charges created that date whose status is `succeeded` or `failed`',
+  payments_succeeded: 'of those, `succeeded`',
+  payment_acceptance_rate: '`payments_succeeded / payment_attempts`',
+  refund_rate: '`refunds / revenue`',
+  shipments_delivered: 'shipments whose local delivery date is that date',
+  shipments_on_time: 'of those, the ones whose local delivery date ≤ the local date of the promised (estimated) delivery',
+  on_time_delivery_rate: '`shipments_on_time / shipments_delivered_with_promise` (the denominator counts only delivered shipments that have a promised date)',
+  // From the same row: "(the denominator counts only delivered shipments that have a promised date; it is a column too)".
+  shipments_delivered_with_promise: 'delivered shipments that have a promised date',
+  delivery_days_total: 'sum over those delivered shipments of (delivered_at − order created_at) in days, fractional',
+  shipping_cost: 'shipping cost of shipments shipped that date',
+  orders_shipped: 'distinct orders among them',
+  logistics_cost_per_order: '`shipping_cost / orders_shipped`',
+  returns: 'shipments returned that date (local date of `returned_at`)',
+  return_rate: '`returns / shipments_delivered`',
+  // kpi_channel_daily: "`platform_conversions`, `platform_conversion_value` (what the ad platform claims)", defined in the Conventions.
+  platform_conversions:
+    'What an ad platform claims: Google Ads `metrics.conversions`; Meta the `purchase` action type of `actions[]` ' +
+    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
+  platform_conversion_value:
+    'What an ad platform claims: Google Ads `metrics.conversions_value`; Meta the `purchase` action type of `action_values[]` ' +
+    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
+  roas: '`revenue / ad_spend` (revenue of orders attributed to the channel)',
+  platform_roas: '`platform_conversion_value / ad_spend`',
+  // customer_kpis (its `customers` is the metric customers_to_date)
+  customers_to_date: 'customers with at least one counted order up to the as-of date',
+  repeat_customers: 'of those, customers with two or more',
+  repeat_purchase_rate: '`repeat_customers / customers`',
+  purchase_frequency: 'counted orders dated in the 365 days ending on the as-of date (as-of − 364 … as-of) / distinct customers who ordered in them',
+  avg_days_between_orders:
+    "mean of every gap between the `created_at` of a customer's consecutive counted orders up to the as-of date, in fractional days, all customers' gaps pooled; NULL with no repeat customer",
+  historical_clv: "mean over customers of the sum of their counted orders' `total_price` less their refunds, both up to the as-of date",
+  churned_customers: 'customers whose last counted order (up to the as-of date) is more than `churnAfterDays` (default 180) days before the as-of date',
+  churn_rate: '`churned_customers / customers`',
+  cac_365d: 'ad spend / new customers, both over the 365 days ending on the as-of date',
+  ltv_to_cac: '`historical_clv / cac_365d`',
+  // cohort_monthly: "(customers of the cohort with a counted order in that month)", "`retention_rate = active_customers / cohort_customers`"
+  active_customers: 'customers of the cohort with a counted order in that month',
+  retention_rate: '`active_customers / cohort_customers`',
+  // revenue_reconciliation_daily
+  shop_revenue: '= `kpi_daily.revenue`',
+  stripe_captured: 'the sum of `amount_captured` of succeeded charges created that date',
+  stripe_refunded: 'the sum of `amount_refunded` of charges created that date',
+  orders_without_payment: "counted orders whose `payment_gateway_names` include `stripe` and that no succeeded charge is matched to, on the order's date",
+  payments_without_order: "succeeded charges matched to no order, on the charge's date",
+};
+
+/**
+ * The formulas METRICS.md does not write: the additive parts published next to a ratio so it can
+ * be recomputed over a range (their words taken from the ratio's row), the two gaps it defines
+ * only as "differences, shop minus other", and the cohort columns it names without a definition.
+ */
+const NOT_IN_METRICS_MD: Record<string, string> = {
+  new_customer_revenue: "revenue of new customers' first orders",
+  orders_365d: 'counted orders dated in the 365 days ending on the as-of date (as-of − 364 … as-of)',
+  customers_365d: 'distinct customers who ordered in the 365 days ending on the as-of date',
+  order_gaps: "count of the gaps between a customer's consecutive counted orders up to the as-of date",
+  days_between_orders_total: "sum of the gaps between the `created_at` of a customer's consecutive counted orders up to the as-of date, in fractional days",
+  net_revenue_to_date: "sum of counted orders' `total_price` less their refunds, both up to the as-of date",
+  ad_spend_365d: 'ad spend over the 365 days ending on the as-of date',
+  new_customers_365d: 'new customers over the 365 days ending on the as-of date',
+  cohort_customers: 'customers whose first order is in the cohort month',
+  cumulative_revenue: "sum of `revenue` of the cohort's months from months_since_first_order 0 to this one",
+  cumulative_revenue_per_customer: '`cumulative_revenue / cohort_customers`',
+  shop_vs_stripe_gap: '`shop_revenue − stripe_captured` (shop minus other)',
+  shop_vs_ga4_gap: '`shop_revenue − ga4_purchase_revenue` (shop minus other)',
+  shipments_delivered_with_order: 'of those, the ones matched to a counted order (whose order date is known)',
+};
+
+/**
+ * Where verite departs from METRICS.md on purpose, each recorded in DECISIONLOG.md ("Metrics"):
+ * METRICS.md's formula, then the catalogue's.
+ */
+const DEPARTURES: Record<string, [metricsMd: string, verite: string]> = {
+  // A shipment matched to no order counts as delivered but has no delivery time: dividing by every delivered shipment would
+  // pull the average down, so the denominator is the delivered shipments matched to an order.
+  avg_delivery_days: [
+    '`delivery_days_total / shipments_delivered`',
+    '`delivery_days_total / shipments_delivered_with_order` (the denominator counts only delivered shipments matched to an order, the ones with a delivery time; it is a column too)',
+  ],
 };
 
 let wh: Warehouse;
@@ -75,13 +192,13 @@ describe('refresh', () => {
     expect(failed.status).toBe('failed');
     expect(failed.failed?.table).toBe('metrics.kpi_weekly');
     expect(failed.error).toMatch(/no_such_column/);
-    // kpi_daily was rebuilt with the shop's 61 days inside the transaction, then rolled back.
+    // kpi_daily was rebuilt with the shop's 368 days (9 March 2023 to 10 March 2024) inside the transaction, then rolled back.
     expect(await count('metrics.kpi_daily')).toBe(0);
     expect(await count('metrics.kpi_weekly')).toBe(0);
 
     const ok = await refreshMetrics(wh, config);
     expect(ok.status).toBe('succeeded');
-    expect(await count('metrics.kpi_daily')).toBe(61);
+    expect(await count('metrics.kpi_daily')).toBe(368);
     // The second refresh of an unchanged shape refills the tables in place.
     expect(ok.tables.every((t) => t.mode === 'refilled')).toBe(true);
   });
@@ -96,9 +213,11 @@ describe('refresh', () => {
 });
 
 describe('metrics.catalog (acceptance 3)', () => {
-  it('has one row per published metric, with its definition', async () => {
-    const rows = (await wh.pool.query(`select * from metrics.catalog where kind = 'metric' order by position`)).rows;
+  it('has one row per published metric and nothing else: no dimension rows (issue 4)', async () => {
+    const rows = (await wh.pool.query(`select * from metrics.catalog order by position`)).rows;
     expect(rows.map((r) => r.metric)).toEqual(metricDefinitions.map((m) => m.name));
+    for (const dimension of ['date', 'days', 'channel', 'cohort_month', 'months_since_first_order']) expect(rows.map((r) => r.metric)).not.toContain(dimension);
+    for (const r of rows) expect(r.formula, r.metric).toEqual(expect.any(String));
     expect(new Set(rows.map((r) => r.metric)).size).toBe(rows.length);
     const mer = rows.find((r) => r.metric === 'mer');
     expect(mer).toMatchObject({
@@ -112,7 +231,22 @@ describe('metrics.catalog (acceptance 3)', () => {
       additive: false,
     });
     expect(rows.find((r) => r.metric === 'orders')).toMatchObject({ formula: 'count of counted orders created that date', unit: 'count', additive: true, numerator: null });
+    // A ratio's parts are columns of its row: customer_kpis publishes customers_to_date as `customers`.
+    expect(rows.find((r) => r.metric === 'churn_rate')).toMatchObject({ numerator: 'churned_customers', denominator: 'customers' });
     for (const r of rows) expect(['count', 'currency', 'ratio', 'days'], r.metric).toContain(r.unit);
+  });
+
+  it("gives every metric METRICS.md's formula, word for word (issue 4)", async () => {
+    const rows = (await wh.pool.query(`select metric, formula from metrics.catalog`)).rows as { metric: string; formula: string }[];
+    const tables = [Object.keys(METRICS_MD), Object.keys(NOT_IN_METRICS_MD), Object.keys(DEPARTURES)];
+    // Every metric in exactly one of the three tables above.
+    expect(tables.flat().sort()).toEqual(metricDefinitions.map((m) => m.name).sort());
+    for (const { metric, formula } of rows) {
+      const want = METRICS_MD[metric] ?? NOT_IN_METRICS_MD[metric] ?? DEPARTURES[metric]![1];
+      expect(formula, metric).toBe(want);
+    }
+    // The departure is one: the catalogue does not hide it behind METRICS.md's words.
+    expect(rows.find((r) => r.metric === 'avg_delivery_days')?.formula).not.toBe(DEPARTURES.avg_delivery_days![0]);
   });
 
   it('describes every column of every metric table, and every table holds the columns of METRICS.md', async () => {
@@ -120,10 +254,19 @@ describe('metrics.catalog (acceptance 3)', () => {
       await wh.pool.query(`select table_name, column_name from information_schema.columns where table_schema = 'metrics' and table_name <> 'catalog' order by table_name, ordinal_position`)
     ).rows as { table_name: string; column_name: string }[];
     const catalog = (await wh.pool.query(`select metric, column_name, views, description from metrics.catalog`)).rows as { metric: string; column_name: string; views: string; description: string }[];
+    const comments = (
+      await wh.pool.query(`select c.relname as table_name, a.attname as column_name, col_description(c.oid, a.attnum) as comment
+                             from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_attribute a on a.attrelid = c.oid
+                            where n.nspname = 'metrics' and a.attnum > 0 and not a.attisdropped`)
+    ).rows as { table_name: string; column_name: string; comment: string | null }[];
     for (const { table_name: table, column_name: column } of columns) {
       const described = catalog.filter((c) => c.column_name === column && c.views.split(', ').includes(table));
-      expect(described.length, `${table}.${column} described once in metrics.catalog`).toBe(1);
-      expect(described[0]!.description.length).toBeGreaterThan(20);
+      const dimension = dimensionDefinitions.some((d) => d.column === column && d.views.includes(table as MetricViewName));
+      // A metric in metrics.catalog, once; a dimension (date, channel …) by its column comment only.
+      expect(described.length, `${table}.${column} described in metrics.catalog`).toBe(dimension ? 0 : 1);
+      if (!dimension) expect(described[0]!.description.length).toBeGreaterThan(20);
+      const comment = comments.find((c) => c.table_name === table && c.column_name === column)?.comment ?? '';
+      expect(comment.length, `${table}.${column} comment`).toBeGreaterThan(20);
     }
     for (const [table, contract] of Object.entries(CONTRACT)) {
       const published = columns.filter((c) => c.table_name === table).map((c) => c.column_name);
@@ -159,5 +302,28 @@ describe('docs/metrics.md', () => {
     const doc = renderMetricsDoc();
     for (const m of metricDefinitions) expect(doc, m.name).toContain(`#### \`${m.name}\` — ${m.label}`);
     expect(doc).toContain('| over a range | SUM(revenue) / NULLIF(SUM(orders), 0) |');
+  });
+
+  it('says "over a range" as `verite metrics describe` does, in the columns a reader sees (issue 4)', () => {
+    const doc = renderMetricsDoc();
+    for (const m of metricDefinitions) {
+      expect(doc, m.name).toContain(`| over a range | ${overARange(m).replace(/\|/g, '\\|')} |`);
+      expect(describeEntry(m), m.name).toMatch(new RegExp(`^over a range  ${overARange(m).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    }
+    // A snapshot: never summed, and its parts by their column names (customer_kpis publishes customers_to_date as customers).
+    const churn = describeEntry(metricByName('churn_rate')!);
+    expect(churn).toMatch(/^computed {6}churned_customers \/ customers \(NULL when customers is 0\)$/m);
+    expect(churn).toMatch(/^over a range {2}not summed: a snapshot as of the row's date, and the rows of customer_kpis overlap: read one row, never a sum of rows$/m);
+    expect(churn).not.toContain('customers_to_date');
+    expect(churn).not.toContain('SUM(');
+    expect(describeEntry(metricByName('aov')!)).toMatch(/^over a range {2}SUM\(revenue\) \/ NULLIF\(SUM\(orders\), 0\)$/m);
+    // Cohorts pool: the description, the docs and describe say the same SUM / SUM across cohorts.
+    const retention = metricByName('retention_rate')!;
+    expect(overARange(retention)).toBe('across cohorts at one months_since_first_order: SUM(active_customers) / NULLIF(SUM(cohort_customers), 0)');
+    expect(retention.description).toContain('Across cohorts at one months_since_first_order (a pooled retention curve): SUM(active_customers) / SUM(cohort_customers)');
+    expect(overARange(metricByName('cumulative_revenue_per_customer')!)).toBe(
+      'across cohorts at one months_since_first_order: SUM(cumulative_revenue) / NULLIF(SUM(cohort_customers), 0)',
+    );
+    expect(doc).not.toMatch(/`(retention_rate|cumulative_revenue_per_customer)`[^\n]*not summed/);
   });
 });

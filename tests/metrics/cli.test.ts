@@ -13,7 +13,7 @@ let wh: Warehouse;
 let env: Record<string, string>;
 let dir: string;
 /** The commands that only read the definitions, started together to save time. */
-let readOnly: Promise<[CliResult, CliResult, CliResult]>;
+let readOnly: Promise<[CliResult, CliResult, CliResult, CliResult]>;
 
 beforeAll(async () => {
   wh = await createTestDatabase('metrics_cli');
@@ -23,7 +23,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ ...CONFIG, sources: {} }));
   env = { DATABASE_URL: wh.url, VERITE_CONFIG: join(dir, 'verite.config.json') };
   const run = (...args: string[]) => runCli(args, { env });
-  readOnly = Promise.all([run('metrics', 'list'), run('metrics', 'describe', 'mer'), run('metrics', 'describe', 'roa')]);
+  readOnly = Promise.all([run('metrics', 'list'), run('metrics', 'describe', 'mer'), run('metrics', 'describe', 'roa'), run('metrics', 'describe', 'churn_rate')]);
 });
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
@@ -43,9 +43,20 @@ describe('verite metrics', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('mer — Marketing efficiency ratio (MER)');
     expect(result.stdout).toMatch(/^formula\s+`revenue \/ ad_spend` \(marketing efficiency ratio; the inverse direction is not used anywhere\)$/m);
-    expect(result.stdout).toMatch(/^computed\s+revenue \/ ad_spend \(over a range: SUM\(revenue\) \/ SUM\(ad_spend\); NULL when the denominator is 0\)$/m);
+    expect(result.stdout).toMatch(/^computed\s+revenue \/ ad_spend \(NULL when ad_spend is 0\)$/m);
+    expect(result.stdout).toMatch(/^over a range\s+SUM\(revenue\) \/ NULLIF\(SUM\(ad_spend\), 0\)$/m);
     expect(result.stdout).toMatch(/^sources\s+shopify\.orders, google_ads\.campaign_daily, meta_ads\.campaign_insights_daily, fx\.rates$/m);
     expect(result.stdout).toMatch(/^views\s+metrics\.kpi_daily, metrics\.kpi_weekly, metrics\.kpi_monthly$/m);
+  });
+
+  it('describes a snapshot as never summed, in the column names of its view (issue 4)', async () => {
+    const [, , , result] = await readOnly;
+    expect(result.code, result.stderr).toBe(0);
+    // Not "SUM(churned_customers) / SUM(customers_to_date)": a customer_kpis row is a snapshot, and its column is `customers`.
+    expect(result.stdout).toMatch(/^computed\s+churned_customers \/ customers \(NULL when customers is 0\)$/m);
+    expect(result.stdout).toMatch(/^over a range\s+not summed: a snapshot as of the row's date, and the rows of customer_kpis overlap: read one row, never a sum of rows$/m);
+    expect(result.stdout).not.toContain('customers_to_date');
+    expect(result.stdout).not.toContain('SUM(');
   });
 
   it('exits 2 on an unknown metric, with suggestions', async () => {
@@ -57,10 +68,12 @@ describe('verite metrics', () => {
   it('refreshes the metric tables (after the transforms with --transform)', async () => {
     const result = await runCli(['metrics', 'refresh', '--transform'], { env });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^metrics\.kpi_daily\s+61\s/m);
-    expect(result.stdout).toMatch(/^metrics\.cohort_monthly\s+6\s/m);
+    // 9 March 2023 to 10 March 2024: 298 days of 2023, 70 of 2024; cohorts: 13 months of March 2023's, 3 + 2 + 1 of 2024's.
+    expect(result.stdout).toMatch(/^metrics\.kpi_daily\s+368\s/m);
+    expect(result.stdout).toMatch(/^metrics\.cohort_monthly\s+19\s/m);
     expect(result.stdout).toContain('8 metric tables refreshed in one transaction.');
-    expect((await wh.pool.query('select count(*)::int as n from metrics.kpi_weekly')).rows[0].n).toBe(9);
+    // The ISO weeks of Monday 6 March 2023 to Monday 4 March 2024.
+    expect((await wh.pool.query('select count(*)::int as n from metrics.kpi_weekly')).rows[0].n).toBe(53);
   });
 });
 
@@ -68,10 +81,11 @@ describe('verite run', () => {
   it('refreshes the metrics after the transforms and prints the headline KPIs', async () => {
     const result = await runCli(['run'], { env });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^metrics: succeeded, 8 metric tables refreshed \(kpi_daily: 61 days\)$/m);
+    expect(result.stdout).toMatch(/^metrics: succeeded, 8 metric tables refreshed \(kpi_daily: 368 days\)$/m);
     // The shop's data ends on Sunday 10 March 2024, long before yesterday: the summary stops there.
     expect(result.stdout).toContain('Headline KPIs in USD: last complete day, ISO week and month to 2024-03-10');
-    expect(result.stdout).toMatch(/^Revenue\s+0\.00\s+n\/a\s+355\.00\s+n\/a\s+105\.00\s+-50\.0%$/m);
-    expect(result.stdout).toMatch(/^On-time delivery rate\s+n\/a\s+n\/a\s+66\.67%\s+n\/a\s+n\/a\s+n\/a$/m);
+    expect(result.stdout).toMatch(/^Revenue\s+0\.00\s+n\/a\s+354\.18\s+n\/a\s+105\.00\s+-50\.0%$/m);
+    // 3 of the 4 shipments with a promise delivered that week were on time.
+    expect(result.stdout).toMatch(/^On-time delivery rate\s+n\/a\s+n\/a\s+75\.00%\s+n\/a\s+n\/a\s+n\/a$/m);
   });
 });

@@ -61,10 +61,12 @@ describe('headlineSummary', () => {
       revenue: [0, 0, null], orders: [0, 0, null], aov: [null, null, null], conversion_rate: [0, 0, 0], ad_spend: [0, 0, null],
       cac: [null, null, null], mer: [null, null, null], payment_acceptance_rate: [null, null, null], on_time_delivery_rate: [null, 1, null],
     });
-    // The week of 4 March against an empty week: nothing to compare with.
+    // The week of 4 March against an empty week: nothing to compare with. Revenue 300 + O8, O8 = 49.99 EUR × 1.08375 = 54.1766625;
+    // on time: T6, T9 and TX of the four delivered shipments with a promise.
+    const week4March = 300 + 54.1766625;
     expectPeriod(week, '2024-03-04', '2024-03-10', '2024-02-26', {
-      revenue: [355, 0, null], orders: [6, 0, null], aov: [355 / 6, null, null], conversion_rate: [6 / 470, null, null], ad_spend: [130, 0, null],
-      cac: [130 / 3, null, null], mer: [355 / 130, null, null], payment_acceptance_rate: [0.75, null, null], on_time_delivery_rate: [2 / 3, null, null],
+      revenue: [week4March, 0, null], orders: [6, 0, null], aov: [week4March / 6, null, null], conversion_rate: [6 / 470, null, null], ad_spend: [130, 0, null],
+      cac: [130 / 3, null, null], mer: [week4March / 130, null, null], payment_acceptance_rate: [0.75, null, null], on_time_delivery_rate: [3 / 4, null, null],
     });
     // February against January: 105 vs 210 revenue, 2 vs 3 orders; acceptance 100 % both months (a change of 0 points).
     expectPeriod(month, '2024-02-01', '2024-02-29', '2024-01-01', {
@@ -93,11 +95,12 @@ describe('headlineSummary', () => {
     expect(lines[1]).toBe('Headline KPIs in USD: last complete day, ISO week and month to 2024-03-10, each against the period before');
     expect(lines[2]).toMatch(/^KPI\s+day 2024-03-10\s+vs prior\s+week 2024-03-04\s+vs prior\s+month 2024-02\s+vs prior$/);
     const row = (label: string) => lines.find((l) => l.startsWith(label))!.trim().split(/\s{2,}/);
-    expect(row('Revenue')).toEqual(['Revenue', '0.00', 'n/a', '355.00', 'n/a', '105.00', '-50.0%']);
+    // The week: 354.1766625 of revenue, / 6 orders = 59.029…, / 130 of spend = 2.724…
+    expect(row('Revenue')).toEqual(['Revenue', '0.00', 'n/a', '354.18', 'n/a', '105.00', '-50.0%']);
     expect(row('Orders')).toEqual(['Orders', '0', 'n/a', '6', 'n/a', '2', '-33.3%']);
-    expect(row('Average order value')).toEqual(['Average order value', 'n/a', 'n/a', '59.17', 'n/a', '52.50', '-25.0%']);
+    expect(row('Average order value')).toEqual(['Average order value', 'n/a', 'n/a', '59.03', 'n/a', '52.50', '-25.0%']);
     expect(row('Conversion rate')).toEqual(['Conversion rate', '0.00%', '±0.00 pp', '1.28%', 'n/a', 'n/a', 'n/a']);
-    expect(row('Marketing efficiency ratio (MER)')).toEqual(['Marketing efficiency ratio (MER)', 'n/a', 'n/a', '2.73x', 'n/a', 'n/a', 'n/a']);
+    expect(row('Marketing efficiency ratio (MER)')).toEqual(['Marketing efficiency ratio (MER)', 'n/a', 'n/a', '2.72x', 'n/a', 'n/a', 'n/a']);
     expect(row('Payment acceptance rate')).toEqual(['Payment acceptance rate', 'n/a', 'n/a', '75.00%', 'n/a', '100.00%', '±0.00 pp']);
     expect(lines.filter((l) => l.length > 0)).toHaveLength(3 + 9);
   });

@@ -48,6 +48,7 @@ export interface KpiColumns {
   shipments_delivered_with_promise: Count;
   on_time_delivery_rate: Ratio;
   delivery_days_total: Numeric;
+  shipments_delivered_with_order: Count;
   avg_delivery_days: Ratio;
   shipping_cost: Numeric;
   orders_shipped: Count;
@@ -126,22 +127,22 @@ export interface RevenueReconciliationDailyTable {
   payments_without_order: Count;
 }
 
-/** `metrics.catalog`: one row per metric and per dimension column. */
+/** `metrics.catalog`: one row per published metric (dimension columns are described by column comments). */
 export interface MetricsCatalogTable {
   metric: string;
-  /** `metric` or `dimension`. */
-  kind: string;
-  area: string | null;
+  area: string;
   column_name: string;
   label: string;
   description: string;
-  formula: string | null;
-  unit: string | null;
+  formula: string;
+  /** `count`, `currency`, `ratio` or `days`. */
+  unit: string;
   /** Comma-separated view names. */
   views: string;
   /** Comma-separated `source.stream` names. */
   sources: string;
-  additive: boolean | null;
+  additive: boolean;
+  /** For a ratio, the columns (of the same views) it divides. */
   numerator: string | null;
   denominator: string | null;
   sql_type: string;

@@ -6,6 +6,8 @@ import { landRecords } from '../../support/land.ts';
  * work out by hand. Reporting time zone UTC, currency USD, churn after 35 days.
  *
  * Counted orders (customer, channel):
+ *   O20 Thu 2023-03-09 10:00  C20    40.00  direct         (C20's 1st, never again; paid by bank transfer)
+ *   O21 Fri 2023-03-10 10:00  C21    70.00  direct         (C21's 1st, never again; paid by bank transfer)
  *   O1  Wed 2024-01-10 10:00  C1    100.00  google_ads     (C1's 1st)
  *   O2  Sat 2024-01-20 12:00  C2     50.00  organic_search (C2's 1st; refunded 10.00 on 2024-02-05)
  *   O5  Thu 2024-01-25 15:00  C3     60.00  meta_ads       (C3's 1st)
@@ -13,12 +15,15 @@ import { landRecords } from '../../support/land.ts';
  *   O13 Sun 2024-02-25 10:00  C8     25.00  direct         (C8's 1st, never again)
  *   O6  Mon 2024-03-04 10:00  C1    120.00  google_ads     (C1's 3rd month; refunded 30.00 on 2024-03-08)
  *   O7  Mon 2024-03-04 14:00  C4     40.00  meta_ads       (C4's 1st)
- *   O8  Tue 2024-03-05 11:00  guest  50 EUR = 55.00 USD (1 EUR = 1.10 USD) referral, paid by PayPal
+ *   O8  Tue 2024-03-05 11:00  guest  49.99 EUR = 49.99 × 1.08375 = 54.1766625 USD (the rate of 5 March), referral, paid by PayPal
  *   O9  Tue 2024-03-05 16:00  C3     30.00  email
  *   O11 Thu 2024-03-07 10:00  C4     20.00  direct
  *   O12 Fri 2024-03-08 12:00  C6     90.00  google_ads     (C6's 1st; only a pending charge)
  * Not counted: O3 (test order, 2024-01-20), O10 (cancelled, 2024-03-06, fully refunded).
  * Wednesday 2024-03-06 has no counted order but traffic, spend, charges and a delivery.
+ * O20 and O21 sit one year before the last order date, 8 March 2024: O20 on as-of − 365
+ * (just outside its 365-day window), O21 on as-of − 364 (just inside), with Google Ads spend on
+ * each of the two days (7.00, then 11.00).
  */
 
 export const CONFIG = { reportingTimezone: 'UTC', reportingCurrency: 'USD', churnAfterDays: 35 } as const;
@@ -71,6 +76,8 @@ function order(spec: OrderSpec): Record<string, unknown> {
 const GOOGLE_CPC = '/?utm_source=google&utm_medium=cpc&utm_campaign=brand';
 
 export const orders = [
+  order({ id: 20, at: '2023-03-09T10:00:00Z', total: '40.00', customer: 20, gateways: ['bank_transfer'] }),
+  order({ id: 21, at: '2023-03-10T10:00:00Z', total: '70.00', customer: 21, gateways: ['bank_transfer'] }),
   order({ id: 1, at: '2024-01-10T10:00:00Z', total: '100.00', customer: 1, landing: GOOGLE_CPC }),
   order({
     id: 2, at: '2024-01-20T12:00:00Z', total: '50.00', customer: 2, referrer: 'https://www.google.com/',
@@ -85,7 +92,7 @@ export const orders = [
     refunds: [{ id: 601, at: '2024-03-08T09:00:00Z', transactions: [{ id: 6011, status: 'success', amount: '30.00' }, { id: 6012, status: 'failure', amount: '10.00' }] }],
   }),
   order({ id: 7, at: '2024-03-04T14:00:00Z', total: '40.00', customer: 4, landing: '/?utm_source=facebook&utm_medium=paid' }),
-  order({ id: 8, at: '2024-03-05T11:00:00Z', total: '50.00', currency: 'EUR', email: ' Guest@Shop.test ', referrer: 'https://blog.example.org/post', gateways: ['paypal'] }),
+  order({ id: 8, at: '2024-03-05T11:00:00Z', total: '49.99', currency: 'EUR', email: ' Guest@Shop.test ', referrer: 'https://blog.example.org/post', gateways: ['paypal'] }),
   order({ id: 9, at: '2024-03-05T16:00:00Z', total: '30.00', customer: 3, landing: '/?utm_source=newsletter&utm_medium=email' }),
   order({
     id: 10, at: '2024-03-06T09:00:00Z', total: '70.00', customer: 2, cancelledAt: '2024-03-06T10:00:00Z',
@@ -122,9 +129,10 @@ export const charges = [
   charge('ch_12', '2024-03-08T12:01:00Z', 'pending', 9000, 0, 0, { order_id: '12' }),
 ];
 
-function ga4(date: string, source: string, medium: string, sessions: number, users: number, carts: number, checkouts: number, purchases: number, revenue: string) {
+function ga4(date: string, source: string, medium: string, sessions: number, users: number, carts: number, checkouts: number, purchases: number, revenue: string, currency?: string) {
   return {
-    property_id: '42', date: date.replace(/-/g, ''), sessionDefaultChannelGroup: 'x', sessionSource: source, sessionMedium: medium,
+    property_id: '42',
+    ...(currency ? { property_currency_code: currency } : {}), date: date.replace(/-/g, ''), sessionDefaultChannelGroup: 'x', sessionSource: source, sessionMedium: medium,
     sessionCampaignName: '(not set)', deviceCategory: 'desktop', sessions: String(sessions), totalUsers: String(users), newUsers: '1',
     addToCarts: String(carts), checkouts: String(checkouts), ecommercePurchases: String(purchases), purchaseRevenue: revenue,
   };
@@ -133,7 +141,8 @@ function ga4(date: string, source: string, medium: string, sessions: number, use
 export const ga4Rows = [
   ga4('2024-03-04', 'google', 'cpc', 100, 90, 20, 10, 2, '160.00'),
   ga4('2024-03-04', '(direct)', '(none)', 50, 45, 5, 2, 0, '0'),
-  ga4('2024-03-05', 'google', 'organic', 80, 70, 10, 5, 2, '80.00'),
+  // Reported by a property in euros: 80.00 EUR × 1.08375 = 86.70 USD.
+  ga4('2024-03-05', 'google', 'organic', 80, 70, 10, 5, 2, '80.00', 'EUR'),
   ga4('2024-03-06', '(direct)', '(none)', 40, 40, 4, 0, 0, '0'),
   ga4('2024-03-07', 'facebook', 'paid_social', 60, 55, 6, 3, 1, '20.00'),
   ga4('2024-03-08', 'google', 'cpc', 90, 80, 9, 4, 1, '90.00'),
@@ -158,7 +167,14 @@ function meta(date: string, spend: string, clicks: number, impressions: number, 
   };
 }
 
-export const googleAdsRows = [googleAds('2024-03-04', 30_000_000, 15, 300, 2, 240), googleAds('2024-03-06', 25_000_000, 10, 200, 1, 100), googleAds('2024-03-08', 40_000_000, 20, 400, 1.5, 150)];
+export const googleAdsRows = [
+  // A year before: 2023-03-09 is 365 days before 2024-03-08, 2023-03-10 is 364 days before.
+  googleAds('2023-03-09', 7_000_000, 3, 50, 0, 0),
+  googleAds('2023-03-10', 11_000_000, 4, 80, 0, 0),
+  googleAds('2024-03-04', 30_000_000, 15, 300, 2, 240),
+  googleAds('2024-03-06', 25_000_000, 10, 200, 1, 100),
+  googleAds('2024-03-08', 40_000_000, 20, 400, 1.5, 150),
+];
 export const metaRows = [meta('2024-03-04', '20.00', 25, 1000, 1, '50.00'), meta('2024-03-07', '15.00', 12, 600, 1, '40.00')];
 
 function shipment(tracking: string, orderRef: string, shipped: string, estimated: string | null, delivered: string | null, returned: string | null, cost: number) {
@@ -175,9 +191,16 @@ export const shipments = [
   shipment('T8', '8', '2024-03-06T10:00:00Z', null, '2024-03-08T10:00:00Z', null, 7.5),
   shipment('T9', '9', '2024-03-06T11:00:00Z', '2024-03-09', '2024-03-09T09:00:00Z', '2024-03-10T12:00:00Z', 4),
   shipment('T9B', '9', '2024-03-06T11:30:00Z', null, null, null, 3),
+  // O7's second parcel, two days after its first (T7), in the same ISO week.
+  shipment('T7B', '7', '2024-03-07T15:00:00Z', null, null, null, 2),
+  // A parcel of the cancelled O10: shipped, delivered and returned, and left out of every metric.
+  shipment('T10', '10', '2024-03-06T12:00:00Z', '2024-03-08', '2024-03-07T12:00:00Z', '2024-03-09T12:00:00Z', 9),
+  // A parcel whose order the shop does not know (no order 999): it counts, but has no delivery time.
+  shipment('TX', '999', '2024-03-07T09:00:00Z', '2024-03-09', '2024-03-09T15:00:00Z', null, 3.5),
 ];
 
-export const fxRates = [{ date: '2024-03-05', base: 'EUR', quote: 'USD', rate: 1.1 }];
+// More decimals than any currency has: a conversion rounded before it is summed shows.
+export const fxRates = [{ date: '2024-03-05', base: 'EUR', quote: 'USD', rate: 1.08375 }];
 
 /** Lands the whole shop through the real loader, as the extractors would. */
 export async function landShop(pool: pg.Pool): Promise<void> {
