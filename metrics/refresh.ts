@@ -1,4 +1,17 @@
-import { sql, type RawBuilder, type Transaction } from 'kysely';
+import {
+  OperationNodeTransformer,
+  sql,
+  TableNode,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryId,
+  type QueryResult,
+  type RawBuilder,
+  type RootOperationNode,
+  type Transaction,
+  type UnknownRow,
+} from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -18,7 +31,11 @@ export interface TableRefresh {
   table: string;
   rows: number;
   ms: number;
-  /** `created` (new table swapped in) or `refilled` (same columns: emptied and filled in place). */
+  /**
+   * `refilled`: same columns, so its rows were replaced in place (DELETE and INSERT: readers are
+   * never blocked, and one whose snapshot predates the refresh keeps seeing the old rows);
+   * `created`: a new or reshaped table swapped in (DROP and RENAME, which readers wait for).
+   */
   mode: 'created' | 'refilled';
 }
 
@@ -39,18 +56,26 @@ export interface RefreshOptions {
 
 /**
  * Rebuilds every table of schema `metrics` (the views of METRICS.md and `metrics.catalog`)
- * from `core.*` in ONE transaction: readers see the previous complete set until the commit,
- * then the new one, never a mix. A table whose columns are unchanged is emptied and refilled in
- * place (so grants, comments and views built on it by others survive); a new or reshaped one is
- * built under a new name and swapped in, keeping the SELECT grants of the table it replaces
- * (the BI role's default privileges cover it too). Returns a result per table; never throws
- * for a database error.
+ * from `core.*` in ONE transaction, in two phases, so readers see the previous complete set
+ * until the commit, then the new one, never a mix, and are not held up by the build:
+ *
+ * 1. Build: every table is computed into `metrics.<name>__new` (a view reading another metric
+ *    table reads the `__new` one). Nothing a reader reads is touched or locked.
+ * 2. Swap, at the end: a table whose columns are unchanged has its rows replaced in place
+ *    (DELETE, then INSERT from `__new`): MVCC-safe, so no reader waits and a reader whose
+ *    snapshot predates the swap still sees every old row; grants, comments and views built on
+ *    it by others survive. A new or reshaped table (a verite upgrade) is swapped in by DROP and
+ *    RENAME instead, keeping the SELECT grants of the table it replaces (the BI role's default
+ *    privileges cover it too); readers wait for that one until the commit.
+ *
+ * Returns a result per table; never throws for a database error.
  */
 export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, log?: Logger, options: RefreshOptions = {}): Promise<MetricsRefreshResult> {
   const problems = definitionProblems();
   if (problems.length) return { status: 'failed', tables: [], error: `the metric definitions are inconsistent: ${problems.join('; ')}` };
   const ctx = metricsContext(config);
-  const tables: TableRefresh[] = [];
+  const views = options.views ?? metricViews;
+  const built: Built[] = [];
   let current = '';
   let currentSql: string | undefined;
   const trx = await warehouse.db.startTransaction().execute();
@@ -62,26 +87,36 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
     if (missing.length) {
       await trx.rollback().execute();
       const error = `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist yet: run \`verite transform\` (or \`verite run\`) first`;
-      return { status: 'failed', tables, error };
+      return { status: 'failed', tables: [], error };
     }
-    for (const view of options.views ?? metricViews) {
+    // Phase 1: build. A view reading a table of this refresh (kpi_weekly reads kpi_daily) reads what was just built.
+    const builder = trx.withPlugin(readBuiltTables(new Set(views.map((v) => v.name))));
+    for (const view of views) {
       current = `metrics.${view.name}`;
-      const query = sql`select ${publishedSelection(view, 'b')} from (${view.build(trx, ctx)}) as b`;
-      currentSql = query.compile(trx).sql;
-      tables.push(await publish(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view) }));
-      log?.debug({ table: current, rows: tables.at(-1)?.rows }, 'metric table refreshed');
+      const query = sql`select ${publishedSelection(view, 'b')} from (${view.build(builder, ctx)}) as b`;
+      currentSql = query.compile(builder).sql;
+      built.push(await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view) }));
     }
     current = 'metrics.catalog';
     const catalog = catalogQuery();
     currentSql = catalog.compile(trx).sql;
-    tables.push(
-      await publish(trx, 'catalog', catalog, {
+    built.push(
+      await build(trx, 'catalog', catalog, {
         indexes: [{ columns: ['metric'], unique: true }],
-        comment: 'The data dictionary: one row per published metric and per dimension column, generated from the metric definitions.',
+        comment: 'The data dictionary: one row per published metric, generated from the metric definitions.',
         columns: {},
       }),
     );
+    // Phase 2: swap, then commit at once.
+    const tables: TableRefresh[] = [];
+    for (const table of built) {
+      current = `metrics.${table.name}`;
+      currentSql = undefined;
+      tables.push(await swap(trx, table));
+    }
     await trx.commit().execute();
+    for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode }, 'metric table refreshed');
+    await analyze(warehouse, tables, log);
     return { status: 'succeeded', tables };
   } catch (error) {
     await trx.rollback().execute().catch(() => undefined);
@@ -89,6 +124,26 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
     log?.error({ table: current, err: message }, 'metrics refresh failed; the previous metric tables are kept');
     return { status: 'failed', tables: [], failed: { table: current, sql: currentSql, error: message }, error: `${current}: ${message}` };
   }
+}
+
+/**
+ * A plugin that points every reference to `metrics.<name>` of a table being rebuilt at
+ * `metrics.<name>__new`, so a view built from another metric table (kpi_weekly from kpi_daily)
+ * reads the new rows while the published table is left alone.
+ */
+function readBuiltTables(names: ReadonlySet<string>): KyselyPlugin {
+  class Transformer extends OperationNodeTransformer {
+    protected override transformTable(node: TableNode, queryId?: QueryId): TableNode {
+      const { schema, identifier } = node.table;
+      if (schema?.name === 'metrics' && names.has(identifier.name)) return TableNode.createWithSchema('metrics', `${identifier.name}__new`);
+      return super.transformTable(node, queryId);
+    }
+  }
+  const transformer = new Transformer();
+  return {
+    transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => transformer.transformNode(args.node, args.queryId),
+    transformResult: async (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => args.result,
+  };
 }
 
 function columnComments(view: MetricView): Record<string, string> {
@@ -109,6 +164,14 @@ interface PublishOptions {
   columns: Record<string, string>;
 }
 
+/** A table built under `metrics.<name>__new`, not yet published. */
+interface Built extends PublishOptions {
+  name: string;
+  rows: number;
+  /** How long the build took. */
+  ms: number;
+}
+
 async function columnsOf(db: Transaction<Database>, table: string): Promise<string> {
   const res = await sql<{ signature: string | null }>`
     select string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' order by a.attnum) as signature
@@ -117,17 +180,26 @@ async function columnsOf(db: Transaction<Database>, table: string): Promise<stri
   return res.rows[0]?.signature ?? '';
 }
 
-/** Builds `metrics.<name>` from `query` inside the open transaction. */
-async function publish(db: Transaction<Database>, name: string, query: RawBuilder<unknown>, options: PublishOptions): Promise<TableRefresh> {
+/** Phase 1: builds `metrics.<name>__new` from `query`. It takes no lock on `metrics.<name>`. */
+async function build(db: Transaction<Database>, name: string, query: RawBuilder<unknown>, options: PublishOptions): Promise<Built> {
   const started = Date.now();
-  const target = `metrics.${name}`;
   const building = `metrics.${name}__new`;
   await sql`drop table if exists ${sql.table(building)}`.execute(db);
   await sql`create table ${sql.table(building)} as ${query}`.execute(db);
+  const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(building)}`.execute(db);
+  return { name, rows: count.rows[0]?.n ?? 0, ms: Date.now() - started, ...options };
+}
+
+/** Phase 2: publishes a built table as `metrics.<name>` (see refreshMetrics for the two modes). */
+async function swap(db: Transaction<Database>, table: Built): Promise<TableRefresh> {
+  const started = Date.now();
+  const target = `metrics.${table.name}`;
+  const building = `metrics.${table.name}__new`;
   const before = await columnsOf(db, target);
   let mode: TableRefresh['mode'];
   if (before !== '' && before === (await columnsOf(db, building))) {
-    await sql`truncate ${sql.table(target)}`.execute(db);
+    // Not TRUNCATE: it is not MVCC-safe and would make readers wait for the commit.
+    await sql`delete from ${sql.table(target)}`.execute(db);
     await sql`insert into ${sql.table(target)} select * from ${sql.table(building)}`.execute(db);
     await sql`drop table ${sql.table(building)}`.execute(db);
     mode = 'refilled';
@@ -136,24 +208,31 @@ async function publish(db: Transaction<Database>, name: string, query: RawBuilde
       await copySelectGrants(db, target, building);
       await sql`drop table ${sql.table(target)}`.execute(db);
     }
-    await sql`alter table ${sql.table(building)} rename to ${sql.id(name)}`.execute(db);
+    await sql`alter table ${sql.table(building)} rename to ${sql.id(table.name)}`.execute(db);
     mode = 'created';
   }
-  for (const index of options.indexes) {
-    const indexName = `${name}_${index.columns.join('_')}`;
+  const existing = await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = 'metrics' and tablename = ${table.name}`.execute(db);
+  for (const index of table.indexes) {
+    const indexName = `${table.name}_${index.columns.join('_')}`;
+    if (existing.rows.some((r) => r.name === indexName)) continue;
     const columns = sql.join(index.columns.map((c) => sql.id(c)));
     await (index.unique
-      ? sql`create unique index if not exists ${sql.id(indexName)} on ${sql.table(target)} (${columns})`
-      : sql`create index if not exists ${sql.id(indexName)} on ${sql.table(target)} (${columns})`
+      ? sql`create unique index ${sql.id(indexName)} on ${sql.table(target)} (${columns})`
+      : sql`create index ${sql.id(indexName)} on ${sql.table(target)} (${columns})`
     ).execute(db);
   }
-  await sql`comment on table ${sql.table(target)} is ${sql.lit(options.comment)}`.execute(db);
-  for (const [column, text] of Object.entries(options.columns)) {
+  await sql`comment on table ${sql.table(target)} is ${sql.lit(table.comment)}`.execute(db);
+  for (const [column, text] of Object.entries(table.columns)) {
     await sql`comment on column ${sql.table(target)}.${sql.id(column)} is ${sql.lit(text)}`.execute(db);
   }
-  await sql`analyze ${sql.table(target)}`.execute(db);
-  const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(target)}`.execute(db);
-  return { table: target, rows: count.rows[0]?.n ?? 0, ms: Date.now() - started, mode };
+  return { table: target, rows: table.rows, ms: table.ms + (Date.now() - started), mode };
+}
+
+/** Fresh planner statistics for the published tables, after the commit (it blocks no reader). */
+async function analyze(warehouse: Pick<Warehouse, 'db'>, tables: TableRefresh[], log?: Logger): Promise<void> {
+  for (const t of tables) {
+    await sql`analyze ${sql.table(t.table)}`.execute(warehouse.db).catch((error: unknown) => log?.warn({ table: t.table, err: errorMessage(error) }, 'analyze failed'));
+  }
 }
 
 /**
