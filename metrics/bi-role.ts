@@ -22,6 +22,22 @@ export interface BiGrantResult {
   /** The metric tables readable now (new ones become readable as they are created). */
   tables: string[];
   database: string;
+  /** PUBLIC held TEMPORARY on the database and no longer does: other roles that create temporary tables need it granted. */
+  temporaryRevokedFromPublic: boolean;
+}
+
+/**
+ * After the grants, the role can still create something (in a schema, or a temporary table)
+ * because of a grant verite's own role cannot take back: each problem says who must run what.
+ */
+export class BiRoleWritableError extends Error {
+  override name = 'BiRoleWritableError';
+  constructor(
+    readonly role: string,
+    readonly problems: string[],
+  ) {
+    super(`role ${role} would not be read-only, so nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
 }
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -42,8 +58,12 @@ export function biGrantProblems(options: BiGrantOptions): string[] {
  * Creates (or updates) a login role that can read the `metrics` schema and nothing else: USAGE
  * on `metrics` and SELECT on its tables, default privileges so the tables the refresh builds
  * later are readable too, no access to raw/staging/core/ops (nor for PUBLIC, through which it
- * would otherwise inherit), no CREATE anywhere, read-only transactions by default, a statement
- * time-out, and `metrics` first on its search path. The password is sent as a SCRAM verifier,
+ * would otherwise inherit), no CREATE anywhere, no TEMPORARY (a temporary table is a write, and
+ * one that read-only transactions allow), read-only transactions by default, a statement
+ * time-out, and `metrics` first on its search path. Then checks that the role can create nothing
+ * in any schema and no temporary table, and throws {@link BiRoleWritableError} (changing
+ * nothing) when a grant it cannot revoke remains, e.g. CREATE on schema `public` granted to
+ * PUBLIC by PostgreSQL 14 and earlier in a schema verite's role does not own. The password is sent as a SCRAM verifier,
  * never in clear. Refuses a role that is a superuser, may create roles or databases,
  * replicates, bypasses row security, or belongs to another role (all of which would give it
  * more than `metrics`). Run it as the role that runs the refresh (the owner of the metric
@@ -95,19 +115,61 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     // PostgreSQL 15 and later already close it; before, only its owner can.
     if (publicCreate.rows[0]?.open) await sql`revoke create on schema public from public`.execute(trx);
     await sql`revoke create on schema metrics from public`.execute(trx);
+    // Every database grants TEMPORARY to PUBLIC by default; only its owner (or a superuser) can take that back.
+    const publicTemp = await sql<{ open: boolean }>`
+      select exists (select 1 from pg_database d cross join lateral aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+                      where d.datname = current_database() and a.grantee = 0 and a.privilege_type = 'TEMPORARY') as open`.execute(trx);
+    await sql`revoke temporary on database ${sql.id(database)} from ${role}`.execute(trx);
+    await sql`revoke temporary on database ${sql.id(database)} from public`.execute(trx);
+    // verite's own role creates temporary tables when it loads: it keeps that right if it only had it through PUBLIC.
+    const mine = await sql<{ temp: boolean }>`select has_database_privilege(current_user, current_database(), 'TEMPORARY') as temp`.execute(trx);
+    if (!mine.rows[0]?.temp) await sql`grant temporary on database ${sql.id(database)} to ${sql.id(user)}`.execute(trx);
     await sql`alter role ${role} set statement_timeout = ${sql.lit(timeout)}`.execute(trx);
     await sql`alter role ${role} set default_transaction_read_only = on`.execute(trx);
     await sql`alter role ${role} set search_path = metrics`.execute(trx);
+    // Last, the proof: throwing here rolls every change of this call back.
+    const writable = await writableBy(trx, options.role);
+    if (writable.length) throw new BiRoleWritableError(options.role, writable);
     const tables = await sql<{ name: string }>`
       select c.relname::text as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where n.nspname = 'metrics' and c.relkind in ('r', 'v', 'm', 'p') order by 1`.execute(trx);
     return {
       role: options.role,
       created: !found,
+      temporaryRevokedFromPublic: publicTemp.rows[0]?.open ?? false,
       passwordSet: options.password !== undefined,
       statementTimeout: timeout,
       tables: tables.rows.map((t) => `metrics.${t.name}`),
       database,
     };
+  });
+}
+
+/**
+ * What `role` can still create after the grants: a schema it has CREATE on, or the database's
+ * TEMPORARY, each with the statement its owner must run. Empty when the role is read-only.
+ */
+async function writableBy(trx: Kysely<Database>, role: string): Promise<string[]> {
+  const found = await sql<{ kind: 'schema' | 'database'; name: string; owner: string }>`
+    select 'schema' as kind, n.nspname::text as name, pg_get_userbyid(n.nspowner)::text as owner
+      from pg_namespace n
+     where has_schema_privilege(${role}, n.oid, 'CREATE')
+    union all
+    select 'database', d.datname::text, pg_get_userbyid(d.datdba)::text
+      from pg_database d
+     where d.datname = current_database() and has_database_privilege(${role}, d.oid, 'TEMPORARY')
+     order by 1, 2`.execute(trx);
+  return found.rows.map(({ kind, name, owner }) => {
+    const quoted = `"${name.replace(/"/g, '""')}"`;
+    if (kind === 'database') {
+      return (
+        `it can create temporary tables in database ${name}, through a grant of TEMPORARY that only the database's owner ${owner} can revoke: ` +
+        `have ${owner} run REVOKE TEMPORARY ON DATABASE ${quoted} FROM PUBLIC, ${role}; then GRANT TEMPORARY ON DATABASE ${quoted} TO the roles that need it ` +
+        "(verite's own role does, to load), and run verite bi grant again"
+      );
+    }
+    if (owner === role) return `it owns schema ${name}: have a superuser give the schema another owner (ALTER SCHEMA ${quoted} OWNER TO …), or pick another role name`;
+    const why = name === 'public' ? 'PostgreSQL 14 and earlier grant CREATE on schema public to PUBLIC, and' : 'CREATE is granted to it or to PUBLIC, and';
+    return `it can create objects in schema ${name}: ${why} only the schema's owner ${owner} can revoke that: have ${owner} run REVOKE CREATE ON SCHEMA ${quoted} FROM PUBLIC, ${role}; then run verite bi grant again`;
   });
 }

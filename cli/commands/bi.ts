@@ -27,6 +27,12 @@ export function registerBi(program: Command): void {
           out.write(`  readable now: ${result.tables.length ? result.tables.join(', ') : '(no metric table yet: run verite run)'}\n`);
           out.write('  tables the refresh creates later are readable too (default privileges)\n');
           out.write(`  no access to raw, staging, core, ops; read-only by default; statement timeout ${result.statementTimeout}; search_path metrics\n`);
+          out.write('  no CREATE in any schema and no temporary tables (checked after the grants)\n');
+          if (result.temporaryRevokedFromPublic) {
+            out.write(
+              `  note: TEMPORARY on database ${result.database} is no longer granted to PUBLIC; another role that creates temporary tables needs GRANT TEMPORARY ON DATABASE ${result.database} TO it\n`,
+            );
+          }
           out.write(
             result.passwordSet
               ? `  password: set from $${opts.passwordEnv} (sent as a SCRAM-SHA-256 verifier)\n`

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { METRIC_VIEWS } from '../../metrics/definition.ts';
-import { biGrantProblems, grantBiRole } from '../../metrics/bi-role.ts';
+import { BiRoleWritableError, biGrantProblems, grantBiRole } from '../../metrics/bi-role.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { scramSha256Verifier } from '../../metrics/scram.ts';
 import { runTransforms } from '../../transforms/runner.ts';
@@ -83,6 +83,9 @@ describe('verite bi grant', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Role ${ROLE} created`);
     expect(result.stdout).toContain('metrics.kpi_daily');
+    expect(result.stdout).toContain('no CREATE in any schema and no temporary tables');
+    // A new database grants TEMPORARY to PUBLIC: the grant took it back, and says so.
+    expect(result.stdout).toMatch(/note: TEMPORARY on database \S+ is no longer granted to PUBLIC/);
     expect(result.stdout + result.stderr).not.toContain(PASSWORD);
     const stored = await wh.pool.query(`select rolpassword from pg_authid where rolname = $1`, [ROLE]);
     expect(stored.rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
@@ -123,6 +126,9 @@ describe('verite bi grant', () => {
         `create table metrics.mine (x int)`,
         `create table public.mine (x int)`,
         `create schema mine`,
+        // A temporary table is a write too (issue 4): without TEMPORARY on the database, refused once read-only is off.
+        `create temp table mine (x int)`,
+        `create temp table mine as select * from metrics.kpi_daily`,
         `insert into raw.shopify__orders (_key) values ('x')`,
         `update core.orders set total_price = 0`,
       ]) {
@@ -183,6 +189,29 @@ describe('verite bi grant', () => {
     const bad = await grant(['--role', 'Looker Reader', '--statement-timeout', 'forever']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--role "Looker Reader": expected a lower-case PostgreSQL name .*; --statement-timeout "forever": expected a positive duration/);
+  });
+
+  it('fails loudly, changing nothing, when a grant it cannot revoke would let the role create (issue 4)', async () => {
+    // As PostgreSQL 14 leaves schema public: CREATE granted to PUBLIC by an owner verite's role may not be. Here the test's
+    // superuser could revoke it, but the grant only revokes on public and metrics: another schema left open must be named.
+    const open = `open_${suffix}`;
+    await wh.pool.query(`create schema ${open}; grant create on schema ${open} to public`);
+    try {
+      const error = await grantBiRole(wh.db, { role: ROLE, statementTimeout: '5s' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BiRoleWritableError);
+      expect((error as BiRoleWritableError).problems).toEqual([
+        `it can create objects in schema ${open}: CREATE is granted to it or to PUBLIC, and only the schema's owner ${new URL(wh.url).username} can revoke that: ` +
+          `have ${new URL(wh.url).username} run REVOKE CREATE ON SCHEMA "${open}" FROM PUBLIC, ${ROLE}; then run verite bi grant again`,
+      ]);
+      // Rolled back: the statement time-out set by the previous grant is unchanged.
+      const setting = await wh.pool.query(
+        `select s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where r.rolname = $1 and s.setdatabase = 0`,
+        [ROLE],
+      );
+      expect(setting.rows[0].setconfig).toContain('statement_timeout=30s');
+    } finally {
+      await wh.pool.query(`drop schema ${open}`);
+    }
   });
 
   it('refuses the role verite connects as, and a role with more powers than reading', async () => {
