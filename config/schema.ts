@@ -1,5 +1,6 @@
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
+import { RAW_STREAMS } from '../warehouse/tables/raw.ts';
 
 /** A calendar date written YYYY-MM-DD. */
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
@@ -288,6 +289,19 @@ export const configSchema = z
     schedules: z.array(scheduleEntry).default([{ cron: '0 3 * * *' }]),
     scheduleOverlap: z.enum(['wait', 'skip']).default('skip'),
     freshnessHours: z.number().positive().default(36),
+    /**
+     * Per-stream freshness limits in hours, by `source.stream`, over `freshnessHours` (and over
+     * the built-in `fx.rates` limit of at least 96 h: rates exist on business days only).
+     */
+    streamFreshnessHours: z
+      .record(z.string(), z.number().positive())
+      .superRefine((limits, ctx) => {
+        const known = RAW_STREAMS.map(([source, stream]) => `${source}.${stream}`);
+        for (const key of Object.keys(limits)) {
+          if (!known.includes(key)) ctx.addIssue({ code: 'custom', path: [key], message: `no stream ${key} (expected source.stream: ${known.join(', ')})` });
+        }
+      })
+      .default({}),
     alerts: z
       .object({
         webhookUrl: z.string().url().optional(),

@@ -18,9 +18,9 @@ export function registerSecret(value: string | undefined | null): void {
  * provider's error body quoting a token, a URL in a driver's message).
  */
 const SECRET_PATTERNS: [RegExp, string][] = [
-  // user:password@ in any URL. The password runs to the last @ before a space, so one with an
-  // unencoded @ is hidden whole.
-  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)\S*@/gi, '$1[redacted]@'],
+  // user:password@ in any URL. The password runs to the last @ before a space or a quote, so one
+  // with an unencoded @ is hidden whole.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`]*:)[^\s"'`<>]*@/gi, '$1[redacted]@'],
   // libpq key=value strings and query strings.
   [/\b(password|access_token|refresh_token|client_secret|api_key)=([^\s&'"]+)/gi, '$1=[redacted]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, '$1 [redacted]'],

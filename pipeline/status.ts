@@ -1,6 +1,32 @@
 import { sql, type Kysely } from 'kysely';
+import type { VeriteConfig } from '../config/schema.ts';
+import { redactString } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
 import { RAW_STREAMS, rawTableName } from '../warehouse/tables/raw.ts';
+
+/**
+ * Streams whose data comes at a pace of its own, with the least freshness limit (hours) that
+ * suits it. `fx.rates`: the ECB publishes on TARGET business days only, around 16:00 CET, so
+ * on a Monday morning the newest rate is Friday's (75 h old at 03:00 UTC): 96 h (4 days)
+ * covers a weekend. A holiday next to a weekend (Easter, Christmas) can still pass it.
+ */
+export const BUILT_IN_FRESHNESS_HOURS: Readonly<Record<string, number>> = Object.freeze({ 'fx.rates': 96 });
+
+export type FreshnessConfig = Pick<VeriteConfig, 'freshnessHours' | 'streamFreshnessHours'>;
+
+/**
+ * The age in hours past which `source.stream` is not fresh: its `streamFreshnessHours` entry,
+ * else `defaultHours` (the config's `freshnessHours`, or an alert rule's threshold), raised to the
+ * stream's built-in limit when it has one.
+ */
+export function freshnessLimit(config: FreshnessConfig, key: string, defaultHours: number = config.freshnessHours): number {
+  return config.streamFreshnessHours?.[key] ?? Math.max(defaultHours, BUILT_IN_FRESHNESS_HOURS[key] ?? 0);
+}
+
+/** Whether `source.stream` has a limit of its own (configured or built in), not the default. */
+export function hasOwnFreshnessLimit(config: FreshnessConfig, key: string): boolean {
+  return config.streamFreshnessHours?.[key] !== undefined || BUILT_IN_FRESHNESS_HOURS[key] !== undefined;
+}
 
 export interface StreamStatus {
   source: string;
@@ -9,16 +35,19 @@ export interface StreamStatus {
   cursor: unknown;
   dataThrough: Date | null;
   ageHours: number | null;
+  /** The age past which it is not fresh (see {@link freshnessLimit}). */
+  freshnessHours: number;
   /** Null when the stream never landed anything. */
   fresh: boolean | null;
   lastRunStatus: string | null;
   lastRunAt: Date | null;
+  /** The last run's error, redacted. */
   lastError: string | null;
   quarantined: number;
 }
 
-/** Every known stream with its cursor, freshness against `freshnessHours`, last run and quarantine count. */
-export async function streamStatus(db: Kysely<Database>, freshnessHours: number, now: Date): Promise<StreamStatus[]> {
+/** Every known stream with its cursor, freshness against its limit, last run and quarantine count. */
+export async function streamStatus(db: Kysely<Database>, freshness: FreshnessConfig, now: Date): Promise<StreamStatus[]> {
   const states = await db.selectFrom('ops.stream_state').selectAll().execute();
   const lastRuns = await db
     .selectFrom('ops.stream_runs')
@@ -49,6 +78,7 @@ export async function streamStatus(db: Kysely<Database>, freshnessHours: number,
     }
     const dataThrough = state?.data_through ?? null;
     const ageHours = dataThrough ? (now.getTime() - dataThrough.getTime()) / 3_600_000 : null;
+    const limit = freshnessLimit(freshness, `${source}.${stream}`);
     out.push({
       source,
       stream,
@@ -56,10 +86,11 @@ export async function streamStatus(db: Kysely<Database>, freshnessHours: number,
       cursor: state?.state ?? null,
       dataThrough,
       ageHours,
-      fresh: ageHours === null ? null : ageHours <= freshnessHours,
+      freshnessHours: limit,
+      fresh: ageHours === null ? null : ageHours <= limit,
       lastRunStatus: last?.status ?? null,
       lastRunAt: last?.started_at ?? null,
-      lastError: last?.error ?? null,
+      lastError: last?.error ? redactString(last.error) : null,
       quarantined: quarantine.find((q) => q.source === source && q.stream === stream)?.n ?? 0,
     });
   }

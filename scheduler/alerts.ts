@@ -5,7 +5,7 @@ import type { AlertRule, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../extractors/http.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { redactString, registerSecret, type Logger } from '../lib/logger.ts';
-import { streamStatus } from '../pipeline/status.ts';
+import { freshnessLimit, hasOwnFreshnessLimit, streamStatus } from '../pipeline/status.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { BUILT_IN_ALERT_METRICS, metricParts } from './alert-metrics.ts';
 
@@ -79,6 +79,8 @@ interface Evaluation {
   value: number | null;
   /** What the value covers, for the message ("over the last 7 days (…)", "stale: …"). */
   detail: string;
+  /** The verdict, when it is not `value op threshold` (streams judged against limits of their own). */
+  firing?: boolean;
 }
 
 /**
@@ -112,7 +114,7 @@ export async function checkAlerts(options: AlertCheckOptions): Promise<AlertOutc
       evaluation = { value: null, detail: `could not be evaluated: ${errorMessage(error)}` };
     }
     const { op, threshold } = condition(rule);
-    const firing = evaluation.value === null ? wasFiring : compare(evaluation.value, op, threshold);
+    const firing = evaluation.value === null ? wasFiring : (evaluation.firing ?? compare(evaluation.value, op, threshold));
     const changed = firing !== wasFiring;
     let notified = changed ? false : (previous?.notified ?? true);
     // A firing the webhook never took needs no "resolved" either.
@@ -182,14 +184,21 @@ async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, 
   }
   if (rule.metric === 'stream_freshness_hours') {
     const { op, threshold } = condition(rule);
-    const streams = (await streamStatus(warehouse.db, config.freshnessHours, now)).filter((s) => s.ageHours !== null);
+    // A stream with a limit of its own (streamFreshnessHours, or fx.rates' business-day one) is
+    // judged against it; the others against the rule's threshold.
+    const limitOf = (key: string) => freshnessLimit(config, key, threshold);
+    const streams = (await streamStatus(warehouse.db, config, now)).filter((s) => s.ageHours !== null);
     if (streams.length === 0) return { value: null, detail: 'no stream has landed data yet' };
-    const oldest = Math.max(...streams.map((s) => s.ageHours!));
-    const matching = streams.filter((s) => compare(s.ageHours!, op, threshold)).sort((a, b) => b.ageHours! - a.ageHours!);
-    const list = (matching.length ? matching : streams.sort((a, b) => b.ageHours! - a.ageHours!).slice(0, 1))
-      .map((s) => `${s.source}.${s.stream} at ${s.ageHours!.toFixed(1)} h`)
+    const byAge = (a: { ageHours: number | null }, b: { ageHours: number | null }) => b.ageHours! - a.ageHours!;
+    const matching = streams.filter((s) => compare(s.ageHours!, op, limitOf(`${s.source}.${s.stream}`))).sort(byAge);
+    const shown = matching.length ? matching : [...streams].sort(byAge).slice(0, 1);
+    const list = shown
+      .map((s) => {
+        const key = `${s.source}.${s.stream}`;
+        return `${key} at ${s.ageHours!.toFixed(1)} h${hasOwnFreshnessLimit(config, key) ? ` (limit ${limitOf(key)} h)` : ''}`;
+      })
       .join(', ');
-    return { value: oldest, detail: `hours (${matching.length ? 'stale' : 'oldest'}: ${list})` };
+    return { value: shown[0]!.ageHours!, detail: `hours (${matching.length ? 'stale' : 'oldest'}: ${list})`, firing: matching.length > 0 };
   }
   const parts = metricParts(rule.metric);
   if ('error' in parts) throw new Error(parts.error);

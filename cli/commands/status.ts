@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { sql } from 'kysely';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
+import { redactDeep, redactString } from '../../lib/logger.ts';
 import { alertStatus, backfillStatus, streamStatus } from '../../pipeline/status.ts';
 
 export function registerStatus(program: Command): void {
@@ -20,7 +21,7 @@ export function registerStatus(program: Command): void {
             .orderBy('started_at', 'desc')
             .limit(Math.max(1, Number(opts.runs) || 10))
             .execute();
-          const streams = await streamStatus(warehouse.db, ctx.config.freshnessHours, new Date());
+          const streams = await streamStatus(warehouse.db, ctx.config, new Date());
           const quarantine = await warehouse.db
             .selectFrom('ops.quarantine')
             .select(['source', 'stream', sql<number>`count(*)::int`.as('records'), sql<Date>`max(quarantined_at)`.as('latest')])
@@ -30,7 +31,8 @@ export function registerStatus(program: Command): void {
           const backfills = await backfillStatus(warehouse.db);
           const alerts = await alertStatus(warehouse.db);
           if (opts.format === 'json') {
-            process.stdout.write(`${JSON.stringify({ runs, streams, quarantine, backfills, alerts })}\n`);
+            // Field by field: errors quote providers' answers and connection strings.
+            process.stdout.write(`${JSON.stringify(redactDeep({ runs, streams, quarantine, backfills, alerts }))}\n`);
             return EXIT.ok;
           }
           process.stdout.write(`Warehouse: ${warehouse.describe}\n\nRecent runs\n`);
@@ -45,11 +47,11 @@ export function registerStatus(program: Command): void {
                 seconds: r.finished_at ? ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1) : '',
                 landed: r.records_landed,
                 quarantined: r.records_quarantined,
-                error: (r.error ?? '').slice(0, 80),
+                error: oneLine(redactString(r.error ?? ''), 80),
               })),
             ),
           );
-          process.stdout.write(`\nStreams (fresh when the newest data is under ${ctx.config.freshnessHours} h old)\n`);
+          process.stdout.write(`\nStreams (fresh while the newest data is at most limit_h hours old: freshnessHours, ${ctx.config.freshnessHours} h, unless the stream has its own)\n`);
           process.stdout.write(
             formatTable(
               streams.map((s) => ({
@@ -57,11 +59,14 @@ export function registerStatus(program: Command): void {
                 rows: s.rows,
                 cursor: s.cursor === null ? '' : JSON.stringify(s.cursor).slice(0, 48),
                 data_through: s.dataThrough,
+                limit_h: s.freshnessHours,
                 age_hours: s.ageHours === null ? '' : s.ageHours.toFixed(1),
                 fresh: s.fresh === null ? '' : s.fresh ? 'yes' : 'NO',
                 last_run: s.lastRunStatus ?? '',
                 last_run_at: s.lastRunAt,
                 quarantined: s.quarantined,
+                // The whole text is in `verite status --format json` and ops.stream_runs.
+                last_error: s.lastError ? oneLine(s.lastError, 100) : '',
               })),
             ),
           );
@@ -73,7 +78,7 @@ export function registerStatus(program: Command): void {
               formatTable(
                 backfills.map((b) => ({
                   backfill: b.id.slice(0, 8), stream: b.stream ? `${b.source}.${b.stream}` : `${b.source}.*`, from: b.from, to: b.to,
-                  status: b.status, chunks: `${b.chunksDone}/${b.chunks}`, landed: b.landed, updated: b.updatedAt, error: (b.error ?? '').slice(0, 80),
+                  status: b.status, chunks: `${b.chunksDone}/${b.chunks}`, landed: b.landed, updated: b.updatedAt, error: redactString(b.error ?? '').slice(0, 80),
                 })),
               ),
             );
@@ -88,4 +93,10 @@ export function registerStatus(program: Command): void {
         });
       }),
     );
+}
+
+/** A stored error on one table line: newlines folded, cut at `width` characters. */
+function oneLine(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 }

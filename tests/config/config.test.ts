@@ -51,6 +51,18 @@ describe('configuration', () => {
     expect((error as ConfigError).problems.length).toBe(6);
   });
 
+  it('takes freshness limits per stream, naming a stream that does not exist', async () => {
+    const good = dir({ 'verite.config.json': JSON.stringify({ streamFreshnessHours: { 'fx.rates': 120, 'shopify.orders': 6 } }) });
+    expect((await loadConfig({ cwd: good, env: {} })).config.streamFreshnessHours).toEqual({ 'fx.rates': 120, 'shopify.orders': 6 });
+    expect((await loadConfig({ cwd: dir({}), env: {} })).config.streamFreshnessHours).toEqual({});
+    const bad = dir({ 'verite.config.json': JSON.stringify({ streamFreshnessHours: { 'fx.rate': 120, 'shopify.orders': -1 } }) });
+    const error = (await loadConfig({ cwd: bad, env: {} }).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toHaveLength(2);
+    expect(error.problems.join('\n')).toMatch(/^streamFreshnessHours\.fx\.rate: no stream fx\.rate \(expected source\.stream: shopify\.orders, .*fx\.rates\)$/m);
+    expect(error.problems.join('\n')).toMatch(/streamFreshnessHours\.shopify\.orders: .*>0/);
+  });
+
   it('names a config file that does not exist', async () => {
     await expect(loadConfig({ cwd: dir({}), file: 'nope.json', env: {} })).rejects.toThrow(/nope\.json does not exist/);
   });

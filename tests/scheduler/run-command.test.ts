@@ -51,10 +51,16 @@ describe('verite status', () => {
       [new Date(now - 3_600_000)],
     );
     await wh.pool.query(`insert into ops.stream_runs (run_id, source, stream, status, started_at) values ('r-orders', 'shopify', 'orders', 'succeeded', $1)`, [new Date(now - 3_600_000)]);
+    // The last run of stripe.charges failed; its error quotes the key Stripe refused, over two lines.
+    await wh.pool.query(
+      `insert into ops.stream_runs (run_id, source, stream, status, started_at, error) values ('r-orders', 'stripe', 'charges', 'failed', $1, $2)`,
+      [new Date(now - 3_600_000), '[stripe.charges, GET /v1/charges, HTTP 401] Invalid API Key provided:\n sk_live_51Habc0123456789xyz'],
+    );
     await wh.pool.query(
       `insert into ops.stream_state (source, stream, state, data_through, updated_at) values
-       ('shopify', 'orders', '{"updated_at":"2024-05-01T10:00:00Z"}', $1, now()), ('stripe', 'charges', '{"created":1714557600}', $2, now())`,
-      [new Date(now - 2 * 3_600_000), new Date(now - 48 * 3_600_000)],
+       ('shopify', 'orders', '{"updated_at":"2024-05-01T10:00:00Z"}', $1, now()), ('stripe', 'charges', '{"created":1714557600}', $2, now()),
+       ('fx', 'rates', '{"date":"2024-05-03"}', $3, now())`,
+      [new Date(now - 2 * 3_600_000), new Date(now - 48 * 3_600_000), new Date(now - 75 * 3_600_000)],
     );
     await wh.pool.query(
       `insert into ops.backfills (id, source, stream, date_from, date_to, chunk_days, status) values ('bf000001-x', 'ga4', null, '2024-01-01', '2024-01-14', 7, 'failed');
@@ -68,8 +74,18 @@ describe('verite status', () => {
     for (const stream of ['shopify.orders', 'shopify.customers', 'stripe.charges', 'stripe.refunds', 'ga4.traffic_daily', 'google_ads.campaign_daily', 'meta_ads.campaign_insights_daily', 'shipments.shipments', 'fx.rates']) {
       expect(line(stream)).not.toBe('');
     }
-    expect(line('shopify.orders')).toMatch(/\{"updated_at":"2024-05-01T10:00:00Z"\}.*\b2\.0\s+yes\s+succeeded\b/);
-    expect(line('stripe.charges')).toMatch(/\{"created":1714557600\}.*\b48\.0\s+NO\b/);
+    // Each stream with its freshness limit (limit_h), age, verdict, last run and its error.
+    expect(line('shopify.orders')).toMatch(/\{"updated_at":"2024-05-01T10:00:00Z"\}.*\s36\s+2\.0\s+yes\s+succeeded\b/);
+    expect(line('stripe.charges')).toMatch(/\{"created":1714557600\}.*\s36\s+48\.0\s+NO\s+failed\s.*\s\[stripe\.charges, GET \/v1\/charges, HTTP 401\] Invalid API Key provided: \[redacted\]$/);
+    // Rates exist on business days only: 75 h (a Monday morning) is within fx.rates' 96 h.
+    expect(line('fx.rates')).toMatch(/\{"date":"2024-05-03"\}.*\s96\s+75\.0\s+yes\b/);
+    expect(res.stdout).not.toContain('sk_live_51Habc');
+    const json = await runCli(['status', '--format', 'json'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
+    const streams = (JSON.parse(json.stdout) as { streams: { source: string; stream: string; lastError: string | null; freshnessHours: number }[] }).streams;
+    expect(streams.find((s) => s.source === 'stripe' && s.stream === 'charges')).toMatchObject({
+      freshnessHours: 36,
+      lastError: '[stripe.charges, GET /v1/charges, HTTP 401] Invalid API Key provided:\n [redacted]',
+    });
     expect(res.stdout).toContain('Backfills (an unfinished one resumes when the same command is run again)');
     expect(line('bf000001')).toMatch(/^bf000001\s+ga4\.\*\s+2024-01-01\s+2024-01-14\s+failed\s+1\/2\b/);
     expect(line('CAC too high')).toMatch(/^CAC too high\s+FIRING\s+46\.5\b/);
