@@ -1,33 +1,81 @@
-import { sql } from 'kysely';
+import { sql, type Expression, type QueryCreator, type RawBuilder } from 'kysely';
+import type { Database } from '../../warehouse/database.ts';
 import { defineView } from '../view.ts';
+
+/** What one day adds to (or, for a customer's window ending, takes from) the running totals. */
+const EVENT_COLUMNS = [
+  'first_orders',
+  'second_orders',
+  'orders',
+  'revenue',
+  'gaps',
+  'gap_days',
+  'refunds',
+  'spend',
+  'ordered_365',
+  'ordered_recently',
+] as const;
+type EventColumn = (typeof EVENT_COLUMNS)[number];
+
+/** One SELECT of events: the given columns, every other one 0, in EVENT_COLUMNS order. */
+function events(
+  q: QueryCreator<Database & { counted: Counted; as_of: { date: string } }>,
+  from: 'counted' | 'core.refunds' | 'core.spend' | 'as_of',
+  date: RawBuilder<string>,
+  values: Partial<Record<EventColumn, Expression<unknown>>>,
+  where?: RawBuilder<boolean>,
+) {
+  const query = q.selectFrom(from).select([date.as('date'), ...EVENT_COLUMNS.map((c) => sql`${values[c] ?? sql.lit(0)}::numeric`.as(c))]);
+  return where ? query.where(where) : query;
+}
+
+interface Counted {
+  customer_key: string;
+  order_date: string;
+  total_price_rc: string;
+  seq: number;
+  gap_days: string | null;
+  next_date: string | null;
+}
 
 /**
  * `metrics.customer_kpis`: customer-base measures as of the last day of every month from the
  * first counted order's month to the last counted order's month, and as of the date of the
  * last counted order. Everything is counted from orders (and refunds) dated up to the as-of
  * date, so a past row does not change when later orders arrive.
+ *
+ * It scales with the orders, not with orders × as-of dates: every measure is a running total
+ * over one series of dated events, read at each as-of date (and, for a 365-day window, at
+ * as-of − 365 and subtracted). A distinct count over a window becomes a sum of intervals: each
+ * counted order makes its customer "ordered in the last N days" from its date until N days
+ * later or the customer's next order, whichever comes first, so at any date a customer is
+ * covered by at most one interval, exactly when they ordered in the N days ending on it.
+ * Customers who ordered in the 365 days: N = 365. Churned customers: the customers to date less
+ * those who ordered in the last `churnAfterDays` + 1 days (as-of − churnAfterDays … as-of).
  */
 export const customerKpis = defineView({
   name: 'customer_kpis',
   grain: 'one row per as-of date: every month end from the first to the last counted order, and the last counted order date',
   dimensions: ['date'],
   indexes: [{ columns: ['date'], unique: true }],
-  build: (db, ctx) =>
-    db
+  build: (db, ctx) => {
+    const recent = ctx.churnAfterDays + 1;
+    const one = sql.lit(1);
+    const perCustomer = sql`(partition by customer_key order by created_at, order_id)`;
+    const until = (days: number) => sql<string>`least(order_date + ${sql.lit(days)}, coalesce(next_date, order_date + ${sql.lit(days)}))`;
+    return db
       .with('counted', (q) =>
         q
           .selectFrom('core.orders')
           .where('is_counted', '=', true)
           .select([
             'customer_key',
-            'order_id',
             'order_date',
             'total_price_rc',
-            'is_first_order',
-            // The time since the customer's previous counted order (null for a first order).
-            sql<string | null>`extract(epoch from created_at - lag(created_at) over (partition by customer_key order by created_at, order_id)) / 86400`.as(
-              'gap_days',
-            ),
+            sql<number>`customer_order_seq`.as('seq'),
+            // The time since the customer's previous counted order (null for a first order), and the date of the next one.
+            sql<string | null>`extract(epoch from created_at - lag(created_at) over ${perCustomer}) / 86400`.as('gap_days'),
+            sql<string | null>`lead(order_date) over ${perCustomer}`.as('next_date'),
           ]),
       )
       .with('as_of', () =>
@@ -38,79 +86,49 @@ export const customerKpis = defineView({
           union
           select max(order_date) from counted having count(*) > 0)`,
       )
-      .with('per_customer', (q) =>
-        q
-          .selectFrom('as_of as a')
-          .innerJoin('counted as c', (j) => j.on(sql<boolean>`c.order_date <= a.date`))
-          .groupBy(['a.date', 'c.customer_key'])
-          .select(['a.date', sql<number>`count(*)`.as('orders'), sql<string>`max(c.order_date)`.as('last_order_date')]),
+      .with('events', (q) =>
+        events(q, 'counted', sql`order_date`, {
+          first_orders: sql`(seq = 1)::int`,
+          second_orders: sql`(seq = 2)::int`,
+          orders: one,
+          revenue: sql`total_price_rc`,
+          gaps: sql`(gap_days is not null)::int`,
+          gap_days: sql`coalesce(gap_days, 0)`,
+          ordered_365: one,
+          ordered_recently: one,
+        })
+          .unionAll(events(q, 'counted', until(365), { ordered_365: sql.lit(-1) }))
+          .unionAll(events(q, 'counted', until(recent), { ordered_recently: sql.lit(-1) }))
+          .unionAll(events(q, 'core.refunds', sql`refund_date`, { refunds: sql`amount_rc` }, sql<boolean>`order_is_counted`))
+          .unionAll(events(q, 'core.spend', sql`date`, { spend: sql`spend_rc` }))
+          // Every as-of date and the day before its 365-day window have a running total to read.
+          .unionAll(events(q, 'as_of', sql`date`, {}))
+          .unionAll(events(q, 'as_of', sql`date - 365`, {})),
       )
-      .with('base', (q) =>
+      .with('running', (q) =>
         q
-          .selectFrom('per_customer')
+          .selectFrom('events')
           .groupBy('date')
           .select([
             'date',
-            sql<number>`count(*)`.as('customers'),
-            sql<number>`count(*) filter (where orders >= 2)`.as('repeat_customers'),
-            sql<number>`count(*) filter (where date - last_order_date > ${sql.lit(ctx.churnAfterDays)})`.as('churned_customers'),
+            ...EVENT_COLUMNS.map((c) => sql<string>`sum(sum(${sql.ref(c)})) over (order by date)`.as(c)),
           ]),
-      )
-      .with('to_date', (q) =>
-        q
-          .selectFrom('as_of as a')
-          .leftJoin('counted as c', (j) => j.on(sql<boolean>`c.order_date <= a.date`))
-          .groupBy('a.date')
-          .select([
-            'a.date',
-            sql<number>`count(c.gap_days)`.as('order_gaps'),
-            sql<string>`coalesce(sum(c.gap_days), 0)`.as('days_between_orders_total'),
-            sql<string>`coalesce(sum(c.total_price_rc), 0)`.as('revenue_to_date'),
-          ]),
-      )
-      .with('last_365', (q) =>
-        q
-          .selectFrom('as_of as a')
-          .leftJoin('counted as c', (j) => j.on(sql<boolean>`c.order_date between a.date - 364 and a.date`))
-          .groupBy('a.date')
-          .select([
-            'a.date',
-            sql<number>`count(c.order_id)`.as('orders_365d'),
-            sql<number>`count(distinct c.customer_key)`.as('customers_365d'),
-            sql<number>`count(c.order_id) filter (where c.is_first_order)`.as('new_customers_365d'),
-          ]),
-      )
-      .with('refunds_to_date', (q) =>
-        q
-          .selectFrom('as_of as a')
-          .leftJoin('core.refunds as r', (j) => j.on(sql<boolean>`r.order_is_counted and r.refund_date <= a.date`))
-          .groupBy('a.date')
-          .select(['a.date', sql<string>`coalesce(sum(r.amount_rc), 0)`.as('refunds')]),
-      )
-      .with('spend_365', (q) =>
-        q
-          .selectFrom('as_of as a')
-          .leftJoin('core.spend as s', (j) => j.on(sql<boolean>`s.date between a.date - 364 and a.date`))
-          .groupBy('a.date')
-          .select(['a.date', sql<string>`coalesce(sum(s.spend_rc), 0)`.as('ad_spend_365d')]),
       )
       .selectFrom('as_of as a')
-      .innerJoin('base as b', 'b.date', 'a.date')
-      .innerJoin('to_date as t', 't.date', 'a.date')
-      .innerJoin('last_365 as w', 'w.date', 'a.date')
-      .innerJoin('refunds_to_date as r', 'r.date', 'a.date')
-      .innerJoin('spend_365 as s', 's.date', 'a.date')
+      .innerJoin('running as t', 't.date', 'a.date')
+      .innerJoin('running as p', (j) => j.on(sql<boolean>`p.date = a.date - 365`))
       .select([
         'a.date',
-        'b.customers',
-        'b.repeat_customers',
-        'w.orders_365d',
-        'w.customers_365d',
-        't.order_gaps',
-        't.days_between_orders_total',
-        sql<string>`t.revenue_to_date - r.refunds`.as('net_revenue_to_date'),
-        'b.churned_customers',
-        's.ad_spend_365d',
-        'w.new_customers_365d',
-      ]),
+        sql<number>`t.first_orders`.as('customers'),
+        sql<number>`t.second_orders`.as('repeat_customers'),
+        sql<number>`t.orders - p.orders`.as('orders_365d'),
+        sql<number>`t.ordered_365`.as('customers_365d'),
+        sql<number>`t.gaps`.as('order_gaps'),
+        sql<string>`t.gap_days`.as('days_between_orders_total'),
+        sql<string>`t.revenue - t.refunds`.as('net_revenue_to_date'),
+        sql<number>`t.first_orders - t.ordered_recently`.as('churned_customers'),
+        sql<string>`t.spend - p.spend`.as('ad_spend_365d'),
+        sql<number>`t.first_orders - p.first_orders`.as('new_customers_365d'),
+      ]);
+  },
 });
