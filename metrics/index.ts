@@ -19,9 +19,10 @@ export {
 export { metricDefinitions, dimensionDefinitions, catalogEntries, metricByName, findEntry, entryForColumn, definitionProblems } from './definitions/index.ts';
 export { metricViews } from './views/index.ts';
 export { viewColumns, metricExpression } from './columns.ts';
+export { overARange, computedFromRow, summable, whyNotSummable } from './over-a-range.ts';
 export { refreshMetrics, type MetricsRefreshResult, type TableRefresh } from './refresh.ts';
 export { metricsStep } from './step.ts';
 export { headlineSummary, formatRunSummary, runSummaryText, HEADLINE_METRICS, type RunSummary } from './summary.ts';
-export { grantBiRole, type BiGrantOptions, type BiGrantResult } from './bi-role.ts';
+export { grantBiRole, BiRoleWritableError, type BiGrantOptions, type BiGrantResult } from './bi-role.ts';
 export { renderMetricsDoc } from './generate-docs.ts';
 export type { MetricView, MetricsContext } from './view.ts';
