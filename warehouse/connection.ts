@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../lib/logger.ts';
 import { registerSecret } from '../lib/logger.ts';
+import { WarehouseError } from '../lib/errors.ts';
 import type { Database } from './database.ts';
 import { reachableDataDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -29,6 +30,8 @@ export interface OpenOptions {
   databaseUrl?: string;
   /** Folder holding `.verite/` for the embedded server (default: the working directory). */
   cwd?: string;
+  /** The embedded server's folder (its cluster in `pg/`); default `VERITE_DATA_DIR`, else `.verite/` in `cwd`. */
+  dataDir?: string;
   log?: Logger;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
@@ -55,18 +58,34 @@ export function connect(url: string, poolSize = 10): { db: Kysely<Database>; poo
   return { pool, db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
 }
 
+/** Why a connection could not be made, in words (Node gives an AggregateError without a message for a host with several addresses). */
+function connectionProblem(error: unknown): string {
+  const e = error as { code?: string; message?: string; errors?: { message?: string }[] };
+  const detail = e.message || e.errors?.map((x) => x.message).filter(Boolean).join('; ') || e.code || String(error);
+  const hints: Record<string, string> = {
+    ECONNREFUSED: 'connection refused: is PostgreSQL running there, and listening on that port?',
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'the host name could not be resolved',
+    ETIMEDOUT: 'no answer (a firewall, or a server that is down)',
+    ECONNRESET: 'the server closed the connection',
+  };
+  return e.code && hints[e.code] ? `${hints[e.code]} (${detail})` : detail;
+}
+
 /**
  * Opens the warehouse: `DATABASE_URL` (or `databaseUrl`) when given, else the embedded
- * PostgreSQL under `.verite/` in the working directory, started on demand. Migrations run
- * unless `migrate: false`.
+ * PostgreSQL under `.verite/` in the working directory (or `VERITE_DATA_DIR`), started on
+ * demand. Migrations run unless `migrate: false`. A server that cannot be reached is named in
+ * the error, with why.
  */
 export async function openWarehouse(options: OpenOptions = {}): Promise<Warehouse> {
   const log = options.log;
   let url = options.databaseUrl ?? process.env.DATABASE_URL;
   let embedded: EmbeddedServer | null = null;
   if (!url) {
-    const preferred = join(resolve(options.cwd ?? process.cwd()), '.verite', 'pg');
-    embedded = await startEmbedded({ dataDir: reachableDataDir(preferred, log), log });
+    const chosen = options.dataDir ?? process.env.VERITE_DATA_DIR;
+    const preferred = chosen ? join(resolve(chosen), 'pg') : join(resolve(options.cwd ?? process.cwd()), '.verite', 'pg');
+    embedded = await startEmbedded({ dataDir: reachableDataDir(preferred, log, { explicit: Boolean(chosen) }), log });
     url = embedded.url;
   }
   try {
@@ -80,6 +99,11 @@ export async function openWarehouse(options: OpenOptions = {}): Promise<Warehous
     if (embedded?.owned) await embedded.stop();
   };
   try {
+    await pool.query('select 1').catch((error: unknown) => {
+      const where = embedded ? `the embedded PostgreSQL in ${embedded.dataDir}` : `${describeUrl(url!)} (DATABASE_URL)`;
+      // The driver's words are in the message (an AggregateError's own message is empty).
+      throw new WarehouseError(`cannot connect to the warehouse at ${where}: ${connectionProblem(error)}`, '');
+    });
     if (options.migrate !== false) await migrateToLatest(db);
   } catch (error) {
     await close();

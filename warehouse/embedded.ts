@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, cpSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, cpSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +14,8 @@ import type { Logger } from '../lib/logger.ts';
  * Run as root, PostgreSQL refuses to start, so `initdb` and the server run as the
  * unprivileged `postgres` user (created when missing). That user must reach the data folder
  * and the binaries: when the working directory (or `node_modules`) sits under a folder it
- * cannot enter, verite says so and uses a reachable place under the system temp folder.
+ * cannot enter, verite says so and uses a reachable place under the system temp folder
+ * (`VERITE_DATA_DIR` chooses another place).
  */
 export interface EmbeddedServer {
   url: string;
@@ -82,32 +83,64 @@ async function binaries(ids: Ids | null, log?: Logger): Promise<{ initdb: string
   return { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
 }
 
+/** The folder that exists nearest to `path`: `path` itself, or its closest existing parent. */
+export function nearestExisting(path: string): string {
+  let current = resolve(path);
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}
+
+/**
+ * Whether the server's user can have its data in `preferred`: it must be able to enter the
+ * nearest folder of it that exists (root creates the rest and hands it over). `canEnter` runs the
+ * check as that user; injected by tests.
+ */
+export function dataDirReachable(preferred: string, canEnter: (existing: string) => boolean): boolean {
+  return canEnter(nearestExisting(preferred));
+}
+
+/** The temp-folder place of the embedded warehouse whose preferred folder is `preferred`. */
+export function fallbackDataDir(preferred: string): string {
+  return join(tmpdir(), `verite-${createHash('sha1').update(resolve(preferred)).digest('hex').slice(0, 12)}`, 'pg');
+}
+
 /**
  * Picks the data folder: `preferred` when the server's user can reach it, else a folder under
- * the system temp folder named after `preferred`, with a warning that says so.
+ * the system temp folder named after `preferred`, with a warning that says so, that the system
+ * may clean it, and how to choose a place. Nothing is created under `preferred` when it is not
+ * used, so no empty `.verite/` is left behind. With `explicit` (the user chose the folder:
+ * `VERITE_DATA_DIR`), an unreachable folder is an error instead.
  */
-export function reachableDataDir(preferred: string, log?: Logger): string {
+export function reachableDataDir(preferred: string, log?: Logger, options: { explicit?: boolean } = {}): string {
   const ids = isRoot() ? postgresIds() : null;
   if (!ids) return preferred;
-  const parent = dirname(preferred);
-  try {
-    mkdirSync(parent, { recursive: true });
-  } catch {
-    /* checked below */
-  }
-  if (existsSync(parent) && reachableBy(ids, parent, false)) {
+  if (dataDirReachable(preferred, (existing) => reachableBy(ids, existing, false))) {
+    const created: string[] = [];
     try {
+      for (let dir = resolve(preferred); !existsSync(dir); dir = dirname(dir)) created.unshift(dir);
       mkdirSync(preferred, { recursive: true });
       chownSync(preferred, ids.uid, ids.gid);
       if (reachableBy(ids, preferred, true)) return preferred;
     } catch {
       /* fall through */
     }
+    // Created for nothing: take it away again (empty folders only).
+    for (const dir of created.reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* not empty, or gone */
+      }
+    }
   }
-  const fallback = join(tmpdir(), `verite-${createHash('sha1').update(resolve(preferred)).digest('hex').slice(0, 12)}`, 'pg');
+  const closed = `the postgres user (the embedded server runs as it, since verite runs as root) cannot reach ${preferred}: a folder above it is closed to other users`;
+  if (options.explicit) throw new Error(`VERITE_DATA_DIR: ${closed}; open it to that user, choose another folder, or set DATABASE_URL`);
+  const fallback = fallbackDataDir(preferred);
   log?.warn(
     { preferred, fallback },
-    `the postgres user cannot reach ${preferred} (a folder above it is closed to other users); the embedded warehouse lives in ${fallback} instead`,
+    `${closed}. The embedded warehouse lives in ${fallback} instead, under the system temp folder, which the system may clean ` +
+      '(at a reboot, or files unused for days): set VERITE_DATA_DIR to a folder the postgres user can reach (e.g. /var/lib/verite), ' +
+      'or DATABASE_URL to a PostgreSQL server of your own',
   );
   return fallback;
 }

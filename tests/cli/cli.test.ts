@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +124,24 @@ describe('exit codes and help', () => {
     expect(help.stdout).toMatch(/--sources/);
     const unknown = await runCli(['frobnicate'], { env });
     expect(unknown.code).toBe(2);
+  });
+
+  // Audit of issue 2: a server that refused the connection was reported as "migration ? failed".
+  it('names the server it could not reach, and why, without its password', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port)); // nothing listens there any more
+      });
+    });
+    for (const command of [['status'], ['migrate']]) {
+      const res = await runCli(command, { env: { ...env, DATABASE_URL: `postgres://verite:p@ss@127.0.0.1:${port}/shop` } });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toBe(
+        `verite: cannot connect to the warehouse at postgres://verite@127.0.0.1:${port}/shop (DATABASE_URL): ` +
+          `connection refused: is PostgreSQL running there, and listening on that port? (connect ECONNREFUSED 127.0.0.1:${port})\n`,
+      );
+    }
   });
 
   it('shows runs, streams and quarantine in status', async () => {
