@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { progressReporter } from '../../cli/commands/backfill.ts';
 import { configSchema } from '../../config/schema.ts';
@@ -8,6 +11,7 @@ import { parseChunk, planChunks, runBackfill, type BackfillProgress } from '../.
 import type { PostLoadStep } from '../../pipeline/steps.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli } from '../support/cli.ts';
+import { spawnScript } from '../support/spawn-script.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
 
@@ -177,5 +181,34 @@ describe('verite backfill (command line)', () => {
     expect(badChunk.stderr).toContain('--chunk soon: expected a length such as 7d, 2w or 1');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('not configured or disabled: shopify');
+  });
+});
+
+// Audit of issue 7: off a terminal, the progress is the backfill's log lines; they were never asserted.
+describe('verite backfill, off a terminal', () => {
+  it('says how far it got in one log line per chunk, and draws no bar', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verite-backfill-cli-'));
+    const config = join(dir, 'verite.config.json');
+    writeFileSync(config, JSON.stringify({ sources: { fx: {} } }));
+    // The real command line, the fx source standing in (tests/support/cli-slow-fx.ts): one page
+    // of two rates per date. 1–5 January in chunks of 2 days: 1–2, 3–4, 5.
+    const proc = spawnScript('cli-slow-fx.ts', { DATABASE_URL: wh.url, VERITE_CONFIG: config }, {
+      args: ['backfill', '--source', 'fx', '--from', '2024-01-01', '--to', '2024-01-05', '--chunk', '2d', '--no-transform'],
+    });
+    const exit = await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
+    expect(exit.code, proc.stderr()).toBe(0);
+    const lines = proc.logLines().filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('backfill'));
+    const backfillId = lines[0]?.backfillId as string;
+    expect(lines.map(({ level, msg, backfillId: id, source, chunk, of, from, to, landed, chunks, done, resumed }) => ({ level, msg, id, source, chunk, of, from, to, landed, chunks, done, resumed }))).toEqual([
+      { level: 30, msg: 'backfill started', id: backfillId, source: 'fx', from: '2024-01-01', to: '2024-01-05', chunks: 3, done: 0, resumed: false },
+      { level: 30, msg: 'backfill chunk done', id: backfillId, source: 'fx', chunk: 1, of: 3, from: '2024-01-01', to: '2024-01-02', landed: 4 },
+      { level: 30, msg: 'backfill chunk done', id: backfillId, source: 'fx', chunk: 2, of: 3, from: '2024-01-03', to: '2024-01-04', landed: 4 },
+      { level: 30, msg: 'backfill chunk done', id: backfillId, source: 'fx', chunk: 3, of: 3, from: '2024-01-05', to: '2024-01-05', landed: 2 },
+      { level: 30, msg: 'backfill finished', id: backfillId, source: 'fx', chunks: 3, landed: 10 },
+    ]);
+    // No bar: nothing redrawn in place on a stderr that is not a terminal.
+    expect(proc.stderr()).not.toContain('\r');
+    expect(proc.stdout()).toBe(`Backfill ${backfillId} (fx 2024-01-01 to 2024-01-05): succeeded, 3/3 chunks done, 10 records landed.\n`);
   });
 });

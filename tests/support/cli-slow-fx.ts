@@ -2,7 +2,8 @@
  * The real `verite` command line (arguments after the script) with a slow stand-in for the `fx`
  * source, so a test can interrupt a run between pages: its `rates` stream reads pages of two
  * EUR rates (one date per page, its cursor `{ page }`), the first at once, each later one after
- * FAKE_DELAY_MS (default 30 s), a wait the run's abort signal cuts short.
+ * FAKE_DELAY_MS (default 30 s), a wait the run's abort signal cuts short. A backfill window is
+ * read at once, one page per date.
  */
 import '../../extractors/index.ts';
 import { catalog } from '../../extractors/catalog.ts';
@@ -13,13 +14,18 @@ import type { Page, ReadContext } from '../../extractors/types.ts';
 const delayMs = Number(process.env.FAKE_DELAY_MS ?? 30_000);
 const pages = Number(process.env.FAKE_PAGES ?? 5);
 
-/** The records of page `n`: the EUR rates of 2024-01-0n. */
-function slowRatesPage(n: number): Record<string, unknown>[] {
-  const date = `2024-01-${String(n).padStart(2, '0')}`;
+/** The EUR rates of a date (day n of its month: 1 + n/100 dollars, 0.8 + n/100 pounds). */
+function ratesOf(date: string): Record<string, unknown>[] {
+  const n = Number(date.slice(8, 10));
   return [
     { date, base: 'EUR', quote: 'USD', rate: 1 + n / 100 },
     { date, base: 'EUR', quote: 'GBP', rate: 0.8 + n / 100 },
   ];
+}
+
+/** The records of page `n`: the EUR rates of 2024-01-0n. */
+function slowRatesPage(n: number): Record<string, unknown>[] {
+  return ratesOf(`2024-01-${String(n).padStart(2, '0')}`);
 }
 
 registerSource({
@@ -28,6 +34,12 @@ registerSource({
     {
       ...catalog.fx.rates,
       async *read(ctx: ReadContext<unknown>): AsyncIterable<Page> {
+        if (ctx.window) {
+          for (let day = Date.parse(`${ctx.window.from}T00:00:00Z`); day <= Date.parse(`${ctx.window.to}T00:00:00Z`); day += 86_400_000) {
+            yield { records: ratesOf(new Date(day).toISOString().slice(0, 10)) };
+          }
+          return;
+        }
         const start = ((ctx.state as { page?: number } | null)?.page ?? 0) + 1;
         for (let page = start; page < start + pages; page++) {
           if (page > start) await sleep(delayMs, ctx.signal).catch(() => undefined);
