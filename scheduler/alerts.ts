@@ -261,9 +261,16 @@ function payload(message: string, firing: boolean, key: string, run?: FinishedRu
   };
 }
 
-/** The webhook URL (a secret: it carries the channel's token), or null to only log. */
+/** Where the webhook URL is read when the config names no variable and no URL (docker-compose.yml passes it). */
+export const DEFAULT_WEBHOOK_URL_ENV = 'VERITE_ALERT_WEBHOOK_URL';
+
+/**
+ * The webhook URL (a secret: it carries the channel's token), or null to only log: from the
+ * variable `webhookUrlEnv` names, else `webhookUrl`, else `VERITE_ALERT_WEBHOOK_URL` when set.
+ */
 function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): string | null {
-  const { webhookUrl: direct, webhookUrlEnv } = config.alerts;
+  const { webhookUrl: direct } = config.alerts;
+  const webhookUrlEnv = config.alerts.webhookUrlEnv ?? (!direct && env[DEFAULT_WEBHOOK_URL_ENV] ? DEFAULT_WEBHOOK_URL_ENV : undefined);
   if (webhookUrlEnv) {
     try {
       return readSecret(webhookUrlEnv, 'alerts.webhookUrlEnv', env);
