@@ -20,7 +20,7 @@ export { metricDefinitions, dimensionDefinitions, catalogEntries, metricByName, 
 export { metricViews } from './views/index.ts';
 export { viewColumns, metricExpression } from './columns.ts';
 export { overARange, computedFromRow, summable, whyNotSummable } from './over-a-range.ts';
-export { refreshMetrics, type MetricsRefreshResult, type TableRefresh } from './refresh.ts';
+export { refreshMetrics, unmatchedShipmentsWarning, type MetricsRefreshResult, type TableRefresh } from './refresh.ts';
 export { metricsStep } from './step.ts';
 export { headlineSummary, formatRunSummary, runSummaryText, HEADLINE_METRICS, type RunSummary } from './summary.ts';
 export { grantBiRole, BiRoleWritableError, type BiGrantOptions, type BiGrantResult } from './bi-role.ts';

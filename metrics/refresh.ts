@@ -47,6 +47,30 @@ export interface MetricsRefreshResult {
   /** The table that failed, its SQL and the database's message. */
   failed?: { table: string; sql?: string; error: string };
   error?: string;
+  /**
+   * Shipments of `core.shipments` matched to no order of the shop (no `order_id`), counted when
+   * the refresh succeeded: the fulfilment metrics leave them out (DECISIONLOG.md, "Metrics").
+   */
+  unmatchedShipments?: number;
+  /** What a reader of the metrics should know about the data, one sentence each; each was logged as a warning. */
+  warnings?: string[];
+}
+
+/**
+ * The warning for shipments matched to no order: the fulfilment metrics count only shipments
+ * matched to a counted order, so these are left out, and the refresh says so rather than
+ * dropping them silently. Undefined when there are none.
+ */
+export function unmatchedShipmentsWarning(count: number): string | undefined {
+  if (count <= 0) return undefined;
+  const [shipments, match, are] = count === 1 ? ['shipment', 'matches', 'is'] : ['shipments', 'match', 'are'];
+  return `${count} ${shipments} ${match} no order of the shop and ${are} left out of the fulfilment metrics; check the shipments source's order_id mapping`;
+}
+
+/** Shipments with no order: `core.shipments` rows whose `order_id` the transforms could not match. */
+async function countUnmatchedShipments(db: Transaction<Database>): Promise<number> {
+  const res = await sql<{ n: number }>`select count(*)::int as n from core.shipments where order_id is null`.execute(db);
+  return res.rows[0]?.n ?? 0;
 }
 
 export interface RefreshOptions {
@@ -67,6 +91,9 @@ export interface RefreshOptions {
  *    it by others survive. A new or reshaped table (a verite upgrade) is swapped in by DROP and
  *    RENAME instead, keeping the SELECT grants of the table it replaces (the BI role's default
  *    privileges cover it too); readers wait for that one until the commit.
+ *
+ * Then it counts the shipments matched to no order, which every fulfilment metric leaves out,
+ * and warns when there are any (`unmatchedShipments`, `warnings`).
  *
  * Returns a result per table; never throws for a database error.
  */
@@ -107,6 +134,10 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
         columns: {},
       }),
     );
+    // Read in the refresh's transaction, from the core.shipments the views were just built from.
+    current = 'core.shipments';
+    currentSql = undefined;
+    const unmatchedShipments = await countUnmatchedShipments(trx);
     // Phase 2: swap, then commit at once.
     const tables: TableRefresh[] = [];
     for (const table of built) {
@@ -116,8 +147,14 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
     }
     await trx.commit().execute();
     for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode }, 'metric table refreshed');
+    const warnings: string[] = [];
+    const unmatched = unmatchedShipmentsWarning(unmatchedShipments);
+    if (unmatched) {
+      warnings.push(unmatched);
+      log?.warn({ unmatchedShipments }, unmatched);
+    }
     await analyze(warehouse, tables, log);
-    return { status: 'succeeded', tables };
+    return { status: 'succeeded', tables, unmatchedShipments, warnings };
   } catch (error) {
     await trx.rollback().execute().catch(() => undefined);
     const message = errorMessage(error);

@@ -6,7 +6,8 @@ const SHIPMENTS = 'shipments.shipments' as const;
 
 /** Which shipments count, said in every fulfilment metric (DECISIONLOG.md, "Metrics"). */
 const COUNTED_SHIPMENTS =
-  'A shipment of a cancelled or test order is left out, like its order; a shipment matched to no order of the shop counts (it is a real parcel).';
+  'Only shipments matched to a counted order count: a shipment of a cancelled or test order is left out, like its order, and so is a shipment ' +
+  'matched to no order of the shop (the metrics refresh warns when there are any).';
 
 export const shipmentsDelivered = metric('fulfilment', {
   name: 'shipments_delivered',
@@ -15,7 +16,7 @@ export const shipmentsDelivered = metric('fulfilment', {
   formula: 'shipments whose local delivery date is that date',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS],
+  sources: [SHIPMENTS, 'shopify.orders'],
 });
 
 export const shipmentsOnTime = metric('fulfilment', {
@@ -25,7 +26,7 @@ export const shipmentsOnTime = metric('fulfilment', {
   formula: 'of those, the ones whose local delivery date ≤ the local date of the promised (estimated) delivery',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS],
+  sources: [SHIPMENTS, 'shopify.orders'],
 });
 
 export const shipmentsDeliveredWithPromise = metric('fulfilment', {
@@ -35,7 +36,7 @@ export const shipmentsDeliveredWithPromise = metric('fulfilment', {
   formula: 'delivered shipments that have a promised date',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS],
+  sources: [SHIPMENTS, 'shopify.orders'],
 });
 
 export const onTimeDeliveryRate = metric('fulfilment', {
@@ -48,7 +49,7 @@ export const onTimeDeliveryRate = metric('fulfilment', {
   unit: 'ratio',
   display: 'percent',
   views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS],
+  sources: [SHIPMENTS, 'shopify.orders'],
   derivation: { kind: 'ratio', numerator: 'shipments_on_time', denominator: 'shipments_delivered_with_promise' },
 });
 
@@ -56,22 +57,10 @@ export const deliveryDaysTotal = metric('fulfilment', {
   name: 'delivery_days_total',
   label: 'Delivery days (total)',
   description:
-    "Sum over the shipments delivered on the date of the time from the order's `created_at` to `delivered_at`, in fractional days. " +
-    'A shipment that matches no order has no order date, so no delivery time: it adds nothing here, nor to shipments_delivered_with_order. ' +
-    COUNTED_SHIPMENTS,
+    "Sum over the shipments delivered on the date of the time from the order's `created_at` to `delivered_at`, in fractional days: every counted " +
+    `shipment has an order, so every delivered one adds its delivery time. ${COUNTED_SHIPMENTS}`,
   formula: 'sum over those delivered shipments of (delivered_at − order created_at) in days, fractional',
   unit: 'days',
-  views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS, 'shopify.orders'],
-});
-
-export const shipmentsDeliveredWithOrder = metric('fulfilment', {
-  name: 'shipments_delivered_with_order',
-  label: 'Delivered shipments matched to an order',
-  description:
-    'Of the shipments delivered on the date, those matched to a counted order, whose order date and so delivery time are known: the denominator of avg_delivery_days.',
-  formula: 'of those, the ones matched to a counted order (whose order date is known)',
-  unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
 });
@@ -80,15 +69,13 @@ export const avgDeliveryDays = metric('fulfilment', {
   name: 'avg_delivery_days',
   label: 'Average delivery days',
   description:
-    'Average time from order to delivery, over the delivered shipments that have one (those matched to an order): a parcel matched to no order counts in ' +
-    'shipments_delivered but has no delivery time, and dividing by shipments_delivered would pull the average down. ' +
-    'Over a date range: SUM(delivery_days_total) / SUM(shipments_delivered_with_order).',
-  formula:
-    '`delivery_days_total / shipments_delivered_with_order` (the denominator counts only delivered shipments matched to an order, the ones with a delivery time; it is a column too)',
+    'Average time from order to delivery of the shipments delivered on the date (each matched to a counted order, so each has a delivery time). ' +
+    'Over a date range: SUM(delivery_days_total) / SUM(shipments_delivered).',
+  formula: '`delivery_days_total / shipments_delivered`',
   unit: 'days',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
-  derivation: { kind: 'ratio', numerator: 'delivery_days_total', denominator: 'shipments_delivered_with_order' },
+  derivation: { kind: 'ratio', numerator: 'delivery_days_total', denominator: 'shipments_delivered' },
 });
 
 export const shippingCost = metric('fulfilment', {
@@ -98,16 +85,16 @@ export const shippingCost = metric('fulfilment', {
   formula: 'shipping cost of shipments shipped that date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS, 'fx.rates'],
+  sources: [SHIPMENTS, 'shopify.orders', 'fx.rates'],
 });
 
 export const ordersShipped = metric('fulfilment', {
   name: 'orders_shipped',
   label: 'Orders shipped',
   description:
-    'Distinct orders among the shipments shipped on the date (two parcels of one order count once). A shipment matched to no order stands for the ' +
-    'order it names (its order reference), else for itself, so every shipping cost has an order. Not additive: kpi_weekly and kpi_monthly recount it ' +
-    'distinct over the period, so an order shipped in parcels on two days of a week counts once in the week. ' +
+    'Distinct orders among the shipments shipped on the date (two parcels of one order count once), by the order id each is matched to. ' +
+    'Not additive: kpi_weekly and kpi_monthly recount it distinct over the period, so an order shipped in parcels on two days of a week counts ' +
+    'once in the week. ' +
     COUNTED_SHIPMENTS,
   formula: 'distinct orders among them',
   unit: 'count',
@@ -120,8 +107,7 @@ export const ordersShipped = metric('fulfilment', {
 export const logisticsCostPerOrder = metric('fulfilment', {
   name: 'logistics_cost_per_order',
   label: 'Logistics cost per order',
-  description:
-    'Shipping cost per order shipped (a shipment matched to no order stands for the order it names, so every cost has an order).',
+  description: `Shipping cost per order shipped on the date, both over the same shipments. ${COUNTED_SHIPMENTS}`,
   formula: '`shipping_cost / orders_shipped`',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
@@ -137,7 +123,7 @@ export const returns = metric('fulfilment', {
   formula: 'shipments returned that date (local date of `returned_at`)',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS],
+  sources: [SHIPMENTS, 'shopify.orders'],
 });
 
 export const returnRate = metric('fulfilment', {
@@ -148,7 +134,7 @@ export const returnRate = metric('fulfilment', {
   unit: 'ratio',
   display: 'percent',
   views: [...KPI_PERIOD_VIEWS],
-  sources: [SHIPMENTS],
+  sources: [SHIPMENTS, 'shopify.orders'],
   derivation: { kind: 'ratio', numerator: 'returns', denominator: 'shipments_delivered' },
 });
 
@@ -159,7 +145,6 @@ export const fulfilmentMetrics = [
   shipmentsDeliveredWithPromise,
   onTimeDeliveryRate,
   deliveryDaysTotal,
-  shipmentsDeliveredWithOrder,
   avgDeliveryDays,
   shippingCost,
   ordersShipped,

@@ -79,7 +79,6 @@ export const kpiDaily = defineView({
             count(sql`count(*) filter (where delivered_date <= promised_date)`).as('shipments_on_time'),
             count(sql`count(*) filter (where promised_date is not null)`).as('shipments_delivered_with_promise'),
             sql<string>`coalesce(sum(delivery_days), 0)`.as('delivery_days_total'),
-            count(sql`count(delivery_days)`).as('shipments_delivered_with_order'),
           ]),
       )
       .with('shipped_d', (q) =>
@@ -90,7 +89,7 @@ export const kpiDaily = defineView({
           .select([
             sql<string>`shipped_date`.as('date'),
             sql<string>`coalesce(sum(shipping_cost_rc), 0)`.as('shipping_cost'),
-            count(sql`count(distinct order_key)`).as('orders_shipped'),
+            count(sql`count(distinct order_id)`).as('orders_shipped'),
           ]),
       )
       .with('returned_d', (q) =>
@@ -149,7 +148,6 @@ export const kpiDaily = defineView({
         sql<number>`coalesce(dl.shipments_on_time, 0)`.as('shipments_on_time'),
         sql<number>`coalesce(dl.shipments_delivered_with_promise, 0)`.as('shipments_delivered_with_promise'),
         sql<string>`coalesce(dl.delivery_days_total, 0)`.as('delivery_days_total'),
-        sql<number>`coalesce(dl.shipments_delivered_with_order, 0)`.as('shipments_delivered_with_order'),
         sql<string>`coalesce(sh.shipping_cost, 0)`.as('shipping_cost'),
         sql<number>`coalesce(sh.orders_shipped, 0)`.as('orders_shipped'),
         sql<number>`coalesce(rt.returns, 0)`.as('returns'),

@@ -14,7 +14,7 @@ const RECOUNTED_FROM_ORDERS: Record<string, RawBuilder<number>> = {
   new_customers: sql<number>`count(distinct customer_key) filter (where is_first_order)`,
 };
 const RECOUNTED_FROM_SHIPMENTS: Record<string, RawBuilder<number>> = {
-  orders_shipped: sql<number>`count(distinct order_key)`,
+  orders_shipped: sql<number>`count(distinct order_id)`,
 };
 const RECOUNTED = [...Object.keys(RECOUNTED_FROM_ORDERS), ...Object.keys(RECOUNTED_FROM_SHIPMENTS)];
 

@@ -80,6 +80,7 @@ const METRICS_MD: Record<string, string> = {
   // From the same row: "(the denominator counts only delivered shipments that have a promised date; it is a column too)".
   shipments_delivered_with_promise: 'delivered shipments that have a promised date',
   delivery_days_total: 'sum over those delivered shipments of (delivered_at − order created_at) in days, fractional',
+  avg_delivery_days: '`delivery_days_total / shipments_delivered`',
   shipping_cost: 'shipping cost of shipments shipped that date',
   orders_shipped: 'distinct orders among them',
   logistics_cost_per_order: '`shipping_cost / orders_shipped`',
@@ -136,21 +137,15 @@ const NOT_IN_METRICS_MD: Record<string, string> = {
   cumulative_revenue_per_customer: '`cumulative_revenue / cohort_customers`',
   shop_vs_stripe_gap: '`shop_revenue − stripe_captured` (shop minus other)',
   shop_vs_ga4_gap: '`shop_revenue − ga4_purchase_revenue` (shop minus other)',
-  shipments_delivered_with_order: 'of those, the ones matched to a counted order (whose order date is known)',
 };
 
 /**
  * Where verite departs from METRICS.md on purpose, each recorded in DECISIONLOG.md ("Metrics"):
- * METRICS.md's formula, then the catalogue's.
+ * METRICS.md's formula, then the catalogue's. None: avg_delivery_days was one (over the delivered
+ * shipments matched to an order) until the fulfilment metrics came to count only shipments
+ * matched to a counted order, which makes METRICS.md's `delivery_days_total / shipments_delivered` exact.
  */
-const DEPARTURES: Record<string, [metricsMd: string, verite: string]> = {
-  // A shipment matched to no order counts as delivered but has no delivery time: dividing by every delivered shipment would
-  // pull the average down, so the denominator is the delivered shipments matched to an order.
-  avg_delivery_days: [
-    '`delivery_days_total / shipments_delivered`',
-    '`delivery_days_total / shipments_delivered_with_order` (the denominator counts only delivered shipments matched to an order, the ones with a delivery time; it is a column too)',
-  ],
-};
+const DEPARTURES: Record<string, [metricsMd: string, verite: string]> = {};
 
 let wh: Warehouse;
 const config = configSchema.parse(CONFIG);
@@ -245,8 +240,10 @@ describe('metrics.catalog (acceptance 3)', () => {
       const want = METRICS_MD[metric] ?? NOT_IN_METRICS_MD[metric] ?? DEPARTURES[metric]![1];
       expect(formula, metric).toBe(want);
     }
-    // The departure is one: the catalogue does not hide it behind METRICS.md's words.
-    expect(rows.find((r) => r.metric === 'avg_delivery_days')?.formula).not.toBe(DEPARTURES.avg_delivery_days![0]);
+    // No departure is left: avg_delivery_days divides by shipments_delivered, as METRICS.md says.
+    expect(Object.keys(DEPARTURES)).toEqual([]);
+    expect(rows.find((r) => r.metric === 'avg_delivery_days')?.formula).toBe('`delivery_days_total / shipments_delivered`');
+    expect(metricByName('avg_delivery_days')).toMatchObject({ numerator: 'delivery_days_total', denominator: 'shipments_delivered' });
   });
 
   it('describes every column of every metric table, and every table holds the columns of METRICS.md', async () => {
@@ -272,6 +269,9 @@ describe('metrics.catalog (acceptance 3)', () => {
       const published = columns.filter((c) => c.table_name === table).map((c) => c.column_name);
       expect(published, table).toEqual(expect.arrayContaining(contract));
     }
+    // The denominator of the former departure is gone from every table and from the catalogue.
+    expect(columns.filter((c) => c.column_name === 'shipments_delivered_with_order')).toEqual([]);
+    expect(catalog.filter((c) => c.metric === 'shipments_delivered_with_order')).toEqual([]);
     // customer_kpis.customers is its own metric (customers to date), not the daily distinct count.
     expect(catalog.find((c) => c.column_name === 'customers' && c.views === 'customer_kpis')?.metric).toBe('customers_to_date');
   });

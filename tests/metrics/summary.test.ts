@@ -62,11 +62,12 @@ describe('headlineSummary', () => {
       cac: [null, null, null], mer: [null, null, null], payment_acceptance_rate: [null, null, null], on_time_delivery_rate: [null, 1, null],
     });
     // The week of 4 March against an empty week: nothing to compare with. Revenue 300 + O8, O8 = 49.99 EUR × 1.08375 = 54.1766625;
-    // on time: T6, T9 and TX of the four delivered shipments with a promise.
+    // on time: T6 and T9 of the three delivered shipments with a promise (T6, T7, T9); TX, matched to no order, is left out
+    // (with it, 3 / 4).
     const week4March = 300 + 54.1766625;
     expectPeriod(week, '2024-03-04', '2024-03-10', '2024-02-26', {
       revenue: [week4March, 0, null], orders: [6, 0, null], aov: [week4March / 6, null, null], conversion_rate: [6 / 470, null, null], ad_spend: [130, 0, null],
-      cac: [130 / 3, null, null], mer: [week4March / 130, null, null], payment_acceptance_rate: [0.75, null, null], on_time_delivery_rate: [3 / 4, null, null],
+      cac: [130 / 3, null, null], mer: [week4March / 130, null, null], payment_acceptance_rate: [0.75, null, null], on_time_delivery_rate: [2 / 3, null, null],
     });
     // February against January: 105 vs 210 revenue, 2 vs 3 orders; acceptance 100 % both months (a change of 0 points).
     expectPeriod(month, '2024-02-01', '2024-02-29', '2024-01-01', {

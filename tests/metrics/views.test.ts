@@ -49,7 +49,7 @@ const KPI_ZERO: Record<string, Expected> = {
   ad_spend: 0, ad_clicks: 0, ad_impressions: 0, cac: null, mer: null, nc_roas: null,
   payment_attempts: 0, payments_succeeded: 0, payment_acceptance_rate: null,
   shipments_delivered: 0, shipments_on_time: 0, shipments_delivered_with_promise: 0, on_time_delivery_rate: null,
-  delivery_days_total: 0, shipments_delivered_with_order: 0, avg_delivery_days: null, shipping_cost: 0, orders_shipped: 0, logistics_cost_per_order: null,
+  delivery_days_total: 0, avg_delivery_days: null, shipping_cost: 0, orders_shipped: 0, logistics_cost_per_order: null,
   returns: 0, return_rate: null,
 };
 
@@ -72,7 +72,7 @@ const DAILY: Record<string, Record<string, Expected>> = {
   '2024-01-11': { shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5 },
   // T1 delivered before its promise (14th), 3 days after O1 was placed.
   '2024-01-13': {
-    shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3, shipments_delivered_with_order: 1,
+    shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3,
     avg_delivery_days: 3, return_rate: 0,
   },
   // O2 (C2's first, 50.00); the test order O3 of the same day counts nowhere.
@@ -109,17 +109,18 @@ const DAILY: Record<string, Record<string, Expected>> = {
     ad_spend: 25, ad_clicks: 10, ad_impressions: 200, mer: 0, nc_roas: 0,
     payment_attempts: 3, payments_succeeded: 2, payment_acceptance_rate: 2 / 3,
     shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 2.25,
-    shipments_delivered_with_order: 1, avg_delivery_days: 2.25,
+    avg_delivery_days: 2.25,
     shipping_cost: 14.5, orders_shipped: 2, logistics_cost_per_order: 7.25, return_rate: 0,
   },
-  // T7B (O7's second parcel, 2.00) and TX (3.50, for an order 999 the shop does not know) shipped: two orders, 5.50.
-  // T10 delivered today is left out (its order O10 is cancelled).
+  // T7B (O7's second parcel, 2.00) shipped: one order, 2.00. TX (3.50, for an order 999 the shop does not know) shipped too,
+  // but matches no order: left out of every fulfilment metric, like T10 delivered today (its order O10 is cancelled).
+  // Before, TX counted: 2 + 3.5 = 5.50 for two orders (O7 and 'ref:999'), 2.75 each; now 2 / 1 = 2.
   '2024-03-07': {
     orders: 1, revenue: 20, net_revenue: 20, aov: 20, refund_rate: 0, customers: 1, returning_customers: 1,
     sessions: 60, users: 55, add_to_carts: 6, checkouts: 3, ga4_purchases: 1, ga4_purchase_revenue: 20,
     conversion_rate: 1 / 60, revenue_per_session: 20 / 60, cart_abandonment_rate: 1 - 1 / 6, checkout_abandonment_rate: 1 - 1 / 3,
     ad_spend: 15, ad_clicks: 12, ad_impressions: 600, mer: 20 / 15, nc_roas: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1,
-    shipping_cost: 2 + 3.5, orders_shipped: 2, logistics_cost_per_order: 5.5 / 2,
+    shipping_cost: 2, orders_shipped: 1, logistics_cost_per_order: 2 / 1,
   },
   // O12 (C6's first, 90) with only a pending charge (no attempt yet); O6's refund of 30 lands today (its failed 10 does not).
   // T7 delivered late (4 days after O7), T8 without a promise (2 days 23 hours after O8).
@@ -129,14 +130,15 @@ const DAILY: Record<string, Record<string, Expected>> = {
     conversion_rate: 1 / 90, revenue_per_session: 1, cart_abandonment_rate: 1 - 1 / 9, checkout_abandonment_rate: 1 - 1 / 4,
     ad_spend: 40, ad_clicks: 20, ad_impressions: 400, cac: 40, mer: 90 / 40, nc_roas: 90 / 40,
     shipments_delivered: 2, shipments_on_time: 0, shipments_delivered_with_promise: 1, on_time_delivery_rate: 0,
-    delivery_days_total: 4 + 2 + 23 / 24, shipments_delivered_with_order: 2, avg_delivery_days: (6 + 23 / 24) / 2, return_rate: 0,
+    delivery_days_total: 4 + 2 + 23 / 24, avg_delivery_days: (6 + 23 / 24) / 2, return_rate: 0,
   },
-  // T9 delivered on its promised day, 3 days 17 hours after O9; TX on its promised day too, but with no order, so no delivery
-  // time: it counts in the deliveries and on time, not in the average (3 + 17/24 over 1, not over 2). T10's return is left out.
+  // T9 delivered on its promised day, 3 days 17 hours after O9. TX, delivered on its promised day too, matches no order: left
+  // out (before, it made 2 delivered, 2 on time, 2 with a promise). 1 delivered, 1 on time of 1 promised: 1 / 1 = 1; the
+  // average 3 + 17/24 over shipments_delivered = 1. T10's return is left out.
   '2024-03-09': {
     sessions: 30, users: 30, conversion_rate: 0, revenue_per_session: 0,
-    shipments_delivered: 2, shipments_on_time: 2, shipments_delivered_with_promise: 2, on_time_delivery_rate: 1,
-    delivery_days_total: 3 + 17 / 24, shipments_delivered_with_order: 1, avg_delivery_days: 3 + 17 / 24, return_rate: 0,
+    shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1 / 1,
+    delivery_days_total: 3 + 17 / 24, avg_delivery_days: (3 + 17 / 24) / 1, return_rate: 0 / 1,
   },
   // T9 returned; nothing delivered, so the return rate of the day has no denominator.
   '2024-03-10': { sessions: 20, users: 18, add_to_carts: 2, checkouts: 1, conversion_rate: 0, revenue_per_session: 0, cart_abandonment_rate: 1, checkout_abandonment_rate: 1, returns: 1 },
@@ -169,13 +171,16 @@ const MARCH_WEEK: Record<string, Expected> = {
   ad_spend: 130, ad_clicks: 82, ad_impressions: 2500, cac: 130 / 3, mer: (300 + O8) / 130, nc_roas: (130 + O8) / 130,
   // 8 attempts, 6 successes: 0.75 — the mean of the daily rates (2/3, 1, 2/3, 1) would say 0.8333.
   payment_attempts: 8, payments_succeeded: 6, payment_acceptance_rate: 0.75,
-  // Delivered: T6, T7 (late), T8 (no promise), T9, TX (no order) → 5; on time T6, T9, TX; promised all but T8.
-  shipments_delivered: 5, shipments_on_time: 3, shipments_delivered_with_promise: 4, on_time_delivery_rate: 3 / 4,
-  // Delivery times of the four with an order: 2.25 + 4 + (2 + 23/24) + (3 + 17/24) = 12 + 11/12, over 4 (not over the 5 delivered).
-  delivery_days_total: 2.25 + 4 + (2 + 23 / 24) + (3 + 17 / 24), shipments_delivered_with_order: 4, avg_delivery_days: (12 + 11 / 12) / 4,
-  // Shipped: T6 8 + T7 6 + T8 7.5 + T9 4 + T9B 3 + T7B 2 + TX 3.5 = 34, for O6, O7, O8, O9 and order 999: 5 orders — O7, shipped
-  // on the 5th and the 7th, once (the daily rows sum to 2 + 2 + 2 = 6).
-  shipping_cost: 34, orders_shipped: 5, logistics_cost_per_order: 34 / 5, returns: 1, return_rate: 1 / 5,
+  // Delivered: T6, T7 (late), T8 (no promise), T9 → 4 (TX, matched to no order, and T10, of the cancelled O10, are left out;
+  // before, TX made 5). On time: T6, T9 → 2 (was 3 with TX); promised: T6, T7, T9 → 3 (was 4): 2 / 3 (was 3 / 4).
+  shipments_delivered: 4, shipments_on_time: 2, shipments_delivered_with_promise: 3, on_time_delivery_rate: 2 / 3,
+  // Delivery times of the four: 2.25 + 4 + (2 + 23/24) + (3 + 17/24) = 12 + 11/12, over shipments_delivered = 4: 3.2291666…
+  delivery_days_total: 2.25 + 4 + (2 + 23 / 24) + (3 + 17 / 24), avg_delivery_days: (12 + 11 / 12) / 4,
+  // Shipped: T6 8 + T7 6 + T8 7.5 + T9 4 + T9B 3 + T7B 2 = 30.50 (34 − TX's 3.50), for O6, O7, O8, O9: 4 orders (was 5 with
+  // order 999) — O7, shipped on the 5th and the 7th, once (the daily rows sum to 2 + 2 + 1 = 5). 30.5 / 4 = 7.625 (was 34 / 5).
+  shipping_cost: 30.5, orders_shipped: 4, logistics_cost_per_order: 30.5 / 4,
+  // T9 returned, over the 4 delivered: 1 / 4 (was 1 / 5).
+  returns: 1, return_rate: 1 / 4,
 };
 
 /** The first week (and month) of the shop, Thursday 9 to Sunday 12 March 2023: O20 and O21, 7.00 + 11.00 of spend. */
@@ -198,7 +203,7 @@ describe('metrics.kpi_weekly', () => {
         days: 7, orders: 1, revenue: 100, net_revenue: 100, aov: 100, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 100, cac: 0,
         payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1,
         shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3,
-        shipments_delivered_with_order: 1, avg_delivery_days: 3, shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
+        avg_delivery_days: 3, shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
       },
       '2024-01-15': { days: 7, orders: 1, revenue: 50, net_revenue: 50, aov: 50, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 50, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
       '2024-01-22': { days: 7, orders: 1, revenue: 60, net_revenue: 60, aov: 60, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 60, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
@@ -229,7 +234,7 @@ describe('metrics.kpi_monthly', () => {
         days: 31, orders: 3, revenue: 210, net_revenue: 210, aov: 70, refund_rate: 0, customers: 3, new_customers: 3, new_customer_revenue: 210, cac: 0,
         payment_attempts: 3, payments_succeeded: 3, payment_acceptance_rate: 1,
         shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3,
-        shipments_delivered_with_order: 1, avg_delivery_days: 3, shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
+        avg_delivery_days: 3, shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
       },
       // O4 (C1 again) and O13 (C8 new); O2's refund is February's, though O2 is January's.
       '2024-02-01': {

@@ -48,7 +48,6 @@ export interface KpiColumns {
   shipments_delivered_with_promise: Count;
   on_time_delivery_rate: Ratio;
   delivery_days_total: Numeric;
-  shipments_delivered_with_order: Count;
   avg_delivery_days: Ratio;
   shipping_cost: Numeric;
   orders_shipped: Count;

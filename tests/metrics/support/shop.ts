@@ -195,7 +195,8 @@ export const shipments = [
   shipment('T7B', '7', '2024-03-07T15:00:00Z', null, null, null, 2),
   // A parcel of the cancelled O10: shipped, delivered and returned, and left out of every metric.
   shipment('T10', '10', '2024-03-06T12:00:00Z', '2024-03-08', '2024-03-07T12:00:00Z', '2024-03-09T12:00:00Z', 9),
-  // A parcel whose order the shop does not know (no order 999): it counts, but has no delivery time.
+  // A parcel whose order the shop does not know (no order 999): matched to no order, it is left out of every fulfilment metric,
+  // and the metrics refresh warns about it.
   shipment('TX', '999', '2024-03-07T09:00:00Z', '2024-03-09', '2024-03-09T15:00:00Z', null, 3.5),
 ];
 
