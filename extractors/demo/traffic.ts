@@ -121,6 +121,9 @@ export function ga4Rows(shop: DemoShop, traffic: DayTraffic): Record<string, unk
         checkouts: String(checkouts),
         ecommercePurchases: String(d.purchases),
         purchaseRevenue: d.revenueUsd.toFixed(2),
+        // What the GA4 extractor adds to every row from the property's settings.
+        property_time_zone: 'America/New_York',
+        property_currency_code: 'USD',
       });
     });
   }

@@ -213,6 +213,8 @@ describe('demo sources', () => {
         : !(Number(r.addToCarts) >= Number(r.checkouts) && Number(r.checkouts) >= Number(r.ecommercePurchases)) && `funnel out of order: ${JSON.stringify(r)}`,
     );
     expect(wrong).toEqual([]);
+    // The property's settings, as the GA4 extractor records them: revenue is in USD, whatever the reporting currency.
+    expect(new Set(rows.map((r) => `${r.property_id} ${r.property_time_zone} ${r.property_currency_code}`))).toEqual(new Set(['123456789 America/New_York USD']));
     const direct = rows.filter((r) => r.sessionDefaultChannelGroup === 'Direct');
     expect(direct.length).toBeGreaterThan(0);
     expect(new Set(direct.map((r) => `${r.sessionSource} ${r.sessionMedium} ${r.sessionCampaignName}`))).toEqual(new Set(['(direct) (none) (not set)']));
