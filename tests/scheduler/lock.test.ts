@@ -149,12 +149,23 @@ describe('run lock', () => {
     // Each page waits 30 s (cut short by the run's signal): the run is reading when the session ends.
     const sources = [{ source: fakeSource({ streams: ['ticks'], delayMs: 30_000, pages: 2 }), config: {} }];
     const job = runJob({ warehouse: wh, config, log: logger(), sources, steps: [], overlap: 'skip', trigger: 'lock-lost test' });
+    // Wait until the run holds the lock and its stream is reading (its attempt is recorded).
     let holder: Awaited<ReturnType<typeof lockHolder>> = null;
-    for (let i = 0; i < 500 && !holder; i++) {
+    let reading = false;
+    for (let i = 0; i < 500 && !(holder && reading); i++) {
       holder = await lockHolder(wh.pool);
-      if (!holder) await new Promise((r) => setTimeout(r, 20));
+      const attempt = await wh.db
+        .selectFrom('ops.stream_runs as s')
+        .innerJoin('ops.runs as r', 'r.id', 's.run_id')
+        .select('s.attempt')
+        .where('r.trigger', '=', 'lock-lost test')
+        .where('s.status', '=', 'running')
+        .executeTakeFirst();
+      reading = attempt !== undefined;
+      if (!(holder && reading)) await new Promise((r) => setTimeout(r, 20));
     }
     expect(holder).not.toBeNull();
+    expect(reading).toBe(true);
     // What a server restart or an administrator does to that session.
     await wh.pool.query('select pg_terminate_backend($1)', [holder!.pid]);
     const result = await job;
