@@ -16,7 +16,7 @@ describe('log redaction', () => {
   });
 
   it('hides credential-shaped tokens nobody registered (a provider quoting them in an error body)', () => {
-    expect(redactString('HTTP 401: {"error":"Invalid API Key provided: sk_live_51Habc0123456789"}')).toBe('HTTP 401: {"error":"Invalid API Key provided: [redacted]"}');
+    expect(redactString('HTTP 401: {"error":"Invalid API Key provided: sk_test_51Habc0123456789"}')).toBe('HTTP 401: {"error":"Invalid API Key provided: [redacted]"}');
     expect(redactString('Authorization: Bearer abcdef0123456789')).toBe('Authorization: Bearer [redacted]');
     expect(redactString('token shpat_0123456789abcdef0123 refused')).toBe('token [redacted] refused');
     expect(redactString('POST https://hooks.slack.com/services/T000/B000/XXXX failed')).toBe('POST https://hooks.slack.com/services/[redacted] failed');

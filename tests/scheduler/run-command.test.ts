@@ -54,7 +54,7 @@ describe('verite status', () => {
     // The last run of stripe.charges failed; its error quotes the key Stripe refused, over two lines.
     await wh.pool.query(
       `insert into ops.stream_runs (run_id, source, stream, status, started_at, error) values ('r-orders', 'stripe', 'charges', 'failed', $1, $2)`,
-      [new Date(now - 3_600_000), '[stripe.charges, GET /v1/charges, HTTP 401] Invalid API Key provided:\n sk_live_51Habc0123456789xyz'],
+      [new Date(now - 3_600_000), '[stripe.charges, GET /v1/charges, HTTP 401] Invalid API Key provided:\n sk_test_51Habc0123456789xyz'],
     );
     await wh.pool.query(
       `insert into ops.stream_state (source, stream, state, data_through, updated_at) values
@@ -79,7 +79,7 @@ describe('verite status', () => {
     expect(line('stripe.charges')).toMatch(/\{"created":1714557600\}.*\s36\s+48\.0\s+NO\s+failed\s.*\s\[stripe\.charges, GET \/v1\/charges, HTTP 401\] Invalid API Key provided: \[redacted\]$/);
     // Rates exist on business days only: 75 h (a Monday morning) is within fx.rates' 96 h.
     expect(line('fx.rates')).toMatch(/\{"date":"2024-05-03"\}.*\s96\s+75\.0\s+yes\b/);
-    expect(res.stdout).not.toContain('sk_live_51Habc');
+    expect(res.stdout).not.toContain('sk_test_51Habc');
     const json = await runCli(['status', '--format', 'json'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
     const streams = (JSON.parse(json.stdout) as { streams: { source: string; stream: string; lastError: string | null; freshnessHours: number }[] }).streams;
     expect(streams.find((s) => s.source === 'stripe' && s.stream === 'charges')).toMatchObject({
