@@ -25,12 +25,17 @@ export const coreShipments = defineModel({
   ],
   build: (db, ctx) => {
     const tz = ctx.reportingTimezone;
-    const day = (on: string, at: string) => sql<string | null>`coalesce(${sql.ref(`s.${on}`)}, ${localDate(sql.ref(`s.${at}`), tz)})`;
-    const costDate = sql<string | null>`coalesce(${day('shipped_on', 'shipped_at')}, s.order_date, ${day('delivered_on', 'delivered_at')}, ${day('estimated_delivery_on', 'estimated_delivery_at')})`;
+    // The local date of each event: the carrier's date-only value, else the timestamp's local date.
+    const day = (on: string, at: string) => sql`coalesce(${sql.ref(`s.${on}`)}, ${localDate(sql.ref(`s.${at}`), tz)})`;
+    const costDate = sql<string | null>`coalesce(s.shipped_date, s.order_date, s.delivered_date, s.promised_date)`;
     const currency = sql<string>`coalesce(s.currency, ${sql.lit(ctx.reportingCurrency)})`;
     return db
       .selectFrom(sql<Record<string, unknown>>`(
-        select s.*, o.order_id, o.created_at as order_created_at, o.order_date
+        select s.*, o.order_id, o.created_at as order_created_at, o.order_date,
+               ${day('shipped_on', 'shipped_at')} as shipped_date,
+               ${day('estimated_delivery_on', 'estimated_delivery_at')} as promised_date,
+               ${day('delivered_on', 'delivered_at')} as delivered_date,
+               ${day('returned_on', 'returned_at')} as returned_date
           from staging.shipments s
           left join lateral (
             select o.order_id, o.created_at, o.order_date from core.orders o
@@ -46,15 +51,15 @@ export const coreShipments = defineModel({
         sql<string | null>`s.service`.as('service'),
         sql<string | null>`s.status`.as('status'),
         sql<Date | null>`s.shipped_at`.as('shipped_at'),
-        day('shipped_on', 'shipped_at').as('shipped_date'),
+        sql<string | null>`s.shipped_date`.as('shipped_date'),
         sql<Date | null>`s.estimated_delivery_at`.as('estimated_delivery_at'),
-        day('estimated_delivery_on', 'estimated_delivery_at').as('promised_date'),
+        sql<string | null>`s.promised_date`.as('promised_date'),
         sql<Date | null>`s.delivered_at`.as('delivered_at'),
-        day('delivered_on', 'delivered_at').as('delivered_date'),
+        sql<string | null>`s.delivered_date`.as('delivered_date'),
         sql<Date | null>`s.returned_at`.as('returned_at'),
-        day('returned_on', 'returned_at').as('returned_date'),
+        sql<string | null>`s.returned_date`.as('returned_date'),
         sql<string | null>`extract(epoch from (s.delivered_at - s.order_created_at)) / 86400`.as('delivery_days'),
-        sql<boolean | null>`${day('delivered_on', 'delivered_at')} <= ${day('estimated_delivery_on', 'estimated_delivery_at')}`.as('is_on_time'),
+        sql<boolean | null>`s.delivered_date <= s.promised_date`.as('is_on_time'),
         // A cost without a currency is taken to be in the reporting currency.
         currency.as('currency'),
         sql<string | null>`s.shipping_cost`.as('shipping_cost'),
