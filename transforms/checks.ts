@@ -35,13 +35,14 @@ export function nonNegative(table: string, columns: readonly string[], key: stri
  * orphan can show up; `sampleColumns` identify the orphan rows in the report.
  */
 export function references(table: string, column: string, parent: string, parentColumn: string, sampleColumns: readonly string[] = []): DataCheck {
+  const shown = sql.join([column, ...sampleColumns].map((c) => sql`t.${sql.ref(c)}`));
   return {
     name: `${column} references ${parent}.${parentColumn}`,
     failing: () =>
-      sql`select ${sql.join([column, ...sampleColumns].map((c) => sql`t.${sql.ref(c)}`))} from ${sql.table(table)} t
+      sql`select ${shown} from ${sql.table(table)} t
           where t.${sql.ref(column)} is not null
             and not exists (select 1 from ${sql.table(parent)} p where p.${sql.ref(parentColumn)} = t.${sql.ref(column)})
-          order by ${sql.join([column, ...sampleColumns].map((c) => sql`t.${sql.ref(c)}`))}
+          order by ${shown}
           limit 5`,
     describe: (rows) => {
       const values = [...new Set(rows.map((r) => String(r[column])))];
