@@ -176,7 +176,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
     if (signal?.aborted) break;
     const runId = randomUUID();
     // A lock per chunk: a nightly run waiting for it gets its turn between chunks of a long backfill.
-    const outcome = await withRunLock(warehouse.pool, { mode: 'wait', signal }, async (lockLost) => {
+    const outcome = await withRunLock(warehouse.pool, { mode: 'wait', signal }, async (runSignal) => {
       await markAbandonedRuns(db, blog);
       // Another process resuming the same backfill may have done this chunk while we waited.
       const current = await db.selectFrom('ops.backfill_chunks').select('status').where('backfill_id', '=', backfillId).where('seq', '=', chunk.seq).executeTakeFirst();
@@ -185,7 +185,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
       progress('chunk started', chunk);
       const run = await runPipeline({
         warehouse, config: options.config, log, sources: [options.source], stream: options.stream, window: { from: chunk.from, to: chunk.to },
-        steps: [], kind: 'backfill', trigger: `backfill ${backfillId} chunk ${chunk.seq}/${total}`, runId, signal: signal ? AbortSignal.any([signal, lockLost]) : lockLost,
+        steps: [], kind: 'backfill', trigger: `backfill ${backfillId} chunk ${chunk.seq}/${total}`, runId, signal: runSignal,
       });
       return { skipped: false as const, run };
     });

@@ -48,15 +48,16 @@ export type RunLockResult<T> =
  * PostgreSQL itself when the process dies (the session ends), so a killed run never leaves the
  * lock behind.
  *
- * `fn` is given a signal that aborts, with a {@link RunLockLost} reason, when the connection
- * holding the lock ends while `fn` runs: the lock went with it. (Without a listener, that
- * connection's end would be an unhandled 'error' event and crash the process.)
+ * `fn` is given the signal to run under: `options.signal`, which also aborts, with a
+ * {@link RunLockLost} reason, when the connection holding the lock ends while `fn` runs: the
+ * lock went with it. (Without a listener, that connection's end would be an unhandled 'error'
+ * event and crash the process.)
  *
  * @example
- * const outcome = await withRunLock(warehouse.pool, { mode: 'skip' }, (lockLost) => runPipeline({ ...options, signal: lockLost }));
+ * const outcome = await withRunLock(warehouse.pool, { mode: 'skip' }, (signal) => runPipeline({ ...options, signal }));
  * if (!outcome.acquired) log.info({ holder: outcome.holder }, 'another run is in progress; skipped');
  */
-export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn: (lockLost: AbortSignal) => Promise<T>): Promise<RunLockResult<T>> {
+export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<RunLockResult<T>> {
   const client = await pool.connect();
   let broken: Error | undefined;
   const lost = new AbortController();
@@ -75,7 +76,7 @@ export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn:
       return { acquired: false, reason: options.signal?.aborted ? 'aborted' : 'held', holder };
     }
     try {
-      return { acquired: true, value: await fn(lost.signal) };
+      return { acquired: true, value: await fn(options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal) };
     } finally {
       await client.query('select pg_advisory_unlock($1, $2)', [RUN_LOCK.namespace, RUN_LOCK.id]).catch((error: Error) => {
         // A session we cannot talk to any more is discarded, which ends it and frees the lock.

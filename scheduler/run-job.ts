@@ -31,11 +31,11 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const problems = options.alerts === false ? [] : alertRuleProblems(options.config.alerts.rules);
   if (problems.length) throw new ConfigError(problems);
   const runId = options.runId ?? randomUUID();
-  const outcome = await withRunLock(warehouse.pool, { mode: options.overlap, signal }, async (lockLost) => {
+  const outcome = await withRunLock(warehouse.pool, { mode: options.overlap, signal }, async (runSignal) => {
     await markAbandonedRuns(warehouse.db, log);
     if (signal?.aborted) return null;
     // Losing the lock's connection stops the run as an interruption does, but fails it.
-    const run = await runPipeline({ ...options, runId, signal: signal ? AbortSignal.any([signal, lockLost]) : lockLost });
+    const run = await runPipeline({ ...options, runId, signal: runSignal });
     let alerts: AlertOutcome[] = [];
     // Not after an interrupted run: it did not get to say anything about the data.
     if (options.alerts !== false && !signal?.aborted && run.status !== 'interrupted') {
