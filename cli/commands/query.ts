@@ -38,9 +38,9 @@ export function registerQuery(program: Command): void {
         if (problem) throw new UsageError(`query: ${problem}`);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
+          // A server that goes away while the query runs fails the query, never the process: the
+          // pool gives every client an 'error' listener (warehouse/connection.ts).
           const client = await warehouse.pool.connect();
-          // A server that goes away while the query runs fails the query, never the process.
-          client.on('error', () => undefined);
           try {
             // Read-only for the session too: a statement that ends the transaction (COMMIT) or
             // tries to change its mode leaves nothing writable behind it.
