@@ -17,5 +17,5 @@ export function countedShipments(db: QueryCreator<Database>) {
     .selectFrom('core.shipments as s')
     .innerJoin('core.orders as o', 'o.order_id', 's.order_id')
     .where('o.is_counted', '=', true)
-    .select(['s.order_id', 's.shipped_date', 's.delivered_date', 's.promised_date', 's.returned_date', 's.shipping_cost_rc', 's.delivery_days']);
+    .select(['s.order_id', 's.shipped_date', 's.delivered_date', 's.promised_date', 's.returned_date', 's.shipping_cost_rc', 's.delivery_days', 's.is_on_time']);
 }

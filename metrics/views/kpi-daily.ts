@@ -76,7 +76,7 @@ export const kpiDaily = defineView({
           .select([
             sql<string>`delivered_date`.as('date'),
             count(sql`count(*)`).as('shipments_delivered'),
-            count(sql`count(*) filter (where delivered_date <= promised_date)`).as('shipments_on_time'),
+            count(sql`count(*) filter (where is_on_time)`).as('shipments_on_time'),
             count(sql`count(*) filter (where promised_date is not null)`).as('shipments_delivered_with_promise'),
             sql<string>`coalesce(sum(delivery_days), 0)`.as('delivery_days_total'),
           ]),
