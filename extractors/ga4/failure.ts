@@ -1,21 +1,7 @@
 import { ExtractError, type ErrorContext } from '../../lib/errors.ts';
+import { GRPC_STATUS_NAMES, HTTP_STATUS_NAMES, TRANSIENT_STATUSES } from '../google-status.ts';
 import { RetryableError } from '../http.ts';
 import { exhaustedQuota, type QuotaShortfall } from './quota.ts';
-
-/** gRPC status codes by number (the REST transport sends their names in `error.status`). */
-const GRPC_NAMES: Record<number, string> = {
-  1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 6: 'ALREADY_EXISTS',
-  7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 10: 'ABORTED', 11: 'OUT_OF_RANGE',
-  12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 15: 'DATA_LOSS', 16: 'UNAUTHENTICATED',
-};
-
-/** The status name an HTTP answer stands for, when the body does not say it. */
-const HTTP_NAMES: Record<number, string> = {
-  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED',
-  499: 'CANCELLED', 500: 'INTERNAL', 501: 'UNIMPLEMENTED', 502: 'UNAVAILABLE', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
-};
-
-const TRANSIENT = new Set(['UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED', 'UNKNOWN', 'ABORTED']);
 
 /** What a Data API failure says, whichever transport raised it. */
 export interface ApiFailure {
@@ -39,10 +25,10 @@ export function apiFailure(error: unknown): ApiFailure | undefined {
   const httpStatus = typeof e.status === 'number' && e.status >= 100 ? e.status : typeof e.code === 'number' && e.code >= 100 ? e.code : undefined;
   if (httpStatus !== undefined) {
     const body = parseErrorBody(text);
-    return { status: body?.status ?? HTTP_NAMES[httpStatus], httpStatus, message: body?.message ?? text };
+    return { status: body?.status ?? HTTP_STATUS_NAMES[httpStatus], httpStatus, message: body?.message ?? text };
   }
-  if (typeof e.code === 'number' && GRPC_NAMES[e.code]) {
-    return { status: GRPC_NAMES[e.code], message: typeof e.details === 'string' && e.details ? e.details : text };
+  if (typeof e.code === 'number' && GRPC_STATUS_NAMES[e.code]) {
+    return { status: GRPC_STATUS_NAMES[e.code], message: typeof e.details === 'string' && e.details ? e.details : text };
   }
   return undefined;
 }
@@ -104,7 +90,7 @@ export function translateFailure(error: unknown, context: ErrorContext & { prope
     case 'INVALID_ARGUMENT':
       return new ExtractError(`GA4 refused the request (${said})`, at, { cause: error, permanent: true });
     default:
-      if (failure.status && TRANSIENT.has(failure.status)) return new RetryableError(said, failure.httpStatus, undefined, { cause: error });
+      if (failure.status && TRANSIENT_STATUSES.has(failure.status)) return new RetryableError(said, failure.httpStatus, undefined, { cause: error });
       if (failure.httpStatus !== undefined && failure.httpStatus >= 500) return new RetryableError(said, failure.httpStatus, undefined, { cause: error });
       return new ExtractError(`GA4 answered ${said}`, at, { cause: error });
   }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { ExtractError, type ErrorContext } from '../../lib/errors.ts';
+import { GRPC_STATUS_NAMES, HTTP_STATUS_NAMES, TRANSIENT_STATUSES } from '../google-status.ts';
 import { RetryableError } from '../http.ts';
 
 const require = createRequire(import.meta.url);
@@ -8,17 +9,6 @@ const SUNSET_DATES = 'https://developers.google.com/google-ads/api/docs/sunset-d
 
 /** A quota refusal that asks to wait longer than this is a daily limit: the run stops instead. */
 const LONGEST_WAIT_MS = 10 * 60_000;
-
-/** gRPC status names by number, for errors that carry only the number. */
-const GRPC_NAMES: Record<number, string> = {
-  2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED',
-  10: 'ABORTED', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 16: 'UNAUTHENTICATED',
-};
-const HTTP_NAMES: Record<number, string> = {
-  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED',
-  500: 'INTERNAL', 501: 'UNIMPLEMENTED', 502: 'UNAVAILABLE', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
-};
-const TRANSIENT = new Set(['UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED', 'UNKNOWN', 'ABORTED']);
 
 /** One error of a GoogleAdsFailure: its code as `category.VALUE` (values may be enum names or numbers). */
 interface AdsError {
@@ -86,7 +76,7 @@ export function translateAdsFailure(error: unknown, context: AdsFailureContext):
     const at = { ...where, status: status.http };
     if (status.name === 'UNIMPLEMENTED' || status.http === 404) return sunsetError(said, context, at, error);
     if (status.name === 'RESOURCE_EXHAUSTED') return new RetryableError(said, status.http ?? 429, retryInMessage(status.message), { cause: error });
-    if (TRANSIENT.has(status.name) || (status.http ?? 0) >= 500) return new RetryableError(said, status.http, undefined, { cause: error });
+    if (TRANSIENT_STATUSES.has(status.name) || (status.http ?? 0) >= 500) return new RetryableError(said, status.http, undefined, { cause: error });
     return new ExtractError(`Google Ads refused the query for customer ${customerId}: ${said}`, at, { cause: error, permanent: true });
   }
 
@@ -199,14 +189,14 @@ function statusOf(error: unknown): { name: string; http?: number; message: strin
   const cause = e.cause as { code?: unknown; status?: unknown; message?: unknown } | undefined;
   if (cause && typeof cause === 'object' && (typeof cause.status === 'string' || typeof cause.code === 'number')) {
     const http = typeof cause.code === 'number' && cause.code >= 100 ? cause.code : undefined;
-    const name = typeof cause.status === 'string' ? cause.status : http ? HTTP_NAMES[http] : undefined;
+    const name = typeof cause.status === 'string' ? cause.status : http ? HTTP_STATUS_NAMES[http] : undefined;
     if (name) return { name, http, message: typeof cause.message === 'string' ? cause.message : String(e.message ?? '') };
   }
-  if (typeof e.code === 'number' && GRPC_NAMES[e.code]) {
-    return { name: GRPC_NAMES[e.code]!, message: typeof e.details === 'string' && e.details ? e.details : String(e.message ?? '') };
+  if (typeof e.code === 'number' && GRPC_STATUS_NAMES[e.code]) {
+    return { name: GRPC_STATUS_NAMES[e.code]!, message: typeof e.details === 'string' && e.details ? e.details : String(e.message ?? '') };
   }
   const http = typeof e.response?.status === 'number' ? e.response.status : undefined;
-  if (http && HTTP_NAMES[http]) return { name: HTTP_NAMES[http]!, http, message: String(e.message ?? '') };
+  if (http && HTTP_STATUS_NAMES[http]) return { name: HTTP_STATUS_NAMES[http]!, http, message: String(e.message ?? '') };
   return undefined;
 }
 
