@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
-import { redactString } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
 import { RAW_STREAMS, rawTableName } from '../warehouse/tables/raw.ts';
 
@@ -41,7 +40,7 @@ export interface StreamStatus {
   fresh: boolean | null;
   lastRunStatus: string | null;
   lastRunAt: Date | null;
-  /** The last run's error, redacted. */
+  /** The last run's error as stored (`verite status` redacts what it prints). */
   lastError: string | null;
   quarantined: number;
 }
@@ -90,7 +89,7 @@ export async function streamStatus(db: Kysely<Database>, freshness: FreshnessCon
       fresh: ageHours === null ? null : ageHours <= limit,
       lastRunStatus: last?.status ?? null,
       lastRunAt: last?.started_at ?? null,
-      lastError: last?.error ? redactString(last.error) : null,
+      lastError: last?.error ?? null,
       quarantined: quarantine.find((q) => q.source === source && q.stream === stream)?.n ?? 0,
     });
   }

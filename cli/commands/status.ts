@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { sql } from 'kysely';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
-import { redactDeep, redactString } from '../../lib/logger.ts';
+import { redactDeep } from '../../lib/logger.ts';
 import { alertStatus, backfillStatus, streamStatus } from '../../pipeline/status.ts';
 
 export function registerStatus(program: Command): void {
@@ -15,24 +15,29 @@ export function registerStatus(program: Command): void {
       action(async (opts: { runs: string; format: string }) => {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
-          const runs = await warehouse.db
-            .selectFrom('ops.runs')
-            .select(['id', 'kind', 'trigger', 'status', 'started_at', 'finished_at', 'records_landed', 'records_quarantined', 'error'])
-            .orderBy('started_at', 'desc')
-            .limit(Math.max(1, Number(opts.runs) || 10))
-            .execute();
-          const streams = await streamStatus(warehouse.db, ctx.config, new Date());
-          const quarantine = await warehouse.db
-            .selectFrom('ops.quarantine')
-            .select(['source', 'stream', sql<number>`count(*)::int`.as('records'), sql<Date>`max(quarantined_at)`.as('latest')])
-            .groupBy(['source', 'stream'])
-            .orderBy('source')
-            .execute();
-          const backfills = await backfillStatus(warehouse.db);
-          const alerts = await alertStatus(warehouse.db);
+          const stored = {
+            runs: await warehouse.db
+              .selectFrom('ops.runs')
+              .select(['id', 'kind', 'trigger', 'status', 'started_at', 'finished_at', 'records_landed', 'records_quarantined', 'error'])
+              .orderBy('started_at', 'desc')
+              .limit(Math.max(1, Number(opts.runs) || 10))
+              .execute(),
+            streams: await streamStatus(warehouse.db, ctx.config, new Date()),
+            quarantine: await warehouse.db
+              .selectFrom('ops.quarantine')
+              .select(['source', 'stream', sql<number>`count(*)::int`.as('records'), sql<Date>`max(quarantined_at)`.as('latest')])
+              .groupBy(['source', 'stream'])
+              .orderBy('source')
+              .execute(),
+            backfills: await backfillStatus(warehouse.db),
+            alerts: await alertStatus(warehouse.db),
+          };
+          // Redacted once, field by field, for either format: stored errors quote providers'
+          // answers and connection strings (rows written before errors were redacted on the way in).
+          const report = redactDeep(stored) as typeof stored;
+          const { runs, streams, quarantine, backfills, alerts } = report;
           if (opts.format === 'json') {
-            // Field by field: errors quote providers' answers and connection strings.
-            process.stdout.write(`${JSON.stringify(redactDeep({ runs, streams, quarantine, backfills, alerts }))}\n`);
+            process.stdout.write(`${JSON.stringify(report)}\n`);
             return EXIT.ok;
           }
           process.stdout.write(`Warehouse: ${warehouse.describe}\n\nRecent runs\n`);
@@ -47,7 +52,7 @@ export function registerStatus(program: Command): void {
                 seconds: r.finished_at ? ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1) : '',
                 landed: r.records_landed,
                 quarantined: r.records_quarantined,
-                error: oneLine(redactString(r.error ?? ''), 80),
+                error: oneLine(r.error ?? '', 80),
               })),
             ),
           );
@@ -78,7 +83,7 @@ export function registerStatus(program: Command): void {
               formatTable(
                 backfills.map((b) => ({
                   backfill: b.id.slice(0, 8), stream: b.stream ? `${b.source}.${b.stream}` : `${b.source}.*`, from: b.from, to: b.to,
-                  status: b.status, chunks: `${b.chunksDone}/${b.chunks}`, landed: b.landed, updated: b.updatedAt, error: redactString(b.error ?? '').slice(0, 80),
+                  status: b.status, chunks: `${b.chunksDone}/${b.chunks}`, landed: b.landed, updated: b.updatedAt, error: (b.error ?? '').slice(0, 80),
                 })),
               ),
             );
