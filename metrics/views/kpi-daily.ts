@@ -2,8 +2,6 @@ import { sql } from 'kysely';
 import { defineView } from '../view.ts';
 import { countedShipments } from './counted-shipments.ts';
 
-const count = (expr: ReturnType<typeof sql>) => sql<number>`(${expr})::bigint`;
-
 /**
  * `metrics.kpi_daily`: one row per local date, every date from the first to the last day on
  * which any source has something (an order, a refund, GA4 traffic, ad spend, a Stripe charge,
@@ -23,10 +21,10 @@ export const kpiDaily = defineView({
           .groupBy('order_date')
           .select([
             'order_date as date',
-            count(sql`count(*)`).as('orders'),
+            sql<number>`count(*)`.as('orders'),
             sql<string>`sum(total_price_rc)`.as('revenue'),
-            count(sql`count(distinct customer_key)`).as('customers'),
-            count(sql`count(*) filter (where is_first_order)`).as('new_customers'),
+            sql<number>`count(distinct customer_key)`.as('customers'),
+            sql<number>`count(*) filter (where is_first_order)`.as('new_customers'),
             sql<string>`coalesce(sum(total_price_rc) filter (where is_first_order), 0)`.as('new_customer_revenue'),
           ]),
       )
@@ -43,11 +41,11 @@ export const kpiDaily = defineView({
           .groupBy('date')
           .select([
             'date',
-            count(sql`sum(sessions)`).as('sessions'),
-            count(sql`sum(users)`).as('users'),
-            count(sql`sum(add_to_carts)`).as('add_to_carts'),
-            count(sql`sum(checkouts)`).as('checkouts'),
-            count(sql`sum(purchases)`).as('ga4_purchases'),
+            sql<number>`sum(sessions)`.as('sessions'),
+            sql<number>`sum(users)`.as('users'),
+            sql<number>`sum(add_to_carts)`.as('add_to_carts'),
+            sql<number>`sum(checkouts)`.as('checkouts'),
+            sql<number>`sum(purchases)`.as('ga4_purchases'),
             sql<string>`sum(purchase_revenue_rc)`.as('ga4_purchase_revenue'),
           ]),
       )
@@ -55,7 +53,7 @@ export const kpiDaily = defineView({
         q
           .selectFrom('core.spend')
           .groupBy('date')
-          .select(['date', sql<string>`sum(spend_rc)`.as('ad_spend'), count(sql`sum(clicks)`).as('ad_clicks'), count(sql`sum(impressions)`).as('ad_impressions')]),
+          .select(['date', sql<string>`sum(spend_rc)`.as('ad_spend'), sql<number>`sum(clicks)`.as('ad_clicks'), sql<number>`sum(impressions)`.as('ad_impressions')]),
       )
       .with('payments_d', (q) =>
         q
@@ -63,8 +61,8 @@ export const kpiDaily = defineView({
           .groupBy('payment_date')
           .select([
             'payment_date as date',
-            count(sql`count(*) filter (where status in ('succeeded', 'failed'))`).as('payment_attempts'),
-            count(sql`count(*) filter (where status = 'succeeded')`).as('payments_succeeded'),
+            sql<number>`count(*) filter (where status in ('succeeded', 'failed'))`.as('payment_attempts'),
+            sql<number>`count(*) filter (where status = 'succeeded')`.as('payments_succeeded'),
           ]),
       )
       .with('shipments_c', (q) => countedShipments(q))
@@ -75,9 +73,9 @@ export const kpiDaily = defineView({
           .groupBy('delivered_date')
           .select([
             sql<string>`delivered_date`.as('date'),
-            count(sql`count(*)`).as('shipments_delivered'),
-            count(sql`count(*) filter (where is_on_time)`).as('shipments_on_time'),
-            count(sql`count(*) filter (where promised_date is not null)`).as('shipments_delivered_with_promise'),
+            sql<number>`count(*)`.as('shipments_delivered'),
+            sql<number>`count(*) filter (where is_on_time)`.as('shipments_on_time'),
+            sql<number>`count(*) filter (where promised_date is not null)`.as('shipments_delivered_with_promise'),
             sql<string>`coalesce(sum(delivery_days), 0)`.as('delivery_days_total'),
           ]),
       )
@@ -89,7 +87,7 @@ export const kpiDaily = defineView({
           .select([
             sql<string>`shipped_date`.as('date'),
             sql<string>`coalesce(sum(shipping_cost_rc), 0)`.as('shipping_cost'),
-            count(sql`count(distinct order_id)`).as('orders_shipped'),
+            sql<number>`count(distinct order_id)`.as('orders_shipped'),
           ]),
       )
       .with('returned_d', (q) =>
@@ -97,7 +95,7 @@ export const kpiDaily = defineView({
           .selectFrom('shipments_c')
           .where('returned_date', 'is not', null)
           .groupBy('returned_date')
-          .select([sql<string>`returned_date`.as('date'), count(sql`count(*)`).as('returns')]),
+          .select([sql<string>`returned_date`.as('date'), sql<number>`count(*)`.as('returns')]),
       )
       .with('bounds', (q) =>
         q
