@@ -121,9 +121,11 @@ function redacting(instance: Logger): Logger {
 export function logger(): Logger {
   if (root) return root;
   const pretty = process.env.VERITE_LOG_FORMAT === 'pretty' || (process.env.VERITE_LOG_FORMAT !== 'json' && process.stderr.isTTY);
-  root = pretty
-    ? redacting(pino(loggerOptions(process.env.VERITE_LOG_LEVEL ?? 'info'), pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })))
-    : createLogger(pino.destination({ dest: 2, sync: true }));
+  root = createLogger(
+    pretty
+      ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
+      : pino.destination({ dest: 2, sync: true }),
+  );
   return root;
 }
 
