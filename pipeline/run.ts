@@ -118,12 +118,11 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
             totals.pages += progress.pages;
             totals.written += progress.written;
             totals.quarantined += progress.quarantined;
-            const interrupted = options.signal?.aborted === true;
             const stopped = stopStatus(options.signal);
             await finishStreamRun(warehouse.db, streamRunId, { status: stopped ?? 'failed', pages: progress.pages, landed: progress.written, quarantined: progress.quarantined, error: message });
             // A refused credential, a shut-off API version or a spent quota fails the same way again: not retried.
             const permanent = isPermanent(error);
-            if (attempt < attempts && !interrupted && !permanent) {
+            if (attempt < attempts && !stopped && !permanent) {
               const delay = config.retries.backoffSeconds * 1000 * 2 ** (attempt - 1);
               log.warn({ source: source.name, stream: stream.name, attempt, delayMs: delay, err: message }, 'stream failed; retrying');
               await sleep(delay, options.signal).catch(() => undefined);
