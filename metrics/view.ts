@@ -30,8 +30,6 @@ export interface MetricView {
   readonly leadingMetrics?: readonly string[];
   /** Indexes to build; the first unique one states the grain. */
   readonly indexes: readonly { readonly columns: readonly string[]; readonly unique?: boolean }[];
-  /** Views read by `build`, refreshed before it. */
-  readonly dependsOn?: readonly MetricViewName[];
   build(db: Kysely<Database>, ctx: MetricsContext): Expression<unknown> & Compilable;
 }
 

@@ -29,7 +29,6 @@ function periodView(name: 'kpi_weekly' | 'kpi_monthly', unit: 'week' | 'month'):
   return defineView({
     ...shape,
     grain: unit === 'week' ? 'one row per ISO week (Monday first), dated by its Monday' : 'one row per calendar month, dated by its first day',
-    dependsOn: ['kpi_daily'],
     indexes: [{ columns: ['date'], unique: true }],
     build: (db) => {
       const metrics = baseColumns(shape).filter((c) => c !== 'date' && c !== 'days');

@@ -13,7 +13,6 @@ export const revenueReconciliationDaily = defineView({
   dimensions: ['date'],
   leadingMetrics: ['shop_revenue', 'stripe_captured', 'stripe_refunded', 'ga4_purchase_revenue'],
   indexes: [{ columns: ['date'], unique: true }],
-  dependsOn: ['kpi_daily'],
   build: (db) =>
     db
       .with('charges_d', (q) =>
