@@ -48,6 +48,11 @@ export type Derivation =
   /** `minuend − subtrahend`. */
   | { readonly kind: 'difference'; readonly minuend: string; readonly subtrahend: string };
 
+/** The two metrics a derivation is computed from: numerator and denominator, or minuend and subtrahend. */
+export function derivationParts(d: Derivation): [string, string] {
+  return d.kind === 'ratio' ? [d.numerator, d.denominator] : [d.minuend, d.subtrahend];
+}
+
 /** One KPI. */
 export interface MetricDefinition {
   readonly kind: 'metric';

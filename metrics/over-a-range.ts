@@ -1,4 +1,4 @@
-import type { MetricDefinition } from './definition.ts';
+import { derivationParts, type MetricDefinition } from './definition.ts';
 import { metricByName } from './definitions/index.ts';
 
 /**
@@ -15,8 +15,7 @@ function part(name: string): MetricDefinition {
 
 function parts(m: MetricDefinition): MetricDefinition[] {
   const d = m.derivation;
-  if (!d) return [];
-  return (d.kind === 'ratio' ? [d.numerator, d.denominator] : [d.minuend, d.subtrahend]).map(part);
+  return d ? derivationParts(d).map(part) : [];
 }
 
 /** Whether a metric over several rows of any kind is computed from the sums of its columns. */

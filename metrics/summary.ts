@@ -3,7 +3,7 @@ import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
-import type { MetricDefinition } from './definition.ts';
+import { derivationParts, type MetricDefinition } from './definition.ts';
 import { metricByName } from './definitions/index.ts';
 
 /** The KPIs the run summary shows, each computed from the additive parts of kpi_daily. */
@@ -87,8 +87,7 @@ function additiveParts(metric: MetricDefinition): string[] {
     if (!metric.additive) throw new Error(`${metric.name} cannot be computed over several days from kpi_daily (it is not additive)`);
     return [metric.column];
   }
-  const parts = d.kind === 'ratio' ? [d.numerator, d.denominator] : [d.minuend, d.subtrahend];
-  return parts.flatMap((p) => additiveParts(definition(p)));
+  return derivationParts(d).flatMap((p) => additiveParts(definition(p)));
 }
 
 /** A metric over a period from the sums of its parts: a ratio is SUM/SUM, NULL over a zero denominator. */

@@ -1,5 +1,5 @@
 import type { CatalogEntry, DimensionDefinition, MetricDefinition, MetricViewName } from '../definition.ts';
-import { METRIC_VIEWS } from '../definition.ts';
+import { derivationParts, METRIC_VIEWS } from '../definition.ts';
 import { customerMetrics } from './customers.ts';
 import { dimensions } from './dimensions.ts';
 import { fulfilmentMetrics } from './fulfilment.ts';
@@ -82,8 +82,7 @@ export function definitionProblems(entries: readonly CatalogEntry[] = catalogEnt
     if (!m.derivation && !m.additive && !m.whyNotAdditive) problems.push(`${m.name} is not additive: say why in whyNotAdditive`);
     if (m.additive && m.additiveAcross) problems.push(`${m.name} is additive over every row, yet has additiveAcross`);
     if (!m.derivation) continue;
-    const parts = m.derivation.kind === 'ratio' ? [m.derivation.numerator, m.derivation.denominator] : [m.derivation.minuend, m.derivation.subtrahend];
-    for (const part of parts) {
+    for (const part of derivationParts(m.derivation)) {
       const p = find(part);
       if (!p) problems.push(`${m.name} is computed from ${part}, which is not a metric`);
       else for (const view of m.views) if (!p.views.includes(view)) problems.push(`${m.name} is published in ${view} without its part ${part}`);
