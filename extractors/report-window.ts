@@ -52,6 +52,19 @@ export function halves(window: DateWindow): [DateWindow, DateWindow] {
   ];
 }
 
+/**
+ * A window's rows sorted into one list per date, oldest first: what a date-report stream lands
+ * as one page per date. A row dated outside the window (not expected) still lands, with the
+ * window's last date.
+ */
+export function rowsByDate<T>(window: DateWindow, rows: Iterable<T>, dateOf: (row: T) => string | undefined): { date: string; records: T[] }[] {
+  const dates = datesOf(window);
+  const byDate = new Map<string, T[]>(dates.map((d) => [d, []]));
+  const stray: T[] = [];
+  for (const row of rows) (byDate.get(dateOf(row) ?? '') ?? stray).push(row);
+  return dates.map((date) => ({ date, records: date === window.to ? [...byDate.get(date)!, ...stray] : byDate.get(date)! }));
+}
+
 /** The `through` date of a stored cursor, or undefined when there is none (or it is unreadable). */
 export function throughOf(state: JsonValue | null): string | undefined {
   if (!state || typeof state !== 'object' || Array.isArray(state)) return undefined;

@@ -5,7 +5,7 @@ import { maxRetryAfterMs, withRetry } from '../http.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import type { GoogleAdsClient, GoogleAdsClientFactory, GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';
-import { chunkWindow, datesOf, lastCompleteDay, readWindow, reportZone, stateAfter, throughOf } from '../report-window.ts';
+import { chunkWindow, lastCompleteDay, readWindow, reportZone, rowsByDate, stateAfter, throughOf } from '../report-window.ts';
 
 export const SOURCE = 'google_ads';
 export const STREAM = 'campaign_daily';
@@ -69,16 +69,11 @@ export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, crea
   }
   ctx.log.info({ from: range.from, to: range.to, customers: accounts.length, apiVersion: client.apiVersion }, 'reading Google Ads campaigns');
   for (const window of chunkWindow(range, config.queryWindowDays)) {
-    const dates = datesOf(window);
-    const byDate = new Map<string, GoogleAdsRow[]>(dates.map((d) => [d, []]));
-    // Rows dated outside the window (not expected) still land, with the window's last date.
-    const stray: GoogleAdsRow[] = [];
+    const rows: GoogleAdsRow[] = [];
     for (const account of accounts) {
-      const rows = await query(account.id, campaignQuery(window), `searchStream customer ${account.id} ${window.from}..${window.to}`, window);
-      for (const row of rows) (byDate.get(reportDate(row.segments?.date) ?? '') ?? stray).push(row);
+      for (const row of await query(account.id, campaignQuery(window), `searchStream customer ${account.id} ${window.from}..${window.to}`, window)) rows.push(row);
     }
-    for (const date of dates) {
-      const records = date === window.to ? [...byDate.get(date)!, ...stray] : byDate.get(date)!;
+    for (const { date, records } of rowsByDate(window, rows, (row) => reportDate(row.segments?.date))) {
       yield { records, dates: [date], state: stateAfter(previous, date) };
     }
   }

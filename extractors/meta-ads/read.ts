@@ -2,7 +2,7 @@ import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import type { MetaAdsConfig } from '../../config/schema.ts';
 import { reportDate } from '../catalog.ts';
 import { maxRetryAfterMs } from '../http.ts';
-import { chunkWindow, datesOf, lastCompleteDay, readWindow, reportZone, stateAfter } from '../report-window.ts';
+import { chunkWindow, lastCompleteDay, readWindow, reportZone, rowsByDate, stateAfter } from '../report-window.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { GraphApi } from './graph-api.ts';
 import { insightsForWindow, type InsightsJob } from './insights-job.ts';
@@ -85,19 +85,11 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
     log: ctx.log, signal: ctx.signal, source: SOURCE, stream: STREAM,
   }));
   for (const chunk of chunkWindow(range, config.jobWindowDays)) {
-    const dates = datesOf(chunk);
-    const byDate = new Map<string, Record<string, unknown>[]>(dates.map((d) => [d, []]));
-    // Rows dated outside the window (not expected) still land, with the last date's page.
-    const stray: Record<string, unknown>[] = [];
+    const rows: Record<string, unknown>[] = [];
     for (let i = 0; i < accounts.length; i++) {
-      for (const row of await insightsForWindow(jobs[i]!, chunk)) {
-        const record = { ...row, account_timezone_name: accounts[i]!.timeZone };
-        const rows = byDate.get(reportDate(row.date_start) ?? '');
-        (rows ?? stray).push(record);
-      }
+      for (const row of await insightsForWindow(jobs[i]!, chunk)) rows.push({ ...row, account_timezone_name: accounts[i]!.timeZone });
     }
-    for (const date of dates) {
-      const records = date === chunk.to ? [...byDate.get(date)!, ...stray] : byDate.get(date)!;
+    for (const { date, records } of rowsByDate(chunk, rows, (row) => reportDate(row.date_start))) {
       // A backfill never moves the cursor backwards.
       yield { records, dates: [date], state: { ...stateAfter(previous.through, date), attributionWindows: windows } };
     }
