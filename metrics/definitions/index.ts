@@ -21,7 +21,7 @@ export const metricDefinitions: readonly MetricDefinition[] = Object.freeze([
 /** Every non-metric column (date, channel, cohort …). */
 export const dimensionDefinitions: readonly DimensionDefinition[] = Object.freeze([...dimensions]);
 
-/** Everything `metrics.catalog` describes: the dimensions, then the metrics. */
+/** Every column of the views: the dimensions, then the metrics (`metrics.catalog` holds the metrics only). */
 export const catalogEntries: readonly CatalogEntry[] = Object.freeze([...dimensionDefinitions, ...metricDefinitions]);
 
 const byName = new Map(metricDefinitions.map((m) => [m.name, m]));
