@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const BIN = fileURLToPath(new URL('../../bin/verite.js', import.meta.url));
+import { spawnCli } from './spawn-script.ts';
 
 export interface CliResult {
   code: number | null;
@@ -12,26 +9,16 @@ export interface CliResult {
 
 /**
  * Runs the real `verite` command line in a child process (as a user would), with the
- * given environment added (e.g. DATABASE_URL of the test database, VERITE_CONFIG).
+ * given environment added (e.g. DATABASE_URL of the test database, VERITE_CONFIG), and waits
+ * for its end: {@link spawnCli} with logs at warn and a time-out.
  */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, VERITE_LOG_LEVEL: 'warn', VERITE_LOG_FORMAT: 'json', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+export async function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  const proc = spawnCli(args, { VERITE_LOG_LEVEL: 'warn', ...options.env }, { cwd: options.cwd });
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  try {
+    const { code, signal } = await proc.exited;
+    return { code, signal, stdout: proc.stdout(), stderr: proc.stderr() };
+  } finally {
+    clearTimeout(timer);
+  }
 }
-
-export const CLI_BIN = BIN;

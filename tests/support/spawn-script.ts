@@ -35,7 +35,7 @@ export function spawnScript(script: string, env: Record<string, string>, options
   return spawnNode(['--import', TSX, fileURLToPath(new URL(`./${script}`, import.meta.url)), ...(options.args ?? [])], env, options);
 }
 
-/** The real `verite` command line in a child process that the test can signal (`runCli` waits for the end). */
+/** The real `verite` command line in a child process that the test can signal (`runCli` in cli.ts waits for the end). */
 export function spawnCli(args: string[], env: Record<string, string>, options: SpawnOptions = {}): ScriptProcess {
   return spawnNode([fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], env, options);
 }
