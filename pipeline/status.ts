@@ -9,7 +9,7 @@ import { RAW_STREAMS, rawTableName } from '../warehouse/tables/raw.ts';
  * on a Monday morning the newest rate is Friday's (75 h old at 03:00 UTC): 96 h (4 days)
  * covers a weekend. A holiday next to a weekend (Easter, Christmas) can still pass it.
  */
-export const BUILT_IN_FRESHNESS_HOURS: Readonly<Record<string, number>> = Object.freeze({ 'fx.rates': 96 });
+const BUILT_IN_FRESHNESS_HOURS: Readonly<Record<string, number>> = Object.freeze({ 'fx.rates': 96 });
 
 export type FreshnessConfig = Pick<VeriteConfig, 'freshnessHours' | 'streamFreshnessHours'>;
 

@@ -262,7 +262,7 @@ function payload(message: string, firing: boolean, key: string, run?: FinishedRu
 }
 
 /** Where the webhook URL is read when the config names no variable and no URL (docker-compose.yml passes it). */
-export const DEFAULT_WEBHOOK_URL_ENV = 'VERITE_ALERT_WEBHOOK_URL';
+const DEFAULT_WEBHOOK_URL_ENV = 'VERITE_ALERT_WEBHOOK_URL';
 
 /**
  * The webhook URL (a secret: it carries the channel's token), or null to only log: from the

@@ -13,7 +13,7 @@ const READING = ['select', 'with', 'values', 'table', 'explain', 'show'];
  * transaction); this only says so plainly, and keeps out statements that are "read-only" for
  * PostgreSQL yet act outside the database, such as `COPY … TO PROGRAM` or a `DO` block.
  */
-export function readingStatementProblem(text: string): string | null {
+function readingStatementProblem(text: string): string | null {
   // Leading comments and parentheses are not the statement's first word.
   const start = text.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
   const word = /^[a-z]+/i.exec(start)?.[0]?.toLowerCase();
