@@ -4,7 +4,7 @@ import type { Database } from '../warehouse/database.ts';
 import { scramSha256Verifier } from './scram.ts';
 
 /** The schemas a BI role must not see: everything but `metrics`. */
-export const PRIVATE_SCHEMAS = ['raw', 'staging', 'core', 'ops'] as const;
+const PRIVATE_SCHEMAS = ['raw', 'staging', 'core', 'ops'] as const;
 
 export interface BiGrantOptions {
   role: string;

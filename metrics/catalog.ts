@@ -4,7 +4,7 @@ import { metricByName, metricDefinitions } from './definitions/index.ts';
 import type { MetricsCatalogTable } from '../warehouse/tables/metrics.ts';
 
 /** The columns of `metrics.catalog`, in order, with their SQL types. */
-export const CATALOG_COLUMNS = [
+const CATALOG_COLUMNS = [
   ['metric', 'text'],
   ['area', 'text'],
   ['column_name', 'text'],
@@ -30,7 +30,7 @@ const columnOf = (name: string | undefined) => (name === undefined ? null : (met
  * each table's column comments and in docs/metrics.md. A ratio's numerator and denominator are
  * given as the columns of its row, so SUM(numerator) / SUM(denominator) can be written from them.
  */
-export function catalogRows(entries: readonly MetricDefinition[] = metricDefinitions): MetricsCatalogTable[] {
+function catalogRows(entries: readonly MetricDefinition[] = metricDefinitions): MetricsCatalogTable[] {
   return entries.map((m, i) => ({
     metric: m.name,
     area: m.area,

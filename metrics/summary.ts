@@ -155,7 +155,7 @@ const grouped = (value: number, decimals: number) =>
   value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 
 /** A metric value as the summary shows it: money with 2 decimals, rates in %, MER as a multiple. */
-export function formatMetricValue(metric: string, value: number | null): string {
+function formatMetricValue(metric: string, value: number | null): string {
   if (value === null) return 'n/a';
   const m = metricByName(metric);
   if (!m) return String(value);
