@@ -1,3 +1,4 @@
+import { addDays, localDate } from '../lib/dates.ts';
 import { ExtractError, type ErrorContext } from '../lib/errors.ts';
 import { reportDate } from './catalog.ts';
 import type { DateWindow, JsonValue, ReadContext } from './types.ts';
@@ -9,21 +10,8 @@ import type { DateWindow, JsonValue, ReadContext } from './types.ts';
  * "lookback" mean the same thing in all of them.
  */
 
-const DAY = 86_400_000;
-
 /** The cursor of a date-report stream: the last date completely landed. */
 export type ReportState = { through: string };
-
-/** `date` (YYYY-MM-DD) moved by `days` calendar days. */
-export function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
-}
-
-/** The calendar date of `instant` in an IANA time zone; throws a RangeError for an unknown zone. */
-export function localDate(instant: Date, timeZone: string): string {
-  // en-CA writes dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
-}
 
 /** Every date of an inclusive window, oldest first. */
 export function datesOf(window: DateWindow): string[] {

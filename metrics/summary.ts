@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
+import { addDays, localDate } from '../lib/dates.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
@@ -46,14 +47,6 @@ export interface RunSummary {
   asOf: string;
   currency: string;
   periods: PeriodSummary[];
-}
-
-const DAY_MS = 86_400_000;
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-
-/** The local calendar date of `now` in `timeZone`. */
-function localToday(now: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
 
 /**
@@ -118,7 +111,7 @@ export async function headlineSummary(
   const metrics = (options.metrics ?? HEADLINE_METRICS).map(definition);
   const bounds = await db.selectFrom('metrics.kpi_daily').select([sql<string | null>`max(date)`.as('last')]).executeTakeFirst();
   if (!bounds?.last) return null;
-  const yesterday = addDays(localToday(options.now ?? new Date(), config.reportingTimezone), -1);
+  const yesterday = addDays(localDate(options.now ?? new Date(), config.reportingTimezone), -1);
   const asOf = bounds.last < yesterday ? bounds.last : yesterday;
   const parts = [...new Set(metrics.flatMap(additiveParts))];
   const sumsOver = async (period: Period): Promise<Record<string, number | null>> => {

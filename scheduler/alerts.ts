@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { readSecret } from '../config/load.ts';
 import type { AlertRule, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../extractors/http.ts';
+import { addDays, localDate } from '../lib/dates.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { redactString, registerSecret, type Logger } from '../lib/logger.ts';
 import { freshnessLimit, hasOwnFreshnessLimit, streamStatus } from '../pipeline/status.ts';
@@ -219,17 +220,6 @@ async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, 
   if (row.a === null || row.b === null || row.b === 0) return { value: null, detail: `${parts.denominator} is 0 ${window}` };
   const ratio = row.a / row.b;
   return { value: parts.complement ? 1 - ratio : ratio, detail: window };
-}
-
-/** The calendar date of `now` in `zone`, YYYY-MM-DD. */
-export function localDate(now: Date, zone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
-
-function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
 }
 
 function formatValue(value: number): string {

@@ -4,5 +4,5 @@
  */
 export { startScheduler, type Scheduler, type SchedulerOptions, type ScheduleEntryStatus } from './scheduler.ts';
 export { runJob, recordSkippedRun, describeHolder, type RunJobOptions, type RunJobResult } from './run-job.ts';
-export { checkAlerts, alertRuleProblems, ruleKey, localDate, type AlertOutcome, type AlertCheckOptions, type FinishedRun, type WebhookPayload } from './alerts.ts';
+export { checkAlerts, alertRuleProblems, ruleKey, type AlertOutcome, type AlertCheckOptions, type FinishedRun, type WebhookPayload } from './alerts.ts';
 export { metricParts, BUILT_IN_ALERT_METRICS, type MetricParts } from './alert-metrics.ts';

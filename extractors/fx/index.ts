@@ -6,7 +6,7 @@ import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
 import { catalog } from '../catalog.ts';
 import { httpRequest, maxRetryAfterMs } from '../http.ts';
 import { registerSource } from '../registry.ts';
-import { addDays } from '../report-window.ts';
+import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
 

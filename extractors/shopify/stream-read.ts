@@ -5,7 +5,7 @@ import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { isoTimestamp } from '../catalog.ts';
 import { httpDownload, maxRetryAfterMs } from '../http.ts';
-import { addDays } from '../report-window.ts';
+import { addDays } from '../../lib/dates.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { readBulkObjects, type BulkObject } from './bulk-file.ts';
 import { startBulkOperation, waitForBulkOperation, type BulkOperationStatus } from './bulk-operation.ts';

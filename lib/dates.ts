@@ -1,0 +1,17 @@
+/**
+ * Calendar dates as `YYYY-MM-DD` strings: what "today" is in a time zone, and moving a date by
+ * whole days. One copy for the extractors' report windows, the alerts and the run summary.
+ */
+
+const DAY_MS = 86_400_000;
+
+/** `date` (YYYY-MM-DD) moved by `days` calendar days. */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The calendar date of `instant` in an IANA time zone; throws a RangeError for an unknown zone. */
+export function localDate(instant: Date, timeZone: string): string {
+  // en-CA writes dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+}
