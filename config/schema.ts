@@ -143,8 +143,8 @@ export const metaAdsConfig = z
       .min(1),
     accessTokenEnv: envName.default('META_ACCESS_TOKEN'),
     graphBaseUrl: z.string().url().optional(),
-    /** The Marketing API version; default the installed SDK's. */
-    apiVersion: z.string().regex(/^v\d+\.\d+$/, 'expected a Marketing API version such as v24.0').optional(),
+    /** The Marketing API version; default META_DEFAULT_API_VERSION (extractors/api-versions.ts), not the SDK's, which Meta shut off. */
+    apiVersion: z.string().regex(/^v\d+\.\d+$/, 'expected a Marketing API version such as v27.0').optional(),
     /** Sent with every report (and kept in the stream's cursor), so Ads Manager settings do not change the numbers. */
     actionAttributionWindows: z.array(z.string().min(1)).min(1).default(['7d_click', '1d_view']),
     purchaseActionType: z.string().default('purchase'),

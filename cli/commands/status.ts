@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { redactDeep } from '../../lib/logger.ts';
+import { apiVersionReport, END_OF_LIFE_WARNING_DAYS } from '../../extractors/api-versions.ts';
 import { alertStatus, backfillStatus, streamStatus } from '../../pipeline/status.ts';
 
 export function registerStatus(program: Command): void {
@@ -31,11 +32,12 @@ export function registerStatus(program: Command): void {
               .execute(),
             backfills: await backfillStatus(warehouse.db),
             alerts: await alertStatus(warehouse.db),
+            apiVersions: apiVersionReport(ctx.config, new Date()),
           };
           // Redacted once, field by field, for either format: stored errors quote providers'
           // answers and connection strings (rows written before errors were redacted on the way in).
           const report = redactDeep(stored) as typeof stored;
-          const { runs, streams, quarantine, backfills, alerts } = report;
+          const { runs, streams, quarantine, backfills, alerts, apiVersions } = report;
           if (opts.format === 'json') {
             process.stdout.write(`${JSON.stringify(report)}\n`);
             return EXIT.ok;
@@ -92,6 +94,17 @@ export function registerStatus(program: Command): void {
             process.stdout.write('\nAlerts\n');
             process.stdout.write(
               formatTable(alerts.map((a) => ({ rule: a.rule, firing: a.firing ? 'FIRING' : 'ok', value: a.value, since: a.firing ? a.fired_at : a.cleared_at, checked: a.checked_at }))),
+            );
+          }
+          if (apiVersions.length) {
+            process.stdout.write(`\nAPI versions (a warning within ${END_OF_LIFE_WARNING_DAYS} days of the end, a problem past it; verite check judges them too)\n`);
+            process.stdout.write(
+              formatTable(
+                apiVersions.map((v) => ({
+                  source: v.source, api: v.api, version: v.version, ends: v.endOfLife ?? 'not announced', days_left: v.daysLeft ?? '',
+                  verdict: v.level === 'ok' ? 'ok' : v.level.toUpperCase(), set_by: v.setting, note: v.level === 'ok' ? '' : v.message,
+                })),
+              ),
             );
           }
           return EXIT.ok;

@@ -71,12 +71,7 @@ export async function* readTrafficDaily(ctx: ReadContext<Ga4Config>, createClien
     const properties: Property[] = [];
     for (const id of config.propertyIds) {
       const property: Property = { id, timeZone: 'UTC', currencyCode: null };
-      // The cheapest report there is, for the property's zone and currency and its quota left.
-      const probe = await call(
-        property,
-        { property: `properties/${id}`, dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'sessions' }], limit: 1, returnPropertyQuota: true },
-        `runReport properties/${id} (time zone)`,
-      );
+      const probe = await call(property, zoneProbe(id), `runReport properties/${id} (time zone)`);
       const timeZone = reportZone(ctx, SOURCE, `property ${id}`, probe.metadata?.timeZone);
       properties.push({ ...property, timeZone, currencyCode: probe.metadata?.currencyCode || null });
     }
@@ -132,6 +127,14 @@ export async function* readTrafficDaily(ctx: ReadContext<Ga4Config>, createClien
     if (metadata.samplingMetadatas?.length) ctx.warnOnce(`ga4: property ${property.id} answered with sampled data for some days`);
     if (metadata.subjectToThresholding) ctx.warnOnce(`ga4: property ${property.id} applies thresholds to its reports; small counts may be left out`);
   }
+}
+
+/**
+ * The cheapest report there is (today's sessions, one row): its answer's metadata carries the
+ * property's time zone and currency, and its quota what is left.
+ */
+export function zoneProbe(propertyId: string): RunReportRequest {
+  return { property: `properties/${propertyId}`, dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'sessions' }], limit: 1, returnPropertyQuota: true };
 }
 
 /** The report of one property and day, rows in a stable order so that offsets page consistently. */

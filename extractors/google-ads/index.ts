@@ -8,8 +8,8 @@ import { readCampaignDaily } from './read.ts';
 
 export type { GoogleAdsClient, GoogleAdsClientFactory, GoogleAdsRow, GoogleAdsSecrets } from './client.ts';
 
-/** google-ads-api is loaded only by a run that reads Google Ads (it takes over a second). */
-const sdkFactory: GoogleAdsClientFactory = async (config, secrets) => {
+/** google-ads-api is loaded only by a run (or a check) that reads Google Ads (it takes over a second). */
+export const sdkFactory: GoogleAdsClientFactory = async (config, secrets) => {
   const { sdkClientFactory } = await import('./sdk-client.ts');
   return sdkClientFactory(config, secrets);
 };

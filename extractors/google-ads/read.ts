@@ -83,7 +83,7 @@ export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, crea
  * Every row of one streamed query, with the retry policy: a stream that breaks off is asked
  * again from the start (its rows are kept only once it ends), so a retry never lands half a window.
  */
-async function queryAll(
+export async function queryAll(
   client: GoogleAdsClient,
   customerId: string,
   gaql: string,

@@ -1,5 +1,6 @@
 import { FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import { ExtractError } from '../../lib/errors.ts';
+import { META_DEFAULT_API_VERSION } from '../api-versions.ts';
 import { httpRequest, RetryableError, sleep, type HttpContext } from '../http.ts';
 import type { DateWindow } from '../types.ts';
 import { UsageThrottle } from './usage.ts';
@@ -7,8 +8,11 @@ import { UsageThrottle } from './usage.ts';
 /** Meta's Graph API root; `graphBaseUrl` replaces it (a proxy, a local test server). */
 export const GRAPH_API = 'https://graph.facebook.com';
 
-/** The Marketing API version of the installed SDK, used unless `apiVersion` names another. */
+/** The Marketing API version the installed SDK was written against (named in the user agent). */
 export const SDK_API_VERSION: string = FacebookAdsApi.VERSION;
+
+/** The header Meta adds to an answer it served with another version than the one called (an auto-upgrade). */
+export const VERSION_WARNING_HEADER = 'x-ad-api-version-warning';
 
 /** Error codes that mean "too many calls": app (4), user (17), page (32), custom (613), business use cases (80000–80014). */
 export function isThrottleCode(code: number): boolean {
@@ -45,12 +49,14 @@ export interface GraphApiOptions {
   accessTokenEnv: string;
   /** Default {@link GRAPH_API}. */
   baseUrl?: string;
-  /** `vNN.N`; default {@link SDK_API_VERSION}. */
+  /** `vNN.N`; default {@link META_DEFAULT_API_VERSION}. */
   version?: string;
   /** Source, stream, logger, abort signal and retry policy of the calls. */
   http: HttpContext;
   /** Shared by every call of a run; default a new one. */
   throttle?: UsageThrottle;
+  /** Where Meta's version warning goes (the run's warn-once); default the logger. */
+  warnOnce?: (message: string) => void;
 }
 
 /**
@@ -71,14 +77,17 @@ export class GraphApi extends FacebookAdsApi {
   readonly throttle: UsageThrottle;
   private readonly http: HttpContext;
   private readonly tokenEnv: string;
+  private readonly warnOnce: (message: string) => void;
+  private versionWarned = false;
   private window: DateWindow | undefined;
 
   constructor(options: GraphApiOptions) {
     // The third argument keeps the SDK's crash reporter off: it would hook uncaught exceptions and post them to Meta.
     super(options.accessToken, undefined, false);
     this.baseUrl = (options.baseUrl ?? GRAPH_API).replace(/\/+$/, '');
-    this.version = options.version ?? SDK_API_VERSION;
+    this.version = options.version ?? META_DEFAULT_API_VERSION;
     this.http = options.http;
+    this.warnOnce = options.warnOnce ?? ((message) => options.http.log?.warn(message));
     this.tokenEnv = options.accessTokenEnv;
     this.throttle = options.throttle ?? new UsageThrottle();
   }
@@ -126,7 +135,10 @@ export class GraphApi extends FacebookAdsApi {
         'user-agent': `verite (fbbizsdk-nodejs-v${SDK_API_VERSION})`,
         ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },
-      inspect: (answer) => this.inspect(answer, ctx),
+      inspect: (answer) => {
+        this.noteVersionWarning(answer.headers);
+        return this.inspect(answer, ctx);
+      },
     });
     if (typeof response.body !== 'string') return response.body;
     try {
@@ -135,6 +147,18 @@ export class GraphApi extends FacebookAdsApi {
     } catch (error) {
       throw new ExtractError(`the answer is not JSON: ${response.body.slice(0, 200)}`, { ...ctx, status: response.status }, { cause: error });
     }
+  }
+
+  /**
+   * Meta serves a call to a version it no longer serves with a newer one when the endpoint did
+   * not change between them, and says so in `X-Ad-Api-Version-Warning`: the call works, but the
+   * version will not for long. Said once per client (and once per run through `warnOnce`).
+   */
+  private noteVersionWarning(headers: Headers): void {
+    const said = headers.get(VERSION_WARNING_HEADER);
+    if (!said || this.versionWarned) return;
+    this.versionWarned = true;
+    this.warnOnce(`meta_ads: Meta answered a Marketing API ${this.version} call with the warning "${said}"; set sources.meta_ads.apiVersion to a version Meta serves (the default is ${META_DEFAULT_API_VERSION})`);
   }
 
   private inspect(answer: { status: number; headers: Headers; text: string }, ctx: HttpContext): RetryableError | undefined {
@@ -164,7 +188,7 @@ export class GraphApi extends FacebookAdsApi {
       return { permanent: true, message: `Meta refused the access token (${label}): ${said}. Put a valid system-user token with ads_read in the environment variable ${this.tokenEnv} (see docs/sources/meta-ads.md)` };
     }
     if (code === 2635) {
-      return { permanent: true, message: `Meta no longer serves Marketing API ${this.version} (${label}): ${said}. Set sources.meta_ads.apiVersion to a version Meta still serves (this build defaults to ${SDK_API_VERSION}), or update verite` };
+      return { permanent: true, message: `Meta no longer serves Marketing API ${this.version} (${label}): ${said}. Set sources.meta_ads.apiVersion to a version Meta still serves (this build defaults to ${META_DEFAULT_API_VERSION}), or update verite` };
     }
     if (code === 100 && error.error_subcode === 33) {
       return { permanent: true, message: `no such object, or the token may not see it (${label}): ${said}. Check the id in adAccountIds and that the ad account is assigned to the system user` };

@@ -47,6 +47,7 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
     baseUrl: config.graphBaseUrl,
     version: config.apiVersion,
     http: { source: SOURCE, stream: STREAM, log: ctx.log, signal: ctx.signal, retry: { maxRetryAfterMs: maxRetryAfterMs(ctx.global) } },
+    warnOnce: ctx.warnOnce,
   });
   // The SDK builds every report run with the default session (its AdReportRun drops the one it is given).
   FacebookAdsApi.setDefaultApi(api);

@@ -60,6 +60,8 @@ export interface ListQuery {
   start: string;
   end: string;
   beforeId?: string | null;
+  /** Records a page; default {@link PAGE_SIZE}, the most EasyPost gives. */
+  pageSize?: number;
 }
 
 /** The few EasyPost calls the shipments source makes. */
@@ -91,7 +93,7 @@ export function easyPostClient(options: { apiKey: string; baseUrl?: string; http
   };
   const list = async <T>(collection: 'trackers' | 'shipments', q: ListQuery): Promise<{ items: T[]; hasMore: boolean }> => {
     const describe = `GET /${collection} ${q.start}..${q.end}${q.beforeId ? ` before ${q.beforeId}` : ''}`;
-    const body = await get<Record<string, unknown>>(`/${collection}`, { start_datetime: q.start, end_datetime: q.end, page_size: PAGE_SIZE, before_id: q.beforeId }, describe);
+    const body = await get<Record<string, unknown>>(`/${collection}`, { start_datetime: q.start, end_datetime: q.end, page_size: q.pageSize ?? PAGE_SIZE, before_id: q.beforeId }, describe);
     const items = body[collection];
     if (!Array.isArray(items)) {
       throw new ExtractError(`the answer has no "${collection}" list`, { source: options.http.source, stream: options.http.stream, request: describe });

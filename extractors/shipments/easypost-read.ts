@@ -138,7 +138,8 @@ export async function* readEasyPost(ctx: ReadContext<ShipmentsConfig>): AsyncGen
   }
 }
 
-function makeClient(ctx: ReadContext<ShipmentsConfig>): EasyPostClient {
+/** The EasyPost client of the config's `carrierApi`, with its retry policy and rate bound. */
+export function makeClient(ctx: ReadContext<ShipmentsConfig>): EasyPostClient {
   const api = ctx.config.carrierApi!;
   const apiKey = ctx.secret(api.apiKeyEnv);
   if (apiKey.startsWith('EZTK')) ctx.warnOnce('shipments: the EasyPost key is a test key (EZTK…); it sees test trackers only');

@@ -28,8 +28,8 @@ export interface StripeListPage<T> {
  * id of the previous page.
  */
 export interface StripeApi {
-  /** One page of the objects created in `gte`..`lte` (Unix seconds, both included). */
-  listCreated(range: { gte: number; lte: number }, startingAfter?: string): Promise<StripeListPage<StripeRecord>>;
+  /** One page of the objects created in `gte`..`lte` (Unix seconds, both included), `limit` a page (default 100). */
+  listCreated(range: { gte: number; lte: number }, startingAfter?: string, limit?: number): Promise<StripeListPage<StripeRecord>>;
   /** The object as it is now; undefined when Stripe no longer has it (404). */
   retrieve(id: string): Promise<StripeRecord | undefined>;
   /** One page of the events of the kind's types created at or after `since` (all kept events without it). */
@@ -80,8 +80,8 @@ export function createStripeApi(ctx: ReadContext<StripeConfig>, kind: StripeObje
   const resource = kind.object === 'charge' ? stripe.charges : stripe.refunds;
 
   return {
-    listCreated: (range, startingAfter) => {
-      const params = { created: { gte: range.gte, lte: range.lte }, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) };
+    listCreated: (range, startingAfter, limit = 100) => {
+      const params = { created: { gte: range.gte, lte: range.lte }, limit, ...(startingAfter ? { starting_after: startingAfter } : {}) };
       return call(`GET ${kind.path}?${describeParams(params)}`, async () => {
         const page = await resource.list(params);
         return { data: page.data as unknown as StripeRecord[], has_more: page.has_more };
