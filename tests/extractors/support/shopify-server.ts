@@ -102,6 +102,10 @@ export interface FakeShopify {
   nextCosts: Partial<Cost>[];
   /** Client credentials the token endpoint accepts (it then issues `token`). */
   clientCredentials?: { id: string; secret: string };
+  /** The `Shop` object `shop` answers (`verite check`). */
+  shop: { name: string; currencyCode: string; ianaTimezone: string };
+  /** The handles `currentAppInstallation.accessScopes` lists: the scopes granted to the app. */
+  accessScopes: string[];
   script(...answers: Scripted[]): void;
   /** After `count` more answers to `operation`, it answers 500 until healed. */
   goDownAfter(operation: string, count: number): void;
@@ -187,6 +191,8 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
     bulkOperations: new Map(),
     cost: { requestedQueryCost: 100, actualQueryCost: 40, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 1900, restoreRate: 100 } },
     nextCosts: [],
+    shop: { name: 'Verite Test', currencyCode: 'EUR', ianaTimezone: 'Europe/Paris' },
+    accessScopes: ['read_orders', 'read_all_orders', 'read_customers'],
     script: (...answers) => scripted.push(...answers),
     goDownAfter: (operation, count) => {
       down = { operation, left: count };
@@ -299,6 +305,12 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
         const op = fake.bulkOperations.get(String(variables.id));
         return { node: op ? bulkStatus(op, base) : null };
       }
+      // `verite check`: QueryRoot.shop and QueryRoot.currentAppInstallation, each AccessScope with its handle and description.
+      case 'VeriteCheck':
+        return {
+          shop: { ...fake.shop },
+          currentAppInstallation: { accessScopes: fake.accessScopes.map((handle) => ({ handle, description: `scope ${handle}` })) },
+        };
       default:
         throw new Error(`the fake does not know the operation ${operation}`);
     }
