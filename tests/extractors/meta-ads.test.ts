@@ -144,7 +144,7 @@ describe('campaign_insights_daily against a local Graph API', () => {
     const post = fake.requests.filter((r) => r.method === 'POST');
     expect(post).toHaveLength(1);
     expect(post[0]!.path).toBe('act_111/insights');
-    expect(post[0]!.version).toBe('v24.0');
+    expect(post[0]!.version).toBe('v27.0');
     expect(post[0]!.params).toMatchObject({
       level: 'campaign',
       time_increment: '1',
