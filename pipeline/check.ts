@@ -1,5 +1,7 @@
 import type { VeriteConfig } from '../config/schema.ts';
 import { readSecret } from '../config/load.ts';
+// Every extractor registers its source: a check covers all the config names.
+import '../extractors/index.ts';
 import { apiVersionVerdict, configuredApiVersion, isVersionedSource } from '../extractors/api-versions.ts';
 import { problem, warning, worstLevel, type CheckContext, type CheckFinding, type CheckLevel, type SourceCheck } from '../extractors/check.ts';
 import { sourceCheck } from '../extractors/source-checks.ts';

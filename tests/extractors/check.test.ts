@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { accountFindings } from '../../extractors/check.ts';
+import type { GoogleAdsClientFactory, GoogleAdsRow } from '../../extractors/google-ads/index.ts';
+import { checkGoogleAds } from '../../extractors/google-ads/check.ts';
+import { setSleep } from '../../extractors/http.ts';
+import { requiredScopes } from '../../extractors/shopify/check.ts';
+import { logger } from '../../lib/logger.ts';
+import { checkSources } from '../../pipeline/check.ts';
+import { startFakeStripe, type FakeStripe } from './support/stripe-server.ts';
+
+const NOW = new Date('2026-12-05T09:00:00Z');
+const SECRETS = {
+  VERITE_CHECK_ADS_DEV: 'dev-token-check',
+  VERITE_CHECK_ADS_ID: 'client-id-check.apps.googleusercontent.com',
+  VERITE_CHECK_ADS_SECRET: 'client-secret-check',
+  VERITE_CHECK_ADS_REFRESH: 'refresh-token-check',
+  VERITE_CHECK_STRIPE: 'rk_live_check_0123456789abcdef',
+};
+
+let stripe: FakeStripe;
+let restoreSleep: () => void;
+
+beforeAll(async () => {
+  restoreSleep = setSleep(async () => undefined);
+  Object.assign(process.env, SECRETS);
+  stripe = await startFakeStripe(SECRETS.VERITE_CHECK_STRIPE);
+});
+afterAll(async () => {
+  restoreSleep();
+  for (const name of Object.keys(SECRETS)) delete process.env[name];
+  await stripe.close();
+});
+
+const googleAds = (extra: Record<string, unknown> = {}) => ({
+  customerIds: ['111-111-1111', '2222222222'],
+  developerTokenEnv: 'VERITE_CHECK_ADS_DEV',
+  clientIdEnv: 'VERITE_CHECK_ADS_ID',
+  clientSecretEnv: 'VERITE_CHECK_ADS_SECRET',
+  refreshTokenEnv: 'VERITE_CHECK_ADS_REFRESH',
+  ...extra,
+});
+
+/** A client of google-ads-api's shape answering the customer query from a table, and the secrets it was built with. */
+function adsClient(customers: Record<string, GoogleAdsRow['customer']>): { factory: GoogleAdsClientFactory; built: unknown[] } {
+  const built: unknown[] = [];
+  const factory: GoogleAdsClientFactory = (_config, secrets) => {
+    built.push(secrets);
+    return {
+      apiVersion: 'v24',
+      async *queryStream(customerId, gaql) {
+        expect(gaql).toMatch(/FROM customer$/);
+        const customer = customers[customerId];
+        if (customer) yield { customer };
+      },
+    };
+  };
+  return { factory, built };
+}
+
+async function checkAds(factory: GoogleAdsClientFactory, extra: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
+  const config = configSchema.parse({ reportingTimezone: 'America/New_York', reportingCurrency: 'USD', ...top, sources: { google_ads: googleAds(extra) } });
+  const [result] = await checkSources({ config, log: logger(), now: NOW, checks: { google_ads: (ctx) => checkGoogleAds(ctx, factory) } });
+  return result!;
+}
+
+describe('verite check: Google Ads through the client-shaped seam', () => {
+  it('is ok when every customer answers in the reporting zone and currency, and names the pinned version', async () => {
+    const { factory, built } = adsClient({
+      '1111111111': { id: 1111111111, time_zone: 'America/New_York', currency_code: 'USD', manager: false },
+      '2222222222': { id: 2222222222, time_zone: 'America/New_York', currency_code: 'USD', manager: false },
+    });
+    const result = await checkAds(factory);
+    expect(result.level).toBe('ok');
+    expect(built).toEqual([{ developerToken: 'dev-token-check', clientId: 'client-id-check.apps.googleusercontent.com', clientSecret: 'client-secret-check', refreshToken: 'refresh-token-check' }]);
+    expect(result.findings.map((f) => f.message)).toEqual([
+      'customer 1111111111 in USD, America/New_York; customer 2222222222 in USD, America/New_York',
+      // The installed google-ads-api speaks v24; Google announces its sunset for May 2027.
+      'Google Ads API v24 is served until 2027-05-01 (announced for that month only)',
+    ]);
+  });
+
+  it('lists every missing secret at once, without calling Google', async () => {
+    const { factory, built } = adsClient({});
+    const result = await checkAds(factory, { developerTokenEnv: 'VERITE_CHECK_UNSET_1', refreshTokenEnv: 'VERITE_CHECK_UNSET_2' });
+    expect(result.level).toBe('problem');
+    expect(built).toEqual([]);
+    expect(result.findings.filter((f) => f.level === 'problem').map((f) => f.message)).toEqual([
+      'the environment variable VERITE_CHECK_UNSET_1 (developerTokenEnv) is not set: export it with the developer token of the manager account (API Center)',
+      'the environment variable VERITE_CHECK_UNSET_2 (refreshTokenEnv) is not set: export it with a refresh token with the adwords scope',
+    ]);
+  });
+
+  it('calls a customer in another zone a problem, a manager account a problem, and another currency without fx a problem', async () => {
+    const { factory } = adsClient({
+      '1111111111': { id: 1111111111, time_zone: 'Europe/London', currency_code: 'GBP', manager: false },
+      '2222222222': { id: 2222222222, time_zone: 'America/New_York', currency_code: 'USD', manager: true },
+    });
+    const result = await checkAds(factory);
+    expect(result.level).toBe('problem');
+    const problems = result.findings.filter((f) => f.level === 'problem').map((f) => f.message);
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^customer 1111111111 is in Europe\/London, not in reportingTimezone America\/New_York: .* set reportingTimezone to Europe\/London/);
+    expect(problems[1]).toMatch(/^customer 1111111111 is in GBP, not in reportingCurrency USD, and no fx source is configured: add "fx": \{ "ecb": true \}/);
+    expect(problems[2]).toMatch(/^customer 2222222222 is a manager account.*put 2222222222 in loginCustomerId/);
+  });
+
+  it('takes another currency as fine once the fx source gives rates', async () => {
+    const { factory } = adsClient({
+      '1111111111': { id: 1111111111, time_zone: 'America/New_York', currency_code: 'EUR' },
+      '2222222222': { id: 2222222222, time_zone: 'America/New_York', currency_code: 'USD' },
+    });
+    const config = configSchema.parse({ reportingTimezone: 'America/New_York', reportingCurrency: 'USD', sources: { google_ads: googleAds(), fx: { ecb: true } } });
+    const results = await checkSources({ config, log: logger(), now: NOW, only: ['google_ads'], checks: { google_ads: (ctx) => checkGoogleAds(ctx, factory) } });
+    expect(results.map((r) => [r.source, r.level])).toEqual([['google_ads', 'ok']]);
+  });
+
+  it('warns about the pinned version within 60 days of its sunset, judged on the date asked', async () => {
+    const { factory } = adsClient({
+      '1111111111': { id: 1111111111, time_zone: 'America/New_York', currency_code: 'USD' },
+      '2222222222': { id: 2222222222, time_zone: 'America/New_York', currency_code: 'USD' },
+    });
+    const config = configSchema.parse({ reportingTimezone: 'America/New_York', reportingCurrency: 'USD', sources: { google_ads: googleAds() } });
+    const [result] = await checkSources({ config, log: logger(), now: NOW, asOf: new Date('2027-03-15T00:00:00Z'), checks: { google_ads: (ctx) => checkGoogleAds(ctx, factory) } });
+    expect(result!.level).toBe('warning');
+    // 2027-03-15 to 2027-05-01: 16 + 30 + 1 days.
+    expect(result!.findings[0]!.message).toMatch(/^Google Ads API v24 ends on 2027-05-01 \(announced for that month only\), in 47 days: upgrade verite/);
+  });
+});
+
+describe('verite check: zones and scopes', () => {
+  const ctx = (reportingTimezone: string) => ({ global: configSchema.parse({ reportingTimezone, reportingCurrency: 'EUR' }), now: NOW });
+
+  it('takes two zone names with the same clock as the same zone, and an alias as its zone', () => {
+    expect(accountFindings(ctx('Europe/Paris'), { label: 'a', timeZone: 'Europe/Berlin', currency: 'EUR' }, 'problem')).toEqual([]);
+    expect(accountFindings(ctx('America/New_York'), { label: 'a', timeZone: 'US/Eastern', currency: 'EUR' }, 'problem')).toEqual([]);
+    // Lisbon keeps London's clock all year: UTC+0, UTC+1 in summer.
+    expect(accountFindings(ctx('Europe/London'), { label: 'a', timeZone: 'Europe/Lisbon', currency: 'EUR' }, 'problem')).toEqual([]);
+    const [paris] = accountFindings(ctx('Europe/Paris'), { label: 'shop s', timeZone: 'Europe/London', currency: 'EUR' }, 'warning');
+    expect(paris).toMatchObject({ level: 'warning' });
+    expect(paris!.message).toMatch(/^shop s is in Europe\/London, not in reportingTimezone Europe\/Paris: verite dates its orders in Europe\/Paris/);
+  });
+
+  it('asks for read_all_orders only when startDate reaches back more than 60 days', () => {
+    // 2026-12-05 less 60 days is 2026-10-06.
+    expect(requiredScopes('2026-10-06', NOW).map((s) => s.scope)).toEqual(['read_orders', 'read_customers']);
+    const older = requiredScopes('2026-10-05', NOW);
+    expect(older.map((s) => s.scope)).toEqual(['read_orders', 'read_customers', 'read_all_orders']);
+    expect(older[2]!.why).toMatch(/startDate 2026-10-05 .* \(or set startDate on or after 2026-10-06\)/);
+  });
+});
+
+describe('verite check: Stripe against a local Stripe', () => {
+  const stripeConfig = () =>
+    configSchema.parse({ sources: { stripe: { secretKeyEnv: 'VERITE_CHECK_STRIPE', host: '127.0.0.1', port: stripe.port, protocol: 'http', maxAttempts: 1 } } });
+
+  it('lists one charge, one refund and one event, and is ok', async () => {
+    stripe.requests.length = 0;
+    const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
+    expect(result!.level).toBe('ok');
+    expect(stripe.requests.map((r) => [r.path, r.query.limit])).toEqual([
+      ['/v1/charges', '1'],
+      ['/v1/refunds', '1'],
+      ['/v1/events', '1'],
+    ]);
+    expect(result!.findings.map((f) => f.message)[0]).toBe('the key reads charges, refunds, events');
+  });
+
+  it('names the permission a restricted key lacks (a 403, as Stripe answers it)', async () => {
+    stripe.script({
+      path: '/v1/events',
+      status: 403,
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          message: "The provided key 'rk_live_*****************cdef' does not have the required permissions for this endpoint on account 'acct_1Check'. Having the 'rak_event_read' permission would allow this request to continue.",
+        },
+      },
+    });
+    const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
+    expect(result!.level).toBe('problem');
+    expect(result!.findings[0]!.message).toBe('the key in VERITE_CHECK_STRIPE may not read events (HTTP 403): give the restricted key Read access to Events');
+  });
+});
