@@ -216,8 +216,8 @@ export function isVersionedSource(name: string): name is VersionedSource {
 }
 
 /**
- * The verdict on every enabled source of the config that speaks a versioned API, in config
- * order, judged on `asOf`.
+ * The verdict on every enabled source of the config that speaks a versioned API (in the
+ * order of `sources`), judged on `asOf`.
  */
 export function apiVersionReport(config: Pick<VeriteConfig, 'sources'>, asOf: Date): ApiVersionVerdict[] {
   const out: ApiVersionVerdict[] = [];

@@ -37,7 +37,7 @@ const ORDER: Record<CheckLevel, number> = { problem: 0, warning: 1, ok: 2 };
  * Checks every enabled source of the config (or those of `only`), landing nothing: each
  * source's own check (configuration, secrets, one cheap call with its extractor's client,
  * account zone and currency), the warnings its client raised on the way, and its API version's
- * end of life on `asOf`. Sources are checked side by side; results come in config order.
+ * end of life on `asOf`. Sources are checked side by side; results come in the order of `sources`.
  */
 export async function checkSources(options: CheckOptions): Promise<SourceCheckResult[]> {
   const { config } = options;

@@ -7,6 +7,7 @@ import { setSleep } from '../../extractors/http.ts';
 import { requiredScopes } from '../../extractors/shopify/check.ts';
 import { logger } from '../../lib/logger.ts';
 import { checkSources } from '../../pipeline/check.ts';
+import { startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
 import { startFakeStripe, type FakeStripe } from './support/stripe-server.ts';
 
 const NOW = new Date('2026-12-05T09:00:00Z');
@@ -16,20 +17,24 @@ const SECRETS = {
   VERITE_CHECK_ADS_SECRET: 'client-secret-check',
   VERITE_CHECK_ADS_REFRESH: 'refresh-token-check',
   VERITE_CHECK_STRIPE: 'rk_live_check_0123456789abcdef',
+  VERITE_CHECK_SHOPIFY: 'shpat_check_wrong_token',
 };
 
 let stripe: FakeStripe;
+let shopify: FakeShopify;
 let restoreSleep: () => void;
 
 beforeAll(async () => {
   restoreSleep = setSleep(async () => undefined);
   Object.assign(process.env, SECRETS);
   stripe = await startFakeStripe(SECRETS.VERITE_CHECK_STRIPE);
+  shopify = await startFakeShopify('shpat_check_right_token');
 });
 afterAll(async () => {
   restoreSleep();
   for (const name of Object.keys(SECRETS)) delete process.env[name];
   await stripe.close();
+  await shopify.close();
 });
 
 const googleAds = (extra: Record<string, unknown> = {}) => ({
@@ -180,5 +185,42 @@ describe('verite check: Stripe against a local Stripe', () => {
     const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
     expect(result!.level).toBe('problem');
     expect(result!.findings[0]!.message).toBe('the key in VERITE_CHECK_STRIPE may not read events (HTTP 403): give the restricted key Read access to Events');
+  });
+});
+
+describe('verite check: Shopify against a local Admin API', () => {
+  it("says Shopify refused the access token (401), naming the token's variable, with the version of the config", async () => {
+    const config = configSchema.parse({
+      sources: { shopify: { shop: 'verite-check.myshopify.com', apiBaseUrl: shopify.url, apiVersion: '2026-10', accessTokenEnv: 'VERITE_CHECK_SHOPIFY', maxAttempts: 1 } },
+    });
+    shopify.requests.length = 0;
+    const [result] = await checkSources({ config, log: logger(), now: NOW });
+    expect(result!.level).toBe('problem');
+    expect(result!.findings[0]!.message).toMatch(
+      /^the Admin API of verite-check\.myshopify\.com failed: \[shopify\.check, GraphQL shop and access scopes, HTTP 401\] Shopify refused the access token in VERITE_CHECK_SHOPIFY: it must be an Admin API token of an app installed on verite-check\.myshopify\.com$/,
+    );
+    expect(shopify.requests.map((r) => [r.operation, r.version])).toEqual([['VeriteCheck', '2026-10']]);
+  });
+
+  it('checks the credentials with the current version when the configured one is past its end, and says so', async () => {
+    shopify.versions = { oldest: '2026-01', newest: '2026-10' };
+    const config = configSchema.parse({
+      reportingTimezone: 'Europe/Paris',
+      reportingCurrency: 'EUR',
+      sources: { shopify: { shop: 'verite-check.myshopify.com', apiBaseUrl: shopify.url, apiVersion: '2025-07', accessTokenEnv: 'VERITE_CHECK_SHOPIFY_RIGHT', maxAttempts: 1 } },
+    });
+    process.env.VERITE_CHECK_SHOPIFY_RIGHT = 'shpat_check_right_token';
+    try {
+      shopify.requests.length = 0;
+      const [result] = await checkSources({ config, log: logger(), now: NOW });
+      // 2025-07 was supported until 2026-07-01; on 2026-12-05 the current version is 2026-10.
+      expect(result!.findings.map((f) => [f.level, f.message])).toEqual([
+        ['problem', 'GraphQL Admin API 2025-07 ended on 2026-07-01: set sources.shopify.apiVersion to 2026-10'],
+        ['ok', 'shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_all_orders'],
+      ]);
+      expect(shopify.requests.map((r) => [r.operation, r.version])).toEqual([['VeriteCheck', '2026-10']]);
+    } finally {
+      delete process.env.VERITE_CHECK_SHOPIFY_RIGHT;
+    }
   });
 });

@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestVersionAt } from '../../extractors/shopify/api-version.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { startFakeEasyPost, type FakeEasyPost } from '../extractors/support/easypost-server.ts';
+import { startFakeGa4, type FakeGa4 } from '../extractors/support/ga4-server.ts';
+import { startFakeGraph, type FakeGraph } from '../extractors/support/meta-graph-server.ts';
+import { startFakeShopify, type FakeShopify } from '../extractors/support/shopify-server.ts';
+import { startFakeStripe, type FakeStripe } from '../extractors/support/stripe-server.ts';
+
+/**
+ * Issue 11: `verite check` run as a user runs it, against local stand-ins of every source it
+ * calls (Google Ads' client cannot be pointed at a local address: tests/extractors/check.test.ts
+ * covers it through its seam).
+ */
+
+const SECRETS = {
+  VERITE_CLI_SHOPIFY_TOKEN: 'shpat_check_cli_token_0123',
+  VERITE_CLI_STRIPE_KEY: 'rk_live_check_cli_key_4567',
+  VERITE_CLI_META_TOKEN: 'EAAcheck-cli-system-user-token',
+  VERITE_CLI_EASYPOST_KEY: 'EZAKcheckcli0123456789',
+};
+
+let shopify: FakeShopify;
+let stripe: FakeStripe;
+let meta: FakeGraph;
+let easypost: FakeEasyPost;
+let ga4: FakeGa4;
+let dir: string;
+
+function writeConfig(name: string, sources: Record<string, unknown>): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify({ reportingTimezone: 'Europe/Paris', reportingCurrency: 'EUR', sources }));
+  return file;
+}
+
+function allSources(): Record<string, unknown> {
+  return {
+    shopify: { shop: 'verite-check.myshopify.com', apiBaseUrl: shopify.url, apiVersion: latestVersionAt(new Date()), accessTokenEnv: 'VERITE_CLI_SHOPIFY_TOKEN', maxAttempts: 1 },
+    stripe: { secretKeyEnv: 'VERITE_CLI_STRIPE_KEY', host: '127.0.0.1', port: stripe.port, protocol: 'http', maxAttempts: 1 },
+    ga4: { propertyIds: ['123456'], credentialsFile: ga4.keyFile, apiEndpoint: '127.0.0.1', port: ga4.port, protocol: 'http', maxAttempts: 1 },
+    meta_ads: { adAccountIds: ['act_111'], accessTokenEnv: 'VERITE_CLI_META_TOKEN', graphBaseUrl: meta.url },
+    shipments: { carrierApi: { apiKeyEnv: 'VERITE_CLI_EASYPOST_KEY', baseUrl: easypost.url, maxAttempts: 1 } },
+    fx: { ecb: true },
+  };
+}
+
+/** The status and the details of each source's line in the table. */
+function lines(stdout: string): Record<string, { status: string; details: string }> {
+  const out: Record<string, { status: string; details: string }> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^(shopify|stripe|ga4|meta_ads|shipments|fx)\s+(ok|warning|problem)\s+(.*)$/.exec(line);
+    if (m) out[m[1]!] = { status: m[2]!, details: m[3]! };
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'verite-check-cli-'));
+  shopify = await startFakeShopify(SECRETS.VERITE_CLI_SHOPIFY_TOKEN);
+  // Whatever today is: the command line runs on the real clock.
+  shopify.versions = { oldest: '2000-01', newest: '2999-10' };
+  stripe = await startFakeStripe(SECRETS.VERITE_CLI_STRIPE_KEY);
+  meta = await startFakeGraph(SECRETS.VERITE_CLI_META_TOKEN);
+  meta.accounts.set('111', { timezone_name: 'Europe/Paris', currency: 'EUR', name: 'Shop FR' });
+  easypost = await startFakeEasyPost(SECRETS.VERITE_CLI_EASYPOST_KEY);
+  ga4 = await startFakeGa4(dir);
+  ga4.properties.set('123456', { timeZone: 'Europe/Paris', currencyCode: 'EUR' });
+});
+afterAll(async () => {
+  await Promise.all([shopify?.close(), stripe?.close(), meta?.close(), easypost?.close(), ga4?.close()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('verite check', () => {
+  it('reports every source ok for a good setup, exits 0, and lands nothing', async () => {
+    const config = writeConfig('good.json', allSources());
+    const res = await runCli(['check'], { env: { ...SECRETS, VERITE_CONFIG: config } });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const seen = lines(res.stdout);
+    expect(Object.fromEntries(Object.entries(seen).map(([s, l]) => [s, l.status]))).toEqual({ shopify: 'ok', stripe: 'ok', ga4: 'ok', meta_ads: 'ok', shipments: 'ok', fx: 'ok' });
+    expect(seen.shopify!.details).toContain('shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_all_orders');
+    expect(seen.meta_ads!.details).toContain('ad account act_111 in EUR, Europe/Paris');
+    expect(seen.ga4!.details).toContain('GA4 property 123456 in EUR, Europe/Paris');
+    expect(res.stdout).toContain('Every source is ready.');
+    // One cheap call each: the shop query, three one-item lists, one ad account read, one runReport, one tracker.
+    expect(shopify.requests.map((r) => r.operation)).toEqual(['VeriteCheck']);
+    expect(stripe.requests.map((r) => `${r.path}?limit=${r.query.limit}`)).toEqual(['/v1/charges?limit=1', '/v1/refunds?limit=1', '/v1/events?limit=1']);
+    expect(meta.requests.map((r) => `${r.method} ${r.version}/${r.path}`)).toEqual(['GET v27.0/act_111']);
+    expect(ga4.reports.map((r) => r.body.limit)).toEqual(['1']);
+    expect(easypost.requests.map((r) => `${r.path} ${r.query.page_size}`)).toEqual(['/v2/trackers 1']);
+  });
+
+  it('names a missing secret, a refused key, a missing scope and a zone mismatch as problems, and exits 1', async () => {
+    shopify.accessScopes = ['read_orders', 'read_all_orders'];
+    meta.accounts.set('111', { timezone_name: 'America/New_York', currency: 'EUR', name: 'Shop FR' });
+    try {
+      const config = writeConfig('bad.json', allSources());
+      const { VERITE_CLI_EASYPOST_KEY: _unset, ...env } = SECRETS;
+      const res = await runCli(['check'], { env: { ...env, VERITE_CLI_STRIPE_KEY: 'rk_live_revoked_key_9999', VERITE_CONFIG: config } });
+      expect(res.code, res.stdout + res.stderr).toBe(1);
+      const seen = lines(res.stdout);
+      expect(seen.shipments).toEqual({
+        status: 'problem',
+        details: 'the environment variable VERITE_CLI_EASYPOST_KEY (carrierApi.apiKeyEnv) is not set: export it with the EasyPost production API key (EZAK…)',
+      });
+      expect(seen.stripe!.status).toBe('problem');
+      expect(seen.stripe!.details).toMatch(/^Stripe refused the key in VERITE_CLI_STRIPE_KEY \(HTTP 401\): put a live secret key or a restricted key/);
+      expect(seen.shopify!.status).toBe('problem');
+      expect(seen.shopify!.details).toMatch(/^the app lacks the access scope read_customers \(the customers stream reads customers\): grant it/);
+      expect(seen.meta_ads!.status).toBe('problem');
+      expect(seen.meta_ads!.details).toMatch(/^ad account act_111 is in America\/New_York, not in reportingTimezone Europe\/Paris: .* set reportingTimezone to America\/New_York/);
+      expect(seen.ga4!.status).toBe('ok');
+      expect(res.stdout).toMatch(/4 sources have problems: fix them before the first run\./);
+      // Neither the refused key nor any other secret is printed.
+      for (const secret of ['rk_live_revoked_key_9999', ...Object.values(env)]) expect(res.stdout + res.stderr).not.toContain(secret);
+    } finally {
+      shopify.accessScopes = ['read_orders', 'read_all_orders', 'read_customers'];
+      meta.accounts.set('111', { timezone_name: 'Europe/Paris', currency: 'EUR', name: 'Shop FR' });
+    }
+  });
+
+  it('warns about an API version within 60 days of its end, naming the date and the setting, and still exits 0', async () => {
+    const config = writeConfig('meta-v25.json', { meta_ads: { adAccountIds: ['act_111'], accessTokenEnv: 'VERITE_CLI_META_TOKEN', graphBaseUrl: meta.url, apiVersion: 'v25.0' } });
+    const res = await runCli(['check', '--as-of', '2027-01-10'], { env: { ...SECRETS, VERITE_CONFIG: config } });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    // Meta's version history: v25.0 expires on 2027-02-23, 44 days after 2027-01-10.
+    expect(lines(res.stdout).meta_ads).toEqual({
+      status: 'warning',
+      details: 'Marketing API v25.0 ends on 2027-02-23, in 44 days: set sources.meta_ads.apiVersion to v27.0 (or remove it: that is the default)',
+    });
+    expect(res.stdout).toContain('No problem; 1 source has a warning to act on (API versions judged on 2027-01-10).');
+  });
+
+  it('prints JSON with --format json', async () => {
+    const config = writeConfig('json.json', allSources());
+    const res = await runCli(['check', '--format', 'json', '--sources', 'stripe,fx', '--as-of', '2027-01-10'], { env: { ...SECRETS, VERITE_CONFIG: config } });
+    expect(res.code, res.stderr).toBe(0);
+    const report = JSON.parse(res.stdout) as { asOf: string; ok: boolean; sources: { source: string; level: string; findings: { level: string; message: string }[] }[] };
+    expect(report.asOf).toBe('2027-01-10');
+    expect(report.ok).toBe(true);
+    expect(report.sources.map((s) => [s.source, s.level])).toEqual([
+      ['stripe', 'ok'],
+      ['fx', 'ok'],
+    ]);
+    expect(report.sources[0]!.findings).toContainEqual({ level: 'ok', message: 'the key reads charges, refunds, events' });
+  });
+
+  it('exits 2 on bad usage: an unknown format, a source not configured, a date that is not one', async () => {
+    const config = writeConfig('usage.json', allSources());
+    const env = { ...SECRETS, VERITE_CONFIG: config };
+    const format = await runCli(['check', '--format', 'xml'], { env });
+    expect(format.code).toBe(2);
+    expect(format.stderr).toMatch(/--format xml: expected table or json/);
+    const unknown = await runCli(['check', '--sources', 'google_ads'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/not configured or disabled: google_ads/);
+    const date = await runCli(['check', '--as-of', '2027-02-30'], { env });
+    expect(date.code).toBe(2);
+    expect(date.stderr).toMatch(/--as-of 2027-02-30: expected a date as YYYY-MM-DD/);
+  });
+});
+
+describe('verite status', () => {
+  let wh: Warehouse;
+  beforeAll(async () => {
+    wh = await createTestDatabase('check_status');
+  });
+  afterAll(async () => wh?.close());
+
+  it("lists each configured source's API version and its announced end", async () => {
+    const config = writeConfig('status.json', {
+      shopify: { shop: 'verite-check.myshopify.com', apiVersion: '2026-10' },
+      meta_ads: { adAccountIds: ['act_111'], apiVersion: 'v25.0' },
+      stripe: {},
+    });
+    const res = await runCli(['status'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
+    expect(res.code, res.stderr).toBe(0);
+    const section = res.stdout.slice(res.stdout.indexOf('API versions'));
+    // Shopify supports 2026-10 for 12 months; Meta expires v25.0 on 2027-02-23; Stripe versions do not expire.
+    expect(section).toMatch(/\nshopify\s+GraphQL Admin API\s+2026-10\s+2027-10-01\s/);
+    expect(section).toMatch(/\nmeta_ads\s+Marketing API\s+v25\.0\s+2027-02-23\s/);
+    expect(section).toMatch(/\nstripe\s+Stripe API\s+\S+\s+not announced\s/);
+    const json = await runCli(['status', '--format', 'json'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
+    const report = JSON.parse(json.stdout) as { apiVersions: { source: string; version: string; endOfLife: string | null; setting: string }[] };
+    expect(report.apiVersions.map((v) => [v.source, v.version, v.endOfLife])).toEqual([
+      ['shopify', '2026-10', '2027-10-01'],
+      ['stripe', expect.stringMatching(/^\d{4}-\d{2}-\d{2}\.\w+$/), null],
+      ['meta_ads', 'v25.0', '2027-02-23'],
+    ]);
+    expect(report.apiVersions[2]!.setting).toBe('sources.meta_ads.apiVersion');
+  });
+});
