@@ -1,5 +1,4 @@
 import { ConfigError, ExtractError, errorMessage } from '../lib/errors.ts';
-import { apiVersionVerdict, type VersionedSource } from './api-versions.ts';
 import type { ReadContext } from './types.ts';
 
 /**
@@ -63,12 +62,6 @@ export function callProblem(what: string, error: unknown): CheckFinding {
 /** The HTTP status an extractor's error carries, if any. */
 export function statusOf(error: unknown): number | undefined {
   return error instanceof ExtractError ? error.context.status : undefined;
-}
-
-/** The API version verdict on `ctx.asOf`, as a finding. */
-export function versionFinding(source: VersionedSource, version: string, asOf: Date): CheckFinding {
-  const verdict = apiVersionVerdict(source, version, asOf);
-  return { level: verdict.level, message: verdict.message };
 }
 
 export interface Account {
