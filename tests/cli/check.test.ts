@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,8 +79,10 @@ afterAll(async () => {
 describe('verite check', () => {
   it('reports every source ok for a good setup, exits 0, and lands nothing', async () => {
     const config = writeConfig('good.json', allSources());
-    const res = await runCli(['check'], { env: { ...SECRETS, VERITE_CONFIG: config } });
+    // No DATABASE_URL: a command that opened the warehouse would start the embedded one under .verite/.
+    const res = await runCli(['check'], { env: { ...SECRETS, VERITE_CONFIG: config }, cwd: dir });
     expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(existsSync(join(dir, '.verite'))).toBe(false);
     const seen = lines(res.stdout);
     expect(Object.fromEntries(Object.entries(seen).map(([s, l]) => [s, l.status]))).toEqual({ shopify: 'ok', stripe: 'ok', ga4: 'ok', meta_ads: 'ok', shipments: 'ok', fx: 'ok' });
     expect(seen.shopify!.details).toContain('shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_all_orders');
@@ -150,18 +152,26 @@ describe('verite check', () => {
     expect(report.sources[0]!.findings).toContainEqual({ level: 'ok', message: 'the key reads charges, refunds, events' });
   });
 
-  it('exits 2 on bad usage: an unknown format, a source not configured, a date that is not one', async () => {
-    const config = writeConfig('usage.json', allSources());
-    const env = { ...SECRETS, VERITE_CONFIG: config };
-    const format = await runCli(['check', '--format', 'xml'], { env });
-    expect(format.code).toBe(2);
-    expect(format.stderr).toMatch(/--format xml: expected table or json/);
-    const unknown = await runCli(['check', '--sources', 'google_ads'], { env });
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/not configured or disabled: google_ads/);
-    const date = await runCli(['check', '--as-of', '2027-02-30'], { env });
-    expect(date.code).toBe(2);
-    expect(date.stderr).toMatch(/--as-of 2027-02-30: expected a date as YYYY-MM-DD/);
+  describe('exits 2 on bad usage', () => {
+    const env = () => ({ ...SECRETS, VERITE_CONFIG: writeConfig('usage.json', allSources()) });
+
+    it('an unknown format', async () => {
+      const res = await runCli(['check', '--format', 'xml'], { env: env() });
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/--format xml: expected table or json/);
+    });
+
+    it('a source not configured', async () => {
+      const res = await runCli(['check', '--sources', 'google_ads'], { env: env() });
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/not configured or disabled: google_ads/);
+    });
+
+    it('a date that is not one', async () => {
+      const res = await runCli(['check', '--as-of', '2027-02-30'], { env: env() });
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/--as-of 2027-02-30: expected a date as YYYY-MM-DD/);
+    });
   });
 });
 
@@ -172,20 +182,25 @@ describe('verite status', () => {
   });
   afterAll(async () => wh?.close());
 
-  it("lists each configured source's API version and its announced end", async () => {
-    const config = writeConfig('status.json', {
+  const config = () =>
+    writeConfig('status.json', {
       shopify: { shop: 'verite-check.myshopify.com', apiVersion: '2026-10' },
       meta_ads: { adAccountIds: ['act_111'], apiVersion: 'v25.0' },
       stripe: {},
     });
-    const res = await runCli(['status'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
+
+  it("lists each configured source's API version and its announced end", async () => {
+    const res = await runCli(['status'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config() } });
     expect(res.code, res.stderr).toBe(0);
     const section = res.stdout.slice(res.stdout.indexOf('API versions'));
     // Shopify supports 2026-10 for 12 months; Meta expires v25.0 on 2027-02-23; Stripe versions do not expire.
     expect(section).toMatch(/\nshopify\s+GraphQL Admin API\s+2026-10\s+2027-10-01\s/);
     expect(section).toMatch(/\nmeta_ads\s+Marketing API\s+v25\.0\s+2027-02-23\s/);
     expect(section).toMatch(/\nstripe\s+Stripe API\s+\S+\s+not announced\s/);
-    const json = await runCli(['status', '--format', 'json'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
+  });
+
+  it('gives them in its JSON too, with the setting that changes each', async () => {
+    const json = await runCli(['status', '--format', 'json'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config() } });
     const report = JSON.parse(json.stdout) as { apiVersions: { source: string; version: string; endOfLife: string | null; setting: string }[] };
     expect(report.apiVersions.map((v) => [v.source, v.version, v.endOfLife])).toEqual([
       ['shopify', '2026-10', '2027-10-01'],
