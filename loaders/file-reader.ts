@@ -5,7 +5,7 @@ import { extname, basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
-import { describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record-limits.ts';
+import { byteCount, describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record-limits.ts';
 
 export type FileFormat = 'jsonl' | 'json' | 'csv';
 
@@ -200,14 +200,14 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
-/** The quarantine reason of bytes that are not UTF-8. */
-function notUtf8(bytes: Uint8Array, offset = firstInvalidUtf8(bytes)): string {
-  const at = offset === -1 ? '' : ` (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at byte ${offset + 1} of the record)`;
+/** The quarantine reason of bytes (a line, or a record of a JSON array) that are not UTF-8. */
+function notUtf8(bytes: Uint8Array, of: 'line' | 'record', offset = firstInvalidUtf8(bytes)): string {
+  const at = offset === -1 ? '' : ` (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at byte ${offset + 1} of the ${of})`;
   return `not valid UTF-8 text${at}: was the file saved in another encoding, such as Latin-1 or Windows-1252? Save it as UTF-8`;
 }
 
 function tooLarge(bytes: number): string {
-  return `too large: over the limit of ${describeBytes(RECORD_LIMITS.maxBytes)} per record (${describeBytes(bytes)} read; its first ${describeBytes(PREVIEW_BYTES)} are kept here)`;
+  return `too large: over the limit of ${describeBytes(RECORD_LIMITS.maxBytes)} per record (${byteCount(bytes)} read; its first ${describeBytes(PREVIEW_BYTES)} are kept here)`;
 }
 
 /**
@@ -247,8 +247,8 @@ class RecordBytes {
 }
 
 /** A record's bytes as the loader gets them: text, or rejected with the reason. */
-function recordOf(bytes: Buffer, location: string): RawText | RejectedRecord {
-  if (!isUtf8(bytes)) return new RejectedRecord(bytes.toString('utf8'), notUtf8(bytes), location);
+function recordOf(bytes: Buffer, location: string, of: 'line' | 'record'): RawText | RejectedRecord {
+  if (!isUtf8(bytes)) return new RejectedRecord(bytes.toString('utf8'), notUtf8(bytes, of), location);
   return new RawText(bytes.toString('utf8'), location);
 }
 
@@ -273,7 +273,7 @@ async function* jsonLines(chunks: AsyncIterable<Buffer>, name: string): AsyncGen
     let bytes = pending.take(last);
     if (firstNonBlank(bytes, 0) === -1) return undefined;
     if (bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
-    return recordOf(bytes, location);
+    return recordOf(bytes, location, 'line');
   };
   for await (const chunk of chunks) {
     let from = 0;
@@ -321,7 +321,7 @@ async function* jsonArrayElements(chunks: AsyncIterable<Buffer>, path: string, n
       pending.take(Buffer.alloc(0));
       return new RejectedRecord(text, tooLarge(size), location);
     }
-    return recordOf(trimmedEnd(pending.take(last)), location);
+    return recordOf(trimmedEnd(pending.take(last)), location, 'record');
   };
   for await (const chunk of chunks) {
     // Where, in this chunk, the bytes of the element being read start.
@@ -392,7 +392,7 @@ class Utf8Lines {
         let end = body.indexOf(LF, from);
         if (end === -1) end = body.length;
         const bytes = body.subarray(from, end);
-        if (!isUtf8(bytes) && !this.bad.has(line)) this.bad.set(line, notUtf8(bytes));
+        if (!isUtf8(bytes) && !this.bad.has(line)) this.bad.set(line, notUtf8(bytes, 'line'));
         from = end + 1;
         line++;
       }
@@ -402,7 +402,7 @@ class Utf8Lines {
 
   /** At the end of the stream: a character cut short there. */
   end(): void {
-    if (this.carry.length) this.bad.set(this.line, notUtf8(this.carry, 0));
+    if (this.carry.length) this.bad.set(this.line, notUtf8(this.carry, 'line', 0));
   }
 }
 

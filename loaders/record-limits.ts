@@ -13,7 +13,12 @@ export const RECORD_LIMITS = Object.freeze({
   maxBytes: 16 * 1024 * 1024,
 });
 
-/** Shown in a reason: `16 MiB`, `1.5 KiB`, `900 bytes`. */
+/** A size read, exactly: `16,777,234 bytes`. */
+export function byteCount(bytes: number): string {
+  return `${bytes.toLocaleString('en-US')} bytes`;
+}
+
+/** A limit, shown in a reason: `16 MiB`, `64 KiB`, `900 bytes`. */
 export function describeBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MiB`;
   if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
@@ -70,7 +75,7 @@ export const PREVIEW_BYTES = 64 * 1024;
 export function recordLimitProblem(json: string): { reason: string; kept: string } | undefined {
   if (utf8LongerThan(json, RECORD_LIMITS.maxBytes)) {
     return {
-      reason: `too large: ${describeBytes(Buffer.byteLength(json, 'utf8'))} of JSON, over the limit of ${describeBytes(RECORD_LIMITS.maxBytes)} per record (its first ${describeBytes(PREVIEW_BYTES)} are kept here)`,
+      reason: `too large: ${byteCount(Buffer.byteLength(json, 'utf8'))} of JSON, over the limit of ${describeBytes(RECORD_LIMITS.maxBytes)} per record (its first ${describeBytes(PREVIEW_BYTES)} are kept here)`,
       kept: Buffer.from(json, 'utf8').subarray(0, PREVIEW_BYTES).toString('utf8'),
     };
   }
