@@ -1,8 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { extname, basename } from 'node:path';
-import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
-import { RawText, RejectedRecord } from './raw-text.ts';
+import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
+import { byteCount, describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record-limits.ts';
 
 export type FileFormat = 'jsonl' | 'json' | 'csv';
 
@@ -14,26 +17,54 @@ export function formatOf(path: string): FileFormat | undefined {
   return undefined;
 }
 
+/**
+ * The file is not what its extension says (a `.json` holding JSON lines, a `.csv` holding
+ * JSON, a binary file, UTF-16 text, an unknown extension). Raised before the first record
+ * is read; the message names the file.
+ */
+export class FileFormatError extends Error {
+  override name = 'FileFormatError';
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+  }
+}
+
 /** Turns a CSV row (column → text) into a record, or says why it cannot. */
 export type CsvRowMapper = (row: Record<string, string>) => Record<string, unknown>;
+
+/** What is read to decide whether a file is what its extension says. */
+const SNIFF_BYTES = 64 * 1024;
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const LF = 0x0a;
+const CR = 0x0d;
 
 /**
  * Streams the records of a `.jsonl`, `.json` (an array) or `.csv` file in batches, never
  * holding the whole file: JSON records come as {@link RawText} (parsed, and quarantined when
- * broken, by the loader), CSV rows as objects (through `mapCsvRow` when given; a row it
- * rejects becomes a {@link RejectedRecord}).
+ * broken, by the loader), CSV rows as {@link LocatedRecord} (through `mapCsvRow` when given; a
+ * row it rejects becomes a {@link RejectedRecord}). Every record is located by file and line
+ * (`orders.jsonl:12`; a JSON array element also by its number, `orders.json:3 (record 2)`).
+ *
+ * A file saved with a UTF-8 byte-order mark reads as one without. A record that is not valid
+ * UTF-8, or larger than {@link RECORD_LIMITS}, becomes a {@link RejectedRecord} (never decoded
+ * with replacement characters, never held past the limit). A file that is not what its
+ * extension says throws {@link FileFormatError} before the first record; an empty file has
+ * no records.
  */
 export async function* readRecordsFile(
   path: string,
   options: { batchSize?: number; mapCsvRow?: CsvRowMapper; format?: FileFormat } = {},
 ): AsyncGenerator<unknown[]> {
   const format = options.format ?? formatOf(path);
+  if (!format) throw new FileFormatError(path, 'unknown file type (expected .jsonl, .json or .csv)');
   const size = options.batchSize ?? 5000;
   const name = basename(path);
   let batch: unknown[] = [];
-  const source =
-    format === 'jsonl' ? jsonLines(path, name) : format === 'json' ? jsonArrayElements(path, name) : format === 'csv' ? csvRows(path, name, options.mapCsvRow) : null;
-  if (!source) throw new Error(`${path}: unknown file type (expected .jsonl, .json or .csv)`);
+  const bytes = fileBytes(path, format);
+  const source = format === 'jsonl' ? jsonLines(bytes, name) : format === 'json' ? jsonArrayElements(bytes, path, name) : csvRows(bytes, path, name, options.mapCsvRow);
   for await (const record of source) {
     batch.push(record);
     if (batch.length >= size) {
@@ -44,81 +75,391 @@ export async function* readRecordsFile(
   if (batch.length) yield batch;
 }
 
-async function* jsonLines(path: string, name: string): AsyncGenerator<unknown> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    yield new RawText(line, `${name}:${n}`);
+/**
+ * Checks that a file is what its extension says, from its first bytes, and throws
+ * {@link FileFormatError} when it is not (see {@link readRecordsFile}, which checks the same
+ * as it reads). For a command to refuse a file before it starts anything.
+ */
+export async function checkFileFormat(path: string, format = formatOf(path)): Promise<void> {
+  if (!format) throw new FileFormatError(path, 'unknown file type (expected .jsonl, .json or .csv)');
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+    const head = buffer.subarray(0, bytesRead);
+    const text = startsWith(head, UTF8_BOM) ? head.subarray(3) : head;
+    checkHead(text, path, format);
+    const first = firstNonBlank(text, 0);
+    if (first !== -1) checkFirstByte(text[first]!, text, first, path, format);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The file's bytes, the UTF-8 byte-order mark left out, checked to be text of its format. */
+async function* fileBytes(path: string, format: FileFormat): AsyncGenerator<Buffer> {
+  let head = true;
+  let checkedFirst = false;
+  for await (const read of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    let chunk = read as Buffer;
+    if (head) {
+      head = false;
+      if (startsWith(chunk, UTF8_BOM)) chunk = chunk.subarray(3);
+      checkHead(chunk.subarray(0, SNIFF_BYTES), path, format);
+    }
+    if (!checkedFirst) {
+      const first = firstNonBlank(chunk, 0);
+      if (first !== -1) {
+        checkedFirst = true;
+        checkFirstByte(chunk[first]!, chunk, first, path, format);
+      }
+    }
+    yield chunk;
+  }
+}
+
+function startsWith(buffer: Buffer, prefix: Buffer): boolean {
+  return buffer.length >= prefix.length && buffer.subarray(0, prefix.length).equals(prefix);
+}
+
+/** Refuses what is not UTF-8 text at all: UTF-16 or UTF-32 text, and binary files. */
+function checkHead(head: Buffer, path: string, format: FileFormat): void {
+  const what = `a .${format} file`;
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+    throw new FileFormatError(path, `is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8`);
+  }
+  const signatures: [number[], string][] = [
+    [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (an Excel .xlsx workbook is one: save the sheet as CSV)'],
+    [[0x1f, 0x8b], 'a gzip archive (unpack it first)'],
+    [[0x25, 0x50, 0x44, 0x46], 'a PDF document'],
+    [[0xd0, 0xcf, 0x11, 0xe0], 'an old Office document (an Excel .xls workbook? save the sheet as CSV)'],
+  ];
+  for (const [signature, kind] of signatures) {
+    if (signature.every((b, i) => head[i] === b)) throw new FileFormatError(path, `is ${kind}, not ${what}`);
+  }
+  if (head.includes(0)) {
+    throw new FileFormatError(path, `is not ${what}: it holds NUL bytes, so it is binary, or text in UTF-16 or UTF-32 (save it as UTF-8)`);
+  }
+}
+
+function isBlank(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === LF || byte === CR;
+}
+
+function firstNonBlank(buffer: Buffer, from: number): number {
+  for (let i = from; i < buffer.length; i++) if (!isBlank(buffer[i]!)) return i;
+  return -1;
+}
+
+/** The first line of a file, shortened, to show in a message. */
+function shown(buffer: Buffer, from: number): string {
+  let end = buffer.indexOf(LF, from);
+  if (end === -1) end = buffer.length;
+  const line = buffer.toString('utf8', from, Math.min(end, from + 60)).trimEnd();
+  return end - from > 60 ? `${line}…` : line;
+}
+
+/** Refuses a file whose first character says it holds another format than its extension's. */
+function checkFirstByte(byte: number, buffer: Buffer, at: number, path: string, format: FileFormat): void {
+  const start = JSON.stringify(shown(buffer, at));
+  if (format === 'json' && byte !== 0x5b) {
+    const hint = byte === 0x7b ? ': a JSON object, or JSON lines (one record per line)? name a JSON lines file .jsonl' : '';
+    throw new FileFormatError(path, `is not a JSON array of records: a .json file must start with "[", this one starts with ${start}${hint}`);
+  }
+  if (format === 'jsonl' && byte !== 0x7b) {
+    const hint = byte === 0x5b ? ': a JSON array? name it .json' : '';
+    throw new FileFormatError(path, `is not JSON lines: each line of a .jsonl file holds one JSON object, this one starts with ${start}${hint}`);
+  }
+  if (format === 'csv' && (byte === 0x7b || byte === 0x5b)) {
+    throw new FileFormatError(path, `holds JSON, not CSV: it starts with ${start} (name JSON lines .jsonl and a JSON array .json)`);
   }
 }
 
 /**
- * Splits a top-level JSON array into its elements' texts without parsing them, tracking
- * strings and nesting, so a file larger than memory can be imported element by element.
+ * Where the first byte that is not UTF-8 is, in bytes that `isUtf8` refused: the first lead
+ * byte not followed by its continuation bytes, or a stray continuation byte, or an overlong
+ * form, a surrogate or a code point past U+10FFFF.
  */
-async function* jsonArrayElements(path: string, name: string): AsyncGenerator<unknown> {
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const length = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (!length || i + length > bytes.length) return i;
+    const second = bytes[i + 1]!;
+    const low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    if (second < low || second > high) return i;
+    for (let k = 2; k < length; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
+    i += length;
+  }
+  return -1;
+}
+
+/** The quarantine reason of bytes (a line, or a record of a JSON array) that are not UTF-8. */
+function notUtf8(bytes: Uint8Array, of: 'line' | 'record', offset = firstInvalidUtf8(bytes)): string {
+  const at = offset === -1 ? '' : ` (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at byte ${offset + 1} of the ${of})`;
+  return `not valid UTF-8 text${at}: was the file saved in another encoding, such as Latin-1 or Windows-1252? Save it as UTF-8`;
+}
+
+function tooLarge(bytes: number): string {
+  return `too large: over the limit of ${describeBytes(RECORD_LIMITS.maxBytes)} per record (${byteCount(bytes)} read; its first ${describeBytes(PREVIEW_BYTES)} are kept here)`;
+}
+
+/**
+ * The bytes of one record being read, kept up to the size limit: past it only a preview is
+ * held and the rest is counted, so a broken file never fills the memory.
+ */
+class RecordBytes {
+  private parts: Buffer[] = [];
+  size = 0;
+
+  add(bytes: Buffer): void {
+    if (!bytes.length) return;
+    if (this.size <= RECORD_LIMITS.maxBytes) {
+      const room = Math.max(0, RECORD_LIMITS.maxBytes + 1 - this.size);
+      // A slice of the read buffer would keep the whole buffer alive: copy what is held.
+      this.parts.push(Buffer.from(bytes.subarray(0, room)));
+    }
+    this.size += bytes.length;
+  }
+
+  get tooLarge(): boolean {
+    return this.size > RECORD_LIMITS.maxBytes;
+  }
+
+  /** The record's bytes (when not too large), with what was added last, not copied. */
+  take(last: Buffer): Buffer {
+    const whole = this.parts.length ? Buffer.concat([...this.parts, last]) : last;
+    this.parts = [];
+    this.size = 0;
+    return whole;
+  }
+
+  preview(last: Buffer): string {
+    const whole = Buffer.concat([...this.parts, last.subarray(0, PREVIEW_BYTES)]);
+    return whole.toString('utf8', 0, Math.min(whole.length, PREVIEW_BYTES));
+  }
+}
+
+/** A record's bytes as the loader gets them: text, or rejected with the reason. */
+function recordOf(bytes: Buffer, location: string, of: 'line' | 'record'): RawText | RejectedRecord {
+  if (!isUtf8(bytes)) return new RejectedRecord(bytes.toString('utf8'), notUtf8(bytes, of), location);
+  return new RawText(bytes.toString('utf8'), location);
+}
+
+function trimmedEnd(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  while (end > 0 && isBlank(bytes[end - 1]!)) end--;
+  return bytes.subarray(0, end);
+}
+
+/** One record per line; blank lines are skipped, a CRLF line ending is read as LF. */
+async function* jsonLines(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<RawText | RejectedRecord> {
+  const pending = new RecordBytes();
+  let line = 1;
+  const emit = (last: Buffer): RawText | RejectedRecord | undefined => {
+    const location = `${name}:${line}`;
+    if (pending.size + last.length > RECORD_LIMITS.maxBytes) {
+      const size = pending.size + last.length;
+      const text = pending.preview(last);
+      pending.take(Buffer.alloc(0));
+      return new RejectedRecord(text, tooLarge(size), location);
+    }
+    let bytes = pending.take(last);
+    if (firstNonBlank(bytes, 0) === -1) return undefined;
+    if (bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
+    return recordOf(bytes, location, 'line');
+  };
+  for await (const chunk of chunks) {
+    let from = 0;
+    for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, from)) {
+      const record = emit(chunk.subarray(from, newline));
+      if (record) yield record;
+      line++;
+      from = newline + 1;
+    }
+    pending.add(chunk.subarray(from));
+  }
+  const record = emit(Buffer.alloc(0));
+  if (record) yield record;
+}
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+
+/**
+ * Splits a top-level JSON array into its elements' texts without parsing them, tracking
+ * strings and nesting byte by byte (no byte of a multi-byte UTF-8 character is ASCII), so a
+ * file larger than memory is imported element by element.
+ */
+async function* jsonArrayElements(chunks: AsyncIterable<Buffer>, path: string, name: string): AsyncGenerator<RawText | RejectedRecord> {
+  let phase: 'before' | 'in' | 'after' = 'before';
   let depth = 0;
   let inString = false;
   let escaped = false;
-  let started = false;
-  let current = '';
+  let line = 1;
   let index = 0;
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    let from = 0;
-    const text = chunk as string;
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      if (!started) {
-        if (c === '[') {
-          started = true;
-          from = i + 1;
-        } else if (!/\s/.test(c!)) {
-          throw new Error(`${path}: a .json file must hold an array of records`);
+  // The element being read: where it started (line, number) and its bytes so far.
+  let element: { line: number; number: number } | null = null;
+  const pending = new RecordBytes();
+  const finish = (last: Buffer): RawText | RejectedRecord => {
+    const location = `${name}:${element!.line} (record ${element!.number})`;
+    element = null;
+    if (pending.size + last.length > RECORD_LIMITS.maxBytes) {
+      const size = pending.size + last.length;
+      const text = pending.preview(last);
+      pending.take(Buffer.alloc(0));
+      return new RejectedRecord(text, tooLarge(size), location);
+    }
+    return recordOf(trimmedEnd(pending.take(last)), location, 'record');
+  };
+  for await (const chunk of chunks) {
+    // Where, in this chunk, the bytes of the element being read start.
+    let from = element ? 0 : -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b === LF) line++;
+      if (phase === 'in' && element) {
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (b === BACKSLASH) escaped = true;
+          else if (b === QUOTE) inString = false;
+          continue;
+        }
+        if (b === QUOTE) inString = true;
+        else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+        else if ((b === CLOSE_BRACE || b === CLOSE_BRACKET) && depth > 0) depth--;
+        else if (depth === 0 && (b === COMMA || b === CLOSE_BRACKET)) {
+          yield finish(chunk.subarray(from, i));
+          from = -1;
+          if (b === CLOSE_BRACKET) phase = 'after';
         }
         continue;
       }
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (c === '\\') escaped = true;
-        else if (c === '"') inString = false;
-        continue;
-      }
-      if (c === '"') inString = true;
-      else if (c === '{' || c === '[') depth++;
-      else if (c === '}' || c === ']') {
-        if (depth === 0 && c === ']') {
-          current += text.slice(from, i);
-          if (current.trim()) yield new RawText(current.trim(), `${name}[${index}]`);
-          return;
-        }
-        depth--;
-      } else if (c === ',' && depth === 0) {
-        current += text.slice(from, i);
-        yield new RawText(current.trim(), `${name}[${index++}]`);
-        current = '';
-        from = i + 1;
+      if (isBlank(b)) continue;
+      if (phase === 'before') {
+        // The file's first character was checked to be "[" (see checkFirstByte).
+        phase = 'in';
+      } else if (phase === 'after') {
+        throw new Error(`${path}:${line}: content after the end of the JSON array (${JSON.stringify(shown(chunk, i))})`);
+      } else if (b === CLOSE_BRACKET) {
+        phase = 'after'; // `[]`, or a trailing comma before the end
+      } else {
+        // An element starts (an empty one, between two commas, is quarantined as broken JSON).
+        element = { line, number: ++index };
+        from = i;
+        if (b === COMMA) {
+          yield finish(Buffer.alloc(0));
+          from = -1;
+        } else i--; // read it again as part of the element
       }
     }
-    current += text.slice(from);
+    if (element && from !== -1) pending.add(chunk.subarray(from));
   }
-  if (started) throw new Error(`${path}: the JSON array is not closed`);
+  if (phase === 'in') throw new Error(`${path}: the JSON array is not closed (is the file cut short?)`);
 }
 
-async function* csvRows(path: string, name: string, map?: CsvRowMapper): AsyncGenerator<unknown> {
-  const parser = createReadStream(path).pipe(parseCsv({ columns: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true }));
-  let n = 1;
-  for await (const row of parser as AsyncIterable<Record<string, string>>) {
-    n++;
-    if (!map) {
-      yield row;
-      continue;
+/**
+ * Marks the lines of a byte stream that are not UTF-8 as it passes, so a CSV row on such a
+ * line is quarantined instead of read with replacement characters. Whole chunks are checked
+ * at once; only a chunk that fails is looked at line by line.
+ */
+class Utf8Lines {
+  /** Line number → the reason. */
+  readonly bad = new Map<number, string>();
+  private carry = Buffer.alloc(0);
+  private line = 1;
+
+  check(chunk: Buffer): void {
+    const data = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    const cut = completeLength(data);
+    const body = data.subarray(0, cut);
+    this.carry = Buffer.from(data.subarray(cut));
+    if (!isUtf8(body)) {
+      let from = 0;
+      let line = this.line;
+      while (from <= body.length) {
+        let end = body.indexOf(LF, from);
+        if (end === -1) end = body.length;
+        const bytes = body.subarray(from, end);
+        if (!isUtf8(bytes) && !this.bad.has(line)) this.bad.set(line, notUtf8(bytes, 'line'));
+        from = end + 1;
+        line++;
+      }
     }
-    try {
-      yield map(row);
-    } catch (error) {
-      yield new RejectedRecord(JSON.stringify(row), (error as Error).message, `${name}:${n}`);
+    for (let i = body.indexOf(LF); i !== -1; i = body.indexOf(LF, i + 1)) this.line++;
+  }
+
+  /** At the end of the stream: a character cut short there. */
+  end(): void {
+    if (this.carry.length) this.bad.set(this.line, notUtf8(this.carry, 'line', 0));
+  }
+}
+
+/** The length of `data` without a multi-byte UTF-8 character cut short at its end. */
+function completeLength(data: Buffer): number {
+  for (let i = data.length - 1; i >= Math.max(0, data.length - 4); i--) {
+    const b = data[i]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return i + length > data.length ? i : data.length;
+  }
+  return data.length;
+}
+
+async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: string, map?: CsvRowMapper): AsyncGenerator<LocatedRecord | RejectedRecord> {
+  const utf8 = new Utf8Lines();
+  const checked = (async function* () {
+    for await (const chunk of chunks) {
+      utf8.check(chunk);
+      yield chunk;
     }
+    utf8.end();
+  })();
+  // A row past the size limit stops the file: in CSV it almost always means a quote left open,
+  // after which the following rows cannot be told apart.
+  const parser = parseCsv({ columns: true, skip_empty_lines: true, trim: true, relax_column_count: true, info: true, max_record_size: RECORD_LIMITS.maxBytes });
+  const input = Readable.from(checked);
+  // `pipe` does not pass on the reader's errors (a file that is not CSV, a read error).
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+  try {
+    for await (const { record: row, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      // `lines` is where the row ends; a quoted value may span several lines.
+      let newlines = 0;
+      for (const value of Object.values(row)) for (let i = value.indexOf('\n'); i !== -1; i = value.indexOf('\n', i + 1)) newlines++;
+      const first = info.lines - newlines;
+      const location = `${name}:${first}`;
+      let invalid: string | undefined;
+      for (let l = first; l <= info.lines && !invalid; l++) invalid = utf8.bad.get(l);
+      if (invalid) {
+        yield new RejectedRecord(JSON.stringify(row), invalid, location);
+        continue;
+      }
+      if (!map) {
+        yield new LocatedRecord(row, location);
+        continue;
+      }
+      try {
+        yield new LocatedRecord(map(row), location);
+      } catch (error) {
+        yield new RejectedRecord(JSON.stringify(row), (error as Error).message, location);
+      }
+    }
+  } catch (error) {
+    if (error instanceof FileFormatError) throw error;
+    throw new Error(`${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    input.destroy();
   }
 }

@@ -7,7 +7,8 @@ import type { Page, JsonValue } from '../extractors/types.ts';
 import type { StreamIdentity } from '../extractors/catalog.ts';
 import { WarehouseError } from '../lib/errors.ts';
 import { rawTableName } from '../warehouse/tables/raw.ts';
-import { RawText, RejectedRecord } from './raw-text.ts';
+import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
+import { recordLimitProblem } from './record-limits.ts';
 
 /** What one landed page (or a whole stream) did. */
 export interface LandResult {
@@ -15,7 +16,10 @@ export interface LandResult {
   received: number;
   /** Rows inserted or changed in raw. */
   written: number;
-  /** Valid records identical to what raw already held (not rewritten). */
+  /**
+   * Valid records not written: identical to what raw already held, or older than the version
+   * landed or than another version of the same key in the page.
+   */
   unchanged: number;
   /** Records sent to ops.quarantine. */
   quarantined: number;
@@ -48,7 +52,7 @@ const NUL = /\\u0000/;
 const LONE_SURROGATE = /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
 
 /** Escapes a value for COPY's text format. */
-function copyText(value: string | null): string {
+export function copyText(value: string | null): string {
   if (value === null) return '\\N';
   return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
@@ -62,12 +66,25 @@ function preview(value: unknown): string {
   }
 }
 
+/** Whether version `a` is older than `b` (ISO timestamps); a record without one is never older. */
+function olderThan(a: string | null, b: string | null): boolean {
+  return a !== null && b !== null && Date.parse(a) < Date.parse(b);
+}
+
+/** Text PostgreSQL can store: a NUL character (which no `text` value may hold) is written `\u0000`. */
+function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+}
+
 /**
  * Checks and serialises one page: every record becomes a row to land or a quarantine entry
- * with its reason. Nothing here touches the database.
+ * with its reason. Of several versions of one key, the row kept is the newest by the stream's
+ * version (ties, and records without a version, go to the one seen last), so the page lands
+ * what a merge record by record would. Nothing here touches the database.
  */
 export function preparePage(stream: StreamIdentity, records: readonly unknown[], pageLabel = 'page'): { rows: Prepared[]; quarantine: Quarantined[] } {
   const rows: Prepared[] = [];
+  const rowOfKey = new Map<string, number>();
   const quarantine: Quarantined[] = [];
   records.forEach((input, index) => {
     let location: string | null = `${pageLabel} record ${index + 1}`;
@@ -76,7 +93,10 @@ export function preparePage(stream: StreamIdentity, records: readonly unknown[],
       quarantine.push({ reason: input.reason, raw: input.text, location: input.location ?? location });
       return;
     }
-    if (input instanceof RawText) {
+    if (input instanceof LocatedRecord) {
+      location = input.location ?? location;
+      value = input.value;
+    } else if (input instanceof RawText) {
       location = input.location ?? location;
       try {
         value = JSON.parse(input.text);
@@ -95,7 +115,13 @@ export function preparePage(stream: StreamIdentity, records: readonly unknown[],
       // A line that parsed is already JSON text: keep it rather than serialise it again.
       json = input instanceof RawText ? input.text : JSON.stringify(record);
     } catch (error) {
-      quarantine.push({ reason: `cannot be serialised: ${(error as Error).message}`, raw: String(record), location });
+      const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
+      quarantine.push({ reason: `cannot be serialised: ${why}`, raw: String(record), location });
+      return;
+    }
+    const limit = recordLimitProblem(json);
+    if (limit) {
+      quarantine.push({ reason: limit.reason, raw: limit.kept, location });
       return;
     }
     if (NUL.test(json) || LONE_SURROGATE.test(json)) {
@@ -116,7 +142,14 @@ export function preparePage(stream: StreamIdentity, records: readonly unknown[],
       }
     }
     const version = stream.versionOf?.(record) ?? null;
-    rows.push({ key, json, hash: createHash('md5').update(json).digest('hex'), reportDate, version });
+    const row = { key, json, hash: createHash('md5').update(json).digest('hex'), reportDate, version };
+    const seen = rowOfKey.get(key);
+    if (seen === undefined) {
+      rowOfKey.set(key, rows.length);
+      rows.push(row);
+    } else if (!olderThan(version, rows[seen]!.version)) {
+      rows[seen] = row;
+    }
   });
   return { rows, quarantine };
 }
@@ -161,10 +194,8 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
         rows.map((r) => r.key),
       ]);
     }
-    // Within a page the last occurrence of a key wins.
-    const latest = new Map<string, Prepared>();
-    for (const row of rows) latest.set(row.key, row);
-    const unique = [...latest.values()];
+    // One row per key (the newest version): see preparePage.
+    const unique = rows;
     if (unique.length) {
       const existing = new Set(
         (await query(client, `select _key from ${quoted} where _key = any($1::text[])`, [unique.map((r) => r.key)])).rows.map((r) => r._key as string),
@@ -218,7 +249,7 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
          select $1, $2, $3, q.reason, q.raw, q.location
            from unnest($4::text[], $5::text[], $6::text[]) as q(reason, raw, location)
          on conflict do nothing`,
-        [target.runId, source, stream.name, quarantine.map((q) => q.reason), quarantine.map((q) => q.raw), quarantine.map((q) => q.location)],
+        [target.runId, source, stream.name, quarantine.map((q) => storable(q.reason)), quarantine.map((q) => storable(q.raw)), quarantine.map((q) => q.location && storable(q.location))],
       );
       quarantined = res.rowCount ?? 0;
     }
@@ -239,7 +270,10 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
       await page.afterLand({ query: (text, values) => query(client, text, values) }, { source, stream: stream.name, runId: target.runId });
     }
     await query(client, 'commit');
-    return { received: page.records.length, written, unchanged: unique.length - written, quarantined: quarantine.length === 0 ? 0 : quarantined };
+    // Unchanged: every valid record not written (identical to the landed row, or an older
+    // version than the landed one or than another of the page).
+    const valid = page.records.length - quarantine.length;
+    return { received: page.records.length, written, unchanged: valid - written, quarantined: quarantine.length === 0 ? 0 : quarantined };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
@@ -274,13 +308,16 @@ export async function readStreamState(pool: pg.Pool, source: string, stream: str
 
 /**
  * Lands every page of a stream read, page by page, each in its own transaction.
- * `onPage` is told after each commit (progress, counters).
+ * `onPage` is told after each commit (progress, counters). With `datesOfRecords`, a page of a
+ * date-report stream replaces the dates its valid records hold (an imported file names no
+ * dates of its own; a record that is quarantined does not take its date's rows away).
  */
 export async function landPages(
   pool: pg.Pool,
   target: Omit<LandTarget, 'batchId'> & { batchId?: string },
   pages: AsyncIterable<Page> | Iterable<Page>,
   onPage?: (result: LandResult, pageNumber: number) => void,
+  options: { datesOfRecords?: boolean } = {},
 ): Promise<LandResult & { pages: number }> {
   const full: LandTarget = { ...target, batchId: target.batchId ?? randomUUID() };
   const total = { received: 0, written: 0, unchanged: 0, quarantined: 0, pages: 0 };
@@ -304,9 +341,10 @@ export async function landPages(
   try {
     for await (const page of pages) {
       const prepared = preparePage(full.stream, page.records, `page ${total.pages + 1}`);
+      const landed = options.datesOfRecords && full.stream.kind === 'date-report' ? { ...page, dates: [...new Set(prepared.rows.map((r) => r.reportDate!))] } : page;
       await settle();
       total.pages++;
-      writing = writePage(pool, full, page, prepared);
+      writing = writePage(pool, full, landed, prepared);
       writing.catch(() => undefined);
     }
     await settle();

@@ -11,12 +11,23 @@ export class RawText {
 
 /**
  * A record that could not even be turned into an object (e.g. a CSV row with an unparseable
- * date): the loader quarantines it with the reason.
+ * date, a line that is not UTF-8): the loader quarantines it with the reason.
  */
 export class RejectedRecord {
   constructor(
     readonly text: string,
     readonly reason: string,
+    readonly location?: string,
+  ) {}
+}
+
+/**
+ * A record already turned into an object (a CSV row) that keeps where it was read, so the
+ * loader names the file and line if it has to quarantine it.
+ */
+export class LocatedRecord {
+  constructor(
+    readonly value: Record<string, unknown>,
     readonly location?: string,
   ) {}
 }

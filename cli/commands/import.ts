@@ -1,15 +1,19 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { streamIdentity } from '../../extractors/catalog.ts';
 import { registeredSource } from '../../extractors/registry.ts';
 import type { Page, Stream } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
+import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
+import { checkFileFormat, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
-import { readRecordsFile } from '../../loaders/file-reader.ts';
-import { RawText } from '../../loaders/raw-text.ts';
 import { finishRun, startRun } from '../../pipeline/run-log.ts';
-import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
+import { action, commandContext, EXIT, ExitCode, withWarehouse, type GlobalOptions } from '../context.ts';
+
+/** Dates listed one per line in the output; past this, the rest are summed up. */
+const DATES_SHOWN = 20;
 
 export function registerImport(program: Command): void {
   program
@@ -18,55 +22,97 @@ export function registerImport(program: Command): void {
     .argument('<source>', 'source name, e.g. shopify')
     .argument('<stream>', 'stream name, e.g. orders')
     .argument('<file>', 'the file to land')
+    .option('--replace-dates', 'report streams: replace every date the file holds, removing the rows of those dates that are not in the file')
     .action(
-      action(async (sourceName: string, streamName: string, file: string) => {
+      action(async (sourceName: string, streamName: string, file: string, options: { replaceDates?: boolean }) => {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const registered = registeredSource(sourceName)?.streams.find((s) => s.name === streamName) as Stream<unknown> | undefined;
         const identity = registered ?? streamIdentity(sourceName, streamName);
         if (!identity) throw new UsageError(`unknown stream ${sourceName}.${streamName} (see the stream catalogue in docs/streams.md)`);
+        const label = `${sourceName}.${streamName}`;
+        if (options.replaceDates && identity.kind !== 'date-report') {
+          throw new UsageError(`--replace-dates is for report streams; ${label} merges records by key and never removes rows`);
+        }
         if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+        if (!statSync(file).isFile()) throw new UsageError(`${file} is not a file`);
+        try {
+          await checkFileFormat(file);
+        } catch (error) {
+          throw error instanceof FileFormatError ? new UsageError(error.message) : error;
+        }
         const sourceConfig = (ctx.config.sources as Record<string, unknown>)[sourceName];
         const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig) : undefined;
+        const read = () => readRecordsFile(file, { mapCsvRow });
+        const name = basename(file);
         return withWarehouse(ctx.log, async (warehouse) => {
+          // A report stream's file replaces the dates it holds, as a re-extraction would: said
+          // before anything lands, and only with --replace-dates when rows would go.
+          const dates = await plannedDateReplacement(warehouse.pool, sourceName, identity, read());
+          const losing = dates.filter((d) => d.removed > 0);
+          if (losing.length && !options.replaceDates) throw new UsageError(refusal(label, name, losing));
           const runId = randomUUID();
           await startRun(warehouse.db, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
+          let result;
           try {
             const pages = (async function* (): AsyncGenerator<Page> {
-              for await (const records of readRecordsFile(file, { mapCsvRow })) {
-                const page: Page = { records };
-                if (identity.kind === 'date-report' && identity.dateOf) {
-                  // Like an extraction, the file replaces the rows of every date it holds.
-                  const dates = new Set<string>();
-                  for (const r of records) {
-                    const value = r instanceof RawText ? safeParse(r.text) : r;
-                    const d = value && typeof value === 'object' ? identity.dateOf(value as Record<string, unknown>) : undefined;
-                    if (d) dates.add(d);
-                  }
-                  page.dates = [...dates];
-                }
-                yield page;
-              }
+              for await (const records of read()) yield { records };
             })();
-            const result = await landPages(warehouse.pool, { source: sourceName, stream: identity, runId }, pages);
-            await finishRun(warehouse.db, runId, { status: 'succeeded', landed: result.written, quarantined: result.quarantined });
-            process.stdout.write(
-              `${sourceName}.${streamName}: ${result.received} record(s) read, ${result.written} written, ${result.unchanged} unchanged, ${result.quarantined} quarantined\n`,
-            );
-            if (result.quarantined) process.stdout.write('Quarantined records are in ops.quarantine with their reason and location.\n');
-            return EXIT.ok;
+            result = await landPages(warehouse.pool, { source: sourceName, stream: identity, runId }, pages, undefined, { datesOfRecords: true });
           } catch (error) {
             await finishRun(warehouse.db, runId, { status: 'failed', landed: 0, quarantined: 0, error: (error as Error).message });
             throw error;
           }
+          // Quarantined here: every record refused this time, even one already in the quarantine.
+          const refused = result.received - result.written - result.unchanged;
+          const nothing =
+            result.written + result.unchanged > 0
+              ? null
+              : result.received === 0
+                ? `${name} holds no records: nothing was landed`
+                : `nothing of ${name} was landed: all its ${result.received} record(s) were quarantined`;
+          await finishRun(warehouse.db, runId, { status: nothing ? 'failed' : 'succeeded', landed: result.written, quarantined: refused, error: nothing });
+          process.stdout.write(`${label}: ${result.received} record(s) read, ${result.written} written, ${result.unchanged} unchanged, ${refused} quarantined\n`);
+          const replaced = dates.filter((d) => d.held > 0);
+          if (replaced.length) process.stdout.write(replacedDates(replaced));
+          if (refused) {
+            process.stdout.write(
+              `Quarantined records are in ops.quarantine with their reason and line: verite query "select location, reason from ops.quarantine where run_id = '${runId}' order by quarantined_at"\n`,
+            );
+          }
+          if (nothing) throw new ExitCode(EXIT.failed, `verite: ${label}: ${nothing}`);
+          return EXIT.ok;
         });
       }),
     );
 }
 
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Lists dates one per line, the ones past {@link DATES_SHOWN} summed up on a last line. */
+function dateLines(dates: DateReplacement[], line: (d: DateReplacement) => string): string {
+  const shown = dates.slice(0, DATES_SHOWN).map((d) => `  ${d.date}: ${line(d)}\n`);
+  const rest = dates.slice(DATES_SHOWN);
+  if (rest.length) {
+    const removed = rest.reduce((n, d) => n + d.removed, 0);
+    shown.push(`  … and ${plural(rest.length, 'more date')}, ${plural(removed, 'row')} removed from them\n`);
   }
+  return shown.join('');
+}
+
+function refusal(label: string, name: string, losing: DateReplacement[]): string {
+  const removed = losing.reduce((n, d) => n + d.removed, 0);
+  return (
+    `${label}: ${name} would replace ${plural(losing.length, 'date')} holding rows that are not in the file, removing ${plural(removed, 'row')}:\n` +
+    dateLines(losing, (d) => `${d.removed} of its ${d.held} rows would go (the file brings ${d.incoming})`) +
+    'Nothing was landed. To replace these dates with the rows of the file, import it again with --replace-dates; to keep their rows, add them to the file.'
+  );
+}
+
+function replacedDates(dates: DateReplacement[]): string {
+  return (
+    `${plural(dates.length, 'date')} replaced:\n` +
+    dateLines(dates, (d) => `${plural(d.held, 'row')} replaced by the file's ${d.incoming} (${d.removed} not in the file removed)`)
+  );
 }

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { readRecordsFile } from '../../loaders/file-reader.ts';
-import { RawText, RejectedRecord } from '../../loaders/raw-text.ts';
+import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 import type { Page, ReadContext } from '../types.ts';
 import { missingColumns, shipmentMapper } from './column-mapping.ts';
 import { listDropFiles, type DropFile } from './drop-files.ts';
@@ -143,7 +143,7 @@ function mapJsonItem(item: unknown, mapRow: (row: Record<string, unknown>) => Re
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return item;
   try {
-    return mapRow(value as Record<string, unknown>);
+    return new LocatedRecord(mapRow(value as Record<string, unknown>), item.location);
   } catch (error) {
     return new RejectedRecord(item.text, (error as Error).message, item.location);
   }

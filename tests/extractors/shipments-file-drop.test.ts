@@ -150,6 +150,24 @@ describe('the shipments file drop, read by the pipeline', () => {
     expect(await rows(`select count(*)::int as n from ops.landed_files where name = 'c.csv'`)).toEqual([{ n: 0 }]);
   });
 
+  it('issue 17: names the file and line of a JSON line the mapping reads but the loader refuses', async () => {
+    const drop = join(root, 'keyless-drop');
+    mkdirSync(drop);
+    // Line 2 has an order but neither a tracking number nor a carrier: no key.
+    writeFileSync(join(drop, 'd.jsonl'), '{"ref": 4001, "parcel": {"code": "K1"}, "carrier": "UPS"}\n{"ref": 4002}\n');
+    const result = await runPipeline({
+      warehouse: wh,
+      config: config(drop, { columns: { ref: 'order_id', 'parcel.code': 'tracking_number' } }),
+      log: logger(),
+      only: ['shipments'],
+      steps: [],
+    });
+    expect(result.status, result.error).toBe('succeeded');
+    expect(await rows(`select location, reason from ops.quarantine where location like 'd.jsonl%' or raw like '%4002%'`)).toEqual([
+      { location: 'd.jsonl:2', reason: 'no key (tracking_number (else order + carrier))' },
+    ]);
+  });
+
   it('never marks a file landed without all its rows: a failure on its last page leaves it to be read again, whole', async () => {
     const drop = join(root, 'crash-drop');
     mkdirSync(drop);

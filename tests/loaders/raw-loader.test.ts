@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { landPage, landPages, RawText } from '../../loaders/index.ts';
+import { LocatedRecord } from '../../loaders/raw-text.ts';
 import { catalog } from '../../extractors/catalog.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -106,5 +107,105 @@ describe('raw loader', () => {
     const third = await landPages(wh.pool, { source: 'ga4', stream: ga4, runId: 'r3' }, sameAgain);
     expect(third).toMatchObject({ written: 0, unchanged: 2 });
     expect((await rows('raw.ga4__traffic_daily')).length).toBe(2);
+  });
+
+  describe('issue 17: the newest version wins', () => {
+    const order = (id: number, updatedAt: string, total: string) => ({ id, updated_at: updatedAt, total_price: total });
+    const totals = async (ids: number[]) =>
+      (await wh.pool.query(`select _key, _record->>'total_price' as total from raw.shopify__orders where _key = any($1::text[]) order by _key`, [ids.map(String)])).rows.map(
+        (r) => [r._key, r.total],
+      );
+
+    it('within one page, keeps the version with the latest updated_at wherever it stands, and the last of equal ones', async () => {
+      // 32 is already landed (1 January): a page holding two later versions of it lands the later.
+      await landPage(wh.pool, { source: 'shopify', stream: orders, runId: 'v0', batchId: 'v0' }, { records: [order(32, '2024-01-01T00:00:00Z', '1.00')] });
+      const result = await landPages(wh.pool, { source: 'shopify', stream: orders, runId: 'v1' }, [
+        {
+          records: [
+            order(30, '2024-05-02T10:00:00Z', 'newer'),
+            order(30, '2024-05-01T10:00:00Z', 'older'),
+            order(31, '2024-05-01T10:00:00Z', 'first of two equal'),
+            order(31, '2024-05-01T12:00:00+02:00', 'last of two equal'),
+            order(32, '2024-01-03T00:00:00Z', 'newer'),
+            order(32, '2024-01-02T00:00:00Z', 'older'),
+          ],
+        },
+      ]);
+      expect(await totals([30, 31, 32])).toEqual([
+        ['30', 'newer'],
+        ['31', 'last of two equal'],
+        ['32', 'newer'],
+      ]);
+      // Three rows written; the three versions left behind are counted as not written.
+      expect(result).toMatchObject({ received: 6, written: 3, unchanged: 3, quarantined: 0 });
+    });
+
+    it('across the pages of one read, an older version in a later page does not overwrite the newer', async () => {
+      await landPages(wh.pool, { source: 'shopify', stream: orders, runId: 'v2' }, [
+        { records: [order(33, '2024-06-02T00:00:00Z', 'newer')] },
+        { records: [order(33, '2024-06-01T00:00:00Z', 'older')] },
+      ]);
+      expect(await totals([33])).toEqual([['33', 'newer']]);
+    });
+  });
+
+  describe('issue 17: a record the warehouse cannot take is quarantined, never its neighbours', () => {
+    const quarantined = async (runId: string) =>
+      (await wh.pool.query(`select reason, location, length(raw) as length from ops.quarantine where run_id = $1 order by location`, [runId])).rows;
+
+    it('quarantines a record nested 100,000 levels deep and lands the rest of its page', async () => {
+      const deep = `{"id": 41, "x": ${'['.repeat(99_999)}${']'.repeat(99_999)}}`;
+      // An extractor's object nested 300 levels: JSON.stringify copes, PostgreSQL could too, the limit does not.
+      let nested: Record<string, unknown> = {};
+      for (let level = 0; level < 299; level++) nested = { n: nested };
+      // 256 levels exactly (the record and 255 arrays) is within the limit.
+      const atLimit = `{"id": 44, "x": ${'['.repeat(255)}${']'.repeat(255)}}`;
+      const result = await landPage(wh.pool, { source: 'shopify', stream: orders, runId: 'deep', batchId: 'deep' }, {
+        records: [
+          new RawText('{"id": 40, "updated_at": "2024-07-01T00:00:00Z"}', 'deep.jsonl:1'),
+          new RawText(deep, 'deep.jsonl:2'),
+          { id: 42, nested },
+          new RawText(atLimit, 'deep.jsonl:4'),
+          new RawText('{"id": 43, "updated_at": "2024-07-01T00:00:00Z"}', 'deep.jsonl:5'),
+        ],
+      });
+      expect(result).toMatchObject({ received: 5, written: 3, quarantined: 2 });
+      const keys = (await wh.pool.query(`select _key from raw.shopify__orders where _key in ('40', '41', '42', '43', '44') order by _key`)).rows.map((r) => r._key);
+      expect(keys).toEqual(['40', '43', '44']);
+      const reason = 'nested too deeply: more than 256 levels of objects and arrays (PostgreSQL\'s jsonb cannot be relied on past that)';
+      expect(await quarantined('deep')).toEqual([
+        { reason, location: 'deep.jsonl:2', length: deep.length },
+        { reason, location: 'page record 3', length: JSON.stringify({ id: 42, nested }).length },
+      ]);
+    });
+
+    it('quarantines a record over 16 MiB, keeping its first 64 KiB, and lands the rest of its page', async () => {
+      const big = { id: 51, pad: 'a'.repeat(16 * 1024 * 1024) };
+      const result = await landPage(wh.pool, { source: 'shopify', stream: orders, runId: 'big', batchId: 'big' }, {
+        records: [big, { id: 52, updated_at: '2024-07-01T00:00:00Z' }],
+      });
+      expect(result).toMatchObject({ received: 2, written: 1, quarantined: 1 });
+      // {"id":51,"pad":"…"} is 16 MiB (16,777,216 bytes) of padding and 18 other characters.
+      expect(await quarantined('big')).toEqual([
+        { reason: `too large: 16,777,234 bytes of JSON, over the limit of 16 MiB per record (its first 64 KiB are kept here)`, location: 'page record 1', length: 64 * 1024 },
+      ]);
+    });
+
+    it('quarantines a line holding a NUL byte (broken JSON) with the NUL written out, and lands the rest', async () => {
+      const result = await landPage(wh.pool, { source: 'shopify', stream: orders, runId: 'nul', batchId: 'nul' }, {
+        // A NUL character as such, not escaped (JSON allows neither): PostgreSQL text cannot hold it.
+        records: [new RawText('{"id": 61, "note": "a\u0000b"}', 'nul.jsonl:1'), new RawText('{"id": 62}', 'nul.jsonl:2')],
+      });
+      expect(result).toMatchObject({ received: 2, written: 1, quarantined: 1 });
+      const q = await wh.pool.query(`select raw, location from ops.quarantine where run_id = 'nul'`);
+      expect(q.rows).toEqual([{ raw: '{"id": 61, "note": "a\\u0000b"}', location: 'nul.jsonl:1' }]);
+    });
+
+    it('names the file and line of a CSV row it quarantines', async () => {
+      await landPage(wh.pool, { source: 'fx', stream: catalog.fx.rates, runId: 'csv', batchId: 'csv' }, {
+        records: [new LocatedRecord({ date: '2024-03-01', quote: 'USD', rate: '1.08' }, 'rates.csv:7')],
+      });
+      expect((await quarantined('csv')).map((q) => [q.location, q.reason])).toEqual([['rates.csv:7', 'no key (base + quote + date)']]);
+    });
   });
 });

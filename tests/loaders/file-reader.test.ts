@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkFileFormat, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
+import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'verite-reader-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+function file(name: string, content: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+async function all(path: string, options: Parameters<typeof readRecordsFile>[1] = {}): Promise<unknown[]> {
+  const records: unknown[] = [];
+  for await (const batch of readRecordsFile(path, options)) records.push(...batch);
+  return records;
+}
+
+/** What the loader gets, in a form to compare: text or value, location, and a rejection's reason. */
+function shape(record: unknown): Record<string, unknown> {
+  if (record instanceof RawText) return { text: record.text, at: record.location };
+  if (record instanceof RejectedRecord) return { rejected: record.reason, at: record.location };
+  if (record instanceof LocatedRecord) return { value: record.value, at: record.location };
+  return { other: record };
+}
+
+describe('reading an import file', () => {
+  it('issue 17: reads a file saved with a UTF-8 byte-order mark as one without (JSON lines, JSON array, CSV)', async () => {
+    const jsonl = file('bom.jsonl', Buffer.concat([BOM, Buffer.from('{"id":1}\n{"id":2}\n')]));
+    expect((await all(jsonl)).map(shape)).toEqual([
+      { text: '{"id":1}', at: 'bom.jsonl:1' },
+      { text: '{"id":2}', at: 'bom.jsonl:2' },
+    ]);
+    const json = file('bom.json', Buffer.concat([BOM, Buffer.from('[{"id":1}]')]));
+    expect((await all(json)).map(shape)).toEqual([{ text: '{"id":1}', at: 'bom.json:1 (record 1)' }]);
+    const csv = file('bom.csv', Buffer.concat([BOM, Buffer.from('id,name\n1,a\n')]));
+    expect((await all(csv)).map(shape)).toEqual([{ value: { id: '1', name: 'a' }, at: 'bom.csv:2' }]);
+  });
+
+  it('issue 17: rejects a line that is not UTF-8 with its file and line, and reads its neighbours', async () => {
+    // Line 2 holds "é" as Latin-1 writes it (one byte, 0xE9), which is not UTF-8.
+    const path = file(
+      'latin1.jsonl',
+      Buffer.concat([Buffer.from('{"id":1,"name":"Zoé"}\n{"id":2,"name":"Ren'), Buffer.from([0xe9]), Buffer.from('"}\r\n\n{"id":3}')]),
+    );
+    const records = (await all(path)).map(shape);
+    expect(records[0]).toEqual({ text: '{"id":1,"name":"Zoé"}', at: 'latin1.jsonl:1' });
+    expect(records[1]).toMatchObject({ at: 'latin1.jsonl:2' });
+    // "{"id":2,"name":"Ren" is 19 bytes: the bad byte is the 20th.
+    expect(records[1]!.rejected).toBe(
+      'not valid UTF-8 text (byte 0xe9 at byte 20 of the line): was the file saved in another encoding, such as Latin-1 or Windows-1252? Save it as UTF-8',
+    );
+    // A CRLF line ending is not part of the record; the blank line 3 is skipped.
+    expect(records[2]).toEqual({ text: '{"id":3}', at: 'latin1.jsonl:4' });
+    expect(records).toHaveLength(3);
+  });
+
+  it('issue 17: rejects a CSV row that is not UTF-8 with its line, counting a value that spans lines, and reads the rest', async () => {
+    const path = file(
+      'latin1.csv',
+      Buffer.concat([
+        Buffer.from('sku,title\n\nA1,"two\nlines"\nB2,caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('\nC3,ok\n'),
+      ]),
+    );
+    const records = (await all(path)).map(shape);
+    expect(records).toEqual([
+      // Line 1 is the header, line 2 is blank, A1's value runs over lines 3 and 4.
+      { value: { sku: 'A1', title: 'two\nlines' }, at: 'latin1.csv:3' },
+      // "B2,caf" is 6 bytes: the bad byte is the 7th of line 5.
+      { rejected: expect.stringMatching(/^not valid UTF-8 text \(byte 0xe9 at byte 7 of the line\)/), at: 'latin1.csv:5' },
+      { value: { sku: 'C3', title: 'ok' }, at: 'latin1.csv:6' },
+    ]);
+  });
+
+  it('issue 17: a character split between two reads of the file is not taken for bad UTF-8', async () => {
+    // The file is read 1 MiB at a time: put a two-byte "é" across that boundary.
+    const head = 'sku,title\n';
+    const filler = 'x'.repeat(1024 * 1024 - head.length - 'A1,'.length - 1);
+    const path = file('boundary.csv', `${head}A1,${filler}é\nB2,ok\n`);
+    const records = (await all(path)).map(shape);
+    expect(records.map((r) => r.at)).toEqual(['boundary.csv:2', 'boundary.csv:3']);
+    expect(records.every((r) => 'value' in r)).toBe(true);
+    expect((records[0]!.value as { title: string }).title.endsWith('xé')).toBe(true);
+  });
+
+  it('issue 17: rejects a line past the size limit, keeping only its start, and reads the next one', async () => {
+    const limit = 16 * 1024 * 1024;
+    const big = `{"id":1,"pad":"${'a'.repeat(limit)}"}`;
+    const path = file('big.jsonl', `${big}\n{"id":2}\n`);
+    const records = await all(path);
+    expect(records).toHaveLength(2);
+    const rejected = records[0] as RejectedRecord;
+    expect(rejected).toBeInstanceOf(RejectedRecord);
+    expect(rejected.location).toBe('big.jsonl:1');
+    // {"id":1,"pad":"…"}: 16 MiB (16,777,216 bytes) of padding and 17 other bytes.
+    expect(rejected.reason).toBe('too large: over the limit of 16 MiB per record (16,777,233 bytes read; its first 64 KiB are kept here)');
+    expect(rejected.text).toBe(big.slice(0, 64 * 1024));
+    expect(shape(records[1])).toEqual({ text: '{"id":2}', at: 'big.jsonl:2' });
+  });
+
+  it('issue 17: locates each element of a JSON array by line and number; an empty file or [] has no records', async () => {
+    const path = file('orders.json', '[\n  {"id": 1, "note": "a, [b] and \\"c\\""},\n  {"id": 2,\n   "tags": [1, 2]}, {"id": 3}\n]\n');
+    expect((await all(path)).map(shape)).toEqual([
+      { text: '{"id": 1, "note": "a, [b] and \\"c\\""}', at: 'orders.json:2 (record 1)' },
+      { text: '{"id": 2,\n   "tags": [1, 2]}', at: 'orders.json:3 (record 2)' },
+      { text: '{"id": 3}', at: 'orders.json:4 (record 3)' },
+    ]);
+    expect(await all(file('empty.json', ''))).toEqual([]);
+    expect(await all(file('blank.json', ' \n'))).toEqual([]);
+    expect(await all(file('none.json', '[ ]'))).toEqual([]);
+  });
+
+  it('fails a JSON array that is not closed or has something after it, naming the file', async () => {
+    const cut = file('cut.json', '[{"id": 1}, {"id": 2');
+    await expect(all(cut)).rejects.toThrow(`${cut}: the JSON array is not closed (is the file cut short?)`);
+    const two = file('two.json', '[{"id": 1}]\n[{"id": 2}]');
+    await expect(all(two)).rejects.toThrow(`${two}:2: content after the end of the JSON array ("[{\\"id\\": 2}]")`);
+  });
+
+  it('issue 17: refuses a file that is not what its extension says, naming it, before reading a record', async () => {
+    const cases: [string, string | Buffer, string][] = [
+      ['lines.json', '{"id":1}\n{"id":2}\n', 'is not a JSON array of records: a .json file must start with "[", this one starts with "{\\"id\\":1}": a JSON object, or JSON lines (one record per line)? name a JSON lines file .jsonl'],
+      ['array.jsonl', '[{"id":1}]', 'is not JSON lines: each line of a .jsonl file holds one JSON object, this one starts with "[{\\"id\\":1}]": a JSON array? name it .json'],
+      ['table.jsonl', 'id,name\n1,a\n', 'is not JSON lines: each line of a .jsonl file holds one JSON object, this one starts with "id,name"'],
+      ['json.csv', '  [{"id":1}]', 'holds JSON, not CSV: it starts with "[{\\"id\\":1}]" (name JSON lines .jsonl and a JSON array .json)'],
+      ['book.csv', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), 'is a ZIP archive (an Excel .xlsx workbook is one: save the sheet as CSV), not a .csv file'],
+      ['wide.csv', Buffer.from('\ufeffid,name\n', 'utf16le'), 'is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8'],
+      ['blob.jsonl', Buffer.from([0x7b, 0x00, 0x01, 0x02]), 'is not a .jsonl file: it holds NUL bytes, so it is binary, or text in UTF-16 or UTF-32 (save it as UTF-8)'],
+      ['orders.txt', '{"id":1}', 'unknown file type (expected .jsonl, .json or .csv)'],
+    ];
+    for (const [name, content, reason] of cases) {
+      const path = file(name, content);
+      const checked = checkFileFormat(path);
+      await expect(checked, name).rejects.toBeInstanceOf(FileFormatError);
+      await expect(checked, name).rejects.toThrow(`${path}: ${reason}`);
+      // Reading it says the same.
+      await expect(all(path), name).rejects.toThrow(`${path}: ${reason}`);
+    }
+  });
+});
