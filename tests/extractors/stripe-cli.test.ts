@@ -68,7 +68,7 @@ describe('a `verite run` that fails part way through the charges', () => {
       mode: 'created',
       created_through: start - 1,
       resume: { gte: start, starting_after: 'ch_0050' },
-      events_from: { last_event_id: newestEvent.id, last_event_created: newestEvent.created },
+      events_from: { last_event_created: newestEvent.created, handled_event_ids: [newestEvent.id] },
     });
 
     server.heal();
@@ -86,6 +86,6 @@ describe('a `verite run` that fails part way through the charges', () => {
       { status: 'succeeded', landed: 50 },
     ]);
     // Listing done: from now on, the events since the position taken before the listing.
-    expect(await state('charges')).toEqual({ mode: 'events', last_event_id: newestEvent.id, last_event_created: newestEvent.created });
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: newestEvent.created, handled_event_ids: [newestEvent.id] });
   });
 });
