@@ -21,7 +21,7 @@ interface Scripted {
  * `GET /v2/trackers` and `GET /v2/shipments` list records created strictly after
  * `start_datetime` and before `end_datetime` (a one-month span when one is missing), newest
  * first, `page_size` at most 100 (default 20), `before_id` for the next page and `has_more`;
- * `GET /v2/shipments/:id`; Basic auth with the API key as user name (401 otherwise). Answers
+ * `GET /v2/shipments/:id` and `GET /v2/trackers/:id` (404 once deleted); Basic auth with the API key as user name (401 otherwise). Answers
  * can be scripted (a 429 with Retry-After, a 500), and the server can go down for good.
  */
 export interface FakeEasyPost {
@@ -96,10 +96,10 @@ export async function startFakeEasyPost(apiKey: string): Promise<FakeEasyPost> {
     }
     if (req.method === 'GET' && url.pathname === '/v2/trackers') return send(res, 200, list(fake.trackers, 'trackers', query));
     if (req.method === 'GET' && url.pathname === '/v2/shipments') return send(res, 200, list(fake.shipments, 'shipments', query));
-    const one = /^\/v2\/shipments\/([^/]+)$/.exec(url.pathname);
+    const one = /^\/v2\/(shipments|trackers)\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && one) {
-      const shipment = fake.shipments.find((s) => s.id === decodeURIComponent(one[1]!));
-      return shipment ? send(res, 200, shipment) : send(res, 404, { error: { code: 'NOT_FOUND', message: 'not found' } });
+      const found = (one[1] === 'shipments' ? fake.shipments : fake.trackers).find((s) => s.id === decodeURIComponent(one[2]!));
+      return found ? send(res, 200, found) : send(res, 404, { error: { code: 'NOT_FOUND', message: 'The requested resource could not be found.', errors: [] } });
     }
     send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
   });
