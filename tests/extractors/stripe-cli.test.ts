@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { startFakeStripe, type FakeStripe } from './support/stripe-server.ts';
+import { startFakeStripe, stripeCharge, type FakeStripe } from './support/stripe-server.ts';
 
 const SECRET = 'sk_test_cli0123456789abcdef';
 const id = (prefix: string, i: number) => `${prefix}_${String(i).padStart(4, '0')}`;
@@ -37,7 +37,7 @@ describe('a `verite run` that fails part way through the charges', () => {
     const startDate = new Date((now - 10 * 86_400) * 1000).toISOString().slice(0, 10);
     const start = Date.parse(`${startDate}T00:00:00Z`) / 1000;
     for (let i = 0; i < 250; i++) {
-      const charge = { id: id('ch', i), object: 'charge', amount: 2000 + i, currency: 'usd', created: start + 3600 + i * 3000, status: 'succeeded' };
+      const charge = stripeCharge({ id: id('ch', i), amount: 2000 + i, currency: 'usd', created: start + 3600 + i * 3000 });
       server.charges.push(charge);
       server.clock = charge.created;
       server.emit('charge.succeeded', charge);

@@ -9,7 +9,7 @@ import { logger, type Logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { startFakeStripe, type FakeStripe, type StripeItem } from './support/stripe-server.ts';
+import { startFakeStripe, stripeCharge, stripeRefund, type FakeStripe, type StripeItem } from './support/stripe-server.ts';
 
 const SECRET = 'sk_test_local0123456789abcdef';
 const HOUR = 3600;
@@ -31,9 +31,8 @@ const CHARGE_TYPES = 'charge.succeeded,charge.failed,charge.pending,charge.captu
 const REFUND_TYPES = 'refund.created,refund.updated,refund.failed,charge.refund.updated,charge.refunded';
 
 function charge(i: number): StripeItem {
-  return {
+  return stripeCharge({
     id: id('ch', i),
-    object: 'charge',
     amount: 1000 + i,
     amount_captured: 1000 + i,
     amount_refunded: i % 10 === 0 ? 500 : 0,
@@ -46,11 +45,11 @@ function charge(i: number): StripeItem {
     metadata: { order_id: String(5000 + i) },
     outcome: { type: 'authorized', network_status: 'approved_by_network' },
     failure_code: null,
-  };
+  });
 }
 
 function refund(i: number): StripeItem {
-  return { id: id('re', i), object: 'refund', amount: 500, charge: id('ch', i), currency: 'eur', created: refundCreated(i), status: 'succeeded', reason: 'requested_by_customer' };
+  return stripeRefund({ id: id('re', i), amount: 500, charge: id('ch', i), currency: 'eur', created: refundCreated(i), status: 'succeeded', reason: 'requested_by_customer' });
 }
 
 /** 250 charges, 25 refunds, and their events in the order they happened; Stripe's clock at T0. */
@@ -230,7 +229,7 @@ describe('later runs: events since the position', () => {
     server.charges.push(fresh);
     server.emit('charge.succeeded', fresh);
     server.clock = T0 + DAY;
-    const newRefund: StripeItem = { id: 're_new', object: 'refund', amount: 1005, charge: 'ch_0005', currency: 'eur', created: T0 + DAY, status: 'succeeded', reason: null };
+    const newRefund = stripeRefund({ id: 're_new', amount: 1005, charge: 'ch_0005', currency: 'eur', created: T0 + DAY });
     server.refunds.push(newRefund);
     Object.assign(c5, { amount_refunded: 1005, refunded: true });
     server.emit('refund.created', newRefund);
@@ -374,7 +373,7 @@ describe('refunds of charges on accounts older than 2024-10-28.acacia (issue 11)
   function refundCharge7(apiVersion: string, carried: 'none' | 'whole' | 'part'): StripeItem {
     server.accountApiVersion = apiVersion;
     server.clock = T0 + DAY;
-    const refunded: StripeItem = { id: 're_late', object: 'refund', amount: 1007, charge: 'ch_0007', currency: 'eur', created: T0 + DAY, status: 'succeeded', reason: null };
+    const refunded = stripeRefund({ id: 're_late', amount: 1007, charge: 'ch_0007', currency: 'eur', created: T0 + DAY });
     server.refunds.push(refunded);
     const c7 = server.charges.find((c) => c.id === 'ch_0007')!;
     Object.assign(c7, { amount_refunded: 1007, refunded: true });

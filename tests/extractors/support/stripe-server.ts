@@ -5,6 +5,73 @@ import Stripe from 'stripe';
 /** A Stripe object as the fake keeps it. */
 export type StripeItem = { id: string; object: string; created: number; [key: string]: unknown };
 
+/**
+ * A Charge with every field Stripe always sends (stripe-shapes.ts), those not given at their
+ * value for a plain succeeded card charge without extras.
+ */
+export function stripeCharge(fields: { id: string; created: number; amount: number; currency: string } & Record<string, unknown>): StripeItem {
+  return {
+    object: 'charge',
+    amount_captured: fields.amount,
+    amount_refunded: 0,
+    application: null,
+    application_fee: null,
+    application_fee_amount: null,
+    balance_transaction: null,
+    billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
+    calculated_statement_descriptor: null,
+    captured: true,
+    customer: null,
+    description: null,
+    disputed: false,
+    failure_balance_transaction: null,
+    failure_code: null,
+    failure_message: null,
+    fraud_details: {},
+    livemode: false,
+    metadata: {},
+    on_behalf_of: null,
+    outcome: null,
+    paid: true,
+    payment_intent: null,
+    payment_method: null,
+    payment_method_details: null,
+    receipt_email: null,
+    receipt_number: null,
+    receipt_url: null,
+    refunded: false,
+    review: null,
+    shipping: null,
+    source: null,
+    source_transfer: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: 'succeeded',
+    transfer_data: null,
+    transfer_group: null,
+    ...fields,
+  };
+}
+
+/** A Refund with every field Stripe always sends (stripe-shapes.ts), those not given empty. */
+export function stripeRefund(fields: { id: string; created: number; amount: number; currency: string; charge: string | null } & Record<string, unknown>): StripeItem {
+  return {
+    object: 'refund',
+    balance_transaction: null,
+    customer: null,
+    customer_account: null,
+    metadata: {},
+    payment_intent: null,
+    payment_method: null,
+    reason: null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: 'succeeded',
+    transfer_reversal: null,
+    ...fields,
+  };
+}
+
 /** An Event as Stripe lists it. */
 export interface StripeEvent {
   id: string;
