@@ -10,7 +10,7 @@ import { runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { startFakeEasyPost, type FakeEasyPost, type Item } from './support/easypost-server.ts';
+import { easyPostTracker, startFakeEasyPost, trackingDetail, type FakeEasyPost } from './support/easypost-server.ts';
 
 const API_KEY = 'EZAKlocal0123456789';
 const HOUR = 3_600_000;
@@ -29,23 +29,19 @@ function seed(server: FakeEasyPost): void {
   server.shipments.length = 0;
   for (let i = 0; i < 230; i++) {
     const created = BASE + i * HOUR;
-    server.trackers.push({
-      id: id('trk', i),
-      object: 'Tracker',
-      mode: 'production',
-      tracking_code: `EZ${1000 + i}`,
-      carrier: 'USPS',
-      status: 'in_transit',
-      shipment_id: i % 2 === 0 ? id('shp', i) : null,
-      est_delivery_date: null,
-      carrier_detail: { service: 'Priority' },
-      tracking_details: [
-        { object: 'TrackingDetail', status: 'pre_transit', datetime: at(created) },
-        { object: 'TrackingDetail', status: 'in_transit', datetime: at(created + 3 * HOUR) },
-      ],
-      created_at: at(created),
-      updated_at: at(created + 48 * HOUR),
-    });
+    server.trackers.push(
+      easyPostTracker({
+        id: id('trk', i),
+        tracking_code: `EZ${1000 + i}`,
+        carrier: 'USPS',
+        status: 'in_transit',
+        shipment_id: i % 2 === 0 ? id('shp', i) : null,
+        carrier_detail: { object: 'CarrierDetail', service: 'Priority', container_type: null, est_delivery_date_local: null, est_delivery_time_local: null },
+        tracking_details: [trackingDetail('pre_transit', at(created)), trackingDetail('in_transit', at(created + 3 * HOUR))],
+        created_at: at(created),
+        updated_at: at(created + 48 * HOUR),
+      }),
+    );
     if (i % 2 === 0) {
       server.shipments.push({
         id: id('shp', i),
@@ -173,13 +169,12 @@ describe('EasyPost trackers, through a local server answering like EasyPost', ()
     // from 2024-05-20, names its order on the label only (print_custom_1).
     const five = server.trackers.find((t) => t.id === 'trk_0005')!;
     five.status = 'delivered';
-    (five.tracking_details as unknown[]).push({ object: 'TrackingDetail', status: 'delivered', datetime: '2024-05-20T10:00:00Z' });
+    (five.tracking_details as unknown[]).push(trackingDetail('delivered', '2024-05-20T10:00:00Z'));
     five.updated_at = '2024-05-20T10:05:00Z';
     server.shipments.push({ id: 'shp_new', object: 'Shipment', created_at: '2024-05-01T12:00:00Z', reference: null, options: { print_custom_1: '7001' }, selected_rate: { rate: '9.10', currency: 'USD' } });
-    server.trackers.push({
-      id: 'trk_new', object: 'Tracker', tracking_code: 'EZNEW', carrier: 'UPS', status: 'pre_transit', shipment_id: 'shp_new',
-      tracking_details: [], created_at: '2024-05-20T08:00:00Z', updated_at: '2024-05-20T09:00:00Z',
-    } as Item);
+    server.trackers.push(
+      easyPostTracker({ id: 'trk_new', tracking_code: 'EZNEW', carrier: 'UPS', status: 'pre_transit', shipment_id: 'shp_new', created_at: '2024-05-20T08:00:00Z', updated_at: '2024-05-20T09:00:00Z' }),
+    );
     server.requests.length = 0;
 
     const result = await run('2024-05-21T00:00:00Z');
@@ -220,7 +215,7 @@ describe('trackers updated long after the listing stops reaching them (issue 11)
   function scan(i: number, status: string, at: string): void {
     const t = tracker(i);
     t.status = status;
-    (t.tracking_details as unknown[]).push({ object: 'TrackingDetail', status, datetime: at });
+    (t.tracking_details as unknown[]).push(trackingDetail(status, at));
     t.updated_at = at;
   }
 
