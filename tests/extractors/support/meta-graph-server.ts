@@ -101,7 +101,10 @@ const META_ERROR = (code: number, message: string, subcode?: number, type = code
   error: { message, type, code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: 'AbCdEfGh123' },
 });
 
-/** What Meta answers a read it finds too large (HTTP 500, code 1, no subcode), as reported by its SDKs' users. */
+/**
+ * What Meta answers a read it finds too large: HTTP 500, code 1 and this message, as its SDKs'
+ * users report it (facebook-python-business-sdk#470), in Meta's published error object.
+ */
 export const TOO_MUCH_DATA = { status: 500, body: META_ERROR(1, "Please reduce the amount of data you're asking for, then retry your request") };
 
 function readBody(req: IncomingMessage): Promise<string> {
