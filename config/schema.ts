@@ -130,6 +130,13 @@ export const googleAdsConfig = z
   })
   .strict();
 
+/**
+ * The action type of Ads Manager's *Purchases* column: purchases on the website, in the app,
+ * offline and on Meta together (docs/sources/meta-ads.md compares the other types; DECISIONLOG.md
+ * says why).
+ */
+export const DEFAULT_META_PURCHASE_ACTION_TYPE = 'omni_purchase';
+
 export const metaAdsConfig = z
   .object({
     ...sourceBase,
@@ -147,7 +154,8 @@ export const metaAdsConfig = z
     apiVersion: z.string().regex(/^v\d+\.\d+$/, 'expected a Marketing API version such as v27.0').optional(),
     /** Sent with every report (and kept in the stream's cursor), so Ads Manager settings do not change the numbers. */
     actionAttributionWindows: z.array(z.string().min(1)).min(1).default(['7d_click', '1d_view']),
-    purchaseActionType: z.string().default('purchase'),
+    /** The one action type counted as a purchase; see DEFAULT_META_PURCHASE_ACTION_TYPE. */
+    purchaseActionType: z.string().default(DEFAULT_META_PURCHASE_ACTION_TYPE),
     /** An async report run not finished after this long is given up and its window split. */
     jobTimeoutMinutes: z.number().positive().default(30),
     /** Dates per async report run (smaller for very large accounts). */

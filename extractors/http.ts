@@ -60,7 +60,20 @@ export class RetryableError extends Error {
   }
 }
 
-const sleepers = { sleep: (ms: number, signal?: AbortSignal) => abortableSleep(ms, signal), now: () => Date.now() };
+/**
+ * The time-out of one request: a signal that aborts once `ms` have passed, and `clear` to disarm
+ * it when the request is over (so nothing fires late for a request long done).
+ */
+export interface Deadline {
+  signal: AbortSignal;
+  clear(): void;
+}
+
+const sleepers = {
+  sleep: (ms: number, signal?: AbortSignal) => abortableSleep(ms, signal),
+  now: () => Date.now(),
+  deadline: (ms: number): Deadline => timerDeadline(ms),
+};
 
 /** Tests replace the sleep to run retries without waiting. */
 export function setSleep(fn: (ms: number, signal?: AbortSignal) => Promise<void>): () => void {
@@ -84,6 +97,19 @@ export function setClock(fn: () => number): () => void {
   };
 }
 
+/**
+ * Tests replace the timer that ends a request nobody answers: with a deadline a test fires when
+ * it says time has passed, a time-out is exercised without waiting for one, and a request is
+ * never cut short because a loaded machine was slow to send it.
+ */
+export function setDeadline(fn: (ms: number) => Deadline): () => void {
+  const previous = sleepers.deadline;
+  sleepers.deadline = fn;
+  return () => {
+    sleepers.deadline = previous;
+  };
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return sleepers.sleep(ms, signal);
 }
@@ -91,6 +117,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** The clock extractors measure waits with (Date.now unless a test replaced it). */
 export function now(): number {
   return sleepers.now();
+}
+
+/** A real timer; unref'd, like `AbortSignal.timeout`'s, so a pending one never keeps the process alive. */
+function timerDeadline(ms: number): Deadline {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -246,16 +280,18 @@ export async function httpRequest<T = unknown>(ctx: HttpContext, req: HttpReques
   const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
   const context: HttpContext = { ...ctx, request: describe };
   return withRetry(context, async () => {
-    const timeout = AbortSignal.timeout(policy.timeoutMs);
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+    const deadline = sleepers.deadline(policy.timeoutMs);
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline.signal]) : deadline.signal;
     let res: Response;
     let text: string;
     try {
       res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
       text = await res.text();
     } catch (error) {
-      if (timeout.aborted && !ctx.signal?.aborted) throw new RetryableError(`no answer within ${duration(policy.timeoutMs)} (the request's time-out)`, undefined, undefined, { cause: error });
+      if (deadline.signal.aborted && !ctx.signal?.aborted) throw new RetryableError(`no answer within ${duration(policy.timeoutMs)} (the request's time-out)`, undefined, undefined, { cause: error });
       throw error;
+    } finally {
+      deadline.clear();
     }
     const verdict = req.inspect?.({ status: res.status, headers: res.headers, text });
     if (verdict) throw verdict;
@@ -333,21 +369,25 @@ export async function httpDownload(ctx: HttpContext, req: HttpRequest & { timeou
   const context: HttpContext = { ...ctx, request: describe };
   const timeoutMs = req.timeoutMs ?? 30 * 60_000;
   return withRetry(context, async () => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
-    const res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
-    if (res.status === 429 || res.status >= 500 || res.status < 200 || res.status >= 300 || !res.body) {
-      const text = await res.text();
-      if (res.status === 429 || res.status >= 500) {
-        throw new RetryableError(`HTTP ${res.status}: ${truncate(text)}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+    const deadline = sleepers.deadline(timeoutMs);
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline.signal]) : deadline.signal;
+    try {
+      const res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
+      if (res.status === 429 || res.status >= 500 || res.status < 200 || res.status >= 300 || !res.body) {
+        const text = await res.text();
+        if (res.status === 429 || res.status >= 500) {
+          throw new RetryableError(`HTTP ${res.status}: ${truncate(text)}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+        }
+        throw new HttpStatusError(res.status, text, `HTTP ${res.status}: ${truncate(text)}`);
       }
-      throw new HttpStatusError(res.status, text, `HTTP ${res.status}: ${truncate(text)}`);
+      let bytes = 0;
+      const counted = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>).on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      await pipeline(counted, createWriteStream(file), { signal });
+      return { status: res.status, bytes };
+    } finally {
+      deadline.clear();
     }
-    let bytes = 0;
-    const counted = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>).on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
-    await pipeline(counted, createWriteStream(file), { signal });
-    return { status: res.status, bytes };
   });
 }

@@ -1,5 +1,5 @@
 import { sql, type Compilable, type Kysely } from 'kysely';
-import type { VeriteConfig } from '../config/schema.ts';
+import { DEFAULT_META_PURCHASE_ACTION_TYPE, type VeriteConfig } from '../config/schema.ts';
 import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
@@ -148,7 +148,7 @@ export function transformContext(config: VeriteConfig, now = new Date()): Transf
     reportingTimezone: config.reportingTimezone,
     reportingCurrency: config.reportingCurrency,
     channels: config.channels ?? defaultChannelRules,
-    metaPurchaseActionType: config.sources.meta_ads?.purchaseActionType ?? 'purchase',
+    metaPurchaseActionType: config.sources.meta_ads?.purchaseActionType ?? DEFAULT_META_PURCHASE_ACTION_TYPE,
     now,
     config,
   };

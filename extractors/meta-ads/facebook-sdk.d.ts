@@ -28,6 +28,8 @@ declare module 'facebook-nodejs-business-sdk' {
 
   /** Iterates over an edge; `next()` follows the answer's absolute `paging.next` URL. */
   export interface Cursor extends Array<AdsInsights> {
+    /** The last page's `paging`: `cursors.after` names the position after its last row. */
+    paging?: { cursors?: { before?: string; after?: string }; next?: string };
     hasNext(): boolean;
     next(): Promise<Cursor>;
   }

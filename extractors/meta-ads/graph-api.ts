@@ -22,6 +22,21 @@ export function isThrottleCode(code: number): boolean {
 /** The least wait before retrying a call Meta refused as throttled, when no header says how long. */
 export const THROTTLED_RETRY_MS = 60_000;
 
+/**
+ * Meta refused a call as asking for more data than it will serve at once (code 1, "Please reduce
+ * the amount of data you're asking for, then retry your request"). The same call fails the same
+ * way however often it is retried: the caller asks for less (a smaller page, then a shorter
+ * window) instead.
+ */
+export class TooMuchData extends ExtractError {
+  override name = 'TooMuchData';
+}
+
+/** Whether a Graph error is code 1 asking for less data (code 1 otherwise is Meta's "unknown", temporary error). */
+export function isTooMuchData(error: GraphError): boolean {
+  return error.code === 1 && /reduce the amount of data/i.test(error.message ?? '');
+}
+
 /** The `error` object of a Graph API error answer. */
 export interface GraphError {
   message?: string;
@@ -172,6 +187,11 @@ export class GraphApi extends FacebookAdsApi {
       // The headers of the refusal say how long the block lasts; that wait replaces the next call's pause.
       const pause = this.throttle.take();
       return new RetryableError(`Meta throttled the call (${label}): ${error.message ?? ''}`, answer.status, Math.max(pause.ms, THROTTLED_RETRY_MS));
+    }
+    if (isTooMuchData(error)) {
+      throw new TooMuchData(`Meta asks for less data (${label}): ${error.message ?? ''}${error.fbtrace_id ? ` [fbtrace_id ${error.fbtrace_id}]` : ''}`, {
+        source: ctx.source, stream: ctx.stream, window: ctx.window, request: ctx.request, status: answer.status,
+      });
     }
     if (error.is_transient || code === 1 || code === 2 || answer.status >= 500) {
       return new RetryableError(`Meta had a temporary failure (${label}): ${error.message ?? ''}`, answer.status);

@@ -1,10 +1,10 @@
-import type { AdAccount } from 'facebook-nodejs-business-sdk';
+import type { AdAccount, AdReportRun } from 'facebook-nodejs-business-sdk';
 import { ExtractError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { pollUntil } from '../poll.ts';
 import type { DateWindow } from '../types.ts';
 import { halves } from '../report-window.ts';
-import type { GraphApi } from './graph-api.ts';
+import { TooMuchData, type GraphApi } from './graph-api.ts';
 
 /** The Insights fields of a `campaign_insights_daily` record (DESIGN.md). */
 export const INSIGHTS_FIELDS = [
@@ -29,8 +29,12 @@ export type AsyncStatus = 'Job Not Started' | 'Job Started' | 'Job Running' | 'J
 export const FIRST_POLL_MS = 2_000;
 export const MAX_POLL_MS = 30_000;
 
-/** Rows asked for per page of a finished run's results (Meta's default is 25). */
-export const RESULT_PAGE_SIZE = 500;
+/**
+ * Rows asked for per page of a finished run's results, largest first (Meta's default is 25).
+ * When Meta answers a page with "Please reduce the amount of data" (code 1), the reading goes on
+ * from the last page read with the next, smaller size; past the last one, the window is split.
+ */
+export const RESULT_PAGE_SIZES = [500, 100, 25] as const;
 
 export interface InsightsJob {
   api: GraphApi;
@@ -46,14 +50,27 @@ export interface InsightsJob {
   stream: string;
 }
 
-/** An async run that failed, was skipped or did not finish in time: its window is worth splitting. */
+/**
+ * An async run that failed, was skipped, did not finish in time, or holds more than Meta will
+ * serve even in small pages: its window is worth splitting. `request` is the call that said so.
+ */
 export class JobFailure extends Error {
   override name = 'JobFailure';
   constructor(
     readonly reason: string,
-    readonly runId: string,
+    readonly request: string,
   ) {
     super(reason);
+  }
+}
+
+/** Runs `call`, turning Meta's "reduce the amount of data" into a {@link JobFailure} that splits the window. */
+async function orSplit<T>(request: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof TooMuchData) throw new JobFailure(error.message, request);
+    throw error;
   }
 }
 
@@ -61,16 +78,19 @@ export class JobFailure extends Error {
  * One async Insights report: `POST act_{id}/insights` at campaign level, one row per campaign
  * and day, then status polls (with a growing wait) until Meta says `Job Completed` at 100 %,
  * then every page of `GET {run}/insights`, following `paging.next`. Throws {@link JobFailure}
- * when the run fails, is skipped or outlives `timeoutMs`.
+ * when the run fails, is skipped or outlives `timeoutMs`, or when Meta asks for less data than
+ * the smallest page (see {@link RESULT_PAGE_SIZES}) or than the run itself.
  */
 export async function runInsightsJob(job: InsightsJob, window: DateWindow): Promise<Record<string, unknown>[]> {
-  const run = await job.account.getInsightsAsync([...INSIGHTS_FIELDS], {
-    level: 'campaign',
-    time_increment: 1,
-    time_range: { since: window.from, until: window.to },
-    action_attribution_windows: [...job.attributionWindows],
-    action_breakdowns: ['action_type'],
-  });
+  const run = await orSplit(`POST ${job.account.id}/insights`, () =>
+    job.account.getInsightsAsync([...INSIGHTS_FIELDS], {
+      level: 'campaign',
+      time_increment: 1,
+      time_range: { since: window.from, until: window.to },
+      action_attribution_windows: [...job.attributionWindows],
+      action_breakdowns: ['action_type'],
+    }),
+  );
   const runId = run.id;
   if (!runId) {
     throw new ExtractError('Meta started no report run: the answer has no report_run_id', {
@@ -79,32 +99,54 @@ export async function runInsightsJob(job: InsightsJob, window: DateWindow): Prom
   }
   await pollUntil<{ status: AsyncStatus; percent: number }>({
     poll: async (poll) => {
-      const data = (await run.get(['id', 'async_status', 'async_percent_completion'])).exportAllData();
+      const data = (await orSplit(`GET ${runId}`, () => run.get(['id', 'async_status', 'async_percent_completion']))).exportAllData();
       const status = String(data.async_status ?? '') as AsyncStatus;
       const percent = Number(data.async_percent_completion ?? 0);
       job.log.debug({ account: job.account.id, window, runId, status, percent, poll }, 'insights report run polled');
-      if (status === 'Job Failed' || status === 'Job Skipped') throw new JobFailure(`report run ${runId}: ${status}`, runId);
+      if (status === 'Job Failed' || status === 'Job Skipped') throw new JobFailure(`report run ${runId}: ${status}`, `GET ${runId}`);
       return { status, percent };
     },
     // Meta has answered "Job Completed" before the last rows were written: wait for 100 % as well.
     finished: ({ status, percent }) => status === 'Job Completed' && percent >= 100,
     timeoutMs: job.timeoutMs,
-    timedOut: ({ status, percent }, elapsed) => new JobFailure(`report run ${runId}: still "${status}" at ${percent}% after ${Math.round(elapsed / 60_000)} min`, runId),
+    timedOut: ({ status, percent }, elapsed) => new JobFailure(`report run ${runId}: still "${status}" at ${percent}% after ${Math.round(elapsed / 60_000)} min`, `GET ${runId}`),
     firstDelayMs: FIRST_POLL_MS,
     maxDelayMs: MAX_POLL_MS,
     // A run just started is never done: the first status poll waits too.
     pauseFirst: true,
     signal: job.signal,
   });
+  return readResults(job, run, runId, window);
+}
+
+/**
+ * Every page of a finished run's results. A page Meta refuses as too much data is asked again,
+ * from the last page read (its `after` cursor), with the next smaller page size, so no row is
+ * read twice; a refusal at the smallest size is a {@link JobFailure}.
+ */
+async function readResults(job: InsightsJob, run: AdReportRun, runId: string, window: DateWindow): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
-  const cursor = await run.getInsights([], { limit: RESULT_PAGE_SIZE });
-  // A Cursor is an Array subclass whose constructor cannot be called by map(): iterate it.
-  for (const item of cursor) rows.push({ ...item.exportAllData() });
-  while (cursor.hasNext()) {
-    await cursor.next();
-    for (const item of cursor) rows.push({ ...item.exportAllData() });
+  let after: string | undefined;
+  for (let size = 0; ; size++) {
+    const limit = RESULT_PAGE_SIZES[size]!;
+    try {
+      const cursor = await run.getInsights([], { limit, ...(after !== undefined ? { after } : {}) });
+      for (;;) {
+        // A Cursor is an Array subclass whose constructor cannot be called by map(): iterate it.
+        for (const item of cursor) rows.push({ ...item.exportAllData() });
+        after = cursor.paging?.cursors?.after ?? after;
+        if (!cursor.hasNext()) return rows;
+        await cursor.next();
+      }
+    } catch (error) {
+      if (!(error instanceof TooMuchData)) throw error;
+      const smaller = RESULT_PAGE_SIZES[size + 1];
+      if (smaller === undefined) {
+        throw new JobFailure(`report run ${runId}: Meta asks for less data even at ${limit} rows a page (${error.message})`, `GET ${runId}/insights`);
+      }
+      job.log.warn({ account: job.account.id, window, runId, limit, smaller, rowsRead: rows.length }, 'Meta asks for less data; reading on with smaller pages');
+    }
   }
-  return rows;
 }
 
 /**
@@ -119,7 +161,7 @@ export async function insightsForWindow(job: InsightsJob, window: DateWindow): P
     if (!(error instanceof JobFailure)) throw error;
     if (window.from === window.to) {
       throw new ExtractError(`the async Insights report of ${job.account.id} failed for a single day, which cannot be split further: ${error.reason}`, {
-        source: job.source, stream: job.stream, window, request: `GET ${error.runId}`,
+        source: job.source, stream: job.stream, window, request: error.request,
       });
     }
     const [first, second] = halves(window);

@@ -67,6 +67,8 @@ export interface ListQuery {
 /** The few EasyPost calls the shipments source makes. */
 export interface EasyPostClient {
   listTrackers(query: ListQuery): Promise<EasyPostPage<EasyPostTracker>>;
+  /** A tracker by id, as it is now; undefined when EasyPost no longer has it (404: deleted). */
+  getTracker(id: string): Promise<EasyPostTracker | undefined>;
   listShipments(query: ListQuery): Promise<EasyPostPage<EasyPostShipmentSummary>>;
   /** A shipment by id; undefined when EasyPost does not know it (404). */
   getShipment(id: string): Promise<EasyPostShipmentSummary | undefined>;
@@ -100,19 +102,25 @@ export function easyPostClient(options: { apiKey: string; baseUrl?: string; http
     }
     return { items: items as T[], hasMore: body.has_more === true };
   };
+  /** `GET path`, or undefined on a 404. */
+  const getOne = async <T>(path: string, describe: string): Promise<T | undefined> => {
+    try {
+      return await get<T>(path, {}, describe);
+    } catch (error) {
+      if (error instanceof ExtractError && error.cause instanceof HttpStatusError && error.cause.status === 404) return undefined;
+      throw error;
+    }
+  };
   return {
     listTrackers: (q) => list<EasyPostTracker>('trackers', q),
+    getTracker: (id) => getOne<EasyPostTracker>(`/trackers/${encodeURIComponent(id)}`, `GET /trackers/${id}`),
     listShipments: async (q) => {
       const page = await list<RawShipment>('shipments', q);
       return { items: page.items.map(summarise), hasMore: page.hasMore };
     },
     getShipment: async (id) => {
-      try {
-        return summarise(await get<RawShipment>(`/shipments/${encodeURIComponent(id)}`, {}, `GET /shipments/${id}`));
-      } catch (error) {
-        if (error instanceof ExtractError && error.cause instanceof HttpStatusError && error.cause.status === 404) return undefined;
-        throw error;
-      }
+      const shipment = await getOne<RawShipment>(`/shipments/${encodeURIComponent(id)}`, `GET /shipments/${id}`);
+      return shipment && summarise(shipment);
     },
   };
 }

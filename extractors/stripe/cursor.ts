@@ -3,13 +3,19 @@ import type { JsonValue } from '../types.ts';
 
 /**
  * Where the events of a stream are to be read from: every event of its types created at or
- * after `last_event_created`, except `last_event_id` itself (already handled). The id is null
- * when the stream had no event yet.
+ * after `last_event_created` (Unix seconds), except those of `handled_event_ids`, handled by an
+ * earlier run. Every event created before that second is handled.
+ *
+ * The position never passes the run's clock less `CLOCK_MARGIN_SECONDS` (event-replay.ts):
+ * an event Stripe lists only some time after its `created` (a late one) still falls at or after
+ * the next run's position, while the events already handled in that margin are named so that
+ * they are not fetched again.
  */
 export interface EventPosition {
-  last_event_id: string | null;
   /** Unix seconds. */
   last_event_created: number;
+  /** The events created at or after `last_event_created` that are already handled. */
+  handled_event_ids: string[];
 }
 
 /**
@@ -36,8 +42,19 @@ export type StripeCursor =
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function isPosition(v: unknown): v is EventPosition {
-  return isObject(v) && (v.last_event_id === null || typeof v.last_event_id === 'string') && isInt(v.last_event_created);
+/**
+ * A stored position, or undefined when it is not one. A position of the earlier shape (one
+ * `last_event_id`, null before any event) reads as that one event handled.
+ */
+function positionOf(v: unknown): EventPosition | undefined {
+  if (!isObject(v) || !isInt(v.last_event_created)) return undefined;
+  if (Array.isArray(v.handled_event_ids) && v.handled_event_ids.every((id) => typeof id === 'string')) {
+    return { last_event_created: v.last_event_created, handled_event_ids: [...(v.handled_event_ids as string[])] };
+  }
+  if (v.last_event_id === null || typeof v.last_event_id === 'string') {
+    return { last_event_created: v.last_event_created, handled_event_ids: v.last_event_id === null ? [] : [v.last_event_id] };
+  }
+  return undefined;
 }
 
 /**
@@ -47,17 +64,16 @@ function isPosition(v: unknown): v is EventPosition {
 export function parseCursor(state: JsonValue | null, stream: string): StripeCursor | null {
   if (state === null) return null;
   if (isObject(state)) {
-    if (state.mode === 'events' && isPosition(state)) {
-      return { mode: 'events', last_event_id: state.last_event_id, last_event_created: state.last_event_created };
-    }
-    if (state.mode === 'created' && isInt(state.created_through) && isPosition(state.events_from)) {
+    const position = positionOf(state);
+    if (state.mode === 'events' && position) return { mode: 'events', ...position };
+    const eventsFrom = positionOf(state.events_from);
+    if (state.mode === 'created' && isInt(state.created_through) && eventsFrom) {
       const r = state.resume;
       const resume =
         isObject(r) && isInt(r.gte) && isInt(r.lte) && typeof r.starting_after === 'string'
           ? { gte: r.gte, lte: r.lte, starting_after: r.starting_after }
           : undefined;
-      const { last_event_id, last_event_created } = state.events_from;
-      return { mode: 'created', created_through: state.created_through, ...(resume ? { resume } : {}), events_from: { last_event_id, last_event_created } };
+      return { mode: 'created', created_through: state.created_through, ...(resume ? { resume } : {}), events_from: eventsFrom };
     }
   }
   throw new ExtractError(

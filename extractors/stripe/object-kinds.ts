@@ -9,9 +9,10 @@ export interface StripeObjectKind {
   /** The API path of the list, e.g. `/v1/charges`, for logs and errors. */
   path: string;
   /**
-   * Event types whose `data.object` is this object (at most 20, Stripe's limit for `types`).
-   * `charge.dispute.*` and `charge.refund.updated` are not listed for charges: their object is
-   * a dispute or a refund.
+   * Event types that announce a change of this object (at most 20, Stripe's limit for `types`).
+   * Mostly their `data.object` is this object; `charge.dispute.*` and `charge.refund.updated` are
+   * not listed for charges: their object is a dispute or a refund. For refunds, `charge.refunded`
+   * (whose object is the charge) is listed too: see {@link REFUNDS}.
    */
   eventTypes: readonly string[];
 }
@@ -23,9 +24,15 @@ export const CHARGES: StripeObjectKind = {
   eventTypes: ['charge.succeeded', 'charge.failed', 'charge.pending', 'charge.captured', 'charge.expired', 'charge.refunded', 'charge.updated'],
 };
 
+/**
+ * On an account whose API version is older than 2024-10-28.acacia, Stripe sends `refund.*`
+ * events only for refunds without a charge: a refund of a charge is announced by
+ * `charge.refunded` (its object is the charge) and later changes by `charge.refund.updated`
+ * (Stripe changelog "refund-webhook-update"). Both are read, so such a refund is not missed.
+ */
 export const REFUNDS: StripeObjectKind = {
   stream: 'refunds',
   object: 'refund',
   path: '/v1/refunds',
-  eventTypes: ['refund.created', 'refund.updated', 'refund.failed', 'charge.refund.updated'],
+  eventTypes: ['refund.created', 'refund.updated', 'refund.failed', 'charge.refund.updated', 'charge.refunded'],
 };

@@ -107,8 +107,14 @@ async function* listThenFollowEvents(
   yield { records: [], state: cursorState({ mode: 'events', ...plan.position }) };
 }
 
-/** The newest event of the kind's types, or (none kept) the run's clock less a margin. */
+/**
+ * Where the events will be replayed from once the listing is done: the newest event of the
+ * kind's types (handled: the listing sees its object), or the run's clock less the margin when
+ * that is earlier, or when Stripe keeps no such event.
+ */
 async function eventPosition(api: StripeApi, now: number): Promise<EventPosition> {
   const newest = (await api.listEvents({ limit: 1 })).data[0];
-  return newest ? { last_event_id: newest.id, last_event_created: newest.created } : { last_event_id: null, last_event_created: now - CLOCK_MARGIN_SECONDS };
+  const settled = now - CLOCK_MARGIN_SECONDS;
+  if (!newest) return { last_event_created: settled, handled_event_ids: [] };
+  return { last_event_created: Math.min(newest.created, settled), handled_event_ids: [newest.id] };
 }

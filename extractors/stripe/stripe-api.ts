@@ -9,12 +9,18 @@ import { stripeRetryable } from './retryable.ts';
 /** A Stripe object as the API sends it; verite lands it untouched. */
 export type StripeRecord = { id: string; object?: string; created: number } & Record<string, unknown>;
 
-/** What verite needs of an event: where it sits, and which object changed. */
+/**
+ * What verite needs of an event: where it sits, which object changed, and the API version its
+ * object is written in (the account's default when the event was made; null on some events).
+ * A charge in a `charge.refunded` event carries its `refunds` list only in versions before
+ * 2022-11-15, where the list was always included.
+ */
 export interface StripeEventRef {
   id: string;
   type: string;
   created: number;
-  data: { object: { id?: string; object?: string } };
+  api_version?: string | null;
+  data: { object: { id?: string; object?: string; refunds?: { data?: { id?: unknown }[]; has_more?: boolean } | null } };
 }
 
 export interface StripeListPage<T> {
@@ -34,6 +40,8 @@ export interface StripeApi {
   retrieve(id: string): Promise<StripeRecord | undefined>;
   /** One page of the events of the kind's types created at or after `since` (all kept events without it). */
   listEvents(options: { since?: number; startingAfter?: string; limit: number }): Promise<StripeListPage<StripeEventRef>>;
+  /** One page (100) of the refunds of a charge, as they are now (`GET /v1/refunds?charge=`). */
+  listRefundsOfCharge(chargeId: string, startingAfter?: string): Promise<StripeListPage<StripeRecord>>;
 }
 
 const limiters = new Map<string, RateLimiter>();
@@ -106,6 +114,13 @@ export function createStripeApi(ctx: ReadContext<StripeConfig>, kind: StripeObje
       return call(`GET /v1/events?${describeParams({ ...params, types: `${kind.stream} events` })}`, async () => {
         const page = await stripe.events.list(params);
         return { data: page.data as unknown as StripeEventRef[], has_more: page.has_more };
+      });
+    },
+    listRefundsOfCharge: (chargeId, startingAfter) => {
+      const params = { charge: chargeId, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) };
+      return call(`GET /v1/refunds?${describeParams(params)}`, async () => {
+        const page = await stripe.refunds.list(params);
+        return { data: page.data as unknown as StripeRecord[], has_more: page.has_more };
       });
     },
   };

@@ -195,10 +195,11 @@ export const platformConversions = metric('marketing', {
   label: 'Platform-claimed conversions',
   description:
     "What the ad platform claims: Google Ads `metrics.conversions` (fractional under data-driven attribution) and Meta's configured purchase action type " +
-    '(`purchase` by default; only one of its overlapping types is summed).',
+    "(`omni_purchase` by default, the type of Ads Manager's Purchases column; only one of its overlapping types is summed).",
   formula:
-    'What an ad platform claims: Google Ads `metrics.conversions`; Meta the `purchase` action type of `actions[]` ' +
-    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
+    'What an ad platform claims: Google Ads `metrics.conversions`; Meta the configured purchase action type of `actions[]` ' +
+    "(`purchaseActionType`, default `omni_purchase`, the type of Ads Manager's Purchases column; " +
+    'Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
   unit: 'count',
   sqlType: 'numeric',
   views: ['kpi_channel_daily'],
@@ -212,8 +213,9 @@ export const platformConversionValue = metric('marketing', {
     'What the ad platform claims its conversions were worth: Google Ads `metrics.conversions_value`, Meta the value of the configured purchase action type ' +
     'of `action_values[]`, converted into the reporting currency at the rate of the report date.',
   formula:
-    'What an ad platform claims: Google Ads `metrics.conversions_value`; Meta the `purchase` action type of `action_values[]` ' +
-    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
+    'What an ad platform claims: Google Ads `metrics.conversions_value`; Meta the configured purchase action type of `action_values[]` ' +
+    "(`purchaseActionType`, default `omni_purchase`, the type of Ads Manager's Purchases conversion value; " +
+    'Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
   unit: 'currency',
   views: ['kpi_channel_daily'],
   sources: [...ADS],

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { httpRequest, maxRetryAfterMs, RateLimiter, type HttpContext, type LimiterClock } from '../../extractors/http.ts';
 import { ExtractError } from '../../lib/errors.ts';
@@ -66,11 +65,15 @@ async function failure(promise: Promise<unknown>): Promise<ExtractError> {
 
 describe('httpRequest against a local server', () => {
   it('gives up on an answer slower than the time-out, asks again, then fails naming source, stream, request and the time-out', async () => {
-    // Never answers: the request's own time-out (100 ms) ends each attempt.
-    handler = () => undefined;
+    // The server takes the request and never answers; 100 ms pass on the fake clock, and the
+    // request's own time-out (100 ms) ends the attempt. The time-out cannot fire before the
+    // request arrived, however slow a loaded machine is to send it.
+    handler = () => time.advance(100);
     const error = await failure(httpRequest(ctx({ attempts: 2, timeoutMs: 100 }), { url: `${base}/slow` }));
 
     expect(arrivals.map((a) => a.path)).toEqual(['/slow', '/slow']);
+    // The second attempt went out after the first one's 100 ms and its backoff.
+    expect(arrivals[1]!.at - START).toBeCloseTo(100 + waits[0]!, 2);
     expect(error.message).toBe("[shop_test.orders, GET /slow] gave up after 2 attempts: no answer within 100 ms (the request's time-out)");
     expect(error.context).toMatchObject({ source: 'shop_test', stream: 'orders', request: 'GET /slow' });
     expect(error.permanent).toBe(false);
@@ -84,8 +87,21 @@ describe('httpRequest against a local server', () => {
     const res = await httpRequest<{ orders: number[] }>(ctx({ attempts: 3 }), { url: `${base}/orders.json` });
 
     expect(res.body).toEqual({ orders: [1, 2] });
-    expect(arrivals).toHaveLength(2);
+    expect(arrivals.map((a) => a.path)).toEqual(['/orders.json', '/orders.json']);
     expect(waits).toHaveLength(1);
+  });
+
+  it('never cuts a request short while the clock stands still, however long the server takes', async () => {
+    // The answer comes only after the server has let the event loop turn many times: on a
+    // loaded machine that is a long wall-clock time, but no time passes for the time-out.
+    handler = (_req, res) => {
+      let turns = 0;
+      const later = () => (++turns < 200 ? setImmediate(later) : ok(res, { late: true }));
+      later();
+    };
+    const res = await httpRequest(ctx({ attempts: 1, timeoutMs: 1 }), { url: `${base}/late` });
+    expect(res.body).toEqual({ late: true });
+    expect(waits).toEqual([]);
   });
 
   it('waits until the HTTP date a Retry-After names', async () => {
@@ -177,18 +193,29 @@ describe('RateLimiter', () => {
     expect(waits).toEqual([]);
   });
 
-  it('books slots for concurrent callers, and really spaces their requests on the wall clock', async () => {
-    // The real clock this time: a lower bound only (a slow machine only makes the gaps longer).
-    stamp = () => performance.now();
+  it('books slots for concurrent callers: each takes the next free one before it waits', async () => {
+    let t = 0;
+    const slept: number[] = [];
+    // The sleep does not move the clock: all six callers ask while it still reads 0.
+    const limiterClock: LimiterClock = { now: () => t, sleep: async (ms) => void slept.push(ms) };
     handler = (_req, res) => ok(res);
-    const limiter = new RateLimiter(20);
-    const start = performance.now();
+    const limiter = new RateLimiter(20, limiterClock);
 
     await Promise.all(Array.from({ length: 6 }, (_, i) => httpRequest(ctx({}, { limiter }), { url: `${base}/charge/${i}` })));
 
-    // The k-th request cannot start before k × 50 ms (less a millisecond of timer rounding).
-    const times = arrivals.map((a) => a.at - start).sort((a, b) => a - b);
-    expect(times).toHaveLength(6);
-    times.forEach((elapsed, k) => expect(elapsed).toBeGreaterThanOrEqual(k * 50 - 2));
+    // 20 a second: slots 50 ms apart, the first at once; every caller got its own.
+    expect(arrivals).toHaveLength(6);
+    expect([...slept].sort((a, b) => a - b)).toEqual([50, 100, 150, 200, 250]);
+  });
+
+  it('waits on its own clock by default, not on the sleep tests replace', async () => {
+    // A million a second: slots a microsecond apart, so the real waits are nothing to speak of.
+    handler = (_req, res) => ok(res);
+    const limiter = new RateLimiter(1_000_000);
+    for (let i = 0; i < 3; i++) await httpRequest(ctx({}, { limiter }), { url: `${base}/page/${i}` });
+    expect(arrivals).toHaveLength(3);
+    // The shared (fake) sleep saw none of the limiter's waits: in a test's own process a rate
+    // bound still holds, and a test's recorded waits stay those of retries.
+    expect(waits).toEqual([]);
   });
 });

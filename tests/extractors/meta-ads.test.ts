@@ -7,7 +7,7 @@ import { pauseFor, readUsage } from '../../extractors/meta-ads/usage.ts';
 import type { DateWindow, JsonValue, Page, ReadContext } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
-import { startFakeGraph, type FakeGraph, type InsightsRow } from './support/meta-graph-server.ts';
+import { startFakeGraph, TOO_MUCH_DATA, type FakeGraph, type InsightsRow } from './support/meta-graph-server.ts';
 
 const TOKEN = 'EAAtest-system-user-token-0123456789';
 const WINDOWS = ['7d_click', '1d_view'];
@@ -85,6 +85,7 @@ beforeEach(() => {
   fake.pollsToComplete = 3;
   fake.pageSize = 2;
   fake.sunsetVersions.clear();
+  fake.tooMuchData = () => false;
 });
 afterEach(() => {
   expect(fake.pendingScripts()).toBe(0);
@@ -211,6 +212,72 @@ describe('campaign_insights_daily against a local Graph API', () => {
     expect((error as ExtractError).message).toContain('act_111');
     expect((error as ExtractError).message).toContain('Job Failed');
     expect(starts()).toEqual([{ since: '2024-02-02', until: '2024-02-02' }]);
+  });
+
+  describe('Meta asking for less data (code 1, "Please reduce the amount of data")', () => {
+    const decode = (after: string | undefined) => (after === undefined ? undefined : Number(Buffer.from(after, 'base64').toString()));
+    const resultReads = (runId: string) => fake.requests.filter((r) => r.path === `${runId}/insights`).map((r) => [r.params.limit, decode(r.params.after)]);
+
+    it('reads on from the last page read with smaller pages, never reading a row twice nor retrying the same page', async () => {
+      // Pages of 500 are refused from the fifth row on; pages of 100 are served. Meta's pages hold 2 rows here.
+      fake.tooMuchData = ({ limit, offset }) => limit > 100 && offset >= 4;
+      const { ctx } = context({ source: { startDate: '2024-03-07' } });
+      const pages = await collect(ctx);
+
+      const runId = fake.jobs[0]!.id;
+      // Rows 0–1 and 2–3 at 500 a page; the page from row 4 refused at 500, asked again at 100 from row 4, then on.
+      expect(resultReads(runId)).toEqual([['500', undefined], ['500', 2], ['500', 4], ['100', 4], ['100', 6], ['100', 8]]);
+      // The refusal is not waited on nor retried as it was: only the three status polls waited.
+      expect(waits).toEqual([2_000, 4_000, 8_000]);
+      expect(fake.jobs).toHaveLength(1);
+      // 3 dates × 3 campaigns, each row once.
+      expect(pages.map((p) => p.dates)).toEqual([['2024-03-07'], ['2024-03-08'], ['2024-03-09']]);
+      for (const page of pages) {
+        expect(page.records).toEqual(['c1', 'c2', 'c3'].map((c) => ({ ...row('111', c, page.dates![0]!, '10.00'), account_timezone_name: 'UTC' })));
+      }
+    });
+
+    it('splits the window when even the smallest page is refused, and lands every date', async () => {
+      // Any report over more than one day is too much, whatever the page size.
+      fake.tooMuchData = ({ job }) => job.since !== job.until;
+      const { ctx } = context({ source: { startDate: '2024-03-08' } });
+      const pages = await collect(ctx);
+
+      expect(starts()).toEqual([
+        { since: '2024-03-08', until: '2024-03-09' },
+        { since: '2024-03-08', until: '2024-03-08' },
+        { since: '2024-03-09', until: '2024-03-09' },
+      ]);
+      // 500, then 100, then 25 rows a page, then the window is split.
+      expect(resultReads(fake.jobs[0]!.id)).toEqual([['500', undefined], ['100', undefined], ['25', undefined]]);
+      expect(pages.map((p) => [p.dates![0], p.records.length])).toEqual([['2024-03-08', 3], ['2024-03-09', 3]]);
+    });
+
+    it('splits the window when Meta refuses to start the report', async () => {
+      fake.script({ match: (r) => r.method === 'POST' && r.params.time_range === '{"since":"2024-03-08","until":"2024-03-09"}', ...TOO_MUCH_DATA });
+      const { ctx } = context({ source: { startDate: '2024-03-08' } });
+      const pages = await collect(ctx);
+
+      expect(starts()).toEqual([
+        { since: '2024-03-08', until: '2024-03-09' },
+        { since: '2024-03-08', until: '2024-03-08' },
+        { since: '2024-03-09', until: '2024-03-09' },
+      ]);
+      expect(pages.map((p) => [p.dates![0], p.records.length])).toEqual([['2024-03-08', 3], ['2024-03-09', 3]]);
+    });
+
+    it('fails the stream, naming the account, the day and the call, when a single day is still too much', async () => {
+      fake.tooMuchData = () => true;
+      const { ctx } = context({ window: { from: '2024-02-02', to: '2024-02-02' } });
+      const error = (await collect(ctx).catch((e: unknown) => e)) as ExtractError;
+      expect(error).toBeInstanceOf(ExtractError);
+      const runId = fake.jobs[0]!.id;
+      expect(error.context).toMatchObject({ source: 'meta_ads', stream: 'campaign_insights_daily', window: { from: '2024-02-02', to: '2024-02-02' }, request: `GET ${runId}/insights` });
+      expect(error.message).toContain('act_111');
+      expect(error.message).toContain('Meta asks for less data even at 25 rows a page');
+      expect(error.message).toContain("(code 1): Please reduce the amount of data you're asking for");
+      expect(resultReads(runId)).toEqual([['500', undefined], ['100', undefined], ['25', undefined]]);
+    });
   });
 
   it('pauses before the next call when a usage header nears its limit', async () => {

@@ -10,7 +10,7 @@ import { runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { startFakeEasyPost, type FakeEasyPost, type Item } from './support/easypost-server.ts';
+import { easyPostTracker, startFakeEasyPost, trackingDetail, type FakeEasyPost } from './support/easypost-server.ts';
 
 const API_KEY = 'EZAKlocal0123456789';
 const HOUR = 3_600_000;
@@ -29,23 +29,19 @@ function seed(server: FakeEasyPost): void {
   server.shipments.length = 0;
   for (let i = 0; i < 230; i++) {
     const created = BASE + i * HOUR;
-    server.trackers.push({
-      id: id('trk', i),
-      object: 'Tracker',
-      mode: 'production',
-      tracking_code: `EZ${1000 + i}`,
-      carrier: 'USPS',
-      status: 'in_transit',
-      shipment_id: i % 2 === 0 ? id('shp', i) : null,
-      est_delivery_date: null,
-      carrier_detail: { service: 'Priority' },
-      tracking_details: [
-        { object: 'TrackingDetail', status: 'pre_transit', datetime: at(created) },
-        { object: 'TrackingDetail', status: 'in_transit', datetime: at(created + 3 * HOUR) },
-      ],
-      created_at: at(created),
-      updated_at: at(created + 48 * HOUR),
-    });
+    server.trackers.push(
+      easyPostTracker({
+        id: id('trk', i),
+        tracking_code: `EZ${1000 + i}`,
+        carrier: 'USPS',
+        status: 'in_transit',
+        shipment_id: i % 2 === 0 ? id('shp', i) : null,
+        carrier_detail: { object: 'CarrierDetail', service: 'Priority', container_type: null, est_delivery_date_local: null, est_delivery_time_local: null },
+        tracking_details: [trackingDetail('pre_transit', at(created)), trackingDetail('in_transit', at(created + 3 * HOUR))],
+        created_at: at(created),
+        updated_at: at(created + 48 * HOUR),
+      }),
+    );
     if (i % 2 === 0) {
       server.shipments.push({
         id: id('shp', i),
@@ -173,13 +169,12 @@ describe('EasyPost trackers, through a local server answering like EasyPost', ()
     // from 2024-05-20, names its order on the label only (print_custom_1).
     const five = server.trackers.find((t) => t.id === 'trk_0005')!;
     five.status = 'delivered';
-    (five.tracking_details as unknown[]).push({ object: 'TrackingDetail', status: 'delivered', datetime: '2024-05-20T10:00:00Z' });
+    (five.tracking_details as unknown[]).push(trackingDetail('delivered', '2024-05-20T10:00:00Z'));
     five.updated_at = '2024-05-20T10:05:00Z';
     server.shipments.push({ id: 'shp_new', object: 'Shipment', created_at: '2024-05-01T12:00:00Z', reference: null, options: { print_custom_1: '7001' }, selected_rate: { rate: '9.10', currency: 'USD' } });
-    server.trackers.push({
-      id: 'trk_new', object: 'Tracker', tracking_code: 'EZNEW', carrier: 'UPS', status: 'pre_transit', shipment_id: 'shp_new',
-      tracking_details: [], created_at: '2024-05-20T08:00:00Z', updated_at: '2024-05-20T09:00:00Z',
-    } as Item);
+    server.trackers.push(
+      easyPostTracker({ id: 'trk_new', tracking_code: 'EZNEW', carrier: 'UPS', status: 'pre_transit', shipment_id: 'shp_new', created_at: '2024-05-20T08:00:00Z', updated_at: '2024-05-20T09:00:00Z' }),
+    );
     server.requests.length = 0;
 
     const result = await run('2024-05-21T00:00:00Z');
@@ -210,6 +205,89 @@ describe('EasyPost trackers, through a local server answering like EasyPost', ()
     const result = await run('2024-05-20T00:00:00Z', { carrierApi: { apiKeyEnv: 'NO_SUCH_EASYPOST_KEY' } });
     expect(result.status).toBe('failed');
     expect(result.error).toContain('NO_SUCH_EASYPOST_KEY is not set');
+  });
+});
+
+describe('trackers updated long after the listing stops reaching them (issue 11)', () => {
+  const tracker = (i: number) => server.trackers.find((t) => t.id === id('trk', i))!;
+  const byId = () => server.requests.filter((r) => r.path.startsWith('/v2/trackers/')).map((r) => r.path);
+  /** A scan added to tracker i, which EasyPost then stamps updated. */
+  function scan(i: number, status: string, at: string): void {
+    const t = tracker(i);
+    t.status = status;
+    (t.tracking_details as unknown[]).push(trackingDetail(status, at));
+    t.updated_at = at;
+  }
+
+  it('re-reads a tracker not yet final by id on every run, lands it when it changes, until it is final', async () => {
+    await run('2024-05-20T00:00:00Z');
+    // By late June every parcel is delivered but two: tracker 3, a slow international parcel
+    // still in transit, and tracker 4, a label not yet scanned.
+    for (const t of server.trackers) if (t.id !== 'trk_0003' && t.id !== 'trk_0004') t.status = 'delivered';
+    tracker(4).status = 'pre_transit';
+    server.requests.length = 0;
+    await run('2024-06-25T00:00:00Z');
+    // The listing (trackers created from 2024-04-19T23:00Z) still reached them; the next one
+    // starts 30 days before the new cursor (2024-06-24T23:00Z), on 2024-05-25T23:00Z: too late.
+    expect(byId()).toEqual([]);
+    expect(await state()).toEqual({
+      updated_at: '2024-06-24T23:00:00.000Z',
+      open: [
+        { id: 'trk_0004', created_at: '2024-05-01T04:00:00Z' },
+        { id: 'trk_0003', created_at: '2024-05-01T03:00:00Z' },
+      ],
+    });
+
+    // Tracker 3 is delivered on 10 July, 70 days after its label.
+    scan(3, 'delivered', '2024-07-10T09:00:00Z');
+    server.requests.length = 0;
+    const result = await run('2024-07-15T00:00:00Z');
+    expect(result.status, result.error).toBe('succeeded');
+    // The listing no longer reaches May: both open trackers are read by id, and only the one
+    // that changed since the cursor lands.
+    expect(trackerRequests()[0]).toMatchObject({ start_datetime: '2024-05-25T22:59:59.000Z' });
+    expect(byId()).toEqual(['/v2/trackers/trk_0004', '/v2/trackers/trk_0003']);
+    expect(result.streams[0]).toMatchObject({ written: 1 });
+    expect(await record('EZ1003')).toMatchObject({ status: 'delivered', delivered_at: '2024-07-10T09:00:00.000Z', order_id: null });
+    // Delivered: no longer open. Tracker 4 stays open.
+    expect(await state()).toEqual({ updated_at: '2024-07-14T23:00:00.000Z', open: [{ id: 'trk_0004', created_at: '2024-05-01T04:00:00Z' }] });
+
+    // Tracker 4 is sent back to the sender; its shipment names order #5004.
+    scan(4, 'return_to_sender', '2024-08-02T12:00:00Z');
+    server.requests.length = 0;
+    await run('2024-08-05T00:00:00Z');
+    expect(byId()).toEqual(['/v2/trackers/trk_0004']);
+    expect(await record('EZ1004')).toMatchObject({ status: 'return_to_sender', returned_at: '2024-08-02T12:00:00.000Z', order_id: '#5004' });
+    expect(await state()).toEqual({ updated_at: '2024-08-04T23:00:00.000Z' });
+
+    // Nothing is open any more: no tracker is read by id.
+    server.requests.length = 0;
+    await run('2024-08-06T00:00:00Z');
+    expect(byId()).toEqual([]);
+  });
+
+  it('stops re-reading a tracker EasyPost deleted, or one still open 180 days after its creation', async () => {
+    await run('2024-05-20T00:00:00Z');
+    for (const t of server.trackers) if (t.id !== 'trk_0003' && t.id !== 'trk_0004') t.status = 'delivered';
+    await run('2024-06-25T00:00:00Z');
+    expect(((await state()) as { open: unknown[] }).open).toHaveLength(2);
+
+    // Tracker 4 is deleted (404 from then on); tracker 3 stays in transit.
+    server.trackers.splice(server.trackers.indexOf(tracker(4)), 1);
+    server.requests.length = 0;
+    const result = await run('2024-07-15T00:00:00Z');
+    expect(result.status, result.error).toBe('succeeded');
+    expect(byId()).toEqual(['/v2/trackers/trk_0004', '/v2/trackers/trk_0003']);
+    expect(await state()).toEqual({ updated_at: '2024-07-14T23:00:00.000Z', open: [{ id: 'trk_0003', created_at: '2024-05-01T03:00:00Z' }] });
+
+    // Created 2024-05-01T03:00Z: 180 days later is 2024-10-28T03:00Z. Read on the 27th, not on the 29th.
+    server.requests.length = 0;
+    await run('2024-10-27T00:00:00Z');
+    expect(byId()).toEqual(['/v2/trackers/trk_0003']);
+    server.requests.length = 0;
+    await run('2024-10-29T00:00:00Z');
+    expect(byId()).toEqual([]);
+    expect(await state()).toEqual({ updated_at: '2024-10-28T23:00:00.000Z' });
   });
 });
 

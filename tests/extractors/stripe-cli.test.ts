@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { startFakeStripe, type FakeStripe } from './support/stripe-server.ts';
+import { startFakeStripe, stripeCharge, type FakeStripe } from './support/stripe-server.ts';
 
 const SECRET = 'sk_test_cli0123456789abcdef';
 const id = (prefix: string, i: number) => `${prefix}_${String(i).padStart(4, '0')}`;
@@ -37,7 +37,7 @@ describe('a `verite run` that fails part way through the charges', () => {
     const startDate = new Date((now - 10 * 86_400) * 1000).toISOString().slice(0, 10);
     const start = Date.parse(`${startDate}T00:00:00Z`) / 1000;
     for (let i = 0; i < 250; i++) {
-      const charge = { id: id('ch', i), object: 'charge', amount: 2000 + i, currency: 'usd', created: start + 3600 + i * 3000, status: 'succeeded' };
+      const charge = stripeCharge({ id: id('ch', i), amount: 2000 + i, currency: 'usd', created: start + 3600 + i * 3000 });
       server.charges.push(charge);
       server.clock = charge.created;
       server.emit('charge.succeeded', charge);
@@ -68,7 +68,7 @@ describe('a `verite run` that fails part way through the charges', () => {
       mode: 'created',
       created_through: start - 1,
       resume: { gte: start, starting_after: 'ch_0050' },
-      events_from: { last_event_id: newestEvent.id, last_event_created: newestEvent.created },
+      events_from: { last_event_created: newestEvent.created, handled_event_ids: [newestEvent.id] },
     });
 
     server.heal();
@@ -86,6 +86,6 @@ describe('a `verite run` that fails part way through the charges', () => {
       { status: 'succeeded', landed: 50 },
     ]);
     // Listing done: from now on, the events since the position taken before the listing.
-    expect(await state('charges')).toEqual({ mode: 'events', last_event_id: newestEvent.id, last_event_created: newestEvent.created });
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: newestEvent.created, handled_event_ids: [newestEvent.id] });
   });
 });

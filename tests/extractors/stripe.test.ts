@@ -9,7 +9,7 @@ import { logger, type Logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { startFakeStripe, type FakeStripe, type StripeItem } from './support/stripe-server.ts';
+import { startFakeStripe, stripeCharge, stripeRefund, type FakeStripe, type StripeItem } from './support/stripe-server.ts';
 
 const SECRET = 'sk_test_local0123456789abcdef';
 const HOUR = 3600;
@@ -28,12 +28,11 @@ const chargeCreated = (i: number) => APR20 + i * 4 * HOUR;
 const refundCreated = (i: number) => chargeCreated(i) + DAY;
 
 const CHARGE_TYPES = 'charge.succeeded,charge.failed,charge.pending,charge.captured,charge.expired,charge.refunded,charge.updated';
-const REFUND_TYPES = 'refund.created,refund.updated,refund.failed,charge.refund.updated';
+const REFUND_TYPES = 'refund.created,refund.updated,refund.failed,charge.refund.updated,charge.refunded';
 
 function charge(i: number): StripeItem {
-  return {
+  return stripeCharge({
     id: id('ch', i),
-    object: 'charge',
     amount: 1000 + i,
     amount_captured: 1000 + i,
     amount_refunded: i % 10 === 0 ? 500 : 0,
@@ -46,11 +45,11 @@ function charge(i: number): StripeItem {
     metadata: { order_id: String(5000 + i) },
     outcome: { type: 'authorized', network_status: 'approved_by_network' },
     failure_code: null,
-  };
+  });
 }
 
 function refund(i: number): StripeItem {
-  return { id: id('re', i), object: 'refund', amount: 500, charge: id('ch', i), currency: 'eur', created: refundCreated(i), status: 'succeeded', reason: 'requested_by_customer' };
+  return stripeRefund({ id: id('re', i), amount: 500, charge: id('ch', i), currency: 'eur', created: refundCreated(i), status: 'succeeded', reason: 'requested_by_customer' });
 }
 
 /** 250 charges, 25 refunds, and their events in the order they happened; Stripe's clock at T0. */
@@ -78,12 +77,15 @@ function seed(server: FakeStripe): void {
 
 let wh: Warehouse;
 let server: FakeStripe;
+/** The stand-in's default account API version (the pinned one), put back before each test. */
+let ACCOUNT_API_VERSION: string;
 let restoreSleep: (() => void) | undefined;
 const delays: number[] = [];
 
 beforeAll(async () => {
   wh = await createTestDatabase('stripe');
   server = await startFakeStripe(SECRET);
+  ACCOUNT_API_VERSION = server.accountApiVersion;
   process.env.STRIPE_SECRET_KEY = SECRET;
 });
 afterAll(async () => {
@@ -91,6 +93,7 @@ afterAll(async () => {
   await wh?.close();
 });
 beforeEach(async () => {
+  server.accountApiVersion = ACCOUNT_API_VERSION;
   seed(server);
   server.requests.length = 0;
   server.heal();
@@ -175,9 +178,10 @@ describe('first run: listing by creation time', () => {
     expect(await record('charges', 'ch_0066')).toEqual(charge(66));
     expect(await record('refunds', 're_0240')).toEqual(refund(240));
 
-    // The newest charge event is charge 249's (May 31 12:00); the newest refund event is refund 240's.
-    expect(await state('charges')).toEqual({ mode: 'events', last_event_id: eventOf('charge.succeeded', 'ch_0249').id, last_event_created: chargeCreated(249) });
-    expect(await state('refunds')).toEqual({ mode: 'events', last_event_id: eventOf('refund.created', 're_0240').id, last_event_created: refundCreated(240) });
+    // The newest charge event is charge 249's (May 31 12:00); the newest event of the refunds'
+    // types is the charge.refunded of charge 240, made just after refund 240's refund.created.
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: chargeCreated(249), handled_event_ids: [eventOf('charge.succeeded', 'ch_0249').id] });
+    expect(await state('refunds')).toEqual({ mode: 'events', last_event_created: refundCreated(240), handled_event_ids: [eventOf('charge.refunded', 'ch_0240').id] });
   });
 
   it('waits at least Retry-After after a 429, retries a 500 and a proxy error page, and lands everything', async () => {
@@ -225,7 +229,7 @@ describe('later runs: events since the position', () => {
     server.charges.push(fresh);
     server.emit('charge.succeeded', fresh);
     server.clock = T0 + DAY;
-    const newRefund: StripeItem = { id: 're_new', object: 'refund', amount: 1005, charge: 'ch_0005', currency: 'eur', created: T0 + DAY, status: 'succeeded', reason: null };
+    const newRefund = stripeRefund({ id: 're_new', amount: 1005, charge: 'ch_0005', currency: 'eur', created: T0 + DAY });
     server.refunds.push(newRefund);
     Object.assign(c5, { amount_refunded: 1005, refunded: true });
     server.emit('refund.created', newRefund);
@@ -248,7 +252,10 @@ describe('later runs: events since the position', () => {
       { types: REFUND_TYPES, 'created[gte]': String(refundCreated(240)), limit: '100' },
     ]);
     expect(paths('/v1/charges')).toEqual(['/v1/charges/ch_new', '/v1/charges/ch_0005', '/v1/charges/ch_gone']);
-    expect(paths('/v1/refunds')).toEqual(['/v1/refunds/re_new', '/v1/refunds/re_0010']);
+    // Refund 240's refund.created shares its second with the position's event (charge 240's
+    // charge.refunded), so it is replayed once more; re_new's charge.refunded needs no fetch on
+    // an account of this API version: its refund.created announced re_new.
+    expect(paths('/v1/refunds')).toEqual(['/v1/refunds/re_0240', '/v1/refunds/re_new', '/v1/refunds/re_0010']);
 
     expect(await record('charges', 'ch_0005')).toMatchObject({ amount: 1005, amount_refunded: 1005, refunded: true });
     expect(await record('charges', 'ch_new')).toEqual(fresh);
@@ -262,8 +269,8 @@ describe('later runs: events since the position', () => {
       ['charges', 2, 2],
       ['refunds', 2, 2],
     ]);
-    expect(await state('charges')).toEqual({ mode: 'events', last_event_id: null, last_event_created: now - 300 });
-    expect(await state('refunds')).toEqual({ mode: 'events', last_event_id: null, last_event_created: now - 300 });
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: now - 300, handled_event_ids: [] });
+    expect(await state('refunds')).toEqual({ mode: 'events', last_event_created: now - 300, handled_event_ids: [] });
   });
 
   it('pages through many events and commits the position after each page of them', async () => {
@@ -285,7 +292,7 @@ describe('later runs: events since the position', () => {
     expect(queries('/v1/events')[0]).toEqual({ types: CHARGE_TYPES, 'created[gte]': String(chargeCreated(249)), limit: '100' });
     expect(queries('/v1/events')[1]).toMatchObject({ starting_after: eventOf('charge.updated', 'ch_0050').id });
     // The first hundred changes are landed, the position is the hundredth event.
-    expect(await state('charges')).toEqual({ mode: 'events', last_event_id: eventOf('charge.updated', 'ch_0099').id, last_event_created: T0 + 600 + 99 });
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: T0 + 600 + 99, handled_event_ids: [eventOf('charge.updated', 'ch_0099').id] });
     expect((await record('charges', 'ch_0099'))?.metadata).toEqual({ order_id: '5099', note: 'reviewed' });
     expect((await record('charges', 'ch_0100'))?.metadata).toEqual({ order_id: '5100' });
 
@@ -339,8 +346,8 @@ describe('later runs: events since the position', () => {
     expect(await record('charges', 'ch_late')).toEqual(late);
     expect(lines.filter((l) => l.level === 40 && /older than the 30 days Stripe keeps events/.test(String(l.msg)))).toHaveLength(2);
     // Back to events: the newest charge event kept; no refund event kept, so now less five minutes.
-    expect(await state('charges')).toEqual({ mode: 'events', last_event_id: eventOf('charge.succeeded', 'ch_late').id, last_event_created: T0 + 35 * DAY });
-    expect(await state('refunds')).toEqual({ mode: 'events', last_event_id: null, last_event_created: now - 300 });
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: T0 + 35 * DAY, handled_event_ids: [eventOf('charge.succeeded', 'ch_late').id] });
+    expect(await state('refunds')).toEqual({ mode: 'events', last_event_created: now - 300, handled_event_ids: [] });
   });
 
   it('honours lookbackDays for that fallback listing', async () => {
@@ -352,6 +359,131 @@ describe('later runs: events since the position', () => {
     expect(result.status, result.error).toBe('succeeded');
     // Ten days before May 31 12:00.
     expect(queries('/v1/charges')[0]).toMatchObject({ 'created[gte]': String(at('2024-05-21T12:00:00Z')) });
+  });
+});
+
+describe('refunds of charges on accounts older than 2024-10-28.acacia (issue 11)', () => {
+  /**
+   * The refunds fetched by id, less refund 240: its refund.created shares its second with the
+   * first run's position (charge 240's charge.refunded), so every later run fetches it once more.
+   */
+  const refundFetches = () => paths('/v1/refunds/').filter((p) => p !== '/v1/refunds/re_0240');
+
+  /** After a first run: charge 7 refunded a day later with a new refund, announced as an account of `apiVersion` announces it. */
+  function refundCharge7(apiVersion: string, carried: 'none' | 'whole' | 'part'): StripeItem {
+    server.accountApiVersion = apiVersion;
+    server.clock = T0 + DAY;
+    const refunded = stripeRefund({ id: 're_late', amount: 1007, charge: 'ch_0007', currency: 'eur', created: T0 + DAY });
+    server.refunds.push(refunded);
+    const c7 = server.charges.find((c) => c.id === 'ch_0007')!;
+    Object.assign(c7, { amount_refunded: 1007, refunded: true });
+    // Before 2022-11-15 a charge carried its refunds (a list of at most 10, has_more beyond them).
+    const snapshot: StripeItem =
+      carried === 'none'
+        ? c7
+        : { ...c7, refunds: { object: 'list', data: [refunded], has_more: carried === 'part', total_count: carried === 'part' ? 11 : 1, url: '/v1/charges/ch_0007/refunds' } };
+    // No refund.created: before acacia, Stripe sends refund.* events only for refunds without a charge.
+    server.emit('charge.refunded', snapshot);
+    return refunded;
+  }
+
+  it('lands a refund announced only by charge.refunded, listing the refunds of the charge', async () => {
+    await run(T0);
+    const refunded = refundCharge7('2024-06-20', 'none');
+    server.requests.length = 0;
+    const now = T0 + 2 * DAY;
+    server.clock = now;
+    const result = await run(now);
+    expect(result.status, result.error).toBe('succeeded');
+
+    // The charge in the event does not carry its refunds (they are not included since 2022-11-15): they are listed.
+    expect(queries('/v1/refunds')).toEqual([{ charge: 'ch_0007', limit: '100' }]);
+    expect(await record('refunds', 're_late')).toEqual(refunded);
+    expect(await count('refunds')).toBe(26);
+    // The charges stream re-fetches the refunded charge, as before.
+    expect(paths('/v1/charges')).toEqual(['/v1/charges/ch_0007']);
+  });
+
+  it('takes the refunds a charge carries whole in the event (API versions before 2022-11-15)', async () => {
+    await run(T0);
+    refundCharge7('2020-08-27', 'whole');
+    server.requests.length = 0;
+    server.clock = T0 + 2 * DAY;
+    await run(T0 + 2 * DAY);
+    expect(refundFetches()).toEqual(['/v1/refunds/re_late']);
+    expect(queries('/v1/refunds')).toEqual([]);
+    expect(await record('refunds', 're_late')).toMatchObject({ charge: 'ch_0007', amount: 1007 });
+  });
+
+  it('lists the refunds of the charge when the event carries only some of them', async () => {
+    await run(T0);
+    refundCharge7('2020-08-27', 'part');
+    server.requests.length = 0;
+    server.clock = T0 + 2 * DAY;
+    await run(T0 + 2 * DAY);
+    expect(queries('/v1/refunds')).toEqual([{ charge: 'ch_0007', limit: '100' }]);
+    expect(refundFetches()).toEqual([]);
+    expect(await record('refunds', 're_late')).toMatchObject({ charge: 'ch_0007', amount: 1007 });
+  });
+
+  it('leaves charge.refunded to the refund.created of accounts on 2024-10-28.acacia or later', async () => {
+    await run(T0);
+    const refunded = refundCharge7('2024-10-28.acacia', 'none');
+    server.emit('refund.created', refunded);
+    server.requests.length = 0;
+    server.clock = T0 + 2 * DAY;
+    await run(T0 + 2 * DAY);
+    // One fetch of the refund, by id, and no listing of the charge's refunds.
+    expect(refundFetches()).toEqual(['/v1/refunds/re_late']);
+    expect(queries('/v1/refunds')).toEqual([]);
+    expect(await record('refunds', 're_late')).toEqual(refunded);
+  });
+});
+
+describe('events that become visible late (issue 11)', () => {
+  it('keeps the position a margin behind the clock on every run, so an event listed late is still replayed', async () => {
+    await run(T0);
+    const R = T0 + DAY;
+    // Charge 2 is updated at R − 10 s and listed at once; charge 1 was updated earlier, at
+    // R − 20 s, but Stripe lists that event only a minute after R.
+    const c1 = server.charges.find((c) => c.id === 'ch_0001')!;
+    const c2 = server.charges.find((c) => c.id === 'ch_0002')!;
+    c1.metadata = { order_id: '5001', note: 'late' };
+    c2.metadata = { order_id: '5002', note: 'on time' };
+    server.clock = R;
+    const late = server.emit('charge.updated', c1, { created: R - 20, visibleAt: R + 60 });
+    const onTime = server.emit('charge.updated', c2, { created: R - 10 });
+    server.requests.length = 0;
+
+    await run(R);
+    expect(paths('/v1/charges')).toEqual(['/v1/charges/ch_0002']);
+    // The position stays five minutes behind the run's clock although an event of R − 10 s was
+    // handled, and names that event so it is not fetched again.
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: R - 300, handled_event_ids: [onTime.id] });
+
+    server.clock = R + 3600;
+    server.requests.length = 0;
+    await run(R + 3600);
+    // The late event is listed now, at or after the position: charge 1 is fetched; charge 2 is not fetched twice.
+    expect(queries('/v1/events')[0]).toEqual({ types: CHARGE_TYPES, 'created[gte]': String(R - 300), limit: '100' });
+    expect(paths('/v1/charges')).toEqual(['/v1/charges/ch_0001']);
+    expect((await record('charges', 'ch_0001'))?.metadata).toEqual({ order_id: '5001', note: 'late' });
+    expect(late.created).toBeLessThan(onTime.created);
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: R + 3600 - 300, handled_event_ids: [] });
+  });
+
+  it('reads a position stored before handled_event_ids as its one event handled', async () => {
+    await run(T0);
+    const newest = eventOf('charge.succeeded', 'ch_0249');
+    await wh.pool.query(`update ops.stream_state set state = $1 where source = 'stripe' and stream = 'charges'`, [
+      JSON.stringify({ mode: 'events', last_event_id: newest.id, last_event_created: newest.created }),
+    ]);
+    server.requests.length = 0;
+    const result = await run(T0 + HOUR);
+    expect(result.status, result.error).toBe('succeeded');
+    // Its event is listed again but not fetched again; the new position has the new shape.
+    expect(paths('/v1/charges')).toEqual([]);
+    expect(await state('charges')).toEqual({ mode: 'events', last_event_created: T0 + HOUR - 300, handled_event_ids: [] });
   });
 });
 

@@ -87,12 +87,17 @@ const METRICS_MD: Record<string, string> = {
   returns: 'shipments returned that date (local date of `returned_at`)',
   return_rate: '`returns / shipments_delivered`',
   // kpi_channel_daily: "`platform_conversions`, `platform_conversion_value` (what the ad platform claims)", defined in the Conventions.
+  // METRICS.md writes "Meta the `purchase` action type … (configurable …)"; the configurable type's
+  // default is now `omni_purchase`, the type Ads Manager's Purchases column counts (issue 11,
+  // DECISIONLOG.md), so the catalogue names the setting and its default instead of `purchase`.
   platform_conversions:
-    'What an ad platform claims: Google Ads `metrics.conversions`; Meta the `purchase` action type of `actions[]` ' +
-    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
+    'What an ad platform claims: Google Ads `metrics.conversions`; Meta the configured purchase action type of `actions[]` ' +
+    "(`purchaseActionType`, default `omni_purchase`, the type of Ads Manager's Purchases column; " +
+    'Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
   platform_conversion_value:
-    'What an ad platform claims: Google Ads `metrics.conversions_value`; Meta the `purchase` action type of `action_values[]` ' +
-    '(configurable; Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
+    'What an ad platform claims: Google Ads `metrics.conversions_value`; Meta the configured purchase action type of `action_values[]` ' +
+    "(`purchaseActionType`, default `omni_purchase`, the type of Ads Manager's Purchases conversion value; " +
+    'Meta reports the same purchase under several overlapping action types, so only one is ever summed)',
   roas: '`revenue / ad_spend` (revenue of orders attributed to the channel)',
   platform_roas: '`platform_conversion_value / ad_spend`',
   // customer_kpis (its `customers` is the metric customers_to_date)

@@ -4,6 +4,34 @@ import type { AddressInfo } from 'node:net';
 /** A tracker or shipment as the fake keeps it: any JSON object with an id and a created_at. */
 export type Item = { id: string; created_at: string; [key: string]: unknown };
 
+/** A TrackingDetail (a scan) with every field EasyPost sends (easypost-shapes.ts). */
+export function trackingDetail(status: string, datetime: string, carrier = 'USPS'): Record<string, unknown> {
+  return {
+    object: 'TrackingDetail', message: null, description: null, status, status_detail: null, datetime, source: carrier, carrier_code: null,
+    tracking_location: { object: 'TrackingLocation', city: null, state: null, country: null, zip: null },
+  };
+}
+
+/** A Tracker with every field EasyPost sends (easypost-shapes.ts), those not given empty. */
+export function easyPostTracker(fields: { id: string; created_at: string; tracking_code: string; status: string } & Record<string, unknown>): Item {
+  return {
+    object: 'Tracker',
+    mode: 'production',
+    status_detail: null,
+    updated_at: fields.created_at,
+    signed_by: null,
+    weight: null,
+    est_delivery_date: null,
+    shipment_id: null,
+    carrier: 'USPS',
+    tracking_details: [],
+    fees: [],
+    carrier_detail: null,
+    public_url: `https://track.easypost.com/${fields.id}`,
+    ...fields,
+  };
+}
+
 export interface SeenRequest {
   path: string;
   query: Record<string, string>;
@@ -21,7 +49,7 @@ interface Scripted {
  * `GET /v2/trackers` and `GET /v2/shipments` list records created strictly after
  * `start_datetime` and before `end_datetime` (a one-month span when one is missing), newest
  * first, `page_size` at most 100 (default 20), `before_id` for the next page and `has_more`;
- * `GET /v2/shipments/:id`; Basic auth with the API key as user name (401 otherwise). Answers
+ * `GET /v2/shipments/:id` and `GET /v2/trackers/:id` (404 once deleted); Basic auth with the API key as user name (401 otherwise). Answers
  * can be scripted (a 429 with Retry-After, a 500), and the server can go down for good.
  */
 export interface FakeEasyPost {
@@ -83,25 +111,25 @@ export async function startFakeEasyPost(apiKey: string): Promise<FakeEasyPost> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query = Object.fromEntries(url.searchParams);
     fake.requests.push({ path: url.pathname, query, authorization: req.headers.authorization });
-    if (isDown) return send(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'down' } });
+    if (isDown) return send(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'down', errors: [] } });
     const scriptedAt = scripted.findIndex((s) => !s.path || s.path === url.pathname);
     if (scriptedAt >= 0) {
       const [answer] = scripted.splice(scriptedAt, 1);
-      return send(res, answer!.status, answer!.body ?? JSON.stringify({ error: { code: `HTTP_${answer!.status}`, message: 'scripted' } }), answer!.headers);
+      return send(res, answer!.status, answer!.body ?? JSON.stringify({ error: { code: `HTTP_${answer!.status}`, message: 'scripted', errors: [] } }), answer!.headers);
     }
-    if (req.headers.authorization !== expectedAuth) return send(res, 401, { error: { code: 'APIKEY.INACTIVE', message: 'bad key' } });
+    if (req.headers.authorization !== expectedAuth) return send(res, 401, { error: { code: 'APIKEY.INACTIVE', message: 'This api key is no longer active.', errors: [] } });
     if (down && url.pathname === down.path && --down.left < 0) {
       isDown = true;
-      return send(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'down' } });
+      return send(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'down', errors: [] } });
     }
     if (req.method === 'GET' && url.pathname === '/v2/trackers') return send(res, 200, list(fake.trackers, 'trackers', query));
     if (req.method === 'GET' && url.pathname === '/v2/shipments') return send(res, 200, list(fake.shipments, 'shipments', query));
-    const one = /^\/v2\/shipments\/([^/]+)$/.exec(url.pathname);
+    const one = /^\/v2\/(shipments|trackers)\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && one) {
-      const shipment = fake.shipments.find((s) => s.id === decodeURIComponent(one[1]!));
-      return shipment ? send(res, 200, shipment) : send(res, 404, { error: { code: 'NOT_FOUND', message: 'not found' } });
+      const found = (one[1] === 'shipments' ? fake.shipments : fake.trackers).find((s) => s.id === decodeURIComponent(one[2]!));
+      return found ? send(res, 200, found) : send(res, 404, { error: { code: 'NOT_FOUND', message: 'The requested resource could not be found.', errors: [] } });
     }
-    send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
+    send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}`, errors: [] } });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -41,6 +41,13 @@ export interface FakeJob {
 /** `complete` after `pollsToComplete` polls, `fail` (Job Failed) after two, `hang` at 50 % for ever. */
 export type JobFate = 'complete' | 'fail' | 'hang';
 
+/** A page of a report run's results, as asked: which run, from which row, how many rows. */
+export interface ResultRead {
+  job: FakeJob;
+  offset: number;
+  limit: number;
+}
+
 /** An answer to send instead of the real one (`status`, `body`), or headers added to the real one. */
 export interface Scripted {
   /** Which request it is for (default: the next one). */
@@ -69,6 +76,12 @@ export interface FakeGraph {
   pollsToComplete: number;
   pageSize: number;
   sunsetVersions: Set<string>;
+  /**
+   * Whether Meta refuses a page of results as too much data: it then answers HTTP 500 with
+   * error code 1, "Please reduce the amount of data you're asking for, then retry your request".
+   * Default: never.
+   */
+  tooMuchData: (read: ResultRead) => boolean;
   jobs: FakeJob[];
   requests: SeenRequest[];
   /** Rows sent in result pages, per date, since the last `resetServed()`. */
@@ -80,9 +93,19 @@ export interface FakeGraph {
   close(): Promise<void>;
 }
 
-const META_ERROR = (code: number, message: string, subcode?: number) => ({
-  error: { message, type: code === 190 ? 'OAuthException' : 'GraphMethodException', code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: 'AbCdEfGh123' },
+/**
+ * Meta's error shape (Graph API "Handling Errors": `message`, `type`, `code`, `error_subcode`
+ * when there is one, `fbtrace_id`).
+ */
+const META_ERROR = (code: number, message: string, subcode?: number, type = code === 190 || code === 1 ? 'OAuthException' : 'GraphMethodException') => ({
+  error: { message, type, code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: 'AbCdEfGh123' },
 });
+
+/**
+ * What Meta answers a read it finds too large: HTTP 500, code 1 and this message, as its SDKs'
+ * users report it (facebook-python-business-sdk#470), in Meta's published error object.
+ */
+export const TOO_MUCH_DATA = { status: 500, body: META_ERROR(1, "Please reduce the amount of data you're asking for, then retry your request") };
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -105,6 +128,7 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     pollsToComplete: 3,
     pageSize: 2,
     sunsetVersions: new Set(),
+    tooMuchData: () => false,
     jobs: [],
     requests: [],
     served: new Map(),
@@ -161,14 +185,17 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
       return { status: 200, body: { id: job.id, account_id: job.accountId, async_status: status, async_percent_completion: percent, date_start: job.since, date_stop: job.until } };
     }
     if (job && seen.method === 'GET') {
-      const limit = Math.min(Number(seen.params.limit ?? 25), fake.pageSize);
+      const asked = Number(seen.params.limit ?? 25);
       const offset = seen.params.after ? Number(Buffer.from(seen.params.after, 'base64').toString()) : 0;
+      if (fake.tooMuchData({ job, offset, limit: asked })) return TOO_MUCH_DATA;
+      const limit = Math.min(asked, fake.pageSize);
       const data = job.rows.slice(offset, offset + limit);
       for (const row of data) fake.served.set(row.date_start, (fake.served.get(row.date_start) ?? 0) + 1);
       const after = Buffer.from(String(offset + data.length)).toString('base64');
       const paging: Record<string, unknown> = { cursors: { before: Buffer.from(String(offset)).toString('base64'), after } };
       if (offset + data.length < job.rows.length) {
-        paging.next = `${fake.url}/${seen.version}/${job.id}/insights?access_token=${encodeURIComponent(accessToken)}&limit=${limit}&after=${encodeURIComponent(after)}`;
+        // Meta writes the limit asked for into the next page's address.
+        paging.next = `${fake.url}/${seen.version}/${job.id}/insights?access_token=${encodeURIComponent(accessToken)}&limit=${asked}&after=${encodeURIComponent(after)}`;
       }
       return { status: 200, body: { data, paging } };
     }

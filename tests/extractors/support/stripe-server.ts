@@ -1,15 +1,97 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
 
 /** A Stripe object as the fake keeps it. */
 export type StripeItem = { id: string; object: string; created: number; [key: string]: unknown };
 
+/**
+ * A Charge with every field Stripe always sends (stripe-shapes.ts), those not given at their
+ * value for a plain succeeded card charge without extras.
+ */
+export function stripeCharge(fields: { id: string; created: number; amount: number; currency: string } & Record<string, unknown>): StripeItem {
+  return {
+    object: 'charge',
+    amount_captured: fields.amount,
+    amount_refunded: 0,
+    application: null,
+    application_fee: null,
+    application_fee_amount: null,
+    balance_transaction: null,
+    billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
+    calculated_statement_descriptor: null,
+    captured: true,
+    customer: null,
+    description: null,
+    disputed: false,
+    failure_balance_transaction: null,
+    failure_code: null,
+    failure_message: null,
+    fraud_details: {},
+    livemode: false,
+    metadata: {},
+    on_behalf_of: null,
+    outcome: null,
+    paid: true,
+    payment_intent: null,
+    payment_method: null,
+    payment_method_details: null,
+    receipt_email: null,
+    receipt_number: null,
+    receipt_url: null,
+    refunded: false,
+    review: null,
+    shipping: null,
+    source: null,
+    source_transfer: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: 'succeeded',
+    transfer_data: null,
+    transfer_group: null,
+    ...fields,
+  };
+}
+
+/** A Refund with every field Stripe always sends (stripe-shapes.ts), those not given empty. */
+export function stripeRefund(fields: { id: string; created: number; amount: number; currency: string; charge: string | null } & Record<string, unknown>): StripeItem {
+  return {
+    object: 'refund',
+    balance_transaction: null,
+    customer: null,
+    customer_account: null,
+    metadata: {},
+    payment_intent: null,
+    payment_method: null,
+    reason: null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: 'succeeded',
+    transfer_reversal: null,
+    ...fields,
+  };
+}
+
+/** An Event as Stripe lists it. */
 export interface StripeEvent {
   id: string;
   object: 'event';
-  type: string;
+  /** The API version its `data.object` is written in: the account's default when it was made. */
+  api_version: string | null;
   created: number;
-  data: { object: StripeItem };
+  data: { object: StripeItem; previous_attributes?: Record<string, unknown> };
+  livemode: boolean;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+}
+
+/** When an event was made, and when Stripe's list starts showing it (a late one), Unix seconds. */
+export interface EmitOptions {
+  /** Default: the fake's `clock`. */
+  created?: number;
+  /** Default: `created`. Until the fake's `clock` reaches it, `/v1/events` does not list the event. */
+  visibleAt?: number;
 }
 
 export interface SeenRequest {
@@ -31,9 +113,10 @@ interface Scripted {
  * A local server answering like Stripe's API (v1) for what the Stripe source asks:
  * `GET /v1/charges` and `GET /v1/refunds` (filter `created[gte]`/`created[lte]`, newest first,
  * `limit` default 10 and at most 100, `starting_after`, `has_more`), `GET /v1/charges/:id` and
- * `GET /v1/refunds/:id` (404 `resource_missing` for an unknown id), and `GET /v1/events`
- * (`types[]`, `created[gte]`, the same paging; only events of the last 30 days by the fake's
- * `clock`, as Stripe keeps them). Bearer auth with the secret key (401 otherwise). Answers can
+ * `GET /v1/refunds/:id` (404 `resource_missing` for an unknown id), `GET /v1/refunds?charge=`
+ * (a charge's refunds), and `GET /v1/events` (`types[]`, `created[gte]`, the same paging; only
+ * events of the last 30 days by the fake's `clock`, as Stripe keeps them, and only once they
+ * are visible: an event can be made to show up late). Bearer auth with the secret key (401 otherwise). Answers can
  * be scripted (a 429 with Retry-After, a 500), and the server can go down for good.
  */
 export interface FakeStripe {
@@ -44,9 +127,15 @@ export interface FakeStripe {
   events: StripeEvent[];
   /** Stripe's "now", Unix seconds: new events are stamped with it and old ones expire by it. */
   clock: number;
+  /**
+   * The account's default API version, written into each new event's `api_version`. Which
+   * events an account gets depends on it (before 2024-10-28.acacia, no `refund.*` event for a
+   * refund of a charge): a test emits the events such an account would get.
+   */
+  accountApiVersion: string;
   requests: SeenRequest[];
-  /** Records an event of `type` about `object` (a snapshot of it), at `clock`. */
-  emit(type: string, object: StripeItem): StripeEvent;
+  /** Records an event of `type` about `object` (a snapshot of it), at `clock` unless told otherwise. */
+  emit(type: string, object: StripeItem, options?: EmitOptions): StripeEvent;
   /** The next requests (whose path starts with `path`, when given) get these answers first. */
   script(...answers: (Scripted & { path?: string })[]): void;
   /** After `count` more answered requests whose path starts with `path`, every request answers 500 until healed. */
@@ -66,22 +155,29 @@ export async function startFakeStripe(secretKey: string): Promise<FakeStripe> {
   let down: { path: string; left: number } | undefined;
   let isDown = false;
   let eventSeq = 0;
+  const visibleAt = new Map<string, number>();
 
   const fake: Omit<FakeStripe, 'host' | 'port' | 'close'> = {
     charges: [],
     refunds: [],
     events: [],
     clock: 0,
+    accountApiVersion: Stripe.API_VERSION,
     requests: [],
-    emit(type, object) {
+    emit(type, object, options = {}) {
       eventSeq++;
       const event: StripeEvent = {
         id: `evt_${String(eventSeq).padStart(6, '0')}`,
         object: 'event',
-        type,
-        created: fake.clock,
+        api_version: fake.accountApiVersion,
+        created: options.created ?? fake.clock,
         data: { object: structuredClone(object) },
+        livemode: false,
+        pending_webhooks: 0,
+        request: { id: null, idempotency_key: null },
+        type,
       };
+      if (options.visibleAt !== undefined) visibleAt.set(event.id, options.visibleAt);
       fake.events.push(event);
       return event;
     },
@@ -158,10 +254,14 @@ export async function startFakeStripe(secretKey: string): Promise<FakeStripe> {
       return send(res, 200, structuredClone(found));
     }
     if (url.pathname === '/v1/charges') return list(res, url.pathname, fake.charges, query);
-    if (url.pathname === '/v1/refunds') return list(res, url.pathname, fake.refunds, query);
+    if (url.pathname === '/v1/refunds') {
+      return list(res, url.pathname, query.charge === undefined ? fake.refunds : fake.refunds.filter((r) => r.charge === query.charge), query);
+    }
     if (url.pathname === '/v1/events') {
       const types = query.types?.split(',');
-      const kept = fake.events.filter((e) => e.created >= fake.clock - EVENT_RETENTION_SECONDS && (!types || types.includes(e.type)));
+      const kept = fake.events.filter(
+        (e) => e.created >= fake.clock - EVENT_RETENTION_SECONDS && (visibleAt.get(e.id) ?? e.created) <= fake.clock && (!types || types.includes(e.type)),
+      );
       return list(res, url.pathname, kept, query);
     }
     error(res, 404, 'invalid_request_error', `Unrecognized request URL (GET: ${url.pathname}).`);

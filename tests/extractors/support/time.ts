@@ -1,17 +1,25 @@
-import { setClock, setSleep } from '../../../extractors/http.ts';
+import { setClock, setDeadline, setSleep } from '../../../extractors/http.ts';
 
 /**
- * The extractors' sleep and clock (extractors/http.ts) replaced for a test file: a sleep records
- * its wait and moves the clock forward by it at once, so waits are asserted exactly and none is
- * really waited, and anything measured on the clock (a cost bucket's refill, a poll's time-out,
- * an HTTP-date Retry-After) comes out exact.
+ * The extractors' sleep, clock and request time-outs (extractors/http.ts) replaced for a test
+ * file: a sleep records its wait and moves the clock forward by it at once, so waits are asserted
+ * exactly and none is really waited, and anything measured on the clock (a cost bucket's refill,
+ * a poll's time-out, an HTTP-date Retry-After) comes out exact. A request's time-out fires only
+ * when the test says that much time has passed ({@link FakeTime.advance}), never because a loaded
+ * machine was slow: a test that exercises a time-out advances the clock once the server has the
+ * request, and no other request is ever cut short.
  */
 export interface FakeTime {
   /** Every wait asked of the sleep since the last {@link FakeTime.reset}, in ms. */
   readonly waits: number[];
   /** The clock now, in ms since the epoch. */
   now(): number;
-  /** Sets the clock and forgets the waits. */
+  /**
+   * Moves the clock by `ms` and fires the time-out of every request still under way whose
+   * deadline that reaches.
+   */
+  advance(ms: number): void;
+  /** Sets the clock and forgets the waits (and any request time-out still armed). */
   reset(at: number): void;
   /** Puts the real sleep and clock back. */
   restore(): void;
@@ -20,21 +28,37 @@ export interface FakeTime {
 export function installFakeTime(start: number): FakeTime {
   let clock = start;
   const waits: number[] = [];
+  const armed = new Set<{ at: number; controller: AbortController; ms: number }>();
   const restoreSleep = setSleep(async (ms) => {
     waits.push(ms);
     clock += ms;
   });
   const restoreClock = setClock(() => clock);
+  const restoreDeadline = setDeadline((ms) => {
+    const deadline = { at: clock + ms, controller: new AbortController(), ms };
+    armed.add(deadline);
+    return { signal: deadline.controller.signal, clear: () => void armed.delete(deadline) };
+  });
   return {
     waits,
     now: () => clock,
+    advance: (ms) => {
+      clock += ms;
+      for (const deadline of [...armed]) {
+        if (deadline.at > clock) continue;
+        armed.delete(deadline);
+        deadline.controller.abort(new DOMException(`no answer within ${deadline.ms} ms`, 'TimeoutError'));
+      }
+    },
     reset: (at) => {
       clock = at;
       waits.length = 0;
+      armed.clear();
     },
     restore: () => {
       restoreSleep();
       restoreClock();
+      restoreDeadline();
     },
   };
 }
