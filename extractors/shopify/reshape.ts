@@ -31,6 +31,11 @@ export interface GqlAddress {
   phone?: string | null;
 }
 
+/** An entry of a customer's address book (`addressesV2`), with its own id. */
+export interface GqlMailingAddress extends GqlAddress {
+  id: string;
+}
+
 export interface GqlLineItem {
   id: string;
   name?: string | null;
@@ -112,6 +117,8 @@ export interface GqlCustomer {
   defaultEmailAddress?: { emailAddress?: string | null; marketingState?: string | null } | null;
   defaultPhoneNumber?: { phoneNumber?: string | null } | null;
   defaultAddress?: GqlAddress | null;
+  /** The address book, gathered from its connection (paged follow-ups, or a bulk export's lines). */
+  addresses?: GqlMailingAddress[];
 }
 
 type Json = Record<string, unknown>;
@@ -286,5 +293,6 @@ export function reshapeCustomer(c: GqlCustomer): Json {
     currency: c.amountSpent?.currencyCode ?? null,
     email_marketing_consent: consent ? { state: consent.toLowerCase() } : null,
     default_address: address(c.defaultAddress),
+    addresses: (c.addresses ?? []).map((a) => ({ id: legacyId(a.id), ...address(a) })),
   };
 }
