@@ -78,6 +78,26 @@ export const CUSTOMER_ADDRESSES = `query VeriteCustomerAddresses($id: ID!, $afte
   node(id: $id) { ... on Customer { id addressesV2(first: 100, after: $after) { ${PAGE_INFO} nodes { ${ADDRESS_FIELDS} } } } }
 }`;
 
+/** Deletion events per page (about 1 point each: no connection below them). */
+export const DELETION_EVENTS_PAGE_SIZE = 250;
+
+/**
+ * The events Shopify records when an order or a customer is deleted (`action: destroy`), by
+ * creation date; `subjectId` names what was deleted (only `BasicEvent` carries it). Shopify
+ * keeps events for a year.
+ */
+export const DELETION_EVENTS = `query VeriteDeletions($first: Int!, $after: String, $query: String!) {
+  events(first: $first, after: $after, query: $query, sortKey: CREATED_AT) {
+    ${PAGE_INFO}
+    nodes { id action createdAt message ... on BasicEvent { subjectId subjectType } }
+  }
+}`;
+
+/** The search of {@link DELETION_EVENTS}: orders and customers deleted in a range of creation times. */
+export function deletionSearch(from: string, to: string): string {
+  return `action:destroy AND (subject_type:ORDER OR subject_type:CUSTOMER) AND created_at:>='${from}' AND created_at:<='${to}'`;
+}
+
 /**
  * A bulk export of the orders matching `search`: line items (a nested connection) come back as
  * lines of their own with `__parentId`, anywhere in the file (see `bulk-file.ts`). Connections

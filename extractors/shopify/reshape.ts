@@ -121,6 +121,16 @@ export interface GqlCustomer {
   addresses?: GqlMailingAddress[];
 }
 
+/** An event of the `events` query; a `BasicEvent` also names its subject. */
+export interface GqlEvent {
+  id: string;
+  action: string;
+  createdAt: string;
+  message?: string | null;
+  subjectId?: string | null;
+  subjectType?: string | null;
+}
+
 type Json = Record<string, unknown>;
 
 /**
@@ -294,5 +304,27 @@ export function reshapeCustomer(c: GqlCustomer): Json {
     email_marketing_consent: consent ? { state: consent.toLowerCase() } : null,
     default_address: address(c.defaultAddress),
     addresses: (c.addresses ?? []).map((a) => ({ id: legacyId(a.id), ...address(a) })),
+  };
+}
+
+/** `PRODUCT_VARIANT` → `ProductVariant`: how REST's Event names its `subject_type`. */
+function restSubjectType(type: string | null | undefined): string | null {
+  return type ? type.toLowerCase().replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase()) : null;
+}
+
+/**
+ * An Event node as the Admin API Event record (REST's shape): `subject_type` `Order` or
+ * `Customer`, `verb` `destroy`, and `subject_id` the number of the deleted record's id, which
+ * is the key its raw row has.
+ */
+export function reshapeEvent(e: GqlEvent): Json {
+  return {
+    id: legacyId(e.id),
+    admin_graphql_api_id: e.id,
+    subject_id: legacyId(e.subjectId),
+    subject_type: restSubjectType(e.subjectType),
+    verb: e.action,
+    created_at: e.createdAt,
+    message: e.message ?? null,
   };
 }

@@ -42,6 +42,16 @@ export interface FakeCustomer {
   [field: string]: unknown;
 }
 
+/** An event of the `events` query, as a `BasicEvent`: what happened (`action`) to which record. */
+export interface FakeEvent {
+  id: string;
+  action: string;
+  createdAt: string;
+  message: string;
+  subjectId: string;
+  subjectType: string;
+}
+
 export interface SeenRequest {
   path: string;
   /** The GraphQL operation name (`VeriteOrders` …), `download` or `token`. */
@@ -90,7 +100,9 @@ interface BulkOperation {
  * Shopify may write them since 2026-01 when `groupObjects` is false (its default): some at the
  * top of the file, some just before their parent, some just after it, some at the very end; an
  * operation exporting too much fails (`FAILED`, `INTERNAL_SERVER_ERROR`, with a
- * `partialDataUrl`) or runs until `bulkOperationCancel` stops it. Every answer carries
+ * `partialDataUrl`) or runs until `bulkOperationCancel` stops it; `events` searched by
+ * `action`, `subject_type` (one, or several joined by OR) and `created_at`, sorted by
+ * `CREATED_AT`, with cursor paging. Every answer carries
  * `extensions.cost`. A version older than the
  * oldest supported one is answered with that one (Shopify's fall-forward, named in
  * `X-Shopify-API-Version`); a version newer than the newest is a 404. Answers can be scripted
@@ -102,6 +114,8 @@ export interface FakeShopify {
   token: string;
   orders: FakeOrder[];
   customers: FakeCustomer[];
+  /** The shop's events (the `events` query searches them by action, subject type and creation time). */
+  events: FakeEvent[];
   requests: SeenRequest[];
   /** The supported versions, oldest and newest. */
   versions: { oldest: string; newest: string };
@@ -188,6 +202,18 @@ function matching<T extends { id: string; updatedAt: string }>(items: T[], searc
     .sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt) || a.id.localeCompare(b.id));
 }
 
+/** The events matching a search such as `action:destroy AND (subject_type:ORDER OR subject_type:CUSTOMER) AND created_at:>='…' AND created_at:<='…'`. */
+function matchingEvents(events: FakeEvent[], search: string): FakeEvent[] {
+  const action = /\baction:(\w+)/.exec(search)?.[1];
+  const types = [...search.matchAll(/\bsubject_type:(\w+)/g)].map((m) => m[1]);
+  const from = /created_at:>='([^']+)'/.exec(search)?.[1];
+  const to = /created_at:<='([^']+)'/.exec(search)?.[1];
+  if (!action || !types.length || !from || !to) throw new Error(`unexpected events search: ${search}`);
+  return events
+    .filter((e) => e.action === action && types.includes(e.subjectType) && Date.parse(e.createdAt) >= Date.parse(from) && Date.parse(e.createdAt) <= Date.parse(to))
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id));
+}
+
 function sortCursor(item: { id: string; updatedAt: string }): string {
   return Buffer.from(JSON.stringify({ u: item.updatedAt, id: item.id })).toString('base64');
 }
@@ -232,6 +258,7 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
     token,
     orders: [],
     customers: [],
+    events: [],
     requests: [],
     versions: { oldest: '2026-01', newest: '2026-10' },
     bulkPolls: 2,
@@ -369,6 +396,12 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
       case 'VeriteCustomerAddresses': {
         const c = fake.customers.find((x) => x.id === variables.id);
         return { node: c ? { id: c.id, addressesV2: connection(c.addresses, 100, variables.after) } : null };
+      }
+      case 'VeriteDeletions': {
+        // Paged like the other sorted connections, on the events' creation time.
+        const sorted = matchingEvents(fake.events, String(variables.query)).map((e) => ({ ...e, updatedAt: e.createdAt }));
+        const p = page(sorted, Number(variables.first), variables.after);
+        return { events: { pageInfo: p.pageInfo, nodes: p.nodes.map(({ updatedAt: _u, ...e }) => e) } };
       }
       case 'VeriteBulkRun': {
         const bulkQuery = String(variables.query);
@@ -565,5 +598,17 @@ export function fakeCustomer(n: number, createdAt: string, updatedAt = createdAt
       zip: '75002',
       phone: null,
     })),
+  };
+}
+
+/** The event Shopify records when order (or customer) `number` is deleted: a `destroy` BasicEvent naming it. */
+export function fakeDeletion(n: number, subject: 'ORDER' | 'CUSTOMER', number: number, createdAt: string): FakeEvent {
+  return {
+    id: gid('BasicEvent', 70_000 + n),
+    action: 'destroy',
+    createdAt,
+    message: subject === 'ORDER' ? `Order #${number} was deleted.` : 'A customer was deleted.',
+    subjectId: gid(subject === 'ORDER' ? 'Order' : 'Customer', number),
+    subjectType: subject,
   };
 }
