@@ -295,6 +295,27 @@ describe('shopify orders, bulk operations', () => {
     expect(await state()).toEqual({ updated_at: '2026-11-19T00:00:00.000Z' });
   });
 
+  it('backfills a long range in windows by creation date, halving a window that fails, and leaves the cursor alone', async () => {
+    // Created on 2, 10 and 20 August and 5 September (updated later), and 1 October (outside).
+    fake.orders.push(
+      fakeOrder(1, at(2, 10, 8), at(19)), fakeOrder(2, at(10, 10, 8), at(19)), fakeOrder(3, at(20, 10, 8)), fakeOrder(4, at(5, 10, 9)), fakeOrder(5, at(1, 10, 10)),
+    );
+    fake.bulkMaxObjects = 2;
+    await wh.pool.query(`insert into ops.stream_state (source, stream, state, last_run_id, updated_at) values ('shopify', 'orders', '{"updated_at":"2026-11-19T00:00:00.000Z"}', 'earlier', now())`);
+
+    const result = await run({ window: { from: '2026-08-01', to: '2026-09-29' } });
+
+    expect(result.status).toBe('succeeded');
+    expect(ops('VeriteBulkRun').map((r) => /created_at:>='([^']+)' AND created_at:<='([^']+)'/.exec(r.variables.query as string)!.slice(1).join('..'))).toEqual([
+      '2026-08-01T00:00:00Z..2026-08-30T23:59:59Z', // 3 orders: failed
+      '2026-08-01T00:00:00Z..2026-08-15T23:59:59Z', // 2
+      '2026-08-16T00:00:00Z..2026-09-14T23:59:59Z', // 2, back to 30 days
+      '2026-09-15T00:00:00Z..2026-09-29T23:59:59Z', // none, to the end of the window
+    ]);
+    expect((await landedOrders()).map((o) => o.id)).toEqual([1001, 1002, 1003, 1004]);
+    expect(await state()).toEqual({ updated_at: '2026-11-19T00:00:00.000Z' });
+  });
+
   it('fails the stream when a window fails at bulkMinWindowHours, naming it, and the next run reads it again', async () => {
     fake.orders.push(fakeOrder(1, at(1, 3, 8)), fakeOrder(2, at(1, 20, 8)), fakeOrder(3, at(19)));
     fake.bulkOutcome = 'FAILED';
