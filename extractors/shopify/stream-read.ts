@@ -148,8 +148,9 @@ export interface ShopifyReadOptions {
 /**
  * Reads `orders` or `customers` as the plan says, page by page. Paged reads ask for the
  * records sorted by `updated_at` (ascending), so each page's cursor is the newest `updated_at`
- * landed so far and the last page's is the end of the range. Bulk reads commit the operation's
- * id before waiting for it, then land its export in pages that each say how much of it is landed.
+ * landed so far and the last page's is the end of the range. Bulk reads go window by window
+ * (see `readBulk`): each commits its operation's id before waiting for it, lands its export in
+ * pages that each say how much of it is landed, then moves the cursor to the window's end.
  */
 export async function* readShopifyStream(stream: ShopifyStreamName, ctx: ReadContext<ShopifyConfig>, options: ShopifyReadOptions = {}): AsyncGenerator<Page> {
   const plan = planRead(ctx);
