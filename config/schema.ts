@@ -44,8 +44,12 @@ export const shopifyConfig = z
     apiBaseUrl: z.string().url().optional(),
     /** A read spanning more days than this runs as a bulk operation instead of paging. */
     bulkThresholdDays: z.number().int().min(1).default(30),
-    /** How long a bulk operation may run before the stream fails (a later run goes on polling it). */
+    /** How long a bulk operation may run; past it, the operation is cancelled and its window read again in halves. */
     bulkTimeoutMinutes: z.number().positive().default(60),
+    /** A bulk read exports at most this many days per operation; each window lands and commits on its own. */
+    bulkWindowDays: z.number().positive().default(30),
+    /** A window whose operation fails or times out is halved down to this; failing at it fails the stream. */
+    bulkMinWindowHours: z.number().min(0.25).default(1),
     /** Attempts per request before the stream fails (429, 5xx, THROTTLED, network errors are retried). */
     maxAttempts: z.number().int().min(1).max(10).default(6),
     timeoutSeconds: z.number().positive().default(60),

@@ -62,6 +62,9 @@ export const catalog = {
     customers: identity('customers', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), {
       versionOf: (r) => isoTimestamp(r.updated_at),
     }),
+    // An event never changes; and without a version its raw rows do not date the stream's data:
+    // a shop that deletes nothing for a month is not a stale stream.
+    deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id)),
   },
   stripe: {
     // `created` never changes, so as a version it only dates the data (freshness): an update

@@ -49,7 +49,7 @@ export function renderMetricsDoc(): string {
     '- **Dates** are local dates in `reportingTimezone`: an order counts on the local date of its `created_at`, a refund on',
     '  its own date, a delivery on the day it arrived. GA4 and ad platforms report days in their own time zone, taken as they are.',
     '- **Money** is in `reportingCurrency`, each amount converted at the rate of its own date, kept at full precision.',
-    '- **Counted orders** are neither test orders nor cancelled.',
+    '- **Counted orders** are neither test orders, cancelled nor deleted in Shopify (a deletion event of `shopify.deletions`).',
     '- **Ratios** are published next to their additive parts. Over any range of rows (a month of days, several channels),',
     '  compute a ratio as SUM(numerator) / SUM(denominator), never as the average of the daily ratios. A ratio whose',
     '  denominator is 0 is NULL, not 0. The column "over a range" below gives the expression for every metric.',

@@ -3,6 +3,7 @@ import { stagingShopifyOrders } from './staging/shopify-orders.ts';
 import { stagingShopifyOrderLines } from './staging/shopify-order-lines.ts';
 import { stagingShopifyRefunds } from './staging/shopify-refunds.ts';
 import { stagingShopifyCustomers } from './staging/shopify-customers.ts';
+import { stagingShopifyDeletions } from './staging/shopify-deletions.ts';
 import { stagingStripeCharges } from './staging/stripe-charges.ts';
 import { stagingStripeRefunds } from './staging/stripe-refunds.ts';
 import { stagingGa4Traffic } from './staging/ga4-traffic.ts';
@@ -26,6 +27,7 @@ export const models: readonly Model[] = [
   stagingShopifyOrderLines,
   stagingShopifyRefunds,
   stagingShopifyCustomers,
+  stagingShopifyDeletions,
   stagingStripeCharges,
   stagingStripeRefunds,
   stagingGa4Traffic,

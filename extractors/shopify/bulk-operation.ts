@@ -2,7 +2,7 @@ import { ExtractError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { pollUntil } from '../poll.ts';
 import type { ShopifyGraphql } from './graphql-client.ts';
-import { BULK_RUN, BULK_STATUS } from './queries.ts';
+import { BULK_CANCEL, BULK_RUN, BULK_STATUS } from './queries.ts';
 
 /** A bulk operation as `node(id:)` describes it. */
 export interface BulkOperationStatus {
@@ -37,6 +37,26 @@ export async function startBulkOperation(client: ShopifyGraphql, query: string):
   return payload.bulkOperation.id;
 }
 
+/**
+ * Asks Shopify to cancel an operation verite gave up waiting for. Shopify refuses when the
+ * operation has just finished; that is only logged, as nothing is left to stop.
+ */
+export async function cancelBulkOperation(client: ShopifyGraphql, id: string, log: Logger): Promise<void> {
+  const data = await client.query<{ bulkOperationCancel: { bulkOperation: { id: string; status: string } | null; userErrors: { message: string }[] } }>(
+    'bulk operation cancel',
+    BULK_CANCEL,
+    { id },
+  );
+  const payload = data.bulkOperationCancel;
+  if (payload.userErrors.length) log.warn({ operation: id, reasons: payload.userErrors.map((e) => e.message) }, 'Shopify did not cancel the bulk operation');
+  else log.info({ operation: id, status: payload.bulkOperation?.status }, 'bulk operation cancelled');
+}
+
+/** A bulk operation still running when `bulkTimeoutMinutes` ran out. */
+export class BulkTimeoutError extends ExtractError {
+  override name = 'BulkTimeoutError';
+}
+
 export interface WaitOptions {
   /** How long the operation may take, counted from when this read began waiting. */
   timeoutMs: number;
@@ -47,8 +67,8 @@ export interface WaitOptions {
 
 /**
  * Polls a bulk operation until it has finished (completed, failed, cancelled or expired), with
- * a growing interval. Past the time-out it fails, leaving the operation running on Shopify's
- * side: the stream's state still names it, so the next read goes on waiting for the same one.
+ * a growing interval. Past the time-out it throws a {@link BulkTimeoutError}: the caller
+ * cancels the operation and reads its window again in smaller ones.
  */
 export async function waitForBulkOperation(client: ShopifyGraphql, id: string, options: WaitOptions): Promise<BulkOperationStatus> {
   return pollUntil<BulkOperationStatus>({
@@ -61,8 +81,8 @@ export async function waitForBulkOperation(client: ShopifyGraphql, id: string, o
     finished: (op) => FINISHED.has(op.status),
     timeoutMs: options.timeoutMs,
     timedOut: (op) =>
-      new ExtractError(
-        `bulk operation ${id} is still ${op.status} after ${Number((options.timeoutMs / 60_000).toFixed(1))} minute(s) (bulkTimeoutMinutes); the next run goes on waiting for it`,
+      new BulkTimeoutError(
+        `bulk operation ${id} is still ${op.status} after ${Number((options.timeoutMs / 60_000).toFixed(1))} minute(s) (bulkTimeoutMinutes)`,
         { source: client.http.source, stream: client.http.stream, request: 'GraphQL bulk operation status' },
       ),
     firstDelayMs: FIRST_POLL_MS,

@@ -3,7 +3,7 @@ import { shopifySource } from './source.ts';
 
 registerSource(shopifySource);
 
-export { shopifySource, shopifyOrdersStream, shopifyCustomersStream } from './source.ts';
+export { shopifySource, shopifyOrdersStream, shopifyCustomersStream, shopifyDeletionsStream } from './source.ts';
 export { readShopifyStream, planRead, parseState, searchQuery, BULK_PAGE_SIZE, type ShopifyState, type BulkState, type ReadPlan } from './stream-read.ts';
 export { shopifyClient, adminBaseUrl, QueryCostError, type ShopifyGraphql } from './graphql-client.ts';
 export { reshapeOrder, reshapeCustomer, legacyId, type GqlOrder, type GqlCustomer } from './reshape.ts';

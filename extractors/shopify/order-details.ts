@@ -1,16 +1,7 @@
+import { allNodes, type Connection } from './connections.ts';
 import type { ShopifyGraphql } from './graphql-client.ts';
 import { ORDER_LINE_ITEMS, REFUND_MORE_TRANSACTIONS, REFUND_TRANSACTIONS, REFUNDS_PER_QUERY } from './queries.ts';
 import type { GqlLineItem, GqlOrder, GqlRefund, GqlTransaction } from './reshape.ts';
-
-interface PageInfo {
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
-interface Connection<T> {
-  pageInfo: PageInfo;
-  nodes: T[];
-}
 
 /** An Order node of a paged query: its first line items as a connection, refunds without transactions. */
 export type PagedOrderNode = Omit<GqlOrder, 'lineItems' | 'refunds'> & {
@@ -20,23 +11,6 @@ export type PagedOrderNode = Omit<GqlOrder, 'lineItems' | 'refunds'> & {
 
 /** An Order with every line item but refunds still without their transactions (a bulk line, or a completed page node). */
 export type OrderWithoutTransactions = Omit<GqlOrder, 'refunds'> & { refunds?: Omit<GqlRefund, 'transactions'>[] | null };
-
-/**
- * Every node of a nested connection: the first page as it came, then the pages after it, asked
- * for by `next` from the last end cursor. `next` answers null when the parent is gone (deleted
- * meanwhile): what was read is kept.
- */
-async function allNodes<T>(first: Connection<T>, next: (after: string | null) => Promise<Connection<T> | null>): Promise<T[]> {
-  const nodes = [...first.nodes];
-  let page = first.pageInfo;
-  while (page.hasNextPage) {
-    const more = await next(page.endCursor);
-    if (!more) break;
-    nodes.push(...more.nodes);
-    page = more.pageInfo;
-  }
-  return nodes;
-}
 
 /**
  * Follows the line items of the orders whose first page of line items was not all of them,

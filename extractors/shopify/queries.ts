@@ -32,13 +32,19 @@ export const CUSTOMER_FIELDS = [
   `defaultAddress { ${ADDRESS} }`,
 ].join(' ');
 
+/** A customer's address book entry: the fields of the default address, and its own id. */
+export const ADDRESS_FIELDS = `id ${ADDRESS}`;
+
 const PAGE_INFO = 'pageInfo { hasNextPage endCursor }';
 
 /** Orders per page (about 80 points each with their first line items). */
 export const ORDERS_PAGE_SIZE = 10;
 /** Line items asked for with each order of a page; an order with more gets its own follow-up queries. */
 export const ORDER_LINE_ITEMS_FIRST = 8;
-export const CUSTOMERS_PAGE_SIZE = 100;
+/** Customers per page (about 10 points each with their first addresses). */
+export const CUSTOMERS_PAGE_SIZE = 50;
+/** Addresses asked for with each customer of a page; a customer with more gets a follow-up query. */
+export const CUSTOMER_ADDRESSES_FIRST = 3;
 /** Refunds whose transactions are asked for in one `nodes` query (about 33 points each). */
 export const REFUNDS_PER_QUERY = 25;
 
@@ -64,27 +70,64 @@ export const REFUND_MORE_TRANSACTIONS = `query VeriteRefundMoreTransactions($id:
 export const CUSTOMERS_PAGE = `query VeriteCustomers($first: Int!, $after: String, $query: String!) {
   customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     ${PAGE_INFO}
-    nodes { ${CUSTOMER_FIELDS} }
+    nodes { ${CUSTOMER_FIELDS} addressesV2(first: ${CUSTOMER_ADDRESSES_FIRST}) { ${PAGE_INFO} nodes { ${ADDRESS_FIELDS} } } }
   }
 }`;
 
+export const CUSTOMER_ADDRESSES = `query VeriteCustomerAddresses($id: ID!, $after: String) {
+  node(id: $id) { ... on Customer { id addressesV2(first: 100, after: $after) { ${PAGE_INFO} nodes { ${ADDRESS_FIELDS} } } } }
+}`;
+
+/** Deletion events per page (about 1 point each: no connection below them). */
+export const DELETION_EVENTS_PAGE_SIZE = 250;
+
+/**
+ * The events Shopify records when an order or a customer is deleted (`action: destroy`), by
+ * creation date; `subjectId` names what was deleted (only `BasicEvent` carries it). Shopify
+ * keeps events for a year.
+ */
+export const DELETION_EVENTS = `query VeriteDeletions($first: Int!, $after: String, $query: String!) {
+  events(first: $first, after: $after, query: $query, sortKey: CREATED_AT) {
+    ${PAGE_INFO}
+    nodes { id action createdAt message ... on BasicEvent { subjectId subjectType } }
+  }
+}`;
+
+/** The search of {@link DELETION_EVENTS}: orders and customers deleted in a range of creation times. */
+export function deletionSearch(from: string, to: string): string {
+  return `action:destroy AND (subject_type:ORDER OR subject_type:CUSTOMER) AND created_at:>='${from}' AND created_at:<='${to}'`;
+}
+
 /**
  * A bulk export of the orders matching `search`: line items (a nested connection) come back as
- * lines of their own with `__parentId`. Connections cannot sit inside list fields in a bulk
- * query, so refund transactions are asked for afterwards by refund id.
+ * lines of their own with `__parentId`, anywhere in the file (see `bulk-file.ts`). Connections
+ * cannot sit inside list fields in a bulk query, so refund transactions are asked for
+ * afterwards by refund id.
  */
 export function bulkOrdersQuery(search: string): string {
   return `{ orders(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT) { edges { node { ${ORDER_FIELDS} lineItems { edges { node { ${LINE_ITEM_FIELDS} } } } } } } }`;
 }
 
+/** A bulk export of the customers matching `search`, their addresses as lines of their own. */
 export function bulkCustomersQuery(search: string): string {
-  return `{ customers(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT) { edges { node { ${CUSTOMER_FIELDS} } } } }`;
+  return `{ customers(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT) { edges { node { ${CUSTOMER_FIELDS} addressesV2 { edges { node { ${ADDRESS_FIELDS} } } } } } } }`;
 }
 
+/**
+ * Starts a bulk query. `groupObjects: false` (the default since 2026-01, said out loud so a
+ * change of default cannot change the file's layout): Shopify advises against grouping, which
+ * slows the operation and makes a time-out likelier; the reader does not need it.
+ */
 export const BULK_RUN = `mutation VeriteBulkRun($query: String!) {
-  bulkOperationRunQuery(query: $query) { bulkOperation { id status createdAt } userErrors { code field message } }
+  bulkOperationRunQuery(query: $query, groupObjects: false) { bulkOperation { id status createdAt } userErrors { code field message } }
 }`;
 
+/** Cancels a bulk operation that ran past `bulkTimeoutMinutes`, so it stops using the shop's capacity. */
+export const BULK_CANCEL = `mutation VeriteBulkCancel($id: ID!) {
+  bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
+}`;
+
+/** A bulk operation's state, by id (`currentBulkOperation` is deprecated since 2026-07). */
 export const BULK_STATUS = `query VeriteBulkStatus($id: ID!) {
   node(id: $id) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl createdAt completedAt } }
 }`;

@@ -31,6 +31,11 @@ export interface GqlAddress {
   phone?: string | null;
 }
 
+/** An entry of a customer's address book (`addressesV2`), with its own id. */
+export interface GqlMailingAddress extends GqlAddress {
+  id: string;
+}
+
 export interface GqlLineItem {
   id: string;
   name?: string | null;
@@ -112,6 +117,18 @@ export interface GqlCustomer {
   defaultEmailAddress?: { emailAddress?: string | null; marketingState?: string | null } | null;
   defaultPhoneNumber?: { phoneNumber?: string | null } | null;
   defaultAddress?: GqlAddress | null;
+  /** The address book, gathered from its connection (paged follow-ups, or a bulk export's lines). */
+  addresses?: GqlMailingAddress[];
+}
+
+/** An event of the `events` query; a `BasicEvent` also names its subject. */
+export interface GqlEvent {
+  id: string;
+  action: string;
+  createdAt: string;
+  message?: string | null;
+  subjectId?: string | null;
+  subjectType?: string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -286,5 +303,28 @@ export function reshapeCustomer(c: GqlCustomer): Json {
     currency: c.amountSpent?.currencyCode ?? null,
     email_marketing_consent: consent ? { state: consent.toLowerCase() } : null,
     default_address: address(c.defaultAddress),
+    addresses: (c.addresses ?? []).map((a) => ({ id: legacyId(a.id), ...address(a) })),
+  };
+}
+
+/** `PRODUCT_VARIANT` → `ProductVariant`: how REST's Event names its `subject_type`. */
+function restSubjectType(type: string | null | undefined): string | null {
+  return type ? type.toLowerCase().replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase()) : null;
+}
+
+/**
+ * An Event node as the Admin API Event record (REST's shape): `subject_type` `Order` or
+ * `Customer`, `verb` `destroy`, and `subject_id` the number of the deleted record's id, which
+ * is the key its raw row has.
+ */
+export function reshapeEvent(e: GqlEvent): Json {
+  return {
+    id: legacyId(e.id),
+    admin_graphql_api_id: e.id,
+    subject_id: legacyId(e.subjectId),
+    subject_type: restSubjectType(e.subjectType),
+    verb: e.action,
+    created_at: e.createdAt,
+    message: e.message ?? null,
   };
 }

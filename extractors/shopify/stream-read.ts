@@ -8,35 +8,43 @@ import { httpDownload, maxRetryAfterMs } from '../http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { readBulkObjects, type BulkObject } from './bulk-file.ts';
-import { startBulkOperation, waitForBulkOperation, type BulkOperationStatus } from './bulk-operation.ts';
+import { BulkTimeoutError, cancelBulkOperation, startBulkOperation, waitForBulkOperation, type BulkOperationStatus } from './bulk-operation.ts';
+import { completeAddresses, type PagedCustomerNode } from './customer-details.ts';
 import { QueryCostError, shopifyClient, type ShopifyGraphql } from './graphql-client.ts';
 import { completeLineItems, withRefundTransactions, type OrderWithoutTransactions, type PagedOrderNode } from './order-details.ts';
 import { bulkCustomersQuery, bulkOrdersQuery, CUSTOMERS_PAGE, CUSTOMERS_PAGE_SIZE, ORDERS_PAGE, ORDERS_PAGE_SIZE } from './queries.ts';
-import { reshapeCustomer, reshapeOrder, type GqlCustomer, type GqlLineItem } from './reshape.ts';
+import { reshapeCustomer, reshapeOrder, type GqlCustomer, type GqlLineItem, type GqlMailingAddress } from './reshape.ts';
 
 export type ShopifyStreamName = 'orders' | 'customers';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /** Objects of a bulk export landed per page (each page commits with how far the export was read). */
 export const BULK_PAGE_SIZE = 250;
 
-/** A bulk operation a read started: the range it exports and how many of its objects are landed. */
+/**
+ * A bulk operation a read started: the window it exports and how many of its objects are
+ * landed, counted in the order `readBulkObjects` gives them.
+ */
 export interface BulkState {
   [key: string]: JsonValue;
   id: string;
   from: string;
   to: string;
-  done: number;
+  landed: number;
 }
 
 /**
  * The stream's cursor. `updated_at`: every record updated at or before it is landed. `bulk`: a
  * bulk operation in progress (started, being polled, or being landed), so an interrupted read
- * goes on with the same operation instead of starting another.
+ * goes on with the same operation instead of starting another. `bulk_window_hours`: the
+ * length of bulk window the last bulk read ended with, when a failure made it shorter than
+ * `bulkWindowDays` (the next bulk read starts from it instead of failing its way down again).
  */
 export interface ShopifyState {
   updated_at: string | null;
+  bulk_window_hours?: number;
   bulk?: BulkState;
 }
 
@@ -62,11 +70,15 @@ export function parseState(state: JsonValue | null): ShopifyState {
   if (!state || typeof state !== 'object' || Array.isArray(state)) return { updated_at: null };
   const s = state as Record<string, JsonValue>;
   const updated = typeof s.updated_at === 'string' ? (isoTimestamp(s.updated_at) ?? null) : null;
+  const out: ShopifyState = { updated_at: updated };
+  if (typeof s.bulk_window_hours === 'number' && s.bulk_window_hours > 0) out.bulk_window_hours = s.bulk_window_hours;
   const b = s.bulk;
   if (b && typeof b === 'object' && !Array.isArray(b) && typeof b.id === 'string' && typeof b.from === 'string' && typeof b.to === 'string') {
-    return { updated_at: updated, bulk: { id: b.id, from: b.from, to: b.to, done: typeof b.done === 'number' ? b.done : 0 } };
+    // An older state's `done` counted the objects in another order (the file read backwards):
+    // it cannot say which objects are landed, so that export is landed again from its start.
+    out.bulk = { id: b.id, from: b.from, to: b.to, landed: typeof b.landed === 'number' ? b.landed : 0 };
   }
-  return { updated_at: updated };
+  return out;
 }
 
 /** Shopify's search syntax for a range of a timestamp field. */
@@ -102,10 +114,10 @@ function zonedMidnight(date: string, timeZone: string): number {
 
 /**
  * Decides what a read asks for. A backfill reads the records *created* on its dates (in the
- * reporting time zone), as a bulk operation, leaving the cursor alone. An incremental read asks
- * for records updated from the cursor minus the lookback (late edits, refunds) to now, or from
- * `startDate` on a first run; a range longer than `bulkThresholdDays` runs as a bulk operation.
- * A bulk operation left by an interrupted read is gone on with, for its own range.
+ * reporting time zone), in bulk, leaving the cursor alone. An incremental read asks for records
+ * updated from the cursor minus the lookback (late edits, refunds) to now, or from `startDate`
+ * on a first run; a range longer than `bulkThresholdDays` is read in bulk. A bulk operation
+ * left by an interrupted read is gone on with, then the windows after it, to now.
  */
 export function planRead(ctx: ReadContext<ShopifyConfig>): ReadPlan {
   const now = ctx.now.getTime();
@@ -116,7 +128,7 @@ export function planRead(ctx: ReadContext<ShopifyConfig>): ReadPlan {
   }
   const state = parseState(ctx.state);
   if (state.bulk) {
-    return { mode: 'bulk', range: { field: 'updated_at', from: state.bulk.from, to: state.bulk.to }, cursor: state.updated_at, backfill: false, resume: state.bulk };
+    return { mode: 'bulk', range: { field: 'updated_at', from: state.bulk.from, to: isoSeconds(Math.max(now, Date.parse(state.bulk.to))) }, cursor: state.updated_at, backfill: false, resume: state.bulk };
   }
   const from = state.updated_at ? Date.parse(state.updated_at) - ctx.lookbackDays * DAY_MS : Date.parse(`${ctx.startDate}T00:00:00Z`);
   const days = (now - from) / DAY_MS;
@@ -136,8 +148,9 @@ export interface ShopifyReadOptions {
 /**
  * Reads `orders` or `customers` as the plan says, page by page. Paged reads ask for the
  * records sorted by `updated_at` (ascending), so each page's cursor is the newest `updated_at`
- * landed so far and the last page's is the end of the range. Bulk reads commit the operation's
- * id before waiting for it, then land its export in pages that each say how much of it is landed.
+ * landed so far and the last page's is the end of the range. Bulk reads go window by window
+ * (see `readBulk`): each commits its operation's id before waiting for it, lands its export in
+ * pages that each say how much of it is landed, then moves the cursor to the window's end.
  */
 export async function* readShopifyStream(stream: ShopifyStreamName, ctx: ReadContext<ShopifyConfig>, options: ShopifyReadOptions = {}): AsyncGenerator<Page> {
   const plan = planRead(ctx);
@@ -191,12 +204,13 @@ async function ordersPage(client: ShopifyGraphql, first: number, after: string |
 }
 
 async function customersPage(client: ShopifyGraphql, first: number, after: string | null, query: string) {
-  const data = await client.query<{ customers: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: GqlCustomer[] } }>(
+  const data = await client.query<{ customers: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PagedCustomerNode[] } }>(
     'customers page',
     CUSTOMERS_PAGE,
     { first, after, query },
   );
-  return { records: data.customers.nodes.map(reshapeCustomer), hasNextPage: data.customers.pageInfo.hasNextPage, endCursor: data.customers.pageInfo.endCursor };
+  const customers = await completeAddresses(client, data.customers.nodes);
+  return { records: customers.map(reshapeCustomer), hasNextPage: data.customers.pageInfo.hasNextPage, endCursor: data.customers.pageInfo.endCursor };
 }
 
 function withoutParent(line: Record<string, unknown>): Record<string, unknown> {
@@ -205,65 +219,171 @@ function withoutParent(line: Record<string, unknown>): Record<string, unknown> {
 }
 
 async function bulkRecords(stream: ShopifyStreamName, client: ShopifyGraphql, batch: BulkObject[]): Promise<Record<string, unknown>[]> {
-  if (stream === 'customers') return batch.map(({ node }) => reshapeCustomer(node as unknown as GqlCustomer));
+  if (stream === 'customers') {
+    return batch.map(({ node, children }) => reshapeCustomer({ ...node, addresses: children.map(withoutParent) as unknown as GqlMailingAddress[] } as unknown as GqlCustomer));
+  }
   const orders = batch.map(
     ({ node, children }) => ({ ...node, lineItems: children.map(withoutParent) as unknown as GqlLineItem[] }) as unknown as OrderWithoutTransactions,
   );
   return (await withRefundTransactions(client, orders)).map(reshapeOrder);
 }
 
+/** A window of a bulk read: `field` from `from` to `to`, both included, whole seconds. */
+interface Window {
+  from: string;
+  to: string;
+}
+
+/** How a window's operation ended when it did not complete. */
+interface WindowFailure {
+  operation: string;
+  what: string;
+}
+
+/**
+ * Reads a bulk range in windows, oldest first, one bulk operation each. Each window lands its
+ * export and then commits the cursor at its end, so a read that stops part way keeps the
+ * windows it finished. A window whose operation fails (`FAILED`, often with a
+ * `partialDataUrl`: part of the export, which cannot say what it misses, so it is not landed)
+ * or runs past `bulkTimeoutMinutes` (it is cancelled) is read again in a window half as long,
+ * down to `bulkMinWindowHours`; failing at that length fails the stream, the finished windows
+ * staying landed. After a window that completes, the length doubles back towards
+ * `bulkWindowDays`. A backfill reads its dates the same way, without a cursor.
+ */
 async function* readBulk(stream: ShopifyStreamName, client: ShopifyGraphql, plan: ReadPlan, ctx: ReadContext<ShopifyConfig>): AsyncGenerator<Page> {
-  const where = { source: 'shopify', stream };
-  const query = stream === 'orders' ? bulkOrdersQuery(searchQuery(plan.range)) : bulkCustomersQuery(searchQuery(plan.range));
-  const stateOf = (bulk: BulkState): JsonValue | undefined => (plan.backfill ? undefined : { updated_at: plan.cursor, bulk });
-  const wait = (id: string) =>
-    waitForBulkOperation(client, id, { timeoutMs: ctx.config.bulkTimeoutMinutes * 60_000, log: ctx.log, signal: ctx.signal });
-  let op = plan.resume;
-  let status: BulkOperationStatus | undefined;
-  if (op) {
-    ctx.log.info({ operation: op.id, done: op.done }, 'going on with the bulk operation of an interrupted read');
-    status = await wait(op.id);
-    if (status.status !== 'COMPLETED') {
-      ctx.log.warn({ operation: op.id, status: status.status, errorCode: status.errorCode }, 'the interrupted bulk operation did not complete; starting it again');
-      op = undefined;
+  const maxHours = ctx.config.bulkWindowDays * 24;
+  const minHours = Math.min(ctx.config.bulkMinWindowHours, maxHours);
+  let hours = Math.min(maxHours, Math.max(minHours, parseState(ctx.state).bulk_window_hours ?? maxHours));
+  let cursor = plan.cursor;
+  const end = Date.parse(plan.range.to);
+  /** The cursor state with the window length when it is shorter than configured. */
+  const stateOf = (bulk?: BulkState): JsonValue | undefined => {
+    if (plan.backfill) return undefined;
+    const state: Record<string, JsonValue> = { updated_at: cursor };
+    if (hours < maxHours) state.bulk_window_hours = hours;
+    if (bulk) state.bulk = bulk;
+    return state;
+  };
+  let resume = plan.resume;
+  let from = Date.parse(plan.range.from);
+  while (from <= end) {
+    const window: Window = resume
+      ? { from: resume.from, to: resume.to }
+      : { from: isoSeconds(from), to: isoSeconds(Math.min(end, from + hours * HOUR_MS - 1000)) };
+    const failure = yield* readWindow(stream, client, plan, ctx, window, resume, stateOf);
+    const resumed = resume !== undefined;
+    resume = undefined;
+    const length = (Date.parse(window.to) - Date.parse(window.from) + 1000) / HOUR_MS;
+    if (failure) {
+      // The operation an earlier run left did not complete: its window is read again anew
+      // (already as short as that run made it), so a stale failure never fails this run.
+      if (resumed) {
+        ctx.log.warn({ operation: failure.operation, ...window }, `the bulk operation of an interrupted read ${failure.what}; reading its window again`);
+        from = Date.parse(window.from);
+        continue;
+      }
+      if (length <= minHours) {
+        throw new ExtractError(
+          `bulk operation ${failure.operation} ${failure.what}, on a window of ${formatHours(length)} (bulkMinWindowHours is ${minHours}): ` +
+            (plan.backfill ? 'the windows before it are landed' : `the windows before it are landed (cursor ${cursor ?? 'not set'}); the next run goes on from there`),
+          { source: 'shopify', stream, window, request: 'GraphQL bulk operation' },
+        );
+      }
+      // Halved (more than once when the window was cut short by the range's end), so lengths
+      // stay the configured one over a power of two.
+      do hours /= 2;
+      while (hours >= length);
+      hours = Math.max(minHours, hours);
+      ctx.log.warn({ operation: failure.operation, ...window, nextWindowHours: hours }, `bulk operation ${failure.what}; reading its window again in shorter windows`);
+      from = Date.parse(window.from);
+      continue;
     }
+    // Every record of the window is landed: the cursor moves to its end.
+    cursor = later(cursor, window.to);
+    hours = Math.min(maxHours, hours * 2);
+    if (!plan.backfill) yield { records: [], state: stateOf() };
+    from = Date.parse(window.to) + 1000;
   }
-  if (!op) {
-    op = { id: await startBulkOperation(client, query), from: plan.range.from, to: plan.range.to, done: 0 };
+}
+
+const formatHours = (hours: number): string => (hours >= 48 ? `${Number((hours / 24).toFixed(2))} days` : `${Number(hours.toFixed(2))} hours`);
+
+/**
+ * One window: starts its bulk operation (or goes on with the interrupted read's), commits the
+ * operation's id before waiting for it, then lands its export in pages that each say how much
+ * of it is landed. Returns how it failed when the operation did not complete.
+ */
+async function* readWindow(
+  stream: ShopifyStreamName,
+  client: ShopifyGraphql,
+  plan: ReadPlan,
+  ctx: ReadContext<ShopifyConfig>,
+  window: Window,
+  resume: BulkState | undefined,
+  stateOf: (bulk?: BulkState) => JsonValue | undefined,
+): AsyncGenerator<Page, WindowFailure | undefined> {
+  const where = { source: 'shopify', stream };
+  const search = searchQuery({ field: plan.range.field, ...window });
+  const wait = async (id: string): Promise<BulkOperationStatus | WindowFailure> => {
+    try {
+      return await waitForBulkOperation(client, id, { timeoutMs: ctx.config.bulkTimeoutMinutes * 60_000, log: ctx.log, signal: ctx.signal });
+    } catch (error) {
+      if (!(error instanceof BulkTimeoutError)) throw error;
+      await cancelBulkOperation(client, id, ctx.log);
+      return { operation: id, what: `ran past bulkTimeoutMinutes (${ctx.config.bulkTimeoutMinutes}) and was cancelled` };
+    }
+  };
+  let op: BulkState;
+  let status: BulkOperationStatus;
+  if (resume) {
+    ctx.log.info({ operation: resume.id, landed: resume.landed }, 'going on with the bulk operation of an interrupted read');
+    const polled = await wait(resume.id);
+    if ('what' in polled) return polled;
+    if (polled.status !== 'COMPLETED') return { operation: resume.id, what: ended(polled) };
+    op = resume;
+    status = polled;
+  } else {
+    const query = stream === 'orders' ? bulkOrdersQuery(search) : bulkCustomersQuery(search);
+    op = { id: await startBulkOperation(client, query), ...window, landed: 0 };
+    ctx.log.info({ operation: op.id, ...window }, 'bulk operation started');
     // Committed before waiting: a read interrupted from here on resumes this operation.
     if (!plan.backfill) yield { records: [], state: stateOf(op) };
-    status = await wait(op.id);
-    if (status.status !== 'COMPLETED') {
-      throw new ExtractError(
-        `bulk operation ${op.id} ended ${status.status}${status.errorCode ? ` (${status.errorCode})` : ''}; the next run starts it again`,
-        { ...where, request: 'GraphQL bulk operation status' },
-      );
+    const polled = await wait(op.id);
+    if ('what' in polled) return polled;
+    if (polled.status === 'FAILED' && polled.errorCode === 'ACCESS_DENIED') {
+      throw new ExtractError(`bulk operation ${op.id} was refused (ACCESS_DENIED): the app lacks a scope the query needs`, { ...where, request: 'GraphQL bulk operation status' }, { permanent: true });
     }
+    if (polled.status !== 'COMPLETED') {
+      if (polled.partialDataUrl) ctx.log.warn({ operation: op.id }, 'the failed bulk operation left partial data; it is not landed (it cannot say which records it misses)');
+      return { operation: op.id, what: ended(polled) };
+    }
+    status = polled;
   }
-  const url = status?.url;
-  ctx.log.info({ operation: op.id, objects: status?.objectCount, resumeAfter: op.done }, 'bulk operation completed');
-  if (url) {
-    const dir = await mkdtemp(join(tmpdir(), 'verite-shopify-'));
-    try {
-      const file = join(dir, `${stream}.jsonl`);
-      const { bytes } = await httpDownload(client.http, { url, describe: `GET bulk export of ${stream}` }, file);
-      ctx.log.info({ operation: op.id, bytes }, 'bulk export downloaded');
-      let index = 0;
-      let batch: BulkObject[] = [];
-      for await (const object of readBulkObjects(file, where)) {
-        index++;
-        if (index <= op.done) continue; // landed by the interrupted read
-        batch.push(object);
-        if (batch.length >= BULK_PAGE_SIZE) {
-          yield { records: await bulkRecords(stream, client, batch), state: stateOf({ ...op, done: index }) };
-          batch = [];
-        }
+  ctx.log.info({ operation: op.id, objects: status.objectCount, resumeAfter: op.landed }, 'bulk operation completed');
+  if (!status.url) return undefined; // nothing matched the window
+  const dir = await mkdtemp(join(tmpdir(), 'verite-shopify-'));
+  try {
+    const file = join(dir, `${stream}.jsonl`);
+    const { bytes } = await httpDownload(client.http, { url: status.url, describe: `GET bulk export of ${stream}` }, file);
+    ctx.log.info({ operation: op.id, bytes }, 'bulk export downloaded');
+    let index = 0;
+    let batch: BulkObject[] = [];
+    for await (const object of readBulkObjects(file, where)) {
+      index++;
+      if (index <= op.landed) continue; // landed by the interrupted read
+      batch.push(object);
+      if (batch.length >= BULK_PAGE_SIZE) {
+        yield { records: await bulkRecords(stream, client, batch), state: stateOf({ ...op, landed: index }) };
+        batch = [];
       }
-      if (batch.length) yield { records: await bulkRecords(stream, client, batch), state: stateOf({ ...op, done: index }) };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
+    if (batch.length) yield { records: await bulkRecords(stream, client, batch), state: stateOf({ ...op, landed: index }) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  // Every record of the range is landed: the cursor moves to the range's end.
-  if (!plan.backfill) yield { records: [], state: { updated_at: later(plan.cursor, op.to) } };
+  return undefined;
+}
+
+function ended(status: BulkOperationStatus): string {
+  return `ended ${status.status}${status.errorCode ? ` (${status.errorCode})` : ''}`;
 }

@@ -6,7 +6,7 @@ export const orders = metric('sales', {
   name: 'orders',
   label: 'Orders',
   description:
-    'Counted orders (neither test nor cancelled) created on the date, by the local date of `created_at` in the reporting time zone. ' +
+    'Counted orders (neither test, cancelled nor deleted in Shopify) created on the date, by the local date of `created_at` in the reporting time zone. ' +
     "In kpi_channel_daily, the orders attributed to the channel (from the landing page's UTM parameters, else the referrer); " +
     "in cohort_monthly, the orders of the cohort's customers in that month.",
   formula: 'count of counted orders created that date',

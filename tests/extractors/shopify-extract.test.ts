@@ -46,6 +46,7 @@ interface RunOptions {
   window?: DateWindow;
   stream?: 'orders' | 'customers';
   reportingTimezone?: string;
+  signal?: AbortSignal;
 }
 
 async function run(options: RunOptions = {}) {
@@ -64,6 +65,7 @@ async function run(options: RunOptions = {}) {
     now: new Date(options.now ?? NOW),
     steps: [],
     window: options.window ?? null,
+    signal: options.signal,
     stream: options.stream ?? 'orders',
     sources: [{ source: shopifySource, config: shopifyConfig.parse(config.sources.shopify) }],
   });
@@ -72,6 +74,19 @@ async function run(options: RunOptions = {}) {
 async function landedOrders(): Promise<Record<string, any>[]> {
   const res = await wh.pool.query(`select _record from raw.shopify__orders order by _key::bigint`);
   return res.rows.map((r) => r._record);
+}
+
+async function landedCustomers(): Promise<Record<string, any>[]> {
+  const res = await wh.pool.query(`select _record from raw.shopify__customers order by _key::bigint`);
+  return res.rows.map((r) => r._record);
+}
+
+/** What a read landed, then an empty warehouse again for the next read. */
+async function takeLanded(read: () => Promise<Record<string, any>[]>): Promise<Record<string, any>[]> {
+  const records = await read();
+  await wh.pool.query(`truncate raw.shopify__orders, raw.shopify__customers`);
+  await wh.pool.query(`delete from ops.stream_state where source = 'shopify'`);
+  return records;
 }
 
 async function state(stream = 'orders'): Promise<unknown> {
@@ -183,13 +198,17 @@ describe('shopify orders, bulk operations', () => {
       fakeOrder(4, at(19)),
       fakeOrder(5, at(20, 11), undefined, { lines: 4 }),
     );
-    const result = await run({ shopify: { startDate: '2026-08-01' } });
+    // One window of 120 days holds the whole range.
+    const result = await run({ shopify: { startDate: '2026-08-01', bulkWindowDays: 120 } });
 
     expect(result.status).toBe('succeeded');
-    // 111 days from startDate is over the 30-day threshold: one bulk operation.
+    // 111 days from startDate is over the 30-day threshold: a bulk operation.
     const started = ops('VeriteBulkRun');
     expect(started).toHaveLength(1);
     expect(started[0]!.variables.query).toContain(`orders(query: "updated_at:>='2026-08-01T00:00:00Z' AND updated_at:<='2026-11-20T12:00:00Z'", sortKey: UPDATED_AT)`);
+    // Ungrouped, said out loud (the default since 2026-01).
+    expect(started[0]!.query).toContain('bulkOperationRunQuery(query: $query, groupObjects: false)');
+    expect(fake.bulkOperations.get('gid://shopify/BulkOperation/1')!.groupObjects).toBe(false);
     // CREATED, RUNNING, then COMPLETED: two pauses, the second twice the first.
     expect(ops('VeriteBulkStatus')).toHaveLength(3);
     expect(waits).toEqual([2000, 4000]);
@@ -206,48 +225,47 @@ describe('shopify orders, bulk operations', () => {
     expect(await state()).toEqual({ updated_at: '2026-11-20T12:00:00.000Z' });
   });
 
-  it('goes on waiting for the same operation after a poll time-out, instead of starting another', async () => {
-    fake.orders.push(fakeOrder(1, at(2, 10, 8)), fakeOrder(2, at(19)));
-    fake.bulkPolls = 6;
-    const first = await run({ shopify: { startDate: '2026-08-01', bulkTimeoutMinutes: 0.25 } });
+  it('cancels an operation that runs past bulkTimeoutMinutes and reads its window again in two halves', async () => {
+    // Windows of 64 days from 1 August: the first (to 3 October) holds 4 orders, the next ones fewer.
+    fake.orders.push(fakeOrder(1, at(2, 10, 8)), fakeOrder(2, at(20, 10, 8)), fakeOrder(3, at(15, 10, 9)), fakeOrder(4, at(1, 10, 10)), fakeOrder(5, at(19)));
+    // An export of more than 3 orders runs on and on.
+    fake.bulkStallObjects = 3;
 
-    expect(first.status).toBe('failed');
-    expect(errorMessage(first.streams[0]!.error)).toMatch(
-      /\[shopify\.orders, GraphQL bulk operation status\] bulk operation gid:\/\/shopify\/BulkOperation\/1 is still RUNNING after 0\.3 minute\(s\) \(bulkTimeoutMinutes\)/,
-    );
-    // 15 s: pauses of 2, 4, 8, then the last second.
-    expect(waits).toEqual([2000, 4000, 8000, 1000]);
-    expect(await state()).toEqual({
-      updated_at: null,
-      bulk: { id: 'gid://shopify/BulkOperation/1', from: '2026-08-01T00:00:00Z', to: '2026-11-20T12:00:00Z', done: 0 },
-    });
-    expect(await landedOrders()).toHaveLength(0);
+    const result = await run({ shopify: { startDate: '2026-08-01', bulkWindowDays: 64, bulkTimeoutMinutes: 0.25 } });
 
-    const second = await run({ now: '2026-11-20T13:00:00Z', shopify: { startDate: '2026-08-01' } });
-
-    expect(second.status).toBe('succeeded');
-    expect(ops('VeriteBulkRun')).toHaveLength(1);
-    expect(new Set(ops('VeriteBulkStatus').map((r) => r.variables.id))).toEqual(new Set(['gid://shopify/BulkOperation/1']));
-    expect(await landedOrders()).toHaveLength(2);
-    // The cursor is the end of the operation's own range, not the second run's clock.
+    expect(result.status).toBe('succeeded');
+    const search = (from: string, to: string) => `orders(query: "updated_at:>='${from}' AND updated_at:<='${to}'", sortKey: UPDATED_AT)`;
+    const started = ops('VeriteBulkRun').map((r) => r.variables.query as string);
+    expect(started).toHaveLength(4);
+    // 64 days, timed out; its first 32 days; then 64 days again from 2 September; then the rest, to now.
+    expect(started[0]).toContain(search('2026-08-01T00:00:00Z', '2026-10-03T23:59:59Z'));
+    expect(started[1]).toContain(search('2026-08-01T00:00:00Z', '2026-09-01T23:59:59Z'));
+    expect(started[2]).toContain(search('2026-09-02T00:00:00Z', '2026-11-04T23:59:59Z'));
+    expect(started[3]).toContain(search('2026-11-05T00:00:00Z', '2026-11-20T12:00:00Z'));
+    // 15 s of polling the first (2, 4 and 8 s, then the last second), then cancelled; 2 and 4 s for each of the others.
+    expect(waits).toEqual([2000, 4000, 8000, 1000, 2000, 4000, 2000, 4000, 2000, 4000]);
+    expect(ops('VeriteBulkCancel').map((r) => r.variables.id)).toEqual(['gid://shopify/BulkOperation/1']);
+    expect(fake.bulkOperations.get('gid://shopify/BulkOperation/1')!.cancelled).toBe(true);
+    expect((await landedOrders()).map((o) => o.id)).toEqual([1001, 1002, 1003, 1004, 1005]);
+    // Back at the configured length when it ended: nothing to remember but the cursor.
     expect(await state()).toEqual({ updated_at: '2026-11-20T12:00:00.000Z' });
   });
 
   it('resumes a read that failed part way through landing an export, without landing anything twice', async () => {
-    // 300 orders: the export is read from its end, 250 a page; order 1 (in the second page) has a refund.
-    for (let n = 1; n <= 300; n++) fake.orders.push(fakeOrder(n, new Date(Date.parse('2026-08-02T00:00:00Z') + n * 3_600_000).toISOString(), undefined, { refund: n === 1 ? '1.00' : undefined }));
+    // 300 orders, landed 250 a page; order 300 (the last met in the export, in the second page) has a refund.
+    for (let n = 1; n <= 300; n++) fake.orders.push(fakeOrder(n, new Date(Date.parse('2026-08-02T00:00:00Z') + n * 3_600_000).toISOString(), undefined, { refund: n === 300 ? '1.00' : undefined }));
     fake.goDownAfter('VeriteRefundTransactions', 0);
 
-    const first = await run({ shopify: { startDate: '2026-08-01', maxAttempts: 2 } });
+    const first = await run({ shopify: { startDate: '2026-08-01', maxAttempts: 2, bulkWindowDays: 120 } });
 
     expect(first.status).toBe('failed');
     expect(errorMessage(first.streams[0]!.error)).toMatch(/\[shopify\.orders, GraphQL refund transactions, HTTP 500\] gave up after 2 attempts/);
     expect(await landedOrders()).toHaveLength(250);
-    expect(await state()).toMatchObject({ updated_at: null, bulk: { id: 'gid://shopify/BulkOperation/1', done: 250 } });
+    expect(await state()).toMatchObject({ updated_at: null, bulk: { id: 'gid://shopify/BulkOperation/1', landed: 250 } });
     const firstRun = first.runId;
 
     fake.heal();
-    const second = await run({ shopify: { startDate: '2026-08-01' } });
+    const second = await run({ shopify: { startDate: '2026-08-01', bulkWindowDays: 120 } });
 
     expect(second.status).toBe('succeeded');
     expect(ops('VeriteBulkRun')).toHaveLength(1);
@@ -256,8 +274,8 @@ describe('shopify orders, bulk operations', () => {
     expect(second.streams[0]).toMatchObject({ written: 50, unchanged: 0 });
     const rows = await wh.pool.query(`select _run_id, count(*)::int as n from raw.shopify__orders group by _run_id order by n desc`);
     expect(rows.rows).toEqual([{ _run_id: firstRun, n: 250 }, { _run_id: second.runId, n: 50 }]);
-    const one = (await landedOrders()).find((o) => o.id === 1001)!;
-    expect(one.refunds[0].transactions[0]).toMatchObject({ amount: '1.00', kind: 'refund' });
+    const refunded = (await landedOrders()).find((o) => o.id === 1300)!;
+    expect(refunded.refunds[0].transactions[0]).toMatchObject({ amount: '1.00', kind: 'refund' });
   });
 
   it('backfills the orders created on a window of dates in the reporting time zone, leaving the cursor alone', async () => {
@@ -277,18 +295,201 @@ describe('shopify orders, bulk operations', () => {
     expect(await state()).toEqual({ updated_at: '2026-11-19T00:00:00.000Z' });
   });
 
-  it('starts a failed operation again on the next run and says how the failed one ended', async () => {
-    fake.orders.push(fakeOrder(1, at(2, 10, 8)));
+  it('backfills a long range in windows by creation date, halving a window that fails, and leaves the cursor alone', async () => {
+    // Created on 2, 10 and 20 August and 5 September (updated later), and 1 October (outside).
+    fake.orders.push(
+      fakeOrder(1, at(2, 10, 8), at(19)), fakeOrder(2, at(10, 10, 8), at(19)), fakeOrder(3, at(20, 10, 8)), fakeOrder(4, at(5, 10, 9)), fakeOrder(5, at(1, 10, 10)),
+    );
+    fake.bulkMaxObjects = 2;
+    await wh.pool.query(`insert into ops.stream_state (source, stream, state, last_run_id, updated_at) values ('shopify', 'orders', '{"updated_at":"2026-11-19T00:00:00.000Z"}', 'earlier', now())`);
+
+    const result = await run({ window: { from: '2026-08-01', to: '2026-09-29' } });
+
+    expect(result.status).toBe('succeeded');
+    expect(ops('VeriteBulkRun').map((r) => /created_at:>='([^']+)' AND created_at:<='([^']+)'/.exec(r.variables.query as string)!.slice(1).join('..'))).toEqual([
+      '2026-08-01T00:00:00Z..2026-08-30T23:59:59Z', // 3 orders: failed
+      '2026-08-01T00:00:00Z..2026-08-15T23:59:59Z', // 2
+      '2026-08-16T00:00:00Z..2026-09-14T23:59:59Z', // 2, back to 30 days
+      '2026-09-15T00:00:00Z..2026-09-29T23:59:59Z', // none, to the end of the window
+    ]);
+    expect((await landedOrders()).map((o) => o.id)).toEqual([1001, 1002, 1003, 1004]);
+    expect(await state()).toEqual({ updated_at: '2026-11-19T00:00:00.000Z' });
+  });
+
+  it('fails the stream when a window fails at bulkMinWindowHours, naming it, and the next run reads it again', async () => {
+    fake.orders.push(fakeOrder(1, at(1, 3, 8)), fakeOrder(2, at(1, 20, 8)), fakeOrder(3, at(19)));
     fake.bulkOutcome = 'FAILED';
-    const first = await run({ shopify: { startDate: '2026-08-01' } });
+    const config = { startDate: '2026-08-01', bulkWindowDays: 1, bulkMinWindowHours: 6 };
+
+    const first = await run({ shopify: config });
+
     expect(first.status).toBe('failed');
-    expect(errorMessage(first.streams[0]!.error)).toMatch(/bulk operation gid:\/\/shopify\/BulkOperation\/1 ended FAILED \(INTERNAL_SERVER_ERROR\); the next run starts it again/);
+    // A day, half a day, a quarter of a day: all failed.
+    expect(ops('VeriteBulkRun').map((r) => /updated_at:<='([^']+)'/.exec(r.variables.query as string)![1])).toEqual([
+      '2026-08-01T23:59:59Z', '2026-08-01T11:59:59Z', '2026-08-01T05:59:59Z',
+    ]);
+    expect(errorMessage(first.streams[0]!.error)).toBe(
+      '[shopify.orders, window 2026-08-01T00:00:00Z..2026-08-01T05:59:59Z, GraphQL bulk operation] bulk operation gid://shopify/BulkOperation/3 ended FAILED (INTERNAL_SERVER_ERROR), ' +
+        'on a window of 6 hours (bulkMinWindowHours is 6): the windows before it are landed (cursor not set); the next run goes on from there',
+    );
+    expect(await state()).toEqual({
+      updated_at: null,
+      bulk_window_hours: 6,
+      bulk: { id: 'gid://shopify/BulkOperation/3', from: '2026-08-01T00:00:00Z', to: '2026-08-01T05:59:59Z', landed: 0 },
+    });
+    expect(await landedOrders()).toHaveLength(0);
 
     fake.bulkOutcome = 'COMPLETED';
-    const second = await run({ shopify: { startDate: '2026-08-01' } });
+    fake.requests.length = 0;
+    const second = await run({ shopify: { ...config, bulkWindowDays: 120 } });
+
     expect(second.status).toBe('succeeded');
-    expect(ops('VeriteBulkRun')).toHaveLength(2);
-    expect(await landedOrders()).toHaveLength(1);
+    // The failed operation is polled once, then its window read anew at 6 hours, then 12, 24 … up to 120 days.
+    expect(ops('VeriteBulkStatus')[0]!.variables.id).toBe('gid://shopify/BulkOperation/3');
+    expect(ops('VeriteBulkRun').map((r) => /updated_at:>='([^']+)' AND updated_at:<='([^']+)'/.exec(r.variables.query as string)!.slice(1).join('..'))).toEqual([
+      '2026-08-01T00:00:00Z..2026-08-01T05:59:59Z',
+      '2026-08-01T06:00:00Z..2026-08-01T17:59:59Z',
+      '2026-08-01T18:00:00Z..2026-08-02T17:59:59Z',
+      '2026-08-02T18:00:00Z..2026-08-04T17:59:59Z',
+      '2026-08-04T18:00:00Z..2026-08-08T17:59:59Z',
+      '2026-08-08T18:00:00Z..2026-08-16T17:59:59Z',
+      '2026-08-16T18:00:00Z..2026-09-01T17:59:59Z',
+      '2026-09-01T18:00:00Z..2026-10-03T17:59:59Z',
+      '2026-10-03T18:00:00Z..2026-11-20T12:00:00Z',
+    ]);
+    expect((await landedOrders()).map((o) => o.id)).toEqual([1001, 1002, 1003]);
+    expect(await state()).toEqual({ updated_at: '2026-11-20T12:00:00.000Z' });
+  });
+});
+
+describe('shopify bulk exports since 2026-01: ungrouped lines, windows (issue 11)', () => {
+  /**
+   * Where the child lines of an export are against their parent's line: before it, right after
+   * it (no other parent between), or far after it (other parents between).
+   */
+  function placements(lines: string[]): Set<string> {
+    const parsed = lines.map((l) => JSON.parse(l) as { id: string; __parentId?: string });
+    const lineOf = new Map(parsed.map((p, i) => [p.id, i]));
+    const out = new Set<string>();
+    parsed.forEach((p, i) => {
+      if (!p.__parentId) return;
+      const parent = lineOf.get(p.__parentId)!;
+      const between = parsed.slice(parent + 1, i).some((q) => !q.__parentId);
+      out.add(i < parent ? 'before' : between ? 'far after' : 'right after');
+    });
+    return out;
+  }
+
+  it('lands an ungrouped orders export (line items before, between and after their orders; one order with 260) as a grouped one and as pages', async () => {
+    // 12 orders from 2 to 13 September, 1 to 3 line items each; order 7 has 260 (more than a
+    // connection page of 250); order 3 has a refund.
+    for (let n = 1; n <= 12; n++) fake.orders.push(fakeOrder(n, at(1 + n, 10, 9), undefined, { lines: n === 7 ? 260 : 1 + (n % 3), refund: n === 3 ? '4.00' : undefined }));
+    const bulk = { startDate: '2026-08-01', bulkWindowDays: 120 };
+
+    fake.bulkGrouping = true;
+    expect((await run({ shopify: bulk })).status).toBe('succeeded');
+    const grouped = await takeLanded(landedOrders);
+    fake.bulkGrouping = undefined;
+    expect((await run({ shopify: bulk })).status).toBe('succeeded');
+    const ungrouped = await takeLanded(landedOrders);
+    // 30 days from 1 September: paged (the 2026-10 version is out on 1 October).
+    expect((await run({ shopify: { startDate: '2026-09-01' }, now: '2026-10-01T00:00:00Z' })).status).toBe('succeeded');
+    const paged = await landedOrders();
+
+    const [groupedExport, ungroupedExport] = [fake.bulkOperations.get('gid://shopify/BulkOperation/1')!, fake.bulkOperations.get('gid://shopify/BulkOperation/2')!];
+    expect(placements(groupedExport.lines)).toEqual(new Set(['right after']));
+    expect(placements(ungroupedExport.lines)).toEqual(new Set(['before', 'right after', 'far after']));
+    // The first line of the ungrouped export is a line item, not an order.
+    expect(JSON.parse(ungroupedExport.lines[0]!).__parentId).toBeDefined();
+
+    expect(ungrouped).toEqual(grouped);
+    expect(ungrouped).toEqual(paged);
+    expect(ungrouped.map((o) => [o.id, o.line_items.length])).toEqual([
+      [1001, 2], [1002, 3], [1003, 1], [1004, 2], [1005, 3], [1006, 1], [1007, 260], [1008, 3], [1009, 1], [1010, 2], [1011, 3], [1012, 1],
+    ]);
+    expect(ungrouped[6]!.line_items.map((l: { id: number }) => l.id)).toEqual(Array.from({ length: 260 }, (_, i) => 100700 + i));
+    expect(ungrouped[2]!.refunds[0].transactions).toEqual([expect.objectContaining({ kind: 'refund', status: 'success', amount: '4.00' })]);
+  });
+
+  it('lands an ungrouped customers export (addresses scattered; one customer with 120) as a grouped one and as pages', async () => {
+    // 8 customers, 0 to 2 addresses each; customer 4 has 120 (more than a follow-up page of 100).
+    for (let n = 1; n <= 8; n++) fake.customers.push(fakeCustomer(n, at(1 + n, 10, 9), undefined, { addresses: n === 4 ? 120 : n % 3 }));
+    const bulk = { startDate: '2026-08-01', bulkWindowDays: 120 };
+
+    fake.bulkGrouping = true;
+    expect((await run({ stream: 'customers', shopify: bulk })).status).toBe('succeeded');
+    const grouped = await takeLanded(landedCustomers);
+    fake.bulkGrouping = undefined;
+    expect((await run({ stream: 'customers', shopify: bulk })).status).toBe('succeeded');
+    const ungrouped = await takeLanded(landedCustomers);
+    expect((await run({ stream: 'customers', shopify: { startDate: '2026-09-01' }, now: '2026-10-01T00:00:00Z' })).status).toBe('succeeded');
+    const paged = await landedCustomers();
+
+    expect(placements(fake.bulkOperations.get('gid://shopify/BulkOperation/2')!.lines)).toEqual(new Set(['before', 'right after', 'far after']));
+    expect(ungrouped).toEqual(grouped);
+    expect(ungrouped).toEqual(paged);
+    expect(ungrouped.map((c) => [c.id, c.addresses.length])).toEqual([[501, 1], [502, 2], [503, 0], [504, 120], [505, 2], [506, 0], [507, 1], [508, 2]]);
+    expect(ungrouped[3]!.addresses.map((a: { id: number }) => a.id)).toEqual(Array.from({ length: 120 }, (_, i) => 50400 + i));
+    expect(ungrouped[3]!.addresses[119]).toEqual({
+      id: 50519, first_name: 'First4', last_name: 'Last4', name: 'First4 Last4', company: null, address1: '120 Rue de la Paix', address2: null,
+      city: 'Paris', province: null, province_code: null, country: 'France', country_code: 'FR', zip: '75002', phone: null,
+    });
+    // Paged: 3 addresses with each customer, then 100 and 17 for customer 4.
+    expect(ops('VeriteCustomerAddresses').map((r) => r.variables)).toEqual([
+      { id: 'gid://shopify/Customer/504', after: 'i:2' },
+      { id: 'gid://shopify/Customer/504', after: 'i:102' },
+    ]);
+  });
+
+  it('reads a first load in windows: a window that fails is read again in halves, committed windows survive an interruption, every order lands once', async () => {
+    // One order a day at 10:00 from 1 August to 19 November: 111 orders. An export of more than
+    // 10 orders fails (with partial data).
+    for (let n = 1; n <= 111; n++) fake.orders.push(fakeOrder(n, new Date(Date.parse('2026-08-01T10:00:00Z') + (n - 1) * 86_400_000).toISOString()));
+    fake.bulkMaxObjects = 10;
+    const controller = new AbortController();
+    // Stop the run as the fifth operation is asked for.
+    fake.onRequest = (r) => {
+      if (r.operation === 'VeriteBulkRun' && ops('VeriteBulkRun').length === 5) controller.abort(new Error('stopped by the test'));
+    };
+    const windows = () => ops('VeriteBulkRun').map((r) => /updated_at:>='([^']+)' AND updated_at:<='([^']+)'/.exec(r.variables.query as string)!.slice(1).join('..'));
+
+    const first = await run({ shopify: { startDate: '2026-08-01' }, signal: controller.signal });
+
+    expect(first.status).toBe('interrupted');
+    expect(windows()).toEqual([
+      '2026-08-01T00:00:00Z..2026-08-30T23:59:59Z', // 30 days, 30 orders: failed
+      '2026-08-01T00:00:00Z..2026-08-15T23:59:59Z', // 15 days, 15 orders: failed
+      '2026-08-01T00:00:00Z..2026-08-08T11:59:59Z', // 7.5 days, 8 orders: landed
+      '2026-08-08T12:00:00Z..2026-08-23T11:59:59Z', // back to 15 days, 15 orders: failed
+      '2026-08-08T12:00:00Z..2026-08-15T23:59:59Z', // 7.5 days: interrupted as it was asked for
+    ]);
+    expect(fake.bulkOperations.get('gid://shopify/BulkOperation/1')!.outcome).toBe('FAILED');
+    // The window landed is kept, with its cursor; the failed operation after it is in the state.
+    expect((await landedOrders()).map((o) => o.id)).toEqual([1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008]);
+    expect(await state()).toEqual({
+      updated_at: '2026-08-08T11:59:59.000Z',
+      bulk_window_hours: 360,
+      bulk: { id: 'gid://shopify/BulkOperation/4', from: '2026-08-08T12:00:00Z', to: '2026-08-23T11:59:59Z', landed: 0 },
+    });
+
+    fake.onRequest = undefined;
+    fake.requests.length = 0;
+    const second = await run({ shopify: { startDate: '2026-08-01' } });
+
+    expect(second.status).toBe('succeeded');
+    // It polls the failed operation it was left with, then reads on from the cursor (no day twice).
+    expect(ops('VeriteBulkStatus')[0]!.variables.id).toBe('gid://shopify/BulkOperation/4');
+    expect(windows().slice(0, 2)).toEqual(['2026-08-08T12:00:00Z..2026-08-23T11:59:59Z', '2026-08-08T12:00:00Z..2026-08-15T23:59:59Z']);
+    // Every landed window held at most 10 orders, and the windows met end to end up to now.
+    const completed = [...fake.bulkOperations.values()].filter((op) => op.outcome === 'COMPLETED' && !op.cancelled && ops('VeriteBulkRun').some((r) => r.variables.query === op.query));
+    expect(completed.every((op) => op.roots <= 10)).toBe(true);
+    expect(await state()).toEqual({ updated_at: '2026-11-20T12:00:00.000Z' });
+    // Every order once: 8 by the first run, the 103 others by the second, none written twice.
+    const orders = await landedOrders();
+    expect(orders.map((o) => o.id)).toEqual(Array.from({ length: 111 }, (_, i) => 1001 + i));
+    expect([first.streams[0]!.written, second.streams[0]!.written, second.streams[0]!.unchanged]).toEqual([8, 103, 0]);
+    const byRun = await wh.pool.query(`select _run_id, count(*)::int as n from raw.shopify__orders group by _run_id`);
+    expect(Object.fromEntries(byRun.rows.map((r) => [r._run_id, r.n]))).toEqual({ [first.runId]: 8, [second.runId]: 103 });
   });
 });
 

@@ -175,6 +175,7 @@ describe('reshapeCustomer', () => {
         defaultEmailAddress: { emailAddress: 'ana@example.com', marketingState: 'NOT_SUBSCRIBED' },
         defaultPhoneNumber: { phoneNumber: '+33600000000' },
         defaultAddress: null,
+        addresses: [{ id: 'gid://shopify/MailingAddress/91', firstName: 'Ana', lastName: 'Lima', city: 'Lyon', countryCodeV2: 'FR', zip: '69001' }],
       }),
     ).toEqual({
       id: 777,
@@ -195,6 +196,12 @@ describe('reshapeCustomer', () => {
       currency: 'EUR',
       email_marketing_consent: { state: 'not_subscribed' },
       default_address: null,
+      addresses: [
+        {
+          id: 91, first_name: 'Ana', last_name: 'Lima', name: null, company: null, address1: null, address2: null, city: 'Lyon', province: null,
+          province_code: null, country: null, country_code: 'FR', zip: '69001', phone: null,
+        },
+      ],
     });
   });
 });

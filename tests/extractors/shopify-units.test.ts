@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,39 +69,71 @@ describe('the cost throttle', () => {
 });
 
 describe('reading a bulk export', () => {
-  it('gives each object with its children, wherever after it they are, and cuts lines at chunk edges safely', async () => {
+  const where = { source: 'shopify', stream: 'orders' };
+  const read = async (file: string, partBytes?: number) => {
+    const seen: { id: unknown; children: unknown[] }[] = [];
+    for await (const o of readBulkObjects(file, where, { partBytes })) seen.push({ id: o.node.id, children: o.children.map((c) => c.id) });
+    return seen;
+  };
+
+  it('gives each object with its children wherever they are (before, between or after their parent), in file order', async () => {
     const file = join(dir, 'export.jsonl');
-    // A title long enough to push lines across the 64 KiB chunks, with characters of several bytes.
-    const long = 'é€😀'.repeat(6000);
+    // A title long enough for lines of several hundred kB, with characters of several bytes.
+    const long = 'é€😀'.repeat(60_000);
     const lines = [
+      { id: 'gid://shopify/LineItem/11', title: long, __parentId: 'gid://shopify/Order/1' },
       { id: 'gid://shopify/Order/1', name: '#1' },
       { id: 'gid://shopify/Order/2', name: '#2' },
-      { id: 'gid://shopify/LineItem/11', title: long, __parentId: 'gid://shopify/Order/1' },
+      { id: 'gid://shopify/LineItem/12', title: 'b', __parentId: 'gid://shopify/Order/1' },
       { id: 'gid://shopify/Order/3', name: '#3' },
-      { id: 'gid://shopify/LineItem/21', title: 'b', __parentId: 'gid://shopify/Order/2' },
-      { id: 'gid://shopify/LineItem/12', title: long, __parentId: 'gid://shopify/Order/1' },
+      { id: 'gid://shopify/LineItem/21', title: 'c', __parentId: 'gid://shopify/Order/2' },
+      { id: 'gid://shopify/LineItem/13', title: long, __parentId: 'gid://shopify/Order/1' },
     ];
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    const seen = [];
-    for await (const o of readBulkObjects(file, { source: 'shopify', stream: 'orders' })) {
-      seen.push({ id: o.node.id, children: o.children.map((c) => [c.id, (c.title as string).length]) });
-    }
-    expect(seen).toEqual([
+    const titles: number[] = [];
+    for await (const o of readBulkObjects(file, where)) for (const c of o.children) titles.push((c.title as string).length);
+    // In one part (a small file): the objects in the order each was first met, a child counting.
+    expect(await read(file)).toEqual([
+      { id: 'gid://shopify/Order/1', children: ['gid://shopify/LineItem/11', 'gid://shopify/LineItem/12', 'gid://shopify/LineItem/13'] },
+      { id: 'gid://shopify/Order/2', children: ['gid://shopify/LineItem/21'] },
       { id: 'gid://shopify/Order/3', children: [] },
-      { id: 'gid://shopify/Order/2', children: [['gid://shopify/LineItem/21', 1]] },
-      { id: 'gid://shopify/Order/1', children: [['gid://shopify/LineItem/11', long.length], ['gid://shopify/LineItem/12', long.length]] },
     ]);
+    expect(titles).toEqual([long.length, 1, long.length, 1]);
+  });
+
+  it('splits a large export into parts by parent, giving every object once with all its children, the same way each time', async () => {
+    const file = join(dir, 'large.jsonl');
+    // 300 orders of 1 to 5 line items; each order's items before it, after it, or at the end.
+    const orders = Array.from({ length: 300 }, (_, i) => ({ id: `gid://shopify/Order/${i + 1}`, items: Array.from({ length: 1 + (i % 5) }, (_, j) => `gid://shopify/LineItem/${(i + 1) * 10 + j}`) }));
+    const head: string[] = [];
+    const body: string[] = [];
+    const tail: string[] = [];
+    for (const [i, o] of orders.entries()) {
+      const child = (id: string) => JSON.stringify({ id, __parentId: o.id });
+      (i % 3 === 0 ? head : i % 3 === 1 ? body : tail).push(...o.items.map(child));
+      body.push(JSON.stringify({ id: o.id }));
+    }
+    writeFileSync(file, [...head, ...body, ...tail].join('\n') + '\n');
+
+    // Parts of about 2 kB: the file (about 40 kB) is split into some twenty parts.
+    const first = await read(file, 2048);
+    expect(first).toHaveLength(300);
+    expect([...first].sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
+      orders.map((o) => ({ id: o.id, children: o.items })).sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    // Not the file's order (parts), but the same order on every reading: what a resumed read counts on.
+    expect(first.map((o) => o.id)).not.toEqual(orders.map((o) => o.id));
+    expect(await read(file, 2048)).toEqual(first);
+    // The part files are gone once read.
+    expect(existsSync(`${file}.parts`)).toBe(false);
   });
 
   it('fails on a line that is not JSON, and on children whose parent is not in the file', async () => {
     const broken = join(dir, 'broken.jsonl');
     writeFileSync(broken, '{"id":"gid://shopify/Order/1"}\n{"id":\n');
-    const read = async (file: string) => {
-      for await (const _ of readBulkObjects(file, { source: 'shopify', stream: 'orders' })) void _;
-    };
-    await expect(read(broken)).rejects.toThrow(/\[shopify\.orders\] line 1 from the end of the bulk export is not JSON/);
+    await expect(read(broken)).rejects.toThrow(/\[shopify\.orders\] line 2 of the bulk export is not JSON/);
     const orphan = join(dir, 'orphan.jsonl');
-    writeFileSync(orphan, '{"id":"gid://shopify/LineItem/1","__parentId":"gid://shopify/Order/9"}\n');
+    writeFileSync(orphan, '{"id":"gid://shopify/Order/1"}\n{"id":"gid://shopify/LineItem/1","__parentId":"gid://shopify/Order/9"}\n');
     await expect(read(orphan)).rejects.toThrow(/lines for 1 parent\(s\) it does not contain \(e\.g\. gid:\/\/shopify\/Order\/9\)/);
   });
 });
@@ -145,10 +177,12 @@ describe('planning a read', () => {
     });
   });
 
-  it('goes on with the bulk operation an interrupted read left in the state', () => {
-    const bulk = { id: 'gid://shopify/BulkOperation/7', from: '2024-11-20T00:00:00Z', to: '2026-11-19T00:00:00Z', done: 250 };
-    expect(planRead(ctx({ state: { updated_at: null, bulk } }))).toEqual({
-      mode: 'bulk', range: { field: 'updated_at', from: bulk.from, to: bulk.to }, cursor: null, backfill: false, resume: bulk,
+  it('goes on with the bulk operation an interrupted read left in the state, then reads on to now', () => {
+    const bulk = { id: 'gid://shopify/BulkOperation/7', from: '2026-10-01T00:00:00Z', to: '2026-10-30T23:59:59Z', landed: 250 };
+    expect(planRead(ctx({ state: { updated_at: '2026-09-30T23:59:59Z', bulk } }))).toEqual({
+      mode: 'bulk', range: { field: 'updated_at', from: bulk.from, to: '2026-11-20T12:00:00Z' }, cursor: '2026-09-30T23:59:59.000Z', backfill: false, resume: bulk,
     });
+    // A state of an older verite counted its landed objects in another order: that export is landed again from its start.
+    expect(planRead(ctx({ state: { updated_at: null, bulk: { ...bulk, landed: undefined, done: 250 } } as never })).resume).toEqual({ ...bulk, landed: 0 });
   });
 });

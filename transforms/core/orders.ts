@@ -8,7 +8,8 @@ const MONEY = ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 
 
 /**
  * One row per order, in the reporting time zone and currency, with the identity and channel
- * rules of METRICS.md: counted = neither test nor cancelled; customer = the shop's customer
+ * rules of METRICS.md: counted = neither test, cancelled nor deleted in Shopify (a deletion
+ * event in `staging.shopify_deletions`); customer = the shop's customer
  * id, else the lower-cased trimmed e-mail, else the order itself; channel from the landing
  * URL's UTM parameters, else the referrer.
  *
@@ -20,7 +21,7 @@ const MONEY = ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 
  */
 export const coreOrders = defineModel({
   name: 'core.orders',
-  dependsOn: ['staging.shopify_orders', 'staging.shopify_refunds', 'core.fx_rates'],
+  dependsOn: ['staging.shopify_orders', 'staging.shopify_refunds', 'staging.shopify_deletions', 'core.fx_rates'],
   description: 'Shopify orders with local date, reporting-currency amounts, counted flag, customer key and channel.',
   uniqueKey: ['order_id'],
   indexes: [['order_date'], ['customer_key'], ['order_name']],
@@ -62,8 +63,10 @@ export const coreOrders = defineModel({
                ops.url_param(s.landing_site, 'utm_medium') as utm_medium,
                ops.url_param(s.landing_site, 'utm_campaign') as utm_campaign,
                coalesce(s.shopify_customer_id, s.email, 'order:' || s.order_id) as customer_key,
-               not s.is_test and s.cancelled_at is null as is_counted
-          from staging.shopify_orders s)`.as('o'))
+               d.record_id is not null as is_deleted,
+               not s.is_test and s.cancelled_at is null and d.record_id is null as is_counted
+          from staging.shopify_orders s
+          left join staging.shopify_deletions d on d.record_type = 'order' and d.record_id = s.order_id)`.as('o'))
       .leftJoin(
         // A sum is null when any of its transactions has no rate, never a silently smaller sum.
         sql<{ order_id: string; refunded: string | null; refunded_rc: string | null }>`(
@@ -95,6 +98,7 @@ export const coreOrders = defineModel({
         sql<string>`case when r.order_id is null then 0 else r.refunded_rc end`.as('refunded_rc'),
         sql<boolean>`o.is_test`.as('is_test'),
         sql<boolean>`o.cancelled_at is not null`.as('is_cancelled'),
+        sql<boolean>`o.is_deleted`.as('is_deleted'),
         sql<boolean>`o.is_counted`.as('is_counted'),
         sql<string>`o.customer_key`.as('customer_key'),
         sql<string | null>`o.shopify_customer_id`.as('shopify_customer_id'),

@@ -40,7 +40,9 @@ export interface CoreOrdersTable {
   refunded_rc: Numeric;
   is_test: boolean;
   is_cancelled: boolean;
-  /** Neither test nor cancelled: the orders every metric counts. */
+  /** Deleted in Shopify (a deletion event in `staging.shopify_deletions`). */
+  is_deleted: boolean;
+  /** Neither test, cancelled nor deleted: the orders every metric counts. */
   is_counted: boolean;
   customer_key: string;
   shopify_customer_id: string | null;

@@ -57,12 +57,22 @@ export interface StagingShopifyRefundsTable {
 
 export interface StagingShopifyCustomersTable {
   customer_id: string;
+  /** Shopify says the customer was deleted (`staging.shopify_deletions`). */
+  is_deleted: boolean;
   email: string | null;
   first_name: string | null;
   last_name: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
   state: string | null;
+}
+
+/** One row per order or customer deleted in Shopify. */
+export interface StagingShopifyDeletionsTable {
+  record_type: 'order' | 'customer';
+  /** The deleted record's id, as `order_id` / `customer_id` give it. */
+  record_id: string;
+  deleted_at: Timestamp;
 }
 
 export interface StagingStripeChargesTable {
@@ -161,6 +171,7 @@ export interface StagingTables {
   'staging.shopify_order_lines': StagingShopifyOrderLinesTable;
   'staging.shopify_refunds': StagingShopifyRefundsTable;
   'staging.shopify_customers': StagingShopifyCustomersTable;
+  'staging.shopify_deletions': StagingShopifyDeletionsTable;
   'staging.stripe_charges': StagingStripeChargesTable;
   'staging.stripe_refunds': StagingStripeRefundsTable;
   'staging.ga4_traffic': StagingGa4TrafficTable;

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Kind, parse, type FieldNode, type SelectionSetNode } from 'graphql';
 
 /** Money as the GraphQL Admin API writes it. */
 export const money = (amount: string, currencyCode = 'EUR') => ({ amount, currencyCode });
@@ -32,11 +33,23 @@ export interface FakeOrder {
   [field: string]: unknown;
 }
 
+/** A customer as the fake keeps it: the GraphQL node, with its address book as an array. */
 export interface FakeCustomer {
   id: string;
   createdAt: string;
   updatedAt: string;
+  addresses: Record<string, unknown>[];
   [field: string]: unknown;
+}
+
+/** An event of the `events` query, as a `BasicEvent`: what happened (`action`) to which record. */
+export interface FakeEvent {
+  id: string;
+  action: string;
+  createdAt: string;
+  message: string;
+  subjectId: string;
+  subjectType: string;
 }
 
 export interface SeenRequest {
@@ -63,10 +76,16 @@ interface BulkOperation {
   id: string;
   root: 'orders' | 'customers';
   query: string;
+  /** The search of the bulk query (`updated_at:>='…' AND updated_at:<='…'`). */
+  search: string;
+  groupObjects: boolean;
   polls: number;
   lines: string[];
+  /** Top-level objects (orders or customers) the export holds. */
+  roots: number;
   objects: number;
-  outcome: 'COMPLETED' | 'FAILED';
+  outcome: 'COMPLETED' | 'FAILED' | 'STALLS';
+  cancelled: boolean;
 }
 
 /**
@@ -74,20 +93,29 @@ interface BulkOperation {
  * `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token` (401 otherwise);
  * `orders`/`customers` with Shopify's search syntax on `updated_at`/`created_at`, `sortKey:
  * UPDATED_AT` ascending and cursor paging; an order's `lineItems(first:)` connection and its
- * `refunds` list; `node(id:)` and `nodes(ids:)` for line items, refund transactions and bulk
- * operations; `bulkOperationRunQuery` whose operation runs for a few polls, then completes with
- * a JSONL export (children as lines of their own with `__parentId`, not next to their parent)
- * served by the same server. Every answer carries `extensions.cost`. A version older than the
+ * `refunds` list; a customer's `addressesV2` connection; `node(id:)` and `nodes(ids:)` for line
+ * items, addresses, refund transactions and bulk operations; `bulkOperationRunQuery` whose
+ * operation runs for a few polls, then completes with a JSONL export served by the same server:
+ * children (line items, addresses) as lines of their own with `__parentId`, scattered as
+ * Shopify may write them since 2026-01 when `groupObjects` is false (its default): some at the
+ * top of the file, some just before their parent, some just after it, some at the very end; an
+ * operation exporting too much fails (`FAILED`, `INTERNAL_SERVER_ERROR`, with a
+ * `partialDataUrl`) or runs until `bulkOperationCancel` stops it; `events` searched by
+ * `action`, `subject_type` (one, or several joined by OR) and `created_at`, sorted by
+ * `CREATED_AT`, with cursor paging. Every answer carries
+ * `extensions.cost`. A version older than the
  * oldest supported one is answered with that one (Shopify's fall-forward, named in
  * `X-Shopify-API-Version`); a version newer than the newest is a 404. Answers can be scripted
  * (429 with Retry-After, 500, THROTTLED, MAX_COST_EXCEEDED) and an operation can fail for good.
- * Like GraphQL, an answer holds only the fields the query names.
+ * Like GraphQL, an answer holds only the fields the query selects.
  */
 export interface FakeShopify {
   url: string;
   token: string;
   orders: FakeOrder[];
   customers: FakeCustomer[];
+  /** The shop's events (the `events` query searches them by action, subject type and creation time). */
+  events: FakeEvent[];
   requests: SeenRequest[];
   /** The supported versions, oldest and newest. */
   versions: { oldest: string; newest: string };
@@ -95,6 +123,12 @@ export interface FakeShopify {
   bulkPolls: number;
   /** How the next bulk operations end. */
   bulkOutcome: 'COMPLETED' | 'FAILED';
+  /** An operation exporting more top-level objects than this fails, with part of its export. */
+  bulkMaxObjects: number;
+  /** An operation exporting more top-level objects than this runs until it is cancelled. */
+  bulkStallObjects: number;
+  /** Writes exports as if `groupObjects` were this, whatever the query says (a grouped export to compare with). */
+  bulkGrouping?: boolean;
   bulkOperations: Map<string, BulkOperation>;
   /** The cost every answer reports, unless scripted. */
   cost: Cost;
@@ -106,6 +140,8 @@ export interface FakeShopify {
   shop: { name: string; currencyCode: string; ianaTimezone: string };
   /** The handles `currentAppInstallation.accessScopes` lists: the scopes granted to the app. */
   accessScopes: string[];
+  /** Told of every request as it arrives (to interrupt a run at a chosen point). */
+  onRequest?: (request: SeenRequest) => void;
   script(...answers: Scripted[]): void;
   /** After `count` more answers to `operation`, it answers 500 until healed. */
   goDownAfter(operation: string, count: number): void;
@@ -113,15 +149,45 @@ export interface FakeShopify {
   close(): Promise<void>;
 }
 
-/** Keeps only the fields a query names, as a GraphQL server would (by name, anywhere in the query). */
-function select(value: unknown, query: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => select(v, query));
+/**
+ * Keeps only the fields a selection set asks for, as a GraphQL server answers: field by field
+ * down the selections (an alias names its field's answer; an inline fragment's fields are
+ * merged in). A bulk export line's `__parentId` is kept.
+ */
+function project(value: unknown, set: SelectionSetNode | undefined): unknown {
+  if (!set) return value;
+  if (Array.isArray(value)) return value.map((v) => project(v, set));
   if (!value || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (key === '__parentId' || new RegExp(`\\b${key}\\b`).test(query)) out[key] = select(v, query);
-  }
+  const source = value as Record<string, unknown>;
+  const out: Record<string, unknown> = '__parentId' in source ? { __parentId: source.__parentId } : {};
+  const visit = (selections: SelectionSetNode) => {
+    for (const selection of selections.selections) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) visit(selection.selectionSet);
+      else if (selection.kind === Kind.FIELD && selection.name.value in source) {
+        const key = selection.alias?.value ?? selection.name.value;
+        const projected = project(source[selection.name.value], selection.selectionSet);
+        const earlier = out[key];
+        // The same field selected twice (in and out of a fragment): both selections apply.
+        out[key] = earlier && typeof earlier === 'object' && projected && typeof projected === 'object' && !Array.isArray(projected) ? { ...earlier, ...projected } : projected;
+      }
+    }
+  };
+  visit(set);
   return out;
+}
+
+/** The selection set of a document's operation. */
+function operationSelection(query: string): SelectionSetNode {
+  const definition = parse(query).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  if (!definition || definition.kind !== Kind.OPERATION_DEFINITION) throw new Error(`no operation in ${query}`);
+  return definition.selectionSet;
+}
+
+/** The selection of the nodes of connection `field` in `set` (`field { edges { node { … } } }`). */
+function nodesSelection(set: SelectionSetNode | undefined, field: string): SelectionSetNode | undefined {
+  const child = (s: SelectionSetNode | undefined, name: string) =>
+    s?.selections.find((x): x is FieldNode => x.kind === Kind.FIELD && x.name.value === name)?.selectionSet;
+  return child(child(child(set, field), 'edges'), 'node');
 }
 
 function parseSearch(search: string): { field: string; from: number; to: number } {
@@ -138,6 +204,18 @@ function matching<T extends { id: string; updatedAt: string }>(items: T[], searc
       return t >= from && t <= to;
     })
     .sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt) || a.id.localeCompare(b.id));
+}
+
+/** The events matching a search such as `action:destroy AND (subject_type:ORDER OR subject_type:CUSTOMER) AND created_at:>='…' AND created_at:<='…'`. */
+function matchingEvents(events: FakeEvent[], search: string): FakeEvent[] {
+  const action = /\baction:(\w+)/.exec(search)?.[1];
+  const types = [...search.matchAll(/\bsubject_type:(\w+)/g)].map((m) => m[1]);
+  const from = /created_at:>='([^']+)'/.exec(search)?.[1];
+  const to = /created_at:<='([^']+)'/.exec(search)?.[1];
+  if (!action || !types.length || !from || !to) throw new Error(`unexpected events search: ${search}`);
+  return events
+    .filter((e) => e.action === action && types.includes(e.subjectType) && Date.parse(e.createdAt) >= Date.parse(from) && Date.parse(e.createdAt) <= Date.parse(to))
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id));
 }
 
 function sortCursor(item: { id: string; updatedAt: string }): string {
@@ -184,10 +262,13 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
     token,
     orders: [],
     customers: [],
+    events: [],
     requests: [],
     versions: { oldest: '2026-01', newest: '2026-10' },
     bulkPolls: 2,
     bulkOutcome: 'COMPLETED',
+    bulkMaxObjects: Infinity,
+    bulkStallObjects: Infinity,
     bulkOperations: new Map(),
     cost: { requestedQueryCost: 100, actualQueryCost: 40, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 1900, restoreRate: 100 } },
     nextCosts: [],
@@ -236,28 +317,52 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
 
   function bulkStatus(op: BulkOperation, base: string) {
     op.polls++;
-    if (op.polls <= fake.bulkPolls) return { id: op.id, status: op.polls === 1 ? 'CREATED' : 'RUNNING', errorCode: null, objectCount: String(Math.floor(op.objects / 2)), url: null, partialDataUrl: null };
-    if (op.outcome === 'FAILED') return { id: op.id, status: 'FAILED', errorCode: 'INTERNAL_SERVER_ERROR', objectCount: '0', url: null, partialDataUrl: null };
-    return { id: op.id, status: 'COMPLETED', errorCode: null, objectCount: String(op.objects), url: op.lines.length ? `${base}/bulk/${op.id.split('/').at(-1)}.jsonl` : null, partialDataUrl: null };
+    const file = `${base}/bulk/${op.id.split('/').at(-1)}`;
+    const counts = { objectCount: String(op.objects), rootObjectCount: String(op.roots) };
+    if (op.cancelled) return { id: op.id, status: op.polls > 1 ? 'CANCELED' : 'CANCELING', errorCode: null, ...counts, url: null, partialDataUrl: null };
+    if (op.polls <= fake.bulkPolls || op.outcome === 'STALLS') {
+      return { id: op.id, status: op.polls === 1 ? 'CREATED' : 'RUNNING', errorCode: null, objectCount: String(Math.floor(op.objects / 2)), rootObjectCount: '0', url: null, partialDataUrl: null };
+    }
+    if (op.outcome === 'FAILED') return { id: op.id, status: 'FAILED', errorCode: 'INTERNAL_SERVER_ERROR', ...counts, url: null, partialDataUrl: op.lines.length ? `${file}-partial.jsonl` : null };
+    return { id: op.id, status: 'COMPLETED', errorCode: null, ...counts, url: op.lines.length ? `${file}.jsonl` : null, partialDataUrl: null };
   }
 
-  /** The export of a bulk query: parents, and children a line or more after their parent. */
-  function bulkLines(root: 'orders' | 'customers', search: string, query: string): { lines: string[]; objects: number } {
-    if (root === 'customers') {
-      const lines = matching(fake.customers, search).map((c) => JSON.stringify(select(c, query)));
-      return { lines, objects: lines.length };
-    }
-    const orders = matching(fake.orders, search);
-    const lines: string[] = [];
-    let previous: FakeOrder | undefined;
-    for (const o of orders) {
-      lines.push(JSON.stringify(select(orderWithoutConnections(o), query)));
-      // The previous order's line items come after this order's own line: not next to their parent.
-      for (const li of previous?.lineItems ?? []) lines.push(JSON.stringify(select({ ...li, __parentId: previous!.id }, query)));
-      previous = o;
-    }
-    for (const li of previous?.lineItems ?? []) lines.push(JSON.stringify(select({ ...li, __parentId: previous!.id }, query)));
-    return { lines, objects: lines.length };
+  /**
+   * The lines of an export. Grouped: each object followed by its children. Ungrouped: the
+   * children scattered around the objects, at the top of the file, just before their parent,
+   * just after it (before the next parent) or at the very end; a parent's children keep their
+   * connection order (split in up to four runs, in that order), and a parent with one child has
+   * it in each of the four places in turn.
+   */
+  function exportLines(objects: { line: string; children: string[] }[], grouped: boolean): string[] {
+    if (grouped) return objects.flatMap((o) => [o.line, ...o.children]);
+    const head: string[] = [];
+    const body: string[] = [];
+    const tail: string[] = [];
+    objects.forEach((o, i) => {
+      const before: string[] = [];
+      const after: string[] = [];
+      const n = o.children.length;
+      o.children.forEach((child, j) => [head, before, after, tail][n === 1 ? i % 4 : Math.floor((j * 4) / n)]!.push(child));
+      body.push(...before, o.line, ...after);
+    });
+    return [...head, ...body, ...tail];
+  }
+
+  /** The export of a bulk query: its objects, and their children as lines carrying `__parentId`. */
+  function bulkLines(root: 'orders' | 'customers', search: string, query: string, grouped: boolean): { lines: string[]; roots: number; objects: number } {
+    const parentSet = nodesSelection(operationSelection(query), root);
+    const childSet = nodesSelection(parentSet, root === 'customers' ? 'addressesV2' : 'lineItems');
+    const child = (parent: string) => (c: Record<string, unknown>) => JSON.stringify(project({ ...c, __parentId: parent }, childSet));
+    const objects =
+      root === 'customers'
+        ? matching(fake.customers, search).map((c) => {
+            const { addresses, ...rest } = c;
+            return { line: JSON.stringify(project(rest, parentSet)), children: childSet ? addresses.map(child(c.id)) : [] };
+          })
+        : matching(fake.orders, search).map((o) => ({ line: JSON.stringify(project(orderWithoutConnections(o), parentSet)), children: childSet ? o.lineItems.map(child(o.id)) : [] }));
+    const lines = exportLines(objects, grouped);
+    return { lines, roots: objects.length, objects: lines.length };
   }
 
   function answer(operation: string, query: string, variables: Record<string, unknown>, base: string): unknown {
@@ -289,17 +394,43 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
         const r = fake.orders.flatMap((o) => o.refunds).find((x) => x.id === variables.id);
         return { node: r ? { id: r.id, transactions: connection(r.transactions, 50, variables.after) } : null };
       }
-      case 'VeriteCustomers':
-        return { customers: page(matching(fake.customers, String(variables.query)), Number(variables.first), variables.after) };
+      case 'VeriteCustomers': {
+        const addressesFirst = Number(/addressesV2\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
+        const p = page(matching(fake.customers, String(variables.query)), Number(variables.first), variables.after);
+        return { customers: { pageInfo: p.pageInfo, nodes: p.nodes.map(({ addresses, ...c }) => ({ ...c, addressesV2: connection(addresses, addressesFirst, null) })) } };
+      }
+      case 'VeriteCustomerAddresses': {
+        const c = fake.customers.find((x) => x.id === variables.id);
+        return { node: c ? { id: c.id, addressesV2: connection(c.addresses, 100, variables.after) } : null };
+      }
+      case 'VeriteDeletions': {
+        // Paged like the other sorted connections, on the events' creation time.
+        const sorted = matchingEvents(fake.events, String(variables.query)).map((e) => ({ ...e, updatedAt: e.createdAt }));
+        const p = page(sorted, Number(variables.first), variables.after);
+        return { events: { pageInfo: p.pageInfo, nodes: p.nodes.map(({ updatedAt: _u, ...e }) => e) } };
+      }
       case 'VeriteBulkRun': {
         const bulkQuery = String(variables.query);
         const m = /^\{ (orders|customers)\(query: ("(?:[^"\\]|\\.)*"), sortKey: UPDATED_AT\)/.exec(bulkQuery);
         if (!m) return { bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ code: 'INVALID', field: ['query'], message: 'Invalid bulk query' }] } };
         const root = m[1] as 'orders' | 'customers';
+        const search = JSON.parse(m[2]!) as string;
+        // `groupObjects` defaults to false since 2026-01.
+        const groupObjects = /groupObjects:\s*true/.test(query) || variables.groupObjects === true;
         const id = `gid://shopify/BulkOperation/${++bulkCounter}`;
-        const { lines, objects } = bulkLines(root, JSON.parse(m[2]!) as string, bulkQuery);
-        fake.bulkOperations.set(id, { id, root, query: bulkQuery, polls: 0, lines, objects, outcome: fake.bulkOutcome });
+        const { lines, roots, objects } = bulkLines(root, search, bulkQuery, fake.bulkGrouping ?? groupObjects);
+        const outcome = roots > fake.bulkStallObjects ? 'STALLS' : roots > fake.bulkMaxObjects ? 'FAILED' : fake.bulkOutcome;
+        fake.bulkOperations.set(id, { id, root, query: bulkQuery, search, groupObjects, polls: 0, lines, roots, objects, outcome, cancelled: false });
         return { bulkOperationRunQuery: { bulkOperation: { id, status: 'CREATED', createdAt: new Date().toISOString() }, userErrors: [] } };
+      }
+      case 'VeriteBulkCancel': {
+        const op = fake.bulkOperations.get(String(variables.id));
+        if (!op) return { bulkOperationCancel: { bulkOperation: null, userErrors: [{ field: ['id'], message: 'Bulk operation does not exist' }] } };
+        const running = !op.cancelled && (op.polls <= fake.bulkPolls || op.outcome === 'STALLS');
+        if (!running) return { bulkOperationCancel: { bulkOperation: { id: op.id, status: 'COMPLETED' }, userErrors: [{ field: null, message: 'A bulk operation cannot be canceled when it is completed' }] } };
+        op.cancelled = true;
+        op.polls = 0;
+        return { bulkOperationCancel: { bulkOperation: { id: op.id, status: 'CANCELING' }, userErrors: [] } };
       }
       case 'VeriteBulkStatus': {
         const op = fake.bulkOperations.get(String(variables.id));
@@ -331,13 +462,15 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
         }
         return send(res, 200, { access_token: fake.token, scope: 'read_orders,read_all_orders,read_customers', expires_in: 86399 });
       }
-      const bulkFile = /^\/bulk\/(\d+)\.jsonl$/.exec(url.pathname);
+      const bulkFile = /^\/bulk\/(\d+)(-partial)?\.jsonl$/.exec(url.pathname);
       if (bulkFile && req.method === 'GET') {
         fake.requests.push({ path: url.pathname, operation: 'download', variables: {}, version: null, token: tokenHeader, query: '' });
         if (fault('download', res, null)) return;
         const op = fake.bulkOperations.get(`gid://shopify/BulkOperation/${bulkFile[1]}`);
         if (!op) return send(res, 404, 'NoSuchKey');
-        res.writeHead(200, { 'content-type': 'application/jsonl' }).end(op.lines.map((l) => `${l}\n`).join(''));
+        // A failed operation's partial data: the first half of what it would have written.
+        const lines = bulkFile[2] ? op.lines.slice(0, Math.floor(op.lines.length / 2)) : op.lines;
+        res.writeHead(200, { 'content-type': 'application/jsonl' }).end(lines.map((l) => `${l}\n`).join(''));
         return;
       }
       const api = /^\/admin\/api\/([^/]+)\/graphql\.json$/.exec(url.pathname);
@@ -346,6 +479,7 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
       const { query = '', variables = {} } = JSON.parse(body || '{}') as { query?: string; variables?: Record<string, unknown> };
       const operation = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? 'anonymous';
       fake.requests.push({ path: url.pathname, operation, variables, version: requested, token: tokenHeader, query });
+      fake.onRequest?.(fake.requests.at(-1)!);
       if (requested > fake.versions.newest) return send(res, 404, { errors: 'Not Found' });
       // Shopify answers a version it no longer serves with the oldest one it supports.
       const served = requested < fake.versions.oldest ? fake.versions.oldest : requested;
@@ -353,7 +487,7 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
         return send(res, 401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
       }
       if (fault(operation, res, served)) return;
-      const data = select(answer(operation, query, variables, base), query);
+      const data = project(answer(operation, query, variables, base), operationSelection(query));
       const cost = { ...fake.cost, ...fake.nextCosts.shift() };
       send(res, 200, { data, extensions: { cost } }, { 'x-shopify-api-version': served });
     } catch (error) {
@@ -442,7 +576,8 @@ export function fakeOrder(n: number, createdAt: string, updatedAt = createdAt, o
   };
 }
 
-export function fakeCustomer(n: number, createdAt: string, updatedAt = createdAt): FakeCustomer {
+/** A customer as the GraphQL Admin API describes it, with `addresses` entries in its address book. */
+export function fakeCustomer(n: number, createdAt: string, updatedAt = createdAt, options: { addresses?: number } = {}): FakeCustomer {
   return {
     id: gid('Customer', 500 + n),
     firstName: `First${n}`,
@@ -459,5 +594,33 @@ export function fakeCustomer(n: number, createdAt: string, updatedAt = createdAt
     defaultEmailAddress: { emailAddress: `buyer${n}@example.com`, marketingState: 'SUBSCRIBED' },
     defaultPhoneNumber: null,
     defaultAddress: null,
+    addresses: Array.from({ length: options.addresses ?? 0 }, (_, i) => ({
+      id: gid('MailingAddress', (500 + n) * 100 + i),
+      firstName: `First${n}`,
+      lastName: `Last${n}`,
+      name: `First${n} Last${n}`,
+      company: null,
+      address1: `${i + 1} Rue de la Paix`,
+      address2: null,
+      city: 'Paris',
+      province: null,
+      provinceCode: null,
+      country: 'France',
+      countryCodeV2: 'FR',
+      zip: '75002',
+      phone: null,
+    })),
+  };
+}
+
+/** The event Shopify records when order (or customer) `number` is deleted: a `destroy` BasicEvent naming it. */
+export function fakeDeletion(n: number, subject: 'ORDER' | 'CUSTOMER', number: number, createdAt: string): FakeEvent {
+  return {
+    id: gid('BasicEvent', 70_000 + n),
+    action: 'destroy',
+    createdAt,
+    message: subject === 'ORDER' ? `Order #${number} was deleted.` : 'A customer was deleted.',
+    subjectId: gid(subject === 'ORDER' ? 'Order' : 'Customer', number),
+    subjectType: subject,
   };
 }
