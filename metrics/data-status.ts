@@ -256,10 +256,16 @@ export function dataStatusQuery(rows: ReturnType<typeof dataStatusRows>): RawBui
       from (values ${values}) as v(source, stream, last_success_at, newest_data_date, freshness_limit_hours, newest_at, last_run_status, incomplete_from, complete_through)`;
 }
 
+/** What happened to a stream's last read, and since when its data is incomplete, in words (the refresh's warning, the run summary). */
+export function incompleteReadText(s: Pick<StreamDataStatus, 'source' | 'stream' | 'lastRunStatus' | 'incompleteFrom'>): string {
+  const how = s.lastRunStatus === 'running' ? 'is still running' : s.lastRunStatus === 'interrupted' ? 'was interrupted' : 'failed';
+  const from = s.incompleteFrom === null ? 'no read of it ever succeeded, so none of its data is known to be complete' : `its data is incomplete from ${s.incompleteFrom}`;
+  return `the last read of ${s.source}.${s.stream} ${how}: ${from}`;
+}
+
 /** The refresh's warning for a stream whose last read left its data incomplete. */
 export function incompleteStreamWarning(s: Pick<StreamDataStatus, 'source' | 'stream' | 'lastRunStatus' | 'incompleteFrom'>, completeThrough: string | null): string {
-  const how = s.lastRunStatus === 'running' ? 'is still running' : s.lastRunStatus === 'interrupted' ? 'was interrupted' : 'failed';
-  const from = s.incompleteFrom === null ? 'no read of it ever succeeded, so none of its data is known to be complete' : `so its data is incomplete from ${s.incompleteFrom}`;
   const periods = completeThrough === null ? 'no period is complete' : `periods after ${completeThrough} are flagged is_complete = false`;
-  return `${s.source}.${s.stream}: its last read ${how}; ${from}. The metrics hold what was landed, and ${periods} (metrics.data_status)`;
+  const text = incompleteReadText(s);
+  return `${text[0]!.toUpperCase()}${text.slice(1)}; the metrics hold what was landed, and ${periods} (metrics.data_status)`;
 }
