@@ -96,7 +96,6 @@ export async function readStreamDataStatus(db: Kysely<Database>, config: VeriteC
     const newestDataDate = dataThrough === null ? null : dateReport ? addDays(dataThrough.toISOString().slice(0, 10), -1) : localDate(dataThrough, tz);
     let completeThrough = r.success_started_at === null ? null : addDays(localDate(r.success_started_at, tz), -1);
     if (completeThrough !== null && dateReport) completeThrough = newestDataDate !== null && newestDataDate < completeThrough ? newestDataDate : completeThrough;
-    const incomplete = r.last_status !== null && INCOMPLETE_READS.includes(r.last_status);
     const limit = freshnessLimit(config, `${r.source}.${r.stream}`);
     return {
       source: r.source,
@@ -108,7 +107,7 @@ export async function readStreamDataStatus(db: Kysely<Database>, config: VeriteC
       fresh: isFresh(dataAgeHours(dataThrough, now), limit),
       lastRunStatus: r.last_status,
       completeThrough,
-      incompleteFrom: incomplete && completeThrough !== null ? addDays(completeThrough, 1) : null,
+      incompleteFrom: isIncomplete({ lastRunStatus: r.last_status }) && completeThrough !== null ? addDays(completeThrough, 1) : null,
     };
   });
 }
@@ -195,8 +194,6 @@ export const DATA_STATUS_COLUMNS = [
     "The last day the data is complete through. A stream: the day before its last successful read began, and for a date report no later than its last report date. The metrics row: the last complete day of data, which kpi_weekly, kpi_monthly and cohort_monthly's is_complete compare with.",
   ],
 ] as const satisfies readonly (readonly [string, string, string])[];
-
-export type DataStatusColumn = (typeof DATA_STATUS_COLUMNS)[number][0];
 
 /** The facts of the metrics row, known once the metrics are built. */
 export interface MetricsRowStatus {

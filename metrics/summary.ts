@@ -56,7 +56,7 @@ export interface PeriodSummary {
   values: HeadlineValue[];
 }
 
-/** A week or month after the compared one, still in progress, that already has data: shown, never compared. */
+/** The week or month after the compared one, which ends after the last complete day, when it already has data: shown, never compared. */
 export interface PeriodInProgress {
   kind: 'week' | 'month';
   period: Period;
@@ -135,6 +135,9 @@ function valueOf(metric: MetricDefinition, sums: Record<string, number | null>):
   return d.complement ? 1 - n / q : n / q;
 }
 
+/** A period the data covers on some of its days only (the first one, where the data began). */
+const isPartial = (c: PeriodCoverage) => c.daysWithData > 0 && c.daysWithData < c.daysInPeriod;
+
 /** The number of days from `from` to `to`, both included. */
 const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 
@@ -201,8 +204,7 @@ export async function headlineSummary(
   const periods: PeriodSummary[] = [];
   for (const [kind, { current, previous }] of Object.entries(completePeriods(asOf)) as [PeriodSummary['kind'], { current: Period; previous: Period }][]) {
     const [now, before] = [await sumsOver(current), await sumsOver(previous)];
-    const partial = (c: PeriodCoverage) => c.daysWithData > 0 && c.daysWithData < c.daysInPeriod;
-    const comparable = !partial(now.coverage) && !partial(before.coverage);
+    const comparable = !isPartial(now.coverage) && !isPartial(before.coverage);
     periods.push({
       kind,
       current,
@@ -219,7 +221,7 @@ export async function headlineSummary(
       }),
     });
   }
-  // The week and month after the compared ones, up to today: partial, so shown apart and never compared.
+  // The week and month after the compared ones (in progress, or past the last complete day), up to today: shown apart, never compared.
   const inProgress: PeriodInProgress[] = [];
   for (const p of periods) {
     if (p.kind === 'day') continue;
@@ -258,8 +260,6 @@ function formatChange(value: HeadlineValue): string {
 /** A period as the summary names it: a day or a week by its first day, a month as YYYY-MM. */
 const periodLabel = (kind: PeriodSummary['kind'], period: Period) => `${kind} ${kind === 'month' ? period.from.slice(0, 7) : period.from}`;
 
-const isPartial = (c: PeriodCoverage) => c.daysWithData > 0 && c.daysWithData < c.daysInPeriod;
-
 /** The lines under the table: partial periods, periods in progress, streams whose data is incomplete. */
 function notes(summary: RunSummary): string[] {
   const out: string[] = [];
@@ -273,8 +273,8 @@ function notes(summary: RunSummary): string[] {
   for (const p of summary.inProgress) {
     const view = p.kind === 'week' ? 'kpi_weekly' : 'kpi_monthly';
     out.push(
-      `In progress, partial, not compared: ${periodLabel(p.kind, p.period)} (${p.coverage.daysWithData} of ${p.coverage.daysInPeriod} days with data, to ${p.through}; ` +
-        `is_complete = false in metrics.${view}).`,
+      `Partial, not compared: ${periodLabel(p.kind, p.period)} (${p.coverage.daysWithData} of ${p.coverage.daysInPeriod} days with data, to ${p.through}; ` +
+        `it ends after ${summary.asOf}, the last complete day: is_complete = false in metrics.${view}).`,
     );
   }
   for (const s of summary.incompleteStreams) {

@@ -133,9 +133,9 @@ describe('metrics.data_status and is_complete after a stream failed (issue 17)',
     expect(lines).toContain(
       'Incomplete data: the last read of shopify.orders failed: its data is incomplete from 2024-03-07 (metrics.data_status); the periods above end by 2024-03-06.',
     );
-    // The week of 4 March and March are in progress as far as the data is complete: shown apart, flagged partial.
-    expect(lines).toContain('In progress, partial, not compared: week 2024-03-04 (7 of 7 days with data, to 2024-03-10; is_complete = false in metrics.kpi_weekly).');
-    expect(lines).toContain('In progress, partial, not compared: month 2024-03 (10 of 31 days with data, to 2024-03-10; is_complete = false in metrics.kpi_monthly).');
+    // The week of 4 March (all its days in kpi_daily, but past the 6th) and March: shown apart, partial, not compared.
+    expect(lines).toContain('Partial, not compared: week 2024-03-04 (7 of 7 days with data, to 2024-03-10; it ends after 2024-03-06, the last complete day: is_complete = false in metrics.kpi_weekly).');
+    expect(lines).toContain('Partial, not compared: month 2024-03 (10 of 31 days with data, to 2024-03-10; it ends after 2024-03-06, the last complete day: is_complete = false in metrics.kpi_monthly).');
   });
 
   it('gives newest and complete dates in the reporting time zone, and a date report its report date whatever the zone', async () => {

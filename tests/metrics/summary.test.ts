@@ -106,7 +106,7 @@ describe('headlineSummary', () => {
     // Title, header, rule, 9 KPIs, and (issue 17) a line for March 2024, in progress: 1 to 10 March of its 31 days. The week in
     // progress (from Monday 11 March) has no data yet, so no line.
     expect(lines.filter((l) => l.length > 0)).toHaveLength(3 + 9 + 1);
-    expect(lines).toContain('In progress, partial, not compared: month 2024-03 (10 of 31 days with data, to 2024-03-10; is_complete = false in metrics.kpi_monthly).');
+    expect(lines).toContain('Partial, not compared: month 2024-03 (10 of 31 days with data, to 2024-03-10; it ends after 2024-03-10, the last complete day: is_complete = false in metrics.kpi_monthly).');
   });
 
   it('says "partial" and computes no change against a month the data covers in part (issue 17)', async () => {
@@ -132,8 +132,8 @@ describe('headlineSummary', () => {
     expect(row('Revenue')).toEqual(['Revenue', '0.00', 'n/a', '0.00', 'n/a', '0.00', 'partial']);
     expect(lines).toContain('Partial: month 2023-03 has data on 23 of its 31 days (the data begins on 2023-03-09); no change is computed against it.');
     // May and the week of 1 May are in progress: 1 and 2 May so far (the shop's later data is not counted before it happens).
-    expect(lines).toContain('In progress, partial, not compared: week 2023-05-01 (2 of 7 days with data, to 2023-05-02; is_complete = false in metrics.kpi_weekly).');
-    expect(lines).toContain('In progress, partial, not compared: month 2023-05 (2 of 31 days with data, to 2023-05-02; is_complete = false in metrics.kpi_monthly).');
+    expect(lines).toContain('Partial, not compared: week 2023-05-01 (2 of 7 days with data, to 2023-05-02; it ends after 2023-05-01, the last complete day: is_complete = false in metrics.kpi_weekly).');
+    expect(lines).toContain('Partial, not compared: month 2023-05 (2 of 31 days with data, to 2023-05-02; it ends after 2023-05-01, the last complete day: is_complete = false in metrics.kpi_monthly).');
   });
 
   it('labels the compared month "(partial)" when the data began within it', async () => {
