@@ -35,6 +35,7 @@ const SQL_TYPES: Record<ColumnType, RawBuilder<unknown>> = {
   date: sql`date`,
   text: sql`text`,
   integer: sql`integer`,
+  boolean: sql`boolean`,
 };
 
 /**

@@ -35,7 +35,7 @@ export type MetricUnit = 'count' | 'currency' | 'ratio' | 'days';
 export type MetricArea = 'sales' | 'customers' | 'marketing' | 'payments' | 'fulfilment' | 'reconciliation';
 
 /** The SQL type of a published column. */
-export type ColumnType = 'bigint' | 'numeric' | 'date' | 'text' | 'integer';
+export type ColumnType = 'bigint' | 'numeric' | 'date' | 'text' | 'integer' | 'boolean';
 
 /**
  * How a metric is computed from other metrics of the same row. Only these two shapes exist:

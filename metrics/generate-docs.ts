@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { viewColumns } from './columns.ts';
+import { DATA_STATUS_COLUMNS } from './data-status.ts';
 import type { CatalogEntry, MetricArea } from './definition.ts';
 import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import { overARange } from './over-a-range.ts';
@@ -57,6 +58,15 @@ export function renderMetricsDoc(): string {
     '  rows; `kpi_weekly` and `kpi_monthly` recount customers and orders shipped over the period. The counts of',
     '  `cohort_monthly` sum across cohorts at one `months_since_first_order` (a pooled retention curve), never over the months',
     '  of one cohort.',
+    '- **Complete periods.** The last complete day of data is yesterday (in `reportingTimezone`) at the refresh, or earlier:',
+    '  never after the last day of `kpi_daily`, never after the day a fresh stream is complete through (the day before its last',
+    '  successful read began; a date report\'s last report date), and before the day from which a stream whose last read failed',
+    '  is incomplete. `kpi_weekly`, `kpi_monthly` and `cohort_monthly` flag a period ending after it `is_complete = false`:',
+    '  the week or month in progress is not a collapse. `days_with_data` < `days_in_period` marks a period the data covers only',
+    '  in part (the first one, where the data began). Compare complete periods of equal length, or say that one is partial.',
+    '- **Data as of.** `metrics.data_status` (below) gives every source stream\'s newest data, last successful read and',
+    '  freshness, and the metrics\' own row (`metrics`, `refresh`) the last complete day (`complete_through`). When a stream\'s',
+    '  last read failed, the metrics are still published from what was landed, and its row says from which day (`incomplete_from`).',
     '',
     '## Views',
     '',
@@ -69,6 +79,18 @@ export function renderMetricsDoc(): string {
     }
     out.push('');
   }
+  out.push(
+    '### `metrics.data_status`',
+    '',
+    'One row per source stream that was ever read or landed, and one for the metrics themselves (`source` `metrics`, `stream`',
+    '`refresh`). Written by each refresh with what it knew when it built the metrics; `is_fresh` is worked out when the row',
+    'is read, so it turns false when runs stop. A view, readable by the BI role like every table of `metrics`.',
+    '',
+    '| column | type | meaning |',
+    '| --- | --- | --- |',
+    ...DATA_STATUS_COLUMNS.map(([column, type, text]) => `| \`${column}\` | ${type} | ${cell(text)} |`),
+    '',
+  );
   out.push('## Metrics', '');
   for (const [area, title] of AREAS) {
     out.push(`### ${title}`, '');

@@ -19,6 +19,17 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { catalogQuery } from './catalog.ts';
 import { publishedSelection, viewColumns } from './columns.ts';
+import {
+  completenessBound,
+  DATA_STATUS_COLUMNS,
+  dataStatusQuery,
+  dataStatusRows,
+  incompleteStreamWarning,
+  isIncomplete,
+  lastCompleteDay,
+  readStreamDataStatus,
+  type StreamDataStatus,
+} from './data-status.ts';
 import { definitionProblems } from './definitions/index.ts';
 import { metricViews } from './views/index.ts';
 import { metricsContext, type MetricView } from './view.ts';
@@ -54,6 +65,13 @@ export interface MetricsRefreshResult {
   unmatchedShipments?: number;
   /** What a reader of the metrics should know about the data, one sentence each; each was logged as a warning. */
   warnings?: string[];
+  /** What `metrics.data_status` was published with, when the refresh succeeded. */
+  dataStatus?: {
+    /** The last complete day of data (the metrics row's complete_through); null when kpi_daily is empty. */
+    completeThrough: string | null;
+    /** The streams as published (a stream never read completely is incomplete from the first day of the metrics). */
+    streams: StreamDataStatus[];
+  };
 }
 
 /**
@@ -76,6 +94,8 @@ async function countUnmatchedShipments(db: Transaction<Database>): Promise<numbe
 export interface RefreshOptions {
   /** Only these views (and the catalogue); default all. Views they read must already exist. */
   views?: readonly MetricView[];
+  /** The refresh's clock: yesterday is not complete before it is over, and freshness is measured from it. */
+  now?: Date;
 }
 
 /**
@@ -92,6 +112,12 @@ export interface RefreshOptions {
  *    RENAME instead, keeping the SELECT grants of the table it replaces (the BI role's default
  *    privileges cover it too); readers wait for that one until the commit.
  *
+ * Before building, it reads how far each source stream is complete (ops.stream_state and the
+ * last reads in ops.stream_runs): that bounds the last complete day of data, which the period
+ * views' `is_complete` compare with. The view `metrics.data_status` is published with the
+ * tables, and a stream whose last read failed is named in a warning: the metrics are still
+ * published from what was landed, and say from which day it is incomplete.
+ *
  * Then it counts the shipments matched to no order, which every fulfilment metric leaves out,
  * and warns when there are any (`unmatchedShipments`, `warnings`).
  *
@@ -100,7 +126,7 @@ export interface RefreshOptions {
 export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, log?: Logger, options: RefreshOptions = {}): Promise<MetricsRefreshResult> {
   const problems = definitionProblems();
   if (problems.length) return { status: 'failed', tables: [], error: `the metric definitions are inconsistent: ${problems.join('; ')}` };
-  const ctx = metricsContext(config);
+  const now = options.now ?? new Date();
   const views = options.views ?? metricViews;
   const built: Built[] = [];
   let current = '';
@@ -116,6 +142,9 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       const error = `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist yet: run \`verite transform\` (or \`verite run\`) first`;
       return { status: 'failed', tables: [], error };
     }
+    current = 'ops.stream_runs';
+    const streams = await readStreamDataStatus(trx, config, now);
+    const ctx = metricsContext(config, completenessBound(streams, config, now));
     // Phase 1: build. A view reading a table of this refresh (kpi_weekly reads kpi_daily) reads what was just built.
     const builder = trx.withPlugin(readBuiltTables(new Set(views.map((v) => v.name))));
     for (const view of views) {
@@ -134,6 +163,21 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
         columns: {},
       }),
     );
+    current = 'metrics.data_status';
+    const bounds = await builder
+      .selectFrom('metrics.kpi_daily')
+      .select([sql<string | null>`(${lastCompleteDay(builder, ctx.completeness)})`.as('complete'), sql<string | null>`min(date)`.as('first'), sql<string | null>`max(date)`.as('last')])
+      .executeTakeFirstOrThrow();
+    const statusRows = dataStatusRows(streams, {
+      refreshedAt: now,
+      freshnessLimitHours: config.freshnessHours,
+      newestDataDate: bounds.last,
+      firstDataDate: bounds.first,
+      completeThrough: bounds.complete,
+    });
+    const statusQuery = dataStatusQuery(statusRows);
+    currentSql = statusQuery.compile(trx).sql;
+    await buildView(trx, DATA_STATUS, statusQuery);
     // Read in the refresh's transaction, from the core.shipments the views were just built from.
     current = 'core.shipments';
     currentSql = undefined;
@@ -145,16 +189,27 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       currentSql = undefined;
       tables.push(await swap(trx, table));
     }
+    current = 'metrics.data_status';
+    await publishView(trx, DATA_STATUS, statusQuery, {
+      comment: 'How fresh and how complete the data behind the metrics is: one row per source stream, and one for the metrics (metrics.refresh). is_fresh is worked out when read.',
+      columns: Object.fromEntries(DATA_STATUS_COLUMNS.map(([column, , text]) => [column, text])),
+    });
     await trx.commit().execute();
     for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode }, 'metric table refreshed');
     const warnings: string[] = [];
+    const published = statusRows.slice(1);
+    for (const s of published.filter(isIncomplete)) {
+      const warning = incompleteStreamWarning(s, bounds.complete);
+      warnings.push(warning);
+      log?.warn({ source: s.source, stream: s.stream, lastRunStatus: s.lastRunStatus, incompleteFrom: s.incompleteFrom }, warning);
+    }
     const unmatched = unmatchedShipmentsWarning(unmatchedShipments);
     if (unmatched) {
       warnings.push(unmatched);
       log?.warn({ unmatchedShipments }, unmatched);
     }
     await analyze(warehouse, tables, log);
-    return { status: 'succeeded', tables, unmatchedShipments, warnings };
+    return { status: 'succeeded', tables, unmatchedShipments, warnings, dataStatus: { completeThrough: bounds.complete, streams: published } };
   } catch (error) {
     await trx.rollback().execute().catch(() => undefined);
     const message = errorMessage(error);
@@ -269,6 +324,42 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
 async function analyze(warehouse: Pick<Warehouse, 'db'>, tables: TableRefresh[], log?: Logger): Promise<void> {
   for (const t of tables) {
     await sql`analyze ${sql.table(t.table)}`.execute(warehouse.db).catch((error: unknown) => log?.warn({ table: t.table, err: errorMessage(error) }, 'analyze failed'));
+  }
+}
+
+/** The status view, published with the tables (it reads none of them: its rows are written into it). */
+const DATA_STATUS = 'data_status';
+
+/** Builds `metrics.<name>__new` as a view of `query`. */
+async function buildView(db: Transaction<Database>, name: string, query: RawBuilder<unknown>): Promise<void> {
+  const building = `metrics.${name}__new`;
+  await sql`drop view if exists ${sql.table(building)}`.execute(db);
+  await sql`create view ${sql.table(building)} as ${query}`.execute(db);
+}
+
+/**
+ * Publishes a view built by {@link buildView}: replaced in place when its columns are unchanged
+ * (CREATE OR REPLACE keeps its grants and the views others built on it), else swapped in by
+ * DROP and RENAME with the SELECT grants of the one it replaces, like a reshaped table.
+ */
+async function publishView(db: Transaction<Database>, name: string, query: RawBuilder<unknown>, options: Omit<PublishOptions, 'indexes'>): Promise<void> {
+  const target = `metrics.${name}`;
+  const building = `metrics.${name}__new`;
+  const before = await columnsOf(db, target);
+  if (before !== '' && before === (await columnsOf(db, building))) {
+    await sql`create or replace view ${sql.table(target)} as ${query}`.execute(db);
+    await sql`drop view ${sql.table(building)}`.execute(db);
+  } else {
+    if (before !== '') {
+      await copySelectGrants(db, target, building);
+      const kind = await sql<{ relkind: string }>`select relkind::text from pg_class where oid = to_regclass(${target})`.execute(db);
+      await (kind.rows[0]?.relkind === 'v' ? sql`drop view ${sql.table(target)}` : sql`drop table ${sql.table(target)}`).execute(db);
+    }
+    await sql`alter view ${sql.table(building)} rename to ${sql.id(name)}`.execute(db);
+  }
+  await sql`comment on view ${sql.table(target)} is ${sql.lit(options.comment)}`.execute(db);
+  for (const [column, text] of Object.entries(options.columns)) {
+    await sql`comment on column ${sql.table(target)}.${sql.id(column)} is ${sql.lit(text)}`.execute(db);
   }
 }
 

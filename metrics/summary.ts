@@ -4,6 +4,7 @@ import { addDays, localDate } from '../lib/dates.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
+import { incompleteReadText, isIncomplete } from './data-status.ts';
 import { derivationParts, type MetricDefinition } from './definition.ts';
 import { metricByName } from './definitions/index.ts';
 
@@ -35,18 +36,54 @@ export interface HeadlineValue {
   changeKind: 'relative' | 'points';
 }
 
+/** How much of a period kpi_daily covers. */
+export interface PeriodCoverage {
+  daysWithData: number;
+  daysInPeriod: number;
+}
+
 export interface PeriodSummary {
   kind: 'day' | 'week' | 'month';
   current: Period;
   previous: Period;
+  currentCoverage: PeriodCoverage;
+  previousCoverage: PeriodCoverage;
+  /**
+   * False when either period has data on only some of its days (the data began within it): a
+   * change between unequal spans would mislead, so `change` is null and the summary says "partial".
+   */
+  comparable: boolean;
   values: HeadlineValue[];
 }
 
+/** The week or month after the compared one, which ends after the last complete day, when it already has data: shown, never compared. */
+export interface PeriodInProgress {
+  kind: 'week' | 'month';
+  period: Period;
+  coverage: PeriodCoverage;
+  /** The last day of data in it up to today. */
+  through: string;
+}
+
+/** A stream whose last read left its data incomplete, from metrics.data_status. */
+export interface IncompleteStream {
+  source: string;
+  stream: string;
+  lastRunStatus: string | null;
+  /** Null when no read of it ever succeeded. */
+  incompleteFrom: string | null;
+}
+
 export interface RunSummary {
-  /** The last complete day: yesterday in the reporting time zone, or the last day of kpi_daily if earlier. */
+  /**
+   * The last complete day: yesterday in the reporting time zone, or earlier: the last complete
+   * day of data of the refresh (metrics.data_status), never after the last day of kpi_daily.
+   */
   asOf: string;
   currency: string;
   periods: PeriodSummary[];
+  inProgress: PeriodInProgress[];
+  incompleteStreams: IncompleteStream[];
 }
 
 /**
@@ -98,10 +135,44 @@ function valueOf(metric: MetricDefinition, sums: Record<string, number | null>):
   return d.complement ? 1 - n / q : n / q;
 }
 
+/** A period the data covers on some of its days only (the first one, where the data began). */
+const isPartial = (c: PeriodCoverage) => c.daysWithData > 0 && c.daysWithData < c.daysInPeriod;
+
+/** The number of days from `from` to `to`, both included. */
+const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
+
+/** The ISO week or month that follows `period` (which ends on a Sunday, or on a month's last day). */
+function nextPeriod(kind: 'week' | 'month', period: Period): Period {
+  const from = addDays(period.to, 1);
+  if (kind === 'week') return { from, to: addDays(from, 6) };
+  const next = new Date(`${from}T00:00:00Z`);
+  next.setUTCMonth(next.getUTCMonth() + 1);
+  return { from, to: addDays(next.toISOString().slice(0, 10), -1) };
+}
+
+/** What metrics.data_status says: the last complete day of data, and the streams whose data is incomplete; null before it exists. */
+async function readDataStatus(db: Kysely<Database>): Promise<{ completeThrough: string | null; incomplete: IncompleteStream[] } | null> {
+  const exists = await sql<{ found: boolean }>`select to_regclass('metrics.data_status') is not null as found`.execute(db);
+  if (!exists.rows[0]?.found) return null;
+  const rows = await db
+    .selectFrom('metrics.data_status')
+    .select(['source', 'stream', 'last_run_status', 'incomplete_from', 'complete_through'])
+    .orderBy('source')
+    .orderBy('stream')
+    .execute();
+  const metrics = rows.find((r) => r.source === 'metrics' && r.stream === 'refresh');
+  const incomplete = rows
+    .filter((r) => r !== metrics && isIncomplete({ lastRunStatus: r.last_run_status }))
+    .map((r) => ({ source: r.source, stream: r.stream, lastRunStatus: r.last_run_status, incompleteFrom: r.incomplete_from }));
+  return { completeThrough: metrics?.complete_through ?? null, incomplete };
+}
+
 /**
  * The headline KPIs for the last complete day, ISO week and month against the period before
  * each, computed from `metrics.kpi_daily` as SUM(numerator) / SUM(denominator) from the metric
- * definitions. Null when kpi_daily is empty.
+ * definitions. The periods end on or before the last complete day (never in a period still in
+ * progress, nor after the day from which a stream whose last read failed is incomplete); a
+ * period the data covers only in part is not compared (`comparable`). Null when kpi_daily is empty.
  */
 export async function headlineSummary(
   db: Kysely<Database>,
@@ -111,10 +182,13 @@ export async function headlineSummary(
   const metrics = (options.metrics ?? HEADLINE_METRICS).map(definition);
   const bounds = await db.selectFrom('metrics.kpi_daily').select([sql<string | null>`max(date)`.as('last')]).executeTakeFirst();
   if (!bounds?.last) return null;
-  const yesterday = addDays(localDate(options.now ?? new Date(), config.reportingTimezone), -1);
-  const asOf = bounds.last < yesterday ? bounds.last : yesterday;
+  const last = bounds.last;
+  const status = await readDataStatus(db);
+  const today = localDate(options.now ?? new Date(), config.reportingTimezone);
+  const yesterday = addDays(today, -1);
+  const asOf = [yesterday, last, status?.completeThrough ?? last].reduce((a, b) => (a < b ? a : b));
   const parts = [...new Set(metrics.flatMap(additiveParts))];
-  const sumsOver = async (period: Period): Promise<Record<string, number | null>> => {
+  const sumsOver = async (period: Period): Promise<{ sums: Record<string, number | null>; coverage: PeriodCoverage }> => {
     const row = await db
       .selectFrom('metrics.kpi_daily')
       .where('date', '>=', period.from)
@@ -122,26 +196,42 @@ export async function headlineSummary(
       .select([sql<number>`count(*)`.as('__days'), ...parts.map((p) => sql<string | null>`sum(${sql.ref(p)})`.as(p))])
       .executeTakeFirst();
     const values = row as Record<string, unknown> | undefined;
+    const days = Number(values?.__days ?? 0);
     // A period before the first day of data has no value, rather than zeros.
-    return Object.fromEntries(parts.map((p) => [p, values && Number(values.__days) > 0 && values[p] !== null ? Number(values[p]) : null]));
+    const sums = Object.fromEntries(parts.map((p) => [p, values && days > 0 && values[p] !== null ? Number(values[p]) : null]));
+    return { sums, coverage: { daysWithData: days, daysInPeriod: daysBetween(period.from, period.to) } };
   };
   const periods: PeriodSummary[] = [];
   for (const [kind, { current, previous }] of Object.entries(completePeriods(asOf)) as [PeriodSummary['kind'], { current: Period; previous: Period }][]) {
     const [now, before] = [await sumsOver(current), await sumsOver(previous)];
+    const comparable = !isPartial(now.coverage) && !isPartial(before.coverage);
     periods.push({
       kind,
       current,
       previous,
+      currentCoverage: now.coverage,
+      previousCoverage: before.coverage,
+      comparable,
       values: metrics.map((m) => {
-        const cur = valueOf(m, now);
-        const prev = valueOf(m, before);
+        const cur = valueOf(m, now.sums);
+        const prev = valueOf(m, before.sums);
         const points = m.display === 'percent';
-        const change = cur === null || prev === null ? null : points ? cur - prev : prev === 0 ? null : (cur - prev) / Math.abs(prev);
+        const change = !comparable || cur === null || prev === null ? null : points ? cur - prev : prev === 0 ? null : (cur - prev) / Math.abs(prev);
         return { metric: m.name, label: m.label, current: cur, previous: prev, change, changeKind: points ? 'points' : 'relative' };
       }),
     });
   }
-  return { asOf, currency: config.reportingCurrency, periods };
+  // The week and month after the compared ones (in progress, or past the last complete day), up to today: shown apart, never compared.
+  const inProgress: PeriodInProgress[] = [];
+  for (const p of periods) {
+    if (p.kind === 'day') continue;
+    const period = nextPeriod(p.kind, p.current);
+    const through = [period.to, last, today].reduce((a, b) => (a < b ? a : b));
+    if (through < period.from) continue;
+    const { coverage } = await sumsOver({ from: period.from, to: through });
+    if (coverage.daysWithData > 0) inProgress.push({ kind: p.kind, period, coverage: { ...coverage, daysInPeriod: daysBetween(period.from, period.to) }, through });
+  }
+  return { asOf, currency: config.reportingCurrency, periods, inProgress, incompleteStreams: status?.incomplete ?? [] };
 }
 
 const grouped = (value: number, decimals: number) =>
@@ -167,19 +257,47 @@ function formatChange(value: HeadlineValue): string {
   return value.changeKind === 'points' ? `${sign}${magnitude.toFixed(2)} pp` : `${sign}${magnitude.toFixed(1)}%`;
 }
 
-/** The summary as an aligned text table, one row per KPI, one value and change column per period. */
+/** A period as the summary names it: a day or a week by its first day, a month as YYYY-MM. */
+const periodLabel = (kind: PeriodSummary['kind'], period: Period) => `${kind} ${kind === 'month' ? period.from.slice(0, 7) : period.from}`;
+
+/** The lines under the table: partial periods, periods in progress, streams whose data is incomplete. */
+function notes(summary: RunSummary): string[] {
+  const out: string[] = [];
+  for (const p of summary.periods) {
+    for (const [period, coverage] of [[p.previous, p.previousCoverage], [p.current, p.currentCoverage]] as const) {
+      if (!isPartial(coverage)) continue;
+      const begins = addDays(period.to, 1 - coverage.daysWithData);
+      out.push(`Partial: ${periodLabel(p.kind, period)} has data on ${coverage.daysWithData} of its ${coverage.daysInPeriod} days (the data begins on ${begins}); no change is computed against it.`);
+    }
+  }
+  for (const p of summary.inProgress) {
+    const view = p.kind === 'week' ? 'kpi_weekly' : 'kpi_monthly';
+    out.push(
+      `Partial, not compared: ${periodLabel(p.kind, p.period)} (${p.coverage.daysWithData} of ${p.coverage.daysInPeriod} days with data, to ${p.through}; ` +
+        `it ends after ${summary.asOf}, the last complete day: is_complete = false in metrics.${view}).`,
+    );
+  }
+  for (const s of summary.incompleteStreams) {
+    out.push(`Incomplete data: ${incompleteReadText(s)} (metrics.data_status); the periods above end by ${summary.asOf}.`);
+  }
+  return out;
+}
+
+/** The summary as an aligned text table, one row per KPI, one value and change column per period, then notes. */
 export function formatRunSummary(summary: RunSummary | null): string {
   if (!summary) return '\nHeadline KPIs: none yet (metrics.kpi_daily is empty).\n';
   const [day, week, month] = summary.periods as [PeriodSummary, PeriodSummary, PeriodSummary];
-  const header = ['KPI', `day ${day.current.from}`, 'vs prior', `week ${week.current.from}`, 'vs prior', `month ${month.current.from.slice(0, 7)}`, 'vs prior'];
+  const title = (p: PeriodSummary) => `${periodLabel(p.kind, p.current)}${isPartial(p.currentCoverage) ? ' (partial)' : ''}`;
+  const header = ['KPI', title(day), 'vs prior', title(week), 'vs prior', title(month), 'vs prior'];
+  const change = (p: PeriodSummary, i: number) => (p.comparable ? formatChange(p.values[i]!) : 'partial');
   const body = day.values.map((v, i) => [
     v.label,
     formatMetricValue(v.metric, v.current),
-    formatChange(v),
+    change(day, i),
     formatMetricValue(v.metric, week.values[i]!.current),
-    formatChange(week.values[i]!),
+    change(week, i),
     formatMetricValue(v.metric, month.values[i]!.current),
-    formatChange(month.values[i]!),
+    change(month, i),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
@@ -189,6 +307,7 @@ export function formatRunSummary(summary: RunSummary | null): string {
     line(header),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...body.map(line),
+    ...notes(summary),
     '',
   ].join('\n');
 }

@@ -1,17 +1,20 @@
 import type { Compilable, Expression, Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
+import type { Completeness } from './data-status.ts';
 import type { MetricViewName } from './definition.ts';
 
-/** What the view builders are given: the reporting conventions of the config. */
+/** What the view builders are given: the reporting conventions of the config, and what bounds the last complete day. */
 export interface MetricsContext {
   reportingTimezone: string;
   reportingCurrency: string;
   churnAfterDays: number;
+  /** For `is_complete` (see `lastCompleteDay` in data-status.ts). */
+  completeness: Completeness;
 }
 
-export function metricsContext(config: VeriteConfig): MetricsContext {
-  return { reportingTimezone: config.reportingTimezone, reportingCurrency: config.reportingCurrency, churnAfterDays: config.churnAfterDays };
+export function metricsContext(config: VeriteConfig, completeness: Completeness): MetricsContext {
+  return { reportingTimezone: config.reportingTimezone, reportingCurrency: config.reportingCurrency, churnAfterDays: config.churnAfterDays, completeness };
 }
 
 /**

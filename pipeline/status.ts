@@ -27,6 +27,16 @@ export function hasOwnFreshnessLimit(config: FreshnessConfig, key: string): bool
   return config.streamFreshnessHours?.[key] !== undefined || BUILT_IN_FRESHNESS_HOURS[key] !== undefined;
 }
 
+/** The age in hours of the newest data landed, at `now`; null when nothing landed. */
+export function dataAgeHours(dataThrough: Date | null, now: Date): number | null {
+  return dataThrough ? (now.getTime() - dataThrough.getTime()) / 3_600_000 : null;
+}
+
+/** Whether data that old is within the limit; null when nothing landed (no age). */
+export function isFresh(ageHours: number | null, limitHours: number): boolean | null {
+  return ageHours === null ? null : ageHours <= limitHours;
+}
+
 export interface StreamStatus {
   source: string;
   stream: string;
@@ -76,7 +86,7 @@ export async function streamStatus(db: Kysely<Database>, freshness: FreshnessCon
       rows = 0;
     }
     const dataThrough = state?.data_through ?? null;
-    const ageHours = dataThrough ? (now.getTime() - dataThrough.getTime()) / 3_600_000 : null;
+    const ageHours = dataAgeHours(dataThrough, now);
     const limit = freshnessLimit(freshness, `${source}.${stream}`);
     out.push({
       source,
@@ -86,7 +96,7 @@ export async function streamStatus(db: Kysely<Database>, freshness: FreshnessCon
       dataThrough,
       ageHours,
       freshnessHours: limit,
-      fresh: ageHours === null ? null : ageHours <= limit,
+      fresh: isFresh(ageHours, limit),
       lastRunStatus: last?.status ?? null,
       lastRunAt: last?.started_at ?? null,
       lastError: last?.error ?? null,

@@ -8,22 +8,44 @@ export const date = dimension({
   description:
     'The local date in the reporting time zone (SQL date). kpi_daily and revenue_reconciliation_daily: the day, every day from the first to the last day with data; ' +
     'kpi_weekly: the Monday of the ISO week; kpi_monthly: the first day of the month; kpi_channel_daily: the day; ' +
-    'customer_kpis: the as-of date (the last day of each month, and the date of the last counted order); ' +
+    'customer_kpis: the as-of date (the last day of each month before the date of the last counted order, and that date itself: never a date after the data); ' +
     'cohort_monthly: the first day of the calendar month the row measures.',
   views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily'],
   sources: [],
   sqlType: 'date',
 });
 
-export const days = dimension({
-  name: 'days',
-  label: 'Days covered',
-  description:
-    'How many days of the period kpi_daily covers: 7 for a full week, the length of the month for a full month, fewer for the first and last periods of the data ' +
-    '(a partial period is summed over the days it has).',
+export const daysInPeriod = dimension({
+  name: 'days_in_period',
+  label: 'Days in the period',
+  description: 'How many days the period has: 7 for an ISO week, the length of the month (28 to 31) for a month.',
   views: ['kpi_weekly', 'kpi_monthly'],
   sources: [],
   sqlType: 'integer',
+});
+
+export const daysWithData = dimension({
+  name: 'days_with_data',
+  label: 'Days with data',
+  description:
+    'How many days of the period kpi_daily covers (it has a row for every day from the first to the last day with data): days_in_period for a period ' +
+    'inside the data, fewer for the first period (the data began within it) and the last (the data ends within it). Each sum covers these days only.',
+  views: ['kpi_weekly', 'kpi_monthly'],
+  sources: [],
+  sqlType: 'integer',
+});
+
+export const isComplete = dimension({
+  name: 'is_complete',
+  label: 'Complete period',
+  description:
+    "Whether the period's last day (kpi_weekly: its Sunday; kpi_monthly and cohort_monthly: the month's last day) is on or before the last complete day of data " +
+    "(metrics.data_status, the metrics row's complete_through: yesterday at the refresh, or earlier when a stream's last read failed or a fresh stream covers " +
+    'fewer days, and never after the last day of kpi_daily). A period still in progress is false: compare it with nothing. A first period the data began ' +
+    'within is complete, with days_with_data < days_in_period.',
+  views: ['kpi_weekly', 'kpi_monthly', 'cohort_monthly'],
+  sources: [],
+  sqlType: 'boolean',
 });
 
 export const channel = dimension({
@@ -56,4 +78,4 @@ export const monthsSinceFirstOrder = dimension({
 });
 
 /** Every dimension. */
-export const dimensions = [date, days, channel, cohortMonth, monthsSinceFirstOrder];
+export const dimensions = [date, daysInPeriod, daysWithData, isComplete, channel, cohortMonth, monthsSinceFirstOrder];

@@ -1,18 +1,21 @@
 import { sql } from 'kysely';
+import { isCompleteExpression, lastCompleteDay } from '../data-status.ts';
 import { defineView } from '../view.ts';
 
 /**
  * `metrics.cohort_monthly`: customers grouped by the month of their first counted order, then
  * followed month by month up to the month of the last counted order, months without orders
- * included as zeros, so a retention curve has no holes.
+ * included as zeros, so a retention curve has no holes. `is_complete` says whether the month
+ * measured is over (its last day is on or before the last complete day of data): the month in
+ * progress has fewer orders than it will have, not a collapse of retention.
  */
 export const cohortMonthly = defineView({
   name: 'cohort_monthly',
   grain: 'one row per cohort (first-order month) × month since the first order, up to the month of the last counted order',
-  dimensions: ['date', 'cohort_month', 'months_since_first_order'],
+  dimensions: ['date', 'cohort_month', 'months_since_first_order', 'is_complete'],
   leadingMetrics: ['cohort_customers', 'active_customers', 'orders', 'revenue'],
   indexes: [{ columns: ['cohort_month', 'months_since_first_order'], unique: true }, { columns: ['date'] }],
-  build: (db) =>
+  build: (db, ctx) =>
     db
       .with('cohort_orders', (q) =>
         q
@@ -60,6 +63,7 @@ export const cohortMonthly = defineView({
         sql<number>`((extract(year from g.date) - extract(year from g.cohort_month)) * 12 + extract(month from g.date) - extract(month from g.cohort_month))`.as(
           'months_since_first_order',
         ),
+        isCompleteExpression(sql<string>`(g.date + interval '1 month')::date - 1`, lastCompleteDay(db, ctx.completeness)).as('is_complete'),
         'g.cohort_customers',
         sql<number>`coalesce(a.active_customers, 0)`.as('active_customers'),
         sql<number>`coalesce(a.orders, 0)`.as('orders'),

@@ -40,8 +40,9 @@ interface Counted {
 
 /**
  * `metrics.customer_kpis`: customer-base measures as of the last day of every month from the
- * first counted order's month to the last counted order's month, and as of the date of the
- * last counted order. Everything is counted from orders (and refunds) dated up to the as-of
+ * first counted order's month on that falls before the date of the last counted order, and as
+ * of that date itself: never a date after the data (the end of the month in progress is not an
+ * as-of date, or its row would count the days still to come as days without orders). Everything is counted from orders (and refunds) dated up to the as-of
  * date, so a past row does not change when later orders arrive.
  *
  * It scales with the orders, not with orders × as-of dates: every measure is a running total
@@ -55,7 +56,7 @@ interface Counted {
  */
 export const customerKpis = defineView({
   name: 'customer_kpis',
-  grain: 'one row per as-of date: every month end from the first to the last counted order, and the last counted order date',
+  grain: 'one row per as-of date: every month end from the first counted order on that falls before the last counted order, and the last counted order date',
   dimensions: ['date'],
   indexes: [{ columns: ['date'], unique: true }],
   build: (db, ctx) => {
@@ -83,6 +84,7 @@ export const customerKpis = defineView({
           select (m + interval '1 month' - interval '1 day')::date as date
             from (select min(order_date) as first_date, max(order_date) as last_date from counted) b,
                  generate_series(date_trunc('month', b.first_date), date_trunc('month', b.last_date), interval '1 month') as m
+           where (m + interval '1 month' - interval '1 day')::date < b.last_date
           union
           select max(order_date) from counted having count(*) > 0)`,
       )

@@ -27,7 +27,8 @@ const OTHER = `bi_manual_${suffix}`;
 const PASSWORD = `first-${randomBytes(8).toString('hex')}`;
 const NEW_PASSWORD = `second-${randomBytes(8).toString('hex')}`;
 const config = configSchema.parse(CONFIG);
-const TABLES = [...METRIC_VIEWS, 'catalog'];
+/** Every table of `metrics`, and the view data_status (issue 17: "data as of" for a dashboard). */
+const TABLES = [...METRIC_VIEWS, 'catalog', 'data_status'];
 
 let wh: Warehouse;
 let env: Record<string, string>;
@@ -100,6 +101,9 @@ describe('verite bi grant', () => {
         expect(res.rows[0].n, table).toBe(expected);
       }
       expect((await client.query(`select count(*)::int as n from kpi_daily`)).rows[0].n).toBe(368);
+      // Issue 17: a dashboard reads "data complete through" from data_status: the last day of the shop's data, 10 March 2024.
+      const status = await client.query(`select complete_through::text as day from data_status where source = 'metrics' and stream = 'refresh'`);
+      expect(status.rows).toEqual([{ day: '2024-03-10' }]);
       expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('1s');
       expect((await client.query('show default_transaction_read_only')).rows[0].default_transaction_read_only).toBe('on');
     } finally {

@@ -27,13 +27,16 @@ const KPI = [
   'shipments_delivered_with_promise', 'on_time_delivery_rate', 'delivery_days_total', 'avg_delivery_days', 'shipping_cost', 'orders_shipped',
   'logistics_cost_per_order', 'returns', 'return_rate',
 ];
+/** METRICS.md, "Freshness and complete periods": what a weekly and monthly row says of its period. */
+const PERIOD = ['days_in_period', 'days_with_data', 'is_complete'];
 const CONTRACT: Record<string, string[]> = {
   kpi_daily: KPI,
-  kpi_weekly: KPI,
-  kpi_monthly: KPI,
+  kpi_weekly: [...KPI, ...PERIOD],
+  kpi_monthly: [...KPI, ...PERIOD],
   kpi_channel_daily: ['date', 'channel', 'sessions', 'orders', 'revenue', 'new_customers', 'ad_spend', 'ad_clicks', 'ad_impressions', 'platform_conversions', 'platform_conversion_value', 'cac', 'roas', 'platform_roas'],
   customer_kpis: ['date', 'customers', 'repeat_customers', 'repeat_purchase_rate', 'purchase_frequency', 'avg_days_between_orders', 'historical_clv', 'churned_customers', 'churn_rate', 'cac_365d', 'ltv_to_cac'],
-  cohort_monthly: ['date', 'cohort_month', 'months_since_first_order', 'cohort_customers', 'active_customers', 'orders', 'revenue', 'cumulative_revenue_per_customer', 'retention_rate'],
+  cohort_monthly: ['date', 'cohort_month', 'months_since_first_order', 'cohort_customers', 'active_customers', 'orders', 'revenue', 'cumulative_revenue_per_customer', 'retention_rate', 'is_complete'],
+  data_status: ['source', 'stream', 'last_success_at', 'newest_data_date', 'freshness_limit_hours', 'is_fresh'],
   revenue_reconciliation_daily: ['date', 'shop_revenue', 'stripe_captured', 'stripe_refunded', 'ga4_purchase_revenue', 'shop_vs_stripe_gap', 'shop_vs_ga4_gap', 'orders_without_payment', 'payments_without_order'],
 };
 
@@ -184,7 +187,7 @@ describe('refresh', () => {
     const broken = defineView({
       name: 'kpi_weekly',
       grain: 'broken on purpose',
-      dimensions: ['date', 'days'],
+      dimensions: ['date'],
       indexes: [],
       build: (db) => db.selectFrom('core.orders').select(sql<string>`no_such_column`.as('date')),
     });
@@ -216,7 +219,9 @@ describe('metrics.catalog (acceptance 3)', () => {
   it('has one row per published metric and nothing else: no dimension rows (issue 4)', async () => {
     const rows = (await wh.pool.query(`select * from metrics.catalog order by position`)).rows;
     expect(rows.map((r) => r.metric)).toEqual(metricDefinitions.map((m) => m.name));
-    for (const dimension of ['date', 'days', 'channel', 'cohort_month', 'months_since_first_order']) expect(rows.map((r) => r.metric)).not.toContain(dimension);
+    for (const dimension of ['date', 'days_in_period', 'days_with_data', 'is_complete', 'channel', 'cohort_month', 'months_since_first_order']) {
+      expect(rows.map((r) => r.metric)).not.toContain(dimension);
+    }
     for (const r of rows) expect(r.formula, r.metric).toEqual(expect.any(String));
     expect(new Set(rows.map((r) => r.metric)).size).toBe(rows.length);
     const mer = rows.find((r) => r.metric === 'mer');
@@ -263,7 +268,8 @@ describe('metrics.catalog (acceptance 3)', () => {
     ).rows as { table_name: string; column_name: string; comment: string | null }[];
     for (const { table_name: table, column_name: column } of columns) {
       const described = catalog.filter((c) => c.column_name === column && c.views.split(', ').includes(table));
-      const dimension = dimensionDefinitions.some((d) => d.column === column && d.views.includes(table as MetricViewName));
+      // data_status holds no metric: its columns are described by their comments (and docs/metrics.md), like dimensions.
+      const dimension = table === 'data_status' || dimensionDefinitions.some((d) => d.column === column && d.views.includes(table as MetricViewName));
       // A metric in metrics.catalog, once; a dimension (date, channel …) by its column comment only.
       expect(described.length, `${table}.${column} described in metrics.catalog`).toBe(dimension ? 0 : 1);
       if (!dimension) expect(described[0]!.description.length).toBeGreaterThan(20);

@@ -103,7 +103,49 @@ describe('headlineSummary', () => {
     expect(row('Conversion rate')).toEqual(['Conversion rate', '0.00%', '±0.00 pp', '1.28%', 'n/a', 'n/a', 'n/a']);
     expect(row('Marketing efficiency ratio (MER)')).toEqual(['Marketing efficiency ratio (MER)', 'n/a', 'n/a', '2.72x', 'n/a', 'n/a', 'n/a']);
     expect(row('Payment acceptance rate')).toEqual(['Payment acceptance rate', 'n/a', 'n/a', '75.00%', 'n/a', '100.00%', '±0.00 pp']);
-    expect(lines.filter((l) => l.length > 0)).toHaveLength(3 + 9);
+    // Title, header, rule, 9 KPIs, and (issue 17) a line for March 2024, in progress: 1 to 10 March of its 31 days. The week in
+    // progress (from Monday 11 March) has no data yet, so no line.
+    expect(lines.filter((l) => l.length > 0)).toHaveLength(3 + 9 + 1);
+    expect(lines).toContain('Partial, not compared: month 2024-03 (10 of 31 days with data, to 2024-03-10; it ends after 2024-03-10, the last complete day: is_complete = false in metrics.kpi_monthly).');
+  });
+
+  it('says "partial" and computes no change against a month the data covers in part (issue 17)', async () => {
+    // Run on 2 May 2023: the last complete month is April 2023 (30 days of data, no order), the one before March 2023, whose
+    // data begins on Thursday the 9th: 23 of its 31 days, with O20 and O21 (110.00). Without the flag, the change was −100 %.
+    const summary = (await headlineSummary(wh.db, config, { now: new Date('2023-05-02T12:00:00Z') })) as RunSummary;
+    expect(summary.asOf).toBe('2023-05-01');
+    const month = summary.periods[2]!;
+    expect(month).toMatchObject({
+      current: { from: '2023-04-01', to: '2023-04-30' },
+      previous: { from: '2023-03-01', to: '2023-03-31' },
+      currentCoverage: { daysWithData: 30, daysInPeriod: 30 },
+      previousCoverage: { daysWithData: 23, daysInPeriod: 31 },
+      comparable: false,
+    });
+    expectPeriod(month, '2023-04-01', '2023-04-30', '2023-03-01', { revenue: [0, 110, null], orders: [0, 2, null], ad_spend: [0, 18, null] });
+    // The week of 24 April against that of 17 April: both whole, compared as before.
+    expect(summary.periods[1]).toMatchObject({ current: { from: '2023-04-24', to: '2023-04-30' }, comparable: true });
+
+    const lines = formatRunSummary(summary).split('\n');
+    expect(lines[2]).toMatch(/^KPI\s+day 2023-05-01\s+vs prior\s+week 2023-04-24\s+vs prior\s+month 2023-04\s+vs prior$/);
+    const row = (label: string) => lines.find((l) => l.startsWith(label))!.trim().split(/\s{2,}/);
+    expect(row('Revenue')).toEqual(['Revenue', '0.00', 'n/a', '0.00', 'n/a', '0.00', 'partial']);
+    expect(lines).toContain('Partial: month 2023-03 has data on 23 of its 31 days (the data begins on 2023-03-09); no change is computed against it.');
+    // May and the week of 1 May are in progress: 1 and 2 May so far (the shop's later data is not counted before it happens).
+    expect(lines).toContain('Partial, not compared: week 2023-05-01 (2 of 7 days with data, to 2023-05-02; it ends after 2023-05-01, the last complete day: is_complete = false in metrics.kpi_weekly).');
+    expect(lines).toContain('Partial, not compared: month 2023-05 (2 of 31 days with data, to 2023-05-02; it ends after 2023-05-01, the last complete day: is_complete = false in metrics.kpi_monthly).');
+  });
+
+  it('labels the compared month "(partial)" when the data began within it', async () => {
+    // Run on 2 April 2023: the last complete month is March 2023 itself (23 of 31 days), against a February without data.
+    const summary = (await headlineSummary(wh.db, config, { now: new Date('2023-04-02T12:00:00Z') })) as RunSummary;
+    const lines = formatRunSummary(summary).split('\n');
+    expect(lines[2]).toMatch(/^KPI\s+day 2023-04-01\s+vs prior\s+week 2023-03-20\s+vs prior\s+month 2023-03 \(partial\)\s+vs prior$/);
+    const row = (label: string) => lines.find((l) => l.startsWith(label))!.trim().split(/\s{2,}/);
+    // 110.00 over 2 orders; money to cents, counts whole.
+    expect(row('Revenue')).toEqual(['Revenue', '0.00', 'n/a', '0.00', 'n/a', '110.00', 'partial']);
+    expect(row('Orders')).toEqual(['Orders', '0', 'n/a', '0', 'n/a', '2', 'partial']);
+    expect(lines).toContain('Partial: month 2023-03 has data on 23 of its 31 days (the data begins on 2023-03-09); no change is computed against it.');
   });
 
   it('says so when there is nothing yet', async () => {

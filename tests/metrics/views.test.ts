@@ -21,7 +21,8 @@ beforeAll(async () => {
   const config = configSchema.parse(CONFIG);
   const transformed = await runTransforms(wh, config, { now: new Date('2024-03-12T12:00:00Z') });
   expect(transformed.error).toBeUndefined();
-  const refreshed = await refreshMetrics(wh, config);
+  // Refreshed on 12 March 2024: yesterday is the 11th, the last day of data the 10th.
+  const refreshed = await refreshMetrics(wh, config, undefined, { now: new Date('2024-03-12T12:00:00Z') });
   expect(refreshed.error).toBeUndefined();
   expect(refreshed.status).toBe('succeeded');
 });
@@ -193,28 +194,32 @@ describe('metrics.kpi_weekly', () => {
   it('sums each ISO week (Monday first, dated by its Monday) and recomputes every ratio from the sums', async () => {
     const got = await rows('select * from metrics.kpi_weekly order by date');
     // Every week from the Monday of 9 March 2023 to that of 4 March 2024 (52 weeks later), empty ones 7 days of zeros.
-    const expected: Record<string, Record<string, Expected>> = Object.fromEntries(mondays('2023-03-06', '2024-03-04').map((d) => [d, { days: 7 }]));
+    // Every week has 7 days and is complete: the last one ends on Sunday 10 March, the last complete day of data (the
+    // last day of kpi_daily, before yesterday, the 11th).
+    const expected: Record<string, Record<string, Expected>> = Object.fromEntries(mondays('2023-03-06', '2024-03-04').map((d) => [d, { days_with_data: 7 }]));
     expect(Object.keys(expected).length).toBe(53);
     Object.assign(expected, {
       // Thursday 9 March 2023 to Sunday 12th: a partial first week of 4 days.
-      '2023-03-06': { days: 4, ...MARCH_2023 },
+      '2023-03-06': { days_with_data: 4, ...MARCH_2023 },
       // Wednesday 10 January to Sunday 14th (the 8th and 9th are empty days now).
       '2024-01-08': {
-        days: 7, orders: 1, revenue: 100, net_revenue: 100, aov: 100, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 100, cac: 0,
+        days_with_data: 7, orders: 1, revenue: 100, net_revenue: 100, aov: 100, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 100, cac: 0,
         payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1,
         shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3,
         avg_delivery_days: 3, shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
       },
-      '2024-01-15': { days: 7, orders: 1, revenue: 50, net_revenue: 50, aov: 50, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 50, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
-      '2024-01-22': { days: 7, orders: 1, revenue: 60, net_revenue: 60, aov: 60, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 60, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
-      '2024-02-05': { days: 7, refunds: 10, net_revenue: -10 },
-      '2024-02-12': { days: 7, orders: 1, revenue: 80, net_revenue: 80, aov: 80, refund_rate: 0, customers: 1, returning_customers: 1, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      '2024-01-15': { days_with_data: 7, orders: 1, revenue: 50, net_revenue: 50, aov: 50, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 50, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      '2024-01-22': { days_with_data: 7, orders: 1, revenue: 60, net_revenue: 60, aov: 60, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 60, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      '2024-02-05': { days_with_data: 7, refunds: 10, net_revenue: -10 },
+      '2024-02-12': { days_with_data: 7, orders: 1, revenue: 80, net_revenue: 80, aov: 80, refund_rate: 0, customers: 1, returning_customers: 1, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
       // Sunday 25 February belongs to the week of Monday the 19th.
-      '2024-02-19': { days: 7, orders: 1, revenue: 25, net_revenue: 25, aov: 25, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 25, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
-      '2024-03-04': { days: 7, ...MARCH_WEEK },
+      '2024-02-19': { days_with_data: 7, orders: 1, revenue: 25, net_revenue: 25, aov: 25, refund_rate: 0, customers: 1, new_customers: 1, new_customer_revenue: 25, cac: 0, payment_attempts: 1, payments_succeeded: 1, payment_acceptance_rate: 1 },
+      '2024-03-04': { days_with_data: 7, ...MARCH_WEEK },
     });
     expect(got.map((r) => r.date)).toEqual(Object.keys(expected).sort());
-    for (const row of got) expectRow(row, { date: row.date as string, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_weekly ${row.date}`);
+    for (const row of got) {
+      expectRow(row, { date: row.date as string, days_in_period: 7, is_complete: true, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_weekly ${row.date}`);
+    }
   });
 });
 
@@ -223,29 +228,31 @@ describe('metrics.kpi_monthly', () => {
     const got = await rows('select * from metrics.kpi_monthly order by date');
     // April to December 2023 hold nothing: a row of zeros each, as many days as the month has.
     const lengths = [30, 31, 30, 31, 31, 30, 31, 30, 31];
-    const empty = monthStarts('2023-04-01', '2023-12-01').map((d, i) => [d, { days: lengths[i]! }]);
+    const empty = monthStarts('2023-04-01', '2023-12-01').map((d, i) => [d, { days_in_period: lengths[i]!, days_with_data: lengths[i]! }]);
     expect(empty.length).toBe(9);
     const expected: Record<string, Record<string, Expected>> = {
       // 9 to 31 March 2023: 23 days.
-      '2023-03-01': { days: 23, ...MARCH_2023 },
+      '2023-03-01': { days_in_period: 31, days_with_data: 23, ...MARCH_2023 },
       ...Object.fromEntries(empty),
       // O1, O2, O5: three new customers, no spend (CAC 0), T1 shipped and delivered. All 31 days (the data began in 2023).
       '2024-01-01': {
-        days: 31, orders: 3, revenue: 210, net_revenue: 210, aov: 70, refund_rate: 0, customers: 3, new_customers: 3, new_customer_revenue: 210, cac: 0,
+        days_in_period: 31, days_with_data: 31, orders: 3, revenue: 210, net_revenue: 210, aov: 70, refund_rate: 0, customers: 3, new_customers: 3, new_customer_revenue: 210, cac: 0,
         payment_attempts: 3, payments_succeeded: 3, payment_acceptance_rate: 1,
         shipments_delivered: 1, shipments_on_time: 1, shipments_delivered_with_promise: 1, on_time_delivery_rate: 1, delivery_days_total: 3,
         avg_delivery_days: 3, shipping_cost: 5, orders_shipped: 1, logistics_cost_per_order: 5, return_rate: 0,
       },
       // O4 (C1 again) and O13 (C8 new); O2's refund is February's, though O2 is January's.
       '2024-02-01': {
-        days: 29, orders: 2, revenue: 105, refunds: 10, net_revenue: 95, aov: 52.5, refund_rate: 10 / 105, customers: 2, new_customers: 1, returning_customers: 1,
+        days_in_period: 29, days_with_data: 29, orders: 2, revenue: 105, refunds: 10, net_revenue: 95, aov: 52.5, refund_rate: 10 / 105, customers: 2, new_customers: 1, returning_customers: 1,
         new_customer_revenue: 25, cac: 0, payment_attempts: 2, payments_succeeded: 2, payment_acceptance_rate: 1,
       },
-      // 1 to 10 March: the same as the week of the 4th, the 1st to the 3rd being empty.
-      '2024-03-01': { days: 10, ...MARCH_WEEK },
+      // 1 to 10 March: the same as the week of the 4th, the 1st to the 3rd being empty. Not complete: the month ends on the
+      // 31st, after the last complete day of data (the 10th).
+      '2024-03-01': { days_in_period: 31, days_with_data: 10, is_complete: false, ...MARCH_WEEK },
     };
     expect(got.map((r) => r.date)).toEqual(Object.keys(expected));
-    for (const row of got) expectRow(row, { date: row.date as string, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_monthly ${row.date}`);
+    // Every other month ends on or before 10 March 2024 (the first, March 2023, is complete too, with 23 days of data).
+    for (const row of got) expectRow(row, { date: row.date as string, is_complete: true, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_monthly ${row.date}`);
   });
 });
 
@@ -337,17 +344,20 @@ describe('metrics.customer_kpis', () => {
         order_gaps: 4, days_between_orders_total: allGaps, avg_days_between_orders: allGaps / 4, net_revenue_to_date: net2024, historical_clv: net2024 / 9,
         churned_customers: 3, churn_rate: 3 / 9, ad_spend_365d: 141, new_customers_365d: 8, cac_365d: 141 / 8, ltv_to_cac: net2024 / 9 / (141 / 8),
       },
-      // The window starts on 2 April 2023: neither O20 nor O21, nor their spend. C8's last order (25 Feb) is exactly 35 days
-      // before 31 March: still not churned.
-      '2024-03-31': {
-        customers: 9, repeat_customers: 3, repeat_purchase_rate: 3 / 9, orders_365d: 11, customers_365d: 7, purchase_frequency: 11 / 7,
-        order_gaps: 4, days_between_orders_total: allGaps, avg_days_between_orders: allGaps / 4, net_revenue_to_date: net2024, historical_clv: net2024 / 9,
-        churned_customers: 3, churn_rate: 3 / 9, ad_spend_365d: 130, new_customers_365d: 7, cac_365d: 130 / 7, ltv_to_cac: net2024 / 9 / (130 / 7),
-      },
+      // No row for 31 March 2024: that month end comes after the last counted order, and an as-of date never passes the data
+      // (METRICS.md; its row counted 23 days with no data as days without orders).
     };
     const got = await rows('select * from metrics.customer_kpis order by date');
     expect(got.map((r) => r.date)).toEqual(Object.keys(expected));
     for (const row of got) expectRow(row, { date: row.date as string, ...expected[row.date as string] }, `customer_kpis ${row.date}`);
+  });
+});
+
+describe('metrics.customer_kpis as-of dates (issue 17)', () => {
+  it('has no as-of date after the last counted order: the month in progress ends on that order, not on the 31st', async () => {
+    // The last counted order is O12, on Friday 8 March 2024; O10 (6 March) is cancelled, O3 a test order.
+    const got = await rows(`select date from metrics.customer_kpis where date > '2024-02-29' order by date`);
+    expect(got.map((r) => r.date)).toEqual(['2024-03-08']);
   });
 });
 
@@ -380,7 +390,9 @@ describe('metrics.cohort_monthly', () => {
     expect(got.length).toBe(expected.length);
     got.forEach((row, i) => {
       const [date, cohort, months, values] = expected[i]!;
-      expectRow(row, { date, cohort_month: cohort, months_since_first_order: months, ...values }, `cohort_monthly ${cohort}+${months}`);
+      // The month measured is complete when it ends on or before 10 March 2024, the last complete day of data: March 2024 is not.
+      const isComplete = date !== '2024-03-01';
+      expectRow(row, { date, cohort_month: cohort, months_since_first_order: months, is_complete: isComplete, ...values }, `cohort_monthly ${cohort}+${months}`);
     });
   });
 });
@@ -434,7 +446,10 @@ describe('metrics.revenue_reconciliation_daily', () => {
 
 describe('column types', () => {
   it('gives every view a date column of type date, numeric money, bigint counts and no JSON or array column', async () => {
-    const columns = await rows(`select table_name, column_name, data_type from information_schema.columns where table_schema = 'metrics' and table_name <> 'catalog'`);
+    // The catalogue and data_status (a row per source stream, not per date) aside.
+    const columns = await rows(
+      `select table_name, column_name, data_type from information_schema.columns where table_schema = 'metrics' and table_name not in ('catalog', 'data_status')`,
+    );
     const tables = [...new Set(columns.map((c) => c.table_name))].sort();
     expect(tables).toEqual(['cohort_monthly', 'customer_kpis', 'kpi_channel_daily', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'revenue_reconciliation_daily']);
     for (const table of tables) {
@@ -460,7 +475,7 @@ describe('column types', () => {
       (select shop_vs_stripe_gap::text from metrics.revenue_reconciliation_daily where date = '2024-03-05') as stripe_gap,
       (select revenue::text from metrics.kpi_monthly where date = '2024-03-01') as march_revenue,
       (select cumulative_revenue::text from metrics.cohort_monthly where cohort_month = '2024-03-01') as cohort_revenue,
-      (select net_revenue_to_date::text from metrics.customer_kpis where date = '2024-03-31') as net_to_date,
+      (select net_revenue_to_date::text from metrics.customer_kpis where date = '2024-03-08') as net_to_date,
       (select conversion_rate::text from metrics.kpi_daily where date = '2024-03-04') as rate`);
     const exact = (text: unknown) => String(text).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
     expect(exact(row!.daily_revenue)).toBe('84.1766625'); // 30 + 54.1766625

@@ -59,8 +59,12 @@ export interface KpiColumns {
 export type KpiDailyTable = KpiColumns;
 
 export interface KpiPeriodTable extends KpiColumns {
-  /** Days of the period that kpi_daily covers (partial at either end of the data). */
-  days: number;
+  /** 7 for a week, the month's length for a month. */
+  days_in_period: number;
+  /** Days of the period that kpi_daily covers (fewer at either end of the data). */
+  days_with_data: number;
+  /** The period's last day is on or before the last complete day of data. */
+  is_complete: boolean;
 }
 
 export interface KpiChannelDailyTable {
@@ -105,6 +109,8 @@ export interface CohortMonthlyTable {
   date: DateText;
   cohort_month: DateText;
   months_since_first_order: number;
+  /** The month measured is over: its last day is on or before the last complete day of data. */
+  is_complete: boolean;
   cohort_customers: Count;
   active_customers: Count;
   orders: Count;
@@ -124,6 +130,22 @@ export interface RevenueReconciliationDailyTable {
   shop_vs_ga4_gap: Numeric;
   orders_without_payment: Count;
   payments_without_order: Count;
+}
+
+/**
+ * `metrics.data_status` (a view): one row per source stream and one for the metrics
+ * (`metrics`.`refresh`): how fresh and how complete the data is. `is_fresh` is worked out when read.
+ */
+export interface DataStatusTable {
+  source: string;
+  stream: string;
+  last_success_at: Date | null;
+  newest_data_date: DateText | null;
+  freshness_limit_hours: string;
+  is_fresh: boolean | null;
+  last_run_status: string | null;
+  incomplete_from: DateText | null;
+  complete_through: DateText | null;
 }
 
 /** `metrics.catalog`: one row per published metric (dimension columns are described by column comments). */
@@ -157,4 +179,5 @@ export interface MetricsTables {
   'metrics.cohort_monthly': CohortMonthlyTable;
   'metrics.revenue_reconciliation_daily': RevenueReconciliationDailyTable;
   'metrics.catalog': MetricsCatalogTable;
+  'metrics.data_status': DataStatusTable;
 }

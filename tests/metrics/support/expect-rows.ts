@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 
-/** An expected value: a number (compared to 9 decimals), a string, or null. */
-export type Expected = number | string | null;
+/** An expected value: a number (compared to 9 decimals), a string, a boolean, or null. */
+export type Expected = number | string | boolean | null;
 
 /**
  * Asserts that `actual` has exactly the columns of `expected` and that each column holds the
