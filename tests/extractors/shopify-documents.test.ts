@@ -20,9 +20,9 @@ beforeAll(async () => {
 });
 
 describe('the Shopify documents against the Admin API schema', () => {
-  it('sends every kind of document (pages, follow-ups, bulk run, poll, cancel and queries, deletions)', () => {
+  it('sends every kind of document (pages, follow-ups, bulk run, poll, cancel and queries, deletions, the check)', () => {
     expect([...documents.keys()].sort()).toEqual([
-      'VeriteBulkCancel', 'VeriteBulkRun', 'VeriteBulkStatus', 'VeriteCustomerAddresses', 'VeriteCustomers', 'VeriteDeletions',
+      'VeriteBulkCancel', 'VeriteBulkRun', 'VeriteBulkStatus', 'VeriteCheck', 'VeriteCustomerAddresses', 'VeriteCustomers', 'VeriteDeletions',
       'VeriteOrderLineItems', 'VeriteOrders', 'VeriteRefundMoreTransactions', 'VeriteRefundTransactions', 'bulk query of customers', 'bulk query of orders',
     ]);
   });

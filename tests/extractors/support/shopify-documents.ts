@@ -1,4 +1,5 @@
 import { configSchema, shopifyConfig } from '../../../config/schema.ts';
+import { checkShopify } from '../../../extractors/shopify/check.ts';
 import { shopifySource } from '../../../extractors/shopify/index.ts';
 import type { ReadContext } from '../../../extractors/types.ts';
 import { logger } from '../../../lib/logger.ts';
@@ -11,7 +12,8 @@ const NOW = '2026-11-20T12:00:00Z';
  * Every GraphQL document the shopify source sends, by name (the operation's name; `bulk query
  * of orders` … for the queries a bulk operation runs): each stream is read against the
  * stand-in in every way it can go (paged with follow-up queries for long orders, refunds and
- * address books; in bulk windows, one cancelled after a time-out; deletions), and each distinct
+ * address books; in bulk windows, one cancelled after a time-out; deletions), and `verite
+ * check`'s query, and each distinct
  * document it sent is kept. The extractors' clock and sleep are replaced while it runs.
  */
 export async function documentsSent(): Promise<Map<string, string>> {
@@ -41,6 +43,11 @@ export async function documentsSent(): Promise<Map<string, string>> {
         for await (const _page of stream.read(ctx)) void _page;
       }
     }
+    // `verite check`'s one query.
+    await checkShopify({
+      config, global, state: null, window: null, startDate: '2026-11-01', lookbackDays: 2, now: new Date(NOW), asOf: new Date(NOW), log: logger(),
+      signal: new AbortController().signal, secret: (name) => process.env[name] ?? '', warnOnce: () => undefined,
+    });
     const documents = new Map<string, string>();
     for (const request of fake.requests) {
       if (request.operation === 'download') continue;
