@@ -228,21 +228,20 @@ class RecordBytes {
     this.size += bytes.length;
   }
 
-  get tooLarge(): boolean {
-    return this.size > RECORD_LIMITS.maxBytes;
-  }
-
-  /** The record's bytes (when not too large), with what was added last, not copied. */
-  take(last: Buffer): Buffer {
-    const whole = this.parts.length ? Buffer.concat([...this.parts, last]) : last;
+  /**
+   * Ends the record with its last bytes: its whole bytes (not copied when they are all in
+   * `last`), or, past the size limit, the record rejected with its first bytes.
+   */
+  end(last: Buffer, location: string): Buffer | RejectedRecord {
+    const size = this.size + last.length;
+    const parts = this.parts;
     this.parts = [];
     this.size = 0;
-    return whole;
-  }
-
-  preview(last: Buffer): string {
-    const whole = Buffer.concat([...this.parts, last.subarray(0, PREVIEW_BYTES)]);
-    return whole.toString('utf8', 0, Math.min(whole.length, PREVIEW_BYTES));
+    if (size > RECORD_LIMITS.maxBytes) {
+      const start = Buffer.concat([...parts, last.subarray(0, PREVIEW_BYTES)]);
+      return new RejectedRecord(start.toString('utf8', 0, Math.min(start.length, PREVIEW_BYTES)), tooLarge(size), location);
+    }
+    return parts.length ? Buffer.concat([...parts, last]) : last;
   }
 }
 
@@ -264,13 +263,8 @@ async function* jsonLines(chunks: AsyncIterable<Buffer>, name: string): AsyncGen
   let line = 1;
   const emit = (last: Buffer): RawText | RejectedRecord | undefined => {
     const location = `${name}:${line}`;
-    if (pending.size + last.length > RECORD_LIMITS.maxBytes) {
-      const size = pending.size + last.length;
-      const text = pending.preview(last);
-      pending.take(Buffer.alloc(0));
-      return new RejectedRecord(text, tooLarge(size), location);
-    }
-    let bytes = pending.take(last);
+    let bytes = pending.end(last, location);
+    if (bytes instanceof RejectedRecord) return bytes;
     if (firstNonBlank(bytes, 0) === -1) return undefined;
     if (bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
     return recordOf(bytes, location, 'line');
@@ -315,13 +309,8 @@ async function* jsonArrayElements(chunks: AsyncIterable<Buffer>, path: string, n
   const finish = (last: Buffer): RawText | RejectedRecord => {
     const location = `${name}:${element!.line} (record ${element!.number})`;
     element = null;
-    if (pending.size + last.length > RECORD_LIMITS.maxBytes) {
-      const size = pending.size + last.length;
-      const text = pending.preview(last);
-      pending.take(Buffer.alloc(0));
-      return new RejectedRecord(text, tooLarge(size), location);
-    }
-    return recordOf(trimmedEnd(pending.take(last)), location, 'record');
+    const bytes = pending.end(last, location);
+    return bytes instanceof RejectedRecord ? bytes : recordOf(trimmedEnd(bytes), location, 'record');
   };
   for await (const chunk of chunks) {
     // Where, in this chunk, the bytes of the element being read start.
