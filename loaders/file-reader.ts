@@ -257,30 +257,44 @@ function trimmedEnd(bytes: Buffer): Buffer {
   return bytes.subarray(0, end);
 }
 
-/** One record per line; blank lines are skipped, a CRLF line ending is read as LF. */
+/**
+ * One record per line; blank lines are skipped. A line ends at LF, CRLF, or a CR alone (as old
+ * Mac files end lines): JSON text never holds a raw CR, so a CR inside a line is a line break.
+ */
 async function* jsonLines(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<RawText | RejectedRecord> {
   const pending = new RecordBytes();
   let line = 1;
-  const emit = (last: Buffer): RawText | RejectedRecord | undefined => {
-    const location = `${name}:${line}`;
-    let bytes = pending.end(last, location);
-    if (bytes instanceof RejectedRecord) return bytes;
-    if (firstNonBlank(bytes, 0) === -1) return undefined;
-    if (bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
-    return recordOf(bytes, location, 'line');
+  const record = (bytes: Buffer): RawText | RejectedRecord | undefined => {
+    const location = `${name}:${line++}`;
+    return firstNonBlank(bytes, 0) === -1 ? undefined : recordOf(bytes, location, 'line');
   };
+  function* lines(last: Buffer): Generator<RawText | RejectedRecord> {
+    const whole = pending.end(last, `${name}:${line}`);
+    if (whole instanceof RejectedRecord) {
+      line++;
+      yield whole;
+      return;
+    }
+    let from = 0;
+    for (let cr = whole.indexOf(CR); cr !== -1; cr = whole.indexOf(CR, from)) {
+      const found = record(whole.subarray(from, cr));
+      if (found) yield found;
+      from = cr + 1;
+      // CRLF: the LF that follows ended the line already.
+      if (from === whole.length) return;
+    }
+    const found = record(whole.subarray(from));
+    if (found) yield found;
+  }
   for await (const chunk of chunks) {
     let from = 0;
     for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, from)) {
-      const record = emit(chunk.subarray(from, newline));
-      if (record) yield record;
-      line++;
+      yield* lines(chunk.subarray(from, newline));
       from = newline + 1;
     }
     pending.add(chunk.subarray(from));
   }
-  const record = emit(Buffer.alloc(0));
-  if (record) yield record;
+  yield* lines(Buffer.alloc(0));
 }
 
 const OPEN_BRACE = 0x7b;
