@@ -228,21 +228,20 @@ class RecordBytes {
     this.size += bytes.length;
   }
 
-  get tooLarge(): boolean {
-    return this.size > RECORD_LIMITS.maxBytes;
-  }
-
-  /** The record's bytes (when not too large), with what was added last, not copied. */
-  take(last: Buffer): Buffer {
-    const whole = this.parts.length ? Buffer.concat([...this.parts, last]) : last;
+  /**
+   * Ends the record with its last bytes: its whole bytes (not copied when they are all in
+   * `last`), or, past the size limit, the record rejected with its first bytes.
+   */
+  end(last: Buffer, location: string): Buffer | RejectedRecord {
+    const size = this.size + last.length;
+    const parts = this.parts;
     this.parts = [];
     this.size = 0;
-    return whole;
-  }
-
-  preview(last: Buffer): string {
-    const whole = Buffer.concat([...this.parts, last.subarray(0, PREVIEW_BYTES)]);
-    return whole.toString('utf8', 0, Math.min(whole.length, PREVIEW_BYTES));
+    if (size > RECORD_LIMITS.maxBytes) {
+      const start = Buffer.concat([...parts, last.subarray(0, PREVIEW_BYTES)]);
+      return new RejectedRecord(start.toString('utf8', 0, Math.min(start.length, PREVIEW_BYTES)), tooLarge(size), location);
+    }
+    return parts.length ? Buffer.concat([...parts, last]) : last;
   }
 }
 
@@ -258,35 +257,44 @@ function trimmedEnd(bytes: Buffer): Buffer {
   return bytes.subarray(0, end);
 }
 
-/** One record per line; blank lines are skipped, a CRLF line ending is read as LF. */
+/**
+ * One record per line; blank lines are skipped. A line ends at LF, CRLF, or a CR alone (as old
+ * Mac files end lines): JSON text never holds a raw CR, so a CR inside a line is a line break.
+ */
 async function* jsonLines(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<RawText | RejectedRecord> {
   const pending = new RecordBytes();
   let line = 1;
-  const emit = (last: Buffer): RawText | RejectedRecord | undefined => {
-    const location = `${name}:${line}`;
-    if (pending.size + last.length > RECORD_LIMITS.maxBytes) {
-      const size = pending.size + last.length;
-      const text = pending.preview(last);
-      pending.take(Buffer.alloc(0));
-      return new RejectedRecord(text, tooLarge(size), location);
-    }
-    let bytes = pending.take(last);
-    if (firstNonBlank(bytes, 0) === -1) return undefined;
-    if (bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
-    return recordOf(bytes, location, 'line');
+  const record = (bytes: Buffer): RawText | RejectedRecord | undefined => {
+    const location = `${name}:${line++}`;
+    return firstNonBlank(bytes, 0) === -1 ? undefined : recordOf(bytes, location, 'line');
   };
+  function* lines(last: Buffer): Generator<RawText | RejectedRecord> {
+    const whole = pending.end(last, `${name}:${line}`);
+    if (whole instanceof RejectedRecord) {
+      line++;
+      yield whole;
+      return;
+    }
+    let from = 0;
+    for (let cr = whole.indexOf(CR); cr !== -1; cr = whole.indexOf(CR, from)) {
+      const found = record(whole.subarray(from, cr));
+      if (found) yield found;
+      from = cr + 1;
+      // CRLF: the LF that follows ended the line already.
+      if (from === whole.length) return;
+    }
+    const found = record(whole.subarray(from));
+    if (found) yield found;
+  }
   for await (const chunk of chunks) {
     let from = 0;
     for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, from)) {
-      const record = emit(chunk.subarray(from, newline));
-      if (record) yield record;
-      line++;
+      yield* lines(chunk.subarray(from, newline));
       from = newline + 1;
     }
     pending.add(chunk.subarray(from));
   }
-  const record = emit(Buffer.alloc(0));
-  if (record) yield record;
+  yield* lines(Buffer.alloc(0));
 }
 
 const OPEN_BRACE = 0x7b;
@@ -315,13 +323,8 @@ async function* jsonArrayElements(chunks: AsyncIterable<Buffer>, path: string, n
   const finish = (last: Buffer): RawText | RejectedRecord => {
     const location = `${name}:${element!.line} (record ${element!.number})`;
     element = null;
-    if (pending.size + last.length > RECORD_LIMITS.maxBytes) {
-      const size = pending.size + last.length;
-      const text = pending.preview(last);
-      pending.take(Buffer.alloc(0));
-      return new RejectedRecord(text, tooLarge(size), location);
-    }
-    return recordOf(trimmedEnd(pending.take(last)), location, 'record');
+    const bytes = pending.end(last, location);
+    return bytes instanceof RejectedRecord ? bytes : recordOf(trimmedEnd(bytes), location, 'record');
   };
   for await (const chunk of chunks) {
     // Where, in this chunk, the bytes of the element being read start.

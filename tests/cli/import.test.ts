@@ -36,6 +36,7 @@ async function query(sql: string, params: unknown[] = []): Promise<Record<string
 
 const importRuns = async () => (await query(`select count(*)::int as n from ops.runs where kind = 'import'`))[0]!.n as number;
 
+// A test runs the command line up to four times, each a process of its own: slow on a loaded machine.
 describe('verite import (issue 17)', () => {
   it('acceptance: of two versions of one order in one file, newer first, the newer lands', async () => {
     const path = file('versions.jsonl', [order(101, '2024-04-02T09:00:00Z', '120.00'), order(101, '2024-04-01T09:00:00Z', '100.00'), ''].join('\n'));
@@ -165,4 +166,4 @@ describe('verite import (issue 17)', () => {
     expect(res.stdout).toContain('1 date replaced:\n  2024-03-02: 2 rows replaced by the file\'s 2 (0 not in the file removed)\n');
     expect(await sessions()).toEqual(['2024-03-01 google 12', '2024-03-02 bing 6', '2024-03-02 google 11', '2024-03-03 google 9']);
   });
-});
+}, 240_000);

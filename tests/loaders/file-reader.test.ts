@@ -64,6 +64,17 @@ describe('reading an import file', () => {
     expect(records).toHaveLength(3);
   });
 
+  it('reads lines ended by CR alone, as old Mac files end them, like LF and CRLF', async () => {
+    const path = file('mac.jsonl', '{"id":1}\r{"id":2}\r\n{"id":3}\n\r{"id":5}\r');
+    expect((await all(path)).map(shape)).toEqual([
+      { text: '{"id":1}', at: 'mac.jsonl:1' },
+      { text: '{"id":2}', at: 'mac.jsonl:2' },
+      { text: '{"id":3}', at: 'mac.jsonl:3' },
+      // Line 4 is empty (LF, then CR).
+      { text: '{"id":5}', at: 'mac.jsonl:5' },
+    ]);
+  });
+
   it('issue 17: rejects a CSV row that is not UTF-8 with its line, counting a value that spans lines, and reads the rest', async () => {
     const path = file(
       'latin1.csv',
