@@ -64,7 +64,7 @@ export function minimize(f: (x: readonly number[]) => ValueAndGradient, x0: read
   let x = [...x0];
   let current = evaluate(x);
   if (!Number.isFinite(current.value)) throw new RangeError(`the function is not finite at the starting point ${JSON.stringify(x0)}`);
-  const identity = () => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  const identity = (): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
   let H = identity();
   let first = true;
   let iterations = 0;

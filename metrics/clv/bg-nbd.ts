@@ -89,7 +89,7 @@ export function bgNbdTotalLogLikelihood(groups: HistoryGroups): (params: BgNbdPa
   const invAlphaTx = new Float64Array(txValues.length);
   // Per distinct x: customers, and the x-only parts of ∂/∂r, ∂/∂a, ∂/∂b.
   const perX = new Float64Array(xValues.length);
-  for (let i = 0; i < size; i++) perX[xIndex[i]!] += count[i]!;
+  for (let i = 0; i < size; i++) perX[xIndex[i]!]! += count[i]!;
   return ({ r, alpha, a, b }, gradient) => {
     const base = -logGamma(r) + r * Math.log(alpha) + logGamma(a + b) - logGamma(b);
     const logA = Math.log(a);

@@ -68,7 +68,7 @@ export function gammaGammaTotalLogLikelihood(groups: SpendGroups): (params: Gamm
   const dpPerX = new Float64Array(xs.length);
   const dqPerX = new Float64Array(xs.length);
   const customersPerX = new Float64Array(xs.length);
-  for (let i = 0; i < size; i++) customersPerX[index[i]!] += count[i]!;
+  for (let i = 0; i < size; i++) customersPerX[index[i]!]! += count[i]!;
   return ({ p, q, gamma }, gradient) => {
     const base = -logGamma(q) + q * Math.log(gamma);
     const psiQ = digamma(q);
