@@ -9,8 +9,8 @@ export const date = dimension({
     'The local date in the reporting time zone (SQL date). kpi_daily and revenue_reconciliation_daily: the day, every day from the first to the last day with data; ' +
     'kpi_weekly: the Monday of the ISO week; kpi_monthly: the first day of the month; kpi_channel_daily: the day; ' +
     'customer_kpis: the as-of date (the last day of each month, and the date of the last counted order); ' +
-    'cohort_monthly: the first day of the calendar month the row measures; clv_summary: the cohort month.',
-  views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary'],
+    'cohort_monthly: the first day of the calendar month the row measures; clv_summary: the cohort month; clv_model: the calibration end of the fit.',
+  views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model'],
   sources: [],
   sqlType: 'date',
 });

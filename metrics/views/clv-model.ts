@@ -8,6 +8,6 @@ import type { MetricLog } from '../view.ts';
 export const clvModel: MetricLog = Object.freeze({
   name: 'clv_model',
   grain: 'one row per fit of the predicted-CLV models (BG/NBD and Gamma-Gamma), kept: the estimates, their log-likelihoods and the hold-out check',
-  dimensions: ['fitted_at', 'calibration_end', 'holdout_end', 'orders_checksum'],
+  dimensions: ['date', 'fitted_at', 'calibration_end', 'holdout_end', 'orders_checksum'],
   leadingMetrics: ['clv_fit_customers', 'clv_fit_repeat_customers'],
 });

@@ -13,7 +13,7 @@ export const clvSummary = defineView({
   grain: "one row per cohort month (of the first counted order) × channel of the first order, summing the last published CLV fit's predictions",
   dimensions: ['date', 'cohort_month', 'channel'],
   leadingMetrics: ['clv_customers', 'expected_purchases_365d', 'predicted_clv_12m', 'expected_alive_customers', 'avg_p_alive', 'cohort_ad_spend', 'predicted_ltv_to_cac'],
-  indexes: [{ columns: ['cohort_month', 'channel'], unique: true }],
+  indexes: [{ columns: ['cohort_month', 'channel'], unique: true }, { columns: ['date'] }],
   build: (db) =>
     db
       .with('cohorts', (q) =>

@@ -10,6 +10,8 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('metrics.clv_model')
+    // The calibration end again, as the \`date\` every metric table has (METRICS.md, "Published views").
+    .addColumn('date', 'date', (c) => c.notNull())
     .addColumn('fitted_at', 'timestamptz', (c) => c.primaryKey())
     .addColumn('calibration_end', 'date', (c) => c.notNull())
     .addColumn('customers', 'bigint', (c) => c.notNull())
@@ -29,7 +31,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('holdout_correlation', 'numeric')
     .addColumn('orders_checksum', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('clv_model_calibration_end').on('metrics.clv_model').columns(['calibration_end']).execute();
+  await db.schema.createIndex('clv_model_date').on('metrics.clv_model').columns(['date']).execute();
   await db.schema
     .createTable('core.customer_predictions')
     .addColumn('customer_key', 'text', (c) => c.primaryKey())

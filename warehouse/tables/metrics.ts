@@ -151,6 +151,8 @@ type NullableDate = ColumnType<string | null, string | null, string | null>;
  * the refresh). The hold-out columns are null for a fit without a hold-out end.
  */
 export interface ClvModelTable {
+  /** The calibration end. */
+  date: DateText;
   fitted_at: ColumnType<Date, Date | string, Date | string>;
   calibration_end: DateText;
   customers: Count;
