@@ -80,9 +80,9 @@ const group = (n: number) => n.toLocaleString('en-US');
 export async function fitClv(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, options: ClvFitOptions = {}): Promise<ClvFitResult> {
   const { log } = options;
   const exists = await sql<{ oid: string | null }>`select to_regclass('core.orders')::text as oid`.execute(warehouse.db);
-  if (!exists.rows[0]?.oid) return { status: 'skipped', reason: 'core.orders does not exist yet: run `verite transform` (or `verite run`) first' };
+  if (!exists.rows[0]?.oid) return { status: 'skipped', reason: 'no fit: core.orders does not exist yet; run `verite transform` (or `verite run`) first' };
   const state = await ordersState(warehouse.db);
-  if (!state.lastOrderDate) return { status: 'skipped', reason: 'no counted orders yet' };
+  if (!state.lastOrderDate) return { status: 'skipped', reason: 'no fit: no counted orders yet' };
   const last = state.lastOrderDate;
   const calibrationEnd = options.calibrationEnd ?? last;
   const holdoutEnd = options.holdoutEnd ?? null;
@@ -105,11 +105,11 @@ export async function fitClv(warehouse: Pick<Warehouse, 'db'>, config: VeriteCon
         .where('orders_checksum', '=', state.checksum)
         .orderBy('fitted_at', 'desc')
         .executeTakeFirst();
-      if (previous) return { status: 'skipped', reason: `the orders have not changed since the fit of ${previous.fitted_at.toISOString()} (as of ${calibrationEnd})` };
+      if (previous) return { status: 'skipped', reason: `not fitted again: the orders have not changed since the fit of ${previous.fitted_at.toISOString()} (as of ${calibrationEnd})` };
     }
     await createHistories(trx, calibrationEnd, holdoutEnd);
     const counts = await historyCounts(trx);
-    if (counts.customers === 0) return { status: 'skipped', reason: `no customer's first counted order is on or before ${calibrationEnd}` };
+    if (counts.customers === 0) return { status: 'skipped', reason: `no fit: no customer's first counted order is on or before ${calibrationEnd}` };
     const minimum = config.clv.minRepeatCustomers;
     if (counts.repeatCustomers < minimum) {
       return {

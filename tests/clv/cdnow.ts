@@ -56,3 +56,32 @@ export function cdnowHistories(end: string, holdoutEnd?: string): { customer: nu
     };
   });
 }
+
+/**
+ * The CDNOW sample as Shopify orders (the Admin API Order shape of DESIGN.md), one order per
+ * line: the sample id as the customer, the date at noon UTC, the amount as `total_price` in USD.
+ * Two lines of one customer on one day are two orders, which the models count as one purchase
+ * day.
+ */
+export function cdnowShopifyOrders(): Record<string, unknown>[] {
+  return cdnowPurchases().map((p, i) => ({
+    id: i + 1,
+    name: `#${1001 + i}`,
+    created_at: `${p.date}T12:00:00Z`,
+    updated_at: `${p.date}T12:00:00Z`,
+    cancelled_at: null,
+    test: false,
+    currency: 'USD',
+    total_price: p.amount,
+    subtotal_price: p.amount,
+    total_discounts: '0.00',
+    total_tax: '0.00',
+    customer: { id: p.customer, email: null },
+    email: null,
+    line_items: [],
+    refunds: [],
+    payment_gateway_names: ['manual'],
+    landing_site: null,
+    referring_site: null,
+  }));
+}
