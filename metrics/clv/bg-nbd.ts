@@ -1,7 +1,7 @@
-import { hypergeometric2F1 } from './hypergeometric.ts';
+import { hypergeometric2F1, hypergeometricSeries, seriesTerms } from './hypergeometric.ts';
 import type { HistoryGroups, PurchaseHistory } from './history-groups.ts';
 import { minimize } from './bfgs.ts';
-import { digamma, logGamma } from './gamma-function.ts';
+import { logGamma } from './gamma-function.ts';
 
 /**
  * The BG/NBD model of Fader, Hardie & Lee, "Counting your customers the easy way: an
@@ -65,7 +65,8 @@ function distinct(column: Float64Array): { values: Float64Array; index: Int32Arr
  * times its count), as a function of the parameters; given an array, it also writes there the
  * gradient with respect to (ln r, ln α, ln a, ln b). The terms that depend on x only, on T only
  * or on t_x only are computed once per distinct value, so a group costs one exponential and one
- * logarithm.
+ * logarithm; the ln Γ differences of x are running sums of logarithms, the digamma differences
+ * of the gradient running sums of reciprocals.
  *
  * With w the share of the likelihood of having dropped out after the last purchase (0 for
  * x = 0), the derivatives are, per customer:
@@ -87,16 +88,36 @@ export function bgNbdTotalLogLikelihood(groups: HistoryGroups): (params: BgNbdPa
   const logAlphaTx = new Float64Array(txValues.length);
   const invAlphaT = new Float64Array(TValues.length);
   const invAlphaTx = new Float64Array(txValues.length);
-  // Per distinct x: customers, and the x-only parts of ∂/∂r, ∂/∂a, ∂/∂b.
+  // Customers per distinct x; the distinct x in increasing order, for the running sums below.
   const perX = new Float64Array(xValues.length);
   for (let i = 0; i < size; i++) perX[xIndex[i]!]! += count[i]!;
+  const ascending = [...xValues.keys()].sort((i, j) => xValues[i]! - xValues[j]!);
+  // Σ_{j<x} 1/(r+j), 1/(b+j), 1/(a+b+j): ψ(r+x) − ψ(r) and the like, per distinct x.
+  const [psiR, psiB, psiAB] = [new Float64Array(xValues.length), new Float64Array(xValues.length), new Float64Array(xValues.length)];
   return ({ r, alpha, a, b }, gradient) => {
-    const base = -logGamma(r) + r * Math.log(alpha) + logGamma(a + b) - logGamma(b);
+    // ln Γ(r+x) − ln Γ(r) = Σ_{j<x} ln(r + j), and so for b and a + b: running sums over j, exact
+    // where differences of ln Γ of large arguments (a and b in the millions) would lose digits.
     const logA = Math.log(a);
-    for (let k = 0; k < xValues.length; k++) {
+    const logAlpha = Math.log(alpha);
+    let [sumR, sumB, sumAB, invR, invB, invAB] = [0, 0, 0, 0, 0, 0];
+    let j = 0;
+    for (const k of ascending) {
       const x = xValues[k]!;
-      common[k] = base + logGamma(r + x) + logGamma(b + x) - logGamma(a + b + x);
+      for (; j < x; j++) {
+        sumR += Math.log(r + j);
+        sumB += Math.log(b + j);
+        sumAB += Math.log(a + b + j);
+        if (gradient) {
+          invR += 1 / (r + j);
+          invB += 1 / (b + j);
+          invAB += 1 / (a + b + j);
+        }
+      }
+      common[k] = r * logAlpha + sumR + sumB - sumAB;
       dropFactor[k] = x > 0 ? logA - Math.log(b + x - 1) : -Infinity;
+      psiR[k] = invR;
+      psiB[k] = invB;
+      psiAB[k] = invAB;
     }
     for (let k = 0; k < TValues.length; k++) {
       logAlphaT[k] = Math.log(alpha + TValues[k]!);
@@ -150,15 +171,11 @@ export function bgNbdTotalLogLikelihood(groups: HistoryGroups): (params: BgNbdPa
       let dr = 0;
       let da = 0;
       let db = 0;
-      const [psiR, psiAB, psiB] = [digamma(r), digamma(a + b), digamma(b)];
       for (let k = 0; k < xValues.length; k++) {
-        const x = xValues[k]!;
         const n = perX[k]!;
-        if (n === 0) continue;
-        const psiABX = x === 0 ? psiAB : digamma(a + b + x);
-        dr += n * (x === 0 ? 0 : digamma(r + x) - psiR);
-        da += n * (psiAB - psiABX);
-        db += n * (psiAB - psiABX + (x === 0 ? 0 : digamma(b + x) - psiB));
+        dr += n * psiR[k]!;
+        da -= n * psiAB[k]!;
+        db += n * (psiB[k]! - psiAB[k]!);
       }
       const customers = perX.reduce((sum, v) => sum + v, 0);
       dr += customers * Math.log(alpha) - sumLog;
@@ -228,28 +245,51 @@ export function probabilityAlive(params: BgNbdParameters, history: PurchaseHisto
   return 1 / (1 + odds);
 }
 
-/** Within this of a = 1, where (a + b + x − 1)/(a − 1) and its bracket are both 0/0, the two sides are averaged. */
+/** Within this of a = 1 (or of a + b + x = 1), where the formula is 0/0, the two sides are averaged. */
 const A_NEAR_ONE = 1e-6;
+/** A power series needing more terms than this is left for the continuation to 1 − z. */
+const DIRECT_TERMS = 20_000;
 
 /**
  * E[Y(t) | x, t_x, T] without the probability of being alive: what a customer alive at T is
- * expected to buy in the next t weeks. The paper's equation 10 is this times P(alive).
+ * expected to buy in the next t weeks. The paper's equation 10 is this times P(alive):
  *
- * The paper writes it with 2F1(r + x, b + x; a + b + x − 1; z), z = t / (α + T + t). Euler's
- * transformation (DLMF 15.8.1) turns ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) into
- * (1 − z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z): the same number, with two parameters that no
- * longer grow with x, which keeps the function's continuation near z = 1 well conditioned for a
- * customer with many purchases.
+ *   (a + b + x − 1)/(a − 1) · [1 − ((α+T)/(α+T+t))^(r+x) · 2F1(r + x, b + x; a + b + x − 1; z)],  z = t/(α+T+t).
+ *
+ * Euler's transformation (DLMF 15.8.1) writes the same product as
+ * (1 − z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z), whose parameters do not grow with x. Which form
+ * sums better depends on the customer and the fit: the paper's when a and b are large (a shop
+ * whose drop-out probability hardly varies between customers), Euler's when x is large. The
+ * power series of the form likely to need fewer terms is summed directly (then the other), its
+ * size kept as a logarithm so that neither the series nor the power overflows; only when both
+ * need more than 20,000 terms (z very near 1: a large t against a small α + T, and small a and
+ * b) is the continuation to 1 − z of {@link hypergeometric2F1} used, on Euler's form.
  */
 export function expectedPurchasesIfAlive(params: BgNbdParameters, x: number, T: number, t: number): number {
   const { r, alpha, a, b } = params;
   if (t === 0) return 0;
-  if (Math.abs(a - 1) < A_NEAR_ONE) {
-    return (expectedPurchasesIfAlive({ ...params, a: 1 - A_NEAR_ONE }, x, T, t) + expectedPurchasesIfAlive({ ...params, a: 1 + A_NEAR_ONE }, x, T, t)) / 2;
+  // At a = 1, and at a + b + x − 1 = 0 (a pole of 2F1 that its factor cancels), the limit: the mean of the two sides.
+  if (Math.abs(a - 1) < A_NEAR_ONE || Math.abs(a + b + x - 1) < A_NEAR_ONE) {
+    return (expectedPurchasesIfAlive({ ...params, a: a - 2 * A_NEAR_ONE }, x, T, t) + expectedPurchasesIfAlive({ ...params, a: a + 2 * A_NEAR_ONE }, x, T, t)) / 2;
   }
   const z = t / (alpha + T + t);
-  const f = hypergeometric2F1(a + b - 1 - r, a - 1, a + b + x - 1, z);
-  return ((a + b + x - 1) / (a - 1)) * (1 - Math.pow(1 - z, a - 1) * f);
+  const logOneMinusZ = Math.log((alpha + T) / (alpha + T + t));
+  const c = a + b + x - 1;
+  const forms = [
+    { p: r + x, q: b + x, power: r + x },
+    { p: a + b - 1 - r, q: a - 1, power: a - 1 },
+  ].map((f) => ({ ...f, terms: seriesTerms(f.p, f.q, c, z) }));
+  // The estimate is pessimistic for a series that shrinks fast before its parameters are passed: try both, likelier first.
+  forms.sort((u, v) => u.terms - v.terms);
+  let product: number | undefined;
+  for (const form of forms) {
+    const f = hypergeometricSeries(form.p, form.q, c, z, DIRECT_TERMS);
+    if (!f) continue;
+    product = Math.sign(f.mantissa) * Math.exp(form.power * logOneMinusZ + f.logScale + Math.log(Math.abs(f.mantissa)));
+    break;
+  }
+  product ??= Math.exp((a - 1) * logOneMinusZ) * hypergeometric2F1(a + b - 1 - r, a - 1, c, z);
+  return (c / (a - 1)) * (1 - product);
 }
 
 /**

@@ -5,9 +5,10 @@ import { gammaSign, logGamma } from './gamma-function.ts';
  * BG/NBD conditional expectation needs it (Fader, Hardie & Lee 2005, equation 10).
  *
  * - |z| ≤ 1/2: the power series Σ (a)ₙ(b)ₙ / ((c)ₙ n!) zⁿ (DLMF 15.2.1), whose terms shrink at
- *   least as fast as 2⁻ⁿ once n passes the parameters.
- * - 1/2 < z < 1: the series converges too slowly there (like zⁿ, and not at all at 1), so the
- *   function is continued to 1 − z (Abramowitz & Stegun 15.3.6; DLMF 15.8.4 writes it with the
+ *   least as fast as 2⁻ⁿ once n passes the parameters; above 1/2 too while it needs at most
+ *   5,000 terms (a large c, or z not too near 1).
+ * - 1/2 < z < 1 otherwise: the series converges too slowly there (like zⁿ, and not at all at 1),
+ *   so the function is continued to 1 − z (Abramowitz & Stegun 15.3.6; DLMF 15.8.4 writes it with the
  *   regularized function), whose two series
  *   converge like (1 − z)ⁿ:
  *
@@ -33,9 +34,9 @@ export function hypergeometric2F1(a: number, b: number, c: number, z: number): n
   if (c <= 0 && Number.isInteger(c)) throw new RangeError(`2F1(${a}, ${b}; ${c}; ${z}): c must not be 0 or a negative integer`);
   if (z >= 1) throw new RangeError(`2F1(${a}, ${b}; ${c}; ${z}): z must be below 1`);
   if (z === 0 || a === 0 || b === 0) return 1;
-  if (isPolynomial(a) || isPolynomial(b)) return series(a, b, c, z);
+  if (isPolynomial(a) || isPolynomial(b)) return summed(a, b, c, z);
   if (z < 0) return Math.pow(1 - z, -a) * hypergeometric2F1(a, c - b, c, z / (z - 1));
-  if (z <= 0.5) return series(a, b, c, z);
+  if (z <= 0.5 || seriesTerms(a, b, c, z) <= DIRECT_TERMS) return summed(a, b, c, z);
   const s = c - a - b;
   const m = Math.round(s);
   // The terms carry (1 − z)^(±s): the nearer z is to 1, the faster they change with c, and the closer the points.
@@ -59,28 +60,63 @@ export function hypergeometric2F1(a: number, b: number, c: number, z: number): n
  */
 const INTEGER_GAP = 1e-3;
 /** Terms of a series beyond which it is said not to converge. */
-const MAX_TERMS = 100_000;
+const MAX_TERMS = 1_000_000;
+/** Above z = 1/2, the power series is still summed directly when it needs at most this many terms. */
+const DIRECT_TERMS = 5_000;
+/** Sums and terms are rescaled by 10^−250 past 10^250, so a series whose terms overflow a double still sums. */
+const RESCALE = 1e250;
+const LOG_RESCALE = 250 * Math.LN10;
 
 function isPolynomial(p: number): boolean {
   return p < 0 && Number.isInteger(p);
 }
 
 /**
- * The power series, summed until a term no longer changes the sum (and the terms shrink). Exact
- * for a polynomial (a term becomes 0).
+ * About how many terms the power series of 2F1(a, b; c; z), 0 < z < 1, needs: the terms grow
+ * while (a+n)(b+n)z > (c+n)(n+1), that is up to n ≈ ((a+b)z − c − 1)/(1 − z), then shrink by
+ * about z a term, some 37/(−ln z) terms to lose 16 digits.
  */
-function series(a: number, b: number, c: number, z: number): number {
+export function seriesTerms(a: number, b: number, c: number, z: number): number {
+  const peak = Math.max(0, ((a + b) * z - c - 1) / (1 - z));
+  return peak + 37 / -Math.log(z);
+}
+
+/** A number as mantissa × e^logScale, so that it may exceed the largest double. */
+export interface ScaledValue {
+  mantissa: number;
+  logScale: number;
+}
+
+/**
+ * The power series Σ (a)ₙ(b)ₙ / ((c)ₙ n!) zⁿ, summed until a term no longer changes the sum (and
+ * the terms shrink), rescaled as it grows so that no term overflows. Exact for a polynomial (a
+ * term becomes 0). Null when it has not converged within `maxTerms` terms.
+ */
+export function hypergeometricSeries(a: number, b: number, c: number, z: number, maxTerms = MAX_TERMS): ScaledValue | null {
   let term = 1;
   let sum = 1;
-  for (let n = 0; n < MAX_TERMS; n++) {
+  let logScale = 0;
+  for (let n = 0; n < maxTerms; n++) {
     const ratio = ((a + n) * (b + n)) / ((c + n) * (n + 1)) * z;
     term *= ratio;
     sum += term;
-    if (term === 0) return sum;
-    if (Math.abs(term) <= 1e-17 * Math.abs(sum) && Math.abs(ratio) < 1) return sum;
+    if (term === 0) return { mantissa: sum, logScale };
+    if (Math.abs(term) <= 1e-17 * Math.abs(sum) && Math.abs(ratio) < 1) return { mantissa: sum, logScale };
+    if (Math.abs(sum) > RESCALE || Math.abs(term) > RESCALE) {
+      sum /= RESCALE;
+      term /= RESCALE;
+      logScale += LOG_RESCALE;
+    }
     if (!Number.isFinite(sum)) break;
   }
-  throw new RangeError(`2F1(${a}, ${b}; ${c}; ${z}): the series did not converge`);
+  return null;
+}
+
+/** The series' value, or a RangeError naming the function when it did not converge. */
+function summed(a: number, b: number, c: number, z: number): number {
+  const value = hypergeometricSeries(a, b, c, z);
+  if (!value) throw new RangeError(`2F1(${a}, ${b}; ${c}; ${z}): the series did not converge`);
+  return value.logScale === 0 ? value.mantissa : value.mantissa * Math.exp(value.logScale);
 }
 
 /**
@@ -100,7 +136,7 @@ function nearOne(a: number, b: number, c: number, z: number): number {
   const s = c - a - b;
   const first = gammaRatio(c, s, c - a, c - b, w, 0);
   const second = gammaRatio(c, -s, a, b, w, s);
-  const left = first === 0 ? 0 : first * series(a, b, 1 - s, w);
-  const right = second === 0 ? 0 : second * series(c - a, c - b, s + 1, w);
+  const left = first === 0 ? 0 : first * summed(a, b, 1 - s, w);
+  const right = second === 0 ? 0 : second * summed(c - a, c - b, s + 1, w);
   return left + right;
 }
