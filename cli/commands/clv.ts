@@ -41,6 +41,7 @@ function modelRecord(model: ClvModel, published: boolean): Record<string, unknow
     holdout_actual_repeat_transactions: model.holdout?.actualRepeatTransactions ?? null,
     holdout_predicted_repeat_transactions: model.holdout?.predictedRepeatTransactions ?? null,
     holdout_correlation: model.holdout?.correlation ?? null,
+    notes: model.notes,
   };
 }
 
@@ -69,6 +70,7 @@ export function formatFit(model: ClvModel, published: boolean, lastOrderNote: st
   return [
     `CLV models fitted as of ${model.calibrationEnd} (fitted_at ${model.fittedAt.toISOString()})`,
     ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
+    ...model.notes.map((note) => `note: ${note}`),
     published
       ? `Published: core.customer_predictions (${grouped(model.customers)} customers), metrics.clv_summary and metrics.customer_kpis rebuilt; the row is in metrics.clv_model.`
       : `A back-test (${lastOrderNote}): the row is in metrics.clv_model; the published predictions are unchanged.`,

@@ -43,6 +43,32 @@ export interface ClvModel {
   gammaGamma: GammaGammaParameters & { logLikelihood: number; customers: number };
   holdout: HoldoutCheck | null;
   ordersChecksum: string;
+  /** What a reader of the estimates should know (see {@link fitNotes}), one sentence each. */
+  notes: string[];
+}
+
+/** a + b past which the beta distribution of the drop-out probability is, for every purpose, one value. */
+const UNBOUNDED_BETA = 1e4;
+
+/**
+ * Sentences about estimates that need reading with care: a and b that grew without bound (the
+ * likelihood rises as they grow together: every customer drops out with about the same
+ * probability, a/(a+b), and only that ratio means something), and a spend model without a finite
+ * mean (q ≤ 1), where the expected spend of a customer without repeat purchases is NULL.
+ */
+export function fitNotes(bgNbd: BgNbdParameters, gammaGamma: GammaGammaParameters): string[] {
+  const notes: string[] = [];
+  const { a, b } = bgNbd;
+  if (a + b > UNBOUNDED_BETA) {
+    notes.push(
+      `a and b grew without bound (a + b = ${(a + b).toExponential(1)}): customers drop out after a purchase with about the same probability, ` +
+        `a/(a + b) = ${(a / (a + b)).toFixed(3)}; only that ratio means something`,
+    );
+  }
+  if (gammaGamma.q <= 1) {
+    notes.push(`the Gamma-Gamma q is ${gammaGamma.q.toFixed(3)}, at most 1: the spend model has no finite mean, so customers without a repeat purchase get no expected spend (NULL)`);
+  }
+  return notes;
 }
 
 export type ClvFitResult =
@@ -157,6 +183,7 @@ export async function fitClv(warehouse: Pick<Warehouse, 'db'>, config: VeriteCon
       gammaGamma: { ...gammaGamma.parameters, logLikelihood: gammaGamma.logLikelihood, customers: gammaGamma.customers },
       holdout,
       ordersChecksum: state.checksum,
+      notes: fitNotes(bgNbd.parameters, gammaGamma.parameters),
     };
     await trx
       .insertInto('metrics.clv_model')

@@ -27,7 +27,8 @@ export const clvStep: PostLoadStep = {
       status: 'succeeded',
       summary:
         `fitted as of ${model.calibrationEnd} on ${model.customers.toLocaleString('en-US')} customers (${model.repeatCustomers.toLocaleString('en-US')} repeat): ` +
-        `BG/NBD r ${fixed(r, 3)}, alpha ${fixed(alpha, 3)}, a ${fixed(a, 3)}, b ${fixed(b, 3)}; Gamma-Gamma p ${fixed(p, 2)}, q ${fixed(q, 2)}, gamma ${fixed(gamma, 2)}`,
+        `BG/NBD r ${fixed(r, 3)}, alpha ${fixed(alpha, 3)}, a ${fixed(a, 3)}, b ${fixed(b, 3)}; Gamma-Gamma p ${fixed(p, 2)}, q ${fixed(q, 2)}, gamma ${fixed(gamma, 2)}` +
+        model.notes.map((note) => `; note: ${note}`).join(''),
     };
   },
 };

@@ -20,6 +20,7 @@ import {
 import { logGamma } from '../../metrics/clv/gamma-function.ts';
 import { groupHistories } from '../../metrics/clv/history-groups.ts';
 import { simulateCustomers } from '../../metrics/clv/simulate.ts';
+import { fitNotes } from '../../metrics/clv/fit.ts';
 import { cdnowHistories } from './cdnow.ts';
 
 /** Fader, Hardie & Lee (2005), the BG/NBD estimates on the CDNOW sample's 39-week calibration. */
@@ -124,6 +125,37 @@ describe('BG/NBD per customer', () => {
     for (const [x, T, t] of cases) within(expectedPurchasesIfAlive(PUBLISHED, x, T, t), ifAliveByIntegration(PUBLISHED, x, T, t), 1e-7);
   });
 
+  /**
+   * The same integral for a ≥ 2 and b + x ≥ 2, where the Beta density vanishes at both ends:
+   * Simpson over mean ± 14 standard deviations of p (all but 10⁻⁴⁰ of its mass).
+   */
+  function ifAliveByIntegrationAroundTheMean({ r, alpha, a, b }: BgNbdParameters, x: number, T: number, t: number): number {
+    const B = b + x;
+    const logBeta = logGamma(a) + logGamma(B) - logGamma(a + B);
+    const mean = a / (a + B);
+    const sd = Math.sqrt((a * B) / ((a + B) ** 2 * (a + B + 1)));
+    const [lo, hi] = [Math.max(0, mean - 14 * sd), Math.min(1, mean + 14 * sd)];
+    const f = (p: number) =>
+      p <= 0 || p >= 1 ? 0 : ((1 - Math.pow((alpha + T) / (alpha + T + p * t), r + x)) / p) * Math.exp((a - 1) * Math.log(p) + (B - 1) * Math.log1p(-p) - logBeta);
+    const n = 20_000;
+    const h = (hi - lo) / n;
+    let sum = f(lo) + f(hi);
+    for (let i = 1; i < n; i++) sum += (i % 2 ? 4 : 2) * f(lo + i * h);
+    return (sum * h) / 3;
+  }
+
+  it('stays right when the drop-out probability hardly varies between customers (a and b large), with many purchases or none (the demo shop\'s fit)', () => {
+    const cases = [
+      [{ r: 0.3, alpha: 4.7, a: 30, b: 20 }, 50, 10, 52.14],
+      [{ r: 0.3, alpha: 4.7, a: 100, b: 60 }, 5, 10, 52.14],
+      [{ r: 0.24, alpha: 0.3, a: 500, b: 300 }, 0, 0, 200],
+      [{ r: 2, alpha: 40, a: 3, b: 8 }, 400, 100, 13],
+      [{ r: 0.3, alpha: 4.7, a: 1e4, b: 6e3 }, 300, 50, 52.14],
+      [{ r: 0.23, alpha: 2.5, a: 7.4e6, b: 3.5e6 }, 3, 10, 52.14],
+    ] as const;
+    for (const [params, x, T, t] of cases) within(expectedPurchasesIfAlive(params, x, T, t), ifAliveByIntegrationAroundTheMean(params, x, T, t), 1e-6);
+  });
+
   it('gives P(alive) = 1/(1 + a/(b + x − 1) · ((α + T)/(α + t_x))^(r + x)) (equation 11), and 1 for x = 0', () => {
     const { r, alpha, a, b } = PUBLISHED;
     expect(probabilityAlive(PUBLISHED, { x: 0, tx: 0, T: 38.86 })).toBe(1);
@@ -221,5 +253,16 @@ describe('predicted CLV over 12 months', () => {
       within(out.discountedPurchases12m[i]!, discountedExpectedPurchases(PUBLISHED, h, 0.01), 1e-14);
       within(out.expectedPurchasesHoldout![i]!, conditionalExpectedPurchases(PUBLISHED, h, 39), 1e-14);
     });
+  });
+});
+
+describe('notes on a fit', () => {
+  it('says when a and b grew without bound (one drop-out probability for all), and when the spend model has no finite mean', () => {
+    expect(fitNotes(PUBLISHED, { p: 6.25, q: 3.74, gamma: 15.44 })).toEqual([]);
+    // a/(a + b) = 7.4/10.9 = 0.679
+    expect(fitNotes({ r: 0.23, alpha: 2.5, a: 7.4e6, b: 3.5e6 }, { p: 6.25, q: 0.8, gamma: 15.44 })).toEqual([
+      'a and b grew without bound (a + b = 1.1e+7): customers drop out after a purchase with about the same probability, a/(a + b) = 0.679; only that ratio means something',
+      'the Gamma-Gamma q is 0.800, at most 1: the spend model has no finite mean, so customers without a repeat purchase get no expected spend (NULL)',
+    ]);
   });
 });
