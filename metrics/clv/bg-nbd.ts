@@ -140,7 +140,7 @@ export function bgNbdTotalLogLikelihood(groups: HistoryGroups): (params: BgNbdPa
       const alive = -rx * logAlphaT[tI]!;
       let ll = alive;
       let w = 0;
-      if (rx > r) {
+      if (gx[i]! > 0) {
         // Both parts, as a log-sum-exp: the larger plus ln(1 + e^(smaller − larger)).
         const xI = txIndex[i]!;
         const dropped = dropFactor[k]! - rx * logAlphaTx[xI]!;

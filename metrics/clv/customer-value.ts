@@ -1,10 +1,7 @@
 import { expectedPurchasesIfAlive, probabilityAlive, type BgNbdParameters } from './bg-nbd.ts';
 import type { HistoryGroups, PurchaseHistory } from './history-groups.ts';
 
-/** A month of 365/12 days, in weeks (METRICS.md: `predicted_clv_12m`). */
-export const WEEKS_PER_MONTH = 365 / 12 / 7;
-
-/** The end of month k after the calibration end, in weeks; month 12 ends at exactly 365/7. */
+/** The end of month k after the calibration end, in weeks, months of 365/12 days (METRICS.md: `predicted_clv_12m`); month 12 ends at exactly 365/7. */
 function monthEnd(k: number): number {
   return (k * 365) / 12 / 7;
 }

@@ -88,7 +88,7 @@ export class ClvFitError extends Error {
 
 const DAY_MS = 86_400_000;
 const daysBetween = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / DAY_MS);
-const group = (n: number) => n.toLocaleString('en-US');
+const grouped = (n: number) => n.toLocaleString('en-US');
 
 /**
  * Fits the BG/NBD and Gamma-Gamma models on the counted orders up to the calibration end
@@ -141,8 +141,8 @@ export async function fitClv(warehouse: Pick<Warehouse, 'db'>, config: VeriteCon
       return {
         status: 'skipped',
         reason:
-          `no fit: ${group(counts.repeatCustomers)} of ${group(counts.customers)} customers bought on two or more days up to ${calibrationEnd}, fewer than ` +
-          `clv.minRepeatCustomers (${group(minimum)}); a fit on so few repeat customers gives unstable predictions, so the predicted-CLV tables keep what they had`,
+          `no fit: ${grouped(counts.repeatCustomers)} of ${grouped(counts.customers)} customers bought on two or more days up to ${calibrationEnd}, fewer than ` +
+          `clv.minRepeatCustomers (${grouped(minimum)}); a fit on so few repeat customers gives unstable predictions, so the predicted-CLV tables keep what they had`,
       };
     }
     if (counts.spendCustomers === 0) return { status: 'skipped', reason: 'no fit: no repeat customer has a positive mean order value, so the spend model cannot be fitted' };

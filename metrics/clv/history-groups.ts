@@ -28,11 +28,11 @@ export interface HistoryGroups {
 
 /** The groups of given histories, each with its count, in order of first appearance. */
 export function groupHistories(histories: Iterable<PurchaseHistory & { readonly count?: number }>): HistoryGroups {
-  // Numbers, not strings, as keys: T and t_x each become the index of their value, and
-  // (x, T, t_x) one integer, so a million customers group in a fraction of a second.
+  // Numbers, not strings, as keys: T and t_x each become the index of their value, (T, t_x) one
+  // integer below 2^52, and x a key under it, so a million customers group in a fraction of a second.
   const TIndex = new Map<number, number>();
   const txIndex = new Map<number, number>();
-  const index = new Map<number, number>();
+  const index = new Map<number, Map<number, number>>();
   const x: number[] = [];
   const tx: number[] = [];
   const T: number[] = [];
@@ -43,14 +43,16 @@ export function groupHistories(histories: Iterable<PurchaseHistory & { readonly 
     return k;
   };
   for (const h of histories) {
-    const key = (h.x * 2 ** 20 + indexOf(TIndex, h.T)) * 2 ** 20 + indexOf(txIndex, h.tx);
-    if (!Number.isSafeInteger(key)) throw new RangeError(`too many distinct histories to group (x ${h.x})`);
-    const at = index.get(key);
+    const key = indexOf(TIndex, h.T) * 2 ** 26 + indexOf(txIndex, h.tx);
+    if (TIndex.size > 2 ** 26 || txIndex.size > 2 ** 26) throw new RangeError('more than 2^26 distinct values of T or t_x to group');
+    let byX = index.get(key);
+    if (!byX) index.set(key, (byX = new Map()));
+    const at = byX.get(h.x);
     if (at !== undefined) {
       count[at]! += h.count ?? 1;
       continue;
     }
-    index.set(key, x.length);
+    byX.set(h.x, x.length);
     x.push(h.x);
     tx.push(h.tx);
     T.push(h.T);

@@ -27,7 +27,7 @@ export {
   type SpendGroups,
   type SpendHistory,
 } from './gamma-gamma.ts';
-export { discountedExpectedPurchases, predictedClv12m, predictGroups, WEEKS_PER_MONTH, type GroupPredictions } from './customer-value.ts';
+export { discountedExpectedPurchases, predictedClv12m, predictGroups, type GroupPredictions } from './customer-value.ts';
 export { groupHistories, historyGroups, type HistoryGroups, type PurchaseHistory } from './history-groups.ts';
 export { hypergeometric2F1 } from './hypergeometric.ts';
 export { logGamma, gammaSign, digamma } from './gamma-function.ts';
