@@ -10,6 +10,7 @@ import { registerTransform } from './commands/transform.ts';
 import { registerMetrics } from './commands/metrics.ts';
 import { registerBi } from './commands/bi.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerClv } from './commands/clv.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -40,5 +41,6 @@ export function buildProgram(): Command {
   registerMetrics(program);
   registerBi(program);
   registerCheck(program);
+  registerClv(program);
   return program;
 }

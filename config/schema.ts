@@ -331,6 +331,18 @@ export const configSchema = z
       })
       .strict()
       .default({ streamAttempts: 2, backoffSeconds: 5, maxRetryAfterMinutes: 15 }),
+    /** The predicted-CLV models (METRICS.md, "Predicted customer value"; docs/clv.md). */
+    clv: z
+      .object({
+        /** Fit after the metrics refresh of a run whose orders changed; `verite clv fit` works either way. */
+        enabled: z.boolean().default(true),
+        /** Each month k of the 12-month predicted value is discounted by (1 + rate)^k. */
+        monthlyDiscountRate: z.number().min(0).max(1).default(0.01),
+        /** Fewer customers with a repeat purchase than this: no fit, and a note saying so. */
+        minRepeatCustomers: z.number().int().min(1).default(100),
+      })
+      .strict()
+      .default({ enabled: true, monthlyDiscountRate: 0.01, minRepeatCustomers: 100 }),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { CatalogEntry, ColumnType, MetricDefinition, MetricViewName } from './definition.ts';
+import type { CatalogEntry, ColumnType, MetricDefinition, MetricTableName, MetricViewName } from './definition.ts';
 import { dimensionDefinitions, metricByName, metricDefinitions } from './definitions/index.ts';
 import type { MetricView } from './view.ts';
 
@@ -7,7 +7,7 @@ import type { MetricView } from './view.ts';
  * The columns of a view, in table order: its dimensions, its leading metrics, then every
  * other metric published in it, in definition order.
  */
-export function viewColumns(view: Pick<MetricView, 'name' | 'dimensions' | 'leadingMetrics'>): CatalogEntry[] {
+export function viewColumns(view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName }): CatalogEntry[] {
   const dims = view.dimensions.map((name) => {
     const d = dimensionDefinitions.find((x) => x.name === name && x.views.includes(view.name));
     if (!d) throw new Error(`view ${view.name} has dimension ${name}, which is not defined for it in metrics/definitions/dimensions.ts`);
@@ -36,6 +36,7 @@ const SQL_TYPES: Record<ColumnType, RawBuilder<unknown>> = {
   text: sql`text`,
   integer: sql`integer`,
   boolean: sql`boolean`,
+  timestamptz: sql`timestamptz`,
 };
 
 /**

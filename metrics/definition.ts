@@ -14,8 +14,21 @@ export const METRIC_VIEWS = [
   'customer_kpis',
   'cohort_monthly',
   'revenue_reconciliation_daily',
+  'clv_summary',
 ] as const;
 export type MetricViewName = (typeof METRIC_VIEWS)[number];
+
+/**
+ * Tables of schema `metrics` that keep a row per event instead of being rebuilt by the refresh
+ * (one row per fit of the CLV models): their columns are metric definitions too, so the
+ * catalogue and the column comments describe them.
+ */
+export const METRIC_LOGS = ['clv_model'] as const;
+export type MetricLogName = (typeof METRIC_LOGS)[number];
+
+/** Every table of schema `metrics` that publishes metrics (`metrics.catalog` aside). */
+export const METRIC_TABLES = [...METRIC_VIEWS, ...METRIC_LOGS] as const;
+export type MetricTableName = (typeof METRIC_TABLES)[number];
 
 /** The three views with one row per day, ISO week and month, and the same columns. */
 export const KPI_PERIOD_VIEWS = ['kpi_daily', 'kpi_weekly', 'kpi_monthly'] as const satisfies readonly MetricViewName[];
@@ -32,10 +45,10 @@ export type SourceStream =
 
 export type MetricUnit = 'count' | 'currency' | 'ratio' | 'days';
 
-export type MetricArea = 'sales' | 'customers' | 'marketing' | 'payments' | 'fulfilment' | 'reconciliation';
+export type MetricArea = 'sales' | 'customers' | 'marketing' | 'payments' | 'fulfilment' | 'reconciliation' | 'clv';
 
 /** The SQL type of a published column. */
-export type ColumnType = 'bigint' | 'numeric' | 'date' | 'text' | 'integer' | 'boolean';
+export type ColumnType = 'bigint' | 'numeric' | 'date' | 'text' | 'integer' | 'boolean' | 'timestamptz';
 
 /**
  * How a metric is computed from other metrics of the same row. Only these two shapes exist:
@@ -70,7 +83,7 @@ export interface MetricDefinition {
   /** How a ratio is best shown (a rate as a percentage, MER and ROAS as a multiple). */
   readonly display?: 'percent' | 'multiple';
   /** The views that publish it. */
-  readonly views: readonly MetricViewName[];
+  readonly views: readonly MetricTableName[];
   /** The source streams it is computed from. */
   readonly sources: readonly SourceStream[];
   /**
@@ -104,7 +117,7 @@ export interface DimensionDefinition {
   readonly column: string;
   readonly label: string;
   readonly description: string;
-  readonly views: readonly MetricViewName[];
+  readonly views: readonly MetricTableName[];
   readonly sources: readonly SourceStream[];
   readonly sqlType: ColumnType;
 }

@@ -5,7 +5,7 @@ import { DATA_STATUS_COLUMNS } from './data-status.ts';
 import type { CatalogEntry, MetricArea } from './definition.ts';
 import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import { overARange } from './over-a-range.ts';
-import { metricViews } from './views/index.ts';
+import { metricLogs, metricViews } from './views/index.ts';
 
 /** Where `npm run docs:metrics` writes the page. */
 export const METRICS_DOC = fileURLToPath(new URL('../docs/metrics.md', import.meta.url));
@@ -17,6 +17,7 @@ const AREAS: [MetricArea, string][] = [
   ['payments', 'Payments'],
   ['fulfilment', 'Fulfilment'],
   ['reconciliation', 'Reconciliation'],
+  ['clv', 'Predicted customer value'],
 ];
 
 /** A table cell: pipes escaped, on one line. */
@@ -71,7 +72,7 @@ export function renderMetricsDoc(): string {
     '## Views',
     '',
   );
-  for (const view of metricViews) {
+  for (const view of [...metricViews, ...metricLogs]) {
     out.push(`### \`metrics.${view.name}\``, '', `${view.grain[0]!.toUpperCase()}${view.grain.slice(1)}.`, '', '| column | metric | unit | over a range |', '| --- | --- | --- | --- |');
     for (const e of viewColumns(view)) {
       const name = e.name === e.column ? e.label : `${e.label} (\`${e.name}\`)`;

@@ -4,6 +4,8 @@
  */
 export {
   METRIC_VIEWS,
+  METRIC_LOGS,
+  METRIC_TABLES,
   KPI_PERIOD_VIEWS,
   metric,
   dimension,
@@ -11,13 +13,14 @@ export {
   type DimensionDefinition,
   type CatalogEntry,
   type MetricViewName,
+  type MetricTableName,
   type MetricUnit,
   type MetricArea,
   type SourceStream,
   type Derivation,
 } from './definition.ts';
 export { metricDefinitions, dimensionDefinitions, catalogEntries, metricByName, findEntry, entryForColumn, definitionProblems } from './definitions/index.ts';
-export { metricViews } from './views/index.ts';
+export { metricViews, metricLogs } from './views/index.ts';
 export { viewColumns, metricExpression } from './columns.ts';
 export { overARange, computedFromRow, summable, whyNotSummable } from './over-a-range.ts';
 export { refreshMetrics, unmatchedShipmentsWarning, type MetricsRefreshResult, type TableRefresh } from './refresh.ts';
@@ -25,4 +28,4 @@ export { metricsStep } from './step.ts';
 export { headlineSummary, formatRunSummary, runSummaryText, HEADLINE_METRICS, type RunSummary } from './summary.ts';
 export { grantBiRole, BiRoleWritableError, type BiGrantOptions, type BiGrantResult } from './bi-role.ts';
 export { renderMetricsDoc } from './generate-docs.ts';
-export type { MetricView, MetricsContext } from './view.ts';
+export type { MetricView, MetricLog, MetricsContext } from './view.ts';

@@ -31,8 +31,9 @@ import {
   type StreamDataStatus,
 } from './data-status.ts';
 import { definitionProblems } from './definitions/index.ts';
-import { metricViews } from './views/index.ts';
-import { metricsContext, type MetricView } from './view.ts';
+import type { MetricTableName } from './definition.ts';
+import { metricLogs, metricViews } from './views/index.ts';
+import { metricsContext, type MetricLog, type MetricView } from './view.ts';
 
 /** The core tables the views read: a refresh before the first transform says so. */
 const CORE_INPUTS = ['core.orders', 'core.customers', 'core.refunds', 'core.payments', 'core.spend', 'core.traffic', 'core.shipments'];
@@ -194,6 +195,11 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       comment: 'How fresh and how complete the data behind the metrics is: one row per source stream, and one for the metrics (metrics.refresh). is_fresh is worked out when read.',
       columns: Object.fromEntries(DATA_STATUS_COLUMNS.map(([column, , text]) => [column, text])),
     });
+    // The tables written outside the refresh (clv_model) get their comments from the definitions too.
+    for (const log of metricLogs) {
+      current = `metrics.${log.name}`;
+      await describeLog(trx, log);
+    }
     await trx.commit().execute();
     for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode }, 'metric table refreshed');
     const warnings: string[] = [];
@@ -238,10 +244,19 @@ function readBuiltTables(names: ReadonlySet<string>): KyselyPlugin {
   };
 }
 
-function columnComments(view: MetricView): Record<string, string> {
+function columnComments(view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName }): Record<string, string> {
   return Object.fromEntries(
     viewColumns(view).map((e) => [e.column, e.kind === 'metric' ? `${e.label}: ${e.description} Formula: ${e.formula}` : `${e.label}: ${e.description}`]),
   );
+}
+
+/** The table and column comments of a table the refresh does not build, from the definitions. */
+async function describeLog(db: Transaction<Database>, log: MetricLog): Promise<void> {
+  const table = `metrics.${log.name}`;
+  await sql`comment on table ${sql.table(table)} is ${sql.lit(log.grain)}`.execute(db);
+  for (const [column, text] of Object.entries(columnComments(log))) {
+    await sql`comment on column ${sql.table(table)}.${sql.id(column)} is ${sql.lit(text)}`.execute(db);
+  }
 }
 
 async function missingTables(db: Transaction<Database>, names: string[]): Promise<string[]> {

@@ -2,7 +2,7 @@ import type { Compilable, Expression, Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Completeness } from './data-status.ts';
-import type { MetricViewName } from './definition.ts';
+import type { MetricLogName, MetricViewName } from './definition.ts';
 
 /** What the view builders are given: the reporting conventions of the config, and what bounds the last complete day. */
 export interface MetricsContext {
@@ -39,4 +39,16 @@ export interface MetricView {
 /** Freezes a view definition. */
 export function defineView(view: MetricView): MetricView {
   return Object.freeze(view);
+}
+
+/**
+ * A table of schema `metrics` that keeps a row per event (one per CLV fit) instead of being
+ * rebuilt: what it is, and its columns in the order the docs list them. The refresh writes its
+ * column comments from the definitions, as for the views.
+ */
+export interface MetricLog {
+  readonly name: MetricLogName;
+  readonly grain: string;
+  readonly dimensions: readonly string[];
+  readonly leadingMetrics?: readonly string[];
 }

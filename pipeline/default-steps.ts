@@ -1,10 +1,11 @@
 import { runTransforms } from '../transforms/runner.ts';
 import { registerPostLoadStep } from './steps.ts';
 import { metricsStep } from '../metrics/step.ts';
+import { clvStep } from '../metrics/clv/step.ts';
 
 /**
- * Registers the steps every `verite run` takes after loading: the transforms, then the
- * metrics refresh. Imported by the command line.
+ * Registers the steps every `verite run` takes after loading: the transforms, the metrics
+ * refresh, then the CLV fit when the orders changed. Imported by the command line.
  */
 registerPostLoadStep({
   name: 'transform',
@@ -19,3 +20,6 @@ registerPostLoadStep({
 
 // After the transforms: the metric tables are built from core.
 registerPostLoadStep(metricsStep);
+
+// After the refresh: the predicted-CLV models, fitted again when the orders changed.
+registerPostLoadStep(clvStep);

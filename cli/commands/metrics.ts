@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../lib/errors.ts';
-import { METRIC_VIEWS, type CatalogEntry, type MetricViewName } from '../../metrics/definition.ts';
+import { METRIC_TABLES, type CatalogEntry, type MetricTableName } from '../../metrics/definition.ts';
 import { viewColumns } from '../../metrics/columns.ts';
-import { metricViews } from '../../metrics/views/index.ts';
+import { metricLogs, metricViews } from '../../metrics/views/index.ts';
 import { catalogEntries, findEntry } from '../../metrics/definitions/index.ts';
 import { computedFromRow, overARange } from '../../metrics/over-a-range.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
@@ -36,14 +36,14 @@ export function registerMetrics(program: Command): void {
   metrics
     .command('list')
     .description('list every published metric (and, with --all, the dimension columns)')
-    .option('--view <view>', `only the columns of one view (${METRIC_VIEWS.join(', ')})`)
+    .option('--view <view>', `only the columns of one view (${METRIC_TABLES.join(', ')})`)
     .option('--all', 'include the dimension columns (date, channel …)')
     .option('--format <format>', 'table or json', 'table')
     .action(
       action(async (opts: { view?: string; all?: boolean; format: string }) => {
         if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`--format must be table or json, not ${opts.format}`);
-        if (opts.view !== undefined && !METRIC_VIEWS.includes(opts.view as MetricViewName)) throw new UsageError(`--view ${opts.view}: expected one of ${METRIC_VIEWS.join(', ')}`);
-        const view = metricViews.find((v) => v.name === opts.view);
+        if (opts.view !== undefined && !METRIC_TABLES.includes(opts.view as MetricTableName)) throw new UsageError(`--view ${opts.view}: expected one of ${METRIC_TABLES.join(', ')}`);
+        const view = [...metricViews, ...metricLogs].find((v) => v.name === opts.view);
         // A view's columns in table order; else the catalogue's order.
         const entries = view ? viewColumns(view) : catalogEntries.filter((e) => opts.all || e.kind === 'metric');
         if (opts.format === 'json') {

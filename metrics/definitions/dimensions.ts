@@ -9,8 +9,8 @@ export const date = dimension({
     'The local date in the reporting time zone (SQL date). kpi_daily and revenue_reconciliation_daily: the day, every day from the first to the last day with data; ' +
     'kpi_weekly: the Monday of the ISO week; kpi_monthly: the first day of the month; kpi_channel_daily: the day; ' +
     'customer_kpis: the as-of date (the last day of each month before the date of the last counted order, and that date itself: never a date after the data); ' +
-    'cohort_monthly: the first day of the calendar month the row measures.',
-  views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily'],
+    'cohort_monthly: the first day of the calendar month the row measures; clv_summary: the cohort month; clv_model: the calibration end of the fit.',
+  views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model'],
   sources: [],
   sqlType: 'date',
 });
@@ -53,8 +53,9 @@ export const channel = dimension({
   label: 'Channel',
   description:
     "The marketing channel (google_ads, meta_ads, email, organic_search, referral, other, direct): an order's from the UTM parameters of its landing page, " +
-    "else its referrer; a GA4 row's from its session source and medium; ad spend carries its platform's channel. The rule table is configurable (`channels`).",
-  views: ['kpi_channel_daily'],
+    "else its referrer; a GA4 row's from its session source and medium; ad spend carries its platform's channel. The rule table is configurable (`channels`). " +
+    "clv_summary: the channel of the customers' first counted order.",
+  views: ['kpi_channel_daily', 'clv_summary'],
   sources: ['shopify.orders', 'ga4.traffic_daily', 'google_ads.campaign_daily', 'meta_ads.campaign_insights_daily'],
   sqlType: 'text',
 });
@@ -63,7 +64,7 @@ export const cohortMonth = dimension({
   name: 'cohort_month',
   label: 'Cohort month',
   description: "The first day of the month of the cohort's customers' first counted order.",
-  views: ['cohort_monthly'],
+  views: ['cohort_monthly', 'clv_summary'],
   sources: ['shopify.orders'],
   sqlType: 'date',
 });
@@ -77,5 +78,46 @@ export const monthsSinceFirstOrder = dimension({
   sqlType: 'integer',
 });
 
+// clv_model: what identifies a fit.
+
+export const fittedAt = dimension({
+  name: 'fitted_at',
+  label: 'Fitted at',
+  description: 'When the CLV models were fitted (the row\'s key).',
+  views: ['clv_model'],
+  sources: [],
+  sqlType: 'timestamptz',
+});
+
+export const calibrationEnd = dimension({
+  name: 'calibration_end',
+  label: 'Calibration end',
+  description:
+    "The date E the fit's histories are taken as of: the counted orders up to E (by default the date of the last counted order). A fit whose E is the date of the last " +
+    'counted order publishes its predictions (clv_summary, core.customer_predictions); an earlier E is a back-test, with a hold-out check.',
+  views: ['clv_model'],
+  sources: ['shopify.orders'],
+  sqlType: 'date',
+});
+
+export const holdoutEnd = dimension({
+  name: 'holdout_end',
+  label: 'Hold-out end',
+  description: "The date H up to which the fit's predictions were checked against the orders after the calibration end; NULL for a fit without a hold-out check.",
+  views: ['clv_model'],
+  sources: ['shopify.orders'],
+  sqlType: 'date',
+});
+
+export const ordersChecksum = dimension({
+  name: 'orders_checksum',
+  label: 'Orders checksum',
+  description:
+    'A checksum of every counted order (customer, local date, amount) when the fit was made: a run fits the models again only when it has changed.',
+  views: ['clv_model'],
+  sources: ['shopify.orders'],
+  sqlType: 'text',
+});
+
 /** Every dimension. */
-export const dimensions = [date, daysInPeriod, daysWithData, isComplete, channel, cohortMonth, monthsSinceFirstOrder];
+export const dimensions = [date, daysInPeriod, daysWithData, isComplete, channel, cohortMonth, monthsSinceFirstOrder, fittedAt, calibrationEnd, holdoutEnd, ordersChecksum];

@@ -1,5 +1,6 @@
-import type { CatalogEntry, DimensionDefinition, MetricDefinition, MetricViewName } from '../definition.ts';
-import { derivationParts, METRIC_VIEWS } from '../definition.ts';
+import type { CatalogEntry, DimensionDefinition, MetricDefinition, MetricTableName } from '../definition.ts';
+import { derivationParts, METRIC_TABLES } from '../definition.ts';
+import { clvMetrics } from './clv.ts';
 import { customerMetrics } from './customers.ts';
 import { dimensions } from './dimensions.ts';
 import { fulfilmentMetrics } from './fulfilment.ts';
@@ -16,6 +17,7 @@ export const metricDefinitions: readonly MetricDefinition[] = Object.freeze([
   ...paymentMetrics,
   ...fulfilmentMetrics,
   ...reconciliationMetrics,
+  ...clvMetrics,
 ]);
 
 /** Every non-metric column (date, channel, cohort …). */
@@ -35,7 +37,7 @@ export function metricByName(name: string): MetricDefinition | undefined {
  * The entry (metric or dimension) published as `column` in `view`, or undefined. Names and
  * columns differ only where one column name means two things in two views (`customers`).
  */
-export function entryForColumn(view: MetricViewName, column: string): CatalogEntry | undefined {
+export function entryForColumn(view: MetricTableName, column: string): CatalogEntry | undefined {
   return catalogEntries.find((e) => e.column === column && e.views.includes(view));
 }
 
@@ -48,8 +50,8 @@ export function findEntry(name: string): CatalogEntry | undefined {
   if (metric) return metric;
   const dot = name.indexOf('.');
   if (dot > 0) {
-    const view = name.slice(0, dot) as MetricViewName;
-    return METRIC_VIEWS.includes(view) ? entryForColumn(view, name.slice(dot + 1)) : undefined;
+    const view = name.slice(0, dot) as MetricTableName;
+    return METRIC_TABLES.includes(view) ? entryForColumn(view, name.slice(dot + 1)) : undefined;
   }
   const matches = catalogEntries.filter((e) => e.name === name || e.column === name);
   return matches.length === 1 ? matches[0] : undefined;
@@ -68,7 +70,7 @@ export function definitionProblems(entries: readonly CatalogEntry[] = catalogEnt
     names.add(e.name);
     if (e.views.length === 0) problems.push(`${e.name} is published in no view`);
   }
-  for (const view of METRIC_VIEWS) {
+  for (const view of METRIC_TABLES) {
     const columns = new Map<string, string>();
     for (const e of entries.filter((x) => x.views.includes(view))) {
       const other = columns.get(e.column);

@@ -116,9 +116,14 @@ export const customerKpis = defineView({
             ...EVENT_COLUMNS.map((c) => sql<string>`sum(sum(${sql.ref(c)})) over (order by date)`.as(c)),
           ]),
       )
+      // The last published fit's predicted CLV, on the last as-of date (the last counted order's) when the fit is as of it; else NULL.
+      .with('predicted', (q) =>
+        q.selectFrom('core.customer_predictions').groupBy('calibration_end').select(['calibration_end', sql<string>`sum(predicted_clv_12m)`.as('total')]),
+      )
       .selectFrom('as_of as a')
       .innerJoin('running as t', 't.date', 'a.date')
       .innerJoin('running as p', (j) => j.on(sql<boolean>`p.date = a.date - 365`))
+      .leftJoin('predicted as v', (j) => j.on(sql<boolean>`v.calibration_end = a.date and a.date = (select max(order_date) from counted)`))
       .select([
         'a.date',
         sql<number>`t.first_orders`.as('customers'),
@@ -131,6 +136,7 @@ export const customerKpis = defineView({
         sql<number>`t.first_orders - t.ordered_recently`.as('churned_customers'),
         sql<string>`t.spend - p.spend`.as('ad_spend_365d'),
         sql<number>`t.first_orders - p.first_orders`.as('new_customers_365d'),
+        sql<string | null>`v.total`.as('predicted_clv_12m_total'),
       ]);
   },
 });

@@ -1,4 +1,6 @@
-import type { MetricView } from '../view.ts';
+import type { MetricLog, MetricView } from '../view.ts';
+import { clvModel } from './clv-model.ts';
+import { clvSummary } from './clv-summary.ts';
 import { cohortMonthly } from './cohort-monthly.ts';
 import { customerKpis } from './customer-kpis.ts';
 import { kpiChannelDaily } from './kpi-channel-daily.ts';
@@ -15,6 +17,10 @@ export const metricViews: readonly MetricView[] = Object.freeze([
   customerKpis,
   cohortMonthly,
   revenueReconciliationDaily,
+  clvSummary,
 ]);
 
-export { kpiDaily, kpiWeekly, kpiMonthly, kpiChannelDaily, customerKpis, cohortMonthly, revenueReconciliationDaily };
+/** The tables of schema `metrics` that keep a row per event, written outside the refresh. */
+export const metricLogs: readonly MetricLog[] = Object.freeze([clvModel]);
+
+export { kpiDaily, kpiWeekly, kpiMonthly, kpiChannelDaily, customerKpis, cohortMonthly, revenueReconciliationDaily, clvSummary, clvModel };

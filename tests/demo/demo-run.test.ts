@@ -99,9 +99,13 @@ describe('verite run --demo, twice', () => {
     const tables = (await wh.pool.query<{ name: string }>(`select table_name as name from information_schema.tables where table_schema = 'metrics' order by 1`)).rows.map((r) => r.name);
     expect(tables).toContain('kpi_daily');
     expect(tables).toContain('catalog');
+    // This small shop has too few repeat customers for the CLV models (METRICS.md): the run says so, and their two tables stay empty.
+    expect(first.stdout).toMatch(/^clv: succeeded, no fit: \d+ of \d+ customers bought on two or more days up to 2024-05-12, fewer than clv\.minRepeatCustomers \(100\)/m);
+    const noFit = ['clv_model', 'clv_summary'];
     for (const table of tables) {
       const res = await wh.pool.query<{ n: number }>(`select count(*)::int as n from metrics."${table}"`);
-      expect(res.rows[0]!.n, `metrics.${table}`).toBeGreaterThan(0);
+      if (noFit.includes(table)) expect(res.rows[0]!.n, `metrics.${table}`).toBe(0);
+      else expect(res.rows[0]!.n, `metrics.${table}`).toBeGreaterThan(0);
     }
     const days = await wh.pool.query<{ first: string; last: string; n: number }>(`select min(date)::text as first, max(date)::text as last, count(*)::int as n from metrics.kpi_daily`);
     expect(days.rows[0]).toEqual({ first: '2024-05-03', last: '2024-05-12', n: 10 });

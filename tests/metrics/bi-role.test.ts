@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { METRIC_VIEWS } from '../../metrics/definition.ts';
+import { METRIC_TABLES } from '../../metrics/definition.ts';
 import { BiRoleWritableError, biGrantProblems, grantBiRole } from '../../metrics/bi-role.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { scramSha256Verifier } from '../../metrics/scram.ts';
@@ -27,8 +27,9 @@ const OTHER = `bi_manual_${suffix}`;
 const PASSWORD = `first-${randomBytes(8).toString('hex')}`;
 const NEW_PASSWORD = `second-${randomBytes(8).toString('hex')}`;
 const config = configSchema.parse(CONFIG);
-/** Every table of `metrics`, and the view data_status (issue 17: "data as of" for a dashboard). */
-const TABLES = [...METRIC_VIEWS, 'catalog', 'data_status'];
+// Every table of schema metrics: the refreshed views, clv_model (one row per CLV fit), the catalogue,
+// and the view data_status (issue 17: "data as of" for a dashboard).
+const TABLES = [...METRIC_TABLES, 'catalog', 'data_status'];
 
 let wh: Warehouse;
 let env: Record<string, string>;
@@ -114,7 +115,8 @@ describe('verite bi grant', () => {
   it('denies raw, staging, core and ops, and every write, even with read-only turned off', async () => {
     const client = await connectAs(ROLE, PASSWORD);
     try {
-      for (const table of ['raw.shopify__orders', 'staging.shopify_orders', 'core.orders', 'core.customers', 'ops.runs', 'ops.stream_state']) {
+      // core.customer_predictions: per-customer predictions, keyed by guests' e-mail addresses (issue 14).
+      for (const table of ['raw.shopify__orders', 'staging.shopify_orders', 'core.orders', 'core.customers', 'core.customer_predictions', 'ops.runs', 'ops.stream_state']) {
         expect(await outcome(client, `select * from ${table} limit 1`), table).toBe('42501'); // insufficient_privilege
       }
       // Read-only by default: the write fails before privileges are even checked.

@@ -34,10 +34,19 @@ const CONTRACT: Record<string, string[]> = {
   kpi_weekly: [...KPI, ...PERIOD],
   kpi_monthly: [...KPI, ...PERIOD],
   kpi_channel_daily: ['date', 'channel', 'sessions', 'orders', 'revenue', 'new_customers', 'ad_spend', 'ad_clicks', 'ad_impressions', 'platform_conversions', 'platform_conversion_value', 'cac', 'roas', 'platform_roas'],
-  customer_kpis: ['date', 'customers', 'repeat_customers', 'repeat_purchase_rate', 'purchase_frequency', 'avg_days_between_orders', 'historical_clv', 'churned_customers', 'churn_rate', 'cac_365d', 'ltv_to_cac'],
+  customer_kpis: [
+    'date', 'customers', 'repeat_customers', 'repeat_purchase_rate', 'purchase_frequency', 'avg_days_between_orders', 'historical_clv', 'churned_customers', 'churn_rate', 'cac_365d', 'ltv_to_cac',
+    // "metrics.customer_kpis gains predicted_clv_12m_avg on its last as-of date" (issue 14)
+    'predicted_clv_12m_avg',
+  ],
   cohort_monthly: ['date', 'cohort_month', 'months_since_first_order', 'cohort_customers', 'active_customers', 'orders', 'revenue', 'cumulative_revenue_per_customer', 'retention_rate', 'is_complete'],
   data_status: ['source', 'stream', 'last_success_at', 'newest_data_date', 'freshness_limit_hours', 'is_fresh'],
   revenue_reconciliation_daily: ['date', 'shop_revenue', 'stripe_captured', 'stripe_refunded', 'ga4_purchase_revenue', 'shop_vs_stripe_gap', 'shop_vs_ga4_gap', 'orders_without_payment', 'payments_without_order'],
+  clv_summary: ['cohort_month', 'channel', 'customers', 'expected_purchases_365d', 'predicted_clv_12m', 'avg_p_alive', 'ad_spend', 'predicted_ltv_to_cac'],
+  clv_model: [
+    'fitted_at', 'calibration_end', 'customers', 'repeat_customers', 'r', 'alpha', 'a', 'b', 'bgnbd_log_likelihood', 'p', 'q', 'gamma', 'gamma_gamma_log_likelihood',
+    'holdout_end', 'holdout_actual_repeat_transactions', 'holdout_predicted_repeat_transactions', 'holdout_correlation',
+  ],
 };
 
 /**
@@ -124,6 +133,14 @@ const METRICS_MD: Record<string, string> = {
   stripe_refunded: 'the sum of `amount_refunded` of charges created that date',
   orders_without_payment: "counted orders whose `payment_gateway_names` include `stripe` and that no succeeded charge is matched to, on the order's date",
   payments_without_order: "succeeded charges matched to no order, on the charge's date",
+  // clv_summary: "`ad_spend` (that channel's spend in that month; NULL for a channel without spend) and `predicted_ltv_to_cac = predicted_clv_12m / ad_spend` (…)"
+  cohort_ad_spend: "that channel's spend in that month; NULL for a channel without spend",
+  predicted_ltv_to_cac:
+    '`predicted_clv_12m / ad_spend` (the predicted 12-month value of the customers a paid channel brought in a month, per unit of its spend that month: predicted CLV over CAC)',
+  // clv_model
+  holdout_actual_repeat_transactions: 'purchase days after `E` up to `H` of the customers whose first purchase day is ≤ `E`',
+  holdout_predicted_repeat_transactions: 'the sum of their conditional expectations for `t` = weeks from `E` to `H`',
+  holdout_correlation: 'Pearson, per customer, actual against predicted',
 };
 
 /**
@@ -145,6 +162,27 @@ const NOT_IN_METRICS_MD: Record<string, string> = {
   cumulative_revenue_per_customer: '`cumulative_revenue / cohort_customers`',
   shop_vs_stripe_gap: '`shop_revenue − stripe_captured` (shop minus other)',
   shop_vs_ga4_gap: '`shop_revenue − ga4_purchase_revenue` (shop minus other)',
+  // Predicted customer value: METRICS.md names these columns; the words come from its definitions of the customer summary, the models and predicted_clv_12m.
+  predicted_clv_12m_total: 'sum over customers of `predicted_clv_12m`, on the last as-of date',
+  predicted_clv_12m_avg: 'mean over customers of `predicted_clv_12m`, on the last as-of date',
+  clv_customers: 'customers of the last published fit whose first order is in the cohort month, through the channel',
+  expected_purchases_365d: 'sum of `expected_purchases_365d` of those customers (equation 10 of the BG/NBD paper, `t` = 365/7 weeks)',
+  predicted_clv_12m:
+    'sum over those customers of `predicted_clv_12m` = the sum over the next 12 months `k = 1..12` of (expected purchases by the end of month k − by the end of month k−1, ' +
+    'months of 365/12 days) × `expected_spend` / (1 + `clv.monthlyDiscountRate`)^k',
+  expected_alive_customers: 'sum of `p_alive` of those customers',
+  avg_p_alive: '`expected_alive_customers / customers`',
+  clv_fit_customers: 'customers whose first purchase day is on or before the calibration end',
+  clv_fit_repeat_customers: 'of those, customers with `x > 0`',
+  bgnbd_r: 'the BG/NBD `r` that maximises the sum over customers of the log-likelihood of the paper (its equation 6)',
+  bgnbd_alpha: 'the BG/NBD `alpha` that maximises the sum over customers of the log-likelihood of the paper (its equation 6)',
+  bgnbd_a: 'the BG/NBD `a` that maximises the sum over customers of the log-likelihood of the paper (its equation 6)',
+  bgnbd_b: 'the BG/NBD `b` that maximises the sum over customers of the log-likelihood of the paper (its equation 6)',
+  bgnbd_log_likelihood: 'the sum over customers of the log-likelihood of the paper (its equation 6) at the estimates',
+  gamma_gamma_p: 'the Gamma-Gamma `p` that maximises the likelihood of the customers with `x > 0` and `m > 0`',
+  gamma_gamma_q: 'the Gamma-Gamma `q` that maximises the likelihood of the customers with `x > 0` and `m > 0`',
+  gamma_gamma_gamma: 'the Gamma-Gamma `gamma` that maximises the likelihood of the customers with `x > 0` and `m > 0`',
+  gamma_gamma_log_likelihood: 'the sum over the customers with `x > 0` and `m > 0` of the log-likelihood of their `m` at the estimates',
 };
 
 /**

@@ -4,6 +4,7 @@ import * as m0002 from './0002-transform-functions.ts';
 import * as m0003 from './0003-operations.ts';
 import * as m0004 from './0004-url-functions.ts';
 import * as m0005 from './0005-shopify-deletions.ts';
+import * as m0011 from './0011-clv-tables.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003-operations': m0003,
   '0004-url-functions': m0004,
   '0005-shopify-deletions': m0005,
+  '0011-clv-tables': m0011,
 };

@@ -211,6 +211,28 @@ export interface CoreFxRatesTable {
   rate_date: DateText;
 }
 
+/**
+ * One row per customer, written by the CLV fit that last published (not by the transforms):
+ * the customer's history as of the calibration end and the models' predictions. `t_x` and `t`
+ * (METRICS.md's T) are in weeks.
+ */
+export interface CoreCustomerPredictionsTable {
+  customer_key: string;
+  calibration_end: DateText;
+  fitted_at: Timestamp;
+  x: number;
+  t_x: Numeric;
+  t: Numeric;
+  /** Mean value of the repeat transactions; null for x = 0. */
+  m: NullableNumeric;
+  p_alive: Numeric;
+  expected_purchases_90d: Numeric;
+  expected_purchases_365d: Numeric;
+  /** Null where the spend model has no finite mean. */
+  expected_spend: NullableNumeric;
+  predicted_clv_12m: NullableNumeric;
+}
+
 export interface CoreTables {
   'core.orders': CoreOrdersTable;
   'core.order_lines': CoreOrderLinesTable;
@@ -221,4 +243,5 @@ export interface CoreTables {
   'core.traffic': CoreTrafficTable;
   'core.shipments': CoreShipmentsTable;
   'core.fx_rates': CoreFxRatesTable;
+  'core.customer_predictions': CoreCustomerPredictionsTable;
 }

@@ -103,6 +103,9 @@ export interface CustomerKpisTable {
   new_customers_365d: Count;
   cac_365d: Ratio;
   ltv_to_cac: Ratio;
+  /** On the last as-of date only, when the published predictions are as of it; else null. */
+  predicted_clv_12m_total: Ratio;
+  predicted_clv_12m_avg: Ratio;
 }
 
 export interface CohortMonthlyTable {
@@ -148,6 +151,50 @@ export interface DataStatusTable {
   complete_through: DateText | null;
 }
 
+/** `metrics.clv_summary`: predictions of the last published CLV fit, by cohort month × channel of the first order. */
+export interface ClvSummaryTable {
+  date: DateText;
+  cohort_month: DateText;
+  channel: string;
+  customers: Count;
+  expected_purchases_365d: Numeric;
+  predicted_clv_12m: Numeric;
+  expected_alive_customers: Numeric;
+  avg_p_alive: Ratio;
+  /** Null for a channel without spend that month. */
+  ad_spend: Ratio;
+  predicted_ltv_to_cac: Ratio;
+}
+
+type NullableDate = ColumnType<string | null, string | null, string | null>;
+
+/**
+ * `metrics.clv_model`: one row per fit of the CLV models, kept (written by the fit, not by
+ * the refresh). The hold-out columns are null for a fit without a hold-out end.
+ */
+export interface ClvModelTable {
+  /** The calibration end. */
+  date: DateText;
+  fitted_at: ColumnType<Date, Date | string, Date | string>;
+  calibration_end: DateText;
+  customers: Count;
+  repeat_customers: Count;
+  r: Numeric;
+  alpha: Numeric;
+  a: Numeric;
+  b: Numeric;
+  bgnbd_log_likelihood: Numeric;
+  p: Numeric;
+  q: Numeric;
+  gamma: Numeric;
+  gamma_gamma_log_likelihood: Numeric;
+  holdout_end: NullableDate;
+  holdout_actual_repeat_transactions: ColumnType<number | null, number | string | null, number | string | null>;
+  holdout_predicted_repeat_transactions: Ratio;
+  holdout_correlation: Ratio;
+  orders_checksum: string;
+}
+
 /** `metrics.catalog`: one row per published metric (dimension columns are described by column comments). */
 export interface MetricsCatalogTable {
   metric: string;
@@ -178,6 +225,8 @@ export interface MetricsTables {
   'metrics.customer_kpis': CustomerKpisTable;
   'metrics.cohort_monthly': CohortMonthlyTable;
   'metrics.revenue_reconciliation_daily': RevenueReconciliationDailyTable;
+  'metrics.clv_summary': ClvSummaryTable;
+  'metrics.clv_model': ClvModelTable;
   'metrics.catalog': MetricsCatalogTable;
   'metrics.data_status': DataStatusTable;
 }
