@@ -2,29 +2,59 @@ import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import { redactString } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
 import type { RunStatus } from '../warehouse/tables/ops.ts';
+import { holdLiveness, type RunLiveness } from './lock.ts';
+
+/** Liveness locks of the runs this process is recording, by run id, released when each finishes. */
+const alive = new Map<string, RunLiveness>();
+
+/**
+ * Where a run is recorded: the warehouse (its row then carries a liveness lock held on a
+ * session of the pool until {@link finishRun}, so that a dead process's row is recognised,
+ * see `markAbandonedRuns`), or only the Kysely handle (no liveness lock).
+ */
+export type RunLogTarget = Kysely<Database> | Pick<Warehouse, 'db' | 'pool'>;
 
 /**
  * Writes the run history in `ops.runs` and `ops.stream_runs`. Error texts are redacted before
  * they are stored: they may quote a provider's response body or a connection string.
  */
-export async function startRun(db: Kysely<Database>, run: { id: string; kind: string; trigger: string; sources: string[] }): Promise<void> {
-  await db
-    .insertInto('ops.runs')
-    .values({ id: run.id, kind: run.kind, trigger: run.trigger, status: 'running', sources: run.sources, started_at: new Date(), host: hostname(), pid: process.pid, error: null, finished_at: null })
-    .execute();
+export async function startRun(target: RunLogTarget, run: { id: string; kind: string; trigger: string; sources: string[] }): Promise<void> {
+  const { db, pool } = 'selectFrom' in target ? { db: target, pool: undefined } : target;
+  const liveness = pool ? await holdLiveness(pool) : undefined;
+  try {
+    await db
+      .insertInto('ops.runs')
+      .values({
+        id: run.id, kind: run.kind, trigger: run.trigger, status: 'running', sources: run.sources, started_at: new Date(), host: hostname(), pid: process.pid,
+        error: null, finished_at: null, liveness_key: liveness?.key ?? null,
+      })
+      .execute();
+  } catch (error) {
+    await liveness?.release();
+    throw error;
+  }
+  if (liveness) alive.set(run.id, liveness);
 }
 
+/** Records how a run ended, and lets go of its liveness lock (also when the row cannot be written). */
 export async function finishRun(
   db: Kysely<Database>,
   id: string,
   outcome: { status: RunStatus; landed: number; quarantined: number; error?: string | null },
 ): Promise<void> {
-  await db
-    .updateTable('ops.runs')
-    .set({ status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
-    .where('id', '=', id)
-    .execute();
+  try {
+    await db
+      .updateTable('ops.runs')
+      .set({ status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
+      .where('id', '=', id)
+      .execute();
+  } finally {
+    const liveness = alive.get(id);
+    alive.delete(id);
+    await liveness?.release();
+  }
 }
 
 /** An error text as it may be stored in an ops table: redacted, or null. */

@@ -49,6 +49,22 @@ export interface RunResult {
   error?: string;
 }
 
+/**
+ * Why there is nothing to run: no source is configured (or every one is disabled). `verite run`
+ * and `verite schedule` refuse that as a usage error saying how to configure one, rather than
+ * "succeeding" with nothing read. Null when a source is configured.
+ */
+export function noSourceProblem(config: VeriteConfig): string | null {
+  const configured = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
+  if (configured.length) return null;
+  return (
+    'no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json ' +
+    '(e.g. {"sources": {"shopify": {"shop": "my-shop.myshopify.com"}, "stripe": {}}}; each source\'s keys are in docs/sources/, ' +
+    'the steps in the README\'s "Running against your real shop"), check them with `verite check`, then run again; ' +
+    'or try the built-in demo shop with `verite run --demo`'
+  );
+}
+
 /** The config's enabled sources, as registered extractors. */
 export function resolveSources(config: VeriteConfig, only?: string[]): ResolvedSource[] {
   const entries = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
@@ -80,7 +96,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const now = options.now ?? new Date();
   let selected = options.sources ?? resolveSources(config, options.only);
   if (options.only && options.sources) selected = selected.filter((s) => options.only!.includes(s.source.name));
-  await startRun(warehouse.db, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
+  await startRun(warehouse, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
   const warned = new Set<string>();
   const warnOnce = (message: string) => {
     if (warned.has(message)) return;

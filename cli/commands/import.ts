@@ -29,7 +29,7 @@ export function registerImport(program: Command): void {
         const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig) : undefined;
         return withWarehouse(ctx.log, async (warehouse) => {
           const runId = randomUUID();
-          await startRun(warehouse.db, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
+          await startRun(warehouse, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
           try {
             const pages = (async function* (): AsyncGenerator<Page> {
               for await (const records of readRecordsFile(file, { mapCsvRow })) {
@@ -58,7 +58,7 @@ export function registerImport(program: Command): void {
             await finishRun(warehouse.db, runId, { status: 'failed', landed: 0, quarantined: 0, error: (error as Error).message });
             throw error;
           }
-        });
+        }, { lands: true });
       }),
     );
 }
