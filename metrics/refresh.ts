@@ -17,6 +17,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
+import { tableSignature } from '../warehouse/table-signature.ts';
 import { catalogQuery } from './catalog.ts';
 import { publishedSelection, viewColumns } from './columns.ts';
 import { definitionProblems } from './definitions/index.ts';
@@ -209,14 +210,6 @@ interface Built extends PublishOptions {
   ms: number;
 }
 
-async function columnsOf(db: Transaction<Database>, table: string): Promise<string> {
-  const res = await sql<{ signature: string | null }>`
-    select string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' order by a.attnum) as signature
-      from pg_attribute a
-     where a.attrelid = to_regclass(${table}) and a.attnum > 0 and not a.attisdropped`.execute(db);
-  return res.rows[0]?.signature ?? '';
-}
-
 /** Phase 1: builds `metrics.<name>__new` from `query`. It takes no lock on `metrics.<name>`. */
 async function build(db: Transaction<Database>, name: string, query: RawBuilder<unknown>, options: PublishOptions): Promise<Built> {
   const started = Date.now();
@@ -232,9 +225,9 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
   const started = Date.now();
   const target = `metrics.${table.name}`;
   const building = `metrics.${table.name}__new`;
-  const before = await columnsOf(db, target);
+  const before = await tableSignature(db, target);
   let mode: TableRefresh['mode'];
-  if (before !== '' && before === (await columnsOf(db, building))) {
+  if (before !== '' && before === (await tableSignature(db, building))) {
     // Not TRUNCATE: it is not MVCC-safe and would make readers wait for the commit.
     await sql`delete from ${sql.table(target)}`.execute(db);
     await sql`insert into ${sql.table(target)} select * from ${sql.table(building)}`.execute(db);
