@@ -15,6 +15,7 @@ import {
 import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Progress } from '../lib/progress.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
@@ -77,6 +78,8 @@ async function countUnmatchedShipments(db: Transaction<Database>): Promise<numbe
 export interface RefreshOptions {
   /** Only these views (and the catalogue); default all. Views they read must already exist. */
   views?: readonly MetricView[];
+  /** Told after each table is built (step `metrics`). */
+  progress?: Progress;
 }
 
 /**
@@ -124,6 +127,7 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       const query = sql`select ${publishedSelection(view, 'b')} from (${view.build(builder, ctx)}) as b`;
       currentSql = query.compile(builder).sql;
       built.push(await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view) }));
+      options.progress?.update('metrics', `metrics: ${built.length}/${views.length + 1} tables built (${current})`, { built: built.length, of: views.length + 1, table: current });
     }
     current = 'metrics.catalog';
     const catalog = catalogQuery();

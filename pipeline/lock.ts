@@ -203,13 +203,18 @@ export async function holdLiveness(pool: pg.Pool): Promise<RunLiveness> {
   }
 }
 
-/** What a run of each kind leaves behind when its process dies, for the row's error. */
+/** What a run of each kind keeps when it is stopped half-way (its process killed, the warehouse gone). */
 const KEPT_BY_KIND: Record<string, string> = {
   transform: "its transaction rolled back: staging and core are the previous build's",
   metrics: 'its transaction rolled back: the metric tables are the previous ones',
   import: 'the pages it committed stay',
 };
-const KEPT_BY_RUN = "the pages it committed stay, with their cursors, and the next run goes on from them; a transform or metrics refresh it had begun rolled back";
+const KEPT_BY_RUN = 'the pages it committed stay, with their cursors, and the next run goes on from them; a transform or metrics refresh it had begun rolled back, so readers keep the previous build';
+
+/** What a run of `kind` (run, demo, backfill, import, transform, metrics) keeps when stopped half-way. */
+export function keptAfterStop(kind: string): string {
+  return KEPT_BY_KIND[kind] ?? KEPT_BY_RUN;
+}
 
 /**
  * Closes the runs left `running` by a process that ended (killed, machine stopped) as failed,

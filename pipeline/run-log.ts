@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
+import { WarehouseError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
+import { warehouseLoss } from '../warehouse/connection-loss.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import type { RunStatus } from '../warehouse/tables/ops.ts';
-import { holdLiveness, type RunLiveness } from './lock.ts';
+import { holdLiveness, keptAfterStop, type RunLiveness } from './lock.ts';
 
 /** Liveness locks of the runs this process is recording, by run id, released when each finishes. */
 const alive = new Map<string, RunLiveness>();
@@ -81,4 +84,38 @@ export async function finishStreamRun(
     .set({ status: outcome.status, finished_at: new Date(), pages: outcome.pages, records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * Runs a command that is not a pipeline run (`verite transform`, `verite metrics refresh`) as
+ * one row of `ops.runs` of `kind`, so it leaves a trace like a run does: `running` with its
+ * liveness lock while it goes on (a killed one is closed as abandoned by the next command),
+ * then how it ended. `outcome` reads the status and error from `fn`'s result; a throw fails the
+ * row and goes on up, as a {@link WarehouseError} naming the step and what was kept when the
+ * warehouse went away.
+ */
+export async function recordedRun<T>(
+  warehouse: Pick<Warehouse, 'db' | 'pool'>,
+  run: { kind: string; trigger?: string; step: string },
+  fn: () => Promise<T>,
+  outcome: (value: T) => { status: 'succeeded' | 'failed'; error?: string },
+): Promise<T> {
+  const id = randomUUID();
+  await startRun(warehouse, { id, kind: run.kind, trigger: run.trigger ?? 'cli', sources: [] });
+  let value: T;
+  try {
+    value = await fn();
+  } catch (error) {
+    const loss = warehouseLoss(error);
+    const message = loss ? `the warehouse went away during ${run.step} (${loss}). Kept: ${keptAfterStop(run.kind)}. Run it again once the database is back` : errorMessage(error);
+    await finishRun(warehouse.db, id, { status: 'failed', landed: 0, quarantined: 0, error: message }).catch(() => undefined);
+    throw loss ? new WarehouseError(message, '', [], { cause: error }) : error;
+  }
+  const ended = outcome(value);
+  const loss = ended.error ? warehouseLoss(ended.error) : null;
+  // A refresh that failed because the warehouse went away cannot record it: the next command closes the row.
+  await finishRun(warehouse.db, id, { status: ended.status, landed: 0, quarantined: 0, error: ended.error }).catch((error: unknown) => {
+    if (!loss) throw error;
+  });
+  return value;
 }

@@ -2,6 +2,7 @@ import { sql, type Compilable, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Progress } from '../lib/progress.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
@@ -167,6 +168,8 @@ export interface RunTransformsOptions {
   select?: string[];
   now?: Date;
   log?: Logger;
+  /** Told after each model is built (step `transform`). */
+  progress?: Progress;
 }
 
 /**
@@ -234,6 +237,12 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         await savepoint.releaseSavepoint('model').execute();
         results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started });
         options.log?.debug({ model: model.name, rows }, 'model built');
+        options.progress?.update('transform', `transform: ${results.length}/${ordered.length} models (${model.name}, ${rows.toLocaleString('en-US')} rows)`, {
+          models: results.length,
+          of: ordered.length,
+          model: model.name,
+          rows,
+        });
       } catch (error) {
         await savepoint.rollbackToSavepoint('model').execute();
         failed.add(model.name);
@@ -241,6 +250,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         options.log?.error({ model: model.name, err: errorMessage(error) }, 'model failed');
       }
     }
+    options.progress?.update('transform', `transform: ${ordered.length} models done, running the data checks`, { models: results.length, of: ordered.length, checks: true });
     for (const model of ordered) {
       if (!results.some((r) => r.model === model.name && r.status === 'succeeded')) continue;
       for (const check of modelChecks(model)) {

@@ -8,6 +8,7 @@ import { action, commandContext, EXIT, interruptSignal, parseList, printError, w
 import { formatTable } from '../format.ts';
 import { runSummaryText } from '../../metrics/summary.ts';
 import { redactString } from '../../lib/logger.ts';
+import { createProgress } from '../../lib/progress.ts';
 
 export function registerRun(program: Command): void {
   program
@@ -44,6 +45,8 @@ export function registerRun(program: Command): void {
               const job = await runJob({
                 warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, signal, kind: demo ? 'demo' : 'run',
                 overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap,
+                // Each stream's pages, records and dates reached, the transform's and the refresh's tables, on a terminal and in the logs.
+                progress: createProgress({ log: ctx.log, out: process.stderr }),
               });
               if (job.status === 'skipped') {
                 printError(`verite: run skipped: ${job.reason}`);

@@ -179,7 +179,7 @@ describe('transform runner', () => {
 
 describe('issue 17: readers are not blocked while a transform runs', () => {
   /** The advisory lock the test holds to stop the second model's build half-way. */
-  const GATE = [0x76726974, 1717] as const;
+  const GATE = [0x76726974, 1717];
 
   it('a reader of a table built earlier in the transaction reads its previous rows at once, not after the commit', async () => {
     let version = 1;
