@@ -87,10 +87,14 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
     warnOnce: options.warnOnce,
   };
   const batchId = randomUUID();
-  // The window reached so far, for progress: a first load of two years says how far it got.
+  // The window reached, for progress: a first load of two years says how far it got. Each page
+  // read notes its dates; they count once the page is committed (pages are read ahead of it).
   const dates = { from: null as string | null, to: null as string | null };
+  const pageDates: { from: string | null; to: string | null }[] = [];
   const dateOf = (record: Record<string, unknown>) => (stream.kind === 'date-report' ? stream.dateOf?.(record) : stream.versionOf?.(record)?.slice(0, 10));
   const noteDates = (records: readonly unknown[]) => {
+    const page = { from: null as string | null, to: null as string | null };
+    pageDates.push(page);
     for (const record of records) {
       if (!record || typeof record !== 'object') continue;
       let date: string | undefined;
@@ -100,8 +104,14 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
         continue; // a record the loader will quarantine
       }
       if (!date || !/^\d{4}-\d{2}-\d{2}/.test(date)) continue;
-      if (!dates.from || date < dates.from) dates.from = date;
-      if (!dates.to || date > dates.to) dates.to = date;
+      if (!page.from || date < page.from) page.from = date;
+      if (!page.to || date > page.to) page.to = date;
+    }
+  };
+  const committed = (n: number) => {
+    for (const page of pageDates.splice(0, n - progress.pages)) {
+      if (page.from && (!dates.from || page.from < dates.from)) dates.from = page.from;
+      if (page.to && (!dates.to || page.to > dates.to)) dates.to = page.to;
     }
   };
   const stop = () => signal?.reason ?? new Error('interrupted');
@@ -126,6 +136,7 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
   })();
   const progress: StreamProgress = { pages: 0, received: 0, written: 0, quarantined: 0, from: null, to: null };
   const result = await landPages(pool, { source: source.name, stream, runId, batchId }, pages, (page, n) => {
+    committed(n);
     progress.pages = n;
     progress.received += page.received;
     progress.written += page.written;
