@@ -111,7 +111,8 @@ export function connect(url: string, poolSize = 10): { db: Kysely<Database>; poo
  * named "base" and report "no such host".
  */
 export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
-  const expected = 'expected postgres://user:password@host:5432/database (a password holding @ : / ? # must be URL-encoded)';
+  // Written so that no redaction pattern takes it for a credential.
+  const expected = 'expected a URL such as postgres://db.example.com:5432/verite, with user:password@ before the host (URL-encode a password holding @ : / ? #)';
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -119,7 +120,7 @@ export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
     throw new ConfigError([`${name} does not parse as a URL: ${expected}`]);
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new ConfigError([`${name} is a ${parsed.protocol.replace(/:$/, '') || '?'}: URL, not a PostgreSQL one: ${expected}`]);
+    throw new ConfigError([`${name} does not parse as a PostgreSQL URL (it begins with ${parsed.protocol}, not postgres://): ${expected}`]);
   }
   if (!parsed.hostname && !parsed.searchParams.get('host')) throw new ConfigError([`${name} names no host: ${expected}`]);
 }
