@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import { WarehouseError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
-import { warehouseLoss } from '../warehouse/connection-loss.ts';
+import { confirmedLoss, warehouseLoss } from '../warehouse/connection-loss.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import type { RunStatus } from '../warehouse/tables/ops.ts';
@@ -95,7 +95,7 @@ export async function finishStreamRun(
  * warehouse went away.
  */
 export async function recordedRun<T>(
-  warehouse: Pick<Warehouse, 'db' | 'pool'>,
+  warehouse: Pick<Warehouse, 'db' | 'pool' | 'url'>,
   run: { kind: string; trigger?: string; step: string },
   fn: () => Promise<T>,
   outcome: (value: T) => { status: 'succeeded' | 'failed'; error?: string },
@@ -106,7 +106,7 @@ export async function recordedRun<T>(
   try {
     value = await fn();
   } catch (error) {
-    const loss = warehouseLoss(error);
+    const loss = await confirmedLoss(warehouse.url, error);
     const message = loss ? `the warehouse went away during ${run.step} (${loss}). Kept: ${keptAfterStop(run.kind)}. Run it again once the database is back` : errorMessage(error);
     await finishRun(warehouse.db, id, { status: 'failed', landed: 0, quarantined: 0, error: message }).catch(() => undefined);
     throw loss ? new WarehouseError(message, '', [], { cause: error }) : error;

@@ -5,7 +5,7 @@ import type { DateWindow, Source } from '../extractors/types.ts';
 import { UsageError, WarehouseError, errorMessage, isPermanent } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createProgress, type Progress } from '../lib/progress.ts';
-import { warehouseLoss } from '../warehouse/connection-loss.ts';
+import { confirmedLoss } from '../warehouse/connection-loss.ts';
 import { sleep } from '../extractors/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
@@ -154,7 +154,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
             totals.pages += landed.pages;
             totals.written += landed.written;
             totals.quarantined += landed.quarantined;
-            const loss = warehouseLoss(error) ?? (options.signal?.reason instanceof RunLockLost ? warehouseLoss(options.signal.reason.cause) : null);
+            const loss = (await confirmedLoss(warehouse.url, error)) ?? (options.signal?.reason instanceof RunLockLost ? await confirmedLoss(warehouse.url, options.signal.reason) : null);
             if (loss) lost = { during: `landing ${key} (${totals.pages} page(s) of it committed)`, detail: loss };
             const message = lost ? `the warehouse went away: ${loss}` : errorMessage(error);
             const stopped = lost ? 'failed' : stopStatus(options.signal);
@@ -176,7 +176,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       }
     }
   } catch (error) {
-    const loss = warehouseLoss(error);
+    const loss = lost ? null : await confirmedLoss(warehouse.url, error);
     if (loss) lost = { during: 'recording the run in ops', detail: loss };
     const message = lost ? lostMessage(lost, options.kind) : errorMessage(error);
     await record(finishRun(warehouse.db, runId, { status: 'failed', landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined'), error: message }));
@@ -184,7 +184,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     throw error;
   }
   // The run lock's connection ended between two streams: the warehouse went away then.
-  const lockLoss = !lost && options.signal?.reason instanceof RunLockLost ? warehouseLoss(options.signal.reason) : null;
+  const lockLoss = !lost && options.signal?.reason instanceof RunLockLost ? await confirmedLoss(warehouse.url, options.signal.reason) : null;
   if (lockLoss) lost = { during: outcomes.length ? `the landing, after ${outcomes.at(-1)!.source}.${outcomes.at(-1)!.stream}` : 'the landing', detail: lockLoss };
   const stepOutcomes: (StepOutcome & { name: string })[] = [];
   const failedStreams = outcomes.filter((o) => o.status === 'failed');
@@ -193,11 +193,11 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       try {
         const result = await step.run(warehouse, config, log, progress);
         stepOutcomes.push({ name: step.name, ...result });
-        const loss = result.status === 'failed' ? warehouseLoss(result.summary) : null;
+        const loss = result.status === 'failed' ? await confirmedLoss(warehouse.url, result.summary) : null;
         if (loss) lost = { during: `the ${step.name} step`, detail: loss };
         if (result.status === 'failed') break;
       } catch (error) {
-        const loss = warehouseLoss(error);
+        const loss = await confirmedLoss(warehouse.url, error);
         if (loss) lost = { during: `the ${step.name} step`, detail: loss };
         stepOutcomes.push({ name: step.name, status: 'failed', summary: errorMessage(error), error });
         break;

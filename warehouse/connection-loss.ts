@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { ExtractError } from '../lib/errors.ts';
 
 /**
@@ -36,4 +37,26 @@ export function warehouseLoss(error: unknown, depth = 0): string | null {
     }
   }
   return e.cause !== error ? warehouseLoss(e.cause, depth + 1) : null;
+}
+
+/**
+ * The driver's words when `suspect` looks like a lost connection ({@link warehouseLoss}) AND a
+ * fresh connection to `url` fails too: the warehouse itself is gone (shut down, restarting,
+ * unreachable), not merely one session ended (an administrator's `pg_terminate_backend`), after
+ * which the run goes on or fails as usual. Null otherwise. The check gives up after 5 s.
+ */
+export async function confirmedLoss(url: string, suspect: unknown): Promise<string | null> {
+  const words = warehouseLoss(suspect);
+  if (!words) return null;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, query_timeout: 5000, application_name: 'verite' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return null;
+  } catch {
+    return words;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
