@@ -1,4 +1,6 @@
 import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
+import { clearProgressLine } from './progress-line.ts';
 
 export type { Logger };
 
@@ -136,11 +138,14 @@ function redacting(instance: Logger): Logger {
 export function logger(): Logger {
   if (root) return root;
   const pretty = process.env.VERITE_LOG_FORMAT === 'pretty' || (process.env.VERITE_LOG_FORMAT !== 'json' && process.stderr.isTTY);
-  root = createLogger(
-    pretty
-      ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
-      : pino.destination({ dest: 2, sync: true }),
-  );
+  if (pretty) {
+    // Written in this thread, so that a progress line drawn on the terminal is cleared before each
+    // log line (lib/progress.ts) instead of having the line appended to it.
+    const lines = pinoPretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
+    root = createLogger({ write: (line: string) => (clearProgressLine(), lines.write(line)) });
+  } else {
+    root = createLogger(pino.destination({ dest: 2, sync: true }));
+  }
   return root;
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from './logger.ts';
+import { clearProgressLine, drawProgressLine } from './progress-line.ts';
 
 /**
  * How far a long step has got (a stream being landed, the transform, the metrics refresh), said
@@ -34,11 +35,6 @@ export function createProgress(options: ProgressOptions): Progress {
   const now = options.now ?? Date.now;
   const tty = options.out?.isTTY === true ? options.out : null;
   const lastLogged = new Map<string, number>();
-  let drawn = false;
-  const clear = () => {
-    if (tty && drawn) tty.write('\r\x1b[2K');
-    drawn = false;
-  };
   return {
     update(key, text, fields) {
       const at = now();
@@ -46,17 +42,14 @@ export function createProgress(options: ProgressOptions): Progress {
       if (last === undefined) lastLogged.set(key, at);
       else if (at - last >= everyMs) {
         lastLogged.set(key, at);
-        clear();
+        clearProgressLine();
         log.info({ step: key, ...fields }, `in progress: ${text}`);
       }
-      if (tty) {
-        tty.write(`\r\x1b[2K${text}`);
-        drawn = true;
-      }
+      if (tty) drawProgressLine(tty, text);
     },
     done(key) {
       lastLogged.delete(key);
-      clear();
+      clearProgressLine();
     },
   };
 }
