@@ -153,6 +153,17 @@ describe('exit codes and help', () => {
     expect(unknown.code).toBe(2);
   });
 
+  it('issue 17: run and schedule with no source configured are a usage error (exit 2) saying how to configure one, before the warehouse is opened', async () => {
+    // The config of this file names no source; the warehouse URL points nowhere, so opening it would fail with exit 1.
+    const nowhere = { ...env, DATABASE_URL: 'postgres://verite@127.0.0.1:1/none' };
+    for (const command of [['run'], ['schedule'], ['run', '--sources', 'shopify']]) {
+      const res = await runCli(command, { env: nowhere });
+      expect(res.code, command.join(' ')).toBe(2);
+      expect(res.stderr, command.join(' ')).toContain('no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json');
+      expect(res.stderr).toContain('or try the built-in demo shop with `verite run --demo`');
+    }
+  });
+
   it('issue 17: `verite` with no command prints the help and exits 2', async () => {
     const res = await runCli([], { env });
     expect(res.code).toBe(2);
