@@ -146,7 +146,7 @@ function* customerHistories(shop: DemoShop, win: Window): Generator<Rec> {
  * `shipments` (shipments) and `fx` (rates), all for `days` days to `endDate`.
  *
  * @example
- *   const sources = demoSources({ seed: 42, days: 730, ordersPerDay: 20, endDate: defaultDemoEndDate(new Date()) });
+ *   const sources = demoSources({ seed: 42, days: 730, ordersPerDay: 12, endDate: defaultDemoEndDate(new Date()) });
  */
 export function demoSources(options: DemoOptions): Source[] {
   const win = validate(options);
