@@ -2,10 +2,14 @@ import { loadConfig } from '../config/load.ts';
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, UsageError, WarehouseError, errorMessage } from '../lib/errors.ts';
 import { logger, redactString, type Logger } from '../lib/logger.ts';
+import { markAbandonedRuns } from '../pipeline/lock.ts';
+import { demoDataProblem } from '../pipeline/demo-data.ts';
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts';
 
 export interface GlobalOptions {
   config?: string;
+  /** The demo shop's warehouse instead of the real one (`verite --demo …`, `verite run --demo`). */
+  demo?: boolean;
 }
 
 /** Exit codes of DESIGN.md. */
@@ -22,17 +26,45 @@ export interface CommandContext {
   config: VeriteConfig;
   configFile: string | null;
   log: Logger;
+  /** The command works on the demo shop's warehouse (the global `--demo`). */
+  demo: boolean;
 }
+
+/**
+ * Which warehouse the command opens: the real shop's, or with the global `--demo` the demo
+ * shop's. Set once per process by {@link commandContext}, as the logger is, so every command
+ * (those added later too) honours `--demo` through {@link withWarehouse}.
+ */
+let demoSelected = false;
 
 export async function commandContext(options: GlobalOptions, overrides?: Record<string, unknown>): Promise<CommandContext> {
   const { config, file } = await loadConfig({ file: options.config, overrides });
-  return { config, configFile: file, log: logger() };
+  demoSelected = options.demo === true;
+  return { config, configFile: file, log: logger(), demo: demoSelected };
 }
 
-/** Opens the warehouse for the command's duration and always closes it (stopping an embedded server). */
-export async function withWarehouse<T>(log: Logger, fn: (warehouse: Warehouse) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
-  const warehouse = await openWarehouse({ log, migrate: options.migrate });
+export interface WithWarehouseOptions {
+  migrate?: boolean;
+  /**
+   * The command lands a real shop's data (run, schedule, backfill, import): a real warehouse
+   * that holds the demo shop's data is refused (see {@link demoDataProblem}).
+   */
+  lands?: boolean;
+}
+
+/**
+ * Opens the warehouse for the command's duration and always closes it (stopping an embedded
+ * server): the demo's with `--demo`. Closes the runs left `running` by a process that is gone
+ * first, so every command, `verite status` included, shows them for what they are.
+ */
+export async function withWarehouse<T>(log: Logger, fn: (warehouse: Warehouse) => Promise<T>, options: WithWarehouseOptions = {}): Promise<T> {
+  const warehouse = await openWarehouse({ log, migrate: options.migrate, demo: demoSelected });
   try {
+    if (options.migrate !== false) await markAbandonedRuns(warehouse.db, log).catch((error: unknown) => log.debug({ err: errorMessage(error) }, 'could not check for abandoned runs'));
+    if (options.lands && !warehouse.demo) {
+      const problem = await demoDataProblem(warehouse);
+      if (problem) throw new UsageError(problem);
+    }
     return await fn(warehouse);
   } finally {
     await warehouse.close();

@@ -1,8 +1,23 @@
+import { displayNumber, type DisplayKind } from '../lib/display-number.ts';
+
+export { displayNumber, type DisplayKind };
+
+export interface TableOptions {
+  /**
+   * Columns shown rounded for a person (see {@link displayNumber}): money to cents, other
+   * numbers to at most 6 decimals. The values themselves are never changed.
+   */
+  kinds?: Record<string, DisplayKind>;
+}
+
 /** Prints rows as an aligned text table. */
-export function formatTable(rows: Record<string, unknown>[], columns?: string[]): string {
+export function formatTable(rows: Record<string, unknown>[], columns?: string[], options: TableOptions = {}): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
   if (cols.length === 0) return '(no rows)\n';
-  const cells = rows.map((r) => cols.map((c) => cell(r[c])));
+  const kinds = options.kinds ?? {};
+  const shown = (value: unknown, kind: DisplayKind | undefined) =>
+    kind && (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') ? displayNumber(value, kind) : cell(value);
+  const cells = rows.map((r) => cols.map((c) => shown(r[c], kinds[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const numeric = cols.map((_, i) => cells.length > 0 && cells.every((row) => row[i] === '' || /^-?[\d.,]+%?$/.test(row[i]!)));
   const line = (values: string[]) => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -22,4 +37,24 @@ export function formatCsv(rows: Record<string, unknown>[], columns?: string[]): 
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
   const esc = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   return [cols.map(esc).join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c]))).join(','))].join('\n') + '\n';
+}
+
+/** JSON's number grammar (RFC 8259): what PostgreSQL's numeric text is, NaN and Infinity aside. */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Rows as a JSON array, the `numbers` columns as JSON numbers written with every digit the
+ * database sent (a numeric of 30 digits stays 30 digits in the text; a reader decides how to
+ * hold it), NaN and ±Infinity, which JSON has no number for, as the strings "NaN", "Infinity",
+ * "-Infinity". Every other value as JSON.stringify writes it.
+ */
+export function formatJson(rows: Record<string, unknown>[], numbers: ReadonlySet<string> = new Set()): string {
+  const value = (column: string, v: unknown): string => {
+    if (numbers.has(column) && v !== null && v !== undefined) {
+      const text = String(v);
+      return JSON_NUMBER.test(text) ? text : JSON.stringify(text);
+    }
+    return JSON.stringify(v ?? null);
+  };
+  return `[${rows.map((r) => `{${Object.entries(r).map(([c, v]) => `${JSON.stringify(c)}:${value(c, v)}`).join(',')}}`).join(',')}]\n`;
 }

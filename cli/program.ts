@@ -25,10 +25,14 @@ export function buildProgram(): Command {
     .description('ELT pipeline and SQL metrics layer for online shops')
     .version('0.1.0')
     .option('-c, --config <file>', 'configuration file (default: verite.config.{json,yaml,ts} or VERITE_CONFIG)')
+    .option('--demo', "the demo shop's warehouse, kept apart from the real shop's (`verite run --demo` fills it; e.g. `verite --demo query …`)")
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
     .exitOverride((err) => {
-      // commander's own usage errors (unknown option, missing argument) exit 2, --help 0.
-      process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
+      // commander's own usage errors (unknown option, missing argument) exit 2, --help 0; help
+      // shown because no command was given is a usage error too (commander gives it exit code 1).
+      const help = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0);
+      process.exit(help ? 0 : 2);
     });
   registerRun(program);
   registerImport(program);

@@ -232,8 +232,9 @@ export const demoConfig = z
   .object({
     ...sourceBase,
     seed: z.number().int().default(42),
-    days: z.number().int().min(1).max(3650).default(120),
-    ordersPerDay: z.number().positive().default(40),
+    // Two years: long enough for churn (180 days), cohorts, year-over-year comparisons and predicted CLV.
+    days: z.number().int().min(1).max(3650).default(730),
+    ordersPerDay: z.number().positive().default(12),
     endDate: isoDate.optional(),
   })
   .strict();

@@ -45,6 +45,8 @@ export interface HttpContext extends ErrorContext {
   retry?: Partial<RetryPolicy>;
   /** Throttles requests before they are sent (e.g. a per-key rate bound). */
   limiter?: RateLimiter;
+  /** The host the requests go to, named in a network failure whose own error does not say (a TLS failure). */
+  host?: string;
 }
 
 /** Tells retry code to wait at least this long before the next attempt. */
@@ -182,12 +184,12 @@ export async function withRetry<T>(
         if (error instanceof ExtractError) throw error;
         // A refused credential stays refused however often the stream is tried again.
         const permanent = verdict.status === 401 || verdict.status === 403;
-        throw new ExtractError(errorText(error), { ...pickContext(ctx), status: verdict.status }, { cause: error, permanent });
+        throw new ExtractError(errorText(error, ctx.host), { ...pickContext(ctx), status: verdict.status }, { cause: error, permanent });
       }
       if (verdict.retryAfterMs !== undefined && verdict.retryAfterMs > policy.maxRetryAfterMs) {
         throw new ExtractError(
           `the server asks to wait ${duration(verdict.retryAfterMs)} before trying again, longer than the ${duration(policy.maxRetryAfterMs)} ` +
-            `verite waits (retries.maxRetryAfterMinutes); giving up for this run: ${errorText(error)}`,
+            `verite waits (retries.maxRetryAfterMinutes); giving up for this run: ${errorText(error, ctx.host)}`,
           { ...pickContext(ctx), status: verdict.status },
           { cause: error, permanent: true },
         );
@@ -196,13 +198,13 @@ export async function withRetry<T>(
       const delay = backoffDelay(attempt, policy, verdict.retryAfterMs);
       ctx.log?.warn(
         { source: ctx.source, stream: ctx.stream, request: ctx.request, status: verdict.status, attempt, delayMs: Math.round(delay) },
-        `retrying after ${errorText(error)}`,
+        `retrying after ${errorText(error, ctx.host)}`,
       );
       await sleep(delay, ctx.signal);
     }
   }
   throw new ExtractError(
-    `gave up after ${policy.attempts} attempts: ${errorText(lastError)}`,
+    `gave up after ${policy.attempts} attempts: ${errorText(lastError, ctx.host)}`,
     { ...pickContext(ctx), status: lastStatus },
     { cause: lastError },
   );
@@ -212,8 +214,60 @@ function pickContext(ctx: HttpContext): ErrorContext {
   return { source: ctx.source, stream: ctx.stream, window: ctx.window, request: ctx.request, record: ctx.record };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** An error's text: the root cause of a network failure with its host (see {@link networkFailure}), else its message. */
+function errorText(error: unknown, host?: string): string {
+  const network = networkFailure(error, host);
+  const message = error instanceof Error ? error.message : String(error);
+  // An SDK's own words ("An error occurred with our connection to Stripe") after the cause, which they hide.
+  return network ? (message && !message.includes(network) && !/^fetch failed$/i.test(message) ? `${network} (${message})` : network) : message;
+}
+
+/** Node's and undici's codes of a network failure, in words. */
+const NETWORK_WORDS: Record<string, string> = {
+  ENOTFOUND: 'the host name does not resolve (DNS)',
+  EAI_AGAIN: 'the name server did not answer (DNS)',
+  EAI_NONAME: 'the host name does not resolve (DNS)',
+  ECONNREFUSED: 'the connection was refused (nothing listens there, or a firewall refuses it)',
+  ECONNRESET: 'the connection was reset',
+  EPIPE: 'the connection was closed while sending',
+  UND_ERR_SOCKET: 'the connection was closed',
+  ETIMEDOUT: 'connecting timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connecting timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer came in time',
+  ESOCKETTIMEDOUT: 'no answer came in time',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+};
+
+/** Whether a code or message is a TLS failure (certificate, protocol). */
+function isTls(code: string, message: string): boolean {
+  return /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|EPROTO$)/.test(code) || /\b(SSL|TLS|certificate)\b/i.test(message);
+}
+
+/**
+ * What a network failure comes down to, with the host, when `error` is one: walks the causes an
+ * SDK or fetch wraps it in (`cause`, the Stripe client's `detail`, an AggregateError's `errors`)
+ * down to Node's own error. E.g. "could not reach api.stripe.com: the host name does not resolve
+ * (DNS) (getaddrinfo ENOTFOUND api.stripe.com)". Null when no network failure is found.
+ */
+export function networkFailure(error: unknown, host?: string, depth = 0): string | null {
+  if (!error || typeof error !== 'object' || depth > 8) return null;
+  const e = error as { code?: unknown; message?: unknown; hostname?: unknown; host?: unknown; address?: unknown; port?: unknown; cause?: unknown; detail?: unknown; errors?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message.trim() : '';
+  const words = NETWORK_WORDS[code] ?? (code && isTls(code, message) ? `the TLS connection failed: ${message || code}` : undefined);
+  if (words) {
+    const named = [e.hostname, e.host, e.address].find((h) => typeof h === 'string' && h) as string | undefined;
+    const where = named ? `${named}${typeof e.port === 'number' && !named.includes(':') ? `:${e.port}` : ''}` : (host ?? 'the server');
+    const detail = message && !words.includes(message) ? ` (${message})` : ` (${code})`;
+    return `could not reach ${where}: ${words}${detail}`;
+  }
+  for (const inner of [e.cause, e.detail, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    if (inner === error) continue;
+    const found = networkFailure(inner, host, depth + 1);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** `200 ms`, `90 s`, `15 min`, `3.5 h`. */
@@ -278,7 +332,7 @@ export interface HttpResponse<T = unknown> {
 export async function httpRequest<T = unknown>(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse<T>> {
   const policy = { ...DEFAULT_RETRY, ...ctx.retry };
   const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
-  const context: HttpContext = { ...ctx, request: describe };
+  const context: HttpContext = { ...ctx, request: describe, host: ctx.host ?? hostOf(req.url) };
   return withRetry(context, async () => {
     const deadline = sleepers.deadline(policy.timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline.signal]) : deadline.signal;
@@ -312,6 +366,14 @@ export async function httpRequest<T = unknown>(ctx: HttpContext, req: HttpReques
     }
     return { status: res.status, headers: res.headers, body: body as T };
   });
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 function safePath(url: string): string {
@@ -366,7 +428,7 @@ export class RateLimiter {
  */
 export async function httpDownload(ctx: HttpContext, req: HttpRequest & { timeoutMs?: number }, file: string): Promise<{ status: number; bytes: number }> {
   const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
-  const context: HttpContext = { ...ctx, request: describe };
+  const context: HttpContext = { ...ctx, request: describe, host: ctx.host ?? hostOf(req.url) };
   const timeoutMs = req.timeoutMs ?? 30 * 60_000;
   return withRetry(context, async () => {
     const deadline = sleepers.deadline(timeoutMs);

@@ -1,4 +1,6 @@
 import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
+import { clearProgressLine } from './progress-line.ts';
 
 export type { Logger };
 
@@ -93,22 +95,37 @@ function loggerOptions(level: string): pino.LoggerOptions {
         // The message, its interpolated values and an Error given alone (whose message pino
         // takes as the line's msg) may carry a secret: an error quoting a URL or a response body.
         const [first, ...rest] = args as unknown[];
+        // A key the logger already carries (a child's source and stream) is written once:
+        // callers that add it again to the line's object would repeat it in the JSON.
+        const bound = first && typeof first === 'object' && !(first instanceof Error) ? withoutBound(first as Record<string, unknown>, (this as Logger).bindings()) : first;
         const redacted =
           first instanceof Error
             ? [{ err: redactDeep(first) }, ...(typeof rest[0] === 'string' ? [] : [redactString(first.message)]), ...rest.map((a) => redactDeep(a))]
-            : [typeof first === 'string' ? redactString(first) : first, ...rest.map((a) => redactDeep(a))];
+            : [typeof first === 'string' ? redactString(first) : bound, ...rest.map((a) => redactDeep(a))];
         method.apply(this, redacted as Parameters<typeof method>);
       },
     },
   };
 }
 
-/** Child bindings skip pino's formatters: redact them on the way in, for children of children too. */
+/** `fields` without the keys `bindings` already hold with the same value. */
+function withoutBound(fields: Record<string, unknown>, bindings: pino.Bindings): Record<string, unknown> {
+  const keys = Object.keys(fields).filter((k) => k in bindings && bindings[k] === fields[k]);
+  if (keys.length === 0) return fields;
+  const out = { ...fields };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
+/**
+ * Child bindings skip pino's formatters: redact them on the way in, for children of children
+ * too. A binding the parent already holds with the same value is not bound twice.
+ */
 function redacting(instance: Logger): Logger {
   type ChildFn = (this: Logger, bindings: pino.Bindings, options?: unknown) => Logger;
   const child = instance.child as unknown as ChildFn;
   const redactedChild: ChildFn = function (bindings, options) {
-    return child.call(this, redactDeep(bindings) as pino.Bindings, options);
+    return child.call(this, withoutBound(redactDeep(bindings) as pino.Bindings, this.bindings()) as pino.Bindings, options);
   };
   instance.child = redactedChild as unknown as Logger['child'];
   return instance;
@@ -121,11 +138,14 @@ function redacting(instance: Logger): Logger {
 export function logger(): Logger {
   if (root) return root;
   const pretty = process.env.VERITE_LOG_FORMAT === 'pretty' || (process.env.VERITE_LOG_FORMAT !== 'json' && process.stderr.isTTY);
-  root = createLogger(
-    pretty
-      ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
-      : pino.destination({ dest: 2, sync: true }),
-  );
+  if (pretty) {
+    // Written in this thread, so that a progress line drawn on the terminal is cleared before each
+    // log line (lib/progress.ts) instead of having the line appended to it.
+    const lines = pinoPretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
+    root = createLogger({ write: (line: string) => (clearProgressLine(), lines.write(line)) });
+  } else {
+    root = createLogger(pino.destination({ dest: 2, sync: true }));
+  }
   return root;
 }
 

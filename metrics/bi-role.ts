@@ -67,7 +67,10 @@ export function biGrantProblems(options: BiGrantOptions): string[] {
  * never in clear. Refuses a role that is a superuser, may create roles or databases,
  * replicates, bypasses row security, or belongs to another role (all of which would give it
  * more than `metrics`). Run it as the role that runs the refresh (the owner of the metric
- * tables), since default privileges apply to tables that role creates.
+ * tables), since default privileges apply to tables that role creates. That role needs no
+ * superuser: owning the database and its schemas and having CREATEROLE is enough (a managed
+ * database's usual set-up; docs/bi.md), since an existing role's attributes are changed only
+ * where they differ.
  */
 export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions): Promise<BiGrantResult> {
   const problems = biGrantProblems(options);
@@ -78,8 +81,8 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     const me = await sql<{ user: string; database: string }>`select current_user as user, current_database() as database`.execute(trx);
     const { user, database } = me.rows[0]!;
     if (user === options.role) throw new UsageError(`--role ${options.role} is the role verite itself connects as; pick another name for BI`);
-    const existing = await sql<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolreplication: boolean; rolbypassrls: boolean; member_of: string[] }>`
-      select r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls,
+    const existing = await sql<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolreplication: boolean; rolbypassrls: boolean; rolcanlogin: boolean; member_of: string[] }>`
+      select r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
              coalesce(array(select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1), '{}') as member_of
         from pg_roles r where r.rolname = ${options.role}`.execute(trx);
     const found = existing.rows[0];
@@ -97,8 +100,14 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
       }
     }
     const password = options.password === undefined ? sql`` : sql` password ${sql.lit(scramSha256Verifier(options.password))}`;
-    if (found) await sql`alter role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls${password}`.execute(trx);
-    else await sql`create role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls noinherit${password}`.execute(trx);
+    if (!found) {
+      await sql`create role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls noinherit${password}`.execute(trx);
+    } else if (!found.rolcanlogin || options.password !== undefined) {
+      // Only what differs: naming SUPERUSER, REPLICATION or BYPASSRLS in ALTER ROLE, even to
+      // switch them off, takes a superuser, which a managed database's owner login is not. The
+      // powers were checked above to be off already.
+      await sql`alter role ${role} with${found.rolcanlogin ? sql`` : sql` login`}${password}`.execute(trx);
+    }
     await sql`grant connect on database ${sql.id(database)} to ${role}`.execute(trx);
     await sql`grant usage on schema metrics to ${role}`.execute(trx);
     await sql`grant select on all tables in schema metrics to ${role}`.execute(trx);

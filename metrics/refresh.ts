@@ -15,8 +15,10 @@ import {
 import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Progress } from '../lib/progress.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
+import { tableSignature } from '../warehouse/table-signature.ts';
 import { catalogQuery } from './catalog.ts';
 import { publishedSelection, viewColumns } from './columns.ts';
 import {
@@ -97,6 +99,8 @@ export interface RefreshOptions {
   views?: readonly MetricView[];
   /** The refresh's clock: yesterday is not complete before it is over, and freshness is measured from it. */
   now?: Date;
+  /** Told after each table is built (step `metrics`). */
+  progress?: Progress;
 }
 
 /**
@@ -153,6 +157,7 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       const query = sql`select ${publishedSelection(view, 'b')} from (${view.build(builder, ctx)}) as b`;
       currentSql = query.compile(builder).sql;
       built.push(await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view) }));
+      options.progress?.update('metrics', `metrics: ${built.length}/${views.length + 1} tables built (${current})`, { built: built.length, of: views.length + 1, table: current });
     }
     current = 'metrics.catalog';
     const catalog = catalogQuery();
@@ -279,14 +284,6 @@ interface Built extends PublishOptions {
   ms: number;
 }
 
-async function columnsOf(db: Transaction<Database>, table: string): Promise<string> {
-  const res = await sql<{ signature: string | null }>`
-    select string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' order by a.attnum) as signature
-      from pg_attribute a
-     where a.attrelid = to_regclass(${table}) and a.attnum > 0 and not a.attisdropped`.execute(db);
-  return res.rows[0]?.signature ?? '';
-}
-
 /** Phase 1: builds `metrics.<name>__new` from `query`. It takes no lock on `metrics.<name>`. */
 async function build(db: Transaction<Database>, name: string, query: RawBuilder<unknown>, options: PublishOptions): Promise<Built> {
   const started = Date.now();
@@ -302,9 +299,9 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
   const started = Date.now();
   const target = `metrics.${table.name}`;
   const building = `metrics.${table.name}__new`;
-  const before = await columnsOf(db, target);
+  const before = await tableSignature(db, target);
   let mode: TableRefresh['mode'];
-  if (before !== '' && before === (await columnsOf(db, building))) {
+  if (before !== '' && before === (await tableSignature(db, building))) {
     // Not TRUNCATE: it is not MVCC-safe and would make readers wait for the commit.
     await sql`delete from ${sql.table(target)}`.execute(db);
     await sql`insert into ${sql.table(target)} select * from ${sql.table(building)}`.execute(db);
@@ -360,8 +357,8 @@ async function buildView(db: Transaction<Database>, name: string, query: RawBuil
 async function publishView(db: Transaction<Database>, name: string, query: RawBuilder<unknown>, options: Omit<PublishOptions, 'indexes'>): Promise<void> {
   const target = `metrics.${name}`;
   const building = `metrics.${name}__new`;
-  const before = await columnsOf(db, target);
-  if (before !== '' && before === (await columnsOf(db, building))) {
+  const before = await tableSignature(db, target);
+  if (before !== '' && before === (await tableSignature(db, building))) {
     await sql`create or replace view ${sql.table(target)} as ${query}`.execute(db);
     await sql`drop view ${sql.table(building)}`.execute(db);
   } else {

@@ -9,8 +9,8 @@ import { refreshMetrics } from './refresh.ts';
  */
 export const metricsStep: PostLoadStep = {
   name: 'metrics',
-  run: async (warehouse, config, log) => {
-    const result = await refreshMetrics(warehouse, config, log);
+  run: async (warehouse, config, log, progress) => {
+    const result = await refreshMetrics(warehouse, config, log, { progress });
     if (result.status === 'failed') return { status: 'failed', summary: result.error ?? 'failed', error: result };
     const daily = result.tables.find((t) => t.table === 'metrics.kpi_daily');
     const summary = `${result.tables.length} metric tables refreshed (kpi_daily: ${daily?.rows ?? 0} days)`;

@@ -177,7 +177,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
     const runId = randomUUID();
     // A lock per chunk: a nightly run waiting for it gets its turn between chunks of a long backfill.
     const outcome = await withRunLock(warehouse.pool, { mode: 'wait', signal }, async (runSignal) => {
-      await markAbandonedRuns(db, blog);
+      await markAbandonedRuns(db, blog, { holdingRunLock: true });
       // Another process resuming the same backfill may have done this chunk while we waited.
       const current = await db.selectFrom('ops.backfill_chunks').select('status').where('backfill_id', '=', backfillId).where('seq', '=', chunk.seq).executeTakeFirst();
       if (current?.status === 'done' || signal?.aborted) return { skipped: true as const };

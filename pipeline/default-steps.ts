@@ -9,8 +9,8 @@ import { clvStep } from '../metrics/clv/step.ts';
  */
 registerPostLoadStep({
   name: 'transform',
-  run: async (warehouse, config, log) => {
-    const result = await runTransforms(warehouse, config, { log });
+  run: async (warehouse, config, log, progress) => {
+    const result = await runTransforms(warehouse, config, { log, progress });
     const built = result.results.filter((r) => r.status === 'succeeded').length;
     return result.status === 'succeeded'
       ? { status: 'succeeded', summary: `${built} models built, ${result.checks.length} data checks passed` }

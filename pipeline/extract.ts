@@ -35,7 +35,19 @@ export interface ExtractStreamOptions {
   window?: DateWindow | null;
   warnOnce: (message: string) => void;
   /** Called after each committed page with the stream's totals so far. */
-  onPage?: (landed: { pages: number; written: number; quarantined: number }) => void;
+  onPage?: (landed: StreamProgress) => void;
+}
+
+/** A stream's totals after each committed page, and the dates of the data read so far. */
+export interface StreamProgress {
+  pages: number;
+  /** Records read (written, unchanged or quarantined). */
+  received: number;
+  written: number;
+  quarantined: number;
+  /** The oldest and newest dates of the records read (their version or report date), when they have one. */
+  from: string | null;
+  to: string | null;
 }
 
 function isoDay(d: Date): string {
@@ -75,6 +87,33 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
     warnOnce: options.warnOnce,
   };
   const batchId = randomUUID();
+  // The window reached, for progress: a first load of two years says how far it got. Each page
+  // read notes its dates; they count once the page is committed (pages are read ahead of it).
+  const dates = { from: null as string | null, to: null as string | null };
+  const pageDates: { from: string | null; to: string | null }[] = [];
+  const dateOf = (record: Record<string, unknown>) => (stream.kind === 'date-report' ? stream.dateOf?.(record) : stream.versionOf?.(record)?.slice(0, 10));
+  const noteDates = (records: readonly unknown[]) => {
+    const page = { from: null as string | null, to: null as string | null };
+    pageDates.push(page);
+    for (const record of records) {
+      if (!record || typeof record !== 'object') continue;
+      let date: string | undefined;
+      try {
+        date = dateOf(record as Record<string, unknown>);
+      } catch {
+        continue; // a record the loader will quarantine
+      }
+      if (!date || !/^\d{4}-\d{2}-\d{2}/.test(date)) continue;
+      if (!page.from || date < page.from) page.from = date;
+      if (!page.to || date > page.to) page.to = date;
+    }
+  };
+  const committed = (n: number) => {
+    for (const page of pageDates.splice(0, n - progress.pages)) {
+      if (page.from && (!dates.from || page.from < dates.from)) dates.from = page.from;
+      if (page.to && (!dates.to || page.to > dates.to)) dates.to = page.to;
+    }
+  };
   const stop = () => signal?.reason ?? new Error('interrupted');
   const pages = (async function* () {
     const reader = stream.read(ctx)[Symbol.asyncIterator]();
@@ -87,6 +126,7 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
         const next = await reader.next();
         if (next.done) return;
         if (signal?.aborted) throw stop();
+        noteDates(next.value.records);
         // A backfill's progress is kept in ops.backfills; its pages must not move the incremental cursor.
         yield options.window ? { ...next.value, state: undefined } : next.value;
       }
@@ -94,11 +134,15 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
       await reader.return?.();
     }
   })();
-  const progress = { pages: 0, written: 0, quarantined: 0 };
+  const progress: StreamProgress = { pages: 0, received: 0, written: 0, quarantined: 0, from: null, to: null };
   const result = await landPages(pool, { source: source.name, stream, runId, batchId }, pages, (page, n) => {
+    committed(n);
     progress.pages = n;
+    progress.received += page.received;
     progress.written += page.written;
     progress.quarantined += page.quarantined;
+    progress.from = dates.from;
+    progress.to = dates.to;
     log.debug({ page: n, written: page.written, quarantined: page.quarantined }, 'page committed');
     options.onPage?.(progress);
   });

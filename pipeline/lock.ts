@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
@@ -160,26 +160,100 @@ export async function lockHolder(pool: pg.Pool): Promise<LockHolder | null> {
 export const LOCKED_RUN_KINDS = ['run', 'demo', 'backfill'] as const;
 
 /**
- * Runs left `running` by a process that died (killed, machine stopped) can only be seen once
- * the lock is ours: no live run holds it then. They are closed as failed so history and
- * `verite status` do not show them running forever.
+ * The namespace of the liveness locks: while a run recorded in `ops.runs` is going on, its
+ * process holds the session-level advisory lock (this namespace, the row's `liveness_key`).
+ * PostgreSQL releases it when the session ends, however the process ended, which is how a live
+ * run is told from a dead one without trusting a pid on another machine.
  */
-export async function markAbandonedRuns(db: Kysely<Database>, log: Logger): Promise<number> {
-  const error = 'abandoned: its process ended before the run finished (killed, or the machine stopped)';
+export const LIVENESS_LOCK_NAMESPACE = 0x76726c76;
+
+/** A liveness lock held on its own session of the pool, until {@link RunLiveness.release}. */
+export interface RunLiveness {
+  key: number;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes a new liveness lock (the next `ops.run_liveness_key`) on a session kept for the run.
+ * Take it before the run's row is written, so that a `running` row is never seen without it.
+ */
+export async function holdLiveness(pool: pg.Pool): Promise<RunLiveness> {
+  const client = await pool.connect();
+  try {
+    const res = await client.query<{ key: number }>(`select nextval('ops.run_liveness_key')::int as key`);
+    const key = res.rows[0]!.key;
+    await client.query('select pg_advisory_lock($1, $2)', [LIVENESS_LOCK_NAMESPACE, key]);
+    let released = false;
+    return {
+      key,
+      release: async () => {
+        if (released) return;
+        released = true;
+        let broken: Error | undefined;
+        await client.query('select pg_advisory_unlock($1, $2)', [LIVENESS_LOCK_NAMESPACE, key]).catch((error: Error) => {
+          // A session we cannot talk to is discarded, which ends it and frees the lock.
+          broken = error;
+        });
+        client.release(broken);
+      },
+    };
+  } catch (error) {
+    client.release(error as Error);
+    throw error;
+  }
+}
+
+/** What a run of each kind keeps when it is stopped half-way (its process killed, the warehouse gone). */
+const KEPT_BY_KIND: Record<string, string> = {
+  transform: "its transaction rolled back: staging and core are the previous build's",
+  metrics: 'its transaction rolled back: the metric tables are the previous ones',
+  import: 'the pages it committed stay',
+};
+const KEPT_BY_RUN = 'the pages it committed stay, with their cursors, and the next run goes on from them; a transform or metrics refresh it had begun rolled back, so readers keep the previous build';
+
+/** What a run of `kind` (run, demo, backfill, import, transform, metrics) keeps when stopped half-way. */
+export function keptAfterStop(kind: string): string {
+  return KEPT_BY_KIND[kind] ?? KEPT_BY_RUN;
+}
+
+/**
+ * Closes the runs left `running` by a process that ended (killed, machine stopped) as failed,
+ * "abandoned", with what they kept, so history and `verite status` never show them running
+ * forever. A run is dead when nobody holds its liveness lock ({@link holdLiveness}); every
+ * command does this as it opens the warehouse. Rows written before liveness keys existed can
+ * only be judged by a caller that holds the run lock (`holdingRunLock`): no live run of a
+ * locked kind can be going on then.
+ */
+export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, options: { holdingRunLock?: boolean } = {}): Promise<number> {
+  const kept = sql<string>`case ${sql.join(
+    Object.entries(KEPT_BY_KIND).map(([kind, text]) => sql`when kind = ${kind} then ${text}`),
+    sql` `,
+  )} else ${KEPT_BY_RUN} end`;
+  const error = sql<string>`'abandoned: its process' || coalesce(' (pid ' || pid || coalesce(' on ' || host, '') || ')', '') || ' ended before it finished (killed, or the machine stopped); ' || ${kept}`;
+  const lockFree = sql<boolean>`not exists (
+    select 1 from pg_locks l
+     where l.locktype = 'advisory' and l.granted
+       and l.database = (select oid from pg_database where datname = current_database())
+       and l.classid = ${LIVENESS_LOCK_NAMESPACE}::int::oid and l.objid = liveness_key::oid and l.objsubid = 2)`;
   const abandoned = await db
     .updateTable('ops.runs')
     .set({ status: 'failed', finished_at: new Date(), error })
     .where('status', '=', 'running')
-    .where('kind', 'in', [...LOCKED_RUN_KINDS])
-    .returning('id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('liveness_key', 'is not', null), lockFree]),
+        ...(options.holdingRunLock ? [eb.and([eb('liveness_key', 'is', null), eb('kind', 'in', [...LOCKED_RUN_KINDS])])] : []),
+      ]),
+    )
+    .returning(['id', 'kind', 'error'])
     .execute();
   if (abandoned.length === 0) return 0;
   await db
     .updateTable('ops.stream_runs')
-    .set({ status: 'failed', finished_at: new Date(), error })
+    .set({ status: 'failed', finished_at: new Date(), error: 'abandoned: its process ended before the stream finished; the pages it committed stay' })
     .where('status', '=', 'running')
     .where('run_id', 'in', abandoned.map((r) => r.id))
     .execute();
-  log.warn({ runs: abandoned.map((r) => r.id) }, `closed ${abandoned.length} run(s) left running by a process that ended`);
+  log.warn({ runs: abandoned.map((r) => `${r.id} (${r.kind})`) }, `closed ${abandoned.length} run(s) left running by a process that ended`);
   return abandoned.length;
 }

@@ -1,30 +1,63 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
+import { WarehouseError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
+import { confirmedLoss, warehouseLoss } from '../warehouse/connection-loss.ts';
 import type { Database } from '../warehouse/database.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
 import type { RunStatus } from '../warehouse/tables/ops.ts';
+import { holdLiveness, keptAfterStop, type RunLiveness } from './lock.ts';
+
+/** Liveness locks of the runs this process is recording, by run id, released when each finishes. */
+const alive = new Map<string, RunLiveness>();
+
+/**
+ * Where a run is recorded: the warehouse (its row then carries a liveness lock held on a
+ * session of the pool until {@link finishRun}, so that a dead process's row is recognised,
+ * see `markAbandonedRuns`), or only the Kysely handle (no liveness lock).
+ */
+export type RunLogTarget = Kysely<Database> | Pick<Warehouse, 'db' | 'pool'>;
 
 /**
  * Writes the run history in `ops.runs` and `ops.stream_runs`. Error texts are redacted before
  * they are stored: they may quote a provider's response body or a connection string.
  */
-export async function startRun(db: Kysely<Database>, run: { id: string; kind: string; trigger: string; sources: string[] }): Promise<void> {
-  await db
-    .insertInto('ops.runs')
-    .values({ id: run.id, kind: run.kind, trigger: run.trigger, status: 'running', sources: run.sources, started_at: new Date(), host: hostname(), pid: process.pid, error: null, finished_at: null })
-    .execute();
+export async function startRun(target: RunLogTarget, run: { id: string; kind: string; trigger: string; sources: string[] }): Promise<void> {
+  const { db, pool } = 'selectFrom' in target ? { db: target, pool: undefined } : target;
+  const liveness = pool ? await holdLiveness(pool) : undefined;
+  try {
+    await db
+      .insertInto('ops.runs')
+      .values({
+        id: run.id, kind: run.kind, trigger: run.trigger, status: 'running', sources: run.sources, started_at: new Date(), host: hostname(), pid: process.pid,
+        error: null, finished_at: null, liveness_key: liveness?.key ?? null,
+      })
+      .execute();
+  } catch (error) {
+    await liveness?.release();
+    throw error;
+  }
+  if (liveness) alive.set(run.id, liveness);
 }
 
+/** Records how a run ended, and lets go of its liveness lock (also when the row cannot be written). */
 export async function finishRun(
   db: Kysely<Database>,
   id: string,
   outcome: { status: RunStatus; landed: number; quarantined: number; error?: string | null },
 ): Promise<void> {
-  await db
-    .updateTable('ops.runs')
-    .set({ status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
-    .where('id', '=', id)
-    .execute();
+  try {
+    await db
+      .updateTable('ops.runs')
+      .set({ status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
+      .where('id', '=', id)
+      .execute();
+  } finally {
+    const liveness = alive.get(id);
+    alive.delete(id);
+    await liveness?.release();
+  }
 }
 
 /** An error text as it may be stored in an ops table: redacted, or null. */
@@ -51,4 +84,38 @@ export async function finishStreamRun(
     .set({ status: outcome.status, finished_at: new Date(), pages: outcome.pages, records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * Runs a command that is not a pipeline run (`verite transform`, `verite metrics refresh`) as
+ * one row of `ops.runs` of `kind`, so it leaves a trace like a run does: `running` with its
+ * liveness lock while it goes on (a killed one is closed as abandoned by the next command),
+ * then how it ended. `outcome` reads the status and error from `fn`'s result; a throw fails the
+ * row and goes on up, as a {@link WarehouseError} naming the step and what was kept when the
+ * warehouse went away.
+ */
+export async function recordedRun<T>(
+  warehouse: Pick<Warehouse, 'db' | 'pool' | 'url'>,
+  run: { kind: string; trigger?: string; step: string },
+  fn: () => Promise<T>,
+  outcome: (value: T) => { status: 'succeeded' | 'failed'; error?: string },
+): Promise<T> {
+  const id = randomUUID();
+  await startRun(warehouse, { id, kind: run.kind, trigger: run.trigger ?? 'cli', sources: [] });
+  let value: T;
+  try {
+    value = await fn();
+  } catch (error) {
+    const loss = await confirmedLoss(warehouse.url, error);
+    const message = loss ? `the warehouse went away during ${run.step} (${loss}). Kept: ${keptAfterStop(run.kind)}. Run it again once the database is back` : errorMessage(error);
+    await finishRun(warehouse.db, id, { status: 'failed', landed: 0, quarantined: 0, error: message }).catch(() => undefined);
+    throw loss ? new WarehouseError(message, '', [], { cause: error }) : error;
+  }
+  const ended = outcome(value);
+  const loss = ended.error ? warehouseLoss(ended.error) : null;
+  // A refresh that failed because the warehouse went away cannot record it: the next command closes the row.
+  await finishRun(warehouse.db, id, { status: ended.status, landed: 0, quarantined: 0, error: ended.error }).catch((error: unknown) => {
+    if (!loss) throw error;
+  });
+  return value;
 }

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { VeriteConfig } from '../config/schema.ts';
 import { registeredSource } from '../extractors/registry.ts';
 import type { DateWindow, Source } from '../extractors/types.ts';
-import { UsageError, errorMessage, isPermanent } from '../lib/errors.ts';
+import { UsageError, WarehouseError, errorMessage, isPermanent } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { createProgress, type Progress } from '../lib/progress.ts';
+import { confirmedLoss } from '../warehouse/connection-loss.ts';
 import { sleep } from '../extractors/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
-import { extractStream, type StreamOutcome } from './extract.ts';
-import { RunLockLost } from './lock.ts';
+import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
+import { keptAfterStop, RunLockLost } from './lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from './run-log.ts';
 import { postLoadSteps, type PostLoadStep, type StepOutcome } from './steps.ts';
 
@@ -30,6 +32,8 @@ export interface RunOptions {
   /** Steps after loading; default: the registered transform and metrics steps. `[]` to skip. */
   steps?: readonly PostLoadStep[];
   runId?: string;
+  /** Where progress goes (a terminal line, log lines); default: an info log line every 10 s per long step. */
+  progress?: Progress;
 }
 
 export interface ResolvedSource {
@@ -47,6 +51,22 @@ export interface RunResult {
   quarantined: number;
   /** The first failure, for the exit message. */
   error?: string;
+}
+
+/**
+ * Why there is nothing to run: no source is configured (or every one is disabled). `verite run`
+ * and `verite schedule` refuse that as a usage error saying how to configure one, rather than
+ * "succeeding" with nothing read. Null when a source is configured.
+ */
+export function noSourceProblem(config: VeriteConfig): string | null {
+  const configured = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
+  if (configured.length) return null;
+  return (
+    'no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json ' +
+    '(e.g. {"sources": {"shopify": {"shop": "my-shop.myshopify.com"}, "stripe": {}}}; each source\'s keys are in docs/sources/, ' +
+    'the steps in the README\'s "Running against your real shop"), check them with `verite check`, then run again; ' +
+    'or try the built-in demo shop with `verite run --demo`'
+  );
 }
 
 /** The config's enabled sources, as registered extractors. */
@@ -71,16 +91,20 @@ export function resolveSources(config: VeriteConfig, only?: string[]): ResolvedS
  * One run: extract every selected stream (each page committed with its cursor), then the
  * post-load steps (transform, metrics). A failed stream is retried with backoff, unless its
  * error is permanent (see `ExtractError.permanent`); if it still fails, the other streams' data
- * stays and the run fails naming it.
+ * stays and the run fails naming it. When the warehouse itself goes away (shut down, restarted,
+ * connection cut), the run stops there and its error names the step it was in and what was kept.
+ * Progress (pages, records, the dates reached) goes to `progress`, by default an info log line
+ * every 10 s per long step.
  */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { warehouse, config } = options;
   const runId = options.runId ?? randomUUID();
   const log = options.log.child({ runId });
+  const progress = options.progress ?? createProgress({ log });
   const now = options.now ?? new Date();
   let selected = options.sources ?? resolveSources(config, options.only);
   if (options.only && options.sources) selected = selected.filter((s) => options.only!.includes(s.source.name));
-  await startRun(warehouse.db, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
+  await startRun(warehouse, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
   const warned = new Set<string>();
   const warnOnce = (message: string) => {
     if (warned.has(message)) return;
@@ -89,22 +113,34 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   };
   const outcomes: StreamOutcome[] = [];
   const attempts = config.retries.streamAttempts;
+  /** Set once the warehouse went away: what the run was doing, and the driver's words. */
+  let lost: { during: string; detail: string } | null = null;
+  /** Writes to ops.* after the warehouse went away are attempted, never allowed to hide why. */
+  const record = async (write: Promise<unknown>) => {
+    if (!lost) return void (await write);
+    await write.catch(() => undefined);
+  };
   try {
     for (const { source, config: sourceConfig } of selected) {
       const streams = options.stream ? source.streams.filter((s) => s.name === options.stream) : source.streams;
       if (options.stream && streams.length === 0) throw new UsageError(`source ${source.name} has no stream ${options.stream} (it has ${source.streams.map((s) => s.name).join(', ')})`);
       for (const stream of streams) {
-        if (options.signal?.aborted) break;
+        if (options.signal?.aborted || lost) break;
         let outcome: StreamOutcome | undefined;
         const totals = { pages: 0, written: 0, unchanged: 0, quarantined: 0 };
+        const key = `${source.name}.${stream.name}`;
         for (let attempt = 1; attempt <= attempts; attempt++) {
           const streamRunId = await startStreamRun(warehouse.db, { runId, source: source.name, stream: stream.name, attempt });
-          const progress = { pages: 0, written: 0, quarantined: 0 };
+          const landed: StreamProgress = { pages: 0, received: 0, written: 0, quarantined: 0, from: null, to: null };
           try {
             const result = await extractStream({
               pool: warehouse.pool, config, sourceConfig, source, stream, runId, log, now, signal: options.signal, window: options.window, warnOnce,
-              onPage: (p) => Object.assign(progress, p),
+              onPage: (p) => {
+                Object.assign(landed, p);
+                progress.update(key, streamProgressText(key, totals, p), { pages: totals.pages + p.pages, records: totals.written + totals.unchanged + totals.quarantined + p.received, from: p.from, to: p.to });
+              },
             });
+            progress.done(key);
             totals.pages += result.pages;
             totals.written += result.written;
             totals.unchanged += result.unchanged;
@@ -113,13 +149,16 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
             outcome = { source: source.name, stream: stream.name, status: 'succeeded', attempts: attempt, ...totals };
             break;
           } catch (error) {
-            const message = errorMessage(error);
+            progress.done(key);
             // Pages committed before the failure stay landed; count them.
-            totals.pages += progress.pages;
-            totals.written += progress.written;
-            totals.quarantined += progress.quarantined;
-            const stopped = stopStatus(options.signal);
-            await finishStreamRun(warehouse.db, streamRunId, { status: stopped ?? 'failed', pages: progress.pages, landed: progress.written, quarantined: progress.quarantined, error: message });
+            totals.pages += landed.pages;
+            totals.written += landed.written;
+            totals.quarantined += landed.quarantined;
+            const loss = (await confirmedLoss(warehouse.url, error)) ?? (options.signal?.reason instanceof RunLockLost ? await confirmedLoss(warehouse.url, options.signal.reason) : null);
+            if (loss) lost = { during: `landing ${key} (${totals.pages} page(s) of it committed)`, detail: loss };
+            const message = lost ? `the warehouse went away: ${loss}` : errorMessage(error);
+            const stopped = lost ? 'failed' : stopStatus(options.signal);
+            await record(finishStreamRun(warehouse.db, streamRunId, { status: stopped ?? 'failed', pages: landed.pages, landed: landed.written, quarantined: landed.quarantined, error: message }));
             // A refused credential, a shut-off API version or a spent quota fails the same way again: not retried.
             const permanent = isPermanent(error);
             if (attempt < attempts && !stopped && !permanent) {
@@ -137,25 +176,38 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       }
     }
   } catch (error) {
-    await finishRun(warehouse.db, runId, { status: 'failed', landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined'), error: errorMessage(error) });
+    const loss = lost ? null : await confirmedLoss(warehouse.url, error);
+    if (loss) lost = { during: 'recording the run in ops', detail: loss };
+    const message = lost ? lostMessage(lost, options.kind) : errorMessage(error);
+    await record(finishRun(warehouse.db, runId, { status: 'failed', landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined'), error: message }));
+    if (lost) throw new WarehouseError(`run ${runId}: ${message}`, '', [], { cause: error });
     throw error;
   }
+  // The run lock's connection ended between two streams: the warehouse went away then.
+  const lockLoss = !lost && options.signal?.reason instanceof RunLockLost ? await confirmedLoss(warehouse.url, options.signal.reason) : null;
+  if (lockLoss) lost = { during: outcomes.length ? `the landing, after ${outcomes.at(-1)!.source}.${outcomes.at(-1)!.stream}` : 'the landing', detail: lockLoss };
   const stepOutcomes: (StepOutcome & { name: string })[] = [];
   const failedStreams = outcomes.filter((o) => o.status === 'failed');
-  if (!options.signal?.aborted) {
+  if (!options.signal?.aborted && !lost) {
     for (const step of options.steps ?? postLoadSteps()) {
       try {
-        const result = await step.run(warehouse, config, log);
+        const result = await step.run(warehouse, config, log, progress);
         stepOutcomes.push({ name: step.name, ...result });
+        const loss = result.status === 'failed' ? await confirmedLoss(warehouse.url, result.summary) : null;
+        if (loss) lost = { during: `the ${step.name} step`, detail: loss };
         if (result.status === 'failed') break;
       } catch (error) {
+        const loss = await confirmedLoss(warehouse.url, error);
+        if (loss) lost = { during: `the ${step.name} step`, detail: loss };
         stepOutcomes.push({ name: step.name, status: 'failed', summary: errorMessage(error), error });
         break;
+      } finally {
+        progress.done(step.name);
       }
     }
   }
   const failedStep = stepOutcomes.find((s) => s.status === 'failed');
-  const stopped = stopStatus(options.signal);
+  const stopped = lost ? null : stopStatus(options.signal);
   const failures = [
     // A stream stopped by the signal failed with its reason, which the message gives first.
     ...failedStreams.filter((o) => !stopped || o.error !== options.signal!.reason).map((o) => `${o.source}.${o.stream}: ${errorMessage(o.error)}`),
@@ -163,16 +215,43 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   ];
   // Stopped early: the stream being read committed its last page with its cursor, the ones after
   // it and the transforms did not run; the next run goes on from there.
-  const error = stopped
-    ? [`${errorMessage(options.signal!.reason ?? 'interrupted')}; the pages committed stay, the next run goes on from their cursor`, ...failures].join('; ')
-    : failures.length
-      ? failures.join('; ')
-      : undefined;
+  const error = lost
+    ? lostMessage(lost, options.kind)
+    : stopped
+      ? [`${errorMessage(options.signal!.reason ?? 'interrupted')}; the pages committed stay, the next run goes on from their cursor`, ...failures].join('; ')
+      : failures.length
+        ? failures.join('; ')
+        : undefined;
   const status = stopped ?? (error ? 'failed' : 'succeeded');
   const landed = sum(outcomes, 'written');
   const quarantined = sum(outcomes, 'quarantined');
-  await finishRun(warehouse.db, runId, { status, landed, quarantined, error });
+  try {
+    await finishRun(warehouse.db, runId, { status, landed, quarantined, error });
+  } catch (failure) {
+    if (!lost) throw failure;
+    // The next command that reaches the warehouse closes the row as abandoned (its liveness lock went with the session).
+    log.warn({ err: errorMessage(failure) }, "could not record the run's end: the warehouse is gone");
+  }
   return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error };
+}
+
+/** A stream's progress line: its pages, records and the dates of the data read so far. */
+function streamProgressText(key: string, before: { pages: number; written: number; unchanged: number; quarantined: number }, now: StreamProgress): string {
+  const pages = before.pages + now.pages;
+  const records = before.written + before.unchanged + before.quarantined + now.received;
+  const dates = now.from && now.to ? `, data ${now.from === now.to ? now.from : `${now.from} to ${now.to}`}` : '';
+  return `${key}: ${pages} page${pages === 1 ? '' : 's'}, ${records.toLocaleString('en-US')} record${records === 1 ? '' : 's'}${dates}`;
+}
+
+/**
+ * The message of a run whose warehouse went away: the step it was in, the driver's words, what
+ * was kept, and what to do.
+ */
+function lostMessage(lost: { during: string; detail: string }, kind = 'run'): string {
+  return (
+    `the warehouse went away during ${lost.during} (${lost.detail}). Kept: ${keptAfterStop(kind)}. ` +
+    'Run again once the database is back: nothing is landed twice'
+  );
 }
 
 /**

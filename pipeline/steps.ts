@@ -1,11 +1,13 @@
 import type { VeriteConfig } from '../config/schema.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Progress } from '../lib/progress.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 
 /** A step after loading (transform, metrics refresh): succeeds, or fails with a message. */
 export interface PostLoadStep {
   name: string;
-  run(warehouse: Warehouse, config: VeriteConfig, log: Logger): Promise<StepOutcome>;
+  /** `progress` is told how far a long step got (see lib/progress.ts), under the step's name. */
+  run(warehouse: Warehouse, config: VeriteConfig, log: Logger, progress?: Progress): Promise<StepOutcome>;
 }
 
 export interface StepOutcome {

@@ -32,7 +32,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   if (problems.length) throw new ConfigError(problems);
   const runId = options.runId ?? randomUUID();
   const outcome = await withRunLock(warehouse.pool, { mode: options.overlap, signal }, async (runSignal) => {
-    await markAbandonedRuns(warehouse.db, log);
+    await markAbandonedRuns(warehouse.db, log, { holdingRunLock: true });
     if (signal?.aborted) return null;
     // Losing the lock's connection stops the run as an interruption does, but fails it.
     const run = await runPipeline({ ...options, runId, signal: runSignal });

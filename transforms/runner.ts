@@ -2,8 +2,10 @@ import { sql, type Compilable, type Kysely } from 'kysely';
 import { DEFAULT_META_PURCHASE_ACTION_TYPE, type VeriteConfig } from '../config/schema.ts';
 import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Progress } from '../lib/progress.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
+import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
 import type { DataCheck, Model, TransformContext } from './model.ts';
 
@@ -166,11 +168,15 @@ export interface RunTransformsOptions {
   select?: string[];
   now?: Date;
   log?: Logger;
+  /** Told after each model is built (step `transform`). */
+  progress?: Progress;
 }
 
 /**
- * Builds the models in dependency order inside ONE transaction: each model's table is created
- * under a new name, then swapped for the old one; the data tests run at the end; and only if
+ * Builds the models in dependency order inside ONE transaction: each model's table is built
+ * under a new name, then its rows replace the published ones in place (or, for a new or
+ * reshaped table, it is swapped in; see `buildTable`), so readers are not held up while it
+ * runs; the data tests run at the end; and only if
  * every model built and every check passed is the transaction committed. Otherwise it rolls
  * back, and readers keep seeing the previous complete build. Returns a result per model;
  * models that cannot be ordered (a cycle, an unknown dependency) are a failed result with every
@@ -231,6 +237,12 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         await savepoint.releaseSavepoint('model').execute();
         results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started });
         options.log?.debug({ model: model.name, rows }, 'model built');
+        options.progress?.update('transform', `transform: ${results.length}/${ordered.length} models (${model.name}, ${rows.toLocaleString('en-US')} rows)`, {
+          models: results.length,
+          of: ordered.length,
+          model: model.name,
+          rows,
+        });
       } catch (error) {
         await savepoint.rollbackToSavepoint('model').execute();
         failed.add(model.name);
@@ -238,6 +250,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         options.log?.error({ model: model.name, err: errorMessage(error) }, 'model failed');
       }
     }
+    options.progress?.update('transform', `transform: ${ordered.length} models done, running the data checks`, { models: results.length, of: ordered.length, checks: true });
     for (const model of ordered) {
       if (!results.some((r) => r.model === model.name && r.status === 'succeeded')) continue;
       for (const check of modelChecks(model)) {
@@ -281,15 +294,32 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
   }
 }
 
+/**
+ * Builds a model's table under `<table>__building`, then publishes it. When the published table
+ * has the same columns, its rows are replaced in place (DELETE, then INSERT from the new build):
+ * those statements take locks no reader waits for, so `core.orders` stays readable (its previous
+ * rows) for the whole of the long transaction, and a session orphaned by a killed transform
+ * blocks nobody. A new or reshaped table (a first build, a verite upgrade) is swapped in by DROP
+ * and RENAME instead, which readers of that table wait for until the commit.
+ */
 async function buildTable(db: Kysely<Database>, model: Model, query: Compilable): Promise<number> {
   const { schema, table } = splitName(model.name);
-  const building = `${table}__building`;
-  await sql`drop table if exists ${sql.table(`${schema}.${building}`)}`.execute(db);
-  await sql`create table ${sql.table(`${schema}.${building}`)} as ${query as unknown as ReturnType<typeof sql>}`.execute(db);
-  await sql`drop table if exists ${sql.table(model.name)}`.execute(db);
-  await sql`alter table ${sql.table(`${schema}.${building}`)} rename to ${sql.id(table)}`.execute(db);
+  const building = `${schema}.${table}__building`;
+  await sql`drop table if exists ${sql.table(building)}`.execute(db);
+  await sql`create table ${sql.table(building)} as ${query as unknown as ReturnType<typeof sql>}`.execute(db);
+  const published = await tableSignature(db, model.name);
+  if (published !== '' && published === (await tableSignature(db, building))) {
+    // Not TRUNCATE: it is not MVCC-safe and locks readers out until the commit.
+    await sql`delete from ${sql.table(model.name)}`.execute(db);
+    await sql`insert into ${sql.table(model.name)} select * from ${sql.table(building)}`.execute(db);
+    await sql`drop table ${sql.table(building)}`.execute(db);
+  } else {
+    await sql`drop table if exists ${sql.table(model.name)}`.execute(db);
+    await sql`alter table ${sql.table(building)} rename to ${sql.id(table)}`.execute(db);
+  }
+  // A refilled table keeps its indexes; a new one gets them (CREATE INDEX blocks writers, not readers).
   for (const columns of model.indexes ?? []) {
-    await sql`create index ${sql.id(`${table}_${columns.join('_')}`)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(db);
+    await sql`create index if not exists ${sql.id(`${table}_${columns.join('_')}`)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(db);
   }
   await sql`analyze ${sql.table(model.name)}`.execute(db);
   const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(model.name)}`.execute(db);

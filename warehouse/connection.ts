@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../lib/logger.ts';
 import { registerSecret } from '../lib/logger.ts';
-import { WarehouseError } from '../lib/errors.ts';
+import { ConfigError, WarehouseError } from '../lib/errors.ts';
 import type { Database } from './database.ts';
 import { reachableDataDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -22,12 +22,19 @@ export interface Warehouse {
   /** Where the warehouse is, without secrets, for messages. */
   describe: string;
   embedded: EmbeddedServer | null;
+  /** The demo shop's warehouse (`--demo`), kept apart from the real shop's. */
+  demo?: boolean;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
   /** A PostgreSQL connection string; default `DATABASE_URL`, else the embedded server. */
   databaseUrl?: string;
+  /**
+   * The demo shop's warehouse instead of the real one (see {@link demoWarehouse}): the embedded
+   * server's `demo/` folder, or the `<database>_demo` database next to `DATABASE_URL`'s.
+   */
+  demo?: boolean;
   /** Folder holding `.verite/` for the embedded server (default: the working directory). */
   cwd?: string;
   /** The embedded server's folder (its cluster in `pg/`); default `VERITE_DATA_DIR`, else `.verite/` in `cwd`. */
@@ -47,15 +54,75 @@ export function describeUrl(url: string): string {
   }
 }
 
+/**
+ * Settings of every session verite opens, so that the server notices a client that is gone and
+ * ends its session (with its locks) within seconds, not minutes:
+ * - `client_connection_check_interval`: while a statement runs (a transform's CREATE TABLE AS,
+ *   a lock wait), the server checks every 2 s that the client is still connected, and cancels
+ *   the statement when it is not (a client killed with SIGKILL; PostgreSQL 14 and later, Linux);
+ * - `tcp_keepalives_*`: a client machine that vanished without closing its connection is
+ *   noticed after about a minute (30 s idle, then 3 probes 10 s apart);
+ * - `idle_in_transaction_session_timeout`: a session left idle inside a transaction for a minute
+ *   is ended. verite's transactions (a page being landed, the transform's one transaction, the
+ *   metrics refresh) send their statements one after the other and are never idle for long: the
+ *   work is done by statements, which do not count as idle. The run lock is held by a session
+ *   outside any transaction, which this does not touch.
+ * Settings the server does not know (an older or a PostgreSQL-compatible server) are skipped.
+ */
+export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
+  client_connection_check_interval: '2s',
+  tcp_keepalives_idle: '30',
+  tcp_keepalives_interval: '10',
+  tcp_keepalives_count: '3',
+  idle_in_transaction_session_timeout: '1min',
+};
+
+const SESSION_SETTINGS_SQL = `select set_config(v.name, v.value, false)
+   from (values ${Object.keys(SESSION_SETTINGS).map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}) as v(name, value)
+  where exists (select 1 from pg_settings s where s.name = v.name)`;
+
 /** Opens a pool and Kysely on a connection string, without starting anything. */
 export function connect(url: string, poolSize = 10): { db: Kysely<Database>; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'verite' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    application_name: 'verite',
+    // Keepalives on verite's side too: a server that vanished fails the query instead of hanging it.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
+    // Awaited before the new client is handed out, so every statement runs with them. A failure
+    // (the server went away) shows in the query the client was taken for.
+    onConnect: async (client) => {
+      await client.query(SESSION_SETTINGS_SQL, Object.entries(SESSION_SETTINGS).flat()).catch(() => undefined);
+    },
+  });
   pool.on('error', () => undefined); // an idle client dropped by the server; the next query reconnects
   // A client checked out (a page being landed, a transform's transaction) has no listener of the
   // pool's: a server shutting down would emit an unhandled 'error' and crash the process. Its
   // queries fail instead, and the run fails saying why; the pool discards the client on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
   return { pool, db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
+}
+
+/**
+ * Checks that a connection string is one: a `postgres://` or `postgresql://` URL naming a host
+ * (or a socket folder as `?host=`). Throws a {@link ConfigError} saying what is wrong, never
+ * quoting the value (it holds a password); `pg` would otherwise read a bare word as a host
+ * named "base" and report "no such host".
+ */
+export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
+  // Written so that no redaction pattern takes it for a credential.
+  const expected = 'expected a URL such as postgres://db.example.com:5432/verite, with user:password@ before the host (URL-encode a password holding @ : / ? #)';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError([`${name} does not parse as a URL: ${expected}`]);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError([`${name} does not parse as a PostgreSQL URL (it begins with ${parsed.protocol}, not postgres://): ${expected}`]);
+  }
+  if (!parsed.hostname && !parsed.searchParams.get('host')) throw new ConfigError([`${name} names no host: ${expected}`]);
 }
 
 /** Why a connection could not be made, in words (Node gives an AggregateError without a message for a host with several addresses). */
@@ -73,26 +140,80 @@ function connectionProblem(error: unknown): string {
 }
 
 /**
+ * Where the demo shop's warehouse is, apart from the real shop's, so that no demo row ever
+ * reaches a real shop's metrics: the embedded server's `demo/` folder under `.verite/` (or
+ * under `VERITE_DATA_DIR`), or, with `DATABASE_URL`, the database `VERITE_DEMO_DATABASE_URL`
+ * names, else `<database>_demo` on the same server (created on first use).
+ */
+export function demoDatabaseUrl(url: string): string {
+  const demo = new URL(url);
+  const name = decodeURIComponent(demo.pathname.replace(/^\//, '')) || decodeURIComponent(demo.username) || 'postgres';
+  demo.pathname = `/${encodeURIComponent(`${name}_demo`)}`;
+  return demo.toString();
+}
+
+/**
+ * The embedded server's cluster folder: `pg/` under `.verite/` in `cwd` (or under `dataDir`,
+ * i.e. `VERITE_DATA_DIR`), and for the demo shop `demo/pg/` beside it, a cluster of its own.
+ */
+export function embeddedDataDir(options: { cwd?: string; dataDir?: string; demo?: boolean }): string {
+  const base = options.dataDir ? resolve(options.dataDir) : join(resolve(options.cwd ?? process.cwd()), '.verite');
+  return options.demo ? join(base, 'demo', 'pg') : join(base, 'pg');
+}
+
+/** Creates the demo's database next to `url`'s when it does not exist; the way out when it cannot. */
+async function ensureDemoDatabase(url: string, demoUrl: string, log?: Logger): Promise<void> {
+  const name = decodeURIComponent(new URL(demoUrl).pathname.slice(1));
+  const client = new pg.Client({ connectionString: url, application_name: 'verite' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return;
+    log?.info({ database: name }, "creating the demo shop's database, apart from the real shop's");
+    await client.query(`create database "${name.replace(/"/g, '""')}"`);
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code === '42P04') return; // created meanwhile by another demo run
+    if (e.code === '42501') {
+      throw new ConfigError([
+        `the demo shop gets a database of its own, ${name}, next to ${describeUrl(url)}, and this login may not create one: ` +
+          `have an administrator run CREATE DATABASE "${name}" OWNER <this login>, or set VERITE_DEMO_DATABASE_URL to an empty database, ` +
+          'or unset DATABASE_URL to run the demo on the embedded server',
+      ]);
+    }
+    throw new WarehouseError(`cannot prepare the demo's database ${name} at ${describeUrl(url)}: ${connectionProblem(error)}`, '', [], { cause: error });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
  * Opens the warehouse: `DATABASE_URL` (or `databaseUrl`) when given, else the embedded
  * PostgreSQL under `.verite/` in the working directory (or `VERITE_DATA_DIR`), started on
- * demand. Migrations run unless `migrate: false`. A server that cannot be reached is named in
- * the error, with why.
+ * demand; with `demo`, the demo shop's own warehouse beside it ({@link demoDatabaseUrl}).
+ * Migrations run unless `migrate: false`. A connection string that is not one is a
+ * {@link ConfigError}; a server that cannot be reached is named in the error, with why.
  */
 export async function openWarehouse(options: OpenOptions = {}): Promise<Warehouse> {
   const log = options.log;
   let url = options.databaseUrl ?? process.env.DATABASE_URL;
   let embedded: EmbeddedServer | null = null;
-  if (!url) {
+  if (url) {
+    checkDatabaseUrl(url);
+    if (options.demo) {
+      const chosen = process.env.VERITE_DEMO_DATABASE_URL;
+      if (chosen) checkDatabaseUrl(chosen, 'VERITE_DEMO_DATABASE_URL');
+      else await ensureDemoDatabase(url, demoDatabaseUrl(url), log);
+      url = chosen || demoDatabaseUrl(url);
+    }
+  } else {
     const chosen = options.dataDir ?? process.env.VERITE_DATA_DIR;
-    const preferred = chosen ? join(resolve(chosen), 'pg') : join(resolve(options.cwd ?? process.cwd()), '.verite', 'pg');
+    const preferred = embeddedDataDir({ cwd: options.cwd, dataDir: chosen, demo: options.demo });
     embedded = await startEmbedded({ dataDir: reachableDataDir(preferred, log, { explicit: Boolean(chosen) }), log });
     url = embedded.url;
   }
-  try {
-    registerSecret(new URL(url).password ? decodeURIComponent(new URL(url).password) : undefined);
-  } catch {
-    /* not a URL: leave it to pg to complain */
-  }
+  registerSecret(new URL(url).password ? decodeURIComponent(new URL(url).password) : undefined);
   const { db, pool } = connect(url, options.poolSize);
   const close = async () => {
     await db.destroy().catch(() => undefined);
@@ -100,7 +221,7 @@ export async function openWarehouse(options: OpenOptions = {}): Promise<Warehous
   };
   try {
     await pool.query('select 1').catch((error: unknown) => {
-      const where = embedded ? `the embedded PostgreSQL in ${embedded.dataDir}` : `${describeUrl(url!)} (DATABASE_URL)`;
+      const where = embedded ? `the embedded PostgreSQL in ${embedded.dataDir}` : `${describeUrl(url!)} (${options.demo ? "the demo's database" : 'DATABASE_URL'})`;
       // The driver's words are in the message (an AggregateError's own message is empty).
       throw new WarehouseError(`cannot connect to the warehouse at ${where}: ${connectionProblem(error)}`, '');
     });
@@ -109,5 +230,6 @@ export async function openWarehouse(options: OpenOptions = {}): Promise<Warehous
     await close();
     throw error;
   }
-  return { db, pool, url, describe: embedded ? `embedded PostgreSQL in ${embedded.dataDir} (${describeUrl(url)})` : describeUrl(url), embedded, close };
+  const where = embedded ? `embedded PostgreSQL in ${embedded.dataDir} (${describeUrl(url)})` : describeUrl(url);
+  return { db, pool, url, describe: where, embedded, demo: options.demo === true, close };
 }

@@ -38,7 +38,7 @@ export function registerBackfill(program: Command): void {
             if (result.status === 'succeeded') return EXIT.ok;
             printError(`verite: backfill ${result.status}: ${result.error}`);
             return EXIT.failed;
-          });
+          }, { lands: true });
         } finally {
           dispose();
         }

@@ -51,7 +51,7 @@ export function registerImport(program: Command): void {
           const losing = dates.filter((d) => d.removed > 0);
           if (losing.length && !options.replaceDates) throw new UsageError(refusal(label, name, losing));
           const runId = randomUUID();
-          await startRun(warehouse.db, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
+          await startRun(warehouse, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
           let result;
           try {
             const pages = (async function* (): AsyncGenerator<Page> {
@@ -81,7 +81,7 @@ export function registerImport(program: Command): void {
           }
           if (nothing) throw new ExitCode(EXIT.failed, `verite: ${label}: ${nothing}`);
           return EXIT.ok;
-        });
+        }, { lands: true });
       }),
     );
 }

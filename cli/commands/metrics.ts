@@ -7,6 +7,8 @@ import { catalogEntries, findEntry } from '../../metrics/definitions/index.ts';
 import { computedFromRow, overARange } from '../../metrics/over-a-range.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { runTransforms } from '../../transforms/runner.ts';
+import { createProgress } from '../../lib/progress.ts';
+import { recordedRun } from '../../pipeline/run-log.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
@@ -89,14 +91,24 @@ export function registerMetrics(program: Command): void {
       action(async (opts: { transform?: boolean }) => {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
-          if (opts.transform) {
-            const transformed = await runTransforms(warehouse, ctx.config, { log: ctx.log });
-            if (transformed.status === 'failed') {
-              process.stderr.write(`verite: transform failed, nothing refreshed: ${transformed.error}\n`);
-              return EXIT.failed;
-            }
+          const progress = createProgress({ log: ctx.log, out: process.stderr });
+          // One row of ops.runs (kind metrics) for the command, so a killed refresh leaves a trace too.
+          const refreshed = await recordedRun(
+            warehouse,
+            { kind: 'metrics', step: opts.transform ? 'the transform or the metrics refresh' : 'the metrics refresh' },
+            async () => {
+              const transformed = opts.transform ? await runTransforms(warehouse, ctx.config, { log: ctx.log, progress }).finally(() => progress.done('transform')) : null;
+              if (transformed?.status === 'failed') return { transformed, result: null };
+              return { transformed, result: await refreshMetrics(warehouse, ctx.config, ctx.log, { progress }).finally(() => progress.done('metrics')) };
+            },
+            ({ transformed, result }) =>
+              result ? { status: result.status, error: result.error } : { status: 'failed', error: `transform failed, nothing refreshed: ${transformed?.error}` },
+          );
+          if (!refreshed.result) {
+            process.stderr.write(`verite: transform failed, nothing refreshed: ${refreshed.transformed?.error}\n`);
+            return EXIT.failed;
           }
-          const result = await refreshMetrics(warehouse, ctx.config, ctx.log);
+          const result = refreshed.result;
           if (result.tables.length) process.stdout.write(formatTable(result.tables.map((t) => ({ table: t.table, rows: t.rows, ms: t.ms, mode: t.mode }))));
           if (result.status === 'failed') {
             if (result.failed?.sql) process.stderr.write(`SQL of ${result.failed.table}:\n${result.failed.sql}\n`);

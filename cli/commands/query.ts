@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import type pg from 'pg';
+import pg from 'pg';
 import { UsageError } from '../../lib/errors.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
-import { formatCsv, formatTable } from '../format.ts';
+import { formatCsv, formatJson, formatTable, type DisplayKind } from '../format.ts';
+import { catalogEntries } from '../../metrics/definitions/index.ts';
 
 /** What a statement given to `verite query` may begin with: reading, never changing anything. */
 const READING = ['select', 'with', 'values', 'table', 'explain', 'show'];
@@ -22,12 +23,40 @@ function readingStatementProblem(text: string): string | null {
   return null;
 }
 
+/** Type OIDs of the number types: int2, int4, int8, oid, float4, float8, numeric. */
+const NUMBER_TYPES = new Set([21, 23, 20, 26, 700, 701, 1700]);
+/** Decimal types a table rounds for display: float4, float8, numeric (integers are shown whole). */
+const DECIMAL_TYPES = new Set([700, 701, 1700]);
+
+/**
+ * int8, float and numeric values as the server's text: a bigint beyond 2^53 keeps every digit
+ * (the warehouse's connection turns int8 into a JavaScript number), NaN and Infinity stay visible.
+ */
+const NUMBERS_AS_TEXT = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 || DECIMAL_TYPES.has(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
+};
+
+/** Money columns: the catalogue's currency metrics (revenue, aov …) and the reporting-currency amounts of core (`…_rc`). */
+const MONEY_COLUMNS = new Set(catalogEntries.filter((e) => e.kind === 'metric' && e.unit === 'currency').map((e) => e.column));
+
+/**
+ * How a table shows each decimal column: money to cents, any other decimal to at most 6
+ * places, for a person to read (the JSON and CSV formats keep every digit).
+ */
+function displayKinds(fields: readonly pg.FieldDef[]): Record<string, DisplayKind> {
+  const kinds: Record<string, DisplayKind> = {};
+  for (const f of fields) {
+    if (DECIMAL_TYPES.has(f.dataTypeID)) kinds[f.name] = f.dataTypeID === 1700 && (MONEY_COLUMNS.has(f.name) || f.name.endsWith('_rc')) ? 'money' : 'number';
+  }
+  return kinds;
+}
+
 export function registerQuery(program: Command): void {
   program
     .command('query')
     .description('run a read-only query (one statement) against the warehouse and print it')
     .argument('<sql>', 'one SQL query, run in a read-only session and transaction')
-    .option('--format <format>', 'table, json or csv', 'table')
+    .option('--format <format>', 'table (decimals rounded for reading: money to cents), json (numbers as JSON numbers, every digit) or csv (every digit)', 'table')
     .option('--timeout <seconds>', 'statement time-out in seconds', '60')
     .action(
       action(async (text: string, opts: { format: string; timeout: string }) => {
@@ -48,14 +77,15 @@ export function registerQuery(program: Command): void {
             await client.query('begin transaction read only');
             await client.query(`set local statement_timeout = ${Math.round(timeout * 1000)}`);
             // The extended protocol takes exactly one statement: "commit; create table …" is refused
-            // by the server before anything runs.
-            const result: pg.QueryResult = await client.query({ text, queryMode: 'extended' } as pg.QueryConfig);
+            // by the server before anything runs. Numbers come back as the server's text, every digit kept.
+            const result: pg.QueryResult = await client.query({ text, queryMode: 'extended', types: NUMBERS_AS_TEXT } as pg.QueryConfig);
             await client.query('commit');
-            const columns = result.fields?.map((f) => f.name) ?? [];
+            const fields = result.fields ?? [];
+            const columns = fields.map((f) => f.name);
             const rows = (result.rows ?? []) as Record<string, unknown>[];
-            if (opts.format === 'json') process.stdout.write(`${JSON.stringify(rows)}\n`);
+            if (opts.format === 'json') process.stdout.write(formatJson(rows, new Set(fields.filter((f) => NUMBER_TYPES.has(f.dataTypeID)).map((f) => f.name))));
             else if (opts.format === 'csv') process.stdout.write(formatCsv(rows, columns));
-            else process.stdout.write(formatTable(rows, columns));
+            else process.stdout.write(formatTable(rows, columns, { kinds: displayKinds(fields) }));
             return EXIT.ok;
           } catch (error) {
             await client.query('rollback').catch(() => undefined);

@@ -1,69 +1,105 @@
 import type { Command } from 'commander';
 import { demoConfig } from '../../config/schema.ts';
 import { UsageError, errorMessage } from '../../lib/errors.ts';
-import { type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { noSourceProblem, type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
 import { runJob } from '../../scheduler/run-job.ts';
 import { action, commandContext, EXIT, interruptSignal, parseList, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { runSummaryText } from '../../metrics/summary.ts';
 import { redactString } from '../../lib/logger.ts';
+import { createProgress } from '../../lib/progress.ts';
 
 export function registerRun(program: Command): void {
   program
     .command('run')
     .description('one full run: extract (incremental) → load → transform → metrics')
     .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe)')
-    .option('--demo', 'use the built-in demo shop instead of real sources')
+    // --demo is the global option (it also chooses the demo's warehouse), given after `run` as well.
     .option('--if-running <mode>', 'when another run holds the run lock: wait, or skip (default: scheduleOverlap of the config)')
+    .addHelpText('after', '\nWith --demo (verite run --demo), the built-in demo shop stands in for every source, in a warehouse of its own.')
     .action(
-      action(async (opts: { sources?: string; demo?: boolean; ifRunning?: string }) => {
+      action(async (opts: { sources?: string; ifRunning?: string }) => {
         const global = program.opts<GlobalOptions>();
+        const demo = global.demo === true;
+        if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
         const ctx = await commandContext(global);
+        const problem = demo ? null : noSourceProblem(ctx.config);
+        if (problem) throw new UsageError(problem);
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
-          return await withWarehouse(ctx.log, async (warehouse) => {
-            let sources: ResolvedSource[] | undefined;
-            if (opts.demo) {
-              const { defaultDemoEndDate, demoSources } = await import('../../extractors/demo/index.ts');
-              const demo = demoConfig.parse(ctx.config.sources.demo ?? {});
-              const endDate = demo.endDate ?? defaultDemoEndDate(new Date());
-              sources = demoSources({ seed: demo.seed, days: demo.days, ordersPerDay: demo.ordersPerDay, endDate, reportingCurrency: ctx.config.reportingCurrency }).map(
-                (source) => ({ source, config: demo }),
-              );
-              process.stdout.write(`Demo shop: ${demo.days} days to ${endDate}, about ${demo.ordersPerDay} orders a day (seed ${demo.seed}).\n`);
-            }
-            if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
-            // One run at a time across processes: the run lock, then the alert check.
-            const job = await runJob({
-              warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, signal, kind: opts.demo ? 'demo' : 'run',
-              overlap: opts.ifRunning ?? ctx.config.scheduleOverlap,
-            });
-            if (job.status === 'skipped') {
-              printError(`verite: run skipped: ${job.reason}`);
+          return await withWarehouse(
+            ctx.log,
+            async (warehouse) => {
+              let sources: ResolvedSource[] | undefined;
+              if (demo) {
+                const { defaultDemoEndDate, demoSources } = await import('../../extractors/demo/index.ts');
+                const options = demoConfig.parse(ctx.config.sources.demo ?? {});
+                const endDate = options.endDate ?? defaultDemoEndDate(new Date());
+                sources = demoSources({ seed: options.seed, days: options.days, ordersPerDay: options.ordersPerDay, endDate, reportingCurrency: ctx.config.reportingCurrency }).map(
+                  (source) => ({ source, config: options }),
+                );
+                process.stdout.write(`Demo shop: ${options.days} days to ${endDate}, about ${options.ordersPerDay} orders a day (seed ${options.seed}).\n`);
+              }
+              // One run at a time across processes: the run lock, then the alert check.
+              const job = await runJob({
+                warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, signal, kind: demo ? 'demo' : 'run',
+                overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap,
+                // Each stream's pages, records and dates reached, the transform's and the refresh's tables, on a terminal and in the logs.
+                progress: createProgress({ log: ctx.log, out: process.stderr }),
+              });
+              if (job.status === 'skipped') {
+                printError(`verite: run skipped: ${job.reason}`);
+                return EXIT.ok;
+              }
+              const result = job.run;
+              printRun(result);
+              // The headline KPIs, once the metric tables are fresh.
+              if (result.steps.some((s) => s.name === 'metrics' && s.status === 'succeeded')) process.stdout.write(await runSummaryText(warehouse.db, ctx.config, ctx.log));
+              process.stdout.write(`\nWarehouse: ${warehouse.describe}\n`);
+              process.stdout.write(demo ? demoNextSteps(warehouse) : queryHint(warehouse));
+              if (result.status !== 'succeeded') {
+                printError(`verite: run ${result.runId} ${result.status}: ${result.error}`);
+                return EXIT.failed;
+              }
               return EXIT.ok;
-            }
-            const result = job.run;
-            printRun(result);
-            // The headline KPIs, once the metric tables are fresh.
-            if (result.steps.some((s) => s.name === 'metrics' && s.status === 'succeeded')) process.stdout.write(await runSummaryText(warehouse.db, ctx.config, ctx.log));
-            process.stdout.write(`\nWarehouse: ${warehouse.describe}\n`);
-            process.stdout.write(
-              warehouse.embedded
-                ? 'Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7"\n' +
-                    '(the embedded server runs while a verite command does; set DATABASE_URL to use a server of your own)\n'
-                : 'Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7", or any PostgreSQL client\n',
-            );
-            if (result.status !== 'succeeded') {
-              printError(`verite: run ${result.runId} ${result.status}: ${result.error}`);
-              return EXIT.failed;
-            }
-            return EXIT.ok;
-          });
+            },
+            // A real run refuses a warehouse holding the demo's data; the demo has its own.
+            { lands: !demo },
+          );
         } finally {
           dispose();
         }
       }),
     );
+}
+
+const QUERY = 'select * from metrics.kpi_daily order by date desc limit 7';
+
+function queryHint(warehouse: Warehouse): string {
+  return warehouse.embedded
+    ? `Query it with: npx verite query "${QUERY}"\n(the embedded server runs while a verite command does; set DATABASE_URL to use a server of your own)\n`
+    : `Query it with: npx verite query "${QUERY}", or any PostgreSQL client\n`;
+}
+
+/** What the demo's output ends with: how to look further, and how to go from the demo to a real shop. */
+export function demoNextSteps(warehouse: Warehouse): string {
+  const lines = [
+    '',
+    "The demo shop's data is in a warehouse of its own (above): add --demo to look at it.",
+    `  npx verite --demo query "${QUERY}"`,
+    '  npx verite --demo status                  runs, streams, freshness',
+    '  npx verite metrics list                   every published metric (verite metrics describe NAME for one)',
+    '',
+    'Next steps:',
+    '  1. Configure your real sources in verite.config.json (README, "Running against your real shop"; docs/sources/).',
+    '  2. npx verite check                       checks the sources, secrets and credentials without landing anything',
+    '  3. npx verite run                         lands them in the real warehouse, never mixed with the demo',
+    '  4. npx verite bi grant --role looker_reader --password-env LOOKER_PASSWORD',
+    '                                            a read-only login for a BI tool (docs/bi.md)',
+  ];
+  if (warehouse.embedded) lines.push('', '(the embedded server runs while a verite command does; set DATABASE_URL to use a server of your own)');
+  return `${lines.join('\n')}\n`;
 }
 
 export function printRun(result: RunResult): void {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../lib/errors.ts';
+import { noSourceProblem } from '../../pipeline/run.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -13,6 +14,8 @@ export function registerSchedule(program: Command): void {
       action(async (opts: { ifRunning?: string }) => {
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
         const ctx = await commandContext(program.opts<GlobalOptions>());
+        const problem = noSourceProblem(ctx.config);
+        if (problem) throw new UsageError(problem);
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
           return await withWarehouse(ctx.log, async (warehouse) => {
@@ -25,7 +28,7 @@ export function registerSchedule(program: Command): void {
             await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');
             process.stdout.write(`Scheduler stopped after ${scheduler.firings} firing(s).\n`);
             return EXIT.ok;
-          });
+          }, { lands: true });
         } finally {
           dispose();
         }

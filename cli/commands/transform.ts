@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { runTransforms } from '../../transforms/runner.ts';
 import { redactString } from '../../lib/logger.ts';
+import { createProgress } from '../../lib/progress.ts';
+import { recordedRun } from '../../pipeline/run-log.ts';
 import { action, commandContext, EXIT, parseList, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
@@ -13,7 +15,14 @@ export function registerTransform(program: Command): void {
       action(async (opts: { select?: string }) => {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
-          const result = await runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log });
+          const progress = createProgress({ log: ctx.log, out: process.stderr });
+          // Recorded in ops.runs (kind transform), so a killed transform leaves a trace too.
+          const result = await recordedRun(
+            warehouse,
+            { kind: 'transform', step: 'the transform' },
+            () => runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log, progress }),
+            (r) => ({ status: r.status, error: r.error }),
+          ).finally(() => progress.done('transform'));
           process.stdout.write(
             formatTable(result.results.map((r) => ({ model: r.model, status: r.status, rows: r.rows ?? '', ms: r.ms ?? '', note: redactString(r.error ?? r.reason ?? '') }))),
           );

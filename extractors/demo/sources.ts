@@ -84,14 +84,27 @@ async function* pages(records: Iterable<Rec>, win: Window): AsyncGenerator<Page>
   if (page.length) yield { records: page, state: { through: win.endDate } };
 }
 
-/** A date report: one page per date, naming its date, so the loader replaces exactly that day. */
+/**
+ * A date report: pages of whole days, each naming its dates, so the loader replaces exactly
+ * those days. Consecutive days share a page up to {@link PAGE_SIZE} rows (a page a day made two
+ * years of three report streams some 2,200 transactions).
+ */
 async function* reportPages(days: readonly number[], rowsOf: (day: number) => Rec[], win: Window): AsyncGenerator<Page> {
+  let records: Rec[] = [];
+  let dates: string[] = [];
   for (const day of days) {
     const rows = rowsOf(day);
     // A page must hold every row of the dates it names; a demo day has about fifty.
     if (rows.length > PAGE_SIZE) throw new Error(`demo: ${rows.length} report rows on ${isoDay(day)} exceed a page`);
-    yield { records: rows, state: { through: win.endDate }, dates: [isoDay(day)] };
+    if (records.length + rows.length > PAGE_SIZE) {
+      yield { records, state: { through: win.endDate }, dates };
+      records = [];
+      dates = [];
+    }
+    records = records.concat(rows);
+    dates.push(isoDay(day));
   }
+  if (dates.length) yield { records, state: { through: win.endDate }, dates };
 }
 
 /** The registered customers who ordered in the window, with their history up to the cut-off. */
@@ -133,7 +146,7 @@ function* customerHistories(shop: DemoShop, win: Window): Generator<Rec> {
  * `shipments` (shipments) and `fx` (rates), all for `days` days to `endDate`.
  *
  * @example
- *   const sources = demoSources({ seed: 42, days: 120, ordersPerDay: 40, endDate: defaultDemoEndDate(new Date()) });
+ *   const sources = demoSources({ seed: 42, days: 730, ordersPerDay: 12, endDate: defaultDemoEndDate(new Date()) });
  */
 export function demoSources(options: DemoOptions): Source[] {
   const win = validate(options);

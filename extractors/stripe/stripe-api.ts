@@ -83,6 +83,7 @@ export function createStripeApi(ctx: ReadContext<StripeConfig>, kind: StripeObje
     signal: ctx.signal,
     retry: { attempts: config.maxAttempts, timeoutMs, maxRetryAfterMs: maxRetryAfterMs(ctx.global) },
     limiter: stripeLimiter(secretKey, config.maxRequestsPerSecond),
+    host: `${config.host ?? 'api.stripe.com'}${config.port ? `:${config.port}` : ''}`,
   };
   const call = <T>(request: string, fn: () => Promise<T>): Promise<T> => withRetry({ ...base, request }, fn, stripeRetryable);
   const resource = kind.object === 'charge' ? stripe.charges : stripe.refunds;

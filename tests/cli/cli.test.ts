@@ -66,11 +66,38 @@ describe('verite query', () => {
   it('prints only a JSON array of row objects on stdout with --format json', async () => {
     const res = await runCli(['query', "select _key as id, (_record->>'total_price')::numeric as total from raw.shopify__orders order by _key::int", '--format', 'json'], { env });
     expect(res.code, res.stderr).toBe(0);
+    // Issue 17: a numeric column is a JSON number (it was the string '1.00'), written with the digits the database sent.
     expect(JSON.parse(res.stdout)).toEqual([
-      { id: '1', total: '1.00' },
-      { id: '2', total: '2.00' },
-      { id: '4', total: '4.00' },
+      { id: '1', total: 1 },
+      { id: '2', total: 2 },
+      { id: '4', total: 4 },
     ]);
+    expect(res.stdout).toBe('[{"id":"1","total":1.00},{"id":"2","total":2.00},{"id":"4","total":4.00}]\n');
+  });
+
+  it('issue 17: --format json gives numbers as JSON numbers, every digit kept, and NaN as a string', async () => {
+    const sql =
+      "select 5660.099311374795421377::numeric as revenue, 9007199254740993::bigint as big, 'NaN'::numeric as nan, 2::int as n, " +
+      "0.5::float8 as f, '-Infinity'::float8 as low, '12' as text_twelve, null::numeric as missing";
+    const res = await runCli(['query', sql, '--format', 'json'], { env });
+    expect(res.code, res.stderr).toBe(0);
+    // 9007199254740993 is 2^53 + 1: as a JavaScript number it would print 9007199254740992.
+    expect(res.stdout).toBe('[{"revenue":5660.099311374795421377,"big":9007199254740993,"nan":"NaN","n":2,"f":0.5,"low":"-Infinity","text_twelve":"12","missing":null}]\n');
+    expect(JSON.parse(res.stdout)[0]).toMatchObject({ revenue: 5660.099311374795, n: 2, f: 0.5 });
+  });
+
+  it('issue 17: a table rounds money to cents and other decimals to 6 places, for reading only; CSV keeps every digit', async () => {
+    const sql =
+      'select 5660.099311374795421377::numeric as revenue, 12.345::numeric as total_price_rc, 0.02341234567::numeric as conversion_rate, ' +
+      '1.0834::numeric as rate, 74123::bigint as orders';
+    const table = await runCli(['query', sql], { env });
+    expect(table.code, table.stderr).toBe(0);
+    const [header, , row] = table.stdout.split('\n');
+    expect(header!.trim().split(/\s+/)).toEqual(['revenue', 'total_price_rc', 'conversion_rate', 'rate', 'orders']);
+    // 12.345 rounds half away from zero on its decimal digits: 12.35 (as a binary double it would be 12.34).
+    expect(row!.trim().split(/\s+/)).toEqual(['5,660.10', '12.35', '0.023412', '1.0834', '74123']);
+    const csv = await runCli(['query', sql, '--format', 'csv'], { env });
+    expect(csv.stdout).toBe('revenue,total_price_rc,conversion_rate,rate,orders\n5660.099311374795421377,12.345,0.02341234567,1.0834,74123\n');
   });
 
   it('prints CSV', async () => {
@@ -124,6 +151,39 @@ describe('exit codes and help', () => {
     expect(help.stdout).toMatch(/--sources/);
     const unknown = await runCli(['frobnicate'], { env });
     expect(unknown.code).toBe(2);
+  });
+
+  it('issue 17: run and schedule with no source configured are a usage error (exit 2) saying how to configure one, before the warehouse is opened', async () => {
+    // The config of this file names no source; the warehouse URL points nowhere, so opening it would fail with exit 1.
+    const nowhere = { ...env, DATABASE_URL: 'postgres://verite@127.0.0.1:1/none' };
+    for (const command of [['run'], ['schedule'], ['run', '--sources', 'shopify']]) {
+      const res = await runCli(command, { env: nowhere });
+      expect(res.code, command.join(' ')).toBe(2);
+      expect(res.stderr, command.join(' ')).toContain('no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json');
+      expect(res.stderr).toContain('or try the built-in demo shop with `verite run --demo`');
+    }
+  });
+
+  it('issue 17: `verite` with no command prints the help and exits 2', async () => {
+    const res = await runCli([], { env });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^Usage: verite \[options\] \[command\]$/m);
+    expect(res.stderr).toMatch(/^ {2}run \[options\] +one full run/m);
+  });
+
+  it('issue 17: a DATABASE_URL that is not a URL is a configuration error (exit 2) saying so, never "no such host base"', async () => {
+    for (const [url, why] of [
+      ['db.example.com 5432 shop secret', 'DATABASE_URL does not parse as a URL'],
+      ['verite:secret@db.example.com/shop', 'DATABASE_URL does not parse as a PostgreSQL URL (it begins with verite:, not postgres://)'],
+      ['mysql://verite:secret@db.example.com/shop', 'DATABASE_URL does not parse as a PostgreSQL URL (it begins with mysql:, not postgres://)'],
+    ] as const) {
+      const res = await runCli(['status'], { env: { ...env, DATABASE_URL: url } });
+      expect(res.code, url).toBe(2);
+      expect(res.stderr).toBe(
+        `verite: invalid configuration: ${why}: expected a URL such as postgres://db.example.com:5432/verite, with user:password@ before the host (URL-encode a password holding @ : / ? #)\n`,
+      );
+      expect(res.stderr).not.toContain('secret');
+    }
   });
 
   // Audit of issue 2: a server that refused the connection was reported as "migration ? failed".

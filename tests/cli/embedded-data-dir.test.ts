@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.ts';
+import { demoDatabaseUrl, embeddedDataDir } from '../../warehouse/connection.ts';
 import { dataDirReachable, fallbackDataDir, nearestExisting, reachableDataDir } from '../../warehouse/embedded.ts';
 
 /**
@@ -72,5 +73,23 @@ describe('where the embedded warehouse lives', () => {
     expect(reachableDataDir(preferred, log)).toBe(preferred);
     expect(warnings()).toEqual([]);
     if (asRoot) expect(statSync(preferred).uid).not.toBe(0);
+  });
+});
+
+describe('issue 17: the demo shop has a warehouse of its own', () => {
+  it('embedded: .verite/demo/pg beside .verite/pg (and under VERITE_DATA_DIR alike)', () => {
+    const shop = join(root, 'demo-apart');
+    expect(embeddedDataDir({ cwd: shop })).toBe(join(shop, '.verite', 'pg'));
+    expect(embeddedDataDir({ cwd: shop, demo: true })).toBe(join(shop, '.verite', 'demo', 'pg'));
+    expect(embeddedDataDir({ cwd: shop, dataDir: join(root, 'chosen') })).toBe(join(root, 'chosen', 'pg'));
+    expect(embeddedDataDir({ cwd: shop, dataDir: join(root, 'chosen'), demo: true })).toBe(join(root, 'chosen', 'demo', 'pg'));
+    // Their fallbacks under the temp folder (run as root, under a closed folder) differ too.
+    expect(fallbackDataDir(embeddedDataDir({ cwd: shop, demo: true }))).not.toBe(fallbackDataDir(embeddedDataDir({ cwd: shop })));
+  });
+
+  it('with DATABASE_URL: the database <name>_demo on the same server, with the same login', () => {
+    expect(demoDatabaseUrl('postgres://verite:p%40ss@db.example.com:5432/shop?sslmode=require')).toBe('postgres://verite:p%40ss@db.example.com:5432/shop_demo?sslmode=require');
+    // No database in the URL: PostgreSQL's default, the user's name.
+    expect(demoDatabaseUrl('postgres://verite@db.example.com')).toBe('postgres://verite@db.example.com/verite_demo');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RetryableError, setSleep, withRetry } from '../../extractors/http.ts';
 import { createLogger, redactString, registerSecret } from '../../lib/logger.ts';
 
 describe('log redaction', () => {
@@ -61,5 +62,43 @@ describe('the logger’s real output', () => {
     child.child({ request: `GET https://api.example.test/?access_token=${secret}` }).info('page read');
     expect(text()).not.toContain(secret);
     expect(lines()[0]).toMatchObject({ source: 'stripe', key: '[redacted]', request: 'GET https://api.example.test/?access_token=[redacted]', msg: 'page read' });
+  });
+});
+
+describe('issue 17: log lines repeated the source and stream keys', () => {
+  const count = (line: string, key: string) => line.split(`"${key}":`).length - 1;
+
+  it('a key the logger already carries is written once, whoever adds it again', async () => {
+    const { log, text } = capture();
+    // As pipeline/extract.ts binds them, and an extractor's retry log adds them again.
+    const stream = log.child({ runId: 'r1' }).child({ source: 'stripe', stream: 'charges' });
+    stream.warn({ source: 'stripe', stream: 'charges', attempt: 2 }, 'retrying');
+    stream.child({ source: 'stripe', stream: 'charges', request: 'GET /v1/charges' }).info('page committed');
+    const [retrying, committed] = text().trim().split('\n');
+    for (const line of [retrying!, committed!]) {
+      expect(count(line, 'source'), line).toBe(1);
+      expect(count(line, 'stream'), line).toBe(1);
+      expect(count(line, 'runId'), line).toBe(1);
+    }
+    expect(JSON.parse(retrying!)).toMatchObject({ runId: 'r1', source: 'stripe', stream: 'charges', attempt: 2, msg: 'retrying' });
+    expect(JSON.parse(committed!)).toMatchObject({ source: 'stripe', stream: 'charges', request: 'GET /v1/charges', msg: 'page committed' });
+  });
+
+  it('the retry log line of the shared HTTP code, under a stream\'s logger, names source and stream once', async () => {
+    const { log, text } = capture();
+    const restore = setSleep(async () => undefined);
+    try {
+      let n = 0;
+      await withRetry({ source: 'shopify', stream: 'orders', request: 'GET orders', log: log.child({ source: 'shopify', stream: 'orders' }), retry: { attempts: 2 } }, async () => {
+        if (++n === 1) throw new RetryableError('HTTP 503: busy', 503);
+        return 'ok';
+      });
+    } finally {
+      restore();
+    }
+    const line = text().trim();
+    expect(count(line, 'source')).toBe(1);
+    expect(count(line, 'stream')).toBe(1);
+    expect(JSON.parse(line)).toMatchObject({ source: 'shopify', stream: 'orders', request: 'GET orders', status: 503, attempt: 1, msg: 'retrying after HTTP 503: busy' });
   });
 });

@@ -1,7 +1,9 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, demoDatabaseUrl } from '../../warehouse/connection.ts';
 import { RAW_STREAMS, rawTableName } from '../../warehouse/tables/raw.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
@@ -9,13 +11,17 @@ import { createTestDatabase } from '../support/database.ts';
 
 /**
  * `verite run --demo` end to end, as a user runs it in a folder of their own: the real command
- * line, twice, on a fresh database of the suite's PostgreSQL (DATABASE_URL), with the demo's end
- * date pinned and a small shop (10 days to Sunday 12 May 2024, about 6 orders a day) to stay fast.
+ * line, twice, with DATABASE_URL naming a fresh database of the suite's PostgreSQL (the demo
+ * lands in `<that database>_demo`, a database of its own), with the demo's end date pinned and a
+ * small shop (10 days to Sunday 12 May 2024, about 6 orders a day) to stay fast.
  */
 const STREAMS = RAW_STREAMS.map(([source, stream]) => `${source}.${stream}`);
 const CORE_TABLES = ['orders', 'order_lines', 'customers', 'payments', 'refunds', 'spend', 'traffic', 'shipments', 'fx_rates'];
 
+/** The real shop's database (DATABASE_URL), which the demo must leave alone. */
 let wh: Warehouse;
+/** The demo's own database, `<wh's database>_demo`. */
+let demo: { pool: pg.Pool; url: string };
 let dir: string;
 let env: Record<string, string>;
 let first: CliResult;
@@ -25,7 +31,7 @@ let countsAfterFirst: Record<string, number>;
 async function rawCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const [source, stream] of RAW_STREAMS) {
-    const res = await wh.pool.query<{ n: number }>(`select count(*)::int as n from ${rawTableName(source, stream)}`);
+    const res = await demo.pool.query<{ n: number }>(`select count(*)::int as n from ${rawTableName(source, stream)}`);
     counts[`${source}.${stream}`] = res.rows[0]!.n;
   }
   return counts;
@@ -43,10 +49,18 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ sources: { demo: { endDate: '2024-05-12', days: 10, ordersPerDay: 6 } } }));
   env = { DATABASE_URL: wh.url };
   first = await runCli(['run', '--demo'], { env, cwd: dir });
+  demo = { url: demoDatabaseUrl(wh.url), pool: connect(demoDatabaseUrl(wh.url)).pool };
   countsAfterFirst = await rawCounts();
   second = await runCli(['run', '--demo'], { env, cwd: dir });
 }, 240_000);
 afterAll(async () => {
+  await demo?.pool.end();
+  if (demo) {
+    const admin = new pg.Client({ connectionString: wh.url });
+    await admin.connect();
+    await admin.query(`drop database if exists "${new URL(demo.url).pathname.slice(1)}" with (force)`);
+    await admin.end();
+  }
   await wh?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -78,17 +92,24 @@ describe('verite run --demo, twice', () => {
     }
   });
 
-  it('says where the warehouse is and how to query it', () => {
-    const where = new URL(wh.url);
+  it("says where the demo's warehouse is, how to query it, and what to do next", () => {
+    const where = new URL(demo.url);
     expect(second.stdout).toContain(`Warehouse: postgres://${where.username}@${where.host}${where.pathname}`);
-    expect(second.stdout).toContain('Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7"');
+    expect(where.pathname).toBe(`${new URL(wh.url).pathname}_demo`);
+    expect(second.stdout).toContain('npx verite --demo query "select * from metrics.kpi_daily order by date desc limit 7"');
+    // Issue 17: the output ends with the way from the demo to a real shop.
+    const next = second.stdout.slice(second.stdout.indexOf('Next steps:'));
+    expect(next).toMatch(/^Next steps:\n {2}1\. Configure your real sources in verite\.config\.json/);
+    for (const step of ['npx verite check', 'npx verite run ', 'npx verite bi grant --role']) expect(next).toContain(step);
+    expect(second.stdout).toContain('npx verite metrics list');
+    expect(second.stdout.trimEnd().endsWith('a read-only login for a BI tool (docs/bi.md)')).toBe(true);
   });
 
-  it('answers verite query on core.orders and every core table', async () => {
-    const orders = await runCli(['query', 'select count(*)::int as n from core.orders', '--format', 'json'], { env, cwd: dir });
+  it('answers verite --demo query on core.orders and every core table', async () => {
+    const orders = await runCli(['--demo', 'query', 'select count(*)::int as n from core.orders', '--format', 'json'], { env, cwd: dir });
     expect(orders.code, orders.stderr).toBe(0);
     expect((JSON.parse(orders.stdout) as { n: number }[])[0]!.n).toBeGreaterThan(0);
-    const counts = await runCli(['query', CORE_TABLES.map((t) => `select '${t}' as core_table, count(*)::int as n from core.${t}`).join(' union all '), '--format', 'json'], { env, cwd: dir });
+    const counts = await runCli(['query', '--demo', CORE_TABLES.map((t) => `select '${t}' as core_table, count(*)::int as n from core.${t}`).join(' union all '), '--format', 'json'], { env, cwd: dir });
     expect(counts.code, counts.stderr).toBe(0);
     const rows = JSON.parse(counts.stdout) as { core_table: string; n: number }[];
     expect(rows.map((r) => r.core_table)).toEqual(CORE_TABLES);
@@ -96,23 +117,23 @@ describe('verite run --demo, twice', () => {
   });
 
   it('fills every metric table', async () => {
-    const tables = (await wh.pool.query<{ name: string }>(`select table_name as name from information_schema.tables where table_schema = 'metrics' order by 1`)).rows.map((r) => r.name);
+    const tables = (await demo.pool.query<{ name: string }>(`select table_name as name from information_schema.tables where table_schema = 'metrics' order by 1`)).rows.map((r) => r.name);
     expect(tables).toContain('kpi_daily');
     expect(tables).toContain('catalog');
     // This small shop has too few repeat customers for the CLV models (METRICS.md): the run says so, and their two tables stay empty.
     expect(first.stdout).toMatch(/^clv: succeeded, no fit: \d+ of \d+ customers bought on two or more days up to 2024-05-12, fewer than clv\.minRepeatCustomers \(100\)/m);
     const noFit = ['clv_model', 'clv_summary'];
     for (const table of tables) {
-      const res = await wh.pool.query<{ n: number }>(`select count(*)::int as n from metrics."${table}"`);
+      const res = await demo.pool.query<{ n: number }>(`select count(*)::int as n from metrics."${table}"`);
       if (noFit.includes(table)) expect(res.rows[0]!.n, `metrics.${table}`).toBe(0);
       else expect(res.rows[0]!.n, `metrics.${table}`).toBeGreaterThan(0);
     }
-    const days = await wh.pool.query<{ first: string; last: string; n: number }>(`select min(date)::text as first, max(date)::text as last, count(*)::int as n from metrics.kpi_daily`);
+    const days = await demo.pool.query<{ first: string; last: string; n: number }>(`select min(date)::text as first, max(date)::text as last, count(*)::int as n from metrics.kpi_daily`);
     expect(days.rows[0]).toEqual({ first: '2024-05-03', last: '2024-05-12', n: 10 });
   });
 
-  it('verite status lists every stream with its cursor, freshness and last run', async () => {
-    const status = await runCli(['status'], { env, cwd: dir });
+  it('verite --demo status lists every stream with its cursor, freshness and last run', async () => {
+    const status = await runCli(['--demo', 'status'], { env, cwd: dir });
     expect(status.code, status.stderr).toBe(0);
     for (const stream of STREAMS) {
       // stream, rows, cursor, data_through, limit_h, age_hours, fresh, last_run, last_run_at.
@@ -122,5 +143,45 @@ describe('verite run --demo, twice', () => {
       );
     }
     expect(status.stdout).toMatch(/^[0-9a-f]{8}\s+demo\s+cli\s+succeeded\s/m);
+  });
+});
+
+describe('issue 17: the demo keeps to a warehouse of its own', () => {
+  it('after the demo, `verite run` with no source configured is a usage error that says how to configure one', async () => {
+    // The folder's config holds only the demo's options: no real source.
+    const res = await runCli(['run'], { env, cwd: dir });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('verite: no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json');
+    expect(res.stderr).toContain('or try the built-in demo shop with `verite run --demo`');
+    expect(res.stdout).toBe('');
+  });
+
+  it("a real source configured in the same folder lands in the real warehouse, and no demo row reaches its metrics", async () => {
+    writeFileSync(join(dir, 'rates.csv'), 'date,base,quote,rate\n2024-05-10,EUR,USD,1.08\n2024-05-10,EUR,GBP,0.86\n');
+    const config = join(dir, 'real.config.json');
+    writeFileSync(config, JSON.stringify({ sources: { fx: { path: join(dir, 'rates.csv') } } }));
+    const res = await runCli(['run'], { env: { ...env, VERITE_CONFIG: config }, cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+    const where = new URL(wh.url);
+    expect(res.stdout).toContain(`Warehouse: postgres://${where.username}@${where.host}${where.pathname}\n`);
+    expect(res.stdout).toMatch(/^fx\.rates\s+succeeded\s+1\s+2\s+0\s+0\s*$/m);
+    // The real warehouse holds its two rates and not one demo row: no order, no KPI day.
+    const count = async (table: string) => (await wh.pool.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]!.n;
+    expect(await count('raw.fx__rates')).toBe(2);
+    for (const table of ['raw.shopify__orders', 'raw.stripe__charges', 'raw.ga4__traffic_daily', 'core.orders', 'metrics.kpi_daily']) expect(await count(table), table).toBe(0);
+    expect((await wh.pool.query('select kind from ops.runs')).rows).toEqual([{ kind: 'run' }]);
+    expect(res.stdout).toContain('Headline KPIs: none yet (metrics.kpi_daily is empty).');
+  });
+
+  it('a real run refuses a warehouse that holds demo data (as an older demo left it), saying how to start clean', async () => {
+    await wh.pool.query(`insert into ops.runs (id, kind, trigger, status, started_at, finished_at) values ('old-demo', 'demo', 'cli', 'succeeded', '2024-05-13T08:00:00Z', '2024-05-13T08:01:00Z')`);
+    const config = join(dir, 'real.config.json');
+    const before = (await wh.pool.query('select id from ops.runs order by id')).rows;
+    const res = await runCli(['run'], { env: { ...env, VERITE_CONFIG: config }, cwd: dir });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("holds the demo shop's data (demo run old-demo of 2024-05-13): a real shop's data landed here would be counted with the demo's in every metric, so nothing was changed.");
+    expect(res.stderr).toContain('To start clean, point DATABASE_URL at a new, empty database (or drop and create this one again)');
+    // Refused before anything ran: no run recorded.
+    expect((await wh.pool.query('select id from ops.runs order by id')).rows).toEqual(before);
   });
 });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { httpRequest, maxRetryAfterMs, RateLimiter, type HttpContext, type LimiterClock } from '../../extractors/http.ts';
+import { httpRequest, maxRetryAfterMs, networkFailure, RateLimiter, type HttpContext, type LimiterClock } from '../../extractors/http.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';
 
@@ -62,6 +62,40 @@ async function failure(promise: Promise<unknown>): Promise<ExtractError> {
   expect(error).toBeInstanceOf(ExtractError);
   return error as ExtractError;
 }
+
+describe('issue 17: a network failure names its root cause and the host, not only the client\'s words', () => {
+  it('a refused connection: "could not reach 127.0.0.1:PORT: the connection was refused", after every attempt', async () => {
+    // A port nothing listens on any more.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const error = await failure(httpRequest(ctx({ attempts: 2 }), { url: `http://127.0.0.1:${port}/orders.json` }));
+    expect(error.message).toBe(
+      `[shop_test.orders, GET /orders.json] gave up after 2 attempts: could not reach 127.0.0.1:${port}: ` +
+        `the connection was refused (nothing listens there, or a firewall refuses it) (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+  });
+
+  it('a TLS failure (https to a server that speaks plain HTTP) names the host from the request', async () => {
+    handler = (_req, res) => ok(res);
+    const host = base.replace('http://', '');
+    const error = await failure(httpRequest(ctx({ attempts: 1 }), { url: `https://${host}/orders.json` }));
+    expect(error.message).toMatch(new RegExp(`^\\[shop_test\\.orders, GET /orders\\.json\\] gave up after 1 attempts: could not reach ${host.replace(/\./g, '\\.')}: the TLS connection failed: .*wrong version number.* \\(ERR_SSL_WRONG_VERSION_NUMBER\\)$`));
+  });
+
+  it('walks the causes an SDK wraps a DNS failure in (the Stripe client\'s `detail`, fetch\'s `cause`)', () => {
+    // Node's error for a name that does not resolve, as the Stripe client and fetch wrap it.
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND api.stripe.com'), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'api.stripe.com' });
+    const stripe = Object.assign(new Error('An error occurred with our connection to Stripe. Request was retried 2 times.'), { type: 'StripeConnectionError', detail: dns });
+    const fetched = new TypeError('fetch failed', { cause: dns });
+    const expected = 'could not reach api.stripe.com: the host name does not resolve (DNS) (getaddrinfo ENOTFOUND api.stripe.com)';
+    expect(networkFailure(stripe)).toBe(expected);
+    expect(networkFailure(fetched)).toBe(expected);
+    expect(networkFailure(new AggregateError([dns]))).toBe(expected);
+    expect(networkFailure(new Error('HTTP 500: oops'))).toBeNull();
+  });
+});
 
 describe('httpRequest against a local server', () => {
   it('gives up on an answer slower than the time-out, asks again, then fails naming source, stream, request and the time-out', async () => {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -5,6 +7,7 @@ import { configSchema } from '../../config/schema.ts';
 import { setSleep } from '../../extractors/http.ts';
 import '../../extractors/stripe/index.ts';
 import { stripeLimiter } from '../../extractors/stripe/stripe-api.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { logger, type Logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
@@ -497,6 +500,23 @@ describe('errors and limits', () => {
     // One request per stream: a 401 is not retried.
     expect(server.requests).toHaveLength(2);
     expect(delays).toEqual([]);
+  });
+
+  it('issue 17: a connection failure names its root cause and the host, not only "An error occurred with our connection to Stripe"', async () => {
+    // A port nothing listens on any more.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await run(T0, { extra: { port, maxAttempts: 2 } });
+    expect(result.status).toBe('failed');
+    expect(result.streams[0]!.error).toBeDefined();
+    expect(errorMessage(result.streams[0]!.error)).toMatch(
+      new RegExp(
+        `^\\[stripe\\.charges, GET /v1/events\\?[^\\]]*\\] gave up after 2 attempts: could not reach 127\\.0\\.0\\.1:${port}: the connection was refused \\(nothing listens there, or a firewall refuses it\\) ` +
+          `\\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\) \\(An error occurred with our connection to Stripe\\.\\)`,
+      ),
+    );
   });
 
   it('names the environment variable when the key is missing', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { METRIC_TABLES } from '../../metrics/definition.ts';
 import { BiRoleWritableError, biGrantProblems, grantBiRole } from '../../metrics/bi-role.ts';
@@ -233,6 +233,63 @@ describe('verite bi grant', () => {
       '--role pg_reader: names starting with pg_ are reserved by PostgreSQL',
       '--statement-timeout "0s": expected a positive duration such as 30s, 2min or 500ms',
     ]);
+  });
+});
+
+describe('issue 17: verite bi grant as a managed database\'s owner login (CREATEROLE, no superuser)', () => {
+  const OWNER = `verite_owner_${suffix}`;
+  const OWNER_PASSWORD = `owner-${randomBytes(8).toString('hex')}`;
+  const DATABASE = `verite_owned_${suffix}`;
+  const READER = `bi_owned_${suffix}`;
+  let admin: pg.Client;
+  let ownerUrl: string;
+
+  beforeAll(async () => {
+    // As a managed PostgreSQL sets it up: verite's login owns its database and may create roles.
+    admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+    await admin.connect();
+    await admin.query(`create role ${OWNER} login createrole nosuperuser password '${OWNER_PASSWORD}'`);
+    await admin.query(`create database ${DATABASE} owner ${OWNER}`);
+    const url = new URL(inject('adminDatabaseUrl'));
+    url.username = OWNER;
+    url.password = OWNER_PASSWORD;
+    url.pathname = `/${DATABASE}`;
+    ownerUrl = url.toString();
+  });
+
+  afterAll(async () => {
+    await admin.query(`drop database if exists ${DATABASE} with (force)`).catch(() => undefined);
+    for (const role of [READER, OWNER]) await admin.query(`drop role if exists ${role}`).catch(() => undefined);
+    await admin.end();
+  });
+
+  it('creates the role, then updates it on every later run (it used to need a superuser from the second run on)', async () => {
+    const owner = (await admin.query<{ rolsuper: boolean; rolcreaterole: boolean }>('select rolsuper, rolcreaterole from pg_roles where rolname = $1', [OWNER])).rows[0];
+    expect(owner).toEqual({ rolsuper: false, rolcreaterole: true });
+    const run = (extra: Record<string, string>) => runCli(['bi', 'grant', '--role', READER, '--password-env', 'BI_TEST_PASSWORD'], { env: { DATABASE_URL: ownerUrl, VERITE_CONFIG: env.VERITE_CONFIG!, ...extra } });
+    const first = await run({ BI_TEST_PASSWORD: PASSWORD });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`Role ${READER} created in database ${DATABASE}`);
+    for (const password of [NEW_PASSWORD, NEW_PASSWORD]) {
+      const again = await run({ BI_TEST_PASSWORD: password });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toContain(`Role ${READER} updated in database ${DATABASE}`);
+    }
+    // The role logs in with the last password, reads metrics and nothing else.
+    const url = new URL(ownerUrl);
+    url.username = READER;
+    url.password = NEW_PASSWORD;
+    const reader = new pg.Client({ connectionString: url.toString() });
+    await reader.connect();
+    try {
+      expect(await outcome(reader, 'select 1')).toBe('ok');
+      expect(await outcome(reader, 'select * from ops.runs')).toBe('42501');
+      expect((await reader.query(`select has_database_privilege(current_database(), 'TEMPORARY') as temp`)).rows).toEqual([{ temp: false }]);
+    } finally {
+      await reader.end();
+    }
+    const attributes = await admin.query('select rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls from pg_roles where rolname = $1', [READER]);
+    expect(attributes.rows).toEqual([{ rolcanlogin: true, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false }]);
   });
 });
 

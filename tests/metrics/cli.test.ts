@@ -32,8 +32,9 @@ beforeAll(async () => {
   wh = await createTestDatabase('metrics_cli');
   await landShop(wh.pool);
   dir = mkdtempSync(join(tmpdir(), 'verite-metrics-cli-'));
-  // No source configured: `verite run` only transforms and refreshes what is already landed.
-  writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ ...CONFIG, sources: {} }));
+  // One source that reads nothing (fx with neither a file nor the ECB): `verite run` only
+  // transforms and refreshes what is already landed. (With no source at all, a run is a usage error.)
+  writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ ...CONFIG, sources: { fx: {} } }));
   env = { DATABASE_URL: wh.url, VERITE_CONFIG: join(dir, 'verite.config.json') };
   const run = (...args: string[]) => runCli(args, { env });
   readOnly = Promise.all([run('metrics', 'list'), run('metrics', 'describe', 'mer'), run('metrics', 'describe', 'roa'), run('metrics', 'describe', 'churn_rate')]);

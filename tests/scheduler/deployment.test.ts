@@ -75,8 +75,9 @@ describe('verite schedule (the image command), in a child process', () => {
 
   it('fires on its cron expression, records each firing, and exits 0 on SIGTERM', async () => {
     const config = join(dir, 'verite.config.json');
-    // No source is configured: each run has no stream to read, and still leaves its row.
-    writeFileSync(config, JSON.stringify({ schedules: [{ cron: '* * * * * *' }] }));
+    // One source that reads nothing (fx with neither a file nor the ECB): each run has nothing
+    // new to land, and still leaves its row. (With no source at all, schedule is a usage error.)
+    writeFileSync(config, JSON.stringify({ schedules: [{ cron: '* * * * * *' }], sources: { fx: {} } }));
     const proc = spawnCli(['schedule'], { DATABASE_URL: wh.url, VERITE_CONFIG: config });
     const finished = () => proc.logLines().filter((l) => l.msg === 'scheduled run finished' || l.msg === 'run skipped');
     try {

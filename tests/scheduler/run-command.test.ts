@@ -15,7 +15,8 @@ beforeAll(async () => {
   wh = await createTestDatabase('run_command');
   dir = mkdtempSync(join(tmpdir(), 'verite-run-command-'));
   config = join(dir, 'verite.config.json');
-  writeFileSync(config, JSON.stringify({ freshnessHours: 36 }));
+  // One source that reads nothing (fx with neither a file nor the ECB): a run with no source is a usage error.
+  writeFileSync(config, JSON.stringify({ freshnessHours: 36, sources: { fx: {} } }));
 });
 afterAll(async () => {
   await wh?.close();

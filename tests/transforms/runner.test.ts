@@ -176,3 +176,49 @@ describe('transform runner', () => {
     expect((await wh.pool.query(`select order_id, order_is_counted from core.refunds`)).rows).toEqual([{ order_id: '6', order_is_counted: true }]);
   });
 });
+
+describe('issue 17: readers are not blocked while a transform runs', () => {
+  /** The advisory lock the test holds to stop the second model's build half-way. */
+  const GATE = [0x76726974, 1717];
+
+  it('a reader of a table built earlier in the transaction reads its previous rows at once, not after the commit', async () => {
+    let version = 1;
+    const first = defineModel({ name: 'staging.issue17_first', dependsOn: [], description: 'first', build: (db) => db.selectNoFrom(sql<number>`${sql.lit(version)}`.as('version')) });
+    // Waits for the test's advisory lock (shared) while building: the transaction is then open, past the first model.
+    const gated = defineModel({
+      name: 'staging.issue17_gated',
+      dependsOn: ['staging.issue17_first'],
+      description: 'gated',
+      build: (db) => db.selectNoFrom(sql<string>`pg_advisory_xact_lock_shared(${sql.lit(GATE[0])}, ${sql.lit(GATE[1])})::text`.as('gate')),
+    });
+    expect((await runModels(wh.db, config, { models: [first, gated], now: NOW })).status).toBe('succeeded');
+
+    version = 2;
+    const gate = await wh.pool.connect();
+    await gate.query('select pg_advisory_lock($1, $2)', GATE);
+    let building: Promise<unknown> | undefined;
+    try {
+      building = runModels(wh.db, config, { models: [first, gated], now: NOW });
+      // The build of the gated model is waiting for the test's lock: the first model is rebuilt, not committed.
+      for (let i = 0; ; i++) {
+        const waiting = await wh.pool.query(`select 1 from pg_locks where locktype = 'advisory' and not granted and classid = $1::int::oid and objid = $2::int::oid`, GATE);
+        if (waiting.rowCount) break;
+        if (i > 1200) throw new Error('the transform never reached the gated model');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const reader = await wh.pool.connect();
+      try {
+        // A reader that would have to wait gives up at once (55P03) instead of waiting.
+        await reader.query(`set lock_timeout = '200ms'`);
+        expect((await reader.query('select version from staging.issue17_first')).rows).toEqual([{ version: 1 }]);
+      } finally {
+        reader.release(true);
+      }
+    } finally {
+      await gate.query('select pg_advisory_unlock($1, $2)', GATE);
+      gate.release();
+    }
+    expect(await building).toMatchObject({ status: 'succeeded' });
+    expect((await wh.pool.query('select version from staging.issue17_first')).rows).toEqual([{ version: 2 }]);
+  });
+});

@@ -14,6 +14,17 @@ export const coreCustomers = defineModel({
   build: (db) =>
     db
       .selectFrom('core.orders as o')
+      // Each customer's refunds summed once, then joined: a subquery per customer read every refund again for each.
+      .leftJoin(
+        (q) =>
+          q
+            .selectFrom('core.refunds')
+            .where('order_is_counted', '=', true)
+            .groupBy('customer_key')
+            .select(['customer_key', sql<string>`sum(amount_rc)`.as('refunds_rc')])
+            .as('r'),
+        (j) => j.onRef('r.customer_key', '=', 'o.customer_key'),
+      )
       .where('o.is_counted', '=', true)
       .groupBy('o.customer_key')
       .select([
@@ -27,7 +38,7 @@ export const coreCustomers = defineModel({
         sql<string>`max(o.order_date)`.as('last_order_date'),
         sql<number>`count(*)::int`.as('counted_orders'),
         sql<string>`sum(o.total_price_rc)`.as('lifetime_revenue_rc'),
-        sql<string>`coalesce((select sum(r.amount_rc) from core.refunds r where r.customer_key = o.customer_key and r.order_is_counted), 0)`.as('lifetime_refunds_rc'),
+        sql<string>`coalesce(max(r.refunds_rc), 0)`.as('lifetime_refunds_rc'),
         sql<string>`(array_agg(o.channel order by o.created_at, o.order_id))[1]`.as('acquisition_channel'),
       ]),
 });

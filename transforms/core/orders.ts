@@ -24,7 +24,8 @@ export const coreOrders = defineModel({
   dependsOn: ['staging.shopify_orders', 'staging.shopify_refunds', 'staging.shopify_deletions', 'core.fx_rates'],
   description: 'Shopify orders with local date, reporting-currency amounts, counted flag, customer key and channel.',
   uniqueKey: ['order_id'],
-  indexes: [['order_date'], ['customer_key'], ['order_name']],
+  // order_id with order_name: a shipment or charge naming its order by either is matched through an index.
+  indexes: [['order_id'], ['order_date'], ['customer_key'], ['order_name']],
   checks: [
     {
       name: 'not null (created_at)',

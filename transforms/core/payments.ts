@@ -39,19 +39,22 @@ export const corePayments = defineModel({
                  and (o.order_name = c.metadata_order_id or o.order_name = '#' || c.metadata_order_id)
                order by o.created_at limit 1
             ) by_name on true
+        ),
+        -- Each payment intent's order: that of its earliest charge matched through metadata.
+        -- Computed once and joined (a lateral subquery per unmatched charge read every charge again).
+        by_intent as (
+          select distinct on (c2.payment_intent) c2.payment_intent, m2.order_id
+            from staging.stripe_charges c2
+            join by_metadata m2 on m2.charge_id = c2.charge_id
+           where c2.payment_intent is not null and m2.order_id is not null
+           order by c2.payment_intent, c2.created_at, c2.charge_id
         )
         select c.*,
                coalesce(m.order_id, pi.order_id) as order_id,
                coalesce(m.match_method, case when pi.order_id is not null then 'payment_intent' end) as match_method
           from staging.stripe_charges c
           join by_metadata m on m.charge_id = c.charge_id
-          left join lateral (
-            select m2.order_id from staging.stripe_charges c2
-              join by_metadata m2 on m2.charge_id = c2.charge_id
-             where m.order_id is null and c.payment_intent is not null
-               and c2.payment_intent = c.payment_intent and m2.order_id is not null
-             order by c2.created_at limit 1
-          ) pi on true
+          left join by_intent pi on m.order_id is null and pi.payment_intent = c.payment_intent
          where c.created_at is not null)`.as('c'))
       .select([
         sql<string>`c.charge_id`.as('charge_id'),

@@ -20,6 +20,8 @@ export interface OpsRunsTable {
   error: string | null;
   host: string | null;
   pid: number | null;
+  /** The key of the advisory lock its process holds while it runs (pipeline/lock.ts); null before migration 0010. */
+  liveness_key: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One row per stream per run: what each stream did. */
