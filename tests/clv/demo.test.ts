@@ -33,7 +33,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'verite-clv-demo-'));
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ sources: { demo: { endDate: '2024-05-12', days: 60, ordersPerDay: 30 } } }));
-  env = { DATABASE_URL: wh.url, BI_CLV_PASSWORD: PASSWORD };
+  // The demo lands in a warehouse of its own: here, the test's database.
+  env = { DATABASE_URL: wh.url, VERITE_DEMO_DATABASE_URL: wh.url, BI_CLV_PASSWORD: PASSWORD };
   run = await runCli(['run', '--demo'], { env, cwd: dir, timeoutMs: 300_000 });
 }, 360_000);
 
