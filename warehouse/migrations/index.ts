@@ -3,6 +3,7 @@ import * as m0001 from './0001-init.ts';
 import * as m0002 from './0002-transform-functions.ts';
 import * as m0003 from './0003-operations.ts';
 import * as m0004 from './0004-url-functions.ts';
+import * as m0009 from './0009-set-aside.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002-transform-functions': m0002,
   '0003-operations': m0003,
   '0004-url-functions': m0004,
+  '0009-set-aside': m0009,
 };
