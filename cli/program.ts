@@ -9,6 +9,7 @@ import { registerBackfill } from './commands/backfill.ts';
 import { registerTransform } from './commands/transform.ts';
 import { registerMetrics } from './commands/metrics.ts';
 import { registerBi } from './commands/bi.ts';
+import { registerQuarantine } from './commands/quarantine.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -38,5 +39,6 @@ export function buildProgram(): Command {
   registerTransform(program);
   registerMetrics(program);
   registerBi(program);
+  registerQuarantine(program);
   return program;
 }

@@ -53,10 +53,12 @@ export function registerRun(program: Command): void {
                     '(the embedded server runs while a verite command does; set DATABASE_URL to use a server of your own)\n'
                 : 'Query it with: npx verite query "select * from metrics.kpi_daily order by date desc limit 7", or any PostgreSQL client\n',
             );
-            if (result.status !== 'succeeded') {
+            if (result.status === 'failed' || result.status === 'interrupted') {
               printError(`verite: run ${result.runId} ${result.status}: ${result.error}`);
               return EXIT.failed;
             }
+            // Records set aside do not fail the run: the rest is published, and they are named.
+            if (result.status === 'succeeded with warnings') printError(`verite: run ${result.runId} succeeded with warnings: ${setAsideNote(result)}`);
             return EXIT.ok;
           });
         } finally {
@@ -80,6 +82,16 @@ export function printRun(result: RunResult): void {
   if (rows.length) process.stdout.write(formatTable(rows));
   for (const step of result.steps) process.stdout.write(`${step.name}: ${step.status}, ${redactString(step.summary)}\n`);
   if (result.quarantined > 0) {
-    process.stdout.write(`${result.quarantined} record(s) quarantined: see ops.quarantine (verite status).\n`);
+    process.stdout.write(`${result.quarantined} record(s) quarantined: see ops.quarantine (verite quarantine list).\n`);
   }
+  if (result.warnings.length) {
+    process.stdout.write(`\nWarnings: records set aside, left out of every metric (verite quarantine list, show, drop, retry):\n`);
+    for (const warning of result.warnings) process.stdout.write(`  ${redactString(warning)}\n`);
+  }
+}
+
+/** One line for stderr: how many warnings, and the first. */
+function setAsideNote(result: RunResult): string {
+  const first = redactString(result.warnings[0] ?? '');
+  return result.warnings.length > 1 ? `${first} (and ${result.warnings.length - 1} more warning${result.warnings.length === 2 ? '' : 's'} above)` : first;
 }
