@@ -375,6 +375,8 @@ async function setRecordsAside(db: Kysely<Database>, model: Model, check: SetAsi
         from found f
         left join ${sql.table(SET_ASIDE_BEFORE)} b
           on b.model = ${model.name} and b.check_name = ${check.name} and b.source = ${check.source} and b.stream = ${check.stream} and b.key = f.key
+      -- A build committed meanwhile (a transform run alongside) wrote the same record: this one's word stands.
+      on conflict (model, check_name, source, stream, key) do update set reason = excluded.reason, set_aside_at = excluded.set_aside_at
       returning key, reason)
     select count(*)::int as n,
            (select jsonb_agg(jsonb_build_object('key', s.key, 'reason', s.reason) order by s.key)
