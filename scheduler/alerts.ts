@@ -234,7 +234,8 @@ async function setAsideRecords(warehouse: Pick<Warehouse, 'db'>): Promise<Evalua
       from (select distinct on (source, stream, key) source, stream, key, reason from ops.set_aside order by source, stream, key, reason) r`.execute(warehouse.db);
   const { n, first } = res.rows[0] ?? { n: 0, first: null };
   const more = n > 3 ? `; and ${n - 3} more` : '';
-  return { value: n, detail: n ? `records set aside by the last build (${(first ?? []).join('; ')}${more}): see verite quarantine list` : 'records set aside by the last build' };
+  const what = `record${n === 1 ? '' : 's'} set aside by the last build`;
+  return { value: n, detail: n ? `${what} (${(first ?? []).join('; ')}${more}): see verite quarantine list` : what };
 }
 
 function formatValue(value: number): string {
