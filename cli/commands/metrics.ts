@@ -95,6 +95,7 @@ export function registerMetrics(program: Command): void {
               process.stderr.write(`verite: transform failed, nothing refreshed: ${transformed.error}\n`);
               return EXIT.failed;
             }
+            for (const warning of transformed.warnings) process.stderr.write(`verite: warning: ${warning} (left out of every metric; verite quarantine list)\n`);
           }
           const result = await refreshMetrics(warehouse, ctx.config, ctx.log);
           if (result.tables.length) process.stdout.write(formatTable(result.tables.map((t) => ({ table: t.table, rows: t.rows, ms: t.ms, mode: t.mode }))));
