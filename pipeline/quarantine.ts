@@ -213,12 +213,22 @@ export interface RetryResult {
  * stream's column mapping): landed, its quarantine row goes; refused again, it stays with the
  * reason. Then, unless `steps` is empty, the transforms and metrics rebuild under the run lock
  * (a set-aside record is re-checked against raw as it is now, e.g. after a corrected record
- * was imported) and each set-aside record is said to be used now or still set aside.
+ * was imported) and each set-aside record is said to be used now or still set aside. All of it
+ * under the run lock, waiting for a run in progress.
  */
 export async function retryHeldRecords(options: RetryOptions): Promise<RetryResult> {
+  const db = options.warehouse.db;
+  const targets = options.ids?.length ? await Promise.all(options.ids.map((id) => showHeldRecord(db, id))) : await listHeldRecords(db, options.filter);
+  if (targets.length === 0) return { outcomes: [] };
+  // Under the run lock, like every run: re-landing writes raw, which a run writes too.
+  const locked = await withRunLock(options.warehouse.pool, { mode: 'wait', signal: options.signal }, (signal) => retryLocked(options, targets, signal));
+  if (!locked.acquired) throw new UsageError('stopped while waiting for the run lock; nothing was retried');
+  return locked.value;
+}
+
+async function retryLocked(options: RetryOptions, targets: (HeldRecord | HeldRecordDetail)[], signal: AbortSignal): Promise<RetryResult> {
   const { warehouse, log, actor } = options;
   const db = warehouse.db;
-  const targets = options.ids?.length ? await Promise.all(options.ids.map((id) => showHeldRecord(db, id))) : await listHeldRecords(db, options.filter);
   const outcomes: ActionOutcome[] = [];
   const quarantined = targets.filter((t) => t.kind === 'quarantined');
   if (quarantined.length) {
@@ -243,11 +253,7 @@ export async function retryHeldRecords(options: RetryOptions): Promise<RetryResu
     return { outcomes };
   }
   if (setAside.length === 0 && !outcomes.some((o) => o.outcome.startsWith('landed'))) return { outcomes };
-  const locked = await withRunLock(warehouse.pool, { mode: 'wait', signal: options.signal }, (signal) =>
-    runPipeline({ warehouse, config: options.config, log, sources: [], steps: options.steps, kind: 'quarantine retry', trigger: 'cli', signal }),
-  );
-  if (!locked.acquired) throw new UsageError('stopped while waiting for the run lock; nothing was rebuilt');
-  const run = locked.value;
+  const run = await runPipeline({ warehouse, config: options.config, log, sources: [], steps: options.steps, kind: 'quarantine retry', trigger: 'cli', signal });
   for (const t of setAside) {
     let outcome: string;
     if (run.status === 'failed' || run.status === 'interrupted') {

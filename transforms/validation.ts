@@ -95,8 +95,11 @@ export function rawRecordsCheck(
     source,
     stream,
     keyColumn,
+    // The record is read out of storage once per row (`|| '{}'` behind `offset 0`): the problem
+    // expression names it dozens of times, and each mention of a stored jsonb would decompress it again.
     failing: (_db, ctx) =>
-      sql`select r._key as key, p.reason from ${sql.table(`raw.${source}__${stream}`)} r
+      sql`select r._key as key, p.reason
+            from (select _key, _report_date, _record || '{}'::jsonb as _record from ${sql.table(`raw.${source}__${stream}`)} offset 0) r
             cross join lateral (select ${problem(ctx)} as reason) p
            where p.reason is not null`,
   };
@@ -175,6 +178,6 @@ export function decimalProblem(name: Field, text: Text): RawBuilder<string | nul
  */
 export function reportDateProblem(range: DateRange): RawBuilder<string | null> {
   return sql<string | null>`case
-    when _report_date < ${sql.lit(range.earliest)}::date then 'date ' || _report_date || ' is dated before ' || ${sql.lit(range.earliest)}
-    when _report_date > ${sql.lit(addDays(range.today, 1))}::date then 'date ' || _report_date || ' is dated after ' || ${sql.lit(addDays(range.today, 1))} || ', in the future' end`;
+    when _report_date < ${sql.lit(range.earliest)}::date then 'date ' || to_char(_report_date, 'YYYY-MM-DD') || ' is dated before ' || ${sql.lit(range.earliest)}
+    when _report_date > ${sql.lit(addDays(range.today, 1))}::date then 'date ' || to_char(_report_date, 'YYYY-MM-DD') || ' is dated after ' || ${sql.lit(addDays(range.today, 1))} || ', in the future' end`;
 }

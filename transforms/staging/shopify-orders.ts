@@ -57,7 +57,8 @@ export const stagingShopifyOrders = defineModel({
   uniqueKey: ['order_id'],
   checks: [rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem)],
   build: (db) =>
-    db.selectFrom('raw.shopify__orders').select([
+    // Each record read out of storage once, not once per field (see rawRecordsCheck).
+    db.selectFrom(sql<{ _key: string; _record: unknown }>`(select _key, _record || '{}'::jsonb as _record from raw.shopify__orders offset 0)`.as('o')).select([
       sql<string>`_key`.as('order_id'),
       jsonText('_record', 'name').as('order_name'),
       jsonStrictTimestamp('_record', 'created_at').as('created_at'),

@@ -69,38 +69,39 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.alterTable('ops.runs').addColumn('warnings', 'text').execute();
 
+  // These run on every row of every build. Most are SQL functions of one expression, which
+  // PostgreSQL inlines into the calling query. None has an exception handler (each call would
+  // cost a subtransaction) and none takes regular-expression captures (slow in PostgreSQL's
+  // engine): a text is checked by a match, then cast or built from its parts.
+
   // A value quoted for a reason: JSON string syntax, cut at 60 characters.
   await sql`
     create function ops.quoted(v text) returns text language sql immutable as $$
       select case when length(v) > 60 then to_json(left(v, 59) || '…')::text else to_json(v)::text end
     $$`.execute(db);
+  // A calendar date, YYYY-MM-DD, that exists (year 1 or later).
+  await sql`
+    create function ops.parse_date(v text) returns date language sql immutable as $$
+      select case
+        when btrim(v) !~ '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$' or left(btrim(v), 4) = '0000' then null
+        when substr(btrim(v), 9, 2)::int > extract(day from make_date(left(btrim(v), 4)::int, substr(btrim(v), 6, 2)::int, 1) + interval '1 month - 1 day') then null
+        else make_date(left(btrim(v), 4)::int, substr(btrim(v), 6, 2)::int, substr(btrim(v), 9, 2)::int)
+      end
+    $$`.execute(db);
   // ISO 8601 / RFC 3339 date and time: 2024-03-01T10:00:00Z, 2024-03-01 10:00:00.123+01:00,
-  // +0100 or +01. A time without an offset is UTC. A date alone is no timestamp here.
+  // +0100 or +01. A time without an offset is UTC (whatever the session's zone). A date alone is
+  // no timestamp here.
   await sql`
-    create function ops.parse_timestamptz(v text) returns timestamptz language plpgsql stable as $$
-    declare
-      t text := btrim(v);
-      m text[];
-    begin
-      m := regexp_match(t, '^(\\d{4}-\\d{2}-\\d{2})[Tt ]([01]\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d)(?:[.,](\\d{1,9}))?)?\\s*(Z|z|[+-]\\d{2}(?::?\\d{2})?)?$');
-      if m is null then return null; end if;
-      t := m[1] || ' ' || m[2] || ':' || m[3] || ':' || coalesce(m[4], '00') || coalesce('.' || m[5], '');
-      if m[6] is null or upper(m[6]) = 'Z' then
-        return t::timestamp at time zone 'UTC';
-      end if;
-      return (t || m[6])::timestamptz;
-    exception when others then
-      return null; -- 2024-02-30 and the like
-    end $$`.execute(db);
-  // A calendar date, YYYY-MM-DD, that exists.
-  await sql`
-    create function ops.parse_date(v text) returns date language plpgsql immutable as $$
-    begin
-      if btrim(v) !~ '^\\d{4}-\\d{2}-\\d{2}$' then return null; end if;
-      return btrim(v)::date;
-    exception when others then
-      return null;
-    end $$`.execute(db);
+    create function ops.parse_timestamptz(v text) returns timestamptz language sql stable as $$
+      select case
+        when btrim(v) !~ '^\\d{4}-\\d{2}-\\d{2}[Tt ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d([.,]\\d{1,9})?)?\\s*([Zz]|[+-](0\\d|1[0-5])(:?[0-5]\\d)?)?$' then null
+        -- Days 01 to 28 of months 01 to 12 exist in every year but 0000: no need to ask parse_date.
+        when left(btrim(v), 4) = '0000' or substr(btrim(v), 6, 2) not between '01' and '12' then null
+        when substr(btrim(v), 9, 2) not between '01' and '28' and ops.parse_date(left(btrim(v), 10)) is null then null
+        when btrim(v) ~ '([Zz]|[+-]\\d{2}(:?\\d{2})?)$' then replace(btrim(v), ',', '.')::timestamptz
+        else (replace(btrim(v), ',', '.') || '+00')::timestamptz
+      end
+    $$`.execute(db);
   // A decimal written out: 12, -3.5, .5, 10. (no NaN, Infinity, exponent or thousands separator).
   await sql`
     create function ops.parse_decimal(v text) returns numeric language sql immutable as $$
@@ -126,22 +127,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create function ops.absent_problem(field text, v text, required boolean) returns text language sql immutable as $$
       select case when required and nullif(btrim(v), '') is null then field || ' is missing' end
     $$`.execute(db);
-  // A timestamp whose local date (in zone tz) is in earliest … latest.
+  // A local date (of a timestamp in zone tz, or a date alone) outside earliest … latest.
+  await sql`
+    create function ops.range_problem(field text, v text, d date, earliest date, latest date) returns text language sql immutable as $$
+      select case
+        when d < earliest then field || ' ' || ops.quoted(v) || ' is dated before ' || to_char(earliest, 'YYYY-MM-DD')
+        when d > latest then field || ' ' || ops.quoted(v) || ' is dated after ' || to_char(latest, 'YYYY-MM-DD') || ', in the future'
+      end
+    $$`.execute(db);
+  // A timestamp whose local date (in zone tz) is in earliest … latest. PL/pgSQL, to parse once.
   await sql`
     create function ops.timestamp_problem(field text, v text, required boolean, earliest date, latest date, tz text) returns text language plpgsql stable as $$
     declare
       ts timestamptz;
-      d date;
     begin
       if nullif(btrim(v), '') is null then return ops.absent_problem(field, v, required); end if;
       ts := ops.parse_timestamptz(v);
-      if ts is null then
-        return field || ' ' || ops.quoted(v) || ' is not a valid ISO 8601 date and time (such as 2024-03-01T10:00:00Z)';
-      end if;
-      d := (ts at time zone tz)::date;
-      if d < earliest then return field || ' ' || ops.quoted(v) || ' is dated before ' || earliest; end if;
-      if d > latest then return field || ' ' || ops.quoted(v) || ' is dated after ' || latest || ', in the future'; end if;
-      return null;
+      if ts is null then return field || ' ' || ops.quoted(v) || ' is not a valid ISO 8601 date and time (such as 2024-03-01T10:00:00Z)'; end if;
+      return ops.range_problem(field, v, (ts at time zone tz)::date, earliest, latest);
     end $$`.execute(db);
   // Like timestamp_problem, but a date alone (a carrier's promised day) is accepted too.
   await sql`
@@ -150,23 +153,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       d date := ops.parse_date(v);
     begin
       if d is null then return ops.timestamp_problem(field, v, required, earliest, latest, tz); end if;
-      if d < earliest then return field || ' ' || ops.quoted(v) || ' is dated before ' || earliest; end if;
-      if d > latest then return field || ' ' || ops.quoted(v) || ' is dated after ' || latest || ', in the future'; end if;
-      return null;
+      return ops.range_problem(field, v, d, earliest, latest);
     end $$`.execute(db);
   // Unix seconds (Stripe's created).
   await sql`
-    create function ops.epoch_problem(field text, v text, required boolean, earliest date, latest date, tz text) returns text language plpgsql stable as $$
-    declare
-      d date;
-    begin
-      if nullif(btrim(v), '') is null then return ops.absent_problem(field, v, required); end if;
-      if btrim(v) !~ '^\\d{1,12}$' then return field || ' ' || ops.quoted(v) || ' is not a Unix time in seconds'; end if;
-      d := (to_timestamp(btrim(v)::bigint) at time zone tz)::date;
-      if d < earliest then return field || ' ' || ops.quoted(v) || ' is dated before ' || earliest; end if;
-      if d > latest then return field || ' ' || ops.quoted(v) || ' is dated after ' || latest || ', in the future'; end if;
-      return null;
-    end $$`.execute(db);
+    create function ops.epoch_problem(field text, v text, required boolean, earliest date, latest date, tz text) returns text language sql stable as $$
+      select case
+        when nullif(btrim(v), '') is null then ops.absent_problem(field, v, required)
+        when btrim(v) !~ '^\\d{1,12}$' then field || ' ' || ops.quoted(v) || ' is not a Unix time in seconds'
+        else ops.range_problem(field, v, (to_timestamp(btrim(v)::bigint) at time zone tz)::date, earliest, latest)
+      end
+    $$`.execute(db);
   // A money amount: a decimal, not negative.
   await sql`
     create function ops.amount_problem(field text, v text, required boolean) returns text language sql immutable as $$
@@ -203,7 +200,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const fn of [
     'boolean_problem(text, text)', 'currency_problem(text, text, boolean)', 'count_problem(text, text, boolean)', 'amount_problem(text, text, boolean)',
     'epoch_problem(text, text, boolean, date, date, text)', 'date_or_timestamp_problem(text, text, boolean, date, date, text)',
-    'timestamp_problem(text, text, boolean, date, date, text)', 'absent_problem(text, text, boolean)', 'is_currency(text)', 'parse_boolean(text)',
+    'timestamp_problem(text, text, boolean, date, date, text)', 'range_problem(text, text, date, date, date)', 'absent_problem(text, text, boolean)', 'is_currency(text)', 'parse_boolean(text)',
     'parse_integer(text)', 'parse_decimal(text)', 'parse_date(text)', 'parse_timestamptz(text)', 'quoted(text)',
   ]) {
     await sql.raw(`drop function if exists ops.${fn}`).execute(db);
