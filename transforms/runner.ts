@@ -236,7 +236,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
   try {
     // Timestamps without an offset mean UTC, whatever the server's setting.
     await sql`set local timezone = 'UTC'`.execute(trx);
-    await startSetAside(trx as unknown as Kysely<Database>, ordered.filter((m) => !selected || selected.has(m.name)).map((m) => m.name));
+    await startSetAside(trx as unknown as Kysely<Database>, ordered.filter((m) => !selected || selected.has(m.name)).map((m) => m.name), ordered.map((m) => m.name));
     for (const model of ordered) {
       if (selected && !selected.has(model.name)) {
         results.push({ model: model.name, status: 'not-run', reason: 'not selected' });
@@ -350,13 +350,14 @@ const SET_ASIDE_BEFORE = 'verite_set_aside_before';
 
 /**
  * Clears what the previous build of `models` set aside (each build says it again), keeping
- * when each record was first set aside. In the build's transaction: a build that fails leaves
+ * when each record was first set aside, and the rows of models that no longer exist (`known`
+ * are the models there are). In the build's transaction: a build that fails leaves
  * `ops.set_aside` as it was, describing the build readers still see.
  */
-async function startSetAside(db: Kysely<Database>, models: string[]): Promise<void> {
+async function startSetAside(db: Kysely<Database>, models: string[], known: string[]): Promise<void> {
   await sql`create temp table ${sql.id(SET_ASIDE_BEFORE)} on commit drop as
     select model, check_name, source, stream, key, since from ops.set_aside where model = any(${models}::text[])`.execute(db);
-  await sql`delete from ops.set_aside where model = any(${models}::text[])`.execute(db);
+  await sql`delete from ops.set_aside where model = any(${models}::text[]) or not (model = any(${known}::text[]))`.execute(db);
 }
 
 /**
