@@ -11,6 +11,7 @@ import { registerMetrics } from './commands/metrics.ts';
 import { registerBi } from './commands/bi.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerClv } from './commands/clv.ts';
+import { registerQuarantine } from './commands/quarantine.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -46,5 +47,6 @@ export function buildProgram(): Command {
   registerBi(program);
   registerCheck(program);
   registerClv(program);
+  registerQuarantine(program);
   return program;
 }

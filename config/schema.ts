@@ -254,8 +254,9 @@ export const channelRule = z
 
 /**
  * An alert rule: a `metrics.kpi_daily` metric over the last `windowDays` complete days, or the
- * built-in `stream_freshness_hours` (the oldest stream's age) or `run_failed` (1 when the run
- * failed), compared with `threshold`. `run_failed` needs no `op` or `threshold`.
+ * built-in `stream_freshness_hours` (the oldest stream's age), `run_failed` (1 when the run
+ * failed) or `records_set_aside` (records the last build set aside), compared with `threshold`.
+ * `run_failed` and `records_set_aside` need no `op` or `threshold` (≥ 1, > 0).
  */
 export const alertRule = z
   .object({
@@ -267,7 +268,7 @@ export const alertRule = z
   })
   .strict()
   .superRefine((rule, ctx) => {
-    if (rule.metric === 'run_failed') return;
+    if (rule.metric === 'run_failed' || rule.metric === 'records_set_aside') return;
     if (rule.op === undefined) ctx.addIssue({ code: 'custom', path: ['op'], message: `${rule.metric}: expected a comparison (>, >=, <, <=, =, !=)` });
     if (rule.threshold === undefined) ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${rule.metric}: expected a number to compare with` });
   });

@@ -196,7 +196,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
       continue;
     }
     const { run } = outcome.value;
-    if (run.status === 'succeeded') {
+    if (run.status === 'succeeded' || run.status === 'succeeded with warnings') {
       done++;
       landed += run.landed;
       ran.push(chunk);

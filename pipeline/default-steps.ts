@@ -12,9 +12,10 @@ registerPostLoadStep({
   run: async (warehouse, config, log, progress) => {
     const result = await runTransforms(warehouse, config, { log, progress });
     const built = result.results.filter((r) => r.status === 'succeeded').length;
-    return result.status === 'succeeded'
-      ? { status: 'succeeded', summary: `${built} models built, ${result.checks.length} data checks passed` }
-      : { status: 'failed', summary: result.error ?? 'failed', error: result };
+    if (result.status !== 'succeeded') return { status: 'failed', summary: result.error ?? 'failed', error: result };
+    const setAside = result.setAside.reduce((n, s) => n + s.count, 0);
+    const aside = setAside ? `; ${setAside} record${setAside === 1 ? '' : 's'} set aside (verite quarantine list)` : '';
+    return { status: 'succeeded', summary: `${built} models built, ${result.checks.length} data checks passed${aside}`, warnings: result.warnings };
   },
 });
 

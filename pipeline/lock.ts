@@ -157,7 +157,7 @@ export async function lockHolder(pool: pg.Pool): Promise<LockHolder | null> {
 }
 
 /** Kinds of run that take the run lock; a row of one still `running` when the lock is free is abandoned. */
-export const LOCKED_RUN_KINDS = ['run', 'demo', 'backfill'] as const;
+export const LOCKED_RUN_KINDS = ['run', 'demo', 'backfill', 'quarantine retry'] as const;
 
 /**
  * The namespace of the liveness locks: while a run recorded in `ops.runs` is going on, its

@@ -45,12 +45,15 @@ export async function startRun(target: RunLogTarget, run: { id: string; kind: st
 export async function finishRun(
   db: Kysely<Database>,
   id: string,
-  outcome: { status: RunStatus; landed: number; quarantined: number; error?: string | null },
+  outcome: { status: RunStatus; landed: number; quarantined: number; error?: string | null; warnings?: readonly string[] },
 ): Promise<void> {
   try {
     await db
       .updateTable('ops.runs')
-      .set({ status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error) })
+      .set({
+        status: outcome.status, finished_at: new Date(), records_landed: outcome.landed, records_quarantined: outcome.quarantined, error: storedError(outcome.error),
+        warnings: outcome.warnings?.length ? storedError(outcome.warnings.join('\n')) : null,
+      })
       .where('id', '=', id)
       .execute();
   } finally {

@@ -43,14 +43,20 @@ export interface ResolvedSource {
 
 export interface RunResult {
   runId: string;
-  /** `interrupted`: stopped early by a signal or the scheduler stopping; what was committed stays. */
-  status: 'succeeded' | 'failed' | 'interrupted';
+  /**
+   * `interrupted`: stopped early by a signal or the scheduler stopping; what was committed stays.
+   * `succeeded with warnings`: everything ran and was published, and a step warned (records set
+   * aside, named in `warnings`).
+   */
+  status: 'succeeded' | 'succeeded with warnings' | 'failed' | 'interrupted';
   streams: StreamOutcome[];
   steps: (StepOutcome & { name: string })[];
   landed: number;
   quarantined: number;
   /** The first failure, for the exit message. */
   error?: string;
+  /** What the steps warned about (each record set aside), one line each. */
+  warnings: string[];
 }
 
 /**
@@ -222,17 +228,19 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       : failures.length
         ? failures.join('; ')
         : undefined;
-  const status = stopped ?? (error ? 'failed' : 'succeeded');
+  const warnings = stepOutcomes.flatMap((s) => (s.status === 'succeeded' ? (s.warnings ?? []) : []));
+  const status = stopped ?? (error ? 'failed' : warnings.length ? 'succeeded with warnings' : 'succeeded');
   const landed = sum(outcomes, 'written');
   const quarantined = sum(outcomes, 'quarantined');
+  if (warnings.length) log.warn({ warnings }, 'run succeeded with warnings');
   try {
-    await finishRun(warehouse.db, runId, { status, landed, quarantined, error });
+    await finishRun(warehouse.db, runId, { status, landed, quarantined, error, warnings });
   } catch (failure) {
     if (!lost) throw failure;
     // The next command that reaches the warehouse closes the row as abandoned (its liveness lock went with the session).
     log.warn({ err: errorMessage(failure) }, "could not record the run's end: the warehouse is gone");
   }
-  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error };
+  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error, warnings };
 }
 
 /** A stream's progress line: its pages, records and the dates of the data read so far. */

@@ -14,6 +14,11 @@ export interface StepOutcome {
   status: 'succeeded' | 'failed';
   /** One line for the run summary. */
   summary: string;
+  /**
+   * What a step that succeeded warns about, one line each (records the transform set aside):
+   * the run then ends "succeeded with warnings".
+   */
+  warnings?: string[];
   error?: unknown;
 }
 

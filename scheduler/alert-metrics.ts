@@ -15,7 +15,7 @@ export type MetricParts =
   | { kind: 'ratio'; numerator: string; denominator: string; complement?: boolean };
 
 /** The built-in conditions that are not `kpi_daily` metrics. */
-export const BUILT_IN_ALERT_METRICS = ['stream_freshness_hours', 'run_failed'] as const;
+export const BUILT_IN_ALERT_METRICS = ['stream_freshness_hours', 'run_failed', 'records_set_aside'] as const;
 
 const DAILY = 'kpi_daily';
 

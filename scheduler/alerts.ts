@@ -55,6 +55,7 @@ export interface WebhookPayload {
 export function ruleKey(rule: AlertRule): string {
   if (rule.name) return rule.name;
   if (rule.metric === 'run_failed') return 'run_failed';
+  if (rule.metric === 'records_set_aside' && rule.op === undefined && rule.threshold === undefined) return 'records_set_aside';
   const condition = `${rule.metric} ${rule.op} ${rule.threshold}`;
   return rule.metric === 'stream_freshness_hours' ? condition : `${condition} over ${rule.windowDays}d`;
 }
@@ -162,7 +163,9 @@ export async function checkAlerts(options: AlertCheckOptions): Promise<AlertOutc
 }
 
 function condition(rule: AlertRule): { op: Op; threshold: number } {
-  return rule.metric === 'run_failed' ? { op: rule.op ?? '>=', threshold: rule.threshold ?? 1 } : { op: rule.op!, threshold: rule.threshold! };
+  if (rule.metric === 'run_failed') return { op: rule.op ?? '>=', threshold: rule.threshold ?? 1 };
+  if (rule.metric === 'records_set_aside') return { op: rule.op ?? '>', threshold: rule.threshold ?? 0 };
+  return { op: rule.op!, threshold: rule.threshold! };
 }
 
 function compare(value: number, op: Op, threshold: number): boolean {
@@ -183,6 +186,7 @@ async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, 
     if (!run) return { value: null, detail: 'no run to judge' };
     return { value: run.status === 'failed' ? 1 : 0, detail: run.status === 'failed' ? `run ${run.runId} failed: ${run.error ?? 'unknown error'}` : `run ${run.runId} succeeded` };
   }
+  if (rule.metric === 'records_set_aside') return setAsideRecords(warehouse);
   if (rule.metric === 'stream_freshness_hours') {
     const { op, threshold } = condition(rule);
     // A stream with a limit of its own (streamFreshnessHours, or fx.rates' business-day one) is
@@ -220,6 +224,18 @@ async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, 
   if (row.a === null || row.b === null || row.b === 0) return { value: null, detail: `${parts.denominator} is 0 ${window}` };
   const ratio = row.a / row.b;
   return { value: parts.complement ? 1 - ratio : ratio, detail: window };
+}
+
+/** How many records the last build set aside (each raw record once), naming the first few. */
+async function setAsideRecords(warehouse: Pick<Warehouse, 'db'>): Promise<Evaluation> {
+  const res = await sql<{ n: number; first: string[] | null }>`
+    select count(*)::int as n,
+           (array_agg(source || '.' || stream || ' ' || key || ': ' || reason order by source, stream, key))[1:3] as first
+      from (select distinct on (source, stream, key) source, stream, key, reason from ops.set_aside order by source, stream, key, reason) r`.execute(warehouse.db);
+  const { n, first } = res.rows[0] ?? { n: 0, first: null };
+  const more = n > 3 ? `; and ${n - 3} more` : '';
+  const what = `record${n === 1 ? '' : 's'} set aside by the last build`;
+  return { value: n, detail: n ? `${what} (${(first ?? []).join('; ')}${more}): see verite quarantine list` : what };
 }
 
 function formatValue(value: number): string {

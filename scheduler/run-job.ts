@@ -40,7 +40,10 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     // Not after an interrupted run: it did not get to say anything about the data.
     if (options.alerts !== false && !signal?.aborted && run.status !== 'interrupted') {
       try {
-        alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status: run.status === 'succeeded' ? 'succeeded' : 'failed', error: run.error }, signal });
+        // A run that succeeded with warnings succeeded: the records it set aside are the
+        // `records_set_aside` rule's business, not `run_failed`'s.
+        const status = run.status === 'succeeded' || run.status === 'succeeded with warnings' ? 'succeeded' : 'failed';
+        alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status, error: run.error }, signal });
       } catch (error) {
         log.error({ runId, err: errorMessage(error) }, 'alert check failed');
       }

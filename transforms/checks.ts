@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import type { DataCheck } from './model.ts';
+import type { StopCheck } from './model.ts';
 
 /** Rows whose amount has no reporting-currency value: the rate was missing. */
-export function hasRates(table: string, pairs: readonly (readonly [amount: string, converted: string])[], dateColumn: string, currencyColumn = 'currency'): DataCheck {
+export function hasRates(table: string, pairs: readonly (readonly [amount: string, converted: string])[], dateColumn: string, currencyColumn = 'currency'): StopCheck {
   return {
     name: 'every amount has an exchange rate',
     failing: () =>
@@ -20,7 +20,7 @@ export function hasRates(table: string, pairs: readonly (readonly [amount: strin
 }
 
 /** Amount columns must not be negative. */
-export function nonNegative(table: string, columns: readonly string[], key: string): DataCheck {
+export function nonNegative(table: string, columns: readonly string[], key: string): StopCheck {
   return {
     name: `non-negative ${columns.join(', ')}`,
     failing: () =>
@@ -34,7 +34,7 @@ export function nonNegative(table: string, columns: readonly string[], key: stri
  * `table` is built without going through `parent` (a left join, or from staging), so that an
  * orphan can show up; `sampleColumns` identify the orphan rows in the report.
  */
-export function references(table: string, column: string, parent: string, parentColumn: string, sampleColumns: readonly string[] = []): DataCheck {
+export function references(table: string, column: string, parent: string, parentColumn: string, sampleColumns: readonly string[] = []): StopCheck {
   const shown = sql.join([column, ...sampleColumns].map((c) => sql`t.${sql.ref(c)}`));
   return {
     name: `${column} references ${parent}.${parentColumn}`,
@@ -52,7 +52,7 @@ export function references(table: string, column: string, parent: string, parent
 }
 
 /** No row dated after today in the reporting time zone. */
-export function notInFuture(table: string, dateColumn: string, key: string): DataCheck {
+export function notInFuture(table: string, dateColumn: string, key: string): StopCheck {
   return {
     name: `no ${dateColumn} in the future`,
     failing: (_db, ctx) =>

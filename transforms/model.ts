@@ -16,14 +16,39 @@ export interface TransformContext {
 
 /**
  * A data test run after the build, inside the same transaction: a query returning the
- * offending rows (none when the check passes).
+ * offending rows (none when the check passes). Its severity says what a failing row means:
+ *
+ * - `stop` (the default): the build is wrong (a missing exchange rate for a day with orders, a
+ *   broken reference, a duplicate key). Nothing is published; readers keep the previous build.
+ * - `set-aside` ({@link SetAsideCheck}): one record the model cannot use. It is taken out of
+ *   the model's table before anything reads it, recorded in `ops.set_aside` with its reason,
+ *   and the build goes on to be published, with a warning.
  */
-export interface DataCheck {
+export type DataCheck = StopCheck | SetAsideCheck;
+
+interface CheckBase {
   name: string;
   /** Rows that break the check; the first few are reported. */
   failing(db: Kysely<Database>, ctx: TransformContext): Compilable | RawBuilder<unknown>;
+}
+
+export interface StopCheck extends CheckBase {
+  severity?: 'stop';
   /** A sentence naming what is wrong, from the failing rows (default: the first row). */
   describe?(rows: Record<string, unknown>[]): string;
+}
+
+/**
+ * Records a model cannot use, run right after the model is built (before the models that read
+ * it): `failing` returns one row per raw record, with its `key` and the `reason` in words.
+ */
+export interface SetAsideCheck extends CheckBase {
+  severity: 'set-aside';
+  /** The raw stream the records come from (`verite quarantine` finds them there by key). */
+  source: string;
+  stream: string;
+  /** The column of the model's table holding the raw record's key: its rows are taken out. */
+  keyColumn: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { sql, type Compilable, type Kysely } from 'kysely';
+import { sql, type Compilable, type CompiledQuery, type Kysely } from 'kysely';
 import { DEFAULT_META_PURCHASE_ACTION_TYPE, type VeriteConfig } from '../config/schema.ts';
 import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -7,7 +7,7 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
-import type { DataCheck, Model, TransformContext } from './model.ts';
+import type { DataCheck, Model, SetAsideCheck, StopCheck, TransformContext } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
 
@@ -35,16 +35,39 @@ export interface CheckResult {
   sql?: string;
 }
 
+/** What one set-aside check took out of its model's table in this build. */
+export interface SetAsideResult {
+  model: string;
+  check: string;
+  source: string;
+  stream: string;
+  /** Records set aside. */
+  count: number;
+  /** The first few (by key), with their reasons. */
+  sample: { key: string; reason: string }[];
+}
+
 export interface TransformResult {
-  /** Every model built and every check passed, so the new tables were published. */
+  /**
+   * Every model built and every stop check passed, so the new tables were published (records
+   * set aside leave `warnings`, not a failure).
+   */
   status: 'succeeded' | 'failed';
   /** Whether the new tables are what readers now see (false: the previous build still is). */
   published: boolean;
   results: ModelResult[];
+  /** The stop checks (set-aside checks report in `setAside`). */
   checks: CheckResult[];
+  /** Every set-aside check that set records aside in this build. */
+  setAside: SetAsideResult[];
+  /** One line per record set aside (the first few of each check), for the run's summary. */
+  warnings: string[];
   /** The first problem, for the run's message. */
   error?: string;
 }
+
+/** How many records of each set-aside check the warnings name one by one. */
+const NAMED_PER_CHECK = 5;
 
 /** Model dependencies that loop. */
 export class ModelCycleError extends Error {
@@ -204,18 +227,22 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       published: false,
       results: options.models.map((m) => ({ model: m.name, status: 'not-run', reason })),
       checks: [],
+      setAside: [],
+      warnings: [],
       error: `${error.name}: ${reason}`,
     };
   }
   const ctx = transformContext(config, options.now);
   const results: ModelResult[] = [];
   const checks: CheckResult[] = [];
+  const setAside: SetAsideResult[] = [];
   const failed = new Set<string>();
   const trx = await db.startTransaction().execute();
   let committed = false;
   try {
     // Timestamps without an offset mean UTC, whatever the server's setting.
     await sql`set local timezone = 'UTC'`.execute(trx);
+    await startSetAside(trx as unknown as Kysely<Database>, ordered.filter((m) => !selected || selected.has(m.name)).map((m) => m.name), ordered.map((m) => m.name));
     for (const model of ordered) {
       if (selected && !selected.has(model.name)) {
         results.push({ model: model.name, status: 'not-run', reason: 'not selected' });
@@ -233,7 +260,19 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       try {
         const query = model.build(trx as unknown as Kysely<Database>, ctx);
         compiled = query.compile().sql;
-        const rows = await buildTable(trx as unknown as Kysely<Database>, model, query);
+        let rows = await buildTable(trx as unknown as Kysely<Database>, model, query);
+        // Records the model cannot use leave its table before any model reads it.
+        for (const check of setAsideChecks(model)) {
+          compiled = compileCheck(trx as unknown as Kysely<Database>, check, ctx).sql;
+          const outcome = await setRecordsAside(trx as unknown as Kysely<Database>, model, check, ctx);
+          if (outcome.count === 0) continue;
+          rows -= outcome.removed;
+          setAside.push(outcome.result);
+          options.log?.warn(
+            { model: model.name, check: check.name, source: check.source, stream: check.stream, records: outcome.count, first: outcome.result.sample[0] },
+            'records set aside',
+          );
+        }
         await savepoint.releaseSavepoint('model').execute();
         results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started });
         options.log?.debug({ model: model.name, rows }, 'model built');
@@ -259,8 +298,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         const savepoint = await trx.savepoint('check').execute();
         let compiled: string | undefined;
         try {
-          const query = check.failing(trx as unknown as Kysely<Database>, ctx);
-          const q = 'isRawBuilder' in query ? query.compile(trx) : query.compile();
+          const q = compileCheck(trx as unknown as Kysely<Database>, check, ctx);
           compiled = q.sql;
           const rows = ((await trx.executeQuery(q)).rows ?? []) as Record<string, unknown>[];
           await savepoint.releaseSavepoint('check').execute();
@@ -281,14 +319,16 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       : failedChecks.length
         ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''}${c.sample.length ? ` (e.g. ${JSON.stringify(c.sample[0])})` : ''}`).join('; ')
         : undefined;
+    const warnings = setAside.flatMap(setAsideWarnings);
     if (error) {
       await trx.rollback().execute();
       committed = true;
-      return { status: 'failed', published: false, results, checks, error };
+      // Nothing was published, so nothing was set aside either: ops.set_aside is as before.
+      return { status: 'failed', published: false, results, checks, setAside, warnings: [], error };
     }
     await trx.commit().execute();
     committed = true;
-    return { status: 'succeeded', published: true, results, checks };
+    return { status: 'succeeded', published: true, results, checks, setAside, warnings };
   } finally {
     if (!committed) await trx.rollback().execute().catch(() => undefined);
   }
@@ -326,9 +366,74 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable)
   return count.rows[0]?.n ?? 0;
 }
 
-/** The model's own checks plus unique and not-null key checks from `uniqueKey`. */
-function modelChecks(model: Model): DataCheck[] {
-  const out: DataCheck[] = [];
+function compileCheck(db: Kysely<Database>, check: DataCheck, ctx: TransformContext): CompiledQuery {
+  const query = check.failing(db, ctx);
+  return 'isRawBuilder' in query ? query.compile(db) : query.compile();
+}
+
+function setAsideChecks(model: Model): SetAsideCheck[] {
+  return (model.checks ?? []).filter((c): c is SetAsideCheck => c.severity === 'set-aside');
+}
+
+/** Where the set-aside rows of the models about to be built keep their `since` meanwhile. */
+const SET_ASIDE_BEFORE = 'verite_set_aside_before';
+
+/**
+ * Clears what the previous build of `models` set aside (each build says it again), keeping
+ * when each record was first set aside, and the rows of models that no longer exist (`known`
+ * are the models there are). In the build's transaction: a build that fails leaves
+ * `ops.set_aside` as it was, describing the build readers still see.
+ */
+async function startSetAside(db: Kysely<Database>, models: string[], known: string[]): Promise<void> {
+  await sql`create temp table ${sql.id(SET_ASIDE_BEFORE)} on commit drop as
+    select model, check_name, source, stream, key, since from ops.set_aside where model = any(${models}::text[])`.execute(db);
+  await sql`delete from ops.set_aside where model = any(${models}::text[]) or not (model = any(${known}::text[]))`.execute(db);
+}
+
+/**
+ * Runs one set-aside check on a model just built: records its rows in `ops.set_aside` and
+ * deletes the rows of the model's table that hold those records' keys.
+ */
+async function setRecordsAside(db: Kysely<Database>, model: Model, check: SetAsideCheck, ctx: TransformContext): Promise<{ count: number; removed: number; result: SetAsideResult }> {
+  const found = check.failing(db, ctx) as unknown as ReturnType<typeof sql>;
+  const res = await sql<{ n: number; sample: { key: string; reason: string }[] | null }>`
+    with found as (
+      select distinct on (x.key::text) x.key::text as key, x.reason::text as reason from (${found}) x
+       where x.key is not null order by x.key::text, x.reason),
+    stored as (
+      insert into ops.set_aside (model, check_name, source, stream, key, reason, since, set_aside_at)
+      select ${model.name}, ${check.name}, ${check.source}, ${check.stream}, f.key, coalesce(f.reason, ${check.name}), coalesce(b.since, now()), now()
+        from found f
+        left join ${sql.table(SET_ASIDE_BEFORE)} b
+          on b.model = ${model.name} and b.check_name = ${check.name} and b.source = ${check.source} and b.stream = ${check.stream} and b.key = f.key
+      -- A build committed meanwhile (a transform run alongside) wrote the same record: this one's word stands.
+      on conflict (model, check_name, source, stream, key) do update set reason = excluded.reason, set_aside_at = excluded.set_aside_at
+      returning key, reason)
+    select count(*)::int as n,
+           (select jsonb_agg(jsonb_build_object('key', s.key, 'reason', s.reason) order by s.key)
+              from (select key, reason from stored order by key limit ${sql.lit(NAMED_PER_CHECK)}) s) as sample
+      from stored`.execute(db);
+  const count = res.rows[0]?.n ?? 0;
+  let removed = 0;
+  if (count > 0) {
+    const deleted = await sql`delete from ${sql.table(model.name)} t
+      where t.${sql.ref(check.keyColumn)}::text in (
+        select key from ops.set_aside where model = ${model.name} and check_name = ${check.name} and source = ${check.source} and stream = ${check.stream})`.execute(db);
+    removed = Number(deleted.numAffectedRows ?? 0n);
+  }
+  return { count, removed, result: { model: model.name, check: check.name, source: check.source, stream: check.stream, count, sample: res.rows[0]?.sample ?? [] } };
+}
+
+/** The warning lines of one set-aside check: its first records by key, then how many more. */
+function setAsideWarnings(s: SetAsideResult): string[] {
+  const lines = s.sample.map((r) => `${s.source}.${s.stream} ${r.key} set aside: ${r.reason}`);
+  if (s.count > s.sample.length) lines.push(`… and ${s.count - s.sample.length} more ${s.source}.${s.stream} records set aside by ${s.model} (verite quarantine list)`);
+  return lines;
+}
+
+/** The model's stop checks plus unique and not-null key checks from `uniqueKey`. */
+function modelChecks(model: Model): StopCheck[] {
+  const out: StopCheck[] = [];
   if (model.uniqueKey?.length) {
     const cols = model.uniqueKey.map((c) => sql.ref(c));
     out.push({
@@ -340,7 +445,7 @@ function modelChecks(model: Model): DataCheck[] {
       failing: () => sql`select * from ${sql.table(model.name)} where ${sql.join(cols.map((c) => sql`${c} is null`), sql` or `)} limit 5`,
     });
   }
-  out.push(...(model.checks ?? []));
+  out.push(...(model.checks ?? []).filter((c): c is StopCheck => c.severity !== 'set-aside'));
   return out;
 }
 

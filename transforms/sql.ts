@@ -34,3 +34,13 @@ export function rateOn(currency: RawBuilder<unknown> | string, date: RawBuilder<
   return sql<string | null>`(case when upper(${c}) = ${sql.lit(reportingCurrency)} then 1::numeric
     else (select fx.rate from core.fx_rates fx where fx.currency = upper(${c}) and fx.date = ${d}) end)`;
 }
+
+/** A decimal read strictly (`ops.parse_decimal`): null unless the text is one. */
+export function jsonDecimal(column: string, ...path: string[]): RawBuilder<string | null> {
+  return sql<string | null>`ops.parse_decimal(${jsonText(column, ...path)})`;
+}
+
+/** An ISO 8601 date and time read strictly (`ops.parse_timestamptz`; no offset is UTC). */
+export function jsonStrictTimestamp(column: string, ...path: string[]): RawBuilder<Date | null> {
+  return sql<Date | null>`ops.parse_timestamptz(${jsonText(column, ...path)})`;
+}

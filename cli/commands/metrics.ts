@@ -108,6 +108,7 @@ export function registerMetrics(program: Command): void {
             process.stderr.write(`verite: transform failed, nothing refreshed: ${refreshed.transformed?.error}\n`);
             return EXIT.failed;
           }
+          for (const warning of refreshed.transformed?.warnings ?? []) process.stderr.write(`verite: warning: ${warning} (left out of every metric; verite quarantine list)\n`);
           const result = refreshed.result;
           if (result.tables.length) process.stdout.write(formatTable(result.tables.map((t) => ({ table: t.table, rows: t.rows, ms: t.ms, mode: t.mode }))));
           if (result.status === 'failed') {

@@ -58,10 +58,12 @@ export function registerRun(program: Command): void {
               if (result.steps.some((s) => s.name === 'metrics' && s.status === 'succeeded')) process.stdout.write(await runSummaryText(warehouse.db, ctx.config, ctx.log));
               process.stdout.write(`\nWarehouse: ${warehouse.describe}\n`);
               process.stdout.write(demo ? demoNextSteps(warehouse) : queryHint(warehouse));
-              if (result.status !== 'succeeded') {
+              if (result.status === 'failed' || result.status === 'interrupted') {
                 printError(`verite: run ${result.runId} ${result.status}: ${result.error}`);
                 return EXIT.failed;
               }
+              // Records set aside do not fail the run: the rest is published, and they are named.
+              if (result.status === 'succeeded with warnings') printError(`verite: run ${result.runId} succeeded with warnings: ${setAsideNote(result)}`);
               return EXIT.ok;
             },
             // A real run refuses a warehouse holding the demo's data; the demo has its own.
@@ -116,6 +118,16 @@ export function printRun(result: RunResult): void {
   if (rows.length) process.stdout.write(formatTable(rows));
   for (const step of result.steps) process.stdout.write(`${step.name}: ${step.status}, ${redactString(step.summary)}\n`);
   if (result.quarantined > 0) {
-    process.stdout.write(`${result.quarantined} record(s) quarantined: see ops.quarantine (verite status).\n`);
+    process.stdout.write(`${result.quarantined} record(s) quarantined: see ops.quarantine (verite quarantine list).\n`);
   }
+  if (result.warnings.length) {
+    process.stdout.write(`\nWarnings: records set aside, left out of every metric (verite quarantine list, show, drop, retry):\n`);
+    for (const warning of result.warnings) process.stdout.write(`  ${redactString(warning)}\n`);
+  }
+}
+
+/** One line for stderr: how many warnings, and the first. */
+function setAsideNote(result: RunResult): string {
+  const first = redactString(result.warnings[0] ?? '');
+  return result.warnings.length > 1 ? `${first} (and ${result.warnings.length - 1} more warning${result.warnings.length === 2 ? '' : 's'} above)` : first;
 }

@@ -19,7 +19,7 @@ export function registerStatus(program: Command): void {
           const stored = {
             runs: await warehouse.db
               .selectFrom('ops.runs')
-              .select(['id', 'kind', 'trigger', 'status', 'started_at', 'finished_at', 'records_landed', 'records_quarantined', 'error'])
+              .select(['id', 'kind', 'trigger', 'status', 'started_at', 'finished_at', 'records_landed', 'records_quarantined', 'error', 'warnings'])
               .orderBy('started_at', 'desc')
               .limit(Math.max(1, Number(opts.runs) || 10))
               .execute(),
@@ -30,6 +30,14 @@ export function registerStatus(program: Command): void {
               .groupBy(['source', 'stream'])
               .orderBy('source')
               .execute(),
+            // Each raw record once, whatever models set it aside.
+            setAside: await warehouse.db
+              .selectFrom('ops.set_aside')
+              .select(['source', 'stream', sql<number>`count(distinct key)::int`.as('records'), sql<Date>`min(since)`.as('since')])
+              .groupBy(['source', 'stream'])
+              .orderBy('source')
+              .orderBy('stream')
+              .execute(),
             backfills: await backfillStatus(warehouse.db),
             alerts: await alertStatus(warehouse.db),
             apiVersions: apiVersionReport(ctx.config, new Date()),
@@ -37,7 +45,7 @@ export function registerStatus(program: Command): void {
           // Redacted once, field by field, for either format: stored errors quote providers'
           // answers and connection strings (rows written before errors were redacted on the way in).
           const report = redactDeep(stored) as typeof stored;
-          const { runs, streams, quarantine, backfills, alerts, apiVersions } = report;
+          const { runs, streams, quarantine, setAside, backfills, alerts, apiVersions } = report;
           if (opts.format === 'json') {
             process.stdout.write(`${JSON.stringify(report)}\n`);
             return EXIT.ok;
@@ -54,7 +62,7 @@ export function registerStatus(program: Command): void {
                 seconds: r.finished_at ? ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1) : '',
                 landed: r.records_landed,
                 quarantined: r.records_quarantined,
-                error: oneLine(r.error ?? '', 80),
+                error: oneLine(r.error ?? r.warnings ?? '', 80),
               })),
             ),
           );
@@ -79,6 +87,8 @@ export function registerStatus(program: Command): void {
           );
           process.stdout.write('\nQuarantine\n');
           process.stdout.write(quarantine.length ? formatTable(quarantine) : '(empty)\n');
+          process.stdout.write('\nSet aside by the last transform (left out of every metric; verite quarantine list)\n');
+          process.stdout.write(setAside.length ? formatTable(setAside) : '(none)\n');
           if (backfills.length) {
             process.stdout.write('\nBackfills (an unfinished one resumes when the same command is run again)\n');
             process.stdout.write(

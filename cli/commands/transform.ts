@@ -31,6 +31,10 @@ export function registerTransform(program: Command): void {
           for (const c of failedChecks) {
             process.stdout.write(`check failed: ${c.model}: ${c.check}${c.message ? ` — ${c.message}` : ''}\n  sample: ${JSON.stringify(c.sample.slice(0, 3))}\n`);
           }
+          if (result.warnings.length) {
+            process.stdout.write('Set aside (left out of every metric; verite quarantine list, show, drop, retry):\n');
+            for (const warning of result.warnings) process.stdout.write(`  ${redactString(warning)}\n`);
+          }
           if (result.status === 'failed') {
             const failed = result.results.find((r) => r.status === 'failed');
             if (failed?.sql) printError(`SQL of ${failed.model}:\n${failed.sql}`);

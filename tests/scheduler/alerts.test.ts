@@ -190,7 +190,7 @@ describe('alerts', () => {
     const problems = alertRuleProblems(rules);
     expect(problems).toHaveLength(3);
     expect(problems[0]).toBe('alerts.rules.0.metric: customers cannot be alerted on over a window: distinct customers cannot be summed over days; use new_customers');
-    expect(problems[1]).toMatch(/^alerts\.rules\.1\.metric: unknown alert metric profit \(expected stream_freshness_hours, run_failed, or a kpi_daily metric: .*\bcac\b.*\)$/);
+    expect(problems[1]).toMatch(/^alerts\.rules\.1\.metric: unknown alert metric profit \(expected stream_freshness_hours, run_failed, records_set_aside, or a kpi_daily metric: .*\bcac\b.*\)$/);
     expect(problems[2]).toBe('alerts.rules.3: same rule as alerts.rules.2 ("cac > 40 over 7d"); give one a name');
   });
 });

@@ -13,8 +13,8 @@ const MONEY = ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 
  * id, else the lower-cased trimmed e-mail, else the order itself; channel from the landing
  * URL's UTM parameters, else the referrer.
  *
- * Every staged order is kept: one whose `created_at` does not parse cannot be dated, and
- * fails the `not null (created_at)` check naming it rather than vanishing from revenue.
+ * Every staged order is kept: one whose `created_at` (or any field) does not parse never gets
+ * here, staging sets it aside with its reason (`ops.set_aside`) rather than letting it vanish.
  * `refunded` is in the order's currency: a refund transaction in another currency is taken
  * through the reporting currency on the refund's date; `refunded_rc` converts each transaction
  * from its own currency on that date.
@@ -27,17 +27,6 @@ export const coreOrders = defineModel({
   // order_id with order_name: a shipment or charge naming its order by either is matched through an index.
   indexes: [['order_id'], ['order_date'], ['customer_key'], ['order_name']],
   checks: [
-    {
-      name: 'not null (created_at)',
-      failing: () =>
-        sql`select o.order_id, o.order_name, r._record->>'created_at' as created_at_text
-              from core.orders o left join raw.shopify__orders r on r._key = o.order_id
-             where o.created_at is null order by o.order_id limit 5`,
-      describe: (rows) =>
-        `${rows
-          .map((r) => `order ${r.order_id}${r.order_name ? ` (${r.order_name})` : ''} has a created_at that does not parse: ${JSON.stringify(r.created_at_text ?? null)}`)
-          .join('; ')}${rows.length === 5 ? ' …' : ''}; it cannot be dated, so no metric could count it`,
-    },
     hasRates('core.orders', MONEY.map((m) => [m, `${m}_rc`] as const), 'order_date'),
     {
       name: 'refunds converted',

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { hasRates, nonNegative } from '../checks.ts';
 import { defineModel } from '../model.ts';
+import { chargesOfSetAsideOrders } from '../validation.ts';
 import { localDate, rateOn } from '../sql.ts';
 
 /**
@@ -17,7 +18,9 @@ export const corePayments = defineModel({
   indexes: [['payment_date'], ['order_id']],
   // No reference check on order_id: it is only ever taken from core.orders (the match), so it
   // could never fail; a charge naming an unknown order is unmatched (order_id null, metadata kept).
+  // A charge whose order is set aside is set aside with it.
   checks: [
+    chargesOfSetAsideOrders(),
     hasRates('core.payments', [['amount', 'amount_rc'], ['amount_captured', 'amount_captured_rc'], ['amount_refunded', 'amount_refunded_rc']], 'payment_date'),
     nonNegative('core.payments', ['amount', 'amount_captured', 'amount_refunded'], 'charge_id'),
   ],

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { hasRates, nonNegative } from '../checks.ts';
 import { defineModel } from '../model.ts';
+import { shipmentsOfSetAsideOrders } from '../validation.ts';
 import { localDate, rateOn } from '../sql.ts';
 
 /**
@@ -19,7 +20,9 @@ export const coreShipments = defineModel({
   indexes: [['delivered_date'], ['shipped_date'], ['returned_date'], ['order_id']],
   // No reference check on order_id: it is only ever taken from core.orders (the match), so it
   // could never fail; a shipment naming an unknown order keeps order_ref and has no order_id.
+  // A shipment whose order is set aside is set aside with it.
   checks: [
+    shipmentsOfSetAsideOrders(),
     hasRates('core.shipments', [['shipping_cost', 'shipping_cost_rc']], 'cost_date'),
     nonNegative('core.shipments', ['shipping_cost'], 'shipment_key'),
   ],

@@ -1,18 +1,35 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
+import { countProblem, currencyProblem, dateRange, decimalProblem, problems, rawRecordsCheck, reportDateProblem } from '../validation.ts';
 
-const count = (field: string) => sql<number>`coalesce(ops.try_numeric(_record->>${sql.lit(field)}), 0)::bigint`;
+const COUNTS = ['sessions', 'totalUsers', 'newUsers', 'addToCarts', 'checkouts', 'ecommercePurchases'] as const;
+
+const count = (field: (typeof COUNTS)[number]) => sql<number>`coalesce(ops.parse_integer(_record->>${sql.lit(field)}), 0)::bigint`;
 
 /** GA4 "(not set)", "(none)", "(direct)" and empty mean "nothing". */
 const dimension = (field: string) =>
   sql<string | null>`nullif(nullif(nullif(nullif(btrim(_record->>${sql.lit(field)}), ''), '(not set)'), '(none)'), '(direct)')`;
 
-/** One row per GA4 report row (property × date × channel group × source/medium/campaign × device). */
+/**
+ * One row per GA4 report row (property × date × channel group × source/medium/campaign × device).
+ * A row whose counts, revenue (a decimal, negative when refunds outweigh purchases) or currency
+ * do not parse is set aside.
+ */
 export const stagingGa4Traffic = defineModel({
   name: 'staging.ga4_traffic',
   dependsOn: ['raw.ga4__traffic_daily'],
   description: 'GA4 daily traffic rows with typed metrics; GA4 placeholders such as (not set) become null.',
   uniqueKey: ['row_key'],
+  checks: [
+    rawRecordsCheck('ga4', 'traffic_daily', 'row_key', (ctx) =>
+      problems(
+        reportDateProblem(dateRange(ctx)),
+        ...COUNTS.map((name) => countProblem(name, sql`_record->>${sql.lit(name)}`)),
+        decimalProblem('purchaseRevenue', sql`_record->>'purchaseRevenue'`),
+        currencyProblem('property_currency_code', sql`_record->>'property_currency_code'`),
+      ),
+    ),
+  ],
   build: (db) =>
     db.selectFrom('raw.ga4__traffic_daily').select([
       sql<string>`_key`.as('row_key'),
@@ -29,7 +46,7 @@ export const stagingGa4Traffic = defineModel({
       count('addToCarts').as('add_to_carts'),
       count('checkouts').as('checkouts'),
       count('ecommercePurchases').as('purchases'),
-      sql<string>`coalesce(ops.try_numeric(_record->>'purchaseRevenue'), 0)`.as('purchase_revenue'),
+      sql<string>`coalesce(ops.parse_decimal(_record->>'purchaseRevenue'), 0)`.as('purchase_revenue'),
       // The property's currency, which the extractor adds to each row; null when the row lacks it.
       sql<string | null>`upper(nullif(btrim(_record->>'property_currency_code'), ''))`.as('currency'),
     ]),

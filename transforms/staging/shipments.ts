@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
 import { jsonTimestamp } from '../sql.ts';
+import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
  * A date-only value ('2024-03-05', as carriers give promised dates) is a calendar date, not
@@ -9,12 +10,29 @@ import { jsonTimestamp } from '../sql.ts';
 const dateOnly = (field: string) =>
   sql<string | null>`case when btrim(_record->>${sql.lit(field)}) ~ '^\\d{4}-\\d{2}-\\d{2}$' then ops.try_date(_record->>${sql.lit(field)}) end`;
 
-/** One row per shipment. */
+/**
+ * One row per shipment. A shipment whose dates (ISO 8601, or a date alone; the promised one up
+ * to a year ahead, the others not in the future), cost or currency do not parse is set aside.
+ */
 export const stagingShipments = defineModel({
   name: 'staging.shipments',
   dependsOn: ['raw.shipments__shipments'],
   description: 'Shipments from carrier exports and APIs, timestamps typed.',
   uniqueKey: ['shipment_key'],
+  checks: [
+    rawRecordsCheck('shipments', 'shipments', 'shipment_key', (ctx) => {
+      const range = dateRange(ctx);
+      const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+      return problems(
+        timestampProblem('shipped_at', text('shipped_at'), range, { dateOnly: true }),
+        timestampProblem('estimated_delivery_at', text('estimated_delivery_at'), range, { dateOnly: true, promise: true }),
+        timestampProblem('delivered_at', text('delivered_at'), range, { dateOnly: true }),
+        timestampProblem('returned_at', text('returned_at'), range, { dateOnly: true }),
+        amountProblem('shipping_cost', text('shipping_cost')),
+        currencyProblem('currency', text('currency')),
+      );
+    }),
+  ],
   build: (db) =>
     db.selectFrom('raw.shipments__shipments').select([
       sql<string>`_key`.as('shipment_key'),
@@ -31,7 +49,7 @@ export const stagingShipments = defineModel({
       dateOnly('delivered_at').as('delivered_on'),
       jsonTimestamp('_record', 'returned_at').as('returned_at'),
       dateOnly('returned_at').as('returned_on'),
-      sql<string | null>`ops.try_numeric(_record->>'shipping_cost')`.as('shipping_cost'),
-      sql<string | null>`upper(nullif(_record->>'currency', ''))`.as('currency'),
+      sql<string | null>`ops.parse_decimal(_record->>'shipping_cost')`.as('shipping_cost'),
+      sql<string | null>`upper(nullif(btrim(_record->>'currency'), ''))`.as('currency'),
     ]),
 });

@@ -1,28 +1,77 @@
 import { sql } from 'kysely';
-import { defineModel } from '../model.ts';
-import { jsonId, jsonNumeric, jsonText, jsonTimestamp } from '../sql.ts';
+import { defineModel, type TransformContext } from '../model.ts';
+import { jsonDecimal, jsonId, jsonStrictTimestamp, jsonText, jsonTimestamp } from '../sql.ts';
+import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
-/** One row per Shopify order: the Admin API Order flattened into typed columns. */
+/** The elements of a JSON array field of the record (none when it is not an array), with their 0-based index `i`. */
+const elements = (json: string, alias: string) =>
+  sql.raw(`jsonb_array_elements(case when jsonb_typeof(${json}) = 'array' then ${json} else '[]'::jsonb end) with ordinality as ${alias}`);
+
+const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
+
+/**
+ * Why an order cannot be used, or null: its own fields, its line items and its successful
+ * refund transactions (the parts the metrics count) must all parse. A bad line or refund sets
+ * the whole order aside: counting the order without it would misstate the order.
+ */
+export function shopifyOrderProblem(ctx: TransformContext) {
+  const range = dateRange(ctx);
+  const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+  const at = (prefix: string, ord: string, name: string) => sql.raw(`'${prefix}[' || (${ord} - 1) || ']${name}'`);
+  return problems(
+    timestampProblem('created_at', text('created_at'), range, { required: true }),
+    timestampProblem('cancelled_at', text('cancelled_at'), range),
+    booleanProblem('test', text('test')),
+    currencyProblem('currency', CURRENCY, { required: true }),
+    amountProblem('total_price', text('total_price'), { required: true }),
+    amountProblem('subtotal_price', text('subtotal_price')),
+    amountProblem('total_discounts', text('total_discounts')),
+    amountProblem('total_tax', text('total_tax')),
+    amountProblem('total_shipping_price_set.shop_money.amount', sql`_record #>> '{total_shipping_price_set,shop_money,amount}'`),
+    sql`(select string_agg(${amountProblem(at('shipping_lines', 's.ord', '.price'), sql`s.line->>'price'`)}, '; ') from ${elements("_record->'shipping_lines'", 's(line, ord)')})`,
+    sql`(select string_agg(nullif(concat_ws('; ',
+        ${countProblem(at('line_items', 'l.ord', '.quantity'), sql`l.line->>'quantity'`)},
+        ${amountProblem(at('line_items', 'l.ord', '.price'), sql`l.line->>'price'`)},
+        ${amountProblem(at('line_items', 'l.ord', '.total_discount'), sql`l.line->>'total_discount'`)}), ''), '; ')
+      from ${elements("_record->'line_items'", 'l(line, ord)')})`,
+    // Only the transactions the metrics count (successful refunds) must parse.
+    sql`(select string_agg(nullif(concat_ws('; ',
+        ${timestampProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].created_at'`), sql`coalesce(nullif(btrim(r.refund->>'created_at'), ''), t.tx->>'created_at')`, range, { required: true })},
+        ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].transactions[' || (t.ord - 1) || '].amount'`), sql`t.tx->>'amount'`, { required: true })},
+        ${currencyProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].transactions[' || (t.ord - 1) || '].currency'`), sql`t.tx->>'currency'`)}), ''), '; ')
+      from ${elements("_record->'refunds'", 'r(refund, ord)')}
+      cross join lateral ${elements("r.refund->'transactions'", 't(tx, ord)')}
+      where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success')`,
+  );
+}
+
+/**
+ * One row per Shopify order: the Admin API Order flattened into typed columns. An order whose
+ * fields do not parse (see {@link shopifyOrderProblem}) is set aside, with its lines and
+ * refunds: the staging models that read the same raw orders leave it out.
+ */
 export const stagingShopifyOrders = defineModel({
   name: 'staging.shopify_orders',
   dependsOn: ['raw.shopify__orders'],
   description: 'Shopify orders, one row per order (the newest version landed), typed.',
   uniqueKey: ['order_id'],
+  checks: [rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem)],
   build: (db) =>
-    db.selectFrom('raw.shopify__orders').select([
+    // Each record read out of storage once, not once per field (see rawRecordsCheck).
+    db.selectFrom(sql<{ _key: string; _record: unknown }>`(select _key, _record || '{}'::jsonb as _record from raw.shopify__orders offset 0)`.as('o')).select([
       sql<string>`_key`.as('order_id'),
       jsonText('_record', 'name').as('order_name'),
-      jsonTimestamp('_record', 'created_at').as('created_at'),
+      jsonStrictTimestamp('_record', 'created_at').as('created_at'),
       jsonTimestamp('_record', 'updated_at').as('updated_at'),
-      jsonTimestamp('_record', 'cancelled_at').as('cancelled_at'),
-      sql<boolean>`coalesce((_record->>'test')::boolean, false)`.as('is_test'),
-      sql<string>`upper(coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}'))`.as('currency'),
-      sql<string>`coalesce(${jsonNumeric('_record', 'total_price')}, 0)`.as('total_price'),
-      sql<string>`coalesce(${jsonNumeric('_record', 'subtotal_price')}, 0)`.as('subtotal_price'),
-      sql<string>`coalesce(${jsonNumeric('_record', 'total_discounts')}, 0)`.as('total_discounts'),
-      sql<string>`coalesce(${jsonNumeric('_record', 'total_tax')}, 0)`.as('total_tax'),
-      sql<string>`coalesce(${jsonNumeric('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
-        (select sum(ops.try_numeric(l->>'price')) from jsonb_array_elements(case when jsonb_typeof(_record->'shipping_lines') = 'array' then _record->'shipping_lines' else '[]'::jsonb end) l), 0)`.as('total_shipping'),
+      jsonStrictTimestamp('_record', 'cancelled_at').as('cancelled_at'),
+      sql<boolean>`coalesce(ops.parse_boolean(_record->>'test'), false)`.as('is_test'),
+      sql<string>`upper(btrim(${CURRENCY}))`.as('currency'),
+      sql<string>`coalesce(${jsonDecimal('_record', 'total_price')}, 0)`.as('total_price'),
+      sql<string>`coalesce(${jsonDecimal('_record', 'subtotal_price')}, 0)`.as('subtotal_price'),
+      sql<string>`coalesce(${jsonDecimal('_record', 'total_discounts')}, 0)`.as('total_discounts'),
+      sql<string>`coalesce(${jsonDecimal('_record', 'total_tax')}, 0)`.as('total_tax'),
+      sql<string>`coalesce(${jsonDecimal('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
+        (select sum(ops.parse_decimal(l->>'price')) from jsonb_array_elements(case when jsonb_typeof(_record->'shipping_lines') = 'array' then _record->'shipping_lines' else '[]'::jsonb end) l), 0)`.as('total_shipping'),
       jsonId('_record', 'customer', 'id').as('shopify_customer_id'),
       sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
       sql<string | null>`nullif(_record->>'landing_site', '')`.as('landing_site'),

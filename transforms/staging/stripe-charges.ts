@@ -1,22 +1,39 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
+import { countProblem, currencyProblem, dateRange, epochProblem, problems, rawRecordsCheck } from '../validation.ts';
 
 /** Stripe amounts are integers in the currency's minor unit. */
 const major = (field: string) =>
-  sql<string>`coalesce(ops.try_numeric(_record->>${sql.lit(field)}), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`;
+  sql<string>`coalesce(ops.parse_integer(_record->>${sql.lit(field)}), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`;
 
-/** One row per Stripe charge, amounts in major units. */
+/**
+ * One row per Stripe charge, amounts in major units. A charge whose `created`, amounts (whole
+ * minor units, not negative) or currency do not parse is set aside.
+ */
 export const stagingStripeCharges = defineModel({
   name: 'staging.stripe_charges',
   dependsOn: ['raw.stripe__charges'],
   description: 'Stripe charges, one row per charge, amounts converted from minor to major units.',
   uniqueKey: ['charge_id'],
+  checks: [
+    rawRecordsCheck('stripe', 'charges', 'charge_id', (ctx) => {
+      const range = dateRange(ctx);
+      const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+      return problems(
+        epochProblem('created', text('created'), range, { required: true }),
+        countProblem('amount', text('amount'), { required: true }),
+        countProblem('amount_captured', text('amount_captured')),
+        countProblem('amount_refunded', text('amount_refunded')),
+        currencyProblem('currency', text('currency'), { required: true }),
+      );
+    }),
+  ],
   build: (db) =>
     db.selectFrom('raw.stripe__charges').select([
       sql<string>`_key`.as('charge_id'),
       sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
       sql<string | null>`lower(_record->>'status')`.as('status'),
-      sql<string>`upper(_record->>'currency')`.as('currency'),
+      sql<string>`upper(btrim(_record->>'currency'))`.as('currency'),
       major('amount').as('amount'),
       major('amount_captured').as('amount_captured'),
       major('amount_refunded').as('amount_refunded'),

@@ -4,6 +4,7 @@ import * as m0002 from './0002-transform-functions.ts';
 import * as m0003 from './0003-operations.ts';
 import * as m0004 from './0004-url-functions.ts';
 import * as m0005 from './0005-shopify-deletions.ts';
+import * as m0009 from './0009-set-aside.ts';
 import * as m0010 from './0010-run-liveness.ts';
 import * as m0011 from './0011-clv-tables.ts';
 
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0003-operations': m0003,
   '0004-url-functions': m0004,
   '0005-shopify-deletions': m0005,
+  '0009-set-aside': m0009,
   '0010-run-liveness': m0010,
   '0011-clv-tables': m0011,
 };

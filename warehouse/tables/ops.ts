@@ -3,8 +3,11 @@ import type { ColumnType, Generated } from 'kysely';
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
-/** `interrupted`: stopped early (a signal, the scheduler stopping); its committed pages stay. */
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'interrupted';
+/**
+ * `interrupted`: stopped early (a signal, the scheduler stopping); its committed pages stay.
+ * `succeeded with warnings`: published, with records set aside (`warnings` says which).
+ */
+export type RunStatus = 'running' | 'succeeded' | 'succeeded with warnings' | 'failed' | 'partial' | 'skipped' | 'interrupted';
 
 /** One row per pipeline run (run, backfill, import, transform …). */
 export interface OpsRunsTable {
@@ -18,6 +21,8 @@ export interface OpsRunsTable {
   records_landed: ColumnType<number, number | undefined, number>;
   records_quarantined: ColumnType<number, number | undefined, number>;
   error: string | null;
+  /** What a run that succeeded with warnings warned about (records set aside), one per line. */
+  warnings: ColumnType<string | null, string | null | undefined, string | null>;
   host: string | null;
   pid: number | null;
   /** The key of the advisory lock its process holds while it runs (pipeline/lock.ts); null before migration 0010. */
@@ -62,6 +67,44 @@ export interface OpsQuarantineTable {
   /** Where the record came from: a file and line, or a page number. */
   location: string | null;
   quarantined_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/**
+ * A record the last build of `model` could not use, set aside with the reason (its raw row
+ * stays in `raw.<source>__<stream>` under `key`). Rewritten by every build of the model.
+ */
+export interface OpsSetAsideTable {
+  id: Generated<string>;
+  model: string;
+  check_name: string;
+  source: string;
+  stream: string;
+  key: string;
+  reason: string;
+  /** The first build that set it aside (kept while later builds still do). */
+  since: Timestamp;
+  /** The build that last set it aside. */
+  set_aside_at: Timestamp;
+}
+
+/** What `verite quarantine drop|retry` did to a set-aside or quarantined record, and who did it. */
+export interface OpsQuarantineActionsTable {
+  id: Generated<string>;
+  action: 'drop' | 'retry';
+  kind: 'set aside' | 'quarantined';
+  source: string;
+  stream: string;
+  key: string | null;
+  quarantine_id: string | null;
+  reason: string | null;
+  /** The record's text, for a drop. */
+  raw: string | null;
+  outcome: string;
+  acted_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  acted_by: string | null;
+  command: string | null;
+  host: string | null;
+  pid: number | null;
 }
 
 /** Files a file-drop source has landed, so each is landed once. */
@@ -132,6 +175,8 @@ export interface OpsTables {
   'ops.stream_runs': OpsStreamRunsTable;
   'ops.stream_state': OpsStreamStateTable;
   'ops.quarantine': OpsQuarantineTable;
+  'ops.set_aside': OpsSetAsideTable;
+  'ops.quarantine_actions': OpsQuarantineActionsTable;
   'ops.landed_files': OpsLandedFilesTable;
   'ops.backfills': OpsBackfillsTable;
   'ops.backfill_chunks': OpsBackfillChunksTable;

@@ -1,0 +1,166 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../lib/errors.ts';
+import { redactString } from '../../lib/logger.ts';
+import { currentActor, dropHeldRecords, listHeldRecords, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind } from '../../pipeline/quarantine.ts';
+import { postLoadSteps } from '../../pipeline/steps.ts';
+import { action, commandContext, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+interface FilterOptions {
+  source?: string;
+  stream?: string;
+  kind?: string;
+  reason?: string;
+}
+
+function filterOf(opts: FilterOptions): HeldFilter {
+  if (opts.kind !== undefined && opts.kind !== 'set-aside' && opts.kind !== 'quarantined') throw new UsageError(`--kind ${opts.kind}: expected set-aside or quarantined`);
+  const kind: HeldKind | undefined = opts.kind === 'set-aside' ? 'set aside' : (opts.kind as HeldKind | undefined);
+  return { source: opts.source, stream: opts.stream, reason: opts.reason, kind };
+}
+
+function formatOf(format: string): 'table' | 'json' {
+  if (format !== 'table' && format !== 'json') throw new UsageError(`--format must be table or json, not ${format}`);
+  return format;
+}
+
+const withFilters = (command: Command) =>
+  command
+    .option('--source <source>', 'only records of this source (e.g. shopify)')
+    .option('--stream <stream>', 'only records of this stream (e.g. orders)')
+    .option('--kind <kind>', 'only set-aside or quarantined records')
+    .option('--reason <words>', 'only records whose reason contains these words');
+
+/** A reason on one table line. */
+function oneLine(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+/**
+ * `verite quarantine list|show|drop|retry`: the records the loader quarantined and the ones the
+ * transform set aside, in one place (see pipeline/quarantine.ts).
+ */
+export function registerQuarantine(program: Command): void {
+  const quarantine = program
+    .command('quarantine')
+    .description('records held back: quarantined by the loader, or set aside by the transform (list, show, drop, retry)');
+
+  withFilters(quarantine.command('list').description('list the held records by source and reason'))
+    .option('--format <format>', 'table or json', 'table')
+    .action(
+      action(async (opts: FilterOptions & { format: string }) => {
+        const format = formatOf(opts.format);
+        const filter = filterOf(opts);
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        return withWarehouse(ctx.log, async (warehouse) => {
+          const held = await listHeldRecords(warehouse.db, filter);
+          if (format === 'json') {
+            process.stdout.write(`${JSON.stringify(held)}\n`);
+            return EXIT.ok;
+          }
+          if (held.length === 0) {
+            process.stdout.write('No record is held back: nothing quarantined, nothing set aside.\n');
+            return EXIT.ok;
+          }
+          const count = (kind: HeldKind) => held.filter((h) => h.kind === kind).length;
+          process.stdout.write(`${count('set aside')} set aside by the last transform, ${count('quarantined')} quarantined by the loader; left out of every metric.\n`);
+          process.stdout.write(
+            formatTable(
+              held.map((h) => ({ id: h.id, kind: h.kind, stream: `${h.source}.${h.stream}`, reason: oneLine(h.reason, 100), since: h.since, location: h.location ?? '' })),
+            ),
+          );
+          process.stdout.write('verite quarantine show ID: the whole record; drop ID…: delete it; retry [ID…]: land or check again after a fix.\n');
+          return EXIT.ok;
+        });
+      }),
+    );
+
+  quarantine
+    .command('show')
+    .description('show one held record: its reason, where it is, its text')
+    .argument('<id>', 'source.stream:key (set aside) or q<n> (quarantined), from verite quarantine list')
+    .option('--format <format>', 'table or json', 'table')
+    .action(
+      action(async (id: string, opts: { format: string }) => {
+        const format = formatOf(opts.format);
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        return withWarehouse(ctx.log, async (warehouse) => {
+          const record = await showHeldRecord(warehouse.db, id);
+          if (format === 'json') {
+            process.stdout.write(`${JSON.stringify(record)}\n`);
+            return EXIT.ok;
+          }
+          const lines: [string, string][] = [
+            ['id', record.id],
+            ['kind', record.kind === 'set aside' ? `set aside by ${record.models.join(', ')}` : 'quarantined by the loader'],
+            ['stream', `${record.source}.${record.stream}`],
+            ['reason', record.reason],
+            ['location', record.location ?? ''],
+            ['since', record.since.toISOString()],
+            ['run', record.runId ?? ''],
+          ];
+          const width = Math.max(...lines.map(([k]) => k.length));
+          process.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n\n${record.raw ?? '(the raw record is no longer there)'}\n`);
+          return EXIT.ok;
+        });
+      }),
+    );
+
+  quarantine
+    .command('drop')
+    .description('delete held records: a set-aside one deletes its raw record, a quarantined one its quarantine row (logged in ops.quarantine_actions)')
+    .argument('<ids...>', 'ids from verite quarantine list')
+    .action(
+      action(async (ids: string[]) => {
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        return withWarehouse(ctx.log, async (warehouse) => {
+          const outcomes = await dropHeldRecords(warehouse.db, ids, currentActor());
+          process.stdout.write(formatTable(outcomes.map((o) => ({ id: o.id, kind: o.kind, outcome: o.outcome }))));
+          if (outcomes.some((o) => o.kind === 'set aside')) {
+            process.stdout.write('The next transform (verite transform, or the next run) rebuilds without them; a source that sends one again lands it again.\n');
+          }
+          return EXIT.ok;
+        });
+      }),
+    );
+
+  withFilters(
+    quarantine
+      .command('retry')
+      .description('after a fix: land quarantined records again, and rebuild to re-check set-aside ones')
+      .argument('[ids...]', 'ids from verite quarantine list (default: every held record the filters match)'),
+  )
+    .option('--no-transform', 'only land quarantined records again; do not rebuild')
+    .action(
+      action(async (ids: string[], opts: FilterOptions & { transform: boolean }) => {
+        const filter = filterOf(opts);
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        const { signal, dispose } = interruptSignal(ctx.log);
+        try {
+          return await withWarehouse(ctx.log, async (warehouse) => {
+            const result = await retryHeldRecords({
+              warehouse, config: ctx.config, log: ctx.log, actor: currentActor(), ids, filter, steps: opts.transform ? postLoadSteps() : [], signal,
+            });
+            if (result.outcomes.length === 0) {
+              process.stdout.write('No record is held back: nothing to retry.\n');
+              return EXIT.ok;
+            }
+            process.stdout.write(formatTable(result.outcomes.map((o) => ({ id: o.id, kind: o.kind, outcome: oneLine(o.outcome, 120) }))));
+            if (result.run) {
+              for (const step of result.run.steps) process.stdout.write(`${step.name}: ${step.status}, ${redactString(step.summary)}\n`);
+              if (result.run.status === 'failed' || result.run.status === 'interrupted') {
+                printError(`verite: the rebuild ${result.run.status}, the previous build is kept: ${result.run.error}`);
+                return EXIT.failed;
+              }
+            }
+            const held = result.outcomes.filter((o) => o.outcome.startsWith('still')).length;
+            if (held) process.stdout.write(`${held} still held back: verite quarantine show ID says why.\n`);
+            return EXIT.ok;
+          });
+        } finally {
+          dispose();
+        }
+      }),
+    );
+}

@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { sql, type Kysely } from 'kysely';
+import type { VeriteConfig } from '../config/schema.ts';
+import { streamIdentity, type StreamIdentity } from '../extractors/catalog.ts';
+import { registeredSource } from '../extractors/registry.ts';
+import type { Stream } from '../extractors/types.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
+import { redactString, type Logger } from '../lib/logger.ts';
+import { landPage, preparePage } from '../loaders/raw-loader.ts';
+import { RawText } from '../loaders/raw-text.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
+import type { Database } from '../warehouse/database.ts';
+import { rawTableName } from '../warehouse/tables/raw.ts';
+import { withRunLock } from './lock.ts';
+import { runPipeline, type RunResult } from './run.ts';
+import { finishRun, startRun } from './run-log.ts';
+import type { PostLoadStep } from './steps.ts';
+
+/**
+ * The records verite holds back, in one list: those the loader quarantined (`ops.quarantine`:
+ * not JSON, no key …) and those the last build set aside (`ops.set_aside`: a field that does
+ * not parse, an order that is set aside …). `verite quarantine` lists, shows, drops and
+ * retries them. Every drop and retry is written to `ops.quarantine_actions`: which record,
+ * what came of it, when, by whom and with which command (a drop keeps the record's text).
+ */
+
+export type HeldKind = 'set aside' | 'quarantined';
+
+export interface HeldRecord {
+  /** `source.stream:key` for a set-aside record, `q<n>` for a quarantine row. */
+  id: string;
+  kind: HeldKind;
+  source: string;
+  stream: string;
+  /** The raw record's key (set aside); a quarantined record has none in raw. */
+  key: string | null;
+  reason: string;
+  /** The models that set it aside (one record can be set aside by several). */
+  models: string[];
+  /** Since when: first set aside, or quarantined. */
+  since: Date;
+  /** Where it is: the raw table and key, or the file and line (or page) it came from. */
+  location: string | null;
+}
+
+export interface HeldRecordDetail extends HeldRecord {
+  /** The record's text: the raw JSON, or the quarantined text as it came. */
+  raw: string | null;
+  /** The run that landed (raw) or quarantined it. */
+  runId: string | null;
+}
+
+export interface HeldFilter {
+  source?: string;
+  stream?: string;
+  kind?: HeldKind;
+  /** Words the reason contains (case-insensitive). */
+  reason?: string;
+}
+
+const SET_ASIDE_ID = /^([a-z0-9_]+)\.([a-z0-9_]+):(.+)$/s;
+const QUARANTINE_ID = /^q(\d+)$/;
+
+type ParsedId = { kind: 'set aside'; source: string; stream: string; key: string } | { kind: 'quarantined'; rowId: string };
+
+function parseId(id: string): ParsedId {
+  const q = QUARANTINE_ID.exec(id);
+  if (q) return { kind: 'quarantined', rowId: q[1]! };
+  const s = SET_ASIDE_ID.exec(id);
+  if (s) return { kind: 'set aside', source: s[1]!, stream: s[2]!, key: s[3]! };
+  throw new UsageError(`${JSON.stringify(id)} names no record: a set-aside record is source.stream:key (e.g. shopify.orders:5), a quarantined one q<n> (e.g. q17); see verite quarantine list`);
+}
+
+/** Every held record matching `filter`, by source, stream, reason and key. */
+export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}): Promise<HeldRecord[]> {
+  const out: HeldRecord[] = [];
+  const like = filter.reason ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  if (filter.kind !== 'quarantined') {
+    const rows = await sql<{ source: string; stream: string; key: string; reason: string; models: string[]; since: Date }>`
+      select source, stream, key, string_agg(distinct reason, '; ') as reason, array_agg(distinct model order by model) as models, min(since) as since
+        from ops.set_aside
+       where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
+         and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
+       group by source, stream, key
+      having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}
+       order by source, stream, reason, key`.execute(db);
+    for (const r of rows.rows) {
+      out.push({ id: `${r.source}.${r.stream}:${r.key}`, kind: 'set aside', source: r.source, stream: r.stream, key: r.key, reason: r.reason, models: r.models, since: r.since, location: `${rawTableName(r.source, r.stream)} key ${r.key}` });
+    }
+  }
+  if (filter.kind !== 'set aside') {
+    let q = db.selectFrom('ops.quarantine').select(['id', 'source', 'stream', 'reason', 'location', 'quarantined_at']);
+    if (filter.source) q = q.where('source', '=', filter.source);
+    if (filter.stream) q = q.where('stream', '=', filter.stream);
+    if (like) q = q.where('reason', 'ilike', like);
+    const rows = await q.orderBy('source').orderBy('stream').orderBy('reason').orderBy('id').execute();
+    for (const r of rows) {
+      out.push({ id: `q${r.id}`, kind: 'quarantined', source: r.source, stream: r.stream, key: null, reason: r.reason, models: [], since: r.quarantined_at, location: r.location });
+    }
+  }
+  return out.sort((a, b) => a.source.localeCompare(b.source) || a.stream.localeCompare(b.stream) || a.reason.localeCompare(b.reason) || a.id.localeCompare(b.id));
+}
+
+/** One held record with its text; a {@link UsageError} when the id names none. */
+export async function showHeldRecord(db: Kysely<Database>, id: string): Promise<HeldRecordDetail> {
+  const parsed = parseId(id);
+  if (parsed.kind === 'quarantined') {
+    const row = await db.selectFrom('ops.quarantine').selectAll().where('id', '=', parsed.rowId).executeTakeFirst();
+    if (!row) throw new UsageError(`no quarantined record ${id} (see verite quarantine list)`);
+    return { id, kind: 'quarantined', source: row.source, stream: row.stream, key: null, reason: row.reason, models: [], since: row.quarantined_at, location: row.location, raw: row.raw, runId: row.run_id };
+  }
+  const [held] = (await listHeldRecords(db, { source: parsed.source, stream: parsed.stream, kind: 'set aside' })).filter((r) => r.key === parsed.key);
+  if (!held) throw new UsageError(`no set-aside record ${id} (see verite quarantine list)`);
+  const raw = await readRaw(db, parsed.source, parsed.stream, parsed.key);
+  return { ...held, raw: raw ? JSON.stringify(JSON.parse(raw.text), null, 2) : null, runId: raw?.runId ?? null };
+}
+
+async function readRaw(db: Kysely<Database>, source: string, stream: string, key: string): Promise<{ text: string; runId: string } | null> {
+  const res = await sql<{ text: string; run_id: string }>`select _record::text as text, _run_id as run_id from ${sql.table(rawTableName(source, stream))} where _key = ${key}`.execute(db);
+  const row = res.rows[0];
+  return row ? { text: row.text, runId: row.run_id } : null;
+}
+
+/** Who and what acts, for `ops.quarantine_actions`. */
+export interface Actor {
+  /** The command line as typed. */
+  command: string;
+  /** The operating-system user. */
+  user?: string;
+}
+
+export function currentActor(argv: readonly string[] = process.argv.slice(2)): Actor {
+  let user: string | undefined;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? process.env.USERNAME;
+  }
+  return { command: redactString(['verite', ...argv].join(' ')), user };
+}
+
+export interface ActionOutcome {
+  id: string;
+  kind: HeldKind;
+  outcome: string;
+}
+
+/**
+ * Deletes held records, each id validated first and all in one transaction: a set-aside record
+ * deletes the raw record it came from (and its `ops.set_aside` rows: the next build goes on
+ * without it); a quarantined one removes its quarantine row. Each is logged with its text.
+ */
+export async function dropHeldRecords(db: Kysely<Database>, ids: readonly string[], actor: Actor): Promise<ActionOutcome[]> {
+  if (ids.length === 0) throw new UsageError('name the records to drop (ids from verite quarantine list)');
+  const parsed = ids.map((id) => ({ id, p: parseId(id) }));
+  return db.transaction().execute(async (trx) => {
+    const outcomes: ActionOutcome[] = [];
+    for (const { id, p } of parsed) {
+      if (p.kind === 'quarantined') {
+        const row = await trx.deleteFrom('ops.quarantine').where('id', '=', p.rowId).returningAll().executeTakeFirst();
+        if (!row) throw new UsageError(`no quarantined record ${id} (see verite quarantine list); nothing was dropped`);
+        const outcome = 'quarantine row deleted';
+        await logAction(trx, actor, { action: 'drop', kind: 'quarantined', source: row.source, stream: row.stream, key: null, quarantine_id: row.id, reason: row.reason, raw: row.raw, outcome });
+        outcomes.push({ id, kind: 'quarantined', outcome });
+        continue;
+      }
+      const reasons = await trx.selectFrom('ops.set_aside').select('reason').where('source', '=', p.source).where('stream', '=', p.stream).where('key', '=', p.key).execute();
+      if (reasons.length === 0) throw new UsageError(`no set-aside record ${id} (see verite quarantine list); nothing was dropped`);
+      const deleted = await sql<{ text: string }>`delete from ${sql.table(rawTableName(p.source, p.stream))} where _key = ${p.key} returning _record::text as text`.execute(trx);
+      await trx.deleteFrom('ops.set_aside').where('source', '=', p.source).where('stream', '=', p.stream).where('key', '=', p.key).execute();
+      const outcome = deleted.rows.length ? `raw record deleted from ${rawTableName(p.source, p.stream)}` : `no raw record left in ${rawTableName(p.source, p.stream)}; set-aside entry removed`;
+      await logAction(trx, actor, {
+        action: 'drop', kind: 'set aside', source: p.source, stream: p.stream, key: p.key, quarantine_id: null,
+        reason: [...new Set(reasons.map((r) => r.reason))].join('; '), raw: deleted.rows[0]?.text ?? null, outcome,
+      });
+      outcomes.push({ id, kind: 'set aside', outcome });
+    }
+    return outcomes;
+  });
+}
+
+async function logAction(
+  db: Kysely<Database>,
+  actor: Actor,
+  row: { action: 'drop' | 'retry'; kind: HeldKind; source: string; stream: string; key: string | null; quarantine_id: string | null; reason: string | null; raw: string | null; outcome: string },
+): Promise<void> {
+  await db.insertInto('ops.quarantine_actions').values({ ...row, acted_by: actor.user ?? null, command: actor.command, host: hostname(), pid: process.pid }).execute();
+}
+
+export interface RetryOptions {
+  warehouse: Warehouse;
+  config: VeriteConfig;
+  log: Logger;
+  actor: Actor;
+  /** The records to retry; none: every held record matching `filter`. */
+  ids?: readonly string[];
+  filter?: HeldFilter;
+  /** The steps that re-check set-aside records (the transforms and the metrics refresh); `[]` to only re-land. */
+  steps: readonly PostLoadStep[];
+  signal?: AbortSignal;
+}
+
+export interface RetryResult {
+  outcomes: ActionOutcome[];
+  /** The rebuild that re-checked the set-aside records (and took in what was re-landed). */
+  run?: RunResult;
+}
+
+/**
+ * Retries held records after a fix. A quarantined record is offered to the loader again (its
+ * stream's keyOf and versionOf, as `verite import` lands it; a CSV row goes through the
+ * stream's column mapping): landed, its quarantine row goes; refused again, it stays with the
+ * reason. Then, unless `steps` is empty, the transforms and metrics rebuild under the run lock
+ * (a set-aside record is re-checked against raw as it is now, e.g. after a corrected record
+ * was imported) and each set-aside record is said to be used now or still set aside. All of it
+ * under the run lock, waiting for a run in progress.
+ */
+export async function retryHeldRecords(options: RetryOptions): Promise<RetryResult> {
+  const db = options.warehouse.db;
+  const targets = options.ids?.length ? await Promise.all(options.ids.map((id) => showHeldRecord(db, id))) : await listHeldRecords(db, options.filter);
+  if (targets.length === 0) return { outcomes: [] };
+  // Under the run lock, like every run: re-landing writes raw, which a run writes too.
+  const locked = await withRunLock(options.warehouse.pool, { mode: 'wait', signal: options.signal }, (signal) => retryLocked(options, targets, signal));
+  if (!locked.acquired) throw new UsageError('stopped while waiting for the run lock; nothing was retried');
+  return locked.value;
+}
+
+async function retryLocked(options: RetryOptions, targets: (HeldRecord | HeldRecordDetail)[], signal: AbortSignal): Promise<RetryResult> {
+  const { warehouse, log, actor } = options;
+  const db = warehouse.db;
+  const outcomes: ActionOutcome[] = [];
+  const quarantined = targets.filter((t) => t.kind === 'quarantined');
+  if (quarantined.length) {
+    const runId = randomUUID();
+    await startRun(db, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: [...new Set(quarantined.map((t) => t.source))] });
+    let landed = 0;
+    try {
+      for (const target of quarantined) {
+        const outcome = await reland(options, target, runId);
+        if (outcome.startsWith('landed')) landed++;
+        outcomes.push({ id: target.id, kind: 'quarantined', outcome });
+      }
+    } catch (error) {
+      await finishRun(db, runId, { status: 'failed', landed, quarantined: 0, error: errorMessage(error) });
+      throw error;
+    }
+    await finishRun(db, runId, { status: 'succeeded', landed, quarantined: 0 });
+  }
+  const setAside = targets.filter((t) => t.kind === 'set aside');
+  if (options.steps.length === 0) {
+    for (const t of setAside) outcomes.push({ id: t.id, kind: 'set aside', outcome: 'not re-checked (no rebuild asked for)' });
+    return { outcomes };
+  }
+  if (setAside.length === 0 && !outcomes.some((o) => o.outcome.startsWith('landed'))) return { outcomes };
+  const run = await runPipeline({ warehouse, config: options.config, log, sources: [], steps: options.steps, kind: 'quarantine retry', trigger: 'cli', signal });
+  for (const t of setAside) {
+    let outcome: string;
+    if (run.status === 'failed' || run.status === 'interrupted') {
+      outcome = `not re-checked: the rebuild ${run.status}`;
+    } else {
+      const still = await db.selectFrom('ops.set_aside').select('reason').where('source', '=', t.source).where('stream', '=', t.stream).where('key', '=', t.key!).execute();
+      const raw = await readRaw(db, t.source, t.stream, t.key!);
+      outcome = still.length ? `still set aside: ${[...new Set(still.map((r) => r.reason))].join('; ')}` : raw ? 'used by the build now' : `no longer in ${rawTableName(t.source, t.stream)}`;
+    }
+    await logAction(db, actor, { action: 'retry', kind: 'set aside', source: t.source, stream: t.stream, key: t.key, quarantine_id: null, reason: t.reason, raw: null, outcome });
+    outcomes.push({ id: t.id, kind: 'set aside', outcome });
+  }
+  return { outcomes, run };
+}
+
+/** One quarantined record offered to the loader again; says what came of it. */
+async function reland(options: RetryOptions, target: HeldRecord | HeldRecordDetail, runId: string): Promise<string> {
+  const db = options.warehouse.db;
+  const row = await db.selectFrom('ops.quarantine').selectAll().where('id', '=', target.id.slice(1)).executeTakeFirst();
+  if (!row) return 'gone: dropped or retried meanwhile';
+  const registered = registeredSource(row.source)?.streams.find((s) => s.name === row.stream) as Stream<unknown> | undefined;
+  const identity: StreamIdentity | undefined = registered ?? streamIdentity(row.source, row.stream);
+  let outcome: string;
+  if (!identity) {
+    outcome = `still quarantined: verite knows no stream ${row.source}.${row.stream}`;
+  } else {
+    let record: unknown = new RawText(row.raw, row.location ?? undefined);
+    // A CSV row was quarantined as the row itself (column → text): it goes through the mapping again.
+    if (registered?.mapCsvRow && /\.csv:\d+$/i.test(row.location ?? '')) {
+      try {
+        record = registered.mapCsvRow(JSON.parse(row.raw) as Record<string, string>, (options.config.sources as Record<string, unknown>)[row.source]);
+      } catch (error) {
+        record = undefined;
+        outcome = `still quarantined: ${errorMessage(error)}`;
+      }
+    }
+    if (record !== undefined) {
+      const prepared = preparePage(identity, [record], row.location ?? 'retry');
+      if (prepared.quarantine.length) {
+        outcome = `still quarantined: ${prepared.quarantine[0]!.reason}`;
+      } else {
+        // No report dates: landing one row must never replace the other rows of its date.
+        const result = await landPage(options.warehouse.pool, { source: row.source, stream: identity, runId, batchId: randomUUID() }, { records: [record] });
+        await db.deleteFrom('ops.quarantine').where('id', '=', row.id).execute();
+        outcome = `landed as ${row.source}.${row.stream}:${prepared.rows[0]!.key}${result.written ? '' : ' (unchanged: raw already held it)'}`;
+      }
+    }
+  }
+  await logAction(db, options.actor, { action: 'retry', kind: 'quarantined', source: row.source, stream: row.stream, key: null, quarantine_id: row.id, reason: row.reason, raw: null, outcome: outcome! });
+  return outcome!;
+}

@@ -1,0 +1,160 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { order } from '../transforms/fixtures.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+/**
+ * Issue 17, acceptance 1, as a user meets it: one raw order whose created_at does not parse
+ * among 1,000 good ones, imported from a file. `verite run` succeeds with a warning naming it,
+ * the metrics count the 1,000 and not it, `verite quarantine list` shows it with its reason,
+ * `verite quarantine drop` removes it (logged), and the next run has no warning.
+ */
+
+let wh: Warehouse;
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  wh = await createTestDatabase('quarantine_cli');
+  dir = mkdtempSync(join(tmpdir(), 'verite-quarantine-'));
+  // A real source (a shipments folder, empty) so that `verite run` has something to run.
+  mkdirSync(join(dir, 'shipments'));
+  writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ reportingTimezone: 'UTC', reportingCurrency: 'USD', sources: { shipments: { path: join(dir, 'shipments') } } }));
+  env = { DATABASE_URL: wh.url, VERITE_CONFIG: join(dir, 'verite.config.json') };
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await wh?.close();
+});
+
+const REASON = 'created_at "last Tuesday" is not a valid ISO 8601 date and time (such as 2024-03-01T10:00:00Z)';
+const query = async (text: string) => (await wh.pool.query(text)).rows;
+
+describe('verite quarantine (issue 17)', () => {
+  it('one order with an unparseable created_at among 1,000: the run succeeds with a warning naming it, the metrics count the 1,000, and drop clears it', async () => {
+    // Orders 1 … 1000, one a customer, one per day from 2022-01-01 at noon UTC, order i totals i.00.
+    const good = Array.from({ length: 1000 }, (_, k) => {
+      const i = k + 1;
+      const day = new Date(Date.UTC(2022, 0, 1) + k * 86_400_000).toISOString().slice(0, 10);
+      return order({ id: i, created_at: `${day}T12:00:00Z`, total: `${i}.00`, customer: i, gateways: ['manual'] });
+    });
+    const bad = { ...order({ id: 1001, created_at: 'last Tuesday', total: '99.00', customer: 1001, gateways: ['manual'] }), updated_at: '2024-01-01T00:00:00Z' };
+    const file = join(dir, 'orders.jsonl');
+    writeFileSync(file, [...good.slice(0, 500), bad, ...good.slice(500)].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const imported = await runCli(['import', 'shopify', 'orders', file], { env });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain('1001 record(s) read, 1001 written');
+
+    const run = await runCli(['run'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Run [0-9a-f-]+: succeeded with warnings$/m);
+    expect(run.stdout).toContain(`Warnings: records set aside, left out of every metric`);
+    expect(run.stdout).toContain(`  shopify.orders 1001 set aside: ${REASON}\n`);
+    expect(run.stdout).toMatch(/^transform: succeeded, \d+ models built, \d+ data checks passed; 1 record set aside \(verite quarantine list\)$/m);
+    expect(run.stderr).toMatch(/^verite: run [0-9a-f-]+ succeeded with warnings: shopify\.orders 1001 set aside: created_at "last Tuesday"/m);
+    expect(await query(`select kind, status, warnings from ops.runs where kind = 'run'`)).toEqual([
+      { kind: 'run', status: 'succeeded with warnings', warnings: `shopify.orders 1001 set aside: ${REASON}` },
+    ]);
+    // 1 + 2 + … + 1000 = 500,500; a new customer each.
+    expect(await query(`select sum(orders)::int as orders, sum(revenue)::float8 as revenue, sum(new_customers)::int as new_customers from metrics.kpi_daily`)).toEqual([
+      { orders: 1000, revenue: 500500, new_customers: 1000 },
+    ]);
+    expect(await query(`select count(*)::int as n from core.orders where order_id = '1001'`)).toEqual([{ n: 0 }]);
+
+    const list = await runCli(['quarantine', 'list'], { env });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('1 set aside by the last transform, 0 quarantined by the loader');
+    expect(list.stdout).toMatch(/^shopify\.orders:1001\s+set aside\s+shopify\.orders\s+created_at "last Tuesday" is not a valid ISO 8601/m);
+    const json = await runCli(['quarantine', 'list', '--source', 'shopify', '--format', 'json'], { env });
+    expect(JSON.parse(json.stdout)).toEqual([
+      {
+        id: 'shopify.orders:1001', kind: 'set aside', source: 'shopify', stream: 'orders', key: '1001', reason: REASON,
+        models: ['staging.shopify_orders'], since: expect.any(String), location: 'raw.shopify__orders key 1001',
+      },
+    ]);
+    const show = await runCli(['quarantine', 'show', 'shopify.orders:1001'], { env });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain(`reason    ${REASON}\n`);
+    expect(show.stdout).toContain('location  raw.shopify__orders key 1001\n');
+    expect(show.stdout).toContain('"created_at": "last Tuesday"');
+
+    const drop = await runCli(['quarantine', 'drop', 'shopify.orders:1001'], { env });
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(drop.stdout).toMatch(/^shopify\.orders:1001\s+set aside\s+raw record deleted from raw\.shopify__orders$/m);
+    expect(await query(`select count(*)::int as n from raw.shopify__orders where _key = '1001'`)).toEqual([{ n: 0 }]);
+    const [logged] = await query(`select action, kind, source, stream, key, reason, raw::jsonb->>'created_at' as created_at, outcome, command, acted_by from ops.quarantine_actions`);
+    expect(logged).toEqual({
+      action: 'drop', kind: 'set aside', source: 'shopify', stream: 'orders', key: '1001', reason: REASON, created_at: 'last Tuesday',
+      outcome: 'raw record deleted from raw.shopify__orders', command: 'verite quarantine drop shopify.orders:1001', acted_by: expect.any(String),
+    });
+
+    const next = await runCli(['run'], { env });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/^Run [0-9a-f-]+: succeeded$/m);
+    expect(next.stdout).not.toContain('Warnings');
+    expect(next.stderr).not.toContain('warnings');
+    expect(await query(`select status, warnings from ops.runs where kind = 'run' order by started_at desc limit 1`)).toEqual([{ status: 'succeeded', warnings: null }]);
+    const empty = await runCli(['quarantine', 'list'], { env });
+    expect(empty.stdout).toBe('No record is held back: nothing quarantined, nothing set aside.\n');
+  }, 600_000);
+
+  it('retry: a quarantined line the loader now takes lands, one it still refuses stays and is dropped; a set-aside order is used once a corrected record is imported', async () => {
+    const broken = { ...order({ id: 2001, created_at: '2024-02-30T10:00:00Z', total: '10.00', customer: 2001, gateways: ['manual'] }), updated_at: '2024-03-01T00:00:00Z' };
+    const file = join(dir, 'more.jsonl');
+    // Line 2 is no JSON object: the loader quarantines it with file and line.
+    writeFileSync(file, `${JSON.stringify(broken)}\n["not", "an", "object"]\n`);
+    expect((await runCli(['import', 'shopify', 'orders', file], { env })).code).toBe(0);
+    const transform = await runCli(['transform'], { env });
+    expect(transform.code, transform.stderr).toBe(0);
+    expect(transform.stdout).toContain('Set aside (left out of every metric; verite quarantine list, show, drop, retry):\n  shopify.orders 2001 set aside: created_at "2024-02-30T10:00:00Z"');
+    const held = JSON.parse((await runCli(['quarantine', 'list', '--format', 'json'], { env })).stdout) as { id: string; kind: string; reason: string; location: string | null }[];
+    const quarantined = held.find((h) => h.kind === 'quarantined')!;
+    expect(quarantined).toMatchObject({ reason: 'not a JSON object (got an array)', location: 'more.jsonl:2' });
+    expect(held.map((h) => h.id)).toEqual(['shopify.orders:2001', quarantined.id]);
+
+    // A line an older loader refused (it read the byte-order mark as part of the JSON): the
+    // text is a good order, which the loader of today takes.
+    const bom = order({ id: 3001, created_at: '2021-07-01T10:00:00Z', total: '30.00', customer: 3001, gateways: ['manual'] });
+    const [{ id: bomRow }] = await query(`insert into ops.quarantine (run_id, source, stream, reason, raw, location)
+      values ('old-run', 'shopify', 'orders', 'not valid JSON: Unexpected token', '${JSON.stringify(bom)}', 'old.jsonl:1') returning id`);
+
+    // Nothing fixed yet but the loader: the BOM line lands, the others stay held and say why.
+    const early = await runCli(['quarantine', 'retry'], { env });
+    expect(early.code, early.stderr).toBe(0);
+    expect(early.stdout).toMatch(new RegExp(`^q${bomRow}\\s+quarantined\\s+landed as shopify\\.orders:3001$`, 'm'));
+    expect(await query(`select count(*)::int as n from ops.quarantine where id = ${bomRow}`)).toEqual([{ n: 0 }]);
+    // The rebuild that re-checked the set-aside order took the landed one in.
+    expect(await query(`select order_date::text, total_price::float8 from core.orders where order_id = '3001'`)).toEqual([{ order_date: '2021-07-01', total_price: 30 }]);
+    expect(early.stdout).toMatch(new RegExp(`^${quarantined.id}\\s+quarantined\\s+still quarantined: not a JSON object \\(got an array\\)$`, 'm'));
+    expect(early.stdout).toMatch(/^shopify\.orders:2001\s+set aside\s+still set aside: created_at "2024-02-30T10:00:00Z"/m);
+    expect(early.stdout).toContain('2 still held back');
+
+    // The shop sends the corrected order (a newer version): retry re-checks it and uses it.
+    const fixed = join(dir, 'fixed.jsonl');
+    // (On a day no other order has: the orders of the test above run from 2022-01-01.)
+    writeFileSync(fixed, `${JSON.stringify({ ...broken, created_at: '2021-06-15T10:00:00Z', updated_at: '2024-03-02T00:00:00Z' })}\n`);
+    expect((await runCli(['import', 'shopify', 'orders', fixed], { env })).code).toBe(0);
+    const retried = await runCli(['quarantine', 'retry', 'shopify.orders:2001'], { env });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toMatch(/^shopify\.orders:2001\s+set aside\s+used by the build now$/m);
+    expect(await query(`select order_date::text, total_price::float8 from core.orders where order_id = '2001'`)).toEqual([{ order_date: '2021-06-15', total_price: 10 }]);
+    expect(await query(`select orders::int, revenue::float8 from metrics.kpi_daily where date = '2021-06-15'`)).toEqual([{ orders: 1, revenue: 10 }]);
+
+    // A loader quarantine row that will never land is dropped: the row goes, its text is logged.
+    const dropped = await runCli(['quarantine', 'drop', quarantined.id], { env });
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(await query(`select count(*)::int as n from ops.quarantine`)).toEqual([{ n: 0 }]);
+    expect(await query(`select action, kind, raw, outcome from ops.quarantine_actions where quarantine_id = '${quarantined.id.slice(1)}' order by id`)).toEqual([
+      { action: 'retry', kind: 'quarantined', raw: null, outcome: 'still quarantined: not a JSON object (got an array)' },
+      { action: 'drop', kind: 'quarantined', raw: '["not", "an", "object"]', outcome: 'quarantine row deleted' },
+    ]);
+    // An id that names nothing is a usage error, and nothing is dropped.
+    const unknown = await runCli(['quarantine', 'drop', 'shopify.orders:2001', 'q999999'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no set-aside record shopify.orders:2001');
+  }, 600_000);
+});

@@ -1,0 +1,183 @@
+import { sql, type RawBuilder } from 'kysely';
+import { addDays, localDate } from '../lib/dates.ts';
+import type { SetAsideCheck, TransformContext } from './model.ts';
+
+/**
+ * Strict reading of API text for the staging models (issue 17). Each helper gives the reason a
+ * field's text cannot be used, or null when it can; a record with any reason is set aside with
+ * them all, never coerced (`NaN`, `abc`, `yesterday`, `infinity` are no values). The SQL
+ * functions are those of migration 0009.
+ */
+
+/**
+ * The earliest date a record may carry. Placeholders (0001-01-01, 1900-01-01, 1970-01-01, the
+ * Unix epoch) fall before it, and no order, payment or report of the sources verite reads is
+ * that old.
+ */
+export const EARLIEST_DATE = '2000-01-01';
+
+/** How far ahead a promised delivery may be dated. */
+const PROMISE_DAYS = 366;
+
+/** The range of dates a record may carry in this build: 2000-01-01 to today in the reporting zone. */
+export interface DateRange {
+  earliest: string;
+  /** The run's local date (its clock in `reportingTimezone`). */
+  today: string;
+  timeZone: string;
+}
+
+export function dateRange(ctx: Pick<TransformContext, 'now' | 'reportingTimezone'>): DateRange {
+  return { earliest: EARLIEST_DATE, today: localDate(ctx.now, ctx.reportingTimezone), timeZone: ctx.reportingTimezone };
+}
+
+type Text = RawBuilder<unknown>;
+type Field = string | RawBuilder<unknown>;
+
+const field = (f: Field) => (typeof f === 'string' ? sql.lit(f) : f);
+
+export interface FieldRule {
+  /** Absent (missing, null or blank) is a problem. */
+  required?: boolean;
+}
+
+/** Why a record's fields cannot be used: each rule's reason, joined; null when none. */
+export function problems(...reasons: RawBuilder<unknown>[]): RawBuilder<string | null> {
+  return sql<string | null>`nullif(concat_ws('; ', ${sql.join(reasons)}), '')`;
+}
+
+/** An ISO 8601 date and time (a time without an offset is UTC) dated within the range. */
+export function timestampProblem(name: Field, text: Text, range: DateRange, rule: FieldRule & { dateOnly?: boolean; promise?: boolean } = {}): RawBuilder<string | null> {
+  const latest = rule.promise ? addDays(range.today, PROMISE_DAYS) : range.today;
+  const fn = rule.dateOnly ? sql.raw('ops.date_or_timestamp_problem') : sql.raw('ops.timestamp_problem');
+  return sql<string | null>`${fn}(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)}, ${sql.lit(range.earliest)}::date, ${sql.lit(latest)}::date, ${sql.lit(range.timeZone)})`;
+}
+
+/** Unix seconds (Stripe's `created`) dated within the range. */
+export function epochProblem(name: Field, text: Text, range: DateRange, rule: FieldRule = {}): RawBuilder<string | null> {
+  return sql<string | null>`ops.epoch_problem(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)}, ${sql.lit(range.earliest)}::date, ${sql.lit(range.today)}::date, ${sql.lit(range.timeZone)})`;
+}
+
+/** A decimal amount, not negative. */
+export function amountProblem(name: Field, text: Text, rule: FieldRule = {}): RawBuilder<string | null> {
+  return sql<string | null>`ops.amount_problem(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)})`;
+}
+
+/** A whole number, not negative (a count, or an amount in minor units). */
+export function countProblem(name: Field, text: Text, rule: FieldRule = {}): RawBuilder<string | null> {
+  return sql<string | null>`ops.count_problem(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)})`;
+}
+
+/** An ISO 4217 currency code, in any case. */
+export function currencyProblem(name: Field, text: Text, rule: FieldRule = {}): RawBuilder<string | null> {
+  return sql<string | null>`ops.currency_problem(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)})`;
+}
+
+/** true or false, when present. */
+export function booleanProblem(name: Field, text: Text): RawBuilder<string | null> {
+  return sql<string | null>`ops.boolean_problem(${field(name)}, ${text})`;
+}
+
+/**
+ * The set-aside check of a staging model that reads `raw.<source>__<stream>` row by row: every
+ * raw record whose `problem` is not null is set aside with it. The model's table holds the raw
+ * key in `keyColumn`.
+ */
+export function rawRecordsCheck(
+  source: string,
+  stream: string,
+  keyColumn: string,
+  problem: (ctx: TransformContext) => RawBuilder<string | null>,
+): SetAsideCheck {
+  return {
+    name: 'fields parse',
+    severity: 'set-aside',
+    source,
+    stream,
+    keyColumn,
+    // The record is read out of storage once per row (`|| '{}'` behind `offset 0`): the problem
+    // expression names it dozens of times, and each mention of a stored jsonb would decompress it again.
+    failing: (_db, ctx) =>
+      sql`select r._key as key, p.reason
+            from (select _key, _report_date, _record || '{}'::jsonb as _record from ${sql.table(`raw.${source}__${stream}`)} offset 0) r
+            cross join lateral (select ${problem(ctx)} as reason) p
+           where p.reason is not null`,
+  };
+}
+
+/**
+ * A raw record set aside by an earlier model of the build (or the last build of it): the
+ * models reading the same raw table, or records that name it, leave it out too.
+ */
+export function isSetAside(source: string, stream: string, key: RawBuilder<unknown>): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from ops.set_aside sa where sa.source = ${sql.lit(source)} and sa.stream = ${sql.lit(stream)} and sa.key = ${key})`;
+}
+
+/**
+ * The Shopify orders set aside so far in this build, as `gone(order_id, order_name, reason)`:
+ * what a charge or a shipment naming one of them is matched against, so it leaves the metrics
+ * with its order instead of counting as a payment or parcel without an order.
+ */
+const SET_ASIDE_ORDERS = sql`(
+  select sa.key as order_id, r._record->>'name' as order_name, min(sa.reason) as reason
+    from ops.set_aside sa left join raw.shopify__orders r on r._key = sa.key
+   where sa.source = 'shopify' and sa.stream = 'orders'
+   group by sa.key, r._record->>'name') gone`;
+
+/** `gone` names the order that `ref` names: its id, or its name with or without `#`. */
+const namesGoneOrder = (ref: RawBuilder<unknown>) => sql`(${ref} = gone.order_id or gone.order_name = ${ref} or gone.order_name = '#' || ${ref})`;
+
+/**
+ * The charges of `core.payments` matched to no order because their order is set aside: by
+ * `metadata.order_id`, or by sharing a payment intent with such a charge.
+ */
+export function chargesOfSetAsideOrders(): SetAsideCheck {
+  return {
+    name: 'order not set aside',
+    severity: 'set-aside',
+    source: 'stripe',
+    stream: 'charges',
+    keyColumn: 'charge_id',
+    failing: () =>
+      sql`with named as (
+            select p.charge_id, p.payment_intent, gone.order_id, gone.reason
+              from core.payments p join ${SET_ASIDE_ORDERS} on ${namesGoneOrder(sql`p.metadata_order_id`)}
+             where p.order_id is null)
+          select charge_id as key, 'its order ' || order_id || ' is set aside: ' || reason as reason from named
+          union all
+          select p.charge_id, 'its payment intent paid order ' || n.order_id || ', which is set aside: ' || n.reason
+            from core.payments p join named n on n.payment_intent = p.payment_intent and n.charge_id <> p.charge_id
+           where p.order_id is null`,
+  };
+}
+
+/** The shipments of `core.shipments` matched to no order because their order is set aside. */
+export function shipmentsOfSetAsideOrders(): SetAsideCheck {
+  return {
+    name: 'order not set aside',
+    severity: 'set-aside',
+    source: 'shipments',
+    stream: 'shipments',
+    keyColumn: 'shipment_key',
+    failing: () =>
+      sql`select s.shipment_key as key, 'its order ' || gone.order_id || ' is set aside: ' || gone.reason as reason
+            from core.shipments s join ${SET_ASIDE_ORDERS} on ${namesGoneOrder(sql`s.order_ref`)}
+           where s.order_id is null`,
+  };
+}
+
+/** A decimal that may be negative (GA4's purchase revenue is net of refunds). */
+export function decimalProblem(name: Field, text: Text): RawBuilder<string | null> {
+  return sql<string | null>`case when nullif(btrim(${text}), '') is not null and ops.parse_decimal(${text}) is null
+    then ${field(name)} || ' ' || ops.quoted(${text}) || ' is not a decimal number' end`;
+}
+
+/**
+ * A report row's date (`_report_date`, already a date) within the range; a day ahead of the
+ * reporting zone is allowed, since an ad account or property east of it is a day ahead.
+ */
+export function reportDateProblem(range: DateRange): RawBuilder<string | null> {
+  return sql<string | null>`case
+    when _report_date < ${sql.lit(range.earliest)}::date then 'date ' || to_char(_report_date, 'YYYY-MM-DD') || ' is dated before ' || ${sql.lit(range.earliest)}
+    when _report_date > ${sql.lit(addDays(range.today, 1))}::date then 'date ' || to_char(_report_date, 'YYYY-MM-DD') || ' is dated after ' || ${sql.lit(addDays(range.today, 1))} || ', in the future' end`;
+}
