@@ -14,12 +14,12 @@ import type { SetAsideCheck, TransformContext } from './model.ts';
  * Unix epoch) fall before it, and no order, payment or report of the sources verite reads is
  * that old.
  */
-export const EARLIEST_DATE = '2000-01-01';
+export const EARLIEST_DATE = '1995-01-01';
 
 /** How far ahead a promised delivery may be dated. */
 const PROMISE_DAYS = 366;
 
-/** The range of dates a record may carry in this build: 2000-01-01 to today in the reporting zone. */
+/** The range of dates a record may carry in this build: 1995-01-01 to today in the reporting zone. */
 export interface DateRange {
   earliest: string;
   /** The run's local date (its clock in `reportingTimezone`). */

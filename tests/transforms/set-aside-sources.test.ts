@@ -105,12 +105,12 @@ describe('set-aside rows of the other sources', () => {
     await landRecords(wh.pool, 'google_ads', 'campaign_daily', [gads(1, {}), gads(2, { cost_micros: 'NaN' })]);
     const meta = (campaign: string, extra: Record<string, unknown>) => ({
       account_id: '222', account_currency: 'USD', campaign_id: campaign, campaign_name: campaign, date_start: '2024-03-02', date_stop: '2024-03-02',
-      spend: '20.00', impressions: '1000', reach: '800', clicks: '40', actions: [{ action_type: 'purchase', value: '3' }], action_values: [{ action_type: 'purchase', value: '30.00' }], ...extra,
+      spend: '20.00', impressions: '1000', reach: '800', clicks: '40', actions: [{ action_type: 'omni_purchase', value: '3' }], action_values: [{ action_type: 'omni_purchase', value: '30.00' }], ...extra,
     });
     await landRecords(wh.pool, 'meta_ads', 'campaign_insights_daily', [
       meta('m-ok', {}),
       meta('m-spend', { spend: '-3.00' }),
-      meta('m-action', { action_values: [{ action_type: 'purchase', value: 'abc' }, { action_type: 'omni_purchase', value: 'never read' }] }),
+      meta('m-action', { action_values: [{ action_type: 'omni_purchase', value: 'abc' }, { action_type: 'purchase', value: 'never read' }] }),
     ]);
     const ga4 = (source: string, extra: Record<string, unknown>) => ({
       property_id: '42', date: '20240301', sessionDefaultChannelGroup: 'x', sessionSource: source, sessionMedium: 'cpc', sessionCampaignName: '(not set)', deviceCategory: 'mobile',

@@ -58,7 +58,7 @@ const CASES: { label: string; patch: Record<string, unknown>; reason: string }[]
   { label: 'a date alone', patch: { created_at: '2024-03-03' }, reason: `created_at "2024-03-03" ${ISO}` },
   { label: 'a negative total', patch: { total_price: '-5.00' }, reason: 'total_price "-5.00" is negative' },
   { label: 'year 2999', patch: { created_at: '2999-03-03T10:00:00Z' }, reason: 'created_at "2999-03-03T10:00:00Z" is dated after 2024-03-06, in the future' },
-  { label: 'year 0001', patch: { created_at: '0001-03-03T10:00:00Z' }, reason: 'created_at "0001-03-03T10:00:00Z" is dated before 2000-01-01' },
+  { label: 'year 0001', patch: { created_at: '0001-03-03T10:00:00Z' }, reason: 'created_at "0001-03-03T10:00:00Z" is dated before 1995-01-01' },
   { label: 'currency XX', patch: { currency: 'XX' }, reason: 'currency "XX" is not an ISO 4217 currency code' },
   { label: 'cancelled_at that is no date', patch: { cancelled_at: 'soon' }, reason: `cancelled_at "soon" ${ISO}` },
   { label: 'test that is no boolean', patch: { test: 'maybe' }, reason: 'test "maybe" is not true or false' },
