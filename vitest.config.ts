@@ -4,8 +4,10 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Generous bounds, not speed checks: many tests start the command line as a child process,
+    // which takes several times longer on a loaded machine. A hang still ends the test.
+    testTimeout: 300_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     // Two cores: two files at a time keeps the shared PostgreSQL and the machine responsive.
     maxWorkers: 2,

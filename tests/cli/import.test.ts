@@ -166,4 +166,4 @@ describe('verite import (issue 17)', () => {
     expect(res.stdout).toContain('1 date replaced:\n  2024-03-02: 2 rows replaced by the file\'s 2 (0 not in the file removed)\n');
     expect(await sessions()).toEqual(['2024-03-01 google 12', '2024-03-02 bing 6', '2024-03-02 google 11', '2024-03-03 google 9']);
   });
-}, 240_000);
+}, 600_000);

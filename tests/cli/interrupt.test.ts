@@ -69,7 +69,7 @@ describe('an interrupted verite run', () => {
   it('SIGTERM after the first page: the page and its cursor are committed, the run is interrupted, exit 1', async () => {
     const run = spawnScript('cli-slow-fx.ts', { DATABASE_URL: wh.url, VERITE_CONFIG: config }, { args: ['run'] });
     try {
-      await waitFor('page 1 committed', () => pageOneCommitted((sql) => wh.pool.query(sql)), 60_000);
+      await waitFor('page 1 committed', () => pageOneCommitted((sql) => wh.pool.query(sql)));
     } finally {
       run.child.kill('SIGTERM');
     }
@@ -90,14 +90,14 @@ describe('Ctrl-C on a run with the embedded warehouse', () => {
     const run = spawnScript('cli-slow-fx.ts', { DATABASE_URL: '', VERITE_CONFIG: config, VERITE_LOG_LEVEL: 'debug' }, { args: ['run'], cwd, ownGroup: true });
     const dataDir = join(cwd, '.verite', 'pg');
     try {
-      await waitFor('the embedded server to start', () => run.logLines().some((l) => l.msg === 'embedded PostgreSQL started') || run.child.exitCode !== null, 120_000);
+      await waitFor('the embedded server to start', () => run.logLines().some((l) => l.msg === 'embedded PostgreSQL started') || run.child.exitCode !== null);
       // Attached to (not started by) the test: it stops when the command stops it.
       const attached = await startEmbedded({ dataDir });
       expect(attached.owned).toBe(false);
       const client = new pg.Client({ connectionString: attached.url });
       await client.connect();
       try {
-        await waitFor('page 1 committed', () => pageOneCommitted((sql) => client.query(sql)), 60_000);
+        await waitFor('page 1 committed', () => pageOneCommitted((sql) => client.query(sql)));
       } finally {
         await client.end();
       }

@@ -52,7 +52,7 @@ beforeAll(async () => {
   demo = { url: demoDatabaseUrl(wh.url), pool: connect(demoDatabaseUrl(wh.url)).pool };
   countsAfterFirst = await rawCounts();
   second = await runCli(['run', '--demo'], { env, cwd: dir });
-}, 240_000);
+}, 600_000);
 afterAll(async () => {
   await demo?.pool.end();
   if (demo) {

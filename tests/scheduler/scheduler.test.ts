@@ -53,9 +53,9 @@ describe('verite schedule', () => {
           rows.some((r) => r.status === 'skipped' && r.pid !== holder.pid && inProgressElsewhere(r)) &&
           rows.some((r) => r.status === 'skipped' && r.pid === holder.pid && previousNotFinished(r))
         );
-      }, 30_000);
+      });
       writeFileSync(barrier, '');
-      await waitFor('two runs to succeed', async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2, 30_000);
+      await waitFor('two runs to succeed', async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2);
     } finally {
       for (const p of schedulers) p.child.kill('SIGTERM');
     }

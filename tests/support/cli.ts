@@ -14,7 +14,7 @@ export interface CliResult {
  */
 export async function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   const proc = spawnCli(args, { VERITE_LOG_LEVEL: 'warn', ...options.env }, { cwd: options.cwd });
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), options.timeoutMs ?? 290_000);
   try {
     const { code, signal } = await proc.exited;
     return { code, signal, stdout: proc.stdout(), stderr: proc.stderr() };

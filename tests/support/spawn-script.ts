@@ -69,11 +69,21 @@ function spawnNode(args: string[], env: Record<string, string>, options: SpawnOp
   return { child, stdout: () => out, stderr: () => err, logLines, exited };
 }
 
-/** Polls `check` every 50 ms until it returns true, failing after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+/**
+ * Polls `check` every 50 ms until it returns true. It sets no deadline of its own: how long a
+ * child process takes depends on the machine's load, and a wait that never ends is caught by
+ * the test's time-out (vitest.config.ts), which names the test; `what` names the wait in the
+ * message of an error thrown by `check`.
+ */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  for (;;) {
+    let done: boolean;
+    try {
+      done = await check();
+    } catch (error) {
+      throw new Error(`while waiting for ${what}: ${(error as Error).message}`, { cause: error });
+    }
+    if (done) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
