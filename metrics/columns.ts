@@ -7,13 +7,16 @@ import type { MetricView } from './view.ts';
  * The columns of a view, in table order: its dimensions, its leading metrics, then every
  * other metric published in it, in definition order.
  */
-export function viewColumns(view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName }): CatalogEntry[] {
+export function viewColumns(
+  view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName },
+  definitions: readonly MetricDefinition[] = metricDefinitions,
+): CatalogEntry[] {
   const dims = view.dimensions.map((name) => {
     const d = dimensionDefinitions.find((x) => x.name === name && x.views.includes(view.name));
     if (!d) throw new Error(`view ${view.name} has dimension ${name}, which is not defined for it in metrics/definitions/dimensions.ts`);
     return d;
   });
-  const metrics = metricDefinitions.filter((m) => m.views.includes(view.name));
+  const metrics = definitions.filter((m) => m.views.includes(view.name));
   const leading = (view.leadingMetrics ?? []).map((name) => {
     const m = metrics.find((x) => x.name === name);
     if (!m) throw new Error(`view ${view.name} lists ${name} first, which is not published in it`);
@@ -23,8 +26,8 @@ export function viewColumns(view: Pick<MetricView, 'dimensions' | 'leadingMetric
 }
 
 /** The columns `build` must return: the dimensions and the metrics that are not derived. */
-export function baseColumns(view: Pick<MetricView, 'name' | 'dimensions' | 'leadingMetrics'>): string[] {
-  return viewColumns(view)
+export function baseColumns(view: Pick<MetricView, 'name' | 'dimensions' | 'leadingMetrics'>, definitions: readonly MetricDefinition[] = metricDefinitions): string[] {
+  return viewColumns(view, definitions)
     .filter((e) => e.kind === 'dimension' || !e.derivation)
     .map((e) => e.column);
 }
@@ -44,13 +47,13 @@ const SQL_TYPES: Record<ColumnType, RawBuilder<unknown>> = {
  * derivation spelled out from its parts (recursively: `ltv_to_cac` is a ratio of two ratios).
  * A ratio is NULL when its denominator is 0 (or NULL); nothing is rounded.
  */
-export function metricExpression(view: MetricViewName, metric: MetricDefinition, alias: string): RawBuilder<unknown> {
+export function metricExpression(view: MetricViewName, metric: MetricDefinition, alias: string, definitions: readonly MetricDefinition[] = metricDefinitions): RawBuilder<unknown> {
   const d = metric.derivation;
   if (!d) return sql.ref(`${alias}.${metric.column}`);
   const part = (name: string) => {
-    const p = metricByName(name);
+    const p = definitions === metricDefinitions ? metricByName(name) : definitions.find((m) => m.name === name);
     if (!p || !p.views.includes(view)) throw new Error(`${metric.name} needs ${name} in ${view}`);
-    return metricExpression(view, p, alias);
+    return metricExpression(view, p, alias, definitions);
   };
   if (d.kind === 'difference') return sql`(${part(d.minuend)} - ${part(d.subtrahend)})`;
   const ratio = sql`(${part(d.numerator)})::numeric / nullif((${part(d.denominator)})::numeric, 0)`;
@@ -58,9 +61,13 @@ export function metricExpression(view: MetricViewName, metric: MetricDefinition,
 }
 
 /** The SELECT list of the published table: every column cast to its declared SQL type. */
-export function publishedSelection(view: Pick<MetricView, 'name' | 'dimensions' | 'leadingMetrics'>, alias: string): RawBuilder<unknown> {
-  const items = viewColumns(view).map((e) => {
-    const value = e.kind === 'metric' ? metricExpression(view.name, e, alias) : sql.ref(`${alias}.${e.column}`);
+export function publishedSelection(
+  view: Pick<MetricView, 'name' | 'dimensions' | 'leadingMetrics'>,
+  alias: string,
+  definitions: readonly MetricDefinition[] = metricDefinitions,
+): RawBuilder<unknown> {
+  const items = viewColumns(view, definitions).map((e) => {
+    const value = e.kind === 'metric' ? metricExpression(view.name, e, alias, definitions) : sql.ref(`${alias}.${e.column}`);
     return sql`cast(${value} as ${SQL_TYPES[e.sqlType]}) as ${sql.id(e.column)}`;
   });
   return sql.join(items, sql`, `);

@@ -1,3 +1,5 @@
+import type { BaseMeasure } from './measure.ts';
+
 /**
  * The shape of a metric definition: every KPI that verite publishes is one frozen object of
  * this type, written once (in `definitions/<area>.ts`). The metric tables, `metrics.catalog`,
@@ -104,6 +106,12 @@ export interface MetricDefinition {
   readonly additiveAcross?: string;
   /** Set when the metric is computed from other metrics of the same row. */
   readonly derivation?: Derivation;
+  /**
+   * Set for a base measure: its aggregate, the rows it reads and the date that places it on the
+   * time axis. The time-grain tables (kpi_daily, kpi_weekly, kpi_monthly, kpi_channel_daily) are
+   * generated from these; a metric without one is built by its table's own query.
+   */
+  readonly measure?: BaseMeasure;
   /** Ratio parts, repeated from `derivation` for readers (alerts, docs, BI). */
   readonly numerator?: string;
   readonly denominator?: string;

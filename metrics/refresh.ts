@@ -32,8 +32,8 @@ import {
   readStreamDataStatus,
   type StreamDataStatus,
 } from './data-status.ts';
-import { definitionProblems } from './definitions/index.ts';
-import type { MetricTableName } from './definition.ts';
+import { definitionProblems, dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
+import type { MetricDefinition, MetricTableName } from './definition.ts';
 import { metricLogs, metricViews } from './views/index.ts';
 import { metricsContext, type MetricLog, type MetricView } from './view.ts';
 
@@ -101,6 +101,12 @@ export interface RefreshOptions {
   now?: Date;
   /** Told after each table is built (step `metrics`). */
   progress?: Progress;
+  /**
+   * The metrics to publish; default every definition of `metrics/definitions/`. The time-grain
+   * tables, their columns and the catalogue all follow this list (a test publishes an example
+   * measure this way without adding it to the real tables).
+   */
+  definitions?: readonly MetricDefinition[];
 }
 
 /**
@@ -129,7 +135,8 @@ export interface RefreshOptions {
  * Returns a result per table; never throws for a database error.
  */
 export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, log?: Logger, options: RefreshOptions = {}): Promise<MetricsRefreshResult> {
-  const problems = definitionProblems();
+  const definitions = options.definitions ?? metricDefinitions;
+  const problems = definitionProblems([...dimensionDefinitions, ...definitions]);
   if (problems.length) return { status: 'failed', tables: [], error: `the metric definitions are inconsistent: ${problems.join('; ')}` };
   const now = options.now ?? new Date();
   const views = options.views ?? metricViews;
@@ -149,18 +156,18 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
     }
     current = 'ops.stream_runs';
     const streams = await readStreamDataStatus(trx, config, now);
-    const ctx = metricsContext(config, completenessBound(streams, config, now));
+    const ctx = metricsContext(config, completenessBound(streams, config, now), definitions);
     // Phase 1: build. A view reading a table of this refresh (kpi_weekly reads kpi_daily) reads what was just built.
     const builder = trx.withPlugin(readBuiltTables(new Set(views.map((v) => v.name))));
     for (const view of views) {
       current = `metrics.${view.name}`;
-      const query = sql`select ${publishedSelection(view, 'b')} from (${view.build(builder, ctx)}) as b`;
+      const query = sql`select ${publishedSelection(view, 'b', definitions)} from (${view.build(builder, ctx)}) as b`;
       currentSql = query.compile(builder).sql;
-      built.push(await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view) }));
+      built.push(await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view, definitions) }));
       options.progress?.update('metrics', `metrics: ${built.length}/${views.length + 1} tables built (${current})`, { built: built.length, of: views.length + 1, table: current });
     }
     current = 'metrics.catalog';
-    const catalog = catalogQuery();
+    const catalog = catalogQuery(definitions);
     currentSql = catalog.compile(trx).sql;
     built.push(
       await build(trx, 'catalog', catalog, {
@@ -249,9 +256,12 @@ function readBuiltTables(names: ReadonlySet<string>): KyselyPlugin {
   };
 }
 
-function columnComments(view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName }): Record<string, string> {
+function columnComments(
+  view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName },
+  definitions: readonly MetricDefinition[] = metricDefinitions,
+): Record<string, string> {
   return Object.fromEntries(
-    viewColumns(view).map((e) => [e.column, e.kind === 'metric' ? `${e.label}: ${e.description} Formula: ${e.formula}` : `${e.label}: ${e.description}`]),
+    viewColumns(view, definitions).map((e) => [e.column, e.kind === 'metric' ? `${e.label}: ${e.description} Formula: ${e.formula}` : `${e.label}: ${e.description}`]),
   );
 }
 

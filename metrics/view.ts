@@ -2,7 +2,8 @@ import type { Compilable, Expression, Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Completeness } from './data-status.ts';
-import type { MetricLogName, MetricViewName } from './definition.ts';
+import type { MetricDefinition, MetricLogName, MetricViewName } from './definition.ts';
+import { metricDefinitions } from './definitions/index.ts';
 
 /** What the view builders are given: the reporting conventions of the config, and what bounds the last complete day. */
 export interface MetricsContext {
@@ -11,10 +12,12 @@ export interface MetricsContext {
   churnAfterDays: number;
   /** For `is_complete` (see `lastCompleteDay` in data-status.ts). */
   completeness: Completeness;
+  /** The metrics published (every definition, unless a caller gives its own): the time-grain tables are generated from their measures. */
+  definitions: readonly MetricDefinition[];
 }
 
-export function metricsContext(config: VeriteConfig, completeness: Completeness): MetricsContext {
-  return { reportingTimezone: config.reportingTimezone, reportingCurrency: config.reportingCurrency, churnAfterDays: config.churnAfterDays, completeness };
+export function metricsContext(config: VeriteConfig, completeness: Completeness, definitions: readonly MetricDefinition[] = metricDefinitions): MetricsContext {
+  return { reportingTimezone: config.reportingTimezone, reportingCurrency: config.reportingCurrency, churnAfterDays: config.churnAfterDays, completeness, definitions };
 }
 
 /**

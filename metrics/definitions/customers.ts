@@ -1,3 +1,4 @@
+import { countedOrders } from '../measure-sources.ts';
 import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
 
 /** Why a customer_kpis column is never summed over its rows. */
@@ -22,6 +23,7 @@ export const customers = metric('customers', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders'],
+  measure: countedOrders.countDistinct('customer_key'),
   additive: false,
   whyNotAdditive: 'distinct customers cannot be summed over days; use new_customers',
 });
@@ -36,6 +38,7 @@ export const newCustomers = metric('customers', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily'],
   sources: ['shopify.orders'],
+  measure: countedOrders.count({ filter: 'is_first_order' }),
 });
 
 export const returningCustomers = metric('customers', {
@@ -61,6 +64,7 @@ export const newCustomerRevenue = metric('customers', {
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders', 'fx.rates'],
+  measure: countedOrders.sum('total_price_rc', { filter: 'is_first_order' }),
 });
 
 // customer_kpis: one row per as-of date (the end of every month, and the date of the last order).

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { countedShipments } from '../measure-sources.ts';
 import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
 
 /** Shipments from the carrier or 3PL: delivery speed, promises kept, cost, returns. */
@@ -17,6 +19,7 @@ export const shipmentsDelivered = metric('fulfilment', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
+  measure: countedShipments.count({ date: 'delivered_date' }),
 });
 
 export const shipmentsOnTime = metric('fulfilment', {
@@ -27,6 +30,7 @@ export const shipmentsOnTime = metric('fulfilment', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
+  measure: countedShipments.count({ date: 'delivered_date', filter: 'is_on_time' }),
 });
 
 export const shipmentsDeliveredWithPromise = metric('fulfilment', {
@@ -37,6 +41,7 @@ export const shipmentsDeliveredWithPromise = metric('fulfilment', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
+  measure: countedShipments.count({ date: 'delivered_date', filter: sql<boolean>`promised_date is not null` }),
 });
 
 export const onTimeDeliveryRate = metric('fulfilment', {
@@ -63,6 +68,7 @@ export const deliveryDaysTotal = metric('fulfilment', {
   unit: 'days',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
+  measure: countedShipments.sum('delivery_days', { date: 'delivered_date' }),
 });
 
 export const avgDeliveryDays = metric('fulfilment', {
@@ -86,6 +92,7 @@ export const shippingCost = metric('fulfilment', {
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders', 'fx.rates'],
+  measure: countedShipments.sum('shipping_cost_rc', { date: 'shipped_date' }),
 });
 
 export const ordersShipped = metric('fulfilment', {
@@ -100,6 +107,7 @@ export const ordersShipped = metric('fulfilment', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
+  measure: countedShipments.countDistinct('order_id', { date: 'shipped_date' }),
   additive: false,
   whyNotAdditive: 'an order shipped in parcels on several days counts on each of them; kpi_weekly and kpi_monthly recount it distinct over the period',
 });
@@ -124,6 +132,7 @@ export const returns = metric('fulfilment', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [SHIPMENTS, 'shopify.orders'],
+  measure: countedShipments.count({ date: 'returned_date' }),
 });
 
 export const returnRate = metric('fulfilment', {

@@ -60,7 +60,7 @@ export function findEntry(name: string): CatalogEntry | undefined {
 /**
  * What is wrong with the definitions, all at once: duplicate names, a column that means two
  * things in one view, a derivation whose parts are not published next to it, a metric that is
- * not additive without saying why.
+ * not additive without saying why, a measure that rolls up against its metric's additivity.
  */
 export function definitionProblems(entries: readonly CatalogEntry[] = catalogEntries): string[] {
   const problems: string[] = [];
@@ -83,6 +83,9 @@ export function definitionProblems(entries: readonly CatalogEntry[] = catalogEnt
     if (m.kind !== 'metric') continue;
     if (!m.derivation && !m.additive && !m.whyNotAdditive) problems.push(`${m.name} is not additive: say why in whyNotAdditive`);
     if (m.additive && m.additiveAcross) problems.push(`${m.name} is additive over every row, yet has additiveAcross`);
+    if (m.measure && m.derivation) problems.push(`${m.name} is derived, yet has a measure: a ratio or difference is computed from its parts`);
+    if (m.measure?.rollUp === 'sum' && !m.additive) problems.push(`${m.name} is not additive, yet its measure is summed over days: say rollUp 'recount'`);
+    if (m.measure?.rollUp === 'recount' && m.additive) problems.push(`${m.name} is additive, yet its measure is recounted over a period`);
     if (!m.derivation) continue;
     for (const part of derivationParts(m.derivation)) {
       const p = find(part);

@@ -1,3 +1,4 @@
+import { spend, traffic } from '../measure-sources.ts';
 import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
 
 /**
@@ -17,6 +18,7 @@ export const sessions = metric('marketing', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily'],
   sources: [GA4],
+  measure: traffic.sum('sessions'),
 });
 
 export const users = metric('marketing', {
@@ -27,6 +29,7 @@ export const users = metric('marketing', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [GA4],
+  measure: traffic.sum('users'),
 });
 
 export const addToCarts = metric('marketing', {
@@ -37,6 +40,7 @@ export const addToCarts = metric('marketing', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [GA4],
+  measure: traffic.sum('add_to_carts'),
 });
 
 export const checkouts = metric('marketing', {
@@ -47,6 +51,7 @@ export const checkouts = metric('marketing', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [GA4],
+  measure: traffic.sum('checkouts'),
 });
 
 export const ga4Purchases = metric('marketing', {
@@ -57,6 +62,7 @@ export const ga4Purchases = metric('marketing', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: [GA4],
+  measure: traffic.sum('purchases'),
 });
 
 export const ga4PurchaseRevenue = metric('marketing', {
@@ -69,6 +75,7 @@ export const ga4PurchaseRevenue = metric('marketing', {
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS, 'revenue_reconciliation_daily'],
   sources: [GA4, 'fx.rates'],
+  measure: traffic.sum('purchase_revenue_rc'),
 });
 
 export const conversionRate = metric('marketing', {
@@ -130,6 +137,7 @@ export const adSpend = metric('marketing', {
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily'],
   sources: [...ADS],
+  measure: spend.sum('spend_rc'),
 });
 
 export const adClicks = metric('marketing', {
@@ -140,6 +148,7 @@ export const adClicks = metric('marketing', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily'],
   sources: ['google_ads.campaign_daily', 'meta_ads.campaign_insights_daily'],
+  measure: spend.sum('clicks'),
 });
 
 export const adImpressions = metric('marketing', {
@@ -150,6 +159,7 @@ export const adImpressions = metric('marketing', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily'],
   sources: ['google_ads.campaign_daily', 'meta_ads.campaign_insights_daily'],
+  measure: spend.sum('impressions'),
 });
 
 export const cac = metric('marketing', {
@@ -204,6 +214,7 @@ export const platformConversions = metric('marketing', {
   sqlType: 'numeric',
   views: ['kpi_channel_daily'],
   sources: ['google_ads.campaign_daily', 'meta_ads.campaign_insights_daily'],
+  measure: spend.sum('platform_conversions'),
 });
 
 export const platformConversionValue = metric('marketing', {
@@ -219,6 +230,7 @@ export const platformConversionValue = metric('marketing', {
   unit: 'currency',
   views: ['kpi_channel_daily'],
   sources: [...ADS],
+  measure: spend.sum('platform_conversion_value_rc'),
 });
 
 export const roas = metric('marketing', {

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { payments } from '../measure-sources.ts';
 import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
 
 /** Stripe charges: how many payment attempts go through. */
@@ -10,6 +12,7 @@ export const paymentAttempts = metric('payments', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['stripe.charges'],
+  measure: payments.count({ filter: sql<boolean>`status in ('succeeded', 'failed')` }),
 });
 
 export const paymentsSucceeded = metric('payments', {
@@ -20,6 +23,7 @@ export const paymentsSucceeded = metric('payments', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['stripe.charges'],
+  measure: payments.count({ filter: sql<boolean>`status = 'succeeded'` }),
 });
 
 export const paymentAcceptanceRate = metric('payments', {

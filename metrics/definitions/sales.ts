@@ -1,3 +1,4 @@
+import { countedOrders, countedRefunds } from '../measure-sources.ts';
 import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
 
 /** Orders, revenue and refunds: what the shop sold. */
@@ -13,6 +14,7 @@ export const orders = metric('sales', {
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily', 'cohort_monthly'],
   sources: ['shopify.orders'],
+  measure: countedOrders.count(),
 });
 
 export const revenue = metric('sales', {
@@ -26,6 +28,7 @@ export const revenue = metric('sales', {
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily', 'cohort_monthly'],
   sources: ['shopify.orders', 'fx.rates'],
+  measure: countedOrders.sum('total_price_rc'),
 });
 
 export const refunds = metric('sales', {
@@ -38,6 +41,7 @@ export const refunds = metric('sales', {
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders', 'fx.rates'],
+  measure: countedRefunds.sum('amount_rc'),
 });
 
 export const netRevenue = metric('sales', {

@@ -1,0 +1,65 @@
+import { measureSource } from './measure.ts';
+import { countedShipments as countedShipmentRows } from './views/counted-shipments.ts';
+
+/**
+ * The rows the base measures read (metrics/measure.ts). Which rows count is decided here once
+ * (docs/metrics.md, "The metric contract"): only counted orders, refunds of counted orders,
+ * shipments of counted orders.
+ */
+
+/** Counted orders (neither test, cancelled nor deleted), each on the local date it was created. */
+export const countedOrders = measureSource({
+  name: 'counted_orders',
+  description: 'core.orders where is_counted (neither test, cancelled nor deleted)',
+  rows: (db) => db.selectFrom('core.orders').where('is_counted', '=', true).selectAll(),
+  dates: ['order_date'],
+  dimensions: ['channel'],
+});
+
+/** Successful refund transactions of counted orders, on their own date (not the order date). */
+export const countedRefunds = measureSource({
+  name: 'counted_refunds',
+  description: 'core.refunds where order_is_counted (successful refund transactions of counted orders)',
+  rows: (db) => db.selectFrom('core.refunds').where('order_is_counted', '=', true).selectAll(),
+  dates: ['refund_date'],
+  dimensions: [],
+});
+
+/** GA4 traffic, one row per property, day, channel and the rest of its key. */
+export const traffic = measureSource({
+  name: 'traffic',
+  description: 'core.traffic (GA4 sessions and events)',
+  rows: (db) => db.selectFrom('core.traffic').selectAll(),
+  dates: ['date'],
+  dimensions: ['channel'],
+});
+
+/** Ad spend of every platform, one row per campaign and day. */
+export const spend = measureSource({
+  name: 'spend',
+  description: 'core.spend (ad spend, clicks, impressions and platform conversions per campaign and day)',
+  rows: (db) => db.selectFrom('core.spend').selectAll(),
+  dates: ['date'],
+  dimensions: ['channel'],
+});
+
+/** Stripe charges, on the local date they were created. */
+export const payments = measureSource({
+  name: 'payments',
+  description: 'core.payments (Stripe charges)',
+  rows: (db) => db.selectFrom('core.payments').selectAll(),
+  dates: ['payment_date'],
+  dimensions: [],
+});
+
+/** Shipments of counted orders (metrics/views/counted-shipments.ts says why only those). */
+export const countedShipments = measureSource({
+  name: 'counted_shipments',
+  description: 'core.shipments matched to a counted order',
+  rows: (db) => countedShipmentRows(db),
+  dates: ['shipped_date', 'delivered_date', 'returned_date'],
+  dimensions: [],
+});
+
+/** Every source of a base measure. */
+export const measureSources = [countedOrders, countedRefunds, traffic, spend, payments, countedShipments] as const;
