@@ -1,6 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { MetricDefinition } from './definition.ts';
-import { metricByName, metricDefinitions } from './definitions/index.ts';
+import { metricDefinitions } from './definitions/index.ts';
+import { measureText } from './measure.ts';
+import { computedFromRow } from './over-a-range.ts';
 import type { MetricsCatalogTable } from '../warehouse/tables/metrics.ts';
 
 /** The columns of `metrics.catalog`, in order, with their SQL types. */
@@ -19,10 +21,9 @@ const CATALOG_COLUMNS = [
   ['denominator', 'text'],
   ['sql_type', 'text'],
   ['position', 'integer'],
+  ['computed_as', 'text'],
 ] as const satisfies readonly (readonly [keyof MetricsCatalogTable, string])[];
 
-/** The column that publishes a ratio part, next to the ratio in the same views. */
-const columnOf = (name: string | undefined) => (name === undefined ? null : (metricByName(name)?.column ?? name));
 
 /**
  * One catalogue row per published metric, from the definitions (METRICS.md: "one row per
@@ -31,6 +32,8 @@ const columnOf = (name: string | undefined) => (name === undefined ? null : (met
  * given as the columns of its row, so SUM(numerator) / SUM(denominator) can be written from them.
  */
 function catalogRows(entries: readonly MetricDefinition[] = metricDefinitions): MetricsCatalogTable[] {
+  /** The column that publishes a ratio part, next to the ratio in the same views. */
+  const columnOf = (name: string | undefined) => (name === undefined ? null : (entries.find((m) => m.name === name)?.column ?? name));
   return entries.map((m, i) => ({
     metric: m.name,
     area: m.area,
@@ -46,7 +49,18 @@ function catalogRows(entries: readonly MetricDefinition[] = metricDefinitions): 
     denominator: columnOf(m.denominator),
     sql_type: m.sqlType,
     position: i + 1,
+    computed_as: computedAs(m),
   }));
+}
+
+/**
+ * How a metric is computed, as the catalogue and docs/metrics.md show it: the SQL of its base
+ * measure, or its derivation from the other columns of its row; undefined for a column its
+ * table builds with a query of its own (customer_kpis, cohort_monthly, the reconciliation, CLV).
+ */
+export function computedAs(m: MetricDefinition): string | null {
+  if (m.measure) return measureText(m.measure);
+  return computedFromRow(m) ?? null;
 }
 
 /**

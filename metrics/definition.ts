@@ -167,6 +167,15 @@ export function metric(area: MetricArea, input: MetricInput): MetricDefinition {
   });
 }
 
+/**
+ * The base measure of a metric, for a table built by a query of its own that publishes the
+ * same measure (cohort_monthly's orders and revenue), so its SQL is still written once.
+ */
+export function measureOf(m: MetricDefinition): BaseMeasure {
+  if (!m.measure) throw new Error(`${m.name} has no base measure: it is derived or built by its own table's query`);
+  return m.measure;
+}
+
 /** Defines a non-metric column and freezes it. */
 export function dimension(input: Omit<DimensionDefinition, 'kind' | 'column'> & { column?: string }): DimensionDefinition {
   return Object.freeze({

@@ -20,7 +20,8 @@ function parts(m: MetricDefinition): MetricDefinition[] {
 
 /** Whether a metric over several rows of any kind is computed from the sums of its columns. */
 export function summable(m: MetricDefinition): boolean {
-  if (!m.derivation) return m.additive;
+  // A base measure says how it rolls up over days; the definitions check that this agrees with `additive`.
+  if (!m.derivation) return m.measure ? m.measure.rollUp === 'sum' : m.additive;
   return m.additive || parts(m).every(summable);
 }
 

@@ -7,6 +7,7 @@ import type { Database } from '../warehouse/database.ts';
 import { incompleteReadText, isIncomplete } from './data-status.ts';
 import { derivationParts, type MetricDefinition } from './definition.ts';
 import { metricByName } from './definitions/index.ts';
+import { summable } from './over-a-range.ts';
 
 /** The KPIs the run summary shows, each computed from the additive parts of kpi_daily. */
 export const HEADLINE_METRICS = [
@@ -114,7 +115,7 @@ function definition(name: string): MetricDefinition {
 function additiveParts(metric: MetricDefinition): string[] {
   const d = metric.derivation;
   if (!d) {
-    if (!metric.additive) throw new Error(`${metric.name} cannot be computed over several days from kpi_daily (it is not additive)`);
+    if (!summable(metric)) throw new Error(`${metric.name} cannot be computed over several days from kpi_daily (it is not additive)`);
     return [metric.column];
   }
   return derivationParts(d).flatMap((p) => additiveParts(definition(p)));

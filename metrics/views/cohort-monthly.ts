@@ -1,5 +1,8 @@
 import { sql } from 'kysely';
 import { isCompleteExpression, lastCompleteDay } from '../data-status.ts';
+import { measureOf } from '../definition.ts';
+import { orders, revenue } from '../definitions/sales.ts';
+import { aggregateSql } from '../measure.ts';
 import { defineView } from '../view.ts';
 
 /**
@@ -51,8 +54,9 @@ export const cohortMonthly = defineView({
             'cohort_month',
             'month',
             sql<number>`count(distinct customer_key)`.as('active_customers'),
-            sql<number>`count(*)`.as('orders'),
-            sql<string>`sum(total_price_rc)`.as('revenue'),
+            // The measures of sales.ts, over the cohort's counted orders (which carry the same columns).
+            sql<number>`${aggregateSql(measureOf(orders))}`.as('orders'),
+            sql<string>`${aggregateSql(measureOf(revenue))}`.as('revenue'),
           ]),
       )
       .selectFrom('grid as g')

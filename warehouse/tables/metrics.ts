@@ -215,6 +215,12 @@ export interface MetricsCatalogTable {
   denominator: string | null;
   sql_type: string;
   position: number;
+  /**
+   * How the column is computed, from the same objects the tables are built from: a base
+   * measure's SQL (`sum(total_price_rc) over counted_orders by order_date`), a derived metric's
+   * expression in the columns of its row; NULL for a column its table builds with a query of its own.
+   */
+  computed_as: string | null;
 }
 
 export interface MetricsTables {
