@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { viewColumns } from './columns.ts';
 import { DATA_STATUS_COLUMNS } from './data-status.ts';
-import type { CatalogEntry, MetricArea } from './definition.ts';
+import { computedAs } from './catalog.ts';
+import type { CatalogEntry, MetricArea, MetricDefinition } from './definition.ts';
+import { measureSources } from './measure-sources.ts';
 import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import { overARange } from './over-a-range.ts';
 import { metricLogs, metricViews } from './views/index.ts';
@@ -34,7 +36,7 @@ function unitOf(e: CatalogEntry): string {
  * `docs/metrics.md`, generated from the metric definitions (the one place a formula is
  * written): the views with their columns, then every metric by area.
  */
-export function renderMetricsDoc(): string {
+export function renderMetricsDoc(definitions: readonly MetricDefinition[] = metricDefinitions): string {
   const out: string[] = [];
   out.push(
     '# Metrics',
@@ -46,19 +48,43 @@ export function renderMetricsDoc(): string {
     'schema `metrics`, fill the data dictionary `metrics.catalog` and print the run summary, so this page, the tables and the',
     'catalogue cannot disagree. `verite metrics list` and `verite metrics describe NAME` show the same from the command line.',
     '',
-    '## Reading the numbers',
+    '## The metric contract',
     '',
-    '- **Dates** are local dates in `reportingTimezone`: an order counts on the local date of its `created_at`, a refund on',
-    '  its own date, a delivery on the day it arrived. GA4 and ad platforms report days in their own time zone, taken as they are.',
-    '- **Money** is in `reportingCurrency`, each amount converted at the rate of its own date, kept at full precision.',
+    'What a number of schema `metrics` means. Every table, the catalogue, the run summary and the alerts follow these',
+    'conventions; where a choice was made between two common definitions, DECISIONLOG.md records it.',
+    '',
+    '- **Dates and day boundaries.** A day is a local date in `reportingTimezone` (an IANA name, UTC by default), from local',
+    '  midnight to local midnight. An event with a timestamp counts on its local date: an order on that of its `created_at`,',
+    '  a refund on its own (not its order\'s), a Stripe charge on its creation, a shipment on the day it shipped, was delivered',
+    '  or was returned. GA4 and the ad platforms report whole days in their property\'s or account\'s own time zone; those',
+    '  days are taken as they are.',
+    '- **Money** is in `reportingCurrency` (ISO 4217, USD by default). Each amount is converted at the rate of its own local',
+    '  date; a date without a published rate (a weekend, a holiday) takes the latest earlier rate, for at most 7 days, after',
+    '  which the rate is missing and the conversion fails loudly rather than using 1. Amounts keep their full precision:',
+    '  nothing is rounded before it is summed or divided.',
     '- **Counted orders** are neither test orders, cancelled nor deleted in Shopify (a deletion event of `shopify.deletions`).',
-    '- **Ratios** are published next to their additive parts. Over any range of rows (a month of days, several channels),',
-    '  compute a ratio as SUM(numerator) / SUM(denominator), never as the average of the daily ratios. A ratio whose',
-    '  denominator is 0 is NULL, not 0. The column "over a range" below gives the expression for every metric.',
+    '  The others stay in `core.orders` with their flags and count in no metric, and neither do their refunds or shipments.',
+    '- **Customers.** A customer is the shop\'s customer id, else the lower-cased, trimmed e-mail of a guest order, else the',
+    '  order itself. A customer\'s first order is their earliest counted order; they are a new customer on its date.',
+    '- **Revenue and refunds.** Revenue is gross: `total_price` of the counted orders (after discounts, with shipping and',
+    '  tax). Refunds are the successful refund transactions of counted orders, dated and converted on their own date, so a',
+    '  refund lowers the net revenue of the day it is made, not of its order\'s day.',
+    '- **Channels.** An order\'s channel comes from the UTM parameters of its landing page, else its referrer (the rules are',
+    '  the config\'s `channels`, or the defaults); a GA4 row\'s from its session source and medium through the same rules;',
+    '  ad spend carries its platform\'s channel.',
+    '- **Additive first.** Every table publishes the additive parts (sums and counts) next to each ratio. Over any range',
+    '  of rows (a month of days, several channels), compute a ratio as SUM(numerator) / SUM(denominator), never as the',
+    '  average of the daily ratios. A ratio whose denominator is 0 is NULL, not 0. The column "over a range" below gives the',
+    '  expression for every metric.',
     '- **Not additive**: distinct counts (`customers`, `orders_shipped`) and snapshots (`customer_kpis`) are never summed over',
     '  rows; `kpi_weekly` and `kpi_monthly` recount customers and orders shipped over the period. The counts of',
     '  `cohort_monthly` sum across cohorts at one `months_since_first_order` (a pooled retention curve), never over the months',
     '  of one cohort.',
+    '- **Base measures and grains.** A base measure (a sum or a count) is declared once, with the rows it reads, its',
+    '  aggregate and the date that places it on the time axis; `kpi_daily`, `kpi_weekly`, `kpi_monthly` and',
+    '  `kpi_channel_daily` are generated from the measures they publish. A week or a month adds up the days of an additive',
+    '  measure and recounts a distinct count over the whole period. "computed as" below (the catalogue\'s `computed_as`) is the',
+    '  SQL a base measure runs, or how a derived metric is computed from the other columns of its row.',
     '- **Complete periods.** The last complete day of data is yesterday (in `reportingTimezone`) at the refresh, or earlier:',
     '  never after the last day of `kpi_daily`, never after the day a fresh stream is complete through (the day before its last',
     '  successful read began; a date report\'s last report date), and before the day from which a stream whose last read failed',
@@ -69,12 +95,18 @@ export function renderMetricsDoc(): string {
     '  freshness, and the metrics\' own row (`metrics`, `refresh`) the last complete day (`complete_through`). When a stream\'s',
     '  last read failed, the metrics are still published from what was landed, and its row says from which day (`incomplete_from`).',
     '',
+    '## Rows the base measures read',
+    '',
+    '| rows | what they are | dated by | grouped by |',
+    '| --- | --- | --- | --- |',
+    ...measureSources.map((m) => `| \`${m.name}\` | ${cell(m.description)} | ${m.dates.map((d) => `\`${d}\``).join(', ')} | ${m.dimensions.map((d) => `\`${d}\``).join(', ') || '—'} |`),
+    '',
     '## Views',
     '',
   );
   for (const view of [...metricViews, ...metricLogs]) {
     out.push(`### \`metrics.${view.name}\``, '', `${view.grain[0]!.toUpperCase()}${view.grain.slice(1)}.`, '', '| column | metric | unit | over a range |', '| --- | --- | --- | --- |');
-    for (const e of viewColumns(view)) {
+    for (const e of viewColumns(view, definitions)) {
       const name = e.name === e.column ? e.label : `${e.label} (\`${e.name}\`)`;
       out.push(`| \`${e.column}\` | ${cell(name)} | ${unitOf(e)} | ${e.kind === 'metric' ? cell(overARange(e)) : 'dimension'} |`);
     }
@@ -95,9 +127,11 @@ export function renderMetricsDoc(): string {
   out.push('## Metrics', '');
   for (const [area, title] of AREAS) {
     out.push(`### ${title}`, '');
-    for (const m of metricDefinitions.filter((x) => x.area === area)) {
+    for (const m of definitions.filter((x) => x.area === area)) {
       out.push(`#### \`${m.name}\` — ${m.label}`, '', m.description, '', '| | |', '| --- | --- |');
       out.push(`| formula | ${cell(m.formula)} |`);
+      const computed = computedAs(m);
+      if (computed) out.push(`| computed as | \`${cell(computed)}\` |`);
       out.push(`| unit | ${unitOf(m)} |`);
       out.push(`| over a range | ${cell(overARange(m))} |`);
       if (m.column !== m.name) out.push(`| column | \`${m.column}\` |`);

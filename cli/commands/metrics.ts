@@ -5,6 +5,7 @@ import { viewColumns } from '../../metrics/columns.ts';
 import { metricLogs, metricViews } from '../../metrics/views/index.ts';
 import { catalogEntries, findEntry } from '../../metrics/definitions/index.ts';
 import { computedFromRow, overARange } from '../../metrics/over-a-range.ts';
+import { measureText } from '../../metrics/measure.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import { createProgress } from '../../lib/progress.ts';
@@ -20,6 +21,7 @@ export function describeEntry(entry: CatalogEntry): string {
   const rows: [string, string | undefined][] = [
     ['formula', entry.kind === 'metric' ? entry.formula : undefined],
     ['unit', entry.kind === 'metric' ? entry.unit : undefined],
+    ['measure', entry.kind === 'metric' && entry.measure ? measureText(entry.measure) : undefined],
     ['computed', entry.kind === 'metric' ? computedFromRow(entry) : undefined],
     ['over a range', entry.kind === 'metric' ? overARange(entry) : undefined],
     ['kind', entry.kind === 'dimension' ? 'dimension (not a metric)' : undefined],
