@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { computedAs } from '../../metrics/catalog.ts';
+import { metricByName, metricDefinitions } from '../../metrics/definitions/index.ts';
+
+/**
+ * What the catalogue's `computed_as` says of each base measure (issue 12): the SQL each one
+ * runs, copied by hand from the queries kpi_daily, kpi_weekly and kpi_channel_daily were
+ * written with before they were generated from the measures. A measure whose SQL, rows or
+ * date changes fails here, by name.
+ */
+const BASE_MEASURES: Record<string, string> = {
+  orders: 'count(*) over counted_orders by order_date',
+  revenue: 'sum(total_price_rc) over counted_orders by order_date',
+  refunds: 'sum(amount_rc) over counted_refunds by refund_date',
+  customers: 'count(distinct customer_key) over counted_orders by order_date',
+  new_customers: 'count(*) filter (where is_first_order) over counted_orders by order_date',
+  new_customer_revenue: 'sum(total_price_rc) filter (where is_first_order) over counted_orders by order_date',
+  sessions: 'sum(sessions) over traffic by date',
+  users: 'sum(users) over traffic by date',
+  add_to_carts: 'sum(add_to_carts) over traffic by date',
+  checkouts: 'sum(checkouts) over traffic by date',
+  ga4_purchases: 'sum(purchases) over traffic by date',
+  ga4_purchase_revenue: 'sum(purchase_revenue_rc) over traffic by date',
+  ad_spend: 'sum(spend_rc) over spend by date',
+  ad_clicks: 'sum(clicks) over spend by date',
+  ad_impressions: 'sum(impressions) over spend by date',
+  platform_conversions: 'sum(platform_conversions) over spend by date',
+  platform_conversion_value: 'sum(platform_conversion_value_rc) over spend by date',
+  payment_attempts: "count(*) filter (where status in ('succeeded', 'failed')) over payments by payment_date",
+  payments_succeeded: "count(*) filter (where status = 'succeeded') over payments by payment_date",
+  shipments_delivered: 'count(*) over counted_shipments by delivered_date',
+  shipments_on_time: 'count(*) filter (where is_on_time) over counted_shipments by delivered_date',
+  shipments_delivered_with_promise: 'count(*) filter (where promised_date is not null) over counted_shipments by delivered_date',
+  delivery_days_total: 'sum(delivery_days) over counted_shipments by delivered_date',
+  shipping_cost: 'sum(shipping_cost_rc) over counted_shipments by shipped_date',
+  orders_shipped: 'count(distinct order_id) over counted_shipments by shipped_date',
+  returns: 'count(*) over counted_shipments by returned_date',
+};
+
+describe('base measures', () => {
+  it('are exactly the sums and counts of the time-grain tables, each with its SQL', () => {
+    const withMeasure = metricDefinitions.filter((m) => m.measure).map((m) => m.name);
+    expect(withMeasure.sort()).toEqual(Object.keys(BASE_MEASURES).sort());
+    for (const [name, text] of Object.entries(BASE_MEASURES)) expect(computedAs(metricByName(name)!), name).toBe(text);
+  });
+
+  it('roll up over a period as their additivity says: the distinct counts are recounted, the rest summed', () => {
+    const recounted = metricDefinitions.filter((m) => m.measure?.rollUp === 'recount').map((m) => m.name);
+    expect(recounted.sort()).toEqual(['customers', 'orders_shipped']);
+  });
+
+  it('leave a derived metric its expression in its row, and a table with its own query none', () => {
+    expect(computedAs(metricByName('net_revenue')!)).toBe('revenue − refunds');
+    expect(computedAs(metricByName('aov')!)).toBe('revenue / orders (NULL when orders is 0)');
+    expect(computedAs(metricByName('churned_customers')!)).toBeNull();
+  });
+});
