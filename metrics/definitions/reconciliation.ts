@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { metric } from '../definition.ts';
+import { payments } from '../measure-sources.ts';
 
 /** One number of reference: the shop's revenue against what Stripe captured and GA4 saw. */
 
@@ -20,6 +22,7 @@ export const stripeCaptured = metric('reconciliation', {
   unit: 'currency',
   views: ['revenue_reconciliation_daily'],
   sources: ['stripe.charges', 'fx.rates'],
+  measure: payments.sum('amount_captured_rc', { filter: sql<boolean>`status = 'succeeded'` }),
 });
 
 export const stripeRefunded = metric('reconciliation', {
@@ -30,6 +33,7 @@ export const stripeRefunded = metric('reconciliation', {
   unit: 'currency',
   views: ['revenue_reconciliation_daily'],
   sources: ['stripe.charges', 'fx.rates'],
+  measure: payments.sum('amount_refunded_rc'),
 });
 
 export const shopVsStripeGap = metric('reconciliation', {
@@ -74,6 +78,7 @@ export const paymentsWithoutOrder = metric('reconciliation', {
   unit: 'count',
   views: ['revenue_reconciliation_daily'],
   sources: ['shopify.orders', 'stripe.charges'],
+  measure: payments.count({ filter: sql<boolean>`status = 'succeeded' and order_id is null` }),
 });
 
 /** Every reconciliation metric, in the order the view publishes them. */

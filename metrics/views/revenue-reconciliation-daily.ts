@@ -1,4 +1,7 @@
 import { sql } from 'kysely';
+import { measureOf } from '../definition.ts';
+import { paymentsWithoutOrder, stripeCaptured, stripeRefunded } from '../definitions/reconciliation.ts';
+import { aggregateSql } from '../measure.ts';
 import { defineView } from '../view.ts';
 
 /**
@@ -15,15 +18,16 @@ export const revenueReconciliationDaily = defineView({
   indexes: [{ columns: ['date'], unique: true }],
   build: (db) =>
     db
+      // The measures of the reconciliation definitions, over the rows of their source (the Stripe charges).
       .with('charges_d', (q) =>
         q
-          .selectFrom('core.payments')
-          .groupBy('payment_date')
+          .selectFrom(sql<{ payment_date: string }>`(${measureOf(stripeCaptured).source.rows(q)})`.as('r'))
+          .groupBy('r.payment_date')
           .select([
-            'payment_date as date',
-            sql<string>`coalesce(sum(amount_captured_rc) filter (where status = 'succeeded'), 0)`.as('stripe_captured'),
-            sql<string>`sum(amount_refunded_rc)`.as('stripe_refunded'),
-            sql<number>`count(*) filter (where status = 'succeeded' and order_id is null)`.as('payments_without_order'),
+            'r.payment_date as date',
+            sql<string>`${aggregateSql(measureOf(stripeCaptured))}`.as('stripe_captured'),
+            sql<string>`${aggregateSql(measureOf(stripeRefunded))}`.as('stripe_refunded'),
+            sql<number>`${aggregateSql(measureOf(paymentsWithoutOrder))}`.as('payments_without_order'),
           ]),
       )
       .with('unpaid_d', (q) =>
