@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { CatalogEntry, ColumnType, MetricDefinition, MetricTableName, MetricViewName } from './definition.ts';
-import { dimensionDefinitions, metricByName, metricDefinitions } from './definitions/index.ts';
+import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import type { MetricView } from './view.ts';
 
 /**
@@ -25,13 +25,6 @@ export function viewColumns(
   return [...dims, ...leading, ...metrics.filter((m) => !leading.includes(m))];
 }
 
-/** The columns `build` must return: the dimensions and the metrics that are not derived. */
-export function baseColumns(view: Pick<MetricView, 'name' | 'dimensions' | 'leadingMetrics'>, definitions: readonly MetricDefinition[] = metricDefinitions): string[] {
-  return viewColumns(view, definitions)
-    .filter((e) => e.kind === 'dimension' || !e.derivation)
-    .map((e) => e.column);
-}
-
 const SQL_TYPES: Record<ColumnType, RawBuilder<unknown>> = {
   bigint: sql`bigint`,
   numeric: sql`numeric`,
@@ -51,7 +44,7 @@ export function metricExpression(view: MetricViewName, metric: MetricDefinition,
   const d = metric.derivation;
   if (!d) return sql.ref(`${alias}.${metric.column}`);
   const part = (name: string) => {
-    const p = definitions === metricDefinitions ? metricByName(name) : definitions.find((m) => m.name === name);
+    const p = definitions.find((m) => m.name === name);
     if (!p || !p.views.includes(view)) throw new Error(`${metric.name} needs ${name} in ${view}`);
     return metricExpression(view, p, alias, definitions);
   };
