@@ -12,6 +12,7 @@ import { registerBi } from './commands/bi.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerClv } from './commands/clv.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
+import { registerReport } from './commands/report.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -48,5 +49,6 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerClv(program);
   registerQuarantine(program);
+  registerReport(program);
   return program;
 }
