@@ -104,7 +104,7 @@ function render(name: ChartName, d: ReportData): RenderedChart | null {
         caption: `${d.current.period.id}: sessions, add to cart and checkout from GA4; orders from the shop.`,
         points: count(values),
         svg: svg({
-          grid: { ...grid, left: 110 },
+          grid: { ...grid, left: 140 },
           xAxis: { type: 'value' },
           yAxis: { type: 'category', data: d.funnel.map((f) => f.label), inverse: true },
           series: [{ type: 'bar', name: 'Count', data: values, label: { show: true, position: 'right' } }],
@@ -122,7 +122,7 @@ function render(name: ChartName, d: ReportData): RenderedChart | null {
         svg: svg({
           legend,
           grid,
-          xAxis: { type: 'category', data: d.channels.map((c) => c.channel) },
+          xAxis: { type: 'category', data: d.channels.map((c) => c.channel), axisLabel: { interval: 0, rotate: 20 } },
           yAxis: { type: 'value' },
           series: [
             { type: 'bar', name: 'Revenue', data: revenue },

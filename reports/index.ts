@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
@@ -28,7 +29,7 @@ export function reportPath(config: Pick<VeriteConfig, 'reportsDir'>, data: Pick<
 /** Writes the page, creating its folder; whole or not at all (written aside, then renamed). */
 export async function writeReport(file: string, html: string): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temporary, html, 'utf8');
   await rename(temporary, file);
 }
