@@ -13,6 +13,7 @@ import { registerCheck } from './commands/check.ts';
 import { registerClv } from './commands/clv.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
 import { registerReport } from './commands/report.ts';
+import { registerServe } from './commands/serve.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -50,5 +51,6 @@ export function buildProgram(): Command {
   registerClv(program);
   registerQuarantine(program);
   registerReport(program);
+  registerServe(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
+import { UsageError } from '../lib/errors.ts';
 import type { MetricDefinition } from '../metrics/definition.ts';
 import { metricByName } from '../metrics/definitions/index.ts';
 import type { Database } from '../warehouse/database.ts';
@@ -138,7 +139,7 @@ const percent = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFix
 export async function loadReportData(db: Kysely<Database>, config: VeriteConfig, request: ReportRequest): Promise<ReportData> {
   const { kind } = request;
   const layout = REPORT_LAYOUTS[kind];
-  if (!(await tableExists(db, 'metrics.kpi_daily'))) throw new Error('no metrics yet: run `verite run` (or `verite transform`) first');
+  if (!(await tableExists(db, 'metrics.kpi_daily'))) throw new UsageError('no metrics yet: run `verite run` (or `verite transform`) first');
 
   const status = (await tableExists(db, 'metrics.data_status')) ? await db.selectFrom('metrics.data_status').selectAll().execute() : [];
   const metricsRow = status.find((s) => s.source === 'metrics');
@@ -148,7 +149,7 @@ export async function loadReportData(db: Kysely<Database>, config: VeriteConfig,
     .map((s) => ({ name: `${s.source}.${s.stream}`, newestDataDate: s.newest_data_date, lastSuccessAt: s.last_success_at, fresh: s.is_fresh, incompleteFrom: s.incomplete_from }));
 
   const period = request.period !== undefined ? parsePeriod(kind, request.period) : await defaultPeriod(db, kind, completeThrough);
-  if (period === null) throw new Error(`no ${kind} period has data yet: metrics.${periodTable(kind).slice(8)} is empty`);
+  if (period === null) throw new UsageError(`no ${kind} period has data yet: metrics.${periodTable(kind).slice(8)} is empty`);
   const [current, previous, yearAgo] = await Promise.all([figures(db, period), figures(db, previousPeriod(period)), figures(db, yearEarlier(period))]);
 
   const landed = await landedStreams(db, sources, layout.headlines);
