@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { readOnlyDatabase, startReportServer, type ReportServer } from '../../reports/server.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import type { VeriteConfig } from '../../config/schema.ts';
+import { reportsFolder } from './report.ts';
 import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 
 export interface ServeOptions {
@@ -80,7 +81,9 @@ export function registerServe(program: Command): void {
           return await withWarehouse(
             ctx.log,
             async (warehouse) => {
-              const server = await serveReports(warehouse, ctx.config, ctx.log, opts);
+              // With --demo, the demo shop's reports (written by `verite run --demo`) beside its warehouse.
+              const config = { ...ctx.config, reportsDir: reportsFolder(ctx.config, ctx.demo) };
+              const server = await serveReports(warehouse, config, ctx.log, opts);
               await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
               await server.closeAll();
               process.stdout.write('Stopped serving.\n');
