@@ -18,7 +18,7 @@ export interface RenderedChart {
   points: number;
 }
 
-const WIDTH = 640;
+const WIDTH = 580;
 const HEIGHT = 300;
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const COLOURS = ['#2f5fb3', '#a0a7b4', '#d9822b', '#3c9d5d', '#b53f3f', '#7a4fb3'];
@@ -104,7 +104,7 @@ function render(name: ChartName, d: ReportData): RenderedChart | null {
         caption: `${d.current.period.id}: sessions, add to cart and checkout from GA4; orders from the shop.`,
         points: count(values),
         svg: svg({
-          grid: { ...grid, left: 140 },
+          grid: { ...grid, left: 140, right: 64 },
           xAxis: { type: 'value' },
           yAxis: { type: 'category', data: d.funnel.map((f) => f.label), inverse: true },
           series: [{ type: 'bar', name: 'Count', data: values, label: { show: true, position: 'right' } }],
@@ -161,13 +161,13 @@ function render(name: ChartName, d: ReportData): RenderedChart | null {
         points: cells.length,
         svg: svg(
           {
-            grid: { left: 72, right: 24, top: 16, bottom: 72 },
-            xAxis: { type: 'category', data: d.cohorts.offsets.map(String), name: 'months since first order', nameLocation: 'middle', nameGap: 28 },
+            grid: { left: 72, right: 24, top: 16, bottom: 88 },
+            xAxis: { type: 'category', data: d.cohorts.offsets.map(String), name: 'months since first order', nameLocation: 'middle', nameGap: 26 },
             yAxis: { type: 'category', data: d.cohorts.months, inverse: true },
             visualMap: { min: 0, max: 100, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#f2f5fb', '#2f5fb3'] } },
             series: [{ type: 'heatmap', name: 'Retention', data: cells, label: { show: true, fontSize: 10 } }],
           },
-          Math.max(HEIGHT, 40 * d.cohorts.months.length + 100),
+          Math.max(HEIGHT, 32 * d.cohorts.months.length + 110),
         ),
       };
     }

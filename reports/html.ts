@@ -1,6 +1,7 @@
 import { displayNumber, type DisplayKind } from '../lib/display-number.ts';
 import type { MetricDefinition } from '../metrics/definition.ts';
 import { renderCharts } from './charts.ts';
+import { CHANGE_THRESHOLD } from './kinds.ts';
 import type { Headline, PeriodFigures, ReportData } from './data.ts';
 
 /**
@@ -71,7 +72,7 @@ h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10
 .changes { list-style: none; padding: 0; margin: 0; font-size: 12.5px; } .up { color: var(--up); } .down { color: var(--down); }
 .note { color: var(--warn); font-size: 12px; margin: 4px 0 0; }
 details { font-size: 12px; margin-top: 6px; } summary { cursor: pointer; color: var(--muted); } .formula { font-family: ui-monospace, Menlo, Consolas, monospace; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(606px, 1fr)); gap: 16px; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow-x: auto; } figcaption { font-size: 12px; color: var(--muted); }
 figure h3 { color: var(--ink); font-size: 14px; margin-bottom: 6px; cursor: default; }
 table { border-collapse: collapse; font-size: 13px; } td, th { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; }
@@ -147,7 +148,7 @@ ${d.headlines.map((h) => headlineCard(h, d)).join('\n')}
   <ul class="plain">
     ${d.current.partial || d.previous.partial ? `<li class="partial">${escapeHtml(d.current.partial ? `${d.current.period.id} is ${d.current.partial}` : `${d.previous.period.id} is ${d.previous.partial}`)}: changes against the previous period are not compared</li>` : ''}
     ${d.changes.map((c) => `<li class="change">${escapeHtml(c)}</li>`).join('\n    ')}
-    ${!d.current.partial && !d.previous.partial && d.changes.length === 0 ? '<li class="muted">No headline moved by 10% or more against the previous period.</li>' : ''}
+    ${!d.current.partial && !d.previous.partial && d.changes.length === 0 ? `<li class="muted">No headline moved by ${CHANGE_THRESHOLD * 100}% or more against the previous period.</li>` : ''}
     ${d.alerts.map((a) => `<li class="alert down">Alert firing: ${escapeHtml(a.message)}</li>`).join('\n    ')}
     ${gapLines.join('\n    ')}
     ${gapLines.length === 0 ? '<li class="muted">Reconciliation: every order paid with Stripe has its payment, every payment its order.</li>' : ''}
