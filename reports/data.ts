@@ -7,6 +7,7 @@ import type { Database } from '../warehouse/database.ts';
 import { rawTableName } from '../warehouse/tables/raw.ts';
 import { CHANGE_THRESHOLD, REPORT_LAYOUTS, type ReportLayout } from './kinds.ts';
 import { monthsOf, parsePeriod, periodOf, previousPeriod, trailingPeriods, yearEarlier, type ReportKind, type ReportPeriod } from './period.ts';
+import { productsSection, type ProductsSection } from './products.ts';
 import { metricValue, relativeChange, type MetricRow } from './values.ts';
 
 /** A period's rows of kpi_weekly or kpi_monthly and how much of it they cover. */
@@ -71,6 +72,8 @@ export interface ReportData {
   funnel: { label: string; value: number | null }[];
   channels: ChannelFigures[];
   cohorts: { months: string[]; offsets: number[]; cells: { cohort: number; offset: number; value: number }[] };
+  /** Best sellers, out of stock, most returned; null until the products table exists (reports/products.ts). */
+  products: ProductsSection | null;
   /** Predicted 12-month value over the cohorts' ad spend, per channel; null when metrics.clv_summary does not exist. */
   clvToCac: { channel: string; value: number }[] | null;
   changes: string[];
@@ -192,6 +195,7 @@ export async function loadReportData(db: Kysely<Database>, config: VeriteConfig,
   }));
 
   const cohorts = layout.cohorts > 0 ? await cohortCells(db, period, layout.cohorts) : { months: [], offsets: [], cells: [] };
+  const products = await productsSection(db, period);
   const clvToCac = layout.charts.includes('clv_to_cac') && (await tableExists(db, 'metrics.clv_summary')) ? await clvByChannel(db, period) : null;
 
   const alerts = (await db.selectFrom('ops.alert_state').select(['rule', 'message']).where('firing', '=', true).orderBy('rule').execute()).map((a) => ({
@@ -224,6 +228,7 @@ export async function loadReportData(db: Kysely<Database>, config: VeriteConfig,
     funnel,
     channels,
     cohorts,
+    products,
     clvToCac,
     changes,
     alerts,

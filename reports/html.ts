@@ -79,6 +79,23 @@ table { border-collapse: collapse; font-size: 13px; } td, th { padding: 4px 10px
 ul.plain { padding-left: 18px; } code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 `;
 
+/** The products section, when the products table exists. */
+function productsHtml(d: ReportData): string {
+  const p = d.products;
+  if (p === null) return '';
+  const list = (title: string, cls: string, items: string[]) =>
+    `<div class="${cls}"><h3>${escapeHtml(title)}</h3>${items.length ? `<ol>${items.map((i) => `<li>${i}</li>`).join('')}</ol>` : '<p class="muted">None.</p>'}</div>`;
+  const money = (v: number) => `${displayNumber(v, 'money')} ${escapeHtml(d.currency)}`;
+  return `<section class="products">
+  <h2>Products</h2>
+  <div class="headlines">
+    ${list('Best sellers (revenue)', 'best-sellers', p.bestSellers.map((x) => `${escapeHtml(x.product)} — ${money(x.value)}`))}
+    ${p.outOfStock === null ? '' : list('Out of stock at the end of the period', 'out-of-stock', p.outOfStock.map(escapeHtml))}
+    ${list('Returned most', 'most-returned', p.mostReturned.map((x) => `${escapeHtml(x.product)} — ${displayNumber(x.value, 'count')}`))}
+  </div>
+</section>`;
+}
+
 const periodLabel = (p: PeriodFigures) => `${escapeHtml(p.period.id)} (${p.period.start} – ${p.period.end})`;
 const when = (d: Date | null) => (d === null ? 'never' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
 
@@ -155,6 +172,7 @@ ${d.headlines.map((h) => headlineCard(h, d)).join('\n')}
   </ul>
 </section>
 
+${productsHtml(d)}
 <section>
   <h2>Charts</h2>
   <div class="charts">

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ import { makeReport, writeReport } from '../../reports/index.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { chartPoints, launchChromium, openPage } from '../support/chromium.ts';
+import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop } from '../metrics/support/shop.ts';
 
@@ -123,6 +124,8 @@ describe('report pages in Chromium (issue 15)', () => {
       // Cohorts September 2023 to February 2024, measured up to February: January's at 0 and 1 month, February's at 0.
       cohort_retention: 3,
     });
+    // No products table in the warehouse yet: no products section.
+    expect(await page.locator('section.products').count()).toBe(0);
     // ROAS needs spend: said, not drawn empty.
     expect(await page.locator('text=No data to draw').textContent()).toContain('ROAS');
   });
@@ -158,5 +161,35 @@ describe('report pages in Chromium (issue 15)', () => {
       cohort_retention: 3 + 2 + 1,
       delivery: 2 + 2, // January and March
     });
+  });
+
+  it('the products section appears once the products table exists: best sellers, out of stock, returned most', async () => {
+    // A stand-in of the products table (reports/products.ts), filled by hand for 2024-W10 and the week before.
+    await wh.pool.query(`create table metrics.product_daily (date date, product text, units_sold bigint, revenue numeric, returns bigint, inventory_quantity bigint)`);
+    try {
+      await wh.pool.query(`insert into metrics.product_daily values
+        ('2024-03-04', 'Mug', 2, 80, 0, 3), ('2024-03-09', 'Mug', 1, 40, 1, 0),
+        ('2024-03-05', 'Cup', 4, 200, 0, 5),
+        ('2024-03-03', 'Plate', 9, 900, 2, 0),  -- the week before: in no list
+        ('2024-03-06', 'Bowl', 0, 0, 0, 7)`);
+      const { page } = await open('weekly');
+      expect(await page.locator('.products .best-sellers li').allTextContents()).toEqual(['Cup — 200.00 USD', 'Mug — 120.00 USD']);
+      expect(await page.locator('.products .out-of-stock li').allTextContents()).toEqual(['Mug']);
+      expect(await page.locator('.products .most-returned li').allTextContents()).toEqual(['Mug — 1']);
+    } finally {
+      await wh.pool.query('drop table metrics.product_daily');
+    }
+  });
+
+  it('verite report writes the page where --out says, and refuses a period that is not one', async () => {
+    const out = path.join(dir, 'cli-weekly.html');
+    const ok = await runCli(['report', 'weekly', '--period', '2024-W10', '--out', out], { env: { DATABASE_URL: wh.url } });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(`Weekly business review 2024-W10: ${out}\n`);
+    expect(await readFile(out, 'utf8')).toContain('<p class="value">354.18 USD</p>');
+    const bad = await runCli(['report', 'monthly', '--period', '2024-13'], { env: { DATABASE_URL: wh.url } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('verite: --period "2024-13": a monthly report expects a period such as 2026-11\n');
   });
 });
