@@ -86,8 +86,15 @@ describe('report pages in Chromium (issue 15)', () => {
     expect(changed).toContain('1 order paid with Stripe without a succeeded payment');
     expect(changed).toContain('1 succeeded payment without an order');
 
+    // Data as of, per source: is_fresh is judged when the page is made, years after March 2024, so every dated stream is stale.
+    expect(await page.locator('details.sources summary').textContent()).toContain(
+      'stale: fx.rates, ga4.traffic_daily, google_ads.campaign_daily, meta_ads.campaign_insights_daily, shopify.orders, stripe.charges',
+    );
+    expect(await page.locator('tr[data-source="ga4.traffic_daily"] td').nth(1).textContent()).toBe('2024-03-10');
+
     // Definitions come from the metric definitions (the title on hover and the <details>).
     expect(await page.locator('[data-metric="aov"] h3').getAttribute('title')).toBe('Revenue per counted order. Over a date range: SUM(revenue) / SUM(orders).');
+    expect(await page.locator('[data-metric="aov"] details .formula').textContent()).toBe('`revenue / orders`');
 
     expect(await chartPoints(page)).toEqual({
       // 13 weeks from 2023-W50 to 2024-W10, each with a row; 52 weeks earlier only 2023-W10 has data.
