@@ -165,8 +165,13 @@ describe('scheduled reports (issue 15)', () => {
       file: path.join(dir, 'monthly-2024-02.html'), period: '2024-02',
       outcomes: [{ channel: 'file', status: 'delivered', attempts: 1, error: null }, failed, noSmtp],
     });
-    // Each send was tried twice, with one pause between.
-    expect(posts.filter((p) => p.path === '/fail').length).toBe(2 * results.length);
+    // Each send was tried twice, with one pause between. Stopping the scheduler aborts the sends of a firing still in
+    // flight (recorded as failed), so a later firing may have posted fewer times; one that met the 500 twice posted twice.
+    const refused = results.filter((r) => r.outcomes.some((o) => o.channel === 'webhook' && o.error?.includes('HTTP 500'))).length;
+    const hookPosts = posts.filter((p) => p.path === '/fail').length;
+    expect(refused).toBeGreaterThanOrEqual(1);
+    expect(hookPosts).toBeGreaterThanOrEqual(2 * refused);
+    expect(hookPosts).toBeLessThanOrEqual(2 * results.length);
     expect(sleeps.length).toBe(2 * results.length);
     const rows = await deliveries();
     expect(rows.slice(0, 3)).toEqual([
