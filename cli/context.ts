@@ -50,6 +50,8 @@ export interface WithWarehouseOptions {
    * that holds the demo shop's data is refused (see {@link demoDataProblem}).
    */
   lands?: boolean;
+  /** The embedded server's port when this command starts it (`verite serve --warehouse-port`). */
+  embeddedPort?: number;
 }
 
 /**
@@ -58,7 +60,7 @@ export interface WithWarehouseOptions {
  * first, so every command, `verite status` included, shows them for what they are.
  */
 export async function withWarehouse<T>(log: Logger, fn: (warehouse: Warehouse) => Promise<T>, options: WithWarehouseOptions = {}): Promise<T> {
-  const warehouse = await openWarehouse({ log, migrate: options.migrate, demo: demoSelected });
+  const warehouse = await openWarehouse({ log, migrate: options.migrate, demo: demoSelected, embeddedPort: options.embeddedPort });
   try {
     if (options.migrate !== false) await markAbandonedRuns(warehouse.db, log).catch((error: unknown) => log.debug({ err: errorMessage(error) }, 'could not check for abandoned runs'));
     if (options.lands && !warehouse.demo) {

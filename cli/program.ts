@@ -12,6 +12,8 @@ import { registerBi } from './commands/bi.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerClv } from './commands/clv.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
+import { registerReport } from './commands/report.ts';
+import { registerServe } from './commands/serve.ts';
 import '../extractors/index.ts';
 import '../pipeline/default-steps.ts';
 
@@ -48,5 +50,7 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerClv(program);
   registerQuarantine(program);
+  registerReport(program);
+  registerServe(program);
   return program;
 }

@@ -281,6 +281,31 @@ export const scheduleEntry = z
   })
   .strict();
 
+/** A report delivered on a schedule (docs/reports.md): written into `reportsDir`, then sent. */
+export const reportEntry = z
+  .object({
+    cron: z.string().refine((expr) => validateCron(expr), { message: 'not a cron expression (e.g. "0 7 * * 1")' }),
+    kind: z.enum(['weekly', 'monthly', 'quarterly']),
+    to: z
+      .object({
+        /** A Slack-compatible incoming webhook (`{"text": …}`), or the env var holding it. */
+        webhook: z.string().url().optional(),
+        webhookEnv: envName.optional(),
+        email: z
+          .object({
+            /** The env var holding the SMTP URL (smtp://user:password@host:587), a secret. */
+            smtpUrlEnv: envName,
+            from: z.string().min(3),
+            to: z.array(z.string().min(3)).min(1),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     reportingTimezone: timeZone.default('UTC'),
@@ -333,6 +358,9 @@ export const configSchema = z
       })
       .strict()
       .default({ streamAttempts: 2, backoffSeconds: 5, maxRetryAfterMinutes: 15 }),
+    /** Reports delivered on a schedule by `verite schedule`, and where reports are written (docs/reports.md). */
+    reports: z.array(reportEntry).default([]),
+    reportsDir: z.string().min(1).default('.verite/reports'),
     /** The predicted-CLV models (METRICS.md, "Predicted customer value"; docs/clv.md). */
     clv: z
       .object({
@@ -350,6 +378,7 @@ export const configSchema = z
 
 export type VeriteConfig = z.output<typeof configSchema>;
 export type SourcesConfig = VeriteConfig['sources'];
+export type ReportEntry = z.output<typeof reportEntry>;
 export type SourceName = keyof SourcesConfig;
 export type ShopifyConfig = z.output<typeof shopifyConfig>;
 export type StripeConfig = z.output<typeof stripeConfig>;

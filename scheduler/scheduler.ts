@@ -8,6 +8,7 @@ import { resolveSources, type ResolvedSource } from '../pipeline/run.ts';
 import type { PostLoadStep } from '../pipeline/steps.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { alertRuleProblems } from './alerts.ts';
+import { deliverReport, type ReportDeliveryOptions, type ReportDeliveryResult } from './report-delivery.ts';
 import { recordSkippedRun, runJob, type RunJobResult } from './run-job.ts';
 
 export interface SchedulerOptions {
@@ -22,6 +23,11 @@ export interface SchedulerOptions {
   overlap?: LockMode;
   /** Told when a firing's job ends (tests, the command's summary). */
   onJob?: (result: RunJobResult) => void;
+  /** Told when a scheduled report has been written and sent, or failed to be (`reports` of the config). */
+  onReport?: (result: ReportDeliveryResult) => void;
+  /** The clock of the reports (default the system's); the retry's pause and the secrets' environment. */
+  now?: () => Date;
+  reportDelivery?: Pick<ReportDeliveryOptions, 'sleep' | 'env'>;
 }
 
 /** One configured schedule, running. */
@@ -116,6 +122,22 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       // Returns at once: the job is tracked here, so node-cron never sees an overlap of its own.
       (context) => void fire(index, context.date),
       { timezone: config.reportingTimezone, name: `verite ${index + 1}: ${entry.cron}`, logger: cronLog },
+    ),
+  );
+  // Reports on their own cron: a report that cannot be made or sent is recorded, never a run's failure.
+  const fireReport = (index: number) => {
+    if (stopping) return;
+    const entry = config.reports[index]!;
+    log.info({ report: entry.kind, schedule: entry.cron }, 'report schedule fired');
+    const tracked = deliverReport({ warehouse, config, log, entry, now: (options.now ?? (() => new Date()))(), signal: controller.signal, ...options.reportDelivery })
+      .then((result) => options.onReport?.(result))
+      .catch((error: unknown) => log.error({ report: entry.kind, err: errorMessage(error) }, 'scheduled report could not be carried out'))
+      .finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+  tasks.push(
+    ...config.reports.map((entry, index) =>
+      cron.schedule(entry.cron, () => void fireReport(index), { timezone: config.reportingTimezone, name: `verite report ${index + 1}: ${entry.kind} ${entry.cron}`, logger: cronLog }),
     ),
   );
   const entries = plan.map(({ entry }, i) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: tasks[i]!.getNextRun() }));

@@ -43,6 +43,8 @@ export interface OpenOptions {
   /** Apply pending migrations (default true). */
   migrate?: boolean;
   poolSize?: number;
+  /** The embedded server's port when this process starts it (`verite serve --warehouse-port`); default a free one. */
+  embeddedPort?: number;
 }
 
 export function describeUrl(url: string): string {
@@ -210,7 +212,7 @@ export async function openWarehouse(options: OpenOptions = {}): Promise<Warehous
   } else {
     const chosen = options.dataDir ?? process.env.VERITE_DATA_DIR;
     const preferred = embeddedDataDir({ cwd: options.cwd, dataDir: chosen, demo: options.demo });
-    embedded = await startEmbedded({ dataDir: reachableDataDir(preferred, log, { explicit: Boolean(chosen) }), log });
+    embedded = await startEmbedded({ dataDir: reachableDataDir(preferred, log, { explicit: Boolean(chosen) }), log, port: options.embeddedPort });
     url = embedded.url;
   }
   registerSecret(new URL(url).password ? decodeURIComponent(new URL(url).password) : undefined);

@@ -32,6 +32,8 @@ export interface EmbeddedOptions {
   log?: Logger;
   /** Extra `-c name=value` settings (tests turn fsync off). */
   settings?: Record<string, string>;
+  /** A fixed port (`verite serve --warehouse-port`), so a BI tool finds it; default a free one. */
+  port?: number;
 }
 
 interface Ids {
@@ -223,6 +225,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const password = readPassword(dataDir);
   const attached = await attachRunning(dataDir, password);
   if (attached) {
+    if (options.port !== undefined && attached.port !== options.port) {
+      throw new Error(`the embedded PostgreSQL in ${dataDir} is already running on port ${attached.port} (started by another verite command), not ${options.port}: stop that command first`);
+    }
     log?.debug({ dataDir, port: attached.port }, 'attached to the running embedded PostgreSQL');
     return attached;
   }
@@ -241,7 +246,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       rmSync(pwfile, { force: true });
     }
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',

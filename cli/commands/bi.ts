@@ -41,7 +41,7 @@ export function registerBi(program: Command): void {
                 : '  password: unchanged\n',
           );
           if (warehouse.embedded) {
-            out.write('  note: this is the embedded warehouse, which listens on 127.0.0.1 only while a verite command runs; a BI tool needs a PostgreSQL server of its own (DATABASE_URL)\n');
+            out.write('  note: this is the embedded warehouse, which listens on 127.0.0.1 only while a verite command runs: `verite serve` keeps it up on a fixed port for a BI tool on this machine or through a tunnel (docs/reports.md); otherwise a PostgreSQL server of its own (DATABASE_URL)\n');
           }
           out.write('Connect it as described in docs/bi.md.\n');
           return EXIT.ok;

@@ -9,6 +9,7 @@ import { formatTable } from '../format.ts';
 import { runSummaryText } from '../../metrics/summary.ts';
 import { redactString } from '../../lib/logger.ts';
 import { createProgress } from '../../lib/progress.ts';
+import { reportsFolder, writeReportsLines } from './report.ts';
 
 export function registerRun(program: Command): void {
   program
@@ -57,7 +58,12 @@ export function registerRun(program: Command): void {
               // The headline KPIs, once the metric tables are fresh.
               if (result.steps.some((s) => s.name === 'metrics' && s.status === 'succeeded')) process.stdout.write(await runSummaryText(warehouse.db, ctx.config, ctx.log));
               process.stdout.write(`\nWarehouse: ${warehouse.describe}\n`);
-              process.stdout.write(demo ? demoNextSteps(warehouse) : queryHint(warehouse));
+              // The demo ends with its weekly and monthly reviews, so the first thing seen is a report of the demo shop.
+              const reports =
+                demo && result.steps.some((s) => s.name === 'metrics' && s.status === 'succeeded')
+                  ? await writeReportsLines(warehouse.db, ctx.config, ['weekly', 'monthly'], reportsFolder(ctx.config, true), new Date())
+                  : [];
+              process.stdout.write(demo ? demoNextSteps(warehouse, reports) : queryHint(warehouse));
               if (result.status === 'failed' || result.status === 'interrupted') {
                 printError(`verite: run ${result.runId} ${result.status}: ${result.error}`);
                 return EXIT.failed;
@@ -85,8 +91,11 @@ function queryHint(warehouse: Warehouse): string {
 }
 
 /** What the demo's output ends with: how to look further, and how to go from the demo to a real shop. */
-export function demoNextSteps(warehouse: Warehouse): string {
+export function demoNextSteps(warehouse: Warehouse, reports: readonly string[] = []): string {
   const lines = [
+    ...(reports.length
+      ? ['', "The demo shop's weekly and monthly reviews (open them in a browser):", ...reports, '  npx verite --demo serve                   serves them, live views and the metric catalogue on http://127.0.0.1:8080/']
+      : []),
     '',
     "The demo shop's data is in a warehouse of its own (above): add --demo to look at it.",
     `  npx verite --demo query "${QUERY}"`,

@@ -4,14 +4,19 @@ import { noSourceProblem } from '../../pipeline/run.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
+import { serveReports, type ServeOptions } from './serve.ts';
 
 export function registerSchedule(program: Command): void {
   program
     .command('schedule')
     .description('runs in the foreground and fires runs on the configured cron expressions (SIGTERM/SIGINT: finish the current page, then stop)')
     .option('--if-running <mode>', 'when another run holds the run lock: wait, or skip (default: scheduleOverlap of the config)')
+    .option('--serve', 'also serve the reports, live views and the metric catalogue, read-only, as `verite serve` does (docs/reports.md)')
+    .option('--port <port>', 'with --serve: port of the pages', '8080')
+    .option('--host <address>', 'with --serve: address of the pages (default loopback)', '127.0.0.1')
+    .option('--bi-role <name>', 'with --serve: the role of `verite bi grant` named in the connection string', 'verite_bi')
     .action(
-      action(async (opts: { ifRunning?: string }) => {
+      action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const problem = noSourceProblem(ctx.config);
@@ -24,7 +29,10 @@ export function registerSchedule(program: Command): void {
             process.stdout.write(
               formatTable(scheduler.entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))),
             );
+            for (const r of ctx.config.reports) process.stdout.write(`Report ${r.kind} on ${r.cron}, into ${ctx.config.reportsDir}\n`);
+            const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts) : null;
             await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+            await server?.closeAll();
             await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');
             process.stdout.write(`Scheduler stopped after ${scheduler.firings} firing(s).\n`);
             return EXIT.ok;

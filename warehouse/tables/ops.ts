@@ -170,6 +170,20 @@ export interface OpsAlertStateTable {
   run_id: string | null;
 }
 
+/** A report the scheduler wrote (`file`) or sent (`webhook`, `email`), and how that went (migration 0014). */
+export interface OpsReportDeliveriesTable {
+  id: Generated<string>;
+  kind: string;
+  period: string | null;
+  file: string | null;
+  channel: 'file' | 'webhook' | 'email';
+  status: 'delivered' | 'failed';
+  attempts: number;
+  error: string | null;
+  scheduled_for: NullableTimestamp;
+  finished_at: Timestamp;
+}
+
 export interface OpsTables {
   'ops.runs': OpsRunsTable;
   'ops.stream_runs': OpsStreamRunsTable;
@@ -181,4 +195,5 @@ export interface OpsTables {
   'ops.backfills': OpsBackfillsTable;
   'ops.backfill_chunks': OpsBackfillChunksTable;
   'ops.alert_state': OpsAlertStateTable;
+  'ops.report_deliveries': OpsReportDeliveriesTable;
 }

@@ -1,0 +1,60 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import type { VeriteConfig } from '../../config/schema.ts';
+import { errorMessage, UsageError } from '../../lib/errors.ts';
+import type { Database } from '../../warehouse/database.ts';
+import { makeReport, reportPath, REPORT_KINDS, writeReport, type ReportKind } from '../../reports/index.ts';
+import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
+
+/** The reports folder of the shop, or with `--demo` the demo shop's, beside it. */
+export function reportsFolder(config: VeriteConfig, demo: boolean): string {
+  return demo ? path.join(config.reportsDir, 'demo') : config.reportsDir;
+}
+
+/**
+ * Writes the reports of `kinds` for their last complete period into `dir` (the demo's closing
+ * step): one line each saying where, or why not; a report that cannot be made fails nothing.
+ */
+export async function writeReportsLines(db: Kysely<Database>, config: VeriteConfig, kinds: readonly ReportKind[], dir: string, now: Date): Promise<string[]> {
+  const lines: string[] = [];
+  for (const kind of kinds) {
+    try {
+      const report = await makeReport(db, config, { kind, now });
+      const file = reportPath({ reportsDir: dir }, report.data);
+      await writeReport(file, report.html);
+      const partial = report.data.current.partial ? ` (${report.data.current.partial})` : '';
+      lines.push(`  ${`${kind} ${report.data.current.period.id}${partial}`.padEnd(40)} ${path.resolve(file)}`);
+    } catch (error) {
+      lines.push(`  ${kind.padEnd(40)} not written: ${errorMessage(error)}`);
+    }
+  }
+  return lines;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('write a business review as one self-contained HTML page (docs/reports.md)')
+    .argument('<kind>', `${REPORT_KINDS.join(', ')}`)
+    .option('--period <period>', 'the period: 2026-W48 (weekly), 2026-11 (monthly), 2026-Q4 (quarterly); default the last complete one')
+    .option('--out <file>', 'where to write it (default <reportsDir>/<kind>-<period>.html)')
+    .action(
+      action(async (kind: string, opts: { period?: string; out?: string }) => {
+        if (!(REPORT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`report: expected ${REPORT_KINDS.join(', ')}, not ${JSON.stringify(kind)}`);
+        const ctx = await commandContext(program.opts<GlobalOptions>());
+        return withWarehouse(
+          ctx.log,
+          async (warehouse) => {
+            const report = await makeReport(warehouse.db, ctx.config, { kind: kind as ReportKind, period: opts.period, now: new Date() });
+            const file = opts.out ?? reportPath({ reportsDir: reportsFolder(ctx.config, ctx.demo) }, report.data);
+            await writeReport(file, report.html);
+            const partial = report.data.current.partial ? ` (${report.data.current.partial})` : '';
+            process.stdout.write(`${report.data.layout.title} ${report.data.current.period.id}${partial}: ${file}\n`);
+            return EXIT.ok;
+          },
+          { migrate: false },
+        );
+      }),
+    );
+}

@@ -1,0 +1,152 @@
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { readSecret } from '../config/load.ts';
+import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
+import { httpRequest } from '../extractors/http.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { redactString, registerSecret, type Logger } from '../lib/logger.ts';
+import { headlineText } from '../reports/html.ts';
+import { makeReport, reportPath, writeReport, type ReportData } from '../reports/index.ts';
+import type { Warehouse } from '../warehouse/connection.ts';
+
+export interface ReportDeliveryOptions {
+  warehouse: Pick<Warehouse, 'db'>;
+  config: VeriteConfig;
+  log: Logger;
+  entry: ReportEntry;
+  /** The time of the firing (the report's "made at"). */
+  now: Date;
+  /** Where secrets are read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Waits before the one retry of a failed send (default 30 s); tests pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+export type DeliveryChannel = 'file' | 'webhook' | 'email';
+
+export interface DeliveryOutcome {
+  channel: DeliveryChannel;
+  status: 'delivered' | 'failed';
+  attempts: number;
+  error: string | null;
+}
+
+export interface ReportDeliveryResult {
+  file: string | null;
+  period: string | null;
+  outcomes: DeliveryOutcome[];
+}
+
+const RETRY_DELAY_MS = 30_000;
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The short message of a report: its headline numbers, what changed, and where the page is. */
+export function reportSummary(data: ReportData, file: string): string {
+  const partial = data.current.partial ? ` (${data.current.partial})` : '';
+  const lines = [`*${data.layout.title} ${data.current.period.id}*${partial} · ${data.shop}`];
+  for (const h of data.headlines) {
+    const change = h.changePrevious === null ? '' : ` (${h.changePrevious >= 0 ? '+' : '−'}${Math.abs(h.changePrevious * 100).toFixed(1)}% vs ${data.previous.period.id})`;
+    lines.push(`• ${h.metric.label}: ${headlineText(h, data.currency)}${change}`);
+  }
+  const changed = [...data.changes, ...data.alerts.map((a) => `alert firing: ${a.message}`)];
+  if (data.reconciliation.ordersWithoutPayment) changed.push(`${data.reconciliation.ordersWithoutPayment} order(s) without payment`);
+  if (data.reconciliation.paymentsWithoutOrder) changed.push(`${data.reconciliation.paymentsWithoutOrder} payment(s) without order`);
+  if (changed.length) lines.push(`What changed: ${changed.join('; ')}`);
+  lines.push(`Report: ${path.resolve(file)}`);
+  return lines.join('\n');
+}
+
+/**
+ * One scheduled report (docs/reports.md): made from the metrics of the last complete period,
+ * written into `reportsDir`, then sent to the webhook (a short Slack-compatible message) and by
+ * e-mail (the page as the HTML body). Each send is retried once; every outcome, failure
+ * included, is recorded in `ops.report_deliveries`. Never throws: a report that cannot be made
+ * or sent is logged and recorded, and the data runs go on.
+ */
+export async function deliverReport(options: ReportDeliveryOptions): Promise<ReportDeliveryResult> {
+  const { warehouse, config, log, entry, now } = options;
+  const env = options.env ?? process.env;
+  const sleep = options.sleep ?? defaultSleep;
+  const outcomes: DeliveryOutcome[] = [];
+  let file: string | null = null;
+  let period: string | null = null;
+  const record = async (outcome: DeliveryOutcome) => {
+    outcomes.push(outcome);
+    try {
+      await warehouse.db
+        .insertInto('ops.report_deliveries')
+        .values({ kind: entry.kind, period, file, channel: outcome.channel, status: outcome.status, attempts: outcome.attempts, error: outcome.error, scheduled_for: now, finished_at: new Date() })
+        .execute();
+    } catch (error) {
+      log.error({ report: entry.kind, err: errorMessage(error) }, 'report delivery could not be recorded');
+    }
+    const fields = { report: entry.kind, period, channel: outcome.channel, attempts: outcome.attempts, err: outcome.error ?? undefined };
+    if (outcome.status === 'failed') log.error(fields, 'report delivery failed');
+    else log.info(fields, 'report delivered');
+  };
+
+  let data: ReportData;
+  let html: string;
+  try {
+    ({ data, html } = await makeReport(warehouse.db, config, { kind: entry.kind, now }));
+    period = data.current.period.id;
+    file = reportPath(config, data);
+    await writeReport(file, html);
+    await record({ channel: 'file', status: 'delivered', attempts: 1, error: null });
+  } catch (error) {
+    await record({ channel: 'file', status: 'failed', attempts: 1, error: redactString(errorMessage(error)) });
+    return { file: null, period, outcomes };
+  }
+
+  /** A send, retried once after a pause. */
+  const attempt = async (channel: DeliveryChannel, send: () => Promise<void>) => {
+    let lastError = '';
+    for (let n = 1; n <= 2; n++) {
+      try {
+        await send();
+        return record({ channel, status: 'delivered', attempts: n, error: null });
+      } catch (error) {
+        lastError = redactString(errorMessage(error));
+        if (n === 1) {
+          log.warn({ report: entry.kind, channel, err: lastError }, 'report delivery failed; retrying once');
+          await sleep(RETRY_DELAY_MS);
+        }
+      }
+    }
+    return record({ channel, status: 'failed', attempts: 2, error: lastError });
+  };
+
+  const summary = reportSummary(data, file);
+  const to = entry.to;
+  if (to.webhook || to.webhookEnv) {
+    await attempt('webhook', async () => {
+      const url = to.webhookEnv ? readSecret(to.webhookEnv, 'reports.to.webhookEnv', env) : to.webhook!;
+      registerSecret(url);
+      await httpRequest(
+        // The URL carries the channel's token: `describe` stands for it in errors and logs.
+        { source: 'reports', log, signal: options.signal, retry: { attempts: 1, timeoutMs: 15_000 } },
+        { method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: summary }), describe: 'POST report webhook' },
+      );
+    });
+  }
+  if (to.email) {
+    const email = to.email;
+    await attempt('email', async () => {
+      const smtpUrl = readSecret(email.smtpUrlEnv, 'reports.to.email.smtpUrlEnv', env);
+      const transport = nodemailer.createTransport(smtpUrl);
+      try {
+        await transport.sendMail({
+          from: email.from,
+          to: email.to,
+          subject: `${data.layout.title} ${data.current.period.id}${data.current.partial ? ' (partial)' : ''} · ${data.shop}`,
+          text: summary,
+          html,
+        });
+      } finally {
+        transport.close();
+      }
+    });
+  }
+  return { file, period, outcomes };
+}

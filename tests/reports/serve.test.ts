@@ -1,0 +1,145 @@
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { makeReport, writeReport } from '../../reports/index.ts';
+import { readOnlyDatabase, startReportServer, type ReportServer } from '../../reports/server.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { spawnCli, waitFor } from '../support/spawn-script.ts';
+import { CONFIG, landShop } from '../metrics/support/shop.ts';
+
+/**
+ * Issue 15, acceptance 4: `verite serve` answers the report pages and the catalogue on
+ * 127.0.0.1, keeps the embedded warehouse up on a fixed port where the BI role connects, and
+ * nothing sent to it can write to the warehouse.
+ */
+
+const silent = createLogger({ write: () => undefined }, 'silent');
+const now = new Date('2024-03-12T06:00:00Z');
+let wh: Warehouse;
+let dir: string;
+let readOnly: ReturnType<typeof readOnlyDatabase>;
+let server: ReportServer;
+const config = () => configSchema.parse({ ...CONFIG, reportsDir: path.join(dir, 'reports') });
+
+beforeAll(async () => {
+  wh = await createTestDatabase('reports_serve');
+  await landShop(wh.pool);
+  expect((await runTransforms(wh, config0(), { now })).status).toBe('succeeded');
+  expect((await refreshMetrics(wh, config0(), silent, { now })).error).toBeUndefined();
+  dir = await mkdtemp(path.join(tmpdir(), 'verite-serve-'));
+  // Run as root, the embedded server runs as the postgres user, who must enter the folder (mkdtemp makes it 0700).
+  await chmod(dir, 0o755);
+  readOnly = readOnlyDatabase(wh.url);
+  server = await startReportServer({ db: readOnly.db, config: config(), log: silent, port: 0, now: () => now });
+});
+afterAll(async () => {
+  await server?.close();
+  await readOnly?.db.destroy();
+  await wh?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+const config0 = () => configSchema.parse({ ...CONFIG });
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+const tableExists = async (name: string) => (await wh.pool.query<{ t: string | null }>('select to_regclass($1)::text as t', [name])).rows[0]!.t !== null;
+
+describe('verite serve (issue 15)', () => {
+  it('serves the reports written, their archive, a live view from the current data, and the catalogue, on 127.0.0.1', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const report = await makeReport(wh.db, config(), { kind: 'weekly', now });
+    await writeReport(path.join(dir, 'reports', 'weekly-2024-W10.html'), report.html);
+
+    const index = await fetch(`${server.url}/`);
+    expect(index.status).toBe(200);
+    expect(await index.text()).toContain('<a href="/reports/weekly-2024-W10.html">weekly 2024-W10</a>');
+    const file = await fetch(`${server.url}/reports/weekly-2024-W10.html`);
+    expect(file.status).toBe(200);
+    expect(await file.text()).toBe(await readFile(path.join(dir, 'reports', 'weekly-2024-W10.html'), 'utf8'));
+
+    // Live, from the data: 2024-W10's revenue (worked out in report-page.test.ts); another period by ?period=.
+    const live = await (await fetch(`${server.url}/live/weekly`)).text();
+    expect(live).toContain('<p class="value">354.18 USD</p>');
+    const february = await fetch(`${server.url}/live/monthly?period=2024-02`);
+    expect(february.status).toBe(200);
+    expect(await february.text()).toContain('<p class="value">105.00 USD</p>');
+
+    const catalogue = await fetch(`${server.url}/catalogue`);
+    expect(catalogue.status).toBe(200);
+    expect(await catalogue.text()).toContain('Revenue per counted order. Over a date range: SUM(revenue) / SUM(orders).');
+
+    // Only report files of the folder are served.
+    expect((await fetch(`${server.url}/reports/..%2F..%2Fetc%2Fpasswd`)).status).toBe(404);
+    expect((await fetch(`${server.url}/nothing`)).status).toBe(404);
+  });
+
+  it('no request can write: other methods are 405, a crafted period is refused, and its sessions are read-only', async () => {
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      const res = await fetch(`${server.url}/live/weekly`, { method, body: 'drop table ops.runs' });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+    }
+    const crafted = await fetch(`${server.url}/live/weekly?period=${encodeURIComponent("2024-W10'; drop table ops.runs; --")}`);
+    expect(crafted.status).toBe(400);
+    expect(await crafted.text()).toContain('a weekly report expects a period such as 2026-W48');
+    expect(await tableExists('ops.runs')).toBe(true);
+
+    // The pages' own connections: every transaction is read-only, so even a statement that got through could not write.
+    expect((await readOnly.pool.query('show transaction_read_only')).rows[0].transaction_read_only).toBe('on');
+    await expect(readOnly.pool.query('create table public.written_by_serve (a int)')).rejects.toMatchObject({ code: '25006' });
+    await expect(readOnly.pool.query("delete from ops.runs where id = 'x'")).rejects.toMatchObject({ code: '25006' });
+    expect(await tableExists('public.written_by_serve')).toBe(false);
+  });
+
+  it('keeps the embedded warehouse up on the fixed port, where the BI role connects, while it runs', async () => {
+    const dataDir = path.join(dir, 'embedded');
+    const env = { DATABASE_URL: '', VERITE_DATA_DIR: dataDir, BI_PASSWORD: 'report-reader-secret', VERITE_CONFIG: '' };
+    const granted = await runCli(['bi', 'grant', '--role', 'report_reader', '--password-env', 'BI_PASSWORD'], { env, cwd: dir });
+    expect(granted.stderr).toBe('');
+    expect(granted.code).toBe(0);
+
+    const [port, warehousePort] = [await freePort(), await freePort()];
+    const serve = spawnCli(['serve', '--port', String(port), '--warehouse-port', String(warehousePort), '--bi-role', 'report_reader'], { ...env, VERITE_LOG_LEVEL: 'warn' }, { cwd: dir });
+    try {
+      await waitFor('verite serve to listen', () => serve.stdout().includes('Reports, live views and the metric catalogue'));
+      expect(serve.stdout()).toContain(`Reports, live views and the metric catalogue: http://127.0.0.1:${port}/ (read-only; Ctrl-C to stop)`);
+      // The connection string names the role and no password.
+      expect(serve.stdout()).toContain(`Warehouse for BI tools, as role report_reader: postgres://report_reader@127.0.0.1:${warehousePort}/postgres`);
+
+      const bi = new pg.Client({ host: '127.0.0.1', port: warehousePort, database: 'postgres', user: 'report_reader', password: 'report-reader-secret' });
+      await bi.connect();
+      try {
+        expect((await bi.query('select current_user as u')).rows[0].u).toBe('report_reader');
+        await expect(bi.query('create table metrics.by_bi (a int)')).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|25006)$/) });
+      } finally {
+        await bi.end();
+      }
+      expect((await fetch(`http://127.0.0.1:${port}/catalogue`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' })).status).toBe(405);
+      // No data landed in this warehouse: the live view says so instead of failing.
+      const live = await fetch(`http://127.0.0.1:${port}/live/weekly`);
+      expect(live.status).toBe(404);
+      expect(await live.text()).toContain('no metrics yet');
+    } finally {
+      serve.child.kill('SIGTERM');
+    }
+    const { code } = await serve.exited;
+    expect(code).toBe(0);
+    expect(serve.stdout()).toContain('Stopped serving.');
+  });
+});
