@@ -57,26 +57,37 @@ export const stagingShopifyOrders = defineModel({
   uniqueKey: ['order_id'],
   checks: [rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem)],
   build: (db) =>
-    // Each record read out of storage once, not once per field (see rawRecordsCheck).
-    db.selectFrom(sql<{ _key: string; _record: unknown }>`(select _key, _record || '{}'::jsonb as _record from raw.shopify__orders offset 0)`.as('o')).select([
-      sql<string>`_key`.as('order_id'),
-      jsonText('_record', 'name').as('order_name'),
-      jsonStrictTimestamp('_record', 'created_at').as('created_at'),
-      jsonTimestamp('_record', 'updated_at').as('updated_at'),
-      jsonStrictTimestamp('_record', 'cancelled_at').as('cancelled_at'),
-      sql<boolean>`coalesce(ops.parse_boolean(_record->>'test'), false)`.as('is_test'),
-      sql<string>`upper(btrim(${CURRENCY}))`.as('currency'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_price')}, 0)`.as('total_price'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'subtotal_price')}, 0)`.as('subtotal_price'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_discounts')}, 0)`.as('total_discounts'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_tax')}, 0)`.as('total_tax'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
-        (select sum(ops.parse_decimal(l->>'price')) from jsonb_array_elements(case when jsonb_typeof(_record->'shipping_lines') = 'array' then _record->'shipping_lines' else '[]'::jsonb end) l), 0)`.as('total_shipping'),
-      jsonId('_record', 'customer', 'id').as('shopify_customer_id'),
-      sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
-      sql<string | null>`nullif(_record->>'landing_site', '')`.as('landing_site'),
-      sql<string | null>`nullif(_record->>'referring_site', '')`.as('referring_site'),
-      sql<string[]>`coalesce((select array_agg(lower(g)) from jsonb_array_elements_text(case when jsonb_typeof(_record->'payment_gateway_names') = 'array' then _record->'payment_gateway_names' else '[]'::jsonb end) g), '{}')`.as('payment_gateway_names'),
-      jsonText('_record', 'financial_status').as('financial_status'),
-    ]),
+    db
+      // Each record read out of storage once, not once per field (see rawRecordsCheck).
+      .selectFrom((eb) =>
+        eb
+          .selectFrom('raw.shopify__orders')
+          .select(['_key', sql<unknown>`_record || '{}'::jsonb`.as('_record')])
+          .offset(sql.lit(0))
+          .as('o'),
+      )
+      .select((eb) => {
+        const decimal = (...path: string[]) => eb.fn.coalesce(jsonDecimal('_record', ...path), sql<string>`0`);
+        return [
+          'o._key as order_id',
+          jsonText('_record', 'name').as('order_name'),
+          jsonStrictTimestamp('_record', 'created_at').as('created_at'),
+          jsonTimestamp('_record', 'updated_at').as('updated_at'),
+          jsonStrictTimestamp('_record', 'cancelled_at').as('cancelled_at'),
+          eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'test')})`, sql.lit(false)).as('is_test'),
+          sql<string>`upper(btrim(${CURRENCY}))`.as('currency'),
+          decimal('total_price').as('total_price'),
+          decimal('subtotal_price').as('subtotal_price'),
+          decimal('total_discounts').as('total_discounts'),
+          decimal('total_tax').as('total_tax'),
+          sql<string>`coalesce(${jsonDecimal('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
+            (select sum(ops.parse_decimal(l->>'price')) from jsonb_array_elements(case when jsonb_typeof(_record->'shipping_lines') = 'array' then _record->'shipping_lines' else '[]'::jsonb end) l), 0)`.as('total_shipping'),
+          jsonId('_record', 'customer', 'id').as('shopify_customer_id'),
+          sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
+          jsonId('_record', 'landing_site').as('landing_site'),
+          jsonId('_record', 'referring_site').as('referring_site'),
+          sql<string[]>`coalesce((select array_agg(lower(g)) from jsonb_array_elements_text(case when jsonb_typeof(_record->'payment_gateway_names') = 'array' then _record->'payment_gateway_names' else '[]'::jsonb end) g), '{}')`.as('payment_gateway_names'),
+          jsonText('_record', 'financial_status').as('financial_status'),
+        ];
+      }),
 });
