@@ -1,11 +1,7 @@
 import { sql } from 'kysely';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonDecimal, jsonId, jsonStrictTimestamp, jsonText, jsonTimestamp } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, jsonTimestamp } from '../sql.ts';
 import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
-
-/** The elements of a JSON array field of the record (none when it is not an array), with their 0-based index `i`. */
-const elements = (json: string, alias: string) =>
-  sql.raw(`jsonb_array_elements(case when jsonb_typeof(${json}) = 'array' then ${json} else '[]'::jsonb end) with ordinality as ${alias}`);
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
 
@@ -28,19 +24,19 @@ export function shopifyOrderProblem(ctx: TransformContext) {
     amountProblem('total_discounts', text('total_discounts')),
     amountProblem('total_tax', text('total_tax')),
     amountProblem('total_shipping_price_set.shop_money.amount', sql`_record #>> '{total_shipping_price_set,shop_money,amount}'`),
-    sql`(select string_agg(${amountProblem(at('shipping_lines', 's.ord', '.price'), sql`s.line->>'price'`)}, '; ') from ${elements("_record->'shipping_lines'", 's(line, ord)')})`,
+    sql`(select string_agg(${amountProblem(at('shipping_lines', 's.ord', '.price'), sql`s.line->>'price'`)}, '; ') from ${jsonElements(sql`_record->'shipping_lines'`, 's', 'line')})`,
     sql`(select string_agg(nullif(concat_ws('; ',
         ${countProblem(at('line_items', 'l.ord', '.quantity'), sql`l.line->>'quantity'`)},
         ${amountProblem(at('line_items', 'l.ord', '.price'), sql`l.line->>'price'`)},
         ${amountProblem(at('line_items', 'l.ord', '.total_discount'), sql`l.line->>'total_discount'`)}), ''), '; ')
-      from ${elements("_record->'line_items'", 'l(line, ord)')})`,
+      from ${jsonElements(sql`_record->'line_items'`, 'l', 'line')})`,
     // Only the transactions the metrics count (successful refunds) must parse.
     sql`(select string_agg(nullif(concat_ws('; ',
         ${timestampProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].created_at'`), sql`coalesce(nullif(btrim(r.refund->>'created_at'), ''), t.tx->>'created_at')`, range, { required: true })},
         ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].transactions[' || (t.ord - 1) || '].amount'`), sql`t.tx->>'amount'`, { required: true })},
         ${currencyProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].transactions[' || (t.ord - 1) || '].currency'`), sql`t.tx->>'currency'`)}), ''), '; ')
-      from ${elements("_record->'refunds'", 'r(refund, ord)')}
-      cross join lateral ${elements("r.refund->'transactions'", 't(tx, ord)')}
+      from ${jsonElements(sql`_record->'refunds'`, 'r', 'refund')}
+      cross join lateral ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
       where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success')`,
   );
 }
