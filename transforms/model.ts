@@ -1,4 +1,4 @@
-import type { Kysely, Compilable, RawBuilder } from 'kysely';
+import type { AliasableExpression, Compilable, Kysely, RawBuilder, Selectable } from 'kysely';
 import type { ChannelRule, VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
 
@@ -51,6 +51,9 @@ export interface SetAsideCheck extends CheckBase {
   keyColumn: string;
 }
 
+/** A SELECT (a query builder or a `sql` fragment): the runner builds the table `as` it. */
+export type ModelQuery<O = unknown> = Compilable<O> & AliasableExpression<O>;
+
 /**
  * A transform model: the table it builds, what it reads, and the query that builds it.
  * `build` returns a SELECT; the runner creates the table from it and swaps it in.
@@ -61,7 +64,7 @@ export interface Model {
   /** Models or raw tables it reads (`raw.x__y` are sources, not models). */
   readonly dependsOn: readonly string[];
   readonly description: string;
-  build(db: Kysely<Database>, ctx: TransformContext): Compilable;
+  build(db: Kysely<Database>, ctx: TransformContext): ModelQuery;
   /** Columns to index after the build. */
   readonly indexes?: readonly (readonly string[])[];
   /** The unique key of a row, checked unique and not null after the build. */
@@ -69,6 +72,29 @@ export interface Model {
   readonly checks?: readonly DataCheck[];
 }
 
-export function defineModel(model: Model): Model {
-  return Object.freeze(model);
+/**
+ * For a model building a table of the {@link Database} type: the columns its query selects
+ * that the type does not declare, and those the type declares that it does not select. A
+ * query whose row type is not known (a bare `sql` fragment) is not checked here; the built
+ * tables are compared with the types at run time (tests/transforms/types-match-models.test.ts).
+ */
+type ColumnsOfType<Name extends string, Q> = Name extends keyof Database
+  ? Q extends Compilable<infer O>
+    ? unknown extends O
+      ? unknown
+      : [Exclude<keyof O, keyof Selectable<Database[Name]>>, Exclude<keyof Selectable<Database[Name]>, keyof O>] extends [never, never]
+        ? unknown
+        : { columnsDifferFromTheTypes: { selectedNotDeclared: Exclude<keyof O, keyof Selectable<Database[Name]>>; declaredNotSelected: Exclude<keyof Selectable<Database[Name]>, keyof O> } }
+    : unknown
+  : unknown;
+
+/**
+ * Declares a model. When it builds a table the {@link Database} type declares
+ * (`warehouse/tables/staging.ts`, `core.ts`), the names its query selects must be that
+ * table's columns: a column renamed in the model but not in the types breaks the build.
+ */
+export function defineModel<const Name extends string, Q extends ModelQuery>(
+  model: Omit<Model, 'name' | 'build'> & { readonly name: Name; build(db: Kysely<Database>, ctx: TransformContext): Q } & ColumnsOfType<Name, Q>,
+): Model {
+  return Object.freeze(model) as Model;
 }

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type AliasedRawBuilder, type RawBuilder } from 'kysely';
 
 /** Small SQL fragments the models share: reading API JSON safely, local dates, conversion. */
 
@@ -43,4 +43,14 @@ export function jsonDecimal(column: string, ...path: string[]): RawBuilder<strin
 /** An ISO 8601 date and time read strictly (`ops.parse_timestamptz`; no offset is UTC). */
 export function jsonStrictTimestamp(column: string, ...path: string[]): RawBuilder<Date | null> {
   return sql<Date | null>`ops.parse_timestamptz(${jsonText(column, ...path)})`;
+}
+
+/**
+ * The elements of a JSON array (none when it is not one), numbered from 1, as a table
+ * `alias(value, ord)` to join laterally: `jsonElements(sql`o._record->'line_items'`, 'l', 'line')`.
+ */
+export function jsonElements<A extends string, V extends string>(array: RawBuilder<unknown>, alias: A, value: V): AliasedRawBuilder<Record<V, unknown> & { ord: number }, A> {
+  return sql<Record<V, unknown> & { ord: number }>`jsonb_array_elements(case when jsonb_typeof(${array}) = 'array' then ${array} else '[]'::jsonb end) with ordinality`.as<A>(
+    sql`${sql.id(alias)}(${sql.id(value)}, ord)`,
+  );
 }

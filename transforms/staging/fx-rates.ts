@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
+import { jsonNumeric, jsonText } from '../sql.ts';
 
 /** One row per published rate: 1 `base` is worth `rate` `quote` on `date`. */
 export const stagingFxRates = defineModel({
@@ -7,14 +8,18 @@ export const stagingFxRates = defineModel({
   dependsOn: ['raw.fx__rates'],
   description: 'Published exchange rates (from a file or the ECB), one row per date and pair.',
   uniqueKey: ['date', 'base', 'quote'],
-  build: (db) =>
-    db
+  build: (db) => {
+    const date = sql<string | null>`ops.try_date(${jsonText('_record', 'date')})`;
+    const rate = jsonNumeric('_record', 'rate');
+    return db
       .selectFrom('raw.fx__rates')
-      .select([
-        sql<string>`ops.try_date(_record->>'date')`.as('date'),
-        sql<string>`upper(_record->>'base')`.as('base'),
-        sql<string>`upper(_record->>'quote')`.as('quote'),
-        sql<string>`ops.try_numeric(_record->>'rate')`.as('rate'),
+      .select((eb) => [
+        date.as('date'),
+        eb.fn<string>('upper', [jsonText('_record', 'base')]).as('base'),
+        eb.fn<string>('upper', [jsonText('_record', 'quote')]).as('quote'),
+        rate.as('rate'),
       ])
-      .where(sql<boolean>`ops.try_numeric(_record->>'rate') > 0 and ops.try_date(_record->>'date') is not null`),
+      .where(rate, '>', sql<string>`0`)
+      .where(date, 'is not', null);
+  },
 });

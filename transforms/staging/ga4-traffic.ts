@@ -32,9 +32,9 @@ export const stagingGa4Traffic = defineModel({
   ],
   build: (db) =>
     db.selectFrom('raw.ga4__traffic_daily').select([
-      sql<string>`_key`.as('row_key'),
+      '_key as row_key',
       sql<string>`_record->>'property_id'`.as('property_id'),
-      sql<string>`_report_date`.as('date'),
+      '_report_date as date',
       sql<string | null>`nullif(_record->>'sessionDefaultChannelGroup', '')`.as('channel_group'),
       dimension('sessionSource').as('source'),
       dimension('sessionMedium').as('medium'),

@@ -28,8 +28,8 @@ export const stagingGoogleAdsCampaigns = defineModel({
   ],
   build: (db) =>
     db.selectFrom('raw.google_ads__campaign_daily').select([
-      sql<string>`_key`.as('row_key'),
-      sql<string>`_report_date`.as('date'),
+      '_key as row_key',
+      '_report_date as date',
       sql<string>`_record #>> '{customer,id}'`.as('account_id'),
       sql<string>`upper(btrim(_record #>> '{customer,currency_code}'))`.as('currency'),
       sql<string | null>`_record #>> '{customer,time_zone}'`.as('account_time_zone'),

@@ -43,8 +43,8 @@ export const stagingMetaAdsCampaigns = defineModel({
   ],
   build: (db, ctx) =>
     db.selectFrom('raw.meta_ads__campaign_insights_daily').select([
-      sql<string>`_key`.as('row_key'),
-      sql<string>`_report_date`.as('date'),
+      '_key as row_key',
+      '_report_date as date',
       sql<string>`_record->>'account_id'`.as('account_id'),
       sql<string>`upper(btrim(_record->>'account_currency'))`.as('currency'),
       sql<string | null>`_record->>'account_timezone_name'`.as('account_time_zone'),

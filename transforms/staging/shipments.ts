@@ -35,7 +35,7 @@ export const stagingShipments = defineModel({
   ],
   build: (db) =>
     db.selectFrom('raw.shipments__shipments').select([
-      sql<string>`_key`.as('shipment_key'),
+      '_key as shipment_key',
       sql<string | null>`nullif(btrim(_record->>'tracking_number'), '')`.as('tracking_number'),
       sql<string | null>`nullif(btrim(_record->>'order_id'), '')`.as('order_ref'),
       sql<string | null>`nullif(_record->>'carrier', '')`.as('carrier'),

@@ -9,14 +9,22 @@ export const stagingShopifyCustomers = defineModel({
   description: 'Shopify customers, one row per customer, typed.',
   uniqueKey: ['customer_id'],
   build: (db) =>
-    db.selectFrom('raw.shopify__customers').select([
-      sql<string>`_key`.as('customer_id'),
-      sql<boolean>`exists (select 1 from staging.shopify_deletions d where d.record_type = 'customer' and d.record_id = _key)`.as('is_deleted'),
-      sql<string | null>`nullif(lower(btrim(_record->>'email')), '')`.as('email'),
-      jsonText('_record', 'first_name').as('first_name'),
-      jsonText('_record', 'last_name').as('last_name'),
-      jsonTimestamp('_record', 'created_at').as('created_at'),
-      jsonTimestamp('_record', 'updated_at').as('updated_at'),
-      jsonText('_record', 'state').as('state'),
+    db.selectFrom('raw.shopify__customers as c').select((eb) => [
+      'c._key as customer_id',
+      eb
+        .exists(
+          eb
+            .selectFrom('staging.shopify_deletions as d')
+            .select(eb.lit(1).as('one'))
+            .where('d.record_type', '=', sql.lit('customer'))
+            .whereRef('d.record_id', '=', 'c._key'),
+        )
+        .as('is_deleted'),
+      sql<string | null>`nullif(lower(btrim(${jsonText('c._record', 'email')})), '')`.as('email'),
+      jsonText('c._record', 'first_name').as('first_name'),
+      jsonText('c._record', 'last_name').as('last_name'),
+      jsonTimestamp('c._record', 'created_at').as('created_at'),
+      jsonTimestamp('c._record', 'updated_at').as('updated_at'),
+      jsonText('c._record', 'state').as('state'),
     ]),
 });

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
+import { jsonId, jsonText, jsonTimestamp } from '../sql.ts';
 
 /**
  * One row per order or customer Shopify says was deleted (a `destroy` event of
@@ -12,14 +13,19 @@ export const stagingShopifyDeletions = defineModel({
   dependsOn: ['raw.shopify__deletions'],
   description: 'Shopify orders and customers deleted in the shop, one row per deleted record, with when.',
   uniqueKey: ['record_type', 'record_id'],
-  build: (db) =>
-    db
+  build: (db) => {
+    const subjectType = jsonText('_record', 'subject_type');
+    const subjectId = jsonText('_record', 'subject_id');
+    return db
       .selectFrom('raw.shopify__deletions')
-      .where(sql<boolean>`_record->>'verb' = 'destroy' and _record->>'subject_type' in ('Order', 'Customer') and nullif(_record->>'subject_id', '') is not null`)
-      .groupBy([sql`_record->>'subject_type'`, sql`_record->>'subject_id'`])
-      .select([
-        sql<'order' | 'customer'>`lower(_record->>'subject_type')`.as('record_type'),
-        sql<string>`_record->>'subject_id'`.as('record_id'),
-        sql<Date | null>`min(ops.try_timestamptz(_record->>'created_at'))`.as('deleted_at'),
-      ]),
+      .where(jsonText('_record', 'verb'), '=', sql.lit('destroy'))
+      .where(subjectType, 'in', [sql.lit('Order'), sql.lit('Customer')])
+      .where(jsonId('_record', 'subject_id'), 'is not', null)
+      .groupBy([subjectType, subjectId])
+      .select((eb) => [
+        eb.fn<'order' | 'customer'>('lower', [subjectType]).as('record_type'),
+        subjectId.as('record_id'),
+        eb.fn.min(jsonTimestamp('_record', 'created_at')).as('deleted_at'),
+      ]);
+  },
 });

@@ -1,11 +1,7 @@
 import { sql } from 'kysely';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonDecimal, jsonId, jsonStrictTimestamp, jsonText, jsonTimestamp } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, jsonTimestamp } from '../sql.ts';
 import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
-
-/** The elements of a JSON array field of the record (none when it is not an array), with their 0-based index `i`. */
-const elements = (json: string, alias: string) =>
-  sql.raw(`jsonb_array_elements(case when jsonb_typeof(${json}) = 'array' then ${json} else '[]'::jsonb end) with ordinality as ${alias}`);
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
 
@@ -28,19 +24,19 @@ export function shopifyOrderProblem(ctx: TransformContext) {
     amountProblem('total_discounts', text('total_discounts')),
     amountProblem('total_tax', text('total_tax')),
     amountProblem('total_shipping_price_set.shop_money.amount', sql`_record #>> '{total_shipping_price_set,shop_money,amount}'`),
-    sql`(select string_agg(${amountProblem(at('shipping_lines', 's.ord', '.price'), sql`s.line->>'price'`)}, '; ') from ${elements("_record->'shipping_lines'", 's(line, ord)')})`,
+    sql`(select string_agg(${amountProblem(at('shipping_lines', 's.ord', '.price'), sql`s.line->>'price'`)}, '; ') from ${jsonElements(sql`_record->'shipping_lines'`, 's', 'line')})`,
     sql`(select string_agg(nullif(concat_ws('; ',
         ${countProblem(at('line_items', 'l.ord', '.quantity'), sql`l.line->>'quantity'`)},
         ${amountProblem(at('line_items', 'l.ord', '.price'), sql`l.line->>'price'`)},
         ${amountProblem(at('line_items', 'l.ord', '.total_discount'), sql`l.line->>'total_discount'`)}), ''), '; ')
-      from ${elements("_record->'line_items'", 'l(line, ord)')})`,
+      from ${jsonElements(sql`_record->'line_items'`, 'l', 'line')})`,
     // Only the transactions the metrics count (successful refunds) must parse.
     sql`(select string_agg(nullif(concat_ws('; ',
         ${timestampProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].created_at'`), sql`coalesce(nullif(btrim(r.refund->>'created_at'), ''), t.tx->>'created_at')`, range, { required: true })},
         ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].transactions[' || (t.ord - 1) || '].amount'`), sql`t.tx->>'amount'`, { required: true })},
         ${currencyProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].transactions[' || (t.ord - 1) || '].currency'`), sql`t.tx->>'currency'`)}), ''), '; ')
-      from ${elements("_record->'refunds'", 'r(refund, ord)')}
-      cross join lateral ${elements("r.refund->'transactions'", 't(tx, ord)')}
+      from ${jsonElements(sql`_record->'refunds'`, 'r', 'refund')}
+      cross join lateral ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
       where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success')`,
   );
 }
@@ -57,26 +53,37 @@ export const stagingShopifyOrders = defineModel({
   uniqueKey: ['order_id'],
   checks: [rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem)],
   build: (db) =>
-    // Each record read out of storage once, not once per field (see rawRecordsCheck).
-    db.selectFrom(sql<{ _key: string; _record: unknown }>`(select _key, _record || '{}'::jsonb as _record from raw.shopify__orders offset 0)`.as('o')).select([
-      sql<string>`_key`.as('order_id'),
-      jsonText('_record', 'name').as('order_name'),
-      jsonStrictTimestamp('_record', 'created_at').as('created_at'),
-      jsonTimestamp('_record', 'updated_at').as('updated_at'),
-      jsonStrictTimestamp('_record', 'cancelled_at').as('cancelled_at'),
-      sql<boolean>`coalesce(ops.parse_boolean(_record->>'test'), false)`.as('is_test'),
-      sql<string>`upper(btrim(${CURRENCY}))`.as('currency'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_price')}, 0)`.as('total_price'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'subtotal_price')}, 0)`.as('subtotal_price'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_discounts')}, 0)`.as('total_discounts'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_tax')}, 0)`.as('total_tax'),
-      sql<string>`coalesce(${jsonDecimal('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
-        (select sum(ops.parse_decimal(l->>'price')) from jsonb_array_elements(case when jsonb_typeof(_record->'shipping_lines') = 'array' then _record->'shipping_lines' else '[]'::jsonb end) l), 0)`.as('total_shipping'),
-      jsonId('_record', 'customer', 'id').as('shopify_customer_id'),
-      sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
-      sql<string | null>`nullif(_record->>'landing_site', '')`.as('landing_site'),
-      sql<string | null>`nullif(_record->>'referring_site', '')`.as('referring_site'),
-      sql<string[]>`coalesce((select array_agg(lower(g)) from jsonb_array_elements_text(case when jsonb_typeof(_record->'payment_gateway_names') = 'array' then _record->'payment_gateway_names' else '[]'::jsonb end) g), '{}')`.as('payment_gateway_names'),
-      jsonText('_record', 'financial_status').as('financial_status'),
-    ]),
+    db
+      // Each record read out of storage once, not once per field (see rawRecordsCheck).
+      .selectFrom((eb) =>
+        eb
+          .selectFrom('raw.shopify__orders')
+          .select(['_key', sql<unknown>`_record || '{}'::jsonb`.as('_record')])
+          .offset(sql.lit(0))
+          .as('o'),
+      )
+      .select((eb) => {
+        const decimal = (...path: string[]) => eb.fn.coalesce(jsonDecimal('_record', ...path), sql<string>`0`);
+        return [
+          'o._key as order_id',
+          jsonText('_record', 'name').as('order_name'),
+          jsonStrictTimestamp('_record', 'created_at').as('created_at'),
+          jsonTimestamp('_record', 'updated_at').as('updated_at'),
+          jsonStrictTimestamp('_record', 'cancelled_at').as('cancelled_at'),
+          eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'test')})`, sql.lit(false)).as('is_test'),
+          sql<string>`upper(btrim(${CURRENCY}))`.as('currency'),
+          decimal('total_price').as('total_price'),
+          decimal('subtotal_price').as('subtotal_price'),
+          decimal('total_discounts').as('total_discounts'),
+          decimal('total_tax').as('total_tax'),
+          sql<string>`coalesce(${jsonDecimal('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
+            (select sum(ops.parse_decimal(l->>'price')) from jsonb_array_elements(case when jsonb_typeof(_record->'shipping_lines') = 'array' then _record->'shipping_lines' else '[]'::jsonb end) l), 0)`.as('total_shipping'),
+          jsonId('_record', 'customer', 'id').as('shopify_customer_id'),
+          sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
+          jsonId('_record', 'landing_site').as('landing_site'),
+          jsonId('_record', 'referring_site').as('referring_site'),
+          sql<string[]>`coalesce((select array_agg(lower(g)) from jsonb_array_elements_text(case when jsonb_typeof(_record->'payment_gateway_names') = 'array' then _record->'payment_gateway_names' else '[]'::jsonb end) g), '{}')`.as('payment_gateway_names'),
+          jsonText('_record', 'financial_status').as('financial_status'),
+        ];
+      }),
 });

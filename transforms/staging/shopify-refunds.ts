@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
 
 /**
@@ -15,24 +16,21 @@ export const stagingShopifyRefunds = defineModel({
   uniqueKey: ['refund_transaction_id'],
   build: (db) =>
     db
-      .selectFrom(sql<{ order_id: string; refund: unknown; rord: number; tx: unknown; tord: number }>`(
-        select o._key as order_id, r.refund, r.rord, t.tx, t.tord
-          from raw.shopify__orders o
-          cross join lateral jsonb_array_elements(case when jsonb_typeof(o._record->'refunds') = 'array' then o._record->'refunds' else '[]'::jsonb end)
-            with ordinality as r(refund, rord)
-          cross join lateral jsonb_array_elements(case when jsonb_typeof(r.refund->'transactions') = 'array' then r.refund->'transactions' else '[]'::jsonb end)
-            with ordinality as t(tx, tord)
-         where not ${isSetAside('shopify', 'orders', sql`o._key`)})`.as('x'))
-      .select([
-        sql<string>`coalesce(nullif(x.tx->>'id', ''), x.order_id || ':' || x.rord || ':' || x.tord)`.as('refund_transaction_id'),
-        sql<string>`coalesce(nullif(x.refund->>'id', ''), x.order_id || ':' || x.rord)`.as('refund_id'),
-        sql<string>`x.order_id`.as('order_id'),
+      .selectFrom('raw.shopify__orders as o')
+      .crossJoinLateral(jsonElements(sql`o._record->'refunds'`, 'r', 'refund'))
+      .crossJoinLateral(jsonElements(sql`r.refund->'transactions'`, 't', 'tx'))
+      .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))
+      .select((eb) => [
+        // Without ids, a transaction is known by its order and its place in it.
+        eb.fn.coalesce(jsonId('t.tx', 'id'), sql<string>`o._key || ':' || r.ord || ':' || t.ord`).as('refund_transaction_id'),
+        eb.fn.coalesce(jsonId('r.refund', 'id'), sql<string>`o._key || ':' || r.ord`).as('refund_id'),
+        'o._key as order_id',
         // The refund's date is what METRICS.md counts; a transaction time stands in only when the
         // refund has none (one that does not parse sets the order aside).
-        sql<Date | null>`ops.parse_timestamptz(coalesce(nullif(btrim(x.refund->>'created_at'), ''), x.tx->>'created_at'))`.as('created_at'),
-        sql<string | null>`lower(x.tx->>'kind')`.as('kind'),
-        sql<string | null>`lower(x.tx->>'status')`.as('status'),
-        sql<string>`coalesce(ops.parse_decimal(x.tx->>'amount'), 0)`.as('amount'),
-        sql<string | null>`upper(nullif(btrim(x.tx->>'currency'), ''))`.as('currency'),
+        sql<Date | null>`ops.parse_timestamptz(coalesce(nullif(btrim(${jsonText('r.refund', 'created_at')}), ''), ${jsonText('t.tx', 'created_at')}))`.as('created_at'),
+        eb.fn<string | null>('lower', [jsonText('t.tx', 'kind')]).as('kind'),
+        eb.fn<string | null>('lower', [jsonText('t.tx', 'status')]).as('status'),
+        eb.fn.coalesce(jsonDecimal('t.tx', 'amount'), sql<string>`0`).as('amount'),
+        sql<string | null>`upper(nullif(btrim(${jsonText('t.tx', 'currency')}), ''))`.as('currency'),
       ]),
 });

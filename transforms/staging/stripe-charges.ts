@@ -30,7 +30,7 @@ export const stagingStripeCharges = defineModel({
   ],
   build: (db) =>
     db.selectFrom('raw.stripe__charges').select([
-      sql<string>`_key`.as('charge_id'),
+      '_key as charge_id',
       sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
       sql<string | null>`lower(_record->>'status')`.as('status'),
       sql<string>`upper(btrim(_record->>'currency'))`.as('currency'),

@@ -9,7 +9,7 @@ export const stagingStripeRefunds = defineModel({
   uniqueKey: ['refund_id'],
   build: (db) =>
     db.selectFrom('raw.stripe__refunds').select([
-      sql<string>`_key`.as('refund_id'),
+      '_key as refund_id',
       sql<string | null>`nullif(case when jsonb_typeof(_record->'charge') = 'object' then _record #>> '{charge,id}' else _record->>'charge' end, '')`.as('charge_id'),
       sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
       sql<string | null>`lower(_record->>'status')`.as('status'),

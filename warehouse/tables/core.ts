@@ -1,247 +1,235 @@
-import type { ColumnType } from 'kysely';
+import type { TablesOf, TableColumns } from './columns.ts';
 
 /**
  * The conformed tables (`core.*`), rebuilt by the transforms from raw on every run. Money
  * columns ending in `_rc` are in the reporting currency, converted on the row's local date;
  * the others are in the row's own `currency`. `numeric` arrives as a string (full precision);
  * `date` as 'YYYY-MM-DD'.
+ *
+ * The column lists are the description of what the models build, at run time as well as in the
+ * types: `tests/transforms/types-match-models.test.ts` builds the models and fails when a
+ * table's columns (names and kinds) differ from these.
  */
-type Numeric = ColumnType<string, string | number, string | number>;
-type NullableNumeric = ColumnType<string | null, string | number | null, string | number | null>;
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
-type DateText = ColumnType<string, string, string>;
-/** A bigint count (parsed to a number). */
-type Count = ColumnType<number, number | string, number | string>;
-type NullableDate = ColumnType<string | null, string | null, string | null>;
+export const coreColumns = {
+  'core.orders': {
+    order_id: 'text',
+    order_name: 'text?',
+    created_at: 'timestamptz',
+    /** Local date of created_at in the reporting time zone. */
+    order_date: 'date',
+    updated_at: 'timestamptz?',
+    cancelled_at: 'timestamptz?',
+    currency: 'text',
+    total_price: 'numeric',
+    subtotal_price: 'numeric',
+    total_discounts: 'numeric',
+    total_tax: 'numeric',
+    total_shipping: 'numeric',
+    /** Successful refund transactions, in the order's currency. */
+    refunded: 'numeric',
+    total_price_rc: 'numeric',
+    subtotal_price_rc: 'numeric',
+    total_discounts_rc: 'numeric',
+    total_tax_rc: 'numeric',
+    total_shipping_rc: 'numeric',
+    /** Each refund converted on its own date. */
+    refunded_rc: 'numeric',
+    is_test: 'boolean',
+    is_cancelled: 'boolean',
+    /** Deleted in Shopify (a deletion event in `staging.shopify_deletions`). */
+    is_deleted: 'boolean',
+    /** Neither test, cancelled nor deleted: the orders every metric counts. */
+    is_counted: 'boolean',
+    customer_key: 'text',
+    shopify_customer_id: 'text?',
+    email: 'text?',
+    channel: 'text',
+    utm_source: 'text?',
+    utm_medium: 'text?',
+    utm_campaign: 'text?',
+    landing_site: 'text?',
+    referring_site: 'text?',
+    /** 1 for the customer's first counted order, 2 for the second …; null when not counted. */
+    customer_order_seq: 'integer?',
+    is_first_order: 'boolean',
+    /** payment_gateway_names includes stripe. */
+    paid_with_stripe: 'boolean',
+  },
+  'core.order_lines': {
+    order_id: 'text',
+    line_id: 'text',
+    order_date: 'date',
+    is_counted: 'boolean',
+    product_id: 'text?',
+    variant_id: 'text?',
+    sku: 'text?',
+    title: 'text?',
+    quantity: 'integer',
+    price: 'numeric',
+    total_discount: 'numeric',
+    /** price × quantity − total_discount. */
+    line_total: 'numeric',
+    currency: 'text',
+    line_total_rc: 'numeric',
+  },
+  'core.refunds': {
+    /** The refund transaction's id (a refund can hold several transactions). */
+    refund_transaction_id: 'text',
+    refund_id: 'text',
+    order_id: 'text',
+    created_at: 'timestamptz',
+    refund_date: 'date',
+    amount: 'numeric',
+    currency: 'text',
+    amount_rc: 'numeric',
+    /** Whether the refunded order is counted (metrics only take those). */
+    order_is_counted: 'boolean',
+    customer_key: 'text',
+  },
+  'core.customers': {
+    customer_key: 'text',
+    shopify_customer_id: 'text?',
+    email: 'text?',
+    first_order_id: 'text',
+    first_order_at: 'timestamptz',
+    first_order_date: 'date',
+    last_order_at: 'timestamptz',
+    last_order_date: 'date',
+    counted_orders: 'integer',
+    lifetime_revenue_rc: 'numeric',
+    lifetime_refunds_rc: 'numeric',
+    acquisition_channel: 'text',
+  },
+  'core.payments': {
+    charge_id: 'text',
+    created_at: 'timestamptz',
+    payment_date: 'date',
+    status: 'text',
+    currency: 'text',
+    amount: 'numeric',
+    amount_captured: 'numeric',
+    amount_refunded: 'numeric',
+    amount_rc: 'numeric',
+    amount_captured_rc: 'numeric',
+    amount_refunded_rc: 'numeric',
+    stripe_customer_id: 'text?',
+    payment_intent: 'text?',
+    metadata_order_id: 'text?',
+    failure_code: 'text?',
+    /** The Shopify order the charge pays, or null. */
+    order_id: 'text?',
+    /** How it was matched: metadata_order_id, metadata_order_name, payment_intent, or null. */
+    match_method: 'text?',
+  },
+  'core.spend': {
+    date: 'date',
+    platform: 'text',
+    account_id: 'text',
+    campaign_id: 'text',
+    campaign_name: 'text?',
+    channel: 'text',
+    currency: 'text',
+    account_time_zone: 'text?',
+    spend: 'numeric',
+    spend_rc: 'numeric',
+    clicks: 'bigint',
+    impressions: 'bigint',
+    platform_conversions: 'numeric',
+    platform_conversion_value: 'numeric',
+    platform_conversion_value_rc: 'numeric',
+  },
+  'core.traffic': {
+    /** The raw row's key: property + date + the dimensions as GA4 sent them. */
+    row_key: 'text',
+    date: 'date',
+    property_id: 'text',
+    channel: 'text',
+    channel_group: 'text?',
+    source: 'text?',
+    medium: 'text?',
+    campaign: 'text?',
+    device: 'text?',
+    sessions: 'bigint',
+    users: 'bigint',
+    new_users: 'bigint',
+    add_to_carts: 'bigint',
+    checkouts: 'bigint',
+    purchases: 'bigint',
+    /** The property's currency (the row's, else the ga4 source's `currency`, else reporting). */
+    currency: 'text',
+    purchase_revenue: 'numeric',
+    /** purchase_revenue converted on the report date. */
+    purchase_revenue_rc: 'numeric',
+  },
+  'core.shipments': {
+    shipment_key: 'text',
+    tracking_number: 'text?',
+    /** The Shopify order id it was matched to (by id or name), or null. */
+    order_id: 'text?',
+    order_ref: 'text?',
+    carrier: 'text?',
+    service: 'text?',
+    status: 'text?',
+    shipped_at: 'timestamptz?',
+    shipped_date: 'date?',
+    estimated_delivery_at: 'timestamptz?',
+    promised_date: 'date?',
+    delivered_at: 'timestamptz?',
+    delivered_date: 'date?',
+    returned_at: 'timestamptz?',
+    returned_date: 'date?',
+    /** delivered_at − the order's created_at, in fractional days. */
+    delivery_days: 'numeric?',
+    /** delivered_date ≤ promised_date; null without both. */
+    is_on_time: 'boolean?',
+    currency: 'text?',
+    shipping_cost: 'numeric?',
+    /** The date the cost is converted on: shipped, else the order's, else delivered, else promised. */
+    cost_date: 'date?',
+    shipping_cost_rc: 'numeric?',
+  },
+  'core.fx_rates': {
+    date: 'date',
+    currency: 'text',
+    /** 1 unit of `currency` is worth `rate` units of the reporting currency on `date`. */
+    rate: 'numeric',
+    /** direct, inverse, cross (through EUR), carried (forward from an earlier date) or identity. */
+    method: 'text',
+    /** The date of the published rate used (earlier than `date` when carried forward). */
+    rate_date: 'date',
+  },
+  /**
+   * One row per customer, written by the CLV fit that last published (not by the transforms;
+   * its table is migration 0011's): the customer's history as of the calibration end and the
+   * models' predictions. `t_x` and `t` (METRICS.md's T) are in weeks.
+   */
+  'core.customer_predictions': {
+    customer_key: 'text',
+    calibration_end: 'date',
+    fitted_at: 'timestamptz',
+    x: 'integer',
+    t_x: 'numeric',
+    t: 'numeric',
+    /** Mean value of the repeat transactions; null for x = 0. */
+    m: 'numeric?',
+    p_alive: 'numeric',
+    expected_purchases_90d: 'numeric',
+    expected_purchases_365d: 'numeric',
+    /** Null where the spend model has no finite mean. */
+    expected_spend: 'numeric?',
+    predicted_clv_12m: 'numeric?',
+  },
+} as const satisfies Readonly<Record<string, TableColumns>>;
 
-export interface CoreOrdersTable {
-  order_id: string;
-  order_name: string | null;
-  created_at: Timestamp;
-  /** Local date of created_at in the reporting time zone. */
-  order_date: DateText;
-  updated_at: NullableTimestamp;
-  cancelled_at: NullableTimestamp;
-  currency: string;
-  total_price: Numeric;
-  subtotal_price: Numeric;
-  total_discounts: Numeric;
-  total_tax: Numeric;
-  total_shipping: Numeric;
-  /** Successful refund transactions, in the order's currency. */
-  refunded: Numeric;
-  total_price_rc: Numeric;
-  subtotal_price_rc: Numeric;
-  total_discounts_rc: Numeric;
-  total_tax_rc: Numeric;
-  total_shipping_rc: Numeric;
-  /** Each refund converted on its own date. */
-  refunded_rc: Numeric;
-  is_test: boolean;
-  is_cancelled: boolean;
-  /** Deleted in Shopify (a deletion event in `staging.shopify_deletions`). */
-  is_deleted: boolean;
-  /** Neither test, cancelled nor deleted: the orders every metric counts. */
-  is_counted: boolean;
-  customer_key: string;
-  shopify_customer_id: string | null;
-  email: string | null;
-  channel: string;
-  utm_source: string | null;
-  utm_medium: string | null;
-  utm_campaign: string | null;
-  landing_site: string | null;
-  referring_site: string | null;
-  /** 1 for the customer's first counted order, 2 for the second …; null when not counted. */
-  customer_order_seq: number | null;
-  is_first_order: boolean;
-  /** payment_gateway_names includes stripe. */
-  paid_with_stripe: boolean;
-}
+export type CoreTables = TablesOf<typeof coreColumns>;
 
-export interface CoreOrderLinesTable {
-  order_id: string;
-  line_id: string;
-  order_date: DateText;
-  is_counted: boolean;
-  product_id: string | null;
-  variant_id: string | null;
-  sku: string | null;
-  title: string | null;
-  quantity: number;
-  price: Numeric;
-  total_discount: Numeric;
-  /** price × quantity − total_discount. */
-  line_total: Numeric;
-  currency: string;
-  line_total_rc: Numeric;
-}
-
-export interface CoreRefundsTable {
-  /** The refund transaction's id (a refund can hold several transactions). */
-  refund_transaction_id: string;
-  refund_id: string;
-  order_id: string;
-  created_at: Timestamp;
-  refund_date: DateText;
-  amount: Numeric;
-  currency: string;
-  amount_rc: Numeric;
-  /** Whether the refunded order is counted (metrics only take those). */
-  order_is_counted: boolean;
-  customer_key: string;
-}
-
-export interface CoreCustomersTable {
-  customer_key: string;
-  shopify_customer_id: string | null;
-  email: string | null;
-  first_order_id: string;
-  first_order_at: Timestamp;
-  first_order_date: DateText;
-  last_order_at: Timestamp;
-  last_order_date: DateText;
-  counted_orders: number;
-  lifetime_revenue_rc: Numeric;
-  lifetime_refunds_rc: Numeric;
-  acquisition_channel: string;
-}
-
-export interface CorePaymentsTable {
-  charge_id: string;
-  created_at: Timestamp;
-  payment_date: DateText;
-  status: string;
-  currency: string;
-  amount: Numeric;
-  amount_captured: Numeric;
-  amount_refunded: Numeric;
-  amount_rc: Numeric;
-  amount_captured_rc: Numeric;
-  amount_refunded_rc: Numeric;
-  stripe_customer_id: string | null;
-  payment_intent: string | null;
-  metadata_order_id: string | null;
-  failure_code: string | null;
-  /** The Shopify order the charge pays, or null. */
-  order_id: string | null;
-  /** How it was matched: metadata_order_id, metadata_order_name, payment_intent, or null. */
-  match_method: string | null;
-}
-
-export interface CoreSpendTable {
-  date: DateText;
-  platform: string;
-  account_id: string;
-  campaign_id: string;
-  campaign_name: string | null;
-  channel: string;
-  currency: string;
-  account_time_zone: string | null;
-  spend: Numeric;
-  spend_rc: Numeric;
-  clicks: Count;
-  impressions: Count;
-  platform_conversions: Numeric;
-  platform_conversion_value: Numeric;
-  platform_conversion_value_rc: Numeric;
-}
-
-export interface CoreTrafficTable {
-  /** The raw row's key: property + date + the dimensions as GA4 sent them. */
-  row_key: string;
-  date: DateText;
-  property_id: string;
-  channel: string;
-  channel_group: string | null;
-  source: string | null;
-  medium: string | null;
-  campaign: string | null;
-  device: string | null;
-  sessions: Count;
-  users: Count;
-  new_users: Count;
-  add_to_carts: Count;
-  checkouts: Count;
-  purchases: Count;
-  /** The property's currency (the row's, else the ga4 source's `currency`, else reporting). */
-  currency: string;
-  purchase_revenue: Numeric;
-  /** purchase_revenue converted on the report date. */
-  purchase_revenue_rc: Numeric;
-}
-
-export interface CoreShipmentsTable {
-  shipment_key: string;
-  tracking_number: string | null;
-  /** The Shopify order id it was matched to (by id or name), or null. */
-  order_id: string | null;
-  order_ref: string | null;
-  carrier: string | null;
-  service: string | null;
-  status: string | null;
-  shipped_at: NullableTimestamp;
-  shipped_date: NullableDate;
-  estimated_delivery_at: NullableTimestamp;
-  promised_date: NullableDate;
-  delivered_at: NullableTimestamp;
-  delivered_date: NullableDate;
-  returned_at: NullableTimestamp;
-  returned_date: NullableDate;
-  /** delivered_at − the order's created_at, in fractional days. */
-  delivery_days: NullableNumeric;
-  /** delivered_date ≤ promised_date; null without both. */
-  is_on_time: boolean | null;
-  currency: string | null;
-  shipping_cost: NullableNumeric;
-  /** The date the cost is converted on: shipped, else the order's, else delivered, else promised. */
-  cost_date: NullableDate;
-  shipping_cost_rc: NullableNumeric;
-}
-
-export interface CoreFxRatesTable {
-  date: DateText;
-  currency: string;
-  /** 1 unit of `currency` is worth `rate` units of the reporting currency on `date`. */
-  rate: Numeric;
-  /** direct, inverse, cross (through EUR), carried (forward from an earlier date) or identity. */
-  method: string;
-  /** The date of the published rate used (earlier than `date` when carried forward). */
-  rate_date: DateText;
-}
-
-/**
- * One row per customer, written by the CLV fit that last published (not by the transforms):
- * the customer's history as of the calibration end and the models' predictions. `t_x` and `t`
- * (METRICS.md's T) are in weeks.
- */
-export interface CoreCustomerPredictionsTable {
-  customer_key: string;
-  calibration_end: DateText;
-  fitted_at: Timestamp;
-  x: number;
-  t_x: Numeric;
-  t: Numeric;
-  /** Mean value of the repeat transactions; null for x = 0. */
-  m: NullableNumeric;
-  p_alive: Numeric;
-  expected_purchases_90d: Numeric;
-  expected_purchases_365d: Numeric;
-  /** Null where the spend model has no finite mean. */
-  expected_spend: NullableNumeric;
-  predicted_clv_12m: NullableNumeric;
-}
-
-export interface CoreTables {
-  'core.orders': CoreOrdersTable;
-  'core.order_lines': CoreOrderLinesTable;
-  'core.refunds': CoreRefundsTable;
-  'core.customers': CoreCustomersTable;
-  'core.payments': CorePaymentsTable;
-  'core.spend': CoreSpendTable;
-  'core.traffic': CoreTrafficTable;
-  'core.shipments': CoreShipmentsTable;
-  'core.fx_rates': CoreFxRatesTable;
-  'core.customer_predictions': CoreCustomerPredictionsTable;
-}
+export type CoreOrdersTable = CoreTables['core.orders'];
+export type CoreOrderLinesTable = CoreTables['core.order_lines'];
+export type CoreRefundsTable = CoreTables['core.refunds'];
+export type CoreCustomersTable = CoreTables['core.customers'];
+export type CorePaymentsTable = CoreTables['core.payments'];
+export type CoreSpendTable = CoreTables['core.spend'];
+export type CoreTrafficTable = CoreTables['core.traffic'];
+export type CoreShipmentsTable = CoreTables['core.shipments'];
+export type CoreFxRatesTable = CoreTables['core.fx_rates'];
+export type CoreCustomerPredictionsTable = CoreTables['core.customer_predictions'];

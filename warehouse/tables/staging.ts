@@ -1,182 +1,171 @@
-import type { ColumnType } from 'kysely';
+import { oneOf, type TablesOf, type TableColumns } from './columns.ts';
 
 /**
  * The staging tables (`staging.*`): one per raw stream, the API's JSON flattened into typed
  * columns (ids as text, timestamps as timestamptz, money as numeric in major units). Rebuilt
  * by the transforms; values as the driver returns them.
+ *
+ * The column lists are the description of what the models build, at run time as well as in the
+ * types: `tests/transforms/types-match-models.test.ts` builds the models and fails when a
+ * table's columns (names and kinds) differ from these.
  */
-type Numeric = ColumnType<string, string | number, string | number>;
-type NullableNumeric = ColumnType<string | null, string | number | null, string | number | null>;
-type Count = ColumnType<number, number | string, number | string>;
-type Timestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
-type DateText = ColumnType<string, string, string>;
 
-export interface StagingShopifyOrdersTable {
-  order_id: string;
-  order_name: string | null;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  cancelled_at: Timestamp;
-  is_test: boolean;
-  currency: string;
-  total_price: Numeric;
-  subtotal_price: Numeric;
-  total_discounts: Numeric;
-  total_tax: Numeric;
-  total_shipping: Numeric;
-  shopify_customer_id: string | null;
-  email: string | null;
-  landing_site: string | null;
-  referring_site: string | null;
-  payment_gateway_names: string[];
-  financial_status: string | null;
-}
+/** The columns the Google Ads and Meta campaign-day tables share. */
+const AD_CAMPAIGN_DAY = {
+  row_key: 'text',
+  date: 'date',
+  account_id: 'text',
+  currency: 'text',
+  account_time_zone: 'text?',
+  campaign_id: 'text',
+  campaign_name: 'text?',
+  spend: 'numeric',
+  clicks: 'bigint',
+  impressions: 'bigint',
+  conversions: 'numeric',
+  conversions_value: 'numeric',
+} as const satisfies TableColumns;
 
-export interface StagingShopifyOrderLinesTable {
-  order_id: string;
-  line_id: string;
-  product_id: string | null;
-  variant_id: string | null;
-  sku: string | null;
-  title: string | null;
-  quantity: number;
-  price: Numeric;
-  total_discount: Numeric;
-}
+export const stagingColumns = {
+  'staging.shopify_orders': {
+    order_id: 'text',
+    order_name: 'text?',
+    created_at: 'timestamptz?',
+    updated_at: 'timestamptz?',
+    cancelled_at: 'timestamptz?',
+    is_test: 'boolean',
+    currency: 'text',
+    total_price: 'numeric',
+    subtotal_price: 'numeric',
+    total_discounts: 'numeric',
+    total_tax: 'numeric',
+    total_shipping: 'numeric',
+    shopify_customer_id: 'text?',
+    email: 'text?',
+    landing_site: 'text?',
+    referring_site: 'text?',
+    payment_gateway_names: 'text[]',
+    financial_status: 'text?',
+  },
+  'staging.shopify_order_lines': {
+    order_id: 'text',
+    line_id: 'text',
+    product_id: 'text?',
+    variant_id: 'text?',
+    sku: 'text?',
+    title: 'text?',
+    quantity: 'integer',
+    price: 'numeric',
+    total_discount: 'numeric',
+  },
+  'staging.shopify_refunds': {
+    refund_transaction_id: 'text',
+    refund_id: 'text',
+    order_id: 'text',
+    created_at: 'timestamptz?',
+    kind: 'text?',
+    status: 'text?',
+    amount: 'numeric',
+    currency: 'text?',
+  },
+  'staging.shopify_customers': {
+    customer_id: 'text',
+    /** Shopify says the customer was deleted (`staging.shopify_deletions`). */
+    is_deleted: 'boolean',
+    email: 'text?',
+    first_name: 'text?',
+    last_name: 'text?',
+    created_at: 'timestamptz?',
+    updated_at: 'timestamptz?',
+    state: 'text?',
+  },
+  /** One row per order or customer deleted in Shopify. */
+  'staging.shopify_deletions': {
+    record_type: oneOf('order', 'customer'),
+    /** The deleted record's id, as `order_id` / `customer_id` give it. */
+    record_id: 'text',
+    deleted_at: 'timestamptz?',
+  },
+  'staging.stripe_charges': {
+    charge_id: 'text',
+    created_at: 'timestamptz?',
+    status: 'text?',
+    currency: 'text',
+    amount: 'numeric',
+    amount_captured: 'numeric',
+    amount_refunded: 'numeric',
+    stripe_customer_id: 'text?',
+    payment_intent: 'text?',
+    metadata_order_id: 'text?',
+    failure_code: 'text?',
+    outcome_type: 'text?',
+  },
+  'staging.stripe_refunds': {
+    refund_id: 'text',
+    charge_id: 'text?',
+    created_at: 'timestamptz?',
+    status: 'text?',
+    currency: 'text',
+    amount: 'numeric',
+  },
+  'staging.ga4_traffic': {
+    row_key: 'text',
+    property_id: 'text',
+    date: 'date',
+    channel_group: 'text?',
+    source: 'text?',
+    medium: 'text?',
+    campaign: 'text?',
+    device: 'text?',
+    sessions: 'bigint',
+    users: 'bigint',
+    new_users: 'bigint',
+    add_to_carts: 'bigint',
+    checkouts: 'bigint',
+    purchases: 'bigint',
+    purchase_revenue: 'numeric',
+    /** The row's property_currency_code, or null. */
+    currency: 'text?',
+  },
+  'staging.google_ads_campaigns': AD_CAMPAIGN_DAY,
+  'staging.meta_ads_campaigns': { ...AD_CAMPAIGN_DAY, reach: 'bigint' },
+  'staging.shipments': {
+    shipment_key: 'text',
+    tracking_number: 'text?',
+    order_ref: 'text?',
+    carrier: 'text?',
+    service: 'text?',
+    status: 'text?',
+    shipped_at: 'timestamptz?',
+    shipped_on: 'date?',
+    estimated_delivery_at: 'timestamptz?',
+    estimated_delivery_on: 'date?',
+    delivered_at: 'timestamptz?',
+    delivered_on: 'date?',
+    returned_at: 'timestamptz?',
+    returned_on: 'date?',
+    shipping_cost: 'numeric?',
+    currency: 'text?',
+  },
+  'staging.fx_rates': {
+    date: 'date',
+    base: 'text',
+    quote: 'text',
+    rate: 'numeric',
+  },
+} as const satisfies Readonly<Record<string, TableColumns>>;
 
-export interface StagingShopifyRefundsTable {
-  refund_transaction_id: string;
-  refund_id: string;
-  order_id: string;
-  created_at: Timestamp;
-  kind: string | null;
-  status: string | null;
-  amount: Numeric;
-  currency: string | null;
-}
+export type StagingTables = TablesOf<typeof stagingColumns>;
 
-export interface StagingShopifyCustomersTable {
-  customer_id: string;
-  /** Shopify says the customer was deleted (`staging.shopify_deletions`). */
-  is_deleted: boolean;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  state: string | null;
-}
-
-/** One row per order or customer deleted in Shopify. */
-export interface StagingShopifyDeletionsTable {
-  record_type: 'order' | 'customer';
-  /** The deleted record's id, as `order_id` / `customer_id` give it. */
-  record_id: string;
-  deleted_at: Timestamp;
-}
-
-export interface StagingStripeChargesTable {
-  charge_id: string;
-  created_at: Timestamp;
-  status: string | null;
-  currency: string;
-  amount: Numeric;
-  amount_captured: Numeric;
-  amount_refunded: Numeric;
-  stripe_customer_id: string | null;
-  payment_intent: string | null;
-  metadata_order_id: string | null;
-  failure_code: string | null;
-  outcome_type: string | null;
-}
-
-export interface StagingStripeRefundsTable {
-  refund_id: string;
-  charge_id: string | null;
-  created_at: Timestamp;
-  status: string | null;
-  currency: string;
-  amount: Numeric;
-}
-
-export interface StagingGa4TrafficTable {
-  row_key: string;
-  property_id: string;
-  date: DateText;
-  channel_group: string | null;
-  source: string | null;
-  medium: string | null;
-  campaign: string | null;
-  device: string | null;
-  sessions: Count;
-  users: Count;
-  new_users: Count;
-  add_to_carts: Count;
-  checkouts: Count;
-  purchases: Count;
-  purchase_revenue: Numeric;
-  /** The row's property_currency_code, or null. */
-  currency: string | null;
-}
-
-interface AdCampaignDay {
-  row_key: string;
-  date: DateText;
-  account_id: string;
-  currency: string;
-  account_time_zone: string | null;
-  campaign_id: string;
-  campaign_name: string | null;
-  spend: Numeric;
-  clicks: Count;
-  impressions: Count;
-  conversions: Numeric;
-  conversions_value: Numeric;
-}
-
-export type StagingGoogleAdsCampaignsTable = AdCampaignDay;
-
-export interface StagingMetaAdsCampaignsTable extends AdCampaignDay {
-  reach: Count;
-}
-
-export interface StagingShipmentsTable {
-  shipment_key: string;
-  tracking_number: string | null;
-  order_ref: string | null;
-  carrier: string | null;
-  service: string | null;
-  status: string | null;
-  shipped_at: Timestamp;
-  shipped_on: string | null;
-  estimated_delivery_at: Timestamp;
-  estimated_delivery_on: string | null;
-  delivered_at: Timestamp;
-  delivered_on: string | null;
-  returned_at: Timestamp;
-  returned_on: string | null;
-  shipping_cost: NullableNumeric;
-  currency: string | null;
-}
-
-export interface StagingFxRatesTable {
-  date: DateText;
-  base: string;
-  quote: string;
-  rate: Numeric;
-}
-
-export interface StagingTables {
-  'staging.shopify_orders': StagingShopifyOrdersTable;
-  'staging.shopify_order_lines': StagingShopifyOrderLinesTable;
-  'staging.shopify_refunds': StagingShopifyRefundsTable;
-  'staging.shopify_customers': StagingShopifyCustomersTable;
-  'staging.shopify_deletions': StagingShopifyDeletionsTable;
-  'staging.stripe_charges': StagingStripeChargesTable;
-  'staging.stripe_refunds': StagingStripeRefundsTable;
-  'staging.ga4_traffic': StagingGa4TrafficTable;
-  'staging.google_ads_campaigns': StagingGoogleAdsCampaignsTable;
-  'staging.meta_ads_campaigns': StagingMetaAdsCampaignsTable;
-  'staging.shipments': StagingShipmentsTable;
-  'staging.fx_rates': StagingFxRatesTable;
-}
+export type StagingShopifyOrdersTable = StagingTables['staging.shopify_orders'];
+export type StagingShopifyOrderLinesTable = StagingTables['staging.shopify_order_lines'];
+export type StagingShopifyRefundsTable = StagingTables['staging.shopify_refunds'];
+export type StagingShopifyCustomersTable = StagingTables['staging.shopify_customers'];
+export type StagingShopifyDeletionsTable = StagingTables['staging.shopify_deletions'];
+export type StagingStripeChargesTable = StagingTables['staging.stripe_charges'];
+export type StagingStripeRefundsTable = StagingTables['staging.stripe_refunds'];
+export type StagingGa4TrafficTable = StagingTables['staging.ga4_traffic'];
+export type StagingGoogleAdsCampaignsTable = StagingTables['staging.google_ads_campaigns'];
+export type StagingMetaAdsCampaignsTable = StagingTables['staging.meta_ads_campaigns'];
+export type StagingShipmentsTable = StagingTables['staging.shipments'];
+export type StagingFxRatesTable = StagingTables['staging.fx_rates'];
