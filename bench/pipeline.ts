@@ -17,6 +17,8 @@
  *   npm run bench:pipeline                                  # 1,400 orders a day for 730 days (~1M orders)
  *   npm run bench:pipeline -- --orders-per-day 350 --days 730   # ~250k orders
  *   BENCH_SCANS=5 npm run bench:pipeline -- ...            # the scan measured 5 times (median; default 3)
+ *   npm run bench:pipeline -- --data-dir DIR ...           # keep the warehouse in DIR; a second run on it
+ *                                                          # skips landing (the shop then has the nightly day too)
  *
  * Set VERITE_LOG_LEVEL=info to see the run's log lines on stderr.
  */
@@ -42,6 +44,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     // The demo's last day, pinned so that two runs of the benchmark build the same shop.
     'end-date': { type: 'string', default: '2025-12-31' },
+    // Keep the warehouse in this folder; when it already holds the shop, landing is skipped.
+    'data-dir': { type: 'string' },
   },
 });
 const ORDERS_PER_DAY = Number(args['orders-per-day']);
@@ -112,9 +116,10 @@ const s = (seconds: number) => `${seconds.toFixed(1)} s`;
 const row = (label: string, seconds: number, scan: number) => `  ${label.padEnd(40)} ${s(seconds).padStart(10)} ${`${(seconds / scan).toFixed(2)}×`.padStart(9)}\n`;
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'verite-bench-pipeline-'));
+  const kept = args['data-dir'];
+  const dir = kept ?? mkdtempSync(join(tmpdir(), 'verite-bench-pipeline-'));
   chmodSync(dir, 0o755); // the embedded server may run as the unprivileged postgres user
-  const warehouse = await openWarehouse({ cwd: dir, dataDir: process.env.DATABASE_URL ? undefined : join(dir, '.verite') });
+  const warehouse = await openWarehouse({ cwd: dir, dataDir: process.env.DATABASE_URL ? undefined : kept ? dir : join(dir, '.verite') });
   const config = configSchema.parse({ sources: { demo: {} } });
   const out = (text: string) => process.stdout.write(text);
   try {
@@ -122,19 +127,20 @@ async function main(): Promise<void> {
     out(`warehouse: ${warehouse.describe}\n\n`);
     // The run's clock: the morning after the last day, so every day is complete.
     const now = new Date(`${nextDay(END_DATE)}T06:00:00Z`);
-    const [landed, loadSeconds] = await timed(() => land(warehouse, config, sources(config, DAYS, END_DATE), now, null));
+    const countOrders = async () => (await sql<{ n: number }>`select count(*)::int as n from raw.shopify__orders`.execute(warehouse.db)).rows[0]!.n;
+    const reused = kept !== undefined && (await countOrders()) > 0;
+    const [landed, loadSeconds] = reused ? [0, 0] : await timed(() => land(warehouse, config, sources(config, DAYS, END_DATE), now, null));
     const afterLoadRss = peakRssMb();
-    const counts = await sql<{ n: number }>`select count(*)::int as n from raw.shopify__orders`.execute(warehouse.db);
-    const orders = counts.rows[0]!.n;
+    const orders = await countOrders();
     await sql`vacuum analyze`.execute(warehouse.db);
 
     const scans: number[] = [];
     for (let i = 0; i < SCANS; i++) scans.push(await aggregateScan(warehouse));
     const scan = median(scans);
-    out(`${orders.toLocaleString('en-US')} orders; ${landed.toLocaleString('en-US')} records of every stream landed\n`);
+    out(reused ? `${orders.toLocaleString('en-US')} orders, landed by an earlier run in ${kept}\n` : `${orders.toLocaleString('en-US')} orders; ${landed.toLocaleString('en-US')} records of every stream landed\n`);
     out(`one aggregate scan of the raw orders (count, sum(total_price) by date from the JSON): ${s(scan)} (median of ${SCANS}: ${scans.map(s).join(', ')})\n\n`);
     out(`${''.padEnd(42)}${'time'.padStart(10)} ${'÷ scan'.padStart(9)}\n`);
-    out(row('extract and load', loadSeconds, scan));
+    if (!reused) out(row('extract and load', loadSeconds, scan));
 
     const first = await build(warehouse, config, now);
     const afterBuildRss = peakRssMb();
@@ -168,10 +174,10 @@ async function main(): Promise<void> {
     const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
     const sz = size.rows[0]!;
     out(`warehouse size: ${mb(sz.bytes)} (raw ${mb(sz.raw)}, staging ${mb(sz.staging)}, core ${mb(sz.core)}, metrics ${mb(sz.metrics)})\n`);
-    out(`peak memory of the node process (resident): ${afterLoadRss.toFixed(0)} MiB after loading, ${afterBuildRss.toFixed(0)} MiB after the first build, ${peakRssMb().toFixed(0)} MiB at the end\n`);
+    out(`peak memory of the node process (resident): ${afterLoadRss.toFixed(0)} MiB after ${reused ? 'opening' : 'loading'}, ${afterBuildRss.toFixed(0)} MiB after the first build, ${peakRssMb().toFixed(0)} MiB at the end\n`);
   } finally {
     await warehouse.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (!kept) rmSync(dir, { recursive: true, force: true });
   }
 }
 
