@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type AliasedRawBuilder, type RawBuilder } from 'kysely';
 
 /** Small SQL fragments the models share: reading API JSON safely, local dates, conversion. */
 
@@ -43,4 +43,13 @@ export function jsonDecimal(column: string, ...path: string[]): RawBuilder<strin
 /** An ISO 8601 date and time read strictly (`ops.parse_timestamptz`; no offset is UTC). */
 export function jsonStrictTimestamp(column: string, ...path: string[]): RawBuilder<Date | null> {
   return sql<Date | null>`ops.parse_timestamptz(${jsonText(column, ...path)})`;
+}
+
+/**
+ * A raw table's rows with each record read out of storage once (`|| '{}'` behind `offset 0`),
+ * to select from as `_key` and `_record`: a stored jsonb is decompressed again for every field
+ * a query reads from it, a dozen times a row for a staging model.
+ */
+export function rawRecordsOnce(table: string): AliasedRawBuilder<{ _key: string; _record: unknown }, 'r'> {
+  return sql<{ _key: string; _record: unknown }>`(select _key, _record || '{}'::jsonb as _record from ${sql.table(table)} offset 0)`.as('r');
 }

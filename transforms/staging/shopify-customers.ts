@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
-import { jsonText, jsonTimestamp } from '../sql.ts';
+import { jsonText, jsonTimestamp, rawRecordsOnce } from '../sql.ts';
 
 /** One row per Shopify customer record; `is_deleted` when Shopify says it was deleted since. */
 export const stagingShopifyCustomers = defineModel({
@@ -9,7 +9,7 @@ export const stagingShopifyCustomers = defineModel({
   description: 'Shopify customers, one row per customer, typed.',
   uniqueKey: ['customer_id'],
   build: (db) =>
-    db.selectFrom('raw.shopify__customers').select([
+    db.selectFrom(rawRecordsOnce('raw.shopify__customers')).select([
       sql<string>`_key`.as('customer_id'),
       sql<boolean>`exists (select 1 from staging.shopify_deletions d where d.record_type = 'customer' and d.record_id = _key)`.as('is_deleted'),
       sql<string | null>`nullif(lower(btrim(_record->>'email')), '')`.as('email'),

@@ -17,6 +17,8 @@ import { sql, type Kysely } from 'kysely';
  *   it; anything else takes the SQL form's steps, unchanged.
  * - `ops.timestamp_problem` (0009) takes the same fast path, and checks the range itself
  *   before asking `ops.range_problem` for the sentence.
+ * - `ops.date_or_timestamp_problem` (0009) goes straight to `ops.timestamp_problem` for such a
+ *   plain date-time, which `ops.parse_date` (a date alone) could only have refused.
  *
  * Backslashes are doubled in the `sql` templates (PostgreSQL sees single ones), single in the
  * `String.raw` ones.
@@ -84,6 +86,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       if d >= earliest and d <= latest then return null; end if;
       return ops.range_problem(field, v, d, earliest, latest);
     end $$`.execute(db);
+  await sql`
+    create or replace function ops.date_or_timestamp_problem(field text, v text, required boolean, earliest date, latest date, tz text) returns text language plpgsql stable as $$
+    declare
+      d date;
+    begin
+      if v ~ ${sql.raw(`'${PLAIN_TIMESTAMP}'`)} then return ops.timestamp_problem(field, v, required, earliest, latest, tz); end if;
+      d := ops.parse_date(v);
+      if d is null then return ops.timestamp_problem(field, v, required, earliest, latest, tz); end if;
+      return ops.range_problem(field, v, d, earliest, latest);
+    end $$`.execute(db);
 }
 
 /** Puts back the definitions of 0002 (`url_decode`), 0004 (`url_host`) and 0009. */
@@ -128,5 +140,13 @@ export async function down(db: Kysely<unknown>): Promise<void> {
       ts := ops.parse_timestamptz(v);
       if ts is null then return field || ' ' || ops.quoted(v) || ' is not a valid ISO 8601 date and time (such as 2024-03-01T10:00:00Z)'; end if;
       return ops.range_problem(field, v, (ts at time zone tz)::date, earliest, latest);
+    end $$`.execute(db);
+  await sql`
+    create or replace function ops.date_or_timestamp_problem(field text, v text, required boolean, earliest date, latest date, tz text) returns text language plpgsql stable as $$
+    declare
+      d date := ops.parse_date(v);
+    begin
+      if d is null then return ops.timestamp_problem(field, v, required, earliest, latest, tz); end if;
+      return ops.range_problem(field, v, d, earliest, latest);
     end $$`.execute(db);
 }
