@@ -170,7 +170,8 @@ export interface CustomerHistory {
   customer: CustomerPlan;
   ordersCount: number;
   spentCents: number;
-  lastOrder: OrderPlan;
+  /** Only what the Customer shows of it: a whole order kept per customer made memory grow with the shop. */
+  lastOrder: Pick<OrderPlan, 'id' | 'number' | 'createdMs'>;
   /** The latest change: an order placed or cancelled. */
   updatedMs: number;
 }

@@ -107,14 +107,20 @@ async function* reportPages(days: readonly number[], rowsOf: (day: number) => Re
   if (dates.length) yield { records, state: { through: win.endDate }, dates };
 }
 
-/** The registered customers who ordered in the window, with their history up to the cut-off. */
+const lastOrderOf = (order: OrderPlan): CustomerHistory['lastOrder'] => ({ id: order.id, number: order.number, createdMs: order.createdMs });
+
+/**
+ * The registered customers who ordered in the window, with their history up to the cut-off.
+ * Each customer's history is a few numbers, never their orders: it is kept for every customer
+ * of the window until the end.
+ */
 function* customerHistories(shop: DemoShop, win: Window): Generator<Rec> {
   const histories = new Map<number, CustomerHistory>();
   const add = (order: OrderPlan, history: CustomerHistory) => {
     const cancelled = order.cancel !== null && order.cancel.atMs < win.cutoffMs;
     history.ordersCount += 1;
     if (!cancelled) history.spentCents += order.totalCents;
-    if (order.createdMs >= history.lastOrder.createdMs) history.lastOrder = order;
+    if (order.createdMs >= history.lastOrder.createdMs) history.lastOrder = lastOrderOf(order);
     history.updatedMs = Math.max(history.updatedMs, order.createdMs, cancelled ? order.cancel!.atMs : 0);
   };
   for (let day = win.first; day <= win.last; day++) {
@@ -122,7 +128,7 @@ function* customerHistories(shop: DemoShop, win: Window): Generator<Rec> {
       if (!order.customer) continue;
       let history = histories.get(order.customer.id);
       if (!history) {
-        history = { customer: order.customer, ordersCount: 0, spentCents: 0, lastOrder: order, updatedMs: 0 };
+        history = { customer: order.customer, ordersCount: 0, spentCents: 0, lastOrder: lastOrderOf(order), updatedMs: 0 };
         histories.set(order.customer.id, history);
       }
       add(order, history);

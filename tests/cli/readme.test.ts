@@ -49,9 +49,9 @@ describe('README command table', () => {
     expect(readme).toContain('## Quick start\n\n```sh\nnpm ci && npm run demo\nnpm ci && npm test\n```\n');
   });
 
-  it('links to the operations, metrics, BI, streams and source pages, which exist', () => {
+  it('links to the operations, metrics, BI, streams, scale and source pages, which exist', () => {
     const links = [...readme.matchAll(/\]\((docs\/[^)]+\.md)\)/g)].map((m) => m[1]!);
-    for (const page of ['docs/operations.md', 'docs/metrics.md', 'docs/bi.md', 'docs/streams.md', 'docs/sources/shopify.md', 'docs/sources/stripe.md', 'docs/sources/shipments.md', 'docs/sources/ga4.md', 'docs/sources/google-ads.md', 'docs/sources/meta-ads.md', 'docs/sources/fx.md']) {
+    for (const page of ['docs/operations.md', 'docs/metrics.md', 'docs/bi.md', 'docs/streams.md', 'docs/scale.md', 'docs/sources/shopify.md', 'docs/sources/stripe.md', 'docs/sources/shipments.md', 'docs/sources/ga4.md', 'docs/sources/google-ads.md', 'docs/sources/meta-ads.md', 'docs/sources/fx.md']) {
       expect(links).toContain(page);
     }
     for (const link of links) expect(() => readFileSync(new URL(`../../${link}`, import.meta.url))).not.toThrow();

@@ -31,7 +31,9 @@ export const coreCustomers = defineModel({
         'o.customer_key',
         sql<string | null>`max(o.shopify_customer_id)`.as('shopify_customer_id'),
         sql<string | null>`max(o.email)`.as('email'),
-        sql<string>`(array_agg(o.order_id order by o.created_at, o.order_id))[1]`.as('first_order_id'),
+        // The first order is the one core.orders numbered 1 (by created_at, then order_id): read
+        // off its flag rather than sorting every customer's orders again in an ordered aggregate.
+        sql<string>`max(case when o.is_first_order then o.order_id end)`.as('first_order_id'),
         sql<Date>`min(o.created_at)`.as('first_order_at'),
         sql<string>`min(o.order_date)`.as('first_order_date'),
         sql<Date>`max(o.created_at)`.as('last_order_at'),
@@ -39,6 +41,6 @@ export const coreCustomers = defineModel({
         sql<number>`count(*)::int`.as('counted_orders'),
         sql<string>`sum(o.total_price_rc)`.as('lifetime_revenue_rc'),
         sql<string>`coalesce(max(r.refunds_rc), 0)`.as('lifetime_refunds_rc'),
-        sql<string>`(array_agg(o.channel order by o.created_at, o.order_id))[1]`.as('acquisition_channel'),
+        sql<string>`max(case when o.is_first_order then o.channel end)`.as('acquisition_channel'),
       ]),
 });

@@ -32,6 +32,17 @@ export const coreShipments = defineModel({
     const day = (on: string, at: string) => sql`coalesce(${sql.ref(`s.${on}`)}, ${localDate(sql.ref(`s.${at}`), tz)})`;
     const costDate = sql<string | null>`coalesce(s.shipped_date, s.order_date, s.delivered_date, s.promised_date)`;
     const currency = sql<string>`coalesce(s.currency, ${sql.lit(ctx.reportingCurrency)})`;
+    // A shipment names its order by the order's id, else by its name with or without '#'. Each
+    // spelling is its own equi-join (hash-joinable, and index-served on core.orders), not one
+    // join on an OR of the three, which nothing but a nested loop over orders × shipments can
+    // run. By name, the earliest order of that name wins.
+    const byName = sql`
+      select distinct on (n.shipment_key) n.shipment_key, o.order_id, o.created_at, o.order_date
+        from (select shipment_key, order_ref as name from staging.shipments where order_ref is not null
+              union all
+              select shipment_key, '#' || order_ref from staging.shipments where order_ref is not null) n
+        join core.orders o on o.order_name = n.name
+       order by n.shipment_key, o.created_at, o.order_id`;
     return db
       .selectFrom(sql<Record<string, unknown>>`(
         select s.*, o.order_id, o.created_at as order_created_at, o.order_date,
@@ -40,11 +51,16 @@ export const coreShipments = defineModel({
                ${day('delivered_on', 'delivered_at')} as delivered_date,
                ${day('returned_on', 'returned_at')} as returned_date
           from staging.shipments s
-          left join lateral (
-            select o.order_id, o.created_at, o.order_date from core.orders o
-             where o.order_id = s.order_ref or o.order_name = s.order_ref or o.order_name = '#' || s.order_ref
-             order by (o.order_id = s.order_ref) desc, o.created_at limit 1
-          ) o on true)`.as('s'))
+          left join (
+            select s.shipment_key,
+                   coalesce(by_id.order_id, by_name.order_id) as order_id,
+                   coalesce(by_id.created_at, by_name.created_at) as created_at,
+                   coalesce(by_id.order_date, by_name.order_date) as order_date
+              from staging.shipments s
+              left join core.orders by_id on by_id.order_id = s.order_ref
+              left join (${byName}) by_name on by_id.order_id is null and by_name.shipment_key = s.shipment_key
+             where s.order_ref is not null
+          ) o on o.shipment_key = s.shipment_key)`.as('s'))
       .select([
         sql<string>`s.shipment_key`.as('shipment_key'),
         sql<string | null>`s.tracking_number`.as('tracking_number'),

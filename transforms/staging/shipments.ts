@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
-import { jsonTimestamp } from '../sql.ts';
+import { jsonTimestamp, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
@@ -34,7 +34,7 @@ export const stagingShipments = defineModel({
     }),
   ],
   build: (db) =>
-    db.selectFrom('raw.shipments__shipments').select([
+    db.selectFrom(rawRecordsOnce('raw.shipments__shipments')).select([
       '_key as shipment_key',
       sql<string | null>`nullif(btrim(_record->>'tracking_number'), '')`.as('tracking_number'),
       sql<string | null>`nullif(btrim(_record->>'order_id'), '')`.as('order_ref'),

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
-import { jsonText, jsonTimestamp } from '../sql.ts';
+import { jsonText, jsonTimestamp, rawRecordsOnce } from '../sql.ts';
 
 /** One row per Shopify customer record; `is_deleted` when Shopify says it was deleted since. */
 export const stagingShopifyCustomers = defineModel({
@@ -9,22 +9,22 @@ export const stagingShopifyCustomers = defineModel({
   description: 'Shopify customers, one row per customer, typed.',
   uniqueKey: ['customer_id'],
   build: (db) =>
-    db.selectFrom('raw.shopify__customers as c').select((eb) => [
-      'c._key as customer_id',
+    db.selectFrom(rawRecordsOnce('raw.shopify__customers')).select((eb) => [
+      'r._key as customer_id',
       eb
         .exists(
           eb
             .selectFrom('staging.shopify_deletions as d')
             .select(eb.lit(1).as('one'))
             .where('d.record_type', '=', sql.lit('customer'))
-            .whereRef('d.record_id', '=', 'c._key'),
+            .whereRef('d.record_id', '=', 'r._key'),
         )
         .as('is_deleted'),
-      sql<string | null>`nullif(lower(btrim(${jsonText('c._record', 'email')})), '')`.as('email'),
-      jsonText('c._record', 'first_name').as('first_name'),
-      jsonText('c._record', 'last_name').as('last_name'),
-      jsonTimestamp('c._record', 'created_at').as('created_at'),
-      jsonTimestamp('c._record', 'updated_at').as('updated_at'),
-      jsonText('c._record', 'state').as('state'),
+      sql<string | null>`nullif(lower(btrim(${jsonText('r._record', 'email')})), '')`.as('email'),
+      jsonText('r._record', 'first_name').as('first_name'),
+      jsonText('r._record', 'last_name').as('last_name'),
+      jsonTimestamp('r._record', 'created_at').as('created_at'),
+      jsonTimestamp('r._record', 'updated_at').as('updated_at'),
+      jsonText('r._record', 'state').as('state'),
     ]),
 });

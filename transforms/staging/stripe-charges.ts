@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
+import { rawRecordsOnce } from '../sql.ts';
 import { countProblem, currencyProblem, dateRange, epochProblem, problems, rawRecordsCheck } from '../validation.ts';
 
 /** Stripe amounts are integers in the currency's minor unit. */
@@ -29,7 +30,7 @@ export const stagingStripeCharges = defineModel({
     }),
   ],
   build: (db) =>
-    db.selectFrom('raw.stripe__charges').select([
+    db.selectFrom(rawRecordsOnce('raw.stripe__charges')).select([
       '_key as charge_id',
       sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
       sql<string | null>`lower(_record->>'status')`.as('status'),

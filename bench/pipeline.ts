@@ -1,0 +1,187 @@
+/**
+ * Pipeline benchmark: builds a demo shop of N orders a day for D days in a fresh embedded
+ * PostgreSQL (in the system's temp folder, removed afterwards; or DATABASE_URL's server), then
+ * times what `verite run` does with it and prints each figure next to its ratio to ONE
+ * AGGREGATE SCAN of the raw orders measured in the same run (`count(*)` and
+ * `sum(total_price)` by date, read from the landed JSON): the yardstick that moves with the
+ * machine, so figures of a loaded machine and of an idle one compare.
+ *
+ * Printed: the extract and load; the first full build (the transform, model by model, and the
+ * metrics refresh, table by table); a run with no new data (transform and refresh again); a
+ * nightly run after one new day (that day landed, then transform and refresh: today every run
+ * rebuilds from the whole of raw, so it costs what the first build did, and the benchmark says
+ * so rather than hiding it); the node process's peak resident memory after each phase (the
+ * demo is streamed page by page, so it must not grow with N); and the warehouse's size.
+ * The predicted-CLV fit (`npm run bench:clv`) is left out: it is measured on its own.
+ *
+ *   npm run bench:pipeline                                  # 1,400 orders a day for 730 days (~1M orders)
+ *   npm run bench:pipeline -- --orders-per-day 350 --days 730   # ~250k orders
+ *   BENCH_SCANS=5 npm run bench:pipeline -- ...            # the scan measured 5 times (median; default 3)
+ *   npm run bench:pipeline -- --data-dir DIR ...           # keep the warehouse in DIR; a second run on it
+ *                                                          # skips landing (the shop then has the nightly day too)
+ *
+ * Set VERITE_LOG_LEVEL=info to see the run's log lines on stderr.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
+import { configSchema, demoConfig, type VeriteConfig } from '../config/schema.ts';
+import { demoSources } from '../extractors/demo/index.ts';
+import { createLogger } from '../lib/logger.ts';
+import { silentProgress } from '../lib/progress.ts';
+import { refreshMetrics, type MetricsRefreshResult } from '../metrics/refresh.ts';
+import { runPipeline, type ResolvedSource } from '../pipeline/run.ts';
+import { runTransforms } from '../transforms/runner.ts';
+import type { TransformResult } from '../transforms/runner.ts';
+import { openWarehouse, type Warehouse } from '../warehouse/connection.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'orders-per-day': { type: 'string', default: '1400' },
+    days: { type: 'string', default: '730' },
+    seed: { type: 'string', default: '42' },
+    // The demo's last day, pinned so that two runs of the benchmark build the same shop.
+    'end-date': { type: 'string', default: '2025-12-31' },
+    // Keep the warehouse in this folder; when it already holds the shop, landing is skipped.
+    'data-dir': { type: 'string' },
+  },
+});
+const ORDERS_PER_DAY = Number(args['orders-per-day']);
+const DAYS = Number(args.days);
+const SEED = Number(args.seed);
+const END_DATE = args['end-date']!;
+const SCANS = Math.max(1, Number(process.env.BENCH_SCANS ?? 3));
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The next calendar day of a YYYY-MM-DD date. */
+function nextDay(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const started = process.hrtime.bigint();
+  const value = await fn();
+  return [value, Number(process.hrtime.bigint() - started) / 1e9];
+}
+
+/** The peak resident set size of this process so far (the kernel's own high-water mark), MiB. */
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+/** The yardstick: one aggregate scan of the raw orders, read from the JSON as landed. */
+async function aggregateScan(warehouse: Warehouse): Promise<number> {
+  const [, seconds] = await timed(() =>
+    sql`select (_record->>'created_at')::date as date, count(*) as orders, sum((_record->>'total_price')::numeric) as revenue
+          from raw.shopify__orders group by 1`.execute(warehouse.db),
+  );
+  return seconds;
+}
+
+function sources(config: VeriteConfig, days: number, endDate: string): ResolvedSource[] {
+  const options = demoConfig.parse({ seed: SEED, days, ordersPerDay: ORDERS_PER_DAY, endDate });
+  return demoSources({ seed: SEED, days, ordersPerDay: ORDERS_PER_DAY, endDate, reportingCurrency: config.reportingCurrency }).map((source) => ({ source, config: options }));
+}
+
+interface Build {
+  transform: TransformResult;
+  transformSeconds: number;
+  metrics: MetricsRefreshResult;
+  metricsSeconds: number;
+}
+
+/** The transform and the metrics refresh, as `verite run` takes them after loading. */
+async function build(warehouse: Warehouse, config: VeriteConfig, now: Date): Promise<Build> {
+  const log = createLogger(process.stderr, process.env.VERITE_LOG_LEVEL ?? 'silent');
+  const [transform, transformSeconds] = await timed(() => runTransforms(warehouse, config, { log, now }));
+  if (transform.status !== 'succeeded') throw new Error(`transform failed: ${transform.error}`);
+  const [metrics, metricsSeconds] = await timed(() => refreshMetrics(warehouse, config, log, { now }));
+  if (metrics.status !== 'succeeded') throw new Error(`metrics refresh failed: ${metrics.error}`);
+  return { transform, transformSeconds, metrics, metricsSeconds };
+}
+
+async function land(warehouse: Warehouse, config: VeriteConfig, resolved: ResolvedSource[], now: Date, window: { from: string; to: string } | null): Promise<number> {
+  const log = createLogger(process.stderr, process.env.VERITE_LOG_LEVEL ?? 'silent');
+  const result = await runPipeline({ warehouse, config, log, sources: resolved, steps: [], now, window, kind: 'demo', progress: silentProgress });
+  if (result.status !== 'succeeded') throw new Error(`landing failed: ${result.error}`);
+  return result.landed;
+}
+
+const s = (seconds: number) => `${seconds.toFixed(1)} s`;
+const row = (label: string, seconds: number, scan: number) => `  ${label.padEnd(40)} ${s(seconds).padStart(10)} ${`${(seconds / scan).toFixed(2)}×`.padStart(9)}\n`;
+
+async function main(): Promise<void> {
+  const kept = args['data-dir'];
+  const dir = kept ?? mkdtempSync(join(tmpdir(), 'verite-bench-pipeline-'));
+  chmodSync(dir, 0o755); // the embedded server may run as the unprivileged postgres user
+  const warehouse = await openWarehouse({ cwd: dir, dataDir: process.env.DATABASE_URL ? undefined : kept ? dir : join(dir, '.verite') });
+  const config = configSchema.parse({ sources: { demo: {} } });
+  const out = (text: string) => process.stdout.write(text);
+  try {
+    out(`verite pipeline benchmark: demo shop, ${ORDERS_PER_DAY} orders a day for ${DAYS} days to ${END_DATE} (seed ${SEED})\n`);
+    out(`warehouse: ${warehouse.describe}\n\n`);
+    // The run's clock: the morning after the last day, so every day is complete.
+    const now = new Date(`${nextDay(END_DATE)}T06:00:00Z`);
+    const countOrders = async () => (await sql<{ n: number }>`select count(*)::int as n from raw.shopify__orders`.execute(warehouse.db)).rows[0]!.n;
+    const reused = kept !== undefined && (await countOrders()) > 0;
+    const [landed, loadSeconds] = reused ? [0, 0] : await timed(() => land(warehouse, config, sources(config, DAYS, END_DATE), now, null));
+    const afterLoadRss = peakRssMb();
+    const orders = await countOrders();
+    await sql`vacuum analyze`.execute(warehouse.db);
+
+    const scans: number[] = [];
+    for (let i = 0; i < SCANS; i++) scans.push(await aggregateScan(warehouse));
+    const scan = median(scans);
+    out(reused ? `${orders.toLocaleString('en-US')} orders, landed by an earlier run in ${kept}\n` : `${orders.toLocaleString('en-US')} orders; ${landed.toLocaleString('en-US')} records of every stream landed\n`);
+    out(`one aggregate scan of the raw orders (count, sum(total_price) by date from the JSON): ${s(scan)} (median of ${SCANS}: ${scans.map(s).join(', ')})\n\n`);
+    out(`${''.padEnd(42)}${'time'.padStart(10)} ${'÷ scan'.padStart(9)}\n`);
+    if (!reused) out(row('extract and load', loadSeconds, scan));
+
+    const first = await build(warehouse, config, now);
+    const afterBuildRss = peakRssMb();
+    out(row('first build: transform', first.transformSeconds, scan));
+    for (const model of first.transform.results) out(row(`  ${model.model}`, (model.ms ?? 0) / 1000, scan));
+    out(row('first build: metrics refresh', first.metricsSeconds, scan));
+    for (const table of first.metrics.tables) out(row(`  ${table.table}`, table.ms / 1000, scan));
+    const firstTotal = first.transformSeconds + first.metricsSeconds;
+    out(row('first build: transform + metrics', firstTotal, scan));
+
+    const again = await build(warehouse, config, now);
+    const againTotal = again.transformSeconds + again.metricsSeconds;
+    out(row('no new data: transform + metrics', againTotal, scan));
+
+    // One more day: its records landed (the demo reads that day; a real source reads from its cursor), then the build.
+    const newDay = nextDay(END_DATE);
+    const later = new Date(`${nextDay(newDay)}T06:00:00Z`);
+    const [, nightlyLoad] = await timed(() => land(warehouse, config, sources(config, DAYS + 1, newDay), later, { from: newDay, to: newDay }));
+    const nightly = await build(warehouse, config, later);
+    const nightlyTotal = nightly.transformSeconds + nightly.metricsSeconds;
+    out(row('nightly: extract and load one day', nightlyLoad, scan));
+    out(row('nightly: transform + metrics', nightlyTotal, scan));
+    out(
+      `  (every build rebuilds staging, core and metrics from the whole of raw: a run with no new data is ${((againTotal / firstTotal) * 100).toFixed(0)}% ` +
+        `and the nightly run ${((nightlyTotal / firstTotal) * 100).toFixed(0)}% of the first build)\n\n`,
+    );
+
+    const size = await sql<{ bytes: number; raw: number; staging: number; core: number; metrics: number }>`
+      select pg_database_size(current_database())::bigint as bytes,
+             ${sql.join(['raw', 'staging', 'core', 'metrics'].map((schema) => sql`(select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${schema} and c.relkind in ('r', 'm', 'p')) as ${sql.id(schema)}`))}`.execute(warehouse.db);
+    const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+    const sz = size.rows[0]!;
+    out(`warehouse size: ${mb(sz.bytes)} (raw ${mb(sz.raw)}, staging ${mb(sz.staging)}, core ${mb(sz.core)}, metrics ${mb(sz.metrics)})\n`);
+    out(`peak memory of the node process (resident): ${afterLoadRss.toFixed(0)} MiB after ${reused ? 'opening' : 'loading'}, ${afterBuildRss.toFixed(0)} MiB after the first build, ${peakRssMb().toFixed(0)} MiB at the end\n`);
+  } finally {
+    await warehouse.close();
+    if (!kept) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:pipeline failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
