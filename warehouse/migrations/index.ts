@@ -7,6 +7,7 @@ import * as m0005 from './0005-shopify-deletions.ts';
 import * as m0009 from './0009-set-aside.ts';
 import * as m0010 from './0010-run-liveness.ts';
 import * as m0011 from './0011-clv-tables.ts';
+import * as m0012 from './0012-product-streams.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0009-set-aside': m0009,
   '0010-run-liveness': m0010,
   '0011-clv-tables': m0011,
+  '0012-product-streams': m0012,
 };

@@ -20,7 +20,7 @@ export interface RawTable {
   _extracted_at: ColumnType<Date, string | Date | undefined, string | Date>;
 }
 
-/** The nine raw streams of the stream catalogue. */
+/** The raw streams of the stream catalogue whose tables 0001 creates (0012 creates the last four too). */
 export const RAW_STREAMS = [
   ['shopify', 'orders'],
   ['shopify', 'customers'],
@@ -31,6 +31,11 @@ export const RAW_STREAMS = [
   ['meta_ads', 'campaign_insights_daily'],
   ['shipments', 'shipments'],
   ['fx', 'rates'],
+  // Products, stock and profit (issue 13): created by 0012 too, for warehouses made before them.
+  ['shopify', 'products'],
+  ['shopify', 'inventory_levels'],
+  ['stripe', 'balance_transactions'],
+  ['costs', 'unit_costs'],
 ] as const;
 
 export type RawTableName = `raw.${(typeof RAW_STREAMS)[number][0]}__${(typeof RAW_STREAMS)[number][1]}`;
