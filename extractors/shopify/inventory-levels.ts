@@ -26,10 +26,14 @@ interface GqlInventoryItem {
  * Reads the stock as it is now: every inventory item with its `available` quantity at each
  * location, as one record per item and location, dated by the run's date in the reporting
  * time zone (`snapshot_date`). Shopify keeps no history of levels, so history builds up one
- * snapshot a day: every page names the snapshot's date, so a second run on the same date
- * replaces that date's rows (the later reading wins), and a run that stops part way is read
- * again whole by the next run, nothing landed twice (a record's key holds its date). A
- * backfill cannot read past stock: it reads nothing.
+ * snapshot a day. A second run on the same date replaces that date's rows: its pages merge
+ * level by level (the later reading wins), and its last page names the date, so the rows of
+ * the date this read did not bring again (an item deleted since) go, in the same transaction.
+ * Only the last page names it: a date-report page removes the date's rows of other reads, and
+ * the snapshot spans many pages. A run that stops part way leaves the date's earlier readings
+ * with the pages it landed merged in; the next run reads the snapshot again whole, nothing
+ * landed twice (a record's key holds its date). A backfill cannot read past stock: it reads
+ * nothing.
  */
 export async function* readInventoryLevels(ctx: ReadContext<ShopifyConfig>, options: { client?: ShopifyGraphql } = {}): AsyncGenerator<Page> {
   if (ctx.window) {
@@ -66,7 +70,7 @@ export async function* readInventoryLevels(ctx: ReadContext<ShopifyConfig>, opti
     }
     const more = data.inventoryItems.pageInfo.hasNextPage && data.inventoryItems.pageInfo.endCursor !== null;
     // The cursor says which date was last snapshot whole; it is not read back (every run snapshots).
-    yield { records, dates: [date], state: more ? undefined : { snapshot_date: date } };
+    yield more ? { records } : { records, dates: [date], state: { snapshot_date: date } };
     if (!more) return;
     after = data.inventoryItems.pageInfo.endCursor;
   }
