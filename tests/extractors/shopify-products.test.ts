@@ -7,7 +7,7 @@ import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { fakeInventoryItem, fakeProduct, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
+import { bag, fakeInventoryItem, fakeOrder, fakeProduct, fakeRefundLine, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';
 
 /**
@@ -47,7 +47,7 @@ interface RunOptions {
   now?: string;
   shopify?: Record<string, unknown>;
   window?: DateWindow;
-  stream: 'products' | 'inventory_levels';
+  stream: 'products' | 'inventory_levels' | 'orders';
   reportingTimezone?: string;
 }
 
@@ -233,5 +233,32 @@ describe('shopify.inventory_levels', () => {
     expect(result.status).toBe('succeeded');
     expect(ops('VeriteInventoryItems')).toEqual([]);
     expect(await levels()).toEqual([]);
+  });
+});
+
+describe('shopify.orders: what products and profit read of an order', () => {
+  it('lands each refund\'s line items (the first five with the refund, the rest by a follow-up query) and each line\'s discount allocations and tax lines', async () => {
+    const order = fakeOrder(1, at(10), at(12), { lines: 8, refund: '70.00', refundAt: at(12) });
+    // Tax included at 20 %: a line of 10.00 less an allocated discount of 1.00 holds 1.50 of tax.
+    order.lineItems[0] = { ...order.lineItems[0], discountAllocations: [{ allocatedAmountSet: bag('1.00') }], taxLines: [{ priceSet: bag('1.50'), rate: 0.2, title: 'VAT' }] };
+    order.refunds[0]!.refundLineItems = order.lineItems.slice(0, 7).map((line, i) => fakeRefundLine(i, String(line.id), 1, '10.00', '1.67'));
+    fake.orders.push(order);
+    const result = await run({ stream: 'orders' });
+    expect(result.status, errorMessage(result.error)).toBe('succeeded');
+    expect(ops('VeriteRefundMoreLineItems').map((r) => r.variables)).toEqual([{ id: 'gid://shopify/Refund/9001', after: 'i:4' }]);
+    const landed = (await wh.pool.query(`select _record from raw.shopify__orders where _key = '1001'`)).rows[0]!._record;
+    const refunded = landed.refunds[0].refund_line_items as Record<string, unknown>[];
+    expect(refunded.map((r) => r.line_item_id)).toEqual([100100, 100101, 100102, 100103, 100104, 100105, 100106]);
+    expect(refunded[6]).toEqual({
+      id: 80006, line_item_id: 100106, quantity: 1, restock_type: 'return',
+      // The shop's currency only: the query asks for no presentment money.
+      subtotal: '10.00', subtotal_set: { shop_money: { amount: '10.00', currency_code: 'EUR' } },
+      total_tax: '1.67', total_tax_set: { shop_money: { amount: '1.67', currency_code: 'EUR' } },
+    });
+    expect(landed.line_items[0]).toMatchObject({
+      product_id: 70, variant_id: 700, sku: 'SKU-1', quantity: 1, price: '10.00',
+      discount_allocations: [{ amount: '1.00' }], tax_lines: [{ price: '1.50', rate: 0.2, title: 'VAT' }],
+    });
+    expect(landed.line_items[1]).toMatchObject({ discount_allocations: [], tax_lines: [] });
   });
 });
