@@ -143,9 +143,12 @@ export const catalog = {
     ),
   },
   costs: {
-    // No version: a file sent again with a corrected cost replaces the row it lands over, and a
-    // shop that changes no cost for months does not have a stale stream.
-    unit_costs: identity('unit_costs', 'entity', 'sku + valid_from', 'file drop', 0, (r) => composite(text(r.sku), reportDate(r.valid_from))),
+    // `valid_from` never changes for a key, so as a version it only dates the data (the newest
+    // cost's date, as for fx rates): a file sent again with a corrected cost has an equal version
+    // and lands over the row.
+    unit_costs: identity('unit_costs', 'entity', 'sku + valid_from', 'file drop', 0, (r) => composite(text(r.sku), reportDate(r.valid_from)), {
+      versionOf: (r) => isoTimestamp(reportDate(r.valid_from)),
+    }),
   },
   fx: {
     // An entity, not a date report: a file of a few pairs must not wipe other pairs of its dates.
