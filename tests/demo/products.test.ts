@@ -18,7 +18,7 @@ const dayOf = (unix: number) => Math.floor(unix / DAY);
 describe('the demo catalogue and costs', () => {
   it('lists every variant sold, with a unit cost except for a few, and their SKUs as the orders have them', () => {
     const products = records(demo, 'shopify.products');
-    const variants = new Map(products.flatMap((p) => p.variants.map((v: Rec) => [v.id, { ...v, product: p }] as const)));
+    const variants = new Map<number, Rec>(products.flatMap((p) => p.variants.map((v: Rec) => [v.id, { ...v, product: p }] as const)));
     expect(products.length).toBeGreaterThanOrEqual(18);
     const uncosted = [...variants.values()].filter((v) => v.unit_cost === null);
     expect(uncosted.length).toBeGreaterThan(0);
@@ -42,7 +42,7 @@ describe('the demo catalogue and costs', () => {
     for (const c of costs) bySku.set(c.sku, [...(bySku.get(c.sku) ?? []), c]);
     const changed = [...bySku.values()].filter((rows) => rows.length === 2);
     expect(changed.length).toBeGreaterThan(0);
-    const variants = new Map(records(demo, 'shopify.products').flatMap((p) => p.variants.map((v: Rec) => [v.sku, v] as const)));
+    const variants = new Map<string, Rec>(records(demo, 'shopify.products').flatMap((p) => p.variants.map((v: Rec) => [v.sku, v] as const)));
     for (const [before, after] of changed) {
       // 120 days from 14 January: the change on the 61st, 14 March.
       expect([before!.valid_from, after!.valid_from]).toEqual(['2024-01-14', '2024-03-14']);

@@ -30,12 +30,12 @@ export const RAW_STREAMS = [
   ['google_ads', 'campaign_daily'],
   ['meta_ads', 'campaign_insights_daily'],
   ['shipments', 'shipments'],
-  ['fx', 'rates'],
   // Products, stock and profit (issue 13): created by 0012 too, for warehouses made before them.
   ['shopify', 'products'],
   ['shopify', 'inventory_levels'],
   ['stripe', 'balance_transactions'],
   ['costs', 'unit_costs'],
+  ['fx', 'rates'],
 ] as const;
 
 export type RawTableName = `raw.${(typeof RAW_STREAMS)[number][0]}__${(typeof RAW_STREAMS)[number][1]}`;
