@@ -219,6 +219,27 @@ export const shipmentsConfig = z
     when: (payload) => typeof payload.value === 'object' && payload.value !== null,
   });
 
+/** The fields of a unit-cost record (`costs.unit_costs`). */
+export const costFields = ['sku', 'unit_cost', 'currency', 'valid_from'] as const;
+
+export type CostField = (typeof costFields)[number];
+
+/** Unit costs kept in a spreadsheet or an ERP, dropped as CSV/JSONL files (like the shipments file drop). */
+export const costsConfig = z
+  .object({
+    ...sourceBase,
+    /** A folder, a file, or a glob such as `costs/*.csv`; relative to the working directory. */
+    path: z.string().min(1),
+    /** Their column → cost field; a column already named like a field needs no entry. */
+    columns: z.record(z.string(), z.enum(costFields, { message: `expected a cost field: ${costFields.join(', ')}` })).default({}),
+    /** How the files write `valid_from`, e.g. `DD/MM/YYYY`; default ISO 8601. */
+    dateFormat: z
+      .string()
+      .refine((f) => /YY/.test(f) && /M/.test(f) && /D/.test(f), { message: 'expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY' })
+      .optional(),
+  })
+  .strict();
+
 export const fxConfig = z
   .object({
     ...sourceBase,
@@ -321,6 +342,7 @@ export const configSchema = z
         meta_ads: metaAdsConfig.optional(),
         shipments: shipmentsConfig.optional(),
         fx: fxConfig.optional(),
+        costs: costsConfig.optional(),
         demo: demoConfig.optional(),
       })
       .strict()
@@ -387,6 +409,7 @@ export type GoogleAdsConfig = z.output<typeof googleAdsConfig>;
 export type MetaAdsConfig = z.output<typeof metaAdsConfig>;
 export type ShipmentsConfig = z.output<typeof shipmentsConfig>;
 export type FxConfig = z.output<typeof fxConfig>;
+export type CostsConfig = z.output<typeof costsConfig>;
 export type DemoConfig = z.output<typeof demoConfig>;
 export type ChannelRule = z.output<typeof channelRule>;
 export type AlertRule = z.output<typeof alertRule>;

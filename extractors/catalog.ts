@@ -65,12 +65,29 @@ export const catalog = {
     // An event never changes; and without a version its raw rows do not date the stream's data:
     // a shop that deletes nothing for a month is not a stale stream.
     deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id)),
+    products: identity('products', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.updated_at) }),
+    // A snapshot of the levels as read on the run's date: each run replaces its date's rows, so
+    // history builds up one date at a time and a second run on a date corrects the first.
+    inventory_levels: identity(
+      'inventory_levels',
+      'date-report',
+      'inventory item + location + snapshot date',
+      'one snapshot per run date',
+      0,
+      (r) => composite(text(r.inventory_item_id), text(r.location_id), reportDate(r.snapshot_date)),
+      { dateOf: (r) => reportDate(r.snapshot_date) },
+    ),
   },
   stripe: {
     // `created` never changes, so as a version it only dates the data (freshness): an update
     // of the same object has an equal version and lands.
     charges: identity('charges', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created) }),
     refunds: identity('refunds', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created) }),
+    // A pending transaction becomes available (its status changes) days after it is created:
+    // the lookback lists those days again, and the restated record lands over the first.
+    balance_transactions: identity('balance_transactions', 'entity', 'id', 'created + lookback', 7, (r) => text(r.id), {
+      versionOf: (r) => isoTimestamp(r.created),
+    }),
   },
   ga4: {
     traffic_daily: identity(
@@ -124,6 +141,14 @@ export const catalog = {
       (r) => text(r.tracking_number) ?? (text(r.order_id) && text(r.carrier) ? `${text(r.order_id)}|${text(r.carrier)}` : undefined),
       { versionOf: (r) => isoTimestamp(r.updated_at) },
     ),
+  },
+  costs: {
+    // `valid_from` never changes for a key, so as a version it only dates the data (the newest
+    // cost's date, as for fx rates): a file sent again with a corrected cost has an equal version
+    // and lands over the row.
+    unit_costs: identity('unit_costs', 'entity', 'sku + valid_from', 'file drop', 0, (r) => composite(text(r.sku), reportDate(r.valid_from)), {
+      versionOf: (r) => isoTimestamp(reportDate(r.valid_from)),
+    }),
   },
   fx: {
     // An entity, not a date report: a file of a few pairs must not wipe other pairs of its dates.

@@ -2,6 +2,7 @@
  * Loads every extractor so each registers its source. The demo shop is not registered: it
  * stands in for all sources with `verite run --demo`.
  */
+import './costs/index.ts';
 import './fx/index.ts';
 import './ga4/index.ts';
 import './google-ads/index.ts';

@@ -12,6 +12,7 @@ const loaders: Readonly<Record<string, () => Promise<SourceCheck>>> = {
   meta_ads: async () => (await import('./meta-ads/check.ts')).checkMetaAds,
   shipments: async () => (await import('./shipments/check.ts')).checkShipments,
   fx: async () => (await import('./fx/check.ts')).checkFx,
+  costs: async () => (await import('./costs/check.ts')).checkCosts,
 };
 
 /** The check of a source, or undefined when it has none. */

@@ -43,7 +43,11 @@ export type SourceStream =
   | 'google_ads.campaign_daily'
   | 'meta_ads.campaign_insights_daily'
   | 'shipments.shipments'
-  | 'fx.rates';
+  | 'fx.rates'
+  | 'shopify.products'
+  | 'shopify.inventory_levels'
+  | 'stripe.balance_transactions'
+  | 'costs.unit_costs';
 
 export type MetricUnit = 'count' | 'currency' | 'ratio' | 'days';
 

@@ -1,5 +1,5 @@
 /**
- * The demo shop as verite sources: the seven real source names with their real streams (the
+ * The demo shop as verite sources: the eight real source names with their real streams (the
  * catalogue's identity functions), reading the simulation instead of an API, so
  * `verite run --demo` lands the same raw tables as a real run.
  */
@@ -7,11 +7,14 @@ import { ConfigError } from '../../lib/errors.ts';
 import { catalog, type StreamIdentity } from '../catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { googleAdsRows, metaInsightsRows } from './ads.ts';
+import { chargeTransactions, payoutTransactions } from './balance.ts';
+import { productRecords, unitCostRecords } from './catalogue.ts';
 import { DemoFx } from './fx.ts';
 import { shipmentPlan, shipmentRecord } from './shipments.ts';
 import { customerId, DemoShop, MAX_ORDERS_PER_DAY, RETURN_WITHIN_DAYS, SHOP_OPENED, type OrderPlan } from './shop.ts';
 import { shopifyCustomer, shopifyOrder, type CustomerHistory } from './shopify.ts';
 import { invoiceCharges, stripeRecords } from './stripe.ts';
+import { DemoStock } from './stock.ts';
 import { DAY_MS, dayNumber, isoDay, yesterdayUtc } from './time.ts';
 import { dayTraffic, ga4Rows } from './traffic.ts';
 
@@ -147,9 +150,10 @@ function* customerHistories(shop: DemoShop, win: Window): Generator<Rec> {
 }
 
 /**
- * The demo shop's sources: `shopify` (orders, customers), `stripe` (charges, refunds), `ga4`
- * (traffic_daily), `google_ads` (campaign_daily), `meta_ads` (campaign_insights_daily),
- * `shipments` (shipments) and `fx` (rates), all for `days` days to `endDate`.
+ * The demo shop's sources: `shopify` (orders, customers, products, inventory_levels), `stripe`
+ * (charges, refunds, balance_transactions), `ga4` (traffic_daily), `google_ads`
+ * (campaign_daily), `meta_ads` (campaign_insights_daily), `shipments` (shipments), `fx` (rates)
+ * and `costs` (unit_costs), all for `days` days to `endDate`.
  *
  * @example
  *   const sources = demoSources({ seed: 42, days: 730, ordersPerDay: 12, endDate: defaultDemoEndDate(new Date()) });
@@ -216,13 +220,40 @@ export function demoSources(options: DemoOptions): Source[] {
     ),
   );
 
+  const products = stream(catalog.shopify.products, () => pages(productRecords(win.first), win));
+  const stock = new DemoStock(shop, options.seed, win.first);
+  const inventoryLevels = stream(catalog.shopify.inventory_levels, (ctx) => reportPages(daysToRead(win, ctx), (day) => stock.snapshot(day), win));
+
+  // A day's transactions are asked for by its own read and by the payouts of the weeks after it.
+  const transactionsByDay = new Map<number, Rec[]>();
+  const transactionsOf = (day: number): Rec[] => {
+    let found = transactionsByDay.get(day);
+    if (!found) transactionsByDay.set(day, (found = chargeTransactions(shop, day, win.cutoffMs)));
+    return found;
+  };
+  const balanceTransactions = stream(catalog.stripe.balance_transactions, (ctx) =>
+    pages(
+      (function* () {
+        for (const day of daysToRead(win, ctx)) {
+          yield* transactionsOf(day);
+          yield* payoutTransactions(day, win.first, win.cutoffMs, transactionsOf);
+          transactionsByDay.delete(day - 40);
+        }
+      })(),
+      win,
+    ),
+  );
+
+  const unitCosts = stream(catalog.costs.unit_costs, () => pages(unitCostRecords(win.first, win.last), win));
+
   return [
-    { name: 'shopify', streams: [orders, customers] },
-    { name: 'stripe', streams: [charges, refunds] },
+    { name: 'shopify', streams: [orders, customers, products, inventoryLevels] },
+    { name: 'stripe', streams: [charges, refunds, balanceTransactions] },
     { name: 'ga4', streams: [ga4] },
     { name: 'google_ads', streams: [googleAds] },
     { name: 'meta_ads', streams: [metaAds] },
     { name: 'shipments', streams: [shipments] },
     { name: 'fx', streams: [rates] },
+    { name: 'costs', streams: [unitCosts] },
   ];
 }

@@ -30,6 +30,31 @@ async function fingerprint(path: string): Promise<Fingerprint> {
 
 const landedKey = (name: string, size: number | string, checksum: string) => `${name}\u0000${size}\u0000${checksum}`;
 
+/** What a file drop lands: which stream, from which files, through which mapping. */
+export interface DropSpec {
+  source: string;
+  stream: string;
+  /** A folder, a file, or a glob. */
+  path: string;
+  /** A row of a file (CSV text, or a JSON object) as the stream's record; throws with the reason. */
+  mapRow: (row: Record<string, unknown>) => Record<string, unknown>;
+  /** The columns the mapping names that a file's first row lacks. */
+  missingColumns: (row: Record<string, unknown>) => string[];
+}
+
+/** The shipments file drop (see {@link readDropFiles}). */
+export function readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: FileDropOptions = {}): AsyncGenerator<Page> {
+  const config = ctx.config;
+  const spec: DropSpec = {
+    source: 'shipments',
+    stream: 'shipments',
+    path: config.path!,
+    mapRow: shipmentMapper(config),
+    missingColumns: (row) => missingColumns(row, config),
+  };
+  return readDropFiles(ctx, spec, options);
+}
+
 /**
  * Reads the export files of the drop that were not landed before, each once: a file is known by
  * its name, size and SHA-256 in `ops.landed_files`, so a re-sent file with new content lands
@@ -41,18 +66,18 @@ const landedKey = (name: string, size: number | string, checksum: string) => `${
  * landed before (a stream sees the warehouse only through the pages it yields), and the files
  * are read once that answer is in.
  */
-export async function* readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: FileDropOptions = {}): AsyncGenerator<Page> {
-  const { config, log } = ctx;
-  const pattern = config.path!;
+export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, options: FileDropOptions = {}): AsyncGenerator<Page> {
+  const { log } = ctx;
+  const pattern = spec.path;
   let listing: { files: DropFile[]; ignored: string[] };
   try {
     listing = await listDropFiles(pattern);
   } catch (error) {
-    throw new ExtractError(`the file drop cannot be read: ${(error as Error).message}`, { source: 'shipments', stream: 'shipments' }, { cause: error });
+    throw new ExtractError(`the file drop cannot be read: ${(error as Error).message}`, { source: spec.source, stream: spec.stream }, { cause: error });
   }
   if (listing.ignored.length) {
     const shown = listing.ignored.slice(0, 5).join(', ');
-    ctx.warnOnce(`shipments: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl or .json and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})`);
+    ctx.warnOnce(`${spec.source}: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl or .json and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})`);
   }
   if (!listing.files.length) {
     log.info({ path: pattern }, 'no export files in the drop');
@@ -74,7 +99,6 @@ export async function* readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: 
   };
   // The loader may ask for the next page while it still writes this one: wait for the answer.
   await untilAborted(probe, ctx.signal);
-  const mapper = shipmentMapper(config);
   for (const file of listing.files) {
     const print = await fingerprint(file.path);
     if (landed.has(landedKey(file.name, print.size, print.checksum))) {
@@ -86,10 +110,10 @@ export async function* readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: 
     const mapRow = (row: Record<string, unknown>) => {
       if (firstRow) {
         firstRow = false;
-        const missing = missingColumns(row, config);
-        if (missing.length) ctx.warnOnce(`shipments: ${file.name} has no column ${missing.map((c) => `"${c}"`).join(', ')} named in the columns mapping`);
+        const missing = spec.missingColumns(row);
+        if (missing.length) ctx.warnOnce(`${spec.source}: ${file.name} has no column ${missing.map((c) => `"${c}"`).join(', ')} named in the columns mapping`);
       }
-      return mapper(row);
+      return spec.mapRow(row);
     };
     let held: unknown[] | undefined;
     let records = 0;
@@ -103,7 +127,7 @@ export async function* readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: 
     const after = await stat(file.path);
     if (after.size !== print.size || after.mtimeMs !== print.mtimeMs) {
       // Still being written: what was read stays landed, and the whole file is read again next run.
-      ctx.warnOnce(`shipments: ${file.name} changed while it was read; it will be read again on the next run`);
+      ctx.warnOnce(`${spec.source}: ${file.name} changed while it was read; it will be read again on the next run`);
       if (held) yield { records: held };
       continue;
     }

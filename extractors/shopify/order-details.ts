@@ -1,16 +1,16 @@
 import { allNodes, type Connection } from './connections.ts';
 import type { ShopifyGraphql } from './graphql-client.ts';
-import { ORDER_LINE_ITEMS, REFUND_MORE_TRANSACTIONS, REFUND_TRANSACTIONS, REFUNDS_PER_QUERY } from './queries.ts';
-import type { GqlLineItem, GqlOrder, GqlRefund, GqlTransaction } from './reshape.ts';
+import { ORDER_LINE_ITEMS, REFUND_MORE_LINE_ITEMS, REFUND_MORE_TRANSACTIONS, REFUND_TRANSACTIONS, REFUNDS_PER_QUERY } from './queries.ts';
+import type { GqlLineItem, GqlOrder, GqlRefund, GqlRefundLineItem, GqlTransaction } from './reshape.ts';
 
 /** An Order node of a paged query: its first line items as a connection, refunds without transactions. */
 export type PagedOrderNode = Omit<GqlOrder, 'lineItems' | 'refunds'> & {
   lineItems: Connection<GqlLineItem>;
-  refunds?: Omit<GqlRefund, 'transactions'>[] | null;
+  refunds?: Omit<GqlRefund, 'transactions' | 'refundLineItems'>[] | null;
 };
 
 /** An Order with every line item but refunds still without their transactions (a bulk line, or a completed page node). */
-export type OrderWithoutTransactions = Omit<GqlOrder, 'refunds'> & { refunds?: Omit<GqlRefund, 'transactions'>[] | null };
+export type OrderWithoutTransactions = Omit<GqlOrder, 'refunds'> & { refunds?: Omit<GqlRefund, 'transactions' | 'refundLineItems'>[] | null };
 
 /**
  * Follows the line items of the orders whose first page of line items was not all of them,
@@ -30,25 +30,35 @@ export async function completeLineItems(client: ShopifyGraphql, nodes: PagedOrde
 
 /**
  * Gives every refund of the orders its transactions (what says whether money went back, how
- * much and in which currency), asked for by refund id, a few dozen refunds a query. Orders
- * without refunds cost nothing.
+ * much and in which currency) and its line items (which units came back), asked for by refund
+ * id, ten refunds a query. Orders without refunds cost nothing.
  */
 export async function withRefundTransactions(client: ShopifyGraphql, orders: OrderWithoutTransactions[]): Promise<GqlOrder[]> {
   const ids = orders.flatMap((o) => (o.refunds ?? []).map((r) => r.id));
-  const found = new Map<string, GqlTransaction[]>();
+  const found = new Map<string, { transactions: GqlTransaction[]; refundLineItems: GqlRefundLineItem[] }>();
   for (let i = 0; i < ids.length; i += REFUNDS_PER_QUERY) {
     const chunk = ids.slice(i, i + REFUNDS_PER_QUERY);
-    const data = await client.query<{ nodes: ({ id: string; transactions: Connection<GqlTransaction> } | null)[] }>('refund transactions', REFUND_TRANSACTIONS, {
-      ids: chunk,
-    });
+    const data = await client.query<{
+      nodes: ({ id: string; transactions: Connection<GqlTransaction>; refundLineItems: Connection<GqlRefundLineItem> } | null)[];
+    }>('refund transactions', REFUND_TRANSACTIONS, { ids: chunk });
     for (const refund of data.nodes) {
       if (!refund) continue;
       const transactions = await allNodes(refund.transactions, async (after) => {
         const more = await client.query<{ node: { transactions: Connection<GqlTransaction> } | null }>('more refund transactions', REFUND_MORE_TRANSACTIONS, { id: refund.id, after });
         return more.node?.transactions ?? null;
       });
-      found.set(refund.id, transactions);
+      const refundLineItems = await allNodes(refund.refundLineItems, async (after) => {
+        const more = await client.query<{ node: { refundLineItems: Connection<GqlRefundLineItem> } | null }>('more refund line items', REFUND_MORE_LINE_ITEMS, {
+          id: refund.id,
+          after,
+        });
+        return more.node?.refundLineItems ?? null;
+      });
+      found.set(refund.id, { transactions, refundLineItems });
     }
   }
-  return orders.map((o) => ({ ...o, refunds: (o.refunds ?? []).map((r) => ({ ...r, transactions: found.get(r.id) ?? [] })) }));
+  return orders.map((o) => ({
+    ...o,
+    refunds: (o.refunds ?? []).map((r) => ({ ...r, transactions: found.get(r.id)?.transactions ?? [], refundLineItems: found.get(r.id)?.refundLineItems ?? [] })),
+  }));
 }

@@ -21,8 +21,17 @@ export const ORDER_FIELDS = [
   'refunds { id createdAt note }',
 ].join(' ');
 
-export const LINE_ITEM_FIELDS =
-  `id name title quantity currentQuantity sku vendor variant { id } product { id } originalUnitPriceSet { ${SHOP_MONEY} } totalDiscountSet { ${SHOP_MONEY} }`;
+/**
+ * A line item's fields: with its discount allocations (order-level discount codes included) and
+ * tax lines, lists of at most a few entries, which the line's sales are computed from.
+ */
+export const LINE_ITEM_FIELDS = [
+  `id name title quantity currentQuantity sku vendor variant { id } product { id } originalUnitPriceSet { ${SHOP_MONEY} } totalDiscountSet { ${SHOP_MONEY} }`,
+  `discountAllocations { allocatedAmountSet { ${SHOP_MONEY} } } taxLines { priceSet { ${SHOP_MONEY} } rate title }`,
+].join(' ');
+
+/** A refund line item: which line, how many units, and their amounts (subtotal and tax). */
+export const REFUND_LINE_ITEM_FIELDS = `id quantity restockType lineItem { id } subtotalSet { ${SHOP_MONEY} } totalTaxSet { ${SHOP_MONEY} }`;
 
 export const TRANSACTION_FIELDS = `id kind status gateway createdAt processedAt amountSet { ${SHOP_MONEY} }`;
 
@@ -45,8 +54,10 @@ export const ORDER_LINE_ITEMS_FIRST = 8;
 export const CUSTOMERS_PAGE_SIZE = 50;
 /** Addresses asked for with each customer of a page; a customer with more gets a follow-up query. */
 export const CUSTOMER_ADDRESSES_FIRST = 3;
-/** Refunds whose transactions are asked for in one `nodes` query (about 33 points each). */
-export const REFUNDS_PER_QUERY = 25;
+/** Refunds whose transactions and line items are asked for in one `nodes` query (about 70 points each). */
+export const REFUNDS_PER_QUERY = 10;
+/** Refund line items asked for with each refund; a refund with more gets follow-up queries. */
+export const REFUND_LINE_ITEMS_FIRST = 5;
 
 export const ORDERS_PAGE = `query VeriteOrders($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
@@ -59,8 +70,13 @@ export const ORDER_LINE_ITEMS = `query VeriteOrderLineItems($id: ID!, $after: St
   node(id: $id) { ... on Order { id lineItems(first: 100, after: $after) { ${PAGE_INFO} nodes { ${LINE_ITEM_FIELDS} } } } }
 }`;
 
+/** A refund's transactions and its first line items, by refund id. */
 export const REFUND_TRANSACTIONS = `query VeriteRefundTransactions($ids: [ID!]!) {
-  nodes(ids: $ids) { ... on Refund { id transactions(first: 10) { ${PAGE_INFO} nodes { ${TRANSACTION_FIELDS} } } } }
+  nodes(ids: $ids) { ... on Refund { id transactions(first: 10) { ${PAGE_INFO} nodes { ${TRANSACTION_FIELDS} } } refundLineItems(first: ${REFUND_LINE_ITEMS_FIRST}) { ${PAGE_INFO} nodes { ${REFUND_LINE_ITEM_FIELDS} } } } }
+}`;
+
+export const REFUND_MORE_LINE_ITEMS = `query VeriteRefundMoreLineItems($id: ID!, $after: String) {
+  node(id: $id) { ... on Refund { id refundLineItems(first: 100, after: $after) { ${PAGE_INFO} nodes { ${REFUND_LINE_ITEM_FIELDS} } } } }
 }`;
 
 export const REFUND_MORE_TRANSACTIONS = `query VeriteRefundMoreTransactions($id: ID!, $after: String) {
@@ -76,6 +92,53 @@ export const CUSTOMERS_PAGE = `query VeriteCustomers($first: Int!, $after: Strin
 
 export const CUSTOMER_ADDRESSES = `query VeriteCustomerAddresses($id: ID!, $after: String) {
   node(id: $id) { ... on Customer { id addressesV2(first: 100, after: $after) { ${PAGE_INFO} nodes { ${ADDRESS_FIELDS} } } } }
+}`;
+
+/** A product's own fields. */
+export const PRODUCT_FIELDS = 'id title productType vendor status createdAt updatedAt';
+
+/** A variant, with its inventory item: whether stock is tracked, and the unit cost Shopify keeps (its current one only). */
+export const VARIANT_FIELDS = 'id sku title price inventoryItem { id tracked unitCost { amount currencyCode } }';
+
+/** Products per page (about 33 points each with their first variants). */
+export const PRODUCTS_PAGE_SIZE = 20;
+/** Variants asked for with each product of a page; a product with more gets follow-up queries. */
+export const PRODUCT_VARIANTS_FIRST = 10;
+
+export const PRODUCTS_PAGE = `query VeriteProducts($first: Int!, $after: String, $query: String!) {
+  products(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    ${PAGE_INFO}
+    nodes { ${PRODUCT_FIELDS} variants(first: ${PRODUCT_VARIANTS_FIRST}) { ${PAGE_INFO} nodes { ${VARIANT_FIELDS} } } }
+  }
+}`;
+
+export const PRODUCT_VARIANTS = `query VeriteProductVariants($id: ID!, $after: String) {
+  node(id: $id) { ... on Product { id variants(first: 100, after: $after) { ${PAGE_INFO} nodes { ${VARIANT_FIELDS} } } } }
+}`;
+
+/** A bulk export of the products matching `search`, their variants as lines of their own. */
+export function bulkProductsQuery(search: string): string {
+  return `{ products(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT) { edges { node { ${PRODUCT_FIELDS} variants { edges { node { ${VARIANT_FIELDS} } } } } } } }`;
+}
+
+/** An inventory level: its location, when it last changed, and its `available` quantity. */
+export const INVENTORY_LEVEL_FIELDS = 'id updatedAt location { id } quantities(names: ["available"]) { name quantity }';
+
+/** Inventory items per page (about 36 points each with their first levels). */
+export const INVENTORY_ITEMS_PAGE_SIZE = 20;
+/** Levels (locations) asked for with each item of a page; an item stocked in more gets follow-up queries. */
+export const INVENTORY_LEVELS_FIRST = 10;
+
+/** Every inventory item with its variant and its level at each location (the stock as it is now). */
+export const INVENTORY_ITEMS_PAGE = `query VeriteInventoryItems($first: Int!, $after: String) {
+  inventoryItems(first: $first, after: $after) {
+    ${PAGE_INFO}
+    nodes { id tracked variants(first: 1) { nodes { id } } inventoryLevels(first: ${INVENTORY_LEVELS_FIRST}) { ${PAGE_INFO} nodes { ${INVENTORY_LEVEL_FIELDS} } } }
+  }
+}`;
+
+export const INVENTORY_ITEM_LEVELS = `query VeriteInventoryItemLevels($id: ID!, $after: String) {
+  node(id: $id) { ... on InventoryItem { id inventoryLevels(first: 100, after: $after) { ${PAGE_INFO} nodes { ${INVENTORY_LEVEL_FIELDS} } } } }
 }`;
 
 /** Deletion events per page (about 1 point each: no connection below them). */

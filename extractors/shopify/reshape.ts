@@ -48,6 +48,39 @@ export interface GqlLineItem {
   product?: { id: string } | null;
   originalUnitPriceSet?: GqlMoneyBag | null;
   totalDiscountSet?: GqlMoneyBag | null;
+  discountAllocations?: { allocatedAmountSet?: GqlMoneyBag | null }[] | null;
+  taxLines?: { priceSet?: GqlMoneyBag | null; rate?: number | null; title?: string | null }[] | null;
+}
+
+/** A line of a refund: which line item, how many units, their subtotal and tax. */
+export interface GqlRefundLineItem {
+  id?: string | null;
+  quantity?: number | null;
+  restockType?: string | null;
+  lineItem?: { id: string } | null;
+  subtotalSet?: GqlMoneyBag | null;
+  totalTaxSet?: GqlMoneyBag | null;
+}
+
+/** A product variant with its inventory item (whether stock is tracked, the current unit cost). */
+export interface GqlVariant {
+  id: string;
+  sku?: string | null;
+  title?: string | null;
+  price?: string | null;
+  inventoryItem?: { id: string; tracked?: boolean | null; unitCost?: GqlMoney | null } | null;
+}
+
+/** A Product node with its variants gathered into an array. */
+export interface GqlProduct {
+  id: string;
+  title?: string | null;
+  productType?: string | null;
+  vendor?: string | null;
+  status?: string | null;
+  createdAt?: string | null;
+  updatedAt?: string | null;
+  variants: GqlVariant[];
 }
 
 export interface GqlTransaction {
@@ -65,6 +98,8 @@ export interface GqlRefund {
   createdAt?: string | null;
   note?: string | null;
   transactions: GqlTransaction[];
+  /** Gathered from its connection (asked for by refund id); absent from a node read without it. */
+  refundLineItems?: GqlRefundLineItem[];
 }
 
 /** An Order node with its connections already gathered into arrays. */
@@ -201,6 +236,21 @@ function lineItem(li: GqlLineItem): Json {
     price_set: moneySet(li.originalUnitPriceSet),
     total_discount: amount(li.totalDiscountSet),
     total_discount_set: moneySet(li.totalDiscountSet),
+    discount_allocations: (li.discountAllocations ?? []).map((d) => ({ amount: amount(d.allocatedAmountSet), amount_set: moneySet(d.allocatedAmountSet) })),
+    tax_lines: (li.taxLines ?? []).map((t) => ({ price: amount(t.priceSet), rate: t.rate ?? null, title: t.title ?? null, price_set: moneySet(t.priceSet) })),
+  };
+}
+
+function refundLineItem(rli: GqlRefundLineItem): Json {
+  return {
+    id: legacyId(rli.id),
+    line_item_id: legacyId(rli.lineItem?.id),
+    quantity: rli.quantity ?? null,
+    restock_type: lower(rli.restockType),
+    subtotal: amount(rli.subtotalSet),
+    subtotal_set: moneySet(rli.subtotalSet),
+    total_tax: amount(rli.totalTaxSet),
+    total_tax_set: moneySet(rli.totalTaxSet),
   };
 }
 
@@ -228,6 +278,7 @@ function refund(r: GqlRefund, orderId: number | string | null): Json {
     created_at: r.createdAt ?? null,
     note: r.note ?? null,
     transactions: r.transactions.map((t) => transaction(t, orderId)),
+    refund_line_items: (r.refundLineItems ?? []).map(refundLineItem),
   };
 }
 
@@ -304,6 +355,36 @@ export function reshapeCustomer(c: GqlCustomer): Json {
     email_marketing_consent: consent ? { state: consent.toLowerCase() } : null,
     default_address: address(c.defaultAddress),
     addresses: (c.addresses ?? []).map((a) => ({ id: legacyId(a.id), ...address(a) })),
+  };
+}
+
+/**
+ * A Product node (variants gathered) as the `shopify.products` record of the stream catalogue:
+ * REST's Product fields in snake_case, each variant with its inventory item's id, whether its
+ * stock is tracked, and its unit cost (`{amount, currency_code}`, null when none is set).
+ */
+export function reshapeProduct(p: GqlProduct): Json {
+  const id = legacyId(p.id);
+  return {
+    id,
+    admin_graphql_api_id: p.id,
+    title: p.title ?? null,
+    product_type: p.productType ?? null,
+    vendor: p.vendor ?? null,
+    status: lower(p.status),
+    created_at: p.createdAt ?? null,
+    updated_at: p.updatedAt ?? null,
+    variants: p.variants.map((v) => ({
+      id: legacyId(v.id),
+      admin_graphql_api_id: v.id,
+      product_id: id,
+      sku: v.sku ?? null,
+      title: v.title ?? null,
+      price: v.price ?? null,
+      inventory_item_id: legacyId(v.inventoryItem?.id),
+      tracked: v.inventoryItem?.tracked ?? null,
+      unit_cost: money(v.inventoryItem?.unitCost) ?? null,
+    })),
   };
 }
 

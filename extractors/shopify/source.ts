@@ -2,6 +2,7 @@ import type { ShopifyConfig } from '../../config/schema.ts';
 import { catalog } from '../catalog.ts';
 import type { Source, Stream } from '../types.ts';
 import { readDeletions } from './deletions.ts';
+import { readInventoryLevels } from './inventory-levels.ts';
 import { readShopifyStream } from './stream-read.ts';
 
 /** Admin API Orders, incremental on `updated_at` with a lookback (late edits, refunds). */
@@ -25,8 +26,23 @@ export const shopifyDeletionsStream: Stream<ShopifyConfig> = {
   read: (ctx) => readDeletions(ctx),
 };
 
-/** Shopify through the GraphQL Admin API: orders and customers (paged or as bulk operations), and their deletions. */
+/** Products with their variants and each variant's unit cost, incremental on `updated_at` (bulk for a first load). */
+export const shopifyProductsStream: Stream<ShopifyConfig> = {
+  ...catalog.shopify.products,
+  read: (ctx) => readShopifyStream('products', ctx),
+};
+
+/** The stock levels, snapshotted once per run date (Shopify keeps no history of them). */
+export const shopifyInventoryLevelsStream: Stream<ShopifyConfig> = {
+  ...catalog.shopify.inventory_levels,
+  read: (ctx) => readInventoryLevels(ctx),
+};
+
+/**
+ * Shopify through the GraphQL Admin API: orders, customers and products (paged or as bulk
+ * operations), the deletions of orders and customers, and a daily snapshot of stock levels.
+ */
 export const shopifySource: Source<ShopifyConfig> = {
   name: 'shopify',
-  streams: [shopifyOrdersStream, shopifyCustomersStream, shopifyDeletionsStream],
+  streams: [shopifyOrdersStream, shopifyCustomersStream, shopifyDeletionsStream, shopifyProductsStream, shopifyInventoryLevelsStream],
 };

@@ -12,10 +12,27 @@ import { BulkTimeoutError, cancelBulkOperation, startBulkOperation, waitForBulkO
 import { completeAddresses, type PagedCustomerNode } from './customer-details.ts';
 import { QueryCostError, shopifyClient, type ShopifyGraphql } from './graphql-client.ts';
 import { completeLineItems, withRefundTransactions, type OrderWithoutTransactions, type PagedOrderNode } from './order-details.ts';
-import { bulkCustomersQuery, bulkOrdersQuery, CUSTOMERS_PAGE, CUSTOMERS_PAGE_SIZE, ORDERS_PAGE, ORDERS_PAGE_SIZE } from './queries.ts';
-import { reshapeCustomer, reshapeOrder, type GqlCustomer, type GqlLineItem, type GqlMailingAddress } from './reshape.ts';
+import { completeVariants, type PagedProductNode } from './product-details.ts';
+import {
+  bulkCustomersQuery,
+  bulkOrdersQuery,
+  bulkProductsQuery,
+  CUSTOMERS_PAGE,
+  CUSTOMERS_PAGE_SIZE,
+  ORDERS_PAGE,
+  ORDERS_PAGE_SIZE,
+  PRODUCTS_PAGE,
+  PRODUCTS_PAGE_SIZE,
+} from './queries.ts';
+import { reshapeCustomer, reshapeOrder, reshapeProduct, type GqlCustomer, type GqlLineItem, type GqlMailingAddress, type GqlProduct, type GqlVariant } from './reshape.ts';
 
-export type ShopifyStreamName = 'orders' | 'customers';
+export type ShopifyStreamName = 'orders' | 'customers' | 'products';
+
+/** Records per page of a paged read, each stream's within the single-query cost limit. */
+const PAGE_SIZE: Record<ShopifyStreamName, number> = { orders: ORDERS_PAGE_SIZE, customers: CUSTOMERS_PAGE_SIZE, products: PRODUCTS_PAGE_SIZE };
+
+/** The bulk query of each stream over a search. */
+const BULK_QUERY: Record<ShopifyStreamName, (search: string) => string> = { orders: bulkOrdersQuery, customers: bulkCustomersQuery, products: bulkProductsQuery };
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -146,7 +163,7 @@ export interface ShopifyReadOptions {
 }
 
 /**
- * Reads `orders` or `customers` as the plan says, page by page. Paged reads ask for the
+ * Reads `orders`, `customers` or `products` as the plan says, page by page. Paged reads ask for the
  * records sorted by `updated_at` (ascending), so each page's cursor is the newest `updated_at`
  * landed so far and the last page's is the end of the range. Bulk reads go window by window
  * (see `readBulk`): each commits its operation's id before waiting for it, lands its export in
@@ -168,13 +185,18 @@ export async function* readShopifyStream(stream: ShopifyStreamName, ctx: ReadCon
 
 async function* readPaged(stream: ShopifyStreamName, client: ShopifyGraphql, plan: ReadPlan, ctx: ReadContext<ShopifyConfig>): AsyncGenerator<Page> {
   const search = searchQuery(plan.range);
-  let first = stream === 'orders' ? ORDERS_PAGE_SIZE : CUSTOMERS_PAGE_SIZE;
+  let first = PAGE_SIZE[stream];
   let after: string | null = null;
   let reached = plan.cursor;
   for (;;) {
     let page: { records: Record<string, unknown>[]; hasNextPage: boolean; endCursor: string | null };
     try {
-      page = stream === 'orders' ? await ordersPage(client, first, after, search) : await customersPage(client, first, after, search);
+      page =
+        stream === 'orders'
+          ? await ordersPage(client, first, after, search)
+          : stream === 'customers'
+            ? await customersPage(client, first, after, search)
+            : await productsPage(client, first, after, search);
     } catch (error) {
       // Large line items or refunds can push a page over the single-query cost limit: ask for fewer.
       if (error instanceof QueryCostError && first > 1) {
@@ -213,6 +235,16 @@ async function customersPage(client: ShopifyGraphql, first: number, after: strin
   return { records: customers.map(reshapeCustomer), hasNextPage: data.customers.pageInfo.hasNextPage, endCursor: data.customers.pageInfo.endCursor };
 }
 
+async function productsPage(client: ShopifyGraphql, first: number, after: string | null, query: string) {
+  const data = await client.query<{ products: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PagedProductNode[] } }>(
+    'products page',
+    PRODUCTS_PAGE,
+    { first, after, query },
+  );
+  const products = await completeVariants(client, data.products.nodes);
+  return { records: products.map(reshapeProduct), hasNextPage: data.products.pageInfo.hasNextPage, endCursor: data.products.pageInfo.endCursor };
+}
+
 function withoutParent(line: Record<string, unknown>): Record<string, unknown> {
   const { __parentId: _parent, ...rest } = line;
   return rest;
@@ -221,6 +253,9 @@ function withoutParent(line: Record<string, unknown>): Record<string, unknown> {
 async function bulkRecords(stream: ShopifyStreamName, client: ShopifyGraphql, batch: BulkObject[]): Promise<Record<string, unknown>[]> {
   if (stream === 'customers') {
     return batch.map(({ node, children }) => reshapeCustomer({ ...node, addresses: children.map(withoutParent) as unknown as GqlMailingAddress[] } as unknown as GqlCustomer));
+  }
+  if (stream === 'products') {
+    return batch.map(({ node, children }) => reshapeProduct({ ...node, variants: children.map(withoutParent) as unknown as GqlVariant[] } as unknown as GqlProduct));
   }
   const orders = batch.map(
     ({ node, children }) => ({ ...node, lineItems: children.map(withoutParent) as unknown as GqlLineItem[] }) as unknown as OrderWithoutTransactions,
@@ -343,7 +378,7 @@ async function* readWindow(
     op = resume;
     status = polled;
   } else {
-    const query = stream === 'orders' ? bulkOrdersQuery(search) : bulkCustomersQuery(search);
+    const query = BULK_QUERY[stream](search);
     op = { id: await startBulkOperation(client, query), ...window, landed: 0 };
     ctx.log.info({ operation: op.id, ...window }, 'bulk operation started');
     // Committed before waiting: a read interrupted from here on resumes this operation.

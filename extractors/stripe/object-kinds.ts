@@ -4,8 +4,8 @@
  * change of it. Everything else (windows, events, retries) is shared.
  */
 export interface StripeObjectKind {
-  stream: 'charges' | 'refunds';
-  object: 'charge' | 'refund';
+  stream: 'charges' | 'refunds' | 'balance_transactions';
+  object: 'charge' | 'refund' | 'balance_transaction';
   /** The API path of the list, e.g. `/v1/charges`, for logs and errors. */
   path: string;
   /**
@@ -35,4 +35,16 @@ export const REFUNDS: StripeObjectKind = {
   object: 'refund',
   path: '/v1/refunds',
   eventTypes: ['refund.created', 'refund.updated', 'refund.failed', 'charge.refund.updated', 'charge.refunded'],
+};
+
+/**
+ * Balance transactions (fees, net amounts, payouts) are listed by creation time with a lookback,
+ * never through events: Stripe sends no event for one (a pending transaction becoming
+ * available, its one change, announces nothing).
+ */
+export const BALANCE_TRANSACTIONS: StripeObjectKind = {
+  stream: 'balance_transactions',
+  object: 'balance_transaction',
+  path: '/v1/balance_transactions',
+  eventTypes: [],
 };

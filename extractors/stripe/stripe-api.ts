@@ -86,7 +86,11 @@ export function createStripeApi(ctx: ReadContext<StripeConfig>, kind: StripeObje
     host: `${config.host ?? 'api.stripe.com'}${config.port ? `:${config.port}` : ''}`,
   };
   const call = <T>(request: string, fn: () => Promise<T>): Promise<T> => withRetry({ ...base, request }, fn, stripeRetryable);
-  const resource = kind.object === 'charge' ? stripe.charges : stripe.refunds;
+  // One shape of list and retrieve for the three resources: the calls below pass only what all take.
+  const resource = (kind.object === 'charge' ? stripe.charges : kind.object === 'refund' ? stripe.refunds : stripe.balanceTransactions) as unknown as {
+    list(params: object): Promise<{ data: unknown[]; has_more: boolean }>;
+    retrieve(id: string): Promise<unknown>;
+  };
 
   return {
     listCreated: (range, startingAfter, limit = 100) => {

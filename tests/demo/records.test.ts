@@ -17,19 +17,24 @@ beforeAll(async () => {
 const EXPECTED_STREAMS = [
   'shopify.orders',
   'shopify.customers',
+  'shopify.products',
+  'shopify.inventory_levels',
   'stripe.charges',
   'stripe.refunds',
+  'stripe.balance_transactions',
   'ga4.traffic_daily',
   'google_ads.campaign_daily',
   'meta_ads.campaign_insights_daily',
   'shipments.shipments',
   'fx.rates',
+  // Issue 13: products, stock and profit.
+  'costs.unit_costs',
 ];
 
 describe('demo sources', () => {
-  it('are the seven real sources with their catalogue streams, each with records', () => {
+  it('are the eight real sources with their catalogue streams, each with records', () => {
     const sources = demoSources(OPTIONS);
-    expect(sources.map((s) => s.name)).toEqual(['shopify', 'stripe', 'ga4', 'google_ads', 'meta_ads', 'shipments', 'fx']);
+    expect(sources.map((s) => s.name)).toEqual(['shopify', 'stripe', 'ga4', 'google_ads', 'meta_ads', 'shipments', 'fx', 'costs']);
     expect([...demo.streams.keys()]).toEqual(EXPECTED_STREAMS);
     for (const source of sources) {
       for (const stream of source.streams) {

@@ -20,10 +20,11 @@ beforeAll(async () => {
 });
 
 describe('the Shopify documents against the Admin API schema', () => {
-  it('sends every kind of document (pages, follow-ups, bulk run, poll, cancel and queries, deletions, the check)', () => {
+  it('sends every kind of document (pages, follow-ups, bulk run, poll, cancel and queries, deletions, products, stock levels, the check)', () => {
     expect([...documents.keys()].sort()).toEqual([
       'VeriteBulkCancel', 'VeriteBulkRun', 'VeriteBulkStatus', 'VeriteCheck', 'VeriteCustomerAddresses', 'VeriteCustomers', 'VeriteDeletions',
-      'VeriteOrderLineItems', 'VeriteOrders', 'VeriteRefundMoreTransactions', 'VeriteRefundTransactions', 'bulk query of customers', 'bulk query of orders',
+      'VeriteInventoryItemLevels', 'VeriteInventoryItems', 'VeriteOrderLineItems', 'VeriteOrders', 'VeriteProductVariants', 'VeriteProducts',
+      'VeriteRefundMoreLineItems', 'VeriteRefundMoreTransactions', 'VeriteRefundTransactions', 'bulk query of customers', 'bulk query of orders', 'bulk query of products',
     ]);
   });
 

@@ -46,10 +46,11 @@ const node: GqlOrder = {
       id: 'gid://shopify/LineItem/901', name: 'Mug - Blue', title: 'Mug', quantity: 2, currentQuantity: 1, sku: 'MUG-B', vendor: 'Atelier',
       variant: { id: 'gid://shopify/ProductVariant/31' }, product: { id: 'gid://shopify/Product/3' },
       originalUnitPriceSet: shop('24.95'), totalDiscountSet: shop('5.00'),
+      discountAllocations: [{ allocatedAmountSet: shop('5.00') }], taxLines: [{ priceSet: shop('7.48'), rate: 0.2, title: 'TVA' }],
     },
     {
       id: 'gid://shopify/LineItem/902', name: 'Custom engraving', title: 'Custom engraving', quantity: 1, currentQuantity: 1, sku: null, vendor: null,
-      variant: null, product: null, originalUnitPriceSet: shop('0.00'), totalDiscountSet: shop('0.00'),
+      variant: null, product: null, originalUnitPriceSet: shop('0.00'), totalDiscountSet: shop('0.00'), discountAllocations: [], taxLines: [],
     },
   ],
   refunds: [
@@ -62,6 +63,9 @@ const node: GqlOrder = {
           id: 'gid://shopify/OrderTransaction/66', kind: 'REFUND', status: 'SUCCESS', gateway: 'shopify_payments',
           createdAt: '2026-03-04T16:59:01Z', processedAt: '2026-03-04T16:59:02Z', amountSet: shop('20.00'),
         },
+      ],
+      refundLineItems: [
+        { id: 'gid://shopify/RefundLineItem/55', quantity: 1, restockType: 'RETURN', lineItem: { id: 'gid://shopify/LineItem/901' }, subtotalSet: shop('22.45'), totalTaxSet: shop('3.74') },
       ],
     },
   ],
@@ -110,12 +114,17 @@ describe('reshapeOrder', () => {
           sku: 'MUG-B', vendor: 'Atelier', variant_id: 31, product_id: 3,
           price: '24.95', price_set: { shop_money: { amount: '24.95', currency_code: 'EUR' } },
           total_discount: '5.00', total_discount_set: { shop_money: { amount: '5.00', currency_code: 'EUR' } },
+          // Issue 13: what the line's sales are computed from (METRICS.md "Line sales").
+          discount_allocations: [{ amount: '5.00', amount_set: { shop_money: { amount: '5.00', currency_code: 'EUR' } } }],
+          tax_lines: [{ price: '7.48', rate: 0.2, title: 'TVA', price_set: { shop_money: { amount: '7.48', currency_code: 'EUR' } } }],
         },
         {
           id: 902, admin_graphql_api_id: 'gid://shopify/LineItem/902', name: 'Custom engraving', title: 'Custom engraving', quantity: 1, current_quantity: 1,
           sku: null, vendor: null, variant_id: null, product_id: null,
           price: '0.00', price_set: { shop_money: { amount: '0.00', currency_code: 'EUR' } },
           total_discount: '0.00', total_discount_set: { shop_money: { amount: '0.00', currency_code: 'EUR' } },
+          discount_allocations: [],
+          tax_lines: [],
         },
       ],
       refunds: [
@@ -130,6 +139,14 @@ describe('reshapeOrder', () => {
               id: 66, admin_graphql_api_id: 'gid://shopify/OrderTransaction/66', order_id: 5550001,
               kind: 'refund', status: 'success', amount: '20.00', currency: 'EUR', gateway: 'shopify_payments',
               created_at: '2026-03-04T16:59:01Z', processed_at: '2026-03-04T16:59:02Z',
+            },
+          ],
+          // Issue 13: which units came back.
+          refund_line_items: [
+            {
+              id: 55, line_item_id: 901, quantity: 1, restock_type: 'return',
+              subtotal: '22.45', subtotal_set: { shop_money: { amount: '22.45', currency_code: 'EUR' } },
+              total_tax: '3.74', total_tax_set: { shop_money: { amount: '3.74', currency_code: 'EUR' } },
             },
           ],
         },

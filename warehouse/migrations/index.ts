@@ -7,6 +7,7 @@ import * as m0005 from './0005-shopify-deletions.ts';
 import * as m0009 from './0009-set-aside.ts';
 import * as m0010 from './0010-run-liveness.ts';
 import * as m0011 from './0011-clv-tables.ts';
+import * as m0012 from './0012-product-streams.ts';
 import * as m0013 from './0013-faster-parse-functions.ts';
 import * as m0014 from './0014-report-deliveries.ts';
 
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0009-set-aside': m0009,
   '0010-run-liveness': m0010,
   '0011-clv-tables': m0011,
+  '0012-product-streams': m0012,
   '0013-faster-parse-functions': m0013,
   '0014-report-deliveries': m0014,
 };

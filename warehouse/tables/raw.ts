@@ -20,7 +20,7 @@ export interface RawTable {
   _extracted_at: ColumnType<Date, string | Date | undefined, string | Date>;
 }
 
-/** The nine raw streams of the stream catalogue. */
+/** The raw streams of the stream catalogue whose tables 0001 creates (0012 creates the last four too). */
 export const RAW_STREAMS = [
   ['shopify', 'orders'],
   ['shopify', 'customers'],
@@ -30,6 +30,11 @@ export const RAW_STREAMS = [
   ['google_ads', 'campaign_daily'],
   ['meta_ads', 'campaign_insights_daily'],
   ['shipments', 'shipments'],
+  // Products, stock and profit (issue 13): created by 0012 too, for warehouses made before them.
+  ['shopify', 'products'],
+  ['shopify', 'inventory_levels'],
+  ['stripe', 'balance_transactions'],
+  ['costs', 'unit_costs'],
   ['fx', 'rates'],
 ] as const;
 

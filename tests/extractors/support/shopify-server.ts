@@ -21,6 +21,8 @@ export interface FakeRefund {
   createdAt: string;
   note: string | null;
   transactions: FakeTransaction[];
+  /** Which units came back (`RefundLineItem`s); none when not given. */
+  refundLineItems?: Record<string, unknown>[];
 }
 
 /** An order as the fake keeps it: the GraphQL node, with its line items and refunds as arrays. */
@@ -40,6 +42,23 @@ export interface FakeCustomer {
   updatedAt: string;
   addresses: Record<string, unknown>[];
   [field: string]: unknown;
+}
+
+/** A product as the fake keeps it: the GraphQL node, with its variants (each with its inventory item) as an array. */
+export interface FakeProduct {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  variants: Record<string, unknown>[];
+  [field: string]: unknown;
+}
+
+/** An inventory item as the fake keeps it: its variant, and its levels (one per location) as an array. */
+export interface FakeInventoryItem {
+  id: string;
+  tracked: boolean;
+  variants: { nodes: { id: string }[] };
+  inventoryLevels: Record<string, unknown>[];
 }
 
 /** An event of the `events` query, as a `BasicEvent`: what happened (`action`) to which record. */
@@ -74,7 +93,7 @@ type Scripted =
 
 interface BulkOperation {
   id: string;
-  root: 'orders' | 'customers';
+  root: 'orders' | 'customers' | 'products';
   query: string;
   /** The search of the bulk query (`updated_at:>='…' AND updated_at:<='…'`). */
   search: string;
@@ -114,6 +133,9 @@ export interface FakeShopify {
   token: string;
   orders: FakeOrder[];
   customers: FakeCustomer[];
+  products: FakeProduct[];
+  /** The inventory items, in the order `inventoryItems` pages through them (by id). */
+  inventoryItems: FakeInventoryItem[];
   /** The shop's events (the `events` query searches them by action, subject type and creation time). */
   events: FakeEvent[];
   requests: SeenRequest[];
@@ -262,6 +284,8 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
     token,
     orders: [],
     customers: [],
+    products: [],
+    inventoryItems: [],
     events: [],
     requests: [],
     versions: { oldest: '2026-01', newest: '2026-10' },
@@ -350,12 +374,17 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
   }
 
   /** The export of a bulk query: its objects, and their children as lines carrying `__parentId`. */
-  function bulkLines(root: 'orders' | 'customers', search: string, query: string, grouped: boolean): { lines: string[]; roots: number; objects: number } {
+  function bulkLines(root: 'orders' | 'customers' | 'products', search: string, query: string, grouped: boolean): { lines: string[]; roots: number; objects: number } {
     const parentSet = nodesSelection(operationSelection(query), root);
-    const childSet = nodesSelection(parentSet, root === 'customers' ? 'addressesV2' : 'lineItems');
+    const childSet = nodesSelection(parentSet, root === 'customers' ? 'addressesV2' : root === 'products' ? 'variants' : 'lineItems');
     const child = (parent: string) => (c: Record<string, unknown>) => JSON.stringify(project({ ...c, __parentId: parent }, childSet));
     const objects =
-      root === 'customers'
+      root === 'products'
+        ? matching(fake.products, search).map((p) => {
+            const { variants, ...rest } = p;
+            return { line: JSON.stringify(project(rest, parentSet)), children: childSet ? variants.map(child(p.id)) : [] };
+          })
+        : root === 'customers'
         ? matching(fake.customers, search).map((c) => {
             const { addresses, ...rest } = c;
             return { line: JSON.stringify(project(rest, parentSet)), children: childSet ? addresses.map(child(c.id)) : [] };
@@ -386,13 +415,36 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
         return {
           nodes: (variables.ids as string[]).map((id) => {
             const r = refunds.find((x) => x.id === id);
-            return r ? { id: r.id, transactions: connection(r.transactions, 10, null) } : null;
+            const lineItemsFirst = Number(/refundLineItems\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
+            return r ? { id: r.id, transactions: connection(r.transactions, 10, null), refundLineItems: connection(r.refundLineItems ?? [], lineItemsFirst, null) } : null;
           }),
         };
       }
       case 'VeriteRefundMoreTransactions': {
         const r = fake.orders.flatMap((o) => o.refunds).find((x) => x.id === variables.id);
         return { node: r ? { id: r.id, transactions: connection(r.transactions, 50, variables.after) } : null };
+      }
+      case 'VeriteRefundMoreLineItems': {
+        const r = fake.orders.flatMap((o) => o.refunds).find((x) => x.id === variables.id);
+        return { node: r ? { id: r.id, refundLineItems: connection(r.refundLineItems ?? [], 100, variables.after) } : null };
+      }
+      case 'VeriteProducts': {
+        const variantsFirst = Number(/variants\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
+        const p = page(matching(fake.products, String(variables.query)), Number(variables.first), variables.after);
+        return { products: { pageInfo: p.pageInfo, nodes: p.nodes.map(({ variants, ...rest }) => ({ ...rest, variants: connection(variants, variantsFirst, null) })) } };
+      }
+      case 'VeriteProductVariants': {
+        const p = fake.products.find((x) => x.id === variables.id);
+        return { node: p ? { id: p.id, variants: connection(p.variants, 100, variables.after) } : null };
+      }
+      case 'VeriteInventoryItems': {
+        const levelsFirst = Number(/inventoryLevels\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
+        const c = connection(fake.inventoryItems, Number(variables.first), variables.after);
+        return { inventoryItems: { pageInfo: c.pageInfo, nodes: c.nodes.map(({ inventoryLevels, ...item }) => ({ ...item, inventoryLevels: connection(inventoryLevels, levelsFirst, null) })) } };
+      }
+      case 'VeriteInventoryItemLevels': {
+        const item = fake.inventoryItems.find((x) => x.id === variables.id);
+        return { node: item ? { id: item.id, inventoryLevels: connection(item.inventoryLevels, 100, variables.after) } : null };
       }
       case 'VeriteCustomers': {
         const addressesFirst = Number(/addressesV2\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
@@ -411,9 +463,9 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
       }
       case 'VeriteBulkRun': {
         const bulkQuery = String(variables.query);
-        const m = /^\{ (orders|customers)\(query: ("(?:[^"\\]|\\.)*"), sortKey: UPDATED_AT\)/.exec(bulkQuery);
+        const m = /^\{ (orders|customers|products)\(query: ("(?:[^"\\]|\\.)*"), sortKey: UPDATED_AT\)/.exec(bulkQuery);
         if (!m) return { bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ code: 'INVALID', field: ['query'], message: 'Invalid bulk query' }] } };
-        const root = m[1] as 'orders' | 'customers';
+        const root = m[1] as 'orders' | 'customers' | 'products';
         const search = JSON.parse(m[2]!) as string;
         // `groupObjects` defaults to false since 2026-01.
         const groupObjects = /groupObjects:\s*true/.test(query) || variables.groupObjects === true;
@@ -622,5 +674,55 @@ export function fakeDeletion(n: number, subject: 'ORDER' | 'CUSTOMER', number: n
     message: subject === 'ORDER' ? `Order #${number} was deleted.` : 'A customer was deleted.',
     subjectId: gid(subject === 'ORDER' ? 'Order' : 'Customer', number),
     subjectType: subject,
+  };
+}
+
+/**
+ * A refund line as the GraphQL Admin API describes it: `quantity` units of line item `lineItemId`
+ * back, with their subtotal and tax (shop money), restocked on return.
+ */
+export function fakeRefundLine(n: number, lineItemId: string, quantity: number, subtotal: string, totalTax = '0.00'): Record<string, unknown> {
+  return { id: gid('RefundLineItem', 80_000 + n), quantity, restockType: 'RETURN', lineItem: { id: lineItemId }, subtotalSet: bag(subtotal), totalTaxSet: bag(totalTax) };
+}
+
+/**
+ * A product as the GraphQL Admin API describes it, with `variants` variants (SKU `P{n}-{i}`,
+ * price 20.00 EUR, a tracked inventory item of unit cost `unitCost` EUR, none when null).
+ */
+export function fakeProduct(n: number, createdAt: string, updatedAt = createdAt, options: { variants?: number; unitCost?: string | null; title?: string } = {}): FakeProduct {
+  const unitCost = options.unitCost === undefined ? '8.00' : options.unitCost;
+  return {
+    id: gid('Product', 70 + n),
+    title: options.title ?? `Product ${n}`,
+    productType: 'Apparel',
+    vendor: 'Maker',
+    status: 'ACTIVE',
+    createdAt,
+    updatedAt,
+    variants: Array.from({ length: options.variants ?? 1 }, (_, i) => ({
+      id: gid('ProductVariant', (70 + n) * 100 + i),
+      sku: `P${n}-${i}`,
+      title: `Size ${i + 1}`,
+      price: '20.00',
+      inventoryItem: { id: gid('InventoryItem', (70 + n) * 100 + i), tracked: true, unitCost: unitCost === null ? null : money(unitCost) },
+    })),
+  };
+}
+
+/** An inventory item as the GraphQL Admin API describes it, with its `available` quantity at each location (location ids 1, 2, …). */
+export function fakeInventoryItem(itemNumber: number, variantNumber: number, available: number[], updatedAt = '2026-11-19T08:00:00Z'): FakeInventoryItem {
+  return {
+    id: gid('InventoryItem', itemNumber),
+    tracked: true,
+    variants: { nodes: [{ id: gid('ProductVariant', variantNumber) }] },
+    inventoryLevels: available.map((quantity, i) => ({
+      id: `${gid('InventoryLevel', itemNumber * 10 + i)}?inventory_item_id=${itemNumber}`,
+      updatedAt,
+      location: { id: gid('Location', i + 1) },
+      quantities: [
+        { name: 'available', quantity },
+        { name: 'on_hand', quantity: Math.max(quantity, 0) },
+      ],
+    })),
   };
 }

@@ -72,6 +72,31 @@ export function stripeRefund(fields: { id: string; created: number; amount: numb
   };
 }
 
+/**
+ * A BalanceTransaction with every field Stripe always sends (stripe-shapes.ts), those not given
+ * at their value for a card charge's transaction: `fee_details` one Stripe processing fee of
+ * `fee`, `net` = `amount − fee`, `available_on` two days after `created`.
+ */
+export function stripeBalanceTransaction(
+  fields: { id: string; created: number; amount: number; currency: string; type: string } & Record<string, unknown>,
+): StripeItem {
+  const fee = typeof fields.fee === 'number' ? fields.fee : 0;
+  return {
+    object: 'balance_transaction',
+    available_on: fields.created + 2 * 86_400,
+    balance_type: 'payments',
+    description: null,
+    exchange_rate: null,
+    fee,
+    fee_details: fee ? [{ amount: fee, application: null, currency: fields.currency, description: 'Stripe processing fees', type: 'stripe_fee' }] : [],
+    net: fields.amount - fee,
+    reporting_category: fields.type,
+    source: null,
+    status: 'available',
+    ...fields,
+  };
+}
+
 /** An Event as Stripe lists it. */
 export interface StripeEvent {
   id: string;
@@ -113,7 +138,8 @@ interface Scripted {
  * A local server answering like Stripe's API (v1) for what the Stripe source asks:
  * `GET /v1/charges` and `GET /v1/refunds` (filter `created[gte]`/`created[lte]`, newest first,
  * `limit` default 10 and at most 100, `starting_after`, `has_more`), `GET /v1/charges/:id` and
- * `GET /v1/refunds/:id` (404 `resource_missing` for an unknown id), `GET /v1/refunds?charge=`
+ * `GET /v1/refunds/:id` (404 `resource_missing` for an unknown id), `GET /v1/balance_transactions`
+ * (the same filters, and `type`) and `GET /v1/balance_transactions/:id`, `GET /v1/refunds?charge=`
  * (a charge's refunds), and `GET /v1/events` (`types[]`, `created[gte]`, the same paging; only
  * events of the last 30 days by the fake's `clock`, as Stripe keeps them, and only once they
  * are visible: an event can be made to show up late). Bearer auth with the secret key (401 otherwise). Answers can
@@ -124,6 +150,7 @@ export interface FakeStripe {
   port: number;
   charges: StripeItem[];
   refunds: StripeItem[];
+  balanceTransactions: StripeItem[];
   events: StripeEvent[];
   /** Stripe's "now", Unix seconds: new events are stamped with it and old ones expire by it. */
   clock: number;
@@ -160,6 +187,7 @@ export async function startFakeStripe(secretKey: string): Promise<FakeStripe> {
   const fake: Omit<FakeStripe, 'host' | 'port' | 'close'> = {
     charges: [],
     refunds: [],
+    balanceTransactions: [],
     events: [],
     clock: 0,
     accountApiVersion: Stripe.API_VERSION,
@@ -246,14 +274,18 @@ export async function startFakeStripe(secretKey: string): Promise<FakeStripe> {
     }
     if (req.method !== 'GET') return error(res, 405, 'invalid_request_error', 'the fake only reads');
 
-    const byId = /^\/v1\/(charges|refunds)\/([\w-]+)$/.exec(url.pathname);
+    const byId = /^\/v1\/(charges|refunds|balance_transactions)\/([\w-]+)$/.exec(url.pathname);
     if (byId) {
-      const [, collection, objectId] = byId as unknown as [string, 'charges' | 'refunds', string];
+      const [, path, objectId] = byId as unknown as [string, 'charges' | 'refunds' | 'balance_transactions', string];
+      const collection = path === 'balance_transactions' ? 'balanceTransactions' : path;
       const found = fake[collection].find((o) => o.id === objectId);
       if (!found) return error(res, 404, 'invalid_request_error', `No such ${collection.slice(0, -1)}: '${objectId}'`, { code: 'resource_missing', param: 'id' });
       return send(res, 200, structuredClone(found));
     }
     if (url.pathname === '/v1/charges') return list(res, url.pathname, fake.charges, query);
+    if (url.pathname === '/v1/balance_transactions') {
+      return list(res, url.pathname, query.type === undefined ? fake.balanceTransactions : fake.balanceTransactions.filter((t) => t.type === query.type), query);
+    }
     if (url.pathname === '/v1/refunds') {
       return list(res, url.pathname, query.charge === undefined ? fake.refunds : fake.refunds.filter((r) => r.charge === query.charge), query);
     }

@@ -128,6 +128,32 @@ export const eventShape = z
   })
   .strict();
 
+/**
+ * A BalanceTransaction, from the package's `cjs/resources/BalanceTransactions.d.ts` (interface
+ * BalanceTransaction and its FeeDetail), checked against the example `balance_transaction` of
+ * `openapi/fixtures3.json` (the same fields, with `fee_details` empty for its fee of 0).
+ */
+export const balanceTransactionShape = z
+  .object({
+    id: z.string().startsWith('txn_'),
+    object: z.literal('balance_transaction'),
+    amount: int,
+    available_on: int,
+    balance_type: z.string(),
+    created: int,
+    currency: z.string().regex(/^[a-z]{3}$/),
+    description: nullableString,
+    exchange_rate: z.number().nullable(),
+    fee: int,
+    fee_details: z.array(z.object({ amount: int, application: nullableString, currency: z.string().regex(/^[a-z]{3}$/), description: nullableString, type: z.string() }).strict()),
+    net: int,
+    reporting_category: z.string(),
+    source: expandable,
+    status: z.string(),
+    type: z.string(),
+  })
+  .strict();
+
 /** A list answer (`ApiList`) of items of `item`. */
 export const listShape = <T extends z.ZodType>(item: T) =>
   z.object({ object: z.literal('list'), data: z.array(item), has_more: z.boolean(), url: z.string().startsWith('/v1/') }).strict();

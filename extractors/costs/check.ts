@@ -1,0 +1,14 @@
+import type { CostsConfig } from '../../config/schema.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { ok, problem, type CheckContext, type CheckFinding } from '../check.ts';
+import { listDropFiles } from '../shipments/drop-files.ts';
+
+/** Checks the `costs` entry: its file drop exists, and how many cost files it holds. */
+export async function checkCosts(ctx: CheckContext<CostsConfig>): Promise<CheckFinding[]> {
+  try {
+    const { files, ignored } = await listDropFiles(ctx.config.path);
+    return [ok(`cost files ${ctx.config.path}: ${files.length} file${files.length === 1 ? '' : 's'}${ignored.length ? ` (${ignored.length} other file${ignored.length === 1 ? '' : 's'} left out)` : ''}`)];
+  } catch (error) {
+    return [problem(`the cost files ${errorMessage(error)}: create them, or correct sources.costs.path`)];
+  }
+}

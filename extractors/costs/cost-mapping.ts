@@ -1,0 +1,112 @@
+import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
+import { reportDate } from '../catalog.ts';
+import { parseAmount } from '../shipments/column-mapping.ts';
+import { compileDateParser } from '../shipments/date-parse.ts';
+
+/** What the mapping needs of the source's config. */
+export type CostMappingConfig = Pick<CostsConfig, 'columns' | 'dateFormat'>;
+
+/** Turns one row of a cost file (CSV text, or a JSON object) into a unit-cost record; throws with the reason. */
+export type CostMapper = (row: Record<string, unknown>) => Record<string, unknown>;
+
+const compiled = new WeakMap<object, CostMapper>();
+let unconfigured: CostMapper | undefined;
+
+/**
+ * The mapper of a config, built once per config object. Without a config (`verite import` with
+ * no `costs` entry), columns named like the cost fields are taken as they are.
+ */
+export function costMapper(config: CostMappingConfig | undefined): CostMapper {
+  if (!config) return (unconfigured ??= buildMapper({ columns: {}, dateFormat: undefined }));
+  let mapper = compiled.get(config);
+  if (!mapper) {
+    mapper = buildMapper(config);
+    compiled.set(config, mapper);
+  }
+  return mapper;
+}
+
+/**
+ * Maps a row to the unit-cost record of DESIGN.md, `{sku, unit_cost, currency, valid_from}`:
+ * the SKU trimmed, the cost a number (a spreadsheet's `1,234.50` or `7,50` read as such), the
+ * currency an upper-case ISO 4217 code, `valid_from` a calendar date. All four are required: a
+ * cost without its currency or its date cannot be applied to an order line, so the row is
+ * refused (and quarantined) rather than guessed. Other columns are kept under `extra`.
+ *
+ * @example
+ * mapCostRow({ SKU: 'TEE-M', Cost: '4,20', Currency: 'eur', From: '01/03/2024' }, { columns: { SKU: 'sku', Cost: 'unit_cost', Currency: 'currency', From: 'valid_from' }, dateFormat: 'DD/MM/YYYY' })
+ * // { sku: 'TEE-M', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01' }
+ */
+export function mapCostRow(row: Record<string, unknown>, config: CostMappingConfig | undefined): Record<string, unknown> {
+  return costMapper(config)(row);
+}
+
+/** The columns a mapping names that a file's first row lacks. */
+export function missingCostColumns(row: Record<string, unknown>, config: CostMappingConfig | undefined): string[] {
+  return Object.keys(config?.columns ?? {}).filter((column) => !Object.hasOwn(row, column));
+}
+
+const isEmpty = (value: unknown): boolean => value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
+const quote = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value)));
+
+function buildMapper(config: CostMappingConfig): CostMapper {
+  const parseDate = compileDateParser(config.dateFormat, 'UTC');
+  const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected a date such as 2024-03-01';
+  const mapped = new Set(Object.keys(config.columns));
+  const sources = new Map<CostField, string[]>();
+  for (const field of costFields) {
+    const columns = Object.entries(config.columns)
+      .filter(([, target]) => target === field)
+      .map(([column]) => column);
+    if (!mapped.has(field)) columns.push(field);
+    sources.set(field, columns);
+  }
+  return (row) => {
+    const record: Record<string, unknown> = {};
+    const used = new Set<string>(mapped);
+    for (const field of costFields) {
+      let value: unknown;
+      let column = field as string;
+      for (const candidate of sources.get(field)!) {
+        if (!Object.hasOwn(row, candidate)) continue;
+        used.add(candidate);
+        if (isEmpty(value)) {
+          value = row[candidate];
+          column = candidate;
+        }
+      }
+      record[field] = normalise(field, value, column, parseDate, expected);
+    }
+    const extra: Record<string, unknown> = {};
+    for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;
+    if (Object.keys(extra).length) record.extra = extra;
+    return record;
+  };
+}
+
+function normalise(field: CostField, value: unknown, column: string, parseDate: (v: string) => string | undefined, expected: string): unknown {
+  const where = column === field ? '' : ` (column "${column}")`;
+  if (isEmpty(value)) throw new Error(`no ${field}${where}: a unit cost needs its sku, unit_cost, currency and valid_from`);
+  const refuse = (why: string): never => {
+    throw new Error(`unparseable ${field} ${quote(value)}${where}: ${why}`);
+  };
+  switch (field) {
+    case 'sku':
+      return typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : refuse('expected text');
+    case 'unit_cost': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' ? parseAmount(value) : undefined;
+      if (n === undefined || !Number.isFinite(n)) return refuse('expected a number such as 4.20');
+      return n < 0 ? refuse('a unit cost cannot be negative') : n;
+    }
+    case 'currency': {
+      const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
+      return /^[A-Z]{3}$/.test(code) ? code : refuse('expected an ISO 4217 code such as EUR');
+    }
+    case 'valid_from': {
+      if (typeof value !== 'string') return refuse(expected);
+      // A timestamp is taken for its date: a cost applies from a calendar date on.
+      const parsed = parseDate(value.trim());
+      return (parsed && reportDate(parsed)) ?? refuse(expected);
+    }
+  }
+}

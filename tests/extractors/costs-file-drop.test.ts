@@ -1,0 +1,153 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema, type CostsConfig } from '../../config/schema.ts';
+import { catalog } from '../../extractors/catalog.ts';
+import '../../extractors/costs/index.ts';
+import { mapCostRow } from '../../extractors/costs/cost-mapping.ts';
+import { unitCostsStream } from '../../extractors/costs/source.ts';
+import type { Page, ReadContext } from '../../extractors/types.ts';
+import { logger } from '../../lib/logger.ts';
+import { landPages } from '../../loaders/raw-loader.ts';
+import { runPipeline } from '../../pipeline/run.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+/**
+ * The `costs` file source (issue 13): unit costs from CSV/JSONL files of a spreadsheet or an
+ * ERP, landed like the shipments file drop (each file once, by name, size and checksum) and
+ * through `verite import costs unit_costs FILE`.
+ */
+let wh: Warehouse;
+let root: string;
+beforeAll(async () => {
+  wh = await createTestDatabase('costs_drop');
+  root = mkdtempSync(join(tmpdir(), 'verite-costs-'));
+});
+afterAll(async () => {
+  await wh?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** An ERP export with its own column names, decimal commas and day-first dates. */
+const ERP_COLUMNS = { Article: 'sku', 'Cost price': 'unit_cost', Cur: 'currency', 'Valid from': 'valid_from' } as const;
+
+async function rows(sql: string, params: unknown[] = []): Promise<Record<string, any>[]> {
+  return (await wh.pool.query(sql, params)).rows;
+}
+const record = async (key: string) => (await rows('select _record from raw.costs__unit_costs where _key = $1', [key]))[0]?._record;
+
+describe('unit costs through `verite run` and `verite import`', () => {
+  it('lands a CSV through the column mapping, quarantines a row without a currency, skips the landed file, and lands a corrected one over it', async () => {
+    const drop = join(root, 'erp');
+    mkdirSync(drop);
+    const file = join(drop, 'costs-2024-03.csv');
+    writeFileSync(
+      file,
+      ['Article,Cost price,Cur,Valid from,Supplier', 'TEE-M,"4,20",eur,01/03/2024,Atelier', 'TEE-L,"4,60",,01/03/2024,Atelier', 'MUG, 3.10 ,EUR,15/03/2024,Kiln'].join('\n') + '\n',
+    );
+    const configFile = join(root, 'run.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop, columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } }, retries: { streamAttempts: 1, backoffSeconds: 0 } }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+
+    const first = await runCli(['run', '--sources', 'costs'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^costs\.unit_costs\s+succeeded\s+\d+\s+2\s+0\s+1\s*$/m);
+    // The key is sku + valid_from; "4,20" is 4.2, the currency upper case, the date day-first.
+    expect(await record('TEE-M|2024-03-01')).toEqual({ sku: 'TEE-M', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01', extra: { Supplier: 'Atelier' } });
+    expect(await record('MUG|2024-03-15')).toEqual({ sku: 'MUG', unit_cost: 3.1, currency: 'EUR', valid_from: '2024-03-15', extra: { Supplier: 'Kiln' } });
+    expect(await rows(`select reason, location from ops.quarantine where source = 'costs'`)).toEqual([
+      { reason: 'no currency (column "Cur"): a unit cost needs its sku, unit_cost, currency and valid_from', location: 'costs-2024-03.csv:3' },
+    ]);
+
+    // Landed once: a second run does not read the file again.
+    const second = await runCli(['run', '--sources', 'costs'], { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/^costs\.unit_costs\s+succeeded\s+\d+\s+0\s+0\s+0\s*$/m);
+
+    // The ERP sends the file again corrected (TEE-M's cost was wrong, TEE-L has its currency)
+    // and a change of cost from April: the correction replaces the row, the change adds one.
+    writeFileSync(
+      file,
+      ['Article,Cost price,Cur,Valid from,Supplier', 'TEE-M,"4,25",EUR,01/03/2024,Atelier', 'TEE-L,"4,60",EUR,01/03/2024,Atelier', 'MUG,3.10,EUR,15/03/2024,Kiln', 'TEE-M,"4,80",EUR,01/04/2024,Atelier'].join('\n') + '\n',
+    );
+    const third = await runCli(['run', '--sources', 'costs'], { env });
+    expect(third.code, third.stderr).toBe(0);
+    expect(await record('TEE-M|2024-03-01')).toMatchObject({ unit_cost: 4.25 });
+    expect(await record('TEE-M|2024-04-01')).toMatchObject({ unit_cost: 4.8, valid_from: '2024-04-01' });
+    expect(await record('TEE-L|2024-03-01')).toMatchObject({ unit_cost: 4.6, currency: 'EUR' });
+    expect(await rows('select _key from raw.costs__unit_costs order by _key')).toEqual([
+      { _key: 'MUG|2024-03-15' },
+      { _key: 'TEE-L|2024-03-01' },
+      { _key: 'TEE-M|2024-03-01' },
+      { _key: 'TEE-M|2024-04-01' },
+    ]);
+  });
+
+  it('`verite import costs unit_costs` maps a CSV with the same column mapping', async () => {
+    const file = join(root, 'import.csv');
+    writeFileSync(file, 'Article,Cost price,Cur,Valid from\nCAP,"2,05",usd,01/02/2024\n');
+    const configFile = join(root, 'import.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
+    const result = await runCli(['import', 'costs', 'unit_costs', file], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(await record('CAP|2024-02-01')).toEqual({ sku: 'CAP', unit_cost: 2.05, currency: 'USD', valid_from: '2024-02-01' });
+  });
+});
+
+describe('unit costs read by the pipeline', () => {
+  const config = (path: string, extra: Partial<CostsConfig> = {}) => configSchema.parse({ sources: { costs: { path, ...extra } }, retries: { streamAttempts: 1, backoffSeconds: 0 } });
+
+  it('lands JSONL files in name order, a timestamp read for its date, a negative cost quarantined', async () => {
+    const drop = join(root, 'jsonl');
+    mkdirSync(drop);
+    writeFileSync(join(drop, 'a.jsonl'), '{"sku": "SOCK", "unit_cost": 1.5, "currency": "GBP", "valid_from": "2024-05-01T00:00:00Z"}\n{"sku": "HAT", "unit_cost": -2, "currency": "GBP", "valid_from": "2024-05-01"}\n');
+    writeFileSync(join(drop, 'b.jsonl'), '{"sku": "SOCK", "unit_cost": 1.75, "currency": "GBP", "valid_from": "2024-05-01"}\n');
+    const result = await runPipeline({ warehouse: wh, config: config(drop), log: logger(), only: ['costs'], steps: [] });
+    expect(result.status, result.error).toBe('succeeded');
+    // b.jsonl lands after a.jsonl: its cost for the same sku and date is the one kept.
+    expect(await record('SOCK|2024-05-01')).toEqual({ sku: 'SOCK', unit_cost: 1.75, currency: 'GBP', valid_from: '2024-05-01' });
+    expect(await rows(`select location, reason from ops.quarantine where location like 'a.jsonl%'`)).toEqual([
+      { location: 'a.jsonl:2', reason: 'unparseable unit_cost -2: a unit cost cannot be negative' },
+    ]);
+  });
+
+  it('after a failure on a file\'s last page, reads the file again whole and lands nothing twice', async () => {
+    const drop = join(root, 'crash');
+    mkdirSync(drop);
+    const lines = ['sku,unit_cost,currency,valid_from'];
+    for (let i = 1; i <= 5; i++) lines.push(`K${i},${i}.00,EUR,2024-01-0${i}`);
+    writeFileSync(join(drop, 'five.csv'), lines.join('\n') + '\n');
+    const global = config(drop);
+    const ctx: ReadContext<CostsConfig> = {
+      config: global.sources.costs!, global, state: null, window: null, startDate: '2024-01-01', lookbackDays: 0, now: new Date('2024-06-01T00:00:00Z'),
+      log: logger(), signal: new AbortController().signal, secret: () => '', warnOnce: () => undefined,
+    };
+    const target = { source: 'costs', stream: catalog.costs.unit_costs, runId: 'crash' };
+    async function* failingOnTheMark(pages: AsyncIterable<Page>) {
+      for await (const page of pages) {
+        if (page.afterLand && page.records.length) {
+          const mark = page.afterLand;
+          yield { ...page, afterLand: async (...args: Parameters<typeof mark>) => (await mark(...args), Promise.reject(new Error('connection lost'))) };
+        } else yield page;
+      }
+    }
+    // A file this small is one page, carrying its landed mark: the failure takes back its rows too.
+    await expect(landPages(wh.pool, target, failingOnTheMark(unitCostsStream.read(ctx)))).rejects.toThrow('connection lost');
+    const keys = async () => (await rows(`select _key from raw.costs__unit_costs where _key like 'K%' order by _key`)).map((r) => r._key);
+    expect(await keys()).toEqual([]);
+    const again = await landPages(wh.pool, target, unitCostsStream.read(ctx));
+    expect(again).toMatchObject({ received: 5, written: 5, unchanged: 0 });
+    expect(await keys()).toEqual(['K1|2024-01-01', 'K2|2024-01-02', 'K3|2024-01-03', 'K4|2024-01-04', 'K5|2024-01-05']);
+    const third = await landPages(wh.pool, target, unitCostsStream.read(ctx));
+    expect(third).toMatchObject({ received: 0, written: 0 });
+  });
+
+  it('refuses a row it cannot apply, saying why', () => {
+    expect(() => mapCostRow({ sku: 'A', unit_cost: 'abc', currency: 'EUR', valid_from: '2024-01-01' }, undefined)).toThrow('unparseable unit_cost "abc": expected a number such as 4.20');
+    expect(() => mapCostRow({ sku: 'A', unit_cost: '1', currency: 'EUR', valid_from: '2024-02-30' }, undefined)).toThrow('unparseable valid_from "2024-02-30": expected a date such as 2024-03-01');
+    expect(() => mapCostRow({ unit_cost: '1', currency: 'EUR', valid_from: '2024-01-01' }, undefined)).toThrow('no sku');
+  });
+});
