@@ -10,5 +10,5 @@ import './shipments/index.ts';
 import './shopify/index.ts';
 import './stripe/index.ts';
 export { registerSource, registeredSource, registeredSources } from './registry.ts';
-export { catalog, streamIdentity } from './catalog.ts';
+export { catalog, streamIdentity } from '../catalog/catalog.ts';
 export type { Source, Stream, Page, ReadContext, StreamKind, DateWindow, JsonValue } from './types.ts';

@@ -1,3 +1,5 @@
+import type { StreamName } from '../catalog/catalog.ts';
+
 /**
  * The shape of a metric definition: every KPI that verite publishes is one frozen object of
  * this type, written once (in `definitions/<area>.ts`). The metric tables, `metrics.catalog`,
@@ -34,14 +36,7 @@ export type MetricTableName = (typeof METRIC_TABLES)[number];
 export const KPI_PERIOD_VIEWS = ['kpi_daily', 'kpi_weekly', 'kpi_monthly'] as const satisfies readonly MetricViewName[];
 
 /** A stream a metric is computed from, as `source.stream` of the stream catalogue. */
-export type SourceStream =
-  | 'shopify.orders'
-  | 'stripe.charges'
-  | 'ga4.traffic_daily'
-  | 'google_ads.campaign_daily'
-  | 'meta_ads.campaign_insights_daily'
-  | 'shipments.shipments'
-  | 'fx.rates';
+export type SourceStream = StreamName;
 
 export type MetricUnit = 'count' | 'currency' | 'ratio' | 'days';
 

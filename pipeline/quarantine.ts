@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
-import { streamIdentity, type StreamIdentity } from '../extractors/catalog.ts';
+import { streamIdentity, type StreamIdentity } from '../catalog/catalog.ts';
 import { registeredSource } from '../extractors/registry.ts';
 import type { Stream } from '../extractors/types.ts';
 import { UsageError, errorMessage } from '../lib/errors.ts';

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { streamIdentity } from '../../extractors/catalog.ts';
+import { streamIdentity } from '../../catalog/catalog.ts';
 import { registeredSource } from '../../extractors/registry.ts';
 import type { Page, Stream } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';

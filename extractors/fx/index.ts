@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FxConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
-import { catalog } from '../catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { httpRequest, maxRetryAfterMs } from '../http.ts';
 import { registerSource } from '../registry.ts';
 import { addDays } from '../../lib/dates.ts';

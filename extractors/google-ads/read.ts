@@ -1,6 +1,6 @@
 import type { GoogleAdsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
-import { reportDate } from '../catalog.ts';
+import { reportDate } from '../../catalog/catalog.ts';
 import { maxRetryAfterMs, withRetry } from '../http.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import type { GoogleAdsClient, GoogleAdsClientFactory, GoogleAdsRow } from './client.ts';

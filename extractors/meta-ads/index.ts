@@ -1,5 +1,5 @@
 import type { MetaAdsConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { registerSource } from '../registry.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 

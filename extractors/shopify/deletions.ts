@@ -1,5 +1,5 @@
 import type { ShopifyConfig } from '../../config/schema.ts';
-import { isoTimestamp } from '../catalog.ts';
+import { isoTimestamp } from '../../catalog/catalog.ts';
 import { maxRetryAfterMs } from '../http.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import type { Connection } from './connections.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
-import { isoTimestamp } from '../catalog.ts';
+import { isoTimestamp } from '../../catalog/catalog.ts';
 import { httpDownload, maxRetryAfterMs } from '../http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';

@@ -1,5 +1,5 @@
 import type { StripeConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { registerSource } from '../registry.ts';
 import type { Source, Stream } from '../types.ts';
 import { CHARGES, REFUNDS } from './object-kinds.ts';

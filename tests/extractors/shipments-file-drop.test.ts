@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ShipmentsConfig } from '../../config/schema.ts';
 import '../../extractors/shipments/index.ts';
 import { readFileDrop } from '../../extractors/shipments/file-drop.ts';
-import { catalog } from '../../extractors/catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext } from '../../extractors/types.ts';
 import { logger } from '../../lib/logger.ts';
 import { landPages } from '../../loaders/raw-loader.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { streamIdentity } from '../../extractors/catalog.ts';
+import { streamIdentity } from '../../catalog/catalog.ts';
 import type { Page, Source } from '../../extractors/types.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { localDate } from '../../lib/dates.ts';

@@ -6,7 +6,7 @@
  * read at once, one page per date.
  */
 import '../../extractors/index.ts';
-import { catalog } from '../../extractors/catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { sleep } from '../../extractors/http.ts';
 import { registerSource } from '../../extractors/registry.ts';
 import type { Page, ReadContext } from '../../extractors/types.ts';
