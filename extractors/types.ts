@@ -1,7 +1,7 @@
 import type { Logger } from '../lib/logger.ts';
-import type { StreamIdentity } from '../catalog/catalog.ts';
+import type { CatalogSource, StreamIdentity } from '../catalog/catalog.ts';
 import type { JsonValue, Page } from '../catalog/stream-contract.ts';
-import type { VeriteConfig } from '../config/schema.ts';
+import type { ConfigOf, VeriteConfig } from '../config/schema.ts';
 
 export type { JsonValue, LandTransaction, Page, StreamKind } from '../catalog/stream-contract.ts';
 
@@ -60,3 +60,9 @@ export interface Source<C = unknown> {
   readonly name: string;
   readonly streams: readonly Stream<C>[];
 }
+
+/**
+ * The sources a run knows: one extractor for each source of the stream catalogue, under the
+ * name of its config entry, each typed by that entry's config.
+ */
+export type KnownSources = { readonly [K in CatalogSource]: Source<ConfigOf<K>> };

@@ -26,8 +26,8 @@ export interface ExtractStreamOptions {
   config: VeriteConfig;
   /** This source's config entry (or the demo options). */
   sourceConfig: unknown;
-  source: Source<any>;
-  stream: Stream<any>;
+  source: Source;
+  stream: Stream;
   runId: string;
   log: Logger;
   now: Date;

@@ -1,6 +1,5 @@
 import type { StripeConfig } from '../../config/schema.ts';
 import { catalog } from '../../catalog/catalog.ts';
-import { registerSource } from '../registry.ts';
 import type { Source, Stream } from '../types.ts';
 import { CHARGES, REFUNDS } from './object-kinds.ts';
 import { readStripeStream } from './read-stream.ts';
@@ -16,4 +15,3 @@ export const stripeRefundsStream: Stream<StripeConfig> = { ...catalog.stripe.ref
 
 export const stripeSource: Source<StripeConfig> = { name: 'stripe', streams: [stripeChargesStream, stripeRefundsStream] };
 
-registerSource(stripeSource);

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ShipmentsConfig } from '../../config/schema.ts';
-import '../../extractors/shipments/index.ts';
 import { readFileDrop } from '../../extractors/shipments/file-drop.ts';
 import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext } from '../../extractors/types.ts';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, shopifyConfig } from '../../config/schema.ts';
-import { shopifySource } from '../../extractors/shopify/index.ts';
+import { shopifySource } from '../../extractors/shopify/source.ts';
 import { logger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { runPipeline } from '../../pipeline/run.ts';

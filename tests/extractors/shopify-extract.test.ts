@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, shopifyConfig } from '../../config/schema.ts';
-import { shopifySource } from '../../extractors/shopify/index.ts';
+import { shopifySource } from '../../extractors/shopify/source.ts';
 import type { DateWindow } from '../../extractors/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';

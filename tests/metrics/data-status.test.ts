@@ -7,7 +7,6 @@ import { localDate } from '../../lib/dates.ts';
 import { readStreamDataStatus } from '../../metrics/data-status.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { formatRunSummary, headlineSummary } from '../../metrics/summary.ts';
-import '../../pipeline/default-steps.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/index.ts';

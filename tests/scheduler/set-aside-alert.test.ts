@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
 import { postLoadSteps } from '../../pipeline/steps.ts';
-import '../../pipeline/default-steps.ts';
 import type { WebhookPayload } from '../../scheduler/alerts.ts';
 import { runJob } from '../../scheduler/run-job.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
