@@ -6,7 +6,7 @@ import { UsageError, WarehouseError, errorMessage, isPermanent } from '../lib/er
 import type { Logger } from '../lib/logger.ts';
 import { createProgress, type Progress } from '../lib/progress.ts';
 import { confirmedLoss } from '../warehouse/connection-loss.ts';
-import { sleep } from '../extractors/http.ts';
+import { sleep } from '../lib/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
 import { keptAfterStop, RunLockLost } from './lock.ts';

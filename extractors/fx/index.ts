@@ -4,7 +4,7 @@ import type { FxConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
 import { catalog } from '../../catalog/catalog.ts';
-import { httpRequest, maxRetryAfterMs } from '../http.ts';
+import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';

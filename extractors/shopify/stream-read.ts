@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { isoTimestamp } from '../../catalog/catalog.ts';
-import { httpDownload, maxRetryAfterMs } from '../http.ts';
+import { httpDownload, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { readBulkObjects, type BulkObject } from './bulk-file.ts';

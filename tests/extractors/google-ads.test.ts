@@ -8,7 +8,7 @@ import { configSchema, type GoogleAdsConfig } from '../../config/schema.ts';
 import type { GoogleAdsClientFactory, GoogleAdsRow, GoogleAdsSecrets } from '../../extractors/google-ads/client.ts';
 import { createGoogleAdsSource } from '../../extractors/google-ads/index.ts';
 import { ACCOUNT_QUERY, campaignQuery, readCampaignDaily } from '../../extractors/google-ads/read.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import type { DateWindow, JsonValue, Page, ReadContext } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import { stripeLimiter } from '../../extractors/stripe/stripe-api.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger, type Logger } from '../../lib/logger.ts';

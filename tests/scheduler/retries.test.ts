@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import type { Page, ReadContext, Source, Stream } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger, registerSecret } from '../../lib/logger.ts';

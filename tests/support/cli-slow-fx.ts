@@ -7,7 +7,7 @@
  */
 import { catalog } from '../../catalog/catalog.ts';
 import { buildProgram } from '../../cli/program.ts';
-import { sleep } from '../../extractors/http.ts';
+import { sleep } from '../../lib/http.ts';
 import { sources } from '../../extractors/sources.ts';
 import type { Page, ReadContext, Source } from '../../extractors/types.ts';
 
