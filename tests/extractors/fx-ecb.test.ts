@@ -7,7 +7,7 @@ import { parseEcbXml } from '../../extractors/fx/ecb.ts';
 import { setSleep } from '../../lib/http.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 const day = (date: string, usd: string, gbp: string) =>

@@ -7,7 +7,7 @@ import { ga4Source } from '../../extractors/ga4/index.ts';
 import { setSleep } from '../../lib/http.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeGa4, type FakeGa4, type Ga4Row } from './support/ga4-server.ts';

@@ -13,7 +13,7 @@ import type { DateWindow, JsonValue, Page, ReadContext } from '../../extractors/
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 

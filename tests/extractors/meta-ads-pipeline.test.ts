@@ -7,7 +7,7 @@ import { setSleep } from '../../lib/http.ts';
 import { metaAdsSource } from '../../extractors/meta-ads/index.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeGraph, type FakeGraph, type InsightsRow } from './support/meta-graph-server.ts';

@@ -10,7 +10,7 @@ import type { Page, ReadContext } from '../../extractors/types.ts';
 import { logger } from '../../lib/logger.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 

@@ -5,7 +5,7 @@ import { logger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeCustomer, fakeDeletion, fakeOrder, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';

@@ -5,7 +5,7 @@ import type { DateWindow } from '../../extractors/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeCustomer, fakeOrder, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';

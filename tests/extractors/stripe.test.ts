@@ -9,7 +9,7 @@ import { stripeLimiter } from '../../extractors/stripe/stripe-api.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger, type Logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeStripe, stripeCharge, stripeRefund, type FakeStripe, type StripeItem } from './support/stripe-server.ts';
 

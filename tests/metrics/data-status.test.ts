@@ -9,7 +9,7 @@ import { refreshMetrics } from '../../metrics/refresh.ts';
 import { formatRunSummary, headlineSummary } from '../../metrics/summary.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop, orders } from './support/shop.ts';
 

@@ -6,7 +6,7 @@ import { configSchema } from '../../config/schema.ts';
 import { setSleep } from '../../lib/http.ts';
 import { logger } from '../../lib/logger.ts';
 import { alertRuleProblems, checkAlerts, type WebhookPayload } from '../../scheduler/alerts.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 let wh: Warehouse;

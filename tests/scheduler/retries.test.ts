@@ -7,7 +7,7 @@ import { ExtractError } from '../../lib/errors.ts';
 import { logger, registerSecret } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { createRawTable } from '../../warehouse/migrations/0001-init.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeSource } from '../support/fake-source.ts';
 

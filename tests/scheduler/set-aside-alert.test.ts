@@ -6,7 +6,7 @@ import { logger } from '../../lib/logger.ts';
 import { postLoadSteps } from '../../pipeline/steps.ts';
 import type { WebhookPayload } from '../../scheduler/alerts.ts';
 import { runJob } from '../../scheduler/run-job.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';
 import { order } from '../transforms/fixtures.ts';
