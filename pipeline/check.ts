@@ -1,5 +1,6 @@
 import type { VeriteConfig } from '../config/schema.ts';
 import { readSecret } from '../config/load.ts';
+import { sourceSettings } from '../config/source-settings.ts';
 // Every extractor registers its source: a check covers all the config names.
 import { apiVersionVerdict, configuredApiVersion, isVersionedSource } from '../extractors/api-versions.ts';
 import { problem, warning, worstLevel, type CheckContext, type CheckFinding, type CheckLevel, type SourceCheck } from '../extractors/check.ts';
@@ -57,7 +58,7 @@ export async function checkSources(options: CheckOptions): Promise<SourceCheckRe
         state: null,
         window: null,
         startDate: defaultStartDate(entry, now),
-        lookbackDays: (entry as { lookbackDays?: number }).lookbackDays ?? 0,
+        lookbackDays: sourceSettings(entry).lookbackDays ?? 0,
         now,
         asOf,
         log: options.log.child({ source: name, check: true }),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { VeriteConfig } from '../config/schema.ts';
+import { sourceSettings } from '../config/source-settings.ts';
 import { knownSource, sources as allSources } from '../extractors/sources.ts';
 import type { DateWindow, KnownSources, Source } from '../extractors/types.ts';
 import { UsageError, WarehouseError, errorMessage, isPermanent } from '../lib/errors.ts';
@@ -67,7 +68,7 @@ export interface RunResult {
  * "succeeding" with nothing read. Null when a source is configured.
  */
 export function noSourceProblem(config: VeriteConfig): string | null {
-  const configured = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
+  const configured = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && sourceSettings(entry).enabled !== false);
   if (configured.length) return null;
   return (
     'no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json ' +
@@ -79,7 +80,7 @@ export function noSourceProblem(config: VeriteConfig): string | null {
 
 /** The config's enabled sources, as the extractors of `known`. */
 export function resolveSources(config: VeriteConfig, only?: string[], extractors: KnownSources = allSources): ResolvedSource[] {
-  const entries = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
+  const entries = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && sourceSettings(entry).enabled !== false);
   const known = new Set(entries.map(([name]) => name));
   const unknown = (only ?? []).filter((name) => !known.has(name));
   if (unknown.length) {
