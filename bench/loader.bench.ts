@@ -20,7 +20,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { generateShopifyOrders } from '../extractors/demo/index.ts';
-import { catalog } from '../extractors/catalog.ts';
+import { catalog } from '../catalog/catalog.ts';
 import { landPage } from '../loaders/raw-loader.ts';
 import { readRecordsFile } from '../loaders/file-reader.ts';
 import { connect, openWarehouse } from '../warehouse/connection.ts';

@@ -14,14 +14,15 @@ import { registerClv } from './commands/clv.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
 import { registerReport } from './commands/report.ts';
 import { registerServe } from './commands/serve.ts';
-import '../extractors/index.ts';
-import '../pipeline/default-steps.ts';
+import { sources } from '../extractors/sources.ts';
+import type { KnownSources } from '../extractors/types.ts';
 
 /**
  * The `verite` command line, every command registered (`cli/main.ts` runs it). Exit codes: 0
- * success, 1 the run failed, 2 bad usage or config.
+ * success, 1 the run failed, 2 bad usage or config. `known`: the extractors its commands read
+ * with (tests put a stand-in for one source here).
  */
-export function buildProgram(): Command {
+export function buildProgram(known: KnownSources = sources): Command {
   const program = new Command();
   program
     .name('verite')
@@ -37,19 +38,19 @@ export function buildProgram(): Command {
       const help = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0);
       process.exit(help ? 0 : 2);
     });
-  registerRun(program);
-  registerImport(program);
+  registerRun(program, known);
+  registerImport(program, known);
   registerQuery(program);
   registerStatus(program);
-  registerSchedule(program);
-  registerBackfill(program);
+  registerSchedule(program, known);
+  registerBackfill(program, known);
   registerMigrate(program);
   registerTransform(program);
   registerMetrics(program);
   registerBi(program);
-  registerCheck(program);
+  registerCheck(program, known);
   registerClv(program);
-  registerQuarantine(program);
+  registerQuarantine(program, known);
   registerReport(program);
   registerServe(program);
   return program;

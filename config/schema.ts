@@ -1,6 +1,6 @@
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { RAW_STREAMS } from '../warehouse/tables/raw.ts';
+import { catalogStreams, type CatalogSource } from '../catalog/catalog.ts';
 
 /** A calendar date written YYYY-MM-DD. */
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
@@ -327,6 +327,22 @@ export const reportEntry = z
   })
   .strict();
 
+/**
+ * The config entry of each source of the stream catalogue (catalog/catalog.ts), by the source's
+ * name: the config's source keys. The compiler refuses a catalogue source without its entry
+ * here, and an entry here for a source the catalogue does not have.
+ */
+export const sourceConfigSchemas = {
+  shopify: shopifyConfig,
+  stripe: stripeConfig,
+  ga4: ga4Config,
+  google_ads: googleAdsConfig,
+  meta_ads: metaAdsConfig,
+  shipments: shipmentsConfig,
+  fx: fxConfig,
+  costs: costsConfig,
+} satisfies { [K in CatalogSource]: z.ZodType };
+
 export const configSchema = z
   .object({
     reportingTimezone: timeZone.default('UTC'),
@@ -334,17 +350,9 @@ export const configSchema = z
     churnAfterDays: z.number().int().positive().default(180),
     channels: z.array(channelRule).optional(),
     sources: z
-      .object({
-        shopify: shopifyConfig.optional(),
-        stripe: stripeConfig.optional(),
-        ga4: ga4Config.optional(),
-        google_ads: googleAdsConfig.optional(),
-        meta_ads: metaAdsConfig.optional(),
-        shipments: shipmentsConfig.optional(),
-        fx: fxConfig.optional(),
-        costs: costsConfig.optional(),
-        demo: demoConfig.optional(),
-      })
+      .object(sourceConfigSchemas)
+      .partial()
+      .extend({ demo: demoConfig.optional() })
       .strict()
       .default({}),
     schedules: z.array(scheduleEntry).default([{ cron: '0 3 * * *' }]),
@@ -357,7 +365,7 @@ export const configSchema = z
     streamFreshnessHours: z
       .record(z.string(), z.number().positive())
       .superRefine((limits, ctx) => {
-        const known = RAW_STREAMS.map(([source, stream]) => `${source}.${stream}`);
+        const known = catalogStreams().filter((s) => s.identity.datesData !== false).map((s) => s.name);
         for (const key of Object.keys(limits)) {
           if (!known.includes(key)) ctx.addIssue({ code: 'custom', path: [key], message: `no stream ${key} (expected source.stream: ${known.join(', ')})` });
         }
@@ -402,6 +410,8 @@ export type VeriteConfig = z.output<typeof configSchema>;
 export type SourcesConfig = VeriteConfig['sources'];
 export type ReportEntry = z.output<typeof reportEntry>;
 export type SourceName = keyof SourcesConfig;
+/** The parsed config entry of a source of the catalogue. */
+export type ConfigOf<K extends CatalogSource> = z.output<(typeof sourceConfigSchemas)[K]>;
 export type ShopifyConfig = z.output<typeof shopifyConfig>;
 export type StripeConfig = z.output<typeof stripeConfig>;
 export type Ga4Config = z.output<typeof ga4Config>;

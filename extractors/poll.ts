@@ -1,4 +1,4 @@
-import { now, sleep } from './http.ts';
+import { now, sleep } from '../lib/http.ts';
 
 /** How a long-running job on the provider's side (a bulk export, an async report) is polled. */
 export interface PollOptions<T> {

@@ -1,6 +1,6 @@
 import { addDays, localDate } from '../lib/dates.ts';
 import { ExtractError, type ErrorContext } from '../lib/errors.ts';
-import { reportDate } from './catalog.ts';
+import { reportDate } from '../catalog/catalog.ts';
 import type { DateWindow, JsonValue, ReadContext } from './types.ts';
 
 /**

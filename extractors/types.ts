@@ -1,45 +1,14 @@
 import type { Logger } from '../lib/logger.ts';
-import type { VeriteConfig } from '../config/schema.ts';
+import type { CatalogSource, StreamIdentity } from '../catalog/catalog.ts';
+import type { JsonValue, Page } from '../catalog/stream-contract.ts';
+import type { ConfigOf, VeriteConfig } from '../config/schema.ts';
 
-/** Any JSON value a stream can keep as its cursor in `ops.stream_state`. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-
-/**
- * `entity`: records are objects with an identity (an order, a charge) merged by key; the newest
- * version wins. `date-report`: rows of a report bucketed by date; every date a run re-extracts
- * has its rows replaced, so a restated day is corrected, not duplicated.
- */
-export type StreamKind = 'entity' | 'date-report';
+export type { JsonValue, LandTransaction, Page, StreamKind } from '../catalog/stream-contract.ts';
 
 /** An inclusive range of calendar dates, `YYYY-MM-DD`. */
 export interface DateWindow {
   from: string;
   to: string;
-}
-
-/**
- * One unit of work the loader commits atomically: the records, and the cursor that is safe to
- * store once they are landed. A page of a date-report stream also names every date it
- * re-extracts (even a date that now has no rows), so those dates' old rows are replaced.
- */
-export interface Page {
-  records: unknown[];
-  /** The stream's position after this page; stored in the same transaction as the records. */
-  state?: JsonValue;
-  /** date-report only: the dates (YYYY-MM-DD) whose rows this extraction replaces. */
-  dates?: string[];
-  /**
-   * Runs inside the page's transaction after its records and cursor are written, just before the
-   * commit; if it throws, the whole page rolls back. A file-drop source records here that a file
-   * is landed, so a crash never marks a file landed without its rows (or the rows without the mark),
-   * and reads here, on a page without records, which files it landed before.
-   */
-  afterLand?: (tx: LandTransaction, target: { source: string; stream: string; runId: string }) => Promise<void>;
-}
-
-/** The open transaction of a page being landed, as {@link Page.afterLand} sees it. */
-export interface LandTransaction {
-  query(sql: string, parameters?: unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
 }
 
 /** What a stream is given to read. */
@@ -75,23 +44,7 @@ export interface ReadContext<C> {
  * lookback) and nothing of the warehouse. Its key, date and version functions are also what
  * `verite import` uses, so an imported record lands exactly as an extracted one.
  */
-export interface Stream<C = unknown> {
-  readonly name: string;
-  readonly kind: StreamKind;
-  /** A description of the key, for docs and `verite status` (e.g. `id`, `customer + campaign + date`). */
-  readonly keyDescription: string;
-  /** A description of the cursor (e.g. `updated_at + lookback`). */
-  readonly cursorDescription: string;
-  readonly defaultLookbackDays: number;
-  /** The record's key as text; undefined when the record has none (it is then quarantined). */
-  keyOf(record: Record<string, unknown>): string | undefined;
-  /** date-report only: the report date of a row, YYYY-MM-DD. */
-  dateOf?(record: Record<string, unknown>): string | undefined;
-  /**
-   * The version of an entity record (e.g. its `updated_at`) as an ISO timestamp: an older
-   * version never overwrites a newer one already landed. Undefined: the last landed wins.
-   */
-  versionOf?(record: Record<string, unknown>): string | undefined;
+export interface Stream<C = unknown> extends StreamIdentity {
   /** Reads pages for the context's window or from its cursor. */
   read(ctx: ReadContext<C>): AsyncIterable<Page>;
   /**
@@ -107,3 +60,9 @@ export interface Source<C = unknown> {
   readonly name: string;
   readonly streams: readonly Stream<C>[];
 }
+
+/**
+ * The sources a run knows: one extractor for each source of the stream catalogue, under the
+ * name of its config entry, each typed by that entry's config.
+ */
+export type KnownSources = { readonly [K in CatalogSource]: Source<ConfigOf<K>> };

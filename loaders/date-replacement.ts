@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { StreamIdentity } from '../extractors/catalog.ts';
+import type { StreamIdentity } from '../catalog/catalog.ts';
 import { WarehouseError } from '../lib/errors.ts';
 import { rawTableName } from '../warehouse/tables/raw.ts';
 import { copyText, preparePage } from './raw-loader.ts';

@@ -1,8 +1,8 @@
 import { sql, type Expression, type Kysely, type RawBuilder } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
-import { streamIdentity } from '../extractors/catalog.ts';
+import { streamIdentity } from '../catalog/catalog.ts';
 import { addDays, localDate } from '../lib/dates.ts';
-import { dataAgeHours, freshnessLimit, isFresh } from '../pipeline/status.ts';
+import { dataAgeHours, freshnessLimit, isFresh } from '../config/freshness.ts';
 import type { Database } from '../warehouse/database.ts';
 
 /**

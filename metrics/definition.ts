@@ -1,4 +1,5 @@
 import type { BaseMeasure } from './measure.ts';
+import type { StreamName } from '../catalog/catalog.ts';
 
 /**
  * The shape of a metric definition: every KPI that verite publishes is one frozen object of
@@ -36,18 +37,7 @@ export type MetricTableName = (typeof METRIC_TABLES)[number];
 export const KPI_PERIOD_VIEWS = ['kpi_daily', 'kpi_weekly', 'kpi_monthly'] as const satisfies readonly MetricViewName[];
 
 /** A stream a metric is computed from, as `source.stream` of the stream catalogue. */
-export type SourceStream =
-  | 'shopify.orders'
-  | 'stripe.charges'
-  | 'ga4.traffic_daily'
-  | 'google_ads.campaign_daily'
-  | 'meta_ads.campaign_insights_daily'
-  | 'shipments.shipments'
-  | 'fx.rates'
-  | 'shopify.products'
-  | 'shopify.inventory_levels'
-  | 'stripe.balance_transactions'
-  | 'costs.unit_costs';
+export type SourceStream = StreamName;
 
 export type MetricUnit = 'count' | 'currency' | 'ratio' | 'days';
 

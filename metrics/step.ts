@@ -1,4 +1,4 @@
-import type { PostLoadStep } from '../pipeline/steps.ts';
+import type { PostLoadStep } from '../warehouse/post-load-step.ts';
 import { refreshMetrics } from './refresh.ts';
 
 /**

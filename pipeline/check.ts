@@ -1,10 +1,11 @@
 import type { VeriteConfig } from '../config/schema.ts';
 import { readSecret } from '../config/load.ts';
+import { sourceSettings } from '../config/source-settings.ts';
 // Every extractor registers its source: a check covers all the config names.
-import '../extractors/index.ts';
 import { apiVersionVerdict, configuredApiVersion, isVersionedSource } from '../extractors/api-versions.ts';
 import { problem, warning, worstLevel, type CheckContext, type CheckFinding, type CheckLevel, type SourceCheck } from '../extractors/check.ts';
 import { sourceCheck } from '../extractors/source-checks.ts';
+import type { KnownSources } from '../extractors/types.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { defaultStartDate } from './extract.ts';
@@ -20,6 +21,8 @@ export interface CheckOptions {
   /** The date API versions' end of life is judged on (`--as-of`); default `now`. */
   asOf?: Date;
   signal?: AbortSignal;
+  /** The extractors the config's sources are resolved to (default: extractors/sources.ts). */
+  known?: KnownSources;
   /** Checks to use instead of the registered ones, by source (tests fill the Google Ads seam here). */
   checks?: Readonly<Record<string, SourceCheck>>;
 }
@@ -44,7 +47,7 @@ export async function checkSources(options: CheckOptions): Promise<SourceCheckRe
   const now = options.now ?? new Date();
   const asOf = options.asOf ?? now;
   const signal = options.signal ?? new AbortController().signal;
-  const selected = resolveSources(config, options.only);
+  const selected = resolveSources(config, options.only, options.known);
   return Promise.all(
     selected.map(async ({ source, config: entry }): Promise<SourceCheckResult> => {
       const name = source.name;
@@ -55,7 +58,7 @@ export async function checkSources(options: CheckOptions): Promise<SourceCheckRe
         state: null,
         window: null,
         startDate: defaultStartDate(entry, now),
-        lookbackDays: (entry as { lookbackDays?: number }).lookbackDays ?? 0,
+        lookbackDays: sourceSettings(entry).lookbackDays ?? 0,
         now,
         asOf,
         log: options.log.child({ source: name, check: true }),

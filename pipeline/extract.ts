@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { VeriteConfig } from '../config/schema.ts';
 import { readSecret } from '../config/load.ts';
+import { sourceSettings } from '../config/source-settings.ts';
 import type { DateWindow, ReadContext, Source, Stream } from '../extractors/types.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -26,8 +27,8 @@ export interface ExtractStreamOptions {
   config: VeriteConfig;
   /** This source's config entry (or the demo options). */
   sourceConfig: unknown;
-  source: Source<any>;
-  stream: Stream<any>;
+  source: Source;
+  stream: Stream;
   runId: string;
   log: Logger;
   now: Date;
@@ -56,7 +57,7 @@ function isoDay(d: Date): string {
 
 /** Where a first run starts: the source's `startDate`, else two years before `now`. */
 export function defaultStartDate(sourceConfig: unknown, now: Date): string {
-  const configured = (sourceConfig as { startDate?: string } | undefined)?.startDate;
+  const configured = sourceSettings(sourceConfig).startDate;
   if (configured) return configured;
   const d = new Date(now);
   d.setUTCFullYear(d.getUTCFullYear() - 2);
@@ -72,14 +73,14 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
   const { pool, source, stream, runId, signal } = options;
   const log = options.log.child({ source: source.name, stream: stream.name });
   const state = options.window ? null : await readStreamState(pool, source.name, stream.name);
-  const sourceConfig = options.sourceConfig as { lookbackDays?: number } | undefined;
+  const sourceConfig = sourceSettings(options.sourceConfig);
   const ctx: ReadContext<unknown> = {
     config: options.sourceConfig,
     global: options.config,
     state,
     window: options.window ?? null,
     startDate: defaultStartDate(options.sourceConfig, options.now),
-    lookbackDays: sourceConfig?.lookbackDays ?? stream.defaultLookbackDays,
+    lookbackDays: sourceConfig.lookbackDays ?? stream.defaultLookbackDays,
     now: options.now,
     log,
     signal: signal ?? new AbortController().signal,

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
-import { streamIdentity, type StreamIdentity } from '../extractors/catalog.ts';
-import { registeredSource } from '../extractors/registry.ts';
-import type { Stream } from '../extractors/types.ts';
+import { streamIdentity, type StreamIdentity } from '../catalog/catalog.ts';
+import { knownSource } from '../extractors/sources.ts';
+import type { KnownSources } from '../extractors/types.ts';
 import { UsageError, errorMessage } from '../lib/errors.ts';
 import { redactString, type Logger } from '../lib/logger.ts';
 import { landPage, preparePage } from '../loaders/raw-loader.ts';
@@ -199,6 +199,8 @@ export interface RetryOptions {
   /** The steps that re-check set-aside records (the transforms and the metrics refresh); `[]` to only re-land. */
   steps: readonly PostLoadStep[];
   signal?: AbortSignal;
+  /** The extractors whose streams re-land the records (default: extractors/sources.ts). */
+  known?: KnownSources;
 }
 
 export interface RetryResult {
@@ -274,7 +276,7 @@ async function reland(options: RetryOptions, target: HeldRecord | HeldRecordDeta
   const db = options.warehouse.db;
   const row = await db.selectFrom('ops.quarantine').selectAll().where('id', '=', target.id.slice(1)).executeTakeFirst();
   if (!row) return 'gone: dropped or retried meanwhile';
-  const registered = registeredSource(row.source)?.streams.find((s) => s.name === row.stream) as Stream<unknown> | undefined;
+  const registered = knownSource(row.source, options.known)?.streams.find((s) => s.name === row.stream);
   const identity: StreamIdentity | undefined = registered ?? streamIdentity(row.source, row.stream);
   let outcome: string;
   if (!identity) {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { VeriteConfig } from '../config/schema.ts';
-import { registeredSource } from '../extractors/registry.ts';
-import type { DateWindow, Source } from '../extractors/types.ts';
+import { sourceSettings } from '../config/source-settings.ts';
+import { knownSource, sources as allSources } from '../extractors/sources.ts';
+import type { DateWindow, KnownSources, Source } from '../extractors/types.ts';
 import { UsageError, WarehouseError, errorMessage, isPermanent } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createProgress, type Progress } from '../lib/progress.ts';
 import { confirmedLoss } from '../warehouse/connection-loss.ts';
-import { sleep } from '../extractors/http.ts';
+import { sleep } from '../lib/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
 import { keptAfterStop, RunLockLost } from './lock.ts';
@@ -23,13 +24,15 @@ export interface RunOptions {
   stream?: string;
   /** The resolved sources with their config entries; default: the enabled sources of the config. */
   sources?: ResolvedSource[];
+  /** The extractors the config's sources are resolved to (default: extractors/sources.ts). */
+  known?: KnownSources;
   kind?: string;
   trigger?: string;
   now?: Date;
   signal?: AbortSignal;
   /** A backfill window: read exactly these dates, leaving cursors alone. */
   window?: DateWindow | null;
-  /** Steps after loading; default: the registered transform and metrics steps. `[]` to skip. */
+  /** Steps after loading; default: the transform, metrics and CLV steps of pipeline/steps.ts. `[]` to skip. */
   steps?: readonly PostLoadStep[];
   runId?: string;
   /** Where progress goes (a terminal line, log lines); default: an info log line every 10 s per long step. */
@@ -37,7 +40,7 @@ export interface RunOptions {
 }
 
 export interface ResolvedSource {
-  source: Source<any>;
+  source: Source;
   config: unknown;
 }
 
@@ -65,7 +68,7 @@ export interface RunResult {
  * "succeeding" with nothing read. Null when a source is configured.
  */
 export function noSourceProblem(config: VeriteConfig): string | null {
-  const configured = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
+  const configured = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && sourceSettings(entry).enabled !== false);
   if (configured.length) return null;
   return (
     'no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json ' +
@@ -75,9 +78,9 @@ export function noSourceProblem(config: VeriteConfig): string | null {
   );
 }
 
-/** The config's enabled sources, as registered extractors. */
-export function resolveSources(config: VeriteConfig, only?: string[]): ResolvedSource[] {
-  const entries = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && (entry as { enabled?: boolean }).enabled !== false);
+/** The config's enabled sources, as the extractors of `known`. */
+export function resolveSources(config: VeriteConfig, only?: string[], extractors: KnownSources = allSources): ResolvedSource[] {
+  const entries = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && sourceSettings(entry).enabled !== false);
   const known = new Set(entries.map(([name]) => name));
   const unknown = (only ?? []).filter((name) => !known.has(name));
   if (unknown.length) {
@@ -86,7 +89,7 @@ export function resolveSources(config: VeriteConfig, only?: string[]): ResolvedS
   const resolved: ResolvedSource[] = [];
   for (const [name, entry] of entries) {
     if (only && !only.includes(name)) continue;
-    const source = registeredSource(name);
+    const source = knownSource(name, extractors);
     if (!source) throw new UsageError(`source ${name} has no extractor in this build of verite`);
     resolved.push({ source, config: entry });
   }
@@ -108,7 +111,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const log = options.log.child({ runId });
   const progress = options.progress ?? createProgress({ log });
   const now = options.now ?? new Date();
-  let selected = options.sources ?? resolveSources(config, options.only);
+  let selected = options.sources ?? resolveSources(config, options.only, options.known);
   if (options.only && options.sources) selected = selected.filter((s) => options.only!.includes(s.source.name));
   await startRun(warehouse, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
   const warned = new Set<string>();

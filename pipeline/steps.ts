@@ -1,34 +1,31 @@
-import type { VeriteConfig } from '../config/schema.ts';
-import type { Logger } from '../lib/logger.ts';
-import type { Progress } from '../lib/progress.ts';
-import type { Warehouse } from '../warehouse/connection.ts';
+import { clvStep } from '../metrics/clv/step.ts';
+import { metricsStep } from '../metrics/step.ts';
+import { runTransforms } from '../transforms/runner.ts';
+import type { PostLoadStep } from '../warehouse/post-load-step.ts';
 
-/** A step after loading (transform, metrics refresh): succeeds, or fails with a message. */
-export interface PostLoadStep {
-  name: string;
-  /** `progress` is told how far a long step got (see lib/progress.ts), under the step's name. */
-  run(warehouse: Warehouse, config: VeriteConfig, log: Logger, progress?: Progress): Promise<StepOutcome>;
-}
+export type { PostLoadStep, StepOutcome } from '../warehouse/post-load-step.ts';
 
-export interface StepOutcome {
-  status: 'succeeded' | 'failed';
-  /** One line for the run summary. */
-  summary: string;
-  /**
-   * What a step that succeeded warns about, one line each (records the transform set aside):
-   * the run then ends "succeeded with warnings".
-   */
-  warnings?: string[];
-  error?: unknown;
-}
+/** The transforms as a step: staging and core rebuilt, their data checks run. */
+const transformStep: PostLoadStep = {
+  name: 'transform',
+  run: async (warehouse, config, log, progress) => {
+    const result = await runTransforms(warehouse, config, { log, progress });
+    const built = result.results.filter((r) => r.status === 'succeeded').length;
+    if (result.status !== 'succeeded') return { status: 'failed', summary: result.error ?? 'failed', error: result };
+    const setAside = result.setAside.reduce((n, s) => n + s.count, 0);
+    const aside = setAside ? `; ${setAside} record${setAside === 1 ? '' : 's'} set aside (verite quarantine list)` : '';
+    return { status: 'succeeded', summary: `${built} models built, ${result.checks.length} data checks passed${aside}`, warnings: result.warnings };
+  },
+};
 
-const steps: PostLoadStep[] = [];
+/**
+ * The steps every run takes after loading, in order: the transforms, the metrics refresh (the
+ * metric tables are built from core), then the predicted-CLV models (fitted again when the
+ * orders changed). A run, a backfill and the scheduler take this list unless given their own.
+ */
+const steps: readonly PostLoadStep[] = Object.freeze([transformStep, metricsStep, clvStep]);
 
-/** Registers a step run after every `verite run`, in registration order. */
-export function registerPostLoadStep(step: PostLoadStep): void {
-  if (!steps.some((s) => s.name === step.name)) steps.push(step);
-}
-
+/** The steps run after every `verite run`, in order (see {@link steps}). */
 export function postLoadSteps(): readonly PostLoadStep[] {
   return steps;
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import { readSecret } from '../config/load.ts';
 import type { AlertRule, VeriteConfig } from '../config/schema.ts';
-import { httpRequest } from '../extractors/http.ts';
+import { httpRequest } from '../lib/http.ts';
 import { addDays, localDate } from '../lib/dates.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { redactString, registerSecret, type Logger } from '../lib/logger.ts';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
-import { httpRequest } from '../extractors/http.ts';
+import { httpRequest } from '../lib/http.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { redactString, registerSecret, type Logger } from '../lib/logger.ts';
 import { headlineText } from '../reports/html.ts';

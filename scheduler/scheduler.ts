@@ -4,6 +4,7 @@ import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { LockMode } from '../pipeline/lock.ts';
+import type { KnownSources } from '../extractors/types.ts';
 import { resolveSources, type ResolvedSource } from '../pipeline/run.ts';
 import type { PostLoadStep } from '../pipeline/steps.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
@@ -15,7 +16,9 @@ export interface SchedulerOptions {
   warehouse: Warehouse;
   config: VeriteConfig;
   log: Logger;
-  /** Resolves a schedule's sources (all enabled ones when `only` is undefined); default through the registry. */
+  /** The extractors the config's sources are resolved to (default: extractors/sources.ts). */
+  known?: KnownSources;
+  /** Resolves a schedule's sources (all enabled ones when `only` is undefined); default through {@link known}. */
   resolve?: (only?: string[]) => ResolvedSource[];
   /** Post-load steps of each run (default: the registered transform and metrics steps). */
   steps?: readonly PostLoadStep[];
@@ -63,7 +66,7 @@ export interface Scheduler {
 export function startScheduler(options: SchedulerOptions): Scheduler {
   const { warehouse, config, log } = options;
   const overlap = options.overlap ?? config.scheduleOverlap;
-  const resolve = options.resolve ?? ((only?: string[]) => resolveSources(config, only));
+  const resolve = options.resolve ?? ((only?: string[]) => resolveSources(config, only, options.known));
   const problems = alertRuleProblems(config.alerts.rules);
   if (problems.length) throw new ConfigError(problems);
   // Resolved up front: a schedule naming an unknown source fails at start, not at 03:00.

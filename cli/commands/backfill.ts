@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { parseChunk, planChunks, runBackfill, type BackfillProgress } from '../../pipeline/backfill.ts';
 import { resolveSources } from '../../pipeline/run.ts';
 import { action, commandContext, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 
-export function registerBackfill(program: Command): void {
+export function registerBackfill(program: Command, known: KnownSources): void {
   program
     .command('backfill')
     .description('re-extracts a date range in chunks, resumable, with a progress bar on a terminal')
@@ -20,7 +21,7 @@ export function registerBackfill(program: Command): void {
         const chunkDays = parseChunk(opts.chunk);
         planChunks(opts.from, opts.to, chunkDays); // bad dates are a usage error before anything starts
         const ctx = await commandContext(program.opts<GlobalOptions>());
-        const [source] = resolveSources(ctx.config, [opts.source]);
+        const [source] = resolveSources(ctx.config, [opts.source], known);
         if (!source) throw new UsageError(`source ${opts.source} is not configured`);
         const { signal, dispose } = interruptSignal(ctx.log);
         const bar = progressReporter(process.stderr);

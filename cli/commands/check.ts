@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { redactDeep, redactString } from '../../lib/logger.ts';
 import { checkSources } from '../../pipeline/check.ts';
 import { action, commandContext, EXIT, parseList, printError, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
-export function registerCheck(program: Command): void {
+export function registerCheck(program: Command, known: KnownSources): void {
   program
     .command('check')
     .description("checks each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life without landing anything")
@@ -19,7 +20,7 @@ export function registerCheck(program: Command): void {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const now = new Date();
         const asOf = opts.asOf ? new Date(`${opts.asOf}T00:00:00Z`) : now;
-        const results = await checkSources({ config: ctx.config, log: ctx.log, only: parseList(opts.sources), now, asOf });
+        const results = await checkSources({ config: ctx.config, log: ctx.log, only: parseList(opts.sources), now, asOf, known });
         const failed = results.length === 0 || results.some((r) => r.level === 'problem');
         if (opts.format === 'json') {
           process.stdout.write(`${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, sources: results }))}\n`);

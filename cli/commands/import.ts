@@ -2,9 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { streamIdentity } from '../../extractors/catalog.ts';
-import { registeredSource } from '../../extractors/registry.ts';
-import type { Page, Stream } from '../../extractors/types.ts';
+import { streamIdentity } from '../../catalog/catalog.ts';
+import { knownSource } from '../../extractors/sources.ts';
+import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
 import { checkFileFormat, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
@@ -15,7 +15,7 @@ import { action, commandContext, EXIT, ExitCode, withWarehouse, type GlobalOptio
 /** Dates listed one per line in the output; past this, the rest are summed up. */
 const DATES_SHOWN = 20;
 
-export function registerImport(program: Command): void {
+export function registerImport(program: Command, known: KnownSources): void {
   program
     .command('import')
     .description('land records from a .jsonl, .json (array) or .csv file exactly as the extractor would')
@@ -26,7 +26,7 @@ export function registerImport(program: Command): void {
     .action(
       action(async (sourceName: string, streamName: string, file: string, options: { replaceDates?: boolean }) => {
         const ctx = await commandContext(program.opts<GlobalOptions>());
-        const registered = registeredSource(sourceName)?.streams.find((s) => s.name === streamName) as Stream<unknown> | undefined;
+        const registered = knownSource(sourceName, known)?.streams.find((s) => s.name === streamName);
         const identity = registered ?? streamIdentity(sourceName, streamName);
         if (!identity) throw new UsageError(`unknown stream ${sourceName}.${streamName} (see the stream catalogue in docs/streams.md)`);
         const label = `${sourceName}.${streamName}`;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
 import { currentActor, dropHeldRecords, listHeldRecords, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind } from '../../pipeline/quarantine.ts';
@@ -41,7 +42,7 @@ function oneLine(text: string, width: number): string {
  * `verite quarantine list|show|drop|retry`: the records the loader quarantined and the ones the
  * transform set aside, in one place (see pipeline/quarantine.ts).
  */
-export function registerQuarantine(program: Command): void {
+export function registerQuarantine(program: Command, known: KnownSources): void {
   const quarantine = program
     .command('quarantine')
     .description('records held back: quarantined by the loader, or set aside by the transform (list, show, drop, retry)');
@@ -140,7 +141,7 @@ export function registerQuarantine(program: Command): void {
         try {
           return await withWarehouse(ctx.log, async (warehouse) => {
             const result = await retryHeldRecords({
-              warehouse, config: ctx.config, log: ctx.log, actor: currentActor(), ids, filter, steps: opts.transform ? postLoadSteps() : [], signal,
+              warehouse, config: ctx.config, log: ctx.log, actor: currentActor(), ids, filter, steps: opts.transform ? postLoadSteps() : [], signal, known,
             });
             if (result.outcomes.length === 0) {
               process.stdout.write('No record is held back: nothing to retry.\n');

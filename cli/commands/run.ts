@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { KnownSources } from '../../extractors/types.ts';
 import { demoConfig } from '../../config/schema.ts';
 import { UsageError, errorMessage } from '../../lib/errors.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
@@ -11,7 +12,7 @@ import { redactString } from '../../lib/logger.ts';
 import { createProgress } from '../../lib/progress.ts';
 import { reportsFolder, writeReportsLines } from './report.ts';
 
-export function registerRun(program: Command): void {
+export function registerRun(program: Command, known: KnownSources): void {
   program
     .command('run')
     .description('one full run: extract (incremental) → load → transform → metrics')
@@ -44,7 +45,7 @@ export function registerRun(program: Command): void {
               }
               // One run at a time across processes: the run lock, then the alert check.
               const job = await runJob({
-                warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, signal, kind: demo ? 'demo' : 'run',
+                warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, known, signal, kind: demo ? 'demo' : 'run',
                 overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap,
                 // Each stream's pages, records and dates reached, the transform's and the refresh's tables, on a terminal and in the logs.
                 progress: createProgress({ log: ctx.log, out: process.stderr }),

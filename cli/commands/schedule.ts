@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { noSourceProblem } from '../../pipeline/run.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
@@ -6,7 +7,7 @@ import { action, commandContext, EXIT, interruptSignal, withWarehouse, type Glob
 import { formatTable } from '../format.ts';
 import { serveReports, type ServeOptions } from './serve.ts';
 
-export function registerSchedule(program: Command): void {
+export function registerSchedule(program: Command, known: KnownSources): void {
   program
     .command('schedule')
     .description('runs in the foreground and fires runs on the configured cron expressions (SIGTERM/SIGINT: finish the current page, then stop)')
@@ -24,7 +25,7 @@ export function registerSchedule(program: Command): void {
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
           return await withWarehouse(ctx.log, async (warehouse) => {
-            const scheduler = startScheduler({ warehouse, config: ctx.config, log: ctx.log, overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap });
+            const scheduler = startScheduler({ warehouse, config: ctx.config, log: ctx.log, known, overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap });
             process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM)\n`);
             process.stdout.write(
               formatTable(scheduler.entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))),

@@ -1,5 +1,5 @@
 import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
-import { reportDate } from '../catalog.ts';
+import { reportDate } from '../../catalog/catalog.ts';
 import { parseAmount } from '../shipments/column-mapping.ts';
 import { compileDateParser } from '../shipments/date-parse.ts';
 

@@ -1,5 +1,5 @@
 import type { CostsConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { readDropFiles } from '../shipments/file-drop.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { costMapper, mapCostRow, missingCostColumns } from './cost-mapping.ts';

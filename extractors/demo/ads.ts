@@ -5,7 +5,7 @@
  */
 import type { DemoFx } from './fx.ts';
 import { round } from './format.ts';
-import { Rng, tagOf } from './random.ts';
+import { Rng, tagOf } from '../../lib/random.ts';
 import type { DemoShop } from './shop.ts';
 import { attributionKey, type DayTraffic } from './traffic.ts';
 

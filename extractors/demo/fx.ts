@@ -4,7 +4,7 @@
  * the same whichever window asks for it.
  */
 import { round } from './format.ts';
-import { Rng, tagOf } from './random.ts';
+import { Rng, tagOf } from '../../lib/random.ts';
 import { isoDay, isWeekend } from './time.ts';
 
 const TAG_FX = tagOf('fx');

@@ -4,7 +4,7 @@
  * is placed; a run sees the events that happened before its cut-off.
  */
 import { round } from './format.ts';
-import { Rng, tagOf, Weighted } from './random.ts';
+import { Rng, tagOf, Weighted } from '../../lib/random.ts';
 import type { DemoShop, OrderPlan } from './shop.ts';
 import { DAY_MS, utcTime } from './time.ts';
 

@@ -2,7 +2,7 @@
  * The demo shop's fixed world: what it sells, where it ships, where its visitors come from.
  * Data only; the simulation in `shop.ts` draws from it.
  */
-import { Weighted } from './random.ts';
+import { Weighted } from '../../lib/random.ts';
 
 export type Currency = 'USD' | 'EUR' | 'GBP';
 

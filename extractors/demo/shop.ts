@@ -5,7 +5,7 @@
  * depends on the window being generated; what a run may *see* of an order's later life is
  * decided when it is rendered, against the run's cut-off.
  */
-import { Rng, tagOf, Weighted } from './random.ts';
+import { Rng, tagOf, Weighted } from '../../lib/random.ts';
 import {
   CHANNEL_CHOICE,
   CURRENCY_CHOICE,

@@ -4,7 +4,7 @@
  * `verite run --demo` lands the same raw tables as a real run.
  */
 import { ConfigError } from '../../lib/errors.ts';
-import { catalog, type StreamIdentity } from '../catalog.ts';
+import { catalog, type StreamIdentity } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { googleAdsRows, metaInsightsRows } from './ads.ts';
 import { chargeTransactions, payoutTransactions } from './balance.ts';

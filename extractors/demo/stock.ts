@@ -6,7 +6,7 @@
  * (or oversold: the shop keeps selling while waiting for the delivery).
  */
 import { inventoryItemId } from './catalogue.ts';
-import { hashSeed, tagOf } from './random.ts';
+import { hashSeed, tagOf } from '../../lib/random.ts';
 import type { DemoShop } from './shop.ts';
 import { PRODUCTS } from './shop-data.ts';
 import { DAY_MS, isoDay, shopTime } from './time.ts';

@@ -3,7 +3,7 @@
  * units, lower-case currencies, Unix `created`), plus the odd manual invoice paid through
  * Stripe that no order stands behind.
  */
-import { Rng, tagOf, Weighted } from './random.ts';
+import { Rng, tagOf, Weighted } from '../../lib/random.ts';
 import type { CardPlan, DemoShop, OrderPlan, RefundPlan } from './shop.ts';
 import { MARKETS } from './shop-data.ts';
 import { DAY_MS, isoDay, unixSeconds } from './time.ts';

@@ -5,7 +5,7 @@
  * orders each ad campaign really brought. GA4 rows and both ad platforms' reports are views of it.
  */
 import type { DemoFx } from './fx.ts';
-import { Rng, tagOf, Weighted } from './random.ts';
+import { Rng, tagOf, Weighted } from '../../lib/random.ts';
 import { CHANNELS, PROSPECTING, prospectingCampaign, touchpointShare, type ChannelProfile, type Touchpoint } from './shop-data.ts';
 import type { DemoShop, OrderPlan } from './shop.ts';
 import { isoDay } from './time.ts';

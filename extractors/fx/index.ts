@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import type { FxConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
-import { catalog } from '../catalog.ts';
-import { httpRequest, maxRetryAfterMs } from '../http.ts';
-import { registerSource } from '../registry.ts';
+import { catalog } from '../../catalog/catalog.ts';
+import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
@@ -72,4 +71,3 @@ export const fxRatesStream: Stream<FxConfig> = { ...catalog.fx.rates, read: read
 
 export const fxSource: Source<FxConfig> = { name: 'fx', streams: [fxRatesStream] };
 
-registerSource(fxSource);

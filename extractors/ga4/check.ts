@@ -1,6 +1,6 @@
 import type { Ga4Config } from '../../config/schema.ts';
 import { accountFindings, callProblem, describeAccount, ok, type CheckContext, type CheckFinding } from '../check.ts';
-import { maxRetryAfterMs, withRetry } from '../http.ts';
+import { maxRetryAfterMs, withRetry } from '../../lib/http.ts';
 import { createGa4Client, type Ga4ReportClient } from './client.ts';
 import { translateFailure } from './failure.ts';
 import { SOURCE, zoneProbe, type Ga4ClientFactory } from './read.ts';

@@ -1,6 +1,6 @@
 import { ExtractError, type ErrorContext } from '../../lib/errors.ts';
 import { GRPC_STATUS_NAMES, HTTP_STATUS_NAMES, TRANSIENT_STATUSES } from '../google-status.ts';
-import { RetryableError } from '../http.ts';
+import { RetryableError } from '../../lib/http.ts';
 import { exhaustedQuota, type QuotaShortfall } from './quota.ts';
 
 /** What a Data API failure says, whichever transport raised it. */

@@ -1,6 +1,5 @@
 import type { Ga4Config } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
-import { registerSource } from '../registry.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 
 /** The Data API client is loaded only by a run that reads GA4. */
@@ -20,4 +19,3 @@ export const ga4TrafficStream: Stream<Ga4Config> = { ...catalog.ga4.traffic_dail
 /** Google Analytics 4 through the Data API, for every property of the config. */
 export const ga4Source: Source<Ga4Config> = { name: 'ga4', streams: [ga4TrafficStream] };
 
-registerSource(ga4Source);

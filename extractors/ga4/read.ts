@@ -1,6 +1,6 @@
 import type { Ga4Config } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
-import { maxRetryAfterMs, withRetry } from '../http.ts';
+import { maxRetryAfterMs, withRetry } from '../../lib/http.ts';
 import type { Page, ReadContext } from '../types.ts';
 import { createGa4Client, type Ga4ReportClient, type RunReportRequest, type RunReportResponse } from './client.ts';
 import { quotaStopMessage, translateFailure } from './failure.ts';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { ExtractError, type ErrorContext } from '../../lib/errors.ts';
 import { GRPC_STATUS_NAMES, HTTP_STATUS_NAMES, TRANSIENT_STATUSES } from '../google-status.ts';
-import { RetryableError } from '../http.ts';
+import { RetryableError } from '../../lib/http.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -1,6 +1,5 @@
 import type { GoogleAdsConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
-import { registerSource } from '../registry.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import type { GoogleAdsClientFactory } from './client.ts';
 import { googleAdsCsvRow } from './csv-row.ts';
@@ -35,4 +34,3 @@ export function createGoogleAdsSource(createClient: GoogleAdsClientFactory = sdk
 /** Google Ads through the Google Ads API, for every customer id of the config. */
 export const googleAdsSource: Source<GoogleAdsConfig> = createGoogleAdsSource();
 
-registerSource(googleAdsSource);

@@ -1,7 +1,7 @@
 import type { GoogleAdsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
-import { reportDate } from '../catalog.ts';
-import { maxRetryAfterMs, withRetry } from '../http.ts';
+import { reportDate } from '../../catalog/catalog.ts';
+import { maxRetryAfterMs, withRetry } from '../../lib/http.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import type { GoogleAdsClient, GoogleAdsClientFactory, GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';

@@ -2,7 +2,7 @@ import { AdAccount } from 'facebook-nodejs-business-sdk';
 import type { MetaAdsConfig } from '../../config/schema.ts';
 import { apiVersionVerdict, META_DEFAULT_API_VERSION } from '../api-versions.ts';
 import { accountFindings, callProblem, describeAccount, missingSecrets, ok, type CheckContext, type CheckFinding } from '../check.ts';
-import { maxRetryAfterMs } from '../http.ts';
+import { maxRetryAfterMs } from '../../lib/http.ts';
 import { GraphApi } from './graph-api.ts';
 
 /** The AdAccount fields read (Marketing API AdAccount reference): `currency` (ISO 4217) and `timezone_name` (IANA). */

@@ -1,7 +1,7 @@
 import { FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import { ExtractError } from '../../lib/errors.ts';
 import { META_DEFAULT_API_VERSION } from '../api-versions.ts';
-import { httpRequest, RetryableError, sleep, type HttpContext } from '../http.ts';
+import { httpRequest, RetryableError, sleep, type HttpContext } from '../../lib/http.ts';
 import type { DateWindow } from '../types.ts';
 import { UsageThrottle } from './usage.ts';
 

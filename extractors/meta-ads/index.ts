@@ -1,6 +1,5 @@
 import type { MetaAdsConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
-import { registerSource } from '../registry.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 
 /** The SDK takes a good third of a second to load: only a run that reads Meta pays for it. */
@@ -19,4 +18,3 @@ export const metaCampaignInsightsStream: Stream<MetaAdsConfig> = { ...catalog.me
 /** Meta Ads (Facebook, Instagram) through the Marketing API, for every ad account of the config. */
 export const metaAdsSource: Source<MetaAdsConfig> = { name: 'meta_ads', streams: [metaCampaignInsightsStream] };
 
-registerSource(metaAdsSource);

@@ -1,7 +1,7 @@
 import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import type { MetaAdsConfig } from '../../config/schema.ts';
-import { reportDate } from '../catalog.ts';
-import { maxRetryAfterMs } from '../http.ts';
+import { reportDate } from '../../catalog/catalog.ts';
+import { maxRetryAfterMs } from '../../lib/http.ts';
 import { chunkWindow, lastCompleteDay, readWindow, reportZone, rowsByDate, stateAfter } from '../report-window.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { GraphApi } from './graph-api.ts';

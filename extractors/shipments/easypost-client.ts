@@ -1,5 +1,5 @@
 import { ExtractError } from '../../lib/errors.ts';
-import { HttpStatusError, httpRequest, type HttpContext } from '../http.ts';
+import { HttpStatusError, httpRequest, type HttpContext } from '../../lib/http.ts';
 
 /** EasyPost's API root; `carrierApi.baseUrl` replaces it (a proxy, a local test server). */
 export const EASYPOST_API = 'https://api.easypost.com/v2';

@@ -1,4 +1,4 @@
-import { isoTimestamp } from '../catalog.ts';
+import { isoTimestamp } from '../../catalog/catalog.ts';
 import type { EasyPostShipmentSummary, EasyPostTracker, EasyPostTrackingDetail } from './easypost-client.ts';
 
 /** Statuses a scan has once the carrier holds the parcel (`pre_transit` is only a label). */

@@ -1,6 +1,6 @@
 import type { ShipmentsConfig } from '../../config/schema.ts';
-import { isoTimestamp } from '../catalog.ts';
-import { maxRetryAfterMs, RateLimiter, type HttpContext } from '../http.ts';
+import { isoTimestamp } from '../../catalog/catalog.ts';
+import { maxRetryAfterMs, RateLimiter, type HttpContext } from '../../lib/http.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { easyPostClient, type EasyPostClient, type EasyPostShipmentSummary, type EasyPostTracker } from './easypost-client.ts';
 import { trackerToShipment } from './easypost-map.ts';

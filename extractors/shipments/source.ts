@@ -1,5 +1,5 @@
 import type { ShipmentsConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { mapShipmentRow } from './column-mapping.ts';
 import { readEasyPost } from './easypost-read.ts';

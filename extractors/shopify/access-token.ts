@@ -1,7 +1,7 @@
 import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { registerSecret } from '../../lib/logger.ts';
-import { httpRequest, type HttpContext } from '../http.ts';
+import { httpRequest, type HttpContext } from '../../lib/http.ts';
 
 /** Gives the Admin API access token; `refresh` asks for a new one after a 401 (when it can). */
 export interface AccessTokenSource {

@@ -2,7 +2,7 @@ import type { ShopifyConfig } from '../../config/schema.ts';
 import { addDays } from '../../lib/dates.ts';
 import { apiVersionVerdict } from '../api-versions.ts';
 import { accountFindings, callProblem, describeAccount, missingSecrets, ok, problem, type CheckContext, type CheckFinding } from '../check.ts';
-import { maxRetryAfterMs } from '../http.ts';
+import { maxRetryAfterMs } from '../../lib/http.ts';
 import { latestVersionAt } from './api-version.ts';
 import { shopifyClient } from './graphql-client.ts';
 

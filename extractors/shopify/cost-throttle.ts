@@ -1,4 +1,4 @@
-import { now as clock, sleep } from '../http.ts';
+import { now as clock, sleep } from '../../lib/http.ts';
 
 /** `extensions.cost` of a GraphQL Admin API answer. */
 export interface QueryCost {

@@ -1,6 +1,6 @@
 import type { ShopifyConfig } from '../../config/schema.ts';
-import { isoTimestamp } from '../catalog.ts';
-import { maxRetryAfterMs } from '../http.ts';
+import { isoTimestamp } from '../../catalog/catalog.ts';
+import { maxRetryAfterMs } from '../../lib/http.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import type { Connection } from './connections.ts';
 import { shopifyClient, type ShopifyGraphql } from './graphql-client.ts';

@@ -1,7 +1,7 @@
 import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError, type ErrorContext } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { httpRequest, RetryableError, withRetry, type HttpContext } from '../http.ts';
+import { httpRequest, RetryableError, withRetry, type HttpContext } from '../../lib/http.ts';
 import { accessTokenSource, type AccessTokenSource } from './access-token.ts';
 import { checkApiVersion, checkServedVersion } from './api-version.ts';
 import { CostThrottle, throttledDelay, type QueryCost } from './cost-throttle.ts';

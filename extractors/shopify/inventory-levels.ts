@@ -1,6 +1,6 @@
 import type { ShopifyConfig } from '../../config/schema.ts';
 import { localDate } from '../../lib/dates.ts';
-import { maxRetryAfterMs } from '../http.ts';
+import { maxRetryAfterMs } from '../../lib/http.ts';
 import type { Page, ReadContext } from '../types.ts';
 import { allNodes, type Connection } from './connections.ts';
 import { QueryCostError, shopifyClient, type ShopifyGraphql } from './graphql-client.ts';

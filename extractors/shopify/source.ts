@@ -1,5 +1,5 @@
 import type { ShopifyConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Source, Stream } from '../types.ts';
 import { readDeletions } from './deletions.ts';
 import { readInventoryLevels } from './inventory-levels.ts';

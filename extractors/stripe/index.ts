@@ -1,6 +1,5 @@
 import type { StripeConfig } from '../../config/schema.ts';
-import { catalog } from '../catalog.ts';
-import { registerSource } from '../registry.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Source, Stream } from '../types.ts';
 import { readBalanceTransactions } from './balance-transactions.ts';
 import { CHARGES, REFUNDS } from './object-kinds.ts';
@@ -21,4 +20,3 @@ export const stripeBalanceTransactionsStream: Stream<StripeConfig> = { ...catalo
 
 export const stripeSource: Source<StripeConfig> = { name: 'stripe', streams: [stripeChargesStream, stripeRefundsStream, stripeBalanceTransactionsStream] };
 
-registerSource(stripeSource);

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { defaultRetryable, parseRetryAfter } from '../http.ts';
+import { defaultRetryable, parseRetryAfter } from '../../lib/http.ts';
 
 /**
  * Which errors of the Stripe client are worth another attempt. The client itself is told not

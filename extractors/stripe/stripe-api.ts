@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import type { StripeConfig } from '../../config/schema.ts';
-import { maxRetryAfterMs, RateLimiter, withRetry, type HttpContext } from '../http.ts';
+import { maxRetryAfterMs, RateLimiter, withRetry, type HttpContext } from '../../lib/http.ts';
 import type { ReadContext } from '../types.ts';
 import type { StripeObjectKind } from './object-kinds.ts';
 import { stripeRetryable } from './retryable.ts';

@@ -1,4 +1,4 @@
-import { Rng } from '../../extractors/demo/random.ts';
+import { Rng } from '../../lib/random.ts';
 import type { BgNbdParameters } from './bg-nbd.ts';
 import type { GammaGammaParameters } from './gamma-gamma.ts';
 

@@ -9,7 +9,7 @@ import { logger } from '../../lib/logger.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { parseChunk, planChunks, runBackfill, type BackfillProgress } from '../../pipeline/backfill.ts';
 import type { PostLoadStep } from '../../pipeline/steps.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { spawnScript } from '../support/spawn-script.ts';
 import { createTestDatabase } from '../support/database.ts';

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoConfig } from '../../config/schema.ts';
 import { demoSources } from '../../extractors/demo/index.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { readContext } from '../demo/read-demo.ts';

@@ -10,7 +10,7 @@ import { clvStep } from '../../metrics/clv/step.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { logger } from '../../lib/logger.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RetryableError, setSleep, withRetry } from '../../extractors/http.ts';
+import { RetryableError, setSleep, withRetry } from '../../lib/http.ts';
 import { createLogger, redactString, registerSecret } from '../../lib/logger.ts';
 
 describe('log redaction', () => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, demoDatabaseUrl } from '../../warehouse/connection.ts';
 import { RAW_STREAMS, rawTableName } from '../../warehouse/tables/raw.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { catalog } from '../../extractors/catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { generateShopifyOrders } from '../../extractors/demo/index.ts';
 import { cents, problems, type Rec } from './read-demo.ts';
 

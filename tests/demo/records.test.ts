@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { catalog } from '../../extractors/catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { defaultDemoEndDate, demoSources } from '../../extractors/demo/index.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { cents, cutoffOf, problems, readContext, readDemo, records, type DemoRead, type Rec } from './read-demo.ts';

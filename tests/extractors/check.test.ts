@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.ts';
 import { accountFindings } from '../../extractors/check.ts';
 import type { GoogleAdsClientFactory, GoogleAdsRow } from '../../extractors/google-ads/index.ts';
 import { checkGoogleAds } from '../../extractors/google-ads/check.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import { requiredScopes } from '../../extractors/shopify/check.ts';
 import { logger } from '../../lib/logger.ts';
 import { checkSources } from '../../pipeline/check.ts';

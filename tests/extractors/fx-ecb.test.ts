@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, fxConfig } from '../../config/schema.ts';
 import { fxSource } from '../../extractors/fx/index.ts';
 import { parseEcbXml } from '../../extractors/fx/ecb.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 const day = (date: string, usd: string, gbp: string) =>

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type Ga4Config } from '../../config/schema.ts';
 import { readTrafficDaily } from '../../extractors/ga4/read.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import type { DateWindow, JsonValue, Page, ReadContext } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';

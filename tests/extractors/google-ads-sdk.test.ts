@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type GoogleAdsConfig } from '../../config/schema.ts';
 import { readCampaignDaily } from '../../extractors/google-ads/read.ts';
 import { sdkClientFactory } from '../../extractors/google-ads/sdk-client.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import type { Page, ReadContext } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';

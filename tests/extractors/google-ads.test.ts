@@ -8,12 +8,12 @@ import { configSchema, type GoogleAdsConfig } from '../../config/schema.ts';
 import type { GoogleAdsClientFactory, GoogleAdsRow, GoogleAdsSecrets } from '../../extractors/google-ads/client.ts';
 import { createGoogleAdsSource } from '../../extractors/google-ads/index.ts';
 import { ACCOUNT_QUERY, campaignQuery, readCampaignDaily } from '../../extractors/google-ads/read.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import type { DateWindow, JsonValue, Page, ReadContext } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 

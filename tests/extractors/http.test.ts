@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { httpRequest, maxRetryAfterMs, networkFailure, RateLimiter, type HttpContext, type LimiterClock } from '../../extractors/http.ts';
+import { httpRequest, maxRetryAfterMs, networkFailure, RateLimiter, type HttpContext, type LimiterClock } from '../../lib/http.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type MetaAdsConfig } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import { readCampaignInsights } from '../../extractors/meta-ads/read.ts';
 import type { Page, ReadContext } from '../../extractors/types.ts';
 import { logger } from '../../lib/logger.ts';

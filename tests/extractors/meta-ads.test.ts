@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type MetaAdsConfig } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import { readCampaignInsights } from '../../extractors/meta-ads/read.ts';
 import { readWindow } from '../../extractors/report-window.ts';
 import { pauseFor, readUsage } from '../../extractors/meta-ads/usage.ts';

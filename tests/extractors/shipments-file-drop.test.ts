@@ -4,14 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ShipmentsConfig } from '../../config/schema.ts';
-import '../../extractors/shipments/index.ts';
 import { readFileDrop } from '../../extractors/shipments/file-drop.ts';
-import { catalog } from '../../extractors/catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext } from '../../extractors/types.ts';
 import { logger } from '../../lib/logger.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 

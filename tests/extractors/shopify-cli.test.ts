@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestVersionAt } from '../../extractors/shopify/api-version.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeOrder, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';

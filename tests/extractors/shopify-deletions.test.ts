@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, shopifyConfig } from '../../config/schema.ts';
-import { shopifySource } from '../../extractors/shopify/index.ts';
+import { shopifySource } from '../../extractors/shopify/source.ts';
 import { logger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeCustomer, fakeDeletion, fakeOrder, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { catalog } from '../../extractors/catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import { legacyId, reshapeCustomer, reshapeOrder, type GqlOrder } from '../../extractors/shopify/reshape.ts';
 
 const shop = (amount: string) => ({ shopMoney: { amount, currencyCode: 'EUR' } });

@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { configSchema } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import '../../extractors/stripe/index.ts';
 import { logger } from '../../lib/logger.ts';
 import { resolveSources, runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { balanceTransactionShape, listShape } from './support/stripe-shapes.ts';
 import { startFakeStripe, stripeBalanceTransaction, type FakeStripe, type StripeItem } from './support/stripe-server.ts';

@@ -4,13 +4,12 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
-import '../../extractors/stripe/index.ts';
+import { setSleep } from '../../lib/http.ts';
 import { stripeLimiter } from '../../extractors/stripe/stripe-api.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger, type Logger } from '../../lib/logger.ts';
 import { resolveSources, runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeStripe, stripeCharge, stripeRefund, type FakeStripe, type StripeItem } from './support/stripe-server.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalog } from '../../extractors/catalog.ts';
-import { landPage, landPages } from '../../loaders/index.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import { catalog } from '../../catalog/catalog.ts';
+import { landPage, landPages } from '../../loaders/raw-loader.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 let wh: Warehouse;

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { landPage, landPages, RawText } from '../../loaders/index.ts';
+import { landPage, landPages } from '../../loaders/raw-loader.ts';
+import { RawText } from '../../loaders/raw-text.ts';
 import { LocatedRecord } from '../../loaders/raw-text.ts';
-import { catalog } from '../../extractors/catalog.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import { catalog } from '../../catalog/catalog.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 let wh: Warehouse;

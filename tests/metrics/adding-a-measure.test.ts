@@ -6,7 +6,7 @@ import { renderMetricsDoc } from '../../metrics/generate-docs.ts';
 import { countedOrders, countedRefunds } from '../../metrics/measure-sources.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { exampleLargeOrders } from './support/example-measure.ts';
 import { CONFIG, landShop } from './support/shop.ts';

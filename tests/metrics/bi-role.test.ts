@@ -10,7 +10,7 @@ import { BiRoleWritableError, biGrantProblems, grantBiRole } from '../../metrics
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { scramSha256Verifier } from '../../metrics/scram.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop } from './support/shop.ts';

@@ -11,7 +11,7 @@ import { refreshMetrics } from '../../metrics/refresh.ts';
 import { defineView } from '../../metrics/view.ts';
 import { kpiDaily } from '../../metrics/views/index.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop } from './support/shop.ts';
 

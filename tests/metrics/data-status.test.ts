@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { streamIdentity } from '../../extractors/catalog.ts';
+import { streamIdentity } from '../../catalog/catalog.ts';
 import type { Page, Source } from '../../extractors/types.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { localDate } from '../../lib/dates.ts';
 import { readStreamDataStatus } from '../../metrics/data-status.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { formatRunSummary, headlineSummary } from '../../metrics/summary.ts';
-import '../../pipeline/default-steps.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop, orders } from './support/shop.ts';
 

@@ -4,7 +4,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics, unmatchedShipmentsWarning } from '../../metrics/refresh.ts';
 import { metricsStep } from '../../metrics/step.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop } from './support/shop.ts';
 

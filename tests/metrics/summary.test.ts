@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { completePeriods, formatRunSummary, headlineSummary, type PeriodSummary, type RunSummary } from '../../metrics/summary.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop } from './support/shop.ts';
 

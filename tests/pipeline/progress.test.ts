@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createProgress, type Progress } from '../../lib/progress.ts';
 import { runPipeline } from '../../pipeline/run.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
 

@@ -11,7 +11,7 @@ import { refreshMetrics } from '../../metrics/refresh.ts';
 import { deliverReport, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { waitFor } from '../support/spawn-script.ts';
 import { CONFIG, landShop } from '../metrics/support/shop.ts';

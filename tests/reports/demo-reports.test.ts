@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDatabaseUrl } from '../../warehouse/connection.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { chartPoints, launchChromium, openPage } from '../support/chromium.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';

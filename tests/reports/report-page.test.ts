@@ -9,7 +9,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { makeReport, writeReport } from '../../reports/index.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { chartPoints, launchChromium, openPage } from '../support/chromium.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';

@@ -10,7 +10,7 @@ import { refreshMetrics } from '../../metrics/refresh.ts';
 import { makeReport, writeReport } from '../../reports/index.ts';
 import { readOnlyDatabase, startReportServer, type ReportServer } from '../../reports/server.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { spawnCli, waitFor } from '../support/spawn-script.ts';

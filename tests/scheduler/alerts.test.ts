@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import { logger } from '../../lib/logger.ts';
 import { alertRuleProblems, checkAlerts, type WebhookPayload } from '../../scheduler/alerts.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 let wh: Warehouse;

@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
 import { freshnessLimit, streamStatus } from '../../pipeline/status.ts';
 import { checkAlerts } from '../../scheduler/alerts.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 /**

@@ -4,7 +4,7 @@ import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
 import { lockHolder, RUN_LOCK, withRunLock } from '../../pipeline/lock.ts';
 import { runJob } from '../../scheduler/run-job.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
 

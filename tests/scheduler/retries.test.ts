@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { setSleep } from '../../extractors/http.ts';
+import { setSleep } from '../../lib/http.ts';
 import type { Page, ReadContext, Source, Stream } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger, registerSecret } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { createRawTable } from '../../warehouse/migrations/0001-init.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeSource } from '../support/fake-source.ts';
 

@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.ts';
 import { ConfigError, UsageError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { fakeSource } from '../support/fake-source.ts';
 

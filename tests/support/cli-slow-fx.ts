@@ -5,11 +5,11 @@
  * FAKE_DELAY_MS (default 30 s), a wait the run's abort signal cuts short. A backfill window is
  * read at once, one page per date.
  */
-import '../../extractors/index.ts';
-import { catalog } from '../../extractors/catalog.ts';
-import { sleep } from '../../extractors/http.ts';
-import { registerSource } from '../../extractors/registry.ts';
-import type { Page, ReadContext } from '../../extractors/types.ts';
+import { catalog } from '../../catalog/catalog.ts';
+import { buildProgram } from '../../cli/program.ts';
+import { sleep } from '../../lib/http.ts';
+import { sources } from '../../extractors/sources.ts';
+import type { Page, ReadContext, Source } from '../../extractors/types.ts';
 
 const delayMs = Number(process.env.FAKE_DELAY_MS ?? 30_000);
 const pages = Number(process.env.FAKE_PAGES ?? 5);
@@ -28,7 +28,7 @@ function slowRatesPage(n: number): Record<string, unknown>[] {
   return ratesOf(`2024-01-${String(n).padStart(2, '0')}`);
 }
 
-registerSource({
+const slowFx: Source = {
   name: 'fx',
   streams: [
     {
@@ -48,8 +48,7 @@ registerSource({
       },
     },
   ],
-});
+};
 
-// The command line's own import of the extractors is the one above, already evaluated: the
-// stand-in stays registered.
-await import('../../cli/main.ts');
+// The real command line (as cli/main.ts runs it), with the stand-in in place of the fx extractor.
+await buildProgram({ ...sources, fx: slowFx }).parseAsync(process.argv);

@@ -1,4 +1,4 @@
-import { catalog } from '../../extractors/catalog.ts';
+import { catalog } from '../../catalog/catalog.ts';
 import type { Source, Stream } from '../../extractors/types.ts';
 
 export const FAKE_TOTAL = 12_000;

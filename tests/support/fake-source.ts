@@ -1,6 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
-import { sleep } from '../../extractors/http.ts';
+import { sleep } from '../../lib/http.ts';
 import type { DateWindow, Page, ReadContext, Source, Stream } from '../../extractors/types.ts';
 import { createRawTable } from '../../warehouse/migrations/0001-init.ts';
 

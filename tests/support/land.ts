@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { streamIdentity } from '../../extractors/catalog.ts';
+import { streamIdentity } from '../../catalog/catalog.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 
 /**

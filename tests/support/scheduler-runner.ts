@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { interruptSignal } from '../../cli/context.ts';
-import { sleep } from '../../extractors/http.ts';
+import { sleep } from '../../lib/http.ts';
 import { loadConfig } from '../../config/load.ts';
 import { logger } from '../../lib/logger.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';

@@ -4,7 +4,7 @@ import { configSchema } from '../../config/schema.ts';
 import { defineModel, type Model } from '../../transforms/model.ts';
 import { ModelCycleError, ModelDependencyError, orderModels, runModels } from '../../transforms/runner.ts';
 import { models } from '../../transforms/models.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';
 import { order } from './fixtures.ts';

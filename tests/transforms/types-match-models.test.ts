@@ -7,7 +7,7 @@ import { runModels } from '../../transforms/runner.ts';
 import { stagingFxRates } from '../../transforms/staging/fx-rates.ts';
 import { coreColumns } from '../../warehouse/tables/core.ts';
 import { stagingColumns } from '../../warehouse/tables/staging.ts';
-import type { Warehouse } from '../../warehouse/index.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
 import { columnDrift, readBuiltColumns, type BuiltColumn } from '../support/column-drift.ts';
 import { createTestDatabase } from '../support/database.ts';
 

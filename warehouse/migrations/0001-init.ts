@@ -1,5 +1,21 @@
 import { sql, type Kysely } from 'kysely';
-import { RAW_STREAMS, rawTableName } from '../tables/raw.ts';
+
+/**
+ * The raw streams as they were when this migration was written. A migration is frozen in time:
+ * it keeps its own list rather than reading the stream catalogue, which grows (a stream added
+ * later gets its raw table from a migration of its own, e.g. 0005).
+ */
+const RAW_STREAMS_0001 = [
+  ['shopify', 'orders'],
+  ['shopify', 'customers'],
+  ['stripe', 'charges'],
+  ['stripe', 'refunds'],
+  ['ga4', 'traffic_daily'],
+  ['google_ads', 'campaign_daily'],
+  ['meta_ads', 'campaign_insights_daily'],
+  ['shipments', 'shipments'],
+  ['fx', 'rates'],
+] as const;
 
 /** Schemas, the operations tables and the nine raw landing tables. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -73,14 +89,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('landed_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('landed_files_pk', ['source', 'stream', 'name', 'size', 'checksum'])
     .execute();
-  for (const [source, stream] of RAW_STREAMS) {
+  for (const [source, stream] of RAW_STREAMS_0001) {
     await createRawTable(db, source, stream);
   }
 }
 
 /** The landing table of one stream (also used for streams added later). */
 export async function createRawTable(db: Kysely<unknown>, source: string, stream: string): Promise<void> {
-  const table = rawTableName(source, stream);
+  if (!/^[a-z][a-z0-9_]*$/.test(source) || !/^[a-z][a-z0-9_]*$/.test(stream)) {
+    throw new Error(`invalid source or stream name: ${source}.${stream}`);
+  }
+  const table = `raw.${source}__${stream}`;
   await sql`
     create table if not exists ${sql.table(table)} (
       _key text primary key,

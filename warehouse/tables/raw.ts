@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import { catalogStreams, rawTableName, type CatalogSource, type RawTableName } from '../../catalog/catalog.ts';
 
 /**
  * A raw landing table, `raw.<source>__<stream>`: the API's record untouched, one row per key.
@@ -20,42 +21,22 @@ export interface RawTable {
   _extracted_at: ColumnType<Date, string | Date | undefined, string | Date>;
 }
 
-/** The raw streams of the stream catalogue whose tables 0001 creates (0012 creates the last four too). */
-export const RAW_STREAMS = [
-  ['shopify', 'orders'],
-  ['shopify', 'customers'],
-  ['stripe', 'charges'],
-  ['stripe', 'refunds'],
-  ['ga4', 'traffic_daily'],
-  ['google_ads', 'campaign_daily'],
-  ['meta_ads', 'campaign_insights_daily'],
-  ['shipments', 'shipments'],
-  // Products, stock and profit (issue 13): created by 0012 too, for warehouses made before them.
-  ['shopify', 'products'],
-  ['shopify', 'inventory_levels'],
-  ['stripe', 'balance_transactions'],
-  ['costs', 'unit_costs'],
-  ['fx', 'rates'],
-] as const;
-
-export type RawTableName = `raw.${(typeof RAW_STREAMS)[number][0]}__${(typeof RAW_STREAMS)[number][1]}`;
-
 /**
- * Raw tables of streams added after the first migration, each created by a migration of its
- * own; they are not in {@link RAW_STREAMS}, whose tables 0001 creates. `shopify.deletions`
- * (0005) holds deletion events, which do not date the shop's data, so it is not among the
- * streams whose freshness `verite status` judges either.
+ * The streams whose landed rows date the shop's data, as `[source, stream]` in catalogue order:
+ * those `verite status`, the freshness alerts and `streamFreshnessHours` judge. Derived from the
+ * stream catalogue; every stream of the catalogue has a raw table ({@link RawTables}), these and
+ * the ones that do not date the data (`shopify.deletions`).
  */
-type LaterRawTableName = 'raw.shopify__deletions';
+export const RAW_STREAMS: readonly (readonly [CatalogSource, string])[] = catalogStreams()
+  .filter((s) => s.identity.datesData !== false)
+  .map((s) => [s.source as CatalogSource, s.stream] as const);
 
-export type RawTables = { [K in RawTableName | LaterRawTableName]: RawTable };
+export type { RawTableName };
 
-export function rawTableName(source: string, stream: string): string {
-  if (!/^[a-z][a-z0-9_]*$/.test(source) || !/^[a-z][a-z0-9_]*$/.test(stream)) {
-    throw new Error(`invalid source or stream name: ${source}.${stream}`);
-  }
-  return `raw.${source}__${stream}`;
-}
+/** Every raw table of the stream catalogue, by name. */
+export type RawTables = { [K in RawTableName]: RawTable };
 
 /** Generated<T> is re-exported so table files import from one place. */
 export type { Generated };
+
+export { rawTableName };

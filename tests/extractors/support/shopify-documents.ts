@@ -1,6 +1,6 @@
 import { configSchema, shopifyConfig } from '../../../config/schema.ts';
 import { checkShopify } from '../../../extractors/shopify/check.ts';
-import { shopifySource } from '../../../extractors/shopify/index.ts';
+import { shopifySource } from '../../../extractors/shopify/source.ts';
 import type { ReadContext } from '../../../extractors/types.ts';
 import { logger } from '../../../lib/logger.ts';
 import { fakeCustomer, fakeDeletion, fakeInventoryItem, fakeOrder, fakeProduct, fakeRefundLine, startFakeShopify } from './shopify-server.ts';

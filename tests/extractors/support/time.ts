@@ -1,7 +1,7 @@
-import { setClock, setDeadline, setSleep } from '../../../extractors/http.ts';
+import { setClock, setDeadline, setSleep } from '../../../lib/http.ts';
 
 /**
- * The extractors' sleep, clock and request time-outs (extractors/http.ts) replaced for a test
+ * The extractors' sleep, clock and request time-outs (lib/http.ts) replaced for a test
  * file: a sleep records its wait and moves the clock forward by it at once, so waits are asserted
  * exactly and none is really waited, and anything measured on the clock (a cost bucket's refill,
  * a poll's time-out, an HTTP-date Retry-After) comes out exact. A request's time-out fires only

@@ -1,8 +1,9 @@
 /**
- * The demo shop's randomness: mulberry32, seeded through a murmur3-style hash of
- * (seed, tag, a, b). Every draw the shop makes comes from a generator keyed by what it is
- * about (an order slot, a day's report, a customer), never from one long shared sequence, so
- * a day's records do not depend on which days were generated before it.
+ * Seeded randomness (the demo shop's, and the CLV model's simulations): mulberry32, seeded
+ * through a murmur3-style hash of (seed, tag, a, b). Every draw the shop makes comes from a
+ * generator keyed by what it is about (an order slot, a day's report, a customer), never from
+ * one long shared sequence, so a day's records do not depend on which days were generated
+ * before it.
  */
 
 function mix(h: number, k: number): number {

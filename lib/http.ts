@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ExtractError, type ErrorContext } from '../lib/errors.ts';
-import type { Logger } from '../lib/logger.ts';
+import { ExtractError, type ErrorContext } from './errors.ts';
+import type { Logger } from './logger.ts';
 
 /**
  * The one place where verite talks HTTP to a provider: retries with exponential backoff and

@@ -1,14 +1,33 @@
-import type { Stream, StreamKind } from './types.ts';
+import type { StreamKind } from './stream-contract.ts';
 
 /**
- * The stream catalogue of DESIGN.md: for every stream, its kind, key, report date and version.
- * Real extractors, the demo shop and `verite import` all take their identity functions from
- * here, so a record lands the same way whichever way it arrives.
+ * What the warehouse knows of a stream: its name, kind, key, cursor, report date and version.
+ * An extractor's stream (extractors/types.ts) is this plus how to read the API.
  */
-export type StreamIdentity = Pick<
-  Stream,
-  'name' | 'kind' | 'keyDescription' | 'cursorDescription' | 'defaultLookbackDays' | 'keyOf' | 'dateOf' | 'versionOf'
->;
+export interface StreamIdentity {
+  readonly name: string;
+  readonly kind: StreamKind;
+  /** A description of the key, for docs and `verite status` (e.g. `id`, `customer + campaign + date`). */
+  readonly keyDescription: string;
+  /** A description of the cursor (e.g. `updated_at + lookback`). */
+  readonly cursorDescription: string;
+  readonly defaultLookbackDays: number;
+  /**
+   * Whether the stream's landed rows date the shop's data, so `verite status`, the freshness
+   * alerts and `streamFreshnessHours` judge it. Deletion events do not: a shop that deletes
+   * nothing for a month is not a stale stream. Default true.
+   */
+  readonly datesData?: boolean;
+  /** The record's key as text; undefined when the record has none (it is then quarantined). */
+  keyOf(record: Record<string, unknown>): string | undefined;
+  /** date-report only: the report date of a row, YYYY-MM-DD. */
+  dateOf?(record: Record<string, unknown>): string | undefined;
+  /**
+   * The version of an entity record (e.g. its `updated_at`) as an ISO timestamp: an older
+   * version never overwrites a newer one already landed. Undefined: the last landed wins.
+   */
+  versionOf?(record: Record<string, unknown>): string | undefined;
+}
 
 type Rec = Record<string, unknown>;
 
@@ -49,11 +68,18 @@ function identity(
   cursorDescription: string,
   defaultLookbackDays: number,
   keyOf: (r: Rec) => string | undefined,
-  extra: Partial<Pick<Stream, 'dateOf' | 'versionOf'>> = {},
+  extra: Partial<Pick<StreamIdentity, 'dateOf' | 'versionOf' | 'datesData'>> = {},
 ): StreamIdentity {
   return Object.freeze({ name, kind, keyDescription, cursorDescription, defaultLookbackDays, keyOf, ...extra });
 }
 
+/**
+ * The stream catalogue: every source and its streams, with the kind, key, cursor, report date
+ * and version of each. Real extractors, the demo shop, `verite import` and the loader all take
+ * a stream's identity from here, so a record lands the same way whichever way it arrives; the
+ * raw tables, the `source.stream` names and the config's source keys are derived from it
+ * (docs/architecture.md, "Adding a stream").
+ */
 export const catalog = {
   shopify: {
     orders: identity('orders', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
@@ -64,7 +90,7 @@ export const catalog = {
     }),
     // An event never changes; and without a version its raw rows do not date the stream's data:
     // a shop that deletes nothing for a month is not a stale stream.
-    deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id)),
+    deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id), { datesData: false }),
     products: identity('products', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.updated_at) }),
     // A snapshot of the levels as read on the run's date: each run replaces its date's rows, so
     // history builds up one date at a time and a second run on a date corrects the first.
@@ -164,10 +190,48 @@ export const catalog = {
   },
 } as const satisfies Record<string, Record<string, StreamIdentity>>;
 
-export type CatalogSource = keyof typeof catalog;
+/** A stream catalogue: source → stream → identity. {@link catalog} is the one a run uses. */
+export type StreamCatalog = Readonly<Record<string, Readonly<Record<string, StreamIdentity>>>>;
+
+export type Catalog = typeof catalog;
+/** A source of the catalogue, by the name of its config entry. */
+export type CatalogSource = keyof Catalog;
+/** A stream of the catalogue as `source.stream`. */
+export type StreamName<C extends StreamCatalog = Catalog> = {
+  [S in keyof C & string]: `${S}.${keyof C[S] & string}`;
+}[keyof C & string];
+/** The raw landing table of every stream, `raw.<source>__<stream>`. */
+export type RawTableName<C extends StreamCatalog = Catalog> = {
+  [S in keyof C & string]: `raw.${S}__${keyof C[S] & string}`;
+}[keyof C & string];
+
+/** One stream of a catalogue, with the names derived from its entry. */
+export interface CatalogStream {
+  source: string;
+  stream: string;
+  /** `source.stream`. */
+  name: string;
+  /** `raw.<source>__<stream>`. */
+  rawTable: string;
+  identity: StreamIdentity;
+}
+
+/** The landing table of a stream, `raw.<source>__<stream>`; refuses a name that is not a plain identifier. */
+export function rawTableName(source: string, stream: string): string {
+  if (!/^[a-z][a-z0-9_]*$/.test(source) || !/^[a-z][a-z0-9_]*$/.test(stream)) {
+    throw new Error(`invalid source or stream name: ${source}.${stream}`);
+  }
+  return `raw.${source}__${stream}`;
+}
+
+/** Every stream of a catalogue, in catalogue order. */
+export function catalogStreams(of: StreamCatalog = catalog): CatalogStream[] {
+  return Object.entries(of).flatMap(([source, streams]) =>
+    Object.entries(streams).map(([stream, identity]) => ({ source, stream, name: `${source}.${stream}`, rawTable: rawTableName(source, stream), identity })),
+  );
+}
 
 /** The catalogue entry of `source.stream`, or undefined. */
-export function streamIdentity(source: string, stream: string): StreamIdentity | undefined {
-  const s = (catalog as Record<string, Record<string, StreamIdentity>>)[source];
-  return s?.[stream];
+export function streamIdentity(source: string, stream: string, of: StreamCatalog = catalog): StreamIdentity | undefined {
+  return Object.hasOwn(of, source) && Object.hasOwn(of[source]!, stream) ? of[source]![stream] : undefined;
 }

@@ -1,0 +1,23 @@
+import type { VeriteConfig } from '../config/schema.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Progress } from '../lib/progress.ts';
+import type { Warehouse } from './connection.ts';
+
+/** A step after loading (transform, metrics refresh): succeeds, or fails with a message. */
+export interface PostLoadStep {
+  name: string;
+  /** `progress` is told how far a long step got (see lib/progress.ts), under the step's name. */
+  run(warehouse: Warehouse, config: VeriteConfig, log: Logger, progress?: Progress): Promise<StepOutcome>;
+}
+
+export interface StepOutcome {
+  status: 'succeeded' | 'failed';
+  /** One line for the run summary. */
+  summary: string;
+  /**
+   * What a step that succeeded warns about, one line each (records the transform set aside):
+   * the run then ends "succeeded with warnings".
+   */
+  warnings?: string[];
+  error?: unknown;
+}
