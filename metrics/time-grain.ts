@@ -9,7 +9,7 @@ import { defineView, type MetricView, type MetricsContext } from './view.ts';
  * A metric table at a time grain, as a declaration: which period a row covers and what else it
  * is grouped by. Its SELECT is generated from the base measures published in it (the metric
  * definitions whose `views` name it and that carry a `measure`), so a measure's SQL is written
- * once and a new grain is one more declaration (docs/adding-a-measure.md).
+ * once and a new grain is one more declaration (docs/architecture.md, "Adding a measure").
  */
 export interface TimeGrain {
   readonly name: MetricViewName;

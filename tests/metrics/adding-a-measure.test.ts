@@ -12,7 +12,7 @@ import { exampleLargeOrders } from './support/example-measure.ts';
 import { CONFIG, landShop } from './support/shop.ts';
 
 /**
- * The worked example of docs/adding-a-measure.md (issue 12, acceptance 2): one declaration
+ * The worked example of docs/architecture.md, "Adding a measure" (issue 12, acceptance 2): one declaration
  * (support/example-measure.ts) publishes a base measure at every time grain and describes it
  * in the catalogue and the docs. The hand-made shop of support/shop.ts goes through the real
  * loader, transforms and refresh; the refresh is given the example next to the real
@@ -89,7 +89,7 @@ function expectValues(got: Record<string, unknown>[], key: (r: Record<string, un
   for (const k of Object.keys(want)) expect(seen, k).toContain(k);
 }
 
-describe('adding a base measure in one declaration (docs/adding-a-measure.md)', () => {
+describe('adding a base measure in one declaration (docs/architecture.md, "Adding a measure")', () => {
   it('builds it in kpi_daily, day by day, a row of 0 on days without a large order', async () => {
     const got = await rows(`select date::text as date, example_large_orders from metrics.kpi_daily order by date`);
     expectValues(got, (r) => String(r.date), DAILY);

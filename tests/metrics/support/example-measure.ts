@@ -3,7 +3,7 @@ import { KPI_PERIOD_VIEWS, metric } from '../../../metrics/definition.ts';
 import { countedOrders } from '../../../metrics/measure-sources.ts';
 
 /**
- * The worked example of docs/adding-a-measure.md, declared exactly as the page shows it: one
+ * The worked example of docs/architecture.md, "Adding a measure", declared exactly as the page shows it: one
  * base measure, published at every time grain. It lives in the tests only: the refresh of the
  * test is given it next to the real definitions, so the real tables never publish it.
  */
