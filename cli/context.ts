@@ -12,7 +12,7 @@ export interface GlobalOptions {
   demo?: boolean;
 }
 
-/** Exit codes of DESIGN.md. */
+/** Exit codes (README, "Exit codes"; docs/operations.md). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Thrown by a command to end with an exit code after printing its own message. */

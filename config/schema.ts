@@ -167,7 +167,7 @@ export const metaAdsConfig = z
   })
   .strict();
 
-/** The fields of a shipment record (DESIGN.md), which a file's columns can be mapped to. */
+/** The fields of a shipment record (docs/streams.md), which a file's columns can be mapped to. */
 export const shipmentFields = [
   'order_id',
   'tracking_number',
@@ -391,7 +391,7 @@ export const configSchema = z
     /** Reports delivered on a schedule by `verite schedule`, and where reports are written (docs/reports.md). */
     reports: z.array(reportEntry).default([]),
     reportsDir: z.string().min(1).default('.verite/reports'),
-    /** The predicted-CLV models (METRICS.md, "Predicted customer value"; docs/clv.md). */
+    /** The predicted-CLV models (docs/metrics.md, "Predicted customer value"; docs/clv.md). */
     clv: z
       .object({
         /** Fit after the metrics refresh of a run whose orders changed; `verite clv fit` works either way. */

@@ -26,7 +26,7 @@ const CATALOG_COLUMNS = [
 
 
 /**
- * One catalogue row per published metric, from the definitions (METRICS.md: "one row per
+ * One catalogue row per published metric, from the definitions (docs/metrics.md: "one row per
  * published metric"). Dimension columns (date, channel …) are not metrics: their meaning is in
  * each table's column comments and in docs/metrics.md. A ratio's numerator and denominator are
  * given as the columns of its row, so SUM(numerator) / SUM(denominator) can be written from them.

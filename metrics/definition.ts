@@ -8,7 +8,7 @@ import type { StreamName } from '../catalog/catalog.ts';
  * lives in exactly one place.
  */
 
-/** The published tables of schema `metrics` (METRICS.md), `metrics.catalog` aside. */
+/** The published tables of schema `metrics` (docs/metrics.md), `metrics.catalog` aside. */
 export const METRIC_VIEWS = [
   'kpi_daily',
   'kpi_weekly',
@@ -73,7 +73,7 @@ export interface MetricDefinition {
   readonly label: string;
   /** What it means, in a sentence or two, including the choices made. */
   readonly description: string;
-  /** The formula as written in METRICS.md. */
+  /** The formula as written in docs/metrics.md. */
   readonly formula: string;
   readonly unit: MetricUnit;
   /** How a ratio is best shown (a rate as a percentage, MER and ROAS as a multiple). */

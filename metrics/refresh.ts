@@ -110,7 +110,7 @@ export interface RefreshOptions {
 }
 
 /**
- * Rebuilds every table of schema `metrics` (the views of METRICS.md and `metrics.catalog`)
+ * Rebuilds every table of schema `metrics` (the views of docs/metrics.md and `metrics.catalog`)
  * from `core.*` in ONE transaction, in two phases, so readers see the previous complete set
  * until the commit, then the new one, never a mix, and are not held up by the build:
  *

@@ -3,7 +3,7 @@ import { metricByName, metricDefinitions } from '../metrics/definitions/index.ts
 import { summable, whyNotSummable } from '../metrics/over-a-range.ts';
 
 /**
- * How an alert reads a metric of `metrics.kpi_daily` over several days. METRICS.md publishes the
+ * How an alert reads a metric of `metrics.kpi_daily` over several days. docs/metrics.md publishes the
  * additive parts next to every ratio, so a ratio over a window is SUM(numerator) /
  * SUM(denominator), never an average of daily ratios. The parts come from the metric
  * definitions (`metrics/definitions/`), where every formula is written once.

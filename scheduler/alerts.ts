@@ -220,7 +220,7 @@ async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, 
   const row = res.rows[0];
   if (!row || row.days === 0) return { value: null, detail: `no data ${window}` };
   if (parts.kind === 'sum') return { value: row.a ?? 0, detail: window };
-  // A ratio whose denominator is 0 is NULL (METRICS.md), so the rule cannot judge it.
+  // A ratio whose denominator is 0 is NULL (docs/metrics.md), so the rule cannot judge it.
   if (row.a === null || row.b === null || row.b === 0) return { value: null, detail: `${parts.denominator} is 0 ${window}` };
   const ratio = row.a / row.b;
   return { value: parts.complement ? 1 - ratio : ratio, detail: window };

@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { ChannelRule } from '../config/schema.ts';
 
 /**
- * The default channel rules of METRICS.md, first match wins, compared case-insensitively.
+ * The default channel rules of docs/metrics.md, first match wins, compared case-insensitively.
  * Conditions inside one rule all hold; a channel reached two ways has two rules.
  */
 export const defaultChannelRules: readonly ChannelRule[] = Object.freeze([

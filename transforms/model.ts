@@ -2,7 +2,7 @@ import type { AliasableExpression, Compilable, Kysely, RawBuilder, Selectable } 
 import type { ChannelRule, VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
 
-/** What every model is built with: the reporting conventions of METRICS.md. */
+/** What every model is built with: the reporting conventions of docs/metrics.md. */
 export interface TransformContext {
   reportingTimezone: string;
   reportingCurrency: string;

@@ -27,7 +27,7 @@ export function costMapper(config: CostMappingConfig | undefined): CostMapper {
 }
 
 /**
- * Maps a row to the unit-cost record of DESIGN.md, `{sku, unit_cost, currency, valid_from}`:
+ * Maps a row to the unit-cost record of docs/streams.md, `{sku, unit_cost, currency, valid_from}`:
  * the SKU trimmed, the cost a number (a spreadsheet's `1,234.50` or `7,50` read as such), the
  * currency an upper-case ISO 4217 code, `valid_from` a calendar date. All four are required: a
  * cost without its currency or its date cannot be applied to an order line, so the row is

@@ -1,6 +1,6 @@
 /**
  * Shipments of the demo shop's counted orders, as a carrier export or tracker feed gives them
- * (the `shipments` record of DESIGN.md). A shipment's whole journey is planned when the order
+ * (the `shipments` record of docs/streams.md). A shipment's whole journey is planned when the order
  * is placed; a run sees the events that happened before its cut-off.
  */
 import { round } from './format.ts';

@@ -10,7 +10,7 @@ import { datesOf, lastCompleteDay, readWindow, reportZone, stateAfter, throughOf
 export const SOURCE = 'ga4';
 export const STREAM = 'traffic_daily';
 
-/** The dimensions of a `traffic_daily` row (DESIGN.md), with the API's names. */
+/** The dimensions of a `traffic_daily` row (docs/streams.md), with the API's names. */
 export const DIMENSIONS = ['date', 'sessionDefaultChannelGroup', 'sessionSource', 'sessionMedium', 'sessionCampaignName', 'deviceCategory'] as const;
 /** Its metrics. */
 export const METRICS = ['sessions', 'totalUsers', 'newUsers', 'addToCarts', 'checkouts', 'ecommercePurchases', 'purchaseRevenue'] as const;

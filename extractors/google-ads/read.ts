@@ -13,7 +13,7 @@ export const STREAM = 'campaign_daily';
 /** Each customer's zone and currency, and whether it is a manager account (which has no campaigns of its own). */
 export const ACCOUNT_QUERY = 'SELECT customer.id, customer.time_zone, customer.currency_code, customer.manager FROM customer';
 
-/** The campaign-day report of DESIGN.md over a window of dates. */
+/** The campaign-day report of docs/streams.md over a window of dates. */
 export function campaignQuery(window: DateWindow): string {
   return (
     'SELECT customer.id, customer.currency_code, customer.time_zone, campaign.id, campaign.name, segments.date, ' +

@@ -6,7 +6,7 @@ import type { DateWindow } from '../types.ts';
 import { halves } from '../report-window.ts';
 import { TooMuchData, type GraphApi } from './graph-api.ts';
 
-/** The Insights fields of a `campaign_insights_daily` record (DESIGN.md). */
+/** The Insights fields of a `campaign_insights_daily` record (docs/streams.md). */
 export const INSIGHTS_FIELDS = [
   'account_id',
   'account_currency',

@@ -28,7 +28,7 @@ export function shipmentMapper(config: MappingConfig | undefined): ShipmentMappe
 
 /**
  * Maps a row with the config's column mapping and normalises it to the shipment shape of
- * DESIGN.md: text trimmed (tracking numbers without spaces), dates strictly parsed to ISO (a
+ * docs/streams.md: text trimmed (tracking numbers without spaces), dates strictly parsed to ISO (a
  * date without a time stays a calendar date, `YYYY-MM-DD`), amounts to numbers, currencies upper
  * case. A column the mapping does not name, and that is not itself a shipment field, is kept
  * under `extra`, so nothing the export held is lost. An empty cell becomes null.

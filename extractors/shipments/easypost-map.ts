@@ -15,7 +15,7 @@ function scans(tracker: EasyPostTracker): { status: string; at: string }[] {
 
 /**
  * A Tracker (with its Shipment when the label was bought through EasyPost) as a shipment record
- * of DESIGN.md:
+ * of docs/streams.md:
  *
  * - `order_id`: the Shipment's `reference`, else its `options.print_custom_1` (where shops put
  *   the order number on the label); null for a tracker created for a label bought elsewhere.

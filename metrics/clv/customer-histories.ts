@@ -4,7 +4,7 @@ import { historyGroups, type HistoryGroups } from './history-groups.ts';
 import { spendGroups, type SpendGroups } from './gamma-gamma.ts';
 
 /**
- * The customers' purchase histories, read from `core.orders` as METRICS.md defines them
+ * The customers' purchase histories, read from `core.orders` as docs/metrics.md defines them
  * ("Predicted customer value"): a customer's purchase days are the distinct local dates of
  * their counted orders up to the calibration end E, a day's `total_price_rc` summed (refunds
  * not subtracted); x = purchase days − 1, t_x and T the days from the first purchase day to

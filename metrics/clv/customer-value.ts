@@ -1,7 +1,7 @@
 import { expectedPurchasesIfAlive, probabilityAlive, type BgNbdParameters } from './bg-nbd.ts';
 import type { HistoryGroups, PurchaseHistory } from './history-groups.ts';
 
-/** The end of month k after the calibration end, in weeks, months of 365/12 days (METRICS.md: `predicted_clv_12m`); month 12 ends at exactly 365/7. */
+/** The end of month k after the calibration end, in weeks, months of 365/12 days (docs/metrics.md: `predicted_clv_12m`); month 12 ends at exactly 365/7. */
 function monthEnd(k: number): number {
   return (k * 365) / 12 / 7;
 }
@@ -9,7 +9,7 @@ function monthEnd(k: number): number {
 /**
  * The purchases expected in each of the next `months` months, each discounted by
  * (1 + monthlyDiscountRate)^k: Σₖ (E[Y(month k)] − E[Y(month k − 1)]) / (1 + d)^k. Times the
- * expected spend per purchase, it is METRICS.md's `predicted_clv_12m`.
+ * expected spend per purchase, it is docs/metrics.md's `predicted_clv_12m`.
  */
 export function discountedExpectedPurchases(params: BgNbdParameters, history: PurchaseHistory, monthlyDiscountRate: number, months = 12): number {
   const alive = probabilityAlive(params, history);
@@ -24,7 +24,7 @@ export function discountedExpectedPurchases(params: BgNbdParameters, history: Pu
 }
 
 /**
- * The predicted value of a customer over the next 12 months (METRICS.md): discounted expected
+ * The predicted value of a customer over the next 12 months (docs/metrics.md): discounted expected
  * purchases times the expected spend per purchase; null when the spend is (the spend model's
  * mean is infinite).
  */

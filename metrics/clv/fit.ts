@@ -92,7 +92,7 @@ const grouped = (n: number) => n.toLocaleString('en-US');
 
 /**
  * Fits the BG/NBD and Gamma-Gamma models on the counted orders up to the calibration end
- * (METRICS.md, "Predicted customer value") and writes what it found in one transaction: a
+ * (docs/metrics.md, "Predicted customer value") and writes what it found in one transaction: a
  * `metrics.clv_model` row and, when E is the date of the last counted order, every customer's
  * predictions in `core.customer_predictions`; then it rebuilds `metrics.clv_summary` and
  * `metrics.customer_kpis` from them.

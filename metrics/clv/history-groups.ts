@@ -1,6 +1,6 @@
 /**
  * A customer's purchase history as of the calibration end, as the BG/NBD model reads it
- * (METRICS.md, "Predicted customer value"): `x` repeat transactions (purchase days after the
+ * (docs/metrics.md, "Predicted customer value"): `x` repeat transactions (purchase days after the
  * first), `tx` the weeks from the first purchase day to the last, `T` the weeks from the first
  * purchase day to the calibration end.
  */

@@ -5,7 +5,7 @@ const fixed = (v: number, digits: number) => v.toFixed(digits);
 
 /**
  * The CLV fit as the step a run takes after the metrics refresh: the models are fitted again
- * when the counted orders changed since the last fit as of the last order's date (METRICS.md,
+ * when the counted orders changed since the last fit as of the last order's date (docs/metrics.md,
  * "Predicted customer value"), and the predicted-CLV tables rebuilt. A shop with too few repeat
  * customers, unchanged orders or `clv.enabled: false` gets a note instead, and the step
  * succeeds: a run's data is not in question when a prediction cannot be made. A fit that

@@ -2,7 +2,7 @@ import { metric } from '../definition.ts';
 
 /**
  * Predicted customer value: what the BG/NBD and Gamma-Gamma models, fitted on the shop's own
- * counted orders, expect customers to buy and spend (METRICS.md, "Predicted customer value";
+ * counted orders, expect customers to buy and spend (docs/metrics.md, "Predicted customer value";
  * docs/clv.md). `clv_summary` is rebuilt from the last fit's per-customer predictions;
  * `clv_model` keeps one row per fit.
  */

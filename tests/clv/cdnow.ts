@@ -28,7 +28,7 @@ const DAY_MS = 86_400_000;
 const days = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / DAY_MS;
 
 /**
- * Each customer's history as of `end`, written out here from METRICS.md's words, apart from the
+ * Each customer's history as of `end`, written out here from docs/metrics.md's words, apart from the
  * warehouse's SQL: purchase days are the distinct dates up to `end` (a day's amounts summed),
  * x = purchase days − 1, t_x and T in days / 7, m = the mean of the repeat days' amounts; and
  * the purchase days after `end` up to `holdoutEnd`.
@@ -58,7 +58,7 @@ export function cdnowHistories(end: string, holdoutEnd?: string): { customer: nu
 }
 
 /**
- * The CDNOW sample as Shopify orders (the Admin API Order shape of DESIGN.md), one order per
+ * The CDNOW sample as Shopify orders (the Admin API Order shape of docs/streams.md), one order per
  * line: the sample id as the customer, the date at noon UTC, the amount as `total_price` in USD.
  * Two lines of one customer on one day are two orders, which the models count as one purchase
  * day.

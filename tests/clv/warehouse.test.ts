@@ -151,7 +151,7 @@ describe('the fit that publishes: as of the last counted order, by the run\'s cl
     expect(summary).toMatch(/^fitted as of 1998-06-30 on 2,357 customers \(1,139 repeat\): BG\/NBD r \d\.\d{3}, alpha \d+\.\d{3}, a \d\.\d{3}, b \d\.\d{3}; Gamma-Gamma p /);
   });
 
-  it("writes every customer's history and predictions, the history as METRICS.md defines it", async () => {
+  it("writes every customer's history and predictions, the history as docs/metrics.md defines it", async () => {
     const [model] = await rows(`select * from metrics.clv_model where calibration_end = '1998-06-30'`);
     const bg = { r: Number(model!.r), alpha: Number(model!.alpha), a: Number(model!.a), b: Number(model!.b) };
     const gg = { p: Number(model!.p), q: Number(model!.q), gamma: Number(model!.gamma) };

@@ -12,7 +12,7 @@ function dir(files: Record<string, string>): string {
 }
 
 describe('configuration', () => {
-  it('applies the defaults of DESIGN.md when there is no file', async () => {
+  it('applies the documented defaults when there is no file', async () => {
     const { config, file } = await loadConfig({ cwd: dir({}), env: {} });
     expect(file).toBeNull();
     expect(config.reportingTimezone).toBe('UTC');

@@ -13,7 +13,7 @@ beforeAll(async () => {
   counted = orders.filter(isCounted);
 });
 
-/** METRICS.md's default channel rules, written out again here (not taken from the transforms). */
+/** docs/metrics.md's default channel rules, written out again here (not taken from the transforms). */
 function channelOf(source: string | null, medium: string | null, referrer: string | null): string {
   const s = source?.toLowerCase() || null;
   const m = medium?.toLowerCase() || null;
@@ -47,7 +47,7 @@ describe('demo shop: the sources tell one story', () => {
   });
 
   it('has returning customers, guests, and a guest who types the same e-mail differently', () => {
-    // METRICS.md: the customer id, else the lower-cased trimmed e-mail, else the order itself.
+    // docs/metrics.md: the customer id, else the lower-cased trimmed e-mail, else the order itself.
     const keyOf = (o: Rec) => (o.customer ? `id:${o.customer.id}` : o.email?.trim() ? `email:${o.email.trim().toLowerCase()}` : `order:${o.id}`);
     const seen = new Set<string>();
     let returning = 0;
@@ -110,7 +110,7 @@ describe('demo shop: the sources tell one story', () => {
       byRef.set(o.name, o);
       byRef.set(o.name.replace('#', ''), o);
     }
-    // Matched as METRICS.md says: metadata.order_id (id or name), then the payment intent of a matched charge.
+    // Matched as docs/metrics.md says: metadata.order_id (id or name), then the payment intent of a matched charge.
     const orderOf = new Map<string, Rec>();
     for (const c of charges) {
       const o = c.metadata.order_id ? byRef.get(String(c.metadata.order_id)) : undefined;

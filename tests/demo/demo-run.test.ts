@@ -120,7 +120,7 @@ describe('verite run --demo, twice', () => {
     const tables = (await demo.pool.query<{ name: string }>(`select table_name as name from information_schema.tables where table_schema = 'metrics' order by 1`)).rows.map((r) => r.name);
     expect(tables).toContain('kpi_daily');
     expect(tables).toContain('catalog');
-    // This small shop has too few repeat customers for the CLV models (METRICS.md): the run says so, and their two tables stay empty.
+    // This small shop has too few repeat customers for the CLV models (docs/metrics.md): the run says so, and their two tables stay empty.
     expect(first.stdout).toMatch(/^clv: succeeded, no fit: \d+ of \d+ customers bought on two or more days up to 2024-05-12, fewer than clv\.minRepeatCustomers \(100\)/m);
     const noFit = ['clv_model', 'clv_summary'];
     for (const table of tables) {

@@ -62,7 +62,7 @@ export function addDays(date: string, n: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 }
 
-/** A counted order (METRICS.md): neither test nor cancelled. */
+/** A counted order (docs/metrics.md): neither test nor cancelled. */
 export const isCounted = (o: Rec) => o.test !== true && !o.cancelled_at;
 
 /** The UTC date of an ISO timestamp with any offset. */

@@ -114,7 +114,7 @@ describe('reshapeOrder', () => {
           sku: 'MUG-B', vendor: 'Atelier', variant_id: 31, product_id: 3,
           price: '24.95', price_set: { shop_money: { amount: '24.95', currency_code: 'EUR' } },
           total_discount: '5.00', total_discount_set: { shop_money: { amount: '5.00', currency_code: 'EUR' } },
-          // Issue 13: what the line's sales are computed from (METRICS.md "Line sales").
+          // Issue 13: what the line's sales are computed from (docs/metrics.md "Line sales").
           discount_allocations: [{ amount: '5.00', amount_set: { shop_money: { amount: '5.00', currency_code: 'EUR' } } }],
           tax_lines: [{ price: '7.48', rate: 0.2, title: 'TVA', price_set: { shop_money: { amount: '7.48', currency_code: 'EUR' } } }],
         },

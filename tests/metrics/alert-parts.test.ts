@@ -5,11 +5,11 @@ import { metricParts } from '../../scheduler/alert-metrics.ts';
 /**
  * Issue 4: an alert reads a kpi_daily metric over its window from the parts the metric
  * definitions give, not from a copy of the formulas. Expected parts below are copied by hand
- * from METRICS.md's kpi_daily table.
+ * from docs/metrics.md's kpi_daily table.
  */
 
 describe('metricParts (alerts over a window)', () => {
-  it("takes each ratio's parts from its definition: the columns of METRICS.md", () => {
+  it("takes each ratio's parts from its definition: the columns of docs/metrics.md", () => {
     expect(metricParts('aov')).toEqual({ kind: 'ratio', numerator: 'revenue', denominator: 'orders' });
     expect(metricParts('cac')).toEqual({ kind: 'ratio', numerator: 'ad_spend', denominator: 'new_customers' });
     expect(metricParts('cart_abandonment_rate')).toEqual({ kind: 'ratio', numerator: 'ga4_purchases', denominator: 'add_to_carts', complement: true });

@@ -16,7 +16,7 @@ import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop } from './support/shop.ts';
 
 /**
- * The columns METRICS.md lists for each view, copied from the contract by hand: each must be
+ * The columns docs/metrics.md lists for each view, copied from the contract by hand: each must be
  * published, and described in metrics.catalog.
  */
 const KPI = [
@@ -27,7 +27,7 @@ const KPI = [
   'shipments_delivered_with_promise', 'on_time_delivery_rate', 'delivery_days_total', 'avg_delivery_days', 'shipping_cost', 'orders_shipped',
   'logistics_cost_per_order', 'returns', 'return_rate',
 ];
-/** METRICS.md, "Freshness and complete periods": what a weekly and monthly row says of its period. */
+/** docs/metrics.md, "Freshness and complete periods": what a weekly and monthly row says of its period. */
 const PERIOD = ['days_in_period', 'days_with_data', 'is_complete'];
 const CONTRACT: Record<string, string[]> = {
   kpi_daily: KPI,
@@ -50,8 +50,8 @@ const CONTRACT: Record<string, string[]> = {
 };
 
 /**
- * Every metric's formula, copied by hand from METRICS.md (issue 4): the catalogue must say what
- * the contract says, word for word. Where METRICS.md defines several columns in one row by
+ * Every metric's formula, copied by hand from docs/metrics.md (issue 4): the catalogue must say what
+ * the contract says, word for word. Where docs/metrics.md defines several columns in one row by
  * listing them in parallel (`shipping_cost`, `orders_shipped` | "shipping cost …; distinct
  * orders among them"; the six GA4 columns; the platform conversions of the Conventions), each
  * column takes its own share of the row, nothing else changed.
@@ -99,7 +99,7 @@ const METRICS_MD: Record<string, string> = {
   returns: 'shipments returned that date (local date of `returned_at`)',
   return_rate: '`returns / shipments_delivered`',
   // kpi_channel_daily: "`platform_conversions`, `platform_conversion_value` (what the ad platform claims)", defined in the Conventions.
-  // METRICS.md writes "Meta the `purchase` action type … (configurable …)"; the configurable type's
+  // docs/metrics.md writes "Meta the `purchase` action type … (configurable …)"; the configurable type's
   // default is now `omni_purchase`, the type Ads Manager's Purchases column counts (issue 11,
   // DECISIONLOG.md), so the catalogue names the setting and its default instead of `purchase`.
   platform_conversions:
@@ -144,7 +144,7 @@ const METRICS_MD: Record<string, string> = {
 };
 
 /**
- * The formulas METRICS.md does not write: the additive parts published next to a ratio so it can
+ * The formulas docs/metrics.md does not write: the additive parts published next to a ratio so it can
  * be recomputed over a range (their words taken from the ratio's row), the two gaps it defines
  * only as "differences, shop minus other", and the cohort columns it names without a definition.
  */
@@ -162,7 +162,7 @@ const NOT_IN_METRICS_MD: Record<string, string> = {
   cumulative_revenue_per_customer: '`cumulative_revenue / cohort_customers`',
   shop_vs_stripe_gap: '`shop_revenue − stripe_captured` (shop minus other)',
   shop_vs_ga4_gap: '`shop_revenue − ga4_purchase_revenue` (shop minus other)',
-  // Predicted customer value: METRICS.md names these columns; the words come from its definitions of the customer summary, the models and predicted_clv_12m.
+  // Predicted customer value: docs/metrics.md names these columns; the words come from its definitions of the customer summary, the models and predicted_clv_12m.
   predicted_clv_12m_total: 'sum over customers of `predicted_clv_12m`, on the last as-of date',
   predicted_clv_12m_avg: 'mean over customers of `predicted_clv_12m`, on the last as-of date',
   clv_customers: 'customers of the last published fit whose first order is in the cohort month, through the channel',
@@ -186,10 +186,10 @@ const NOT_IN_METRICS_MD: Record<string, string> = {
 };
 
 /**
- * Where verite departs from METRICS.md on purpose, each recorded in DECISIONLOG.md ("Metrics"):
- * METRICS.md's formula, then the catalogue's. None: avg_delivery_days was one (over the delivered
+ * Where verite departs from docs/metrics.md on purpose, each recorded in DECISIONLOG.md ("Metrics"):
+ * docs/metrics.md's formula, then the catalogue's. None: avg_delivery_days was one (over the delivered
  * shipments matched to an order) until the fulfilment metrics came to count only shipments
- * matched to a counted order, which makes METRICS.md's `delivery_days_total / shipments_delivered` exact.
+ * matched to a counted order, which makes docs/metrics.md's `delivery_days_total / shipments_delivered` exact.
  */
 const DEPARTURES: Record<string, [metricsMd: string, verite: string]> = {};
 
@@ -279,7 +279,7 @@ describe('metrics.catalog (acceptance 3)', () => {
     for (const r of rows) expect(['count', 'currency', 'ratio', 'days'], r.metric).toContain(r.unit);
   });
 
-  it("gives every metric METRICS.md's formula, word for word (issue 4)", async () => {
+  it("gives every metric docs/metrics.md's formula, word for word (issue 4)", async () => {
     const rows = (await wh.pool.query(`select metric, formula from metrics.catalog`)).rows as { metric: string; formula: string }[];
     const tables = [Object.keys(METRICS_MD), Object.keys(NOT_IN_METRICS_MD), Object.keys(DEPARTURES)];
     // Every metric in exactly one of the three tables above.
@@ -288,13 +288,13 @@ describe('metrics.catalog (acceptance 3)', () => {
       const want = METRICS_MD[metric] ?? NOT_IN_METRICS_MD[metric] ?? DEPARTURES[metric]![1];
       expect(formula, metric).toBe(want);
     }
-    // No departure is left: avg_delivery_days divides by shipments_delivered, as METRICS.md says.
+    // No departure is left: avg_delivery_days divides by shipments_delivered, as docs/metrics.md says.
     expect(Object.keys(DEPARTURES)).toEqual([]);
     expect(rows.find((r) => r.metric === 'avg_delivery_days')?.formula).toBe('`delivery_days_total / shipments_delivered`');
     expect(metricByName('avg_delivery_days')).toMatchObject({ numerator: 'delivery_days_total', denominator: 'shipments_delivered' });
   });
 
-  it('describes every column of every metric table, and every table holds the columns of METRICS.md', async () => {
+  it('describes every column of every metric table, and every table holds the columns of docs/metrics.md', async () => {
     const columns = (
       await wh.pool.query(`select table_name, column_name from information_schema.columns where table_schema = 'metrics' and table_name <> 'catalog' order by table_name, ordinal_position`)
     ).rows as { table_name: string; column_name: string }[];

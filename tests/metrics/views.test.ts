@@ -9,7 +9,7 @@ import { CONFIG, landShop } from './support/shop.ts';
 
 /**
  * Acceptance 1: the hand-made shop of support/shop.ts goes through the real loader, the real
- * transforms and the metrics refresh; every column of every view of METRICS.md is compared
+ * transforms and the metrics refresh; every column of every view of docs/metrics.md is compared
  * with values worked out by hand below (see the order list in support/shop.ts).
  */
 
@@ -345,7 +345,7 @@ describe('metrics.customer_kpis', () => {
         churned_customers: 3, churn_rate: 3 / 9, ad_spend_365d: 141, new_customers_365d: 8, cac_365d: 141 / 8, ltv_to_cac: net2024 / 9 / (141 / 8),
       },
       // No row for 31 March 2024: that month end comes after the last counted order, and an as-of date never passes the data
-      // (METRICS.md; its row counted 23 days with no data as days without orders).
+      // (docs/metrics.md; its row counted 23 days with no data as days without orders).
     };
     const got = await rows('select * from metrics.customer_kpis order by date');
     expect(got.map((r) => r.date)).toEqual(Object.keys(expected));

@@ -19,7 +19,7 @@ let restoreSleep: () => void;
 
 beforeAll(async () => {
   wh = await createTestDatabase('alerts');
-  // metrics.kpi_daily as METRICS.md publishes it, with the columns these rules read.
+  // metrics.kpi_daily as docs/metrics.md publishes it, with the columns these rules read.
   await wh.pool.query(`create table metrics.kpi_daily (
     date date primary key, ad_spend numeric, new_customers bigint, shipments_on_time bigint, shipments_delivered_with_promise bigint)`);
   server = createServer((req, res) => {

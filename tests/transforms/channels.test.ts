@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => wh?.close());
 
-/** [utm source, utm medium, referrer URL, expected channel], from the METRICS.md rule table. */
+/** [utm source, utm medium, referrer URL, expected channel], from the docs/metrics.md rule table. */
 const cases: [string | null, string | null, string | null, string][] = [
   ['google', 'cpc', null, 'google_ads'],
   ['GOOGLE', 'Paid_Search', null, 'google_ads'],
@@ -86,7 +86,7 @@ describe('URL functions', () => {
 });
 
 describe('channel rules', () => {
-  it('assign the METRICS.md default channels, first match wins, case-insensitively', async () => {
+  it('assign the docs/metrics.md default channels, first match wins, case-insensitively', async () => {
     expect(await classify()).toEqual(cases.map((c) => c[3]));
   });
 

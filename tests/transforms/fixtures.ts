@@ -1,5 +1,5 @@
 /**
- * A small hand-made shop, in the API shapes of DESIGN.md, whose core rows are worked out by
+ * A small hand-made shop, in the API shapes of docs/streams.md, whose core rows are worked out by
  * hand in the tests. Reporting currency USD; FX from EUR-based (ECB-style) rates:
  *   Fri 2024-03-01: 1 EUR = 1.10 USD, 1 EUR = 0.80 GBP  → 1 GBP = 1.375 USD
  *   Sat/Sun 03-02, 03-03: no rates (carried from Friday)

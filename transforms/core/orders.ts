@@ -8,7 +8,7 @@ const MONEY = ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 
 
 /**
  * One row per order, in the reporting time zone and currency, with the identity and channel
- * rules of METRICS.md: counted = neither test, cancelled nor deleted in Shopify (a deletion
+ * rules of docs/metrics.md: counted = neither test, cancelled nor deleted in Shopify (a deletion
  * event in `staging.shopify_deletions`); customer = the shop's customer
  * id, else the lower-cased trimmed e-mail, else the order itself; channel from the landing
  * URL's UTM parameters, else the referrer.

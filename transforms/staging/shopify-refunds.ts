@@ -25,7 +25,7 @@ export const stagingShopifyRefunds = defineModel({
         eb.fn.coalesce(jsonId('t.tx', 'id'), sql<string>`o._key || ':' || r.ord || ':' || t.ord`).as('refund_transaction_id'),
         eb.fn.coalesce(jsonId('r.refund', 'id'), sql<string>`o._key || ':' || r.ord`).as('refund_id'),
         'o._key as order_id',
-        // The refund's date is what METRICS.md counts; a transaction time stands in only when the
+        // The refund's date is what docs/metrics.md counts; a transaction time stands in only when the
         // refund has none (one that does not parse sets the order aside).
         sql<Date | null>`ops.parse_timestamptz(coalesce(nullif(btrim(${jsonText('r.refund', 'created_at')}), ''), ${jsonText('t.tx', 'created_at')}))`.as('created_at'),
         eb.fn<string | null>('lower', [jsonText('t.tx', 'kind')]).as('kind'),

@@ -10,7 +10,7 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('metrics.clv_model')
-    // The calibration end again, as the \`date\` every metric table has (METRICS.md, "Published views").
+    // The calibration end again, as the \`date\` every metric table has (docs/metrics.md, "Published views").
     .addColumn('date', 'date', (c) => c.notNull())
     .addColumn('fitted_at', 'timestamptz', (c) => c.primaryKey())
     .addColumn('calibration_end', 'date', (c) => c.notNull())
@@ -39,7 +39,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('fitted_at', 'timestamptz', (c) => c.notNull())
     .addColumn('x', 'integer', (c) => c.notNull())
     .addColumn('t_x', 'numeric', (c) => c.notNull())
-    // METRICS.md's `T`; PostgreSQL folds unquoted names to lower case, so `select T` reads it.
+    // docs/metrics.md's `T`; PostgreSQL folds unquoted names to lower case, so `select T` reads it.
     .addColumn('t', 'numeric', (c) => c.notNull())
     .addColumn('m', 'numeric')
     .addColumn('p_alive', 'numeric', (c) => c.notNull())

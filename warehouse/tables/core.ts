@@ -201,7 +201,7 @@ export const coreColumns = {
   /**
    * One row per customer, written by the CLV fit that last published (not by the transforms;
    * its table is migration 0011's): the customer's history as of the calibration end and the
-   * models' predictions. `t_x` and `t` (METRICS.md's T) are in weeks.
+   * models' predictions. `t_x` and `t` (docs/metrics.md's T) are in weeks.
    */
   'core.customer_predictions': {
     customer_key: 'text',

@@ -37,7 +37,7 @@ const ACTION_STATS_FIELDS = [
 
 const actionStats = z.object(Object.fromEntries(ACTION_STATS_FIELDS.map((f) => [f, z.string().optional()]))).strict();
 
-/** An AdsInsights row with the fields the Meta source asks for (DESIGN.md), each of the spec's type. */
+/** An AdsInsights row with the fields the Meta source asks for (docs/streams.md), each of the spec's type. */
 export const insightsRowShape = z
   .object({
     account_id: z.string(),

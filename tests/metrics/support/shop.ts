@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { landRecords } from '../../support/land.ts';
 
 /**
- * A small hand-made shop, in the record shapes of DESIGN.md, whose metric values the tests
+ * A small hand-made shop, in the record shapes of docs/streams.md, whose metric values the tests
  * work out by hand. Reporting time zone UTC, currency USD, churn after 35 days.
  *
  * Counted orders (customer, channel):
