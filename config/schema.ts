@@ -339,8 +339,8 @@ export const sourceConfigSchemas = {
   google_ads: googleAdsConfig,
   meta_ads: metaAdsConfig,
   shipments: shipmentsConfig,
-  fx: fxConfig,
   costs: costsConfig,
+  fx: fxConfig,
 } satisfies { [K in CatalogSource]: z.ZodType };
 
 export const configSchema = z
