@@ -18,7 +18,7 @@ describe('explicit wiring', () => {
     const resolved = resolveSources(config);
     // Config order; the disabled shopify entry is left out.
     expect(resolved.map((r) => r.source.name)).toEqual(['stripe', 'fx']);
-    expect(resolved.map((r) => r.source.streams.map((s) => s.name))).toEqual([['charges', 'refunds'], ['rates']]);
+    expect(resolved.map((r) => r.source.streams.map((s) => s.name))).toEqual([['charges', 'refunds', 'balance_transactions'], ['rates']]);
     expect(resolved[1]!.config).toMatchObject({ path: 'rates.csv' });
   });
 });
