@@ -7,11 +7,13 @@ import { fulfilmentMetrics } from './fulfilment.ts';
 import { marketingMetrics } from './marketing.ts';
 import { paymentMetrics } from './payments.ts';
 import { reconciliationMetrics } from './reconciliation.ts';
+import { profitMetrics } from './profit.ts';
 import { salesMetrics } from './sales.ts';
 
 /** Every published metric, area by area. */
 export const metricDefinitions: readonly MetricDefinition[] = Object.freeze([
   ...salesMetrics,
+  ...profitMetrics,
   ...customerMetrics,
   ...marketingMetrics,
   ...paymentMetrics,
