@@ -33,7 +33,7 @@ export const refundedTax = metric('profit', {
   description:
     "Tax paid back: the `total_tax` of the refunded line items of the successful refunds of counted orders, dated by the refund's `created_at` " +
     'and converted at the rate of that date.',
-  formula: 'sum of `total_tax` of the `refund_line_items` of successful refunds of counted orders, created that date',
+  formula: 'sum of `total_tax` of the `refund_line_items` of the successful refunds (see Conventions) of counted orders, created that date, converted on the refund date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders', 'fx.rates'],
@@ -141,7 +141,8 @@ export const paymentFees = metric('profit', {
     'What Stripe kept on the date: the `fee` of every balance transaction created that date (charges, refunds, disputes …), plus the fees Stripe ' +
     'bills apart (transactions of type `stripe_fee`, whose own fee is 0: their amount, sign reversed); converted from minor units at the rate of that date. ' +
     'Fees of gateways other than Stripe are not known.',
-  formula: 'sum of `fee` of Stripe balance transactions created that date, plus minus the `amount` of those of type `stripe_fee`',
+  formula:
+    'sum of `fee` of Stripe balance transactions created that date (every type), plus minus the `amount` of those of type `stripe_fee` (fees Stripe bills apart: their `fee` is 0); minor units, converted on that date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['stripe.balance_transactions', 'fx.rates'],
@@ -152,7 +153,7 @@ export const payouts = metric('profit', {
   name: 'payouts',
   label: 'Payouts',
   description: 'Cash Stripe sent to the bank on the date: minus the `amount` of the balance transactions of type `payout` created that date (positive).',
-  formula: 'minus the sum of `amount` of Stripe balance transactions of type `payout` created that date',
+  formula: 'minus the sum of `amount` of Stripe balance transactions of type `payout` created that date (cash sent to the bank, positive)',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['stripe.balance_transactions', 'fx.rates'],
@@ -165,7 +166,7 @@ export const contributionProfit = metric('profit', {
   description:
     'What is left of net revenue after its tax and the costs verite knows of: cost of goods, shipping, payment fees and ad spend ' +
     '(refunds include their tax, so the refunded tax is not taken off twice). Each part is dated by its own date (a refund by the refund, a fee by its transaction).',
-  formula: '`net_revenue − (tax − refunded_tax) − cogs − shipping_cost − payment_fees − ad_spend`',
+  formula: '`net_revenue − (tax − refunded_tax) − cogs − shipping_cost − payment_fees − ad_spend` (refunds include their tax, so the refunded tax is not taken off twice)',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders', 'shopify.products', 'costs.unit_costs', 'stripe.balance_transactions', 'shipments.shipments', 'google_ads.campaign_daily', 'meta_ads.campaign_insights_daily', 'fx.rates'],

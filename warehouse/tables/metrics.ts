@@ -54,6 +54,20 @@ export interface KpiColumns {
   logistics_cost_per_order: Ratio;
   returns: Count;
   return_rate: Ratio;
+  tax: Numeric;
+  refunded_tax: Numeric;
+  net_tax: Numeric;
+  net_revenue_ex_tax: Numeric;
+  product_sales: Numeric;
+  cogs: Numeric;
+  product_sales_costed: Numeric;
+  cogs_coverage: Ratio;
+  gross_profit: Numeric;
+  gross_margin: Ratio;
+  payment_fees: Numeric;
+  payouts: Numeric;
+  contribution_profit: Numeric;
+  contribution_margin: Ratio;
 }
 
 export type KpiDailyTable = KpiColumns;
