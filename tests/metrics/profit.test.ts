@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { CONFIG, landProductsShop, NOW } from '../support/products-shop.ts';
+
+/**
+ * The profit columns of kpi_daily and kpi_monthly on the hand-made shop of
+ * tests/support/products-shop.ts (reporting EUR, Europe/Paris), worked out by hand below.
+ */
+
+let wh: Warehouse;
+
+beforeAll(async () => {
+  wh = await createTestDatabase('metrics_profit');
+  await landProductsShop(wh.pool);
+  const config = configSchema.parse(CONFIG);
+  const transformed = await runTransforms(wh, config, { now: NOW });
+  expect(transformed.error).toBeUndefined();
+  const refreshed = await refreshMetrics(wh, config, undefined, { now: NOW });
+  expect(refreshed.error).toBeUndefined();
+});
+afterAll(async () => wh?.close());
+
+const COLUMNS = [
+  'revenue', 'net_revenue', 'tax', 'refunded_tax', 'net_tax', 'net_revenue_ex_tax', 'product_sales', 'cogs', 'product_sales_costed', 'cogs_coverage',
+  'gross_profit', 'gross_margin', 'payment_fees', 'payouts', 'shipping_cost', 'ad_spend', 'contribution_profit', 'contribution_margin',
+] as const;
+type Row = Record<(typeof COLUMNS)[number], number | null>;
+
+async function row(table: string, date: string): Promise<Row> {
+  const r = (await wh.pool.query(`select ${COLUMNS.join(', ')} from metrics.${table} where date = $1`, [date])).rows[0];
+  expect(r, `${table} ${date}`).toBeDefined();
+  return Object.fromEntries(COLUMNS.map((c) => [c, r[c] === null ? null : Number(r[c])])) as Row;
+}
+
+function expectClose(got: Row, want: Row, label: string) {
+  for (const c of COLUMNS) {
+    if (want[c] === null) expect(got[c], `${label}.${c}`).toBeNull();
+    else expect(got[c], `${label}.${c}`).toBeCloseTo(want[c]!, 9);
+  }
+}
+
+describe('profit columns of kpi_daily (acceptance 1)', () => {
+  it('1 March: a line without a cost counts at zero cost and lowers the coverage', async () => {
+    // O1: 67.20 EUR with 9.20 tax. Lines: TEE-M 2 × 20 − 4 = 36 at the costs file's 4.00 (cogs 8); TEE-L 22 without a cost.
+    // Stripe kept 1.75 of txn_1.
+    const productSales = 36 + 22;
+    const contribution = 67.2 - 9.2 - 8 - 1.75;
+    expectClose(await row('kpi_daily', '2024-03-01'), {
+      revenue: 67.2, net_revenue: 67.2, tax: 9.2, refunded_tax: 0, net_tax: 9.2, net_revenue_ex_tax: 58,
+      product_sales: productSales, cogs: 8, product_sales_costed: 36, cogs_coverage: 36 / 58, gross_profit: 50, gross_margin: 50 / 58,
+      payment_fees: 1.75, payouts: 0, shipping_cost: 0, ad_spend: 0, contribution_profit: contribution, contribution_margin: contribution / 58,
+    }, 'kpi_daily 2024-03-01');
+  });
+
+  it('2 March: no sale, a fee billed apart and a payout', async () => {
+    // txn_2 (stripe_fee, amount −3.00, fee 0) and txn_3 (payout of 40.00).
+    expectClose(await row('kpi_daily', '2024-03-02'), {
+      revenue: 0, net_revenue: 0, tax: 0, refunded_tax: 0, net_tax: 0, net_revenue_ex_tax: 0,
+      product_sales: 0, cogs: 0, product_sales_costed: 0, cogs_coverage: null, gross_profit: 0, gross_margin: null,
+      payment_fees: 3, payouts: 40, shipping_cost: 0, ad_spend: 0, contribution_profit: -3, contribution_margin: null,
+    }, 'kpi_daily 2024-03-02');
+  });
+
+  it('3 March: the cost from the costs file after its change, a Shopify cost, an unknown variant, tax included in prices', async () => {
+    // O2: 58.00 USD (tax 5.00 included) at 0.8 EUR = 46.40, tax 4.00. O3: 9.00 EUR. (O4 is set aside.)
+    // Lines: TEE-M 30 − 2 − 5 = 23 USD = 18.40 at 4.50 (the cost from 3 March, not 4.00 nor Shopify's 5.00);
+    // MUG 3 × 10 USD = 24.00 at Shopify's 3.00 (cogs 9); GHOST 9.00 without a cost.
+    // Stripe kept 1.17 USD of txn_4 = 0.936; a parcel of 4.00 and 5.00 of Google Ads.
+    const revenue = 46.4 + 9;
+    const sales = 18.4 + 24 + 9;
+    const cogs = 4.5 + 9;
+    const contribution = revenue - 4 - cogs - 4 - 0.936 - 5;
+    expectClose(await row('kpi_daily', '2024-03-03'), {
+      revenue, net_revenue: revenue, tax: 4, refunded_tax: 0, net_tax: 4, net_revenue_ex_tax: revenue - 4,
+      product_sales: sales, cogs, product_sales_costed: 18.4 + 24, cogs_coverage: (18.4 + 24) / sales, gross_profit: sales - cogs, gross_margin: (sales - cogs) / sales,
+      payment_fees: 0.936, payouts: 0, shipping_cost: 4, ad_spend: 5, contribution_profit: contribution, contribution_margin: contribution / (revenue - 4),
+    }, 'kpi_daily 2024-03-03');
+  });
+
+  it('4 March: a refund in dollars, its tax converted on the refund date', async () => {
+    // 10.00 USD back at 0.625 EUR = 6.25, of which 1.50 USD of tax = 0.9375. The failed refund of 30.00 counts nowhere.
+    const netExTax = -6.25 + 0.9375;
+    expectClose(await row('kpi_daily', '2024-03-04'), {
+      revenue: 0, net_revenue: -6.25, tax: 0, refunded_tax: 0.9375, net_tax: -0.9375, net_revenue_ex_tax: netExTax,
+      product_sales: 0, cogs: 0, product_sales_costed: 0, cogs_coverage: null, gross_profit: 0, gross_margin: null,
+      payment_fees: 0, payouts: 0, shipping_cost: 0, ad_spend: 0, contribution_profit: netExTax, contribution_margin: 1,
+    }, 'kpi_daily 2024-03-04');
+  });
+});
+
+describe('profit columns of kpi_monthly (acceptance 2)', () => {
+  it('sums the month and recomputes each ratio from the sums, never averaging the days', async () => {
+    const revenue = 67.2 + 46.4 + 9;
+    const tax = 9.2 + 4;
+    const sales = 58 + 51.4;
+    const cogs = 8 + 13.5;
+    const costed = 36 + 42.4;
+    const fees = 1.75 + 3 + 0.936;
+    const netExTax = revenue - 6.25 - (tax - 0.9375);
+    const contribution = netExTax - cogs - 4 - fees - 5;
+    const got = await row('kpi_monthly', '2024-03-01');
+    expectClose(got, {
+      revenue, net_revenue: revenue - 6.25, tax, refunded_tax: 0.9375, net_tax: tax - 0.9375, net_revenue_ex_tax: netExTax,
+      product_sales: sales, cogs, product_sales_costed: costed, cogs_coverage: costed / sales, gross_profit: sales - cogs, gross_margin: (sales - cogs) / sales,
+      payment_fees: fees, payouts: 40, shipping_cost: 4, ad_spend: 5, contribution_profit: contribution, contribution_margin: contribution / netExTax,
+    }, 'kpi_monthly 2024-03');
+    // The mean of the daily margins would differ: (1 + 48.25 / 58 + 27.964 / 51.4) / 3.
+    expect(got.contribution_margin).not.toBeCloseTo((1 + 48.25 / 58 + 27.964 / 51.4) / 3, 3);
+  });
+});
