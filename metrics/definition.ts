@@ -18,6 +18,8 @@ export const METRIC_VIEWS = [
   'cohort_monthly',
   'revenue_reconciliation_daily',
   'clv_summary',
+  'product_daily',
+  'inventory_daily',
 ] as const;
 export type MetricViewName = (typeof METRIC_VIEWS)[number];
 

@@ -7,6 +7,7 @@ import { fulfilmentMetrics } from './fulfilment.ts';
 import { marketingMetrics } from './marketing.ts';
 import { paymentMetrics } from './payments.ts';
 import { reconciliationMetrics } from './reconciliation.ts';
+import { productMetrics } from './products.ts';
 import { profitMetrics } from './profit.ts';
 import { salesMetrics } from './sales.ts';
 
@@ -14,6 +15,7 @@ import { salesMetrics } from './sales.ts';
 export const metricDefinitions: readonly MetricDefinition[] = Object.freeze([
   ...salesMetrics,
   ...profitMetrics,
+  ...productMetrics,
   ...customerMetrics,
   ...marketingMetrics,
   ...paymentMetrics,

@@ -68,7 +68,7 @@ export const productSales = metric('profit', {
   description: `Sales of the line items of the counted orders created on the date, net of discounts and tax, without shipping. ${LINE_SALES}`,
   formula: 'sum of line sales of the line items of counted orders created that date',
   unit: 'currency',
-  views: [...KPI_PERIOD_VIEWS],
+  views: [...KPI_PERIOD_VIEWS, 'product_daily'],
   sources: ['shopify.orders', 'fx.rates'],
   measure: countedOrderLines.sum('line_sales_rc'),
 });
@@ -81,7 +81,7 @@ export const cogs = metric('profit', {
     'A line without a cost counts at zero cost (read cogs_coverage beside it); the cost of returned goods is not taken back.',
   formula: 'sum over those lines whose unit cost is known of `quantity × unit cost`',
   unit: 'currency',
-  views: [...KPI_PERIOD_VIEWS],
+  views: [...KPI_PERIOD_VIEWS, 'product_daily'],
   sources: ['shopify.orders', 'shopify.products', 'costs.unit_costs', 'fx.rates'],
   measure: countedOrderLines.sum('cogs_rc'),
 });
@@ -117,7 +117,7 @@ export const grossProfit = metric('profit', {
   description: 'Product sales less their cost of goods. A line without a cost counts at zero cost: read cogs_coverage beside it.',
   formula: '`product_sales − cogs` (a line without a cost counts at zero cost: read `cogs_coverage` beside it)',
   unit: 'currency',
-  views: [...KPI_PERIOD_VIEWS],
+  views: [...KPI_PERIOD_VIEWS, 'product_daily'],
   sources: ['shopify.orders', 'shopify.products', 'costs.unit_costs', 'fx.rates'],
   derivation: { kind: 'difference', minuend: 'product_sales', subtrahend: 'cogs' },
 });

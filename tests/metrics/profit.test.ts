@@ -112,3 +112,59 @@ describe('profit columns of kpi_monthly (acceptance 2)', () => {
     expect(got.contribution_margin).not.toBeCloseTo((1 + 48.25 / 58 + 27.964 / 51.4) / 3, 3);
   });
 });
+
+type Value = string | number | boolean | null;
+async function table(query: string): Promise<Record<string, Value>[]> {
+  return (await wh.pool.query(query)).rows;
+}
+
+function expectRows(got: Record<string, Value>[], want: Record<string, Value>[]) {
+  expect(got.length).toBe(want.length);
+  want.forEach((w, i) => {
+    expect(Object.keys(got[i]!).sort(), `row ${i}`).toEqual(Object.keys(w).sort());
+    for (const [k, v] of Object.entries(w)) {
+      if (typeof v === 'number') {
+        expect(got[i]![k], `row ${i}.${k}`).not.toBeNull();
+        expect(Number(got[i]![k]), `row ${i}.${k}`).toBeCloseTo(v, 9);
+      }
+      else expect(got[i]![k], `row ${i}.${k}`).toBe(v);
+    }
+  });
+}
+
+describe('metrics.product_daily (acceptance 1)', () => {
+  it('holds every column per date and variant: names from the products stream else the line, refunds on their own later day', async () => {
+    const tee = { product_id: '1', sku: 'TEE-M', product_title: 'Tee', variant_title: 'TEE-M', vendor: 'Atelier', product_type: 'Apparel' };
+    const mug = { product_id: '2', variant_id: '21', sku: 'MUG', product_title: 'Mug', variant_title: 'MUG', vendor: 'Kiln', product_type: 'Kitchen' };
+    const none = { units_refunded: 0, refunded_sales: 0 };
+    expectRows(await table(`select * from metrics.product_daily order by date, variant_id`), [
+      // O1: TEE-M 2 × 20 − 4 = 36 at 4.00; TEE-L 22 without a cost.
+      { date: '2024-03-01', ...tee, variant_id: '11', units_sold: 2, orders: 1, product_sales: 36, cogs: 8, gross_profit: 28, ...none, refund_unit_rate: 0 },
+      { date: '2024-03-01', product_id: '1', variant_id: '12', sku: 'TEE-L', product_title: 'Tee', variant_title: 'TEE-L', vendor: 'Atelier', product_type: 'Apparel',
+        units_sold: 1, orders: 1, product_sales: 22, cogs: 0, gross_profit: 22, ...none, refund_unit_rate: 0 },
+      // O2: TEE-M 18.40 EUR at 4.50; MUG 3 units, 24.00 EUR at 3.00. O3: GHOST, a variant the products stream does not
+      // know: its names from the line (no variant title, vendor or product type on it).
+      { date: '2024-03-03', ...tee, variant_id: '11', units_sold: 1, orders: 1, product_sales: 18.4, cogs: 4.5, gross_profit: 13.9, ...none, refund_unit_rate: 0 },
+      { date: '2024-03-03', ...mug, units_sold: 3, orders: 1, product_sales: 24, cogs: 9, gross_profit: 15, ...none, refund_unit_rate: 0 },
+      { date: '2024-03-03', product_id: '9', variant_id: '99', sku: 'GHOST', product_title: 'Ghost', variant_title: null, vendor: null, product_type: null,
+        units_sold: 1, orders: 1, product_sales: 9, cogs: 0, gross_profit: 9, ...none, refund_unit_rate: 0 },
+      // One mug refunded the next day: 10.00 USD with 1.50 tax included = 8.50 USD at 0.625. Nothing sold that day: no rate.
+      { date: '2024-03-04', ...mug, units_sold: 0, orders: 0, product_sales: 0, cogs: 0, gross_profit: 0, units_refunded: 1, refunded_sales: 5.3125, refund_unit_rate: null },
+    ]);
+  });
+});
+
+describe('metrics.inventory_daily (acceptance 1)', () => {
+  it('sums each tracked variant over locations per snapshot, with its 28-day sales and days of cover', async () => {
+    const teeM = { product_id: '1', variant_id: '11', sku: 'TEE-M' };
+    expectRows(await table(`select * from metrics.inventory_daily order by date, variant_id`), [
+      // 5 + (−1) over two locations; 2 + 1 units sold from 1 to 3 March: 4 / (3 / 28) days.
+      { date: '2024-03-03', ...teeM, is_out_of_stock: false, available: 4, units_sold_28d: 3, days_of_cover: (4 * 28) / 3 },
+      // Out of stock: 0 days of cover, whatever it sold. (The mug's level did not parse; the mug is not tracked anyway.)
+      { date: '2024-03-03', product_id: '1', variant_id: '12', sku: 'TEE-L', is_out_of_stock: true, available: 0, units_sold_28d: 1, days_of_cover: 0 },
+      { date: '2024-03-05', ...teeM, is_out_of_stock: false, available: 4, units_sold_28d: 3, days_of_cover: (4 * 28) / 3 },
+      // In stock and nothing sold in the 28 days: no pace to divide by.
+      { date: '2024-03-05', product_id: '1', variant_id: '13', sku: 'TEE-S', is_out_of_stock: false, available: 7, units_sold_28d: 0, days_of_cover: null },
+    ]);
+  });
+});

@@ -23,7 +23,8 @@ const variant = (id: number, sku: string | null, itemId: number, tracked: boolea
 const products = [
   { id: 1, title: 'Tee', product_type: 'Apparel', vendor: 'Atelier', status: 'ACTIVE', created_at: '2024-01-01T00:00:00Z', updated_at: '2024-03-05T00:00:00Z',
     // Shopify's current cost of TEE-M is 5.00; the costs file says 4.00, then 4.50 from 3 March.
-    variants: [variant(11, 'TEE-M', 111, true, '5.00'), variant(12, 'TEE-L', 112, true, null, '22.00')] },
+    // TEE-S is stocked and never sold.
+    variants: [variant(11, 'TEE-M', 111, true, '5.00'), variant(12, 'TEE-L', 112, true, null, '22.00'), variant(13, 'TEE-S', 113, true, '4.00')] },
   { id: 2, title: 'Mug', product_type: 'Kitchen', vendor: 'Kiln', status: 'active', created_at: '2024-01-01T00:00:00Z', updated_at: '2024-03-05T00:00:00Z',
     variants: [variant(21, 'MUG', 121, false, '3.00', '10.00')] },
   // A variant's price is no amount: the product is set aside with its variants.
@@ -97,6 +98,9 @@ const levels = [
   // No variant id on the level: its inventory item names the variant.
   { snapshot_date: '2024-03-03', inventory_item_id: 112, location_id: 1, available: 0, updated_at: '2024-03-02T10:00:00Z' },
   { snapshot_date: '2024-03-03', inventory_item_id: 121, variant_id: 21, location_id: 1, available: 'lots', tracked: false },
+  // Two days later: TEE-M at one location, TEE-S never sold; TEE-L absent from the snapshot.
+  { snapshot_date: '2024-03-05', inventory_item_id: 111, variant_id: 11, location_id: 1, available: 4, tracked: true, updated_at: '2024-03-04T10:00:00Z' },
+  { snapshot_date: '2024-03-05', inventory_item_id: 113, variant_id: 13, location_id: 1, available: 7, tracked: true, updated_at: '2024-03-01T10:00:00Z' },
 ];
 
 /** Lands the shop, stream by stream, through the real loader. */

@@ -37,7 +37,7 @@ describe('products, stock, fees and costs in core', () => {
 
   it('builds products and variants with their names and current Shopify cost', async () => {
     expect(await rows(`select product_id, title, product_type, vendor, status, variants from core.products order by product_id`)).toEqual([
-      { product_id: '1', title: 'Tee', product_type: 'Apparel', vendor: 'Atelier', status: 'active', variants: 2 },
+      { product_id: '1', title: 'Tee', product_type: 'Apparel', vendor: 'Atelier', status: 'active', variants: 3 },
       { product_id: '2', title: 'Mug', product_type: 'Kitchen', vendor: 'Kiln', status: 'active', variants: 1 },
     ]);
     const got = await rows(`select variant_id, product_id, sku, product_title, variant_title, vendor, product_type, inventory_item_id, is_tracked, unit_cost, unit_cost_currency
@@ -45,6 +45,7 @@ describe('products, stock, fees and costs in core', () => {
     expect(got.map((r) => ({ ...r, unit_cost: num(r.unit_cost) }))).toEqual([
       { variant_id: '11', product_id: '1', sku: 'TEE-M', product_title: 'Tee', variant_title: 'TEE-M', vendor: 'Atelier', product_type: 'Apparel', inventory_item_id: '111', is_tracked: true, unit_cost: 5, unit_cost_currency: 'EUR' },
       { variant_id: '12', product_id: '1', sku: 'TEE-L', product_title: 'Tee', variant_title: 'TEE-L', vendor: 'Atelier', product_type: 'Apparel', inventory_item_id: '112', is_tracked: true, unit_cost: null, unit_cost_currency: null },
+      { variant_id: '13', product_id: '1', sku: 'TEE-S', product_title: 'Tee', variant_title: 'TEE-S', vendor: 'Atelier', product_type: 'Apparel', inventory_item_id: '113', is_tracked: true, unit_cost: 4, unit_cost_currency: 'EUR' },
       { variant_id: '21', product_id: '2', sku: 'MUG', product_title: 'Mug', variant_title: 'MUG', vendor: 'Kiln', product_type: 'Kitchen', inventory_item_id: '121', is_tracked: false, unit_cost: 3, unit_cost_currency: 'EUR' },
     ]);
   });
@@ -90,11 +91,13 @@ describe('products, stock, fees and costs in core', () => {
   });
 
   it('gives each stock level its variant, by the level or by its inventory item, and whether it is tracked', async () => {
-    const got = await rows(`select snapshot_date, inventory_item_id, variant_id, product_id, sku, location_id, available, is_tracked from core.inventory_levels order by inventory_item_id, location_id`);
+    const got = await rows(`select snapshot_date, inventory_item_id, variant_id, product_id, sku, location_id, available, is_tracked from core.inventory_levels order by snapshot_date, inventory_item_id, location_id`);
     expect(got).toEqual([
       { snapshot_date: '2024-03-03', inventory_item_id: '111', variant_id: '11', product_id: '1', sku: 'TEE-M', location_id: '1', available: 5, is_tracked: true },
       { snapshot_date: '2024-03-03', inventory_item_id: '111', variant_id: '11', product_id: '1', sku: 'TEE-M', location_id: '2', available: -1, is_tracked: true },
       { snapshot_date: '2024-03-03', inventory_item_id: '112', variant_id: '12', product_id: '1', sku: 'TEE-L', location_id: '1', available: 0, is_tracked: true },
+      { snapshot_date: '2024-03-05', inventory_item_id: '111', variant_id: '11', product_id: '1', sku: 'TEE-M', location_id: '1', available: 4, is_tracked: true },
+      { snapshot_date: '2024-03-05', inventory_item_id: '113', variant_id: '13', product_id: '1', sku: 'TEE-S', location_id: '1', available: 7, is_tracked: true },
     ]);
   });
 });
