@@ -114,6 +114,16 @@ const METRICS_MD: Record<string, string> = {
   contribution_profit:
     '`net_revenue − (tax − refunded_tax) − cogs − shipping_cost − payment_fees − ad_spend` (refunds include their tax, so the refunded tax is not taken off twice)',
   contribution_margin: '`contribution_profit / (net_revenue − (tax − refunded_tax))`',
+  // product_daily and inventory_daily: their columns' parenthesised definitions ("`units_sold` (sum of …)"), a
+  // ratio's without its "name =".
+  units_sold: 'sum of `quantity` of lines of counted orders created that date',
+  product_orders: 'distinct counted orders with the variant that date; not additive over dates',
+  units_refunded: "sum of `quantity` of the `refund_line_items` of that variant in the successful refunds of counted orders, dated by the refund's `created_at`",
+  refunded_sales: "their `subtotal`, less their `total_tax` when the order's `taxes_included` is true, so it compares with `product_sales`; converted on the refund date",
+  refund_unit_rate: '`units_refunded / units_sold` (NULL when none sold)',
+  available: '`available` summed over locations',
+  units_sold_28d: 'units sold in the 28 days ending that date, from `product_daily`',
+  days_of_cover: '`available / (units_sold_28d / 28)` (0 when out of stock, whatever the sales; else NULL when nothing sold in those 28 days)',
   // kpi_channel_daily: "`platform_conversions`, `platform_conversion_value` (what the ad platform claims)", defined in the Conventions.
   // docs/metrics.md writes "Meta the `purchase` action type … (configurable …)"; the configurable type's
   // default is now `omni_purchase`, the type Ads Manager's Purchases column counts (issue 11,

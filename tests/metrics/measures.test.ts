@@ -42,6 +42,11 @@ const BASE_MEASURES: Record<string, string> = {
   product_sales_costed: 'sum(line_sales_rc) filter (where unit_cost_rc is not null) over counted_order_lines by order_date',
   payment_fees: 'sum(payment_fee_rc) over balance_transactions by transaction_date',
   payouts: 'sum(payout_rc) over balance_transactions by transaction_date',
+  // product_daily builds its table with a query of its own, reading these measures.
+  units_sold: 'sum(quantity) over counted_order_lines by order_date',
+  product_orders: 'count(distinct order_id) over counted_order_lines by order_date',
+  units_refunded: 'sum(quantity) over counted_refund_lines by refund_date',
+  refunded_sales: 'sum(refunded_sales_rc) over counted_refund_lines by refund_date',
   // revenue_reconciliation_daily builds its table with a query of its own, reading these measures.
   stripe_captured: "sum(amount_captured_rc) filter (where status = 'succeeded') over payments by payment_date",
   stripe_refunded: 'sum(amount_refunded_rc) over payments by payment_date',
@@ -57,7 +62,7 @@ describe('base measures', () => {
 
   it('roll up over a period as their additivity says: the distinct counts are recounted, the rest summed', () => {
     const recounted = metricDefinitions.filter((m) => m.measure?.rollUp === 'recount').map((m) => m.name);
-    expect(recounted.sort()).toEqual(['customers', 'orders_shipped']);
+    expect(recounted.sort()).toEqual(['customers', 'orders_shipped', 'product_orders']);
   });
 
   it('leave a derived metric its expression in its row, and a table with its own query none', () => {

@@ -472,7 +472,7 @@ describe('column types', () => {
       `select table_name, column_name, data_type from information_schema.columns where table_schema = 'metrics' and table_name not in ('catalog', 'data_status')`,
     );
     const tables = [...new Set(columns.map((c) => c.table_name))].sort();
-    expect(tables).toEqual(['clv_model', 'clv_summary', 'cohort_monthly', 'customer_kpis', 'kpi_channel_daily', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'revenue_reconciliation_daily']);
+    expect(tables).toEqual(['clv_model', 'clv_summary', 'cohort_monthly', 'customer_kpis', 'inventory_daily', 'kpi_channel_daily', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'product_daily', 'revenue_reconciliation_daily']);
     for (const table of tables) {
       expect(columns.find((c) => c.table_name === table && c.column_name === 'date')?.data_type, `${table}.date`).toBe('date');
     }
@@ -511,7 +511,7 @@ describe('column types', () => {
 
   it('indexes the date of every dated table', async () => {
     const indexes = await rows(`select tablename, indexdef from pg_indexes where schemaname = 'metrics'`);
-    for (const table of ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model']) {
+    for (const table of ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model', 'product_daily', 'inventory_daily']) {
       expect(indexes.some((i) => i.tablename === table && /\(date[,)]/.test(i.indexdef as string)), table).toBe(true);
     }
   });
