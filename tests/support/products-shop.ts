@@ -92,6 +92,15 @@ const googleAds = [
 ];
 const shipments = [{ order_id: '2', tracking_number: 'T1', carrier: 'dhl', shipped_at: '2024-03-03T15:00:00Z', shipping_cost: '4.00', currency: 'EUR', status: 'in_transit' }];
 
+/**
+ * Stripe charges: O1's on 1 March (its balance transaction is txn_1), and one on 2 March that has
+ * no balance transaction (the fees of that day are missing).
+ */
+const charges = [
+  { id: 'ch_1', object: 'charge', amount: 6720, amount_captured: 6720, amount_refunded: 0, currency: 'eur', created: at('2024-03-01T10:01:00Z'), status: 'succeeded', payment_intent: 'pi_1', metadata: { order_id: '1' } },
+  { id: 'ch_9', object: 'charge', amount: 1000, amount_captured: 1000, amount_refunded: 0, currency: 'eur', created: at('2024-03-02T10:01:00Z'), status: 'succeeded', payment_intent: 'pi_9', metadata: {} },
+];
+
 const levels = [
   { snapshot_date: '2024-03-03', inventory_item_id: 111, variant_id: 11, location_id: 1, available: 5, tracked: true, updated_at: '2024-03-02T10:00:00Z' },
   { snapshot_date: '2024-03-03', inventory_item_id: 111, variant_id: 11, location_id: 2, available: -1, tracked: true, updated_at: '2024-03-02T10:00:00Z' },
@@ -113,4 +122,5 @@ export async function landProductsShop(pool: pg.Pool): Promise<void> {
   await landRecords(pool, 'shopify', 'inventory_levels', levels);
   await landRecords(pool, 'google_ads', 'campaign_daily', googleAds);
   await landRecords(pool, 'shipments', 'shipments', shipments);
+  await landRecords(pool, 'stripe', 'charges', charges);
 }

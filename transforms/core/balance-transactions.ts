@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { hasRates } from '../checks.ts';
+import { chargeDaysWithoutBalanceTransactions, hasRates } from '../checks.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
 
@@ -11,11 +11,14 @@ import { localDate, rateOn } from '../sql.ts';
  */
 export const coreBalanceTransactions = defineModel({
   name: 'core.balance_transactions',
-  dependsOn: ['staging.stripe_balance_transactions', 'core.fx_rates'],
+  dependsOn: ['staging.stripe_balance_transactions', 'core.fx_rates', 'core.payments'],
   description: 'Stripe balance transactions on their local date, with their payment fee and payout, converted on that date.',
   uniqueKey: ['balance_transaction_id'],
   indexes: [['transaction_date']],
-  checks: [hasRates('core.balance_transactions', [['amount', 'amount_rc'], ['fee', 'fee_rc'], ['net', 'net_rc']], 'transaction_date')],
+  checks: [
+    hasRates('core.balance_transactions', [['amount', 'amount_rc'], ['fee', 'fee_rc'], ['net', 'net_rc']], 'transaction_date'),
+    chargeDaysWithoutBalanceTransactions(),
+  ],
   build: (db, ctx) => {
     const date = localDate(sql`t.created_at`, ctx.reportingTimezone);
     const rate = rateOn(sql`t.currency`, date, ctx.reportingCurrency);

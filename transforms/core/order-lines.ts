@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { hasRates, nonNegative, references } from '../checks.ts';
+import { hasRates, nonNegative, references, soldLinesWithoutCost, soldVariantsMissingFromProducts } from '../checks.ts';
 import { defineModel } from '../model.ts';
 import { rateOn } from '../sql.ts';
 
@@ -26,6 +26,8 @@ export const coreOrderLines = defineModel({
     hasRates('core.order_lines', [['line_total', 'line_total_rc'], ['line_sales', 'line_sales_rc']], 'order_date'),
     hasRates('core.order_lines', [['unit_cost', 'unit_cost_rc']], 'order_date', 'unit_cost_currency'),
     nonNegative('core.order_lines', ['quantity', 'price', 'total_discount'], 'line_id'),
+    soldLinesWithoutCost(),
+    soldVariantsMissingFromProducts(),
   ],
   build: (db, ctx) => {
     const lineSales = sql`(l.price * l.quantity - l.discount - case when so.taxes_included then l.tax else 0 end)`;
