@@ -20,6 +20,8 @@ export const HEADLINE_METRICS = [
   'mer',
   'payment_acceptance_rate',
   'on_time_delivery_rate',
+  'gross_margin',
+  'contribution_margin',
 ] as const;
 
 export interface Period {

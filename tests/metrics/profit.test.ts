@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
+import { costCoverage } from '../../pipeline/status.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -166,5 +167,12 @@ describe('metrics.inventory_daily (acceptance 1)', () => {
       // In stock and nothing sold in the 28 days: no pace to divide by.
       { date: '2024-03-05', product_id: '1', variant_id: '13', sku: 'TEE-S', is_out_of_stock: false, available: 7, units_sold_28d: 0, days_of_cover: null },
     ]);
+  });
+});
+
+describe('cost coverage for verite status', () => {
+  it('is the costed share of the product sales of the last 30 days of data', async () => {
+    // kpi_daily runs from 1 to 4 March: sales 58 + 51.40, of which 36 + 18.40 + 24 have a cost.
+    expect(await costCoverage(wh.db)).toEqual({ from: '2024-02-04', to: '2024-03-04', productSales: 109.4, productSalesCosted: 78.4, coverage: expect.closeTo(78.4 / 109.4, 9) });
   });
 });
