@@ -97,5 +97,23 @@ export const balanceTransactions = measureSource({
   dimensions: [],
 });
 
+/**
+ * The stock of each tracked variant per snapshot date: `available` summed over its locations
+ * (core.inventory_levels), one row per snapshot date and variant.
+ */
+export const stockSnapshots = measureSource({
+  name: 'stock_snapshots',
+  description: 'core.inventory_levels of tracked variants, available summed over locations, per snapshot date and variant',
+  rows: (db) =>
+    db
+      .selectFrom('core.inventory_levels')
+      .where('is_tracked', '=', true)
+      .where('variant_id', 'is not', null)
+      .groupBy(['snapshot_date', 'variant_id'])
+      .select(['snapshot_date', 'variant_id', sql<number>`sum(available)`.as('available')]),
+  dates: ['snapshot_date'],
+  dimensions: [],
+});
+
 /** Every source of a base measure. */
-export const measureSources = [countedOrders, countedRefunds, traffic, spend, payments, countedShipments, countedOrderLines, countedRefundLines, balanceTransactions] as const;
+export const measureSources = [countedOrders, countedRefunds, traffic, spend, payments, countedShipments, countedOrderLines, countedRefundLines, balanceTransactions, stockSnapshots] as const;

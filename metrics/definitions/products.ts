@@ -1,5 +1,6 @@
-import { metric } from '../definition.ts';
-import { countedOrderLines, countedRefundLines } from '../measure-sources.ts';
+import { sql } from 'kysely';
+import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
+import { countedOrderLines, countedRefundLines, stockSnapshots } from '../measure-sources.ts';
 
 /**
  * What sells and what is in stock, per variant (docs/metrics.md, "Products, stock and profit"):
@@ -110,5 +111,21 @@ export const daysOfCover = metric('profit', {
   whyNotAdditive: 'a ratio of a snapshot and a rolling window: recompute it from available and units_sold_28d',
 });
 
+export const variantsOutOfStock = metric('profit', {
+  name: 'variants_out_of_stock',
+  label: 'Variants out of stock',
+  description:
+    "Tracked variants whose `available` quantity, summed over locations, is 0 or less in the date's stock snapshot; NULL on a date without a snapshot. " +
+    "kpi_weekly and kpi_monthly take the period's last snapshot, never a sum of the days.",
+  formula:
+    "tracked variants whose `available` summed over locations is ≤ 0 in that date's inventory snapshot; NULL on a date without a snapshot (a snapshot, never summed: `kpi_weekly`/`kpi_monthly` take the period's last snapshot)",
+  unit: 'count',
+  views: [...KPI_PERIOD_VIEWS],
+  sources: ['shopify.inventory_levels', 'shopify.products'],
+  additive: false,
+  whyNotAdditive: "a snapshot: over a period read its last snapshot (as kpi_weekly and kpi_monthly do), never the sum of the days",
+  measure: stockSnapshots.count({ filter: sql<boolean>`available <= 0`, rollUp: 'last' }),
+});
+
 /** In column order. */
-export const productMetrics = [unitsSold, productOrders, unitsRefunded, refundedSales, refundUnitRate, available, unitsSold28d, daysOfCover] as const;
+export const productMetrics = [variantsOutOfStock, unitsSold, productOrders, unitsRefunded, refundedSales, refundUnitRate, available, unitsSold28d, daysOfCover] as const;

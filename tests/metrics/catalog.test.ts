@@ -114,6 +114,8 @@ const METRICS_MD: Record<string, string> = {
   contribution_profit:
     '`net_revenue − (tax − refunded_tax) − cogs − shipping_cost − payment_fees − ad_spend` (refunds include their tax, so the refunded tax is not taken off twice)',
   contribution_margin: '`contribution_profit / (net_revenue − (tax − refunded_tax))`',
+  variants_out_of_stock:
+    "tracked variants whose `available` summed over locations is ≤ 0 in that date's inventory snapshot; NULL on a date without a snapshot (a snapshot, never summed: `kpi_weekly`/`kpi_monthly` take the period's last snapshot)",
   // product_daily and inventory_daily: their columns' parenthesised definitions ("`units_sold` (sum of …)"), a
   // ratio's without its "name =".
   units_sold: 'sum of `quantity` of lines of counted orders created that date',

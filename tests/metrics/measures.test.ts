@@ -42,6 +42,7 @@ const BASE_MEASURES: Record<string, string> = {
   product_sales_costed: 'sum(line_sales_rc) filter (where unit_cost_rc is not null) over counted_order_lines by order_date',
   payment_fees: 'sum(payment_fee_rc) over balance_transactions by transaction_date',
   payouts: 'sum(payout_rc) over balance_transactions by transaction_date',
+  variants_out_of_stock: 'count(*) filter (where available <= 0) over stock_snapshots by snapshot_date',
   // product_daily builds its table with a query of its own, reading these measures.
   units_sold: 'sum(quantity) over counted_order_lines by order_date',
   product_orders: 'count(distinct order_id) over counted_order_lines by order_date',

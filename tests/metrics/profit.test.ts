@@ -133,6 +133,19 @@ function expectRows(got: Record<string, Value>[], want: Record<string, Value>[])
   });
 }
 
+describe('variants out of stock in kpi_daily, kpi_weekly and kpi_monthly (acceptance 2)', () => {
+  it("is NULL without a snapshot and takes the period's last snapshot, never a sum", async () => {
+    const got = async (table: string) =>
+      (await wh.pool.query(`select date::text as date, variants_out_of_stock as n from metrics.${table} order by date`)).rows.map((r) => [r.date, r.n === null ? null : Number(r.n)]);
+    // 3 March: TEE-L at 0 (TEE-M at 5 − 1 = 4); 5 March: TEE-M at 4, TEE-S at 7. No snapshot on the other days.
+    expect(await got('kpi_daily')).toEqual([['2024-03-01', null], ['2024-03-02', null], ['2024-03-03', 1], ['2024-03-04', null], ['2024-03-05', 0]]);
+    // The week of Monday 26 February ends on Sunday 3 March; the week of the 4th holds the 5th's snapshot.
+    expect(await got('kpi_weekly')).toEqual([['2024-02-26', 1], ['2024-03-04', 0]]);
+    // March: the snapshot of the 5th, not 1 + 0 nor the larger of the two.
+    expect(await got('kpi_monthly')).toEqual([['2024-03-01', 0]]);
+  });
+});
+
 describe('metrics.product_daily (acceptance 1)', () => {
   it('holds every column per date and variant: names from the products stream else the line, refunds on their own later day', async () => {
     const tee = { product_id: '1', sku: 'TEE-M', product_title: 'Tee', variant_title: 'TEE-M', vendor: 'Atelier', product_type: 'Apparel' };
@@ -172,7 +185,7 @@ describe('metrics.inventory_daily (acceptance 1)', () => {
 
 describe('cost coverage for verite status', () => {
   it('is the costed share of the product sales of the last 30 days of data', async () => {
-    // kpi_daily runs from 1 to 4 March: sales 58 + 51.40, of which 36 + 18.40 + 24 have a cost.
-    expect(await costCoverage(wh.db)).toEqual({ from: '2024-02-04', to: '2024-03-04', productSales: 109.4, productSalesCosted: 78.4, coverage: expect.closeTo(78.4 / 109.4, 9) });
+    // kpi_daily runs from 1 to 5 March (the last stock snapshot): sales 58 + 51.40, of which 36 + 18.40 + 24 have a cost.
+    expect(await costCoverage(wh.db)).toEqual({ from: '2024-02-05', to: '2024-03-05', productSales: 109.4, productSalesCosted: 78.4, coverage: expect.closeTo(78.4 / 109.4, 9) });
   });
 });

@@ -70,6 +70,8 @@ function withProfit(e: Record<string, Expected>): Record<string, Expected> {
     ...e, tax: 0, refunded_tax: 0, net_tax: 0, net_revenue_ex_tax: net,
     product_sales: sales, cogs: 0, product_sales_costed: 0, cogs_coverage: sales ? 0 : null, gross_profit: sales, gross_margin: sales ? 1 : null,
     payment_fees: 0, payouts: 0, contribution_profit: contribution, contribution_margin: net ? contribution / net : null,
+    // No stock snapshot at all: NULL every day, week and month.
+    variants_out_of_stock: null,
   };
 }
 

@@ -68,6 +68,8 @@ export interface KpiColumns {
   payouts: Numeric;
   contribution_profit: Numeric;
   contribution_margin: Ratio;
+  /** Null on a date without a stock snapshot; a week or month takes its last snapshot. */
+  variants_out_of_stock: ColumnType<number | null, number | string | null, number | string | null>;
 }
 
 export type KpiDailyTable = KpiColumns;
