@@ -73,6 +73,8 @@ describe('adding a stream (docs/architecture.md)', () => {
       ['shopify.orders', 'raw.shopify__orders'],
       ['shopify.customers', 'raw.shopify__customers'],
       ['shopify.deletions', 'raw.shopify__deletions'],
+      ['shopify.products', 'raw.shopify__products'],
+      ['shopify.inventory_levels', 'raw.shopify__inventory_levels'],
       ['shopify.gift_cards', 'raw.shopify__gift_cards'],
     ]);
     expect([exampleName, exampleTable, notInTheLiveCatalogue]).toEqual(['shopify.gift_cards', 'raw.shopify__gift_cards', 'shopify.gift_cards']);
@@ -83,7 +85,7 @@ describe('adding a stream (docs/architecture.md)', () => {
   });
 
   it('reads the stream’s settings from its source’s config entry, one per catalogue source', () => {
-    expect(Object.keys(sourceConfigSchemas)).toEqual(['shopify', 'stripe', 'ga4', 'google_ads', 'meta_ads', 'shipments', 'fx']);
+    expect(Object.keys(sourceConfigSchemas)).toEqual(['shopify', 'stripe', 'ga4', 'google_ads', 'meta_ads', 'shipments', 'fx', 'costs']);
     expect(Object.keys(sourceConfigSchemas)).toEqual(Object.keys(catalog));
     // A stream of the catalogue is a key of streamFreshnessHours; a name it does not have is refused.
     expect(configSchema.parse({ streamFreshnessHours: { 'shopify.orders': 6 } }).streamFreshnessHours).toEqual({ 'shopify.orders': 6 });

@@ -144,6 +144,8 @@ describe('verite run --demo, twice', () => {
   it('verite --demo status lists every stream with its cursor, freshness and last run', async () => {
     const status = await runCli(['--demo', 'status'], { env, cwd: dir });
     expect(status.code, status.stderr).toBe(0);
+    // Issue 13: the cost coverage of the last 30 days of data (some demo variants have no cost).
+    expect(status.stdout).toMatch(/^Cost coverage, 2024-04-13 to 2024-05-12 \(the last 30 days of data\): \d+\.\d% of product sales have a unit cost; the rest count at zero cost/m);
     for (const stream of STREAMS) {
       // stream, rows, cursor, data_through, limit_h, age_hours, fresh, last_run, last_run_at.
       // Data to 12 May 2024 is older than any limit today: not fresh.

@@ -2,7 +2,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { z } from 'zod';
 import { configSchema } from '../../config/schema.ts';
 import { setSleep } from '../../lib/http.ts';
-import '../../extractors/stripe/index.ts';
 import { logger } from '../../lib/logger.ts';
 import { resolveSources, runPipeline } from '../../pipeline/run.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
