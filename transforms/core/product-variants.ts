@@ -11,7 +11,7 @@ export const coreProductVariants = defineModel({
   dependsOn: ['staging.shopify_product_variants', 'staging.shopify_products'],
   description: "Product variants with their product's names and their current Shopify unit cost.",
   uniqueKey: ['variant_id'],
-  indexes: [['sku'], ['inventory_item_id']],
+  indexes: [['variant_id'], ['sku'], ['inventory_item_id']],
   build: (db) =>
     db
       .selectFrom('staging.shopify_product_variants as v')

@@ -15,6 +15,8 @@ export const stagingCostsUnitCosts = defineModel({
   dependsOn: ['raw.costs__unit_costs'],
   description: 'Unit costs from cost files, one row per SKU and valid_from.',
   uniqueKey: ['cost_key'],
+  // Each order line looks up its SKU's latest cost on or before its date.
+  indexes: [['sku', 'valid_from']],
   checks: [
     rawRecordsCheck('costs', 'unit_costs', 'cost_key', (ctx) => {
       const range = dateRange(ctx);
