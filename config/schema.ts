@@ -339,8 +339,9 @@ export const sourceConfigSchemas = {
   google_ads: googleAdsConfig,
   meta_ads: metaAdsConfig,
   shipments: shipmentsConfig,
-  fx: fxConfig,
+  // In the catalogue's order (costs before fx).
   costs: costsConfig,
+  fx: fxConfig,
 } satisfies { [K in CatalogSource]: z.ZodType };
 
 export const configSchema = z

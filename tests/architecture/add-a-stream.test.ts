@@ -85,7 +85,7 @@ describe('adding a stream (docs/architecture.md)', () => {
   });
 
   it('reads the stream’s settings from its source’s config entry, one per catalogue source', () => {
-    expect(Object.keys(sourceConfigSchemas)).toEqual(['shopify', 'stripe', 'ga4', 'google_ads', 'meta_ads', 'shipments', 'fx', 'costs']);
+    expect(Object.keys(sourceConfigSchemas)).toEqual(['shopify', 'stripe', 'ga4', 'google_ads', 'meta_ads', 'shipments', 'costs', 'fx']);
     expect(Object.keys(sourceConfigSchemas)).toEqual(Object.keys(catalog));
     // A stream of the catalogue is a key of streamFreshnessHours; a name it does not have is refused.
     expect(configSchema.parse({ streamFreshnessHours: { 'shopify.orders': 6 } }).streamFreshnessHours).toEqual({ 'shopify.orders': 6 });
