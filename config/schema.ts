@@ -339,6 +339,7 @@ export const sourceConfigSchemas = {
   google_ads: googleAdsConfig,
   meta_ads: metaAdsConfig,
   shipments: shipmentsConfig,
+  // In the catalogue's order (costs before fx).
   costs: costsConfig,
   fx: fxConfig,
 } satisfies { [K in CatalogSource]: z.ZodType };

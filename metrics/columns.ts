@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { CatalogEntry, ColumnType, MetricDefinition, MetricTableName, MetricViewName } from './definition.ts';
+import { subtrahends, type CatalogEntry, type ColumnType, type MetricDefinition, type MetricTableName, type MetricViewName } from './definition.ts';
 import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import type { MetricView } from './view.ts';
 
@@ -48,7 +48,7 @@ export function metricExpression(view: MetricViewName, metric: MetricDefinition,
     if (!p || !p.views.includes(view)) throw new Error(`${metric.name} needs ${name} in ${view}`);
     return metricExpression(view, p, alias, definitions);
   };
-  if (d.kind === 'difference') return sql`(${part(d.minuend)} - ${part(d.subtrahend)})`;
+  if (d.kind === 'difference') return sql`(${sql.join([part(d.minuend), ...subtrahends(d).map(part)], sql` - `)})`;
   const ratio = sql`(${part(d.numerator)})::numeric / nullif((${part(d.denominator)})::numeric, 0)`;
   return d.complement ? sql`(1 - ${ratio})` : sql`(${ratio})`;
 }

@@ -18,6 +18,8 @@ export const METRIC_VIEWS = [
   'cohort_monthly',
   'revenue_reconciliation_daily',
   'clv_summary',
+  'product_daily',
+  'inventory_daily',
 ] as const;
 export type MetricViewName = (typeof METRIC_VIEWS)[number];
 
@@ -41,7 +43,7 @@ export type SourceStream = StreamName;
 
 export type MetricUnit = 'count' | 'currency' | 'ratio' | 'days';
 
-export type MetricArea = 'sales' | 'customers' | 'marketing' | 'payments' | 'fulfilment' | 'reconciliation' | 'clv';
+export type MetricArea = 'sales' | 'profit' | 'customers' | 'marketing' | 'payments' | 'fulfilment' | 'reconciliation' | 'clv';
 
 /** The SQL type of a published column. */
 export type ColumnType = 'bigint' | 'numeric' | 'date' | 'text' | 'integer' | 'boolean' | 'timestamptz';
@@ -54,12 +56,20 @@ export type ColumnType = 'bigint' | 'numeric' | 'date' | 'text' | 'integer' | 'b
 export type Derivation =
   /** `numerator / denominator` (`1 − numerator / denominator` with `complement`); NULL when the denominator is 0. */
   | { readonly kind: 'ratio'; readonly numerator: string; readonly denominator: string; readonly complement?: boolean }
-  /** `minuend − subtrahend`. */
-  | { readonly kind: 'difference'; readonly minuend: string; readonly subtrahend: string };
+  /**
+   * `minuend − subtrahend`, or `minuend − a − b − …` for a list (a profit: sales less each of
+   * its costs, every one a column of the row).
+   */
+  | { readonly kind: 'difference'; readonly minuend: string; readonly subtrahend: string | readonly string[] };
 
-/** The two metrics a derivation is computed from: numerator and denominator, or minuend and subtrahend. */
-export function derivationParts(d: Derivation): [string, string] {
-  return d.kind === 'ratio' ? [d.numerator, d.denominator] : [d.minuend, d.subtrahend];
+/** The metrics a difference takes off its minuend, in order. */
+export function subtrahends(d: Extract<Derivation, { kind: 'difference' }>): readonly string[] {
+  return typeof d.subtrahend === 'string' ? [d.subtrahend] : d.subtrahend;
+}
+
+/** The metrics a derivation is computed from: numerator and denominator, or minuend and subtrahends. */
+export function derivationParts(d: Derivation): string[] {
+  return d.kind === 'ratio' ? [d.numerator, d.denominator] : [d.minuend, ...subtrahends(d)];
 }
 
 /** One KPI. */

@@ -14,6 +14,7 @@ export const METRICS_DOC = fileURLToPath(new URL('../docs/metrics.md', import.me
 
 const AREAS: [MetricArea, string][] = [
   ['sales', 'Sales'],
+  ['profit', 'Products and profit'],
   ['customers', 'Customers'],
   ['marketing', 'Marketing'],
   ['payments', 'Payments'],

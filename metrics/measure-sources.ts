@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { measureSource } from './measure.ts';
 import { countedShipments as countedShipmentRows } from './views/counted-shipments.ts';
 
@@ -61,5 +62,58 @@ export const countedShipments = measureSource({
   dimensions: [],
 });
 
+/**
+ * The line items of counted orders, on their order's local date, with their cost of goods
+ * (`quantity × unit_cost_rc`; NULL for a line whose unit cost is unknown).
+ */
+export const countedOrderLines = measureSource({
+  name: 'counted_order_lines',
+  description: 'core.order_lines where is_counted (line items of counted orders), with cogs_rc = quantity × unit_cost_rc',
+  rows: (db) =>
+    db
+      .selectFrom('core.order_lines')
+      .where('is_counted', '=', true)
+      .selectAll()
+      .select(sql<string | null>`quantity * unit_cost_rc`.as('cogs_rc')),
+  dates: ['order_date'],
+  dimensions: [],
+});
+
+/** The refunded line items of the successful refunds of counted orders, on the refund's date. */
+export const countedRefundLines = measureSource({
+  name: 'counted_refund_lines',
+  description: 'core.refund_lines where order_is_counted (refunded line items of successful refunds of counted orders)',
+  rows: (db) => db.selectFrom('core.refund_lines').where('order_is_counted', '=', true).selectAll(),
+  dates: ['refund_date'],
+  dimensions: [],
+});
+
+/** Stripe balance transactions (charges, refunds, fees, payouts …), on the local date they were created. */
+export const balanceTransactions = measureSource({
+  name: 'balance_transactions',
+  description: 'core.balance_transactions (Stripe balance transactions of every type)',
+  rows: (db) => db.selectFrom('core.balance_transactions').selectAll(),
+  dates: ['transaction_date'],
+  dimensions: [],
+});
+
+/**
+ * The stock of each tracked variant per snapshot date: `available` summed over its locations
+ * (core.inventory_levels), one row per snapshot date and variant.
+ */
+export const stockSnapshots = measureSource({
+  name: 'stock_snapshots',
+  description: 'core.inventory_levels of tracked variants, available summed over locations, per snapshot date and variant',
+  rows: (db) =>
+    db
+      .selectFrom('core.inventory_levels')
+      .where('is_tracked', '=', true)
+      .where('variant_id', 'is not', null)
+      .groupBy(['snapshot_date', 'variant_id'])
+      .select(['snapshot_date', 'variant_id', sql<number>`sum(available)`.as('available')]),
+  dates: ['snapshot_date'],
+  dimensions: [],
+});
+
 /** Every source of a base measure. */
-export const measureSources = [countedOrders, countedRefunds, traffic, spend, payments, countedShipments] as const;
+export const measureSources = [countedOrders, countedRefunds, traffic, spend, payments, countedShipments, countedOrderLines, countedRefundLines, balanceTransactions, stockSnapshots] as const;

@@ -27,9 +27,10 @@ export type Aggregation = 'count' | 'sum' | 'count_distinct';
  * How a measure of a day becomes the measure of a week or a month: `sum` adds the days up
  * (an additive measure); `recount` recomputes the same aggregate from the source rows of the
  * whole period (a distinct count: a customer who orders on Monday and Friday is one customer
- * of the week).
+ * of the week); `last` takes the value of the period's last day that has one (a snapshot,
+ * such as the variants out of stock: a day without rows has no value, NULL rather than 0).
  */
-export type RollUp = 'sum' | 'recount';
+export type RollUp = 'sum' | 'recount' | 'last';
 
 /** A source as a measure holds it, its row type erased. */
 export interface SourceOfMeasure {

@@ -1,4 +1,4 @@
-import { derivationParts, type MetricDefinition } from './definition.ts';
+import { derivationParts, subtrahends, type MetricDefinition } from './definition.ts';
 import { metricByName } from './definitions/index.ts';
 
 /**
@@ -44,7 +44,7 @@ export function whyNotSummable(m: MetricDefinition): string {
 function sumExpression(m: MetricDefinition): string {
   const d = m.derivation;
   if (!d) return `SUM(${m.column})`;
-  if (d.kind === 'difference') return `${sumExpression(part(d.minuend))} − ${sumExpression(part(d.subtrahend))}`;
+  if (d.kind === 'difference') return [d.minuend, ...subtrahends(d)].map((p) => sumExpression(part(p))).join(' − ');
   const ratio = `${sumExpression(part(d.numerator))} / NULLIF(${sumExpression(part(d.denominator))}, 0)`;
   return d.complement ? `1 − ${ratio}` : ratio;
 }
@@ -68,7 +68,7 @@ export function computedFromRow(m: MetricDefinition): string | undefined {
   const d = m.derivation;
   if (!d) return undefined;
   const col = (name: string) => part(name).column;
-  if (d.kind === 'difference') return `${col(d.minuend)} − ${col(d.subtrahend)}`;
+  if (d.kind === 'difference') return [d.minuend, ...subtrahends(d)].map(col).join(' − ');
   const ratio = `${col(d.numerator)} / ${col(d.denominator)}`;
   return `${d.complement ? `1 − ${ratio}` : ratio} (NULL when ${col(d.denominator)} is 0)`;
 }

@@ -5,7 +5,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
 import { incompleteReadText, isIncomplete } from './data-status.ts';
-import { derivationParts, type MetricDefinition } from './definition.ts';
+import { derivationParts, subtrahends, type MetricDefinition } from './definition.ts';
 import { metricByName } from './definitions/index.ts';
 import { summable } from './over-a-range.ts';
 
@@ -20,6 +20,8 @@ export const HEADLINE_METRICS = [
   'mer',
   'payment_acceptance_rate',
   'on_time_delivery_rate',
+  'gross_margin',
+  'contribution_margin',
 ] as const;
 
 export interface Period {
@@ -126,9 +128,10 @@ function valueOf(metric: MetricDefinition, sums: Record<string, number | null>):
   const d = metric.derivation;
   if (!d) return sums[metric.column] ?? null;
   if (d.kind === 'difference') {
-    const a = valueOf(definition(d.minuend), sums);
-    const b = valueOf(definition(d.subtrahend), sums);
-    return a === null || b === null ? null : a - b;
+    const values = [d.minuend, ...subtrahends(d)].map((p) => valueOf(definition(p), sums));
+    if (values.some((v) => v === null)) return null;
+    const [first, ...rest] = values as number[];
+    return rest.reduce((a, b) => a - b, first!);
   }
   const n = valueOf(definition(d.numerator), sums);
   const q = valueOf(definition(d.denominator), sums);

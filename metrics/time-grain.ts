@@ -126,7 +126,12 @@ function dayQuery(db: Kysely<Database>, grain: TimeGrain, definitions: readonly 
   } else {
     withs.push(['keys', sql.join(groups.map((g) => sql`select ${keyList(g.name)} from ${sql.id(g.name)}`), sql` union `)]);
   }
-  const values = groups.flatMap((g) => g.members.map(({ metric }) => sql`coalesce(${ref(g.name, metric.column)}, 0) as ${sql.id(metric.column)}`));
+  // A snapshot (`last`) has no value on a day without rows: NULL, not 0.
+  const values = groups.flatMap((g) =>
+    g.members.map(({ metric, measure }) =>
+      measure.rollUp === 'last' ? sql`${ref(g.name, metric.column)} as ${sql.id(metric.column)}` : sql`coalesce(${ref(g.name, metric.column)}, 0) as ${sql.id(metric.column)}`,
+    ),
+  );
   const joins = groups.map((g) => sql`left join ${sql.id(g.name)} on ${joinOn(grain, g.name, 'k')}`);
   return sql`${ctes(withs)}
     select ${list([...keyColumns.map((c) => ref('k', c)), ...values])}
@@ -146,6 +151,7 @@ function periodQuery(db: Kysely<Database>, grain: TimeGrain, ctx: MetricsContext
   const published = publishedMeasures(grain, ctx.definitions);
   const summed = published.filter(({ measure }) => measure.rollUp === 'sum');
   const recounted = groupsOf(published.filter(({ measure }) => measure.rollUp === 'recount'));
+  const snapshots = published.filter(({ measure }) => measure.rollUp === 'last');
   const period = periodOf(grain.period, sql.ref('d.date'));
   const by = grain.by.map((c) => ref('d', c));
   const days = sql`select ${list([sql`${period} as date`, ...by, sql`count(*) as days_with_data`, ...summed.map(({ metric }) => sql`sum(${ref('d', metric.column)}) as ${sql.id(metric.column)}`)])}
@@ -163,6 +169,14 @@ function periodQuery(db: Kysely<Database>, grain: TimeGrain, ctx: MetricsContext
       sql`${isCompleteExpression(sql<string>`${next} - 1`, lastCompleteDay(db, ctx.completeness))} as is_complete`,
       ...summed.map(({ metric }) => ref('s', metric.column)),
       ...recounted.flatMap((g) => g.members.map(({ metric }) => sql`coalesce(${ref(g.name, metric.column)}, 0) as ${sql.id(metric.column)}`)),
+      // A snapshot: the value of the period's last day that has one.
+      ...snapshots.map(
+        ({ metric }) =>
+          sql`(select l.${sql.id(metric.column)} from ${sql.table(from)} as l
+                where ${periodOf(grain.period, sql.ref('l.date'))} = s.date and l.${sql.id(metric.column)} is not null
+                  ${sql.join(grain.by.map((c) => sql`and ${ref('l', c)} = ${ref('s', c)}`), sql` `)}
+                order by l.date desc limit 1) as ${sql.id(metric.column)}`,
+      ),
     ])}
       from sums as s ${sql.join(joins, sql` `)}`;
 }

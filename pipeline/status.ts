@@ -125,3 +125,30 @@ export async function alertStatus(db: Kysely<Database>) {
     .orderBy('rule')
     .execute();
 }
+
+/** How much of the product sales of the last 30 days of data has a unit cost (docs/metrics.md, cogs_coverage). */
+export interface CostCoverage {
+  /** The 30 days ending on the last day of metrics.kpi_daily. */
+  from: string;
+  to: string;
+  productSales: number;
+  productSalesCosted: number;
+  /** productSalesCosted / productSales; null when nothing sold. */
+  coverage: number | null;
+}
+
+/** The cost coverage of the last 30 days of data, or null before the first refresh (or one that predates the column). */
+export async function costCoverage(db: Kysely<Database>): Promise<CostCoverage | null> {
+  const exists = await sql<{ n: number }>`select count(*)::int as n from information_schema.columns
+     where table_schema = 'metrics' and table_name = 'kpi_daily' and column_name = 'product_sales_costed'`.execute(db);
+  if (exists.rows[0]!.n === 0) return null;
+  const found = await sql<{ from: string | null; to: string | null; sales: string | null; costed: string | null }>`
+    select (max(date) - 29)::text as from, max(date)::text as to,
+           sum(product_sales) filter (where date > max_date - 30) as sales, sum(product_sales_costed) filter (where date > max_date - 30) as costed
+      from (select date, product_sales, product_sales_costed, max(date) over () as max_date from metrics.kpi_daily) k`.execute(db);
+  const row = found.rows[0];
+  if (!row || row.to === null) return null;
+  const sales = Number(row.sales ?? 0);
+  const costed = Number(row.costed ?? 0);
+  return { from: row.from!, to: row.to, productSales: sales, productSalesCosted: costed, coverage: sales === 0 ? null : costed / sales };
+}

@@ -79,7 +79,7 @@ table { border-collapse: collapse; font-size: 13px; } td, th { padding: 4px 10px
 ul.plain { padding-left: 18px; } code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 `;
 
-/** The products section, when the products table exists. */
+/** The products section, when metrics.product_daily exists. */
 function productsHtml(d: ReportData): string {
   const p = d.products;
   if (p === null) return '';
@@ -89,9 +89,9 @@ function productsHtml(d: ReportData): string {
   return `<section class="products">
   <h2>Products</h2>
   <div class="headlines">
-    ${list('Best sellers (revenue)', 'best-sellers', p.bestSellers.map((x) => `${escapeHtml(x.product)} — ${money(x.value)}`))}
+    ${list('Best sellers (product sales)', 'best-sellers', p.bestSellers.map((x) => `${escapeHtml(x.product)} — ${money(x.value)}`))}
     ${p.outOfStock === null ? '' : list('Out of stock at the end of the period', 'out-of-stock', p.outOfStock.map(escapeHtml))}
-    ${list('Returned most', 'most-returned', p.mostReturned.map((x) => `${escapeHtml(x.product)} — ${displayNumber(x.value, 'count')}`))}
+    ${list('Refunded most (units)', 'most-returned', p.mostReturned.map((x) => `${escapeHtml(x.product)} — ${displayNumber(x.value, 'count')}`))}
   </div>
 </section>`;
 }

@@ -3,14 +3,14 @@ import type { Database } from '../warehouse/database.ts';
 import type { ReportPeriod } from './period.ts';
 
 /**
- * The products section of a review: best sellers, products out of stock and products returned
- * most. The warehouse has no products table yet; the section appears once a table of this
- * shape exists (one row per product and local date), and is left out until then:
- * `date`, `product` (its title), `units_sold`, `revenue`, `returns`, and optionally
- * `inventory_quantity` (the stock at the end of the day) for "out of stock".
+ * The products section of a review, from `metrics.product_daily` and `metrics.inventory_daily`
+ * (docs/metrics.md, "Products, stock and profit"): the best sellers by product sales, the
+ * products refunded most by units, and the variants out of stock in the period's last stock
+ * snapshot. A warehouse whose metrics were last refreshed before these tables existed has no
+ * products section until the next refresh.
  */
 export const PRODUCTS_TABLE = { schema: 'metrics', name: 'product_daily' } as const;
-const REQUIRED = ['date', 'product', 'units_sold', 'revenue', 'returns'];
+export const INVENTORY_TABLE = { schema: 'metrics', name: 'inventory_daily' } as const;
 
 export interface ProductLine {
   product: string;
@@ -20,34 +20,37 @@ export interface ProductLine {
 export interface ProductsSection {
   bestSellers: ProductLine[];
   mostReturned: ProductLine[];
-  /** Null when the table has no stock column. */
+  /** The variants (by SKU) out of stock in the period's last snapshot; null when there is no stock table. */
   outOfStock: string[] | null;
 }
 
-/** The section for the period, or null when the products table does not exist (or lacks a column it needs). */
+async function exists(db: Kysely<Database>, table: { schema: string; name: string }): Promise<boolean> {
+  const found = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${table.schema} and table_name = ${table.name}`.execute(db);
+  return found.rows[0]!.n > 0;
+}
+
+/** The section for the period, or null when the products table does not exist yet. */
 export async function productsSection(db: Kysely<Database>, period: ReportPeriod, top = 5): Promise<ProductsSection | null> {
-  const columns = (
-    await sql<{ column_name: string }>`select column_name from information_schema.columns where table_schema = ${PRODUCTS_TABLE.schema} and table_name = ${PRODUCTS_TABLE.name}`.execute(db)
-  ).rows.map((r) => r.column_name);
-  if (!REQUIRED.every((c) => columns.includes(c))) return null;
-  const table = sql.table(`${PRODUCTS_TABLE.schema}.${PRODUCTS_TABLE.name}`);
-  const ranked = async (measure: 'revenue' | 'returns') =>
+  if (!(await exists(db, PRODUCTS_TABLE))) return null;
+  const products = sql.table(`${PRODUCTS_TABLE.schema}.${PRODUCTS_TABLE.name}`);
+  // A product is named by its title; a line of a product the products stream does not know, by its SKU.
+  const ranked = async (measure: 'product_sales' | 'units_refunded') =>
     (
       await sql<{ product: string; value: string }>`
-        select product, sum(${sql.ref(measure)})::text as value from ${table}
-         where date between ${period.start}::date and ${period.end}::date
+        select product, sum(${sql.ref(measure)})::text as value
+          from (select coalesce(product_title, sku, variant_id, 'unknown') as product, ${sql.ref(measure)} from ${products}
+                 where date between ${period.start}::date and ${period.end}::date) p
          group by product having sum(${sql.ref(measure)}) > 0
          order by sum(${sql.ref(measure)}) desc, product limit ${top}`.execute(db)
     ).rows.map((r) => ({ product: r.product, value: Number(r.value) }));
-  const outOfStock = columns.includes('inventory_quantity')
+  const outOfStock = (await exists(db, INVENTORY_TABLE))
     ? (
-        await sql<{ product: string }>`
-          select product from (
-            select distinct on (product) product, inventory_quantity from ${table}
-             where date between ${period.start}::date and ${period.end}::date and inventory_quantity is not null
-             order by product, date desc) last
-           where inventory_quantity <= 0 order by product`.execute(db)
-      ).rows.map((r) => r.product)
+        await sql<{ variant: string }>`
+          select coalesce(sku, variant_id) as variant from ${sql.table(`${INVENTORY_TABLE.schema}.${INVENTORY_TABLE.name}`)}
+           where date = (select max(date) from ${sql.table(`${INVENTORY_TABLE.schema}.${INVENTORY_TABLE.name}`)} where date between ${period.start}::date and ${period.end}::date)
+             and is_out_of_stock
+           order by 1`.execute(db)
+      ).rows.map((r) => r.variant)
     : null;
-  return { bestSellers: await ranked('revenue'), mostReturned: await ranked('returns'), outOfStock };
+  return { bestSellers: await ranked('product_sales'), mostReturned: await ranked('units_refunded'), outOfStock };
 }

@@ -1,4 +1,4 @@
-import type { MetricDefinition } from '../metrics/definition.ts';
+import { subtrahends, type MetricDefinition } from '../metrics/definition.ts';
 import { metricByName } from '../metrics/definitions/index.ts';
 
 /** A row of a metrics table as read: numerics arrive as strings, counts as numbers. */
@@ -25,9 +25,10 @@ function valueOf(m: MetricDefinition, rows: readonly MetricRow[]): number | null
   if (d) {
     const part = (n: string) => valueOf(metricByName(n)!, rows);
     if (d.kind === 'difference') {
-      const a = part(d.minuend);
-      const b = part(d.subtrahend);
-      return a === null || b === null ? null : a - b;
+      const values = [d.minuend, ...subtrahends(d)].map(part);
+      if (values.some((v) => v === null)) return null;
+      const [first, ...rest] = values as number[];
+      return rest.reduce((a, b) => a - b, first!);
     }
     const n = part(d.numerator);
     const q = part(d.denominator);

@@ -25,9 +25,10 @@ function partsOf(m: MetricDefinition): MetricParts | undefined {
   const d = m.derivation;
   // A difference of additive columns is published as a column and is additive itself.
   if (!d || d.kind === 'difference') return { kind: 'sum', column: m.column };
+  // A part that is a column summed over days: a base measure, or a difference of them (gross_profit).
   const column = (name: string) => {
     const p = metricByName(name);
-    return p && !p.derivation ? p.column : undefined;
+    return p && (!p.derivation || p.derivation.kind === 'difference') && p.views.includes(DAILY) && summable(p) ? p.column : undefined;
   };
   const numerator = column(d.numerator);
   const denominator = column(d.denominator);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { StopCheck } from './model.ts';
+import type { StopCheck, WarnCheck } from './model.ts';
 
 /** Rows whose amount has no reporting-currency value: the rate was missing. */
 export function hasRates(table: string, pairs: readonly (readonly [amount: string, converted: string])[], dateColumn: string, currencyColumn = 'currency'): StopCheck {
@@ -59,5 +59,70 @@ export function notInFuture(table: string, dateColumn: string, key: string): Sto
       sql`select ${sql.ref(key)}, ${sql.ref(dateColumn)} from ${sql.table(table)}
           where ${sql.ref(dateColumn)} > (${sql.lit(ctx.now.toISOString())}::timestamptz at time zone ${sql.lit(ctx.reportingTimezone)})::date
           limit 5`,
+  };
+}
+
+/**
+ * Sold lines without a unit cost (neither in the costs file nor in Shopify): cogs counts them at
+ * zero cost. Only once the shop has costs somewhere (a products stream or a costs file), so a
+ * shop that has set up neither is not warned on every run.
+ */
+export function soldLinesWithoutCost(): WarnCheck {
+  return {
+    name: 'sold lines have a unit cost',
+    severity: 'warn',
+    failing: () =>
+      sql`select coalesce(sku, 'variant ' || variant_id, title, 'line ' || line_id) as item, count(*)::int as lines, min(order_date)::text as first_date
+            from core.order_lines
+           where is_counted and unit_cost is null
+             and (exists (select 1 from core.product_variants) or exists (select 1 from staging.costs_unit_costs))
+           group by 1 order by 2 desc, 1 limit 20`,
+    describe: (rows) => {
+      const items = rows.slice(0, 5).map((r) => `${String(r.item)} (${String(r.lines)} lines from ${String(r.first_date)})`);
+      const more = rows.length > 5 ? ` and ${rows.length - 5}${rows.length === 20 ? '+' : ''} more` : '';
+      return `sold lines without a unit cost, counted at zero cost (see cogs_coverage): ${items.join(', ')}${more}; add their cost in Shopify or in the costs file`;
+    },
+  };
+}
+
+/** Sold variants the products stream does not have (names and Shopify costs are then unknown for them). */
+export function soldVariantsMissingFromProducts(): WarnCheck {
+  return {
+    name: 'sold variants are in the products stream',
+    severity: 'warn',
+    failing: () =>
+      sql`select variant_id, max(sku) as sku, count(*)::int as lines
+            from core.order_lines
+           where is_counted and variant_id is not null and not variant_in_products
+             and exists (select 1 from core.product_variants)
+           group by variant_id order by 3 desc, 1 limit 20`,
+    describe: (rows) => {
+      const items = rows.slice(0, 5).map((r) => `${String(r.variant_id)}${r.sku ? ` (${String(r.sku)})` : ''}`);
+      const more = rows.length > 5 ? ` and ${rows.length - 5}${rows.length === 20 ? '+' : ''} more` : '';
+      return `sold variants not in shopify.products: ${items.join(', ')}${more} (deleted products, or products not read yet)`;
+    },
+  };
+}
+
+/**
+ * Days with succeeded Stripe charges but no balance transaction of type charge: the fees of those
+ * days are missing from payment_fees. Only once balance transactions are landed at all.
+ */
+export function chargeDaysWithoutBalanceTransactions(): WarnCheck {
+  return {
+    name: 'days with charges have balance transactions',
+    severity: 'warn',
+    failing: () =>
+      sql`select p.payment_date::text as date, count(*)::int as charges
+            from core.payments p
+           where p.status = 'succeeded'
+             and exists (select 1 from core.balance_transactions)
+             and not exists (select 1 from core.balance_transactions b where b.transaction_date = p.payment_date and b.type in ('charge', 'payment'))
+           group by p.payment_date order by p.payment_date limit 20`,
+    describe: (rows) => {
+      const days = rows.slice(0, 5).map((r) => `${String(r.date)} (${String(r.charges)} charges)`);
+      const more = rows.length > 5 ? ` and ${rows.length - 5}${rows.length === 20 ? '+' : ''} more days` : '';
+      return `days with Stripe charges but no balance transaction, so payment_fees misses their fees: ${days.join(', ')}${more}`;
+    },
   };
 }

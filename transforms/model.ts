@@ -23,8 +23,10 @@ export interface TransformContext {
  * - `set-aside` ({@link SetAsideCheck}): one record the model cannot use. It is taken out of
  *   the model's table before anything reads it, recorded in `ops.set_aside` with its reason,
  *   and the build goes on to be published, with a warning.
+ * - `warn` ({@link WarnCheck}): the build is right but incomplete in a way a reader should know
+ *   (sold lines without a cost). The build is published; the run's summary carries the warning.
  */
-export type DataCheck = StopCheck | SetAsideCheck;
+export type DataCheck = StopCheck | WarnCheck | SetAsideCheck;
 
 interface CheckBase {
   name: string;
@@ -36,6 +38,13 @@ export interface StopCheck extends CheckBase {
   severity?: 'stop';
   /** A sentence naming what is wrong, from the failing rows (default: the first row). */
   describe?(rows: Record<string, unknown>[]): string;
+}
+
+/** A check whose failing rows are a warning of the run, never a reason to keep the previous build. */
+export interface WarnCheck extends CheckBase {
+  severity: 'warn';
+  /** The warning, in a sentence, from the failing rows. */
+  describe(rows: Record<string, unknown>[]): string;
 }
 
 /**

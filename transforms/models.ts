@@ -11,6 +11,12 @@ import { stagingGoogleAdsCampaigns } from './staging/google-ads-campaigns.ts';
 import { stagingMetaAdsCampaigns } from './staging/meta-ads-campaigns.ts';
 import { stagingShipments } from './staging/shipments.ts';
 import { stagingFxRates } from './staging/fx-rates.ts';
+import { stagingShopifyRefundLines } from './staging/shopify-refund-lines.ts';
+import { stagingShopifyProducts } from './staging/shopify-products.ts';
+import { stagingShopifyProductVariants } from './staging/shopify-product-variants.ts';
+import { stagingShopifyInventoryLevels } from './staging/shopify-inventory-levels.ts';
+import { stagingStripeBalanceTransactions } from './staging/stripe-balance-transactions.ts';
+import { stagingCostsUnitCosts } from './staging/costs-unit-costs.ts';
 import { coreFxRates } from './core/fx-rates.ts';
 import { coreOrders } from './core/orders.ts';
 import { coreOrderLines } from './core/order-lines.ts';
@@ -20,6 +26,11 @@ import { corePayments } from './core/payments.ts';
 import { coreSpend } from './core/spend.ts';
 import { coreTraffic } from './core/traffic.ts';
 import { coreShipments } from './core/shipments.ts';
+import { coreRefundLines } from './core/refund-lines.ts';
+import { coreProducts } from './core/products.ts';
+import { coreProductVariants } from './core/product-variants.ts';
+import { coreInventoryLevels } from './core/inventory-levels.ts';
+import { coreBalanceTransactions } from './core/balance-transactions.ts';
 
 /** Every model, staging first; the runner orders them by their dependencies. */
 export const models: readonly Model[] = [
@@ -35,6 +46,12 @@ export const models: readonly Model[] = [
   stagingMetaAdsCampaigns,
   stagingShipments,
   stagingFxRates,
+  stagingShopifyRefundLines,
+  stagingShopifyProducts,
+  stagingShopifyProductVariants,
+  stagingShopifyInventoryLevels,
+  stagingStripeBalanceTransactions,
+  stagingCostsUnitCosts,
   coreFxRates,
   coreOrders,
   coreOrderLines,
@@ -44,4 +61,9 @@ export const models: readonly Model[] = [
   coreSpend,
   coreTraffic,
   coreShipments,
+  coreRefundLines,
+  coreProducts,
+  coreProductVariants,
+  coreInventoryLevels,
+  coreBalanceTransactions,
 ];

@@ -7,7 +7,7 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
-import type { DataCheck, Model, SetAsideCheck, StopCheck, TransformContext } from './model.ts';
+import type { DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
 
@@ -33,6 +33,8 @@ export interface CheckResult {
   message?: string;
   /** The check's SQL, when the check's own query failed. */
   sql?: string;
+  /** A warning check: failing, it warns and the build is still published. */
+  warning?: boolean;
 }
 
 /** What one set-aside check took out of its model's table in this build. */
@@ -303,7 +305,14 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
           const rows = ((await trx.executeQuery(q)).rows ?? []) as Record<string, unknown>[];
           await savepoint.releaseSavepoint('check').execute();
           const passed = rows.length === 0;
-          checks.push({ model: model.name, check: check.name, passed, sample: rows.slice(0, 5), message: passed ? undefined : check.describe?.(rows) });
+          checks.push({
+            model: model.name,
+            check: check.name,
+            passed,
+            sample: rows.slice(0, 5),
+            message: passed ? undefined : check.describe?.(rows),
+            ...(check.severity === 'warn' ? { warning: true } : {}),
+          });
         } catch (error) {
           await savepoint.rollbackToSavepoint('check').execute();
           const message = `the check's query failed: ${errorMessage(error)}`;
@@ -313,13 +322,13 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       }
     }
     const firstFailure = results.find((r) => r.status === 'failed');
-    const failedChecks = checks.filter((c) => !c.passed);
+    const failedChecks = checks.filter((c) => !c.passed && !c.warning);
     const error = firstFailure
       ? `model ${firstFailure.model} failed: ${firstFailure.error}`
       : failedChecks.length
         ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''}${c.sample.length ? ` (e.g. ${JSON.stringify(c.sample[0])})` : ''}`).join('; ')
         : undefined;
-    const warnings = setAside.flatMap(setAsideWarnings);
+    const warnings = [...setAside.flatMap(setAsideWarnings), ...checks.filter((c) => !c.passed && c.warning).map((c) => `${c.model}: ${c.message ?? c.check}`)];
     if (error) {
       await trx.rollback().execute();
       committed = true;
@@ -432,8 +441,8 @@ function setAsideWarnings(s: SetAsideResult): string[] {
 }
 
 /** The model's stop checks plus unique and not-null key checks from `uniqueKey`. */
-function modelChecks(model: Model): StopCheck[] {
-  const out: StopCheck[] = [];
+function modelChecks(model: Model): (StopCheck | WarnCheck)[] {
+  const out: (StopCheck | WarnCheck)[] = [];
   if (model.uniqueKey?.length) {
     const cols = model.uniqueKey.map((c) => sql.ref(c));
     out.push({
@@ -445,7 +454,7 @@ function modelChecks(model: Model): StopCheck[] {
       failing: () => sql`select * from ${sql.table(model.name)} where ${sql.join(cols.map((c) => sql`${c} is null`), sql` or `)} limit 5`,
     });
   }
-  out.push(...(model.checks ?? []).filter((c): c is StopCheck => c.severity !== 'set-aside'));
+  out.push(...(model.checks ?? []).filter((c): c is StopCheck | WarnCheck => c.severity !== 'set-aside'));
   return out;
 }
 

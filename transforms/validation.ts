@@ -181,3 +181,13 @@ export function reportDateProblem(range: DateRange): RawBuilder<string | null> {
     when _report_date < ${sql.lit(range.earliest)}::date then 'date ' || to_char(_report_date, 'YYYY-MM-DD') || ' is dated before ' || ${sql.lit(range.earliest)}
     when _report_date > ${sql.lit(addDays(range.today, 1))}::date then 'date ' || to_char(_report_date, 'YYYY-MM-DD') || ' is dated after ' || ${sql.lit(addDays(range.today, 1))} || ', in the future' end`;
 }
+
+/**
+ * A whole number that may be negative: a stock level (Shopify's `available` goes below zero when
+ * oversold) or a signed Stripe amount in minor units (a refund, a payout, a fee billed apart).
+ */
+export function integerProblem(name: Field, text: Text, rule: FieldRule = {}): RawBuilder<string | null> {
+  return sql<string | null>`case
+    when nullif(btrim(${text}), '') is null then ops.absent_problem(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)})
+    when ops.parse_integer(${text}) is null then ${field(name)} || ' ' || ops.quoted(${text}) || ' is not a whole number' end`;
+}

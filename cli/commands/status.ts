@@ -4,7 +4,7 @@ import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from 
 import { formatTable } from '../format.ts';
 import { redactDeep } from '../../lib/logger.ts';
 import { apiVersionReport, END_OF_LIFE_WARNING_DAYS } from '../../extractors/api-versions.ts';
-import { alertStatus, backfillStatus, streamStatus } from '../../pipeline/status.ts';
+import { alertStatus, backfillStatus, costCoverage, streamStatus } from '../../pipeline/status.ts';
 
 export function registerStatus(program: Command): void {
   program
@@ -40,12 +40,13 @@ export function registerStatus(program: Command): void {
               .execute(),
             backfills: await backfillStatus(warehouse.db),
             alerts: await alertStatus(warehouse.db),
+            costCoverage: await costCoverage(warehouse.db),
             apiVersions: apiVersionReport(ctx.config, new Date()),
           };
           // Redacted once, field by field, for either format: stored errors quote providers'
           // answers and connection strings (rows written before errors were redacted on the way in).
           const report = redactDeep(stored) as typeof stored;
-          const { runs, streams, quarantine, setAside, backfills, alerts, apiVersions } = report;
+          const { runs, streams, quarantine, setAside, backfills, alerts, apiVersions, costCoverage: coverage } = report;
           if (opts.format === 'json') {
             process.stdout.write(`${JSON.stringify(report)}\n`);
             return EXIT.ok;
@@ -85,6 +86,13 @@ export function registerStatus(program: Command): void {
               })),
             ),
           );
+          if (coverage) {
+            const share = coverage.coverage === null ? 'no product sales' : `${(coverage.coverage * 100).toFixed(1)}% of product sales have a unit cost`;
+            process.stdout.write(
+              `\nCost coverage, ${coverage.from} to ${coverage.to} (the last 30 days of data): ${share}` +
+                `${coverage.coverage !== null && coverage.coverage < 1 ? '; the rest count at zero cost in cogs and gross profit (cogs_coverage)' : ''}\n`,
+            );
+          }
           process.stdout.write('\nQuarantine\n');
           process.stdout.write(quarantine.length ? formatTable(quarantine) : '(empty)\n');
           process.stdout.write('\nSet aside by the last transform (left out of every metric; verite quarantine list)\n');

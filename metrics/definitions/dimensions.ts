@@ -9,8 +9,9 @@ export const date = dimension({
     'The local date in the reporting time zone (SQL date). kpi_daily and revenue_reconciliation_daily: the day, every day from the first to the last day with data; ' +
     'kpi_weekly: the Monday of the ISO week; kpi_monthly: the first day of the month; kpi_channel_daily: the day; ' +
     'customer_kpis: the as-of date (the last day of each month before the date of the last counted order, and that date itself: never a date after the data); ' +
-    'cohort_monthly: the first day of the calendar month the row measures; clv_summary: the cohort month; clv_model: the calibration end of the fit.',
-  views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model'],
+    'cohort_monthly: the first day of the calendar month the row measures; clv_summary: the cohort month; clv_model: the calibration end of the fit; ' +
+    'product_daily: the day of the sales (order date) and of the refunds (refund date); inventory_daily: the date of the stock snapshot.',
+  views: ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model', 'product_daily', 'inventory_daily'],
   sources: [],
   sqlType: 'date',
 });
@@ -120,4 +121,81 @@ export const ordersChecksum = dimension({
 });
 
 /** Every dimension. */
-export const dimensions = [date, daysInPeriod, daysWithData, isComplete, channel, cohortMonth, monthsSinceFirstOrder, fittedAt, calibrationEnd, holdoutEnd, ordersChecksum];
+const PRODUCT_SOURCES = ['shopify.products', 'shopify.orders'] as const;
+
+export const productId = dimension({
+  name: 'product_id',
+  label: 'Product',
+  description: "The Shopify product's id: from the products stream, else from the order line.",
+  views: ['product_daily', 'inventory_daily'],
+  sources: [...PRODUCT_SOURCES],
+  sqlType: 'text',
+});
+
+export const variantId = dimension({
+  name: 'variant_id',
+  label: 'Variant',
+  description: "The Shopify variant's id (NULL in product_daily for the lines of custom items, which have no variant).",
+  views: ['product_daily', 'inventory_daily'],
+  sources: [...PRODUCT_SOURCES],
+  sqlType: 'text',
+});
+
+export const sku = dimension({
+  name: 'sku',
+  label: 'SKU',
+  description: "The variant's SKU: from the products stream, else from the order line.",
+  views: ['product_daily', 'inventory_daily'],
+  sources: [...PRODUCT_SOURCES],
+  sqlType: 'text',
+});
+
+export const productTitle = dimension({
+  name: 'product_title',
+  label: 'Product title',
+  description: "The product's title: from the products stream, else the order line's title.",
+  views: ['product_daily'],
+  sources: [...PRODUCT_SOURCES],
+  sqlType: 'text',
+});
+
+export const variantTitle = dimension({
+  name: 'variant_title',
+  label: 'Variant title',
+  description: "The variant's title: from the products stream, else the order line's variant_title.",
+  views: ['product_daily'],
+  sources: [...PRODUCT_SOURCES],
+  sqlType: 'text',
+});
+
+export const vendor = dimension({
+  name: 'vendor',
+  label: 'Vendor',
+  description: "The product's vendor: from the products stream, else the order line's.",
+  views: ['product_daily'],
+  sources: [...PRODUCT_SOURCES],
+  sqlType: 'text',
+});
+
+export const productType = dimension({
+  name: 'product_type',
+  label: 'Product type',
+  description: "The product's type, from the products stream; NULL for a variant missing from it.",
+  views: ['product_daily'],
+  sources: ['shopify.products'],
+  sqlType: 'text',
+});
+
+export const isOutOfStock = dimension({
+  name: 'is_out_of_stock',
+  label: 'Out of stock',
+  description: '`available ≤ 0` in that snapshot.',
+  views: ['inventory_daily'],
+  sources: ['shopify.inventory_levels'],
+  sqlType: 'boolean',
+});
+
+export const dimensions = [
+  date, daysInPeriod, daysWithData, isComplete, channel, cohortMonth, monthsSinceFirstOrder, fittedAt, calibrationEnd, holdoutEnd, ordersChecksum,
+  productId, variantId, sku, productTitle, variantTitle, vendor, productType, isOutOfStock,
+];

@@ -7,11 +7,15 @@ import { fulfilmentMetrics } from './fulfilment.ts';
 import { marketingMetrics } from './marketing.ts';
 import { paymentMetrics } from './payments.ts';
 import { reconciliationMetrics } from './reconciliation.ts';
+import { productMetrics } from './products.ts';
+import { profitMetrics } from './profit.ts';
 import { salesMetrics } from './sales.ts';
 
 /** Every published metric, area by area. */
 export const metricDefinitions: readonly MetricDefinition[] = Object.freeze([
   ...salesMetrics,
+  ...profitMetrics,
+  ...productMetrics,
   ...customerMetrics,
   ...marketingMetrics,
   ...paymentMetrics,
@@ -86,6 +90,7 @@ export function definitionProblems(entries: readonly CatalogEntry[] = catalogEnt
     if (m.measure && m.derivation) problems.push(`${m.name} is derived, yet has a measure: a ratio or difference is computed from its parts`);
     if (m.measure?.rollUp === 'sum' && !m.additive) problems.push(`${m.name} is not additive, yet its measure is summed over days: say rollUp 'recount'`);
     if (m.measure?.rollUp === 'recount' && m.additive) problems.push(`${m.name} is additive, yet its measure is recounted over a period`);
+    if (m.measure?.rollUp === 'last' && m.additive) problems.push(`${m.name} is additive, yet its measure is a snapshot taken on a period's last day`);
     if (!m.derivation) continue;
     for (const part of derivationParts(m.derivation)) {
       const p = find(part);

@@ -16,7 +16,7 @@ import { createTestDatabase } from '../support/database.ts';
  * small shop (10 days to Sunday 12 May 2024, about 6 orders a day) to stay fast.
  */
 const STREAMS = RAW_STREAMS.map(([source, stream]) => `${source}.${stream}`);
-const CORE_TABLES = ['orders', 'order_lines', 'customers', 'payments', 'refunds', 'spend', 'traffic', 'shipments', 'fx_rates'];
+const CORE_TABLES = ['orders', 'order_lines', 'customers', 'payments', 'refunds', 'spend', 'traffic', 'shipments', 'fx_rates', 'products', 'product_variants', 'inventory_levels', 'balance_transactions'];
 
 /** The real shop's database (DATABASE_URL), which the demo must leave alone. */
 let wh: Warehouse;
@@ -89,6 +89,9 @@ describe('verite run --demo, twice', () => {
       expect(out).toContain('Headline KPIs in USD: last complete day, ISO week and month to 2024-05-12, each against the period before');
       expect(out).toMatch(/^Revenue\s+[\d,]+\.\d\d\s/m);
       expect(out).toMatch(/^Orders\s+\d+\s/m);
+      // Issue 13, acceptance 3: the margins in the headline.
+      expect(out).toMatch(/^Gross margin\s+(\d+\.\d\d%|n\/a)\s/m);
+      expect(out).toMatch(/^Contribution margin\s+(-?\d+\.\d\d%|n\/a)\s/m);
     }
   });
 
@@ -130,11 +133,19 @@ describe('verite run --demo, twice', () => {
     }
     const days = await demo.pool.query<{ first: string; last: string; n: number }>(`select min(date)::text as first, max(date)::text as last, count(*)::int as n from metrics.kpi_daily`);
     expect(days.rows[0]).toEqual({ first: '2024-05-03', last: '2024-05-12', n: 10 });
+    // Issue 13, acceptance 3: the demo has variants without a cost, so some days' sales are not all costed.
+    const coverage = await demo.pool.query<{ below: number; sold: number }>(
+      `select count(*) filter (where cogs_coverage < 1)::int as below, count(*) filter (where product_sales > 0)::int as sold from metrics.kpi_daily`,
+    );
+    expect(coverage.rows[0]!.sold).toBeGreaterThan(0);
+    expect(coverage.rows[0]!.below).toBeGreaterThan(0);
   });
 
   it('verite --demo status lists every stream with its cursor, freshness and last run', async () => {
     const status = await runCli(['--demo', 'status'], { env, cwd: dir });
     expect(status.code, status.stderr).toBe(0);
+    // Issue 13: the cost coverage of the last 30 days of data (some demo variants have no cost).
+    expect(status.stdout).toMatch(/^Cost coverage, 2024-04-13 to 2024-05-12 \(the last 30 days of data\): \d+\.\d% of product sales have a unit cost; the rest count at zero cost/m);
     for (const stream of STREAMS) {
       // stream, rows, cursor, data_through, limit_h, age_hours, fresh, last_run, last_run_at.
       // Data to 12 May 2024 is older than any limit today: not fresh.

@@ -19,6 +19,9 @@ describe('metricParts (alerts over a window)', () => {
     // `delivery_days_total / shipments_delivered`: every counted shipment has an order, so a delivery time (DECISIONLOG.md, "Metrics").
     expect(metricParts('avg_delivery_days')).toEqual({ kind: 'ratio', numerator: 'delivery_days_total', denominator: 'shipments_delivered' });
     expect(metricParts('net_revenue')).toEqual({ kind: 'sum', column: 'net_revenue' });
+    // A margin over a window: the sums of its profit (a difference, published as a column) and of its base.
+    expect(metricParts('gross_margin')).toEqual({ kind: 'ratio', numerator: 'gross_profit', denominator: 'product_sales' });
+    expect(metricParts('contribution_margin')).toEqual({ kind: 'ratio', numerator: 'contribution_profit', denominator: 'net_revenue_ex_tax' });
     expect(metricParts('new_customers')).toEqual({ kind: 'sum', column: 'new_customers' });
   });
 

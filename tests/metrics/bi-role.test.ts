@@ -96,6 +96,7 @@ describe('verite bi grant', () => {
   it('lets the role read every metric table, unqualified too (search_path metrics)', async () => {
     const client = await connectAs(ROLE, PASSWORD);
     try {
+      expect(TABLES).toEqual(expect.arrayContaining(['product_daily', 'inventory_daily']));
       for (const table of TABLES) {
         const res = await client.query(`select count(*)::int as n from metrics.${table}`);
         const expected = (await wh.pool.query(`select count(*)::int as n from metrics.${table}`)).rows[0].n;
@@ -116,7 +117,12 @@ describe('verite bi grant', () => {
     const client = await connectAs(ROLE, PASSWORD);
     try {
       // core.customer_predictions: per-customer predictions, keyed by guests' e-mail addresses (issue 14).
-      for (const table of ['raw.shopify__orders', 'staging.shopify_orders', 'core.orders', 'core.customers', 'core.customer_predictions', 'ops.runs', 'ops.stream_state']) {
+      // The product, stock, fee and cost tables of issue 13 too (acceptance 5): the BI role reads product_daily and inventory_daily only.
+      for (const table of [
+        'raw.shopify__orders', 'staging.shopify_orders', 'core.orders', 'core.customers', 'core.customer_predictions', 'ops.runs', 'ops.stream_state',
+        'raw.shopify__products', 'raw.costs__unit_costs', 'staging.costs_unit_costs', 'core.products', 'core.product_variants', 'core.inventory_levels',
+        'core.balance_transactions', 'core.refund_lines',
+      ]) {
         expect(await outcome(client, `select * from ${table} limit 1`), table).toBe('42501'); // insufficient_privilege
       }
       // Read-only by default: the write fails before privileges are even checked.

@@ -98,6 +98,34 @@ const METRICS_MD: Record<string, string> = {
   logistics_cost_per_order: '`shipping_cost / orders_shipped`',
   returns: 'shipments returned that date (local date of `returned_at`)',
   return_rate: '`returns / shipments_delivered`',
+  // Products, stock and profit: the new columns of kpi_daily
+  tax: 'sum of `total_tax` of counted orders created that date',
+  refunded_tax:
+    'sum of `total_tax` of the `refund_line_items` of the successful refunds (see Conventions) of counted orders, created that date, converted on the refund date',
+  product_sales: 'sum of line sales of the line items of counted orders created that date',
+  cogs: 'sum over those lines whose unit cost is known of `quantity × unit cost`',
+  product_sales_costed: 'line sales of those lines whose unit cost is known',
+  cogs_coverage: '`product_sales_costed / product_sales` (1 when every sold line has a cost)',
+  gross_profit: '`product_sales − cogs` (a line without a cost counts at zero cost: read `cogs_coverage` beside it)',
+  gross_margin: '`gross_profit / product_sales`',
+  payment_fees:
+    'sum of `fee` of Stripe balance transactions created that date (every type), plus minus the `amount` of those of type `stripe_fee` (fees Stripe bills apart: their `fee` is 0); minor units, converted on that date',
+  payouts: 'minus the sum of `amount` of Stripe balance transactions of type `payout` created that date (cash sent to the bank, positive)',
+  contribution_profit:
+    '`net_revenue − (tax − refunded_tax) − cogs − shipping_cost − payment_fees − ad_spend` (refunds include their tax, so the refunded tax is not taken off twice)',
+  contribution_margin: '`contribution_profit / (net_revenue − (tax − refunded_tax))`',
+  variants_out_of_stock:
+    "tracked variants whose `available` summed over locations is ≤ 0 in that date's inventory snapshot; NULL on a date without a snapshot (a snapshot, never summed: `kpi_weekly`/`kpi_monthly` take the period's last snapshot)",
+  // product_daily and inventory_daily: their columns' parenthesised definitions ("`units_sold` (sum of …)"), a
+  // ratio's without its "name =".
+  units_sold: 'sum of `quantity` of lines of counted orders created that date',
+  product_orders: 'distinct counted orders with the variant that date; not additive over dates',
+  units_refunded: "sum of `quantity` of the `refund_line_items` of that variant in the successful refunds of counted orders, dated by the refund's `created_at`",
+  refunded_sales: "their `subtotal`, less their `total_tax` when the order's `taxes_included` is true, so it compares with `product_sales`; converted on the refund date",
+  refund_unit_rate: '`units_refunded / units_sold` (NULL when none sold)',
+  available: '`available` summed over locations',
+  units_sold_28d: 'units sold in the 28 days ending that date, from `product_daily`',
+  days_of_cover: '`available / (units_sold_28d / 28)` (0 when out of stock, whatever the sales; else NULL when nothing sold in those 28 days)',
   // kpi_channel_daily: "`platform_conversions`, `platform_conversion_value` (what the ad platform claims)", defined in the Conventions.
   // docs/metrics.md writes "Meta the `purchase` action type … (configurable …)"; the configurable type's
   // default is now `omni_purchase`, the type Ads Manager's Purchases column counts (issue 11,
@@ -162,6 +190,9 @@ const NOT_IN_METRICS_MD: Record<string, string> = {
   cumulative_revenue_per_customer: '`cumulative_revenue / cohort_customers`',
   shop_vs_stripe_gap: '`shop_revenue − stripe_captured` (shop minus other)',
   shop_vs_ga4_gap: '`shop_revenue − ga4_purchase_revenue` (shop minus other)',
+  // The two parts of contribution profit and margin that docs/metrics.md writes inside their formulas.
+  net_tax: '`tax − refunded_tax`',
+  net_revenue_ex_tax: '`net_revenue − (tax − refunded_tax)`',
   // Predicted customer value: docs/metrics.md names these columns; the words come from its definitions of the customer summary, the models and predicted_clv_12m.
   predicted_clv_12m_total: 'sum over customers of `predicted_clv_12m`, on the last as-of date',
   predicted_clv_12m_avg: 'mean over customers of `predicted_clv_12m`, on the last as-of date',

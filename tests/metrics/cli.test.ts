@@ -85,7 +85,7 @@ describe('verite metrics', () => {
     // 9 March 2023 to 10 March 2024: 298 days of 2023, 70 of 2024; cohorts: 13 months of March 2023's, 3 + 2 + 1 of 2024's.
     expect(result.stdout).toMatch(/^metrics\.kpi_daily\s+368\s/m);
     expect(result.stdout).toMatch(/^metrics\.cohort_monthly\s+19\s/m);
-    expect(result.stdout).toContain('9 metric tables refreshed in one transaction.');
+    expect(result.stdout).toContain('11 metric tables refreshed in one transaction.');
     // TX names an order 999 the shop does not have: a warning log line says it is left out.
     expect(warnings(result.stderr).filter((m) => /shipment/.test(m))).toEqual([UNMATCHED]);
     // The ISO weeks of Monday 6 March 2023 to Monday 4 March 2024.
@@ -98,7 +98,7 @@ describe('verite run', () => {
     const result = await runCli(['run'], { env });
     expect(result.code, result.stderr).toBe(0);
     // The step's summary says the unmatched shipment after the tables, and the log warns once.
-    expect(result.stdout.split('\n')).toContain(`metrics: succeeded, 9 metric tables refreshed (kpi_daily: 368 days); ${UNMATCHED}`);
+    expect(result.stdout.split('\n')).toContain(`metrics: succeeded, 11 metric tables refreshed (kpi_daily: 368 days); ${UNMATCHED}`);
     expect(warnings(result.stderr).filter((m) => /shipment/.test(m))).toEqual([UNMATCHED]);
     // The shop's data ends on Sunday 10 March 2024, long before yesterday: the summary stops there.
     expect(result.stdout).toContain('Headline KPIs in USD: last complete day, ISO week and month to 2024-03-10');

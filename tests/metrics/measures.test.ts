@@ -35,6 +35,19 @@ const BASE_MEASURES: Record<string, string> = {
   shipping_cost: 'sum(shipping_cost_rc) over counted_shipments by shipped_date',
   orders_shipped: 'count(distinct order_id) over counted_shipments by shipped_date',
   returns: 'count(*) over counted_shipments by returned_date',
+  tax: 'sum(total_tax_rc) over counted_orders by order_date',
+  refunded_tax: 'sum(total_tax_rc) over counted_refund_lines by refund_date',
+  product_sales: 'sum(line_sales_rc) over counted_order_lines by order_date',
+  cogs: 'sum(cogs_rc) over counted_order_lines by order_date',
+  product_sales_costed: 'sum(line_sales_rc) filter (where unit_cost_rc is not null) over counted_order_lines by order_date',
+  payment_fees: 'sum(payment_fee_rc) over balance_transactions by transaction_date',
+  payouts: 'sum(payout_rc) over balance_transactions by transaction_date',
+  variants_out_of_stock: 'count(*) filter (where available <= 0) over stock_snapshots by snapshot_date',
+  // product_daily builds its table with a query of its own, reading these measures.
+  units_sold: 'sum(quantity) over counted_order_lines by order_date',
+  product_orders: 'count(distinct order_id) over counted_order_lines by order_date',
+  units_refunded: 'sum(quantity) over counted_refund_lines by refund_date',
+  refunded_sales: 'sum(refunded_sales_rc) over counted_refund_lines by refund_date',
   // revenue_reconciliation_daily builds its table with a query of its own, reading these measures.
   stripe_captured: "sum(amount_captured_rc) filter (where status = 'succeeded') over payments by payment_date",
   stripe_refunded: 'sum(amount_refunded_rc) over payments by payment_date',
@@ -50,7 +63,7 @@ describe('base measures', () => {
 
   it('roll up over a period as their additivity says: the distinct counts are recounted, the rest summed', () => {
     const recounted = metricDefinitions.filter((m) => m.measure?.rollUp === 'recount').map((m) => m.name);
-    expect(recounted.sort()).toEqual(['customers', 'orders_shipped']);
+    expect(recounted.sort()).toEqual(['customers', 'orders_shipped', 'product_orders']);
   });
 
   it('leave a derived metric its expression in its row, and a table with its own query none', () => {

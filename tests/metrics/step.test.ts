@@ -51,7 +51,7 @@ describe('the metrics step', () => {
     expect(outcome).toEqual({
       status: 'succeeded',
       summary:
-        "9 metric tables refreshed (kpi_daily: 368 days); 1 shipment matches no order of the shop and is left out of the fulfilment metrics; check the shipments source's order_id mapping",
+        "11 metric tables refreshed (kpi_daily: 368 days); 1 shipment matches no order of the shop and is left out of the fulfilment metrics; check the shipments source's order_id mapping",
     });
     expect(warnings()).toEqual([
       expect.objectContaining({
@@ -79,7 +79,7 @@ describe('the metrics step', () => {
     await wh.pool.query(`delete from core.shipments where order_id is null`);
     const { log, warnings } = capture();
     const outcome = await metricsStep.run(wh, config, log);
-    expect(outcome).toEqual({ status: 'succeeded', summary: '9 metric tables refreshed (kpi_daily: 368 days)' });
+    expect(outcome).toEqual({ status: 'succeeded', summary: '11 metric tables refreshed (kpi_daily: 368 days)' });
     expect(warnings()).toEqual([]);
     const result = await refreshMetrics(wh, config);
     expect(result).toMatchObject({ unmatchedShipments: 0, warnings: [] });

@@ -103,9 +103,14 @@ describe('headlineSummary', () => {
     expect(row('Conversion rate')).toEqual(['Conversion rate', '0.00%', '±0.00 pp', '1.28%', 'n/a', 'n/a', 'n/a']);
     expect(row('Marketing efficiency ratio (MER)')).toEqual(['Marketing efficiency ratio (MER)', 'n/a', 'n/a', '2.72x', 'n/a', 'n/a', 'n/a']);
     expect(row('Payment acceptance rate')).toEqual(['Payment acceptance rate', 'n/a', 'n/a', '75.00%', 'n/a', '100.00%', '±0.00 pp']);
-    // Title, header, rule, 9 KPIs, and (issue 17) a line for March 2024, in progress: 1 to 10 March of its 31 days. The week in
+    // Every order is one mug without a cost: a gross margin of 100 % wherever something sold. The week's contribution: net
+    // revenue 354.1766625 − 30 (O6's refund) less 30.50 of shipping and 130 of ad spend, no tax or fee: 163.6766625 / 324.1766625.
+    // February: 95 of net revenue and nothing else, 100 %; January: 210 less T1's 5.00 of shipping, 205 / 210 = 97.619 %.
+    expect(row('Gross margin')).toEqual(['Gross margin', 'n/a', 'n/a', '100.00%', 'n/a', '100.00%', '±0.00 pp']);
+    expect(row('Contribution margin')).toEqual(['Contribution margin', 'n/a', 'n/a', '50.49%', 'n/a', '100.00%', '+2.38 pp']);
+    // Title, header, rule, 11 KPIs, and (issue 17) a line for March 2024, in progress: 1 to 10 March of its 31 days. The week in
     // progress (from Monday 11 March) has no data yet, so no line.
-    expect(lines.filter((l) => l.length > 0)).toHaveLength(3 + 9 + 1);
+    expect(lines.filter((l) => l.length > 0)).toHaveLength(3 + 11 + 1);
     expect(lines).toContain('Partial, not compared: month 2024-03 (10 of 31 days with data, to 2024-03-10; it ends after 2024-03-10, the last complete day: is_complete = false in metrics.kpi_monthly).');
   });
 

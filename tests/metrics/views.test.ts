@@ -54,6 +54,27 @@ const KPI_ZERO: Record<string, Expected> = {
   returns: 0, return_rate: null,
 };
 
+/**
+ * The profit columns of a kpi row of this shop, from the row's other values: each order is one
+ * line priced at the order's total (no tax, discount or shipping in it) of a variant with no cost
+ * anywhere (no products, no costs file), and the shop has no Stripe balance transactions. So
+ * product sales are the revenue, none of it costed (coverage 0, gross margin 1), and
+ * contribution profit is net revenue less shipping and ad spend.
+ */
+function withProfit(e: Record<string, Expected>): Record<string, Expected> {
+  const n = (k: string) => (e[k] ?? 0) as number;
+  const sales = n('revenue');
+  const net = n('net_revenue');
+  const contribution = net - n('shipping_cost') - n('ad_spend');
+  return {
+    ...e, tax: 0, refunded_tax: 0, net_tax: 0, net_revenue_ex_tax: net,
+    product_sales: sales, cogs: 0, product_sales_costed: 0, cogs_coverage: sales ? 0 : null, gross_profit: sales, gross_margin: sales ? 1 : null,
+    payment_fees: 0, payouts: 0, contribution_profit: contribution, contribution_margin: net ? contribution / net : null,
+    // No stock snapshot at all: NULL every day, week and month.
+    variants_out_of_stock: null,
+  };
+}
+
 /** The days that hold something, worked out from the shop by hand. */
 const DAILY: Record<string, Record<string, Expected>> = {
   // O20 (C20's first, 40.00, not paid through Stripe) and 7.00 of Google Ads: CAC 7 / 1, MER and nc-ROAS 40 / 7.
@@ -156,7 +177,7 @@ describe('metrics.kpi_daily', () => {
   it('holds the hand-worked values in every column of every day (zeros and NULL ratios on empty days)', async () => {
     const got = new Map((await rows('select * from metrics.kpi_daily')).map((r) => [r.date as string, r]));
     for (const date of datesBetween('2023-03-09', '2024-03-10')) {
-      expectRow(got.get(date), { date, ...KPI_ZERO, ...DAILY[date] }, `kpi_daily ${date}`);
+      expectRow(got.get(date), withProfit({ date, ...KPI_ZERO, ...DAILY[date] }), `kpi_daily ${date}`);
     }
   });
 });
@@ -218,7 +239,7 @@ describe('metrics.kpi_weekly', () => {
     });
     expect(got.map((r) => r.date)).toEqual(Object.keys(expected).sort());
     for (const row of got) {
-      expectRow(row, { date: row.date as string, days_in_period: 7, is_complete: true, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_weekly ${row.date}`);
+      expectRow(row, withProfit({ date: row.date as string, days_in_period: 7, is_complete: true, ...KPI_ZERO, ...expected[row.date as string] }), `kpi_weekly ${row.date}`);
     }
   });
 });
@@ -252,7 +273,7 @@ describe('metrics.kpi_monthly', () => {
     };
     expect(got.map((r) => r.date)).toEqual(Object.keys(expected));
     // Every other month ends on or before 10 March 2024 (the first, March 2023, is complete too, with 23 days of data).
-    for (const row of got) expectRow(row, { date: row.date as string, is_complete: true, ...KPI_ZERO, ...expected[row.date as string] }, `kpi_monthly ${row.date}`);
+    for (const row of got) expectRow(row, withProfit({ date: row.date as string, is_complete: true, ...KPI_ZERO, ...expected[row.date as string] }), `kpi_monthly ${row.date}`);
   });
 });
 
@@ -453,7 +474,7 @@ describe('column types', () => {
       `select table_name, column_name, data_type from information_schema.columns where table_schema = 'metrics' and table_name not in ('catalog', 'data_status')`,
     );
     const tables = [...new Set(columns.map((c) => c.table_name))].sort();
-    expect(tables).toEqual(['clv_model', 'clv_summary', 'cohort_monthly', 'customer_kpis', 'kpi_channel_daily', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'revenue_reconciliation_daily']);
+    expect(tables).toEqual(['clv_model', 'clv_summary', 'cohort_monthly', 'customer_kpis', 'inventory_daily', 'kpi_channel_daily', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'product_daily', 'revenue_reconciliation_daily']);
     for (const table of tables) {
       expect(columns.find((c) => c.table_name === table && c.column_name === 'date')?.data_type, `${table}.date`).toBe('date');
     }
@@ -492,7 +513,7 @@ describe('column types', () => {
 
   it('indexes the date of every dated table', async () => {
     const indexes = await rows(`select tablename, indexdef from pg_indexes where schemaname = 'metrics'`);
-    for (const table of ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model']) {
+    for (const table of ['kpi_daily', 'kpi_weekly', 'kpi_monthly', 'kpi_channel_daily', 'customer_kpis', 'cohort_monthly', 'revenue_reconciliation_daily', 'clv_summary', 'clv_model', 'product_daily', 'inventory_daily']) {
       expect(indexes.some((i) => i.tablename === table && /\(date[,)]/.test(i.indexdef as string)), table).toBe(true);
     }
   });

@@ -131,8 +131,11 @@ describe('report pages in Chromium (issue 15)', () => {
       // Cohorts September 2023 to February 2024, measured up to February: January's at 0 and 1 month, February's at 0.
       cohort_retention: 3,
     });
-    // No products table in the warehouse yet: no products section.
-    expect(await page.locator('section.products').count()).toBe(0);
+    // The products section from metrics.product_daily: O4 (80.00) and O13 (25.00) are one mug each; no refunded line items
+    // in February (O2's refund carries none); no stock snapshot at all.
+    expect(await page.locator('.products .best-sellers li').allTextContents()).toEqual(['Mug — 105.00 USD']);
+    expect(await page.locator('.products .out-of-stock li').count()).toBe(0);
+    expect(await page.locator('.products .most-returned li').count()).toBe(0);
     // ROAS needs spend: said, not drawn empty.
     expect(await page.locator('text=No data to draw').textContent()).toContain('ROAS');
   });
@@ -170,21 +173,24 @@ describe('report pages in Chromium (issue 15)', () => {
     });
   });
 
-  it('the products section appears once the products table exists: best sellers, out of stock, returned most', async () => {
-    // A stand-in of the products table (reports/products.ts), filled by hand for 2024-W10 and the week before.
-    await wh.pool.query(`create table metrics.product_daily (date date, product text, units_sold bigint, revenue numeric, returns bigint, inventory_quantity bigint)`);
+  it('the products section: best sellers by product sales, the variants out of stock in the last snapshot, refunded most', async () => {
+    // 2024-W10 from the shop's own lines: O6 120, O7 40, O8 54.1766625, O9 30, O11 20, O12 90, all mugs. Added by hand, and
+    // taken out after: a cup sold and refunded in the week, a plate sold the week before (in no list), and two stock
+    // snapshots of the week, whose last one (the 9th) has the cup out of stock and the mug in stock.
+    await wh.pool.query(`insert into metrics.product_daily (date, product_id, variant_id, sku, product_title, units_sold, orders, product_sales, cogs, gross_profit, units_refunded, refunded_sales) values
+      ('2024-03-05', '2', '21', 'CUP', 'Cup', 4, 2, 200, 0, 200, 0, 0), ('2024-03-09', '2', '21', 'CUP', 'Cup', 0, 0, 0, 0, 0, 1, 50),
+      ('2024-03-03', '3', '31', 'PLATE', 'Plate', 9, 9, 900, 0, 900, 2, 200)`);
+    await wh.pool.query(`insert into metrics.inventory_daily (date, product_id, variant_id, sku, is_out_of_stock, available, units_sold_28d) values
+      ('2024-03-06', '1', '11', 'MUG', true, 0, 6), ('2024-03-06', '2', '21', 'CUP', false, 3, 4),
+      ('2024-03-09', '1', '11', 'MUG', false, 5, 6), ('2024-03-09', '2', '21', 'CUP', true, 0, 4)`);
     try {
-      await wh.pool.query(`insert into metrics.product_daily values
-        ('2024-03-04', 'Mug', 2, 80, 0, 3), ('2024-03-09', 'Mug', 1, 40, 1, 0),
-        ('2024-03-05', 'Cup', 4, 200, 0, 5),
-        ('2024-03-03', 'Plate', 9, 900, 2, 0),  -- the week before: in no list
-        ('2024-03-06', 'Bowl', 0, 0, 0, 7)`);
       const { page } = await open('weekly');
-      expect(await page.locator('.products .best-sellers li').allTextContents()).toEqual(['Cup — 200.00 USD', 'Mug — 120.00 USD']);
-      expect(await page.locator('.products .out-of-stock li').allTextContents()).toEqual(['Mug']);
-      expect(await page.locator('.products .most-returned li').allTextContents()).toEqual(['Mug — 1']);
+      expect(await page.locator('.products .best-sellers li').allTextContents()).toEqual(['Mug — 354.18 USD', 'Cup — 200.00 USD']);
+      expect(await page.locator('.products .out-of-stock li').allTextContents()).toEqual(['CUP']);
+      expect(await page.locator('.products .most-returned li').allTextContents()).toEqual(['Cup — 1']);
     } finally {
-      await wh.pool.query('drop table metrics.product_daily');
+      await wh.pool.query(`delete from metrics.product_daily where sku in ('CUP', 'PLATE')`);
+      await wh.pool.query(`delete from metrics.inventory_daily`);
     }
   });
 

@@ -99,9 +99,18 @@ describe('core model on a hand-made shop (Europe/Paris, USD)', () => {
     const got = await rows(`select * from core.order_lines order by order_id::int`);
     expect(got.map((r) => r.line_id)).toEqual(['10', '20', '30', '40', '50', '60', '70', '80', '90', '100', '110', '120', '130', '140']);
     const line = (id: string) => got.find((r) => r.line_id === id)!;
-    expect({ ...line('10'), price: num(line('10').price), total_discount: num(line('10').total_discount), line_total: num(line('10').line_total), line_total_rc: num(line('10').line_total_rc) }).toEqual({
+    const l10 = line('10');
+    expect({
+      ...l10, price: num(l10.price), total_discount: num(l10.total_discount), line_total: num(l10.line_total), line_total_rc: num(l10.line_total_rc),
+      discount: num(l10.discount), tax: num(l10.tax), line_sales: num(l10.line_sales), line_sales_rc: num(l10.line_sales_rc),
+    }).toEqual({
       order_id: '1', line_id: '10', order_date: '2024-03-01', is_counted: true, product_id: '7', variant_id: '70', sku: 'SKU-7', title: 'Mug',
+      variant_title: null, vendor: null,
       quantity: 2, price: 45, total_discount: 10, line_total: 80, currency: 'USD', line_total_rc: 80, // 2 × 45 − 10
+      // No discount_allocations: the line's total_discount is its discount; no tax lines, prices without tax.
+      discount: 10, tax: 0, taxes_included: false, line_sales: 80, line_sales_rc: 80,
+      // No products stream and no costs file in this shop: the cost is unknown.
+      variant_in_products: false, unit_cost_source: null, unit_cost: null, unit_cost_currency: null, unit_cost_rc: null,
     });
     expect(line('20')).toMatchObject({ order_id: '2', order_date: '2024-03-02', is_counted: true, quantity: 1, currency: 'EUR' });
     expect(num(line('20').line_total)).toBe(42);

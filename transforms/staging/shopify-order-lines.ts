@@ -22,8 +22,16 @@ export const stagingShopifyOrderLines = defineModel({
         jsonId('l.line', 'variant_id').as('variant_id'),
         jsonId('l.line', 'sku').as('sku'),
         jsonText('l.line', 'title').as('title'),
+        jsonText('l.line', 'variant_title').as('variant_title'),
+        jsonId('l.line', 'vendor').as('vendor'),
         sql<number>`coalesce(ops.parse_integer(${jsonText('l.line', 'quantity')}), 0)::int`.as('quantity'),
         eb.fn.coalesce(jsonDecimal('l.line', 'price'), sql<string>`0`).as('price'),
         eb.fn.coalesce(jsonDecimal('l.line', 'total_discount'), sql<string>`0`).as('total_discount'),
+        // The line's share of every discount, order-level codes included (docs/metrics.md, line
+        // sales); the deprecated total_discount only when the line has no allocations.
+        sql<string>`case when jsonb_typeof(l.line->'discount_allocations') = 'array' and jsonb_array_length(l.line->'discount_allocations') > 0
+          then (select coalesce(sum(ops.parse_decimal(d->>'amount')), 0) from jsonb_array_elements(l.line->'discount_allocations') d)
+          else coalesce(${jsonDecimal('l.line', 'total_discount')}, 0) end`.as('discount'),
+        sql<string>`(select coalesce(sum(ops.parse_decimal(t.tax->>'price')), 0) from ${jsonElements(sql`l.line->'tax_lines'`, 't', 'tax')})`.as('tax'),
       ]),
 });

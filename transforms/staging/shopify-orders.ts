@@ -18,6 +18,7 @@ export function shopifyOrderProblem(ctx: TransformContext) {
     timestampProblem('created_at', text('created_at'), range, { required: true }),
     timestampProblem('cancelled_at', text('cancelled_at'), range),
     booleanProblem('test', text('test')),
+    booleanProblem('taxes_included', text('taxes_included')),
     currencyProblem('currency', CURRENCY, { required: true }),
     amountProblem('total_price', text('total_price'), { required: true }),
     amountProblem('subtotal_price', text('subtotal_price')),
@@ -28,8 +29,19 @@ export function shopifyOrderProblem(ctx: TransformContext) {
     sql`(select string_agg(nullif(concat_ws('; ',
         ${countProblem(at('line_items', 'l.ord', '.quantity'), sql`l.line->>'quantity'`)},
         ${amountProblem(at('line_items', 'l.ord', '.price'), sql`l.line->>'price'`)},
-        ${amountProblem(at('line_items', 'l.ord', '.total_discount'), sql`l.line->>'total_discount'`)}), ''), '; ')
+        ${amountProblem(at('line_items', 'l.ord', '.total_discount'), sql`l.line->>'total_discount'`)},
+        (select string_agg(${amountProblem(sql.raw(`'line_items[' || (l.ord - 1) || '].discount_allocations[' || (d.ord - 1) || '].amount'`), sql`d.alloc->>'amount'`)}, '; ')
+           from ${jsonElements(sql`l.line->'discount_allocations'`, 'd', 'alloc')}),
+        (select string_agg(${amountProblem(sql.raw(`'line_items[' || (l.ord - 1) || '].tax_lines[' || (t.ord - 1) || '].price'`), sql`t.tax->>'price'`)}, '; ')
+           from ${jsonElements(sql`l.line->'tax_lines'`, 't', 'tax')})), ''), '; ')
       from ${jsonElements(sql`_record->'line_items'`, 'l', 'line')})`,
+    // The refunded line items the product metrics count.
+    sql`(select string_agg(nullif(concat_ws('; ',
+        ${countProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].refund_line_items[' || (i.ord - 1) || '].quantity'`), sql`i.item->>'quantity'`)},
+        ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].refund_line_items[' || (i.ord - 1) || '].subtotal'`), sql`i.item->>'subtotal'`)},
+        ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].refund_line_items[' || (i.ord - 1) || '].total_tax'`), sql`i.item->>'total_tax'`)}), ''), '; ')
+      from ${jsonElements(sql`_record->'refunds'`, 'r', 'refund')}
+      cross join lateral ${jsonElements(sql`r.refund->'refund_line_items'`, 'i', 'item')})`,
     // Only the transactions the metrics count (successful refunds) must parse.
     sql`(select string_agg(nullif(concat_ws('; ',
         ${timestampProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].created_at'`), sql`coalesce(nullif(btrim(r.refund->>'created_at'), ''), t.tx->>'created_at')`, range, { required: true })},
@@ -71,6 +83,8 @@ export const stagingShopifyOrders = defineModel({
           jsonTimestamp('_record', 'updated_at').as('updated_at'),
           jsonStrictTimestamp('_record', 'cancelled_at').as('cancelled_at'),
           eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'test')})`, sql.lit(false)).as('is_test'),
+          // Prices include tax (most EU shops): line sales take the tax out.
+          eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'taxes_included')})`, sql.lit(false)).as('taxes_included'),
           sql<string>`upper(btrim(${CURRENCY}))`.as('currency'),
           decimal('total_price').as('total_price'),
           decimal('subtotal_price').as('subtotal_price'),

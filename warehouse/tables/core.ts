@@ -64,13 +64,56 @@ export const coreColumns = {
     variant_id: 'text?',
     sku: 'text?',
     title: 'text?',
+    variant_title: 'text?',
+    vendor: 'text?',
     quantity: 'integer',
     price: 'numeric',
     total_discount: 'numeric',
     /** price × quantity − total_discount. */
     line_total: 'numeric',
+    /** The line's discount_allocations summed (order-level codes included), else total_discount. */
+    discount: 'numeric',
+    /** The line's tax_lines summed. */
+    tax: 'numeric',
+    /** The order's prices include tax. */
+    taxes_included: 'boolean',
+    /** price × quantity − discount, less tax when taxes_included (docs/metrics.md, line sales). */
+    line_sales: 'numeric',
     currency: 'text',
     line_total_rc: 'numeric',
+    line_sales_rc: 'numeric',
+    /** The line's variant is in the products stream. */
+    variant_in_products: 'boolean',
+    /** Where the unit cost came from: the costs file, Shopify's current cost, or null when unknown. */
+    unit_cost_source: 'text?',
+    /** In unit_cost_currency. */
+    unit_cost: 'numeric?',
+    unit_cost_currency: 'text?',
+    /** Converted on the order's date. */
+    unit_cost_rc: 'numeric?',
+  },
+  'core.refund_lines': {
+    refund_line_id: 'text',
+    refund_id: 'text',
+    order_id: 'text',
+    /** The refunded order line. */
+    line_id: 'text?',
+    product_id: 'text?',
+    variant_id: 'text?',
+    sku: 'text?',
+    created_at: 'timestamptz',
+    refund_date: 'date',
+    quantity: 'integer',
+    subtotal: 'numeric',
+    total_tax: 'numeric',
+    /** subtotal, less total_tax when the order's prices include tax. */
+    refunded_sales: 'numeric',
+    /** The order's currency. */
+    currency: 'text',
+    subtotal_rc: 'numeric',
+    total_tax_rc: 'numeric',
+    refunded_sales_rc: 'numeric',
+    order_is_counted: 'boolean',
   },
   'core.refunds': {
     /** The refund transaction's id (a refund can hold several transactions). */
@@ -188,6 +231,68 @@ export const coreColumns = {
     cost_date: 'date?',
     shipping_cost_rc: 'numeric?',
   },
+  'core.products': {
+    product_id: 'text',
+    title: 'text?',
+    product_type: 'text?',
+    vendor: 'text?',
+    status: 'text?',
+    created_at: 'timestamptz?',
+    updated_at: 'timestamptz?',
+    variants: 'integer',
+  },
+  'core.product_variants': {
+    variant_id: 'text',
+    product_id: 'text',
+    sku: 'text?',
+    product_title: 'text?',
+    variant_title: 'text?',
+    vendor: 'text?',
+    product_type: 'text?',
+    price: 'numeric?',
+    inventory_item_id: 'text?',
+    /** Shopify counts its stock. */
+    is_tracked: 'boolean',
+    /** Shopify's current cost per item (it keeps no history), in unit_cost_currency. */
+    unit_cost: 'numeric?',
+    unit_cost_currency: 'text?',
+  },
+  'core.inventory_levels': {
+    level_key: 'text',
+    snapshot_date: 'date',
+    inventory_item_id: 'text?',
+    variant_id: 'text?',
+    product_id: 'text?',
+    sku: 'text?',
+    location_id: 'text?',
+    /** Shopify's available quantity at the location; negative when oversold. */
+    available: 'integer',
+    is_tracked: 'boolean',
+    updated_at: 'timestamptz?',
+  },
+  'core.balance_transactions': {
+    balance_transaction_id: 'text',
+    created_at: 'timestamptz',
+    transaction_date: 'date',
+    type: 'text?',
+    reporting_category: 'text?',
+    status: 'text?',
+    source_id: 'text?',
+    currency: 'text',
+    /** Signed, in major units: a payout or a refund is negative. */
+    amount: 'numeric',
+    fee: 'numeric',
+    net: 'numeric',
+    /** fee, plus −amount for a stripe_fee transaction (a fee billed apart). */
+    payment_fee: 'numeric',
+    /** −amount for a payout (cash sent to the bank), else 0. */
+    payout: 'numeric',
+    amount_rc: 'numeric',
+    fee_rc: 'numeric',
+    net_rc: 'numeric',
+    payment_fee_rc: 'numeric',
+    payout_rc: 'numeric',
+  },
   'core.fx_rates': {
     date: 'date',
     currency: 'text',
@@ -231,5 +336,10 @@ export type CorePaymentsTable = CoreTables['core.payments'];
 export type CoreSpendTable = CoreTables['core.spend'];
 export type CoreTrafficTable = CoreTables['core.traffic'];
 export type CoreShipmentsTable = CoreTables['core.shipments'];
+export type CoreRefundLinesTable = CoreTables['core.refund_lines'];
+export type CoreProductsTable = CoreTables['core.products'];
+export type CoreProductVariantsTable = CoreTables['core.product_variants'];
+export type CoreInventoryLevelsTable = CoreTables['core.inventory_levels'];
+export type CoreBalanceTransactionsTable = CoreTables['core.balance_transactions'];
 export type CoreFxRatesTable = CoreTables['core.fx_rates'];
 export type CoreCustomerPredictionsTable = CoreTables['core.customer_predictions'];

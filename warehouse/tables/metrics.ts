@@ -54,6 +54,22 @@ export interface KpiColumns {
   logistics_cost_per_order: Ratio;
   returns: Count;
   return_rate: Ratio;
+  tax: Numeric;
+  refunded_tax: Numeric;
+  net_tax: Numeric;
+  net_revenue_ex_tax: Numeric;
+  product_sales: Numeric;
+  cogs: Numeric;
+  product_sales_costed: Numeric;
+  cogs_coverage: Ratio;
+  gross_profit: Numeric;
+  gross_margin: Ratio;
+  payment_fees: Numeric;
+  payouts: Numeric;
+  contribution_profit: Numeric;
+  contribution_margin: Ratio;
+  /** Null on a date without a stock snapshot; a week or month takes its last snapshot. */
+  variants_out_of_stock: ColumnType<number | null, number | string | null, number | string | null>;
 }
 
 export type KpiDailyTable = KpiColumns;
@@ -166,6 +182,41 @@ export interface ClvSummaryTable {
   predicted_ltv_to_cac: Ratio;
 }
 
+/** `metrics.product_daily`: per local date × variant, what sold (order date) and what was refunded (refund date). */
+export interface ProductDailyTable {
+  date: DateText;
+  product_id: string | null;
+  /** Null for the lines of custom items, which have no variant. */
+  variant_id: string | null;
+  sku: string | null;
+  product_title: string | null;
+  variant_title: string | null;
+  vendor: string | null;
+  /** Null for a variant missing from the products stream. */
+  product_type: string | null;
+  units_sold: Count;
+  orders: Count;
+  product_sales: Numeric;
+  cogs: Numeric;
+  gross_profit: Numeric;
+  units_refunded: Count;
+  refunded_sales: Numeric;
+  refund_unit_rate: Ratio;
+}
+
+/** `metrics.inventory_daily`: per stock snapshot date × tracked variant. */
+export interface InventoryDailyTable {
+  date: DateText;
+  product_id: string | null;
+  variant_id: string;
+  sku: string | null;
+  is_out_of_stock: boolean;
+  available: Count;
+  units_sold_28d: Count;
+  /** 0 when out of stock; null when nothing sold in the 28 days. */
+  days_of_cover: Ratio;
+}
+
 type NullableDate = ColumnType<string | null, string | null, string | null>;
 
 /**
@@ -232,6 +283,8 @@ export interface MetricsTables {
   'metrics.cohort_monthly': CohortMonthlyTable;
   'metrics.revenue_reconciliation_daily': RevenueReconciliationDailyTable;
   'metrics.clv_summary': ClvSummaryTable;
+  'metrics.product_daily': ProductDailyTable;
+  'metrics.inventory_daily': InventoryDailyTable;
   'metrics.clv_model': ClvModelTable;
   'metrics.catalog': MetricsCatalogTable;
   'metrics.data_status': DataStatusTable;

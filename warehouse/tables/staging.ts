@@ -34,6 +34,7 @@ export const stagingColumns = {
     updated_at: 'timestamptz?',
     cancelled_at: 'timestamptz?',
     is_test: 'boolean',
+    taxes_included: 'boolean',
     currency: 'text',
     total_price: 'numeric',
     subtotal_price: 'numeric',
@@ -54,9 +55,28 @@ export const stagingColumns = {
     variant_id: 'text?',
     sku: 'text?',
     title: 'text?',
+    variant_title: 'text?',
+    vendor: 'text?',
     quantity: 'integer',
     price: 'numeric',
     total_discount: 'numeric',
+    /** The sum of the line's discount_allocations (else total_discount). */
+    discount: 'numeric',
+    /** The sum of the line's tax_lines. */
+    tax: 'numeric',
+  },
+  'staging.shopify_refund_lines': {
+    refund_line_id: 'text',
+    refund_id: 'text',
+    order_id: 'text',
+    /** The refunded line item's id. */
+    line_id: 'text?',
+    created_at: 'timestamptz?',
+    /** The refund has a successful refund transaction. */
+    is_successful: 'boolean',
+    quantity: 'integer',
+    subtotal: 'numeric',
+    total_tax: 'numeric',
   },
   'staging.shopify_refunds': {
     refund_transaction_id: 'text',
@@ -147,6 +167,58 @@ export const stagingColumns = {
     shipping_cost: 'numeric?',
     currency: 'text?',
   },
+  'staging.shopify_products': {
+    product_id: 'text',
+    title: 'text?',
+    product_type: 'text?',
+    vendor: 'text?',
+    status: 'text?',
+    created_at: 'timestamptz?',
+    updated_at: 'timestamptz?',
+  },
+  'staging.shopify_product_variants': {
+    variant_id: 'text',
+    product_id: 'text',
+    sku: 'text?',
+    title: 'text?',
+    price: 'numeric?',
+    inventory_item_id: 'text?',
+    is_tracked: 'boolean',
+    /** The inventory item's current cost per item, or null when none is set. */
+    unit_cost: 'numeric?',
+    unit_cost_currency: 'text?',
+  },
+  'staging.shopify_inventory_levels': {
+    level_key: 'text',
+    snapshot_date: 'date',
+    inventory_item_id: 'text?',
+    variant_id: 'text?',
+    location_id: 'text?',
+    available: 'integer',
+    is_tracked: 'boolean?',
+    updated_at: 'timestamptz?',
+  },
+  'staging.stripe_balance_transactions': {
+    balance_transaction_id: 'text',
+    created_at: 'timestamptz?',
+    available_on: 'timestamptz?',
+    type: 'text?',
+    reporting_category: 'text?',
+    status: 'text?',
+    currency: 'text',
+    /** Signed: a payout or a refund takes money out of the balance. */
+    amount: 'numeric',
+    fee: 'numeric',
+    net: 'numeric',
+    source_id: 'text?',
+  },
+  'staging.costs_unit_costs': {
+    cost_key: 'text',
+    sku: 'text',
+    unit_cost: 'numeric',
+    currency: 'text',
+    valid_from: 'date',
+  },
   'staging.fx_rates': {
     date: 'date',
     base: 'text',
@@ -168,4 +240,10 @@ export type StagingGa4TrafficTable = StagingTables['staging.ga4_traffic'];
 export type StagingGoogleAdsCampaignsTable = StagingTables['staging.google_ads_campaigns'];
 export type StagingMetaAdsCampaignsTable = StagingTables['staging.meta_ads_campaigns'];
 export type StagingShipmentsTable = StagingTables['staging.shipments'];
+export type StagingShopifyRefundLinesTable = StagingTables['staging.shopify_refund_lines'];
+export type StagingShopifyProductsTable = StagingTables['staging.shopify_products'];
+export type StagingShopifyProductVariantsTable = StagingTables['staging.shopify_product_variants'];
+export type StagingShopifyInventoryLevelsTable = StagingTables['staging.shopify_inventory_levels'];
+export type StagingStripeBalanceTransactionsTable = StagingTables['staging.stripe_balance_transactions'];
+export type StagingCostsUnitCostsTable = StagingTables['staging.costs_unit_costs'];
 export type StagingFxRatesTable = StagingTables['staging.fx_rates'];

@@ -1,0 +1,33 @@
+import { sql } from 'kysely';
+import { defineModel } from '../model.ts';
+
+/**
+ * One row per inventory item, location and snapshot date, with the variant it stocks (the
+ * level's own `variant_id`, else the variant of its inventory item in the products stream) and
+ * whether its stock is tracked (the level's flag, else the variant's).
+ */
+export const coreInventoryLevels = defineModel({
+  name: 'core.inventory_levels',
+  dependsOn: ['staging.shopify_inventory_levels', 'core.product_variants'],
+  description: 'Stock levels per inventory item, location and snapshot date, with their variant and product.',
+  uniqueKey: ['level_key'],
+  indexes: [['snapshot_date'], ['variant_id', 'snapshot_date']],
+  build: (db) =>
+    db
+      .selectFrom('staging.shopify_inventory_levels as l')
+      .leftJoin('core.product_variants as v', (join) =>
+        join.on(sql<boolean>`v.variant_id = coalesce(l.variant_id, (select v2.variant_id from core.product_variants v2 where v2.inventory_item_id = l.inventory_item_id order by v2.variant_id limit 1))`),
+      )
+      .select([
+        'l.level_key',
+        'l.snapshot_date',
+        'l.inventory_item_id',
+        sql<string | null>`coalesce(l.variant_id, v.variant_id)`.as('variant_id'),
+        sql<string | null>`v.product_id`.as('product_id'),
+        sql<string | null>`v.sku`.as('sku'),
+        'l.location_id',
+        'l.available',
+        sql<boolean>`coalesce(l.is_tracked, v.is_tracked, false)`.as('is_tracked'),
+        'l.updated_at',
+      ]),
+});

@@ -1,0 +1,40 @@
+import { sql } from 'kysely';
+import { defineModel } from '../model.ts';
+import { jsonId, jsonStrictTimestamp, jsonText } from '../sql.ts';
+import { booleanProblem, dateRange, integerProblem, problems, rawRecordsCheck, reportDateProblem, timestampProblem } from '../validation.ts';
+
+/**
+ * One row per inventory item, location and snapshot date: the `available` quantity as read on
+ * that date. A level whose date, quantity (a whole number, negative when oversold) or flags do
+ * not parse is set aside.
+ */
+export const stagingShopifyInventoryLevels = defineModel({
+  name: 'staging.shopify_inventory_levels',
+  dependsOn: ['raw.shopify__inventory_levels'],
+  description: 'Shopify stock levels, one row per inventory item, location and snapshot date.',
+  uniqueKey: ['level_key'],
+  checks: [
+    rawRecordsCheck('shopify', 'inventory_levels', 'level_key', (ctx) => {
+      const range = dateRange(ctx);
+      const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+      return problems(
+        reportDateProblem(range),
+        integerProblem('available', text('available'), { required: true }),
+        booleanProblem('tracked', text('tracked')),
+        timestampProblem('updated_at', text('updated_at'), range),
+      );
+    }),
+  ],
+  build: (db) =>
+    db.selectFrom('raw.shopify__inventory_levels').select((eb) => [
+      '_key as level_key',
+      sql<string>`_report_date`.as('snapshot_date'),
+      jsonId('_record', 'inventory_item_id').as('inventory_item_id'),
+      jsonId('_record', 'variant_id').as('variant_id'),
+      jsonId('_record', 'location_id').as('location_id'),
+      sql<number>`coalesce(ops.parse_integer(${jsonText('_record', 'available')}), 0)::int`.as('available'),
+      // Absent means unknown: the variant's own flag (from the products stream) decides then.
+      sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'tracked')})`.as('is_tracked'),
+      jsonStrictTimestamp('_record', 'updated_at').as('updated_at'),
+    ]),
+});

@@ -1,0 +1,39 @@
+import { sql } from 'kysely';
+import { defineModel } from '../model.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
+import { isSetAside } from '../validation.ts';
+
+/**
+ * One row per refunded line item of a Shopify refund: which line, how many units, and the
+ * refunded subtotal and tax, in the order's currency. `is_successful` says whether the refund
+ * paid anything back through a successful refund transaction (docs/metrics.md counts those
+ * refunds only). The refund lines of an order set aside are left out with it.
+ */
+export const stagingShopifyRefundLines = defineModel({
+  name: 'staging.shopify_refund_lines',
+  dependsOn: ['raw.shopify__orders', 'staging.shopify_orders'],
+  description: 'Refunded line items of Shopify refunds, one row per refund line item.',
+  uniqueKey: ['refund_line_id'],
+  build: (db) =>
+    db
+      .selectFrom('raw.shopify__orders as o')
+      .crossJoinLateral(jsonElements(sql`o._record->'refunds'`, 'r', 'refund'))
+      .crossJoinLateral(jsonElements(sql`r.refund->'refund_line_items'`, 'i', 'item'))
+      .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))
+      .select((eb) => [
+        // Without ids, a refund line is known by its order and its place in it.
+        eb.fn.coalesce(jsonId('i.item', 'id'), sql<string>`o._key || ':' || r.ord || ':' || i.ord`).as('refund_line_id'),
+        eb.fn.coalesce(jsonId('r.refund', 'id'), sql<string>`o._key || ':' || r.ord`).as('refund_id'),
+        'o._key as order_id',
+        jsonId('i.item', 'line_item_id').as('line_id'),
+        // The refund's date, as core.refunds dates it: a transaction time stands in only when the refund has none.
+        sql<Date | null>`coalesce(ops.parse_timestamptz(${jsonText('r.refund', 'created_at')}),
+          (select min(ops.parse_timestamptz(t.tx->>'created_at')) from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
+            where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success'))`.as('created_at'),
+        sql<boolean>`exists (select 1 from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
+          where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success')`.as('is_successful'),
+        sql<number>`coalesce(ops.parse_integer(${jsonText('i.item', 'quantity')}), 0)::int`.as('quantity'),
+        eb.fn.coalesce(jsonDecimal('i.item', 'subtotal'), sql<string>`0`).as('subtotal'),
+        eb.fn.coalesce(jsonDecimal('i.item', 'total_tax'), sql<string>`0`).as('total_tax'),
+      ]),
+});

@@ -1,0 +1,48 @@
+import { sql } from 'kysely';
+import { defineModel } from '../model.ts';
+import { rawRecordsOnce } from '../sql.ts';
+import { countProblem, currencyProblem, dateRange, epochProblem, integerProblem, problems, rawRecordsCheck } from '../validation.ts';
+
+/** Stripe amounts are integers in the currency's minor unit; a balance transaction's may be negative. */
+const major = (field: string) =>
+  sql<string>`coalesce(ops.parse_integer(_record->>${sql.lit(field)}), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`;
+
+/**
+ * One row per Stripe balance transaction (a charge, a refund, a payout, a fee billed apart …),
+ * amounts in major units with their sign: a payout's `amount` is negative, its cash leaves the
+ * balance. A transaction whose `created`, amounts (whole minor units; the fee not negative) or
+ * currency do not parse is set aside.
+ */
+export const stagingStripeBalanceTransactions = defineModel({
+  name: 'staging.stripe_balance_transactions',
+  dependsOn: ['raw.stripe__balance_transactions'],
+  description: 'Stripe balance transactions, one row per transaction, signed amounts in major units.',
+  uniqueKey: ['balance_transaction_id'],
+  checks: [
+    rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', (ctx) => {
+      const range = dateRange(ctx);
+      const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+      return problems(
+        epochProblem('created', text('created'), range, { required: true }),
+        integerProblem('amount', text('amount'), { required: true }),
+        countProblem('fee', text('fee')),
+        integerProblem('net', text('net')),
+        currencyProblem('currency', text('currency'), { required: true }),
+      );
+    }),
+  ],
+  build: (db) =>
+    db.selectFrom(rawRecordsOnce('raw.stripe__balance_transactions')).select([
+      '_key as balance_transaction_id',
+      sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
+      sql<Date | null>`case when _record->>'available_on' ~ '^\\d+$' then to_timestamp((_record->>'available_on')::bigint) end`.as('available_on'),
+      sql<string | null>`lower(nullif(btrim(_record->>'type'), ''))`.as('type'),
+      sql<string | null>`lower(nullif(btrim(_record->>'reporting_category'), ''))`.as('reporting_category'),
+      sql<string | null>`lower(nullif(btrim(_record->>'status'), ''))`.as('status'),
+      sql<string>`upper(btrim(_record->>'currency'))`.as('currency'),
+      major('amount').as('amount'),
+      major('fee').as('fee'),
+      major('net').as('net'),
+      sql<string | null>`nullif(case when jsonb_typeof(_record->'source') = 'object' then _record #>> '{source,id}' else _record->>'source' end, '')`.as('source_id'),
+    ]),
+});
