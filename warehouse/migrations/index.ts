@@ -10,6 +10,7 @@ import * as m0011 from './0011-clv-tables.ts';
 import * as m0012 from './0012-product-streams.ts';
 import * as m0013 from './0013-faster-parse-functions.ts';
 import * as m0014 from './0014-report-deliveries.ts';
+import * as m0019 from './0019-raw-changes.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0012-product-streams': m0012,
   '0013-faster-parse-functions': m0013,
   '0014-report-deliveries': m0014,
+  '0019-raw-changes': m0019,
 };

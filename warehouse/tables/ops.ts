@@ -184,6 +184,26 @@ export interface OpsReportDeliveriesTable {
   finished_at: Timestamp;
 }
 
+/**
+ * A raw row a landed page wrote or removed (migration 0019), in the page's transaction: what the
+ * incremental build reads to know which keys and report dates changed (docs/scale.md).
+ */
+export interface OpsRawChangesTable {
+  change_id: Generated<string>;
+  run_id: string;
+  /** The extraction (one stream read) that made the change. */
+  batch_id: string;
+  source: string;
+  stream: string;
+  /** The raw row's `_key`. */
+  key: string;
+  /** date-report streams: the row's report date (a removed row's, the date it had); NULL for entity streams. */
+  report_date: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The row left raw, or (with the date it had) moved to another report date. */
+  removed: ColumnType<boolean, boolean | undefined, boolean>;
+  recorded_at: ColumnType<Date, string | Date | undefined, string | Date>;
+}
+
 export interface OpsTables {
   'ops.runs': OpsRunsTable;
   'ops.stream_runs': OpsStreamRunsTable;
@@ -196,4 +216,5 @@ export interface OpsTables {
   'ops.backfill_chunks': OpsBackfillChunksTable;
   'ops.alert_state': OpsAlertStateTable;
   'ops.report_deliveries': OpsReportDeliveriesTable;
+  'ops.raw_changes': OpsRawChangesTable;
 }
