@@ -1,6 +1,7 @@
 import type { AliasableExpression, Compilable, Kysely, RawBuilder, Selectable } from 'kysely';
 import type { ChannelRule, VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
+import type { RawChange } from './raw-changes.ts';
 
 /** What every model is built with: the reporting conventions of docs/metrics.md. */
 export interface TransformContext {
@@ -60,6 +61,44 @@ export interface SetAsideCheck extends CheckBase {
   keyColumn: string;
 }
 
+/**
+ * What an incremental model's `changed` query reads: the changes of its raw inputs and the
+ * values the models it reads replaced in this build (docs/scale.md, "Incremental build").
+ */
+export interface ChangeSets {
+  /** The raw rows of `raw.<source>__<stream>` written or removed since the model last built. */
+  raw(source: string, stream: string): RawBuilder<RawChange>;
+  /**
+   * The `replaceBy` values a model this one reads replaced in this build, old and new (a table
+   * with those columns). A model rebuilt in full has no such table: its dependents are rebuilt
+   * in full too, and never ask.
+   */
+  replaced(model: string): RawBuilder<Record<string, unknown>>;
+}
+
+/**
+ * How a model is brought up to date from what changed, instead of rebuilt from the whole of
+ * raw. Declared, not yet used: every build is still a full one (docs/scale.md).
+ */
+export interface IncrementalBuild {
+  /**
+   * The columns whose values name the rows replaced together: an order's lines are replaced by
+   * `order_id`, not by their unique key, because they come and go with the order's record.
+   */
+  readonly replaceBy: readonly string[];
+  /**
+   * The `replaceBy` values to rebuild (one row per value, its columns named as `replaceBy`):
+   * from the raw changes and the dependencies' replaced values, widened to every row they move
+   * (a customer's other orders, the days after a changed exchange rate).
+   */
+  changed(db: Kysely<Database>, ctx: TransformContext, changes: ChangeSets): ModelQuery;
+  /**
+   * The model's query restricted to the values in `rebuild` (a table with the `replaceBy`
+   * columns): it must give exactly the rows the full `build` gives for those values.
+   */
+  build(db: Kysely<Database>, ctx: TransformContext, rebuild: RawBuilder<Record<string, unknown>>): ModelQuery;
+}
+
 /** A SELECT (a query builder or a `sql` fragment): the runner builds the table `as` it. */
 export type ModelQuery<O = unknown> = Compilable<O> & AliasableExpression<O>;
 
@@ -79,6 +118,8 @@ export interface Model {
   /** The unique key of a row, checked unique and not null after the build. */
   readonly uniqueKey?: readonly string[];
   readonly checks?: readonly DataCheck[];
+  /** How the model is brought up to date from the changes; without it, rebuilt in full. */
+  readonly incremental?: IncrementalBuild;
 }
 
 /**

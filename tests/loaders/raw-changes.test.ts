@@ -3,6 +3,8 @@ import { landPage, landPages } from '../../loaders/raw-loader.ts';
 import { catalog, type StreamIdentity } from '../../catalog/catalog.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { rawChanges } from '../../transforms/raw-changes.ts';
+import { sql } from 'kysely';
 
 let wh: Warehouse;
 beforeAll(async () => {
@@ -105,5 +107,25 @@ describe('ops.raw_changes: what each landed page changed in raw', () => {
     expect(await changes('f1')).toEqual([]);
     const landed = await wh.pool.query(`select _key, _record->>'total_price' as total from raw.shopify__orders where _key in ('1', '7') order by _key`);
     expect(landed.rows).toEqual([{ _key: '1', total: '11.00' }]);
+  });
+
+  it('rawChanges gives the changes of one stream after a watermark and up to the newest consumed', async () => {
+    await landPage(wh.pool, { source: 'shopify', stream: orders, runId: 'w1', batchId: 'w1b' }, { records: [{ id: 41, updated_at: '2024-04-01T00:00:00Z' }] });
+    const watermark = (await wh.pool.query(`select max(change_id)::text as id from ops.raw_changes`)).rows[0].id as string;
+    await landPage(wh.pool, { source: 'shopify', stream: orders, runId: 'w2', batchId: 'w2b' }, {
+      records: [{ id: 41, updated_at: '2024-04-02T00:00:00Z' }, { id: 42, updated_at: '2024-04-02T00:00:00Z' }],
+    });
+    await landPage(wh.pool, { source: 'ga4', stream: traffic, runId: 'w2', batchId: 'w2c' }, { records: [visit('20240401', 'q', '1')], dates: ['2024-04-01'] });
+    const through = (await wh.pool.query(`select max(change_id)::text as id from ops.raw_changes`)).rows[0].id as string;
+    // Landed after the build read its range: not consumed by it.
+    await landPage(wh.pool, { source: 'shopify', stream: orders, runId: 'w3', batchId: 'w3b' }, { records: [{ id: 43, updated_at: '2024-04-03T00:00:00Z' }] });
+    const range = { after: watermark, through };
+    const read = async (source: string, stream: string) =>
+      (await sql<{ key: string; removed: boolean }>`select key, removed from ${rawChanges(source, stream, range)} as c order by key`.execute(wh.db)).rows;
+    expect(await read('shopify', 'orders')).toEqual([
+      { key: '41', removed: false },
+      { key: '42', removed: false },
+    ]);
+    expect(await read('ga4', 'traffic_daily')).toEqual([{ key: '20240401/q', removed: false }]);
   });
 });
