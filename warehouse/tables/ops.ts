@@ -204,6 +204,31 @@ export interface OpsRawChangesTable {
   recorded_at: ColumnType<Date, string | Date | undefined, string | Date>;
 }
 
+/** Per transform model, how far its table is built (migration 0020, docs/scale.md). */
+export interface OpsModelBuildsTable {
+  model: string;
+  /** The last `ops.raw_changes.change_id` the table has consumed (bigint as text). */
+  through_change_id: string;
+  /** A hash of the model's compiled SQL and the conventions it was built with: a change means a full rebuild. */
+  signature: string;
+  built_at: ColumnType<Date, string | Date | undefined, string | Date>;
+  last_full_at: ColumnType<Date, string | Date | undefined, string | Date>;
+}
+
+/**
+ * What a transform replaced in a core table the metrics read (migration 0020), consumed by the
+ * next metrics refresh: a local date whose rows changed (old or new), a customer replaced, or
+ * `everything` for a table rebuilt in full.
+ */
+export interface OpsMetricInputsChangedTable {
+  id: Generated<string>;
+  model: string;
+  date: ColumnType<string | null, string | null | undefined, string | null>;
+  customer_key: ColumnType<string | null, string | null | undefined, string | null>;
+  everything: ColumnType<boolean, boolean | undefined, boolean>;
+  recorded_at: ColumnType<Date, string | Date | undefined, string | Date>;
+}
+
 export interface OpsTables {
   'ops.runs': OpsRunsTable;
   'ops.stream_runs': OpsStreamRunsTable;
@@ -217,4 +242,6 @@ export interface OpsTables {
   'ops.alert_state': OpsAlertStateTable;
   'ops.report_deliveries': OpsReportDeliveriesTable;
   'ops.raw_changes': OpsRawChangesTable;
+  'ops.model_builds': OpsModelBuildsTable;
+  'ops.metric_inputs_changed': OpsMetricInputsChangedTable;
 }
