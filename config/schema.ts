@@ -392,6 +392,17 @@ export const configSchema = z
     /** Reports delivered on a schedule by `verite schedule`, and where reports are written (docs/reports.md). */
     reports: z.array(reportEntry).default([]),
     reportsDir: z.string().min(1).default('.verite/reports'),
+    /** How the transform brings its tables up to date (docs/scale.md, "Incremental build"). */
+    transform: z
+      .object({
+        /**
+         * Each model is rebuilt in full when its last full build is this many days old (the
+         * other runs replace only what changed); 0 rebuilds in full every run.
+         */
+        fullRebuildEveryDays: z.number().int().min(0).default(7),
+      })
+      .strict()
+      .default({ fullRebuildEveryDays: 7 }),
     /** The predicted-CLV models (docs/metrics.md, "Predicted customer value"; docs/clv.md). */
     clv: z
       .object({

@@ -167,10 +167,10 @@ const LAND_TABLE = 'verite_land';
 /**
  * Lands one page in `raw.<source>__<stream>` in a single transaction: COPY into a temporary
  * table, merge by key (the newest version wins, an unchanged record is not rewritten; a
- * date-report page first removes the rows of its dates left by earlier extractions), record
- * each raw row written or removed in `ops.raw_changes` (what the incremental build reads), put
- * the bad records in `ops.quarantine`, and store the stream's cursor. A crash at any point
- * leaves the page either wholly landed, cursor and changes included, or not at all.
+ * date-report page first removes the rows of its dates left by earlier extractions; the raw
+ * table's triggers record each row written or removed in `ops.raw_changes`), put the
+ * bad records in `ops.quarantine`, and store the stream's cursor. A crash at any point leaves
+ * the page either wholly landed, cursor included, or not at all.
  */
 export async function landPage(pool: pg.Pool, target: LandTarget, page: Page, pageLabel?: string): Promise<LandResult> {
   return writePage(pool, target, page, preparePage(target.stream, page.records, pageLabel));
@@ -187,19 +187,15 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
     await query(client, 'begin');
     let written = 0;
     if (stream.kind === 'date-report' && page.dates?.length) {
+      // The rows removed are recorded in ops.raw_changes (by the raw table's trigger) as this extraction's.
+      await query(client, `select set_config('verite.run_id', $1, true), set_config('verite.batch_id', $2, true)`, [target.runId, target.batchId]);
       // Rows an earlier extraction left for these dates go, except those this page brings
       // again: they are merged below, and an unchanged one is not rewritten.
-      // The rows removed are recorded as changes, with the date they had.
-      await query(
-        client,
-        `with gone as (
-           delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2 and not (_key = any($3::text[]))
-           returning _key, _report_date
-         )
-         insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
-         select $4, $2, $5, $6, _key, _report_date, true from gone`,
-        [page.dates, target.batchId, rows.map((r) => r.key), target.runId, source, stream.name],
-      );
+      await query(client, `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2 and not (_key = any($3::text[]))`, [
+        page.dates,
+        target.batchId,
+        rows.map((r) => r.key),
+      ]);
     }
     // One row per key (the newest version): see preparePage.
     const unique = rows;
@@ -221,12 +217,6 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
         } catch (error) {
           throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, copy, [], { cause: error });
         }
-        await query(
-          client,
-          `insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date)
-           select $1, $2, $3, $4, c.key, c.report_date from unnest($5::text[], $6::date[]) as c(key, report_date)`,
-          [target.runId, target.batchId, source, stream.name, fresh.map((r) => r.key), fresh.map((r) => r.reportDate)],
-        );
         written += fresh.length;
       }
       if (known.length) {
@@ -237,28 +227,17 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
         } catch (error) {
           throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, `copy ${LAND_TABLE} from stdin`, [], { cause: error });
         }
-        // Each row rewritten is recorded as a change; a report row that moved to another date
-        // also as removed from the date it had (\`before\` reads the row as it was).
         const merged = await query(
           client,
-          `with merged as (
-             update ${quoted} as t set
-               _record = l.rec::jsonb, _report_date = l.report_date, _version = l.version, _hash = l.hash,
-               _batch_id = $1, _run_id = $2, _extracted_at = now()
-              from ${LAND_TABLE} l, ${quoted} as before
-             where t._key = l.key and before._key = t._key and t._hash <> l.hash
-               and (l.version is null or t._version is null or l.version >= t._version)
-             returning t._key, t._report_date as new_date, before._report_date as old_date
-           ), recorded as (
-             insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
-             select $2, $1, $3, $4, _key, new_date, false from merged
-             union all
-             select $2, $1, $3, $4, _key, old_date, true from merged where old_date is distinct from new_date
-           )
-           select count(*)::int as n from merged`,
-          [target.batchId, target.runId, source, stream.name],
+          `update ${quoted} as t set
+             _record = l.rec::jsonb, _report_date = l.report_date, _version = l.version, _hash = l.hash,
+             _batch_id = $1, _run_id = $2, _extracted_at = now()
+            from ${LAND_TABLE} l
+           where t._key = l.key and t._hash <> l.hash
+             and (l.version is null or t._version is null or l.version >= t._version)`,
+          [target.batchId, target.runId],
         );
-        written += (merged.rows[0]?.n as number | undefined) ?? 0;
+        written += merged.rowCount ?? 0;
         // An unchanged report row re-extracted now belongs to this extraction.
         if (stream.kind === 'date-report') {
           await query(client, `update ${quoted} t set _batch_id = $1 from ${LAND_TABLE} l where t._key = l.key and t._batch_id <> $1`, [target.batchId]);

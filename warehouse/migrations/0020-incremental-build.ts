@@ -10,6 +10,12 @@ import { sql, type Kysely } from 'kysely';
  *   written in the transform's transaction and consumed (deleted) by the metrics refresh that
  *   recomputes it, in the refresh's: the local dates whose rows of a model changed (old or
  *   new), the customers `core.customers` replaced, or `everything` for a model rebuilt in full.
+ * - `ops.log_raw_changes()`: the trigger function that records in `ops.raw_changes` every row
+ *   a statement writes to or removes from a raw table, whoever writes it (the loader, a
+ *   quarantine retry, an engineer's DELETE): `warehouse/raw-tables.ts` puts it on every raw
+ *   table, as statement triggers reading the statement's transition tables (one INSERT per
+ *   statement, not per row). The run and extraction are the rows' own, or for a removal those
+ *   the writer set in `verite.run_id` and `verite.batch_id` (the loader sets them per page).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -29,9 +35,39 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('everything', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('recorded_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
+  await sql`
+    create or replace function ops.log_raw_changes() returns trigger language plpgsql as $fn$
+    declare
+      source text := split_part(tg_table_name, '__', 1);
+      stream text := substr(tg_table_name, strpos(tg_table_name, '__') + 2);
+      run text := coalesce(nullif(current_setting('verite.run_id', true), ''), 'unknown');
+      batch text := coalesce(nullif(current_setting('verite.batch_id', true), ''), 'unknown');
+    begin
+      if tg_op = 'INSERT' then
+        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
+        select n._run_id, n._batch_id, source, stream, n._key, n._report_date, false from new_rows n;
+      elsif tg_op = 'UPDATE' then
+        -- Only a changed record is a change (re-reading a report row only moves its _batch_id);
+        -- a row that moved to another report date is also removed from the date it had.
+        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
+        select n._run_id, n._batch_id, source, stream, n._key, n._report_date, false
+          from new_rows n join old_rows o on o._key = n._key
+         where o._hash is distinct from n._hash or o._record is distinct from n._record or o._report_date is distinct from n._report_date
+        union all
+        select n._run_id, n._batch_id, source, stream, o._key, o._report_date, true
+          from new_rows n join old_rows o on o._key = n._key
+         where o._report_date is distinct from n._report_date;
+      else
+        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
+        select run, batch, source, stream, o._key, o._report_date, true from old_rows o;
+      end if;
+      return null;
+    end
+    $fn$`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`drop function if exists ops.log_raw_changes() cascade`.execute(db);
   await db.schema.dropTable('ops.metric_inputs_changed').ifExists().execute();
   await db.schema.dropTable('ops.model_builds').ifExists().execute();
 }
