@@ -62,41 +62,35 @@ export interface SetAsideCheck extends CheckBase {
 }
 
 /**
- * What an incremental model's `changed` query reads: the changes of its raw inputs and the
- * values the models it reads replaced in this build (docs/scale.md, "Incremental build").
+ * What an incremental model's `changed` query reads (docs/scale.md, "Incremental build").
  */
 export interface ChangeSets {
   /** The raw rows of `raw.<source>__<stream>` written or removed since the model last built. */
   raw(source: string, stream: string): RawBuilder<RawChange>;
   /**
-   * The `replaceBy` values a model this one reads replaced in this build, old and new (a table
-   * with those columns). A model rebuilt in full has no such table: its dependents are rebuilt
-   * in full too, and never ask.
+   * The rows a model this one reads replaced in this build, as they were and as they are (all
+   * its columns; an unchanged model has none). A model rebuilt in full has its dependents
+   * rebuilt in full too, so they never ask.
    */
   replaced(model: string): RawBuilder<Record<string, unknown>>;
 }
 
 /**
- * How a model is brought up to date from what changed, instead of rebuilt from the whole of
- * raw. Declared, not yet used: every build is still a full one (docs/scale.md).
+ * How a model is brought up to date from what changed, instead of rebuilt from the whole of its
+ * inputs. The runner rebuilds the rows whose `replaceBy` column holds one of the values
+ * `changed` returns: it runs the model's own query with each table of `scope` read as only its
+ * rows holding those values (in the column named), deletes the table's rows holding them and
+ * inserts what the query gave. The rule that keeps it exact: every row the query gives for a
+ * value may depend only on the scoped tables' rows holding values `changed` returns (widen it
+ * to whole partitions: all the orders of a changed customer) and on tables read whole.
  */
 export interface IncrementalBuild {
-  /**
-   * The columns whose values name the rows replaced together: an order's lines are replaced by
-   * `order_id`, not by their unique key, because they come and go with the order's record.
-   */
-  readonly replaceBy: readonly string[];
-  /**
-   * The `replaceBy` values to rebuild (one row per value, its columns named as `replaceBy`):
-   * from the raw changes and the dependencies' replaced values, widened to every row they move
-   * (a customer's other orders, the days after a changed exchange rate).
-   */
-  changed(db: Kysely<Database>, ctx: TransformContext, changes: ChangeSets): ModelQuery;
-  /**
-   * The model's query restricted to the values in `rebuild` (a table with the `replaceBy`
-   * columns): it must give exactly the rows the full `build` gives for those values.
-   */
-  build(db: Kysely<Database>, ctx: TransformContext, rebuild: RawBuilder<Record<string, unknown>>): ModelQuery;
+  /** The (text) column whose values name the rows replaced together: an order's lines go by `order_id`. */
+  readonly replaceBy: string;
+  /** The values to rebuild: a SELECT of one text column named `value` (duplicates and nulls are ignored). */
+  changed(changes: ChangeSets, ctx: TransformContext): RawBuilder<unknown>;
+  /** The tables the query reads restricted to the values rebuilt: table → its column holding the value. */
+  readonly scope: Readonly<Record<string, string>>;
 }
 
 /** A SELECT (a query builder or a `sql` fragment): the runner builds the table `as` it. */
@@ -118,7 +112,10 @@ export interface Model {
   /** The unique key of a row, checked unique and not null after the build. */
   readonly uniqueKey?: readonly string[];
   readonly checks?: readonly DataCheck[];
-  /** How the model is brought up to date from the changes; without it, rebuilt in full. */
+  /**
+   * How the model is brought up to date from the changes. Without it, a model whose inputs
+   * changed is rebuilt in full and compared with its previous rows to know what changed.
+   */
   readonly incremental?: IncrementalBuild;
 }
 

@@ -2,9 +2,9 @@ import { sql, type RawBuilder } from 'kysely';
 
 /**
  * The changes a build consumes: those of `ops.raw_changes` with a `change_id` in
- * (`after`, `through`]. `through` is read under the run lock once the run's extraction is done,
- * when every id up to it is committed (docs/scale.md, "Incremental build"). Ids are bigint,
- * carried as text.
+ * (`after`, `through`]. `through` is read at the start of the transform, under the run lock,
+ * once the run's extraction is done, when every id up to it is committed (docs/scale.md,
+ * "Incremental build"). Ids are bigint, carried as text.
  */
 export interface ChangeRange {
   /** The last change a model already consumed ('0' before its first build). */
@@ -27,6 +27,12 @@ export interface RawChange {
  */
 export function rawChanges(source: string, stream: string, range: ChangeRange): RawBuilder<RawChange> {
   return sql<RawChange>`(select key, report_date, removed from ops.raw_changes
-    where source = ${source} and stream = ${stream}
-      and change_id > ${range.after}::bigint and change_id <= ${range.through}::bigint)`;
+    where source = ${sql.lit(source)} and stream = ${sql.lit(stream)}
+      and change_id > ${sql.lit(range.after)}::bigint and change_id <= ${sql.lit(range.through)}::bigint)`;
+}
+
+/** `raw.<source>__<stream>` → its source and stream. */
+export function rawTableStream(table: string): { source: string; stream: string } | undefined {
+  const m = /^raw\.([a-z0-9_]+?)__([a-z0-9_]+)$/.exec(table);
+  return m ? { source: m[1]!, stream: m[2]! } : undefined;
 }

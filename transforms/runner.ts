@@ -1,4 +1,4 @@
-import { sql, type Compilable, type CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import { DEFAULT_META_PURCHASE_ACTION_TYPE, type VeriteConfig } from '../config/schema.ts';
 import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -7,7 +7,8 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
-import type { DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
+import { changeSets, compile, executeReading, modelSignature, rawInputsChanged, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
+import type { ChangeSets, DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
 
@@ -22,6 +23,10 @@ export interface ModelResult {
   error?: string;
   /** Why a model did not run (a dependency failed, or it was not selected). */
   reason?: string;
+  /** How it was brought up to date (docs/scale.md, "Incremental build"). */
+  mode?: BuildMode;
+  /** Rows replaced, as the models reading it see them: deleted plus inserted (a full build: its rows). */
+  replaced?: number;
 }
 
 export interface CheckResult {
@@ -195,6 +200,8 @@ export interface RunTransformsOptions {
   log?: Logger;
   /** Told after each model is built (step `transform`). */
   progress?: Progress;
+  /** Rebuild every model from the whole of its inputs (`verite transform --full`), not from what changed. */
+  full?: boolean;
 }
 
 /**
@@ -239,12 +246,19 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
   const checks: CheckResult[] = [];
   const setAside: SetAsideResult[] = [];
   const failed = new Set<string>();
+  const deltas = new Map<string, ModelDelta>();
+  const signatures = new Map<string, string>();
   const trx = await db.startTransaction().execute();
+  const tdb = trx as unknown as Kysely<Database>;
   let committed = false;
   try {
     // Timestamps without an offset mean UTC, whatever the server's setting.
     await sql`set local timezone = 'UTC'`.execute(trx);
-    await startSetAside(trx as unknown as Kysely<Database>, ordered.filter((m) => !selected || selected.has(m.name)).map((m) => m.name), ordered.map((m) => m.name));
+    // Every change up to here is committed: runs land only under the run lock (docs/scale.md).
+    const through = (await sql<{ through: string }>`select coalesce(max(change_id), 0)::text as through from ops.raw_changes`.execute(trx)).rows[0]!.through;
+    const previous = await previousBuilds(tdb);
+    await startSetAside(tdb, ordered.map((m) => m.name));
+    let temp = 0;
     for (const model of ordered) {
       if (selected && !selected.has(model.name)) {
         results.push({ model: model.name, status: 'not-run', reason: 'not selected' });
@@ -260,25 +274,46 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       let compiled: string | undefined;
       const savepoint = await trx.savepoint('model').execute();
       try {
-        const query = model.build(trx as unknown as Kysely<Database>, ctx);
-        compiled = query.compile().sql;
-        let rows = await buildTable(trx as unknown as Kysely<Database>, model, query);
-        // Records the model cannot use leave its table before any model reads it.
-        for (const check of setAsideChecks(model)) {
-          compiled = compileCheck(trx as unknown as Kysely<Database>, check, ctx).sql;
-          const outcome = await setRecordsAside(trx as unknown as Kysely<Database>, model, check, ctx);
-          if (outcome.count === 0) continue;
-          rows -= outcome.removed;
-          setAside.push(outcome.result);
-          options.log?.warn(
-            { model: model.name, check: check.name, source: check.source, stream: check.stream, records: outcome.count, first: outcome.result.sample[0] },
-            'records set aside',
-          );
+        const signature = modelSignature(tdb, model, ctx);
+        signatures.set(model.name, signature);
+        const before = previous.get(model.name);
+        const mode = await chooseMode(tdb, model, { before, signature, through, full: options.full === true || selected !== null, deltas, ctx, config });
+        const n = ++temp;
+        let rows: number;
+        let delta: ModelDelta;
+        if (mode === 'skip') {
+          rows = 0;
+          delta = { mode, rows: 0 };
+        } else if (mode === 'incremental') {
+          const built = await buildIncrementally(tdb, model, ctx, changeSets(deltas, before!.through, through), n, (c) => (compiled = c));
+          rows = built.inserted;
+          delta = built.delta;
+          setAside.push(...(await recordSetAside(built.setAside, options.log)));
+        } else {
+          // A model compared with its previous rows keeps them aside first.
+          const kept = mode === 'diff' ? `pg_temp.verite_before_${n}` : undefined;
+          if (kept) await sql`create temp table ${sql.table(kept)} on commit drop as select * from ${sql.table(model.name)}`.execute(trx);
+          await clearSetAside(tdb, model.name);
+          const query = model.build(tdb, ctx);
+          compiled = query.compile().sql;
+          rows = await buildTable(tdb, model, query);
+          // Records the model cannot use leave its table before any model reads it.
+          for (const check of setAsideChecks(model)) {
+            compiled = compileCheck(tdb, check, ctx).sql;
+            const outcome = await setRecordsAside(tdb, model, check, ctx, check.failing(tdb, ctx) as unknown as RawBuilder<unknown>, model.name);
+            if (outcome.count === 0) continue;
+            rows -= outcome.removed;
+            setAside.push(...(await recordSetAside([outcome.result], options.log)));
+          }
+          delta = kept ? await compareWithBefore(tdb, model.name, kept, n) : { mode: 'full', rows };
         }
+        deltas.set(model.name, delta);
+        await recordMetricInputs(tdb, model.name, delta);
         await savepoint.releaseSavepoint('model').execute();
-        results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started });
-        options.log?.debug({ model: model.name, rows }, 'model built');
-        options.progress?.update('transform', `transform: ${results.length}/${ordered.length} models (${model.name}, ${rows.toLocaleString('en-US')} rows)`, {
+        results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started, mode, replaced: delta.rows });
+        options.log?.debug({ model: model.name, rows, mode, replaced: delta.rows }, 'model built');
+        const what = mode === 'full' || mode === 'diff' ? `${rows.toLocaleString('en-US')} rows` : mode === 'skip' ? 'unchanged' : `${delta.rows.toLocaleString('en-US')} rows replaced`;
+        options.progress?.update('transform', `transform: ${results.length}/${ordered.length} models (${model.name}, ${what})`, {
           models: results.length,
           of: ordered.length,
           model: model.name,
@@ -294,15 +329,22 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     options.progress?.update('transform', `transform: ${ordered.length} models done, running the data checks`, { models: results.length, of: ordered.length, checks: true });
     for (const model of ordered) {
       if (!results.some((r) => r.model === model.name && r.status === 'succeeded')) continue;
-      for (const check of modelChecks(model)) {
+      const delta = deltas.get(model.name);
+      // A model left as it was passed its checks when it was built.
+      if (!delta || delta.mode === 'skip') continue;
+      // An incremental build checks the rows it inserted (the others passed before), except the
+      // warnings, which describe the whole table readers see.
+      const scoped = delta.mode === 'incremental' ? delta.after : undefined;
+      for (const check of modelChecks(model, scoped)) {
         // A check whose own query fails is a failed check, not the end of the run: the
         // savepoint keeps the transaction usable for the other checks.
         const savepoint = await trx.savepoint('check').execute();
         let compiled: string | undefined;
         try {
-          const q = compileCheck(trx as unknown as Kysely<Database>, check, ctx);
-          compiled = q.sql;
-          const rows = ((await trx.executeQuery(q)).rows ?? []) as Record<string, unknown>[];
+          const q = compileCheck(tdb, check, ctx);
+          const tables = scoped && check.severity !== 'warn' && !('whole' in check && check.whole) ? new Map([[model.name, scoped]]) : new Map<string, string>();
+          compiled = readFrom(q.sql, tables);
+          const rows = ((await trx.executeQuery(CompiledQuery.raw(compiled, [...q.parameters]))).rows ?? []) as Record<string, unknown>[];
           await savepoint.releaseSavepoint('check').execute();
           const passed = rows.length === 0;
           checks.push({
@@ -335,6 +377,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       // Nothing was published, so nothing was set aside either: ops.set_aside is as before.
       return { status: 'failed', published: false, results, checks, setAside, warnings: [], error };
     }
+    await recordBuilds(tdb, results, deltas, signatures, through, ctx.now, ordered.map((m) => m.name));
     await trx.commit().execute();
     committed = true;
     return { status: 'succeeded', published: true, results, checks, setAside, warnings };
@@ -388,23 +431,44 @@ function setAsideChecks(model: Model): SetAsideCheck[] {
 const SET_ASIDE_BEFORE = 'verite_set_aside_before';
 
 /**
- * Clears what the previous build of `models` set aside (each build says it again), keeping
- * when each record was first set aside, and the rows of models that no longer exist (`known`
- * are the models there are). In the build's transaction: a build that fails leaves
- * `ops.set_aside` as it was, describing the build readers still see.
+ * Keeps when each record was first set aside (each build of a model says again what it sets
+ * aside, clearing what its previous build said: {@link clearSetAside}) and clears the rows of
+ * models that no longer exist (`known` are the models there are). In the build's transaction:
+ * a build that fails leaves `ops.set_aside` as it was, describing the build readers still see.
  */
-async function startSetAside(db: Kysely<Database>, models: string[], known: string[]): Promise<void> {
+async function startSetAside(db: Kysely<Database>, known: string[]): Promise<void> {
   await sql`create temp table ${sql.id(SET_ASIDE_BEFORE)} on commit drop as
-    select model, check_name, source, stream, key, since from ops.set_aside where model = any(${models}::text[])`.execute(db);
-  await sql`delete from ops.set_aside where model = any(${models}::text[]) or not (model = any(${known}::text[]))`.execute(db);
+    select model, check_name, source, stream, key, since from ops.set_aside where model = any(${known}::text[])`.execute(db);
+  await sql`delete from ops.set_aside where not (model = any(${known}::text[]))`.execute(db);
+}
+
+/** Clears what the previous build of a model set aside: all of it, or the keys of `values` (a table of `value`). */
+async function clearSetAside(db: Kysely<Database>, model: string, values?: string): Promise<void> {
+  if (values) await sql`delete from ops.set_aside where model = ${model} and key in (select value from ${sql.table(values)})`.execute(db);
+  else await sql`delete from ops.set_aside where model = ${model}`.execute(db);
+}
+
+/** Logs what a model set aside, and returns it for the result. */
+async function recordSetAside(results: SetAsideResult[], log?: Logger): Promise<SetAsideResult[]> {
+  for (const r of results) {
+    log?.warn({ model: r.model, check: r.check, source: r.source, stream: r.stream, records: r.count, first: r.sample[0] }, 'records set aside');
+  }
+  return results;
 }
 
 /**
- * Runs one set-aside check on a model just built: records its rows in `ops.set_aside` and
- * deletes the rows of the model's table that hold those records' keys.
+ * Runs one set-aside check on a model just built: records the rows `found` returns in
+ * `ops.set_aside` and deletes the rows of `table` (the model's, or the rows an incremental build
+ * is about to insert) that hold those records' keys.
  */
-async function setRecordsAside(db: Kysely<Database>, model: Model, check: SetAsideCheck, ctx: TransformContext): Promise<{ count: number; removed: number; result: SetAsideResult }> {
-  const found = check.failing(db, ctx) as unknown as ReturnType<typeof sql>;
+async function setRecordsAside(
+  db: Kysely<Database>,
+  model: Model,
+  check: SetAsideCheck,
+  _ctx: TransformContext,
+  found: RawBuilder<unknown>,
+  table: string,
+): Promise<{ count: number; removed: number; result: SetAsideResult }> {
   const res = await sql<{ n: number; sample: { key: string; reason: string }[] | null }>`
     with found as (
       select distinct on (x.key::text) x.key::text as key, x.reason::text as reason from (${found}) x
@@ -425,7 +489,7 @@ async function setRecordsAside(db: Kysely<Database>, model: Model, check: SetAsi
   const count = res.rows[0]?.n ?? 0;
   let removed = 0;
   if (count > 0) {
-    const deleted = await sql`delete from ${sql.table(model.name)} t
+    const deleted = await sql`delete from ${sql.table(table)} t
       where t.${sql.ref(check.keyColumn)}::text in (
         select key from ops.set_aside where model = ${model.name} and check_name = ${check.name} and source = ${check.source} and stream = ${check.stream})`.execute(db);
     removed = Number(deleted.numAffectedRows ?? 0n);
@@ -440,14 +504,23 @@ function setAsideWarnings(s: SetAsideResult): string[] {
   return lines;
 }
 
-/** The model's stop checks plus unique and not-null key checks from `uniqueKey`. */
-function modelChecks(model: Model): (StopCheck | WarnCheck)[] {
-  const out: (StopCheck | WarnCheck)[] = [];
+/** A key check of an incremental build: it reads the whole table (for the rows just inserted), never the inserted rows alone. */
+type KeyCheck = StopCheck & { whole?: boolean };
+
+/**
+ * The model's stop checks plus unique and not-null key checks from `uniqueKey`. With `inserted`
+ * (an incremental build's temporary table of the rows it inserted), the key checks look only at
+ * those rows' keys: the other rows were unique before and are unchanged.
+ */
+function modelChecks(model: Model, inserted?: string): (KeyCheck | WarnCheck)[] {
+  const out: (KeyCheck | WarnCheck)[] = [];
   if (model.uniqueKey?.length) {
     const cols = model.uniqueKey.map((c) => sql.ref(c));
+    const only = inserted ? sql`where (${sql.join(cols)}) in (select ${sql.join(cols)} from ${sql.table(inserted)})` : sql``;
     out.push({
       name: `unique (${model.uniqueKey.join(', ')})`,
-      failing: () => sql`select ${sql.join(cols)}, count(*)::int as copies from ${sql.table(model.name)} group by ${sql.join(cols)} having count(*) > 1 limit 5`,
+      whole: true,
+      failing: () => sql`select ${sql.join(cols)}, count(*)::int as copies from ${sql.table(model.name)} ${only} group by ${sql.join(cols)} having count(*) > 1 limit 5`,
     });
     out.push({
       name: `not null (${model.uniqueKey.join(', ')})`,
@@ -456,6 +529,153 @@ function modelChecks(model: Model): (StopCheck | WarnCheck)[] {
   }
   out.push(...(model.checks ?? []).filter((c): c is StopCheck | WarnCheck => c.severity !== 'set-aside'));
   return out;
+}
+
+/** Each model's last build (`ops.model_builds`). */
+async function previousBuilds(db: Kysely<Database>): Promise<Map<string, PreviousBuild>> {
+  const rows = await sql<{ model: string; through: string; signature: string; last_full_at: Date }>`
+    select model, through_change_id::text as through, signature, last_full_at from ops.model_builds`.execute(db);
+  return new Map(rows.rows.map((r) => [r.model, { through: r.through, signature: r.signature, lastFullAt: new Date(r.last_full_at) }]));
+}
+
+interface ModeInputs {
+  before: PreviousBuild | undefined;
+  signature: string;
+  through: string;
+  /** `--full`, or a selection of models (built as they are asked, in full). */
+  full: boolean;
+  deltas: ReadonlyMap<string, ModelDelta>;
+  ctx: TransformContext;
+  config: VeriteConfig;
+}
+
+/** How a model is brought up to date in this build ({@link BuildMode}). */
+async function chooseMode(db: Kysely<Database>, model: Model, inputs: ModeInputs): Promise<BuildMode> {
+  const { before } = inputs;
+  if (inputs.full || !before || before.signature !== inputs.signature) return 'full';
+  if ((await tableSignature(db, model.name)) === '') return 'full';
+  const every = inputs.config.transform?.fullRebuildEveryDays ?? 7;
+  if (inputs.ctx.now.getTime() - before.lastFullAt.getTime() >= every * 86_400_000) return 'full';
+  if (model.dependsOn.some((d) => inputs.deltas.get(d)?.mode === 'full')) return 'full';
+  const changed =
+    model.dependsOn.some((d) => (inputs.deltas.get(d)?.rows ?? 0) > 0) ||
+    (await rawInputsChanged(db, model, before.through, inputs.through)) ||
+    // A record set aside is checked again every build (a date no longer in the future).
+    (await hasSetAside(db, model.name));
+  if (!changed) return 'skip';
+  return model.incremental ? 'incremental' : 'diff';
+}
+
+async function hasSetAside(db: Kysely<Database>, model: string): Promise<boolean> {
+  const res = await sql<{ found: boolean }>`select exists (select 1 from ops.set_aside where model = ${model}) as found`.execute(db);
+  return res.rows[0]?.found ?? false;
+}
+
+/**
+ * The rows of a model rebuilt in full that differ from those kept aside before (`kept`): the
+ * old ones that are gone or changed, and the new ones, as temporary tables for the models that read it.
+ */
+async function compareWithBefore(db: Kysely<Database>, model: string, kept: string, n: number): Promise<ModelDelta> {
+  const before = `pg_temp.verite_old_${n}`;
+  const after = `pg_temp.verite_new_${n}`;
+  await sql`create temp table ${sql.table(before)} on commit drop as select * from ${sql.table(kept)} except all select * from ${sql.table(model)}`.execute(db);
+  await sql`create temp table ${sql.table(after)} on commit drop as select * from ${sql.table(model)} except all select * from ${sql.table(kept)}`.execute(db);
+  await sql`drop table ${sql.table(kept)}`.execute(db);
+  return { mode: 'diff', before, after, rows: await countRows(db, before) + (await countRows(db, after)) };
+}
+
+async function countRows(db: Kysely<Database>, table: string): Promise<number> {
+  const res = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(db);
+  return res.rows[0]?.n ?? 0;
+}
+
+/**
+ * Brings a model up to date from its changes ({@link IncrementalBuild}): the values to rebuild
+ * (its changes, and the records it set aside, checked again), each scoped table read as its rows
+ * holding them, the model's query run over those into a temporary table, its set-aside checks
+ * run on that, and then, in place, the table's rows holding the values deleted (kept as the
+ * rows "before") and the new ones inserted.
+ */
+async function buildIncrementally(
+  db: Kysely<Database>,
+  model: Model,
+  ctx: TransformContext,
+  changes: ChangeSets,
+  n: number,
+  compiling: (sql: string) => void,
+): Promise<{ inserted: number; delta: ModelDelta; setAside: SetAsideResult[] }> {
+  const incremental = model.incremental!;
+  const values = `pg_temp.verite_values_${n}`;
+  const changed = incremental.changed(changes, ctx);
+  compiling(changed.compile(db).sql);
+  await sql`create temp table ${sql.table(values)} on commit drop as
+    select distinct value::text as value from (${changed}) c where value is not null
+    union
+    select key from ops.set_aside where model = ${model.name}`.execute(db);
+  await sql`analyze ${sql.table(values)}`.execute(db);
+  const tables = new Map<string, string>();
+  let i = 0;
+  for (const [table, column] of Object.entries(incremental.scope)) {
+    const scoped = `pg_temp.verite_scope_${n}_${i++}`;
+    await sql`create temp table ${sql.table(scoped)} on commit drop as
+      select * from ${sql.table(table)} where ${sql.ref(column)} in (select value from ${sql.table(values)})`.execute(db);
+    await sql`analyze ${sql.table(scoped)}`.execute(db);
+    tables.set(table, scoped);
+  }
+  const after = `pg_temp.verite_new_${n}`;
+  const query = compile(db, model.build(db, ctx));
+  compiling(readFrom(query.sql, tables));
+  await executeReading(db, `create temp table ${after} on commit drop as`, query, tables);
+  await clearSetAside(db, model.name, values);
+  const setAside: SetAsideResult[] = [];
+  for (const check of setAsideChecks(model)) {
+    const found = compile(db, check.failing(db, ctx));
+    compiling(readFrom(found.sql, tables));
+    // The check reads the rows just built (and the scoped inputs), not the published table.
+    const checked = `pg_temp.verite_found_${n}`;
+    await executeReading(db, `create temp table ${checked} on commit drop as`, found, new Map([...tables, [model.name, after]]));
+    const outcome = await setRecordsAside(db, model, check, ctx, sql`select * from ${sql.table(checked)}`, after);
+    await sql`drop table ${sql.table(checked)}`.execute(db);
+    if (outcome.count > 0) setAside.push(outcome.result);
+  }
+  const before = `pg_temp.verite_old_${n}`;
+  await sql`create temp table ${sql.table(before)} on commit drop as select * from ${sql.table(model.name)} where false`.execute(db);
+  const by = sql.ref(incremental.replaceBy);
+  await sql`with gone as (delete from ${sql.table(model.name)} where ${by} in (select value from ${sql.table(values)}) returning *)
+    insert into ${sql.table(before)} select * from gone`.execute(db);
+  const inserted = await sql`insert into ${sql.table(model.name)} select * from ${sql.table(after)}`.execute(db);
+  const count = Number(inserted.numAffectedRows ?? 0n);
+  await sql`analyze ${sql.table(after)}`.execute(db);
+  return { inserted: count, delta: { mode: 'incremental', before, after, rows: count + (await countRows(db, before)) }, setAside };
+}
+
+/**
+ * Moves each built model's watermark to `through` (and its signature, and when it was last
+ * built in full), then deletes the changes every model has consumed. In the build's
+ * transaction: a failed build leaves them where they were, and the next one reads them again.
+ */
+async function recordBuilds(
+  db: Kysely<Database>,
+  results: readonly ModelResult[],
+  deltas: ReadonlyMap<string, ModelDelta>,
+  signatures: ReadonlyMap<string, string>,
+  through: string,
+  now: Date,
+  known: string[],
+): Promise<void> {
+  for (const r of results) {
+    const delta = deltas.get(r.model);
+    const signature = signatures.get(r.model);
+    if (r.status !== 'succeeded' || !delta || !signature) continue;
+    const full = delta.mode === 'full' || delta.mode === 'diff';
+    await sql`insert into ops.model_builds (model, through_change_id, signature, built_at, last_full_at)
+      values (${r.model}, ${through}::bigint, ${signature}, ${now}, ${now})
+      on conflict (model) do update set through_change_id = excluded.through_change_id, signature = excluded.signature,
+        built_at = excluded.built_at, last_full_at = ${full ? sql`excluded.last_full_at` : sql`ops.model_builds.last_full_at`}`.execute(db);
+  }
+  await sql`delete from ops.model_builds where not (model = any(${known}::text[]))`.execute(db);
+  await sql`delete from ops.raw_changes where change_id <= (
+    select case when count(*) = ${known.length} then min(through_change_id) else 0 end from ops.model_builds)`.execute(db);
 }
 
 /** Runs every model against the warehouse, logging a line per failure. */

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { CompiledQuery, sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../warehouse/database.ts';
+import { coreColumns } from '../warehouse/tables/core.ts';
+import type { ChangeSets, Model, TransformContext } from './model.ts';
+import { rawChanges, rawTableStream } from './raw-changes.ts';
+
+/**
+ * How one model is brought up to date in a build (docs/scale.md, "Incremental build"):
+ *
+ * - `full`: rebuilt from the whole of its inputs, and the models reading it are too (a first
+ *   build, `--full`, a changed query or conventions, the periodic full rebuild);
+ * - `diff`: a model without an incremental declaration whose inputs changed: rebuilt from the
+ *   whole of its inputs, then compared with its previous rows to know which changed;
+ * - `incremental`: only the rows of the values its changes name are rebuilt;
+ * - `skip`: none of its inputs changed: nothing to do.
+ */
+export type BuildMode = 'full' | 'diff' | 'incremental' | 'skip';
+
+/** What a model's build replaced, for the models that read it. */
+export interface ModelDelta {
+  mode: BuildMode;
+  /** Temporary tables of the rows as they were and as they are now (diff and incremental). */
+  before?: string;
+  after?: string;
+  /** Rows replaced (deleted plus inserted), as the dependents will see them. */
+  rows: number;
+}
+
+/** What a build reads from `ops.model_builds` for one model. */
+export interface PreviousBuild {
+  through: string;
+  signature: string;
+  lastFullAt: Date;
+}
+
+/**
+ * The signature of a model's build: a hash of its compiled query (with the clock pinned, so a
+ * new day is no new query) and of the conventions it is built with. A different signature
+ * means the stored rows may not be what the query gives now: a full rebuild.
+ */
+export function modelSignature(db: Kysely<Database>, model: Model, ctx: TransformContext): string {
+  const pinned: TransformContext = { ...ctx, now: new Date(0) };
+  const compiled = model.build(db, pinned).compile();
+  const hash = createHash('sha256');
+  hash.update(compiled.sql);
+  hash.update(JSON.stringify(compiled.parameters));
+  hash.update(JSON.stringify({ tz: ctx.reportingTimezone, currency: ctx.reportingCurrency, channels: ctx.channels, meta: ctx.metaPurchaseActionType }));
+  if (model.incremental) hash.update(JSON.stringify({ replaceBy: model.incremental.replaceBy, scope: model.incremental.scope }));
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * Rewrites a compiled statement so that each table of `tables` is read from another (a
+ * temporary table of its scoped rows): both spellings, `"schema"."table"` as Kysely writes it
+ * and `schema.table` as the models' SQL text does, but not inside a quoted string or a longer name.
+ */
+export function readFrom(text: string, tables: ReadonlyMap<string, string>): string {
+  let out = text;
+  for (const [table, instead] of tables) {
+    const [schema, name] = table.split('.') as [string, string];
+    const pattern = new RegExp(`(?<![\\w."'])(?:"${schema}"\\."${name}"|${schema}\\.${name})(?![\\w"])`, 'g');
+    out = out.replace(pattern, instead);
+  }
+  return out;
+}
+
+/** Compiles a query or a `sql` fragment. */
+export function compile(db: Kysely<Database>, query: Compilable | RawBuilder<unknown>): CompiledQuery {
+  return 'isRawBuilder' in query ? (query as RawBuilder<unknown>).compile(db) : (query as Compilable).compile();
+}
+
+/** Runs `prefix` followed by a compiled statement read from other tables (`readFrom`). */
+export async function executeReading(db: Kysely<Database>, prefix: string, query: CompiledQuery, tables: ReadonlyMap<string, string>): Promise<number> {
+  const result = await db.executeQuery(CompiledQuery.raw(`${prefix} ${readFrom(query.sql, tables)}`, [...query.parameters]));
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/** The change sets an incremental model's `changed` query reads. */
+export function changeSets(deltas: ReadonlyMap<string, ModelDelta>, after: string, through: string): ChangeSets {
+  return {
+    raw: (source, stream) => rawChanges(source, stream, { after, through }),
+    replaced: (model) => {
+      const delta = deltas.get(model);
+      if (!delta || delta.mode === 'skip') return sql<Record<string, unknown>>`(select * from ${sql.table(model)} where false)`;
+      if (!delta.before || !delta.after) throw new Error(`${model} was rebuilt in full: the models reading it are rebuilt in full too`);
+      return sql<Record<string, unknown>>`(select * from ${sql.table(delta.before)} union all select * from ${sql.table(delta.after)})`;
+    },
+  };
+}
+
+/** Whether any raw input of the model changed in (after, through]. */
+export async function rawInputsChanged(db: Kysely<Database>, model: Model, after: string, through: string): Promise<boolean> {
+  for (const dep of model.dependsOn) {
+    const stream = rawTableStream(dep);
+    if (!stream) continue;
+    const found = await sql<{ found: boolean }>`select exists (
+      select 1 from ops.raw_changes where source = ${stream.source} and stream = ${stream.stream}
+         and change_id > ${after}::bigint and change_id <= ${through}::bigint) as found`.execute(db);
+    if (found.rows[0]?.found) return true;
+  }
+  return false;
+}
+
+/** The date columns of a core table (those the metrics group by), from its declared columns. */
+export function dateColumns(model: string): string[] {
+  const columns = (coreColumns as Record<string, Record<string, unknown>>)[model];
+  if (!columns) return [];
+  return Object.entries(columns)
+    .filter(([, spec]) => spec === 'date' || spec === 'date?')
+    .map(([name]) => name);
+}
+
+/**
+ * Tells the next metrics refresh what this build replaced in a core table
+ * (`ops.metric_inputs_changed`): every date of its replaced rows, old and new, in each date
+ * column; the customers, for `core.customers`; or `everything` when it was rebuilt in full.
+ */
+export async function recordMetricInputs(db: Kysely<Database>, model: string, delta: ModelDelta): Promise<void> {
+  if (!model.startsWith('core.') || delta.mode === 'skip') return;
+  if (delta.mode === 'full' || !delta.before || !delta.after) {
+    await sql`insert into ops.metric_inputs_changed (model, everything) values (${model}, true)`.execute(db);
+    return;
+  }
+  if (delta.rows === 0) return;
+  const rows = sql`(select * from ${sql.table(delta.before)} union all select * from ${sql.table(delta.after)})`;
+  for (const column of dateColumns(model)) {
+    await sql`insert into ops.metric_inputs_changed (model, date)
+      select distinct ${model}, r.${sql.ref(column)} from ${rows} r where r.${sql.ref(column)} is not null`.execute(db);
+  }
+  if (model === 'core.customers') {
+    await sql`insert into ops.metric_inputs_changed (model, customer_key)
+      select distinct ${model}, r.customer_key from ${rows} r where r.customer_key is not null`.execute(db);
+  }
+}
