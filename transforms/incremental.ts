@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CompiledQuery, sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../warehouse/database.ts';
 import { coreColumns } from '../warehouse/tables/core.ts';
-import type { ChangeSets, Model, TransformContext } from './model.ts';
+import type { ChangeSets, IncrementalBuild, Model, TransformContext } from './model.ts';
 import { rawChanges, rawTableStream } from './raw-changes.ts';
 
 /**
@@ -48,6 +48,17 @@ export function modelSignature(db: Kysely<Database>, model: Model, ctx: Transfor
   hash.update(JSON.stringify({ tz: ctx.reportingTimezone, currency: ctx.reportingCurrency, channels: ctx.channels, meta: ctx.metaPurchaseActionType }));
   if (model.incremental) hash.update(JSON.stringify({ replaceBy: model.incremental.replaceBy, scope: model.incremental.scope }));
   return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * Whether a model's query reads the clock (`core.fx_rates` runs its days to today): such a model
+ * is rebuilt whenever the build's day may differ from its last, even with no input changed.
+ */
+export function readsTheClock(db: Kysely<Database>, model: Model, ctx: TransformContext): boolean {
+  const at = (now: Date) => model.build(db, { ...ctx, now }).compile();
+  const a = at(new Date(0));
+  const b = at(new Date(86_400_000 * 10_000));
+  return a.sql !== b.sql || JSON.stringify(a.parameters) !== JSON.stringify(b.parameters);
 }
 
 /**
@@ -132,4 +143,20 @@ export async function recordMetricInputs(db: Kysely<Database>, model: string, de
     await sql`insert into ops.metric_inputs_changed (model, customer_key)
       select distinct ${model}, r.customer_key from ${rows} r where r.customer_key is not null`.execute(db);
   }
+}
+
+/**
+ * The incremental build of a staging model whose every row comes from one raw record of
+ * `source.stream`, its `_key` in the model's column `column`: the rows of the records written
+ * or removed are rebuilt from those records alone (a removed one leaves no row).
+ */
+export function byRawKey(source: string, stream: string, column: string, also?: (changes: ChangeSets) => RawBuilder<unknown>): IncrementalBuild {
+  return {
+    replaceBy: column,
+    changed: (changes) =>
+      also
+        ? sql`select key as value from ${changes.raw(source, stream)} r union all select value::text from (${also(changes)}) a`
+        : sql`select key as value from ${changes.raw(source, stream)} r`,
+    scope: { [`raw.${source}__${stream}`]: '_key' },
+  };
 }

@@ -7,7 +7,7 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
-import { changeSets, compile, executeReading, modelSignature, rawInputsChanged, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
+import { changeSets, compile, executeReading, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
 import type { ChangeSets, DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
@@ -410,7 +410,9 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable)
     await sql`alter table ${sql.table(building)} rename to ${sql.id(table)}`.execute(db);
   }
   // A refilled table keeps its indexes; a new one gets them (CREATE INDEX blocks writers, not readers).
-  for (const columns of model.indexes ?? []) {
+  // An incremental model's rows are replaced by their replaceBy column: it is indexed too.
+  const indexes = [...(model.indexes ?? []), ...(model.incremental && !(model.indexes ?? []).some((c) => c.length === 1 && c[0] === model.incremental!.replaceBy) ? [[model.incremental.replaceBy]] : [])];
+  for (const columns of indexes) {
     await sql`create index if not exists ${sql.id(`${table}_${columns.join('_')}`)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(db);
   }
   await sql`analyze ${sql.table(model.name)}`.execute(db);
@@ -560,6 +562,7 @@ async function chooseMode(db: Kysely<Database>, model: Model, inputs: ModeInputs
   const changed =
     model.dependsOn.some((d) => (inputs.deltas.get(d)?.rows ?? 0) > 0) ||
     (await rawInputsChanged(db, model, before.through, inputs.through)) ||
+    readsTheClock(db, model, inputs.ctx) ||
     // A record set aside is checked again every build (a date no longer in the future).
     (await hasSetAside(db, model.name));
   if (!changed) return 'skip';

@@ -19,6 +19,13 @@ export const coreBalanceTransactions = defineModel({
     hasRates('core.balance_transactions', [['amount', 'amount_rc'], ['fee', 'fee_rc'], ['net', 'net_rc']], 'transaction_date'),
     chargeDaysWithoutBalanceTransactions(),
   ],
+  incremental: {
+    replaceBy: 'balance_transaction_id',
+    scope: { 'staging.stripe_balance_transactions': 'balance_transaction_id' },
+    changed: (c) => sql`
+      select x.balance_transaction_id as value from ${c.replaced('staging.stripe_balance_transactions')} x
+      union select t.balance_transaction_id from core.balance_transactions t where t.transaction_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+  },
   build: (db, ctx) => {
     const date = localDate(sql`t.created_at`, ctx.reportingTimezone);
     const rate = rateOn(sql`t.currency`, date, ctx.reportingCurrency);

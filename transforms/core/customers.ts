@@ -11,6 +11,13 @@ export const coreCustomers = defineModel({
   description: 'Customers (by customer key) with their first and last counted orders, lifetime value and acquisition channel.',
   uniqueKey: ['customer_key'],
   indexes: [['first_order_date']],
+  incremental: {
+    replaceBy: 'customer_key',
+    scope: { 'core.orders': 'customer_key', 'core.refunds': 'customer_key' },
+    changed: (c) => sql`
+      select x.customer_key as value from ${c.replaced('core.orders')} x
+      union select x.customer_key from ${c.replaced('core.refunds')} x`,
+  },
   build: (db) =>
     db
       .selectFrom('core.orders as o')

@@ -1,8 +1,13 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { channelExpression } from '../channels.ts';
 import { hasRates, nonNegative, notInFuture } from '../checks.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
+
+/** An order's customer: the shop's customer id, else the e-mail, else the order itself (docs/metrics.md). */
+function customerKey(order: RawBuilder<unknown>) {
+  return sql<string>`coalesce(${order}.shopify_customer_id, ${order}.email, 'order:' || ${order}.order_id)`;
+}
 
 const MONEY = ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 'total_shipping'] as const;
 
@@ -37,6 +42,26 @@ export const coreOrders = defineModel({
     nonNegative('core.orders', ['total_price', 'subtotal_price', 'total_discounts', 'total_tax', 'total_shipping', 'refunded'], 'order_id'),
     notInFuture('core.orders', 'order_date', 'order_id'),
   ],
+  // An order is rebuilt with every order of its customer (before and after a change): its
+  // order sequence and first-order flag are numbered over all of them.
+  incremental: {
+    replaceBy: 'order_id',
+    scope: { 'staging.shopify_orders': 'order_id', 'staging.shopify_refunds': 'order_id' },
+    changed: (c) => sql`
+      with ids as (
+        select x.order_id as id from ${c.replaced('staging.shopify_orders')} x
+        union select x.order_id from ${c.replaced('staging.shopify_refunds')} x
+        union select x.record_id from ${c.replaced('staging.shopify_deletions')} x where x.record_type = 'order'
+        union select o.order_id from core.orders o where o.order_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)
+        union select r.order_id from core.refunds r where r.refund_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)
+      ),
+      customers as (
+        select o.customer_key from core.orders o where o.order_id in (select id from ids)
+        union select ${customerKey(sql`s`)} from staging.shopify_orders s where s.order_id in (select id from ids)
+      )
+      select id as value from ids
+      union select o.order_id from core.orders o where o.customer_key in (select customer_key from customers)`,
+  },
   build: (db, ctx) => {
     const tz = ctx.reportingTimezone;
     // The order's rate joined once (a hash join on currency and date), not looked up by a
@@ -54,7 +79,7 @@ export const coreOrders = defineModel({
                ops.url_param(s.landing_site, 'utm_source') as utm_source,
                ops.url_param(s.landing_site, 'utm_medium') as utm_medium,
                ops.url_param(s.landing_site, 'utm_campaign') as utm_campaign,
-               coalesce(s.shopify_customer_id, s.email, 'order:' || s.order_id) as customer_key,
+               ${customerKey(sql`s`)} as customer_key,
                d.record_id is not null as is_deleted,
                not s.is_test and s.cancelled_at is null and d.record_id is null as is_counted,
                case when upper(s.currency) = ${sql.lit(ctx.reportingCurrency)} then 1::numeric else fx.rate end as rate

@@ -24,6 +24,31 @@ export const corePayments = defineModel({
     hasRates('core.payments', [['amount', 'amount_rc'], ['amount_captured', 'amount_captured_rc'], ['amount_refunded', 'amount_refunded_rc']], 'payment_date'),
     nonNegative('core.payments', ['amount', 'amount_captured', 'amount_refunded'], 'charge_id'),
   ],
+  // A charge is rebuilt with every charge of its payment intent (matched through the intent's
+  // earliest charge), and with the charges naming an order replaced, by its id or name.
+  incremental: {
+    replaceBy: 'charge_id',
+    scope: { 'staging.stripe_charges': 'charge_id' },
+    changed: (c) => sql`
+      with orders as (select * from ${c.replaced('core.orders')} o),
+      refs as (
+        select order_id as ref from orders
+        union select order_name from orders where order_name is not null
+        union select substr(order_name, 2) from orders where order_name like '#%'
+      ),
+      ids as (
+        select x.charge_id as id from ${c.replaced('staging.stripe_charges')} x
+        union select p.charge_id from core.payments p where p.order_id in (select order_id from orders)
+        union select s.charge_id from staging.stripe_charges s where s.metadata_order_id in (select ref from refs)
+        union select p.charge_id from core.payments p where p.payment_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)
+      ),
+      intents as (
+        select s.payment_intent from staging.stripe_charges s where s.charge_id in (select id from ids) and s.payment_intent is not null
+        union select p.payment_intent from core.payments p where p.charge_id in (select id from ids) and p.payment_intent is not null
+      )
+      select id as value from ids
+      union select s.charge_id from staging.stripe_charges s where s.payment_intent in (select payment_intent from intents)`,
+  },
   build: (db, ctx) => {
     const date = localDate(sql`c.created_at`, ctx.reportingTimezone);
     const rate = rateOn(sql`c.currency`, date, ctx.reportingCurrency);

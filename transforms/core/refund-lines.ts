@@ -19,6 +19,16 @@ export const coreRefundLines = defineModel({
     references('core.refund_lines', 'order_id', 'core.orders', 'order_id', ['refund_line_id']),
     hasRates('core.refund_lines', [['subtotal', 'subtotal_rc'], ['total_tax', 'total_tax_rc'], ['refunded_sales', 'refunded_sales_rc']], 'refund_date'),
   ],
+  incremental: {
+    replaceBy: 'order_id',
+    scope: { 'staging.shopify_refund_lines': 'order_id', 'staging.shopify_orders': 'order_id', 'core.orders': 'order_id', 'core.order_lines': 'order_id' },
+    changed: (c) => sql`
+      select x.order_id as value from ${c.replaced('core.orders')} x
+      union select x.order_id from ${c.replaced('core.order_lines')} x
+      union select x.order_id from ${c.replaced('staging.shopify_refund_lines')} x
+      union select x.order_id from ${c.replaced('staging.shopify_orders')} x
+      union select r.order_id from core.refund_lines r where r.refund_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+  },
   build: (db, ctx) => {
     const refundDate = localDate(sql`r.created_at`, ctx.reportingTimezone);
     const rate = rateOn(sql`o.currency`, refundDate, ctx.reportingCurrency);

@@ -13,12 +13,20 @@ export const coreRefunds = defineModel({
   dependsOn: ['staging.shopify_refunds', 'core.orders'],
   description: 'Successful refund transactions, on the local date of the refund, converted on that date.',
   uniqueKey: ['refund_transaction_id'],
-  indexes: [['refund_date'], ['order_id']],
+  indexes: [['refund_date'], ['order_id'], ['customer_key']],
   checks: [
     references('core.refunds', 'order_id', 'core.orders', 'order_id', ['refund_transaction_id']),
     hasRates('core.refunds', [['amount', 'amount_rc']], 'refund_date'),
     nonNegative('core.refunds', ['amount'], 'refund_transaction_id'),
   ],
+  incremental: {
+    replaceBy: 'order_id',
+    scope: { 'staging.shopify_refunds': 'order_id', 'core.orders': 'order_id' },
+    changed: (c) => sql`
+      select x.order_id as value from ${c.replaced('core.orders')} x
+      union select x.order_id from ${c.replaced('staging.shopify_refunds')} x
+      union select r.order_id from core.refunds r where r.refund_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+  },
   build: (db, ctx) => {
     const refundDate = localDate(sql`r.created_at`, ctx.reportingTimezone);
     return db

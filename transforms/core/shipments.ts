@@ -17,7 +17,7 @@ export const coreShipments = defineModel({
   dependsOn: ['staging.shipments', 'core.orders', 'core.fx_rates'],
   description: 'Shipments with order, carrier, local shipped/promised/delivered/returned dates, delivery days and on-time flag.',
   uniqueKey: ['shipment_key'],
-  indexes: [['delivered_date'], ['shipped_date'], ['returned_date'], ['order_id']],
+  indexes: [['delivered_date'], ['shipped_date'], ['returned_date'], ['order_id'], ['cost_date']],
   // No reference check on order_id: it is only ever taken from core.orders (the match), so it
   // could never fail; a shipment naming an unknown order keeps order_ref and has no order_id.
   // A shipment whose order is set aside is set aside with it.
@@ -26,6 +26,21 @@ export const coreShipments = defineModel({
     hasRates('core.shipments', [['shipping_cost', 'shipping_cost_rc']], 'cost_date'),
     nonNegative('core.shipments', ['shipping_cost'], 'shipment_key'),
   ],
+  incremental: {
+    replaceBy: 'shipment_key',
+    scope: { 'staging.shipments': 'shipment_key' },
+    changed: (c) => sql`
+      with orders as (select * from ${c.replaced('core.orders')} o),
+      refs as (
+        select order_id as ref from orders
+        union select order_name from orders where order_name is not null
+        union select substr(order_name, 2) from orders where order_name like '#%'
+      )
+      select x.shipment_key as value from ${c.replaced('staging.shipments')} x
+      union select s.shipment_key from core.shipments s where s.order_id in (select order_id from orders)
+      union select s.shipment_key from staging.shipments s where s.order_ref in (select ref from refs)
+      union select s.shipment_key from core.shipments s where s.cost_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+  },
   build: (db, ctx) => {
     const tz = ctx.reportingTimezone;
     // The local date of each event: the carrier's date-only value, else the timestamp's local date.

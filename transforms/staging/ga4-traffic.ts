@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { countProblem, currencyProblem, dateRange, decimalProblem, problems, rawRecordsCheck, reportDateProblem } from '../validation.ts';
 
@@ -30,6 +31,7 @@ export const stagingGa4Traffic = defineModel({
       ),
     ),
   ],
+  incremental: byRawKey('ga4', 'traffic_daily', 'row_key'),
   build: (db) =>
     db.selectFrom('raw.ga4__traffic_daily').select([
       '_key as row_key',

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { amountProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, reportDateProblem } from '../validation.ts';
 
@@ -26,6 +27,7 @@ export const stagingGoogleAdsCampaigns = defineModel({
       ),
     ),
   ],
+  incremental: byRawKey('google_ads', 'campaign_daily', 'row_key'),
   build: (db) =>
     db.selectFrom('raw.google_ads__campaign_daily').select([
       '_key as row_key',

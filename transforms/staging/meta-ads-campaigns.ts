@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { amountProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, reportDateProblem } from '../validation.ts';
 
@@ -41,6 +42,7 @@ export const stagingMetaAdsCampaigns = defineModel({
       );
     }),
   ],
+  incremental: byRawKey('meta_ads', 'campaign_insights_daily', 'row_key'),
   build: (db, ctx) =>
     db.selectFrom('raw.meta_ads__campaign_insights_daily').select([
       '_key as row_key',

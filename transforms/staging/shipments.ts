@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { jsonTimestamp, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
@@ -33,6 +34,9 @@ export const stagingShipments = defineModel({
       );
     }),
   ],
+  // The incremental build of core.payments and core.shipments finds the rows naming an order through these.
+  indexes: [['order_ref']],
+  incremental: byRawKey('shipments', 'shipments', 'shipment_key'),
   build: (db) =>
     db.selectFrom(rawRecordsOnce('raw.shipments__shipments')).select([
       '_key as shipment_key',

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { jsonText, jsonTimestamp, rawRecordsOnce } from '../sql.ts';
 
@@ -8,6 +9,7 @@ export const stagingShopifyCustomers = defineModel({
   dependsOn: ['raw.shopify__customers', 'staging.shopify_deletions'],
   description: 'Shopify customers, one row per customer, typed.',
   uniqueKey: ['customer_id'],
+  incremental: byRawKey('shopify', 'customers', 'customer_id', (changes) => sql`select record_id as value from ${changes.replaced('staging.shopify_deletions')} d where d.record_type = 'customer'`),
   build: (db) =>
     db.selectFrom(rawRecordsOnce('raw.shopify__customers')).select((eb) => [
       'r._key as customer_id',

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
@@ -9,6 +10,7 @@ export const stagingShopifyOrderLines = defineModel({
   dependsOn: ['raw.shopify__orders', 'staging.shopify_orders'],
   description: "The line items of Shopify orders, one row per line, in the order's currency.",
   uniqueKey: ['order_id', 'line_id'],
+  incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
       .selectFrom('raw.shopify__orders as o')

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, jsonTimestamp } from '../sql.ts';
 import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
@@ -64,6 +65,7 @@ export const stagingShopifyOrders = defineModel({
   description: 'Shopify orders, one row per order (the newest version landed), typed.',
   uniqueKey: ['order_id'],
   checks: [rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem)],
+  incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
       // Each record read out of storage once, not once per field (see rawRecordsCheck).

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
@@ -14,6 +15,7 @@ export const stagingShopifyRefunds = defineModel({
   dependsOn: ['raw.shopify__orders', 'staging.shopify_orders'],
   description: 'Refund transactions of Shopify orders, one row per transaction.',
   uniqueKey: ['refund_transaction_id'],
+  incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
       .selectFrom('raw.shopify__orders as o')

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { rawRecordsOnce } from '../sql.ts';
 import { countProblem, currencyProblem, dateRange, epochProblem, integerProblem, problems, rawRecordsCheck } from '../validation.ts';
@@ -31,6 +32,7 @@ export const stagingStripeBalanceTransactions = defineModel({
       );
     }),
   ],
+  incremental: byRawKey('stripe', 'balance_transactions', 'balance_transaction_id'),
   build: (db) =>
     db.selectFrom(rawRecordsOnce('raw.stripe__balance_transactions')).select([
       '_key as balance_transaction_id',

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { rawRecordsOnce } from '../sql.ts';
 import { countProblem, currencyProblem, dateRange, epochProblem, problems, rawRecordsCheck } from '../validation.ts';
@@ -29,6 +30,9 @@ export const stagingStripeCharges = defineModel({
       );
     }),
   ],
+  // The incremental build of core.payments and core.shipments finds the rows naming an order through these.
+  indexes: [['metadata_order_id'], ['payment_intent']],
+  incremental: byRawKey('stripe', 'charges', 'charge_id'),
   build: (db) =>
     db.selectFrom(rawRecordsOnce('raw.stripe__charges')).select([
       '_key as charge_id',

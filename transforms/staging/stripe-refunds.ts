@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 
 /** One row per Stripe refund, amount in major units. */
@@ -7,6 +8,7 @@ export const stagingStripeRefunds = defineModel({
   dependsOn: ['raw.stripe__refunds'],
   description: 'Stripe refunds, one row per refund, amounts in major units.',
   uniqueKey: ['refund_id'],
+  incremental: byRawKey('stripe', 'refunds', 'refund_id'),
   build: (db) =>
     db.selectFrom('raw.stripe__refunds').select([
       '_key as refund_id',

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { configSchema, demoConfig, type VeriteConfig } from '../../config/schema.ts';
+import { demoSources } from '../../extractors/demo/index.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { silentProgress } from '../../lib/progress.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { runPipeline } from '../../pipeline/run.ts';
+import { runTransforms, type TransformResult } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { landRecords } from '../support/land.ts';
+
+/**
+ * Issue 16, acceptance 3: a shop built day by day, thirty runs, each landing one day and
+ * building incrementally, with late updates, a refund on a later day, an order that arrives
+ * late and becomes its customer's first, a restated ad day, a corrected exchange rate, a
+ * deleted order, a charge and a shipment changed after the fact; then every core and metrics
+ * table is compared, row for row, with a full rebuild of the same raw data.
+ */
+// A Monday: the demo publishes rates on working days, so the first day has its own.
+const START = Date.parse('2025-03-03T00:00:00Z');
+const DAYS = 30;
+const SEED = 7;
+const ORDERS_PER_DAY = 8;
+const day = (i: number) => new Date(START + i * 86_400_000).toISOString().slice(0, 10);
+const morningAfter = (i: number) => new Date(START + (i + 1) * 86_400_000 + 6 * 3_600_000);
+const log = createLogger(process.stderr, 'silent');
+
+let wh: Warehouse;
+let config: VeriteConfig;
+
+beforeAll(async () => {
+  wh = await createTestDatabase('incremental');
+  // Paris: local days are not UTC days, so a date computed in the wrong zone shows.
+  config = configSchema.parse({ reportingTimezone: 'Europe/Paris', sources: { demo: {} }, transform: { fullRebuildEveryDays: 365 } });
+});
+afterAll(async () => {
+  await wh?.close();
+});
+
+async function landDay(i: number): Promise<void> {
+  const options = { seed: SEED, days: i + 1, ordersPerDay: ORDERS_PER_DAY, endDate: day(i) };
+  const sources = demoSources({ ...options, reportingCurrency: config.reportingCurrency }).map((source) => ({ source, config: demoConfig.parse(options) }));
+  const result = await runPipeline({ warehouse: wh, config, log, sources, steps: [], now: morningAfter(i), window: { from: day(i), to: day(i) }, kind: 'demo', progress: silentProgress });
+  expect(result.status, result.error).toBe('succeeded');
+}
+
+async function raw(table: string, where: string): Promise<Record<string, unknown>[]> {
+  const res = await wh.pool.query(`select _record from raw.${table} where ${where} order by _key`);
+  return res.rows.map((r) => r._record as Record<string, unknown>);
+}
+
+/** A raw order of the given local day (UTC date of created_at), the n-th by key. */
+async function orderOf(i: number, n = 0): Promise<Record<string, unknown>> {
+  const rows = await raw('shopify__orders', `(_record->>'created_at')::date = '${day(i)}'`);
+  expect(rows.length).toBeGreaterThan(n);
+  return rows[n]!;
+}
+
+const bumped = (i: number, hour = 12) => new Date(START + i * 86_400_000 + hour * 3_600_000).toISOString();
+
+/** What happens after the fact, on the day it is landed. */
+const events: Record<number, () => Promise<void>> = {
+  // A late update: an order of day 1 corrected (another total) and moved to another customer.
+  5: async () => {
+    const o = await orderOf(1);
+    await landRecords(wh.pool, 'shopify', 'orders', [{ ...o, total_price: (Number(o.total_price) + 10).toFixed(2), email: 'moved@example.com', customer: null, updated_at: bumped(5) }], 'late-update');
+  },
+  // A refund on a later day, of an order of day 2.
+  8: async () => {
+    const o = await orderOf(2);
+    const refund = {
+      id: 990001,
+      created_at: bumped(8),
+      refund_line_items: [],
+      transactions: [{ id: 990002, kind: 'refund', status: 'success', amount: '5.00', currency: o.currency, created_at: bumped(8) }],
+    };
+    await landRecords(wh.pool, 'shopify', 'orders', [{ ...o, refunds: [...((o.refunds as unknown[]) ?? []), refund], updated_at: bumped(8) }], 'late-refund');
+  },
+  // An order that arrives late, dated day 3, of the customer of an order of day 6: it becomes that customer's first.
+  10: async () => {
+    const o = await orderOf(6);
+    const { refunds: _refunds, ...rest } = o;
+    await landRecords(wh.pool, 'shopify', 'orders', [{ ...rest, id: 880001, name: '#880001', created_at: bumped(3, 9), updated_at: bumped(10), refunds: [] }], 'late-order');
+  },
+  // A restated ad day: day 4's Google Ads rows again, one with another cost, one gone.
+  12: async () => {
+    const rows = await raw('google_ads__campaign_daily', `_report_date = '${day(4)}'`);
+    expect(rows.length).toBeGreaterThan(1);
+    const [first, , ...others] = rows;
+    const metrics = first!.metrics as Record<string, unknown>;
+    await landRecords(wh.pool, 'google_ads', 'campaign_daily', [{ ...first!, metrics: { ...metrics, costMicros: String(Number(metrics.costMicros ?? 0) + 7_000_000) } }, ...others], 'restated');
+  },
+  // A corrected exchange rate, for day 7 (a Monday).
+  15: async () => {
+    const rows = await raw('fx__rates', `_record->>'date' = '${day(7)}'`);
+    expect(rows.length).toBeGreaterThan(0);
+    await landRecords(wh.pool, 'fx', 'rates', [{ ...rows[0]!, rate: Number(rows[0]!.rate) * 1.01 }], 'fx-correction');
+  },
+  // A deleted order (of day 7).
+  20: async () => {
+    const o = await orderOf(7);
+    await landRecords(wh.pool, 'shopify', 'deletions', [{ id: 770001, subject_id: o.id, subject_type: 'Order', verb: 'destroy', created_at: bumped(20) }], 'deletion');
+  },
+  // A charge refunded afterwards, and a shipment delivered later than it said.
+  22: async () => {
+    const [charge] = await raw('stripe__charges', `to_timestamp((_record->>'created')::bigint)::date = '${day(9)}'`);
+    expect(charge).toBeDefined();
+    await landRecords(wh.pool, 'stripe', 'charges', [{ ...charge!, amount_refunded: charge!.amount, refunded: true }], 'charge-refunded');
+    const [shipment] = await raw('shipments__shipments', `true`);
+    expect(shipment).toBeDefined();
+    await landRecords(wh.pool, 'shipments', 'shipments', [{ ...shipment!, status: 'delivered', delivered_at: bumped(22) }], 'shipment-late');
+  },
+};
+
+/** Every row of every table of `core` and `metrics`, as text, sorted: what the two builds are compared on. */
+async function snapshot(): Promise<Record<string, string[]>> {
+  const tables = await wh.pool.query(
+    `select table_schema || '.' || table_name as name from information_schema.tables
+      where table_schema in ('core', 'metrics') and table_type = 'BASE TABLE' order by 1`,
+  );
+  const out: Record<string, string[]> = {};
+  for (const { name } of tables.rows as { name: string }[]) {
+    const rows = await wh.pool.query(`select t::text as row from ${name} t order by 1`);
+    out[name] = rows.rows.map((r) => r.row as string);
+  }
+  return out;
+}
+
+describe('the incremental build (issue 16)', () => {
+  it('built day by day over thirty runs, gives every core and metrics table exactly as a full rebuild does', async () => {
+    const modes: TransformResult['results'][] = [];
+    for (let i = 0; i < DAYS; i++) {
+      await landDay(i);
+      await events[i]?.();
+      const transform = await runTransforms(wh, config, { log, now: morningAfter(i) });
+      expect(transform.status, transform.error).toBe('succeeded');
+      modes.push(transform.results);
+      const metrics = await refreshMetrics(wh, config, log, { now: morningAfter(i) });
+      expect(metrics.status, metrics.error).toBe('succeeded');
+    }
+    const mode = (run: number, model: string) => modes[run]!.find((r) => r.model === model)?.mode;
+    // The first run builds everything in full; after it, the big tables are brought up to date from their changes.
+    expect(mode(0, 'core.orders')).toBe('full');
+    for (const run of [5, 8, 10, 20, 29]) {
+      expect(mode(run, 'staging.shopify_orders')).toBe('incremental');
+      expect(mode(run, 'core.orders')).toBe('incremental');
+      expect(mode(run, 'core.customers')).toBe('incremental');
+    }
+    expect(mode(12, 'staging.google_ads_campaigns')).toBe('incremental');
+
+    const incremental = await snapshot();
+    const last = morningAfter(DAYS - 1);
+    const full = await runTransforms(wh, config, { log, now: last, full: true });
+    expect(full.status, full.error).toBe('succeeded');
+    expect(full.results.every((r) => r.mode === 'full')).toBe(true);
+    const metrics = await refreshMetrics(wh, config, log, { now: last });
+    expect(metrics.status, metrics.error).toBe('succeeded');
+    const rebuilt = await snapshot();
+
+    expect(Object.keys(incremental)).toEqual(Object.keys(rebuilt));
+    expect(incremental['core.orders']!.length).toBeGreaterThan(DAYS * ORDERS_PER_DAY * 0.5);
+    for (const table of Object.keys(rebuilt)) expect(incremental[table], table).toEqual(rebuilt[table]);
+
+    // The events are in the tables compared: the deleted order is not counted, the late order
+    // is its customer's first, the late refund is there, the restated ad day has its new cost.
+    const deleted = await orderOf(7);
+    const counted = await wh.pool.query(`select is_counted, is_deleted from core.orders where order_id = $1`, [String(deleted.id)]);
+    expect(counted.rows).toEqual([{ is_counted: false, is_deleted: true }]);
+    const late = await wh.pool.query(`select is_first_order, customer_order_seq from core.orders where order_id = '880001'`);
+    expect(late.rows).toEqual([{ is_first_order: true, customer_order_seq: 1 }]);
+    const refund = await wh.pool.query(`select amount::text from core.refunds where refund_transaction_id = '990002'`);
+    expect(refund.rows).toEqual([{ amount: '5.00' }]);
+  }, 600_000);
+});
