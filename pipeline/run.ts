@@ -32,6 +32,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A backfill window: read exactly these dates, leaving cursors alone. */
   window?: DateWindow | null;
+  /** The steps rebuild from the whole of their inputs, not from what changed (`--full`). */
+  full?: boolean;
   /** Steps after loading; default: the transform, metrics and CLV steps of pipeline/steps.ts. `[]` to skip. */
   steps?: readonly PostLoadStep[];
   runId?: string;
@@ -200,7 +202,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   if (!options.signal?.aborted && !lost) {
     for (const step of options.steps ?? postLoadSteps()) {
       try {
-        const result = await step.run(warehouse, config, log, progress);
+        const result = await step.run(warehouse, config, log, progress, { full: options.full });
         stepOutcomes.push({ name: step.name, ...result });
         const loss = result.status === 'failed' ? await confirmedLoss(warehouse.url, result.summary) : null;
         if (loss) lost = { during: `the ${step.name} step`, detail: loss };

@@ -5,16 +5,19 @@ import type { PostLoadStep } from '../warehouse/post-load-step.ts';
 
 export type { PostLoadStep, StepOutcome } from '../warehouse/post-load-step.ts';
 
-/** The transforms as a step: staging and core rebuilt, their data checks run. */
+/** The transforms as a step: staging and core brought up to date (or rebuilt, `full`), their data checks run. */
 const transformStep: PostLoadStep = {
   name: 'transform',
-  run: async (warehouse, config, log, progress) => {
-    const result = await runTransforms(warehouse, config, { log, progress });
+  run: async (warehouse, config, log, progress, options) => {
+    const result = await runTransforms(warehouse, config, { log, progress, full: options?.full });
     const built = result.results.filter((r) => r.status === 'succeeded').length;
     if (result.status !== 'succeeded') return { status: 'failed', summary: result.error ?? 'failed', error: result };
     const setAside = result.setAside.reduce((n, s) => n + s.count, 0);
     const aside = setAside ? `; ${setAside} record${setAside === 1 ? '' : 's'} set aside (verite quarantine list)` : '';
-    return { status: 'succeeded', summary: `${built} models built, ${result.checks.length} data checks passed${aside}`, warnings: result.warnings };
+    const unchanged = result.results.filter((r) => r.mode === 'skip').length;
+    const incremental = result.results.filter((r) => r.mode === 'incremental').length;
+    const how = unchanged || incremental ? ` (${incremental} brought up to date from their changes, ${unchanged} unchanged)` : '';
+    return { status: 'succeeded', summary: `${built} models built${how}, ${result.checks.length} data checks passed${aside}`, warnings: result.warnings };
   },
 };
 

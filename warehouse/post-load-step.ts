@@ -7,7 +7,13 @@ import type { Warehouse } from './connection.ts';
 export interface PostLoadStep {
   name: string;
   /** `progress` is told how far a long step got (see lib/progress.ts), under the step's name. */
-  run(warehouse: Warehouse, config: VeriteConfig, log: Logger, progress?: Progress): Promise<StepOutcome>;
+  run(warehouse: Warehouse, config: VeriteConfig, log: Logger, progress?: Progress, options?: StepOptions): Promise<StepOutcome>;
+}
+
+/** How the run asks its steps to work. */
+export interface StepOptions {
+  /** Rebuild from the whole of the inputs, not from what changed (`verite run --full`; docs/scale.md). */
+  full?: boolean;
 }
 
 export interface StepOutcome {

@@ -19,9 +19,10 @@ export function registerRun(program: Command, known: KnownSources): void {
     .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe)')
     // --demo is the global option (it also chooses the demo's warehouse), given after `run` as well.
     .option('--if-running <mode>', 'when another run holds the run lock: wait, or skip (default: scheduleOverlap of the config)')
+    .option('--full', 'rebuild the staging, core and metric tables from the whole of raw, not from what changed')
     .addHelpText('after', '\nWith --demo (verite run --demo), the built-in demo shop stands in for every source, in a warehouse of its own.')
     .action(
-      action(async (opts: { sources?: string; ifRunning?: string }) => {
+      action(async (opts: { sources?: string; ifRunning?: string; full?: boolean }) => {
         const global = program.opts<GlobalOptions>();
         const demo = global.demo === true;
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
@@ -45,7 +46,7 @@ export function registerRun(program: Command, known: KnownSources): void {
               }
               // One run at a time across processes: the run lock, then the alert check.
               const job = await runJob({
-                warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, known, signal, kind: demo ? 'demo' : 'run',
+                warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, known, signal, kind: demo ? 'demo' : 'run', full: opts.full === true,
                 overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap,
                 // Each stream's pages, records and dates reached, the transform's and the refresh's tables, on a terminal and in the logs.
                 progress: createProgress({ log: ctx.log, out: process.stderr }),

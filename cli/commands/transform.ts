@@ -9,10 +9,11 @@ import { formatTable } from '../format.ts';
 export function registerTransform(program: Command): void {
   program
     .command('transform')
-    .description('rebuild the staging and core tables from what is in raw')
-    .option('--select <models>', 'only these models, comma-separated (e.g. core.orders)')
+    .description('bring the staging and core tables up to date with what is in raw (only what changed; --full rebuilds everything)')
+    .option('--select <models>', 'only these models, comma-separated (e.g. core.orders), rebuilt in full')
+    .option('--full', 'rebuild every model from the whole of raw, not from what changed since its last build')
     .action(
-      action(async (opts: { select?: string }) => {
+      action(async (opts: { select?: string; full?: boolean }) => {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
           const progress = createProgress({ log: ctx.log, out: process.stderr });
@@ -20,11 +21,11 @@ export function registerTransform(program: Command): void {
           const result = await recordedRun(
             warehouse,
             { kind: 'transform', step: 'the transform' },
-            () => runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log, progress }),
+            () => runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log, progress, full: opts.full === true }),
             (r) => ({ status: r.status, error: r.error }),
           ).finally(() => progress.done('transform'));
           process.stdout.write(
-            formatTable(result.results.map((r) => ({ model: r.model, status: r.status, rows: r.rows ?? '', ms: r.ms ?? '', note: redactString(r.error ?? r.reason ?? '') }))),
+            formatTable(result.results.map((r) => ({ model: r.model, status: r.status, build: r.mode ?? '', rows: r.rows ?? '', ms: r.ms ?? '', note: redactString(r.error ?? r.reason ?? '') }))),
           );
           const failedChecks = result.checks.filter((c) => !c.passed);
           process.stdout.write(`${result.checks.length - failedChecks.length} of ${result.checks.length} data checks passed\n`);
