@@ -400,9 +400,18 @@ export const configSchema = z
          * other runs replace only what changed); 0 rebuilds in full every run.
          */
         fullRebuildEveryDays: z.number().int().min(0).default(7),
+        /**
+         * The memory each sort or hash of the transform may take before spilling to disk
+         * (PostgreSQL's `work_mem`, and `maintenance_work_mem` for its indexes), set for the
+         * transform's transaction only.
+         */
+        workMem: z
+          .string()
+          .regex(/^\d+\s*(kB|MB|GB)$/, 'a PostgreSQL memory size such as 256MB')
+          .default('256MB'),
       })
       .strict()
-      .default({ fullRebuildEveryDays: 7 }),
+      .default({ fullRebuildEveryDays: 7, workMem: '256MB' }),
     /** The predicted-CLV models (docs/metrics.md, "Predicted customer value"; docs/clv.md). */
     clv: z
       .object({

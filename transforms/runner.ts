@@ -254,6 +254,9 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
   try {
     // Timestamps without an offset mean UTC, whatever the server's setting.
     await sql`set local timezone = 'UTC'`.execute(trx);
+    // Sorts and hashes of a large shop's build (an order sequence over every order) in memory,
+    // not spilled to disk in 4 MB runs (the server's default); for this transaction only.
+    await sql`select set_config('work_mem', ${config.transform?.workMem ?? '256MB'}, true), set_config('maintenance_work_mem', ${config.transform?.workMem ?? '256MB'}, true)`.execute(trx);
     // Every change up to here is committed: runs land only under the run lock (docs/scale.md).
     const through = (await sql<{ through: string }>`select coalesce(max(change_id), 0)::text as through from ops.raw_changes`.execute(trx)).rows[0]!.through;
     const previous = await previousBuilds(tdb);
