@@ -12,6 +12,15 @@ export const coreInventoryLevels = defineModel({
   description: 'Stock levels per inventory item, location and snapshot date, with their variant and product.',
   uniqueKey: ['level_key'],
   indexes: [['snapshot_date'], ['variant_id', 'snapshot_date']],
+  incremental: {
+    replaceBy: 'level_key',
+    scope: { 'staging.shopify_inventory_levels': 'level_key' },
+    changed: (c) => sql`
+      with variants as (select * from ${c.replaced('core.product_variants')} v)
+      select x.level_key as value from ${c.replaced('staging.shopify_inventory_levels')} x
+      union select l.level_key from core.inventory_levels l where l.variant_id in (select variant_id from variants)
+      union select l.level_key from staging.shopify_inventory_levels l where exists (select 1 from variants) and l.inventory_item_id in (select inventory_item_id from variants)`,
+  },
   build: (db) =>
     db
       .selectFrom('staging.shopify_inventory_levels as l')

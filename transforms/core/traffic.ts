@@ -21,6 +21,13 @@ export const coreTraffic = defineModel({
   uniqueKey: ['row_key'],
   indexes: [['date'], ['channel', 'date']],
   checks: [hasRates('core.traffic', [['purchase_revenue', 'purchase_revenue_rc']], 'date')],
+  incremental: {
+    replaceBy: 'row_key',
+    scope: { 'staging.ga4_traffic': 'row_key' },
+    changed: (c) => sql`
+      select x.row_key as value from ${c.replaced('staging.ga4_traffic')} x
+      union select t.row_key from core.traffic t where t.date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+  },
   build: (db, ctx) => {
     const currency = sql<string>`coalesce(t.currency, ${sql.lit(ctx.config.sources.ga4?.currency ?? ctx.reportingCurrency)})`;
     return db

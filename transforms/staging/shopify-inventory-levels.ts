@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { jsonId, jsonStrictTimestamp, jsonText } from '../sql.ts';
 import { booleanProblem, dateRange, integerProblem, problems, rawRecordsCheck, reportDateProblem, timestampProblem } from '../validation.ts';
@@ -25,6 +26,7 @@ export const stagingShopifyInventoryLevels = defineModel({
       );
     }),
   ],
+  incremental: byRawKey('shopify', 'inventory_levels', 'level_key'),
   build: (db) =>
     db.selectFrom('raw.shopify__inventory_levels').select((eb) => [
       '_key as level_key',
