@@ -23,6 +23,21 @@ export const inventoryDaily = defineView({
             from core.inventory_levels l
            where l.is_tracked and l.variant_id is not null
            group by l.snapshot_date, l.variant_id
+        ),
+        -- Each variant's units sold on the 28 days ending each date: one sorted pass over its
+        -- days (the sales days and the snapshot days), not a lookup of 28 days per snapshot row.
+        days as (
+          select p.variant_id, p.date, sum(p.units_sold) as units
+            from ${sql.table('metrics.product_daily')} p
+           where p.variant_id in (select variant_id from stock)
+           group by p.variant_id, p.date
+          union all
+          select s.variant_id, s.date, null from stock s
+        ),
+        rolling as (
+          select d.variant_id, d.date,
+                 sum(d.units) over (partition by d.variant_id order by d.date range between ${sql.lit(`${WINDOW_DAYS - 1} days`)}::interval preceding and current row) as units
+            from (select variant_id, date, sum(units) as units from days group by variant_id, date) d
         )
         select s.date, s.product_id, s.variant_id, s.sku, s.available <= 0 as is_out_of_stock, s.available,
                coalesce(w.units, 0) as units_sold_28d,
@@ -30,10 +45,7 @@ export const inventoryDaily = defineView({
                     when coalesce(w.units, 0) = 0 then null
                     else s.available / (w.units::numeric / ${sql.lit(WINDOW_DAYS)}) end as days_of_cover
           from stock s
-          left join lateral (
-            select sum(p.units_sold) as units from ${sql.table('metrics.product_daily')} p
-             where p.variant_id = s.variant_id and p.date > s.date - ${sql.lit(WINDOW_DAYS)} and p.date <= s.date
-          ) w on true
+          left join rolling w on w.variant_id = s.variant_id and w.date = s.date
       )`.as('i'),
     ).selectAll('i'),
 });
