@@ -288,7 +288,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
           rows = 0;
           delta = { mode, rows: 0 };
         } else if (mode === 'incremental') {
-          const built = await buildIncrementally(tdb, model, ctx, changeSets(deltas, before!.through, through), n, (c) => (compiled = c));
+          const built = await buildIncrementally(tdb, model, ctx, changeSets(deltas, before!.through, through), n, (c) => (compiled = c), options.log);
           rows = built.inserted;
           delta = built.delta;
           setAside.push(...(await recordSetAside(built.setAside, options.log)));
@@ -609,8 +609,16 @@ async function buildIncrementally(
   changes: ChangeSets,
   n: number,
   compiling: (sql: string) => void,
+  log?: Logger,
 ): Promise<{ inserted: number; delta: ModelDelta; setAside: SetAsideResult[] }> {
   const incremental = model.incremental!;
+  // Each step's time, in the debug log: what a slow incremental build spends its time on.
+  let last = Date.now();
+  const step = (name: string) => {
+    const now = Date.now();
+    log?.debug({ model: model.name, step: name, ms: now - last }, 'incremental build step');
+    last = now;
+  };
   const values = `pg_temp.verite_values_${n}`;
   const changed = incremental.changed(changes, ctx);
   compiling(changed.compile(db).sql);
@@ -619,6 +627,7 @@ async function buildIncrementally(
     union
     select key from ops.set_aside where model = ${model.name}`.execute(db);
   await sql`analyze ${sql.table(values)}`.execute(db);
+  step('values to rebuild');
   const tables = new Map<string, string>();
   let i = 0;
   for (const [table, column] of Object.entries(incremental.scope)) {
@@ -628,10 +637,12 @@ async function buildIncrementally(
     await sql`analyze ${sql.table(scoped)}`.execute(db);
     tables.set(table, scoped);
   }
+  step('scoped inputs');
   const after = `pg_temp.verite_new_${n}`;
   const query = compile(db, model.build(db, ctx));
   compiling(readFrom(query.sql, tables));
   await executeReading(db, `create temp table ${after} on commit drop as`, query, tables);
+  step('query');
   await clearSetAside(db, model.name, values);
   const setAside: SetAsideResult[] = [];
   for (const check of setAsideChecks(model)) {
@@ -644,6 +655,7 @@ async function buildIncrementally(
     await sql`drop table ${sql.table(checked)}`.execute(db);
     if (outcome.count > 0) setAside.push(outcome.result);
   }
+  step('set-aside checks');
   const before = `pg_temp.verite_old_${n}`;
   await sql`create temp table ${sql.table(before)} on commit drop as select * from ${sql.table(model.name)} where false`.execute(db);
   const by = sql.ref(incremental.replaceBy);
@@ -652,6 +664,7 @@ async function buildIncrementally(
   const inserted = await sql`insert into ${sql.table(model.name)} select * from ${sql.table(after)}`.execute(db);
   const count = Number(inserted.numAffectedRows ?? 0n);
   await sql`analyze ${sql.table(after)}`.execute(db);
+  step('replace');
   return { inserted: count, delta: { mode: 'incremental', before, after, rows: count + (await countRows(db, before)) }, setAside };
 }
 
