@@ -35,6 +35,17 @@ export function rateOn(currency: RawBuilder<unknown> | string, date: RawBuilder<
     else (select fx.rate from core.fx_rates fx where fx.currency = upper(${c}) and fx.date = ${d}) end)`;
 }
 
+/**
+ * A date and time of a record whose set-aside check parses it strictly (`timestampProblem`, so
+ * a record that keeps its row has an ISO 8601 value or a date alone): the value, or a date alone
+ * as midnight UTC (what `jsonTimestamp` gives it). Without `jsonTimestamp`'s exception handler,
+ * which costs a subtransaction a call and keeps the query off parallel workers.
+ */
+export function jsonCheckedTimestamp(column: string, ...path: string[]): RawBuilder<Date | null> {
+  const text = jsonText(column, ...path);
+  return sql<Date | null>`coalesce(ops.parse_timestamptz(${text}), (ops.parse_date(${text}) at time zone 'UTC'))`;
+}
+
 /** A decimal read strictly (`ops.parse_decimal`): null unless the text is one. */
 export function jsonDecimal(column: string, ...path: string[]): RawBuilder<string | null> {
   return sql<string | null>`ops.parse_decimal(${jsonText(column, ...path)})`;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonTimestamp, rawRecordsOnce } from '../sql.ts';
+import { jsonCheckedTimestamp, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
@@ -9,7 +9,7 @@ import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, t
  * midnight UTC: it is kept apart so it is never shifted into the previous day.
  */
 const dateOnly = (field: string) =>
-  sql<string | null>`case when btrim(_record->>${sql.lit(field)}) ~ '^\\d{4}-\\d{2}-\\d{2}$' then ops.try_date(_record->>${sql.lit(field)}) end`;
+  sql<string | null>`case when btrim(_record->>${sql.lit(field)}) ~ '^\\d{4}-\\d{2}-\\d{2}$' then ops.parse_date(_record->>${sql.lit(field)}) end`;
 
 /**
  * One row per shipment. A shipment whose dates (ISO 8601, or a date alone; the promised one up
@@ -45,13 +45,13 @@ export const stagingShipments = defineModel({
       sql<string | null>`nullif(_record->>'carrier', '')`.as('carrier'),
       sql<string | null>`nullif(_record->>'service', '')`.as('service'),
       sql<string | null>`lower(nullif(_record->>'status', ''))`.as('status'),
-      jsonTimestamp('_record', 'shipped_at').as('shipped_at'),
+      jsonCheckedTimestamp('_record', 'shipped_at').as('shipped_at'),
       dateOnly('shipped_at').as('shipped_on'),
-      jsonTimestamp('_record', 'estimated_delivery_at').as('estimated_delivery_at'),
+      jsonCheckedTimestamp('_record', 'estimated_delivery_at').as('estimated_delivery_at'),
       dateOnly('estimated_delivery_at').as('estimated_delivery_on'),
-      jsonTimestamp('_record', 'delivered_at').as('delivered_at'),
+      jsonCheckedTimestamp('_record', 'delivered_at').as('delivered_at'),
       dateOnly('delivered_at').as('delivered_on'),
-      jsonTimestamp('_record', 'returned_at').as('returned_at'),
+      jsonCheckedTimestamp('_record', 'returned_at').as('returned_at'),
       dateOnly('returned_at').as('returned_on'),
       sql<string | null>`ops.parse_decimal(_record->>'shipping_cost')`.as('shipping_cost'),
       sql<string | null>`upper(nullif(btrim(_record->>'currency'), ''))`.as('currency'),

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, jsonTimestamp } from '../sql.ts';
+import { jsonCheckedTimestamp, jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText } from '../sql.ts';
 import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
@@ -82,7 +82,7 @@ export const stagingShopifyOrders = defineModel({
           'o._key as order_id',
           jsonText('_record', 'name').as('order_name'),
           jsonStrictTimestamp('_record', 'created_at').as('created_at'),
-          jsonTimestamp('_record', 'updated_at').as('updated_at'),
+          jsonCheckedTimestamp('_record', 'updated_at').as('updated_at'),
           jsonStrictTimestamp('_record', 'cancelled_at').as('cancelled_at'),
           eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'test')})`, sql.lit(false)).as('is_test'),
           // Prices include tax (most EU shops): line sales take the tax out.
