@@ -100,17 +100,28 @@ export function changeSets(deltas: ReadonlyMap<string, ModelDelta>, after: strin
   };
 }
 
+/**
+ * The raw streams with a change in (after, through], read once per distinct `after` (every
+ * model's watermark is usually the same): a model asks for its raw inputs without a query each.
+ */
+const changedStreams = new WeakMap<object, Map<string, Promise<Set<string>>>>();
+
 /** Whether any raw input of the model changed in (after, through]. */
-export async function rawInputsChanged(db: Kysely<Database>, model: Model, after: string, through: string): Promise<boolean> {
-  for (const dep of model.dependsOn) {
-    const stream = rawTableStream(dep);
-    if (!stream) continue;
-    const found = await sql<{ found: boolean }>`select exists (
-      select 1 from ops.raw_changes where source = ${stream.source} and stream = ${stream.stream}
-         and change_id > ${after}::bigint and change_id <= ${through}::bigint) as found`.execute(db);
-    if (found.rows[0]?.found) return true;
+export async function rawInputsChanged(db: Kysely<Database>, model: Model, after: string, through: string, cache: object): Promise<boolean> {
+  const streams = model.dependsOn.map(rawTableStream).filter((s) => s !== undefined);
+  if (!streams.length) return false;
+  let byAfter = changedStreams.get(cache);
+  if (!byAfter) changedStreams.set(cache, (byAfter = new Map()));
+  let changed = byAfter.get(after);
+  if (!changed) {
+    changed = sql<{ stream: string }>`select distinct source || '.' || stream as stream from ops.raw_changes
+      where change_id > ${after}::bigint and change_id <= ${through}::bigint`
+      .execute(db)
+      .then((res) => new Set(res.rows.map((r) => r.stream)));
+    byAfter.set(after, changed);
   }
-  return false;
+  const set = await changed;
+  return streams.some((s) => set.has(`${s.source}.${s.stream}`));
 }
 
 /** The date columns of a core table (those the metrics group by), from its declared columns. */

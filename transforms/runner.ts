@@ -558,13 +558,13 @@ interface ModeInputs {
 async function chooseMode(db: Kysely<Database>, model: Model, inputs: ModeInputs): Promise<BuildMode> {
   const { before } = inputs;
   if (inputs.full || !before || before.signature !== inputs.signature) return 'full';
-  if ((await tableSignature(db, model.name)) === '') return 'full';
+  if (!(await tableExists(db, model.name))) return 'full';
   const every = inputs.config.transform?.fullRebuildEveryDays ?? 7;
   if (inputs.ctx.now.getTime() - before.lastFullAt.getTime() >= every * 86_400_000) return 'full';
   if (model.dependsOn.some((d) => inputs.deltas.get(d)?.mode === 'full')) return 'full';
   const changed =
     model.dependsOn.some((d) => (inputs.deltas.get(d)?.rows ?? 0) > 0) ||
-    (await rawInputsChanged(db, model, before.through, inputs.through)) ||
+    (await rawInputsChanged(db, model, before.through, inputs.through, inputs.deltas)) ||
     readsTheClock(db, model, inputs.ctx) ||
     // A record set aside is checked again every build (a date no longer in the future).
     (await hasSetAside(db, model.name));
@@ -574,6 +574,11 @@ async function chooseMode(db: Kysely<Database>, model: Model, inputs: ModeInputs
 
 async function hasSetAside(db: Kysely<Database>, model: string): Promise<boolean> {
   const res = await sql<{ found: boolean }>`select exists (select 1 from ops.set_aside where model = ${model}) as found`.execute(db);
+  return res.rows[0]?.found ?? false;
+}
+
+async function tableExists(db: Kysely<Database>, table: string): Promise<boolean> {
+  const res = await sql<{ found: boolean }>`select to_regclass(${table}) is not null as found`.execute(db);
   return res.rows[0]?.found ?? false;
 }
 
