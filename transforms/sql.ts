@@ -74,3 +74,12 @@ export function jsonElements<A extends string, V extends string>(array: RawBuild
 export function rawRecordsOnce(table: string): AliasedRawBuilder<{ _key: string; _record: unknown }, 'r'> {
   return sql<{ _key: string; _record: unknown }>`(select _key, _record || '{}'::jsonb as _record from ${sql.table(table)} offset 0)`.as('r');
 }
+
+/**
+ * One field of each record of a raw table, read out of storage once (behind `offset 0`), to
+ * select from as `o(_key, part)`: a model that unnests an order's `line_items` or `refunds` names
+ * the array several times a row, and each mention of the stored record would decompress it again.
+ */
+export function rawPartOnce(table: string, field: string): AliasedRawBuilder<{ _key: string; part: unknown }, 'o'> {
+  return sql<{ _key: string; part: unknown }>`(select _key, _record -> ${sql.lit(field)} as part from ${sql.table(table)} offset 0)`.as('o');
+}

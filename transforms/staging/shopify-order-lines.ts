@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
 
 /** One row per line item of a Shopify order; the lines of an order set aside are left out with it. */
@@ -13,8 +13,8 @@ export const stagingShopifyOrderLines = defineModel({
   incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
-      .selectFrom('raw.shopify__orders as o')
-      .crossJoinLateral(jsonElements(sql`o._record->'line_items'`, 'l', 'line'))
+      .selectFrom(rawPartOnce('raw.shopify__orders', 'line_items'))
+      .crossJoinLateral(jsonElements(sql`o.part`, 'l', 'line'))
       .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))
       .select((eb) => [
         'o._key as order_id',

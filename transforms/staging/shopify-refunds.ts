@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
 
 /**
@@ -18,8 +18,8 @@ export const stagingShopifyRefunds = defineModel({
   incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
-      .selectFrom('raw.shopify__orders as o')
-      .crossJoinLateral(jsonElements(sql`o._record->'refunds'`, 'r', 'refund'))
+      .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds'))
+      .crossJoinLateral(jsonElements(sql`o.part`, 'r', 'refund'))
       .crossJoinLateral(jsonElements(sql`r.refund->'transactions'`, 't', 'tx'))
       .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))
       .select((eb) => [
