@@ -40,8 +40,9 @@ describe('verite transform --select', () => {
     await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 2, created_at: '2024-03-02T10:00:00Z', total: '20.00', customer: 2 })], 'run-2');
     const result = await runCli(['transform', '--select', 'staging.shopify_orders,core.orders'], { env });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^staging\.shopify_orders\s+succeeded\s+2\s/m);
-    expect(result.stdout).toMatch(/^core\.orders\s+succeeded\s+2\s/m);
+    // Issue 16: a selected model is rebuilt in full, and the table says so.
+    expect(result.stdout).toMatch(/^staging\.shopify_orders\s+succeeded\s+full\s+2\s/m);
+    expect(result.stdout).toMatch(/^core\.orders\s+succeeded\s+full\s+2\s/m);
     expect(result.stdout).toMatch(/^core\.order_lines\s+not-run\s+not selected$/m);
     expect(result.stdout).toMatch(/^staging\.shopify_order_lines\s+not-run\s+not selected$/m);
     // core.orders has both orders; the lines, not selected, still hold the first build's one line.
