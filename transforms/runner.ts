@@ -698,8 +698,16 @@ async function recordBuilds(
         built_at = excluded.built_at, last_full_at = ${full ? sql`excluded.last_full_at` : sql`ops.model_builds.last_full_at`}`.execute(db);
   }
   await sql`delete from ops.model_builds where not (model = any(${known}::text[]))`.execute(db);
-  await sql`delete from ops.raw_changes where change_id <= (
-    select case when count(*) = ${known.length} then min(through_change_id) else 0 end from ops.model_builds)`.execute(db);
+  const consumed = await sql<{ upto: string }>`
+    select (case when count(*) = ${known.length} then min(through_change_id) else 0 end)::text as upto from ops.model_builds`.execute(db);
+  const upto = consumed.rows[0]?.upto ?? '0';
+  if (upto === '0') return;
+  // Every change consumed and none newer (a first build after a large load: millions of rows):
+  // emptied at once. Locked first, so no change can be recorded between the check and the emptying.
+  await sql`lock table ops.raw_changes in exclusive mode`.execute(db);
+  const newest = await sql<{ newest: string }>`select coalesce(max(change_id), 0)::text as newest from ops.raw_changes`.execute(db);
+  if (newest.rows[0]?.newest === upto) await sql`truncate ops.raw_changes`.execute(db);
+  else await sql`delete from ops.raw_changes where change_id <= ${upto}::bigint`.execute(db);
 }
 
 /** Runs every model against the warehouse, logging a line per failure. */
