@@ -136,7 +136,8 @@ export function dateColumns(model: string): string[] {
 /**
  * Tells the next metrics refresh what this build replaced in a core table
  * (`ops.metric_inputs_changed`): every date of its replaced rows, old and new, in each date
- * column; the customers, for `core.customers`; or `everything` when it was rebuilt in full.
+ * column; the customers, for `core.customers`; or `everything` when it was rebuilt in full
+ * or has no date (a product renamed may move any day's figures).
  */
 export async function recordMetricInputs(db: Kysely<Database>, model: string, delta: ModelDelta): Promise<void> {
   if (!model.startsWith('core.') || delta.mode === 'skip') return;
@@ -145,8 +146,14 @@ export async function recordMetricInputs(db: Kysely<Database>, model: string, de
     return;
   }
   if (delta.rows === 0) return;
+  const columns = dateColumns(model);
+  // A table with no date (products, variants): any change may move any day's figures.
+  if (!columns.length && model !== 'core.customers') {
+    await sql`insert into ops.metric_inputs_changed (model, everything) values (${model}, true)`.execute(db);
+    return;
+  }
   const rows = sql`(select * from ${sql.table(delta.before)} union all select * from ${sql.table(delta.after)})`;
-  for (const column of dateColumns(model)) {
+  for (const column of columns) {
     await sql`insert into ops.metric_inputs_changed (model, date)
       select distinct ${model}, r.${sql.ref(column)} from ${rows} r where r.${sql.ref(column)} is not null`.execute(db);
   }

@@ -70,6 +70,18 @@ describe('the incremental transform runner', () => {
     expect(customers).toEqual([{ customer_key: '2' }]);
   });
 
+  it('tells the metrics that everything may have moved when a table without dates changed (a product renamed)', async () => {
+    const product = { id: 1, title: 'Tee', product_type: 'Apparel', vendor: 'Atelier', status: 'ACTIVE', created_at: '2024-01-01T00:00:00Z', updated_at: '2024-03-05T00:00:00Z', variants: [] };
+    await landRecords(wh.pool, 'shopify', 'products', [product]);
+    await runModels(wh.db, config, { models, now: DAY1 });
+    await wh.pool.query(`delete from ops.metric_inputs_changed`);
+    await landRecords(wh.pool, 'shopify', 'products', [{ ...product, title: 'Tee, organic', updated_at: '2024-03-05T09:00:00Z' }]);
+    const renamed = await runModels(wh.db, config, { models, now: DAY1 });
+    expect(renamed.status, renamed.error).toBe('succeeded');
+    expect(modeOf(renamed, 'core.products')).toBe('diff');
+    expect(await rows(`select model, everything from ops.metric_inputs_changed order by model`)).toEqual([{ model: 'core.products', everything: true }]);
+  });
+
   it('rebuilds a removed record out of every table, and rebuilds in full on --full and once the last full build is old', async () => {
     await wh.pool.query(`delete from raw.shopify__orders where _key = '1'`);
     const removed = await runModels(wh.db, config, { models, now: DAY1 });
