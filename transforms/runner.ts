@@ -697,9 +697,11 @@ async function recordBuilds(
       on conflict (model) do update set through_change_id = excluded.through_change_id, signature = excluded.signature,
         built_at = excluded.built_at, last_full_at = ${full ? sql`excluded.last_full_at` : sql`ops.model_builds.last_full_at`}`.execute(db);
   }
-  await sql`delete from ops.model_builds where not (model = any(${known}::text[]))`.execute(db);
+  // A transform model that no longer exists has no watermark (the metric tables keep theirs here too).
+  await sql`delete from ops.model_builds where model ~ '^(staging|core)\.' and not (model = any(${known}::text[]))`.execute(db);
   const consumed = await sql<{ upto: string }>`
-    select (case when count(*) = ${known.length} then min(through_change_id) else 0 end)::text as upto from ops.model_builds`.execute(db);
+    select (case when count(*) = ${known.length} then min(through_change_id) else 0 end)::text as upto
+      from ops.model_builds where model = any(${known}::text[])`.execute(db);
   const upto = consumed.rows[0]?.upto ?? '0';
   if (upto === '0') return;
   // Every change consumed and none newer (a first build after a large load: millions of rows):
