@@ -4,6 +4,7 @@ import { refreshMetrics, type MetricsRefreshResult } from '../../metrics/refresh
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { CONFIG as PRODUCTS_CONFIG, landProductsShop, NOW as PRODUCTS_NOW } from '../support/products-shop.ts';
 import { CONFIG, landShop } from './support/shop.ts';
 
 /**
@@ -49,7 +50,8 @@ async function recordChanges(changes: Change[]): Promise<void> {
 }
 
 /** Every row of every table and view of schema metrics, ordered by all its columns. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
+async function snapshot(db: Warehouse = wh): Promise<Record<string, unknown[]>> {
+  const wh = db;
   const tables = await wh.pool.query(`select table_name as name from information_schema.tables where table_schema = 'metrics' order by 1`);
   const out: Record<string, unknown[]> = {};
   for (const { name } of tables.rows as { name: string }[]) {
@@ -66,15 +68,19 @@ const modes = (r: MetricsRefreshResult) => Object.fromEntries(r.tables.map((t) =
  * The incremental refresh at NOW, then a full one at NOW: both must publish the same rows. The
  * queue of changes is empty after the first. Returns the incremental result and what it published.
  */
-async function incrementalThenFull(): Promise<{ result: MetricsRefreshResult; incremental: Record<string, unknown[]> }> {
+async function incrementalThenFull(
+  at = { wh: () => wh, config, now: NOW },
+): Promise<{ result: MetricsRefreshResult; incremental: Record<string, unknown[]> }> {
+  const wh = at.wh();
+  const { config, now: NOW } = at;
   const result = await refreshMetrics(wh, config, undefined, { now: NOW });
   expect(result.error).toBeUndefined();
   expect(result.fullRefreshReason).toBeUndefined();
   expect((await wh.pool.query(`select count(*)::int as n from ops.metric_inputs_changed`)).rows[0].n).toBe(0);
-  const incremental = await snapshot();
+  const incremental = await snapshot(wh);
   const full = await refreshMetrics(wh, config, undefined, { now: NOW, full: true });
   expect(full.fullRefreshReason).toBe('a full refresh was asked for');
-  expect(incremental).toEqual(await snapshot());
+  expect(incremental).toEqual(await snapshot(wh));
   return { result, incremental };
 }
 
@@ -347,5 +353,44 @@ describe('when the refresh is full', () => {
     const result = await refreshMetrics(wh, config, undefined, { now: NOW });
     expect(result.fullRefreshReason).toBe('metrics.kpi_monthly is missing or was reshaped');
     expect(modes(result)).toMatchObject({ kpi_monthly: 'created', kpi_daily: 'refilled' });
+  });
+});
+
+describe('the product tables, incrementally', () => {
+  // tests/support/products-shop.ts: TEE-M (variant 11) sold 2 on 1 March and 1 on 3 March; stock snapshots on 3 and 5 March.
+  const productsConfig = configSchema.parse(PRODUCTS_CONFIG);
+  let shop: Warehouse;
+  const at = { wh: () => shop, config: productsConfig, now: PRODUCTS_NOW };
+  const units28d = async (date: string) =>
+    (await shop.pool.query(`select units_sold_28d::int as n from metrics.inventory_daily where date = $1 and variant_id = '11'`, [date])).rows[0]?.n as number | undefined;
+
+  beforeAll(async () => {
+    shop = await createTestDatabase('metrics_incremental_products');
+    await landProductsShop(shop.pool);
+    expect((await runTransforms(shop, productsConfig, { now: PRODUCTS_NOW })).status).toBe('succeeded');
+    expect((await refreshMetrics(shop, productsConfig, undefined, { now: PRODUCTS_NOW })).status).toBe('succeeded');
+    await shop.pool.query(`insert into ops.model_builds (model, through_change_id, signature) values ('core.orders', 0, 'incremental transform')`);
+  });
+  afterAll(async () => shop?.close());
+
+  it("a corrected quantity on 1 March moves that day's product row and the 28-day sales of the later stock snapshots", async () => {
+    // 2 + 1 TEE-M sold in the 28 days to 3 March and to 5 March.
+    expect(await units28d('2024-03-03')).toBe(3);
+    expect(await units28d('2024-03-05')).toBe(3);
+    await shop.pool.query(`update core.order_lines set quantity = 4 where order_id = '1' and variant_id = '11'`);
+    await shop.pool.query(`insert into ops.metric_inputs_changed (model, date) values ('core.order_lines', '2024-03-01'), ('core.orders', '2024-03-01')`);
+    const { result } = await incrementalThenFull(at);
+    expect(await units28d('2024-03-03')).toBe(5);
+    expect(await units28d('2024-03-05')).toBe(5);
+    expect((await shop.pool.query(`select units_sold::int as n from metrics.product_daily where date = '2024-03-01' and variant_id = '11'`)).rows[0].n).toBe(4);
+    expect(modes(result)).toMatchObject({ product_daily: 'incremental', inventory_daily: 'incremental', kpi_daily: 'incremental' });
+  });
+
+  it('a stock snapshot restated: TEE-M at 2 on 5 March', async () => {
+    await shop.pool.query(`update core.inventory_levels set available = 2 where snapshot_date = '2024-03-05' and variant_id = '11'`);
+    await shop.pool.query(`insert into ops.metric_inputs_changed (model, date) values ('core.inventory_levels', '2024-03-05')`);
+    const { result } = await incrementalThenFull(at);
+    expect((await shop.pool.query(`select available::int as n from metrics.inventory_daily where date = '2024-03-05' and variant_id = '11'`)).rows[0].n).toBe(2);
+    expect(result.tables.find((t) => t.table === 'metrics.inventory_daily')).toMatchObject({ mode: 'incremental' });
   });
 });
