@@ -163,6 +163,8 @@ async function main(): Promise<void> {
     const nightlyTotal = nightly.transformSeconds + nightly.metricsSeconds;
     out(row('nightly: extract and load one day', nightlyLoad, scan));
     out(row('nightly: transform + metrics', nightlyTotal, scan));
+    out(row('nightly: metrics refresh', nightly.metricsSeconds, scan));
+    for (const table of nightly.metrics.tables) out(row(`  ${table.table} (${table.mode})`, table.ms / 1000, scan));
     out(
       `  (every build rebuilds staging, core and metrics from the whole of raw: a run with no new data is ${((againTotal / firstTotal) * 100).toFixed(0)}% ` +
         `and the nightly run ${((nightlyTotal / firstTotal) * 100).toFixed(0)}% of the first build)\n\n`,

@@ -188,8 +188,14 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       inputs = await consumeInputs(trx);
       // The signature ignores the clock: is_complete's bound is not part of a view's definition.
       const fixed = { ...ctx, completeness: { bound: '2000-01-01', nothingComplete: false } };
-      for (const view of views) signatures.set(view.name, viewSignature(tableQuery(trx, view, fixed).compile(trx), ctx));
+      for (const view of views) {
+        // A view whose SQL cannot be generated fails here, under its own name.
+        current = `metrics.${view.name}`;
+        signatures.set(view.name, viewSignature(tableQuery(trx, view, fixed).compile(trx), ctx));
+      }
+      current = 'metrics.catalog';
       signatures.set('catalog', viewSignature(catalog.compile(trx), ctx));
+      current = 'ops.model_builds';
       fullReason = options.full ? 'a full refresh was asked for' : await fullRefreshReason(trx, signatures, inputs);
     }
     const planner = fullReason === undefined && inputs ? new IncrementalPlanner(trx, inputs, ctx) : null;

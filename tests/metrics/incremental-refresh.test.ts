@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { refreshMetrics, type MetricsRefreshResult } from '../../metrics/refresh.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { postLoadSteps } from '../../pipeline/steps.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -301,6 +303,22 @@ describe('the incremental metrics refresh', () => {
     expect((await one(`select orders_without_payment from metrics.revenue_reconciliation_daily where date = '2024-03-08'`)).orders_without_payment).toBe(0);
     expect((await one(`select stripe_captured::float8 as c from metrics.revenue_reconciliation_daily where date = '2024-03-09'`)).c).toBe(90);
     expect(result.tables.find((t) => t.table === 'metrics.revenue_reconciliation_daily')).toMatchObject({ mode: 'incremental', replaced: { deleted: 2, inserted: 2 } });
+  });
+  it("the run's metrics step: incremental by default and says so; in full with postLoadSteps({ full: true })", async () => {
+    const log = createLogger({ write: () => true }, 'silent');
+    const metricsStep = (full: boolean) => postLoadSteps({ full }).find((s) => s.name === 'metrics')!;
+    await wh.pool.query(`update core.spend set spend = 33, spend_rc = 33 where date = '2024-03-06' and platform = 'google_ads'`);
+    await recordChanges([{ model: 'core.spend', dates: ['2024-03-06'] }]);
+    // A spend date: the seven date tables by that date; customer_kpis (365-day spend) and clv_summary (spend by cohort month) in full.
+    const incremental = await metricsStep(false).run(wh, config, log);
+    // 367 days since the 10th lost its data; the shop's unmatched shipment TX follows, as a warning.
+    expect(incremental.summary).toMatch(/^11 metric tables refreshed \(kpi_daily: 367 days; incremental: 7 by date, 2 in full, 2 unchanged\); 1 shipment /);
+    await wh.pool.query(`update core.spend set spend = 32.5, spend_rc = 32.5 where date = '2024-03-06' and platform = 'google_ads'`);
+    await recordChanges([{ model: 'core.spend', dates: ['2024-03-06'] }]);
+    const full = await metricsStep(true).run(wh, config, log);
+    expect(full.summary).toMatch(/^11 metric tables refreshed \(kpi_daily: 367 days\); 1 shipment /);
+    expect((await wh.pool.query(`select 1 from ops.metric_inputs_changed`)).rows).toHaveLength(0);
+    expect((await one(`select ad_spend::float8 as s from metrics.kpi_daily where date = '2024-03-06'`)).s).toBe(32.5);
   });
 });
 
