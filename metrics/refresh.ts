@@ -128,13 +128,21 @@ export interface RefreshOptions {
 }
 
 /**
- * Rebuilds every table of schema `metrics` (the views of docs/metrics.md and `metrics.catalog`)
- * from `core.*` in ONE transaction, in two phases, so readers see the previous complete set
- * until the commit, then the new one, never a mix, and are not held up by the build:
+ * Brings every table of schema `metrics` (the views of docs/metrics.md and `metrics.catalog`)
+ * up to date from `core.*` in ONE transaction, in two phases, so readers see the previous
+ * complete set until the commit, then the new one, never a mix, and are not held up by the build.
  *
- * 1. Build: every table is computed into `metrics.<name>__new` (a view reading another metric
- *    table reads the `__new` one). Nothing a reader reads is touched or locked.
- * 2. Swap, at the end: a table whose columns are unchanged has its rows replaced in place
+ * Incremental by default (docs/scale.md, "Metric tables: only the changed dates and periods"):
+ * it takes what the transform replaced out of `ops.metric_inputs_changed` and rebuilds only the
+ * rows that can move (metrics/refresh-plan.ts), each table for some dates, in full, or not at
+ * all; every table in full with `full`, on a first refresh, or when a view changed (the result's
+ * `fullRefreshReason` says why).
+ *
+ * 1. Build: every table rebuilt is computed into `metrics.<name>__new` (only the rows of its
+ *    dates, for a table rebuilt for some dates; a view reading another metric table reads what
+ *    it will be). Nothing a reader reads is touched or locked.
+ * 2. Swap, at the end: a table rebuilt for some dates has its rows of those dates deleted and the
+ *    new ones inserted. A table rebuilt in full whose columns are unchanged has its rows replaced in place
  *    (DELETE, then INSERT from `__new`): MVCC-safe, so no reader waits and a reader whose
  *    snapshot predates the swap still sees every old row; grants, comments and views built on
  *    it by others survive. A new or reshaped table (a verite upgrade) is swapped in by DROP and
@@ -215,6 +223,8 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       const query = tableQuery(builder, view, viewCtx);
       currentSql = query.compile(builder).sql;
       const built = await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view, definitions) });
+      // A table rebuilt in full that a later view looks rows up in (inventory_daily's 28 days of product_daily) gets its indexes before it is read.
+      if (!only && laterReads(views, view, builder, ctx)) await indexBuilding(trx, built);
       if (only) {
         // The table as it will be: its rows of other dates, and those just built.
         await sql`create temporary view ${sql.id(`${view.name}__merged`)} as
@@ -300,9 +310,10 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       warnings.push(unmatched);
       log?.warn({ unmatchedShipments }, unmatched);
     }
+    // Tables rebuilt in full get fresh statistics; a few rows replaced by date are left to autovacuum.
     await analyze(
       warehouse,
-      tables.filter((t) => t.mode !== 'unchanged'),
+      tables.filter((t) => t.mode === 'refilled' || t.mode === 'created'),
       log,
     );
     return {
@@ -446,6 +457,22 @@ async function build(db: Transaction<Database>, name: string, query: RawBuilder<
   return { name, rows: count.rows[0]?.n ?? 0, ms: Date.now() - started, ...options };
 }
 
+/** Whether a view after `view` reads it (its compiled SQL names `metrics.<name>`). */
+function laterReads(views: readonly MetricView[], view: MetricView, db: Kysely<Database>, ctx: MetricsContext): boolean {
+  const later = views.slice(views.indexOf(view) + 1);
+  const name = `"metrics"."${view.name}"`;
+  return later.some((v) => v.build(db.withoutPlugins(), ctx).compile().sql.includes(name));
+}
+
+/** The indexes of a view on its `__new` table (named apart from the published table's), and fresh statistics. */
+async function indexBuilding(db: Transaction<Database>, table: Built): Promise<void> {
+  const building = `metrics.${table.name}__new`;
+  for (const [i, index] of table.indexes.entries()) {
+    await sql`create index ${sql.id(`${table.name}__new_${i}`)} on ${sql.table(building)} (${sql.join(index.columns.map((c) => sql.id(c)))})`.execute(db);
+  }
+  await sql`analyze ${sql.table(building)}`.execute(db);
+}
+
 /** Phase 2: publishes a built table as `metrics.<name>` (see refreshMetrics for the two modes). */
 async function swap(db: Transaction<Database>, table: Built): Promise<TableRefresh> {
   const started = Date.now();
@@ -465,6 +492,8 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
       await copySelectGrants(db, target, building);
       await sql`drop table ${sql.table(target)}`.execute(db);
     }
+    // The indexes the build may have given it: the published table gets its own below.
+    for (const i of table.indexes.keys()) await sql`drop index if exists ${sql.table(`metrics.${table.name}__new_${i}`)}`.execute(db);
     await sql`alter table ${sql.table(building)} rename to ${sql.id(table.name)}`.execute(db);
     mode = 'created';
   }
