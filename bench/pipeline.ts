@@ -99,7 +99,7 @@ async function build(warehouse: Warehouse, config: VeriteConfig, now: Date, full
   const log = createLogger(process.stderr, process.env.VERITE_LOG_LEVEL ?? 'silent');
   const [transform, transformSeconds] = await timed(() => runTransforms(warehouse, config, { log, now, full }));
   if (transform.status !== 'succeeded') throw new Error(`transform failed: ${transform.error}`);
-  const [metrics, metricsSeconds] = await timed(() => refreshMetrics(warehouse, config, log, { now }));
+  const [metrics, metricsSeconds] = await timed(() => refreshMetrics(warehouse, config, log, { now, full }));
   if (metrics.status !== 'succeeded') throw new Error(`metrics refresh failed: ${metrics.error}`);
   return { transform, transformSeconds, metrics, metricsSeconds };
 }
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
     out(row('  transform', nightly.transformSeconds, scan));
     for (const model of nightly.transform.results.filter((r) => (r.ms ?? 0) >= 100)) out(row(`    ${model.model} (${model.mode})`, (model.ms ?? 0) / 1000, scan));
     out(row('  metrics refresh', nightly.metricsSeconds, scan));
+    for (const table of nightly.metrics.tables) out(row(`    ${table.table} (${table.mode})`, table.ms / 1000, scan));
     out(
       `  (a run with no new data is ${((againTotal / firstTotal) * 100).toFixed(1)}% ` +
         `and the nightly run ${((nightlyTotal / firstTotal) * 100).toFixed(1)}% of the first build's transform and metrics)\n\n`,

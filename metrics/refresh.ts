@@ -9,6 +9,7 @@ import {
   type QueryResult,
   type RawBuilder,
   type RootOperationNode,
+  type Kysely,
   type Transaction,
   type UnknownRow,
 } from 'kysely';
@@ -35,7 +36,8 @@ import {
 import { definitionProblems, dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import type { MetricDefinition, MetricTableName } from './definition.ts';
 import { metricLogs, metricViews } from './views/index.ts';
-import { metricsContext, type MetricLog, type MetricView } from './view.ts';
+import { consumeInputs, fillDates, fullRefreshReason, IncrementalPlanner, shapeOf, viewSignature, type ChangedInputs, type TablePlan } from './refresh-plan.ts';
+import { metricsContext, type MetricLog, type MetricsContext, type MetricView } from './view.ts';
 
 /** The core tables the views read: a refresh before the first transform says so. */
 const CORE_INPUTS = ['core.orders', 'core.customers', 'core.refunds', 'core.payments', 'core.spend', 'core.traffic', 'core.shipments'];
@@ -48,9 +50,13 @@ export interface TableRefresh {
   /**
    * `refilled`: same columns, so its rows were replaced in place (DELETE and INSERT: readers are
    * never blocked, and one whose snapshot predates the refresh keeps seeing the old rows);
-   * `created`: a new or reshaped table swapped in (DROP and RENAME, which readers wait for).
+   * `created`: a new or reshaped table swapped in (DROP and RENAME, which readers wait for);
+   * `incremental`: only the rows of the dates whose inputs changed were rebuilt, and replaced in
+   * place like a refilled table's; `unchanged`: nothing it reads changed, so nothing was rebuilt.
    */
-  mode: 'created' | 'refilled';
+  mode: 'created' | 'refilled' | 'incremental' | 'unchanged';
+  /** The rows the refresh deleted from the published table and inserted into it (0 and 0 when unchanged). */
+  replaced: { deleted: number; inserted: number };
 }
 
 export interface MetricsRefreshResult {
@@ -58,6 +64,12 @@ export interface MetricsRefreshResult {
   status: 'succeeded' | 'failed';
   /** The tables published, in order (none when the refresh failed and rolled back). */
   tables: TableRefresh[];
+  /**
+   * Why every table was rebuilt in full (asked for, a first refresh, a view's SQL changed, a core
+   * model rebuilt in full …); absent when the refresh was incremental (each table's `mode` says
+   * what it did).
+   */
+  fullRefreshReason?: string;
   /** The table that failed, its SQL and the database's message. */
   failed?: { table: string; sql?: string; error: string };
   error?: string;
@@ -107,16 +119,30 @@ export interface RefreshOptions {
    * measure this way without adding it to the real tables).
    */
   definitions?: readonly MetricDefinition[];
+  /**
+   * Rebuild every table in full, whatever changed (`verite metrics refresh --full`, `verite run
+   * --full`). By default the refresh is incremental: it rebuilds only what the transform's
+   * replacements in core can move (docs/scale.md, "Metric tables: only the changed dates and periods").
+   */
+  full?: boolean;
 }
 
 /**
- * Rebuilds every table of schema `metrics` (the views of docs/metrics.md and `metrics.catalog`)
- * from `core.*` in ONE transaction, in two phases, so readers see the previous complete set
- * until the commit, then the new one, never a mix, and are not held up by the build:
+ * Brings every table of schema `metrics` (the views of docs/metrics.md and `metrics.catalog`)
+ * up to date from `core.*` in ONE transaction, in two phases, so readers see the previous
+ * complete set until the commit, then the new one, never a mix, and are not held up by the build.
  *
- * 1. Build: every table is computed into `metrics.<name>__new` (a view reading another metric
- *    table reads the `__new` one). Nothing a reader reads is touched or locked.
- * 2. Swap, at the end: a table whose columns are unchanged has its rows replaced in place
+ * Incremental by default (docs/scale.md, "Metric tables: only the changed dates and periods"):
+ * it takes what the transform replaced out of `ops.metric_inputs_changed` and rebuilds only the
+ * rows that can move (metrics/refresh-plan.ts), each table for some dates, in full, or not at
+ * all; every table in full with `full`, on a first refresh, or when a view changed (the result's
+ * `fullRefreshReason` says why).
+ *
+ * 1. Build: every table rebuilt is computed into `metrics.<name>__new` (only the rows of its
+ *    dates, for a table rebuilt for some dates; a view reading another metric table reads what
+ *    it will be). Nothing a reader reads is touched or locked.
+ * 2. Swap, at the end: a table rebuilt for some dates has its rows of those dates deleted and the
+ *    new ones inserted. A table rebuilt in full whose columns are unchanged has its rows replaced in place
  *    (DELETE, then INSERT from `__new`): MVCC-safe, so no reader waits and a reader whose
  *    snapshot predates the swap still sees every old row; grants, comments and views built on
  *    it by others survive. A new or reshaped table (a verite upgrade) is swapped in by DROP and
@@ -139,8 +165,10 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
   const problems = definitionProblems([...dimensionDefinitions, ...definitions]);
   if (problems.length) return { status: 'failed', tables: [], error: `the metric definitions are inconsistent: ${problems.join('; ')}` };
   const now = options.now ?? new Date();
+  // Some views only (the CLV fit's): those rebuilt in full, the queue of changes left to the next whole refresh.
+  const partial = options.views !== undefined;
   const views = options.views ?? metricViews;
-  const built: Built[] = [];
+  const planned: Planned[] = [];
   let current = '';
   let currentSql: string | undefined;
   const trx = await warehouse.db.startTransaction().execute();
@@ -157,25 +185,73 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
     current = 'ops.stream_runs';
     const streams = await readStreamDataStatus(trx, config, now);
     const ctx = metricsContext(config, completenessBound(streams, config, now), definitions);
+    const tableQuery = (db: Kysely<Database>, view: MetricView, c: MetricsContext) => sql`select ${publishedSelection(view, 'b', definitions)} from (${view.build(db, c)}) as b`;
+    const catalog = catalogQuery(definitions);
+    // What changed since the last refresh, and whether the tables can be brought up to date from it.
+    let inputs: ChangedInputs | null = null;
+    let fullReason: string | undefined = 'only some tables were asked for';
+    const signatures = new Map<string, string>();
+    if (!partial) {
+      current = 'ops.metric_inputs_changed';
+      inputs = await consumeInputs(trx);
+      // The signature ignores the clock: is_complete's bound is not part of a view's definition.
+      const fixed = { ...ctx, completeness: { bound: '2000-01-01', nothingComplete: false } };
+      for (const view of views) {
+        // A view whose SQL cannot be generated fails here, under its own name.
+        current = `metrics.${view.name}`;
+        signatures.set(view.name, viewSignature(tableQuery(trx, view, fixed).compile(trx), ctx));
+      }
+      current = 'metrics.catalog';
+      signatures.set('catalog', viewSignature(catalog.compile(trx), ctx));
+      current = 'ops.model_builds';
+      fullReason = options.full ? 'a full refresh was asked for' : await fullRefreshReason(trx, signatures, inputs);
+    }
+    const planner = fullReason === undefined && inputs ? new IncrementalPlanner(trx, inputs, ctx) : null;
     // Phase 1: build. A view reading a table of this refresh (kpi_weekly reads kpi_daily) reads what was just built.
-    const builder = trx.withPlugin(readBuiltTables(new Set(views.map((v) => v.name))));
+    const reads = new Map<string, TableNode>();
+    const builder = trx.withPlugin(readBuiltTables(reads));
     for (const view of views) {
       current = `metrics.${view.name}`;
-      const query = sql`select ${publishedSelection(view, 'b', definitions)} from (${view.build(builder, ctx)}) as b`;
+      currentSql = undefined;
+      const plan: TablePlan = planner ? await planner.plan(view) : { how: 'full' };
+      if (plan.how === 'unchanged') {
+        planned.push({ name: view.name, plan });
+        continue;
+      }
+      const only = plan.how === 'dates' ? await fillDates(trx, view.name, plan.dates) : undefined;
+      const viewCtx: MetricsContext = only && plan.how === 'dates' ? { ...ctx, only: { table: only, first: plan.first, last: plan.last } } : ctx;
+      const query = tableQuery(builder, view, viewCtx);
       currentSql = query.compile(builder).sql;
-      built.push(await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view, definitions) }));
-      options.progress?.update('metrics', `metrics: ${built.length}/${views.length + 1} tables built (${current})`, { built: built.length, of: views.length + 1, table: current });
+      const built = await build(trx, view.name, query, { indexes: view.indexes, comment: view.grain, columns: columnComments(view, definitions) });
+      // A table rebuilt in full that a later view looks rows up in (inventory_daily's 28 days of product_daily) gets its indexes before it is read.
+      if (!only && laterReads(views, view, builder, ctx)) await indexBuilding(trx, built);
+      if (only) {
+        // The table as it will be: its rows of other dates, and those just built.
+        await sql`create temporary view ${sql.id(`${view.name}__merged`)} as
+          select * from ${sql.table(`metrics.${view.name}`)} t where not exists (select 1 from ${sql.table(only)} o where o.date = t.date)
+          union all select * from ${sql.table(`metrics.${view.name}__new`)}`.execute(trx);
+        reads.set(view.name, TableNode.createWithSchema('pg_temp', `${view.name}__merged`));
+      } else {
+        reads.set(view.name, TableNode.createWithSchema('metrics', `${view.name}__new`));
+      }
+      planned.push({ name: view.name, plan, built, only });
+      options.progress?.update('metrics', `metrics: ${planned.length}/${views.length + 1} tables built (${current})`, { built: planned.length, of: views.length + 1, table: current });
     }
     current = 'metrics.catalog';
-    const catalog = catalogQuery(definitions);
-    currentSql = catalog.compile(trx).sql;
-    built.push(
-      await build(trx, 'catalog', catalog, {
-        indexes: [{ columns: ['metric'], unique: true }],
-        comment: 'The data dictionary: one row per published metric, generated from the metric definitions.',
-        columns: {},
-      }),
-    );
+    // The catalogue follows the definitions only: their signature says when it changed.
+    if (planner) planned.push({ name: 'catalog', plan: { how: 'unchanged' } });
+    else {
+      currentSql = catalog.compile(trx).sql;
+      planned.push({
+        name: 'catalog',
+        plan: { how: 'full' },
+        built: await build(trx, 'catalog', catalog, {
+          indexes: [{ columns: ['metric'], unique: true }],
+          comment: 'The data dictionary: one row per published metric, generated from the metric definitions.',
+          columns: {},
+        }),
+      });
+    }
     current = 'metrics.data_status';
     const bounds = await builder
       .selectFrom('metrics.kpi_daily')
@@ -196,11 +272,14 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
     currentSql = undefined;
     const unmatchedShipments = await countUnmatchedShipments(trx);
     // Phase 2: swap, then commit at once.
+    for (const p of planned) if (p.only) await sql`drop view ${sql.id(`${p.name}__merged`)}`.execute(trx);
     const tables: TableRefresh[] = [];
-    for (const table of built) {
-      current = `metrics.${table.name}`;
+    for (const p of planned) {
+      current = `metrics.${p.name}`;
       currentSql = undefined;
-      tables.push(await swap(trx, table));
+      if (!p.built) tables.push(await unchanged(trx, p.name));
+      else if (p.only) tables.push(await replaceDates(trx, p.built, p.only));
+      else tables.push(await swap(trx, p.built));
     }
     current = 'metrics.data_status';
     await publishView(trx, DATA_STATUS, statusQuery, {
@@ -212,8 +291,13 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       current = `metrics.${log.name}`;
       await describeLog(trx, log);
     }
+    if (inputs) {
+      current = 'ops.model_builds';
+      await recordRefresh(trx, signatures, inputs, fullReason === undefined);
+    }
     await trx.commit().execute();
-    for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode }, 'metric table refreshed');
+    for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode, ...t.replaced }, 'metric table refreshed');
+    if (fullReason !== undefined && !partial) log?.info({ reason: fullReason }, 'metrics refreshed in full');
     const warnings: string[] = [];
     const published = statusRows.slice(1);
     for (const s of published.filter(isIncomplete)) {
@@ -226,8 +310,20 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       warnings.push(unmatched);
       log?.warn({ unmatchedShipments }, unmatched);
     }
-    await analyze(warehouse, tables, log);
-    return { status: 'succeeded', tables, unmatchedShipments, warnings, dataStatus: { completeThrough: bounds.complete, streams: published } };
+    // Tables rebuilt in full get fresh statistics; a few rows replaced by date are left to autovacuum.
+    await analyze(
+      warehouse,
+      tables.filter((t) => t.mode === 'refilled' || t.mode === 'created'),
+      log,
+    );
+    return {
+      status: 'succeeded',
+      tables,
+      ...(fullReason === undefined ? {} : { fullRefreshReason: fullReason }),
+      unmatchedShipments,
+      warnings,
+      dataStatus: { completeThrough: bounds.complete, streams: published },
+    };
   } catch (error) {
     await trx.rollback().execute().catch(() => undefined);
     const message = errorMessage(error);
@@ -236,16 +332,73 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
   }
 }
 
+/** A table of the refresh: what was planned for it and, unless it is unchanged, what was built. */
+interface Planned {
+  name: string;
+  plan: TablePlan;
+  built?: Built;
+  /** The temporary table of the dates it was rebuilt for, when only some were. */
+  only?: string;
+}
+
 /**
- * A plugin that points every reference to `metrics.<name>` of a table being rebuilt at
- * `metrics.<name>__new`, so a view built from another metric table (kpi_weekly from kpi_daily)
- * reads the new rows while the published table is left alone.
+ * Records, in the refresh's transaction, each table's signature (its SQL and its columns as
+ * published) and the last change consumed, so the next refresh knows what it can build on.
  */
-function readBuiltTables(names: ReadonlySet<string>): KyselyPlugin {
+async function recordRefresh(db: Transaction<Database>, signatures: ReadonlyMap<string, string>, inputs: ChangedInputs, incremental: boolean): Promise<void> {
+  for (const [name, signature] of signatures) {
+    const recorded = `${signature}:${await shapeOf(db, `metrics.${name}`)}`;
+    await sql`
+      insert into ops.model_builds (model, through_change_id, signature, built_at, last_full_at)
+      values (${`metrics.${name}`}, coalesce(${inputs.throughId}::bigint, 0), ${recorded}, now(), now())
+      on conflict (model) do update set
+        through_change_id = coalesce(${inputs.throughId}::bigint, ops.model_builds.through_change_id),
+        signature = excluded.signature,
+        built_at = now(),
+        last_full_at = case when ${incremental} then ops.model_builds.last_full_at else now() end`.execute(db);
+  }
+}
+
+/** A table nothing of which was rebuilt: its row count, for the result. */
+async function unchanged(db: Transaction<Database>, name: string): Promise<TableRefresh> {
+  const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`metrics.${name}`)}`.execute(db);
+  return { table: `metrics.${name}`, rows: count.rows[0]?.n ?? 0, ms: 0, mode: 'unchanged', replaced: { deleted: 0, inserted: 0 } };
+}
+
+/**
+ * Phase 2 of a table rebuilt for some dates: its rows of those dates deleted and the rows built
+ * inserted, in place (MVCC-safe, as a refilled table's), then `__new` dropped.
+ */
+async function replaceDates(db: Transaction<Database>, table: Built, only: string): Promise<TableRefresh> {
+  const started = Date.now();
+  const target = `metrics.${table.name}`;
+  const building = `metrics.${table.name}__new`;
+  const deleted = await sql`delete from ${sql.table(target)} t where t.date in (select date from ${sql.table(only)})`.execute(db);
+  await sql`insert into ${sql.table(target)} select * from ${sql.table(building)}`.execute(db);
+  await sql`drop table ${sql.table(building)}`.execute(db);
+  const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(target)}`.execute(db);
+  return {
+    table: target,
+    rows: count.rows[0]?.n ?? 0,
+    ms: table.ms + (Date.now() - started),
+    mode: 'incremental',
+    replaced: { deleted: Number(deleted.numAffectedRows ?? 0n), inserted: table.rows },
+  };
+}
+
+/**
+ * A plugin that points every reference to `metrics.<name>` of a table being rebuilt at what it
+ * will be: `metrics.<name>__new` for a table rebuilt in full, the temporary view
+ * `<name>__merged` (its other rows and those rebuilt) for one rebuilt for some dates. So a view
+ * built from another metric table (kpi_weekly from kpi_daily) reads the new rows while the
+ * published table is left alone.
+ */
+function readBuiltTables(reads: ReadonlyMap<string, TableNode>): KyselyPlugin {
   class Transformer extends OperationNodeTransformer {
     protected override transformTable(node: TableNode, queryId?: QueryId): TableNode {
       const { schema, identifier } = node.table;
-      if (schema?.name === 'metrics' && names.has(identifier.name)) return TableNode.createWithSchema('metrics', `${identifier.name}__new`);
+      const read = schema?.name === 'metrics' ? reads.get(identifier.name) : undefined;
+      if (read) return read;
       return super.transformTable(node, queryId);
     }
   }
@@ -304,6 +457,22 @@ async function build(db: Transaction<Database>, name: string, query: RawBuilder<
   return { name, rows: count.rows[0]?.n ?? 0, ms: Date.now() - started, ...options };
 }
 
+/** Whether a view after `view` reads it (its compiled SQL names `metrics.<name>`). */
+function laterReads(views: readonly MetricView[], view: MetricView, db: Kysely<Database>, ctx: MetricsContext): boolean {
+  const later = views.slice(views.indexOf(view) + 1);
+  const name = `"metrics"."${view.name}"`;
+  return later.some((v) => v.build(db.withoutPlugins(), ctx).compile().sql.includes(name));
+}
+
+/** The indexes of a view on its `__new` table (named apart from the published table's), and fresh statistics. */
+async function indexBuilding(db: Transaction<Database>, table: Built): Promise<void> {
+  const building = `metrics.${table.name}__new`;
+  for (const [i, index] of table.indexes.entries()) {
+    await sql`create index ${sql.id(`${table.name}__new_${i}`)} on ${sql.table(building)} (${sql.join(index.columns.map((c) => sql.id(c)))})`.execute(db);
+  }
+  await sql`analyze ${sql.table(building)}`.execute(db);
+}
+
 /** Phase 2: publishes a built table as `metrics.<name>` (see refreshMetrics for the two modes). */
 async function swap(db: Transaction<Database>, table: Built): Promise<TableRefresh> {
   const started = Date.now();
@@ -311,9 +480,10 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
   const building = `metrics.${table.name}__new`;
   const before = await tableSignature(db, target);
   let mode: TableRefresh['mode'];
+  let deleted = 0;
   if (before !== '' && before === (await tableSignature(db, building))) {
     // Not TRUNCATE: it is not MVCC-safe and would make readers wait for the commit.
-    await sql`delete from ${sql.table(target)}`.execute(db);
+    deleted = Number((await sql`delete from ${sql.table(target)}`.execute(db)).numAffectedRows ?? 0n);
     await sql`insert into ${sql.table(target)} select * from ${sql.table(building)}`.execute(db);
     await sql`drop table ${sql.table(building)}`.execute(db);
     mode = 'refilled';
@@ -322,6 +492,8 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
       await copySelectGrants(db, target, building);
       await sql`drop table ${sql.table(target)}`.execute(db);
     }
+    // The indexes the build may have given it: the published table gets its own below.
+    for (const i of table.indexes.keys()) await sql`drop index if exists ${sql.table(`metrics.${table.name}__new_${i}`)}`.execute(db);
     await sql`alter table ${sql.table(building)} rename to ${sql.id(table.name)}`.execute(db);
     mode = 'created';
   }
@@ -339,7 +511,7 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
   for (const [column, text] of Object.entries(table.columns)) {
     await sql`comment on column ${sql.table(target)}.${sql.id(column)} is ${sql.lit(text)}`.execute(db);
   }
-  return { table: target, rows: table.rows, ms: table.ms + (Date.now() - started), mode };
+  return { table: target, rows: table.rows, ms: table.ms + (Date.now() - started), mode, replaced: { deleted, inserted: table.rows } };
 }
 
 /** Fresh planner statistics for the published tables, after the commit (it blocks no reader). */

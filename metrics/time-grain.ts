@@ -3,7 +3,7 @@ import type { Database } from '../warehouse/database.ts';
 import { isCompleteExpression, lastCompleteDay } from './data-status.ts';
 import type { MetricDefinition, MetricViewName } from './definition.ts';
 import { aggregateSql, type BaseMeasure, type SourceOfMeasure } from './measure.ts';
-import { defineView, type MetricView, type MetricsContext } from './view.ts';
+import { defineView, onlyDates, type MetricView, type MetricsContext } from './view.ts';
 
 /**
  * A metric table at a time grain, as a declaration: which period a row covers and what else it
@@ -82,14 +82,28 @@ function periodOf(period: TimeGrain['period'], date: RawBuilder<unknown>): RawBu
   return period === 'day' ? sql<string>`${date}` : sql<string>`date_trunc(${sql.lit(period)}, ${date})::date`;
 }
 
-/** The SELECT of a group's CTE: its measures per period (and `by` columns) from its source's rows, rows without a date left out. */
-function groupQuery(db: Kysely<Database>, grain: TimeGrain, group: Group): RawBuilder<unknown> {
+/**
+ * The SELECT of a group's CTE: its measures per period (and `by` columns) from its source's rows,
+ * rows without a date left out, and only the rows of `ctx.only`'s dates when given (filtered
+ * before grouping, so an incremental refresh reads only those dates' rows).
+ */
+function groupQuery(db: Kysely<Database>, grain: TimeGrain, group: Group, ctx: Pick<MetricsContext, 'only'>): RawBuilder<unknown> {
   const period = periodOf(grain.period, sql.ref(`r.${group.date}`));
   const by = grain.by.map((c) => ref('r', c));
   return sql`select ${list([sql`${period} as date`, ...by, ...group.members.map(({ metric, measure }) => sql`${aggregateSql(measure)} as ${sql.id(metric.column)}`)])}
     from (${group.source.rows(db)}) as r
-   where ${ref('r', group.date)} is not null
+   where ${ref('r', group.date)} is not null and ${onlyDates(ctx, ref('r', group.date))}
    group by ${list([period, ...by])}`;
+}
+
+/** The distinct dates on which a day grain's sources have rows (restricted to `ctx.only`'s dates when given). */
+function dataDatesQuery(db: Kysely<Database>, grain: TimeGrain, ctx: MetricsContext): RawBuilder<{ date: string }> {
+  const groups = groupsOf(publishedMeasures(grain, ctx.definitions));
+  const dates = sql.join(
+    groups.map((g) => sql`select ${ref('r', g.date)} as date from (${g.source.rows(db)}) as r where ${ref('r', g.date)} is not null and ${onlyDates(ctx, ref('r', g.date))}`),
+    sql` union `,
+  );
+  return sql<{ date: string }>`select d.date from (${dates}) as d`;
 }
 
 /** `with a as (…), b as (…)`. */
@@ -106,13 +120,19 @@ function joinOn(grain: TimeGrain, group: string, keys: string): RawBuilder<unkno
 }
 
 /** A day grain: every measure from its rows, each row a date (× `by`), measures without rows 0. */
-function dayQuery(db: Kysely<Database>, grain: TimeGrain, definitions: readonly MetricDefinition[]): RawBuilder<unknown> {
-  const groups = groupsOf(publishedMeasures(grain, definitions));
+function dayQuery(db: Kysely<Database>, grain: TimeGrain, ctx: MetricsContext): RawBuilder<unknown> {
+  const groups = groupsOf(publishedMeasures(grain, ctx.definitions));
   if (groups.length === 0) throw new Error(`${grain.name} publishes no base measure`);
   const keyColumns = ['date', ...grain.by];
   const keyList = (table: string) => list(keyColumns.map((c) => ref(table, c)));
-  const withs: [string, RawBuilder<unknown>][] = groups.map((g) => [g.name, groupQuery(db, grain, g)]);
-  if (grain.rows === 'every-day') {
+  const withs: [string, RawBuilder<unknown>][] = groups.map((g) => [g.name, groupQuery(db, grain, g, ctx)]);
+  if (grain.rows === 'every-day' && ctx.only) {
+    if (grain.by.length) throw new Error(`${grain.name}: a row for every day is only generated for a grain by date alone`);
+    // Rebuilding some days: those of them between the table's first and last day (the refresh worked those out).
+    const { table, first, last } = ctx.only;
+    const within = first && last ? sql`date between ${sql.lit(first)}::date and ${sql.lit(last)}::date` : sql`false`;
+    withs.push(['keys', sql`select date from ${sql.table(table)} where ${within}`]);
+  } else if (grain.rows === 'every-day') {
     if (grain.by.length) throw new Error(`${grain.name}: a row for every day is only generated for a grain by date alone`);
     const dates = sql.join(
       groups.map((g) => sql`select date from ${sql.id(g.name)}`),
@@ -156,9 +176,10 @@ function periodQuery(db: Kysely<Database>, grain: TimeGrain, ctx: MetricsContext
   const by = grain.by.map((c) => ref('d', c));
   const days = sql`select ${list([sql`${period} as date`, ...by, sql`count(*) as days_with_data`, ...summed.map(({ metric }) => sql`sum(${ref('d', metric.column)}) as ${sql.id(metric.column)}`)])}
     from ${sql.table(from)} as d
+   where ${onlyDates(ctx, sql.ref('d.date'))}
    group by ${list([period, ...by])}`;
   const next = sql<string>`(s.date + ${sql.lit(`1 ${grain.period}`)}::interval)::date`;
-  const withs: [string, RawBuilder<unknown>][] = [['sums', days], ...recounted.map((g): [string, RawBuilder<unknown>] => [g.name, groupQuery(db, grain, g)])];
+  const withs: [string, RawBuilder<unknown>][] = [['sums', days], ...recounted.map((g): [string, RawBuilder<unknown>] => [g.name, groupQuery(db, grain, g, ctx)])];
   const joins = recounted.map((g) => sql`left join ${sql.id(g.name)} on ${joinOn(grain, g.name, 's')}`);
   return sql`${ctes(withs)}
     select ${list([
@@ -195,8 +216,9 @@ export function timeGrainView(grain: TimeGrain): MetricView {
     ...(grain.leadingMetrics ? { leadingMetrics: grain.leadingMetrics } : {}),
     indexes: grain.indexes,
     build: (db, ctx) => {
-      const query = grain.period === 'day' ? dayQuery(db, grain, ctx.definitions) : periodQuery(db, grain, ctx);
+      const query = grain.period === 'day' ? dayQuery(db, grain, ctx) : periodQuery(db, grain, ctx);
       return db.selectFrom(sql<Record<string, unknown>>`(${query})`.as('g')).selectAll('g');
     },
+    ...(grain.period === 'day' && grain.rows === 'every-day' ? { dataDates: (db: Kysely<Database>, ctx: MetricsContext) => dataDatesQuery(db, grain, ctx) } : {}),
   });
 }

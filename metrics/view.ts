@@ -1,4 +1,4 @@
-import type { Compilable, Expression, Kysely } from 'kysely';
+import { sql, type Compilable, type Expression, type Kysely, type RawBuilder } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Completeness } from './data-status.ts';
@@ -14,6 +14,29 @@ export interface MetricsContext {
   completeness: Completeness;
   /** The metrics published (every definition, unless a caller gives its own): the time-grain tables are generated from their measures. */
   definitions: readonly MetricDefinition[];
+  /**
+   * An incremental refresh (docs/scale.md, "Metric tables: only the changed dates and periods"):
+   * build only the rows of these dates, reading only the source rows of these dates (the filter
+   * is applied before aggregating, so the rest of the history is not scanned).
+   */
+  only?: DateRestriction;
+}
+
+/**
+ * The dates a view is rebuilt for: a table (a temporary one, of the refresh) with a `date`
+ * column. A day table builds its rows of these dates; a week or month table is given every day
+ * of the periods it rebuilds. `first` and `last` bound a table with a row for every day
+ * (kpi_daily): its days from `first` to `last` only (null: no row at all).
+ */
+export interface DateRestriction {
+  table: string;
+  first?: string | null;
+  last?: string | null;
+}
+
+/** `column in (the restriction's dates)`, or true when the view is built in full. */
+export function onlyDates(ctx: Pick<MetricsContext, 'only'>, column: RawBuilder<unknown> | Expression<unknown>): RawBuilder<boolean> {
+  return ctx.only ? sql<boolean>`${column} in (select date from ${sql.table(ctx.only.table)})` : sql<boolean>`true`;
 }
 
 export function metricsContext(config: VeriteConfig, completeness: Completeness, definitions: readonly MetricDefinition[] = metricDefinitions): MetricsContext {
@@ -37,6 +60,12 @@ export interface MetricView {
   /** Indexes to build; the first unique one states the grain. */
   readonly indexes: readonly { readonly columns: readonly string[]; readonly unique?: boolean }[];
   build(db: Kysely<Database>, ctx: MetricsContext): Expression<unknown> & Compilable;
+  /**
+   * A table with a row for every day between its first and last day with data (kpi_daily): the
+   * distinct dates on which its sources have rows, restricted by `ctx.only` when given. The
+   * incremental refresh reads it to know where the table now starts and ends.
+   */
+  dataDates?(db: Kysely<Database>, ctx: MetricsContext): RawBuilder<{ date: string }>;
 }
 
 /** Freezes a view definition. */

@@ -1,5 +1,5 @@
 import { clvStep } from '../metrics/clv/step.ts';
-import { metricsStep } from '../metrics/step.ts';
+import { metricsRefreshStep, metricsStep } from '../metrics/step.ts';
 import { runTransforms } from '../transforms/runner.ts';
 import type { PostLoadStep } from '../warehouse/post-load-step.ts';
 
@@ -28,7 +28,11 @@ const transformStep: PostLoadStep = {
  */
 const steps: readonly PostLoadStep[] = Object.freeze([transformStep, metricsStep, clvStep]);
 
-/** The steps run after every `verite run`, in order (see {@link steps}). */
-export function postLoadSteps(): readonly PostLoadStep[] {
+/**
+ * The steps run after every `verite run`, in order (see {@link steps}). `full`: the metrics
+ * refresh rebuilds every table in full instead of only what the transform replaced (`--full`).
+ */
+export function postLoadSteps(options: { full?: boolean } = {}): readonly PostLoadStep[] {
+  if (options.full) return Object.freeze([transformStep, metricsRefreshStep({ full: true }), clvStep]);
   return steps;
 }

@@ -88,10 +88,11 @@ export function registerMetrics(program: Command): void {
 
   metrics
     .command('refresh')
-    .description('rebuild every metric table and metrics.catalog from core, in one transaction')
+    .description('bring every metric table and metrics.catalog up to date from core, in one transaction (only what the transform replaced, unless --full)')
     .option('--transform', 'rebuild staging and core from raw first (as `verite transform`)')
+    .option('--full', 'rebuild every metric table in full, whatever changed')
     .action(
-      action(async (opts: { transform?: boolean }) => {
+      action(async (opts: { transform?: boolean; full?: boolean }) => {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
           const progress = createProgress({ log: ctx.log, out: process.stderr });
@@ -108,7 +109,8 @@ export function registerMetrics(program: Command): void {
               };
               const transformed = opts.transform ? await transform().finally(() => progress.done('transform')) : null;
               if (transformed?.status === 'failed') return { transformed, result: null };
-              return { transformed, result: await refreshMetrics(warehouse, ctx.config, ctx.log, { progress }).finally(() => progress.done('metrics')) };
+              const result = await refreshMetrics(warehouse, ctx.config, ctx.log, { progress, ...(opts.full ? { full: true } : {}) }).finally(() => progress.done('metrics'));
+              return { transformed, result };
             },
             ({ transformed, result }) =>
               result ? { status: result.status, error: result.error } : { status: 'failed', error: `transform failed, nothing refreshed: ${transformed?.error}` },
@@ -119,13 +121,19 @@ export function registerMetrics(program: Command): void {
           }
           for (const warning of refreshed.transformed?.warnings ?? []) process.stderr.write(`verite: warning: ${warning} (left out of every metric; verite quarantine list)\n`);
           const result = refreshed.result;
-          if (result.tables.length) process.stdout.write(formatTable(result.tables.map((t) => ({ table: t.table, rows: t.rows, ms: t.ms, mode: t.mode }))));
+          if (result.tables.length) {
+            process.stdout.write(
+              formatTable(result.tables.map((t) => ({ table: t.table, rows: t.rows, ms: t.ms, mode: t.mode, deleted: t.replaced.deleted, inserted: t.replaced.inserted }))),
+            );
+          }
           if (result.status === 'failed') {
             if (result.failed?.sql) process.stderr.write(`SQL of ${result.failed.table}:\n${result.failed.sql}\n`);
             process.stderr.write(`verite: metrics refresh failed, the previous metric tables are kept: ${result.error}\n`);
             return EXIT.failed;
           }
-          process.stdout.write(`${result.tables.length} metric tables refreshed in one transaction.\n`);
+          const how = result.fullRefreshReason === undefined ? ' (incremental: only the rows the changes in core can move)' : '';
+          process.stdout.write(`${result.tables.length} metric tables refreshed in one transaction${how}.\n`);
+          if (result.fullRefreshReason !== undefined) process.stdout.write(`Rebuilt in full: ${result.fullRefreshReason}.\n`);
           return EXIT.ok;
         });
       }),

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { defineView } from '../view.ts';
+import { defineView, onlyDates } from '../view.ts';
 
 /** The days `units_sold_28d` covers, the snapshot's date included. */
 const WINDOW_DAYS = 28;
@@ -15,13 +15,13 @@ export const inventoryDaily = defineView({
   grain: 'one row per stock snapshot date × tracked variant',
   dimensions: ['date', 'product_id', 'variant_id', 'sku', 'is_out_of_stock'],
   indexes: [{ columns: ['date', 'variant_id'], unique: true }, { columns: ['variant_id', 'date'] }],
-  build: (db) =>
+  build: (db, ctx) =>
     db.selectFrom(
       sql<Record<string, unknown>>`(
         with stock as (
           select l.snapshot_date as date, l.variant_id, max(l.product_id) as product_id, max(l.sku) as sku, sum(l.available) as available
             from core.inventory_levels l
-           where l.is_tracked and l.variant_id is not null
+           where l.is_tracked and l.variant_id is not null and ${onlyDates(ctx, sql.ref('l.snapshot_date'))}
            group by l.snapshot_date, l.variant_id
         ),
         -- Each variant's units sold on the 28 days ending each date: one sorted pass over its

@@ -3,7 +3,7 @@ import { measureOf } from '../definition.ts';
 import { cogs, productSales } from '../definitions/profit.ts';
 import { productOrders, refundedSales, unitsRefunded, unitsSold } from '../definitions/products.ts';
 import { aggregateSql } from '../measure.ts';
-import { defineView } from '../view.ts';
+import { defineView, onlyDates } from '../view.ts';
 
 /**
  * `metrics.product_daily`: per local date and variant, what sold (on the order date) and what
@@ -16,17 +16,18 @@ export const productDaily = defineView({
   grain: 'one row per local date × variant with any sale or refund',
   dimensions: ['date', 'product_id', 'variant_id', 'sku', 'product_title', 'variant_title', 'vendor', 'product_type'],
   indexes: [{ columns: ['date', 'variant_id'] }, { columns: ['variant_id', 'date'] }],
-  build: (db) => {
+  build: (db, ctx) => {
     const sales = sql`select r.order_date as date, r.variant_id,
         max(r.product_id) as product_id, max(r.sku) as sku, max(r.title) as title, max(r.variant_title) as variant_title, max(r.vendor) as vendor,
         ${aggregateSql(measureOf(unitsSold))} as units_sold, ${aggregateSql(measureOf(productOrders))} as orders,
         ${aggregateSql(measureOf(productSales))} as product_sales, ${aggregateSql(measureOf(cogs))} as cogs
       from (${measureOf(unitsSold).source.rows(db)}) as r
-     where r.order_date is not null
+     where r.order_date is not null and ${onlyDates(ctx, sql.ref('r.order_date'))}
      group by r.order_date, r.variant_id`;
     const refunds = sql`select r.refund_date as date, r.variant_id, max(r.product_id) as product_id, max(r.sku) as sku,
         ${aggregateSql(measureOf(unitsRefunded))} as units_refunded, ${aggregateSql(measureOf(refundedSales))} as refunded_sales
       from (${measureOf(unitsRefunded).source.rows(db)}) as r
+     where ${onlyDates(ctx, sql.ref('r.refund_date'))}
      group by r.refund_date, r.variant_id`;
     return db.selectFrom(
       sql<Record<string, unknown>>`(

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { measureOf } from '../definition.ts';
 import { paymentsWithoutOrder, stripeCaptured, stripeRefunded } from '../definitions/reconciliation.ts';
 import { aggregateSql } from '../measure.ts';
-import { defineView } from '../view.ts';
+import { defineView, onlyDates } from '../view.ts';
 
 /**
  * `metrics.revenue_reconciliation_daily`: for every day of kpi_daily, the shop's revenue next
@@ -16,12 +16,13 @@ export const revenueReconciliationDaily = defineView({
   dimensions: ['date'],
   leadingMetrics: ['shop_revenue', 'stripe_captured', 'stripe_refunded', 'ga4_purchase_revenue'],
   indexes: [{ columns: ['date'], unique: true }],
-  build: (db) =>
+  build: (db, ctx) =>
     db
       // The measures of the reconciliation definitions, over the rows of their source (the Stripe charges).
       .with('charges_d', (q) =>
         q
           .selectFrom(sql<{ payment_date: string }>`(${measureOf(stripeCaptured).source.rows(q)})`.as('r'))
+          .where(onlyDates(ctx, sql.ref('r.payment_date')))
           .groupBy('r.payment_date')
           .select([
             'r.payment_date as date',
@@ -35,6 +36,7 @@ export const revenueReconciliationDaily = defineView({
           .selectFrom('core.orders as o')
           .where('o.is_counted', '=', true)
           .where('o.paid_with_stripe', '=', true)
+          .where(onlyDates(ctx, sql.ref('o.order_date')))
           .where(({ not, exists, selectFrom }) =>
             not(exists(selectFrom('core.payments as p').select(sql`1`.as('one')).whereRef('p.order_id', '=', 'o.order_id').where('p.status', '=', 'succeeded'))),
           )
@@ -42,6 +44,7 @@ export const revenueReconciliationDaily = defineView({
           .select(['o.order_date as date', sql<number>`count(*)`.as('orders_without_payment')]),
       )
       .selectFrom('metrics.kpi_daily as k')
+      .where(onlyDates(ctx, sql.ref('k.date')))
       .leftJoin('charges_d as c', 'c.date', 'k.date')
       .leftJoin('unpaid_d as u', 'u.date', 'k.date')
       .select([
