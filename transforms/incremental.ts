@@ -157,6 +157,11 @@ export async function recordMetricInputs(db: Kysely<Database>, model: string, de
     await sql`insert into ops.metric_inputs_changed (model, date)
       select distinct ${model}, r.${sql.ref(column)} from ${rows} r where r.${sql.ref(column)} is not null`.execute(db);
   }
+  // A payment matched to another order moves both orders' days (orders without a payment).
+  if (model === 'core.payments') {
+    await sql`insert into ops.metric_inputs_changed (model, date)
+      select distinct ${model}, o.order_date from core.orders o where o.order_id in (select r.order_id from ${rows} r)`.execute(db);
+  }
   if (model === 'core.customers') {
     await sql`insert into ops.metric_inputs_changed (model, customer_key)
       select distinct ${model}, r.customer_key from ${rows} r where r.customer_key is not null`.execute(db);
