@@ -268,10 +268,10 @@ describe('refresh', () => {
     expect(await count('metrics.kpi_daily')).toBe(0);
     expect(await count('metrics.kpi_weekly')).toBe(0);
 
-    const ok = await refreshMetrics(wh, config);
+    const ok = await refreshMetrics(wh, config, undefined, { full: true });
     expect(ok.status).toBe('succeeded');
     expect(await count('metrics.kpi_daily')).toBe(368);
-    // The second refresh of an unchanged shape refills the tables in place.
+    // The second (full) refresh of an unchanged shape refills the tables in place.
     expect(ok.tables.every((t) => t.mode === 'refilled')).toBe(true);
   });
 
