@@ -96,7 +96,8 @@ export class CustomerLedger {
 /**
  * The Admin API Customers of everyone who ordered from `first` to `last` (day numbers), their
  * orders counted up to `cutoffMs`, in order of id. Their earlier orders lie in the year before
- * `first`, which is read first (without listing the customers who ordered only then).
+ * `first`, which is read first (without listing the customers who ordered only then). A
+ * `ledger` passed in can be watched for what is held.
  */
 export function* demoCustomers(shop: DemoShop, first: number, last: number, cutoffMs: number, ledger = new CustomerLedger(shop, cutoffMs)): Generator<Record<string, unknown>> {
   for (let day = first - RETURN_WITHIN_DAYS; day <= last; day++) {
