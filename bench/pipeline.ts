@@ -9,8 +9,9 @@
  * Printed: the extract and load; the first full build (the transform, model by model, and the
  * metrics refresh, table by table); a run with no new data (transform and refresh again); a
  * nightly run after one new day (that day landed, then transform and refresh, each bringing its
- * tables up to date from what changed, model by model); the node process's peak resident memory after each phase (the
- * demo is streamed page by page, so it must not grow with N); and the warehouse's size.
+ * tables up to date from what changed, model by model); the node process's peak memory in each
+ * phase, resident (RSS) and V8's heap in use (the demo is streamed page by page, so neither may
+ * grow with N); and the warehouse's size.
  * The predicted-CLV fit (`npm run bench:clv`) is left out: it is measured on its own.
  *
  *   npm run bench:pipeline                                  # 1,400 orders a day for 730 days (~1M orders)
@@ -18,10 +19,11 @@
  *   BENCH_SCANS=5 npm run bench:pipeline -- ...            # the scan measured 5 times (median; default 3)
  *   npm run bench:pipeline -- --data-dir DIR ...           # keep the warehouse in DIR; a second run on it
  *                                                          # skips landing (the shop then has the nightly day too)
+ *   npm run bench:pipeline -- --phases land ...            # only the extract and load (and its memory)
  *
  * Set VERITE_LOG_LEVEL=info to see the run's log lines on stderr.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,8 +47,11 @@ const { values: args } = parseArgs({
     'end-date': { type: 'string', default: '2025-12-31' },
     // Keep the warehouse in this folder; when it already holds the shop, landing is skipped.
     'data-dir': { type: 'string' },
+    // `land`: only the extract and load; `all`: everything below.
+    phases: { type: 'string', default: 'all' },
   },
 });
+if (args.phases !== 'all' && args.phases !== 'land') throw new Error(`--phases: expected all or land, got ${args.phases}`);
 const ORDERS_PER_DAY = Number(args['orders-per-day']);
 const DAYS = Number(args.days);
 const SEED = Number(args.seed);
@@ -70,8 +75,56 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, Number(process.hrtime.bigint() - started) / 1e9];
 }
 
-/** The peak resident set size of this process so far (the kernel's own high-water mark), MiB. */
-const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+/** A phase's peak memory, MiB: resident set size, and V8's heap in use (live data and garbage not yet collected). */
+interface PeakMemory {
+  rss: number;
+  heapUsed: number;
+}
+
+const MiB = 2 ** 20;
+
+/** The kernel's high-water mark of this process's resident set (Linux: VmHWM), MiB; null elsewhere. */
+function kernelPeakRss(): number | null {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `fn` and gives its peak memory. The heap is sampled every 50 ms (and at the end); the
+ * resident peak is the kernel's high-water mark, reset at the start of the phase where Linux
+ * allows (`/proc/self/clear_refs`), so a phase is not credited with an earlier one's peak;
+ * elsewhere it is the sampled peak.
+ */
+async function withPeakMemory<T>(fn: () => Promise<T>): Promise<[T, PeakMemory]> {
+  let reset = false;
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    reset = kernelPeakRss() !== null;
+  } catch {
+    // Not Linux: the sampled peak stands.
+  }
+  const peak: PeakMemory = { rss: 0, heapUsed: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss / MiB);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed / MiB);
+  };
+  sample();
+  const timer = setInterval(sample, 50);
+  timer.unref();
+  try {
+    const value = await fn();
+    sample();
+    if (reset) peak.rss = Math.max(peak.rss, kernelPeakRss() ?? 0);
+    return [value, peak];
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** The yardstick: one aggregate scan of the raw orders, read from the JSON as landed. */
 async function aggregateScan(warehouse: Warehouse): Promise<number> {
@@ -128,9 +181,21 @@ async function main(): Promise<void> {
     const now = new Date(`${nextDay(END_DATE)}T06:00:00Z`);
     const countOrders = async () => (await sql<{ n: number }>`select count(*)::int as n from raw.shopify__orders`.execute(warehouse.db)).rows[0]!.n;
     const reused = kept !== undefined && (await countOrders()) > 0;
-    const [landed, loadSeconds] = reused ? [0, 0] : await timed(() => land(warehouse, config, sources(config, DAYS, END_DATE), now, null));
-    const afterLoadRss = peakRssMb();
+    const memory: [phase: string, peak: PeakMemory][] = [];
+    const printMemory = () => {
+      out(`${'peak memory of the node process'.padEnd(42)}${'resident'.padStart(10)}${'heap used'.padStart(11)}\n`);
+      for (const [phase, peak] of memory) out(`  ${phase.padEnd(40)}${`${peak.rss.toFixed(0)} MiB`.padStart(10)}${`${peak.heapUsed.toFixed(0)} MiB`.padStart(11)}\n`);
+    };
+    const [[landed, loadSeconds], landMemory] = await withPeakMemory(async () =>
+      reused ? ([0, 0] as const) : timed(() => land(warehouse, config, sources(config, DAYS, END_DATE), now, null)),
+    );
+    if (!reused) memory.push(['extract and load', landMemory]);
     const orders = await countOrders();
+    if (args.phases === 'land') {
+      out(reused ? `${orders.toLocaleString('en-US')} orders, landed by an earlier run in ${kept}: nothing to land\n` : `${orders.toLocaleString('en-US')} orders; ${landed.toLocaleString('en-US')} records of every stream landed in ${s(loadSeconds)}\n\n`);
+      printMemory();
+      return;
+    }
     await sql`vacuum analyze`.execute(warehouse.db);
 
     const scans: number[] = [];
@@ -142,8 +207,8 @@ async function main(): Promise<void> {
     if (!reused) out(row('extract and load', loadSeconds, scan));
 
     // In full, as the first build of a shop is (and as it is on a warehouse kept from an earlier run).
-    const first = await build(warehouse, config, now, true);
-    const afterBuildRss = peakRssMb();
+    const [first, firstMemory] = await withPeakMemory(() => build(warehouse, config, now, true));
+    memory.push(['first build: transform + metrics', firstMemory]);
     out(row('first build: transform', first.transformSeconds, scan));
     for (const model of first.transform.results) out(row(`  ${model.model}`, (model.ms ?? 0) / 1000, scan));
     out(row('first build: metrics refresh', first.metricsSeconds, scan));
@@ -151,15 +216,19 @@ async function main(): Promise<void> {
     const firstTotal = first.transformSeconds + first.metricsSeconds;
     out(row('first build: transform + metrics', firstTotal, scan));
 
-    const again = await build(warehouse, config, now);
+    const [again, againMemory] = await withPeakMemory(() => build(warehouse, config, now));
+    memory.push(['no new data: transform + metrics', againMemory]);
     const againTotal = again.transformSeconds + again.metricsSeconds;
     out(row('no new data: transform + metrics', againTotal, scan));
 
     // One more day: its records landed (the demo reads that day; a real source reads from its cursor), then the build.
     const newDay = nextDay(END_DATE);
     const later = new Date(`${nextDay(newDay)}T06:00:00Z`);
-    const [, nightlyLoad] = await timed(() => land(warehouse, config, sources(config, DAYS + 1, newDay), later, { from: newDay, to: newDay }));
-    const nightly = await build(warehouse, config, later);
+    const [[[, nightlyLoad], nightly], nightlyMemory] = await withPeakMemory(async () => [
+      await timed(() => land(warehouse, config, sources(config, DAYS + 1, newDay), later, { from: newDay, to: newDay })),
+      await build(warehouse, config, later),
+    ] as const);
+    memory.push(['nightly: load a day, transform, metrics', nightlyMemory]);
     const nightlyTotal = nightly.transformSeconds + nightly.metricsSeconds;
     out(row('nightly: extract and load one day', nightlyLoad, scan));
     out(row('nightly: transform + metrics', nightlyTotal, scan));
@@ -178,7 +247,7 @@ async function main(): Promise<void> {
     const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
     const sz = size.rows[0]!;
     out(`warehouse size: ${mb(sz.bytes)} (raw ${mb(sz.raw)}, staging ${mb(sz.staging)}, core ${mb(sz.core)}, metrics ${mb(sz.metrics)})\n`);
-    out(`peak memory of the node process (resident): ${afterLoadRss.toFixed(0)} MiB after ${reused ? 'opening' : 'loading'}, ${afterBuildRss.toFixed(0)} MiB after the first build, ${peakRssMb().toFixed(0)} MiB at the end\n`);
+    printMemory();
   } finally {
     await warehouse.close();
     if (!kept) rmSync(dir, { recursive: true, force: true });

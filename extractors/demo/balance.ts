@@ -69,12 +69,39 @@ export function chargeTransactions(shop: DemoShop, day: number, cutoffMs: number
   return out;
 }
 
+/** What a payout needs of a day's transactions: their net, by the day it becomes available and currency. */
+export interface AvailableNet {
+  /** Unix seconds of the day the funds become available. */
+  available: number;
+  currency: string;
+  net: number;
+}
+
+/**
+ * The net of `transactions` (as {@link chargeTransactions} gives them) summed by availability
+ * day and currency: a few dozen numbers a day, so the payouts' look-back keeps these rather
+ * than the transactions, whatever the shop's size.
+ */
+export function availableNets(transactions: readonly Json[]): AvailableNet[] {
+  const sums = new Map<string, AvailableNet>();
+  for (const t of transactions) {
+    if (t.type === 'payout') continue;
+    const available = t.available_on as number;
+    const currency = t.currency as string;
+    const key = `${available}|${currency}`;
+    const sum = sums.get(key);
+    if (sum) sum.net += t.net as number;
+    else sums.set(key, { available, currency, net: t.net as number });
+  }
+  return [...sums.values()];
+}
+
 /**
  * The Monday payouts of `day` (none on other days): per currency, minus the net of the
  * transactions of the period (from `firstDay`) that became available in the seven days before.
- * `transactionsOf(d)` gives the transactions of day `d`'s orders (as {@link chargeTransactions}).
+ * `netsOf(d)` gives the {@link availableNets} of the transactions of day `d`'s orders.
  */
-export function payoutTransactions(day: number, firstDay: number, cutoffMs: number, transactionsOf: (d: number) => Json[]): Json[] {
+export function payoutTransactions(day: number, firstDay: number, cutoffMs: number, netsOf: (d: number) => readonly AvailableNet[]): Json[] {
   if (weekday(day) !== 1) return [];
   const created = Math.floor((day * DAY_MS + 9 * 3_600_000) / 1000);
   if (created * 1000 >= cutoffMs) return [];
@@ -83,10 +110,9 @@ export function payoutTransactions(day: number, firstDay: number, cutoffMs: numb
   const net = new Map<string, number>();
   // A refund can come up to three weeks after its order: look that far back for the week's transactions.
   for (let d = Math.max(firstDay, day - 40); d < day; d++) {
-    for (const t of transactionsOf(d)) {
-      const available = t.available_on as number;
-      if (t.type === 'payout' || available < from || available >= to) continue;
-      net.set(t.currency as string, (net.get(t.currency as string) ?? 0) + (t.net as number));
+    for (const t of netsOf(d)) {
+      if (t.available < from || t.available >= to) continue;
+      net.set(t.currency, (net.get(t.currency) ?? 0) + t.net);
     }
   }
   const out: Json[] = [];

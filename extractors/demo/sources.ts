@@ -7,12 +7,13 @@ import { ConfigError } from '../../lib/errors.ts';
 import { catalog, type StreamIdentity } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { googleAdsRows, metaInsightsRows } from './ads.ts';
-import { chargeTransactions, payoutTransactions } from './balance.ts';
+import { availableNets, chargeTransactions, payoutTransactions, type AvailableNet } from './balance.ts';
 import { productRecords, unitCostRecords } from './catalogue.ts';
 import { DemoFx } from './fx.ts';
 import { shipmentPlan, shipmentRecord } from './shipments.ts';
-import { customerId, DemoShop, MAX_ORDERS_PER_DAY, RETURN_WITHIN_DAYS, SHOP_OPENED, type OrderPlan } from './shop.ts';
-import { shopifyCustomer, shopifyOrder, type CustomerHistory } from './shopify.ts';
+import { demoCustomers } from './customers.ts';
+import { DemoShop, MAX_ORDERS_PER_DAY, SHOP_OPENED, type OrderPlan } from './shop.ts';
+import { shopifyOrder } from './shopify.ts';
 import { invoiceCharges, stripeRecords } from './stripe.ts';
 import { DemoStock } from './stock.ts';
 import { DAY_MS, dayNumber, isoDay, yesterdayUtc } from './time.ts';
@@ -110,45 +111,6 @@ async function* reportPages(days: readonly number[], rowsOf: (day: number) => Re
   if (dates.length) yield { records, state: { through: win.endDate }, dates };
 }
 
-const lastOrderOf = (order: OrderPlan): CustomerHistory['lastOrder'] => ({ id: order.id, number: order.number, createdMs: order.createdMs });
-
-/**
- * The registered customers who ordered in the window, with their history up to the cut-off.
- * Each customer's history is a few numbers, never their orders: it is kept for every customer
- * of the window until the end.
- */
-function* customerHistories(shop: DemoShop, win: Window): Generator<Rec> {
-  const histories = new Map<number, CustomerHistory>();
-  const add = (order: OrderPlan, history: CustomerHistory) => {
-    const cancelled = order.cancel !== null && order.cancel.atMs < win.cutoffMs;
-    history.ordersCount += 1;
-    if (!cancelled) history.spentCents += order.totalCents;
-    if (order.createdMs >= history.lastOrder.createdMs) history.lastOrder = lastOrderOf(order);
-    history.updatedMs = Math.max(history.updatedMs, order.createdMs, cancelled ? order.cancel!.atMs : 0);
-  };
-  for (let day = win.first; day <= win.last; day++) {
-    for (const order of shop.ordersOn(day)) {
-      if (!order.customer) continue;
-      let history = histories.get(order.customer.id);
-      if (!history) {
-        history = { customer: order.customer, ordersCount: 0, spentCents: 0, lastOrder: lastOrderOf(order), updatedMs: 0 };
-        histories.set(order.customer.id, history);
-      }
-      add(order, history);
-    }
-  }
-  // Their earlier orders: all within a year of their first, so the year before the window holds them.
-  for (let day = win.first - RETURN_WITHIN_DAYS; day < win.first; day++) {
-    const n = shop.orderCount(day);
-    for (let seq = 0; seq < n; seq++) {
-      const buyer = shop.buyerOf(day, seq).customer;
-      const history = buyer && histories.get(customerId(buyer.day, buyer.seq));
-      if (history) add(shop.order(day, seq, shop.firstNumberOn(day) + seq), history);
-    }
-  }
-  for (const history of histories.values()) yield shopifyCustomer(history);
-}
-
 /**
  * The demo shop's sources: `shopify` (orders, customers, products, inventory_levels), `stripe`
  * (charges, refunds, balance_transactions), `ga4` (traffic_daily), `google_ads`
@@ -176,7 +138,7 @@ export function demoSources(options: DemoOptions): Source[] {
       win,
     ),
   );
-  const customers = stream(catalog.shopify.customers, () => pages(customerHistories(shop, win), win));
+  const customers = stream(catalog.shopify.customers, () => pages(demoCustomers(shop, win.first, win.last, win.cutoffMs), win));
 
   const stripeOf = (ctx: ReadContext<unknown>, part: 'charges' | 'refunds') =>
     pages(
@@ -224,20 +186,23 @@ export function demoSources(options: DemoOptions): Source[] {
   const stock = new DemoStock(shop, options.seed, win.first);
   const inventoryLevels = stream(catalog.shopify.inventory_levels, (ctx) => reportPages(daysToRead(win, ctx), (day) => stock.snapshot(day), win));
 
-  // A day's transactions are asked for by its own read and by the payouts of the weeks after it.
-  const transactionsByDay = new Map<number, Rec[]>();
-  const transactionsOf = (day: number): Rec[] => {
-    let found = transactionsByDay.get(day);
-    if (!found) transactionsByDay.set(day, (found = chargeTransactions(shop, day, win.cutoffMs)));
+  // A day's transactions are read on their day; the payouts of the weeks after it need only
+  // their sums, kept for the look-back (not the transactions: they grew with the shop).
+  const netsByDay = new Map<number, readonly AvailableNet[]>();
+  const netsOf = (day: number): readonly AvailableNet[] => {
+    let found = netsByDay.get(day);
+    if (!found) netsByDay.set(day, (found = availableNets(chargeTransactions(shop, day, win.cutoffMs))));
     return found;
   };
   const balanceTransactions = stream(catalog.stripe.balance_transactions, (ctx) =>
     pages(
       (function* () {
         for (const day of daysToRead(win, ctx)) {
-          yield* transactionsOf(day);
-          yield* payoutTransactions(day, win.first, win.cutoffMs, transactionsOf);
-          transactionsByDay.delete(day - 40);
+          const transactions = chargeTransactions(shop, day, win.cutoffMs);
+          netsByDay.set(day, availableNets(transactions));
+          yield* transactions;
+          yield* payoutTransactions(day, win.first, win.cutoffMs, netsOf);
+          netsByDay.delete(day - 40);
         }
       })(),
       win,

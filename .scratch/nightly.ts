@@ -1,0 +1,14 @@
+import { configSchema } from '../config/schema.ts';
+import { createLogger } from '../lib/logger.ts';
+import { openWarehouse } from '../warehouse/connection.ts';
+import { runTransforms } from '../transforms/runner.ts';
+const dir = process.argv[2]!;
+const wh = await openWarehouse({ cwd: dir, dataDir: dir });
+const config = configSchema.parse({ sources: { demo: {} } });
+await wh.pool.query(`update raw.shopify__orders set _hash = _hash || 'x', _record = _record || '{"note":"touched"}' where _record->>'created_at' >= '2025-12-30T00:00' and _record->>'created_at' < '2025-12-31T00:00'`);
+const log = createLogger(process.stderr, 'debug');
+const t = Date.now();
+const r = await runTransforms(wh, config, { log, now: new Date('2026-01-02T07:00:00Z') });
+console.log('transform', Date.now() - t, r.status, r.error ?? '');
+for (const x of r.results.filter((x) => (x.ms ?? 0) > 200)) console.log(x.model, x.mode, x.ms, x.replaced);
+await wh.close();

@@ -1,0 +1,22 @@
+import pg from 'pg';
+import { configSchema } from '../config/schema.ts';
+import { openWarehouse } from '../warehouse/connection.ts';
+import { refreshMetrics } from '../metrics/refresh.ts';
+const orig = pg.Client.prototype.query as any;
+const slow: [number, string][] = [];
+(pg.Client.prototype as any).query = function (this: any, ...args: any[]) {
+  const text = typeof args[0] === 'string' ? args[0] : args[0]?.text ?? '';
+  const t = Date.now();
+  const r = orig.apply(this, args);
+  if (r && typeof r.then === 'function') r.then(() => { const ms = Date.now() - t; if (ms > 300) slow.push([ms, text.replace(/\s+/g, ' ').slice(0, 400)]); }, () => {});
+  return r;
+};
+const dir = process.argv[2]!;
+const wh = await openWarehouse({ cwd: dir, dataDir: dir });
+const config = configSchema.parse({ sources: { demo: {} } });
+await wh.pool.query(`insert into ops.metric_inputs_changed (model, date) values ('core.orders', '2026-01-01'), ('core.payments', '2026-01-01')`);
+const t = Date.now();
+const r = await refreshMetrics(wh, config, undefined, { now: new Date('2026-01-03T06:00:00Z') });
+console.log('refresh', Date.now() - t, r.status, r.fullRefreshReason, r.tables.map((x) => `${x.table}:${x.mode}:${x.ms}`).join(' '));
+for (const [ms, q] of slow.sort((a, b) => b[0] - a[0]).slice(0, 12)) console.log(ms, q);
+await wh.close();
