@@ -86,8 +86,10 @@ describe('verite run --demo, twice', () => {
     // Issue 16: the second run brings the tables up to date from what changed, and says so.
     expect(first.stdout).toMatch(/^transform: succeeded, \d+ models built, \d+ data checks passed$/m);
     expect(second.stdout).toMatch(/^transform: succeeded, \d+ models built \(\d+ brought up to date from their changes, \d+ unchanged\), \d+ data checks passed$/m);
+    expect(first.stdout).toMatch(/^metrics: succeeded, \d+ metric tables refreshed \(kpi_daily: 10 days\)$/m);
+    // The same shop landed again changes nothing: every table is left as it was.
+    expect(second.stdout).toMatch(/^metrics: succeeded, 11 metric tables refreshed \(kpi_daily: 10 days; incremental: 0 by date, 0 in full, 11 unchanged\)$/m);
     for (const out of [first.stdout, second.stdout]) {
-      expect(out).toMatch(/^metrics: succeeded, \d+ metric tables refreshed \(kpi_daily: 10 days\)$/m);
       expect(out).toContain('Headline KPIs in USD: last complete day, ISO week and month to 2024-05-12, each against the period before');
       expect(out).toMatch(/^Revenue\s+[\d,]+\.\d\d\s/m);
       expect(out).toMatch(/^Orders\s+\d+\s/m);
