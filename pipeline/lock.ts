@@ -257,3 +257,13 @@ export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, optio
   log.warn({ runs: abandoned.map((r) => `${r.id} (${r.kind})`) }, `closed ${abandoned.length} run(s) left running by a process that ended`);
   return abandoned.length;
 }
+
+/**
+ * Runs `fn` under the run lock, waiting for it if another run holds it (what `verite import` and
+ * `verite transform` do: the incremental transform reads its change log with no page in flight).
+ */
+export async function whileHoldingRunLock<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
+  const locked = await withRunLock(pool, { mode: 'wait' }, fn);
+  if (!locked.acquired) throw new Error('the run lock could not be taken');
+  return locked.value;
+}

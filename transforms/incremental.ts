@@ -101,27 +101,30 @@ export function changeSets(deltas: ReadonlyMap<string, ModelDelta>, after: strin
 }
 
 /**
- * The raw streams with a change in (after, through], read once per distinct `after` (every
- * model's watermark is usually the same): a model asks for its raw inputs without a query each.
+ * The raw streams (`source.stream`) with a change in (after, through], read once per distinct
+ * `after` (every model's watermark is usually the same) for the whole build.
  */
-const changedStreams = new WeakMap<object, Map<string, Promise<Set<string>>>>();
+export function changedStreams(db: Kysely<Database>, through: string): (after: string) => Promise<Set<string>> {
+  const byAfter = new Map<string, Promise<Set<string>>>();
+  return (after) => {
+    let changed = byAfter.get(after);
+    if (!changed) {
+      changed = sql<{ stream: string }>`select distinct source || '.' || stream as stream from ops.raw_changes
+        where change_id > ${after}::bigint and change_id <= ${through}::bigint`
+        .execute(db)
+        .then((res) => new Set(res.rows.map((r) => r.stream)));
+      byAfter.set(after, changed);
+    }
+    return changed;
+  };
+}
 
-/** Whether any raw input of the model changed in (after, through]. */
-export async function rawInputsChanged(db: Kysely<Database>, model: Model, after: string, through: string, cache: object): Promise<boolean> {
-  const streams = model.dependsOn.map(rawTableStream).filter((s) => s !== undefined);
-  if (!streams.length) return false;
-  let byAfter = changedStreams.get(cache);
-  if (!byAfter) changedStreams.set(cache, (byAfter = new Map()));
-  let changed = byAfter.get(after);
-  if (!changed) {
-    changed = sql<{ stream: string }>`select distinct source || '.' || stream as stream from ops.raw_changes
-      where change_id > ${after}::bigint and change_id <= ${through}::bigint`
-      .execute(db)
-      .then((res) => new Set(res.rows.map((r) => r.stream)));
-    byAfter.set(after, changed);
-  }
-  const set = await changed;
-  return streams.some((s) => set.has(`${s.source}.${s.stream}`));
+/** Whether any raw input of the model is among `changed` (`source.stream`). */
+export function rawInputsChanged(model: Model, changed: ReadonlySet<string>): boolean {
+  return model.dependsOn.some((dep) => {
+    const stream = rawTableStream(dep);
+    return stream !== undefined && changed.has(`${stream.source}.${stream.stream}`);
+  });
 }
 
 /** The date columns of a core table (those the metrics group by), from its declared columns. */
@@ -182,4 +185,20 @@ export function byRawKey(source: string, stream: string, column: string, also?: 
         : sql`select key as value from ${changes.raw(source, stream)} r`,
     scope: { [`raw.${source}__${stream}`]: '_key' },
   };
+}
+
+/** The days whose exchange rates this build replaced: every amount converted on them moves. */
+export function ratesChangedOn(changes: ChangeSets): RawBuilder<{ date: string }> {
+  return sql<{ date: string }>`(select distinct f.date from ${changes.replaced('core.fx_rates')} f)`;
+}
+
+/**
+ * How a charge or a shipment may name an order `core.orders` replaced (old and new rows): its id,
+ * its name, or its name without the '#'. A subquery of `ref`.
+ */
+export function orderReferences(changes: ChangeSets): RawBuilder<{ ref: string }> {
+  const orders = changes.replaced('core.orders');
+  return sql<{ ref: string }>`(select o.order_id as ref from ${orders} o
+    union select o.order_name from ${orders} o where o.order_name is not null
+    union select substr(o.order_name, 2) from ${orders} o where o.order_name like '#%')`;
 }

@@ -7,7 +7,7 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
-import { changeSets, compile, executeReading, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
+import { changeSets, changedStreams, compile, executeReading, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
 import type { ChangeSets, DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
@@ -264,6 +264,8 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     // Every change up to here is committed: runs land only under the run lock (docs/scale.md).
     const through = (await sql<{ through: string }>`select coalesce(max(change_id), 0)::text as through from ops.raw_changes`.execute(trx)).rows[0]!.through;
     const previous = await previousBuilds(tdb);
+    const found = await foundBefore(tdb, ordered.map((m) => m.name));
+    const streamsChangedSince = changedStreams(tdb, through);
     await startSetAside(tdb, ordered.map((m) => m.name));
     let temp = 0;
     for (const model of ordered) {
@@ -284,7 +286,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         const signature = modelSignature(tdb, model, ctx);
         signatures.set(model.name, signature);
         const before = previous.get(model.name);
-        const mode = await chooseMode(tdb, model, { before, signature, through, full: options.full === true || selected !== null, deltas, ctx, config });
+        const mode = await chooseMode(tdb, model, { before, signature, full: options.full === true || selected !== null, deltas, ctx, config, found, streamsChangedSince });
         const n = ++temp;
         let rows: number;
         let delta: ModelDelta;
@@ -550,40 +552,43 @@ async function previousBuilds(db: Kysely<Database>): Promise<Map<string, Previou
 interface ModeInputs {
   before: PreviousBuild | undefined;
   signature: string;
-  through: string;
   /** `--full`, or a selection of models (built as they are asked, in full). */
   full: boolean;
   deltas: ReadonlyMap<string, ModelDelta>;
   ctx: TransformContext;
   config: VeriteConfig;
+  found: FoundBefore;
+  streamsChangedSince: (after: string) => Promise<Set<string>>;
 }
 
 /** How a model is brought up to date in this build ({@link BuildMode}). */
 async function chooseMode(db: Kysely<Database>, model: Model, inputs: ModeInputs): Promise<BuildMode> {
   const { before } = inputs;
   if (inputs.full || !before || before.signature !== inputs.signature) return 'full';
-  if (!(await tableExists(db, model.name))) return 'full';
+  if (!inputs.found.tables.has(model.name)) return 'full';
   const every = inputs.config.transform?.fullRebuildEveryDays ?? 7;
   if (inputs.ctx.now.getTime() - before.lastFullAt.getTime() >= every * 86_400_000) return 'full';
   if (model.dependsOn.some((d) => inputs.deltas.get(d)?.mode === 'full')) return 'full';
   const changed =
     model.dependsOn.some((d) => (inputs.deltas.get(d)?.rows ?? 0) > 0) ||
-    (await rawInputsChanged(db, model, before.through, inputs.through, inputs.deltas)) ||
+    rawInputsChanged(model, await inputs.streamsChangedSince(before.through)) ||
     readsTheClock(db, model, inputs.ctx) ||
     // A record set aside is checked again every build (a date no longer in the future).
-    (await hasSetAside(db, model.name));
+    inputs.found.setAside.has(model.name);
   if (!changed) return 'skip';
   return model.incremental ? 'incremental' : 'diff';
 }
 
-async function hasSetAside(db: Kysely<Database>, model: string): Promise<boolean> {
-  const res = await sql<{ found: boolean }>`select exists (select 1 from ops.set_aside where model = ${model}) as found`.execute(db);
-  return res.rows[0]?.found ?? false;
+/** What the build finds before it starts, read once: which model tables exist, which models have records set aside. */
+interface FoundBefore {
+  tables: ReadonlySet<string>;
+  setAside: ReadonlySet<string>;
 }
 
-async function tableExists(db: Kysely<Database>, table: string): Promise<boolean> {
-  const res = await sql<{ found: boolean }>`select to_regclass(${table}) is not null as found`.execute(db);
-  return res.rows[0]?.found ?? false;
+async function foundBefore(db: Kysely<Database>, models: string[]): Promise<FoundBefore> {
+  const tables = await sql<{ model: string }>`select m as model from unnest(${models}::text[]) m where to_regclass(m) is not null`.execute(db);
+  const setAside = await sql<{ model: string }>`select distinct model from ops.set_aside`.execute(db);
+  return { tables: new Set(tables.rows.map((r) => r.model)), setAside: new Set(setAside.rows.map((r) => r.model)) };
 }
 
 /**

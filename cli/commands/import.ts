@@ -9,7 +9,7 @@ import { UsageError } from '../../lib/errors.ts';
 import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
 import { checkFileFormat, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
-import { withRunLock } from '../../pipeline/lock.ts';
+import { whileHoldingRunLock } from '../../pipeline/lock.ts';
 import { finishRun, startRun } from '../../pipeline/run-log.ts';
 import { action, commandContext, EXIT, ExitCode, withWarehouse, type GlobalOptions } from '../context.ts';
 
@@ -60,11 +60,9 @@ export function registerImport(program: Command, known: KnownSources): void {
             })();
             // Under the run lock, as every landing: the incremental transform reads the change log
             // under it, so no page may be in flight then (docs/scale.md, "Watermark").
-            const locked = await withRunLock(warehouse.pool, { mode: 'wait' }, () =>
+            result = await whileHoldingRunLock(warehouse.pool, () =>
               landPages(warehouse.pool, { source: sourceName, stream: identity, runId }, pages, undefined, { datesOfRecords: true }),
             );
-            if (!locked.acquired) throw new Error('the run lock could not be taken');
-            result = locked.value;
           } catch (error) {
             await finishRun(warehouse.db, runId, { status: 'failed', landed: 0, quarantined: 0, error: (error as Error).message });
             throw error;

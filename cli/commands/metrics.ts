@@ -7,7 +7,7 @@ import { catalogEntries, findEntry } from '../../metrics/definitions/index.ts';
 import { computedFromRow, overARange } from '../../metrics/over-a-range.ts';
 import { measureText } from '../../metrics/measure.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
-import { withRunLock } from '../../pipeline/lock.ts';
+import { whileHoldingRunLock } from '../../pipeline/lock.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import { createProgress } from '../../lib/progress.ts';
 import { recordedRun } from '../../pipeline/run-log.ts';
@@ -102,12 +102,9 @@ export function registerMetrics(program: Command): void {
             { kind: 'metrics', step: opts.transform ? 'the transform or the metrics refresh' : 'the metrics refresh' },
             async () => {
               // The transform under the run lock, as in a run (docs/scale.md, "Watermark").
-              const transform = async () => {
-                const locked = await withRunLock(warehouse.pool, { mode: 'wait' }, () => runTransforms(warehouse, ctx.config, { log: ctx.log, progress }));
-                if (!locked.acquired) throw new Error('the run lock could not be taken');
-                return locked.value;
-              };
-              const transformed = opts.transform ? await transform().finally(() => progress.done('transform')) : null;
+              const transformed = opts.transform
+                ? await whileHoldingRunLock(warehouse.pool, () => runTransforms(warehouse, ctx.config, { log: ctx.log, progress })).finally(() => progress.done('transform'))
+                : null;
               if (transformed?.status === 'failed') return { transformed, result: null };
               const result = await refreshMetrics(warehouse, ctx.config, ctx.log, { progress, ...(opts.full ? { full: true } : {}) }).finally(() => progress.done('metrics'));
               return { transformed, result };

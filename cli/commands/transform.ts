@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { runTransforms } from '../../transforms/runner.ts';
 import { redactString } from '../../lib/logger.ts';
 import { createProgress } from '../../lib/progress.ts';
-import { withRunLock } from '../../pipeline/lock.ts';
+import { whileHoldingRunLock } from '../../pipeline/lock.ts';
 import { recordedRun } from '../../pipeline/run-log.ts';
 import { action, commandContext, EXIT, parseList, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -23,13 +23,10 @@ export function registerTransform(program: Command): void {
             warehouse,
             { kind: 'transform', step: 'the transform' },
             // Under the run lock: no page lands while the transform reads what changed (docs/scale.md, "Watermark").
-            async () => {
-              const locked = await withRunLock(warehouse.pool, { mode: 'wait' }, () =>
+            () =>
+              whileHoldingRunLock(warehouse.pool, () =>
                 runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log, progress, full: opts.full === true }),
-              );
-              if (!locked.acquired) throw new Error('the run lock could not be taken');
-              return locked.value;
-            },
+              ),
             (r) => ({ status: r.status, error: r.error }),
           ).finally(() => progress.done('transform'));
           process.stdout.write(

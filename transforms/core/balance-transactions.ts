@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { chargeDaysWithoutBalanceTransactions, hasRates } from '../checks.ts';
+import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
 
@@ -24,7 +25,7 @@ export const coreBalanceTransactions = defineModel({
     scope: { 'staging.stripe_balance_transactions': 'balance_transaction_id' },
     changed: (c) => sql`
       select x.balance_transaction_id as value from ${c.replaced('staging.stripe_balance_transactions')} x
-      union select t.balance_transaction_id from core.balance_transactions t where t.transaction_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+      union select t.balance_transaction_id from core.balance_transactions t where t.transaction_date in ${ratesChangedOn(c)}`,
   },
   build: (db, ctx) => {
     const date = localDate(sql`t.created_at`, ctx.reportingTimezone);

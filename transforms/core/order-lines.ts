@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { hasRates, nonNegative, references, soldLinesWithoutCost, soldVariantsMissingFromProducts } from '../checks.ts';
+import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { rateOn } from '../sql.ts';
 
@@ -36,7 +37,7 @@ export const coreOrderLines = defineModel({
       select x.order_id as value from ${c.replaced('core.orders')} x
       union select x.order_id from ${c.replaced('staging.shopify_order_lines')} x
       union select x.order_id from ${c.replaced('staging.shopify_orders')} x
-      union select l.order_id from core.order_lines l where l.order_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)
+      union select l.order_id from core.order_lines l where l.order_date in ${ratesChangedOn(c)}
       union select l.order_id from core.order_lines l where l.variant_id in (select v.variant_id from ${c.replaced('core.product_variants')} v)
       -- The SKUs whose cost changed: a pseudo-constant filter first, so that no cost changed reads no line.
       union select l.order_id from core.order_lines l

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { channelExpression } from '../channels.ts';
 import { hasRates, nonNegative, notInFuture } from '../checks.ts';
+import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
 
@@ -52,8 +53,8 @@ export const coreOrders = defineModel({
         select x.order_id as id from ${c.replaced('staging.shopify_orders')} x
         union select x.order_id from ${c.replaced('staging.shopify_refunds')} x
         union select x.record_id from ${c.replaced('staging.shopify_deletions')} x where x.record_type = 'order'
-        union select o.order_id from core.orders o where o.order_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)
-        union select r.order_id from core.refunds r where r.refund_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)
+        union select o.order_id from core.orders o where o.order_date in ${ratesChangedOn(c)}
+        union select r.order_id from core.refunds r where r.refund_date in ${ratesChangedOn(c)}
       ),
       customers as (
         select o.customer_key from core.orders o where o.order_id in (select id from ids)

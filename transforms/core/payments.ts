@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { hasRates, nonNegative } from '../checks.ts';
+import { orderReferences, ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { chargesOfSetAsideOrders } from '../validation.ts';
 import { localDate, rateOn } from '../sql.ts';
@@ -31,16 +32,12 @@ export const corePayments = defineModel({
     scope: { 'staging.stripe_charges': 'charge_id' },
     changed: (c) => sql`
       with orders as (select * from ${c.replaced('core.orders')} o),
-      refs as (
-        select order_id as ref from orders
-        union select order_name from orders where order_name is not null
-        union select substr(order_name, 2) from orders where order_name like '#%'
-      ),
+      refs as (select ref from ${orderReferences(c)} r),
       ids as (
         select x.charge_id as id from ${c.replaced('staging.stripe_charges')} x
         union select p.charge_id from core.payments p where p.order_id in (select order_id from orders)
         union select s.charge_id from staging.stripe_charges s where s.metadata_order_id in (select ref from refs)
-        union select p.charge_id from core.payments p where p.payment_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)
+        union select p.charge_id from core.payments p where p.payment_date in ${ratesChangedOn(c)}
       ),
       intents as (
         select s.payment_intent from staging.stripe_charges s where s.charge_id in (select id from ids) and s.payment_intent is not null

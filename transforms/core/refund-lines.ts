@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { hasRates, references } from '../checks.ts';
+import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
 
@@ -27,7 +28,7 @@ export const coreRefundLines = defineModel({
       union select x.order_id from ${c.replaced('core.order_lines')} x
       union select x.order_id from ${c.replaced('staging.shopify_refund_lines')} x
       union select x.order_id from ${c.replaced('staging.shopify_orders')} x
-      union select r.order_id from core.refund_lines r where r.refund_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+      union select r.order_id from core.refund_lines r where r.refund_date in ${ratesChangedOn(c)}`,
   },
   build: (db, ctx) => {
     const refundDate = localDate(sql`r.created_at`, ctx.reportingTimezone);

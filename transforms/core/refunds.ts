@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { hasRates, nonNegative, references } from '../checks.ts';
+import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { localDate, rateOn } from '../sql.ts';
 
@@ -25,7 +26,7 @@ export const coreRefunds = defineModel({
     changed: (c) => sql`
       select x.order_id as value from ${c.replaced('core.orders')} x
       union select x.order_id from ${c.replaced('staging.shopify_refunds')} x
-      union select r.order_id from core.refunds r where r.refund_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+      union select r.order_id from core.refunds r where r.refund_date in ${ratesChangedOn(c)}`,
   },
   build: (db, ctx) => {
     const refundDate = localDate(sql`r.created_at`, ctx.reportingTimezone);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { hasRates, nonNegative } from '../checks.ts';
+import { orderReferences, ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { shipmentsOfSetAsideOrders } from '../validation.ts';
 import { localDate, rateOn } from '../sql.ts';
@@ -31,15 +32,11 @@ export const coreShipments = defineModel({
     scope: { 'staging.shipments': 'shipment_key' },
     changed: (c) => sql`
       with orders as (select * from ${c.replaced('core.orders')} o),
-      refs as (
-        select order_id as ref from orders
-        union select order_name from orders where order_name is not null
-        union select substr(order_name, 2) from orders where order_name like '#%'
-      )
+      refs as (select ref from ${orderReferences(c)} r)
       select x.shipment_key as value from ${c.replaced('staging.shipments')} x
       union select s.shipment_key from core.shipments s where s.order_id in (select order_id from orders)
       union select s.shipment_key from staging.shipments s where s.order_ref in (select ref from refs)
-      union select s.shipment_key from core.shipments s where s.cost_date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+      union select s.shipment_key from core.shipments s where s.cost_date in ${ratesChangedOn(c)}`,
   },
   build: (db, ctx) => {
     const tz = ctx.reportingTimezone;

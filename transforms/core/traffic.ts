@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { channelExpression } from '../channels.ts';
 import { hasRates } from '../checks.ts';
+import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { rateOn } from '../sql.ts';
 
@@ -26,7 +27,7 @@ export const coreTraffic = defineModel({
     scope: { 'staging.ga4_traffic': 'row_key' },
     changed: (c) => sql`
       select x.row_key as value from ${c.replaced('staging.ga4_traffic')} x
-      union select t.row_key from core.traffic t where t.date in (select distinct f.date from ${c.replaced('core.fx_rates')} f)`,
+      union select t.row_key from core.traffic t where t.date in ${ratesChangedOn(c)}`,
   },
   build: (db, ctx) => {
     const currency = sql<string>`coalesce(t.currency, ${sql.lit(ctx.config.sources.ga4?.currency ?? ctx.reportingCurrency)})`;
