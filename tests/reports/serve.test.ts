@@ -116,7 +116,8 @@ describe('verite serve (issue 15)', () => {
     const [port, warehousePort] = [await freePort(), await freePort()];
     const serve = spawnCli(['serve', '--port', String(port), '--warehouse-port', String(warehousePort), '--bi-role', 'report_reader'], { ...env, VERITE_LOG_LEVEL: 'warn' }, { cwd: dir });
     try {
-      await waitFor('verite serve to listen', () => serve.stdout().includes('Reports, live views and the metric catalogue'));
+      // Both lines are written once it listens, in two writes that may reach the pipe apart: wait for the second.
+      await waitFor('verite serve to listen', () => serve.stdout().includes('Warehouse for BI tools'));
       expect(serve.stdout()).toContain(`Reports, live views and the metric catalogue: http://127.0.0.1:${port}/ (read-only; Ctrl-C to stop)`);
       // The connection string names the role and no password.
       expect(serve.stdout()).toContain(`Warehouse for BI tools, as role report_reader: postgres://report_reader@127.0.0.1:${warehousePort}/postgres`);
