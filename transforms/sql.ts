@@ -67,19 +67,30 @@ export function jsonElements<A extends string, V extends string>(array: RawBuild
 }
 
 /**
- * A raw table's rows with each record read out of storage once (`|| '{}'` behind `offset 0`),
- * to select from as `_key` and `_record`: a stored jsonb is decompressed again for every field
- * a query reads from it, a dozen times a row for a staging model.
+ * `value` of each row of `table`, computed once per row as `x.<name>`: a set-returning function
+ * of one row (`unnest` of a one-element array) is evaluated once, where an expression named
+ * several times would be evaluated (and a stored jsonb decompressed) at every mention. Unlike an
+ * `offset 0` fence, it leaves the query free to run on parallel workers.
  */
-export function rawRecordsOnce(table: string): AliasedRawBuilder<{ _key: string; _record: unknown }, 'r'> {
-  return sql<{ _key: string; _record: unknown }>`(select _key, _record || '{}'::jsonb as _record from ${sql.table(table)} offset 0)`.as('r');
+function oncePerRow(table: string, value: RawBuilder<unknown>, name: string, columns: string[]): RawBuilder<unknown> {
+  const kept = sql.join(columns.map((c) => sql.ref(`t.${c}`)));
+  return sql`(select ${kept}, x.${sql.id(name)} from ${sql.table(table)} t cross join lateral unnest(array[${value}]) as x(${sql.id(name)}))`;
 }
 
 /**
- * One field of each record of a raw table, read out of storage once (behind `offset 0`), to
+ * A raw table's rows with each record read out of storage once ({@link oncePerRow}), to select
+ * from as `_key` and `_record`: a stored jsonb is decompressed again for every field a query
+ * reads from it, a dozen times a row for a staging model.
+ */
+export function rawRecordsOnce(table: string, columns: string[] = ['_key']): AliasedRawBuilder<{ _key: string; _record: unknown }, 'r'> {
+  return (oncePerRow(table, sql.ref('t._record'), '_record', columns) as RawBuilder<{ _key: string; _record: unknown }>).as('r');
+}
+
+/**
+ * One field of each record of a raw table, read out of storage once ({@link oncePerRow}), to
  * select from as `o(_key, part)`: a model that unnests an order's `line_items` or `refunds` names
  * the array several times a row, and each mention of the stored record would decompress it again.
  */
 export function rawPartOnce(table: string, field: string): AliasedRawBuilder<{ _key: string; part: unknown }, 'o'> {
-  return sql<{ _key: string; part: unknown }>`(select _key, _record -> ${sql.lit(field)} as part from ${sql.table(table)} offset 0)`.as('o');
+  return (oncePerRow(table, sql`t._record -> ${sql.lit(field)}`, 'part', ['_key']) as RawBuilder<{ _key: string; part: unknown }>).as('o');
 }

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { addDays, localDate } from '../lib/dates.ts';
 import type { SetAsideCheck, TransformContext } from './model.ts';
+import { rawRecordsOnce } from './sql.ts';
 
 /**
  * Strict reading of API text for the staging models (issue 17). Each helper gives the reason a
@@ -53,6 +54,35 @@ export function timestampProblem(name: Field, text: Text, range: DateRange, rule
   return sql<string | null>`${fn}(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)}, ${sql.lit(range.earliest)}::date, ${sql.lit(latest)}::date, ${sql.lit(range.timeZone)})`;
 }
 
+/**
+ * A date and time that plainly passes {@link timestampProblem} (not required, not a date
+ * alone): ISO 8601 with seconds and an offset, a day that every such month has (29 and 30 but
+ * in February, 31 in the long months; year 0000 aside), dated within the range. True only when
+ * `timestampProblem` gives null; false tells nothing (that function decides). Built-in operators
+ * only: it can run on parallel workers, where calling the PL/pgSQL function a million times
+ * would not.
+ */
+export function plainTimestamp(text: Text, range: DateRange): RawBuilder<boolean> {
+  return sql<boolean>`case when ${text} ~ ${sql.lit(PLAIN_DATE_TIME)} and left(${text}, 4) <> '0000'
+    then ((${text})::timestamptz at time zone ${sql.lit(range.timeZone)})::date between ${sql.lit(range.earliest)}::date and ${sql.lit(range.today)}::date
+    else false end`;
+}
+
+/** See {@link plainTimestamp}: the same shape as the fast path of `ops.parse_timestamptz` (migration 0013), with days 29 to 31. */
+const PLAIN_DATE_TIME = String.raw`^\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:0\d|1[0-5]):?[0-5]\d)$`;
+
+/**
+ * Every value a JSON path finds in `record` plainly passes {@link amountProblem} or
+ * {@link countProblem} (not required): a JSON number or a string of digits (with decimals for
+ * an amount), or null, never negative. One match over the array of the values as PostgreSQL
+ * writes it (numbers as they are, strings quoted), instead of a subquery over each element. True
+ * only when each element the check reads would pass; false tells nothing.
+ */
+export function plainJsonValues(record: Text, path: string, kind: 'amount' | 'count'): RawBuilder<boolean> {
+  const value = kind === 'amount' ? String.raw`"\d+(?:\.\d+)?"|\d+(?:\.\d+)?|null` : String.raw`"\d+"|\d+|null`;
+  return sql<boolean>`(jsonb_path_query_array(${record}, ${sql.lit(path)})::text ~ ${sql.lit(`^\\[(?:(?:${value})(?:, )?)*\\]$`)})`;
+}
+
 /** Unix seconds (Stripe's `created`) dated within the range. */
 export function epochProblem(name: Field, text: Text, range: DateRange, rule: FieldRule = {}): RawBuilder<string | null> {
   return sql<string | null>`ops.epoch_problem(${field(name)}, ${text}, ${sql.lit(rule.required ?? false)}, ${sql.lit(range.earliest)}::date, ${sql.lit(range.today)}::date, ${sql.lit(range.timeZone)})`;
@@ -88,20 +118,44 @@ export function rawRecordsCheck(
   stream: string,
   keyColumn: string,
   problem: (ctx: TransformContext) => RawBuilder<string | null>,
+  options: {
+    /**
+     * A cheap test that a record plainly has no problem: when it holds, `problem` must be null.
+     * The check then works out `problem` only for the records it does not clear. It should be
+     * one expression of built-in operators and parallel-safe functions, with no subquery: it is
+     * what runs on every record, and then on parallel workers.
+     */
+    plain?: (ctx: TransformContext) => RawBuilder<boolean>;
+  } = {},
 ): SetAsideCheck {
+  const table = `raw.${source}__${stream}`;
   return {
     name: 'fields parse',
     severity: 'set-aside',
     source,
     stream,
     keyColumn,
-    // The record is read out of storage once per row (`|| '{}'` behind `offset 0`): the problem
-    // expression names it dozens of times, and each mention of a stored jsonb would decompress it again.
-    failing: (_db, ctx) =>
-      sql`select r._key as key, p.reason
-            from (select _key, _report_date, _record || '{}'::jsonb as _record from ${sql.table(`raw.${source}__${stream}`)} offset 0) r
-            cross join lateral (select ${problem(ctx)} as reason) p
-           where p.reason is not null`,
+    // The record is read out of storage once per row (rawRecordsOnce): the problem expression
+    // names it dozens of times, and each mention of a stored jsonb would decompress it again.
+    failing: (_db, ctx) => {
+      const plain = options.plain;
+      if (!plain) {
+        return sql`select r._key as key, p.reason
+              from ${rawRecordsOnce(table, ['_key', '_report_date'])}
+              cross join lateral (select ${problem(ctx)} as reason) p
+             where p.reason is not null`;
+      }
+      // The records not plainly fine are picked on parallel workers. Each \`offset 0\` keeps
+      // PostgreSQL from planning that scan with the problem's subqueries, which run in one
+      // process: the first keeps them out of the scan, the second keeps the filter on the
+      // problem (a qual holding subqueries) out of the query holding the scan.
+      return sql`select f.key, f.reason from (
+              select r._key as key, p.reason
+                from (select r._key, r._report_date, r._record from ${rawRecordsOnce(table, ['_key', '_report_date'])} where not coalesce(${plain(ctx)}, false) offset 0) r
+                cross join lateral (select ${problem(ctx)} as reason) p
+              offset 0) f
+             where f.reason is not null`;
+    },
   };
 }
 

@@ -1,0 +1,131 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import type { TransformContext } from '../../transforms/model.ts';
+import { shopifyOrderPlain, shopifyOrderProblem } from '../../transforms/staging/shopify-orders.ts';
+import { dateRange, plainTimestamp } from '../../transforms/validation.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+/**
+ * The set-aside check of the raw orders works out an order's problem only when the order is not
+ * "plainly fine" (`shopifyOrderPlain`, a cheap test that runs on parallel workers). That test
+ * may send a good order the slow way, never let a bad one through: for every record below,
+ * plain must imply no problem, and the records marked plain by hand must be.
+ */
+
+let wh: Warehouse;
+const config = configSchema.parse({ reportingTimezone: 'Europe/Paris', reportingCurrency: 'EUR' });
+const ctx: TransformContext = {
+  reportingTimezone: 'Europe/Paris',
+  reportingCurrency: 'EUR',
+  channels: [],
+  metaPurchaseActionType: 'omni_purchase',
+  now: new Date('2024-03-06T12:00:00Z'),
+  config,
+};
+
+beforeAll(async () => {
+  wh = await createTestDatabase('plain_records');
+});
+
+afterAll(async () => {
+  await wh?.close();
+});
+
+/** A good order, as the Admin API writes it; `patch` replaces top-level fields. */
+function order(patch: Record<string, unknown> = {}) {
+  return {
+    id: 1,
+    name: '#1001',
+    created_at: '2024-03-01T10:00:00+01:00',
+    cancelled_at: null,
+    test: false,
+    taxes_included: true,
+    currency: 'EUR',
+    total_price: '54.90',
+    subtotal_price: '49.90',
+    total_discounts: '0.00',
+    total_tax: '9.15',
+    total_shipping_price_set: { shop_money: { amount: '5.00', currency_code: 'EUR' } },
+    shipping_lines: [{ price: '5.00' }],
+    line_items: [{ quantity: 1, price: '49.90', total_discount: '0.00', discount_allocations: [{ amount: '0.00' }], tax_lines: [{ price: '8.32' }] }],
+    refunds: [],
+    ...patch,
+  };
+}
+const line = (patch: Record<string, unknown>) => [{ ...order().line_items[0], ...patch }];
+
+/** Each record, and whether it is plainly fine (worked out by hand from the rules of the check). */
+const RECORDS: [label: string, record: unknown, plain: boolean][] = [
+  ['a good order', order(), true],
+  ['numbers as JSON numbers', order({ total_price: 54.9, line_items: line({ price: 49.9, quantity: 2 }) }), true],
+  ['quantity as a string of digits', order({ line_items: line({ quantity: '3' }) }), true],
+  ['no lines, no shipping lines', order({ line_items: [], shipping_lines: [] }), true],
+  ['a null line price', order({ line_items: line({ price: null }) }), true],
+  ['the 31st of a long month', order({ created_at: '2024-01-31T23:30:00Z' }), true],
+  ['cancelled, plainly', order({ cancelled_at: '2024-03-02T10:00:00Z' }), true],
+  // Sent the slow way: each may or may not have a problem, the full check decides.
+  ['a refund', order({ refunds: [{ created_at: '2024-03-02T10:00:00Z', transactions: [{ kind: 'refund', status: 'success', amount: '5.00', currency: 'EUR' }] }] }), false],
+  ['29 February of a leap year', order({ created_at: '2024-02-29T10:00:00Z' }), false],
+  ['30 February', order({ created_at: '2023-02-30T10:00:00Z' }), false],
+  ['31 April', order({ created_at: '2023-04-31T10:00:00Z' }), false],
+  ['a date alone', order({ created_at: '2024-03-01' }), false],
+  ['no offset', order({ created_at: '2024-03-01T10:00:00' }), false],
+  ['a blank before the date', order({ created_at: ' 2024-03-01T10:00:00Z' }), false],
+  ['year 0000', order({ created_at: '0000-03-01T10:00:00Z' }), false],
+  ['dated after the run day in Paris', order({ created_at: '2024-03-06T23:30:00Z' }), false],
+  ['dated before 1995', order({ created_at: '1994-12-31T10:00:00Z' }), false],
+  ['created_at missing', order({ created_at: null }), false],
+  ['cancelled_at a word', order({ cancelled_at: 'yesterday' }), false],
+  ['a negative total', order({ total_price: '-5.00' }), false],
+  ['total NaN', order({ total_price: 'NaN' }), false],
+  ['quantity 2.0', order({ line_items: line({ quantity: 2.0001 }) }), false],
+  ['quantity -1', order({ line_items: line({ quantity: -1 }) }), false],
+  ['quantity a word', order({ line_items: line({ quantity: 'two' }) }), false],
+  ['a negative line price', order({ line_items: line({ price: -1 }) }), false],
+  ['a line price with blanks', order({ line_items: line({ price: ' 49.90 ' }) }), false],
+  ['a line price "12."', order({ line_items: line({ price: '12.' }) }), false],
+  ['a line price as an object', order({ line_items: line({ price: { amount: '49.90' } }) }), false],
+  ['a line price as an array', order({ line_items: line({ price: ['49.90'] }) }), false],
+  ['a bad discount allocation', order({ line_items: line({ discount_allocations: [{ amount: 'x' }] }) }), false],
+  ['a bad tax line', order({ line_items: line({ tax_lines: [{ price: '-1' }] }) }), false],
+  ['a bad shipping line', order({ shipping_lines: [{ price: 'free' }] }), false],
+  ['line items not an array', order({ line_items: { price: 'x' } }), false],
+  ['currency XX', order({ currency: 'XX' }), false],
+  ['test a word', order({ test: 'maybe' }), false],
+];
+
+describe('the raw orders that are plainly fine', () => {
+  it('plain implies no problem, and the plain records are those worked out by hand', async () => {
+    await sql`create temp table records (_key text, _record jsonb)`.execute(wh.db);
+    for (const [label, record] of RECORDS) await sql`insert into records values (${label}, ${JSON.stringify(record)}::jsonb)`.execute(wh.db);
+    const rows = await sql<{ _key: string; plain: boolean; problem: string | null }>`
+      select _key, coalesce(${shopifyOrderPlain(ctx)}, false) as plain, ${shopifyOrderProblem(ctx)} as problem from records`.execute(wh.db);
+    const byLabel = new Map(rows.rows.map((r) => [r._key, r]));
+    for (const [label, , plain] of RECORDS) {
+      const row = byLabel.get(label)!;
+      expect({ label, plain: row.plain }).toEqual({ label, plain });
+      if (row.plain) expect({ label, problem: row.problem }).toEqual({ label, problem: null });
+    }
+    // The slow way still finds the problems: a few of them, as the check words them.
+    expect(byLabel.get('quantity -1')!.problem).toBe('line_items[0].quantity "-1" is negative');
+    expect(byLabel.get('31 April')!.problem).toMatch(/^created_at "2023-04-31T10:00:00Z" is not a valid ISO 8601 date and time/);
+    expect(byLabel.get('a refund')!.problem).toBeNull();
+    expect(byLabel.get('29 February of a leap year')!.problem).toBeNull();
+  });
+
+  it('a plain date and time agrees with ops.timestamp_problem on the edges of the range', async () => {
+    const range = dateRange(ctx);
+    // The run day in Paris is 2024-03-06: 22:59 UTC is still that day there, 23:00 is the next.
+    const values = ['2024-03-06T22:59:59Z', '2024-03-06T23:00:00Z', '1995-01-01T00:00:00+01:00', '1994-12-31T23:00:00Z', '2024-03-06T23:59:59+01:00'];
+    const expected = [true, false, true, true, true];
+    for (const [i, v] of values.entries()) {
+      const res = await sql<{ plain: boolean; problem: string | null }>`
+        select ${plainTimestamp(sql`${v}::text`, range)} as plain,
+               ops.timestamp_problem('t', ${v}, true, ${range.earliest}::date, ${range.today}::date, ${range.timeZone}) as problem`.execute(wh.db);
+      expect({ v, plain: res.rows[0]!.plain }).toEqual({ v, plain: expected[i] });
+      expect({ v, agrees: res.rows[0]!.plain === (res.rows[0]!.problem === null) }).toEqual({ v, agrees: true });
+    }
+  });
+});
