@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { TransformContext } from '../../transforms/model.ts';
-import { shopifyOrderPlain, shopifyOrderProblem } from '../../transforms/staging/shopify-orders.ts';
+import { shopifyOrderPlain, shopifyOrderProblem, stagingShopifyOrders } from '../../transforms/staging/shopify-orders.ts';
 import { dateRange, plainTimestamp } from '../../transforms/validation.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { landRecords } from '../support/land.ts';
 
 /**
  * The set-aside check of the raw orders works out an order's problem only when the order is not
@@ -127,5 +128,33 @@ describe('the raw orders that are plainly fine', () => {
       expect({ v, plain: res.rows[0]!.plain }).toEqual({ v, plain: expected[i] });
       expect({ v, agrees: res.rows[0]!.plain === (res.rows[0]!.problem === null) }).toEqual({ v, agrees: true });
     }
+  });
+
+  it('payment gateways and the shipping total read without a subquery per order: plain arrays from their text, the rest by function', async () => {
+    const base = (id: number, patch: Record<string, unknown>) => ({ ...order({ id, name: `#${1000 + id}` }), ...patch });
+    const noTotal = { total_shipping_price_set: undefined };
+    await landRecords(wh.pool, 'shopify', 'orders', [
+      base(1, { payment_gateway_names: ['Shopify_Payments', 'PayPal'] }),
+      base(2, { payment_gateway_names: [] }),
+      base(3, { payment_gateway_names: undefined }),
+      base(4, { payment_gateway_names: ['a"b', 'x,y', ''] }),
+      base(5, { payment_gateway_names: [1, 'PayPal'] }),
+      base(6, { payment_gateway_names: 'manual' }),
+      base(7, { ...noTotal, shipping_lines: [{ price: '2.50' }, { price: '1.00' }] }),
+      base(8, { ...noTotal, shipping_lines: [] }),
+      base(9, { ...noTotal, shipping_lines: undefined }),
+    ]);
+    const rows = await stagingShopifyOrders.build(wh.db, ctx).execute();
+    const by = new Map(rows.map((r) => [String(r.order_id), r]));
+    expect([1, 2, 3, 4, 5, 6].map((id) => by.get(String(id))!.payment_gateway_names)).toEqual([
+      ['shopify_payments', 'paypal'],
+      [],
+      [],
+      ['a"b', 'x,y', ''],
+      ['1', 'paypal'],
+      [],
+    ]);
+    // Order 1 has its total (5.00); 7 sums its lines, 2.50 + 1.00; 8 and 9 have nothing to sum.
+    expect([1, 7, 8, 9].map((id) => Number(by.get(String(id))!.total_shipping))).toEqual([5, 3.5, 0, 0]);
   });
 });

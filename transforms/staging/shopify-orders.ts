@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { jsonCheckedTimestamp, jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, rawRecordsOnce } from '../sql.ts';
@@ -85,6 +85,19 @@ export function shopifyOrderPlain(ctx: TransformContext) {
 }
 
 /**
+ * The order's payment gateways, lower case (`ops.lower_texts`). An array of plain names (no
+ * quote, backslash or comma; not empty) is read from its JSON text, which is the names in
+ * quotes separated by `", "`: no call per order. Anything else goes to the function.
+ */
+function paymentGatewayNames(names: RawBuilder<unknown>): RawBuilder<string[]> {
+  return sql<string[]>`case
+    when ${names} is null then '{}'::text[]
+    when ${names} = '[]'::jsonb then '{}'::text[]
+    when (${names})::text ~ '^\\["[^"\\\\,]+"(, "[^"\\\\,]+")*\\]$' then string_to_array(substr(lower((${names})::text), 3, length((${names})::text) - 4), '", "')
+    else ops.lower_texts(${names}) end`;
+}
+
+/**
  * One row per Shopify order: the Admin API Order flattened into typed columns. An order whose
  * fields do not parse (see {@link shopifyOrderProblem}) is set aside, with its lines and
  * refunds: the staging models that read the same raw orders leave it out.
@@ -116,13 +129,15 @@ export const stagingShopifyOrders = defineModel({
           decimal('subtotal_price').as('subtotal_price'),
           decimal('total_discounts').as('total_discounts'),
           decimal('total_tax').as('total_tax'),
+          // The shipping lines are summed only for an order without the total (older API
+          // versions), by a function: a subquery here would keep the model in one process.
           sql<string>`coalesce(${jsonDecimal('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
-            (select sum(ops.parse_decimal(l->>'price')) from jsonb_array_elements(case when jsonb_typeof(_record->'shipping_lines') = 'array' then _record->'shipping_lines' else '[]'::jsonb end) l), 0)`.as('total_shipping'),
+            case when _record->'shipping_lines' is not null then ops.sum_decimals(_record->'shipping_lines', 'price') end, 0)`.as('total_shipping'),
           jsonId('_record', 'customer', 'id').as('shopify_customer_id'),
           sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
           jsonId('_record', 'landing_site').as('landing_site'),
           jsonId('_record', 'referring_site').as('referring_site'),
-          sql<string[]>`coalesce((select array_agg(lower(g)) from jsonb_array_elements_text(case when jsonb_typeof(_record->'payment_gateway_names') = 'array' then _record->'payment_gateway_names' else '[]'::jsonb end) g), '{}')`.as('payment_gateway_names'),
+          paymentGatewayNames(sql`_record->'payment_gateway_names'`).as('payment_gateway_names'),
           jsonText('_record', 'financial_status').as('financial_status'),
         ];
       }),

@@ -34,8 +34,25 @@ const SAFE = [
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   for (const fn of SAFE) await sql`alter function ${sql.raw(fn)} parallel safe`.execute(db);
+  // What a staging model worked out in a subquery per row, as functions: a query holding a
+  // correlated subquery keeps it in one process, a call of a parallel-safe function does not.
+  // The models call them on the rare rows their plain expressions do not cover (docs/scale.md).
+  // The sum of `field` over the elements of a JSON array (null when there is none, or no array).
+  await sql`
+    create function ops.sum_decimals(items jsonb, field text) returns numeric language sql immutable parallel safe as $$
+      select sum(ops.parse_decimal(e->>field))
+        from jsonb_array_elements(case when jsonb_typeof(items) = 'array' then items else '[]'::jsonb end) e
+    $$`.execute(db);
+  // The elements of a JSON array as lower-case texts (none when it is not an array).
+  await sql`
+    create function ops.lower_texts(items jsonb) returns text[] language sql immutable parallel safe as $$
+      select coalesce(array_agg(lower(e)), '{}')
+        from jsonb_array_elements_text(case when jsonb_typeof(items) = 'array' then items else '[]'::jsonb end) e
+    $$`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`drop function ops.lower_texts(jsonb)`.execute(db);
+  await sql`drop function ops.sum_decimals(jsonb, text)`.execute(db);
   for (const fn of SAFE) await sql`alter function ${sql.raw(fn)} parallel unsafe`.execute(db);
 }
