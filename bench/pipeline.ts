@@ -18,7 +18,9 @@
  *   npm run bench:pipeline -- --orders-per-day 350 --days 730   # ~250k orders
  *   BENCH_SCANS=5 npm run bench:pipeline -- ...            # the scan measured 5 times (median; default 3)
  *   npm run bench:pipeline -- --data-dir DIR ...           # keep the warehouse in DIR; a second run on it
- *                                                          # skips landing (the shop then has the nightly day too)
+ *                                                          # skips landing, drops what the transform and the
+ *                                                          # refresh built (so the first build is one), and
+ *                                                          # lands the day after the last one landed as its nightly day
  *   npm run bench:pipeline -- --phases land ...            # only the extract and load (and its memory)
  *
  * Set VERITE_LOG_LEVEL=info to see the run's log lines on stderr.
@@ -34,7 +36,9 @@ import { createLogger } from '../lib/logger.ts';
 import { silentProgress } from '../lib/progress.ts';
 import { refreshMetrics, type MetricsRefreshResult } from '../metrics/refresh.ts';
 import { runPipeline, type ResolvedSource } from '../pipeline/run.ts';
+import { models } from '../transforms/models.ts';
 import { runTransforms } from '../transforms/runner.ts';
+import { metricViews } from '../metrics/views/index.ts';
 import type { TransformResult } from '../transforms/runner.ts';
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts';
 
@@ -135,6 +139,19 @@ async function aggregateScan(warehouse: Warehouse): Promise<number> {
   return seconds;
 }
 
+/**
+ * On a kept warehouse: drops every table the transform and the refresh build, and what they
+ * recorded of their builds, so the build that follows is a first build, as on a new shop.
+ */
+async function forgetBuilds(warehouse: Warehouse): Promise<void> {
+  for (const model of models) await sql`drop table if exists ${sql.table(model.name)} cascade`.execute(warehouse.db);
+  for (const view of metricViews) await sql`drop table if exists ${sql.table(`metrics.${view.name}`)} cascade`.execute(warehouse.db);
+  await sql`delete from ops.model_builds`.execute(warehouse.db);
+  await sql`delete from ops.metric_inputs_changed`.execute(warehouse.db);
+  await sql`delete from ops.set_aside`.execute(warehouse.db);
+  await sql`truncate ops.raw_changes`.execute(warehouse.db);
+}
+
 function sources(config: VeriteConfig, days: number, endDate: string): ResolvedSource[] {
   const options = demoConfig.parse({ seed: SEED, days, ordersPerDay: ORDERS_PER_DAY, endDate });
   return demoSources({ seed: SEED, days, ordersPerDay: ORDERS_PER_DAY, endDate, reportingCurrency: config.reportingCurrency }).map((source) => ({ source, config: options }));
@@ -196,6 +213,7 @@ async function main(): Promise<void> {
       printMemory();
       return;
     }
+    if (reused) await forgetBuilds(warehouse);
     await sql`vacuum analyze`.execute(warehouse.db);
 
     const scans: number[] = [];
@@ -222,10 +240,13 @@ async function main(): Promise<void> {
     out(row('no new data: transform + metrics', againTotal, scan));
 
     // One more day: its records landed (the demo reads that day; a real source reads from its cursor), then the build.
-    const newDay = nextDay(END_DATE);
+    // The day after the last one landed (a kept warehouse may have had nightly days already).
+    const lastLanded = (await sql<{ day: string | null }>`select max(left(_record->>'created_at', 10)) as day from raw.shopify__orders`.execute(warehouse.db)).rows[0]!.day;
+    const newDay = nextDay(lastLanded && lastLanded > END_DATE ? lastLanded : END_DATE);
+    const extraDays = Math.round((Date.parse(newDay) - Date.parse(END_DATE)) / 86_400_000);
     const later = new Date(`${nextDay(newDay)}T06:00:00Z`);
     const [[[, nightlyLoad], nightly], nightlyMemory] = await withPeakMemory(async () => [
-      await timed(() => land(warehouse, config, sources(config, DAYS + 1, newDay), later, { from: newDay, to: newDay })),
+      await timed(() => land(warehouse, config, sources(config, DAYS + extraDays, newDay), later, { from: newDay, to: newDay })),
       await build(warehouse, config, later),
     ] as const);
     memory.push(['nightly: load a day, transform, metrics', nightlyMemory]);

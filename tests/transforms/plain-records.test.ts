@@ -144,7 +144,7 @@ describe('the raw orders that are plainly fine', () => {
       base(8, { ...noTotal, shipping_lines: [] }),
       base(9, { ...noTotal, shipping_lines: undefined }),
     ]);
-    const rows = await stagingShopifyOrders.build(wh.db, ctx).execute();
+    const rows = (await wh.db.executeQuery<Record<string, unknown>>(stagingShopifyOrders.build(wh.db, ctx).compile())).rows;
     const by = new Map(rows.map((r) => [String(r.order_id), r]));
     expect([1, 2, 3, 4, 5, 6].map((id) => by.get(String(id))!.payment_gateway_names)).toEqual([
       ['shopify_payments', 'paypal'],
