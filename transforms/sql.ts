@@ -57,6 +57,24 @@ export function jsonStrictTimestamp(column: string, ...path: string[]): RawBuild
 }
 
 /**
+ * The sum of `field` read as a decimal (`ops.parse_decimal`; a value that is not one counts as
+ * nothing) over the elements of a JSON array: 0 when there is no array, no element or no value.
+ * Arrays of up to three elements (a line's discount allocations and tax lines, nearly always)
+ * are summed by an expression, longer ones by `ops.sum_decimals`: a subquery per row would keep
+ * the statement in one process.
+ */
+export function jsonSum(array: RawBuilder<unknown>, field: string): RawBuilder<string> {
+  const at = (i: number) => sql`coalesce(ops.parse_decimal(${array} -> ${sql.lit(i)} ->> ${sql.lit(field)}), 0)`;
+  return sql<string>`(case when jsonb_typeof(${array}) is distinct from 'array' then 0
+      else case jsonb_array_length(${array})
+        when 0 then 0
+        when 1 then ${at(0)}
+        when 2 then ${at(0)} + ${at(1)}
+        when 3 then ${at(0)} + ${at(1)} + ${at(2)}
+        else coalesce(ops.sum_decimals(${array}, ${sql.lit(field)}), 0) end end)`;
+}
+
+/**
  * The elements of a JSON array (none when it is not one), numbered from 1, as a table
  * `alias(value, ord)` to join laterally: `jsonElements(sql`o._record->'line_items'`, 'l', 'line')`.
  */

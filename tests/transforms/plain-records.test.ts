@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { TransformContext } from '../../transforms/model.ts';
 import { shopifyOrderPlain, shopifyOrderProblem, stagingShopifyOrders } from '../../transforms/staging/shopify-orders.ts';
+import { jsonSum } from '../../transforms/sql.ts';
 import { dateRange, plainTimestamp } from '../../transforms/validation.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -156,5 +157,23 @@ describe('the raw orders that are plainly fine', () => {
     ]);
     // Order 1 has its total (5.00); 7 sums its lines, 2.50 + 1.00; 8 and 9 have nothing to sum.
     expect([1, 7, 8, 9].map((id) => Number(by.get(String(id))!.total_shipping))).toEqual([5, 3.5, 0, 0]);
+  });
+
+  it('jsonSum adds a field over an array without a subquery, up to three elements written out and more by function', async () => {
+    const cases: [unknown, number][] = [
+      [null, 0],
+      ['not an array', 0],
+      [{ amount: '5.00' }, 0],
+      [[], 0],
+      [[{ amount: '1.25' }], 1.25],
+      [[{ amount: '1.25' }, { amount: 'x' }], 1.25],
+      [[{ amount: '1.25' }, { amount: null }, { amount: '2' }], 3.25],
+      [[{ amount: '1' }, { amount: '2' }, { amount: '3' }, { amount: '4.5' }], 10.5],
+      [[{ other: '1' }, 'a string', 7, { amount: '0.10' }, { amount: '0.20' }], 0.3],
+    ];
+    for (const [array, expected] of cases) {
+      const res = await sql<{ total: string }>`select ${jsonSum(sql`${JSON.stringify(array)}::jsonb`, 'amount')} as total`.execute(wh.db);
+      expect({ array, total: Number(res.rows[0]!.total) }).toEqual({ array, total: expected });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonSum, jsonText, rawPartOnce } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
 
 /** One row per line item of a Shopify order; the lines of an order set aside are left out with it. */
@@ -32,8 +32,8 @@ export const stagingShopifyOrderLines = defineModel({
         // The line's share of every discount, order-level codes included (docs/metrics.md, line
         // sales); the deprecated total_discount only when the line has no allocations.
         sql<string>`case when jsonb_typeof(l.line->'discount_allocations') = 'array' and jsonb_array_length(l.line->'discount_allocations') > 0
-          then (select coalesce(sum(ops.parse_decimal(d->>'amount')), 0) from jsonb_array_elements(l.line->'discount_allocations') d)
+          then ${jsonSum(sql`l.line->'discount_allocations'`, 'amount')}
           else coalesce(${jsonDecimal('l.line', 'total_discount')}, 0) end`.as('discount'),
-        sql<string>`(select coalesce(sum(ops.parse_decimal(t.tax->>'price')), 0) from ${jsonElements(sql`l.line->'tax_lines'`, 't', 'tax')})`.as('tax'),
+        jsonSum(sql`l.line->'tax_lines'`, 'price').as('tax'),
       ]),
 });

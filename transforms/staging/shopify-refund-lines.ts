@@ -18,7 +18,16 @@ export const stagingShopifyRefundLines = defineModel({
   incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
-      .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds'))
+      // The orders with refunds, picked out of every order on parallel workers (`offset 0`: the
+      // subqueries over a refund's transactions below run for their few rows only, outside the scan).
+      .selectFrom((eb) =>
+        eb
+          .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds'))
+          .where(sql<boolean>`case when jsonb_typeof(o.part) = 'array' then jsonb_array_length(o.part) > 0 else false end`)
+          .select(['o._key', 'o.part'])
+          .offset(sql.lit(0))
+          .as('o'),
+      )
       .crossJoinLateral(jsonElements(sql`o.part`, 'r', 'refund'))
       .crossJoinLateral(jsonElements(sql`r.refund->'refund_line_items'`, 'i', 'item'))
       .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))
