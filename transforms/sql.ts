@@ -36,6 +36,21 @@ export function rateOn(currency: RawBuilder<unknown> | string, date: RawBuilder<
 }
 
 /**
+ * {@link rateOn} as a join: join `core.fx_rates as <alias>` (left) on `fxRateJoin`, then read the
+ * rate with `joinedRate`. A join finds each row's rate once (by hash), where every mention of
+ * `rateOn` is a subquery of its own, run for each row, that also keeps the statement in one
+ * process. The same rate: `core.fx_rates` has one row per currency and date.
+ */
+export function fxRateJoin(alias: string, currency: RawBuilder<unknown>, date: RawBuilder<unknown>): RawBuilder<boolean> {
+  return sql<boolean>`${sql.ref(`${alias}.currency`)} = upper(${currency}) and ${sql.ref(`${alias}.date`)} = ${date}`;
+}
+
+/** The rate a {@link fxRateJoin} found: 1 for the reporting currency itself, null when there is none. */
+export function joinedRate(alias: string, currency: RawBuilder<unknown>, reportingCurrency: string): RawBuilder<string | null> {
+  return sql<string | null>`(case when upper(${currency}) = ${sql.lit(reportingCurrency)} then 1::numeric else ${sql.ref(`${alias}.rate`)} end)`;
+}
+
+/**
  * A date and time of a record whose set-aside check parses it strictly (`timestampProblem`, so
  * a record that keeps its row has an ISO 8601 value or a date alone): the value, or a date alone
  * as midnight UTC (what `jsonTimestamp` gives it). Without `jsonTimestamp`'s exception handler,

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { chargeDaysWithoutBalanceTransactions, hasRates } from '../checks.ts';
 import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { localDate, rateOn } from '../sql.ts';
+import { fxRateJoin, joinedRate, localDate } from '../sql.ts';
 
 /**
  * Stripe balance transactions on the local date they were created, converted on that date,
@@ -29,14 +29,15 @@ export const coreBalanceTransactions = defineModel({
   },
   build: (db, ctx) => {
     const date = localDate(sql`t.created_at`, ctx.reportingTimezone);
-    const rate = rateOn(sql`t.currency`, date, ctx.reportingCurrency);
+    const rate = joinedRate('fx', sql`t.currency`, ctx.reportingCurrency);
     const paymentFee = sql`(t.fee + case when t.type = 'stripe_fee' then -t.amount else 0 end)`;
     const payout = sql`(case when t.type = 'payout' then -t.amount else 0 end)`;
     return db
       .selectFrom('staging.stripe_balance_transactions as t')
+      .leftJoin('core.fx_rates as fx', (j) => j.on(fxRateJoin('fx', sql`t.currency`, date)))
       .where(sql<boolean>`t.created_at is not null`)
       .select([
-        'balance_transaction_id',
+        't.balance_transaction_id',
         sql<Date>`t.created_at`.as('created_at'),
         date.as('transaction_date'),
         't.type',

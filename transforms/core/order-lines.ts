@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { hasRates, nonNegative, references, soldLinesWithoutCost, soldVariantsMissingFromProducts } from '../checks.ts';
 import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { rateOn } from '../sql.ts';
+import { fxRateJoin, joinedRate, rateOn } from '../sql.ts';
 
 /**
  * One row per order line, with its order's date, counted flag and currency, its sales and its
@@ -50,6 +50,7 @@ export const coreOrderLines = defineModel({
     return db
       .selectFrom('staging.shopify_order_lines as l')
       .leftJoin('core.orders as o', 'o.order_id', 'l.order_id')
+      .leftJoin('core.fx_rates as ofx', (j) => j.on(fxRateJoin('ofx', sql`o.currency`, sql`o.order_date`)))
       .leftJoin('staging.shopify_orders as so', 'so.order_id', 'l.order_id')
       .leftJoin('core.product_variants as v', 'v.variant_id', 'l.variant_id')
       .leftJoinLateral(
@@ -83,8 +84,8 @@ export const coreOrderLines = defineModel({
         sql<boolean>`coalesce(so.taxes_included, false)`.as('taxes_included'),
         sql<string>`${lineSales}`.as('line_sales'),
         sql<string>`o.currency`.as('currency'),
-        sql<string>`(l.price * l.quantity - l.total_discount) * ${rateOn(sql`o.currency`, sql`o.order_date`, ctx.reportingCurrency)}`.as('line_total_rc'),
-        sql<string>`${lineSales} * ${rateOn(sql`o.currency`, sql`o.order_date`, ctx.reportingCurrency)}`.as('line_sales_rc'),
+        sql<string>`(l.price * l.quantity - l.total_discount) * ${joinedRate('ofx', sql`o.currency`, ctx.reportingCurrency)}`.as('line_total_rc'),
+        sql<string>`${lineSales} * ${joinedRate('ofx', sql`o.currency`, ctx.reportingCurrency)}`.as('line_sales_rc'),
         sql<boolean>`v.variant_id is not null`.as('variant_in_products'),
         sql<string | null>`case when c.unit_cost is not null then 'costs' when v.unit_cost is not null then 'shopify' end`.as('unit_cost_source'),
         sql<string | null>`coalesce(c.unit_cost, v.unit_cost)`.as('unit_cost'),

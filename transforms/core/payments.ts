@@ -3,7 +3,7 @@ import { hasRates, nonNegative } from '../checks.ts';
 import { orderReferences, ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { chargesOfSetAsideOrders } from '../validation.ts';
-import { localDate, rateOn } from '../sql.ts';
+import { fxRateJoin, joinedRate, localDate } from '../sql.ts';
 
 /**
  * Stripe charges, converted on their local date, each matched to the Shopify order it pays:
@@ -48,7 +48,7 @@ export const corePayments = defineModel({
   },
   build: (db, ctx) => {
     const date = localDate(sql`c.created_at`, ctx.reportingTimezone);
-    const rate = rateOn(sql`c.currency`, date, ctx.reportingCurrency);
+    const rate = joinedRate('fx', sql`c.currency`, ctx.reportingCurrency);
     return db
       .selectFrom(sql<Record<string, unknown>>`(
         with by_metadata as (
@@ -81,6 +81,7 @@ export const corePayments = defineModel({
           join by_metadata m on m.charge_id = c.charge_id
           left join by_intent pi on m.order_id is null and pi.payment_intent = c.payment_intent
          where c.created_at is not null)`.as('c'))
+      .leftJoin('core.fx_rates as fx', (j) => j.on(fxRateJoin('fx', sql`c.currency`, date)))
       .select([
         sql<string>`c.charge_id`.as('charge_id'),
         sql<Date>`c.created_at`.as('created_at'),
