@@ -176,4 +176,29 @@ describe('the raw orders that are plainly fine', () => {
       expect({ array, total: Number(res.rows[0]!.total) }).toEqual({ array, total: expected });
     }
   });
+
+  it('ops.url_decode checks the bytes are UTF-8 instead of catching the error, and gives the same text', async () => {
+    const cases: [string, string][] = [
+      ['caf%C3%A9', 'café'],
+      ['a+b%20c', 'a b c'],
+      ['%E2%82%AC5', '€5'],
+      ['%F0%9F%98%80', '😀'],
+      ['100%', '100%'],
+      ['x%2', 'x%2'],
+      // Not UTF-8 once decoded: the value as written.
+      ['%FF', '%FF'],
+      ['%C3', '%C3'],
+      ['a%00b', 'a%00b'],
+      ['%ED%A0%80', '%ED%A0%80'],
+      ['%F4%90%80%80', '%F4%90%80%80'],
+      ['%C0%AF', '%C0%AF'],
+    ];
+    for (const [v, expected] of cases) {
+      const res = await sql<{ decoded: string }>`select ops.url_decode(${v}) as decoded`.execute(wh.db);
+      expect({ v, decoded: res.rows[0]!.decoded }).toEqual({ v, decoded: expected });
+    }
+    const safe = await sql<{ proname: string; proparallel: string }>`
+      select proname, proparallel from pg_proc where pronamespace = 'ops'::regnamespace and proname in ('url_decode', 'url_param') order by proname`.execute(wh.db);
+    expect(safe.rows).toEqual([{ proname: 'url_decode', proparallel: 's' }, { proname: 'url_param', proparallel: 's' }]);
+  });
 });
