@@ -72,14 +72,11 @@ export const coreOrders = defineModel({
     const channel = channelExpression(ctx.channels, {
       source: sql`o.utm_source`,
       medium: sql`o.utm_medium`,
-      referrerHost: sql`ops.url_host(o.referring_site)`,
+      referrerHost: sql`o.referrer_host`,
     });
     return db
       .selectFrom(sql<Record<string, unknown>>`(
-        select s.*,
-               ops.url_param(s.landing_site, 'utm_source') as utm_source,
-               ops.url_param(s.landing_site, 'utm_medium') as utm_medium,
-               ops.url_param(s.landing_site, 'utm_campaign') as utm_campaign,
+        select s.*, u.utm_source, u.utm_medium, u.utm_campaign, u.referrer_host,
                ${customerKey(sql`s`)} as customer_key,
                d.record_id is not null as is_deleted,
                not s.is_test and s.cancelled_at is null and d.record_id is null as is_counted,
@@ -87,9 +84,14 @@ export const coreOrders = defineModel({
           from staging.shopify_orders s
           left join staging.shopify_deletions d on d.record_type = 'order' and d.record_id = s.order_id
           left join core.fx_rates fx on fx.currency = upper(s.currency) and fx.date = ${localDate(sql`s.created_at`, tz)}
-          -- Computed once per order, not pulled up into the outer query: the channel rules name
-          -- utm_source and utm_medium dozens of times, and each mention would parse the URL again.
-          offset 0)`.as('o'))
+          -- Computed once per order (a one-row set-returning function is evaluated once, and on
+          -- parallel workers): the channel rules name them dozens of times, and each mention of an
+          -- expression would parse the URL again.
+          cross join lateral unnest(
+            array[ops.url_param(s.landing_site, 'utm_source')],
+            array[ops.url_param(s.landing_site, 'utm_medium')],
+            array[ops.url_param(s.landing_site, 'utm_campaign')],
+            array[ops.url_host(s.referring_site)]) as u(utm_source, utm_medium, utm_campaign, referrer_host))`.as('o'))
       .leftJoin(
         // A sum is null when any of its transactions has no rate, never a silently smaller sum.
         sql<{ order_id: string; refunded: string | null; refunded_rc: string | null }>`(
