@@ -36,6 +36,7 @@ import {
 import { definitionProblems, dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import type { MetricDefinition, MetricTableName } from './definition.ts';
 import { metricLogs, metricViews } from './views/index.ts';
+import { CUSTOMER_STATE_VIEWS, updateCustomerState } from './customer-state.ts';
 import { consumeInputs, fillDates, fullRefreshReason, IncrementalPlanner, shapeOf, viewSignature, type ChangedInputs, type TablePlan } from './refresh-plan.ts';
 import { metricsContext, type MetricLog, type MetricsContext, type MetricView } from './view.ts';
 
@@ -207,13 +208,21 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       fullReason = options.full ? 'a full refresh was asked for' : await fullRefreshReason(trx, signatures, inputs);
     }
     const planner = fullReason === undefined && inputs ? new IncrementalPlanner(trx, inputs, ctx) : null;
+    // The state the customer tables are read from, brought up to date first (a refresh of some
+    // views only reads the queue without taking it: the state's update is idempotent).
+    if (views.some((v) => CUSTOMER_STATE_VIEWS.includes(v.name))) {
+      current = 'ops.customer_metric_events';
+      const changes = partial ? await consumeInputs(trx, { consume: false }) : inputs;
+      const state = await updateCustomerState(trx, ctx, fullReason !== undefined && !partial ? null : changes);
+      log?.debug({ ...state }, 'customer metrics state brought up to date');
+    }
     // Phase 1: build. A view reading a table of this refresh (kpi_weekly reads kpi_daily) reads what was just built.
     const reads = new Map<string, TableNode>();
     const builder = trx.withPlugin(readBuiltTables(reads));
     for (const view of views) {
       current = `metrics.${view.name}`;
       currentSql = undefined;
-      const plan: TablePlan = planner ? await planner.plan(view) : { how: 'full' };
+      const plan: TablePlan = planner ? await planner.plan(view, CUSTOMER_STATE_VIEWS.includes(view.name) ? tableQuery(builder, view, ctx) : undefined) : { how: 'full' };
       if (plan.how === 'unchanged') {
         planned.push({ name: view.name, plan });
         continue;
