@@ -144,7 +144,8 @@ export async function updateCustomerState(db: Kysely<Database>, ctx: Pick<Metric
       on conflict (name) do update set signature = excluded.signature, built_at = now()`.execute(db);
     return { how: 'full', reason, customers: 0, ms: Date.now() - started };
   }
-  const customers = [...new Set(['core.customers', 'core.orders', 'core.refunds'].flatMap((m) => inputs!.models.get(m)?.customerKeys ?? []))];
+  // Every customer whose orders or refunds the transform rebuilt: core.customers is replaced for each of them, before and after.
+  const customers = inputs!.models.get('core.customers')?.customerKeys ?? [];
   const spendDates = inputs!.models.get('core.spend')?.dates ?? [];
   if (!customers.length && !spendDates.length) return { how: 'unchanged', customers: 0, ms: Date.now() - started };
   if (customers.length) await replaceCustomers(db, ctx, customers);
