@@ -138,7 +138,9 @@ export interface RefreshOptions {
  * it takes what the transform replaced out of `ops.metric_inputs_changed` and rebuilds only the
  * rows that can move (metrics/refresh-plan.ts), each table for some dates, in full, or not at
  * all; every table in full with `full`, on a first refresh, or when a view changed (the result's
- * `fullRefreshReason` says why).
+ * `fullRefreshReason` says why). `customer_kpis` and `cohort_monthly` are read from a state kept
+ * customer by customer (metrics/customer-state.ts), brought up to date first, in the same
+ * transaction, from the customers the transform replaced.
  *
  * 1. Build: every table rebuilt is computed into `metrics.<name>__new` (only the rows of its
  *    dates, for a table rebuilt for some dates; a view reading another metric table reads what
