@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { addDays } from '../lib/dates.ts';
 import type { Database } from '../warehouse/database.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
@@ -23,21 +23,26 @@ export type TablePlan =
 export interface ChangedInputs {
   /** The last `ops.metric_inputs_changed` id consumed; null when there was none. */
   throughId: string | null;
-  models: Map<string, { dates: string[]; customers: number; everything: boolean }>;
+  models: Map<string, { dates: string[]; customers: number; customerKeys: string[]; everything: boolean }>;
 }
 
 /**
  * Takes every row of `ops.metric_inputs_changed` out of the queue, in the refresh's transaction:
  * exactly the rows read are deleted (a transform committing meanwhile leaves its rows for the
- * next refresh), and a refresh that fails rolls back and leaves them all.
+ * next refresh), and a refresh that fails rolls back and leaves them all. With `consume: false`
+ * (a refresh of some views only) the rows are read and left for the next whole refresh.
  */
-export async function consumeInputs(db: Kysely<Database>): Promise<ChangedInputs> {
-  const res = await sql<{ model: string; everything: boolean; dates: string[] | null; customers: number; through: string }>`
-    with consumed as (delete from ops.metric_inputs_changed returning id, model, date, customer_key, everything)
+export async function consumeInputs(db: Kysely<Database>, options: { consume?: boolean } = {}): Promise<ChangedInputs> {
+  const rows =
+    options.consume === false
+      ? sql`select id, model, date, customer_key, everything from ops.metric_inputs_changed`
+      : sql`delete from ops.metric_inputs_changed returning id, model, date, customer_key, everything`;
+  const res = await sql<{ model: string; everything: boolean; dates: string[] | null; customers: number; keys: string[] | null; through: string }>`
+    with consumed as (${rows})
     select model, bool_or(everything) as everything, array_agg(distinct date::text) filter (where date is not null) as dates,
-           count(customer_key)::int as customers, max(id)::text as through
+           count(customer_key)::int as customers, array_agg(distinct customer_key) filter (where customer_key is not null) as keys, max(id)::text as through
       from consumed group by model`.execute(db);
-  const models = new Map(res.rows.map((r) => [r.model, { dates: r.dates ?? [], customers: r.customers, everything: r.everything }]));
+  const models = new Map(res.rows.map((r) => [r.model, { dates: r.dates ?? [], customers: r.customers, customerKeys: r.keys ?? [], everything: r.everything }]));
   const ids = res.rows.map((r) => BigInt(r.through));
   return { throughId: ids.length ? ids.reduce((a, b) => (a > b ? a : b)).toString() : null, models };
 }
@@ -56,9 +61,12 @@ const NOT_DAY_MODELS = ['core.customers', ...PRODUCT_MODELS];
  * - `reconciliation`: kpi_daily's dates, and the order dates of the orders whose payments changed.
  * - `periods`: every day of the weeks or months holding kpi_daily's rebuilt dates, or whose `is_complete` moved.
  * - `trailing`: the changed dates and the `days - 1` after each (a 28-day window reads them).
- * - `when-changed`: in full when one of `inputs` changed (or, with `period`, an `is_complete` moved), else unchanged:
- *   the customer tables are running totals or windows over a customer's whole history, whose
- *   cost is the scan of the counted orders either way.
+ * - `when-changed`: in full when one of `inputs` changed (or, with `period`, an `is_complete` moved), else unchanged.
+ * - `compared`: a table read from a small state kept up to date by customer (metrics/customer-state.ts),
+ *   so cheap to compute whole: it is computed, and the dates whose rows differ from the published
+ *   ones (as text: 1.5 and 1.50 differ) are rebuilt. A table so planned is exactly what a full
+ *   refresh gives, whatever moved it: a customer's orders, the spend, the clock (`is_complete`),
+ *   the last counted order date, the CLV fit.
  */
 type Strategy =
   | { kind: 'every-day' }
@@ -66,7 +74,8 @@ type Strategy =
   | { kind: 'reconciliation' }
   | { kind: 'periods'; period: 'week' | 'month' }
   | { kind: 'trailing'; days: number; fullOn?: readonly string[] }
-  | { kind: 'when-changed'; inputs: readonly string[]; period?: 'month' };
+  | { kind: 'when-changed'; inputs: readonly string[]; period?: 'month' }
+  | { kind: 'compared' };
 
 const STRATEGIES: Record<string, Strategy> = {
   kpi_daily: { kind: 'every-day' },
@@ -76,8 +85,8 @@ const STRATEGIES: Record<string, Strategy> = {
   revenue_reconciliation_daily: { kind: 'reconciliation' },
   product_daily: { kind: 'days', fullOn: PRODUCT_MODELS },
   inventory_daily: { kind: 'trailing', days: 28, fullOn: PRODUCT_MODELS },
-  customer_kpis: { kind: 'when-changed', inputs: ['core.orders', 'core.refunds', 'core.spend'] },
-  cohort_monthly: { kind: 'when-changed', inputs: ['core.orders', 'core.customers'], period: 'month' },
+  customer_kpis: { kind: 'compared' },
+  cohort_monthly: { kind: 'compared' },
   clv_summary: { kind: 'when-changed', inputs: ['core.customers', 'core.spend'] },
 };
 
@@ -183,15 +192,18 @@ export class IncrementalPlanner {
     return models.some((m) => this.inputs.models.get(m)?.everything === true);
   }
 
-  /** The plan of one table, given the published table and the views built before it. */
-  async plan(view: MetricView): Promise<TablePlan> {
-    const plan = await this.decide(view);
+  /**
+   * The plan of one table, given the published table and the views built before it;
+   * `candidate` is the table as a full build would publish it (a `compared` table is planned from it).
+   */
+  async plan(view: MetricView, candidate?: RawBuilder<unknown>): Promise<TablePlan> {
+    const plan = await this.decide(view, candidate);
     const normalised: TablePlan = plan.how === 'dates' && plan.dates.length === 0 ? { how: 'unchanged' } : plan;
     this.plans.set(view.name, normalised);
     return normalised;
   }
 
-  private async decide(view: MetricView): Promise<TablePlan> {
+  private async decide(view: MetricView, candidate?: RawBuilder<unknown>): Promise<TablePlan> {
     if ((READS[view.name] ?? []).some((t) => this.plans.get(t)?.how === 'full')) return { how: 'full' };
     const strategy = STRATEGIES[view.name];
     if (!strategy) return this.inputs.models.size ? { how: 'full' } : { how: 'unchanged' };
@@ -213,7 +225,27 @@ export class IncrementalPlanner {
         if (this.changed(strategy.inputs)) return { how: 'full' };
         if (strategy.period && (await this.completenessMoved(view.name, strategy.period)).length) return { how: 'full' };
         return { how: 'unchanged' };
+      case 'compared':
+        if (!candidate) throw new Error(`metrics.${view.name} is planned by comparing it with what a full build gives: the refresh must pass that query`);
+        return { how: 'dates', dates: await this.differingDates(view, candidate) };
     }
+  }
+
+  /**
+   * The dates on which the rows `candidate` gives differ from the published rows: a row of
+   * either with no row of the same date equal to it, as text (every column, in order).
+   */
+  private async differingDates(view: MetricView, candidate: RawBuilder<unknown>): Promise<string[]> {
+    const built = `pg_temp.metrics_candidate__${view.name}`;
+    const published = sql.table(`metrics.${view.name}`);
+    await sql`drop table if exists ${sql.table(built)}`.execute(this.db);
+    await sql`create temporary table ${sql.id(`metrics_candidate__${view.name}`)} on commit drop as ${candidate}`.execute(this.db);
+    const res = await sql<{ date: string }>`
+      select c.date::text as date from ${sql.table(built)} c where not exists (select 1 from ${published} p where p.date = c.date and p::text = c::text)
+      union
+      select p.date::text from ${published} p where not exists (select 1 from ${sql.table(built)} c where c.date = p.date and c::text = p::text)`.execute(this.db);
+    await sql`drop table ${sql.table(built)}`.execute(this.db);
+    return sorted(res.rows.map((r) => r.date));
   }
 
   /** The dates kpi_daily rebuilds (planned first: the views built from it follow its dates). */

@@ -36,6 +36,7 @@ import {
 import { definitionProblems, dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import type { MetricDefinition, MetricTableName } from './definition.ts';
 import { metricLogs, metricViews } from './views/index.ts';
+import { CUSTOMER_STATE_VIEWS, updateCustomerState } from './customer-state.ts';
 import { consumeInputs, fillDates, fullRefreshReason, IncrementalPlanner, shapeOf, viewSignature, type ChangedInputs, type TablePlan } from './refresh-plan.ts';
 import { metricsContext, type MetricLog, type MetricsContext, type MetricView } from './view.ts';
 
@@ -46,6 +47,7 @@ const CORE_INPUTS = ['core.orders', 'core.customers', 'core.refunds', 'core.paym
 export interface TableRefresh {
   table: string;
   rows: number;
+  /** How long it took (customer_kpis' includes bringing the customer tables' state up to date, metrics/customer-state.ts). */
   ms: number;
   /**
    * `refilled`: same columns, so its rows were replaced in place (DELETE and INSERT: readers are
@@ -136,7 +138,9 @@ export interface RefreshOptions {
  * it takes what the transform replaced out of `ops.metric_inputs_changed` and rebuilds only the
  * rows that can move (metrics/refresh-plan.ts), each table for some dates, in full, or not at
  * all; every table in full with `full`, on a first refresh, or when a view changed (the result's
- * `fullRefreshReason` says why).
+ * `fullRefreshReason` says why). `customer_kpis` and `cohort_monthly` are read from a state kept
+ * customer by customer (metrics/customer-state.ts), brought up to date first, in the same
+ * transaction, from the customers the transform replaced.
  *
  * 1. Build: every table rebuilt is computed into `metrics.<name>__new` (only the rows of its
  *    dates, for a table rebuilt for some dates; a view reading another metric table reads what
@@ -207,13 +211,23 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       fullReason = options.full ? 'a full refresh was asked for' : await fullRefreshReason(trx, signatures, inputs);
     }
     const planner = fullReason === undefined && inputs ? new IncrementalPlanner(trx, inputs, ctx) : null;
+    // The state the customer tables are read from, brought up to date first (a refresh of some
+    // views only reads the queue without taking it: the state's update is idempotent).
+    let stateMs = 0;
+    if (views.some((v) => CUSTOMER_STATE_VIEWS.includes(v.name))) {
+      current = 'ops.customer_metric_events';
+      const changes = partial ? await consumeInputs(trx, { consume: false }) : inputs;
+      const state = await updateCustomerState(trx, ctx, fullReason !== undefined && !partial ? null : changes);
+      stateMs = state.ms;
+      log?.debug({ ...state }, 'customer metrics state brought up to date');
+    }
     // Phase 1: build. A view reading a table of this refresh (kpi_weekly reads kpi_daily) reads what was just built.
     const reads = new Map<string, TableNode>();
     const builder = trx.withPlugin(readBuiltTables(reads));
     for (const view of views) {
       current = `metrics.${view.name}`;
       currentSql = undefined;
-      const plan: TablePlan = planner ? await planner.plan(view) : { how: 'full' };
+      const plan: TablePlan = planner ? await planner.plan(view, CUSTOMER_STATE_VIEWS.includes(view.name) ? tableQuery(builder, view, ctx) : undefined) : { how: 'full' };
       if (plan.how === 'unchanged') {
         planned.push({ name: view.name, plan });
         continue;
@@ -281,6 +295,9 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
       else if (p.only) tables.push(await replaceDates(trx, p.built, p.only));
       else tables.push(await swap(trx, p.built));
     }
+    // The state's update is part of the customer tables' cost: counted in the first one's time.
+    const first = tables.find((t) => CUSTOMER_STATE_VIEWS.includes(t.table.replace('metrics.', '')));
+    if (first) first.ms += stateMs;
     current = 'metrics.data_status';
     await publishView(trx, DATA_STATUS, statusQuery, {
       comment: 'How fresh and how complete the data behind the metrics is: one row per source stream, and one for the metrics (metrics.refresh). is_fresh is worked out when read.',

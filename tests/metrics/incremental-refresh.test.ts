@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { refreshMetrics, type MetricsRefreshResult } from '../../metrics/refresh.ts';
+import { clvSummary, customerKpis } from '../../metrics/views/index.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { postLoadSteps } from '../../pipeline/steps.ts';
 import { runTransforms } from '../../transforms/runner.ts';
@@ -168,7 +169,18 @@ describe('the incremental metrics refresh', () => {
     });
     // The last as-of date of customer_kpis is the last counted order's: now 12 March.
     expect((await one<{ d: string }>(`select max(date)::text as d from metrics.customer_kpis`)).d).toBe('2024-03-12');
-    expect(modes(result)).toMatchObject({ kpi_channel_daily: 'incremental', kpi_monthly: 'incremental', product_daily: 'incremental', customer_kpis: 'refilled' });
+    expect(modes(result)).toMatchObject({ kpi_channel_daily: 'incremental', kpi_monthly: 'incremental', product_daily: 'incremental' });
+    // The customer tables move by C4 alone: customer_kpis' row of 8 March (the old last date) goes and 12 March's comes;
+    // cohort_monthly: the rows of March 2024 of the four cohorts (March 2023, January, February, March 2024), as C4's cohort gains an order.
+    const customer = result.tables.find((t) => t.table === 'metrics.customer_kpis')!;
+    expect(customer).toMatchObject({ mode: 'incremental', replaced: { deleted: 1, inserted: 1 } });
+    expect((await wh.pool.query(`select 1 from metrics.customer_kpis where date = '2024-03-08'`)).rows).toHaveLength(0);
+    expect(result.tables.find((t) => t.table === 'metrics.cohort_monthly')).toMatchObject({ mode: 'incremental', replaced: { deleted: 4, inserted: 4 } });
+    // The cohort of March 2024 (C4 twice, the guest, C6) gains C4's third order: 5 orders, still 3 customers, 150 + O8 + 45.
+    expect(await one(`select orders, active_customers from metrics.cohort_monthly where cohort_month = '2024-03-01' and months_since_first_order = 0`)).toEqual({
+      orders: 5,
+      active_customers: 3,
+    });
   });
 
   it('the new day deleted again: kpi_daily ends on 10 March again, the week of the 11th goes', async () => {
@@ -189,6 +201,10 @@ describe('the incremental metrics refresh', () => {
     expect(result.tables.find((t) => t.table === 'metrics.kpi_daily')).toMatchObject({ mode: 'incremental', rows: 368 });
     expect((await one<{ d: string }>(`select max(date)::text as d from metrics.kpi_daily`)).d).toBe('2024-03-10');
     expect((await wh.pool.query(`select 1 from metrics.kpi_weekly where date = '2024-03-11'`)).rows).toHaveLength(0);
+    // A deleted order: the last counted order date is 8 March again (its row comes back, 12 March's goes).
+    expect(result.tables.find((t) => t.table === 'metrics.customer_kpis')).toMatchObject({ mode: 'incremental', replaced: { deleted: 1, inserted: 1 } });
+    expect(result.tables.find((t) => t.table === 'metrics.cohort_monthly')).toMatchObject({ mode: 'incremental', replaced: { deleted: 4, inserted: 4 } });
+    expect((await one<{ d: string }>(`select max(date)::text as d from metrics.customer_kpis`)).d).toBe('2024-03-08');
   });
 
   it('a late refund of an old order: 5.00 refunded on 20 February moves that day, its week and its month', async () => {
@@ -214,6 +230,11 @@ describe('the incremental metrics refresh', () => {
     expect((await one(`select refunds::float8 as r from metrics.kpi_weekly where date = '2024-02-19'`)).r).toBe(5);
     expect((await one(`select refunds::float8 as r from metrics.kpi_monthly where date = '2024-02-01'`)).r).toBe(15);
     expect(modes(result)).toMatchObject({ kpi_daily: 'incremental', kpi_weekly: 'incremental', kpi_monthly: 'incremental' });
+    // A refund on a later day moves customer_kpis' net revenue from 20 February on: the as-of rows of 29 February and 8 March
+    // (415 − 5, and 739.1766625 − 5); the cohorts count revenue before refunds, so cohort_monthly stays.
+    expect(result.tables.find((t) => t.table === 'metrics.customer_kpis')).toMatchObject({ mode: 'incremental', replaced: { deleted: 2, inserted: 2 } });
+    expect((await one(`select net_revenue_to_date::float8 as n from metrics.customer_kpis where date = '2024-02-29'`)).n).toBe(410);
+    expect(modes(result)).toMatchObject({ cohort_monthly: 'unchanged' });
   });
 
   it("an order before a customer's first: C1's first order, cohort and channel move to 20 December 2023", async () => {
@@ -242,7 +263,16 @@ describe('the incremental metrics refresh', () => {
     // Cohort of December 2023: C1 alone; of January 2024: C2 and C3 (C1 left it).
     expect((await one(`select cohort_customers from metrics.cohort_monthly where cohort_month = '2023-12-01' and months_since_first_order = 0`)).cohort_customers).toBe(1);
     expect((await one(`select cohort_customers from metrics.cohort_monthly where cohort_month = '2024-01-01' and months_since_first_order = 0`)).cohort_customers).toBe(2);
-    expect(modes(result)).toMatchObject({ cohort_monthly: 'refilled', clv_summary: 'refilled' });
+    expect(modes(result)).toMatchObject({ cohort_monthly: 'incremental', customer_kpis: 'incremental', clv_summary: 'refilled' });
+    // C1 leaves the January cohort for a new one of December 2023: every cohort's rows from December 2023 on move (a cohort's
+    // customers, and December 2023 as a new cohort month); customer_kpis from 31 December 2023 on (C1 a customer, and their
+    // 35.00, from 20 December).
+    expect((await one(`select cohort_customers, cumulative_revenue::float8 as r from metrics.cohort_monthly where cohort_month = '2024-01-01' and months_since_first_order = 2`))).toEqual({
+      cohort_customers: 2,
+      // C2's 50.00 and C3's 60.00 in January, C3's 30.00 on 5 March; C1's orders (100, 80, 120) are the December cohort's now.
+      r: 140,
+    });
+    expect((await one(`select customers, net_revenue_to_date::float8 as n from metrics.customer_kpis where date = '2023-12-31'`))).toEqual({ customers: 3, n: 145 });
   });
 
   it('a restated ad day: Google Ads spend of 6 March restated from 25.00 to 32.50', async () => {
@@ -254,7 +284,10 @@ describe('the incremental metrics refresh', () => {
     const daily = result.tables.find((t) => t.table === 'metrics.kpi_daily')!;
     expect(daily).toMatchObject({ mode: 'incremental', replaced: { deleted: 1, inserted: 1 } });
     // Nothing of the orders or customers changed: the cohorts stay; customer_kpis sums the spend of 365 days.
-    expect(modes(result)).toMatchObject({ cohort_monthly: 'unchanged', customer_kpis: 'refilled', product_daily: 'incremental' });
+    expect(modes(result)).toMatchObject({ cohort_monthly: 'unchanged', customer_kpis: 'incremental', product_daily: 'incremental' });
+    // Only the as-of row whose 365 days hold 6 March 2024: 8 March (130 + 11 → 148.50 of spend).
+    expect(result.tables.find((t) => t.table === 'metrics.customer_kpis')).toMatchObject({ replaced: { deleted: 1, inserted: 1 } });
+    expect((await one(`select ad_spend_365d::float8 as s from metrics.customer_kpis where date = '2024-03-08'`)).s).toBe(148.5);
   });
 
   it('a date with everything removed: 10 March 2023 (O21 and its customer, and that day’s spend) stays a row of zeros', async () => {
@@ -309,16 +342,80 @@ describe('the incremental metrics refresh', () => {
     const metricsStep = (full: boolean) => postLoadSteps({ full }).find((s) => s.name === 'metrics')!;
     await wh.pool.query(`update core.spend set spend = 33, spend_rc = 33 where date = '2024-03-06' and platform = 'google_ads'`);
     await recordChanges([{ model: 'core.spend', dates: ['2024-03-06'] }]);
-    // A spend date: the seven date tables by that date; customer_kpis (365-day spend) and clv_summary (spend by cohort month) in full.
+    // A spend date: the seven date tables by that date, and customer_kpis (365-day spend) by its as-of dates; clv_summary (spend by cohort month) in full.
     const incremental = await metricsStep(false).run(wh, config, log);
     // 367 days since the 10th lost its data; the shop's unmatched shipment TX follows, as a warning.
-    expect(incremental.summary).toMatch(/^11 metric tables refreshed \(kpi_daily: 367 days; incremental: 7 by date, 2 in full, 2 unchanged\); 1 shipment /);
+    expect(incremental.summary).toMatch(/^11 metric tables refreshed \(kpi_daily: 367 days; incremental: 8 by date, 1 in full, 2 unchanged\); 1 shipment /);
     await wh.pool.query(`update core.spend set spend = 32.5, spend_rc = 32.5 where date = '2024-03-06' and platform = 'google_ads'`);
     await recordChanges([{ model: 'core.spend', dates: ['2024-03-06'] }]);
     const full = await metricsStep(true).run(wh, config, log);
     expect(full.summary).toMatch(/^11 metric tables refreshed \(kpi_daily: 367 days\); 1 shipment /);
     expect((await wh.pool.query(`select 1 from ops.metric_inputs_changed`)).rows).toHaveLength(0);
     expect((await one(`select ad_spend::float8 as s from metrics.kpi_daily where date = '2024-03-06'`)).s).toBe(32.5);
+  });
+
+  it('the month rolls over: an order on 1 April moves the last as-of date, its predicted CLV and every cohort, and March becomes complete', async () => {
+    const c4 = await customerOf('11');
+    const c1 = await customerOf('1');
+    const c2 = await customerOf('2');
+    const predicted = async () =>
+      Object.fromEntries(
+        (await wh.pool.query(`select date::text as d, predicted_clv_12m_total::float8 as v from metrics.customer_kpis where date >= '2024-02-29' order by 1`)).rows.map((r) => [r.d, r.v]),
+      );
+    // Two CLV fits' predictions (by hand): C1's as of 8 March (the last counted order's date), C2's as of 1 April.
+    const prediction = `insert into core.customer_predictions (customer_key, calibration_end, fitted_at, x, t_x, t, p_alive, expected_purchases_90d, expected_purchases_365d, predicted_clv_12m)
+                        values ($1, $2, now(), 1, 0, 10, 1, 0.5, 1, $3)`;
+    await wh.pool.query(prediction, [c1, '2024-03-08', 100]);
+    await wh.pool.query(prediction, [c2, '2024-04-01', 40]);
+    // The fit publishes them with a refresh of its two tables (metrics/clv/fit.ts), which leaves the queue to the next refresh.
+    const fit = await refreshMetrics(wh, config, undefined, { now: NOW, views: [customerKpis, clvSummary] });
+    expect(fit.status).toBe('succeeded');
+    expect(await predicted()).toEqual({ '2024-02-29': null, '2024-03-08': 100 });
+    let { result } = await incrementalThenFull();
+    expect(modes(result)).toMatchObject({ customer_kpis: 'unchanged', cohort_monthly: 'unchanged' });
+
+    // C4's third counted order, 45.00 on Monday 1 April, refreshed on 2 April: the data now runs to 1 April.
+    await addOrder('11', '97', '2024-04-01T10:00:00Z', 45, 3);
+    await wh.pool.query(
+      `update core.customers set last_order_at = '2024-04-01T10:00:00Z', last_order_date = '2024-04-01', counted_orders = counted_orders + 1,
+              lifetime_revenue_rc = lifetime_revenue_rc + 45 where customer_key = $1`,
+      [c4],
+    );
+    const dates = ['2024-03-04', '2024-03-07', '2024-04-01'];
+    await recordChanges([
+      { model: 'core.orders', dates },
+      { model: 'core.order_lines', dates },
+      { model: 'core.customers', dates, customers: [c4] },
+    ]);
+    const april = new Date('2024-04-02T12:00:00Z');
+    ({ result } = await incrementalThenFull({ wh: () => wh, config, now: april }));
+    // 31 March is now a month end before the last counted order, 1 April the last as-of date with the fit of 1 April; 8 March's row goes.
+    expect(await predicted()).toEqual({ '2024-02-29': null, '2024-03-31': null, '2024-04-01': 40 });
+    expect(result.tables.find((t) => t.table === 'metrics.customer_kpis')).toMatchObject({ mode: 'incremental', replaced: { deleted: 1, inserted: 2 } });
+    // Five cohorts (March 2023: C20, O21 being gone; December 2023: C1; January 2024: C2, C3; February: C8; March: C4, the guest, C6):
+    // each gains a row for April, and each March row becomes complete (March ends before 1 April, the last complete day).
+    expect(result.tables.find((t) => t.table === 'metrics.cohort_monthly')).toMatchObject({ mode: 'incremental', replaced: { deleted: 5, inserted: 10 } });
+    expect((await wh.pool.query(`select cohort_month::text as c from metrics.cohort_monthly where date = '2024-03-01' and not is_complete`)).rows).toEqual([]);
+    expect(
+      await one(`select months_since_first_order as m, is_complete, cohort_customers, active_customers, orders, revenue::float8 as revenue
+                   from metrics.cohort_monthly where cohort_month = '2024-03-01' and date = '2024-04-01'`),
+    ).toEqual({ m: 1, is_complete: false, cohort_customers: 3, active_customers: 1, orders: 1, revenue: 45 });
+
+    // The order deleted again, back to 12 March: 8 March is the last as-of date again, with its fit.
+    await wh.pool.query(`delete from core.order_lines where order_id = '97'; delete from core.orders where order_id = '97'`);
+    await wh.pool.query(
+      `update core.customers set last_order_at = '2024-03-07T10:00:00Z', last_order_date = '2024-03-07', counted_orders = counted_orders - 1,
+              lifetime_revenue_rc = lifetime_revenue_rc - 45 where customer_key = $1`,
+      [c4],
+    );
+    await recordChanges([
+      { model: 'core.orders', dates },
+      { model: 'core.order_lines', dates },
+      { model: 'core.customers', dates, customers: [c4] },
+    ]);
+    ({ result } = await incrementalThenFull());
+    expect(await predicted()).toEqual({ '2024-02-29': null, '2024-03-08': 100 });
+    expect(result.tables.find((t) => t.table === 'metrics.cohort_monthly')).toMatchObject({ mode: 'incremental', replaced: { deleted: 10, inserted: 5 } });
   });
 });
 

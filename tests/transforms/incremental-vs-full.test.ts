@@ -128,6 +128,22 @@ async function snapshot(): Promise<Record<string, string[]>> {
   return out;
 }
 
+/**
+ * The customer tables and the state they are read from (metrics/customer-state.ts), as text,
+ * sorted: compared after an incremental refresh and after a full one at the same clock.
+ */
+async function customerTables(): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const name of ['metrics.customer_kpis', 'metrics.cohort_monthly', 'ops.customer_metric_events', 'ops.customer_kpi_days', 'ops.cohort_month_activity']) {
+    const rows = await wh.pool.query(`select t::text as row from ${name} t order by 1`);
+    out[name] = rows.rows.map((r) => r.row as string);
+  }
+  return out;
+}
+
+/** The runs after which the customer tables are compared with a full refresh: each event's, and the last. */
+const COMPARED = new Set([...Object.keys(events).map(Number), DAYS - 1]);
+
 describe('the incremental build (issue 16)', () => {
   it('built day by day over thirty runs, gives every core and metrics table exactly as a full rebuild does', async () => {
     const modes: TransformResult['results'][] = [];
@@ -139,6 +155,18 @@ describe('the incremental build (issue 16)', () => {
       modes.push(transform.results);
       const metrics = await refreshMetrics(wh, config, log, { now: morningAfter(i) });
       expect(metrics.status, metrics.error).toBe('succeeded');
+      if (i > 0) {
+        // Each night's new orders move both customer tables, by the customers replaced: rebuilt for some dates, never in full.
+        for (const table of ['metrics.customer_kpis', 'metrics.cohort_monthly']) expect(metrics.tables.find((t) => t.table === table)?.mode, `${table}, run ${i}`).toBe('incremental');
+      }
+      if (COMPARED.has(i)) {
+        // A late order that becomes its customer's first, one moved to another customer, a refund on a later day, a restated
+        // ad day, a corrected rate, a deleted order: the customer tables (and their state) as a full refresh gives them.
+        const incremental = await customerTables();
+        const full = await refreshMetrics(wh, config, log, { now: morningAfter(i), full: true });
+        expect(full.status, full.error).toBe('succeeded');
+        expect(incremental, `run ${i}`).toEqual(await customerTables());
+      }
     }
     const mode = (run: number, model: string) => modes[run]!.find((r) => r.model === model)?.mode;
     // The first run builds everything in full; after it, the big tables are brought up to date from their changes.

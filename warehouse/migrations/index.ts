@@ -12,6 +12,7 @@ import * as m0013 from './0013-faster-parse-functions.ts';
 import * as m0014 from './0014-report-deliveries.ts';
 import * as m0019 from './0019-raw-changes.ts';
 import * as m0020 from './0020-incremental-build.ts';
+import * as m0021 from './0021-customer-metric-state.ts';
 import * as m0022 from './0022-parallel-safe-functions.ts';
 
 /**
@@ -32,5 +33,6 @@ export const migrations: Record<string, Migration> = {
   '0014-report-deliveries': m0014,
   '0019-raw-changes': m0019,
   '0020-incremental-build': m0020,
+  '0021-customer-metric-state': m0021,
   '0022-parallel-safe-functions': m0022,
 };
