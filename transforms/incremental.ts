@@ -138,9 +138,10 @@ export function dateColumns(model: string): string[] {
 
 /**
  * Tells the next metrics refresh what this build replaced in a core table
- * (`ops.metric_inputs_changed`): every date of its replaced rows, old and new, in each date
- * column; the customers, for `core.customers`; or `everything` when it was rebuilt in full
- * or has no date (a product renamed may move any day's figures).
+ * (`ops.metric_inputs_changed`): every date, in each date column, of the rows that changed
+ * (a replaced row as it was and as it is, unless the two are the same); every customer
+ * replaced, for `core.customers` (the customer tables' state reads them all); or `everything`
+ * when it was rebuilt in full or has no date (a product renamed may move any day's figures).
  */
 export async function recordMetricInputs(db: Kysely<Database>, model: string, delta: ModelDelta): Promise<void> {
   if (!model.startsWith('core.') || delta.mode === 'skip') return;
@@ -156,14 +157,19 @@ export async function recordMetricInputs(db: Kysely<Database>, model: string, de
     return;
   }
   const rows = sql`(select * from ${sql.table(delta.before)} union all select * from ${sql.table(delta.after)})`;
+  // The dates of the rows that changed: a row replaced by an identical one (an order of a
+  // customer widened to, untouched) moves no figure, and would send the refresh back through
+  // every day of that customer's history.
+  const changed = sql`(select * from (select * from ${sql.table(delta.before)} except all select * from ${sql.table(delta.after)}) b
+    union all select * from (select * from ${sql.table(delta.after)} except all select * from ${sql.table(delta.before)}) a)`;
   for (const column of columns) {
     await sql`insert into ops.metric_inputs_changed (model, date)
-      select distinct ${model}, r.${sql.ref(column)} from ${rows} r where r.${sql.ref(column)} is not null`.execute(db);
+      select distinct ${model}, r.${sql.ref(column)} from ${changed} r where r.${sql.ref(column)} is not null`.execute(db);
   }
   // A payment matched to another order moves both orders' days (orders without a payment).
   if (model === 'core.payments') {
     await sql`insert into ops.metric_inputs_changed (model, date)
-      select distinct ${model}, o.order_date from core.orders o where o.order_id in (select r.order_id from ${rows} r)`.execute(db);
+      select distinct ${model}, o.order_date from core.orders o where o.order_id in (select r.order_id from ${changed} r)`.execute(db);
   }
   if (model === 'core.customers') {
     await sql`insert into ops.metric_inputs_changed (model, customer_key)
