@@ -95,7 +95,10 @@ export function changeSets(deltas: ReadonlyMap<string, ModelDelta>, after: strin
       const delta = deltas.get(model);
       if (!delta || delta.mode === 'skip') return sql<Record<string, unknown>>`(select * from ${sql.table(model)} where false)`;
       if (!delta.before || !delta.after) throw new Error(`${model} was rebuilt in full: the models reading it are rebuilt in full too`);
-      return sql<Record<string, unknown>>`(select * from ${sql.table(delta.before)} union all select * from ${sql.table(delta.after)})`;
+      // Only the rows that changed: a row replaced by an identical one (an order of a customer
+      // the build widened to, left as it was) asks nothing of the models reading it.
+      return sql<Record<string, unknown>>`(select * from (select * from ${sql.table(delta.before)} except all select * from ${sql.table(delta.after)}) b
+        union all select * from (select * from ${sql.table(delta.after)} except all select * from ${sql.table(delta.before)}) a)`;
     },
   };
 }

@@ -68,9 +68,10 @@ export interface ChangeSets {
   /** The raw rows of `raw.<source>__<stream>` written or removed since the model last built. */
   raw(source: string, stream: string): RawBuilder<RawChange>;
   /**
-   * The rows a model this one reads replaced in this build, as they were and as they are (all
-   * its columns; an unchanged model has none). A model rebuilt in full has its dependents
-   * rebuilt in full too, so they never ask.
+   * The rows a model this one reads changed in this build, as they were and as they are (all
+   * its columns; an unchanged model has none). A row it replaced by an identical one is not
+   * among them. A model rebuilt in full has its dependents rebuilt in full too, so they never
+   * ask.
    */
   replaced(model: string): RawBuilder<Record<string, unknown>>;
 }

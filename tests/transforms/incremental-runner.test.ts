@@ -103,7 +103,7 @@ describe('the incremental transform runner', () => {
     expect(threeDays.results.every((r) => r.mode === 'full')).toBe(true);
   });
 
-  it('tells the metrics only the dates of the rows that changed, not those of the orders it widened to and left as they were', async () => {
+  it('tells the metrics and the models downstream only the rows that changed, not the orders it widened to and left as they were', async () => {
     await wh.pool.query(`delete from ops.metric_inputs_changed`);
     // Customer 2's second order: core.orders rebuilds both of their orders; order 2 (March 4) comes out the same.
     await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 3, created_at: '2024-03-06T10:00:00Z', total: '30.00', customer: 2 })]);
@@ -112,6 +112,8 @@ describe('the incremental transform runner', () => {
     expect(modeOf(result, 'core.orders')).toBe('incremental');
     // Order 2 out and in again, order 3 in.
     expect(result.results.find((r) => r.model === 'core.orders')?.replaced).toBe(3);
+    // The models reading core.orders are asked only about order 3: its one line goes in, order 2's stays.
+    expect(result.results.find((r) => r.model === 'core.order_lines')?.replaced).toBe(1);
     const dates = await rows(`select distinct date::text from ops.metric_inputs_changed where model = 'core.orders' order by 1`);
     expect(dates.map((d) => d.date)).toEqual(['2024-03-06']);
     const customers = await rows(`select distinct customer_key from ops.metric_inputs_changed where model = 'core.customers' and customer_key is not null`);
