@@ -55,18 +55,27 @@ export function timestampProblem(name: Field, text: Text, range: DateRange, rule
 }
 
 /**
- * A date and time that plainly passes {@link timestampProblem} (not required, not a date
- * alone): ISO 8601 with seconds and an offset, a day that every such month has (29 and 30 but
+ * A date and time that plainly passes {@link timestampProblem} with the same rule (not
+ * required; `dateOnly` also takes a plain date alone): ISO 8601 with seconds and an offset, a day that every such month has (29 and 30 but
  * in February, 31 in the long months; year 0000 aside), dated within the range. True only when
  * `timestampProblem` gives null; false tells nothing (that function decides). Built-in operators
  * only: it can run on parallel workers, where calling the PL/pgSQL function a million times
  * would not.
  */
-export function plainTimestamp(text: Text, range: DateRange): RawBuilder<boolean> {
+export function plainTimestamp(text: Text, range: DateRange, rule: { dateOnly?: boolean; promise?: boolean } = {}): RawBuilder<boolean> {
+  const latest = rule.promise ? addDays(range.today, PROMISE_DAYS) : range.today;
+  const dateOnly = rule.dateOnly
+    ? sql`when ${text} ~ ${sql.lit(PLAIN_DATE)} and left(${text}, 4) <> '0000'
+    then (${text})::date between ${sql.lit(range.earliest)}::date and ${sql.lit(latest)}::date`
+    : sql``;
   return sql<boolean>`case when ${text} ~ ${sql.lit(PLAIN_DATE_TIME)} and left(${text}, 4) <> '0000'
-    then ((${text})::timestamptz at time zone ${sql.lit(range.timeZone)})::date between ${sql.lit(range.earliest)}::date and ${sql.lit(range.today)}::date
+    then ((${text})::timestamptz at time zone ${sql.lit(range.timeZone)})::date between ${sql.lit(range.earliest)}::date and ${sql.lit(latest)}::date
+    ${dateOnly}
     else false end`;
 }
+
+/** A date alone that every such month has (see {@link plainTimestamp}): what `dateOnly` fields may hold. */
+const PLAIN_DATE = String.raw`^\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)$`;
 
 /** See {@link plainTimestamp}: the same shape as the fast path of `ops.parse_timestamptz` (migration 0013), with days 29 to 31. */
 const PLAIN_DATE_TIME = String.raw`^\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:0\d|1[0-5]):?[0-5]\d)$`;

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { TransformContext } from '../../transforms/model.ts';
+import { shipmentPlain, shipmentProblem } from '../../transforms/staging/shipments.ts';
 import { shopifyOrderPlain, shopifyOrderProblem, stagingShopifyOrders } from '../../transforms/staging/shopify-orders.ts';
 import { jsonSum } from '../../transforms/sql.ts';
 import { dateRange, plainTimestamp } from '../../transforms/validation.ts';
@@ -200,5 +201,39 @@ describe('the raw orders that are plainly fine', () => {
     const safe = await sql<{ proname: string; proparallel: string }>`
       select proname, proparallel from pg_proc where pronamespace = 'ops'::regnamespace and proname in ('url_decode', 'url_param') order by proname`.execute(wh.db);
     expect(safe.rows).toEqual([{ proname: 'url_decode', proparallel: 's' }, { proname: 'url_param', proparallel: 's' }]);
+  });
+
+  it('a plain shipment implies no problem: dates alone or with a time, the promised one up to a year and a day ahead', async () => {
+    const parcel = (patch: Record<string, unknown>) => ({
+      order_id: '#1001', tracking_number: 'T1', carrier: 'UPS', shipped_at: '2024-03-02T09:00:00Z', estimated_delivery_at: '2024-03-05',
+      delivered_at: '2024-03-04T15:00:00+01:00', returned_at: null, status: 'delivered', shipping_cost: '7.50', currency: 'EUR', ...patch,
+    });
+    // The run day in Paris is 2024-03-06; a promise may run 366 days on, to 2025-03-07.
+    const cases: [label: string, record: unknown, plain: boolean][] = [
+      ['a delivered parcel', parcel({}), true],
+      ['no dates but the shipping', parcel({ estimated_delivery_at: null, delivered_at: null }), true],
+      ['promised on the last day allowed', parcel({ estimated_delivery_at: '2025-03-07' }), true],
+      ['promised on the 31st of a long month', parcel({ estimated_delivery_at: '2024-05-31' }), true],
+      ['promised a day too far', parcel({ estimated_delivery_at: '2025-03-08' }), false],
+      ['shipped tomorrow, a date alone', parcel({ shipped_at: '2024-03-07' }), false],
+      ['delivered on 30 February', parcel({ delivered_at: '2024-02-30' }), false],
+      ['delivered on 29 February of a leap year', parcel({ delivered_at: '2024-02-29' }), false],
+      ['a blank date', parcel({ returned_at: '' }), false],
+      ['a negative cost', parcel({ shipping_cost: '-1' }), false],
+      ['currency XX', parcel({ currency: 'XX' }), false],
+    ];
+    await sql`create temp table parcels (_key text, _record jsonb)`.execute(wh.db);
+    for (const [label, record] of cases) await sql`insert into parcels values (${label}, ${JSON.stringify(record)}::jsonb)`.execute(wh.db);
+    const rows = await sql<{ _key: string; plain: boolean; problem: string | null }>`
+      select _key, coalesce(${shipmentPlain(ctx)}, false) as plain, ${shipmentProblem(ctx)} as problem from parcels`.execute(wh.db);
+    const byLabel = new Map(rows.rows.map((r) => [r._key, r]));
+    for (const [label, , plain] of cases) {
+      const row = byLabel.get(label)!;
+      expect({ label, plain: row.plain }).toEqual({ label, plain });
+      if (row.plain) expect({ label, problem: row.problem }).toEqual({ label, problem: null });
+    }
+    expect(byLabel.get('promised a day too far')!.problem).toBe('estimated_delivery_at "2025-03-08" is dated after 2025-03-07, in the future');
+    expect(byLabel.get('delivered on 29 February of a leap year')!.problem).toBeNull();
+    expect(byLabel.get('a blank date')!.problem).toBeNull();
   });
 });

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
-import { defineModel } from '../model.ts';
+import { defineModel, type TransformContext } from '../model.ts';
 import { jsonCheckedTimestamp, rawRecordsOnce } from '../sql.ts';
-import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
+import { amountProblem, currencyProblem, dateRange, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
  * A date-only value ('2024-03-05', as carriers give promised dates) is a calendar date, not
@@ -10,6 +10,28 @@ import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, t
  */
 const dateOnly = (field: string) =>
   sql<string | null>`case when btrim(_record->>${sql.lit(field)}) ~ '^\\d{4}-\\d{2}-\\d{2}$' then ops.parse_date(_record->>${sql.lit(field)}) end`;
+
+const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+const DATES: [name: string, rule: { dateOnly: true; promise?: true }][] = [
+  ['shipped_at', { dateOnly: true }],
+  ['estimated_delivery_at', { dateOnly: true, promise: true }],
+  ['delivered_at', { dateOnly: true }],
+  ['returned_at', { dateOnly: true }],
+];
+const costProblems = () => [amountProblem('shipping_cost', text('shipping_cost')), currencyProblem('currency', text('currency'))];
+
+/** Why a shipment cannot be used, or null. */
+export function shipmentProblem(ctx: TransformContext) {
+  const range = dateRange(ctx);
+  return problems(...DATES.map(([name, rule]) => timestampProblem(name, text(name), range, rule)), ...costProblems());
+}
+
+/** A shipment that plainly has no problem: its dates absent or plain (`plainTimestamp`), its cost and currency passing. */
+export function shipmentPlain(ctx: TransformContext) {
+  const range = dateRange(ctx);
+  const dates = DATES.map(([name, rule]) => sql`(${text(name)} is null or ${plainTimestamp(text(name), range, rule)})`);
+  return sql<boolean>`(${problems(...costProblems())} is null and ${sql.join(dates, sql` and `)})`;
+}
 
 /**
  * One row per shipment. A shipment whose dates (ISO 8601, or a date alone; the promised one up
@@ -21,18 +43,7 @@ export const stagingShipments = defineModel({
   description: 'Shipments from carrier exports and APIs, timestamps typed.',
   uniqueKey: ['shipment_key'],
   checks: [
-    rawRecordsCheck('shipments', 'shipments', 'shipment_key', (ctx) => {
-      const range = dateRange(ctx);
-      const text = (name: string) => sql`_record->>${sql.lit(name)}`;
-      return problems(
-        timestampProblem('shipped_at', text('shipped_at'), range, { dateOnly: true }),
-        timestampProblem('estimated_delivery_at', text('estimated_delivery_at'), range, { dateOnly: true, promise: true }),
-        timestampProblem('delivered_at', text('delivered_at'), range, { dateOnly: true }),
-        timestampProblem('returned_at', text('returned_at'), range, { dateOnly: true }),
-        amountProblem('shipping_cost', text('shipping_cost')),
-        currencyProblem('currency', text('currency')),
-      );
-    }),
+    rawRecordsCheck('shipments', 'shipments', 'shipment_key', shipmentProblem, { plain: shipmentPlain }),
   ],
   // The incremental build of core.payments and core.shipments finds the rows naming an order through these.
   indexes: [['order_ref']],
