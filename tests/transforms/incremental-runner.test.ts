@@ -119,4 +119,25 @@ describe('the incremental transform runner', () => {
     const customers = await rows(`select distinct customer_key from ops.metric_inputs_changed where model = 'core.customers' and customer_key is not null`);
     expect(customers).toEqual([{ customer_key: '2' }]);
   });
+
+  it('rebuilds for a new unit cost only the lines of that SKU dated on or after it takes effect, as a full build gives them', async () => {
+    // Customer 2 has order 2 (March 4) and order 3 (March 6), one line of SKU-7 each, no cost yet.
+    await landRecords(wh.pool, 'costs', 'unit_costs', [{ sku: 'SKU-7', unit_cost: '4.00', currency: 'USD', valid_from: '2024-03-05' }]);
+    const result = await runModels(wh.db, config, { models, now: new Date('2024-03-10T12:00:00Z') });
+    expect(result.status, result.error).toBe('succeeded');
+    expect(modeOf(result, 'core.order_lines')).toBe('incremental');
+    // Order 3's line out and in again; order 2's, dated before the cost, not touched.
+    expect(result.results.find((r) => r.model === 'core.order_lines')?.replaced).toBe(2);
+    const lines = async () => rows(`select order_id, order_date::text, unit_cost::text from core.order_lines order by order_id`);
+    expect(await lines()).toEqual([
+      { order_id: '2', order_date: '2024-03-04', unit_cost: null },
+      { order_id: '3', order_date: '2024-03-06', unit_cost: '4.00' },
+    ]);
+    const full = await runModels(wh.db, config, { models, now: new Date('2024-03-10T12:00:00Z'), full: true });
+    expect(full.status, full.error).toBe('succeeded');
+    expect(await lines()).toEqual([
+      { order_id: '2', order_date: '2024-03-04', unit_cost: null },
+      { order_id: '3', order_date: '2024-03-06', unit_cost: '4.00' },
+    ]);
+  });
 });

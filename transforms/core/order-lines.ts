@@ -39,11 +39,16 @@ export const coreOrderLines = defineModel({
       union select x.order_id from ${c.replaced('staging.shopify_orders')} x
       union select l.order_id from core.order_lines l where l.order_date in ${ratesChangedOn(c)}
       union select l.order_id from core.order_lines l where l.variant_id in (select v.variant_id from ${c.replaced('core.product_variants')} v)
-      -- The SKUs whose cost changed: a pseudo-constant filter first, so that no cost changed reads no line.
+      -- The lines of a SKU whose cost changed, dated on or after the cost's valid_from (old or
+      -- new): an earlier line reads an earlier cost. A pseudo-constant filter first, so that no
+      -- cost changed reads no line.
       union select l.order_id from core.order_lines l
+        join ${c.replaced('staging.costs_unit_costs')} u on u.sku = l.sku and l.order_date >= u.valid_from
        where exists (select 1 from ${c.replaced('staging.costs_unit_costs')} u)
-         and (l.sku in (select u.sku from ${c.replaced('staging.costs_unit_costs')} u)
-              or l.variant_id in (select v.variant_id from core.product_variants v where v.sku in (select u.sku from ${c.replaced('staging.costs_unit_costs')} u)))`,
+      union select l.order_id from core.order_lines l
+        join core.product_variants v on v.variant_id = l.variant_id
+        join ${c.replaced('staging.costs_unit_costs')} u on u.sku = v.sku and l.order_date >= u.valid_from
+       where exists (select 1 from ${c.replaced('staging.costs_unit_costs')} u)`,
   },
   build: (db, ctx) => {
     const lineSales = sql`(l.price * l.quantity - l.discount - case when so.taxes_included then l.tax else 0 end)`;
