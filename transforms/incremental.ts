@@ -23,6 +23,8 @@ export interface ModelDelta {
   /** Temporary tables of the rows as they were and as they are now (diff and incremental). */
   before?: string;
   after?: string;
+  /** Temporary table of those rows that changed, old and new ({@link keepChangedRows}). */
+  changed?: string;
   /** Rows replaced (deleted plus inserted), as the dependents will see them. */
   rows: number;
 }
@@ -94,11 +96,8 @@ export function changeSets(deltas: ReadonlyMap<string, ModelDelta>, after: strin
     replaced: (model) => {
       const delta = deltas.get(model);
       if (!delta || delta.mode === 'skip') return sql<Record<string, unknown>>`(select * from ${sql.table(model)} where false)`;
-      if (!delta.before || !delta.after) throw new Error(`${model} was rebuilt in full: the models reading it are rebuilt in full too`);
-      // Only the rows that changed: a row replaced by an identical one (an order of a customer
-      // the build widened to, left as it was) asks nothing of the models reading it.
-      return sql<Record<string, unknown>>`(select * from (select * from ${sql.table(delta.before)} except all select * from ${sql.table(delta.after)}) b
-        union all select * from (select * from ${sql.table(delta.after)} except all select * from ${sql.table(delta.before)}) a)`;
+      if (!delta.changed) throw new Error(`${model} was rebuilt in full: the models reading it are rebuilt in full too`);
+      return sql<Record<string, unknown>>`(select * from ${sql.table(delta.changed)})`;
     },
   };
 }
@@ -140,6 +139,20 @@ export function dateColumns(model: string): string[] {
 }
 
 /**
+ * Keeps in `table` (temporary) the rows of a delta that changed: those before less those after,
+ * and those after less those before, each as often as it occurs. A row replaced by an identical
+ * one (an order of a customer the build widened to, left as it was) is not among them, and asks
+ * nothing of the models reading it. Worked out once, read by every model downstream
+ * (`changes.replaced`) and by the metrics (`recordMetricInputs`).
+ */
+export async function keepChangedRows(db: Kysely<Database>, before: string, after: string, table: string): Promise<void> {
+  await sql`create temp table ${sql.table(table)} on commit drop as
+    select * from (select * from ${sql.table(before)} except all select * from ${sql.table(after)}) b
+    union all select * from (select * from ${sql.table(after)} except all select * from ${sql.table(before)}) a`.execute(db);
+  await sql`analyze ${sql.table(table)}`.execute(db);
+}
+
+/**
  * Tells the next metrics refresh what this build replaced in a core table
  * (`ops.metric_inputs_changed`): every date, in each date column, of the rows that changed
  * (a replaced row as it was and as it is, unless the two are the same); every customer
@@ -148,7 +161,7 @@ export function dateColumns(model: string): string[] {
  */
 export async function recordMetricInputs(db: Kysely<Database>, model: string, delta: ModelDelta): Promise<void> {
   if (!model.startsWith('core.') || delta.mode === 'skip') return;
-  if (delta.mode === 'full' || !delta.before || !delta.after) {
+  if (delta.mode === 'full' || !delta.before || !delta.after || !delta.changed) {
     await sql`insert into ops.metric_inputs_changed (model, everything) values (${model}, true)`.execute(db);
     return;
   }
@@ -163,8 +176,7 @@ export async function recordMetricInputs(db: Kysely<Database>, model: string, de
   // The dates of the rows that changed: a row replaced by an identical one (an order of a
   // customer widened to, untouched) moves no figure, and would send the refresh back through
   // every day of that customer's history.
-  const changed = sql`(select * from (select * from ${sql.table(delta.before)} except all select * from ${sql.table(delta.after)}) b
-    union all select * from (select * from ${sql.table(delta.after)} except all select * from ${sql.table(delta.before)}) a)`;
+  const changed = sql.table(delta.changed);
   for (const column of columns) {
     await sql`insert into ops.metric_inputs_changed (model, date)
       select distinct ${model}, r.${sql.ref(column)} from ${changed} r where r.${sql.ref(column)} is not null`.execute(db);

@@ -7,7 +7,7 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
-import { changeSets, changedStreams, compile, executeReading, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
+import { changeSets, changedStreams, compile, executeReading, keepChangedRows, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
 import type { ChangeSets, DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
@@ -618,7 +618,9 @@ async function compareWithBefore(db: Kysely<Database>, model: string, kept: stri
   await sql`drop table ${sql.table(kept)}`.execute(db);
   await sql`analyze ${sql.table(before)}`.execute(db);
   await sql`analyze ${sql.table(after)}`.execute(db);
-  return { mode: 'diff', before, after, rows: await countRows(db, before) + (await countRows(db, after)) };
+  const changed = `pg_temp.verite_changed_${n}`;
+  await keepChangedRows(db, before, after, changed);
+  return { mode: 'diff', before, after, changed, rows: await countRows(db, before) + (await countRows(db, after)) };
 }
 
 async function countRows(db: Kysely<Database>, table: string): Promise<number> {
@@ -697,8 +699,10 @@ async function buildIncrementally(
   // Both analyzed: the models reading them choose index lookups for a few rows, not a scan of a whole table.
   await sql`analyze ${sql.table(after)}`.execute(db);
   await sql`analyze ${sql.table(before)}`.execute(db);
+  const changedRows = `pg_temp.verite_changed_${n}`;
+  await keepChangedRows(db, before, after, changedRows);
   step('replace');
-  return { inserted: count, delta: { mode: 'incremental', before, after, rows: count + (await countRows(db, before)) }, setAside };
+  return { inserted: count, delta: { mode: 'incremental', before, after, changed: changedRows, rows: count + (await countRows(db, before)) }, setAside };
 }
 
 /**

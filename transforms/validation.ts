@@ -74,11 +74,14 @@ export function plainTimestamp(text: Text, range: DateRange, rule: { dateOnly?: 
     else false end`;
 }
 
-/** A date alone that every such month has (see {@link plainTimestamp}): what `dateOnly` fields may hold. */
-const PLAIN_DATE = String.raw`^\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)$`;
+/** A month and day that every year has but for 29 February: 01–28, 29 and 30 but in February, 31 in the long months. */
+const PLAIN_MONTH_DAY = String.raw`(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)`;
+
+/** A date alone (see {@link plainTimestamp}): what `dateOnly` fields may hold too. */
+const PLAIN_DATE = String.raw`^\d{4}-` + PLAIN_MONTH_DAY + '$';
 
 /** See {@link plainTimestamp}: the same shape as the fast path of `ops.parse_timestamptz` (migration 0013), with days 29 to 31. */
-const PLAIN_DATE_TIME = String.raw`^\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:0\d|1[0-5]):?[0-5]\d)$`;
+const PLAIN_DATE_TIME = String.raw`^\d{4}-` + PLAIN_MONTH_DAY + String.raw`[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:0\d|1[0-5]):?[0-5]\d)$`;
 
 /**
  * Every value a JSON path finds in `record` plainly passes {@link amountProblem} or

@@ -3,7 +3,7 @@ import { channelExpression } from '../channels.ts';
 import { hasRates, nonNegative, notInFuture } from '../checks.ts';
 import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { localDate, rateOn } from '../sql.ts';
+import { fxRateJoin, joinedRate, localDate, rateOn } from '../sql.ts';
 
 /** An order's customer: the shop's customer id, else the e-mail, else the order itself (docs/metrics.md). */
 function customerKey(order: RawBuilder<unknown>) {
@@ -80,10 +80,10 @@ export const coreOrders = defineModel({
                ${customerKey(sql`s`)} as customer_key,
                d.record_id is not null as is_deleted,
                not s.is_test and s.cancelled_at is null and d.record_id is null as is_counted,
-               case when upper(s.currency) = ${sql.lit(ctx.reportingCurrency)} then 1::numeric else fx.rate end as rate
+               ${joinedRate('fx', sql`s.currency`, ctx.reportingCurrency)} as rate
           from staging.shopify_orders s
           left join staging.shopify_deletions d on d.record_type = 'order' and d.record_id = s.order_id
-          left join core.fx_rates fx on fx.currency = upper(s.currency) and fx.date = ${localDate(sql`s.created_at`, tz)}
+          left join core.fx_rates fx on ${fxRateJoin('fx', sql`s.currency`, localDate(sql`s.created_at`, tz))}
           -- Computed once per order (a one-row set-returning function is evaluated once, and on
           -- parallel workers): the channel rules name them dozens of times, and each mention of an
           -- expression would parse the URL again.
