@@ -118,6 +118,11 @@ export interface Model {
    * changed is rebuilt in full and compared with its previous rows to know what changed.
    */
   readonly incremental?: IncrementalBuild;
+  /**
+   * Planner settings for this model's statements alone (`set_config(name, value, true)` before
+   * its build, the previous values put back after): for a query shape the planner misjudges.
+   */
+  readonly planner?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -287,6 +287,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       const started = Date.now();
       let compiled: string | undefined;
       const savepoint = await trx.savepoint('model').execute();
+      const restore = await applyPlannerSettings(tdb, model);
       try {
         const signature = modelSignature(tdb, model, ctx);
         signatures.set(model.name, signature);
@@ -324,6 +325,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         deltas.set(model.name, delta);
         await recordMetricInputs(tdb, model.name, delta);
         await savepoint.releaseSavepoint('model').execute();
+        await restore();
         results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started, mode, replaced: delta.rows });
         options.log?.debug({ model: model.name, rows, mode, replaced: delta.rows }, 'model built');
         const what = mode === 'full' || mode === 'diff' ? `${rows.toLocaleString('en-US')} rows` : mode === 'skip' ? 'unchanged' : `${delta.rows.toLocaleString('en-US')} rows replaced`;
@@ -335,6 +337,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         });
       } catch (error) {
         await savepoint.rollbackToSavepoint('model').execute();
+        await restore();
         failed.add(model.name);
         results.push({ model: model.name, status: 'failed', ms: Date.now() - started, sql: compiled, error: errorMessage(error) });
         options.log?.error({ model: model.name, err: errorMessage(error) }, 'model failed');
@@ -398,6 +401,23 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
   } finally {
     if (!committed) await trx.rollback().execute().catch(() => undefined);
   }
+}
+
+/**
+ * Sets a model's own planner settings for the rest of the transaction; returns what puts the
+ * previous values back (a released savepoint keeps a setting made inside it).
+ */
+async function applyPlannerSettings(db: Kysely<Database>, model: Model): Promise<() => Promise<void>> {
+  const settings = Object.entries(model.planner ?? {});
+  if (settings.length === 0) return async () => {};
+  const previous: [string, string][] = [];
+  for (const [name, value] of settings) {
+    const res = await sql<{ previous: string }>`select current_setting(${name}) as previous, set_config(${name}, ${value}, true)`.execute(db);
+    previous.push([name, res.rows[0]!.previous]);
+  }
+  return async () => {
+    for (const [name, value] of previous) await sql`select set_config(${name}, ${value}, true)`.execute(db);
+  };
 }
 
 /**
@@ -487,13 +507,15 @@ async function setRecordsAside(
 ): Promise<{ count: number; removed: number; result: SetAsideResult }> {
   // The records found first, in a statement of their own: a query that writes (the INSERT
   // below) runs in one process, and the check reads every record of a raw table.
+  // That statement asks for no order: one that did (to keep a reason per key) was planned as a
+  // walk of the raw table's key index, a random read per record. The few found are put in
+  // order afterwards.
   const foundTable = 'pg_temp.verite_set_aside_found';
   await sql`drop table if exists ${sql.table(foundTable)}`.execute(db);
   await sql`create temp table ${sql.table(foundTable)} on commit drop as
-    select distinct on (x.key::text) x.key::text as key, x.reason::text as reason from (${found}) x
-     where x.key is not null order by x.key::text, x.reason`.execute(db);
+    select x.key::text as key, x.reason::text as reason from (${found}) x where x.key is not null`.execute(db);
   const res = await sql<{ n: number; sample: { key: string; reason: string }[] | null }>`
-    with found as (select key, reason from ${sql.table(foundTable)}),
+    with found as (select distinct on (key) key, reason from ${sql.table(foundTable)} order by key, reason),
     stored as (
       insert into ops.set_aside (model, check_name, source, stream, key, reason, since, set_aside_at)
       select ${model.name}, ${check.name}, ${check.source}, ${check.stream}, f.key, coalesce(f.reason, ${check.name}), coalesce(b.since, now()), now()

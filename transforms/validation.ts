@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { addDays, localDate } from '../lib/dates.ts';
+import { ISO_4217_CURRENCIES } from '../warehouse/migrations/0009-set-aside.ts';
 import type { SetAsideCheck, TransformContext } from './model.ts';
 import { rawRecordsOnce } from './sql.ts';
 
@@ -80,8 +81,11 @@ const PLAIN_MONTH_DAY = String.raw`(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?
 /** A date alone (see {@link plainTimestamp}): what `dateOnly` fields may hold too. */
 const PLAIN_DATE = String.raw`^\d{4}-` + PLAIN_MONTH_DAY + '$';
 
+/** A date and time as {@link plainTimestamp} takes it, without the anchors. */
+const PLAIN_DATE_TIME_BODY = String.raw`\d{4}-` + PLAIN_MONTH_DAY + String.raw`[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:0\d|1[0-5]):?[0-5]\d)`;
+
 /** See {@link plainTimestamp}: the same shape as the fast path of `ops.parse_timestamptz` (migration 0013), with days 29 to 31. */
-const PLAIN_DATE_TIME = String.raw`^\d{4}-` + PLAIN_MONTH_DAY + String.raw`[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:0\d|1[0-5]):?[0-5]\d)$`;
+const PLAIN_DATE_TIME = `^${PLAIN_DATE_TIME_BODY}$`;
 
 /**
  * Every value a JSON path finds in `record` plainly passes {@link amountProblem} or
@@ -90,9 +94,36 @@ const PLAIN_DATE_TIME = String.raw`^\d{4}-` + PLAIN_MONTH_DAY + String.raw`[Tt ]
  * writes it (numbers as they are, strings quoted), instead of a subquery over each element. True
  * only when each element the check reads would pass; false tells nothing.
  */
-export function plainJsonValues(record: Text, path: string, kind: 'amount' | 'count'): RawBuilder<boolean> {
-  const value = kind === 'amount' ? String.raw`"\d+(?:\.\d+)?"|\d+(?:\.\d+)?|null` : String.raw`"\d+"|\d+|null`;
+export function plainJsonValues(record: Text, path: string, kind: 'amount' | 'count', rule: { nullable?: boolean } = {}): RawBuilder<boolean> {
+  const number = kind === 'amount' ? String.raw`"\d+(?:\.\d+)?"|\d+(?:\.\d+)?` : String.raw`"\d+"|\d+`;
+  const value = rule.nullable === false ? number : `${number}|null`;
+  return plainJsonArray(record, path, value);
+}
+
+/** The values a JSON path finds, as PostgreSQL writes their array, are each one of `value` (a pattern). */
+function plainJsonArray(record: Text, path: string, value: string): RawBuilder<boolean> {
   return sql<boolean>`(jsonb_path_query_array(${record}, ${sql.lit(path)})::text ~ ${sql.lit(`^\\[(?:(?:${value})(?:, )?)*\\]$`)})`;
+}
+
+/**
+ * Every value a JSON path finds is an ISO 4217 code in capitals, or null: it plainly passes
+ * {@link currencyProblem} (not required).
+ */
+export function plainJsonCurrencies(record: Text, path: string): RawBuilder<boolean> {
+  return plainJsonArray(record, path, `"(?:${ISO_4217_CURRENCIES.join('|')})"|null`);
+}
+
+/**
+ * Every value a JSON path finds is a plain date and time ({@link plainTimestamp}'s shape, never
+ * null) written as dated at least two days inside the range: its local date in any time zone is
+ * then in the range too (an offset moves a date by at most a day, and the reporting zone's by at
+ * most another), so it plainly passes {@link timestampProblem}. The dates are compared as text,
+ * which for this one shape is their order. Two days at each end go the slow way.
+ */
+export function plainJsonTimestamps(record: Text, path: string, range: DateRange): RawBuilder<boolean> {
+  const bounds = JSON.stringify({ lo: addDays(range.earliest, 2), hi: addDays(range.today, -1) });
+  return sql<boolean>`(${plainJsonArray(record, path, `"${PLAIN_DATE_TIME_BODY}"`)}
+    and not jsonb_path_exists(${record}, ${sql.lit(`${path} ? (@ < $lo || @ > $hi)`)}, ${sql.lit(bounds)}::jsonb))`;
 }
 
 /** Unix seconds (Stripe's `created`) dated within the range. */

@@ -251,6 +251,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
     max_connections: '100',
+    // A warehouse on this machine alone: no replica reads its write-ahead log, so a table built
+    // in the transaction that creates it (every model's build) is written once, not also to
+    // the log; and a large build's log does not force a checkpoint every gigabyte.
+    wal_level: 'minimal',
+    max_wal_senders: '0',
+    max_wal_size: '4GB',
     ...options.settings,
   };
   const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];

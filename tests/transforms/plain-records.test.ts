@@ -58,6 +58,10 @@ function order(patch: Record<string, unknown> = {}) {
   };
 }
 const line = (patch: Record<string, unknown>) => [{ ...order().line_items[0], ...patch }];
+const item = (patch: Record<string, unknown> = {}) => ({ line_item_id: 1, quantity: 1, subtotal: '49.90', total_tax: '8.32', ...patch });
+const tx = (patch: Record<string, unknown> = {}) => ({ kind: 'refund', status: 'success', amount: '49.90', currency: 'EUR', created_at: '2024-03-02T10:00:00Z', ...patch });
+/** A refund as the Admin API writes it within its order. */
+const refund = (patch: Record<string, unknown> = {}) => ({ id: 9, created_at: '2024-03-02T10:00:00+01:00', refund_line_items: [item()], transactions: [tx()], ...patch });
 
 /** Each record, and whether it is plainly fine (worked out by hand from the rules of the check). */
 const RECORDS: [label: string, record: unknown, plain: boolean][] = [
@@ -68,8 +72,30 @@ const RECORDS: [label: string, record: unknown, plain: boolean][] = [
   ['a null line price', order({ line_items: line({ price: null }) }), true],
   ['the 31st of a long month', order({ created_at: '2024-01-31T23:30:00Z' }), true],
   ['cancelled, plainly', order({ cancelled_at: '2024-03-02T10:00:00Z' }), true],
+  ['a refund', order({ refunds: [refund()] }), true],
+  ['a refund dated two days before the run day in Paris', order({ refunds: [refund({ created_at: '2024-03-04T23:59:59-12:00' })] }), true],
+  ['two refunds, one of two lines with a failed transaction', order({ refunds: [refund(), refund({ refund_line_items: [item(), item({ quantity: '2' })], transactions: [tx({ status: 'failure' }), tx()] })] }), true],
+  ['a refund with a transaction of no currency', order({ refunds: [refund({ transactions: [tx({ currency: null })] })] }), true],
+  // JSON paths read a lone object as an array of one; the check reads no refund there at all.
+  ['refunds not an array, plainly good', order({ refunds: refund() }), true],
   // Sent the slow way: each may or may not have a problem, the full check decides.
-  ['a refund', order({ refunds: [{ created_at: '2024-03-02T10:00:00Z', transactions: [{ kind: 'refund', status: 'success', amount: '5.00', currency: 'EUR' }] }] }), false],
+  ['a refund dated the day before the run day', order({ refunds: [refund({ created_at: '2024-03-05T10:00:00Z' })] }), false],
+  ['a refund dated after the run day', order({ refunds: [refund({ created_at: '2024-03-07T10:00:00Z' })] }), false],
+  ['a refund dated before 1995', order({ refunds: [refund({ created_at: '1994-06-01T10:00:00Z' })] }), false],
+  ['a refund dated 2 January 1995', order({ refunds: [refund({ created_at: '1995-01-02T10:00:00Z' })] }), false],
+  ['a refund of no date, its transaction dated', order({ refunds: [refund({ created_at: null, transactions: [tx({ created_at: '2024-03-02T10:00:00Z' })] })] }), false],
+  ['a refund dated 30 February', order({ refunds: [refund({ created_at: '2023-02-30T10:00:00Z' })] }), false],
+  ['a refund of one undated and one dated', order({ refunds: [refund(), { ...refund(), created_at: undefined }] }), false],
+  ['a refunded quantity -1', order({ refunds: [refund({ refund_line_items: [item({ quantity: -1 })] })] }), false],
+  ['a refunded subtotal a word', order({ refunds: [refund({ refund_line_items: [item({ subtotal: 'ten' })] })] }), false],
+  ['a refunded tax negative', order({ refunds: [refund({ refund_line_items: [item({ total_tax: '-0.50' })] })] }), false],
+  ['a refund transaction of no amount', order({ refunds: [refund({ transactions: [{ ...tx(), amount: undefined }] })] }), false],
+  ['a refund transaction of amount null', order({ refunds: [refund({ transactions: [tx({ amount: null })] })] }), false],
+  ['a failed transaction of a bad amount', order({ refunds: [refund({ transactions: [tx({ status: 'failure', amount: 'x' }), tx()] })] }), false],
+  ['a refund transaction in XYZ', order({ refunds: [refund({ transactions: [tx({ currency: 'XYZ' })] })] }), false],
+  ['a refund transaction in eur', order({ refunds: [refund({ transactions: [tx({ currency: 'eur' })] })] }), false],
+  ['refunds not an array, of a bad quantity', order({ refunds: refund({ refund_line_items: [item({ quantity: 'x' })] }) }), false],
+  ['refunds null', order({ refunds: null }), false],
   ['29 February of a leap year', order({ created_at: '2024-02-29T10:00:00Z' }), false],
   ['30 February', order({ created_at: '2023-02-30T10:00:00Z' }), false],
   ['31 April', order({ created_at: '2023-04-31T10:00:00Z' }), false],
@@ -114,7 +140,13 @@ describe('the raw orders that are plainly fine', () => {
     // The slow way still finds the problems: a few of them, as the check words them.
     expect(byLabel.get('quantity -1')!.problem).toBe('line_items[0].quantity "-1" is negative');
     expect(byLabel.get('31 April')!.problem).toMatch(/^created_at "2023-04-31T10:00:00Z" is not a valid ISO 8601 date and time/);
-    expect(byLabel.get('a refund')!.problem).toBeNull();
+    expect(byLabel.get('a refund dated the day before the run day')!.problem).toBeNull();
+    expect(byLabel.get('a refund of no date, its transaction dated')!.problem).toBeNull();
+    expect(byLabel.get('a failed transaction of a bad amount')!.problem).toBeNull();
+    expect(byLabel.get('a refund transaction in eur')!.problem).toBeNull();
+    expect(byLabel.get('a refund dated after the run day')!.problem).toMatch(/^refunds\[0\]\.created_at "2024-03-07T10:00:00Z" is dated after 2024-03-06/);
+    expect(byLabel.get('a refund transaction of amount null')!.problem).toBe('refunds[0].transactions[0].amount is missing');
+    expect(byLabel.get('a refunded quantity -1')!.problem).toBe('refunds[0].refund_line_items[0].quantity "-1" is negative');
     expect(byLabel.get('29 February of a leap year')!.problem).toBeNull();
   });
 

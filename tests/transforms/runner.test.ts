@@ -120,6 +120,19 @@ describe('transform runner', () => {
     expect(await publishedOrders()).toBe(1);
   });
 
+  it("a model's planner settings hold for its own build only, and are put back after it", async () => {
+    const setting = (name: string, dependsOn: string[], planner?: Record<string, string>) =>
+      defineModel({ name, dependsOn, description: name, planner, build: (db) => db.selectNoFrom(sql<string>`current_setting('enable_memoize')`.as('memoize')) });
+    const before = setting('staging.planner_before', []);
+    const own = setting('staging.planner_own', ['staging.planner_before'], { enable_memoize: 'off' });
+    const after = setting('staging.planner_after', ['staging.planner_own']);
+    expect((await runModels(wh.db, config, { models: [before, own, after], now: NOW })).status).toBe('succeeded');
+    const read = async (table: string) => (await sql<{ memoize: string }>`select memoize from ${sql.table(table)}`.execute(wh.db)).rows[0]!.memoize;
+    expect(await read('staging.planner_before')).toBe('on');
+    expect(await read('staging.planner_own')).toBe('off');
+    expect(await read('staging.planner_after')).toBe('on');
+  });
+
   it('fails the run naming the currency and date of an amount with no usable rate', async () => {
     await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 3, created_at: '2024-03-03T10:00:00Z', currency: 'JPY', total: '1500', customer: 3 })], 'run-3');
     const result = await runModels(wh.db, config, { models, now: NOW });

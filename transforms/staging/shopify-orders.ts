@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { jsonCheckedTimestamp, jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, rawRecordsOnce } from '../sql.ts';
-import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, plainJsonValues, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
+import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
 
@@ -66,8 +66,8 @@ function orderFieldProblems() {
 /**
  * An order that plainly has no problem ({@link shopifyOrderProblem} is null): its own fields
  * pass, its dates are plain ISO 8601 within the range, every amount and quantity of its lines and
- * shipping lines is a plain number, and it has no refunds. Most orders are; the check works out
- * the problem of the others only, and picks them on parallel workers.
+ * shipping lines is a plain number, and it has no refunds or plainly good ones. Most orders are;
+ * the check works out the problem of the others only, and picks them on parallel workers.
  */
 export function shopifyOrderPlain(ctx: TransformContext) {
   const range = dateRange(ctx);
@@ -81,7 +81,26 @@ export function shopifyOrderPlain(ctx: TransformContext) {
     and ${plainJsonValues(record, '$.line_items[*].discount_allocations[*].amount', 'amount')}
     and ${plainJsonValues(record, '$.line_items[*].tax_lines[*].price', 'amount')}
     and ${plainJsonValues(record, '$.shipping_lines[*].price', 'amount')}
-    and coalesce(_record->'refunds', '[]'::jsonb) = '[]'::jsonb)`;
+    and (coalesce(_record->'refunds', '[]'::jsonb) = '[]'::jsonb or ${refundsPlain(ctx)}))`;
+}
+
+/**
+ * The refunds of an order plainly have no problem: every refund has its own plain date (which the
+ * check reads before its transactions'), dated two days inside the range; every refunded line's
+ * quantity and amounts, and every transaction's amount (present) and currency are plain. All
+ * transactions are read, not only the successful refunds the check reads: more than it needs.
+ */
+function refundsPlain(ctx: TransformContext) {
+  const record = sql`_record`;
+  const count = (path: string) => sql`jsonb_array_length(jsonb_path_query_array(_record, ${sql.lit(path)}))`;
+  return sql<boolean>`(${plainJsonTimestamps(record, '$.refunds[*].created_at', dateRange(ctx))}
+    and ${count('$.refunds[*].created_at')} = ${count('$.refunds[*]')}
+    and ${plainJsonValues(record, '$.refunds[*].refund_line_items[*].quantity', 'count')}
+    and ${plainJsonValues(record, '$.refunds[*].refund_line_items[*].subtotal', 'amount')}
+    and ${plainJsonValues(record, '$.refunds[*].refund_line_items[*].total_tax', 'amount')}
+    and ${plainJsonValues(record, '$.refunds[*].transactions[*].amount', 'amount', { nullable: false })}
+    and ${count('$.refunds[*].transactions[*].amount')} = ${count('$.refunds[*].transactions[*]')}
+    and ${plainJsonCurrencies(record, '$.refunds[*].transactions[*].currency')})`;
 }
 
 /**
