@@ -4,6 +4,7 @@ import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Progress } from '../lib/progress.ts';
 import type { Database } from '../warehouse/database.ts';
+import { setBuildSettings } from '../warehouse/build-session.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
@@ -252,20 +253,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
   const tdb = trx as unknown as Kysely<Database>;
   let committed = false;
   try {
-    // Timestamps without an offset mean UTC, whatever the server's setting.
-    await sql`set local timezone = 'UTC'`.execute(trx);
-    // Sorts and hashes of a large shop's build (an order sequence over every order) in memory,
-    // not spilled to disk in 4 MB runs (the server's default); for this transaction only.
-    await sql`select set_config('work_mem', ${config.transform?.workMem ?? '256MB'}, true), set_config('maintenance_work_mem', ${config.transform?.workMem ?? '256MB'}, true)`.execute(trx);
-    // An incremental build reads a few thousand rows of million-row tables by key: on SSD storage
-    // (any managed server) an index lookup costs little more than a sequential read, and the
-    // default cost (4) makes the planner scan the whole table instead.
-    await sql`select set_config('random_page_cost', '1.1', true)`.execute(trx);
-    // A row of a staging model costs far more to compute (a JSON record decompressed and read,
-    // its fields parsed and checked) than to pass from a parallel worker to the leader: at the
-    // default cost of passing a row (0.1), the planner keeps a scan of a million records in one
-    // process. Small tables stay in one process: parallel_setup_cost is left as it is.
-    await sql`select set_config('parallel_tuple_cost', '0.01', true)`.execute(trx);
+    await setBuildSettings(tdb, config.transform?.workMem);
     // Every change up to here is committed: runs land only under the run lock (docs/scale.md).
     const through = (await sql<{ through: string }>`select coalesce(max(change_id), 0)::text as through from ops.raw_changes`.execute(trx)).rows[0]!.through;
     const previous = await previousBuilds(tdb);

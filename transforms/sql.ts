@@ -105,9 +105,10 @@ export function jsonElements<A extends string, V extends string>(array: RawBuild
  * several times would be evaluated (and a stored jsonb decompressed) at every mention. Unlike an
  * `offset 0` fence, it leaves the query free to run on parallel workers.
  */
-function oncePerRow(table: string, value: RawBuilder<unknown>, name: string, columns: string[]): RawBuilder<unknown> {
+function oncePerRow(table: string, value: RawBuilder<unknown>, name: string, columns: string[], where?: RawBuilder<boolean>): RawBuilder<unknown> {
   const kept = sql.join(columns.map((c) => sql.ref(`t.${c}`)));
-  return sql`(select ${kept}, x.${sql.id(name)} from ${sql.table(table)} t cross join lateral unnest(array[${value}]) as x(${sql.id(name)}))`;
+  const only = where ? sql` where ${where}` : sql``;
+  return sql`(select ${kept}, x.${sql.id(name)} from ${sql.table(table)} t cross join lateral unnest(array[${value}]) as x(${sql.id(name)})${only})`;
 }
 
 /**
@@ -124,6 +125,14 @@ export function rawRecordsOnce(table: string, columns: string[] = ['_key']): Ali
  * select from as `o(_key, part)`: a model that unnests an order's `line_items` or `refunds` names
  * the array several times a row, and each mention of the stored record would decompress it again.
  */
-export function rawPartOnce(table: string, field: string): AliasedRawBuilder<{ _key: string; part: unknown }, 'o'> {
-  return (oncePerRow(table, sql`t._record -> ${sql.lit(field)}`, 'part', ['_key']) as RawBuilder<{ _key: string; part: unknown }>).as('o');
+export function rawPartOnce(table: string, field: string, where?: RawBuilder<boolean>): AliasedRawBuilder<{ _key: string; part: unknown }, 'o'> {
+  return (oncePerRow(table, sql`t._record -> ${sql.lit(field)}`, 'part', ['_key'], where) as RawBuilder<{ _key: string; part: unknown }>).as('o');
 }
+
+/**
+ * The raw orders whose record holds refunds (`staging.shopify_orders.has_refunds`, built first),
+ * for `rawPartOnce`'s `where` (on the raw table as `t`): a refund model reads those records
+ * alone, a few percent of the orders, where reading every record to find them cost as much as
+ * staging all the orders.
+ */
+export const ORDERS_WITH_REFUNDS = sql<boolean>`exists (select 1 from staging.shopify_orders so where so.order_id = t._key and so.has_refunds)`;

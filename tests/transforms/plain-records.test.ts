@@ -235,6 +235,32 @@ describe('the raw orders that are plainly fine', () => {
     expect(safe.rows).toEqual([{ proname: 'url_decode', proparallel: 's' }, { proname: 'url_param', proparallel: 's' }]);
   });
 
+  it('ops.try_timestamptz asks the server whether the text is a timestamp instead of catching the error, and gives what the cast gives', async () => {
+    // [text, the instant in UTC or null], worked out by hand (the session's zone is UTC).
+    const cases: [string | null, string | null][] = [
+      ['2024-03-01T10:00:00+01:00', '2024-03-01T09:00:00.000Z'],
+      ['  2024-03-01 10:00:00  ', '2024-03-01T10:00:00.000Z'],
+      ['2024-03-01', '2024-03-01T00:00:00.000Z'],
+      ['March 1, 2024 10:00 UTC', '2024-03-01T10:00:00.000Z'],
+      ['2024-02-30T10:00:00Z', null],
+      ['2024-03-01T25:00:00Z', null],
+      ['not a date', null],
+      ['', null],
+      ['   ', null],
+      [null, null],
+    ];
+    await wh.db.connection().execute(async (db) => {
+      await sql`set timezone = 'UTC'`.execute(db);
+      for (const [v, expected] of cases) {
+        const res = await sql<{ t: Date | null }>`select ops.try_timestamptz(${v}) as t`.execute(db);
+        expect({ v, t: res.rows[0]!.t?.toISOString() ?? null }).toEqual({ v, t: expected });
+      }
+      await sql`reset timezone`.execute(db);
+    });
+    const safe = await sql<{ proparallel: string }>`select proparallel from pg_proc where pronamespace = 'ops'::regnamespace and proname = 'try_timestamptz'`.execute(wh.db);
+    expect(safe.rows).toEqual([{ proparallel: 's' }]);
+  });
+
   it('a plain shipment implies no problem: dates alone or with a time, the promised one up to a year and a day ahead', async () => {
     const parcel = (patch: Record<string, unknown>) => ({
       order_id: '#1001', tracking_number: 'T1', carrier: 'UPS', shipped_at: '2024-03-02T09:00:00Z', estimated_delivery_at: '2024-03-05',

@@ -203,8 +203,9 @@ describe('transform runner', () => {
     const refunded = order({ id: 6, created_at: '2024-03-04T10:00:00Z', total: '30.00', customer: 6,
       refunds: [{ id: 706, created_at: '2024-03-05T10:00:00Z', transactions: [{ id: 806, kind: 'refund', status: 'success', amount: '30.00', currency: 'USD' }] }] });
     await landRecords(wh.pool, 'shopify', 'orders', [refunded], 'run-6');
-    // Only the refunds are rebuilt: core.orders still lacks order 6.
-    const result = await runModels(wh.db, config, { models, now: NOW, select: ['staging.shopify_refunds', 'core.refunds'] });
+    // Only the staged orders and the refunds are rebuilt (the refunds read the staged orders to
+    // find the records holding refunds): core.orders still lacks order 6.
+    const result = await runModels(wh.db, config, { models, now: NOW, select: ['staging.shopify_orders', 'staging.shopify_refunds', 'core.refunds'] });
     expect(result.status).toBe('failed');
     const failed = result.checks.filter((c) => !c.passed);
     expect(failed).toEqual([

@@ -76,22 +76,14 @@ export const coreOrders = defineModel({
     });
     return db
       .selectFrom(sql<Record<string, unknown>>`(
-        select s.*, u.utm_source, u.utm_medium, u.utm_campaign, u.referrer_host,
+        select s.*,
                ${customerKey(sql`s`)} as customer_key,
                d.record_id is not null as is_deleted,
                not s.is_test and s.cancelled_at is null and d.record_id is null as is_counted,
                ${joinedRate('fx', sql`s.currency`, ctx.reportingCurrency)} as rate
           from staging.shopify_orders s
           left join staging.shopify_deletions d on d.record_type = 'order' and d.record_id = s.order_id
-          left join core.fx_rates fx on ${fxRateJoin('fx', sql`s.currency`, localDate(sql`s.created_at`, tz))}
-          -- Computed once per order (a one-row set-returning function is evaluated once, and on
-          -- parallel workers): the channel rules name them dozens of times, and each mention of an
-          -- expression would parse the URL again.
-          cross join lateral unnest(
-            array[ops.url_param(s.landing_site, 'utm_source')],
-            array[ops.url_param(s.landing_site, 'utm_medium')],
-            array[ops.url_param(s.landing_site, 'utm_campaign')],
-            array[ops.url_host(s.referring_site)]) as u(utm_source, utm_medium, utm_campaign, referrer_host))`.as('o'))
+          left join core.fx_rates fx on ${fxRateJoin('fx', sql`s.currency`, localDate(sql`s.created_at`, tz))})`.as('o'))
       .leftJoin(
         // A sum is null when any of its transactions has no rate, never a silently smaller sum.
         sql<{ order_id: string; refunded: string | null; refunded_rc: string | null }>`(

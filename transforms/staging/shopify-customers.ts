@@ -11,22 +11,18 @@ export const stagingShopifyCustomers = defineModel({
   uniqueKey: ['customer_id'],
   incremental: byRawKey('shopify', 'customers', 'customer_id', (changes) => sql`select record_id as value from ${changes.replaced('staging.shopify_deletions')} d where d.record_type = 'customer'`),
   build: (db) =>
-    db.selectFrom(rawRecordsOnce('raw.shopify__customers')).select((eb) => [
-      'r._key as customer_id',
-      eb
-        .exists(
-          eb
-            .selectFrom('staging.shopify_deletions as d')
-            .select(eb.lit(1).as('one'))
-            .where('d.record_type', '=', sql.lit('customer'))
-            .whereRef('d.record_id', '=', 'r._key'),
-        )
-        .as('is_deleted'),
-      sql<string | null>`nullif(lower(btrim(${jsonText('r._record', 'email')})), '')`.as('email'),
-      jsonText('r._record', 'first_name').as('first_name'),
-      jsonText('r._record', 'last_name').as('last_name'),
-      jsonTimestamp('r._record', 'created_at').as('created_at'),
-      jsonTimestamp('r._record', 'updated_at').as('updated_at'),
-      jsonText('r._record', 'state').as('state'),
-    ]),
+    db
+      .selectFrom(rawRecordsOnce('raw.shopify__customers'))
+      // Joined, not asked per record: a subquery per row keeps the scan in one process.
+      .leftJoin(sql<{ record_id: string }>`(select distinct record_id from staging.shopify_deletions where record_type = 'customer')`.as('d'), 'd.record_id', 'r._key')
+      .select([
+        'r._key as customer_id',
+        sql<boolean>`d.record_id is not null`.as('is_deleted'),
+        sql<string | null>`nullif(lower(btrim(${jsonText('r._record', 'email')})), '')`.as('email'),
+        jsonText('r._record', 'first_name').as('first_name'),
+        jsonText('r._record', 'last_name').as('last_name'),
+        jsonTimestamp('r._record', 'created_at').as('created_at'),
+        jsonTimestamp('r._record', 'updated_at').as('updated_at'),
+        jsonText('r._record', 'state').as('state'),
+      ]),
 });

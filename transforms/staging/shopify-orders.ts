@@ -132,6 +132,16 @@ export const stagingShopifyOrders = defineModel({
     db
       // Each record read out of storage once, not once per field.
       .selectFrom(rawRecordsOnce('raw.shopify__orders'))
+      // The landing URL's UTM parameters and the referrer's host, parsed here where the scan runs
+      // on parallel workers (core.orders' channel rules read them): a pattern match each, some
+      // 10 µs an order, which core.orders paid in one process.
+      .crossJoinLateral(
+        sql<{ utm_source: string | null; utm_medium: string | null; utm_campaign: string | null; referrer_host: string | null }>`(select * from unnest(
+          array[ops.url_param(r._record->>'landing_site', 'utm_source')],
+          array[ops.url_param(r._record->>'landing_site', 'utm_medium')],
+          array[ops.url_param(r._record->>'landing_site', 'utm_campaign')],
+          array[ops.url_host(r._record->>'referring_site')]) as p(utm_source, utm_medium, utm_campaign, referrer_host))`.as('u'),
+      )
       .select((eb) => {
         const decimal = (...path: string[]) => eb.fn.coalesce(jsonDecimal('_record', ...path), sql<string>`0`);
         return [
@@ -156,8 +166,15 @@ export const stagingShopifyOrders = defineModel({
           sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
           jsonId('_record', 'landing_site').as('landing_site'),
           jsonId('_record', 'referring_site').as('referring_site'),
+          sql<string | null>`u.utm_source`.as('utm_source'),
+          sql<string | null>`u.utm_medium`.as('utm_medium'),
+          sql<string | null>`u.utm_campaign`.as('utm_campaign'),
+          sql<string | null>`u.referrer_host`.as('referrer_host'),
           paymentGatewayNames(sql`_record->'payment_gateway_names'`).as('payment_gateway_names'),
           jsonText('_record', 'financial_status').as('financial_status'),
+          // Whether the record holds refunds (an array of any): the refund models read only these
+          // records again, not every order.
+          sql<boolean>`coalesce(jsonb_typeof(_record->'refunds') = 'array' and _record->'refunds' <> '[]'::jsonb, false)`.as('has_refunds'),
         ];
       }),
 });

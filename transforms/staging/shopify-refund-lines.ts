@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce, ORDERS_WITH_REFUNDS } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
 
 /**
@@ -25,7 +25,7 @@ export const stagingShopifyRefundLines = defineModel({
       // subqueries over a refund's transactions below run for their few rows only, outside the scan).
       .selectFrom((eb) =>
         eb
-          .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds'))
+          .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds', ORDERS_WITH_REFUNDS))
           .where(sql<boolean>`case when jsonb_typeof(o.part) = 'array' then jsonb_array_length(o.part) > 0 else false end`)
           .select(['o._key', 'o.part'])
           .offset(sql.lit(0))

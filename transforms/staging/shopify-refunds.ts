@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce, ORDERS_WITH_REFUNDS } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
 
 /**
@@ -21,7 +21,7 @@ export const stagingShopifyRefunds = defineModel({
   incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
-      .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds'))
+      .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds', ORDERS_WITH_REFUNDS))
       .crossJoinLateral(jsonElements(sql`o.part`, 'r', 'refund'))
       .crossJoinLateral(jsonElements(sql`r.refund->'transactions'`, 't', 'tx'))
       .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))

@@ -14,6 +14,7 @@ import * as m0019 from './0019-raw-changes.ts';
 import * as m0020 from './0020-incremental-build.ts';
 import * as m0021 from './0021-customer-metric-state.ts';
 import * as m0022 from './0022-parallel-safe-functions.ts';
+import * as m0023 from './0023-try-timestamptz-without-exception.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0020-incremental-build': m0020,
   '0021-customer-metric-state': m0021,
   '0022-parallel-safe-functions': m0022,
+  '0023-try-timestamptz-without-exception': m0023,
 };

@@ -45,8 +45,13 @@ export const stagingColumns = {
     email: 'text?',
     landing_site: 'text?',
     referring_site: 'text?',
+    utm_source: 'text?',
+    utm_medium: 'text?',
+    utm_campaign: 'text?',
+    referrer_host: 'text?',
     payment_gateway_names: 'text[]',
     financial_status: 'text?',
+    has_refunds: 'boolean',
   },
   'staging.shopify_order_lines': {
     order_id: 'text',
