@@ -72,6 +72,10 @@ const RECORDS: [label: string, record: unknown, plain: boolean][] = [
   ['a null line price', order({ line_items: line({ price: null }) }), true],
   ['the 31st of a long month', order({ created_at: '2024-01-31T23:30:00Z' }), true],
   ['cancelled, plainly', order({ cancelled_at: '2024-03-02T10:00:00Z' }), true],
+  ['no subtotal, tax or discounts', order({ subtotal_price: null, total_tax: null, total_discounts: undefined }), true],
+  ['test and taxes_included absent', order({ test: undefined, taxes_included: null }), true],
+  ['a date and time with milliseconds and a negative offset', order({ created_at: '2024-03-01T10:00:00.123-05:00' }), true],
+  ['the 30th of April at 23:59:59', order({ created_at: '2023-04-30T23:59:59Z' }), true],
   ['a refund', order({ refunds: [refund()] }), true],
   ['a refund dated two days before the run day in Paris', order({ refunds: [refund({ created_at: '2024-03-04T23:59:59-12:00' })] }), true],
   ['two refunds, one of two lines with a failed transaction', order({ refunds: [refund(), refund({ refund_line_items: [item(), item({ quantity: '2' })], transactions: [tx({ status: 'failure' }), tx()] })] }), true],
@@ -123,6 +127,19 @@ const RECORDS: [label: string, record: unknown, plain: boolean][] = [
   ['line items not an array', order({ line_items: { price: 'x' } }), false],
   ['currency XX', order({ currency: 'XX' }), false],
   ['test a word', order({ test: 'maybe' }), false],
+  ['test in capitals', order({ test: 'TRUE' }), false],
+  ['currency in lower case', order({ currency: 'eur' }), false],
+  ['a total with a blank', order({ total_price: ' 54.90' }), false],
+  ['a total written 54.', order({ total_price: '54.' }), false],
+  ['no total', order({ total_price: null }), false],
+  ['a negative tax', order({ total_tax: '-1.00' }), false],
+  ['an offset without a colon', order({ created_at: '2024-03-01T10:00:00+0100' }), false],
+  ['an offset of 16 hours', order({ created_at: '2024-03-01T10:00:00+16:00' }), false],
+  ['hour 24', order({ created_at: '2024-03-01T24:00:00Z' }), false],
+  ['minute 60', order({ created_at: '2024-03-01T10:60:00Z' }), false],
+  ['second 60', order({ created_at: '2024-03-01T10:00:60Z' }), false],
+  ['month 13', order({ created_at: '2024-13-01T10:00:00Z' }), false],
+  ['digits of another script', order({ created_at: '٢٠٢٤-03-01T10:00:00Z' }), false],
 ];
 
 describe('the raw orders that are plainly fine', () => {
@@ -148,6 +165,11 @@ describe('the raw orders that are plainly fine', () => {
     expect(byLabel.get('a refund transaction of amount null')!.problem).toBe('refunds[0].transactions[0].amount is missing');
     expect(byLabel.get('a refunded quantity -1')!.problem).toBe('refunds[0].refund_line_items[0].quantity "-1" is negative');
     expect(byLabel.get('29 February of a leap year')!.problem).toBeNull();
+    expect(byLabel.get('test in capitals')!.problem).toBeNull();
+    expect(byLabel.get('an offset without a colon')!.problem).toBeNull();
+    expect(byLabel.get('a total written 54.')!.problem).toBeNull();
+    expect(byLabel.get('minute 60')!.problem).toMatch(/^created_at "2024-03-01T10:60:00Z" is not a valid ISO 8601 date and time/);
+    expect(byLabel.get('no total')!.problem).toBe('total_price is missing');
   });
 
   it('a plain date and time agrees with ops.timestamp_problem on the edges of the range', async () => {
