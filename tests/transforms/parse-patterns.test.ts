@@ -1,0 +1,76 @@
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import * as m0024 from '../../warehouse/migrations/0024-faster-patterns.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+/**
+ * Migration 0024 rewrote the parse functions for speed ([0-9] for \d, a cheaper fast path for
+ * dates and times). Each must give what it gave before on every text: the values are worked out
+ * with the new definitions, then with the old ones (the migration's `down`), and compared.
+ */
+
+let wh: Warehouse;
+beforeAll(async () => {
+  wh = await createTestDatabase('parse_patterns');
+});
+afterAll(async () => wh?.close());
+
+const TIMESTAMPS = [
+  '2024-03-01T10:00:00Z', '2024-03-01T10:00:00z', '2024-03-01t10:00:00Z', '2024-03-01 10:00:00Z',
+  '2024-03-01T10:00:00+01:00', '2024-03-01T10:00:00-05:30', '2024-03-01T10:00:00+0100', '2024-03-01T10:00:00+01',
+  '2024-03-01T10:00:00+15:59', '2024-03-01T10:00:00+16:00', '2024-03-01T10:00:00', '2024-03-01T10:00Z',
+  '2024-03-01T10:00:00.1Z', '2024-03-01T10:00:00.123456789+02:00', '2024-03-01T10:00:00.1234567890Z', '2024-03-01T10:00:00,5Z',
+  ' 2024-03-01T10:00:00Z ', '2024-03-01T10:00:00 Z', '2024-01-31T23:59:59Z', '2024-04-31T10:00:00Z', '2024-04-30T10:00:00Z',
+  '2024-02-29T10:00:00Z', '2023-02-29T10:00:00Z', '2000-02-29T10:00:00Z', '1900-02-29T10:00:00Z', '2024-02-30T10:00:00Z',
+  '0000-03-01T10:00:00Z', '9999-12-31T23:59:59Z', '2024-00-01T10:00:00Z', '2024-13-01T10:00:00Z', '2024-03-00T10:00:00Z',
+  '2024-03-01T24:00:00Z', '2024-03-01T23:60:00Z', '2024-03-01T23:59:60Z', '2024-03-01', '2024-3-1T10:00:00Z',
+  '٢٠٢٤-03-01T10:00:00Z', '2024-03-01T10:00:00+01:00 ', '', ' ', 'yesterday', 'now', 'garbage',
+];
+const DECIMALS = ['12', '-3.5', '+1', '.5', '10.', '0.00', '1e5', 'NaN', 'Infinity', ' 12 ', '', ' ', '1,5', '١٢', '12.3.4', '-', '.'];
+const INTEGERS = ['12', '-12', '+0', '1.0', ' 7 ', '', '١', '9999999999999999999'];
+const EPOCHS = ['1700000000', '123456789012', '1234567890123', '-1', '', 'abc', '١٧٠٠٠٠٠٠٠٠', ' 1700000000 ', '0'];
+const DATES = ['2024-02-29', '2023-02-29', '2024-04-31', '2024-12-31', '0000-01-01', '2024-1-01', ' 2024-01-01 ', '٢٠٢٤-01-01', ''];
+
+async function values(db: Kysely<any>) {
+  const res = await sql<{ v: unknown }>`
+    select jsonb_build_object(
+      'timestamps', (select jsonb_agg(jsonb_build_array(t, ops.parse_timestamptz(t), ops.date_or_timestamp_problem('f', t, true, '1995-01-01', '2030-01-01', 'Europe/Paris')) order by o) from unnest(${TIMESTAMPS}::text[]) with ordinality as x(t, o)),
+      'null', jsonb_build_array(ops.parse_timestamptz(null), ops.parse_decimal(null), ops.parse_integer(null), ops.parse_date(null)),
+      'decimals', (select jsonb_agg(jsonb_build_array(t, ops.parse_decimal(t)) order by o) from unnest(${DECIMALS}::text[]) with ordinality as x(t, o)),
+      'integers', (select jsonb_agg(jsonb_build_array(t, ops.parse_integer(t)) order by o) from unnest(${INTEGERS}::text[]) with ordinality as x(t, o)),
+      'epochs', (select jsonb_agg(jsonb_build_array(t, ops.epoch_problem('created', t, true, '1995-01-01', '2030-01-01', 'UTC')) order by o) from unnest(${EPOCHS}::text[]) with ordinality as x(t, o)),
+      'dates', (select jsonb_agg(jsonb_build_array(t, ops.parse_date(t)) order by o) from unnest(${DATES}::text[]) with ordinality as x(t, o))
+    ) as v`.execute(db);
+  return res.rows[0]!.v;
+}
+
+describe('migration 0024: faster patterns, the same values', () => {
+  it('gives on every text what the definitions before it gave', async () => {
+    // One connection, in UTC: a text without an offset is read in the session's zone.
+    await wh.db.connection().execute(async (db) => {
+      await sql`set timezone = 'UTC'`.execute(db);
+      const now = (await values(db)) as { timestamps: [string, unknown, unknown][]; decimals: [string, unknown][] };
+      // A few worked out by hand: the new fast path and the slower steps.
+      const ts = new Map(now.timestamps.map(([t, v]) => [t, v]));
+      expect(ts.get('2024-03-01T10:00:00+01:00')).toBe('2024-03-01T09:00:00+00:00');
+      expect(ts.get('2024-01-31T23:59:59Z')).toBe('2024-01-31T23:59:59+00:00');
+      expect(ts.get('2024-02-29T10:00:00Z')).toBe('2024-02-29T10:00:00+00:00');
+      expect(ts.get('2024-03-01T10:00:00+0100')).toBe('2024-03-01T09:00:00+00:00');
+      expect(ts.get('2024-03-01T10:00:00')).toBe('2024-03-01T10:00:00+00:00');
+      for (const bad of ['2023-02-29T10:00:00Z', '2024-04-31T10:00:00Z', '2024-03-01T24:00:00Z', '2024-03-01T10:00:00+16:00', '٢٠٢٤-03-01T10:00:00Z', 'yesterday']) expect({ bad, v: ts.get(bad) }).toEqual({ bad, v: null });
+      expect(new Map(now.decimals.map(([t, v]) => [t, v])).get('١٢')).toBeNull();
+
+      await m0024.down(db as Kysely<unknown>);
+      const before = await values(db);
+      await m0024.up(db as Kysely<unknown>);
+      expect(now).toEqual(before);
+      await sql`reset timezone`.execute(db);
+    });
+    const safe = await sql<{ proname: string; proparallel: string }>`
+      select proname, proparallel from pg_proc where pronamespace = 'ops'::regnamespace
+         and proname in ('parse_decimal', 'parse_integer', 'parse_date', 'parse_timestamptz', 'date_or_timestamp_problem', 'epoch_problem') order by proname`.execute(wh.db);
+    expect(safe.rows.every((r) => r.proparallel === 's')).toBe(true);
+    expect(safe.rows).toHaveLength(6);
+  });
+});
