@@ -72,12 +72,14 @@ export function productRecords(firstDay: number): Json[] {
 
 /**
  * The cost file: the headlamp's cost from the first day of data, and its new cost from the
- * middle of the period on (a file sent when the supplier's prices changed).
+ * middle of the period on (a file sent when the supplier's prices changed), or from a year in
+ * for a longer period: the file stays the same as the days run on past two years (each nightly
+ * run of the pipeline benchmark asks for one more day), as a supplier's prices do.
  */
 export function unitCostRecords(firstDay: number, lastDay: number): Json[] {
   const product = PRODUCTS.find((p) => p.handle === REPRICED)!;
   const base = baseCostCents(product, PRODUCTS.indexOf(product));
-  const change = firstDay + Math.floor((lastDay - firstDay + 1) / 2);
+  const change = firstDay + Math.min(365, Math.floor((lastDay - firstDay + 1) / 2));
   return product.variants.flatMap((v) => [
     { sku: v.sku, unit_cost: base / 100, currency: 'USD', valid_from: isoDay(firstDay) },
     ...(change > firstDay ? [{ sku: v.sku, unit_cost: Math.round(base * PRICE_RISE) / 100, currency: 'USD', valid_from: isoDay(change) }] : []),

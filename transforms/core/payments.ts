@@ -51,36 +51,39 @@ export const corePayments = defineModel({
     const rate = joinedRate('fx', sql`c.currency`, ctx.reportingCurrency);
     return db
       .selectFrom(sql<Record<string, unknown>>`(
-        with by_metadata as (
-          select c.charge_id,
-                 coalesce(by_id.order_id, by_name.order_id) as order_id,
+        -- An order name and the name without its '#', each with the earliest order of that name:
+        -- what metadata naming an order by its name is matched against, in one hash join
+        -- (a lookup per charge took a third of this model's time at a million charges).
+        with names as (
+          select distinct on (n.name) n.name, n.order_id
+            from (select o.order_name as name, o.order_id, o.created_at from core.orders o where o.order_name is not null
+                  union all
+                  select substr(o.order_name, 2), o.order_id, o.created_at from core.orders o where o.order_name like '#%') n
+           order by n.name, n.created_at, n.order_id
+        ),
+        by_metadata as (
+          select c.*,
+                 coalesce(by_id.order_id, by_name.order_id) as matched_order_id,
                  case when by_id.order_id is not null then 'metadata_order_id'
-                      when by_name.order_id is not null then 'metadata_order_name' end as match_method
+                      when by_name.order_id is not null then 'metadata_order_name' end as matched_by
             from staging.stripe_charges c
             left join core.orders by_id on by_id.order_id = c.metadata_order_id
-            left join lateral (
-              select o.order_id from core.orders o
-               where by_id.order_id is null and c.metadata_order_id is not null
-                 and (o.order_name = c.metadata_order_id or o.order_name = '#' || c.metadata_order_id)
-               order by o.created_at limit 1
-            ) by_name on true
+            left join names by_name on by_id.order_id is null and by_name.name = c.metadata_order_id
         ),
-        -- Each payment intent's order: that of its earliest charge matched through metadata.
-        -- Computed once and joined (a lateral subquery per unmatched charge read every charge again).
+        -- A charge matched through neither pays the order of the earliest charge of its payment
+        -- intent that was matched through metadata, if any (a retry after a decline). A window
+        -- over the charges of each intent, matched ones first, in one pass.
         by_intent as (
-          select distinct on (c2.payment_intent) c2.payment_intent, m2.order_id
-            from staging.stripe_charges c2
-            join by_metadata m2 on m2.charge_id = c2.charge_id
-           where c2.payment_intent is not null and m2.order_id is not null
-           order by c2.payment_intent, c2.created_at, c2.charge_id
+          select m.*,
+                 case when m.payment_intent is not null
+                      then first_value(m.matched_order_id) over (partition by m.payment_intent order by m.matched_order_id is null, m.created_at, m.charge_id) end as intent_order_id
+            from by_metadata m
         )
-        select c.*,
-               coalesce(m.order_id, pi.order_id) as order_id,
-               coalesce(m.match_method, case when pi.order_id is not null then 'payment_intent' end) as match_method
-          from staging.stripe_charges c
-          join by_metadata m on m.charge_id = c.charge_id
-          left join by_intent pi on m.order_id is null and pi.payment_intent = c.payment_intent
-         where c.created_at is not null)`.as('c'))
+        select i.*,
+               coalesce(i.matched_order_id, i.intent_order_id) as order_id,
+               coalesce(i.matched_by, case when i.intent_order_id is not null then 'payment_intent' end) as match_method
+          from by_intent i
+         where i.created_at is not null)`.as('c'))
       .leftJoin('core.fx_rates as fx', (j) => j.on(fxRateJoin('fx', sql`c.currency`, date)))
       .select([
         sql<string>`c.charge_id`.as('charge_id'),
