@@ -21,8 +21,8 @@ export const stagingShopifyRefundLines = defineModel({
   incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
-      // The orders with refunds, picked out of every order on parallel workers (`offset 0`: the
-      // subqueries over a refund's transactions below run for their few rows only, outside the scan).
+      // The orders holding refunds (staging.shopify_orders.has_refunds), behind `offset 0`: the
+      // subqueries over a refund's transactions below run for their few rows only.
       .selectFrom((eb) =>
         eb
           .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds', ORDERS_WITH_REFUNDS))
