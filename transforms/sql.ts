@@ -128,11 +128,3 @@ export function rawRecordsOnce(table: string, columns: string[] = ['_key']): Ali
 export function rawPartOnce(table: string, field: string, where?: RawBuilder<boolean>): AliasedRawBuilder<{ _key: string; part: unknown }, 'o'> {
   return (oncePerRow(table, sql`t._record -> ${sql.lit(field)}`, 'part', ['_key'], where) as RawBuilder<{ _key: string; part: unknown }>).as('o');
 }
-
-/**
- * The raw orders whose record holds refunds (`staging.shopify_orders.has_refunds`, built first),
- * for `rawPartOnce`'s `where` (on the raw table as `t`): a refund model reads those records
- * alone, a few percent of the orders, where reading every record to find them cost as much as
- * staging all the orders.
- */
-export const ORDERS_WITH_REFUNDS = sql<boolean>`exists (select 1 from staging.shopify_orders so where so.order_id = t._key and so.has_refunds)`;

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { addDays, localDate } from '../lib/dates.ts';
 import { ISO_4217_CURRENCIES } from '../warehouse/migrations/0009-set-aside.ts';
+import { MONTH_DAYS } from '../warehouse/migrations/0024-faster-patterns.ts';
 import type { SetAsideCheck, TransformContext } from './model.ts';
 import { rawRecordsOnce } from './sql.ts';
 
@@ -74,9 +75,6 @@ export function plainTimestamp(text: Text, range: DateRange, rule: { dateOnly?: 
     ${dateOnly}
     else false end`;
 }
-
-/** Every month and day that each year has: all but 29 February. */
-const MONTH_DAYS = `{${Array.from({ length: 365 }, (_, i) => new Date(Date.UTC(2023, 0, 1 + i)).toISOString().slice(5, 10)).join(',')}}`;
 
 /**
  * The text is plainly a valid date and time with an offset, the test of the fast path of

@@ -9,7 +9,7 @@ import { amountProblem, currencyProblem, dateRange, plainTimestamp, problems, ra
  * midnight UTC: it is kept apart so it is never shifted into the previous day.
  */
 const dateOnly = (field: string) =>
-  sql<string | null>`case when btrim(_record->>${sql.lit(field)}) ~ '^\\d{4}-\\d{2}-\\d{2}$' then ops.parse_date(_record->>${sql.lit(field)}) end`;
+  sql<string | null>`case when btrim(_record->>${sql.lit(field)}) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then ops.parse_date(_record->>${sql.lit(field)}) end`;
 
 const text = (name: string) => sql`_record->>${sql.lit(name)}`;
 const DATES: [name: string, rule: { dateOnly: true; promise?: true }][] = [

@@ -64,6 +64,14 @@ function orderFieldProblems() {
 }
 
 /**
+ * The raw orders whose record holds refunds (`has_refunds` of this model, built first), for
+ * `rawPartOnce`'s `where` (on the raw table as `t`): a refund model reads those records alone, a
+ * few percent of the orders, where reading every record to find them cost as much as staging all
+ * the orders.
+ */
+export const ORDERS_WITH_REFUNDS = sql<boolean>`exists (select 1 from staging.shopify_orders so where so.order_id = t._key and so.has_refunds)`;
+
+/**
  * The order's own fields plainly pass {@link orderFieldProblems}: the booleans `true`, `false` or
  * absent, the currency an ISO 4217 code in capitals, the amounts plain decimals (the total
  * present). A pattern of `[0-9]` each: the problems' own expressions, which parse every amount

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce, ORDERS_WITH_REFUNDS } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { ORDERS_WITH_REFUNDS } from './shopify-orders.ts';
 import { isSetAside } from '../validation.ts';
 
 /**
@@ -26,7 +27,6 @@ export const stagingShopifyRefundLines = defineModel({
       .selectFrom((eb) =>
         eb
           .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds', ORDERS_WITH_REFUNDS))
-          .where(sql<boolean>`case when jsonb_typeof(o.part) = 'array' then jsonb_array_length(o.part) > 0 else false end`)
           .select(['o._key', 'o.part'])
           .offset(sql.lit(0))
           .as('o'),

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce, ORDERS_WITH_REFUNDS } from '../sql.ts';
+import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { ORDERS_WITH_REFUNDS } from './shopify-orders.ts';
 import { isSetAside } from '../validation.ts';
 
 /**

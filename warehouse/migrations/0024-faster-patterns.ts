@@ -22,7 +22,7 @@ import { sql, type Kysely } from 'kysely';
  */
 
 /** Every month and day that each year has: all but 29 February. */
-const MONTH_DAYS = `{${Array.from({ length: 365 }, (_, i) => new Date(Date.UTC(2023, 0, 1 + i)).toISOString().slice(5, 10)).join(',')}}`;
+export const MONTH_DAYS = `{${Array.from({ length: 365 }, (_, i) => new Date(Date.UTC(2023, 0, 1 + i)).toISOString().slice(5, 10)).join(',')}}`;
 
 /** True when the text `v` is plainly a valid ISO 8601 date and time with an offset (see above). */
 const FAST_TIMESTAMP = sql.raw(String.raw`(v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$'
