@@ -740,7 +740,7 @@ async function recordBuilds(
         built_at = excluded.built_at, last_full_at = ${full ? sql`excluded.last_full_at` : sql`ops.model_builds.last_full_at`}`.execute(db);
   }
   // A transform model that no longer exists has no watermark (the metric tables keep theirs here too).
-  await sql`delete from ops.model_builds where model ~ '^(staging|core)\.' and not (model = any(${known}::text[]))`.execute(db);
+  await sql`delete from ops.model_builds where (model like 'staging.%' or model like 'core.%') and not (model = any(${known}::text[]))`.execute(db);
   const consumed = await sql<{ upto: string }>`
     select (case when count(*) = ${known.length} then min(through_change_id) else 0 end)::text as upto
       from ops.model_builds where model = any(${known}::text[])`.execute(db);

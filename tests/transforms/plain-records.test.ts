@@ -132,6 +132,10 @@ const RECORDS: [label: string, record: unknown, plain: boolean][] = [
   ['a total with a blank', order({ total_price: ' 54.90' }), false],
   ['a total written 54.', order({ total_price: '54.' }), false],
   ['no total', order({ total_price: null }), false],
+  ['a total with a decimal comma', order({ total_price: '54,90' }), false],
+  ['a total with a letter for the point', order({ total_price: '54x90' }), false],
+  ['a subtotal with a decimal comma', order({ subtotal_price: '49,90' }), false],
+  ['a shipping total with a decimal comma', order({ total_shipping_price_set: { shop_money: { amount: '5,00', currency_code: 'EUR' } } }), false],
   ['a negative tax', order({ total_tax: '-1.00' }), false],
   ['an offset without a colon', order({ created_at: '2024-03-01T10:00:00+0100' }), false],
   ['an offset of 16 hours', order({ created_at: '2024-03-01T10:00:00+16:00' }), false],
@@ -170,6 +174,8 @@ describe('the raw orders that are plainly fine', () => {
     expect(byLabel.get('a total written 54.')!.problem).toBeNull();
     expect(byLabel.get('minute 60')!.problem).toMatch(/^created_at "2024-03-01T10:60:00Z" is not a valid ISO 8601 date and time/);
     expect(byLabel.get('no total')!.problem).toBe('total_price is missing');
+    expect(byLabel.get('a total with a decimal comma')!.problem).toMatch(/^total_price "54,90" is not a decimal/);
+    expect(byLabel.get('a total with a letter for the point')!.problem).toMatch(/^total_price "54x90" is not a decimal/);
   });
 
   it('a plain date and time agrees with ops.timestamp_problem on the edges of the range', async () => {
