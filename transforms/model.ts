@@ -59,6 +59,12 @@ export interface SetAsideCheck extends CheckBase {
   stream: string;
   /** The column of the model's table holding the raw record's key: its rows are taken out. */
   keyColumn: string;
+  /**
+   * A check folded into its model's build (`rawRecordsCheck`'s `foldedInto`): the expression the
+   * model selects as `_problem`, read by `failing` from the built rows. The runner runs the check
+   * before the table is published, then drops the column.
+   */
+  folded?: (ctx: TransformContext) => RawBuilder<string | null>;
 }
 
 /**
@@ -135,9 +141,9 @@ type ColumnsOfType<Name extends string, Q> = Name extends keyof Database
   ? Q extends Compilable<infer O>
     ? unknown extends O
       ? unknown
-      : [Exclude<keyof O, keyof Selectable<Database[Name]>>, Exclude<keyof Selectable<Database[Name]>, keyof O>] extends [never, never]
+      : [Exclude<keyof O, keyof Selectable<Database[Name]> | '_problem'>, Exclude<keyof Selectable<Database[Name]>, keyof O>] extends [never, never]
         ? unknown
-        : { columnsDifferFromTheTypes: { selectedNotDeclared: Exclude<keyof O, keyof Selectable<Database[Name]>>; declaredNotSelected: Exclude<keyof Selectable<Database[Name]>, keyof O> } }
+        : { columnsDifferFromTheTypes: { selectedNotDeclared: Exclude<keyof O, keyof Selectable<Database[Name]> | '_problem'>; declaredNotSelected: Exclude<keyof Selectable<Database[Name]>, keyof O> } }
     : unknown
   : unknown;
 

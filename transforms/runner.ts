@@ -8,6 +8,7 @@ import { setBuildSettings } from '../warehouse/build-session.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
+import { FOLDED_COLUMN } from './validation.ts';
 import { changeSets, changedStreams, compile, executeReading, keepChangedRows, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
 import type { ChangeSets, DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
 
@@ -299,9 +300,17 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
           await clearSetAside(tdb, model.name);
           const query = model.build(tdb, ctx);
           compiled = query.compile().sql;
-          rows = await buildTable(tdb, model, query);
+          // A check folded into the build reads the rows built, before they are published.
+          rows = await buildTable(tdb, model, query, async (building) => {
+            for (const check of setAsideChecks(model).filter((c) => c.folded)) {
+              compiled = compileCheck(tdb, check, ctx).sql;
+              const outcome = await runCheckReading(tdb, model, check, ctx, new Map([[model.name, building]]), building, n);
+              if (outcome.count > 0) setAside.push(...(await recordSetAside([outcome.result], options.log)));
+            }
+            await dropFoldedColumn(tdb, model, building);
+          });
           // Records the model cannot use leave its table before any model reads it.
-          for (const check of setAsideChecks(model)) {
+          for (const check of setAsideChecks(model).filter((c) => !c.folded)) {
             compiled = compileCheck(tdb, check, ctx).sql;
             const outcome = await setRecordsAside(tdb, model, check, ctx, check.failing(tdb, ctx) as unknown as RawBuilder<unknown>, model.name);
             if (outcome.count === 0) continue;
@@ -416,11 +425,12 @@ async function applyPlannerSettings(db: Kysely<Database>, model: Model): Promise
  * blocks nobody. A new or reshaped table (a first build, a verite upgrade) is swapped in by DROP
  * and RENAME instead, which readers of that table wait for until the commit.
  */
-async function buildTable(db: Kysely<Database>, model: Model, query: Compilable): Promise<number> {
+async function buildTable(db: Kysely<Database>, model: Model, query: Compilable, prepare?: (building: string) => Promise<void>): Promise<number> {
   const { schema, table } = splitName(model.name);
   const building = `${schema}.${table}__building`;
   await sql`drop table if exists ${sql.table(building)}`.execute(db);
   await sql`create table ${sql.table(building)} as ${query as unknown as ReturnType<typeof sql>}`.execute(db);
+  await prepare?.(building);
   const published = await tableSignature(db, model.name);
   if (published !== '' && published === (await tableSignature(db, building))) {
     // Not TRUNCATE: it is not MVCC-safe and locks readers out until the commit.
@@ -527,6 +537,32 @@ async function setRecordsAside(
     removed = Number(deleted.numAffectedRows ?? 0n);
   }
   return { count, removed, result: { model: model.name, check: check.name, source: check.source, stream: check.stream, count, sample: res.rows[0]?.sample ?? [] } };
+}
+
+/**
+ * Runs a set-aside check whose query reads `tables` in place of the tables it names (the rows
+ * just built, the scoped inputs), and takes the records it finds out of `table`.
+ */
+async function runCheckReading(
+  db: Kysely<Database>,
+  model: Model,
+  check: SetAsideCheck,
+  ctx: TransformContext,
+  tables: ReadonlyMap<string, string>,
+  table: string,
+  n: number,
+): Promise<{ count: number; removed: number; result: SetAsideResult }> {
+  const checked = `pg_temp.verite_found_${n}`;
+  await executeReading(db, `create temp table ${checked} on commit drop as`, compile(db, check.failing(db, ctx)), tables);
+  const outcome = await setRecordsAside(db, model, check, ctx, sql`select * from ${sql.table(checked)}`, table);
+  await sql`drop table ${sql.table(checked)}`.execute(db);
+  return outcome;
+}
+
+/** A folded check's column leaves the rows built once the check has read it (`rawRecordsCheck`). */
+async function dropFoldedColumn(db: Kysely<Database>, model: Model, table: string): Promise<void> {
+  if (!setAsideChecks(model).some((c) => c.folded)) return;
+  await sql`alter table ${sql.table(table)} drop column ${sql.id(FOLDED_COLUMN)}`.execute(db);
 }
 
 /** The warning lines of one set-aside check: its first records by key, then how many more. */
@@ -689,15 +725,12 @@ async function buildIncrementally(
   await clearSetAside(db, model.name, values);
   const setAside: SetAsideResult[] = [];
   for (const check of setAsideChecks(model)) {
-    const found = compile(db, check.failing(db, ctx));
-    compiling(readFrom(found.sql, tables));
+    compiling(readFrom(compile(db, check.failing(db, ctx)).sql, tables));
     // The check reads the rows just built (and the scoped inputs), not the published table.
-    const checked = `pg_temp.verite_found_${n}`;
-    await executeReading(db, `create temp table ${checked} on commit drop as`, found, new Map([...tables, [model.name, after]]));
-    const outcome = await setRecordsAside(db, model, check, ctx, sql`select * from ${sql.table(checked)}`, after);
-    await sql`drop table ${sql.table(checked)}`.execute(db);
+    const outcome = await runCheckReading(db, model, check, ctx, new Map([...tables, [model.name, after]]), after, n);
     if (outcome.count > 0) setAside.push(outcome.result);
   }
+  await dropFoldedColumn(db, model, after);
   step('set-aside checks');
   const before = `pg_temp.verite_old_${n}`;
   await sql`create temp table ${sql.table(before)} on commit drop as select * from ${sql.table(model.name)} where false`.execute(db);

@@ -2,6 +2,16 @@ import { sql, type AliasedRawBuilder, type RawBuilder } from 'kysely';
 
 /** Small SQL fragments the models share: reading API JSON safely, local dates, conversion. */
 
+/**
+ * A Stripe time (`created`, `available_on`: Unix seconds) of `_record`, or null: read as
+ * `ops.epoch_problem` reads it (blanks trimmed, at most 12 digits), so a value the check sets
+ * aside never fails the build (20 digits would overflow a bigint).
+ */
+export function jsonEpoch(field: string): RawBuilder<Date | null> {
+  const text = sql`btrim(_record->>${sql.lit(field)})`;
+  return sql<Date | null>`case when ${text} ~ '^[0-9]{1,12}$' then to_timestamp((${text})::bigint) end`;
+}
+
 /** `_record->>'a'` or a nested path `_record #>> '{a,b}'`, as text. */
 export function jsonText(column: string, ...path: string[]): RawBuilder<string | null> {
   const ref = sql.ref(column);

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type AliasedRawBuilder, type RawBuilder } from 'kysely';
 import { addDays, localDate } from '../lib/dates.ts';
 import { ISO_4217_CURRENCIES } from '../warehouse/migrations/0009-set-aside.ts';
 import { MONTH_DAYS } from '../warehouse/migrations/0024-faster-patterns.ts';
@@ -170,6 +170,14 @@ export function booleanProblem(name: Field, text: Text): RawBuilder<string | nul
  * The set-aside check of a staging model that reads `raw.<source>__<stream>` row by row: every
  * raw record whose `problem` is not null is set aside with it. The model's table holds the raw
  * key in `keyColumn`.
+ *
+ * With `foldedInto` (the model's name), the check is folded into the model's own scan of the raw
+ * table: the model selects `check.folded(ctx)` as {@link FOLDED_COLUMN}, and the check reads the
+ * built rows instead of every record again. That column is the problem itself, or, with `plain`,
+ * null for a plain record and a marker for the others, whose problem is then worked out from
+ * their raw records alone. The runner drops the column before the table is published. Only for a
+ * model with one row for every record of the raw table: a record the model leaves out is not
+ * checked.
  */
 export function rawRecordsCheck(
   source: string,
@@ -184,10 +192,13 @@ export function rawRecordsCheck(
      * what runs on every record, and then on parallel workers.
      */
     plain?: (ctx: TransformContext) => RawBuilder<boolean>;
+    /** The model whose build selects {@link SetAsideCheck.folded} as {@link FOLDED_COLUMN}. */
+    foldedInto?: string;
   } = {},
 ): SetAsideCheck {
   const table = `raw.${source}__${stream}`;
-  return {
+  const { plain, foldedInto } = options;
+  const check: SetAsideCheck = {
     name: 'fields parse',
     severity: 'set-aside',
     source,
@@ -196,7 +207,21 @@ export function rawRecordsCheck(
     // The record is read out of storage once per row (rawRecordsOnce): the problem expression
     // names it dozens of times, and each mention of a stored jsonb would decompress it again.
     failing: (_db, ctx) => {
-      const plain = options.plain;
+      if (foldedInto) {
+        const built = sql`${sql.table(foldedInto)} m`;
+        const flagged = sql`m.${sql.id(FOLDED_COLUMN)} is not null`;
+        if (!plain) return sql`select m.${sql.ref(keyColumn)}::text as key, m.${sql.id(FOLDED_COLUMN)} as reason from ${built} where ${flagged}`;
+        // Only the records the build did not find plain are read again, by key.
+        return sql`select f.key, f.reason from (
+              select r._key as key, p.reason
+                from (select t._key, t._report_date, x._record
+                        from ${built} join ${sql.table(table)} t on t._key = m.${sql.ref(keyColumn)}::text
+                        cross join lateral unnest(array[t._record]) as x(_record)
+                       where ${flagged} offset 0) r
+                cross join lateral (select ${problem(ctx)} as reason) p
+              offset 0) f
+             where f.reason is not null`;
+      }
       if (!plain) {
         return sql`select r._key as key, p.reason
               from ${rawRecordsOnce(table, ['_key', '_report_date'])}
@@ -215,6 +240,20 @@ export function rawRecordsCheck(
              where f.reason is not null`;
     },
   };
+  if (foldedInto) {
+    // Worked out on the model's own row, from its `_record`.
+    check.folded = (ctx) => (plain ? sql<string | null>`case when coalesce(${plain(ctx)}, false) then null else 'not plain' end` : problem(ctx));
+  }
+  return check;
+}
+
+/** The column a folded check's expression is built into (and dropped from before publishing). */
+export const FOLDED_COLUMN = '_problem';
+
+/** What the model of a folded check selects: the check's expression as {@link FOLDED_COLUMN}. */
+export function foldedProblem(check: SetAsideCheck, ctx: TransformContext): AliasedRawBuilder<string | null, typeof FOLDED_COLUMN> {
+  if (!check.folded) throw new Error(`the check "${check.name}" of ${check.source} ${check.stream} is not folded into a model`);
+  return check.folded(ctx).as(FOLDED_COLUMN);
 }
 
 /**

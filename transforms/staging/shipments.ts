@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { jsonCheckedTimestamp, rawRecordsOnce } from '../sql.ts';
-import { amountProblem, currencyProblem, dateRange, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
+import { amountProblem, currencyProblem, dateRange, foldedProblem, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
  * A date-only value ('2024-03-05', as carriers give promised dates) is a calendar date, not
@@ -33,6 +33,9 @@ export function shipmentPlain(ctx: TransformContext) {
   return sql<boolean>`(${problems(...costProblems())} is null and ${sql.join(dates, sql` and `)})`;
 }
 
+/** The model's check, run in its own scan of the raw records (`foldedInto`). */
+const SHIPMENTS_CHECK = rawRecordsCheck('shipments', 'shipments', 'shipment_key', shipmentProblem, { plain: shipmentPlain, foldedInto: 'staging.shipments' });
+
 /**
  * One row per shipment. A shipment whose dates (ISO 8601, or a date alone; the promised one up
  * to a year ahead, the others not in the future), cost or currency do not parse is set aside.
@@ -42,13 +45,11 @@ export const stagingShipments = defineModel({
   dependsOn: ['raw.shipments__shipments'],
   description: 'Shipments from carrier exports and APIs, timestamps typed.',
   uniqueKey: ['shipment_key'],
-  checks: [
-    rawRecordsCheck('shipments', 'shipments', 'shipment_key', shipmentProblem, { plain: shipmentPlain }),
-  ],
+  checks: [SHIPMENTS_CHECK],
   // The incremental build of core.payments and core.shipments finds the rows naming an order through these.
   indexes: [['order_ref']],
   incremental: byRawKey('shipments', 'shipments', 'shipment_key'),
-  build: (db) =>
+  build: (db, ctx) =>
     db.selectFrom(rawRecordsOnce('raw.shipments__shipments')).select([
       '_key as shipment_key',
       sql<string | null>`nullif(btrim(_record->>'tracking_number'), '')`.as('tracking_number'),
@@ -66,5 +67,6 @@ export const stagingShipments = defineModel({
       dateOnly('returned_at').as('returned_on'),
       sql<string | null>`ops.parse_decimal(_record->>'shipping_cost')`.as('shipping_cost'),
       sql<string | null>`upper(nullif(btrim(_record->>'currency'), ''))`.as('currency'),
+      foldedProblem(SHIPMENTS_CHECK, ctx),
     ]),
 });

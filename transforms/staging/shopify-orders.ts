@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { jsonCheckedTimestamp, jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, rawRecordsOnce } from '../sql.ts';
-import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
+import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
 
@@ -143,6 +143,9 @@ function paymentGatewayNames(names: RawBuilder<unknown>): RawBuilder<string[]> {
     else ops.lower_texts(${names}) end`;
 }
 
+/** The check of the raw orders, run in the model's own scan: the few not plain are read again. */
+const ORDERS_CHECK = rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem, { plain: shopifyOrderPlain, foldedInto: 'staging.shopify_orders' });
+
 /**
  * One row per Shopify order: the Admin API Order flattened into typed columns. An order whose
  * fields do not parse (see {@link shopifyOrderProblem}) is set aside, with its lines and
@@ -153,9 +156,9 @@ export const stagingShopifyOrders = defineModel({
   dependsOn: ['raw.shopify__orders'],
   description: 'Shopify orders, one row per order (the newest version landed), typed.',
   uniqueKey: ['order_id'],
-  checks: [rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem, { plain: shopifyOrderPlain })],
+  checks: [ORDERS_CHECK],
   incremental: byRawKey('shopify', 'orders', 'order_id'),
-  build: (db) =>
+  build: (db, ctx) =>
     db
       // Each record read out of storage once, not once per field.
       .selectFrom(rawRecordsOnce('raw.shopify__orders'))
@@ -202,6 +205,7 @@ export const stagingShopifyOrders = defineModel({
           // Whether the record holds refunds (an array of any): the refund models read only these
           // records again, not every order.
           sql<boolean>`coalesce(jsonb_typeof(_record->'refunds') = 'array' and _record->'refunds' <> '[]'::jsonb, false)`.as('has_refunds'),
+          foldedProblem(ORDERS_CHECK, ctx),
         ];
       }),
 });

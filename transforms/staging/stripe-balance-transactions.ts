@@ -1,12 +1,25 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { rawRecordsOnce } from '../sql.ts';
-import { countProblem, currencyProblem, dateRange, epochProblem, integerProblem, problems, rawRecordsCheck } from '../validation.ts';
+import { jsonEpoch, rawRecordsOnce } from '../sql.ts';
+import { countProblem, currencyProblem, dateRange, epochProblem, foldedProblem, integerProblem, problems, rawRecordsCheck } from '../validation.ts';
 
 /** Stripe amounts are integers in the currency's minor unit; a balance transaction's may be negative. */
 const major = (field: string) =>
   sql<string>`coalesce(ops.parse_integer(_record->>${sql.lit(field)}), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`;
+
+/** The model's check, run in its own scan of the raw records (`foldedInto`). */
+const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', (ctx) => {
+  const range = dateRange(ctx);
+  const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+  return problems(
+    epochProblem('created', text('created'), range, { required: true }),
+    integerProblem('amount', text('amount'), { required: true }),
+    countProblem('fee', text('fee')),
+    integerProblem('net', text('net')),
+    currencyProblem('currency', text('currency'), { required: true }),
+  );
+}, { foldedInto: 'staging.stripe_balance_transactions' });
 
 /**
  * One row per Stripe balance transaction (a charge, a refund, a payout, a fee billed apart …),
@@ -19,25 +32,13 @@ export const stagingStripeBalanceTransactions = defineModel({
   dependsOn: ['raw.stripe__balance_transactions'],
   description: 'Stripe balance transactions, one row per transaction, signed amounts in major units.',
   uniqueKey: ['balance_transaction_id'],
-  checks: [
-    rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', (ctx) => {
-      const range = dateRange(ctx);
-      const text = (name: string) => sql`_record->>${sql.lit(name)}`;
-      return problems(
-        epochProblem('created', text('created'), range, { required: true }),
-        integerProblem('amount', text('amount'), { required: true }),
-        countProblem('fee', text('fee')),
-        integerProblem('net', text('net')),
-        currencyProblem('currency', text('currency'), { required: true }),
-      );
-    }),
-  ],
+  checks: [BALANCE_TRANSACTIONS_CHECK],
   incremental: byRawKey('stripe', 'balance_transactions', 'balance_transaction_id'),
-  build: (db) =>
+  build: (db, ctx) =>
     db.selectFrom(rawRecordsOnce('raw.stripe__balance_transactions')).select([
       '_key as balance_transaction_id',
-      sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
-      sql<Date | null>`case when _record->>'available_on' ~ '^\\d+$' then to_timestamp((_record->>'available_on')::bigint) end`.as('available_on'),
+      jsonEpoch('created').as('created_at'),
+      jsonEpoch('available_on').as('available_on'),
       sql<string | null>`lower(nullif(btrim(_record->>'type'), ''))`.as('type'),
       sql<string | null>`lower(nullif(btrim(_record->>'reporting_category'), ''))`.as('reporting_category'),
       sql<string | null>`lower(nullif(btrim(_record->>'status'), ''))`.as('status'),
@@ -46,5 +47,6 @@ export const stagingStripeBalanceTransactions = defineModel({
       major('fee').as('fee'),
       major('net').as('net'),
       sql<string | null>`nullif(case when jsonb_typeof(_record->'source') = 'object' then _record #>> '{source,id}' else _record->>'source' end, '')`.as('source_id'),
+      foldedProblem(BALANCE_TRANSACTIONS_CHECK, ctx),
     ]),
 });

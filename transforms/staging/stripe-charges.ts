@@ -1,12 +1,25 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { rawRecordsOnce } from '../sql.ts';
-import { countProblem, currencyProblem, dateRange, epochProblem, problems, rawRecordsCheck } from '../validation.ts';
+import { jsonEpoch, rawRecordsOnce } from '../sql.ts';
+import { countProblem, currencyProblem, dateRange, epochProblem, foldedProblem, problems, rawRecordsCheck } from '../validation.ts';
 
 /** Stripe amounts are integers in the currency's minor unit. */
 const major = (field: string) =>
   sql<string>`coalesce(ops.parse_integer(_record->>${sql.lit(field)}), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`;
+
+/** The model's check, run in its own scan of the raw records (`foldedInto`). */
+const CHARGES_CHECK = rawRecordsCheck('stripe', 'charges', 'charge_id', (ctx) => {
+  const range = dateRange(ctx);
+  const text = (name: string) => sql`_record->>${sql.lit(name)}`;
+  return problems(
+    epochProblem('created', text('created'), range, { required: true }),
+    countProblem('amount', text('amount'), { required: true }),
+    countProblem('amount_captured', text('amount_captured')),
+    countProblem('amount_refunded', text('amount_refunded')),
+    currencyProblem('currency', text('currency'), { required: true }),
+  );
+}, { foldedInto: 'staging.stripe_charges' });
 
 /**
  * One row per Stripe charge, amounts in major units. A charge whose `created`, amounts (whole
@@ -17,26 +30,14 @@ export const stagingStripeCharges = defineModel({
   dependsOn: ['raw.stripe__charges'],
   description: 'Stripe charges, one row per charge, amounts converted from minor to major units.',
   uniqueKey: ['charge_id'],
-  checks: [
-    rawRecordsCheck('stripe', 'charges', 'charge_id', (ctx) => {
-      const range = dateRange(ctx);
-      const text = (name: string) => sql`_record->>${sql.lit(name)}`;
-      return problems(
-        epochProblem('created', text('created'), range, { required: true }),
-        countProblem('amount', text('amount'), { required: true }),
-        countProblem('amount_captured', text('amount_captured')),
-        countProblem('amount_refunded', text('amount_refunded')),
-        currencyProblem('currency', text('currency'), { required: true }),
-      );
-    }),
-  ],
+  checks: [CHARGES_CHECK],
   // The incremental build of core.payments and core.shipments finds the rows naming an order through these.
   indexes: [['metadata_order_id'], ['payment_intent']],
   incremental: byRawKey('stripe', 'charges', 'charge_id'),
-  build: (db) =>
+  build: (db, ctx) =>
     db.selectFrom(rawRecordsOnce('raw.stripe__charges')).select([
       '_key as charge_id',
-      sql<Date | null>`case when _record->>'created' ~ '^\\d+$' then to_timestamp((_record->>'created')::bigint) end`.as('created_at'),
+      jsonEpoch('created').as('created_at'),
       sql<string | null>`lower(_record->>'status')`.as('status'),
       sql<string>`upper(btrim(_record->>'currency'))`.as('currency'),
       major('amount').as('amount'),
@@ -47,5 +48,6 @@ export const stagingStripeCharges = defineModel({
       sql<string | null>`nullif(btrim(_record #>> '{metadata,order_id}'), '')`.as('metadata_order_id'),
       sql<string | null>`nullif(_record->>'failure_code', '')`.as('failure_code'),
       sql<string | null>`_record #>> '{outcome,type}'`.as('outcome_type'),
+      foldedProblem(CHARGES_CHECK, ctx),
     ]),
 });
