@@ -57,6 +57,35 @@ export function timestampProblem(name: Field, text: Text, range: DateRange, rule
 }
 
 /**
+ * A Unix time in seconds that plainly passes {@link epochProblem} (required or not): at most 12
+ * digits, from the day after the earliest to the end of the day before `today`, in UTC, so that
+ * its date in any time zone lies in the range. Records of the range's first and last days are
+ * left to the check. True only when the problem is null; false tells nothing.
+ */
+export function plainEpoch(text: Text, range: DateRange): RawBuilder<boolean> {
+  const lo = Date.parse(`${range.earliest}T00:00:00Z`) / 1000 + 86_400;
+  const hi = Date.parse(`${range.today}T00:00:00Z`) / 1000 - 1;
+  // A CASE, not AND: the cast runs only on digits.
+  return sql<boolean>`case when ${text} ~ '^[0-9]{1,12}$' then (${text})::bigint between ${sql.lit(lo)} and ${sql.lit(hi)} else false end`;
+}
+
+/**
+ * A whole number that plainly passes {@link countProblem} (`signed`: {@link integerProblem}):
+ * digits alone (a minus sign first when signed), or absent when not required.
+ */
+export function plainInteger(text: Text, rule: FieldRule & { signed?: boolean } = {}): RawBuilder<boolean> {
+  const pattern = rule.signed ? '^-?[0-9]+$' : '^[0-9]+$';
+  const digits = sql<boolean>`coalesce(${text} ~ ${sql.lit(pattern)}, false)`;
+  return rule.required ? digits : sql<boolean>`(${text} is null or ${digits})`;
+}
+
+/** A currency that plainly passes {@link currencyProblem}: an ISO 4217 code with no blanks, in any case. */
+export function plainCurrency(text: Text, rule: FieldRule = {}): RawBuilder<boolean> {
+  const code = sql<boolean>`ops.is_currency(upper(${text}))`;
+  return rule.required ? code : sql<boolean>`(${text} is null or ${code})`;
+}
+
+/**
  * A date and time that plainly passes {@link timestampProblem} with the same rule (not
  * required; `dateOnly` also takes a plain date alone): ISO 8601 with seconds and an offset, a day that every such month has (29 and 30 but
  * in February, 31 in the long months; year 0000 aside), dated within the range. True only when

@@ -1,8 +1,10 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { TransformContext } from '../../transforms/model.ts';
 import { shipmentPlain, shipmentProblem } from '../../transforms/staging/shipments.ts';
+import { balanceTransactionPlain, balanceTransactionProblem } from '../../transforms/staging/stripe-balance-transactions.ts';
+import { chargePlain, chargeProblem } from '../../transforms/staging/stripe-charges.ts';
 import { shopifyOrderPlain, shopifyOrderProblem, stagingShopifyOrders } from '../../transforms/staging/shopify-orders.ts';
 import { jsonSum } from '../../transforms/sql.ts';
 import { dateRange, plainTimestamp } from '../../transforms/validation.ts';
@@ -321,5 +323,66 @@ describe('the raw orders that are plainly fine', () => {
     expect(byLabel.get('promised a day too far')!.problem).toBe('estimated_delivery_at "2025-03-08" is dated after 2025-03-07, in the future');
     expect(byLabel.get('delivered on 29 February of a leap year')!.problem).toBeNull();
     expect(byLabel.get('a blank date')!.problem).toBeNull();
+  });
+
+  it('a plain Stripe charge or balance transaction implies no problem: the seconds two days inside the range in UTC, whole amounts, a currency code', async () => {
+    // The run day in Paris is 2024-03-06. Plain seconds run from 1995-01-02T00:00:00Z
+    // (789004800: 9,132 days after 1970-01-01) to 2024-03-05T23:59:59Z (1709683199: 19,788 days, less a second).
+    const charge = (patch: Record<string, unknown>) => ({ id: 'ch', amount: 1000, amount_captured: 1000, amount_refunded: 0, currency: 'usd', created: 1709287500, ...patch });
+    const charges: [label: string, record: unknown, plain: boolean][] = [
+      ['a charge', charge({}), true],
+      ['created as a string', charge({ created: '1709287500' }), true],
+      ['created at the last plain second', charge({ created: 1709683199 }), true],
+      ['created on the run day in UTC', charge({ created: 1709683200 }), false],
+      ['created the day after the run day', charge({ created: 1709769600 }), false],
+      ['created at the first plain second', charge({ created: 789004800 }), true],
+      ['created a second before it', charge({ created: 789004799 }), false],
+      ['created on 31 December 1994 in UTC', charge({ created: 788918399 }), false],
+      ['created with a fraction', charge({ created: '1709287500.5' }), false],
+      ['created in milliseconds', charge({ created: 1709287500000 }), false],
+      ['created blank', charge({ created: '' }), false],
+      ['amount in leading zeros', charge({ amount: '007' }), true],
+      ['amount negative', charge({ amount: -5 }), false],
+      ['amount with a fraction', charge({ amount: '10.5' }), false],
+      ['amount missing', charge({ amount: null }), false],
+      ['nothing captured', charge({ amount_captured: null }), true],
+      ['refunded blank', charge({ amount_refunded: '' }), false],
+      ['currency in capitals', charge({ currency: 'USD' }), true],
+      ['currency after a blank', charge({ currency: ' usd' }), false],
+      ['currency xx', charge({ currency: 'xx' }), false],
+      ['no currency', charge({ currency: null }), false],
+    ];
+    const balance = (patch: Record<string, unknown>) => ({ id: 'txn', amount: 1000, fee: 59, net: 941, currency: 'usd', created: 1709287500, ...patch });
+    const balances: [label: string, record: unknown, plain: boolean][] = [
+      ['a transaction', balance({}), true],
+      ['a payout, negative', balance({ amount: -1000, fee: 0, net: -1000 }), true],
+      ['a negative fee', balance({ fee: -5 }), false],
+      ['an amount with a plus', balance({ amount: '+5' }), false],
+      ['an amount of two minus signs', balance({ amount: '--5' }), false],
+      ['no fee', balance({ fee: null }), true],
+      ['created the day after the run day', balance({ created: 1709769600 }), false],
+    ];
+    const run = async (table: string, cases: [string, unknown, boolean][], plain: RawBuilder<boolean>, problem: RawBuilder<string | null>) => {
+      await sql`create temp table ${sql.id(table)} (_key text, _record jsonb)`.execute(wh.db);
+      for (const [label, record] of cases) await sql`insert into ${sql.id(table)} values (${label}, ${JSON.stringify(record)}::jsonb)`.execute(wh.db);
+      const rows = await sql<{ _key: string; plain: boolean; problem: string | null }>`select _key, coalesce(${plain}, false) as plain, ${problem} as problem from ${sql.id(table)}`.execute(wh.db);
+      const byLabel = new Map(rows.rows.map((r) => [r._key, r]));
+      for (const [label, , expected] of cases) {
+        const row = byLabel.get(label)!;
+        expect({ label, plain: row.plain }).toEqual({ label, plain: expected });
+        if (row.plain) expect({ label, problem: row.problem }).toEqual({ label, problem: null });
+      }
+      return byLabel;
+    };
+    const c = await run('charges', charges, chargePlain(ctx), chargeProblem(ctx));
+    // Not plain, and no problem either: the check decides.
+    for (const label of ['created on the run day in UTC', 'created a second before it', 'created on 31 December 1994 in UTC', 'refunded blank', 'currency after a blank']) {
+      expect({ label, problem: c.get(label)!.problem }).toEqual({ label, problem: null });
+    }
+    expect(c.get('created the day after the run day')!.problem).toBe('created "1709769600" is dated after 2024-03-06, in the future');
+    expect(c.get('created in milliseconds')!.problem).toBe('created "1709287500000" is not a Unix time in seconds');
+    const b = await run('balances', balances, balanceTransactionPlain(ctx), balanceTransactionProblem(ctx));
+    expect(b.get('an amount with a plus')!.problem).toBeNull();
+    expect(b.get('a negative fee')!.problem).toBe('fee "-5" is negative');
   });
 });

@@ -1,17 +1,17 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
-import { defineModel } from '../model.ts';
+import { defineModel, type TransformContext } from '../model.ts';
 import { jsonEpoch, rawRecordsOnce } from '../sql.ts';
-import { countProblem, currencyProblem, dateRange, epochProblem, foldedProblem, integerProblem, problems, rawRecordsCheck } from '../validation.ts';
+import { countProblem, currencyProblem, dateRange, epochProblem, foldedProblem, integerProblem, plainCurrency, plainEpoch, plainInteger, problems, rawRecordsCheck } from '../validation.ts';
+
+const text = (name: string) => sql`_record->>${sql.lit(name)}`;
 
 /** Stripe amounts are integers in the currency's minor unit; a balance transaction's may be negative. */
 const major = (field: string) =>
   sql<string>`coalesce(ops.parse_integer(_record->>${sql.lit(field)}), 0) / power(10::numeric, ops.currency_exponent(_record->>'currency'))`;
 
-/** The model's check, run in its own scan of the raw records (`foldedInto`). */
-const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', (ctx) => {
+export const balanceTransactionProblem = (ctx: TransformContext) => {
   const range = dateRange(ctx);
-  const text = (name: string) => sql`_record->>${sql.lit(name)}`;
   return problems(
     epochProblem('created', text('created'), range, { required: true }),
     integerProblem('amount', text('amount'), { required: true }),
@@ -19,7 +19,18 @@ const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactio
     integerProblem('net', text('net')),
     currencyProblem('currency', text('currency'), { required: true }),
   );
-}, { foldedInto: 'staging.stripe_balance_transactions' });
+};
+
+/** A balance transaction that plainly has no problem ({@link balanceTransactionProblem} is null). */
+export const balanceTransactionPlain = (ctx: TransformContext) =>
+  sql<boolean>`(${plainEpoch(text('created'), dateRange(ctx))} and ${plainInteger(text('amount'), { required: true, signed: true })}
+    and ${plainInteger(text('fee'))} and ${plainInteger(text('net'), { signed: true })} and ${plainCurrency(text('currency'), { required: true })})`;
+
+/** The model's check, run in its own scan of the raw records (`foldedInto`): the few not plain are read again. */
+export const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', balanceTransactionProblem, {
+  plain: balanceTransactionPlain,
+  foldedInto: 'staging.stripe_balance_transactions',
+});
 
 /**
  * One row per Stripe balance transaction (a charge, a refund, a payout, a fee billed apart …),
