@@ -57,6 +57,26 @@ export function timestampProblem(name: Field, text: Text, range: DateRange, rule
 }
 
 /**
+ * A date field that plainly passes {@link timestampProblem} with `dateOnly` (not required), read
+ * from what the model already parsed instead of from its text again: `absent` (the text is
+ * null), `at` (`jsonCheckedTimestamp`: the date and time, or a date alone at midnight UTC) and
+ * `on` (the date alone, when the text is one). A date alone is compared as it is; a date and
+ * time by its date in the reporting time zone, as the problem does. Exact, not only plain: true
+ * exactly when the text is absent or the problem is null, but for a blank text (false).
+ */
+export function plainParsedDate(
+  parsed: { absent: RawBuilder<unknown>; at: RawBuilder<unknown>; on: RawBuilder<unknown> },
+  range: DateRange,
+  rule: { promise?: boolean } = {},
+): RawBuilder<boolean> {
+  const latest = rule.promise ? addDays(range.today, PROMISE_DAYS) : range.today;
+  const within = (date: RawBuilder<unknown>) => sql`${date} between ${sql.lit(range.earliest)}::date and ${sql.lit(latest)}::date`;
+  return sql<boolean>`(${parsed.absent}
+    or (${parsed.on} is not null and ${within(parsed.on)})
+    or (${parsed.on} is null and ${parsed.at} is not null and ${within(sql`(${parsed.at} at time zone ${sql.lit(range.timeZone)})::date`)}))`;
+}
+
+/**
  * A Unix time in seconds that plainly passes {@link epochProblem} (required or not): at most 12
  * digits, from the day after the earliest to the end of the day before `today`, in UTC, so that
  * its date in any time zone lies in the range. Records of the range's first and last days are
@@ -77,6 +97,15 @@ export function plainInteger(text: Text, rule: FieldRule & { signed?: boolean } 
   const pattern = rule.signed ? '^-?[0-9]+$' : '^[0-9]+$';
   const digits = sql<boolean>`coalesce(${text} ~ ${sql.lit(pattern)}, false)`;
   return rule.required ? digits : sql<boolean>`(${text} is null or ${digits})`;
+}
+
+// String.raw: in a plain template literal `\.` is `.`, which matches any character ("54,90").
+const PLAIN_DECIMAL = String.raw`^[0-9]+(\.[0-9]+)?$`;
+
+/** A decimal amount that plainly passes {@link amountProblem}: digits, a point and digits, or absent when not required. */
+export function plainAmount(text: Text, rule: FieldRule = {}): RawBuilder<boolean> {
+  const decimal = sql<boolean>`coalesce(${text} ~ ${sql.lit(PLAIN_DECIMAL)}, false)`;
+  return rule.required ? decimal : sql<boolean>`(${text} is null or ${decimal})`;
 }
 
 /** A currency that plainly passes {@link currencyProblem}: an ISO 4217 code with no blanks, in any case. */
@@ -204,9 +233,10 @@ export function booleanProblem(name: Field, text: Text): RawBuilder<string | nul
  * table: the model selects `check.folded(ctx)` as {@link FOLDED_COLUMN}, and the check reads the
  * built rows instead of every record again. That column is the problem itself, or, with `plain`,
  * null for a plain record and a marker for the others, whose problem is then worked out from
- * their raw records alone. The runner drops the column before the table is published. Only for a
- * model with one row for every record of the raw table: a record the model leaves out is not
- * checked.
+ * their raw records alone. A folded `plain` is evaluated where the model selects it, so it may
+ * read the model's own parsed columns (`staging.shipments` does). The runner drops the column
+ * before the table is published. Only for a model with one row for every record of the raw
+ * table: a record the model leaves out is not checked.
  */
 export function rawRecordsCheck(
   source: string,

@@ -1,8 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
 import { channelExpression, defaultChannelRules } from '../../transforms/channels.ts';
+import { models } from '../../transforms/models.ts';
+import { runModels } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { landRecords } from '../support/land.ts';
 
 let wh: Warehouse;
 beforeAll(async () => {
@@ -82,6 +86,33 @@ describe('URL functions', () => {
     const values = sql.join(params.map(([u, n], i) => sql`(${i}::int, ${u}::text, ${n}::text)`));
     const res = await sql<{ value: string | null }>`select ops.url_param(v.u, v.n) as value from (values ${values}) as v(i, u, n) order by v.i`.execute(wh.db);
     expect(res.rows.map((r) => r.value)).toEqual(params.map((p) => p[2]));
+  });
+});
+
+describe('the UTM columns of the staged orders', () => {
+  it('read the parameters whatever their case, and none from a URL without utm_, as ops.url_param does', async () => {
+    const urls = [...new Set(params.map(([u]) => u)), '/products/mug?ref=home&q=mug', '/?Utm_Source=Mixed&uTm_MeDiUm=Case', '/?utm-source=dash', null];
+    await landRecords(wh.pool, 'shopify', 'orders', urls.map((landing_site, i) => ({
+      id: i + 1, name: `#${1001 + i}`, created_at: '2024-03-01T10:00:00Z', currency: 'EUR', total_price: '10.00', landing_site, line_items: [], refunds: [],
+    })));
+    const result = await runModels(wh.db, configSchema.parse({ reportingTimezone: 'UTC', reportingCurrency: 'EUR' }), { models, select: ['staging.shopify_orders'], now: new Date('2024-03-06T12:00:00Z') });
+    expect(result.error).toBeUndefined();
+    const staged = await wh.pool.query(`select order_id::int as i, utm_source, utm_medium, utm_campaign from staging.shopify_orders order by 1`);
+    // Worked out by hand from each URL (the first three parameters' values, decoded; "-" is not "_").
+    expect(staged.rows).toEqual([
+      { i: 1, utm_source: 'google', utm_medium: 'cpc', utm_campaign: null },
+      { i: 2, utm_source: 'Google', utm_medium: 'CPC', utm_campaign: null },
+      { i: 3, utm_source: null, utm_medium: 'email', utm_campaign: null },
+      { i: 4, utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring sale' },
+      { i: 5, utm_source: null, utm_medium: null, utm_campaign: null },
+      { i: 6, utm_source: null, utm_medium: 'cpc', utm_campaign: null },
+      { i: 7, utm_source: null, utm_medium: null, utm_campaign: null },
+      { i: 8, utm_source: null, utm_medium: null, utm_campaign: null },
+      { i: 9, utm_source: null, utm_medium: null, utm_campaign: null },
+      { i: 10, utm_source: 'Mixed', utm_medium: 'Case', utm_campaign: null },
+      { i: 11, utm_source: null, utm_medium: null, utm_campaign: null },
+      { i: 12, utm_source: null, utm_medium: null, utm_campaign: null },
+    ]);
   });
 });
 

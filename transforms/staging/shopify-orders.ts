@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { jsonCheckedTimestamp, jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, rawRecordsOnce } from '../sql.ts';
-import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
+import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainTimestamp, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
 
@@ -77,14 +77,10 @@ export const ORDERS_WITH_REFUNDS = sql<boolean>`exists (select 1 from staging.sh
  * present). A pattern of `[0-9]` each: the problems' own expressions, which parse every amount
  * twice, cost as much as reading the record.
  */
-// String.raw: in a plain template literal `\.` is `.`, which matches any character ("54,90").
-const PLAIN_DECIMAL = String.raw`^[0-9]+(\.[0-9]+)?$`;
-
 function orderFieldsPlain() {
   const text = (name: string) => sql`_record->>${sql.lit(name)}`;
   const bool = (name: string) => sql`(${text(name)} is null or ${text(name)} in ('true', 'false'))`;
-  const amount = (value: RawBuilder<unknown>, required = false) =>
-    required ? sql`${value} ~ ${sql.lit(PLAIN_DECIMAL)}` : sql`(${value} is null or ${value} ~ ${sql.lit(PLAIN_DECIMAL)})`;
+  const amount = (value: RawBuilder<unknown>, required = false) => plainAmount(value, { required });
   return sql<boolean>`(${bool('test')} and ${bool('taxes_included')} and ops.is_currency(${CURRENCY})
     and ${amount(text('total_price'), true)} and ${amount(text('subtotal_price'))} and ${amount(text('total_discounts'))} and ${amount(text('total_tax'))}
     and ${amount(sql`_record #>> '{total_shipping_price_set,shop_money,amount}'`)})`;
@@ -147,6 +143,16 @@ function paymentGatewayNames(names: RawBuilder<unknown>): RawBuilder<string[]> {
 const ORDERS_CHECK = rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem, { plain: shopifyOrderPlain, foldedInto: 'staging.shopify_orders' });
 
 /**
+ * A UTM parameter of the landing URL (`ops.url_param`), its pattern matched only on a URL that
+ * holds `utm_` in some case: the pattern, some 2 µs a URL, cost a second for each parameter at a
+ * million orders, most of whose landing pages carry none. The pattern ignores the case of ASCII
+ * letters alone, so a URL it matches holds `utm_` once lowered.
+ */
+function utmParam(name: 'utm_source' | 'utm_medium' | 'utm_campaign'): RawBuilder<string | null> {
+  return sql<string | null>`case when strpos(lower(r._record->>'landing_site'), 'utm_') > 0 then ops.url_param(r._record->>'landing_site', ${sql.lit(name)}) end`;
+}
+
+/**
  * One row per Shopify order: the Admin API Order flattened into typed columns. An order whose
  * fields do not parse (see {@link shopifyOrderProblem}) is set aside, with its lines and
  * refunds: the staging models that read the same raw orders leave it out.
@@ -167,9 +173,9 @@ export const stagingShopifyOrders = defineModel({
       // 10 µs an order, which core.orders paid in one process.
       .crossJoinLateral(
         sql<{ utm_source: string | null; utm_medium: string | null; utm_campaign: string | null; referrer_host: string | null }>`(select * from unnest(
-          array[ops.url_param(r._record->>'landing_site', 'utm_source')],
-          array[ops.url_param(r._record->>'landing_site', 'utm_medium')],
-          array[ops.url_param(r._record->>'landing_site', 'utm_campaign')],
+          array[${utmParam('utm_source')}],
+          array[${utmParam('utm_medium')}],
+          array[${utmParam('utm_campaign')}],
           array[ops.url_host(r._record->>'referring_site')]) as p(utm_source, utm_medium, utm_campaign, referrer_host))`.as('u'),
       )
       .select((eb) => {
