@@ -138,6 +138,10 @@ async function customerTables(): Promise<Record<string, string[]>> {
     const rows = await wh.pool.query(`select t::text as row from ${name} t order by 1`);
     out[name] = rows.rows.map((r) => r.row as string);
   }
+  // A full refresh drops the state's index to fill the table, and builds it again.
+  const indexes = await wh.pool.query(`select indexname from pg_indexes where schemaname = 'ops' and tablename = 'customer_metric_events'`);
+  out.indexes = indexes.rows.map((r) => r.indexname as string);
+  expect(out.indexes).toEqual(['customer_metric_events_customer_key']);
   return out;
 }
 
