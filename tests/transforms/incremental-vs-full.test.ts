@@ -112,7 +112,17 @@ const events: Record<number, () => Promise<void>> = {
     expect(shipment).toBeDefined();
     await landRecords(wh.pool, 'shipments', 'shipments', [{ ...shipment!, status: 'delivered', delivered_at: bumped(22) }], 'shipment-late');
   },
+  // An order cancelled afterwards, one with a shipment: its shipment leaves the fulfilment metrics with it.
+  25: async () => {
+    const shipped = await wh.pool.query(`select order_id from core.shipments where order_is_counted and shipped_date < '${day(10)}' order by shipment_key limit 1`);
+    expect(shipped.rows).toHaveLength(1);
+    const [o] = await raw('shopify__orders', `_key = '${shipped.rows[0].order_id}'`);
+    await landRecords(wh.pool, 'shopify', 'orders', [{ ...o!, cancelled_at: bumped(25), updated_at: bumped(25) }], 'late-cancel');
+    cancelled = String(o!.id);
+  },
 };
+/** The order cancelled on day 25 (its shipment is checked after that run). */
+let cancelled: string | undefined;
 
 /** Every row of every table of `core` and `metrics`, as text, sorted: what the two builds are compared on. */
 async function snapshot(): Promise<Record<string, string[]>> {
@@ -151,6 +161,7 @@ const COMPARED = new Set([...Object.keys(events).map(Number), DAYS - 1]);
 describe('the incremental build (issue 16)', () => {
   it('built day by day over thirty runs, gives every core and metrics table exactly as a full rebuild does', async () => {
     const modes: TransformResult['results'][] = [];
+    const mode = (run: number, model: string) => modes[run]!.find((r) => r.model === model)?.mode;
     for (let i = 0; i < DAYS; i++) {
       await landDay(i);
       await events[i]?.();
@@ -159,20 +170,25 @@ describe('the incremental build (issue 16)', () => {
       modes.push(transform.results);
       const metrics = await refreshMetrics(wh, config, log, { now: morningAfter(i) });
       expect(metrics.status, metrics.error).toBe('succeeded');
+      if (i === 25) {
+        // The incremental build rebuilt the cancelled order's shipments: no longer counted.
+        const flags = await wh.pool.query(`select distinct order_is_counted from core.shipments where order_id = $1`, [cancelled]);
+        expect(flags.rows).toEqual([{ order_is_counted: false }]);
+        expect(mode(i, 'core.shipments')).toBe('incremental');
+      }
       if (i > 0) {
         // Each night's new orders move both customer tables, by the customers replaced: rebuilt for some dates, never in full.
         for (const table of ['metrics.customer_kpis', 'metrics.cohort_monthly']) expect(metrics.tables.find((t) => t.table === table)?.mode, `${table}, run ${i}`).toBe('incremental');
       }
       if (COMPARED.has(i)) {
         // A late order that becomes its customer's first, one moved to another customer, a refund on a later day, a restated
-        // ad day, a corrected rate, a deleted order: the customer tables (and their state) as a full refresh gives them.
+        // ad day, a corrected rate, a deleted order, a cancelled one: the customer tables (and their state) as a full refresh gives them.
         const incremental = await customerTables();
         const full = await refreshMetrics(wh, config, log, { now: morningAfter(i), full: true });
         expect(full.status, full.error).toBe('succeeded');
         expect(incremental, `run ${i}`).toEqual(await customerTables());
       }
     }
-    const mode = (run: number, model: string) => modes[run]!.find((r) => r.model === model)?.mode;
     // The first run builds everything in full; after it, the big tables are brought up to date from their changes.
     expect(mode(0, 'core.orders')).toBe('full');
     for (const run of [5, 8, 10, 20, 29]) {

@@ -49,7 +49,7 @@ export const coreShipments = defineModel({
     // join on an OR of the three, which nothing but a nested loop over orders × shipments can
     // run. By name, the earliest order of that name wins.
     const byName = sql`
-      select distinct on (n.shipment_key) n.shipment_key, o.order_id, o.created_at, o.order_date
+      select distinct on (n.shipment_key) n.shipment_key, o.order_id, o.created_at, o.order_date, o.is_counted
         from (select shipment_key, order_ref as name from staging.shipments where order_ref is not null
               union all
               select shipment_key, '#' || order_ref from staging.shipments where order_ref is not null) n
@@ -57,7 +57,7 @@ export const coreShipments = defineModel({
        order by n.shipment_key, o.created_at, o.order_id`;
     return db
       .selectFrom(sql<Record<string, unknown>>`(
-        select s.*, o.order_id, o.created_at as order_created_at, o.order_date,
+        select s.*, o.order_id, o.created_at as order_created_at, o.order_date, o.is_counted as order_is_counted,
                ${day('shipped_on', 'shipped_at')} as shipped_date,
                ${day('estimated_delivery_on', 'estimated_delivery_at')} as promised_date,
                ${day('delivered_on', 'delivered_at')} as delivered_date,
@@ -67,7 +67,8 @@ export const coreShipments = defineModel({
             select s.shipment_key,
                    coalesce(by_id.order_id, by_name.order_id) as order_id,
                    coalesce(by_id.created_at, by_name.created_at) as created_at,
-                   coalesce(by_id.order_date, by_name.order_date) as order_date
+                   coalesce(by_id.order_date, by_name.order_date) as order_date,
+                   coalesce(by_id.is_counted, by_name.is_counted) as is_counted
               from staging.shipments s
               left join core.orders by_id on by_id.order_id = s.order_ref
               left join (${byName}) by_name on by_id.order_id is null and by_name.shipment_key = s.shipment_key
@@ -77,6 +78,8 @@ export const coreShipments = defineModel({
         sql<string>`s.shipment_key`.as('shipment_key'),
         sql<string | null>`s.tracking_number`.as('tracking_number'),
         sql<string | null>`s.order_id`.as('order_id'),
+        // The metrics count the shipments of counted orders: read here, not joined again per measure.
+        sql<boolean>`coalesce(s.order_is_counted, false)`.as('order_is_counted'),
         sql<string | null>`s.order_ref`.as('order_ref'),
         sql<string | null>`s.carrier`.as('carrier'),
         sql<string | null>`s.service`.as('service'),

@@ -209,6 +209,8 @@ export const coreColumns = {
     tracking_number: 'text?',
     /** The Shopify order id it was matched to (by id or name), or null. */
     order_id: 'text?',
+    /** Its order is counted (not a test, not cancelled): the shipments the metrics count. False without an order. */
+    order_is_counted: 'boolean',
     order_ref: 'text?',
     carrier: 'text?',
     service: 'text?',
