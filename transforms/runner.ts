@@ -302,6 +302,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
           compiled = query.compile().sql;
           // A check folded into the build reads the rows built, before they are published.
           rows = await buildTable(tdb, model, query, async (building) => {
+            await requireFoldedColumn(tdb, model, building);
             for (const check of setAsideChecks(model).filter((c) => c.folded)) {
               compiled = compileCheck(tdb, check, ctx).sql;
               const outcome = await runCheckReading(tdb, model, check, ctx, new Map([[model.name, building]]), building, n);
@@ -565,6 +566,16 @@ async function dropFoldedColumn(db: Kysely<Database>, model: Model, table: strin
   await sql`alter table ${sql.table(table)} drop column ${sql.id(FOLDED_COLUMN)}`.execute(db);
 }
 
+/** A model whose check is folded into it must select the check's column: said plainly, not as a missing column. */
+async function requireFoldedColumn(db: Kysely<Database>, model: Model, table: string): Promise<void> {
+  const folded = setAsideChecks(model).find((c) => c.folded);
+  if (!folded) return;
+  const found = await sql`select 1 from pg_attribute where attrelid = to_regclass(${table}) and attname = ${FOLDED_COLUMN} and not attisdropped`.execute(db);
+  if (found.rows.length === 0) {
+    throw new Error(`${model.name}: its check "${folded.name}" of ${folded.source} ${folded.stream} is folded into it, but its query does not select ${FOLDED_COLUMN} (select foldedProblem(check, ctx))`);
+  }
+}
+
 /** The warning lines of one set-aside check: its first records by key, then how many more. */
 function setAsideWarnings(s: SetAsideResult): string[] {
   const lines = s.sample.map((r) => `${s.source}.${s.stream} ${r.key} set aside: ${r.reason}`);
@@ -722,6 +733,7 @@ async function buildIncrementally(
   compiling(readFrom(query.sql, tables));
   await executeReading(db, `create temp table ${after} on commit drop as`, query, tables);
   step('query');
+  await requireFoldedColumn(db, model, after);
   await clearSetAside(db, model.name, values);
   const setAside: SetAsideResult[] = [];
   for (const check of setAsideChecks(model)) {

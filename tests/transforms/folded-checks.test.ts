@@ -1,7 +1,10 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { models } from '../../transforms/models.ts';
+import type { Model } from '../../transforms/model.ts';
 import { runModels } from '../../transforms/runner.ts';
+import { rawRecordsCheck } from '../../transforms/validation.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';
@@ -135,5 +138,23 @@ describe('checks folded into the staging scans', () => {
       { charge_id: 'ch_ok', amount: 10 },
     ]);
     expect(await rows(`select shipment_key from staging.shipments`)).toEqual([{ shipment_key: 'T-ok' }]);
+  });
+
+  it('a model whose check is folded into it but that does not select the column fails, saying so', async () => {
+    const check = rawRecordsCheck('stripe', 'charges', 'charge_id', () => sql<string | null>`null`, { foldedInto: 'staging.folded_without_column' });
+    const model = {
+      name: 'staging.folded_without_column',
+      dependsOn: ['raw.stripe__charges'],
+      description: 'a model that forgot foldedProblem',
+      checks: [check],
+      build: (db) => db.selectFrom('raw.stripe__charges').select(sql<string>`_key`.as('charge_id')),
+    } as Model;
+    const result = await runModels(wh.db, config, { models: [model], now: DAY3 });
+    expect(result.status).toBe('failed');
+    expect(result.results[0]).toMatchObject({
+      model: 'staging.folded_without_column',
+      status: 'failed',
+      error: 'staging.folded_without_column: its check "fields parse" of stripe charges is folded into it, but its query does not select _problem (select foldedProblem(check, ctx))',
+    });
   });
 });
