@@ -48,6 +48,9 @@ export interface WarnCheck extends CheckBase {
   describe(rows: Record<string, unknown>[]): string;
 }
 
+/** The column a folded check's expression is built into, and dropped from before publishing. */
+export const FOLDED_COLUMN = '_problem';
+
 /**
  * Records a model cannot use, run right after the model is built (before the models that read
  * it): `failing` returns one row per raw record, with its `key` and the `reason` in words.
@@ -141,9 +144,9 @@ type ColumnsOfType<Name extends string, Q> = Name extends keyof Database
   ? Q extends Compilable<infer O>
     ? unknown extends O
       ? unknown
-      : [Exclude<keyof O, keyof Selectable<Database[Name]> | '_problem'>, Exclude<keyof Selectable<Database[Name]>, keyof O>] extends [never, never]
+      : [Exclude<keyof O, keyof Selectable<Database[Name]> | typeof FOLDED_COLUMN>, Exclude<keyof Selectable<Database[Name]>, keyof O>] extends [never, never]
         ? unknown
-        : { columnsDifferFromTheTypes: { selectedNotDeclared: Exclude<keyof O, keyof Selectable<Database[Name]> | '_problem'>; declaredNotSelected: Exclude<keyof Selectable<Database[Name]>, keyof O> } }
+        : { columnsDifferFromTheTypes: { selectedNotDeclared: Exclude<keyof O, keyof Selectable<Database[Name]> | typeof FOLDED_COLUMN>; declaredNotSelected: Exclude<keyof Selectable<Database[Name]>, keyof O> } }
     : unknown
   : unknown;
 

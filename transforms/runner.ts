@@ -8,9 +8,8 @@ import { setBuildSettings } from '../warehouse/build-session.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
-import { FOLDED_COLUMN } from './validation.ts';
 import { changeSets, changedStreams, compile, executeReading, keepChangedRows, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
-import type { ChangeSets, DataCheck, Model, SetAsideCheck, StopCheck, TransformContext, WarnCheck } from './model.ts';
+import { FOLDED_COLUMN, type ChangeSets, type DataCheck, type Model, type SetAsideCheck, type StopCheck, type TransformContext, type WarnCheck } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
 

@@ -2,7 +2,7 @@ import { sql, type AliasedRawBuilder, type RawBuilder } from 'kysely';
 import { addDays, localDate } from '../lib/dates.ts';
 import { ISO_4217_CURRENCIES } from '../warehouse/migrations/0009-set-aside.ts';
 import { MONTH_DAYS } from '../warehouse/migrations/0024-faster-patterns.ts';
-import type { SetAsideCheck, TransformContext } from './model.ts';
+import { FOLDED_COLUMN, type SetAsideCheck, type TransformContext } from './model.ts';
 import { rawRecordsOnce } from './sql.ts';
 
 /**
@@ -306,8 +306,6 @@ export function rawRecordsCheck(
   return check;
 }
 
-/** The column a folded check's expression is built into (and dropped from before publishing). */
-export const FOLDED_COLUMN = '_problem';
 
 /** What the model of a folded check selects: the check's expression as {@link FOLDED_COLUMN}. */
 export function foldedProblem(check: SetAsideCheck, ctx: TransformContext): AliasedRawBuilder<string | null, typeof FOLDED_COLUMN> {

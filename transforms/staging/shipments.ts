@@ -36,7 +36,7 @@ type ParsedDate = 'shipped_at' | 'shipped_on' | 'estimated_delivery_at' | 'estim
  * pattern and a lookup, not the problem's functions). The dates are not matched against a
  * pattern a second time: the four of a million shipments cost some 7 s that way.
  */
-export function shipmentPlain(ctx: TransformContext) {
+function shipmentPlain(ctx: TransformContext) {
   const range = dateRange(ctx);
   const dates = DATES.map(([name, rule]) =>
     plainParsedDate({ absent: sql`${text(name)} is null`, at: sql.ref(`p.${name}`), on: sql.ref(`p.${onColumn(name)}`) }, range, rule),

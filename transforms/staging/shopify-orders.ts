@@ -80,10 +80,9 @@ export const ORDERS_WITH_REFUNDS = sql<boolean>`exists (select 1 from staging.sh
 function orderFieldsPlain() {
   const text = (name: string) => sql`_record->>${sql.lit(name)}`;
   const bool = (name: string) => sql`(${text(name)} is null or ${text(name)} in ('true', 'false'))`;
-  const amount = (value: RawBuilder<unknown>, required = false) => plainAmount(value, { required });
   return sql<boolean>`(${bool('test')} and ${bool('taxes_included')} and ops.is_currency(${CURRENCY})
-    and ${amount(text('total_price'), true)} and ${amount(text('subtotal_price'))} and ${amount(text('total_discounts'))} and ${amount(text('total_tax'))}
-    and ${amount(sql`_record #>> '{total_shipping_price_set,shop_money,amount}'`)})`;
+    and ${plainAmount(text('total_price'), { required: true })} and ${plainAmount(text('subtotal_price'))} and ${plainAmount(text('total_discounts'))} and ${plainAmount(text('total_tax'))}
+    and ${plainAmount(sql`_record #>> '{total_shipping_price_set,shop_money,amount}'`)})`;
 }
 
 /**

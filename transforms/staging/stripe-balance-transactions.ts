@@ -27,7 +27,7 @@ export const balanceTransactionPlain = (ctx: TransformContext) =>
     and ${plainInteger(text('fee'))} and ${plainInteger(text('net'), { signed: true })} and ${plainCurrency(text('currency'), { required: true })})`;
 
 /** The model's check, run in its own scan of the raw records (`foldedInto`): the few not plain are read again. */
-export const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', balanceTransactionProblem, {
+const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', balanceTransactionProblem, {
   plain: balanceTransactionPlain,
   foldedInto: 'staging.stripe_balance_transactions',
 });

@@ -30,7 +30,7 @@ export const chargePlain = (ctx: TransformContext) =>
     and ${plainInteger(text('amount_captured'))} and ${plainInteger(text('amount_refunded'))} and ${plainCurrency(text('currency'), { required: true })})`;
 
 /** The model's check, run in its own scan of the raw records (`foldedInto`): the few not plain are read again. */
-export const CHARGES_CHECK = rawRecordsCheck('stripe', 'charges', 'charge_id', chargeProblem, { plain: chargePlain, foldedInto: 'staging.stripe_charges' });
+const CHARGES_CHECK = rawRecordsCheck('stripe', 'charges', 'charge_id', chargeProblem, { plain: chargePlain, foldedInto: 'staging.stripe_charges' });
 
 /**
  * One row per Stripe charge, amounts in major units. A charge whose `created`, amounts (whole
