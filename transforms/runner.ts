@@ -803,3 +803,22 @@ export async function runTransforms(warehouse: Warehouse, config: VeriteConfig, 
   const { models } = await import('./models.ts');
   return runModels(warehouse.db, config, { ...options, models: options.models ?? models });
 }
+
+/**
+ * The core models whose table was not built by this version of their query and these settings
+ * (reporting time zone and currency, channel rules, Meta purchase type): their signature in
+ * `ops.model_builds` differs from the one a build would record now, or none is recorded. A
+ * metrics refresh alone must not read them: it would build metrics on tables of another shape or
+ * other conventions (`verite metrics refresh` says to run the transform first). Models whose
+ * table does not exist are not named here (the refresh names those itself).
+ */
+export async function staleCoreModels(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, options: { models?: readonly Model[] } = {}): Promise<string[]> {
+  const models = options.models ?? (await import('./models.ts')).models;
+  const ctx = transformContext(config);
+  const builds = await previousBuilds(warehouse.db);
+  const core = models.filter((m) => m.name.startsWith('core.'));
+  const existing = await sql<{ name: string }>`
+    select n as name from unnest(${sql.val(core.map((m) => m.name))}::text[]) as n where to_regclass(n) is not null`.execute(warehouse.db);
+  const exists = new Set(existing.rows.map((r) => r.name));
+  return core.filter((m) => exists.has(m.name) && builds.get(m.name)?.signature !== modelSignature(warehouse.db, m, ctx)).map((m) => m.name);
+}

@@ -8,7 +8,7 @@ import { computedFromRow, overARange } from '../../metrics/over-a-range.ts';
 import { measureText } from '../../metrics/measure.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { whileHoldingRunLock } from '../../pipeline/lock.ts';
-import { runTransforms } from '../../transforms/runner.ts';
+import { runTransforms, staleCoreModels } from '../../transforms/runner.ts';
 import { createProgress } from '../../lib/progress.ts';
 import { recordedRun } from '../../pipeline/run-log.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
@@ -106,6 +106,12 @@ export function registerMetrics(program: Command): void {
                 ? await whileHoldingRunLock(warehouse.pool, () => runTransforms(warehouse, ctx.config, { log: ctx.log, progress })).finally(() => progress.done('transform'))
                 : null;
               if (transformed?.status === 'failed') return { transformed, result: null };
+              // Without the transform, core must be what this version's models build with these settings.
+              const stale = transformed ? [] : await staleCoreModels(warehouse, ctx.config);
+              if (stale.length) {
+                const error = `${stale.join(', ')} ${stale.length === 1 ? 'was' : 'were'} built by another version of verite or with other settings (reporting time zone or currency, channel rules): run \`verite metrics refresh --transform\` (or \`verite transform\`) first`;
+                return { transformed, result: { status: 'failed' as const, tables: [], error } };
+              }
               const result = await refreshMetrics(warehouse, ctx.config, ctx.log, { progress, ...(opts.full ? { full: true } : {}) }).finally(() => progress.done('metrics'));
               return { transformed, result };
             },

@@ -91,6 +91,23 @@ describe('verite metrics', () => {
     // The ISO weeks of Monday 6 March 2023 to Monday 4 March 2024.
     expect((await wh.pool.query('select count(*)::int as n from metrics.kpi_weekly')).rows[0].n).toBe(53);
   });
+
+  it('refreshes from core as it is when this version built it, and refuses a core table built by another', async () => {
+    const alone = await runCli(['metrics', 'refresh'], { env });
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toContain('11 metric tables refreshed in one transaction');
+    // As if an earlier verite had built core.shipments (its query was another: another signature).
+    await wh.pool.query(`update ops.model_builds set signature = 'built by an earlier version' where model = 'core.shipments'`);
+    const refused = await runCli(['metrics', 'refresh'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'verite: metrics refresh failed, the previous metric tables are kept: core.shipments was built by another version of verite or with other settings (reporting time zone or currency, channel rules): run `verite metrics refresh --transform` (or `verite transform`) first',
+    );
+    expect((await wh.pool.query('select count(*)::int as n from metrics.kpi_daily')).rows[0].n).toBe(368);
+    const rebuilt = await runCli(['metrics', 'refresh', '--transform'], { env });
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect((await wh.pool.query(`select signature from ops.model_builds where model = 'core.shipments'`)).rows[0].signature).not.toBe('built by an earlier version');
+  });
 });
 
 describe('verite run', () => {

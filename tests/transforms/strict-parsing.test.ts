@@ -168,4 +168,25 @@ describe('issue 17: strict parsing sets an order aside, never reads it as someth
       sum(payments_succeeded)::int as payments_succeeded, sum(shipping_cost)::float8 as shipping_cost from metrics.kpi_daily`);
     expect(daily).toEqual({ orders: 4, revenue: 175.5, new_customers: 3, payments_succeeded: 3, shipping_cost: 15 });
   });
+
+  it('what names a set-aside order any way it can be named leaves with it: its name without #, its id, its payment intent', async () => {
+    const reason = 'total_price "NaN" is not a decimal amount';
+    await wh.pool.query(`delete from raw.shopify__orders where _key = '9'`);
+    await wh.pool.query(`delete from raw.stripe__charges where _key = 'ch_9'`);
+    await wh.pool.query(`delete from raw.shipments__shipments where _key = 'T9'`);
+    await landRecords(wh.pool, 'shopify', 'orders', [{ ...BAD_BASE, total_price: 'NaN' }], 'named');
+    // ch_9 names order #1009 as 1009; ch_9b, with no order of its own, shares its payment intent; T9 names it by its id.
+    await landRecords(wh.pool, 'stripe', 'charges', [charge('ch_9', '1009', 1000, 1709460600), { ...charge('ch_9b', '', 1000, 1709460700), payment_intent: 'pi_ch_9', metadata: {} }], 'named');
+    await landRecords(wh.pool, 'shipments', 'shipments', [parcel('T9', '9')], 'named');
+    const result = await build();
+    expect(await sums()).toEqual(GOOD_SUMS);
+    const stored = (await wh.pool.query(`select source, stream, key, reason from ops.set_aside order by source, key`)).rows;
+    expect(stored).toEqual([
+      { source: 'shipments', stream: 'shipments', key: 'T9', reason: `its order 9 is set aside: ${reason}` },
+      { source: 'shopify', stream: 'orders', key: '9', reason },
+      { source: 'stripe', stream: 'charges', key: 'ch_9', reason: `its order 9 is set aside: ${reason}` },
+      { source: 'stripe', stream: 'charges', key: 'ch_9b', reason: `its payment intent paid order 9, which is set aside: ${reason}` },
+    ]);
+    expect(result.warnings).toHaveLength(4);
+  });
 });
