@@ -228,6 +228,43 @@ describe('issue 17: readers are not blocked while a transform runs', () => {
   /** The advisory lock the test holds to stop the second model's build half-way. */
   const GATE = [0x76726974, 1717];
 
+  it('a full rebuild of a published table writes only the rows that differ from it, exactly as built', async () => {
+    let rows = `('a', 1.0), ('b', 2), ('c', 3), ('d', 4)`;
+    const probe = defineModel({
+      name: 'staging.refill_probe',
+      dependsOn: [],
+      description: 'probe',
+      uniqueKey: ['id'],
+      build: (db) => db.selectFrom(sql<{ id: string; amount: string }>`(select * from (values ${sql.raw(rows)}) as x(id, amount))`.as('v')).select(['v.id', 'v.amount']),
+    });
+    const table = async () => (await wh.pool.query(`select id, amount::text as amount, ctid::text as at from staging.refill_probe order by id`)).rows as { id: string; amount: string; at: string }[];
+    expect((await runModels(wh.db, config, { models: [probe], now: NOW })).status).toBe('succeeded');
+    const before = new Map((await table()).map((r) => [r.id, r.at]));
+
+    // a: the same value written 1.00 (its text differs); b: the same; c: another amount; d: gone; e: new.
+    rows = `('a', 1.00), ('b', 2), ('c', 30), ('e', 5)`;
+    expect((await runModels(wh.db, config, { models: [probe], now: NOW })).status).toBe('succeeded');
+    const after = await table();
+    expect(after.map(({ id, amount }) => ({ id, amount }))).toEqual([
+      { id: 'a', amount: '1.00' },
+      { id: 'b', amount: '2' },
+      { id: 'c', amount: '30' },
+      { id: 'e', amount: '5' },
+    ]);
+    // b was not written again; a and c were.
+    const at = new Map(after.map((r) => [r.id, r.at]));
+    expect(at.get('b')).toBe(before.get('b'));
+    expect(at.get('a')).not.toBe(before.get('a'));
+    expect(at.get('c')).not.toBe(before.get('c'));
+
+    // A repeated key: the rows are all replaced, the key check fails the build, and the table stays as it was.
+    rows = `('a', 1.00), ('b', 2), ('b', 2), ('e', 5)`;
+    const repeated = await runModels(wh.db, config, { models: [probe], now: NOW });
+    expect(repeated.status).toBe('failed');
+    expect(repeated.checks.find((c) => !c.passed)?.check).toBe('unique (id)');
+    expect((await table()).map(({ id, amount }) => ({ id, amount }))).toEqual(after.map(({ id, amount }) => ({ id, amount })));
+  });
+
   it('a reader of a table built earlier in the transaction reads its previous rows at once, not after the commit', async () => {
     let version = 1;
     const first = defineModel({ name: 'staging.issue17_first', dependsOn: [], description: 'first', build: (db) => db.selectNoFrom(sql<number>`${sql.lit(version)}`.as('version')) });
