@@ -22,12 +22,13 @@
  *   npm run bench:pipeline -- --data-dir DIR ...           # keep the warehouse in DIR; a second run on it
  *                                                          # skips landing, drops what the transform and the
  *                                                          # refresh built (so the first build is one), and
- *                                                          # lands the day after the last one landed as its nightly day
+ *                                                          # lands the day after the last one landed as its nightly day,
+ *                                                          # of the shop's size (DIR/bench-shop.json keeps its parameters)
  *   npm run bench:pipeline -- --phases land ...            # only the extract and load (and its memory)
  *
  * Set VERITE_LOG_LEVEL=info to see the run's log lines on stderr.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,11 +47,11 @@ import { openWarehouse, type Warehouse } from '../warehouse/connection.ts';
 
 const { values: args } = parseArgs({
   options: {
-    'orders-per-day': { type: 'string', default: '1400' },
-    days: { type: 'string', default: '730' },
-    seed: { type: 'string', default: '42' },
+    'orders-per-day': { type: 'string' },
+    days: { type: 'string' },
+    seed: { type: 'string' },
     // The demo's last day, pinned so that two runs of the benchmark build the same shop.
-    'end-date': { type: 'string', default: '2025-12-31' },
+    'end-date': { type: 'string' },
     // Keep the warehouse in this folder; when it already holds the shop, landing is skipped.
     'data-dir': { type: 'string' },
     // `land`: only the extract and load; `all`: everything below.
@@ -58,10 +59,27 @@ const { values: args } = parseArgs({
   },
 });
 if (args.phases !== 'all' && args.phases !== 'land') throw new Error(`--phases: expected all or land, got ${args.phases}`);
-const ORDERS_PER_DAY = Number(args['orders-per-day']);
-const DAYS = Number(args.days);
-const SEED = Number(args.seed);
-const END_DATE = args['end-date']!;
+type ShopParameter = 'orders-per-day' | 'days' | 'seed' | 'end-date';
+const DEFAULTS: Record<ShopParameter, string> = { 'orders-per-day': '1400', days: '730', seed: '42', 'end-date': '2025-12-31' };
+/**
+ * A kept warehouse's shop, written when it was landed: a later run on it lands its nightly day
+ * with the same parameters (a day of another size would not be the shop's night), and refuses
+ * others.
+ */
+const SHOP_FILE = args['data-dir'] ? join(args['data-dir'], 'bench-shop.json') : undefined;
+const KEPT_SHOP = SHOP_FILE && existsSync(SHOP_FILE) ? (JSON.parse(readFileSync(SHOP_FILE, 'utf8')) as Partial<Record<ShopParameter, string>>) : undefined;
+function shopParameter(name: ShopParameter): string {
+  const given = args[name];
+  const kept = KEPT_SHOP?.[name];
+  if (given !== undefined && kept !== undefined && given !== kept) {
+    throw new Error(`${args['data-dir']} holds a shop landed with --${name} ${kept}, not ${given}: run it with the same, or with another --data-dir`);
+  }
+  return given ?? kept ?? DEFAULTS[name];
+}
+const ORDERS_PER_DAY = Number(shopParameter('orders-per-day'));
+const DAYS = Number(shopParameter('days'));
+const SEED = Number(shopParameter('seed'));
+const END_DATE = shopParameter('end-date');
 const SCANS = Math.max(1, Number(process.env.BENCH_SCANS ?? 3));
 
 function median(values: number[]): number {
@@ -215,6 +233,9 @@ async function main(): Promise<void> {
       reused ? ([0, 0] as const) : timed(() => land(warehouse, config, sources(config, DAYS, END_DATE), now, null)),
     );
     if (!reused) memory.push(['extract and load', landMemory]);
+    if (SHOP_FILE && !reused) {
+      writeFileSync(SHOP_FILE, `${JSON.stringify({ 'orders-per-day': String(ORDERS_PER_DAY), days: String(DAYS), seed: String(SEED), 'end-date': END_DATE })}\n`);
+    }
     const orders = await countOrders();
     if (args.phases === 'land') {
       out(reused ? `${orders.toLocaleString('en-US')} orders, landed by an earlier run in ${kept}: nothing to land\n` : `${orders.toLocaleString('en-US')} orders; ${landed.toLocaleString('en-US')} records of every stream landed in ${s(loadSeconds)}\n\n`);
