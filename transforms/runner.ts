@@ -420,8 +420,8 @@ async function applyPlannerSettings(db: Kysely<Database>, model: Model): Promise
 /**
  * Builds a model's table under `<table>__building`, then publishes it. When the published table
  * has the same columns, its rows are replaced in place (DELETE and INSERT of the rows that
- * differ from the new build, {@link refill}): those statements take locks no reader waits for, so `core.orders` stays readable (its previous
- * rows) for the whole of the long transaction, and a session orphaned by a killed transform
+ * differ from the new build, {@link refill}): those statements take locks no reader waits for,
+ * so `core.orders` stays readable (its previous rows) for the whole of the long transaction, and a session orphaned by a killed transform
  * blocks nobody. A new or reshaped table (a first build, a verite upgrade) is swapped in by DROP
  * and RENAME instead, which readers of that table wait for until the commit.
  */
@@ -432,8 +432,9 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
   await sql`create table ${sql.table(building)} as ${query as unknown as ReturnType<typeof sql>}`.execute(db);
   await prepare?.(building);
   const published = await tableSignature(db, model.name);
+  let rows: number | undefined;
   if (published !== '' && published === (await tableSignature(db, building))) {
-    await refill(db, model, building);
+    rows = await refill(db, model, building);
     await sql`drop table ${sql.table(building)}`.execute(db);
   } else {
     await sql`drop table if exists ${sql.table(model.name)}`.execute(db);
@@ -446,6 +447,7 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
     await sql`create index if not exists ${sql.id(`${table}_${columns.join('_')}`)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(db);
   }
   await sql`analyze ${sql.table(model.name)}`.execute(db);
+  if (rows !== undefined) return rows;
   const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(model.name)}`.execute(db);
   return count.rows[0]?.n ?? 0;
 }
@@ -457,13 +459,16 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
  * and locks readers out until the commit. Deleting and inserting every row wrote each index again
  * and left as many dead rows: 6–34 s a large table at a million orders in a full rebuild, where a
  * weekly one changes a few percent of the rows. When the row counts still differ afterwards (a
- * key null or repeated, which the key checks then report), every row is replaced.
+ * key null or repeated, which the key checks then report), every row is replaced. Returns the
+ * table's rows.
  */
-async function refill(db: Kysely<Database>, model: Model, building: string): Promise<void> {
+async function refill(db: Kysely<Database>, model: Model, building: string): Promise<number> {
   const keys = model.uniqueKey ?? [];
+  const counts = async () =>
+    (await sql<{ published: number; built: number }>`select (select count(*) from ${sql.table(model.name)})::int as published, (select count(*) from ${sql.table(building)})::int as built`.execute(db)).rows[0]!;
   if (keys.length) {
     const changed = sql.table('pg_temp.verite_refill_keys');
-    const key = (alias: string) => sql.join(keys.map((k) => sql`${sql.ref(`${alias}.${k}`)}`));
+    const key = (alias: string) => sql.join(keys.map((k) => sql.ref(`${alias}.${k}`)));
     await sql`drop table if exists ${changed}`.execute(db);
     await sql`create temp table ${changed} on commit drop as
       select ${sql.join(keys.map((k) => sql`coalesce(${sql.ref(`o.${k}`)}, ${sql.ref(`n.${k}`)}) as ${sql.id(k)}`))}
@@ -472,11 +477,12 @@ async function refill(db: Kysely<Database>, model: Model, building: string): Pro
     await sql`delete from ${sql.table(model.name)} o where (${key('o')}) in (select ${key('c')} from ${changed} c)`.execute(db);
     await sql`insert into ${sql.table(model.name)} select * from ${sql.table(building)} n where (${key('n')}) in (select ${key('c')} from ${changed} c)`.execute(db);
     await sql`drop table ${changed}`.execute(db);
-    const counts = await sql<{ same: boolean }>`select (select count(*) from ${sql.table(model.name)}) = (select count(*) from ${sql.table(building)}) as same`.execute(db);
-    if (counts.rows[0]?.same) return;
+    const { published, built } = await counts();
+    if (published === built) return built;
   }
   await sql`delete from ${sql.table(model.name)}`.execute(db);
-  await sql`insert into ${sql.table(model.name)} select * from ${sql.table(building)}`.execute(db);
+  const inserted = await sql`insert into ${sql.table(model.name)} select * from ${sql.table(building)}`.execute(db);
+  return Number(inserted.numAffectedRows ?? 0);
 }
 
 function compileCheck(db: Kysely<Database>, check: DataCheck, ctx: TransformContext): CompiledQuery {
@@ -844,8 +850,6 @@ export async function staleCoreModels(warehouse: Pick<Warehouse, 'db'>, config: 
   const ctx = transformContext(config);
   const builds = await previousBuilds(warehouse.db);
   const core = models.filter((m) => m.name.startsWith('core.'));
-  const existing = await sql<{ name: string }>`
-    select n as name from unnest(${sql.val(core.map((m) => m.name))}::text[]) as n where to_regclass(n) is not null`.execute(warehouse.db);
-  const exists = new Set(existing.rows.map((r) => r.name));
-  return core.filter((m) => exists.has(m.name) && builds.get(m.name)?.signature !== modelSignature(warehouse.db, m, ctx)).map((m) => m.name);
+  const { tables } = await foundBefore(warehouse.db, core.map((m) => m.name));
+  return core.filter((m) => tables.has(m.name) && builds.get(m.name)?.signature !== modelSignature(warehouse.db, m, ctx)).map((m) => m.name);
 }

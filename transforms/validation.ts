@@ -151,9 +151,10 @@ export function plainJsonCurrencies(record: Text, path: string): RawBuilder<bool
 /**
  * Every value a JSON path finds is a plain date and time (ISO 8601 with seconds and an offset, a
  * day that every such month has, never null) dated at least two days inside the range: its local
- * date in any time zone is then in the range too (an offset moves a date by at most a day, and the reporting zone's by at
- * most another), so it plainly passes {@link timestampProblem}. The dates are compared as text,
- * which for this one shape is their order. Two days at each end go the slow way.
+ * date in any time zone is then in the range too (an offset moves a date by at most a day, and
+ * the reporting zone's by at most another), so it plainly passes {@link timestampProblem}. The
+ * dates are compared as text, which for this one shape is their order. Two days at each end go
+ * the slow way.
  */
 export function plainJsonTimestamps(record: Text, path: string, range: DateRange): RawBuilder<boolean> {
   const bounds = JSON.stringify({ lo: addDays(range.earliest, 2), hi: addDays(range.today, -1) });
@@ -267,7 +268,6 @@ export function rawRecordsCheck(
   }
   return check;
 }
-
 
 /** What the model of a folded check selects: the check's expression as {@link FOLDED_COLUMN}. */
 export function foldedProblem(check: SetAsideCheck, ctx: TransformContext): AliasedRawBuilder<string | null, typeof FOLDED_COLUMN> {
