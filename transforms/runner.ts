@@ -455,7 +455,10 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
 /**
  * Makes a published table hold exactly the rows of `building`, of the same columns, writing only
  * the rows that differ: those whose key (`uniqueKey`) is on one side only, or whose row is not
- * the same text (so `1.0` and `1.00` differ, as they would read). Not TRUNCATE: it is not MVCC-safe
+ * the same value byte for byte (`*=`, the comparison `REFRESH MATERIALIZED VIEW CONCURRENTLY`
+ * makes: `1.0` and `1.00` differ, as they would read; comparing the rows as text was as exact and
+ * three times slower, 7.4 s against 2.2 s for the payments at a million). A row matched on its key
+ * has the key's first column non-null on both sides. Not TRUNCATE: it is not MVCC-safe
  * and locks readers out until the commit. Deleting and inserting every row wrote each index again
  * and left as many dead rows: 6–34 s a large table at a million orders in a full rebuild, where a
  * weekly one changes a few percent of the rows. When the row counts still differ afterwards (a
@@ -473,7 +476,7 @@ async function refill(db: Kysely<Database>, model: Model, building: string): Pro
     await sql`create temp table ${changed} on commit drop as
       select ${sql.join(keys.map((k) => sql`coalesce(${sql.ref(`o.${k}`)}, ${sql.ref(`n.${k}`)}) as ${sql.id(k)}`))}
         from ${sql.table(model.name)} o full join ${sql.table(building)} n on ${sql.join(keys.map((k) => sql`${sql.ref(`o.${k}`)} = ${sql.ref(`n.${k}`)}`), sql` and `)}
-       where o::text is distinct from n::text`.execute(db);
+       where ${sql.ref(`o.${keys[0]}`)} is null or ${sql.ref(`n.${keys[0]}`)} is null or not (o *= n)`.execute(db);
     await sql`delete from ${sql.table(model.name)} o where (${key('o')}) in (select ${key('c')} from ${changed} c)`.execute(db);
     await sql`insert into ${sql.table(model.name)} select * from ${sql.table(building)} n where (${key('n')}) in (select ${key('c')} from ${changed} c)`.execute(db);
     await sql`drop table ${changed}`.execute(db);

@@ -229,7 +229,7 @@ describe('issue 17: readers are not blocked while a transform runs', () => {
   const GATE = [0x76726974, 1717];
 
   it('a full rebuild of a published table writes only the rows that differ from it, exactly as built', async () => {
-    let rows = `('a', 1.0), ('b', 2), ('c', 3), ('d', 4)`;
+    let rows = `('a', 1.0), ('b', 2), ('c', 3), ('d', 4), ('f', null)`;
     const probe = defineModel({
       name: 'staging.refill_probe',
       dependsOn: [],
@@ -237,12 +237,13 @@ describe('issue 17: readers are not blocked while a transform runs', () => {
       uniqueKey: ['id'],
       build: (db) => db.selectFrom(sql<{ id: string; amount: string }>`(select * from (values ${sql.raw(rows)}) as x(id, amount))`.as('v')).select(['v.id', 'v.amount']),
     });
-    const table = async () => (await wh.pool.query(`select id, amount::text as amount, ctid::text as at from staging.refill_probe order by id`)).rows as { id: string; amount: string; at: string }[];
+    const table = async () => (await wh.pool.query(`select id, amount::text as amount, ctid::text as at from staging.refill_probe order by id`)).rows as { id: string; amount: string | null; at: string }[];
     expect((await runModels(wh.db, config, { models: [probe], now: NOW })).status).toBe('succeeded');
     const before = new Map((await table()).map((r) => [r.id, r.at]));
 
-    // a: the same value written 1.00 (its text differs); b: the same; c: another amount; d: gone; e: new.
-    rows = `('a', 1.00), ('b', 2), ('c', 30), ('e', 5)`;
+    // a: the same value written 1.00 (its text differs); b: the same; c: another amount; d: gone; e: new;
+    // f: the same, with a null amount on both sides.
+    rows = `('a', 1.00), ('b', 2), ('c', 30), ('e', 5), ('f', null)`;
     expect((await runModels(wh.db, config, { models: [probe], now: NOW })).status).toBe('succeeded');
     const after = await table();
     expect(after.map(({ id, amount }) => ({ id, amount }))).toEqual([
@@ -250,15 +251,17 @@ describe('issue 17: readers are not blocked while a transform runs', () => {
       { id: 'b', amount: '2' },
       { id: 'c', amount: '30' },
       { id: 'e', amount: '5' },
+      { id: 'f', amount: null },
     ]);
-    // b was not written again; a and c were.
+    // b and f were not written again; a and c were.
     const at = new Map(after.map((r) => [r.id, r.at]));
     expect(at.get('b')).toBe(before.get('b'));
+    expect(at.get('f')).toBe(before.get('f'));
     expect(at.get('a')).not.toBe(before.get('a'));
     expect(at.get('c')).not.toBe(before.get('c'));
 
     // A repeated key: the rows are all replaced, the key check fails the build, and the table stays as it was.
-    rows = `('a', 1.00), ('b', 2), ('b', 2), ('e', 5)`;
+    rows = `('a', 1.00), ('b', 2), ('b', 2), ('e', 5), ('f', null)`;
     const repeated = await runModels(wh.db, config, { models: [probe], now: NOW });
     expect(repeated.status).toBe('failed');
     expect(repeated.checks.find((c) => !c.passed)?.check).toBe('unique (id)');
