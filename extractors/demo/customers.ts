@@ -96,14 +96,24 @@ export class CustomerLedger {
 /**
  * The Admin API Customers of everyone who ordered from `first` to `last` (day numbers), their
  * orders counted up to `cutoffMs`, in order of id. Their earlier orders lie in the year before
- * `first`, which is read first (without listing the customers who ordered only then). A
- * `ledger` passed in can be watched for what is held.
+ * `first`, which is read first (without listing the customers who ordered only then); their
+ * later ones up to `through` (the last day of the data, `last` unless a backfill reads an
+ * earlier window: the API gives a customer as they are now). A `ledger` passed in can be
+ * watched for what is held.
  */
-export function* demoCustomers(shop: DemoShop, first: number, last: number, cutoffMs: number, ledger = new CustomerLedger(shop, cutoffMs)): Generator<Record<string, unknown>> {
-  for (let day = first - RETURN_WITHIN_DAYS; day <= last; day++) {
-    for (const order of shop.ordersOn(day)) ledger.add(order, day >= first);
+export function* demoCustomers(
+  shop: DemoShop,
+  first: number,
+  last: number,
+  cutoffMs: number,
+  ledger = new CustomerLedger(shop, cutoffMs),
+  through = last,
+): Generator<Record<string, unknown>> {
+  const end = Math.max(last, through);
+  for (let day = first - RETURN_WITHIN_DAYS; day <= end; day++) {
+    for (const order of shop.ordersOn(day)) ledger.add(order, day >= first && day <= last);
     // A customer acquired a year ago today can order no more.
     yield* ledger.close(day - RETURN_WITHIN_DAYS);
   }
-  yield* ledger.close(last);
+  yield* ledger.close(end);
 }

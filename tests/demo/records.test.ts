@@ -244,6 +244,15 @@ describe('demo sources', () => {
     // The same records as the full read holds for those days.
     const full = new Map(records(demo, 'shopify.orders').map((o) => [o.id, o]));
     expect(problems(records(part, 'shopify.orders'), (o) => JSON.stringify(o) !== JSON.stringify(full.get(o.id)) && o.name)).toEqual([]);
+    // The customers who ordered on those days, not every customer of the window: the same
+    // records as the full read (their whole history, counted up to the same cut-off).
+    const ordered = new Set(records(demo, 'shopify.orders').flatMap((o) => (o.customer && days.has(new Date(Date.parse(o.created_at)).toISOString().slice(0, 10)) ? [o.customer.id] : [])));
+    const customers = records(part, 'shopify.customers');
+    expect(ordered.size).toBeGreaterThan(0);
+    expect(ordered.size).toBeLessThan(records(demo, 'shopify.customers').length / 10);
+    expect(new Set(customers.map((c) => c.id))).toEqual(ordered);
+    const fullCustomers = new Map(records(demo, 'shopify.customers').map((c) => [c.id, c]));
+    expect(problems(customers, (c) => JSON.stringify(c) !== JSON.stringify(fullCustomers.get(c.id)) && `customer ${c.id}`)).toEqual([]);
   });
 
   it('refuses options it cannot honour, naming every problem', () => {
