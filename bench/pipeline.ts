@@ -121,9 +121,12 @@ function kernelPeakRss(): number | null {
  * Runs `fn` and gives its peak memory. The heap is sampled every 50 ms (and at the end); the
  * resident peak is the kernel's high-water mark, reset at the start of the phase where Linux
  * allows (`/proc/self/clear_refs`), so a phase is not credited with an earlier one's peak;
- * elsewhere it is the sampled peak.
+ * elsewhere it is the sampled peak. The phase starts after a full garbage collection (`npm run
+ * bench:pipeline` runs node with `--expose-gc`): V8 collects lazily, and an earlier phase's
+ * garbage (a night's landed pages) would otherwise be counted in the next one's peak.
  */
 async function withPeakMemory<T>(fn: () => Promise<T>): Promise<[T, PeakMemory]> {
+  (globalThis as { gc?: () => void }).gc?.();
   let reset = false;
   try {
     writeFileSync('/proc/self/clear_refs', '5');
@@ -227,6 +230,7 @@ async function main(): Promise<void> {
     const memory: [phase: string, peak: PeakMemory][] = [];
     const printMemory = () => {
       out(`${'peak memory of the node process'.padEnd(42)}${'resident'.padStart(10)}${'heap used'.padStart(11)}\n`);
+      if (!(globalThis as { gc?: () => void }).gc) out('  (node ran without --expose-gc: a phase may count an earlier one\'s uncollected garbage)\n');
       for (const [phase, peak] of memory) out(`  ${phase.padEnd(40)}${`${peak.rss.toFixed(0)} MiB`.padStart(10)}${`${peak.heapUsed.toFixed(0)} MiB`.padStart(11)}\n`);
     };
     const [[landed, loadSeconds], landMemory] = await withPeakMemory(async () =>
