@@ -107,6 +107,19 @@ export interface IncrementalBuild {
 export type ModelQuery<O = unknown> = Compilable<O> & AliasableExpression<O>;
 
 /**
+ * An index of the rows a warning looks for, which a shop has few of (sold variants missing from
+ * the products stream): the warning, which describes the whole table, then reads those rows
+ * alone instead of scanning the table on every nightly run.
+ */
+export interface PartialIndex {
+  /** The index's name, unique in the model's schema. */
+  readonly name: string;
+  readonly columns: readonly string[];
+  /** The rows indexed: the warning's own condition, written the same way, so the planner uses it. */
+  readonly where: string;
+}
+
+/**
  * A transform model: the table it builds, what it reads, and the query that builds it.
  * `build` returns a SELECT; the runner creates the table from it and swaps it in.
  */
@@ -117,8 +130,8 @@ export interface Model {
   readonly dependsOn: readonly string[];
   readonly description: string;
   build(db: Kysely<Database>, ctx: TransformContext): ModelQuery;
-  /** Columns to index after the build. */
-  readonly indexes?: readonly (readonly string[])[];
+  /** Columns to index after the build; a {@link PartialIndex} indexes some rows only. */
+  readonly indexes?: readonly (readonly string[] | PartialIndex)[];
   /** The unique key of a row, checked unique and not null after the build. */
   readonly uniqueKey?: readonly string[];
   readonly checks?: readonly DataCheck[];

@@ -9,7 +9,7 @@ import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
 import { changeSets, changedStreams, compile, executeReading, keepChangedRows, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
-import { FOLDED_COLUMN, type ChangeSets, type DataCheck, type Model, type SetAsideCheck, type StopCheck, type TransformContext, type WarnCheck } from './model.ts';
+import { FOLDED_COLUMN, type ChangeSets, type DataCheck, type Model, type PartialIndex, type SetAsideCheck, type StopCheck, type TransformContext, type WarnCheck } from './model.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
 
@@ -441,15 +441,38 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
     await sql`alter table ${sql.table(building)} rename to ${sql.id(table)}`.execute(db);
   }
   // A refilled table keeps its indexes; a new one gets them (CREATE INDEX blocks writers, not readers).
-  // An incremental model's rows are replaced by their replaceBy column: it is indexed too.
-  const indexes = [...(model.indexes ?? []), ...(model.incremental && !(model.indexes ?? []).some((c) => c.length === 1 && c[0] === model.incremental!.replaceBy) ? [[model.incremental.replaceBy]] : [])];
-  for (const columns of indexes) {
-    await sql`create index if not exists ${sql.id(`${table}_${columns.join('_')}`)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(db);
-  }
+  await createIndexes(db, model);
   await sql`analyze ${sql.table(model.name)}`.execute(db);
   if (rows !== undefined) return rows;
   const count = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(model.name)}`.execute(db);
   return count.rows[0]?.n ?? 0;
+}
+
+/**
+ * The model's indexes, those it lacks only. An incremental model's rows are replaced by their
+ * replaceBy column: it is indexed too. An incremental build calls this as well, so a table
+ * published by an earlier version gets an index declared since without waiting for a full build.
+ */
+async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> {
+  const { table } = splitName(model.name);
+  const declared = model.indexes ?? [];
+  const replaceBy = model.incremental?.replaceBy;
+  const indexedAlone = declared.some((c) => Array.isArray(c) && c.length === 1 && c[0] === replaceBy);
+  const indexes = [...declared, ...(replaceBy && !indexedAlone ? [[replaceBy]] : [])];
+  const existing = new Set(
+    (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${splitName(model.name).schema} and tablename = ${table}`.execute(db)).rows.map((r) => r.name),
+  );
+  for (const index of indexes) {
+    const name = isPartialIndex(index) ? index.name : `${table}_${index.join('_')}`;
+    if (existing.has(name)) continue;
+    const columns = sql.join((isPartialIndex(index) ? index.columns : index).map((c) => sql.id(c)));
+    const where = isPartialIndex(index) ? sql` where ${sql.raw(index.where)}` : sql``;
+    await sql`create index if not exists ${sql.id(name)} on ${sql.table(model.name)} (${columns})${where}`.execute(db);
+  }
+}
+
+function isPartialIndex(index: readonly string[] | PartialIndex): index is PartialIndex {
+  return !Array.isArray(index);
 }
 
 /**
@@ -786,6 +809,7 @@ async function buildIncrementally(
     insert into ${sql.table(before)} select * from gone`.execute(db);
   const inserted = await sql`insert into ${sql.table(model.name)} select * from ${sql.table(after)}`.execute(db);
   const count = Number(inserted.numAffectedRows ?? 0n);
+  await createIndexes(db, model);
   // Both analyzed: the models reading them choose index lookups for a few rows, not a scan of a whole table.
   await sql`analyze ${sql.table(after)}`.execute(db);
   await sql`analyze ${sql.table(before)}`.execute(db);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { hasRates, nonNegative, references, soldLinesWithoutCost, soldVariantsMissingFromProducts } from '../checks.ts';
+import { hasRates, nonNegative, references, soldLinesWithoutCost, soldVariantsMissingFromProducts, unlistedSoldVariantsIndex } from '../checks.ts';
 import { ratesChangedOn } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { fxRateJoin, joinedRate, rateOn } from '../sql.ts';
@@ -21,7 +21,7 @@ export const coreOrderLines = defineModel({
   description:
     "Order lines with the order's local date and counted flag; line_total = price × quantity − total_discount; line_sales net of every discount and of included tax; the unit cost valid on the order's date.",
   uniqueKey: ['order_id', 'line_id'],
-  indexes: [['order_id'], ['order_date'], ['variant_id']],
+  indexes: [['order_id'], ['order_date'], ['variant_id'], unlistedSoldVariantsIndex],
   checks: [
     references('core.order_lines', 'order_id', 'core.orders', 'order_id', ['line_id']),
     hasRates('core.order_lines', [['line_total', 'line_total_rc'], ['line_sales', 'line_sales_rc']], 'order_date'),
