@@ -454,13 +454,13 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
  * published by an earlier version gets an index declared since without waiting for a full build.
  */
 async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> {
-  const { table } = splitName(model.name);
+  const { schema, table } = splitName(model.name);
   const declared = model.indexes ?? [];
   const replaceBy = model.incremental?.replaceBy;
   const indexedAlone = declared.some((c) => Array.isArray(c) && c.length === 1 && c[0] === replaceBy);
   const indexes = [...declared, ...(replaceBy && !indexedAlone ? [[replaceBy]] : [])];
   const existing = new Set(
-    (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${splitName(model.name).schema} and tablename = ${table}`.execute(db)).rows.map((r) => r.name),
+    (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${schema} and tablename = ${table}`.execute(db)).rows.map((r) => r.name),
   );
   for (const index of indexes) {
     const name = isPartialIndex(index) ? index.name : `${table}_${index.join('_')}`;
