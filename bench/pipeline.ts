@@ -117,6 +117,9 @@ function kernelPeakRss(): number | null {
   }
 }
 
+/** V8's full collection, when node runs with `--expose-gc` (as `npm run bench:pipeline` does). */
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
 /**
  * Runs `fn` and gives its peak memory. The heap is sampled every 50 ms (and at the end); the
  * resident peak is the kernel's high-water mark, reset at the start of the phase where Linux
@@ -126,7 +129,7 @@ function kernelPeakRss(): number | null {
  * garbage (a night's landed pages) would otherwise be counted in the next one's peak.
  */
 async function withPeakMemory<T>(fn: () => Promise<T>): Promise<[T, PeakMemory]> {
-  (globalThis as { gc?: () => void }).gc?.();
+  collectGarbage?.();
   let reset = false;
   try {
     writeFileSync('/proc/self/clear_refs', '5');
@@ -230,7 +233,7 @@ async function main(): Promise<void> {
     const memory: [phase: string, peak: PeakMemory][] = [];
     const printMemory = () => {
       out(`${'peak memory of the node process'.padEnd(42)}${'resident'.padStart(10)}${'heap used'.padStart(11)}\n`);
-      if (!(globalThis as { gc?: () => void }).gc) out('  (node ran without --expose-gc: a phase may count an earlier one\'s uncollected garbage)\n');
+      if (!collectGarbage) out('  (node ran without --expose-gc: a phase may count an earlier one\'s uncollected garbage)\n');
       for (const [phase, peak] of memory) out(`  ${phase.padEnd(40)}${`${peak.rss.toFixed(0)} MiB`.padStart(10)}${`${peak.heapUsed.toFixed(0)} MiB`.padStart(11)}\n`);
     };
     const [[landed, loadSeconds], landMemory] = await withPeakMemory(async () =>

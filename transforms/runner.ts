@@ -455,19 +455,20 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
  */
 async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> {
   const { schema, table } = splitName(model.name);
-  const declared = model.indexes ?? [];
+  const declared = (model.indexes ?? []).map((index): { name: string; columns: readonly string[]; where?: string } =>
+    isPartialIndex(index) ? index : { name: `${table}_${index.join('_')}`, columns: index },
+  );
   const replaceBy = model.incremental?.replaceBy;
-  const indexedAlone = declared.some((c) => Array.isArray(c) && c.length === 1 && c[0] === replaceBy);
-  const indexes = [...declared, ...(replaceBy && !indexedAlone ? [[replaceBy]] : [])];
+  const indexes = replaceBy && !declared.some((i) => !i.where && i.columns.length === 1 && i.columns[0] === replaceBy)
+    ? [...declared, { name: `${table}_${replaceBy}`, columns: [replaceBy] }]
+    : declared;
   const existing = new Set(
     (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${schema} and tablename = ${table}`.execute(db)).rows.map((r) => r.name),
   );
-  for (const index of indexes) {
-    const name = isPartialIndex(index) ? index.name : `${table}_${index.join('_')}`;
+  for (const { name, columns, where } of indexes) {
     if (existing.has(name)) continue;
-    const columns = sql.join((isPartialIndex(index) ? index.columns : index).map((c) => sql.id(c)));
-    const where = isPartialIndex(index) ? sql` where ${sql.raw(index.where)}` : sql``;
-    await sql`create index if not exists ${sql.id(name)} on ${sql.table(model.name)} (${columns})${where}`.execute(db);
+    // `if not exists` still: PostgreSQL cuts a name longer than 63 bytes, which the list above then lacks.
+    await sql`create index if not exists ${sql.id(name)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})${where ? sql` where ${sql.raw(where)}` : sql``}`.execute(db);
   }
 }
 
