@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import Stripe from 'stripe';
 import type { VeriteConfig } from '../config/schema.ts';
 import { latestVersionAt, versionWindow } from './shopify/api-version.ts';
 
@@ -205,7 +204,8 @@ export function configuredApiVersion(source: VersionedSource, entry: unknown): s
     case 'google_ads':
       return googleAdsPinnedVersion().version;
     case 'stripe':
-      return Stripe.API_VERSION;
+      // The client's own pin, read from the package only when asked (the client is some 200 modules).
+      return (require('stripe') as { API_VERSION: string }).API_VERSION;
     case 'ga4':
       return 'v1beta';
   }
