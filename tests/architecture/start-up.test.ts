@@ -18,7 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The npm packages whose ES modules `verite <args>` loads. */
 async function packagesLoaded(args: string[]): Promise<Set<string>> {
   const file = join(dir, `loaded-${args.join('-')}.txt`);
-  const child = spawn(process.execPath, ['--import', fileURLToPath(new URL('../support/record-module-loads.mjs', import.meta.url)), fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], {
+  const child = spawn(process.execPath, ['--import', new URL('../support/record-module-loads.mjs', import.meta.url).href, fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], {
     env: { ...process.env, VERITE_TEST_LOADED_MODULES: file },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
