@@ -198,6 +198,30 @@ export interface OrderPlan {
   refunds: RefundPlan[];
 }
 
+/** An order slot: the `seq`-th order placed on `day`. */
+interface Slot {
+  day: number;
+  seq: number;
+}
+
+/** The draws of an order slot up to its basket (`DemoShop.slotDraws`). */
+interface SlotDraws {
+  /** The slot's generator, where the rest of the order goes on drawing. */
+  rng: Rng;
+  kind: SlotKind;
+  createdMs: number;
+  /** The slot of the registered customer's first order, or null. */
+  customer: Slot | null;
+  /** A guest's: the slot of their first guest checkout. */
+  guest: Slot | null;
+  /** A returning guest's retyping of their e-mail (`retyped`), or null. */
+  retype: number | null;
+  keepsEmail: boolean;
+  /** Drawn when there is no customer, whose own are used otherwise. */
+  place: { currency: Currency; region: Region; zip: string } | null;
+  basket: { product: Product; variant: Variant; quantity: number }[];
+}
+
 const LINE_COUNT = new Weighted<number>([
   [1, 55],
   [2, 28],
@@ -378,27 +402,28 @@ export class DemoShop {
     return earlier ? { kind, customer: earlier } : { kind: 'new', customer: { day, seq } };
   }
 
-  /** Order slot (day, seq), named `#number`, with its whole planned life. */
-  order(day: number, seq: number, number: number): OrderPlan {
+  /**
+   * The draws of slot (day, seq) up to its basket, in the order {@link order} makes them: who
+   * placed it (by slot: the registered customer and a guest are not generated here), what the
+   * buyer's e-mail becomes, the currency, region and zip drawn when there is no customer, and
+   * the basket. `rng` then goes on with the rest of the order. The stock reads these alone.
+   */
+  private slotDraws(day: number, seq: number): SlotDraws {
     const rng = Rng.for(this.seed, TAG.slot, day, seq);
     let kind = kindOf(rng.next());
     const guestDraw = rng.next();
     const createdMs = this.timeAt(day, seq, rng.next());
-    const key = day * 100_000 + seq;
 
-    let customer: CustomerPlan | null = null;
-    let email: string | null = null;
-    let buyer: Person | null = null;
+    let customer: Slot | null = null;
     if (kind === 'returning') {
-      const earlier = this.findEarlier(rng, day, RETURN_MEAN_DAYS, (r) => kindOf(r.next()) === 'new');
-      if (earlier) customer = this.customer(earlier.day, earlier.seq);
-      else kind = 'new';
+      customer = this.findEarlier(rng, day, RETURN_MEAN_DAYS, (r) => kindOf(r.next()) === 'new');
+      if (!customer) kind = 'new';
     }
-    if (kind === 'new') customer = this.customer(day, seq);
-    if (customer) {
-      email = customer.email;
-      buyer = customer;
-    } else if (kind === 'guest') {
+    if (kind === 'new') customer = { day, seq };
+    let guest: Slot | null = null;
+    let retype: number | null = null;
+    let keepsEmail = true;
+    if (!customer && kind === 'guest') {
       const earlier =
         guestDraw < REPEAT_GUEST_BELOW
           ? this.findEarlier(rng, day, GUEST_RETURN_MEAN_DAYS, (r) => {
@@ -406,31 +431,74 @@ export class DemoShop {
               return u >= TEST_BELOW && u < GUEST_BELOW && r.next() >= REPEAT_GUEST_BELOW;
             })
           : null;
-      buyer = earlier ? this.guest(earlier.day, earlier.seq) : this.guest(day, seq);
+      guest = earlier ?? { day, seq };
       // A returning guest types their address a little differently; the lower-cased, trimmed e-mail still matches.
-      email = earlier ? retyped(buyer.email, rng) : buyer.email;
+      if (earlier) retype = rng.int(0, 4);
       // Now and then a checkout leaves no e-mail at all (a phone-only order).
-      if (rng.chance(0.03)) email = null;
+      keepsEmail = !rng.chance(0.03);
+    } else if (!customer) {
+      keepsEmail = rng.chance(0.9);
+    }
+
+    let place: SlotDraws['place'] = null;
+    if (!customer) {
+      const currency = CURRENCY_CHOICE.sample(rng);
+      const region = MARKETS[currency].regions.sample(rng);
+      place = { currency, region, zip: rng.pick(region.zips) };
+    }
+
+    const basket: SlotDraws['basket'] = [];
+    const lineCount = LINE_COUNT.sample(rng);
+    for (let i = 0; i < lineCount; i++) {
+      const product = PRODUCT_CHOICE.sample(rng);
+      basket.push({ product, variant: rng.pick(product.variants), quantity: QUANTITY.sample(rng) });
+    }
+    return { rng, kind, createdMs, customer, guest, retype, keepsEmail, place, basket };
+  }
+
+  /** What the day's orders sold, in the order they were placed, without the rest of each order: for the stock. */
+  basketsOn(day: number): { test: boolean; createdMs: number; lines: { variant: Variant; quantity: number }[] }[] {
+    const n = this.orderCount(day);
+    const out = new Array<{ test: boolean; createdMs: number; lines: { variant: Variant; quantity: number }[] }>(n);
+    for (let seq = 0; seq < n; seq++) {
+      const d = this.slotDraws(day, seq);
+      out[seq] = { test: d.kind === 'test', createdMs: d.createdMs, lines: d.basket };
+    }
+    return out;
+  }
+
+  /** Order slot (day, seq), named `#number`, with its whole planned life. */
+  order(day: number, seq: number, number: number): OrderPlan {
+    const draws = this.slotDraws(day, seq);
+    const { rng, kind, createdMs } = draws;
+    const key = day * 100_000 + seq;
+
+    const customer = draws.customer ? this.customer(draws.customer.day, draws.customer.seq) : null;
+    let email: string | null;
+    let buyer: Person;
+    if (customer) {
+      email = customer.email;
+      buyer = customer;
+    } else if (kind === 'guest') {
+      buyer = this.guest(draws.guest!.day, draws.guest!.seq);
+      email = draws.retype === null ? buyer.email : retyped(buyer.email, draws.retype);
+      if (!draws.keepsEmail) email = null;
     } else {
       buyer = { firstName: 'Store', lastName: 'QA', email: 'qa@northwind-outfitters.example' };
-      email = rng.chance(0.9) ? buyer.email : null;
+      email = draws.keepsEmail ? buyer.email : null;
     }
     const test = kind === 'test';
 
-    const currency = customer ? customer.currency : CURRENCY_CHOICE.sample(rng);
+    const currency = customer ? customer.currency : draws.place!.currency;
     const market = MARKETS[currency];
-    const region = customer ? customer.region : market.regions.sample(rng);
-    const zip = customer ? customer.zip : rng.pick(region.zips);
+    const region = customer ? customer.region : draws.place!.region;
+    const zip = customer ? customer.zip : draws.place!.zip;
 
     // The basket, in integer cents of the order's currency.
     const lines: LinePlan[] = [];
-    const lineCount = LINE_COUNT.sample(rng);
     let lineItemsCents = 0;
     let grams = 0;
-    for (let i = 0; i < lineCount; i++) {
-      const product = PRODUCT_CHOICE.sample(rng);
-      const variant = rng.pick(product.variants);
-      const quantity = QUANTITY.sample(rng);
+    for (const [i, { product, variant, quantity }] of draws.basket.entries()) {
       const unitCents = product.prices[currency];
       lines.push({ id: 13_400_000_000_000 + key * 10 + i, product, variant, quantity, unitCents, discountCents: 0, taxCents: 0 });
       lineItemsCents += unitCents * quantity;
@@ -503,8 +571,8 @@ export class DemoShop {
 }
 
 /** The same address typed again: other capitals, stray spaces. */
-function retyped(email: string, rng: Rng): string {
-  const style = rng.int(0, 4);
+/** The e-mail as a returning guest types it again: `style` (0–4, drawn by the order) says how. */
+function retyped(email: string, style: number): string {
   const [local = '', domain = ''] = email.split('@');
   if (style === 0) return email;
   if (style === 1) return `${local.charAt(0).toUpperCase()}${local.slice(1).replace(/\.(.)/, (_, c: string) => `.${c.toUpperCase()}`)}@${domain}`;

@@ -105,3 +105,33 @@ describe('demo Stripe payouts', () => {
     expect(nets.length).toBeLessThanOrEqual(3 * 22);
   });
 });
+
+describe('demo stock', () => {
+  it("reads what the day's orders sold from their baskets alone, which are each order's lines", () => {
+    // The stock generates every order since the first day for its snapshots: it draws the baskets
+    // alone (the same random draws as the orders, stopped at their lines). Over a few hundred
+    // days of a busy shop, guests, returning customers and test orders included, they must be
+    // the orders' own lines, in the same order.
+    const shop = new DemoShop(11, 300);
+    let orders = 0;
+    let lines = 0;
+    const kinds = new Set<string>();
+    for (let day = dayNumber('2024-01-01'); day <= dayNumber('2024-04-30'); day += 3) {
+      const baskets = shop.basketsOn(day);
+      const placed = shop.ordersOn(day);
+      expect(baskets.length, `day ${day}`).toBe(placed.length);
+      placed.forEach((order, i) => {
+        const basket = baskets[i]!;
+        kinds.add(order.kind);
+        expect(basket.test, order.id.toString()).toBe(order.test);
+        expect(basket.createdMs, order.id.toString()).toBe(order.createdMs);
+        expect(basket.lines.map((l) => [l.variant.id, l.quantity]), order.id.toString()).toEqual(order.lines.map((l) => [l.variant.id, l.quantity]));
+        lines += order.lines.length;
+      });
+      orders += placed.length;
+    }
+    expect(orders).toBeGreaterThan(10_000);
+    expect(lines).toBeGreaterThan(orders);
+    expect([...kinds].sort()).toEqual(['guest', 'new', 'returning', 'test']);
+  });
+});
