@@ -204,6 +204,13 @@ interface Slot {
   seq: number;
 }
 
+/** What an order sold, without the rest of it (`DemoShop.basketsOn`, for the stock). */
+export interface Basket {
+  test: boolean;
+  createdMs: number;
+  lines: { variant: Variant; quantity: number }[];
+}
+
 /** The draws of an order slot up to its basket (`DemoShop.slotDraws`). */
 interface SlotDraws {
   /** The slot's generator, where the rest of the order goes on drawing. */
@@ -457,9 +464,9 @@ export class DemoShop {
   }
 
   /** What the day's orders sold, in the order they were placed, without the rest of each order: for the stock. */
-  basketsOn(day: number): { test: boolean; createdMs: number; lines: { variant: Variant; quantity: number }[] }[] {
+  basketsOn(day: number): Basket[] {
     const n = this.orderCount(day);
-    const out = new Array<{ test: boolean; createdMs: number; lines: { variant: Variant; quantity: number }[] }>(n);
+    const out = new Array<Basket>(n);
     for (let seq = 0; seq < n; seq++) {
       const d = this.slotDraws(day, seq);
       out[seq] = { test: d.kind === 'test', createdMs: d.createdMs, lines: d.basket };
@@ -570,8 +577,7 @@ export class DemoShop {
   }
 }
 
-/** The same address typed again: other capitals, stray spaces. */
-/** The e-mail as a returning guest types it again: `style` (0–4, drawn by the order) says how. */
+/** The same address typed again: other capitals, stray spaces; `style` (0–4, drawn by the order) says which. */
 function retyped(email: string, style: number): string {
   const [local = '', domain = ''] = email.split('@');
   if (style === 0) return email;
