@@ -28,7 +28,7 @@
  *
  * Set VERITE_LOG_LEVEL=info to see the run's log lines on stderr.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -248,6 +248,7 @@ const row = (label: string, seconds: number, scan: number) => `  ${label.padEnd(
 async function main(): Promise<void> {
   const kept = args['data-dir'];
   const dir = kept ?? mkdtempSync(join(tmpdir(), 'verite-bench-pipeline-'));
+  if (kept) mkdirSync(kept, { recursive: true }); // a new folder on the first run
   chmodSync(dir, 0o755); // the embedded server may run as the unprivileged postgres user
   const warehouse = await openWarehouse({ cwd: dir, dataDir: process.env.DATABASE_URL ? undefined : kept ? dir : join(dir, '.verite') });
   const config = configSchema.parse({ sources: { demo: {} } });

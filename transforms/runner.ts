@@ -349,7 +349,13 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       // An incremental build checks the rows it inserted (the others passed before), except the
       // warnings, which describe the whole table readers see.
       const scoped = delta.mode === 'incremental' ? delta.after : undefined;
+      const keyHeld = await keyHeldByIndex(tdb, model);
       for (const check of modelChecks(model, scoped)) {
+        if ('heldByIndex' in check && check.heldByIndex && keyHeld) {
+          // The unique index holds the key on every row: nothing to look for.
+          checks.push({ model: model.name, check: check.name, passed: true, sample: [] });
+          continue;
+        }
         // A check whose own query fails is a failed check, not the end of the run: the
         // savepoint keeps the transaction usable for the other checks.
         const savepoint = await trx.savepoint('check').execute();
@@ -434,7 +440,7 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
   const published = await tableSignature(db, model.name);
   let rows: number | undefined;
   if (published !== '' && published === (await tableSignature(db, building))) {
-    rows = await refill(db, model, building);
+    rows = await writeUnderKey(db, model, () => refill(db, model, building));
     await sql`drop table ${sql.table(building)}`.execute(db);
   } else {
     await sql`drop table if exists ${sql.table(model.name)}`.execute(db);
@@ -459,12 +465,34 @@ async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> 
     isPartialIndex(index) ? index : { name: `${table}_${index.join('_')}`, columns: index },
   );
   const replaceBy = model.incremental?.replaceBy;
-  const indexes = replaceBy && !declared.some((i) => !i.where && i.columns.length === 1 && i.columns[0] === replaceBy)
+  const wanted = replaceBy && !declared.some((i) => !i.where && i.columns.length === 1 && i.columns[0] === replaceBy)
     ? [...declared, { name: `${table}_${replaceBy}`, columns: [replaceBy] }]
     : declared;
   const existing = new Set(
     (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${schema} and tablename = ${table}`.execute(db)).rows.map((r) => r.name),
   );
+  const key = uniqueIndex(model);
+  let keyHeld = false;
+  if (key) {
+    keyHeld = existing.has(key.name);
+    if (!keyHeld) {
+      // A repeated key refuses the unique index: a plain one on the same columns instead, and
+      // the key check, which then reads the table, names the copies.
+      await sql`savepoint verite_key_index`.execute(db);
+      try {
+        await sql`create unique index ${sql.id(key.name)} on ${sql.table(model.name)} (${sql.join(key.columns.map((c) => sql.id(c)))})`.execute(db);
+        await sql`release savepoint verite_key_index`.execute(db);
+        keyHeld = true;
+      } catch (error) {
+        if (!isRepeatedKey(error)) throw error;
+        await sql`rollback to savepoint verite_key_index`.execute(db);
+        await sql`create index if not exists ${sql.id(key.plain)} on ${sql.table(model.name)} (${sql.join(key.columns.map((c) => sql.id(c)))})`.execute(db);
+      }
+    }
+  }
+  // The unique index's leading columns serve the lookups an index on them alone would.
+  const coveredByKey = (columns: readonly string[]) => keyHeld && columns.length <= key!.columns.length && columns.every((c, n) => key!.columns[n] === c);
+  const indexes = wanted.filter((i) => i.where || !coveredByKey(i.columns));
   for (const { name, columns, where } of indexes) {
     if (existing.has(name)) continue;
     // `if not exists` still: PostgreSQL cuts a name longer than 63 bytes, which the list above then lacks.
@@ -474,6 +502,60 @@ async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> 
 
 function isPartialIndex(index: readonly string[] | PartialIndex): index is PartialIndex {
   return !Array.isArray(index);
+}
+
+/**
+ * The unique index that holds a model's key (`<table>_<columns>_key`), and the plain index on
+ * the same columns that stands in for it while the key repeats; null for a model without a key.
+ * The index is the key check: building it finds a repeated key as the check's grouping did, and
+ * it serves the lookups by the key's leading columns (an incremental model's `replaceBy`).
+ */
+function uniqueIndex(model: Model): { name: string; plain: string; columns: readonly string[] } | null {
+  if (!model.uniqueKey?.length) return null;
+  const { table } = splitName(model.name);
+  const plain = `${table}_${model.uniqueKey.join('_')}`;
+  return { name: `${plain}_key`, plain, columns: model.uniqueKey };
+}
+
+/** A unique index refused a row (`23505 unique_violation`). */
+function isRepeatedKey(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23505';
+}
+
+/**
+ * Writes rows into a model's published table (`write`) where its unique index may refuse a
+ * repeated key. Then the index gives way to the plain one (the key check needs the rows to name
+ * the copies, and the build fails on it, as it did before the index held the key) and the rows
+ * are written again. Dropping the index locks the table's readers out, until the failed build
+ * rolls back.
+ */
+async function writeUnderKey<T>(db: Kysely<Database>, model: Model, write: () => Promise<T>): Promise<T> {
+  const key = uniqueIndex(model);
+  if (!key) return write();
+  await sql`savepoint verite_key_write`.execute(db);
+  try {
+    const result = await write();
+    await sql`release savepoint verite_key_write`.execute(db);
+    return result;
+  } catch (error) {
+    if (!isRepeatedKey(error)) throw error;
+    await sql`rollback to savepoint verite_key_write`.execute(db);
+    const { schema } = splitName(model.name);
+    await sql`drop index ${sql.table(`${schema}.${key.name}`)}`.execute(db);
+    await sql`create index if not exists ${sql.id(key.plain)} on ${sql.table(model.name)} (${sql.join(key.columns.map((c) => sql.id(c)))})`.execute(db);
+    return write();
+  }
+}
+
+/** The model's table has its unique index (so the key check needs no query). */
+async function keyHeldByIndex(db: Kysely<Database>, model: Model): Promise<boolean> {
+  const key = uniqueIndex(model);
+  if (!key) return false;
+  const { schema } = splitName(model.name);
+  const res = await sql<{ held: boolean }>`
+    select exists (select 1 from pg_index i join pg_class c on c.oid = i.indexrelid
+                    where c.relname = ${key.name} and c.relnamespace = ${schema}::regnamespace and i.indisunique and i.indisvalid) as held`.execute(db);
+  return res.rows[0]!.held;
 }
 
 /**
@@ -643,7 +725,7 @@ function setAsideWarnings(s: SetAsideResult): string[] {
 }
 
 /** A key check of an incremental build: it reads the whole table (for the rows just inserted), never the inserted rows alone. */
-type KeyCheck = StopCheck & { whole?: boolean };
+type KeyCheck = StopCheck & { whole?: boolean; heldByIndex?: boolean };
 
 /**
  * The model's stop checks plus unique and not-null key checks from `uniqueKey`. With `inserted`
@@ -658,6 +740,8 @@ function modelChecks(model: Model, inserted?: string): (KeyCheck | WarnCheck)[] 
     out.push({
       name: `unique (${model.uniqueKey.join(', ')})`,
       whole: true,
+      // Answered by the model's unique index where it holds (uniqueIndex); this query finds the copies where it could not.
+      heldByIndex: true,
       // The grouping is planned without the LIMIT (a materialized CTE): with it, PostgreSQL reads
       // the key's index in order and visits the heap for every row, 10 times slower at a million rows.
       failing: () =>
@@ -808,7 +892,7 @@ async function buildIncrementally(
   const by = sql.ref(incremental.replaceBy);
   await sql`with gone as (delete from ${sql.table(model.name)} where ${by} in (select value from ${sql.table(values)}) returning *)
     insert into ${sql.table(before)} select * from gone`.execute(db);
-  const inserted = await sql`insert into ${sql.table(model.name)} select * from ${sql.table(after)}`.execute(db);
+  const inserted = await writeUnderKey(db, model, () => sql`insert into ${sql.table(model.name)} select * from ${sql.table(after)}`.execute(db));
   const count = Number(inserted.numAffectedRows ?? 0n);
   await createIndexes(db, model);
   // Both analyzed: the models reading them choose index lookups for a few rows, not a scan of a whole table.
