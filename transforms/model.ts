@@ -132,7 +132,11 @@ export interface Model {
   build(db: Kysely<Database>, ctx: TransformContext): ModelQuery;
   /** Columns to index after the build; a {@link PartialIndex} indexes some rows only. */
   readonly indexes?: readonly (readonly string[] | PartialIndex)[];
-  /** The unique key of a row, checked unique and not null after the build. */
+  /**
+   * The unique key of a row, checked unique and not null after the build. A unique index on it
+   * (`<table>_<columns>_key`) holds it unique and serves lookups by its leading columns, so an
+   * index on those alone is not created.
+   */
   readonly uniqueKey?: readonly string[];
   readonly checks?: readonly DataCheck[];
   /**
