@@ -486,7 +486,7 @@ async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> 
       } catch (error) {
         if (!isRepeatedKey(error)) throw error;
         await sql`rollback to savepoint verite_key_index`.execute(db);
-        await sql`create index if not exists ${sql.id(key.plain)} on ${sql.table(model.name)} (${sql.join(key.columns.map((c) => sql.id(c)))})`.execute(db);
+        await createPlainKeyIndex(db, model, key);
       }
     }
   }
@@ -517,6 +517,11 @@ function uniqueIndex(model: Model): { name: string; plain: string; columns: read
   return { name: `${plain}_key`, plain, columns: model.uniqueKey };
 }
 
+/** The plain index that stands in for the key's unique index while the key repeats. */
+async function createPlainKeyIndex(db: Kysely<Database>, model: Model, key: { plain: string; columns: readonly string[] }): Promise<void> {
+  await sql`create index if not exists ${sql.id(key.plain)} on ${sql.table(model.name)} (${sql.join(key.columns.map((c) => sql.id(c)))})`.execute(db);
+}
+
 /** A unique index refused a row (`23505 unique_violation`). */
 function isRepeatedKey(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '23505';
@@ -542,7 +547,7 @@ async function writeUnderKey<T>(db: Kysely<Database>, model: Model, write: () =>
     await sql`rollback to savepoint verite_key_write`.execute(db);
     const { schema } = splitName(model.name);
     await sql`drop index ${sql.table(`${schema}.${key.name}`)}`.execute(db);
-    await sql`create index if not exists ${sql.id(key.plain)} on ${sql.table(model.name)} (${sql.join(key.columns.map((c) => sql.id(c)))})`.execute(db);
+    await createPlainKeyIndex(db, model, key);
     return write();
   }
 }
