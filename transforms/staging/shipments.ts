@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonCheckedTimestamp, rawRecordsOnce } from '../sql.ts';
+import { checkedTimestamp, jsonTextsOnce, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainCurrency, plainParsedDate, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
@@ -10,8 +10,11 @@ import { amountProblem, currencyProblem, dateRange, foldedProblem, plainAmount, 
  * ten bytes can be one, so the pattern (about 1 µs a call, four calls a shipment) is not matched
  * against the dates and times most shipments carry.
  */
-const dateOnly = (field: string) =>
-  sql<string | null>`case when octet_length(btrim(_record->>${sql.lit(field)})) = 10 and btrim(_record->>${sql.lit(field)}) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then ops.parse_date(_record->>${sql.lit(field)}) end`;
+const dateOnly = (text: RawBuilder<unknown>) =>
+  sql<string | null>`case when octet_length(btrim(${text})) = 10 and btrim(${text}) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then ops.parse_date(${text}) end`;
+
+/** A date field's text, read once a record (`jsonTextsOnce`, as `tx`). */
+const dateText = (name: string) => sql.ref(`tx.${name}`);
 
 const text = (name: string) => sql`_record->>${sql.lit(name)}`;
 const DATES: [name: string, rule: { dateOnly: true; promise?: true }][] = [
@@ -41,7 +44,7 @@ type ParsedDate = 'shipped_at' | 'shipped_on' | 'estimated_delivery_at' | 'estim
 function shipmentPlain(ctx: TransformContext) {
   const range = dateRange(ctx);
   const dates = DATES.map(([name, rule]) =>
-    plainParsedDate({ absent: sql`${text(name)} is null`, at: sql.ref(`p.${name}`), on: sql.ref(`p.${onColumn(name)}`) }, range, rule),
+    plainParsedDate({ absent: sql`${dateText(name)} is null`, at: sql.ref(`p.${name}`), on: sql.ref(`p.${onColumn(name)}`) }, range, rule),
   );
   return sql<boolean>`(${plainAmount(text('shipping_cost'))} and ${plainCurrency(text('currency'))} and ${sql.join(dates, sql` and `)})`;
 }
@@ -65,10 +68,12 @@ export const stagingShipments = defineModel({
   build: (db, ctx) =>
     db
       .selectFrom(rawRecordsOnce('raw.shipments__shipments'))
-      // Each date parsed once (an array each, unnested): the check's plain test reads them again.
+      // Each date's text read once, then each date parsed once (an array each, unnested): the
+      // check's plain test reads them again.
+      .crossJoinLateral(jsonTextsOnce('tx', DATES.map(([name]) => name)))
       .crossJoinLateral(
         sql<Record<ParsedDate, Date | string | null>>`(select * from unnest(${sql.join(
-          DATES.flatMap(([name]) => [sql`array[${jsonCheckedTimestamp('_record', name)}]`, sql`array[${dateOnly(name)}]`]),
+          DATES.flatMap(([name]) => [sql`array[${checkedTimestamp(dateText(name))}]`, sql`array[${dateOnly(dateText(name))}]`]),
         )}) as p(${sql.join(DATES.flatMap(([name]) => [sql.id(name), sql.id(onColumn(name))]))}))`.as('p'),
       )
       .select([

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonCheckedTimestamp, jsonDecimal, jsonElements, jsonId, jsonStrictTimestamp, jsonText, rawRecordsOnce } from '../sql.ts';
+import { checkedTimestamp, isoTimestamp, jsonDecimal, jsonElements, jsonId, jsonText, jsonTextsOnce, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainParsedDate, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
@@ -98,7 +98,7 @@ function shopifyOrderPlain(ctx: TransformContext) {
   const record = sql`_record`;
   return sql<boolean>`(${orderFieldsPlain()}
     and ${plainParsedDate({ absent: sql`false`, at: sql.ref('u.created_at') }, range)}
-    and ${plainParsedDate({ absent: sql`_record->>'cancelled_at' is null`, at: sql.ref('u.cancelled_at') }, range)}
+    and ${plainParsedDate({ absent: sql`tx.cancelled_at is null`, at: sql.ref('u.cancelled_at') }, range)}
     and ${plainJsonValues(record, '$.line_items[*].quantity', 'count')}
     and ${plainJsonValues(record, '$.line_items[*].price', 'amount')}
     and ${plainJsonValues(record, '$.line_items[*].total_discount', 'amount')}
@@ -169,6 +169,8 @@ export const stagingShopifyOrders = defineModel({
     db
       // Each record read out of storage once, not once per field.
       .selectFrom(rawRecordsOnce('raw.shopify__orders'))
+      // The dates' texts read once: their parse names each several times.
+      .crossJoinLateral(jsonTextsOnce('tx', ['created_at', 'cancelled_at', 'updated_at']))
       // The landing URL's UTM parameters and the referrer's host, parsed here where the scan runs
       // on parallel workers (core.orders' channel rules read them): a pattern match each, some
       // 10 µs an order, which core.orders paid in one process. The dates are parsed here once,
@@ -179,8 +181,8 @@ export const stagingShopifyOrders = defineModel({
           array[${utmParam('utm_medium')}],
           array[${utmParam('utm_campaign')}],
           array[ops.url_host(r._record->>'referring_site')],
-          array[${jsonStrictTimestamp('_record', 'created_at')}],
-          array[${jsonStrictTimestamp('_record', 'cancelled_at')}]) as p(utm_source, utm_medium, utm_campaign, referrer_host, created_at, cancelled_at))`.as('u'),
+          array[${isoTimestamp(sql.ref('tx.created_at'))}],
+          array[${isoTimestamp(sql.ref('tx.cancelled_at'))}]) as p(utm_source, utm_medium, utm_campaign, referrer_host, created_at, cancelled_at))`.as('u'),
       )
       .select((eb) => {
         const decimal = (...path: string[]) => eb.fn.coalesce(jsonDecimal('_record', ...path), sql<string>`0`);
@@ -188,7 +190,7 @@ export const stagingShopifyOrders = defineModel({
           'r._key as order_id',
           jsonText('_record', 'name').as('order_name'),
           sql<Date | null>`u.created_at`.as('created_at'),
-          jsonCheckedTimestamp('_record', 'updated_at').as('updated_at'),
+          checkedTimestamp(sql.ref('tx.updated_at')).as('updated_at'),
           sql<Date | null>`u.cancelled_at`.as('cancelled_at'),
           eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'test')})`, sql.lit(false)).as('is_test'),
           // Prices include tax (most EU shops): line sales take the tax out.
