@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import * as m0024 from '../../warehouse/migrations/0024-faster-patterns.ts';
+import { urlParam } from '../../transforms/sql.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 /**
@@ -112,5 +113,38 @@ describe('migration 0025: ops.iso_timestamptz, what ops.parse_timestamptz gives'
       .join('\n');
     expect(plan).not.toMatch(/iso_timestamptz/);
     expect(plan).toMatch(version >= 160000 ? /pg_input_is_valid/ : /parse_timestamptz/);
+  });
+});
+
+/** Landing URLs each of which a reading of the UTM parameters could get wrong. */
+const LANDING_URLS = [
+  '/?utm_source=google&utm_medium=cpc&utm_campaign=brand', '/?UTM_SOURCE=Google&Utm_Medium=CPC', '/p?x=1&amp;utm_source=news%20letter&amp;utm_medium=email',
+  '/?amp;utm_source=a', '/?AMP;utm_source=a', '/?utm_source=&utm_medium=x', '/?utm_source=a+b%21', '/?utm_source=%E2%82%AC', '/?utm_source=%ZZ', '/?utm_source=%FF',
+  '/?xutm_source=a&utm_source=b', '/?utm_source=a&utm_source=b', '/?utm_source=a#frag&utm_medium=m', '/?utm_source= spaced ', '/?utm_sourcex=1&utm_source=2',
+  '/path?utm_source=a&amp;amp;utm_medium=b', '/é?utm_source=a', '/ﬁ?UTM_source=a&utm_medium=é', 'İ?utm_source=a', 'utm_source=a', '', '/', '/?utm_campaign=',
+  '/?utm_source=a&', '/?utm_medium=x&utm_source=y&utm_campaign=z', '?&utm_source=a', '/?utm%5Fsource=a', '/?utm_source=a?b=c&utm_campaign=x=y',
+  '/?utm_source=a&amp;utm_source=b', '/?&amp;utm_medium=m&utm_medium=n', '/?utm_source==', '/utm_source=x/?utm_source=b', '/?a=1&UTM_source=X',
+  '/?Amp;utm_source=q', 'https://shop.example/?utm_campaign=spring%2Bsale&utm_source=ig', null,
+];
+
+describe('urlParam: the UTM parameters mostly without a pattern, what ops.url_param gives', () => {
+  it('gives for every landing URL what ops.url_param gives', async () => {
+    const names = ['utm_source', 'utm_medium', 'utm_campaign'] as const;
+    const res = await sql<Record<string, string | null>>`
+      select x.url, ${sql.join(names.map((n) => sql`${urlParam(sql.ref('x.url'), n)} as ${sql.id(`fast_${n}`)}, ops.url_param(x.url, ${n}) as ${sql.id(`slow_${n}`)}`))}
+        from unnest(${LANDING_URLS}::text[]) with ordinality as x(url, o)
+       order by x.o`.execute(wh.db);
+    expect(res.rows).toHaveLength(LANDING_URLS.length);
+    for (const row of res.rows) {
+      for (const n of names) expect({ url: row.url, name: n, v: row[`fast_${n}`] }).toEqual({ url: row.url, name: n, v: row[`slow_${n}`] });
+    }
+    // Worked out by hand.
+    const by = new Map(res.rows.map((r) => [r.url, r]));
+    expect(by.get('/?UTM_SOURCE=Google&Utm_Medium=CPC')).toMatchObject({ fast_utm_source: 'Google', fast_utm_medium: 'CPC', fast_utm_campaign: null });
+    expect(by.get('/p?x=1&amp;utm_source=news%20letter&amp;utm_medium=email')).toMatchObject({ fast_utm_source: 'news letter', fast_utm_medium: 'email' });
+    expect(by.get('/?utm_source=a&utm_source=b')?.fast_utm_source).toBe('a');
+    expect(by.get('/?utm_source=%E2%82%AC')?.fast_utm_source).toBe('€');
+    expect(by.get('/?utm_source=&utm_medium=x')).toMatchObject({ fast_utm_source: null, fast_utm_medium: 'x' });
+    expect(by.get('utm_source=a')?.fast_utm_source).toBeNull();
   });
 });
