@@ -522,9 +522,10 @@ async function createPlainKeyIndex(db: Kysely<Database>, model: Model, key: { pl
   await sql`create index if not exists ${sql.id(key.plain)} on ${sql.table(model.name)} (${sql.join(key.columns.map((c) => sql.id(c)))})`.execute(db);
 }
 
-/** A unique index refused a row (`23505 unique_violation`). */
-function isRepeatedKey(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '23505';
+/** A unique index refused a row (`23505 unique_violation`); with `index`, that index. */
+function isRepeatedKey(error: unknown, index?: string): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && (index === undefined || e.constraint === index);
 }
 
 /**
@@ -543,7 +544,7 @@ async function writeUnderKey<T>(db: Kysely<Database>, model: Model, write: () =>
     await sql`release savepoint verite_key_write`.execute(db);
     return result;
   } catch (error) {
-    if (!isRepeatedKey(error)) throw error;
+    if (!isRepeatedKey(error, key.name)) throw error;
     await sql`rollback to savepoint verite_key_write`.execute(db);
     const { schema } = splitName(model.name);
     await sql`drop index ${sql.table(`${schema}.${key.name}`)}`.execute(db);
