@@ -135,6 +135,26 @@ export function plainJsonValues(record: Text, path: string, kind: 'amount' | 'co
   return plainJsonArray(record, path, value);
 }
 
+/**
+ * {@link plainJsonValues} of amounts (nullable) at each of `paths`, and {@link plainAmount} (not
+ * required) of each field at `fields` (a path of keys), in one pattern match instead of one each:
+ * PostgreSQL builds a pattern's automaton again at each call, and here the states of one array
+ * serve the next. The arrays' texts, the fields' values as one array first, are written one
+ * after the other and matched against the array pattern repeated. The same answer: no element
+ * the pattern takes holds a bracket, so the texts split into their arrays one way only, each
+ * matched by the array pattern; and a field reads as plainAmount reads its text (a JSON string
+ * of digits quoted, a number as written, absent or null as `null`, anything else as something
+ * the pattern refuses).
+ */
+export function plainJsonAmounts(record: Text, paths: readonly string[], fields: readonly (readonly string[])[]): RawBuilder<boolean> {
+  const value = String.raw`"[0-9]+(?:\.[0-9]+)?"|[0-9]+(?:\.[0-9]+)?|null`;
+  const texts = [
+    sql`jsonb_build_array(${sql.join(fields.map((path) => sql`${record} #> ${sql.lit(`{${path.join(',')}}`)}`))})::text`,
+    ...paths.map((path) => sql`jsonb_path_query_array(${record}, ${sql.lit(path)})::text`),
+  ];
+  return sql<boolean>`((${sql.join(texts, sql` || `)}) ~ ${sql.lit(`^(?:\\[(?:(?:${value})(?:, )?)*\\])+$`)})`;
+}
+
 /** The values a JSON path finds, as PostgreSQL writes their array, are each one of `value` (a pattern). */
 function plainJsonArray(record: Text, path: string, value: string): RawBuilder<boolean> {
   return sql<boolean>`(jsonb_path_query_array(${record}, ${sql.lit(path)})::text ~ ${sql.lit(`^\\[(?:(?:${value})(?:, )?)*\\]$`)})`;

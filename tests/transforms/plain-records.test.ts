@@ -149,6 +149,13 @@ const RECORDS: [label: string, record: unknown, plain: boolean][] = [
   ['a subtotal with a decimal comma', order({ subtotal_price: '49,90' }), false],
   ['a shipping total with a decimal comma', order({ total_shipping_price_set: { shop_money: { amount: '5,00', currency_code: 'EUR' } } }), false],
   ['a negative tax', order({ total_tax: '-1.00' }), false],
+  // The order's amounts are matched with its lines' in one pattern (plainJsonAmounts).
+  ['subtotal, tax and shipping total as JSON numbers', order({ subtotal_price: 49.9, total_tax: 9.15, total_shipping_price_set: { shop_money: { amount: 5, currency_code: 'EUR' } } }), true],
+  ['discounts true', order({ total_discounts: true }), false],
+  ['a tax as an object', order({ total_tax: { amount: '1.00' } }), false],
+  ['a subtotal as an array', order({ subtotal_price: ['49.90'] }), false],
+  ['a line price with a bracket', order({ line_items: line({ price: '49]90' }) }), false],
+  ['a shipping line price null, discounts an empty text', order({ shipping_lines: [{ price: null }], total_discounts: '' }), false],
   ['an offset of 16 hours', order({ created_at: '2024-03-01T10:00:00+16:00' }), false],
   ['hour 24', order({ created_at: '2024-03-01T24:00:00Z' }), false],
   ['minute 60', order({ created_at: '2024-03-01T10:60:00Z' }), false],

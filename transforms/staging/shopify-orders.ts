@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { checkedTimestamp, isoTimestamp, jsonDecimal, jsonElements, jsonId, jsonText, jsonTextsOnce, rawRecordsOnce, urlParam } from '../sql.ts';
-import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainParsedDate, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
+import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainJsonAmounts, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainParsedDate, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
 
@@ -73,16 +73,15 @@ export const ORDERS_WITH_REFUNDS = sql<boolean>`exists (select 1 from staging.sh
 
 /**
  * The order's own fields plainly pass {@link orderFieldProblems}: the booleans `true`, `false` or
- * absent, the currency an ISO 4217 code in capitals, the amounts plain decimals (the total
- * present). A pattern of `[0-9]` each: the problems' own expressions, which parse every amount
- * twice, cost as much as reading the record.
+ * absent, the currency an ISO 4217 code in capitals, the total a plain decimal. A pattern of
+ * `[0-9]`: the problems' own expressions, which parse every amount twice, cost as much as
+ * reading the record. Its other amounts are matched with its lines' ({@link shopifyOrderPlain}).
  */
 function orderFieldsPlain() {
   const text = (name: string) => sql`_record->>${sql.lit(name)}`;
   const bool = (name: string) => sql`(${text(name)} is null or ${text(name)} in ('true', 'false'))`;
   return sql<boolean>`(${bool('test')} and ${bool('taxes_included')} and ops.is_currency(${CURRENCY})
-    and ${plainAmount(text('total_price'), { required: true })} and ${plainAmount(text('subtotal_price'))} and ${plainAmount(text('total_discounts'))} and ${plainAmount(text('total_tax'))}
-    and ${plainAmount(sql`_record #>> '{total_shipping_price_set,shop_money,amount}'`)})`;
+    and ${plainAmount(text('total_price'), { required: true })})`;
 }
 
 /**
@@ -100,11 +99,11 @@ function shopifyOrderPlain(ctx: TransformContext) {
     and ${plainParsedDate({ absent: sql`false`, at: sql.ref('u.created_at') }, range)}
     and ${plainParsedDate({ absent: sql`tx.cancelled_at is null`, at: sql.ref('u.cancelled_at') }, range)}
     and ${plainJsonValues(record, '$.line_items[*].quantity', 'count')}
-    and ${plainJsonValues(record, '$.line_items[*].price', 'amount')}
-    and ${plainJsonValues(record, '$.line_items[*].total_discount', 'amount')}
-    and ${plainJsonValues(record, '$.line_items[*].discount_allocations[*].amount', 'amount')}
-    and ${plainJsonValues(record, '$.line_items[*].tax_lines[*].price', 'amount')}
-    and ${plainJsonValues(record, '$.shipping_lines[*].price', 'amount')}
+    and ${plainJsonAmounts(
+      record,
+      ['$.line_items[*].price', '$.line_items[*].total_discount', '$.line_items[*].discount_allocations[*].amount', '$.line_items[*].tax_lines[*].price', '$.shipping_lines[*].price'],
+      [['subtotal_price'], ['total_discounts'], ['total_tax'], ['total_shipping_price_set', 'shop_money', 'amount']],
+    )}
     and (coalesce(_record->'refunds', '[]'::jsonb) = '[]'::jsonb or ${refundsPlain(ctx)}))`;
 }
 
