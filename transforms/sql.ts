@@ -61,17 +61,6 @@ export function joinedRate(alias: string, currency: RawBuilder<unknown>, reporti
 }
 
 /**
- * A date and time of a record whose set-aside check parses it strictly (`timestampProblem`, so
- * a record that keeps its row has an ISO 8601 value or a date alone): the value, or a date alone
- * as midnight UTC (what `jsonTimestamp` gives it). Without `jsonTimestamp`'s exception handler,
- * which costs a subtransaction a call and keeps the query off parallel workers.
- */
-export function jsonCheckedTimestamp(column: string, ...path: string[]): RawBuilder<Date | null> {
-  const text = jsonText(column, ...path);
-  return sql<Date | null>`coalesce(ops.parse_timestamptz(${text}), (ops.parse_date(${text}) at time zone 'UTC'))`;
-}
-
-/**
  * Fields of `_record` read out of it once each, as text, to select from as `<alias>.<field>` (a
  * lateral `unnest` of one-element arrays is evaluated once a row, see {@link oncePerRow}): for
  * the expressions that name a text several times, such as {@link isoTimestamp}, which would
@@ -90,7 +79,13 @@ export function isoTimestamp(text: RawBuilder<unknown>): RawBuilder<Date | null>
   return sql<Date | null>`ops.iso_timestamptz(${text})`;
 }
 
-/** {@link jsonCheckedTimestamp} of a text read once ({@link jsonTextsOnce}), by {@link isoTimestamp}. */
+/**
+ * A date and time of a record whose set-aside check parses it strictly (`timestampProblem`, so
+ * a record that keeps its row has an ISO 8601 value or a date alone): the value
+ * ({@link isoTimestamp}), or a date alone as midnight UTC (what `jsonTimestamp` gives it).
+ * Without `jsonTimestamp`'s exception handler, which costs a subtransaction a call and keeps the
+ * query off parallel workers. Give it a text read once ({@link jsonTextsOnce}).
+ */
 export function checkedTimestamp(text: RawBuilder<unknown>): RawBuilder<Date | null> {
   return sql<Date | null>`coalesce(${isoTimestamp(text)}, (ops.parse_date(${text}) at time zone 'UTC'))`;
 }

@@ -58,7 +58,7 @@ export function timestampProblem(name: Field, text: Text, range: DateRange, rule
 /**
  * A date field that plainly passes {@link timestampProblem}, read from what the model already
  * parsed instead of from its text again: `absent` (the text is null), `at` (the date and time:
- * `ops.parse_timestamptz`, or with `dateOnly` `jsonCheckedTimestamp`, a date alone at midnight
+ * `ops.parse_timestamptz`, or with `dateOnly` `checkedTimestamp`, a date alone at midnight
  * UTC) and, for a `dateOnly` field, `on` (the date alone, when the text is one). A date alone is
  * compared as it is; a date and time by its date in the reporting time zone, as the problem
  * does. Exact, not only plain: true exactly when the text is absent or the problem is null, but
@@ -122,6 +122,12 @@ const PLAIN_MONTH_DAY = String.raw`(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])
 /** A date and time in one pattern, without the anchors: what {@link plainJsonTimestamps} matches in a JSON array's text. */
 const PLAIN_DATE_TIME_BODY = String.raw`[0-9]{4}-` + PLAIN_MONTH_DAY + String.raw`[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:0[0-9]|1[0-5]):?[0-5][0-9])`;
 
+/** A plain amount as PostgreSQL writes it in a JSON array's text: a string of digits (with decimals), or a number. */
+const PLAIN_JSON_AMOUNT = String.raw`"[0-9]+(?:\.[0-9]+)?"|[0-9]+(?:\.[0-9]+)?`;
+
+/** The text of a JSON array whose elements are each one of `value` (a pattern), without the anchors. */
+const jsonArrayPattern = (value: string) => `\\[(?:(?:${value})(?:, )?)*\\]`;
+
 /**
  * Every value a JSON path finds in `record` plainly passes {@link amountProblem} or
  * {@link countProblem} (not required): a JSON number or a string of digits (with decimals for
@@ -130,7 +136,7 @@ const PLAIN_DATE_TIME_BODY = String.raw`[0-9]{4}-` + PLAIN_MONTH_DAY + String.ra
  * only when each element the check reads would pass; false tells nothing.
  */
 export function plainJsonValues(record: Text, path: string, kind: 'amount' | 'count', rule: { nullable?: boolean } = {}): RawBuilder<boolean> {
-  const number = kind === 'amount' ? String.raw`"[0-9]+(?:\.[0-9]+)?"|[0-9]+(?:\.[0-9]+)?` : String.raw`"[0-9]+"|[0-9]+`;
+  const number = kind === 'amount' ? PLAIN_JSON_AMOUNT : String.raw`"[0-9]+"|[0-9]+`;
   const value = rule.nullable === false ? number : `${number}|null`;
   return plainJsonArray(record, path, value);
 }
@@ -147,17 +153,16 @@ export function plainJsonValues(record: Text, path: string, kind: 'amount' | 'co
  * the pattern refuses).
  */
 export function plainJsonAmounts(record: Text, paths: readonly string[], fields: readonly (readonly string[])[]): RawBuilder<boolean> {
-  const value = String.raw`"[0-9]+(?:\.[0-9]+)?"|[0-9]+(?:\.[0-9]+)?|null`;
   const texts = [
     sql`jsonb_build_array(${sql.join(fields.map((path) => sql`${record} #> ${sql.lit(`{${path.join(',')}}`)}`))})::text`,
     ...paths.map((path) => sql`jsonb_path_query_array(${record}, ${sql.lit(path)})::text`),
   ];
-  return sql<boolean>`((${sql.join(texts, sql` || `)}) ~ ${sql.lit(`^(?:\\[(?:(?:${value})(?:, )?)*\\])+$`)})`;
+  return sql<boolean>`((${sql.join(texts, sql` || `)}) ~ ${sql.lit(`^(?:${jsonArrayPattern(`${PLAIN_JSON_AMOUNT}|null`)})+$`)})`;
 }
 
 /** The values a JSON path finds, as PostgreSQL writes their array, are each one of `value` (a pattern). */
 function plainJsonArray(record: Text, path: string, value: string): RawBuilder<boolean> {
-  return sql<boolean>`(jsonb_path_query_array(${record}, ${sql.lit(path)})::text ~ ${sql.lit(`^\\[(?:(?:${value})(?:, )?)*\\]$`)})`;
+  return sql<boolean>`(jsonb_path_query_array(${record}, ${sql.lit(path)})::text ~ ${sql.lit(`^${jsonArrayPattern(value)}$`)})`;
 }
 
 /**
