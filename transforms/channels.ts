@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { ChannelRule } from '../config/schema.ts';
+import { asciiLower } from './sql.ts';
 
 /**
  * The default channel rules of docs/metrics.md, first match wins, compared case-insensitively.
@@ -31,9 +32,9 @@ const lowerList = (values: readonly string[]) => sql.join(values.map((v) => sql.
 
 function condition(rule: ChannelRule, x: ChannelInputs): RawBuilder<boolean> {
   const parts: RawBuilder<boolean>[] = [];
-  const source = sql`lower(${x.source})`;
-  const medium = sql`lower(${x.medium})`;
-  const host = sql`lower(${x.referrerHost})`;
+  const source = asciiLower(x.source);
+  const medium = asciiLower(x.medium);
+  const host = asciiLower(x.referrerHost);
   if (rule.sources?.length) parts.push(sql<boolean>`${source} in (${lowerList(rule.sources)})`);
   if (rule.sourceContains?.length) {
     parts.push(sql<boolean>`(${sql.join(rule.sourceContains.map((s) => sql`strpos(${source}, ${sql.lit(s.toLowerCase())}) > 0`), sql` or `)})`);

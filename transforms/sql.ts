@@ -12,6 +12,24 @@ export function jsonEpoch(field: string): RawBuilder<Date | null> {
   return sql<Date | null>`case when ${text} ~ '^[0-9]{1,12}$' then to_timestamp((${text})::bigint) end`;
 }
 
+/**
+ * `lower` and `upper` of the ASCII letters alone, the same on a database of any collation
+ * (docs/architecture.md, "The database's collation"). Under a Turkish one, `lower('I')` is `ı`
+ * and `upper('i')` is `İ`: `INSTAGRAM` would be no known source, Stripe's `inr` no currency and
+ * Shopify's `ACTIVE` no status. The codes, statuses, hosts, UTM parameters and e-mail addresses
+ * verite reads are lowered as the C collation lowers them, which leaves every other character as
+ * it is. The result is back in the database's collation, so a column built of it sorts as the
+ * database sorts and an index on one serves a comparison with it.
+ */
+export function asciiLower(text: RawBuilder<unknown>): RawBuilder<string | null> {
+  return sql<string | null>`(lower((${text}) collate "C") collate "default")`;
+}
+
+/** {@link asciiLower}'s `upper`. */
+export function asciiUpper(text: RawBuilder<unknown>): RawBuilder<string | null> {
+  return sql<string | null>`(upper((${text}) collate "C") collate "default")`;
+}
+
 /** `_record->>'a'` or a nested path `_record #>> '{a,b}'`, as text. */
 export function jsonText(column: string, ...path: string[]): RawBuilder<string | null> {
   const ref = sql.ref(column);
@@ -41,8 +59,8 @@ export function localDate(timestamp: RawBuilder<unknown> | string, timeZone: str
 export function rateOn(currency: RawBuilder<unknown> | string, date: RawBuilder<unknown> | string, reportingCurrency: string): RawBuilder<string | null> {
   const c = typeof currency === 'string' ? sql.ref(currency) : currency;
   const d = typeof date === 'string' ? sql.ref(date) : date;
-  return sql<string | null>`(case when upper(${c}) = ${sql.lit(reportingCurrency)} then 1::numeric
-    else (select fx.rate from core.fx_rates fx where fx.currency = upper(${c}) and fx.date = ${d}) end)`;
+  return sql<string | null>`(case when ${asciiUpper(c)} = ${sql.lit(reportingCurrency)} then 1::numeric
+    else (select fx.rate from core.fx_rates fx where fx.currency = ${asciiUpper(c)} and fx.date = ${d}) end)`;
 }
 
 /**
@@ -52,12 +70,12 @@ export function rateOn(currency: RawBuilder<unknown> | string, date: RawBuilder<
  * process. The same rate: `core.fx_rates` has one row per currency and date.
  */
 export function fxRateJoin(alias: string, currency: RawBuilder<unknown>, date: RawBuilder<unknown>): RawBuilder<boolean> {
-  return sql<boolean>`${sql.ref(`${alias}.currency`)} = upper(${currency}) and ${sql.ref(`${alias}.date`)} = ${date}`;
+  return sql<boolean>`${sql.ref(`${alias}.currency`)} = ${asciiUpper(currency)} and ${sql.ref(`${alias}.date`)} = ${date}`;
 }
 
 /** The rate a {@link fxRateJoin} found: 1 for the reporting currency itself, null when there is none. */
 export function joinedRate(alias: string, currency: RawBuilder<unknown>, reportingCurrency: string): RawBuilder<string | null> {
-  return sql<string | null>`(case when upper(${currency}) = ${sql.lit(reportingCurrency)} then 1::numeric else ${sql.ref(`${alias}.rate`)} end)`;
+  return sql<string | null>`(case when ${asciiUpper(currency)} = ${sql.lit(reportingCurrency)} then 1::numeric else ${sql.ref(`${alias}.rate`)} end)`;
 }
 
 /**
@@ -92,22 +110,21 @@ export function checkedTimestamp(text: RawBuilder<unknown>): RawBuilder<Date | n
 
 /**
  * A query parameter of a URL: what `ops.url_param(url, name)` gives, for every URL, most often
- * without its pattern. `ops.url_param` matches `[?&](?:amp;)?<name>=([^&#]*)` ignoring case, some
- * 4 µs a call on a landing URL. For a URL of ASCII characters alone (lowering it then moves no
- * character, and ignoring case is matching the lowered text), the first `<name>=` of the lowered
- * URL is found by `strpos`: when a `?` or `&`, or `?amp;` or `&amp;`, comes right before it, no
- * match of the pattern can start earlier (it would hold an earlier `<name>=`), and the value
- * runs from after its `=` to the first `&` or `#`, decoded and trimmed as `ops.url_param` does.
- * Any other URL (other characters, or a first `<name>=` without its lead) goes to
- * `ops.url_param`; a URL without `<name>=` in any case has none. `url` is named a dozen times:
- * give a text read once ({@link jsonTextsOnce}).
+ * without its pattern. `ops.url_param` matches `[?&](?:amp;)?<name>=([^&#]*)`, ignoring the case
+ * of ASCII letters (migration 0026), some 4 µs a call on a landing URL. Lowering the URL's ASCII
+ * letters ({@link asciiLower}) moves no character, so the first `<name>=` of the lowered URL is
+ * where the URL's first `<name>=` in any case is, found by `strpos`: when a `?` or `&`, or
+ * `?amp;` or `&amp;`, comes right before it, no match of the pattern can start earlier (it would
+ * hold an earlier `<name>=`), and the value runs from after its `=` to the first `&` or `#`,
+ * decoded and trimmed as `ops.url_param` does. A first `<name>=` without its lead goes to
+ * `ops.url_param`; a URL without `<name>=` in any case has none. `name` is lower case; `url` is
+ * named a dozen times: give a text read once ({@link jsonTextsOnce}).
  */
 export function urlParam(url: RawBuilder<unknown>, name: string): RawBuilder<string | null> {
-  const at = sql`strpos(lower(${url}), ${sql.lit(`${name}=`)})`;
+  const at = sql`strpos(${asciiLower(url)}, ${sql.lit(`${name}=`)})`;
   return sql<string | null>`case
-      when octet_length(${url}) <> length(${url}) then ops.url_param(${url}, ${sql.lit(name)})
       when ${at} = 0 then null
-      when substr(${url}, ${at} - 1, 1) in ('?', '&') or lower(substr(${url}, ${at} - 5, 5)) in ('?amp;', '&amp;')
+      when substr(${url}, ${at} - 1, 1) in ('?', '&') or ${asciiLower(sql`substr(${url}, ${at} - 5, 5)`)} in ('?amp;', '&amp;')
         then nullif(btrim(ops.url_decode(split_part(split_part(substr(${url}, ${at} + ${sql.lit(name.length + 1)}), '&', 1), '#', 1))), '')
       else ops.url_param(${url}, ${sql.lit(name)})
     end`;

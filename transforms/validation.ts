@@ -2,7 +2,7 @@ import { sql, type AliasedRawBuilder, type RawBuilder } from 'kysely';
 import { addDays, localDate } from '../lib/dates.ts';
 import { ISO_4217_CURRENCIES } from '../warehouse/migrations/0009-set-aside.ts';
 import { FOLDED_COLUMN, type SetAsideCheck, type TransformContext } from './model.ts';
-import { rawRecordsOnce } from './sql.ts';
+import { asciiUpper, rawRecordsOnce } from './sql.ts';
 
 /**
  * Strict reading of API text for the staging models (issue 17). Each helper gives the reason a
@@ -112,7 +112,7 @@ export function plainAmount(text: Text, rule: FieldRule = {}): RawBuilder<boolea
 
 /** A currency that plainly passes {@link currencyProblem}: an ISO 4217 code with no blanks, in any case. */
 export function plainCurrency(text: Text, rule: FieldRule = {}): RawBuilder<boolean> {
-  const code = sql<boolean>`ops.is_currency(upper(${text}))`;
+  const code = sql<boolean>`ops.is_currency(${asciiUpper(text)})`;
   return rule.required ? code : sql<boolean>`(${text} is null or ${code})`;
 }
 

@@ -5,16 +5,40 @@ import { connect, type Warehouse } from '../../warehouse/connection.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
 
 /**
- * A fresh, migrated database of its own for one test file, on the suite's PostgreSQL.
- * `close()` drops it.
+ * The locale a test database is created in: the server's default (`undefined`), the C locale, or
+ * Turkish, where `lower('I')` is `ı` and `upper('i')` is `İ` (ICU on PostgreSQL 15 and later,
+ * else the operating system's `tr_TR.UTF-8`).
  */
-export async function createTestDatabase(label = 'test'): Promise<Warehouse> {
+export type TestLocale = 'C' | 'tr';
+
+/** The clauses of `CREATE DATABASE` for `locale` on the server `client` is connected to. */
+async function localeClauses(client: pg.Client, locale: TestLocale): Promise<string> {
+  const version = Number((await client.query(`select current_setting('server_version_num') as v`)).rows[0].v);
+  if (locale === 'C') return version >= 150000 ? `template template0 encoding 'UTF8' locale_provider libc locale 'C'` : `template template0 encoding 'UTF8' lc_collate 'C' lc_ctype 'C'`;
+  const found = await client.query<{ icu: boolean; libc: string | null }>(
+    `select exists (select 1 from pg_collation where collprovider = 'i') as icu,
+      (select collcollate from pg_collation where collprovider = 'c' and collname in ('tr_TR.utf8', 'tr_TR.UTF-8') limit 1) as libc`,
+  );
+  const { icu, libc } = found.rows[0]!;
+  if (version >= 150000 && icu) return `template template0 encoding 'UTF8' locale_provider icu icu_locale 'tr-TR' locale 'C'`;
+  if (libc) return `template template0 encoding 'UTF8' lc_collate '${libc}' lc_ctype '${libc}'`;
+  throw new Error('a Turkish test database needs PostgreSQL 15 or later built with ICU, or the tr_TR.UTF-8 locale on the server');
+}
+
+/**
+ * A fresh, migrated database of its own for one test file, on the suite's PostgreSQL, in the
+ * server's default locale or in `locale`. `close()` drops it.
+ */
+export async function createTestDatabase(label = 'test', locale?: TestLocale): Promise<Warehouse> {
   const admin = inject('adminDatabaseUrl');
   const name = `verite_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
-  await client.query(`create database "${name}"`);
-  await client.end();
+  try {
+    await client.query(`create database "${name}" ${locale ? await localeClauses(client, locale) : ''}`);
+  } finally {
+    await client.end();
+  }
   const url = new URL(admin);
   url.pathname = `/${name}`;
   const { db, pool } = connect(url.toString());

@@ -121,10 +121,10 @@ describe('channel rules', () => {
     expect(await classify()).toEqual(cases.map((c) => c[3]));
   });
 
-  it('compile to one CASE whose literals are lower-cased', () => {
+  it('compile to one CASE whose literals are lower-cased, the inputs lowered in their ASCII letters alone', () => {
     const compiled = sql`${channelExpression(defaultChannelRules, { source: sql`s`, medium: sql`m`, referrerHost: sql`h` })}`.compile(wh.db);
     expect(compiled.sql.startsWith('(case when')).toBe(true);
-    expect(compiled.sql).toContain("lower(m) in ('cpc', 'ppc', 'paid', 'paidsearch', 'paid_search')");
+    expect(compiled.sql).toContain(`(lower((m) collate "C") collate "default") in ('cpc', 'ppc', 'paid', 'paidsearch', 'paid_search')`);
     expect(compiled.sql).toMatch(/else 'direct' end\)$/);
   });
 

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import * as m0024 from '../../warehouse/migrations/0024-faster-patterns.ts';
+import * as m0026 from '../../warehouse/migrations/0026-collation-independent.ts';
 import { urlParam } from '../../transforms/sql.ts';
 import { createTestDatabase } from '../support/database.ts';
 
@@ -13,7 +14,8 @@ import { createTestDatabase } from '../support/database.ts';
 
 let wh: Warehouse;
 beforeAll(async () => {
-  wh = await createTestDatabase('parse_patterns');
+  // The C locale: under another, the definitions before 0024 fail on digits of other scripts (`\d`).
+  wh = await createTestDatabase('parse_patterns', 'C');
 });
 afterAll(async () => wh?.close());
 
@@ -62,9 +64,12 @@ describe('migration 0024: faster patterns, the same values', () => {
       for (const bad of ['2023-02-29T10:00:00Z', '2024-04-31T10:00:00Z', '2024-03-01T24:00:00Z', '2024-03-01T10:00:00+16:00', '٢٠٢٤-03-01T10:00:00Z', 'yesterday']) expect({ bad, v: ts.get(bad) }).toEqual({ bad, v: null });
       expect(new Map(now.decimals.map(([t, v]) => [t, v])).get('١٢')).toBeNull();
 
+      // 0026 redefined some of them since: taken off first, put back last.
+      await m0026.down(db as Kysely<unknown>);
       await m0024.down(db as Kysely<unknown>);
       const before = await values(db);
       await m0024.up(db as Kysely<unknown>);
+      await m0026.up(db as Kysely<unknown>);
       expect(now).toEqual(before);
       await sql`reset timezone`.execute(db);
     });

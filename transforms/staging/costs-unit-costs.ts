@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
-import { rawRecordsOnce } from '../sql.ts';
+import { asciiUpper, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
@@ -34,7 +34,7 @@ export const stagingCostsUnitCosts = defineModel({
       '_key as cost_key',
       sql<string>`btrim(_record->>'sku')`.as('sku'),
       sql<string>`ops.parse_decimal(_record->>'unit_cost')`.as('unit_cost'),
-      sql<string>`upper(btrim(_record->>'currency'))`.as('currency'),
+      sql<string>`${asciiUpper(sql`btrim(_record->>'currency')`)}`.as('currency'),
       // A date alone, or a timestamp taken for its date as written.
       sql<string>`coalesce(ops.parse_date(_record->>'valid_from'), ops.parse_date(left(btrim(_record->>'valid_from'), 10)))`.as('valid_from'),
     ]),

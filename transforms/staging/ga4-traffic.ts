@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
+import { asciiUpper } from '../sql.ts';
 import { countProblem, currencyProblem, dateRange, decimalProblem, problems, rawRecordsCheck, reportDateProblem } from '../validation.ts';
 
 const COUNTS = ['sessions', 'totalUsers', 'newUsers', 'addToCarts', 'checkouts', 'ecommercePurchases'] as const;
@@ -50,6 +51,6 @@ export const stagingGa4Traffic = defineModel({
       count('ecommercePurchases').as('purchases'),
       sql<string>`coalesce(ops.parse_decimal(_record->>'purchaseRevenue'), 0)`.as('purchase_revenue'),
       // The property's currency, which the extractor adds to each row; null when the row lacks it.
-      sql<string | null>`upper(nullif(btrim(_record->>'property_currency_code'), ''))`.as('currency'),
+      sql<string | null>`${asciiUpper(sql`nullif(btrim(_record->>'property_currency_code'), '')`)}`.as('currency'),
     ]),
 });

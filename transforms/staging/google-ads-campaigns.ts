@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
+import { asciiUpper } from '../sql.ts';
 import { amountProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, reportDateProblem } from '../validation.ts';
 
 const metric = (name: string) => sql`_record #>> ${sql.lit(`{metrics,${name}}`)}`;
@@ -33,7 +34,7 @@ export const stagingGoogleAdsCampaigns = defineModel({
       '_key as row_key',
       '_report_date as date',
       sql<string>`_record #>> '{customer,id}'`.as('account_id'),
-      sql<string>`upper(btrim(_record #>> '{customer,currency_code}'))`.as('currency'),
+      sql<string>`${asciiUpper(sql`btrim(_record #>> '{customer,currency_code}')`)}`.as('currency'),
       sql<string | null>`_record #>> '{customer,time_zone}'`.as('account_time_zone'),
       sql<string>`_record #>> '{campaign,id}'`.as('campaign_id'),
       sql<string | null>`_record #>> '{campaign,name}'`.as('campaign_name'),

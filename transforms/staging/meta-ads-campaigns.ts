@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
+import { asciiUpper } from '../sql.ts';
 import { amountProblem, countProblem, currencyProblem, dateRange, problems, rawRecordsCheck, reportDateProblem } from '../validation.ts';
 
 /**
@@ -48,7 +49,7 @@ export const stagingMetaAdsCampaigns = defineModel({
       '_key as row_key',
       '_report_date as date',
       sql<string>`_record->>'account_id'`.as('account_id'),
-      sql<string>`upper(btrim(_record->>'account_currency'))`.as('currency'),
+      sql<string>`${asciiUpper(sql`btrim(_record->>'account_currency')`)}`.as('currency'),
       sql<string | null>`_record->>'account_timezone_name'`.as('account_time_zone'),
       sql<string>`_record->>'campaign_id'`.as('campaign_id'),
       sql<string | null>`_record->>'campaign_name'`.as('campaign_name'),

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
-import { checkedTimestamp, jsonTextsOnce, rawRecordsOnce } from '../sql.ts';
+import { asciiLower, asciiUpper, checkedTimestamp, jsonTextsOnce, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainCurrency, plainParsedDate, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
@@ -82,7 +82,7 @@ export const stagingShipments = defineModel({
         sql<string | null>`nullif(btrim(_record->>'order_id'), '')`.as('order_ref'),
         sql<string | null>`nullif(_record->>'carrier', '')`.as('carrier'),
         sql<string | null>`nullif(_record->>'service', '')`.as('service'),
-        sql<string | null>`lower(nullif(_record->>'status', ''))`.as('status'),
+        sql<string | null>`${asciiLower(sql`nullif(_record->>'status', '')`)}`.as('status'),
         sql<Date | null>`p.shipped_at`.as('shipped_at'),
         sql<string | null>`p.shipped_on`.as('shipped_on'),
         sql<Date | null>`p.estimated_delivery_at`.as('estimated_delivery_at'),
@@ -92,7 +92,7 @@ export const stagingShipments = defineModel({
         sql<Date | null>`p.returned_at`.as('returned_at'),
         sql<string | null>`p.returned_on`.as('returned_on'),
         sql<string | null>`ops.parse_decimal(_record->>'shipping_cost')`.as('shipping_cost'),
-        sql<string | null>`upper(nullif(btrim(_record->>'currency'), ''))`.as('currency'),
+        sql<string | null>`${asciiUpper(sql`nullif(btrim(_record->>'currency'), '')`)}`.as('currency'),
         foldedProblem(SHIPMENTS_CHECK, ctx),
       ]),
 });

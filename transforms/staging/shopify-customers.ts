@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonText, jsonTimestamp, rawRecordsOnce } from '../sql.ts';
+import { asciiLower, jsonText, jsonTimestamp, rawRecordsOnce } from '../sql.ts';
 
 /** One row per Shopify customer record; `is_deleted` when Shopify says it was deleted since. */
 export const stagingShopifyCustomers = defineModel({
@@ -18,7 +18,7 @@ export const stagingShopifyCustomers = defineModel({
       .select([
         'r._key as customer_id',
         sql<boolean>`d.record_id is not null`.as('is_deleted'),
-        sql<string | null>`nullif(lower(btrim(${jsonText('r._record', 'email')})), '')`.as('email'),
+        sql<string | null>`nullif(${asciiLower(sql`btrim(${jsonText('r._record', 'email')})`)}, '')`.as('email'),
         jsonText('r._record', 'first_name').as('first_name'),
         jsonText('r._record', 'last_name').as('last_name'),
         jsonTimestamp('r._record', 'created_at').as('created_at'),

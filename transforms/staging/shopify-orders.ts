@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
-import { checkedTimestamp, isoTimestamp, jsonDecimal, jsonElements, jsonId, jsonText, jsonTextsOnce, rawRecordsOnce, urlParam } from '../sql.ts';
+import { asciiLower, asciiUpper, checkedTimestamp, isoTimestamp, jsonDecimal, jsonElements, jsonId, jsonText, jsonTextsOnce, rawRecordsOnce, urlParam } from '../sql.ts';
 import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainJsonAmounts, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainParsedDate, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 const CURRENCY = sql`coalesce(_record->>'currency', _record #>> '{total_price_set,shop_money,currency_code}')`;
@@ -44,7 +44,7 @@ export function shopifyOrderProblem(ctx: TransformContext) {
         ${currencyProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].transactions[' || (t.ord - 1) || '].currency'`), sql`t.tx->>'currency'`)}), ''), '; ')
       from ${jsonElements(sql`_record->'refunds'`, 'r', 'refund')}
       cross join lateral ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
-      where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success')`,
+      where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success')`,
   );
 }
 
@@ -135,7 +135,7 @@ function paymentGatewayNames(names: RawBuilder<unknown>): RawBuilder<string[]> {
   return sql<string[]>`case
     when ${names} is null then '{}'::text[]
     when ${names} = '[]'::jsonb then '{}'::text[]
-    when (${names})::text ~ '^\\["[^"\\\\,]+"(, "[^"\\\\,]+")*\\]$' then string_to_array(substr(lower((${names})::text), 3, length((${names})::text) - 4), '", "')
+    when (${names})::text ~ '^\\["[^"\\\\,]+"(, "[^"\\\\,]+")*\\]$' then string_to_array(substr(${asciiLower(sql`(${names})::text`)}, 3, length((${names})::text) - 4), '", "')
     else ops.lower_texts(${names}) end`;
 }
 
@@ -185,7 +185,7 @@ export const stagingShopifyOrders = defineModel({
           eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'test')})`, sql.lit(false)).as('is_test'),
           // Prices include tax (most EU shops): line sales take the tax out.
           eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'taxes_included')})`, sql.lit(false)).as('taxes_included'),
-          sql<string>`upper(btrim(${CURRENCY}))`.as('currency'),
+          sql<string>`${asciiUpper(sql`btrim(${CURRENCY})`)}`.as('currency'),
           decimal('total_price').as('total_price'),
           decimal('subtotal_price').as('subtotal_price'),
           decimal('total_discounts').as('total_discounts'),
@@ -195,7 +195,7 @@ export const stagingShopifyOrders = defineModel({
           sql<string>`coalesce(${jsonDecimal('_record', 'total_shipping_price_set', 'shop_money', 'amount')},
             case when _record->'shipping_lines' is not null then ops.sum_decimals(_record->'shipping_lines', 'price') end, 0)`.as('total_shipping'),
           jsonId('_record', 'customer', 'id').as('shopify_customer_id'),
-          sql<string | null>`nullif(lower(btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))), '')`.as('email'),
+          sql<string | null>`nullif(${asciiLower(sql`btrim(coalesce(_record->>'email', _record #>> '{customer,email}'))`)}, '')`.as('email'),
           jsonId('_record', 'landing_site').as('landing_site'),
           jsonId('_record', 'referring_site').as('referring_site'),
           sql<string | null>`u.utm_source`.as('utm_source'),

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
+import { asciiUpper, jsonDecimal, jsonElements, jsonId, jsonText } from '../sql.ts';
 import { isSetAside } from '../validation.ts';
 
 /**
@@ -28,6 +28,6 @@ export const stagingShopifyProductVariants = defineModel({
         jsonId('v.variant', 'inventory_item_id').as('inventory_item_id'),
         eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('v.variant', 'tracked')})`, sql.lit(false)).as('is_tracked'),
         jsonDecimal('v.variant', 'unit_cost', 'amount').as('unit_cost'),
-        sql<string | null>`upper(nullif(btrim(${jsonText('v.variant', 'unit_cost', 'currency_code')}), ''))`.as('unit_cost_currency'),
+        sql<string | null>`${asciiUpper(sql`nullif(btrim(${jsonText('v.variant', 'unit_cost', 'currency_code')}), '')`)}`.as('unit_cost_currency'),
       ]),
 });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonElements, jsonId, jsonStrictTimestamp, jsonText, rawRecordsOnce } from '../sql.ts';
+import { asciiLower, jsonElements, jsonId, jsonStrictTimestamp, jsonText, rawRecordsOnce } from '../sql.ts';
 import { amountProblem, booleanProblem, currencyProblem, dateRange, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
 /**
@@ -42,7 +42,7 @@ export const stagingShopifyProducts = defineModel({
       jsonText('_record', 'title').as('title'),
       jsonId('_record', 'product_type').as('product_type'),
       jsonId('_record', 'vendor').as('vendor'),
-      sql<string | null>`lower(nullif(btrim(_record->>'status'), ''))`.as('status'),
+      sql<string | null>`${asciiLower(sql`nullif(btrim(_record->>'status'), '')`)}`.as('status'),
       jsonStrictTimestamp('_record', 'created_at').as('created_at'),
       jsonStrictTimestamp('_record', 'updated_at').as('updated_at'),
     ]),

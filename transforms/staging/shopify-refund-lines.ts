@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { asciiLower, jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
 import { ORDERS_WITH_REFUNDS } from './shopify-orders.ts';
 import { isSetAside } from '../validation.ts';
 
@@ -43,9 +43,9 @@ export const stagingShopifyRefundLines = defineModel({
         // The refund's date, as core.refunds dates it: a transaction time stands in only when the refund has none.
         sql<Date | null>`coalesce(ops.parse_timestamptz(${jsonText('r.refund', 'created_at')}),
           (select min(ops.parse_timestamptz(t.tx->>'created_at')) from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
-            where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success'))`.as('created_at'),
+            where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success'))`.as('created_at'),
         sql<boolean>`exists (select 1 from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
-          where lower(t.tx->>'kind') = 'refund' and lower(t.tx->>'status') = 'success')`.as('is_successful'),
+          where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success')`.as('is_successful'),
         sql<number>`coalesce(ops.parse_integer(${jsonText('i.item', 'quantity')}), 0)::int`.as('quantity'),
         eb.fn.coalesce(jsonDecimal('i.item', 'subtotal'), sql<string>`0`).as('subtotal'),
         eb.fn.coalesce(jsonDecimal('i.item', 'total_tax'), sql<string>`0`).as('total_tax'),

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { asciiUpper, jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
 import { ORDERS_WITH_REFUNDS } from './shopify-orders.ts';
 import { isSetAside } from '../validation.ts';
 
@@ -37,6 +37,6 @@ export const stagingShopifyRefunds = defineModel({
         eb.fn<string | null>('lower', [jsonText('t.tx', 'kind')]).as('kind'),
         eb.fn<string | null>('lower', [jsonText('t.tx', 'status')]).as('status'),
         eb.fn.coalesce(jsonDecimal('t.tx', 'amount'), sql<string>`0`).as('amount'),
-        sql<string | null>`upper(nullif(btrim(${jsonText('t.tx', 'currency')}), ''))`.as('currency'),
+        sql<string | null>`${asciiUpper(sql`nullif(btrim(${jsonText('t.tx', 'currency')}), '')`)}`.as('currency'),
       ]),
 });

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonEpoch, rawRecordsOnce } from '../sql.ts';
+import { asciiLower, asciiUpper, jsonEpoch, rawRecordsOnce } from '../sql.ts';
 import { countProblem, currencyProblem, dateRange, epochProblem, foldedProblem, integerProblem, plainCurrency, plainEpoch, plainInteger, problems, rawRecordsCheck } from '../validation.ts';
 
 const text = (name: string) => sql`_record->>${sql.lit(name)}`;
@@ -50,10 +50,10 @@ export const stagingStripeBalanceTransactions = defineModel({
       '_key as balance_transaction_id',
       jsonEpoch('created').as('created_at'),
       jsonEpoch('available_on').as('available_on'),
-      sql<string | null>`lower(nullif(btrim(_record->>'type'), ''))`.as('type'),
-      sql<string | null>`lower(nullif(btrim(_record->>'reporting_category'), ''))`.as('reporting_category'),
-      sql<string | null>`lower(nullif(btrim(_record->>'status'), ''))`.as('status'),
-      sql<string>`upper(btrim(_record->>'currency'))`.as('currency'),
+      sql<string | null>`${asciiLower(sql`nullif(btrim(_record->>'type'), '')`)}`.as('type'),
+      sql<string | null>`${asciiLower(sql`nullif(btrim(_record->>'reporting_category'), '')`)}`.as('reporting_category'),
+      sql<string | null>`${asciiLower(sql`nullif(btrim(_record->>'status'), '')`)}`.as('status'),
+      sql<string>`${asciiUpper(sql`btrim(_record->>'currency')`)}`.as('currency'),
       major('amount').as('amount'),
       major('fee').as('fee'),
       major('net').as('net'),

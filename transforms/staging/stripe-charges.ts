@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
-import { jsonEpoch, rawRecordsOnce } from '../sql.ts';
+import { asciiLower, asciiUpper, jsonEpoch, rawRecordsOnce } from '../sql.ts';
 import { countProblem, currencyProblem, dateRange, epochProblem, foldedProblem, plainCurrency, plainEpoch, plainInteger, problems, rawRecordsCheck } from '../validation.ts';
 
 const text = (name: string) => sql`_record->>${sql.lit(name)}`;
@@ -49,8 +49,8 @@ export const stagingStripeCharges = defineModel({
     db.selectFrom(rawRecordsOnce('raw.stripe__charges')).select([
       '_key as charge_id',
       jsonEpoch('created').as('created_at'),
-      sql<string | null>`lower(_record->>'status')`.as('status'),
-      sql<string>`upper(btrim(_record->>'currency'))`.as('currency'),
+      sql<string | null>`${asciiLower(sql`_record->>'status'`)}`.as('status'),
+      sql<string>`${asciiUpper(sql`btrim(_record->>'currency')`)}`.as('currency'),
       major('amount').as('amount'),
       major('amount_captured').as('amount_captured'),
       major('amount_refunded').as('amount_refunded'),

@@ -25,13 +25,13 @@ import { sql, type Kysely } from 'kysely';
 export const MONTH_DAYS = `{${Array.from({ length: 365 }, (_, i) => new Date(Date.UTC(2023, 0, 1 + i)).toISOString().slice(5, 10)).join(',')}}`;
 
 /** True when the text `v` is plainly a valid ISO 8601 date and time with an offset (see above). */
-const FAST_TIMESTAMP = sql.raw(String.raw`(v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$'
+export const FAST_TIMESTAMP = sql.raw(String.raw`(v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$'
         and left(v, 4) <> '0000' and substr(v, 6, 5) = any('${MONTH_DAYS}'::text[])
         and substr(v, 12, 2) collate "C" <= '23' and substr(v, 15, 2) collate "C" <= '59' and substr(v, 18, 2) collate "C" <= '59'
         and (right(v, 1) in ('Z', 'z') or (substr(v, length(v) - 4, 2) collate "C" <= '15' and right(v, 2) collate "C" <= '59')))`);
 
 /** The 0009 steps of `ops.parse_timestamptz`, on a text `v`, digits as `[0-9]`. */
-const PARSE_TIMESTAMPTZ_STEPS = sql.raw(String.raw`case
+export const PARSE_TIMESTAMPTZ_STEPS = sql.raw(String.raw`case
         when btrim(v) !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]{1,9})?)?\s*([Zz]|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?$' then null
         -- Days 01 to 28 of months 01 to 12 exist in every year but 0000: no need to ask parse_date.
         when left(btrim(v), 4) = '0000' or substr(btrim(v), 6, 2) not between '01' and '12' then null

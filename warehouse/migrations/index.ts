@@ -17,6 +17,7 @@ import * as m0022 from './0022-parallel-safe-functions.ts';
 import * as m0023 from './0023-try-timestamptz-without-exception.ts';
 import * as m0024 from './0024-faster-patterns.ts';
 import * as m0025 from './0025-iso-timestamptz.ts';
+import * as m0026 from './0026-collation-independent.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0023-try-timestamptz-without-exception': m0023,
   '0024-faster-patterns': m0024,
   '0025-iso-timestamptz': m0025,
+  '0026-collation-independent': m0026,
 };
