@@ -101,7 +101,7 @@ export function soldVariantsMissingFromProducts(): WarnCheck {
     name: 'sold variants are in the products stream',
     severity: 'warn',
     failing: () =>
-      sql`select variant_id, max(sku) as sku, count(*)::int as lines
+      sql`select variant_id, max(sku collate "C") collate "default" as sku, count(*)::int as lines
             from core.order_lines
            where ${sql.raw(UNLISTED_SOLD_VARIANTS)}
              and exists (select 1 from core.product_variants)

@@ -661,7 +661,7 @@ async function setRecordsAside(
   await sql`create temp table ${sql.table(foundTable)} on commit drop as
     select x.key::text as key, x.reason::text as reason from (${found}) x where x.key is not null`.execute(db);
   const res = await sql<{ n: number; sample: { key: string; reason: string }[] | null }>`
-    with found as (select distinct on (key) key, reason from ${sql.table(foundTable)} order by key, reason),
+    with found as (select distinct on (key) key, reason from ${sql.table(foundTable)} order by key, reason collate "C"),
     stored as (
       insert into ops.set_aside (model, check_name, source, stream, key, reason, since, set_aside_at)
       select ${model.name}, ${check.name}, ${check.source}, ${check.stream}, f.key, coalesce(f.reason, ${check.name}), coalesce(b.since, now()), now()

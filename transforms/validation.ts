@@ -319,7 +319,7 @@ export function isSetAside(source: string, stream: string, key: RawBuilder<unkno
  */
 const SET_ASIDE_ORDERS = sql`(
   select distinct n.ref, g.order_id, g.reason
-    from (select sa.key as order_id, r._record->>'name' as order_name, min(sa.reason) as reason
+    from (select sa.key as order_id, r._record->>'name' as order_name, min(sa.reason collate "C") collate "default" as reason
             from ops.set_aside sa left join raw.shopify__orders r on r._key = sa.key
            where sa.source = 'shopify' and sa.stream = 'orders'
            group by sa.key, r._record->>'name') g

@@ -18,7 +18,8 @@ export const productDaily = defineView({
   indexes: [{ columns: ['date', 'variant_id'] }, { columns: ['variant_id', 'date'] }],
   build: (db, ctx) => {
     const sales = sql`select r.order_date as date, r.variant_id,
-        max(r.product_id) as product_id, max(r.sku) as sku, max(r.title) as title, max(r.variant_title) as variant_title, max(r.vendor) as vendor,
+        max(r.product_id collate "C") collate "default" as product_id, max(r.sku collate "C") collate "default" as sku, max(r.title collate "C") collate "default" as title,
+        max(r.variant_title collate "C") collate "default" as variant_title, max(r.vendor collate "C") collate "default" as vendor,
         ${aggregateSql(measureOf(unitsSold))} as units_sold, ${aggregateSql(measureOf(productOrders))} as orders,
         ${aggregateSql(measureOf(productSales))} as product_sales, ${aggregateSql(measureOf(cogs))} as cogs
       from (${measureOf(unitsSold).source.rows(db)}) as r

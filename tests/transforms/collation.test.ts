@@ -13,7 +13,7 @@ import { charges, fxRates, ga4Rows, googleAdsRows, metaRows, order, orders, ship
 /**
  * A warehouse on a database of another collation builds the tables a C database builds
  * (docs/architecture.md, "The database's collation"). Turkish is the hard case: there
- * `lower('I')` is `ı` and `upper('i')` is `İ`, and the ICU and glibc locales take Unicode blanks
+ * `lower('I')` is `ı` and `upper('i')` is `İ`, and an ICU locale takes Unicode blanks
  * for `\s`. The hand-made shop of the core tests, and a few records written in capitals or with
  * an em space, are built on a C database and on a Turkish one, then compared row for row; the
  * values the capitals could change are worked out by hand.

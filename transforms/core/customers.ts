@@ -36,8 +36,8 @@ export const coreCustomers = defineModel({
       .groupBy('o.customer_key')
       .select([
         'o.customer_key',
-        sql<string | null>`max(o.shopify_customer_id)`.as('shopify_customer_id'),
-        sql<string | null>`max(o.email)`.as('email'),
+        sql<string | null>`(max(o.shopify_customer_id collate "C") collate "default")`.as('shopify_customer_id'),
+        sql<string | null>`(max(o.email collate "C") collate "default")`.as('email'),
         // The first order is the one core.orders numbered 1 (by created_at, then order_id): read
         // off its flag rather than sorting every customer's orders again in an ordered aggregate.
         sql<string>`max(case when o.is_first_order then o.order_id end)`.as('first_order_id'),

@@ -64,7 +64,7 @@ export const corePayments = defineModel({
             from (select o.order_name as name, o.order_id, o.created_at from core.orders o where o.order_name in (select k from keys)
                   union all
                   select substr(o.order_name, 2), o.order_id, o.created_at from core.orders o where o.order_name in (select '#' || k from keys)) n
-           order by n.name, n.created_at, n.order_id
+           order by n.name, n.created_at, n.order_id collate "C"
         ),
         by_metadata as (
           select c.*,

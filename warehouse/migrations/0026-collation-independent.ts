@@ -8,7 +8,7 @@ import { FAST_TIMESTAMP, PARSE_TIMESTAMPTZ_STEPS } from './0024-faster-patterns.
  *
  * A managed PostgreSQL is often created in the locale of its region. Under a Turkish one,
  * `upper('inr')` is `İNR` (no currency) and `lower('WWW.INSTAGRAM.COM')` is `www.ınstagram.com`
- * (no known host); under an ICU or glibc locale, `\s` also takes Unicode blanks such as an em
+ * (no known host); under an ICU locale, `\s` also takes Unicode blanks such as an em
  * space, which the cast of a date and time that follows refuses with an error that stops the
  * build. Each function now reads its text under the C collation (`collate "C"`), where letters
  * are ASCII letters, case is ASCII case and blanks are ASCII blanks; every other character is
