@@ -400,6 +400,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     await recordBuilds(tdb, results, deltas, signatures, through, ctx.now, ordered.map((m) => m.name));
     await trx.commit().execute();
     committed = true;
+    await dropRedundantIndexes(db, ordered, options.log);
     return { status: 'succeeded', published: true, results, checks, setAside, warnings };
   } finally {
     if (!committed) await trx.rollback().execute().catch(() => undefined);
@@ -461,13 +462,7 @@ async function buildTable(db: Kysely<Database>, model: Model, query: Compilable,
  */
 async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> {
   const { schema, table } = splitName(model.name);
-  const declared = (model.indexes ?? []).map((index): { name: string; columns: readonly string[]; where?: string } =>
-    isPartialIndex(index) ? index : { name: `${table}_${index.join('_')}`, columns: index },
-  );
-  const replaceBy = model.incremental?.replaceBy;
-  const wanted = replaceBy && !declared.some((i) => !i.where && i.columns.length === 1 && i.columns[0] === replaceBy)
-    ? [...declared, { name: `${table}_${replaceBy}`, columns: [replaceBy] }]
-    : declared;
+  const wanted = wantedIndexes(model);
   const existing = new Set(
     (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${schema} and tablename = ${table}`.execute(db)).rows.map((r) => r.name),
   );
@@ -491,13 +486,69 @@ async function createIndexes(db: Kysely<Database>, model: Model): Promise<void> 
     }
   }
   // The unique index's leading columns serve the lookups an index on them alone would.
-  const coveredByKey = (columns: readonly string[]) => keyHeld && columns.length <= key!.columns.length && columns.every((c, n) => key!.columns[n] === c);
-  const indexes = wanted.filter((i) => i.where || !coveredByKey(i.columns));
+  const indexes = keyHeld ? wanted.filter((i) => !coveredByKey(i, key!)) : wanted;
   for (const { name, columns, where } of indexes) {
     if (existing.has(name)) continue;
     // `if not exists` still: PostgreSQL cuts a name longer than 63 bytes, which the list above then lacks.
     await sql`create index if not exists ${sql.id(name)} on ${sql.table(model.name)} (${sql.join(columns.map((c) => sql.id(c)))})${where ? sql` where ${sql.raw(where)}` : sql``}`.execute(db);
   }
+}
+
+/** The indexes a model's table has beside its key's: those it declares, and one on its `replaceBy` column. */
+function wantedIndexes(model: Model): { name: string; columns: readonly string[]; where?: string }[] {
+  const { table } = splitName(model.name);
+  const declared = (model.indexes ?? []).map((index): { name: string; columns: readonly string[]; where?: string } =>
+    isPartialIndex(index) ? index : { name: `${table}_${index.join('_')}`, columns: index },
+  );
+  const replaceBy = model.incremental?.replaceBy;
+  return replaceBy && !declared.some((i) => !i.where && i.columns.length === 1 && i.columns[0] === replaceBy)
+    ? [...declared, { name: `${table}_${replaceBy}`, columns: [replaceBy] }]
+    : declared;
+}
+
+/** Whether the key's unique index serves the lookups of `index`: a plain index on the key's leading columns. */
+function coveredByKey(index: { columns: readonly string[]; where?: string }, key: { columns: readonly string[] }): boolean {
+  return !index.where && index.columns.length <= key.columns.length && index.columns.every((c, n) => key.columns[n] === c);
+}
+
+/**
+ * After a build is published, drops the plain indexes a table's key index makes redundant: the
+ * ones a warehouse built before keys were held by unique indexes has beside them (on the
+ * `replaceBy` column, or on the key's columns), which every write still keeps up to date.
+ * `DROP INDEX CONCURRENTLY`, one statement at a time outside the build's transaction: it
+ * waits for the table's readers and writers to finish, and blocks neither; it waits 5 s at
+ * most. A drop that fails or waits longer is logged and left for the next run; the build stays
+ * published.
+ */
+async function dropRedundantIndexes(db: Kysely<Database>, models: readonly Model[], log: Logger | undefined): Promise<void> {
+  const candidates: { table: string; key: string; redundant: string[] }[] = [];
+  for (const model of models) {
+    const key = uniqueIndex(model);
+    if (!key) continue;
+    const redundant = [key.plain, ...wantedIndexes(model).filter((i) => coveredByKey(i, key)).map((i) => i.name)];
+    candidates.push({ table: model.name, key: key.name, redundant });
+  }
+  if (candidates.length === 0) return;
+  const found = await sql<{ schema: string; name: string }>`
+    select i.schemaname as schema, i.indexname as name
+      from pg_indexes i
+      join jsonb_to_recordset(${JSON.stringify(candidates)}::jsonb) as c("table" text, key text, redundant text[])
+        on i.schemaname || '.' || i.tablename = c."table" and i.indexname = any(c.redundant)
+     where exists (select 1 from pg_indexes k where k.schemaname = i.schemaname and k.tablename = i.tablename and k.indexname = c.key)`.execute(db);
+  if (found.rows.length === 0) return;
+  await db.connection().execute(async (c) => {
+    // A reader's long query would hold the run up: after a few seconds, the next run tries again.
+    await sql`set lock_timeout = '5s'`.execute(c);
+    for (const { schema, name } of found.rows) {
+      try {
+        await sql`drop index concurrently if exists ${sql.table(`${schema}.${name}`)}`.execute(c);
+        log?.info({ index: `${schema}.${name}` }, 'dropped an index the key index makes redundant');
+      } catch (error) {
+        log?.warn({ index: `${schema}.${name}`, err: errorMessage(error) }, 'could not drop an index the key index makes redundant; the next run tries again');
+      }
+    }
+    await sql`reset lock_timeout`.execute(c);
+  });
 }
 
 function isPartialIndex(index: readonly string[] | PartialIndex): index is PartialIndex {

@@ -87,4 +87,31 @@ describe('the key held by a unique index', () => {
     // Rolled back: no table.
     expect((await wh.pool.query(`select to_regclass('staging.key_probe') as t`)).rows[0].t).toBeNull();
   });
+
+  it('drops, once a build is published, the plain indexes a warehouse built before keys were unique indexes has beside them', async () => {
+    // What an earlier version built: a plain index on each replaceBy column and on each key.
+    await wh.pool.query(`create index orders_order_id on core.orders (order_id)`);
+    await wh.pool.query(`create index order_lines_order_id on core.order_lines (order_id)`);
+    await wh.pool.query(`create index order_lines_order_id_line_id on core.order_lines (order_id, line_id)`);
+    await wh.pool.query(`create index shopify_refunds_refund_transaction_id on staging.shopify_refunds (refund_transaction_id)`);
+    // An index of the user's own, on the same column under another name, is not verite's to drop.
+    await wh.pool.query(`create index my_orders_by_id on core.orders (order_id)`);
+    // Order 2's refund with a transaction of its own this time: the build is published.
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 2, created_at: '2024-03-02T10:00:00Z', total: '20.00', customer: 2, refunds: [refund(502, 602)] })], 'run-3');
+    const result = await runModels(wh.db, config, { models, now: NOW });
+    expect(result.status).toBe('succeeded');
+
+    const names = async (schema: string, table: string) => (await indexes(schema, table)).map((i) => i.indexname);
+    expect(await names('core', 'orders')).toEqual(expect.arrayContaining(['orders_order_id_key', 'my_orders_by_id']));
+    expect(await names('core', 'orders')).not.toContain('orders_order_id');
+    const lines = await names('core', 'order_lines');
+    expect(lines).toContain('order_lines_order_id_line_id_key');
+    expect(lines).not.toContain('order_lines_order_id');
+    expect(lines).not.toContain('order_lines_order_id_line_id');
+    // The refunds' replaceBy column (order_id) is not the key's leading column: its index stays.
+    const refunds = await names('staging', 'shopify_refunds');
+    expect(refunds).toEqual(expect.arrayContaining(['shopify_refunds_order_id', 'shopify_refunds_refund_transaction_id_key']));
+    expect(refunds).not.toContain('shopify_refunds_refund_transaction_id');
+    expect((await wh.pool.query(`select order_id from staging.shopify_refunds order by 1`)).rows).toEqual([{ order_id: '1' }, { order_id: '2' }]);
+  });
 });
