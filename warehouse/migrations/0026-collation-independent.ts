@@ -27,18 +27,24 @@ const PARSE_TIMESTAMPTZ_STEPS_C = sql.raw(String.raw`case
         else (replace(btrim(v), ',', '.') || '+00')::timestamptz
       end`);
 
-export async function up(db: Kysely<unknown>): Promise<void> {
+/**
+ * The eight definitions, each text read under the C collation (`c` is `collate "C"`, and `back`
+ * puts a result back in the database's collation), or as they were before (both empty).
+ */
+async function define(db: Kysely<unknown>, collateC: boolean): Promise<void> {
+  const c = sql.raw(collateC ? ' collate "C"' : '');
+  const back = sql.raw(collateC ? ' collate "default"' : '');
   await sql`
     create or replace function ops.parse_timestamptz(v text) returns timestamptz language plpgsql stable parallel safe as $$
     begin
       if v is null then return null; end if;
       if ${FAST_TIMESTAMP} then return v::timestamptz; end if;
-      return ${PARSE_TIMESTAMPTZ_STEPS_C};
+      return ${collateC ? PARSE_TIMESTAMPTZ_STEPS_C : PARSE_TIMESTAMPTZ_STEPS};
     end $$`.execute(db);
   await sql`
     create or replace function ops.try_date(v text) returns date language plpgsql immutable as $$
     begin
-      if v collate "C" ~ '^\\d{8}$' then
+      if v${c} ~ '^\\d{8}$' then
         return to_date(v, 'YYYYMMDD');
       end if;
       return substr(btrim(v), 1, 10)::date;
@@ -47,21 +53,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     end $$`.execute(db);
   await sql`
     create or replace function ops.url_param(url text, name text) returns text language sql immutable parallel safe as $$
-      select nullif(btrim(ops.url_decode(substring(url collate "C" from
+      select nullif(btrim(ops.url_decode(substring(url${c} from
         '(?i)[?&](?:amp;)?' || regexp_replace(name, '([^a-zA-Z0-9_])', '\\\\\\1', 'g') || '=([^&#]*)'))), '')
     $$`.execute(db);
   await sql`
     create or replace function ops.url_host(url text) returns text language sql immutable parallel safe as $$
       select nullif(coalesce(
-        substring(lower(btrim(url) collate "C") from '^(?:[a-z][a-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/?#:@]+)'),
-        substring(lower(btrim(url) collate "C") from '^(?:[^/?#@:]*@)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\\.?(?::[0-9]*)?(?:[/?#]|$)')
-      ) collate "default", '')
+        substring(lower(btrim(url)${c}) from '^(?:[a-z][a-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/?#:@]+)'),
+        substring(lower(btrim(url)${c}) from '^(?:[^/?#@:]*@)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\\.?(?::[0-9]*)?(?:[/?#]|$)')
+      )${back}, '')
     $$`.execute(db);
   await sql`
     create or replace function ops.currency_exponent(code text) returns int language sql immutable parallel safe as $$
       select case
-        when upper(code collate "C") in ('BIF','CLP','DJF','GNF','JPY','KMF','KRW','MGA','PYG','RWF','UGX','VND','VUV','XAF','XOF','XPF') then 0
-        when upper(code collate "C") in ('BHD','JOD','KWD','OMR','TND') then 3
+        when upper(code${c}) in ('BIF','CLP','DJF','GNF','JPY','KMF','KRW','MGA','PYG','RWF','UGX','VND','VUV','XAF','XOF','XPF') then 0
+        when upper(code${c}) in ('BHD','JOD','KWD','OMR','TND') then 3
         else 2
       end
     $$`.execute(db);
@@ -69,73 +75,25 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create or replace function ops.currency_problem(field text, v text, required boolean) returns text language sql immutable parallel safe as $$
       select case
         when nullif(btrim(v), '') is null then ops.absent_problem(field, v, required)
-        when not ops.is_currency(upper(btrim(v) collate "C")) then field || ' ' || ops.quoted(v) || ' is not an ISO 4217 currency code'
+        when not ops.is_currency(upper(btrim(v)${c})) then field || ' ' || ops.quoted(v) || ' is not an ISO 4217 currency code'
       end
     $$`.execute(db);
   await sql`
     create or replace function ops.parse_boolean(v text) returns boolean language sql immutable parallel safe as $$
-      select case lower(btrim(v) collate "C") when 'true' then true when 'false' then false end
+      select case lower(btrim(v)${c}) when 'true' then true when 'false' then false end
     $$`.execute(db);
   await sql`
     create or replace function ops.lower_texts(items jsonb) returns text[] language sql immutable parallel safe as $$
-      select coalesce(array_agg(lower(e collate "C") collate "default"), '{}')
+      select coalesce(array_agg(lower(e${c})${back}), '{}')
         from jsonb_array_elements_text(case when jsonb_typeof(items) = 'array' then items else '[]'::jsonb end) e
     $$`.execute(db);
 }
 
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await define(db, true);
+}
+
 /** Puts back the definitions of migrations 0002, 0004, 0009, 0013, 0022 and 0024. */
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`
-    create or replace function ops.parse_timestamptz(v text) returns timestamptz language plpgsql stable parallel safe as $$
-    begin
-      if v is null then return null; end if;
-      if ${FAST_TIMESTAMP} then return v::timestamptz; end if;
-      return ${PARSE_TIMESTAMPTZ_STEPS};
-    end $$`.execute(db);
-  await sql`
-    create or replace function ops.try_date(v text) returns date language plpgsql immutable as $$
-    begin
-      if v ~ '^\\d{8}$' then
-        return to_date(v, 'YYYYMMDD');
-      end if;
-      return substr(btrim(v), 1, 10)::date;
-    exception when others then
-      return null;
-    end $$`.execute(db);
-  await sql`
-    create or replace function ops.url_param(url text, name text) returns text language sql immutable parallel safe as $$
-      select nullif(btrim(ops.url_decode(substring(url from
-        '(?i)[?&](?:amp;)?' || regexp_replace(name, '([^a-zA-Z0-9_])', '\\\\\\1', 'g') || '=([^&#]*)'))), '')
-    $$`.execute(db);
-  await sql`
-    create or replace function ops.url_host(url text) returns text language sql immutable parallel safe as $$
-      select nullif(coalesce(
-        substring(lower(btrim(url)) from '^(?:[a-z][a-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/?#:@]+)'),
-        substring(lower(btrim(url)) from '^(?:[^/?#@:]*@)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\\.?(?::[0-9]*)?(?:[/?#]|$)')
-      ), '')
-    $$`.execute(db);
-  await sql`
-    create or replace function ops.currency_exponent(code text) returns int language sql immutable parallel safe as $$
-      select case
-        when upper(code) in ('BIF','CLP','DJF','GNF','JPY','KMF','KRW','MGA','PYG','RWF','UGX','VND','VUV','XAF','XOF','XPF') then 0
-        when upper(code) in ('BHD','JOD','KWD','OMR','TND') then 3
-        else 2
-      end
-    $$`.execute(db);
-  await sql`
-    create or replace function ops.currency_problem(field text, v text, required boolean) returns text language sql immutable parallel safe as $$
-      select case
-        when nullif(btrim(v), '') is null then ops.absent_problem(field, v, required)
-        when not ops.is_currency(upper(btrim(v))) then field || ' ' || ops.quoted(v) || ' is not an ISO 4217 currency code'
-      end
-    $$`.execute(db);
-  await sql`
-    create or replace function ops.parse_boolean(v text) returns boolean language sql immutable parallel safe as $$
-      select case lower(btrim(v)) when 'true' then true when 'false' then false end
-    $$`.execute(db);
-  await sql`
-    create or replace function ops.lower_texts(items jsonb) returns text[] language sql immutable parallel safe as $$
-      select coalesce(array_agg(lower(e)), '{}')
-        from jsonb_array_elements_text(case when jsonb_typeof(items) = 'array' then items else '[]'::jsonb end) e
-    $$`.execute(db);
+  await define(db, false);
 }
