@@ -69,6 +69,11 @@ export function describeUrl(url: string): string {
  *   metrics refresh) send their statements one after the other and are never idle for long: the
  *   work is done by statements, which do not count as idle. The run lock is held by a session
  *   outside any transaction, which this does not touch.
+ * - `statement_timeout` 0: a time-out the server, the database or verite's login carries for
+ *   interactive users (`ALTER DATABASE … SET statement_timeout`, common on managed servers)
+ *   would cancel a first build's statements at a large shop, each of which may take minutes,
+ *   and fail the nightly run. verite's statements are batch work, bounded by the checks above;
+ *   the BI role keeps its own time-out (metrics/bi-role.ts).
  * Settings the server does not know (an older or a PostgreSQL-compatible server) are skipped.
  */
 export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
@@ -77,6 +82,7 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
   tcp_keepalives_interval: '10',
   tcp_keepalives_count: '3',
   idle_in_transaction_session_timeout: '1min',
+  statement_timeout: '0',
 };
 
 const SESSION_SETTINGS_SQL = `select set_config(v.name, v.value, false)

@@ -43,7 +43,7 @@ describe('a killed command', () => {
   });
   afterAll(async () => wh?.close());
 
-  it('every verite session checks that its client is still there, sends keepalives and ends when idle in a transaction', async () => {
+  it('every verite session checks that its client is still there, sends keepalives, ends when idle in a transaction and runs without a statement time-out', async () => {
     const { pool } = connect(wh.url, 1);
     try {
       for (const [name, value] of Object.entries(SESSION_SETTINGS)) {
@@ -57,6 +57,7 @@ describe('a killed command', () => {
         tcp_keepalives_interval: '10',
         tcp_keepalives_count: '3',
         idle_in_transaction_session_timeout: '1min',
+        statement_timeout: '0',
       });
     } finally {
       await pool.end();
