@@ -44,7 +44,8 @@ export function readOnlyDatabase(url: string): { db: Kysely<Database>; pool: pg.
     connectionString: url,
     max: 4,
     application_name: 'verite serve',
-    options: '-c default_transaction_read_only=on -c statement_timeout=60s',
+    // Dates, floats and times written as verite reads them, whatever the server's defaults (warehouse/connection.ts).
+    options: '-c default_transaction_read_only=on -c statement_timeout=60s -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 -c TimeZone=UTC',
   });
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));

@@ -74,6 +74,12 @@ export function describeUrl(url: string): string {
  *   would cancel a first build's statements at a large shop, each of which may take minutes,
  *   and fail the nightly run. verite's statements are batch work, bounded by the checks above;
  *   the BI role keeps its own time-out (metrics/bi-role.ts).
+ * - `DateStyle`, `IntervalStyle`, `extra_float_digits`, `TimeZone`: the server's defaults for
+ *   them are the administrator's to choose (`DateStyle = 'SQL, DMY'` writes a date `01/03/2024`,
+ *   `extra_float_digits = 0` rounds a float to 15 digits), and verite reads what the server
+ *   writes: dates as ISO text, intervals in PostgreSQL's own style, floats exactly, and a time
+ *   without an offset, or a timestamp made a date, in UTC, as the transform's and the refresh's
+ *   transactions already did.
  * Settings the server does not know (an older or a PostgreSQL-compatible server) are skipped.
  */
 export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
@@ -83,6 +89,10 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
   tcp_keepalives_count: '3',
   idle_in_transaction_session_timeout: '1min',
   statement_timeout: '0',
+  DateStyle: 'ISO, MDY',
+  IntervalStyle: 'postgres',
+  extra_float_digits: '1',
+  TimeZone: 'UTC',
 };
 
 const SESSION_SETTINGS_SQL = `select set_config(v.name, v.value, false)

@@ -58,6 +58,10 @@ describe('a killed command', () => {
         tcp_keepalives_count: '3',
         idle_in_transaction_session_timeout: '1min',
         statement_timeout: '0',
+        DateStyle: 'ISO, MDY',
+        IntervalStyle: 'postgres',
+        extra_float_digits: '1',
+        TimeZone: 'UTC',
       });
     } finally {
       await pool.end();

@@ -104,7 +104,8 @@ describe('verite bi grant', () => {
       }
       expect((await client.query(`select count(*)::int as n from kpi_daily`)).rows[0].n).toBe(368);
       // Issue 17: a dashboard reads "data complete through" from data_status: the last day of the shop's data, 10 March 2024.
-      const status = await client.query(`select complete_through::text as day from data_status where source = 'metrics' and stream = 'refresh'`);
+      // The BI tool's own session writes dates in the server's DateStyle: the date formatted explicitly.
+      const status = await client.query(`select to_char(complete_through, 'YYYY-MM-DD') as day from data_status where source = 'metrics' and stream = 'refresh'`);
       expect(status.rows).toEqual([{ day: '2024-03-10' }]);
       expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('1s');
       expect((await client.query('show default_transaction_read_only')).rows[0].default_transaction_read_only).toBe('on');

@@ -1,0 +1,98 @@
+import pg from 'pg';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { defineModel } from '../../transforms/model.ts';
+import { models } from '../../transforms/models.ts';
+import { runModels } from '../../transforms/runner.ts';
+import { connect, type Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { landRecords } from '../support/land.ts';
+import { charges, fxRates, ga4Rows, googleAdsRows, metaRows, orders, shipments } from './fixtures.ts';
+
+/**
+ * A database's defaults are its administrator's to choose, and verite's sessions set their own
+ * (warehouse/connection.ts, SESSION_SETTINGS). Here one database cancels any statement over
+ * 50 ms (a default meant for interactive users, common on managed servers), writes dates as
+ * `01/03/2024` and intervals in the SQL standard's style, rounds floats to 15 digits and lives
+ * in India's time zone. The hand-made shop, with a model that takes 300 ms, builds there and
+ * reads back through verite exactly as it does on a database with PostgreSQL's defaults.
+ */
+const NOW = new Date('2024-03-06T12:00:00Z');
+const config = configSchema.parse({ reportingTimezone: 'Europe/Paris', reportingCurrency: 'USD', sources: {} });
+const log = createLogger(process.stderr, 'silent');
+
+const slow = defineModel({
+  name: 'staging.slow_probe',
+  dependsOn: [],
+  description: 'a model whose one statement takes 300 ms',
+  uniqueKey: ['id'],
+  build: (db) => db.selectFrom(sql<{ id: number }>`(select 1 as id from pg_sleep(0.3))`.as('s')).select(['s.id']),
+});
+
+const ODD_DEFAULTS = `statement_timeout = '50ms' DateStyle = 'SQL, DMY' IntervalStyle = 'sql_standard' extra_float_digits = 0 TimeZone = 'Asia/Kolkata'`;
+
+let odd: Warehouse;
+let usual: Warehouse;
+beforeAll(async () => {
+  [odd, usual] = await Promise.all([createTestDatabase('server_defaults'), createTestDatabase('server_defaults_usual')]);
+  for (const setting of ODD_DEFAULTS.split(/ (?=[A-Za-z_]+ = )/)) await odd.pool.query(`alter database "${odd.describe}" set ${setting}`);
+});
+afterAll(async () => {
+  await odd?.close();
+  await usual?.close();
+});
+
+/** Lands and builds the shop on new verite sessions (they start with the database's defaults), and reads every core and metrics row back. */
+async function buildAndRead(wh: Warehouse): Promise<Record<string, string[]>> {
+  const verite = connect(wh.url);
+  try {
+    await landRecords(verite.pool, 'fx', 'rates', fxRates);
+    await landRecords(verite.pool, 'shopify', 'orders', orders);
+    await landRecords(verite.pool, 'stripe', 'charges', charges);
+    await landRecords(verite.pool, 'google_ads', 'campaign_daily', googleAdsRows);
+    await landRecords(verite.pool, 'meta_ads', 'campaign_insights_daily', metaRows);
+    await landRecords(verite.pool, 'ga4', 'traffic_daily', ga4Rows);
+    await landRecords(verite.pool, 'shipments', 'shipments', shipments);
+    const built = await runModels(verite.db, config, { models: [...models, slow], now: NOW });
+    expect(built.error).toBeUndefined();
+    expect(built.status).toBe('succeeded');
+    const refreshed = await refreshMetrics(verite, config, log, { now: NOW });
+    expect(refreshed.error).toBeUndefined();
+    expect(refreshed.status).toBe('succeeded');
+    const tables = await verite.pool.query(
+      `select table_schema || '.' || table_name as name from information_schema.tables where table_schema in ('core', 'metrics') and table_type = 'BASE TABLE'`,
+    );
+    const out: Record<string, string[]> = {};
+    // Every value as node-postgres reads it from verite's session: dates as text, timestamps as Date, numbers as text or number.
+    for (const { name } of tables.rows as { name: string }[]) out[name] = (await verite.pool.query(`select * from ${name}`)).rows.map((r) => JSON.stringify(r)).sort();
+    return out;
+  } finally {
+    await verite.db.destroy();
+  }
+}
+
+describe('a database whose defaults are not PostgreSQL\'s', () => {
+  it('holds them for a session of its own', async () => {
+    const plain = new pg.Client({ connectionString: odd.url });
+    await plain.connect();
+    try {
+      const shown = await plain.query(`select '2024-03-01'::date::text as d, interval '1 day 2 hours' as i, current_setting('TimeZone') as tz`);
+      expect(shown.rows[0]).toMatchObject({ d: '01/03/2024', tz: 'Asia/Kolkata' });
+      await expect(plain.query('select pg_sleep(0.3)')).rejects.toThrow(/statement timeout/);
+    } finally {
+      await plain.end();
+    }
+  });
+
+  it('builds the shop, a 300 ms model included, and reads back every core and metrics row as on a database with the usual defaults', async () => {
+    const [inOdd, inUsual] = [await buildAndRead(odd), await buildAndRead(usual)];
+    expect(Object.keys(inOdd).length).toBeGreaterThan(20);
+    expect(inOdd).toEqual(inUsual);
+    // Worked out by hand: order 2, created at 23:30 UTC on 1 March, is 2 March in Paris (UTC+1).
+    const order2 = inOdd['core.orders']!.map((r) => JSON.parse(r) as { order_id: string; order_date: string; created_at: string }).find((r) => r.order_id === '2');
+    expect(order2).toMatchObject({ order_date: '2024-03-02', created_at: '2024-03-01T23:30:00.000Z' });
+  });
+});
