@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations } from './migrations/index.ts';
 import { WarehouseError } from '../lib/errors.ts';
 import { ensureRawTables } from './raw-tables.ts';
@@ -20,8 +20,29 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   const result = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    throw new WarehouseError(`migration ${failed?.migrationName ?? '?'} failed`, '', [], { cause: result.error });
+    // Before any migration runs, the migrator creates its own tables (public.verite_migrations).
+    const what = failed ? `migration ${failed.migrationName}` : 'preparing the migrations (table public.verite_migrations)';
+    const cause = result.error as { code?: unknown; message?: unknown };
+    if (cause?.code === '42501') throw new WarehouseError(await privilegeMessage(db, what, String(cause.message)), '', [], { cause: result.error });
+    throw new WarehouseError(`${what} failed`, '', [], { cause: result.error });
   }
   await ensureRawTables(db);
   return result;
 }
+
+/**
+ * What a login that may not create verite's tables is told: who it is, where, and what it needs
+ * (docs/bi.md, "What verite's own login needs").
+ */
+async function privilegeMessage(db: Kysely<any>, what: string, reason: string): Promise<string> {
+  const who = await sql<{ login: string; database: string; owner: string }>`
+    select current_user as login, current_database() as database, pg_get_userbyid(d.datdba) as owner
+      from pg_database d where d.datname = current_database()`.execute(db);
+  const { login, database, owner } = who.rows[0]!;
+  return (
+    `${what} failed: ${reason}. verite's login "${login}" may not create its tables in database "${database}", which "${owner}" owns: ` +
+    `have the database owned by "${login}" (ALTER DATABASE "${database}" OWNER TO "${login}"), as a managed service's own login owns its database, ` +
+    `or grant it CREATE on the database and on schema public (GRANT CREATE ON DATABASE "${database}" TO "${login}"; GRANT CREATE ON SCHEMA public TO "${login}")`
+  );
+}
+

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { connect } from '../../warehouse/connection.ts';
+import { migrateToLatest } from '../../warehouse/migrate.ts';
+
+/**
+ * A login that does not own its database may not create tables in schema `public` (PostgreSQL 15
+ * and later), where the migrator keeps its own: the migrations fail before the first one. The
+ * error says who the login is, who owns the database, and the statements that let it in
+ * (docs/bi.md, "What verite's own login needs"); with the grants it names, the migrations run.
+ */
+const suffix = randomBytes(3).toString('hex');
+const LOGIN = `verite_login_${suffix}`;
+const DATABASE = `verite_not_owned_${suffix}`;
+let admin: pg.Client;
+let url: string;
+
+/** The test database, as the suite's administrator. */
+const asOwner = () => {
+  const u = new URL(inject('adminDatabaseUrl'));
+  u.pathname = `/${DATABASE}`;
+  return u.toString();
+};
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+  await admin.connect();
+  await admin.query(`create role ${LOGIN} login password '${LOGIN}'`);
+  await admin.query(`create database ${DATABASE}`);
+  // What an administrator gives a login on a database it does not own: connect and create schemas.
+  await admin.query(`grant connect, create, temporary on database ${DATABASE} to ${LOGIN}`);
+  const u = new URL(asOwner());
+  u.username = LOGIN;
+  u.password = LOGIN;
+  url = u.toString();
+});
+afterAll(async () => {
+  await admin.query(`drop database if exists ${DATABASE} with (force)`).catch(() => undefined);
+  await admin.query(`drop role if exists ${LOGIN}`).catch(() => undefined);
+  await admin.end();
+});
+
+describe('a login that does not own its database', () => {
+  it('is told who it is, who owns the database and what to grant; with the grant, the migrations run', async () => {
+    const version = Number((await admin.query(`select current_setting('server_version_num') as v`)).rows[0].v);
+    if (version < 150000) {
+      // PostgreSQL 14 lets PUBLIC create in schema public: take it away, as 15 does.
+      const c = new pg.Client({ connectionString: asOwner() });
+      await c.connect();
+      await c.query('revoke create on schema public from public');
+      await c.end();
+    }
+    const first = connect(url, 1);
+    try {
+      const error = await migrateToLatest(first.db).then(() => null, (e: Error) => e);
+      expect(error?.message).toContain('preparing the migrations (table public.verite_migrations) failed: permission denied for schema public');
+      expect(error?.message).toContain(`verite's login "${LOGIN}" may not create its tables in database "${DATABASE}"`);
+      expect(error?.message).toContain(`GRANT CREATE ON SCHEMA public TO "${LOGIN}"`);
+    } finally {
+      await first.db.destroy();
+    }
+
+    // The owner runs the grant the message names, in the database.
+    const owner = new pg.Client({ connectionString: asOwner() });
+    await owner.connect();
+    await owner.query(`grant create on schema public to "${LOGIN}"`);
+    await owner.end();
+    const second = connect(url, 1);
+    try {
+      await migrateToLatest(second.db);
+      const tables = await second.pool.query(`select count(*)::int as n from information_schema.tables where table_schema = 'ops' and table_name = 'runs'`);
+      expect(tables.rows[0].n).toBe(1);
+    } finally {
+      await second.db.destroy();
+    }
+  });
+});
