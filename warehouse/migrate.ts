@@ -8,6 +8,7 @@ import { ensureRawTables } from './raw-tables.ts';
  * none yet (`ensureRawTables`); throws with the failing migration's name and error.
  */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  await requireUtf8(db);
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -43,6 +44,23 @@ async function privilegeMessage(db: Kysely<any>, what: string, reason: string): 
     `${what} failed: ${reason}. verite's login "${login}" may not create its tables in database "${database}", which "${owner}" owns: ` +
     `have the database owned by "${login}" (ALTER DATABASE "${database}" OWNER TO "${login}"), as a managed service's own login owns its database, ` +
     `or grant it CREATE on the database and on schema public (GRANT CREATE ON DATABASE "${database}" TO "${login}"; GRANT CREATE ON SCHEMA public TO "${login}")`
+  );
+}
+
+/**
+ * The APIs' JSON may hold any Unicode character, which a database in another encoding cannot
+ * store (LATIN1 refuses `中`; SQL_ASCII takes bytes it cannot read back as characters): refused
+ * before anything is created, saying how to create one that can.
+ */
+async function requireUtf8(db: Kysely<any>): Promise<void> {
+  const found = await sql<{ database: string; encoding: string }>`
+    select current_database() as database, pg_encoding_to_char(encoding) as encoding from pg_database where datname = current_database()`.execute(db);
+  const { database, encoding } = found.rows[0]!;
+  if (encoding === 'UTF8') return;
+  throw new WarehouseError(
+    `database "${database}" is encoded ${encoding}: verite lands the APIs' JSON as it comes, which may hold any Unicode character, and needs a UTF8 database. ` +
+      `Create one with CREATE DATABASE "${database}_utf8" ENCODING 'UTF8' TEMPLATE template0 (and the LOCALE of your choice) and point DATABASE_URL at it`,
+    '',
   );
 }
 

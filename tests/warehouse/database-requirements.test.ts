@@ -6,6 +6,8 @@ import { connect } from '../../warehouse/connection.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
 
 /**
+ * What verite asks of the database it is given, and what it says when the database falls short.
+ *
  * A login that does not own its database may not create tables in schema `public` (PostgreSQL 15
  * and later), where the migrator keeps its own: the migrations fail before the first one. The
  * error says who the login is, who owns the database, and the statements that let it in
@@ -14,6 +16,7 @@ import { migrateToLatest } from '../../warehouse/migrate.ts';
 const suffix = randomBytes(3).toString('hex');
 const LOGIN = `verite_login_${suffix}`;
 const DATABASE = `verite_not_owned_${suffix}`;
+const LATIN1 = `verite_latin1_${suffix}`;
 let admin: pg.Client;
 let url: string;
 
@@ -38,6 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await admin.query(`drop database if exists ${DATABASE} with (force)`).catch(() => undefined);
+  await admin.query(`drop database if exists ${LATIN1} with (force)`).catch(() => undefined);
   await admin.query(`drop role if exists ${LOGIN}`).catch(() => undefined);
   await admin.end();
 });
@@ -77,3 +81,26 @@ describe('a login that does not own its database', () => {
     }
   });
 });
+
+describe('a database not encoded in UTF8', () => {
+  it('is refused before anything is created in it, saying how to create one that will do', async () => {
+    await admin.query(`create database ${LATIN1} template template0 encoding 'LATIN1' locale 'C'`);
+    const u = new URL(inject('adminDatabaseUrl'));
+    u.pathname = `/${LATIN1}`;
+    const latin = connect(u.toString(), 1);
+    try {
+      const error = await migrateToLatest(latin.db).then(() => null, (e: Error) => e);
+      expect(error?.message).toBe(
+        `database "${LATIN1}" is encoded LATIN1: verite lands the APIs' JSON as it comes, which may hold any Unicode character, and needs a UTF8 database. ` +
+          `Create one with CREATE DATABASE "${LATIN1}_utf8" ENCODING 'UTF8' TEMPLATE template0 (and the LOCALE of your choice) and point DATABASE_URL at it`,
+      );
+      // Nothing was created: no schema of verite's, no migrations table.
+      const made = await latin.pool.query(`select count(*)::int as n from pg_namespace where nspname in ('raw', 'staging', 'core', 'metrics', 'ops')`);
+      expect(made.rows[0].n).toBe(0);
+      expect((await latin.pool.query(`select to_regclass('public.verite_migrations') as t`)).rows[0].t).toBeNull();
+    } finally {
+      await latin.db.destroy();
+    }
+  });
+});
+
