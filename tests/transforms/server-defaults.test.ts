@@ -17,8 +17,8 @@ import { charges, fxRates, ga4Rows, googleAdsRows, metaRows, orders, shipments }
  * (warehouse/connection.ts, SESSION_SETTINGS). Here one database cancels any statement over
  * 50 ms (a default meant for interactive users, common on managed servers), writes dates as
  * `01/03/2024` and intervals in the SQL standard's style, rounds floats to 15 digits, lives in
- * India's time zone and has an empty `search_path` (a hardened server's: verite names every
- * schema it uses). The hand-made shop, with a model that takes 300 ms, builds there and
+ * India's time zone, has an empty `search_path` (a hardened server's: verite names every
+ * schema it uses) and runs every transaction serializable. The hand-made shop, with a model that takes 300 ms, builds there and
  * reads back through verite exactly as it does on a database with PostgreSQL's defaults.
  */
 const NOW = new Date('2024-03-06T12:00:00Z');
@@ -33,7 +33,7 @@ const slow = defineModel({
   build: (db) => db.selectFrom(sql<{ id: number }>`(select 1 as id from pg_sleep(0.3))`.as('s')).select(['s.id']),
 });
 
-const ODD_DEFAULTS = `search_path = '' statement_timeout = '50ms' DateStyle = 'SQL, DMY' IntervalStyle = 'sql_standard' extra_float_digits = 0 TimeZone = 'Asia/Kolkata'`;
+const ODD_DEFAULTS = `default_transaction_isolation = 'serializable' search_path = '' statement_timeout = '50ms' DateStyle = 'SQL, DMY' IntervalStyle = 'sql_standard' extra_float_digits = 0 TimeZone = 'Asia/Kolkata'`;
 
 let odd: Warehouse;
 let usual: Warehouse;
@@ -80,8 +80,9 @@ describe('a database whose defaults are not PostgreSQL\'s', () => {
     const plain = new pg.Client({ connectionString: odd.url });
     await plain.connect();
     try {
-      const shown = await plain.query(`select '2024-03-01'::date::text as d, interval '1 day 2 hours' as i, current_setting('TimeZone') as tz, current_setting('search_path') as path`);
-      expect(shown.rows[0]).toMatchObject({ d: '01/03/2024', tz: 'Asia/Kolkata', path: '""' });
+      const shown = await plain.query(`select '2024-03-01'::date::text as d, interval '1 day 2 hours' as i, current_setting('TimeZone') as tz, current_setting('search_path') as path,
+        current_setting('default_transaction_isolation') as isolation`);
+      expect(shown.rows[0]).toMatchObject({ d: '01/03/2024', tz: 'Asia/Kolkata', path: '""', isolation: 'serializable' });
       await expect(plain.query('select pg_sleep(0.3)')).rejects.toThrow(/statement timeout/);
     } finally {
       await plain.end();
