@@ -7,8 +7,7 @@ import { runTransforms } from '../../transforms/runner.ts';
 import { urlParam } from '../../transforms/sql.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { landRecords } from '../support/land.ts';
-import { charges, fxRates, ga4Rows, googleAdsRows, metaRows, order, orders, shipments } from './fixtures.ts';
+import { landCoreShop, order, orders } from './fixtures.ts';
 
 /**
  * A warehouse on a database of another collation builds the tables a C database builds
@@ -44,14 +43,7 @@ const products = [
 ];
 
 async function build(wh: Warehouse): Promise<void> {
-  await landRecords(wh.pool, 'fx', 'rates', [...fxRates, ...extraRates]);
-  await landRecords(wh.pool, 'shopify', 'orders', [...orders, ...extraOrders]);
-  await landRecords(wh.pool, 'shopify', 'products', products);
-  await landRecords(wh.pool, 'stripe', 'charges', [...charges, ...extraCharges]);
-  await landRecords(wh.pool, 'google_ads', 'campaign_daily', googleAdsRows);
-  await landRecords(wh.pool, 'meta_ads', 'campaign_insights_daily', metaRows);
-  await landRecords(wh.pool, 'ga4', 'traffic_daily', ga4Rows);
-  await landRecords(wh.pool, 'shipments', 'shipments', shipments);
+  await landCoreShop(wh.pool, { 'fx.rates': extraRates, 'shopify.orders': extraOrders, 'stripe.charges': extraCharges, 'shopify.products': products });
   const transform = await runTransforms(wh, config, { log, now: NOW, full: true });
   expect(transform.error).toBeUndefined();
   expect(transform.status).toBe('succeeded');

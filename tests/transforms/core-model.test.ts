@@ -4,21 +4,14 @@ import { runModels } from '../../transforms/runner.ts';
 import { models } from '../../transforms/models.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { landRecords } from '../support/land.ts';
-import { charges, fxRates, ga4Rows, googleAdsRows, metaRows, orders, shipments } from './fixtures.ts';
+import { landCoreShop } from './fixtures.ts';
 
 let wh: Warehouse;
 const NOW = new Date('2024-03-06T12:00:00Z');
 
 beforeAll(async () => {
   wh = await createTestDatabase('core_model');
-  await landRecords(wh.pool, 'fx', 'rates', fxRates);
-  await landRecords(wh.pool, 'shopify', 'orders', orders);
-  await landRecords(wh.pool, 'stripe', 'charges', charges);
-  await landRecords(wh.pool, 'google_ads', 'campaign_daily', googleAdsRows);
-  await landRecords(wh.pool, 'meta_ads', 'campaign_insights_daily', metaRows);
-  await landRecords(wh.pool, 'ga4', 'traffic_daily', ga4Rows);
-  await landRecords(wh.pool, 'shipments', 'shipments', shipments);
+  await landCoreShop(wh.pool);
 });
 afterAll(async () => wh?.close());
 

@@ -1,3 +1,5 @@
+import type pg from 'pg';
+import { landRecords } from '../support/land.ts';
 /**
  * A small hand-made shop, in the API shapes of docs/streams.md, whose core rows are worked out by
  * hand in the tests. Reporting currency USD; FX from EUR-based (ECB-style) rates:
@@ -148,3 +150,19 @@ export const shipments = [
   { order_id: 'unknown-99', tracking_number: 'T4', carrier: 'DHL', service: 'express', shipped_at: null, estimated_delivery_at: '2024-03-06',
     delivered_at: '2024-03-04T09:00:00Z', returned_at: null, status: 'delivered', shipping_cost: 6, currency: 'EUR' },
 ];
+
+/**
+ * Lands the hand-made shop, stream by stream, through the real loader; `extra` adds records to a
+ * stream (`fx.rates`, `shopify.orders`, `stripe.charges`) or lands another (`shopify.products`).
+ */
+export async function landCoreShop(pool: pg.Pool, extra: Partial<Record<'fx.rates' | 'shopify.orders' | 'stripe.charges' | 'shopify.products', Record<string, unknown>[]>> = {}): Promise<void> {
+  await landRecords(pool, 'fx', 'rates', [...fxRates, ...(extra['fx.rates'] ?? [])]);
+  await landRecords(pool, 'shopify', 'orders', [...orders, ...(extra['shopify.orders'] ?? [])]);
+  if (extra['shopify.products']) await landRecords(pool, 'shopify', 'products', extra['shopify.products']);
+  await landRecords(pool, 'stripe', 'charges', [...charges, ...(extra['stripe.charges'] ?? [])]);
+  await landRecords(pool, 'google_ads', 'campaign_daily', googleAdsRows);
+  await landRecords(pool, 'meta_ads', 'campaign_insights_daily', metaRows);
+  await landRecords(pool, 'ga4', 'traffic_daily', ga4Rows);
+  await landRecords(pool, 'shipments', 'shipments', shipments);
+}
+

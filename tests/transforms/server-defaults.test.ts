@@ -9,8 +9,7 @@ import { models } from '../../transforms/models.ts';
 import { runModels } from '../../transforms/runner.ts';
 import { connect, type Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { landRecords } from '../support/land.ts';
-import { charges, fxRates, ga4Rows, googleAdsRows, metaRows, orders, shipments } from './fixtures.ts';
+import { landCoreShop } from './fixtures.ts';
 
 /**
  * A database's defaults are its administrator's to choose, and verite's sessions set their own
@@ -50,13 +49,7 @@ afterAll(async () => {
 async function buildAndRead(wh: Warehouse): Promise<Record<string, string[]>> {
   const verite = connect(wh.url);
   try {
-    await landRecords(verite.pool, 'fx', 'rates', fxRates);
-    await landRecords(verite.pool, 'shopify', 'orders', orders);
-    await landRecords(verite.pool, 'stripe', 'charges', charges);
-    await landRecords(verite.pool, 'google_ads', 'campaign_daily', googleAdsRows);
-    await landRecords(verite.pool, 'meta_ads', 'campaign_insights_daily', metaRows);
-    await landRecords(verite.pool, 'ga4', 'traffic_daily', ga4Rows);
-    await landRecords(verite.pool, 'shipments', 'shipments', shipments);
+    await landCoreShop(verite.pool);
     const built = await runModels(verite.db, config, { models: [...models, slow], now: NOW });
     expect(built.error).toBeUndefined();
     expect(built.status).toBe('succeeded');
