@@ -297,7 +297,9 @@ describe('the raw orders that are plainly fine', () => {
       await sql`reset timezone`.execute(db);
     });
     const safe = await sql<{ proparallel: string }>`select proparallel from pg_proc where pronamespace = 'ops'::regnamespace and proname = 'try_timestamptz'`.execute(wh.db);
-    expect(safe.rows).toEqual([{ proparallel: 's' }]);
+    // Before PostgreSQL 16 (no pg_input_is_valid) it keeps its exception block, which a parallel worker cannot run (migration 0023).
+    const version = (await sql<{ v: number }>`select current_setting('server_version_num')::int as v`.execute(wh.db)).rows[0]!.v;
+    expect(safe.rows).toEqual([{ proparallel: version >= 160000 ? 's' : 'u' }]);
   });
 
   it('a plain shipment implies no problem: dates alone or with a time, the promised one up to a year and a day ahead', async () => {
