@@ -36,10 +36,18 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
  * (docs/bi.md, "What verite's own login needs").
  */
 async function privilegeMessage(db: Kysely<any>, what: string, reason: string): Promise<string> {
-  const who = await sql<{ login: string; database: string; owner: string }>`
-    select current_user as login, current_database() as database, pg_get_userbyid(d.datdba) as owner
+  const who = await sql<{ login: string; database: string; owner: string; schemaOwner: string | null }>`
+    select current_user as login, current_database() as database, pg_get_userbyid(d.datdba) as owner,
+      (select pg_get_userbyid(n.nspowner) from pg_namespace n where n.nspname = 'public') as "schemaOwner"
       from pg_database d where d.datname = current_database()`.execute(db);
-  const { login, database, owner } = who.rows[0]!;
+  const { login, database, owner, schemaOwner } = who.rows[0]!;
+  if (owner === login) {
+    // It owns the database, not schema public (PostgreSQL 14 and earlier, once CREATE on it was revoked from PUBLIC).
+    return (
+      `${what} failed: ${reason}. verite's login "${login}" owns database "${database}" but may not create in its schema public, which "${schemaOwner}" owns: ` +
+      `have "${schemaOwner}" run GRANT CREATE ON SCHEMA public TO "${login}" in it`
+    );
+  }
   return (
     `${what} failed: ${reason}. verite's login "${login}" may not create its tables in database "${database}", which "${owner}" owns: ` +
     `have the database owned by "${login}" (ALTER DATABASE "${database}" OWNER TO "${login}"), as a managed service's own login owns its database, ` +

@@ -257,6 +257,18 @@ describe('issue 17: verite bi grant as a managed database\'s owner login (CREATE
     await admin.connect();
     await admin.query(`create role ${OWNER} login createrole nosuperuser password '${OWNER_PASSWORD}'`);
     await admin.query(`create database ${DATABASE} owner ${OWNER}`);
+    if (Number((await admin.query(`select current_setting('server_version_num') as v`)).rows[0].v) < 150000) {
+      // PostgreSQL 14 lets PUBLIC create in schema public, which only the schema's owner may
+      // revoke: the step docs/bi.md has the administrator take once, letting verite's login in
+      // by name (15 and later no longer grant it, and let the database's owner in).
+      const inDatabase = new URL(inject('adminDatabaseUrl'));
+      inDatabase.pathname = `/${DATABASE}`;
+      const schemaOwner = new pg.Client({ connectionString: inDatabase.toString() });
+      await schemaOwner.connect();
+      await schemaOwner.query(`revoke create on schema public from public`);
+      await schemaOwner.query(`grant create on schema public to ${OWNER}`);
+      await schemaOwner.end();
+    }
     const url = new URL(inject('adminDatabaseUrl'));
     url.username = OWNER;
     url.password = OWNER_PASSWORD;

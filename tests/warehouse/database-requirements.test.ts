@@ -17,6 +17,7 @@ const suffix = randomBytes(3).toString('hex');
 const LOGIN = `verite_login_${suffix}`;
 const DATABASE = `verite_not_owned_${suffix}`;
 const LATIN1 = `verite_latin1_${suffix}`;
+const OWNED = `verite_owned_public_${suffix}`;
 let admin: pg.Client;
 let url: string;
 
@@ -42,6 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await admin.query(`drop database if exists ${DATABASE} with (force)`).catch(() => undefined);
   await admin.query(`drop database if exists ${LATIN1} with (force)`).catch(() => undefined);
+  await admin.query(`drop database if exists ${OWNED} with (force)`).catch(() => undefined);
   await admin.query(`drop role if exists ${LOGIN}`).catch(() => undefined);
   await admin.end();
 });
@@ -100,6 +102,46 @@ describe('a database not encoded in UTF8', () => {
       expect((await latin.pool.query(`select to_regclass('public.verite_migrations') as t`)).rows[0].t).toBeNull();
     } finally {
       await latin.db.destroy();
+    }
+  });
+});
+
+describe('a login that owns its database but not its schema public', () => {
+  it('is told to have the schema\'s owner let it in, and with that grant the migrations run', async () => {
+    // PostgreSQL 14's public schema belongs to the bootstrap superuser; once CREATE on it is
+    // revoked from PUBLIC (docs/bi.md), the database's owner may not create there either.
+    await admin.query(`create database ${OWNED} owner ${LOGIN}`);
+    const asAdmin = new URL(inject('adminDatabaseUrl'));
+    asAdmin.pathname = `/${OWNED}`;
+    const schemaOwner = new pg.Client({ connectionString: asAdmin.toString() });
+    await schemaOwner.connect();
+    try {
+      const adminName = (await schemaOwner.query('select current_user as u')).rows[0].u as string;
+      await schemaOwner.query(`alter schema public owner to "${adminName}"`);
+      await schemaOwner.query('revoke create on schema public from public');
+      const asLogin = new URL(asAdmin);
+      asLogin.username = LOGIN;
+      asLogin.password = LOGIN;
+      const first = connect(asLogin.toString(), 1);
+      try {
+        const error = await migrateToLatest(first.db).then(() => null, (e: Error) => e);
+        expect(error?.message).toContain(
+          `verite's login "${LOGIN}" owns database "${OWNED}" but may not create in its schema public, which "${adminName}" owns: ` +
+            `have "${adminName}" run GRANT CREATE ON SCHEMA public TO "${LOGIN}" in it`,
+        );
+      } finally {
+        await first.db.destroy();
+      }
+      await schemaOwner.query(`grant create on schema public to "${LOGIN}"`);
+      const second = connect(asLogin.toString(), 1);
+      try {
+        await migrateToLatest(second.db);
+        expect((await second.pool.query(`select to_regclass('ops.runs') is not null as made`)).rows[0].made).toBe(true);
+      } finally {
+        await second.db.destroy();
+      }
+    } finally {
+      await schemaOwner.end();
     }
   });
 });
