@@ -143,8 +143,13 @@ export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
   if (!parsed.hostname && !parsed.searchParams.get('host')) throw new ConfigError([`${name} names no host: ${expected}`]);
 }
 
+/** A server's TLS certificate that Node cannot trace to an authority it trusts (a managed service's own authority, or a self-signed one). */
+const UNTRUSTED_CERTIFICATE =
+  "the server's TLS certificate is signed by an authority Node does not trust (a managed service's own, or the server's): " +
+  "add sslrootcert=<path of that authority's certificate, from the provider> to DATABASE_URL; node-postgres checks the certificate and the host name for sslmode=require too (docs/operations.md, \"TLS to a managed server\")";
+
 /** Why a connection could not be made, in words (Node gives an AggregateError without a message for a host with several addresses). */
-function connectionProblem(error: unknown): string {
+export function connectionProblem(error: unknown): string {
   const e = error as { code?: string; message?: string; errors?: { message?: string }[] };
   const detail = e.message || e.errors?.map((x) => x.message).filter(Boolean).join('; ') || e.code || String(error);
   const hints: Record<string, string> = {
@@ -153,8 +158,19 @@ function connectionProblem(error: unknown): string {
     EAI_AGAIN: 'the host name could not be resolved',
     ETIMEDOUT: 'no answer (a firewall, or a server that is down)',
     ECONNRESET: 'the server closed the connection',
+    SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CERTIFICATE,
+    DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED_CERTIFICATE,
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CERTIFICATE,
+    UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED_CERTIFICATE,
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CERTIFICATE,
+    ERR_TLS_CERT_ALTNAME_INVALID: "the server's TLS certificate was issued for another host name: connect by the name it names",
+    CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
   };
-  return e.code && hints[e.code] ? `${hints[e.code]} (${detail})` : detail;
+  if (e.code && hints[e.code]) return `${hints[e.code]} (${detail})`;
+  if (/does not support SSL connections/i.test(detail)) return `the server does not take TLS: leave sslmode out of DATABASE_URL, or set sslmode=disable (${detail})`;
+  // PostgreSQL's pg_hba.conf refusing a connection without TLS ("…, no encryption").
+  if (/no encryption/i.test(detail)) return `the server takes only TLS connections: add sslmode=verify-full to DATABASE_URL, and sslrootcert=<path> for a provider's own authority (${detail})`;
+  return detail;
 }
 
 /**
