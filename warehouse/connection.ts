@@ -69,6 +69,10 @@ export function describeUrl(url: string): string {
  *   metrics refresh) send their statements one after the other and are never idle for long: the
  *   work is done by statements, which do not count as idle. The run lock is held by a session
  *   outside any transaction, which this does not touch.
+ * - `idle_session_timeout` 0 (PostgreSQL 14 and later): the run lock is held by a session that
+ *   sends nothing while the run goes on (pipeline/lock.ts); a server default that ends idle
+ *   sessions would end it mid-run, and free the lock for a second run beside the first.
+ *   verite's pool closes its own idle connections.
  * - `statement_timeout` 0: a time-out the server, the database or verite's login carries for
  *   interactive users (`ALTER DATABASE … SET statement_timeout`, common on managed servers)
  *   would cancel a first build's statements at a large shop, each of which may take minutes,
@@ -88,6 +92,7 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
   tcp_keepalives_interval: '10',
   tcp_keepalives_count: '3',
   idle_in_transaction_session_timeout: '1min',
+  idle_session_timeout: '0',
   statement_timeout: '0',
   DateStyle: 'ISO, MDY',
   IntervalStyle: 'postgres',

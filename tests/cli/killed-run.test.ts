@@ -57,6 +57,7 @@ describe('a killed command', () => {
         tcp_keepalives_interval: '10',
         tcp_keepalives_count: '3',
         idle_in_transaction_session_timeout: '1min',
+        idle_session_timeout: '0',
         statement_timeout: '0',
         DateStyle: 'ISO, MDY',
         IntervalStyle: 'postgres',

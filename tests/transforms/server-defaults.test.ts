@@ -16,8 +16,9 @@ import { landCoreShop } from './fixtures.ts';
  * (warehouse/connection.ts, SESSION_SETTINGS). Here one database cancels any statement over
  * 50 ms (a default meant for interactive users, common on managed servers), writes dates as
  * `01/03/2024` and intervals in the SQL standard's style, rounds floats to 15 digits, lives in
- * India's time zone, has an empty `search_path` (a hardened server's: verite names every
- * schema it uses) and runs every transaction serializable. The hand-made shop, with a model that takes 300 ms, builds there and
+ * India's time zone, ends sessions idle for 5 minutes (the run lock's session is one), has an
+ * empty `search_path` (a hardened server's: verite names every schema it uses) and runs every
+ * transaction serializable. The hand-made shop, with a model that takes 300 ms, builds there and
  * reads back through verite exactly as it does on a database with PostgreSQL's defaults.
  */
 const NOW = new Date('2024-03-06T12:00:00Z');
@@ -32,7 +33,7 @@ const slow = defineModel({
   build: (db) => db.selectFrom(sql<{ id: number }>`(select 1 as id from pg_sleep(0.3))`.as('s')).select(['s.id']),
 });
 
-const ODD_DEFAULTS = `default_transaction_isolation = 'serializable' search_path = '' statement_timeout = '50ms' DateStyle = 'SQL, DMY' IntervalStyle = 'sql_standard' extra_float_digits = 0 TimeZone = 'Asia/Kolkata'`;
+const ODD_DEFAULTS = `idle_session_timeout = '5min' default_transaction_isolation = 'serializable' search_path = '' statement_timeout = '50ms' DateStyle = 'SQL, DMY' IntervalStyle = 'sql_standard' extra_float_digits = 0 TimeZone = 'Asia/Kolkata'`;
 
 let odd: Warehouse;
 let usual: Warehouse;
@@ -74,11 +75,31 @@ describe('a database whose defaults are not PostgreSQL\'s', () => {
     await plain.connect();
     try {
       const shown = await plain.query(`select '2024-03-01'::date::text as d, interval '1 day 2 hours' as i, current_setting('TimeZone') as tz, current_setting('search_path') as path,
-        current_setting('default_transaction_isolation') as isolation`);
-      expect(shown.rows[0]).toMatchObject({ d: '01/03/2024', tz: 'Asia/Kolkata', path: '""', isolation: 'serializable' });
+        current_setting('default_transaction_isolation') as isolation, current_setting('idle_session_timeout') as idle`);
+      expect(shown.rows[0]).toMatchObject({ d: '01/03/2024', tz: 'Asia/Kolkata', path: '""', isolation: 'serializable', idle: '5min' });
       await expect(plain.query('select pg_sleep(0.3)')).rejects.toThrow(/statement timeout/);
     } finally {
       await plain.end();
+    }
+  });
+
+  it('is overridden by verite\'s sessions where verite needs its own, and kept where verite works under it', async () => {
+    const verite = connect(odd.url, 1);
+    try {
+      const names = ['statement_timeout', 'idle_session_timeout', 'DateStyle', 'IntervalStyle', 'extra_float_digits', 'TimeZone', 'search_path', 'default_transaction_isolation'];
+      const shown = await verite.pool.query(`select name, current_setting(name) as value from unnest($1::text[]) as name`, [names]);
+      expect(Object.fromEntries(shown.rows.map((r) => [r.name, r.value]))).toEqual({
+        statement_timeout: '0',
+        idle_session_timeout: '0',
+        DateStyle: 'ISO, MDY',
+        IntervalStyle: 'postgres',
+        extra_float_digits: '1',
+        TimeZone: 'UTC',
+        search_path: '""',
+        default_transaction_isolation: 'serializable',
+      });
+    } finally {
+      await verite.db.destroy();
     }
   });
 
