@@ -1,22 +1,40 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { generate } from 'selfsigned';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse } from '../../warehouse/connection.ts';
 
 /**
  * Connecting to a managed server over TLS (docs/operations.md, "TLS to a managed server"). The
  * stand-in speaks the part of PostgreSQL's protocol that comes before the start-up message:
  * it answers the client's SSLRequest (Int32 8, Int32 80877103) with `S` and takes the TLS
- * handshake with a self-signed certificate for 127.0.0.1 (tests/support/tls, made for these
- * tests), or answers `N` as a server without TLS does; or, to a client that asks for no TLS,
- * refuses the start-up message as a `pg_hba.conf` with `hostssl` lines alone does.
+ * handshake with a self-signed certificate for 127.0.0.1, made for this run (the client reads
+ * it from a file, as `sslrootcert` names one), or answers `N` as a server without TLS does; or,
+ * to a client that asks for no TLS, refuses the start-up message as a `pg_hba.conf` with
+ * `hostssl` lines alone does.
  */
-const TLS_DIR = fileURLToPath(new URL('../support/tls/', import.meta.url));
-const CERT = `${TLS_DIR}test-server-cert.pem`;
-const KEY = `${TLS_DIR}test-server-key.pem`;
 const SSL_REQUEST = 80877103;
+let dir: string;
+let CERT: string;
+let pems: { cert: string; key: string };
+
+beforeAll(async () => {
+  const made = await generate([{ name: 'commonName', value: 'verite test server' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  pems = { cert: made.cert, key: made.private };
+  dir = mkdtempSync(join(tmpdir(), 'verite-tls-'));
+  CERT = join(dir, 'server-cert.pem');
+  writeFileSync(CERT, made.cert);
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 interface Standin {
   port: number;
@@ -44,8 +62,7 @@ function errorResponse(code: string, message: string): Buffer {
 }
 
 async function standin(mode: 'tls' | 'no-tls' | 'tls-only'): Promise<Standin> {
-  const key = readFileSync(KEY);
-  const cert = readFileSync(CERT);
+  const { key, cert } = pems;
   const state = { handshakes: 0 };
   const server = net.createServer((socket) => {
     socket.on('error', () => undefined);
