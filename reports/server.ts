@@ -8,6 +8,7 @@ import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage, UsageError } from '../lib/errors.ts';
 import { redactString, type Logger } from '../lib/logger.ts';
 import { metricDefinitions } from '../metrics/definitions/index.ts';
+import { driverUrl } from '../warehouse/connection.ts';
 import type { Database } from '../warehouse/database.ts';
 import { escapeHtml } from './html.ts';
 import { makeReport } from './index.ts';
@@ -41,7 +42,7 @@ export interface ReportServer {
 /** A connection pool on `url` whose every session is read-only and whose statements time out after a minute. */
 export function readOnlyDatabase(url: string): { db: Kysely<Database>; pool: pg.Pool } {
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: driverUrl(url),
     max: 4,
     application_name: 'verite serve',
     // Dates, floats and times written as verite reads them, whatever the server's defaults (warehouse/connection.ts).

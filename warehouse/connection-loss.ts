@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { ExtractError } from '../lib/errors.ts';
+import { driverUrl } from './connection.ts';
 
 /**
  * SQLSTATEs of a server that went away: 57P01 admin_shutdown (a shutdown, or an administrator
@@ -48,7 +49,7 @@ export function warehouseLoss(error: unknown, depth = 0): string | null {
 export async function confirmedLoss(url: string, suspect: unknown): Promise<string | null> {
   const words = warehouseLoss(suspect);
   if (!words) return null;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, query_timeout: 5000, application_name: 'verite' });
+  const client = new pg.Client({ connectionString: driverUrl(url), connectionTimeoutMillis: 5000, query_timeout: 5000, application_name: 'verite' });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -1,3 +1,4 @@
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -107,7 +108,7 @@ const SESSION_SETTINGS_SQL = `select set_config(v.name, v.value, false)
 /** Opens a pool and Kysely on a connection string, without starting anything. */
 export function connect(url: string, poolSize = 10): { db: Kysely<Database>; pool: pg.Pool } {
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: driverUrl(url),
     max: poolSize,
     application_name: 'verite',
     // Keepalives on verite's side too: a server that vanished fails the query instead of hanging it.
@@ -146,6 +147,44 @@ export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
     throw new ConfigError([`${name} does not parse as a PostgreSQL URL (it begins with ${parsed.protocol}, not postgres://): ${expected}`]);
   }
   if (!parsed.hostname && !parsed.searchParams.get('host')) throw new ConfigError([`${name} names no host: ${expected}`]);
+  const problems: string[] = [];
+  const rootcert = parsed.searchParams.get('sslrootcert');
+  const mode = parsed.searchParams.get('sslmode');
+  if (rootcert === 'system' && mode !== null && mode !== 'verify-full') {
+    problems.push(`${name} has sslrootcert=system with sslmode=${mode}: the system's authorities prove a server only with its host name checked too; set sslmode=verify-full, or leave sslmode out`);
+  }
+  for (const param of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const file = parsed.searchParams.get(param);
+    if (!file || (param === 'sslrootcert' && file === 'system')) continue;
+    try {
+      accessSync(file, fsConstants.R_OK);
+    } catch (error) {
+      const why = (error as { code?: string }).code === 'ENOENT' ? 'there is no such file' : 'verite may not read it';
+      problems.push(`${name} names ${param}=${file}, and ${why} (a relative path is read from the working directory)`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+}
+
+/**
+ * The connection string as node-postgres is to read it. libpq (PostgreSQL 16 and later) reads
+ * `sslrootcert=system` as "the system's trusted authorities, and `sslmode=verify-full` unless
+ * said otherwise", and providers print it in the connection strings they hand out;
+ * node-postgres would read a file named `system`. Without it, node-postgres checks the server's
+ * certificate against Node's own authorities (Mozilla's, plus `NODE_EXTRA_CA_CERTS`) and its
+ * host name, which is what the value asks for. Every other parameter is passed as it is.
+ */
+export function driverUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.searchParams.get('sslrootcert') !== 'system') return url;
+  parsed.searchParams.delete('sslrootcert');
+  if (!parsed.searchParams.has('sslmode')) parsed.searchParams.set('sslmode', 'verify-full');
+  return parsed.toString();
 }
 
 /** A server's TLS certificate that Node cannot trace to an authority it trusts (a managed service's own authority, or a self-signed one). */
@@ -156,7 +195,8 @@ const UNTRUSTED_CERTIFICATE =
 /** Why a connection could not be made, in words (Node gives an AggregateError without a message for a host with several addresses). */
 export function connectionProblem(error: unknown): string {
   const e = error as { code?: string; message?: string; errors?: { message?: string }[] };
-  const detail = e.message || e.errors?.map((x) => x.message).filter(Boolean).join('; ') || e.code || String(error);
+  // OpenSSL's words end in a line break.
+  const detail = (e.message || e.errors?.map((x) => x.message).filter(Boolean).join('; ') || e.code || String(error)).trim();
   const hints: Record<string, string> = {
     ECONNREFUSED: 'connection refused: is PostgreSQL running there, and listening on that port?',
     ENOTFOUND: 'no such host',
@@ -170,11 +210,21 @@ export function connectionProblem(error: unknown): string {
     UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CERTIFICATE,
     ERR_TLS_CERT_ALTNAME_INVALID: "the server's TLS certificate was issued for another host name: connect by the name it names",
     CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
+    // The server's ssl_ca_file does not hold the authority that signed the client certificate.
+    ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the server does not trust the client certificate (sslcert): use one signed by an authority in its ssl_ca_file',
   };
   if (e.code && hints[e.code]) return `${hints[e.code]} (${detail})`;
   if (/does not support SSL connections/i.test(detail)) return `the server does not take TLS: leave sslmode out of DATABASE_URL, or set sslmode=disable (${detail})`;
   // PostgreSQL's pg_hba.conf refusing a connection without TLS ("…, no encryption").
   if (/no encryption/i.test(detail)) return `the server takes only TLS connections: add sslmode=verify-full to DATABASE_URL, and sslrootcert=<path> for a provider's own authority (${detail})`;
+  // pg_hba.conf's `cert` method, or `clientcert=verify-ca|verify-full`, and no certificate sent.
+  if (/requires a valid client certificate/i.test(detail)) {
+    return `the server wants a client certificate: add sslcert=<path of the certificate>&sslkey=<path of its key> to DATABASE_URL (${detail})`;
+  }
+  // A certificate sent whose common name is not the login's user name (nor mapped to it by pg_ident.conf).
+  if (/certificate authentication failed/i.test(detail)) {
+    return `the client certificate names another user: connect as the user its common name (CN) names, or use the certificate issued for this login (${detail})`;
+  }
   return detail;
 }
 
@@ -203,7 +253,7 @@ export function embeddedDataDir(options: { cwd?: string; dataDir?: string; demo?
 /** Creates the demo's database next to `url`'s when it does not exist; the way out when it cannot. */
 async function ensureDemoDatabase(url: string, demoUrl: string, log?: Logger): Promise<void> {
   const name = decodeURIComponent(new URL(demoUrl).pathname.slice(1));
-  const client = new pg.Client({ connectionString: url, application_name: 'verite' });
+  const client = new pg.Client({ connectionString: driverUrl(url), application_name: 'verite' });
   client.on('error', () => undefined);
   try {
     await client.connect();
