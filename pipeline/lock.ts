@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
+import { requireWritable } from '../warehouse/writable.ts';
 
 /**
  * The advisory lock that keeps pipeline runs one at a time, across processes and machines
@@ -46,7 +47,8 @@ export type RunLockResult<T> =
  * Runs `fn` while holding the run lock: a session-level advisory lock taken on one dedicated
  * client of the pool and kept for the whole of `fn`. It is released in `finally`, and by
  * PostgreSQL itself when the process dies (the session ends), so a killed run never leaves the
- * lock behind.
+ * lock behind. A warehouse that takes no writes (a standby, or read-only sessions) is refused
+ * with a {@link WarehouseError} saying so, before the lock is taken.
  *
  * `fn` is given the signal to run under: `options.signal`, which also aborts, with a
  * {@link RunLockLost} reason, when the connection holding the lock ends while `fn` runs: the
@@ -67,6 +69,8 @@ export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn:
   };
   client.on('error', onError);
   try {
+    // Whatever holds the lock writes: a warehouse that takes no writes is said so before it starts.
+    await requireWritable(client);
     const acquired = options.mode === 'skip' ? await tryLock(client) : await waitForLock(pool, client, options.signal);
     if (!acquired) {
       // A cancel may land just after PostgreSQL granted the lock: a session-level lock outlives
@@ -180,6 +184,8 @@ export interface RunLiveness {
 export async function holdLiveness(pool: pg.Pool): Promise<RunLiveness> {
   const client = await pool.connect();
   try {
+    // A run writes: a warehouse that takes none is said so before its row is attempted.
+    await requireWritable(client);
     const res = await client.query<{ key: number }>(`select nextval('ops.run_liveness_key')::int as key`);
     const key = res.rows[0]!.key;
     await client.query('select pg_advisory_lock($1, $2)', [LIVENESS_LOCK_NAMESPACE, key]);

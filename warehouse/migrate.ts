@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations } from './migrations/index.ts';
 import { WarehouseError } from '../lib/errors.ts';
 import { ensureRawTables } from './raw-tables.ts';
+import { readOnlyReasonOf } from './writable.ts';
 
 /**
  * Applies every pending migration, then creates the raw table of any catalogue stream that has
@@ -25,6 +26,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
     const what = failed ? `migration ${failed.migrationName}` : 'preparing the migrations (table public.verite_migrations)';
     const cause = result.error as { code?: unknown; message?: unknown };
     if (cause?.code === '42501') throw new WarehouseError(await privilegeMessage(db, what, String(cause.message)), '', [], { cause: result.error });
+    // 25006: read_only_sql_transaction (a standby, or default_transaction_read_only).
+    const readOnly = cause?.code === '25006' ? await readOnlyReasonOf(db).catch(() => null) : null;
+    if (readOnly) throw new WarehouseError(`${what} failed: ${readOnly}`, '', [], { cause: result.error });
     throw new WarehouseError(`${what} failed`, '', [], { cause: result.error });
   }
   await ensureRawTables(db);
