@@ -105,8 +105,11 @@ const SESSION_SETTINGS_SQL = `select set_config(v.name, v.value, false)
    from (values ${Object.keys(SESSION_SETTINGS).map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}) as v(name, value)
   where exists (select 1 from pg_settings s where s.name = v.name)`;
 
+/** The most sessions verite's pool opens on the warehouse. */
+const POOL_SIZE = 10;
+
 /** Opens a pool and Kysely on a connection string, without starting anything. */
-export function connect(url: string, poolSize = 10): { db: Kysely<Database>; pool: pg.Pool } {
+export function connect(url: string, poolSize = POOL_SIZE): { db: Kysely<Database>; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: driverUrl(url),
     max: poolSize,
@@ -217,6 +220,17 @@ export function connectionProblem(error: unknown): string {
   if (/does not support SSL connections/i.test(detail)) return `the server does not take TLS: leave sslmode out of DATABASE_URL, or set sslmode=disable (${detail})`;
   // PostgreSQL's pg_hba.conf refusing a connection without TLS ("…, no encryption").
   if (/no encryption/i.test(detail)) return `the server takes only TLS connections: add sslmode=verify-full to DATABASE_URL, and sslrootcert=<path> for a provider's own authority (${detail})`;
+  // 53300 (too_many_connections): a limit of the login's, of the database's, or of the server's.
+  const sessions = `verite keeps up to ${POOL_SIZE} sessions open during a run; the ones holding this limit are in pg_stat_activity`;
+  if (/too many connections for role/i.test(detail)) {
+    return `the login has used its own connection limit (ALTER ROLE … CONNECTION LIMIT): end its other sessions, or have the limit raised; ${sessions} (${detail})`;
+  }
+  if (/too many connections for database/i.test(detail)) {
+    return `the database has used its connection limit (ALTER DATABASE … CONNECTION LIMIT): end other sessions on it, or have the limit raised; ${sessions} (${detail})`;
+  }
+  if (/too many clients already|remaining connection slots are reserved/i.test(detail)) {
+    return `the server has no connection left (max_connections, a provider's plan often sets it low): end other clients' sessions (BI tools, another run), or raise max_connections; ${sessions} (${detail})`;
+  }
   // pg_hba.conf's `cert` method, or `clientcert=verify-ca|verify-full`, and no certificate sent.
   if (/requires a valid client certificate/i.test(detail)) {
     return `the server wants a client certificate: add sslcert=<path of the certificate>&sslkey=<path of its key> to DATABASE_URL (${detail})`;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { connect } from '../../warehouse/connection.ts';
+import { connect, openWarehouse } from '../../warehouse/connection.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
 
 /**
@@ -18,6 +18,7 @@ const LOGIN = `verite_login_${suffix}`;
 const DATABASE = `verite_not_owned_${suffix}`;
 const LATIN1 = `verite_latin1_${suffix}`;
 const OWNED = `verite_owned_public_${suffix}`;
+const LIMITED = `verite_limited_${suffix}`;
 let admin: pg.Client;
 let url: string;
 
@@ -45,6 +46,7 @@ afterAll(async () => {
   await admin.query(`drop database if exists ${LATIN1} with (force)`).catch(() => undefined);
   await admin.query(`drop database if exists ${OWNED} with (force)`).catch(() => undefined);
   await admin.query(`drop role if exists ${LOGIN}`).catch(() => undefined);
+  await admin.query(`drop role if exists ${LIMITED}`).catch(() => undefined);
   await admin.end();
 });
 
@@ -146,3 +148,35 @@ describe('a login that owns its database but not its schema public', () => {
   });
 });
 
+describe('a connection limit used up', () => {
+  it("the login's own limit, and the database's, each named with what to do", async () => {
+    // Limits of 0: the first session is already one too many. Superusers are exempt from both,
+    // so a login of its own; the database is the not-owned one above, which it may connect to.
+    await admin.query(`create role ${LIMITED} login password '${LIMITED}' connection limit 0`);
+    await admin.query(`grant connect on database ${DATABASE} to ${LIMITED}`);
+    const u = new URL(asOwner());
+    u.username = LIMITED;
+    u.password = LIMITED;
+    const opened = (target: string) =>
+      openWarehouse({ databaseUrl: target, migrate: false }).then(
+        async (wh) => {
+          await wh.close();
+          return 'connected';
+        },
+        (e: Error) => e.message,
+      );
+    const byRole = await opened(u.toString());
+    expect(byRole).toContain(`cannot connect to the warehouse at postgres://${LIMITED}@`);
+    expect(byRole).toContain('the login has used its own connection limit (ALTER ROLE … CONNECTION LIMIT): end its other sessions, or have the limit raised; verite keeps up to 10 sessions');
+    expect(byRole).not.toContain(`:${LIMITED}@`);
+
+    await admin.query(`alter role ${LIMITED} connection limit -1`);
+    await admin.query(`alter database ${DATABASE} connection limit 0`);
+    try {
+      expect(await opened(u.toString())).toContain('the database has used its connection limit (ALTER DATABASE … CONNECTION LIMIT)');
+    } finally {
+      await admin.query(`alter database ${DATABASE} connection limit -1`);
+    }
+    expect(await opened(u.toString())).toBe('connected');
+  });
+});
