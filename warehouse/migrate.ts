@@ -40,6 +40,11 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
  * (docs/bi.md, "What verite's own login needs").
  */
 async function privilegeMessage(db: Kysely<any>, what: string, reason: string): Promise<string> {
+  return `${what} failed: ${reason}. ${await privilegeAdvice(db)}`;
+}
+
+/** Who the login is, who owns the database (and schema public), and the grant that lets the login create its tables. */
+export async function privilegeAdvice(db: Kysely<any>): Promise<string> {
   const who = await sql<{ login: string; database: string; owner: string; schemaOwner: string | null }>`
     select current_user as login, current_database() as database, pg_get_userbyid(d.datdba) as owner,
       (select pg_get_userbyid(n.nspowner) from pg_namespace n where n.nspname = 'public') as "schemaOwner"
@@ -48,12 +53,12 @@ async function privilegeMessage(db: Kysely<any>, what: string, reason: string): 
   if (owner === login) {
     // It owns the database, not schema public (PostgreSQL 14 and earlier, once CREATE on it was revoked from PUBLIC).
     return (
-      `${what} failed: ${reason}. verite's login "${login}" owns database "${database}" but may not create in its schema public, which "${schemaOwner}" owns: ` +
+      `verite's login "${login}" owns database "${database}" but may not create in its schema public, which "${schemaOwner}" owns: ` +
       `have "${schemaOwner}" run GRANT CREATE ON SCHEMA public TO "${login}" in it`
     );
   }
   return (
-    `${what} failed: ${reason}. verite's login "${login}" may not create its tables in database "${database}", which "${owner}" owns: ` +
+    `verite's login "${login}" may not create its tables in database "${database}", which "${owner}" owns: ` +
     `have the database owned by "${login}" (ALTER DATABASE "${database}" OWNER TO "${login}"), as a managed service's own login owns its database, ` +
     `or grant it CREATE on the database and on schema public (GRANT CREATE ON DATABASE "${database}" TO "${login}"; GRANT CREATE ON SCHEMA public TO "${login}")`
   );
@@ -65,14 +70,18 @@ async function privilegeMessage(db: Kysely<any>, what: string, reason: string): 
  * before anything is created, saying how to create one that can.
  */
 async function requireUtf8(db: Kysely<any>): Promise<void> {
+  const problem = await encodingProblem(db);
+  if (problem) throw new WarehouseError(problem, '');
+}
+
+/** Why the database's encoding will not do, or null for UTF8 ({@link requireUtf8}). */
+export async function encodingProblem(db: Kysely<any>): Promise<string | null> {
   const found = await sql<{ database: string; encoding: string }>`
     select current_database() as database, pg_encoding_to_char(encoding) as encoding from pg_database where datname = current_database()`.execute(db);
   const { database, encoding } = found.rows[0]!;
-  if (encoding === 'UTF8') return;
-  throw new WarehouseError(
+  if (encoding === 'UTF8') return null;
+  return (
     `database "${database}" is encoded ${encoding}: verite lands the APIs' JSON as it comes, which may hold any Unicode character, and needs a UTF8 database. ` +
-      `Create one with CREATE DATABASE "${database}_utf8" ENCODING 'UTF8' TEMPLATE template0 (and the LOCALE of your choice) and point DATABASE_URL at it`,
-    '',
+    `Create one with CREATE DATABASE "${database}_utf8" ENCODING 'UTF8' TEMPLATE template0 (and the LOCALE of your choice) and point DATABASE_URL at it`
   );
 }
-

@@ -3,14 +3,15 @@ import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { redactDeep, redactString } from '../../lib/logger.ts';
 import { checkSources } from '../../pipeline/check.ts';
+import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
 import { action, commandContext, EXIT, parseList, printError, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
 export function registerCheck(program: Command, known: KnownSources): void {
   program
     .command('check')
-    .description("checks each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life without landing anything")
-    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe)')
+    .description("checks the warehouse (DATABASE_URL) and each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life without landing anything")
+    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe; warehouse for the warehouse)')
     .option('--format <format>', 'table or json', 'table')
     .option('--as-of <date>', "judge the API versions' end of life on this date (YYYY-MM-DD) instead of today, to plan an upgrade")
     .action(
@@ -20,17 +21,26 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const now = new Date();
         const asOf = opts.asOf ? new Date(`${opts.asOf}T00:00:00Z`) : now;
-        const results = await checkSources({ config: ctx.config, log: ctx.log, only: parseList(opts.sources), now, asOf, known });
-        const failed = results.length === 0 || results.some((r) => r.level === 'problem');
+        // `warehouse` in --sources names the warehouse; --sources without it leaves the warehouse out.
+        const listed = parseList(opts.sources);
+        const withWarehouse = !listed?.length || listed.includes('warehouse');
+        const sourcesListed = listed?.filter((s) => s !== 'warehouse');
+        const onlyWarehouse = Boolean(listed?.length) && !sourcesListed?.length;
+        const [warehouse, results] = await Promise.all([
+          withWarehouse ? checkWarehouse({ log: ctx.log }) : Promise.resolve(null),
+          onlyWarehouse ? Promise.resolve([]) : checkSources({ config: ctx.config, log: ctx.log, only: sourcesListed, now, asOf, known }),
+        ]);
+        const failed = (results.length === 0 && !onlyWarehouse) || results.some((r) => r.level === 'problem') || warehouse?.level === 'problem';
         if (opts.format === 'json') {
-          process.stdout.write(`${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, sources: results }))}\n`);
+          process.stdout.write(`${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, ...(warehouse ? { warehouse } : {}), sources: results }))}\n`);
           return failed ? EXIT.failed : EXIT.ok;
         }
-        if (results.length === 0) {
+        if (results.length === 0 && !onlyWarehouse) {
           printError(`verite: no source is configured${ctx.configFile ? ` in ${ctx.configFile}` : ''}: add one under "sources" (README, "Running against your real shop")`);
           return EXIT.failed;
         }
-        const rows = results.map((r) => ({
+        const checked = [...(warehouse ? [{ source: 'warehouse', level: warehouse.level, findings: warehouse.findings }] : []), ...results];
+        const rows = checked.map((r) => ({
           source: r.source,
           status: r.level,
           // A source with a problem or a warning shows those, each with what to do; an ok one what was seen.
@@ -40,19 +50,33 @@ export function registerCheck(program: Command, known: KnownSources): void {
             .join('; '),
         }));
         process.stdout.write(redactString(formatTable(rows, ['source', 'status', 'details'])));
-        const problems = results.filter((r) => r.level === 'problem').length;
-        const warnings = results.filter((r) => r.level === 'warning').length;
+        // "the warehouse and 2 sources", "1 source": who is at a level, with the verb that agrees.
+        const who = (level: string): { names: string; many: boolean } | null => {
+          const hit = checked.filter((r) => r.level === level);
+          const sources = hit.filter((r) => r.source !== 'warehouse').length;
+          const warehouseHit = hit.length > sources;
+          if (!hit.length) return null;
+          const names = [warehouseHit ? 'the warehouse' : '', sources ? `${sources} source${sources === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+          return { names, many: hit.length > 1 };
+        };
+        const problems = who('problem');
+        const warnings = who('warning');
         const judged = opts.asOf ? ` (API versions judged on ${opts.asOf})` : '';
+        const ready = warehouse && results.length ? 'The warehouse and every source are ready' : warehouse ? 'The warehouse is ready' : 'Every source is ready';
         process.stdout.write(
           problems
-            ? `\n${problems} source${problems === 1 ? ' has a problem' : 's have problems'}${warnings ? `, ${warnings} a warning` : ''}: fix ${problems === 1 ? 'it' : 'them'} before the first run${judged}.\n`
+            ? `\n${capitalize(problems.names)} ${problems.many ? 'have problems' : 'has a problem'}${warnings ? `, ${warnings.names} ${warnings.many ? 'have warnings' : 'a warning'}` : ''}: fix ${problems.many ? 'them' : 'it'} before the first run${judged}.\n`
             : warnings
-              ? `\nNo problem; ${warnings} source${warnings === 1 ? ' has a warning' : 's have warnings'} to act on${judged}.\n`
-              : `\nEvery source is ready${judged}.\n`,
+              ? `\nNo problem; ${warnings.names} ${warnings.many ? 'have warnings' : 'has a warning'} to act on${judged}.\n`
+              : `\n${ready}${judged}.\n`,
         );
         return failed ? EXIT.failed : EXIT.ok;
       }),
     );
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function isCalendarDate(text: string): boolean {

@@ -88,7 +88,8 @@ describe('verite check', () => {
     expect(seen.shopify!.details).toContain('shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_all_orders');
     expect(seen.meta_ads!.details).toContain('ad account act_111 in EUR, Europe/Paris');
     expect(seen.ga4!.details).toContain('GA4 property 123456 in EUR, Europe/Paris');
-    expect(res.stdout).toContain('Every source is ready.');
+    expect(res.stdout).toContain('The warehouse and every source are ready.');
+    expect(res.stdout).toMatch(/^warehouse\s+ok\s+DATABASE_URL is not set: the embedded PostgreSQL in /m);
     // One cheap call each: the shop query, three one-item lists, one ad account read, one runReport, one tracker.
     expect(shopify.requests.map((r) => r.operation)).toEqual(['VeriteCheck']);
     expect(stripe.requests.map((r) => `${r.path}?limit=${r.query.limit}`)).toEqual(['/v1/charges?limit=1', '/v1/refunds?limit=1', '/v1/events?limit=1']);

@@ -1,0 +1,113 @@
+import { sql, type Kysely } from 'kysely';
+import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
+import { errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { embeddedDataDir, openWarehouse } from '../warehouse/connection.ts';
+import { encodingProblem, privilegeAdvice } from '../warehouse/migrate.ts';
+import { migrations } from '../warehouse/migrations/index.ts';
+import { readOnlyReasonOf } from '../warehouse/writable.ts';
+
+/** The oldest PostgreSQL the suite runs on; older ones are past their end of life. */
+const OLDEST_TESTED = 140000;
+
+/** Sessions verite's pool may open during a run (warehouse/connection.ts). */
+const SESSIONS_NEEDED = 10;
+
+export interface WarehouseCheckResult {
+  /** `DATABASE_URL`'s server and database without secrets, or the embedded server's folder. */
+  warehouse: string;
+  level: CheckLevel;
+  findings: CheckFinding[];
+}
+
+const LOCAL_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|)$/;
+
+/**
+ * Whether the first run would work on the warehouse `DATABASE_URL` names, changing nothing in
+ * it: it answers (TLS included), its server is one verite is tested on, it is encoded in UTF8,
+ * it takes writes (no standby, no read-only sessions), the login may create verite's tables (or
+ * they are there), and there are connections to spare. Without `DATABASE_URL` the embedded
+ * server is named, and not started.
+ */
+export async function checkWarehouse(options: { databaseUrl?: string; cwd?: string; log?: Logger }): Promise<WarehouseCheckResult> {
+  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!url) {
+    const dir = embeddedDataDir({ cwd: options.cwd, dataDir: process.env.VERITE_DATA_DIR });
+    return {
+      warehouse: `embedded PostgreSQL in ${dir}`,
+      level: 'ok',
+      findings: [ok(`DATABASE_URL is not set: the embedded PostgreSQL in ${dir}, started when a command needs it`)],
+    };
+  }
+  let where = '(DATABASE_URL)';
+  let wh;
+  try {
+    wh = await openWarehouse({ databaseUrl: url, migrate: false, poolSize: 2, log: options.log });
+    where = wh.describe;
+  } catch (error) {
+    return { warehouse: where, level: 'problem', findings: [problem(errorMessage(error))] };
+  }
+  try {
+    const findings = await findingsOf(wh.db, new URL(url).hostname);
+    findings.sort((a, b) => RANK[a.level] - RANK[b.level]);
+    return { warehouse: where, level: worstLevel(findings), findings };
+  } catch (error) {
+    return { warehouse: where, level: 'problem', findings: [problem(`the check itself failed: ${errorMessage(error)}`)] };
+  } finally {
+    await wh.close();
+  }
+}
+
+const RANK: Record<CheckLevel, number> = { problem: 0, warning: 1, ok: 2 };
+
+async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]> {
+  const found: CheckFinding[] = [];
+  const server = (
+    await sql<{ version: string; num: number; tls: boolean | null; free: number; roleLimit: number; roleSessions: number }>`
+      select current_setting('server_version') as version, current_setting('server_version_num')::int as num,
+        (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as tls,
+        current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+          - coalesce(current_setting('reserved_connections', true)::int, 0)
+          - (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as free,
+        (select rolconnlimit from pg_roles where rolname = current_user) as "roleLimit",
+        (select count(*)::int from pg_stat_activity where usename = current_user and backend_type = 'client backend') as "roleSessions"`.execute(db)
+  ).rows[0]!;
+  const version = `PostgreSQL ${server.version.split(' ')[0]}`;
+  found.push(
+    server.num < OLDEST_TESTED
+      ? warning(`${version} is older than any verite is tested on (14 to 18) and past its end of life: upgrade the server`)
+      : ok(`${version}${server.tls ? ', over TLS' : ''}`),
+  );
+  if (!server.tls && !LOCAL_HOST.test(host) && !host.startsWith('/')) {
+    found.push(warning(`the connection to ${host} is not encrypted: the password and the shop's data cross the network in clear; add sslmode=verify-full to DATABASE_URL (docs/operations.md, "TLS to a managed server")`));
+  }
+  const encoding = await encodingProblem(db);
+  if (encoding) found.push(problem(encoding));
+  const readOnly = await readOnlyReasonOf(db);
+  if (readOnly) found.push(problem(readOnly));
+  found.push(...(await tablesFinding(db)));
+  const spare = server.roleLimit >= 0 ? Math.min(server.free, server.roleLimit - server.roleSessions) : server.free;
+  if (spare < SESSIONS_NEEDED) {
+    const whose = server.roleLimit >= 0 && server.roleLimit - server.roleSessions <= server.free ? `the login's CONNECTION LIMIT ${server.roleLimit}` : 'the server\'s max_connections';
+    found.push(warning(`${spare} connection${spare === 1 ? '' : 's'} to spare under ${whose}, and a run may open up to ${SESSIONS_NEEDED}: end other sessions (BI tools, another run) or have the limit raised`));
+  }
+  return found;
+}
+
+/** verite's tables: there (and how many migrations are left to apply), or whether the login may create them. */
+async function tablesFinding(db: Kysely<any>): Promise<CheckFinding[]> {
+  const known = Object.keys(migrations).length;
+  const made = (await sql<{ made: boolean }>`select to_regclass('public.verite_migrations') is not null as made`.execute(db)).rows[0]!.made;
+  if (made) {
+    const applied = (await sql<{ n: number }>`select count(*)::int as n from public.verite_migrations`.execute(db)).rows[0]!.n;
+    const left = Math.max(known - applied, 0);
+    return [ok(left ? `verite's tables are there; ${left} migration${left === 1 ? '' : 's'} of this release will be applied by the next command` : "verite's tables are there and up to date")];
+  }
+  const may = (
+    await sql<{ database: boolean; schema: boolean }>`
+      select has_database_privilege(current_database(), 'CREATE') as database,
+        to_regnamespace('public') is not null and has_schema_privilege('public', 'CREATE') as schema`.execute(db)
+  ).rows[0]!;
+  if (may.database && may.schema) return [ok("verite's tables are not made yet; this login may create them (the first command does)")];
+  return [problem(`the first command could not create verite's tables: ${await privilegeAdvice(db)}`)];
+}

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
+import { migrations } from '../../warehouse/migrations/index.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase } from '../support/database.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+
+/**
+ * `verite check`'s warehouse line: whether the first run would work on the `DATABASE_URL` it is
+ * given, changing nothing there. Each case is a database set up as a shop's might be.
+ */
+const suffix = randomBytes(3).toString('hex');
+const EMPTY = `verite_check_empty_${suffix}`;
+const LATIN1 = `verite_check_latin1_${suffix}`;
+const READ_ONLY = `verite_check_ro_${suffix}`;
+const LOGIN = `verite_check_login_${suffix}`;
+let admin: pg.Client;
+let migrated: Warehouse;
+
+const urlOf = (database: string, login?: string) => {
+  const u = new URL(inject('adminDatabaseUrl'));
+  u.pathname = `/${database}`;
+  if (login) {
+    u.username = login;
+    u.password = login;
+  }
+  return u.toString();
+};
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+  await admin.connect();
+  await admin.query(`create database ${EMPTY}`);
+  await admin.query(`create database ${LATIN1} template template0 encoding 'LATIN1' locale 'C'`);
+  await admin.query(`create database ${READ_ONLY}`);
+  await admin.query(`alter database ${READ_ONLY} set default_transaction_read_only = on`);
+  await admin.query(`create role ${LOGIN} login password '${LOGIN}'`);
+  migrated = await createTestDatabase('check_migrated');
+});
+afterAll(async () => {
+  await migrated?.close();
+  for (const d of [EMPTY, LATIN1, READ_ONLY]) await admin.query(`drop database if exists ${d} with (force)`).catch(() => undefined);
+  await admin.query(`drop role if exists ${LOGIN}`).catch(() => undefined);
+  await admin.end();
+});
+
+const messages = (r: { findings: { level: string; message: string }[] }, level: string) => r.findings.filter((f) => f.level === level).map((f) => f.message);
+
+describe("verite check's warehouse line", () => {
+  it('a migrated warehouse: ok, naming the server and that the tables are up to date', async () => {
+    const found = await checkWarehouse({ databaseUrl: migrated.url });
+    const version = (await admin.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]!.v.split(' ')[0];
+    // No problem (a warning could come from the suite's own sessions crowding the server: not this test's subject).
+    expect(messages(found, 'problem')).toEqual([]);
+    expect(messages(found, 'ok')).toEqual([`PostgreSQL ${version}`, "verite's tables are there and up to date"]);
+  });
+
+  it('a migrated warehouse one migration behind this release: ok, saying the next command applies it', async () => {
+    const names = Object.keys(migrations).sort();
+    const last = names[names.length - 1]!;
+    const { rows } = await migrated.pool.query('delete from public.verite_migrations where name = $1 returning name', [last]);
+    try {
+      expect(rows).toHaveLength(1);
+      const found = await checkWarehouse({ databaseUrl: migrated.url });
+      expect(messages(found, 'ok')).toContain("verite's tables are there; 1 migration of this release will be applied by the next command");
+    } finally {
+      await migrated.pool.query(`insert into public.verite_migrations (name, timestamp) values ($1, now()::text)`, [last]);
+    }
+  });
+
+  it('an empty database its owner connects to: ok, and nothing is created by the check', async () => {
+    const found = await checkWarehouse({ databaseUrl: urlOf(EMPTY) });
+    expect(messages(found, 'problem')).toEqual([]);
+    expect(messages(found, 'ok')).toContain("verite's tables are not made yet; this login may create them (the first command does)");
+    const c = new pg.Client({ connectionString: urlOf(EMPTY) });
+    await c.connect();
+    const made = await c.query(`select count(*)::int as n from pg_namespace where nspname in ('raw', 'staging', 'core', 'metrics', 'ops')`);
+    const table = await c.query(`select to_regclass('public.verite_migrations') as t`);
+    await c.end();
+    expect(made.rows[0].n).toBe(0);
+    expect(table.rows[0].t).toBeNull();
+  });
+
+  it('a login that may not create its tables: a problem, with the grant to ask for', async () => {
+    const found = await checkWarehouse({ databaseUrl: urlOf(EMPTY, LOGIN) });
+    expect(found.level).toBe('problem');
+    const [said] = messages(found, 'problem');
+    expect(said).toContain(`the first command could not create verite's tables: verite's login "${LOGIN}" may not create its tables in database "${EMPTY}"`);
+    expect(said).toContain(`GRANT CREATE ON DATABASE "${EMPTY}" TO "${LOGIN}"`);
+  });
+
+  it('a database not in UTF8, and one whose sessions are read-only: problems, each saying what to do', async () => {
+    const latin = await checkWarehouse({ databaseUrl: urlOf(LATIN1) });
+    expect(latin.level).toBe('problem');
+    expect(messages(latin, 'problem')[0]).toMatch(new RegExp(`^database "${LATIN1}" is encoded LATIN1: .* and needs a UTF8 database`));
+    const readOnly = await checkWarehouse({ databaseUrl: urlOf(READ_ONLY) });
+    expect(readOnly.level).toBe('problem');
+    expect(messages(readOnly, 'problem')[0]).toContain(`database "${READ_ONLY}" takes no writes: its sessions are read-only`);
+  });
+
+  it('a server that does not answer: a problem naming it, never the password', async () => {
+    const found = await checkWarehouse({ databaseUrl: 'postgres://verite:hunter2secret@127.0.0.1:1/shop' });
+    expect(found.level).toBe('problem');
+    expect(found.warehouse).toBe('(DATABASE_URL)');
+    expect(messages(found, 'problem')[0]).toContain('cannot connect to the warehouse at postgres://verite@127.0.0.1:1/shop (DATABASE_URL): connection refused');
+    expect(JSON.stringify(found)).not.toContain('hunter2secret');
+  });
+
+  it('a login whose connection limit leaves fewer sessions than a run opens: a warning', async () => {
+    await admin.query(`alter role ${LOGIN} connection limit 4`);
+    try {
+      // The check's own session counts against it: 4 - 1 = 3 to spare.
+      const found = await checkWarehouse({ databaseUrl: urlOf(EMPTY, LOGIN) });
+      expect(messages(found, 'warning')).toContain(
+        "3 connections to spare under the login's CONNECTION LIMIT 4, and a run may open up to 10: end other sessions (BI tools, another run) or have the limit raised",
+      );
+    } finally {
+      await admin.query(`alter role ${LOGIN} connection limit -1`);
+    }
+  });
+
+  it('a server reached over the network without TLS: a warning to add sslmode', async () => {
+    // The same server by its IPv4-mapped IPv6 address: not a name verite takes for this machine.
+    const u = new URL(migrated.url);
+    u.hostname = '[::ffff:127.0.0.1]';
+    const found = await checkWarehouse({ databaseUrl: u.toString() });
+    expect(messages(found, 'warning')).toContain(
+      `the connection to [::ffff:7f00:1] is not encrypted: the password and the shop's data cross the network in clear; add sslmode=verify-full to DATABASE_URL (docs/operations.md, "TLS to a managed server")`,
+    );
+  });
+
+  it('verite check --sources warehouse: the line alone, exit 1 on a problem and 0 otherwise', async () => {
+    const good = await runCli(['check', '--sources', 'warehouse'], { env: { DATABASE_URL: migrated.url } });
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/^warehouse\s+ok\s+PostgreSQL \d+/m);
+    expect(good.stdout).toContain('The warehouse is ready.');
+    const bad = await runCli(['check', '--sources', 'warehouse'], { env: { DATABASE_URL: urlOf(LATIN1) } });
+    expect(bad.code, bad.stdout + bad.stderr).toBe(1);
+    expect(bad.stdout).toMatch(/^warehouse\s+problem\s+database "verite_check_latin1_\w+" is encoded LATIN1/m);
+    expect(bad.stdout).toContain('The warehouse has a problem: fix it before the first run.');
+  });
+});
