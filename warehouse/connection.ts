@@ -206,6 +206,9 @@ export function connectionProblem(error: unknown): string {
     EAI_AGAIN: 'the host name could not be resolved',
     ETIMEDOUT: 'no answer (a firewall, or a server that is down)',
     ECONNRESET: 'the server closed the connection',
+    // A host whose only address is IPv6 (a provider's direct connection often is) from a machine without an IPv6 route.
+    ENETUNREACH: "no route to the host's network from this machine (an IPv6-only host, e.g. a provider's direct connection, from a machine without IPv6): use the provider's IPv4 address or its session-mode pooler, or give this machine IPv6",
+    EHOSTUNREACH: 'no route to the host (a firewall, or a host that is down)',
     SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CERTIFICATE,
     DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED_CERTIFICATE,
     UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CERTIFICATE,
