@@ -36,6 +36,9 @@ export interface SourceCheckResult {
 
 const ORDER: Record<CheckLevel, number> = { problem: 0, warning: 1, ok: 2 };
 
+/** Sorts findings problems first, then warnings, then what is fine. */
+export const problemsFirst = (a: CheckFinding, b: CheckFinding): number => ORDER[a.level] - ORDER[b.level];
+
 /**
  * Checks every enabled source of the config (or those of `only`), landing nothing: each
  * source's own check (configuration, secrets, one cheap call with its extractor's client,
@@ -80,7 +83,7 @@ export async function checkSources(options: CheckOptions): Promise<SourceCheckRe
         const verdict = apiVersionVerdict(name, configuredApiVersion(name, entry), asOf);
         findings.push({ level: verdict.level, message: verdict.message });
       }
-      findings.sort((a, b) => ORDER[a.level] - ORDER[b.level]);
+      findings.sort(problemsFirst);
       return { source: name, level: worstLevel(findings), findings };
     }),
   );

@@ -2,16 +2,14 @@ import { sql, type Kysely } from 'kysely';
 import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import { embeddedDataDir, openWarehouse } from '../warehouse/connection.ts';
+import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
 import { encodingProblem, privilegeAdvice } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
 import { readOnlyReasonOf } from '../warehouse/writable.ts';
+import { problemsFirst } from './check.ts';
 
 /** The oldest PostgreSQL the suite runs on; older ones are past their end of life. */
 const OLDEST_TESTED = 140000;
-
-/** Sessions verite's pool may open during a run (warehouse/connection.ts). */
-const SESSIONS_NEEDED = 10;
 
 export interface WarehouseCheckResult {
   /** `DATABASE_URL`'s server and database without secrets, or the embedded server's folder. */
@@ -49,7 +47,7 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
   }
   try {
     const findings = await findingsOf(wh.db, new URL(url).hostname);
-    findings.sort((a, b) => RANK[a.level] - RANK[b.level]);
+    findings.sort(problemsFirst);
     return { warehouse: where, level: worstLevel(findings), findings };
   } catch (error) {
     return { warehouse: where, level: 'problem', findings: [problem(`the check itself failed: ${errorMessage(error)}`)] };
@@ -57,8 +55,6 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
     await wh.close();
   }
 }
-
-const RANK: Record<CheckLevel, number> = { problem: 0, warning: 1, ok: 2 };
 
 async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]> {
   const found: CheckFinding[] = [];
@@ -87,9 +83,9 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
   if (readOnly) found.push(problem(readOnly));
   found.push(...(await tablesFinding(db)));
   const spare = server.roleLimit >= 0 ? Math.min(server.free, server.roleLimit - server.roleSessions) : server.free;
-  if (spare < SESSIONS_NEEDED) {
+  if (spare < POOL_SIZE) {
     const whose = server.roleLimit >= 0 && server.roleLimit - server.roleSessions <= server.free ? `the login's CONNECTION LIMIT ${server.roleLimit}` : 'the server\'s max_connections';
-    found.push(warning(`${spare} connection${spare === 1 ? '' : 's'} to spare under ${whose}, and a run may open up to ${SESSIONS_NEEDED}: end other sessions (BI tools, another run) or have the limit raised`));
+    found.push(warning(`${spare} connection${spare === 1 ? '' : 's'} to spare under ${whose}, and a run may open up to ${POOL_SIZE}: end other sessions (BI tools, another run) or have the limit raised`));
   }
   return found;
 }

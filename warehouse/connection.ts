@@ -106,7 +106,7 @@ const SESSION_SETTINGS_SQL = `select set_config(v.name, v.value, false)
   where exists (select 1 from pg_settings s where s.name = v.name)`;
 
 /** The most sessions verite's pool opens on the warehouse. */
-const POOL_SIZE = 10;
+export const POOL_SIZE = 10;
 
 /** Opens a pool and Kysely on a connection string, without starting anything. */
 export function connect(url: string, poolSize = POOL_SIZE): { db: Kysely<Database>; pool: pg.Pool } {
