@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
 import { encodingProblem, privilegeAdvice } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
-import { readOnlyReasonOf } from '../warehouse/writable.ts';
+import { readOnlyReasonOf, transactionPooler } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
 
 /** The oldest PostgreSQL the suite runs on; older ones are past their end of life. */
@@ -38,6 +38,10 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
     };
   }
   let where = '(DATABASE_URL)';
+  // A provider's transaction-mode pooler is known by its name: nothing is checked through it.
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  const pooler = parsed?.hostname ? transactionPooler(parsed.hostname, Number(parsed.port || 5432)) : null;
+  if (pooler) return { warehouse: where, level: 'problem', findings: [problem(pooler)] };
   let wh;
   try {
     wh = await openWarehouse({ databaseUrl: url, migrate: false, poolSize: 2, log: options.log });

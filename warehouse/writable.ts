@@ -45,11 +45,46 @@ export function readOnlyReason(row: ReadOnlyRow): string | null {
   );
 }
 
-/** Throws a {@link WarehouseError} saying why when the warehouse behind `client` takes no writes. */
+/**
+ * Throws a {@link WarehouseError} saying why when the warehouse behind `client` takes no writes,
+ * or is reached through a pooler in transaction mode, where the run lock would stay with a
+ * server session other clients then use ({@link transactionPooler}).
+ */
 export async function requireWritable(client: pg.ClientBase): Promise<void> {
+  const { host, port } = client as unknown as { host?: string; port?: number };
+  const pooler = host ? transactionPooler(host, port ?? 5432) : null;
+  if (pooler) throw new WarehouseError(pooler, '');
   const row = (await client.query<ReadOnlyRow>(READ_ONLY_QUERY)).rows[0]!;
   const reason = readOnlyReason(row);
   if (reason) throw new WarehouseError(reason, '');
+}
+
+/**
+ * Whether `host:port` is a provider's pooler in transaction mode, by the names and ports the
+ * providers publish, and what to connect to instead; null otherwise. Through one, each
+ * transaction may run on another server session: verite's session settings and its run lock,
+ * which are a session's, would not stay with verite (the lock would be left on a session the
+ * pooler hands to others, and later runs would wait for it or overlap). A pooler of one's own
+ * cannot be told from the server by its name; docs/operations.md says to run it in session mode.
+ *
+ * - Supabase's shared pooler (Supavisor), `<region>.pooler.supabase.com`: port 6543 is its
+ *   transaction mode, 5432 its session mode; its dedicated pooler (PgBouncer) is port 6543 of
+ *   the direct host `db.<project>.supabase.co`, whose 5432 is the server itself.
+ * - Neon's pooled connection (PgBouncer in transaction mode) is the endpoint's host with
+ *   `-pooler` after the endpoint id; the same host without it is the direct connection.
+ */
+export function transactionPooler(host: string, port: number): string | null {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (name.endsWith('.pooler.supabase.com') && port === 6543) {
+    return `${name}:6543 is Supabase's shared pooler in transaction mode, where verite's run lock and session settings would not stay with it: use port 5432 of the same host (its session mode), or the direct connection`;
+  }
+  if (/^db\.[^.]+\.supabase\.co$/.test(name) && port === 6543) {
+    return `${name}:6543 is Supabase's dedicated pooler (PgBouncer in transaction mode), where verite's run lock and session settings would not stay with it: use port 5432 of the same host, the direct connection`;
+  }
+  if (/^ep-[^.]+-pooler\./.test(name) && name.endsWith('.neon.tech')) {
+    return `${name} is Neon's pooled connection (PgBouncer in transaction mode), where verite's run lock and session settings would not stay with it: use the direct connection, ${name.replace(/-pooler\./, '.')}`;
+  }
+  return null;
 }
 
 /** The same, for a Kysely handle (the migrations). */

@@ -108,6 +108,22 @@ describe("verite check's warehouse line", () => {
     expect(JSON.stringify(found)).not.toContain('hunter2secret');
   });
 
+  it("a provider's pooler in transaction mode: a problem saying what to connect to, and nothing is checked through it", async () => {
+    const found = await checkWarehouse({ databaseUrl: 'postgres://postgres.abcdef:hunter2secret@ep-quiet-lake-98765-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=verify-full' });
+    expect(found).toEqual({
+      warehouse: '(DATABASE_URL)',
+      level: 'problem',
+      findings: [
+        {
+          level: 'problem',
+          message:
+            "ep-quiet-lake-98765-pooler.eu-central-1.aws.neon.tech is Neon's pooled connection (PgBouncer in transaction mode), where verite's run lock and session settings would not stay with it: " +
+            'use the direct connection, ep-quiet-lake-98765.eu-central-1.aws.neon.tech',
+        },
+      ],
+    });
+  });
+
   it('a login whose connection limit leaves fewer sessions than a run opens: a warning', async () => {
     await admin.query(`alter role ${LOGIN} connection limit 4`);
     try {

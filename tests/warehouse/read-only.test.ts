@@ -5,7 +5,7 @@ import { WarehouseError } from '../../lib/errors.ts';
 import { holdLiveness, withRunLock } from '../../pipeline/lock.ts';
 import { connect, openWarehouse } from '../../warehouse/connection.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
-import { readOnlyReason } from '../../warehouse/writable.ts';
+import { readOnlyReason, requireWritable, transactionPooler } from '../../warehouse/writable.ts';
 
 /**
  * A warehouse that takes no writes: a database whose sessions are read-only by default
@@ -99,5 +99,30 @@ describe('a warehouse that takes no writes', () => {
     );
     expect(readOnlyReason({ database: 'shop', standby: false, read_only: 'off', source: 'default' })).toBeNull();
     expect(readOnlyReason({ database: 'shop', standby: false, read_only: 'on', source: 'user' })).toContain('being on for the login (ALTER ROLE … SET)');
+  });
+});
+
+describe("a provider's pooler in transaction mode", () => {
+  it('is known by the names and ports the providers publish, each with what to connect to instead', () => {
+    expect(transactionPooler('aws-0-eu-central-1.pooler.supabase.com', 6543)).toBe(
+      "aws-0-eu-central-1.pooler.supabase.com:6543 is Supabase's shared pooler in transaction mode, where verite's run lock and session settings would not stay with it: " +
+        'use port 5432 of the same host (its session mode), or the direct connection',
+    );
+    expect(transactionPooler('db.abcdefghijklmnop.supabase.co', 6543)).toContain("is Supabase's dedicated pooler (PgBouncer in transaction mode)");
+    expect(transactionPooler('ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech', 5432)).toBe(
+      "ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech is Neon's pooled connection (PgBouncer in transaction mode), where verite's run lock and session settings would not stay with it: " +
+        'use the direct connection, ep-cool-darkness-123456.us-east-2.aws.neon.tech',
+    );
+    // Their session mode and direct connections, and anybody else's port 6543, are not.
+    expect(transactionPooler('aws-0-eu-central-1.pooler.supabase.com', 5432)).toBeNull();
+    expect(transactionPooler('db.abcdefghijklmnop.supabase.co', 5432)).toBeNull();
+    expect(transactionPooler('ep-cool-darkness-123456.us-east-2.aws.neon.tech', 5432)).toBeNull();
+    expect(transactionPooler('db.example.com', 6543)).toBeNull();
+  });
+
+  it('a command that writes is refused before it sends anything through one', async () => {
+    // Never connected: a query would fail with another error than the pooler's.
+    const client = new pg.Client({ host: 'aws-0-eu-central-1.pooler.supabase.com', port: 6543, user: 'postgres.abc', database: 'postgres' });
+    await expect(requireWritable(client)).rejects.toThrow("aws-0-eu-central-1.pooler.supabase.com:6543 is Supabase's shared pooler in transaction mode");
   });
 });
