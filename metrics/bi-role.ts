@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely';
-import { UsageError } from '../lib/errors.ts';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Database } from '../warehouse/database.ts';
 import { scramSha256Verifier } from './scram.ts';
 
@@ -78,8 +78,9 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
   const timeout = (options.statementTimeout ?? '30s').replace(/\s+/g, '');
   const role = sql.id(options.role);
   return db.transaction().execute(async (trx) => {
-    const me = await sql<{ user: string; database: string }>`select current_user as user, current_database() as database`.execute(trx);
-    const { user, database } = me.rows[0]!;
+    const me = await sql<{ user: string; database: string; createrole: boolean }>`
+      select current_user as user, current_database() as database, (select rolcreaterole from pg_roles where rolname = current_user) as createrole`.execute(trx);
+    const { user, database, createrole } = me.rows[0]!;
     if (user === options.role) throw new UsageError(`--role ${options.role} is the role verite itself connects as; pick another name for BI`);
     const existing = await sql<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolreplication: boolean; rolbypassrls: boolean; rolcanlogin: boolean; member_of: string[] }>`
       select r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
@@ -100,13 +101,15 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
       }
     }
     const password = options.password === undefined ? sql`` : sql` password ${sql.lit(scramSha256Verifier(options.password))}`;
+    // Creating or changing a role takes CREATEROLE (and, on PostgreSQL 16 and later, ADMIN on a role someone else created).
+    const asRoleAdmin = (statement: RawBuilder<unknown>) => statement.execute(trx).catch((error: unknown) => roleRefused(error, { login: user, createrole, role: options.role, exists: Boolean(found) }));
     if (!found) {
-      await sql`create role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls noinherit${password}`.execute(trx);
+      await asRoleAdmin(sql`create role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls noinherit${password}`);
     } else if (!found.rolcanlogin || options.password !== undefined) {
       // Only what differs: naming SUPERUSER, REPLICATION or BYPASSRLS in ALTER ROLE, even to
       // switch them off, takes a superuser, which a managed database's owner login is not. The
       // powers were checked above to be off already.
-      await sql`alter role ${role} with${found.rolcanlogin ? sql`` : sql` login`}${password}`.execute(trx);
+      await asRoleAdmin(sql`alter role ${role} with${found.rolcanlogin ? sql`` : sql` login`}${password}`);
     }
     await sql`grant connect on database ${sql.id(database)} to ${role}`.execute(trx);
     await sql`grant usage on schema metrics to ${role}`.execute(trx);
@@ -133,9 +136,9 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     // verite's own role creates temporary tables when it loads: it keeps that right if it only had it through PUBLIC.
     const mine = await sql<{ temp: boolean }>`select has_database_privilege(current_user, current_database(), 'TEMPORARY') as temp`.execute(trx);
     if (!mine.rows[0]?.temp) await sql`grant temporary on database ${sql.id(database)} to ${sql.id(user)}`.execute(trx);
-    await sql`alter role ${role} set statement_timeout = ${sql.lit(timeout)}`.execute(trx);
-    await sql`alter role ${role} set default_transaction_read_only = on`.execute(trx);
-    await sql`alter role ${role} set search_path = metrics`.execute(trx);
+    await asRoleAdmin(sql`alter role ${role} set statement_timeout = ${sql.lit(timeout)}`);
+    await asRoleAdmin(sql`alter role ${role} set default_transaction_read_only = on`);
+    await asRoleAdmin(sql`alter role ${role} set search_path = metrics`);
     // Last, the proof: throwing here rolls every change of this call back.
     const writable = await writableBy(trx, options.role);
     if (writable.length) throw new BiRoleWritableError(options.role, writable);
@@ -152,6 +155,32 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
       database,
     };
   });
+}
+
+/**
+ * A role statement the server refused (42501) becomes what verite's login lacks and the one
+ * statement an administrator runs to give it: CREATEROLE, or, for a role someone else created
+ * (PostgreSQL 16 and later), ADMIN on it. Any other error is thrown as it is.
+ */
+function roleRefused(error: unknown, who: { login: string; createrole: boolean; role: string; exists: boolean }): never {
+  if ((error as { code?: string }).code !== '42501') throw error;
+  const { login, role, exists } = who;
+  const said = errorMessage(error);
+  if (!who.createrole) {
+    throw new BiRolePrivilegeError(
+      `verite's login "${login}" may not ${exists ? 'change' : 'create'} role ${role} (${said}): that takes CREATEROLE, which a managed service's own login has. ` +
+        `Have an administrator run ALTER ROLE "${login}" CREATEROLE, then run verite bi grant again (docs/bi.md, "What verite's own login needs")`,
+    );
+  }
+  throw new BiRolePrivilegeError(
+    `verite's login "${login}" may not change role ${role} (${said}): another login created it, and on PostgreSQL 16 and later a role is changed by whoever was given ADMIN on it. ` +
+      `Have that login or an administrator run GRANT "${role}" TO "${login}" WITH ADMIN OPTION, then run verite bi grant again, or pick another role name`,
+  );
+}
+
+/** verite's login lacks a privilege a role statement of `bi grant` needs; nothing was changed. */
+export class BiRolePrivilegeError extends Error {
+  override name = 'BiRolePrivilegeError';
 }
 
 /**

@@ -248,6 +248,8 @@ describe('issue 17: verite bi grant as a managed database\'s owner login (CREATE
   const OWNER_PASSWORD = `owner-${randomBytes(8).toString('hex')}`;
   const DATABASE = `verite_owned_${suffix}`;
   const READER = `bi_owned_${suffix}`;
+  const NOT_CREATED = `bi_not_created_${suffix}`;
+  const THEIRS = `bi_theirs_${suffix}`;
   let admin: pg.Client;
   let ownerUrl: string;
 
@@ -278,7 +280,7 @@ describe('issue 17: verite bi grant as a managed database\'s owner login (CREATE
 
   afterAll(async () => {
     await admin.query(`drop database if exists ${DATABASE} with (force)`).catch(() => undefined);
-    for (const role of [READER, OWNER]) await admin.query(`drop role if exists ${role}`).catch(() => undefined);
+    for (const role of [READER, NOT_CREATED, THEIRS, OWNER]) await admin.query(`drop role if exists ${role}`).catch(() => undefined);
     await admin.end();
   });
 
@@ -309,6 +311,37 @@ describe('issue 17: verite bi grant as a managed database\'s owner login (CREATE
     }
     const attributes = await admin.query('select rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls from pg_roles where rolname = $1', [READER]);
     expect(attributes.rows).toEqual([{ rolcanlogin: true, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false }]);
+  });
+
+  it('a login without CREATEROLE is told the one statement to ask for, and nothing is changed', async () => {
+    await admin.query(`alter role ${OWNER} nocreaterole`);
+    try {
+      const res = await runCli(['bi', 'grant', '--role', NOT_CREATED], { env: { DATABASE_URL: ownerUrl, VERITE_CONFIG: env.VERITE_CONFIG! } });
+      expect(res.code, res.stdout + res.stderr).toBe(1);
+      expect(res.stderr).toContain(`verite's login "${OWNER}" may not create role ${NOT_CREATED} (permission denied to create role): that takes CREATEROLE`);
+      expect(res.stderr).toContain(`Have an administrator run ALTER ROLE "${OWNER}" CREATEROLE, then run verite bi grant again`);
+      expect((await admin.query('select 1 from pg_roles where rolname = $1', [NOT_CREATED])).rowCount).toBe(0);
+    } finally {
+      await admin.query(`alter role ${OWNER} createrole`);
+    }
+  });
+
+  it('a role another login created: on PostgreSQL 16 and later, the ADMIN grant to ask for, after which it works', async () => {
+    await admin.query(`create role ${THEIRS} login noinherit`);
+    const run = () => runCli(['bi', 'grant', '--role', THEIRS], { env: { DATABASE_URL: ownerUrl, VERITE_CONFIG: env.VERITE_CONFIG! } });
+    if (Number((await admin.query(`select current_setting('server_version_num') as v`)).rows[0].v) >= 160000) {
+      const refused = await run();
+      expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+      expect(refused.stderr).toContain(`verite's login "${OWNER}" may not change role ${THEIRS} (`);
+      expect(refused.stderr).toContain(`Have that login or an administrator run GRANT "${THEIRS}" TO "${OWNER}" WITH ADMIN OPTION, then run verite bi grant again`);
+      // Nothing of the refused run stays: no setting on the role.
+      expect((await admin.query(`select 1 from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where r.rolname = $1`, [THEIRS])).rowCount).toBe(0);
+      await admin.query(`grant "${THEIRS}" to "${OWNER}" with admin option`);
+    }
+    // PostgreSQL 14 and 15: CREATEROLE changes any role but a superuser, so it works at once.
+    const granted = await run();
+    expect(granted.code, granted.stdout + granted.stderr).toBe(0);
+    expect(granted.stdout).toContain(`Role ${THEIRS} updated in database ${DATABASE}`);
   });
 });
 
