@@ -214,7 +214,9 @@ export function connectionProblem(error: unknown): string {
     UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CERTIFICATE,
     UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED_CERTIFICATE,
     UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CERTIFICATE,
-    ERR_TLS_CERT_ALTNAME_INVALID: "the server's TLS certificate was issued for another host name: connect by the name it names",
+    ERR_TLS_CERT_ALTNAME_INVALID:
+      "the server's TLS certificate was issued for another host name: connect by the name it names; a certificate that names no host you can connect by " +
+      '(a server reached by its address) can be checked against its authority alone, as libpq\'s verify-ca does: uselibpqcompat=true&sslmode=verify-ca&sslrootcert=<path>',
     CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
     // The server's ssl_ca_file does not hold the authority that signed the client certificate.
     ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the server does not trust the client certificate (sslcert): use one signed by an authority in its ssl_ca_file',

@@ -175,6 +175,18 @@ describe('TLS to a managed server', () => {
     // The certificate names 127.0.0.1; "localhost" is another name for the same server.
     const message = await failure(`postgres://verite:secret@localhost:${server.port}/shop?sslmode=verify-full&sslrootcert=${encodeURIComponent(CERT)}`);
     expect(message).toContain("the server's TLS certificate was issued for another host name: connect by the name it names");
+    expect(message).toContain('uselibpqcompat=true&sslmode=verify-ca&sslrootcert=<path>');
+    // What it advises: the chain is checked against the authority, the name is not.
+    const chainOnly = await failure(`postgres://verite:secret@localhost:${server.port}/shop?uselibpqcompat=true&sslmode=verify-ca&sslrootcert=${encodeURIComponent(CERT)}`);
+    expect(server.handshakes).toBe(1);
+    expect(chainOnly).not.toContain('certificate');
+    // And a certificate of another authority is still refused that way.
+    const other = await generate([{ name: 'commonName', value: 'another authority' }], { keySize: 2048, algorithm: 'sha256' });
+    const otherFile = join(dir, 'other-authority.pem');
+    writeFileSync(otherFile, other.cert);
+    const refused = await failure(`postgres://verite:secret@localhost:${server.port}/shop?uselibpqcompat=true&sslmode=verify-ca&sslrootcert=${encodeURIComponent(otherFile)}`);
+    expect(refused).toContain('signed by an authority Node does not trust');
+    expect(server.handshakes).toBe(1);
   });
 
   it('says so when the server does not take TLS, and when it takes nothing else', async () => {
