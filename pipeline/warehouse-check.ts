@@ -3,7 +3,7 @@ import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } 
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
-import { encodingProblem, privilegeAdvice } from '../warehouse/migrate.ts';
+import { encodingProblem, MIGRATIONS_TABLE, privilegeAdvice } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
 import { readOnlyReasonOf, transactionPooler } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
@@ -97,17 +97,18 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
 /** verite's tables: there (and how many migrations are left to apply), or whether the login may create them. */
 async function tablesFinding(db: Kysely<any>): Promise<CheckFinding[]> {
   const known = Object.keys(migrations).length;
-  const made = (await sql<{ made: boolean }>`select to_regclass('public.verite_migrations') is not null as made`.execute(db)).rows[0]!.made;
-  if (made) {
-    const applied = (await sql<{ n: number }>`select count(*)::int as n from public.verite_migrations`.execute(db)).rows[0]!.n;
+  // In ops; a warehouse made before kept them in public until its next command moves them.
+  const schema = (
+    await sql<{ schema: string }>`
+      select n.nspname::text as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where c.relname = ${MIGRATIONS_TABLE} and n.nspname in ('ops', 'public') order by n.nspname = 'ops' desc limit 1`.execute(db)
+  ).rows[0]?.schema;
+  if (schema) {
+    const applied = (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${schema}.${MIGRATIONS_TABLE}`)}`.execute(db)).rows[0]!.n;
     const left = Math.max(known - applied, 0);
     return [ok(left ? `verite's tables are there; ${left} migration${left === 1 ? '' : 's'} of this release will be applied by the next command` : "verite's tables are there and up to date")];
   }
-  const may = (
-    await sql<{ database: boolean; schema: boolean }>`
-      select has_database_privilege(current_database(), 'CREATE') as database,
-        to_regnamespace('public') is not null and has_schema_privilege('public', 'CREATE') as schema`.execute(db)
-  ).rows[0]!;
-  if (may.database && may.schema) return [ok("verite's tables are not made yet; this login may create them (the first command does)")];
+  const may = (await sql<{ create: boolean }>`select has_database_privilege(current_database(), 'CREATE') as create`.execute(db)).rows[0]!;
+  if (may.create) return [ok("verite's tables are not made yet; this login may create them (the first command does)")];
   return [problem(`the first command could not create verite's tables: ${await privilegeAdvice(db)}`)];
 }

@@ -10,20 +10,21 @@ import { readOnlyReasonOf } from './writable.ts';
  */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
   await requireUtf8(db);
+  const schema = await migrationsSchema(db);
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
-    migrationTableSchema: 'public',
-    migrationTableName: 'verite_migrations',
-    migrationLockTableName: 'verite_migrations_lock',
+    migrationTableSchema: schema,
+    migrationTableName: MIGRATIONS_TABLE,
+    migrationLockTableName: `${MIGRATIONS_TABLE}_lock`,
     // Migrations written on parallel branches may land in either order.
     allowUnorderedMigrations: true,
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    // Before any migration runs, the migrator creates its own tables (public.verite_migrations).
-    const what = failed ? `migration ${failed.migrationName}` : 'preparing the migrations (table public.verite_migrations)';
+    // Before any migration runs, the migrator creates its own tables (ops.verite_migrations).
+    const what = failed ? `migration ${failed.migrationName}` : `preparing the migrations (table ${schema}.${MIGRATIONS_TABLE})`;
     const cause = result.error as { code?: unknown; message?: unknown };
     if (cause?.code === '42501') throw new WarehouseError(await privilegeMessage(db, what, String(cause.message)), '', [], { cause: result.error });
     // 25006: read_only_sql_transaction (a standby, or default_transaction_read_only).
@@ -35,6 +36,39 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   return result;
 }
 
+/** The migrator's own table (and `<it>_lock`), in schema `ops` beside verite's other bookkeeping. */
+export const MIGRATIONS_TABLE = 'verite_migrations';
+
+/**
+ * Where the migrator's tables are: `ops`, so that verite needs no right on schema `public`
+ * (PostgreSQL 15 and later give it only to the database's owner). A warehouse made before
+ * keeps them in `public`: they are moved into `ops` here, both in one transaction, once, by
+ * whichever command comes first (an advisory lock keeps two from trying at once). When they
+ * cannot be moved (a login that does not own them, a read-only server), they are used where
+ * they are, as before.
+ */
+export async function migrationsSchema(db: Kysely<any>): Promise<'ops' | 'public'> {
+  const where = async (q: Kysely<any>) =>
+    (
+      await sql<{ ops: boolean; public: boolean }>`
+        select to_regclass(${`ops.${MIGRATIONS_TABLE}`}) is not null as ops, to_regclass(${`public.${MIGRATIONS_TABLE}`}) is not null as public`.execute(q)
+    ).rows[0]!;
+  const found = await where(db);
+  if (found.ops || !found.public) return 'ops';
+  try {
+    return await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext('verite.migrations.relocate'))`.execute(trx);
+      const now = await where(trx);
+      if (now.ops || !now.public) return 'ops';
+      await sql`alter table ${sql.table(`public.${MIGRATIONS_TABLE}`)} set schema ops`.execute(trx);
+      await sql`alter table ${sql.table(`public.${MIGRATIONS_TABLE}_lock`)} set schema ops`.execute(trx);
+      return 'ops' as const;
+    });
+  } catch {
+    return 'public';
+  }
+}
+
 /**
  * What a login that may not create verite's tables is told: who it is, where, and what it needs
  * (docs/bi.md, "What verite's own login needs").
@@ -43,24 +77,16 @@ async function privilegeMessage(db: Kysely<any>, what: string, reason: string): 
   return `${what} failed: ${reason}. ${await privilegeAdvice(db)}`;
 }
 
-/** Who the login is, who owns the database (and schema public), and the grant that lets the login create its tables. */
+/** Who the login is, who owns the database, and the grant that lets the login create its schemas. */
 export async function privilegeAdvice(db: Kysely<any>): Promise<string> {
-  const who = await sql<{ login: string; database: string; owner: string; schemaOwner: string | null }>`
-    select current_user as login, current_database() as database, pg_get_userbyid(d.datdba) as owner,
-      (select pg_get_userbyid(n.nspowner) from pg_namespace n where n.nspname = 'public') as "schemaOwner"
+  const who = await sql<{ login: string; database: string; owner: string }>`
+    select current_user as login, current_database() as database, pg_get_userbyid(d.datdba) as owner
       from pg_database d where d.datname = current_database()`.execute(db);
-  const { login, database, owner, schemaOwner } = who.rows[0]!;
-  if (owner === login) {
-    // It owns the database, not schema public (PostgreSQL 14 and earlier, once CREATE on it was revoked from PUBLIC).
-    return (
-      `verite's login "${login}" owns database "${database}" but may not create in its schema public, which "${schemaOwner}" owns: ` +
-      `have "${schemaOwner}" run GRANT CREATE ON SCHEMA public TO "${login}" in it`
-    );
-  }
+  const { login, database, owner } = who.rows[0]!;
   return (
-    `verite's login "${login}" may not create its tables in database "${database}", which "${owner}" owns: ` +
+    `verite's login "${login}" may not create its schemas in database "${database}", which "${owner}" owns: ` +
     `have the database owned by "${login}" (ALTER DATABASE "${database}" OWNER TO "${login}"), as a managed service's own login owns its database, ` +
-    `or grant it CREATE on the database and on schema public (GRANT CREATE ON DATABASE "${database}" TO "${login}"; GRANT CREATE ON SCHEMA public TO "${login}")`
+    `or have "${owner}" grant it CREATE on the database (GRANT CREATE ON DATABASE "${database}" TO "${login}")`
   );
 }
 

@@ -60,13 +60,13 @@ describe("verite check's warehouse line", () => {
   it('a migrated warehouse one migration behind this release: ok, saying the next command applies it', async () => {
     const names = Object.keys(migrations).sort();
     const last = names[names.length - 1]!;
-    const { rows } = await migrated.pool.query('delete from public.verite_migrations where name = $1 returning name', [last]);
+    const { rows } = await migrated.pool.query('delete from ops.verite_migrations where name = $1 returning name', [last]);
     try {
       expect(rows).toHaveLength(1);
       const found = await checkWarehouse({ databaseUrl: migrated.url });
       expect(messages(found, 'ok')).toContain("verite's tables are there; 1 migration of this release will be applied by the next command");
     } finally {
-      await migrated.pool.query(`insert into public.verite_migrations (name, timestamp) values ($1, now()::text)`, [last]);
+      await migrated.pool.query(`insert into ops.verite_migrations (name, timestamp) values ($1, now()::text)`, [last]);
     }
   });
 
@@ -77,7 +77,7 @@ describe("verite check's warehouse line", () => {
     const c = new pg.Client({ connectionString: urlOf(EMPTY) });
     await c.connect();
     const made = await c.query(`select count(*)::int as n from pg_namespace where nspname in ('raw', 'staging', 'core', 'metrics', 'ops')`);
-    const table = await c.query(`select to_regclass('public.verite_migrations') as t`);
+    const table = await c.query(`select coalesce(to_regclass('ops.verite_migrations'), to_regclass('public.verite_migrations')) as t`);
     await c.end();
     expect(made.rows[0].n).toBe(0);
     expect(table.rows[0].t).toBeNull();
@@ -87,7 +87,7 @@ describe("verite check's warehouse line", () => {
     const found = await checkWarehouse({ databaseUrl: urlOf(EMPTY, LOGIN) });
     expect(found.level).toBe('problem');
     const [said] = messages(found, 'problem');
-    expect(said).toContain(`the first command could not create verite's tables: verite's login "${LOGIN}" may not create its tables in database "${EMPTY}"`);
+    expect(said).toContain(`the first command could not create verite's tables: verite's login "${LOGIN}" may not create its schemas in database "${EMPTY}"`);
     expect(said).toContain(`GRANT CREATE ON DATABASE "${EMPTY}" TO "${LOGIN}"`);
   });
 

@@ -3,15 +3,19 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { connect, openWarehouse } from '../../warehouse/connection.ts';
-import { migrateToLatest } from '../../warehouse/migrate.ts';
+import { migrateToLatest, migrationsSchema } from '../../warehouse/migrate.ts';
+import { migrations } from '../../warehouse/migrations/index.ts';
+import { createTestDatabase } from '../support/database.ts';
 
 /**
  * What verite asks of the database it is given, and what it says when the database falls short.
  *
- * A login that does not own its database may not create tables in schema `public` (PostgreSQL 15
- * and later), where the migrator keeps its own: the migrations fail before the first one. The
- * error says who the login is, who owns the database, and the statements that let it in
- * (docs/bi.md, "What verite's own login needs"); with the grants it names, the migrations run.
+ * A login that does not own its database needs CREATE on it, for verite's schemas, and nothing
+ * on schema `public` (PostgreSQL 15 and later let only the database's owner create there): the
+ * migrator keeps its own tables in `ops`. Without CREATE the migrations fail before the first
+ * one, saying who the login is, who owns the database and the statement that lets it in
+ * (docs/bi.md, "What verite's own login needs"); with it, they run. A warehouse made when the
+ * migrator's tables were in `public` has them moved into `ops` by its next command.
  */
 const suffix = randomBytes(3).toString('hex');
 const LOGIN = `verite_login_${suffix}`;
@@ -51,35 +55,33 @@ afterAll(async () => {
 });
 
 describe('a login that does not own its database', () => {
-  it('is told who it is, who owns the database and what to grant; with the grant, the migrations run', async () => {
+  it('without CREATE on it, is told who it is, who owns the database and the grant; with that grant alone, the migrations run', async () => {
     const version = Number((await admin.query(`select current_setting('server_version_num') as v`)).rows[0].v);
-    if (version < 150000) {
-      // PostgreSQL 14 lets PUBLIC create in schema public: take it away, as 15 does.
-      const c = new pg.Client({ connectionString: asOwner() });
-      await c.connect();
-      await c.query('revoke create on schema public from public');
-      await c.end();
-    }
+    const c = new pg.Client({ connectionString: asOwner() });
+    await c.connect();
+    // What an administrator gives a login on a database it does not own, minus CREATE; and, on
+    // PostgreSQL 14, schema public closed to PUBLIC as 15 closes it.
+    await c.query(`revoke create on database ${DATABASE} from ${LOGIN}`);
+    if (version < 150000) await c.query('revoke create on schema public from public');
+    await c.end();
     const first = connect(url, 1);
     try {
       const error = await migrateToLatest(first.db).then(() => null, (e: Error) => e);
-      expect(error?.message).toContain('preparing the migrations (table public.verite_migrations) failed: permission denied for schema public');
-      expect(error?.message).toContain(`verite's login "${LOGIN}" may not create its tables in database "${DATABASE}"`);
-      expect(error?.message).toContain(`GRANT CREATE ON SCHEMA public TO "${LOGIN}"`);
+      expect(error?.message).toContain(`preparing the migrations (table ops.verite_migrations) failed: permission denied for database ${DATABASE}`);
+      expect(error?.message).toContain(`verite's login "${LOGIN}" may not create its schemas in database "${DATABASE}"`);
+      expect(error?.message).toContain(`GRANT CREATE ON DATABASE "${DATABASE}" TO "${LOGIN}"`);
     } finally {
       await first.db.destroy();
     }
 
-    // The owner runs the grant the message names, in the database.
-    const owner = new pg.Client({ connectionString: asOwner() });
-    await owner.connect();
-    await owner.query(`grant create on schema public to "${LOGIN}"`);
-    await owner.end();
+    // The owner runs the grant the message names; schema public stays closed to the login.
+    await admin.query(`grant create on database ${DATABASE} to "${LOGIN}"`);
     const second = connect(url, 1);
     try {
       await migrateToLatest(second.db);
-      const tables = await second.pool.query(`select count(*)::int as n from information_schema.tables where table_schema = 'ops' and table_name = 'runs'`);
-      expect(tables.rows[0].n).toBe(1);
+      const found = await second.pool.query(`select to_regclass('ops.runs') is not null as runs, to_regclass('ops.verite_migrations') is not null as ops,
+        to_regclass('public.verite_migrations') is not null as public, has_schema_privilege('public', 'CREATE') as "createInPublic"`);
+      expect(found.rows[0]).toEqual({ runs: true, ops: true, public: false, createInPublic: false });
     } finally {
       await second.db.destroy();
     }
@@ -101,7 +103,7 @@ describe('a database not encoded in UTF8', () => {
       // Nothing was created: no schema of verite's, no migrations table.
       const made = await latin.pool.query(`select count(*)::int as n from pg_namespace where nspname in ('raw', 'staging', 'core', 'metrics', 'ops')`);
       expect(made.rows[0].n).toBe(0);
-      expect((await latin.pool.query(`select to_regclass('public.verite_migrations') as t`)).rows[0].t).toBeNull();
+      expect((await latin.pool.query(`select coalesce(to_regclass('ops.verite_migrations'), to_regclass('public.verite_migrations')) as t`)).rows[0].t).toBeNull();
     } finally {
       await latin.db.destroy();
     }
@@ -109,9 +111,9 @@ describe('a database not encoded in UTF8', () => {
 });
 
 describe('a login that owns its database but not its schema public', () => {
-  it('is told to have the schema\'s owner let it in, and with that grant the migrations run', async () => {
+  it('needs nothing on schema public: the migrations run, and nothing of verite\'s is put there', async () => {
     // PostgreSQL 14's public schema belongs to the bootstrap superuser; once CREATE on it is
-    // revoked from PUBLIC (docs/bi.md), the database's owner may not create there either.
+    // revoked from PUBLIC (docs/bi.md), the database's owner may not create there.
     await admin.query(`create database ${OWNED} owner ${LOGIN}`);
     const asAdmin = new URL(inject('adminDatabaseUrl'));
     asAdmin.pathname = `/${OWNED}`;
@@ -124,26 +126,66 @@ describe('a login that owns its database but not its schema public', () => {
       const asLogin = new URL(asAdmin);
       asLogin.username = LOGIN;
       asLogin.password = LOGIN;
-      const first = connect(asLogin.toString(), 1);
+      const login = connect(asLogin.toString(), 1);
       try {
-        const error = await migrateToLatest(first.db).then(() => null, (e: Error) => e);
-        expect(error?.message).toContain(
-          `verite's login "${LOGIN}" owns database "${OWNED}" but may not create in its schema public, which "${adminName}" owns: ` +
-            `have "${adminName}" run GRANT CREATE ON SCHEMA public TO "${LOGIN}" in it`,
-        );
+        await migrateToLatest(login.db);
+        expect((await login.pool.query(`select to_regclass('ops.runs') is not null as made, has_schema_privilege('public', 'CREATE') as "createInPublic"`)).rows[0]).toEqual({
+          made: true,
+          createInPublic: false,
+        });
       } finally {
-        await first.db.destroy();
+        await login.db.destroy();
       }
-      await schemaOwner.query(`grant create on schema public to "${LOGIN}"`);
-      const second = connect(asLogin.toString(), 1);
-      try {
-        await migrateToLatest(second.db);
-        expect((await second.pool.query(`select to_regclass('ops.runs') is not null as made`)).rows[0].made).toBe(true);
-      } finally {
-        await second.db.destroy();
-      }
+      const inPublic = await schemaOwner.query(`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'`);
+      expect(inPublic.rows[0].n).toBe(0);
     } finally {
       await schemaOwner.end();
+    }
+  });
+});
+
+describe('a warehouse made when the migrator kept its tables in public', () => {
+  it('has them moved into ops by its next command, once, with every migration still counted as applied', async () => {
+    const wh = await createTestDatabase('migrations_in_public');
+    try {
+      const applied = (await wh.pool.query('select count(*)::int as n from ops.verite_migrations')).rows[0].n as number;
+      expect(applied).toBe(Object.keys(migrations).length);
+      await wh.pool.query('alter table ops.verite_migrations set schema public');
+      await wh.pool.query('alter table ops.verite_migrations_lock set schema public');
+      const result = await migrateToLatest(wh.db);
+      // Nothing ran again: the migrator found every migration applied, in its new place.
+      expect(result.results).toEqual([]);
+      const where = await wh.pool.query(`select to_regclass('ops.verite_migrations') is not null as ops, to_regclass('ops.verite_migrations_lock') is not null as lock,
+        to_regclass('public.verite_migrations') is not null as public, (select count(*)::int from ops.verite_migrations) as n`);
+      expect(where.rows[0]).toEqual({ ops: true, lock: true, public: false, n: applied });
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it('a login that may not move them uses them where they are, as before', async () => {
+    const wh = await createTestDatabase('migrations_kept_in_public');
+    try {
+      await wh.pool.query('alter table ops.verite_migrations set schema public');
+      await wh.pool.query('alter table ops.verite_migrations_lock set schema public');
+      // Tables owned by a role verite's login is not: ALTER … SET SCHEMA is refused to it.
+      await wh.pool.query(`grant all on schema ops, raw, staging, core, metrics to ${LOGIN}`);
+      await wh.pool.query(`grant all on all tables in schema public to ${LOGIN}`);
+      await wh.pool.query(`grant connect on database ${new URL(wh.url).pathname.slice(1)} to ${LOGIN}`);
+      const asLogin = new URL(wh.url);
+      asLogin.username = LOGIN;
+      asLogin.password = LOGIN;
+      const login = connect(asLogin.toString(), 1);
+      try {
+        expect(await migrationsSchema(login.db)).toBe('public');
+      } finally {
+        await login.db.destroy();
+      }
+      expect((await wh.pool.query(`select to_regclass('public.verite_migrations') is not null as public`)).rows[0].public).toBe(true);
+      await wh.pool.query(`revoke all on schema ops, raw, staging, core, metrics from ${LOGIN}`);
+      await wh.pool.query(`revoke all on all tables in schema public from ${LOGIN}`);
+    } finally {
+      await wh.close();
     }
   });
 });

@@ -84,7 +84,7 @@ describe('a warehouse that takes no writes', () => {
     try {
       const migrated = migrateToLatest(db);
       await expect(migrated).rejects.toBeInstanceOf(WarehouseError);
-      await expect(migrated).rejects.toThrow(`preparing the migrations (table public.verite_migrations) failed: ${READ_ONLY(EMPTY)}`);
+      await expect(migrated).rejects.toThrow(`preparing the migrations (table ops.verite_migrations) failed: ${READ_ONLY(EMPTY)}`);
     } finally {
       await db.destroy();
     }
