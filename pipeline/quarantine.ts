@@ -5,13 +5,14 @@ import type { VeriteConfig } from '../config/schema.ts';
 import { streamIdentity, type StreamIdentity } from '../catalog/catalog.ts';
 import { knownSource } from '../extractors/sources.ts';
 import type { KnownSources } from '../extractors/types.ts';
-import { UsageError, errorMessage } from '../lib/errors.ts';
+import { UsageError, WarehouseError, errorMessage } from '../lib/errors.ts';
 import { redactString, type Logger } from '../lib/logger.ts';
 import { landPage, preparePage } from '../loaders/raw-loader.ts';
 import { RawText } from '../loaders/raw-text.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import type { Database } from '../warehouse/database.ts';
 import { rawTableName } from '../warehouse/tables/raw.ts';
+import { readOnlyReasonOf } from '../warehouse/writable.ts';
 import { withRunLock } from './lock.ts';
 import { runPipeline, type RunResult } from './run.ts';
 import { finishRun, startRun } from './run-log.ts';
@@ -155,6 +156,9 @@ export async function dropHeldRecords(db: Kysely<Database>, ids: readonly string
   if (ids.length === 0) throw new UsageError('name the records to drop (ids from verite quarantine list)');
   const parsed = ids.map((id) => ({ id, p: parseId(id) }));
   return db.transaction().execute(async (trx) => {
+    // It takes no run lock (one transaction is all it needs): a warehouse that takes no writes is said so here.
+    const refused = await readOnlyReasonOf(trx);
+    if (refused) throw new WarehouseError(refused, '');
     const outcomes: ActionOutcome[] = [];
     for (const { id, p } of parsed) {
       if (p.kind === 'quarantined') {

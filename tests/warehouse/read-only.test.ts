@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WarehouseError } from '../../lib/errors.ts';
 import { holdLiveness, withRunLock } from '../../pipeline/lock.ts';
+import { dropHeldRecords } from '../../pipeline/quarantine.ts';
 import { connect, openWarehouse } from '../../warehouse/connection.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
 import { readOnlyReason, requireWritable, transactionPooler } from '../../warehouse/writable.ts';
@@ -61,6 +62,8 @@ describe('a warehouse that takes no writes', () => {
       await expect(locked).rejects.toThrow('A managed service sets it when the storage is nearly full: free or add storage');
       expect(ran).toBe(false);
       await expect(holdLiveness(wh.pool)).rejects.toThrow(READ_ONLY(MIGRATED));
+      // `quarantine drop` takes no run lock: it says so in its own transaction.
+      await expect(dropHeldRecords(wh.db, ['q1'], { command: 'verite quarantine drop q1', user: 'test' })).rejects.toThrow(READ_ONLY(MIGRATED));
     } finally {
       await wh.close();
     }
