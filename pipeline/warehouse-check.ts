@@ -18,7 +18,17 @@ export interface WarehouseCheckResult {
   findings: CheckFinding[];
 }
 
-const LOCAL_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|)$/;
+/**
+ * Hosts taken for this machine or its own private network, where a connection without TLS is
+ * not warned about: the loopback names and addresses, a socket folder (no host), and a name
+ * without a dot, such as a Compose service's (`postgres` in docker-compose.yml).
+ */
+const LOCAL_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|[a-z0-9_-]*)$/i;
+
+/** Whether a connection to `host` (a URL's hostname) crosses a network verite warns about without TLS. */
+export function isRemoteHost(host: string): boolean {
+  return !LOCAL_HOST.test(host) && !host.startsWith('/');
+}
 
 /**
  * Whether the first run would work on the warehouse `DATABASE_URL` names, changing nothing in
@@ -78,7 +88,7 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
       ? warning(`${version} is older than any verite is tested on (14 to 18) and past its end of life: upgrade the server`)
       : ok(`${version}${server.tls ? ', over TLS' : ''}`),
   );
-  if (!server.tls && !LOCAL_HOST.test(host) && !host.startsWith('/')) {
+  if (!server.tls && isRemoteHost(host)) {
     found.push(warning(`the connection to ${host} is not encrypted: the password and the shop's data cross the network in clear; add sslmode=verify-full to DATABASE_URL (docs/operations.md, "TLS to a managed server")`));
   }
   const encoding = await encodingProblem(db);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
+import { checkWarehouse, isRemoteHost } from '../../pipeline/warehouse-check.ts';
 import { migrations } from '../../warehouse/migrations/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -145,6 +145,11 @@ describe("verite check's warehouse line", () => {
     expect(messages(found, 'warning')).toContain(
       `the connection to [::ffff:7f00:1] is not encrypted: the password and the shop's data cross the network in clear; add sslmode=verify-full to DATABASE_URL (docs/operations.md, "TLS to a managed server")`,
     );
+  });
+
+  it('a host on this machine, or named without a dot (a Compose service), is not taken for a network', () => {
+    for (const host of ['localhost', '127.0.0.1', '127.0.1.1', '[::1]', '', 'postgres', 'db']) expect(isRemoteHost(host), host).toBe(false);
+    for (const host of ['db.example.com', 'ep-quiet-lake-98765.eu-central-1.aws.neon.tech', '10.0.0.5', '[::ffff:7f00:1]']) expect(isRemoteHost(host), host).toBe(true);
   });
 
   it('verite check --sources warehouse: the line alone, exit 1 on a problem and 0 otherwise', async () => {
