@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { connect, type Warehouse } from '../../warehouse/connection.ts';
+import { connect, openWarehouse, type Warehouse } from '../../warehouse/connection.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
 
 /**
@@ -57,4 +57,15 @@ export async function createTestDatabase(label = 'test', locale?: TestLocale): P
       await c.end();
     },
   };
+}
+
+/** What opening the warehouse at `url` (without migrations) comes to: `connected`, or the error's message. */
+export function openingOutcome(url: string): Promise<string> {
+  return openWarehouse({ databaseUrl: url, migrate: false }).then(
+    async (wh) => {
+      await wh.close();
+      return 'connected';
+    },
+    (error: Error) => error.message,
+  );
 }

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { connect, openWarehouse } from '../../warehouse/connection.ts';
+import { connect } from '../../warehouse/connection.ts';
 import { migrateToLatest, migrationsSchema } from '../../warehouse/migrate.ts';
 import { migrations } from '../../warehouse/migrations/index.ts';
-import { createTestDatabase } from '../support/database.ts';
+import { createTestDatabase, openingOutcome } from '../support/database.ts';
 
 /**
  * What verite asks of the database it is given, and what it says when the database falls short.
@@ -199,14 +199,7 @@ describe('a connection limit used up', () => {
     const u = new URL(asOwner());
     u.username = LIMITED;
     u.password = LIMITED;
-    const opened = (target: string) =>
-      openWarehouse({ databaseUrl: target, migrate: false }).then(
-        async (wh) => {
-          await wh.close();
-          return 'connected';
-        },
-        (e: Error) => e.message,
-      );
+    const opened = openingOutcome;
     const byRole = await opened(u.toString());
     expect(byRole).toContain(`cannot connect to the warehouse at postgres://${LIMITED}@`);
     expect(byRole).toContain('the login has used its own connection limit (ALTER ROLE … CONNECTION LIMIT): end its other sessions, or have the limit raised; verite keeps up to 10 sessions');

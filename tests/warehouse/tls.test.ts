@@ -8,6 +8,7 @@ import { generate } from 'selfsigned';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/errors.ts';
 import { driverUrl, openWarehouse } from '../../warehouse/connection.ts';
+import { openingOutcome } from '../support/database.ts';
 
 /**
  * Connecting to a managed server over TLS (docs/operations.md, "TLS to a managed server"). The
@@ -140,14 +141,7 @@ async function standin(mode: 'tls' | 'no-tls' | 'tls-only' | 'client-cert'): Pro
   return made;
 }
 
-const failure = (url: string) =>
-  openWarehouse({ databaseUrl: url, migrate: false }).then(
-    async (wh) => {
-      await wh.close();
-      return 'connected';
-    },
-    (error: Error) => error.message,
-  );
+const failure = openingOutcome;
 
 describe('TLS to a managed server', () => {
   it('says what to add when the certificate is signed by an authority Node does not trust, sslmode=require included', async () => {
