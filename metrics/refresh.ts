@@ -17,6 +17,7 @@ import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Progress } from '../lib/progress.ts';
+import { buildInOneProcess, sharedMemoryShortage, sharedMemoryWarning } from '../warehouse/build-session.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
@@ -165,6 +166,17 @@ export interface RefreshOptions {
  * Returns a result per table; never throws for a database error.
  */
 export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, log?: Logger, options: RefreshOptions = {}): Promise<MetricsRefreshResult> {
+  const result = await refreshOnce(warehouse, config, log, options, false);
+  if (result.status !== 'failed' || !sharedMemoryShortage({ message: result.failed?.error })) return result;
+  // The server's shared memory cannot hold parallel workers (a container's 64 MB /dev/shm): the
+  // whole refresh again, its transaction rolled back, with every statement in one process.
+  log?.warn({ table: result.failed?.table, err: result.failed?.error }, 'shared memory too small for parallel workers: refreshing in one process');
+  const again = await refreshOnce(warehouse, config, log, options, true);
+  if (again.status === 'failed') return again;
+  return { ...again, warnings: [sharedMemoryWarning('refresh', result.failed!.table, { message: result.failed!.error }), ...(again.warnings ?? [])] };
+}
+
+async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, log: Logger | undefined, options: RefreshOptions, oneProcess: boolean): Promise<MetricsRefreshResult> {
   const definitions = options.definitions ?? metricDefinitions;
   const problems = definitionProblems([...dimensionDefinitions, ...definitions]);
   if (problems.length) return { status: 'failed', tables: [], error: `the metric definitions are inconsistent: ${problems.join('; ')}` };
@@ -179,6 +191,7 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
   try {
     // Timestamps without an offset mean UTC, whatever the server's setting; one refresh at a time.
     await sql`set local timezone = 'UTC'`.execute(trx);
+    if (oneProcess) await buildInOneProcess(trx);
     await sql`select pg_advisory_xact_lock(hashtext('verite.metrics.refresh'))`.execute(trx);
     const missing = await missingTables(trx, CORE_INPUTS);
     if (missing.length) {

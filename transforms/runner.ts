@@ -4,7 +4,7 @@ import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Progress } from '../lib/progress.ts';
 import type { Database } from '../warehouse/database.ts';
-import { setBuildSettings } from '../warehouse/build-session.ts';
+import { buildInOneProcess, setBuildSettings, sharedMemoryShortage, sharedMemoryWarning } from '../warehouse/build-session.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
@@ -261,6 +261,8 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     const streamsChangedSince = changedStreams(tdb, through);
     await startSetAside(tdb, ordered.map((m) => m.name));
     let temp = 0;
+    let oneProcess = false;
+    const buildWarnings: string[] = [];
     for (const model of ordered) {
       if (selected && !selected.has(model.name)) {
         results.push({ model: model.name, status: 'not-run', reason: 'not selected' });
@@ -273,71 +275,87 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         continue;
       }
       const started = Date.now();
-      let compiled: string | undefined;
-      const savepoint = await trx.savepoint('model').execute();
-      const restore = await applyPlannerSettings(tdb, model);
-      try {
-        const signature = modelSignature(tdb, model, ctx);
-        signatures.set(model.name, signature);
-        const before = previous.get(model.name);
-        const mode = await chooseMode(tdb, model, { before, signature, full: options.full === true || selected !== null, deltas, ctx, config, found, streamsChangedSince });
-        const n = ++temp;
-        let rows: number;
-        let delta: ModelDelta;
-        if (mode === 'skip') {
-          rows = 0;
-          delta = { mode, rows: 0 };
-        } else if (mode === 'incremental') {
-          const built = await buildIncrementally(tdb, model, ctx, changeSets(deltas, before!.through, through), n, (c) => (compiled = c), options.log);
-          rows = built.inserted;
-          delta = built.delta;
-          setAside.push(...(await recordSetAside(built.setAside, options.log)));
-        } else {
-          // A model compared with its previous rows keeps them aside first.
-          const kept = mode === 'diff' ? `pg_temp.verite_before_${n}` : undefined;
-          if (kept) await sql`create temp table ${sql.table(kept)} on commit drop as select * from ${sql.table(model.name)}`.execute(trx);
-          await clearSetAside(tdb, model.name);
-          const query = model.build(tdb, ctx);
-          compiled = query.compile().sql;
-          // A check folded into the build reads the rows built, before they are published.
-          rows = await buildTable(tdb, model, query, async (building) => {
-            await requireFoldedColumn(tdb, model, building);
-            for (const check of setAsideChecks(model).filter((c) => c.folded)) {
+      // A server whose shared memory cannot hold parallel workers (a PostgreSQL container's
+      // 64 MB /dev/shm) gets the model again, in one process.
+      for (;;) {
+        let compiled: string | undefined;
+        const setAsideBefore = setAside.length;
+        const savepoint = await trx.savepoint('model').execute();
+        const restore = await applyPlannerSettings(tdb, model);
+        try {
+          const signature = modelSignature(tdb, model, ctx);
+          signatures.set(model.name, signature);
+          const before = previous.get(model.name);
+          const mode = await chooseMode(tdb, model, { before, signature, full: options.full === true || selected !== null, deltas, ctx, config, found, streamsChangedSince });
+          const n = ++temp;
+          let rows: number;
+          let delta: ModelDelta;
+          if (mode === 'skip') {
+            rows = 0;
+            delta = { mode, rows: 0 };
+          } else if (mode === 'incremental') {
+            const built = await buildIncrementally(tdb, model, ctx, changeSets(deltas, before!.through, through), n, (c) => (compiled = c), options.log);
+            rows = built.inserted;
+            delta = built.delta;
+            setAside.push(...(await recordSetAside(built.setAside, options.log)));
+          } else {
+            // A model compared with its previous rows keeps them aside first.
+            const kept = mode === 'diff' ? `pg_temp.verite_before_${n}` : undefined;
+            if (kept) await sql`create temp table ${sql.table(kept)} on commit drop as select * from ${sql.table(model.name)}`.execute(trx);
+            await clearSetAside(tdb, model.name);
+            const query = model.build(tdb, ctx);
+            compiled = query.compile().sql;
+            // A check folded into the build reads the rows built, before they are published.
+            rows = await buildTable(tdb, model, query, async (building) => {
+              await requireFoldedColumn(tdb, model, building);
+              for (const check of setAsideChecks(model).filter((c) => c.folded)) {
+                compiled = compileCheck(tdb, check, ctx).sql;
+                const outcome = await runCheckReading(tdb, model, check, ctx, new Map([[model.name, building]]), building, n);
+                if (outcome.count > 0) setAside.push(...(await recordSetAside([outcome.result], options.log)));
+              }
+              await dropFoldedColumn(tdb, model, building);
+            });
+            // Records the model cannot use leave its table before any model reads it.
+            for (const check of setAsideChecks(model).filter((c) => !c.folded)) {
               compiled = compileCheck(tdb, check, ctx).sql;
-              const outcome = await runCheckReading(tdb, model, check, ctx, new Map([[model.name, building]]), building, n);
-              if (outcome.count > 0) setAside.push(...(await recordSetAside([outcome.result], options.log)));
+              const outcome = await setRecordsAside(tdb, model, check, ctx, check.failing(tdb, ctx) as unknown as RawBuilder<unknown>, model.name);
+              if (outcome.count === 0) continue;
+              rows -= outcome.removed;
+              setAside.push(...(await recordSetAside([outcome.result], options.log)));
             }
-            await dropFoldedColumn(tdb, model, building);
-          });
-          // Records the model cannot use leave its table before any model reads it.
-          for (const check of setAsideChecks(model).filter((c) => !c.folded)) {
-            compiled = compileCheck(tdb, check, ctx).sql;
-            const outcome = await setRecordsAside(tdb, model, check, ctx, check.failing(tdb, ctx) as unknown as RawBuilder<unknown>, model.name);
-            if (outcome.count === 0) continue;
-            rows -= outcome.removed;
-            setAside.push(...(await recordSetAside([outcome.result], options.log)));
+            delta = kept ? await compareWithBefore(tdb, model.name, kept, n) : { mode: 'full', rows };
           }
-          delta = kept ? await compareWithBefore(tdb, model.name, kept, n) : { mode: 'full', rows };
+          deltas.set(model.name, delta);
+          await recordMetricInputs(tdb, model.name, delta);
+          await savepoint.releaseSavepoint('model').execute();
+          await restore();
+          results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started, mode, replaced: delta.rows });
+          options.log?.debug({ model: model.name, rows, mode, replaced: delta.rows }, 'model built');
+          const what = mode === 'full' || mode === 'diff' ? `${rows.toLocaleString('en-US')} rows` : mode === 'skip' ? 'unchanged' : `${delta.rows.toLocaleString('en-US')} rows replaced`;
+          options.progress?.update('transform', `transform: ${results.length}/${ordered.length} models (${model.name}, ${what})`, {
+            models: results.length,
+            of: ordered.length,
+            model: model.name,
+            rows,
+          });
+        } catch (error) {
+          await savepoint.rollbackToSavepoint('model').execute();
+          await restore();
+          if (!oneProcess && sharedMemoryShortage(error)) {
+            // Every later statement of the build would meet the same shortage: the rest of the
+            // transaction runs in one process, this model again first.
+            oneProcess = true;
+            setAside.length = setAsideBefore;
+            await buildInOneProcess(tdb);
+            buildWarnings.push(sharedMemoryWarning('build', model.name, error));
+            options.log?.warn({ model: model.name, err: errorMessage(error) }, 'shared memory too small for parallel workers: building in one process');
+            continue;
+          }
+          failed.add(model.name);
+          results.push({ model: model.name, status: 'failed', ms: Date.now() - started, sql: compiled, error: errorMessage(error) });
+          options.log?.error({ model: model.name, err: errorMessage(error) }, 'model failed');
         }
-        deltas.set(model.name, delta);
-        await recordMetricInputs(tdb, model.name, delta);
-        await savepoint.releaseSavepoint('model').execute();
-        await restore();
-        results.push({ model: model.name, status: 'succeeded', rows, ms: Date.now() - started, mode, replaced: delta.rows });
-        options.log?.debug({ model: model.name, rows, mode, replaced: delta.rows }, 'model built');
-        const what = mode === 'full' || mode === 'diff' ? `${rows.toLocaleString('en-US')} rows` : mode === 'skip' ? 'unchanged' : `${delta.rows.toLocaleString('en-US')} rows replaced`;
-        options.progress?.update('transform', `transform: ${results.length}/${ordered.length} models (${model.name}, ${what})`, {
-          models: results.length,
-          of: ordered.length,
-          model: model.name,
-          rows,
-        });
-      } catch (error) {
-        await savepoint.rollbackToSavepoint('model').execute();
-        await restore();
-        failed.add(model.name);
-        results.push({ model: model.name, status: 'failed', ms: Date.now() - started, sql: compiled, error: errorMessage(error) });
-        options.log?.error({ model: model.name, err: errorMessage(error) }, 'model failed');
+        break;
       }
     }
     options.progress?.update('transform', `transform: ${ordered.length} models done, running the data checks`, { models: results.length, of: ordered.length, checks: true });
@@ -358,28 +376,39 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
         }
         // A check whose own query fails is a failed check, not the end of the run: the
         // savepoint keeps the transaction usable for the other checks.
-        const savepoint = await trx.savepoint('check').execute();
-        let compiled: string | undefined;
-        try {
-          const q = compileCheck(tdb, check, ctx);
-          const tables = scoped && check.severity !== 'warn' && !('whole' in check && check.whole) ? new Map([[model.name, scoped]]) : new Map<string, string>();
-          compiled = readFrom(q.sql, tables);
-          const rows = ((await trx.executeQuery(CompiledQuery.raw(compiled, [...q.parameters]))).rows ?? []) as Record<string, unknown>[];
-          await savepoint.releaseSavepoint('check').execute();
-          const passed = rows.length === 0;
-          checks.push({
-            model: model.name,
-            check: check.name,
-            passed,
-            sample: rows.slice(0, 5),
-            message: passed ? undefined : check.describe?.(rows),
-            ...(check.severity === 'warn' ? { warning: true } : {}),
-          });
-        } catch (error) {
-          await savepoint.rollbackToSavepoint('check').execute();
-          const message = `the check's query failed: ${errorMessage(error)}`;
-          checks.push({ model: model.name, check: check.name, passed: false, sample: [], message, sql: compiled });
-          options.log?.error({ model: model.name, check: check.name, err: errorMessage(error) }, 'data check failed to run');
+        for (;;) {
+          const savepoint = await trx.savepoint('check').execute();
+          let compiled: string | undefined;
+          try {
+            const q = compileCheck(tdb, check, ctx);
+            const tables = scoped && check.severity !== 'warn' && !('whole' in check && check.whole) ? new Map([[model.name, scoped]]) : new Map<string, string>();
+            compiled = readFrom(q.sql, tables);
+            const rows = ((await trx.executeQuery(CompiledQuery.raw(compiled, [...q.parameters]))).rows ?? []) as Record<string, unknown>[];
+            await savepoint.releaseSavepoint('check').execute();
+            const passed = rows.length === 0;
+            checks.push({
+              model: model.name,
+              check: check.name,
+              passed,
+              sample: rows.slice(0, 5),
+              message: passed ? undefined : check.describe?.(rows),
+              ...(check.severity === 'warn' ? { warning: true } : {}),
+            });
+          } catch (error) {
+            await savepoint.rollbackToSavepoint('check').execute();
+            if (!oneProcess && sharedMemoryShortage(error)) {
+              // As for a model (above): this check again, and the rest, in one process.
+              oneProcess = true;
+              await buildInOneProcess(tdb);
+              buildWarnings.push(sharedMemoryWarning('build', `${model.name}: check ${check.name}`, error));
+              options.log?.warn({ model: model.name, check: check.name, err: errorMessage(error) }, 'shared memory too small for parallel workers: checking in one process');
+              continue;
+            }
+            const message = `the check's query failed: ${errorMessage(error)}`;
+            checks.push({ model: model.name, check: check.name, passed: false, sample: [], message, sql: compiled });
+            options.log?.error({ model: model.name, check: check.name, err: errorMessage(error) }, 'data check failed to run');
+          }
+          break;
         }
       }
     }
@@ -390,7 +419,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       : failedChecks.length
         ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''}${c.sample.length ? ` (e.g. ${JSON.stringify(c.sample[0])})` : ''}`).join('; ')
         : undefined;
-    const warnings = [...setAside.flatMap(setAsideWarnings), ...checks.filter((c) => !c.passed && c.warning).map((c) => `${c.model}: ${c.message ?? c.check}`)];
+    const warnings = [...buildWarnings, ...setAside.flatMap(setAsideWarnings), ...checks.filter((c) => !c.passed && c.warning).map((c) => `${c.model}: ${c.message ?? c.check}`)];
     if (error) {
       await trx.rollback().execute();
       committed = true;

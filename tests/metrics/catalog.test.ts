@@ -11,7 +11,7 @@ import { refreshMetrics } from '../../metrics/refresh.ts';
 import { defineView } from '../../metrics/view.ts';
 import { kpiDaily } from '../../metrics/views/index.ts';
 import { runTransforms } from '../../transforms/runner.ts';
-import type { Warehouse } from '../../warehouse/connection.ts';
+import { connect, type Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landShop } from './support/shop.ts';
 
@@ -273,6 +273,35 @@ describe('refresh', () => {
     expect(await count('metrics.kpi_daily')).toBe(368);
     // The second (full) refresh of an unchanged shape refills the tables in place.
     expect(ok.tables.every((t) => t.mode === 'refilled')).toBe(true);
+  });
+
+  it("a server whose shared memory cannot hold parallel workers: the refresh runs again whole, in one process, and says so", async () => {
+    // PostgreSQL's words and code for a full /dev/shm (a container's 64 MB), raised by a function
+    // while statements may use parallel workers; the view reading it is kpi_daily's, plus a column.
+    const database = new URL(wh.url).pathname.slice(1);
+    await wh.pool.query(`alter database "${database}" set max_parallel_workers_per_gather = 2`);
+    await wh.pool.query(`create or replace function public.verite_test_shm() returns text language plpgsql as $$
+      begin
+        if current_setting('max_parallel_workers_per_gather')::int > 0 then
+          raise exception using errcode = '53100', message = 'could not resize shared memory segment "/PostgreSQL.99" to 8388608 bytes: No space left on device';
+        end if;
+        return current_setting('max_parallel_workers_per_gather');
+      end $$`);
+    const { db } = connect(wh.url, 2);
+    try {
+      const short = defineView({ ...kpiDaily, build: (q, c) => q.selectFrom(sql`(${kpiDaily.build(q, c)})`.as('k')).selectAll('k').select(sql<string>`public.verite_test_shm()`.as('workers')) });
+      const result = await refreshMetrics({ db }, config, undefined, { views: [short], full: true });
+      expect(result.status, result.error).toBe('succeeded');
+      expect(result.warnings?.[0]).toBe(
+        "the server's shared memory (/dev/shm) was too small for its parallel workers (metrics.kpi_daily: could not resize shared memory segment \"/PostgreSQL.99\" to 8388608 bytes: No space left on device), " +
+          'so the refresh went on in one process, slower. A PostgreSQL in a container gets 64 MB unless given more: run it with --shm-size=1g (shm_size: 1g in Docker Compose, as verite\'s docker-compose.yml does)',
+      );
+      expect(await count('metrics.kpi_daily')).toBe(368);
+    } finally {
+      await db.destroy();
+      await wh.pool.query(`alter database "${database}" reset max_parallel_workers_per_gather`);
+      await wh.pool.query('drop function public.verite_test_shm()');
+    }
   });
 
   it('lets a view built on a metric table by someone else survive the refresh', async () => {

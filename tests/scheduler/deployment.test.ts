@@ -14,6 +14,7 @@ const read = (file: string) => readFileSync(join(root, file), 'utf8');
 
 interface ComposeService {
   image?: string;
+  shm_size?: string;
   build?: unknown;
   command?: string[];
   depends_on?: Record<string, { condition?: string }>;
@@ -28,6 +29,8 @@ describe('Docker deployment (no engine here: the files are checked, and the comm
     expect(Object.keys(compose.services).sort()).toEqual(['postgres', 'verite']);
     const { postgres, verite } = compose.services as { postgres: ComposeService; verite: ComposeService };
     expect(postgres.image).toBe('postgres:16');
+    // Parallel workers' shared memory: a container's default 64 MB /dev/shm failed a first build at 1M orders.
+    expect(postgres.shm_size).toBe('1g');
     expect(postgres.volumes).toEqual(['pgdata:/var/lib/postgresql/data']);
     expect(Object.keys(compose.volumes)).toEqual(['pgdata']);
     expect(postgres.healthcheck?.test).toEqual(['CMD-SHELL', 'pg_isready -U verite -d verite']);

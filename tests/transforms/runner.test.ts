@@ -4,7 +4,7 @@ import { configSchema } from '../../config/schema.ts';
 import { defineModel, type Model } from '../../transforms/model.ts';
 import { ModelCycleError, ModelDependencyError, orderModels, runModels } from '../../transforms/runner.ts';
 import { models } from '../../transforms/models.ts';
-import type { Warehouse } from '../../warehouse/connection.ts';
+import { connect, type Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';
 import { order } from './fixtures.ts';
@@ -131,6 +131,53 @@ describe('transform runner', () => {
     expect(await read('staging.planner_before')).toBe('on');
     expect(await read('staging.planner_own')).toBe('off');
     expect(await read('staging.planner_after')).toBe('on');
+  });
+
+  it("a server whose shared memory cannot hold parallel workers: the model is built again in one process, the rest of the build too, and the run says so", async () => {
+    // What PostgreSQL raises when /dev/shm is full (a container's 64 MB), played by a function
+    // that raises it while statements may use parallel workers: the server's own words and code.
+    const database = new URL(wh.url).pathname.slice(1);
+    await wh.pool.query(`alter database "${database}" set max_parallel_workers_per_gather = 2`);
+    await wh.pool.query(`create or replace function public.verite_test_shm(n int) returns int language plpgsql as $$
+      begin
+        if current_setting('max_parallel_workers_per_gather')::int > 0 then
+          raise exception using errcode = '53100', message = 'could not resize shared memory segment "/PostgreSQL.1234" to 16777216 bytes: No space left on device';
+        end if;
+        return n;
+      end $$`);
+    try {
+      // A new session takes the database's setting.
+      const { db, pool } = connect(wh.url, 2);
+      const parallel = (name: string, dependsOn: string[]) =>
+        defineModel({ name, dependsOn, description: name, build: (q) => q.selectNoFrom(sql<string>`current_setting('max_parallel_workers_per_gather')`.as('workers')) });
+      const first = parallel('staging.shm_first', []);
+      const short = defineModel({ name: 'staging.shm_short', dependsOn: ['staging.shm_first'], description: 'short', build: (q) => q.selectNoFrom(sql<number>`public.verite_test_shm(7)`.as('v')) });
+      const after = parallel('staging.shm_after', ['staging.shm_short']);
+      try {
+        const result = await runModels(db, config, { models: [first, short, after], now: NOW });
+        expect(result.status, result.error).toBe('succeeded');
+        expect(result.results.map((r) => [r.model, r.status])).toEqual([
+          ['staging.shm_first', 'succeeded'],
+          ['staging.shm_short', 'succeeded'],
+          ['staging.shm_after', 'succeeded'],
+        ]);
+        expect(result.warnings).toEqual([
+          "the server's shared memory (/dev/shm) was too small for its parallel workers (staging.shm_short: could not resize shared memory segment \"/PostgreSQL.1234\" to 16777216 bytes: No space left on device), " +
+            'so the build went on in one process, slower. A PostgreSQL in a container gets 64 MB unless given more: run it with --shm-size=1g (shm_size: 1g in Docker Compose, as verite\'s docker-compose.yml does)',
+        ]);
+        const read = async (table: string) => (await pool.query(`select * from ${table}`)).rows[0];
+        expect(await read('staging.shm_first')).toEqual({ workers: '2' });
+        expect(await read('staging.shm_short')).toEqual({ v: 7 });
+        expect(await read('staging.shm_after')).toEqual({ workers: '0' });
+        // The setting was the transaction's alone: the session has the server's again.
+        expect((await pool.query(`select current_setting('max_parallel_workers_per_gather') as w`)).rows[0].w).toBe('2');
+      } finally {
+        await db.destroy();
+      }
+    } finally {
+      await wh.pool.query(`alter database "${database}" reset max_parallel_workers_per_gather`);
+      await wh.pool.query('drop function public.verite_test_shm(int)');
+    }
   });
 
   it('fails the run naming the currency and date of an amount with no usable rate', async () => {
