@@ -17,7 +17,9 @@ const transformStep: PostLoadStep = {
     const unchanged = result.results.filter((r) => r.mode === 'skip').length;
     const incremental = result.results.filter((r) => r.mode === 'incremental').length;
     const how = unchanged || incremental ? ` (${incremental} brought up to date from their changes, ${unchanged} unchanged)` : '';
-    return { status: 'succeeded', summary: `${built} models built${how}, ${result.checks.length} data checks passed${aside}`, warnings: result.warnings };
+    // How the build went when not as usual (in one process, short of shared memory) is said in its summary, as the refresh's warnings are.
+    const summary = [`${built} models built${how}, ${result.checks.length} data checks passed${aside}`, ...result.notes].join('; ');
+    return { status: 'succeeded', summary, warnings: result.warnings };
   },
 };
 

@@ -70,6 +70,11 @@ export interface TransformResult {
   setAside: SetAsideResult[];
   /** One line per record set aside (the first few of each check), for the run's summary. */
   warnings: string[];
+  /**
+   * How the build went, when not as usual: it went on in one process because the server ran
+   * short of shared memory for parallel workers (what to give the server is said).
+   */
+  notes: string[];
   /** The first problem, for the run's message. */
   error?: string;
 }
@@ -239,6 +244,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       checks: [],
       setAside: [],
       warnings: [],
+      notes: [],
       error: `${error.name}: ${reason}`,
     };
   }
@@ -262,7 +268,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     await startSetAside(tdb, ordered.map((m) => m.name));
     let temp = 0;
     let oneProcess = false;
-    const buildWarnings: string[] = [];
+    const buildNotes: string[] = [];
     for (const model of ordered) {
       if (selected && !selected.has(model.name)) {
         results.push({ model: model.name, status: 'not-run', reason: 'not selected' });
@@ -347,7 +353,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
             oneProcess = true;
             setAside.length = setAsideBefore;
             await buildInOneProcess(tdb);
-            buildWarnings.push(sharedMemoryWarning('build', model.name, error));
+            buildNotes.push(sharedMemoryWarning('build', model.name, error));
             options.log?.warn({ model: model.name, err: errorMessage(error) }, 'shared memory too small for parallel workers: building in one process');
             continue;
           }
@@ -400,7 +406,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
               // As for a model (above): this check again, and the rest, in one process.
               oneProcess = true;
               await buildInOneProcess(tdb);
-              buildWarnings.push(sharedMemoryWarning('build', `${model.name}: check ${check.name}`, error));
+              buildNotes.push(sharedMemoryWarning('build', `${model.name}: check ${check.name}`, error));
               options.log?.warn({ model: model.name, check: check.name, err: errorMessage(error) }, 'shared memory too small for parallel workers: checking in one process');
               continue;
             }
@@ -419,18 +425,18 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       : failedChecks.length
         ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''}${c.sample.length ? ` (e.g. ${JSON.stringify(c.sample[0])})` : ''}`).join('; ')
         : undefined;
-    const warnings = [...buildWarnings, ...setAside.flatMap(setAsideWarnings), ...checks.filter((c) => !c.passed && c.warning).map((c) => `${c.model}: ${c.message ?? c.check}`)];
+    const warnings = [...setAside.flatMap(setAsideWarnings), ...checks.filter((c) => !c.passed && c.warning).map((c) => `${c.model}: ${c.message ?? c.check}`)];
     if (error) {
       await trx.rollback().execute();
       committed = true;
       // Nothing was published, so nothing was set aside either: ops.set_aside is as before.
-      return { status: 'failed', published: false, results, checks, setAside, warnings: [], error };
+      return { status: 'failed', published: false, results, checks, setAside, warnings: [], notes: buildNotes, error };
     }
     await recordBuilds(tdb, results, deltas, signatures, through, ctx.now, ordered.map((m) => m.name));
     await trx.commit().execute();
     committed = true;
     await dropRedundantIndexes(db, ordered, options.log);
-    return { status: 'succeeded', published: true, results, checks, setAside, warnings };
+    return { status: 'succeeded', published: true, results, checks, setAside, warnings, notes: buildNotes };
   } finally {
     if (!committed) await trx.rollback().execute().catch(() => undefined);
   }

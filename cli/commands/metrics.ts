@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../lib/errors.ts';
+import { redactString } from '../../lib/logger.ts';
 import { METRIC_TABLES, type CatalogEntry, type MetricTableName } from '../../metrics/definition.ts';
 import { viewColumns } from '../../metrics/columns.ts';
 import { metricLogs, metricViews } from '../../metrics/views/index.ts';
@@ -123,6 +124,7 @@ export function registerMetrics(program: Command): void {
             return EXIT.failed;
           }
           for (const warning of refreshed.transformed?.warnings ?? []) process.stderr.write(`verite: warning: ${warning} (left out of every metric; verite quarantine list)\n`);
+          for (const note of refreshed.transformed?.notes ?? []) process.stderr.write(`verite: warning: ${redactString(note)}\n`);
           const result = refreshed.result;
           if (result.tables.length) {
             process.stdout.write(
@@ -134,6 +136,8 @@ export function registerMetrics(program: Command): void {
             process.stderr.write(`verite: metrics refresh failed, the previous metric tables are kept: ${result.error}\n`);
             return EXIT.failed;
           }
+          // The refresh's own warnings: a stream whose last read failed, shipments matched to no order, a refresh gone on in one process.
+          for (const warning of result.warnings ?? []) process.stderr.write(`verite: warning: ${redactString(warning)}\n`);
           const how = result.fullRefreshReason === undefined ? ' (incremental: only the rows the changes in core can move)' : '';
           process.stdout.write(`${result.tables.length} metric tables refreshed in one transaction${how}.\n`);
           if (result.fullRefreshReason !== undefined) process.stdout.write(`Rebuilt in full: ${result.fullRefreshReason}.\n`);

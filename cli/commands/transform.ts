@@ -37,6 +37,7 @@ export function registerTransform(program: Command): void {
           for (const c of failedChecks) {
             process.stdout.write(`check failed: ${c.model}: ${c.check}${c.message ? ` — ${c.message}` : ''}\n  sample: ${JSON.stringify(c.sample.slice(0, 3))}\n`);
           }
+          for (const note of result.notes) process.stdout.write(`Warning: ${redactString(note)}\n`);
           if (result.warnings.length) {
             process.stdout.write('Set aside (left out of every metric; verite quarantine list, show, drop, retry):\n');
             for (const warning of result.warnings) process.stdout.write(`  ${redactString(warning)}\n`);
