@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { checkWarehouse, isRemoteHost } from '../../pipeline/warehouse-check.ts';
 import { migrations } from '../../warehouse/migrations/index.ts';
 import { runCli } from '../support/cli.ts';
-import { createTestDatabase } from '../support/database.ts';
+import { createTestDatabase, databaseUrl } from '../support/database.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 
 /**
@@ -19,15 +19,7 @@ const LOGIN = `verite_check_login_${suffix}`;
 let admin: pg.Client;
 let migrated: Warehouse;
 
-const urlOf = (database: string, login?: string) => {
-  const u = new URL(inject('adminDatabaseUrl'));
-  u.pathname = `/${database}`;
-  if (login) {
-    u.username = login;
-    u.password = login;
-  }
-  return u.toString();
-};
+const urlOf = databaseUrl;
 
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });

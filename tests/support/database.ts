@@ -69,3 +69,17 @@ export function openingOutcome(url: string): Promise<string> {
     (error: Error) => error.message,
   );
 }
+
+/**
+ * The URL of `database` on the suite's server, as its administrator, or as `login` (whose
+ * password the tests make its own name).
+ */
+export function databaseUrl(database: string, login?: string): string {
+  const u = new URL(inject('adminDatabaseUrl'));
+  u.pathname = `/${database}`;
+  if (login) {
+    u.username = login;
+    u.password = login;
+  }
+  return u.toString();
+}

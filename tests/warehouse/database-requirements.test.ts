@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { connect } from '../../warehouse/connection.ts';
 import { migrateToLatest, migrationsSchema } from '../../warehouse/migrate.ts';
 import { migrations } from '../../warehouse/migrations/index.ts';
-import { createTestDatabase, openingOutcome } from '../support/database.ts';
+import { createTestDatabase, databaseUrl, openingOutcome } from '../support/database.ts';
 
 /**
  * What verite asks of the database it is given, and what it says when the database falls short.
@@ -27,11 +27,7 @@ let admin: pg.Client;
 let url: string;
 
 /** The test database, as the suite's administrator. */
-const asOwner = () => {
-  const u = new URL(inject('adminDatabaseUrl'));
-  u.pathname = `/${DATABASE}`;
-  return u.toString();
-};
+const asOwner = () => databaseUrl(DATABASE);
 
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
@@ -40,10 +36,7 @@ beforeAll(async () => {
   await admin.query(`create database ${DATABASE}`);
   // What an administrator gives a login on a database it does not own: connect and create schemas.
   await admin.query(`grant connect, create, temporary on database ${DATABASE} to ${LOGIN}`);
-  const u = new URL(asOwner());
-  u.username = LOGIN;
-  u.password = LOGIN;
-  url = u.toString();
+  url = databaseUrl(DATABASE, LOGIN);
 });
 afterAll(async () => {
   await admin.query(`drop database if exists ${DATABASE} with (force)`).catch(() => undefined);
@@ -91,9 +84,7 @@ describe('a login that does not own its database', () => {
 describe('a database not encoded in UTF8', () => {
   it('is refused before anything is created in it, saying how to create one that will do', async () => {
     await admin.query(`create database ${LATIN1} template template0 encoding 'LATIN1' locale 'C'`);
-    const u = new URL(inject('adminDatabaseUrl'));
-    u.pathname = `/${LATIN1}`;
-    const latin = connect(u.toString(), 1);
+    const latin = connect(databaseUrl(LATIN1), 1);
     try {
       const error = await migrateToLatest(latin.db).then(() => null, (e: Error) => e);
       expect(error?.message).toBe(
@@ -196,11 +187,8 @@ describe('a connection limit used up', () => {
     // so a login of its own; the database is the not-owned one above, which it may connect to.
     await admin.query(`create role ${LIMITED} login password '${LIMITED}' connection limit 0`);
     await admin.query(`grant connect on database ${DATABASE} to ${LIMITED}`);
-    const u = new URL(asOwner());
-    u.username = LIMITED;
-    u.password = LIMITED;
-    const opened = openingOutcome;
-    const byRole = await opened(u.toString());
+    const limited = databaseUrl(DATABASE, LIMITED);
+    const byRole = await openingOutcome(limited);
     expect(byRole).toContain(`cannot connect to the warehouse at postgres://${LIMITED}@`);
     expect(byRole).toContain('the login has used its own connection limit (ALTER ROLE … CONNECTION LIMIT): end its other sessions, or have the limit raised; verite keeps up to 10 sessions');
     expect(byRole).not.toContain(`:${LIMITED}@`);
@@ -208,10 +196,10 @@ describe('a connection limit used up', () => {
     await admin.query(`alter role ${LIMITED} connection limit -1`);
     await admin.query(`alter database ${DATABASE} connection limit 0`);
     try {
-      expect(await opened(u.toString())).toContain('the database has used its connection limit (ALTER DATABASE … CONNECTION LIMIT)');
+      expect(await openingOutcome(limited)).toContain('the database has used its connection limit (ALTER DATABASE … CONNECTION LIMIT)');
     } finally {
       await admin.query(`alter database ${DATABASE} connection limit -1`);
     }
-    expect(await opened(u.toString())).toBe('connected');
+    expect(await openingOutcome(limited)).toBe('connected');
   });
 });

@@ -7,6 +7,7 @@ import { dropHeldRecords } from '../../pipeline/quarantine.ts';
 import { connect, openWarehouse } from '../../warehouse/connection.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
 import { readOnlyReason, requireWritable, transactionPooler } from '../../warehouse/writable.ts';
+import { databaseUrl } from '../support/database.ts';
 
 /**
  * A warehouse that takes no writes: a database whose sessions are read-only by default
@@ -20,11 +21,7 @@ const MIGRATED = `verite_read_only_${suffix}`;
 const EMPTY = `verite_read_only_empty_${suffix}`;
 let admin: pg.Client;
 
-const urlOf = (database: string) => {
-  const u = new URL(inject('adminDatabaseUrl'));
-  u.pathname = `/${database}`;
-  return u.toString();
-};
+const urlOf = (database: string) => databaseUrl(database);
 
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
