@@ -1,12 +1,26 @@
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { catalogStreams, type CatalogSource } from '../catalog/catalog.ts';
+import { looksLikeCredential } from '../lib/logger.ts';
 
 /** A calendar date written YYYY-MM-DD. */
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
 
 /** The name of an environment variable holding a secret. */
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+/**
+ * The name of the environment variable holding a secret (`...Env` keys). A secret pasted in its
+ * place (`"secretKeyEnv": "sk_live_…"`, which is also a valid name) is refused without being
+ * repeated: it is in the file, where secrets never go.
+ */
+const envName = z
+  .string()
+  .refine((name) => !looksLikeCredential(name), {
+    abort: true,
+    message:
+      'holds what looks like the secret itself, not the name of an environment variable: put the secret in an environment variable, give its name here ' +
+      '(e.g. STRIPE_SECRET_KEY), and take the secret out of the file (change it with its provider if the file was shared)',
+  })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
 function isTimeZone(zone: string): boolean {
   try {

@@ -36,6 +36,11 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/(hooks\.slack\.com\/services\/)[A-Za-z0-9/]+/gi, '$1[redacted]'],
 ];
 
+/** Whether `text` holds a credential-shaped token (a key, a token, a password in a URL), by the patterns {@link redactString} hides. */
+export function looksLikeCredential(text: string): boolean {
+  return SECRET_PATTERNS.some(([pattern]) => text.replace(pattern, '') !== text);
+}
+
 /** `text` with every registered secret and every credential-shaped token replaced by `[redacted]`. */
 export function redactString(text: string): string {
   let out = text;

@@ -51,6 +51,30 @@ describe('configuration', () => {
     expect((error as ConfigError).problems.length).toBe(6);
   });
 
+  it("refuses a secret pasted where the name of its environment variable goes, without repeating it", async () => {
+    // Built here, so that no key-shaped text is kept in the repository.
+    const key = ['sk', 'live', '51Hx9aBcDeFgHiJkLmNoPq'].join('_');
+    const smtp = `smtps://mailer:${'hunter2'.repeat(2)}@smtp.example.com:465`;
+    const cwd = dir({
+      'verite.config.json': JSON.stringify({
+        sources: { stripe: { secretKeyEnv: key } },
+        reports: [{ cron: '0 7 * * 1', kind: 'weekly', to: { email: { smtpUrlEnv: smtp, from: 'verite@example.com', to: ['owner@example.com'] } } }],
+      }),
+    });
+    const error = await loadConfig({ cwd, env: {} }).then(() => null, (e: Error) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const said = (error as ConfigError).message;
+    expect(said).toContain('sources.stripe.secretKeyEnv: holds what looks like the secret itself, not the name of an environment variable: put the secret in an environment variable');
+    expect(said).toContain('reports.0.to.email.smtpUrlEnv: holds what looks like the secret itself');
+    // Each said once: the name's own rule is not added to it.
+    expect(said).not.toContain('expected an environment variable name');
+    expect(said).not.toContain(key);
+    expect(said).not.toContain('hunter2');
+    // A name that merely has letters, digits and underscores is a name.
+    const named = dir({ 'verite.config.json': JSON.stringify({ sources: { stripe: { secretKeyEnv: 'SHOP_LIVE_STRIPE_KEY_2' } } }) });
+    expect((await loadConfig({ cwd: named, env: {} })).config.sources.stripe?.secretKeyEnv).toBe('SHOP_LIVE_STRIPE_KEY_2');
+  });
+
   it('takes freshness limits per stream, naming a stream that does not exist', async () => {
     const good = dir({ 'verite.config.json': JSON.stringify({ streamFreshnessHours: { 'fx.rates': 120, 'shopify.orders': 6 } }) });
     expect((await loadConfig({ cwd: good, env: {} })).config.streamFreshnessHours).toEqual({ 'fx.rates': 120, 'shopify.orders': 6 });
