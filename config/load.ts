@@ -3,6 +3,7 @@ import { resolve, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../lib/errors.ts';
+import { didYouMean } from '../lib/names.ts';
 import { registerSecret } from '../lib/logger.ts';
 import { configSchema, type VeriteConfig } from './schema.ts';
 
@@ -77,6 +78,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const where = issue.path.length ? issue.path.join('.') : '(top level)';
+      if (issue.code === 'unrecognized_keys') {
+        // A misspelt key is told the keys it is close to.
+        const allowed = keysAt(configSchema, issue.path);
+        const keys = issue.keys.map((key) => `"${key}"${didYouMean(key, allowed)}`);
+        problems.push(`${where}: unrecognized key${keys.length === 1 ? '' : 's'}: ${keys.join(', ')}`);
+        continue;
+      }
       problems.push(`${where}: ${issue.message}`);
     }
   }
@@ -92,4 +100,30 @@ export function readSecret(envVar: string, what: string, env: NodeJS.ProcessEnv 
   if (!value) throw new ConfigError([`${what}: the environment variable ${envVar} is not set`]);
   registerSecret(value);
   return value;
+}
+
+interface SchemaDef {
+  type?: string;
+  shape?: Record<string, unknown>;
+  innerType?: unknown;
+  in?: unknown;
+  element?: unknown;
+}
+
+/** The keys the object schema at `path` of `schema` allows (optional, default and pipe wrappers looked through); none when it is not an object. */
+function keysAt(schema: unknown, path: readonly PropertyKey[]): string[] {
+  const def = (node: unknown): SchemaDef => ((node as { _zod?: { def?: SchemaDef } })?._zod?.def ?? {}) as SchemaDef;
+  const unwrap = (node: unknown): unknown => {
+    for (let d = def(node); d.innerType ?? d.in; d = def(node)) node = d.innerType ?? d.in;
+    return node;
+  };
+  let node = unwrap(schema);
+  for (const step of path) {
+    const d = def(node);
+    if (d.type === 'array' && typeof step === 'number') node = unwrap(d.element);
+    else if (d.type === 'object' && d.shape && typeof step === 'string' && step in d.shape) node = unwrap(d.shape[step]);
+    else return [];
+  }
+  const shape = def(node).shape;
+  return shape ? Object.keys(shape) : [];
 }

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import { DEFAULT_META_PURCHASE_ACTION_TYPE, type VeriteConfig } from '../config/schema.ts';
 import { errorMessage, UsageError } from '../lib/errors.ts';
+import { didYouMean } from '../lib/names.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Progress } from '../lib/progress.ts';
 import type { Database } from '../warehouse/database.ts';
@@ -104,29 +105,6 @@ export class ModelDependencyError extends Error {
         : `the transform models cannot be ordered (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
-}
-
-/** Names close to `name` (one contains the other, or at most two edits apart), closest first, for "did you mean". */
-function similarNames(name: string, names: readonly string[]): string[] {
-  const distance = (a: string, b: string): number => {
-    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const row = [i];
-      for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = row;
-    }
-    return previous[b.length]!;
-  };
-  return names
-    .map((n) => ({ n, d: distance(n, name) }))
-    .filter(({ n, d }) => n.includes(name) || name.includes(n) || d <= 2)
-    .sort((a, b) => a.d - b.d)
-    .map(({ n }) => n);
-}
-
-function didYouMean(name: string, names: readonly string[]): string {
-  const near = similarNames(name, names);
-  return near.length ? ` (did you mean ${near.slice(0, 3).join(', ')}?)` : '';
 }
 
 /**

@@ -51,6 +51,24 @@ describe('configuration', () => {
     expect((error as ConfigError).problems.length).toBe(6);
   });
 
+  it('tells a misspelt key the keys it is close to, at every depth', async () => {
+    const cwd = dir({
+      'verite.config.json': JSON.stringify({
+        reportingTimeZone: 'UTC',
+        colour: 'blue',
+        sources: { shopfy: {}, stripe: { secretKeyEnvv: 'X' } },
+        reports: [{ cron: '0 7 * * 1', kind: 'weekly', to: { emial: {} } }],
+      }),
+    });
+    const error = await loadConfig({ cwd, env: {} }).then(() => null, (e: ConfigError) => e);
+    expect(error?.problems.sort()).toEqual([
+      '(top level): unrecognized keys: "reportingTimeZone" (did you mean reportingTimezone?), "colour"',
+      'reports.0.to: unrecognized key: "emial" (did you mean email?)',
+      'sources.stripe: unrecognized key: "secretKeyEnvv" (did you mean secretKeyEnv?)',
+      'sources: unrecognized key: "shopfy" (did you mean shopify?)',
+    ]);
+  });
+
   it("refuses a secret pasted where the name of its environment variable goes, without repeating it", async () => {
     // Built here, so that no key-shaped text is kept in the repository.
     const key = ['sk', 'live', '51Hx9aBcDeFgHiJkLmNoPq'].join('_');
