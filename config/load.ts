@@ -30,7 +30,8 @@ async function readConfigFile(path: string): Promise<unknown> {
     const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     return mod.default ?? {};
   }
-  const text = readFileSync(path, 'utf8');
+  // A byte-order mark, which some editors write at the start of a UTF-8 file, is not part of the JSON or YAML.
+  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   try {
     return ext === '.yaml' || ext === '.yml' ? parseYaml(text) ?? {} : JSON.parse(text);
   } catch (error) {

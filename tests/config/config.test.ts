@@ -51,6 +51,16 @@ describe('configuration', () => {
     expect((error as ConfigError).problems.length).toBe(6);
   });
 
+  it('reads a file that starts with a byte-order mark, as some editors save UTF-8', async () => {
+    for (const [name, text] of [
+      ['verite.config.json', '{"reportingTimezone": "Europe/Paris"}'],
+      ['verite.config.yaml', 'reportingTimezone: Europe/Paris\n'],
+    ]) {
+      const cwd = dir({ [name!]: `\uFEFF${text}` });
+      expect((await loadConfig({ cwd, env: {} })).config.reportingTimezone, name).toBe('Europe/Paris');
+    }
+  });
+
   it('tells a misspelt key the keys it is close to, at every depth', async () => {
     const cwd = dir({
       'verite.config.json': JSON.stringify({
