@@ -22,6 +22,22 @@ const envName = z
   })
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
+/**
+ * The shop's myshopify.com domain from what a user is likely to paste: the domain itself, in
+ * any case; a URL of the shop's admin (`https://my-shop.myshopify.com/admin`, or the newer
+ * `https://admin.shopify.com/store/my-shop`); or the store's handle alone (`my-shop`).
+ * Anything else is returned as it is, for the schema to refuse.
+ */
+export function shopDomain(text: string): string {
+  const given = text.trim().toLowerCase();
+  if (/^https?:\/\//.test(given) && URL.canParse(given)) {
+    const url = new URL(given);
+    const store = url.hostname === 'admin.shopify.com' ? /^\/store\/([a-z0-9][a-z0-9-]*)/.exec(url.pathname)?.[1] : undefined;
+    return store ? `${store}.myshopify.com` : url.hostname;
+  }
+  return /^[a-z0-9][a-z0-9-]*$/.test(given) ? `${given}.myshopify.com` : given.replace(/\/+$/, '');
+}
+
 function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
@@ -47,7 +63,17 @@ const sourceBase = {
 export const shopifyConfig = z
   .object({
     ...sourceBase,
-    shop: z.string().regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i, 'expected the shop domain, e.g. my-shop.myshopify.com'),
+    shop: z
+      .string()
+      .transform(shopDomain)
+      .pipe(
+        z
+          .string()
+          .regex(
+            /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/,
+            "expected the shop's myshopify.com domain, e.g. my-shop.myshopify.com (the Admin API answers there, not on the shop's own domain)",
+          ),
+      ),
     /** The Admin API access token of an app installed on the shop (`shpat_…`). */
     accessTokenEnv: envName.default('SHOPIFY_ACCESS_TOKEN'),
     /** Instead of a token: the client ID and secret of a Dev Dashboard app, exchanged for a token on each run. */

@@ -44,11 +44,26 @@ describe('configuration', () => {
     const problems = (error as ConfigError).problems.join('\n');
     expect(problems).toMatch(/reportingTimezone: not an IANA time zone/);
     expect(problems).toMatch(/reportingCurrency: expected an ISO 4217/);
-    expect(problems).toMatch(/sources\.shopify\.shop: expected the shop domain/);
+    expect(problems).toMatch(/sources\.shopify\.shop: expected the shop's myshopify\.com domain/);
     expect(problems).toMatch(/sources\.ga4\.propertyIds/);
     expect(problems).toMatch(/surprise/);
     expect(problems).toMatch(/VERITE_CHURN_AFTER_DAYS/);
     expect((error as ConfigError).problems.length).toBe(6);
+  });
+
+  it("takes the shop's domain from what a user pastes: its admin's URL, the newer admin URL, the handle, capitals", async () => {
+    const shopOf = async (shop: string) =>
+      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ sources: { shopify: { shop } } }) }), env: {} }).then(
+        ({ config }) => config.sources.shopify?.shop,
+        (e: ConfigError) => e.problems.join('; '),
+      );
+    for (const pasted of ['my-shop.myshopify.com', 'My-Shop.MyShopify.com', ' https://my-shop.myshopify.com/admin/orders?x=1 ', 'https://admin.shopify.com/store/my-shop/orders', 'my-shop', 'my-shop.myshopify.com/']) {
+      expect(await shopOf(pasted), pasted).toBe('my-shop.myshopify.com');
+    }
+    // The shop's own domain is not where the Admin API answers.
+    expect(await shopOf('www.my-shop.com')).toBe(
+      "sources.shopify.shop: expected the shop's myshopify.com domain, e.g. my-shop.myshopify.com (the Admin API answers there, not on the shop's own domain)",
+    );
   });
 
   it('reads a file that starts with a byte-order mark, as some editors save UTF-8', async () => {
