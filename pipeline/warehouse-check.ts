@@ -70,6 +70,7 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
   }
 }
 
+/** The check's own session is left out of the sessions counted: it ends before any run. */
 async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]> {
   const found: CheckFinding[] = [];
   const server = (
@@ -78,9 +79,9 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
         (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as tls,
         current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
           - coalesce(current_setting('reserved_connections', true)::int, 0)
-          - (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as free,
+          - (select count(*)::int from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()) as free,
         (select rolconnlimit from pg_roles where rolname = current_user) as "roleLimit",
-        (select count(*)::int from pg_stat_activity where usename = current_user and backend_type = 'client backend') as "roleSessions"`.execute(db)
+        (select count(*)::int from pg_stat_activity where usename = current_user and backend_type = 'client backend' and pid <> pg_backend_pid()) as "roleSessions"`.execute(db)
   ).rows[0]!;
   const version = `PostgreSQL ${server.version.split(' ')[0]}`;
   found.push(

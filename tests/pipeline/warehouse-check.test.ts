@@ -119,11 +119,17 @@ describe("verite check's warehouse line", () => {
   it('a login whose connection limit leaves fewer sessions than a run opens: a warning', async () => {
     await admin.query(`alter role ${LOGIN} connection limit 4`);
     try {
-      // The check's own session counts against it: 4 - 1 = 3 to spare.
-      const found = await checkWarehouse({ databaseUrl: urlOf(EMPTY, LOGIN) });
-      expect(messages(found, 'warning')).toContain(
-        "3 connections to spare under the login's CONNECTION LIMIT 4, and a run may open up to 10: end other sessions (BI tools, another run) or have the limit raised",
-      );
+      // One other session of the login's is open; the check's own is not counted (it ends first): 4 - 1 = 3 to spare.
+      const other = new pg.Client({ connectionString: urlOf(EMPTY, LOGIN) });
+      await other.connect();
+      try {
+        const found = await checkWarehouse({ databaseUrl: urlOf(EMPTY, LOGIN) });
+        expect(messages(found, 'warning')).toContain(
+          "3 connections to spare under the login's CONNECTION LIMIT 4, and a run may open up to 10: end other sessions (BI tools, another run) or have the limit raised",
+        );
+      } finally {
+        await other.end();
+      }
     } finally {
       await admin.query(`alter role ${LOGIN} connection limit -1`);
     }
