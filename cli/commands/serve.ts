@@ -22,12 +22,22 @@ export function portOption(name: string, value: string): number {
   return n;
 }
 
-/** The connection string a BI tool uses: the warehouse's, as the BI role, without a password. */
+/**
+ * The connection string a BI tool uses: the warehouse's, as the BI role, without a password.
+ * Of its parameters, the TLS ones that hold for any login are kept (`sslmode`, `sslrootcert`,
+ * `system` included, which the tools' libpq reads); verite's own client certificate
+ * (`sslcert`, `sslkey`) and the rest are not, being verite's.
+ */
 export function biConnectionString(url: string, role: string): string {
   const u = new URL(url);
   u.username = role;
   u.password = '';
-  u.search = '';
+  const kept = new URLSearchParams();
+  for (const name of ['sslmode', 'sslrootcert']) {
+    const value = u.searchParams.get(name);
+    if (value !== null) kept.set(name, value);
+  }
+  u.search = kept.toString();
   return u.toString();
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { biConnectionString } from '../../cli/commands/serve.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { driverUrl, openWarehouse } from '../../warehouse/connection.ts';
 import { openingOutcome } from '../support/database.ts';
@@ -251,5 +252,12 @@ describe('TLS to a managed server', () => {
       'the client certificate names another user: connect as the user its common name (CN) names',
     );
     expect(server.clientsAccepted).toEqual(['verite']);
+  });
+
+  it("the string for BI tools keeps the TLS settings any login needs, not verite's password nor its client certificate", () => {
+    const url = 'postgres://verite:secret@db.example.com:5432/shop?sslmode=verify-full&sslrootcert=%2Fetc%2Fverite%2Fca.pem&sslcert=%2Fetc%2Fverite%2Fverite.crt&sslkey=%2Fetc%2Fverite%2Fverite.key&application_name=x';
+    expect(biConnectionString(url, 'looker_reader')).toBe('postgres://looker_reader@db.example.com:5432/shop?sslmode=verify-full&sslrootcert=%2Fetc%2Fverite%2Fca.pem');
+    expect(biConnectionString('postgres://verite:secret@db.example.com/shop?sslrootcert=system', 'looker_reader')).toBe('postgres://looker_reader@db.example.com/shop?sslrootcert=system');
+    expect(biConnectionString('postgres://verite:secret@127.0.0.1:5432/postgres', 'looker_reader')).toBe('postgres://looker_reader@127.0.0.1:5432/postgres');
   });
 });
