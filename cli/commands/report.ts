@@ -5,6 +5,7 @@ import type { VeriteConfig } from '../../config/schema.ts';
 import { errorMessage, UsageError } from '../../lib/errors.ts';
 import type { Database } from '../../warehouse/database.ts';
 import { makeReport, reportPath, REPORT_KINDS, writeReport, type ReportKind } from '../../reports/index.ts';
+import { parsePeriod } from '../../reports/period.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 
 /** The reports folder of the shop, or with `--demo` the demo shop's, beside it. */
@@ -42,6 +43,8 @@ export function registerReport(program: Command): void {
     .action(
       action(async (kind: string, opts: { period?: string; out?: string }) => {
         if (!(REPORT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`report: expected ${REPORT_KINDS.join(', ')}, not ${JSON.stringify(kind)}`);
+        // A period that is not one is said before the warehouse is opened (or found without metrics).
+        if (opts.period !== undefined) parsePeriod(kind as ReportKind, opts.period);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(
           ctx.log,
