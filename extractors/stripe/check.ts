@@ -1,19 +1,22 @@
 import type { StripeConfig } from '../../config/schema.ts';
 import { callProblem, missingSecrets, ok, problem, statusOf, warning, type CheckContext, type CheckFinding } from '../check.ts';
-import { CHARGES, REFUNDS } from './object-kinds.ts';
+import { BALANCE_TRANSACTIONS, CHARGES, REFUNDS } from './object-kinds.ts';
 import { createStripeApi } from './stripe-api.ts';
 
 /**
  * Checks the `stripe` entry: the key's variable is set; Stripe accepts the key and lets it read
- * what the streams read (charges, refunds, events: one one-item list each, through the
- * extractor's Stripe client with its retries and rate bound). A refused key is a 401; a
- * restricted key without a permission a 403 naming it (`rak_charge_read` …). Stripe accounts
+ * what the streams read (charges, refunds, events, balance transactions: one one-item list
+ * each, through the extractor's Stripe client with its retries and rate bound). A refused key
+ * is a 401; a restricted key without a permission a 403, whose message names the permission
+ * Stripe wants (`rak_charge_read` …), which the finding repeats. Stripe accounts
  * have no reporting zone to compare (every timestamp is an instant) and charge in many
  * currencies, so neither is checked here.
  */
 export async function checkStripe(ctx: CheckContext<StripeConfig>): Promise<CheckFinding[]> {
   const config = ctx.config;
-  const missing = missingSecrets(ctx, [{ env: config.secretKeyEnv, key: 'secretKeyEnv', holds: 'a restricted key (rk_live_…) that reads charges, refunds and events, or the secret key' }]);
+  const missing = missingSecrets(ctx, [
+    { env: config.secretKeyEnv, key: 'secretKeyEnv', holds: 'a restricted key (rk_live_…) that reads charges, refunds, events and balance transactions, or the secret key' },
+  ]);
   if (missing.length) return missing;
   const key = ctx.secret(config.secretKeyEnv);
   const findings: CheckFinding[] = [];
@@ -22,10 +25,12 @@ export async function checkStripe(ctx: CheckContext<StripeConfig>): Promise<Chec
   const now = Math.floor(ctx.now.getTime() / 1000);
   const charges = createStripeApi(ctx, CHARGES);
   const refunds = createStripeApi(ctx, REFUNDS);
+  const balance = createStripeApi(ctx, BALANCE_TRANSACTIONS);
   const reads = [
     { what: 'charges', permission: 'Charges', call: () => charges.listCreated({ gte: 0, lte: now }, undefined, 1) },
     { what: 'refunds', permission: 'Refunds', call: () => refunds.listCreated({ gte: 0, lte: now }, undefined, 1) },
     { what: 'events', permission: 'Events', call: () => charges.listEvents({ limit: 1 }) },
+    { what: 'balance transactions', permission: 'Balance', call: () => balance.listCreated({ gte: 0, lte: now }, undefined, 1) },
   ];
   const readable: string[] = [];
   for (const read of reads) {
@@ -39,7 +44,11 @@ export async function checkStripe(ctx: CheckContext<StripeConfig>): Promise<Chec
         return [problem(`Stripe refused the key in ${config.secretKeyEnv} (HTTP 401): put a live secret key or a restricted key of the account there (Dashboard → Developers → API keys)`)];
       }
       if (status === 403) {
-        findings.push(problem(`the key in ${config.secretKeyEnv} may not read ${read.what} (HTTP 403): give the restricted key Read access to ${read.permission}`));
+        // Stripe's message names the permission it wants ("Having the 'rak_event_read' permission would allow …").
+        const named = /'(rak_[a-z_]+)'/.exec(error instanceof Error ? error.message : '')?.[1];
+        findings.push(
+          problem(`the key in ${config.secretKeyEnv} may not read ${read.what} (HTTP 403): give the restricted key Read access to ${read.permission}${named ? ` (Stripe asks for ${named})` : ''}`),
+        );
       } else {
         findings.push(callProblem(`listing ${read.what}`, error));
       }

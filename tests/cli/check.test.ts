@@ -90,9 +90,9 @@ describe('verite check', () => {
     expect(seen.ga4!.details).toContain('GA4 property 123456 in EUR, Europe/Paris');
     expect(res.stdout).toContain('The warehouse and every source are ready.');
     expect(res.stdout).toMatch(/^warehouse\s+ok\s+DATABASE_URL is not set: the embedded PostgreSQL in /m);
-    // One cheap call each: the shop query, three one-item lists, one ad account read, one runReport, one tracker.
+    // One cheap call each: the shop query, four one-item lists, one ad account read, one runReport, one tracker.
     expect(shopify.requests.map((r) => r.operation)).toEqual(['VeriteCheck']);
-    expect(stripe.requests.map((r) => `${r.path}?limit=${r.query.limit}`)).toEqual(['/v1/charges?limit=1', '/v1/refunds?limit=1', '/v1/events?limit=1']);
+    expect(stripe.requests.map((r) => `${r.path}?limit=${r.query.limit}`)).toEqual(['/v1/charges?limit=1', '/v1/refunds?limit=1', '/v1/events?limit=1', '/v1/balance_transactions?limit=1']);
     expect(meta.requests.map((r) => `${r.method} ${r.version}/${r.path}`)).toEqual(['GET v27.0/act_111']);
     expect(ga4.reports.map((r) => r.body.limit)).toEqual(['1']);
     expect(easypost.requests.map((r) => `${r.path} ${r.query.page_size}`)).toEqual(['/v2/trackers 1']);
@@ -150,7 +150,7 @@ describe('verite check', () => {
       ['stripe', 'ok'],
       ['fx', 'ok'],
     ]);
-    expect(report.sources[0]!.findings).toContainEqual({ level: 'ok', message: 'the key reads charges, refunds, events' });
+    expect(report.sources[0]!.findings).toContainEqual({ level: 'ok', message: 'the key reads charges, refunds, events, balance transactions' });
   });
 
   describe('exits 2 on bad usage', () => {

@@ -159,7 +159,7 @@ describe('verite check: Stripe against a local Stripe', () => {
   const stripeConfig = () =>
     configSchema.parse({ sources: { stripe: { secretKeyEnv: 'VERITE_CHECK_STRIPE', host: '127.0.0.1', port: stripe.port, protocol: 'http', maxAttempts: 1 } } });
 
-  it('lists one charge, one refund and one event, and is ok', async () => {
+  it('lists one charge, one refund, one event and one balance transaction, and is ok', async () => {
     stripe.requests.length = 0;
     const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
     expect(result!.level).toBe('ok');
@@ -167,8 +167,28 @@ describe('verite check: Stripe against a local Stripe', () => {
       ['/v1/charges', '1'],
       ['/v1/refunds', '1'],
       ['/v1/events', '1'],
+      ['/v1/balance_transactions', '1'],
     ]);
-    expect(result!.findings.map((f) => f.message)[0]).toBe('the key reads charges, refunds, events');
+    expect(result!.findings.map((f) => f.message)[0]).toBe('the key reads charges, refunds, events, balance transactions');
+  });
+
+  it('names a restricted key that reads charges but not balance transactions, which the profit metrics read', async () => {
+    stripe.script({
+      path: '/v1/balance_transactions',
+      status: 403,
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          message: "The provided key 'rk_live_*****************cdef' does not have the required permissions for this endpoint on account 'acct_1Check'. Having the 'rak_balance_read' permission would allow this request to continue.",
+        },
+      },
+    });
+    const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
+    expect(result!.level).toBe('problem');
+    expect(result!.findings.filter((f) => f.level === 'problem').map((f) => f.message)).toEqual([
+      'the key in VERITE_CHECK_STRIPE may not read balance transactions (HTTP 403): give the restricted key Read access to Balance (Stripe asks for rak_balance_read)',
+    ]);
+    expect(result!.findings.map((f) => f.message)).toContain('the key reads charges, refunds, events');
   });
 
   it('names the permission a restricted key lacks (a 403, as Stripe answers it)', async () => {
@@ -184,7 +204,7 @@ describe('verite check: Stripe against a local Stripe', () => {
     });
     const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
     expect(result!.level).toBe('problem');
-    expect(result!.findings[0]!.message).toBe('the key in VERITE_CHECK_STRIPE may not read events (HTTP 403): give the restricted key Read access to Events');
+    expect(result!.findings[0]!.message).toBe('the key in VERITE_CHECK_STRIPE may not read events (HTTP 403): give the restricted key Read access to Events (Stripe asks for rak_event_read)');
   });
 });
 
