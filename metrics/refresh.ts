@@ -169,11 +169,13 @@ export async function refreshMetrics(warehouse: Pick<Warehouse, 'db'>, config: V
   const result = await refreshOnce(warehouse, config, log, options, false);
   if (result.status !== 'failed' || !sharedMemoryShortage({ message: result.failed?.error })) return result;
   // The server's shared memory cannot hold parallel workers (a container's 64 MB /dev/shm): the
-  // whole refresh again, its transaction rolled back, with every statement in one process.
-  log?.warn({ table: result.failed?.table, err: result.failed?.error }, 'shared memory too small for parallel workers: refreshing in one process');
+  // whole refresh again, its transaction rolled back, with every statement in one process. The
+  // warning is logged, as the refresh's others are, and returned with them.
+  const warning = sharedMemoryWarning('refresh', result.failed!.table, { message: result.failed!.error });
+  log?.warn({ table: result.failed?.table }, warning);
   const again = await refreshOnce(warehouse, config, log, options, true);
   if (again.status === 'failed') return again;
-  return { ...again, warnings: [sharedMemoryWarning('refresh', result.failed!.table, { message: result.failed!.error }), ...(again.warnings ?? [])] };
+  return { ...again, warnings: [warning, ...(again.warnings ?? [])] };
 }
 
 async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, log: Logger | undefined, options: RefreshOptions, oneProcess: boolean): Promise<MetricsRefreshResult> {

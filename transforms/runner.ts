@@ -331,8 +331,9 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
             oneProcess = true;
             setAside.length = setAsideBefore;
             await buildInOneProcess(tdb);
-            buildNotes.push(sharedMemoryWarning('build', model.name, error));
-            options.log?.warn({ model: model.name, err: errorMessage(error) }, 'shared memory too small for parallel workers: building in one process');
+            const note = sharedMemoryWarning('build', model.name, error);
+            buildNotes.push(note);
+            options.log?.warn({ model: model.name }, note);
             continue;
           }
           failed.add(model.name);
@@ -384,8 +385,9 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
               // As for a model (above): this check again, and the rest, in one process.
               oneProcess = true;
               await buildInOneProcess(tdb);
-              buildNotes.push(sharedMemoryWarning('build', `${model.name}: check ${check.name}`, error));
-              options.log?.warn({ model: model.name, check: check.name, err: errorMessage(error) }, 'shared memory too small for parallel workers: checking in one process');
+              const note = sharedMemoryWarning('build', `${model.name}: check ${check.name}`, error);
+              buildNotes.push(note);
+              options.log?.warn({ model: model.name, check: check.name }, note);
               continue;
             }
             const message = `the check's query failed: ${errorMessage(error)}`;

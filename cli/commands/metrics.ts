@@ -136,8 +136,6 @@ export function registerMetrics(program: Command): void {
             process.stderr.write(`verite: metrics refresh failed, the previous metric tables are kept: ${result.error}\n`);
             return EXIT.failed;
           }
-          // The refresh's own warnings: a stream whose last read failed, shipments matched to no order, a refresh gone on in one process.
-          for (const warning of result.warnings ?? []) process.stderr.write(`verite: warning: ${redactString(warning)}\n`);
           const how = result.fullRefreshReason === undefined ? ' (incremental: only the rows the changes in core can move)' : '';
           process.stdout.write(`${result.tables.length} metric tables refreshed in one transaction${how}.\n`);
           if (result.fullRefreshReason !== undefined) process.stdout.write(`Rebuilt in full: ${result.fullRefreshReason}.\n`);
