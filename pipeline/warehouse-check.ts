@@ -3,7 +3,7 @@ import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } 
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
-import { encodingProblem, MIGRATIONS_TABLE, privilegeAdvice } from '../warehouse/migrate.ts';
+import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, privilegeAdvice } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
 import { readOnlyReasonOf, transactionPooler } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
@@ -109,11 +109,7 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
 async function tablesFinding(db: Kysely<any>): Promise<CheckFinding[]> {
   const known = Object.keys(migrations).length;
   // In ops; a warehouse made before kept them in public until its next command moves them.
-  const schema = (
-    await sql<{ schema: string }>`
-      select n.nspname::text as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
-       where c.relname = ${MIGRATIONS_TABLE} and n.nspname in ('ops', 'public') order by n.nspname = 'ops' desc limit 1`.execute(db)
-  ).rows[0]?.schema;
+  const schema = await migrationsTableIn(db);
   if (schema) {
     const applied = (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${schema}.${MIGRATIONS_TABLE}`)}`.execute(db)).rows[0]!.n;
     const left = Math.max(known - applied, 0);

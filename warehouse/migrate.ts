@@ -48,18 +48,11 @@ export const MIGRATIONS_TABLE = 'verite_migrations';
  * they are, as before.
  */
 export async function migrationsSchema(db: Kysely<any>): Promise<'ops' | 'public'> {
-  const where = async (q: Kysely<any>) =>
-    (
-      await sql<{ ops: boolean; public: boolean }>`
-        select to_regclass(${`ops.${MIGRATIONS_TABLE}`}) is not null as ops, to_regclass(${`public.${MIGRATIONS_TABLE}`}) is not null as public`.execute(q)
-    ).rows[0]!;
-  const found = await where(db);
-  if (found.ops || !found.public) return 'ops';
+  if ((await migrationsTableIn(db)) !== 'public') return 'ops';
   try {
     return await db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(hashtext('verite.migrations.relocate'))`.execute(trx);
-      const now = await where(trx);
-      if (now.ops || !now.public) return 'ops';
+      if ((await migrationsTableIn(trx)) !== 'public') return 'ops';
       await sql`alter table ${sql.table(`public.${MIGRATIONS_TABLE}`)} set schema ops`.execute(trx);
       await sql`alter table ${sql.table(`public.${MIGRATIONS_TABLE}_lock`)} set schema ops`.execute(trx);
       return 'ops' as const;
@@ -67,6 +60,15 @@ export async function migrationsSchema(db: Kysely<any>): Promise<'ops' | 'public
   } catch {
     return 'public';
   }
+}
+
+/** The schema holding the migrator's table now (`ops`, or `public` in a warehouse not yet moved), or null when there is none yet. */
+export async function migrationsTableIn(db: Kysely<any>): Promise<'ops' | 'public' | null> {
+  const found = (
+    await sql<{ ops: boolean; public: boolean }>`
+      select to_regclass(${`ops.${MIGRATIONS_TABLE}`}) is not null as ops, to_regclass(${`public.${MIGRATIONS_TABLE}`}) is not null as public`.execute(db)
+  ).rows[0]!;
+  return found.ops ? 'ops' : found.public ? 'public' : null;
 }
 
 /**

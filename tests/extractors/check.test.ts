@@ -156,6 +156,19 @@ describe('verite check: zones and scopes', () => {
 });
 
 describe('verite check: Stripe against a local Stripe', () => {
+  /** Stripe's 403 to a restricted key without the permission `rak` on `path`, in its own words. */
+  const refusePermission = (path: string, rak: string) =>
+    stripe.script({
+      path,
+      status: 403,
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          message: `The provided key 'rk_live_*****************cdef' does not have the required permissions for this endpoint on account 'acct_1Check'. Having the '${rak}' permission would allow this request to continue.`,
+        },
+      },
+    });
+
   const stripeConfig = () =>
     configSchema.parse({ sources: { stripe: { secretKeyEnv: 'VERITE_CHECK_STRIPE', host: '127.0.0.1', port: stripe.port, protocol: 'http', maxAttempts: 1 } } });
 
@@ -173,16 +186,7 @@ describe('verite check: Stripe against a local Stripe', () => {
   });
 
   it('names a restricted key that reads charges but not balance transactions, which the profit metrics read', async () => {
-    stripe.script({
-      path: '/v1/balance_transactions',
-      status: 403,
-      body: {
-        error: {
-          type: 'invalid_request_error',
-          message: "The provided key 'rk_live_*****************cdef' does not have the required permissions for this endpoint on account 'acct_1Check'. Having the 'rak_balance_read' permission would allow this request to continue.",
-        },
-      },
-    });
+    refusePermission('/v1/balance_transactions', 'rak_balance_read');
     const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
     expect(result!.level).toBe('problem');
     expect(result!.findings.filter((f) => f.level === 'problem').map((f) => f.message)).toEqual([
@@ -192,16 +196,7 @@ describe('verite check: Stripe against a local Stripe', () => {
   });
 
   it('names the permission a restricted key lacks (a 403, as Stripe answers it)', async () => {
-    stripe.script({
-      path: '/v1/events',
-      status: 403,
-      body: {
-        error: {
-          type: 'invalid_request_error',
-          message: "The provided key 'rk_live_*****************cdef' does not have the required permissions for this endpoint on account 'acct_1Check'. Having the 'rak_event_read' permission would allow this request to continue.",
-        },
-      },
-    });
+    refusePermission('/v1/events', 'rak_event_read');
     const [result] = await checkSources({ config: stripeConfig(), log: logger(), now: NOW });
     expect(result!.level).toBe('problem');
     expect(result!.findings[0]!.message).toBe('the key in VERITE_CHECK_STRIPE may not read events (HTTP 403): give the restricted key Read access to Events (Stripe asks for rak_event_read)');
