@@ -420,18 +420,71 @@ function completeLength(data: Buffer): number {
   return data.length;
 }
 
+/** The characters a CSV file's columns may be separated by, the first winning a tie. */
+const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/**
+ * How a CSV file is laid out, from its first line: the character between its columns, and the
+ * line its header is on. A spreadsheet saved as CSV where the decimal separator is a comma
+ * (Excel in most of Europe) separates columns with a semicolon, and "Text (tab delimited)"
+ * with tabs; a first line `sep=;` is Excel's own way to name the separator, and is not the
+ * header. Otherwise the separator is the one of `, ; TAB |` that the header line holds most
+ * often outside quotes (a comma on a tie, and for a header of one column).
+ */
+export function csvLayout(head: Buffer): { delimiter: string; fromLine: number } {
+  let end = head.indexOf(LF);
+  if (end === -1) end = head.length;
+  const first = head.toString('utf8', 0, end).replace(/\r$/, '');
+  const hint = /^"?sep=(.)"?[,;\t|]*$/i.exec(first);
+  if (hint) return { delimiter: hint[1]!, fromLine: 2 };
+  const counts = new Map<string, number>();
+  let quoted = false;
+  for (const ch of first) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (CSV_DELIMITERS as readonly string[]).includes(ch)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  }
+  let delimiter: string = CSV_DELIMITERS[0];
+  for (const candidate of CSV_DELIMITERS) if ((counts.get(candidate) ?? 0) > (counts.get(delimiter) ?? 0)) delimiter = candidate;
+  return { delimiter, fromLine: 1 };
+}
+
 async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: string, map?: CsvRowMapper): AsyncGenerator<LocatedRecord | RejectedRecord> {
   const utf8 = new Utf8Lines();
+  const reader = chunks[Symbol.asyncIterator]();
+  // The header line is read first: it says which character separates the columns.
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  while (headBytes < SNIFF_BYTES) {
+    const next = await reader.next();
+    if (next.done) break;
+    head.push(next.value);
+    headBytes += next.value.length;
+    if (next.value.includes(LF)) break;
+  }
+  const layout = csvLayout(Buffer.concat(head));
   const checked = (async function* () {
-    for await (const chunk of chunks) {
+    for (const chunk of head) {
       utf8.check(chunk);
       yield chunk;
+    }
+    for (let next = await reader.next(); !next.done; next = await reader.next()) {
+      utf8.check(next.value);
+      yield next.value;
     }
     utf8.end();
   })();
   // A row past the size limit stops the file: in CSV it almost always means a quote left open,
   // after which the following rows cannot be told apart.
-  const parser = parseCsv({ columns: true, skip_empty_lines: true, trim: true, relax_column_count: true, info: true, max_record_size: RECORD_LIMITS.maxBytes });
+  const parser = parseCsv({
+    columns: true,
+    delimiter: layout.delimiter,
+    from_line: layout.fromLine,
+    skip_empty_lines: true,
+    trim: true,
+    relax_column_count: true,
+    info: true,
+    max_record_size: RECORD_LIMITS.maxBytes,
+  });
   const input = Readable.from(checked);
   // `pipe` does not pass on the reader's errors (a file that is not CSV, a read error).
   input.on('error', (error) => parser.destroy(error));

@@ -133,8 +133,11 @@ function normalise(field: ShipmentField, value: unknown, column: string, parseDa
 }
 
 /**
- * An amount written by a spreadsheet: `7.5`, `1,234.50`, `7,50` (a decimal comma), with an
- * optional currency sign. Anything else is refused rather than guessed.
+ * An amount written by a spreadsheet: `7.5`, `1,234.50`, `7,50` (a decimal comma), and the
+ * groupings of decimal-comma locales where the form says which mark is the decimal one:
+ * `1.234,50` (German), `1 234,50` (French, with a space, a no-break space or a narrow one),
+ * `1'234.50` (Swiss); with an optional currency sign. Anything else is refused rather than
+ * guessed.
  */
 export function parseAmount(text: string): number | undefined {
   const t = text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '');
@@ -142,6 +145,9 @@ export function parseAmount(text: string): number | undefined {
   if (/^-?\d+(\.\d+)?$/.test(t)) normalised = t;
   else if (/^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) normalised = t.replace(/,/g, '');
   else if (/^-?\d+,\d{1,2}$/.test(t)) normalised = t.replace(',', '.');
+  else if (/^-?\d{1,3}(\.\d{3})+,\d+$/.test(t) || /^-?\d{1,3}(\.\d{3}){2,}$/.test(t)) normalised = t.replace(/\./g, '').replace(',', '.');
+  else if (/^-?\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$/.test(t)) normalised = t.replace(/[ \u00a0\u202f]/g, '').replace(',', '.');
+  else if (/^-?\d{1,3}(['\u2019]\d{3})+(\.\d+)?$/.test(t)) normalised = t.replace(/['\u2019]/g, '');
   if (normalised === undefined) return undefined;
   const n = Number(normalised);
   return Number.isFinite(n) ? n : undefined;

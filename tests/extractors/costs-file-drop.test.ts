@@ -85,6 +85,24 @@ describe('unit costs through `verite run` and `verite import`', () => {
     ]);
   });
 
+  it('lands the costs sheet of a German Excel: semicolons between columns, decimal commas, thousands with dots, dates with dots', async () => {
+    const drop = join(root, 'excel-de');
+    mkdirSync(drop);
+    // What "CSV (Trennzeichen-getrennt)" writes: a byte-order mark, semicolons, CRLF.
+    const sheet = ['Artikel;Einstandspreis;Währung;Gültig ab', 'TEE-M;4,20;EUR;01.03.2024', 'SOFA;1.234,50 €;EUR;15.03.2024', 'LAMP;;EUR;15.03.2024'].join('\r\n') + '\r\n';
+    writeFileSync(join(drop, 'einkauf.csv'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(sheet)]));
+    const configFile = join(root, 'excel-de.config.json');
+    const columns = { Artikel: 'sku', Einstandspreis: 'unit_cost', Währung: 'currency', 'Gültig ab': 'valid_from' };
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop, columns, dateFormat: 'DD.MM.YYYY' } }, retries: { streamAttempts: 1, backoffSeconds: 0 } }));
+    const result = await runCli(['run', '--sources', 'costs'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(await record('TEE-M|2024-03-01')).toEqual({ sku: 'TEE-M', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01' });
+    expect(await record('SOFA|2024-03-15')).toEqual({ sku: 'SOFA', unit_cost: 1234.5, currency: 'EUR', valid_from: '2024-03-15' });
+    expect(await rows(`select reason, location from ops.quarantine where location like 'einkauf.csv%'`)).toEqual([
+      { reason: 'no unit_cost (column "Einstandspreis"): a unit cost needs its sku, unit_cost, currency and valid_from', location: 'einkauf.csv:4' },
+    ]);
+  });
+
   it('`verite import costs unit_costs` maps a CSV with the same column mapping', async () => {
     const file = join(root, 'import.csv');
     writeFileSync(file, 'Article,Cost price,Cur,Valid from\nCAP,"2,05",usd,01/02/2024\n');

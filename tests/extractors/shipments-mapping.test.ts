@@ -87,6 +87,18 @@ describe('the column mapping', () => {
     expect(parseAmount('$7.5')).toBe(7.5);
     expect(parseAmount('7,50')).toBe(7.5);
     expect(parseAmount('12.00 EUR')).toBeUndefined();
+    // Decimal-comma locales, where the grouping says which mark is the decimal one.
+    expect(parseAmount('1.234,50')).toBe(1234.5);
+    expect(parseAmount('1.234.567')).toBe(1234567);
+    expect(parseAmount('-12.345,6 €')).toBe(-12345.6);
+    expect(parseAmount('1 234,50')).toBe(1234.5);
+    expect(parseAmount('1\u00a0234,50')).toBe(1234.5);
+    expect(parseAmount('12\u202f345')).toBe(12345);
+    expect(parseAmount("1'234.50")).toBe(1234.5);
+    // Marks that fit no locale's grouping are refused.
+    expect(parseAmount('1.23,50')).toBeUndefined();
+    expect(parseAmount('1 23,5')).toBeUndefined();
+    expect(parseAmount('1.234,50.1')).toBeUndefined();
   });
 
   it('is checked when the config is read: an unknown target field and a missing source are reported', () => {

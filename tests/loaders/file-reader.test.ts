@@ -46,6 +46,28 @@ describe('reading an import file', () => {
     expect((await all(csv)).map(shape)).toEqual([{ value: { id: '1', name: 'a' }, at: 'bom.csv:2' }]);
   });
 
+  it('reads the CSV of a decimal-comma spreadsheet: columns separated by semicolons, by tabs, or by what a first line sep= names', async () => {
+    // Excel in German saves "Comma separated" files with semicolons, since the comma is the decimal mark.
+    const semicolons = file('kosten.csv', 'SKU;Kosten;Gültig ab\r\nTEE-M;4,20;01.03.2024\r\n"TEE;L";"1.234,50";02.03.2024\r\n');
+    expect((await all(semicolons)).map(shape)).toEqual([
+      { value: { SKU: 'TEE-M', Kosten: '4,20', 'Gültig ab': '01.03.2024' }, at: 'kosten.csv:2' },
+      { value: { SKU: 'TEE;L', Kosten: '1.234,50', 'Gültig ab': '02.03.2024' }, at: 'kosten.csv:3' },
+    ]);
+    const tabs = file('tabs.csv', 'sku\tunit_cost\tnote\nTEE-M\t4.20\t a, b \n');
+    expect((await all(tabs)).map(shape)).toEqual([{ value: { sku: 'TEE-M', unit_cost: '4.20', note: 'a, b' }, at: 'tabs.csv:2' }]);
+    // Excel's own hint names the separator and is not the header; rows keep their lines.
+    const hinted = file('hinted.csv', 'sep=;\r\nsku;note\r\nA;x,y\r\n\r\nB;z\r\n');
+    expect((await all(hinted)).map(shape)).toEqual([
+      { value: { sku: 'A', note: 'x,y' }, at: 'hinted.csv:3' },
+      { value: { sku: 'B', note: 'z' }, at: 'hinted.csv:5' },
+    ]);
+    // A comma-separated header wins over a semicolon inside quotes, and one column is one column.
+    const commas = file('commas.csv', 'sku,"note; free text"\nA,"b;c"\n');
+    expect((await all(commas)).map(shape)).toEqual([{ value: { sku: 'A', 'note; free text': 'b;c' }, at: 'commas.csv:2' }]);
+    const single = file('single.csv', 'sku\nA;B\n');
+    expect((await all(single)).map(shape)).toEqual([{ value: { sku: 'A;B' }, at: 'single.csv:2' }]);
+  });
+
   it('issue 17: rejects a line that is not UTF-8 with its file and line, and reads its neighbours', async () => {
     // Line 2 holds "é" as Latin-1 writes it (one byte, 0xE9), which is not UTF-8.
     const path = file(
