@@ -38,16 +38,79 @@ export function shopDomain(text: string): string {
   return /^[a-z0-9][a-z0-9-]*$/.test(given) ? `${given}.myshopify.com` : given.replace(/\/+$/, '');
 }
 
-function isTimeZone(zone: string): boolean {
+/** The zone Node reads a name as, or undefined when it reads none. */
+function resolvedZone(zone: string): string | undefined {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-export const timeZone = z.string().refine(isTimeZone, { message: 'not an IANA time zone (e.g. Europe/Paris)' });
+/** Abbreviations people write for a zone, and the region they most often mean by it. */
+const ZONE_ABBREVIATIONS: Record<string, string> = {
+  EST: 'America/New_York',
+  EDT: 'America/New_York',
+  EST5EDT: 'America/New_York',
+  CST: 'America/Chicago',
+  CDT: 'America/Chicago',
+  CST6CDT: 'America/Chicago',
+  MST: 'America/Denver',
+  MDT: 'America/Denver',
+  MST7MDT: 'America/Denver',
+  PST: 'America/Los_Angeles',
+  PDT: 'America/Los_Angeles',
+  PST8PDT: 'America/Los_Angeles',
+  AKST: 'America/Anchorage',
+  HST: 'Pacific/Honolulu',
+  BST: 'Europe/London',
+  WET: 'Europe/Lisbon',
+  WEST: 'Europe/Lisbon',
+  CET: 'Europe/Paris',
+  CEST: 'Europe/Paris',
+  MET: 'Europe/Paris',
+  EET: 'Europe/Athens',
+  EEST: 'Europe/Athens',
+  MSK: 'Europe/Moscow',
+  IST: 'Asia/Kolkata',
+  JST: 'Asia/Tokyo',
+  KST: 'Asia/Seoul',
+  AEST: 'Australia/Sydney',
+  AEDT: 'Australia/Sydney',
+  NZST: 'Pacific/Auckland',
+};
+
+/**
+ * Why a time-zone name cannot be the one verite computes days in, or undefined when it can: a
+ * name of the tz database's Area/Location form (`Europe/Paris`, `Etc/GMT+5`), or `UTC`/`GMT`.
+ * Abbreviations are refused although some are names of the database too: PostgreSQL reads
+ * `CET`, `PST` or `EST` as fixed offsets with no summer time, where Node reads `CET` and `PST`
+ * as a region with one, so days would be cut an hour apart in summer; and a shop writing `EST`
+ * means New York, which keeps summer time. Offsets written `UTC+1` are refused too (POSIX
+ * reads `Etc/GMT+1` as one hour behind UTC).
+ */
+export function timeZoneProblem(zone: string): string | undefined {
+  const resolved = resolvedZone(zone);
+  const upper = zone.toUpperCase();
+  if (upper === 'UTC' || upper === 'GMT' || (resolved && zone.includes('/'))) return undefined;
+  const meant = ZONE_ABBREVIATIONS[upper];
+  if (meant) {
+    return `"${zone}" is an abbreviation, not a region: PostgreSQL reads it as a fixed offset with no summer time, other tools as a region with one. Name the region, e.g. ${meant} (the tz database's Area/Location names)`;
+  }
+  if (/^(UTC|GMT)\s*[+-]/i.test(zone) || /^[+-]\d/.test(zone)) {
+    return `"${zone}" is an offset, not a region: name the region whose days the shop counts, e.g. Europe/Paris (an offset keeps no summer time; Etc/GMT-1 is one hour ahead of UTC, as POSIX writes it)`;
+  }
+  if (resolved) return `"${zone}" is an old alias: name the region, ${resolved} (the tz database's Area/Location names)`;
+  return 'not an IANA time zone (e.g. Europe/Paris)';
+}
+
+export const timeZone = z
+  .string()
+  .trim()
+  .superRefine((zone, ctx) => {
+    const problem = timeZoneProblem(zone);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 export const currencyCode = z
   .string()
   .regex(/^[A-Za-z]{3}$/, 'expected an ISO 4217 currency code such as USD')

@@ -51,6 +51,27 @@ describe('configuration', () => {
     expect((error as ConfigError).problems.length).toBe(6);
   });
 
+  it('refuses a time-zone abbreviation or offset, which PostgreSQL and Node would read an hour apart in summer, naming the region meant', async () => {
+    const zoneOf = async (reportingTimezone: string) =>
+      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ reportingTimezone }) }), env: {} }).then(
+        ({ config }) => config.reportingTimezone,
+        (e: ConfigError) => e.problems.join('; '),
+      );
+    // Regions, UTC, and a name given with stray blanks are taken.
+    expect(await zoneOf('Europe/Paris')).toBe('Europe/Paris');
+    expect(await zoneOf(' America/New_York ')).toBe('America/New_York');
+    expect(await zoneOf('UTC')).toBe('UTC');
+    expect(await zoneOf('Etc/GMT+5')).toBe('Etc/GMT+5');
+    // In July PostgreSQL reads CET as UTC+1 and PST as UTC-8; Node reads them as Brussels (UTC+2) and Los Angeles (UTC-7).
+    expect(await zoneOf('CET')).toMatch(/^reportingTimezone: "CET" is an abbreviation, not a region: .* e\.g\. Europe\/Paris/);
+    expect(await zoneOf('PST')).toMatch(/"PST" is an abbreviation.* e\.g\. America\/Los_Angeles/);
+    expect(await zoneOf('est')).toMatch(/"est" is an abbreviation.* e\.g\. America\/New_York/);
+    expect(await zoneOf('UTC+1')).toMatch(/"UTC\+1" is an offset, not a region/);
+    expect(await zoneOf('+02:00')).toMatch(/"\+02:00" is an offset, not a region/);
+    expect(await zoneOf('Japan')).toMatch(/"Japan" is an old alias: name the region, Asia\/Tokyo/);
+    expect(await zoneOf('Mars/Olympus')).toMatch(/not an IANA time zone/);
+  });
+
   it("takes the shop's domain from what a user pastes: its admin's URL, the newer admin URL, the handle, capitals", async () => {
     const shopOf = async (shop: string) =>
       loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ sources: { shopify: { shop } } }) }), env: {} }).then(
