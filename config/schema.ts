@@ -2,6 +2,7 @@ import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { catalogStreams, type CatalogSource } from '../catalog/catalog.ts';
 import { looksLikeCredential } from '../lib/logger.ts';
+import { didYouMean } from '../lib/names.ts';
 
 /** A calendar date written YYYY-MM-DD. */
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
@@ -111,10 +112,18 @@ export const timeZone = z
     const problem = timeZoneProblem(zone);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
+/** The ISO 4217 codes of the currencies in use, as Node's ICU lists them. */
+const CURRENCIES: readonly string[] = Intl.supportedValuesOf('currency');
+
 export const currencyCode = z
   .string()
+  .trim()
   .regex(/^[A-Za-z]{3}$/, 'expected an ISO 4217 currency code such as USD')
-  .transform((c) => c.toUpperCase());
+  .transform((c) => c.toUpperCase())
+  .superRefine((code, ctx) => {
+    // A typo (EUO) would otherwise pass and fail the first run on a rate nobody publishes.
+    if (!CURRENCIES.includes(code)) ctx.addIssue({ code: 'custom', message: `${code} is not the ISO 4217 code of a currency in use${didYouMean(code, CURRENCIES)}` });
+  });
 
 /** Keys every source entry takes. */
 const sourceBase = {

@@ -51,6 +51,18 @@ describe('configuration', () => {
     expect((error as ConfigError).problems.length).toBe(6);
   });
 
+  it('refuses a reporting currency no country uses, suggesting the codes close to it', async () => {
+    const currencyOf = async (reportingCurrency: string) =>
+      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ reportingCurrency }) }), env: {} }).then(
+        ({ config }) => config.reportingCurrency,
+        (e: ConfigError) => e.problems.join('; '),
+      );
+    expect(await currencyOf(' eur ')).toBe('EUR');
+    expect(await currencyOf('CHF')).toBe('CHF');
+    expect(await currencyOf('EUO')).toMatch(/^reportingCurrency: EUO is not the ISO 4217 code of a currency in use \(did you mean EUR\b/);
+    expect(await currencyOf('XYZ')).toMatch(/XYZ is not the ISO 4217 code of a currency in use/);
+  });
+
   it('refuses a time-zone abbreviation or offset, which PostgreSQL and Node would read an hour apart in summer, naming the region meant', async () => {
     const zoneOf = async (reportingTimezone: string) =>
       loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ reportingTimezone }) }), env: {} }).then(
