@@ -35,7 +35,8 @@ const extraCharges = [
   { id: 'ch_inr', object: 'charge', amount: 240000, amount_captured: 240000, amount_refunded: 0, currency: 'inr', created: 1709546400, status: 'succeeded',
     payment_intent: 'pi_inr', metadata: { order_id: '901' } },
 ];
-const extraRates = [{ date: '2024-03-04', base: 'USD', quote: 'INR', rate: 80 }];
+// A rates file written in lower case, as Stripe writes its codes.
+const extraRates = [{ date: '2024-03-04', base: 'usd', quote: 'inr', rate: 80 }];
 // Shopify's GraphQL writes a product's status in capitals.
 const products = [
   { id: 7, title: 'Mug', product_type: 'Kitchen', vendor: 'Kiln', status: 'ACTIVE', created_at: '2024-01-01T00:00:00Z', updated_at: '2024-03-05T00:00:00Z',

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
-import { jsonNumeric, jsonText } from '../sql.ts';
+import { asciiUpper, jsonNumeric, jsonText } from '../sql.ts';
 
 /** One row per published rate: 1 `base` is worth `rate` `quote` on `date`. */
 export const stagingFxRates = defineModel({
@@ -13,10 +13,11 @@ export const stagingFxRates = defineModel({
     const rate = jsonNumeric('_record', 'rate');
     return db
       .selectFrom('raw.fx__rates')
-      .select((eb) => [
+      .select([
         date.as('date'),
-        eb.fn<string>('upper', [jsonText('_record', 'base')]).as('base'),
-        eb.fn<string>('upper', [jsonText('_record', 'quote')]).as('quote'),
+        // Codes are ASCII: upper case by ASCII's rules, whatever the database's (docs/architecture.md, "The database's collation").
+        asciiUpper(jsonText('_record', 'base')).as('base'),
+        asciiUpper(jsonText('_record', 'quote')).as('quote'),
         rate.as('rate'),
       ])
       .where(rate, '>', sql<string>`0`)

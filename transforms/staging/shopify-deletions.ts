@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { defineModel } from '../model.ts';
-import { jsonId, jsonText, jsonTimestamp } from '../sql.ts';
+import { asciiLower, jsonId, jsonText, jsonTimestamp } from '../sql.ts';
 
 /**
  * One row per order or customer Shopify says was deleted (a `destroy` event of
@@ -23,7 +23,7 @@ export const stagingShopifyDeletions = defineModel({
       .where(jsonId('_record', 'subject_id'), 'is not', null)
       .groupBy([subjectType, subjectId])
       .select((eb) => [
-        eb.fn<'order' | 'customer'>('lower', [subjectType]).as('record_type'),
+        (asciiLower(subjectType) as RawBuilder<'order' | 'customer'>).as('record_type'),
         subjectId.as('record_id'),
         eb.fn.min(jsonTimestamp('_record', 'created_at')).as('deleted_at'),
       ]);

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { asciiUpper, jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
+import { asciiLower, asciiUpper, jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
 import { ORDERS_WITH_REFUNDS } from './shopify-orders.ts';
 import { isSetAside } from '../validation.ts';
 
@@ -34,8 +34,8 @@ export const stagingShopifyRefunds = defineModel({
         // The refund's date is what docs/metrics.md counts; a transaction time stands in only when the
         // refund has none (one that does not parse sets the order aside).
         sql<Date | null>`ops.parse_timestamptz(coalesce(nullif(btrim(${jsonText('r.refund', 'created_at')}), ''), ${jsonText('t.tx', 'created_at')}))`.as('created_at'),
-        eb.fn<string | null>('lower', [jsonText('t.tx', 'kind')]).as('kind'),
-        eb.fn<string | null>('lower', [jsonText('t.tx', 'status')]).as('status'),
+        asciiLower(jsonText('t.tx', 'kind')).as('kind'),
+        asciiLower(jsonText('t.tx', 'status')).as('status'),
         eb.fn.coalesce(jsonDecimal('t.tx', 'amount'), sql<string>`0`).as('amount'),
         sql<string | null>`${asciiUpper(sql`nullif(btrim(${jsonText('t.tx', 'currency')}), '')`)}`.as('currency'),
       ]),
