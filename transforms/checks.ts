@@ -148,3 +148,43 @@ export function chargeDaysWithoutBalanceTransactions(): WarnCheck {
     },
   };
 }
+
+/**
+ * Published rates that look written the wrong way round (a careless rates file): a rate that
+ * moved more than 10% from the pair's rate of the published day before (at most 31 days before)
+ * to within 5% of its inverse, or a pair and its opposite on one day that disagree by more than
+ * 2% (their product should be 1). A real move rarely does either; the rate is used as written, and
+ * the run warns.
+ */
+export function ratesLookInverted(): WarnCheck {
+  return {
+    name: 'rates are not written the wrong way round',
+    severity: 'warn',
+    failing: () =>
+      sql`with r as (
+            select date, base, quote, rate, lag(rate) over w as before_rate, lag(date) over w as before_date
+              from staging.fx_rates
+            window w as (partition by base, quote order by date)
+          )
+          select * from (
+            select 'inverse' as kind, base, quote, date::text as date, rate::text as rate, before_date::text as other_date, before_rate::text as other_rate
+              from r
+             where before_date >= date - 31 and abs(rate * before_rate - 1) < 0.05 and abs(rate / before_rate - 1) > 0.1
+            union all
+            select 'opposite', a.base, a.quote, a.date::text, a.rate::text, b.date::text, b.rate::text
+              from staging.fx_rates a
+              join staging.fx_rates b on b.date = a.date and b.base = a.quote and b.quote = a.base
+             where a.base < a.quote collate "C" and abs(a.rate * b.rate - 1) > 0.02
+          ) x
+          order by date desc, base, quote limit 20`,
+    describe: (rows) => {
+      const said = rows.slice(0, 3).map((r) =>
+        r.kind === 'inverse'
+          ? `${String(r.base)}→${String(r.quote)} is ${String(r.rate)} on ${String(r.date)} and was ${String(r.other_rate)} on ${String(r.other_date)}, nearly its inverse`
+          : `${String(r.base)}→${String(r.quote)} is ${String(r.rate)} and ${String(r.quote)}→${String(r.base)} ${String(r.other_rate)} on ${String(r.date)}, which are not each other's inverse`,
+      );
+      const more = rows.length > 3 ? ` (and ${rows.length - 3}${rows.length === 20 ? '+' : ''} more)` : '';
+      return `exchange rates that look written the wrong way round: ${said.join('; ')}${more}. A row of a rates file means 1 base is worth rate quote (docs/sources/fx.md); correct the file and import it again`;
+    },
+  };
+}

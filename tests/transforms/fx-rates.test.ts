@@ -68,3 +68,41 @@ describe('exchange rates carried forward', () => {
     expect(result.error).toMatch(/no exchange rate from EUR on 2024-03-09/);
   });
 });
+
+describe('rates written the wrong way round', () => {
+  let fx: Warehouse;
+  afterAll(async () => fx?.close());
+
+  it('warns of a rate that turned into its inverse and of a pair that disagrees with its opposite, and publishes the build', async () => {
+    fx = await createTestDatabase('fx_inverted');
+    await landRecords(fx.pool, 'fx', 'rates', [
+      { date: '2024-03-01', base: 'EUR', quote: 'USD', rate: 1.1 },
+      // 1 / 1.1 = 0.909…: the file gave "1 USD = 0.9091 EUR" under EUR→USD.
+      { date: '2024-03-04', base: 'EUR', quote: 'USD', rate: 0.9091 },
+      // A real move of 3% is no warning, nor are CHF's two pairs 1.7% apart (1 / 1.13 = 0.885 against 0.9).
+      { date: '2024-03-01', base: 'USD', quote: 'JPY', rate: 150 },
+      { date: '2024-03-04', base: 'USD', quote: 'JPY', rate: 154.5 },
+      { date: '2024-03-01', base: 'CHF', quote: 'USD', rate: 1.13 },
+      { date: '2024-03-01', base: 'USD', quote: 'CHF', rate: 0.9 },
+      // Both ways on one day, the same number: 1.27 × 1.27 = 1.61, not 1.
+      { date: '2024-03-05', base: 'GBP', quote: 'USD', rate: 1.27 },
+      { date: '2024-03-05', base: 'USD', quote: 'GBP', rate: 1.27 },
+      // A rate long after its last (83 days) is not compared with it.
+      { date: '2023-12-01', base: 'SEK', quote: 'USD', rate: 0.096 },
+      { date: '2024-02-22', base: 'SEK', quote: 'USD', rate: 10.4 },
+    ]);
+    const result = await runModels(fx.db, config, { models, now: NOW });
+    expect(result.error).toBeUndefined();
+    expect(result.published).toBe(true);
+    const check = result.checks.find((c) => c.check === 'rates are not written the wrong way round')!;
+    expect(check.passed).toBe(false);
+    expect(check.sample).toEqual([
+      { kind: 'opposite', base: 'GBP', quote: 'USD', date: '2024-03-05', rate: '1.27', other_date: '2024-03-05', other_rate: '1.27' },
+      { kind: 'inverse', base: 'EUR', quote: 'USD', date: '2024-03-04', rate: '0.9091', other_date: '2024-03-01', other_rate: '1.1' },
+    ]);
+    expect(result.warnings).toEqual([
+      'staging.fx_rates: exchange rates that look written the wrong way round: GBP→USD is 1.27 and USD→GBP 1.27 on 2024-03-05, which are not each other\'s inverse; ' +
+        'EUR→USD is 0.9091 on 2024-03-04 and was 1.1 on 2024-03-01, nearly its inverse. A row of a rates file means 1 base is worth rate quote (docs/sources/fx.md); correct the file and import it again',
+    ]);
+  });
+});

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { ratesLookInverted } from '../checks.ts';
 import { defineModel } from '../model.ts';
 import { asciiUpper, jsonNumeric, jsonText } from '../sql.ts';
 
@@ -8,6 +9,7 @@ export const stagingFxRates = defineModel({
   dependsOn: ['raw.fx__rates'],
   description: 'Published exchange rates (from a file or the ECB), one row per date and pair.',
   uniqueKey: ['date', 'base', 'quote'],
+  checks: [ratesLookInverted()],
   build: (db) => {
     const date = sql<string | null>`ops.try_date(${jsonText('_record', 'date')})`;
     const rate = jsonNumeric('_record', 'rate');
