@@ -51,6 +51,19 @@ describe('configuration', () => {
     expect((error as ConfigError).problems.length).toBe(6);
   });
 
+  it('refuses a start date the calendar does not have, which JavaScript would read as a day of the next month', async () => {
+    const startOf = async (startDate: string) =>
+      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ sources: { fx: { ecb: true, startDate } } }) }), env: {} }).then(
+        ({ config }) => config.sources.fx?.startDate,
+        (e: ConfigError) => e.problems.join('; '),
+      );
+    expect(await startOf('2024-02-29')).toBe('2024-02-29');
+    expect(await startOf('2024-02-30')).toBe('sources.fx.startDate: 2024-02-30 is no day of the calendar');
+    expect(await startOf('2023-02-29')).toBe('sources.fx.startDate: 2023-02-29 is no day of the calendar');
+    expect(await startOf('2024-13-01')).toBe('sources.fx.startDate: 2024-13-01 is no day of the calendar');
+    expect(await startOf('1/3/2024')).toBe('sources.fx.startDate: expected a date as YYYY-MM-DD');
+  });
+
   it('refuses a reporting currency no country uses, suggesting the codes close to it', async () => {
     const currencyOf = async (reportingCurrency: string) =>
       loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ reportingCurrency }) }), env: {} }).then(
