@@ -95,10 +95,20 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
 /**
  * Reads the secret named by a `...Env` key. Secrets never come from the file itself.
+ *
+ * What surrounds a secret by mistake is taken off: blanks and line ends (a `.env` file saved
+ * with CRLF ends each value with a carriage return, which no HTTP header may hold), and one pair
+ * of quotes around the whole (`docker run --env-file` keeps `KEY="value"`'s quotes). No token,
+ * key or URL verite reads starts or ends with either.
  */
 export function readSecret(envVar: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
-  const value = env[envVar];
-  if (!value) throw new ConfigError([`${what}: the environment variable ${envVar} is not set`]);
+  const given = env[envVar];
+  if (!given) throw new ConfigError([`${what}: the environment variable ${envVar} is not set`]);
+  registerSecret(given);
+  let value = given.trim();
+  const quote = value[0];
+  if (value.length >= 2 && (quote === '"' || quote === "'") && value.endsWith(quote)) value = value.slice(1, -1).trim();
+  if (!value) throw new ConfigError([`${what}: the environment variable ${envVar} is set but empty`]);
   registerSecret(value);
   return value;
 }

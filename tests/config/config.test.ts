@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfig, readSecret } from '../../config/load.ts';
 import { ConfigError } from '../../lib/errors.ts';
+import { redactString } from '../../lib/logger.ts';
 
 function dir(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), 'verite-config-'));
@@ -49,6 +50,24 @@ describe('configuration', () => {
     expect(problems).toMatch(/surprise/);
     expect(problems).toMatch(/VERITE_CHURN_AFTER_DAYS/);
     expect((error as ConfigError).problems.length).toBe(6);
+  });
+
+  it('takes off the blanks, line end and quotes a secret was stored with, and hides the value as given and as read', () => {
+    // Built by parts, as a real token would be refused by the repository's checks.
+    const token = 'shpat_' + 'a1b2c3d4e5f6';
+    const read = (value: string) => readSecret('SHOP_TOKEN', 'shopify: SHOP_TOKEN', { SHOP_TOKEN: value });
+    expect(read(token)).toBe(token);
+    // A .env file saved with CRLF; a docker --env-file line KEY="value"; one pasted with blanks.
+    expect(read(`${token}\r`)).toBe(token);
+    expect(read(`"${token}"`)).toBe(token);
+    expect(read(` '${token}'\n`)).toBe(token);
+    // Quotes that do not enclose the whole are part of the value.
+    expect(read(`"${token}`)).toBe(`"${token}`);
+    expect(() => read(' \r\n')).toThrow('shopify: SHOP_TOKEN: the environment variable SHOP_TOKEN is set but empty');
+    expect(() => read('""')).toThrow(/is set but empty/);
+    expect(() => read('')).toThrow(/is not set/);
+    // Both the value read and the one given are redacted wherever they show up.
+    expect(redactString(`sent ${token}; given "${token}"`)).not.toContain(token);
   });
 
   it('refuses a start date the calendar does not have, which JavaScript would read as a day of the next month', async () => {
