@@ -144,7 +144,9 @@ export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError([`${name} does not parse as a URL: ${expected}`]);
+    // What a file of variables leaves around a value (docker run --env-file keeps KEY="value"'s quotes).
+    const around = /^\s*["']/.test(url) ? ' (it is wrapped in quotes, which the file that set it kept: remove them)' : '';
+    throw new ConfigError([`${name} does not parse as a URL${around}: ${expected}`]);
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConfigError([`${name} does not parse as a PostgreSQL URL (it begins with ${parsed.protocol}, not postgres://): ${expected}`]);

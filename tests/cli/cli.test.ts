@@ -174,6 +174,7 @@ describe('exit codes and help', () => {
   it('issue 17: a DATABASE_URL that is not a URL is a configuration error (exit 2) saying so, never "no such host base"', async () => {
     for (const [url, why] of [
       ['db.example.com 5432 shop secret', 'DATABASE_URL does not parse as a URL'],
+      ['"postgres://verite:secret@db.example.com/shop"', 'DATABASE_URL does not parse as a URL (it is wrapped in quotes, which the file that set it kept: remove them)'],
       ['verite:secret@db.example.com/shop', 'DATABASE_URL does not parse as a PostgreSQL URL (it begins with verite:, not postgres://)'],
       ['mysql://verite:secret@db.example.com/shop', 'DATABASE_URL does not parse as a PostgreSQL URL (it begins with mysql:, not postgres://)'],
     ] as const) {
