@@ -1,6 +1,6 @@
 import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
-import { parseAmount } from '../shipments/column-mapping.ts';
+import { parseAmount, roundedBySpreadsheet } from '../shipments/column-mapping.ts';
 import { compileDateParser } from '../shipments/date-parse.ts';
 
 /** What the mapping needs of the source's config. */
@@ -91,8 +91,11 @@ function normalise(field: CostField, value: unknown, column: string, parseDate: 
     throw new Error(`unparseable ${field} ${quote(value)}${where}: ${why}`);
   };
   switch (field) {
-    case 'sku':
+    case 'sku': {
+      const rounded = typeof value === 'string' ? roundedBySpreadsheet(value) : undefined;
+      if (rounded) return refuse(rounded);
       return typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : refuse('expected text');
+    }
     case 'unit_cost': {
       const n = typeof value === 'number' ? value : typeof value === 'string' ? parseAmount(value) : undefined;
       if (n === undefined || !Number.isFinite(n)) return refuse('expected a number such as 4.20');

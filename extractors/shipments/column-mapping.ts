@@ -126,10 +126,26 @@ function normalise(field: ShipmentField, value: unknown, column: string, parseDa
     const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
     return /^[A-Z]{3}$/.test(code) ? code : refuse(' (expected an ISO 4217 code such as USD)');
   }
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    return refuse(' (a number past 2^53, which JSON readers keep only rounded: send it as text)');
+  }
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value !== 'string') return refuse(' (expected text)');
+  const rounded = roundedBySpreadsheet(value);
+  if (rounded) return refuse(` (${rounded})`);
   // Exports print long tracking numbers in groups ("1Z 999 AA1 …"); carriers' APIs do not.
   return field === 'tracking_number' ? value.replace(/\s+/g, '') : value.trim();
+}
+
+/**
+ * Why an identifier looks like a long number a spreadsheet rounded, or undefined: Excel shows a
+ * number of 12 digits or more in scientific notation (`5.12346E+12`, `1,23457E+17` where the
+ * comma is the decimal mark), and saves it so, keeping six digits: an order id or a tracking
+ * number so written has lost the rest, and no guess brings them back.
+ */
+export function roundedBySpreadsheet(text: string): string | undefined {
+  if (!/^\s*\d([.,]\d+)?E\+(1[1-9]|[2-9]\d)\s*$/i.test(text)) return undefined;
+  return 'a long number a spreadsheet rounded and wrote in scientific notation, its other digits lost: format the column as text in the sheet, or export from the source again';
 }
 
 /**

@@ -82,6 +82,19 @@ describe('the column mapping', () => {
     expect(() => mapShipmentRow({ currency: 'euros' }, config)).toThrow(/^unparseable currency "euros"/);
   });
 
+  it('refuses an id a spreadsheet rounded into scientific notation, or a JSON number too long to be exact, saying why', () => {
+    const config = utc({ 'Order ID': 'order_id', Tracking: 'tracking_number' });
+    // A 13-digit Shopify order id and an 18-digit tracking number, opened in Excel and saved.
+    expect(() => mapShipmentRow({ 'Order ID': '5.12346E+12' }, config)).toThrow(
+      'unparseable order_id "5.12346E+12" in column "Order ID" (a long number a spreadsheet rounded and wrote in scientific notation, its other digits lost: format the column as text in the sheet, or export from the source again)',
+    );
+    expect(() => mapShipmentRow({ Tracking: '1,23457E+17' }, config)).toThrow(/^unparseable tracking_number "1,23457E\+17" in column "Tracking" \(a long number a spreadsheet rounded/);
+    expect(() => mapShipmentRow({ order_id: 12345678901234567890 }, undefined)).toThrow(/^unparseable order_id 12345678901234567000 \(a number past 2\^53/);
+    // Ids that only look alike are kept: a short exponent, letters around it, an exact JSON number.
+    expect(mapShipmentRow({ 'Order ID': '1E+5', Tracking: '1Z999AA10123456784' }, config)).toMatchObject({ order_id: '1E+5', tracking_number: '1Z999AA10123456784' });
+    expect(mapShipmentRow({ order_id: 5123456789012 }, undefined)).toMatchObject({ order_id: '5123456789012' });
+  });
+
   it('reads amounts as spreadsheets write them, refusing the ambiguous', () => {
     expect(parseAmount('1,234.50')).toBe(1234.5);
     expect(parseAmount('$7.5')).toBe(7.5);
