@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { extname, basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
+import { parse as parseCsvSync } from 'csv-parse/sync';
 import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
 import { byteCount, describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record-limits.ts';
 
@@ -91,6 +92,14 @@ export async function checkFileFormat(path: string, format = formatOf(path)): Pr
     checkHead(text, path, format);
     const first = firstNonBlank(text, 0);
     if (first !== -1) checkFirstByte(text[first]!, text, first, path, format);
+    if (format === 'csv' && first !== -1) {
+      // The header, as the reader will take it (a header longer than what was read is checked as the file is read).
+      const layout = csvLayout(text);
+      const lastLine = text.lastIndexOf(LF);
+      const whole = lastLine === -1 ? text : text.subarray(0, lastLine + 1);
+      const rows = parseCsvSync(whole, { delimiter: layout.delimiter, from_line: layout.fromLine, skip_empty_lines: true, trim: true, relax_column_count: true, skip_records_with_error: true }) as string[][];
+      if (rows[0]) csvHeader(rows[0], path);
+    }
   } finally {
     await handle.close();
   }
@@ -420,6 +429,25 @@ function completeLength(data: Buffer): number {
   return data.length;
 }
 
+/**
+ * The column names of a CSV header row. Two columns of one name are refused, naming them: a
+ * row's value under that name would be one of the two, the other lost. Columns without a name
+ * are `column N` (counted from 1).
+ */
+function csvHeader(names: string[], path: string): string[] {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name === '') continue;
+    const before = seen.get(name);
+    if (before !== undefined) {
+      throw new FileFormatError(path, `columns ${before + 1} and ${i + 1} of the header are both named "${name}": rename one, as a row's value under that name would be one of the two and the other lost`);
+    }
+    seen.set(name, i);
+  }
+  return names;
+}
+
 /** The characters a CSV file's columns may be separated by, the first winning a tie. */
 const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
 
@@ -432,11 +460,20 @@ const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
  * often outside quotes (a comma on a tie, and for a header of one column).
  */
 export function csvLayout(head: Buffer): { delimiter: string; fromLine: number } {
-  let end = head.indexOf(LF);
+  // Blank lines before the header are skipped, as the parser skips them.
+  let start = 0;
+  let line = 1;
+  for (;;) {
+    const end = head.indexOf(LF, start);
+    if (end === -1 || firstNonBlank(head.subarray(start, end), 0) !== -1) break;
+    start = end + 1;
+    line++;
+  }
+  let end = head.indexOf(LF, start);
   if (end === -1) end = head.length;
-  const first = head.toString('utf8', 0, end).replace(/\r$/, '');
+  const first = head.toString('utf8', start, end).replace(/\r$/, '');
   const hint = /^"?sep=(.)"?[,;\t|]*$/i.exec(first);
-  if (hint) return { delimiter: hint[1]!, fromLine: 2 };
+  if (hint) return { delimiter: hint[1]!, fromLine: line + 1 };
   const counts = new Map<string, number>();
   let quoted = false;
   for (const ch of first) {
@@ -476,7 +513,6 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: strin
   // A row past the size limit stops the file: in CSV it almost always means a quote left open,
   // after which the following rows cannot be told apart.
   const parser = parseCsv({
-    columns: true,
     delimiter: layout.delimiter,
     from_line: layout.fromLine,
     skip_empty_lines: true,
@@ -489,17 +525,38 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: strin
   // `pipe` does not pass on the reader's errors (a file that is not CSV, a read error).
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
+  let header: string[] | undefined;
   try {
-    for await (const { record: row, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    for await (const { record: values, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (!header) {
+        header = csvHeader(values, path);
+        continue;
+      }
       // `lines` is where the row ends; a quoted value may span several lines.
       let newlines = 0;
-      for (const value of Object.values(row)) for (let i = value.indexOf('\n'); i !== -1; i = value.indexOf('\n', i + 1)) newlines++;
+      for (const value of values) for (let i = value.indexOf('\n'); i !== -1; i = value.indexOf('\n', i + 1)) newlines++;
       const first = info.lines - newlines;
       const location = `${name}:${first}`;
+      const row: Record<string, string> = {};
+      for (let i = 0; i < Math.min(values.length, header.length); i++) {
+        // A column without a name is kept only where it holds something (a sheet's empty columns are not).
+        if (header[i] !== '' || values[i] !== '') row[header[i] || `column ${i + 1}`] = values[i]!;
+      }
       let invalid: string | undefined;
       for (let l = first; l <= info.lines && !invalid; l++) invalid = utf8.bad.get(l);
       if (invalid) {
         yield new RejectedRecord(JSON.stringify(row), invalid, location);
+        continue;
+      }
+      // Values past the header's columns (empty ones are trailing separators): the row's values
+      // have shifted, most often from a separator inside a value that is not in quotes.
+      if (values.slice(header.length).some((v) => v !== '')) {
+        const shown = layout.delimiter === '\t' ? 'tab' : `"${layout.delimiter}"`;
+        yield new RejectedRecord(
+          JSON.stringify(values),
+          `has ${values.length} values for the ${header.length} columns of the header: a value holding a ${shown} outside quotes? Its values cannot be matched to their columns`,
+          location,
+        );
         continue;
       }
       if (!map) {

@@ -68,6 +68,27 @@ describe('reading an import file', () => {
     expect((await all(single)).map(shape)).toEqual([{ value: { sku: 'A;B' }, at: 'single.csv:2' }]);
   });
 
+  it('refuses a CSV header naming a column twice, before any row, and quarantines a row with more values than the header', async () => {
+    // Two columns "cost": a row's value under the name would be one of them, the other lost.
+    const twice = file('twice.csv', '\n\nsku;cost;note;cost\nA;1;x;2\n');
+    const reason = 'columns 2 and 4 of the header are both named "cost": rename one, as a row\'s value under that name would be one of the two and the other lost';
+    await expect(checkFileFormat(twice)).rejects.toThrow(new FileFormatError(twice, reason));
+    await expect(all(twice)).rejects.toThrow(new FileFormatError(twice, reason));
+    // "4,20" unquoted in a comma-separated file shifts the row by one; empty values past the header
+    // (a sheet's trailing separators) and columns without a name are read as before.
+    const shifted = file('shifted.csv', 'sku,cost,currency\nA,4,20,EUR\nB,3.10,EUR,\nC,\t,EUR,,,\n');
+    expect((await all(shifted)).map(shape)).toEqual([
+      { rejected: 'has 4 values for the 3 columns of the header: a value holding a "," outside quotes? Its values cannot be matched to their columns', at: 'shifted.csv:2' },
+      { value: { sku: 'B', cost: '3.10', currency: 'EUR' }, at: 'shifted.csv:3' },
+      { value: { sku: 'C', cost: '', currency: 'EUR' }, at: 'shifted.csv:4' },
+    ]);
+    const unnamed = file('unnamed.csv', 'sku,,cost\nA,x,1\nB,,2\n');
+    expect((await all(unnamed)).map(shape)).toEqual([
+      { value: { sku: 'A', 'column 2': 'x', cost: '1' }, at: 'unnamed.csv:2' },
+      { value: { sku: 'B', cost: '2' }, at: 'unnamed.csv:3' },
+    ]);
+  });
+
   it('issue 17: rejects a line that is not UTF-8 with its file and line, and reads its neighbours', async () => {
     // Line 2 holds "é" as Latin-1 writes it (one byte, 0xE9), which is not UTF-8.
     const path = file(
