@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, readSecret } from '../../config/load.ts';
+import type { VeriteConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
 
@@ -10,6 +11,15 @@ function dir(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), 'verite-config-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
   return d;
+}
+
+
+/** What a config file holding `content` gives at `pick`, or its problems, joined. */
+function loaded<T>(content: object, pick: (config: VeriteConfig) => T): Promise<T | string> {
+  return loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify(content) }), env: {} }).then(
+    ({ config }) => pick(config),
+    (e: ConfigError) => e.problems.join('; '),
+  );
 }
 
 describe('configuration', () => {
@@ -71,11 +81,7 @@ describe('configuration', () => {
   });
 
   it('refuses a start date the calendar does not have, which JavaScript would read as a day of the next month', async () => {
-    const startOf = async (startDate: string) =>
-      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ sources: { fx: { ecb: true, startDate } } }) }), env: {} }).then(
-        ({ config }) => config.sources.fx?.startDate,
-        (e: ConfigError) => e.problems.join('; '),
-      );
+    const startOf = (startDate: string) => loaded({ sources: { fx: { ecb: true, startDate } } }, (c) => c.sources.fx?.startDate);
     expect(await startOf('2024-02-29')).toBe('2024-02-29');
     expect(await startOf('2024-02-30')).toBe('sources.fx.startDate: 2024-02-30 is no day of the calendar');
     expect(await startOf('2023-02-29')).toBe('sources.fx.startDate: 2023-02-29 is no day of the calendar');
@@ -84,11 +90,7 @@ describe('configuration', () => {
   });
 
   it('refuses a reporting currency no country uses, suggesting the codes close to it', async () => {
-    const currencyOf = async (reportingCurrency: string) =>
-      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ reportingCurrency }) }), env: {} }).then(
-        ({ config }) => config.reportingCurrency,
-        (e: ConfigError) => e.problems.join('; '),
-      );
+    const currencyOf = (reportingCurrency: string) => loaded({ reportingCurrency }, (c) => c.reportingCurrency);
     expect(await currencyOf(' eur ')).toBe('EUR');
     expect(await currencyOf('CHF')).toBe('CHF');
     expect(await currencyOf('EUO')).toMatch(/^reportingCurrency: EUO is not the ISO 4217 code of a currency in use \(did you mean EUR\b/);
@@ -96,11 +98,7 @@ describe('configuration', () => {
   });
 
   it('refuses a time-zone abbreviation or offset, which PostgreSQL and Node would read an hour apart in summer, naming the region meant', async () => {
-    const zoneOf = async (reportingTimezone: string) =>
-      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ reportingTimezone }) }), env: {} }).then(
-        ({ config }) => config.reportingTimezone,
-        (e: ConfigError) => e.problems.join('; '),
-      );
+    const zoneOf = (reportingTimezone: string) => loaded({ reportingTimezone }, (c) => c.reportingTimezone);
     // Regions, UTC, and a name given with stray blanks are taken.
     expect(await zoneOf('Europe/Paris')).toBe('Europe/Paris');
     expect(await zoneOf(' America/New_York ')).toBe('America/New_York');
@@ -117,11 +115,7 @@ describe('configuration', () => {
   });
 
   it("takes the shop's domain from what a user pastes: its admin's URL, the newer admin URL, the handle, capitals", async () => {
-    const shopOf = async (shop: string) =>
-      loadConfig({ cwd: dir({ 'verite.config.json': JSON.stringify({ sources: { shopify: { shop } } }) }), env: {} }).then(
-        ({ config }) => config.sources.shopify?.shop,
-        (e: ConfigError) => e.problems.join('; '),
-      );
+    const shopOf = (shop: string) => loaded({ sources: { shopify: { shop } } }, (c) => c.sources.shopify?.shop);
     for (const pasted of ['my-shop.myshopify.com', 'My-Shop.MyShopify.com', ' https://my-shop.myshopify.com/admin/orders?x=1 ', 'https://admin.shopify.com/store/my-shop/orders', 'my-shop', 'my-shop.myshopify.com/']) {
       expect(await shopOf(pasted), pasted).toBe('my-shop.myshopify.com');
     }
