@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
+import { didYouMean } from '../../lib/names.ts';
 import { readRecordsFile } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 import type { Page, ReadContext } from '../types.ts';
@@ -111,7 +112,11 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
       if (firstRow) {
         firstRow = false;
         const missing = spec.missingColumns(row);
-        if (missing.length) ctx.warnOnce(`${spec.source}: ${file.name} has no column ${missing.map((c) => `"${c}"`).join(', ')} named in the columns mapping`);
+        if (missing.length) {
+          // A column renamed in the export, or written with other capitals, is named beside the missing one.
+          const columns = Object.keys(row);
+          ctx.warnOnce(`${spec.source}: ${file.name} has no column ${missing.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names`);
+        }
       }
       return spec.mapRow(row);
     };

@@ -131,6 +131,23 @@ describe('unit costs read by the pipeline', () => {
     ]);
   });
 
+  it('names a column of the mapping the file lacks, and the columns of the file close to it', async () => {
+    const drop = join(root, 'renamed');
+    mkdirSync(drop);
+    // The ERP's export now writes "Cost Price" and "Valid From"; "Cur" is gone.
+    writeFileSync(join(drop, 'march.csv'), 'Article,Cost Price,Currency,Valid From\nCAP,"2,05",EUR,01/03/2024\n');
+    const global = config(drop, { columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' });
+    const warnings: string[] = [];
+    const ctx: ReadContext<CostsConfig> = {
+      config: global.sources.costs!, global, state: null, window: null, startDate: '2024-01-01', lookbackDays: 0, now: new Date('2024-06-01T00:00:00Z'),
+      log: logger(), signal: new AbortController().signal, secret: () => '', warnOnce: (m) => void warnings.push(m),
+    };
+    await landPages(wh.pool, { source: 'costs', stream: catalog.costs.unit_costs, runId: 'renamed' }, unitCostsStream.read(ctx));
+    expect(warnings).toEqual([
+      'costs: march.csv has no column "Cost price" (did you mean Cost Price?), "Cur" (did you mean Currency?), "Valid from" (did you mean Valid From?), which the columns mapping names',
+    ]);
+  });
+
   it('after a failure on a file\'s last page, reads the file again whole and lands nothing twice', async () => {
     const drop = join(root, 'crash');
     mkdirSync(drop);
