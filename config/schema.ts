@@ -132,6 +132,38 @@ export const currencyCode = z
     if (!CURRENCIES.includes(code)) ctx.addIssue({ code: 'custom', message: `${code} is not the ISO 4217 code of a currency in use${didYouMean(code, CURRENCIES)}` });
   });
 
+/** strftime's directives, as the date patterns of a file write them. */
+const STRFTIME: Record<string, string> = { Y: 'YYYY', y: 'YY', m: 'MM', d: 'DD', e: 'D', b: 'MMM', H: 'HH', I: 'hh', M: 'mm', S: 'ss', p: 'A', z: 'Z', f: 'SSS' };
+const NO_PAD: Record<string, string> = { d: 'D', m: 'M', H: 'H', I: 'h' };
+
+/**
+ * The pattern a `dateFormat` written in another tool's tokens means, or undefined: strftime's
+ * (`%d/%m/%Y`), or lower-case date tokens (`dd/MM/yyyy` of Java and .NET, `dd/mm/yyyy` of a
+ * spreadsheet, where `mm` is the month when no hour comes before it).
+ */
+export function dateFormatMeant(format: string): string | undefined {
+  if (/%-?[a-zA-Z]/.test(format)) {
+    // %-d and %-m (no leading zero) are D and M.
+    const meant = format.replace(/%(-?)([a-zA-Z])/g, (whole, bare: string, d: string) => (bare && NO_PAD[d]) || STRFTIME[d] || whole);
+    return meant === format ? undefined : meant;
+  }
+  if (/YY/.test(format) || !/yy/.test(format)) return undefined;
+  let meant = format.replace(/yyyy/g, 'YYYY').replace(/yy/g, 'YY').replace(/dd/g, 'DD').replace(/(^|[^a-zA-Z])d(?![a-zA-Z])/g, '$1D');
+  // Without an upper-case M, the first mm before any hour is the month.
+  if (!/M/.test(meant)) meant = meant.replace(/^([^Hh]*?)mm/, '$1MM');
+  return meant;
+}
+
+/** A file's date pattern: its tokens (date-parse.ts), with YYYY, MM and DD at least. */
+const dateFormat = (example: string) =>
+  z
+    .string()
+    .superRefine((format, ctx) => {
+      if (/YY/.test(format) && /M/.test(format) && /D/.test(format)) return;
+      const meant = dateFormatMeant(format);
+      ctx.addIssue({ code: 'custom', message: `expected a date pattern with YYYY, MM and DD, e.g. ${example}${meant ? ` (did you mean "${meant}"?)` : ''}` });
+    });
+
 /** Keys every source entry takes. */
 const sourceBase = {
   enabled: z.boolean().default(true),
@@ -312,10 +344,7 @@ export const shipmentsConfig = z
     /** Their column → shipment field; a column already named like a field needs no entry. */
     columns: z.record(z.string(), z.enum(shipmentFields, { message: `expected a shipment field: ${shipmentFields.join(', ')}` })).default({}),
     /** How the files write dates, e.g. `DD/MM/YYYY HH:mm`; default ISO 8601. */
-    dateFormat: z
-      .string()
-      .refine((f) => /YY/.test(f) && /M/.test(f) && /D/.test(f), { message: 'expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY HH:mm' })
-      .optional(),
+    dateFormat: dateFormat('DD/MM/YYYY HH:mm').optional(),
     /** The zone of file times written without an offset. */
     timeZone: timeZone.default('UTC'),
     carrierApi: z
@@ -352,10 +381,7 @@ export const costsConfig = z
     /** Their column → cost field; a column already named like a field needs no entry. */
     columns: z.record(z.string(), z.enum(costFields, { message: `expected a cost field: ${costFields.join(', ')}` })).default({}),
     /** How the files write `valid_from`, e.g. `DD/MM/YYYY`; default ISO 8601. */
-    dateFormat: z
-      .string()
-      .refine((f) => /YY/.test(f) && /M/.test(f) && /D/.test(f), { message: 'expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY' })
-      .optional(),
+    dateFormat: dateFormat('DD/MM/YYYY').optional(),
   })
   .strict();
 

@@ -89,6 +89,18 @@ describe('configuration', () => {
     expect(await startOf('1/3/2024')).toBe('sources.fx.startDate: expected a date as YYYY-MM-DD');
   });
 
+  it('refuses a date pattern in another tool\'s tokens, saying the pattern it means', async () => {
+    const patternOf = (dateFormat: string) => loaded({ sources: { shipments: { path: 'exports', dateFormat } } }, (c) => c.sources.shipments?.dateFormat);
+    expect(await patternOf('DD/MM/YYYY HH:mm')).toBe('DD/MM/YYYY HH:mm');
+    const problem = (meant: string) => `sources.shipments.dateFormat: expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY HH:mm (did you mean "${meant}"?)`;
+    // strftime (Python, a spreadsheet's macro), Java and .NET, and a spreadsheet's own lower case.
+    expect(await patternOf('%d/%m/%Y %H:%M')).toBe(problem('DD/MM/YYYY HH:mm'));
+    expect(await patternOf('%-d.%-m.%Y')).toBe(problem('D.M.YYYY'));
+    expect(await patternOf('dd/MM/yyyy HH:mm:ss')).toBe(problem('DD/MM/YYYY HH:mm:ss'));
+    expect(await patternOf('dd/mm/yyyy hh:mm a')).toBe(problem('DD/MM/YYYY hh:mm a'));
+    expect(await patternOf('when')).toBe('sources.shipments.dateFormat: expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY HH:mm');
+  });
+
   it('refuses a reporting currency no country uses, suggesting the codes close to it', async () => {
     const currencyOf = (reportingCurrency: string) => loaded({ reportingCurrency }, (c) => c.reportingCurrency);
     expect(await currencyOf(' eur ')).toBe('EUR');
