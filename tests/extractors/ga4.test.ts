@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -239,6 +239,25 @@ describe('GA4 traffic_daily against a local Data API', () => {
     expect((error as Error).message).toContain('Property access management');
     expect(fake.reports).toHaveLength(1);
     expect(waits).toEqual([]);
+  });
+
+  it('names what is wrong with a credentials file that is no service account\'s key, before any request', async () => {
+    const failure = async (name: string, content: string | Buffer) => {
+      writeFileSync(join(dir, name), content);
+      const error = await collect(context({ source: { credentialsFile: join(dir, name) } }).ctx).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ExtractError);
+      return (error as Error).message.replace(`${join(dir, name)} `, '');
+    };
+    // The OAuth client's file the console offers beside the service account's key.
+    expect(await failure('client_secret_123.json', JSON.stringify({ installed: { client_id: '123.apps.googleusercontent.com', client_secret: 'x' } }))).toMatch(
+      /^\[ga4\.traffic_daily\] credentialsFile is an OAuth client's file \(a client ID and secret\), which signs nobody in by itself: verite reads GA4 as a service account; create a key of a service account/,
+    );
+    expect(await failure('cut.json', '{"type": "service_account", "client_email": "verite@p.iam.gserviceaccount.com"')).toMatch(/credentialsFile is not JSON \(.*\): expected the JSON key of a service account/);
+    expect(await failure('nokey.json', JSON.stringify({ type: 'service_account', client_email: 'verite@p.iam.gserviceaccount.com' }))).toMatch(/credentialsFile is a service account's key without its private_key: download the key again$/);
+    expect(await failure('other.json', JSON.stringify({ apiKey: 'x' }))).toMatch(/credentialsFile is not a Google credential \(it has no "type"\)/);
+    const key = readFileSync(fake.keyFile);
+    expect(await failure('bom.json', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), key]))).toMatch(/credentialsFile starts with a byte-order mark/);
+    expect(fake.reports).toHaveLength(0);
   });
 
   it('names a credentials file that does not exist', async () => {
