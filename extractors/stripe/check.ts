@@ -1,7 +1,7 @@
 import type { StripeConfig } from '../../config/schema.ts';
 import { callProblem, missingSecrets, ok, problem, statusOf, warning, type CheckContext, type CheckFinding } from '../check.ts';
 import { BALANCE_TRANSACTIONS, CHARGES, REFUNDS } from './object-kinds.ts';
-import { createStripeApi } from './stripe-api.ts';
+import { createStripeApi, stripeKeyProblem } from './stripe-api.ts';
 
 /**
  * Checks the `stripe` entry: the key's variable is set; Stripe accepts the key and lets it read
@@ -19,6 +19,8 @@ export async function checkStripe(ctx: CheckContext<StripeConfig>): Promise<Chec
   ]);
   if (missing.length) return missing;
   const key = ctx.secret(config.secretKeyEnv);
+  const wrongKey = stripeKeyProblem(key, config.secretKeyEnv);
+  if (wrongKey) return [problem(wrongKey)];
   const findings: CheckFinding[] = [];
   if (/^(sk|rk)_test_/.test(key)) findings.push(warning(`the key in ${config.secretKeyEnv} is a test-mode key: it sees test data only`));
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import type { StripeConfig } from '../../config/schema.ts';
+import { ExtractError } from '../../lib/errors.ts';
 import { maxRetryAfterMs, RateLimiter, withRetry, type HttpContext } from '../../lib/http.ts';
 import type { ReadContext } from '../types.ts';
 import type { StripeObjectKind } from './object-kinds.ts';
@@ -65,6 +66,8 @@ export function stripeLimiter(secretKey: string, perSecond: number): RateLimiter
 export function createStripeApi(ctx: ReadContext<StripeConfig>, kind: StripeObjectKind): StripeApi {
   const config = ctx.config;
   const secretKey = ctx.secret(config.secretKeyEnv);
+  const wrongKey = stripeKeyProblem(secretKey, config.secretKeyEnv);
+  if (wrongKey) throw new ExtractError(wrongKey, { source: 'stripe', stream: kind.stream }, { permanent: true });
   const timeoutMs = config.timeoutSeconds * 1000;
   const stripe = new Stripe(secretKey, {
     host: config.host,
@@ -140,4 +143,16 @@ function describeParams(params: Record<string, unknown>): string {
     } else parts.push(`${key}=${String(value)}`);
   }
   return parts.join('&');
+}
+
+/**
+ * Why a value is not an API key that reads an account, or undefined: the Dashboard shows a
+ * publishable key (`pk_…`) beside the secret one, and a webhook's signing secret (`whsec_…`)
+ * looks like a key too; Stripe refuses both for every read. Any other shape is left to Stripe.
+ */
+export function stripeKeyProblem(key: string, envVar: string): string | undefined {
+  const put = 'put the secret key (sk_live_…) or a restricted key (rk_live_…) there (Dashboard → Developers → API keys)';
+  if (/^pk_(live|test)_/.test(key)) return `the key in ${envVar} is a publishable key, which may read nothing of the account: ${put}`;
+  if (key.startsWith('whsec_')) return `${envVar} holds a webhook's signing secret, not an API key: ${put}`;
+  return undefined;
 }

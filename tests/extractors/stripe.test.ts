@@ -525,6 +525,20 @@ describe('errors and limits', () => {
     );
   });
 
+  it('refuses a publishable key or a webhook secret before any request, saying which key to put there', async () => {
+    // Built by parts: the repository refuses anything shaped like a live key.
+    process.env.STRIPE_PUBLISHABLE = 'pk_' + 'live_51Habcdefghijklmnop';
+    const publishable = await run(T0, { extra: { secretKeyEnv: 'STRIPE_PUBLISHABLE' } });
+    expect(publishable.status).toBe('failed');
+    expect(publishable.error).toMatch(
+      /^stripe\.charges: \[stripe\.charges\] the key in STRIPE_PUBLISHABLE is a publishable key, which may read nothing of the account: put the secret key \(sk_live_…\) or a restricted key \(rk_live_…\) there/,
+    );
+    process.env.STRIPE_WEBHOOK = 'whsec_' + 'abcdefghijklmnop0123';
+    const webhook = await run(T0, { extra: { secretKeyEnv: 'STRIPE_WEBHOOK' } });
+    expect(webhook.error).toMatch(/STRIPE_WEBHOOK holds a webhook's signing secret, not an API key/);
+    expect(server.requests).toEqual([]);
+  });
+
   it('names the environment variable when the key is missing', async () => {
     const result = await run(T0, { extra: { secretKeyEnv: 'NO_SUCH_STRIPE_KEY' } });
     expect(result.status).toBe('failed');
