@@ -21,12 +21,22 @@ interface Secrets {
  * read and again after a 401.
  */
 export function accessTokenSource(config: ShopifyConfig, baseUrl: string, ctx: Secrets, http: HttpContext): AccessTokenSource {
+  const misplaced = (problem: string) => new ExtractError(problem, { source: http.source, stream: http.stream }, { permanent: true });
   if (!config.clientIdEnv || !config.clientSecretEnv) {
     const token = ctx.secret(config.accessTokenEnv);
+    // Shopify's prefixes (shpss_ a client secret, shpat_/shpca_/shppa_ access tokens) say which is which.
+    if (token.startsWith('shpss_')) {
+      throw misplaced(
+        `${config.accessTokenEnv} holds an app's client secret (shpss_…), not an access token: name its variable in clientSecretEnv and the app's client ID in clientIdEnv, or put the app's Admin API access token (shpat_…) in ${config.accessTokenEnv}`,
+      );
+    }
     return { token: async () => token, refresh: async () => false };
   }
   const clientId = ctx.secret(config.clientIdEnv);
   const clientSecret = ctx.secret(config.clientSecretEnv);
+  if (/^shp(at|ca|pa)_/.test(clientSecret)) {
+    throw misplaced(`${config.clientSecretEnv} holds an Admin API access token, not a client secret: put it in the variable accessTokenEnv names, and leave clientIdEnv and clientSecretEnv out`);
+  }
   let current: Promise<string> | undefined;
   const grant = async (): Promise<string> => {
     const res = await httpRequest<{ access_token?: string }>(http, {

@@ -525,6 +525,20 @@ describe('shopify versions, tokens and customers', () => {
     expect(message).not.toContain('shpat_wrong');
   });
 
+  it('refuses a client secret where the access token goes, and an access token where the client secret goes, before any request', async () => {
+    process.env[TOKEN_ENV] = 'shpss_' + '0123456789abcdef0123456789abcdef';
+    const secretAsToken = await run();
+    expect(secretAsToken.status).toBe('failed');
+    expect(errorMessage(secretAsToken.streams[0]!.error)).toMatch(
+      /^\[shopify\.orders\] VERITE_TEST_SHOPIFY_TOKEN holds an app's client secret \(shpss_…\), not an access token: name its variable in clientSecretEnv and the app's client ID in clientIdEnv/,
+    );
+    process.env.VERITE_TEST_SHOPIFY_ID = 'client-id-1';
+    process.env.VERITE_TEST_SHOPIFY_SECRET = 'shpat_' + '0123456789abcdef0123456789abcdef';
+    const tokenAsSecret = await run({ shopify: { clientIdEnv: 'VERITE_TEST_SHOPIFY_ID', clientSecretEnv: 'VERITE_TEST_SHOPIFY_SECRET' } });
+    expect(errorMessage(tokenAsSecret.streams[0]!.error)).toMatch(/VERITE_TEST_SHOPIFY_SECRET holds an Admin API access token, not a client secret: put it in the variable accessTokenEnv names/);
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('exchanges client credentials for a token and lands customers', async () => {
     process.env.VERITE_TEST_SHOPIFY_ID = 'client-id-1';
     process.env.VERITE_TEST_SHOPIFY_SECRET = 'client-secret-1';
