@@ -1,9 +1,9 @@
 import { AdAccount } from 'facebook-nodejs-business-sdk';
 import type { MetaAdsConfig } from '../../config/schema.ts';
 import { apiVersionVerdict, META_DEFAULT_API_VERSION } from '../api-versions.ts';
-import { accountFindings, callProblem, describeAccount, missingSecrets, ok, type CheckContext, type CheckFinding } from '../check.ts';
+import { accountFindings, callProblem, describeAccount, missingSecrets, ok, problem, type CheckContext, type CheckFinding } from '../check.ts';
 import { maxRetryAfterMs } from '../../lib/http.ts';
-import { GraphApi } from './graph-api.ts';
+import { GraphApi, metaTokenProblem } from './graph-api.ts';
 
 /** The AdAccount fields read (Marketing API AdAccount reference): `currency` (ISO 4217) and `timezone_name` (IANA). */
 const ACCOUNT_FIELDS = ['account_id', 'name', 'currency', 'timezone_name'];
@@ -18,6 +18,8 @@ export async function checkMetaAds(ctx: CheckContext<MetaAdsConfig>): Promise<Ch
   const config = ctx.config;
   const missing = missingSecrets(ctx, [{ env: config.accessTokenEnv, key: 'accessTokenEnv', holds: 'the access token of a system user with ads_read on the ad accounts' }]);
   if (missing.length) return missing;
+  const wrongToken = metaTokenProblem(ctx.secret(config.accessTokenEnv), config.accessTokenEnv);
+  if (wrongToken) return [problem(wrongToken)];
   const configured = config.apiVersion ?? META_DEFAULT_API_VERSION;
   // A version Meta no longer serves is reported by its own finding; the token is still checked, with the default.
   const version = apiVersionVerdict('meta_ads', configured, ctx.now).level === 'problem' ? META_DEFAULT_API_VERSION : configured;

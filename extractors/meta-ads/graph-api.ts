@@ -58,6 +58,19 @@ export function graphError(text: string): GraphError | undefined {
   }
 }
 
+/**
+ * Why a value is not a user's or a system user's access token, or undefined: an app's secret
+ * (32 hexadecimal digits, on the app's Basic settings beside its ID) or an app access token
+ * (`{app id}|{app secret}`), which read no ad account. Meta answers them with code 190 ("Cannot
+ * parse access token") or 100, far from the cause. Any other shape is left to Meta.
+ */
+export function metaTokenProblem(token: string, envVar: string): string | undefined {
+  const put = 'put the access token of a system user with ads_read there (Business settings → System users → Generate new token; docs/sources/meta-ads.md)';
+  if (/^[0-9a-f]{32}$/i.test(token)) return `${envVar} holds what looks like an app secret (32 hexadecimal digits), not an access token: ${put}`;
+  if (/^\d+\|[\w-]+$/.test(token)) return `${envVar} holds an app access token (app id|secret), which reads no ad account: ${put}`;
+  return undefined;
+}
+
 export interface GraphApiOptions {
   accessToken: string;
   /** The config key naming the token's environment variable, for error messages. */

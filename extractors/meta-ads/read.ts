@@ -1,10 +1,11 @@
 import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import type { MetaAdsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
+import { ExtractError } from '../../lib/errors.ts';
 import { maxRetryAfterMs } from '../../lib/http.ts';
 import { chunkWindow, lastCompleteDay, readWindow, reportZone, rowsByDate, stateAfter } from '../report-window.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
-import { GraphApi } from './graph-api.ts';
+import { GraphApi, metaTokenProblem } from './graph-api.ts';
 import { insightsForWindow, type InsightsJob } from './insights-job.ts';
 
 export const SOURCE = 'meta_ads';
@@ -41,8 +42,11 @@ function stateOf(value: JsonValue | null): Partial<MetaInsightsState> {
  */
 export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): AsyncGenerator<Page> {
   const config = ctx.config;
+  const token = ctx.secret(config.accessTokenEnv);
+  const wrongToken = metaTokenProblem(token, config.accessTokenEnv);
+  if (wrongToken) throw new ExtractError(wrongToken, { source: SOURCE, stream: STREAM }, { permanent: true });
   const api = new GraphApi({
-    accessToken: ctx.secret(config.accessTokenEnv),
+    accessToken: token,
     accessTokenEnv: config.accessTokenEnv,
     baseUrl: config.graphBaseUrl,
     version: config.apiVersion,

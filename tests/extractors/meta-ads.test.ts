@@ -376,6 +376,21 @@ describe('campaign_insights_daily against a local Graph API', () => {
     expect(error.message).toContain('adAccountIds');
   });
 
+  it('refuses an app secret or an app access token before any request, saying which token to put there', async () => {
+    for (const [token, said] of [
+      ['0123456789abcdef0123456789abcdef', 'META_TEST_TOKEN holds what looks like an app secret (32 hexadecimal digits), not an access token'],
+      ['1234567890123456|0123456789abcdef0123456789abcdef', 'META_TEST_TOKEN holds an app access token (app id|secret), which reads no ad account'],
+    ] as const) {
+      const { ctx } = context({ token });
+      const error = (await collect(ctx).catch((e: unknown) => e)) as ExtractError;
+      expect(error).toBeInstanceOf(ExtractError);
+      expect(error.message).toMatch(new RegExp(`^\\[meta_ads\\.campaign_insights_daily\\] ${said.replace(/[()|]/g, '\\$&')}: put the access token of a system user with ads_read there`));
+      expect(error.message).not.toContain('0123456789abcdef');
+      expect(error.permanent).toBe(true);
+    }
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('names the environment variable of a refused token, never the token', async () => {
     const { ctx } = context({ token: 'EAAwrong-token-value-987654' });
     const error = (await collect(ctx).catch((e: unknown) => e)) as ExtractError;
