@@ -4,7 +4,6 @@ import { open } from 'node:fs/promises';
 import { extname, basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
-import { parse as parseCsvSync } from 'csv-parse/sync';
 import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
 import { byteCount, describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record-limits.ts';
 
@@ -97,7 +96,11 @@ export async function checkFileFormat(path: string, format = formatOf(path)): Pr
       const layout = csvLayout(text);
       const lastLine = text.lastIndexOf(LF);
       const whole = lastLine === -1 ? text : text.subarray(0, lastLine + 1);
-      const rows = parseCsvSync(whole, { delimiter: layout.delimiter, from_line: layout.fromLine, skip_empty_lines: true, trim: true, relax_column_count: true, skip_records_with_error: true }) as string[][];
+      const rows = await new Promise<string[][]>((resolve, reject) =>
+        parseCsv(whole, { delimiter: layout.delimiter, from_line: layout.fromLine, to: 1, skip_empty_lines: true, trim: true, relax_column_count: true, skip_records_with_error: true }, (error, records: string[][]) =>
+          error ? reject(error) : resolve(records),
+        ),
+      );
       if (rows[0]) csvHeader(rows[0], path);
     }
   } finally {
