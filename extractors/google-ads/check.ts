@@ -1,6 +1,6 @@
 import type { GoogleAdsConfig } from '../../config/schema.ts';
 import { accountFindings, callProblem, describeAccount, missingSecrets, ok, problem, type CheckContext, type CheckFinding } from '../check.ts';
-import type { GoogleAdsClientFactory } from './client.ts';
+import { secretsProblem, type GoogleAdsClientFactory } from './client.ts';
 import { sdkFactory } from './index.ts';
 import { ACCOUNT_QUERY, queryAll } from './read.ts';
 
@@ -20,14 +20,17 @@ export async function checkGoogleAds(ctx: CheckContext<GoogleAdsConfig>, createC
     { env: config.refreshTokenEnv, key: 'refreshTokenEnv', holds: 'a refresh token with the adwords scope' },
   ]);
   if (missing.length) return missing;
+  const secrets = {
+    developerToken: ctx.secret(config.developerTokenEnv),
+    clientId: ctx.secret(config.clientIdEnv),
+    clientSecret: ctx.secret(config.clientSecretEnv),
+    refreshToken: ctx.secret(config.refreshTokenEnv),
+  };
+  const wrong = secretsProblem(secrets, config);
+  if (wrong) return [problem(wrong)];
   let client;
   try {
-    client = await createClient(config, {
-      developerToken: ctx.secret(config.developerTokenEnv),
-      clientId: ctx.secret(config.clientIdEnv),
-      clientSecret: ctx.secret(config.clientSecretEnv),
-      refreshToken: ctx.secret(config.refreshTokenEnv),
-    });
+    client = await createClient(config, secrets);
   } catch (error) {
     return [callProblem('the Google Ads client', error)];
   }

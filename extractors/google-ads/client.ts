@@ -37,3 +37,21 @@ export interface GoogleAdsSecrets {
 
 /** Builds the client of a run. */
 export type GoogleAdsClientFactory = (config: GoogleAdsConfig, secrets: GoogleAdsSecrets) => GoogleAdsClient | Promise<GoogleAdsClient>;
+
+/**
+ * Why the OAuth secrets cannot be what their variables say, or undefined, by the shapes Google
+ * gives them: an access token (`ya29.…`, valid an hour) where the refresh token goes (the OAuth
+ * Playground shows both), and the client ID and secret swapped (an ID ends in
+ * `.apps.googleusercontent.com`, a secret starts with `GOCSPX-`). Google answers these with
+ * `invalid_grant` or `invalid_client`, far from the cause. Other shapes are left to Google.
+ */
+export function secretsProblem(secrets: GoogleAdsSecrets, config: Pick<GoogleAdsConfig, 'clientIdEnv' | 'clientSecretEnv' | 'refreshTokenEnv'>): string | undefined {
+  if (secrets.refreshToken.startsWith('ya29.')) {
+    return `${config.refreshTokenEnv} holds an access token (ya29.…), which expires within the hour: put the refresh token (1//…) there, given with it when the access was granted`;
+  }
+  const idLike = (v: string) => v.endsWith('.apps.googleusercontent.com');
+  if (secrets.clientId.startsWith('GOCSPX-') || idLike(secrets.clientSecret)) {
+    return `${config.clientIdEnv} and ${config.clientSecretEnv} look swapped: the client ID ends in .apps.googleusercontent.com, the client secret starts with GOCSPX-`;
+  }
+  return undefined;
+}

@@ -125,14 +125,14 @@ function sourceConfig(extra: Record<string, unknown> = {}) {
   });
 }
 
-function context(options: { source?: Record<string, unknown>; state?: JsonValue | null; window?: DateWindow | null; now?: string } = {}) {
+function context(options: { source?: Record<string, unknown>; state?: JsonValue | null; window?: DateWindow | null; now?: string; secrets?: Partial<typeof ENV> } = {}) {
   const global = sourceConfig(options.source);
   const config = global.sources.google_ads!;
   const warnings: string[] = [];
   const ctx: ReadContext<GoogleAdsConfig> = {
     config, global, state: options.state ?? null, window: options.window ?? null, startDate: config.startDate!,
     lookbackDays: config.lookbackDays ?? 30, now: new Date(options.now ?? '2024-03-10T08:00:00Z'), log: logger(),
-    signal: new AbortController().signal, secret: (name) => (ENV as Record<string, string>)[name]!, warnOnce: (m) => void (warnings.includes(m) || warnings.push(m)),
+    signal: new AbortController().signal, secret: (name) => ({ ...ENV, ...options.secrets } as Record<string, string>)[name]!, warnOnce: (m) => void (warnings.includes(m) || warnings.push(m)),
   };
   return { ctx, warnings };
 }
@@ -293,6 +293,24 @@ describe('Google Ads campaign_daily through the client seam', () => {
       '[google_ads.campaign_daily, customer 1234567890 time zone] customer 1234567890 is a manager account, which has no campaigns of its own: ' +
         'list its client accounts in customerIds and put 1234567890 in loginCustomerId',
     );
+  });
+
+  it('refuses an access token where the refresh token goes, and a client ID and secret swapped, before any request', async () => {
+    const failure = async (secrets: Partial<typeof ENV>) => {
+      const error = await collect(context({ secrets }).ctx).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ExtractError);
+      expect((error as ExtractError).permanent).toBe(true);
+      return (error as Error).message;
+    };
+    // What the OAuth Playground shows first is the access token, valid an hour.
+    expect(await failure({ GADS_TEST_REFRESH_TOKEN: 'ya29.a0AfB_byC-access-token' })).toBe(
+      '[google_ads.campaign_daily] GADS_TEST_REFRESH_TOKEN holds an access token (ya29.…), which expires within the hour: put the refresh token (1//…) there, given with it when the access was granted',
+    );
+    expect(await failure({ GADS_TEST_CLIENT_ID: 'GOCSPX-secret0123456789', GADS_TEST_CLIENT_SECRET: 'client-id.apps.googleusercontent.com' })).toBe(
+      '[google_ads.campaign_daily] GADS_TEST_CLIENT_ID and GADS_TEST_CLIENT_SECRET look swapped: the client ID ends in .apps.googleusercontent.com, the client secret starts with GOCSPX-',
+    );
+    expect(made).toEqual([]);
+    expect(queries).toEqual([]);
   });
 
   it('names the remedy of a refusal it knows', async () => {
