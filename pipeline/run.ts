@@ -9,6 +9,7 @@ import { createProgress, type Progress } from '../lib/progress.ts';
 import { confirmedLoss } from '../warehouse/connection-loss.ts';
 import { sleep } from '../lib/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
+import { lowDiskNote } from '../warehouse/embedded.ts';
 import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
 import { keptAfterStop, RunLockLost } from './lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from './run-log.ts';
@@ -189,7 +190,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   } catch (error) {
     const loss = lost ? null : await confirmedLoss(warehouse.url, error);
     if (loss) lost = { during: 'recording the run in ops', detail: loss };
-    const message = lost ? lostMessage(lost, options.kind) : errorMessage(error);
+    const message = lost ? lostMessage(lost, options.kind, warehouse) : errorMessage(error);
     await record(finishRun(warehouse.db, runId, { status: 'failed', landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined'), error: message }));
     if (lost) throw new WarehouseError(`run ${runId}: ${message}`, '', [], { cause: error });
     throw error;
@@ -227,7 +228,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   // Stopped early: the stream being read committed its last page with its cursor, the ones after
   // it and the transforms did not run; the next run goes on from there.
   const error = lost
-    ? lostMessage(lost, options.kind)
+    ? lostMessage(lost, options.kind, warehouse)
     : stopped
       ? [`${errorMessage(options.signal!.reason ?? 'interrupted')}; the pages committed stay, the next run goes on from their cursor`, ...failures].join('; ')
       : failures.length
@@ -260,10 +261,11 @@ function streamProgressText(key: string, before: { pages: number; written: numbe
  * The message of a run whose warehouse went away: the step it was in, the driver's words, what
  * was kept, and what to do.
  */
-function lostMessage(lost: { during: string; detail: string }, kind = 'run'): string {
+function lostMessage(lost: { during: string; detail: string }, kind = 'run', warehouse?: Pick<Warehouse, 'embedded'>): string {
+  const disk = warehouse?.embedded ? lowDiskNote(warehouse.embedded.dataDir) : '';
   return (
     `the warehouse went away during ${lost.during} (${lost.detail}). Kept: ${keptAfterStop(kind)}. ` +
-    'Run again once the database is back: nothing is landed twice'
+    `Run again once the database is back: nothing is landed twice${disk ? `.${disk}` : ''}`
   );
 }
 

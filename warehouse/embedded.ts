@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, cpSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, cpSync, readdirSync, rmdirSync, rmSync, statfsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -286,7 +286,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       // Another process may have started the same cluster a moment ago.
       const other = await attachRunning(dataDir, password);
       if (other) return other;
-      throw new Error(`the embedded PostgreSQL in ${dataDir} did not start: ${stderr.trim()}`);
+      throw new Error(startFailure(dataDir, stderr.trim()));
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -317,4 +317,44 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
 /** Whether a process with that uid can run the server as itself (not root). */
 export function serverUser(): string {
   return isRoot() ? 'postgres' : userInfo().username;
+}
+
+/** Bytes free on the disk holding `path`, or undefined when it cannot be told. */
+export function freeBytes(path: string): number | undefined {
+  try {
+    const fs = statfsSync(path);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Under this, the server's next write-ahead log segment (16 MiB each) and a checkpoint may not fit. */
+const LOW_DISK_BYTES = 256 * 1024 * 1024;
+
+const mib = (bytes: number) => `${Math.floor(bytes / (1024 * 1024))} MiB`;
+
+/** What to do about a disk that filled up under a server, once it can write again. */
+const FREE_SPACE = 'free space there, then run again: PostgreSQL replays its log once it can write, and keeps what was committed';
+
+/**
+ * Why the embedded server did not start, its log after: first, in words, a full disk (PostgreSQL
+ * stops when it cannot write its log, and cannot start again until it can: its log then says
+ * "No space left on device" among a dozen lines, after a hint that the data may be corrupt, which
+ * it is not).
+ */
+export function startFailure(dataDir: string, log: string, free = freeBytes(dataDir)): string {
+  const full = /No space left on device/.test(log)
+    ? `the disk it is on is full${free === undefined ? '' : ` (${mib(free)} free)`}: ${FREE_SPACE}. Its log: `
+    : '';
+  return `the embedded PostgreSQL in ${dataDir} did not start: ${full}${log}`;
+}
+
+/**
+ * A sentence for a run whose embedded warehouse went away, when the disk under its data is
+ * (nearly) full, which is then the likely cause; else nothing.
+ */
+export function lowDiskNote(dataDir: string, free = freeBytes(dataDir)): string {
+  if (free === undefined || free >= LOW_DISK_BYTES) return '';
+  return ` The disk holding ${dataDir} has ${mib(free)} free, and PostgreSQL stops when it cannot write its log: ${FREE_SPACE}.`;
 }
