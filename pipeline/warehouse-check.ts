@@ -1,8 +1,10 @@
+import { dirname } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
+import { freeBytes } from '../warehouse/embedded.ts';
 import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, privilegeAdvice } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
 import { readOnlyReasonOf, transactionPooler } from '../warehouse/writable.ts';
@@ -37,15 +39,14 @@ export function isRemoteHost(host: string): boolean {
  * they are there), and there are connections to spare. Without `DATABASE_URL` the embedded
  * server is named, and not started.
  */
-export async function checkWarehouse(options: { databaseUrl?: string; cwd?: string; log?: Logger }): Promise<WarehouseCheckResult> {
+export async function checkWarehouse(options: { databaseUrl?: string; cwd?: string; log?: Logger; freeBytes?: number }): Promise<WarehouseCheckResult> {
   const url = options.databaseUrl ?? process.env.DATABASE_URL;
   if (!url) {
     const dir = embeddedDataDir({ cwd: options.cwd, dataDir: process.env.VERITE_DATA_DIR });
-    return {
-      warehouse: `embedded PostgreSQL in ${dir}`,
-      level: 'ok',
-      findings: [ok(`DATABASE_URL is not set: the embedded PostgreSQL in ${dir}, started when a command needs it`)],
-    };
+    const findings = [ok(`DATABASE_URL is not set: the embedded PostgreSQL in ${dir}, started when a command needs it`)];
+    const disk = diskFinding(dir, options.freeBytes);
+    if (disk) findings.push(disk);
+    return { warehouse: `embedded PostgreSQL in ${dir}`, level: worstLevel(findings), findings };
   }
   let where = '(DATABASE_URL)';
   // A provider's transaction-mode pooler is known by its name: nothing is checked through it.
@@ -118,4 +119,26 @@ async function tablesFinding(db: Kysely<any>): Promise<CheckFinding[]> {
   const may = (await sql<{ create: boolean }>`select has_database_privilege(current_database(), 'CREATE') as create`.execute(db)).rows[0]!;
   if (may.create) return [ok("verite's tables are not made yet; this login may create them (the first command does)")];
   return [problem(`the first command could not create verite's tables: ${await privilegeAdvice(db)}`)];
+}
+
+/** Under this much free space the check warns: a million orders take about 10 GiB (docs/scale.md). */
+const DISK_WARNING_BYTES = 2 * 1024 ** 3;
+
+/**
+ * The free space of the disk the embedded warehouse is on (the nearest folder of its path that
+ * exists): a warning under {@link DISK_WARNING_BYTES}, since PostgreSQL stops when it cannot write
+ * its log; nothing when it cannot be told.
+ */
+function diskFinding(dir: string, free?: number): CheckFinding | null {
+  let at = dir;
+  while (free === undefined) {
+    free = freeBytes(at);
+    const up = dirname(at);
+    if (free !== undefined || up === at) break;
+    at = up;
+  }
+  if (free === undefined) return null;
+  const gib = (free / 1024 ** 3).toFixed(1);
+  if (free >= DISK_WARNING_BYTES) return ok(`${gib} GiB free on its disk`);
+  return warning(`only ${gib} GiB free on the disk of ${dir}: a warehouse takes about 10 GiB a million orders (docs/scale.md), and PostgreSQL stops when it cannot write its log; free space, or set VERITE_DATA_DIR to a larger disk`);
 }

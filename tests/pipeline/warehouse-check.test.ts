@@ -41,6 +41,21 @@ afterAll(async () => {
 const messages = (r: { findings: { level: string; message: string }[] }, level: string) => r.findings.filter((f) => f.level === level).map((f) => f.message);
 
 describe("verite check's warehouse line", () => {
+  it('the embedded warehouse: the free space of its disk, a warning under 2 GiB, where PostgreSQL would soon stop', async () => {
+    const GIB = 1024 ** 3;
+    const low = await checkWarehouse({ databaseUrl: '', cwd: '/srv/shop', freeBytes: 1.5 * GIB });
+    expect(low.level).toBe('warning');
+    expect(messages(low, 'warning')).toEqual([
+      'only 1.5 GiB free on the disk of /srv/shop/.verite/pg: a warehouse takes about 10 GiB a million orders (docs/scale.md), and PostgreSQL stops when it cannot write its log; free space, or set VERITE_DATA_DIR to a larger disk',
+    ]);
+    const roomy = await checkWarehouse({ databaseUrl: '', cwd: '/srv/shop', freeBytes: 50 * GIB });
+    expect(roomy.level).toBe('ok');
+    expect(messages(roomy, 'ok')).toEqual(['DATABASE_URL is not set: the embedded PostgreSQL in /srv/shop/.verite/pg, started when a command needs it', '50.0 GiB free on its disk']);
+    // Measured on the disk the folder's nearest existing parent is on, when not given.
+    const measured = await checkWarehouse({ databaseUrl: '', cwd: '/no/such/folder' });
+    expect(measured.findings.at(-1)!.message).toMatch(/GiB free on/);
+  });
+
   it('a migrated warehouse: ok, naming the server and that the tables are up to date', async () => {
     const found = await checkWarehouse({ databaseUrl: migrated.url });
     const version = (await admin.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]!.v.split(' ')[0];
