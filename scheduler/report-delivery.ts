@@ -134,6 +134,8 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     const email = to.email;
     await attempt('email', async () => {
       const smtpUrl = readSecret(email.smtpUrlEnv, 'reports.to.email.smtpUrlEnv', env);
+      const wrong = smtpUrlProblem(smtpUrl, email.smtpUrlEnv);
+      if (wrong) throw new Error(wrong);
       const transport = nodemailer.createTransport(smtpUrl);
       try {
         await transport.sendMail({
@@ -149,4 +151,28 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     });
   }
   return { file, period, outcomes };
+}
+
+/**
+ * Why the SMTP URL in `envVar` cannot be read, or undefined. Its parser says only "Invalid URL";
+ * the usual cause is a password with a `/`, `?` or `#` (Amazon SES's SMTP passwords may hold a
+ * `/`), which ends the user part of a URL unless encoded. The message never quotes the URL.
+ */
+export function smtpUrlProblem(url: string, envVar: string): string | undefined {
+  // Written so that no redaction pattern takes it for a credential.
+  const expected = 'a URL such as smtps://smtp.example.com:465 with user:password@ before the host';
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && (parsed.protocol === 'smtp:' || parsed.protocol === 'smtps:') && parsed.hostname) return undefined;
+  // The user part runs from "//" to the last "@": a "/", "?" or "#" in it cut the URL short.
+  const userPart = /^[a-z]+:\/\/(.*)@[^@]*$/i.exec(url)?.[1];
+  if (userPart && /[/?#]/.test(userPart)) {
+    return `the user or password in ${envVar} holds a "/", "?" or "#", which ends a URL's user part: URL-encode them (/ as %2F, ? as %3F, # as %23), as in ${expected}`;
+  }
+  if (parsed) return `${envVar} is not an SMTP URL (it begins with ${parsed.protocol}): expected ${expected}`;
+  return `${envVar} does not parse as a URL: expected ${expected}, both URL-encoded`;
 }

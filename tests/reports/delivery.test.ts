@@ -33,6 +33,7 @@ const posts: { path: string; text: string }[] = [];
 let smtp: SMTPServer;
 let smtpPort: number;
 const mails: { from: string; to: string[]; raw: string }[] = [];
+const logins: { user: string; pass: string }[] = [];
 
 /** A quoted-printable body as text (soft line breaks joined, =XX decoded). */
 const unquote = (s: string) => Buffer.from(s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
@@ -65,8 +66,13 @@ beforeAll(async () => {
   webUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
   smtp = new SMTPServer({
     authOptional: true,
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onAuth(auth, _session, callback) {
+      logins.push({ user: auth.username ?? '', pass: auth.password ?? '' });
+      callback(null, { user: auth.username });
+    },
     onData(stream, session, callback) {
       let raw = '';
       stream.on('data', (d: Buffer) => (raw += d.toString('latin1')));
@@ -140,6 +146,29 @@ describe('scheduled reports (issue 15)', () => {
       { kind: 'weekly', period: '2024-W10', channel: 'webhook', status: 'delivered', attempts: 1, error: null },
       { kind: 'weekly', period: '2024-W10', channel: 'email', status: 'delivered', attempts: 1, error: null },
     ]);
+  });
+
+  it('names a password that breaks the SMTP URL, sending nothing and never quoting it', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    mails.length = 0;
+    const entry = { cron: '0 7 * * 1', kind: 'weekly', to: { email: { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] } } };
+    const config = configWith([entry]);
+    // An SMTP password as Amazon SES makes them, with a "/", written into the URL as it is.
+    const result = await deliverReport({
+      warehouse: wh, config, log: silent, entry: config.reports[0]!, now,
+      env: { REPORT_SMTP_URL: `smtp://AKIAEXAMPLE:BLa/b+cdSecret@127.0.0.1:${smtpPort}` }, sleep: async () => undefined,
+    });
+    const said = 'the user or password in REPORT_SMTP_URL holds a "/", "?" or "#", which ends a URL\'s user part: URL-encode them (/ as %2F, ? as %3F, # as %23), as in a URL such as smtps://smtp.example.com:465 with user:password@ before the host';
+    expect(result.outcomes.at(-1)).toEqual({ channel: 'email', status: 'failed', attempts: 2, error: said });
+    expect(mails).toEqual([]);
+    // Encoded, the same password goes through.
+    const encoded = await deliverReport({
+      warehouse: wh, config, log: silent, entry: config.reports[0]!, now,
+      env: { REPORT_SMTP_URL: `smtp://AKIAEXAMPLE:BLa%2Fb+cdSecret@127.0.0.1:${smtpPort}` }, sleep: async () => undefined,
+    });
+    expect(encoded.outcomes.at(-1)).toEqual({ channel: 'email', status: 'delivered', attempts: 1, error: null });
+    expect(mails).toHaveLength(1);
+    expect(logins.at(-1)).toEqual({ user: 'AKIAEXAMPLE', pass: 'BLa/b+cdSecret' });
   });
 
   it('a failed delivery is retried once, recorded in ops, and the scheduler carries on', async () => {
