@@ -179,7 +179,12 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      // Node's words name the address; what to do is ours to say.
+      if (error.code === 'EADDRINUSE') reject(new Error(`${host}:${options.port} is taken by another program (another verite serve?): give another --port (${error.message})`, { cause: error }));
+      else if (error.code === 'EACCES') reject(new Error(`${host}:${options.port} may not be listened on by this user (ports below 1024 need privileges): give --port 8080 or another above 1023 (${error.message})`, { cause: error }));
+      else reject(error);
+    });
     server.listen(options.port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;

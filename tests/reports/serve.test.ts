@@ -144,3 +144,16 @@ describe('verite serve (issue 15)', () => {
     expect(serve.stdout()).toContain('Stopped serving.');
   });
 });
+
+describe('verite serve on a port it cannot have', () => {
+  it('says the port is taken, and to give another --port', async () => {
+    const taken = await startReportServer({ db: readOnly.db, config: config(), log: silent, port: 0, now: () => now });
+    try {
+      const port = Number(new URL(taken.url).port);
+      const error = await startReportServer({ db: readOnly.db, config: config(), log: silent, port, now: () => now }).catch((e: unknown) => e);
+      expect((error as Error).message).toBe(`127.0.0.1:${port} is taken by another program (another verite serve?): give another --port (listen EADDRINUSE: address already in use 127.0.0.1:${port})`);
+    } finally {
+      await taken.close();
+    }
+  });
+});
