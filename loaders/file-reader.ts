@@ -433,11 +433,17 @@ function completeLength(data: Buffer): number {
 }
 
 /**
- * The column names of a CSV header row. Two columns of one name are refused, naming them: a
- * row's value under that name would be one of the two, the other lost. Columns without a name
- * are `column N` (counted from 1).
+ * The column names of a CSV header row. A header that is not UTF-8 is refused (no column could
+ * be matched, and every row would be set aside for it). Two columns of one name are refused,
+ * naming them: a row's value under that name would be one of the two, the other lost. Columns
+ * without a name are `column N` (counted from 1).
  */
 function csvHeader(names: string[], path: string): string[] {
+  // Bytes that are not UTF-8 read as U+FFFD: no column name of the file could be matched.
+  const garbled = names.find((name) => name.includes('\uFFFD'));
+  if (garbled !== undefined) {
+    throw new FileFormatError(path, `its header is not UTF-8 text (a column reads ${JSON.stringify(garbled)}): was the file saved in another encoding, such as Windows-1252 or Latin-1? Save it as UTF-8`);
+  }
   const seen = new Map<string, number>();
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;

@@ -68,7 +68,7 @@ describe('reading an import file', () => {
     expect((await all(single)).map(shape)).toEqual([{ value: { sku: 'A;B' }, at: 'single.csv:2' }]);
   });
 
-  it('refuses a CSV header naming a column twice, before any row, and quarantines a row with more values than the header', async () => {
+  it('refuses a CSV header naming a column twice or not in UTF-8, before any row, and quarantines a row with more values than the header', async () => {
     // Two columns "cost": a row's value under the name would be one of them, the other lost.
     const twice = file('twice.csv', '\n\nsku;cost;note;cost\nA;1;x;2\n');
     const reason = 'columns 2 and 4 of the header are both named "cost": rename one, as a row\'s value under that name would be one of the two and the other lost';
@@ -82,6 +82,11 @@ describe('reading an import file', () => {
       { value: { sku: 'B', cost: '3.10', currency: 'EUR' }, at: 'shifted.csv:3' },
       { value: { sku: 'C', cost: '', currency: 'EUR' }, at: 'shifted.csv:4' },
     ]);
+    // "Gültig ab" as Windows-1252 writes it (ü is the one byte 0xFC): no column of the mapping could be found.
+    const latin = file('latin-head.csv', Buffer.concat([Buffer.from('sku;G'), Buffer.from([0xfc]), Buffer.from('ltig ab\nA;01.03.2024\n')]));
+    const notUtf8 = 'its header is not UTF-8 text (a column reads "G\uFFFDltig ab"): was the file saved in another encoding, such as Windows-1252 or Latin-1? Save it as UTF-8';
+    await expect(checkFileFormat(latin)).rejects.toThrow(new FileFormatError(latin, notUtf8));
+    await expect(all(latin)).rejects.toThrow(new FileFormatError(latin, notUtf8));
     const unnamed = file('unnamed.csv', 'sku,,cost\nA,x,1\nB,,2\n');
     expect((await all(unnamed)).map(shape)).toEqual([
       { value: { sku: 'A', 'column 2': 'x', cost: '1' }, at: 'unnamed.csv:2' },
