@@ -175,7 +175,13 @@ function shown(buffer: Buffer, from: number): string {
 function checkFirstByte(byte: number, buffer: Buffer, at: number, path: string, format: FileFormat): void {
   const start = JSON.stringify(shown(buffer, at));
   if (format === 'json' && byte !== 0x5b) {
-    const hint = byte === 0x7b ? ': a JSON object, or JSON lines (one record per line)? name a JSON lines file .jsonl' : '';
+    // An API's answer saved as it came holds its records under a key: {"orders": [ … ]}.
+    const wrapped = byte === 0x7b ? /^\{\s*"([^"\\]{1,64})"\s*:\s*\[/.exec(buffer.toString('utf8', at, Math.min(buffer.length, at + 200)))?.[1] : undefined;
+    const hint = wrapped
+      ? `: one object holding the records under "${wrapped}", as an API's answer is saved? Take the array out (jq '.${wrapped}' ${basename(path)}) and import that`
+      : byte === 0x7b
+        ? ': a JSON object, or JSON lines (one record per line)? name a JSON lines file .jsonl'
+        : '';
     throw new FileFormatError(path, `is not a JSON array of records: a .json file must start with "[", this one starts with ${start}${hint}`);
   }
   if (format === 'jsonl' && byte !== 0x7b) {

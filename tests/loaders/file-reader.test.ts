@@ -189,6 +189,7 @@ describe('reading an import file', () => {
 
   it('issue 17: refuses a file that is not what its extension says, naming it, before reading a record', async () => {
     const cases: [string, string | Buffer, string][] = [
+      ['answer.json', '{ "orders": [{"id":1}, {"id":2}] }', 'is not a JSON array of records: a .json file must start with "[", this one starts with "{ \\"orders\\": [{\\"id\\":1}, {\\"id\\":2}] }": one object holding the records under "orders", as an API\'s answer is saved? Take the array out (jq \'.orders\' answer.json) and import that'],
       ['lines.json', '{"id":1}\n{"id":2}\n', 'is not a JSON array of records: a .json file must start with "[", this one starts with "{\\"id\\":1}": a JSON object, or JSON lines (one record per line)? name a JSON lines file .jsonl'],
       ['array.jsonl', '[{"id":1}]', 'is not JSON lines: each line of a .jsonl file holds one JSON object, this one starts with "[{\\"id\\":1}]": a JSON array? name it .json'],
       ['table.jsonl', 'id,name\n1,a\n', 'is not JSON lines: each line of a .jsonl file holds one JSON object, this one starts with "id,name"'],
