@@ -2,10 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { streamIdentity } from '../../catalog/catalog.ts';
+import { catalogStreams, streamIdentity } from '../../catalog/catalog.ts';
 import { knownSource } from '../../extractors/sources.ts';
 import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
+import { didYouMean } from '../../lib/names.ts';
 import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
 import { checkFileFormat, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
@@ -20,16 +21,23 @@ export function registerImport(program: Command, known: KnownSources): void {
   program
     .command('import')
     .description('land records from a .jsonl, .json (array) or .csv file exactly as the extractor would')
-    .argument('<source>', 'source name, e.g. shopify')
+    .argument('<source>', 'source name, e.g. shopify (or source.stream, e.g. shopify.orders, with the stream left out)')
     .argument('<stream>', 'stream name, e.g. orders')
-    .argument('<file>', 'the file to land')
+    .argument('[file]', 'the file to land')
     .option('--replace-dates', 'report streams: replace every date the file holds, removing the rows of those dates that are not in the file')
     .action(
-      action(async (sourceName: string, streamName: string, file: string, options: { replaceDates?: boolean }) => {
+      action(async (sourceArg: string, streamArg: string, fileArg: string | undefined, options: { replaceDates?: boolean }) => {
+        // `verite import shopify.orders FILE`, the stream's name as the catalogue writes it.
+        const dotted = fileArg === undefined ? /^([a-z0-9_]+)\.([a-z0-9_]+)$/.exec(sourceArg) : null;
+        if (fileArg === undefined && !dotted) throw new UsageError(`missing the file: verite import SOURCE STREAM FILE (or SOURCE.STREAM FILE)`);
+        const [sourceName, streamName, file] = dotted ? [dotted[1]!, dotted[2]!, streamArg] : [sourceArg, streamArg, fileArg!];
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const registered = knownSource(sourceName, known)?.streams.find((s) => s.name === streamName);
         const identity = registered ?? streamIdentity(sourceName, streamName);
-        if (!identity) throw new UsageError(`unknown stream ${sourceName}.${streamName} (see the stream catalogue in docs/streams.md)`);
+        if (!identity) {
+          const names = [...new Set([...catalogStreams().map((c) => c.name), ...Object.values(known).flatMap((src) => src.streams.map((st) => `${src.name}.${st.name}`))])];
+          throw new UsageError(`unknown stream ${sourceName}.${streamName}${didYouMean(`${sourceName}.${streamName}`, names)} (see the stream catalogue in docs/streams.md)`);
+        }
         const label = `${sourceName}.${streamName}`;
         if (options.replaceDates && identity.kind !== 'date-report') {
           throw new UsageError(`--replace-dates is for report streams; ${label} merges records by key and never removes rows`);

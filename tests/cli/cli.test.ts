@@ -35,8 +35,9 @@ describe('verite import', () => {
     expect(q.rows[0]).toMatchObject({ source: 'shopify', stream: 'orders', raw: '{"id": 3, "name": "#3", "updated_at": ', location: 'orders.jsonl:3' });
     expect(q.rows[0].reason).toMatch(/not valid JSON/);
 
-    const again = await runCli(['import', 'shopify', 'orders', file], { env });
-    expect(again.code).toBe(0);
+    // Again, the stream written as the catalogue writes it (source.stream).
+    const again = await runCli(['import', 'shopify.orders', file], { env });
+    expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/4 record\(s\) read, 0 written, 3 unchanged/);
     expect((await wh.pool.query(`select count(*)::int as n from raw.shopify__orders`)).rows[0].n).toBe(3);
     expect((await wh.pool.query(`select count(*)::int as n from ops.quarantine`)).rows[0].n).toBe(1);
@@ -57,9 +58,17 @@ describe('verite import', () => {
     const unknown = await runCli(['import', 'shopify', 'nope', join(dir, 'orders.jsonl')], { env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown stream shopify\.nope/);
+    // A stream written as the catalogue writes it, a letter off: the close ones are named.
+    const typo = await runCli(['import', 'shopify', 'order', join(dir, 'orders.jsonl')], { env });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^verite: unknown stream shopify\.order \(did you mean shopify\.orders\b/);
     const missing = await runCli(['import', 'shopify', 'orders', join(dir, 'missing.jsonl')], { env });
     expect(missing.code).toBe(2);
+    const noFile = await runCli(['import', 'shopify', 'orders'], { env });
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toContain('missing the file: verite import SOURCE STREAM FILE (or SOURCE.STREAM FILE)');
   });
+
 });
 
 describe('verite query', () => {
