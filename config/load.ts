@@ -35,8 +35,31 @@ async function readConfigFile(path: string): Promise<unknown> {
   try {
     return ext === '.yaml' || ext === '.yml' ? parseYaml(text) ?? {} : JSON.parse(text);
   } catch (error) {
-    throw new ConfigError([`${path}: cannot be parsed: ${(error as Error).message}`]);
+    const message = (error as Error).message;
+    throw new ConfigError([`${path}: cannot be parsed: ${message}${ext === '.yaml' || ext === '.yml' ? '' : jsonErrorPlace(text, message)}`]);
   }
+}
+
+/**
+ * Where a JSON error is, as a line and column and the line itself (JSON.parse gives a character
+ * position), and what JSON does not allow that people write in a config by hand: comments and a
+ * comma after the last entry.
+ */
+export function jsonErrorPlace(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  if (!at) return '';
+  const position = Number(at[1]);
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  const column = position - before.lastIndexOf('\n');
+  const shown = text.split('\n')[line - 1]!.trim().slice(0, 80);
+  const rest = text.slice(position);
+  const hint = /^\s*(\/\/|\/\*)/.test(rest)
+    ? '; JSON allows no comments (a .yaml config does)'
+    : /,\s*$/.test(before) && /^\s*[}\]]/.test(rest)
+      ? '; JSON allows no comma after the last entry'
+      : '';
+  return ` (line ${line}, column ${column}: ${JSON.stringify(shown)})${hint}`;
 }
 
 /**

@@ -80,6 +80,15 @@ describe('configuration', () => {
     expect(redactString(`sent ${token}; given "${token}"`)).not.toContain(token);
   });
 
+  it('places a JSON error by line and column, and names the comment or trailing comma JSON does not allow', async () => {
+    const problem = (text: string) => loadConfig({ cwd: dir({ 'verite.config.json': text }), env: {} }).then(() => '', (e: ConfigError) => e.problems.join('; '));
+    expect(await problem('{\n  "reportingTimezone": "Europe/Paris",\n}\n')).toMatch(
+      /verite\.config\.json: cannot be parsed: .* at position 41 \(line 3, column 1: "}"\); JSON allows no comma after the last entry$/,
+    );
+    expect(await problem('{\n  // the shop\n  "reportingCurrency": "EUR"\n}')).toMatch(/\(line 2, column 3: "\/\/ the shop"\); JSON allows no comments \(a \.yaml config does\)$/);
+    expect(await problem('{"reportingCurrency": "EUR" "reportingTimezone": "UTC"}')).toMatch(/\(line 1, column 29: .*\)$/);
+  });
+
   it('refuses a start date the calendar does not have, which JavaScript would read as a day of the next month', async () => {
     const startOf = (startDate: string) => loaded({ sources: { fx: { ecb: true, startDate } } }, (c) => c.sources.fx?.startDate);
     expect(await startOf('2024-02-29')).toBe('2024-02-29');
