@@ -1,6 +1,6 @@
 import type { GoogleAdsConfig } from '../../config/schema.ts';
 import { accountFindings, callProblem, describeAccount, missingSecrets, ok, problem, type CheckContext, type CheckFinding } from '../check.ts';
-import { secretsProblem, type GoogleAdsClientFactory } from './client.ts';
+import { readSecrets, secretsProblem, type GoogleAdsClientFactory } from './client.ts';
 import { sdkFactory } from './index.ts';
 import { ACCOUNT_QUERY, queryAll } from './read.ts';
 
@@ -20,12 +20,7 @@ export async function checkGoogleAds(ctx: CheckContext<GoogleAdsConfig>, createC
     { env: config.refreshTokenEnv, key: 'refreshTokenEnv', holds: 'a refresh token with the adwords scope' },
   ]);
   if (missing.length) return missing;
-  const secrets = {
-    developerToken: ctx.secret(config.developerTokenEnv),
-    clientId: ctx.secret(config.clientIdEnv),
-    clientSecret: ctx.secret(config.clientSecretEnv),
-    refreshToken: ctx.secret(config.refreshTokenEnv),
-  };
+  const secrets = readSecrets(ctx.secret, config);
   const wrong = secretsProblem(secrets, config);
   if (wrong) return [problem(wrong)];
   let client;

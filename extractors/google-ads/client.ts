@@ -55,3 +55,13 @@ export function secretsProblem(secrets: GoogleAdsSecrets, config: Pick<GoogleAds
   }
   return undefined;
 }
+
+/** The four secrets of the config, read through `secret` (the run's or the check's). */
+export function readSecrets(secret: (envVar: string) => string, config: Pick<GoogleAdsConfig, 'developerTokenEnv' | 'clientIdEnv' | 'clientSecretEnv' | 'refreshTokenEnv'>): GoogleAdsSecrets {
+  return {
+    developerToken: secret(config.developerTokenEnv),
+    clientId: secret(config.clientIdEnv),
+    clientSecret: secret(config.clientSecretEnv),
+    refreshToken: secret(config.refreshTokenEnv),
+  };
+}

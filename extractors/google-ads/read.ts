@@ -3,7 +3,7 @@ import { ExtractError } from '../../lib/errors.ts';
 import { reportDate } from '../../catalog/catalog.ts';
 import { maxRetryAfterMs, withRetry } from '../../lib/http.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
-import { secretsProblem, type GoogleAdsClient, type GoogleAdsClientFactory, type GoogleAdsRow } from './client.ts';
+import { readSecrets, secretsProblem, type GoogleAdsClient, type GoogleAdsClientFactory, type GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';
 import { chunkWindow, lastCompleteDay, readWindow, reportZone, rowsByDate, stateAfter, throughOf } from '../report-window.ts';
 
@@ -36,12 +36,7 @@ interface Account {
  */
 export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, createClient: GoogleAdsClientFactory): AsyncGenerator<Page> {
   const config = ctx.config;
-  const secrets = {
-    developerToken: ctx.secret(config.developerTokenEnv),
-    clientId: ctx.secret(config.clientIdEnv),
-    clientSecret: ctx.secret(config.clientSecretEnv),
-    refreshToken: ctx.secret(config.refreshTokenEnv),
-  };
+  const secrets = readSecrets(ctx.secret, config);
   const wrong = secretsProblem(secrets, config);
   if (wrong) throw new ExtractError(wrong, { source: SOURCE, stream: STREAM }, { permanent: true });
   const client = await createClient(config, secrets);
