@@ -57,7 +57,8 @@ const orders = [
   // = 18.4 EUR, costs file's 4.50 (valid from 3 March). Line 4: 3 × 10 = 30 USD = 24 EUR, Shopify's 3.00.
   order({ id: 2, created_at: '2024-03-03T10:00:00Z', currency: 'USD', total_price: '58.00', subtotal_price: '58.00', total_tax: '5.00', taxes_included: true,
     line_items: [
-      { id: 3, product_id: 1, variant_id: 11, sku: 'TEE-M', title: 'Tee', quantity: 1, price: '30.00', total_discount: '0.00',
+      // The SKU as the merchant typed it into the product, a blank after it: the costs file's TEE-M still applies.
+      { id: 3, product_id: 1, variant_id: 11, sku: 'TEE-M ', title: 'Tee', quantity: 1, price: '30.00', total_discount: '0.00',
         discount_allocations: [{ amount: '2.00' }], tax_lines: [{ price: '5.00', rate: 0.2 }] },
       { id: 4, product_id: 2, variant_id: 21, sku: 'MUG', title: 'Mug', quantity: 3, price: '10.00', total_discount: '0.00' } ],
     refunds: [

@@ -25,7 +25,8 @@ export const stagingShopifyOrderLines = defineModel({
         eb.fn.coalesce(jsonId('l.line', 'id'), eb.cast<string>('l.ord', 'text')).as('line_id'),
         jsonId('l.line', 'product_id').as('product_id'),
         jsonId('l.line', 'variant_id').as('variant_id'),
-        jsonId('l.line', 'sku').as('sku'),
+        // Trimmed, as the variants' and the costs file's are: a SKU typed with a blank after it still finds its cost.
+        sql<string | null>`nullif(btrim(${jsonText('l.line', 'sku')}), '')`.as('sku'),
         jsonText('l.line', 'title').as('title'),
         jsonText('l.line', 'variant_title').as('variant_title'),
         jsonId('l.line', 'vendor').as('vendor'),
