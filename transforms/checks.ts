@@ -71,14 +71,19 @@ export function soldLinesWithoutCost(): WarnCheck {
   return {
     name: 'sold lines have a unit cost',
     severity: 'warn',
+    // A SKU the costs file writes in other capitals is named beside it (SKUs are matched exactly).
     failing: () =>
-      sql`select coalesce(sku, 'variant ' || variant_id, title, 'line ' || line_id) as item, count(*)::int as lines, min(order_date)::text as first_date
-            from core.order_lines
-           where is_counted and unit_cost is null
-             and (exists (select 1 from core.product_variants) or exists (select 1 from staging.costs_unit_costs))
-           group by 1 order by 2 desc, 1 limit 20`,
+      sql`select x.*, (select min(c.sku) from staging.costs_unit_costs c where x.sku is not null and c.sku <> x.sku and lower(c.sku collate "C") = lower(x.sku collate "C")) as costs_sku
+            from (select coalesce(sku, 'variant ' || variant_id, title, 'line ' || line_id) as item, sku, count(*)::int as lines, min(order_date)::text as first_date
+                    from core.order_lines
+                   where is_counted and unit_cost is null
+                     and (exists (select 1 from core.product_variants) or exists (select 1 from staging.costs_unit_costs))
+                   group by 1, 2 order by 3 desc, 1 limit 20) x
+           order by x.lines desc, x.item`,
     describe: (rows) => {
-      const items = rows.slice(0, 5).map((r) => `${String(r.item)} (${String(r.lines)} lines from ${String(r.first_date)})`);
+      const items = rows
+        .slice(0, 5)
+        .map((r) => `${String(r.item)} (${String(r.lines)} lines from ${String(r.first_date)}${r.costs_sku ? `; the costs file writes it ${String(r.costs_sku)}` : ''})`);
       const more = rows.length > 5 ? ` and ${rows.length - 5}${rows.length === 20 ? '+' : ''} more` : '';
       return `sold lines without a unit cost, counted at zero cost (see cogs_coverage): ${items.join(', ')}${more}; add their cost in Shopify or in the costs file`;
     },

@@ -37,6 +37,8 @@ const costs = [
   { sku: 'TEE-M', unit_cost: 4.5, currency: 'EUR', valid_from: '2024-03-03' },
   // Landed by hand with a negative cost: set aside, never a cost.
   { sku: 'MUG', unit_cost: -1, currency: 'EUR', valid_from: '2024-02-01' },
+  // TEE-L in other capitals: not TEE-L's cost (SKUs match exactly), named beside it in the warning.
+  { sku: 'tee-l', unit_cost: 5, currency: 'EUR', valid_from: '2024-02-01' },
 ];
 
 const order = (o: Record<string, unknown>) => ({

@@ -105,7 +105,7 @@ describe('products, stock, fees and costs in core', () => {
 
   it('warns, and still publishes, when sold lines have no cost, a sold variant is not in the products stream, and a day with charges has no balance transaction', () => {
     expect(warnings.filter((w) => !w.startsWith('staging.') && !w.includes('set aside'))).toEqual([
-      'core.order_lines: sold lines without a unit cost, counted at zero cost (see cogs_coverage): GHOST (1 lines from 2024-03-03), TEE-L (1 lines from 2024-03-01); add their cost in Shopify or in the costs file',
+      'core.order_lines: sold lines without a unit cost, counted at zero cost (see cogs_coverage): GHOST (1 lines from 2024-03-03), TEE-L (1 lines from 2024-03-01; the costs file writes it tee-l); add their cost in Shopify or in the costs file',
       'core.order_lines: sold variants not in shopify.products: 99 (GHOST) (deleted products, or products not read yet)',
       // ch_9 on 2 March; txn_2 and txn_3 of that day are a fee and a payout, not the charge's.
       'core.balance_transactions: days with Stripe charges but no balance transaction, so payment_fees misses their fees: 2024-03-02 (1 charges)',
