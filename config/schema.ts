@@ -236,7 +236,16 @@ export const ga4Config = z
         z
           .union([z.string(), z.number()])
           .transform((v) => String(v).trim().replace(/^properties\//, ''))
-          .pipe(z.string().regex(/^\d+$/, 'expected a GA4 property id such as 123456789')),
+          .pipe(z.string().superRefine((id, ctx) => {
+            if (/^\d+$/.test(id)) return;
+            // The IDs the Google tag and old Analytics show, mistaken for the property's.
+            const why = /^G-/i.test(id)
+              ? `${id} is a web stream's measurement ID, not the property's ID: `
+              : /^UA-/i.test(id)
+                ? `${id} is a Universal Analytics ID (Google shut Universal Analytics down in 2024), not a GA4 property's ID: `
+                : '';
+            ctx.addIssue({ code: 'custom', message: `${why}expected a GA4 property id such as 123456789 (GA4 Admin → Property details → Property ID)` });
+          })),
       )
       .min(1),
     /** A service-account key file (JSON); without it, application default credentials. */
@@ -265,7 +274,14 @@ export const ga4Config = z
 const googleAdsCustomerId = z
   .union([z.string(), z.number()])
   .transform((v) => String(v).trim().replace(/-/g, ''))
-  .pipe(z.string().regex(/^\d{10}$/, 'expected a Google Ads customer id such as 123-456-7890'));
+  .pipe(
+    z.string().superRefine((id, ctx) => {
+      if (/^\d{10}$/.test(id)) return;
+      // The Google tag's conversion ID (AW-…) is shown beside the account and mistaken for it.
+      const why = /^AW\d+$/i.test(id) ? `AW-${id.slice(2)} is a conversion tracking ID (the Google tag's), not a customer id: ` : '';
+      ctx.addIssue({ code: 'custom', message: `${why}expected a Google Ads customer id such as 123-456-7890 (the ten digits at the top of the Google Ads interface)` });
+    }),
+  );
 
 export const googleAdsConfig = z
   .object({

@@ -89,6 +89,21 @@ describe('configuration', () => {
     expect(await problem('{"reportingCurrency": "EUR" "reportingTimezone": "UTC"}')).toMatch(/\(line 1, column 29: .*\)$/);
   });
 
+  it('names the IDs people mistake for a GA4 property or a Google Ads customer, and where the right one is', async () => {
+    const ga4 = (propertyIds: string[]) => loaded({ sources: { ga4: { propertyIds } } }, (c) => c.sources.ga4?.propertyIds);
+    expect(await ga4(['properties/123456789', ' 987654321 '])).toEqual(['123456789', '987654321']);
+    expect(await ga4(['G-ABC123XYZ'])).toBe(
+      'sources.ga4.propertyIds.0: G-ABC123XYZ is a web stream\'s measurement ID, not the property\'s ID: expected a GA4 property id such as 123456789 (GA4 Admin → Property details → Property ID)',
+    );
+    expect(await ga4(['UA-12345-1'])).toMatch(/UA-12345-1 is a Universal Analytics ID \(Google shut Universal Analytics down in 2024\), not a GA4 property's ID/);
+    const ads = (customerIds: string[]) => loaded({ sources: { google_ads: { customerIds } } }, (c) => c.sources.google_ads?.customerIds);
+    expect(await ads(['123-456-7890'])).toEqual(['1234567890']);
+    expect(await ads(['AW-987654321'])).toBe(
+      'sources.google_ads.customerIds.0: AW-987654321 is a conversion tracking ID (the Google tag\'s), not a customer id: expected a Google Ads customer id such as 123-456-7890 (the ten digits at the top of the Google Ads interface)',
+    );
+    expect(await ads(['12345'])).toMatch(/^sources\.google_ads\.customerIds\.0: expected a Google Ads customer id such as 123-456-7890/);
+  });
+
   it('refuses a start date the calendar does not have, which JavaScript would read as a day of the next month', async () => {
     const startOf = (startDate: string) => loaded({ sources: { fx: { ecb: true, startDate } } }, (c) => c.sources.fx?.startDate);
     expect(await startOf('2024-02-29')).toBe('2024-02-29');
