@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../lib/errors.ts';
+import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { didYouMean } from '../lib/names.ts';
 import { registerSecret } from '../lib/logger.ts';
 import { configSchema, type VeriteConfig } from './schema.ts';
@@ -125,15 +125,42 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
  * key or URL verite reads starts or ends with either.
  */
 export function readSecret(envVar: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
-  const given = env[envVar];
-  if (!given) throw new ConfigError([`${what}: the environment variable ${envVar} is not set`]);
+  const fromFile = !env[envVar] && env[`${envVar}_FILE`];
+  const given = fromFile ? secretFile(envVar, what, env[`${envVar}_FILE`]!) : env[envVar];
+  if (!given) throw new ConfigError([`${what}: the environment variable ${envVar} is not set (nor ${envVar}_FILE, naming a file that holds it)`]);
   registerSecret(given);
   let value = given.trim();
   const quote = value[0];
   if (value.length >= 2 && (quote === '"' || quote === "'") && value.endsWith(quote)) value = value.slice(1, -1).trim();
-  if (!value) throw new ConfigError([`${what}: the environment variable ${envVar} is set but empty`]);
+  if (!value) throw new ConfigError([`${what}: ${fromFile ? `the file ${env[`${envVar}_FILE`]} (${envVar}_FILE)` : `the environment variable ${envVar}`} is set but empty`]);
   registerSecret(value);
   return value;
+}
+
+/**
+ * A secret read from the file `${envVar}_FILE` names, as Docker and Kubernetes hand secrets to a
+ * container (`/run/secrets/…`; the convention of the official images, `POSTGRES_PASSWORD_FILE`).
+ */
+function secretFile(envVar: string, what: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' ? 'verite may not read it' : code === 'EISDIR' ? 'it is a folder' : errorMessage(error);
+    throw new ConfigError([`${what}: ${envVar}_FILE names ${path}, and ${why}`]);
+  }
+}
+
+/**
+ * The warehouse's connection string from the environment: `DATABASE_URL`, else the file
+ * `DATABASE_URL_FILE` names (a container's secret), trimmed; undefined when neither is set.
+ */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.DATABASE_URL) return env.DATABASE_URL;
+  if (!env.DATABASE_URL_FILE) return undefined;
+  const url = secretFile('DATABASE_URL', 'the warehouse', env.DATABASE_URL_FILE).trim();
+  registerSecret(url);
+  return url || undefined;
 }
 
 interface SchemaDef {

@@ -48,7 +48,9 @@ export function missingSecrets(ctx: Pick<ReadContext<unknown>, 'secret'>, vars: 
       ctx.secret(v.env);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      out.push(problem(`the environment variable ${v.env} (${v.key}) is not set: export it with ${v.holds}`));
+      // Set but unusable (empty, or its _FILE unreadable): the reason as readSecret gives it.
+      const notSet = error.problems.every((p) => p.includes(' is not set'));
+      out.push(problem(notSet ? `the environment variable ${v.env} (${v.key}) is not set: export it with ${v.holds}` : error.problems.join('; ')));
     }
   }
   return out;

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { databaseUrlFromEnv } from '../config/load.ts';
 import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
 import { freeBytes } from '../warehouse/embedded.ts';
@@ -40,7 +41,7 @@ export function isRemoteHost(host: string): boolean {
  * server is named, and not started.
  */
 export async function checkWarehouse(options: { databaseUrl?: string; cwd?: string; log?: Logger; freeBytes?: number }): Promise<WarehouseCheckResult> {
-  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  const url = options.databaseUrl ?? databaseUrlFromEnv();
   if (!url) {
     const dir = embeddedDataDir({ cwd: options.cwd, dataDir: process.env.VERITE_DATA_DIR });
     const findings = [ok(`DATABASE_URL is not set: the embedded PostgreSQL in ${dir}, started when a command needs it`)];

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Logger } from '../lib/logger.ts';
 import { registerSecret } from '../lib/logger.ts';
 import { ConfigError, WarehouseError } from '../lib/errors.ts';
+import { databaseUrlFromEnv } from '../config/load.ts';
 import type { Database } from './database.ts';
 import { reachableDataDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -307,7 +308,7 @@ async function ensureDemoDatabase(url: string, demoUrl: string, log?: Logger): P
  */
 export async function openWarehouse(options: OpenOptions = {}): Promise<Warehouse> {
   const log = options.log;
-  let url = options.databaseUrl ?? process.env.DATABASE_URL;
+  let url = options.databaseUrl ?? databaseUrlFromEnv();
   let embedded: EmbeddedServer | null = null;
   if (url) {
     checkDatabaseUrl(url);

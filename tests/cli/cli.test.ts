@@ -71,6 +71,16 @@ describe('verite import', () => {
 
 });
 
+describe('the warehouse named by a file', () => {
+  it('connects to the URL in the file DATABASE_URL_FILE names, as a container is given its secrets', async () => {
+    const file = join(dir, 'database_url');
+    writeFileSync(file, `${wh.url}\n`);
+    const res = await runCli(['query', `select count(*)::int as n from raw.shopify__orders where _key = '1'`, '--format', 'json'], { env: { VERITE_CONFIG: env.VERITE_CONFIG!, DATABASE_URL: '', DATABASE_URL_FILE: file } });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual([{ n: 1 }]);
+  });
+});
+
 describe('verite query', () => {
   it('prints only a JSON array of row objects on stdout with --format json', async () => {
     const res = await runCli(['query', "select _key as id, (_record->>'total_price')::numeric as total from raw.shopify__orders order by _key::int", '--format', 'json'], { env });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, readSecret } from '../../config/load.ts';
+import { databaseUrlFromEnv, loadConfig, readSecret } from '../../config/load.ts';
 import type { VeriteConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
@@ -102,6 +102,20 @@ describe('configuration', () => {
       'sources.google_ads.customerIds.0: AW-987654321 is a conversion tracking ID (the Google tag\'s), not a customer id: expected a Google Ads customer id such as 123-456-7890 (the ten digits at the top of the Google Ads interface)',
     );
     expect(await ads(['12345'])).toMatch(/^sources\.google_ads\.customerIds\.0: expected a Google Ads customer id such as 123-456-7890/);
+  });
+
+  it('reads a secret from the file NAME_FILE names when NAME is not set, as containers are given secrets', () => {
+    const folder = dir({ 'stripe_key': '  rk_test_' + 'fromfile0123\n', 'empty': '\n', 'db_url': 'postgres://verite:pw@db.internal:5432/shop\n' });
+    const read = (env: NodeJS.ProcessEnv) => readSecret('STRIPE_KEY', 'stripe: STRIPE_KEY', env);
+    expect(read({ STRIPE_KEY_FILE: join(folder, 'stripe_key') })).toBe('rk_test_' + 'fromfile0123');
+    // The variable itself wins over its file.
+    expect(read({ STRIPE_KEY: 'rk_test_' + 'fromenv0123', STRIPE_KEY_FILE: join(folder, 'stripe_key') })).toBe('rk_test_' + 'fromenv0123');
+    expect(() => read({ STRIPE_KEY_FILE: join(folder, 'missing') })).toThrow(`stripe: STRIPE_KEY: STRIPE_KEY_FILE names ${join(folder, 'missing')}, and there is no such file`);
+    expect(() => read({ STRIPE_KEY_FILE: folder })).toThrow(`STRIPE_KEY_FILE names ${folder}, and it is a folder`);
+    expect(() => read({ STRIPE_KEY_FILE: join(folder, 'empty') })).toThrow(`stripe: STRIPE_KEY: the file ${join(folder, 'empty')} (STRIPE_KEY_FILE) is set but empty`);
+    expect(() => read({})).toThrow('stripe: STRIPE_KEY: the environment variable STRIPE_KEY is not set (nor STRIPE_KEY_FILE, naming a file that holds it)');
+    expect(databaseUrlFromEnv({ DATABASE_URL_FILE: join(folder, 'db_url') })).toBe('postgres://verite:pw@db.internal:5432/shop');
+    expect(databaseUrlFromEnv({})).toBeUndefined();
   });
 
   it('refuses a start date the calendar does not have, which JavaScript would read as a day of the next month', async () => {
