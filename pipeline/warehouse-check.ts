@@ -6,13 +6,11 @@ import { databaseUrlFromEnv } from '../config/load.ts';
 import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
 import { freeBytes } from '../warehouse/embedded.ts';
-import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, privilegeAdvice } from '../warehouse/migrate.ts';
+import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, privilegeAdvice, versionProblem } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
 import { readOnlyReasonOf, transactionPooler } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
 
-/** The oldest PostgreSQL the suite runs on; older ones are past their end of life. */
-const OLDEST_TESTED = 140000;
 
 export interface WarehouseCheckResult {
   /** `DATABASE_URL`'s server and database without secrets, or the embedded server's folder. */
@@ -76,8 +74,8 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
 async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]> {
   const found: CheckFinding[] = [];
   const server = (
-    await sql<{ version: string; num: number; tls: boolean | null; free: number; roleLimit: number; roleSessions: number }>`
-      select current_setting('server_version') as version, current_setting('server_version_num')::int as num,
+    await sql<{ version: string; tls: boolean | null; free: number; roleLimit: number; roleSessions: number }>`
+      select current_setting('server_version') as version,
         (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as tls,
         current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
           - coalesce(current_setting('reserved_connections', true)::int, 0)
@@ -86,11 +84,8 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
         (select count(*)::int from pg_stat_activity where usename = current_user and backend_type = 'client backend' and pid <> pg_backend_pid()) as "roleSessions"`.execute(db)
   ).rows[0]!;
   const version = `PostgreSQL ${server.version.split(' ')[0]}`;
-  found.push(
-    server.num < OLDEST_TESTED
-      ? warning(`${version} is older than any verite is tested on (14 to 18) and past its end of life: upgrade the server`)
-      : ok(`${version}${server.tls ? ', over TLS' : ''}`),
-  );
+  const tooOld = await versionProblem(db);
+  found.push(tooOld ? problem(tooOld) : ok(`${version}${server.tls ? ', over TLS' : ''}`));
   if (!server.tls && isRemoteHost(host)) {
     found.push(warning(`the connection to ${host} is not encrypted: the password and the shop's data cross the network in clear; add sslmode=verify-full to DATABASE_URL (docs/operations.md, "TLS to a managed server")`));
   }

@@ -98,8 +98,28 @@ export async function privilegeAdvice(db: Kysely<any>): Promise<string> {
  * before anything is created, saying how to create one that can.
  */
 async function requireUtf8(db: Kysely<any>): Promise<void> {
-  const problem = await encodingProblem(db);
+  const problem = (await versionProblem(db)) ?? (await encodingProblem(db));
   if (problem) throw new WarehouseError(problem, '');
+}
+
+/** The oldest PostgreSQL verite runs on: its models use settings and functions of 14 and later. */
+export const OLDEST_SUPPORTED = 140000;
+
+/**
+ * Why the server is too old, or null. On PostgreSQL 13 the migrations and the landing went
+ * through and the first transform failed on `unrecognized configuration parameter
+ * "enable_memoize"`: refused before anything is created, saying so.
+ */
+export async function versionProblem(db: Kysely<any>): Promise<string | null> {
+  const found = await sql<{ num: number; version: string }>`select current_setting('server_version_num')::int as num, current_setting('server_version') as version`.execute(db);
+  const { num, version } = found.rows[0]!;
+  return serverTooOld(num, version);
+}
+
+/** {@link versionProblem} of a server's `server_version_num` and `server_version`. */
+export function serverTooOld(num: number, version: string): string | null {
+  if (num >= OLDEST_SUPPORTED) return null;
+  return `the server is PostgreSQL ${version.split(' ')[0]}, and verite needs 14 or newer (its models use what 14 brought; 13 and older are past their end of life): upgrade the server, or point DATABASE_URL at a newer one`;
 }
 
 /** Why the database's encoding will not do, or null for UTF8 ({@link requireUtf8}). */

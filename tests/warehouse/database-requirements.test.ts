@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { connect } from '../../warehouse/connection.ts';
-import { migrateToLatest, migrationsSchema } from '../../warehouse/migrate.ts';
+import { migrateToLatest, migrationsSchema, serverTooOld, versionProblem } from '../../warehouse/migrate.ts';
 import { migrations } from '../../warehouse/migrations/index.ts';
 import { createTestDatabase, databaseUrl, openingOutcome } from '../support/database.ts';
 
@@ -201,5 +201,28 @@ describe('a connection limit used up', () => {
       await admin.query(`alter database ${DATABASE} connection limit -1`);
     }
     expect(await openingOutcome(limited)).toBe('connected');
+  });
+});
+
+describe('a server older than PostgreSQL 14', () => {
+  // PostgreSQL 13.23 took the migrations and the landing, then failed the first transform on
+  // `unrecognized configuration parameter "enable_memoize"` (run by hand against 13.23); now
+  // every command that migrates, and `verite check`, refuses it first.
+  it('is refused naming its version and the oldest verite needs; 14 and later pass', () => {
+    expect(serverTooOld(130023, '13.23')).toBe(
+      'the server is PostgreSQL 13.23, and verite needs 14 or newer (its models use what 14 brought; 13 and older are past their end of life): upgrade the server, or point DATABASE_URL at a newer one',
+    );
+    expect(serverTooOld(120022, '12.22 (Debian 12.22-1.pgdg120+1)')).toMatch(/^the server is PostgreSQL 12\.22, and verite needs 14 or newer/);
+    expect(serverTooOld(140000, '14.0')).toBeNull();
+    expect(serverTooOld(180004, '18.4')).toBeNull();
+  });
+
+  it('lets the suite\'s own server through', async () => {
+    const wh = await createTestDatabase('version_floor');
+    try {
+      expect(await versionProblem(wh.db)).toBeNull();
+    } finally {
+      await wh.close();
+    }
   });
 });
