@@ -70,11 +70,13 @@ export interface RunResult {
  * and `verite schedule` refuse that as a usage error saying how to configure one, rather than
  * "succeeding" with nothing read. Null when a source is configured.
  */
-export function noSourceProblem(config: VeriteConfig): string | null {
+export function noSourceProblem(config: VeriteConfig, where?: { configFile: string | null; cwd: string }): string | null {
   const configured = Object.entries(config.sources).filter(([name, entry]) => name !== 'demo' && entry && sourceSettings(entry).enabled !== false);
   if (configured.length) return null;
+  // Run from another folder (a cron line without its cd, a service without its working directory), no file is found.
+  const noFile = where && where.configFile === null ? ` (no config file was found in ${where.cwd}: run verite from the folder that holds verite.config.json, or name it with --config or VERITE_CONFIG)` : '';
   return (
-    'no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json ' +
+    `no source is configured${noFile}, so there is nothing to run. Add your shop's sources to verite.config.json ` +
     '(e.g. {"sources": {"shopify": {"shop": "my-shop.myshopify.com"}, "stripe": {}}}; each source\'s keys are in docs/sources/, ' +
     'the steps in the README\'s "Running against your real shop"), check them with `verite check`, then run again; ' +
     'or try the built-in demo shop with `verite run --demo`'

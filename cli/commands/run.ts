@@ -27,7 +27,7 @@ export function registerRun(program: Command, known: KnownSources): void {
         const demo = global.demo === true;
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
         const ctx = await commandContext(global);
-        const problem = demo ? null : noSourceProblem(ctx.config);
+        const problem = demo ? null : noSourceProblem(ctx.config, { configFile: ctx.configFile, cwd: process.cwd() });
         if (problem) throw new UsageError(problem);
         const { signal, dispose } = interruptSignal(ctx.log);
         try {

@@ -20,7 +20,7 @@ export function registerSchedule(program: Command, known: KnownSources): void {
       action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
         const ctx = await commandContext(program.opts<GlobalOptions>());
-        const problem = noSourceProblem(ctx.config);
+        const problem = noSourceProblem(ctx.config, { configFile: ctx.configFile, cwd: process.cwd() });
         if (problem) throw new UsageError(problem);
         const { signal, dispose } = interruptSignal(ctx.log);
         try {

@@ -181,6 +181,14 @@ describe('exit codes and help', () => {
       expect(res.stderr, command.join(' ')).toContain('no source is configured, so there is nothing to run. Add your shop\'s sources to verite.config.json');
       expect(res.stderr).toContain('or try the built-in demo shop with `verite run --demo`');
     }
+    // From a folder without a config file (a cron line without its cd): which folder was looked in.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'verite-nowhere-'));
+    const { VERITE_CONFIG: _config, ...noConfig } = nowhere;
+    const lost = await runCli(['run'], { env: noConfig, cwd: elsewhere });
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).toContain(
+      `verite: no source is configured (no config file was found in ${elsewhere}: run verite from the folder that holds verite.config.json, or name it with --config or VERITE_CONFIG), so there is nothing to run.`,
+    );
   });
 
   it('issue 17: `verite` with no command prints the help and exits 2', async () => {
