@@ -5,6 +5,7 @@ import { knownSource, sources as allSources } from '../extractors/sources.ts';
 import type { DateWindow, KnownSources, Source } from '../extractors/types.ts';
 import { UsageError, WarehouseError, errorMessage, isPermanent } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { didYouMean } from '../lib/names.ts';
 import { createProgress, type Progress } from '../lib/progress.ts';
 import { confirmedLoss } from '../warehouse/connection-loss.ts';
 import { sleep } from '../lib/http.ts';
@@ -89,7 +90,8 @@ export function resolveSources(config: VeriteConfig, only?: string[], extractors
   const known = new Set(entries.map(([name]) => name));
   const unknown = (only ?? []).filter((name) => !known.has(name));
   if (unknown.length) {
-    throw new UsageError(`not configured or disabled: ${unknown.join(', ')} (configured: ${[...known].join(', ') || 'none'})`);
+    const named = unknown.map((name) => `${name}${didYouMean(name, [...known])}`);
+    throw new UsageError(`not configured or disabled: ${named.join(', ')} (configured: ${[...known].join(', ') || 'none'})`);
   }
   const resolved: ResolvedSource[] = [];
   for (const [name, entry] of entries) {

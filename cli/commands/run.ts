@@ -3,7 +3,7 @@ import type { KnownSources } from '../../extractors/types.ts';
 import { demoConfig } from '../../config/schema.ts';
 import { UsageError, errorMessage } from '../../lib/errors.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
-import { noSourceProblem, type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
+import { noSourceProblem, resolveSources, type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
 import { runJob } from '../../scheduler/run-job.ts';
 import { action, commandContext, EXIT, interruptSignal, parseList, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -29,6 +29,8 @@ export function registerRun(program: Command, known: KnownSources): void {
         const ctx = await commandContext(global);
         const problem = demo ? null : noSourceProblem(ctx.config, { configFile: ctx.configFile, cwd: process.cwd() });
         if (problem) throw new UsageError(problem);
+        // A source named in --sources that is not configured is said before the warehouse is started.
+        if (!demo && opts.sources) resolveSources(ctx.config, parseList(opts.sources), known);
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
           return await withWarehouse(

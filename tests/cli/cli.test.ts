@@ -183,8 +183,13 @@ describe('exit codes and help', () => {
     }
     // From a folder without a config file (a cron line without its cd): which folder was looked in.
     const elsewhere = mkdtempSync(join(tmpdir(), 'verite-nowhere-'));
-    const { VERITE_CONFIG: _config, ...noConfig } = nowhere;
-    const lost = await runCli(['run'], { env: noConfig, cwd: elsewhere });
+    // A source of --sources that is not configured: named with the close one, before the warehouse is opened.
+    const shopConfig = join(elsewhere, 'shop.json');
+    writeFileSync(shopConfig, JSON.stringify({ sources: { shopify: { shop: 'my-shop.myshopify.com' } } }));
+    const typo = await runCli(['run', '--sources', 'shopfy'], { env: { DATABASE_URL: nowhere.DATABASE_URL, VERITE_CONFIG: shopConfig } });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('verite: not configured or disabled: shopfy (did you mean shopify?) (configured: shopify)\n');
+    const lost = await runCli(['run'], { env: { DATABASE_URL: nowhere.DATABASE_URL }, cwd: elsewhere });
     expect(lost.code).toBe(2);
     expect(lost.stderr).toContain(
       `verite: no source is configured (no config file was found in ${elsewhere}: run verite from the folder that holds verite.config.json, or name it with --config or VERITE_CONFIG), so there is nothing to run.`,
