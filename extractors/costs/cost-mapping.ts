@@ -1,6 +1,6 @@
 import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
-import { parseAmount, roundedBySpreadsheet } from '../shipments/column-mapping.ts';
+import { currencySignHint, parseAmount, roundedBySpreadsheet } from '../shipments/column-mapping.ts';
 import { compileDateParser } from '../shipments/date-parse.ts';
 
 /** What the mapping needs of the source's config. */
@@ -103,7 +103,7 @@ function normalise(field: CostField, value: unknown, column: string, parseDate: 
     }
     case 'currency': {
       const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
-      return /^[A-Z]{3}$/.test(code) ? code : refuse('expected an ISO 4217 code such as EUR');
+      return /^[A-Z]{3}$/.test(code) ? code : refuse(`expected an ISO 4217 code such as EUR${currencySignHint(String(value))}`);
     }
     case 'valid_from': {
       if (typeof value !== 'string') return refuse(expected);

@@ -124,7 +124,7 @@ function normalise(field: ShipmentField, value: unknown, column: string, parseDa
   }
   if (field === 'currency') {
     const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
-    return /^[A-Z]{3}$/.test(code) ? code : refuse(' (expected an ISO 4217 code such as USD)');
+    return /^[A-Z]{3}$/.test(code) ? code : refuse(` (expected an ISO 4217 code such as USD${currencySignHint(typeof value === 'string' ? value : '')})`);
   }
   if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
     return refuse(' (a number past 2^53, which JSON readers keep only rounded: send it as text)');
@@ -167,4 +167,15 @@ export function parseAmount(text: string): number | undefined {
   if (normalised === undefined) return undefined;
   const n = Number(normalised);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** Signs that stand for one currency only, and the code to write instead ($, ¥ and kr stand for several). */
+const CURRENCY_SIGNS: Readonly<Record<string, string>> = { '€': 'EUR', '£': 'GBP', '₹': 'INR', '₩': 'KRW', '₺': 'TRY', '₽': 'RUB', '₪': 'ILS', 'ZŁ': 'PLN', 'R$': 'BRL' };
+
+/** `; € is EUR` for a currency written as its sign, to say which code to write; nothing otherwise. */
+export function currencySignHint(text: string): string {
+  const sign = text.trim().toUpperCase();
+  const code = CURRENCY_SIGNS[sign];
+  if (code) return `; ${text.trim()} is ${code}`;
+  return sign === '$' || sign === '¥' || sign === 'KR' ? `; ${text.trim()} stands for several currencies: write the code` : '';
 }

@@ -183,6 +183,7 @@ describe('unit costs read by the pipeline', () => {
     expect(() => mapCostRow({ sku: 'A', unit_cost: 'abc', currency: 'EUR', valid_from: '2024-01-01' }, undefined)).toThrow('unparseable unit_cost "abc": expected a number such as 4.20');
     expect(() => mapCostRow({ sku: 'A', unit_cost: '1', currency: 'EUR', valid_from: '2024-02-30' }, undefined)).toThrow('unparseable valid_from "2024-02-30": expected a date such as 2024-03-01');
     expect(() => mapCostRow({ unit_cost: '1', currency: 'EUR', valid_from: '2024-01-01' }, undefined)).toThrow('no sku');
+    expect(() => mapCostRow({ sku: 'A', unit_cost: '1', currency: '£', valid_from: '2024-01-01' }, undefined)).toThrow('unparseable currency "£": expected an ISO 4217 code such as EUR; £ is GBP');
     // An EAN of 13 digits used as the SKU, opened in Excel and saved: only six digits are left.
     expect(() => mapCostRow({ sku: '4.00639E+12', unit_cost: '1', currency: 'EUR', valid_from: '2024-01-01' }, undefined)).toThrow(
       'unparseable sku "4.00639E+12": a long number a spreadsheet rounded and wrote in scientific notation, its other digits lost: format the column as text in the sheet, or export from the source again',

@@ -80,6 +80,10 @@ describe('the column mapping', () => {
     expect(() => mapShipmentRow({ 'Ship Date': '2024-13-01' }, config)).toThrow('unparseable shipped_at "2024-13-01" in column "Ship Date" (expected DD/MM/YYYY)');
     expect(() => mapShipmentRow({ Cost: 'free' }, config)).toThrow(/^unparseable shipping_cost "free"/);
     expect(() => mapShipmentRow({ currency: 'euros' }, config)).toThrow(/^unparseable currency "euros"/);
+    // A sign that stands for one currency says which code to write; one that stands for several says so.
+    expect(() => mapShipmentRow({ currency: '€' }, config)).toThrow('unparseable currency "€" (expected an ISO 4217 code such as USD; € is EUR)');
+    expect(() => mapShipmentRow({ currency: ' zł ' }, config)).toThrow('unparseable currency " zł " (expected an ISO 4217 code such as USD; zł is PLN)');
+    expect(() => mapShipmentRow({ currency: '$' }, config)).toThrow('unparseable currency "$" (expected an ISO 4217 code such as USD; $ stands for several currencies: write the code)');
   });
 
   it('refuses an id a spreadsheet rounded into scientific notation, or a JSON number too long to be exact, saying why', () => {
