@@ -3,6 +3,7 @@ import Stripe from 'stripe';
 import type { StripeConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { maxRetryAfterMs, RateLimiter, withRetry, type HttpContext } from '../../lib/http.ts';
+import { proxyAgentFor } from '../../lib/proxy.ts';
 import type { ReadContext } from '../types.ts';
 import type { StripeObjectKind } from './object-kinds.ts';
 import { stripeRetryable } from './retryable.ts';
@@ -69,10 +70,13 @@ export function createStripeApi(ctx: ReadContext<StripeConfig>, kind: StripeObje
   const wrongKey = stripeKeyProblem(secretKey, config.secretKeyEnv);
   if (wrongKey) throw new ExtractError(wrongKey, { source: 'stripe', stream: kind.stream }, { permanent: true });
   const timeoutMs = config.timeoutSeconds * 1000;
+  // The Stripe client does not read HTTPS_PROXY: given an agent through it (lib/proxy.ts).
+  const httpAgent = proxyAgentFor(`${config.protocol ?? 'https'}://${config.host ?? 'api.stripe.com'}${config.port ? `:${config.port}` : ''}`);
   const stripe = new Stripe(secretKey, {
     host: config.host,
     port: config.port,
     protocol: config.protocol,
+    ...(httpAgent ? { httpAgent } : {}),
     // Retries are withRetry's alone (see stripeRetryable): the client would not retry a plain 429.
     maxNetworkRetries: 0,
     timeout: timeoutMs,
