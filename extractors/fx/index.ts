@@ -7,7 +7,9 @@ import { catalog } from '../../catalog/catalog.ts';
 import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
+import { mapJsonItem } from '../shipments/file-drop.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
+import { mapRateRow } from './rate-row.ts';
 
 /** The files a `path` names: one rates file, or every .csv/.json/.jsonl file of a folder. */
 function rateFiles(path: string): string[] {
@@ -31,7 +33,8 @@ async function* readRates(ctx: ReadContext<FxConfig>): AsyncGenerator<Page> {
   const config = ctx.config;
   if (config.path) {
     for (const file of rateFiles(config.path)) {
-      for await (const records of readRecordsFile(file)) yield { records };
+      // Each row through the rate's shape (rate-row.ts): one that cannot be used is quarantined with why.
+      for await (const records of readRecordsFile(file, { mapCsvRow: mapRateRow })) yield { records: records.map((item) => mapJsonItem(item, mapRateRow)) };
     }
   }
   if (!config.ecb) return;
@@ -67,7 +70,7 @@ function maxThrough(previous: string | undefined, reached: string, ctx: ReadCont
   return ctx.window && previous && previous > reached ? previous : reached;
 }
 
-export const fxRatesStream: Stream<FxConfig> = { ...catalog.fx.rates, read: readRates };
+export const fxRatesStream: Stream<FxConfig> = { ...catalog.fx.rates, read: readRates, mapCsvRow: (row) => mapRateRow(row) };
 
 export const fxSource: Source<FxConfig> = { name: 'fx', streams: [fxRatesStream] };
 

@@ -162,7 +162,7 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
 }
 
 /** A JSON record of a `.jsonl`/`.json` export through the mapping; CSV rows are mapped by the reader. */
-function mapJsonItem(item: unknown, mapRow: (row: Record<string, unknown>) => Record<string, unknown>): unknown {
+export function mapJsonItem(item: unknown, mapRow: (row: Record<string, unknown>) => Record<string, unknown>): unknown {
   if (!(item instanceof RawText)) return item;
   let value: unknown;
   try {
