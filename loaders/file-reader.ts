@@ -93,18 +93,57 @@ export async function checkFileFormat(path: string, format = formatOf(path)): Pr
     if (first !== -1) checkFirstByte(text[first]!, text, first, path, format);
     if (format === 'csv' && first !== -1) {
       // The header, as the reader will take it (a header longer than what was read is checked as the file is read).
-      const layout = csvLayout(text);
-      const lastLine = text.lastIndexOf(LF);
-      const whole = lastLine === -1 ? text : text.subarray(0, lastLine + 1);
-      const rows = await new Promise<string[][]>((resolve, reject) =>
-        parseCsv(whole, { delimiter: layout.delimiter, from_line: layout.fromLine, to: 1, skip_empty_lines: true, trim: true, relax_column_count: true, skip_records_with_error: true }, (error, records: string[][]) =>
-          error ? reject(error) : resolve(records),
-        ),
-      );
-      if (rows[0]) csvHeader(rows[0], path);
+      const names = await headerNames(text);
+      if (names) csvHeader(names, path);
     }
   } finally {
     await handle.close();
+  }
+}
+
+/** The names of a CSV header among the first bytes of its file, as the reader takes them (none for an empty file). */
+async function headerNames(text: Buffer): Promise<string[] | undefined> {
+  const layout = csvLayout(text);
+  const lastLine = text.lastIndexOf(LF);
+  const whole = lastLine === -1 ? text : text.subarray(0, lastLine + 1);
+  const rows = await new Promise<string[][]>((resolve, reject) =>
+    parseCsv(whole, { delimiter: layout.delimiter, from_line: layout.fromLine, to: 1, skip_empty_lines: true, trim: true, relax_column_count: true, skip_records_with_error: true }, (error, records: string[][]) =>
+      error ? reject(error) : resolve(records),
+    ),
+  );
+  return rows[0];
+}
+
+/**
+ * The columns of a file's records, from its first bytes: a CSV's header, the keys of the first
+ * record of JSON lines or of a JSON array; undefined for an empty file or a first record that is
+ * not a JSON object. For `verite check` to compare a file with the column mapping before a run.
+ * Throws {@link FileFormatError} as {@link checkFileFormat} does.
+ */
+export async function fileColumns(path: string): Promise<string[] | undefined> {
+  await checkFileFormat(path);
+  const format = formatOf(path);
+  if (format === 'csv') {
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(SNIFF_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+      const head = buffer.subarray(0, bytesRead);
+      return (await headerNames(startsWith(head, UTF8_BOM) ? head.subarray(3) : head))?.filter((name) => name !== '');
+    } finally {
+      await handle.close();
+    }
+  }
+  const records = readRecordsFile(path, { batchSize: 1 });
+  try {
+    const first = (await records.next()).value?.[0];
+    if (!(first instanceof RawText)) return undefined;
+    const value: unknown = JSON.parse(first.text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await records.return(undefined);
   }
 }
 

@@ -1,7 +1,8 @@
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { callProblem, missingSecrets, ok, problem, statusOf, type CheckContext, type CheckFinding } from '../check.ts';
-import { listDropFiles } from './drop-files.ts';
+import { missingColumns } from './column-mapping.ts';
+import { listDropFiles, newestFileFinding } from './drop-files.ts';
 import { makeClient } from './easypost-read.ts';
 
 const DAY_MS = 86_400_000;
@@ -18,6 +19,8 @@ export async function checkShipments(ctx: CheckContext<ShipmentsConfig>): Promis
     try {
       const { files, ignored } = await listDropFiles(config.path);
       findings.push(ok(`file drop ${config.path}: ${files.length} export file${files.length === 1 ? '' : 's'}${ignored.length ? ` (${ignored.length} other file${ignored.length === 1 ? '' : 's'} left out)` : ''}`));
+      const newest = await newestFileFinding(files, (row) => missingColumns(row, config));
+      if (newest) findings.push(newest);
     } catch (error) {
       findings.push(problem(`the file drop ${errorMessage(error)}: create it, or correct sources.shipments.path`));
     }

@@ -1,6 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { formatOf } from '../../loaders/file-reader.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { didYouMean } from '../../lib/names.ts';
+import { fileColumns, FileFormatError, formatOf } from '../../loaders/file-reader.ts';
+import { problem, warning, type CheckFinding } from '../check.ts';
 
 /** One export file of the drop, named by its path relative to the drop's folder. */
 export interface DropFile {
@@ -88,4 +91,25 @@ export function globToRegExp(glob: string): RegExp {
     else out += c.replace(/[.+^$()|\\]/g, '\\$&');
   }
   return new RegExp(`^${out}$`);
+}
+
+/**
+ * For `verite check`: the newest file of a drop (the last by name) against the column mapping.
+ * A warning names the columns of the mapping it lacks, with the file's columns close to each, in
+ * the words of the run's own warning; a problem, a file the run could not read (a header naming a
+ * column twice, a workbook saved as .csv); null when it has them all or has no records yet.
+ */
+export async function newestFileFinding(files: readonly DropFile[], missing: (row: Record<string, unknown>) => string[]): Promise<CheckFinding | null> {
+  const newest = files.at(-1);
+  if (!newest) return null;
+  let columns: string[] | undefined;
+  try {
+    columns = await fileColumns(newest.path);
+  } catch (error) {
+    return problem(`${newest.name} cannot be read: ${error instanceof FileFormatError ? error.message.slice(error.file.length + 2) : errorMessage(error)}`);
+  }
+  if (!columns) return null;
+  const lacking = missing(Object.fromEntries(columns.map((c) => [c, ''])));
+  if (!lacking.length) return null;
+  return warning(`${newest.name} has no column ${lacking.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names: its rows would be quarantined or lack those fields`);
 }

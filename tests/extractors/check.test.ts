@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { accountFindings } from '../../extractors/check.ts';
@@ -237,5 +240,42 @@ describe('verite check: Shopify against a local Admin API', () => {
     } finally {
       delete process.env.VERITE_CHECK_SHOPIFY_RIGHT;
     }
+  });
+});
+
+describe('verite check: the newest file of a drop against the column mapping', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'verite-check-drop-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('warns of the mapped columns the newest file lacks, naming its close columns, and calls a file the run could not read a problem', async () => {
+    const costs = join(folder, 'costs');
+    mkdirSync(costs);
+    // The older file has the mapped columns; the newest (last by name) was exported with renamed ones.
+    writeFileSync(join(costs, '2024-01.csv'), 'Article,Cost price,Cur,Valid from\nTEE,1,EUR,2024-01-01\n');
+    writeFileSync(join(costs, '2024-02.csv'), 'Article;Cost Price;Currency;Valid from\nTEE;1;EUR;2024-02-01\n');
+    const columns = { Article: 'sku', 'Cost price': 'unit_cost', Cur: 'currency', 'Valid from': 'valid_from' };
+    const config = configSchema.parse({ sources: { costs: { path: costs, columns } } });
+    const [costsResult] = await checkSources({ config, log: logger(), now: NOW });
+    expect(costsResult!.level).toBe('warning');
+    // Problems and warnings are listed first.
+    expect(costsResult!.findings.map((f) => f.message)).toEqual([
+      '2024-02.csv has no column "Cost price" (did you mean Cost Price?), "Cur" (did you mean Currency?), which the columns mapping names: its rows would be quarantined or lack those fields',
+      `cost files ${costs}: 2 files`,
+    ]);
+
+    const exports = join(folder, 'exports');
+    mkdirSync(exports);
+    writeFileSync(join(exports, 'a.csv'), 'order_id,tracking_number,tracking_number\n1001,T1,T2\n');
+    const shipments = configSchema.parse({ sources: { shipments: { path: exports } } });
+    const [shipmentsResult] = await checkSources({ config: shipments, log: logger(), now: NOW });
+    expect(shipmentsResult!.level).toBe('problem');
+    expect(shipmentsResult!.findings[0]!.message).toBe(
+      'a.csv cannot be read: columns 2 and 3 of the header are both named "tracking_number": rename one, as a row\'s value under that name would be one of the two and the other lost',
+    );
+
+    // A newest file with every mapped column: nothing more than the count.
+    writeFileSync(join(costs, '2024-03.jsonl'), `${JSON.stringify({ Article: 'TEE', 'Cost price': 1, Cur: 'EUR', 'Valid from': '2024-03-01' })}\n`);
+    const [fine] = await checkSources({ config, log: logger(), now: NOW });
+    expect(fine!.findings.map((f) => [f.level, f.message])).toEqual([['ok', `cost files ${costs}: 3 files`]]);
   });
 });
