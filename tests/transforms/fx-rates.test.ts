@@ -106,3 +106,31 @@ describe('rates written the wrong way round', () => {
     ]);
   });
 });
+
+describe('rates that will not do, landed without the file source', () => {
+  let fx: Warehouse;
+  afterAll(async () => fx?.close());
+
+  it('sets them aside with why, and publishes the others', async () => {
+    fx = await createTestDatabase('fx_set_aside');
+    // As a JSON file given to `verite import` lands them: as written.
+    await landRecords(fx.pool, 'fx', 'rates', [
+      { date: '2024-03-01', base: 'EUR', quote: 'USD', rate: 1.1 },
+      { date: '2024-03-01', base: 'EUR', quote: 'GBP', rate: 'n/a' },
+      { date: '2024-03-01', base: 'EUR', quote: 'CHF', rate: 0 },
+      { date: '2024-03-01', base: 'EURO', quote: 'JPY', rate: 160 },
+    ]);
+    const result = await runModels(fx.db, config, { models, now: NOW });
+    expect(result.error).toBeUndefined();
+    expect(result.published).toBe(true);
+    const published = await fx.pool.query(`select base, quote, rate::float8 as rate from staging.fx_rates order by quote`);
+    expect(published.rows).toEqual([{ base: 'EUR', quote: 'USD', rate: 1.1 }]);
+    // In byte order: "O" comes before "|".
+    const aside = await fx.pool.query(`select key, reason from ops.set_aside where stream = 'rates' order by key collate "C"`);
+    expect(aside.rows).toEqual([
+      { key: 'EURO|JPY|2024-03-01', reason: 'base "EURO" is not an ISO 4217 currency code' },
+      { key: 'EUR|CHF|2024-03-01', reason: 'rate "0" is zero' },
+      { key: 'EUR|GBP|2024-03-01', reason: 'rate "n/a" is not a decimal amount' },
+    ]);
+  });
+});

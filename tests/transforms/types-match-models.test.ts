@@ -47,7 +47,7 @@ describe('the staging and core types match the tables the models build', () => {
     const renamed: Model = {
       ...stagingFxRates,
       checks: [],
-      build: (db, ctx) => db.selectFrom(stagingFxRates.build(db, ctx).as('m')).select([sql`date`.as('date'), sql`base`.as('base'), sql`quote`.as('quote'), sql`rate`.as('rate_value')]),
+      build: (db, ctx) => db.selectFrom(stagingFxRates.build(db, ctx).as('m')).select([sql`rate_key`.as('rate_key'), sql`date`.as('date'), sql`base`.as('base'), sql`quote`.as('quote'), sql`rate`.as('rate_value')]),
     };
     await build([renamed]);
     const built = await readBuiltColumns(wh.pool, ['staging', 'core']);
@@ -61,7 +61,7 @@ describe('the staging and core types match the tables the models build', () => {
     const retyped = defineModel({
       ...stagingFxRates,
       checks: [],
-      build: (db, ctx) => db.selectFrom(stagingFxRates.build(db, ctx).as('m')).select([sql`date`.as('date'), sql`base`.as('base'), sql`quote`.as('quote'), sql<string>`rate::text`.as('rate')]),
+      build: (db, ctx) => db.selectFrom(stagingFxRates.build(db, ctx).as('m')).select([sql`rate_key`.as('rate_key'), sql`date`.as('date'), sql`base`.as('base'), sql`quote`.as('quote'), sql<string>`rate::text`.as('rate')]),
     });
     await build([retyped]);
     const built = await readBuiltColumns(wh.pool, ['staging', 'core']);

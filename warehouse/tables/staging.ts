@@ -225,6 +225,7 @@ export const stagingColumns = {
     valid_from: 'date',
   },
   'staging.fx_rates': {
+    rate_key: 'text',
     date: 'date',
     base: 'text',
     quote: 'text',
