@@ -12,7 +12,7 @@ import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
 import { mapRateRow } from './rate-row.ts';
 
 /** The files a `path` names: one rates file, or every .csv/.json/.jsonl file of a folder. */
-function rateFiles(path: string): string[] {
+export function rateFiles(path: string): string[] {
   if (!existsSync(path)) throw new ExtractError(`no such file or folder: ${path}`, { source: 'fx', stream: 'rates' });
   if (statSync(path).isDirectory()) {
     return readdirSync(path)

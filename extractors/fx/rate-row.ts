@@ -1,7 +1,7 @@
 import { parseAmount } from '../shipments/column-mapping.ts';
 
 /** The fields of a rate record (docs/sources/fx.md): 1 `base` is worth `rate` `quote` on `date`. */
-const FIELDS = ['date', 'base', 'quote', 'rate'] as const;
+export const FIELDS = ['date', 'base', 'quote', 'rate'] as const;
 
 /**
  * A row of a rates file (a CSV row, or an object of a JSON file) as the record verite lands:
@@ -67,4 +67,10 @@ export function parseRate(text: string): number | undefined {
     return Number(`${comma[1]}.${comma[2]}`);
   }
   return parseAmount(t);
+}
+
+/** The fields of a rate that none of `columns` names, whatever their capitals and blanks. */
+export function missingRateFields(columns: readonly string[]): string[] {
+  const names = new Set(columns.map((c) => c.trim().toLowerCase()));
+  return FIELDS.filter((field) => !names.has(field));
 }

@@ -273,6 +273,19 @@ describe('verite check: the newest file of a drop against the column mapping', (
       'a.csv cannot be read: columns 2 and 3 of the header are both named "tracking_number": rename one, as a row\'s value under that name would be one of the two and the other lost',
     );
 
+    // A rates file whose columns are not the rate's: every row would be quarantined.
+    const rates = join(folder, 'rates');
+    mkdirSync(rates);
+    writeFileSync(join(rates, 'good.csv'), 'Date;Base;Quote;Rate\n2024-03-01;EUR;USD;1,0845\n');
+    writeFileSync(join(rates, 'bank.csv'), 'day,from,to,rate\n2024-03-01,EUR,USD,1.0845\n');
+    const fx = configSchema.parse({ sources: { fx: { path: rates } } });
+    const [fxResult] = await checkSources({ config: fx, log: logger(), now: NOW });
+    expect(fxResult!.level).toBe('problem');
+    expect(fxResult!.findings.map((f) => f.message)).toEqual([
+      'bank.csv has no column date, base, quote (it has "day", "from", "to", "rate"): a rate needs date, base, quote and rate, in any capitals; every row would be quarantined',
+      `rates from ${rates}`,
+    ]);
+
     // A newest file with every mapped column: nothing more than the count.
     writeFileSync(join(costs, '2024-03.jsonl'), `${JSON.stringify({ Article: 'TEE', 'Cost price': 1, Cur: 'EUR', 'Valid from': '2024-03-01' })}\n`);
     const [fine] = await checkSources({ config, log: logger(), now: NOW });
