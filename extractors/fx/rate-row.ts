@@ -24,11 +24,13 @@ export function mapRateRow(row: Record<string, unknown>): Record<string, unknown
     return row[column];
   };
   const present = (v: unknown) => v !== undefined && v !== null && !(typeof v === 'string' && v.trim() === '');
-  const missing = FIELDS.filter((f) => !present(value(f)));
-  if (missing.length) {
+  const noColumn = FIELDS.filter((f) => !byName.has(f));
+  if (noColumn.length) {
     const columns = Object.keys(row).map((c) => JSON.stringify(c)).join(', ');
-    throw new Error(`no ${missing.join(', ')}: a rate needs its date, base, quote and rate (the row has ${columns || 'no column'})`);
+    throw new Error(`no column ${noColumn.join(', ')}: a rate needs its date, base, quote and rate (the row has ${columns || 'no column'})`);
   }
+  const empty = FIELDS.filter((f) => !present(value(f)));
+  if (empty.length) throw new Error(`no ${empty.join(', ')}: a rate needs its date, base, quote and rate`);
   const date = String(value('date')).trim();
   const day = /^(\d{4}-\d{2}-\d{2})(?:[T ].*)?$/.exec(date)?.[1];
   if (!day || Number.isNaN(Date.parse(day)) || !new Date(day).toISOString().startsWith(day)) {

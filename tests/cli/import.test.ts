@@ -86,8 +86,8 @@ describe('verite import (issue 17)', () => {
       ['latin1.jsonl:2', 'not valid UTF-8 text (byte 0xe9 at byte 25 of the line): was the file saved in another encoding, such as Latin-1 or Windows-1252? Save it as UTF-8'],
       // `2024-03-01,EUR,CH` is 17 bytes.
       ['rates.csv:3', 'not valid UTF-8 text (byte 0xc4 at byte 18 of the line): was the file saved in another encoding, such as Latin-1 or Windows-1252? Save it as UTF-8'],
-      // A CSV row the loader refuses is named by file and line too, not by page and record.
-      ['rates.csv:4', 'no key (base + quote + date)'],
+      // A CSV row refused is named by file and line too, not by page and record (the rate's reading refuses it first).
+      ['rates.csv:4', 'no base: a rate needs its date, base, quote and rate'],
     ]);
     // The raw text shows where the bad byte was, as a replacement character.
     expect(q[0]!.raw).toBe('{"id": 132, "name": "Ren\ufffd"}');

@@ -48,7 +48,7 @@ describe('a rates file', () => {
       { location: 'a-rates.csv:4', reason: 'unparseable rate "n/a": expected a number such as 1.0845' },
       { location: 'a-rates.csv:5', reason: 'rate "0" is not positive: 1 EUR is worth rate GBP' },
       { location: 'b-rates.jsonl:2', reason: 'unparseable date "2024-02-30": expected a date such as 2024-03-01' },
-      { location: 'b-rates.jsonl:3', reason: 'no date, base, quote: a rate needs its date, base, quote and rate (the row has "day", "rate")' },
+      { location: 'b-rates.jsonl:3', reason: 'no column date, base, quote: a rate needs its date, base, quote and rate (the row has "day", "rate")' },
     ]);
   });
 
