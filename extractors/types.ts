@@ -53,6 +53,12 @@ export interface Stream<C = unknown> extends StreamIdentity {
    * cannot be used; the row is then quarantined. Without it, CSV rows land as they are.
    */
   mapCsvRow?(row: Record<string, string>, config: C | undefined): Record<string, unknown>;
+  /**
+   * The same for an object of an imported `.json`/`.jsonl` file, for the file sources whose run
+   * reads such files through the same mapping (shipments, costs, fx). Without it, JSON records
+   * land as they are (an API's own record shape, as a re-extraction would land it).
+   */
+  mapJsonRecord?(row: Record<string, unknown>, config: C | undefined): Record<string, unknown>;
 }
 
 /** A source: a named list of streams sharing one config entry. */

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { catalogStreams, streamIdentity } from '../../catalog/catalog.ts';
+import { mapJsonItem } from '../../extractors/shipments/file-drop.ts';
 import { knownSource } from '../../extractors/sources.ts';
 import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
@@ -51,7 +52,11 @@ export function registerImport(program: Command, known: KnownSources): void {
         }
         const sourceConfig = (ctx.config.sources as Record<string, unknown>)[sourceName];
         const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig) : undefined;
-        const read = () => readRecordsFile(file, { mapCsvRow });
+        // A file source's JSON objects go through its mapping too, as its run reads them.
+        const mapJson = registered?.mapJsonRecord ? (row: Record<string, unknown>) => registered.mapJsonRecord!(row, sourceConfig) : undefined;
+        const read = async function* () {
+          for await (const records of readRecordsFile(file, { mapCsvRow })) yield mapJson ? records.map((item) => mapJsonItem(item, mapJson)) : records;
+        };
         const name = basename(file);
         return withWarehouse(ctx.log, async (warehouse) => {
           // A report stream's file replaces the dates it holds, as a re-extraction would: said

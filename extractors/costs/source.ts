@@ -29,6 +29,7 @@ export const unitCostsStream: Stream<CostsConfig> = {
   ...catalog.costs.unit_costs,
   read: readUnitCosts,
   mapCsvRow: (row, config) => mapCostRow(row, config),
+  mapJsonRecord: (row, config) => mapCostRow(row, config),
 };
 
 /** Unit costs kept outside Shopify. */

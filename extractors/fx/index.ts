@@ -70,7 +70,7 @@ function maxThrough(previous: string | undefined, reached: string, ctx: ReadCont
   return ctx.window && previous && previous > reached ? previous : reached;
 }
 
-export const fxRatesStream: Stream<FxConfig> = { ...catalog.fx.rates, read: readRates, mapCsvRow: (row) => mapRateRow(row) };
+export const fxRatesStream: Stream<FxConfig> = { ...catalog.fx.rates, read: readRates, mapCsvRow: (row) => mapRateRow(row), mapJsonRecord: (row) => mapRateRow(row) };
 
 export const fxSource: Source<FxConfig> = { name: 'fx', streams: [fxRatesStream] };
 

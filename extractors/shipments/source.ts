@@ -23,6 +23,7 @@ export const shipmentsStream: Stream<ShipmentsConfig> = {
   ...catalog.shipments.shipments,
   read: readShipments,
   mapCsvRow: (row, config) => mapShipmentRow(row, config),
+  mapJsonRecord: (row, config) => mapShipmentRow(row, config),
 };
 
 /** Carrier and 3PL shipments: a file drop of CSV/JSONL exports, and EasyPost trackers. */

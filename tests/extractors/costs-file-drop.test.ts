@@ -103,7 +103,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
     ]);
   });
 
-  it('`verite import costs unit_costs` maps a CSV with the same column mapping', async () => {
+  it('`verite import costs unit_costs` maps a CSV, and JSON lines, with the same column mapping', async () => {
     const file = join(root, 'import.csv');
     writeFileSync(file, 'Article,Cost price,Cur,Valid from\nCAP,"2,05",usd,01/02/2024\n');
     const configFile = join(root, 'import.config.json');
@@ -111,6 +111,15 @@ describe('unit costs through `verite run` and `verite import`', () => {
     const result = await runCli(['import', 'costs', 'unit_costs', file], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
     expect(result.code, result.stderr).toBe(0);
     expect(await record('CAP|2024-02-01')).toEqual({ sku: 'CAP', unit_cost: 2.05, currency: 'USD', valid_from: '2024-02-01' });
+    // The ERP's JSON lines, with its own names: mapped as the drop maps them, a bad row quarantined.
+    const jsonl = join(root, 'import.jsonl');
+    writeFileSync(jsonl, `${JSON.stringify({ Article: 'HAT', 'Cost price': '3,10', Cur: 'eur', 'Valid from': '01/02/2024' })}\n${JSON.stringify({ Article: 'SCARF', 'Cost price': 'free', Cur: 'EUR', 'Valid from': '01/02/2024' })}\n`);
+    const fromJson = await runCli(['import', 'costs', 'unit_costs', jsonl], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    expect(fromJson.code, fromJson.stderr).toBe(0);
+    expect(await record('HAT|2024-02-01')).toEqual({ sku: 'HAT', unit_cost: 3.1, currency: 'EUR', valid_from: '2024-02-01' });
+    expect(await rows(`select reason from ops.quarantine where location = 'import.jsonl:2'`)).toEqual([
+      { reason: 'unparseable unit_cost "free" (column "Cost price"): expected a number such as 4.20' },
+    ]);
   });
 });
 
