@@ -38,7 +38,7 @@ export function isRemoteHost(host: string): boolean {
  * they are there), and there are connections to spare. Without `DATABASE_URL` the embedded
  * server is named, and not started.
  */
-export async function checkWarehouse(options: { databaseUrl?: string; cwd?: string; log?: Logger; freeBytes?: number }): Promise<WarehouseCheckResult> {
+export async function checkWarehouse(options: { databaseUrl?: string; cwd?: string; log?: Logger; freeBytes?: number; reportingTimezone?: string }): Promise<WarehouseCheckResult> {
   const url = options.databaseUrl ?? databaseUrlFromEnv();
   if (!url) {
     const dir = embeddedDataDir({ cwd: options.cwd, dataDir: process.env.VERITE_DATA_DIR });
@@ -61,6 +61,7 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
   }
   try {
     const findings = await findingsOf(wh.db, new URL(url).hostname);
+    if (options.reportingTimezone) findings.push(...(await zoneFinding(wh.db, options.reportingTimezone)));
     findings.sort(problemsFirst);
     return { warehouse: where, level: worstLevel(findings), findings };
   } catch (error) {
@@ -137,4 +138,16 @@ function diskFinding(dir: string, free?: number): CheckFinding | null {
   const gib = (free / 1024 ** 3).toFixed(1);
   if (free >= DISK_WARNING_BYTES) return ok(`${gib} GiB free on its disk`);
   return warning(`only ${gib} GiB free on the disk of ${dir}: a warehouse takes about 10 GiB a million orders (docs/scale.md), and PostgreSQL stops when it cannot write its log; free space, or set VERITE_DATA_DIR to a larger disk`);
+}
+
+/**
+ * The reporting time zone as the server knows it: the models cut days with `AT TIME ZONE`, so a
+ * zone that Node's tz data has and the server's older data lacks (a zone made or renamed since)
+ * would fail the first transform with `time zone "…" not recognized`. A problem, then; nothing
+ * when the server knows it.
+ */
+async function zoneFinding(db: Kysely<any>, zone: string): Promise<CheckFinding[]> {
+  const known = await sql<{ found: boolean }>`select exists (select 1 from pg_timezone_names where lower(name collate "C") = lower(${zone} collate "C")) as found`.execute(db);
+  if (known.rows[0]!.found) return [];
+  return [problem(`the server does not know the time zone ${zone} (reportingTimezone): its tz data is older than Node's; update the server's tz data, or choose a zone it knows (SELECT name FROM pg_timezone_names)`)];
 }

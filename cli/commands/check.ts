@@ -27,7 +27,7 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const sourcesListed = listed?.filter((s) => s !== 'warehouse');
         const onlyWarehouse = Boolean(listed?.length) && !sourcesListed?.length;
         const [warehouse, results] = await Promise.all([
-          withWarehouse ? checkWarehouse({ log: ctx.log }) : Promise.resolve(null),
+          withWarehouse ? checkWarehouse({ log: ctx.log, reportingTimezone: ctx.config.reportingTimezone }) : Promise.resolve(null),
           onlyWarehouse ? Promise.resolve([]) : checkSources({ config: ctx.config, log: ctx.log, only: sourcesListed, now, asOf, known }),
         ]);
         const failed = (results.length === 0 && !onlyWarehouse) || results.some((r) => r.level === 'problem') || warehouse?.level === 'problem';

@@ -64,6 +64,17 @@ describe("verite check's warehouse line", () => {
     expect(messages(found, 'ok')).toEqual([`PostgreSQL ${version}`, "verite's tables are there and up to date"]);
   });
 
+  it('a reporting time zone the server does not know: a problem, as the first transform would fail on it', async () => {
+    // A zone added to the tz database after the server's copy of it reads as no zone at all.
+    const unknown = await checkWarehouse({ databaseUrl: migrated.url, reportingTimezone: 'Mars/Olympus' });
+    expect(unknown.level).toBe('problem');
+    expect(messages(unknown, 'problem')).toEqual([
+      'the server does not know the time zone Mars/Olympus (reportingTimezone): its tz data is older than Node\'s; update the server\'s tz data, or choose a zone it knows (SELECT name FROM pg_timezone_names)',
+    ]);
+    const known = await checkWarehouse({ databaseUrl: migrated.url, reportingTimezone: 'europe/paris' });
+    expect(messages(known, 'problem')).toEqual([]);
+  });
+
   it('a migrated warehouse one migration behind this release: ok, saying the next command applies it', async () => {
     const names = Object.keys(migrations).sort();
     const last = names[names.length - 1]!;
