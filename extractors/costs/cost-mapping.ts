@@ -1,6 +1,6 @@
 import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
-import { currencySignHint, parseAmount, roundedBySpreadsheet } from '../shipments/column-mapping.ts';
+import { ambiguousAmountHint, currencySignHint, parseAmount, roundedBySpreadsheet } from '../shipments/column-mapping.ts';
 import { compileDateParser } from '../shipments/date-parse.ts';
 
 /** What the mapping needs of the source's config. */
@@ -98,7 +98,7 @@ function normalise(field: CostField, value: unknown, column: string, parseDate: 
     }
     case 'unit_cost': {
       const n = typeof value === 'number' ? value : typeof value === 'string' ? parseAmount(value) : undefined;
-      if (n === undefined || !Number.isFinite(n)) return refuse('expected a number such as 4.20');
+      if (n === undefined || !Number.isFinite(n)) return refuse(`expected a number such as 4.20${typeof value === 'string' ? ambiguousAmountHint(value) : ''}`);
       return n < 0 ? refuse('a unit cost cannot be negative') : n;
     }
     case 'currency': {

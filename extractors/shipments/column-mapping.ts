@@ -120,7 +120,7 @@ function normalise(field: ShipmentField, value: unknown, column: string, parseDa
   if (field === 'shipping_cost') {
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     if (typeof value !== 'string') return refuse();
-    return parseAmount(value) ?? refuse(' (expected a number such as 7.50)');
+    return parseAmount(value) ?? refuse(` (expected a number such as 7.50${ambiguousAmountHint(value)})`);
   }
   if (field === 'currency') {
     const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
@@ -149,7 +149,7 @@ export function roundedBySpreadsheet(text: string): string | undefined {
 }
 
 /**
- * An amount written by a spreadsheet: `7.5`, `1,234.50`, `7,50` (a decimal comma), and the
+ * An amount written by a spreadsheet: `7.5`, `1,234.50`, `7,50` and `0,125` (a decimal comma), and the
  * groupings of decimal-comma locales where the form says which mark is the decimal one:
  * `1.234,50` (German), `1 234,50` (French, with a space, a no-break space or a narrow one),
  * `1'234.50` (Swiss); with an optional currency sign. Anything else is refused rather than
@@ -159,14 +159,35 @@ export function parseAmount(text: string): number | undefined {
   const t = text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '');
   let normalised: string | undefined;
   if (/^-?\d+(\.\d+)?$/.test(t)) normalised = t;
-  else if (/^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) normalised = t.replace(/,/g, '');
-  else if (/^-?\d+,\d{1,2}$/.test(t)) normalised = t.replace(',', '.');
+  // One comma and three digits (`4,205`) is 4205 in a comma-grouping locale and 4.205 in a
+  // decimal-comma one (a semicolon-separated sheet): refused ({@link ambiguousAmount}).
+  else if (ambiguousAmount(t)) return undefined;
+  else if (/^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(t)) normalised = t.replace(/,/g, '');
+  // A decimal comma: any number of decimals but three, or three after a 0 or after more than three
+  // digits (`0,125`, `1234,567`), which no grouping writes.
+  else if (/^-?\d+,\d+$/.test(t)) normalised = t.replace(',', '.');
   else if (/^-?\d{1,3}(\.\d{3})+,\d+$/.test(t) || /^-?\d{1,3}(\.\d{3}){2,}$/.test(t)) normalised = t.replace(/\./g, '').replace(',', '.');
   else if (/^-?\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$/.test(t)) normalised = t.replace(/[ \u00a0\u202f]/g, '').replace(',', '.');
   else if (/^-?\d{1,3}(['\u2019]\d{3})+(\.\d+)?$/.test(t)) normalised = t.replace(/['\u2019]/g, '');
   if (normalised === undefined) return undefined;
   const n = Number(normalised);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Whether an amount reads two ways, a thousands separator or a decimal comma: one comma followed
+ * by three digits, after one to three digits that are not a lone 0 (`4,205`, `1,234`).
+ */
+export function ambiguousAmount(text: string): boolean {
+  const m = /^-?(\d{1,3}),\d{3}$/.exec(text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, ''));
+  return m !== null && m[1] !== '0';
+}
+
+/** The words of a refusal for an amount that reads two ways, or nothing. */
+export function ambiguousAmountHint(text: string): string {
+  if (!ambiguousAmount(text)) return '';
+  const [whole, part] = text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '').split(',');
+  return `; ${text.trim()} may be ${whole}${part} or ${whole}.${part}: write it without the comma, or with a point`;
 }
 
 /** Signs that stand for one currency only, and the code to write instead ($, ¥ and kr stand for several). */

@@ -112,6 +112,16 @@ describe('the column mapping', () => {
     expect(parseAmount('1\u00a0234,50')).toBe(1234.5);
     expect(parseAmount('12\u202f345')).toBe(12345);
     expect(parseAmount("1'234.50")).toBe(1234.5);
+    // A decimal comma with any number of decimals but an ambiguous three: 0,125 and 1234,567 are no grouping.
+    expect(parseAmount('0,125')).toBe(0.125);
+    expect(parseAmount('4,2050')).toBe(4.205);
+    expect(parseAmount('1234,567')).toBe(1234.567);
+    expect(parseAmount('12,345,678')).toBe(12345678);
+    // 4,205 is 4205 or 4.205 (a semicolon-separated sheet writes decimal commas): refused, saying so.
+    expect(parseAmount('4,205')).toBeUndefined();
+    expect(() => mapShipmentRow({ shipping_cost: '4,205' }, utc())).toThrow(
+      'unparseable shipping_cost "4,205" (expected a number such as 7.50; 4,205 may be 4205 or 4.205: write it without the comma, or with a point)',
+    );
     // Marks that fit no locale's grouping are refused.
     expect(parseAmount('1.23,50')).toBeUndefined();
     expect(parseAmount('1 23,5')).toBeUndefined();
