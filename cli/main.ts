@@ -1,9 +1,8 @@
 /** The `verite` executable: parses the command line and runs the command (see `program.ts`). */
+import { useEnvironmentProxy } from '../lib/proxy.ts';
 import { buildProgram } from './program.ts';
 
-// Outbound HTTP through the proxy HTTPS_PROXY or HTTP_PROXY names (lib/proxy.ts), loaded only then.
-if (['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name])) {
-  (await import('../lib/proxy.ts')).useEnvironmentProxy();
-}
+// Outbound HTTP through the proxy HTTPS_PROXY or HTTP_PROXY names, when one does (lib/proxy.ts).
+await useEnvironmentProxy();
 
 await buildProgram().parseAsync(process.argv);

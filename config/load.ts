@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, errorMessage } from '../lib/errors.ts';
+import { ConfigError, errorMessage, SecretNotSetError } from '../lib/errors.ts';
 import { didYouMean } from '../lib/names.ts';
 import { registerSecret } from '../lib/logger.ts';
 import { configSchema, type VeriteConfig } from './schema.ts';
@@ -127,7 +127,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 export function readSecret(envVar: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
   const fromFile = !env[envVar] && env[`${envVar}_FILE`];
   const given = fromFile ? secretFile(envVar, what, env[`${envVar}_FILE`]!) : env[envVar];
-  if (!given) throw new ConfigError([`${what}: the environment variable ${envVar} is not set (nor ${envVar}_FILE, naming a file that holds it)`]);
+  if (!given) throw new SecretNotSetError([`${what}: the environment variable ${envVar} is not set (nor ${envVar}_FILE, naming a file that holds it)`]);
   registerSecret(given);
   let value = given.trim();
   const quote = value[0];

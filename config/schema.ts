@@ -2,6 +2,7 @@ import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { catalogStreams, type CatalogSource } from '../catalog/catalog.ts';
 import { looksLikeCredential } from '../lib/logger.ts';
+import { isCalendarDate } from '../lib/dates.ts';
 import { didYouMean } from '../lib/names.ts';
 
 /** A calendar date written YYYY-MM-DD. */
@@ -11,7 +12,7 @@ export const isoDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
   // JavaScript reads 2024-02-30 as 1 March: a day the month does not have is refused instead.
   .superRefine((text, ctx) => {
-    if (/^\d{4}-\d{2}-\d{2}$/.test(text) && (Number.isNaN(Date.parse(text)) || !new Date(text).toISOString().startsWith(text))) ctx.addIssue({ code: 'custom', message: `${text} is no day of the calendar` });
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text) && !isCalendarDate(text)) ctx.addIssue({ code: 'custom', message: `${text} is no day of the calendar` });
   });
 
 /** The name of an environment variable holding a secret. */

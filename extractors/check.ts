@@ -1,4 +1,4 @@
-import { ConfigError, ExtractError, errorMessage } from '../lib/errors.ts';
+import { ConfigError, ExtractError, errorMessage, SecretNotSetError } from '../lib/errors.ts';
 import type { ReadContext } from './types.ts';
 
 /**
@@ -49,8 +49,7 @@ export function missingSecrets(ctx: Pick<ReadContext<unknown>, 'secret'>, vars: 
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       // Set but unusable (empty, or its _FILE unreadable): the reason as readSecret gives it.
-      const notSet = error.problems.every((p) => p.includes(' is not set'));
-      out.push(problem(notSet ? `the environment variable ${v.env} (${v.key}) is not set: export it with ${v.holds}` : error.problems.join('; ')));
+      out.push(problem(error instanceof SecretNotSetError ? `the environment variable ${v.env} (${v.key}) is not set: export it with ${v.holds}` : error.problems.join('; ')));
     }
   }
   return out;

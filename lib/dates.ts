@@ -10,6 +10,11 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** Whether `text` is a day of the calendar written YYYY-MM-DD (JavaScript reads 2024-02-30 as 1 March). */
+export function isCalendarDate(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text)) && new Date(text).toISOString().startsWith(text);
+}
+
 /** The calendar date of `instant` in an IANA time zone; throws a RangeError for an unknown zone. */
 export function localDate(instant: Date, timeZone: string): string {
   // en-CA writes dates as YYYY-MM-DD.

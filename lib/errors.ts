@@ -62,6 +62,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** A secret's environment variable that is not set (nor its `_FILE`): a configuration error `verite check` words as such. */
+export class SecretNotSetError extends ConfigError {
+  override name = 'SecretNotSetError';
+}
+
 /** Bad command-line usage; exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -1,6 +1,5 @@
 import type { Agent } from 'node:http';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import { EnvHttpProxyAgent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 
 /**
  * Outbound HTTP through the proxy the environment names, as curl and most tools read it:
@@ -32,12 +31,13 @@ export function proxySettings(env: NodeJS.ProcessEnv = process.env): ProxySettin
 }
 
 /**
- * Routes `fetch` through the environment's proxy, when it names one. Returns what puts the
- * previous routing back (a test's), or null when nothing was changed.
+ * Routes `fetch` through the environment's proxy, when it names one (undici is loaded only
+ * then). Returns what puts the previous routing back (a test's), or null when nothing was changed.
  */
-export function useEnvironmentProxy(env: NodeJS.ProcessEnv = process.env): (() => void) | null {
+export async function useEnvironmentProxy(env: NodeJS.ProcessEnv = process.env): Promise<(() => void) | null> {
   const settings = proxySettings(env);
   if (!settings) return null;
+  const { EnvHttpProxyAgent, getGlobalDispatcher, setGlobalDispatcher } = await import('undici');
   // gRPC (Google Ads) reads only the lower-case names (grpc_proxy, https_proxy, http_proxy, no_proxy).
   for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY']) {
     if (env[name] && !env[name.toLowerCase()]) env[name.toLowerCase()] = env[name];

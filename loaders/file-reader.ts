@@ -26,7 +26,8 @@ export class FileFormatError extends Error {
   override name = 'FileFormatError';
   constructor(
     readonly file: string,
-    reason: string,
+    /** What is wrong, without the file's path. */
+    readonly reason: string,
   ) {
     super(`${file}: ${reason}`);
   }
@@ -78,9 +79,10 @@ export async function* readRecordsFile(
 /**
  * Checks that a file is what its extension says, from its first bytes, and throws
  * {@link FileFormatError} when it is not (see {@link readRecordsFile}, which checks the same
- * as it reads). For a command to refuse a file before it starts anything.
+ * as it reads). For a command to refuse a file before it starts anything. Gives a CSV's header
+ * names (none for an empty file or another format).
  */
-export async function checkFileFormat(path: string, format = formatOf(path)): Promise<void> {
+export async function checkFileFormat(path: string, format = formatOf(path)): Promise<string[] | undefined> {
   if (!format) throw new FileFormatError(path, 'unknown file type (expected .jsonl, .json or .csv)');
   const handle = await open(path, 'r');
   try {
@@ -94,8 +96,9 @@ export async function checkFileFormat(path: string, format = formatOf(path)): Pr
     if (format === 'csv' && first !== -1) {
       // The header, as the reader will take it (a header longer than what was read is checked as the file is read).
       const names = await headerNames(text);
-      if (names) csvHeader(names, path);
+      return names && csvHeader(names, path);
     }
+    return undefined;
   } finally {
     await handle.close();
   }
@@ -121,19 +124,8 @@ async function headerNames(text: Buffer): Promise<string[] | undefined> {
  * Throws {@link FileFormatError} as {@link checkFileFormat} does.
  */
 export async function fileColumns(path: string): Promise<string[] | undefined> {
-  await checkFileFormat(path);
-  const format = formatOf(path);
-  if (format === 'csv') {
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(SNIFF_BYTES);
-      const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
-      const head = buffer.subarray(0, bytesRead);
-      return (await headerNames(startsWith(head, UTF8_BOM) ? head.subarray(3) : head))?.filter((name) => name !== '');
-    } finally {
-      await handle.close();
-    }
-  }
+  const header = await checkFileFormat(path);
+  if (formatOf(path) === 'csv') return header?.filter((name) => name !== '');
   const records = readRecordsFile(path, { batchSize: 1 });
   try {
     const first = (await records.next()).value?.[0];
@@ -604,7 +596,7 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: strin
       }
       // Values past the header's columns (empty ones are trailing separators): the row's values
       // have shifted, most often from a separator inside a value that is not in quotes.
-      if (values.slice(header.length).some((v) => v !== '')) {
+      if (values.length > header.length && values.slice(header.length).some((v) => v !== '')) {
         const shown = layout.delimiter === '\t' ? 'tab' : `"${layout.delimiter}"`;
         yield new RejectedRecord(
           JSON.stringify(values),

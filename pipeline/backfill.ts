@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { DateWindow } from '../extractors/types.ts';
 import { UsageError } from '../lib/errors.ts';
+import { isCalendarDate } from '../lib/dates.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { markAbandonedRuns, withRunLock } from './lock.ts';
@@ -68,11 +69,6 @@ function toDay(date: string): number {
 
 function fromDay(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** A real calendar date written YYYY-MM-DD. */
-export function isCalendarDate(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(toDay(value)) && fromDay(toDay(value)) === value;
 }
 
 /**

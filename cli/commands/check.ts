@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
+import { isCalendarDate } from '../../lib/dates.ts';
 import { redactDeep, redactString } from '../../lib/logger.ts';
 import { checkSources } from '../../pipeline/check.ts';
 import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
@@ -77,9 +78,4 @@ export function registerCheck(program: Command, known: KnownSources): void {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function isCalendarDate(text: string): boolean {
-  const t = Date.parse(`${text}T00:00:00Z`);
-  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(t) && new Date(t).toISOString().startsWith(text);
 }

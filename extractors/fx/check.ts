@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FxConfig } from '../../config/schema.ts';
-import { errorMessage } from '../../lib/errors.ts';
-import { fileColumns, FileFormatError } from '../../loaders/file-reader.ts';
+import { fileColumns } from '../../loaders/file-reader.ts';
 import { ok, problem, warning, type CheckContext, type CheckFinding } from '../check.ts';
+import { unreadableFile } from '../shipments/drop-files.ts';
 import { rateFiles } from './index.ts';
 import { missingRateFields } from './rate-row.ts';
 
@@ -36,7 +36,7 @@ async function rateFileFindings(path: string): Promise<CheckFinding[]> {
     try {
       columns = await fileColumns(file);
     } catch (error) {
-      found.push(problem(`${name} cannot be read: ${error instanceof FileFormatError ? error.message.slice(error.file.length + 2) : errorMessage(error)}`));
+      found.push(unreadableFile(name, error));
       continue;
     }
     const missing = columns ? missingRateFields(columns) : [];

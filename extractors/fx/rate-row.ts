@@ -1,7 +1,8 @@
+import { isCalendarDate } from '../../lib/dates.ts';
 import { parseAmount } from '../shipments/column-mapping.ts';
 
 /** The fields of a rate record (docs/sources/fx.md): 1 `base` is worth `rate` `quote` on `date`. */
-export const FIELDS = ['date', 'base', 'quote', 'rate'] as const;
+const FIELDS = ['date', 'base', 'quote', 'rate'] as const;
 
 /**
  * A row of a rates file (a CSV row, or an object of a JSON file) as the record verite lands:
@@ -24,7 +25,7 @@ export function mapRateRow(row: Record<string, unknown>): Record<string, unknown
     return row[column];
   };
   const present = (v: unknown) => v !== undefined && v !== null && !(typeof v === 'string' && v.trim() === '');
-  const noColumn = FIELDS.filter((f) => !byName.has(f));
+  const noColumn = missingRateFields(Object.keys(row));
   if (noColumn.length) {
     const columns = Object.keys(row).map((c) => JSON.stringify(c)).join(', ');
     throw new Error(`no column ${noColumn.join(', ')}: a rate needs its date, base, quote and rate (the row has ${columns || 'no column'})`);
@@ -33,7 +34,7 @@ export function mapRateRow(row: Record<string, unknown>): Record<string, unknown
   if (empty.length) throw new Error(`no ${empty.join(', ')}: a rate needs its date, base, quote and rate`);
   const date = String(value('date')).trim();
   const day = /^(\d{4}-\d{2}-\d{2})(?:[T ].*)?$/.exec(date)?.[1];
-  if (!day || Number.isNaN(Date.parse(day)) || !new Date(day).toISOString().startsWith(day)) {
+  if (!day || !isCalendarDate(day)) {
     throw new Error(`unparseable date ${JSON.stringify(date)}: expected a date such as 2024-03-01`);
   }
   const code = (field: 'base' | 'quote') => {

@@ -148,6 +148,11 @@ export function roundedBySpreadsheet(text: string): string | undefined {
   return 'a long number a spreadsheet rounded and wrote in scientific notation, its other digits lost: format the column as text in the sheet, or export from the source again';
 }
 
+/** An amount's text without blanks around it or the currency sign before or after it. */
+function bareAmount(text: string): string {
+  return text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '');
+}
+
 /**
  * An amount written by a spreadsheet: `7.5`, `1,234.50`, `7,50` and `0,125` (a decimal comma), and the
  * groupings of decimal-comma locales where the form says which mark is the decimal one:
@@ -156,7 +161,7 @@ export function roundedBySpreadsheet(text: string): string | undefined {
  * guessed.
  */
 export function parseAmount(text: string): number | undefined {
-  const t = text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '');
+  const t = bareAmount(text);
   let normalised: string | undefined;
   if (/^-?\d+(\.\d+)?$/.test(t)) normalised = t;
   // One comma and three digits (`4,205`) is 4205 in a comma-grouping locale and 4.205 in a
@@ -179,14 +184,14 @@ export function parseAmount(text: string): number | undefined {
  * by three digits, after one to three digits that are not a lone 0 (`4,205`, `1,234`).
  */
 export function ambiguousAmount(text: string): boolean {
-  const m = /^-?(\d{1,3}),\d{3}$/.exec(text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, ''));
+  const m = /^-?(\d{1,3}),\d{3}$/.exec(bareAmount(text));
   return m !== null && m[1] !== '0';
 }
 
 /** The words of a refusal for an amount that reads two ways, or nothing. */
 export function ambiguousAmountHint(text: string): string {
   if (!ambiguousAmount(text)) return '';
-  const [whole, part] = text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '').split(',');
+  const [whole, part] = bareAmount(text).split(',');
   return `; ${text.trim()} may be ${whole}${part} or ${whole}.${part}: write it without the comma, or with a point`;
 }
 

@@ -106,10 +106,15 @@ export async function newestFileFinding(files: readonly DropFile[], missing: (ro
   try {
     columns = await fileColumns(newest.path);
   } catch (error) {
-    return problem(`${newest.name} cannot be read: ${error instanceof FileFormatError ? error.message.slice(error.file.length + 2) : errorMessage(error)}`);
+    return unreadableFile(newest.name, error);
   }
   if (!columns) return null;
   const lacking = missing(Object.fromEntries(columns.map((c) => [c, ''])));
   if (!lacking.length) return null;
   return warning(`${newest.name} has no column ${lacking.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names: its rows would be quarantined or lack those fields`);
+}
+
+/** A file of a source that the run could not read, as a problem of `verite check`. */
+export function unreadableFile(name: string, error: unknown): CheckFinding {
+  return problem(`${name} cannot be read: ${error instanceof FileFormatError ? error.reason : errorMessage(error)}`);
 }

@@ -88,13 +88,13 @@ describe('which addresses go through the proxy', () => {
     expect(proxyAgentFor('https://api.stripe.com', { HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'stripe.com' })).toBeUndefined();
   });
 
-  it('gives gRPC, which reads only lower-case names, the upper-case ones when those are not set', () => {
+  it('gives gRPC, which reads only lower-case names, the upper-case ones when those are not set', async () => {
     const env: NodeJS.ProcessEnv = { HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: '.internal', http_proxy: 'http://other:8080', HTTP_PROXY: 'http://proxy:3128' };
-    const restore = useEnvironmentProxy(env);
+    const restore = await useEnvironmentProxy(env);
     restore?.();
     expect(restore).toBeTypeOf('function');
     expect(env).toMatchObject({ https_proxy: 'http://proxy:3128', no_proxy: '.internal', http_proxy: 'http://other:8080' });
-    expect(useEnvironmentProxy({})).toBeNull();
+    expect(await useEnvironmentProxy({})).toBeNull();
   });
 
   it('matches NO_PROXY as curl does: a host and its subdomains, a leading dot or *., a port, or *', () => {
