@@ -270,13 +270,18 @@ function payload(message: string, firing: boolean, key: string, run?: FinishedRu
 /** Where the webhook URL is read when the config names no variable and no URL (docker-compose.yml passes it). */
 const DEFAULT_WEBHOOK_URL_ENV = 'VERITE_ALERT_WEBHOOK_URL';
 
+/** The variable the alert webhook's URL is read from: `webhookUrlEnv`, else `VERITE_ALERT_WEBHOOK_URL` when set and no URL is given. */
+export function alertWebhookEnv(config: Pick<VeriteConfig, 'alerts'>, env: NodeJS.ProcessEnv): string | undefined {
+  return config.alerts.webhookUrlEnv ?? (!config.alerts.webhookUrl && env[DEFAULT_WEBHOOK_URL_ENV] ? DEFAULT_WEBHOOK_URL_ENV : undefined);
+}
+
 /**
  * The webhook URL (a secret: it carries the channel's token), or null to only log: from the
  * variable `webhookUrlEnv` names, else `webhookUrl`, else `VERITE_ALERT_WEBHOOK_URL` when set.
  */
 function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): string | null {
   const { webhookUrl: direct } = config.alerts;
-  const webhookUrlEnv = config.alerts.webhookUrlEnv ?? (!direct && env[DEFAULT_WEBHOOK_URL_ENV] ? DEFAULT_WEBHOOK_URL_ENV : undefined);
+  const webhookUrlEnv = alertWebhookEnv(config, env);
   if (webhookUrlEnv) {
     try {
       return readSecret(webhookUrlEnv, 'alerts.webhookUrlEnv', env);

@@ -5,14 +5,15 @@ import { isCalendarDate } from '../../lib/dates.ts';
 import { redactDeep, redactString } from '../../lib/logger.ts';
 import { checkSources } from '../../pipeline/check.ts';
 import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
+import { checkDelivery, deliversAnything } from '../../scheduler/delivery-check.ts';
 import { action, commandContext, EXIT, parseList, printError, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
 export function registerCheck(program: Command, known: KnownSources): void {
   program
     .command('check')
-    .description("checks the warehouse (DATABASE_URL) and each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life without landing anything")
-    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe; warehouse for the warehouse)')
+    .description("checks the warehouse (DATABASE_URL), each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life, and where reports and alerts go, without landing or sending anything")
+    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe; warehouse for the warehouse, delivery for reports and alerts)')
     .option('--format <format>', 'table or json', 'table')
     .option('--as-of <date>', "judge the API versions' end of life on this date (YYYY-MM-DD) instead of today, to plan an upgrade")
     .action(
@@ -22,25 +23,33 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const now = new Date();
         const asOf = opts.asOf ? new Date(`${opts.asOf}T00:00:00Z`) : now;
-        // `warehouse` in --sources names the warehouse; --sources without it leaves the warehouse out.
+        // `warehouse` and `delivery` in --sources name the warehouse and where reports and alerts
+        // go; --sources without them leaves them out. Without --sources, delivery is checked when
+        // the config delivers anything.
         const listed = parseList(opts.sources);
         const withWarehouse = !listed?.length || listed.includes('warehouse');
-        const sourcesListed = listed?.filter((s) => s !== 'warehouse');
+        const withDelivery = listed?.length ? listed.includes('delivery') : deliversAnything(ctx.config);
+        const sourcesListed = listed?.filter((s) => s !== 'warehouse' && s !== 'delivery');
         const onlyWarehouse = Boolean(listed?.length) && !sourcesListed?.length;
-        const [warehouse, results] = await Promise.all([
+        const [warehouse, delivery, results] = await Promise.all([
           withWarehouse ? checkWarehouse({ log: ctx.log, reportingTimezone: ctx.config.reportingTimezone }) : Promise.resolve(null),
+          withDelivery ? checkDelivery({ config: ctx.config }) : Promise.resolve(null),
           onlyWarehouse ? Promise.resolve([]) : checkSources({ config: ctx.config, log: ctx.log, only: sourcesListed, now, asOf, known }),
         ]);
-        const failed = (results.length === 0 && !onlyWarehouse) || results.some((r) => r.level === 'problem') || warehouse?.level === 'problem';
+        const failed = (results.length === 0 && !onlyWarehouse) || results.some((r) => r.level === 'problem') || warehouse?.level === 'problem' || delivery?.level === 'problem';
         if (opts.format === 'json') {
-          process.stdout.write(`${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, ...(warehouse ? { warehouse } : {}), sources: results }))}\n`);
+          process.stdout.write(`${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, ...(warehouse ? { warehouse } : {}), ...(delivery ? { delivery } : {}), sources: results }))}\n`);
           return failed ? EXIT.failed : EXIT.ok;
         }
         if (results.length === 0 && !onlyWarehouse) {
           printError(`verite: no source is configured${ctx.configFile ? ` in ${ctx.configFile}` : ''}: add one under "sources" (README, "Running against your real shop")`);
           return EXIT.failed;
         }
-        const checked = [...(warehouse ? [{ source: 'warehouse', level: warehouse.level, findings: warehouse.findings }] : []), ...results];
+        const checked = [
+          ...(warehouse ? [{ source: 'warehouse', level: warehouse.level, findings: warehouse.findings }] : []),
+          ...results,
+          ...(delivery ? [{ source: 'delivery', level: delivery.level, findings: delivery.findings }] : []),
+        ];
         const rows = checked.map((r) => ({
           source: r.source,
           status: r.level,
@@ -51,19 +60,24 @@ export function registerCheck(program: Command, known: KnownSources): void {
             .join('; '),
         }));
         process.stdout.write(redactString(formatTable(rows, ['source', 'status', 'details'])));
-        // "the warehouse and 2 sources", "1 source": who is at a level, with the verb that agrees.
+        // "the warehouse, 2 sources and the delivery", "1 source": who is at a level, with the verb that agrees.
         const who = (level: string): { names: string; many: boolean } | null => {
           const hit = checked.filter((r) => r.level === level);
-          const sources = hit.filter((r) => r.source !== 'warehouse').length;
-          const warehouseHit = hit.length > sources;
           if (!hit.length) return null;
-          const names = [warehouseHit ? 'the warehouse' : '', sources ? `${sources} source${sources === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery').length;
+          const parts = [
+            hit.some((r) => r.source === 'warehouse') ? 'the warehouse' : '',
+            sources ? `${sources} source${sources === 1 ? '' : 's'}` : '',
+            hit.some((r) => r.source === 'delivery') ? 'the delivery of reports and alerts' : '',
+          ].filter(Boolean);
+          const names = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts[0]!;
           return { names, many: hit.length > 1 };
         };
         const problems = who('problem');
         const warnings = who('warning');
         const judged = opts.asOf ? ` (API versions judged on ${opts.asOf})` : '';
-        const ready = warehouse && results.length ? 'The warehouse and every source are ready' : warehouse ? 'The warehouse is ready' : 'Every source is ready';
+        const readyParts = [warehouse ? 'the warehouse' : '', results.length ? 'every source' : '', delivery ? 'the delivery of reports and alerts' : ''].filter(Boolean);
+        const ready = `${capitalize(readyParts.length > 1 ? `${readyParts.slice(0, -1).join(', ')} and ${readyParts.at(-1)}` : readyParts[0]!)} ${readyParts.length > 1 ? 'are' : 'is'} ready`;
         process.stdout.write(
           problems
             ? `\n${capitalize(problems.names)} ${problems.many ? 'have problems' : 'has a problem'}${warnings ? `, ${warnings.names} ${warnings.many ? 'have warnings' : 'a warning'}` : ''}: fix ${problems.many ? 'them' : 'it'} before the first run${judged}.\n`

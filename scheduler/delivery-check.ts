@@ -1,0 +1,183 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { readSecret } from '../config/load.ts';
+import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
+import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
+import { ConfigError, errorMessage } from '../lib/errors.ts';
+import { redactString } from '../lib/logger.ts';
+import { alertWebhookEnv } from './alerts.ts';
+import { smtpUrlProblem } from './report-delivery.ts';
+
+/**
+ * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner
+ * otherwise learns on the Monday the weekly review does not arrive. Each report's webhook and
+ * SMTP variables are read; the SMTP server is asked to log in (nodemailer's `verify`: connect,
+ * TLS, authenticate, quit); the addresses are looked at; the reports folder must be writable.
+ * A webhook is never called: a call posts a message in the channel.
+ */
+
+export interface DeliveryCheckOptions {
+  config: Pick<VeriteConfig, 'reports' | 'reportsDir' | 'alerts'>;
+  /** Where secrets are read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** How long the SMTP server has to answer each step (default 15 s). */
+  smtpTimeoutMs?: number;
+}
+
+export interface DeliveryCheckResult {
+  level: CheckLevel;
+  findings: CheckFinding[];
+}
+
+/** Whether the config delivers anything a check can look at: a report, or an alert webhook. */
+export function deliversAnything(config: DeliveryCheckOptions['config'], env: NodeJS.ProcessEnv = process.env): boolean {
+  return config.reports.length > 0 || Boolean(config.alerts.webhookUrl) || alertWebhookEnv(config, env) !== undefined;
+}
+
+export async function checkDelivery(options: DeliveryCheckOptions): Promise<DeliveryCheckResult> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const findings: CheckFinding[] = [];
+  if (config.reports.length) findings.push(...reportsFolderFindings(config.reportsDir));
+  // The same SMTP server named by several reports is asked once.
+  const verified = new Map<string, Promise<CheckFinding>>();
+  for (const [i, entry] of config.reports.entries()) {
+    const label = `reports[${i}] (${entry.kind})`;
+    const to = entry.to;
+    if (!to.webhook && !to.webhookEnv && !to.email) {
+      findings.push(ok(`${label}: written into ${config.reportsDir} only (no webhook or e-mail under "to")`));
+      continue;
+    }
+    if (to.webhookEnv) findings.push(webhookFinding(label, `${label}.to.webhookEnv`, () => readSecret(to.webhookEnv!, `${label}.to.webhookEnv`, env)));
+    else if (to.webhook) findings.push(webhookFinding(label, `${label}.to.webhook`, () => to.webhook!));
+    if (to.email) findings.push(...(await emailFindings(label, to.email, env, verified, options.smtpTimeoutMs ?? 15_000)));
+  }
+  const alertEnv = alertWebhookEnv(config, env);
+  if (alertEnv) findings.push(webhookFinding('alerts', `alerts (${alertEnv})`, () => readSecret(alertEnv, 'alerts.webhookUrlEnv', env)));
+  else if (config.alerts.webhookUrl) findings.push(webhookFinding('alerts', 'alerts.webhookUrl', () => config.alerts.webhookUrl!));
+  return { level: worstLevel(findings), findings };
+}
+
+/** The reports folder exists and may be written, or its nearest existing folder may (the report makes the rest). */
+function reportsFolderFindings(dir: string): CheckFinding[] {
+  const absolute = path.resolve(dir);
+  let existing = absolute;
+  for (;;) {
+    try {
+      const stat = statSync(existing);
+      if (!stat.isDirectory()) return [problem(`reportsDir ${dir}: ${existing === absolute ? 'it is' : `${existing} is`} a file, not a folder: reports cannot be written there`)];
+      break;
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) break;
+      existing = parent;
+    }
+  }
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch {
+    return [problem(`reportsDir ${dir}: verite may not write into ${existing}: give this user write access, or set reportsDir to a folder it may write`)];
+  }
+  return [ok(existing === absolute ? `reports are written into ${dir}` : `reports are written into ${dir} (made on the first report)`)];
+}
+
+/**
+ * A webhook's URL is read and looked at, never called. Slack's, Mattermost's and Teams' incoming
+ * webhooks are https; http is only for a receiver on the same machine or network.
+ */
+function webhookFinding(label: string, setting: string, read: () => string): CheckFinding {
+  let url: string;
+  try {
+    url = read();
+  } catch (error) {
+    return problem(error instanceof ConfigError ? error.problems.join('; ') : errorMessage(error));
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return problem(`${setting}: the webhook does not parse as a URL (expected https://hooks.slack.com/services/… or another incoming webhook)`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return problem(`${setting}: the webhook is a ${parsed.protocol} URL: expected https://`);
+  const where = `${label}: webhook on ${parsed.host}`;
+  if (parsed.protocol === 'http:' && !isLocalHost(parsed.hostname)) {
+    return warning(`${where} is plain http: its token and the report's figures cross the network unencrypted; use its https address`);
+  }
+  return ok(`${where} (not called: a call would post a message)`);
+}
+
+function isLocalHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host) || /^10\./.test(host) || /^192\.168\./.test(host) || /^172\.(1[6-9]|2[0-9]|3[01])\./.test(host) || !host.includes('.');
+}
+
+type EmailSettings = NonNullable<ReportEntry['to']['email']>;
+
+/** An address as nodemailer takes it: `a@b.example`, or `Name <a@b.example>`. */
+const ADDRESS = /^(?:[^<>]*<\s*)?[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+(?:\s*>)?$/;
+
+async function emailFindings(label: string, email: EmailSettings, env: NodeJS.ProcessEnv, verified: Map<string, Promise<CheckFinding>>, timeoutMs: number): Promise<CheckFinding[]> {
+  const findings: CheckFinding[] = [];
+  const bad = [email.from, ...email.to].filter((a) => !ADDRESS.test(a.trim()));
+  for (const address of bad) {
+    const field = address === email.from ? 'from' : 'to';
+    findings.push(problem(`${label}.to.email.${field}: "${address}" is not an e-mail address (expected name@example.com, or Name <name@example.com>; one address per entry of "to")`));
+  }
+  let smtpUrl: string;
+  try {
+    smtpUrl = readSecret(email.smtpUrlEnv, `${label}.to.email.smtpUrlEnv`, env);
+  } catch (error) {
+    findings.push(problem(error instanceof ConfigError ? error.problems.join('; ') : errorMessage(error)));
+    return findings;
+  }
+  const wrong = smtpUrlProblem(smtpUrl, email.smtpUrlEnv);
+  if (wrong) {
+    findings.push(problem(`${label}: ${wrong}`));
+    return findings;
+  }
+  if (!verified.has(smtpUrl)) verified.set(smtpUrl, verifySmtp(smtpUrl, email.smtpUrlEnv, timeoutMs));
+  const login = await verified.get(smtpUrl)!;
+  findings.push({ level: login.level, message: `${label}: ${login.message}` });
+  return findings;
+}
+
+/** The SMTP server named by the URL, asked to log in and let go (nothing is sent). */
+async function verifySmtp(smtpUrl: string, envVar: string, timeoutMs: number): Promise<CheckFinding> {
+  const url = new URL(smtpUrl);
+  const port = url.port || (url.protocol === 'smtps:' ? '465' : '587');
+  const server = `${url.hostname}:${port}`;
+  const login = url.username ? 'accepted the login' : 'answered (the URL has no user: sending without logging in)';
+  const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  try {
+    await transport.verify();
+    return ok(`SMTP server ${server} (${envVar}) ${login}, nothing sent`);
+  } catch (error) {
+    return problem(`SMTP server ${server} (${envVar}): ${smtpFailure(error)}`);
+  } finally {
+    transport.close();
+  }
+}
+
+/** nodemailer's error as what to do about it, never quoting the URL. */
+function smtpFailure(error: unknown): string {
+  const e = error as { code?: string; responseCode?: number; message?: string };
+  const said = redactString(errorMessage(error));
+  // smtps:// (TLS from the first byte) to a port that speaks plain SMTP first, as 587 and 25 do.
+  if (/wrong version number|packet length too long/i.test(said)) {
+    return 'it does not speak TLS from the first byte on this port: smtps:// is for port 465; for 587 or 25 write smtp:// (the server is asked for STARTTLS)';
+  }
+  switch (e.code) {
+    case 'EAUTH':
+      return `the login was refused (${said}): check the user and password in the URL (URL-encoded), and that the account may send over SMTP (Gmail and Microsoft 365 want an app password)`;
+    case 'ECONNECTION':
+    case 'ESOCKET':
+    case 'ETIMEDOUT':
+      return `could not be reached (${said}): check the host and port (587 for smtp:// with STARTTLS, 465 for smtps://) and that this machine may connect out to it`;
+    case 'EDNS':
+      return `its host name does not resolve (${said})`;
+    case 'ETLS':
+      return `TLS failed (${said}): smtps:// is for port 465; use smtp:// for 587, where the server offers STARTTLS`;
+    default:
+      return said;
+  }
+}

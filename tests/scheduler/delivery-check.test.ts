@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { checkDelivery, deliversAnything } from '../../scheduler/delivery-check.ts';
+import { runCli } from '../support/cli.ts';
+
+/**
+ * `verite check` looks at where reports and alerts go without sending anything: the SMTP server
+ * is asked to log in (a local one, which takes one user and password), the webhooks are read but
+ * never called, the addresses and the reports folder are looked at.
+ */
+
+const USER = 'reports@shop.test';
+const PASSWORD = 'right-horse-battery';
+
+let smtp: SMTPServer;
+let smtpPort: number;
+let logins: { user: string; pass: string }[];
+let mails: number;
+let closedPort: number;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'verite-delivery-check-'));
+  logins = [];
+  mails = 0;
+  smtp = new SMTPServer({
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onAuth(auth, _session, callback) {
+      logins.push({ user: auth.username ?? '', pass: auth.password ?? '' });
+      if (auth.username === USER && auth.password === PASSWORD) callback(null, { user: auth.username });
+      else callback(new Error('Invalid username or password'));
+    },
+    onData(stream, _session, callback) {
+      mails++;
+      stream.resume();
+      stream.on('end', () => callback());
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  smtpPort = (smtp.server.address() as AddressInfo).port;
+  // A port nobody listens on: one bound, then let go.
+  const probe: Server = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  closedPort = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const smtpUrl = (user: string, password: string, port = smtpPort) => `smtp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+
+function config(reports: unknown[], extra: Record<string, unknown> = {}) {
+  return configSchema.parse({ schedules: [], reports, reportsDir: join(dir, 'reports'), ...extra });
+}
+
+const email = (smtpUrlEnv: string, to = ['owner@shop.test']) => ({ smtpUrlEnv, from: 'verite <reports@shop.test>', to });
+
+describe('the delivery check', () => {
+  it('logs in to the SMTP server and sends nothing; reads the webhook without calling it', async () => {
+    const before = logins.length;
+    const result = await checkDelivery({
+      config: config([{ cron: '0 7 * * 1', kind: 'weekly', to: { webhookEnv: 'HOOK', email: email('SMTP_URL') } }]),
+      env: { SMTP_URL: smtpUrl(USER, PASSWORD), HOOK: 'https://hooks.slack.com/services/T000/B000/XXXX' },
+    });
+    expect(result.level).toBe('ok');
+    expect(result.findings.map((f) => f.message)).toEqual([
+      `reports are written into ${join(dir, 'reports')} (made on the first report)`,
+      'reports[0] (weekly): webhook on hooks.slack.com (not called: a call would post a message)',
+      `reports[0] (weekly): SMTP server 127.0.0.1:${smtpPort} (SMTP_URL) accepted the login, nothing sent`,
+    ]);
+    expect(logins.slice(before)).toEqual([{ user: USER, pass: PASSWORD }]);
+    expect(mails).toBe(0);
+  });
+
+  it('names a refused login, an unreachable server, an unset variable and a broken address as problems', async () => {
+    const result = await checkDelivery({
+      config: config([
+        { cron: '0 7 * * 1', kind: 'weekly', to: { email: email('SMTP_WRONG', ['owner@shop.test', 'accounts at shop.test']) } },
+        { cron: '0 7 1 * *', kind: 'monthly', to: { email: email('SMTP_DOWN') } },
+        { cron: '0 7 1 1 *', kind: 'quarterly', to: { webhookEnv: 'HOOK_UNSET' } },
+        { cron: '0 8 * * 1', kind: 'weekly', to: { email: email('SMTP_TLS') } },
+      ]),
+      env: { SMTP_WRONG: smtpUrl(USER, 'wrong-horse'), SMTP_DOWN: smtpUrl(USER, PASSWORD, closedPort), SMTP_TLS: smtpUrl(USER, PASSWORD).replace('smtp://', 'smtps://') },
+      smtpTimeoutMs: 5_000,
+    });
+    expect(result.level).toBe('problem');
+    const messages = result.findings.map((f) => `${f.level}: ${f.message}`);
+    expect(messages).toContainEqual(
+      'problem: reports[0] (weekly).to.email.to: "accounts at shop.test" is not an e-mail address (expected name@example.com, or Name <name@example.com>; one address per entry of "to")',
+    );
+    const refused = messages.find((m) => m.startsWith(`problem: reports[0] (weekly): SMTP server 127.0.0.1:${smtpPort} (SMTP_WRONG): the login was refused (`));
+    expect(refused, messages.join('\n')).toBeDefined();
+    expect(refused).toContain('check the user and password in the URL');
+    // The password is never quoted.
+    expect(messages.join('\n')).not.toContain('wrong-horse');
+    const down = messages.find((m) => m.startsWith(`problem: reports[1] (monthly): SMTP server 127.0.0.1:${closedPort} (SMTP_DOWN): could not be reached (`));
+    expect(down, messages.join('\n')).toBeDefined();
+    // smtps:// to a server that speaks plain SMTP first (as on 587).
+    expect(messages).toContainEqual(
+      `problem: reports[3] (weekly): SMTP server 127.0.0.1:${smtpPort} (SMTP_TLS): it does not speak TLS from the first byte on this port: smtps:// is for port 465; for 587 or 25 write smtp:// (the server is asked for STARTTLS)`,
+    );
+    expect(messages).toContainEqual(
+      'problem: reports[2] (quarterly).to.webhookEnv: the environment variable HOOK_UNSET is not set (nor HOOK_UNSET_FILE, naming a file that holds it)',
+    );
+  });
+
+  it('asks a server shared by several reports once', async () => {
+    const before = logins.length;
+    const result = await checkDelivery({
+      config: config([
+        { cron: '0 7 * * 1', kind: 'weekly', to: { email: email('SMTP_URL') } },
+        { cron: '0 7 1 * *', kind: 'monthly', to: { email: email('SMTP_URL') } },
+      ]),
+      env: { SMTP_URL: smtpUrl(USER, PASSWORD) },
+    });
+    expect(result.level).toBe('ok');
+    expect(result.findings.filter((f) => f.message.includes('accepted the login'))).toHaveLength(2);
+    expect(logins.length - before).toBe(1);
+  });
+
+  it('warns of a webhook over plain http to another machine, and takes one on this machine', async () => {
+    const result = await checkDelivery({
+      config: config([{ cron: '0 7 * * 1', kind: 'weekly', to: { webhook: 'http://chat.example.com/hooks/abc' } }], { alerts: { webhookUrlEnv: 'ALERT_HOOK' } }),
+      env: { ALERT_HOOK: 'http://127.0.0.1:8065/hooks/xyz' },
+    });
+    expect(result.findings.map((f) => `${f.level}: ${f.message}`)).toEqual([
+      `ok: reports are written into ${join(dir, 'reports')} (made on the first report)`,
+      "warning: reports[0] (weekly): webhook on chat.example.com is plain http: its token and the report's figures cross the network unencrypted; use its https address",
+      'ok: alerts: webhook on 127.0.0.1:8065 (not called: a call would post a message)',
+    ]);
+    expect(result.level).toBe('warning');
+  });
+
+  it('refuses a reports folder that is a file', async () => {
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const result = await checkDelivery({ config: configSchema.parse({ schedules: [], reports: [{ cron: '0 7 * * 1', kind: 'weekly' }], reportsDir: join(file, 'reports') }), env: {} });
+    expect(result.findings[0]).toEqual({ level: 'problem', message: `reportsDir ${join(file, 'reports')}: ${file} is a file, not a folder: reports cannot be written there` });
+    expect(result.findings[1]).toEqual({ level: 'ok', message: `reports[0] (weekly): written into ${join(file, 'reports')} only (no webhook or e-mail under "to")` });
+  });
+
+  it('is part of check when the config delivers anything', () => {
+    expect(deliversAnything(config([]), {})).toBe(false);
+    expect(deliversAnything(config([]), { VERITE_ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/C' })).toBe(true);
+    expect(deliversAnything(config([{ cron: '0 7 * * 1', kind: 'weekly' }]), {})).toBe(true);
+  });
+
+  it('runs as `verite check --sources delivery`, exiting 1 on a refused login', async () => {
+    const file = join(dir, 'verite.json');
+    writeFileSync(file, JSON.stringify({ reportsDir: join(dir, 'cli-reports'), reports: [{ cron: '0 7 * * 1', kind: 'weekly', to: { email: email('VERITE_REPORT_SMTP') } }] }));
+    const bad = await runCli(['check', '--sources', 'delivery'], { env: { VERITE_CONFIG: file, VERITE_REPORT_SMTP: smtpUrl(USER, 'wrong-horse') }, cwd: dir });
+    expect(bad.code, bad.stdout + bad.stderr).toBe(1);
+    expect(bad.stdout).toMatch(/^delivery\s+problem\s+reports\[0\] \(weekly\): SMTP server 127\.0\.0\.1:\d+ \(VERITE_REPORT_SMTP\): the login was refused/m);
+    expect(bad.stdout).toContain('The delivery of reports and alerts has a problem: fix it before the first run.');
+    expect(bad.stdout + bad.stderr).not.toContain('wrong-horse');
+    const good = await runCli(['check', '--sources', 'delivery'], { env: { VERITE_CONFIG: file, VERITE_REPORT_SMTP: smtpUrl(USER, PASSWORD) }, cwd: dir });
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    expect(good.stdout).toContain('The delivery of reports and alerts is ready.');
+  });
+});
