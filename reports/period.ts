@@ -1,4 +1,4 @@
-import { addDays } from '../lib/dates.ts';
+import { addDays, isCalendarDate } from '../lib/dates.ts';
 import { UsageError } from '../lib/errors.ts';
 
 /** The three business reviews (docs/reports.md): what each shows follows its ritual. */
@@ -68,17 +68,34 @@ const FORMATS: Record<ReportKind, { pattern: RegExp; example: string }> = {
   quarterly: { pattern: /^(\d{4})-Q(\d)$/, example: '2026-Q4' },
 };
 
-/** Parses `--period` for a kind of report: `2026-W48`, `2026-11` or `2026-Q4`. */
+/**
+ * Parses `--period` for a kind of report: `2026-W48`, `2026-11` or `2026-Q4` (`w` and `q` in
+ * either case), or a calendar date, which names the period of that kind holding it. A period
+ * of another kind is named as such, with the command that takes it; a week 53 in a year of 52
+ * weeks says where that year's last week ends.
+ */
 export function parsePeriod(kind: ReportKind, text: string): ReportPeriod {
+  const given = text.trim().toUpperCase();
   const { pattern, example } = FORMATS[kind];
-  const m = pattern.exec(text.trim());
-  const bad = () => new UsageError(`--period ${JSON.stringify(text)}: a ${kind} report expects a period such as ${example}`);
-  if (!m) throw bad();
+  const bad = (why = '') => new UsageError(`--period ${JSON.stringify(text)}: ${why || `a ${kind} report expects a period such as ${example}`}${why ? '' : ', or a date (YYYY-MM-DD) within it'}`);
+  if (isCalendarDate(given)) return periodOf(kind, given);
+  const m = pattern.exec(given);
+  if (!m) {
+    const other = REPORT_KINDS.find((k) => k !== kind && FORMATS[k].pattern.test(given) && isPeriod(k, given));
+    if (other) throw bad(`${given} is a ${PERIOD_NAMES[other]}: use \`verite report ${other} --period ${given}\`, or give a ${kind} report a period such as ${example}`);
+    const unpadded = /^(\d{4})-([WQ]?)(\d)$/.exec(given);
+    if (unpadded && kind !== 'quarterly' && (unpadded[2] === 'W') === (kind === 'weekly')) throw bad(`write the ${PERIOD_NAMES[kind]} with two digits: ${unpadded[1]}-${unpadded[2]}0${unpadded[3]}`);
+    throw bad();
+  }
   const year = Number(m[1]);
   const n = Number(m[2]);
   if (kind === 'weekly') {
     const start = addDays(isoWeekOneMonday(year), (n - 1) * 7);
-    if (n < 1 || isoWeekId(start) !== text.trim()) throw bad();
+    if (n === 53 && isoWeekId(start) !== given) {
+      const last = addDays(isoWeekOneMonday(year + 1), -1);
+      throw bad(`${year} has 52 ISO weeks: its last, ${year}-W52, ends on ${last}; the week after is ${year + 1}-W01`);
+    }
+    if (n < 1 || isoWeekId(start) !== given) throw bad();
     return periodOf(kind, start);
   }
   if (kind === 'monthly') {
@@ -88,6 +105,18 @@ export function parsePeriod(kind: ReportKind, text: string): ReportPeriod {
   if (n < 1 || n > 4) throw bad();
   return periodOf(kind, `${year}-${pad((n - 1) * 3 + 1)}-01`);
 }
+
+/** Whether `text` is a period of `kind` as {@link parsePeriod} takes it. */
+function isPeriod(kind: ReportKind, text: string): boolean {
+  try {
+    parsePeriod(kind, text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const PERIOD_NAMES: Record<ReportKind, string> = { weekly: 'week', monthly: 'month', quarterly: 'quarter' };
 
 /** The period just before. */
 export function previousPeriod(p: ReportPeriod): ReportPeriod {

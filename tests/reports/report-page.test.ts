@@ -203,10 +203,10 @@ describe('report pages in Chromium (issue 15)', () => {
     expect(await readFile(out, 'utf8')).toContain('<p class="value">354.18 USD</p>');
     const bad = await runCli(['report', 'monthly', '--period', '2024-13'], { env: { DATABASE_URL: wh.url } });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('verite: --period "2024-13": a monthly report expects a period such as 2026-11\n');
+    expect(bad.stderr).toBe('verite: --period "2024-13": a monthly report expects a period such as 2026-11, or a date (YYYY-MM-DD) within it\n');
     // Said before the warehouse is opened: here one that cannot be reached.
     const early = await runCli(['report', 'weekly', '--period', '2024-W60'], { env: { DATABASE_URL: 'postgres://verite:pw@127.0.0.1:1/shop' } });
     expect(early.code).toBe(2);
-    expect(early.stderr).toBe('verite: --period "2024-W60": a weekly report expects a period such as 2026-W48\n');
+    expect(early.stderr).toBe('verite: --period "2024-W60": a weekly report expects a period such as 2026-W48, or a date (YYYY-MM-DD) within it\n');
   });
 });
