@@ -93,7 +93,7 @@ describe('verite check', () => {
     // One cheap call each: the shop query, four one-item lists, one ad account read, one runReport, one tracker.
     expect(shopify.requests.map((r) => r.operation)).toEqual(['VeriteCheck']);
     expect(stripe.requests.map((r) => `${r.path}?limit=${r.query.limit}`)).toEqual(['/v1/charges?limit=1', '/v1/refunds?limit=1', '/v1/events?limit=1', '/v1/balance_transactions?limit=1']);
-    expect(meta.requests.map((r) => `${r.method} ${r.version}/${r.path}`)).toEqual(['GET v27.0/act_111']);
+    expect(meta.requests.map((r) => `${r.method} ${r.version}/${r.path}`)).toEqual(['GET v27.0/debug_token', 'GET v27.0/act_111']);
     expect(ga4.reports.map((r) => r.body.limit)).toEqual(['1']);
     expect(easypost.requests.map((r) => `${r.path} ${r.query.page_size}`)).toEqual(['/v2/trackers 1']);
   });

@@ -77,6 +77,12 @@ export interface FakeGraph {
   pageSize: number;
   sunsetVersions: Set<string>;
   /**
+   * What `GET /vNN.N/debug_token?input_token=` answers under `data` for the fake's token (Graph
+   * API reference, "Debug Token"): by default a valid token that never expires (`expires_at`
+   * and `data_access_expires_at` 0) with `ads_read`.
+   */
+  tokenInfo: Record<string, unknown>;
+  /**
    * Whether Meta refuses a page of results as too much data: it then answers HTTP 500 with
    * error code 1, "Please reduce the amount of data you're asking for, then retry your request".
    * Default: never.
@@ -128,6 +134,7 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     pollsToComplete: 3,
     pageSize: 2,
     sunsetVersions: new Set(),
+    tokenInfo: { app_id: '4410000000001', type: 'USER', application: 'verite shop reporting', data_access_expires_at: 0, expires_at: 0, is_valid: true, scopes: ['ads_read', 'business_management', 'public_profile'], user_id: '100090000000001' },
     tooMuchData: () => false,
     jobs: [],
     requests: [],
@@ -146,6 +153,12 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     if (token !== accessToken) return { status: 400, body: META_ERROR(190, 'Invalid OAuth access token - Cannot parse access token') };
     if (fake.sunsetVersions.has(seen.version)) {
       return { status: 400, body: META_ERROR(2635, `(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version: v99.0.`) };
+    }
+    if (seen.path === 'debug_token' && seen.method === 'GET') {
+      if (!seen.params.input_token) return { status: 400, body: META_ERROR(100, "(#100) The parameter input_token is required") };
+      // A token the app does not know: Meta answers in data, with is_valid false and the reason.
+      if (seen.params.input_token !== accessToken) return { status: 200, body: { data: { is_valid: false, error: { code: 190, message: 'Invalid OAuth access token.' }, scopes: [] } } };
+      return { status: 200, body: { data: fake.tokenInfo } };
     }
     const account = /^act_(\d+)$/.exec(seen.path);
     if (account && seen.method === 'GET') {
