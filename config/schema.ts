@@ -520,6 +520,11 @@ export const configSchema = z
       .default({}),
     schedules: z.array(scheduleEntry).default([{ cron: '0 3 * * *' }]),
     scheduleOverlap: z.enum(['wait', 'skip']).default('skip'),
+    /**
+     * When `verite schedule` starts, a run or a report whose last firing time passed while no
+     * scheduler was running (a reboot at 02:55, a deploy) is fired once at once (docs/operations.md).
+     */
+    scheduleCatchUp: z.boolean().default(true),
     freshnessHours: z.number().positive().default(36),
     /**
      * Per-stream freshness limits in hours, by `source.stream`, over `freshnessHours` (and over

@@ -46,6 +46,11 @@ export interface Scheduler {
   /** Firings so far (each one leaves a row in `ops.runs`: a run, or a skip). */
   readonly firings: number;
   /**
+   * The firings missed while no scheduler ran, fired at start (`scheduleCatchUp`): resolves once
+   * they are found and fired (not finished).
+   */
+  readonly caughtUp: Promise<CaughtUpFiring[]>;
+  /**
    * Stops taking firings, asks each run in progress to stop after the page it is landing
    * commits, and resolves once every job has ended (the warehouse can then be closed).
    */
@@ -83,12 +88,12 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     debug: (m: string | Error) => log.debug({ component: 'node-cron' }, errorMessage(m)),
   };
 
-  const fire = (index: number, scheduledFor: Date) => {
+  const fire = (index: number, scheduledFor: Date, missed?: Date) => {
     if (stopping) return;
     const { entry, sources } = plan[index]!;
     firings++;
     const runId = randomUUID();
-    const trigger = `schedule ${entry.cron}`;
+    const trigger = missed ? `${scheduleTrigger(entry.cron)} (caught up: missed ${missed.toISOString()})` : scheduleTrigger(entry.cron);
     const names = sources.map((s) => s.source.name);
     log.info({ runId, schedule: entry.cron, sources: entry.sources ?? 'all', scheduledFor: scheduledFor.toISOString(), firing: firings }, 'schedule fired');
     const previous = busy.get(index);
@@ -128,10 +133,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     ),
   );
   // Reports on their own cron: a report that cannot be made or sent is recorded, never a run's failure.
-  const fireReport = (index: number) => {
+  const fireReport = (index: number, missed?: Date) => {
     if (stopping) return;
     const entry = config.reports[index]!;
-    log.info({ report: entry.kind, schedule: entry.cron }, 'report schedule fired');
+    log.info({ report: entry.kind, schedule: entry.cron, ...(missed ? { caughtUp: missed.toISOString() } : {}) }, 'report schedule fired');
     const tracked = deliverReport({ warehouse, config, log, entry, now: (options.now ?? (() => new Date()))(), signal: controller.signal, ...options.reportDelivery })
       .then((result) => options.onReport?.(result))
       .catch((error: unknown) => log.error({ report: entry.kind, err: errorMessage(error) }, 'scheduled report could not be carried out'))
@@ -146,11 +151,31 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const entries = plan.map(({ entry }, i) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: tasks[i]!.getNextRun() }));
   for (const e of entries) log.info({ schedule: e.cron, sources: e.sources, next: e.next?.toISOString(), timezone: config.reportingTimezone, overlap }, 'schedule armed');
 
+  // Firings missed while no scheduler ran: each schedule and report fired once, now.
+  const caughtUp = config.scheduleCatchUp
+    ? missedFirings(warehouse, config, (options.now ?? (() => new Date()))())
+        .then((missed) => {
+          for (const m of missed) {
+            log.info({ [m.kind === 'run' ? 'schedule' : 'report']: m.kind === 'run' ? m.cron : config.reports[m.index]!.kind, missed: m.missed.toISOString(), lastFiring: m.lastFiring.toISOString() }, 'a firing was missed while no scheduler ran: firing it now');
+            if (m.kind === 'run') fire(m.index, m.missed, m.missed);
+            else fireReport(m.index, m.missed);
+          }
+          return missed;
+        })
+        .catch((error: unknown) => {
+          log.error({ err: errorMessage(error) }, 'missed firings could not be looked for');
+          return [];
+        })
+    : Promise.resolve([]);
+  const looking = caughtUp.then(() => undefined).finally(() => inFlight.delete(looking));
+  inFlight.add(looking);
+
   return {
     entries,
     get firings() {
       return firings;
     },
+    caughtUp,
     async stop(reason = 'stopped') {
       if (!stopping) {
         stopping = true;
@@ -161,4 +186,81 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/** How a schedule's firings are named in `ops.runs.trigger`. */
+function scheduleTrigger(cron: string): string {
+  return `schedule ${cron}`;
+}
+
+/** A firing missed while no scheduler ran, as found at start. */
+export interface CaughtUpFiring {
+  kind: 'run' | 'report';
+  /** The index of the entry in `schedules` or `reports`. */
+  index: number;
+  cron: string;
+  /** The last firing time that passed unfired. */
+  missed: Date;
+  /** The entry's last firing before it (`ops.runs.started_at`, or the report's `scheduled_for`). */
+  lastFiring: Date;
+}
+
+/** How far back a missed firing is looked for: a schedule fires at least monthly or it is not nightly data. */
+const CATCH_UP_LOOKBACK_DAYS = 35;
+
+/**
+ * The schedules and reports whose last firing time before `now` passed after their last
+ * recorded firing: missed while no scheduler ran. Only entries that have fired before (the
+ * same cron expression in `ops.runs.trigger`, the same kind of report in
+ * `ops.report_deliveries`): a new schedule starts with its next time, as before. A firing in
+ * the current minute is left to the cron task.
+ */
+export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pick<VeriteConfig, 'schedules' | 'reports' | 'reportingTimezone'>, now: Date): Promise<CaughtUpFiring[]> {
+  const out: CaughtUpFiring[] = [];
+  for (const [index, entry] of config.schedules.entries()) {
+    const trigger = scheduleTrigger(entry.cron);
+    const row = await warehouse.db
+      .selectFrom('ops.runs')
+      .select((eb) => eb.fn.max('started_at').as('last'))
+      .where('kind', '=', 'run')
+      .where((eb) => eb.or([eb('trigger', '=', trigger), eb(eb.fn('starts_with', ['trigger', eb.val(`${trigger} (`)]), '=', true)]))
+      .executeTakeFirst();
+    const last = row?.last ? new Date(row.last as Date) : null;
+    const missed = last && lastCronTimeBetween(entry.cron, config.reportingTimezone, last, now);
+    if (last && missed) out.push({ kind: 'run', index, cron: entry.cron, missed, lastFiring: last });
+  }
+  for (const [index, entry] of config.reports.entries()) {
+    const row = await warehouse.db
+      .selectFrom('ops.report_deliveries')
+      .select((eb) => eb.fn.max('scheduled_for').as('last'))
+      .where('kind', '=', entry.kind)
+      .executeTakeFirst();
+    const last = row?.last ? new Date(row.last as Date) : null;
+    const missed = last && lastCronTimeBetween(entry.cron, config.reportingTimezone, last, now);
+    if (last && missed) out.push({ kind: 'report', index, cron: entry.cron, missed, lastFiring: last });
+  }
+  return out;
+}
+
+/**
+ * The latest time the cron expression names after `after` and before the minute of `now`
+ * (looked for at most {@link CATCH_UP_LOOKBACK_DAYS} back), or null; null too for an
+ * expression that fires several times a minute.
+ */
+export function lastCronTimeBetween(expression: string, timeZone: string, after: Date, now: Date): Date | null {
+  const seconds = cron.parse(expression).second;
+  // An expression firing several times a minute fires again within seconds: nothing to catch up.
+  if (seconds.length > 1) return null;
+  const task = cron.createTask(expression, () => undefined, { timezone: timeZone });
+  try {
+    const minute = 60_000;
+    const floor = Math.max(after.getTime(), now.getTime() - CATCH_UP_LOOKBACK_DAYS * 86_400_000);
+    for (let m = Math.floor(now.getTime() / minute) * minute - minute; m >= floor - minute; m -= minute) {
+      const t = m + seconds[0]! * 1000;
+      if (t > after.getTime() && task.match(new Date(t))) return new Date(t);
+    }
+    return null;
+  } finally {
+    void task.destroy();
+  }
 }
