@@ -3,6 +3,7 @@ import { resolve, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage, SecretNotSetError } from '../lib/errors.ts';
+import { duplicateJsonKeys } from '../lib/json-duplicates.ts';
 import { didYouMean } from '../lib/names.ts';
 import { registerSecret } from '../lib/logger.ts';
 import { configSchema, type VeriteConfig } from './schema.ts';
@@ -32,12 +33,23 @@ async function readConfigFile(path: string): Promise<unknown> {
   }
   // A byte-order mark, which some editors write at the start of a UTF-8 file, is not part of the JSON or YAML.
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  let parsed: unknown;
   try {
-    return ext === '.yaml' || ext === '.yml' ? parseYaml(text) ?? {} : JSON.parse(text);
+    parsed = ext === '.yaml' || ext === '.yml' ? parseYaml(text) ?? {} : JSON.parse(text);
   } catch (error) {
     const message = (error as Error).message;
     throw new ConfigError([`${path}: cannot be parsed: ${message}${ext === '.yaml' || ext === '.yml' ? '' : jsonErrorPlace(text, message)}`]);
   }
+  // JSON.parse keeps a key's last value and drops the first without a word (YAML refuses them).
+  if (ext !== '.yaml' && ext !== '.yml') {
+    const twice = duplicateJsonKeys(text);
+    if (twice.length) {
+      throw new ConfigError(
+        twice.map((d) => `${path}: "${d.path}" is written twice (again at line ${d.line}, column ${d.column}): JSON keeps only the last one and drops the first; merge them into one`),
+      );
+    }
+  }
+  return parsed;
 }
 
 /**

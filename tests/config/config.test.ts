@@ -89,6 +89,20 @@ describe('configuration', () => {
     expect(await problem('{"reportingCurrency": "EUR" "reportingTimezone": "UTC"}')).toMatch(/\(line 1, column 29: .*\)$/);
   });
 
+  it('refuses a JSON key written twice, which JSON.parse would drop without a word, saying where', async () => {
+    const problem = (text: string) => loadConfig({ cwd: dir({ 'verite.config.json': text }), env: {} }).then(() => '', (e: ConfigError) => e.problems);
+    // Two "shopify" entries (the first, with the token variable, would be lost) and two reportingCurrency.
+    const text = '{\n  "reportingCurrency": "EUR",\n  "sources": {\n    "shopify": { "shop": "a.myshopify.com" },\n    "shopify": { "shop": "b.myshopify.com" }\n  },\n  "reportingCurrency": "USD"\n}\n';
+    const problems = await problem(text);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/verite\.config\.json: "sources\.shopify" is written twice \(again at line 5, column 5\): JSON keeps only the last one and drops the first; merge them into one$/);
+    expect(problems[1]).toMatch(/verite\.config\.json: "reportingCurrency" is written twice \(again at line 7, column 3\)/);
+    // The same key in two objects, in a string, or escaped differently in two objects is no duplicate.
+    expect(await problem('{"reports": [{"kind": "weekly", "cron": "0 7 * * 1"}, {"kind": "monthly", "cron": "0 7 1 * *"}], "reportsDir": "\\"reportsDir\\""}')).toBe('');
+    // Written with an escape, still the same key.
+    expect((await problem('{"churnAfterDays": 90, "churn\\u0041fterDays": 120}'))[0]).toMatch(/"churnAfterDays" is written twice \(again at line 1, column 24\)/);
+  });
+
   it('names the IDs people mistake for a GA4 property or a Google Ads customer, and where the right one is', async () => {
     const ga4 = (propertyIds: string[]) => loaded({ sources: { ga4: { propertyIds } } }, (c) => c.sources.ga4?.propertyIds);
     expect(await ga4(['properties/123456789', ' 987654321 '])).toEqual(['123456789', '987654321']);
