@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { DateWindow } from '../extractors/types.ts';
+import { didYouMean } from '../lib/names.ts';
 import { UsageError } from '../lib/errors.ts';
 import { isCalendarDate } from '../lib/dates.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -112,7 +113,8 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
   const { db } = warehouse;
   const source = options.source.source;
   if (options.stream && !source.streams.some((s) => s.name === options.stream)) {
-    throw new UsageError(`source ${source.name} has no stream ${options.stream} (it has ${source.streams.map((s) => s.name).join(', ')})`);
+    const names = source.streams.map((s) => s.name);
+    throw new UsageError(`source ${source.name} has no stream ${options.stream}${didYouMean(options.stream, names)} (it has ${names.join(', ')})`);
   }
   const plan = planChunks(options.from, options.to, options.chunkDays);
   const request = { source: source.name, stream: options.stream ?? null, date_from: options.from, date_to: options.to, chunk_days: options.chunkDays };

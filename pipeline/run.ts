@@ -91,7 +91,9 @@ export function resolveSources(config: VeriteConfig, only?: string[], extractors
   const unknown = (only ?? []).filter((name) => !known.has(name));
   if (unknown.length) {
     const named = unknown.map((name) => `${name}${didYouMean(name, [...known])}`);
-    throw new UsageError(`not configured or disabled: ${named.join(', ')} (configured: ${[...known].join(', ') || 'none'})`);
+    // The demo shop is several sources under its own option, not a source of the config.
+    const demo = unknown.includes('demo') ? '; the demo shop is not a source: it runs with --demo (verite run --demo; verite --demo backfill --source shopify …)' : '';
+    throw new UsageError(`not configured or disabled: ${named.join(', ')} (configured: ${[...known].join(', ') || 'none'})${demo}`);
   }
   const resolved: ResolvedSource[] = [];
   for (const [name, entry] of entries) {

@@ -3,6 +3,7 @@ import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { parseChunk, planChunks, runBackfill, type BackfillProgress } from '../../pipeline/backfill.ts';
 import { resolveSources } from '../../pipeline/run.ts';
+import { demoSourceNamed } from '../demo-sources.ts';
 import { action, commandContext, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 
 export function registerBackfill(program: Command, known: KnownSources): void {
@@ -16,12 +17,14 @@ export function registerBackfill(program: Command, known: KnownSources): void {
     .option('--chunk <length>', 'chunk length: 7d, 2w, or days', '7d')
     .option('--restart', 'start over instead of resuming an unfinished backfill of the same range')
     .option('--no-transform', 'do not run the transforms and metrics refresh at the end')
+    .addHelpText('after', '\nWith --demo (verite --demo backfill --source shopify …), the demo shop\'s sources are read again over the range, into its own warehouse.')
     .action(
       action(async (opts: { source: string; stream?: string; from: string; to: string; chunk: string; restart?: boolean; transform: boolean }) => {
         const chunkDays = parseChunk(opts.chunk);
         planChunks(opts.from, opts.to, chunkDays); // bad dates are a usage error before anything starts
         const ctx = await commandContext(program.opts<GlobalOptions>());
-        const [source] = resolveSources(ctx.config, [opts.source], known);
+        // With --demo, the demo shop's sources, which read a window as the real ones do, into the demo's warehouse.
+        const [source] = ctx.demo ? [await demoSourceNamed(ctx.config, opts.source, new Date())] : resolveSources(ctx.config, [opts.source], known);
         if (!source) throw new UsageError(`source ${opts.source} is not configured`);
         const { signal, dispose } = interruptSignal(ctx.log);
         const bar = progressReporter(process.stderr);

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { KnownSources } from '../../extractors/types.ts';
-import { demoConfig } from '../../config/schema.ts';
 import { UsageError, errorMessage } from '../../lib/errors.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { noSourceProblem, resolveSources, type ResolvedSource, type RunResult } from '../../pipeline/run.ts';
 import { runJob } from '../../scheduler/run-job.ts';
 import { action, commandContext, EXIT, interruptSignal, parseList, printError, withWarehouse, type GlobalOptions } from '../context.ts';
+import { demoResolvedSources } from '../demo-sources.ts';
 import { formatTable } from '../format.ts';
 import { runSummaryText } from '../../metrics/summary.ts';
 import { redactString } from '../../lib/logger.ts';
@@ -38,12 +38,9 @@ export function registerRun(program: Command, known: KnownSources): void {
             async (warehouse) => {
               let sources: ResolvedSource[] | undefined;
               if (demo) {
-                const { defaultDemoEndDate, demoSources } = await import('../../extractors/demo/index.ts');
-                const options = demoConfig.parse(ctx.config.sources.demo ?? {});
-                const endDate = options.endDate ?? defaultDemoEndDate(new Date());
-                sources = demoSources({ seed: options.seed, days: options.days, ordersPerDay: options.ordersPerDay, endDate, reportingCurrency: ctx.config.reportingCurrency }).map(
-                  (source) => ({ source, config: options }),
-                );
+                const shop = await demoResolvedSources(ctx.config, new Date());
+                const { options, endDate } = shop;
+                sources = shop.sources;
                 process.stdout.write(`Demo shop: ${options.days} days to ${endDate}, about ${options.ordersPerDay} orders a day (seed ${options.seed}).\n`);
               }
               // One run at a time across processes: the run lock, then the alert check.

@@ -212,3 +212,46 @@ describe('verite backfill, off a terminal', () => {
     expect(proc.stdout()).toBe(`Backfill ${backfillId} (fx 2024-01-01 to 2024-01-05): succeeded, 3/3 chunks done, 10 records landed.\n`);
   });
 });
+
+// The demo shop's sources read a window as the real ones do: `verite --demo backfill` tries a
+// backfill without any account, into the demo's warehouse.
+describe('verite --demo backfill', () => {
+  it("re-reads one stream of the demo shop over the range, into the demo's warehouse, and names a source or stream it lacks", async () => {
+    const demo = await createTestDatabase('backfill_demo');
+    const dir = mkdtempSync(join(tmpdir(), 'verite-backfill-demo-'));
+    try {
+      const config = join(dir, 'verite.config.json');
+      // A small shop whose days end on 2026-11-30, so the range below is inside it.
+      writeFileSync(config, JSON.stringify({ sources: { demo: { days: 30, ordersPerDay: 20, endDate: '2026-11-30' } } }));
+      const env = { DATABASE_URL: wh.url, VERITE_DEMO_DATABASE_URL: demo.url, VERITE_CONFIG: config };
+      const args = ['--demo', 'backfill', '--source', 'shopify', '--stream', 'orders', '--from', '2026-11-20', '--to', '2026-11-25', '--chunk', '3d', '--no-transform'];
+      const res = await runCli(args, { env });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/^Backfill [0-9a-f-]+ \(shopify\.orders 2026-11-20 to 2026-11-25\): succeeded, 2\/2 chunks done, \d+ records landed\.\n$/);
+      const landed = (await demo.pool.query<{ orders: number; first: string; last: string }>(
+        `select count(*)::int as orders, min(((_record->>'created_at')::timestamptz at time zone 'UTC')::date)::text as first, max(((_record->>'created_at')::timestamptz at time zone 'UTC')::date)::text as last from raw.shopify__orders`,
+      )).rows[0]!;
+      // Some 20 orders a day for 6 days, all inside the range: the demo's days are UTC days (its
+      // Shopify writes New York times, so an evening order reads as the day before there).
+      expect(landed.orders).toBeGreaterThan(60);
+      expect([landed.first, landed.last]).toEqual(['2026-11-20', '2026-11-25']);
+      expect(Number(/(\d+) records landed/.exec(res.stdout)![1])).toBe(landed.orders);
+      // The real shop's warehouse got nothing.
+      expect((await wh.pool.query(`select count(*)::int as n from ops.backfills where source = 'shopify'`)).rows[0].n).toBe(0);
+      const [typo, stream, notDemo] = await Promise.all([
+        runCli(['--demo', 'backfill', '--source', 'shopfy', '--from', '2026-11-20', '--to', '2026-11-25'], { env }),
+        runCli(['--demo', 'backfill', '--source', 'shopify', '--stream', 'order', '--from', '2026-11-20', '--to', '2026-11-25'], { env }),
+        runCli(['backfill', '--source', 'demo', '--from', '2026-11-20', '--to', '2026-11-25'], { env }),
+      ]);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toBe('verite: the demo shop has no source shopfy (did you mean shopify?) (it has shopify, stripe, ga4, google_ads, meta_ads, shipments, fx, costs)\n');
+      expect(stream.code).toBe(2);
+      expect(stream.stderr).toBe('verite: source shopify has no stream order (did you mean orders?) (it has orders, customers, products, inventory_levels)\n');
+      expect(notDemo.code).toBe(2);
+      expect(notDemo.stderr).toContain('the demo shop is not a source: it runs with --demo (verite run --demo; verite --demo backfill --source shopify …)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await demo.close();
+    }
+  });
+});
