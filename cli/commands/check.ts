@@ -42,7 +42,8 @@ export function registerCheck(program: Command, known: KnownSources): void {
           return failed ? EXIT.failed : EXIT.ok;
         }
         if (results.length === 0 && !onlyWarehouse) {
-          printError(`verite: no source is configured${ctx.configFile ? ` in ${ctx.configFile}` : ''}: add one under "sources" (README, "Running against your real shop")`);
+          const demo = ctx.demo ? ' (the demo shop\'s sources are simulated: there is nothing of theirs to check)' : '';
+          printError(`verite: no source is configured${ctx.configFile ? ` in ${ctx.configFile}` : ''}: add one under "sources" (README, "Running against your real shop")${demo}`);
           return EXIT.failed;
         }
         const checked = [

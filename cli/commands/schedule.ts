@@ -20,6 +20,8 @@ export function registerSchedule(program: Command, known: KnownSources): void {
       action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
         const ctx = await commandContext(program.opts<GlobalOptions>());
+        // The scheduler runs the config's sources: into the demo's warehouse they would mix a real shop with the demo.
+        if (ctx.demo) throw new UsageError('the demo shop is not scheduled: `verite run --demo` builds it whole (again, when run again); `verite schedule` runs the real shop\'s sources, into its own warehouse');
         const problem = noSourceProblem(ctx.config, { configFile: ctx.configFile, cwd: process.cwd() });
         if (problem) throw new UsageError(problem);
         const { signal, dispose } = interruptSignal(ctx.log);

@@ -189,6 +189,10 @@ describe('exit codes and help', () => {
     const typo = await runCli(['run', '--sources', 'shopfy'], { env: { DATABASE_URL: nowhere.DATABASE_URL, VERITE_CONFIG: shopConfig } });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe('verite: not configured or disabled: shopfy (did you mean shopify?) (configured: shopify)\n');
+    // The scheduler with --demo would land the real shop's sources into the demo's warehouse: refused, before it is opened.
+    const demoSchedule = await runCli(['--demo', 'schedule'], { env: { DATABASE_URL: nowhere.DATABASE_URL, VERITE_CONFIG: shopConfig } });
+    expect(demoSchedule.code).toBe(2);
+    expect(demoSchedule.stderr).toBe("verite: the demo shop is not scheduled: `verite run --demo` builds it whole (again, when run again); `verite schedule` runs the real shop's sources, into its own warehouse\n");
     const lost = await runCli(['run'], { env: { DATABASE_URL: nowhere.DATABASE_URL }, cwd: elsewhere });
     expect(lost.code).toBe(2);
     expect(lost.stderr).toContain(
