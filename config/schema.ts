@@ -553,9 +553,15 @@ export const configSchema = z
         backoffSeconds: z.number().min(0).default(5),
         /** The longest wait a provider may ask for (Retry-After, a quota's delay) before the stream gives up instead. */
         maxRetryAfterMinutes: z.number().positive().default(15),
+        /**
+         * `verite schedule`: a scheduled run that failed is fired again this many times, for the
+         * sources that failed, `runRetryMinutes` apart, unless the schedule fires first.
+         */
+        runRetries: z.number().int().min(0).max(5).default(2),
+        runRetryMinutes: z.number().positive().max(24 * 60).default(30),
       })
       .strict()
-      .default({ streamAttempts: 2, backoffSeconds: 5, maxRetryAfterMinutes: 15 }),
+      .default({ streamAttempts: 2, backoffSeconds: 5, maxRetryAfterMinutes: 15, runRetries: 2, runRetryMinutes: 30 }),
     /** Reports delivered on a schedule by `verite schedule`, and where reports are written (docs/reports.md). */
     reports: z.array(reportEntry).default([]),
     reportsDir: z.string().min(1).default('.verite/reports'),

@@ -64,6 +64,8 @@ export interface RunResult {
   error?: string;
   /** What the steps warned about (each record set aside), one line each. */
   warnings: string[];
+  /** The warehouse went away during the run (shut down, restarted, the connection cut). */
+  warehouseLost: boolean;
 }
 
 /**
@@ -252,7 +254,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     // The next command that reaches the warehouse closes the row as abandoned (its liveness lock went with the session).
     log.warn({ err: errorMessage(failure) }, "could not record the run's end: the warehouse is gone");
   }
-  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error, warnings };
+  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error, warnings, warehouseLost: lost !== null };
 }
 
 /** A stream's progress line: its pages, records and the dates of the data read so far. */

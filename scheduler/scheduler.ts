@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { VeriteConfig } from '../config/schema.ts';
-import { ConfigError, errorMessage } from '../lib/errors.ts';
+import { ConfigError, errorMessage, isPermanent } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { LockMode } from '../pipeline/lock.ts';
 import type { KnownSources } from '../extractors/types.ts';
@@ -31,6 +31,27 @@ export interface SchedulerOptions {
   /** The clock of the reports (default the system's); the retry's pause and the secrets' environment. */
   now?: () => Date;
   reportDelivery?: Pick<ReportDeliveryOptions, 'sleep' | 'env'>;
+  /** The timer of a failed run's retries (`retries.runRetryMinutes`); default the system's. */
+  timers?: RetryTimers;
+}
+
+/** Sets and clears the timer of a retry; tests pass one they trigger themselves. */
+export interface RetryTimers {
+  set(fire: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const systemTimers: RetryTimers = {
+  set: (fire, ms) => setTimeout(fire, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** A firing that makes up for a failed run: which retry, after which run, of which sources. */
+interface RetryOf {
+  attempt: number;
+  runId: string;
+  /** The sources to run again (those whose streams failed), or every source of the schedule. */
+  sources: string[] | 'all';
 }
 
 /** One configured schedule, running. */
@@ -88,12 +109,45 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     debug: (m: string | Error) => log.debug({ component: 'node-cron' }, errorMessage(m)),
   };
 
-  const fire = (index: number, scheduledFor: Date, missed?: Date) => {
+  const timers = options.timers ?? systemTimers;
+  // A failed run's next retry, by schedule: dropped when the schedule fires first.
+  const retries = new Map<number, unknown>();
+  const planRetry = (index: number, failed: RetryOf) => {
+    const { runRetries, runRetryMinutes } = config.retries;
+    const { entry } = plan[index]!;
     if (stopping) return;
-    const { entry, sources } = plan[index]!;
+    if (failed.attempt > runRetries) {
+      if (runRetries > 0) log.warn({ schedule: entry.cron, runId: failed.runId, retries: runRetries }, 'scheduled run failed again; no retry left: the schedule fires again at its next time');
+      return;
+    }
+    log.info({ schedule: entry.cron, runId: failed.runId, retry: failed.attempt, of: runRetries, inMinutes: runRetryMinutes, sources: failed.sources }, 'scheduled run failed; firing it again later');
+    retries.set(
+      index,
+      timers.set(() => {
+        retries.delete(index);
+        fire(index, new Date(), undefined, failed);
+      }, runRetryMinutes * 60_000),
+    );
+  };
+
+  const fire = (index: number, scheduledFor: Date, missed?: Date, retry?: RetryOf) => {
+    if (stopping) return;
+    const { entry } = plan[index]!;
+    // The schedule's own firing comes before a pending retry: it runs every source anyway.
+    const pending = retries.get(index);
+    if (!retry && pending !== undefined) {
+      timers.clear(pending);
+      retries.delete(index);
+      log.info({ schedule: entry.cron }, 'the retry of a failed run is dropped: the schedule fired first');
+    }
+    const sources = retry && retry.sources !== 'all' ? plan[index]!.sources.filter((s) => (retry.sources as string[]).includes(s.source.name)) : plan[index]!.sources;
     firings++;
     const runId = randomUUID();
-    const trigger = missed ? `${scheduleTrigger(entry.cron)} (caught up: missed ${missed.toISOString()})` : scheduleTrigger(entry.cron);
+    const trigger = missed
+      ? `${scheduleTrigger(entry.cron)} (caught up: missed ${missed.toISOString()})`
+      : retry
+        ? `${scheduleTrigger(entry.cron)} (retry ${retry.attempt} of ${config.retries.runRetries} after failed run ${retry.runId})`
+        : scheduleTrigger(entry.cron);
     const names = sources.map((s) => s.source.name);
     log.info({ runId, schedule: entry.cron, sources: entry.sources ?? 'all', scheduledFor: scheduledFor.toISOString(), firing: firings }, 'schedule fired');
     const previous = busy.get(index);
@@ -109,17 +163,37 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       busy.set(index, runId);
       job = runJob({ warehouse, config, log, sources, steps: options.steps, signal: controller.signal, overlap, kind: 'run', trigger, runId });
     }
+    const attempt = (retry?.attempt ?? 0) + 1;
+    let ended: RunJobResult | undefined;
+    let again: RetryOf | undefined;
     const tracked = job
       .then((result) => {
+        ended = result;
         if (result.status !== 'skipped') {
           log.info({ runId, schedule: entry.cron, status: result.status, landed: result.run.landed, error: result.run.error }, 'scheduled run finished');
         }
-        options.onJob?.(result);
+        if (result.status === 'failed') {
+          // A source down at 03:00, or the warehouse in its maintenance window, is often back within the hour.
+          const transient = result.run.streams.filter((s) => s.status === 'failed' && !isPermanent(s.error));
+          if (result.run.warehouseLost) again = { attempt, runId, sources: 'all' };
+          else if (transient.length) again = { attempt, runId, sources: [...new Set(transient.map((s) => s.source))] };
+          else log.info({ runId, schedule: entry.cron }, 'scheduled run failed; not retried, as trying again cannot help (a refused credential, or a step that failed on the data)');
+        }
       })
-      .catch((error: unknown) => log.error({ runId, schedule: entry.cron, err: errorMessage(error) }, 'scheduled run could not be carried out'))
+      .catch((error: unknown) => {
+        log.error({ runId, schedule: entry.cron, err: errorMessage(error) }, 'scheduled run could not be carried out');
+        again = { attempt, runId, sources: 'all' };
+      })
+      // The schedule is free again before its retry is planned and the job told of.
       .finally(() => {
         if (busy.get(index) === runId) busy.delete(index);
         inFlight.delete(tracked);
+        if (again) planRetry(index, again);
+        try {
+          if (ended) options.onJob?.(ended);
+        } catch (error) {
+          log.error({ runId, err: errorMessage(error) }, 'the job listener failed');
+        }
       });
     inFlight.add(tracked);
   };
@@ -179,6 +253,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     async stop(reason = 'stopped') {
       if (!stopping) {
         stopping = true;
+        for (const handle of retries.values()) timers.clear(handle);
+        retries.clear();
         for (const task of tasks) await task.destroy();
         controller.abort(new Error(`scheduler ${reason}`));
         if (inFlight.size) log.info({ jobs: inFlight.size }, 'waiting for the run in progress to commit its page and stop');
