@@ -299,6 +299,8 @@ export const googleAdsConfig = z
     queryWindowDays: z.number().int().min(1).max(90).default(7),
     /** Attempts per query before the stream fails (RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL, network errors are retried). */
     maxAttempts: z.number().int().min(1).max(10).default(6),
+    /** The longest wait for a query's next rows before the query is given up and tried again (the client has no time-out). */
+    idleTimeoutSeconds: z.number().positive().max(3600).default(600),
   })
   .strict();
 

@@ -1,7 +1,8 @@
 import type { GoogleAdsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { reportDate } from '../../catalog/catalog.ts';
-import { maxRetryAfterMs, withRetry } from '../../lib/http.ts';
+import { maxRetryAfterMs, RetryableError, withRetry } from '../../lib/http.ts';
+import { withIdleTimeout } from '../../lib/idle-timeout.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import { readSecrets, secretsProblem, type GoogleAdsClient, type GoogleAdsClientFactory, type GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';
@@ -93,7 +94,10 @@ export async function queryAll(
   return withRetry({ ...where, log: options.ctx.log, signal: options.ctx.signal, retry }, async () => {
     const rows: GoogleAdsRow[] = [];
     try {
-      for await (const row of client.queryStream(customerId, gaql)) rows.push(row);
+      // google-ads-api streams the answer through axios with no time-out: a stalled connection is given up here.
+      const idle = options.ctx.config.idleTimeoutSeconds;
+      const stalled = () => new RetryableError(`Google Ads sent nothing for ${idle} s (sources.google_ads.idleTimeoutSeconds): the connection stalled; the query is asked again`);
+      for await (const row of withIdleTimeout(client.queryStream(customerId, gaql), idle * 1000, stalled)) rows.push(row);
     } catch (error) {
       throw translateAdsFailure(error, { ...where, customerId, apiVersion: client.apiVersion, library: client.library });
     }

@@ -51,6 +51,8 @@ interface Failure {
   error: unknown;
   match?: (customerId: string, gaql: string) => boolean;
   after?: number;
+  /** Instead of failing, the stream stops sending and never ends (a stalled connection). */
+  stall?: boolean;
 }
 
 const accounts = new Map<string, Account>();
@@ -96,7 +98,10 @@ const factory: GoogleAdsClientFactory = (config, secrets) => {
       const at = failures.findIndex((f) => !f.match || f.match(customerId, gaql));
       const failure = at >= 0 ? failures.splice(at, 1)[0] : undefined;
       for (const [i, row] of rows.entries()) {
-        if (failure && i === (failure.after ?? 0)) throw failure.error;
+        if (failure && i === (failure.after ?? 0)) {
+          if (failure.stall) await new Promise(() => undefined);
+          throw failure.error;
+        }
         yield row;
       }
       if (failure) throw failure.error;
@@ -283,6 +288,16 @@ describe('Google Ads campaign_daily through the client seam', () => {
     );
     const pages = await collect(context().ctx);
     expect(waits).toHaveLength(2);
+    expect(pages.map((p) => p.records.length)).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2]);
+  });
+
+  it('gives up a stream that stalls after idleTimeoutSeconds and asks for the window again', async () => {
+    // The third row of the first campaign window never comes: the client has no time-out of its own.
+    failures.push({ error: undefined, stall: true, match: (_c, g) => / FROM campaign /.test(g), after: 2 });
+    const pages = await collect(context({ source: { idleTimeoutSeconds: 0.05 } }).ctx);
+    // One pause before the second attempt, then every date of the window, each row once.
+    expect(waits).toHaveLength(1);
+    expect(campaignWindows()).toEqual(['1234567890 2024-03-01..2024-03-07', '1234567890 2024-03-01..2024-03-07', '1234567890 2024-03-08..2024-03-09']);
     expect(pages.map((p) => p.records.length)).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2]);
   });
 
