@@ -1,3 +1,5 @@
+import { systemTimers, type Timers } from './timers.ts';
+
 /**
  * A stream of results that stops with `onIdle()`'s error when the next result takes longer than
  * `ms` to come. For clients that give no time-out of their own and take no abort signal (the
@@ -6,17 +8,7 @@
  * source count, not the consumer's work between results. The stalled read cannot be cancelled:
  * it is let go, and the source asked to close once it can.
  */
-export interface IdleTimer {
-  set(fire: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-const systemTimer: IdleTimer = {
-  set: (fire, ms) => setTimeout(fire, ms),
-  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-export async function* withIdleTimeout<T>(source: AsyncIterable<T>, ms: number, onIdle: () => Error, timer: IdleTimer = systemTimer): AsyncGenerator<T> {
+export async function* withIdleTimeout<T>(source: AsyncIterable<T>, ms: number, onIdle: () => Error, timer: Timers = systemTimers): AsyncGenerator<T> {
   const results = source[Symbol.asyncIterator]();
   let stalled = false;
   try {

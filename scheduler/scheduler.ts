@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, isPermanent } from '../lib/errors.ts';
+import { systemTimers, type Timers } from '../lib/timers.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { LockMode } from '../pipeline/lock.ts';
 import type { KnownSources } from '../extractors/types.ts';
@@ -32,19 +33,8 @@ export interface SchedulerOptions {
   now?: () => Date;
   reportDelivery?: Pick<ReportDeliveryOptions, 'sleep' | 'env'>;
   /** The timer of a failed run's retries (`retries.runRetryMinutes`); default the system's. */
-  timers?: RetryTimers;
+  timers?: Timers;
 }
-
-/** Sets and clears the timer of a retry; tests pass one they trigger themselves. */
-export interface RetryTimers {
-  set(fire: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-const systemTimers: RetryTimers = {
-  set: (fire, ms) => setTimeout(fire, ms),
-  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** A firing that makes up for a failed run: which retry, after which run, of which sources. */
 interface RetryOf {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { withIdleTimeout, type IdleTimer } from '../../lib/idle-timeout.ts';
+import { withIdleTimeout } from '../../lib/idle-timeout.ts';
+import { heldTimers } from '../support/held-timers.ts';
 
-/** Timers the test fires: `fireAll()` fires every one set and not cleared. */
+/** Held timers, and `fireAll()` to fire every one set and not cleared. */
 function heldTimer() {
-  const set: { fire: () => void; ms: number; cleared: boolean }[] = [];
-  const timer: IdleTimer = {
-    set: (fire, ms) => {
-      const t = { fire, ms, cleared: false };
-      set.push(t);
-      return t;
-    },
-    clear: (handle) => void ((handle as { cleared: boolean }).cleared = true),
-  };
+  const { timers: timer, held: set } = heldTimers();
   return { timer, set, fireAll: () => set.filter((t) => !t.cleared).forEach((t) => t.fire()) };
 }
 

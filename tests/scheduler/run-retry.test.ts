@@ -4,11 +4,12 @@ import type { Source } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import type { RunJobResult } from '../../scheduler/run-job.ts';
-import { startScheduler, type RetryTimers } from '../../scheduler/scheduler.ts';
+import { startScheduler } from '../../scheduler/scheduler.ts';
 import { createRawTable } from '../../warehouse/migrations/0001-init.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
+import { heldTimers } from '../support/held-timers.ts';
 
 /**
  * A scheduled run that failed because a source was down at 03:00 is fired again later, for the
@@ -54,23 +55,9 @@ function flaky(name: string, failures: number, permanent = false): Source<unknow
   };
 }
 
-/** Timers that wait for the test: `fire()` runs the next one set. */
-function heldTimers() {
-  const pending: { fire: () => void; ms: number; cleared: boolean }[] = [];
-  const timers: RetryTimers = {
-    set: (fire, ms) => {
-      const t = { fire, ms, cleared: false };
-      pending.push(t);
-      return t;
-    },
-    clear: (handle) => void ((handle as { cleared: boolean }).cleared = true),
-  };
-  return { timers, pending };
-}
-
 async function scheduled(sources: Source<unknown>[], retries: Record<string, unknown> = {}) {
   const config = configSchema.parse({ schedules: [{ cron: '0 3 * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0, ...retries } });
-  const { timers, pending } = heldTimers();
+  const { timers, held: pending } = heldTimers();
   const jobs: RunJobResult[] = [];
   let waiting: (() => void) | undefined;
   const scheduler = startScheduler({
@@ -148,7 +135,7 @@ describe('a failed scheduled run', () => {
   it("drops a pending retry when the schedule's own time comes first", async () => {
     // Every second: the firing after the failed one comes long before a retry 30 minutes out.
     const config = configSchema.parse({ schedules: [{ cron: '* * * * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0 } });
-    const { timers, pending } = heldTimers();
+    const { timers, held: pending } = heldTimers();
     const scheduler = startScheduler({ warehouse: wh, config, log: logger(), steps: [], timers, resolve: () => [{ source: flaky('fake', 100), config: {} }] });
     try {
       await waitUntil(() => pending.length >= 1 && pending[0]!.cleared);
