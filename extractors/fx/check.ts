@@ -2,14 +2,18 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FxConfig } from '../../config/schema.ts';
 import { fileColumns } from '../../loaders/file-reader.ts';
-import { ok, problem, warning, type CheckContext, type CheckFinding } from '../check.ts';
+import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
+import { callProblem, ok, problem, warning, type CheckContext, type CheckFinding } from '../check.ts';
+import { ECB_BASE_URL, ecbUrl, parseEcbXml } from './ecb.ts';
 import { unreadableFile } from '../shipments/drop-files.ts';
 import { rateFiles } from './index.ts';
 import { missingRateFields } from './rate-row.ts';
 
 /**
  * Checks the `fx` entry: a rates file or folder that exists, and/or the ECB's rates. No
- * credentials are involved; the ECB is not called (its rates are public and a run reads them).
+ * credentials are involved; the ECB's latest day (a document of 2 KB) is read, as each source's
+ * check makes one cheap call: that it can be reached from here (a firewall, a proxy), and that
+ * it publishes the reporting currency, which it may not (it gives some 30).
  */
 export async function checkFx(ctx: CheckContext<FxConfig>): Promise<CheckFinding[]> {
   const config = ctx.config;
@@ -18,7 +22,7 @@ export async function checkFx(ctx: CheckContext<FxConfig>): Promise<CheckFinding
     findings.push(existsSync(config.path) ? ok(`rates from ${config.path}`) : problem(`sources.fx.path ${config.path} does not exist: create it, or correct the path`));
     if (existsSync(config.path)) findings.push(...(await rateFileFindings(config.path)));
   }
-  if (config.ecb) findings.push(ok("the ECB's daily euro reference rates"));
+  if (config.ecb) findings.push(...(await ecbFindings(ctx)));
   if (config.path === undefined && !config.ecb) findings.push(warning('neither path nor ecb is set: no rates will be read; set "ecb": true, or a rates file in path'));
   return findings;
 }
@@ -43,6 +47,38 @@ async function rateFileFindings(path: string): Promise<CheckFinding[]> {
     if (missing.length) {
       found.push(problem(`${name} has no column ${missing.join(', ')} (it has ${columns!.map((c) => JSON.stringify(c)).join(', ')}): a rate needs date, base, quote and rate, in any capitals; every row would be quarantined`));
     }
+  }
+  return found;
+}
+
+/** The ECB's latest reference rates, read as a run reads them: reachable, and holding the reporting currency. */
+async function ecbFindings(ctx: CheckContext<FxConfig>): Promise<CheckFinding[]> {
+  const url = ecbUrl(ctx.config.ecbUrl ?? ECB_BASE_URL, 'daily');
+  let rates: ReturnType<typeof parseEcbXml>;
+  try {
+    const response = await httpRequest<string>(
+      { source: 'fx', stream: 'check', log: ctx.log, signal: ctx.signal, retry: { attempts: 2, maxRetryAfterMs: maxRetryAfterMs(ctx.global) } },
+      { url, describe: 'GET ECB daily reference rates' },
+    );
+    rates = parseEcbXml(String(response.body));
+  } catch (error) {
+    return [callProblem(`reading the ECB's rates (${url})`, error)];
+  }
+  if (!rates.length) return [problem(`the ECB's rates (${url}) held no rate: the address does not serve the ECB's reference-rate document`)];
+  const published = new Set(['EUR', ...rates.map((r) => r.quote)]);
+  const latest = rates.at(-1)!.date;
+  const found = [ok(`the ECB's daily euro reference rates: ${published.size - 1} currencies against the euro, the latest of ${latest}`)];
+  const reporting = ctx.global.reportingCurrency;
+  if (!published.has(reporting)) {
+    const say = `reportingCurrency ${reporting} is not among the ECB's rates (it publishes ${[...published].sort().join(', ')})`;
+    // Amounts already in the reporting currency need no rate: only the others would fail.
+    found.push(
+      warning(
+        ctx.config.path === undefined
+          ? `${say}: an amount in any other currency could not be converted, and the run would fail on it; give rates against ${reporting} in a rates file (sources.fx.path)`
+          : `${say}: the rates file in sources.fx.path must give every other currency against ${reporting}`,
+      ),
+    );
   }
   return found;
 }

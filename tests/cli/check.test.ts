@@ -7,6 +7,7 @@ import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeEasyPost, type FakeEasyPost } from '../extractors/support/easypost-server.ts';
+import { startFakeEcb, type FakeEcb } from '../extractors/support/ecb-server.ts';
 import { startFakeGa4, type FakeGa4 } from '../extractors/support/ga4-server.ts';
 import { startFakeGraph, type FakeGraph } from '../extractors/support/meta-graph-server.ts';
 import { startFakeShopify, type FakeShopify } from '../extractors/support/shopify-server.ts';
@@ -30,6 +31,7 @@ let stripe: FakeStripe;
 let meta: FakeGraph;
 let easypost: FakeEasyPost;
 let ga4: FakeGa4;
+let ecb: FakeEcb;
 let dir: string;
 
 function writeConfig(name: string, sources: Record<string, unknown>): string {
@@ -45,7 +47,7 @@ function allSources(): Record<string, unknown> {
     ga4: { propertyIds: ['123456'], credentialsFile: ga4.keyFile, apiEndpoint: '127.0.0.1', port: ga4.port, protocol: 'http', maxAttempts: 1 },
     meta_ads: { adAccountIds: ['act_111'], accessTokenEnv: 'VERITE_CLI_META_TOKEN', graphBaseUrl: meta.url },
     shipments: { carrierApi: { apiKeyEnv: 'VERITE_CLI_EASYPOST_KEY', baseUrl: easypost.url, maxAttempts: 1 } },
-    fx: { ecb: true },
+    fx: { ecb: true, ecbUrl: ecb.url },
   };
 }
 
@@ -70,9 +72,10 @@ beforeAll(async () => {
   easypost = await startFakeEasyPost(SECRETS.VERITE_CLI_EASYPOST_KEY);
   ga4 = await startFakeGa4(dir);
   ga4.properties.set('123456', { timeZone: 'Europe/Paris', currencyCode: 'EUR' });
+  ecb = await startFakeEcb();
 });
 afterAll(async () => {
-  await Promise.all([shopify?.close(), stripe?.close(), meta?.close(), easypost?.close(), ga4?.close()]);
+  await Promise.all([shopify?.close(), stripe?.close(), meta?.close(), easypost?.close(), ga4?.close(), ecb?.close()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -96,6 +99,8 @@ describe('verite check', () => {
     expect(meta.requests.map((r) => `${r.method} ${r.version}/${r.path}`)).toEqual(['GET v27.0/debug_token', 'GET v27.0/act_111']);
     expect(ga4.reports.map((r) => r.body.limit)).toEqual(['1']);
     expect(easypost.requests.map((r) => `${r.path} ${r.query.page_size}`)).toEqual(['/v2/trackers 1']);
+    expect(ecb.requests).toEqual(['/stats/eurofxref/eurofxref-daily.xml']);
+    expect(seen.fx!.details).toBe("the ECB's daily euro reference rates: 29 currencies against the euro, the latest of 2026-12-04");
   });
 
   it('names a missing secret, a refused key, a missing scope and a zone mismatch as problems, and exits 1', async () => {

@@ -10,6 +10,7 @@ import { setSleep } from '../../lib/http.ts';
 import { requiredScopes } from '../../extractors/shopify/check.ts';
 import { logger } from '../../lib/logger.ts';
 import { checkSources } from '../../pipeline/check.ts';
+import { ECB_CURRENCIES, startFakeEcb } from './support/ecb-server.ts';
 import { startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
 import { startFakeStripe, type FakeStripe } from './support/stripe-server.ts';
 
@@ -290,5 +291,34 @@ describe('verite check: the newest file of a drop against the column mapping', (
     writeFileSync(join(costs, '2024-03.jsonl'), `${JSON.stringify({ Article: 'TEE', 'Cost price': 1, Cur: 'EUR', 'Valid from': '2024-03-01' })}\n`);
     const [fine] = await checkSources({ config, log: logger(), now: NOW });
     expect(fine!.findings.map((f) => [f.level, f.message])).toEqual([['ok', `cost files ${costs}: 3 files`]]);
+  });
+});
+
+describe("verite check: the ECB's rates, read from a local stand-in", () => {
+  it('reads the latest day once, and warns of a reporting currency the ECB does not publish', async () => {
+    const ecb = await startFakeEcb('2026-12-04');
+    try {
+      const check = async (top: Record<string, unknown>, fx: Record<string, unknown> = {}) => {
+        const config = configSchema.parse({ ...top, sources: { fx: { ecb: true, ecbUrl: ecb.url, ...fx } } });
+        const [result] = await checkSources({ config, log: logger(), now: NOW });
+        return { level: result!.level, messages: result!.findings.map((f) => `${f.level}: ${f.message}`) };
+      };
+      expect(await check({ reportingCurrency: 'USD' })).toEqual({ level: 'ok', messages: ["ok: the ECB's daily euro reference rates: 29 currencies against the euro, the latest of 2026-12-04"] });
+      expect(ecb.requests).toEqual(['/stats/eurofxref/eurofxref-daily.xml']);
+      // The euro itself is the ECB's base: published.
+      expect((await check({ reportingCurrency: 'EUR' })).level).toBe('ok');
+      // The dirham is not among the ECB's currencies.
+      const aed = await check({ reportingCurrency: 'AED' });
+      expect(aed.level).toBe('warning');
+      expect(aed.messages).toContain(
+        `warning: reportingCurrency AED is not among the ECB's rates (it publishes ${['EUR', ...ECB_CURRENCIES].sort().join(', ')}): an amount in any other currency could not be converted, and the run would fail on it; give rates against AED in a rates file (sources.fx.path)`,
+      );
+      // An address that does not serve the document: a problem naming it.
+      const wrong = await check({}, { ecbUrl: `${ecb.url}/nowhere` });
+      expect(wrong.level).toBe('problem');
+      expect(wrong.messages[0]).toMatch(new RegExp(`^problem: reading the ECB's rates \\(${ecb.url.replace(/[./]/g, '\\$&')}/nowhere/eurofxref-daily\\.xml\\) failed: .*404`));
+    } finally {
+      await ecb.close();
+    }
   });
 });
