@@ -1,5 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import cron, { type ScheduledTask } from 'node-cron';
+import { loadConfig } from '../config/load.ts';
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, isPermanent } from '../lib/errors.ts';
 import { systemTimers, type Timers } from '../lib/timers.ts';
@@ -34,6 +36,8 @@ export interface SchedulerOptions {
   reportDelivery?: Pick<ReportDeliveryOptions, 'sleep' | 'env'>;
   /** The timer of a failed run's retries (`retries.runRetryMinutes`); default the system's. */
   timers?: Timers;
+  /** The config file `config` was read from: a change to it is said at the next firing. */
+  configFile?: string | null;
 }
 
 /** A firing that makes up for a failed run: which retry, after which run, of which sources. */
@@ -100,6 +104,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const timers = options.timers ?? systemTimers;
+  const configChange = options.configFile ? watchConfigFile(options.configFile, log) : () => undefined;
   // A failed run's next retry, by schedule: dropped when the schedule fires first.
   const retries = new Map<number, unknown>();
   const planRetry = (index: number, failed: RetryOf) => {
@@ -122,6 +127,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   const fire = (index: number, scheduledFor: Date, missed?: Date, retry?: RetryOf) => {
     if (stopping) return;
+    configChange();
     const { entry } = plan[index]!;
     // The schedule's own firing comes before a pending retry: it runs every source anyway.
     const pending = retries.get(index);
@@ -199,6 +205,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   // Reports on their own cron: a report that cannot be made or sent is recorded, never a run's failure.
   const fireReport = (index: number, missed?: Date) => {
     if (stopping) return;
+    configChange();
     const entry = config.reports[index]!;
     log.info({ report: entry.kind, schedule: entry.cron, ...(missed ? { caughtUp: missed.toISOString() } : {}) }, 'report schedule fired');
     const tracked = deliverReport({ warehouse, config, log, entry, now: (options.now ?? (() => new Date()))(), signal: controller.signal, ...options.reportDelivery })
@@ -329,4 +336,36 @@ export function lastCronTimeBetween(expression: string, timeZone: string, after:
   } finally {
     void task.destroy();
   }
+}
+
+/**
+ * Says, once per change, that the config file changed since the scheduler read it: the runs go
+ * on with the config read at start (a scheduler does not change its schedules under a run), and
+ * an edit made for the next night would otherwise be silently ignored until a restart. Whether
+ * the new file would be taken is said too, so that it is fixed before the restart.
+ */
+function watchConfigFile(file: string, log: Logger): () => void {
+  const digest = () => {
+    try {
+      return createHash('sha256').update(readFileSync(file)).digest('hex');
+    } catch {
+      return 'unreadable';
+    }
+  };
+  const atStart = digest();
+  let said = atStart;
+  return () => {
+    const now = digest();
+    if (now === said) return;
+    said = now;
+    if (now === atStart) return;
+    void loadConfig({ file }).then(
+      () => log.warn({ file }, 'the config file changed since the scheduler started; the runs go on with the config read then: restart verite schedule to use the new one'),
+      (error: unknown) =>
+        log.warn(
+          { file, problems: error instanceof ConfigError ? error.problems : [errorMessage(error)] },
+          'the config file changed since the scheduler started, and the new one would be refused (problems listed); the runs go on with the config read at start',
+        ),
+    );
+  };
 }

@@ -27,7 +27,7 @@ export function registerSchedule(program: Command, known: KnownSources): void {
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
           return await withWarehouse(ctx.log, async (warehouse) => {
-            const scheduler = startScheduler({ warehouse, config: ctx.config, log: ctx.log, known, overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap });
+            const scheduler = startScheduler({ warehouse, config: ctx.config, configFile: ctx.configFile, log: ctx.log, known, overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap });
             process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM)\n`);
             process.stdout.write(
               formatTable(scheduler.entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))),
