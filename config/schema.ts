@@ -545,6 +545,12 @@ export const configSchema = z
       .object({
         webhookUrl: z.string().url().optional(),
         webhookUrlEnv: envName.optional(),
+        /**
+         * A monitor's ping URL (healthchecks.io, Cronitor, …), fetched after each run of every
+         * source that succeeded, or the env var holding it (scheduler/heartbeat.ts).
+         */
+        heartbeatUrl: z.string().url().optional(),
+        heartbeatUrlEnv: envName.optional(),
         rules: z.array(alertRule).default([]),
       })
       .strict()

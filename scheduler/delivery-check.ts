@@ -32,7 +32,7 @@ export interface DeliveryCheckResult {
 
 /** Whether the config delivers anything a check can look at: a report, or an alert webhook. */
 export function deliversAnything(config: DeliveryCheckOptions['config'], env: NodeJS.ProcessEnv = process.env): boolean {
-  return config.reports.length > 0 || Boolean(config.alerts.webhookUrl) || alertWebhookEnv(config, env) !== undefined;
+  return config.reports.length > 0 || Boolean(config.alerts.webhookUrl) || alertWebhookEnv(config, env) !== undefined || Boolean(config.alerts.heartbeatUrl || config.alerts.heartbeatUrlEnv);
 }
 
 export async function checkDelivery(options: DeliveryCheckOptions): Promise<DeliveryCheckResult> {
@@ -56,6 +56,12 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
   const alertEnv = alertWebhookEnv(config, env);
   if (alertEnv) findings.push(webhookFinding('alerts', `alerts (${alertEnv})`, () => readSecret(alertEnv, 'alerts.webhookUrlEnv', env)));
   else if (config.alerts.webhookUrl) findings.push(webhookFinding('alerts', 'alerts.webhookUrl', () => config.alerts.webhookUrl!));
+  // The heartbeat is read, never pinged: a ping tells the monitor that a run succeeded.
+  const { heartbeatUrl, heartbeatUrlEnv } = config.alerts;
+  if (heartbeatUrlEnv || heartbeatUrl) {
+    const read = () => (heartbeatUrlEnv ? readSecret(heartbeatUrlEnv, 'alerts.heartbeatUrlEnv', env) : heartbeatUrl!);
+    findings.push(webhookFinding('heartbeat', heartbeatUrlEnv ? 'alerts.heartbeatUrlEnv' : 'alerts.heartbeatUrl', read, { noun: 'ping URL', untouched: 'not pinged: a ping tells the monitor a run succeeded' }));
+  }
   return { level: worstLevel(findings), findings };
 }
 
@@ -86,7 +92,7 @@ function reportsFolderFindings(dir: string): CheckFinding[] {
  * A webhook's URL is read and looked at, never called. Slack's, Mattermost's and Teams' incoming
  * webhooks are https; http is only for a receiver on the same machine or network.
  */
-function webhookFinding(label: string, setting: string, read: () => string): CheckFinding {
+function webhookFinding(label: string, setting: string, read: () => string, kind = { noun: 'webhook', untouched: 'not called: a call would post a message' }): CheckFinding {
   let url: string;
   try {
     url = read();
@@ -97,14 +103,14 @@ function webhookFinding(label: string, setting: string, read: () => string): Che
   try {
     parsed = new URL(url);
   } catch {
-    return problem(`${setting}: the webhook does not parse as a URL (expected https://hooks.slack.com/services/… or another incoming webhook)`);
+    return problem(`${setting}: the ${kind.noun} does not parse as a URL (expected https://…)`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return problem(`${setting}: the webhook is a ${parsed.protocol} URL: expected https://`);
-  const where = `${label}: webhook on ${parsed.host}`;
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return problem(`${setting}: the ${kind.noun} is a ${parsed.protocol} URL: expected https://`);
+  const where = `${label}: ${kind.noun} on ${parsed.host}`;
   if (parsed.protocol === 'http:' && !isLocalHost(parsed.hostname)) {
     return warning(`${where} is plain http: its token and the report's figures cross the network unencrypted; use its https address`);
   }
-  return ok(`${where} (not called: a call would post a message)`);
+  return ok(`${where} (${kind.untouched})`);
 }
 
 function isLocalHost(host: string): boolean {

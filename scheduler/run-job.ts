@@ -8,12 +8,18 @@ import { runPipeline, type RunOptions, type RunResult } from '../pipeline/run.ts
 import { storedError } from '../pipeline/run-log.ts';
 import type { Database } from '../warehouse/database.ts';
 import { alertRuleProblems, checkAlerts, type AlertOutcome } from './alerts.ts';
+import { pingHeartbeat } from './heartbeat.ts';
 
 export interface RunJobOptions extends RunOptions {
   /** What to do when another run holds the lock. */
   overlap: LockMode;
   /** Check the alert rules after the run (default true). */
   alerts?: boolean;
+  /**
+   * Ping the heartbeat (`alerts.heartbeatUrl`) when the run succeeds: for runs of every source
+   * (a schedule without `sources`, `verite run` without `--sources`, and their retries).
+   */
+  heartbeat?: boolean;
 }
 
 export type RunJobResult =
@@ -48,6 +54,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         log.error({ runId, err: errorMessage(error) }, 'alert check failed');
       }
     }
+    if (options.heartbeat && (run.status === 'succeeded' || run.status === 'succeeded with warnings')) await pingHeartbeat({ config: options.config, log, signal });
     return { run, alerts };
   });
   if (outcome.acquired && outcome.value) {

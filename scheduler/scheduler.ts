@@ -157,7 +157,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       })();
     } else {
       busy.set(index, runId);
-      job = runJob({ warehouse, config, log, sources, steps: options.steps, signal: controller.signal, overlap, kind: 'run', trigger, runId });
+      // A schedule of every source (or its retry) tells the monitor the night's run is done.
+      const heartbeat = entry.sources === undefined;
+      job = runJob({ warehouse, config, log, sources, steps: options.steps, signal: controller.signal, overlap, kind: 'run', trigger, runId, heartbeat });
     }
     const attempt = (retry?.attempt ?? 0) + 1;
     let ended: RunJobResult | undefined;

@@ -46,6 +46,8 @@ export function registerRun(program: Command, known: KnownSources): void {
               // One run at a time across processes: the run lock, then the alert check.
               const job = await runJob({
                 warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, known, signal, kind: demo ? 'demo' : 'run', full: opts.full === true,
+                // A run of every source of the real shop pings the heartbeat (verite run from cron).
+                heartbeat: !demo && !opts.sources,
                 overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap,
                 // Each stream's pages, records and dates reached, the transform's and the refresh's tables, on a terminal and in the logs.
                 progress: createProgress({ log: ctx.log, out: process.stderr }),
