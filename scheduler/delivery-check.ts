@@ -7,6 +7,7 @@ import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } 
 import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
 import { alertWebhookEnv } from './alerts.ts';
+import { heartbeatUrlEnv } from './heartbeat.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
 
 /**
@@ -32,7 +33,7 @@ export interface DeliveryCheckResult {
 
 /** Whether the config delivers anything a check can look at: a report, or an alert webhook. */
 export function deliversAnything(config: DeliveryCheckOptions['config'], env: NodeJS.ProcessEnv = process.env): boolean {
-  return config.reports.length > 0 || Boolean(config.alerts.webhookUrl) || alertWebhookEnv(config, env) !== undefined || Boolean(config.alerts.heartbeatUrl || config.alerts.heartbeatUrlEnv);
+  return config.reports.length > 0 || Boolean(config.alerts.webhookUrl) || alertWebhookEnv(config, env) !== undefined || Boolean(config.alerts.heartbeatUrl) || heartbeatUrlEnv(config, env) !== undefined;
 }
 
 export async function checkDelivery(options: DeliveryCheckOptions): Promise<DeliveryCheckResult> {
@@ -57,10 +58,10 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
   if (alertEnv) findings.push(webhookFinding('alerts', `alerts (${alertEnv})`, () => readSecret(alertEnv, 'alerts.webhookUrlEnv', env)));
   else if (config.alerts.webhookUrl) findings.push(webhookFinding('alerts', 'alerts.webhookUrl', () => config.alerts.webhookUrl!));
   // The heartbeat is read, never pinged: a ping tells the monitor that a run succeeded.
-  const { heartbeatUrl, heartbeatUrlEnv } = config.alerts;
-  if (heartbeatUrlEnv || heartbeatUrl) {
-    const read = () => (heartbeatUrlEnv ? readSecret(heartbeatUrlEnv, 'alerts.heartbeatUrlEnv', env) : heartbeatUrl!);
-    findings.push(webhookFinding('heartbeat', heartbeatUrlEnv ? 'alerts.heartbeatUrlEnv' : 'alerts.heartbeatUrl', read, { noun: 'ping URL', untouched: 'not pinged: a ping tells the monitor a run succeeded' }));
+  const pingEnv = heartbeatUrlEnv(config, env);
+  if (pingEnv || config.alerts.heartbeatUrl) {
+    const read = () => (pingEnv ? readSecret(pingEnv, 'alerts.heartbeatUrlEnv', env) : config.alerts.heartbeatUrl!);
+    findings.push(webhookFinding('heartbeat', pingEnv ? `alerts.heartbeatUrlEnv (${pingEnv})` : 'alerts.heartbeatUrl', read, { noun: 'ping URL', untouched: 'not pinged: a ping tells the monitor a run succeeded' }));
   }
   return { level: worstLevel(findings), findings };
 }

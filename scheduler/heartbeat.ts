@@ -12,10 +12,19 @@ import { registerSecret, type Logger } from '../lib/logger.ts';
  * boot, a crontab line lost). A failed run sends nothing; the rules say why it failed.
  */
 
+/** Where the heartbeat's URL is read when the config names no variable and no URL (docker-compose.yml passes it). */
+export const DEFAULT_HEARTBEAT_URL_ENV = 'VERITE_HEARTBEAT_URL';
+
+/** The variable the heartbeat's URL is read from: `heartbeatUrlEnv`, else `VERITE_HEARTBEAT_URL` when set and no URL is given. */
+export function heartbeatUrlEnv(config: Pick<VeriteConfig, 'alerts'>, env: NodeJS.ProcessEnv): string | undefined {
+  return config.alerts.heartbeatUrlEnv ?? (!config.alerts.heartbeatUrl && env[DEFAULT_HEARTBEAT_URL_ENV] ? DEFAULT_HEARTBEAT_URL_ENV : undefined);
+}
+
 /** The heartbeat's URL, a secret (it carries the monitor's token), or null when none is set. */
 export function heartbeatUrl(config: Pick<VeriteConfig, 'alerts'>, env: NodeJS.ProcessEnv = process.env): string | null {
-  const { heartbeatUrl: direct, heartbeatUrlEnv } = config.alerts;
-  if (heartbeatUrlEnv) return readSecret(heartbeatUrlEnv, 'alerts.heartbeatUrlEnv', env);
+  const variable = heartbeatUrlEnv(config, env);
+  if (variable) return readSecret(variable, 'alerts.heartbeatUrlEnv', env);
+  const direct = config.alerts.heartbeatUrl;
   if (direct) registerSecret(direct);
   return direct ?? null;
 }

@@ -79,6 +79,12 @@ export interface Scheduler {
  * (`scheduleOverlap`) and is recorded either way. A schedule whose previous firing is still
  * running or waiting in this process is skipped, so firings never pile up.
  *
+ * So that a night's run happens even when the night does not go to plan: at start, a run or a
+ * report whose time passed while no scheduler ran is fired once (`scheduleCatchUp`); a run that
+ * failed for a reason that may pass is fired again later for its failed sources
+ * (`retries.runRetries`, `runRetryMinutes`); a run of every source that succeeded pings the
+ * heartbeat (`alerts.heartbeatUrl`); an edit of the config file is said at the next firing.
+ *
  * @example
  * const scheduler = startScheduler({ warehouse, config, log });
  * process.once('SIGTERM', () => void scheduler.stop('SIGTERM').then(() => warehouse.close()));

@@ -86,6 +86,19 @@ describe('the heartbeat', () => {
     expect(JSON.stringify(lines)).not.toContain('secret-check-uuid');
   });
 
+  it('is read from VERITE_HEARTBEAT_URL when the config names no variable and no URL (as docker-compose.yml passes it)', async () => {
+    Object.assign(process.env, { VERITE_HEARTBEAT_URL: `${monitorUrl}/ping/from-compose` });
+    try {
+      const config = configSchema.parse({ retries: { streamAttempts: 1, backoffSeconds: 0 } });
+      const log = createLogger({ write: () => undefined }, 'silent');
+      const result = await runJob({ warehouse: wh, config, log, sources: [{ source: fakeSource({ streams: ['ticks'], pages: 1 }), config: {} }], steps: [], overlap: 'wait', heartbeat: true });
+      expect(result.status).toBe('succeeded');
+      expect(pings).toEqual(['GET /ping/from-compose']);
+    } finally {
+      delete process.env.VERITE_HEARTBEAT_URL;
+    }
+  });
+
   it('is read by verite check, never pinged', async () => {
     const config = configSchema.parse({ alerts: { heartbeatUrlEnv: 'VERITE_TEST_HEARTBEAT' } });
     const result = await checkDelivery({ config, env: { VERITE_TEST_HEARTBEAT: `${monitorUrl}/ping/abc` } });
