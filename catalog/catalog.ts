@@ -27,6 +27,13 @@ export interface StreamIdentity {
    * version never overwrites a newer one already landed. Undefined: the last landed wins.
    */
   versionOf?(record: Record<string, unknown>): string | undefined;
+  /**
+   * Why the record is plainly another kind of object than the stream's, or undefined: a Stripe
+   * object says what it is (`object`), a Shopify one its type (`admin_graphql_api_id`), so a file
+   * imported into the wrong stream is quarantined saying where it belongs, where its ids alone
+   * would have landed it as, say, orders that every later model sets aside.
+   */
+  kindProblem?(record: Record<string, unknown>): string | undefined;
 }
 
 type Rec = Record<string, unknown>;
@@ -68,9 +75,33 @@ function identity(
   cursorDescription: string,
   defaultLookbackDays: number,
   keyOf: (r: Rec) => string | undefined,
-  extra: Partial<Pick<StreamIdentity, 'dateOf' | 'versionOf' | 'datesData'>> = {},
+  extra: Partial<Pick<StreamIdentity, 'dateOf' | 'versionOf' | 'datesData' | 'kindProblem'>> = {},
 ): StreamIdentity {
   return Object.freeze({ name, kind, keyDescription, cursorDescription, defaultLookbackDays, keyOf, ...extra });
+}
+
+/** Where the API objects a file may hold belong: Stripe's by `object`, Shopify's by the type in their global id. */
+const STRIPE_STREAMS: Readonly<Record<string, string>> = { charge: 'stripe charges', refund: 'stripe refunds', balance_transaction: 'stripe balance_transactions' };
+const SHOPIFY_STREAMS: Readonly<Record<string, string>> = { Order: 'shopify orders', Customer: 'shopify customers', Product: 'shopify products' };
+
+/**
+ * The kind check of a stream that holds Stripe objects of type `object` (or, with `null`, of a
+ * stream that holds none), and Shopify objects of type `gidType` (or none). A record that says
+ * nothing of its kind passes: only a record that plainly is another kind is refused.
+ */
+function kindOf(stripeObject: string | null, gidType: string | null): (r: Rec) => string | undefined {
+  return (r) => {
+    const object = typeof r.object === 'string' ? r.object : undefined;
+    if (object !== undefined && object in STRIPE_STREAMS && object !== stripeObject) {
+      return `a Stripe ${object.replace('_', ' ')} (its "object" is "${object}")${stripeObject ? `, not a ${stripeObject.replace('_', ' ')}` : ''}: import it as ${STRIPE_STREAMS[object]}`;
+    }
+    const gid = typeof r.admin_graphql_api_id === 'string' ? /^gid:\/\/shopify\/([A-Za-z]+)\//.exec(r.admin_graphql_api_id)?.[1] : undefined;
+    if (gid !== undefined && gid in SHOPIFY_STREAMS && gid !== gidType) {
+      const an = (word: string) => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+      return `a Shopify ${gid.toLowerCase()} (its admin_graphql_api_id is ${an(gid)} id)${gidType ? `, not ${an(gidType.toLowerCase())}` : ''}: import it as ${SHOPIFY_STREAMS[gid]}`;
+    }
+    return undefined;
+  };
 }
 
 /**
@@ -84,14 +115,16 @@ export const catalog = {
   shopify: {
     orders: identity('orders', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
       versionOf: (r) => isoTimestamp(r.updated_at),
+      kindProblem: kindOf(null, 'Order'),
     }),
     customers: identity('customers', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), {
       versionOf: (r) => isoTimestamp(r.updated_at),
+      kindProblem: kindOf(null, 'Customer'),
     }),
     // An event never changes; and without a version its raw rows do not date the stream's data:
     // a shop that deletes nothing for a month is not a stale stream.
     deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id), { datesData: false }),
-    products: identity('products', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.updated_at) }),
+    products: identity('products', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.updated_at), kindProblem: kindOf(null, 'Product') }),
     // A snapshot of the levels as read on the run's date: each run replaces its date's rows, so
     // history builds up one date at a time and a second run on a date corrects the first.
     inventory_levels: identity(
@@ -107,12 +140,13 @@ export const catalog = {
   stripe: {
     // `created` never changes, so as a version it only dates the data (freshness): an update
     // of the same object has an equal version and lands.
-    charges: identity('charges', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created) }),
-    refunds: identity('refunds', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created) }),
+    charges: identity('charges', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created), kindProblem: kindOf('charge', null) }),
+    refunds: identity('refunds', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created), kindProblem: kindOf('refund', null) }),
     // A pending transaction becomes available (its status changes) days after it is created:
     // the lookback lists those days again, and the restated record lands over the first.
     balance_transactions: identity('balance_transactions', 'entity', 'id', 'created + lookback', 7, (r) => text(r.id), {
       versionOf: (r) => isoTimestamp(r.created),
+      kindProblem: kindOf('balance_transaction', null),
     }),
   },
   ga4: {

@@ -23,6 +23,8 @@ export interface LandResult {
   unchanged: number;
   /** Records sent to ops.quarantine. */
   quarantined: number;
+  /** Why the first record refused was refused (also when its quarantine row was there already). */
+  firstReason?: string;
 }
 
 export interface LandTarget {
@@ -126,6 +128,11 @@ export function preparePage(stream: StreamIdentity, records: readonly unknown[],
     }
     if (NUL.test(json) || LONE_SURROGATE.test(json)) {
       quarantine.push({ reason: 'holds a NUL character or a broken UTF-16 surrogate, which PostgreSQL jsonb cannot store', raw: json, location });
+      return;
+    }
+    const otherKind = stream.kindProblem?.(record);
+    if (otherKind) {
+      quarantine.push({ reason: otherKind, raw: json, location });
       return;
     }
     const key = stream.keyOf(record);
@@ -276,7 +283,7 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
     // Unchanged: every valid record not written (identical to the landed row, or an older
     // version than the landed one or than another of the page).
     const valid = page.records.length - quarantine.length;
-    return { received: page.records.length, written, unchanged: valid - written, quarantined: quarantine.length === 0 ? 0 : quarantined };
+    return { received: page.records.length, written, unchanged: valid - written, quarantined: quarantine.length === 0 ? 0 : quarantined, firstReason: quarantine[0]?.reason };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
@@ -323,8 +330,9 @@ export async function landPages(
   options: { datesOfRecords?: boolean } = {},
 ): Promise<LandResult & { pages: number }> {
   const full: LandTarget = { ...target, batchId: target.batchId ?? randomUUID() };
-  const total = { received: 0, written: 0, unchanged: 0, quarantined: 0, pages: 0 };
+  const total: LandResult & { pages: number } = { received: 0, written: 0, unchanged: 0, quarantined: 0, pages: 0 };
   const add = (result: LandResult) => {
+    total.firstReason ??= result.firstReason;
     total.received += result.received;
     total.written += result.written;
     total.unchanged += result.unchanged;

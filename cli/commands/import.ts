@@ -87,7 +87,8 @@ export function registerImport(program: Command, known: KnownSources): void {
               ? null
               : result.received === 0
                 ? `${name} holds no records: nothing was landed`
-                : `nothing of ${name} was landed: all its ${result.received} record(s) were quarantined`;
+                : // The first record's reason often says what is wrong with the whole file (the stream it was given to).
+                  `nothing of ${name} was landed: all its ${result.received} record(s) were quarantined${result.firstReason ? ` (the first: ${result.firstReason})` : ''}`;
           await finishRun(warehouse.db, runId, { status: nothing ? 'failed' : 'succeeded', landed: result.written, quarantined: refused, error: nothing });
           process.stdout.write(`${label}: ${result.received} record(s) read, ${result.written} written, ${result.unchanged} unchanged, ${refused} quarantined\n`);
           const replaced = dates.filter((d) => d.held > 0);

@@ -115,6 +115,19 @@ describe('verite import (issue 17)', () => {
     expect(await importRuns()).toBe(before + 3);
   });
 
+  it('quarantines a file of another kind of object, saying which stream takes it, and gives the first reason when nothing lands', async () => {
+    // Two Stripe charges (shaped as the API sends them, trimmed) given to shopify.orders: their ids alone would have landed them.
+    const charges = file('charges.jsonl', ['ch_3QxKaA2eZvKYlo2C0u1bC9dQ', 'ch_3QxKaA2eZvKYlo2C0u1bC9dR'].map((id) => JSON.stringify({ id, object: 'charge', amount: 2000, currency: 'usd', created: 1733400000, status: 'succeeded' })).join('\n'));
+    const res = await runCli(['import', 'shopify', 'orders', charges], { env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('verite: shopify.orders: nothing of charges.jsonl was landed: all its 2 record(s) were quarantined (the first: a Stripe charge (its "object" is "charge"): import it as stripe charges)');
+    const q = (await wh.pool.query<{ location: string; reason: string }>(`select location, reason from ops.quarantine where location like 'charges.jsonl:%' order by location`)).rows;
+    expect(q.map((r) => [r.location, r.reason])).toEqual([
+      ['charges.jsonl:1', 'a Stripe charge (its "object" is "charge"): import it as stripe charges'],
+      ['charges.jsonl:2', 'a Stripe charge (its "object" is "charge"): import it as stripe charges'],
+    ]);
+  });
+
   it('refuses a file that is not what its extension says, naming it (exit 2), before starting anything', async () => {
     const before = await importRuns();
     const lines = file('orders.json', `${order(151, '2024-04-01T00:00:00Z', '1.00')}\n${order(152, '2024-04-01T00:00:00Z', '2.00')}\n`);
