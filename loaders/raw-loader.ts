@@ -332,7 +332,7 @@ export async function landPages(
   const full: LandTarget = { ...target, batchId: target.batchId ?? randomUUID() };
   const total: LandResult & { pages: number } = { received: 0, written: 0, unchanged: 0, quarantined: 0, pages: 0 };
   const add = (result: LandResult) => {
-    total.firstReason ??= result.firstReason;
+    if (total.firstReason === undefined) total.firstReason = result.firstReason;
     total.received += result.received;
     total.written += result.written;
     total.unchanged += result.unchanged;
