@@ -17,6 +17,8 @@ export interface FinishedRun {
   runId: string;
   status: 'succeeded' | 'failed';
   error?: string;
+  /** A failed run the scheduler will try again: `run_failed` gives no verdict until the retry's. */
+  retrying?: boolean;
 }
 
 export interface AlertCheckOptions {
@@ -184,6 +186,7 @@ const OP_WORDS: Record<Op, string> = { '>': 'above', '>=': 'at or above', '<': '
 async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, rule: AlertRule, now: Date, run?: FinishedRun): Promise<Evaluation> {
   if (rule.metric === 'run_failed') {
     if (!run) return { value: null, detail: 'no run to judge' };
+    if (run.status === 'failed' && run.retrying) return { value: null, detail: `run ${run.runId} failed and is tried again later: its retry is judged` };
     return { value: run.status === 'failed' ? 1 : 0, detail: run.status === 'failed' ? `run ${run.runId} failed: ${run.error ?? 'unknown error'}` : `run ${run.runId} succeeded` };
   }
   if (rule.metric === 'records_set_aside') return setAsideRecords(warehouse);

@@ -20,6 +20,8 @@ export interface RunJobOptions extends RunOptions {
    * (a schedule without `sources`, `verite run` without `--sources`, and their retries).
    */
   heartbeat?: boolean;
+  /** Whether a failed run will be tried again (the scheduler's retries): its `run_failed` alert then waits for the retry. */
+  retryPlanned?: (run: RunResult) => boolean;
 }
 
 export type RunJobResult =
@@ -49,7 +51,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         // A run that succeeded with warnings succeeded: the records it set aside are the
         // `records_set_aside` rule's business, not `run_failed`'s.
         const status = run.status === 'succeeded' || run.status === 'succeeded with warnings' ? 'succeeded' : 'failed';
-        alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status, error: run.error }, signal });
+        const retrying = status === 'failed' && options.retryPlanned?.(run) === true;
+        alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status, error: run.error, retrying }, signal });
       } catch (error) {
         log.error({ runId, err: errorMessage(error) }, 'alert check failed');
       }

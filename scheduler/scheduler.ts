@@ -8,7 +8,7 @@ import { systemTimers, type Timers } from '../lib/timers.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { LockMode } from '../pipeline/lock.ts';
 import type { KnownSources } from '../extractors/types.ts';
-import { resolveSources, type ResolvedSource } from '../pipeline/run.ts';
+import { resolveSources, type ResolvedSource, type RunResult } from '../pipeline/run.ts';
 import type { PostLoadStep } from '../pipeline/steps.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { alertRuleProblems } from './alerts.ts';
@@ -151,6 +151,14 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         ? `${scheduleTrigger(entry.cron)} (retry ${retry.attempt} of ${config.retries.runRetries} after failed run ${retry.runId})`
         : scheduleTrigger(entry.cron);
     const names = sources.map((s) => s.source.name);
+    const attempt = (retry?.attempt ?? 0) + 1;
+    /** The retry of this failed run, if one may help: its sources, or undefined. */
+    const retryAfter = (run: RunResult, n: number): RetryOf | undefined => {
+      // A source down at 03:00, or the warehouse in its maintenance window, is often back within the hour.
+      if (run.warehouseLost) return { attempt: n, runId, sources: 'all' };
+      const transient = run.streams.filter((s) => s.status === 'failed' && !isPermanent(s.error));
+      return transient.length ? { attempt: n, runId, sources: [...new Set(transient.map((s) => s.source))] } : undefined;
+    };
     log.info({ runId, schedule: entry.cron, sources: entry.sources ?? 'all', scheduledFor: scheduledFor.toISOString(), firing: firings }, 'schedule fired');
     const previous = busy.get(index);
     let job: Promise<RunJobResult>;
@@ -165,9 +173,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       busy.set(index, runId);
       // A schedule of every source (or its retry) tells the monitor the night's run is done.
       const heartbeat = entry.sources === undefined;
-      job = runJob({ warehouse, config, log, sources, steps: options.steps, signal: controller.signal, overlap, kind: 'run', trigger, runId, heartbeat });
+      // A failed run about to be tried again is not yet a failed night: the run_failed alert waits for the retry.
+      const retryPlanned = (run: RunResult) => config.retries.runRetries >= attempt && retryAfter(run, attempt) !== undefined;
+      job = runJob({ warehouse, config, log, sources, steps: options.steps, signal: controller.signal, overlap, kind: 'run', trigger, runId, heartbeat, retryPlanned });
     }
-    const attempt = (retry?.attempt ?? 0) + 1;
     let ended: RunJobResult | undefined;
     let again: RetryOf | undefined;
     const tracked = job
@@ -177,11 +186,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
           log.info({ runId, schedule: entry.cron, status: result.status, landed: result.run.landed, error: result.run.error }, 'scheduled run finished');
         }
         if (result.status === 'failed') {
-          // A source down at 03:00, or the warehouse in its maintenance window, is often back within the hour.
-          const transient = result.run.streams.filter((s) => s.status === 'failed' && !isPermanent(s.error));
-          if (result.run.warehouseLost) again = { attempt, runId, sources: 'all' };
-          else if (transient.length) again = { attempt, runId, sources: [...new Set(transient.map((s) => s.source))] };
-          else log.info({ runId, schedule: entry.cron }, 'scheduled run failed; not retried, as trying again cannot help (a refused credential, or a step that failed on the data)');
+          again = retryAfter(result.run, attempt);
+          if (!again) log.info({ runId, schedule: entry.cron }, 'scheduled run failed; not retried, as trying again cannot help (a refused credential, or a step that failed on the data)');
         }
       })
       .catch((error: unknown) => {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { Source } from '../../extractors/types.ts';
@@ -143,6 +145,52 @@ describe('a failed scheduled run', () => {
       await scheduler.stop();
     }
     expect(pending[0]!.cleared).toBe(true);
+  });
+
+  it('holds the run_failed alert while a retry is pending, and sends it when the last retry fails too', async () => {
+    const posts: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        posts.push((JSON.parse(body) as { text: string }).text);
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    try {
+      const alerts = { webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, rules: [{ name: 'night failed', metric: 'run_failed' }] };
+      const config = configSchema.parse({ schedules: [{ cron: '0 3 * * *' }], alerts, retries: { streamAttempts: 1, backoffSeconds: 0, runRetries: 1 } });
+      const { timers, held: pending } = heldTimers();
+      const jobs: RunJobResult[] = [];
+      let waiting: (() => void) | undefined;
+      const scheduler = startScheduler({
+        warehouse: wh, config, log: logger(), steps: [], timers,
+        resolve: () => [{ source: flaky('fake', 10), config: {} }],
+        now: () => new Date('2026-12-06T10:00:00Z'),
+        onJob: (r) => {
+          jobs.push(r);
+          waiting?.();
+        },
+      });
+      const ended = (n: number) => new Promise<void>((resolve) => {
+        waiting = () => jobs.length >= n && resolve();
+        waiting();
+      });
+      await ended(1);
+      // Failed, a retry pending: no alert yet.
+      expect(jobs[0]!.status).toBe('failed');
+      expect(posts).toEqual([]);
+      pending[0]!.fire();
+      await ended(2);
+      await scheduler.stop();
+      // The retry failed too, and no retry is left: now the night has failed.
+      expect(posts).toHaveLength(1);
+      expect(posts[0]).toMatch(new RegExp(`^:rotating_light: verite alert: night failed: run ${jobs[1]!.runId} failed: fake\\.ticks: HTTP 503 Service Unavailable`));
+    } finally {
+      await new Promise((resolve) => hook.close(resolve));
+      await wh.pool.query(`delete from ops.alert_state`);
+    }
   });
 
   it('drops a pending retry when the scheduler stops', async () => {
