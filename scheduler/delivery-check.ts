@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
+import cron from 'node-cron';
 import nodemailer from 'nodemailer';
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
@@ -9,6 +10,7 @@ import { redactString } from '../lib/logger.ts';
 import { alertWebhookEnv } from './alerts.ts';
 import { heartbeatUrlEnv } from './heartbeat.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
+import { lastCronTimeBetween } from './scheduler.ts';
 
 /**
  * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner
@@ -19,7 +21,7 @@ import { smtpUrlProblem } from './report-delivery.ts';
  */
 
 export interface DeliveryCheckOptions {
-  config: Pick<VeriteConfig, 'reports' | 'reportsDir' | 'alerts'>;
+  config: Pick<VeriteConfig, 'reports' | 'reportsDir' | 'alerts' | 'schedules' | 'reportingTimezone'>;
   /** Where secrets are read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   /** How long the SMTP server has to answer each step (default 15 s). */
@@ -41,6 +43,7 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
   const env = options.env ?? process.env;
   const findings: CheckFinding[] = [];
   if (config.reports.length) findings.push(...reportsFolderFindings(config.reportsDir));
+  findings.push(...reportTimingFindings(config));
   // The same SMTP server named by several reports is asked once.
   const verified = new Map<string, Promise<CheckFinding>>();
   for (const [i, entry] of config.reports.entries()) {
@@ -186,5 +189,61 @@ function smtpFailure(error: unknown): string {
       return `TLS failed (${said}): smtps:// is for port 465; use smtp:// for 587, where the server offers STARTTLS`;
     default:
       return said;
+  }
+}
+
+/** How soon after a nightly run starts a report may fire before it risks being made ahead of the run's end. */
+const REPORT_AFTER_RUN_MINUTES = 60;
+
+/**
+ * A report that fires less than an hour after a daily run of every source starts: made before
+ * the run has landed the last day, the report's "last complete period" is the one before (a
+ * Monday review of the week before last), or its last day is missing. Judged on the report's
+ * next firing; only schedules of every source that fire once a day or less count (a schedule
+ * every 30 minutes keeps the data fresh all day).
+ */
+export function reportTimingFindings(config: Pick<VeriteConfig, 'reports' | 'schedules' | 'reportingTimezone'>, now: Date = new Date()): CheckFinding[] {
+  const daily = config.schedules.filter((s) => {
+    if (s.sources !== undefined) return false;
+    const fields = cron.parse(s.cron);
+    return fields.hour.length === 1 && fields.minute.length === 1 && fields.second.length === 1;
+  });
+  const findings: CheckFinding[] = [];
+  for (const [i, report] of config.reports.entries()) {
+    const next = nextCronTime(report.cron, config.reportingTimezone, now);
+    if (!next) continue;
+    for (const schedule of daily) {
+      // The run's latest start at or before the report's minute, within the hour before it.
+      const started = lastCronTimeBetween(schedule.cron, config.reportingTimezone, new Date(next.getTime() - REPORT_AFTER_RUN_MINUTES * 60_000), new Date(next.getTime() + 60_000));
+      if (!started) continue;
+      const gap = Math.round((next.getTime() - started.getTime()) / 60_000);
+      findings.push(
+        warning(
+          `reports[${i}] (${report.kind}) fires ${gap === 0 ? 'when' : `${gap} minute${gap === 1 ? '' : 's'} after`} the run of every source (${schedule.cron}) starts: made before that run has ended, the report is of the period before, or lacks its last day; fire it some hours after the run (e.g. "0 7 * * 1" for a Monday review after a run at 03:00)`,
+        ),
+      );
+      break;
+    }
+  }
+  return findings;
+}
+
+/** The first time the cron expression names after `from` (within 92 days: a quarterly report), or null. */
+function nextCronTime(expression: string, timeZone: string, from: Date): Date | null {
+  const task = cron.createTask(expression, () => undefined, { timezone: timeZone });
+  try {
+    // node-cron's own matcher finds the next time at once; scanned minute by minute if a
+    // release of the package no longer exposes it.
+    const matcher = (task as unknown as { timeMatcher?: { getNextMatch?(date: Date): Date } }).timeMatcher;
+    if (typeof matcher?.getNextMatch === 'function') return matcher.getNextMatch(from);
+    const minute = 60_000;
+    const second = cron.parse(expression).second[0] ?? 0;
+    const start = Math.floor(from.getTime() / minute) * minute + minute;
+    for (let m = start; m < start + 92 * 86_400_000; m += minute) {
+      if (task.match(new Date(m + second * 1000))) return new Date(m + second * 1000);
+    }
+    return null;
+  } finally {
+    void task.destroy();
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { checkDelivery, deliversAnything } from '../../scheduler/delivery-check.ts';
+import { checkDelivery, deliversAnything, reportTimingFindings } from '../../scheduler/delivery-check.ts';
 import { runCli } from '../support/cli.ts';
 
 /**
@@ -147,6 +147,23 @@ describe('the delivery check', () => {
     const result = await checkDelivery({ config: configSchema.parse({ schedules: [], reports: [{ cron: '0 7 * * 1', kind: 'weekly' }], reportsDir: join(file, 'reports') }), env: {} });
     expect(result.findings[0]).toEqual({ level: 'problem', message: `reportsDir ${join(file, 'reports')}: ${file} is a file, not a folder: reports cannot be written there` });
     expect(result.findings[1]).toEqual({ level: 'ok', message: `reports[0] (weekly): written into ${join(file, 'reports')} only (no webhook or e-mail under "to")` });
+  });
+
+  it('warns of a report that fires within the hour after the nightly run of every source starts', () => {
+    // Sunday 6 December 2026, noon UTC: the weekly report's next firing is Monday the 7th.
+    const now = new Date('2026-12-06T12:00:00Z');
+    const timing = (top: Record<string, unknown>) => reportTimingFindings(configSchema.parse(top), now).map((f) => `${f.level}: ${f.message}`);
+    const advice = 'made before that run has ended, the report is of the period before, or lacks its last day; fire it some hours after the run (e.g. "0 7 * * 1" for a Monday review after a run at 03:00)';
+    // The default schedule: every source at 03:00; the review at 03:05 comes 5 minutes later.
+    expect(timing({ reports: [{ cron: '5 3 * * 1', kind: 'weekly' }] })).toEqual([`warning: reports[0] (weekly) fires 5 minutes after the run of every source (0 3 * * *) starts: ${advice}`]);
+    expect(timing({ reports: [{ cron: '0 3 * * 1', kind: 'weekly' }] })).toEqual([`warning: reports[0] (weekly) fires when the run of every source (0 3 * * *) starts: ${advice}`]);
+    // On the shop's clock: 03:30 Paris is 30 minutes after 03:00 Paris.
+    expect(timing({ reportingTimezone: 'Europe/Paris', reports: [{ cron: '30 3 * * 1', kind: 'weekly' }] })).toEqual([`warning: reports[0] (weekly) fires 30 minutes after the run of every source (0 3 * * *) starts: ${advice}`]);
+    // Four hours later, a schedule of some sources only, or one every 30 minutes: nothing to say.
+    expect(timing({ reports: [{ cron: '0 7 * * 1', kind: 'weekly' }] })).toEqual([]);
+    expect(timing({ schedules: [{ cron: '0 3 * * *', sources: ['stripe'] }, { cron: '*/30 * * * *' }], reports: [{ cron: '5 3 * * 1', kind: 'weekly' }] })).toEqual([]);
+    // A monthly review on the 1st at 03:20, after a run at 03:00 (the 1st of January 2027 is the next).
+    expect(timing({ reports: [{ cron: '20 3 1 * *', kind: 'monthly' }] })).toEqual([`warning: reports[0] (monthly) fires 20 minutes after the run of every source (0 3 * * *) starts: ${advice}`]);
   });
 
   it('is part of check when the config delivers anything', () => {
