@@ -112,7 +112,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const timers = options.timers ?? systemTimers;
   const configChange = options.configFile ? watchConfigFile(options.configFile, log) : () => undefined;
   // A failed run's next retry, by schedule: dropped when the schedule fires first.
-  const retries = new Map<number, unknown>();
+  const retries = new Map<number, { handle: unknown; retry: RetryOf }>();
   const planRetry = (index: number, failed: RetryOf) => {
     const { runRetries, runRetryMinutes } = config.retries;
     const { entry } = plan[index]!;
@@ -122,13 +122,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       return;
     }
     log.info({ schedule: entry.cron, runId: failed.runId, retry: failed.attempt, of: runRetries, inMinutes: runRetryMinutes, sources: failed.sources }, 'scheduled run failed; firing it again later');
-    retries.set(
-      index,
-      timers.set(() => {
-        retries.delete(index);
-        fire(index, new Date(), undefined, failed);
-      }, runRetryMinutes * 60_000),
-    );
+    const handle = timers.set(() => {
+      retries.delete(index);
+      fire(index, new Date(), undefined, failed);
+    }, runRetryMinutes * 60_000);
+    retries.set(index, { handle, retry: failed });
   };
 
   const fire = (index: number, scheduledFor: Date, missed?: Date, retry?: RetryOf) => {
@@ -137,9 +135,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     const { entry } = plan[index]!;
     // The schedule's own firing comes before a pending retry: it runs every source anyway.
     const pending = retries.get(index);
+    let dropped: RetryOf | undefined;
     if (!retry && pending !== undefined) {
-      timers.clear(pending);
+      timers.clear(pending.handle);
       retries.delete(index);
+      dropped = pending.retry;
       log.info({ schedule: entry.cron }, 'the retry of a failed run is dropped: the schedule fired first');
     }
     const sources = retry && retry.sources !== 'all' ? plan[index]!.sources.filter((s) => (retry.sources as string[]).includes(s.source.name)) : plan[index]!.sources;
@@ -185,6 +185,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         if (result.status !== 'skipped') {
           log.info({ runId, schedule: entry.cron, status: result.status, landed: result.run.landed, error: result.run.error }, 'scheduled run finished');
         }
+        // Skipped (another process holds the run lock): the dropped retry still has its sources to bring.
+        if (result.status === 'skipped' && dropped) again = dropped;
         if (result.status === 'failed') {
           again = retryAfter(result.run, attempt);
           if (!again) log.info({ runId, schedule: entry.cron }, 'scheduled run failed; not retried, as trying again cannot help (a refused credential, or a step that failed on the data)');
@@ -264,7 +266,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     async stop(reason = 'stopped') {
       if (!stopping) {
         stopping = true;
-        for (const handle of retries.values()) timers.clear(handle);
+        for (const pending of retries.values()) timers.clear(pending.handle);
         retries.clear();
         for (const task of tasks) await task.destroy();
         controller.abort(new Error(`scheduler ${reason}`));

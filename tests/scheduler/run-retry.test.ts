@@ -6,6 +6,7 @@ import type { Source } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import type { RunJobResult } from '../../scheduler/run-job.ts';
+import { RUN_LOCK } from '../../pipeline/lock.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { createRawTable } from '../../warehouse/migrations/0001-init.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
@@ -190,6 +191,37 @@ describe('a failed scheduled run', () => {
     } finally {
       await new Promise((resolve) => hook.close(resolve));
       await wh.pool.query(`delete from ops.alert_state`);
+    }
+  });
+
+  it('keeps the retry when the schedule fired first but was skipped, another process holding the run lock', async () => {
+    const config = configSchema.parse({ schedules: [{ cron: '* * * * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0 } });
+    const { timers, held: pending } = heldTimers();
+    const skipped: RunJobResult[] = [];
+    const scheduler = startScheduler({
+      warehouse: wh, config, log: logger(), steps: [], timers, overlap: 'skip',
+      resolve: () => [{ source: flaky('fake', 100), config: {} }],
+      onJob: (r) => void (r.status === 'skipped' && skipped.push(r)),
+    });
+    // Another process's session, to hold the run lock as a backfill would.
+    const other = await wh.pool.connect();
+    try {
+      // A failed run and its retry, pending.
+      await waitUntil(() => pending.length >= 1);
+      let locked = false;
+      for (let i = 0; i < 600 && !locked; i++) {
+        locked = (await other.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [RUN_LOCK.namespace, RUN_LOCK.id])).rows[0]!.ok;
+        if (!locked) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // Each firing now drops the pending retry and is skipped: the retry is planned again each
+      // time (without that, no timer is set once the lock is held: no run fails any more).
+      const before = pending.length;
+      await waitUntil(() => skipped.length >= 1 && pending.length > before && !pending.at(-1)!.cleared);
+      expect(skipped[0]!.status).toBe('skipped');
+    } finally {
+      await other.query('select pg_advisory_unlock_all()');
+      other.release();
+      await scheduler.stop();
     }
   });
 
