@@ -1,14 +1,14 @@
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
-import { readSecret } from '../config/load.ts';
 import type { AlertRule, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../lib/http.ts';
 import { addDays, localDate } from '../lib/dates.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { redactString, registerSecret, type Logger } from '../lib/logger.ts';
+import { redactString, type Logger } from '../lib/logger.ts';
 import { freshnessLimit, hasOwnFreshnessLimit, streamStatus } from '../pipeline/status.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { BUILT_IN_ALERT_METRICS, metricParts } from './alert-metrics.ts';
+import { alertWebhookSetting, secretUrl } from './secret-url.ts';
 
 type Op = NonNullable<AlertRule['op']>;
 
@@ -270,31 +270,17 @@ function payload(message: string, firing: boolean, key: string, run?: FinishedRu
   };
 }
 
-/** Where the webhook URL is read when the config names no variable and no URL (docker-compose.yml passes it). */
-const DEFAULT_WEBHOOK_URL_ENV = 'VERITE_ALERT_WEBHOOK_URL';
-
-/** The variable the alert webhook's URL is read from: `webhookUrlEnv`, else `VERITE_ALERT_WEBHOOK_URL` when set and no URL is given. */
-export function alertWebhookEnv(config: Pick<VeriteConfig, 'alerts'>, env: NodeJS.ProcessEnv): string | undefined {
-  return config.alerts.webhookUrlEnv ?? (!config.alerts.webhookUrl && env[DEFAULT_WEBHOOK_URL_ENV] ? DEFAULT_WEBHOOK_URL_ENV : undefined);
-}
-
 /**
  * The webhook URL (a secret: it carries the channel's token), or null to only log: from the
  * variable `webhookUrlEnv` names, else `webhookUrl`, else `VERITE_ALERT_WEBHOOK_URL` when set.
  */
 function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): string | null {
-  const { webhookUrl: direct } = config.alerts;
-  const webhookUrlEnv = alertWebhookEnv(config, env);
-  if (webhookUrlEnv) {
-    try {
-      return readSecret(webhookUrlEnv, 'alerts.webhookUrlEnv', env);
-    } catch (error) {
-      log.error({ err: errorMessage(error) }, 'alerts are only logged');
-      return null;
-    }
+  try {
+    return secretUrl(alertWebhookSetting(config), env);
+  } catch (error) {
+    log.error({ err: errorMessage(error) }, 'alerts are only logged');
+    return null;
   }
-  if (direct) registerSecret(direct);
-  return direct ?? null;
 }
 
 async function postWebhook(url: string, body: WebhookPayload, log: Logger, signal?: AbortSignal): Promise<void> {

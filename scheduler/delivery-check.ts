@@ -7,10 +7,10 @@ import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
 import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
-import { alertWebhookEnv } from './alerts.ts';
-import { heartbeatUrlEnv } from './heartbeat.ts';
+import { isRemoteHost } from '../pipeline/warehouse-check.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
-import { lastCronTimeBetween } from './scheduler.ts';
+import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, type SecretUrlSetting } from './secret-url.ts';
+import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
 
 /**
  * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner
@@ -35,7 +35,7 @@ export interface DeliveryCheckResult {
 
 /** Whether the config delivers anything a check can look at: a report, or an alert webhook. */
 export function deliversAnything(config: DeliveryCheckOptions['config'], env: NodeJS.ProcessEnv = process.env): boolean {
-  return config.reports.length > 0 || Boolean(config.alerts.webhookUrl) || alertWebhookEnv(config, env) !== undefined || Boolean(config.alerts.heartbeatUrl) || heartbeatUrlEnv(config, env) !== undefined;
+  return config.reports.length > 0 || hasSecretUrl(alertWebhookSetting(config), env) || hasSecretUrl(heartbeatSetting(config), env);
 }
 
 export async function checkDelivery(options: DeliveryCheckOptions): Promise<DeliveryCheckResult> {
@@ -53,18 +53,13 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
       findings.push(ok(`${label}: written into ${config.reportsDir} only (no webhook or e-mail under "to")`));
       continue;
     }
-    if (to.webhookEnv) findings.push(webhookFinding(label, `${label}.to.webhookEnv`, () => readSecret(to.webhookEnv!, `${label}.to.webhookEnv`, env)));
-    else if (to.webhook) findings.push(webhookFinding(label, `${label}.to.webhook`, () => to.webhook!));
+    if (to.webhook || to.webhookEnv) findings.push(webhookFinding(label, reportWebhookSetting(to, `${label}.to`), env));
     if (to.email) findings.push(...(await emailFindings(label, to.email, env, verified, options.smtpTimeoutMs ?? 15_000)));
   }
-  const alertEnv = alertWebhookEnv(config, env);
-  if (alertEnv) findings.push(webhookFinding('alerts', `alerts (${alertEnv})`, () => readSecret(alertEnv, 'alerts.webhookUrlEnv', env)));
-  else if (config.alerts.webhookUrl) findings.push(webhookFinding('alerts', 'alerts.webhookUrl', () => config.alerts.webhookUrl!));
+  if (hasSecretUrl(alertWebhookSetting(config), env)) findings.push(webhookFinding('alerts', alertWebhookSetting(config), env));
   // The heartbeat is read, never pinged: a ping tells the monitor that a run succeeded.
-  const pingEnv = heartbeatUrlEnv(config, env);
-  if (pingEnv || config.alerts.heartbeatUrl) {
-    const read = () => (pingEnv ? readSecret(pingEnv, 'alerts.heartbeatUrlEnv', env) : config.alerts.heartbeatUrl!);
-    findings.push(webhookFinding('heartbeat', pingEnv ? `alerts.heartbeatUrlEnv (${pingEnv})` : 'alerts.heartbeatUrl', read, { noun: 'ping URL', untouched: 'not pinged: a ping tells the monitor a run succeeded' }));
+  if (hasSecretUrl(heartbeatSetting(config), env)) {
+    findings.push(webhookFinding('heartbeat', heartbeatSetting(config), env, { noun: 'ping URL', untouched: 'not pinged: a ping tells the monitor a run succeeded' }));
   }
   return { level: worstLevel(findings), findings };
 }
@@ -96,29 +91,28 @@ function reportsFolderFindings(dir: string): CheckFinding[] {
  * A webhook's URL is read and looked at, never called. Slack's, Mattermost's and Teams' incoming
  * webhooks are https; http is only for a receiver on the same machine or network.
  */
-function webhookFinding(label: string, setting: string, read: () => string, kind = { noun: 'webhook', untouched: 'not called: a call would post a message' }): CheckFinding {
+function webhookFinding(label: string, setting: SecretUrlSetting, env: NodeJS.ProcessEnv, kind = { noun: 'webhook', untouched: 'not called: a call would post a message' }): CheckFinding {
   let url: string;
   try {
-    url = read();
+    url = secretUrl(setting, env)!;
   } catch (error) {
     return problem(error instanceof ConfigError ? error.problems.join('; ') : errorMessage(error));
   }
+  const variable = secretUrlEnv(setting, env);
+  const where = variable ? `${setting.key}Env (${variable})` : setting.key;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return problem(`${setting}: the ${kind.noun} does not parse as a URL (expected https://…)`);
+    return problem(`${where}: the ${kind.noun} does not parse as a URL (expected https://…)`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return problem(`${setting}: the ${kind.noun} is a ${parsed.protocol} URL: expected https://`);
-  const where = `${label}: ${kind.noun} on ${parsed.host}`;
-  if (parsed.protocol === 'http:' && !isLocalHost(parsed.hostname)) {
-    return warning(`${where} is plain http: its token and the report's figures cross the network unencrypted; use its https address`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return problem(`${where}: the ${kind.noun} is a ${parsed.protocol} URL: expected https://`);
+  const seen = `${label}: ${kind.noun} on ${parsed.host}`;
+  // Another machine, as the warehouse check tells it (a loopback address or a name without a dot is this machine's or its network's).
+  if (parsed.protocol === 'http:' && isRemoteHost(parsed.hostname)) {
+    return warning(`${seen} is plain http: its token and the report's figures cross the network unencrypted; use its https address`);
   }
-  return ok(`${where} (${kind.untouched})`);
-}
-
-function isLocalHost(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || /^127\./.test(host) || /^10\./.test(host) || /^192\.168\./.test(host) || /^172\.(1[6-9]|2[0-9]|3[01])\./.test(host) || !host.includes('.');
+  return ok(`${seen} (${kind.untouched})`);
 }
 
 type EmailSettings = NonNullable<ReportEntry['to']['email']>;
@@ -226,24 +220,4 @@ export function reportTimingFindings(config: Pick<VeriteConfig, 'reports' | 'sch
     }
   }
   return findings;
-}
-
-/** The first time the cron expression names after `from` (within 92 days: a quarterly report), or null. */
-function nextCronTime(expression: string, timeZone: string, from: Date): Date | null {
-  const task = cron.createTask(expression, () => undefined, { timezone: timeZone });
-  try {
-    // node-cron's own matcher finds the next time at once; scanned minute by minute if a
-    // release of the package no longer exposes it.
-    const matcher = (task as unknown as { timeMatcher?: { getNextMatch?(date: Date): Date } }).timeMatcher;
-    if (typeof matcher?.getNextMatch === 'function') return matcher.getNextMatch(from);
-    const minute = 60_000;
-    const second = cron.parse(expression).second[0] ?? 0;
-    const start = Math.floor(from.getTime() / minute) * minute + minute;
-    for (let m = start; m < start + 92 * 86_400_000; m += minute) {
-      if (task.match(new Date(m + second * 1000))) return new Date(m + second * 1000);
-    }
-    return null;
-  } finally {
-    void task.destroy();
-  }
 }

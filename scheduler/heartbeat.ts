@@ -1,8 +1,8 @@
-import { readSecret } from '../config/load.ts';
 import type { VeriteConfig } from '../config/schema.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { httpRequest } from '../lib/http.ts';
-import { registerSecret, type Logger } from '../lib/logger.ts';
+import type { Logger } from '../lib/logger.ts';
+import { heartbeatSetting, secretUrl } from './secret-url.ts';
 
 /**
  * The heartbeat: a GET to a monitor's ping URL (healthchecks.io, Cronitor, Better Stack, Uptime
@@ -12,29 +12,12 @@ import { registerSecret, type Logger } from '../lib/logger.ts';
  * boot, a crontab line lost). A failed run sends nothing; the rules say why it failed.
  */
 
-/** Where the heartbeat's URL is read when the config names no variable and no URL (docker-compose.yml passes it). */
-export const DEFAULT_HEARTBEAT_URL_ENV = 'VERITE_HEARTBEAT_URL';
-
-/** The variable the heartbeat's URL is read from: `heartbeatUrlEnv`, else `VERITE_HEARTBEAT_URL` when set and no URL is given. */
-export function heartbeatUrlEnv(config: Pick<VeriteConfig, 'alerts'>, env: NodeJS.ProcessEnv): string | undefined {
-  return config.alerts.heartbeatUrlEnv ?? (!config.alerts.heartbeatUrl && env[DEFAULT_HEARTBEAT_URL_ENV] ? DEFAULT_HEARTBEAT_URL_ENV : undefined);
-}
-
-/** The heartbeat's URL, a secret (it carries the monitor's token), or null when none is set. */
-export function heartbeatUrl(config: Pick<VeriteConfig, 'alerts'>, env: NodeJS.ProcessEnv = process.env): string | null {
-  const variable = heartbeatUrlEnv(config, env);
-  if (variable) return readSecret(variable, 'alerts.heartbeatUrlEnv', env);
-  const direct = config.alerts.heartbeatUrl;
-  if (direct) registerSecret(direct);
-  return direct ?? null;
-}
-
 /** Pings the heartbeat, if one is set; a ping that fails is logged, never a run's failure. */
 export async function pingHeartbeat(options: { config: Pick<VeriteConfig, 'alerts'>; log: Logger; env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<boolean> {
   const { log } = options;
   let url: string | null;
   try {
-    url = heartbeatUrl(options.config, options.env);
+    url = secretUrl(heartbeatSetting(options.config), options.env);
   } catch (error) {
     log.error({ err: errorMessage(error) }, 'the heartbeat is not sent');
     return false;

@@ -4,10 +4,11 @@ import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../lib/http.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { redactString, registerSecret, type Logger } from '../lib/logger.ts';
+import { redactString, type Logger } from '../lib/logger.ts';
 import { headlineText } from '../reports/html.ts';
 import { makeReport, reportPath, writeReport, type ReportData } from '../reports/index.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
+import { reportWebhookSetting, secretUrl } from './secret-url.ts';
 
 export interface ReportDeliveryOptions {
   warehouse: Pick<Warehouse, 'db'>;
@@ -121,8 +122,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   const to = entry.to;
   if (to.webhook || to.webhookEnv) {
     await attempt('webhook', async () => {
-      const url = to.webhookEnv ? readSecret(to.webhookEnv, 'reports.to.webhookEnv', env) : to.webhook!;
-      registerSecret(url);
+      const url = secretUrl(reportWebhookSetting(to), env)!;
       await httpRequest(
         // The URL carries the channel's token: `describe` stands for it in errors and logs.
         { source: 'reports', log, signal: options.signal, retry: { attempts: 1, timeoutMs: 15_000 } },

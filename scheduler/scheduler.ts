@@ -113,11 +113,13 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const configChange = options.configFile ? watchConfigFile(options.configFile, log) : () => undefined;
   // A failed run's next retry, by schedule: dropped when the schedule fires first.
   const retries = new Map<number, { handle: unknown; retry: RetryOf }>();
+  /** Whether a run that is the `attempt`-th of its firing may still be tried again. */
+  const retriesLeft = (attempt: number) => attempt <= config.retries.runRetries;
   const planRetry = (index: number, failed: RetryOf) => {
     const { runRetries, runRetryMinutes } = config.retries;
     const { entry } = plan[index]!;
     if (stopping) return;
-    if (failed.attempt > runRetries) {
+    if (!retriesLeft(failed.attempt)) {
       if (runRetries > 0) log.warn({ schedule: entry.cron, runId: failed.runId, retries: runRetries }, 'scheduled run failed again; no retry left: the schedule fires again at its next time');
       return;
     }
@@ -153,11 +155,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     const names = sources.map((s) => s.source.name);
     const attempt = (retry?.attempt ?? 0) + 1;
     /** The retry of this failed run, if one may help: its sources, or undefined. */
-    const retryAfter = (run: RunResult, n: number): RetryOf | undefined => {
+    const retryAfter = (run: RunResult): RetryOf | undefined => {
       // A source down at 03:00, or the warehouse in its maintenance window, is often back within the hour.
-      if (run.warehouseLost) return { attempt: n, runId, sources: 'all' };
+      if (run.warehouseLost) return { attempt, runId, sources: 'all' };
       const transient = run.streams.filter((s) => s.status === 'failed' && !isPermanent(s.error));
-      return transient.length ? { attempt: n, runId, sources: [...new Set(transient.map((s) => s.source))] } : undefined;
+      return transient.length ? { attempt, runId, sources: [...new Set(transient.map((s) => s.source))] } : undefined;
     };
     log.info({ runId, schedule: entry.cron, sources: entry.sources ?? 'all', scheduledFor: scheduledFor.toISOString(), firing: firings }, 'schedule fired');
     const previous = busy.get(index);
@@ -174,7 +176,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       // A schedule of every source (or its retry) tells the monitor the night's run is done.
       const heartbeat = entry.sources === undefined;
       // A failed run about to be tried again is not yet a failed night: the run_failed alert waits for the retry.
-      const retryPlanned = (run: RunResult) => config.retries.runRetries >= attempt && retryAfter(run, attempt) !== undefined;
+      const retryPlanned = (run: RunResult) => retriesLeft(attempt) && retryAfter(run) !== undefined;
       job = runJob({ warehouse, config, log, sources, steps: options.steps, signal: controller.signal, overlap, kind: 'run', trigger, runId, heartbeat, retryPlanned });
     }
     let ended: RunJobResult | undefined;
@@ -188,7 +190,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         // Skipped (another process holds the run lock): the dropped retry still has its sources to bring.
         if (result.status === 'skipped' && dropped) again = dropped;
         if (result.status === 'failed') {
-          again = retryAfter(result.run, attempt);
+          again = retryAfter(result.run);
           if (!again) log.info({ runId, schedule: entry.cron }, 'scheduled run failed; not retried, as trying again cannot help (a refused credential, or a step that failed on the data)');
         }
       })
@@ -384,4 +386,24 @@ function watchConfigFile(file: string, log: Logger): () => void {
         ),
     );
   };
+}
+
+/** The first time the cron expression names after `from` (within 92 days: a quarterly report), or null. */
+export function nextCronTime(expression: string, timeZone: string, from: Date): Date | null {
+  const task = cron.createTask(expression, () => undefined, { timezone: timeZone });
+  try {
+    // node-cron's own matcher finds the next time at once; scanned minute by minute if a
+    // release of the package no longer exposes it.
+    const matcher = (task as unknown as { timeMatcher?: { getNextMatch?(date: Date): Date } }).timeMatcher;
+    if (typeof matcher?.getNextMatch === 'function') return matcher.getNextMatch(from);
+    const minute = 60_000;
+    const second = cron.parse(expression).second[0] ?? 0;
+    const start = Math.floor(from.getTime() / minute) * minute + minute;
+    for (let m = start; m < start + 92 * 86_400_000; m += minute) {
+      if (task.match(new Date(m + second * 1000))) return new Date(m + second * 1000);
+    }
+    return null;
+  } finally {
+    void task.destroy();
+  }
 }

@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FxConfig } from '../../config/schema.ts';
 import { fileColumns } from '../../loaders/file-reader.ts';
-import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
 import { callProblem, ok, problem, warning, type CheckContext, type CheckFinding } from '../check.ts';
-import { ECB_BASE_URL, ecbUrl, parseEcbXml } from './ecb.ts';
+import { ECB_BASE_URL, ecbUrl, type EcbRate } from './ecb.ts';
 import { unreadableFile } from '../shipments/drop-files.ts';
-import { rateFiles } from './index.ts';
+import { rateFiles, readEcbRates } from './index.ts';
 import { missingRateFields } from './rate-row.ts';
 
 /**
@@ -54,13 +53,9 @@ async function rateFileFindings(path: string): Promise<CheckFinding[]> {
 /** The ECB's latest reference rates, read as a run reads them: reachable, and holding the reporting currency. */
 async function ecbFindings(ctx: CheckContext<FxConfig>): Promise<CheckFinding[]> {
   const url = ecbUrl(ctx.config.ecbUrl ?? ECB_BASE_URL, 'daily');
-  let rates: ReturnType<typeof parseEcbXml>;
+  let rates: EcbRate[];
   try {
-    const response = await httpRequest<string>(
-      { source: 'fx', stream: 'check', log: ctx.log, signal: ctx.signal, retry: { attempts: 2, maxRetryAfterMs: maxRetryAfterMs(ctx.global) } },
-      { url, describe: 'GET ECB daily reference rates' },
-    );
-    rates = parseEcbXml(String(response.body));
+    rates = await readEcbRates(ctx, 'daily', { stream: 'check', attempts: 2 });
   } catch (error) {
     return [callProblem(`reading the ECB's rates (${url})`, error)];
   }

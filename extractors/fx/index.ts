@@ -8,7 +8,7 @@ import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { mapJsonItem } from '../shipments/file-drop.ts';
-import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange } from './ecb.ts';
+import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange, type EcbRate } from './ecb.ts';
 import { mapRateRow } from './rate-row.ts';
 
 /** The files a `path` names: one rates file, or every .csv/.json/.jsonl file of a folder. */
@@ -43,12 +43,7 @@ async function* readRates(ctx: ReadContext<FxConfig>): AsyncGenerator<Page> {
   const to = ctx.window?.to ?? ctx.now.toISOString().slice(0, 10);
   const today = ctx.now.toISOString().slice(0, 10);
   const range: EcbRange = from >= addDays(today, -85) ? 'hist-90d' : 'hist';
-  const url = ecbUrl(config.ecbUrl ?? ECB_BASE_URL, range);
-  const response = await httpRequest<string>(
-    { source: 'fx', stream: 'rates', log: ctx.log, signal: ctx.signal, retry: { maxRetryAfterMs: maxRetryAfterMs(ctx.global) } },
-    { url, describe: `GET ECB ${range} reference rates` },
-  );
-  const rates = parseEcbXml(String(response.body)).filter((r) => r.date >= from && r.date <= to);
+  const rates = (await readEcbRates(ctx, range)).filter((r) => r.date >= from && r.date <= to);
   if (rates.length === 0) {
     ctx.log.info({ from, to }, 'the ECB has published no new rates for this range');
     return;
@@ -63,6 +58,22 @@ async function* readRates(ctx: ReadContext<FxConfig>): AsyncGenerator<Page> {
     page.push(rate);
   }
   yield { records: page, state: { through: maxThrough(through, page.at(-1)!.date, ctx) } };
+}
+
+/**
+ * One of the ECB's reference-rate documents, read and parsed (the run reads the last 90 days or
+ * the whole history, `verite check` the latest day); `stream` names the request in errors.
+ */
+export async function readEcbRates(
+  ctx: Pick<ReadContext<FxConfig>, 'config' | 'global' | 'log' | 'signal'>,
+  range: EcbRange,
+  options: { stream?: string; attempts?: number } = {},
+): Promise<EcbRate[]> {
+  const response = await httpRequest<string>(
+    { source: 'fx', stream: options.stream ?? 'rates', log: ctx.log, signal: ctx.signal, retry: { maxRetryAfterMs: maxRetryAfterMs(ctx.global), ...(options.attempts ? { attempts: options.attempts } : {}) } },
+    { url: ecbUrl(ctx.config.ecbUrl ?? ECB_BASE_URL, range), describe: `GET ECB ${range} reference rates` },
+  );
+  return parseEcbXml(String(response.body));
 }
 
 /** A backfill never moves the cursor backwards. */

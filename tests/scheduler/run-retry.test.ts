@@ -58,8 +58,8 @@ function flaky(name: string, failures: number, permanent = false): Source<unknow
   };
 }
 
-async function scheduled(sources: Source<unknown>[], retries: Record<string, unknown> = {}) {
-  const config = configSchema.parse({ schedules: [{ cron: '0 3 * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0, ...retries } });
+async function scheduled(sources: Source<unknown>[], retries: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
+  const config = configSchema.parse({ schedules: [{ cron: '0 3 * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0, ...retries }, ...top });
   const { timers, held: pending } = heldTimers();
   const jobs: RunJobResult[] = [];
   let waiting: (() => void) | undefined;
@@ -161,23 +161,7 @@ describe('a failed scheduled run', () => {
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     try {
       const alerts = { webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, rules: [{ name: 'night failed', metric: 'run_failed' }] };
-      const config = configSchema.parse({ schedules: [{ cron: '0 3 * * *' }], alerts, retries: { streamAttempts: 1, backoffSeconds: 0, runRetries: 1 } });
-      const { timers, held: pending } = heldTimers();
-      const jobs: RunJobResult[] = [];
-      let waiting: (() => void) | undefined;
-      const scheduler = startScheduler({
-        warehouse: wh, config, log: logger(), steps: [], timers,
-        resolve: () => [{ source: flaky('fake', 10), config: {} }],
-        now: () => new Date('2026-12-06T10:00:00Z'),
-        onJob: (r) => {
-          jobs.push(r);
-          waiting?.();
-        },
-      });
-      const ended = (n: number) => new Promise<void>((resolve) => {
-        waiting = () => jobs.length >= n && resolve();
-        waiting();
-      });
+      const { scheduler, jobs, pending, ended } = await scheduled([flaky('fake', 10)], { runRetries: 1 }, { alerts });
       await ended(1);
       // Failed, a retry pending: no alert yet.
       expect(jobs[0]!.status).toBe('failed');
