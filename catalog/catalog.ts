@@ -18,6 +18,14 @@ export interface StreamIdentity {
    * nothing for a month is not a stale stream. Default true.
    */
   readonly datesData?: boolean;
+  /**
+   * Whether its data may go days without a change in a shop that runs well (a catalogue, refunds,
+   * unit costs): its freshness is then measured from its last successful read as well as from
+   * its newest data, whichever is later (a read that succeeded saw every change made before it
+   * began). Default false: a stream of the shop's daily business (orders, charges, traffic) is
+   * judged by its newest data alone, so an API that answers but sends nothing new is noticed.
+   */
+  readonly sparse?: boolean;
   /** The record's key as text; undefined when the record has none (it is then quarantined). */
   keyOf(record: Record<string, unknown>): string | undefined;
   /** date-report only: the report date of a row, YYYY-MM-DD. */
@@ -75,7 +83,7 @@ function identity(
   cursorDescription: string,
   defaultLookbackDays: number,
   keyOf: (r: Rec) => string | undefined,
-  extra: Partial<Pick<StreamIdentity, 'dateOf' | 'versionOf' | 'datesData' | 'kindProblem'>> = {},
+  extra: Partial<Pick<StreamIdentity, 'dateOf' | 'versionOf' | 'datesData' | 'sparse' | 'kindProblem'>> = {},
 ): StreamIdentity {
   return Object.freeze({ name, kind, keyDescription, cursorDescription, defaultLookbackDays, keyOf, ...extra });
 }
@@ -124,7 +132,12 @@ export const catalog = {
     // An event never changes; and without a version its raw rows do not date the stream's data:
     // a shop that deletes nothing for a month is not a stale stream.
     deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id), { datesData: false }),
-    products: identity('products', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.updated_at), kindProblem: kindOf(null, 'Product') }),
+    // A catalogue may go weeks without an edit: fresh while it is read (sparse).
+    products: identity('products', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), {
+      versionOf: (r) => isoTimestamp(r.updated_at),
+      kindProblem: kindOf(null, 'Product'),
+      sparse: true,
+    }),
     // A snapshot of the levels as read on the run's date: each run replaces its date's rows, so
     // history builds up one date at a time and a second run on a date corrects the first.
     inventory_levels: identity(
@@ -141,7 +154,12 @@ export const catalog = {
     // `created` never changes, so as a version it only dates the data (freshness): an update
     // of the same object has an equal version and lands.
     charges: identity('charges', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created), kindProblem: kindOf('charge', null) }),
-    refunds: identity('refunds', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created), kindProblem: kindOf('refund', null) }),
+    // Days without a refund are the norm in a small shop (sparse).
+    refunds: identity('refunds', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), {
+      versionOf: (r) => isoTimestamp(r.created),
+      kindProblem: kindOf('refund', null),
+      sparse: true,
+    }),
     // A pending transaction becomes available (its status changes) days after it is created:
     // the lookback lists those days again, and the restated record lands over the first.
     balance_transactions: identity('balance_transactions', 'entity', 'id', 'created + lookback', 7, (r) => text(r.id), {
@@ -205,9 +223,10 @@ export const catalog = {
   costs: {
     // `valid_from` never changes for a key, so as a version it only dates the data (the newest
     // cost's date, as for fx rates): a file sent again with a corrected cost has an equal version
-    // and lands over the row.
+    // and lands over the row. Costs change a few times a year: fresh while the drop folder is read (sparse).
     unit_costs: identity('unit_costs', 'entity', 'sku + valid_from', 'file drop', 0, (r) => composite(text(r.sku), reportDate(r.valid_from)), {
       versionOf: (r) => isoTimestamp(reportDate(r.valid_from)),
+      sparse: true,
     }),
   },
   fx: {

@@ -1,3 +1,4 @@
+import { streamIdentity } from '../catalog/catalog.ts';
 import type { VeriteConfig } from './schema.ts';
 
 /**
@@ -22,6 +23,25 @@ export function freshnessLimit(config: FreshnessConfig, key: string, defaultHour
 /** Whether `source.stream` has a limit of its own (configured or built in), not the default. */
 export function hasOwnFreshnessLimit(config: FreshnessConfig, key: string): boolean {
   return config.streamFreshnessHours?.[key] !== undefined || BUILT_IN_FRESHNESS_HOURS[key] !== undefined;
+}
+
+/** Whether `source.stream` is sparse (the catalogue's `sparse`: data that may go days without a change). */
+export function isSparseStream(key: string): boolean {
+  const dot = key.indexOf('.');
+  return dot > 0 && streamIdentity(key.slice(0, dot), key.slice(dot + 1))?.sparse === true;
+}
+
+/**
+ * The moment `source.stream`'s freshness is measured from: its newest data landed; for a
+ * sparse stream (a catalogue, refunds, unit costs), the start of its last successful read by a
+ * run when that is later, since that read saw every change made before it began. A shop that
+ * edits nothing in its catalogue for a month has a fresh `shopify.products` as long as the
+ * nightly run reads it; a stream of the daily business is judged by its data alone. Null when
+ * neither is known.
+ */
+export function freshSince(key: string, dataThrough: Date | null, lastSuccessStartedAt: Date | null): Date | null {
+  if (!isSparseStream(key) || lastSuccessStartedAt === null) return dataThrough;
+  return dataThrough === null || lastSuccessStartedAt > dataThrough ? lastSuccessStartedAt : dataThrough;
 }
 
 /** The age in hours of the newest data landed, at `now`; null when nothing landed. */

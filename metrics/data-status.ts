@@ -2,7 +2,7 @@ import { sql, type Expression, type Kysely, type RawBuilder } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import { streamIdentity } from '../catalog/catalog.ts';
 import { addDays, localDate } from '../lib/dates.ts';
-import { dataAgeHours, freshnessLimit, isFresh } from '../config/freshness.ts';
+import { dataAgeHours, freshnessLimit, freshSince, isFresh } from '../config/freshness.ts';
 import type { Database } from '../warehouse/database.ts';
 
 /**
@@ -30,6 +30,11 @@ export interface StreamDataStatus {
   dataThrough: Date | null;
   /** The local date of the newest data landed (a date report's last report date). */
   newestDataDate: string | null;
+  /**
+   * What its freshness is measured from: `dataThrough`, or for a sparse stream the start of its
+   * last successful read when later (config/freshness.ts, `freshSince`).
+   */
+  freshSince: Date | null;
   freshnessLimitHours: number;
   /** At the refresh; null when nothing landed. */
   fresh: boolean | null;
@@ -57,6 +62,16 @@ export interface Completeness {
   nothingComplete: boolean;
 }
 
+/**
+ * The streams' reads by runs (`id, source, stream, status, started_at, finished_at` of
+ * `ops.stream_runs`): a backfill re-reads old dates and leaves the cursors alone, so it never
+ * makes the data less complete, nor a sparse stream fresh.
+ */
+export const RUN_READS = sql`
+      select r.id, r.source, r.stream, r.status, r.started_at, r.finished_at
+        from ops.stream_runs r left join ops.runs o on o.id = r.run_id
+       where coalesce(o.kind, '') <> 'backfill'`;
+
 /** The freshness and read history of every stream that ever landed data or was read. */
 export async function readStreamDataStatus(db: Kysely<Database>, config: VeriteConfig, now: Date): Promise<StreamDataStatus[]> {
   const res = await sql<{
@@ -67,12 +82,7 @@ export async function readStreamDataStatus(db: Kysely<Database>, config: VeriteC
     success_started_at: Date | null;
     success_finished_at: Date | null;
   }>`
-    with reads as (
-      -- A backfill re-reads old dates and leaves the cursors alone: it never makes the data less complete.
-      select r.id, r.source, r.stream, r.status, r.started_at, r.finished_at
-        from ops.stream_runs r left join ops.runs o on o.id = r.run_id
-       where coalesce(o.kind, '') <> 'backfill'
-    ),
+    with reads as (${RUN_READS}),
     last_read as (
       select distinct on (source, stream) source, stream, status from reads order by source, stream, started_at desc, id desc
     ),
@@ -96,15 +106,18 @@ export async function readStreamDataStatus(db: Kysely<Database>, config: VeriteC
     const newestDataDate = dataThrough === null ? null : dateReport ? addDays(dataThrough.toISOString().slice(0, 10), -1) : localDate(dataThrough, tz);
     let completeThrough = r.success_started_at === null ? null : addDays(localDate(r.success_started_at, tz), -1);
     if (completeThrough !== null && dateReport) completeThrough = newestDataDate !== null && newestDataDate < completeThrough ? newestDataDate : completeThrough;
-    const limit = freshnessLimit(config, `${r.source}.${r.stream}`);
+    const key = `${r.source}.${r.stream}`;
+    const limit = freshnessLimit(config, key);
+    const since = freshSince(key, dataThrough, r.success_started_at);
     return {
       source: r.source,
       stream: r.stream,
       lastSuccessAt: r.success_finished_at,
       dataThrough,
       newestDataDate,
+      freshSince: since,
       freshnessLimitHours: limit,
-      fresh: isFresh(dataAgeHours(dataThrough, now), limit),
+      fresh: isFresh(dataAgeHours(since, now), limit),
       lastRunStatus: r.last_status,
       completeThrough,
       incompleteFrom: isIncomplete({ lastRunStatus: r.last_status }) && completeThrough !== null ? addDays(completeThrough, 1) : null,
@@ -176,7 +189,7 @@ export const DATA_STATUS_COLUMNS = [
   [
     'is_fresh',
     'boolean',
-    'Whether the newest data (for the metrics row, the refresh) is at most freshness_limit_hours old when the row is read: worked out at reading time, so it turns false when runs stop. NULL for a stream that landed nothing.',
+    "Whether the newest data (for the metrics row, the refresh) is at most freshness_limit_hours old when the row is read: worked out at reading time, so it turns false when runs stop. For a stream whose data may go days without a change (shopify.products, stripe.refunds, costs.unit_costs), the start of its last successful read counts as well when later: an unedited catalogue is fresh while it is read. NULL for a stream that landed nothing and was never read.",
   ],
   [
     'last_run_status',
@@ -207,10 +220,9 @@ export interface MetricsRowStatus {
 }
 
 /** The rows of `metrics.data_status` as the refresh publishes them: the metrics row first. */
-export function dataStatusRows(streams: readonly StreamDataStatus[], metrics: MetricsRowStatus): (StreamDataStatus & { newestAt: Date | null })[] {
+export function dataStatusRows(streams: readonly StreamDataStatus[], metrics: MetricsRowStatus): StreamDataStatus[] {
   const rows = streams.map((s) => ({
     ...s,
-    newestAt: s.dataThrough,
     incompleteFrom: isIncomplete(s) ? (s.incompleteFrom ?? metrics.firstDataDate) : null,
   }));
   const starts = rows.map((r) => r.incompleteFrom).filter((d): d is string => d !== null);
@@ -219,8 +231,8 @@ export function dataStatusRows(streams: readonly StreamDataStatus[], metrics: Me
     stream: 'refresh',
     lastSuccessAt: metrics.refreshedAt,
     dataThrough: metrics.refreshedAt,
-    newestAt: metrics.refreshedAt,
     newestDataDate: metrics.newestDataDate,
+    freshSince: metrics.refreshedAt,
     freshnessLimitHours: metrics.freshnessLimitHours,
     fresh: true,
     lastRunStatus: 'succeeded',
@@ -232,8 +244,8 @@ export function dataStatusRows(streams: readonly StreamDataStatus[], metrics: Me
 
 /**
  * The SELECT of the view: the rows as literals (a view takes no parameters), `is_fresh` from
- * now() when read. The age rule is freshness's own (pipeline/status.ts): fresh while the newest
- * data is at most the limit old.
+ * now() when read. The age rule is freshness's own (config/freshness.ts): fresh while the newest
+ * data (for a sparse stream, or its last successful read) is at most the limit old.
  */
 export function dataStatusQuery(rows: ReturnType<typeof dataStatusRows>): RawBuilder<unknown> {
   const lit = (v: string | number | null) => (v === null ? sql`null` : sql.lit(v));
@@ -241,16 +253,16 @@ export function dataStatusQuery(rows: ReturnType<typeof dataStatusRows>): RawBui
   const values = sql.join(
     rows.map(
       (r) =>
-        sql`(${lit(r.source)}, ${lit(r.stream)}, ${ts(r.lastSuccessAt)}, ${lit(r.newestDataDate)}, ${lit(r.freshnessLimitHours)}, ${ts(r.newestAt)}, ${lit(r.lastRunStatus)}, ${lit(r.incompleteFrom)}, ${lit(r.completeThrough)})`,
+        sql`(${lit(r.source)}, ${lit(r.stream)}, ${ts(r.lastSuccessAt)}, ${lit(r.newestDataDate)}, ${lit(r.freshnessLimitHours)}, ${ts(r.freshSince)}, ${lit(r.lastRunStatus)}, ${lit(r.incompleteFrom)}, ${lit(r.completeThrough)})`,
     ),
   );
   return sql`
     select v.source::text as source, v.stream::text as stream, v.last_success_at::timestamptz as last_success_at,
            v.newest_data_date::date as newest_data_date, v.freshness_limit_hours::numeric as freshness_limit_hours,
-           case when v.newest_at is null then null
-                else now() - v.newest_at::timestamptz <= interval '1 hour' * v.freshness_limit_hours::float8 end as is_fresh,
+           case when v.fresh_since is null then null
+                else now() - v.fresh_since::timestamptz <= interval '1 hour' * v.freshness_limit_hours::float8 end as is_fresh,
            v.last_run_status::text as last_run_status, v.incomplete_from::date as incomplete_from, v.complete_through::date as complete_through
-      from (values ${values}) as v(source, stream, last_success_at, newest_data_date, freshness_limit_hours, newest_at, last_run_status, incomplete_from, complete_through)`;
+      from (values ${values}) as v(source, stream, last_success_at, newest_data_date, freshness_limit_hours, fresh_since, last_run_status, incomplete_from, complete_through)`;
 }
 
 /** What happened to a stream's last read, and since when its data is incomplete, in words (the refresh's warning, the run summary). */

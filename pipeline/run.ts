@@ -53,7 +53,7 @@ export interface RunResult {
   /**
    * `interrupted`: stopped early by a signal or the scheduler stopping; what was committed stays.
    * `succeeded with warnings`: everything ran and was published, and a step warned (records set
-   * aside, named in `warnings`).
+   * aside, sold lines without a cost, a stream read in part …: named in `warnings`).
    */
   status: 'succeeded' | 'succeeded with warnings' | 'failed' | 'interrupted';
   streams: StreamOutcome[];
@@ -62,7 +62,7 @@ export interface RunResult {
   quarantined: number;
   /** The first failure, for the exit message. */
   error?: string;
-  /** What the steps warned about (each record set aside), one line each. */
+  /** What the steps warned about (each record set aside, each warn check that failed …), one line each. */
   warnings: string[];
   /** The warehouse went away during the run (shut down, restarted, the connection cut). */
   warehouseLost: boolean;

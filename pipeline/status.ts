@@ -6,7 +6,8 @@ import { RAW_STREAMS, rawTableName } from '../warehouse/tables/raw.ts';
 // The freshness rules are the config's (config/freshness.ts): the metrics' data status and the
 // alerts judge with the same ones.
 export { dataAgeHours, freshnessLimit, hasOwnFreshnessLimit, isFresh, type FreshnessConfig } from '../config/freshness.ts';
-import { dataAgeHours, freshnessLimit, isFresh, type FreshnessConfig } from '../config/freshness.ts';
+import { dataAgeHours, freshnessLimit, freshSince, isFresh, isSparseStream, type FreshnessConfig } from '../config/freshness.ts';
+import { RUN_READS } from '../metrics/data-status.ts';
 
 export interface StreamStatus {
   source: string;
@@ -14,7 +15,12 @@ export interface StreamStatus {
   rows: number;
   cursor: unknown;
   dataThrough: Date | null;
+  /** Whether the stream's last successful read counts for its freshness too (the catalogue's `sparse`). */
+  sparse: boolean;
+  /** The age of what its freshness is measured from (config/freshness.ts, `freshSince`): its newest data, or a sparse stream's last successful read when later. */
   ageHours: number | null;
+  /** What `ageHours` is the age of: its newest data, or (a sparse stream) its last successful read; null when neither. */
+  ageOf: 'data' | 'last read' | null;
   /** The age past which it is not fresh (see {@link freshnessLimit}). */
   freshnessHours: number;
   /** Null when the stream never landed anything. */
@@ -37,6 +43,10 @@ export async function streamStatus(db: Kysely<Database>, freshness: FreshnessCon
     .orderBy('stream')
     .orderBy('started_at', 'desc')
     .execute();
+  const successes = await sql<{ source: string; stream: string; started_at: Date }>`
+    with reads as (${RUN_READS})
+    select distinct on (source, stream) source, stream, started_at
+      from reads where status = 'succeeded' order by source, stream, started_at desc, id desc`.execute(db);
   const quarantine = await db
     .selectFrom('ops.quarantine')
     .select(['source', 'stream', sql<number>`count(*)::int`.as('n')])
@@ -57,15 +67,20 @@ export async function streamStatus(db: Kysely<Database>, freshness: FreshnessCon
       rows = 0;
     }
     const dataThrough = state?.data_through ?? null;
-    const ageHours = dataAgeHours(dataThrough, now);
-    const limit = freshnessLimit(freshness, `${source}.${stream}`);
+    const key = `${source}.${stream}`;
+    const lastSuccess = successes.rows.find((r) => r.source === source && r.stream === stream)?.started_at ?? null;
+    const since = freshSince(key, dataThrough, lastSuccess);
+    const ageHours = dataAgeHours(since, now);
+    const limit = freshnessLimit(freshness, key);
     out.push({
       source,
       stream,
       rows,
       cursor: state?.state ?? null,
       dataThrough,
+      sparse: isSparseStream(key),
       ageHours,
+      ageOf: since === null ? null : since === dataThrough ? 'data' : 'last read',
       freshnessHours: limit,
       fresh: isFresh(ageHours, limit),
       lastRunStatus: last?.status ?? null,

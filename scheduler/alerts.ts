@@ -203,7 +203,8 @@ async function evaluate(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfig, 
     const list = shown
       .map((s) => {
         const key = `${s.source}.${s.stream}`;
-        return `${key} at ${s.ageHours!.toFixed(1)} h${hasOwnFreshnessLimit(config, key) ? ` (limit ${limitOf(key)} h)` : ''}`;
+        const since = s.ageOf === 'last read' ? ' since its last successful read' : '';
+        return `${key} at ${s.ageHours!.toFixed(1)} h${since}${hasOwnFreshnessLimit(config, key) ? ` (limit ${limitOf(key)} h)` : ''}`;
       })
       .join(', ');
     return { value: shown[0]!.ageHours!, detail: `hours (${matching.length ? 'stale' : 'oldest'}: ${list})`, firing: matching.length > 0 };

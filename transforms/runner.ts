@@ -790,6 +790,11 @@ async function requireFoldedColumn(db: Kysely<Database>, model: Model, table: st
 }
 
 /** The warning lines of one set-aside check: its first records by key, then how many more. */
+/** Whether a run's warning is one of {@link setAsideWarnings}' (records set aside), not another step's (a cost missing, a stream read in part). */
+export function isSetAsideWarning(warning: string): boolean {
+  return /^(\S+\.\S+ .+ set aside: |… and \d+ more \S+ records set aside by )/.test(warning);
+}
+
 function setAsideWarnings(s: SetAsideResult): string[] {
   const lines = s.sample.map((r) => `${s.source}.${s.stream} ${r.key} set aside: ${r.reason}`);
   if (s.count > s.sample.length) lines.push(`… and ${s.count - s.sample.length} more ${s.source}.${s.stream} records set aside by ${s.model} (verite quarantine list)`);

@@ -8,6 +8,7 @@ import { action, commandContext, EXIT, interruptSignal, parseList, printError, w
 import { demoResolvedSources } from '../demo-sources.ts';
 import { formatTable } from '../format.ts';
 import { runSummaryText } from '../../metrics/summary.ts';
+import { isSetAsideWarning } from '../../transforms/runner.ts';
 import { redactString } from '../../lib/logger.ts';
 import { createProgress } from '../../lib/progress.ts';
 import { reportsFolder, writeReportsLines } from './report.ts';
@@ -71,8 +72,8 @@ export function registerRun(program: Command, known: KnownSources): void {
                 printError(`verite: run ${result.runId} ${result.status}: ${result.error}`);
                 return EXIT.failed;
               }
-              // Records set aside do not fail the run: the rest is published, and they are named.
-              if (result.status === 'succeeded with warnings') printError(`verite: run ${result.runId} succeeded with warnings: ${setAsideNote(result)}`);
+              // Warnings (records set aside, a cost missing …) do not fail the run: the rest is published, and they are named.
+              if (result.status === 'succeeded with warnings') printError(`verite: run ${result.runId} succeeded with warnings: ${warningsNote(result)}`);
               return EXIT.ok;
             },
             // A real run refuses a warehouse holding the demo's data; the demo has its own.
@@ -133,13 +134,15 @@ export function printRun(result: RunResult): void {
     process.stdout.write(`${result.quarantined} record(s) quarantined: see ops.quarantine (verite quarantine list).\n`);
   }
   if (result.warnings.length) {
-    process.stdout.write(`\nWarnings: records set aside, left out of every metric (verite quarantine list, show, drop, retry):\n`);
+    // Set-aside records are one kind of warning among others (sold lines without a cost, a stream read only in part).
+    const setAside = result.warnings.some(isSetAsideWarning);
+    process.stdout.write(`\nWarnings${setAside ? ' (records set aside are left out of every metric: verite quarantine list, show, drop, retry)' : ''}:\n`);
     for (const warning of result.warnings) process.stdout.write(`  ${redactString(warning)}\n`);
   }
 }
 
 /** One line for stderr: how many warnings, and the first. */
-function setAsideNote(result: RunResult): string {
+function warningsNote(result: RunResult): string {
   const first = redactString(result.warnings[0] ?? '');
   return result.warnings.length > 1 ? `${first} (and ${result.warnings.length - 1} more warning${result.warnings.length === 2 ? '' : 's'} above)` : first;
 }

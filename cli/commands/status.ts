@@ -68,6 +68,8 @@ export function registerStatus(program: Command): void {
             ),
           );
           process.stdout.write(`\nStreams (fresh while the newest data is at most limit_h hours old: freshnessHours, ${ctx.config.freshnessHours} h, unless the stream has its own)\n`);
+          const sparse = streams.filter((s) => s.sparse).map((s) => `${s.source}.${s.stream}`);
+          if (sparse.length) process.stdout.write(`(${sparse.join(', ')}: data that may go days without a change, so a successful read counts too: age "(read)" is that of the last one)\n`);
           process.stdout.write(
             formatTable(
               streams.map((s) => ({
@@ -76,7 +78,7 @@ export function registerStatus(program: Command): void {
                 cursor: s.cursor === null ? '' : JSON.stringify(s.cursor).slice(0, 48),
                 data_through: s.dataThrough,
                 limit_h: s.freshnessHours,
-                age_hours: s.ageHours === null ? '' : s.ageHours.toFixed(1),
+                age_hours: s.ageHours === null ? '' : `${s.ageHours.toFixed(1)}${s.ageOf === 'last read' ? ' (read)' : ''}`,
                 fresh: s.fresh === null ? '' : s.fresh ? 'yes' : 'NO',
                 last_run: s.lastRunStatus ?? '',
                 last_run_at: s.lastRunAt,

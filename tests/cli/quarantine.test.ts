@@ -52,7 +52,7 @@ describe('verite quarantine (issue 17)', () => {
     const run = await runCli(['run'], { env });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^Run [0-9a-f-]+: succeeded with warnings$/m);
-    expect(run.stdout).toContain(`Warnings: records set aside, left out of every metric`);
+    expect(run.stdout).toContain(`Warnings (records set aside are left out of every metric: verite quarantine list, show, drop, retry):`);
     expect(run.stdout).toContain(`  shopify.orders 1001 set aside: ${REASON}\n`);
     expect(run.stdout).toMatch(/^transform: succeeded, \d+ models built, \d+ data checks passed; 1 record set aside \(verite quarantine list\)$/m);
     expect(run.stderr).toMatch(/^verite: run [0-9a-f-]+ succeeded with warnings: shopify\.orders 1001 set aside: created_at "last Tuesday"/m);

@@ -171,6 +171,24 @@ describe('metrics.data_status and is_complete after a stream failed (issue 17)',
       { source: 'stripe', stream: 'charges', last_success_at: null, is_fresh: false },
     ]);
   });
+
+  it('counts a sparse stream fresh while its reads succeed: an unedited catalogue, not orders that stopped coming', async () => {
+    // Both last changed 20 days ago; both read by a run 2 hours ago. Products may go weeks without
+    // an edit (the catalogue's `sparse`); orders are judged by their data alone.
+    await wh.pool.query(`delete from ops.stream_runs; delete from ops.runs; delete from ops.stream_state`);
+    await wh.pool.query(`insert into ops.stream_state (source, stream, data_through, updated_at) values
+      ('shopify', 'products', now() - interval '20 days', now()), ('shopify', 'orders', now() - interval '20 days', now())`);
+    await wh.pool.query(`insert into ops.runs (id, kind, trigger, status, sources, started_at) values ('r1', 'run', 'cli', 'succeeded', '{shopify}', now() - interval '2 hours')`);
+    await wh.pool.query(`insert into ops.stream_runs (run_id, source, stream, status, started_at, finished_at) values
+      ('r1', 'shopify', 'products', 'succeeded', now() - interval '2 hours', now() - interval '119 minutes'),
+      ('r1', 'shopify', 'orders', 'succeeded', now() - interval '2 hours', now() - interval '118 minutes')`);
+    expect((await refreshMetrics(wh, config, silent)).status).toBe('succeeded');
+    const fresh = await rows(`select source, stream, is_fresh from metrics.data_status where source = 'shopify' order by stream`);
+    expect(fresh).toEqual([
+      { source: 'shopify', stream: 'orders', is_fresh: false },
+      { source: 'shopify', stream: 'products', is_fresh: true },
+    ]);
+  });
 });
 
 describe('a run whose stream fails mid-read (issue 17)', () => {

@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => wh?.close());
 beforeEach(async () => {
-  await wh.pool.query('delete from ops.stream_state; delete from ops.alert_state');
+  await wh.pool.query('delete from ops.stream_runs; delete from ops.runs; delete from ops.stream_state; delete from ops.alert_state');
   // The newest rate is Friday 3 May 2024's (a rate's date dates it: midnight UTC); the newest
   // order landed at 01:00 on Monday 6 May.
   await wh.pool.query(
@@ -72,5 +72,56 @@ describe('freshness limits per stream', () => {
     // Orders at 26 h, past their 12 h; fx.rates at 99 h, past its 96 h. The stalest first.
     expect(tuesday).toMatchObject({ firing: true, value: 99 });
     expect(tuesday!.message).toBe('verite alert: stream_freshness_hours above 36: 99 hours (stale: fx.rates at 99.0 h (limit 96 h), shopify.orders at 26.0 h (limit 12 h))');
+  });
+});
+
+/**
+ * A shop that edits nothing in its catalogue for two weeks, and refunds nothing for days, runs
+ * well: those streams (the catalogue's `sparse` ones) are fresh while a run reads them. A stream
+ * of the daily business is judged by its data alone, however recently it was read.
+ */
+describe('sparse streams: fresh while their reads succeed', () => {
+  beforeEach(async () => {
+    await wh.pool.query('delete from ops.stream_state');
+    await wh.pool.query(
+      `insert into ops.stream_state (source, stream, state, data_through, updated_at) values
+       ('shopify', 'products', null, '2024-04-20T00:00:00Z', now()),   -- last edited 16 days ago
+       ('shopify', 'orders', null, '2024-04-20T00:00:00Z', now()),     -- no order for 16 days
+       ('stripe', 'refunds', null, '2024-05-01T10:00:00Z', now()),
+       ('costs', 'unit_costs', null, '2024-01-01T00:00:00Z', now())`,
+    );
+    await wh.pool.query(`insert into ops.runs (id, kind, trigger, status, sources, started_at) values
+      ('r0', 'run', 'cli', 'succeeded', '{stripe}', '2024-05-02T02:00:00Z'),
+      ('b1', 'backfill', 'backfill', 'succeeded', '{costs}', '2024-05-06T01:00:00Z'),
+      ('r1', 'run', 'cli', 'failed', '{shopify,stripe}', '2024-05-06T02:00:00Z')`);
+    await wh.pool.query(`insert into ops.stream_runs (run_id, source, stream, status, started_at, finished_at) values
+      ('r0', 'stripe', 'refunds', 'succeeded', '2024-05-02T02:00:00Z', '2024-05-02T02:01:00Z'),
+      -- A backfill re-reads old dates: it does not make a stream fresh.
+      ('b1', 'costs', 'unit_costs', 'succeeded', '2024-05-06T01:00:00Z', '2024-05-06T01:01:00Z'),
+      ('r1', 'shopify', 'products', 'succeeded', '2024-05-06T02:00:00Z', '2024-05-06T02:01:00Z'),
+      ('r1', 'shopify', 'orders', 'succeeded', '2024-05-06T02:01:00Z', '2024-05-06T02:02:00Z'),
+      ('r1', 'stripe', 'refunds', 'failed', '2024-05-06T02:02:00Z', '2024-05-06T02:03:00Z')`);
+  });
+
+  it('measures a sparse stream from its last successful read when later than its data, and no other stream', async () => {
+    const status = await streamStatus(wh.db, configSchema.parse({}), MONDAY);
+    const of = (key: string) => status.find((s) => `${s.source}.${s.stream}` === key)!;
+    // Read at 02:00, an hour before Monday 03:00; its data 16 days old.
+    expect(of('shopify.products')).toMatchObject({ sparse: true, ageHours: 1, ageOf: 'last read', fresh: true });
+    // Read at 02:01 too, but orders are judged by their data: 16 days and 3 hours.
+    expect(of('shopify.orders')).toMatchObject({ sparse: false, ageHours: 16 * 24 + 3, ageOf: 'data', fresh: false });
+    // Its last read failed; the one before succeeded on 2 May at 02:00 (after its newest refund): 4 days 1 hour.
+    expect(of('stripe.refunds')).toMatchObject({ sparse: true, ageHours: 97, ageOf: 'last read', fresh: false });
+    // Only a backfill read it: 1 Jan to 6 May 03:00 is 126 days and 3 hours.
+    expect(of('costs.unit_costs')).toMatchObject({ sparse: true, ageHours: 126 * 24 + 3, ageOf: 'data', fresh: false });
+  });
+
+  it('the freshness alert names the stale streams only, saying when the age is that of the last successful read', async () => {
+    const config = configSchema.parse({ alerts: { rules: [rule] } });
+    const [monday] = await checkAlerts({ warehouse: wh, config, log: logger(), now: MONDAY, env: {} });
+    expect(monday).toMatchObject({ firing: true, value: 3027 });
+    expect(monday!.message).toBe(
+      'verite alert: stream_freshness_hours above 36: 3027 hours (stale: costs.unit_costs at 3027.0 h, shopify.orders at 387.0 h, stripe.refunds at 97.0 h since its last successful read)',
+    );
   });
 });
