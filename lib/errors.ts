@@ -82,11 +82,18 @@ export function describeContext(context: ErrorContext): string {
   return parts.length ? `[${parts.join(', ')}] ` : '';
 }
 
-/** The message of any thrown value, with its causes, for logs and exit messages. */
+/**
+ * The message of any thrown value, with its causes, for logs and exit messages. PostgreSQL's
+ * hint is kept (`out of shared memory (hint: You might need to increase
+ * max_locks_per_transaction.)`, `No space left on device (hint: Check free disk space.)`): it
+ * is often the only words that say what to do. Its `detail` is not: it may quote a row's values.
+ */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
+    const hint = (error as { hint?: unknown }).hint;
+    const own = typeof hint === 'string' && hint.trim() !== '' && !error.message.includes(hint) ? `${error.message} (hint: ${hint.trim()})` : error.message;
     const cause = (error as { cause?: unknown }).cause;
-    return cause && cause !== error ? `${error.message} (caused by: ${errorMessage(cause)})` : error.message;
+    return cause && cause !== error ? `${own} (caused by: ${errorMessage(cause)})` : own;
   }
   return String(error);
 }
