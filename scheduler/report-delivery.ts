@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import type pg from 'pg';
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../lib/http.ts';
@@ -11,7 +13,7 @@ import type { Warehouse } from '../warehouse/connection.ts';
 import { reportWebhookSetting, secretUrl } from './secret-url.ts';
 
 export interface ReportDeliveryOptions {
-  warehouse: Pick<Warehouse, 'db'>;
+  warehouse: Pick<Warehouse, 'db' | 'pool'>;
   config: VeriteConfig;
   log: Logger;
   entry: ReportEntry;
@@ -28,7 +30,11 @@ export type DeliveryChannel = 'file' | 'webhook' | 'email';
 
 export interface DeliveryOutcome {
   channel: DeliveryChannel;
-  status: 'delivered' | 'failed';
+  /**
+   * `skipped`: the period's report had already reached that place (sent by another scheduler, or
+   * by an earlier firing): not sent again, and not recorded again.
+   */
+  status: 'delivered' | 'failed' | 'skipped';
   attempts: number;
   error: string | null;
 }
@@ -40,6 +46,64 @@ export interface ReportDeliveryResult {
 }
 
 const RETRY_DELAY_MS = 30_000;
+
+/** The advisory lock namespace of report deliveries ("vrrp"); the key is the hashtext of the kind and period. */
+export const REPORT_LOCK_NAMESPACE = 0x76727270;
+
+/** How long a delivery waits for another scheduler's delivery of the same period before giving up. */
+const REPORT_LOCK_TIMEOUT = '10min';
+
+/**
+ * Where a channel of a report entry sends, as a digest: the resolved webhook URL (else its
+ * setting), or the SMTP variable and the recipients. Two entries or two schedulers sending the
+ * same kind of report to the same place give the same digest; the URL, with its token, and the
+ * addresses are never stored.
+ */
+export function deliveryTarget(entry: ReportEntry, channel: 'webhook' | 'email', env: NodeJS.ProcessEnv): string {
+  let place: unknown;
+  if (channel === 'webhook') {
+    const setting = reportWebhookSetting(entry.to);
+    let url: string | null = null;
+    try {
+      url = secretUrl(setting, env);
+    } catch {
+      url = null;
+    }
+    place = url ?? { webhook: setting.url ?? null, webhookEnv: setting.env ?? null };
+  } else {
+    const email = entry.to.email!;
+    place = { smtpUrlEnv: email.smtpUrlEnv, to: email.to.map((a) => a.trim().toLowerCase()).sort() };
+  }
+  return createHash('sha256').update(JSON.stringify([entry.kind, channel, place])).digest('hex').slice(0, 16);
+}
+
+/**
+ * Holds the delivery lock of one report period across processes and machines (a session-level
+ * advisory lock on a connection of its own), so that two schedulers firing the same report at
+ * the same minute send it once: the second waits for the first, then finds the places already
+ * delivered. Returns what releases it.
+ */
+async function holdPeriodLock(pool: pg.Pool, kind: string, period: string): Promise<() => Promise<void>> {
+  const client = await pool.connect();
+  const key = `${kind} ${period}`;
+  try {
+    await client.query(`select set_config('lock_timeout', $1, false)`, [REPORT_LOCK_TIMEOUT]);
+    await client.query('select pg_advisory_lock($1, hashtext($2))', [REPORT_LOCK_NAMESPACE, key]);
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
+  return async () => {
+    try {
+      await client.query('select pg_advisory_unlock($1, hashtext($2))', [REPORT_LOCK_NAMESPACE, key]);
+      await client.query('reset lock_timeout');
+      client.release();
+    } catch {
+      // A connection that cannot say so is closed: its locks go with it.
+      client.release(true);
+    }
+  };
+}
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The short message of a report: its headline numbers, what changed, and where the page is. */
@@ -72,12 +136,12 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   const outcomes: DeliveryOutcome[] = [];
   let file: string | null = null;
   let period: string | null = null;
-  const record = async (outcome: DeliveryOutcome) => {
+  const record = async (outcome: DeliveryOutcome & { status: 'delivered' | 'failed' }, target: string | null = null) => {
     outcomes.push(outcome);
     try {
       await warehouse.db
         .insertInto('ops.report_deliveries')
-        .values({ kind: entry.kind, period, file, channel: outcome.channel, status: outcome.status, attempts: outcome.attempts, error: outcome.error, scheduled_for: now, finished_at: new Date() })
+        .values({ kind: entry.kind, period, file, channel: outcome.channel, status: outcome.status, attempts: outcome.attempts, error: outcome.error, scheduled_for: now, finished_at: new Date(), target })
         .execute();
     } catch (error) {
       log.error({ report: entry.kind, err: errorMessage(error) }, 'report delivery could not be recorded');
@@ -100,13 +164,39 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     return { file: null, period, outcomes };
   }
 
-  /** A send, retried once after a pause. */
-  const attempt = async (channel: DeliveryChannel, send: () => Promise<void>) => {
+  // The places this period's report already reached (another scheduler, an earlier firing).
+  let release: (() => Promise<void>) | null = null;
+  let reached = new Set<string>();
+  const sends = Boolean(entry.to.webhook || entry.to.webhookEnv || entry.to.email);
+  try {
+    if (sends) release = await holdPeriodLock(warehouse.pool, entry.kind, period!);
+    const rows = !sends ? [] : await warehouse.db
+      .selectFrom('ops.report_deliveries')
+      .select(['channel', 'target'])
+      .where('kind', '=', entry.kind)
+      .where('period', '=', period)
+      .where('status', '=', 'delivered')
+      .where('target', 'is not', null)
+      .execute();
+    reached = new Set(rows.map((r) => `${r.channel} ${r.target}`));
+  } catch (error) {
+    // Without the lock (the warehouse went away after the report was made), send as before.
+    log.warn({ report: entry.kind, period, err: errorMessage(error) }, 'report delivery could not check what was already sent; sending');
+  }
+
+  /** A send, retried once after a pause; not made when the period's report already reached that place. */
+  const attempt = async (channel: 'webhook' | 'email', send: () => Promise<void>) => {
+    const target = deliveryTarget(entry, channel, env);
+    if (reached.has(`${channel} ${target}`)) {
+      outcomes.push({ channel, status: 'skipped', attempts: 0, error: null });
+      log.info({ report: entry.kind, period, channel }, 'report already delivered there for this period (by another scheduler or an earlier firing): not sent again');
+      return;
+    }
     let lastError = '';
     for (let n = 1; n <= 2; n++) {
       try {
         await send();
-        return record({ channel, status: 'delivered', attempts: n, error: null });
+        return record({ channel, status: 'delivered', attempts: n, error: null }, target);
       } catch (error) {
         lastError = redactString(errorMessage(error));
         if (n === 1) {
@@ -115,40 +205,44 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
         }
       }
     }
-    return record({ channel, status: 'failed', attempts: 2, error: lastError });
+    return record({ channel, status: 'failed', attempts: 2, error: lastError }, target);
   };
 
-  const summary = reportSummary(data, file);
-  const to = entry.to;
-  if (to.webhook || to.webhookEnv) {
-    await attempt('webhook', async () => {
-      const url = secretUrl(reportWebhookSetting(to), env)!;
-      await httpRequest(
-        // The URL carries the channel's token: `describe` stands for it in errors and logs.
-        { source: 'reports', log, signal: options.signal, retry: { attempts: 1, timeoutMs: 15_000 } },
-        { method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: summary }), describe: 'POST report webhook' },
-      );
-    });
-  }
-  if (to.email) {
-    const email = to.email;
-    await attempt('email', async () => {
-      const smtpUrl = readSecret(email.smtpUrlEnv, 'reports.to.email.smtpUrlEnv', env);
-      const wrong = smtpUrlProblem(smtpUrl, email.smtpUrlEnv);
-      if (wrong) throw new Error(wrong);
-      const transport = nodemailer.createTransport(smtpUrl);
-      try {
-        await transport.sendMail({
-          from: email.from,
-          to: email.to,
-          subject: `${data.layout.title} ${data.current.period.id}${data.current.partial ? ' (partial)' : ''} · ${data.shop}`,
-          text: summary,
-          html,
-        });
-      } finally {
-        transport.close();
-      }
-    });
+  try {
+    const summary = reportSummary(data, file);
+    const to = entry.to;
+    if (to.webhook || to.webhookEnv) {
+      await attempt('webhook', async () => {
+        const url = secretUrl(reportWebhookSetting(to), env)!;
+        await httpRequest(
+          // The URL carries the channel's token: `describe` stands for it in errors and logs.
+          { source: 'reports', log, signal: options.signal, retry: { attempts: 1, timeoutMs: 15_000 } },
+          { method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: summary }), describe: 'POST report webhook' },
+        );
+      });
+    }
+    if (to.email) {
+      const email = to.email;
+      await attempt('email', async () => {
+        const smtpUrl = readSecret(email.smtpUrlEnv, 'reports.to.email.smtpUrlEnv', env);
+        const wrong = smtpUrlProblem(smtpUrl, email.smtpUrlEnv);
+        if (wrong) throw new Error(wrong);
+        const transport = nodemailer.createTransport(smtpUrl);
+        try {
+          await transport.sendMail({
+            from: email.from,
+            to: email.to,
+            subject: `${data.layout.title} ${data.current.period.id}${data.current.partial ? ' (partial)' : ''} · ${data.shop}`,
+            text: summary,
+            html,
+          });
+        } finally {
+          transport.close();
+        }
+      });
+    }
+  } finally {
+    await release?.();
   }
   return { file, period, outcomes };
 }

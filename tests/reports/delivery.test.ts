@@ -171,6 +171,45 @@ describe('scheduled reports (issue 15)', () => {
     expect(logins.at(-1)).toEqual({ user: 'AKIAEXAMPLE', pass: 'BLa/b+cdSecret' });
   });
 
+  it('reaches each place once per period: two schedulers firing together, a later firing of the same period', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    mails.length = 0;
+    const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
+    const entry = { cron: '0 7 * * 1', kind: 'weekly', to: { webhook: `${webUrl}/twice`, email } };
+    const config = configWith([entry]);
+    const deliver = (reportEntry: ReportEntry) =>
+      deliverReport({ warehouse: wh, config, log: silent, entry: reportEntry, now, env: { REPORT_SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }, sleep: async () => undefined });
+    // Two schedulers for availability (two sessions of the warehouse) fire the Monday report at once.
+    const [a, b] = await Promise.all([deliver(config.reports[0]!), deliver(config.reports[0]!)]);
+    const statuses = (r: ReportDeliveryResult) => r.outcomes.map((o) => `${o.channel} ${o.status}`);
+    // Each writes its own reports folder; the webhook and the mail go out once, whichever came first.
+    expect([statuses(a), statuses(b)]).toEqual(
+      expect.arrayContaining([
+        ['file delivered', 'webhook delivered', 'email delivered'],
+        ['file delivered', 'webhook skipped', 'email skipped'],
+      ]),
+    );
+    expect(posts.filter((p) => p.path === '/twice')).toHaveLength(1);
+    expect(mails).toHaveLength(1);
+
+    // A later firing for the same week (a daily cron on a weekly report, a restart's catch-up) sends nothing again;
+    // an entry sending the same week to other recipients is another place.
+    expect(statuses(await deliver(config.reports[0]!))).toEqual(['file delivered', 'webhook skipped', 'email skipped']);
+    const other = configWith([{ ...entry, to: { email: { ...email, to: ['finance@shop.test'] } } }]).reports[0]!;
+    expect(statuses(await deliver(other))).toEqual(['file delivered', 'email delivered']);
+    expect(posts.filter((p) => p.path === '/twice')).toHaveLength(1);
+    expect(mails.map((m) => m.to)).toEqual([['owner@shop.test'], ['finance@shop.test']]);
+    expect((await deliveries()).filter((r) => r.channel !== 'file')).toEqual([
+      { kind: 'weekly', period: '2024-W10', channel: 'webhook', status: 'delivered', attempts: 1, error: null },
+      { kind: 'weekly', period: '2024-W10', channel: 'email', status: 'delivered', attempts: 1, error: null },
+      { kind: 'weekly', period: '2024-W10', channel: 'email', status: 'delivered', attempts: 1, error: null },
+    ]);
+    // No place is stored in words: the webhook's URL carries its token.
+    const targets = (await wh.pool.query<{ target: string | null }>(`select target from ops.report_deliveries where channel <> 'file' order by id`)).rows.map((r) => r.target);
+    expect(targets.every((t) => t !== null && /^[0-9a-f]{16}$/.test(t))).toBe(true);
+    expect(new Set(targets).size).toBe(3);
+  });
+
   it('a failed delivery is retried once, recorded in ops, and the scheduler carries on', async () => {
     await wh.pool.query('delete from ops.report_deliveries');
     posts.length = 0;

@@ -18,6 +18,7 @@ import * as m0023 from './0023-try-timestamptz-without-exception.ts';
 import * as m0024 from './0024-faster-patterns.ts';
 import * as m0025 from './0025-iso-timestamptz.ts';
 import * as m0026 from './0026-collation-independent.ts';
+import * as m0027 from './0027-report-delivery-target.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '0024-faster-patterns': m0024,
   '0025-iso-timestamptz': m0025,
   '0026-collation-independent': m0026,
+  '0027-report-delivery-target': m0027,
 };

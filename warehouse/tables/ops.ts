@@ -182,6 +182,8 @@ export interface OpsReportDeliveriesTable {
   error: string | null;
   scheduled_for: NullableTimestamp;
   finished_at: Timestamp;
+  /** A digest of where a send went (migration 0027); null for a file, and before 0027. */
+  target: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**
