@@ -6,7 +6,7 @@ import { databaseUrlFromEnv } from '../config/load.ts';
 import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
 import { freeBytes } from '../warehouse/embedded.ts';
-import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, privilegeAdvice, versionProblem } from '../warehouse/migrate.ts';
+import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, newerSchemaProblem, privilegeAdvice, versionProblem } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
 import { readOnlyReasonOf, transactionPooler } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
@@ -109,6 +109,8 @@ async function tablesFinding(db: Kysely<any>): Promise<CheckFinding[]> {
   // In ops; a warehouse made before kept them in public until its next command moves them.
   const schema = await migrationsTableIn(db);
   if (schema) {
+    const newer = await newerSchemaProblem(db, schema);
+    if (newer) return [problem(newer)];
     const applied = (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${schema}.${MIGRATIONS_TABLE}`)}`.execute(db)).rows[0]!.n;
     const left = Math.max(known - applied, 0);
     return [ok(left ? `verite's tables are there; ${left} migration${left === 1 ? '' : 's'} of this release will be applied by the next command` : "verite's tables are there and up to date")];

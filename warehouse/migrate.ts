@@ -11,6 +11,8 @@ import { readOnlyReasonOf } from './writable.ts';
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
   await requireUtf8(db);
   const schema = await migrationsSchema(db);
+  const newer = await newerSchemaProblem(db, schema);
+  if (newer) throw new WarehouseError(newer, '');
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -34,6 +36,26 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   }
   await ensureRawTables(db);
   return result;
+}
+
+/**
+ * Why this verite may not work on the warehouse, or null: the warehouse holds migrations this
+ * verite does not know, so a newer verite brought it to a schema this one was not written for
+ * (a second machine or a scheduler left on the older release, a laptop behind the server). The
+ * migrator alone said "corrupted migrations: previously executed migration … is missing";
+ * refused before anything is read or written, naming them and what to do.
+ */
+export async function newerSchemaProblem(db: Kysely<any>, schema: 'ops' | 'public'): Promise<string | null> {
+  if ((await migrationsTableIn(db)) === null) return null;
+  const applied = await sql<{ name: string }>`select name from ${sql.table(`${schema}.${MIGRATIONS_TABLE}`)} order by name`.execute(db);
+  const unknown = applied.rows.map((r) => r.name).filter((name) => !Object.hasOwn(migrations, name));
+  if (unknown.length === 0) return null;
+  const newest = Object.keys(migrations).sort().at(-1);
+  return (
+    `this warehouse was brought to a newer schema by a newer release of verite: it holds migration${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}, ` +
+    `which this verite (its newest is ${newest}) does not know, so it does not run against it. Upgrade verite here to the release the other machines run ` +
+    '(every scheduler, cron job and laptop sharing this warehouse runs one release); a warehouse is never taken back to an older schema'
+  );
 }
 
 /** The migrator's own table (and `<it>_lock`), in schema `ops` beside verite's other bookkeeping. */

@@ -88,6 +88,18 @@ describe("verite check's warehouse line", () => {
     }
   });
 
+  it('a warehouse a newer release migrated: a problem naming the migration this verite does not know', async () => {
+    await migrated.pool.query(`insert into ops.verite_migrations (name, timestamp) values ('0099-from-a-newer-release', now()::text)`);
+    try {
+      const found = await checkWarehouse({ databaseUrl: migrated.url });
+      expect(found.level).toBe('problem');
+      expect(messages(found, 'problem')).toEqual([expect.stringContaining('it holds migration 0099-from-a-newer-release, which this verite')]);
+      expect(messages(found, 'ok')).not.toContain("verite's tables are there and up to date");
+    } finally {
+      await migrated.pool.query(`delete from ops.verite_migrations where name = '0099-from-a-newer-release'`);
+    }
+  });
+
   it('an empty database its owner connects to: ok, and nothing is created by the check', async () => {
     const found = await checkWarehouse({ databaseUrl: urlOf(EMPTY) });
     expect(messages(found, 'problem')).toEqual([]);

@@ -226,3 +226,22 @@ describe('a server older than PostgreSQL 14', () => {
     }
   });
 });
+
+describe('a warehouse migrated by a newer verite', () => {
+  it('is refused before anything is read or written, naming the migrations this verite does not know', async () => {
+    const wh = await createTestDatabase('newer_schema');
+    try {
+      // What a newer release leaves: one more migration recorded than this one has.
+      await wh.pool.query(`insert into ops.verite_migrations (name, timestamp) values ('0099-from-a-newer-release', now())`);
+      const newest = Object.keys(migrations).sort().at(-1);
+      await expect(migrateToLatest(wh.db)).rejects.toThrow(
+        `this warehouse was brought to a newer schema by a newer release of verite: it holds migration 0099-from-a-newer-release, which this verite (its newest is ${newest}) does not know, so it does not run against it.`,
+      );
+      // Nothing of the warehouse changed: the newer release's record is still there, and every migration of this one.
+      const names = (await wh.pool.query<{ name: string }>('select name from ops.verite_migrations order by name')).rows.map((r) => r.name);
+      expect(names).toEqual([...Object.keys(migrations), '0099-from-a-newer-release'].sort());
+    } finally {
+      await wh.close();
+    }
+  });
+});
