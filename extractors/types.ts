@@ -2,6 +2,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { CatalogSource, StreamIdentity } from '../catalog/catalog.ts';
 import type { JsonValue, Page } from '../catalog/stream-contract.ts';
 import type { ConfigOf, VeriteConfig } from '../config/schema.ts';
+import type { SheetContext } from './shipments/column-mapping.ts';
 
 export type { JsonValue, LandTransaction, Page, StreamKind } from '../catalog/stream-contract.ts';
 
@@ -52,13 +53,19 @@ export interface Stream<C = unknown> extends StreamIdentity {
    * this source's config (e.g. a 3PL's column mapping). Throws with the reason when the row
    * cannot be used; the row is then quarantined. Without it, CSV rows land as they are.
    */
-  mapCsvRow?(row: Record<string, string>, config: C | undefined): Record<string, unknown>;
+  mapCsvRow?(row: Record<string, string>, config: C | undefined, sheet?: SheetContext): Record<string, unknown>;
   /**
    * The same for an object of an imported `.json`/`.jsonl` file, for the file sources whose run
    * reads such files through the same mapping (shipments, costs, fx). Without it, JSON records
    * land as they are (an API's own record shape, as a re-extraction would land it).
    */
-  mapJsonRecord?(row: Record<string, unknown>, config: C | undefined): Record<string, unknown>;
+  mapJsonRecord?(row: Record<string, unknown>, config: C | undefined, sheet?: SheetContext): Record<string, unknown>;
+  /**
+   * A file row's amount cells, as text, for the file sources whose mapping reads amounts
+   * (shipments, costs): `verite import` reads the file's decimal mark from them first, as the
+   * file drop does, and passes it to the mapping as `sheet`.
+   */
+  amountsOf?(row: Record<string, unknown>, config: C | undefined): string[];
 }
 
 /** A source: a named list of streams sharing one config entry. */

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { catalogStreams, streamIdentity } from '../../catalog/catalog.ts';
-import { mapJsonItem } from '../../extractors/shipments/file-drop.ts';
+import { fileDecimalMark, mapJsonItem } from '../../extractors/shipments/file-drop.ts';
 import { knownSource } from '../../extractors/sources.ts';
 import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
@@ -51,9 +51,11 @@ export function registerImport(program: Command, known: KnownSources): void {
           throw error instanceof FileFormatError ? new UsageError(error.message) : error;
         }
         const sourceConfig = (ctx.config.sources as Record<string, unknown>)[sourceName];
-        const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig) : undefined;
+        // A file source's amounts are read with the file's decimal mark, as its file drop reads them.
+        const sheet = registered?.amountsOf ? { decimalMark: await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig)) } : undefined;
+        const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig, sheet) : undefined;
         // A file source's JSON objects go through its mapping too, as its run reads them.
-        const mapJson = registered?.mapJsonRecord ? (row: Record<string, unknown>) => registered.mapJsonRecord!(row, sourceConfig) : undefined;
+        const mapJson = registered?.mapJsonRecord ? (row: Record<string, unknown>) => registered.mapJsonRecord!(row, sourceConfig, sheet) : undefined;
         const read = async function* () {
           for await (const records of readRecordsFile(file, { mapCsvRow })) yield mapJson ? records.map((item) => mapJsonItem(item, mapJson)) : records;
         };

@@ -1,13 +1,13 @@
 import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
-import { ambiguousAmountHint, currencySignHint, parseAmount, roundedBySpreadsheet } from '../shipments/column-mapping.ts';
+import { ambiguousAmountHint, currencySignHint, parseAmount, roundedBySpreadsheet, type DecimalMark, type RowMapper, type SheetContext } from '../shipments/column-mapping.ts';
 import { compileDateParser } from '../shipments/date-parse.ts';
 
 /** What the mapping needs of the source's config. */
 export type CostMappingConfig = Pick<CostsConfig, 'columns' | 'dateFormat'>;
 
 /** Turns one row of a cost file (CSV text, or a JSON object) into a unit-cost record; throws with the reason. */
-export type CostMapper = (row: Record<string, unknown>) => Record<string, unknown>;
+export type CostMapper = RowMapper;
 
 const compiled = new WeakMap<object, CostMapper>();
 let unconfigured: CostMapper | undefined;
@@ -37,8 +37,8 @@ export function costMapper(config: CostMappingConfig | undefined): CostMapper {
  * mapCostRow({ SKU: 'TEE-M', Cost: '4,20', Currency: 'eur', From: '01/03/2024' }, { columns: { SKU: 'sku', Cost: 'unit_cost', Currency: 'currency', From: 'valid_from' }, dateFormat: 'DD/MM/YYYY' })
  * // { sku: 'TEE-M', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01' }
  */
-export function mapCostRow(row: Record<string, unknown>, config: CostMappingConfig | undefined): Record<string, unknown> {
-  return costMapper(config)(row);
+export function mapCostRow(row: Record<string, unknown>, config: CostMappingConfig | undefined, sheet?: SheetContext): Record<string, unknown> {
+  return costMapper(config)(row, sheet);
 }
 
 /** The columns a mapping names that a file's first row lacks. */
@@ -61,7 +61,7 @@ function buildMapper(config: CostMappingConfig): CostMapper {
     if (!mapped.has(field)) columns.push(field);
     sources.set(field, columns);
   }
-  return (row) => {
+  const mapper = (row: Record<string, unknown>, sheet?: SheetContext) => {
     const record: Record<string, unknown> = {};
     const used = new Set<string>(mapped);
     for (const field of costFields) {
@@ -75,16 +75,22 @@ function buildMapper(config: CostMappingConfig): CostMapper {
           column = candidate;
         }
       }
-      record[field] = normalise(field, value, column, parseDate, expected);
+      record[field] = normalise(field, value, column, parseDate, expected, sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;
     if (Object.keys(extra).length) record.extra = extra;
     return record;
   };
+  const amountsOf = (row: Record<string, unknown>) =>
+    sources
+      .get('unit_cost')!
+      .map((column) => row[column])
+      .filter((v): v is string => typeof v === 'string');
+  return Object.assign(mapper, { amountsOf });
 }
 
-function normalise(field: CostField, value: unknown, column: string, parseDate: (v: string) => string | undefined, expected: string): unknown {
+function normalise(field: CostField, value: unknown, column: string, parseDate: (v: string) => string | undefined, expected: string, mark?: DecimalMark): unknown {
   const where = column === field ? '' : ` (column "${column}")`;
   if (isEmpty(value)) throw new Error(`no ${field}${where}: a unit cost needs its sku, unit_cost, currency and valid_from`);
   const refuse = (why: string): never => {
@@ -97,7 +103,7 @@ function normalise(field: CostField, value: unknown, column: string, parseDate: 
       return typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : refuse('expected text');
     }
     case 'unit_cost': {
-      const n = typeof value === 'number' ? value : typeof value === 'string' ? parseAmount(value) : undefined;
+      const n = typeof value === 'number' ? value : typeof value === 'string' ? parseAmount(value, mark) : undefined;
       if (n === undefined || !Number.isFinite(n)) return refuse(`expected a number such as 4.20${typeof value === 'string' ? ambiguousAmountHint(value) : ''}`);
       return n < 0 ? refuse('a unit cost cannot be negative') : n;
     }

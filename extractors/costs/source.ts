@@ -28,8 +28,9 @@ async function* readUnitCosts(ctx: ReadContext<CostsConfig>): AsyncGenerator<Pag
 export const unitCostsStream: Stream<CostsConfig> = {
   ...catalog.costs.unit_costs,
   read: readUnitCosts,
-  mapCsvRow: (row, config) => mapCostRow(row, config),
-  mapJsonRecord: (row, config) => mapCostRow(row, config),
+  mapCsvRow: (row, config, sheet) => mapCostRow(row, config, sheet),
+  mapJsonRecord: (row, config, sheet) => mapCostRow(row, config, sheet),
+  amountsOf: (row, config) => costMapper(config).amountsOf(row),
 };
 
 /** Unit costs kept outside Shopify. */

@@ -4,8 +4,23 @@ import { compileDateParser, type DateParser } from './date-parse.ts';
 /** What the mapping needs of the source's config. */
 export type MappingConfig = Pick<ShipmentsConfig, 'columns' | 'dateFormat' | 'timeZone'>;
 
+/** What a row's mapping knows of the whole file the row comes from. */
+export interface SheetContext {
+  /** The file's decimal mark, as its amounts show it ({@link sheetDecimalMark}). */
+  decimalMark?: DecimalMark;
+}
+
+/**
+ * Turns one row of a file (CSV text, or a JSON object) into a record; throws with the reason.
+ * `amountsOf` gives the row's amount cells as text, which the file's decimal mark is read from.
+ */
+export interface RowMapper {
+  (row: Record<string, unknown>, sheet?: SheetContext): Record<string, unknown>;
+  amountsOf(row: Record<string, unknown>): string[];
+}
+
 /** Turns one row of an export (CSV text, or a JSON object) into a shipment record; throws with the reason. */
-export type ShipmentMapper = (row: Record<string, unknown>) => Record<string, unknown>;
+export type ShipmentMapper = RowMapper;
 
 const DATE_FIELDS: ReadonlySet<ShipmentField> = new Set(['shipped_at', 'estimated_delivery_at', 'delivered_at', 'returned_at', 'updated_at']);
 
@@ -37,8 +52,8 @@ export function shipmentMapper(config: MappingConfig | undefined): ShipmentMappe
  * mapShipmentRow({ 'Order Ref': '#1001', 'Ship Date': '01/05/2024' }, { columns: { 'Order Ref': 'order_id', 'Ship Date': 'shipped_at' }, dateFormat: 'DD/MM/YYYY', timeZone: 'UTC' })
  * // { order_id: '#1001', shipped_at: '2024-05-01' }
  */
-export function mapShipmentRow(row: Record<string, unknown>, config: MappingConfig | undefined): Record<string, unknown> {
-  return shipmentMapper(config)(row);
+export function mapShipmentRow(row: Record<string, unknown>, config: MappingConfig | undefined, sheet?: SheetContext): Record<string, unknown> {
+  return shipmentMapper(config)(row, sheet);
 }
 
 /** The columns a mapping names that a file's first row lacks (a renamed column in the 3PL's export). */
@@ -60,7 +75,7 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
     if (!mapped.has(field)) columns.push(field);
     sources.set(field, columns);
   }
-  return (row) => {
+  const mapper = (row: Record<string, unknown>, sheet?: SheetContext) => {
     const record: Record<string, unknown> = {};
     const used = new Set<string>(mapped);
     for (const field of shipmentFields) {
@@ -77,13 +92,19 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
           column = candidate;
         }
       }
-      if (found) record[field] = normalise(field, value, column, parseDate, expected);
+      if (found) record[field] = normalise(field, value, column, parseDate, expected, sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;
     if (Object.keys(extra).length) record.extra = extra;
     return record;
   };
+  const amountsOf = (row: Record<string, unknown>) =>
+    sources
+      .get('shipping_cost')!
+      .map((column) => lookup(row, column))
+      .filter((v): v is string => typeof v === 'string');
+  return Object.assign(mapper, { amountsOf });
 }
 
 /** A column's value; a dotted name reaches into a nested JSON object (`tracking.number`). */
@@ -106,7 +127,7 @@ function quote(value: unknown): string {
   return typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
 }
 
-function normalise(field: ShipmentField, value: unknown, column: string, parseDate: DateParser, expected: string): unknown {
+function normalise(field: ShipmentField, value: unknown, column: string, parseDate: DateParser, expected: string, mark?: DecimalMark): unknown {
   if (isEmpty(value)) return null;
   const where = column === field ? '' : ` in column "${column}"`;
   const refuse = (why = ''): never => {
@@ -120,7 +141,7 @@ function normalise(field: ShipmentField, value: unknown, column: string, parseDa
   if (field === 'shipping_cost') {
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     if (typeof value !== 'string') return refuse();
-    return parseAmount(value) ?? refuse(` (expected a number such as 7.50${ambiguousAmountHint(value)})`);
+    return parseAmount(value, mark) ?? refuse(` (expected a number such as 7.50${ambiguousAmountHint(value)})`);
   }
   if (field === 'currency') {
     const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
@@ -160,10 +181,15 @@ function bareAmount(text: string): string {
  * `1'234.50` (Swiss); with an optional currency sign. Anything else is refused rather than
  * guessed.
  */
-export function parseAmount(text: string): number | undefined {
+export function parseAmount(text: string, mark?: DecimalMark): number | undefined {
   const t = bareAmount(text);
   let normalised: string | undefined;
-  if (/^-?\d+(\.\d+)?$/.test(t)) normalised = t;
+  // A sheet whose other amounts say which mark is the decimal one ({@link sheetDecimalMark}) reads
+  // the amounts that read both ways: `1.234` is 1234 and `4,205` is 4.205 in a decimal-comma
+  // sheet, `4,205` is 4205 in a decimal-point one.
+  if (mark === ',' && /^-?\d{1,3}(\.\d{3})+$/.test(t)) normalised = t.replace(/\./g, '');
+  else if (mark !== undefined && ambiguousAmount(t)) normalised = mark === ',' ? t.replace(',', '.') : t.replace(',', '');
+  else if (/^-?\d+(\.\d+)?$/.test(t)) normalised = t;
   // One comma and three digits (`4,205`) is 4205 in a comma-grouping locale and 4.205 in a
   // decimal-comma one (a semicolon-separated sheet): refused ({@link ambiguousAmount}).
   else if (ambiguousAmount(t)) return undefined;
@@ -177,6 +203,42 @@ export function parseAmount(text: string): number | undefined {
   if (normalised === undefined) return undefined;
   const n = Number(normalised);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** The decimal mark a sheet writes its amounts with. */
+export type DecimalMark = '.' | ',';
+
+/**
+ * What one amount says of its sheet's decimal mark: `,` for `7,50`, `0,125`, `1.234,50` or
+ * `1 234,50` or `1.234.567`; `.` for `7.50`, `0.125`, `1,234.50`, `1'234.50` or `12,345,678`;
+ * nothing for an amount without a mark or one that reads both ways (`12`, `1.234`, `4,205`).
+ */
+export function decimalMarkOf(text: string): DecimalMark | undefined {
+  const t = bareAmount(text);
+  // One mark after one to three digits (not a lone 0) and before three: a grouping or a decimal mark.
+  const eitherWay = (m: string) => new RegExp(`^-?[1-9]\\d{0,2}\\${m}\\d{3}$`).test(t);
+  if (/^-?\d+\.\d+$/.test(t)) return eitherWay('.') ? undefined : '.';
+  if (/^-?\d+,\d+$/.test(t)) return eitherWay(',') ? undefined : ',';
+  // Both marks, or one mark twice (only a grouping repeats): the other is the decimal mark.
+  if (/^-?\d{1,3}(,\d{3})+\.\d+$/.test(t) || /^-?\d{1,3}(,\d{3}){2,}$/.test(t) || /^-?\d{1,3}(['\u2019]\d{3})+\.\d+$/.test(t)) return '.';
+  if (/^-?\d{1,3}(\.\d{3})+,\d+$/.test(t) || /^-?\d{1,3}(\.\d{3}){2,}$/.test(t) || /^-?\d{1,3}([ \u00a0\u202f]\d{3})+,\d+$/.test(t)) return ',';
+  return undefined;
+}
+
+/**
+ * The decimal mark of a sheet from its amounts: the one they show when every amount that shows
+ * one agrees, else nothing (no amount shows one, or a sheet written both ways, where each amount
+ * is read alone as {@link parseAmount} reads it).
+ */
+export function sheetDecimalMark(amounts: Iterable<string>): DecimalMark | undefined {
+  let found: DecimalMark | undefined;
+  for (const amount of amounts) {
+    const mark = decimalMarkOf(amount);
+    if (mark === undefined) continue;
+    if (found !== undefined && found !== mark) return undefined;
+    found = mark;
+  }
+  return found;
 }
 
 /**

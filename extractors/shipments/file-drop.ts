@@ -8,7 +8,7 @@ import { didYouMean } from '../../lib/names.ts';
 import { readRecordsFile } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 import type { Page, ReadContext } from '../types.ts';
-import { missingColumns, shipmentMapper } from './column-mapping.ts';
+import { decimalMarkOf, missingColumns, shipmentMapper, type DecimalMark, type RowMapper } from './column-mapping.ts';
 import { listDropFiles, type DropFile } from './drop-files.ts';
 
 export interface FileDropOptions {
@@ -37,8 +37,11 @@ export interface DropSpec {
   stream: string;
   /** A folder, a file, or a glob. */
   path: string;
-  /** A row of a file (CSV text, or a JSON object) as the stream's record; throws with the reason. */
-  mapRow: (row: Record<string, unknown>) => Record<string, unknown>;
+  /**
+   * A row of a file (CSV text, or a JSON object) as the stream's record; throws with the reason.
+   * Its amounts are read with the file's decimal mark ({@link fileDecimalMark}).
+   */
+  mapRow: RowMapper;
   /** The columns the mapping names that a file's first row lacks. */
   missingColumns: (row: Record<string, unknown>) => string[];
 }
@@ -106,7 +109,8 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
       log.debug({ file: file.name }, 'already landed; skipped');
       continue;
     }
-    log.info({ file: file.name, bytes: print.size }, 'landing export file');
+    const decimalMark = await fileDecimalMark(file.path, spec.mapRow.amountsOf);
+    log.info({ file: file.name, bytes: print.size, ...(decimalMark ? { decimalMark } : {}) }, 'landing export file');
     let firstRow = true;
     const mapRow = (row: Record<string, unknown>) => {
       if (firstRow) {
@@ -118,7 +122,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
           ctx.warnOnce(`${spec.source}: ${file.name} has no column ${missing.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names`);
         }
       }
-      return spec.mapRow(row);
+      return spec.mapRow(row, { decimalMark });
     };
     let held: unknown[] | undefined;
     let records = 0;
@@ -147,6 +151,51 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
       },
     };
   }
+}
+
+/**
+ * The decimal mark a file writes its amounts with, from a first reading of its amount cells
+ * ({@link decimalMarkOf}): `,` when some show a decimal comma (`7,50`, `1.234,50`) and none a
+ * decimal point, `.` the other way round, nothing when none shows one or they disagree. A
+ * spreadsheet writes every cell of a file one way, so its `1.234` (1234 in a German sheet) and
+ * `4,205` (4.205 there, 4205 in an English one) are read as the rest of the file says; alone,
+ * `1.234` is 1.234 and `4,205` is refused as reading both ways. The reading stops once the marks
+ * disagree; a file that cannot be read says so in the reading that lands it.
+ */
+export async function fileDecimalMark(path: string, amountsOf: (row: Record<string, unknown>) => string[]): Promise<DecimalMark | undefined> {
+  let found: DecimalMark | undefined;
+  let mixed = false;
+  const see = (amounts: string[]) => {
+    for (const amount of amounts) {
+      const mark = decimalMarkOf(amount);
+      if (mark === undefined) continue;
+      if (found !== undefined && found !== mark) mixed = true;
+      found = mark;
+    }
+  };
+  try {
+    const rows = readRecordsFile(path, {
+      mapCsvRow: (row) => {
+        see(amountsOf(row));
+        return {};
+      },
+    });
+    for await (const batch of rows) {
+      for (const item of batch) {
+        if (!(item instanceof RawText)) continue;
+        try {
+          const value: unknown = JSON.parse(item.text);
+          if (value !== null && typeof value === 'object' && !Array.isArray(value)) see(amountsOf(value as Record<string, unknown>));
+        } catch {
+          // A broken record is quarantined by the reading that lands the file.
+        }
+      }
+      if (mixed) break;
+    }
+  } catch {
+    return undefined;
+  }
+  return mixed ? undefined : found;
 }
 
 function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {

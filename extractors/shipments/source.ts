@@ -1,7 +1,7 @@
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
-import { mapShipmentRow } from './column-mapping.ts';
+import { mapShipmentRow, shipmentMapper } from './column-mapping.ts';
 import { readEasyPost } from './easypost-read.ts';
 import { readFileDrop } from './file-drop.ts';
 
@@ -22,8 +22,9 @@ async function* readShipments(ctx: ReadContext<ShipmentsConfig>): AsyncGenerator
 export const shipmentsStream: Stream<ShipmentsConfig> = {
   ...catalog.shipments.shipments,
   read: readShipments,
-  mapCsvRow: (row, config) => mapShipmentRow(row, config),
-  mapJsonRecord: (row, config) => mapShipmentRow(row, config),
+  mapCsvRow: (row, config, sheet) => mapShipmentRow(row, config, sheet),
+  mapJsonRecord: (row, config, sheet) => mapShipmentRow(row, config, sheet),
+  amountsOf: (row, config) => shipmentMapper(config).amountsOf(row),
 };
 
 /** Carrier and 3PL shipments: a file drop of CSV/JSONL exports, and EasyPost trackers. */

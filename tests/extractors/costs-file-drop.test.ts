@@ -89,7 +89,8 @@ describe('unit costs through `verite run` and `verite import`', () => {
     const drop = join(root, 'excel-de');
     mkdirSync(drop);
     // What "CSV (Trennzeichen-getrennt)" writes: a byte-order mark, semicolons, CRLF.
-    const sheet = ['Artikel;Einstandspreis;Währung;Gültig ab', 'TEE-M;4,20;EUR;01.03.2024', 'SOFA;1.234,50 €;EUR;15.03.2024', 'LAMP;;EUR;15.03.2024'].join('\r\n') + '\r\n';
+    // BENCH's 1.234 and CUP's 4,205 read both ways alone; the sheet's other amounts write a decimal comma.
+    const sheet = ['Artikel;Einstandspreis;Währung;Gültig ab', 'TEE-M;4,20;EUR;01.03.2024', 'SOFA;1.234,50 €;EUR;15.03.2024', 'LAMP;;EUR;15.03.2024', 'BENCH;1.234;EUR;15.03.2024', 'CUP;4,205;EUR;15.03.2024'].join('\r\n') + '\r\n';
     writeFileSync(join(drop, 'einkauf.csv'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(sheet)]));
     const configFile = join(root, 'excel-de.config.json');
     const columns = { Artikel: 'sku', Einstandspreis: 'unit_cost', Währung: 'currency', 'Gültig ab': 'valid_from' };
@@ -98,9 +99,37 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(await record('TEE-M|2024-03-01')).toEqual({ sku: 'TEE-M', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01' });
     expect(await record('SOFA|2024-03-15')).toEqual({ sku: 'SOFA', unit_cost: 1234.5, currency: 'EUR', valid_from: '2024-03-15' });
+    expect(await record('BENCH|2024-03-15')).toMatchObject({ unit_cost: 1234 });
+    expect(await record('CUP|2024-03-15')).toMatchObject({ unit_cost: 4.205 });
     expect(await rows(`select reason, location from ops.quarantine where location like 'einkauf.csv%'`)).toEqual([
       { reason: 'no unit_cost (column "Einstandspreis"): a unit cost needs its sku, unit_cost, currency and valid_from', location: 'einkauf.csv:4' },
     ]);
+  });
+
+  it('`verite import` reads an amount that reads both ways as the rest of the file writes amounts; alone, it is refused', async () => {
+    const configFile = join(root, 'marks.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+    // An English sheet: 1,234.50 and 7.50 write a decimal point, so "4,205" is four thousand two hundred and five.
+    const english = join(root, 'english.csv');
+    writeFileSync(english, 'Article,Cost price,Cur,Valid from\nDESK,"4,205",USD,01/02/2024\nCHAIR,"1,234.50",USD,01/02/2024\nPEN,7.50,USD,01/02/2024\n');
+    expect((await runCli(['import', 'costs', 'unit_costs', english], { env })).code).toBe(0);
+    expect(await record('DESK|2024-02-01')).toMatchObject({ unit_cost: 4205 });
+    expect(await record('PEN|2024-02-01')).toMatchObject({ unit_cost: 7.5 });
+    // A file whose amounts say nothing of their mark: "4,205" still reads both ways, and is refused.
+    const alone = join(root, 'alone.csv');
+    writeFileSync(alone, 'Article,Cost price,Cur,Valid from\nRUG,"4,205",USD,01/02/2024\nMAT,12,USD,01/02/2024\n');
+    expect((await runCli(['import', 'costs', 'unit_costs', alone], { env })).code).toBe(0);
+    expect(await record('RUG|2024-02-01')).toBeUndefined();
+    expect(await rows(`select reason from ops.quarantine where location = 'alone.csv:2'`)).toEqual([
+      { reason: 'unparseable unit_cost "4,205" (column "Cost price"): expected a number such as 4.20; 4,205 may be 4205 or 4.205: write it without the comma, or with a point' },
+    ]);
+    // A file written both ways: each amount alone.
+    const both = join(root, 'both.csv');
+    writeFileSync(both, 'Article,Cost price,Cur,Valid from\nBOX,"4,205",USD,01/02/2024\nBAG,"7,50",USD,01/02/2024\nTAPE,1.50,USD,01/02/2024\n');
+    expect((await runCli(['import', 'costs', 'unit_costs', both], { env })).code).toBe(0);
+    expect(await record('BOX|2024-02-01')).toBeUndefined();
+    expect(await record('BAG|2024-02-01')).toMatchObject({ unit_cost: 7.5 });
   });
 
   it('`verite import costs unit_costs` maps a CSV, and JSON lines, with the same column mapping', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shipmentsConfig } from '../../config/schema.ts';
 import { compileDateParser } from '../../extractors/shipments/date-parse.ts';
-import { mapShipmentRow, parseAmount, type MappingConfig } from '../../extractors/shipments/column-mapping.ts';
+import { decimalMarkOf, mapShipmentRow, parseAmount, sheetDecimalMark, type MappingConfig } from '../../extractors/shipments/column-mapping.ts';
 import { listDropFiles } from '../../extractors/shipments/drop-files.ts';
 import { trackerToShipment } from '../../extractors/shipments/easypost-map.ts';
 import { listWindows } from '../../extractors/shipments/easypost-read.ts';
@@ -119,6 +119,14 @@ describe('the column mapping', () => {
     expect(parseAmount('12,345,678')).toBe(12345678);
     // 4,205 is 4205 or 4.205 (a semicolon-separated sheet writes decimal commas): refused, saying so.
     expect(parseAmount('4,205')).toBeUndefined();
+    // With the sheet's decimal mark, the amounts that read both ways are read as the sheet writes them.
+    expect(parseAmount('4,205', ',')).toBe(4.205);
+    expect(parseAmount('4,205', '.')).toBe(4205);
+    expect(parseAmount('1.234', ',')).toBe(1234);
+    expect(parseAmount('1.234', '.')).toBe(1.234);
+    expect(parseAmount('1.234', undefined)).toBe(1.234);
+    expect(parseAmount('12.345.678', ',')).toBe(12345678);
+    expect(parseAmount('0,125', '.')).toBe(0.125);
     expect(() => mapShipmentRow({ shipping_cost: '4,205' }, utc())).toThrow(
       'unparseable shipping_cost "4,205" (expected a number such as 7.50; 4,205 may be 4205 or 4.205: write it without the comma, or with a point)',
     );
@@ -217,5 +225,26 @@ describe('an EasyPost tracker as a shipment', () => {
       { start: '2023-12-31T23:59:59.000Z', end: '2024-01-31T00:00:01.000Z' },
       { start: '2024-01-30T23:59:59.000Z', end: '2024-02-15T00:00:01.000Z' },
     ]);
+  });
+});
+
+describe("a sheet's decimal mark", () => {
+  it('is what an amount that cannot be read two ways shows', () => {
+    for (const comma of ['7,50', '0,125', '1234,567', '1.234,50', '1 234,50', '12.345.678', '-3,5 €']) expect(decimalMarkOf(comma), comma).toBe(',');
+    for (const point of ['7.50', '0.125', '1234.567', '1,234.50', "1'234.50", '12,345,678', '$3.5']) expect(decimalMarkOf(point), point).toBe('.');
+    for (const neither of ['12', '1.234', '4,205', '-999,000', '', 'free']) expect(decimalMarkOf(neither), neither).toBeUndefined();
+  });
+
+  it("is the file's when its amounts agree, and none when they disagree or show none", () => {
+    expect(sheetDecimalMark(['12', '4,205', '7,50', '1.234'])).toBe(',');
+    expect(sheetDecimalMark(['4,205', '7.50'])).toBe('.');
+    expect(sheetDecimalMark(['7,50', '7.50'])).toBeUndefined();
+    expect(sheetDecimalMark(['12', '4,205'])).toBeUndefined();
+  });
+
+  it('reads a shipping cost that reads both ways as the sheet says', () => {
+    expect(mapShipmentRow({ order_id: '1', shipping_cost: '1.234' }, undefined, { decimalMark: ',' })).toMatchObject({ shipping_cost: 1234 });
+    expect(() => mapShipmentRow({ order_id: '1', shipping_cost: '4,205' }, undefined)).toThrow('4,205 may be 4205 or 4.205');
+    expect(mapShipmentRow({ order_id: '1', shipping_cost: '4,205' }, undefined, { decimalMark: '.' })).toMatchObject({ shipping_cost: 4205 });
   });
 });
