@@ -11,6 +11,7 @@ import { confirmedLoss } from '../warehouse/connection-loss.ts';
 import { sleep } from '../lib/http.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { lowDiskNote } from '../warehouse/embedded.ts';
+import { migrationsTableIn, newerSchemaProblem } from '../warehouse/migrate.ts';
 import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
 import { keptAfterStop, RunLockLost } from './lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from './run-log.ts';
@@ -125,6 +126,16 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   let selected = options.sources ?? resolveSources(config, options.only, options.known);
   if (options.only && options.sources) selected = selected.filter((s) => options.only!.includes(s.source.name));
   await startRun(warehouse, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
+  // A newer release may have migrated the warehouse since this process opened it (a scheduler
+  // left on the older release): the run fails saying so, before it lands anything, and the
+  // run_failed alert carries it.
+  const newer = await newerSchemaProblem(warehouse.db, (await migrationsTableIn(warehouse.db)) ?? 'ops');
+  if (newer) {
+    const error = `${newer}. This process opened the warehouse before that: restart it on the newer release`;
+    log.error({ err: error }, 'run refused');
+    await finishRun(warehouse.db, runId, { status: 'failed', landed: 0, quarantined: 0, error });
+    return { runId, status: 'failed', streams: [], steps: [], landed: 0, quarantined: 0, error, warnings: [], warehouseLost: false };
+  }
   const warned = new Set<string>();
   const warnOnce = (message: string) => {
     if (warned.has(message)) return;
