@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
@@ -8,12 +6,13 @@ import { logger } from '../../lib/logger.ts';
 import { alertRuleProblems, checkAlerts, type WebhookPayload } from '../../scheduler/alerts.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
 
 let wh: Warehouse;
-let server: Server;
+let hook: LocalWebhook<WebhookPayload>;
 let url: string;
 /** What the webhook received, and how it answers next. */
-let received: WebhookPayload[] = [];
+let received: WebhookPayload[];
 let answer = 200;
 let restoreSleep: () => void;
 
@@ -22,24 +21,16 @@ beforeAll(async () => {
   // metrics.kpi_daily as docs/metrics.md publishes it, with the columns these rules read.
   await wh.pool.query(`create table metrics.kpi_daily (
     date date primary key, ad_spend numeric, new_customers bigint, shipments_on_time bigint, shipments_delivered_with_promise bigint)`);
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      if (answer === 200) received.push(JSON.parse(body) as WebhookPayload);
-      res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer === 200 ? 'ok' : 'unavailable');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   // A Slack-like path: the token in it makes the URL a secret.
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/secret-token`;
+  hook = await startWebhook<WebhookPayload>({ path: '/services/T000/B000/secret-token', answer: () => answer });
+  ({ url, received } = hook);
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await hook?.close();
   await wh?.close();
 });
 beforeEach(async () => {
-  received = [];
+  received.length = 0;
   answer = 200;
   restoreSleep = setSleep(async () => undefined);
   await wh.pool.query('delete from metrics.kpi_daily; delete from ops.alert_state; delete from ops.stream_state');

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -7,6 +5,7 @@ import { runJob } from '../../scheduler/run-job.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
+import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
 
 /**
  * A scheduler left on an older release while a newer one migrated the warehouse: the warehouse
@@ -14,33 +13,22 @@ import { createFakeTables, fakeSource } from '../support/fake-source.ts';
  * schema again, fails before landing anything, and the run_failed alert says why.
  */
 let wh: Warehouse;
-let hook: Server;
-let hookUrl: string;
-const posted: string[] = [];
+let hook: LocalWebhook<{ text: string }>;
 
 beforeAll(async () => {
   wh = await createTestDatabase('newer_schema_run');
   await createFakeTables(wh.db);
-  hook = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      posted.push((JSON.parse(body) as { text: string }).text);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-  hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alert`;
+  hook = await startWebhook();
 });
 afterAll(async () => {
-  await new Promise((resolve) => hook?.close(resolve));
+  await hook?.close();
   await wh?.close();
 });
 
 describe('a run on a warehouse a newer release migrated after this process opened it', () => {
   it('fails before landing anything, is recorded with the reason, and fires the run_failed alert', async () => {
     const log = createLogger({ write: () => undefined }, 'silent');
-    const config = configSchema.parse({ alerts: { webhookUrl: hookUrl, rules: [{ metric: 'run_failed' }] }, retries: { streamAttempts: 1, backoffSeconds: 0 } });
+    const config = configSchema.parse({ alerts: { webhookUrl: hook.url, rules: [{ metric: 'run_failed' }] }, retries: { streamAttempts: 1, backoffSeconds: 0 } });
     const source = fakeSource({ streams: ['ticks'], pages: 2 });
     // First on the schema it knows: the run lands.
     const before = await runJob({ warehouse: wh, config, log, sources: [{ source, config: {} }], steps: [], overlap: 'wait' });
@@ -59,7 +47,7 @@ describe('a run on a warehouse a newer release migrated after this process opene
     const row = (await wh.pool.query<{ status: string; error: string }>('select status, error from ops.runs order by started_at desc limit 1')).rows[0]!;
     expect(row.status).toBe('failed');
     expect(row.error).toContain(reason);
-    expect(posted).toHaveLength(1);
-    expect(posted[0]).toContain(reason);
+    expect(hook.received).toHaveLength(1);
+    expect(hook.received[0]!.text).toContain(reason);
   });
 });

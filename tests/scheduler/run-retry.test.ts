@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { Source } from '../../extractors/types.ts';
@@ -11,6 +9,7 @@ import { startScheduler } from '../../scheduler/scheduler.ts';
 import { createRawTable } from '../../warehouse/migrations/0001-init.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { startWebhook } from '../support/webhook.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
 import { heldTimers } from '../support/held-timers.ts';
 
@@ -149,18 +148,10 @@ describe('a failed scheduled run', () => {
   });
 
   it('holds the run_failed alert while a retry is pending, and sends it when the last retry fails too', async () => {
-    const posts: string[] = [];
-    const hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        posts.push((JSON.parse(body) as { text: string }).text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const hook = await startWebhook();
+    const posts = hook.received;
     try {
-      const alerts = { webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, rules: [{ name: 'night failed', metric: 'run_failed' }] };
+      const alerts = { webhookUrl: hook.url, rules: [{ name: 'night failed', metric: 'run_failed' }] };
       const { scheduler, jobs, pending, ended } = await scheduled([flaky('fake', 10)], { runRetries: 1 }, { alerts });
       await ended(1);
       // Failed, a retry pending: no alert yet.
@@ -171,9 +162,9 @@ describe('a failed scheduled run', () => {
       await scheduler.stop();
       // The retry failed too, and no retry is left: now the night has failed.
       expect(posts).toHaveLength(1);
-      expect(posts[0]).toMatch(new RegExp(`^:rotating_light: verite alert: night failed: run ${jobs[1]!.runId} failed: fake\\.ticks: HTTP 503 Service Unavailable`));
+      expect(posts[0]!.text).toMatch(new RegExp(`^:rotating_light: verite alert: night failed: run ${jobs[1]!.runId} failed: fake\\.ticks: HTTP 503 Service Unavailable`));
     } finally {
-      await new Promise((resolve) => hook.close(resolve));
+      await hook.close();
       await wh.pool.query(`delete from ops.alert_state`);
     }
   });

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
@@ -9,6 +7,7 @@ import { runJob } from '../../scheduler/run-job.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';
+import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
 import { order } from '../transforms/fixtures.ts';
 
 /**
@@ -18,26 +17,18 @@ import { order } from '../transforms/fixtures.ts';
  */
 
 let wh: Warehouse;
-let server: Server;
+let hook: LocalWebhook<WebhookPayload>;
 let url: string;
-const received: WebhookPayload[] = [];
+let received: WebhookPayload[];
 
 beforeAll(async () => {
   wh = await createTestDatabase('set_aside_alert');
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as WebhookPayload);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  hook = await startWebhook<WebhookPayload>();
+  ({ url, received } = hook);
 });
 afterAll(async () => {
   delete process.env.VERITE_TEST_SET_ASIDE_HOOK;
-  await new Promise((resolve) => server?.close(resolve));
+  await hook?.close();
   await wh?.close();
 });
 

@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
 import { checkAlerts } from '../../scheduler/alerts.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
 
 /**
  * Audit of issue 7: docker-compose.yml passes VERITE_ALERT_WEBHOOK_URL, but only a config whose
@@ -13,24 +12,15 @@ import { createTestDatabase } from '../support/database.ts';
  * variable is now read by default, as the sources' `...Env` keys have default names.
  */
 let wh: Warehouse;
-let server: Server;
+let hook: LocalWebhook<{ text: string }>;
 let url: string;
-const received: string[] = [];
 beforeAll(async () => {
   wh = await createTestDatabase('webhook_env');
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      received.push((JSON.parse(body) as { text: string }).text);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/token`;
+  hook = await startWebhook({ path: '/services/T000/B000/token' });
+  url = hook.url;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await hook?.close();
   await wh?.close();
 });
 
@@ -41,10 +31,10 @@ describe('the alert webhook from the environment', () => {
   it('is VERITE_ALERT_WEBHOOK_URL when the config names no variable; an empty one (compose’s default) only logs', async () => {
     const [quiet] = await checkAlerts({ warehouse: wh, config, log: logger(), run: failed, env: { VERITE_ALERT_WEBHOOK_URL: '' } });
     expect(quiet).toMatchObject({ change: 'fired', sent: false });
-    expect(received).toEqual([]);
+    expect(hook.received).toEqual([]);
     await wh.pool.query('delete from ops.alert_state');
     const [sent] = await checkAlerts({ warehouse: wh, config, log: logger(), run: failed, env: { VERITE_ALERT_WEBHOOK_URL: url } });
     expect(sent).toMatchObject({ change: 'fired', sent: true });
-    expect(received).toEqual([':rotating_light: verite alert: run run-1 failed: shopify.orders: HTTP 401']);
+    expect(hook.received.map((p) => p.text)).toEqual([':rotating_light: verite alert: run run-1 failed: shopify.orders: HTTP 401']);
   });
 });
