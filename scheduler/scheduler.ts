@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.ts';
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, isPermanent } from '../lib/errors.ts';
 import { systemTimers, type Timers } from '../lib/timers.ts';
+import { nextGapFiring } from './dst-gap.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { LockMode } from '../pipeline/lock.ts';
 import type { KnownSources } from '../extractors/types.ts';
@@ -131,7 +132,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     retries.set(index, { handle, retry: failed });
   };
 
-  const fire = (index: number, scheduledFor: Date, missed?: Date, retry?: RetryOf) => {
+  /** `late`: why the firing comes off its cron time (`caught up: missed …`, a daylight-saving gap), for its trigger. */
+  const fire = (index: number, scheduledFor: Date, late?: string, retry?: RetryOf) => {
     if (stopping) return;
     configChange();
     const { entry } = plan[index]!;
@@ -147,8 +149,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     const sources = retry && retry.sources !== 'all' ? plan[index]!.sources.filter((s) => (retry.sources as string[]).includes(s.source.name)) : plan[index]!.sources;
     firings++;
     const runId = randomUUID();
-    const trigger = missed
-      ? `${scheduleTrigger(entry.cron)} (caught up: missed ${missed.toISOString()})`
+    const trigger = late
+      ? `${scheduleTrigger(entry.cron)} (${late})`
       : retry
         ? `${scheduleTrigger(entry.cron)} (retry ${retry.attempt} of ${config.retries.runRetries} after failed run ${retry.runId})`
         : scheduleTrigger(entry.cron);
@@ -221,11 +223,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     ),
   );
   // Reports on their own cron: a report that cannot be made or sent is recorded, never a run's failure.
-  const fireReport = (index: number, missed?: Date) => {
+  const fireReport = (index: number, late?: string) => {
     if (stopping) return;
     configChange();
     const entry = config.reports[index]!;
-    log.info({ report: entry.kind, schedule: entry.cron, ...(missed ? { caughtUp: missed.toISOString() } : {}) }, 'report schedule fired');
+    log.info({ report: entry.kind, schedule: entry.cron, ...(late ? { late } : {}) }, 'report schedule fired');
     const tracked = deliverReport({ warehouse, config, log, entry, now: (options.now ?? (() => new Date()))(), signal: controller.signal, ...options.reportDelivery })
       .then((result) => options.onReport?.(result))
       .catch((error: unknown) => log.error({ report: entry.kind, err: errorMessage(error) }, 'scheduled report could not be carried out'))
@@ -237,6 +239,30 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       cron.schedule(entry.cron, () => void fireReport(index), { timezone: config.reportingTimezone, name: `verite report ${index + 1}: ${entry.kind} ${entry.cron}`, logger: cronLog }),
     ),
   );
+  // Times a daylight-saving gap skips (02:00 on the night clocks go forward): fired at its end.
+  const gapTimers = new Set<unknown>();
+  const clock = options.now ?? (() => new Date());
+  const planGap = (expression: string, from: Date, fireIt: (late: string) => void) => {
+    if (stopping) return;
+    const next = nextGapFiring(expression, config.reportingTimezone, from);
+    if (!next) return;
+    const delay = Math.max(0, next.at.getTime() - clock().getTime());
+    // setTimeout holds at most 24.8 days: a later gap is planned again nearer the time.
+    const far = delay > GAP_TIMER_MAX_MS;
+    const handle = timers.set(
+      () => {
+        gapTimers.delete(handle);
+        if (far) return planGap(expression, from, fireIt);
+        log.info({ schedule: expression, nominal: next.nominal, timezone: config.reportingTimezone }, 'a firing time did not exist tonight (daylight saving): firing at the end of the gap');
+        fireIt(`daylight saving: ${next.nominal} did not exist in ${config.reportingTimezone}`);
+        planGap(expression, next.at, fireIt);
+      },
+      far ? GAP_TIMER_MAX_MS : delay,
+    );
+    gapTimers.add(handle);
+  };
+  plan.forEach(({ entry }, index) => planGap(entry.cron, clock(), (late) => fire(index, clock(), late)));
+  config.reports.forEach((entry, index) => planGap(entry.cron, clock(), (late) => fireReport(index, late)));
   const entries = plan.map(({ entry }, i) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: tasks[i]!.getNextRun() }));
   for (const e of entries) log.info({ schedule: e.cron, sources: e.sources, next: e.next?.toISOString(), timezone: config.reportingTimezone, overlap }, 'schedule armed');
 
@@ -246,8 +272,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         .then((missed) => {
           for (const m of missed) {
             log.info({ [m.kind === 'run' ? 'schedule' : 'report']: m.kind === 'run' ? m.cron : config.reports[m.index]!.kind, missed: m.missed.toISOString(), lastFiring: m.lastFiring.toISOString() }, 'a firing was missed while no scheduler ran: firing it now');
-            if (m.kind === 'run') fire(m.index, m.missed, m.missed);
-            else fireReport(m.index, m.missed);
+            const late = `caught up: missed ${m.missed.toISOString()}`;
+            if (m.kind === 'run') fire(m.index, m.missed, late);
+            else fireReport(m.index, late);
           }
           return missed;
         })
@@ -270,6 +297,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         stopping = true;
         for (const pending of retries.values()) timers.clear(pending.handle);
         retries.clear();
+        for (const handle of gapTimers) timers.clear(handle);
+        gapTimers.clear();
         for (const task of tasks) await task.destroy();
         controller.abort(new Error(`scheduler ${reason}`));
         if (inFlight.size) log.info({ jobs: inFlight.size }, 'waiting for the run in progress to commit its page and stop');
@@ -295,6 +324,9 @@ export interface CaughtUpFiring {
   /** The entry's last firing before it (`ops.runs.started_at`, or the report's `scheduled_for`). */
   lastFiring: Date;
 }
+
+/** The longest timer set for a daylight-saving gap (setTimeout holds at most 24.8 days). */
+const GAP_TIMER_MAX_MS = 20 * 86_400_000;
 
 /** How far back a missed firing is looked for: a schedule fires at least monthly or it is not nightly data. */
 const CATCH_UP_LOOKBACK_DAYS = 35;
