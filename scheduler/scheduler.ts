@@ -349,7 +349,7 @@ export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pi
       .where((eb) => eb.or([eb('trigger', '=', trigger), eb(eb.fn('starts_with', ['trigger', eb.val(`${trigger} (`)]), '=', true)]))
       .executeTakeFirst();
     const last = row?.last ? new Date(row.last as Date) : null;
-    const missed = last && lastCronTimeBetween(entry.cron, config.reportingTimezone, last, now);
+    const missed = last && lastMissedTime(entry.cron, config.reportingTimezone, last, now);
     if (last && missed) out.push({ kind: 'run', index, cron: entry.cron, missed, lastFiring: last });
   }
   for (const [index, entry] of config.reports.entries()) {
@@ -359,10 +359,26 @@ export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pi
       .where('kind', '=', entry.kind)
       .executeTakeFirst();
     const last = row?.last ? new Date(row.last as Date) : null;
-    const missed = last && lastCronTimeBetween(entry.cron, config.reportingTimezone, last, now);
+    const missed = last && lastMissedTime(entry.cron, config.reportingTimezone, last, now);
     if (last && missed) out.push({ kind: 'report', index, cron: entry.cron, missed, lastFiring: last });
   }
   return out;
+}
+
+/**
+ * The latest firing of the expression after `after` and before the minute of `now` that did not
+ * come: a time it names ({@link lastCronTimeBetween}), or the end of a daylight-saving gap in
+ * which it names a time that did not exist ({@link nextGapFiring}); null when none.
+ */
+export function lastMissedTime(expression: string, timeZone: string, after: Date, now: Date): Date | null {
+  const named = lastCronTimeBetween(expression, timeZone, after, now);
+  const floor = Math.max(after.getTime(), now.getTime() - CATCH_UP_LOOKBACK_DAYS * 86_400_000);
+  const days = Math.ceil((now.getTime() - floor) / 86_400_000) + 1;
+  const gap = nextGapFiring(expression, timeZone, new Date(floor), days);
+  const currentMinute = Math.floor(now.getTime() / 60_000) * 60_000;
+  const skipped = gap && gap.at.getTime() < currentMinute ? gap.at : null;
+  if (!skipped) return named;
+  return named && named > skipped ? named : skipped;
 }
 
 /**

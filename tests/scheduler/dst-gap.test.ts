@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
 import { nextGapFiring } from '../../scheduler/dst-gap.ts';
 import type { RunJobResult } from '../../scheduler/run-job.ts';
-import { startScheduler } from '../../scheduler/scheduler.ts';
+import { lastMissedTime, startScheduler } from '../../scheduler/scheduler.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
@@ -31,6 +31,13 @@ describe('firing times in a daylight-saving gap', () => {
     expect(nextGapFiring('0 3 * * *', 'Europe/Paris', from)).toBeNull();
     expect(nextGapFiring('0 2 * * *', 'UTC', from)).toBeNull();
     expect(nextGapFiring('* * * * *', 'Europe/Paris', from)).toBeNull();
+    // A scheduler that was not running across the gap makes it up at start: the gap's end is the missed time.
+    const lastFiring = new Date('2027-03-27T01:00:04Z'); // Saturday 02:00 CET
+    expect(lastMissedTime('0 2 * * *', 'Europe/Paris', lastFiring, new Date('2027-03-28T09:00:00Z'))).toEqual(new Date('2027-03-28T01:00:00Z'));
+    // Started on Monday morning: Monday 02:00 CEST (00:00 UTC) is the later missed time.
+    expect(lastMissedTime('0 2 * * *', 'Europe/Paris', lastFiring, new Date('2027-03-29T09:00:00Z'))).toEqual(new Date('2027-03-29T00:00:00Z'));
+    // Fired at the gap's end already: nothing missed.
+    expect(lastMissedTime('0 2 * * *', 'Europe/Paris', new Date('2027-03-28T01:00:02Z'), new Date('2027-03-28T09:00:00Z'))).toBeNull();
     // From the end of a gap, the next is a year later.
     expect(nextGapFiring('0 2 * * *', 'Europe/Paris', new Date('2027-03-28T01:00:00Z'))?.nominal).toBe('2028-03-26 02:00');
   });
