@@ -110,7 +110,9 @@ export function timeZoneProblem(zone: string): string | undefined {
     return `"${zone}" is an offset, not a region: name the region whose days the shop counts, e.g. Europe/Paris (an offset keeps no summer time; Etc/GMT-1 is one hour ahead of UTC, as POSIX writes it)`;
   }
   if (resolved) return `"${zone}" is an old alias: name the region, ${resolved} (the tz database's Area/Location names)`;
-  return 'not an IANA time zone (e.g. Europe/Paris)';
+  // A misspelt region (`Europe/Pariss`, `America/NewYork`, `europe/paris` on a system that takes case as written).
+  const near = didYouMean(zone, Intl.supportedValuesOf('timeZone'));
+  return `not an IANA time zone${near || ' (e.g. Europe/Paris)'}`;
 }
 
 export const timeZone = z

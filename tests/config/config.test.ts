@@ -175,7 +175,10 @@ describe('configuration', () => {
     expect(await zoneOf('UTC+1')).toMatch(/"UTC\+1" is an offset, not a region/);
     expect(await zoneOf('+02:00')).toMatch(/"\+02:00" is an offset, not a region/);
     expect(await zoneOf('Japan')).toMatch(/"Japan" is an old alias: name the region, Asia\/Tokyo/);
-    expect(await zoneOf('Mars/Olympus')).toMatch(/not an IANA time zone/);
+    expect(await zoneOf('Mars/Olympus')).toBe('reportingTimezone: not an IANA time zone (e.g. Europe/Paris)');
+    // A misspelt region is named.
+    expect(await zoneOf('Europe/Pariss')).toBe('reportingTimezone: not an IANA time zone (did you mean Europe/Paris?)');
+    expect(await zoneOf('America/NewYork')).toBe('reportingTimezone: not an IANA time zone (did you mean America/New_York?)');
   });
 
   it("takes the shop's domain from what a user pastes: its admin's URL, the newer admin URL, the handle, capitals", async () => {
