@@ -21,7 +21,12 @@ export interface RenderedChart {
 
 const WIDTH = 580;
 const HEIGHT = 300;
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+/**
+ * Single quotes inside: ECharts writes the family into a `style="…"` attribute as it is, and a
+ * double quote there ended the attribute (browsers kept `system-ui, -apple-system, ` and an SVG
+ * parser refused the chart).
+ */
+const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const COLOURS = ['#2f5fb3', '#a0a7b4', '#d9822b', '#3c9d5d', '#b53f3f', '#7a4fb3'];
 
 /**

@@ -8,6 +8,7 @@ import { httpRequest } from '../lib/http.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { redactString, type Logger } from '../lib/logger.ts';
 import { headlineText } from '../reports/html.ts';
+import { reportEmail, type ReportEmail } from '../reports/email.ts';
 import { makeReport, reportPath, writeReport, type ReportData } from '../reports/index.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { reportWebhookSetting, secretUrl } from './secret-url.ts';
@@ -223,10 +224,16 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     }
     if (to.email) {
       const email = to.email;
+      let mail: ReportEmail | undefined;
       await attempt('email', async () => {
         const smtpUrl = readSecret(email.smtpUrlEnv, 'reports.to.email.smtpUrlEnv', env);
         const wrong = smtpUrlProblem(smtpUrl, email.smtpUrlEnv);
         if (wrong) throw new Error(wrong);
+        // The charts as images (Gmail and Outlook show no SVG in a message), the page attached.
+        if (!mail) {
+          mail = await reportEmail(html, file);
+          for (const { chart, reason } of mail.notDrawn) log.warn({ report: entry.kind, chart, err: reason }, 'a chart could not be drawn as an image; the e-mail keeps its SVG');
+        }
         const transport = nodemailer.createTransport(smtpUrl);
         try {
           await transport.sendMail({
@@ -234,7 +241,8 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
             to: email.to,
             subject: `${data.layout.title} ${data.current.period.id}${data.current.partial ? ' (partial)' : ''} · ${data.shop}`,
             text: summary,
-            html,
+            html: mail.html,
+            attachments: mail.attachments,
           });
         } finally {
           transport.close();

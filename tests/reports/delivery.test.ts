@@ -38,6 +38,19 @@ const logins: { user: string; pass: string }[] = [];
 /** A quoted-printable body as text (soft line breaks joined, =XX decoded). */
 const unquote = (s: string) => Buffer.from(s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
 
+/** The leaf parts of a MIME message: each one's headers and (still encoded) body. */
+function mimeParts(raw: string): { headers: string; body: string }[] {
+  const boundaries = [...raw.matchAll(/boundary="?([^";\r\n]+)"?/g)].map((m) => m[1]!);
+  const escaped = boundaries.map((b) => b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const chunks = raw.split(new RegExp(`\r\n--(?:${escaped.join('|')})(?:--)?\r\n`));
+  return chunks
+    .map((chunk) => {
+      const at = chunk.indexOf('\r\n\r\n');
+      return at < 0 ? { headers: chunk, body: '' } : { headers: chunk.slice(0, at), body: chunk.slice(at + 4) };
+    })
+    .filter((p) => /^content-type:/im.test(p.headers) && !/^content-type: multipart\//im.test(p.headers));
+}
+
 /** The Subject header, its RFC 2047 encoded words decoded. */
 function subject(raw: string): string {
   const folded = /^Subject: (.*(?:\r\n[ \t].*)*)/m.exec(raw)?.[1] ?? '';
@@ -140,6 +153,28 @@ describe('scheduled reports (issue 15)', () => {
     expect(subject(mails[0]!.raw)).toBe('Weekly business review 2024-W10 · shop');
     const body = unquote(mails[0]!.raw);
     expect(body).toMatch(/<article class="headline" data-metric="revenue"[^>]*>\s*<h3[^>]*>Revenue<\/h3>\s*<p class="value">354\.18 USD<\/p>/);
+
+    // Its charts as PNG images the body shows by cid (Gmail and Outlook show no SVG in a message), twice the page's size.
+    const page = await readFile(file, 'utf8');
+    const charts = [...page.matchAll(/data-chart="([^"]+)"[^>]*><h3>[^<]*<\/h3><svg\b[^>]*\bwidth="(\d+)" height="(\d+)"/g)].map((m) => ({ name: m[1]!, width: Number(m[2]), height: Number(m[3]) }));
+    expect(charts.length).toBeGreaterThan(0);
+    const parts = mimeParts(mails[0]!.raw);
+    const html = parts.find((p) => /^content-type: text\/html/im.test(p.headers) && !/^content-disposition: attachment/im.test(p.headers))!;
+    const shown = unquote(html.body);
+    expect(shown).not.toContain('<svg');
+    const images = parts.filter((p) => /^content-type: image\/png/im.test(p.headers));
+    expect(images).toHaveLength(charts.length);
+    for (const chart of charts) {
+      expect(shown).toContain(`<img src="cid:${chart.name}.chart@verite"`);
+      const image = images.find((p) => p.headers.includes(`<${chart.name}.chart@verite>`))!;
+      const png = Buffer.from(image.body.replace(/\s+/g, ''), 'base64');
+      expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+      // IHDR: width and height, big-endian, at bytes 16 and 20.
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([chart.width * 2, chart.height * 2]);
+    }
+    // And the page itself, attached whole, to open in a browser.
+    const attached = parts.find((p) => /^content-disposition: attachment; filename=weekly-2024-W10\.html/im.test(p.headers))!;
+    expect(Buffer.from(attached.body.replace(/\s+/g, ''), 'base64').toString('utf8')).toBe(page);
 
     expect(await deliveries()).toEqual([
       { kind: 'weekly', period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1, error: null },

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/**
+ * A report as an e-mail. The page itself is the HTML body, with its charts as PNG images carried
+ * in the message (`cid:` references): Gmail and Outlook show no inline SVG in a message, so the
+ * page's charts were blank there. The charts are drawn from the page's own SVG by resvg (its
+ * WebAssembly build: no native binary, no browser) with the DejaVu Sans font shipped in
+ * `dejavu-fonts-ttf` (no system font is read, so every machine draws the same pixels), at twice
+ * the page's size for high-density screens. The page is attached too, whole, to open in a
+ * browser. A chart that cannot be drawn keeps its SVG (shown where SVG is), and the mail goes.
+ */
+
+export interface EmailAttachment {
+  filename: string;
+  content: Buffer;
+  contentType: string;
+  /** Set for an image the body shows (`cid:`); the page's own copy is a plain attachment. */
+  cid?: string;
+  contentDisposition: 'inline' | 'attachment';
+}
+
+export interface ReportEmail {
+  html: string;
+  attachments: EmailAttachment[];
+  /** Charts left as SVG, with why (logged by the caller). */
+  notDrawn: { chart: string; reason: string }[];
+}
+
+/** The page's chart figures: the figure's opening, its name and title, and its SVG. */
+const CHART = /(<figure class="chart" data-chart="([^"]+)"[^>]*><h3>([^<]*)<\/h3>)(<svg[\s\S]*?<\/svg>)/g;
+
+const require = createRequire(import.meta.url);
+type Resvg = typeof import('@resvg/resvg-wasm');
+let renderer: Promise<{ resvg: Resvg; font: Uint8Array }> | undefined;
+
+/** resvg and its font, loaded on the first chart drawn (about 2.5 MB of WebAssembly and 0.7 MB of font). */
+function loadRenderer(): Promise<{ resvg: Resvg; font: Uint8Array }> {
+  renderer ??= (async () => {
+    const resvg = (await import('@resvg/resvg-wasm')) as Resvg;
+    await resvg.initWasm(readFileSync(require.resolve('@resvg/resvg-wasm/index_bg.wasm')));
+    return { resvg, font: readFileSync(require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf')) };
+  })();
+  renderer.catch(() => (renderer = undefined));
+  return renderer;
+}
+
+/** A chart's SVG drawn as a PNG at `zoom` times its size. */
+export async function chartPng(svg: string, zoom = 2): Promise<Buffer> {
+  const { resvg, font } = await loadRenderer();
+  const image = new resvg.Resvg(svg, {
+    font: { fontBuffers: [font], defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans', loadSystemFonts: false },
+    fitTo: { mode: 'zoom', value: zoom },
+    background: '#ffffff',
+  });
+  try {
+    return Buffer.from(image.render().asPng());
+  } finally {
+    image.free();
+  }
+}
+
+/** The SVG root's width and height attributes, for the `<img>` that stands for it. */
+function svgSize(svg: string): { width: number; height: number } | null {
+  const root = /^<svg\b[^>]*>/.exec(svg)?.[0] ?? '';
+  const width = Number(/\bwidth="(\d+(?:\.\d+)?)"/.exec(root)?.[1]);
+  const height = Number(/\bheight="(\d+(?:\.\d+)?)"/.exec(root)?.[1]);
+  return width > 0 && height > 0 ? { width, height } : null;
+}
+
+const escapeAttribute = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+/**
+ * The e-mail of a report page written to `file`: the page with each chart as a PNG shown by
+ * `cid:`, the PNGs, and the page itself attached.
+ */
+export async function reportEmail(page: string, file: string): Promise<ReportEmail> {
+  const attachments: EmailAttachment[] = [];
+  const notDrawn: ReportEmail['notDrawn'] = [];
+  const drawn = new Map<string, string>();
+  for (const match of page.matchAll(CHART)) {
+    const [, , name, title, svg] = match;
+    try {
+      const png = await chartPng(svg!);
+      const cid = `${name}.chart@verite`;
+      const size = svgSize(svg!);
+      const dimensions = size ? ` width="${size.width}" height="${size.height}"` : '';
+      attachments.push({ filename: `${name}.png`, content: png, contentType: 'image/png', cid, contentDisposition: 'inline' });
+      drawn.set(name!, `<img src="cid:${cid}" alt="${escapeAttribute(title!)}"${dimensions} style="display:block;max-width:100%;height:auto">`);
+    } catch (error) {
+      notDrawn.push({ chart: name!, reason: (error as Error).message });
+    }
+  }
+  const html = page.replace(CHART, (whole, opening: string, name: string) => (drawn.has(name) ? `${opening}${drawn.get(name)}` : whole));
+  attachments.push({ filename: path.basename(file), content: Buffer.from(page, 'utf8'), contentType: 'text/html; charset=utf-8', contentDisposition: 'attachment' });
+  return { html, attachments, notDrawn };
+}
