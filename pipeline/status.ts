@@ -141,6 +141,26 @@ export async function alertStatus(db: Kysely<Database>) {
     .execute();
 }
 
+/**
+ * The last delivery of each kind of report to each channel (the file, a webhook, e-mail), from
+ * `ops.report_deliveries`: did Monday's review go out, and if not, why. With `target`, deliveries
+ * to several places by one channel show one line each.
+ */
+export async function reportStatus(db: Kysely<Database>) {
+  const rows = await db
+    .selectFrom('ops.report_deliveries')
+    .select(['kind', 'channel', 'target', 'period', 'status', 'attempts', 'error', 'finished_at'])
+    .distinctOn(['kind', 'channel', 'target'])
+    .orderBy('kind')
+    .orderBy('channel')
+    .orderBy('target')
+    .orderBy('finished_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  const order = { file: 0, webhook: 1, email: 2 } as const;
+  return rows.sort((a, b) => a.kind.localeCompare(b.kind) || order[a.channel] - order[b.channel] || b.finished_at.getTime() - a.finished_at.getTime());
+}
+
 /** How much of the product sales of the last 30 days of data has a unit cost (docs/metrics.md, cogs_coverage). */
 export interface CostCoverage {
   /** The 30 days ending on the last day of metrics.kpi_daily. */

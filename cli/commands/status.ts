@@ -4,7 +4,7 @@ import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from 
 import { formatTable } from '../format.ts';
 import { redactDeep } from '../../lib/logger.ts';
 import { apiVersionReport, END_OF_LIFE_WARNING_DAYS } from '../../extractors/api-versions.ts';
-import { alertStatus, backfillStatus, costCoverage, streamStatus } from '../../pipeline/status.ts';
+import { alertStatus, backfillStatus, costCoverage, reportStatus, streamStatus } from '../../pipeline/status.ts';
 
 export function registerStatus(program: Command): void {
   program
@@ -40,13 +40,14 @@ export function registerStatus(program: Command): void {
               .execute(),
             backfills: await backfillStatus(warehouse.db),
             alerts: await alertStatus(warehouse.db),
+            reports: await reportStatus(warehouse.db),
             costCoverage: await costCoverage(warehouse.db),
             apiVersions: apiVersionReport(ctx.config, new Date()),
           };
           // Redacted once, field by field, for either format: stored errors quote providers'
           // answers and connection strings (rows written before errors were redacted on the way in).
           const report = redactDeep(stored) as typeof stored;
-          const { runs, streams, quarantine, setAside, backfills, alerts, apiVersions, costCoverage: coverage } = report;
+          const { runs, streams, quarantine, setAside, backfills, alerts, reports, apiVersions, costCoverage: coverage } = report;
           if (opts.format === 'json') {
             process.stdout.write(`${JSON.stringify(report)}\n`);
             return EXIT.ok;
@@ -114,6 +115,17 @@ export function registerStatus(program: Command): void {
             process.stdout.write('\nAlerts\n');
             process.stdout.write(
               formatTable(alerts.map((a) => ({ rule: a.rule, firing: a.firing ? 'FIRING' : 'ok', value: a.value, since: a.firing ? a.fired_at : a.cleared_at, checked: a.checked_at }))),
+            );
+          }
+          if (reports.length) {
+            process.stdout.write('\nReports (the last delivery of each kind to each place; all of them in ops.report_deliveries)\n');
+            process.stdout.write(
+              formatTable(
+                reports.map((r) => ({
+                  report: r.kind, channel: r.channel, period: r.period ?? '', status: r.status === 'failed' ? 'FAILED' : r.status,
+                  attempts: r.attempts, at: r.finished_at, error: r.error ? oneLine(r.error, 100) : '',
+                })),
+              ),
             );
           }
           if (apiVersions.length) {

@@ -14,6 +14,7 @@ import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { waitFor } from '../support/spawn-script.ts';
+import { runCli } from '../support/cli.ts';
 import { CONFIG, landShop } from '../metrics/support/shop.ts';
 
 /**
@@ -285,4 +286,23 @@ describe('scheduled reports (issue 15)', () => {
     // Nothing of a run was touched: a report is not a run.
     expect((await wh.pool.query(`select count(*)::int as n from ops.runs`)).rows[0].n).toBe(0);
   });
+
+  it('verite status shows the last delivery of each kind of report to each place, a failure with its error', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    await wh.pool.query(`insert into ops.report_deliveries (kind, period, file, channel, status, attempts, error, scheduled_for, finished_at, target) values
+      ('weekly', '2024-W10', 'w10.html', 'file', 'delivered', 1, null, '2024-03-11T06:00:00Z', '2024-03-11T06:00:05Z', null),
+      ('weekly', '2024-W10', 'w10.html', 'webhook', 'failed', 2, 'POST report webhook: HTTP 500', '2024-03-11T06:00:00Z', '2024-03-11T06:00:40Z', 'a1b2c3d4e5f60718'),
+      ('weekly', '2024-W11', 'w11.html', 'file', 'delivered', 1, null, '2024-03-18T06:00:00Z', '2024-03-18T06:00:04Z', null),
+      ('weekly', '2024-W11', 'w11.html', 'webhook', 'delivered', 1, null, '2024-03-18T06:00:00Z', '2024-03-18T06:00:06Z', 'a1b2c3d4e5f60718'),
+      ('monthly', '2024-02', 'm02.html', 'email', 'failed', 2, 'REPORT_SMTP_URL is not set', '2024-03-01T06:00:00Z', '2024-03-01T06:00:31Z', 'ffeeddccbbaa9988')`);
+    const status = await runCli(['status'], { env: { DATABASE_URL: wh.url } });
+    expect(status.code, status.stderr).toBe(0);
+    const section = status.stdout.slice(status.stdout.indexOf('\nReports ('));
+    expect(section).toMatch(/^monthly\s+email\s+2024-02\s+FAILED\s+2\s+2024-03-01T06:00:31\.000Z\s+REPORT_SMTP_URL is not set\s*$/m);
+    expect(section).toMatch(/^weekly\s+file\s+2024-W11\s+delivered\s+1\s+2024-03-18T06:00:04\.000Z\s*$/m);
+    expect(section).toMatch(/^weekly\s+webhook\s+2024-W11\s+delivered\s+1\s+2024-03-18T06:00:06\.000Z\s*$/m);
+    // The week before's failed post is history, not the last word.
+    expect(section).not.toContain('HTTP 500');
+  });
 });
+
