@@ -575,6 +575,16 @@ export const configSchema = z
     /** Reports delivered on a schedule by `verite schedule`, and where reports are written (docs/reports.md). */
     reports: z.array(reportEntry).default([]),
     reportsDir: z.string().min(1).default('.verite/reports'),
+    /**
+     * Where `reportsDir` can be read from a browser (`verite serve`'s `/reports/` behind the shop's
+     * proxy, or a static host serving the folder): the webhook's message and the e-mail link the
+     * report there, where a file's path on the server meant nothing on a phone.
+     */
+    reportsUrl: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//i.test(u), { message: 'expected an http(s) URL, e.g. https://reports.shop.example/reports/' })
+      .optional(),
     /** How the transform brings its tables up to date (docs/scale.md, "Incremental build"). */
     transform: z
       .object({

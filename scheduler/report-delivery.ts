@@ -107,8 +107,15 @@ async function holdPeriodLock(pool: pg.Pool, kind: string, period: string): Prom
 }
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Where a report written to `file` is read: under `reportsUrl` when set, else the file's path on this machine. */
+export function reportLink(file: string, reportsUrl?: string): string {
+  if (!reportsUrl) return path.resolve(file);
+  const base = reportsUrl.endsWith('/') ? reportsUrl : `${reportsUrl}/`;
+  return new URL(encodeURIComponent(path.basename(file)), base).href;
+}
+
 /** The short message of a report: its headline numbers, what changed, and where the page is. */
-export function reportSummary(data: ReportData, file: string): string {
+export function reportSummary(data: ReportData, file: string, reportsUrl?: string): string {
   const partial = data.current.partial ? ` (${data.current.partial})` : '';
   const lines = [`*${data.layout.title} ${data.current.period.id}*${partial} · ${data.shop}`];
   for (const h of data.headlines) {
@@ -119,7 +126,7 @@ export function reportSummary(data: ReportData, file: string): string {
   if (data.reconciliation.ordersWithoutPayment) changed.push(`${data.reconciliation.ordersWithoutPayment} order(s) without payment`);
   if (data.reconciliation.paymentsWithoutOrder) changed.push(`${data.reconciliation.paymentsWithoutOrder} payment(s) without order`);
   if (changed.length) lines.push(`What changed: ${changed.join('; ')}`);
-  lines.push(`Report: ${path.resolve(file)}`);
+  lines.push(`Report: ${reportLink(file, reportsUrl)}`);
   return lines.join('\n');
 }
 
@@ -210,7 +217,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   };
 
   try {
-    const summary = reportSummary(data, file);
+    const summary = reportSummary(data, file, config.reportsUrl);
     const to = entry.to;
     if (to.webhook || to.webhookEnv) {
       await attempt('webhook', async () => {

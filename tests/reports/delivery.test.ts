@@ -287,6 +287,20 @@ describe('scheduled reports (issue 15)', () => {
     expect((await wh.pool.query(`select count(*)::int as n from ops.runs`)).rows[0].n).toBe(0);
   });
 
+  it('links the report under reportsUrl in the webhook message, where the file path meant nothing on a phone', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    const entry = { cron: '0 7 * * 1', kind: 'weekly', to: { webhook: `${webUrl}/linked` } };
+    for (const reportsUrl of ['https://reports.shop.test/reports/', 'https://reports.shop.test/reports']) {
+      const config = configSchema.parse({ ...CONFIG, schedules: [], reports: [entry], reportsDir: dir, reportsUrl });
+      await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now, env: {}, sleep: async () => undefined });
+      await wh.pool.query('delete from ops.report_deliveries');
+    }
+    const linked = posts.filter((p) => p.path === '/linked').map((p) => p.text.split('\n').at(-1));
+    expect(linked).toEqual(['Report: https://reports.shop.test/reports/weekly-2024-W10.html', 'Report: https://reports.shop.test/reports/weekly-2024-W10.html']);
+    expect(() => configSchema.parse({ reportsUrl: 'reports.shop.test' })).toThrow();
+    expect(() => configSchema.parse({ reportsUrl: 'ftp://reports.shop.test/' })).toThrow('expected an http(s) URL');
+  });
+
   it('verite status shows the last delivery of each kind of report to each place, a failure with its error', async () => {
     await wh.pool.query('delete from ops.report_deliveries');
     await wh.pool.query(`insert into ops.report_deliveries (kind, period, file, channel, status, attempts, error, scheduled_for, finished_at, target) values
