@@ -105,6 +105,7 @@ async function holdPeriodLock(pool: pg.Pool, kind: string, period: string): Prom
     }
   };
 }
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Where a report written to `file` is read: under `reportsUrl` when set, else the file's path on this machine. */
