@@ -10,6 +10,7 @@ import path from 'node:path';
  * `dejavu-fonts-ttf` (no system font is read, so every machine draws the same pixels), at twice
  * the page's size for high-density screens. The page is attached too, whole, to open in a
  * browser. A chart that cannot be drawn keeps its SVG (shown where SVG is), and the mail goes.
+ * The page's CSS custom properties are written out as their values (Gmail keeps none).
  */
 
 export interface EmailAttachment {
@@ -69,6 +70,20 @@ function svgSize(svg: string): { width: number; height: number } | null {
   return width > 0 && height > 0 ? { width, height } : null;
 }
 
+/**
+ * The page's CSS with each custom property (`var(--ink)`) written as its value from `:root`:
+ * Gmail keeps no custom property, and drops a whole `<style>` block it cannot read, which left
+ * the message without any of the page's styles.
+ */
+export function withoutCustomProperties(page: string): string {
+  const root = /:root\s*\{([^}]*)\}/.exec(page)?.[1] ?? '';
+  const values = new Map([...root.matchAll(/--([\w-]+)\s*:\s*([^;]+);?/g)].map((m) => [m[1]!, m[2]!.trim()]));
+  return page.replace(/<style>([\s\S]*?)<\/style>/g, (_, css: string) => {
+    const plain = css.replace(/var\(--([\w-]+)\)/g, (whole, name: string) => values.get(name) ?? whole).replace(/\s*--[\w-]+\s*:\s*[^;}]+;?/g, '');
+    return `<style>${plain}</style>`;
+  });
+}
+
 const escapeAttribute = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 /**
@@ -92,7 +107,7 @@ export async function reportEmail(page: string, file: string): Promise<ReportEma
       notDrawn.push({ chart: name!, reason: (error as Error).message });
     }
   }
-  const html = page.replace(CHART, (whole, opening: string, name: string) => (drawn.has(name) ? `${opening}${drawn.get(name)}` : whole));
+  const html = withoutCustomProperties(page).replace(CHART, (whole, opening: string, name: string) => (drawn.has(name) ? `${opening}${drawn.get(name)}` : whole));
   attachments.push({ filename: path.basename(file), content: Buffer.from(page, 'utf8'), contentType: 'text/html; charset=utf-8', contentDisposition: 'attachment' });
   return { html, attachments, notDrawn };
 }

@@ -163,6 +163,10 @@ describe('scheduled reports (issue 15)', () => {
     const html = parts.find((p) => /^content-type: text\/html/im.test(p.headers) && !/^content-disposition: attachment/im.test(p.headers))!;
     const shown = unquote(html.body);
     expect(shown).not.toContain('<svg');
+    // The page's CSS custom properties written out (Gmail keeps none, and drops a style block it cannot read).
+    expect(page).toContain('color: var(--ink)');
+    expect(shown).not.toContain('var(--');
+    expect(shown).toMatch(/body \{[^}]*color: #1d2330;/);
     const images = parts.filter((p) => /^content-type: image\/png/im.test(p.headers));
     expect(images).toHaveLength(charts.length);
     for (const chart of charts) {
