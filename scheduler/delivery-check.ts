@@ -43,6 +43,8 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
   const env = options.env ?? process.env;
   const findings: CheckFinding[] = [];
   if (config.reports.length) findings.push(...reportsFolderFindings(config.reportsDir));
+  // Where the messages say the report is, when any report sends one.
+  if (config.reports.some((r) => r.to.webhook || r.to.webhookEnv || r.to.email)) findings.push(reportsUrlFinding(config));
   findings.push(...reportTimingFindings(config));
   // The same SMTP server named by several reports is asked once.
   const verified = new Map<string, Promise<CheckFinding>>();
@@ -113,6 +115,22 @@ function webhookFinding(label: string, setting: SecretUrlSetting, env: NodeJS.Pr
     return warning(`${seen} is plain http: its token and the report's figures cross the network unencrypted; use its https address`);
   }
   return ok(`${seen} (${kind.untouched})`);
+}
+
+/**
+ * Where the messages say the report is: under `reportsUrl` (read, never fetched: behind a proxy
+ * it may need a login the check does not have), else the file's path on this machine, which a
+ * reader of the message elsewhere cannot open.
+ */
+function reportsUrlFinding(config: Pick<VeriteConfig, 'reportsUrl' | 'reportsDir'>): CheckFinding {
+  if (!config.reportsUrl) {
+    return ok(`the messages give each report's path in ${config.reportsDir} (set reportsUrl to where a browser reads that folder, and they link the page there)`);
+  }
+  const url = new URL(config.reportsUrl);
+  if (url.protocol === 'http:' && isRemoteHost(url.hostname)) {
+    return warning(`reportsUrl ${config.reportsUrl} is plain http to another machine: the reports' figures cross the network unencrypted; use its https address`);
+  }
+  return ok(`the messages link each report under ${config.reportsUrl} (not fetched)`);
 }
 
 type EmailSettings = NonNullable<ReportEntry['to']['email']>;

@@ -75,6 +75,7 @@ describe('the delivery check', () => {
     expect(result.level).toBe('ok');
     expect(result.findings.map((f) => f.message)).toEqual([
       `reports are written into ${join(dir, 'reports')} (made on the first report)`,
+      `the messages give each report's path in ${join(dir, 'reports')} (set reportsUrl to where a browser reads that folder, and they link the page there)`,
       'reports[0] (weekly): webhook on hooks.slack.com (not called: a call would post a message)',
       `reports[0] (weekly): SMTP server 127.0.0.1:${smtpPort} (SMTP_URL) accepted the login, nothing sent`,
     ]);
@@ -135,10 +136,25 @@ describe('the delivery check', () => {
     });
     expect(result.findings.map((f) => `${f.level}: ${f.message}`)).toEqual([
       `ok: reports are written into ${join(dir, 'reports')} (made on the first report)`,
+      `ok: the messages give each report's path in ${join(dir, 'reports')} (set reportsUrl to where a browser reads that folder, and they link the page there)`,
       "warning: reports[0] (weekly): webhook on chat.example.com is plain http: its token and the report's figures cross the network unencrypted; use its https address",
       'ok: alerts: webhook on 127.0.0.1:8065 (not called: a call would post a message)',
     ]);
     expect(result.level).toBe('warning');
+  });
+
+  it('says where the messages link the reports: reportsUrl, read and never fetched, warned of over plain http to another machine', async () => {
+    const weekly = [{ cron: '0 7 * * 1', kind: 'weekly', to: { webhook: 'https://hooks.slack.com/services/T000/B000/XXXX' } }];
+    const linked = (reportsUrl: string) => checkDelivery({ config: config(weekly, { reportsUrl }), env: {} }).then((r) => r.findings.find((f) => f.message.includes('reportsUrl') || f.message.includes('link each report'))!);
+    expect(await linked('https://reports.shop.test/reports/')).toEqual({ level: 'ok', message: 'the messages link each report under https://reports.shop.test/reports/ (not fetched)' });
+    expect(await linked('http://reports.shop.test/reports/')).toEqual({
+      level: 'warning',
+      message: "reportsUrl http://reports.shop.test/reports/ is plain http to another machine: the reports' figures cross the network unencrypted; use its https address",
+    });
+    expect((await linked('http://127.0.0.1:8080/reports/')).level).toBe('ok');
+    // A report that is only written sends no message: nothing to say of links.
+    const written = await checkDelivery({ config: config([{ cron: '0 7 * * 1', kind: 'weekly' }]), env: {} });
+    expect(written.findings.some((f) => f.message.includes('reportsUrl'))).toBe(false);
   });
 
   it('refuses a reports folder that is a file', async () => {
