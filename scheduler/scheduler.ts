@@ -242,10 +242,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   // Times a daylight-saving gap skips (02:00 on the night clocks go forward): fired at its end.
   const gapTimers = new Set<unknown>();
   const clock = options.now ?? (() => new Date());
-  const planGap = (expression: string, from: Date, fireIt: (late: string) => void) => {
-    if (stopping) return;
+  const planGap = (expression: string, from: Date, fireIt: (late: string) => void): Date | null => {
+    if (stopping) return null;
     const next = nextGapFiring(expression, config.reportingTimezone, from);
-    if (!next) return;
+    if (!next) return null;
     const delay = Math.max(0, next.at.getTime() - clock().getTime());
     // setTimeout holds at most 24.8 days: a later gap is planned again nearer the time.
     const far = delay > GAP_TIMER_MAX_MS;
@@ -260,10 +260,17 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       far ? GAP_TIMER_MAX_MS : delay,
     );
     gapTimers.add(handle);
+    return next.at;
   };
-  plan.forEach(({ entry }, index) => planGap(entry.cron, clock(), (late) => fire(index, clock(), late)));
+  const gapAt = plan.map(({ entry }, index) => planGap(entry.cron, clock(), (late) => fire(index, clock(), late)));
   config.reports.forEach((entry, index) => planGap(entry.cron, clock(), (late) => fireReport(index, late)));
-  const entries = plan.map(({ entry }, i) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: tasks[i]!.getNextRun() }));
+  // The next firing: the cron library's, or the end of a daylight-saving gap before it.
+  const nextOf = (i: number) => {
+    const cronNext = tasks[i]!.getNextRun();
+    const gap = gapAt[i];
+    return gap && (!cronNext || gap < cronNext) ? gap : cronNext;
+  };
+  const entries = plan.map(({ entry }, i) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: nextOf(i) }));
   for (const e of entries) log.info({ schedule: e.cron, sources: e.sources, next: e.next?.toISOString(), timezone: config.reportingTimezone, overlap }, 'schedule armed');
 
   // Firings missed while no scheduler ran: each schedule and report fired once, now.
