@@ -9,6 +9,20 @@ import { byteCount, describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record
 
 export type FileFormat = 'jsonl' | 'json' | 'csv';
 
+/**
+ * Why a file of no known type cannot be read, naming what it is when its extension says so: a
+ * spreadsheet's workbook (`.xlsx`, `.xls`, `.ods`, `.numbers`) is the usual one, and is saved
+ * as CSV to be read (its decimal marks are then read as docs/sources/costs.md says).
+ */
+export function unknownTypeReason(path: string): string {
+  const ext = extname(path).toLowerCase();
+  if (['.xlsx', '.xlsm', '.xls', '.ods', '.numbers'].includes(ext)) {
+    return `a spreadsheet workbook (${ext}), which verite does not read: save the sheet as CSV (in Excel, File > Save As > "CSV UTF-8 (Comma delimited)") and give that file`;
+  }
+  if (ext === '.tsv' || ext === '.txt') return `unknown file type ${ext} (expected .jsonl, .json or .csv: a tab-separated export saved as .csv is read, its delimiter found from its header)`;
+  return `unknown file type${ext ? ` ${ext}` : ''} (expected .jsonl, .json or .csv)`;
+}
+
 export function formatOf(path: string): FileFormat | undefined {
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
@@ -60,7 +74,7 @@ export async function* readRecordsFile(
   options: { batchSize?: number; mapCsvRow?: CsvRowMapper; format?: FileFormat } = {},
 ): AsyncGenerator<unknown[]> {
   const format = options.format ?? formatOf(path);
-  if (!format) throw new FileFormatError(path, 'unknown file type (expected .jsonl, .json or .csv)');
+  if (!format) throw new FileFormatError(path, unknownTypeReason(path));
   const size = options.batchSize ?? 5000;
   const name = basename(path);
   let batch: unknown[] = [];
@@ -83,7 +97,7 @@ export async function* readRecordsFile(
  * names (none for an empty file or another format).
  */
 export async function checkFileFormat(path: string, format = formatOf(path)): Promise<string[] | undefined> {
-  if (!format) throw new FileFormatError(path, 'unknown file type (expected .jsonl, .json or .csv)');
+  if (!format) throw new FileFormatError(path, unknownTypeReason(path));
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(SNIFF_BYTES);

@@ -81,7 +81,8 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
   }
   if (listing.ignored.length) {
     const shown = listing.ignored.slice(0, 5).join(', ');
-    ctx.warnOnce(`${spec.source}: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl or .json and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})`);
+    const workbook = listing.ignored.some((name) => /\.(xlsx|xlsm|xls|ods|numbers)$/i.test(name)) ? ': save a spreadsheet as CSV UTF-8 to have it read' : '';
+    ctx.warnOnce(`${spec.source}: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl or .json and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})${workbook}`);
   }
   if (!listing.files.length) {
     log.info({ path: pattern }, 'no export files in the drop');

@@ -106,6 +106,19 @@ describe('unit costs through `verite run` and `verite import`', () => {
     ]);
   });
 
+  it('leaves a workbook in the drop alone, saying to save it as CSV', async () => {
+    const drop = join(root, 'with-workbook');
+    mkdirSync(drop);
+    writeFileSync(join(drop, 'costs.xlsx'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]));
+    writeFileSync(join(drop, 'costs.csv'), 'Article,Cost price,Cur,Valid from\nBELT,"5,10",EUR,01/05/2024\n');
+    const configFile = join(root, 'workbook.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop, columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
+    const result = await runCli(['run', '--sources', 'costs'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`costs: 1 file(s) of ${drop} are not .csv, .jsonl or .json and are left alone (costs.xlsx): save a spreadsheet as CSV UTF-8 to have it read`);
+    expect(await record('BELT|2024-05-01')).toMatchObject({ unit_cost: 5.1 });
+  });
+
   it('`verite import` reads an amount that reads both ways as the rest of the file writes amounts; alone, it is refused', async () => {
     const configFile = join(root, 'marks.config.json');
     writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));

@@ -197,7 +197,10 @@ describe('reading an import file', () => {
       ['book.csv', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), 'is a ZIP archive (an Excel .xlsx workbook is one: save the sheet as CSV), not a .csv file'],
       ['wide.csv', Buffer.from('\ufeffid,name\n', 'utf16le'), 'is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8'],
       ['blob.jsonl', Buffer.from([0x7b, 0x00, 0x01, 0x02]), 'is not a .jsonl file: it holds NUL bytes, so it is binary, or text in UTF-16 or UTF-32 (save it as UTF-8)'],
-      ['orders.txt', '{"id":1}', 'unknown file type (expected .jsonl, .json or .csv)'],
+      ['orders.txt', '{"id":1}', 'unknown file type .txt (expected .jsonl, .json or .csv: a tab-separated export saved as .csv is read, its delimiter found from its header)'],
+      ['orders.xml', '<orders/>', 'unknown file type .xml (expected .jsonl, .json or .csv)'],
+      // A workbook given as it is: what to do with it.
+      ['costs.xlsx', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), 'a spreadsheet workbook (.xlsx), which verite does not read: save the sheet as CSV (in Excel, File > Save As > "CSV UTF-8 (Comma delimited)") and give that file'],
     ];
     for (const [name, content, reason] of cases) {
       const path = file(name, content);
