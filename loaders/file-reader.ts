@@ -7,7 +7,7 @@ import { parse as parseCsv } from 'csv-parse';
 import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
 import { byteCount, describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record-limits.ts';
 
-export type FileFormat = 'jsonl' | 'json' | 'csv';
+export type FileFormat = 'jsonl' | 'json' | 'csv' | 'xlsx';
 
 /**
  * Why a file of no known type cannot be read, naming what it is when its extension says so: a
@@ -16,11 +16,11 @@ export type FileFormat = 'jsonl' | 'json' | 'csv';
  */
 export function unknownTypeReason(path: string): string {
   const ext = extname(path).toLowerCase();
-  if (['.xlsx', '.xlsm', '.xls', '.ods', '.numbers'].includes(ext)) {
-    return `a spreadsheet workbook (${ext}), which verite does not read: save the sheet as CSV (in Excel, File > Save As > "CSV UTF-8 (Comma delimited)") and give that file`;
+  if (['.xlsm', '.xls', '.ods', '.numbers'].includes(ext)) {
+    return `a spreadsheet workbook (${ext}), which verite does not read: save it as .xlsx, or the sheet as CSV (in Excel, File > Save As > "CSV UTF-8 (Comma delimited)"), and give that file`;
   }
-  if (ext === '.tsv' || ext === '.txt') return `unknown file type ${ext} (expected .jsonl, .json or .csv: a tab-separated export saved as .csv is read, its delimiter found from its header)`;
-  return `unknown file type${ext ? ` ${ext}` : ''} (expected .jsonl, .json or .csv)`;
+  if (ext === '.tsv' || ext === '.txt') return `unknown file type ${ext} (expected .jsonl, .json, .csv or .xlsx: a tab-separated export saved as .csv is read, its delimiter found from its header)`;
+  return `unknown file type${ext ? ` ${ext}` : ''} (expected .jsonl, .json, .csv or .xlsx)`;
 }
 
 export function formatOf(path: string): FileFormat | undefined {
@@ -28,6 +28,7 @@ export function formatOf(path: string): FileFormat | undefined {
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.json') return 'json';
   if (ext === '.csv') return 'csv';
+  if (ext === '.xlsx') return 'xlsx';
   return undefined;
 }
 
@@ -78,8 +79,14 @@ export async function* readRecordsFile(
   const size = options.batchSize ?? 5000;
   const name = basename(path);
   let batch: unknown[] = [];
-  const bytes = fileBytes(path, format);
-  const source = format === 'jsonl' ? jsonLines(bytes, name) : format === 'json' ? jsonArrayElements(bytes, path, name) : csvRows(bytes, path, name, options.mapCsvRow);
+  const source =
+    format === 'xlsx'
+      ? workbookRows(path, name)
+      : format === 'jsonl'
+        ? jsonLines(fileBytes(path, format), name)
+        : format === 'json'
+          ? jsonArrayElements(fileBytes(path, format), path, name)
+          : csvRows(fileBytes(path, format), path, name, options.mapCsvRow);
   for await (const record of source) {
     batch.push(record);
     if (batch.length >= size) {
@@ -98,6 +105,7 @@ export async function* readRecordsFile(
  */
 export async function checkFileFormat(path: string, format = formatOf(path)): Promise<string[] | undefined> {
   if (!format) throw new FileFormatError(path, unknownTypeReason(path));
+  if (format === 'xlsx') return (await workbookSheet(path)).header;
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(SNIFF_BYTES);
@@ -139,7 +147,8 @@ async function headerNames(text: Buffer): Promise<string[] | undefined> {
  */
 export async function fileColumns(path: string): Promise<string[] | undefined> {
   const header = await checkFileFormat(path);
-  if (formatOf(path) === 'csv') return header?.filter((name) => name !== '');
+  const format = formatOf(path);
+  if (format === 'csv' || format === 'xlsx') return header?.filter((name) => name !== '');
   const records = readRecordsFile(path, { batchSize: 1 });
   try {
     const first = (await records.next()).value?.[0];
@@ -186,10 +195,10 @@ function checkHead(head: Buffer, path: string, format: FileFormat): void {
     throw new FileFormatError(path, `is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8`);
   }
   const signatures: [number[], string][] = [
-    [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (an Excel .xlsx workbook is one: save the sheet as CSV)'],
+    [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (an Excel .xlsx workbook is one: name it .xlsx, or save the sheet as CSV)'],
     [[0x1f, 0x8b], 'a gzip archive (unpack it first)'],
     [[0x25, 0x50, 0x44, 0x46], 'a PDF document'],
-    [[0xd0, 0xcf, 0x11, 0xe0], 'an old Office document (an Excel .xls workbook? save the sheet as CSV)'],
+    [[0xd0, 0xcf, 0x11, 0xe0], 'an old Office document (an Excel .xls workbook? save it as .xlsx, or the sheet as CSV)'],
   ];
   for (const [signature, kind] of signatures) {
     if (signature.every((b, i) => head[i] === b)) throw new FileFormatError(path, `is ${kind}, not ${what}`);
@@ -489,6 +498,67 @@ function completeLength(data: Buffer): number {
  * naming them: a row's value under that name would be one of the two, the other lost. Columns
  * without a name are `column N` (counted from 1).
  */
+/** The largest workbook read: a workbook is read whole (its sheet is compressed XML), unlike a CSV. */
+const WORKBOOK_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The first sheet of an `.xlsx` workbook: its header (the first row that is not empty, as text)
+ * and its rows after it. Read whole, so a workbook over {@link WORKBOOK_LIMIT_BYTES} is refused
+ * (saved as CSV, the same sheet streams).
+ */
+async function workbookSheet(path: string): Promise<{ header: string[]; rows: { line: number; cells: unknown[] }[] }> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    if (bytesRead < 4 || !(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)) {
+      throw new FileFormatError(path, 'is not an .xlsx workbook (an .xlsx file is a ZIP archive): was another file renamed .xlsx? Save the sheet from the spreadsheet as .xlsx or as CSV');
+    }
+    const size = (await handle.stat()).size;
+    if (size > WORKBOOK_LIMIT_BYTES) {
+      throw new FileFormatError(path, `is a workbook of ${Math.round(size / 1024 / 1024)} MiB, which is read whole: save the sheet as CSV, which is read as it streams`);
+    }
+  } finally {
+    await handle.close();
+  }
+  let data: unknown[][];
+  try {
+    const { readSheet } = await import('read-excel-file/node');
+    data = (await readSheet(path)) as unknown[][];
+  } catch (error) {
+    throw new FileFormatError(path, `cannot be read as an .xlsx workbook: ${(error as Error).message}`);
+  }
+  const empty = (cells: unknown[]) => cells.every((c) => c === null || c === undefined || (typeof c === 'string' && c.trim() === ''));
+  const first = data.findIndex((cells) => !empty(cells));
+  if (first === -1) return { header: [], rows: [] };
+  const header = csvHeader(data[first]!.map((c) => (c === null || c === undefined ? '' : String(c).trim())), path);
+  const rows = data.slice(first + 1).map((cells, i) => ({ line: first + i + 2, cells })).filter((r) => !empty(r.cells));
+  return { header, rows };
+}
+
+/**
+ * A cell as JSON: a number, a boolean or text as it is; a date cell (which holds no time zone)
+ * as its date, `2024-03-01`, or its local date and time, `2024-03-01T14:30:00`, for the
+ * mapping to read in its zone.
+ */
+function cellValue(cell: unknown): unknown {
+  if (!(cell instanceof Date)) return cell ?? null;
+  const iso = cell.toISOString();
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso.slice(0, iso.endsWith('.000Z') ? 19 : 23);
+}
+
+/** The rows of an `.xlsx` workbook's first sheet as JSON records keyed by its header, located by row (`costs.xlsx:3`). */
+async function* workbookRows(path: string, name: string): AsyncGenerator<RawText> {
+  const { header, rows } = await workbookSheet(path);
+  for (const { line, cells } of rows) {
+    const record: Record<string, unknown> = {};
+    header.forEach((column, i) => {
+      if (column !== '') record[column] = cellValue(cells[i]);
+    });
+    yield new RawText(JSON.stringify(record), `${name}:${line}`);
+  }
+}
+
 function csvHeader(names: string[], path: string): string[] {
   // Bytes that are not UTF-8 read as U+FFFD: no column name of the file could be matched.
   const garbled = names.find((name) => name.includes('\uFFFD'));

@@ -9,7 +9,7 @@ import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
 import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
-import { checkFileFormat, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
+import { checkFileFormat, FileFormatError, formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 import { whileHoldingRunLock } from '../../pipeline/lock.ts';
 import { finishRun, startRun } from '../../pipeline/run-log.ts';
@@ -52,7 +52,9 @@ export function registerImport(program: Command, known: KnownSources): void {
         }
         const sourceConfig = (ctx.config.sources as Record<string, unknown>)[sourceName];
         // A file source's amounts are read with the file's decimal mark, as its file drop reads them.
-        const sheet = registered?.amountsOf ? { decimalMark: await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig)) } : undefined;
+        const sheet = registered?.amountsOf
+          ? { decimalMark: await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig)), typedDates: formatOf(file) === 'xlsx' }
+          : undefined;
         const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig, sheet) : undefined;
         // A file source's JSON objects go through its mapping too, as its run reads them.
         const mapJson = registered?.mapJsonRecord ? (row: Record<string, unknown>) => registered.mapJsonRecord!(row, sourceConfig, sheet) : undefined;

@@ -51,6 +51,8 @@ const quote = (value: unknown): string => (typeof value === 'string' ? `"${value
 
 function buildMapper(config: CostMappingConfig): CostMapper {
   const parseDate = compileDateParser(config.dateFormat, 'UTC');
+  const parseTyped = compileDateParser(undefined, 'UTC');
+  const typedOrFormat = (value: string) => parseDate(value) ?? parseTyped(value);
   const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected a date such as 2024-03-01';
   const mapped = new Set(Object.keys(config.columns));
   const sources = new Map<CostField, string[]>();
@@ -75,7 +77,7 @@ function buildMapper(config: CostMappingConfig): CostMapper {
           column = candidate;
         }
       }
-      record[field] = normalise(field, value, column, parseDate, expected, sheet?.decimalMark);
+      record[field] = normalise(field, value, column, sheet?.typedDates ? typedOrFormat : parseDate, expected, sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;

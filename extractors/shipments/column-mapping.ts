@@ -8,6 +8,12 @@ export type MappingConfig = Pick<ShipmentsConfig, 'columns' | 'dateFormat' | 'ti
 export interface SheetContext {
   /** The file's decimal mark, as its amounts show it ({@link sheetDecimalMark}). */
   decimalMark?: DecimalMark;
+  /**
+   * The file's cells are typed (an `.xlsx` workbook): a date cell reaches the mapping as ISO 8601
+   * (`2024-03-01`, `2024-03-01T14:30:00`), read as such whatever `dateFormat` says; a text cell
+   * is read with `dateFormat` as in a CSV.
+   */
+  typedDates?: boolean;
 }
 
 /**
@@ -63,6 +69,8 @@ export function missingColumns(row: Record<string, unknown>, config: MappingConf
 
 function buildMapper(config: MappingConfig): ShipmentMapper {
   const parseDate = compileDateParser(config.dateFormat, config.timeZone);
+  const parseTyped = compileDateParser(undefined, config.timeZone);
+  const typedOrFormat: DateParser = (value) => parseDate(value) ?? parseTyped(value);
   const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected ISO 8601 such as 2024-05-01 or 2024-05-01T14:30:00Z, or set dateFormat';
   const mapped = new Set(Object.keys(config.columns));
   // For each field, the columns that may hold it, in the order the config lists them, then a
@@ -92,7 +100,7 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
           column = candidate;
         }
       }
-      if (found) record[field] = normalise(field, value, column, parseDate, expected, sheet?.decimalMark);
+      if (found) record[field] = normalise(field, value, column, sheet?.typedDates ? typedOrFormat : parseDate, expected, sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;

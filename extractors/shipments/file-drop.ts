@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
-import { readRecordsFile } from '../../loaders/file-reader.ts';
+import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 import type { Page, ReadContext } from '../types.ts';
 import { decimalMarkOf, missingColumns, shipmentMapper, type DecimalMark, type RowMapper } from './column-mapping.ts';
@@ -81,8 +81,8 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
   }
   if (listing.ignored.length) {
     const shown = listing.ignored.slice(0, 5).join(', ');
-    const workbook = listing.ignored.some((name) => /\.(xlsx|xlsm|xls|ods|numbers)$/i.test(name)) ? ': save a spreadsheet as CSV UTF-8 to have it read' : '';
-    ctx.warnOnce(`${spec.source}: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl or .json and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})${workbook}`);
+    const workbook = listing.ignored.some((name) => /\.(xlsm|xls|ods|numbers)$/i.test(name)) ? ': save a spreadsheet as .xlsx or as CSV UTF-8 to have it read' : '';
+    ctx.warnOnce(`${spec.source}: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl, .json or .xlsx and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})${workbook}`);
   }
   if (!listing.files.length) {
     log.info({ path: pattern }, 'no export files in the drop');
@@ -123,7 +123,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
           ctx.warnOnce(`${spec.source}: ${file.name} has no column ${missing.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names`);
         }
       }
-      return spec.mapRow(row, { decimalMark });
+      return spec.mapRow(row, { decimalMark, typedDates: formatOf(file.path) === 'xlsx' });
     };
     let held: unknown[] | undefined;
     let records = 0;

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import writeXlsxFile from 'write-excel-file/node';
 import { configSchema, type CostsConfig } from '../../config/schema.ts';
 import { catalog } from '../../catalog/catalog.ts';
 import { mapCostRow } from '../../extractors/costs/cost-mapping.ts';
@@ -106,16 +107,50 @@ describe('unit costs through `verite run` and `verite import`', () => {
     ]);
   });
 
-  it('leaves a workbook in the drop alone, saying to save it as CSV', async () => {
+  it('reads an .xlsx workbook, in the drop and through verite import: typed numbers and dates, text dates by dateFormat', async () => {
+    const sheet = (rows: [string | number, number | string, string, Date | string][]) =>
+      writeXlsxFile([
+        [{ value: 'Article' }, { value: 'Cost price' }, { value: 'Cur' }, { value: 'Valid from' }],
+        ...rows.map((r) => r.map((v) => (v instanceof Date ? { type: Date, value: v, format: 'dd/mm/yyyy' } : typeof v === 'number' ? { type: Number, value: v } : { value: v }))),
+      ]);
+    const drop = join(root, 'workbooks');
+    mkdirSync(drop);
+    // A date cell is a date whatever dateFormat says; a date typed as text follows dateFormat; an EAN typed as a number is the SKU's text.
+    await sheet([
+      ['MUG-XL', 6.35, 'EUR', new Date(Date.UTC(2024, 4, 1))],
+      ['LAMP-S', '12,40', 'EUR', '15/05/2024'],
+      [4006381333931, 2.1, 'eur', new Date(Date.UTC(2024, 4, 2))],
+    ]).toFile(join(drop, 'costs-2024-05.xlsx'));
+    const configFile = join(root, 'workbooks.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop, columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } }, retries: { streamAttempts: 1, backoffSeconds: 0 } }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+    const run = await runCli(['run', '--sources', 'costs'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^costs\.unit_costs\s+succeeded\s+\d+\s+3\s+0\s+0\s*$/m);
+    expect(await record('MUG-XL|2024-05-01')).toEqual({ sku: 'MUG-XL', unit_cost: 6.35, currency: 'EUR', valid_from: '2024-05-01' });
+    expect(await record('LAMP-S|2024-05-15')).toEqual({ sku: 'LAMP-S', unit_cost: 12.4, currency: 'EUR', valid_from: '2024-05-15' });
+    expect(await record('4006381333931|2024-05-02')).toEqual({ sku: '4006381333931', unit_cost: 2.1, currency: 'EUR', valid_from: '2024-05-02' });
+    // The same sheet through verite import, a bad row quarantined with its row.
+    const file = join(root, 'import.xlsx');
+    await sheet([['DESK-L', 180, 'EUR', new Date(Date.UTC(2024, 5, 1))], ['DESK-M', 'free', 'EUR', new Date(Date.UTC(2024, 5, 1))]]).toFile(file);
+    const imported = await runCli(['import', 'costs', 'unit_costs', file], { env });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(await record('DESK-L|2024-06-01')).toEqual({ sku: 'DESK-L', unit_cost: 180, currency: 'EUR', valid_from: '2024-06-01' });
+    expect(await rows(`select reason from ops.quarantine where location = 'import.xlsx:3'`)).toEqual([
+      { reason: 'unparseable unit_cost "free" (column "Cost price"): expected a number such as 4.20' },
+    ]);
+  });
+
+  it('leaves a workbook it does not read in the drop alone, saying to save it as .xlsx or CSV', async () => {
     const drop = join(root, 'with-workbook');
     mkdirSync(drop);
-    writeFileSync(join(drop, 'costs.xlsx'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]));
+    writeFileSync(join(drop, 'costs.ods'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]));
     writeFileSync(join(drop, 'costs.csv'), 'Article,Cost price,Cur,Valid from\nBELT,"5,10",EUR,01/05/2024\n');
     const configFile = join(root, 'workbook.config.json');
     writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop, columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
     const result = await runCli(['run', '--sources', 'costs'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toContain(`costs: 1 file(s) of ${drop} are not .csv, .jsonl or .json and are left alone (costs.xlsx): save a spreadsheet as CSV UTF-8 to have it read`);
+    expect(result.stderr).toContain(`costs: 1 file(s) of ${drop} are not .csv, .jsonl, .json or .xlsx and are left alone (costs.ods): save a spreadsheet as .xlsx or as CSV UTF-8 to have it read`);
     expect(await record('BELT|2024-05-01')).toMatchObject({ unit_cost: 5.1 });
   });
 

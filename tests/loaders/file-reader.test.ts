@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkFileFormat, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
+import writeXlsxFile from 'write-excel-file/node';
+import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 
 let dir: string;
@@ -194,13 +195,15 @@ describe('reading an import file', () => {
       ['array.jsonl', '[{"id":1}]', 'is not JSON lines: each line of a .jsonl file holds one JSON object, this one starts with "[{\\"id\\":1}]": a JSON array? name it .json'],
       ['table.jsonl', 'id,name\n1,a\n', 'is not JSON lines: each line of a .jsonl file holds one JSON object, this one starts with "id,name"'],
       ['json.csv', '  [{"id":1}]', 'holds JSON, not CSV: it starts with "[{\\"id\\":1}]" (name JSON lines .jsonl and a JSON array .json)'],
-      ['book.csv', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), 'is a ZIP archive (an Excel .xlsx workbook is one: save the sheet as CSV), not a .csv file'],
+      ['book.csv', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), 'is a ZIP archive (an Excel .xlsx workbook is one: name it .xlsx, or save the sheet as CSV), not a .csv file'],
       ['wide.csv', Buffer.from('\ufeffid,name\n', 'utf16le'), 'is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8'],
       ['blob.jsonl', Buffer.from([0x7b, 0x00, 0x01, 0x02]), 'is not a .jsonl file: it holds NUL bytes, so it is binary, or text in UTF-16 or UTF-32 (save it as UTF-8)'],
-      ['orders.txt', '{"id":1}', 'unknown file type .txt (expected .jsonl, .json or .csv: a tab-separated export saved as .csv is read, its delimiter found from its header)'],
-      ['orders.xml', '<orders/>', 'unknown file type .xml (expected .jsonl, .json or .csv)'],
-      // A workbook given as it is: what to do with it.
-      ['costs.xlsx', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), 'a spreadsheet workbook (.xlsx), which verite does not read: save the sheet as CSV (in Excel, File > Save As > "CSV UTF-8 (Comma delimited)") and give that file'],
+      ['orders.txt', '{"id":1}', 'unknown file type .txt (expected .jsonl, .json, .csv or .xlsx: a tab-separated export saved as .csv is read, its delimiter found from its header)'],
+      ['orders.xml', '<orders/>', 'unknown file type .xml (expected .jsonl, .json, .csv or .xlsx)'],
+      // A workbook of a kind verite does not read: what to do with it.
+      ['costs.ods', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), 'a spreadsheet workbook (.ods), which verite does not read: save it as .xlsx, or the sheet as CSV (in Excel, File > Save As > "CSV UTF-8 (Comma delimited)"), and give that file'],
+      // A file named .xlsx that is not one, and a ZIP that is no workbook.
+      ['costs.xlsx', 'Article,Cost\n', 'is not an .xlsx workbook (an .xlsx file is a ZIP archive): was another file renamed .xlsx? Save the sheet from the spreadsheet as .xlsx or as CSV'],
     ];
     for (const [name, content, reason] of cases) {
       const path = file(name, content);
@@ -212,3 +215,31 @@ describe('reading an import file', () => {
     }
   });
 });
+
+describe('an .xlsx workbook', () => {
+  it('reads its first sheet as records keyed by its header, typed: numbers, text, dates as ISO; each located by its row', async () => {
+    const path = join(dir, 'costs.xlsx');
+    await writeXlsxFile([
+      [null, null, null, null],
+      [{ value: 'Article' }, { value: 'Cost price' }, { value: 'Cur' }, { value: 'Valid from' }],
+      [{ value: 'TEE-M' }, { type: Number, value: 4.2 }, { value: 'EUR' }, { type: Date, value: new Date(Date.UTC(2024, 2, 1)), format: 'dd/mm/yyyy' }],
+      [null, null, null, null],
+      [{ type: Number, value: 4006381333931 }, { value: '1.234,50' }, { value: 'EUR' }, { type: Date, value: new Date(Date.UTC(2024, 2, 15, 14, 30)), format: 'dd/mm/yyyy hh:mm' }],
+    ]).toFile(path);
+    expect(await checkFileFormat(path)).toEqual(['Article', 'Cost price', 'Cur', 'Valid from']);
+    expect(await fileColumns(path)).toEqual(['Article', 'Cost price', 'Cur', 'Valid from']);
+    const records = (await all(path)) as RawText[];
+    // Row 1 is empty, row 2 the header, row 4 empty: rows 3 and 5 are records.
+    expect(records.map((r) => [r.location, JSON.parse(r.text)])).toEqual([
+      ['costs.xlsx:3', { Article: 'TEE-M', 'Cost price': 4.2, Cur: 'EUR', 'Valid from': '2024-03-01' }],
+      ['costs.xlsx:5', { Article: 4006381333931, 'Cost price': '1.234,50', Cur: 'EUR', 'Valid from': '2024-03-15T14:30:00' }],
+    ]);
+  });
+
+  it('refuses a header naming a column twice, as a CSV header', async () => {
+    const path = join(dir, 'twice.xlsx');
+    await writeXlsxFile([[{ value: 'sku' }, { value: 'cost' }, { value: 'sku' }], [{ value: 'A' }, { type: Number, value: 1 }, { value: 'B' }]]).toFile(path);
+    await expect(checkFileFormat(path)).rejects.toThrow(`${path}: columns 1 and 3 of the header are both named "sku"`);
+  });
+});
+
