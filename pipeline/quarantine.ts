@@ -287,10 +287,26 @@ async function reland(options: RetryOptions, target: HeldRecord | HeldRecordDeta
     outcome = `still quarantined: verite knows no stream ${row.source}.${row.stream}`;
   } else {
     let record: unknown = new RawText(row.raw, row.location ?? undefined);
-    // A CSV row was quarantined as the row itself (column → text): it goes through the mapping again.
-    if (registered?.mapCsvRow && /\.csv:\d+$/i.test(row.location ?? '')) {
+    const sourceConfig = (options.config.sources as Record<string, unknown>)[row.source];
+    // A file's row was quarantined as the row itself (a CSV's column → text, a JSON object, a
+    // workbook's row): it goes through the file source's mapping again. Alone, with no file
+    // around it: its amounts are read as they stand (no file's decimal mark).
+    const fileRow = /\.(csv|jsonl|ndjson|json|xlsx):\d+/i.exec(row.location ?? '')?.[1]?.toLowerCase();
+    const map =
+      fileRow === 'csv'
+        ? registered?.mapCsvRow && ((r: Record<string, unknown>) => registered.mapCsvRow!(r as Record<string, string>, sourceConfig))
+        : fileRow
+          ? registered?.mapJsonRecord && ((r: Record<string, unknown>) => registered.mapJsonRecord!(r, sourceConfig, { typedDates: fileRow === 'xlsx' }))
+          : undefined;
+    let parsed: unknown;
+    try {
+      parsed = map ? JSON.parse(row.raw) : undefined;
+    } catch {
+      parsed = undefined; // not JSON: landed as it is, the loader says why it is held
+    }
+    if (map && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
       try {
-        record = registered.mapCsvRow(JSON.parse(row.raw) as Record<string, string>, (options.config.sources as Record<string, unknown>)[row.source]);
+        record = map(parsed as Record<string, unknown>);
       } catch (error) {
         record = undefined;
         outcome = `still quarantined: ${errorMessage(error)}`;

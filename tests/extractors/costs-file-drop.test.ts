@@ -141,6 +141,31 @@ describe('unit costs through `verite run` and `verite import`', () => {
     ]);
   });
 
+  it('retries the rows of a workbook and of JSON lines quarantined for want of a column mapping, once the mapping is set', async () => {
+    const workbook = join(root, 'unmapped.xlsx');
+    await writeXlsxFile([
+      [{ value: 'Article' }, { value: 'Cost price' }, { value: 'Cur' }, { value: 'Valid from' }],
+      [{ value: 'STOOL' }, { type: Number, value: 22.5 }, { value: 'EUR' }, { type: Date, value: new Date(Date.UTC(2024, 6, 1)), format: 'dd/mm/yyyy' }],
+    ]).toFile(workbook);
+    const lines = join(root, 'unmapped.jsonl');
+    writeFileSync(lines, `${JSON.stringify({ Article: 'BENCH-S', 'Cost price': '31,75', Cur: 'EUR', 'Valid from': '02/07/2024' })}\n`);
+    const configFile = join(root, 'unmapped.config.json');
+    // No columns mapping yet: the rows name no sku.
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), dateFormat: 'DD/MM/YYYY' } } }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+    for (const file of [workbook, lines]) expect((await runCli(['import', 'costs', 'unit_costs', file], { env })).code).toBe(1);
+    const held = await rows(`select id::text, location from ops.quarantine where location in ('unmapped.xlsx:2', 'unmapped.jsonl:1') order by location desc`);
+    expect(held.map((r) => r.location)).toEqual(['unmapped.xlsx:2', 'unmapped.jsonl:1']);
+    // The mapping set, the rows go through it again: the workbook's date cell is a date whatever dateFormat says.
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
+    const retried = await runCli(['quarantine', 'retry', ...held.map((r) => `q${r.id}`), '--no-transform'], { env });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toMatch(new RegExp(`^q${held[0]!.id}\\s+quarantined\\s+landed as costs\\.unit_costs:STOOL\\|2024-07-01$`, 'm'));
+    expect(retried.stdout).toMatch(new RegExp(`^q${held[1]!.id}\\s+quarantined\\s+landed as costs\\.unit_costs:BENCH-S\\|2024-07-02$`, 'm'));
+    expect(await record('STOOL|2024-07-01')).toEqual({ sku: 'STOOL', unit_cost: 22.5, currency: 'EUR', valid_from: '2024-07-01' });
+    expect(await record('BENCH-S|2024-07-02')).toEqual({ sku: 'BENCH-S', unit_cost: 31.75, currency: 'EUR', valid_from: '2024-07-02' });
+  });
+
   it('leaves a workbook it does not read in the drop alone, saying to save it as .xlsx or CSV', async () => {
     const drop = join(root, 'with-workbook');
     mkdirSync(drop);
