@@ -236,6 +236,11 @@ describe('an .xlsx workbook', () => {
     ]);
   });
 
+  it('refuses a workbook over 4 MiB, which would be read whole, before reading it', async () => {
+    const path = file('huge.xlsx', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(4 * 1024 * 1024)]));
+    await expect(checkFileFormat(path)).rejects.toThrow(`${path}: is a workbook of 4 MiB, which is read whole: save the sheet as CSV, which is read as it streams`);
+  });
+
   it('refuses a header naming a column twice, as a CSV header', async () => {
     const path = join(dir, 'twice.xlsx');
     await writeXlsxFile([[{ value: 'sku' }, { value: 'cost' }, { value: 'sku' }], [{ value: 'A' }, { type: Number, value: 1 }, { value: 'B' }]]).toFile(path);
