@@ -25,6 +25,8 @@ export interface ReportDeliveryOptions {
   /** Waits before the one retry of a failed send (default 30 s); tests pass one that does not wait. */
   sleep?: (ms: number) => Promise<void>;
   signal?: AbortSignal;
+  /** How long to wait for another scheduler's delivery of the same period (default 10 minutes; a PostgreSQL interval). */
+  lockTimeout?: string;
 }
 
 export type DeliveryChannel = 'file' | 'webhook' | 'email';
@@ -84,11 +86,11 @@ export function deliveryTarget(entry: ReportEntry, channel: 'webhook' | 'email',
  * the same minute send it once: the second waits for the first, then finds the places already
  * delivered. Returns what releases it.
  */
-async function holdPeriodLock(pool: pg.Pool, kind: string, period: string): Promise<() => Promise<void>> {
+async function holdPeriodLock(pool: pg.Pool, kind: string, period: string, timeout = REPORT_LOCK_TIMEOUT): Promise<() => Promise<void>> {
   const client = await pool.connect();
   const key = `${kind} ${period}`;
   try {
-    await client.query(`select set_config('lock_timeout', $1, false)`, [REPORT_LOCK_TIMEOUT]);
+    await client.query(`select set_config('lock_timeout', $1, false)`, [timeout]);
     await client.query('select pg_advisory_lock($1, hashtext($2))', [REPORT_LOCK_NAMESPACE, key]);
   } catch (error) {
     client.release(true);
@@ -176,9 +178,11 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   // The places this period's report already reached (another scheduler, an earlier firing).
   let release: (() => Promise<void>) | null = null;
   let reached = new Set<string>();
+  /** Another scheduler has held this period's delivery longer than the lock's time-out: it is sending, or stuck. */
+  let busyElsewhere = false;
   const sends = Boolean(entry.to.webhook || entry.to.webhookEnv || entry.to.email);
   try {
-    if (sends) release = await holdPeriodLock(warehouse.pool, entry.kind, period!);
+    if (sends) release = await holdPeriodLock(warehouse.pool, entry.kind, period!, options.lockTimeout);
     const rows = !sends ? [] : await warehouse.db
       .selectFrom('ops.report_deliveries')
       .select(['channel', 'target'])
@@ -189,16 +193,22 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
       .execute();
     reached = new Set(rows.map((r) => `${r.channel} ${r.target}`));
   } catch (error) {
-    // Without the lock (the warehouse went away after the report was made), send as before.
-    log.warn({ report: entry.kind, period, err: errorMessage(error) }, 'report delivery could not check what was already sent; sending');
+    if ((error as { code?: unknown }).code === '55P03') {
+      // lock_not_available: sending too could reach every place twice; the other one records what it sent.
+      busyElsewhere = true;
+      log.warn({ report: entry.kind, period }, 'another scheduler is still delivering this report (its lock held past the wait): not sent from here');
+    } else {
+      // Without the lock (the warehouse went away after the report was made), send as before.
+      log.warn({ report: entry.kind, period, err: errorMessage(error) }, 'report delivery could not check what was already sent; sending');
+    }
   }
 
   /** A send, retried once after a pause; not made when the period's report already reached that place. */
   const attempt = async (channel: 'webhook' | 'email', send: () => Promise<void>) => {
     const target = deliveryTarget(entry, channel, env);
-    if (reached.has(`${channel} ${target}`)) {
+    if (busyElsewhere || reached.has(`${channel} ${target}`)) {
       outcomes.push({ channel, status: 'skipped', attempts: 0, error: null });
-      log.info({ report: entry.kind, period, channel }, 'report already delivered there for this period (by another scheduler or an earlier firing): not sent again');
+      if (!busyElsewhere) log.info({ report: entry.kind, period, channel }, 'report already delivered there for this period (by another scheduler or an earlier firing): not sent again');
       return;
     }
     let lastError = '';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ReportEntry } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
-import { deliverReport, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
+import { deliverReport, REPORT_LOCK_NAMESPACE, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
@@ -289,6 +289,22 @@ describe('scheduled reports (issue 15)', () => {
     ]);
     // Nothing of a run was touched: a report is not a run.
     expect((await wh.pool.query(`select count(*)::int as n from ops.runs`)).rows[0].n).toBe(0);
+  });
+
+  it('sends nothing while another scheduler holds the period past the wait (it sends, and records what it sent)', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    const other = await wh.pool.connect();
+    try {
+      // The other scheduler, delivering 2024-W10 and not done.
+      await other.query('select pg_advisory_lock($1, hashtext($2))', [REPORT_LOCK_NAMESPACE, 'weekly 2024-W10']);
+      const config = configWith([{ cron: '0 7 * * 1', kind: 'weekly', to: { webhook: `${webUrl}/busy` } }]);
+      const result = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now, env: {}, sleep: async () => undefined, lockTimeout: '200ms' });
+      expect(result.outcomes.map((o) => `${o.channel} ${o.status}`)).toEqual(['file delivered', 'webhook skipped']);
+      expect(posts.filter((p) => p.path === '/busy')).toEqual([]);
+    } finally {
+      await other.query('select pg_advisory_unlock_all()');
+      other.release();
+    }
   });
 
   it('links the report under reportsUrl in the webhook message, where the file path meant nothing on a phone', async () => {
