@@ -27,6 +27,10 @@ export interface ReportDeliveryOptions {
   signal?: AbortSignal;
   /** How long to wait for another scheduler's delivery of the same period (default 10 minutes; a PostgreSQL interval). */
   lockTimeout?: string;
+  /** The period to report (`2026-W48`); default the last complete one, as a firing makes. */
+  period?: string;
+  /** Send to every place even when the period's report already reached it (`verite report --send`). */
+  resend?: boolean;
 }
 
 export type DeliveryChannel = 'file' | 'webhook' | 'email';
@@ -165,7 +169,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   let data: ReportData;
   let html: string;
   try {
-    ({ data, html } = await makeReport(warehouse.db, config, { kind: entry.kind, now }));
+    ({ data, html } = await makeReport(warehouse.db, config, { kind: entry.kind, now, period: options.period }));
     period = data.current.period.id;
     file = reportPath(config, data);
     await writeReport(file, html);
@@ -191,7 +195,8 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
       .where('status', '=', 'delivered')
       .where('target', 'is not', null)
       .execute();
-    reached = new Set(rows.map((r) => `${r.channel} ${r.target}`));
+    // Asked for by hand: sent again where it went before.
+    if (!options.resend) reached = new Set(rows.map((r) => `${r.channel} ${r.target}`));
   } catch (error) {
     if ((error as { code?: unknown }).code === '55P03') {
       // lock_not_available: sending too could reach every place twice; the other one records what it sent.

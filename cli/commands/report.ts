@@ -6,6 +6,7 @@ import { errorMessage, UsageError } from '../../lib/errors.ts';
 import type { Database } from '../../warehouse/database.ts';
 import { makeReport, reportPath, REPORT_KINDS, writeReport, type ReportKind } from '../../reports/index.ts';
 import { parsePeriod } from '../../reports/period.ts';
+import { deliverReport } from '../../scheduler/report-delivery.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 
 /** The reports folder of the shop, or with `--demo` the demo shop's, beside it. */
@@ -40,12 +41,14 @@ export function registerReport(program: Command): void {
     .argument('<kind>', `${REPORT_KINDS.join(', ')}`)
     .option('--period <period>', 'the period: 2026-W48 (weekly), 2026-11 (monthly), 2026-Q4 (quarterly); default the last complete one')
     .option('--out <file>', 'where to write it (default <reportsDir>/<kind>-<period>.html)')
+    .option('--send', 'also send it now as the configured reports of that kind are sent (their webhook and e-mail), even where it went before: to try a delivery without waiting for its day')
     .action(
-      action(async (kind: string, opts: { period?: string; out?: string }) => {
+      action(async (kind: string, opts: { period?: string; out?: string; send?: boolean }) => {
         if (!(REPORT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`report: expected ${REPORT_KINDS.join(', ')}, not ${JSON.stringify(kind)}`);
         // A period that is not one is said before the warehouse is opened (or found without metrics).
         if (opts.period !== undefined) parsePeriod(kind as ReportKind, opts.period);
         const ctx = await commandContext(program.opts<GlobalOptions>());
+        if (opts.send) return sendReports(ctx, kind as ReportKind, opts);
         return withWarehouse(
           ctx.log,
           async (warehouse) => {
@@ -61,3 +64,37 @@ export function registerReport(program: Command): void {
       }),
     );
 }
+
+/**
+ * `verite report KIND --send`: each configured report of that kind made and sent now, through the
+ * scheduler's own delivery (written into `reportsDir`, then its webhook and e-mail, recorded in
+ * `ops.report_deliveries`), to every place even where the period went before. Exits 1 when a
+ * send failed.
+ */
+async function sendReports(ctx: Awaited<ReturnType<typeof commandContext>>, kind: ReportKind, opts: { period?: string; out?: string }): Promise<number> {
+  if (ctx.demo) throw new UsageError("the demo shop's reports are not sent: --send delivers the configured reports of the real shop");
+  if (opts.out !== undefined) throw new UsageError('--send writes the report where the scheduled one goes (reportsDir): leave out --out');
+  const entries = ctx.config.reports.filter((r) => r.kind === kind);
+  if (!entries.length) {
+    const kinds = [...new Set(ctx.config.reports.map((r) => r.kind))];
+    throw new UsageError(`no ${kind} report is configured, so there is nowhere to send it (configured: ${kinds.join(', ') || 'none'}; add one under "reports" with its "to", docs/reports.md)`);
+  }
+  return withWarehouse(ctx.log, async (warehouse) => {
+    let failed = false;
+    for (const [i, entry] of entries.entries()) {
+      // By hand, a failed send is tried again at once: whoever asked is waiting for the answer.
+      const result = await deliverReport({ warehouse, config: ctx.config, log: ctx.log, entry, now: new Date(), period: opts.period, resend: true, sleep: async () => undefined });
+      const label = `${kind} ${result.period ?? ''}`.trim();
+      process.stdout.write(`${entries.length > 1 ? `reports entry ${i + 1}, ` : ''}${label}
+`);
+      for (const o of result.outcomes) {
+        const where = o.channel === 'file' && result.file ? ` ${result.file}` : '';
+        process.stdout.write(`  ${o.channel.padEnd(8)} ${o.status}${where}${o.error ? `: ${o.error}` : ''}
+`);
+        if (o.status === 'failed') failed = true;
+      }
+    }
+    return failed ? EXIT.failed : EXIT.ok;
+  });
+}
+

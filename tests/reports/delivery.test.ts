@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -305,6 +306,29 @@ describe('scheduled reports (issue 15)', () => {
       await other.query('select pg_advisory_unlock_all()');
       other.release();
     }
+  });
+
+  it('`verite report weekly --send` delivers the configured weekly report now, again where it went before, and says how each send went', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    mails.length = 0;
+    const configFile = path.join(dir, 'send.config.json');
+    const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
+    writeFileSync(configFile, JSON.stringify({ ...CONFIG, reportsDir: dir, reports: [{ cron: '0 7 * * 1', kind: 'weekly', to: { webhook: `${webUrl}/manual`, email } }] }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile, REPORT_SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
+    for (let n = 1; n <= 2; n++) {
+      const sent = await runCli(['report', 'weekly', '--period', '2024-W10', '--send'], { env });
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(sent.stdout).toBe(`weekly 2024-W10\n  file     delivered ${path.join(dir, 'weekly-2024-W10.html')}\n  webhook  delivered\n  email    delivered\n`);
+      expect(posts.filter((p) => p.path === '/manual')).toHaveLength(n);
+      expect(mails).toHaveLength(n);
+    }
+    // A failed send exits 1; no monthly report is configured, so there is nowhere to send one.
+    const refused = await runCli(['report', 'weekly', '--period', '2024-W10', '--send'], { env: { ...env, REPORT_SMTP_URL: 'smtp://127.0.0.1:1' } });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^ {2}email {4}failed: /m);
+    const none = await runCli(['report', 'monthly', '--send'], { env });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no monthly report is configured, so there is nowhere to send it (configured: weekly;');
   });
 
   it('links the report under reportsUrl in the webhook message, where the file path meant nothing on a phone', async () => {
