@@ -322,6 +322,8 @@ describe('scheduled reports (issue 15)', () => {
       expect(posts.filter((p) => p.path === '/manual')).toHaveLength(n);
       expect(mails).toHaveLength(n);
     }
+    // The command's process drew the charts too.
+    expect(mimeParts(mails.at(-1)!.raw).filter((p) => /^content-type: image\/png/im.test(p.headers)).length).toBeGreaterThan(0);
     // A failed send exits 1; no monthly report is configured, so there is nowhere to send one.
     const refused = await runCli(['report', 'weekly', '--period', '2024-W10', '--send'], { env: { ...env, REPORT_SMTP_URL: 'smtp://127.0.0.1:1' } });
     expect(refused.code).toBe(1);
