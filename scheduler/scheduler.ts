@@ -262,15 +262,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     gapTimers.add(handle);
     return next.at;
   };
-  const gapAt = plan.map(({ entry }, index) => planGap(entry.cron, clock(), (late) => fire(index, clock(), late)));
+  plan.forEach(({ entry }, index) => planGap(entry.cron, clock(), (late) => fire(index, clock(), late)));
   config.reports.forEach((entry, index) => planGap(entry.cron, clock(), (late) => fireReport(index, late)));
-  // The next firing: the cron library's, or the end of a daylight-saving gap before it.
-  const nextOf = (i: number) => {
-    const cronNext = tasks[i]!.getNextRun();
-    const gap = gapAt[i];
-    return gap && (!cronNext || gap < cronNext) ? gap : cronNext;
-  };
-  const entries = plan.map(({ entry }, i) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: nextOf(i) }));
+  const entries = plan.map(({ entry }) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: nextFiring(entry.cron, config.reportingTimezone, clock()) }));
   for (const e of entries) log.info({ schedule: e.cron, sources: e.sources, next: e.next?.toISOString(), timezone: config.reportingTimezone, overlap }, 'schedule armed');
 
   // Firings missed while no scheduler ran: each schedule and report fired once, now.
@@ -441,6 +435,17 @@ function watchConfigFile(file: string, log: Logger): () => void {
         ),
     );
   };
+}
+
+/**
+ * When a schedule or report next fires after `from`: the cron expression's next time, or the end
+ * of a daylight-saving gap before it in which the expression names a time that does not exist
+ * (it fires then, {@link nextGapFiring}); null when neither comes within 92 days.
+ */
+export function nextFiring(expression: string, timeZone: string, from: Date): Date | null {
+  const named = nextCronTime(expression, timeZone, from);
+  const gap = nextGapFiring(expression, timeZone, from, 92)?.at ?? null;
+  return gap && (!named || gap < named) ? gap : named;
 }
 
 /** The first time the cron expression names after `from` (within 92 days: a quarterly report), or null. */

@@ -5,6 +5,7 @@ import { formatTable } from '../format.ts';
 import { redactDeep } from '../../lib/logger.ts';
 import { apiVersionReport, END_OF_LIFE_WARNING_DAYS } from '../../extractors/api-versions.ts';
 import { alertStatus, backfillStatus, costCoverage, reportStatus, streamStatus } from '../../pipeline/status.ts';
+import { nextFiring } from '../../scheduler/scheduler.ts';
 
 export function registerStatus(program: Command): void {
   program
@@ -41,13 +42,18 @@ export function registerStatus(program: Command): void {
             backfills: await backfillStatus(warehouse.db),
             alerts: await alertStatus(warehouse.db),
             reports: await reportStatus(warehouse.db),
+            // What `verite schedule` fires, and when next (a daylight-saving gap's end included).
+            schedules: [
+              ...ctx.config.schedules.map((e) => ({ fires: `run of ${e.sources?.join(', ') ?? 'every source'}`, cron: e.cron, next: nextFiring(e.cron, ctx.config.reportingTimezone, new Date()) })),
+              ...ctx.config.reports.map((r) => ({ fires: `${r.kind} report`, cron: r.cron, next: nextFiring(r.cron, ctx.config.reportingTimezone, new Date()) })),
+            ],
             costCoverage: await costCoverage(warehouse.db),
             apiVersions: apiVersionReport(ctx.config, new Date()),
           };
           // Redacted once, field by field, for either format: stored errors quote providers'
           // answers and connection strings (rows written before errors were redacted on the way in).
           const report = redactDeep(stored) as typeof stored;
-          const { runs, streams, quarantine, setAside, backfills, alerts, reports, apiVersions, costCoverage: coverage } = report;
+          const { runs, streams, quarantine, setAside, backfills, alerts, reports, schedules, apiVersions, costCoverage: coverage } = report;
           if (opts.format === 'json') {
             process.stdout.write(`${JSON.stringify(report)}\n`);
             return EXIT.ok;
@@ -116,6 +122,10 @@ export function registerStatus(program: Command): void {
             process.stdout.write(
               formatTable(alerts.map((a) => ({ rule: a.rule, firing: a.firing ? 'FIRING' : 'ok', value: a.value, since: a.firing ? a.fired_at : a.cleared_at, checked: a.checked_at }))),
             );
+          }
+          if (schedules.length) {
+            process.stdout.write(`\nSchedules (fired while verite schedule runs; cron times in ${ctx.config.reportingTimezone})\n`);
+            process.stdout.write(formatTable(schedules.map((e) => ({ fires: e.fires, cron: e.cron, next: e.next ?? '' }))));
           }
           if (reports.length) {
             process.stdout.write('\nReports (the last delivery of each kind to each place; all of them in ops.report_deliveries)\n');

@@ -355,8 +355,17 @@ describe('scheduled reports (issue 15)', () => {
       ('weekly', '2024-W11', 'w11.html', 'file', 'delivered', 1, null, '2024-03-18T06:00:00Z', '2024-03-18T06:00:04Z', null),
       ('weekly', '2024-W11', 'w11.html', 'webhook', 'delivered', 1, null, '2024-03-18T06:00:00Z', '2024-03-18T06:00:06Z', 'a1b2c3d4e5f60718'),
       ('monthly', '2024-02', 'm02.html', 'email', 'failed', 2, 'REPORT_SMTP_URL is not set', '2024-03-01T06:00:00Z', '2024-03-01T06:00:31Z', 'ffeeddccbbaa9988')`);
-    const status = await runCli(['status'], { env: { DATABASE_URL: wh.url } });
+    const configFile = path.join(dir, 'status.config.json');
+    writeFileSync(configFile, JSON.stringify({ reportingTimezone: 'UTC', schedules: [{ cron: '0 3 * * *' }, { cron: '*/30 * * * *', sources: ['shopify'] }], reports: [{ cron: '0 7 * * 1', kind: 'weekly' }] }));
+    const status = await runCli(['status'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
     expect(status.code, status.stderr).toBe(0);
+    // What the scheduler fires, with the next time of each (in UTC here): 03:00, a half hour, a Monday 07:00.
+    const schedules = status.stdout.slice(status.stdout.indexOf('\nSchedules ('), status.stdout.indexOf('\nReports ('));
+    expect(schedules).toMatch(/^run of every source\s+0 3 \* \* \*\s+\d{4}-\d\d-\d\dT03:00:00\.000Z\s*$/m);
+    expect(schedules).toMatch(/^run of shopify\s+\*\/30 \* \* \* \*\s+\d{4}-\d\d-\d\dT\d\d:[03]0:00\.000Z\s*$/m);
+    expect(schedules).toMatch(/^weekly report\s+0 7 \* \* 1\s+\d{4}-\d\d-\d\dT07:00:00\.000Z\s*$/m);
+    const monday = /^weekly report\s+\S+ \S+ \S+ \S+ \S+\s+(\S+)/m.exec(schedules)![1]!;
+    expect(new Date(monday).getUTCDay()).toBe(1);
     const section = status.stdout.slice(status.stdout.indexOf('\nReports ('));
     expect(section).toMatch(/^monthly\s+email\s+2024-02\s+FAILED\s+2\s+2024-03-01T06:00:31\.000Z\s+REPORT_SMTP_URL is not set\s*$/m);
     expect(section).toMatch(/^weekly\s+file\s+2024-W11\s+delivered\s+1\s+2024-03-18T06:00:04\.000Z\s*$/m);

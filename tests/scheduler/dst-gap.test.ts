@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
 import { nextGapFiring } from '../../scheduler/dst-gap.ts';
 import type { RunJobResult } from '../../scheduler/run-job.ts';
-import { lastMissedTime, startScheduler } from '../../scheduler/scheduler.ts';
+import { lastMissedTime, nextFiring, startScheduler } from '../../scheduler/scheduler.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, fakeSource } from '../support/fake-source.ts';
@@ -38,6 +38,10 @@ describe('firing times in a daylight-saving gap', () => {
     expect(lastMissedTime('0 2 * * *', 'Europe/Paris', lastFiring, new Date('2027-03-29T09:00:00Z'))).toEqual(new Date('2027-03-29T00:00:00Z'));
     // Fired at the gap's end already: nothing missed.
     expect(lastMissedTime('0 2 * * *', 'Europe/Paris', new Date('2027-03-28T01:00:02Z'), new Date('2027-03-28T09:00:00Z'))).toBeNull();
+    // The next firing: the gap's end when it comes before the next named time.
+    expect(nextFiring('0 2 * * *', 'Europe/Paris', new Date('2027-03-27T12:00:00Z'))).toEqual(new Date('2027-03-28T01:00:00Z'));
+    expect(nextFiring('0 2 * * *', 'Europe/Paris', new Date('2027-03-28T01:00:00Z'))).toEqual(new Date('2027-03-29T00:00:00Z'));
+    expect(nextFiring('0 3 * * *', 'Europe/Paris', new Date('2027-03-27T12:00:00Z'))).toEqual(new Date('2027-03-28T01:00:00Z'));
     // From the end of a gap, the next is a year later.
     expect(nextGapFiring('0 2 * * *', 'Europe/Paris', new Date('2027-03-28T01:00:00Z'))?.nominal).toBe('2028-03-26 02:00');
   });
@@ -64,8 +68,9 @@ describe('the scheduler on the night of a daylight-saving gap', () => {
       onJob: (r) => void (jobs.push(r), ended()),
     });
     try {
-      // Saturday noon UTC to the end of Sunday's gap, 01:00 UTC: 13 hours.
+      // Saturday noon UTC to the end of Sunday's gap, 01:00 UTC: 13 hours; it is the next firing said.
       expect(held.map((t) => t.ms)).toEqual([13 * 3_600_000]);
+      expect(scheduler.entries[0]!.next).toEqual(new Date('2027-03-28T01:00:00Z'));
       now = new Date('2027-03-28T01:00:00Z');
       held[0]!.fire();
       await done;
