@@ -12,7 +12,7 @@ import { plannedDateReplacement, type DateReplacement } from '../../loaders/date
 import { checkFileFormat, FileFormatError, formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 import { whileHoldingRunLock } from '../../pipeline/lock.ts';
-import { finishRun, startRun } from '../../pipeline/run-log.ts';
+import { finishRun, finishStreamRun, startRun, startStreamRun } from '../../pipeline/run-log.ts';
 import { action, commandContext, EXIT, ExitCode, withWarehouse, type GlobalOptions } from '../context.ts';
 
 /** Dates listed one per line in the output; past this, the rest are summed up. */
@@ -94,6 +94,13 @@ export function registerImport(program: Command, known: KnownSources): void {
                 : // The first record's reason often says what is wrong with the whole file (the stream it was given to).
                   `nothing of ${name} was landed: all its ${result.received} record(s) were quarantined${result.firstReason ? ` (the first: ${result.firstReason})` : ''}`;
           await finishRun(warehouse.db, runId, { status: nothing ? 'failed' : 'succeeded', landed: result.written, quarantined: refused, error: nothing });
+          // A sparse stream (unit costs, a catalogue) is fresh while it is read; a file imported by
+          // hand is how some shops deliver it, so a successful import counts as its read. Not for
+          // a stream of the daily business: an import of history says nothing of yesterday.
+          if (!nothing && identity.sparse) {
+            const read = await startStreamRun(warehouse.db, { runId, source: sourceName, stream: identity.name, attempt: 1 });
+            await finishStreamRun(warehouse.db, read, { status: 'succeeded', pages: 1, landed: result.written, quarantined: refused });
+          }
           process.stdout.write(`${label}: ${result.received} record(s) read, ${result.written} written, ${result.unchanged} unchanged, ${refused} quarantined\n`);
           const replaced = dates.filter((d) => d.held > 0);
           if (replaced.length) process.stdout.write(replacedDates(replaced));

@@ -206,6 +206,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
   });
 
   it('`verite import costs unit_costs` maps a CSV, and JSON lines, with the same column mapping', async () => {
+    const since = (await rows('select now() as t'))[0]!.t as Date;
     const file = join(root, 'import.csv');
     writeFileSync(file, 'Article,Cost price,Cur,Valid from\nCAP,"2,05",usd,01/02/2024\n');
     const configFile = join(root, 'import.config.json');
@@ -213,6 +214,14 @@ describe('unit costs through `verite run` and `verite import`', () => {
     const result = await runCli(['import', 'costs', 'unit_costs', file], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
     expect(result.code, result.stderr).toBe(0);
     expect(await record('CAP|2024-02-01')).toEqual({ sku: 'CAP', unit_cost: 2.05, currency: 'USD', valid_from: '2024-02-01' });
+    // Unit costs are sparse (fresh while read): a successful import counts as their read.
+    const imports = `select s.source, s.stream, s.status from ops.stream_runs s join ops.runs r on r.id = s.run_id where r.kind = 'import' and r.started_at >= $1`;
+    expect(await rows(imports, [since])).toEqual([{ source: 'costs', stream: 'unit_costs', status: 'succeeded' }]);
+    // Rates are not: an import of rates (history, as often as not) is no read of the stream.
+    const rates = join(root, 'rates.csv');
+    writeFileSync(rates, 'date,base,quote,rate\n2024-02-01,EUR,USD,1.08\n');
+    expect((await runCli(['import', 'fx', 'rates', rates], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } })).code).toBe(0);
+    expect(await rows(imports, [since])).toEqual([{ source: 'costs', stream: 'unit_costs', status: 'succeeded' }]);
     // The ERP's JSON lines, with its own names: mapped as the drop maps them, a bad row quarantined.
     const jsonl = join(root, 'import.jsonl');
     writeFileSync(jsonl, `${JSON.stringify({ Article: 'HAT', 'Cost price': '3,10', Cur: 'eur', 'Valid from': '01/02/2024' })}\n${JSON.stringify({ Article: 'SCARF', 'Cost price': 'free', Cur: 'EUR', 'Valid from': '01/02/2024' })}\n`);
