@@ -188,25 +188,50 @@ export async function holdLiveness(pool: pg.Pool): Promise<RunLiveness> {
     await requireWritable(client);
     const res = await client.query<{ key: number }>(`select nextval('ops.run_liveness_key')::int as key`);
     const key = res.rows[0]!.key;
-    await client.query('select pg_advisory_lock($1, $2)', [LIVENESS_LOCK_NAMESPACE, key]);
-    let released = false;
-    return {
-      key,
-      release: async () => {
-        if (released) return;
-        released = true;
-        let broken: Error | undefined;
-        await client.query('select pg_advisory_unlock($1, $2)', [LIVENESS_LOCK_NAMESPACE, key]).catch((error: Error) => {
-          // A session we cannot talk to is discarded, which ends it and frees the lock.
-          broken = error;
-        });
-        client.release(broken);
-      },
-    };
+    return { key, release: await lockSession(client, LIVENESS_LOCK_NAMESPACE, key) };
   } catch (error) {
     client.release(error as Error);
     throw error;
   }
+}
+
+/**
+ * A session-level advisory lock (`namespace`, and `key` as a number or, as text, its
+ * `hashtext`) held on a session of the pool kept for it, waited for at most `lockTimeout` (a
+ * PostgreSQL interval; `lock_not_available`, 55P03, past it). Resolves to what releases it.
+ */
+export async function holdSessionLock(pool: pg.Pool, namespace: number, key: number | string, options: { lockTimeout?: string } = {}): Promise<() => Promise<void>> {
+  const client = await pool.connect();
+  try {
+    return await lockSession(client, namespace, key, options.lockTimeout);
+  } catch (error) {
+    client.release(error as Error);
+    throw error;
+  }
+}
+
+/**
+ * Takes the lock on `client` and gives back its release, which unlocks and returns the session
+ * to the pool, or discards a session it cannot talk to (which ends it and frees the lock). The
+ * caller releases the client if taking the lock throws.
+ */
+async function lockSession(client: pg.PoolClient, namespace: number, key: number | string, lockTimeout?: string): Promise<() => Promise<void>> {
+  const keyed = typeof key === 'string' ? 'hashtext($2)' : '$2';
+  if (lockTimeout) await client.query(`select set_config('lock_timeout', $1, false)`, [lockTimeout]);
+  await client.query(`select pg_advisory_lock($1, ${keyed})`, [namespace, key]);
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    let broken: Error | undefined;
+    try {
+      await client.query(`select pg_advisory_unlock($1, ${keyed})`, [namespace, key]);
+      if (lockTimeout) await client.query('reset lock_timeout');
+    } catch (error) {
+      broken = error as Error;
+    }
+    client.release(broken);
+  };
 }
 
 /** What a run of each kind keeps when it is stopped half-way (its process killed, the warehouse gone). */

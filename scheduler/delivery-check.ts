@@ -9,7 +9,7 @@ import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
 import { isRemoteHost } from '../pipeline/warehouse-check.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
-import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, type SecretUrlSetting } from './secret-url.ts';
+import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, sendsMessages, type SecretUrlSetting } from './secret-url.ts';
 import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
 
 /**
@@ -44,14 +44,14 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
   const findings: CheckFinding[] = [];
   if (config.reports.length) findings.push(...reportsFolderFindings(config.reportsDir));
   // Where the messages say the report is, when any report sends one.
-  if (config.reports.some((r) => r.to.webhook || r.to.webhookEnv || r.to.email)) findings.push(reportsUrlFinding(config));
+  if (config.reports.some((r) => sendsMessages(r.to))) findings.push(reportsUrlFinding(config));
   findings.push(...reportTimingFindings(config));
   // The same SMTP server named by several reports is asked once.
   const verified = new Map<string, Promise<CheckFinding>>();
   for (const [i, entry] of config.reports.entries()) {
     const label = `reports[${i}] (${entry.kind})`;
     const to = entry.to;
-    if (!to.webhook && !to.webhookEnv && !to.email) {
+    if (!sendsMessages(to)) {
       findings.push(ok(`${label}: written into ${config.reportsDir} only (no webhook or e-mail under "to")`));
       continue;
     }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import type pg from 'pg';
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../lib/http.ts';
@@ -10,8 +9,9 @@ import { redactString, type Logger } from '../lib/logger.ts';
 import { headlineText } from '../reports/html.ts';
 import { reportEmail, type ReportEmail } from '../reports/email.ts';
 import { makeReport, reportPath, writeReport, type ReportData } from '../reports/index.ts';
+import { holdSessionLock } from '../pipeline/lock.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
-import { reportWebhookSetting, secretUrl } from './secret-url.ts';
+import { reportWebhookSetting, secretUrl, sendsMessages } from './secret-url.ts';
 
 export interface ReportDeliveryOptions {
   warehouse: Pick<Warehouse, 'db' | 'pool'>;
@@ -82,34 +82,6 @@ export function deliveryTarget(entry: ReportEntry, channel: 'webhook' | 'email',
     place = { smtpUrlEnv: email.smtpUrlEnv, to: email.to.map((a) => a.trim().toLowerCase()).sort() };
   }
   return createHash('sha256').update(JSON.stringify([entry.kind, channel, place])).digest('hex').slice(0, 16);
-}
-
-/**
- * Holds the delivery lock of one report period across processes and machines (a session-level
- * advisory lock on a connection of its own), so that two schedulers firing the same report at
- * the same minute send it once: the second waits for the first, then finds the places already
- * delivered. Returns what releases it.
- */
-async function holdPeriodLock(pool: pg.Pool, kind: string, period: string, timeout = REPORT_LOCK_TIMEOUT): Promise<() => Promise<void>> {
-  const client = await pool.connect();
-  const key = `${kind} ${period}`;
-  try {
-    await client.query(`select set_config('lock_timeout', $1, false)`, [timeout]);
-    await client.query('select pg_advisory_lock($1, hashtext($2))', [REPORT_LOCK_NAMESPACE, key]);
-  } catch (error) {
-    client.release(true);
-    throw error;
-  }
-  return async () => {
-    try {
-      await client.query('select pg_advisory_unlock($1, hashtext($2))', [REPORT_LOCK_NAMESPACE, key]);
-      await client.query('reset lock_timeout');
-      client.release();
-    } catch {
-      // A connection that cannot say so is closed: its locks go with it.
-      client.release(true);
-    }
-  };
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -184,19 +156,25 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   let reached = new Set<string>();
   /** Another scheduler has held this period's delivery longer than the lock's time-out: it is sending, or stuck. */
   let busyElsewhere = false;
-  const sends = Boolean(entry.to.webhook || entry.to.webhookEnv || entry.to.email);
+  const sends = sendsMessages(entry.to);
   try {
-    if (sends) release = await holdPeriodLock(warehouse.pool, entry.kind, period!, options.lockTimeout);
-    const rows = !sends ? [] : await warehouse.db
-      .selectFrom('ops.report_deliveries')
-      .select(['channel', 'target'])
-      .where('kind', '=', entry.kind)
-      .where('period', '=', period)
-      .where('status', '=', 'delivered')
-      .where('target', 'is not', null)
-      .execute();
-    // Asked for by hand: sent again where it went before.
-    if (!options.resend) reached = new Set(rows.map((r) => `${r.channel} ${r.target}`));
+    // The period's delivery lock, across processes and machines: two schedulers firing the same
+    // report send it once (the second waits, then finds the places served).
+    if (sends) {
+      release = await holdSessionLock(warehouse.pool, REPORT_LOCK_NAMESPACE, `${entry.kind} ${period!}`, { lockTimeout: options.lockTimeout ?? REPORT_LOCK_TIMEOUT });
+      // Asked for by hand (`resend`), it goes again where it went before.
+      if (!options.resend) {
+        const rows = await warehouse.db
+          .selectFrom('ops.report_deliveries')
+          .select(['channel', 'target'])
+          .where('kind', '=', entry.kind)
+          .where('period', '=', period)
+          .where('status', '=', 'delivered')
+          .where('target', 'is not', null)
+          .execute();
+        reached = new Set(rows.map((r) => `${r.channel} ${r.target}`));
+      }
+    }
   } catch (error) {
     if ((error as { code?: unknown }).code === '55P03') {
       // lock_not_available: sending too could reach every place twice; the other one records what it sent.

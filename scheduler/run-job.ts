@@ -45,19 +45,20 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     // Losing the lock's connection stops the run as an interruption does, but fails it.
     const run = await runPipeline({ ...options, runId, signal: runSignal });
     let alerts: AlertOutcome[] = [];
+    // A run that succeeded with warnings succeeded: the records it set aside are the
+    // `records_set_aside` rule's business, not `run_failed`'s.
+    const succeeded = run.status === 'succeeded' || run.status === 'succeeded with warnings';
     // Not after an interrupted run: it did not get to say anything about the data.
     if (options.alerts !== false && !signal?.aborted && run.status !== 'interrupted') {
       try {
-        // A run that succeeded with warnings succeeded: the records it set aside are the
-        // `records_set_aside` rule's business, not `run_failed`'s.
-        const status = run.status === 'succeeded' || run.status === 'succeeded with warnings' ? 'succeeded' : 'failed';
+        const status = succeeded ? 'succeeded' : 'failed';
         const retrying = status === 'failed' && options.retryPlanned?.(run) === true;
         alerts = await checkAlerts({ warehouse, config: options.config, log, run: { runId, status, error: run.error, retrying }, signal });
       } catch (error) {
         log.error({ runId, err: errorMessage(error) }, 'alert check failed');
       }
     }
-    if (options.heartbeat && (run.status === 'succeeded' || run.status === 'succeeded with warnings')) await pingHeartbeat({ config: options.config, log, signal });
+    if (options.heartbeat && succeeded) await pingHeartbeat({ config: options.config, log, signal });
     return { run, alerts };
   });
   if (outcome.acquired && outcome.value) {

@@ -111,6 +111,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const timers = options.timers ?? systemTimers;
+  const clock = options.now ?? (() => new Date());
   const configChange = options.configFile ? watchConfigFile(options.configFile, log) : () => undefined;
   // A failed run's next retry, by schedule: dropped when the schedule fires first.
   const retries = new Map<number, { handle: unknown; retry: RetryOf }>();
@@ -228,7 +229,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     configChange();
     const entry = config.reports[index]!;
     log.info({ report: entry.kind, schedule: entry.cron, ...(late ? { late } : {}) }, 'report schedule fired');
-    const tracked = deliverReport({ warehouse, config, log, entry, now: (options.now ?? (() => new Date()))(), signal: controller.signal, ...options.reportDelivery })
+    const tracked = deliverReport({ warehouse, config, log, entry, now: clock(), signal: controller.signal, ...options.reportDelivery })
       .then((result) => options.onReport?.(result))
       .catch((error: unknown) => log.error({ report: entry.kind, err: errorMessage(error) }, 'scheduled report could not be carried out'))
       .finally(() => inFlight.delete(tracked));
@@ -241,11 +242,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   );
   // Times a daylight-saving gap skips (02:00 on the night clocks go forward): fired at its end.
   const gapTimers = new Set<unknown>();
-  const clock = options.now ?? (() => new Date());
-  const planGap = (expression: string, from: Date, fireIt: (late: string) => void): Date | null => {
-    if (stopping) return null;
+  const planGap = (expression: string, from: Date, fireIt: (late: string) => void): void => {
+    if (stopping) return;
     const next = nextGapFiring(expression, config.reportingTimezone, from);
-    if (!next) return null;
+    if (!next) return;
     const delay = Math.max(0, next.at.getTime() - clock().getTime());
     // setTimeout holds at most 24.8 days: a later gap is planned again nearer the time.
     const far = delay > GAP_TIMER_MAX_MS;
@@ -260,7 +260,6 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       far ? GAP_TIMER_MAX_MS : delay,
     );
     gapTimers.add(handle);
-    return next.at;
   };
   plan.forEach(({ entry }, index) => planGap(entry.cron, clock(), (late) => fire(index, clock(), late)));
   config.reports.forEach((entry, index) => planGap(entry.cron, clock(), (late) => fireReport(index, late)));
@@ -269,7 +268,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   // Firings missed while no scheduler ran: each schedule and report fired once, now.
   const caughtUp = config.scheduleCatchUp
-    ? missedFirings(warehouse, config, (options.now ?? (() => new Date()))())
+    ? missedFirings(warehouse, config, clock())
         .then((missed) => {
           for (const m of missed) {
             log.info({ [m.kind === 'run' ? 'schedule' : 'report']: m.kind === 'run' ? m.cron : config.reports[m.index]!.kind, missed: m.missed.toISOString(), lastFiring: m.lastFiring.toISOString() }, 'a firing was missed while no scheduler ran: firing it now');
@@ -341,6 +340,11 @@ const CATCH_UP_LOOKBACK_DAYS = 35;
  */
 export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pick<VeriteConfig, 'schedules' | 'reports' | 'reportingTimezone'>, now: Date): Promise<CaughtUpFiring[]> {
   const out: CaughtUpFiring[] = [];
+  const consider = (kind: CaughtUpFiring['kind'], index: number, cron: string, lastValue: unknown) => {
+    const last = lastValue ? new Date(lastValue as Date) : null;
+    const missed = last && lastMissedTime(cron, config.reportingTimezone, last, now);
+    if (last && missed) out.push({ kind, index, cron, missed, lastFiring: last });
+  };
   for (const [index, entry] of config.schedules.entries()) {
     const trigger = scheduleTrigger(entry.cron);
     const row = await warehouse.db
@@ -349,9 +353,7 @@ export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pi
       .where('kind', '=', 'run')
       .where((eb) => eb.or([eb('trigger', '=', trigger), eb(eb.fn('starts_with', ['trigger', eb.val(`${trigger} (`)]), '=', true)]))
       .executeTakeFirst();
-    const last = row?.last ? new Date(row.last as Date) : null;
-    const missed = last && lastMissedTime(entry.cron, config.reportingTimezone, last, now);
-    if (last && missed) out.push({ kind: 'run', index, cron: entry.cron, missed, lastFiring: last });
+    consider('run', index, entry.cron, row?.last);
   }
   for (const [index, entry] of config.reports.entries()) {
     const row = await warehouse.db
@@ -359,9 +361,7 @@ export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pi
       .select((eb) => eb.fn.max('scheduled_for').as('last'))
       .where('kind', '=', entry.kind)
       .executeTakeFirst();
-    const last = row?.last ? new Date(row.last as Date) : null;
-    const missed = last && lastMissedTime(entry.cron, config.reportingTimezone, last, now);
-    if (last && missed) out.push({ kind: 'report', index, cron: entry.cron, missed, lastFiring: last });
+    consider('report', index, entry.cron, row?.last);
   }
   return out;
 }

@@ -26,6 +26,9 @@ export const heartbeatSetting = (config: Pick<VeriteConfig, 'alerts'>): SecretUr
 /** A report's webhook; `label` names the report in messages (`reports[0] (weekly)`). */
 export const reportWebhookSetting = (to: ReportEntry['to'], label = 'reports.to'): SecretUrlSetting => ({ key: `${label}.webhook`, url: to.webhook, env: to.webhookEnv });
 
+/** Whether a report entry sends a message anywhere (a webhook or e-mail), beyond writing its page. */
+export const sendsMessages = (to: ReportEntry['to']): boolean => Boolean(to.webhook || to.webhookEnv || to.email);
+
 /** The variable the URL is read from: the configured one, else the default one when it is set and no URL is given. */
 export function secretUrlEnv(setting: SecretUrlSetting, env: NodeJS.ProcessEnv): string | undefined {
   return setting.env ?? (!setting.url && setting.defaultEnv && env[setting.defaultEnv] ? setting.defaultEnv : undefined);

@@ -1,7 +1,7 @@
 import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
 import { ambiguousAmountHint, currencySignHint, parseAmount, roundedBySpreadsheet, type DecimalMark, type RowMapper, type SheetContext } from '../shipments/column-mapping.ts';
-import { compileDateParser } from '../shipments/date-parse.ts';
+import { compileSheetDateParser } from '../shipments/date-parse.ts';
 
 /** What the mapping needs of the source's config. */
 export type CostMappingConfig = Pick<CostsConfig, 'columns' | 'dateFormat'>;
@@ -50,9 +50,7 @@ const isEmpty = (value: unknown): boolean => value === null || value === undefin
 const quote = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value)));
 
 function buildMapper(config: CostMappingConfig): CostMapper {
-  const parseDate = compileDateParser(config.dateFormat, 'UTC');
-  const parseTyped = compileDateParser(undefined, 'UTC');
-  const typedOrFormat = (value: string) => parseDate(value) ?? parseTyped(value);
+  const parseDate = compileSheetDateParser(config.dateFormat, 'UTC');
   const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected a date such as 2024-03-01';
   const mapped = new Set(Object.keys(config.columns));
   const sources = new Map<CostField, string[]>();
@@ -77,7 +75,7 @@ function buildMapper(config: CostMappingConfig): CostMapper {
           column = candidate;
         }
       }
-      record[field] = normalise(field, value, column, sheet?.typedDates ? typedOrFormat : parseDate, expected, sheet?.decimalMark);
+      record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;

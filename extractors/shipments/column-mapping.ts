@@ -1,5 +1,5 @@
 import { shipmentFields, type ShipmentField, type ShipmentsConfig } from '../../config/schema.ts';
-import { compileDateParser, type DateParser } from './date-parse.ts';
+import { compileSheetDateParser, type DateParser } from './date-parse.ts';
 
 /** What the mapping needs of the source's config. */
 export type MappingConfig = Pick<ShipmentsConfig, 'columns' | 'dateFormat' | 'timeZone'>;
@@ -68,9 +68,7 @@ export function missingColumns(row: Record<string, unknown>, config: MappingConf
 }
 
 function buildMapper(config: MappingConfig): ShipmentMapper {
-  const parseDate = compileDateParser(config.dateFormat, config.timeZone);
-  const parseTyped = compileDateParser(undefined, config.timeZone);
-  const typedOrFormat: DateParser = (value) => parseDate(value) ?? parseTyped(value);
+  const parseDate = compileSheetDateParser(config.dateFormat, config.timeZone);
   const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected ISO 8601 such as 2024-05-01 or 2024-05-01T14:30:00Z, or set dateFormat';
   const mapped = new Set(Object.keys(config.columns));
   // For each field, the columns that may hold it, in the order the config lists them, then a
@@ -100,7 +98,7 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
           column = candidate;
         }
       }
-      if (found) record[field] = normalise(field, value, column, sheet?.typedDates ? typedOrFormat : parseDate, expected, sheet?.decimalMark);
+      if (found) record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;

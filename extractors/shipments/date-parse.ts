@@ -194,3 +194,16 @@ export function zonedWallTimeToUtc(wall: number, timeZone: string): number {
   const second = wall - zoneOffset(first, timeZone) * 60_000;
   return zoneOffset(second, timeZone) === zoneOffset(first, timeZone) ? second : Math.max(first, second);
 }
+
+/**
+ * A file mapping's date parser for its sheet: `dateFormat`'s ({@link compileDateParser}), and
+ * for a sheet of typed cells (an `.xlsx` workbook, `typed`) ISO 8601 as well, which is what a
+ * date cell becomes whatever `dateFormat` says.
+ */
+export function compileSheetDateParser(format: string | undefined, timeZone = 'UTC'): (typed?: boolean) => DateParser {
+  const written = compileDateParser(format, timeZone);
+  if (!format) return () => written;
+  const iso = compileDateParser(undefined, timeZone);
+  const either: DateParser = (value) => written(value) ?? iso(value);
+  return (typed) => (typed ? either : written);
+}
