@@ -167,6 +167,12 @@ const dateFormat = (example: string) =>
       ctx.addIssue({ code: 'custom', message: `expected a date pattern with YYYY, MM and DD, e.g. ${example}${meant ? ` (did you mean "${meant}"?)` : ''}` });
     });
 
+/**
+ * The sheet read from a file source's `.xlsx` workbooks: its name, or its number counted from 1;
+ * without it, the first sheet that holds a row.
+ */
+const sheet = z.union([z.string().trim().min(1, 'expected a sheet name or number'), z.number().int().min(1, 'expected a sheet number from 1')]);
+
 /** Keys every source entry takes. */
 const sourceBase = {
   enabled: z.boolean().default(true),
@@ -366,6 +372,8 @@ export const shipmentsConfig = z
     columns: z.record(z.string(), z.enum(shipmentFields, { message: `expected a shipment field: ${shipmentFields.join(', ')}` })).default({}),
     /** How the files write dates, e.g. `DD/MM/YYYY HH:mm`; default ISO 8601. */
     dateFormat: dateFormat('DD/MM/YYYY HH:mm').optional(),
+    /** The sheet of an `.xlsx` export to read (name or number); default the first that holds a row. */
+    sheet: sheet.optional(),
     /** The zone of file times written without an offset. */
     timeZone: timeZone.default('UTC'),
     carrierApi: z
@@ -403,6 +411,8 @@ export const costsConfig = z
     columns: z.record(z.string(), z.enum(costFields, { message: `expected a cost field: ${costFields.join(', ')}` })).default({}),
     /** How the files write `valid_from`, e.g. `DD/MM/YYYY`; default ISO 8601. */
     dateFormat: dateFormat('DD/MM/YYYY').optional(),
+    /** The sheet of an `.xlsx` cost workbook to read (name or number); default the first that holds a row. */
+    sheet: sheet.optional(),
   })
   .strict();
 
@@ -410,6 +420,8 @@ export const fxConfig = z
   .object({
     ...sourceBase,
     path: z.string().optional(),
+    /** The sheet of an `.xlsx` rates workbook to read (name or number); default the first that holds a row. */
+    sheet: sheet.optional(),
     ecb: z.boolean().default(false),
     ecbUrl: z.string().url().optional(),
   })

@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { extname, basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
+import { didYouMean } from '../lib/names.ts';
 import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
 import { byteCount, describeBytes, PREVIEW_BYTES, RECORD_LIMITS } from './record-limits.ts';
 
@@ -72,7 +73,7 @@ const CR = 0x0d;
  */
 export async function* readRecordsFile(
   path: string,
-  options: { batchSize?: number; mapCsvRow?: CsvRowMapper; format?: FileFormat } = {},
+  options: { batchSize?: number; mapCsvRow?: CsvRowMapper; format?: FileFormat; sheet?: SheetChoice } = {},
 ): AsyncGenerator<unknown[]> {
   const format = options.format ?? formatOf(path);
   if (!format) throw new FileFormatError(path, unknownTypeReason(path));
@@ -81,7 +82,7 @@ export async function* readRecordsFile(
   let batch: unknown[] = [];
   const source =
     format === 'xlsx'
-      ? workbookRows(path, name)
+      ? workbookRows(path, name, options.sheet)
       : format === 'jsonl'
         ? jsonLines(fileBytes(path, format), name)
         : format === 'json'
@@ -103,9 +104,9 @@ export async function* readRecordsFile(
  * as it reads). For a command to refuse a file before it starts anything. Gives a CSV's header
  * names (none for an empty file or another format).
  */
-export async function checkFileFormat(path: string, format = formatOf(path)): Promise<string[] | undefined> {
+export async function checkFileFormat(path: string, format = formatOf(path), sheet?: SheetChoice): Promise<string[] | undefined> {
   if (!format) throw new FileFormatError(path, unknownTypeReason(path));
-  if (format === 'xlsx') return (await workbookSheet(path)).header;
+  if (format === 'xlsx') return (await workbookSheet(path, sheet)).header;
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(SNIFF_BYTES);
@@ -145,8 +146,8 @@ async function headerNames(text: Buffer): Promise<string[] | undefined> {
  * not a JSON object. For `verite check` to compare a file with the column mapping before a run.
  * Throws {@link FileFormatError} as {@link checkFileFormat} does.
  */
-export async function fileColumns(path: string): Promise<string[] | undefined> {
-  const header = await checkFileFormat(path);
+export async function fileColumns(path: string, sheet?: SheetChoice): Promise<string[] | undefined> {
+  const header = await checkFileFormat(path, formatOf(path), sheet);
   const format = formatOf(path);
   if (format === 'csv' || format === 'xlsx') return header?.filter((name) => name !== '');
   const records = readRecordsFile(path, { batchSize: 1 });
@@ -493,23 +494,27 @@ function completeLength(data: Buffer): number {
 }
 
 /**
- * The column names of a CSV header row. A header that is not UTF-8 is refused (no column could
- * be matched, and every row would be set aside for it). Two columns of one name are refused,
- * naming them: a row's value under that name would be one of the two, the other lost. Columns
- * without a name are `column N` (counted from 1).
- */
-/**
  * The largest workbook read: a workbook is read whole (its sheet is compressed XML), unlike a
  * CSV. 100,000 rows of six columns make 3.1 MiB and take some 180 MiB to read.
  */
 const WORKBOOK_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
- * The first sheet of an `.xlsx` workbook: its header (the first row that is not empty, as text)
- * and its rows after it. Read whole, so a workbook over {@link WORKBOOK_LIMIT_BYTES} is refused
- * (saved as CSV, the same sheet streams).
+ * Which sheet of a workbook is read: its name, or its number counted from 1 (`sheet` in a file
+ * source's config, `verite import --sheet`). Without one, the first sheet that holds a row.
  */
-async function workbookSheet(path: string): Promise<{ header: string[]; rows: { line: number; cells: unknown[] }[] }> {
+export type SheetChoice = string | number;
+
+/** A workbook's sheets, as read-excel-file gives them: each sheet's name and its rows of cells. */
+type Workbook = { sheet: string; data: unknown[][] }[];
+
+const emptyRow = (cells: unknown[]) => cells.every((c) => c === null || c === undefined || (typeof c === 'string' && c.trim() === ''));
+
+/**
+ * Every sheet of an `.xlsx` workbook, read whole: a workbook over {@link WORKBOOK_LIMIT_BYTES}
+ * is refused (saved as CSV, a sheet streams).
+ */
+async function readWorkbook(path: string): Promise<Workbook> {
   const handle = await open(path, 'r');
   try {
     const head = Buffer.alloc(4);
@@ -524,19 +529,85 @@ async function workbookSheet(path: string): Promise<{ header: string[]; rows: { 
   } finally {
     await handle.close();
   }
-  let data: unknown[][];
   try {
-    const { readSheet } = await import('read-excel-file/node');
-    data = (await readSheet(path)) as unknown[][];
+    const { default: readXlsxFile } = await import('read-excel-file/node');
+    return (await readXlsxFile(path)) as Workbook;
   } catch (error) {
     throw new FileFormatError(path, `cannot be read as an .xlsx workbook: ${(error as Error).message}`);
   }
-  const empty = (cells: unknown[]) => cells.every((c) => c === null || c === undefined || (typeof c === 'string' && c.trim() === ''));
-  const first = data.findIndex((cells) => !empty(cells));
+}
+
+const quotedNames = (book: Workbook) => book.map((s) => JSON.stringify(s.sheet)).join(', ');
+
+/**
+ * The sheet of a workbook that `choice` names: by number, or by name (as written, else the one
+ * sheet of that name in other capitals or with blanks around it, as Excel does not tell them
+ * apart); without a choice, the first sheet that holds a row (the first sheet of an empty
+ * workbook). A choice that names no sheet is refused, listing the sheets.
+ */
+function pickSheet(path: string, book: Workbook, choice: SheetChoice | undefined): Workbook[number] | undefined {
+  if (choice === undefined) return book.find((s) => s.data.some((cells) => !emptyRow(cells))) ?? book[0];
+  if (typeof choice === 'number') {
+    const sheet = book[choice - 1];
+    if (!sheet) throw new FileFormatError(path, `has no sheet ${choice}: it has ${book.length} (${quotedNames(book)})`);
+    return sheet;
+  }
+  const folded = (name: string) => name.trim().toLowerCase();
+  const exact = book.find((s) => s.sheet === choice);
+  if (exact) return exact;
+  const loose = book.filter((s) => folded(s.sheet) === folded(choice));
+  if (loose.length === 1) return loose[0];
+  throw new FileFormatError(path, `has no sheet ${JSON.stringify(choice)}${didYouMean(choice, book.map((s) => s.sheet))}: its sheets are ${quotedNames(book)}`);
+}
+
+/** A sheet's header (its first row that is not empty, as text) and its rows after it, located by row number. */
+function sheetTable(path: string, data: unknown[][]): { header: string[]; rows: { line: number; cells: unknown[] }[] } {
+  const first = data.findIndex((cells) => !emptyRow(cells));
   if (first === -1) return { header: [], rows: [] };
   const header = csvHeader(data[first]!.map((c) => (c === null || c === undefined ? '' : String(c).trim())), path);
-  const rows = data.slice(first + 1).map((cells, i) => ({ line: first + i + 2, cells })).filter((r) => !empty(r.cells));
+  const rows = data.slice(first + 1).map((cells, i) => ({ line: first + i + 2, cells })).filter((r) => !emptyRow(r.cells));
   return { header, rows };
+}
+
+/**
+ * The sheet of an `.xlsx` workbook that `choice` names ({@link pickSheet}): its name, header and
+ * rows, and whether the workbook has other sheets (its rows are then located with the sheet's
+ * name). Read whole, so a workbook over {@link WORKBOOK_LIMIT_BYTES} is refused.
+ */
+async function workbookSheet(
+  path: string,
+  choice?: SheetChoice,
+): Promise<{ name: string; several: boolean; header: string[]; rows: { line: number; cells: unknown[] }[] }> {
+  const book = await readWorkbook(path);
+  const sheet = pickSheet(path, book, choice);
+  if (!sheet) return { name: '', several: false, header: [], rows: [] };
+  return { name: sheet.sheet, several: book.length > 1, ...sheetTable(path, sheet.data) };
+}
+
+/**
+ * How a workbook's sheets fit a column mapping (`missing` gives the columns a row lacks): the
+ * sheet `choice` reads, the columns it lacks, and the other sheets whose header has them all;
+ * undefined for a file that is not a workbook or cannot be read (its reading says why).
+ */
+export async function workbookFit(
+  path: string,
+  choice: SheetChoice | undefined,
+  missing: (row: Record<string, unknown>) => string[],
+): Promise<{ sheet: string; lacking: string[]; others: string[] } | undefined> {
+  if (formatOf(path) !== 'xlsx') return undefined;
+  try {
+    const book = await readWorkbook(path);
+    const read = pickSheet(path, book, choice);
+    if (!read) return undefined;
+    const lacks = (data: unknown[][]) => {
+      const { header } = sheetTable(path, data);
+      return header.length ? missing(Object.fromEntries(header.filter((c) => c !== '').map((c) => [c, '']))) : undefined;
+    };
+    const others = book.filter((s) => s !== read && lacks(s.data)?.length === 0).map((s) => s.sheet);
+    return { sheet: read.sheet, lacking: lacks(read.data) ?? [], others };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -550,18 +621,28 @@ function cellValue(cell: unknown): unknown {
   return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso.slice(0, iso.endsWith('.000Z') ? 19 : 23);
 }
 
-/** The rows of an `.xlsx` workbook's first sheet as JSON records keyed by its header, located by row (`costs.xlsx:3`). */
-async function* workbookRows(path: string, name: string): AsyncGenerator<RawText> {
-  const { header, rows } = await workbookSheet(path);
+/**
+ * The rows of a workbook's sheet as JSON records keyed by its header, located by row
+ * (`costs.xlsx:3`; `costs.xlsx:3 (sheet "Costs")` in a workbook of several sheets).
+ */
+async function* workbookRows(path: string, name: string, choice?: SheetChoice): AsyncGenerator<RawText> {
+  const { name: sheet, several, header, rows } = await workbookSheet(path, choice);
+  const where = several ? ` (sheet ${JSON.stringify(sheet)})` : '';
   for (const { line, cells } of rows) {
     const record: Record<string, unknown> = {};
     header.forEach((column, i) => {
       if (column !== '') record[column] = cellValue(cells[i]);
     });
-    yield new RawText(JSON.stringify(record), `${name}:${line}`);
+    yield new RawText(JSON.stringify(record), `${name}:${line}${where}`);
   }
 }
 
+/**
+ * The column names of a CSV header row. A header that is not UTF-8 is refused (no column could
+ * be matched, and every row would be set aside for it). Two columns of one name are refused,
+ * naming them: a row's value under that name would be one of the two, the other lost. Columns
+ * without a name are `column N` (counted from 1).
+ */
 function csvHeader(names: string[], path: string): string[] {
   // Bytes that are not UTF-8 read as U+FFFD: no column name of the file could be matched.
   const garbled = names.find((name) => name.includes('\uFFFD'));

@@ -253,7 +253,9 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       : failures.length
         ? failures.join('; ')
         : undefined;
-  const warnings = stepOutcomes.flatMap((s) => (s.status === 'succeeded' ? (s.warnings ?? []) : []));
+  // What the extractors warned of (a file left unread, sampled GA4 data, a test key …) is the
+  // run's warning too, recorded with it: a nightly run's log is seldom read.
+  const warnings = [...warned, ...stepOutcomes.flatMap((s) => (s.status === 'succeeded' ? (s.warnings ?? []) : []))];
   const status = stopped ?? (error ? 'failed' : warnings.length ? 'succeeded with warnings' : 'succeeded');
   const landed = sum(outcomes, 'written');
   const quarantined = sum(outcomes, 'quarantined');

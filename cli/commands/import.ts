@@ -9,7 +9,7 @@ import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
 import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
-import { checkFileFormat, FileFormatError, formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
+import { checkFileFormat, FileFormatError, formatOf, readRecordsFile, type SheetChoice } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 import { whileHoldingRunLock } from '../../pipeline/lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from '../../pipeline/run-log.ts';
@@ -21,13 +21,14 @@ const DATES_SHOWN = 20;
 export function registerImport(program: Command, known: KnownSources): void {
   program
     .command('import')
-    .description('land records from a .jsonl, .json (array) or .csv file exactly as the extractor would')
+    .description('land records from a .jsonl, .json (array), .csv or .xlsx file exactly as the extractor would')
     .argument('<source>', 'source name, e.g. shopify (or source.stream, e.g. shopify.orders, with the stream left out)')
     .argument('<stream>', 'stream name, e.g. orders')
     .argument('[file]', 'the file to land')
     .option('--replace-dates', 'report streams: replace every date the file holds, removing the rows of those dates that are not in the file')
+    .option('--sheet <name|number>', "an .xlsx workbook's sheet to read, by name or number from 1 (default: the source's \"sheet\", else the first sheet that holds a row)")
     .action(
-      action(async (sourceArg: string, streamArg: string, fileArg: string | undefined, options: { replaceDates?: boolean }) => {
+      action(async (sourceArg: string, streamArg: string, fileArg: string | undefined, options: { replaceDates?: boolean; sheet?: string }) => {
         // `verite import shopify.orders FILE`, the stream's name as the catalogue writes it.
         const dotted = fileArg === undefined ? /^([a-z0-9_]+)\.([a-z0-9_]+)$/.exec(sourceArg) : null;
         if (fileArg === undefined && !dotted) throw new UsageError(`missing the file: verite import SOURCE STREAM FILE (or SOURCE.STREAM FILE)`);
@@ -45,21 +46,25 @@ export function registerImport(program: Command, known: KnownSources): void {
         }
         if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
         if (!statSync(file).isFile()) throw new UsageError(`${file} is not a file`);
+        const sourceConfig = (ctx.config.sources as Record<string, unknown>)[sourceName];
+        if (options.sheet !== undefined && formatOf(file) !== 'xlsx') throw new UsageError(`--sheet is for .xlsx workbooks; ${basename(file)} is not one`);
+        // The sheet given, else the one the source's file drop reads.
+        const configured = (sourceConfig as { sheet?: SheetChoice } | undefined)?.sheet;
+        const sheetChoice: SheetChoice | undefined = options.sheet === undefined ? configured : /^[1-9][0-9]*$/.test(options.sheet.trim()) ? Number(options.sheet) : options.sheet;
         try {
-          await checkFileFormat(file);
+          await checkFileFormat(file, formatOf(file), sheetChoice);
         } catch (error) {
           throw error instanceof FileFormatError ? new UsageError(error.message) : error;
         }
-        const sourceConfig = (ctx.config.sources as Record<string, unknown>)[sourceName];
         // A file source's amounts are read with the file's decimal mark, as its file drop reads them.
         const sheet = registered?.amountsOf
-          ? { decimalMark: await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig)), typedDates: formatOf(file) === 'xlsx' }
+          ? { decimalMark: await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig), sheetChoice), typedDates: formatOf(file) === 'xlsx' }
           : undefined;
         const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig, sheet) : undefined;
         // A file source's JSON objects go through its mapping too, as its run reads them.
         const mapJson = registered?.mapJsonRecord ? (row: Record<string, unknown>) => registered.mapJsonRecord!(row, sourceConfig, sheet) : undefined;
         const read = async function* () {
-          for await (const records of readRecordsFile(file, { mapCsvRow })) yield mapJson ? records.map((item) => mapJsonItem(item, mapJson)) : records;
+          for await (const records of readRecordsFile(file, { mapCsvRow, sheet: sheetChoice })) yield mapJson ? records.map((item) => mapJsonItem(item, mapJson)) : records;
         };
         const name = basename(file);
         return withWarehouse(ctx.log, async (warehouse) => {

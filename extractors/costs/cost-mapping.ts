@@ -46,6 +46,19 @@ export function missingCostColumns(row: Record<string, unknown>, config: CostMap
   return Object.keys(config?.columns ?? {}).filter((column) => !Object.hasOwn(row, column));
 }
 
+/**
+ * What a sheet lacks to be read as unit costs, for choosing a workbook's sheet: the columns the
+ * mapping names that it does not have, and each cost field for which it has neither a mapped
+ * column nor one of the field's own name (every row would be refused for want of it).
+ */
+export function costSheetLacks(row: Record<string, unknown>, config: CostMappingConfig | undefined): string[] {
+  const columns = config?.columns ?? {};
+  const unmapped = costFields.filter(
+    (field) => !Object.hasOwn(row, field) && !Object.entries(columns).some(([column, target]) => target === field && Object.hasOwn(row, column)),
+  );
+  return [...new Set([...missingCostColumns(row, config), ...unmapped])];
+}
+
 const isEmpty = (value: unknown): boolean => value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
 const quote = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value)));
 

@@ -2,7 +2,7 @@ import type { CostsConfig } from '../../config/schema.ts';
 import { catalog } from '../../catalog/catalog.ts';
 import { readDropFiles } from '../shipments/file-drop.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
-import { costMapper, mapCostRow, missingCostColumns } from './cost-mapping.ts';
+import { costMapper, costSheetLacks, mapCostRow, missingCostColumns } from './cost-mapping.ts';
 
 async function* readUnitCosts(ctx: ReadContext<CostsConfig>): AsyncGenerator<Page> {
   // Files are not dated the way a backfill's range is; a new file lands on the next run.
@@ -17,6 +17,8 @@ async function* readUnitCosts(ctx: ReadContext<CostsConfig>): AsyncGenerator<Pag
     path: config.path,
     mapRow: costMapper(config),
     missingColumns: (row) => missingCostColumns(row, config),
+    sheetLacks: (row) => costSheetLacks(row, config),
+    sheet: config.sheet,
   });
 }
 

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FxConfig } from '../../config/schema.ts';
-import { fileColumns } from '../../loaders/file-reader.ts';
+import { fileColumns, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { callProblem, ok, problem, warning, type CheckContext, type CheckFinding } from '../check.ts';
 import { ECB_BASE_URL, ecbUrl, type EcbRate } from './ecb.ts';
-import { unreadableFile } from '../shipments/drop-files.ts';
+import { unreadableFile, wrongSheet } from '../shipments/drop-files.ts';
 import { rateFiles, readEcbRates } from './index.ts';
 import { missingRateFields } from './rate-row.ts';
 
@@ -19,7 +19,7 @@ export async function checkFx(ctx: CheckContext<FxConfig>): Promise<CheckFinding
   const findings: CheckFinding[] = [];
   if (config.path !== undefined) {
     findings.push(existsSync(config.path) ? ok(`rates from ${config.path}`) : problem(`sources.fx.path ${config.path} does not exist: create it, or correct the path`));
-    if (existsSync(config.path)) findings.push(...(await rateFileFindings(config.path)));
+    if (existsSync(config.path)) findings.push(...(await rateFileFindings(config.path, config.sheet)));
   }
   if (config.ecb) findings.push(...(await ecbFindings(ctx)));
   if (config.path === undefined && !config.ecb) findings.push(warning('neither path nor ecb is set: no rates will be read; set "ecb": true, or a rates file in path'));
@@ -31,20 +31,26 @@ export async function checkFx(ctx: CheckContext<FxConfig>): Promise<CheckFinding
  * would be quarantined), or that the run could not read, is a problem. Rates files are few and
  * small: every one is looked at, its header or first record only.
  */
-async function rateFileFindings(path: string): Promise<CheckFinding[]> {
+async function rateFileFindings(path: string, sheet: SheetChoice | undefined): Promise<CheckFinding[]> {
   const found: CheckFinding[] = [];
   for (const file of rateFiles(path)) {
     const name = basename(file);
     let columns: string[] | undefined;
     try {
-      columns = await fileColumns(file);
+      columns = await fileColumns(file, sheet);
     } catch (error) {
       found.push(unreadableFile(name, error));
       continue;
     }
     const missing = columns ? missingRateFields(columns) : [];
     if (missing.length) {
-      found.push(problem(`${name} has no column ${missing.join(', ')} (it has ${columns!.map((c) => JSON.stringify(c)).join(', ')}): a rate needs date, base, quote and rate, in any capitals; every row would be quarantined`));
+      const fit = await workbookFit(file, sheet, (row) => missingRateFields(Object.keys(row)));
+      const hint = fit?.others.length ? `; ${wrongSheet(fit, 'sources.fx')}` : '';
+      found.push(
+        problem(
+          `${name} has no column ${missing.join(', ')} (it has ${columns!.map((c) => JSON.stringify(c)).join(', ')}): a rate needs date, base, quote and rate, in any capitals; every row would be quarantined${hint}`,
+        ),
+      );
     }
   }
   return found;

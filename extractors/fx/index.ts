@@ -11,7 +11,7 @@ import { mapJsonItem } from '../shipments/file-drop.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange, type EcbRate } from './ecb.ts';
 import { mapRateRow } from './rate-row.ts';
 
-/** The files a `path` names: one rates file, or every .csv/.json/.jsonl file of a folder. */
+/** The files a `path` names: one rates file, or every .csv/.json/.jsonl/.xlsx file of a folder. */
 export function rateFiles(path: string): string[] {
   if (!existsSync(path)) throw new ExtractError(`no such file or folder: ${path}`, { source: 'fx', stream: 'rates' });
   if (statSync(path).isDirectory()) {
@@ -34,7 +34,7 @@ async function* readRates(ctx: ReadContext<FxConfig>): AsyncGenerator<Page> {
   if (config.path) {
     for (const file of rateFiles(config.path)) {
       // Each row through the rate's shape (rate-row.ts): one that cannot be used is quarantined with why.
-      for await (const records of readRecordsFile(file, { mapCsvRow: mapRateRow })) yield { records: records.map((item) => mapJsonItem(item, mapRateRow)) };
+      for await (const records of readRecordsFile(file, { mapCsvRow: mapRateRow, sheet: config.sheet })) yield { records: records.map((item) => mapJsonItem(item, mapRateRow)) };
     }
   }
   if (!config.ecb) return;

@@ -19,7 +19,7 @@ export async function checkShipments(ctx: CheckContext<ShipmentsConfig>): Promis
     try {
       const { files, ignored } = await listDropFiles(config.path);
       findings.push(ok(`file drop ${config.path}: ${files.length} export file${files.length === 1 ? '' : 's'}${ignored.length ? ` (${ignored.length} other file${ignored.length === 1 ? '' : 's'} left out)` : ''}`));
-      const newest = await newestFileFinding(files, (row) => missingColumns(row, config));
+      const newest = await newestFileFinding(files, (row) => missingColumns(row, config), { source: 'shipments', sheet: config.sheet });
       if (newest) findings.push(newest);
     } catch (error) {
       findings.push(problem(`the file drop ${errorMessage(error)}: create it, or correct sources.shipments.path`));

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { errorMessage } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
-import { fileColumns, FileFormatError, formatOf } from '../../loaders/file-reader.ts';
+import { fileColumns, FileFormatError, formatOf, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { problem, warning, type CheckFinding } from '../check.ts';
 
 /** One export file of the drop, named by its path relative to the drop's folder. */
@@ -99,19 +99,39 @@ export function globToRegExp(glob: string): RegExp {
  * the words of the run's own warning; a problem, a file the run could not read (a header naming a
  * column twice, a workbook saved as .csv); null when it has them all or has no records yet.
  */
-export async function newestFileFinding(files: readonly DropFile[], missing: (row: Record<string, unknown>) => string[]): Promise<CheckFinding | null> {
+export async function newestFileFinding(
+  files: readonly DropFile[],
+  missing: (row: Record<string, unknown>) => string[],
+  drop: { source: string; sheet?: SheetChoice; sheetLacks?: (row: Record<string, unknown>) => string[] },
+): Promise<CheckFinding | null> {
   const newest = files.at(-1);
   if (!newest) return null;
   let columns: string[] | undefined;
   try {
-    columns = await fileColumns(newest.path);
+    columns = await fileColumns(newest.path, drop.sheet);
   } catch (error) {
     return unreadableFile(newest.name, error);
   }
   if (!columns) return null;
+  // A workbook read on the wrong sheet is left unread by the run, as this says.
+  const fit = await workbookFit(newest.path, drop.sheet, drop.sheetLacks ?? missing);
+  if (fit && fit.lacking.length && fit.others.length) return warning(`${newest.name} would not be read: ${wrongSheet(fit, `sources.${drop.source}`)}`);
   const lacking = missing(Object.fromEntries(columns.map((c) => [c, ''])));
   if (!lacking.length) return null;
   return warning(`${newest.name} has no column ${lacking.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names: its rows would be quarantined or lack those fields`);
+}
+
+/**
+ * Why a workbook's sheet is the wrong one, and which to read instead (`where` the config's entry):
+ * `its sheet "Summary" has no column "sku", "unit_cost", which the cost rows need, and its sheet
+ * "Costs" has them: set "sheet": "Costs" in sources.costs`.
+ */
+export function wrongSheet(fit: { sheet: string; lacking: string[]; others: string[] }, where: string): string {
+  const others = fit.others.map((s) => JSON.stringify(s));
+  return (
+    `its sheet ${JSON.stringify(fit.sheet)} has no column ${fit.lacking.map((c) => `"${c}"`).join(', ')}, which the column mapping reads, ` +
+    `and its sheet ${others.join(', ')} ${others.length === 1 ? 'has' : 'have'} them: set "sheet": ${others[0]} in ${where}`
+  );
 }
 
 /** A file of a source that the run could not read, as a problem of `verite check`. */

@@ -5,11 +5,11 @@ import { pipeline } from 'node:stream/promises';
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
-import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
+import { formatOf, readRecordsFile, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 import type { Page, ReadContext } from '../types.ts';
 import { decimalMarkOf, missingColumns, shipmentMapper, type DecimalMark, type RowMapper } from './column-mapping.ts';
-import { listDropFiles, type DropFile } from './drop-files.ts';
+import { listDropFiles, wrongSheet, type DropFile } from './drop-files.ts';
 
 export interface FileDropOptions {
   /** Records per page (a page is one transaction); default the file reader's. */
@@ -44,6 +44,10 @@ export interface DropSpec {
   mapRow: RowMapper;
   /** The columns the mapping names that a file's first row lacks. */
   missingColumns: (row: Record<string, unknown>) => string[];
+  /** The sheet of a workbook to read (the source's `sheet`). */
+  sheet?: SheetChoice;
+  /** What a workbook's sheet lacks to be read as this stream's (default {@link DropSpec.missingColumns}). */
+  sheetLacks?: (row: Record<string, unknown>) => string[];
 }
 
 /** The shipments file drop (see {@link readDropFiles}). */
@@ -55,6 +59,7 @@ export function readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: FileDro
     path: config.path!,
     mapRow: shipmentMapper(config),
     missingColumns: (row) => missingColumns(row, config),
+    sheet: config.sheet,
   };
   return readDropFiles(ctx, spec, options);
 }
@@ -110,7 +115,14 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
       log.debug({ file: file.name }, 'already landed; skipped');
       continue;
     }
-    const decimalMark = await fileDecimalMark(file.path, spec.mapRow.amountsOf);
+    // A workbook read on the wrong sheet would land its rows as records they are not: it is left
+    // unlanded, so the next run reads it once `sheet` is set.
+    const fit = await workbookFit(file.path, spec.sheet, spec.sheetLacks ?? spec.missingColumns);
+    if (fit && fit.lacking.length && fit.others.length) {
+      ctx.warnOnce(`${spec.source}: ${file.name} was not read: ${wrongSheet(fit, `sources.${spec.source}`)}`);
+      continue;
+    }
+    const decimalMark = await fileDecimalMark(file.path, spec.mapRow.amountsOf, spec.sheet);
     log.info({ file: file.name, bytes: print.size, ...(decimalMark ? { decimalMark } : {}) }, 'landing export file');
     let firstRow = true;
     const mapRow = (row: Record<string, unknown>) => {
@@ -127,7 +139,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
     };
     let held: unknown[] | undefined;
     let records = 0;
-    for await (const batch of readRecordsFile(file.path, { batchSize: options.batchSize, mapCsvRow: mapRow })) {
+    for await (const batch of readRecordsFile(file.path, { batchSize: options.batchSize, mapCsvRow: mapRow, sheet: spec.sheet })) {
       const mapped = batch.map((item) => mapJsonItem(item, mapRow));
       // One batch is held back so the file's last page is known: it carries the landed mark.
       if (held) yield { records: held };
@@ -163,7 +175,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
  * `1.234` is 1.234 and `4,205` is refused as reading both ways. The reading stops once the marks
  * disagree; a file that cannot be read says so in the reading that lands it.
  */
-export async function fileDecimalMark(path: string, amountsOf: (row: Record<string, unknown>) => string[]): Promise<DecimalMark | undefined> {
+export async function fileDecimalMark(path: string, amountsOf: (row: Record<string, unknown>) => string[], sheet?: SheetChoice): Promise<DecimalMark | undefined> {
   let found: DecimalMark | undefined;
   let mixed = false;
   const see = (amounts: string[]) => {
@@ -176,6 +188,7 @@ export async function fileDecimalMark(path: string, amountsOf: (row: Record<stri
   };
   try {
     const rows = readRecordsFile(path, {
+      sheet,
       mapCsvRow: (row) => {
         see(amountsOf(row));
         return {};

@@ -179,6 +179,67 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect(await record('BELT|2024-05-01')).toMatchObject({ unit_cost: 5.1 });
   });
 
+  it('reads the sheet of a workbook that `sheet` names; a workbook whose first sheet is not the costs is left unread, naming the sheet that is', async () => {
+    // A buyer's workbook: a summary first, the costs on the second sheet (columns named like the fields).
+    const book = (path: string, sku: string) =>
+      writeXlsxFile([
+        { sheet: 'Summary', data: [[{ value: 'Supplier' }, { value: 'Total' }], [{ value: 'Acme' }, { type: Number, value: 1200 }]] },
+        {
+          sheet: 'Costs',
+          data: [
+            [{ value: 'sku' }, { value: 'unit_cost' }, { value: 'currency' }, { value: 'valid_from' }],
+            [{ value: sku }, { type: Number, value: 9.9 }, { value: 'EUR' }, { type: Date, value: new Date(Date.UTC(2024, 7, 1)), format: 'dd/mm/yyyy' }],
+          ],
+        },
+      ]).toFile(path);
+    const drop = join(root, 'sheets');
+    mkdirSync(drop);
+    await book(join(drop, 'costs-2024-08.xlsx'), 'SCARF');
+    const configFile = join(root, 'sheets.config.json');
+    const configure = (costs: Record<string, unknown>) => writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop, ...costs } }, retries: { streamAttempts: 1, backoffSeconds: 0 } }));
+    configure({});
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+    const said =
+      'costs-2024-08.xlsx was not read: its sheet "Summary" has no column "sku", "unit_cost", "currency", "valid_from", which the column mapping reads, and its sheet "Costs" has them: set "sheet": "Costs" in sources.costs';
+    const check = await runCli(['check', '--sources', 'costs'], { env });
+    expect(check.stdout.replace(/\s+/g, ' ')).toContain(said.replace('was not read', 'would not be read'));
+    const first = await runCli(['run', '--sources', 'costs'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`costs: ${said}`);
+    // The extractor's warning is the run's, recorded with it.
+    const runId = /^Run ([0-9a-f-]{36}): succeeded with warnings$/m.exec(first.stdout)?.[1];
+    expect(await rows(`select status, warnings from ops.runs where id = $1`, [runId])).toEqual([{ status: 'succeeded with warnings', warnings: `costs: ${said}` }]);
+    // Nothing of the summary landed or was quarantined, and the file is not marked landed.
+    expect(await rows(`select count(*)::int as n from ops.quarantine where location like 'costs-2024-08.xlsx%'`)).toEqual([{ n: 0 }]);
+    expect(await rows(`select count(*)::int as n from ops.landed_files where name = 'costs-2024-08.xlsx'`)).toEqual([{ n: 0 }]);
+    // Told which sheet, the next run reads it.
+    configure({ sheet: 'Costs' });
+    const second = await runCli(['run', '--sources', 'costs'], { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toContain('was not read');
+    expect(await record('SCARF|2024-08-01')).toEqual({ sku: 'SCARF', unit_cost: 9.9, currency: 'EUR', valid_from: '2024-08-01' });
+    // verite import: --sheet by number; the source's sheet when not given; a sheet it lacks, and --sheet for a CSV, refused.
+    const other = join(root, 'gloves.xlsx');
+    await book(other, 'GLOVES');
+    configure({});
+    const bySheet = await runCli(['import', 'costs', 'unit_costs', other, '--sheet', '2'], { env });
+    expect(bySheet.code, bySheet.stderr).toBe(0);
+    expect(await record('GLOVES|2024-08-01')).toMatchObject({ unit_cost: 9.9 });
+    const missing = await runCli(['import', 'costs', 'unit_costs', other, '--sheet', 'Cost'], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`${other}: has no sheet "Cost" (did you mean Costs?): its sheets are "Summary", "Costs"`);
+    const csv = join(root, 'plain-costs.csv');
+    writeFileSync(csv, 'sku,unit_cost,currency,valid_from\nBELT,5,EUR,2024-08-01\n');
+    const notBook = await runCli(['import', 'costs', 'unit_costs', csv, '--sheet', 'Costs'], { env });
+    expect(notBook.code).toBe(2);
+    expect(notBook.stderr).toContain('--sheet is for .xlsx workbooks; plain-costs.csv is not one');
+    await book(other, 'MITTENS');
+    configure({ sheet: 'Costs' });
+    const configured = await runCli(['import', 'costs', 'unit_costs', other], { env });
+    expect(configured.code, configured.stderr).toBe(0);
+    expect(await record('MITTENS|2024-08-01')).toMatchObject({ unit_cost: 9.9 });
+  });
+
   it('`verite import` reads an amount that reads both ways as the rest of the file writes amounts; alone, it is refused', async () => {
     const configFile = join(root, 'marks.config.json');
     writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import writeXlsxFile from 'write-excel-file/node';
-import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile } from '../../loaders/file-reader.ts';
+import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile, workbookFit } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 
 let dir: string;
@@ -248,3 +248,53 @@ describe('an .xlsx workbook', () => {
   });
 });
 
+describe('a workbook of several sheets', () => {
+  /** A shop's cost workbook: an empty cover sheet, a summary, the costs, and notes. */
+  const workbook = async (name: string) => {
+    const path = join(dir, name);
+    await writeXlsxFile([
+      { sheet: 'Cover', data: [[null]] },
+      { sheet: 'Summary', data: [[{ value: 'Supplier' }, { value: 'Total' }], [{ value: 'Acme' }, { type: Number, value: 1200 }]] },
+      { sheet: 'Costs', data: [[{ value: 'sku' }, { value: 'unit_cost' }], [{ value: 'TEE-M' }, { type: Number, value: 4.2 }], [{ value: 'MUG' }, { type: Number, value: 3 }]] },
+      { sheet: 'Notes', data: [[{ value: 'note' }], [{ value: 'prices net of VAT' }]] },
+    ]).toFile(path);
+    return path;
+  };
+  const read = async (path: string, sheet?: string | number) => ((await all(path, { sheet })) as RawText[]).map((r) => [r.location, JSON.parse(r.text)]);
+
+  it('reads the first sheet that holds a row unless told which, and locates each row with its sheet', async () => {
+    const path = await workbook('book.xlsx');
+    // "Cover" holds no row: "Summary" is read.
+    expect(await read(path)).toEqual([['book.xlsx:2 (sheet "Summary")', { Supplier: 'Acme', Total: 1200 }]]);
+    expect(await fileColumns(path)).toEqual(['Supplier', 'Total']);
+    const costs = [
+      ['book.xlsx:2 (sheet "Costs")', { sku: 'TEE-M', unit_cost: 4.2 }],
+      ['book.xlsx:3 (sheet "Costs")', { sku: 'MUG', unit_cost: 3 }],
+    ];
+    // By name, by name in other capitals and blanks, by number from 1.
+    expect(await read(path, 'Costs')).toEqual(costs);
+    expect(await read(path, ' costs ')).toEqual(costs);
+    expect(await read(path, 3)).toEqual(costs);
+    expect(await fileColumns(path, 'Costs')).toEqual(['sku', 'unit_cost']);
+    expect(await checkFileFormat(path, 'xlsx', 4)).toEqual(['note']);
+  });
+
+  it('refuses a sheet it does not have, listing those it has', async () => {
+    const path = await workbook('named.xlsx');
+    await expect(checkFileFormat(path, 'xlsx', 'Cost')).rejects.toThrow(
+      `${path}: has no sheet "Cost" (did you mean Costs?): its sheets are "Cover", "Summary", "Costs", "Notes"`,
+    );
+    await expect(all(path, { sheet: 5 })).rejects.toThrow(`${path}: has no sheet 5: it has 4 ("Cover", "Summary", "Costs", "Notes")`);
+  });
+
+  it('finds the other sheets that have the columns a mapping wants', async () => {
+    const path = await workbook('hint.xlsx');
+    const wantsCost = (row: Record<string, unknown>) => ['sku', 'unit_cost'].filter((c) => !(c in row));
+    expect(await workbookFit(path, undefined, wantsCost)).toEqual({ sheet: 'Summary', lacking: ['sku', 'unit_cost'], others: ['Costs'] });
+    // The sheet read is not named again; a CSV is no workbook.
+    expect(await workbookFit(path, 'Costs', wantsCost)).toEqual({ sheet: 'Costs', lacking: [], others: [] });
+    expect(await workbookFit(file('plain.csv', 'sku\nA\n'), undefined, wantsCost)).toBeUndefined();
+    // No sheet has a "barcode" column.
+    expect(await workbookFit(path, undefined, (row) => ('barcode' in row ? [] : ['barcode']))).toEqual({ sheet: 'Summary', lacking: ['barcode'], others: [] });
+  });
+});
