@@ -173,6 +173,13 @@ const dateFormat = (example: string) =>
  */
 const sheet = z.union([z.string().trim().min(1, 'expected a sheet name or number'), z.number().int().min(1, 'expected a sheet number from 1')]);
 
+/**
+ * The decimal mark of a file source's amounts, when its files do not show it: with `,`, `1.234`
+ * is 1234 and `4,205` is 4.205; with `.`, `1.234` is 1.234 and `4,205` is 4205. Without it, each
+ * file's mark is found from its amounts.
+ */
+const decimalMark = z.enum(['.', ','], { message: 'expected "." or ","' });
+
 /** Keys every source entry takes. */
 const sourceBase = {
   enabled: z.boolean().default(true),
@@ -374,6 +381,8 @@ export const shipmentsConfig = z
     dateFormat: dateFormat('DD/MM/YYYY HH:mm').optional(),
     /** The sheet of an `.xlsx` export to read (name or number); default the first that holds a row. */
     sheet: sheet.optional(),
+    /** The files' decimal mark; default found from each file's amounts. */
+    decimalMark: decimalMark.optional(),
     /** The zone of file times written without an offset. */
     timeZone: timeZone.default('UTC'),
     carrierApi: z
@@ -413,6 +422,8 @@ export const costsConfig = z
     dateFormat: dateFormat('DD/MM/YYYY').optional(),
     /** The sheet of an `.xlsx` cost workbook to read (name or number); default the first that holds a row. */
     sheet: sheet.optional(),
+    /** The files' decimal mark; default found from each file's amounts. */
+    decimalMark: decimalMark.optional(),
   })
   .strict();
 

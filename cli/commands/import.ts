@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { catalogStreams, streamIdentity } from '../../catalog/catalog.ts';
-import { fileDecimalMark, mapJsonItem } from '../../extractors/shipments/file-drop.ts';
+import { doubtfulAmountWarning, fileDecimalMark, mapJsonItem } from '../../extractors/shipments/file-drop.ts';
 import { knownSource } from '../../extractors/sources.ts';
 import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
@@ -57,9 +57,11 @@ export function registerImport(program: Command, known: KnownSources): void {
           throw error instanceof FileFormatError ? new UsageError(error.message) : error;
         }
         // A file source's amounts are read with the file's decimal mark, as its file drop reads them.
-        const sheet = registered?.amountsOf
-          ? { decimalMark: await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig), sheetChoice), typedDates: formatOf(file) === 'xlsx' }
-          : undefined;
+        // (The source's own `decimalMark`, when set, is read by its mapping instead.)
+        const configuredMark = (sourceConfig as { decimalMark?: string } | undefined)?.decimalMark;
+        const amounts = registered?.amountsOf && !configuredMark ? await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig), sheetChoice) : {};
+        if (amounts.doubtful) process.stderr.write(`verite: warning: ${doubtfulAmountWarning({ source: sourceName, stream: streamName }, basename(file), amounts.doubtful)}\n`);
+        const sheet = registered?.amountsOf ? { decimalMark: amounts.mark, typedDates: formatOf(file) === 'xlsx' } : undefined;
         const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig, sheet) : undefined;
         // A file source's JSON objects go through its mapping too, as its run reads them.
         const mapJson = registered?.mapJsonRecord ? (row: Record<string, unknown>) => registered.mapJsonRecord!(row, sourceConfig, sheet) : undefined;

@@ -4,7 +4,7 @@ import { ambiguousAmountHint, currencySignHint, parseAmount, roundedBySpreadshee
 import { compileSheetDateParser } from '../shipments/date-parse.ts';
 
 /** What the mapping needs of the source's config. */
-export type CostMappingConfig = Pick<CostsConfig, 'columns' | 'dateFormat'>;
+export type CostMappingConfig = Pick<CostsConfig, 'columns' | 'dateFormat'> & Partial<Pick<CostsConfig, 'decimalMark'>>;
 
 /** Turns one row of a cost file (CSV text, or a JSON object) into a unit-cost record; throws with the reason. */
 export type CostMapper = RowMapper;
@@ -88,7 +88,7 @@ function buildMapper(config: CostMappingConfig): CostMapper {
           column = candidate;
         }
       }
-      record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, sheet?.decimalMark);
+      record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, config.decimalMark ?? sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;

@@ -19,6 +19,7 @@ async function* readUnitCosts(ctx: ReadContext<CostsConfig>): AsyncGenerator<Pag
     missingColumns: (row) => missingCostColumns(row, config),
     sheetLacks: (row) => costSheetLacks(row, config),
     sheet: config.sheet,
+    decimalMark: config.decimalMark,
   });
 }
 

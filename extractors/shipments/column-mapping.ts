@@ -2,11 +2,14 @@ import { shipmentFields, type ShipmentField, type ShipmentsConfig } from '../../
 import { compileSheetDateParser, type DateParser } from './date-parse.ts';
 
 /** What the mapping needs of the source's config. */
-export type MappingConfig = Pick<ShipmentsConfig, 'columns' | 'dateFormat' | 'timeZone'>;
+export type MappingConfig = Pick<ShipmentsConfig, 'columns' | 'dateFormat' | 'timeZone'> & Partial<Pick<ShipmentsConfig, 'decimalMark'>>;
 
 /** What a row's mapping knows of the whole file the row comes from. */
 export interface SheetContext {
-  /** The file's decimal mark, as its amounts show it ({@link sheetDecimalMark}). */
+  /**
+   * The file's decimal mark, as its amounts show it ({@link sheetDecimalMark}); the config's
+   * `decimalMark`, when set, is read instead.
+   */
   decimalMark?: DecimalMark;
   /**
    * The file's cells are typed (an `.xlsx` workbook): a date cell reaches the mapping as ISO 8601
@@ -98,7 +101,7 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
           column = candidate;
         }
       }
-      if (found) record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, sheet?.decimalMark);
+      if (found) record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, config.decimalMark ?? sheet?.decimalMark);
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;
@@ -260,7 +263,7 @@ export function ambiguousAmount(text: string): boolean {
 export function ambiguousAmountHint(text: string): string {
   if (!ambiguousAmount(text)) return '';
   const [whole, part] = bareAmount(text).split(',');
-  return `; ${text.trim()} may be ${whole}${part} or ${whole}.${part}: write it without the comma, or with a point`;
+  return `; ${text.trim()} may be ${whole}${part} or ${whole}.${part}: write it without the comma, or with a point, or set the source's "decimalMark"`;
 }
 
 /** Signs that stand for one currency only, and the code to write instead ($, ¥ and kr stand for several). */

@@ -46,6 +46,8 @@ export interface DropSpec {
   missingColumns: (row: Record<string, unknown>) => string[];
   /** The sheet of a workbook to read (the source's `sheet`). */
   sheet?: SheetChoice;
+  /** The source's `decimalMark`: its files' amounts are read with it, not with the mark they show. */
+  decimalMark?: DecimalMark;
   /** What a workbook's sheet lacks to be read as this stream's (default {@link DropSpec.missingColumns}). */
   sheetLacks?: (row: Record<string, unknown>) => string[];
 }
@@ -60,6 +62,7 @@ export function readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: FileDro
     mapRow: shipmentMapper(config),
     missingColumns: (row) => missingColumns(row, config),
     sheet: config.sheet,
+    decimalMark: config.decimalMark,
   };
   return readDropFiles(ctx, spec, options);
 }
@@ -122,7 +125,9 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
       ctx.warnOnce(`${spec.source}: ${file.name} was not read: ${wrongSheet(fit, `sources.${spec.source}`)}`);
       continue;
     }
-    const decimalMark = await fileDecimalMark(file.path, spec.mapRow.amountsOf, spec.sheet);
+    // The config's decimal mark, when set, is the mapping's; else the file's amounts say it.
+    const { mark: decimalMark, doubtful } = spec.decimalMark ? { mark: spec.decimalMark, doubtful: undefined } : await fileDecimalMark(file.path, spec.mapRow.amountsOf, spec.sheet);
+    if (doubtful) ctx.warnOnce(doubtfulAmountWarning(spec, file.name, doubtful));
     log.info({ file: file.name, bytes: print.size, ...(decimalMark ? { decimalMark } : {}) }, 'landing export file');
     let firstRow = true;
     const mapRow = (row: Record<string, unknown>) => {
@@ -172,16 +177,26 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
  * decimal point, `.` the other way round, nothing when none shows one or they disagree. A
  * spreadsheet writes every cell of a file one way, so its `1.234` (1234 in a German sheet) and
  * `4,205` (4.205 there, 4205 in an English one) are read as the rest of the file says; alone,
- * `1.234` is 1.234 and `4,205` is refused as reading both ways. The reading stops once the marks
- * disagree; a file that cannot be read says so in the reading that lands it.
+ * `1.234` is 1.234 and `4,205` is refused as reading both ways. `doubtful` is the first amount
+ * such as `1.234` of a file whose mark is not found: it is read as 1.234, which is for the
+ * caller to warn of. The reading stops once the marks disagree; a file that cannot be read says
+ * so in the reading that lands it.
  */
-export async function fileDecimalMark(path: string, amountsOf: (row: Record<string, unknown>) => string[], sheet?: SheetChoice): Promise<DecimalMark | undefined> {
+export async function fileDecimalMark(
+  path: string,
+  amountsOf: (row: Record<string, unknown>) => string[],
+  sheet?: SheetChoice,
+): Promise<{ mark?: DecimalMark; doubtful?: string }> {
   let found: DecimalMark | undefined;
+  let doubtful: string | undefined;
   let mixed = false;
   const see = (amounts: string[]) => {
     for (const amount of amounts) {
       const mark = decimalMarkOf(amount);
-      if (mark === undefined) continue;
+      if (mark === undefined) {
+        if (doubtful === undefined && /^-?[1-9]\d{0,2}\.\d{3}$/.test(amount.trim())) doubtful = amount.trim();
+        continue;
+      }
       if (found !== undefined && found !== mark) mixed = true;
       found = mark;
     }
@@ -207,9 +222,20 @@ export async function fileDecimalMark(path: string, amountsOf: (row: Record<stri
       if (mixed) break;
     }
   } catch {
-    return undefined;
+    return {};
   }
-  return mixed ? undefined : found;
+  return mixed || found === undefined ? { doubtful } : { mark: found };
+}
+
+/**
+ * The warning for a file whose amounts show no decimal mark and hold one such as `1.234`, read
+ * as 1.234: in a decimal-comma sheet it is 1234, and nothing in the file tells which.
+ */
+export function doubtfulAmountWarning(target: { source: string; stream: string }, file: string, doubtful: string): string {
+  return (
+    `${target.source}: ${file} shows no decimal mark in its amounts, and ${doubtful} was read with a decimal point: if it means ${doubtful.replace('.', '')}, ` +
+    `set "decimalMark": "," in sources.${target.source} and land the file again (verite import ${target.source} ${target.stream} ${file})`
+  );
 }
 
 function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {

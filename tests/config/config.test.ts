@@ -153,6 +153,15 @@ describe('configuration', () => {
     expect(await patternOf('when')).toBe('sources.shipments.dateFormat: expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY HH:mm');
   });
 
+  it('takes a file source\'s sheet by name or number from 1, and its decimal mark as "." or ","', async () => {
+    const costs = (entry: Record<string, unknown>) => loaded({ sources: { costs: { path: 'costs', ...entry } } }, (c) => JSON.stringify([c.sources.costs?.sheet, c.sources.costs?.decimalMark]));
+    expect(await costs({ sheet: ' Costs ', decimalMark: ',' })).toBe('["Costs",","]');
+    expect(await costs({ sheet: 2 })).toBe('[2,null]');
+    expect(await costs({ sheet: 0 })).toBe('sources.costs.sheet: expected a sheet number from 1');
+    expect(await costs({ sheet: '' })).toBe('sources.costs.sheet: expected a sheet name or number');
+    expect(await costs({ decimalMark: ';' })).toBe('sources.costs.decimalMark: expected "." or ","');
+  });
+
   it('refuses a reporting currency no country uses, suggesting the codes close to it', async () => {
     const currencyOf = (reportingCurrency: string) => loaded({ reportingCurrency }, (c) => c.reportingCurrency);
     expect(await currencyOf(' eur ')).toBe('EUR');

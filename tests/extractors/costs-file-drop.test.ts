@@ -240,7 +240,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect(await record('MITTENS|2024-08-01')).toMatchObject({ unit_cost: 9.9 });
   });
 
-  it('`verite import` reads an amount that reads both ways as the rest of the file writes amounts; alone, it is refused', async () => {
+  it('`verite import` reads an amount that reads both ways as the rest of the file writes amounts, or as the source\'s decimalMark says; alone, 4,205 is refused and 1.234 read with a warning', async () => {
     const configFile = join(root, 'marks.config.json');
     writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
     const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
@@ -256,7 +256,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect((await runCli(['import', 'costs', 'unit_costs', alone], { env })).code).toBe(0);
     expect(await record('RUG|2024-02-01')).toBeUndefined();
     expect(await rows(`select reason from ops.quarantine where location = 'alone.csv:2'`)).toEqual([
-      { reason: 'unparseable unit_cost "4,205" (column "Cost price"): expected a number such as 4.20; 4,205 may be 4205 or 4.205: write it without the comma, or with a point' },
+      { reason: 'unparseable unit_cost "4,205" (column "Cost price"): expected a number such as 4.20; 4,205 may be 4205 or 4.205: write it without the comma, or with a point, or set the source\'s "decimalMark"' },
     ]);
     // A file written both ways: each amount alone.
     const both = join(root, 'both.csv');
@@ -264,6 +264,27 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect((await runCli(['import', 'costs', 'unit_costs', both], { env })).code).toBe(0);
     expect(await record('BOX|2024-02-01')).toBeUndefined();
     expect(await record('BAG|2024-02-01')).toMatchObject({ unit_cost: 7.5 });
+    // A German sheet of whole amounts shows no mark: "1.234" is read as 1.234, and said.
+    const whole = join(root, 'whole.csv');
+    writeFileSync(whole, 'Article;Cost price;Cur;Valid from\nSOFA;1.234;EUR;01/02/2024\nLAMP;12;EUR;01/02/2024\nBED;2.500;EUR;01/02/2024\n');
+    const doubtful = await runCli(['import', 'costs', 'unit_costs', whole], { env });
+    expect(doubtful.code, doubtful.stderr).toBe(0);
+    expect(doubtful.stderr).toContain(
+      'verite: warning: costs: whole.csv shows no decimal mark in its amounts, and 1.234 was read with a decimal point: if it means 1234, set "decimalMark": "," in sources.costs and land the file again (verite import costs unit_costs whole.csv)',
+    );
+    expect(await record('SOFA|2024-02-01')).toMatchObject({ unit_cost: 1.234 });
+    // The source's decimalMark is read instead of the file's: the same file again, and a quarantined row retried.
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY', decimalMark: ',' } } }));
+    const again = await runCli(['import', 'costs', 'unit_costs', whole], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('decimal mark');
+    expect(await record('SOFA|2024-02-01')).toMatchObject({ unit_cost: 1234 });
+    expect(await record('BED|2024-02-01')).toMatchObject({ unit_cost: 2500 });
+    const [held] = await rows(`select id::text from ops.quarantine where location = 'alone.csv:2'`);
+    const retried = await runCli(['quarantine', 'retry', `q${held!.id}`, '--no-transform'], { env });
+    expect(retried.code, retried.stderr).toBe(0);
+    // "4,205" with a decimal comma: four point two oh five.
+    expect(await record('RUG|2024-02-01')).toMatchObject({ unit_cost: 4.205 });
   });
 
   it('`verite import costs unit_costs` maps a CSV, and JSON lines, with the same column mapping', async () => {
@@ -327,6 +348,32 @@ describe('unit costs read by the pipeline', () => {
     expect(warnings).toEqual([
       'costs: march.csv has no column "Cost price" (did you mean Cost Price?), "Cur" (did you mean Currency?), "Valid from" (did you mean Valid From?), which the columns mapping names',
     ]);
+  });
+
+  it('warns of a file whose amounts show no decimal mark and hold a 1.234; reads the config\'s decimalMark instead of guessing', async () => {
+    const read = async (folder: string, extra: Partial<CostsConfig>) => {
+      const global = config(folder, { columns: ERP_COLUMNS, dateFormat: 'DD.MM.YYYY', ...extra });
+      const warnings: string[] = [];
+      const ctx: ReadContext<CostsConfig> = {
+        config: global.sources.costs!, global, state: null, window: null, startDate: '2024-01-01', lookbackDays: 0, now: new Date('2024-06-01T00:00:00Z'),
+        log: logger(), signal: new AbortController().signal, secret: () => '', warnOnce: (m) => void warnings.push(m),
+      };
+      await landPages(wh.pool, { source: 'costs', stream: catalog.costs.unit_costs, runId: `marks-${folder.length}` }, unitCostsStream.read(ctx));
+      return warnings;
+    };
+    const guessed = join(root, 'whole-guessed');
+    mkdirSync(guessed);
+    writeFileSync(join(guessed, 'moebel.csv'), 'Article;Cost price;Cur;Valid from\nTABLE;3.450;EUR;01.03.2024\nSTOOL;45;EUR;01.03.2024\n');
+    expect(await read(guessed, {})).toEqual([
+      'costs: moebel.csv shows no decimal mark in its amounts, and 3.450 was read with a decimal point: if it means 3450, set "decimalMark": "," in sources.costs and land the file again (verite import costs unit_costs moebel.csv)',
+    ]);
+    expect(await record('TABLE|2024-03-01')).toMatchObject({ unit_cost: 3.45 });
+    const told = join(root, 'whole-told');
+    mkdirSync(told);
+    writeFileSync(join(told, 'moebel-april.csv'), 'Article;Cost price;Cur;Valid from\nTABLE;3.450;EUR;01.04.2024\nCHEST;7,25;EUR;01.04.2024\n');
+    expect(await read(told, { decimalMark: ',' })).toEqual([]);
+    expect(await record('TABLE|2024-04-01')).toMatchObject({ unit_cost: 3450 });
+    expect(await record('CHEST|2024-04-01')).toMatchObject({ unit_cost: 7.25 });
   });
 
   it('after a failure on a file\'s last page, reads the file again whole and lands nothing twice', async () => {

@@ -128,7 +128,7 @@ describe('the column mapping', () => {
     expect(parseAmount('12.345.678', ',')).toBe(12345678);
     expect(parseAmount('0,125', '.')).toBe(0.125);
     expect(() => mapShipmentRow({ shipping_cost: '4,205' }, utc())).toThrow(
-      'unparseable shipping_cost "4,205" (expected a number such as 7.50; 4,205 may be 4205 or 4.205: write it without the comma, or with a point)',
+      'unparseable shipping_cost "4,205" (expected a number such as 7.50; 4,205 may be 4205 or 4.205: write it without the comma, or with a point, or set the source\'s "decimalMark")',
     );
     // Marks that fit no locale's grouping are refused.
     expect(parseAmount('1.23,50')).toBeUndefined();
