@@ -66,6 +66,12 @@ export interface Stream<C = unknown> extends StreamIdentity {
    * file drop does, and passes it to the mapping as `sheet`.
    */
   amountsOf?(row: Record<string, unknown>, config: C | undefined): string[];
+  /**
+   * What a workbook's sheet (a row of its header) lacks to be read as this stream's, for the file
+   * sources (shipments, costs, fx): `verite import` refuses a workbook read on a sheet that lacks
+   * it while another has it, naming that sheet, as the file drop leaves such a file unread.
+   */
+  sheetLacks?(row: Record<string, unknown>, config: C | undefined): string[];
 }
 
 /** A source: a named list of streams sharing one config entry. */

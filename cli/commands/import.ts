@@ -3,13 +3,14 @@ import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { catalogStreams, streamIdentity } from '../../catalog/catalog.ts';
+import { wrongSheet } from '../../extractors/shipments/drop-files.ts';
 import { doubtfulAmountWarning, fileDecimalMark, mapJsonItem } from '../../extractors/shipments/file-drop.ts';
 import { knownSource } from '../../extractors/sources.ts';
 import type { KnownSources, Page } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
 import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
-import { checkFileFormat, FileFormatError, formatOf, readRecordsFile, type SheetChoice } from '../../loaders/file-reader.ts';
+import { checkFileFormat, FileFormatError, formatOf, readRecordsFile, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 import { whileHoldingRunLock } from '../../pipeline/lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from '../../pipeline/run-log.ts';
@@ -55,6 +56,11 @@ export function registerImport(program: Command, known: KnownSources): void {
           await checkFileFormat(file, formatOf(file), sheetChoice);
         } catch (error) {
           throw error instanceof FileFormatError ? new UsageError(error.message) : error;
+        }
+        // A workbook read on a sheet that is not the stream's, while another sheet is: nothing lands.
+        const fit = registered?.sheetLacks ? await workbookFit(file, sheetChoice, (row) => registered.sheetLacks!(row, sourceConfig)) : undefined;
+        if (fit && fit.lacking.length && fit.others.length) {
+          throw new UsageError(`${label}: ${basename(file)} was not read: ${wrongSheet(fit, (sheet) => `give --sheet ${sheet}`)}`);
         }
         // A file source's amounts are read with the file's decimal mark, as its file drop reads them.
         // (The source's own `decimalMark`, when set, is read by its mapping instead.)

@@ -4,7 +4,7 @@ import type { FxConfig } from '../../config/schema.ts';
 import { fileColumns, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { callProblem, ok, problem, warning, type CheckContext, type CheckFinding } from '../check.ts';
 import { ECB_BASE_URL, ecbUrl, type EcbRate } from './ecb.ts';
-import { unreadableFile, wrongSheet } from '../shipments/drop-files.ts';
+import { setSheetIn, unreadableFile, wrongSheet } from '../shipments/drop-files.ts';
 import { rateFiles, readEcbRates } from './index.ts';
 import { missingRateFields } from './rate-row.ts';
 
@@ -45,7 +45,7 @@ async function rateFileFindings(path: string, sheet: SheetChoice | undefined): P
     const missing = columns ? missingRateFields(columns) : [];
     if (missing.length) {
       const fit = await workbookFit(file, sheet, (row) => missingRateFields(Object.keys(row)));
-      const hint = fit?.others.length ? `; ${wrongSheet(fit, 'sources.fx')}` : '';
+      const hint = fit?.others.length ? `; ${wrongSheet(fit, setSheetIn('fx'))}` : '';
       found.push(
         problem(
           `${name} has no column ${missing.join(', ')} (it has ${columns!.map((c) => JSON.stringify(c)).join(', ')}): a rate needs date, base, quote and rate, in any capitals; every row would be quarantined${hint}`,

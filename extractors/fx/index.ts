@@ -9,7 +9,7 @@ import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { mapJsonItem } from '../shipments/file-drop.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange, type EcbRate } from './ecb.ts';
-import { mapRateRow } from './rate-row.ts';
+import { mapRateRow, missingRateFields } from './rate-row.ts';
 
 /** The files a `path` names: one rates file, or every .csv/.json/.jsonl/.xlsx file of a folder. */
 export function rateFiles(path: string): string[] {
@@ -81,7 +81,13 @@ function maxThrough(previous: string | undefined, reached: string, ctx: ReadCont
   return ctx.window && previous && previous > reached ? previous : reached;
 }
 
-export const fxRatesStream: Stream<FxConfig> = { ...catalog.fx.rates, read: readRates, mapCsvRow: (row) => mapRateRow(row), mapJsonRecord: (row) => mapRateRow(row) };
+export const fxRatesStream: Stream<FxConfig> = {
+  ...catalog.fx.rates,
+  read: readRates,
+  mapCsvRow: (row) => mapRateRow(row),
+  mapJsonRecord: (row) => mapRateRow(row),
+  sheetLacks: (row) => missingRateFields(Object.keys(row)),
+};
 
 export const fxSource: Source<FxConfig> = { name: 'fx', streams: [fxRatesStream] };
 

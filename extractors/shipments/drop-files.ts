@@ -115,24 +115,27 @@ export async function newestFileFinding(
   if (!columns) return null;
   // A workbook read on the wrong sheet is left unread by the run, as this says.
   const fit = await workbookFit(newest.path, drop.sheet, drop.sheetLacks ?? missing);
-  if (fit && fit.lacking.length && fit.others.length) return warning(`${newest.name} would not be read: ${wrongSheet(fit, `sources.${drop.source}`)}`);
+  if (fit && fit.lacking.length && fit.others.length) return warning(`${newest.name} would not be read: ${wrongSheet(fit, setSheetIn(drop.source))}`);
   const lacking = missing(Object.fromEntries(columns.map((c) => [c, ''])));
   if (!lacking.length) return null;
   return warning(`${newest.name} has no column ${lacking.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names: its rows would be quarantined or lack those fields`);
 }
 
 /**
- * Why a workbook's sheet is the wrong one, and which to read instead (`where` the config's entry):
- * `its sheet "Summary" has no column "sku", "unit_cost", which the cost rows need, and its sheet
- * "Costs" has them: set "sheet": "Costs" in sources.costs`.
+ * Why a workbook's sheet is the wrong one, and which to read instead (`advice`, given the sheet's
+ * name quoted): `its sheet "Summary" has no column "sku", "unit_cost", which the column mapping
+ * reads, and its sheet "Costs" has them: set "sheet": "Costs" in sources.costs`.
  */
-export function wrongSheet(fit: { sheet: string; lacking: string[]; others: string[] }, where: string): string {
+export function wrongSheet(fit: { sheet: string; lacking: string[]; others: string[] }, advice: (quotedSheet: string) => string): string {
   const others = fit.others.map((s) => JSON.stringify(s));
   return (
     `its sheet ${JSON.stringify(fit.sheet)} has no column ${fit.lacking.map((c) => `"${c}"`).join(', ')}, which the column mapping reads, ` +
-    `and its sheet ${others.join(', ')} ${others.length === 1 ? 'has' : 'have'} them: set "sheet": ${others[0]} in ${where}`
+    `and its sheet ${others.join(', ')} ${others.length === 1 ? 'has' : 'have'} them: ${advice(others[0]!)}`
   );
 }
+
+/** {@link wrongSheet}'s advice for a source's config entry. */
+export const setSheetIn = (source: string) => (sheet: string) => `set "sheet": ${sheet} in sources.${source}`;
 
 /** A file of a source that the run could not read, as a problem of `verite check`. */
 export function unreadableFile(name: string, error: unknown): CheckFinding {

@@ -9,7 +9,7 @@ import { formatOf, readRecordsFile, workbookFit, type SheetChoice } from '../../
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 import type { Page, ReadContext } from '../types.ts';
 import { decimalMarkOf, missingColumns, shipmentMapper, type DecimalMark, type RowMapper } from './column-mapping.ts';
-import { listDropFiles, wrongSheet, type DropFile } from './drop-files.ts';
+import { listDropFiles, setSheetIn, wrongSheet, type DropFile } from './drop-files.ts';
 
 export interface FileDropOptions {
   /** Records per page (a page is one transaction); default the file reader's. */
@@ -122,7 +122,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
     // unlanded, so the next run reads it once `sheet` is set.
     const fit = await workbookFit(file.path, spec.sheet, spec.sheetLacks ?? spec.missingColumns);
     if (fit && fit.lacking.length && fit.others.length) {
-      ctx.warnOnce(`${spec.source}: ${file.name} was not read: ${wrongSheet(fit, `sources.${spec.source}`)}`);
+      ctx.warnOnce(`${spec.source}: ${file.name} was not read: ${wrongSheet(fit, setSheetIn(spec.source))}`);
       continue;
     }
     // The config's decimal mark, when set, is the mapping's; else the file's amounts say it.

@@ -222,6 +222,13 @@ describe('unit costs through `verite run` and `verite import`', () => {
     const other = join(root, 'gloves.xlsx');
     await book(other, 'GLOVES');
     configure({});
+    // Without --sheet, the summary is read: refused, naming the sheet to give; nothing lands.
+    const unnamed = await runCli(['import', 'costs', 'unit_costs', other], { env });
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain(
+      'costs.unit_costs: gloves.xlsx was not read: its sheet "Summary" has no column "sku", "unit_cost", "currency", "valid_from", which the column mapping reads, and its sheet "Costs" has them: give --sheet "Costs"',
+    );
+    expect(await record('GLOVES|2024-08-01')).toBeUndefined();
     const bySheet = await runCli(['import', 'costs', 'unit_costs', other, '--sheet', '2'], { env });
     expect(bySheet.code, bySheet.stderr).toBe(0);
     expect(await record('GLOVES|2024-08-01')).toMatchObject({ unit_cost: 9.9 });
