@@ -69,8 +69,9 @@ export async function withRunLock<T>(pool: pg.Pool, options: RunLockOptions, fn:
   };
   client.on('error', onError);
   try {
-    // Whatever holds the lock writes: a warehouse that takes no writes is said so before it starts.
-    await requireWritable(client);
+    // Whatever holds the lock writes: a warehouse that takes no writes, or a pooler that would not
+    // keep the lock with this session, is said so before it starts.
+    await requireWritable(client, pool);
     const acquired = options.mode === 'skip' ? await tryLock(client) : await waitForLock(pool, client, options.signal);
     if (!acquired) {
       // A cancel may land just after PostgreSQL granted the lock: a session-level lock outlives

@@ -8,7 +8,7 @@ import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connecti
 import { freeBytes } from '../warehouse/embedded.ts';
 import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, newerSchemaProblem, privilegeAdvice, versionProblem } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
-import { readOnlyReasonOf, transactionPooler } from '../warehouse/writable.ts';
+import { readOnlyReasonOf, transactionPooler, transactionPooling } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
 
 
@@ -61,6 +61,9 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
   }
   try {
     const findings = await findingsOf(wh.db, new URL(url).hostname);
+    // A pooler of the shop's own in transaction mode, found by how it serves two connections.
+    const pooled = await transactionPooling(wh.pool);
+    if (pooled) findings.push(problem(pooled));
     if (options.reportingTimezone) findings.push(...(await zoneFinding(wh.db, options.reportingTimezone)));
     findings.sort(problemsFirst);
     return { warehouse: where, level: worstLevel(findings), findings };

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { WarehouseError } from '../lib/errors.ts';
 
@@ -50,13 +50,65 @@ export function readOnlyReason(row: ReadOnlyRow): string | null {
  * or is reached through a pooler in transaction mode, where the run lock would stay with a
  * server session other clients then use ({@link transactionPooler}).
  */
-export async function requireWritable(client: pg.ClientBase): Promise<void> {
+export async function requireWritable(client: pg.ClientBase, pool?: pg.Pool): Promise<void> {
   const { host, port } = client as unknown as { host?: string; port?: number };
   const pooler = host ? transactionPooler(host, port ?? 5432) : null;
   if (pooler) throw new WarehouseError(pooler, '');
   const row = (await client.query<ReadOnlyRow>(READ_ONLY_QUERY)).rows[0]!;
   const reason = readOnlyReason(row);
   if (reason) throw new WarehouseError(reason, '');
+  const pooled = pool ? await transactionPooling(pool, client) : null;
+  if (pooled) throw new WarehouseError(pooled, '');
+}
+
+/** The pools found pooled by transaction or not, each asked once per process ({@link transactionPooling}). */
+const pooling = new WeakMap<pg.Pool, string | null>();
+
+/**
+ * Whether the warehouse's connections are pooled by transaction (or by statement), whatever the
+ * pooler's name: a PgBouncer or Pgpool of the shop's own, or a provider's that
+ * {@link transactionPooler} does not know. Two connections of `pool` (`client`, when given, and
+ * one more), open at once, each ask for their server session's process id three times in turn.
+ * On the server itself, or through a pooler in session mode, each keeps its own session, so the
+ * ids differ and stay; pooled by transaction, a statement runs on whichever session is free, so
+ * the two share one (PgBouncer hands back the session used last) or one moves. Then verite's run
+ * lock and session settings would not stay with the connection that took them: a message saying
+ * so and what to connect to, else null. Asked once per pool (a scheduler's runs share the answer);
+ * a probe that fails (the server went away) is not remembered, and the command fails on its own.
+ */
+export async function transactionPooling(pool: pg.Pool, client?: pg.ClientBase): Promise<string | null> {
+  const known = pooling.get(pool);
+  if (known !== undefined) return known;
+  const own = client ? undefined : await pool.connect();
+  const first = client ?? own!;
+  // A client of its own, not the pool's: a pool of one connection, taken by `client`, would wait forever.
+  const second = new pg.Client(pool.options);
+  second.on('error', () => undefined);
+  try {
+    await second.connect();
+    const pid = async (c: pg.ClientBase) => Number((await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
+    const ids = { first: new Set<number>(), second: new Set<number>() };
+    for (let round = 0; round < 3; round++) {
+      ids.first.add(await pid(first));
+      ids.second.add(await pid(second));
+    }
+    const shared = [...ids.first].find((id) => ids.second.has(id));
+    const moved = ids.first.size > 1 || ids.second.size > 1;
+    const seen =
+      shared !== undefined
+        ? `two connections of verite were served by one server session, process ${shared}`
+        : `one connection of verite was served by server sessions ${[...(ids.first.size > 1 ? ids.first : ids.second)].join(', ')} in turn`;
+    const reason =
+      shared !== undefined || moved
+        ? `DATABASE_URL reaches PostgreSQL through a connection pooler in transaction or statement mode (${seen}): verite's run lock and session settings would not stay with the connection that took them. ` +
+          "Point DATABASE_URL at the pooler's session mode (PgBouncer: pool_mode = session for verite's database or login), or at the server itself"
+        : null;
+    pooling.set(pool, reason);
+    return reason;
+  } finally {
+    await second.end().catch(() => undefined);
+    own?.release();
+  }
 }
 
 /**
@@ -65,7 +117,8 @@ export async function requireWritable(client: pg.ClientBase): Promise<void> {
  * transaction may run on another server session: verite's session settings and its run lock,
  * which are a session's, would not stay with verite (the lock would be left on a session the
  * pooler hands to others, and later runs would wait for it or overlap). A pooler of one's own
- * cannot be told from the server by its name; docs/operations.md says to run it in session mode.
+ * cannot be told from the server by its name: {@link transactionPooling} finds it by how it
+ * serves two connections.
  *
  * - Supabase's shared pooler (Supavisor), `<region>.pooler.supabase.com`: port 6543 is its
  *   transaction mode, 5432 its session mode; its dedicated pooler (PgBouncer) is port 6543 of
