@@ -73,8 +73,8 @@ const pooling = new WeakMap<pg.Pool, string | null>();
  * ids differ and stay; pooled by transaction, a statement runs on whichever session is free, so
  * the two share one (PgBouncer hands back the session used last) or one moves. Then verite's run
  * lock and session settings would not stay with the connection that took them: a message saying
- * so and what to connect to, else null. Asked once per pool (a scheduler's runs share the answer);
- * a probe that fails (the server went away) is not remembered, and the command fails on its own.
+ * so and what to connect to, else null. Asked once per pool (a scheduler's runs share the answer).
+ * Without a connection to spare the probe cannot tell: null, not remembered.
  */
 export async function transactionPooling(pool: pg.Pool, client?: pg.ClientBase): Promise<string | null> {
   const known = pooling.get(pool);
@@ -85,7 +85,13 @@ export async function transactionPooling(pool: pg.Pool, client?: pg.ClientBase):
   const second = new pg.Client(pool.options);
   second.on('error', () => undefined);
   try {
-    await second.connect();
+    try {
+      await second.connect();
+    } catch {
+      // No connection to spare (the server's limit reached): the probe cannot tell, and the
+      // command goes on; its own connections say what is wrong, if anything is.
+      return null;
+    }
     const pid = async (c: pg.ClientBase) => Number((await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
     const ids = { first: new Set<number>(), second: new Set<number>() };
     for (let round = 0; round < 3; round++) {

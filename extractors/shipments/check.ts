@@ -1,7 +1,7 @@
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { callProblem, missingSecrets, ok, problem, statusOf, type CheckContext, type CheckFinding } from '../check.ts';
-import { missingColumns } from './column-mapping.ts';
+import { missingColumns, shipmentSheetLacks } from './column-mapping.ts';
 import { listDropFiles, newestFileFinding } from './drop-files.ts';
 import { makeClient } from './easypost-read.ts';
 
@@ -19,7 +19,7 @@ export async function checkShipments(ctx: CheckContext<ShipmentsConfig>): Promis
     try {
       const { files, ignored } = await listDropFiles(config.path);
       findings.push(ok(`file drop ${config.path}: ${files.length} export file${files.length === 1 ? '' : 's'}${ignored.length ? ` (${ignored.length} other file${ignored.length === 1 ? '' : 's'} left out)` : ''}`));
-      const newest = await newestFileFinding(files, (row) => missingColumns(row, config), { source: 'shipments', sheet: config.sheet });
+      const newest = await newestFileFinding(files, (row) => missingColumns(row, config), { source: 'shipments', sheet: config.sheet, sheetLacks: (row) => shipmentSheetLacks(row, config) });
       if (newest) findings.push(newest);
     } catch (error) {
       findings.push(problem(`the file drop ${errorMessage(error)}: create it, or correct sources.shipments.path`));

@@ -70,6 +70,21 @@ export function missingColumns(row: Record<string, unknown>, config: MappingConf
   return Object.keys(config?.columns ?? {}).filter((column) => lookup(row, column) === undefined);
 }
 
+/**
+ * What a sheet lacks to be read as shipments, for choosing a workbook's sheet: the columns the
+ * mapping names that it does not have, and `tracking_number` when it has no column for it nor
+ * for both `order_id` and `carrier` (a shipment's key: every row would be refused). A field's
+ * column is one the mapping maps to it, or one of the field's own name the mapping does not take.
+ */
+export function shipmentSheetLacks(row: Record<string, unknown>, config: MappingConfig | undefined): string[] {
+  const columns = config?.columns ?? {};
+  const has = (field: ShipmentField) =>
+    Object.entries(columns).some(([column, target]) => target === field && lookup(row, column) !== undefined) ||
+    (!Object.hasOwn(columns, field) && lookup(row, field) !== undefined);
+  const keyed = has('tracking_number') || (has('order_id') && has('carrier'));
+  return [...missingColumns(row, config), ...(keyed ? [] : ['tracking_number'])];
+}
+
 function buildMapper(config: MappingConfig): ShipmentMapper {
   const parseDate = compileSheetDateParser(config.dateFormat, config.timeZone);
   const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected ISO 8601 such as 2024-05-01 or 2024-05-01T14:30:00Z, or set dateFormat';

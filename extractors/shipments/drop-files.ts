@@ -123,13 +123,13 @@ export async function newestFileFinding(
 
 /**
  * Why a workbook's sheet is the wrong one, and which to read instead (`advice`, given the sheet's
- * name quoted): `its sheet "Summary" has no column "sku", "unit_cost", which the column mapping
- * reads, and its sheet "Costs" has them: set "sheet": "Costs" in sources.costs`.
+ * name quoted): `its sheet "Summary" has no column "sku", "unit_cost", which its rows need to be
+ * read, and its sheet "Costs" has them: set "sheet": "Costs" in sources.costs`.
  */
 export function wrongSheet(fit: { sheet: string; lacking: string[]; others: string[] }, advice: (quotedSheet: string) => string): string {
   const others = fit.others.map((s) => JSON.stringify(s));
   return (
-    `its sheet ${JSON.stringify(fit.sheet)} has no column ${fit.lacking.map((c) => `"${c}"`).join(', ')}, which the column mapping reads, ` +
+    `its sheet ${JSON.stringify(fit.sheet)} has no column ${fit.lacking.map((c) => `"${c}"`).join(', ')}, which its rows need to be read, ` +
     `and its sheet ${others.join(', ')} ${others.length === 1 ? 'has' : 'have'} them: ${advice(others[0]!)}`
   );
 }

@@ -8,7 +8,7 @@ import { didYouMean } from '../../lib/names.ts';
 import { formatOf, readRecordsFile, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 import type { Page, ReadContext } from '../types.ts';
-import { decimalMarkOf, missingColumns, shipmentMapper, type DecimalMark, type RowMapper } from './column-mapping.ts';
+import { decimalMarkOf, missingColumns, shipmentMapper, shipmentSheetLacks, type DecimalMark, type RowMapper } from './column-mapping.ts';
 import { listDropFiles, setSheetIn, wrongSheet, type DropFile } from './drop-files.ts';
 
 export interface FileDropOptions {
@@ -61,6 +61,7 @@ export function readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: FileDro
     path: config.path!,
     mapRow: shipmentMapper(config),
     missingColumns: (row) => missingColumns(row, config),
+    sheetLacks: (row) => shipmentSheetLacks(row, config),
     sheet: config.sheet,
     decimalMark: config.decimalMark,
   };

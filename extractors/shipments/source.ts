@@ -1,7 +1,7 @@
 import type { ShipmentsConfig } from '../../config/schema.ts';
 import { catalog } from '../../catalog/catalog.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
-import { mapShipmentRow, missingColumns, shipmentMapper } from './column-mapping.ts';
+import { mapShipmentRow, shipmentMapper, shipmentSheetLacks } from './column-mapping.ts';
 import { readEasyPost } from './easypost-read.ts';
 import { readFileDrop } from './file-drop.ts';
 
@@ -25,7 +25,7 @@ export const shipmentsStream: Stream<ShipmentsConfig> = {
   mapCsvRow: (row, config, sheet) => mapShipmentRow(row, config, sheet),
   mapJsonRecord: (row, config, sheet) => mapShipmentRow(row, config, sheet),
   amountsOf: (row, config) => shipmentMapper(config).amountsOf(row),
-  sheetLacks: (row, config) => missingColumns(row, config),
+  sheetLacks: (row, config) => shipmentSheetLacks(row, config),
 };
 
 /** Carrier and 3PL shipments: a file drop of CSV/JSONL exports, and EasyPost trackers. */

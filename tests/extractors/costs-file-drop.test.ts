@@ -200,7 +200,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
     configure({});
     const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
     const said =
-      'costs-2024-08.xlsx was not read: its sheet "Summary" has no column "sku", "unit_cost", "currency", "valid_from", which the column mapping reads, and its sheet "Costs" has them: set "sheet": "Costs" in sources.costs';
+      'costs-2024-08.xlsx was not read: its sheet "Summary" has no column "sku", "unit_cost", "currency", "valid_from", which its rows need to be read, and its sheet "Costs" has them: set "sheet": "Costs" in sources.costs';
     const check = await runCli(['check', '--sources', 'costs'], { env });
     expect(check.stdout.replace(/\s+/g, ' ')).toContain(said.replace('was not read', 'would not be read'));
     const first = await runCli(['run', '--sources', 'costs'], { env });
@@ -226,7 +226,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
     const unnamed = await runCli(['import', 'costs', 'unit_costs', other], { env });
     expect(unnamed.code).toBe(2);
     expect(unnamed.stderr).toContain(
-      'costs.unit_costs: gloves.xlsx was not read: its sheet "Summary" has no column "sku", "unit_cost", "currency", "valid_from", which the column mapping reads, and its sheet "Costs" has them: give --sheet "Costs"',
+      'costs.unit_costs: gloves.xlsx was not read: its sheet "Summary" has no column "sku", "unit_cost", "currency", "valid_from", which its rows need to be read, and its sheet "Costs" has them: give --sheet "Costs"',
     );
     expect(await record('GLOVES|2024-08-01')).toBeUndefined();
     const bySheet = await runCli(['import', 'costs', 'unit_costs', other, '--sheet', '2'], { env });

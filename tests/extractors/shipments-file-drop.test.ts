@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import writeXlsxFile from 'write-excel-file/node';
 import { configSchema, type ShipmentsConfig } from '../../config/schema.ts';
 import { readFileDrop } from '../../extractors/shipments/file-drop.ts';
 import { catalog } from '../../catalog/catalog.ts';
@@ -147,6 +148,40 @@ describe('the shipments file drop, read by the pipeline', () => {
     expect(await rows(`select location from ops.quarantine where location like 'a.jsonl%'`)).toEqual([{ location: 'a.jsonl:2' }]);
     expect((await rows(`select name from ops.landed_files where name like '%.jsonl' order by name`)).map((r) => r.name)).toEqual(['a.jsonl', 'b.jsonl']);
     expect(await rows(`select count(*)::int as n from ops.landed_files where name = 'c.csv'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('reads the sheet of a workbook that holds the shipments, told by its key columns without a mapping; leaves the file unread until then', async () => {
+    const drop = join(root, 'workbook-drop');
+    mkdirSync(drop);
+    // A 3PL's monthly workbook: totals first, the parcels second, named like the fields.
+    await writeXlsxFile([
+      { sheet: 'Totals', data: [[{ value: 'Month' }, { value: 'Parcels' }], [{ value: '2024-05' }, { type: Number, value: 1 }]] },
+      {
+        sheet: 'Parcels',
+        data: [
+          [{ value: 'order_id' }, { value: 'carrier' }, { value: 'shipped_at' }],
+          [{ type: Number, value: 4001 }, { value: 'DHL' }, { value: '2024-05-03T09:00:00Z' }],
+        ],
+      },
+    ]).toFile(join(drop, 'may.xlsx'));
+    const read = async (extra: Partial<ShipmentsConfig>) => {
+      const global = config(drop, extra);
+      const warnings: string[] = [];
+      const ctx: ReadContext<ShipmentsConfig> = {
+        config: global.sources.shipments!, global, state: null, window: null, startDate: '2024-01-01', lookbackDays: 0, now: new Date('2024-06-01T00:00:00Z'),
+        log: logger(), signal: new AbortController().signal, secret: () => '', warnOnce: (m) => void warnings.push(m),
+      };
+      await landPages(wh.pool, { source: 'shipments', stream: catalog.shipments.shipments, runId: `sheet-${Object.keys(extra).length}` }, readFileDrop(ctx));
+      return warnings;
+    };
+    // No tracking number, nor an order and a carrier, on "Totals": a shipment's key cannot be made of it.
+    expect(await read({})).toEqual([
+      'shipments: may.xlsx was not read: its sheet "Totals" has no column "tracking_number", which its rows need to be read, and its sheet "Parcels" has them: set "sheet": "Parcels" in sources.shipments',
+    ]);
+    expect(await rows(`select count(*)::int as n from ops.landed_files where name = 'may.xlsx'`)).toEqual([{ n: 0 }]);
+    expect(await read({ sheet: 'Parcels' })).toEqual([]);
+    // Keyed by order and carrier, as the catalogue keys a shipment without a tracking number.
+    expect(await record('4001|DHL')).toEqual({ order_id: '4001', carrier: 'DHL', shipped_at: '2024-05-03T09:00:00.000Z' });
   });
 
   it('issue 17: names the file and line of a JSON line the mapping reads but the loader refuses', async () => {
