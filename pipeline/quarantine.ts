@@ -73,8 +73,36 @@ function parseId(id: string): ParsedId {
   throw new UsageError(`${JSON.stringify(id)} names no record: a set-aside record is source.stream:key (e.g. shopify.orders:5), a quarantined one q<n> (e.g. q17); see verite quarantine list`);
 }
 
-/** Every held record matching `filter`, by source, stream, reason and key. */
-export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}): Promise<HeldRecord[]> {
+/** How many records are held, per kind and stream, of those matching `filter`. */
+export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}): Promise<{ kind: HeldKind; source: string; stream: string; count: number }[]> {
+  const like = filter.reason ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const rows = await sql<{ kind: HeldKind; source: string; stream: string; count: number }>`
+    select 'set aside' as kind, source, stream, count(*)::int as count
+      from (select source, stream, key from ops.set_aside
+             where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
+               and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
+               and ${filter.kind ?? null}::text is distinct from 'quarantined'
+             group by source, stream, key
+            having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}) held
+     group by source, stream
+    union all
+    select 'quarantined', source, stream, count(*)::int
+      from ops.quarantine
+     where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
+       and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
+       and (${like}::text is null or reason ilike ${like})
+       and ${filter.kind ?? null}::text is distinct from 'set aside'
+     group by source, stream
+     order by source, stream, kind`.execute(db);
+  return rows.rows;
+}
+
+/**
+ * The held records matching `filter`, by source, stream, reason and key; the first `limit` of
+ * them when given (each kind read up to `limit` in the database, so a quarantine of a million
+ * rows is not read whole to show a page of it).
+ */
+export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}, limit?: number): Promise<HeldRecord[]> {
   const out: HeldRecord[] = [];
   const like = filter.reason ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   if (filter.kind !== 'quarantined') {
@@ -85,7 +113,8 @@ export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter =
          and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
        group by source, stream, key
       having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}
-       order by source, stream, reason, key`.execute(db);
+       order by source, stream, reason, key
+       limit ${limit ?? null}`.execute(db);
     for (const r of rows.rows) {
       out.push({ id: `${r.source}.${r.stream}:${r.key}`, kind: 'set aside', source: r.source, stream: r.stream, key: r.key, reason: r.reason, models: r.models, since: r.since, location: `${rawTableName(r.source, r.stream)} key ${r.key}` });
     }
@@ -95,12 +124,14 @@ export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter =
     if (filter.source) q = q.where('source', '=', filter.source);
     if (filter.stream) q = q.where('stream', '=', filter.stream);
     if (like) q = q.where('reason', 'ilike', like);
+    if (limit !== undefined) q = q.limit(limit);
     const rows = await q.orderBy('source').orderBy('stream').orderBy('reason').orderBy('id').execute();
     for (const r of rows) {
       out.push({ id: `q${r.id}`, kind: 'quarantined', source: r.source, stream: r.stream, key: null, reason: r.reason, models: [], since: r.quarantined_at, location: r.location });
     }
   }
-  return out.sort((a, b) => a.source.localeCompare(b.source) || a.stream.localeCompare(b.stream) || a.reason.localeCompare(b.reason) || a.id.localeCompare(b.id));
+  const sorted = out.sort((a, b) => a.source.localeCompare(b.source) || a.stream.localeCompare(b.stream) || a.reason.localeCompare(b.reason) || a.id.localeCompare(b.id, 'en', { numeric: true }));
+  return limit === undefined ? sorted : sorted.slice(0, limit);
 }
 
 /** One held record with its text; a {@link UsageError} when the id names none. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
-import { currentActor, dropHeldRecords, listHeldRecords, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind } from '../../pipeline/quarantine.ts';
+import { countHeldRecords, currentActor, dropHeldRecords, listHeldRecords, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind } from '../../pipeline/quarantine.ts';
 import { postLoadSteps } from '../../pipeline/steps.ts';
 import { action, commandContext, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -32,6 +32,9 @@ const withFilters = (command: Command) =>
     .option('--kind <kind>', 'only set-aside or quarantined records')
     .option('--reason <words>', 'only records whose reason contains these words');
 
+/** The records `verite quarantine list` shows in a table unless told otherwise. */
+const LIST_LIMIT = 100;
+
 /** A reason on one table line. */
 function oneLine(text: string, width: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -49,13 +52,18 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
 
   withFilters(quarantine.command('list').description('list the held records by source and reason'))
     .option('--format <format>', 'table or json', 'table')
+    .option('--limit <n>', `at most this many records (table: ${LIST_LIMIT} by default; json: every one unless given)`)
+    .option('--all', 'every record, however many')
     .action(
-      action(async (opts: FilterOptions & { format: string }) => {
+      action(async (opts: FilterOptions & { format: string; limit?: string; all?: boolean }) => {
         const format = formatOf(opts.format);
         const filter = filterOf(opts);
+        if (opts.limit !== undefined && !/^[1-9][0-9]*$/.test(opts.limit)) throw new UsageError(`--limit ${opts.limit}: expected a whole number from 1`);
+        if (opts.limit !== undefined && opts.all) throw new UsageError('--limit and --all: give one of them');
+        const limit = opts.all ? undefined : opts.limit !== undefined ? Number(opts.limit) : format === 'table' ? LIST_LIMIT : undefined;
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
-          const held = await listHeldRecords(warehouse.db, filter);
+          const held = await listHeldRecords(warehouse.db, filter, limit);
           if (format === 'json') {
             process.stdout.write(`${JSON.stringify(held)}\n`);
             return EXIT.ok;
@@ -64,13 +72,23 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
             process.stdout.write('No record is held back: nothing quarantined, nothing set aside.\n');
             return EXIT.ok;
           }
-          const count = (kind: HeldKind) => held.filter((h) => h.kind === kind).length;
+          // Counted in the database: the list shown may be the first page of many.
+          const counts = await countHeldRecords(warehouse.db, filter);
+          const count = (kind: HeldKind) => counts.filter((c) => c.kind === kind).reduce((n, c) => n + c.count, 0);
+          const total = count('set aside') + count('quarantined');
           process.stdout.write(`${count('set aside')} set aside by the last transform, ${count('quarantined')} quarantined by the loader; left out of every metric.\n`);
+          if (total > held.length) {
+            process.stdout.write(formatTable(counts.map((c) => ({ stream: `${c.source}.${c.stream}`, kind: c.kind, records: c.count }))));
+            process.stdout.write(`The first ${held.length} of ${total}, by stream, reason and id:\n`);
+          }
           process.stdout.write(
             formatTable(
               held.map((h) => ({ id: h.id, kind: h.kind, stream: `${h.source}.${h.stream}`, reason: oneLine(h.reason, 100), since: h.since, location: h.location ?? '' })),
             ),
           );
+          if (total > held.length) {
+            process.stdout.write(`${total - held.length} more not shown: --limit N or --all for more, --stream, --kind or --reason WORDS to narrow.\n`);
+          }
           process.stdout.write('verite quarantine show ID: the whole record; drop ID…: delete it; retry [ID…]: land or check again after a fix.\n');
           return EXIT.ok;
         });

@@ -157,4 +157,32 @@ describe('verite quarantine (issue 17)', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no set-aside record shopify.orders:2001');
   }, 600_000);
+
+  it('list: a file of 130 charges without an id is counted whole and shown a page at a time', async () => {
+    const file = join(dir, 'charges-without-id.jsonl');
+    writeFileSync(file, Array.from({ length: 130 }, (_, i) => JSON.stringify({ object: 'charge', amount: 100 + i, currency: 'eur' })).join('\n') + '\n');
+    expect((await runCli(['import', 'stripe', 'charges', file], { env })).code).toBe(1);
+    const ids = (await query(`select id from ops.quarantine where source = 'stripe' order by id`)).map((r) => `q${r.id}`);
+    expect(ids).toHaveLength(130);
+    const rowsOf = (stdout: string) => stdout.split('\n').filter((line) => /^q\d+\s/.test(line)).map((line) => line.split(/\s+/)[0]);
+    const page = await runCli(['quarantine', 'list', '--source', 'stripe'], { env });
+    expect(page.code, page.stderr).toBe(0);
+    expect(page.stdout).toContain('0 set aside by the last transform, 130 quarantined by the loader; left out of every metric.\n');
+    expect(page.stdout).toMatch(/^stripe\.charges\s+quarantined\s+130\s*$/m);
+    expect(page.stdout).toContain('The first 100 of 130, by stream, reason and id:\n');
+    // One reason for all: by id, in the order they were quarantined (q99 before q100).
+    expect(rowsOf(page.stdout)).toEqual(ids.slice(0, 100));
+    expect(page.stdout).toContain('30 more not shown: --limit N or --all for more, --stream, --kind or --reason WORDS to narrow.\n');
+    const five = await runCli(['quarantine', 'list', '--source', 'stripe', '--limit', '5'], { env });
+    expect(rowsOf(five.stdout)).toHaveLength(5);
+    expect(five.stdout).toContain('125 more not shown');
+    const all = await runCli(['quarantine', 'list', '--source', 'stripe', '--all'], { env });
+    expect(rowsOf(all.stdout)).toHaveLength(130);
+    expect(all.stdout).not.toContain('more not shown');
+    expect(JSON.parse((await runCli(['quarantine', 'list', '--source', 'stripe', '--format', 'json'], { env })).stdout)).toHaveLength(130);
+    expect(JSON.parse((await runCli(['quarantine', 'list', '--source', 'stripe', '--format', 'json', '--limit', '3'], { env })).stdout)).toHaveLength(3);
+    const zero = await runCli(['quarantine', 'list', '--limit', '0'], { env });
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--limit 0: expected a whole number from 1');
+  });
 });
