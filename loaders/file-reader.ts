@@ -560,9 +560,28 @@ function pickSheet(path: string, book: Workbook, choice: SheetChoice | undefined
   throw new FileFormatError(path, `has no sheet ${JSON.stringify(choice)}${didYouMean(choice, book.map((s) => s.sheet))}: its sheets are ${quotedNames(book)}`);
 }
 
-/** A sheet's header (its first row that is not empty, as text) and its rows after it, located by row number. */
-function sheetTable(path: string, data: unknown[][]): { header: string[]; rows: { line: number; cells: unknown[] }[] } {
+/**
+ * The index of a sheet's header row: its first row that is not empty, or, when the sheet opens
+ * on a title (rows of one cell at most, such as `Supplier costs` and `Updated 1 May`), the first
+ * row of two cells or more among its first {@link TITLE_LOOKAHEAD} rows that are not empty; -1
+ * for an empty sheet.
+ */
+function headerRow(data: unknown[][]): number {
+  const filled = (cells: unknown[]) => cells.filter((c) => !emptyRow([c])).length;
   const first = data.findIndex((cells) => !emptyRow(cells));
+  if (first === -1 || filled(data[first]!) >= 2) return first;
+  let seen = 0;
+  for (let i = first; i < data.length && seen < TITLE_LOOKAHEAD; i++) {
+    if (emptyRow(data[i]!)) continue;
+    seen++;
+    if (filled(data[i]!) >= 2) return i;
+  }
+  return first;
+}
+
+/** A sheet's header ({@link headerRow}, as text) and its rows after it, located by row number. */
+function sheetTable(path: string, data: unknown[][]): { header: string[]; rows: { line: number; cells: unknown[] }[] } {
+  const first = headerRow(data);
   if (first === -1) return { header: [], rows: [] };
   const header = csvHeader(data[first]!.map((c) => (c === null || c === undefined ? '' : String(c).trim())), path);
   const rows = data.slice(first + 1).map((cells, i) => ({ line: first + i + 2, cells })).filter((r) => !emptyRow(r.cells));
@@ -688,29 +707,81 @@ export function csvLayout(head: Buffer): { delimiter: string; fromLine: number }
   const first = head.toString('utf8', start, end).replace(/\r$/, '');
   const hint = /^"?sep=(.)"?[,;\t|]*$/i.exec(first);
   if (hint) return { delimiter: hint[1]!, fromLine: line + 1 };
+  // A sheet's title above its table (`Supplier costs`, `Einkaufspreise;;;`) is not its header.
+  const header = titleLinesSkipped(head, start, line) ?? { text: first, line };
   const counts = new Map<string, number>();
   let quoted = false;
-  for (const ch of first) {
+  for (const ch of header.text) {
     if (ch === '"') quoted = !quoted;
     else if (!quoted && (CSV_DELIMITERS as readonly string[]).includes(ch)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
   }
   let delimiter: string = CSV_DELIMITERS[0];
   for (const candidate of CSV_DELIMITERS) if ((counts.get(candidate) ?? 0) > (counts.get(delimiter) ?? 0)) delimiter = candidate;
-  return { delimiter, fromLine: 1 };
+  return { delimiter, fromLine: header.line };
+}
+
+/** The lines looked at for a title above a table's header. */
+const TITLE_LOOKAHEAD = 12;
+
+/** The most cells that are not blank a CSV line holds, split at any one of the delimiters (quotes kept together). */
+function filledCells(text: string): number {
+  let most = 0;
+  for (const delimiter of CSV_DELIMITERS) {
+    let filled = 0;
+    let cell = '';
+    let quoted = false;
+    for (const ch of `${text}${delimiter}`) {
+      if (ch === '"') quoted = !quoted;
+      if (!quoted && ch === delimiter) {
+        if (cell.replace(/"/g, '').trim() !== '') filled++;
+        cell = '';
+      } else cell += ch;
+    }
+    most = Math.max(most, filled);
+  }
+  return most;
+}
+
+/**
+ * The header of a CSV whose first lines are a title (each holding one cell at most, blank lines
+ * between them passed over) above a line of three cells or more, among the first
+ * {@link TITLE_LOOKAHEAD} complete lines of `head` from `start` (line number `line`); undefined
+ * when the first line is no title, or no such line follows. Three, not two: in a file of one
+ * column, a value holding another file's separator (`A;B` under `sku`) reads as two cells, and a
+ * file of one column is the case a title cannot be told from; a table of the file sources has
+ * three columns or more.
+ */
+function titleLinesSkipped(head: Buffer, start: number, line: number): { text: string; line: number } | undefined {
+  let pos = start;
+  let number = line;
+  for (let seen = 0; seen < TITLE_LOOKAHEAD; number++) {
+    const end = head.indexOf(LF, pos);
+    if (end === -1) return undefined;
+    const text = head.toString('utf8', pos, end).replace(/\r$/, '');
+    pos = end + 1;
+    if (text.trim() === '') continue;
+    seen++;
+    const filled = filledCells(text);
+    if (filled >= 2) return number === line || filled < 3 ? undefined : { text, line: number };
+  }
+  return undefined;
 }
 
 async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: string, map?: CsvRowMapper): AsyncGenerator<LocatedRecord | RejectedRecord> {
   const utf8 = new Utf8Lines();
   const reader = chunks[Symbol.asyncIterator]();
-  // The header line is read first: it says which character separates the columns.
   const head: Buffer[] = [];
   let headBytes = 0;
+  // The first lines are read first: they say where the header is (a title may stand above it)
+  // and which character separates the columns.
+  let lines = 0;
   while (headBytes < SNIFF_BYTES) {
     const next = await reader.next();
     if (next.done) break;
     head.push(next.value);
     headBytes += next.value.length;
-    if (next.value.includes(LF)) break;
+    for (let at = next.value.indexOf(LF); at !== -1; at = next.value.indexOf(LF, at + 1)) lines++;
+    if (lines > TITLE_LOOKAHEAD) break;
   }
   const layout = csvLayout(Buffer.concat(head));
   const checked = (async function* () {

@@ -47,6 +47,35 @@ describe('reading an import file', () => {
     expect((await all(csv)).map(shape)).toEqual([{ value: { id: '1', name: 'a' }, at: 'bom.csv:2' }]);
   });
 
+  it('takes the lines of one cell above a table as its title, not its header, in a CSV and in a workbook', async () => {
+    // A sheet saved as CSV with its title, a blank line and a date line above the table.
+    const titled = file('titled.csv', 'Supplier costs\r\n\r\n"Updated 1 May, 2024"\r\nsku;unit_cost;currency\r\nTEE;4,20;EUR\r\nMUG;3;EUR\r\n');
+    expect(await checkFileFormat(titled)).toEqual(['sku', 'unit_cost', 'currency']);
+    expect((await all(titled)).map(shape)).toEqual([
+      { value: { sku: 'TEE', unit_cost: '4,20', currency: 'EUR' }, at: 'titled.csv:5' },
+      { value: { sku: 'MUG', unit_cost: '3', currency: 'EUR' }, at: 'titled.csv:6' },
+    ]);
+    // Excel writes the title row's empty cells as separators.
+    const padded = file('padded.csv', 'Einkaufspreise;;;\nSKU;Kosten;Währung;Gültig ab\nTEE;4,20;EUR;01.03.2024\n');
+    expect((await all(padded)).map(shape)).toEqual([{ value: { SKU: 'TEE', Kosten: '4,20', Währung: 'EUR', 'Gültig ab': '01.03.2024' }, at: 'padded.csv:3' }]);
+    // A file of one column has no title: its first line is its header.
+    const single = file('single.csv', 'sku\nTEE\nMUG\n');
+    expect((await all(single)).map(shape)).toEqual([
+      { value: { sku: 'TEE' }, at: 'single.csv:2' },
+      { value: { sku: 'MUG' }, at: 'single.csv:3' },
+    ]);
+    const book = join(dir, 'titled.xlsx');
+    await writeXlsxFile([
+      [{ value: 'Supplier costs' }, null, null],
+      [null, null, null],
+      [{ value: 'Updated' }, null, null],
+      [{ value: 'sku' }, { value: 'unit_cost' }, { value: 'currency' }],
+      [{ value: 'TEE' }, { type: Number, value: 4.2 }, { value: 'EUR' }],
+    ]).toFile(book);
+    expect(await fileColumns(book)).toEqual(['sku', 'unit_cost', 'currency']);
+    expect(((await all(book)) as RawText[]).map((r) => [r.location, JSON.parse(r.text)])).toEqual([['titled.xlsx:5', { sku: 'TEE', unit_cost: 4.2, currency: 'EUR' }]]);
+  });
+
   it('reads the CSV of a decimal-comma spreadsheet: columns separated by semicolons, by tabs, or by what a first line sep= names', async () => {
     // Excel in German saves "Comma separated" files with semicolons, since the comma is the decimal mark.
     const semicolons = file('kosten.csv', 'SKU;Kosten;Gültig ab\r\nTEE-M;4,20;01.03.2024\r\n"TEE;L";"1.234,50";02.03.2024\r\n');
