@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FxConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
-import { formatOf, readRecordsFile } from '../../loaders/file-reader.ts';
+import { formatOf, readRecordsFile, workbookFit } from '../../loaders/file-reader.ts';
 import { catalog } from '../../catalog/catalog.ts';
 import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
+import { setSheetIn, wrongSheet } from '../shipments/drop-files.ts';
 import { mapJsonItem } from '../shipments/file-drop.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange, type EcbRate } from './ecb.ts';
 import { mapRateRow, missingRateFields } from './rate-row.ts';
@@ -33,6 +34,13 @@ async function* readRates(ctx: ReadContext<FxConfig>): AsyncGenerator<Page> {
   const config = ctx.config;
   if (config.path) {
     for (const file of rateFiles(config.path)) {
+      // A workbook read on a sheet without the rate's columns while another has them is left
+      // unread, as a drop leaves it, until `sheet` names the one.
+      const fit = await workbookFit(file, config.sheet, (row) => missingRateFields(Object.keys(row)));
+      if (fit && fit.lacking.length && fit.others.length) {
+        ctx.warnOnce(`fx: ${basename(file)} was not read: ${wrongSheet(fit, setSheetIn('fx'))}`);
+        continue;
+      }
       // Each row through the rate's shape (rate-row.ts): one that cannot be used is quarantined with why.
       for await (const records of readRecordsFile(file, { mapCsvRow: mapRateRow, sheet: config.sheet })) yield { records: records.map((item) => mapJsonItem(item, mapRateRow)) };
     }

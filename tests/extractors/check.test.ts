@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import writeXlsxFile from 'write-excel-file/node';
 import { configSchema } from '../../config/schema.ts';
 import { accountFindings } from '../../extractors/check.ts';
 import type { GoogleAdsClientFactory, GoogleAdsRow } from '../../extractors/google-ads/index.ts';
@@ -286,6 +287,21 @@ describe('verite check: the newest file of a drop against the column mapping', (
       'bank.csv has no column date, base, quote (it has "day", "from", "to", "rate"): a rate needs date, base, quote and rate, in any capitals; every row would be quarantined',
       `rates from ${rates}`,
     ]);
+
+    // A rates workbook read on its notes sheet names the sheet that has the rates.
+    const book = join(folder, 'rates-book');
+    mkdirSync(book);
+    await writeXlsxFile([
+      { sheet: 'Notes', data: [[{ value: 'source' }, { value: 'comment' }], [{ value: 'bank' }, { value: 'daily' }]] },
+      { sheet: 'Rates', data: [[{ value: 'date' }, { value: 'base' }, { value: 'quote' }, { value: 'rate' }], [{ value: '2024-03-01' }, { value: 'EUR' }, { value: 'USD' }, { type: Number, value: 1.0845 }]] },
+    ]).toFile(join(book, 'rates.xlsx'));
+    const [bookResult] = await checkSources({ config: configSchema.parse({ sources: { fx: { path: book } } }), log: logger(), now: NOW });
+    expect(bookResult!.findings[0]!.message).toBe(
+      'rates.xlsx has no column date, base, quote, rate (it has "source", "comment"): a rate needs date, base, quote and rate, in any capitals; every row would be quarantined; ' +
+        'its sheet "Notes" has no column "date", "base", "quote", "rate", which its rows need to be read, and its sheet "Rates" has them: set "sheet": "Rates" in sources.fx',
+    );
+    const [told] = await checkSources({ config: configSchema.parse({ sources: { fx: { path: book, sheet: 'Rates' } } }), log: logger(), now: NOW });
+    expect(told!.level).toBe('ok');
 
     // A newest file with every mapped column: nothing more than the count.
     writeFileSync(join(costs, '2024-03.jsonl'), `${JSON.stringify({ Article: 'TEE', 'Cost price': 1, Cur: 'EUR', 'Valid from': '2024-03-01' })}\n`);

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import writeXlsxFile from 'write-excel-file/node';
 import { configSchema, fxConfig } from '../../config/schema.ts';
 import { fxSource } from '../../extractors/fx/index.ts';
 import { mapRateRow } from '../../extractors/fx/rate-row.ts';
@@ -50,6 +51,27 @@ describe('a rates file', () => {
       { location: 'b-rates.jsonl:2', reason: 'unparseable date "2024-02-30": expected a date such as 2024-03-01' },
       { location: 'b-rates.jsonl:3', reason: 'no column date, base, quote: a rate needs its date, base, quote and rate (the row has "day", "rate")' },
     ]);
+  });
+
+  it('leaves a rates workbook read on a sheet without rates unread, naming the sheet that has them, and reads that sheet once told', async () => {
+    const book = join(dir, 'book');
+    mkdirSync(book);
+    await writeXlsxFile([
+      { sheet: 'Notes', data: [[{ value: 'source' }, { value: 'comment' }], [{ value: 'bank' }, { value: 'daily' }]] },
+      { sheet: 'Rates', data: [[{ value: 'date' }, { value: 'base' }, { value: 'quote' }, { value: 'rate' }], [{ value: '2024-04-02' }, { value: 'EUR' }, { value: 'CHF' }, { type: Number, value: 0.9782 }]] },
+    ]).toFile(join(book, 'rates.xlsx'));
+    const run = async (fx: Record<string, unknown>) => {
+      const config = configSchema.parse({ sources: { fx: { path: book, ...fx } }, retries: { streamAttempts: 1, backoffSeconds: 0 } });
+      return runPipeline({ warehouse: wh, config, log: logger(), steps: [], sources: [{ source: fxSource, config: fxConfig.parse(config.sources.fx) }] });
+    };
+    const unread = await run({});
+    expect(unread.status).toBe('succeeded with warnings');
+    expect(unread.warnings).toEqual([
+      'fx: rates.xlsx was not read: its sheet "Notes" has no column "date", "base", "quote", "rate", which its rows need to be read, and its sheet "Rates" has them: set "sheet": "Rates" in sources.fx',
+    ]);
+    expect((await wh.pool.query(`select count(*)::int as n from ops.quarantine where location like 'rates.xlsx%'`)).rows).toEqual([{ n: 0 }]);
+    expect((await run({ sheet: 'Rates' })).status).toBe('succeeded');
+    expect((await wh.pool.query(`select _record from raw.fx__rates where _key = 'EUR|CHF|2024-04-02'`)).rows).toEqual([{ _record: { date: '2024-04-02', base: 'EUR', quote: 'CHF', rate: 0.9782 } }]);
   });
 
   it('reads the same row the same way from a CSV and from JSON', () => {
