@@ -48,14 +48,13 @@ export function missingCostColumns(row: Record<string, unknown>, config: CostMap
 
 /**
  * What a sheet lacks to be read as unit costs, for choosing a workbook's sheet: the columns the
- * mapping names that it does not have, and each cost field for which it has neither a mapped
- * column nor one of the field's own name (every row would be refused for want of it).
+ * mapping names that it does not have, and each cost field the mapping does not map that it has
+ * no column of (every row would be refused for want of it).
  */
 export function costSheetLacks(row: Record<string, unknown>, config: CostMappingConfig | undefined): string[] {
   const columns = config?.columns ?? {};
-  const unmapped = costFields.filter(
-    (field) => !Object.hasOwn(row, field) && !Object.entries(columns).some(([column, target]) => target === field && Object.hasOwn(row, column)),
-  );
+  // A field the mapping maps is said through its column (above); one it does not, by its name.
+  const unmapped = costFields.filter((field) => !Object.values(columns).includes(field) && !Object.hasOwn(row, field));
   return [...new Set([...missingCostColumns(row, config), ...unmapped])];
 }
 

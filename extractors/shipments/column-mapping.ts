@@ -72,7 +72,7 @@ export function missingColumns(row: Record<string, unknown>, config: MappingConf
 
 /**
  * What a sheet lacks to be read as shipments, for choosing a workbook's sheet: the columns the
- * mapping names that it does not have, and `tracking_number` when it has no column for it nor
+ * mapping names that it does not have, else `tracking_number` when it has no column for it nor
  * for both `order_id` and `carrier` (a shipment's key: every row would be refused). A field's
  * column is one the mapping maps to it, or one of the field's own name the mapping does not take.
  */
@@ -81,8 +81,10 @@ export function shipmentSheetLacks(row: Record<string, unknown>, config: Mapping
   const has = (field: ShipmentField) =>
     Object.entries(columns).some(([column, target]) => target === field && lookup(row, column) !== undefined) ||
     (!Object.hasOwn(columns, field) && lookup(row, field) !== undefined);
+  const missing = missingColumns(row, config);
+  // The key, said by its field when no mapped column is missing already (which says enough).
   const keyed = has('tracking_number') || (has('order_id') && has('carrier'));
-  return [...missingColumns(row, config), ...(keyed ? [] : ['tracking_number'])];
+  return keyed || missing.length ? missing : ['tracking_number'];
 }
 
 function buildMapper(config: MappingConfig): ShipmentMapper {
