@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import writeXlsxFile from 'write-excel-file/node';
 import { configSchema, type CostsConfig } from '../../config/schema.ts';
 import { catalog } from '../../catalog/catalog.ts';
-import { mapCostRow } from '../../extractors/costs/cost-mapping.ts';
+import { costSheetLacks, mapCostRow } from '../../extractors/costs/cost-mapping.ts';
 import { unitCostsStream } from '../../extractors/costs/source.ts';
 import type { Page, ReadContext } from '../../extractors/types.ts';
 import { logger } from '../../lib/logger.ts';
@@ -412,6 +412,15 @@ describe('unit costs read by the pipeline', () => {
     expect(await keys()).toEqual(['K1|2024-01-01', 'K2|2024-01-02', 'K3|2024-01-03', 'K4|2024-01-04', 'K5|2024-01-05']);
     const third = await landPages(wh.pool, target, unitCostsStream.read(ctx));
     expect(third).toMatchObject({ received: 0, written: 0 });
+  });
+
+  it('says what a sheet lacks to be the costs: the mapped columns, and the fields no column is mapped to', () => {
+    const header = (...names: string[]) => Object.fromEntries(names.map((n) => [n, '']));
+    const mapped = { columns: { Article: 'sku', 'Cost price': 'unit_cost' } as CostsConfig['columns'], dateFormat: undefined };
+    // Article and Cost price stand for sku and unit_cost; currency and valid_from go by their names.
+    expect(costSheetLacks(header('Supplier', 'Total'), mapped)).toEqual(['Article', 'Cost price', 'currency', 'valid_from']);
+    expect(costSheetLacks(header('Article', 'Cost price', 'currency', 'valid_from'), mapped)).toEqual([]);
+    expect(costSheetLacks(header('sku', 'unit_cost', 'currency'), undefined)).toEqual(['valid_from']);
   });
 
   it('refuses a row it cannot apply, saying why', () => {
