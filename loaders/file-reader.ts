@@ -542,8 +542,9 @@ const quotedNames = (book: Workbook) => book.map((s) => JSON.stringify(s.sheet))
 /**
  * The sheet of a workbook that `choice` names: by number, or by name (as written, else the one
  * sheet of that name in other capitals or with blanks around it, as Excel does not tell them
- * apart); without a choice, the first sheet that holds a row (the first sheet of an empty
- * workbook). A choice that names no sheet is refused, listing the sheets.
+ * apart; a name of digits that no sheet has is its number); without a choice, the first sheet
+ * that holds a row (the first sheet of an empty workbook). A choice that names no sheet is
+ * refused, listing the sheets.
  */
 function pickSheet(path: string, book: Workbook, choice: SheetChoice | undefined): Workbook[number] | undefined {
   if (choice === undefined) return book.find((s) => s.data.some((cells) => !emptyRow(cells))) ?? book[0];
@@ -557,6 +558,8 @@ function pickSheet(path: string, book: Workbook, choice: SheetChoice | undefined
   if (exact) return exact;
   const loose = book.filter((s) => folded(s.sheet) === folded(choice));
   if (loose.length === 1) return loose[0];
+  // `--sheet 2`: a number given as text is the sheet's number when no sheet has it as its name (`2024`).
+  if (/^[1-9][0-9]*$/.test(choice.trim())) return pickSheet(path, book, Number(choice));
   throw new FileFormatError(path, `has no sheet ${JSON.stringify(choice)}${didYouMean(choice, book.map((s) => s.sheet))}: its sheets are ${quotedNames(book)}`);
 }
 

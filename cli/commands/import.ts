@@ -51,7 +51,8 @@ export function registerImport(program: Command, known: KnownSources): void {
         if (options.sheet !== undefined && formatOf(file) !== 'xlsx') throw new UsageError(`--sheet is for .xlsx workbooks; ${basename(file)} is not one`);
         // The sheet given, else the one the source's file drop reads.
         const configured = (sourceConfig as { sheet?: SheetChoice } | undefined)?.sheet;
-        const sheetChoice: SheetChoice | undefined = options.sheet === undefined ? configured : /^[1-9][0-9]*$/.test(options.sheet.trim()) ? Number(options.sheet) : options.sheet;
+        // As text: a sheet named `2024` is that sheet, `2` the second when none is named so.
+        const sheetChoice: SheetChoice | undefined = options.sheet ?? configured;
         try {
           await checkFileFormat(file, formatOf(file), sheetChoice);
         } catch (error) {

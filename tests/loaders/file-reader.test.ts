@@ -304,8 +304,19 @@ describe('a workbook of several sheets', () => {
     expect(await read(path, 'Costs')).toEqual(costs);
     expect(await read(path, ' costs ')).toEqual(costs);
     expect(await read(path, 3)).toEqual(costs);
+    expect(await read(path, '3')).toEqual(costs);
     expect(await fileColumns(path, 'Costs')).toEqual(['sku', 'unit_cost']);
     expect(await checkFileFormat(path, 'xlsx', 4)).toEqual(['note']);
+  });
+
+  it('reads a sheet named by digits by its name, and digits no sheet is named as its number', async () => {
+    const path = join(dir, 'years.xlsx');
+    await writeXlsxFile([
+      { sheet: '2023', data: [[{ value: 'sku' }], [{ value: 'OLD' }]] },
+      { sheet: '2024', data: [[{ value: 'sku' }], [{ value: 'NEW' }]] },
+    ]).toFile(path);
+    expect(await read(path, '2024')).toEqual([['years.xlsx:2 (sheet "2024")', { sku: 'NEW' }]]);
+    expect(await read(path, '1')).toEqual([['years.xlsx:2 (sheet "2023")', { sku: 'OLD' }]]);
   });
 
   it('refuses a sheet it does not have, listing those it has', async () => {
