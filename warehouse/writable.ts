@@ -87,6 +87,10 @@ export async function transactionPooling(pool: pg.Pool, client?: pg.ClientBase):
   try {
     try {
       await second.connect();
+      // Set up as the pool sets up its own (verite's session settings): a proxy that keeps a
+      // connection on one server session once it sets something (Amazon RDS Proxy "pins" it)
+      // keeps verite's connections so, and must be seen to keep this one so too.
+      await (pool.options as { onConnect?: (client: pg.ClientBase) => unknown }).onConnect?.(second);
     } catch {
       // No connection to spare (the server's limit reached): the probe cannot tell, and the
       // command goes on; its own connections say what is wrong, if anything is.

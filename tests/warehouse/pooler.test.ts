@@ -53,6 +53,23 @@ describe('a connection pooler in transaction mode, known by how it serves two co
     }
   });
 
+  it('sets up its own connection as the pool sets up each of its own (a proxy that keeps a connection that set something must see it so)', async () => {
+    const setUp: string[] = [];
+    const pool = new pg.Pool({
+      connectionString: bySession.url,
+      max: 2,
+      onConnect: async (client: pg.ClientBase) => {
+        setUp.push(String((await client.query('select pg_backend_pid() as pid')).rows[0].pid));
+        await client.query(`set statement_timeout = '1h'`);
+      },
+    });
+    pools.push(pool);
+    expect(await transactionPooling(pool)).toBeNull();
+    // The pool's own connection and the probe's, each set up once, on sessions of their own.
+    expect(setUp).toHaveLength(2);
+    expect(new Set(setUp).size).toBe(2);
+  });
+
   it('refuses the run lock through it before anything runs; takes it through session mode', async () => {
     let ran = false;
     await expect(withRunLock(poolOf(byTransaction.url), { mode: 'skip' }, async () => void (ran = true))).rejects.toThrow(SAID);
