@@ -74,6 +74,13 @@ export function registerStatus(program: Command): void {
               })),
             ),
           );
+          // The table cuts them to a line: the last run's error or warnings, whole.
+          const last = runs[0];
+          const said = last?.error ?? last?.warnings;
+          if (last && said) {
+            process.stdout.write(`\n${last.error ? 'Error' : 'Warnings'} of the last run (${last.id.slice(0, 8)}, ${last.status}):\n`);
+            for (const line of said.split('\n')) process.stdout.write(`  ${line}\n`);
+          }
           process.stdout.write(`\nStreams (fresh while the newest data is at most limit_h hours old: freshnessHours, ${ctx.config.freshnessHours} h, unless the stream has its own)\n`);
           const sparse = streams.filter((s) => s.sparse).map((s) => `${s.source}.${s.stream}`);
           if (sparse.length) process.stdout.write(`(${sparse.join(', ')}: data that may go days without a change, so a successful read counts too: age "(read)" is that of the last one)\n`);

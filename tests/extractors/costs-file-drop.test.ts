@@ -209,6 +209,9 @@ describe('unit costs through `verite run` and `verite import`', () => {
     // The extractor's warning is the run's, recorded with it.
     const runId = /^Run ([0-9a-f-]{36}): succeeded with warnings$/m.exec(first.stdout)?.[1];
     expect(await rows(`select status, warnings from ops.runs where id = $1`, [runId])).toEqual([{ status: 'succeeded with warnings', warnings: `costs: ${said}` }]);
+    // verite status gives the last run's warnings whole (its table cuts them to a line).
+    const status = await runCli(['status'], { env });
+    expect(status.stdout).toContain(`\nWarnings of the last run (${runId!.slice(0, 8)}, succeeded with warnings):\n  costs: ${said}\n`);
     // Nothing of the summary landed or was quarantined, and the file is not marked landed.
     expect(await rows(`select count(*)::int as n from ops.quarantine where location like 'costs-2024-08.xlsx%'`)).toEqual([{ n: 0 }]);
     expect(await rows(`select count(*)::int as n from ops.landed_files where name = 'costs-2024-08.xlsx'`)).toEqual([{ n: 0 }]);
