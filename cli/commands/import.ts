@@ -53,8 +53,9 @@ export function registerImport(program: Command, known: KnownSources): void {
         const configured = (sourceConfig as { sheet?: SheetChoice } | undefined)?.sheet;
         // As text: a sheet named `2024` is that sheet, `2` the second when none is named so.
         const sheetChoice: SheetChoice | undefined = options.sheet ?? configured;
+        let header: string[] | undefined;
         try {
-          await checkFileFormat(file, formatOf(file), sheetChoice);
+          header = await checkFileFormat(file, formatOf(file), sheetChoice);
         } catch (error) {
           throw error instanceof FileFormatError ? new UsageError(error.message) : error;
         }
@@ -62,6 +63,14 @@ export function registerImport(program: Command, known: KnownSources): void {
         const fit = registered?.sheetLacks ? await workbookFit(file, sheetChoice, (row) => registered.sheetLacks!(row, sourceConfig)) : undefined;
         if (fit && fit.lacking.length && fit.others.length) {
           throw new UsageError(`${label}: ${basename(file)} was not read: ${wrongSheet(fit, (sheet) => `give --sheet ${sheet}`)}`);
+        }
+        // A column the file source's rows need that the header lacks (renamed in the export), as its file drop warns.
+        const columns = header?.filter((c) => c !== '');
+        const lacking = columns && registered?.sheetLacks ? registered.sheetLacks(Object.fromEntries(columns.map((c) => [c, ''])), sourceConfig) : [];
+        if (lacking.length) {
+          process.stderr.write(
+            `verite: warning: ${label}: ${basename(file)} has no column ${lacking.map((c) => `"${c}"${didYouMean(c, columns!)}`).join(', ')}, which its rows need to be read: they will be quarantined or lack those fields\n`,
+          );
         }
         // A file source's amounts are read with the file's decimal mark, as its file drop reads them.
         // (The source's own `decimalMark`, when set, is read by its mapping instead.)

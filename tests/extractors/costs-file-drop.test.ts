@@ -297,6 +297,19 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect(await record('RUG|2024-02-01')).toMatchObject({ unit_cost: 4.205 });
   });
 
+  it('`verite import` names a mapped column the file lacks, with the file\'s column close to it, as the drop does', async () => {
+    const configFile = join(root, 'renamed-import.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
+    const file = join(root, 'renamed-import.csv');
+    writeFileSync(file, 'Article,Cost Price,Cur,Valid from\nCAP,2.05,EUR,01/03/2024\n');
+    const imported = await runCli(['import', 'costs', 'unit_costs', file], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    // Its one row has no unit cost: quarantined, and nothing lands.
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain(
+      'verite: warning: costs.unit_costs: renamed-import.csv has no column "Cost price" (did you mean Cost Price?), which its rows need to be read: they will be quarantined or lack those fields',
+    );
+  });
+
   it('`verite import costs unit_costs` maps a CSV, and JSON lines, with the same column mapping', async () => {
     const since = (await rows('select now() as t'))[0]!.t as Date;
     const file = join(root, 'import.csv');
