@@ -130,6 +130,9 @@ describe('the column mapping', () => {
     expect(() => mapShipmentRow({ shipping_cost: '4,205' }, utc())).toThrow(
       'unparseable shipping_cost "4,205" (expected a number such as 7.50; 4,205 may be 4205 or 4.205: write it without the comma, or with a point, or set the source\'s "decimalMark")',
     );
+    // The source's decimalMark is read instead of the mark a file shows (a sheet's own, here a point).
+    expect(mapShipmentRow({ shipping_cost: '4,205' }, { ...utc(), decimalMark: ',' })).toMatchObject({ shipping_cost: 4.205 });
+    expect(mapShipmentRow({ shipping_cost: '1.234' }, { ...utc(), decimalMark: ',' }, { decimalMark: '.' })).toMatchObject({ shipping_cost: 1234 });
     // Marks that fit no locale's grouping are refused.
     expect(parseAmount('1.23,50')).toBeUndefined();
     expect(parseAmount('1 23,5')).toBeUndefined();
