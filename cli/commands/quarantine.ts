@@ -32,6 +32,9 @@ const withFilters = (command: Command) =>
     .option('--kind <kind>', 'only set-aside or quarantined records')
     .option('--reason <words>', 'only records whose reason contains these words');
 
+/** The records `verite quarantine drop` lists one by one; past this, it counts them by outcome. */
+const DROP_LISTED = 20;
+
 /** The records `verite quarantine list` shows in a table unless told otherwise. */
 const LIST_LIMIT = 100;
 
@@ -129,13 +132,36 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
   quarantine
     .command('drop')
     .description('delete held records: a set-aside one deletes its raw record, a quarantined one its quarantine row (logged in ops.quarantine_actions)')
-    .argument('<ids...>', 'ids from verite quarantine list')
+    .argument('[ids...]', 'ids from verite quarantine list (or, instead, filters: every held record they match)')
+    .option('--source <source>', 'with no ids: every record of this source')
+    .option('--stream <stream>', 'with no ids: every record of this stream')
+    .option('--kind <kind>', 'with no ids: only set-aside or quarantined records')
+    .option('--reason <words>', 'with no ids: only records whose reason contains these words')
     .action(
-      action(async (ids: string[]) => {
+      action(async (ids: string[], opts: FilterOptions) => {
+        const filtered = opts.source !== undefined || opts.stream !== undefined || opts.kind !== undefined || opts.reason !== undefined;
+        if (ids.length && filtered) throw new UsageError('give the ids of the records to drop, or filters (--source, --stream, --kind, --reason) to drop every record they match, not both');
+        if (!ids.length && !filtered) {
+          throw new UsageError('name the records to drop (ids from verite quarantine list), or give filters (--source, --stream, --kind, --reason) to drop every record they match');
+        }
+        const filter = filterOf(opts);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
-          const outcomes = await dropHeldRecords(warehouse.db, ids, currentActor());
-          process.stdout.write(formatTable(outcomes.map((o) => ({ id: o.id, kind: o.kind, outcome: o.outcome }))));
+          const chosen = ids.length ? ids : (await listHeldRecords(warehouse.db, filter)).map((h) => h.id);
+          if (!chosen.length) {
+            process.stdout.write('No held record matches: nothing was dropped.\n');
+            return EXIT.ok;
+          }
+          const outcomes = await dropHeldRecords(warehouse.db, chosen, currentActor());
+          if (outcomes.length <= DROP_LISTED) {
+            process.stdout.write(formatTable(outcomes.map((o) => ({ id: o.id, kind: o.kind, outcome: o.outcome }))));
+          } else {
+            // Many (a whole file's rows): counted by what was done, each one logged in ops.quarantine_actions.
+            const done = new Map<string, number>();
+            for (const o of outcomes) done.set(o.outcome, (done.get(o.outcome) ?? 0) + 1);
+            process.stdout.write(`${outcomes.length} held records dropped (each logged in ops.quarantine_actions):\n`);
+            for (const [outcome, n] of done) process.stdout.write(`  ${n} ${outcome}\n`);
+          }
           if (outcomes.some((o) => o.kind === 'set aside')) {
             process.stdout.write('The next transform (verite transform, or the next run) rebuilds without them; a source that sends one again lands it again.\n');
           }

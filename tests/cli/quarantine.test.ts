@@ -158,7 +158,7 @@ describe('verite quarantine (issue 17)', () => {
     expect(unknown.stderr).toContain('no set-aside record shopify.orders:2001');
   }, 600_000);
 
-  it('list: a file of 130 charges without an id is counted whole and shown a page at a time', async () => {
+  it('list and drop: a file of 130 charges without an id is counted whole, shown a page at a time, and dropped by its filters', async () => {
     const file = join(dir, 'charges-without-id.jsonl');
     writeFileSync(file, Array.from({ length: 130 }, (_, i) => JSON.stringify({ object: 'charge', amount: 100 + i, currency: 'eur' })).join('\n') + '\n');
     expect((await runCli(['import', 'stripe', 'charges', file], { env })).code).toBe(1);
@@ -184,5 +184,21 @@ describe('verite quarantine (issue 17)', () => {
     const zero = await runCli(['quarantine', 'list', '--limit', '0'], { env });
     expect(zero.code).toBe(2);
     expect(zero.stderr).toContain('--limit 0: expected a whole number from 1');
+
+    // drop by filters: every one of them at once (each logged), not 130 ids on the command line.
+    const neither = await runCli(['quarantine', 'drop'], { env });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('name the records to drop (ids from verite quarantine list), or give filters');
+    const both = await runCli(['quarantine', 'drop', ids[0]!, '--source', 'stripe'], { env });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('not both');
+    const dropped = await runCli(['quarantine', 'drop', '--source', 'stripe', '--stream', 'charges'], { env });
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(dropped.stdout).toContain('130 held records dropped (each logged in ops.quarantine_actions):\n  130 quarantine row deleted\n');
+    expect(await query(`select count(*)::int as n from ops.quarantine where source = 'stripe'`)).toEqual([{ n: 0 }]);
+    expect(await query(`select count(*)::int as n from ops.quarantine_actions where action = 'drop' and source = 'stripe' and stream = 'charges'`)).toEqual([{ n: 130 }]);
+    const none = await runCli(['quarantine', 'drop', '--source', 'stripe'], { env });
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain('No held record matches: nothing was dropped.');
   });
 });
