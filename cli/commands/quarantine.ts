@@ -32,8 +32,8 @@ const withFilters = (command: Command) =>
     .option('--kind <kind>', 'only set-aside or quarantined records')
     .option('--reason <words>', 'only records whose reason contains these words');
 
-/** The records `verite quarantine drop` lists one by one; past this, it counts them by outcome. */
-const DROP_LISTED = 20;
+/** The records `verite quarantine drop` and `retry` list one by one; past this, they count them by outcome. */
+const ONE_BY_ONE = 20;
 
 /** The records `verite quarantine list` shows in a table unless told otherwise. */
 const LIST_LIMIT = 100;
@@ -153,7 +153,7 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
             return EXIT.ok;
           }
           const outcomes = await dropHeldRecords(warehouse.db, chosen, currentActor());
-          if (outcomes.length <= DROP_LISTED) {
+          if (outcomes.length <= ONE_BY_ONE) {
             process.stdout.write(formatTable(outcomes.map((o) => ({ id: o.id, kind: o.kind, outcome: o.outcome }))));
           } else {
             // Many (a whole file's rows): counted by what was done, each one logged in ops.quarantine_actions.
@@ -191,7 +191,18 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
               process.stdout.write('No record is held back: nothing to retry.\n');
               return EXIT.ok;
             }
-            process.stdout.write(formatTable(result.outcomes.map((o) => ({ id: o.id, kind: o.kind, outcome: oneLine(o.outcome, 120) }))));
+            const shown = result.outcomes.slice(0, ONE_BY_ONE);
+            process.stdout.write(formatTable(shown.map((o) => ({ id: o.id, kind: o.kind, outcome: oneLine(o.outcome, 120) }))));
+            if (result.outcomes.length > shown.length) {
+              // A whole file's rows: the rest counted by what came of them (each one logged in ops.quarantine_actions).
+              const rest = result.outcomes.slice(shown.length);
+              const by = new Map<string, number>();
+              for (const o of rest) {
+                const what = o.outcome.startsWith('landed') ? 'landed' : o.outcome.split(':')[0]!;
+                by.set(what, (by.get(what) ?? 0) + 1);
+              }
+              process.stdout.write(`… and ${rest.length} more (each in ops.quarantine_actions): ${[...by].map(([what, n]) => `${n} ${what}`).join(', ')}\n`);
+            }
             if (result.run) {
               for (const step of result.run.steps) process.stdout.write(`${step.name}: ${step.status}, ${redactString(step.summary)}\n`);
               if (result.run.status === 'failed' || result.run.status === 'interrupted') {

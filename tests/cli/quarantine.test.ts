@@ -185,6 +185,13 @@ describe('verite quarantine (issue 17)', () => {
     expect(zero.code).toBe(2);
     expect(zero.stderr).toContain('--limit 0: expected a whole number from 1');
 
+    // retry lists the first 20 and counts the rest by what came of them.
+    const retried = await runCli(['quarantine', 'retry', '--source', 'stripe', '--no-transform'], { env });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(rowsOf(retried.stdout)).toHaveLength(20);
+    expect(retried.stdout).toContain('… and 110 more (each in ops.quarantine_actions): 110 still quarantined\n');
+    expect(retried.stdout).toContain('130 still held back');
+
     // drop by filters: every one of them at once (each logged), not 130 ids on the command line.
     const neither = await runCli(['quarantine', 'drop'], { env });
     expect(neither.code).toBe(2);
