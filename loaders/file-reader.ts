@@ -511,27 +511,40 @@ type Workbook = { sheet: string; data: unknown[][] }[];
 const emptyRow = (cells: unknown[]) => cells.every((c) => c === null || c === undefined || (typeof c === 'string' && c.trim() === ''));
 
 /**
- * Every sheet of an `.xlsx` workbook, read whole: a workbook over {@link WORKBOOK_LIMIT_BYTES}
+ * The workbook read last, by its path, size and modification time: a file drop reads a
+ * workbook's sheets, its decimal mark and its rows in turn, and parsing it is most of the cost.
+ * Held weakly, so no workbook outlives its reading.
+ */
+let lastWorkbook: { version: string; book: WeakRef<Workbook> } | undefined;
+
+/**
+ * Every sheet of an `.xlsx` workbook, read whole (the same unchanged file once, {@link lastWorkbook}): a workbook over {@link WORKBOOK_LIMIT_BYTES}
  * is refused (saved as CSV, a sheet streams).
  */
 async function readWorkbook(path: string): Promise<Workbook> {
   const handle = await open(path, 'r');
+  let version: string;
   try {
     const head = Buffer.alloc(4);
     const { bytesRead } = await handle.read(head, 0, 4, 0);
     if (bytesRead < 4 || !(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)) {
       throw new FileFormatError(path, 'is not an .xlsx workbook (an .xlsx file is a ZIP archive): was another file renamed .xlsx? Save the sheet from the spreadsheet as .xlsx or as CSV');
     }
-    const size = (await handle.stat()).size;
+    const { size, mtimeMs } = await handle.stat();
     if (size > WORKBOOK_LIMIT_BYTES) {
       throw new FileFormatError(path, `is a workbook of ${Math.round(size / 1024 / 1024)} MiB, which is read whole: save the sheet as CSV, which is read as it streams`);
     }
+    version = `${path}\u0000${size}\u0000${mtimeMs}`;
   } finally {
     await handle.close();
   }
+  const kept = lastWorkbook?.version === version ? lastWorkbook.book.deref() : undefined;
+  if (kept) return kept;
   try {
     const { default: readXlsxFile } = await import('read-excel-file/node');
-    return (await readXlsxFile(path)) as Workbook;
+    const book = (await readXlsxFile(path)) as Workbook;
+    lastWorkbook = { version, book: new WeakRef(book) };
+    return book;
   } catch (error) {
     throw new FileFormatError(path, `cannot be read as an .xlsx workbook: ${(error as Error).message}`);
   }

@@ -73,17 +73,29 @@ function parseId(id: string): ParsedId {
   throw new UsageError(`${JSON.stringify(id)} names no record: a set-aside record is source.stream:key (e.g. shopify.orders:5), a quarantined one q<n> (e.g. q17); see verite quarantine list`);
 }
 
+/** `filter.reason` as an ILIKE pattern (its `%`, `_` and backslash taken as written), or null. */
+function reasonPattern(filter: HeldFilter): string | null {
+  return filter.reason ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+}
+
+/** The records set aside that match `filter` but its kind, one row each: source, stream, key and their reasons. */
+function setAsideMatching(filter: HeldFilter) {
+  const like = reasonPattern(filter);
+  return sql`select source, stream, key, string_agg(distinct reason, '; ') as reason, array_agg(distinct model order by model) as models, min(since) as since
+      from ops.set_aside
+     where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
+       and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
+     group by source, stream, key
+    having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}`;
+}
+
 /** How many records are held, per kind and stream, of those matching `filter`. */
 export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}): Promise<{ kind: HeldKind; source: string; stream: string; count: number }[]> {
-  const like = filter.reason ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const like = reasonPattern(filter);
   const rows = await sql<{ kind: HeldKind; source: string; stream: string; count: number }>`
     select 'set aside' as kind, source, stream, count(*)::int as count
-      from (select source, stream, key from ops.set_aside
-             where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
-               and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
-               and ${filter.kind ?? null}::text is distinct from 'quarantined'
-             group by source, stream, key
-            having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}) held
+      from (${setAsideMatching(filter)}) held
+     where ${filter.kind ?? null}::text is distinct from 'quarantined'
      group by source, stream
     union all
     select 'quarantined', source, stream, count(*)::int
@@ -104,15 +116,10 @@ export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter 
  */
 export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}, limit?: number): Promise<HeldRecord[]> {
   const out: HeldRecord[] = [];
-  const like = filter.reason ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const like = reasonPattern(filter);
   if (filter.kind !== 'quarantined') {
     const rows = await sql<{ source: string; stream: string; key: string; reason: string; models: string[]; since: Date }>`
-      select source, stream, key, string_agg(distinct reason, '; ') as reason, array_agg(distinct model order by model) as models, min(since) as since
-        from ops.set_aside
-       where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
-         and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
-       group by source, stream, key
-      having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}
+      ${setAsideMatching(filter)}
        order by source, stream, reason, key
        limit ${limit ?? null}`.execute(db);
     for (const r of rows.rows) {

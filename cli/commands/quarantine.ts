@@ -129,14 +129,12 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
       }),
     );
 
-  quarantine
-    .command('drop')
-    .description('delete held records: a set-aside one deletes its raw record, a quarantined one its quarantine row (logged in ops.quarantine_actions)')
-    .argument('[ids...]', 'ids from verite quarantine list (or, instead, filters: every held record they match)')
-    .option('--source <source>', 'with no ids: every record of this source')
-    .option('--stream <stream>', 'with no ids: every record of this stream')
-    .option('--kind <kind>', 'with no ids: only set-aside or quarantined records')
-    .option('--reason <words>', 'with no ids: only records whose reason contains these words')
+  withFilters(
+    quarantine
+      .command('drop')
+      .description('delete held records: a set-aside one deletes its raw record, a quarantined one its quarantine row (logged in ops.quarantine_actions)')
+      .argument('[ids...]', 'ids from verite quarantine list (or, instead of ids, filters: every held record they match)'),
+  )
     .action(
       action(async (ids: string[], opts: FilterOptions) => {
         const filtered = opts.source !== undefined || opts.stream !== undefined || opts.kind !== undefined || opts.reason !== undefined;
