@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,11 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'verite.config.json'), JSON.stringify({ reportingTimezone: 'UTC' }));
   env = { DATABASE_URL: wh.url, VERITE_CONFIG: join(dir, 'verite.config.json') };
 });
-afterAll(async () => wh?.close());
+const elsewheres: string[] = [];
+afterAll(async () => {
+  await wh?.close();
+  for (const d of [dir, ...elsewheres]) if (d) rmSync(d, { recursive: true, force: true });
+});
 
 const line = (id: number) => JSON.stringify({ id, name: `#${id}`, updated_at: '2024-03-01T10:00:00Z', total_price: `${id}.00` });
 
@@ -183,6 +187,7 @@ describe('exit codes and help', () => {
     }
     // From a folder without a config file (a cron line without its cd): which folder was looked in.
     const elsewhere = mkdtempSync(join(tmpdir(), 'verite-nowhere-'));
+    elsewheres.push(elsewhere);
     // A source of --sources that is not configured: named with the close one, before the warehouse is opened.
     const shopConfig = join(elsewhere, 'shop.json');
     writeFileSync(shopConfig, JSON.stringify({ sources: { shopify: { shop: 'my-shop.myshopify.com' } } }));
