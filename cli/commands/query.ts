@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pg from 'pg';
 import { UsageError } from '../../lib/errors.ts';
+import { didYouMean, similarNames } from '../../lib/names.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatCsv, formatJson, formatTable, type DisplayKind } from '../format.ts';
 import { catalogEntries } from '../../metrics/definitions/index.ts';
@@ -51,6 +52,62 @@ function displayKinds(fields: readonly pg.FieldDef[]): Record<string, DisplayKin
   return kinds;
 }
 
+/**
+ * Where in the statement the server stopped, as psql shows it: the line, and a caret under the
+ * character at `position` (counted from 1 over the whole text).
+ */
+function pointAt(text: string, position: number): string {
+  const before = [...text].slice(0, position - 1).join('');
+  const lineNumber = before.split('\n').length;
+  const line = text.split('\n')[lineNumber - 1] ?? '';
+  const column = [...(before.split('\n').pop() ?? '')].length;
+  const label = `LINE ${lineNumber}: `;
+  return `${label}${line}\n${' '.repeat(label.length + column)}^`;
+}
+
+/** Schemas a query reads from that are not the server's own. */
+const OWN_SCHEMAS = `table_schema not in ('pg_catalog', 'information_schema') and table_schema not like 'pg\\_%'`;
+
+/**
+ * What `verite query` says of a statement the server refused: its message, where in the text
+ * (psql's caret), its hint, and for a table or column of no such name the close ones the
+ * warehouse has (`kpi_daily` is `metrics.kpi_daily`: the warehouse's tables live in schemas).
+ * Read on the failed query's session after its rollback; a lookup that fails leaves the message as it was.
+ */
+async function explainQueryError(client: pg.PoolClient, text: string, error: pg.DatabaseError): Promise<string> {
+  const parts = [error.message];
+  const position = Number(error.position);
+  if (Number.isInteger(position) && position > 0) parts.push(pointAt(text, position));
+  if (error.hint) parts.push(`HINT: ${error.hint}`);
+  try {
+    const relation = error.code === '42P01' ? /relation "([^"]+)" does not exist/.exec(error.message)?.[1] : undefined;
+    if (relation) {
+      const tables = (await client.query<{ name: string; bare: string }>(`select table_schema || '.' || table_name as name, table_name as bare from information_schema.tables where ${OWN_SCHEMAS}`)).rows;
+      // A bare name is the table of that name in whichever schema has it; a wrong name, the close ones.
+      const dot = relation.lastIndexOf('.');
+      const bare = relation.slice(dot + 1);
+      const inSchemas = dot === -1 ? tables.filter((t) => t.bare === bare).map((t) => t.name) : [];
+      const near = inSchemas.length ? inSchemas : dot === -1 ? similarNames(bare, tables.map((t) => t.bare)).flatMap((b) => tables.filter((t) => t.bare === b).map((t) => t.name)) : similarNames(relation, tables.map((t) => t.name));
+      if (near.length) parts[0] += ` (did you mean ${[...new Set(near)].slice(0, 3).join(', ')}?)`;
+      else parts.push('`verite metrics list` lists the published tables, and information_schema.tables every table');
+    }
+    const column = error.code === '42703' && !error.hint ? /column "?([^" ]+)"? does not exist/.exec(error.message)?.[1] : undefined;
+    if (column) {
+      // The columns of the tables the text names (schema.table), for the close ones.
+      const named = [...text.matchAll(/\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\b/gi)].map((m) => `${m[1]}.${m[2]}`.toLowerCase());
+      const columns = (await client.query<{ name: string }>(
+        `select distinct column_name as name from information_schema.columns where ${OWN_SCHEMAS} and lower(table_schema || '.' || table_name) = any($1)`,
+        [named],
+      )).rows.map((r) => r.name);
+      const wanted = column.slice(column.lastIndexOf('.') + 1);
+      parts[0] += didYouMean(wanted, columns);
+    }
+  } catch {
+    // The explanation is a help, never a second failure.
+  }
+  return parts.join('\n');
+}
+
 export function registerQuery(program: Command): void {
   program
     .command('query')
@@ -93,7 +150,7 @@ export function registerQuery(program: Command): void {
             if ((error as { code?: string }).code === '42601' && /multiple commands/.test((error as Error).message)) {
               throw new UsageError('query: one statement at a time (the text holds more than one)');
             }
-            throw new Error(`query failed: ${(error as Error).message}`);
+            throw new Error(`query failed: ${await explainQueryError(client, text, error as pg.DatabaseError)}`);
           } finally {
             // The session was changed (read-only, perhaps more by the statement): never reuse it.
             client.release(true);

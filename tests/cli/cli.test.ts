@@ -139,6 +139,35 @@ describe('verite query', () => {
     expect((await wh.pool.query(`select count(*)::int as n from raw.shopify__orders`)).rows[0].n).toBe(3);
   });
 
+  it('says where the server stopped and which table or column was meant, as psql would and more', async () => {
+    const said = async (sql: string) => {
+      const res = await runCli(['query', sql], { env });
+      expect(res.code, res.stderr).toBe(1);
+      return res.stderr;
+    };
+    // A table of the warehouse named without its schema: the schema it is in.
+    expect(await said('select _key from shopify__orders')).toBe(
+      'verite: query failed: relation "shopify__orders" does not exist (did you mean raw.shopify__orders?)\n' +
+        'LINE 1: select _key from shopify__orders\n' +
+        '                         ^\n',
+    );
+    // A misspelt table, on the second line of the text.
+    expect(await said('select _key\n  from raw.shopify__order')).toBe(
+      'verite: query failed: relation "raw.shopify__order" does not exist (did you mean raw.shopify__orders?)\n' +
+        'LINE 2:   from raw.shopify__order\n' +
+        '               ^\n',
+    );
+    // Nothing close: where to look.
+    expect(await said('select 1 from nowhere_near')).toMatch(/^verite: query failed: relation "nowhere_near" does not exist\nLINE 1: select 1 from nowhere_near\n {22}\^\n`verite metrics list` lists the published tables, and information_schema.tables every table\n$/);
+    // A column the server has a hint for: its hint; one it has none for, the close column of the tables the text names.
+    expect(await said('select _recrd from raw.shopify__orders')).toMatch(/column "_recrd" does not exist\nLINE 1: select _recrd from raw.shopify__orders\n {15}\^\nHINT: Perhaps you meant to reference the column "shopify__orders._record"\.\n$/);
+    expect(await said('select _record_json from raw.shopify__orders')).toBe(
+      'verite: query failed: column "_record_json" does not exist (did you mean _record?)\n' +
+        'LINE 1: select _record_json from raw.shopify__orders\n' +
+        '               ^\n',
+    );
+  });
+
   // Audit of issue 2: `verite query` ran its text in the simple protocol, so a second statement
   // after COMMIT (or after SET TRANSACTION READ WRITE) ran outside the read-only transaction.
   it('issue 2 audit: a second statement never runs, whatever the first one does to the transaction', async () => {
