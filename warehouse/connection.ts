@@ -140,7 +140,7 @@ export function connect(url: string, poolSize = POOL_SIZE): { db: Kysely<Databas
  */
 export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
   // Written so that no redaction pattern takes it for a credential.
-  const expected = 'expected a URL such as postgres://db.example.com:5432/verite, with user:password@ before the host (URL-encode a password holding @ : / ? #)';
+  const expected = 'expected a URL such as postgres://db.example.com:5432/verite, with user:password@ before the host (URL-encode a password holding @ : / ? # %)';
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -153,6 +153,18 @@ export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
     throw new ConfigError([`${name} does not parse as a PostgreSQL URL (it begins with ${parsed.protocol}, not postgres://): ${expected}`]);
   }
   if (!parsed.hostname && !parsed.searchParams.get('host')) throw new ConfigError([`${name} names no host: ${expected}`]);
+  // `user:p@ss#w0rd@db…` parses, as the user `user` with the password `p` at the host `ss`: what follows a # is a URL's fragment.
+  if (parsed.hash || url.includes('#')) {
+    throw new ConfigError([`${name} holds a #, which ends a URL's address: what follows it is not read, and a password holding # is cut there with its host taken from it. URL-encode a # in the password as %23`]);
+  }
+  // The driver decodes the user name, password and database name, and stops at a % that begins no escape (URIError: "URI malformed").
+  for (const [part, value] of [['user name', parsed.username], ['password', parsed.password], ['database name', parsed.pathname]] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      throw new ConfigError([`${name}'s ${part} holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25`]);
+    }
+  }
   const problems: string[] = [];
   const rootcert = parsed.searchParams.get('sslrootcert');
   const mode = parsed.searchParams.get('sslmode');

@@ -251,9 +251,23 @@ describe('exit codes and help', () => {
       const res = await runCli(['status'], { env: { ...env, DATABASE_URL: url } });
       expect(res.code, url).toBe(2);
       expect(res.stderr).toBe(
-        `verite: invalid configuration: ${why}: expected a URL such as postgres://db.example.com:5432/verite, with user:password@ before the host (URL-encode a password holding @ : / ? #)\n`,
+        `verite: invalid configuration: ${why}: expected a URL such as postgres://db.example.com:5432/verite, with user:password@ before the host (URL-encode a password holding @ : / ? # %)\n`,
       );
       expect(res.stderr).not.toContain('secret');
+    }
+  });
+
+  it('a password holding a # or a lone % in DATABASE_URL is named as the cause, never "no such host ss" or "URI malformed"', async () => {
+    for (const [url, why] of [
+      // Unencoded, the # made `ss` the host and the rest a fragment.
+      ['postgres://shop:p@ss#w0rd@db.example.com:5432/shop', "DATABASE_URL holds a #, which ends a URL's address: what follows it is not read, and a password holding # is cut there with its host taken from it. URL-encode a # in the password as %23"],
+      ['postgres://shop:100%sure@db.example.com:5432/shop', "DATABASE_URL's password holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25"],
+      ['postgres://shop:secret@db.example.com:5432/50%off', "DATABASE_URL's database name holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25"],
+    ] as const) {
+      const res = await runCli(['status'], { env: { ...env, DATABASE_URL: url } });
+      expect(res.code, url).toBe(2);
+      expect(res.stderr).toBe(`verite: invalid configuration: ${why}\n`);
+      expect(res.stderr).not.toMatch(/w0rd|sure|secret/);
     }
   });
 
