@@ -270,7 +270,19 @@ export function smtpUrlProblem(url: string, envVar: string): string | undefined 
   } catch {
     parsed = undefined;
   }
-  if (parsed && (parsed.protocol === 'smtp:' || parsed.protocol === 'smtps:') && parsed.hostname) return undefined;
+  const lonePercent = (value: string) => {
+    try {
+      decodeURIComponent(value);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  if (parsed && (lonePercent(parsed.username) || lonePercent(parsed.password))) {
+    return `the user or password in ${envVar} holds a % that two hexadecimal digits do not follow: URL-encode a % as %25, as in ${expected}`;
+  }
+  // `user:p@ss#w0rd@smtp…` parses, with `ss` for its host: a # is never part of an SMTP URL's address.
+  if (parsed && (parsed.protocol === 'smtp:' || parsed.protocol === 'smtps:') && parsed.hostname && !url.includes('#')) return undefined;
   // The user part runs from "//" to the last "@": a "/", "?" or "#" in it cut the URL short.
   const userPart = /^[a-z]+:\/\/(.*)@[^@]*$/i.exec(url)?.[1];
   if (userPart && /[/?#]/.test(userPart)) {

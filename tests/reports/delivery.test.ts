@@ -210,6 +210,16 @@ describe('scheduled reports (issue 15)', () => {
     expect(encoded.outcomes.at(-1)).toEqual({ channel: 'email', status: 'delivered', attempts: 1, error: null });
     expect(mails).toHaveLength(1);
     expect(logins.at(-1)).toEqual({ user: 'AKIAEXAMPLE', pass: 'BLa/b+cdSecret' });
+    // A # after an @ of the password parses, with a host of the password's: named all the same. A lone % too.
+    for (const [url, error] of [
+      [`smtp://mailer:p@ss#w0rd@127.0.0.1:${smtpPort}`, said],
+      [`smtp://mailer:100%sure@127.0.0.1:${smtpPort}`, 'the user or password in REPORT_SMTP_URL holds a % that two hexadecimal digits do not follow: URL-encode a % as %25, as in a URL such as smtps://smtp.example.com:465 with user:password@ before the host'],
+    ]) {
+      await wh.pool.query('delete from ops.report_deliveries');
+      const broken = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now, env: { REPORT_SMTP_URL: url }, sleep: async () => undefined });
+      expect(broken.outcomes.at(-1), url).toMatchObject({ channel: 'email', status: 'failed', error });
+    }
+    expect(mails).toHaveLength(1);
   });
 
   it('reaches each place once per period: two schedulers firing together, a later firing of the same period', async () => {
