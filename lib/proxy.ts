@@ -1,5 +1,6 @@
 import type { Agent } from 'node:http';
 import { HttpsProxyAgent } from 'https-proxy-agent';
+import { ConfigError } from './errors.ts';
 
 /**
  * Outbound HTTP through the proxy the environment names, as curl and most tools read it:
@@ -21,13 +22,52 @@ export interface ProxySettings {
   noProxy?: string;
 }
 
-/** The proxy settings of `env`, or null when it names no proxy. */
+/** Written so that no redaction pattern takes it for a credential. */
+const EXPECTED_PROXY = 'expected a URL such as http://proxy.example.com:3128, with user:password@ before the host when the proxy asks for a login (URL-encode @ : / ? # % in them)';
+
+/**
+ * A proxy variable's value as a URL the HTTP clients take: one without a scheme
+ * (`proxy.corp:3128`, as curl and many a profile script write it) is an HTTP proxy's, as curl
+ * takes it. Refuses, naming the variable and never quoting it (it may hold a password), what no
+ * client could use: a value that does not parse, a SOCKS proxy, a # or a lone % in its login.
+ */
+export function proxyUrl(name: string, value: string): string {
+  const text = value.trim();
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError([`${name} does not parse as a proxy's URL: ${EXPECTED_PROXY}`]);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError([`${name} names a ${parsed.protocol.slice(0, -1)}:// proxy: verite reaches the APIs through an HTTP proxy (http:// or https://), ${EXPECTED_PROXY}`]);
+  }
+  if (!parsed.hostname) throw new ConfigError([`${name} names no host: ${EXPECTED_PROXY}`]);
+  if (url.includes('#')) throw new ConfigError([`${name} holds a #, which ends a URL's address: URL-encode a # in the proxy's login as %23`]);
+  for (const part of [parsed.username, parsed.password]) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw new ConfigError([`${name}'s login holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25`]);
+    }
+  }
+  return url;
+}
+
+/**
+ * The proxy settings of `env`, or null when it names no proxy; each proxy as {@link proxyUrl}
+ * reads it (a {@link ConfigError} for one that is not usable).
+ */
 export function proxySettings(env: NodeJS.ProcessEnv = process.env): ProxySettings | null {
-  const pick = (name: string) => env[name] || env[name.toLowerCase()] || undefined;
+  const pick = (name: string) => {
+    const found = [name, name.toLowerCase()].find((n) => env[n]);
+    return found ? proxyUrl(found, env[found]!) : undefined;
+  };
   const httpProxy = pick('HTTP_PROXY');
   const httpsProxy = pick('HTTPS_PROXY');
   if (!httpProxy && !httpsProxy) return null;
-  return { httpProxy, httpsProxy, noProxy: pick('NO_PROXY') };
+  return { httpProxy, httpsProxy, noProxy: env.NO_PROXY || env.no_proxy || undefined };
 }
 
 /**
@@ -38,13 +78,36 @@ export async function useEnvironmentProxy(env: NodeJS.ProcessEnv = process.env):
   const settings = proxySettings(env);
   if (!settings) return null;
   const { EnvHttpProxyAgent, getGlobalDispatcher, setGlobalDispatcher } = await import('undici');
-  // gRPC (Google Ads) reads only the lower-case names (grpc_proxy, https_proxy, http_proxy, no_proxy).
+  // The Google clients read the variables themselves: a value without its scheme is given one
+  // (grpc-js would not use it), and gRPC (Google Ads) reads only the lower-case names
+  // (grpc_proxy, https_proxy, http_proxy, no_proxy).
+  for (const name of ['HTTPS_PROXY', 'HTTP_PROXY']) {
+    for (const variable of [name, name.toLowerCase()]) if (env[variable]) env[variable] = proxyUrl(variable, env[variable]!);
+  }
   for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY']) {
     if (env[name] && !env[name.toLowerCase()]) env[name.toLowerCase()] = env[name];
   }
   const previous = getGlobalDispatcher();
-  setGlobalDispatcher(new EnvHttpProxyAgent(settings));
+  setGlobalDispatcher(withoutWarning('UNDICI-EHPA', () => new EnvHttpProxyAgent(settings)));
   return () => setGlobalDispatcher(previous);
+}
+
+/**
+ * What `make` returns, with the process warning of code `code` it raises left unsaid: undici
+ * says on stderr, on every command run behind a proxy, that its proxy agent is experimental.
+ */
+function withoutWarning<T>(code: string, make: () => T): T {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0];
+    if (typeof options === 'object' && options !== null && (options as { code?: string }).code === code) return;
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return make();
+  } finally {
+    process.emitWarning = emit;
+  }
 }
 
 /** Whether `NO_PROXY` sends `url` directly. */

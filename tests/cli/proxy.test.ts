@@ -71,6 +71,34 @@ describe('a network whose way out is a proxy', () => {
     expect(stripe.requests.length).toBeGreaterThan(0);
   });
 
+  it('takes a proxy written without its scheme, as curl does, and says nothing of undici on stderr', async () => {
+    proxy.seen.length = 0;
+    // `export http_proxy=proxy.corp:3128`, as profile scripts write it: every command stopped on undici's "Invalid URL protocol".
+    const bare = proxy.url.replace(/^http:\/\//, '');
+    const res = await runCli(['check', '--sources', 'shopify,stripe,meta_ads'], { env: { ...SECRETS, VERITE_CONFIG: config, http_proxy: bare } });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    for (const target of [port(shopify.url), String(stripe.port), port(meta.url)]) {
+      expect(proxy.seen.some((line) => line.includes(`127.0.0.1:${target}`)), proxy.seen.join(', ')).toBe(true);
+    }
+    expect(res.stderr).not.toMatch(/experimental|UNDICI/);
+  });
+
+  it('stops every command on a proxy no client could use, naming the variable and never quoting it', async () => {
+    for (const [value, said] of [
+      ['socks5://proxy.corp:1080', 'HTTPS_PROXY names a socks5:// proxy: verite reaches the APIs through an HTTP proxy (http:// or https://), expected a URL such as http://proxy.example.com:3128'],
+      ['http://user:p#ss@proxy.corp:3128', "HTTPS_PROXY does not parse as a proxy's URL: expected a URL such as http://proxy.example.com:3128"],
+      // A # after an @ of the password parses, with a host taken from the password.
+      ['http://user:p@ss#w0rd@proxy.corp:3128', "HTTPS_PROXY holds a #, which ends a URL's address: URL-encode a # in the proxy's login as %23"],
+      ['http://user:100%sure@proxy.corp:3128', "HTTPS_PROXY's login holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25"],
+    ] as const) {
+      const res = await runCli(['metrics', 'list'], { env: { HTTPS_PROXY: value } });
+      expect(res.code, value).toBe(2);
+      expect(res.stderr.startsWith(`verite: invalid configuration: ${said}`), res.stderr).toBe(true);
+      expect(res.stderr).not.toMatch(/p#ss|w0rd|sure/);
+      expect(res.stdout).toBe('');
+    }
+  });
+
   it('goes around it for the hosts NO_PROXY names', async () => {
     proxy.seen.length = 0;
     const res = await runCli(['check', '--sources', 'shopify,stripe,meta_ads'], { env: { ...SECRETS, VERITE_CONFIG: config, HTTP_PROXY: proxy.url, NO_PROXY: 'localhost,127.0.0.1' } });
@@ -86,6 +114,19 @@ describe('which addresses go through the proxy', () => {
     expect(proxyAgentFor('https://api.stripe.com', { HTTPS_PROXY: 'http://proxy:3128' })).toBeDefined();
     expect(proxyAgentFor('http://127.0.0.1:4000', { HTTPS_PROXY: 'http://proxy:3128' })).toBeUndefined();
     expect(proxyAgentFor('https://api.stripe.com', { HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'stripe.com' })).toBeUndefined();
+  });
+
+  it('reads a proxy without its scheme as an HTTP proxy, and gives the clients that read the variables themselves the URL', async () => {
+    expect(proxySettings({ HTTPS_PROXY: ' proxy.corp:3128 ', http_proxy: 'user:pa%24s@proxy.corp:8080' })).toEqual({
+      httpsProxy: 'http://proxy.corp:3128',
+      httpProxy: 'http://user:pa%24s@proxy.corp:8080',
+      noProxy: undefined,
+    });
+    const env: NodeJS.ProcessEnv = { HTTPS_PROXY: 'proxy.corp:3128', http_proxy: 'https://secure.proxy:443' };
+    const restore = await useEnvironmentProxy(env);
+    restore?.();
+    expect(env).toEqual({ HTTPS_PROXY: 'http://proxy.corp:3128', https_proxy: 'http://proxy.corp:3128', http_proxy: 'https://secure.proxy:443' });
+    expect(() => proxySettings({ HTTP_PROXY: 'socks5h://proxy:1080' })).toThrow(/HTTP_PROXY names a socks5h:\/\/ proxy/);
   });
 
   it('gives gRPC, which reads only lower-case names, the upper-case ones when those are not set', async () => {
