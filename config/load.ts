@@ -59,8 +59,9 @@ async function readConfigFile(path: string): Promise<unknown> {
  */
 export function jsonErrorPlace(text: string, message: string): string {
   const at = /at position (\d+)/.exec(message);
-  if (!at) return '';
-  const position = Number(at[1]);
+  // Node gives no position for an unexpected token (`"currency": EUR`): found by reading the text again.
+  const position = at ? Number(at[1]) : jsonErrorOffset(text);
+  if (position === undefined) return '';
   const before = text.slice(0, position);
   const line = before.split('\n').length;
   const column = position - before.lastIndexOf('\n');
@@ -73,6 +74,69 @@ export function jsonErrorPlace(text: string, message: string): string {
       : '';
   return ` (line ${line}, column ${column}: ${JSON.stringify(shown)})${hint}`;
 }
+
+/**
+ * The offset of the first character that makes `text` no JSON (RFC 8259), or undefined when
+ * it is JSON: what JSON.parse's "Unexpected token" message leaves out.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const fail = (): never => {
+    throw new JsonAt(i);
+  };
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const match = (pattern: RegExp) => {
+    pattern.lastIndex = i;
+    const m = pattern.exec(text);
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      space();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        space();
+        if (close === '}') {
+          if (text[i] !== '"') fail();
+          match(STRING);
+          space();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        space();
+        if (text[i] === ',') i++;
+        else if (text[i] === close) return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return match(STRING);
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return match(NUMBER);
+    match(LITERAL);
+  };
+  try {
+    value();
+    space();
+    return i < text.length ? i : undefined;
+  } catch (error) {
+    if (error instanceof JsonAt) return error.at;
+    throw error;
+  }
+}
+
+class JsonAt {
+  constructor(readonly at: number) {}
+}
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const LITERAL = /(?:true|false|null)(?![A-Za-z0-9_])/y;
 
 /**
  * Reads the configuration file and the environment once, validates it with zod and returns

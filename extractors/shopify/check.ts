@@ -28,7 +28,9 @@ interface CheckAnswer {
 const RECENT_ORDER_DAYS = 60;
 
 /**
- * The scopes the streams need, each with why: `read_orders` and `read_customers` always, and
+ * The scopes the streams need, each with why: `read_orders`, `read_customers`, `read_products`
+ * (an inventory item's unit cost too, since 2025-01) and `read_inventory` (a level's location
+ * id too, since 2025-04: Shopify's changelog) always, and
  * `read_all_orders` when `startDate` reaches further back than the 60 days of orders Shopify
  * shows an app without it. A `write_` scope grants its `read_` scope.
  */
@@ -36,6 +38,8 @@ export function requiredScopes(startDate: string, now: Date): { scope: string; w
   const scopes = [
     { scope: 'read_orders', why: 'the orders stream reads orders, their line items, refunds and transactions' },
     { scope: 'read_customers', why: 'the customers stream reads customers' },
+    { scope: 'read_products', why: "the products stream reads products, their variants and each variant's unit cost" },
+    { scope: 'read_inventory', why: "the inventory_levels stream reads each inventory item's stock at each location" },
   ];
   const oldestVisible = addDays(now.toISOString().slice(0, 10), -RECENT_ORDER_DAYS);
   if (startDate < oldestVisible) {

@@ -88,7 +88,7 @@ describe('verite check', () => {
     expect(existsSync(join(dir, '.verite'))).toBe(false);
     const seen = lines(res.stdout);
     expect(Object.fromEntries(Object.entries(seen).map(([s, l]) => [s, l.status]))).toEqual({ shopify: 'ok', stripe: 'ok', ga4: 'ok', meta_ads: 'ok', shipments: 'ok', fx: 'ok' });
-    expect(seen.shopify!.details).toContain('shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_all_orders');
+    expect(seen.shopify!.details).toContain('shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_products, read_inventory, read_all_orders');
     expect(seen.meta_ads!.details).toContain('ad account act_111 in EUR, Europe/Paris');
     expect(seen.ga4!.details).toContain('GA4 property 123456 in EUR, Europe/Paris');
     expect(res.stdout).toContain('The warehouse and every source are ready.');
@@ -104,7 +104,8 @@ describe('verite check', () => {
   });
 
   it('names a missing secret, a refused key, a missing scope and a zone mismatch as problems, and exits 1', async () => {
-    shopify.accessScopes = ['read_orders', 'read_all_orders'];
+    // An app made for orders and customers alone, before the products and inventory streams: `write_products` grants read_products.
+    shopify.accessScopes = ['read_orders', 'read_all_orders', 'write_products'];
     meta.accounts.set('111', { timezone_name: 'America/New_York', currency: 'EUR', name: 'Shop FR' });
     try {
       const config = writeConfig('bad.json', allSources());
@@ -120,6 +121,8 @@ describe('verite check', () => {
       expect(seen.stripe!.details).toMatch(/^Stripe refused the key in VERITE_CLI_STRIPE_KEY \(HTTP 401\): put a live secret key or a restricted key/);
       expect(seen.shopify!.status).toBe('problem');
       expect(seen.shopify!.details).toMatch(/^the app lacks the access scope read_customers \(the customers stream reads customers\): grant it/);
+      expect(seen.shopify!.details).toContain("the app lacks the access scope read_inventory (the inventory_levels stream reads each inventory item's stock at each location)");
+      expect(seen.shopify!.details).not.toContain('read_products (');
       expect(seen.meta_ads!.status).toBe('problem');
       expect(seen.meta_ads!.details).toMatch(/^ad account act_111 is in America\/New_York, not in reportingTimezone Europe\/Paris: .* set reportingTimezone to America\/New_York/);
       expect(seen.ga4!.status).toBe('ok');
@@ -127,7 +130,7 @@ describe('verite check', () => {
       // Neither the refused key nor any other secret is printed.
       for (const secret of ['rk_live_revoked_key_9999', ...Object.values(env)]) expect(res.stdout + res.stderr).not.toContain(secret);
     } finally {
-      shopify.accessScopes = ['read_orders', 'read_all_orders', 'read_customers'];
+      shopify.accessScopes = ['read_orders', 'read_all_orders', 'read_customers', 'read_products', 'read_inventory'];
       meta.accounts.set('111', { timezone_name: 'Europe/Paris', currency: 'EUR', name: 'Shop FR' });
     }
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { databaseUrlFromEnv, loadConfig, readSecret } from '../../config/load.ts';
+import { databaseUrlFromEnv, jsonErrorOffset, loadConfig, readSecret } from '../../config/load.ts';
 import type { VeriteConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
@@ -93,6 +93,13 @@ describe('configuration', () => {
     );
     expect(await problem('{\n  // the shop\n  "reportingCurrency": "EUR"\n}')).toMatch(/\(line 2, column 3: "\/\/ the shop"\); JSON allows no comments \(a \.yaml config does\)$/);
     expect(await problem('{"reportingCurrency": "EUR" "reportingTimezone": "UTC"}')).toMatch(/\(line 1, column 29: .*\)$/);
+    // An unexpected token, for which JSON.parse gives no position: a value without its quotes, a word cut short, a doubled comma.
+    expect(await problem('{\n  "reportingTimezone": "UTC",\n  "reportingCurrency": EUR\n}')).toMatch(/\(line 3, column 24: "\\"reportingCurrency\\": EUR"\)$/);
+    expect(await problem('{"clv": {"enabled": tru}}')).toMatch(/\(line 1, column 21: .*\)$/);
+    expect(await problem('{"schedules": [{"cron": "0 3 * * *"},, {"cron": "0 4 * * *"}]}')).toMatch(/\(line 1, column 38: .*\)$/);
+    // JSON itself has no such place.
+    expect(jsonErrorOffset(JSON.stringify({ a: [1, -2.5e3, true, null, 'x\n"é'], b: {} }, null, 2))).toBeUndefined();
+    expect(jsonErrorOffset('{"a": 1} x')).toBe(9);
   });
 
   it('refuses a JSON key written twice, which JSON.parse would drop without a word, saying where', async () => {

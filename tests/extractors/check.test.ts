@@ -153,10 +153,10 @@ describe('verite check: zones and scopes', () => {
 
   it('asks for read_all_orders only when startDate reaches back more than 60 days', () => {
     // 2026-12-05 less 60 days is 2026-10-06.
-    expect(requiredScopes('2026-10-06', NOW).map((s) => s.scope)).toEqual(['read_orders', 'read_customers']);
+    expect(requiredScopes('2026-10-06', NOW).map((s) => s.scope)).toEqual(['read_orders', 'read_customers', 'read_products', 'read_inventory']);
     const older = requiredScopes('2026-10-05', NOW);
-    expect(older.map((s) => s.scope)).toEqual(['read_orders', 'read_customers', 'read_all_orders']);
-    expect(older[2]!.why).toMatch(/startDate 2026-10-05 .* \(or set startDate on or after 2026-10-06\)/);
+    expect(older.map((s) => s.scope)).toEqual(['read_orders', 'read_customers', 'read_products', 'read_inventory', 'read_all_orders']);
+    expect(older[4]!.why).toMatch(/startDate 2026-10-05 .* \(or set startDate on or after 2026-10-06\)/);
   });
 });
 
@@ -236,7 +236,7 @@ describe('verite check: Shopify against a local Admin API', () => {
       // 2025-07 was supported until 2026-07-01; on 2026-12-05 the current version is 2026-10.
       expect(result!.findings.map((f) => [f.level, f.message])).toEqual([
         ['problem', 'GraphQL Admin API 2025-07 ended on 2026-07-01: set sources.shopify.apiVersion to 2026-10'],
-        ['ok', 'shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_all_orders'],
+        ['ok', 'shop "Verite Test" in EUR, Europe/Paris; access scopes read_orders, read_customers, read_products, read_inventory, read_all_orders'],
       ]);
       expect(shopify.requests.map((r) => [r.operation, r.version])).toEqual([['VeriteCheck', '2026-10']]);
     } finally {

@@ -297,7 +297,7 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
     cost: { requestedQueryCost: 100, actualQueryCost: 40, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 1900, restoreRate: 100 } },
     nextCosts: [],
     shop: { name: 'Verite Test', currencyCode: 'EUR', ianaTimezone: 'Europe/Paris' },
-    accessScopes: ['read_orders', 'read_all_orders', 'read_customers'],
+    accessScopes: ['read_orders', 'read_all_orders', 'read_customers', 'read_products', 'read_inventory'],
     script: (...answers) => scripted.push(...answers),
     goDownAfter: (operation, count) => {
       down = { operation, left: count };
@@ -512,7 +512,7 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
         if (!creds || form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== creds.id || form.get('client_secret') !== creds.secret) {
           return send(res, 400, { error: 'invalid_client' });
         }
-        return send(res, 200, { access_token: fake.token, scope: 'read_orders,read_all_orders,read_customers', expires_in: 86399 });
+        return send(res, 200, { access_token: fake.token, scope: 'read_orders,read_all_orders,read_customers,read_products,read_inventory', expires_in: 86399 });
       }
       const bulkFile = /^\/bulk\/(\d+)(-partial)?\.jsonl$/.exec(url.pathname);
       if (bulkFile && req.method === 'GET') {
