@@ -40,13 +40,30 @@ export function whyNotSummable(m: MetricDefinition): string {
   return p ? whyNotSummable(p) : 'it is not additive';
 }
 
-/** The SQL of a metric over several rows from its columns' sums (denominators guarded). */
-function sumExpression(m: MetricDefinition): string {
+/** An expression and what binds it loosest, so that it is bracketed where it stands inside another. */
+interface Expression {
+  text: string;
+  /** `sum`: one SUM(…); `ratio`: a / b; `difference`: a − b (a complement, 1 − a / b, is one). */
+  loosest: 'sum' | 'ratio' | 'difference';
+}
+
+/**
+ * The SQL of a metric over several rows from its columns' sums (denominators guarded), bracketed
+ * as its derivation nests: `SUM(revenue) − SUM(refunds) − (SUM(tax) − SUM(refunded_tax))`,
+ * `(SUM(product_sales) − SUM(cogs)) / NULLIF(SUM(product_sales), 0)`.
+ */
+function sumExpression(m: MetricDefinition): Expression {
   const d = m.derivation;
-  if (!d) return `SUM(${m.column})`;
-  if (d.kind === 'difference') return [d.minuend, ...subtrahends(d)].map((p) => sumExpression(part(p))).join(' − ');
-  const ratio = `${sumExpression(part(d.numerator))} / NULLIF(${sumExpression(part(d.denominator))}, 0)`;
-  return d.complement ? `1 − ${ratio}` : ratio;
+  if (!d) return { text: `SUM(${m.column})`, loosest: 'sum' };
+  const inner = (name: string) => sumExpression(part(name));
+  const bracketed = (e: Expression) => (e.loosest === 'difference' ? `(${e.text})` : e.text);
+  if (d.kind === 'difference') {
+    // The first term stands as it is (a − b − c reads left to right); a difference taken away is bracketed.
+    const [first, ...rest] = [d.minuend, ...subtrahends(d)].map(inner);
+    return { text: [first!.text, ...rest.map(bracketed)].join(' − '), loosest: 'difference' };
+  }
+  const ratio = `${bracketed(inner(d.numerator))} / NULLIF(${inner(d.denominator).text}, 0)`;
+  return d.complement ? { text: `1 − ${ratio}`, loosest: 'difference' } : { text: ratio, loosest: 'ratio' };
 }
 
 /**
@@ -54,9 +71,9 @@ function sumExpression(m: MetricDefinition): string {
  * `across cohorts at one months_since_first_order: …`, or `not summed: …` with the reason.
  */
 export function overARange(m: MetricDefinition): string {
-  if (summable(m)) return sumExpression(m);
+  if (summable(m)) return sumExpression(m).text;
   const across = summableAcross(m);
-  if (across) return `across ${across}: ${sumExpression(m)}`;
+  if (across) return `across ${across}: ${sumExpression(m).text}`;
   return `not summed: ${whyNotSummable(m)}`;
 }
 

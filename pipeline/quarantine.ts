@@ -277,7 +277,7 @@ async function retryLocked(options: RetryOptions, targets: (HeldRecord | HeldRec
   const quarantined = targets.filter((t) => t.kind === 'quarantined');
   if (quarantined.length) {
     const runId = randomUUID();
-    await startRun(db, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: [...new Set(quarantined.map((t) => t.source))] });
+    await startRun(warehouse, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: [...new Set(quarantined.map((t) => t.source))] });
     let landed = 0;
     try {
       for (const target of quarantined) {

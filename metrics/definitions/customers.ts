@@ -33,7 +33,7 @@ export const newCustomers = metric('customers', {
   label: 'New customers',
   description:
     'Customers whose first counted order is on the date (each customer is new on exactly one day, so it sums over any range; ' +
-    'kpi_weekly and kpi_monthly recount it distinct). In kpi_channel_daily, by the channel of that first order.',
+    'kpi_weekly and kpi_monthly add up its days). In kpi_channel_daily, by the channel of that first order.',
   formula: 'customers whose first order is that date',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS, 'kpi_channel_daily'],

@@ -95,7 +95,7 @@ export const calibrationEnd = dimension({
   label: 'Calibration end',
   description:
     "The date E the fit's histories are taken as of: the counted orders up to E (by default the date of the last counted order). A fit whose E is the date of the last " +
-    'counted order publishes its predictions (clv_summary, core.customer_predictions); an earlier E is a back-test, with a hold-out check.',
+    'counted order publishes its predictions (clv_summary, core.customer_predictions); an earlier E is a back-test (checked against the orders after E when `verite clv fit --holdout-end` is given).',
   views: ['clv_model'],
   sources: ['shopify.orders'],
   sqlType: 'date',

@@ -191,6 +191,10 @@ describe('verite quarantine (issue 17)', () => {
     expect(rowsOf(retried.stdout)).toHaveLength(20);
     expect(retried.stdout).toContain('… and 110 more (each in ops.quarantine_actions): 110 still quarantined\n');
     expect(retried.stdout).toContain('130 still held back');
+    // The re-landing is a run of its own, with the liveness lock every run holds (a killed retry is told from a running one).
+    const relanding = await wh.pool.query(`select status, liveness_key from ops.runs where kind = 'quarantine retry' order by started_at desc limit 1`);
+    expect(relanding.rows[0].status).toBe('succeeded');
+    expect(relanding.rows[0].liveness_key).not.toBeNull();
 
     // drop by filters: every one of them at once (each logged), not 130 ids on the command line.
     const neither = await runCli(['quarantine', 'drop'], { env });

@@ -275,6 +275,27 @@ describe('refresh', () => {
     expect(ok.tables.every((t) => t.mode === 'refilled')).toBe(true);
   });
 
+  it('reads every metric of a day as the month has it through its "over a range" formula (the one the docs and describe give)', async () => {
+    // February 2024 of the shop landed above: the formula, run over its days in kpi_daily, against the month's row of kpi_monthly.
+    const checked: string[] = [];
+    for (const m of metricDefinitions) {
+      const formula = overARange(m);
+      if (!m.views.includes('kpi_daily') || !m.views.includes('kpi_monthly') || !formula.startsWith('SUM(') && !formula.startsWith('(') && !formula.startsWith('1 ')) continue;
+      const res = await wh.pool.query(
+        `select (${formula.replace(/−/g, '-')})::float8 as over_days, (select ${m.column}::float8 from metrics.kpi_monthly where date = '2024-02-01') as month
+           from metrics.kpi_daily where date between '2024-02-01' and '2024-02-29'`,
+      );
+      const { over_days: overDays, month } = res.rows[0] as { over_days: number | null; month: number | null };
+      if (month === null) expect(overDays, `${m.name}: ${formula}`).toBeNull();
+      else expect(overDays, `${m.name}: ${formula}`).toBeCloseTo(month, 9);
+      checked.push(m.name);
+    }
+    // Ratios of sums, and differences nested in them: bracketed, `(SUM(product_sales) − SUM(cogs)) / …`.
+    expect(checked).toEqual(expect.arrayContaining(['aov', 'conversion_rate', 'net_revenue', 'net_revenue_ex_tax', 'gross_margin', 'contribution_margin', 'contribution_profit']));
+    expect(overARange(metricByName('gross_margin')!)).toBe('(SUM(product_sales) − SUM(cogs)) / NULLIF(SUM(product_sales), 0)');
+    expect(overARange(metricByName('net_revenue_ex_tax')!)).toBe('SUM(revenue) − SUM(refunds) − (SUM(tax) − SUM(refunded_tax))');
+  });
+
   it("a server whose shared memory cannot hold parallel workers: the refresh runs again whole, in one process, and says so", async () => {
     // PostgreSQL's words and code for a full /dev/shm (a container's 64 MB), raised by a function
     // while statements may use parallel workers; the view reading it is kpi_daily's, plus a column.
