@@ -7,9 +7,6 @@ import type { Database } from '../warehouse/database.ts';
 import { loadReportData, type ReportData, type ReportRequest } from './data.ts';
 import { renderReportHtml } from './html.ts';
 
-export { REPORT_KINDS, type ReportKind } from './period.ts';
-export type { ReportData } from './data.ts';
-
 export interface Report {
   data: ReportData;
   html: string;
