@@ -4,6 +4,7 @@ import { catalogStreams, type CatalogSource } from '../catalog/catalog.ts';
 import { looksLikeCredential } from '../lib/logger.ts';
 import { isCalendarDate } from '../lib/dates.ts';
 import { didYouMean } from '../lib/names.ts';
+import { WARNING_CODES } from '../lib/warning-codes.ts';
 
 /** A calendar date written YYYY-MM-DD. */
 export const isoDate = z
@@ -553,6 +554,19 @@ export const configSchema = z
      */
     scheduleCatchUp: z.boolean().default(true),
     freshnessHours: z.number().positive().default(36),
+    /**
+     * Warnings not to record with each run, by their code (lib/warning-codes.ts): a standing
+     * condition the shop knows of, such as a thresholded GA4 property. They are still logged.
+     */
+    silenceWarnings: z
+      .array(z.string())
+      .superRefine((codes, ctx) => {
+        const known = Object.keys(WARNING_CODES);
+        codes.forEach((code, i) => {
+          if (!known.includes(code)) ctx.addIssue({ code: 'custom', path: [i], message: `no warning ${JSON.stringify(code)}${didYouMean(code, known)} (the codes: ${known.join(', ')})` });
+        });
+      })
+      .default([]),
     /**
      * Per-stream freshness limits in hours, by `source.stream`, over `freshnessHours` (and over
      * the built-in `fx.rates` limit of at least 96 h: rates exist on business days only).

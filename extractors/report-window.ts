@@ -90,11 +90,11 @@ export function stateAfter(previous: string | undefined, date: string): ReportSt
  */
 export function reportZone(ctx: Pick<ReadContext<unknown>, 'global' | 'warnOnce'>, source: string, label: string, zone: unknown): string {
   if (typeof zone !== 'string' || !zone) {
-    ctx.warnOnce(`${source}: ${label} reports no time zone; its days are taken as UTC days`);
+    ctx.warnOnce(`${source}: ${label} reports no time zone; its days are taken as UTC days`, 'account-time-zone');
     return 'UTC';
   }
   if (zone !== ctx.global.reportingTimezone) {
-    ctx.warnOnce(`${source}: ${label} reports days in ${zone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`);
+    ctx.warnOnce(`${source}: ${label} reports days in ${zone}, not in the reporting time zone ${ctx.global.reportingTimezone}; its dates are taken as they are`, 'account-time-zone');
   }
   return zone;
 }

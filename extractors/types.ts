@@ -3,6 +3,7 @@ import type { CatalogSource, StreamIdentity } from '../catalog/catalog.ts';
 import type { JsonValue, Page } from '../catalog/stream-contract.ts';
 import type { ConfigOf, VeriteConfig } from '../config/schema.ts';
 import type { SheetContext } from './shipments/column-mapping.ts';
+import type { WarningCode } from '../lib/warning-codes.ts';
 
 export type { JsonValue, LandTransaction, Page, StreamKind } from '../catalog/stream-contract.ts';
 
@@ -37,7 +38,7 @@ export interface ReadContext<C> {
   /** Reads a secret from the environment variable a `...Env` key names (registered for redaction). */
   secret(envVar: string): string;
   /** Logs a warning once per run for the same text (e.g. a report time zone differing from the reporting one). */
-  warnOnce(message: string): void;
+  warnOnce(message: string, code?: WarningCode): void;
 }
 
 /**

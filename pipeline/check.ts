@@ -10,6 +10,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { defaultStartDate } from './extract.ts';
 import { resolveSources } from './run.ts';
+import { codedWarning } from '../lib/warning-codes.ts';
 
 export interface CheckOptions {
   config: VeriteConfig;
@@ -67,7 +68,10 @@ export async function checkSources(options: CheckOptions): Promise<SourceCheckRe
         log: options.log.child({ source: name, check: true }),
         signal,
         secret: (envVar) => readSecret(envVar, `${name}: ${envVar}`),
-        warnOnce: (message) => void (warned.includes(message) || warned.push(message)),
+        warnOnce: (message, code) => {
+          const text = codedWarning(message, code);
+          if (!warned.includes(text)) warned.push(text);
+        },
       };
       const findings: CheckFinding[] = [];
       const check = options.checks?.[name] ?? (await sourceCheck(name));

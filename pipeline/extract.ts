@@ -7,6 +7,7 @@ import type { DateWindow, ReadContext, Source, Stream } from '../extractors/type
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { landPages, readStreamState } from '../loaders/raw-loader.ts';
+import type { WarningCode } from '../lib/warning-codes.ts';
 
 /** What one stream did in a run. */
 export interface StreamOutcome {
@@ -34,7 +35,7 @@ export interface ExtractStreamOptions {
   now: Date;
   signal?: AbortSignal;
   window?: DateWindow | null;
-  warnOnce: (message: string) => void;
+  warnOnce: (message: string, code?: WarningCode) => void;
   /** Called after each committed page with the stream's totals so far. */
   onPage?: (landed: StreamProgress) => void;
 }

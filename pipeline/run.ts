@@ -16,6 +16,7 @@ import { extractStream, type StreamOutcome, type StreamProgress } from './extrac
 import { keptAfterStop, RunLockLost } from './lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from './run-log.ts';
 import { postLoadSteps, type PostLoadStep, type StepOutcome } from './steps.ts';
+import { codedWarning, type WarningCode } from '../lib/warning-codes.ts';
 
 export interface RunOptions {
   warehouse: Warehouse;
@@ -65,6 +66,8 @@ export interface RunResult {
   error?: string;
   /** What the steps warned about (each record set aside, each warn check that failed …), one line each. */
   warnings: string[];
+  /** The codes of the warnings that came up and were silenced by `silenceWarnings` (not in `warnings`). */
+  silenced?: string[];
   /** The warehouse went away during the run (shut down, restarted, the connection cut). */
   warehouseLost: boolean;
 }
@@ -137,10 +140,18 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     return { runId, status: 'failed', streams: [], steps: [], landed: 0, quarantined: 0, error, warnings: [], warehouseLost: false };
   }
   const warned = new Set<string>();
-  const warnOnce = (message: string) => {
-    if (warned.has(message)) return;
-    warned.add(message);
-    log.warn(message);
+  /** The codes of the warnings silenced by the config (`silenceWarnings`) that came up: logged, not recorded. */
+  const silenced = new Set<WarningCode>();
+  const warnOnce = (message: string, code?: WarningCode) => {
+    if (code && (config.silenceWarnings ?? []).includes(code)) {
+      if (!silenced.has(code)) log.info({ code }, `${message} (silenced by silenceWarnings)`);
+      silenced.add(code);
+      return;
+    }
+    const text = codedWarning(message, code);
+    if (warned.has(text)) return;
+    warned.add(text);
+    log.warn(text);
   };
   const outcomes: StreamOutcome[] = [];
   const attempts = config.retries.streamAttempts;
@@ -256,6 +267,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   // What the extractors warned of (a file left unread, sampled GA4 data, a test key …) is the
   // run's warning too, recorded with it: a nightly run's log is seldom read.
   const warnings = [...warned, ...stepOutcomes.flatMap((s) => (s.status === 'succeeded' ? (s.warnings ?? []) : []))];
+  for (const s of stepOutcomes) for (const code of s.status === 'succeeded' ? (s.silenced ?? []) : []) silenced.add(code as WarningCode);
   const status = stopped ?? (error ? 'failed' : warnings.length ? 'succeeded with warnings' : 'succeeded');
   const landed = sum(outcomes, 'written');
   const quarantined = sum(outcomes, 'quarantined');
@@ -267,7 +279,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     // The next command that reaches the warehouse closes the row as abandoned (its liveness lock went with the session).
     log.warn({ err: errorMessage(failure) }, "could not record the run's end: the warehouse is gone");
   }
-  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error, warnings, warehouseLost: lost !== null };
+  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error, warnings, ...(silenced.size ? { silenced: [...silenced] } : {}), warehouseLost: lost !== null };
 }
 
 /** A stream's progress line: its pages, records and the dates of the data read so far. */

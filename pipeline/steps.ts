@@ -30,7 +30,7 @@ const transformStep: PostLoadStep = {
     const models = everyOneRebuilt ? `${built} models built` : `${built} models (${how.join(', ')})`;
     // How the build went when not as usual (in one process, short of shared memory) is said in its summary, as the refresh's warnings are.
     const summary = [`${models}, ${result.checks.length} data checks passed${aside}`, ...result.notes].join('; ');
-    return { status: 'succeeded', summary, warnings: result.warnings };
+    return { status: 'succeeded', summary, warnings: result.warnings, ...(result.silenced ? { silenced: result.silenced } : {}) };
   },
 };
 

@@ -70,6 +70,7 @@ export function notInFuture(table: string, dateColumn: string, key: string): Sto
 export function soldLinesWithoutCost(): WarnCheck {
   return {
     name: 'sold lines have a unit cost',
+    code: 'sold-lines-without-cost',
     severity: 'warn',
     // A SKU the costs file writes in other capitals is named beside it (SKUs are matched exactly).
     failing: () =>
@@ -104,6 +105,7 @@ export const unlistedSoldVariantsIndex: PartialIndex = { name: 'order_lines_unli
 export function soldVariantsMissingFromProducts(): WarnCheck {
   return {
     name: 'sold variants are in the products stream',
+    code: 'sold-variants-not-listed',
     severity: 'warn',
     failing: () =>
       sql`select variant_id, max(sku collate "C") collate "default" as sku, count(*)::int as lines
@@ -132,6 +134,7 @@ export function soldVariantsMissingFromProducts(): WarnCheck {
 export function chargeDaysWithoutBalanceTransactions(): WarnCheck {
   return {
     name: 'days with charges have balance transactions',
+    code: 'charge-days-without-balance',
     severity: 'warn',
     failing: () =>
       sql`with span as (select min(payment_date) as first, max(payment_date) as last from core.payments where status = 'succeeded'),

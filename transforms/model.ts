@@ -2,6 +2,7 @@ import type { AliasableExpression, Compilable, Kysely, RawBuilder, Selectable } 
 import type { ChannelRule, VeriteConfig } from '../config/schema.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { RawChange } from './raw-changes.ts';
+import type { WarningCode } from '../lib/warning-codes.ts';
 
 /** What every model is built with: the reporting conventions of docs/metrics.md. */
 export interface TransformContext {
@@ -44,6 +45,8 @@ export interface StopCheck extends CheckBase {
 /** A check whose failing rows are a warning of the run, never a reason to keep the previous build. */
 export interface WarnCheck extends CheckBase {
   severity: 'warn';
+  /** Its code, when a shop may silence it as a standing condition (`silenceWarnings`). */
+  code?: WarningCode;
   /** The warning, in a sentence, from the failing rows. */
   describe(rows: Record<string, unknown>[]): string;
 }

@@ -11,6 +11,7 @@ import { tableSignature } from '../warehouse/table-signature.ts';
 import { defaultChannelRules } from './channels.ts';
 import { changeSets, changedStreams, compile, executeReading, keepChangedRows, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
 import { FOLDED_COLUMN, type ChangeSets, type DataCheck, type Model, type PartialIndex, type SetAsideCheck, type StopCheck, type TransformContext, type WarnCheck } from './model.ts';
+import { codedWarning, type WarningCode } from '../lib/warning-codes.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
 
@@ -42,6 +43,8 @@ export interface CheckResult {
   sql?: string;
   /** A warning check: failing, it warns and the build is still published. */
   warning?: boolean;
+  /** A warning check's code (`silenceWarnings`). */
+  code?: WarningCode;
 }
 
 /** What one set-aside check took out of its model's table in this build. */
@@ -71,6 +74,8 @@ export interface TransformResult {
   setAside: SetAsideResult[];
   /** One line per record set aside (the first few of each check), for the run's summary. */
   warnings: string[];
+  /** The codes of the failing warn checks the config silences (`silenceWarnings`): logged, not in `warnings`. */
+  silenced?: string[];
   /**
    * How the build went, when not as usual: it went on in one process because the server ran
    * short of shared memory for parallel workers (what to give the server is said).
@@ -377,7 +382,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
               passed,
               sample: rows.slice(0, 5),
               message: passed ? undefined : check.describe?.(rows),
-              ...(check.severity === 'warn' ? { warning: true } : {}),
+              ...(check.severity === 'warn' ? { warning: true, ...(check.code ? { code: check.code } : {}) } : {}),
             });
           } catch (error) {
             await savepoint.rollbackToSavepoint('check').execute();
@@ -405,7 +410,11 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       : failedChecks.length
         ? failedChecks.map((c) => `${c.model}: check ${c.check} failed${c.message ? `: ${c.message}` : ''}${c.sample.length ? ` (e.g. ${JSON.stringify(c.sample[0])})` : ''}`).join('; ')
         : undefined;
-    const warnings = [...setAside.flatMap(setAsideWarnings), ...checks.filter((c) => !c.passed && c.warning).map((c) => `${c.model}: ${c.message ?? c.check}`)];
+    const warned = checks.filter((c) => !c.passed && c.warning);
+    const isSilenced = (c: CheckResult) => c.code !== undefined && (config.silenceWarnings ?? []).includes(c.code);
+    for (const c of warned.filter(isSilenced)) options.log?.info({ code: c.code }, `${c.model}: ${c.message ?? c.check} (silenced by silenceWarnings)`);
+    const warnings = [...setAside.flatMap(setAsideWarnings), ...warned.filter((c) => !isSilenced(c)).map((c) => codedWarning(`${c.model}: ${c.message ?? c.check}`, c.code))];
+    const silenced = [...new Set(warned.filter(isSilenced).map((c) => c.code!))];
     if (error) {
       await trx.rollback().execute();
       committed = true;
@@ -416,7 +425,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     await trx.commit().execute();
     committed = true;
     await dropRedundantIndexes(db, ordered, options.log);
-    return { status: 'succeeded', published: true, results, checks, setAside, warnings, notes: buildNotes };
+    return { status: 'succeeded', published: true, results, checks, setAside, warnings, ...(silenced.length ? { silenced } : {}), notes: buildNotes };
   } finally {
     if (!committed) await trx.rollback().execute().catch(() => undefined);
   }

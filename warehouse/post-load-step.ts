@@ -25,5 +25,7 @@ export interface StepOutcome {
    * the run then ends "succeeded with warnings".
    */
   warnings?: string[];
+  /** The codes of the warnings that came up and were silenced by the config's `silenceWarnings`. */
+  silenced?: string[];
   error?: unknown;
 }

@@ -139,6 +139,7 @@ export function printRun(result: RunResult): void {
     process.stdout.write(`\nWarnings${setAside ? ' (records set aside are left out of every metric: verite quarantine list, show, drop, retry)' : ''}:\n`);
     for (const warning of result.warnings) process.stdout.write(`  ${redactString(warning)}\n`);
   }
+  if (result.silenced?.length) process.stdout.write(`Silenced by silenceWarnings (in the log only): ${result.silenced.join(', ')}\n`);
 }
 
 /** One line for stderr: how many warnings, and the first. */

@@ -122,10 +122,10 @@ export async function* readTrafficDaily(ctx: ReadContext<Ga4Config>, createClien
     const metadata = response.metadata;
     if (!metadata) return;
     if (metadata.dataLossFromOtherRow) {
-      ctx.warnOnce(`ga4: property ${property.id} grouped some rows of a day into "(other)" (too many distinct values); those rows' dimensions are lost`);
+      ctx.warnOnce(`ga4: property ${property.id} grouped some rows of a day into "(other)" (too many distinct values); those rows' dimensions are lost`, 'ga4-other-row');
     }
-    if (metadata.samplingMetadatas?.length) ctx.warnOnce(`ga4: property ${property.id} answered with sampled data for some days`);
-    if (metadata.subjectToThresholding) ctx.warnOnce(`ga4: property ${property.id} applies thresholds to its reports; small counts may be left out`);
+    if (metadata.samplingMetadatas?.length) ctx.warnOnce(`ga4: property ${property.id} answered with sampled data for some days`, 'ga4-sampled');
+    if (metadata.subjectToThresholding) ctx.warnOnce(`ga4: property ${property.id} applies thresholds to its reports; small counts may be left out`, 'ga4-thresholds');
   }
 }
 

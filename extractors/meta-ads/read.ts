@@ -78,7 +78,7 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
   }
   // Meta stopped returning these two on 2026-01-12; asking for them yields no value.
   const retired = windows.filter((w) => w === '7d_view' || w === '28d_view');
-  if (retired.length) ctx.warnOnce(`meta_ads: Meta no longer returns the ${retired.join(' and ')} attribution window; actions counted in it come back empty`);
+  if (retired.length) ctx.warnOnce(`meta_ads: Meta no longer returns the ${retired.join(' and ')} attribution window; actions counted in it come back empty`, 'meta-retired-attribution');
   if (range.from > range.to) {
     ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
     return;

@@ -91,7 +91,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
   if (listing.ignored.length) {
     const shown = listing.ignored.slice(0, 5).join(', ');
     const workbook = listing.ignored.some((name) => /\.(xlsm|xls|ods|numbers)$/i.test(name)) ? ': save a spreadsheet as .xlsx or as CSV UTF-8 to have it read' : '';
-    ctx.warnOnce(`${spec.source}: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl, .json or .xlsx and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})${workbook}`);
+    ctx.warnOnce(`${spec.source}: ${listing.ignored.length} file(s) of ${pattern} are not .csv, .jsonl, .json or .xlsx and are left alone (${shown}${listing.ignored.length > 5 ? ', …' : ''})${workbook}`, 'files-left-alone');
   }
   if (!listing.files.length) {
     log.info({ path: pattern }, 'no export files in the drop');

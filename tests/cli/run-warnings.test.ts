@@ -40,6 +40,12 @@ describe('the warnings of verite run', () => {
     expect(out).toContain(`  ${COST}\n  shopify.orders 1001 set aside: created_at "last Tuesday" is not a date\n`);
   });
 
+  it('name the codes the config silenced, which are in the log only', () => {
+    const out = printed({ ...result([]), status: 'succeeded', silenced: ['ga4-thresholds'] });
+    expect(out).toContain('Silenced by silenceWarnings (in the log only): ga4-thresholds\n');
+    expect(out).not.toContain('\nWarnings');
+  });
+
   it('point to the quarantine commands for the summary line of many records set aside alone', () => {
     const out = printed(result(['… and 40 more stripe.charges records set aside by staging.stripe_charges (verite quarantine list)']));
     expect(out).toContain('\nWarnings (records set aside are left out of every metric: verite quarantine list, show, drop, retry):\n');

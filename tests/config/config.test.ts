@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { databaseUrlFromEnv, jsonErrorOffset, loadConfig, readSecret } from '../
 import type { VeriteConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
+import { WARNING_CODES } from '../../lib/warning-codes.ts';
 
 const made: string[] = [];
 afterAll(() => {
@@ -84,6 +85,15 @@ describe('configuration', () => {
     expect(() => read('')).toThrow(/is not set/);
     // Both the value read and the one given are redacted wherever they show up.
     expect(redactString(`sent ${token}; given "${token}"`)).not.toContain(token);
+  });
+
+  it('takes the codes of the warnings to silence, and refuses one it does not know, naming the close one', async () => {
+    expect(await loaded({ silenceWarnings: ['ga4-thresholds', 'sold-lines-without-cost'] }, (c) => c.silenceWarnings)).toEqual(['ga4-thresholds', 'sold-lines-without-cost']);
+    expect(await loaded({}, (c) => c.silenceWarnings)).toEqual([]);
+    // docs/operations.md lists every code with what it warns of.
+    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    for (const [code, says] of Object.entries(WARNING_CODES)) expect(doc, code).toContain(`| \`${code}\` | ${says} |`);
+    expect(await loaded({ silenceWarnings: ['ga4-threshold'] }, (c) => c.silenceWarnings)).toMatch(/^silenceWarnings\.0: no warning "ga4-threshold" \(did you mean ga4-thresholds\?\) \(the codes: ga4-thresholds, ga4-sampled, /);
   });
 
   it('places a JSON error by line and column, and names the comment or trailing comma JSON does not allow', async () => {

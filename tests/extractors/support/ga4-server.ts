@@ -67,6 +67,8 @@ export interface FakeGa4 {
   rows: (propertyId: string, date: string) => Ga4Row[];
   /** Answers day reports with `metadata.dataLossFromOtherRow` (rows grouped into "(other)"). */
   otherRow: boolean;
+  /** Answers day reports with `metadata.subjectToThresholding` (a property with Google signals on). */
+  thresholded: boolean;
   tokensPerRequest: number;
   quota: Map<string, { tokensPerHour: QuotaCounter; tokensPerDay: QuotaCounter }>;
   reports: SeenReport[];
@@ -115,6 +117,7 @@ export async function startFakeGa4(dir: string): Promise<FakeGa4> {
     properties: new Map(),
     rows: () => [],
     otherRow: false,
+    thresholded: false,
     tokensPerRequest: 10,
     quota: new Map(),
     reports: [],
@@ -210,7 +213,7 @@ export async function startFakeGa4(dir: string): Promise<FakeGa4> {
         metricValues: metrics.map((name) => ({ value: row[name] ?? '0' })),
       })),
       ...(all.length ? { rowCount: all.length } : {}),
-      metadata: { currencyCode: property.currencyCode, timeZone: property.timeZone, ...(fake.otherRow && dimensions.length ? { dataLossFromOtherRow: true } : {}) },
+      metadata: { currencyCode: property.currencyCode, timeZone: property.timeZone, ...(fake.otherRow && dimensions.length ? { dataLossFromOtherRow: true } : {}), ...(fake.thresholded && dimensions.length ? { subjectToThresholding: true } : {}) },
       ...(report.body.returnPropertyQuota
         ? {
             propertyQuota: {
