@@ -11,7 +11,7 @@ const ADDRESS = 'firstName lastName name company address1 address2 city province
 
 /** An order's own fields; its refunds come as a list (ids and dates; transactions are asked for by id). */
 export const ORDER_FIELDS = [
-  'id name email phone createdAt updatedAt processedAt cancelledAt cancelReason closedAt test',
+  'id name email phone createdAt updatedAt processedAt cancelledAt cancelReason closedAt test taxesIncluded',
   'currencyCode presentmentCurrencyCode displayFinancialStatus displayFulfillmentStatus note tags sourceName paymentGatewayNames',
   `totalPriceSet { ${BOTH_MONEY} } subtotalPriceSet { ${SHOP_MONEY} } totalDiscountsSet { ${SHOP_MONEY} } totalTaxSet { ${SHOP_MONEY} }`,
   `totalShippingPriceSet { ${BOTH_MONEY} } currentTotalPriceSet { ${SHOP_MONEY} }`,
@@ -26,7 +26,7 @@ export const ORDER_FIELDS = [
  * tax lines, lists of at most a few entries, which the line's sales are computed from.
  */
 export const LINE_ITEM_FIELDS = [
-  `id name title quantity currentQuantity sku vendor variant { id } product { id } originalUnitPriceSet { ${SHOP_MONEY} } totalDiscountSet { ${SHOP_MONEY} }`,
+  `id name title variantTitle quantity currentQuantity sku vendor variant { id } product { id } originalUnitPriceSet { ${SHOP_MONEY} } totalDiscountSet { ${SHOP_MONEY} }`,
   `discountAllocations { allocatedAmountSet { ${SHOP_MONEY} } } taxLines { priceSet { ${SHOP_MONEY} } rate title }`,
 ].join(' ');
 

@@ -40,6 +40,7 @@ export interface GqlLineItem {
   id: string;
   name?: string | null;
   title?: string | null;
+  variantTitle?: string | null;
   quantity?: number | null;
   currentQuantity?: number | null;
   sku?: string | null;
@@ -115,6 +116,7 @@ export interface GqlOrder {
   cancelReason?: string | null;
   closedAt?: string | null;
   test?: boolean | null;
+  taxesIncluded?: boolean | null;
   currencyCode?: string | null;
   presentmentCurrencyCode?: string | null;
   displayFinancialStatus?: string | null;
@@ -226,6 +228,7 @@ function lineItem(li: GqlLineItem): Json {
     admin_graphql_api_id: li.id,
     name: li.name ?? null,
     title: li.title ?? null,
+    variant_title: li.variantTitle ?? null,
     quantity: li.quantity ?? null,
     current_quantity: li.currentQuantity ?? null,
     sku: li.sku ?? null,
@@ -305,6 +308,8 @@ export function reshapeOrder(o: GqlOrder): Json {
     cancel_reason: lower(o.cancelReason),
     closed_at: o.closedAt ?? null,
     test: o.test ?? false,
+    // Whether the line prices and the subtotal include tax (most EU shops): the line sales take it out.
+    taxes_included: o.taxesIncluded ?? null,
     currency: o.currencyCode ?? o.totalPriceSet?.shopMoney?.currencyCode ?? null,
     presentment_currency: o.presentmentCurrencyCode ?? null,
     total_price: amount(o.totalPriceSet),

@@ -5,6 +5,7 @@ import type { DateWindow } from '../../extractors/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
+import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { bag, fakeInventoryItem, fakeOrder, fakeProduct, fakeRefundLine, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
@@ -238,7 +239,7 @@ describe('shopify.inventory_levels', () => {
 
 describe('shopify.orders: what products and profit read of an order', () => {
   it('lands each refund\'s line items (the first five with the refund, the rest by a follow-up query) and each line\'s discount allocations and tax lines', async () => {
-    const order = fakeOrder(1, at(10), at(12), { lines: 8, refund: '70.00', refundAt: at(12) });
+    const order = fakeOrder(1, at(10), at(12), { lines: 8, refund: '70.00', refundAt: at(12), taxesIncluded: true });
     // Tax included at 20 %: a line of 10.00 less an allocated discount of 1.00 holds 1.50 of tax.
     order.lineItems[0] = { ...order.lineItems[0], discountAllocations: [{ allocatedAmountSet: bag('1.00') }], taxLines: [{ priceSet: bag('1.50'), rate: 0.2, title: 'VAT' }] };
     order.refunds[0]!.refundLineItems = order.lineItems.slice(0, 7).map((line, i) => fakeRefundLine(i, String(line.id), 1, '10.00', '1.67'));
@@ -260,5 +261,13 @@ describe('shopify.orders: what products and profit read of an order', () => {
       discount_allocations: [{ amount: '1.00' }], tax_lines: [{ price: '1.50', rate: 0.2, title: 'VAT' }],
     });
     expect(landed.line_items[1]).toMatchObject({ discount_allocations: [], tax_lines: [] });
+    // Whether the prices include tax, which the line sales take out (most EU shops), and the variant's title.
+    expect(landed.taxes_included).toBe(true);
+    expect(landed.line_items[0].variant_title).toBe('Default Title');
+    const config = configSchema.parse({ reportingCurrency: 'EUR' });
+    expect((await runTransforms(wh, config, { now: new Date(at(13)) })).status).toBe('succeeded');
+    const line = (await wh.pool.query(`select line_sales::text as sales, taxes_included, variant_title from core.order_lines where line_id = '100100'`)).rows[0];
+    // 1 × 10.00, less the 1.00 discount allocated to it, less the 1.50 of tax the price holds.
+    expect(line).toEqual({ sales: '7.50', taxes_included: true, variant_title: 'Default Title' });
   });
 });

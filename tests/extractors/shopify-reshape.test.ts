@@ -21,6 +21,8 @@ const node: GqlOrder = {
   cancelReason: null,
   closedAt: null,
   test: false,
+  // French prices include TVA: 2 × 24.95 − 5.00 = 44.90 holds 7.48 of tax at 20 %.
+  taxesIncluded: true,
   currencyCode: 'EUR',
   presentmentCurrencyCode: 'USD',
   displayFinancialStatus: 'PARTIALLY_REFUNDED',
@@ -43,7 +45,7 @@ const node: GqlOrder = {
   customerJourneySummary: { firstVisit: { landingPage: 'https://shop.example/?utm_source=google&utm_medium=cpc', referrerUrl: 'https://www.google.com/' } },
   lineItems: [
     {
-      id: 'gid://shopify/LineItem/901', name: 'Mug - Blue', title: 'Mug', quantity: 2, currentQuantity: 1, sku: 'MUG-B', vendor: 'Atelier',
+      id: 'gid://shopify/LineItem/901', name: 'Mug - Blue', title: 'Mug', variantTitle: 'Blue', quantity: 2, currentQuantity: 1, sku: 'MUG-B', vendor: 'Atelier',
       variant: { id: 'gid://shopify/ProductVariant/31' }, product: { id: 'gid://shopify/Product/3' },
       originalUnitPriceSet: shop('24.95'), totalDiscountSet: shop('5.00'),
       discountAllocations: [{ allocatedAmountSet: shop('5.00') }], taxLines: [{ priceSet: shop('7.48'), rate: 0.2, title: 'TVA' }],
@@ -86,6 +88,7 @@ describe('reshapeOrder', () => {
       cancel_reason: null,
       closed_at: null,
       test: false,
+      taxes_included: true,
       currency: 'EUR',
       presentment_currency: 'USD',
       total_price: '59.90',
@@ -110,7 +113,7 @@ describe('reshapeOrder', () => {
       },
       line_items: [
         {
-          id: 901, admin_graphql_api_id: 'gid://shopify/LineItem/901', name: 'Mug - Blue', title: 'Mug', quantity: 2, current_quantity: 1,
+          id: 901, admin_graphql_api_id: 'gid://shopify/LineItem/901', name: 'Mug - Blue', title: 'Mug', variant_title: 'Blue', quantity: 2, current_quantity: 1,
           sku: 'MUG-B', vendor: 'Atelier', variant_id: 31, product_id: 3,
           price: '24.95', price_set: { shop_money: { amount: '24.95', currency_code: 'EUR' } },
           total_discount: '5.00', total_discount_set: { shop_money: { amount: '5.00', currency_code: 'EUR' } },
@@ -119,7 +122,7 @@ describe('reshapeOrder', () => {
           tax_lines: [{ price: '7.48', rate: 0.2, title: 'TVA', price_set: { shop_money: { amount: '7.48', currency_code: 'EUR' } } }],
         },
         {
-          id: 902, admin_graphql_api_id: 'gid://shopify/LineItem/902', name: 'Custom engraving', title: 'Custom engraving', quantity: 1, current_quantity: 1,
+          id: 902, admin_graphql_api_id: 'gid://shopify/LineItem/902', name: 'Custom engraving', title: 'Custom engraving', variant_title: null, quantity: 1, current_quantity: 1,
           sku: null, vendor: null, variant_id: null, product_id: null,
           price: '0.00', price_set: { shop_money: { amount: '0.00', currency_code: 'EUR' } },
           total_discount: '0.00', total_discount_set: { shop_money: { amount: '0.00', currency_code: 'EUR' } },

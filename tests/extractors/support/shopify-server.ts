@@ -560,7 +560,7 @@ const gid = (type: string, n: number | string) => `gid://shopify/${type}/${n}`;
  * A small order as the GraphQL Admin API describes it: `lines` line items of 10.00 EUR, an
  * optional refund of `refund` EUR (one successful REFUND transaction).
  */
-export function fakeOrder(n: number, createdAt: string, updatedAt = createdAt, options: { lines?: number; refund?: string; refundAt?: string } = {}): FakeOrder {
+export function fakeOrder(n: number, createdAt: string, updatedAt = createdAt, options: { lines?: number; refund?: string; refundAt?: string; taxesIncluded?: boolean } = {}): FakeOrder {
   const lines = options.lines ?? 1;
   const total = (10 * lines).toFixed(2);
   return {
@@ -575,6 +575,7 @@ export function fakeOrder(n: number, createdAt: string, updatedAt = createdAt, o
     cancelReason: null,
     closedAt: null,
     test: false,
+    taxesIncluded: options.taxesIncluded ?? false,
     currencyCode: 'EUR',
     presentmentCurrencyCode: 'EUR',
     displayFinancialStatus: options.refund ? 'PARTIALLY_REFUNDED' : 'PAID',
@@ -596,6 +597,7 @@ export function fakeOrder(n: number, createdAt: string, updatedAt = createdAt, o
       id: gid('LineItem', (1000 + n) * 100 + i),
       name: `Item ${i + 1}`,
       title: `Item ${i + 1}`,
+      variantTitle: 'Default Title',
       quantity: 1,
       currentQuantity: 1,
       sku: `SKU-${i + 1}`,
