@@ -125,7 +125,7 @@ export const catalog = {
       versionOf: (r) => isoTimestamp(r.updated_at),
       kindProblem: kindOf(null, 'Order'),
     }),
-    customers: identity('customers', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), {
+    customers: identity('customers', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
       versionOf: (r) => isoTimestamp(r.updated_at),
       kindProblem: kindOf(null, 'Customer'),
     }),
@@ -133,7 +133,7 @@ export const catalog = {
     // a shop that deletes nothing for a month is not a stale stream.
     deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id), { datesData: false }),
     // A catalogue may go weeks without an edit: fresh while it is read (sparse).
-    products: identity('products', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), {
+    products: identity('products', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
       versionOf: (r) => isoTimestamp(r.updated_at),
       kindProblem: kindOf(null, 'Product'),
       sparse: true,
