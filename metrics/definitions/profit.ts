@@ -33,7 +33,7 @@ export const refundedTax = metric('profit', {
   description:
     "Tax paid back: the `total_tax` of the refunded line items of the successful refunds of counted orders, dated by the refund's `created_at` " +
     'and converted at the rate of that date.',
-  formula: 'sum of `total_tax` of the `refund_line_items` of the successful refunds (see The metric contract) of counted orders, created that date, converted on the refund date',
+  formula: 'sum of `total_tax` of the `refund_line_items` of the successful refunds (see Conventions) of counted orders, created that date, converted on the refund date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders', 'fx.rates'],

@@ -37,7 +37,7 @@ export const refunds = metric('sales', {
   description:
     "The successful refund transactions (kind refund, status success) of counted orders, dated by the refund's own `created_at` " +
     '(not the order date) and converted at the rate of that date.',
-  formula: 'refunds (see The metric contract) created that date, by refund date, not order date',
+  formula: 'refunds (see Conventions) created that date, by refund date, not order date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders', 'fx.rates'],
