@@ -82,3 +82,40 @@ export async function plannedDateReplacement(
     client.release();
   }
 }
+
+/**
+ * The last step of landing a report stream's file: once every page has landed (each merged by
+ * key, removing nothing), removes in one transaction the rows of the file's dates that the file
+ * did not bring, which are those whose `_batch_id` is not the landing's (a page gives its batch
+ * to every row it writes or finds unchanged). The raw table's trigger records each removal in
+ * `ops.raw_changes` as the landing's. A landing stopped before its last page never gets here,
+ * so a file read in part removes nothing. Returns how many rows went.
+ */
+export async function removeRowsNotBrought(
+  pool: pg.Pool,
+  target: { source: string; stream: StreamIdentity; runId: string; batchId: string },
+  dates: readonly string[],
+): Promise<number> {
+  if (target.stream.kind !== 'date-report' || dates.length === 0) return 0;
+  const quoted = `raw."${target.source}__${target.stream.name}"`;
+  const client = await pool.connect();
+  const run = async (text: string, values: unknown[] = []) => {
+    try {
+      return await client.query(text, values);
+    } catch (error) {
+      throw new WarehouseError(`statement failed: ${(error as Error).message}`, text, values, { cause: error });
+    }
+  };
+  try {
+    await run('begin');
+    await run(`select set_config('verite.run_id', $1, true), set_config('verite.batch_id', $2, true)`, [target.runId, target.batchId]);
+    const removed = await run(`delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2`, [dates, target.batchId]);
+    await run('commit');
+    return removed.rowCount ?? 0;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -318,16 +318,16 @@ export async function readStreamState(pool: pg.Pool, source: string, stream: str
 
 /**
  * Lands every page of a stream read, page by page, each in its own transaction.
- * `onPage` is told after each commit (progress, counters). With `datesOfRecords`, a page of a
- * date-report stream replaces the dates its valid records hold (an imported file names no
- * dates of its own; a record that is quarantined does not take its date's rows away).
+ * `onPage` is told after each commit (progress, counters). A page of a date-report stream
+ * replaces the dates it names (`page.dates`, as an extractor's page of whole days does); a page
+ * without dates (an imported file's, whose records of one date may span pages) only merges by
+ * key, and the file's replacement is finished by `removeRowsNotBrought` once every page landed.
  */
 export async function landPages(
   pool: pg.Pool,
   target: Omit<LandTarget, 'batchId'> & { batchId?: string },
   pages: AsyncIterable<Page> | Iterable<Page>,
   onPage?: (result: LandResult, pageNumber: number) => void,
-  options: { datesOfRecords?: boolean } = {},
 ): Promise<LandResult & { pages: number }> {
   const full: LandTarget = { ...target, batchId: target.batchId ?? randomUUID() };
   const total: LandResult & { pages: number } = { received: 0, written: 0, unchanged: 0, quarantined: 0, pages: 0 };
@@ -352,10 +352,9 @@ export async function landPages(
   try {
     for await (const page of pages) {
       const prepared = preparePage(full.stream, page.records, `page ${total.pages + 1}`);
-      const landed = options.datesOfRecords && full.stream.kind === 'date-report' ? { ...page, dates: [...new Set(prepared.rows.map((r) => r.reportDate!))] } : page;
       await settle();
       total.pages++;
-      writing = writePage(pool, full, landed, prepared);
+      writing = writePage(pool, full, page, prepared);
       writing.catch(() => undefined);
     }
     await settle();

@@ -7,14 +7,14 @@ import { wrongSheet } from '../../extractors/shipments/drop-files.ts';
 import { doubtfulAmountWarning, fileDecimalMark, mapJsonItem } from '../../extractors/shipments/file-drop.ts';
 import { knownSource } from '../../extractors/sources.ts';
 import type { KnownSources, Page } from '../../extractors/types.ts';
-import { UsageError } from '../../lib/errors.ts';
+import { errorMessage, UsageError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
-import { plannedDateReplacement, type DateReplacement } from '../../loaders/date-replacement.ts';
+import { plannedDateReplacement, removeRowsNotBrought, type DateReplacement } from '../../loaders/date-replacement.ts';
 import { checkFileFormat, FileFormatError, formatOf, readRecordsFile, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { landPages } from '../../loaders/raw-loader.ts';
 import { whileHoldingRunLock } from '../../pipeline/lock.ts';
 import { finishRun, finishStreamRun, startRun, startStreamRun } from '../../pipeline/run-log.ts';
-import { action, commandContext, EXIT, ExitCode, withWarehouse, type GlobalOptions } from '../context.ts';
+import { action, commandContext, EXIT, ExitCode, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 
 /** Dates listed one per line in the output; past this, the rest are summed up. */
 const DATES_SHOWN = 20;
@@ -85,56 +85,76 @@ export function registerImport(program: Command, known: KnownSources): void {
           for await (const records of readRecordsFile(file, { mapCsvRow, sheet: sheetChoice })) yield mapJson ? records.map((item) => mapJsonItem(item, mapJson)) : records;
         };
         const name = basename(file);
-        return withWarehouse(ctx.log, async (warehouse) => {
-          // A report stream's file replaces the dates it holds, as a re-extraction would: said
-          // before anything lands, and only with --replace-dates when rows would go.
-          const dates = await plannedDateReplacement(warehouse.pool, sourceName, identity, read());
-          const losing = dates.filter((d) => d.removed > 0);
-          if (losing.length && !options.replaceDates) throw new UsageError(refusal(label, name, losing));
-          const runId = randomUUID();
-          await startRun(warehouse, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
-          let result;
-          try {
-            const pages = (async function* (): AsyncGenerator<Page> {
-              for await (const records of read()) yield { records };
-            })();
-            // Under the run lock, as every landing: the incremental transform reads the change log
-            // under it, so no page may be in flight then (docs/scale.md, "Watermark").
-            result = await whileHoldingRunLock(warehouse.pool, () =>
-              landPages(warehouse.pool, { source: sourceName, stream: identity, runId }, pages, undefined, { datesOfRecords: true }),
-            );
-          } catch (error) {
-            await finishRun(warehouse.db, runId, { status: 'failed', landed: 0, quarantined: 0, error: (error as Error).message });
-            throw error;
-          }
-          // Quarantined here: every record refused this time, even one already in the quarantine.
-          const refused = result.received - result.written - result.unchanged;
-          const nothing =
-            result.written + result.unchanged > 0
-              ? null
-              : result.received === 0
-                ? `${name} holds no records: nothing was landed`
-                : // The first record's reason often says what is wrong with the whole file (the stream it was given to).
-                  `nothing of ${name} was landed: all its ${result.received} record(s) were quarantined${result.firstReason ? ` (the first: ${result.firstReason})` : ''}`;
-          await finishRun(warehouse.db, runId, { status: nothing ? 'failed' : 'succeeded', landed: result.written, quarantined: refused, error: nothing });
-          // A sparse stream (unit costs, a catalogue) is fresh while it is read; a file imported by
-          // hand is how some shops deliver it, so a successful import counts as its read. Not for
-          // a stream of the daily business: an import of history says nothing of yesterday.
-          if (!nothing && identity.sparse) {
-            const read = await startStreamRun(warehouse.db, { runId, source: sourceName, stream: identity.name, attempt: 1 });
-            await finishStreamRun(warehouse.db, read, { status: 'succeeded', pages: 1, landed: result.written, quarantined: refused });
-          }
-          process.stdout.write(`${label}: ${result.received} record(s) read, ${result.written} written, ${result.unchanged} unchanged, ${refused} quarantined\n`);
-          const replaced = dates.filter((d) => d.held > 0);
-          if (replaced.length) process.stdout.write(replacedDates(replaced));
-          if (refused) {
-            process.stdout.write(
-              `Quarantined records are in ops.quarantine with their reason and line: verite query "select location, reason from ops.quarantine where run_id = '${runId}' order by quarantined_at"\n`,
-            );
-          }
-          if (nothing) throw new ExitCode(EXIT.failed, `verite: ${label}: ${nothing}`);
-          return EXIT.ok;
-        }, { lands: true });
+        // Ctrl-C or SIGTERM: the page being landed commits, and the import stops there (a second signal stops at once).
+        const { signal, dispose } = interruptSignal(ctx.log);
+        try {
+          return await withWarehouse(ctx.log, async (warehouse) => {
+            // A report stream's file replaces the dates it holds, as a re-extraction would: said
+            // before anything lands, and only with --replace-dates when rows would go.
+            const dates = await plannedDateReplacement(warehouse.pool, sourceName, identity, read());
+            const losing = dates.filter((d) => d.removed > 0);
+            if (losing.length && !options.replaceDates) throw new UsageError(refusal(label, name, losing));
+            if (signal.aborted) throw new ExitCode(EXIT.failed, `verite: ${label}: ${errorMessage(signal.reason)} before anything of ${name} was landed`);
+            const runId = randomUUID();
+            const batchId = randomUUID();
+            await startRun(warehouse, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
+            let result;
+            try {
+              const pages = (async function* (): AsyncGenerator<Page> {
+                for await (const records of read()) {
+                  if (signal.aborted) return;
+                  yield { records };
+                }
+              })();
+              // Under the run lock, as every landing: the incremental transform reads the change log
+              // under it, so no page may be in flight then (docs/scale.md, "Watermark"). A report
+              // stream's pages merge by key, and the rows of the file's dates it did not bring go
+              // last, in one transaction, once every page landed: a file stopped half-way removes nothing.
+              result = await whileHoldingRunLock(warehouse.pool, async () => {
+                const landed = await landPages(warehouse.pool, { source: sourceName, stream: identity, runId, batchId }, pages);
+                if (!signal.aborted) await removeRowsNotBrought(warehouse.pool, { source: sourceName, stream: identity, runId, batchId }, dates.map((d) => d.date));
+                return landed;
+              });
+            } catch (error) {
+              await finishRun(warehouse.db, runId, { status: 'failed', landed: 0, quarantined: 0, error: (error as Error).message });
+              throw error;
+            }
+            if (signal.aborted) {
+              const stopped = `${errorMessage(signal.reason)} after ${result.pages} page(s) of ${name}: the ${result.written} record(s) written stay; no row of its dates was removed. Import the file again to finish`;
+              await finishRun(warehouse.db, runId, { status: 'interrupted', landed: result.written, quarantined: result.received - result.written - result.unchanged, error: stopped });
+              throw new ExitCode(EXIT.failed, `verite: ${label}: ${stopped}`);
+            }
+            // Quarantined here: every record refused this time, even one already in the quarantine.
+            const refused = result.received - result.written - result.unchanged;
+            const nothing =
+              result.written + result.unchanged > 0
+                ? null
+                : result.received === 0
+                  ? `${name} holds no records: nothing was landed`
+                  : // The first record's reason often says what is wrong with the whole file (the stream it was given to).
+                    `nothing of ${name} was landed: all its ${result.received} record(s) were quarantined${result.firstReason ? ` (the first: ${result.firstReason})` : ''}`;
+            await finishRun(warehouse.db, runId, { status: nothing ? 'failed' : 'succeeded', landed: result.written, quarantined: refused, error: nothing });
+            // A sparse stream (unit costs, a catalogue) is fresh while it is read; a file imported by
+            // hand is how some shops deliver it, so a successful import counts as its read. Not for
+            // a stream of the daily business: an import of history says nothing of yesterday.
+            if (!nothing && identity.sparse) {
+              const read = await startStreamRun(warehouse.db, { runId, source: sourceName, stream: identity.name, attempt: 1 });
+              await finishStreamRun(warehouse.db, read, { status: 'succeeded', pages: 1, landed: result.written, quarantined: refused });
+            }
+            process.stdout.write(`${label}: ${result.received} record(s) read, ${result.written} written, ${result.unchanged} unchanged, ${refused} quarantined\n`);
+            const replaced = dates.filter((d) => d.held > 0);
+            if (replaced.length) process.stdout.write(replacedDates(replaced));
+            if (refused) {
+              process.stdout.write(
+                `Quarantined records are in ops.quarantine with their reason and line: verite query "select location, reason from ops.quarantine where run_id = '${runId}' order by quarantined_at"\n`,
+              );
+            }
+            if (nothing) throw new ExitCode(EXIT.failed, `verite: ${label}: ${nothing}`);
+            return EXIT.ok;
+          }, { lands: true });
+        } finally {
+          dispose();
+        }
       }),
     );
 }

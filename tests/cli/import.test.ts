@@ -6,6 +6,7 @@ import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';
+import { spawnCli, waitFor } from '../support/spawn-script.ts';
 
 let wh: Warehouse;
 let dir: string;
@@ -178,5 +179,57 @@ describe('verite import (issue 17)', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('1 date replaced:\n  2024-03-02: 2 rows replaced by the file\'s 2 (0 not in the file removed)\n');
     expect(await sessions()).toEqual(['2024-03-01 google 12', '2024-03-02 bing 6', '2024-03-02 google 11', '2024-03-03 google 9']);
+  });
+
+  it('lands a report file of several pages of one date by key, removing what it lacks only after its last page: a stopped import loses nothing', async () => {
+    // 25,000 GA4 rows of 5 March, one per source: the import reads pages of 5,000, so the date spans five pages.
+    const rows = (sessions: number) =>
+      Array.from({ length: 25_000 }, (_, i) => ({
+        property_id: '7', date: '20240305', sessionDefaultChannelGroup: 'Referral', sessionSource: `site-${i}`, sessionMedium: 'referral',
+        sessionCampaignName: '(referral)', deviceCategory: 'desktop', sessions: String(sessions),
+      }));
+    await landRecords(wh.pool, 'ga4', 'traffic_daily', rows(1), 'extraction');
+    const ofTheDate = async () =>
+      (await query(`select count(*)::int as n, count(*) filter (where _record->>'sessions' = '2')::int as updated from raw.ga4__traffic_daily where _report_date = '2024-03-05'`))[0];
+    const changes = async (run: string) => (await query(`select count(*) filter (where removed)::int as removed, count(*) filter (where not removed)::int as written from ops.raw_changes where run_id = $1`, [run]))[0];
+    const lastImport = async () => (await query(`select id, status, error from ops.runs where kind = 'import' order by started_at desc limit 1`))[0]!;
+
+    // The same rows again: nothing written, nothing removed (the first page took the two others' rows away, and they came back as written).
+    const same = await runCli(['import', 'ga4', 'traffic_daily', file('same.jsonl', rows(1).map((r) => JSON.stringify(r)).join('\n'))], { env });
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toContain('ga4.traffic_daily: 25000 record(s) read, 0 written, 25000 unchanged, 0 quarantined\n');
+    expect(await changes((await lastImport()).id)).toEqual({ removed: 0, written: 0 });
+
+    // Every row with 2 sessions, stopped by Ctrl-C while its second page waits on a row this test holds locked.
+    const key = (await query(`select _key from raw.ga4__traffic_daily where _record->>'sessionSource' = 'site-7000'`))[0]!._key as string;
+    const holder = await wh.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select 1 from raw.ga4__traffic_daily where _key = $1 for update`, [key]);
+      const stopped = spawnCli(['import', 'ga4', 'traffic_daily', file('more.jsonl', rows(2).map((r) => JSON.stringify(r)).join('\n'))], { ...env, VERITE_LOG_LEVEL: 'warn' });
+      await waitFor('the first page committed', async () => (await ofTheDate())!.updated >= 5_000 || stopped.child.exitCode !== null);
+      stopped.child.kill('SIGINT');
+      await waitFor('the signal taken', () => stopped.stderr().includes('SIGINT received') || stopped.child.exitCode !== null);
+      await holder.query('commit');
+      const { code } = await stopped.exited;
+      expect(code, stopped.stderr()).toBe(1);
+      expect(stopped.stderr()).toMatch(/ga4\.traffic_daily: interrupted by SIGINT after \d page\(s\) of more\.jsonl: the \d+ record\(s\) written stay; no row of its dates was removed\. Import the file again to finish/);
+    } finally {
+      holder.release();
+    }
+    // Every row of the date is still there: the pages landed hold the new counts (the second, and the third, read
+    // while the second was written), the others the old; none was removed.
+    const after = (await ofTheDate())!;
+    expect(after.n).toBe(25_000);
+    expect(after.updated).toBeGreaterThanOrEqual(10_000);
+    expect(after.updated).toBeLessThan(25_000);
+    const run = await lastImport();
+    expect(run.status).toBe('interrupted');
+    expect((await changes(run.id))!.removed).toBe(0);
+
+    // The file again finishes it.
+    const again = await runCli(['import', 'ga4', 'traffic_daily', join(dir, 'more.jsonl')], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await ofTheDate()).toEqual({ n: 25_000, updated: 25_000 });
   });
 }, 600_000);
