@@ -133,8 +133,10 @@ async function headerNames(text: Buffer): Promise<string[] | undefined> {
   const lastLine = text.lastIndexOf(LF);
   const whole = lastLine === -1 ? text : text.subarray(0, lastLine + 1);
   const rows = await new Promise<string[][]>((resolve, reject) =>
-    parseCsv(whole, { delimiter: layout.delimiter, from_line: layout.fromLine, to: 1, skip_empty_lines: true, trim: true, relax_column_count: true, skip_records_with_error: true }, (error, records: string[][]) =>
-      error ? reject(error) : resolve(records),
+    parseCsv(
+      whole,
+      { delimiter: layout.delimiter, from_line: layout.fromLine, to: 1, skip_empty_lines: true, skip_records_with_empty_values: true, trim: true, relax_column_count: true, skip_records_with_error: true },
+      (error, records: string[][]) => (error ? reject(error) : resolve(records)),
     ),
   );
   return rows[0];
@@ -658,16 +660,23 @@ function cellValue(cell: unknown): unknown {
 
 /**
  * The rows of a workbook's sheet as JSON records keyed by its header, located by row
- * (`costs.xlsx:3`; `costs.xlsx:3 (sheet "Costs")` in a workbook of several sheets).
+ * (`costs.xlsx:3`; `costs.xlsx:3 (sheet "Costs")` in a workbook of several sheets). A cell under
+ * a column without a name, or past the header's last name, is kept as `column N` where it holds
+ * something, as a CSV's is: nothing of a row is dropped. A cell cannot shift into the next column
+ * as a CSV value holding a separator does, so no row is refused for its width (nor could one be
+ * told: the reader gives every row, the header's too, the width of the sheet's widest, as Excel
+ * pads every row of a sheet it saves as CSV).
  */
 async function* workbookRows(path: string, name: string, choice?: SheetChoice): AsyncGenerator<RawText> {
   const { name: sheet, several, header, rows } = await workbookSheet(path, choice);
   const where = several ? ` (sheet ${JSON.stringify(sheet)})` : '';
   for (const { line, cells } of rows) {
     const record: Record<string, unknown> = {};
-    header.forEach((column, i) => {
+    for (let i = 0; i < Math.max(header.length, cells.length); i++) {
+      const column = header[i] ?? '';
       if (column !== '') record[column] = cellValue(cells[i]);
-    });
+      else if (!emptyRow([cells[i]])) record[`column ${i + 1}`] = cellValue(cells[i]);
+    }
     yield new RawText(JSON.stringify(record), `${name}:${line}${where}`);
   }
 }
@@ -812,11 +821,14 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: strin
     utf8.end();
   })();
   // A row past the size limit stops the file: in CSV it almost always means a quote left open,
-  // after which the following rows cannot be told apart.
+  // after which the following rows cannot be told apart. A row of only separators (`;;;`, which
+  // Excel writes for a row whose empty cells are formatted) is no record, as a blank line is not,
+  // nor is one whose every value is blank: a workbook's empty rows are passed over alike.
   const parser = parseCsv({
     delimiter: layout.delimiter,
     from_line: layout.fromLine,
     skip_empty_lines: true,
+    skip_records_with_empty_values: true,
     trim: true,
     relax_column_count: true,
     info: true,

@@ -62,7 +62,8 @@ const isEmpty = (value: unknown): boolean => value === null || value === undefin
 const quote = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value)));
 
 function buildMapper(config: CostMappingConfig): CostMapper {
-  const parseDate = compileSheetDateParser(config.dateFormat, 'UTC');
+  // A cost applies from a calendar date on: a timestamp's date as written, whatever its offset.
+  const parseDate = compileSheetDateParser(config.dateFormat, 'UTC', { calendarDate: true });
   const expected = config.dateFormat ? `expected ${config.dateFormat}` : 'expected a date such as 2024-03-01';
   const mapped = new Set(Object.keys(config.columns));
   const sources = new Map<CostField, string[]>();
@@ -125,7 +126,7 @@ function normalise(field: CostField, value: unknown, column: string, parseDate: 
     }
     case 'valid_from': {
       if (typeof value !== 'string') return refuse(expected);
-      // A timestamp is taken for its date: a cost applies from a calendar date on.
+      // A timestamp is taken for the date it writes (2024-03-01T23:30:00-05:00 is 2024-03-01).
       const parsed = parseDate(value.trim());
       return (parsed && reportDate(parsed)) ?? refuse(expected);
     }

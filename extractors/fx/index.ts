@@ -7,17 +7,20 @@ import { catalog } from '../../catalog/catalog.ts';
 import { httpRequest, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { Page, ReadContext, Source, Stream } from '../types.ts';
-import { setSheetIn, wrongSheet } from '../shipments/drop-files.ts';
+import { leftOutByName, setSheetIn, wrongSheet } from '../shipments/drop-files.ts';
 import { mapJsonItem } from '../shipments/file-drop.ts';
 import { ECB_BASE_URL, ecbUrl, parseEcbXml, type EcbRange, type EcbRate } from './ecb.ts';
 import { mapRateRow, missingRateFields } from './rate-row.ts';
 
-/** The files a `path` names: one rates file, or every .csv/.json/.jsonl/.xlsx file of a folder. */
+/**
+ * The files a `path` names: one rates file, or every .csv/.json/.jsonl/.xlsx file of a folder,
+ * but those a drop leaves out by their name (hidden files, Office's `~$` owner files: {@link leftOutByName}).
+ */
 export function rateFiles(path: string): string[] {
   if (!existsSync(path)) throw new ExtractError(`no such file or folder: ${path}`, { source: 'fx', stream: 'rates' });
   if (statSync(path).isDirectory()) {
     return readdirSync(path)
-      .filter((f) => formatOf(f))
+      .filter((f) => formatOf(f) && !leftOutByName(f))
       .sort()
       .map((f) => join(path, f));
   }

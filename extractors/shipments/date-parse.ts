@@ -6,12 +6,22 @@
 
 /**
  * A parsed value: a calendar date (`YYYY-MM-DD`) when the value had no time of day, so it is
- * never shifted into another day by a time zone; else an ISO timestamp in UTC.
+ * never shifted into another day by a time zone; else an ISO timestamp in UTC (or, read for its
+ * calendar date, {@link DateParserOptions}, the date the value writes).
  */
 export type ParsedDate = string;
 
 /** Turns one text into a {@link ParsedDate}, or undefined when it does not fit. */
 export type DateParser = (value: string) => ParsedDate | undefined;
+
+export interface DateParserOptions {
+  /**
+   * Give a timestamp's calendar date as it is written (`2024-03-01T23:30:00-05:00` is
+   * 2024-03-01), not the UTC instant's: for a field that is a date (a cost's `valid_from`), which
+   * an offset or a zone must not move to the day before or after. Its time is still checked.
+   */
+  calendarDate?: boolean;
+}
 
 interface Parts {
   year: number;
@@ -80,9 +90,10 @@ function escapeRegExp(text: string): string {
  *
  * @param timeZone The IANA zone of times written without an offset.
  * @example compileDateParser('DD/MM/YYYY HH:mm', 'Europe/Paris')('01/07/2024 14:30') // '2024-07-01T12:30:00.000Z'
+ * @example compileDateParser(undefined, 'UTC', { calendarDate: true })('2024-03-01T23:30:00-05:00') // '2024-03-01'
  */
-export function compileDateParser(format: string | undefined, timeZone = 'UTC'): DateParser {
-  if (!format) return (value) => parseIso(value.trim(), timeZone);
+export function compileDateParser(format: string | undefined, timeZone = 'UTC', options: DateParserOptions = {}): DateParser {
+  if (!format) return (value) => parseIso(value.trim(), timeZone, options);
   const setters: Setter[] = [];
   let regex = '';
   let hasTime = false;
@@ -115,13 +126,13 @@ export function compileDateParser(format: string | undefined, timeZone = 'UTC'):
       if (parts.hour === undefined || parts.hour < 1 || parts.hour > 12) return undefined;
       parts.hour = (parts.hour % 12) + (parts.meridiem === 'pm' ? 12 : 0);
     }
-    return finish(parts, hasTime, timeZone);
+    return finish(parts, hasTime, timeZone, options);
   };
 }
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
-function parseIso(value: string, timeZone: string): ParsedDate | undefined {
+function parseIso(value: string, timeZone: string, options: DateParserOptions): ParsedDate | undefined {
   const m = ISO.exec(value);
   if (!m) return undefined;
   const parts: Parts = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
@@ -133,14 +144,14 @@ function parseIso(value: string, timeZone: string): ParsedDate | undefined {
     parts.millisecond = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
     if (m[8] !== undefined) parts.offset = parseOffset(m[8]);
   }
-  return finish(parts, hasTime, timeZone);
+  return finish(parts, hasTime, timeZone, options);
 }
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-function finish(p: Parts, hasTime: boolean, timeZone: string): ParsedDate | undefined {
+function finish(p: Parts, hasTime: boolean, timeZone: string, options: DateParserOptions): ParsedDate | undefined {
   if (!Number.isInteger(p.year) || !Number.isInteger(p.month) || !Number.isInteger(p.day)) return undefined;
   if (p.month < 1 || p.month > 12 || p.day < 1 || p.day > daysInMonth(p.year, p.month)) return undefined;
   const date = `${String(p.year).padStart(4, '0')}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
@@ -149,6 +160,7 @@ function finish(p: Parts, hasTime: boolean, timeZone: string): ParsedDate | unde
   const minute = p.minute ?? 0;
   const second = p.second ?? 0;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (options.calendarDate) return date;
   const wall = Date.UTC(p.year, p.month - 1, p.day, hour, minute, second, p.millisecond ?? 0);
   const utc = p.offset !== undefined ? wall - p.offset * 60_000 : zonedWallTimeToUtc(wall, timeZone);
   return new Date(utc).toISOString();
@@ -200,10 +212,10 @@ export function zonedWallTimeToUtc(wall: number, timeZone: string): number {
  * for a sheet of typed cells (an `.xlsx` workbook, `typed`) ISO 8601 as well, which is what a
  * date cell becomes whatever `dateFormat` says.
  */
-export function compileSheetDateParser(format: string | undefined, timeZone = 'UTC'): (typed?: boolean) => DateParser {
-  const written = compileDateParser(format, timeZone);
+export function compileSheetDateParser(format: string | undefined, timeZone = 'UTC', options: DateParserOptions = {}): (typed?: boolean) => DateParser {
+  const written = compileDateParser(format, timeZone, options);
   if (!format) return () => written;
-  const iso = compileDateParser(undefined, timeZone);
+  const iso = compileDateParser(undefined, timeZone, options);
   const either: DateParser = (value) => written(value) ?? iso(value);
   return (typed) => (typed ? either : written);
 }

@@ -15,10 +15,22 @@ export interface DropFile {
 const GLOB_CHARS = /[*?[\]{}]/;
 
 /**
- * The export files of a drop, sorted by name: every `.csv`, `.jsonl`/`.ndjson` or `.json` file
- * directly in a folder, the one file named, or the files matching a glob (`exports/*.csv`,
- * `drop/**\/*.jsonl`, `3pl-{a,b}-*.csv`). Hidden files (`.name`, as uploads in progress often
- * are) are left out; `ignored` lists the other files skipped for their type.
+ * Whether a drop leaves a file (or a folder on its path) out by its name alone, whatever its
+ * type: a hidden one (`.name`, as uploads in progress often are; macOS's `.DS_Store`;
+ * LibreOffice's lock file `.~lock.costs.xlsx#`), the owner file Office and OneDrive keep beside
+ * an open document (`~$costs.xlsx`, a few bytes that are no workbook), and the files Windows
+ * keeps in a folder (`Thumbs.db`, `desktop.ini`, in any capitals). None is an export: read, an
+ * owner file named `.xlsx` would fail the stream on every run while the workbook is open.
+ */
+export function leftOutByName(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('~$') || /^(thumbs\.db|desktop\.ini)$/i.test(name);
+}
+
+/**
+ * The export files of a drop, sorted by name: every `.csv`, `.xlsx`, `.jsonl`/`.ndjson` or `.json`
+ * file directly in a folder, the one file named, or the files matching a glob (`exports/*.csv`,
+ * `drop/**\/*.jsonl`, `3pl-{a,b}-*.csv`). Files {@link leftOutByName} are left out unsaid;
+ * `ignored` lists the other files skipped for their type.
  */
 export async function listDropFiles(pattern: string, cwd = process.cwd()): Promise<{ files: DropFile[]; ignored: string[] }> {
   const absolute = resolve(cwd, pattern);
@@ -27,7 +39,7 @@ export async function listDropFiles(pattern: string, cwd = process.cwd()): Promi
   const files: DropFile[] = [];
   const ignored: string[] = [];
   const consider = (name: string, path: string) => {
-    if (name.split('/').some((part) => part.startsWith('.'))) return;
+    if (name.split('/').some(leftOutByName)) return;
     if (formatOf(path)) files.push({ name, path });
     else ignored.push(name);
   };

@@ -179,6 +179,46 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect(await record('BELT|2024-05-01')).toMatchObject({ unit_cost: 5.1 });
   });
 
+  it('leaves the owner file Excel keeps beside an open workbook, and the lock and system files of a folder, alone: the run and `verite check` see the costs file only', async () => {
+    const drop = join(root, 'open-in-excel');
+    mkdirSync(drop);
+    writeFileSync(join(drop, 'costs.csv'), 'sku,unit_cost,currency,valid_from\nBAG,12.50,EUR,2024-06-01\n');
+    // ~$costs.xlsx is the few bytes Excel (and OneDrive) keep while costs.xlsx is open: no workbook.
+    for (const name of ['~$costs.xlsx', '.~lock.costs.xlsx#', '.DS_Store', 'Thumbs.db', 'desktop.ini']) writeFileSync(join(drop, name), 'owner');
+    const configFile = join(root, 'open-in-excel.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop } }, retries: { streamAttempts: 1, backoffSeconds: 0 } }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+    const run = await runCli(['run', '--sources', 'costs'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^costs\.unit_costs\s+succeeded\s+\d+\s+1\s+0\s+0\s*$/m);
+    expect(run.stderr).not.toContain('left alone');
+    expect(await record('BAG|2024-06-01')).toEqual({ sku: 'BAG', unit_cost: 12.5, currency: 'EUR', valid_from: '2024-06-01' });
+    const check = await runCli(['check', '--sources', 'costs'], { env });
+    expect(check.code, check.stdout).toBe(0);
+    expect(check.stdout).toMatch(new RegExp(`^costs\\s+ok\\s+cost files ${drop.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 1 file\\s*$`, 'm'));
+  });
+
+  it('keeps what a workbook holds under a column without a name, or past its header, as the same CSV keeps it, and passes over a CSV\'s rows of only separators', async () => {
+    const drop = join(root, 'stray-cells');
+    mkdirSync(drop);
+    await writeXlsxFile([
+      [{ value: 'sku' }, { value: 'unit_cost' }, { value: 'currency' }, { value: 'valid_from' }, null],
+      [{ value: 'TOTE' }, { type: Number, value: 4.2 }, { value: 'EUR' }, { value: '2024-03-01' }, { value: 'supplier: Atelier' }],
+      [{ value: 'CANDLE' }, { type: Number, value: 3.1 }, { value: 'EUR' }, { value: '2024-03-01' }, null, { value: 'discontinued' }],
+    ]).toFile(join(drop, 'stray.xlsx'));
+    // What Excel in German writes for a sheet whose empty rows below the table were formatted.
+    writeFileSync(join(drop, 'stray.csv'), 'sku;unit_cost;currency;valid_from\r\nTOTE-L;4,20;EUR;2024-03-01\r\n;;;\r\n;;;\r\n');
+    const configFile = join(root, 'stray-cells.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: drop } }, retries: { streamAttempts: 1, backoffSeconds: 0 } }));
+    const run = await runCli(['run', '--sources', 'costs'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^costs\.unit_costs\s+succeeded\s+\d+\s+3\s+0\s+0\s*$/m);
+    expect(await record('TOTE|2024-03-01')).toEqual({ sku: 'TOTE', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01', extra: { 'column 5': 'supplier: Atelier' } });
+    expect(await record('CANDLE|2024-03-01')).toEqual({ sku: 'CANDLE', unit_cost: 3.1, currency: 'EUR', valid_from: '2024-03-01', extra: { 'column 6': 'discontinued' } });
+    expect(await record('TOTE-L|2024-03-01')).toEqual({ sku: 'TOTE-L', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01' });
+    expect(await rows(`select location from ops.quarantine where location like 'stray.%'`)).toEqual([]);
+  });
+
   it('reads the sheet of a workbook that `sheet` names; a workbook whose first sheet is not the costs is left unread, naming the sheet that is', async () => {
     // A buyer's workbook: a summary first, the costs on the second sheet (columns named like the fields).
     const book = (path: string, sku: string) =>
@@ -354,6 +394,24 @@ describe('unit costs read by the pipeline', () => {
     expect(await rows(`select location, reason from ops.quarantine where location like 'a.jsonl%'`)).toEqual([
       { location: 'a.jsonl:2', reason: 'unparseable unit_cost -2: a unit cost cannot be negative' },
     ]);
+  });
+
+  it('takes a timestamp\'s valid_from for the date it writes, whatever its offset, as a rate\'s date is taken', async () => {
+    const drop = join(root, 'offsets');
+    mkdirSync(drop);
+    // Midnight in Paris is 23:00 UTC the day before; 23:30 in New York is 04:30 UTC the day after.
+    writeFileSync(join(drop, 'costs.csv'), 'sku,unit_cost,currency,valid_from\nGLOVE,4.20,EUR,2024-03-01T00:00:00+01:00\nAPRON,3.10,EUR,2024-03-01T23:30:00-05:00\n');
+    const result = await runPipeline({ warehouse: wh, config: config(drop), log: logger(), only: ['costs'], steps: [] });
+    expect(result.status, result.error).toBe('succeeded');
+    expect(await rows(`select _key, _record->>'valid_from' as valid_from from raw.costs__unit_costs where _key like 'GLOVE|%' or _key like 'APRON|%' order by _key`)).toEqual([
+      { _key: 'APRON|2024-03-01', valid_from: '2024-03-01' },
+      { _key: 'GLOVE|2024-03-01', valid_from: '2024-03-01' },
+    ]);
+    // The same with a dateFormat that writes an offset; a time that is none is still refused.
+    const row = (valid_from: string) => ({ sku: 'A', unit_cost: '1', currency: 'EUR', valid_from });
+    expect(mapCostRow(row('01/03/2024 23:30 -05:00'), { columns: {}, dateFormat: 'DD/MM/YYYY HH:mm Z' })).toMatchObject({ valid_from: '2024-03-01' });
+    expect(mapCostRow(row('2024-03-01 00:15+02:00'), undefined)).toMatchObject({ valid_from: '2024-03-01' });
+    expect(() => mapCostRow(row('2024-03-01T24:30:00+01:00'), undefined)).toThrow('unparseable valid_from "2024-03-01T24:30:00+01:00": expected a date such as 2024-03-01');
   });
 
   it('names a column of the mapping the file lacks, and the columns of the file close to it', async () => {

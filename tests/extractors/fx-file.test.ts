@@ -74,6 +74,24 @@ describe('a rates file', () => {
     expect((await wh.pool.query(`select _record from raw.fx__rates where _key = 'EUR|CHF|2024-04-02'`)).rows).toEqual([{ _record: { date: '2024-04-02', base: 'EUR', quote: 'CHF', rate: 0.9782 } }]);
   });
 
+  it('takes a timestamp for the date it writes, as a cost\'s valid_from, and passes over rows of only separators and the files a drop leaves out', async () => {
+    const folder = join(dir, 'open');
+    mkdirSync(folder);
+    // Midnight in Paris is the day before in UTC, 23:30 in New York the day after.
+    writeFileSync(join(folder, 'rates.csv'), 'date,base,quote,rate\r\n2024-06-01T00:00:00+01:00,EUR,USD,1.0812\r\n,,,\r\n2024-06-01T23:30:00-05:00,GBP,USD,1.2695\r\n,,,\r\n');
+    // The owner file of rates.xlsx open in Excel, and a copy still being uploaded.
+    writeFileSync(join(folder, '~$rates.xlsx'), 'owner');
+    writeFileSync(join(folder, '.rates-2.csv'), 'date,base,quote,rate\n2024-06-01,EUR,CHF,0.95\n');
+    const config = configSchema.parse({ sources: { fx: { path: folder } }, retries: { streamAttempts: 1, backoffSeconds: 0 } });
+    const result = await runPipeline({ warehouse: wh, config, log: logger(), steps: [], sources: [{ source: fxSource, config: fxConfig.parse(config.sources.fx) }] });
+    expect(result.status, result.error).toBe('succeeded');
+    expect((await wh.pool.query(`select _key, _record from raw.fx__rates where _key like '%|2024-05-%' or _key like '%|2024-06-%' order by _key`)).rows).toEqual([
+      { _key: 'EUR|USD|2024-06-01', _record: { date: '2024-06-01', base: 'EUR', quote: 'USD', rate: 1.0812 } },
+      { _key: 'GBP|USD|2024-06-01', _record: { date: '2024-06-01', base: 'GBP', quote: 'USD', rate: 1.2695 } },
+    ]);
+    expect((await wh.pool.query(`select location from ops.quarantine where location like 'rates.csv%' or location like '~$%'`)).rows).toEqual([]);
+  });
+
   it('reads the same row the same way from a CSV and from JSON', () => {
     expect(mapRateRow({ ' Date ': '2024-03-01', base: 'eur', QUOTE: ' jpy ', Rate: '162,35' })).toEqual({ date: '2024-03-01', base: 'EUR', quote: 'JPY', rate: 162.35 });
     expect(mapRateRow({ date: '2024-03-01', base: 'EUR', quote: 'JPY', rate: 162.35 })).toEqual({ date: '2024-03-01', base: 'EUR', quote: 'JPY', rate: 162.35 });

@@ -184,6 +184,20 @@ describe('the shipments file drop, read by the pipeline', () => {
     expect(await record('4001|DHL')).toEqual({ order_id: '4001', carrier: 'DHL', shipped_at: '2024-05-03T09:00:00.000Z' });
   });
 
+  it('passes over the rows of only separators a spreadsheet writes below its table, and the owner file of a workbook open in Excel', async () => {
+    const drop = join(root, 'separators-drop');
+    mkdirSync(drop);
+    writeFileSync(join(drop, 'week-19.csv'), 'Order Ref;Tracking #;Carrier;Ship Date\r\n#5001;5Z 001;UPS;06/05/2024\r\n;;;\r\n ; ;\t;\r\n');
+    writeFileSync(join(drop, '~$week-20.xlsx'), 'owner');
+    const columns = { 'Order Ref': 'order_id', 'Tracking #': 'tracking_number', Carrier: 'carrier', 'Ship Date': 'shipped_at' } as const;
+    const result = await runPipeline({ warehouse: wh, config: config(drop, { columns, dateFormat: 'DD/MM/YYYY' }), log: logger(), only: ['shipments'], steps: [] });
+    expect(result.status, result.warnings.join('\n')).toBe('succeeded');
+    expect(await record('5Z001')).toEqual({ order_id: '#5001', tracking_number: '5Z001', carrier: 'UPS', shipped_at: '2024-05-06' });
+    // Lines 3 and 4 were a parcel without a key each, quarantined as "no key".
+    expect(await rows(`select location from ops.quarantine where location like 'week-%'`)).toEqual([]);
+    expect(await rows(`select name, records from ops.landed_files where name like 'week-%' or name like '~$%'`)).toEqual([{ name: 'week-19.csv', records: 1 }]);
+  });
+
   it('issue 17: names the file and line of a JSON line the mapping reads but the loader refuses', async () => {
     const drop = join(root, 'keyless-drop');
     mkdirSync(drop);

@@ -153,9 +153,12 @@ describe('the files of a drop', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, 'in', 'eu'), { recursive: true });
   for (const name of ['in/b.csv', 'in/a.jsonl', 'in/notes.txt', 'in/.partial.csv', 'in/eu/c.csv']) writeFileSync(join(root, name), 'x\n');
+  // What Office, LibreOffice, macOS and Windows leave beside the exports: no export, and not said to be left out.
+  for (const name of ['in/~$b.xlsx', 'in/.~lock.b.csv#', 'in/.DS_Store', 'in/Thumbs.db', 'in/desktop.ini', 'in/DESKTOP.INI', 'in/eu/~$c.csv']) writeFileSync(join(root, name), 'x\n');
 
-  it('lists a folder (not its subfolders), sorted, leaving hidden and unknown files out', async () => {
+  it('lists a folder (not its subfolders), sorted, leaving hidden, lock and system files out unsaid, and unknown files out', async () => {
     expect(await listDropFiles('in', root)).toMatchObject({ files: [{ name: 'a.jsonl' }, { name: 'b.csv' }], ignored: ['notes.txt'] });
+    expect(await listDropFiles('in/**/*', root)).toMatchObject({ files: [{ name: 'a.jsonl' }, { name: 'b.csv' }, { name: 'eu/c.csv' }], ignored: ['notes.txt'] });
   });
 
   it('lists a glob, across folders with **', async () => {

@@ -124,6 +124,19 @@ describe('reading an import file', () => {
     ]);
   });
 
+  it('passes over a CSV row whose every value is empty or blank, as a blank line: Excel writes ";;;" for a row of empty cells it formatted', async () => {
+    const path = file('separators.csv', 'sku;unit_cost;currency;valid_from\r\nTEE-M;4,20;EUR;2024-03-01\r\n;;;\r\n;;;\r\n ; "" ;\t;" "\r\nMUG;;EUR;2024-03-01\r\n;;;\r\n');
+    // Lines 3 to 5 and 7 hold no value; MUG's empty cost is a value of a row that has others.
+    expect((await all(path)).map(shape)).toEqual([
+      { value: { sku: 'TEE-M', unit_cost: '4,20', currency: 'EUR', valid_from: '2024-03-01' }, at: 'separators.csv:2' },
+      { value: { sku: 'MUG', unit_cost: '', currency: 'EUR', valid_from: '2024-03-01' }, at: 'separators.csv:6' },
+    ]);
+    // Above the header of a file of two columns (where no title is looked for), it is not the header.
+    const above = file('separators-above.csv', ';\nsku;note\nA;x\n');
+    expect(await checkFileFormat(above)).toEqual(['sku', 'note']);
+    expect((await all(above)).map(shape)).toEqual([{ value: { sku: 'A', note: 'x' }, at: 'separators-above.csv:3' }]);
+  });
+
   it('issue 17: rejects a line that is not UTF-8 with its file and line, and reads its neighbours', async () => {
     // Line 2 holds "é" as Latin-1 writes it (one byte, 0xE9), which is not UTF-8.
     const path = file(
@@ -263,6 +276,30 @@ describe('an .xlsx workbook', () => {
       ['costs.xlsx:3', { Article: 'TEE-M', 'Cost price': 4.2, Cur: 'EUR', 'Valid from': '2024-03-01' }],
       ['costs.xlsx:5', { Article: 4006381333931, 'Cost price': '1.234,50', Cur: 'EUR', 'Valid from': '2024-03-15T14:30:00' }],
     ]);
+  });
+
+  it('keeps a cell under a column without a name, or past the header\'s last name, as `column N`, as a CSV row keeps one', async () => {
+    const path = join(dir, 'notes.xlsx');
+    // A buyer's note under the blank column after the table, another a column further on.
+    await writeXlsxFile([
+      [{ value: 'sku' }, { value: 'unit_cost' }, { value: 'currency' }, { value: 'valid_from' }, null],
+      [{ value: 'TEE-M' }, { type: Number, value: 4.2 }, { value: 'EUR' }, { value: '2024-03-01' }, { value: 'supplier: Atelier' }],
+      [{ value: 'MUG' }, { type: Number, value: 3.1 }, { value: 'EUR' }, { value: '2024-03-01' }, null, { value: 'discontinued' }],
+      [{ value: 'CUP' }, null, { value: 'EUR' }, { value: '2024-03-01' }],
+    ]).toFile(path);
+    expect(await fileColumns(path)).toEqual(['sku', 'unit_cost', 'currency', 'valid_from']);
+    // A named column is there empty (CUP's cost); a column without a name only where it holds something.
+    expect(((await all(path)) as RawText[]).map((r) => [r.location, JSON.parse(r.text)])).toEqual([
+      ['notes.xlsx:2', { sku: 'TEE-M', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01', 'column 5': 'supplier: Atelier' }],
+      ['notes.xlsx:3', { sku: 'MUG', unit_cost: 3.1, currency: 'EUR', valid_from: '2024-03-01', 'column 6': 'discontinued' }],
+      ['notes.xlsx:4', { sku: 'CUP', unit_cost: null, currency: 'EUR', valid_from: '2024-03-01' }],
+    ]);
+    const between = join(dir, 'between.xlsx');
+    await writeXlsxFile([
+      [{ value: 'sku' }, null, { value: 'cost' }],
+      [{ value: 'A' }, { value: 'x' }, { type: Number, value: 1 }],
+    ]).toFile(between);
+    expect(((await all(between)) as RawText[]).map((r) => JSON.parse(r.text))).toEqual([{ sku: 'A', 'column 2': 'x', cost: 1 }]);
   });
 
   it('refuses a workbook over 4 MiB, which would be read whole, before reading it', async () => {
