@@ -30,7 +30,19 @@ export interface Page {
    * and reads here, on a page without records, which files it landed before.
    */
   afterLand?: (tx: LandTransaction, target: { source: string; stream: string; runId: string }) => Promise<void>;
+  /**
+   * A page of a file (the costs and shipments files): the decimal mark each column of the file
+   * showed, kept with every record the page quarantines, so that a row retried later is read
+   * with its file's mark whatever column mapping is set by then.
+   */
+  decimalMarks?: ColumnMarks;
 }
+
+/**
+ * The decimal mark each column of a file showed in its values (`{"Preis": ","}`), of the columns
+ * where some value showed one; null for a column that showed both.
+ */
+export type ColumnMarks = Readonly<Record<string, '.' | ',' | null>>;
 
 /** The open transaction of a page being landed, as {@link Page.afterLand} sees it. */
 export interface LandTransaction {

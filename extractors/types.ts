@@ -5,7 +5,7 @@ import type { ConfigOf, VeriteConfig } from '../config/schema.ts';
 import type { SheetContext } from './shipments/column-mapping.ts';
 import type { WarningCode } from '../lib/warning-codes.ts';
 
-export type { JsonValue, LandTransaction, Page, StreamKind } from '../catalog/stream-contract.ts';
+export type { ColumnMarks, JsonValue, LandTransaction, Page, StreamKind } from '../catalog/stream-contract.ts';
 
 /** An inclusive range of calendar dates, `YYYY-MM-DD`. */
 export interface DateWindow {
@@ -67,6 +67,11 @@ export interface Stream<C = unknown> extends StreamIdentity {
    * file drop does, and passes it to the mapping as `sheet`.
    */
   amountsOf?(row: Record<string, unknown>, config: C | undefined): string[];
+  /**
+   * The columns the mapping reads the amount from (its own names, dotted into JSON objects):
+   * `verite quarantine retry` reads a row's amounts with the mark its file showed in them.
+   */
+  amountColumns?(config: C | undefined): readonly string[];
   /**
    * What a workbook's sheet (a row of its header) lacks to be read as this stream's, for the file
    * sources (shipments, costs, fx): `verite import` refuses a workbook read on a sheet that lacks

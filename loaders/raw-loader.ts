@@ -53,6 +53,12 @@ const NUL = /\\u0000/;
 // A UTF-16 surrogate without its pair cannot be stored in jsonb.
 const LONE_SURROGATE = /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
 
+/** A page's {@link Page.decimalMarks} as jsonb text; none when a column's name could not be stored. */
+function storableMarks(page: Page): string | null {
+  const json = page.decimalMarks && JSON.stringify(page.decimalMarks);
+  return json && !NUL.test(json) && !LONE_SURROGATE.test(json) ? json : null;
+}
+
 /** Escapes a value for COPY's text format. */
 export function copyText(value: string | null): string {
   if (value === null) return '\\N';
@@ -255,11 +261,19 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
     if (quarantine.length) {
       const res = await query(
         client,
-        `insert into ops.quarantine (run_id, source, stream, reason, raw, location)
-         select $1, $2, $3, q.reason, q.raw, q.location
+        `insert into ops.quarantine (run_id, source, stream, reason, raw, location, decimal_marks)
+         select $1, $2, $3, q.reason, q.raw, q.location, $7::jsonb
            from unnest($4::text[], $5::text[], $6::text[]) as q(reason, raw, location)
          on conflict do nothing`,
-        [target.runId, source, stream.name, quarantine.map((q) => storable(q.reason)), quarantine.map((q) => storable(q.raw)), quarantine.map((q) => q.location && storable(q.location))],
+        [
+          target.runId,
+          source,
+          stream.name,
+          quarantine.map((q) => storable(q.reason)),
+          quarantine.map((q) => storable(q.raw)),
+          quarantine.map((q) => q.location && storable(q.location)),
+          storableMarks(page),
+        ],
       );
       quarantined = res.rowCount ?? 0;
     }

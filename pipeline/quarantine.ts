@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import { streamIdentity, type StreamIdentity } from '../catalog/catalog.ts';
+import { columnsMark, type SheetContext } from '../extractors/shipments/column-mapping.ts';
 import { knownSource } from '../extractors/sources.ts';
 import type { KnownSources } from '../extractors/types.ts';
 import { UsageError, WarehouseError, errorMessage } from '../lib/errors.ts';
@@ -327,14 +328,18 @@ async function reland(options: RetryOptions, target: HeldRecord | HeldRecordDeta
     let record: unknown = new RawText(row.raw, row.location ?? undefined);
     const sourceConfig = (options.config.sources as Record<string, unknown>)[row.source];
     // A file's row was quarantined as the row itself (a CSV's column → text, a JSON object, a
-    // workbook's row): it goes through the file source's mapping again. Alone, with no file
-    // around it: its amounts are read as they stand (no file's decimal mark).
+    // workbook's row): it goes through the file source's mapping again, with no file around it.
+    // Its amounts are read with the mark its file showed in the columns the mapping now reads
+    // them from (kept with the row: the mapping may not have known those columns then); with
+    // none known, an amount such as 1.234 stays quarantined (SheetContext.withoutFile).
     const fileRow = /\.(csv|jsonl|ndjson|json|xlsx):\d+/i.exec(row.location ?? '')?.[1]?.toLowerCase();
+    const amountColumns = registered?.amountColumns?.(sourceConfig) ?? [];
+    const sheet: SheetContext = { decimalMark: columnsMark(row.decimal_marks, amountColumns), typedDates: fileRow === 'xlsx', withoutFile: true };
     const map =
       fileRow === 'csv'
-        ? registered?.mapCsvRow && ((r: Record<string, unknown>) => registered.mapCsvRow!(r as Record<string, string>, sourceConfig))
+        ? registered?.mapCsvRow && ((r: Record<string, unknown>) => registered.mapCsvRow!(r as Record<string, string>, sourceConfig, sheet))
         : fileRow
-          ? registered?.mapJsonRecord && ((r: Record<string, unknown>) => registered.mapJsonRecord!(r, sourceConfig, { typedDates: fileRow === 'xlsx' }))
+          ? registered?.mapJsonRecord && ((r: Record<string, unknown>) => registered.mapJsonRecord!(r, sourceConfig, sheet))
           : undefined;
     let parsed: unknown;
     try {

@@ -100,10 +100,11 @@ export function registerImport(program: Command, known: KnownSources): void {
             await startRun(warehouse, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
             let result;
             try {
+              // A quarantined row keeps the decimal marks its file's columns showed, for a retry under another mapping.
               const pages = (async function* (): AsyncGenerator<Page> {
                 for await (const records of read()) {
                   if (signal.aborted) return;
-                  yield { records };
+                  yield { records, decimalMarks: amounts.columns };
                 }
               })();
               // Under the run lock, as every landing: the incremental transform reads the change log

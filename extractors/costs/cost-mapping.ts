@@ -1,6 +1,18 @@
 import { costFields, type CostField, type CostsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
-import { ambiguousAmountHint, currencySignHint, parseAmount, roundedBySpreadsheet, type DecimalMark, type RowMapper, type SheetContext } from '../shipments/column-mapping.ts';
+import {
+  ambiguousAmountHint,
+  amountCurrency,
+  currencyDisagreement,
+  currencySignHint,
+  doubtfulAmount,
+  parseAmount,
+  roundedBySpreadsheet,
+  unknownMarkHint,
+  type DecimalMark,
+  type RowMapper,
+  type SheetContext,
+} from '../shipments/column-mapping.ts';
 import { compileSheetDateParser } from '../shipments/date-parse.ts';
 
 /** What the mapping needs of the source's config. */
@@ -77,6 +89,7 @@ function buildMapper(config: CostMappingConfig): CostMapper {
   const mapper = (row: Record<string, unknown>, sheet?: SheetContext) => {
     const record: Record<string, unknown> = {};
     const used = new Set<string>(mapped);
+    const cells = new Map<CostField, { value: unknown; column: string }>();
     for (const field of costFields) {
       let value: unknown;
       let column = field as string;
@@ -88,7 +101,20 @@ function buildMapper(config: CostMappingConfig): CostMapper {
           column = candidate;
         }
       }
-      record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, config.decimalMark ?? sheet?.decimalMark);
+      cells.set(field, { value, column });
+    }
+    // A cost written with its currency's sign or code (`4,20 €`, `EUR 4,20`) is in that currency:
+    // it is the row's currency when the row has none, and refused when the row says another.
+    const cost = cells.get('unit_cost')!;
+    const named = typeof cost.value === 'string' ? amountCurrency(cost.value) : undefined;
+    for (const field of costFields) {
+      const { value, column } = cells.get(field)!;
+      if (field === 'currency' && named && isEmpty(value)) record[field] = named.code;
+      else record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, config.decimalMark ?? sheet?.decimalMark, sheet?.withoutFile);
+    }
+    if (named && record.currency !== named.code) {
+      const currency = cells.get('currency')!;
+      throw new Error(currencyDisagreement(`unit_cost ${quote(cost.value)}${where('unit_cost', cost.column)}`, named, `currency${where('currency', currency.column)}`, String(record.currency)));
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;
@@ -100,14 +126,25 @@ function buildMapper(config: CostMappingConfig): CostMapper {
       .get('unit_cost')!
       .map((column) => row[column])
       .filter((v): v is string => typeof v === 'string');
-  return Object.assign(mapper, { amountsOf });
+  return Object.assign(mapper, { amountsOf, amountColumns: sources.get('unit_cost')! });
 }
 
-function normalise(field: CostField, value: unknown, column: string, parseDate: (v: string) => string | undefined, expected: string, mark?: DecimalMark): unknown {
-  const where = column === field ? '' : ` (column "${column}")`;
-  if (isEmpty(value)) throw new Error(`no ${field}${where}: a unit cost needs its sku, unit_cost, currency and valid_from`);
+/** Where a field was read from, in a refusal: nothing for a column of the field's own name. */
+const where = (field: CostField, column: string): string => (column === field ? '' : ` (column "${column}")`);
+
+function normalise(
+  field: CostField,
+  value: unknown,
+  column: string,
+  parseDate: (v: string) => string | undefined,
+  expected: string,
+  mark?: DecimalMark,
+  withoutFile?: boolean,
+): unknown {
+  const at = where(field, column);
+  if (isEmpty(value)) throw new Error(`no ${field}${at}: a unit cost needs its sku, unit_cost, currency and valid_from`);
   const refuse = (why: string): never => {
-    throw new Error(`unparseable ${field} ${quote(value)}${where}: ${why}`);
+    throw new Error(`unparseable ${field} ${quote(value)}${at}: ${why}`);
   };
   switch (field) {
     case 'sku': {
@@ -116,6 +153,7 @@ function normalise(field: CostField, value: unknown, column: string, parseDate: 
       return typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : refuse('expected text');
     }
     case 'unit_cost': {
+      if (mark === undefined && withoutFile && typeof value === 'string' && doubtfulAmount(value)) return refuse(unknownMarkHint(value));
       const n = typeof value === 'number' ? value : typeof value === 'string' ? parseAmount(value, mark) : undefined;
       if (n === undefined || !Number.isFinite(n)) return refuse(`expected a number such as 4.20${typeof value === 'string' ? ambiguousAmountHint(value) : ''}`);
       return n < 0 ? refuse('a unit cost cannot be negative') : n;

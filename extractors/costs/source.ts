@@ -34,6 +34,7 @@ export const unitCostsStream: Stream<CostsConfig> = {
   mapCsvRow: (row, config, sheet) => mapCostRow(row, config, sheet),
   mapJsonRecord: (row, config, sheet) => mapCostRow(row, config, sheet),
   amountsOf: (row, config) => costMapper(config).amountsOf(row),
+  amountColumns: (config) => costMapper(config).amountColumns,
   sheetLacks: (row, config) => costSheetLacks(row, config),
 };
 

@@ -1,4 +1,6 @@
 import { shipmentFields, type ShipmentField, type ShipmentsConfig } from '../../config/schema.ts';
+import type { ColumnMarks } from '../../catalog/stream-contract.ts';
+import { ISO_4217_CURRENCIES } from '../../warehouse/migrations/0009-set-aside.ts';
 import { compileSheetDateParser, type DateParser } from './date-parse.ts';
 
 /** What the mapping needs of the source's config. */
@@ -11,6 +13,12 @@ export interface SheetContext {
    * `decimalMark`, when set, is read instead.
    */
   decimalMark?: DecimalMark;
+  /**
+   * The row is read away from its file (a quarantined row retried): when no decimal mark is
+   * known, an amount such as `1.234` is refused rather than read as 1.234, as there is no file
+   * to warn of.
+   */
+  withoutFile?: boolean;
   /**
    * The file's cells are typed (an `.xlsx` workbook): a date cell reaches the mapping as ISO 8601
    * (`2024-03-01`, `2024-03-01T14:30:00`), read as such whatever `dateFormat` says; a text cell
@@ -26,6 +34,8 @@ export interface SheetContext {
 export interface RowMapper {
   (row: Record<string, unknown>, sheet?: SheetContext): Record<string, unknown>;
   amountsOf(row: Record<string, unknown>): string[];
+  /** The columns the amount may be read from, as {@link ColumnMarks} name them. */
+  amountColumns: readonly string[];
 }
 
 /** Turns one row of an export (CSV text, or a JSON object) into a shipment record; throws with the reason. */
@@ -104,6 +114,7 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
   const mapper = (row: Record<string, unknown>, sheet?: SheetContext) => {
     const record: Record<string, unknown> = {};
     const used = new Set<string>(mapped);
+    const cells = new Map<ShipmentField, { value: unknown; column: string }>();
     for (const field of shipmentFields) {
       let found = false;
       let value: unknown;
@@ -118,7 +129,22 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
           column = candidate;
         }
       }
-      if (found) record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, config.decimalMark ?? sheet?.decimalMark);
+      if (found) {
+        cells.set(field, { value, column });
+        record[field] = normalise(field, value, column, parseDate(sheet?.typedDates), expected, config.decimalMark ?? sheet?.decimalMark, sheet?.withoutFile);
+      }
+    }
+    // A cost written with its currency's sign or code (`€ 7,50`, `7.50 CHF`) is in that currency:
+    // the record's, when it has none (else the reporting currency would be assumed).
+    const cost = cells.get('shipping_cost');
+    const named = typeof cost?.value === 'string' ? amountCurrency(cost.value) : undefined;
+    if (cost && named) {
+      if (record.currency === undefined || record.currency === null) record.currency = named.code;
+      else if (record.currency !== named.code) {
+        const where = (field: ShipmentField, column: string) => (column === field ? '' : ` in column "${column}"`);
+        const currency = cells.get('currency')!;
+        throw new Error(currencyDisagreement(`shipping_cost ${quote(cost.value)}${where('shipping_cost', cost.column)}`, named, `currency${where('currency', currency.column)}`, String(record.currency)));
+      }
     }
     const extra: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) if (!used.has(column)) extra[column] = value;
@@ -130,7 +156,7 @@ function buildMapper(config: MappingConfig): ShipmentMapper {
       .get('shipping_cost')!
       .map((column) => lookup(row, column))
       .filter((v): v is string => typeof v === 'string');
-  return Object.assign(mapper, { amountsOf });
+  return Object.assign(mapper, { amountsOf, amountColumns: sources.get('shipping_cost')! });
 }
 
 /** A column's value; a dotted name reaches into a nested JSON object (`tracking.number`). */
@@ -153,7 +179,7 @@ function quote(value: unknown): string {
   return typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
 }
 
-function normalise(field: ShipmentField, value: unknown, column: string, parseDate: DateParser, expected: string, mark?: DecimalMark): unknown {
+function normalise(field: ShipmentField, value: unknown, column: string, parseDate: DateParser, expected: string, mark?: DecimalMark, withoutFile?: boolean): unknown {
   if (isEmpty(value)) return null;
   const where = column === field ? '' : ` in column "${column}"`;
   const refuse = (why = ''): never => {
@@ -167,6 +193,7 @@ function normalise(field: ShipmentField, value: unknown, column: string, parseDa
   if (field === 'shipping_cost') {
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     if (typeof value !== 'string') return refuse();
+    if (mark === undefined && withoutFile && doubtfulAmount(value)) return refuse(` (${unknownMarkHint(value)})`);
     return parseAmount(value, mark) ?? refuse(` (expected a number such as 7.50${ambiguousAmountHint(value)})`);
   }
   if (field === 'currency') {
@@ -195,17 +222,75 @@ export function roundedBySpreadsheet(text: string): string | undefined {
   return 'a long number a spreadsheet rounded and wrote in scientific notation, its other digits lost: format the column as text in the sheet, or export from the source again';
 }
 
-/** An amount's text without blanks around it or the currency sign before or after it. */
+/**
+ * Signs that stand for one currency only, and their code: an amount written with one is in that
+ * currency (`€ 7,50` is EUR), and a currency written as one is refused naming the code to write.
+ * `$`, `¥` and `kr` stand for several (dollars, yen and yuan, the Nordic crowns) and are not here.
+ */
+const CURRENCY_SIGNS: Readonly<Record<string, string>> = { '€': 'EUR', '£': 'GBP', '₹': 'INR', '₩': 'KRW', '₺': 'TRY', '₽': 'RUB', '₪': 'ILS', 'ZŁ': 'PLN', 'R$': 'BRL' };
+
+const ISO_CODES: ReadonlySet<string> = new Set(ISO_4217_CURRENCIES);
+
+// A sign (the one-currency signs, and `$` and `¥`, read and left without a currency as before) or
+// a code of three capitals, before the number or after it, with or without a blank between.
+const SIGN = String.raw`R\$|zł|ZŁ|[€£₹₩₺₽₪$¥]|[A-Z]{3}`;
+const SIGN_BEFORE = new RegExp(String.raw`^(${SIGN})\s*(?=[-\d])`, 'u');
+const SIGN_AFTER = new RegExp(String.raw`(?<=\d)\s*(${SIGN})$`, 'u');
+
+/**
+ * An amount's text split from the currency sign or ISO 4217 code written before or after it
+ * (`€ 7,50`, `7.50 CHF`, `$7.5`): the number's text, and the sign or code as written. Three
+ * capitals that are no ISO 4217 code (`7.50 XYZ`), or a code in small letters, stay with the
+ * number, which then reads as no amount.
+ */
+function splitAmount(text: string): { number: string; sign?: string } {
+  const t = text.trim();
+  const m = SIGN_BEFORE.exec(t) ?? SIGN_AFTER.exec(t);
+  const sign = m?.[1];
+  if (!m || !sign || (/^[A-Z]{3}$/.test(sign) && !ISO_CODES.has(sign))) return { number: t };
+  return { number: (m.index === 0 ? t.slice(m[0].length) : t.slice(0, m.index)).trim(), sign };
+}
+
+/** An amount's text without blanks around it or the currency sign or code before or after it. */
 function bareAmount(text: string): string {
-  return text.trim().replace(/^[$€£¥]\s*|\s*[$€£¥]$/g, '');
+  return splitAmount(text).number;
+}
+
+/**
+ * The currency an amount names by its sign or code, when it names one only: `€ 7,50` is EUR,
+ * `£7.50` GBP, `7.50 CHF` CHF; nothing for a bare amount, `$7.50`, `¥500` or `7,50 kr`.
+ *
+ * @example
+ * amountCurrency('4,20 €') // { code: 'EUR', sign: '€' }
+ */
+export function amountCurrency(text: string): { code: string; sign: string } | undefined {
+  const { sign } = splitAmount(text);
+  if (sign === undefined) return undefined;
+  const upper = sign.toUpperCase();
+  const code = CURRENCY_SIGNS[upper] ?? (/^[A-Z]{3}$/.test(upper) ? upper : undefined);
+  return code ? { code, sign } : undefined;
+}
+
+/**
+ * Why a record is refused whose amount's sign or code names another currency than its currency
+ * field: both, where each is, and what to fix. `amount` and `currency` name the cells as the
+ * mapping's refusals do (`unit_cost "4,20 €" (column "Cost")`, `currency (column "Cur")`).
+ *
+ * @example
+ * currencyDisagreement('unit_cost "4,20 €"', { code: 'EUR', sign: '€' }, 'currency', 'USD')
+ * // 'unit_cost "4,20 €" is in EUR by its sign €, but currency is USD: correct the one that is wrong in the file and land it again'
+ */
+export function currencyDisagreement(amount: string, named: { code: string; sign: string }, currency: string, code: string): string {
+  const by = /^[A-Z]{3}$/.test(named.sign) ? 'code' : `sign ${named.sign}`;
+  return `${amount} is in ${named.code} by its ${by}, but ${currency} is ${code}: correct the one that is wrong in the file and land it again`;
 }
 
 /**
  * An amount written by a spreadsheet: `7.5`, `1,234.50`, `7,50` and `0,125` (a decimal comma), and the
  * groupings of decimal-comma locales where the form says which mark is the decimal one:
  * `1.234,50` (German), `1 234,50` (French, with a space, a no-break space or a narrow one),
- * `1'234.50` (Swiss); with an optional currency sign. Anything else is refused rather than
- * guessed.
+ * `1'234.50` (Swiss); with an optional currency sign or code ({@link amountCurrency}). Anything
+ * else is refused rather than guessed.
  */
 export function parseAmount(text: string, mark?: DecimalMark): number | undefined {
   const t = bareAmount(text);
@@ -276,6 +361,31 @@ export function ambiguousAmount(text: string): boolean {
   return m !== null && m[1] !== '0';
 }
 
+/**
+ * Whether an amount reads as a decimal or as thousands with nothing in it to say which: a point
+ * and three digits after one to three digits that are not a lone 0 (`1.234`, `2.500 €`), 1.234
+ * where the point is the decimal mark and 1234 where the comma is.
+ */
+export function doubtfulAmount(text: string): boolean {
+  return /^-?[1-9]\d{0,2}\.\d{3}$/.test(bareAmount(text));
+}
+
+/**
+ * The decimal mark some columns of a file showed, from the marks of its columns
+ * ({@link ColumnMarks}): the one they agree on; nothing when none showed one, one showed both,
+ * or they disagree (each amount is then read alone).
+ */
+export function columnsMark(marks: ColumnMarks | null | undefined, columns: readonly string[]): DecimalMark | undefined {
+  let found: DecimalMark | undefined;
+  for (const column of columns) {
+    if (!marks || !Object.hasOwn(marks, column)) continue;
+    const mark = marks[column];
+    if (mark === null || (found !== undefined && found !== mark)) return undefined;
+    found = mark;
+  }
+  return found;
+}
+
 /** The words of a refusal for an amount that reads two ways, or nothing. */
 export function ambiguousAmountHint(text: string): string {
   if (!ambiguousAmount(text)) return '';
@@ -283,8 +393,14 @@ export function ambiguousAmountHint(text: string): string {
   return `; ${text.trim()} may be ${whole}${part} or ${whole}.${part}: write it without the comma, or with a point, or set the source's "decimalMark"`;
 }
 
-/** Signs that stand for one currency only, and the code to write instead ($, ¥ and kr stand for several). */
-const CURRENCY_SIGNS: Readonly<Record<string, string>> = { '€': 'EUR', '£': 'GBP', '₹': 'INR', '₩': 'KRW', '₺': 'TRY', '₽': 'RUB', '₪': 'ILS', 'ZŁ': 'PLN', 'R$': 'BRL' };
+/**
+ * The words of a refusal for a `1.234` read without its file ({@link SheetContext.withoutFile}),
+ * whose decimal mark nothing says.
+ */
+export function unknownMarkHint(text: string): string {
+  const t = bareAmount(text);
+  return `${text.trim()} may be ${t.replace('.', '')} or ${t}, and a retried row has no file to show which: set the source's "decimalMark" and retry, or import the file again`;
+}
 
 /** `; € is EUR` for a currency written as its sign, to say which code to write; nothing otherwise. */
 export function currencySignHint(text: string): string {

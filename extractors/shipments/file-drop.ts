@@ -7,8 +7,8 @@ import { ExtractError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
 import { formatOf, readRecordsFile, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
-import type { Page, ReadContext } from '../types.ts';
-import { decimalMarkOf, missingColumns, shipmentMapper, shipmentSheetLacks, type DecimalMark, type RowMapper } from './column-mapping.ts';
+import type { ColumnMarks, Page, ReadContext } from '../types.ts';
+import { decimalMarkOf, doubtfulAmount, missingColumns, shipmentMapper, shipmentSheetLacks, type DecimalMark, type RowMapper } from './column-mapping.ts';
 import { listDropFiles, setSheetIn, wrongSheet, type DropFile } from './drop-files.ts';
 
 export interface FileDropOptions {
@@ -127,7 +127,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
       continue;
     }
     // The config's decimal mark, when set, is the mapping's; else the file's amounts say it.
-    const { mark: decimalMark, doubtful } = spec.decimalMark ? { mark: spec.decimalMark, doubtful: undefined } : await fileDecimalMark(file.path, spec.mapRow.amountsOf, spec.sheet);
+    const { mark: decimalMark, doubtful, columns: decimalMarks } = spec.decimalMark ? { mark: spec.decimalMark, doubtful: undefined, columns: undefined } : await fileDecimalMark(file.path, spec.mapRow.amountsOf, spec.sheet);
     if (doubtful) ctx.warnOnce(doubtfulAmountWarning(spec, file.name, doubtful));
     log.info({ file: file.name, bytes: print.size, ...(decimalMark ? { decimalMark } : {}) }, 'landing export file');
     let firstRow = true;
@@ -148,7 +148,7 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
     for await (const batch of readRecordsFile(file.path, { batchSize: options.batchSize, mapCsvRow: mapRow, sheet: spec.sheet })) {
       const mapped = batch.map((item) => mapJsonItem(item, mapRow));
       // One batch is held back so the file's last page is known: it carries the landed mark.
-      if (held) yield { records: held };
+      if (held) yield { records: held, decimalMarks };
       held = mapped;
       records += mapped.length;
     }
@@ -156,11 +156,12 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
     if (after.size !== print.size || after.mtimeMs !== print.mtimeMs) {
       // Still being written: what was read stays landed, and the whole file is read again next run.
       ctx.warnOnce(`${spec.source}: ${file.name} changed while it was read; it will be read again on the next run`);
-      if (held) yield { records: held };
+      if (held) yield { records: held, decimalMarks };
       continue;
     }
     yield {
       records: held ?? [],
+      decimalMarks,
       afterLand: async (tx, target) => {
         await tx.query(
           `insert into ops.landed_files (source, stream, name, size, checksum, records, run_id)
@@ -179,23 +180,27 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
  * spreadsheet writes every cell of a file one way, so its `1.234` (1234 in a German sheet) and
  * `4,205` (4.205 there, 4205 in an English one) are read as the rest of the file says; alone,
  * `1.234` is 1.234 and `4,205` is refused as reading both ways. `doubtful` is the first amount
- * such as `1.234` of a file whose mark is not found: it is read as 1.234, which is for the
- * caller to warn of. The reading stops once the marks disagree; a file that cannot be read says
- * so in the reading that lands it.
+ * such as `1.234` (or `1.234 €`: {@link doubtfulAmount}) of a file whose mark is not found: it is
+ * read as 1.234, which is for the caller to warn of. `columns` is the mark each column of the
+ * file showed ({@link ColumnMarks}), whatever the mapping: kept with the rows the file
+ * quarantines, it lets a row retried under another mapping be read as its file wrote it. A file
+ * that cannot be read says so in the reading that lands it.
  */
 export async function fileDecimalMark(
   path: string,
   amountsOf: (row: Record<string, unknown>) => string[],
   sheet?: SheetChoice,
-): Promise<{ mark?: DecimalMark; doubtful?: string }> {
+): Promise<{ mark?: DecimalMark; doubtful?: string; columns?: ColumnMarks }> {
   let found: DecimalMark | undefined;
   let doubtful: string | undefined;
   let mixed = false;
-  const see = (amounts: string[]) => {
-    for (const amount of amounts) {
+  const columns = new Map<string, DecimalMark | null>();
+  const see = (row: Record<string, unknown>) => {
+    noteColumnMarks(columns, row);
+    for (const amount of amountsOf(row)) {
       const mark = decimalMarkOf(amount);
       if (mark === undefined) {
-        if (doubtful === undefined && /^-?[1-9]\d{0,2}\.\d{3}$/.test(amount.trim())) doubtful = amount.trim();
+        if (doubtful === undefined && doubtfulAmount(amount)) doubtful = amount.trim();
         continue;
       }
       if (found !== undefined && found !== mark) mixed = true;
@@ -206,7 +211,7 @@ export async function fileDecimalMark(
     const rows = readRecordsFile(path, {
       sheet,
       mapCsvRow: (row) => {
-        see(amountsOf(row));
+        see(row);
         return {};
       },
     });
@@ -215,17 +220,35 @@ export async function fileDecimalMark(
         if (!(item instanceof RawText)) continue;
         try {
           const value: unknown = JSON.parse(item.text);
-          if (value !== null && typeof value === 'object' && !Array.isArray(value)) see(amountsOf(value as Record<string, unknown>));
+          if (value !== null && typeof value === 'object' && !Array.isArray(value)) see(value as Record<string, unknown>);
         } catch {
           // A broken record is quarantined by the reading that lands the file.
         }
       }
-      if (mixed) break;
     }
   } catch {
     return {};
   }
-  return mixed || found === undefined ? { doubtful } : { mark: found };
+  const marks = columns.size ? { columns: Object.fromEntries(columns) } : {};
+  return mixed || found === undefined ? { doubtful, ...marks } : { mark: found, ...marks };
+}
+
+/**
+ * Notes the decimal mark each text value of a row shows under its column (a nested JSON object's
+ * values under their dotted names, as a mapping names them): a column that shows both is null.
+ */
+function noteColumnMarks(marks: Map<string, DecimalMark | null>, row: Record<string, unknown>, prefix = ''): void {
+  for (const [name, value] of Object.entries(row)) {
+    const column = prefix + name;
+    if (typeof value === 'string') {
+      // Most cells (names, dates, ids) are passed over before the patterns of an amount are tried.
+      const mark = value.length < 40 && /\d[.,]/.test(value) ? decimalMarkOf(value) : undefined;
+      const before = marks.get(column);
+      if (mark !== undefined && before !== null) marks.set(column, before === undefined || before === mark ? mark : null);
+    } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      noteColumnMarks(marks, value as Record<string, unknown>, `${column}.`);
+    }
+  }
 }
 
 /**

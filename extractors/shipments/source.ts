@@ -25,6 +25,7 @@ export const shipmentsStream: Stream<ShipmentsConfig> = {
   mapCsvRow: (row, config, sheet) => mapShipmentRow(row, config, sheet),
   mapJsonRecord: (row, config, sheet) => mapShipmentRow(row, config, sheet),
   amountsOf: (row, config) => shipmentMapper(config).amountsOf(row),
+  amountColumns: (config) => shipmentMapper(config).amountColumns,
   sheetLacks: (row, config) => shipmentSheetLacks(row, config),
 };
 

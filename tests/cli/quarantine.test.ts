@@ -212,4 +212,51 @@ describe('verite quarantine (issue 17)', () => {
     expect(none.code).toBe(0);
     expect(none.stdout).toContain('No held record matches: nothing was dropped.');
   });
+
+  it('careless-input probe: a retried row reads its amounts with the decimal mark its file showed, as `verite import` does; with no mark known, a 1.234 stays held, saying to set decimalMark', async () => {
+    const configFile = join(dir, 'costs.config.json');
+    const costs = (extra: Record<string, unknown> = {}) =>
+      writeFileSync(configFile, JSON.stringify({ reportingTimezone: 'UTC', reportingCurrency: 'USD', sources: { costs: { path: join(dir, 'unused'), ...extra } } }));
+    const costsEnv = { ...env, VERITE_CONFIG: configFile };
+    const columns = { Artikel: 'sku', Preis: 'unit_cost', Cur: 'currency', Ab: 'valid_from' };
+    const unitCost = async (key: string) => (await query(`select _record->'unit_cost' as cost from raw.costs__unit_costs where _key = '${key}'`))[0]?.cost;
+    // No mapping yet: no column is known to hold amounts, and every row is quarantined for want of a sku.
+    costs();
+    const file = join(dir, 'preise.csv');
+    // 4,20 and 2,00 show a decimal comma: SOFA's 1.234 is one thousand two hundred and thirty-four.
+    writeFileSync(file, 'Artikel;Preis;Cur;Ab\nTEE-M;4,20;EUR;2024-03-01\nSOFA;1.234;EUR;2024-03-01\nMUG;2,00;EUR;15.03.2024\n');
+    expect((await runCli(['import', 'costs', 'unit_costs', file], { env: costsEnv })).code).toBe(1);
+    // A file whose amounts show no mark, and a row quarantined before the marks were kept.
+    const whole = join(dir, 'ganz.csv');
+    writeFileSync(whole, 'Artikel;Preis;Cur;Ab\nBANK;2.500;EUR;2024-03-01\n');
+    expect((await runCli(['import', 'costs', 'unit_costs', whole], { env: costsEnv })).code).toBe(1);
+    await query(`insert into ops.quarantine (run_id, source, stream, reason, raw, location)
+      values ('old-run', 'costs', 'unit_costs', 'no sku', '{"Artikel": "BETT", "Preis": "1.234", "Cur": "EUR", "Ab": "2024-03-01"}', 'alt.csv:2')`);
+    const ids = Object.fromEntries((await query(`select location, 'q' || id as id from ops.quarantine where source = 'costs'`)).map((r) => [r.location, r.id]));
+
+    // The mapping is set, and the rows retried.
+    costs({ columns });
+    const retried = await runCli(['quarantine', 'retry', '--source', 'costs', '--no-transform'], { env: costsEnv });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(await unitCost('TEE-M|2024-03-01')).toBe(4.2);
+    expect(await unitCost('SOFA|2024-03-01')).toBe(1234);
+    const outcomes = Object.fromEntries((await query(`select 'q' || quarantine_id as id, outcome from ops.quarantine_actions where source = 'costs' and action = 'retry'`)).map((r) => [r.id, r.outcome]));
+    expect(outcomes[ids['preise.csv:4']!]).toBe('still quarantined: unparseable valid_from "15.03.2024" (column "Ab"): expected a date such as 2024-03-01');
+    const unknownMark = (amount: string, whole: string) =>
+      `still quarantined: unparseable unit_cost "${amount}" (column "Preis"): ${amount} may be ${whole} or ${amount}, and a retried row has no file to show which: set the source's "decimalMark" and retry, or import the file again`;
+    expect(outcomes[ids['ganz.csv:2']!]).toBe(unknownMark('2.500', '2500'));
+    expect(outcomes[ids['alt.csv:2']!]).toBe(unknownMark('1.234', '1234'));
+    expect(await unitCost('BANK|2024-03-01')).toBeUndefined();
+
+    // `verite import` of the same file reads it the same: nothing written, TEE-M and SOFA unchanged.
+    const imported = await runCli(['import', 'costs', 'unit_costs', file], { env: costsEnv });
+    expect(imported.stdout).toContain('costs.unit_costs: 3 record(s) read, 0 written, 2 unchanged, 1 quarantined');
+
+    // Told the mark, the retry reads the held ones with it.
+    costs({ columns, decimalMark: ',' });
+    const told = await runCli(['quarantine', 'retry', ids['ganz.csv:2']!, ids['alt.csv:2']!, '--no-transform'], { env: costsEnv });
+    expect(told.code, told.stderr).toBe(0);
+    expect(await unitCost('BANK|2024-03-01')).toBe(2500);
+    expect(await unitCost('BETT|2024-03-01')).toBe(1234);
+  });
 });

@@ -337,6 +337,50 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect(await record('RUG|2024-02-01')).toMatchObject({ unit_cost: 4.205 });
   });
 
+  it('careless-input probe: a cost written with € is in EUR, which a currency of USD contradicts: the row is quarantined naming both; an empty currency is the sign\'s', async () => {
+    const configFile = join(root, 'signs.config.json');
+    const columns = { Artikel: 'sku', Einstandspreis: 'unit_cost', Währung: 'currency', 'Gültig ab': 'valid_from' };
+    writeFileSync(configFile, JSON.stringify({ reportingCurrency: 'USD', sources: { costs: { path: join(root, 'unused'), columns } } }));
+    const file = join(root, 'zeichen.csv');
+    writeFileSync(file, 'Artikel;Einstandspreis;Währung;Gültig ab\nPLAID;4,20 €;USD;2024-03-01\nDECKE;4,20 €;;2024-03-01\nVASE;EUR 7,50;eur;2024-03-01\nLEUCHTE;3.10 CHF;;2024-03-01\nSTUHL;$4.20;;2024-03-01\n');
+    const imported = await runCli(['import', 'costs', 'unit_costs', file], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain('5 record(s) read, 3 written, 0 unchanged, 2 quarantined');
+    expect(await record('PLAID|2024-03-01')).toBeUndefined();
+    expect(await record('DECKE|2024-03-01')).toEqual({ sku: 'DECKE', unit_cost: 4.2, currency: 'EUR', valid_from: '2024-03-01' });
+    expect(await record('VASE|2024-03-01')).toEqual({ sku: 'VASE', unit_cost: 7.5, currency: 'EUR', valid_from: '2024-03-01' });
+    expect(await record('LEUCHTE|2024-03-01')).toEqual({ sku: 'LEUCHTE', unit_cost: 3.1, currency: 'CHF', valid_from: '2024-03-01' });
+    expect(await rows(`select location, reason from ops.quarantine where location like 'zeichen.csv%' order by location`)).toEqual([
+      {
+        location: 'zeichen.csv:2',
+        reason: 'unit_cost "4,20 €" (column "Einstandspreis") is in EUR by its sign €, but currency (column "Währung") is USD: correct the one that is wrong in the file and land it again',
+      },
+      // $ stands for several currencies: it gives none, and a unit cost needs one.
+      { location: 'zeichen.csv:6', reason: 'no currency (column "Währung"): a unit cost needs its sku, unit_cost, currency and valid_from' },
+    ]);
+  });
+
+  it('careless-input probe: whole German amounts with a € sign are said to be doubtful as without it, and read with decimalMark', async () => {
+    const configFile = join(root, 'whole-sign.config.json');
+    const columns = { Artikel: 'sku', Einstandspreis: 'unit_cost', Währung: 'currency', 'Gültig ab': 'valid_from' };
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns } } }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+    const file = join(root, 'moebel-euro.csv');
+    writeFileSync(file, 'Artikel;Einstandspreis;Währung;Gültig ab\nSOFA;1.234 €;EUR;2024-03-01\nTISCH;2.500 €;EUR;2024-03-01\n');
+    const doubtful = await runCli(['import', 'costs', 'unit_costs', file], { env });
+    expect(doubtful.code, doubtful.stderr).toBe(0);
+    expect(doubtful.stderr).toContain(
+      'verite: warning: costs: moebel-euro.csv shows no decimal mark in its amounts, and 1.234 € was read with a decimal point: if it means 1234 €, set "decimalMark": "," in sources.costs and land the file again (verite import costs unit_costs moebel-euro.csv)',
+    );
+    expect(await record('SOFA|2024-03-01')).toMatchObject({ unit_cost: 1.234 });
+    writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns, decimalMark: ',' } } }));
+    const told = await runCli(['import', 'costs', 'unit_costs', file], { env });
+    expect(told.code, told.stderr).toBe(0);
+    expect(told.stderr).not.toContain('decimal mark');
+    expect(await record('SOFA|2024-03-01')).toEqual({ sku: 'SOFA', unit_cost: 1234, currency: 'EUR', valid_from: '2024-03-01' });
+    expect(await record('TISCH|2024-03-01')).toEqual({ sku: 'TISCH', unit_cost: 2500, currency: 'EUR', valid_from: '2024-03-01' });
+  });
+
   it('`verite import` names a mapped column the file lacks, with the file\'s column close to it, as the drop does', async () => {
     const configFile = join(root, 'renamed-import.config.json');
     writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns: ERP_COLUMNS, dateFormat: 'DD/MM/YYYY' } } }));
@@ -455,6 +499,14 @@ describe('unit costs read by the pipeline', () => {
     expect(await read(told, { decimalMark: ',' })).toEqual([]);
     expect(await record('TABLE|2024-04-01')).toMatchObject({ unit_cost: 3450 });
     expect(await record('CHEST|2024-04-01')).toMatchObject({ unit_cost: 7.25 });
+    // Careless-input probe: the same with a € sign, which the check read past.
+    const signed = join(root, 'whole-signed');
+    mkdirSync(signed);
+    writeFileSync(join(signed, 'moebel-mai.csv'), 'Article;Cost price;Cur;Valid from\nTABLE;3.450 €;EUR;01.05.2024\nSTOOL;45 €;EUR;01.05.2024\n');
+    expect(await read(signed, {})).toEqual([
+      'costs: moebel-mai.csv shows no decimal mark in its amounts, and 3.450 € was read with a decimal point: if it means 3450 €, set "decimalMark": "," in sources.costs and land the file again (verite import costs unit_costs moebel-mai.csv)',
+    ]);
+    expect(await record('TABLE|2024-05-01')).toMatchObject({ unit_cost: 3.45 });
   });
 
   it('after a failure on a file\'s last page, reads the file again whole and lands nothing twice', async () => {

@@ -116,6 +116,38 @@ describe('the shipments file drop, through `verite run`', () => {
     expect(result.code).toBe(0);
     expect(await record('2Z001')).toEqual({ order_id: '#2001', tracking_number: '2Z001', carrier: 'DHL', shipped_at: '2024-05-05', shipping_cost: 3.1 });
   });
+
+  it('careless-input probe: a cost written with € or £ lands in that currency, not the reporting one; a currency column that says another quarantines the row, naming both', async () => {
+    const configFile = join(root, 'signs.config.json');
+    const columns = { 'Order Ref': 'order_id', 'Tracking #': 'tracking_number', Carrier: 'carrier', 'Ship Date': 'shipped_at', Cost: 'shipping_cost' };
+    writeFileSync(configFile, JSON.stringify({ reportingCurrency: 'USD', sources: { shipments: { path: join(root, 'unused'), columns, dateFormat: 'DD/MM/YYYY' } } }));
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: configFile };
+    // No currency column: a cost without a sign has no currency (the reporting currency is assumed in core), as before.
+    const file = join(root, '3pl.csv');
+    writeFileSync(file, 'Order Ref;Tracking #;Carrier;Ship Date;Cost\n3001;EU3001;DHL;03/05/2024;€ 7,50\n3002;EU3002;Royal Mail;03/05/2024;£7.50\n3003;EU3003;DHL;03/05/2024;7,50\n3004;EU3004;UPS;03/05/2024;$7.50\n');
+    const imported = await runCli(['import', 'shipments', 'shipments', file], { env });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(await record('EU3001')).toEqual({ order_id: '3001', tracking_number: 'EU3001', carrier: 'DHL', shipped_at: '2024-05-03', shipping_cost: 7.5, currency: 'EUR' });
+    expect(await record('EU3002')).toMatchObject({ shipping_cost: 7.5, currency: 'GBP' });
+    expect(await record('EU3003')).toEqual({ order_id: '3003', tracking_number: 'EU3003', carrier: 'DHL', shipped_at: '2024-05-03', shipping_cost: 7.5 });
+    expect(await record('EU3004')).not.toHaveProperty('currency');
+
+    // With a currency column: a code agreeing with the sign lands; one that disagrees is held.
+    writeFileSync(configFile, JSON.stringify({ reportingCurrency: 'USD', sources: { shipments: { path: join(root, 'unused'), columns: { ...columns, Currency: 'currency' }, dateFormat: 'DD/MM/YYYY' } } }));
+    const priced = join(root, '3pl-priced.csv');
+    writeFileSync(priced, 'Order Ref;Tracking #;Carrier;Ship Date;Cost;Currency\n3005;EU3005;DHL;03/05/2024;7,50 €;EUR\n3006;EU3006;DHL;03/05/2024;7,50 €;USD\n');
+    const held = await runCli(['import', 'shipments', 'shipments', priced], { env });
+    expect(held.code, held.stderr).toBe(0);
+    expect(held.stdout).toContain('2 record(s) read, 1 written, 0 unchanged, 1 quarantined');
+    expect(await record('EU3005')).toMatchObject({ shipping_cost: 7.5, currency: 'EUR' });
+    expect(await record('EU3006')).toBeUndefined();
+    expect(await rows(`select location, reason from ops.quarantine where location like '3pl-priced.csv%'`)).toEqual([
+      {
+        location: '3pl-priced.csv:3',
+        reason: 'shipping_cost "7,50 €" in column "Cost" is in EUR by its sign €, but currency in column "Currency" is USD: correct the one that is wrong in the file and land it again',
+      },
+    ]);
+  });
 });
 
 describe('the shipments file drop, read by the pipeline', () => {

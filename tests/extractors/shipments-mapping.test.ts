@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shipmentsConfig } from '../../config/schema.ts';
 import { compileDateParser } from '../../extractors/shipments/date-parse.ts';
-import { decimalMarkOf, mapShipmentRow, parseAmount, sheetDecimalMark, type MappingConfig } from '../../extractors/shipments/column-mapping.ts';
+import { columnsMark, decimalMarkOf, doubtfulAmount, mapShipmentRow, parseAmount, sheetDecimalMark, type MappingConfig } from '../../extractors/shipments/column-mapping.ts';
 import { listDropFiles } from '../../extractors/shipments/drop-files.ts';
 import { trackerToShipment } from '../../extractors/shipments/easypost-map.ts';
 import { listWindows } from '../../extractors/shipments/easypost-read.ts';
@@ -103,7 +103,8 @@ describe('the column mapping', () => {
     expect(parseAmount('1,234.50')).toBe(1234.5);
     expect(parseAmount('$7.5')).toBe(7.5);
     expect(parseAmount('7,50')).toBe(7.5);
-    expect(parseAmount('12.00 EUR')).toBeUndefined();
+    expect(parseAmount('12.00 EUR')).toBe(12);
+    expect(parseAmount('12.00 EURO')).toBeUndefined();
     // Decimal-comma locales, where the grouping says which mark is the decimal one.
     expect(parseAmount('1.234,50')).toBe(1234.5);
     expect(parseAmount('1.234.567')).toBe(1234567);
@@ -137,6 +138,40 @@ describe('the column mapping', () => {
     expect(parseAmount('1.23,50')).toBeUndefined();
     expect(parseAmount('1 23,5')).toBeUndefined();
     expect(parseAmount('1.234,50.1')).toBeUndefined();
+  });
+
+  it('careless-input probe: a cost written with the sign or code of one currency is in that currency; a currency column that says another is refused, naming both', () => {
+    // The 3PL's export has no currency column: the reporting currency would be assumed.
+    const columns = { 'Order Ref': 'order_id', 'Tracking #': 'tracking_number', Cost: 'shipping_cost' } as const;
+    const row = (cost: string) => mapShipmentRow({ 'Order Ref': '3001', 'Tracking #': 'EU3001', Cost: cost }, utc(columns));
+    expect(row('€ 7,50')).toEqual({ order_id: '3001', tracking_number: 'EU3001', shipping_cost: 7.5, currency: 'EUR' });
+    expect(row('£7.50')).toMatchObject({ shipping_cost: 7.5, currency: 'GBP' });
+    expect(row('EUR 7,50')).toMatchObject({ shipping_cost: 7.5, currency: 'EUR' });
+    expect(row('7.50 CHF')).toMatchObject({ shipping_cost: 7.5, currency: 'CHF' });
+    expect(row('7,50 zł')).toMatchObject({ shipping_cost: 7.5, currency: 'PLN' });
+    expect(row('R$ 12,90')).toMatchObject({ shipping_cost: 12.9, currency: 'BRL' });
+    // Without a sign, or with one that stands for several currencies, the record has no currency, as before.
+    expect(row('7,50')).toEqual({ order_id: '3001', tracking_number: 'EU3001', shipping_cost: 7.5 });
+    expect(row('$7.50')).toEqual({ order_id: '3001', tracking_number: 'EU3001', shipping_cost: 7.5 });
+    expect(row('¥500')).toEqual({ order_id: '3001', tracking_number: 'EU3001', shipping_cost: 500 });
+    expect(() => row('7,50 kr')).toThrow(/^unparseable shipping_cost "7,50 kr" in column "Cost" \(expected a number such as 7.50\)$/);
+    // Three letters that are no currency's code are no code.
+    expect(() => row('7.50 XYZ')).toThrow(/^unparseable shipping_cost "7.50 XYZ"/);
+
+    const withCurrency = utc({ ...columns, Curr: 'currency' });
+    const priced = (cost: string, currency: string) => mapShipmentRow({ 'Order Ref': '3001', 'Tracking #': 'EU3001', Cost: cost, Curr: currency }, withCurrency);
+    // The currency column agrees, or is empty: the sign's currency.
+    expect(priced('€ 7,50', 'eur')).toMatchObject({ shipping_cost: 7.5, currency: 'EUR' });
+    expect(priced('€ 7,50', '')).toMatchObject({ shipping_cost: 7.5, currency: 'EUR' });
+    expect(priced('$7.50', 'CAD')).toMatchObject({ shipping_cost: 7.5, currency: 'CAD' });
+    expect(() => priced('€ 7,50', 'USD')).toThrow(
+      'shipping_cost "€ 7,50" in column "Cost" is in EUR by its sign €, but currency in column "Curr" is USD: correct the one that is wrong in the file and land it again',
+    );
+    expect(() => priced('7.50 CHF', 'EUR')).toThrow(
+      'shipping_cost "7.50 CHF" in column "Cost" is in CHF by its code, but currency in column "Curr" is EUR: correct the one that is wrong in the file and land it again',
+    );
+    // A JSON number carries no sign.
+    expect(mapShipmentRow({ tracking_number: 'J1', shipping_cost: 7.5, currency: 'USD' }, undefined)).toMatchObject({ shipping_cost: 7.5, currency: 'USD' });
   });
 
   it('is checked when the config is read: an unknown target field and a missing source are reported', () => {
@@ -246,6 +281,28 @@ describe("a sheet's decimal mark", () => {
     expect(sheetDecimalMark(['4,205', '7.50'])).toBe('.');
     expect(sheetDecimalMark(['7,50', '7.50'])).toBeUndefined();
     expect(sheetDecimalMark(['12', '4,205'])).toBeUndefined();
+  });
+
+  it('careless-input probe: a 1.234 with a currency sign reads both ways as one without; read away from its file with no mark known, it is refused', () => {
+    expect(decimalMarkOf('1.234 €')).toBeUndefined();
+    expect(doubtfulAmount('1.234 €')).toBe(true);
+    expect(doubtfulAmount('EUR 2.500')).toBe(true);
+    expect(doubtfulAmount('1.234,50 €')).toBe(false);
+    expect(doubtfulAmount('0.125')).toBe(false);
+    expect(parseAmount('1.234 €', ',')).toBe(1234);
+    expect(mapShipmentRow({ order_id: '1', shipping_cost: '2.500 €' }, undefined, { decimalMark: ',' })).toMatchObject({ shipping_cost: 2500, currency: 'EUR' });
+    // A retried row (no file around it): its file's mark, else refused.
+    expect(mapShipmentRow({ order_id: '1', shipping_cost: '1.234' }, undefined, { decimalMark: ',', withoutFile: true })).toMatchObject({ shipping_cost: 1234 });
+    expect(() => mapShipmentRow({ order_id: '1', shipping_cost: '1.234' }, undefined, { withoutFile: true })).toThrow(
+      'unparseable shipping_cost "1.234" (1.234 may be 1234 or 1.234, and a retried row has no file to show which: set the source\'s "decimalMark" and retry, or import the file again)',
+    );
+    expect(mapShipmentRow({ order_id: '1', shipping_cost: '1.234' }, { ...utc(), decimalMark: '.' }, { withoutFile: true })).toMatchObject({ shipping_cost: 1.234 });
+    // The mark of the columns a mapping reads the amount from, as the file showed it in each.
+    expect(columnsMark({ Cost: ',', Weight: '.' }, ['Cost'])).toBe(',');
+    expect(columnsMark({ Cost: ',', Fee: ',' }, ['Cost', 'Fee', 'shipping_cost'])).toBe(',');
+    expect(columnsMark({ Cost: ',', Fee: '.' }, ['Cost', 'Fee'])).toBeUndefined();
+    expect(columnsMark({ Cost: null }, ['Cost'])).toBeUndefined();
+    expect(columnsMark(null, ['Cost'])).toBeUndefined();
   });
 
   it('reads a shipping cost that reads both ways as the sheet says', () => {

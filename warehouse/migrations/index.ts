@@ -19,6 +19,7 @@ import * as m0024 from './0024-faster-patterns.ts';
 import * as m0025 from './0025-iso-timestamptz.ts';
 import * as m0026 from './0026-collation-independent.ts';
 import * as m0027 from './0027-report-delivery-target.ts';
+import * as m0028 from './0028-quarantine-decimal-marks.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0025-iso-timestamptz': m0025,
   '0026-collation-independent': m0026,
   '0027-report-delivery-target': m0027,
+  '0028-quarantine-decimal-marks': m0028,
 };

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { ColumnMarks } from '../../catalog/stream-contract.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -66,6 +67,11 @@ export interface OpsQuarantineTable {
   raw: string;
   /** Where the record came from: a file and line, or a page number. */
   location: string | null;
+  /**
+   * A file's row: the decimal mark each column of its file showed (`{"Preis": ","}`, null for a
+   * column that showed both), read by `verite quarantine retry` (migration 0028); null otherwise.
+   */
+  decimal_marks: ColumnType<ColumnMarks | null, string | null | undefined, string | null>;
   quarantined_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
