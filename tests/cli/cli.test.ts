@@ -234,6 +234,20 @@ describe('exit codes and help', () => {
     );
   });
 
+  it('VERITE_LOG_LEVEL: warning and empty are taken; a name that is no level is a configuration error (exit 2), never pino\'s "custom levels"', async () => {
+    for (const level of ['warning', 'WARN', '']) {
+      const res = await runCli(['status', '--format', 'json'], { env: { ...env, VERITE_LOG_LEVEL: level } });
+      expect(res.code, `${level}: ${res.stderr}`).toBe(0);
+      expect(JSON.parse(res.stdout)).toHaveProperty('runs');
+    }
+    const verbose = await runCli(['status'], { env: { ...env, VERITE_LOG_LEVEL: 'verbose' } });
+    expect(verbose.code).toBe(2);
+    expect(verbose.stderr).toBe(
+      'verite: invalid configuration: VERITE_LOG_LEVEL: expected trace, debug, info, warn, error, fatal or silent, got "verbose" (warning, err and information are read as warn, error and info)\n',
+    );
+    expect(verbose.stdout).toBe('');
+  });
+
   it('issue 17: `verite` with no command prints the help and exits 2', async () => {
     const res = await runCli([], { env });
     expect(res.code).toBe(2);

@@ -164,6 +164,19 @@ describe('configuration', () => {
     expect(await startOf('1/3/2024')).toBe('sources.fx.startDate: expected a date as YYYY-MM-DD');
   });
 
+  it('lists a VERITE_LOG_LEVEL that is no level with the other problems, and takes warning, or empty, as the logger does', async () => {
+    const cwd = dir({ 'verite.config.json': JSON.stringify({ reportingCurrency: 'EUO' }) });
+    const error = (await loadConfig({ cwd, env: { VERITE_LOG_LEVEL: 'verbose' } }).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toHaveLength(2);
+    expect(error.problems[0]).toBe('VERITE_LOG_LEVEL: expected trace, debug, info, warn, error, fatal or silent, got "verbose" (warning, err and information are read as warn, error and info)');
+    expect(error.problems[1]).toMatch(/^reportingCurrency: EUO is not the ISO 4217 code/);
+    for (const level of ['warning', '', 'DEBUG']) {
+      const { config } = await loadConfig({ cwd: dir({}), env: { VERITE_LOG_LEVEL: level } });
+      expect(config.reportingCurrency, level).toBe('USD');
+    }
+  });
+
   it('refuses a date pattern in another tool\'s tokens, saying the pattern it means', async () => {
     const patternOf = (dateFormat: string) => loaded({ sources: { shipments: { path: 'exports', dateFormat } } }, (c) => c.sources.shipments?.dateFormat);
     expect(await patternOf('DD/MM/YYYY HH:mm')).toBe('DD/MM/YYYY HH:mm');
