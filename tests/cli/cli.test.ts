@@ -168,6 +168,31 @@ describe('verite query', () => {
     );
   });
 
+  it('takes SQL that opens with a -- comment as its text (as `verite query "$(cat q.sql)"` gives), the options after it read as ever', async () => {
+    // commander took it for an option: "error: unknown option '-- orders per day…'", exit 2.
+    const json = await runCli(['query', '-- orders per day\nselect 1 as x', '--format', 'json'], { env });
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).toBe('[{"x":1}]\n');
+    const csv = await runCli(['query', '--format', 'csv', '--\ta tab after the dashes\nselect 2 as y'], { env });
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe('y\n2\n');
+    // What follows the comment is judged as before: a statement that is not a query, and where the server stopped.
+    const del = await runCli(['query', '-- clean up\ndelete from raw.shopify__orders'], { env });
+    expect(del.code).toBe(2);
+    expect(del.stderr).toBe('verite: query: only a query can run here (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN), not DELETE\n');
+    const typo = await runCli(['query', '-- which table\nselect _key from raw.shopify__order'], { env });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe(
+      'verite: query failed: relation "raw.shopify__order" does not exist (did you mean raw.shopify__orders?)\n' +
+        'LINE 2: select _key from raw.shopify__order\n' +
+        '                         ^\n',
+    );
+    // A word after the dashes is an option still.
+    const option = await runCli(['query', '--formatt', 'json', 'select 1'], { env });
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/^error: unknown option '--formatt'/);
+  });
+
   // Audit of issue 2: `verite query` ran its text in the simple protocol, so a second statement
   // after COMMIT (or after SET TRANSACTION READ WRITE) ran outside the read-only transaction.
   it('issue 2 audit: a second statement never runs, whatever the first one does to the transaction', async () => {
