@@ -6,7 +6,7 @@ import {
   countHeldRecords, currentActor, dropHeldRecords, listHeldRecords, refuseEmptyFilter, refuseUnknownFilterNames, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind,
 } from '../../pipeline/quarantine.ts';
 import { postLoadSteps } from '../../pipeline/steps.ts';
-import { action, commandContext, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
+import { action, commandContext, countOption, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
 interface FilterOptions {
@@ -65,9 +65,9 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
       action(async (opts: FilterOptions & { format: string; limit?: string; all?: boolean }) => {
         const format = formatOf(opts.format);
         const filter = filterOf(opts);
-        if (opts.limit !== undefined && !/^[1-9][0-9]*$/.test(opts.limit)) throw new UsageError(`--limit ${opts.limit}: expected a whole number from 1`);
-        if (opts.limit !== undefined && opts.all) throw new UsageError('--limit and --all: give one of them');
-        const limit = opts.all ? undefined : opts.limit !== undefined ? Number(opts.limit) : format === 'table' ? LIST_LIMIT : undefined;
+        const given = opts.limit !== undefined ? countOption('--limit', opts.limit) : undefined;
+        if (given !== undefined && opts.all) throw new UsageError('--limit and --all: give one of them');
+        const limit = opts.all ? undefined : given ?? (format === 'table' ? LIST_LIMIT : undefined);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
           await refuseUnknownFilterNames(warehouse.db, filter, known);

@@ -328,6 +328,61 @@ describe('exit codes and help', () => {
     }
   });
 
+  it('a count, a time-out or a port that is not one is a usage error (exit 2), never the default taken without a word', async () => {
+    const refused = async (args: string[], said: string, options: { env?: Record<string, string> } = {}) => {
+      const res = await runCli(args, { env: options.env ?? env, timeoutMs: 60_000 });
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(2);
+      expect(res.stderr).toBe(`verite: ${said}\n`);
+    };
+    // status showed its 10 runs for `abc`, and one run for -5.
+    for (const runs of ['abc', '-5', '2.5']) await refused(['status', '--runs', runs], `--runs ${runs}: expected a whole number from 1`);
+    await refused(['status', '--format', 'jsn'], '--format must be table or json, not jsn');
+    // 0.0001 s was rounded to 0 ms, which is no time-out at all; 1e12 was refused by the server as out of range.
+    for (const timeout of ['0.0001', '0x10', '', '2147484']) {
+      await refused(['query', 'select 1', '--timeout', timeout], `--timeout ${timeout}: expected a number of seconds from 0.001 to 2147483, such as 60 or 2.5`);
+    }
+    // An empty port was port 0 (any free one), 0x50 port 80: refused before the warehouse is opened.
+    await refused(['serve', '--port', ''], '--port "": expected a port number (0–65535)');
+    await refused(['serve', '--warehouse-port', '0x50'], '--warehouse-port "0x50": expected a port number (0–65535)');
+    await refused(['schedule', '--serve', '--port', '80 80'], '--port "80 80": expected a port number (0–65535)');
+
+    // The values they take, as before.
+    const ids = ['cli-runs-1', 'cli-runs-2', 'cli-runs-3'];
+    await wh.pool.query(
+      `insert into ops.runs (id, kind, status, started_at, finished_at) select id, 'run', 'succeeded', timestamptz '2099-01-01' + n * interval '1 day', timestamptz '2099-01-01' + n * interval '1 day'
+         from unnest($1::text[]) with ordinality as t(id, n)`,
+      [ids],
+    );
+    try {
+      const two = await runCli(['status', '--runs', '2', '--format', 'json'], { env });
+      expect(two.code, two.stderr).toBe(0);
+      expect((JSON.parse(two.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id)).toEqual(['cli-runs-3', 'cli-runs-2']);
+    } finally {
+      await wh.pool.query(`delete from ops.runs where id = any($1)`, [ids]);
+    }
+    const halfSecond = await runCli(['query', 'select 1 as x', '--timeout', '0.5', '--format', 'csv'], { env });
+    expect(halfSecond.code, halfSecond.stderr).toBe(0);
+    expect(halfSecond.stdout).toBe('x\n1\n');
+  });
+
+  it('schedule --serve on a port another program holds stops the scheduler and exits, rather than scheduling on after the error', async () => {
+    const shop = mkdtempSync(join(tmpdir(), 'verite-schedule-'));
+    elsewheres.push(shop);
+    const config = join(shop, 'verite.config.json');
+    writeFileSync(config, JSON.stringify({ reportingTimezone: 'UTC', scheduleCatchUp: false, sources: { shipments: { path: shop } } }));
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)));
+    try {
+      // It printed the error, then went on running the schedule, its pages not served, until killed.
+      const res = await runCli(['schedule', '--serve', '--port', String(port)], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config }, timeoutMs: 60_000 });
+      expect(res.signal).toBeNull();
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`verite: 127.0.0.1:${port} is taken by another program (another verite serve?): give another --port`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
   it('shows runs, streams and quarantine in status', async () => {
     const res = await runCli(['status'], { env });
     expect(res.code, res.stderr).toBe(0);
