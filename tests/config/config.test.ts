@@ -189,6 +189,29 @@ describe('configuration', () => {
     expect(await patternOf('when')).toBe('sources.shipments.dateFormat: expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY HH:mm');
   });
 
+  it('refuses a date pattern with letters that are no token (DD/MM/YYY), a field written twice or a [ not closed, naming the close valid pattern', async () => {
+    const costsPattern = (dateFormat: string) => loaded({ sources: { costs: { path: 'costs', dateFormat } } }, (c) => c.sources.costs?.dateFormat);
+    const shipmentsPattern = (dateFormat: string) => loaded({ sources: { shipments: { path: 'exports', dateFormat } } }, (c) => c.sources.shipments?.dateFormat);
+    const tokens = '(the tokens: YYYY YY MMM MM M DD D HH H hh h mm ss SSS A a Z; other letters go in [brackets])';
+    // It passed (YY, M and D are in it), then every row was quarantined with "expected DD/MM/YYY":
+    // the parser read YY and looked for a letter Y after it.
+    expect(await costsPattern('DD/MM/YYY')).toBe(`sources.costs.dateFormat: "YYY" is not a token ${tokens} (did you mean "DD/MM/YYYY"?)`);
+    expect(await costsPattern('DD.MM.YYYYY')).toBe(`sources.costs.dateFormat: "YYYYY" is not a token ${tokens} (did you mean "DD.MM.YYYY"?)`);
+    expect(await costsPattern('DD/MM/YYYY DD')).toBe('sources.costs.dateFormat: the day is written twice (DD and DD)');
+    expect(await shipmentsPattern('D MMMM YYYY')).toBe(`sources.shipments.dateFormat: "MMMM" is not a token ${tokens} (did you mean "D MMM YYYY"?)`);
+    // A letter meant as text goes in brackets, as docs/sources/shipments.md writes it.
+    expect(await shipmentsPattern('YYYY-MM-DDTHH:mm')).toBe(`sources.shipments.dateFormat: "T" is not a token ${tokens} (did you mean "YYYY-MM-DD[T]HH:mm"?)`);
+    expect(await shipmentsPattern('DD/MM/YYYY HH:mm:ss.SSSSSS')).toBe(`sources.shipments.dateFormat: "SSSSSS" is not a token ${tokens} (did you mean "DD/MM/YYYY HH:mm:ss.SSS"?)`);
+    expect(await shipmentsPattern('DD/MM/YYYY hh:mm tt')).toBe(`sources.shipments.dateFormat: "tt" is not a token ${tokens} (did you mean "DD/MM/YYYY hh:mm A"?)`);
+    expect(await shipmentsPattern('DD/MM/YYYY [at HH:mm')).toBe('sources.shipments.dateFormat: a [ is not closed');
+    // A year, a month and a day missing: the message of another tool's tokens, with the pattern meant.
+    expect(await costsPattern('D/M/Y')).toBe('sources.costs.dateFormat: expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY (did you mean "D/M/YYYY"?)');
+    for (const good of ['DD/MM/YYYY', 'DD.MM.YY', 'D MMM YYYY', 'MM/DD/YYYY h:mm A', 'YYYY-MM-DD[T]HH:mm:ssZ', 'YYYYMMDD', 'DD/MM/YYYY HH:mm:ss.SSS']) {
+      expect(await shipmentsPattern(good)).toBe(good);
+      expect(await costsPattern(good)).toBe(good);
+    }
+  });
+
   it('takes a file source\'s sheet by name or number from 1, and its decimal mark as "." or ","', async () => {
     const costs = (entry: Record<string, unknown>) => loaded({ sources: { costs: { path: 'costs', ...entry } } }, (c) => JSON.stringify([c.sources.costs?.sheet, c.sources.costs?.decimalMark]));
     expect(await costs({ sheet: ' Costs ', decimalMark: ',' })).toBe('["Costs",","]');
