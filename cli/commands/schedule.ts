@@ -19,7 +19,7 @@ export function registerSchedule(program: Command, known: KnownSources): void {
     .action(
       action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
-        // Before anything starts: refused once the scheduler ran, it was said and the scheduler went on without the pages.
+        // Checked before anything starts (serveReports checks it too, once the scheduler runs).
         if (opts.serve) portOption('--port', opts.port);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         // The scheduler runs the config's sources: into the demo's warehouse they would mix a real shop with the demo.
@@ -35,7 +35,7 @@ export function registerSchedule(program: Command, known: KnownSources): void {
               formatTable(scheduler.entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))),
             );
             for (const r of ctx.config.reports) process.stdout.write(`Report ${r.kind} on ${r.cron}, into ${ctx.config.reportsDir}\n`);
-            // Pages that cannot be served (the port taken) stop the scheduler too: it would go on, its exit never said.
+            // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
             const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
               await scheduler.stop('the pages could not be served');
               throw error;
