@@ -23,7 +23,7 @@ import { sql, type Kysely } from 'kysely';
 import { configSchema, demoConfig, type VeriteConfig } from '../config/schema.ts';
 import { demoSources } from '../extractors/demo/index.ts';
 import { addDays } from '../lib/dates.ts';
-import { createLogger } from '../lib/logger.ts';
+import { createLogger, logLevelOf } from '../lib/logger.ts';
 import { silentProgress } from '../lib/progress.ts';
 import { refreshMetrics, type MetricsRefreshResult } from '../metrics/refresh.ts';
 import { runPipeline, type ResolvedSource } from '../pipeline/run.ts';
@@ -43,7 +43,7 @@ const ORDERS_PER_DAY = Number(args['orders-per-day']);
 const DAYS = Number(args.days);
 const SEED = Number(args.seed);
 const END_DATE = args['end-date']!;
-const log = createLogger(process.stderr, process.env.VERITE_LOG_LEVEL ?? 'silent');
+const log = createLogger(process.stderr, logLevelOf(process.env.VERITE_LOG_LEVEL, 'silent'));
 
 /** The date columns of each core model the metrics read, as the transform records them (docs/scale.md). */
 const DATE_COLUMNS: Record<string, string[]> = {

@@ -36,7 +36,7 @@ import { sql } from 'kysely';
 import { configSchema, demoConfig, type VeriteConfig } from '../config/schema.ts';
 import { demoSources } from '../extractors/demo/index.ts';
 import type { Stream } from '../extractors/types.ts';
-import { createLogger } from '../lib/logger.ts';
+import { createLogger, logLevelOf } from '../lib/logger.ts';
 import { silentProgress } from '../lib/progress.ts';
 import { refreshMetrics, type MetricsRefreshResult } from '../metrics/refresh.ts';
 import { runPipeline, type ResolvedSource } from '../pipeline/run.ts';
@@ -227,7 +227,7 @@ interface Build {
 
 /** The transform and the metrics refresh, as `verite run` takes them after loading. */
 async function build(warehouse: Warehouse, config: VeriteConfig, now: Date, full = false): Promise<Build> {
-  const log = createLogger(process.stderr, process.env.VERITE_LOG_LEVEL ?? 'silent');
+  const log = createLogger(process.stderr, logLevelOf(process.env.VERITE_LOG_LEVEL, 'silent'));
   const [transform, transformSeconds] = await timed(() => runTransforms(warehouse, config, { log, now, full }));
   if (transform.status !== 'succeeded') throw new Error(`transform failed: ${transform.error}`);
   const [metrics, metricsSeconds] = await timed(() => refreshMetrics(warehouse, config, log, { now, full }));
@@ -236,7 +236,7 @@ async function build(warehouse: Warehouse, config: VeriteConfig, now: Date, full
 }
 
 async function land(warehouse: Warehouse, config: VeriteConfig, resolved: ResolvedSource[], now: Date, window: { from: string; to: string } | null): Promise<number> {
-  const log = createLogger(process.stderr, process.env.VERITE_LOG_LEVEL ?? 'silent');
+  const log = createLogger(process.stderr, logLevelOf(process.env.VERITE_LOG_LEVEL, 'silent'));
   const result = await runPipeline({ warehouse, config, log, sources: resolved, steps: [], now, window, kind: 'demo', progress: silentProgress });
   if (result.status !== 'succeeded') throw new Error(`landing failed: ${result.error}`);
   return result.landed;

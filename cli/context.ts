@@ -106,6 +106,15 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
   };
 }
 
+/**
+ * A count option (`--runs`, `--limit`): a whole number from 1, written in digits. Anything else
+ * (`abc`, `-5`, `0`, `2.5`) is a usage error, never the default taken without a word.
+ */
+export function countOption(name: string, value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new UsageError(`${name} ${value}: expected a whole number from 1`);
+  return Number(value);
+}
+
 export function parseList(value: string | undefined): string[] | undefined {
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }

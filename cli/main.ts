@@ -2,7 +2,7 @@
 import { ConfigError } from '../lib/errors.ts';
 import { useEnvironmentProxy } from '../lib/proxy.ts';
 import { EXIT } from './context.ts';
-import { buildProgram } from './program.ts';
+import { buildProgram, commandLine } from './program.ts';
 
 // Outbound HTTP through the proxy HTTPS_PROXY or HTTP_PROXY names, when one does (lib/proxy.ts);
 // one no client could use stops every command, saying which variable and why.
@@ -14,4 +14,4 @@ try {
   process.exit(EXIT.usage);
 }
 
-await buildProgram().parseAsync(process.argv);
+await buildProgram().parseAsync(commandLine(process.argv));

@@ -55,3 +55,14 @@ export function buildProgram(known: KnownSources = sources): Command {
   registerServe(program);
   return program;
 }
+
+/**
+ * The command line as commander is to read it. An argument that starts with `--` and white
+ * space can never be an option, but commander takes it for one (`error: unknown option '--
+ * orders per day…'`): SQL that opens with a comment, as `verite query "$(cat q.sql)"` gives. A
+ * space before it makes it the argument it is (harmless to SQL); the options after it are read
+ * as ever.
+ */
+export function commandLine(argv: readonly string[]): string[] {
+  return argv.map((arg) => (/^--\s/.test(arg) ? ` ${arg}` : arg));
+}

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage, SecretNotSetError } from '../lib/errors.ts';
 import { duplicateJsonKeys } from '../lib/json-duplicates.ts';
 import { didYouMean } from '../lib/names.ts';
-import { registerSecret } from '../lib/logger.ts';
+import { logLevelProblem, registerSecret } from '../lib/logger.ts';
 import { configSchema, type VeriteConfig } from './schema.ts';
 
 const DEFAULT_FILES = ['verite.config.json', 'verite.config.yaml', 'verite.config.yml', 'verite.config.ts'];
@@ -174,6 +174,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     if (Number.isInteger(n)) merged.churnAfterDays = n;
     else problems.push(`VERITE_CHURN_AFTER_DAYS: expected a whole number of days, got "${env.VERITE_CHURN_AFTER_DAYS}"`);
   }
+  // Read by the logger (lib/logger.ts), which every command starts after this: said here with the file's problems.
+  const logLevel = logLevelProblem(env.VERITE_LOG_LEVEL);
+  if (logLevel) problems.push(logLevel);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { catalogStreams, type CatalogSource } from '../catalog/catalog.ts';
 import { looksLikeCredential } from '../lib/logger.ts';
 import { isCalendarDate } from '../lib/dates.ts';
+import { dateFormatProblem, dateFormatTokensMeant } from '../lib/date-format.ts';
 import { didYouMean } from '../lib/names.ts';
 import { WARNING_CODES } from '../lib/warning-codes.ts';
 
@@ -143,9 +144,17 @@ const NO_PAD: Record<string, string> = { d: 'D', m: 'M', H: 'H', I: 'h' };
 /**
  * The pattern a `dateFormat` written in another tool's tokens means, or undefined: strftime's
  * (`%d/%m/%Y`), or lower-case date tokens (`dd/MM/yyyy` of Java and .NET, `dd/mm/yyyy` of a
- * spreadsheet, where `mm` is the month when no hour comes before it).
+ * spreadsheet, where `mm` is the month when no hour comes before it); then each run of letters
+ * that is no token made the token it most likely means (`DD/MM/YYY` → `DD/MM/YYYY`, a `T` →
+ * `[T]`). Only a pattern the check takes is offered.
  */
 export function dateFormatMeant(format: string): string | undefined {
+  const other = otherToolsPattern(format) ?? format;
+  if (!dateFormatProblem(other)) return other === format ? undefined : other;
+  return dateFormatTokensMeant(other);
+}
+
+function otherToolsPattern(format: string): string | undefined {
   if (/%-?[a-zA-Z]/.test(format)) {
     // %-d and %-m (no leading zero) are D and M.
     const meant = format.replace(/%(-?)([a-zA-Z])/g, (whole, bare: string, d: string) => (bare && NO_PAD[d]) || STRFTIME[d] || whole);
@@ -158,14 +167,21 @@ export function dateFormatMeant(format: string): string | undefined {
   return meant;
 }
 
-/** A file's date pattern: its tokens (date-parse.ts), with YYYY, MM and DD at least. */
+/**
+ * A file's date pattern: the tokens of the date parser (lib/date-format.ts), a year, a month and
+ * a day among them, each once, any other letter in `[brackets]`. A letter that is no token would
+ * be looked for as written in every date (`DD/MM/YYY` wants a `Y` after the year), and every row
+ * quarantined.
+ */
 const dateFormat = (example: string) =>
   z
     .string()
     .superRefine((format, ctx) => {
-      if (/YY/.test(format) && /M/.test(format) && /D/.test(format)) return;
+      const problem = dateFormatProblem(format);
+      if (!problem) return;
       const meant = dateFormatMeant(format);
-      ctx.addIssue({ code: 'custom', message: `expected a date pattern with YYYY, MM and DD, e.g. ${example}${meant ? ` (did you mean "${meant}"?)` : ''}` });
+      const message = problem.kind === 'incomplete' ? `expected a date pattern with YYYY, MM and DD, e.g. ${example}` : problem.message;
+      ctx.addIssue({ code: 'custom', message: `${message}${meant ? ` (did you mean "${meant}"?)` : ''}` });
     });
 
 /**

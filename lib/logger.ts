@@ -1,5 +1,7 @@
 import pino, { type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
+import { ConfigError } from './errors.ts';
+import { didYouMean } from './names.ts';
 import { clearProgressLine } from './progress-line.ts';
 
 export type { Logger };
@@ -79,11 +81,48 @@ const REDACT_PATHS = [
 
 let root: Logger | undefined;
 
+/** The levels `VERITE_LOG_LEVEL` takes: pino's, from the most said to none. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Other tools' names for a level that mean one of verite's and nothing else: `warning` (Python,
+ * syslog, Serilog), `err` (syslog), `information` (.NET). Not `verbose`, which is debug to some
+ * tools and trace to others.
+ */
+const LOG_LEVEL_ALIASES: Record<string, LogLevel> = { warning: 'warn', err: 'error', information: 'info' };
+
+/**
+ * What is wrong with `value` as `VERITE_LOG_LEVEL`, or undefined when it is a level (in any case,
+ * blanks around it aside), one of {@link LOG_LEVEL_ALIASES}, or empty or unset (the default).
+ */
+export function logLevelProblem(value: string | undefined): string | undefined {
+  const level = value?.trim().toLowerCase() ?? '';
+  if (level === '' || (LOG_LEVELS as readonly string[]).includes(level) || Object.hasOwn(LOG_LEVEL_ALIASES, level)) return undefined;
+  return (
+    `VERITE_LOG_LEVEL: expected ${LOG_LEVELS.slice(0, -1).join(', ')} or silent, got ${JSON.stringify(value)}` +
+    `${didYouMean(level, [...LOG_LEVELS, ...Object.keys(LOG_LEVEL_ALIASES)])} (warning, err and information are read as warn, error and info)`
+  );
+}
+
+/**
+ * The level `value` (`VERITE_LOG_LEVEL`) names; `fallback` when it is empty or unset. A
+ * {@link ConfigError} naming the variable and its levels when it names none: pino would refuse
+ * it with "default level:warning must be included in custom levels".
+ */
+export function logLevelOf(value: string | undefined, fallback: LogLevel = 'info'): LogLevel {
+  const problem = logLevelProblem(value);
+  if (problem) throw new ConfigError([problem]);
+  const level = value?.trim().toLowerCase() ?? '';
+  return level === '' ? fallback : (LOG_LEVEL_ALIASES[level] ?? (level as LogLevel));
+}
+
 /**
  * Builds a logger with verite's redaction writing JSON lines to `destination` (what
  * {@link logger} does with stderr; tests pass a stream to read the real output).
  */
-export function createLogger(destination: pino.DestinationStream, level = process.env.VERITE_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(destination: pino.DestinationStream, level: string = logLevelOf(process.env.VERITE_LOG_LEVEL)): Logger {
   return redacting(pino(loggerOptions(level), destination));
 }
 
@@ -138,7 +177,7 @@ function redacting(instance: Logger): Logger {
 
 /**
  * The process-wide logger: JSON lines on stderr, or readable lines when stderr is a terminal
- * (or `VERITE_LOG_FORMAT=pretty`). Level from `VERITE_LOG_LEVEL` (default `info`).
+ * (or `VERITE_LOG_FORMAT=pretty`). Level from `VERITE_LOG_LEVEL` (default `info`; {@link logLevelOf}).
  */
 export function logger(): Logger {
   if (root) return root;

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
-import { streamIdentity, type StreamIdentity } from '../catalog/catalog.ts';
+import { catalogStreams, streamIdentity, type StreamIdentity } from '../catalog/catalog.ts';
 import { columnsMark, type SheetContext } from '../extractors/shipments/column-mapping.ts';
-import { knownSource } from '../extractors/sources.ts';
+import { knownSource, sources } from '../extractors/sources.ts';
 import type { KnownSources } from '../extractors/types.ts';
 import { UsageError, WarehouseError, errorMessage } from '../lib/errors.ts';
 import { redactString, type Logger } from '../lib/logger.ts';
+import { didYouMean } from '../lib/names.ts';
 import { landPage, preparePage } from '../loaders/raw-loader.ts';
 import { RawText } from '../loaders/raw-text.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
@@ -61,6 +62,52 @@ export interface HeldFilter {
   reason?: string;
 }
 
+/** What each filter takes, for the message that refuses an empty one. */
+const FILTER_VALUES = { source: 'a source (e.g. shopify)', stream: 'a stream (e.g. orders)', kind: 'set-aside or quarantined', reason: 'the words the reason contains' } as const;
+
+/**
+ * Refuses a filter given with an empty or blank value (`--reason "$REASON"` with the variable not
+ * set): matched as no filter, it would take in every held record, and a drop by it delete them
+ * all. Every function that reads a filter calls it, so none takes `""` for "no filter".
+ */
+export function refuseEmptyFilter(filter: { [K in keyof typeof FILTER_VALUES]?: string }): void {
+  for (const key of Object.keys(FILTER_VALUES) as (keyof typeof FILTER_VALUES)[]) {
+    const value = filter[key];
+    if (value !== undefined && value.trim() === '') {
+      throw new UsageError(`--${key} is ${value === '' ? 'empty' : `blank (${JSON.stringify(value)})`}: give ${FILTER_VALUES[key]}, or leave --${key} out`);
+    }
+  }
+}
+
+/**
+ * Refuses a filter's source or stream that verite does not know (`--source shopfy`, `--stream
+ * order`), naming the close ones: it would match nothing, and say that nothing is held back. The
+ * names known: the stream catalogue's, those of the extractors of `known`, and those of the
+ * records held (a stream an older verite landed).
+ */
+export async function refuseUnknownFilterNames(db: Kysely<Database>, filter: HeldFilter, known: KnownSources = sources): Promise<void> {
+  if (filter.source === undefined && filter.stream === undefined) return;
+  const held = await sql<{ source: string; stream: string }>`
+    select source, stream from ops.quarantine union select source, stream from ops.set_aside`.execute(db);
+  const streams = [
+    ...catalogStreams().map((c) => ({ source: c.source, stream: c.stream })),
+    ...Object.values(known).flatMap((src) => src.streams.map((st) => ({ source: src.name, stream: st.name }))),
+    ...held.rows,
+  ];
+  const sourceNames = [...new Set(streams.map((s) => s.source))];
+  if (filter.source !== undefined && !sourceNames.includes(filter.source)) {
+    throw new UsageError(`--source ${filter.source}: no such source${didYouMean(filter.source, sourceNames)} (the sources: ${sourceNames.join(', ')})`);
+  }
+  if (filter.stream === undefined) return;
+  const streamNames = [...new Set(streams.filter((s) => filter.source === undefined || s.source === filter.source).map((s) => s.stream))];
+  if (streamNames.includes(filter.stream)) return;
+  throw new UsageError(
+    filter.source === undefined
+      ? `--stream ${filter.stream}: no source has such a stream${didYouMean(filter.stream, streamNames)} (the streams: ${streamNames.join(', ')})`
+      : `--stream ${filter.stream}: source ${filter.source} has no such stream${didYouMean(filter.stream, streamNames)} (it has ${streamNames.join(', ')})`,
+  );
+}
+
 const SET_ASIDE_ID = /^([a-z0-9_]+)\.([a-z0-9_]+):(.+)$/s;
 const QUARANTINE_ID = /^q(\d+)$/;
 
@@ -76,7 +123,7 @@ function parseId(id: string): ParsedId {
 
 /** `filter.reason` as an ILIKE pattern (its `%`, `_` and backslash taken as written), or null. */
 function reasonPattern(filter: HeldFilter): string | null {
-  return filter.reason ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  return filter.reason !== undefined ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
 }
 
 /** The records set aside that match `filter` but its kind, one row each: source, stream, key and their reasons. */
@@ -92,6 +139,7 @@ function setAsideMatching(filter: HeldFilter) {
 
 /** How many records are held, per kind and stream, of those matching `filter`. */
 export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}): Promise<{ kind: HeldKind; source: string; stream: string; count: number }[]> {
+  refuseEmptyFilter(filter);
   const like = reasonPattern(filter);
   const rows = await sql<{ kind: HeldKind; source: string; stream: string; count: number }>`
     select 'set aside' as kind, source, stream, count(*)::int as count
@@ -116,6 +164,7 @@ export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter 
  * rows is not read whole to show a page of it).
  */
 export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}, limit?: number): Promise<HeldRecord[]> {
+  refuseEmptyFilter(filter);
   const out: HeldRecord[] = [];
   const like = reasonPattern(filter);
   if (filter.kind !== 'quarantined') {
@@ -129,9 +178,9 @@ export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter =
   }
   if (filter.kind !== 'set aside') {
     let q = db.selectFrom('ops.quarantine').select(['id', 'source', 'stream', 'reason', 'location', 'quarantined_at']);
-    if (filter.source) q = q.where('source', '=', filter.source);
-    if (filter.stream) q = q.where('stream', '=', filter.stream);
-    if (like) q = q.where('reason', 'ilike', like);
+    if (filter.source !== undefined) q = q.where('source', '=', filter.source);
+    if (filter.stream !== undefined) q = q.where('stream', '=', filter.stream);
+    if (like !== null) q = q.where('reason', 'ilike', like);
     if (limit !== undefined) q = q.limit(limit);
     const rows = await q.orderBy('source').orderBy('stream').orderBy('reason').orderBy('id').execute();
     for (const r of rows) {
@@ -367,6 +416,29 @@ async function reland(options: RetryOptions, target: HeldRecord | HeldRecordDeta
       }
     }
   }
-  await logAction(db, options.actor, { action: 'retry', kind: 'quarantined', source: row.source, stream: row.stream, key: null, quarantine_id: row.id, reason: row.reason, raw: null, outcome: outcome! });
+  // Refused again for another reason (a mapping or a date pattern changed since): held for the new one.
+  const refused = /^still quarantined: (.*)$/s.exec(outcome!)?.[1];
+  const merged = refused !== undefined && refused !== row.reason ? await updateReason(db, row, refused) : null;
+  if (merged) outcome = `${outcome!} (the same record is held as q${merged}; this row was removed)`;
+  // The reason it was held for until now (the outcome says the one it is held for now); the text when its row went.
+  await logAction(db, options.actor, { action: 'retry', kind: 'quarantined', source: row.source, stream: row.stream, key: null, quarantine_id: row.id, reason: row.reason, raw: merged ? row.raw : null, outcome: outcome! });
   return outcome!;
+}
+
+/**
+ * Holds a quarantined record for the reason it was refused for now, so that `verite quarantine
+ * show` and `list` say what stands in its way. When another row already holds the same text for
+ * that reason (the file imported again after the change), the two are one: this row goes, and
+ * the other's id is returned.
+ */
+async function updateReason(db: Kysely<Database>, row: { id: string; source: string; stream: string; raw: string }, reason: string): Promise<string | null> {
+  const twin = await sql<{ id: string }>`
+    select id from ops.quarantine
+     where source = ${row.source} and stream = ${row.stream} and md5(raw) = md5(${row.raw}) and reason = ${reason} and id <> ${row.id}`.execute(db);
+  if (twin.rows.length === 0) {
+    await db.updateTable('ops.quarantine').set({ reason }).where('id', '=', row.id).execute();
+    return null;
+  }
+  await db.deleteFrom('ops.quarantine').where('id', '=', row.id).execute();
+  return twin.rows[0]!.id;
 }

@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
-import { countHeldRecords, currentActor, dropHeldRecords, listHeldRecords, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind } from '../../pipeline/quarantine.ts';
+import {
+  countHeldRecords, currentActor, dropHeldRecords, listHeldRecords, refuseEmptyFilter, refuseUnknownFilterNames, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind,
+} from '../../pipeline/quarantine.ts';
 import { postLoadSteps } from '../../pipeline/steps.ts';
-import { action, commandContext, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
+import { action, commandContext, countOption, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
 interface FilterOptions {
@@ -14,7 +16,9 @@ interface FilterOptions {
   reason?: string;
 }
 
+/** The filters given, checked before the warehouse is opened (their names are checked once it is: {@link refuseUnknownFilterNames}). */
 function filterOf(opts: FilterOptions): HeldFilter {
+  refuseEmptyFilter(opts);
   if (opts.kind !== undefined && opts.kind !== 'set-aside' && opts.kind !== 'quarantined') throw new UsageError(`--kind ${opts.kind}: expected set-aside or quarantined`);
   const kind: HeldKind | undefined = opts.kind === 'set-aside' ? 'set aside' : (opts.kind as HeldKind | undefined);
   return { source: opts.source, stream: opts.stream, reason: opts.reason, kind };
@@ -61,11 +65,12 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
       action(async (opts: FilterOptions & { format: string; limit?: string; all?: boolean }) => {
         const format = formatOf(opts.format);
         const filter = filterOf(opts);
-        if (opts.limit !== undefined && !/^[1-9][0-9]*$/.test(opts.limit)) throw new UsageError(`--limit ${opts.limit}: expected a whole number from 1`);
-        if (opts.limit !== undefined && opts.all) throw new UsageError('--limit and --all: give one of them');
-        const limit = opts.all ? undefined : opts.limit !== undefined ? Number(opts.limit) : format === 'table' ? LIST_LIMIT : undefined;
+        const given = opts.limit !== undefined ? countOption('--limit', opts.limit) : undefined;
+        if (given !== undefined && opts.all) throw new UsageError('--limit and --all: give one of them');
+        const limit = opts.all ? undefined : given ?? (format === 'table' ? LIST_LIMIT : undefined);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
+          await refuseUnknownFilterNames(warehouse.db, filter, known);
           const held = await listHeldRecords(warehouse.db, filter, limit);
           if (format === 'json') {
             process.stdout.write(`${JSON.stringify(held)}\n`);
@@ -137,14 +142,16 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
   )
     .action(
       action(async (ids: string[], opts: FilterOptions) => {
+        // An empty value is refused first: counted as a filter, `--reason ""` would drop every held record.
+        const filter = filterOf(opts);
         const filtered = opts.source !== undefined || opts.stream !== undefined || opts.kind !== undefined || opts.reason !== undefined;
         if (ids.length && filtered) throw new UsageError('give the ids of the records to drop, or filters (--source, --stream, --kind, --reason) to drop every record they match, not both');
         if (!ids.length && !filtered) {
           throw new UsageError('name the records to drop (ids from verite quarantine list), or give filters (--source, --stream, --kind, --reason) to drop every record they match');
         }
-        const filter = filterOf(opts);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
+          await refuseUnknownFilterNames(warehouse.db, filter, known);
           const chosen = ids.length ? ids : (await listHeldRecords(warehouse.db, filter)).map((h) => h.id);
           if (!chosen.length) {
             process.stdout.write('No held record matches: nothing was dropped.\n');
@@ -182,6 +189,7 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
           return await withWarehouse(ctx.log, async (warehouse) => {
+            await refuseUnknownFilterNames(warehouse.db, filter, known);
             const result = await retryHeldRecords({
               warehouse, config: ctx.config, log: ctx.log, actor: currentActor(), ids, filter, steps: opts.transform ? postLoadSteps() : [], signal, known,
             });

@@ -108,6 +108,22 @@ async function explainQueryError(client: pg.PoolClient, text: string, error: pg.
   return parts.join('\n');
 }
 
+/** PostgreSQL's longest `statement_timeout`, in seconds (2^31 − 1 milliseconds, about 24.8 days). */
+const LONGEST_TIMEOUT = 2_147_483;
+
+/**
+ * `--timeout`, checked: a number of seconds written as a decimal, from a millisecond to
+ * PostgreSQL's longest. `0.0001` rounded to 0 ms, which is no time-out at all; `0x10` and `1e3`
+ * are not what a user writes for seconds; `1e12` was refused by the server with "out of range".
+ */
+export function timeoutSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || seconds < 0.001 || seconds > LONGEST_TIMEOUT) {
+    throw new UsageError(`--timeout ${value}: expected a number of seconds from 0.001 to ${LONGEST_TIMEOUT}, such as 60 or 2.5`);
+  }
+  return seconds;
+}
+
 export function registerQuery(program: Command): void {
   program
     .command('query')
@@ -118,8 +134,7 @@ export function registerQuery(program: Command): void {
     .action(
       action(async (text: string, opts: { format: string; timeout: string }) => {
         if (!['table', 'json', 'csv'].includes(opts.format)) throw new UsageError(`--format must be table, json or csv, not ${opts.format}`);
-        const timeout = Number(opts.timeout);
-        if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--timeout must be a positive number of seconds');
+        const timeout = timeoutSeconds(opts.timeout);
         const problem = readingStatementProblem(text);
         if (problem) throw new UsageError(`query: ${problem}`);
         const ctx = await commandContext(program.opts<GlobalOptions>());

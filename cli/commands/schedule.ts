@@ -5,7 +5,7 @@ import { noSourceProblem } from '../../pipeline/run.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
-import { serveReports, type ServeOptions } from './serve.ts';
+import { portOption, serveReports, type ServeOptions } from './serve.ts';
 
 export function registerSchedule(program: Command, known: KnownSources): void {
   program
@@ -19,6 +19,8 @@ export function registerSchedule(program: Command, known: KnownSources): void {
     .action(
       action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
+        // Checked before anything starts (serveReports checks it too, once the scheduler runs).
+        if (opts.serve) portOption('--port', opts.port);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         // The scheduler runs the config's sources: into the demo's warehouse they would mix a real shop with the demo.
         if (ctx.demo) throw new UsageError('the demo shop is not scheduled: `verite run --demo` builds it whole (again, when run again); `verite schedule` runs the real shop\'s sources, into its own warehouse');
@@ -33,7 +35,11 @@ export function registerSchedule(program: Command, known: KnownSources): void {
               formatTable(scheduler.entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))),
             );
             for (const r of ctx.config.reports) process.stdout.write(`Report ${r.kind} on ${r.cron}, into ${ctx.config.reportsDir}\n`);
-            const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts) : null;
+            // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
+            const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
+              await scheduler.stop('the pages could not be served');
+              throw error;
+            }) : null;
             await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
             await server?.closeAll();
             await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');

@@ -15,10 +15,10 @@ export interface ServeOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-/** A port option, checked. */
+/** A port option, checked: a whole number in digits (`""` and `" "` were port 0, `0x50` port 80). */
 export function portOption(name: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`${name} ${JSON.stringify(value)}: expected a port number (0–65535)`);
+  if (!/^[0-9]+$/.test(value) || n > 65_535) throw new UsageError(`${name} ${JSON.stringify(value)}: expected a port number (0–65535)`);
   return n;
 }
 

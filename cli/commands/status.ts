@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { sql } from 'kysely';
-import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
+import { UsageError } from '../../lib/errors.ts';
+import { action, commandContext, countOption, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { redactDeep } from '../../lib/logger.ts';
 import { apiVersionReport, END_OF_LIFE_WARNING_DAYS } from '../../extractors/api-versions.ts';
@@ -15,6 +16,8 @@ export function registerStatus(program: Command): void {
     .option('--format <format>', 'table or json', 'table')
     .action(
       action(async (opts: { runs: string; format: string }) => {
+        const runCount = countOption('--runs', opts.runs);
+        if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`--format must be table or json, not ${opts.format}`);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
           const stored = {
@@ -22,7 +25,7 @@ export function registerStatus(program: Command): void {
               .selectFrom('ops.runs')
               .select(['id', 'kind', 'trigger', 'status', 'started_at', 'finished_at', 'records_landed', 'records_quarantined', 'error', 'warnings'])
               .orderBy('started_at', 'desc')
-              .limit(Math.max(1, Number(opts.runs) || 10))
+              .limit(runCount)
               .execute(),
             streams: await streamStatus(warehouse.db, ctx.config, new Date()),
             quarantine: await warehouse.db

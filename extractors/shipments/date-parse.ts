@@ -4,6 +4,8 @@
  * Never `Date.parse`, which guesses: `05/01/2024` is May 1st to it, January 5th to a French 3PL.
  */
 
+import { dateFormatParts, type DateFormatToken } from '../../lib/date-format.ts';
+
 /**
  * A parsed value: a calendar date (`YYYY-MM-DD`) when the value had no time of day, so it is
  * never shifted into another day by a time zone; else an ISO timestamp in UTC (or, read for its
@@ -51,26 +53,26 @@ const num = (field: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'): Se
   return true;
 };
 
-/** The tokens of a `dateFormat`, longest first so `YYYY` wins over `YY`. */
-const TOKENS: [string, Token][] = [
-  ['YYYY', { pattern: '(\\d{4})', set: num('year') }],
-  ['YY', { pattern: '(\\d{2})', set: (p, t) => ((p.year = 2000 + Number(t)), true) }],
-  ['MMM', { pattern: '([A-Za-z]{3})', set: (p, t) => ((p.month = MONTHS.indexOf(t.toLowerCase()) + 1), p.month > 0) }],
-  ['MM', { pattern: '(\\d{2})', set: num('month') }],
-  ['M', { pattern: '(\\d{1,2})', set: num('month') }],
-  ['DD', { pattern: '(\\d{2})', set: num('day') }],
-  ['D', { pattern: '(\\d{1,2})', set: num('day') }],
-  ['HH', { pattern: '(\\d{2})', set: num('hour'), time: true }],
-  ['H', { pattern: '(\\d{1,2})', set: num('hour'), time: true }],
-  ['hh', { pattern: '(\\d{2})', set: num('hour'), time: true }],
-  ['h', { pattern: '(\\d{1,2})', set: num('hour'), time: true }],
-  ['mm', { pattern: '(\\d{2})', set: num('minute'), time: true }],
-  ['ss', { pattern: '(\\d{2})', set: num('second'), time: true }],
-  ['SSS', { pattern: '(\\d{1,9})', set: (p, t) => ((p.millisecond = Math.floor(Number(`0.${t}`) * 1000)), true), time: true }],
-  ['A', { pattern: '([AaPp][Mm])', set: (p, t) => ((p.meridiem = t.toLowerCase() as 'am' | 'pm'), true), time: true }],
-  ['a', { pattern: '([AaPp][Mm])', set: (p, t) => ((p.meridiem = t.toLowerCase() as 'am' | 'pm'), true), time: true }],
-  ['Z', { pattern: '(Z|[+-]\\d{2}(?::?\\d{2})?)', set: (p, t) => ((p.offset = parseOffset(t)), true), time: true }],
-];
+/** What each token of a `dateFormat` (lib/date-format.ts) reads, and how. */
+const TOKENS: Record<DateFormatToken, Token> = {
+  YYYY: { pattern: '(\\d{4})', set: num('year') },
+  YY: { pattern: '(\\d{2})', set: (p, t) => ((p.year = 2000 + Number(t)), true) },
+  MMM: { pattern: '([A-Za-z]{3})', set: (p, t) => ((p.month = MONTHS.indexOf(t.toLowerCase()) + 1), p.month > 0) },
+  MM: { pattern: '(\\d{2})', set: num('month') },
+  M: { pattern: '(\\d{1,2})', set: num('month') },
+  DD: { pattern: '(\\d{2})', set: num('day') },
+  D: { pattern: '(\\d{1,2})', set: num('day') },
+  HH: { pattern: '(\\d{2})', set: num('hour'), time: true },
+  H: { pattern: '(\\d{1,2})', set: num('hour'), time: true },
+  hh: { pattern: '(\\d{2})', set: num('hour'), time: true },
+  h: { pattern: '(\\d{1,2})', set: num('hour'), time: true },
+  mm: { pattern: '(\\d{2})', set: num('minute'), time: true },
+  ss: { pattern: '(\\d{2})', set: num('second'), time: true },
+  SSS: { pattern: '(\\d{1,9})', set: (p, t) => ((p.millisecond = Math.floor(Number(`0.${t}`) * 1000)), true), time: true },
+  A: { pattern: '([AaPp][Mm])', set: (p, t) => ((p.meridiem = t.toLowerCase() as 'am' | 'pm'), true), time: true },
+  a: { pattern: '([AaPp][Mm])', set: (p, t) => ((p.meridiem = t.toLowerCase() as 'am' | 'pm'), true), time: true },
+  Z: { pattern: '(Z|[+-]\\d{2}(?::?\\d{2})?)', set: (p, t) => ((p.offset = parseOffset(t)), true), time: true },
+};
 
 function parseOffset(text: string): number {
   if (text === 'Z' || text === 'z') return 0;
@@ -85,7 +87,7 @@ function escapeRegExp(text: string): string {
 
 /**
  * Compiles a pattern such as `DD/MM/YYYY HH:mm` (tokens `YYYY YY MMM MM M DD D HH H hh h mm ss
- * SSS A Z`; text in `[brackets]` is literal) into a strict parser. Without a pattern, ISO 8601
+ * SSS A a Z`, lib/date-format.ts; text in `[brackets]` is literal) into a strict parser. Without a pattern, ISO 8601
  * is expected: `2024-05-01`, `2024-05-01T14:30`, `2024-05-01 14:30:00+02:00`.
  *
  * @param timeZone The IANA zone of times written without an offset.
@@ -97,23 +99,13 @@ export function compileDateParser(format: string | undefined, timeZone = 'UTC', 
   const setters: Setter[] = [];
   let regex = '';
   let hasTime = false;
-  for (let i = 0; i < format.length; ) {
-    if (format[i] === '[') {
-      const end = format.indexOf(']', i);
-      if (end < 0) throw new Error(`dateFormat "${format}": a [ is not closed`);
-      regex += escapeRegExp(format.slice(i + 1, end));
-      i = end + 1;
-      continue;
-    }
-    const match = TOKENS.find(([name]) => format.startsWith(name, i));
-    if (match) {
-      regex += match[1].pattern;
-      setters.push(match[1].set);
-      hasTime ||= match[1].time === true;
-      i += match[0].length;
+  for (const part of dateFormatParts(format)) {
+    if ('token' in part) {
+      regex += TOKENS[part.token].pattern;
+      setters.push(TOKENS[part.token].set);
+      hasTime ||= TOKENS[part.token].time === true;
     } else {
-      regex += /\s/.test(format[i]!) ? '\\s+' : escapeRegExp(format[i]!);
-      i++;
+      regex += part.quoted || !/\s/.test(part.literal) ? escapeRegExp(part.literal) : '\\s+';
     }
   }
   const compiled = new RegExp(`^${regex}$`);

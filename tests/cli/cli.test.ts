@@ -168,6 +168,31 @@ describe('verite query', () => {
     );
   });
 
+  it('takes SQL that opens with a -- comment as its text (as `verite query "$(cat q.sql)"` gives), the options after it read as ever', async () => {
+    // commander took it for an option: "error: unknown option '-- orders per day…'", exit 2.
+    const json = await runCli(['query', '-- orders per day\nselect 1 as x', '--format', 'json'], { env });
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).toBe('[{"x":1}]\n');
+    const csv = await runCli(['query', '--format', 'csv', '--\ta tab after the dashes\nselect 2 as y'], { env });
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe('y\n2\n');
+    // What follows the comment is judged as before: a statement that is not a query, and where the server stopped.
+    const del = await runCli(['query', '-- clean up\ndelete from raw.shopify__orders'], { env });
+    expect(del.code).toBe(2);
+    expect(del.stderr).toBe('verite: query: only a query can run here (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN), not DELETE\n');
+    const typo = await runCli(['query', '-- which table\nselect _key from raw.shopify__order'], { env });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe(
+      'verite: query failed: relation "raw.shopify__order" does not exist (did you mean raw.shopify__orders?)\n' +
+        'LINE 2: select _key from raw.shopify__order\n' +
+        '                         ^\n',
+    );
+    // A word after the dashes is an option still.
+    const option = await runCli(['query', '--formatt', 'json', 'select 1'], { env });
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/^error: unknown option '--formatt'/);
+  });
+
   // Audit of issue 2: `verite query` ran its text in the simple protocol, so a second statement
   // after COMMIT (or after SET TRANSACTION READ WRITE) ran outside the read-only transaction.
   it('issue 2 audit: a second statement never runs, whatever the first one does to the transaction', async () => {
@@ -234,6 +259,20 @@ describe('exit codes and help', () => {
     );
   });
 
+  it('VERITE_LOG_LEVEL: warning and empty are taken; a name that is no level is a configuration error (exit 2), never pino\'s "custom levels"', async () => {
+    for (const level of ['warning', 'WARN', '']) {
+      const res = await runCli(['status', '--format', 'json'], { env: { ...env, VERITE_LOG_LEVEL: level } });
+      expect(res.code, `${level}: ${res.stderr}`).toBe(0);
+      expect(JSON.parse(res.stdout)).toHaveProperty('runs');
+    }
+    const verbose = await runCli(['status'], { env: { ...env, VERITE_LOG_LEVEL: 'verbose' } });
+    expect(verbose.code).toBe(2);
+    expect(verbose.stderr).toBe(
+      'verite: invalid configuration: VERITE_LOG_LEVEL: expected trace, debug, info, warn, error, fatal or silent, got "verbose" (warning, err and information are read as warn, error and info)\n',
+    );
+    expect(verbose.stdout).toBe('');
+  });
+
   it('issue 17: `verite` with no command prints the help and exits 2', async () => {
     const res = await runCli([], { env });
     expect(res.code).toBe(2);
@@ -286,6 +325,61 @@ describe('exit codes and help', () => {
         `verite: cannot connect to the warehouse at postgres://verite@127.0.0.1:${port}/shop (DATABASE_URL): ` +
           `connection refused: is PostgreSQL running there, and listening on that port? (connect ECONNREFUSED 127.0.0.1:${port})\n`,
       );
+    }
+  });
+
+  it('a count, a time-out or a port that is not one is a usage error (exit 2), never the default taken without a word', async () => {
+    const refused = async (args: string[], said: string, options: { env?: Record<string, string> } = {}) => {
+      const res = await runCli(args, { env: options.env ?? env, timeoutMs: 60_000 });
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(2);
+      expect(res.stderr).toBe(`verite: ${said}\n`);
+    };
+    // status showed its 10 runs for `abc`, and one run for -5.
+    for (const runs of ['abc', '-5', '2.5']) await refused(['status', '--runs', runs], `--runs ${runs}: expected a whole number from 1`);
+    await refused(['status', '--format', 'jsn'], '--format must be table or json, not jsn');
+    // 0.0001 s was rounded to 0 ms, which is no time-out at all; 1e12 was refused by the server as out of range.
+    for (const timeout of ['0.0001', '0x10', '', '2147484']) {
+      await refused(['query', 'select 1', '--timeout', timeout], `--timeout ${timeout}: expected a number of seconds from 0.001 to 2147483, such as 60 or 2.5`);
+    }
+    // An empty port was port 0 (any free one), 0x50 port 80: refused before the warehouse is opened.
+    await refused(['serve', '--port', ''], '--port "": expected a port number (0–65535)');
+    await refused(['serve', '--warehouse-port', '0x50'], '--warehouse-port "0x50": expected a port number (0–65535)');
+    await refused(['schedule', '--serve', '--port', '80 80'], '--port "80 80": expected a port number (0–65535)');
+
+    // The values they take, as before.
+    const ids = ['cli-runs-1', 'cli-runs-2', 'cli-runs-3'];
+    await wh.pool.query(
+      `insert into ops.runs (id, kind, status, started_at, finished_at) select id, 'run', 'succeeded', timestamptz '2099-01-01' + n * interval '1 day', timestamptz '2099-01-01' + n * interval '1 day'
+         from unnest($1::text[]) with ordinality as t(id, n)`,
+      [ids],
+    );
+    try {
+      const two = await runCli(['status', '--runs', '2', '--format', 'json'], { env });
+      expect(two.code, two.stderr).toBe(0);
+      expect((JSON.parse(two.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id)).toEqual(['cli-runs-3', 'cli-runs-2']);
+    } finally {
+      await wh.pool.query(`delete from ops.runs where id = any($1)`, [ids]);
+    }
+    const halfSecond = await runCli(['query', 'select 1 as x', '--timeout', '0.5', '--format', 'csv'], { env });
+    expect(halfSecond.code, halfSecond.stderr).toBe(0);
+    expect(halfSecond.stdout).toBe('x\n1\n');
+  });
+
+  it('schedule --serve on a port another program holds stops the scheduler and exits, rather than scheduling on after the error', async () => {
+    const shop = mkdtempSync(join(tmpdir(), 'verite-schedule-'));
+    elsewheres.push(shop);
+    const config = join(shop, 'verite.config.json');
+    writeFileSync(config, JSON.stringify({ reportingTimezone: 'UTC', scheduleCatchUp: false, sources: { shipments: { path: shop } } }));
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)));
+    try {
+      // It printed the error, then went on running the schedule, its pages not served, until killed.
+      const res = await runCli(['schedule', '--serve', '--port', String(port)], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config }, timeoutMs: 60_000 });
+      expect(res.signal).toBeNull();
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`verite: 127.0.0.1:${port} is taken by another program (another verite serve?): give another --port`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 

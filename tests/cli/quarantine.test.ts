@@ -259,4 +259,90 @@ describe('verite quarantine (issue 17)', () => {
     expect(await unitCost('BANK|2024-03-01')).toBe(2500);
     expect(await unitCost('BETT|2024-03-01')).toBe(1234);
   });
+
+  it('an empty or blank filter is refused (exit 2, naming it) by list, drop and retry, and nothing is dropped', async () => {
+    // Two held records: as a drop by `--reason ""` found them, it deleted both.
+    const text = (sku: string) => JSON.stringify({ sku, unit_cost: '1.00', currency: 'EUR', valid_from: 'soon' });
+    await query(`insert into ops.quarantine (run_id, source, stream, reason, raw, location)
+      values ('empty-filters', 'costs', 'unit_costs', 'held one', '${text('A')}', 'a.csv:2'), ('empty-filters', 'costs', 'unit_costs', 'held two', '${text('B')}', 'a.csv:3')`);
+    for (const [args, said] of [
+      [['drop', '--reason', ''], '--reason is empty: give the words the reason contains, or leave --reason out'],
+      [['drop', '--source', ''], '--source is empty: give a source (e.g. shopify), or leave --source out'],
+      [['drop', '--stream', ' '], '--stream is blank (" "): give a stream (e.g. orders), or leave --stream out'],
+      [['drop', '--kind', ''], '--kind is empty: give set-aside or quarantined, or leave --kind out'],
+      // Beside a real filter too: the empty one is no narrowing.
+      [['drop', '--source', 'costs', '--reason', '\t'], '--reason is blank ("\\t"): give the words the reason contains, or leave --reason out'],
+      [['list', '--reason', ''], '--reason is empty: give the words the reason contains, or leave --reason out'],
+      [['retry', '--source', '', '--no-transform'], '--source is empty: give a source (e.g. shopify), or leave --source out'],
+    ] as const) {
+      const res = await runCli(['quarantine', ...args], { env });
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toBe(`verite: ${said}\n`);
+      expect(res.stdout).toBe('');
+    }
+    expect(await query(`select reason from ops.quarantine where run_id = 'empty-filters' order by id`)).toEqual([{ reason: 'held one' }, { reason: 'held two' }]);
+    expect(await query(`select count(*)::int as n from ops.quarantine_actions where command like '%quarantine drop%--reason%'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('a source or stream verite does not have is refused with the close one, by list, drop and retry', async () => {
+    const said = async (...args: string[]) => {
+      const res = await runCli(['quarantine', ...args], { env });
+      expect(res.code, args.join(' ')).toBe(2);
+      return res.stderr;
+    };
+    // They matched nothing, and list said "No record is held back" with exit 0.
+    expect(await said('list', '--source', 'shopfy')).toBe(
+      'verite: --source shopfy: no such source (did you mean shopify?) (the sources: shopify, stripe, ga4, google_ads, meta_ads, shipments, costs, fx)\n',
+    );
+    expect(await said('list', '--stream', 'order')).toMatch(/^verite: --stream order: no source has such a stream \(did you mean orders\?\) \(the streams: orders, customers, /);
+    expect(await said('drop', '--source', 'costs', '--stream', 'unit_cost')).toBe('verite: --stream unit_cost: source costs has no such stream (did you mean unit_costs?) (it has unit_costs)\n');
+    // A stream of another source: named as the source's streams.
+    expect(await said('retry', '--source', 'shopify', '--stream', 'charges', '--no-transform')).toBe(
+      'verite: --stream charges: source shopify has no such stream (it has orders, customers, deletions, products, inventory_levels)\n',
+    );
+    expect(await query(`select count(*)::int as n from ops.quarantine where run_id = 'empty-filters'`)).toEqual([{ n: 2 }]);
+    // A stream verite knows, with nothing held: as before.
+    const none = await runCli(['quarantine', 'list', '--source', 'shopify', '--stream', 'orders'], { env });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toBe('No record is held back: nothing quarantined, nothing set aside.\n');
+    // Those of the records held count too: a stream an older verite landed can still be listed and dropped.
+    await query(`insert into ops.quarantine (run_id, source, stream, reason, raw, location) values ('older', 'legacy', 'orders', 'no key', '{}', 'old.jsonl:1')`);
+    const legacy = await runCli(['quarantine', 'drop', '--source', 'legacy'], { env });
+    expect(legacy.code, legacy.stderr).toBe(0);
+    expect(legacy.stdout).toMatch(/^q\d+\s+quarantined\s+quarantine row deleted$/m);
+  });
+
+  it('retry: a record refused again for another reason is held for the new one, which show and list say', async () => {
+    await query(`delete from ops.quarantine`);
+    // A costs row an older mapping refused for its sku: with the default mapping (this config has
+    // no costs entry) it has its sku, and its date, not ISO 8601, is what stands in the way now.
+    const row = JSON.stringify({ sku: 'MUG', unit_cost: '3.10', currency: 'EUR', valid_from: '15.03.2024' });
+    const now = 'unparseable valid_from "15.03.2024": expected a date such as 2024-03-01';
+    const [{ id }] = await query(`insert into ops.quarantine (run_id, source, stream, reason, raw, location)
+      values ('old-mapping', 'costs', 'unit_costs', 'no sku: a unit cost needs its sku, unit_cost, currency and valid_from', '${row}', 'costs.csv:3') returning id`);
+    const retried = await runCli(['quarantine', 'retry', `q${id}`, '--no-transform'], { env });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toMatch(new RegExp(`^q${id}\\s+quarantined\\s+still quarantined: unparseable valid_from "15\\.03\\.2024": expected a date such as 2024-03-01$`, 'm'));
+    const show = await runCli(['quarantine', 'show', `q${id}`], { env });
+    expect(show.stdout).toContain(`reason    ${now}\n`);
+    expect(show.stdout).toContain('location  costs.csv:3\n');
+    const listed = JSON.parse((await runCli(['quarantine', 'list', '--format', 'json'], { env })).stdout) as { id: string; reason: string }[];
+    expect(listed.map((h) => [h.id, h.reason])).toEqual([[`q${id}`, now]]);
+    // The log keeps the reason it was held for until then.
+    expect(await query(`select reason, raw, outcome from ops.quarantine_actions where quarantine_id = '${id}'`)).toEqual([
+      { reason: 'no sku: a unit cost needs its sku, unit_cost, currency and valid_from', raw: null, outcome: `still quarantined: ${now}` },
+    ]);
+
+    // The same text held twice, once for the old reason and once for the new (the file imported
+    // again after the change): one record, held once, for the new reason; the old row's text is logged.
+    const [{ id: old }] = await query(`insert into ops.quarantine (run_id, source, stream, reason, raw, location)
+      values ('old-mapping', 'costs', 'unit_costs', 'no sku', '${row}', 'costs.csv:3') returning id`);
+    const merged = await runCli(['quarantine', 'retry', `q${old}`, '--no-transform'], { env });
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(new RegExp(`^q${old}\\s+quarantined\\s+still quarantined: unparseable valid_from`, 'm'));
+    expect(await query(`select id::int, reason from ops.quarantine order by id`)).toEqual([{ id: Number(id), reason: now }]);
+    expect(await query(`select reason, raw, outcome from ops.quarantine_actions where quarantine_id = '${old}'`)).toEqual([
+      { reason: 'no sku', raw: row, outcome: `still quarantined: ${now} (the same record is held as q${id}; this row was removed)` },
+    ]);
+  });
 });

@@ -164,6 +164,19 @@ describe('configuration', () => {
     expect(await startOf('1/3/2024')).toBe('sources.fx.startDate: expected a date as YYYY-MM-DD');
   });
 
+  it('lists a VERITE_LOG_LEVEL that is no level with the other problems, and takes warning, or empty, as the logger does', async () => {
+    const cwd = dir({ 'verite.config.json': JSON.stringify({ reportingCurrency: 'EUO' }) });
+    const error = (await loadConfig({ cwd, env: { VERITE_LOG_LEVEL: 'verbose' } }).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toHaveLength(2);
+    expect(error.problems[0]).toBe('VERITE_LOG_LEVEL: expected trace, debug, info, warn, error, fatal or silent, got "verbose" (warning, err and information are read as warn, error and info)');
+    expect(error.problems[1]).toMatch(/^reportingCurrency: EUO is not the ISO 4217 code/);
+    for (const level of ['warning', '', 'DEBUG']) {
+      const { config } = await loadConfig({ cwd: dir({}), env: { VERITE_LOG_LEVEL: level } });
+      expect(config.reportingCurrency, level).toBe('USD');
+    }
+  });
+
   it('refuses a date pattern in another tool\'s tokens, saying the pattern it means', async () => {
     const patternOf = (dateFormat: string) => loaded({ sources: { shipments: { path: 'exports', dateFormat } } }, (c) => c.sources.shipments?.dateFormat);
     expect(await patternOf('DD/MM/YYYY HH:mm')).toBe('DD/MM/YYYY HH:mm');
@@ -174,6 +187,30 @@ describe('configuration', () => {
     expect(await patternOf('dd/MM/yyyy HH:mm:ss')).toBe(problem('DD/MM/YYYY HH:mm:ss'));
     expect(await patternOf('dd/mm/yyyy hh:mm a')).toBe(problem('DD/MM/YYYY hh:mm a'));
     expect(await patternOf('when')).toBe('sources.shipments.dateFormat: expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY HH:mm');
+  });
+
+  it('refuses a date pattern with letters that are no token (DD/MM/YYY), a field written twice or a [ not closed, naming the close valid pattern', async () => {
+    const costsPattern = (dateFormat: string) => loaded({ sources: { costs: { path: 'costs', dateFormat } } }, (c) => c.sources.costs?.dateFormat);
+    const shipmentsPattern = (dateFormat: string) => loaded({ sources: { shipments: { path: 'exports', dateFormat } } }, (c) => c.sources.shipments?.dateFormat);
+    const tokens = '(the tokens: YYYY YY MMM MM M DD D HH H hh h mm ss SSS A a Z; other letters go in [brackets])';
+    // It passed (YY, M and D are in it), then every row was quarantined with "expected DD/MM/YYY":
+    // the parser read YY and looked for a letter Y after it.
+    expect(await costsPattern('DD/MM/YYY')).toBe(`sources.costs.dateFormat: "YYY" is not a token ${tokens} (did you mean "DD/MM/YYYY"?)`);
+    expect(await costsPattern('DD.MM.YYYYY')).toBe(`sources.costs.dateFormat: "YYYYY" is not a token ${tokens} (did you mean "DD.MM.YYYY"?)`);
+    expect(await costsPattern('DD/MM/YYYY DD')).toBe('sources.costs.dateFormat: the day is written twice (DD and DD)');
+    expect(await shipmentsPattern('D MMMM YYYY')).toBe(`sources.shipments.dateFormat: "MMMM" is not a token ${tokens} (did you mean "D MMM YYYY"?)`);
+    // A letter meant as text goes in brackets, as docs/sources/shipments.md writes it; ISO's lone T is read as written.
+    expect(await shipmentsPattern('DD/MM/YYYY o HH:mm')).toBe(`sources.shipments.dateFormat: "o" is not a token ${tokens} (did you mean "DD/MM/YYYY [o] HH:mm"?)`);
+    expect(await shipmentsPattern('YYYY-MM-DDTHH:mm')).toBe('YYYY-MM-DDTHH:mm');
+    expect(await shipmentsPattern('DD/MM/YYYY HH:mm:ss.SSSSSS')).toBe(`sources.shipments.dateFormat: "SSSSSS" is not a token ${tokens} (did you mean "DD/MM/YYYY HH:mm:ss.SSS"?)`);
+    expect(await shipmentsPattern('DD/MM/YYYY hh:mm tt')).toBe(`sources.shipments.dateFormat: "tt" is not a token ${tokens} (did you mean "DD/MM/YYYY hh:mm A"?)`);
+    expect(await shipmentsPattern('DD/MM/YYYY [at HH:mm')).toBe('sources.shipments.dateFormat: a [ is not closed');
+    // A year, a month and a day missing: the message of another tool's tokens, with the pattern meant.
+    expect(await costsPattern('D/M/Y')).toBe('sources.costs.dateFormat: expected a date pattern with YYYY, MM and DD, e.g. DD/MM/YYYY (did you mean "D/M/YYYY"?)');
+    for (const good of ['DD/MM/YYYY', 'DD.MM.YY', 'D MMM YYYY', 'MM/DD/YYYY h:mm A', 'YYYY-MM-DD[T]HH:mm:ssZ', 'YYYYMMDD', 'DD/MM/YYYY HH:mm:ss.SSS']) {
+      expect(await shipmentsPattern(good)).toBe(good);
+      expect(await costsPattern(good)).toBe(good);
+    }
   });
 
   it('takes a file source\'s sheet by name or number from 1, and its decimal mark as "." or ","', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RetryableError, setSleep, withRetry } from '../../lib/http.ts';
-import { createLogger, redactString, registerSecret } from '../../lib/logger.ts';
+import { ConfigError } from '../../lib/errors.ts';
+import { createLogger, logLevelOf, redactString, registerSecret } from '../../lib/logger.ts';
 
 describe('log redaction', () => {
   it('hides registered secrets wherever they appear, and any connection-string password', () => {
@@ -100,5 +101,49 @@ describe('issue 17: log lines repeated the source and stream keys', () => {
     expect(count(line, 'source')).toBe(1);
     expect(count(line, 'stream')).toBe(1);
     expect(JSON.parse(line)).toMatchObject({ source: 'shopify', stream: 'orders', request: 'GET orders', status: 503, attempt: 1, msg: 'retrying after HTTP 503: busy' });
+  });
+});
+
+describe('VERITE_LOG_LEVEL', () => {
+  const EXPECTED = 'expected trace, debug, info, warn, error, fatal or silent';
+
+  it('takes pino\'s levels in any case, the aliases that mean one of them, and empty as unset', () => {
+    expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((v) => logLevelOf(v))).toEqual(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+    expect(['warning', 'WARNING', 'Warn', ' warn ', 'err', 'information', 'INFO'].map((v) => logLevelOf(v))).toEqual(['warn', 'warn', 'warn', 'warn', 'error', 'info', 'info']);
+    // Empty (`VERITE_LOG_LEVEL=` in a .env file) or blank is the default, as unset is.
+    expect([undefined, '', '  '].map((v) => logLevelOf(v))).toEqual(['info', 'info', 'info']);
+    expect(logLevelOf('', 'silent')).toBe('silent');
+  });
+
+  it('refuses anything else as a configuration error naming the variable and its levels', () => {
+    const refused = (value: string) => {
+      try {
+        logLevelOf(value);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).problems;
+      }
+      throw new Error(`${value} was taken`);
+    };
+    // verbose is debug to some tools and trace to others: not guessed.
+    expect(refused('verbose')).toEqual([`VERITE_LOG_LEVEL: ${EXPECTED}, got "verbose" (warning, err and information are read as warn, error and info)`]);
+    expect(refused('debg')).toEqual([`VERITE_LOG_LEVEL: ${EXPECTED}, got "debg" (did you mean debug?) (warning, err and information are read as warn, error and info)`]);
+    expect(refused('30')).toEqual([`VERITE_LOG_LEVEL: ${EXPECTED}, got "30" (warning, err and information are read as warn, error and info)`]);
+  });
+
+  it('a logger built with VERITE_LOG_LEVEL=warning writes warnings and errors, not info lines', () => {
+    const before = process.env.VERITE_LOG_LEVEL;
+    process.env.VERITE_LOG_LEVEL = 'warning';
+    try {
+      const written: string[] = [];
+      const log = createLogger({ write: (line: string) => void written.push(line) });
+      log.info('not written');
+      log.warn('written');
+      log.error('written too');
+      expect(written.map((l) => JSON.parse(l) as { level: number; msg: string }).map((l) => [l.level, l.msg])).toEqual([[40, 'written'], [50, 'written too']]);
+    } finally {
+      if (before === undefined) delete process.env.VERITE_LOG_LEVEL;
+      else process.env.VERITE_LOG_LEVEL = before;
+    }
   });
 });

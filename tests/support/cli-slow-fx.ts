@@ -6,7 +6,7 @@
  * read at once, one page per date.
  */
 import { catalog } from '../../catalog/catalog.ts';
-import { buildProgram } from '../../cli/program.ts';
+import { buildProgram, commandLine } from '../../cli/program.ts';
 import { sleep } from '../../lib/http.ts';
 import { sources } from '../../extractors/sources.ts';
 import type { Page, ReadContext, Source } from '../../extractors/types.ts';
@@ -51,4 +51,4 @@ const slowFx: Source = {
 };
 
 // The real command line (as cli/main.ts runs it), with the stand-in in place of the fx extractor.
-await buildProgram({ ...sources, fx: slowFx }).parseAsync(process.argv);
+await buildProgram({ ...sources, fx: slowFx }).parseAsync(commandLine(process.argv));
