@@ -115,8 +115,16 @@ export function countOption(name: string, value: string): number {
   return Number(value);
 }
 
-export function parseList(value: string | undefined): string[] | undefined {
-  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+/**
+ * A comma-separated option's names, or undefined when the option is not given. Given but
+ * naming nothing (`--sources ""`, a shell variable left unset) is refused: it would otherwise
+ * mean every source, or every model.
+ */
+export function parseList(value: string | undefined, option: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError(`${option} names nothing: give one or more names, comma-separated, or leave ${option} out`);
+  return names;
 }
 
 /**

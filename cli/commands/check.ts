@@ -26,7 +26,7 @@ export function registerCheck(program: Command, known: KnownSources): void {
         // `warehouse` and `delivery` in --sources name the warehouse and where reports and alerts
         // go; --sources without them leaves them out. Without --sources, delivery is checked when
         // the config delivers anything.
-        const listed = parseList(opts.sources);
+        const listed = parseList(opts.sources, '--sources');
         const withWarehouse = !listed?.length || listed.includes('warehouse');
         const withDelivery = listed?.length ? listed.includes('delivery') : deliversAnything(ctx.config);
         const sourcesListed = listed?.filter((s) => s !== 'warehouse' && s !== 'delivery');

@@ -185,6 +185,9 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
     .action(
       action(async (ids: string[], opts: FilterOptions & { transform: boolean }) => {
         const filter = filterOf(opts);
+        // Ids and filters together: the filters were passed over without a word.
+        const filtered = opts.source !== undefined || opts.stream !== undefined || opts.kind !== undefined || opts.reason !== undefined;
+        if (ids.length && filtered) throw new UsageError('give the ids of the records to retry, or filters (--source, --stream, --kind, --reason) to retry every record they match, not both');
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const { signal, dispose } = interruptSignal(ctx.log);
         try {

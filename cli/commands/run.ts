@@ -27,11 +27,12 @@ export function registerRun(program: Command, known: KnownSources): void {
         const global = program.opts<GlobalOptions>();
         const demo = global.demo === true;
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
+        const only = parseList(opts.sources, '--sources');
         const ctx = await commandContext(global);
         const problem = demo ? null : noSourceProblem(ctx.config, { configFile: ctx.configFile, cwd: process.cwd() });
         if (problem) throw new UsageError(problem);
         // A source named in --sources that is not configured is said before the warehouse is started.
-        if (!demo && opts.sources) resolveSources(ctx.config, parseList(opts.sources), known);
+        if (!demo && only) resolveSources(ctx.config, only, known);
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
           return await withWarehouse(
@@ -46,7 +47,7 @@ export function registerRun(program: Command, known: KnownSources): void {
               }
               // One run at a time across processes: the run lock, then the alert check.
               const job = await runJob({
-                warehouse, config: ctx.config, log: ctx.log, only: parseList(opts.sources), sources, known, signal, kind: demo ? 'demo' : 'run', full: opts.full === true,
+                warehouse, config: ctx.config, log: ctx.log, only, sources, known, signal, kind: demo ? 'demo' : 'run', full: opts.full === true,
                 // A run of every source of the real shop pings the heartbeat (verite run from cron).
                 heartbeat: !demo && !opts.sources,
                 overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap,

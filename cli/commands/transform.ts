@@ -25,7 +25,7 @@ export function registerTransform(program: Command): void {
             // Under the run lock: no page lands while the transform reads what changed (docs/scale.md, "Watermark").
             () =>
               whileHoldingRunLock(warehouse.pool, () =>
-                runTransforms(warehouse, ctx.config, { select: parseList(opts.select), log: ctx.log, progress, full: opts.full === true }),
+                runTransforms(warehouse, ctx.config, { select: parseList(opts.select, '--select'), log: ctx.log, progress, full: opts.full === true }),
               ),
             (r) => ({ status: r.status, error: r.error }),
           ).finally(() => progress.done('transform'));

@@ -273,6 +273,15 @@ describe('exit codes and help', () => {
     expect(verbose.stdout).toBe('');
   });
 
+  it('refuses a list option given but naming nothing (a shell variable left unset), which meant every source or model', async () => {
+    for (const args of [['run', '--sources', ''], ['check', '--sources', ' , '], ['transform', '--select', '']]) {
+      const res = await runCli(args, { env });
+      const option = args[1]!;
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toBe(`verite: ${option} names nothing: give one or more names, comma-separated, or leave ${option} out\n`);
+    }
+  });
+
   it('issue 17: `verite` with no command prints the help and exits 2', async () => {
     const res = await runCli([], { env });
     expect(res.code).toBe(2);

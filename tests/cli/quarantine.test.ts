@@ -274,6 +274,8 @@ describe('verite quarantine (issue 17)', () => {
       [['drop', '--source', 'costs', '--reason', '\t'], '--reason is blank ("\\t"): give the words the reason contains, or leave --reason out'],
       [['list', '--reason', ''], '--reason is empty: give the words the reason contains, or leave --reason out'],
       [['retry', '--source', '', '--no-transform'], '--source is empty: give a source (e.g. shopify), or leave --source out'],
+      // Ids with a filter: the filter was passed over without a word.
+      [['retry', 'q1', '--source', 'costs', '--no-transform'], 'give the ids of the records to retry, or filters (--source, --stream, --kind, --reason) to retry every record they match, not both'],
     ] as const) {
       const res = await runCli(['quarantine', ...args], { env });
       expect(res.code, args.join(' ')).toBe(2);
