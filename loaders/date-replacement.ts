@@ -21,6 +21,17 @@ export interface DateReplacement {
 
 const KEYS_TABLE = 'verite_incoming_keys';
 
+/** Runs statements on `client`, a failure named with its statement. */
+function statementsOn(client: pg.PoolClient): (text: string, values?: unknown[]) => Promise<pg.QueryResult> {
+  return async (text, values = []) => {
+    try {
+      return await client.query(text, values);
+    } catch (error) {
+      throw new WarehouseError(`statement failed: ${(error as Error).message}`, text, values, { cause: error });
+    }
+  };
+}
+
 /**
  * Works out, before anything lands, which dates of a date-report stream a set of records
  * replaces and how many of each date's rows they would remove (rows of the date that they do
@@ -38,13 +49,7 @@ export async function plannedDateReplacement(
   const table = rawTableName(source, stream.name);
   const quoted = `raw."${source}__${stream.name}"`;
   const client = await pool.connect();
-  const run = async (text: string, values: unknown[] = []) => {
-    try {
-      return await client.query(text, values);
-    } catch (error) {
-      throw new WarehouseError(`statement failed: ${(error as Error).message}`, text, values, { cause: error });
-    }
-  };
+  const run = statementsOn(client);
   try {
     await run('begin');
     await run(`create temp table ${KEYS_TABLE} (report_date date not null, key text not null) on commit drop`);
@@ -99,13 +104,7 @@ export async function removeRowsNotBrought(
   if (target.stream.kind !== 'date-report' || dates.length === 0) return 0;
   const quoted = `raw."${target.source}__${target.stream.name}"`;
   const client = await pool.connect();
-  const run = async (text: string, values: unknown[] = []) => {
-    try {
-      return await client.query(text, values);
-    } catch (error) {
-      throw new WarehouseError(`statement failed: ${(error as Error).message}`, text, values, { cause: error });
-    }
-  };
+  const run = statementsOn(client);
   try {
     await run('begin');
     await run(`select set_config('verite.run_id', $1, true), set_config('verite.batch_id', $2, true)`, [target.runId, target.batchId]);
