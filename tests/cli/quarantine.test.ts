@@ -213,7 +213,7 @@ describe('verite quarantine (issue 17)', () => {
     expect(none.stdout).toContain('No held record matches: nothing was dropped.');
   });
 
-  it('careless-input probe: a retried row reads its amounts with the decimal mark its file showed, as `verite import` does; with no mark known, a 1.234 stays held, saying to set decimalMark', async () => {
+  it('a retried row reads its amounts with the decimal mark its file showed, as `verite import` does; with no mark known, a 1.234 stays held, saying to set decimalMark', async () => {
     const configFile = join(dir, 'costs.config.json');
     const costs = (extra: Record<string, unknown> = {}) =>
       writeFileSync(configFile, JSON.stringify({ reportingTimezone: 'UTC', reportingCurrency: 'USD', sources: { costs: { path: join(dir, 'unused'), ...extra } } }));

@@ -337,7 +337,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
     expect(await record('RUG|2024-02-01')).toMatchObject({ unit_cost: 4.205 });
   });
 
-  it('careless-input probe: a cost written with € is in EUR, which a currency of USD contradicts: the row is quarantined naming both; an empty currency is the sign\'s', async () => {
+  it('a cost written with € is in EUR, which a currency of USD contradicts: the row is quarantined naming both; an empty currency is the sign\'s', async () => {
     const configFile = join(root, 'signs.config.json');
     const columns = { Artikel: 'sku', Einstandspreis: 'unit_cost', Währung: 'currency', 'Gültig ab': 'valid_from' };
     writeFileSync(configFile, JSON.stringify({ reportingCurrency: 'USD', sources: { costs: { path: join(root, 'unused'), columns } } }));
@@ -360,7 +360,7 @@ describe('unit costs through `verite run` and `verite import`', () => {
     ]);
   });
 
-  it('careless-input probe: whole German amounts with a € sign are said to be doubtful as without it, and read with decimalMark', async () => {
+  it('whole German amounts with a € sign are said to be doubtful as without it, and read with decimalMark', async () => {
     const configFile = join(root, 'whole-sign.config.json');
     const columns = { Artikel: 'sku', Einstandspreis: 'unit_cost', Währung: 'currency', 'Gültig ab': 'valid_from' };
     writeFileSync(configFile, JSON.stringify({ sources: { costs: { path: join(root, 'unused'), columns } } }));

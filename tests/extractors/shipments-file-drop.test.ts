@@ -117,7 +117,7 @@ describe('the shipments file drop, through `verite run`', () => {
     expect(await record('2Z001')).toEqual({ order_id: '#2001', tracking_number: '2Z001', carrier: 'DHL', shipped_at: '2024-05-05', shipping_cost: 3.1 });
   });
 
-  it('careless-input probe: a cost written with € or £ lands in that currency, not the reporting one; a currency column that says another quarantines the row, naming both', async () => {
+  it('a cost written with € or £ lands in that currency, not the reporting one; a currency column that says another quarantines the row, naming both', async () => {
     const configFile = join(root, 'signs.config.json');
     const columns = { 'Order Ref': 'order_id', 'Tracking #': 'tracking_number', Carrier: 'carrier', 'Ship Date': 'shipped_at', Cost: 'shipping_cost' };
     writeFileSync(configFile, JSON.stringify({ reportingCurrency: 'USD', sources: { shipments: { path: join(root, 'unused'), columns, dateFormat: 'DD/MM/YYYY' } } }));

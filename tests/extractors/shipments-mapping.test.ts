@@ -140,7 +140,7 @@ describe('the column mapping', () => {
     expect(parseAmount('1.234,50.1')).toBeUndefined();
   });
 
-  it('careless-input probe: a cost written with the sign or code of one currency is in that currency; a currency column that says another is refused, naming both', () => {
+  it('a cost written with the sign or code of one currency is in that currency; a currency column that says another is refused, naming both', () => {
     // The 3PL's export has no currency column: the reporting currency would be assumed.
     const columns = { 'Order Ref': 'order_id', 'Tracking #': 'tracking_number', Cost: 'shipping_cost' } as const;
     const row = (cost: string) => mapShipmentRow({ 'Order Ref': '3001', 'Tracking #': 'EU3001', Cost: cost }, utc(columns));
@@ -283,7 +283,7 @@ describe("a sheet's decimal mark", () => {
     expect(sheetDecimalMark(['12', '4,205'])).toBeUndefined();
   });
 
-  it('careless-input probe: a 1.234 with a currency sign reads both ways as one without; read away from its file with no mark known, it is refused', () => {
+  it('a 1.234 with a currency sign reads both ways as one without; read away from its file with no mark known, it is refused', () => {
     expect(decimalMarkOf('1.234 €')).toBeUndefined();
     expect(doubtfulAmount('1.234 €')).toBe(true);
     expect(doubtfulAmount('EUR 2.500')).toBe(true);
