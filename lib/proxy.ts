@@ -1,6 +1,7 @@
 import type { Agent } from 'node:http';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { ConfigError } from './errors.ts';
+import { lonePercent } from './url-parts.ts';
 
 /**
  * Outbound HTTP through the proxy the environment names, as curl and most tools read it:
@@ -45,12 +46,8 @@ export function proxyUrl(name: string, value: string): string {
   }
   if (!parsed.hostname) throw new ConfigError([`${name} names no host: ${EXPECTED_PROXY}`]);
   if (url.includes('#')) throw new ConfigError([`${name} holds a #, which ends a URL's address: URL-encode a # in the proxy's login as %23`]);
-  for (const part of [parsed.username, parsed.password]) {
-    try {
-      decodeURIComponent(part);
-    } catch {
-      throw new ConfigError([`${name}'s login holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25`]);
-    }
+  if (lonePercent(parsed.username) || lonePercent(parsed.password)) {
+    throw new ConfigError([`${name}'s login holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25`]);
   }
   return url;
 }

@@ -13,6 +13,7 @@ import { makeReport, reportPath, writeReport } from '../reports/index.ts';
 import { holdSessionLock } from '../pipeline/lock.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { reportWebhookSetting, secretUrl, sendsMessages } from './secret-url.ts';
+import { lonePercent } from '../lib/url-parts.ts';
 
 export interface ReportDeliveryOptions {
   warehouse: Pick<Warehouse, 'db' | 'pool'>;
@@ -271,14 +272,6 @@ export function smtpUrlProblem(url: string, envVar: string): string | undefined 
   } catch {
     parsed = undefined;
   }
-  const lonePercent = (value: string) => {
-    try {
-      decodeURIComponent(value);
-      return false;
-    } catch {
-      return true;
-    }
-  };
   if (parsed && (lonePercent(parsed.username) || lonePercent(parsed.password))) {
     return `the user or password in ${envVar} holds a % that two hexadecimal digits do not follow: URL-encode a % as %25, as in ${expected}`;
   }

@@ -9,6 +9,7 @@ import { databaseUrlFromEnv } from '../config/load.ts';
 import type { Database } from './database.ts';
 import { reachableDataDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
 import { migrateToLatest } from './migrate.ts';
+import { lonePercent } from '../lib/url-parts.ts';
 
 // Dates stay 'YYYY-MM-DD' strings (never shifted by the process's time zone); bigint counts
 // become numbers; numeric keeps its full precision as a string.
@@ -159,11 +160,7 @@ export function checkDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
   }
   // The driver decodes the user name, password and database name, and stops at a % that begins no escape (URIError: "URI malformed").
   for (const [part, value] of [['user name', parsed.username], ['password', parsed.password], ['database name', parsed.pathname]] as const) {
-    try {
-      decodeURIComponent(value);
-    } catch {
-      throw new ConfigError([`${name}'s ${part} holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25`]);
-    }
+    if (lonePercent(value)) throw new ConfigError([`${name}'s ${part} holds a % that two hexadecimal digits do not follow: URL-encode a % in it as %25`]);
   }
   const problems: string[] = [];
   const rootcert = parsed.searchParams.get('sslrootcert');

@@ -24,6 +24,9 @@ function filterOf(opts: FilterOptions): HeldFilter {
   return { source: opts.source, stream: opts.stream, reason: opts.reason, kind };
 }
 
+/** Whether any filter option is given (an empty one is refused by {@link filterOf}). */
+const hasFilter = (opts: FilterOptions): boolean => opts.source !== undefined || opts.stream !== undefined || opts.kind !== undefined || opts.reason !== undefined;
+
 function formatOf(format: string): 'table' | 'json' {
   if (format !== 'table' && format !== 'json') throw new UsageError(`--format must be table or json, not ${format}`);
   return format;
@@ -144,7 +147,7 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
       action(async (ids: string[], opts: FilterOptions) => {
         // An empty value is refused first: counted as a filter, `--reason ""` would drop every held record.
         const filter = filterOf(opts);
-        const filtered = opts.source !== undefined || opts.stream !== undefined || opts.kind !== undefined || opts.reason !== undefined;
+        const filtered = hasFilter(opts);
         if (ids.length && filtered) throw new UsageError('give the ids of the records to drop, or filters (--source, --stream, --kind, --reason) to drop every record they match, not both');
         if (!ids.length && !filtered) {
           throw new UsageError('name the records to drop (ids from verite quarantine list), or give filters (--source, --stream, --kind, --reason) to drop every record they match');
@@ -186,8 +189,7 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
       action(async (ids: string[], opts: FilterOptions & { transform: boolean }) => {
         const filter = filterOf(opts);
         // Ids and filters together: the filters were passed over without a word.
-        const filtered = opts.source !== undefined || opts.stream !== undefined || opts.kind !== undefined || opts.reason !== undefined;
-        if (ids.length && filtered) throw new UsageError('give the ids of the records to retry, or filters (--source, --stream, --kind, --reason) to retry every record they match, not both');
+        if (ids.length && hasFilter(opts)) throw new UsageError('give the ids of the records to retry, or filters (--source, --stream, --kind, --reason) to retry every record they match, not both');
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
