@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { runModels } from '../../transforms/runner.ts';
 import { models } from '../../transforms/models.ts';
+import { stagingShopifyOrders } from '../../transforms/staging/shopify-orders.ts';
+import { runModels, transformContext } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { CONFIG, landProductsShop, NOW } from '../support/products-shop.ts';
@@ -122,6 +123,29 @@ describe('products, stock, fees and costs in core', () => {
     ]);
     expect(again.silenced).toEqual(['sold-lines-without-cost', 'charge-days-without-balance']);
     // The data is what it was: the check still fails, only its warning is left out.
-    expect(again.checks.filter((c) => c.warning && !c.passed).map((c) => c.code)).toEqual(['sold-lines-without-cost', 'sold-variants-not-listed', 'charge-days-without-balance']);
+    expect(again.checks.filter((c) => c.warning && !c.passed).map((c) => c.code)).toEqual([undefined, 'sold-lines-without-cost', 'sold-variants-not-listed', 'charge-days-without-balance']);
+  });
+
+  it('warns of orders landed without taxes_included in a shop whose orders include tax, giving the backfill that reads them again', async () => {
+    // Order 2 includes tax; order 3 (3 March, kept) and order 4 (set aside) say nothing; order 1 says false.
+    expect(warnings.filter((w) => w.includes('taxes_included'))).toEqual([
+      'staging.shopify_orders: 1 order created on 2024-03-03 was landed without taxes_included (by a release of verite that did not read it), in a shop whose orders include tax: counted as tax-exclusive, their product sales hold the tax. Read them again: verite backfill --source shopify --stream orders --from 2024-03-03 --to 2024-03-03',
+    ]);
+    expect(await rows(`select order_id, taxes_included from staging.shopify_orders order by order_id`)).toEqual([
+      { order_id: '1', taxes_included: false },
+      { order_id: '2', taxes_included: true },
+      { order_id: '3', taxes_included: null },
+    ]);
+    // Core counts it tax-exclusive, as before.
+    expect(await rows(`select line_id, taxes_included from core.order_lines where order_id = '3'`)).toEqual([{ line_id: '5', taxes_included: false }]);
+
+    // Once no order includes tax, an order that says nothing is rightly tax-exclusive: no warning.
+    await wh.pool.query(`update staging.shopify_orders set taxes_included = false where order_id = '2'`);
+    const check = stagingShopifyOrders.checks!.find((c) => c.name === 'orders say whether their prices include tax')!;
+    const ctx = transformContext(configSchema.parse(CONFIG), NOW);
+    const failing = async () => (await wh.pool.query(check.failing(wh.db, ctx).compile(wh.db).sql, check.failing(wh.db, ctx).compile(wh.db).parameters as unknown[])).rows;
+    expect(await failing()).toEqual([]);
+    await wh.pool.query(`update staging.shopify_orders set taxes_included = true where order_id = '2'`);
+    expect(await failing()).toEqual([{ orders: 1, first_date: '2024-03-03', last_date: '2024-03-03' }]);
   });
 });

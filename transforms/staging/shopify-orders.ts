@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { byRawKey } from '../incremental.ts';
-import { defineModel, type TransformContext } from '../model.ts';
+import { defineModel, type PartialIndex, type TransformContext, type WarnCheck } from '../model.ts';
 import { asciiLower, asciiUpper, checkedTimestamp, isoTimestamp, jsonDecimal, jsonElements, jsonId, jsonText, jsonTextsOnce, rawRecordsOnce, urlParam } from '../sql.ts';
 import { amountProblem, booleanProblem, countProblem, currencyProblem, dateRange, foldedProblem, plainAmount, plainJsonAmounts, plainJsonCurrencies, plainJsonTimestamps, plainJsonValues, plainParsedDate, problems, rawRecordsCheck, timestampProblem } from '../validation.ts';
 
@@ -139,6 +139,43 @@ function paymentGatewayNames(names: RawBuilder<unknown>): RawBuilder<string[]> {
     else ops.lower_texts(${names}) end`;
 }
 
+const TAXES_UNKNOWN = 'taxes_included is null';
+
+/**
+ * The orders whose record does not say whether their prices include tax, indexed so that the
+ * warning below reads them alone on a nightly run (a shop that has read them again has none).
+ */
+const taxesUnknownIndex: PartialIndex = { name: 'shopify_orders_taxes_unknown', columns: ['created_at'], where: TAXES_UNKNOWN };
+
+/**
+ * Orders landed without `taxes_included` (by a release that did not ask the Admin API for it) in
+ * a shop whose other orders include tax: they count as tax-exclusive, so their line sales, and
+ * the product sales, margins and profit of their days, hold the tax. The warning gives the
+ * backfill that reads them again over their dates. A shop whose orders exclude tax is not warned:
+ * tax-exclusive is right for them. The shop's orders are looked at for one that includes tax
+ * only when some order says nothing (a `case`, so it is not asked first).
+ */
+export function ordersWithoutTaxesIncluded(): WarnCheck {
+  return {
+    name: 'orders say whether their prices include tax',
+    severity: 'warn',
+    failing: (_db, ctx) => {
+      const day = sql`(created_at at time zone ${sql.lit(ctx.reportingTimezone)})::date`;
+      return sql`select m.orders, m.first_date, m.last_date
+          from (select count(*)::int as orders, min(${day})::text as first_date, max(${day})::text as last_date
+                  from staging.shopify_orders where ${sql.raw(TAXES_UNKNOWN)}) m
+         where case when m.orders > 0 then exists (select 1 from staging.shopify_orders where taxes_included) else false end`;
+    },
+    describe: (rows) => {
+      const r = rows[0] as { orders: number; first_date: string | null; last_date: string | null };
+      const n = `${r.orders} order${r.orders === 1 ? '' : 's'}`;
+      const span = r.first_date === r.last_date ? `on ${String(r.first_date)}` : `from ${String(r.first_date)} to ${String(r.last_date)}`;
+      const range = `--from ${String(r.first_date ?? 'DATE')} --to ${String(r.last_date ?? 'DATE')}`;
+      return `${n} created ${span} ${r.orders === 1 ? 'was' : 'were'} landed without taxes_included (by a release of verite that did not read it), in a shop whose orders include tax: counted as tax-exclusive, their product sales hold the tax. Read them again: verite backfill --source shopify --stream orders ${range}`;
+    },
+  };
+}
+
 /** The check of the raw orders, run in the model's own scan: the few not plain are read again. */
 const ORDERS_CHECK = rawRecordsCheck('shopify', 'orders', 'order_id', shopifyOrderProblem, { plain: shopifyOrderPlain, foldedInto: 'staging.shopify_orders' });
 
@@ -152,7 +189,8 @@ export const stagingShopifyOrders = defineModel({
   dependsOn: ['raw.shopify__orders'],
   description: 'Shopify orders, one row per order (the newest version landed), typed.',
   uniqueKey: ['order_id'],
-  checks: [ORDERS_CHECK],
+  indexes: [taxesUnknownIndex],
+  checks: [ORDERS_CHECK, ordersWithoutTaxesIncluded()],
   incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db, ctx) =>
     db
@@ -184,7 +222,9 @@ export const stagingShopifyOrders = defineModel({
           sql<Date | null>`u.cancelled_at`.as('cancelled_at'),
           eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'test')})`, sql.lit(false)).as('is_test'),
           // Prices include tax (most EU shops): line sales take the tax out.
-          eb.fn.coalesce(sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'taxes_included')})`, sql.lit(false)).as('taxes_included'),
+          // Null when the record does not say (landed before verite asked for the field): core
+          // counts it tax-exclusive, and TAXES_UNKNOWN_CHECK warns of it in a shop that includes tax.
+          sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'taxes_included')})`.as('taxes_included'),
           sql<string>`${asciiUpper(sql`btrim(${CURRENCY})`)}`.as('currency'),
           decimal('total_price').as('total_price'),
           decimal('subtotal_price').as('subtotal_price'),

@@ -34,7 +34,7 @@ export const stagingColumns = {
     updated_at: 'timestamptz?',
     cancelled_at: 'timestamptz?',
     is_test: 'boolean',
-    taxes_included: 'boolean',
+    taxes_included: 'boolean?',
     currency: 'text',
     total_price: 'numeric',
     subtotal_price: 'numeric',
