@@ -5,6 +5,7 @@ import { stagingShopifyOrders } from '../../transforms/staging/shopify-orders.ts
 import { runModels, transformContext } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { landRecords } from '../support/land.ts';
 import { CONFIG, landProductsShop, NOW } from '../support/products-shop.ts';
 
 let wh: Warehouse;
@@ -147,5 +148,22 @@ describe('products, stock, fees and costs in core', () => {
     expect(await failing()).toEqual([]);
     await wh.pool.query(`update staging.shopify_orders set taxes_included = true where order_id = '2'`);
     expect(await failing()).toEqual([{ orders: 1, first_date: '2024-03-03', last_date: '2024-03-03' }]);
+  });
+
+  it('nets a won dispute: the dispute fee its reversal gives back (a negative fee) is taken off payment_fee, not set aside', async () => {
+    // Stripe withdraws a disputed 50.00 with its 15.00 fee, and on a won dispute reinstates both.
+    const at = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+    await landRecords(wh.pool, 'stripe', 'balance_transactions', [
+      { id: 'txn_dp', type: 'adjustment', reporting_category: 'dispute', amount: -5000, fee: 1500, net: -6500, currency: 'eur', created: at('2024-03-05T09:00:00Z'), status: 'available', source: 'dp_1' },
+      { id: 'txn_dpr', type: 'adjustment', reporting_category: 'dispute_reversal', amount: 5000, fee: -1500, net: 6500, currency: 'eur', created: at('2024-03-05T10:00:00Z'), status: 'available', source: 'dp_1' },
+    ]);
+    const result = await runModels(wh.db, configSchema.parse(CONFIG), { models, now: NOW });
+    expect(result.status).toBe('succeeded');
+    expect(await rows(`select key from ops.set_aside where stream = 'balance_transactions' order by key`)).toEqual([{ key: 'txn_5' }]);
+    const got = await rows(`select balance_transaction_id, fee, payment_fee from core.balance_transactions where transaction_date = '2024-03-05' order by 1`);
+    expect(got.map((r) => ({ ...r, fee: num(r.fee), payment_fee: num(r.payment_fee) }))).toEqual([
+      { balance_transaction_id: 'txn_dp', fee: 15, payment_fee: 15 },
+      { balance_transaction_id: 'txn_dpr', fee: -15, payment_fee: -15 },
+    ]);
   });
 });

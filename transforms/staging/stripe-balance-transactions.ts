@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel, type TransformContext } from '../model.ts';
 import { asciiLower, asciiUpper, jsonEpoch, rawRecordsOnce } from '../sql.ts';
-import { countProblem, currencyProblem, dateRange, epochProblem, foldedProblem, integerProblem, plainCurrency, plainEpoch, plainInteger, problems, rawRecordsCheck } from '../validation.ts';
+import { currencyProblem, dateRange, epochProblem, foldedProblem, integerProblem, plainCurrency, plainEpoch, plainInteger, problems, rawRecordsCheck } from '../validation.ts';
 
 const text = (name: string) => sql`_record->>${sql.lit(name)}`;
 
@@ -15,7 +15,8 @@ export const balanceTransactionProblem = (ctx: TransformContext) => {
   return problems(
     epochProblem('created', text('created'), range, { required: true }),
     integerProblem('amount', text('amount'), { required: true }),
-    countProblem('fee', text('fee')),
+    // Signed: a won dispute's reversal gives the dispute fee back as a negative fee.
+    integerProblem('fee', text('fee')),
     integerProblem('net', text('net')),
     currencyProblem('currency', text('currency'), { required: true }),
   );
@@ -24,7 +25,7 @@ export const balanceTransactionProblem = (ctx: TransformContext) => {
 /** A balance transaction that plainly has no problem ({@link balanceTransactionProblem} is null). */
 export const balanceTransactionPlain = (ctx: TransformContext) =>
   sql<boolean>`(${plainEpoch(text('created'), dateRange(ctx))} and ${plainInteger(text('amount'), { required: true, signed: true })}
-    and ${plainInteger(text('fee'))} and ${plainInteger(text('net'), { signed: true })} and ${plainCurrency(text('currency'), { required: true })})`;
+    and ${plainInteger(text('fee'), { signed: true })} and ${plainInteger(text('net'), { signed: true })} and ${plainCurrency(text('currency'), { required: true })})`;
 
 /** The model's check, run in its own scan of the raw records (`foldedInto`): the few not plain are read again. */
 const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactions', 'balance_transaction_id', balanceTransactionProblem, {
@@ -35,8 +36,8 @@ const BALANCE_TRANSACTIONS_CHECK = rawRecordsCheck('stripe', 'balance_transactio
 /**
  * One row per Stripe balance transaction (a charge, a refund, a payout, a fee billed apart …),
  * amounts in major units with their sign: a payout's `amount` is negative, its cash leaves the
- * balance. A transaction whose `created`, amounts (whole minor units; the fee not negative) or
- * currency do not parse is set aside.
+ * balance. A transaction whose `created`, amounts (whole minor units, signed: a won dispute's
+ * reversal returns the dispute fee as a negative `fee`) or currency do not parse is set aside.
  */
 export const stagingStripeBalanceTransactions = defineModel({
   name: 'staging.stripe_balance_transactions',
