@@ -31,7 +31,35 @@ export interface ReportServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port: number;
+  /**
+   * Names besides this machine's own that requests to a loopback-bound server may be addressed
+   * to (`--allowed-host`): a reverse proxy on this machine that passes on the public name.
+   */
+  allowedHosts?: readonly string[];
   now?: () => Date;
+}
+
+/** An address or name that is this machine: 127.0.0.0/8, ::1, `localhost` (and `*.localhost`, which browsers keep on loopback). */
+export function isLoopbackName(name: string): boolean {
+  const n = name.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return n === 'localhost' || n.endsWith('.localhost') || n === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(n);
+}
+
+/**
+ * Whether a request to a loopback-bound server is addressed to it: its `Host` names this
+ * machine or an allowed name. A page on another site the browser is reading can have its name
+ * re-pointed at 127.0.0.1 (DNS rebinding) and then read the pages as its own; its requests carry
+ * its own name, and are refused. A request without a `Host` (HTTP/1.0, no browser) is answered.
+ */
+export function hostAllowed(hostHeader: string | undefined, allowed: readonly string[]): boolean {
+  if (hostHeader === undefined || hostHeader === '') return true;
+  let name: string;
+  try {
+    name = new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return false;
+  }
+  return isLoopbackName(name) || allowed.some((a) => a.toLowerCase() === name.toLowerCase());
 }
 
 export interface ReportServer {
@@ -125,6 +153,10 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
   const { db, config, log } = options;
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? (() => new Date());
+  // Bound to this machine only: requests must be addressed to it. Bound beyond it (--host), the
+  // pages are open to whoever reaches the address, whatever name they use.
+  const guardHost = isLoopbackName(host);
+  const allowedHosts = options.allowedHosts ?? [];
 
   const route = async (req: IncomingMessage): Promise<{ status: number; html: string }> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -163,6 +195,11 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
       res.end(req.method === 'HEAD' ? undefined : html);
     };
+    if (guardHost && !hostAllowed(req.headers.host, allowedHosts)) {
+      // Answered before anything is read: 421, the request was not meant for this server.
+      send(421, page('421', `<h1>421 Misdirected request</h1><p>These pages answer requests addressed to this machine (127.0.0.1 or localhost), not to ${escapeHtml(req.headers.host ?? '')}. A reverse proxy on this machine that passes on another name: start verite serve with --allowed-host NAME (docs/reports.md).</p>`));
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       // Nothing served changes anything: any other method is refused before it is read.
       send(405, page('405', '<h1>405 Method not allowed</h1><p>verite serve is read-only: GET and HEAD only.</p>'), { allow: 'GET, HEAD' });

@@ -5,7 +5,7 @@ import { noSourceProblem } from '../../pipeline/run.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
-import { portOption, serveReports, type ServeOptions } from './serve.ts';
+import { allowedHostsOption, portOption, serveReports, type ServeOptions } from './serve.ts';
 
 export function registerSchedule(program: Command, known: KnownSources): void {
   program
@@ -16,11 +16,15 @@ export function registerSchedule(program: Command, known: KnownSources): void {
     .option('--port <port>', 'with --serve: port of the pages', '8080')
     .option('--host <address>', 'with --serve: address of the pages (default loopback)', '127.0.0.1')
     .option('--bi-role <name>', 'with --serve: the role of `verite bi grant` named in the connection string', 'verite_bi')
+    .option('--allowed-host <names>', 'with --serve: names (comma-separated) a reverse proxy on this machine passes on in Host (docs/reports.md)')
     .action(
       action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
         if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
         // Checked before anything starts (serveReports checks it too, once the scheduler runs).
-        if (opts.serve) portOption('--port', opts.port);
+        if (opts.serve) {
+          portOption('--port', opts.port);
+          allowedHostsOption(opts.allowedHost);
+        }
         const ctx = await commandContext(program.opts<GlobalOptions>());
         // The scheduler runs the config's sources: into the demo's warehouse they would mix a real shop with the demo.
         if (ctx.demo) throw new UsageError('the demo shop is not scheduled: `verite run --demo` builds it whole (again, when run again); `verite schedule` runs the real shop\'s sources, into its own warehouse');

@@ -5,12 +5,25 @@ import { readOnlyDatabase, startReportServer, type ReportServer } from '../../re
 import type { Warehouse } from '../../warehouse/connection.ts';
 import type { VeriteConfig } from '../../config/schema.ts';
 import { reportsFolder } from './report.ts';
-import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
+import { action, commandContext, EXIT, interruptSignal, parseList, withWarehouse, type GlobalOptions } from '../context.ts';
 
 export interface ServeOptions {
   port: string;
   host: string;
   biRole: string;
+  /** `--allowed-host`: names a reverse proxy on this machine passes on, comma-separated. */
+  allowedHost?: string;
+}
+
+/** `--allowed-host`'s names, checked: host names, no scheme, port or path. */
+export function allowedHostsOption(value: string | undefined): string[] {
+  const names = parseList(value, '--allowed-host') ?? [];
+  for (const name of names) {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name)) {
+      throw new UsageError(`--allowed-host ${JSON.stringify(name)}: expected a host name such as reports.example.com (no scheme, port or path)`);
+    }
+  }
+  return names;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -47,13 +60,14 @@ export function biConnectionString(url: string, role: string): string {
  */
 export async function serveReports(warehouse: Warehouse, config: VeriteConfig, log: Logger, opts: ServeOptions): Promise<ReportServer & { closeAll(): Promise<void> }> {
   const port = portOption('--port', opts.port);
+  const allowedHosts = allowedHostsOption(opts.allowedHost);
   if (!LOOPBACK.has(opts.host)) {
     log.warn({ host: opts.host }, 'serving the reports beyond this machine: anyone who can reach this address reads the shop’s figures, without a login (docs/reports.md)');
   }
   const readOnly = readOnlyDatabase(warehouse.url);
   let server: ReportServer;
   try {
-    server = await startReportServer({ db: readOnly.db, config, log, host: opts.host, port });
+    server = await startReportServer({ db: readOnly.db, config, log, host: opts.host, port, allowedHosts });
   } catch (error) {
     await readOnly.db.destroy();
     throw error;
@@ -81,10 +95,12 @@ export function registerServe(program: Command): void {
     .option('--warehouse-port <port>', "the embedded warehouse's fixed port, for BI tools", '5433')
     .option('--host <address>', 'address of the pages (default loopback; anything else exposes the figures: docs/reports.md)', '127.0.0.1')
     .option('--bi-role <name>', 'the role of `verite bi grant` named in the connection string', 'verite_bi')
+    .option('--allowed-host <names>', 'names (comma-separated) a reverse proxy on this machine passes on in Host; other names are refused (421) while serving on loopback')
     .action(
       action(async (opts: ServeOptions & { warehousePort: string }) => {
         const embeddedPort = portOption('--warehouse-port', opts.warehousePort);
         portOption('--port', opts.port);
+        allowedHostsOption(opts.allowedHost);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const { signal, dispose } = interruptSignal(ctx.log);
         try {

@@ -1,4 +1,5 @@
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -106,6 +107,45 @@ describe('verite serve (issue 15)', () => {
     expect(await tableExists('public.written_by_serve')).toBe(false);
   });
 
+  it('answers only requests addressed to this machine, so a page whose name was re-pointed at 127.0.0.1 cannot read the figures', async () => {
+    const get = (url: string, hostHeader: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(url, { headers: { host: hostHeader } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject).end();
+      });
+    const port = new URL(server.url).port;
+    // The names of this machine, with and without the port, as browsers and curl send them.
+    for (const name of [`127.0.0.1:${port}`, `localhost:${port}`, 'localhost', `[::1]:${port}`, `app.localhost:${port}`, `LOCALHOST:${port}`]) {
+      expect((await get(`${server.url}/catalogue`, name)).status, name).toBe(200);
+    }
+    // Another site's name (DNS rebinding): refused before anything is read, its name said back escaped.
+    for (const name of [`attacker.example:${port}`, 'attacker.example', `localhost.attacker.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
+      const res = await get(`${server.url}/live/weekly`, name);
+      expect(res.status, name).toBe(421);
+      expect(res.body).toContain('--allowed-host');
+      expect(res.body).not.toContain('Revenue');
+    }
+    // A reverse proxy on this machine passing on its public name: allowed by name, that name only.
+    const proxied = await startReportServer({ db: readOnly.db, config: config(), log: silent, port: 0, now: () => now, allowedHosts: ['reports.example.com'] });
+    try {
+      expect((await get(`${proxied.url}/catalogue`, 'reports.example.com')).status).toBe(200);
+      expect((await get(`${proxied.url}/catalogue`, 'Reports.Example.com:443')).status).toBe(200);
+      expect((await get(`${proxied.url}/catalogue`, 'other.example.com')).status).toBe(421);
+    } finally {
+      await proxied.close();
+    }
+    // Served beyond this machine on purpose (--host 0.0.0.0), whoever reaches it may use any name.
+    const exposed = await startReportServer({ db: readOnly.db, config: config(), log: silent, host: '0.0.0.0', port: 0, now: () => now });
+    try {
+      expect((await get(`http://127.0.0.1:${new URL(exposed.url).port}/catalogue`, 'shop-reports.lan')).status).toBe(200);
+    } finally {
+      await exposed.close();
+    }
+  });
+
   it('keeps the embedded warehouse up on the fixed port, where the BI role connects, while it runs', async () => {
     const dataDir = path.join(dir, 'embedded');
     const env = { DATABASE_URL: '', VERITE_DATA_DIR: dataDir, BI_PASSWORD: 'report-reader-secret', VERITE_CONFIG: '' };
@@ -154,6 +194,16 @@ describe('verite serve on a port it cannot have', () => {
       expect((error as Error).message).toBe(`127.0.0.1:${port} is taken by another program (another verite serve?): give another --port (listen EADDRINUSE: address already in use 127.0.0.1:${port})`);
     } finally {
       await taken.close();
+    }
+  });
+});
+
+describe('verite serve --allowed-host', () => {
+  it('refuses a value that is not a host name before anything starts (exit 2), serve and schedule --serve alike', async () => {
+    for (const args of [['serve', '--allowed-host', 'https://reports.example.com'], ['schedule', '--serve', '--allowed-host', 'reports.example.com:443'], ['serve', '--allowed-host', ' ']]) {
+      const got = await runCli(args, { cwd: dir });
+      expect(got.code, args.join(' ')).toBe(2);
+      expect(got.stderr, args.join(' ')).toContain('--allowed-host');
     }
   });
 });
