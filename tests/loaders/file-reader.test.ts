@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import writeXlsxFile from 'write-excel-file/node';
 import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile, workbookFit } from '../../loaders/file-reader.ts';
@@ -305,6 +306,64 @@ describe('an .xlsx workbook', () => {
   it('refuses a workbook over 4 MiB, which would be read whole, before reading it', async () => {
     const path = file('huge.xlsx', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(4 * 1024 * 1024)]));
     await expect(checkFileFormat(path)).rejects.toThrow(`${path}: is a workbook of 4 MiB, which is read whole: save the sheet as CSV, which is read as it streams`);
+  });
+
+  it('refuses a workbook whose parts unpack to more than 64 MiB before unpacking it (a ZIP bomb of a few hundred KiB)', async () => {
+    // A ZIP written by hand (PKWARE APPNOTE 4.3: local headers, central directory, end record), each part deflated.
+    const table = Array.from({ length: 256 }, (_, n) => {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+      return c >>> 0;
+    });
+    const crc32 = (data: Buffer): number => {
+      let c = 0xffffffff;
+      for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    const zipOf = (parts: [string, Buffer][]): Buffer => {
+      const locals: Buffer[] = [];
+      const central: Buffer[] = [];
+      let offset = 0;
+      for (const [name, data] of parts) {
+        const packed = deflateRawSync(data, { level: 9 });
+        const crc = crc32(data);
+        const nameBytes = Buffer.from(name);
+        const local = Buffer.alloc(30);
+        local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(8, 8);
+        local.writeUInt32LE(crc, 14); local.writeUInt32LE(packed.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(nameBytes.length, 26);
+        const entry = Buffer.alloc(46);
+        entry.writeUInt32LE(0x02014b50, 0); entry.writeUInt16LE(20, 4); entry.writeUInt16LE(20, 6); entry.writeUInt16LE(8, 10);
+        entry.writeUInt32LE(crc, 16); entry.writeUInt32LE(packed.length, 20); entry.writeUInt32LE(data.length, 24); entry.writeUInt16LE(nameBytes.length, 28); entry.writeUInt32LE(offset, 42);
+        locals.push(local, nameBytes, packed);
+        central.push(entry, nameBytes);
+        offset += 30 + nameBytes.length + packed.length;
+      }
+      const dir = Buffer.concat(central);
+      const end = Buffer.alloc(22);
+      end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(parts.length, 8); end.writeUInt16LE(parts.length, 10); end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
+      return Buffer.concat([...locals, dir, end]);
+    };
+    const ns = 'http://schemas.openxmlformats.org';
+    const workbookOf = (sheet: Buffer) => zipOf([
+      ['[Content_Types].xml', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Types xmlns="${ns}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`)],
+      ['_rels/.rels', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${ns}/package/2006/relationships"><Relationship Id="rId1" Type="${ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`)],
+      ['xl/workbook.xml', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="${ns}/spreadsheetml/2006/main" xmlns:r="${ns}/officeDocument/2006/relationships"><sheets><sheet name="Costs" sheetId="1" r:id="rId1"/></sheets></workbook>`)],
+      ['xl/_rels/workbook.xml.rels', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${ns}/package/2006/relationships"><Relationship Id="rId1" Type="${ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`)],
+      ['xl/worksheets/sheet1.xml', sheet],
+    ]);
+    const rowsXml = '<row r="1"><c r="A1" t="inlineStr"><is><t>sku</t></is></c><c r="B1" t="inlineStr"><is><t>unit_cost</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>TEE-M</t></is></c><c r="B2"><v>4.2</v></c></row>';
+    const sheetOf = (padding: number) => Buffer.concat([
+      Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${ns}/spreadsheetml/2006/main"><sheetData>${rowsXml}`),
+      Buffer.alloc(padding, 0x20),
+      Buffer.from('</sheetData></worksheet>'),
+    ]);
+    // The ZIP written by hand is a workbook the reader reads, with a little blank space in its sheet.
+    const small = file('small.xlsx', workbookOf(sheetOf(1000)));
+    expect(((await all(small)) as RawText[]).map((r) => JSON.parse(r.text))).toEqual([{ sku: 'TEE-M', unit_cost: 4.2 }]);
+    // The same with 80 MiB of blanks: under 1 MiB on disk, refused by what it declares, before unpacking.
+    const bomb = file('bomb.xlsx', workbookOf(sheetOf(80 * 1024 * 1024)));
+    expect(statSync(bomb).size).toBeLessThan(1024 * 1024);
+    await expect(checkFileFormat(bomb)).rejects.toThrow(`${bomb}: unpacks to 80 MiB (a workbook is read whole, and at most 64 MiB unpacked is read): save the sheet as CSV, which is read as it streams`);
   });
 
   it('refuses a header naming a column twice, as a CSV header', async () => {
