@@ -6,6 +6,9 @@ import { scramSha256Verifier } from './scram.ts';
 /** The schemas a BI role must not see: everything but `metrics`. */
 const PRIVATE_SCHEMAS = ['raw', 'staging', 'core', 'ops'] as const;
 
+/** How long a BI session may sit idle inside a transaction before the server ends it. */
+export const BI_IDLE_IN_TRANSACTION_TIMEOUT = '10min';
+
 export interface BiGrantOptions {
   role: string;
   /** The new password; undefined leaves an existing role's password as it is. */
@@ -138,6 +141,11 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     if (!mine.rows[0]?.temp) await sql`grant temporary on database ${sql.id(database)} to ${sql.id(user)}`.execute(trx);
     await asRoleAdmin(sql`alter role ${role} set statement_timeout = ${sql.lit(timeout)}`);
     await asRoleAdmin(sql`alter role ${role} set default_transaction_read_only = on`);
+    // A BI session left open inside a transaction (a `begin` in a SQL console, a tool's open
+    // cursor) holds its tables' locks: a refresh that must replace a table waits on it, and every
+    // reader after queues behind the refresh. Ended after ten minutes idle, as verite's own
+    // sessions are after one.
+    await asRoleAdmin(sql`alter role ${role} set idle_in_transaction_session_timeout = ${sql.lit(BI_IDLE_IN_TRANSACTION_TIMEOUT)}`);
     await asRoleAdmin(sql`alter role ${role} set search_path = metrics`);
     // Last, the proof: throwing here rolls every change of this call back.
     const writable = await writableBy(trx, options.role);

@@ -23,6 +23,8 @@ export interface RunLockOptions {
 /** The session holding the lock, as PostgreSQL sees it (for the message of a skipped run). */
 export interface LockHolder {
   pid: number;
+  /** The role the session logged in as (a BI role can take an advisory lock as any role can). */
+  role: string | null;
   applicationName: string | null;
   clientAddress: string | null;
   backendStart: Date | null;
@@ -148,8 +150,8 @@ async function waitForLock(pool: pg.Pool, client: pg.PoolClient, signal?: AbortS
 
 /** Who holds the run lock in this database, or null when nobody does. */
 export async function lockHolder(pool: pg.Pool): Promise<LockHolder | null> {
-  const res = await pool.query<{ pid: number; application_name: string | null; client_addr: string | null; backend_start: Date | null }>(
-    `select a.pid, a.application_name, a.client_addr::text as client_addr, a.backend_start
+  const res = await pool.query<{ pid: number; role: string | null; application_name: string | null; client_addr: string | null; backend_start: Date | null }>(
+    `select a.pid, a.usename::text as role, a.application_name, a.client_addr::text as client_addr, a.backend_start
        from pg_locks l join pg_stat_activity a on a.pid = l.pid
       where l.locktype = 'advisory' and l.granted
         and l.database = (select oid from pg_database where datname = current_database())
@@ -158,7 +160,7 @@ export async function lockHolder(pool: pg.Pool): Promise<LockHolder | null> {
     [RUN_LOCK.namespace, RUN_LOCK.id],
   );
   const row = res.rows[0];
-  return row ? { pid: row.pid, applicationName: row.application_name, clientAddress: row.client_addr, backendStart: row.backend_start } : null;
+  return row ? { pid: row.pid, role: row.role, applicationName: row.application_name, clientAddress: row.client_addr, backendStart: row.backend_start } : null;
 }
 
 /** Kinds of run that take the run lock; a row of one still `running` when the lock is free is abandoned. */

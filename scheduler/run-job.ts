@@ -88,7 +88,10 @@ export async function describeHolder(db: Kysely<Database>, holder?: LockHolder |
   if (running) {
     return `another run is in progress: run ${running.id} (${running.kind}, ${running.trigger}) started ${running.started_at.toISOString()} on ${running.host ?? '?'} pid ${running.pid ?? '?'}`;
   }
-  if (holder) return `another session holds the run lock (PostgreSQL backend ${holder.pid}${holder.applicationName ? `, ${holder.applicationName}` : ''}${holder.clientAddress ? ` from ${holder.clientAddress}` : ''})`;
+  if (holder) {
+    const who = [`PostgreSQL backend ${holder.pid}`, holder.role ? `role ${holder.role}` : null, holder.applicationName || null].filter(Boolean).join(', ');
+    return `another session holds the run lock (${who}${holder.clientAddress ? ` from ${holder.clientAddress}` : ''}); no verite run is recorded as going on: if that session is not one, end it with SELECT pg_terminate_backend(${holder.pid})`;
+  }
   return 'another session held the run lock';
 }
 

@@ -9,6 +9,8 @@ import { METRIC_TABLES } from '../../metrics/definition.ts';
 import { BiRoleWritableError, biGrantProblems, grantBiRole } from '../../metrics/bi-role.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { scramSha256Verifier } from '../../metrics/scram.ts';
+import { RUN_LOCK, withRunLock, type LockHolder } from '../../pipeline/lock.ts';
+import { describeHolder } from '../../scheduler/run-job.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
@@ -109,6 +111,24 @@ describe('verite bi grant', () => {
       expect(status.rows).toEqual([{ day: '2024-03-10' }]);
       expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('1s');
       expect((await client.query('show default_transaction_read_only')).rows[0].default_transaction_read_only).toBe('on');
+      // A session left idle inside a transaction is ended after ten minutes (its locks would hold the refresh).
+      expect((await client.query('show idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout).toBe('10min');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('names the role of a session that holds the run lock, so a BI session that took it can be found and ended', async () => {
+    const client = await connectAs(ROLE, PASSWORD);
+    try {
+      // Advisory locks are granted to PUBLIC by the server: the role can take verite's.
+      expect((await client.query('select pg_try_advisory_lock($1, $2) as ok', [RUN_LOCK.namespace, RUN_LOCK.id])).rows[0].ok).toBe(true);
+      const pid = (await client.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      const outcome = await withRunLock(wh.pool, { mode: 'skip' }, async () => 'ran');
+      expect(outcome).toMatchObject({ acquired: false, reason: 'held', holder: { pid, role: ROLE } });
+      const said = await describeHolder(wh.db, (outcome as { holder: LockHolder }).holder);
+      // Its client address (127.0.0.1 over TCP, none over a socket) left out of the comparison.
+      expect(said.replace(/ from [^)]+\)/, ')')).toBe(`another session holds the run lock (PostgreSQL backend ${pid}, role ${ROLE}); no verite run is recorded as going on: if that session is not one, end it with SELECT pg_terminate_backend(${pid})`);
     } finally {
       await client.end();
     }
