@@ -138,7 +138,17 @@ export class GraphApi extends FacebookAdsApi {
     let body: string | undefined;
     if (typeof path === 'string') {
       // An absolute `paging.next` URL: Meta writes the token into it; add it when a proxy did not.
+      // Followed only on the Graph API's own origin (scheme, host and port): a page pointing
+      // elsewhere would take the token with it.
       const next = new URL(path);
+      const own = new URL(this.baseUrl).origin;
+      if (next.origin !== own) {
+        throw new ExtractError(`Meta's paging.next points to ${next.origin}, not to ${own}: not followed, the access token would go with it`, {
+          ...this.http,
+          window: this.window,
+          request: `${verb} ${next.origin}${next.pathname}`,
+        }, { permanent: true });
+      }
       if (!next.searchParams.has('access_token')) next.searchParams.set('access_token', this.accessToken);
       url = next.toString();
     } else {
