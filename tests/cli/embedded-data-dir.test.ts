@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.ts';
 import { demoDatabaseUrl, embeddedDataDir } from '../../warehouse/connection.ts';
@@ -48,6 +48,7 @@ describe('where the embedded warehouse lives', () => {
     const chosen = reachableDataDir(preferred, log);
     if (asRoot) {
       expect(chosen).toBe(fallbackDataDir(preferred));
+      rmSync(dirname(chosen), { recursive: true }); // made (empty) to hold the warehouse
       expect(warnings()).toHaveLength(1);
       expect(warnings()[0]).toContain(`cannot reach ${preferred}: a folder above it is closed to other users`);
       expect(warnings()[0]).toContain('under the system temp folder, which the system may clean');
