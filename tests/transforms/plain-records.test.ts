@@ -383,7 +383,9 @@ describe('the raw orders that are plainly fine', () => {
     const balances: [label: string, record: unknown, plain: boolean][] = [
       ['a transaction', balance({}), true],
       ['a payout, negative', balance({ amount: -1000, fee: 0, net: -1000 }), true],
-      ['a negative fee', balance({ fee: -5 }), false],
+      // A won dispute's reversal gives its fee back: a negative fee is plain.
+      ['a negative fee', balance({ fee: -5 }), true],
+      ['a fee of two minus signs', balance({ fee: '--5' }), false],
       ['an amount with a plus', balance({ amount: '+5' }), false],
       ['an amount of two minus signs', balance({ amount: '--5' }), false],
       ['no fee', balance({ fee: null }), true],
@@ -410,6 +412,7 @@ describe('the raw orders that are plainly fine', () => {
     expect(c.get('created in milliseconds')!.problem).toBe('created "1709287500000" is not a Unix time in seconds');
     const b = await run('balances', balances, balanceTransactionPlain(ctx), balanceTransactionProblem(ctx));
     expect(b.get('an amount with a plus')!.problem).toBeNull();
-    expect(b.get('a negative fee')!.problem).toBe('fee "-5" is negative');
+    expect(b.get('a negative fee')!.problem).toBeNull();
+    expect(b.get('a fee of two minus signs')!.problem).toBe('fee "--5" is not a whole number');
   });
 });
