@@ -22,6 +22,15 @@ export const INSIGHTS_FIELDS = [
   'action_values',
 ] as const;
 
+/**
+ * Every `effective_status` a campaign can have (Marketing API reference, Campaign; the SDK's
+ * `Campaign.EffectiveStatus`), sent as the report's `filtering`. Without it, an ad account's
+ * Insights leave out DELETED and ARCHIVED campaigns ("Manage Your Ad Object's Status"), so a
+ * campaign deleted today would lose its spend on every date the lookback re-reads. Only the
+ * campaign's own statuses: an ad's (`CAMPAIGN_PAUSED`, `DISAPPROVED` …) is not a campaign's.
+ */
+export const CAMPAIGN_EFFECTIVE_STATUSES = ['ACTIVE', 'PAUSED', 'DELETED', 'ARCHIVED', 'IN_PROCESS', 'WITH_ISSUES'] as const;
+
 /** The states of an async report run, as `async_status` names them. */
 export type AsyncStatus = 'Job Not Started' | 'Job Started' | 'Job Running' | 'Job Completed' | 'Job Failed' | 'Job Skipped';
 
@@ -76,7 +85,7 @@ async function orSplit<T>(request: string, call: () => Promise<T>): Promise<T> {
 
 /**
  * One async Insights report: `POST act_{id}/insights` at campaign level, one row per campaign
- * and day, then status polls (with a growing wait) until Meta says `Job Completed` at 100 %,
+ * and day, campaigns of every status (see {@link CAMPAIGN_EFFECTIVE_STATUSES}), then status polls (with a growing wait) until Meta says `Job Completed` at 100 %,
  * then every page of `GET {run}/insights`, following `paging.next`. Throws {@link JobFailure}
  * when the run fails, is skipped or outlives `timeoutMs`, or when Meta asks for less data than
  * the smallest page (see {@link RESULT_PAGE_SIZES}) or than the run itself.
@@ -89,6 +98,7 @@ export async function runInsightsJob(job: InsightsJob, window: DateWindow): Prom
       time_range: { since: window.from, until: window.to },
       action_attribution_windows: [...job.attributionWindows],
       action_breakdowns: ['action_type'],
+      filtering: [{ field: 'campaign.effective_status', operator: 'IN', value: [...CAMPAIGN_EFFECTIVE_STATUSES] }],
     }),
   );
   const runId = run.id;

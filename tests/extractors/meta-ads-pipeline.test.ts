@@ -7,6 +7,8 @@ import { setSleep } from '../../lib/http.ts';
 import { metaAdsSource } from '../../extractors/meta-ads/index.ts';
 import { logger } from '../../lib/logger.ts';
 import { runPipeline } from '../../pipeline/run.ts';
+import { models } from '../../transforms/models.ts';
+import { runModels } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -41,11 +43,12 @@ function restated(account: string, date: string): InsightsRow[] {
   return firstVersion(account, date);
 }
 
-async function run(now: string) {
-  const config = configSchema.parse({
-    sources: { meta_ads: { adAccountIds: ['111', '222'], graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate: '2024-03-01' } },
-  });
-  return runPipeline({ warehouse: wh, config, log: logger(), now: new Date(now), steps: [], sources: [{ source: metaAdsSource, config: config.sources.meta_ads }] });
+const twoAccounts = () =>
+  configSchema.parse({ sources: { meta_ads: { adAccountIds: ['111', '222'], graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate: '2024-03-01' } } });
+
+async function run(now: string, warehouse: Warehouse = wh) {
+  const config = twoAccounts();
+  return runPipeline({ warehouse, config, log: logger(), now: new Date(now), steps: [], sources: [{ source: metaAdsSource, config: config.sources.meta_ads }] });
 }
 
 async function rowsPerDate(): Promise<Record<string, number>> {
@@ -108,6 +111,45 @@ describe('Meta Ads through the loader', () => {
     expect(await rowsPerDate()).toEqual({ ...after, '2024-03-10': 3 });
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'meta_ads' and stream = 'campaign_insights_daily'`);
     expect(state.rows[0].state).toEqual({ through: '2024-03-10', attributionWindows: ['7d_click', '1d_view'] });
+  });
+
+  it('keeps the spend of a campaign deleted or archived in Ads Manager on every date read again (the report asks for every campaign status)', async () => {
+    const db = await createTestDatabase('meta_ads_statuses');
+    try {
+      fake.rows = firstVersion;
+      fake.campaignStatus.clear();
+      fake.requests.length = 0;
+      expect((await run('2024-03-10T08:00:00Z', db)).status).toBe('succeeded');
+      // The shop deletes c2 (account 111) and archives c7 (account 222) on the 10th; the next run
+      // reads the 1st to the 10th again (its 28-day lookback reaches startDate).
+      fake.campaignStatus.set('c2', 'DELETED');
+      fake.campaignStatus.set('c7', 'ARCHIVED');
+      expect((await run('2024-03-11T08:00:00Z', db)).status).toBe('succeeded');
+
+      const config = twoAccounts();
+      const select = ['staging.fx_rates', 'core.fx_rates', 'staging.google_ads_campaigns', 'staging.meta_ads_campaigns', 'core.spend'];
+      const built = await runModels(db.db, config, { models, select, now: new Date('2024-03-11T08:00:00Z') });
+      expect(built.error).toBeUndefined();
+      const fifth = await db.pool.query(`select campaign_id, spend::text from core.spend where date = '2024-03-05' order by 1`);
+      expect(fifth.rows).toEqual([
+        { campaign_id: 'c1', spend: '10.00' }, { campaign_id: 'c2', spend: '11.00' }, { campaign_id: 'c3', spend: '3.00' }, { campaign_id: 'c7', spend: '5.00' },
+      ]);
+      // Ten days of c1 (10.00), c2 (11.00) and c7 (5.00), plus c3's 3.00 on the 5th: 10 × 26.00 + 3.00.
+      const total = await db.pool.query(`select sum(spend)::text as total, count(distinct date)::int as days from core.spend`);
+      expect(total.rows).toEqual([{ total: '263.00', days: 10 }]);
+
+      const starts = fake.requests.filter((r) => r.method === 'POST' && /^act_\d+\/insights$/.test(r.path));
+      // Two accounts, two windows a run (1st–7th and 8th–9th, then 1st–7th and 8th–10th).
+      expect(starts).toHaveLength(8);
+      for (const start of starts) {
+        expect(JSON.parse(start.params.filtering!)).toEqual([
+          { field: 'campaign.effective_status', operator: 'IN', value: ['ACTIVE', 'PAUSED', 'DELETED', 'ARCHIVED', 'IN_PROCESS', 'WITH_ISSUES'] },
+        ]);
+      }
+    } finally {
+      fake.campaignStatus.clear();
+      await db.close();
+    }
   });
 
   it('re-reads the default lookback of 28 days: after missed runs from right after the cursor, then the 28 dates up to yesterday', async () => {

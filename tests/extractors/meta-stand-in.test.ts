@@ -75,6 +75,51 @@ describe('the Graph API stand-in against the published shapes', () => {
     expect((tooMuch.body as { error: { code: number } }).error.code).toBe(1);
   });
 
+  it("leaves a deleted or archived campaign out of an account's report unless filtering asks for its status, and refuses a malformed filtering", async () => {
+    fake.campaignStatus.set('c2', 'DELETED');
+    fake.campaignStatus.set('c3', 'ARCHIVED');
+    const start = (params: Record<string, string>) =>
+      call('POST', 'act_111/insights', { level: 'campaign', time_increment: '1', time_range: '{"since":"2024-03-01","until":"2024-03-02"}', ...params });
+    const campaigns = async (params: Record<string, string>): Promise<string[]> => {
+      const started = await start(params);
+      expect(started.status).toBe(200);
+      const runId = (started.body as { report_run_id: string }).report_run_id;
+      for (let poll = 0; poll < 2; poll++) await call('GET', runId, { fields: 'id,async_status,async_percent_completion' });
+      const ids: string[] = [];
+      let body = (await call('GET', `${runId}/insights`, { limit: '500' })).body as { data: InsightsRow[]; paging: { next?: string } };
+      for (;;) {
+        ids.push(...body.data.map((r) => r.campaign_id));
+        if (!body.paging.next) return ids.sort();
+        body = JSON.parse(await (await fetch(body.paging.next)).text()) as typeof body;
+      }
+    };
+    const statuses = (operator: string, value: unknown) => ({ filtering: JSON.stringify([{ field: 'campaign.effective_status', operator, value }]) });
+    try {
+      // Two days of c1, c2 and c3; without filtering only the live c1.
+      expect(await campaigns({})).toEqual(['c1', 'c1']);
+      expect(await campaigns(statuses('IN', ['ACTIVE', 'PAUSED', 'DELETED', 'ARCHIVED', 'IN_PROCESS', 'WITH_ISSUES']))).toEqual(['c1', 'c1', 'c2', 'c2', 'c3', 'c3']);
+      expect(await campaigns(statuses('IN', ['DELETED']))).toEqual(['c2', 'c2']);
+      expect(await campaigns(statuses('NOT_IN', ['ACTIVE']))).toEqual([]);
+
+      for (const filtering of [
+        'campaign.effective_status',
+        '{"field":"campaign.effective_status","operator":"IN","value":["ACTIVE"]}',
+        '[{"operator":"IN","value":["ACTIVE"]}]',
+        '[{"field":"campaign.effective_status","operator":"AMONG","value":["ACTIVE"]}]',
+        '[{"field":"campaign.effective_status","operator":"IN"}]',
+        // An ad's status, not a campaign's.
+        '[{"field":"campaign.effective_status","operator":"IN","value":["ACTIVE","CAMPAIGN_PAUSED"]}]',
+      ]) {
+        const refused = await start({ filtering });
+        expect(refused.status, filtering).toBe(400);
+        expect(problems(graphErrorShape, refused.body)).toEqual([]);
+        expect((refused.body as { error: { code: number } }).error.code).toBe(100);
+      }
+    } finally {
+      fake.campaignStatus.clear();
+    }
+  });
+
   it('finds what a hand-made row gets wrong (the check can fail)', () => {
     expect(problems(insightsRowShape, { ...row('c1', '2024-03-01'), spend: 10 })).toEqual(['spend: Invalid input: expected string, received number']);
     expect(problems(insightsRowShape, { ...row('c1', '2024-03-01'), actions: [{ action_type: 'purchase', value: '1', '90d_click': '1' }] })).toHaveLength(1);

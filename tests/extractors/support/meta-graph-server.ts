@@ -60,7 +60,8 @@ export interface Scripted {
 /**
  * A local server answering like the Graph API (Marketing API) for what the Meta Ads source
  * asks: `GET /vNN.N/act_{id}?fields=…` (the ad account), `POST /vNN.N/act_{id}/insights`
- * (starts an async report run, answers `{report_run_id}`), `GET /vNN.N/{run}` (its
+ * (starts an async report run, answers `{report_run_id}`; its `filtering` checked as Meta checks
+ * it, deleted and archived campaigns left out unless it asks for them, see `campaignStatus`), `GET /vNN.N/{run}` (its
  * `async_status` and `async_percent_completion`), `GET /vNN.N/{run}/insights` (its rows, at
  * most `pageSize` a page, with `paging.cursors` and an absolute `paging.next` URL carrying the
  * token, as Meta writes it). Every request must carry `access_token` (error 190 otherwise); a
@@ -72,6 +73,14 @@ export interface FakeGraph {
   accounts: Map<string, { timezone_name: string; currency: string; name: string }>;
   /** The rows the report holds for an account and a date; change it to restate a day. */
   rows: (accountId: string, date: string) => InsightsRow[];
+  /**
+   * A campaign's `effective_status`, by campaign id (absent: `ACTIVE`). A report started at
+   * account level leaves out the rows of a DELETED or ARCHIVED campaign unless its `filtering`
+   * asks for that status (`campaign.effective_status` IN […]), as Meta's "Manage Your Ad
+   * Object's Status" says of `act_<id>/insights`; a filter on the status keeps only the
+   * campaigns it names.
+   */
+  campaignStatus: Map<string, string>;
   fate: (job: Omit<FakeJob, 'fate' | 'polls' | 'rows'>) => JobFate;
   pollsToComplete: number;
   pageSize: number;
@@ -113,6 +122,56 @@ const META_ERROR = (code: number, message: string, subcode?: number, type = code
  */
 export const TOO_MUCH_DATA = { status: 500, body: META_ERROR(1, "Please reduce the amount of data you're asking for, then retry your request") };
 
+/** A campaign's `effective_status` values (Marketing API reference, Campaign; SDK `Campaign.EffectiveStatus`). */
+const CAMPAIGN_STATUSES = ['ACTIVE', 'PAUSED', 'DELETED', 'ARCHIVED', 'IN_PROCESS', 'WITH_ISSUES'];
+/** Statuses a report leaves out unless `filtering` names them. */
+const HIDDEN_UNLESS_ASKED = ['DELETED', 'ARCHIVED'];
+/** The operators of a Filter Object (`filtering` of the Marketing API's Insights edges). */
+const FILTER_OPERATORS = [
+  'EQUAL', 'NOT_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL', 'LESS_THAN', 'LESS_THAN_OR_EQUAL', 'IN_RANGE', 'NOT_IN_RANGE',
+  'CONTAIN', 'NOT_CONTAIN', 'CONTAINS_ANY', 'CONTAINS_ALL', 'NOT_CONTAINS_ANY', 'STEM_MATCH', 'IN', 'NOT_IN', 'STARTS_WITH', 'ENDS_WITH',
+  'ANY', 'ALL', 'AFTER', 'BEFORE', 'ON_OR_AFTER', 'ON_OR_BEFORE', 'NONE', 'TOP',
+];
+
+/**
+ * Which campaign statuses a report's `filtering` lets through, or the error Meta answers. The
+ * parameter is a list of Filter Objects, each with `field`, `operator` (one of Meta's) and
+ * `value`, all required; IN and NOT_IN take a list. A status that is not a campaign's is refused
+ * with code 100 and subcode 1487561, as Meta refuses a run status that is not the object's
+ * (facebook/facebook-python-business-sdk#388). The stand-in models `campaign.effective_status`
+ * only, and refuses any other field rather than ignore it.
+ */
+function statusesLetThrough(text: string | undefined): { statuses: (status: string) => boolean } | { error: unknown } {
+  const refuse = (message: string, subcode?: number) => ({ error: META_ERROR(100, `(#100) ${message}`, subcode) });
+  if (text === undefined) return { statuses: (status) => !HIDDEN_UNLESS_ASKED.includes(status) };
+  let filters: unknown;
+  try {
+    filters = JSON.parse(text);
+  } catch {
+    return refuse('filtering must be an array of filter objects');
+  }
+  if (!Array.isArray(filters)) return refuse('filtering must be an array of filter objects');
+  const tests: ((status: string) => boolean)[] = [];
+  for (const [i, filter] of filters.entries()) {
+    if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) return refuse(`filtering[${i}] must be a filter object`);
+    const { field, operator, value } = filter as Record<string, unknown>;
+    if (typeof field !== 'string' || field === '') return refuse(`filtering[${i}].field is required`);
+    if (typeof operator !== 'string' || !FILTER_OPERATORS.includes(operator)) return refuse(`filtering[${i}].operator must be one of ${FILTER_OPERATORS.join(', ')}`);
+    if (value === undefined || value === null) return refuse(`filtering[${i}].value is required`);
+    if (field !== 'campaign.effective_status') return refuse(`this stand-in filters on campaign.effective_status only, not ${field}`);
+    if (operator !== 'IN' && operator !== 'NOT_IN') return refuse(`this stand-in filters campaign.effective_status with IN or NOT_IN only, not ${operator}`);
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return refuse(`filtering[${i}].value must be a list for ${operator}`);
+    const unknown = (value as string[]).filter((v) => !CAMPAIGN_STATUSES.includes(v));
+    if (unknown.length) return refuse(`Invalid parameter: ${unknown.join(', ')} is not a campaign effective_status`, 1487561);
+    const named = value as string[];
+    tests.push(operator === 'IN' ? (status) => named.includes(status) : (status) => !named.includes(status));
+  }
+  const asked = (status: string) => tests.every((test) => test(status));
+  // Deleted and archived campaigns come back only when a filter names their status.
+  const named = (status: string) => filters.some((f) => (f as { operator: string }).operator === 'IN' && ((f as { value: string[] }).value).includes(status));
+  return { statuses: (status) => asked(status) && (!HIDDEN_UNLESS_ASKED.includes(status) || named(status)) };
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = '';
@@ -130,6 +189,7 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     close: async () => undefined,
     accounts: new Map(),
     rows: () => [],
+    campaignStatus: new Map(),
     fate: () => 'complete',
     pollsToComplete: 3,
     pageSize: 2,
@@ -178,10 +238,12 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
       if (p.level !== 'campaign' || p.time_increment !== '1' || !range.since || !range.until) {
         return { status: 400, body: META_ERROR(100, '(#100) this fake expects level=campaign, time_increment=1 and a time_range') };
       }
+      const filter = statusesLetThrough(p.filtering);
+      if ('error' in filter) return { status: 400, body: filter.error };
       const base = { id: String(nextRun++), accountId: start[1]!, since: range.since, until: range.until, params: p };
       const rows: InsightsRow[] = [];
       for (let d = range.since; d <= range.until; d = new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)) {
-        rows.push(...fake.rows(start[1]!, d));
+        rows.push(...fake.rows(start[1]!, d).filter((row) => filter.statuses(fake.campaignStatus.get(row.campaign_id) ?? 'ACTIVE')));
       }
       fake.jobs.push({ ...base, fate: fake.fate(base), polls: 0, rows });
       return { status: 200, body: { report_run_id: base.id } };
