@@ -68,6 +68,19 @@ function metaCampaignId(name: string): string {
   return quarterly ? `2385${quarterly[2]}${quarterly[1]}0041777` : '23851122334455667';
 }
 
+/**
+ * A purchase count (or value in cents) split between the windows a report asks for by default,
+ * `7d_click` and `1d_view`: one purchase in five counted after a view without a click. The two
+ * add up to `value`, the account's default setting (7-day click or 1-day view), so the count
+ * and value staging reads (the sum over the kinds of window) are `value`. No random draw: the
+ * other numbers of the day do not move.
+ */
+function byWindow(amount: number, purchases: number): { click: number; view: number } {
+  const view = Math.round((amount * Math.floor(purchases / 5)) / purchases);
+  return { click: amount - view, view };
+}
+const cents = (n: number) => (n / 100).toFixed(2);
+
 /** Graph API Insights objects of the day (level campaign, account currency EUR), numbers as strings. */
 export function metaInsightsRows(shop: DemoShop, fx: DemoFx, traffic: DayTraffic): Record<string, unknown>[] {
   const rng = Rng.for(shop.seed, TAG_META, traffic.day);
@@ -98,8 +111,10 @@ export function metaInsightsRows(shop: DemoShop, fx: DemoFx, traffic: DayTraffic
     };
     // The Graph API leaves out action types with nothing to report.
     if (purchases > 0) {
-      (row.actions as unknown[]).push(...PURCHASE_TYPES.map((action_type) => ({ action_type, value: String(purchases) })));
-      row.action_values = PURCHASE_TYPES.map((action_type) => ({ action_type, value }));
+      const count = byWindow(purchases, purchases);
+      const worth = byWindow(Math.round(Number(value) * 100), purchases);
+      (row.actions as unknown[]).push(...PURCHASE_TYPES.map((action_type) => ({ action_type, value: String(purchases), '7d_click': String(count.click), '1d_view': String(count.view) })));
+      row.action_values = PURCHASE_TYPES.map((action_type) => ({ action_type, value, '7d_click': cents(worth.click), '1d_view': cents(worth.view) }));
     }
     rows.push(row);
   }

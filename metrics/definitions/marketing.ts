@@ -205,7 +205,9 @@ export const platformConversions = metric('marketing', {
   label: 'Platform-claimed conversions',
   description:
     "What the ad platform claims: Google Ads `metrics.conversions` (fractional under data-driven attribution) and Meta's configured purchase action type " +
-    "(`omni_purchase` by default, the type of Ads Manager's Purchases column; only one of its overlapping types is summed).",
+    "(`omni_purchase` by default, the type of Ads Manager's Purchases column; only one of its overlapping types is summed), " +
+    "in the attribution windows verite asked for when it read the row (`actionAttributionWindows`), not the account's default: " +
+    'of each kind (click, view, engaged view) the longest window the entry holds, added up; `value`, the default window, only for an entry holding none.',
   formula:
     'What an ad platform claims: Google Ads `metrics.conversions`; Meta the configured purchase action type of `actions[]` ' +
     "(`purchaseActionType`, default `omni_purchase`, the type of Ads Manager's Purchases column; " +
@@ -222,7 +224,7 @@ export const platformConversionValue = metric('marketing', {
   label: 'Platform-claimed conversion value',
   description:
     'What the ad platform claims its conversions were worth: Google Ads `metrics.conversions_value`, Meta the value of the configured purchase action type ' +
-    'of `action_values[]`, converted into the reporting currency at the rate of the report date.',
+    'of `action_values[]` in the attribution windows verite asked for when it read the row, converted into the reporting currency at the rate of the report date.',
   formula:
     'What an ad platform claims: Google Ads `metrics.conversions_value`; Meta the configured purchase action type of `action_values[]` ' +
     "(`purchaseActionType`, default `omni_purchase`, the type of Ads Manager's Purchases conversion value; " +

@@ -214,6 +214,13 @@ describe('demo shop: the sources tell one story', () => {
     const metaPurchases = meta.reduce((s, r) => s + Number((r.actions as Rec[]).find((a) => a.action_type === 'purchase')?.value ?? 0), 0);
     expect(metaPurchases / byChannel('meta_ads')).toBeGreaterThan(1.3);
     expect(metaPurchases / byChannel('meta_ads')).toBeLessThan(1.7);
+    // Each purchase entry holds the default windows, 7-day click and 1-day view, adding up to
+    // its value (the default setting), so staging's sum over the windows counts the value.
+    const entries = meta.flatMap((r) => [...(r.actions as Rec[]), ...((r.action_values as Rec[] | undefined) ?? [])]).filter((a) => a.action_type !== 'link_click');
+    expect(entries.length).toBeGreaterThan(0);
+    const cents = (v: string) => Math.round(Number(v) * 100);
+    expect(entries.filter((a) => cents(a['7d_click']) + cents(a['1d_view']) !== cents(a.value))).toEqual([]);
+    expect(entries.some((a) => Number(a['1d_view']) > 0)).toBe(true);
   });
 
   it('ships counted orders only, with a consistent status and a promise most meet', () => {
