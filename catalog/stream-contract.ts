@@ -24,6 +24,13 @@ export interface Page {
   /** date-report only: the dates (YYYY-MM-DD) whose rows this extraction replaces. */
   dates?: string[];
   /**
+   * date-report only: limits what `dates` replaces to the rows whose record holds one of
+   * `values` at `path` (a JSON path, e.g. `['customer', 'id']`). A page read for some accounts
+   * only (one added to the config after the stream's first run) leaves the other accounts' rows
+   * of its dates alone.
+   */
+  replaceOnly?: { path: string[]; values: string[] };
+  /**
    * Runs inside the page's transaction after its records and cursor are written, just before the
    * commit; if it throws, the whole page rolls back. A file-drop source records here that a file
    * is landed, so a crash never marks a file landed without its rows (or the rows without the mark),

@@ -77,6 +77,71 @@ export function readWindow(ctx: Pick<ReadContext<unknown>, 'window' | 'startDate
   return { from: from > ctx.startDate ? from : ctx.startDate, to: lastComplete };
 }
 
+/**
+ * The ids of the accounts (ad accounts, Google Ads customers, GA4 properties) a stored cursor
+ * says are read through its `through`, kept under `key`; undefined when it keeps none (none
+ * stored yet, or a cursor written by a release that kept no list).
+ */
+export function readIdsOf(state: JsonValue | null, key: string): string[] | undefined {
+  if (!state || typeof state !== 'object' || Array.isArray(state)) return undefined;
+  const ids = state[key];
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : undefined;
+}
+
+/** What a read of a report stream covers, account by account (see {@link planAccounts}). */
+export interface AccountsPlan {
+  /** The dates every configured account is read over: {@link readWindow}'s. */
+  window: DateWindow;
+  /** The configured accounts the cursor has not read (added to the config since); none on a first run or a backfill. */
+  added: string[];
+  /**
+   * The dates before `window` the added accounts still need, from `startDate`: read for them
+   * alone, after `window`. Null when there are none.
+   */
+  history: DateWindow | null;
+  /**
+   * The ids a page's cursor keeps once it lands `date`: the accounts read before, until the
+   * page of the added accounts' last date, then every configured one. An account taken out of
+   * the config is no longer kept, so adding it again reads its history again.
+   */
+  idsAfter(date: string): string[];
+}
+
+/**
+ * Which dates a read of a report stream covers for which account. Every configured account is
+ * read over {@link readWindow}'s dates. An account the cursor has not read (its id is not among
+ * `readIds` while there is a `through`) is new: it gets what a first run would, its dates from
+ * `startDate` on, the earlier ones (`history`) read for it alone. A cursor without a list
+ * (`readIds` undefined, as releases before the list wrote it) is taken as having read every
+ * account configured now. A backfill reads its window for every account and leaves the list
+ * alone (its pages store no cursor).
+ *
+ * @example
+ * // Lookback 28, cursor at 2024-03-09 having read act_111; act_222 added; startDate 2024-01-01:
+ * // both over 2024-02-12..2024-03-10, then act_222 alone over 2024-01-01..2024-02-11.
+ * planAccounts({ window: null, startDate: '2024-01-01', lookbackDays: 28 }, '2024-03-09', '2024-03-10', ['111', '222'], ['111']);
+ */
+export function planAccounts(
+  ctx: Pick<ReadContext<unknown>, 'window' | 'startDate' | 'lookbackDays'>,
+  through: string | undefined,
+  lastComplete: string,
+  configured: readonly string[],
+  readIds: readonly string[] | undefined,
+): AccountsPlan {
+  const window = readWindow(ctx, through, lastComplete);
+  const all = [...configured];
+  if (ctx.window || !through) return { window, added: [], history: null, idsAfter: () => all };
+  const known = readIds ?? configured;
+  const added = configured.filter((id) => !known.includes(id));
+  if (added.length === 0) return { window, added, history: null, idsAfter: () => all };
+  const before = addDays(window.from, -1);
+  const to = before < lastComplete ? before : lastComplete;
+  const history = ctx.startDate <= to ? { from: ctx.startDate, to } : null;
+  const lastDate = history ? history.to : window.to;
+  const read = configured.filter((id) => known.includes(id));
+  return { window, added, history, idsAfter: (date) => (date === lastDate ? all : read) };
+}
+
 /** The cursor after landing `date`: a backfill of older dates never moves it backwards. */
 export function stateAfter(previous: string | undefined, date: string): ReportState {
   return { through: previous && previous > date ? previous : date };

@@ -203,12 +203,15 @@ async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared
       // The rows removed are recorded in ops.raw_changes (by the raw table's trigger) as this extraction's.
       await query(client, `select set_config('verite.run_id', $1, true), set_config('verite.batch_id', $2, true)`, [target.runId, target.batchId]);
       // Rows an earlier extraction left for these dates go, except those this page brings
-      // again: they are merged below, and an unchanged one is not rewritten.
-      await query(client, `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2 and not (_key = any($3::text[]))`, [
-        page.dates,
-        target.batchId,
-        rows.map((r) => r.key),
-      ]);
+      // again: they are merged below, and an unchanged one is not rewritten. A page read for
+      // some accounts only replaces those accounts' rows.
+      const only = page.replaceOnly;
+      await query(
+        client,
+        `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2 and not (_key = any($3::text[]))` +
+          (only ? ' and _record #>> $4::text[] = any($5::text[])' : ''),
+        [page.dates, target.batchId, rows.map((r) => r.key), ...(only ? [only.path, only.values] : [])],
+      );
     }
     // One row per key (the newest version): see preparePage.
     const unique = rows;

@@ -1,11 +1,11 @@
 import type { Ga4Config } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { maxRetryAfterMs, withRetry } from '../../lib/http.ts';
-import type { Page, ReadContext } from '../types.ts';
+import type { DateWindow, Page, ReadContext } from '../types.ts';
 import { createGa4Client, type Ga4ReportClient, type RunReportRequest, type RunReportResponse } from './client.ts';
 import { quotaStopMessage, translateFailure } from './failure.ts';
 import { quotaShortfall, type PropertyQuota } from './quota.ts';
-import { datesOf, lastCompleteDay, readWindow, reportZone, stateAfter, throughOf } from '../report-window.ts';
+import { datesOf, lastCompleteDay, planAccounts, readIdsOf, reportZone, stateAfter, throughOf } from '../report-window.ts';
 
 export const SOURCE = 'ga4';
 export const STREAM = 'traffic_daily';
@@ -31,7 +31,10 @@ export type Ga4ClientFactory = (config: Ga4Config) => Ga4ReportClient;
  * day (a single-day range is never sampled), paged with `limit`/`offset` until `rowCount`; then
  * one page holding every property's rows of that date, which replaces the date's rows and moves
  * the cursor to it. Each row is flattened to `{apiName: value}` with the API's string values,
- * plus `property_id` and the property's `property_time_zone` and `property_currency_code`.
+ * plus `property_id` and the property's `property_time_zone` and `property_currency_code`. A
+ * property the cursor has not read (added to `propertyIds` since) then has its dates from
+ * `startDate` read the same way, for it alone, its pages replacing its own rows only
+ * ({@link planAccounts}).
  *
  * Before every request the property's quota, as the previous answer reported it, is checked:
  * when a token quota is below `quotaReserve` (or another quota is exhausted) the read stops with
@@ -80,19 +83,30 @@ export async function* readTrafficDaily(ctx: ReadContext<Ga4Config>, createClien
     const lastComplete = lastCompleteDay(ctx.now, properties.map((p) => ({ label: `GA4 property ${p.id}`, timeZone: p.timeZone })), { source: SOURCE, stream: STREAM });
     if (lastComplete === undefined) return;
 
-    const range = readWindow(ctx, previous, lastComplete);
-    if (range.from > range.to) {
+    const plan = planAccounts(ctx, previous, lastComplete, properties.map((p) => p.id), readIdsOf(ctx.state, 'propertyIds'));
+    const range = plan.window;
+    for (const id of plan.added) {
+      const from = plan.history?.from ?? range.from;
+      ctx.log.info({ propertyId: id, from, othersFrom: range.from }, `GA4 property ${id} is new in propertyIds: reading it from ${from}`);
+    }
+    if (range.from > range.to && !plan.history) {
       ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
       return;
     }
     ctx.log.info({ from: range.from, to: range.to, properties: properties.length }, 'reading GA4 traffic');
-    for (const date of datesOf(range)) {
-      const records: Record<string, unknown>[] = [];
-      for (const property of properties) for (const row of await readDay(property, date)) records.push(row);
-      const state = stateAfter(previous, date);
-      yield { records, dates: [date], state };
-      landedThrough = state.through;
-    }
+    const dayPages = async function* (dates: DateWindow, readFor: Property[], replaceOnly?: Page['replaceOnly']): AsyncGenerator<Page> {
+      for (const date of datesOf(dates)) {
+        const records: Record<string, unknown>[] = [];
+        for (const property of readFor) for (const row of await readDay(property, date)) records.push(row);
+        // A backfill never moves the cursor backwards, nor does an added property's history.
+        const through = stateAfter(landedThrough, date).through;
+        yield { records, dates: [date], ...(replaceOnly ? { replaceOnly } : {}), state: { through, propertyIds: plan.idsAfter(date) } };
+        landedThrough = through;
+      }
+    };
+    if (range.from <= range.to) yield* dayPages(range, properties);
+    // An added property's earlier dates, for it alone: the other properties' rows of those dates stay.
+    if (plan.history) yield* dayPages(plan.history, properties.filter((p) => plan.added.includes(p.id)), { path: ['property_id'], values: plan.added });
   } finally {
     await client.close().catch(() => undefined);
   }

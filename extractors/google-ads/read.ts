@@ -6,7 +6,7 @@ import { withIdleTimeout } from '../../lib/idle-timeout.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import { readSecrets, secretsProblem, type GoogleAdsClient, type GoogleAdsClientFactory, type GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';
-import { chunkWindow, lastCompleteDay, readWindow, reportZone, rowsByDate, stateAfter, throughOf } from '../report-window.ts';
+import { chunkWindow, lastCompleteDay, planAccounts, readIdsOf, reportZone, rowsByDate, stateAfter, throughOf } from '../report-window.ts';
 
 export const SOURCE = 'google_ads';
 export const STREAM = 'campaign_daily';
@@ -33,7 +33,9 @@ interface Account {
  * is the account's yesterday), then for each window of `queryWindowDays` dates, oldest first,
  * one streamed GAQL query per customer, and one page per date holding that date's rows of every
  * customer, which replaces the date's rows and moves the cursor to it. Rows land as
- * google-ads-api returns them.
+ * google-ads-api returns them. A customer the cursor has not read (added to `customerIds` since)
+ * then has its dates from `startDate` read the same way, for it alone, its pages replacing its
+ * own rows only ({@link planAccounts}).
  */
 export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, createClient: GoogleAdsClientFactory): AsyncGenerator<Page> {
   const config = ctx.config;
@@ -61,21 +63,35 @@ export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, crea
   if (lastComplete === undefined) return;
 
   const previous = throughOf(ctx.state);
-  const range = readWindow(ctx, previous, lastComplete);
-  if (range.from > range.to) {
+  const plan = planAccounts(ctx, previous, lastComplete, accounts.map((a) => a.id), readIdsOf(ctx.state, 'customerIds'));
+  const range = plan.window;
+  for (const id of plan.added) {
+    const from = plan.history?.from ?? range.from;
+    ctx.log.info({ customerId: id, from, othersFrom: range.from }, `customer ${id} is new in customerIds: reading it from ${from}`);
+  }
+  if (range.from > range.to && !plan.history) {
     ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
     return;
   }
   ctx.log.info({ from: range.from, to: range.to, customers: accounts.length, apiVersion: client.apiVersion }, 'reading Google Ads campaigns');
-  for (const window of chunkWindow(range, config.queryWindowDays)) {
-    const rows: GoogleAdsRow[] = [];
-    for (const account of accounts) {
-      for (const row of await query(account.id, campaignQuery(window), `searchStream customer ${account.id} ${window.from}..${window.to}`, window)) rows.push(row);
-    }
-    for (const { date, records } of rowsByDate(window, rows, (row) => reportDate(row.segments?.date))) {
-      yield { records, dates: [date], state: stateAfter(previous, date) };
+  let through = previous;
+  /** One page per date of `dates`, each with the rows of `readFor` only. */
+  async function* readDates(dates: DateWindow, readFor: Account[], replaceOnly?: Page['replaceOnly']): AsyncGenerator<Page> {
+    for (const window of chunkWindow(dates, config.queryWindowDays)) {
+      const rows: GoogleAdsRow[] = [];
+      for (const account of readFor) {
+        for (const row of await query(account.id, campaignQuery(window), `searchStream customer ${account.id} ${window.from}..${window.to}`, window)) rows.push(row);
+      }
+      for (const { date, records } of rowsByDate(window, rows, (row) => reportDate(row.segments?.date))) {
+        // A backfill never moves the cursor backwards, nor does an added customer's history.
+        through = stateAfter(through, date).through;
+        yield { records, dates: [date], ...(replaceOnly ? { replaceOnly } : {}), state: { through, customerIds: plan.idsAfter(date) } };
+      }
     }
   }
+  if (range.from <= range.to) yield* readDates(range, accounts);
+  // An added customer's earlier dates, for it alone: the other customers' rows of those dates stay.
+  if (plan.history) yield* readDates(plan.history, accounts.filter((a) => plan.added.includes(a.id)), { path: ['customer', 'id'], values: plan.added });
 }
 
 /**

@@ -3,8 +3,8 @@ import type { MetaAdsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { maxRetryAfterMs } from '../../lib/http.ts';
-import { chunkWindow, lastCompleteDay, readWindow, reportZone, rowsByDate, stateAfter } from '../report-window.ts';
-import type { JsonValue, Page, ReadContext } from '../types.ts';
+import { chunkWindow, lastCompleteDay, planAccounts, readIdsOf, reportZone, rowsByDate, stateAfter } from '../report-window.ts';
+import type { DateWindow, JsonValue, Page, ReadContext } from '../types.ts';
 import { GraphApi, metaTokenProblem } from './graph-api.ts';
 import { insightsForWindow, type InsightsJob } from './insights-job.ts';
 
@@ -12,11 +12,13 @@ export const SOURCE = 'meta_ads';
 export const STREAM = 'campaign_insights_daily';
 
 /**
- * The stream's cursor: the last date landed for every ad account, and the attribution windows
- * its numbers were counted with (they change what `actions` hold, so a change is worth a warning).
+ * The stream's cursor: the last date landed, the ad accounts read through it (an account added
+ * to `adAccountIds` later is read from `startDate`), and the attribution windows its numbers were
+ * counted with (they change what `actions` hold, so a change is worth a warning).
  */
 export interface MetaInsightsState {
   through: string;
+  adAccountIds: string[];
   attributionWindows: string[];
 }
 
@@ -31,7 +33,7 @@ function stateOf(value: JsonValue | null): Partial<MetaInsightsState> {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
   const through = typeof value.through === 'string' ? reportDate(value.through) : undefined;
   const windows = Array.isArray(value.attributionWindows) ? value.attributionWindows.filter((w): w is string => typeof w === 'string') : undefined;
-  return { through, attributionWindows: windows };
+  return { through, adAccountIds: readIdsOf(value, 'adAccountIds'), attributionWindows: windows };
 }
 
 /**
@@ -39,6 +41,9 @@ function stateOf(value: JsonValue | null): Partial<MetaInsightsState> {
  * async Insights report per ad account (split on failure), then one page per date holding that
  * date's rows of every account, so each page replaces whole dates and moves the cursor to its
  * date. Each row is Meta's Insights object plus `account_timezone_name`, the zone its date is in.
+ * An ad account the cursor has not read (added to `adAccountIds` since) then has its dates from
+ * `startDate` read the same way, for it alone, its pages replacing its own rows only
+ * ({@link planAccounts}).
  */
 export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): AsyncGenerator<Page> {
   const config = ctx.config;
@@ -69,7 +74,8 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
 
   const previous = stateOf(ctx.state);
   const windows = [...config.actionAttributionWindows];
-  const range = readWindow(ctx, previous.through, lastComplete);
+  const plan = planAccounts(ctx, previous.through, lastComplete, accounts.map((a) => a.id), previous.adAccountIds);
+  const range = plan.window;
   if (previous.attributionWindows && previous.attributionWindows.join(',') !== windows.join(',')) {
     ctx.warnOnce(
       `meta_ads: actionAttributionWindows changed from ${previous.attributionWindows.join(',')} to ${windows.join(',')}; ` +
@@ -79,24 +85,37 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
   // Meta stopped returning these two on 2026-01-12; asking for them yields no value.
   const retired = windows.filter((w) => w === '7d_view' || w === '28d_view');
   if (retired.length) ctx.warnOnce(`meta_ads: Meta no longer returns the ${retired.join(' and ')} attribution window; actions counted in it come back empty`, 'meta-retired-attribution');
-  if (range.from > range.to) {
+  for (const id of plan.added) {
+    const from = plan.history?.from ?? range.from;
+    ctx.log.info({ adAccountId: id, from, othersFrom: range.from }, `ad account act_${id} is new in adAccountIds: reading it from ${from}`);
+  }
+  if (range.from > range.to && !plan.history) {
     ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
     return;
   }
   ctx.log.info({ from: range.from, to: range.to, accounts: accounts.length, attributionWindows: windows }, 'reading Meta Insights with these attribution windows');
 
-  const jobs: InsightsJob[] = accounts.map((account) => ({
+  const jobOf = (account: Account): InsightsJob => ({
     api, account: account.sdk, attributionWindows: windows, timeoutMs: config.jobTimeoutMinutes * 60_000,
     log: ctx.log, signal: ctx.signal, source: SOURCE, stream: STREAM,
-  }));
-  for (const chunk of chunkWindow(range, config.jobWindowDays)) {
-    const rows: Record<string, unknown>[] = [];
-    for (let i = 0; i < accounts.length; i++) {
-      for (const row of await insightsForWindow(jobs[i]!, chunk)) rows.push({ ...row, account_timezone_name: accounts[i]!.timeZone });
-    }
-    for (const { date, records } of rowsByDate(chunk, rows, (row) => reportDate(row.date_start))) {
-      // A backfill never moves the cursor backwards.
-      yield { records, dates: [date], state: { ...stateAfter(previous.through, date), attributionWindows: windows } };
+  });
+  let through = previous.through;
+  /** One page per date of `window`, each with the rows of `readFor` only. */
+  async function* readDates(window: DateWindow, readFor: Account[], replaceOnly?: Page['replaceOnly']): AsyncGenerator<Page> {
+    const jobs = readFor.map(jobOf);
+    for (const chunk of chunkWindow(window, config.jobWindowDays)) {
+      const rows: Record<string, unknown>[] = [];
+      for (let i = 0; i < readFor.length; i++) {
+        for (const row of await insightsForWindow(jobs[i]!, chunk)) rows.push({ ...row, account_timezone_name: readFor[i]!.timeZone });
+      }
+      for (const { date, records } of rowsByDate(chunk, rows, (row) => reportDate(row.date_start))) {
+        // A backfill never moves the cursor backwards, nor does an added account's history.
+        through = stateAfter(through, date).through;
+        yield { records, dates: [date], ...(replaceOnly ? { replaceOnly } : {}), state: { through, adAccountIds: plan.idsAfter(date), attributionWindows: windows } };
+      }
     }
   }
+  if (range.from <= range.to) yield* readDates(range, accounts);
+  // An added account's earlier dates, for it alone: the other accounts' rows of those dates stay.
+  if (plan.history) yield* readDates(plan.history, accounts.filter((a) => plan.added.includes(a.id)), { path: ['account_id'], values: plan.added });
 }

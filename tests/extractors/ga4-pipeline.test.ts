@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { ga4Source } from '../../extractors/ga4/index.ts';
 import { setSleep } from '../../lib/http.ts';
@@ -105,7 +105,7 @@ describe('GA4 through the loader', () => {
       { property: '222', source: '(direct)', device: 'desktop', sessions: '7' },
     ]);
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'ga4' and stream = 'traffic_daily'`);
-    expect(state.rows[0].state).toEqual({ through: '2024-03-09' });
+    expect(state.rows[0].state).toEqual({ through: '2024-03-09', propertyIds: ['111', '222'] });
   });
 
   it('keeps what was landed when the quota stops a run, and the run fails naming the stream and the quota', async () => {
@@ -122,7 +122,7 @@ describe('GA4 through the loader', () => {
     expect(await rowsPerDate()).toMatchObject({ '2024-03-10': 4 });
     expect((await rowsPerDate())['2024-03-11']).toBeUndefined();
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'ga4' and stream = 'traffic_daily'`);
-    expect(state.rows[0].state).toEqual({ through: '2024-03-10' });
+    expect(state.rows[0].state).toEqual({ through: '2024-03-10', propertyIds: ['111', '222'] });
     fake.quota.clear();
   });
 
@@ -148,6 +148,79 @@ describe('GA4 through the loader', () => {
     } finally {
       fake.thresholded = false;
     }
+  });
+
+  describe('a property added to propertyIds after the stream has a cursor', () => {
+    const runWith = (propertyIds: string[], now: string, extra: Record<string, unknown> = {}) => run(now, { propertyIds, startDate: '2024-02-20', ...extra });
+    /** The property and date of each day report asked for, in order. */
+    const days = () => fake.reports.filter((r) => r.body.dimensions?.length).map((r) => `${r.propertyId} ${r.body.dateRanges![0]!.startDate}`);
+    /** Each property's first and last date landed and how many dates it has. */
+    const perProperty = async () =>
+      (await wh.pool.query(
+        `select _record->>'property_id' as property, min(_report_date)::text as first, max(_report_date)::text as last, count(distinct _report_date)::int as dates
+           from raw.ga4__traffic_daily group by 1 order by 1`,
+      )).rows;
+    const cursor = async () => (await wh.pool.query(`select state from ops.stream_state where source = 'ga4' and stream = 'traffic_daily'`)).rows[0]?.state;
+
+    beforeEach(async () => {
+      await wh.pool.query(`delete from ops.stream_state where source = 'ga4'`);
+      await wh.pool.query(`delete from raw.ga4__traffic_daily`);
+      fake.rows = (property) => firstVersion(property);
+      fake.quota.clear();
+      fake.reports.length = 0;
+    });
+    afterEach(() => fake.quota.clear());
+
+    it("reads the added property's every date from startDate and the other's lookback only, keeping the other's rows of the earlier dates", async () => {
+      expect((await runWith(['111'], '2024-03-10T08:00:00Z')).status).toBe('succeeded');
+      expect(await perProperty()).toEqual([{ property: '111', first: '2024-02-20', last: '2024-03-09', dates: 19 }]);
+
+      fake.reports.length = 0;
+      expect((await runWith(['111', '222'], '2024-03-11T08:00:00Z')).status).toBe('succeeded');
+      // Both over the 3 dates up to yesterday, then 222 alone from startDate to the day before them.
+      const lookback = ['2024-03-08', '2024-03-09', '2024-03-10'];
+      expect(days()).toEqual([
+        ...lookback.flatMap((d) => [`111 ${d}`, `222 ${d}`]),
+        ...daysFrom('2024-02-20', '2024-03-07').map((d) => `222 ${d}`),
+      ]);
+      expect(await perProperty()).toEqual([
+        { property: '111', first: '2024-02-20', last: '2024-03-10', dates: 20 },
+        { property: '222', first: '2024-02-20', last: '2024-03-10', dates: 20 },
+      ]);
+      expect(await cursor()).toEqual({ through: '2024-03-10', propertyIds: ['111', '222'] });
+    });
+
+    it('keeps the other property\'s progress and leaves the added one unread when a quota stops its history half-way; the next run reads it again', async () => {
+      expect((await runWith(['111'], '2024-03-10T08:00:00Z')).status).toBe('succeeded');
+      // 222 has 100 tokens, 10 a request, and a reserve of 20 is kept: its probe and the 3 dates
+      // of the lookback leave 60, and the history stops after 5 of its 17 dates.
+      fake.setQuota('222', 100);
+      const stopped = await runWith(['111', '222'], '2024-03-11T08:00:00Z', { quotaReserve: 20 });
+      expect(stopped.status).toBe('failed');
+      expect(stopped.error).toContain('GA4 property 222 has 10 tokens per hour left');
+      expect(await cursor()).toEqual({ through: '2024-03-10', propertyIds: ['111'] });
+      expect(await perProperty()).toEqual([
+        { property: '111', first: '2024-02-20', last: '2024-03-10', dates: 20 },
+        { property: '222', first: '2024-02-20', last: '2024-03-10', dates: 8 },
+      ]);
+
+      fake.quota.clear();
+      fake.reports.length = 0;
+      expect((await runWith(['111', '222'], '2024-03-11T09:00:00Z')).status).toBe('succeeded');
+      expect(days().filter((d) => d.startsWith('111 '))).toEqual(['111 2024-03-08', '111 2024-03-09', '111 2024-03-10']);
+      expect(await perProperty()).toEqual([
+        { property: '111', first: '2024-02-20', last: '2024-03-10', dates: 20 },
+        { property: '222', first: '2024-02-20', last: '2024-03-10', dates: 20 },
+      ]);
+      expect(await cursor()).toEqual({ through: '2024-03-10', propertyIds: ['111', '222'] });
+    });
+
+    it('takes a cursor without the list, as earlier releases wrote it, as having read every configured property: nothing is read again', async () => {
+      await wh.pool.query(`insert into ops.stream_state (source, stream, state, last_run_id, updated_at) values ('ga4', 'traffic_daily', '{"through":"2024-03-10"}', 'earlier', now())`);
+      expect((await runWith(['111', '222'], '2024-03-11T08:00:00Z')).status).toBe('succeeded');
+      expect(days()).toEqual(['2024-03-08', '2024-03-09', '2024-03-10'].flatMap((d) => [`111 ${d}`, `222 ${d}`]));
+      expect(await cursor()).toEqual({ through: '2024-03-10', propertyIds: ['111', '222'] });
+    });
   });
 
   it('runs from the command line: a run lands every date the API served, and a second run changes no count', async () => {

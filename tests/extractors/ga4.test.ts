@@ -107,8 +107,8 @@ describe('GA4 traffic_daily against a local Data API', () => {
     expect(dayReports()).toEqual(['111 2024-03-08 0', '111 2024-03-09 0']);
 
     expect(pages.map((p) => ({ dates: p.dates, state: p.state, n: p.records.length }))).toEqual([
-      { dates: ['2024-03-08'], state: { through: '2024-03-08' }, n: 2 },
-      { dates: ['2024-03-09'], state: { through: '2024-03-09' }, n: 2 },
+      { dates: ['2024-03-08'], state: { through: '2024-03-08', propertyIds: ['111'] }, n: 2 },
+      { dates: ['2024-03-09'], state: { through: '2024-03-09', propertyIds: ['111'] }, n: 2 },
     ]);
     expect(pages[0]!.records[0]).toEqual({
       property_id: '111', date: '20240308', sessionDefaultChannelGroup: 'Organic Search', sessionSource: 'google', sessionMedium: 'organic',
@@ -149,22 +149,22 @@ describe('GA4 traffic_daily against a local Data API', () => {
   });
 
   it('re-reads the lookback behind the cursor, and a backfill reads its window without moving the cursor back', async () => {
-    const incremental = await collect(context({ state: { through: '2024-03-11' }, now: '2024-03-12T08:00:00Z' }).ctx);
+    const incremental = await collect(context({ state: { through: '2024-03-11', propertyIds: ['111'] }, now: '2024-03-12T08:00:00Z' }).ctx);
     // Lookback 3: the 9th, 10th and 11th again.
     expect(incremental.map((p) => [p.dates, p.state])).toEqual([
-      [['2024-03-09'], { through: '2024-03-11' }],
-      [['2024-03-10'], { through: '2024-03-11' }],
-      [['2024-03-11'], { through: '2024-03-11' }],
+      [['2024-03-09'], { through: '2024-03-11', propertyIds: ['111'] }],
+      [['2024-03-10'], { through: '2024-03-11', propertyIds: ['111'] }],
+      [['2024-03-11'], { through: '2024-03-11', propertyIds: ['111'] }],
     ]);
 
-    const missed = await collect(context({ state: { through: '2024-03-05' }, now: '2024-03-12T08:00:00Z', source: { startDate: '2024-03-01', lookbackDays: 2 } }).ctx);
+    const missed = await collect(context({ state: { through: '2024-03-05', propertyIds: ['111'] }, now: '2024-03-12T08:00:00Z', source: { startDate: '2024-03-01', lookbackDays: 2 } }).ctx);
     // Runs were missed: from the day after the cursor, not only the last 2 days.
     expect(missed.map((p) => p.dates![0])).toEqual(['2024-03-06', '2024-03-07', '2024-03-08', '2024-03-09', '2024-03-10', '2024-03-11']);
 
-    const backfill = await collect(context({ state: { through: '2024-03-11' }, window: { from: '2024-02-01', to: '2024-02-02' } }).ctx);
+    const backfill = await collect(context({ state: { through: '2024-03-11', propertyIds: ['111'] }, window: { from: '2024-02-01', to: '2024-02-02' } }).ctx);
     expect(backfill.map((p) => [p.dates, p.state])).toEqual([
-      [['2024-02-01'], { through: '2024-03-11' }],
-      [['2024-02-02'], { through: '2024-03-11' }],
+      [['2024-02-01'], { through: '2024-03-11', propertyIds: ['111'] }],
+      [['2024-02-02'], { through: '2024-03-11', propertyIds: ['111'] }],
     ]);
   });
 

@@ -187,7 +187,7 @@ describe('Google Ads campaign_daily through the client seam', () => {
     expect(campaignWindows()).toEqual(['1234567890 2024-03-01..2024-03-07', '9876543210 2024-03-01..2024-03-07', '1234567890 2024-03-08..2024-03-09', '9876543210 2024-03-08..2024-03-09']);
 
     expect(pages.map((p) => p.dates![0])).toEqual(daysOf('2024-03-01', '2024-03-09'));
-    expect(pages.map((p) => p.state)).toEqual(daysOf('2024-03-01', '2024-03-09').map((through) => ({ through })));
+    expect(pages.map((p) => p.state)).toEqual(daysOf('2024-03-01', '2024-03-09').map((through) => ({ through, customerIds: ['1234567890', '9876543210'] })));
     expect(pages.every((p) => p.records.length === 3)).toBe(true);
     expect(pages[0]!.records).toEqual([
       {
@@ -219,9 +219,9 @@ describe('Google Ads campaign_daily through the client seam', () => {
       '1234567890 2024-03-16..2024-03-22', '1234567890 2024-03-23..2024-03-24',
     ]);
     expect(pages).toHaveLength(30);
-    expect(pages[0]!.state).toEqual({ through: '2024-03-20' });
+    expect(pages[0]!.state).toEqual({ through: '2024-03-20', customerIds: ['1234567890'] });
     expect(pages[26]!).toMatchObject({ dates: ['2024-03-21'], state: { through: '2024-03-21' } });
-    expect(pages[29]!.state).toEqual({ through: '2024-03-24' });
+    expect(pages[29]!.state).toEqual({ through: '2024-03-24', customerIds: ['1234567890'] });
   });
 
   it('tells the user to upgrade verite when Google answers that the API version is sunset', async () => {
@@ -399,7 +399,7 @@ describe('Google Ads through the loader', () => {
     );
     expect(fourth.rows).toEqual([{ campaign: '11', cost: '1750000' }, { campaign: '77', cost: '9990000' }]);
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'google_ads' and stream = 'campaign_daily'`);
-    expect(state.rows[0].state).toEqual({ through: '2024-03-10' });
+    expect(state.rows[0].state).toEqual({ through: '2024-03-10', customerIds: ['1234567890', '9876543210'] });
   });
 
   it('re-reads the default lookback of 30 days: after missed runs from right after the cursor, then the 30 dates up to yesterday', async () => {
@@ -430,7 +430,73 @@ describe('Google Ads through the loader', () => {
       '1234567890 2024-03-04..2024-03-10', '1234567890 2024-03-11..2024-03-12',
     ]);
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'google_ads' and stream = 'campaign_daily'`);
-    expect(state.rows[0].state).toEqual({ through: '2024-03-12' });
+    expect(state.rows[0].state).toEqual({ through: '2024-03-12', customerIds: ['1234567890'] });
+  });
+
+  describe('a customer added to customerIds after the stream has a cursor', () => {
+    const runWith = (customerIds: string[], now: string) => {
+      const config = sourceConfig({ customerIds, startDate: '2024-01-01', queryWindowDays: 14 });
+      return runPipeline({ warehouse: wh, config, log: logger(), now: new Date(now), steps: [], sources: [{ source, config: config.sources.google_ads }] });
+    };
+    /** Each customer's first and last date landed and how many dates it has. */
+    const perCustomer = async () =>
+      (await wh.pool.query(
+        `select _record #>> '{customer,id}' as customer, min(_report_date)::text as first, max(_report_date)::text as last, count(distinct _report_date)::int as dates
+           from raw.google_ads__campaign_daily group by 1 order by 1`,
+      )).rows;
+    const cursor = async () => (await wh.pool.query(`select state from ops.stream_state where source = 'google_ads' and stream = 'campaign_daily'`)).rows[0]?.state;
+
+    beforeEach(async () => {
+      await wh.pool.query(`delete from ops.stream_state where source = 'google_ads'`);
+      await wh.pool.query(`delete from raw.google_ads__campaign_daily`);
+      accounts.set('9876543210', { time_zone: 'UTC', currency_code: 'USD' });
+      campaigns = (customer) => (customer === '1234567890' ? [campaign(11, 1_500_000)] : [campaign(77, 9_990_000)]);
+    });
+
+    it('reads the added customer from startDate in windows and the other from its lookback only, keeping the other\'s rows of the earlier dates', async () => {
+      expect((await runWith(['1234567890'], '2024-03-10T08:00:00Z')).status).toBe('succeeded');
+      expect(await perCustomer()).toEqual([{ customer: '1234567890', first: '2024-01-01', last: '2024-03-09', dates: 69 }]);
+      expect(await cursor()).toEqual({ through: '2024-03-09', customerIds: ['1234567890'] });
+
+      queries = [];
+      expect((await runWith(['1234567890', '9876543210'], '2024-03-11T08:00:00Z')).status).toBe('succeeded');
+      // Both over the 30 dates up to yesterday (2024-02-10 to 2024-03-10), then 9876543210 alone
+      // from startDate to the day before them, in windows of queryWindowDays (14).
+      expect(campaignWindows()).toEqual([
+        '1234567890 2024-02-10..2024-02-23', '9876543210 2024-02-10..2024-02-23',
+        '1234567890 2024-02-24..2024-03-08', '9876543210 2024-02-24..2024-03-08',
+        '1234567890 2024-03-09..2024-03-10', '9876543210 2024-03-09..2024-03-10',
+        '9876543210 2024-01-01..2024-01-14', '9876543210 2024-01-15..2024-01-28', '9876543210 2024-01-29..2024-02-09',
+      ]);
+      expect(await perCustomer()).toEqual([
+        { customer: '1234567890', first: '2024-01-01', last: '2024-03-10', dates: 70 },
+        { customer: '9876543210', first: '2024-01-01', last: '2024-03-10', dates: 70 },
+      ]);
+      expect(await cursor()).toEqual({ through: '2024-03-10', customerIds: ['1234567890', '9876543210'] });
+
+      // The next day both are read from their lookback only.
+      queries = [];
+      expect((await runWith(['1234567890', '9876543210'], '2024-03-12T08:00:00Z')).status).toBe('succeeded');
+      expect(campaignWindows()).toEqual([
+        '1234567890 2024-02-11..2024-02-24', '9876543210 2024-02-11..2024-02-24',
+        '1234567890 2024-02-25..2024-03-09', '9876543210 2024-02-25..2024-03-09',
+        '1234567890 2024-03-10..2024-03-11', '9876543210 2024-03-10..2024-03-11',
+      ]);
+    });
+
+    it('takes a cursor without the list, as earlier releases wrote it, as having read every configured customer: nothing is read again', async () => {
+      await wh.pool.query(
+        `insert into ops.stream_state (source, stream, state, last_run_id, updated_at) values ('google_ads', 'campaign_daily', '{"through":"2024-03-10"}', 'earlier', now())`,
+      );
+      queries = [];
+      expect((await runWith(['1234567890', '9876543210'], '2024-03-11T08:00:00Z')).status).toBe('succeeded');
+      expect(campaignWindows()).toEqual([
+        '1234567890 2024-02-10..2024-02-23', '9876543210 2024-02-10..2024-02-23',
+        '1234567890 2024-02-24..2024-03-08', '9876543210 2024-02-24..2024-03-08',
+        '1234567890 2024-03-09..2024-03-10', '9876543210 2024-03-09..2024-03-10',
+      ]);
+      expect(await cursor()).toEqual({ through: '2024-03-10', customerIds: ['1234567890', '9876543210'] });
+    });
   });
 
   it('fails the run after one attempt of the stream, naming it, when the API version is sunset, keeping what was landed', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { setSleep } from '../../lib/http.ts';
 import { metaAdsSource } from '../../extractors/meta-ads/index.ts';
@@ -110,7 +110,7 @@ describe('Meta Ads through the loader', () => {
     expect((await run('2024-03-11T08:00:00Z')).status).toBe('succeeded');
     expect(await rowsPerDate()).toEqual({ ...after, '2024-03-10': 3 });
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'meta_ads' and stream = 'campaign_insights_daily'`);
-    expect(state.rows[0].state).toEqual({ through: '2024-03-10', attributionWindows: ['7d_click', '1d_view'] });
+    expect(state.rows[0].state).toEqual({ through: '2024-03-10', adAccountIds: ['111', '222'], attributionWindows: ['7d_click', '1d_view'] });
   });
 
   it('keeps the spend of a campaign deleted or archived in Ads Manager on every date read again (the report asks for every campaign status)', async () => {
@@ -183,7 +183,112 @@ describe('Meta Ads through the loader', () => {
       '111 2024-02-14..2024-02-20', '111 2024-02-21..2024-02-27', '111 2024-02-28..2024-03-05', '111 2024-03-06..2024-03-12',
     ]);
     const state = await wh.pool.query(`select state from ops.stream_state where source = 'meta_ads' and stream = 'campaign_insights_daily'`);
-    expect(state.rows[0].state).toEqual({ through: '2024-03-12', attributionWindows: ['7d_click', '1d_view'] });
+    expect(state.rows[0].state).toEqual({ through: '2024-03-12', adAccountIds: ['111'], attributionWindows: ['7d_click', '1d_view'] });
+  });
+
+  describe('an ad account added to adAccountIds after the stream has a cursor', () => {
+    const WINDOWS = ['7d_click', '1d_view'];
+    const runWith = (adAccountIds: string[], now: string) => {
+      const config = configSchema.parse({ sources: { meta_ads: { adAccountIds, graphBaseUrl: fake.url, accessTokenEnv: ENV, startDate: '2024-01-01', jobWindowDays: 14 } } });
+      return runPipeline({ warehouse: wh, config, log: logger(), now: new Date(now), steps: [], sources: [{ source: metaAdsSource, config: config.sources.meta_ads }] });
+    };
+    const jobs = () => fake.jobs.map((j) => `${j.accountId} ${j.since}..${j.until}`);
+    /** Each account's first and last date landed and how many dates it has. */
+    const perAccount = async () =>
+      (await wh.pool.query(
+        `select _record->>'account_id' as account, min(_report_date)::text as first, max(_report_date)::text as last, count(distinct _report_date)::int as dates
+           from raw.meta_ads__campaign_insights_daily group by 1 order by 1`,
+      )).rows;
+    const cursor = async () =>
+      (await wh.pool.query(`select state from ops.stream_state where source = 'meta_ads' and stream = 'campaign_insights_daily'`)).rows[0]?.state;
+
+    beforeEach(async () => {
+      await wh.pool.query(`delete from ops.stream_state where source = 'meta_ads'`);
+      await wh.pool.query(`delete from raw.meta_ads__campaign_insights_daily`);
+      // One campaign a day in each account: c1 in 111, c7 in 222.
+      fake.rows = (account, date) => [row(account, account === '222' ? 'c7' : 'c1', date, '10.00')];
+      fake.fate = () => 'complete';
+      fake.jobs.length = 0;
+    });
+    afterEach(() => {
+      fake.fate = () => 'complete';
+    });
+
+    it('reads the added account from startDate in windows and the other from its lookback only, keeping the other\'s rows of the earlier dates', async () => {
+      expect((await runWith(['111'], '2024-03-10T08:00:00Z')).status).toBe('succeeded');
+      expect(await perAccount()).toEqual([{ account: '111', first: '2024-01-01', last: '2024-03-09', dates: 69 }]);
+      expect(await cursor()).toEqual({ through: '2024-03-09', adAccountIds: ['111'], attributionWindows: WINDOWS });
+
+      fake.jobs.length = 0;
+      expect((await runWith(['111', '222'], '2024-03-11T08:00:00Z')).status).toBe('succeeded');
+      // Both over the 28 dates up to yesterday (2024-02-12 to 2024-03-10), then 222 alone from
+      // startDate to the day before them, in windows of jobWindowDays (14).
+      expect(jobs()).toEqual([
+        '111 2024-02-12..2024-02-25', '222 2024-02-12..2024-02-25', '111 2024-02-26..2024-03-10', '222 2024-02-26..2024-03-10',
+        '222 2024-01-01..2024-01-14', '222 2024-01-15..2024-01-28', '222 2024-01-29..2024-02-11',
+      ]);
+      expect(await perAccount()).toEqual([
+        { account: '111', first: '2024-01-01', last: '2024-03-10', dates: 70 },
+        { account: '222', first: '2024-01-01', last: '2024-03-10', dates: 70 },
+      ]);
+      expect(await cursor()).toEqual({ through: '2024-03-10', adAccountIds: ['111', '222'], attributionWindows: WINDOWS });
+
+      // The next day both are read from their lookback only.
+      fake.jobs.length = 0;
+      expect((await runWith(['111', '222'], '2024-03-12T08:00:00Z')).status).toBe('succeeded');
+      expect(jobs()).toEqual(['111 2024-02-13..2024-02-26', '222 2024-02-13..2024-02-26', '111 2024-02-27..2024-03-11', '222 2024-02-27..2024-03-11']);
+
+      // Taken out of the config, 222 leaves the list; added again, its history is read again.
+      expect((await runWith(['111'], '2024-03-12T09:00:00Z')).status).toBe('succeeded');
+      expect(await cursor()).toEqual({ through: '2024-03-11', adAccountIds: ['111'], attributionWindows: WINDOWS });
+      fake.jobs.length = 0;
+      expect((await runWith(['111', '222'], '2024-03-12T10:00:00Z')).status).toBe('succeeded');
+      expect(jobs().filter((j) => j.startsWith('222 '))).toEqual([
+        '222 2024-02-13..2024-02-26', '222 2024-02-27..2024-03-11',
+        '222 2024-01-01..2024-01-14', '222 2024-01-15..2024-01-28', '222 2024-01-29..2024-02-11', '222 2024-02-12..2024-02-12',
+      ]);
+      expect(jobs().filter((j) => j.startsWith('111 '))).toEqual(['111 2024-02-13..2024-02-26', '111 2024-02-27..2024-03-11']);
+      expect(await cursor()).toEqual({ through: '2024-03-11', adAccountIds: ['111', '222'], attributionWindows: WINDOWS });
+      expect(await perAccount()).toEqual([
+        { account: '111', first: '2024-01-01', last: '2024-03-11', dates: 71 },
+        { account: '222', first: '2024-01-01', last: '2024-03-11', dates: 71 },
+      ]);
+    });
+
+    it("keeps the other account's progress and leaves the added one unread when its history fails half-way; the next run reads it again", async () => {
+      expect((await runWith(['111'], '2024-03-10T08:00:00Z')).status).toBe('succeeded');
+      // Every report of 222 holding 2024-01-20 fails, down to that single day.
+      fake.fate = (job) => (job.accountId === '222' && job.since <= '2024-01-20' && job.until >= '2024-01-20' ? 'fail' : 'complete');
+      const failed = await runWith(['111', '222'], '2024-03-11T08:00:00Z');
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toContain('act_222');
+      // 111's lookback up to yesterday is landed and the cursor moved on, without 222 in its list.
+      expect(await cursor()).toEqual({ through: '2024-03-10', adAccountIds: ['111'], attributionWindows: WINDOWS });
+      const partial = await perAccount();
+      expect(partial[0]).toEqual({ account: '111', first: '2024-01-01', last: '2024-03-10', dates: 70 });
+      expect(partial[1]).toMatchObject({ account: '222', last: '2024-03-10' });
+      expect(partial[1].dates).toBeLessThan(70);
+
+      fake.fate = () => 'complete';
+      fake.jobs.length = 0;
+      expect((await runWith(['111', '222'], '2024-03-11T09:00:00Z')).status).toBe('succeeded');
+      expect(jobs().filter((j) => j.startsWith('222 ')).slice(-3)).toEqual(['222 2024-01-01..2024-01-14', '222 2024-01-15..2024-01-28', '222 2024-01-29..2024-02-11']);
+      expect(await perAccount()).toEqual([
+        { account: '111', first: '2024-01-01', last: '2024-03-10', dates: 70 },
+        { account: '222', first: '2024-01-01', last: '2024-03-10', dates: 70 },
+      ]);
+      expect(await cursor()).toEqual({ through: '2024-03-10', adAccountIds: ['111', '222'], attributionWindows: WINDOWS });
+    });
+
+    it('takes a cursor without the list, as earlier releases wrote it, as having read every configured account: nothing is read again', async () => {
+      await wh.pool.query(
+        `insert into ops.stream_state (source, stream, state, last_run_id, updated_at)
+         values ('meta_ads', 'campaign_insights_daily', '{"through":"2024-03-10","attributionWindows":["7d_click","1d_view"]}', 'earlier', now())`,
+      );
+      expect((await runWith(['111', '222'], '2024-03-11T08:00:00Z')).status).toBe('succeeded');
+      expect(jobs()).toEqual(['111 2024-02-12..2024-02-25', '222 2024-02-12..2024-02-25', '111 2024-02-26..2024-03-10', '222 2024-02-26..2024-03-10']);
+      expect(await cursor()).toEqual({ through: '2024-03-10', adAccountIds: ['111', '222'], attributionWindows: WINDOWS });
+    });
   });
 
   it('runs from the command line: a run lands every date the API served, and a second run changes no count', async () => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { configSchema, type MetaAdsConfig } from '../../config/schema.ts';
 import { setSleep } from '../../lib/http.ts';
 import { readCampaignInsights } from '../../extractors/meta-ads/read.ts';
-import { readWindow } from '../../extractors/report-window.ts';
+import { planAccounts, readWindow } from '../../extractors/report-window.ts';
 import { pauseFor, readUsage } from '../../extractors/meta-ads/usage.ts';
 import type { DateWindow, JsonValue, Page, ReadContext } from '../../extractors/types.ts';
 import { ExtractError } from '../../lib/errors.ts';
@@ -131,6 +131,25 @@ describe('which dates a read covers', () => {
     expect(readWindow({ ...base, lookbackDays: 0 }, '2024-03-09', '2024-03-09')).toEqual({ from: '2024-03-10', to: '2024-03-09' });
     expect(readWindow({ ...base, window: { from: '2023-05-01', to: '2023-05-03' } }, '2024-03-08', '2024-03-09')).toEqual({ from: '2023-05-01', to: '2023-05-03' });
   });
+
+  it('an account the cursor has not read gets its dates from startDate, the others their lookback; a cursor without a list has read every account', () => {
+    const of = (plan: ReturnType<typeof planAccounts>) => ({ window: plan.window, added: plan.added, history: plan.history });
+    // Added: both over the lookback, then 222 alone from startDate to the day before it; the list gains 222 on the history's last date.
+    const added = planAccounts(base, '2024-03-08', '2024-03-09', ['111', '222'], ['111', '333']);
+    expect(of(added)).toEqual({ window: { from: '2024-02-11', to: '2024-03-09' }, added: ['222'], history: { from: '2024-01-01', to: '2024-02-10' } });
+    expect([added.idsAfter('2024-03-09'), added.idsAfter('2024-02-09'), added.idsAfter('2024-02-10')]).toEqual([['111'], ['111'], ['111', '222']]);
+    // No list (an earlier release's cursor): nothing is added.
+    expect(of(planAccounts(base, '2024-03-08', '2024-03-09', ['111', '222'], undefined))).toEqual({ window: { from: '2024-02-11', to: '2024-03-09' }, added: [], history: null });
+    // A first run and a backfill read every account over their window.
+    expect(of(planAccounts(base, undefined, '2024-03-09', ['111', '222'], ['111'])).added).toEqual([]);
+    expect(of(planAccounts({ ...base, window: { from: '2023-05-01', to: '2023-05-03' } }, '2024-03-08', '2024-03-09', ['111', '222'], ['111'])).added).toEqual([]);
+    // startDate inside the lookback: no earlier dates; the lookback's last date marks the account read.
+    const recent = planAccounts({ ...base, startDate: '2024-03-01' }, '2024-03-08', '2024-03-09', ['111', '222'], ['111']);
+    expect(of(recent)).toEqual({ window: { from: '2024-03-01', to: '2024-03-09' }, added: ['222'], history: null });
+    expect(recent.idsAfter('2024-03-09')).toEqual(['111', '222']);
+    // No lookback and nothing new since the cursor: the added account's dates up to it still are read.
+    expect(of(planAccounts({ ...base, lookbackDays: 0 }, '2024-03-09', '2024-03-09', ['111', '222'], ['111'])).history).toEqual({ from: '2024-01-01', to: '2024-03-09' });
+  });
 });
 
 describe('campaign_insights_daily against a local Graph API', () => {
@@ -167,7 +186,7 @@ describe('campaign_insights_daily against a local Graph API', () => {
     expect(results.map((r) => r.params.after !== undefined)).toEqual([false, true, true, true, true]);
 
     expect(pages.map((p) => p.dates)).toEqual([['2024-03-07'], ['2024-03-08'], ['2024-03-09']]);
-    expect(pages.map((p) => p.state)).toEqual(['2024-03-07', '2024-03-08', '2024-03-09'].map((through) => ({ through, attributionWindows: WINDOWS })));
+    expect(pages.map((p) => p.state)).toEqual(['2024-03-07', '2024-03-08', '2024-03-09'].map((through) => ({ through, adAccountIds: ['111'], attributionWindows: WINDOWS })));
     expect(pages[1]!.records).toEqual(['c1', 'c2', 'c3'].map((c) => ({ ...row('111', c, '2024-03-08', '10.00'), account_timezone_name: 'UTC' })));
   });
 
@@ -351,7 +370,7 @@ describe('campaign_insights_daily against a local Graph API', () => {
     });
     const pages = await collect(ctx);
     expect(starts()).toEqual([{ since: '2024-03-09', until: '2024-03-11' }]);
-    expect(pages.at(-1)!.state).toEqual({ through: '2024-03-11', attributionWindows: WINDOWS });
+    expect(pages.at(-1)!.state).toEqual({ through: '2024-03-11', adAccountIds: ['111'], attributionWindows: WINDOWS });
     expect(warnings).toEqual(['meta_ads: actionAttributionWindows changed from 28d_click to 7d_click,1d_view; dates before 2024-03-09 keep the old windows\' numbers until a backfill re-reads them']);
   });
 
