@@ -92,7 +92,7 @@ export function registerStatus(program: Command): void {
               streams.map((s) => ({
                 stream: `${s.source}.${s.stream}`,
                 rows: s.rows,
-                cursor: s.cursor === null ? '' : JSON.stringify(s.cursor).slice(0, 48),
+                cursor: cursorText(s.cursor),
                 data_through: s.dataThrough,
                 limit_h: s.freshnessHours,
                 age_hours: s.ageHours === null ? '' : `${s.ageHours.toFixed(1)}${s.ageOf === 'last read' ? ' (read)' : ''}`,
@@ -163,6 +163,18 @@ export function registerStatus(program: Command): void {
         });
       }),
     );
+}
+
+/**
+ * A stream's cursor on one table line: its JSON, cut at 48 characters, except that a report
+ * stream's cursor that lists the accounts it has read (`adAccountIds`, `customerIds`,
+ * `propertyIds`) is shown whole: which accounts are in it decides what the next run reads.
+ */
+function cursorText(cursor: unknown): string {
+  if (cursor === null || cursor === undefined) return '';
+  const text = JSON.stringify(cursor);
+  const listsIds = typeof cursor === 'object' && !Array.isArray(cursor) && Object.entries(cursor).some(([key, value]) => key.endsWith('Ids') && Array.isArray(value));
+  return listsIds ? text : text.slice(0, 48);
 }
 
 /** A stored error on one table line: newlines folded, cut at `width` characters. */

@@ -61,7 +61,8 @@ describe('verite status', () => {
     await wh.pool.query(
       `insert into ops.stream_state (source, stream, state, data_through, updated_at) values
        ('shopify', 'orders', '{"updated_at":"2024-05-01T10:00:00Z"}', $1, now()), ('stripe', 'charges', '{"created":1714557600}', $2, now()),
-       ('fx', 'rates', '{"date":"2024-05-03"}', $3, now())`,
+       ('fx', 'rates', '{"date":"2024-05-03"}', $3, now()),
+       ('meta_ads', 'campaign_insights_daily', '{"through":"2024-05-02","adAccountIds":["1234567890123456","2345678901234567"],"attributionWindows":["7d_click","1d_view"]}', $1, now())`,
       [new Date(now - 2 * 3_600_000), new Date(now - 48 * 3_600_000), new Date(now - 75 * 3_600_000)],
     );
     await wh.pool.query(
@@ -81,6 +82,8 @@ describe('verite status', () => {
     expect(line('stripe.charges')).toMatch(/\{"created":1714557600\}.*\s36\s+48\.0\s+NO\s+failed\s.*\s\[stripe\.charges, GET \/v1\/charges, HTTP 401\] Invalid API Key provided: \[redacted\]$/);
     // Rates exist on business days only: 75 h (a Monday morning) is within fx.rates' 96 h.
     expect(line('fx.rates')).toMatch(/\{"date":"2024-05-03"\}.*\s96\s+75\.0\s+yes\b/);
+    // A report stream's cursor lists, whole, the accounts it has read.
+    expect(line('meta_ads.campaign_insights_daily')).toContain('{"through":"2024-05-02","adAccountIds":["1234567890123456","2345678901234567"],"attributionWindows":["7d_click","1d_view"]}');
     expect(res.stdout).not.toContain('sk_test_51Habc');
     const json = await runCli(['status', '--format', 'json'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
     const streams = (JSON.parse(json.stdout) as { streams: { source: string; stream: string; lastError: string | null; freshnessHours: number }[] }).streams;
