@@ -66,6 +66,9 @@ export function shopifyOrder(order: OrderPlan, shipment: ShipmentPlan | null, cu
   for (const r of refunds) updatedMs = Math.max(updatedMs, r.atMs);
   if (shipped) updatedMs = Math.max(updatedMs, shipment.shippedMs);
   const refundedCents = refunds.reduce((s, r) => s + r.amountCents, 0);
+  // The units of each line refunded by the cut-off: Shopify's current_quantity leaves them out
+  // (the demo shop edits no order, so no unit is removed).
+  const refundedUnits = order.lines.map((_, i) => refunds.reduce((s, r) => s + r.lines.reduce((n, l) => n + (l.lineIndex === i ? l.quantity : 0), 0), 0));
   const created = shopTime(order.createdMs);
   const currency = order.currency;
   const customer = order.customer;
@@ -111,7 +114,7 @@ export function shopifyOrder(order: OrderPlan, shipment: ShipmentPlan | null, cu
     referring_site: order.referringSite,
     payment_gateway_names: [order.gateway],
     discount_codes: order.discountCode ? [{ code: order.discountCode.code, amount: money(order.discountCents), type: 'percentage' }] : [],
-    line_items: order.lines.map((line) => ({
+    line_items: order.lines.map((line, i) => ({
       id: line.id,
       admin_graphql_api_id: `gid://shopify/LineItem/${line.id}`,
       product_id: line.product.id,
@@ -122,6 +125,7 @@ export function shopifyOrder(order: OrderPlan, shipment: ShipmentPlan | null, cu
       name: line.variant.title ? `${line.product.title} - ${line.variant.title}` : line.product.title,
       vendor: line.product.vendor,
       quantity: line.quantity,
+      current_quantity: Math.max(0, line.quantity - refundedUnits[i]!),
       price: money(line.unitCents),
       total_discount: money(line.discountCents),
       discount_allocations: line.discountCents > 0 ? [{ amount: money(line.discountCents), discount_application_index: 0 }] : [],

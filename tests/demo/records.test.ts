@@ -114,6 +114,20 @@ describe('demo sources', () => {
     expect(wrong).toEqual([]);
   });
 
+  it("gives each line item Shopify's current_quantity: its quantity less the units refunded (the shop edits no order)", () => {
+    let refundedLines = 0;
+    const wrong = problems(records(demo, 'shopify.orders'), (o) => {
+      for (const l of o.line_items as Rec[]) {
+        const refunded = (o.refunds as Rec[]).flatMap((r) => r.refund_line_items as Rec[]).filter((i) => i.line_item_id === l.id).reduce((s, i) => s + i.quantity, 0);
+        if (refunded > 0) refundedLines++;
+        if (l.current_quantity !== l.quantity - refunded) return `${o.name} line ${l.id}: current_quantity ${l.current_quantity}, quantity ${l.quantity}, ${refunded} refunded`;
+      }
+      return false;
+    });
+    expect(wrong).toEqual([]);
+    expect(refundedLines).toBeGreaterThan(0);
+  });
+
   it('writes money as two-decimal strings, ids as large numbers, names as #n', () => {
     const money = /^\d+\.\d{2}$/;
     const wrong = problems(records(demo, 'shopify.orders'), (o) =>
