@@ -64,17 +64,18 @@ export const countedShipments = measureSource({
 
 /**
  * The line items of counted orders, on their order's local date, with their cost of goods
- * (`quantity × unit_cost_rc`; NULL for a line whose unit cost is unknown).
+ * (`sold_quantity × unit_cost_rc`: the units an order edit removed were never sold; NULL for a
+ * line whose unit cost is unknown).
  */
 export const countedOrderLines = measureSource({
   name: 'counted_order_lines',
-  description: 'core.order_lines where is_counted (line items of counted orders), with cogs_rc = quantity × unit_cost_rc',
+  description: 'core.order_lines where is_counted (line items of counted orders), with cogs_rc = sold_quantity × unit_cost_rc',
   rows: (db) =>
     db
       .selectFrom('core.order_lines')
       .where('is_counted', '=', true)
       .selectAll()
-      .select(sql<string | null>`quantity * unit_cost_rc`.as('cogs_rc')),
+      .select(sql<string | null>`sold_quantity * unit_cost_rc`.as('cogs_rc')),
   dates: ['order_date'],
   dimensions: [],
 });

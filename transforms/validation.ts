@@ -133,12 +133,15 @@ const jsonArrayPattern = (value: string) => `\\[(?:(?:${value})(?:, )?)*\\]`;
  * {@link countProblem} (not required): a JSON number or a string of digits (with decimals for
  * an amount), or null, never negative. One match over the array of the values as PostgreSQL
  * writes it (numbers as they are, strings quoted), instead of a subquery over each element. True
- * only when each element the check reads would pass; false tells nothing.
+ * only when each element the check reads would pass; false tells nothing. Several paths are
+ * matched at once, their arrays' texts one after the other, as {@link plainJsonAmounts} does.
  */
-export function plainJsonValues(record: Text, path: string, kind: 'amount' | 'count', rule: { nullable?: boolean } = {}): RawBuilder<boolean> {
+export function plainJsonValues(record: Text, path: string | readonly string[], kind: 'amount' | 'count', rule: { nullable?: boolean } = {}): RawBuilder<boolean> {
   const number = kind === 'amount' ? PLAIN_JSON_AMOUNT : String.raw`"[0-9]+"|[0-9]+`;
   const value = rule.nullable === false ? number : `${number}|null`;
-  return plainJsonArray(record, path, value);
+  if (typeof path === 'string') return plainJsonArray(record, path, value);
+  const texts = path.map((p) => sql`jsonb_path_query_array(${record}, ${sql.lit(p)})::text`);
+  return sql<boolean>`((${sql.join(texts, sql` || `)}) ~ ${sql.lit(`^(?:${jsonArrayPattern(value)})+$`)})`;
 }
 
 /**

@@ -14,12 +14,14 @@ const STOCK_SOURCES = ['shopify.inventory_levels', 'shopify.products', 'shopify.
 export const unitsSold = metric('profit', {
   name: 'units_sold',
   label: 'Units sold',
-  description: 'Units of the variant in the line items of the counted orders created on the date.',
+  description:
+    'Units of the variant in the line items of the counted orders created on the date: their `quantity` less the units an order edit removed ' +
+    '(`quantity − current_quantity −` the units refunded, never below 0; none for a line without `current_quantity`). Refunded units stay sold: units_refunded counts them.',
   formula: 'sum of `quantity` of lines of counted orders created that date',
   unit: 'count',
   views: ['product_daily'],
   sources: [...ORDER_SOURCES],
-  measure: countedOrderLines.sum('quantity'),
+  measure: countedOrderLines.sum('sold_quantity'),
 });
 
 export const productOrders = metric('profit', {

@@ -10,7 +10,9 @@ import { balanceTransactions, countedOrderLines, countedOrders, countedRefundLin
 
 const LINE_SALES =
   "A line's sales are `price × quantity` less its discount (the sum of its `discount_allocations`, which carry order-level codes too; " +
-  'the deprecated `total_discount` only when it has none), less its tax (`tax_lines`) when the order\'s prices include tax, converted at the rate of the order date.';
+  'the deprecated `total_discount` only when it has none), less its tax (`tax_lines`) when the order\'s prices include tax, converted at the rate of the order date. ' +
+  'The units an order edit removed are left out (`quantity − current_quantity −` the units refunded, never below 0; none for a line without `current_quantity`), ' +
+  "and the line's discount and tax count for the share of its units left (Shopify allocates them over the units ordered).";
 
 const UNIT_COST =
   "A line's unit cost is the `costs` file's row for its SKU with the latest `valid_from` on or before the order date, else the variant's " +
@@ -77,7 +79,7 @@ export const cogs = metric('profit', {
   name: 'cogs',
   label: 'Cost of goods sold',
   description:
-    `Cost of the goods sold on the date: \`quantity × unit cost\` of the lines of counted orders whose unit cost is known. ${UNIT_COST} ` +
+    `Cost of the goods sold on the date: \`quantity × unit cost\` of the lines of counted orders whose unit cost is known, the units an order edit removed left out. ${UNIT_COST} ` +
     'A line without a cost counts at zero cost (read cogs_coverage beside it); the cost of returned goods is not taken back.',
   formula: 'sum over those lines whose unit cost is known of `quantity × unit cost`',
   unit: 'currency',

@@ -492,7 +492,7 @@ describe('the product tables, incrementally', () => {
     // 2 + 1 TEE-M sold in the 28 days to 3 March and to 5 March.
     expect(await units28d('2024-03-03')).toBe(3);
     expect(await units28d('2024-03-05')).toBe(3);
-    await shop.pool.query(`update core.order_lines set quantity = 4 where order_id = '1' and variant_id = '11'`);
+    await shop.pool.query(`update core.order_lines set quantity = 4, sold_quantity = 4 where order_id = '1' and variant_id = '11'`);
     await shop.pool.query(`insert into ops.metric_inputs_changed (model, date) values ('core.order_lines', '2024-03-01'), ('core.orders', '2024-03-01')`);
     const { result } = await incrementalThenFull(at);
     expect(await units28d('2024-03-03')).toBe(5);

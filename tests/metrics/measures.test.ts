@@ -44,7 +44,7 @@ const BASE_MEASURES: Record<string, string> = {
   payouts: 'sum(payout_rc) over balance_transactions by transaction_date',
   variants_out_of_stock: 'count(*) filter (where available <= 0) over stock_snapshots by snapshot_date',
   // product_daily builds its table with a query of its own, reading these measures.
-  units_sold: 'sum(quantity) over counted_order_lines by order_date',
+  units_sold: 'sum(sold_quantity) over counted_order_lines by order_date',
   product_orders: 'count(distinct order_id) over counted_order_lines by order_date',
   units_refunded: 'sum(quantity) over counted_refund_lines by refund_date',
   refunded_sales: 'sum(refunded_sales_rc) over counted_refund_lines by refund_date',

@@ -99,7 +99,8 @@ describe('core model on a hand-made shop (Europe/Paris, USD)', () => {
     }).toEqual({
       order_id: '1', line_id: '10', order_date: '2024-03-01', is_counted: true, product_id: '7', variant_id: '70', sku: 'SKU-7', title: 'Mug',
       variant_title: null, vendor: null,
-      quantity: 2, price: 45, total_discount: 10, line_total: 80, currency: 'USD', line_total_rc: 80, // 2 × 45 − 10
+      quantity: 2, removed_quantity: 0, sold_quantity: 2, // no current_quantity: nothing removed by an edit
+      price: 45, total_discount: 10, line_total: 80, currency: 'USD', line_total_rc: 80, // 2 × 45 − 10
       // No discount_allocations: the line's total_discount is its discount; no tax lines, prices without tax.
       discount: 10, tax: 0, taxes_included: false, line_sales: 80, line_sales_rc: 80,
       // No products stream and no costs file in this shop: the cost is unknown.

@@ -70,6 +70,9 @@ const RECORDS: [label: string, record: unknown, plain: boolean][] = [
   ['a good order', order(), true],
   ['numbers as JSON numbers', order({ total_price: 54.9, line_items: line({ price: 49.9, quantity: 2 }) }), true],
   ['quantity as a string of digits', order({ line_items: line({ quantity: '3' }) }), true],
+  ['a line an edit took a unit off', order({ line_items: line({ quantity: 2, current_quantity: 1 }) }), true],
+  ['a line an edit removed, its current quantity a string of digits', order({ line_items: line({ current_quantity: '0' }) }), true],
+  ['a current quantity null', order({ line_items: line({ current_quantity: null }) }), true],
   ['no lines, no shipping lines', order({ line_items: [], shipping_lines: [] }), true],
   ['a null line price', order({ line_items: line({ price: null }) }), true],
   ['the 31st of a long month', order({ created_at: '2024-01-31T23:30:00Z' }), true],
@@ -128,6 +131,9 @@ const RECORDS: [label: string, record: unknown, plain: boolean][] = [
   ['quantity 2.0', order({ line_items: line({ quantity: 2.0001 }) }), false],
   ['quantity -1', order({ line_items: line({ quantity: -1 }) }), false],
   ['quantity a word', order({ line_items: line({ quantity: 'two' }) }), false],
+  ['current quantity -1', order({ line_items: line({ current_quantity: -1 }) }), false],
+  ['current quantity 1.5', order({ line_items: line({ current_quantity: '1.5' }) }), false],
+  ['current quantity a word', order({ line_items: line({ current_quantity: 'one' }) }), false],
   ['a negative line price', order({ line_items: line({ price: -1 }) }), false],
   ['a line price with blanks', order({ line_items: line({ price: ' 49.90 ' }) }), false],
   ['a line price "12."', order({ line_items: line({ price: '12.' }) }), false],
@@ -183,6 +189,8 @@ describe('the raw orders that are plainly fine', () => {
     }
     // The slow way still finds the problems: a few of them, as the check words them.
     expect(byLabel.get('quantity -1')!.problem).toBe('line_items[0].quantity "-1" is negative');
+    expect(byLabel.get('current quantity -1')!.problem).toBe('line_items[0].current_quantity "-1" is negative');
+    expect(byLabel.get('current quantity 1.5')!.problem).toBe('line_items[0].current_quantity "1.5" is not a whole number');
     expect(byLabel.get('31 April')!.problem).toMatch(/^created_at "2023-04-31T10:00:00Z" is not a valid ISO 8601 date and time/);
     expect(byLabel.get('a refund dated the day before the run day')!.problem).toBeNull();
     expect(byLabel.get('a refund of no date, its transaction dated')!.problem).toBeNull();

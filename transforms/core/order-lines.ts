@@ -6,7 +6,10 @@ import { fxRateJoin, joinedRate, rateOn } from '../sql.ts';
 
 /**
  * One row per order line, with its order's date, counted flag and currency, its sales and its
- * unit cost (docs/metrics.md, "Products, stock and profit"). Lines come from staging with their
+ * unit cost (docs/metrics.md, "Products, stock and profit"). `quantity` is Shopify's, the units
+ * ordered; `sold_quantity` leaves out the units an order edit removed (staging's
+ * `removed_quantity`), and `line_sales` is of those units. Refunded units stay sold: the refund
+ * lines take them back. Lines come from staging with their
  * order left-joined, so a line whose order is not in core.orders (core.orders dropped it, or
  * only the lines were rebuilt with `--select`) shows up and fails the reference check instead
  * of disappearing.
@@ -19,7 +22,7 @@ export const coreOrderLines = defineModel({
   name: 'core.order_lines',
   dependsOn: ['staging.shopify_order_lines', 'staging.shopify_orders', 'core.orders', 'core.product_variants', 'staging.costs_unit_costs'],
   description:
-    "Order lines with the order's local date and counted flag; line_total = price × quantity − total_discount; line_sales net of every discount and of included tax; the unit cost valid on the order's date.",
+    "Order lines with the order's local date and counted flag; sold_quantity = quantity less the units an order edit removed; line_total = price × quantity − total_discount; line_sales of the units sold, net of every discount and of included tax; the unit cost valid on the order's date.",
   uniqueKey: ['order_id', 'line_id'],
   indexes: [['order_id'], ['order_date'], ['variant_id'], unlistedSoldVariantsIndex],
   checks: [
@@ -51,7 +54,12 @@ export const coreOrderLines = defineModel({
        where exists (select 1 from ${c.replaced('staging.costs_unit_costs')} u)`,
   },
   build: (db, ctx) => {
-    const lineSales = sql`(l.price * l.quantity - l.discount - case when so.taxes_included then l.tax else 0 end)`;
+    // A line an order edit took units off counts the units left: its discount and tax, allocated
+    // over the units ordered, count for the same share. A line without removed units is worked
+    // out as before, with no division.
+    const includedTax = sql`case when so.taxes_included then l.tax else 0 end`;
+    const lineSales = sql`(case when l.removed_quantity = 0 then l.price * l.quantity - l.discount - ${includedTax}
+      else l.price * (l.quantity - l.removed_quantity) - (l.discount + ${includedTax}) * (l.quantity - l.removed_quantity) / l.quantity end)`;
     return db
       .selectFrom('staging.shopify_order_lines as l')
       .leftJoin('core.orders as o', 'o.order_id', 'l.order_id')
@@ -81,6 +89,8 @@ export const coreOrderLines = defineModel({
         sql<string | null>`l.variant_title`.as('variant_title'),
         sql<string | null>`l.vendor`.as('vendor'),
         sql<number>`l.quantity`.as('quantity'),
+        sql<number>`l.removed_quantity`.as('removed_quantity'),
+        sql<number>`l.quantity - l.removed_quantity`.as('sold_quantity'),
         sql<string>`l.price`.as('price'),
         sql<string>`l.total_discount`.as('total_discount'),
         sql<string>`l.price * l.quantity - l.total_discount`.as('line_total'),

@@ -23,6 +23,7 @@ export function shopifyOrderProblem(ctx: TransformContext) {
     sql`(select string_agg(${amountProblem(at('shipping_lines', 's.ord', '.price'), sql`s.line->>'price'`)}, '; ') from ${jsonElements(sql`_record->'shipping_lines'`, 's', 'line')})`,
     sql`(select string_agg(nullif(concat_ws('; ',
         ${countProblem(at('line_items', 'l.ord', '.quantity'), sql`l.line->>'quantity'`)},
+        ${countProblem(at('line_items', 'l.ord', '.current_quantity'), sql`l.line->>'current_quantity'`)},
         ${amountProblem(at('line_items', 'l.ord', '.price'), sql`l.line->>'price'`)},
         ${amountProblem(at('line_items', 'l.ord', '.total_discount'), sql`l.line->>'total_discount'`)},
         (select string_agg(${amountProblem(sql.raw(`'line_items[' || (l.ord - 1) || '].discount_allocations[' || (d.ord - 1) || '].amount'`), sql`d.alloc->>'amount'`)}, '; ')
@@ -87,7 +88,7 @@ function orderFieldsPlain() {
 /**
  * An order that plainly has no problem ({@link shopifyOrderProblem} is null): its own fields
  * pass, its dates parse and fall within the range, every amount and quantity of its lines and
- * shipping lines is a plain number, and it has no refunds or plainly good ones. Most orders are;
+ * shipping lines (its `current_quantity` too) is a plain number, and it has no refunds or plainly good ones. Most orders are;
  * the check works out the problem of the others only. It runs where the model selects it, and
  * reads the dates the model parsed (`u.created_at`, `u.cancelled_at`, {@link plainParsedDate}):
  * matching their texts a second time cost some 3 s at a million orders.
@@ -98,7 +99,7 @@ function shopifyOrderPlain(ctx: TransformContext) {
   return sql<boolean>`(${orderFieldsPlain()}
     and ${plainParsedDate({ absent: sql`false`, at: sql.ref('u.created_at') }, range)}
     and ${plainParsedDate({ absent: sql`tx.cancelled_at is null`, at: sql.ref('u.cancelled_at') }, range)}
-    and ${plainJsonValues(record, '$.line_items[*].quantity', 'count')}
+    and ${plainJsonValues(record, ['$.line_items[*].quantity', '$.line_items[*].current_quantity'], 'count')}
     and ${plainJsonAmounts(
       record,
       ['$.line_items[*].price', '$.line_items[*].total_discount', '$.line_items[*].discount_allocations[*].amount', '$.line_items[*].tax_lines[*].price', '$.shipping_lines[*].price'],

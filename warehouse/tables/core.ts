@@ -66,7 +66,12 @@ export const coreColumns = {
     title: 'text?',
     variant_title: 'text?',
     vendor: 'text?',
+    /** The units ordered, including those refunded or removed by an order edit (Shopify's `quantity`). */
     quantity: 'integer',
+    /** The units an order edit removed (staging.shopify_order_lines.removed_quantity). */
+    removed_quantity: 'integer',
+    /** quantity − removed_quantity: the units the metrics count as sold (refunded units included; the refund lines take them back). */
+    sold_quantity: 'integer',
     price: 'numeric',
     total_discount: 'numeric',
     /** price × quantity − total_discount. */
@@ -77,7 +82,7 @@ export const coreColumns = {
     tax: 'numeric',
     /** The order's prices include tax. */
     taxes_included: 'boolean',
-    /** price × quantity − discount, less tax when taxes_included (docs/metrics.md, line sales). */
+    /** price × sold_quantity − discount, less tax when taxes_included, the discount and tax scaled by sold_quantity / quantity (docs/metrics.md, line sales). */
     line_sales: 'numeric',
     currency: 'text',
     line_total_rc: 'numeric',

@@ -62,7 +62,10 @@ export const stagingColumns = {
     title: 'text?',
     variant_title: 'text?',
     vendor: 'text?',
+    /** The units ordered, including those refunded or removed by an order edit (Shopify's `quantity`). */
     quantity: 'integer',
+    /** The units an order edit removed: quantity − current_quantity − the units refunded, never below 0; 0 without current_quantity. */
+    removed_quantity: 'integer',
     price: 'numeric',
     total_discount: 'numeric',
     /** The sum of the line's discount_allocations (else total_discount). */
