@@ -18,6 +18,11 @@ export interface EasyPostTracker {
   tracking_code?: string | null;
   carrier?: string | null;
   status?: string | null;
+  /**
+   * A return is marked on the Shipment ({@link EasyPostShipmentSummary.is_return}): EasyPost's
+   * examples of listed and retrieved trackers have no `is_return` (that of a tracker created by
+   * `POST /trackers` has `false`). Read when a tracker carries it.
+   */
   is_return?: boolean | null;
   shipment_id?: string | null;
   est_delivery_date?: string | null;
@@ -28,11 +33,17 @@ export interface EasyPostTracker {
   [key: string]: unknown;
 }
 
-/** What verite keeps of a Shipment: the order it belongs to and what its label cost. */
+/** What verite keeps of a Shipment: the order it belongs to, what its label cost, and whether it is a return label. */
 export interface EasyPostShipmentSummary {
   id: string;
   created_at: string | null;
   reference: string | null;
+  /**
+   * The Shipment's `is_return`: true for a return label (bought with `is_return: true`, the
+   * customer sending goods back); null when the Shipment does not say, absent from a summary
+   * landed before it was kept.
+   */
+  is_return?: boolean | null;
   print_custom_1: string | null;
   rate: string | null;
   currency: string | null;
@@ -44,6 +55,7 @@ interface RawShipment {
   id: string;
   created_at?: string | null;
   reference?: string | null;
+  is_return?: boolean | null;
   options?: { print_custom_1?: string | null } | null;
   selected_rate?: { rate?: string | number | null; currency?: string | null; carrier?: string | null; service?: string | null } | null;
 }
@@ -132,6 +144,7 @@ function summarise(s: RawShipment): EasyPostShipmentSummary {
     id: s.id,
     created_at: s.created_at ?? null,
     reference: text(s.reference),
+    is_return: typeof s.is_return === 'boolean' ? s.is_return : null,
     print_custom_1: text(s.options?.print_custom_1),
     rate: text(s.selected_rate?.rate),
     currency: text(s.selected_rate?.currency),

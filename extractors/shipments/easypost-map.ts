@@ -21,7 +21,8 @@ function scans(tracker: EasyPostTracker): { status: string; at: string }[] {
  *   the order number on the label); null for a tracker created for a label bought elsewhere.
  * - `shipped_at`: the first scan once the carrier holds the parcel; `delivered_at`: the first
  *   `delivered` scan before any `return_to_sender`; `returned_at`: the first `return_to_sender`
- *   scan. For a return label (`is_return`), its delivery is the return.
+ *   scan. For a return label (the Shipment's `is_return`, or the tracker's when it has one), its
+ *   `delivered` scan is the return (it reached the shop) and `delivered_at` stays null.
  * - `estimated_delivery_at`: the carrier's local date when given (a calendar date), else
  *   `est_delivery_date`.
  * - `shipping_cost`, `currency`: the purchased rate.
@@ -34,6 +35,7 @@ export function trackerToShipment(tracker: EasyPostTracker, shipment: EasyPostSh
   const returnedAt = history.find((s) => s.status === 'return_to_sender')?.at;
   const deliveredAt = history.find((s) => s.status === 'delivered' && (returnedAt === undefined || s.at < returnedAt))?.at;
   const localEstimate = tracker.carrier_detail?.est_delivery_date_local;
+  const isReturn = shipment?.is_return === true || tracker.is_return === true;
   const rate = shipment?.rate !== null && shipment?.rate !== undefined ? Number(shipment.rate) : NaN;
   return {
     order_id: shipment?.reference ?? shipment?.print_custom_1 ?? null,
@@ -42,8 +44,8 @@ export function trackerToShipment(tracker: EasyPostTracker, shipment: EasyPostSh
     service: tracker.carrier_detail?.service ?? shipment?.service ?? null,
     shipped_at: history.find((s) => CARRIER_HAS_IT.has(s.status))?.at ?? null,
     estimated_delivery_at: localEstimate && DATE_ONLY.test(localEstimate) ? localEstimate : (isoTimestamp(tracker.est_delivery_date) ?? null),
-    delivered_at: tracker.is_return ? null : (deliveredAt ?? null),
-    returned_at: tracker.is_return ? (deliveredAt ?? returnedAt ?? null) : (returnedAt ?? null),
+    delivered_at: isReturn ? null : (deliveredAt ?? null),
+    returned_at: isReturn ? (deliveredAt ?? returnedAt ?? null) : (returnedAt ?? null),
     status: tracker.status ?? null,
     shipping_cost: Number.isFinite(rate) ? rate : null,
     currency: shipment?.currency?.toUpperCase() ?? null,

@@ -54,6 +54,24 @@ describe('the EasyPost stand-in against the published shapes', () => {
     expect(((await get(`/trackers?${window}`)).body as { trackers: unknown[] }).trackers).toHaveLength(1);
   });
 
+  it("says on every Shipment whether it is a return label, as EasyPost does, and on no Tracker", async () => {
+    server.shipments.push({
+      id: 'shp_2', object: 'Shipment', created_at: '2024-05-01T00:00:00Z', reference: '#5000', options: {}, is_return: true,
+      selected_rate: { rate: '4.00', currency: 'USD', carrier: 'USPS', service: 'Priority' },
+    });
+    try {
+      expect((await get('/shipments/shp_1')).body).toMatchObject({ is_return: false });
+      expect((await get('/shipments/shp_2')).body).toMatchObject({ is_return: true });
+      const listed = (await get('/shipments?start_datetime=2024-04-01T00:00:00Z&end_datetime=2024-05-31T00:00:00Z')).body as { shipments: { id: string; is_return: boolean }[] };
+      expect(listed.shipments.map((s) => [s.id, s.is_return])).toEqual([['shp_2', true], ['shp_1', false]]);
+      expect((await get('/trackers/trk_1')).body).not.toHaveProperty('is_return');
+      const { is_return: _, ...withoutIt } = (await get('/shipments/shp_1')).body as Record<string, unknown>;
+      expect(problems(shipmentShape, withoutIt)).toEqual(['is_return: Invalid input: expected boolean, received undefined']);
+    } finally {
+      server.shipments.pop();
+    }
+  });
+
   it('answers errors in EasyPost\'s error envelope', async () => {
     for (const [path, key, status] of [['/trackers/trk_gone', API_KEY, 404], ['/trackers', 'EZAKwrong', 401]] as const) {
       const answer = await get(path, key);

@@ -261,6 +261,16 @@ describe('an EasyPost tracker as a shipment', () => {
     });
   });
 
+  it("takes a return label from the Shipment's is_return, and from the tracker's when it has one", () => {
+    const used = { ...tracker, tracking_details: [{ status: 'in_transit', datetime: '2024-05-09T20:00:00Z' }, { status: 'delivered', datetime: '2024-05-10T15:00:00Z' }] };
+    const back = { delivered_at: null, returned_at: '2024-05-10T15:00:00.000Z' };
+    expect(trackerToShipment(used, { ...shipment, is_return: true })).toMatchObject(back);
+    expect(trackerToShipment({ ...used, is_return: true }, { ...shipment, is_return: null })).toMatchObject(back);
+    expect(trackerToShipment({ ...used, is_return: false }, { ...shipment, is_return: true })).toMatchObject(back);
+    expect(trackerToShipment({ ...used, is_return: true }, undefined)).toMatchObject(back);
+    expect(trackerToShipment(used, { ...shipment, is_return: false })).toMatchObject({ delivered_at: '2024-05-10T15:00:00.000Z', returned_at: null });
+  });
+
   it('lists created-at windows of at most 30 days, overlapping by a second', () => {
     expect(listWindows('2024-01-01T00:00:00.000Z', '2024-02-15T00:00:00.000Z')).toEqual([
       { start: '2023-12-31T23:59:59.000Z', end: '2024-01-31T00:00:01.000Z' },

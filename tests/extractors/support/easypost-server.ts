@@ -32,6 +32,12 @@ export function easyPostTracker(fields: { id: string; created_at: string; tracki
   };
 }
 
+/**
+ * A Shipment as the stand-in answers it: `is_return` as EasyPost sends it on every Shipment
+ * (false unless the label was bought as a return), the record's own fields over it.
+ */
+const asEasyPostShipment = (item: Item): Item => ({ is_return: false, ...item });
+
 export interface SeenRequest {
   path: string;
   query: Record<string, string>;
@@ -49,7 +55,8 @@ interface Scripted {
  * `GET /v2/trackers` and `GET /v2/shipments` list records created strictly after
  * `start_datetime` and before `end_datetime` (a one-month span when one is missing), newest
  * first, `page_size` at most 100 (default 20), `before_id` for the next page and `has_more`;
- * `GET /v2/shipments/:id` and `GET /v2/trackers/:id` (404 once deleted); Basic auth with the API key as user name (401 otherwise). Answers
+ * `GET /v2/shipments/:id` and `GET /v2/trackers/:id` (404 once deleted), each Shipment with its
+ * `is_return` (false when a test does not set it); Basic auth with the API key as user name (401 otherwise). Answers
  * can be scripted (a 429 with Retry-After, a 500), and the server can go down for good.
  */
 export interface FakeEasyPost {
@@ -123,10 +130,10 @@ export async function startFakeEasyPost(apiKey: string): Promise<FakeEasyPost> {
       return send(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'down', errors: [] } });
     }
     if (req.method === 'GET' && url.pathname === '/v2/trackers') return send(res, 200, list(fake.trackers, 'trackers', query));
-    if (req.method === 'GET' && url.pathname === '/v2/shipments') return send(res, 200, list(fake.shipments, 'shipments', query));
+    if (req.method === 'GET' && url.pathname === '/v2/shipments') return send(res, 200, list(fake.shipments.map(asEasyPostShipment), 'shipments', query));
     const one = /^\/v2\/(shipments|trackers)\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && one) {
-      const found = (one[1] === 'shipments' ? fake.shipments : fake.trackers).find((s) => s.id === decodeURIComponent(one[2]!));
+      const found = (one[1] === 'shipments' ? fake.shipments.map(asEasyPostShipment) : fake.trackers).find((s) => s.id === decodeURIComponent(one[2]!));
       return found ? send(res, 200, found) : send(res, 404, { error: { code: 'NOT_FOUND', message: 'The requested resource could not be found.', errors: [] } });
     }
     send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}`, errors: [] } });

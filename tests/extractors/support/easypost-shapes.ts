@@ -7,6 +7,11 @@
  *   and `official/responses/shipments/shipment_all.json` (commit e298c040f2361e5e6d9f7d800fd20e500ba3865c):
  *   the Tracker's fields (TrackingDetail, TrackingLocation, CarrierDetail), and the list
  *   envelopes `{trackers | shipments, has_more}`;
+ * - `official/responses/shipments/shipment_return.json` (commit e298c040f2361e5e6d9f7d800fd20e500ba3865c)
+ *   and `official/docs/node/v5/returns/create.js` (commit 112a6d19063aa98934231fc436067d5016da2015):
+ *   a return label is a Shipment bought with `is_return: true`, and every Shipment says whether it
+ *   is one (`shipment_all.json` has `is_return: false`); the listed and retrieved Trackers
+ *   (`tracker_all.json`, `tracker_retrieve.json`) have no such field;
  * - the Tracker reference (docs.easypost.com/docs/trackers): `status` is one of unknown,
  *   pre_transit, in_transit, out_for_delivery, delivered, available_for_pickup,
  *   return_to_sender, failure, cancelled, error;
@@ -85,6 +90,7 @@ export const shipmentShape = z
     object: z.literal('Shipment'),
     created_at: timestamp,
     reference: nullableString,
+    is_return: z.boolean(),
     options: z.record(z.string(), z.unknown()),
     selected_rate: z.object({ rate: z.string(), currency: z.string(), carrier: z.string().optional(), service: z.string().optional() }).passthrough().nullable(),
   })
