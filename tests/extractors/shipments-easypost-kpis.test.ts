@@ -153,3 +153,39 @@ describe('a return label bought through EasyPost (is_return on the Shipment)', (
     ]);
   }, 120_000);
 });
+
+describe('a promised date EasyPost writes at midnight UTC, with no local date', () => {
+  /**
+   * Four parcels, each delivered at 12:00 UTC (08:00 in New York, 21:00 in Tokyo: the same day in
+   * both), promised on 2024-05-03 as EasyPost writes a day without a time, in three spellings,
+   * and one promised at a real time, 2024-05-03T18:00Z (14:00 on 2024-05-03 in New York, 03:00
+   * on 2024-05-04 in Tokyo).
+   */
+  function parcels(): void {
+    parcel({ n: 1, shipped: '2024-05-01T20:00:00Z', delivered: '2024-05-03T12:00:00Z', estDeliveryDate: '2024-05-03T00:00:00Z' });
+    parcel({ n: 2, shipped: '2024-05-01T20:00:00Z', delivered: '2024-05-04T12:00:00Z', estDeliveryDate: '2024-05-03T00:00:00.000Z' });
+    parcel({ n: 3, shipped: '2024-05-01T20:00:00Z', delivered: '2024-05-03T12:00:00Z', estDeliveryDate: '2024-05-03T00:00:00' });
+    parcel({ n: 4, shipped: '2024-05-01T20:00:00Z', delivered: '2024-05-03T12:00:00Z', estDeliveryDate: '2024-05-03T18:00:00Z' });
+  }
+
+  for (const [zone, promisedAtTime] of [['America/New_York', '2024-05-03'], ['Asia/Tokyo', '2024-05-04']] as const) {
+    it(`keeps it the calendar date 2024-05-03 in ${zone}: delivered that day is on time, the day after is late`, async () => {
+      parcels();
+      const wh = await pipeline(zone);
+      const raw = (await wh.pool.query(`select _record->>'estimated_delivery_at' as est from raw.shipments__shipments order by _key`)).rows;
+      expect(raw.map((r) => r.est)).toEqual(['2024-05-03', '2024-05-03', '2024-05-03', '2024-05-03T18:00:00.000Z']);
+      expect(await shipments(wh)).toEqual([
+        { tracking_number: 'EZ1', promised_date: '2024-05-03', delivered_date: '2024-05-03', returned_date: null, is_on_time: true },
+        { tracking_number: 'EZ2', promised_date: '2024-05-03', delivered_date: '2024-05-04', returned_date: null, is_on_time: false },
+        { tracking_number: 'EZ3', promised_date: '2024-05-03', delivered_date: '2024-05-03', returned_date: null, is_on_time: true },
+        // A time of day is an instant: its local date is the zone's.
+        { tracking_number: 'EZ4', promised_date: promisedAtTime, delivered_date: '2024-05-03', returned_date: null, is_on_time: true },
+      ]);
+      const days = (await kpiDaily(wh)).filter((r) => (r.shipments_delivered as number) > 0);
+      expect(days.map(({ date, shipments_delivered, shipments_on_time, shipments_delivered_with_promise }) => ({ date, shipments_delivered, shipments_on_time, shipments_delivered_with_promise }))).toEqual([
+        { date: '2024-05-03', shipments_delivered: 3, shipments_on_time: 3, shipments_delivered_with_promise: 3 },
+        { date: '2024-05-04', shipments_delivered: 1, shipments_on_time: 0, shipments_delivered_with_promise: 1 },
+      ]);
+    }, 120_000);
+  }
+});

@@ -271,6 +271,17 @@ describe('an EasyPost tracker as a shipment', () => {
     expect(trackerToShipment(used, { ...shipment, is_return: false })).toMatchObject({ delivered_at: '2024-05-10T15:00:00.000Z', returned_at: null });
   });
 
+  it('reads an est_delivery_date at midnight UTC, without a local date, as the calendar date it stands for', () => {
+    const promised = (est_delivery_date: string | null, est_delivery_date_local: string | null = null) =>
+      trackerToShipment({ ...tracker, est_delivery_date, carrier_detail: { service: 'Priority', est_delivery_date_local } }, shipment).estimated_delivery_at;
+    for (const midnight of ['2024-05-03T00:00:00Z', '2024-05-03T00:00:00.000Z', '2024-05-03T00:00:00', '2024-05-03T00:00:00+00:00']) expect(promised(midnight), midnight).toBe('2024-05-03');
+    // The carrier's local date comes first; any other time is an instant.
+    expect(promised('2024-05-03T00:00:00Z', '2024-05-04')).toBe('2024-05-04');
+    expect(promised('2024-05-03T18:00:00Z')).toBe('2024-05-03T18:00:00.000Z');
+    expect(promised('2024-05-03T00:00:00+02:00')).toBe('2024-05-02T22:00:00.000Z');
+    expect(promised(null)).toBeNull();
+  });
+
   it('lists created-at windows of at most 30 days, overlapping by a second', () => {
     expect(listWindows('2024-01-01T00:00:00.000Z', '2024-02-15T00:00:00.000Z')).toEqual([
       { start: '2023-12-31T23:59:59.000Z', end: '2024-01-31T00:00:01.000Z' },
