@@ -45,7 +45,8 @@ function scans(tracker: EasyPostTracker): { status: string; at: string }[] {
  *   scan. For a return label (the Shipment's `is_return`, or the tracker's when it has one), its
  *   `delivered` scan is the return (it reached the shop) and `delivered_at` stays null.
  * - `estimated_delivery_at`: the carrier's local date when given (a calendar date), else
- *   `est_delivery_date`, a calendar date when written at midnight UTC ({@link estimate}).
+ *   `est_delivery_date`, a calendar date when written at midnight UTC ({@link estimate}). It is
+ *   the carrier's latest estimate: a carrier moves it when the parcel is delayed.
  * - `shipping_cost`, `currency`: the purchased rate.
  *
  * The tracker itself is kept whole under `easypost_tracker`, and the shipment's summary under

@@ -11,6 +11,11 @@ const COUNTED_SHIPMENTS =
   'Only shipments matched to a counted order count: a shipment of a cancelled or test order is left out, like its order, and so is a shipment ' +
   'matched to no order of the shop (the metrics refresh warns when there are any).';
 
+/** What "promised" means in the on-time metrics (DECISIONLOG.md, "EasyPost return labels, and promised dates at midnight UTC"). */
+const PROMISED_IS_LATEST_ESTIMATE =
+  'The promised date is the latest estimate the carrier (or the 3PL export) gave for the parcel, not the first: carriers move the estimate when ' +
+  'a parcel is delayed and only the newest version of a shipment is kept, so a delayed parcel whose estimate moved can count on time.';
+
 export const shipmentsDelivered = metric('fulfilment', {
   name: 'shipments_delivered',
   label: 'Shipments delivered',
@@ -25,7 +30,7 @@ export const shipmentsDelivered = metric('fulfilment', {
 export const shipmentsOnTime = metric('fulfilment', {
   name: 'shipments_on_time',
   label: 'Shipments delivered on time',
-  description: `Of the shipments delivered on the date, those whose local delivery date is on or before the local date of the promised (estimated) delivery. ${COUNTED_SHIPMENTS}`,
+  description: `Of the shipments delivered on the date, those whose local delivery date is on or before the local date of the promised (estimated) delivery. ${PROMISED_IS_LATEST_ESTIMATE} ${COUNTED_SHIPMENTS}`,
   formula: 'of those, the ones whose local delivery date ≤ the local date of the promised (estimated) delivery',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
@@ -36,7 +41,7 @@ export const shipmentsOnTime = metric('fulfilment', {
 export const shipmentsDeliveredWithPromise = metric('fulfilment', {
   name: 'shipments_delivered_with_promise',
   label: 'Shipments delivered with a promised date',
-  description: 'Of the shipments delivered on the date, those that carry a promised (estimated) delivery date: the denominator of on_time_delivery_rate.',
+  description: "Of the shipments delivered on the date, those that carry a promised (estimated) delivery date, the carrier's latest: the denominator of on_time_delivery_rate.",
   formula: 'delivered shipments that have a promised date',
   unit: 'count',
   views: [...KPI_PERIOD_VIEWS],
@@ -49,7 +54,7 @@ export const onTimeDeliveryRate = metric('fulfilment', {
   label: 'On-time delivery rate',
   description:
     'Share of delivered shipments with a promise that arrived by the promised date; shipments without a promised date are left out of both parts. ' +
-    'Over a date range: SUM(shipments_on_time) / SUM(shipments_delivered_with_promise).',
+    `${PROMISED_IS_LATEST_ESTIMATE} Over a date range: SUM(shipments_on_time) / SUM(shipments_delivered_with_promise).`,
   formula: '`shipments_on_time / shipments_delivered_with_promise` (the denominator counts only delivered shipments that have a promised date)',
   unit: 'ratio',
   display: 'percent',
