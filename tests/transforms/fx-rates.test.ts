@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => wh?.close());
 
-const rows = async (query: string) => (await wh.pool.query(query)).rows as Record<string, any>[];
+const rows = async (query: string, on: Warehouse = wh) => (await on.pool.query(query)).rows as Record<string, any>[];
 
 describe('exchange rates carried forward', () => {
   it('carries a rate to the 7th day after it was published, and no further', async () => {
@@ -131,6 +131,70 @@ describe('rates that will not do, landed without the file source', () => {
       { key: 'EURO|JPY|2024-03-01', reason: 'base "EURO" is not an ISO 4217 currency code' },
       { key: 'EUR|CHF|2024-03-01', reason: 'rate "0" is zero' },
       { key: 'EUR|GBP|2024-03-01', reason: 'rate "n/a" is not a decimal amount' },
+    ]);
+  });
+});
+
+/**
+ * A rates file for a currency the ECB does not publish, written to EUR (docs/sources/fx.md: "1
+ * base is worth rate quote"), beside the ECB's EUR-based rates; reporting in USD.
+ *   4 March: 1 ARS = 0.0011 EUR, 1 EUR = 1.085 USD: 1 ARS = 0.0011 × 1.085 = 0.0011935 USD.
+ *   5 March: ARS→USD given as well (0.0013): the direct pair wins over the cross rate. HUF both
+ *     ways, 1 HUF = 0.00251 EUR (the file) and 1 EUR = 400 HUF (the ECB), 400 × 0.00251 = 1.004,
+ *     close enough not to be warned of: the row to EUR wins, 0.00251 × 1.085 = 0.00272335 USD
+ *     (not 1.085 / 400 = 0.0027125).
+ *   6 March: no EUR→USD, only USD→EUR 0.8: 1 ARS = 0.0011 / 0.8 = 0.001375 USD.
+ *   7 March: EUR→ARS 0.0011 beside ARS→EUR 0.0011 (one of them written the wrong way round):
+ *     warned of; the row to EUR is used, 0.0011 × 1.09 = 0.001199.
+ * An order of 50,000 ARS on 4 March is 50,000 × 0.0011935 = 59.675 USD.
+ */
+describe("a rates file's row to EUR", () => {
+  let fx: Warehouse;
+  afterAll(async () => fx?.close());
+
+  it('serves the cross rate through EUR, after the direct pair and before the EUR-based row of its day', async () => {
+    fx = await createTestDatabase('fx_to_eur');
+    await landRecords(fx.pool, 'fx', 'rates', [
+      { date: '2024-03-04', base: 'EUR', quote: 'USD', rate: 1.085 },
+      { date: '2024-03-04', base: 'ARS', quote: 'EUR', rate: 0.0011 },
+      { date: '2024-03-05', base: 'EUR', quote: 'USD', rate: 1.085 },
+      { date: '2024-03-05', base: 'ARS', quote: 'EUR', rate: 0.0012 },
+      { date: '2024-03-05', base: 'ARS', quote: 'USD', rate: 0.0013 },
+      { date: '2024-03-05', base: 'HUF', quote: 'EUR', rate: 0.00251 },
+      { date: '2024-03-05', base: 'EUR', quote: 'HUF', rate: 400 },
+      { date: '2024-03-06', base: 'USD', quote: 'EUR', rate: 0.8 },
+      { date: '2024-03-06', base: 'ARS', quote: 'EUR', rate: 0.0011 },
+      { date: '2024-03-07', base: 'EUR', quote: 'USD', rate: 1.09 },
+      { date: '2024-03-07', base: 'ARS', quote: 'EUR', rate: 0.0011 },
+      { date: '2024-03-07', base: 'EUR', quote: 'ARS', rate: 0.0011 },
+    ]);
+    await landRecords(fx.pool, 'shopify', 'orders', [order({ id: 1, created_at: '2024-03-04T14:00:00Z', currency: 'ARS', total: '50000.00', customer: 1 })]);
+    const result = await runModels(fx.db, config, { models, now: NOW });
+    expect(result.error).toBeUndefined();
+    const got = await rows(
+      `select currency, date, method, rate from core.fx_rates
+        where (currency = 'ARS' and date between '2024-03-04' and '2024-03-07') or (currency = 'HUF' and date = '2024-03-05')
+        order by currency, date`,
+      fx,
+    );
+    expect(got.map((r) => [r.currency, r.date, r.method])).toEqual([
+      ['ARS', '2024-03-04', 'cross'],
+      ['ARS', '2024-03-05', 'direct'],
+      ['ARS', '2024-03-06', 'cross'],
+      ['ARS', '2024-03-07', 'cross'],
+      ['HUF', '2024-03-05', 'cross'],
+    ]);
+    const rates = got.map((r) => Number(r.rate));
+    expect(rates[0]).toBeCloseTo(0.0011935, 15);
+    expect(rates[1]).toBeCloseTo(0.0013, 15);
+    expect(rates[2]).toBeCloseTo(0.001375, 15);
+    expect(rates[3]).toBeCloseTo(0.001199, 15);
+    expect(rates[4]).toBeCloseTo(0.00272335, 15);
+    const orders = await rows(`select total_price_rc from core.orders`, fx);
+    expect(Number(orders[0]!.total_price_rc)).toBeCloseTo(59.675, 9);
+    expect(result.warnings).toEqual([
+      "staging.fx_rates: exchange rates that look written the wrong way round: ARS→EUR is 0.0011 and EUR→ARS 0.0011 on 2024-03-07, which are not each other's inverse. " +
+        'A row of a rates file means 1 base is worth rate quote (docs/sources/fx.md); correct the file and import it again',
     ]);
   });
 });

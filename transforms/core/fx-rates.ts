@@ -9,8 +9,10 @@ export const MAX_CARRY_DAYS = 7;
 
 /**
  * A rate per date and currency into the reporting currency: the direct pair, else the inverse
- * of the opposite pair, else the cross rate through EUR (the ECB publishes EUR-based rates);
- * a day without a published rate takes the last one, for at most {@link MAX_CARRY_DAYS} days.
+ * of the opposite pair, else the cross rate through EUR (the ECB publishes EUR-based rates; a
+ * rates file's row to EUR, `ARS,EUR,0.0011`, serves as well, and wins over the EUR-based row of
+ * its day); a day without a published rate takes the last one, for at most
+ * {@link MAX_CARRY_DAYS} days.
  */
 export const coreFxRates = defineModel({
   name: 'core.fx_rates',
@@ -22,15 +24,34 @@ export const coreFxRates = defineModel({
     const r = sql.lit(ctx.reportingCurrency);
     return db
       .selectFrom(sql<{ date: string; currency: string; rate: string; method: string; rate_date: string }>`(
-        with published as (
+        -- The two legs of a cross rate, each a fraction (num / den: no rate is rounded by a
+        -- division before the last one). 1 unit of a currency in EUR: its row to EUR (1 ARS is
+        -- worth 0.0011 EUR, a rates file's) before the inverse of the EUR-based one (the ECB's);
+        -- 1 EUR in the reporting currency: the row from EUR before the inverse of the opposite
+        -- one. Each leg takes the row written from the currency, as the direct pair wins below.
+        with in_eur as (
+          select distinct on (date, currency) date, currency, num, den from (
+            select date, base as currency, rate as num, 1::numeric as den, 1 as leg from staging.fx_rates where quote = 'EUR' and base <> 'EUR'
+            union all
+            select date, quote, 1::numeric, rate, 2 from staging.fx_rates where base = 'EUR' and quote <> 'EUR'
+          ) legs order by date, currency, leg
+        ),
+        eur_in_reporting as (
+          select distinct on (date) date, num, den from (
+            select date, rate as num, 1::numeric as den, 1 as leg from staging.fx_rates where base = 'EUR' and quote = ${r}
+            union all
+            select date, 1::numeric, rate, 2 from staging.fx_rates where base = ${r} and quote = 'EUR'
+          ) legs order by date, leg
+        ),
+        published as (
           select date, base as currency, rate, 'direct' as method, 1 as priority from staging.fx_rates where quote = ${r} and base <> ${r}
           union all
           select date, quote, 1 / rate, 'inverse', 2 from staging.fx_rates where base = ${r} and quote <> ${r}
           union all
-          select a.date, a.quote, b.rate / a.rate, 'cross', 3
-            from staging.fx_rates a
-            join staging.fx_rates b on b.date = a.date and b.base = 'EUR' and b.quote = ${r}
-           where a.base = 'EUR' and a.quote not in (${r}, 'EUR')
+          select x.date, x.currency, (x.num * e.num) / (x.den * e.den), 'cross', 3
+            from in_eur x
+            join eur_in_reporting e on e.date = x.date
+           where x.currency not in (${r}, 'EUR')
         ),
         best as (
           select distinct on (date, currency) date, currency, rate, method from published order by date, currency, priority
