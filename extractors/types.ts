@@ -78,7 +78,18 @@ export interface Stream<C = unknown> extends StreamIdentity {
    * it while another has it, naming that sheet, as the file drop leaves such a file unread.
    */
   sheetLacks?(row: Record<string, unknown>, config: C | undefined): string[];
+  /**
+   * A check of the mapped records of one file, made anew for each file (a record it refuses is
+   * quarantined with its reason): a file drop and `verite import` read a file through it alike.
+   */
+  fileRowCheck?(): FileRowCheck;
 }
+
+/**
+ * Looks at the records of one file in order, each with its location (`3pl.csv:7`): says why a
+ * record is refused, or nothing.
+ */
+export type FileRowCheck = (record: Record<string, unknown>, location: string | undefined) => string | undefined;
 
 /** A source: a named list of streams sharing one config entry. */
 export interface Source<C = unknown> {

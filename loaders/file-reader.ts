@@ -50,7 +50,8 @@ export class FileFormatError extends Error {
 }
 
 /** Turns a CSV row (column → text) into a record, or says why it cannot. */
-export type CsvRowMapper = (row: Record<string, string>) => Record<string, unknown>;
+/** A CSV row as a record, told where the row is (`3pl.csv:7`); throws with the reason to refuse it. */
+export type CsvRowMapper = (row: Record<string, string>, location: string) => Record<string, unknown>;
 
 /** What is read to decide whether a file is what its extension says. */
 const SNIFF_BYTES = 64 * 1024;
@@ -926,7 +927,7 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: strin
         continue;
       }
       try {
-        yield new LocatedRecord(map(row), location);
+        yield new LocatedRecord(map(row, location), location);
       } catch (error) {
         yield new RejectedRecord(JSON.stringify(row), (error as Error).message, location);
       }

@@ -78,10 +78,19 @@ export function registerImport(program: Command, known: KnownSources): void {
         const amounts = registered?.amountsOf && !configuredMark ? await fileDecimalMark(file, (row) => registered.amountsOf!(row, sourceConfig), sheetChoice) : {};
         if (amounts.doubtful) process.stderr.write(`verite: warning: ${doubtfulAmountWarning({ source: sourceName, stream: streamName }, basename(file), amounts.doubtful)}\n`);
         const sheet = registered?.amountsOf ? { decimalMark: amounts.mark, typedDates: formatOf(file) === 'xlsx' } : undefined;
-        const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>) => registered.mapCsvRow!(row, sourceConfig, sheet) : undefined;
-        // A file source's JSON objects go through its mapping too, as its run reads them.
-        const mapJson = registered?.mapJsonRecord ? (row: Record<string, unknown>) => registered.mapJsonRecord!(row, sourceConfig, sheet) : undefined;
         const read = async function* () {
+          // The file's rows are checked together (two parcels under one key), each reading anew.
+          const check = registered?.fileRowCheck?.();
+          const checked = (record: Record<string, unknown>, location: string | undefined) => {
+            const refusal = check?.(record, location);
+            if (refusal) throw new Error(refusal);
+            return record;
+          };
+          const mapCsvRow = registered?.mapCsvRow ? (row: Record<string, string>, location: string) => checked(registered.mapCsvRow!(row, sourceConfig, sheet), location) : undefined;
+          // A file source's JSON objects go through its mapping too, as its run reads them.
+          const mapJson = registered?.mapJsonRecord
+            ? (row: Record<string, unknown>, location?: string) => checked(registered.mapJsonRecord!(row, sourceConfig, sheet), location)
+            : undefined;
           for await (const records of readRecordsFile(file, { mapCsvRow, sheet: sheetChoice })) yield mapJson ? records.map((item) => mapJsonItem(item, mapJson)) : records;
         };
         const name = basename(file);

@@ -7,9 +7,10 @@ import { ExtractError } from '../../lib/errors.ts';
 import { didYouMean } from '../../lib/names.ts';
 import { formatOf, readRecordsFile, workbookFit, type SheetChoice } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
-import type { ColumnMarks, Page, ReadContext } from '../types.ts';
+import type { ColumnMarks, FileRowCheck, Page, ReadContext } from '../types.ts';
 import { decimalMarkOf, doubtfulAmount, missingColumns, shipmentMapper, shipmentSheetLacks, type DecimalMark, type RowMapper } from './column-mapping.ts';
 import { listDropFiles, setSheetIn, wrongSheet, type DropFile } from './drop-files.ts';
+import { parcelsOfOneFile } from './parcels.ts';
 
 export interface FileDropOptions {
   /** Records per page (a page is one transaction); default the file reader's. */
@@ -50,6 +51,8 @@ export interface DropSpec {
   decimalMark?: DecimalMark;
   /** What a workbook's sheet lacks to be read as this stream's (default {@link DropSpec.missingColumns}). */
   sheetLacks?: (row: Record<string, unknown>) => string[];
+  /** A check of each file's mapped records, made anew for each file (the stream's {@link Stream.fileRowCheck}). */
+  fileRowCheck?: () => FileRowCheck;
 }
 
 /** The shipments file drop (see {@link readDropFiles}). */
@@ -64,6 +67,7 @@ export function readFileDrop(ctx: ReadContext<ShipmentsConfig>, options: FileDro
     sheetLacks: (row) => shipmentSheetLacks(row, config),
     sheet: config.sheet,
     decimalMark: config.decimalMark,
+    fileRowCheck: parcelsOfOneFile,
   };
   return readDropFiles(ctx, spec, options);
 }
@@ -131,7 +135,8 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
     if (doubtful) ctx.warnOnce(doubtfulAmountWarning(spec, file.name, doubtful));
     log.info({ file: file.name, bytes: print.size, ...(decimalMark ? { decimalMark } : {}) }, 'landing export file');
     let firstRow = true;
-    const mapRow = (row: Record<string, unknown>) => {
+    const check = spec.fileRowCheck?.();
+    const mapRow = (row: Record<string, unknown>, location?: string) => {
       if (firstRow) {
         firstRow = false;
         const missing = spec.missingColumns(row);
@@ -141,7 +146,11 @@ export async function* readDropFiles(ctx: ReadContext<unknown>, spec: DropSpec, 
           ctx.warnOnce(`${spec.source}: ${file.name} has no column ${missing.map((c) => `"${c}"${didYouMean(c, columns)}`).join(', ')}, which the columns mapping names`);
         }
       }
-      return spec.mapRow(row, { decimalMark, typedDates: formatOf(file.path) === 'xlsx' });
+      const record = spec.mapRow(row, { decimalMark, typedDates: formatOf(file.path) === 'xlsx' });
+      // Refused as the row itself, as a row the mapping refuses is.
+      const refusal = check?.(record, location);
+      if (refusal) throw new Error(refusal);
+      return record;
     };
     let held: unknown[] | undefined;
     let records = 0;
@@ -275,7 +284,7 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
 }
 
 /** A JSON record of a `.jsonl`/`.json` export through the mapping; CSV rows are mapped by the reader. */
-export function mapJsonItem(item: unknown, mapRow: (row: Record<string, unknown>) => Record<string, unknown>): unknown {
+export function mapJsonItem(item: unknown, mapRow: (row: Record<string, unknown>, location?: string) => Record<string, unknown>): unknown {
   if (!(item instanceof RawText)) return item;
   let value: unknown;
   try {
@@ -285,7 +294,7 @@ export function mapJsonItem(item: unknown, mapRow: (row: Record<string, unknown>
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return item;
   try {
-    return new LocatedRecord(mapRow(value as Record<string, unknown>), item.location);
+    return new LocatedRecord(mapRow(value as Record<string, unknown>, item.location), item.location);
   } catch (error) {
     return new RejectedRecord(item.text, (error as Error).message, item.location);
   }

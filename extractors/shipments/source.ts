@@ -4,6 +4,7 @@ import type { Page, ReadContext, Source, Stream } from '../types.ts';
 import { mapShipmentRow, shipmentMapper, shipmentSheetLacks } from './column-mapping.ts';
 import { readEasyPost } from './easypost-read.ts';
 import { readFileDrop } from './file-drop.ts';
+import { parcelsOfOneFile } from './parcels.ts';
 
 async function* readShipments(ctx: ReadContext<ShipmentsConfig>): AsyncGenerator<Page> {
   if (ctx.config.path !== undefined) {
@@ -27,6 +28,7 @@ export const shipmentsStream: Stream<ShipmentsConfig> = {
   amountsOf: (row, config) => shipmentMapper(config).amountsOf(row),
   amountColumns: (config) => shipmentMapper(config).amountColumns,
   sheetLacks: (row, config) => shipmentSheetLacks(row, config),
+  fileRowCheck: parcelsOfOneFile,
 };
 
 /** Carrier and 3PL shipments: a file drop of CSV/JSONL exports, and EasyPost trackers. */

@@ -230,6 +230,56 @@ describe('the shipments file drop, read by the pipeline', () => {
     expect(await rows(`select name, records from ops.landed_files where name like 'week-%' or name like '~$%'`)).toEqual([{ name: 'week-19.csv', records: 1 }]);
   });
 
+  it('refuses a second parcel of one order and carrier without a tracking number in a file, naming the first; a later file updates the parcel', async () => {
+    const drop = join(root, 'parcels-drop');
+    mkdirSync(drop);
+    // Lines 2 and 5: two parcels of #1002 by DHL, 5.00 and 6.00, neither with a tracking number:
+    // one key (#1002|DHL), so the second would have replaced the first, one parcel of 6.00. Lines 3
+    // and 4 are one parcel twice (its tracking number): the later line wins, as before.
+    writeFileSync(
+      join(drop, 'parcels-1.csv'),
+      'Order Ref,Tracking #,Carrier,Ship Date,Cost,Currency\n#1002,,DHL,04/03/2024,5.00,EUR\n#1003,3Z 003,UPS,04/03/2024,4.00,EUR\n#1003,3Z 003,UPS,05/03/2024,4.00,EUR\n#1002,,DHL,04/03/2024,6.00,EUR\n',
+    );
+    const columns = { 'Order Ref': 'order_id', 'Tracking #': 'tracking_number', Carrier: 'carrier', 'Ship Date': 'shipped_at', Cost: 'shipping_cost', Currency: 'currency' } as const;
+    const settings = config(drop, { columns, dateFormat: 'DD/MM/YYYY' });
+    const first = await runPipeline({ warehouse: wh, config: settings, log: logger(), only: ['shipments'], steps: [] });
+    expect(first.status, first.warnings.join('\n')).toBe('succeeded');
+    expect(await record('#1002|DHL')).toMatchObject({ order_id: '#1002', tracking_number: null, shipping_cost: 5 });
+    expect(await record('3Z003')).toMatchObject({ shipped_at: '2024-03-05' });
+    const held = await rows(`select location, reason, raw from ops.quarantine where location like 'parcels-%'`);
+    expect(held).toEqual([
+      {
+        location: 'parcels-1.csv:5',
+        reason:
+          'line 5 has the same order #1002 and carrier DHL as line 2 and no tracking number: two parcels need a tracking number each to be told apart (docs/sources/shipments.md); the first is landed',
+        // The row as the file wrote it, as for a row the mapping refuses.
+        raw: JSON.stringify({ 'Order Ref': '#1002', 'Tracking #': '', Carrier: 'DHL', 'Ship Date': '04/03/2024', Cost: '6.00', Currency: 'EUR' }),
+      },
+    ]);
+    // A later file naming the order and carrier again is the same parcel, updated.
+    writeFileSync(join(drop, 'parcels-2.csv'), 'Order Ref,Tracking #,Carrier,Ship Date,Cost,Currency\n#1002,,DHL,04/03/2024,5.50,EUR\n');
+    const second = await runPipeline({ warehouse: wh, config: settings, log: logger(), only: ['shipments'], steps: [] });
+    expect(second.status, second.warnings.join('\n')).toBe('succeeded');
+    expect(await record('#1002|DHL')).toMatchObject({ shipping_cost: 5.5 });
+    expect(await rows(`select location from ops.quarantine where location like 'parcels-%'`)).toEqual([{ location: 'parcels-1.csv:5' }]);
+
+    // `verite import` reads a file the same way.
+    const file = join(root, 'parcels-import.jsonl');
+    writeFileSync(file, '{"order_id": "#1004", "carrier": "DHL", "shipping_cost": 3}\n{"order_id": "#1004", "carrier": "DHL", "shipping_cost": 4}\n');
+    const configFile = join(root, 'parcels.config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { shipments: { path: join(root, 'unused') } } }));
+    const imported = await runCli(['import', 'shipments', 'shipments', file], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: configFile } });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(await record('#1004|DHL')).toMatchObject({ shipping_cost: 3 });
+    expect(await rows(`select location, reason from ops.quarantine where location like 'parcels-import%'`)).toEqual([
+      {
+        location: 'parcels-import.jsonl:2',
+        reason:
+          'line 2 has the same order #1004 and carrier DHL as line 1 and no tracking number: two parcels need a tracking number each to be told apart (docs/sources/shipments.md); the first is landed',
+      },
+    ]);
+  });
+
   it('issue 17: names the file and line of a JSON line the mapping reads but the loader refuses', async () => {
     const drop = join(root, 'keyless-drop');
     mkdirSync(drop);
