@@ -38,6 +38,7 @@ import { definitionProblems, dimensionDefinitions, metricDefinitions } from './d
 import type { MetricDefinition, MetricTableName } from './definition.ts';
 import { metricLogs, metricViews } from './views/index.ts';
 import { CUSTOMER_STATE_VIEWS, updateCustomerState } from './customer-state.ts';
+import { countedShipments } from './views/counted-shipments.ts';
 import { consumeInputs, fillDates, fullRefreshReason, IncrementalPlanner, shapeOf, viewSignature, type ChangedInputs, type TablePlan } from './refresh-plan.ts';
 import { metricsContext, type MetricLog, type MetricsContext, type MetricView } from './view.ts';
 
@@ -81,6 +82,12 @@ export interface MetricsRefreshResult {
    * the refresh succeeded: the fulfilment metrics leave them out (DECISIONLOG.md, "Metrics").
    */
   unmatchedShipments?: number;
+  /**
+   * Shipments the fulfilment metrics count whose shipping cost is in no day's `shipping_cost`:
+   * they have no shipped date (METRICS.md dates the cost by the day shipped), counted when the
+   * refresh succeeded, with their cost in the reporting currency (text, rounded to the cent).
+   */
+  undatedShipments?: { count: number; cost: string };
   /** What a reader of the metrics should know about the data, one sentence each; each was logged as a warning. */
   warnings?: string[];
   /** What `metrics.data_status` was published with, when the refresh succeeded. */
@@ -101,6 +108,31 @@ export function unmatchedShipmentsWarning(count: number): string | undefined {
   if (count <= 0) return undefined;
   const [shipments, match, are] = count === 1 ? ['shipment', 'matches', 'is'] : ['shipments', 'match', 'are'];
   return `${count} ${shipments} ${match} no order of the shop and ${are} left out of the fulfilment metrics; check the shipments source's order_id mapping`;
+}
+
+/**
+ * The warning for shipments with a shipping cost and no shipped date: `shipping_cost` sums the
+ * cost of the shipments shipped on each date (METRICS.md), so theirs is in no day's, nor in
+ * `logistics_cost_per_order` or `contribution_profit`; the refresh says so rather than leaving
+ * it out silently. A 3PL export without a ship-date column is the usual cause. Undefined when
+ * there are none.
+ */
+export function undatedShipmentsWarning(count: number, cost: string, currency: string): string | undefined {
+  if (count <= 0) return undefined;
+  const [shipments, are] = count === 1 ? ['shipment', 'is'] : ['shipments', 'are'];
+  return `${count} ${shipments} without a shipped date, ${cost} ${currency} of shipping cost, ${are} in no day's shipping_cost: give the file a shipped date column (docs/sources/shipments.md)`;
+}
+
+/**
+ * The shipments the fulfilment metrics count (matched to a counted order) that have a shipping
+ * cost and no shipped date, and that cost in the reporting currency, rounded to the cent.
+ */
+async function countUndatedShipments(db: Transaction<Database>): Promise<{ count: number; cost: string }> {
+  const res = await sql<{ n: number; cost: string }>`
+    select count(*)::int as n, round(coalesce(sum(s.shipping_cost_rc), 0), 2)::text as cost
+      from (${countedShipments(db)}) s
+     where s.shipped_date is null and s.shipping_cost_rc <> 0`.execute(db);
+  return { count: res.rows[0]?.n ?? 0, cost: res.rows[0]?.cost ?? '0.00' };
 }
 
 /** Shipments with no order: `core.shipments` rows whose `order_id` the transforms could not match. */
@@ -161,7 +193,9 @@ export interface RefreshOptions {
  * published from what was landed, and say from which day it is incomplete.
  *
  * Then it counts the shipments matched to no order, which every fulfilment metric leaves out,
- * and warns when there are any (`unmatchedShipments`, `warnings`).
+ * and warns when there are any (`unmatchedShipments`, `warnings`); and likewise the counted
+ * shipments with a shipping cost and no shipped date, whose cost is in no day's `shipping_cost`
+ * (`undatedShipments`).
  *
  * Returns a result per table; never throws for a database error.
  */
@@ -300,6 +334,7 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
     current = 'core.shipments';
     currentSql = undefined;
     const unmatchedShipments = await countUnmatchedShipments(trx);
+    const undatedShipments = await countUndatedShipments(trx);
     // Phase 2: swap, then commit at once.
     for (const p of planned) if (p.only) await sql`drop view ${sql.id(`${p.name}__merged`)}`.execute(trx);
     const tables: TableRefresh[] = [];
@@ -342,6 +377,11 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
       warnings.push(unmatched);
       log?.warn({ unmatchedShipments }, unmatched);
     }
+    const undated = undatedShipmentsWarning(undatedShipments.count, undatedShipments.cost, config.reportingCurrency);
+    if (undated) {
+      warnings.push(undated);
+      log?.warn({ undatedShipments: undatedShipments.count, undatedShippingCost: undatedShipments.cost }, undated);
+    }
     // Tables rebuilt in full get fresh statistics; a few rows replaced by date are left to autovacuum.
     await analyze(
       warehouse,
@@ -353,6 +393,7 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
       tables,
       ...(fullReason === undefined ? {} : { fullRefreshReason: fullReason }),
       unmatchedShipments,
+      undatedShipments,
       warnings,
       dataStatus: { completeThrough: bounds.complete, streams: published },
     };

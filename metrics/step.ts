@@ -12,8 +12,8 @@ function howRefreshed(result: MetricsRefreshResult): string {
  * The metrics refresh as the step `verite run` takes after the transforms: the metric tables
  * brought up to date in one transaction (incrementally unless `full`), or none (the previous set
  * stays) with the failing table named. The refresh's warnings (shipments matched to no order,
- * left out of the fulfilment metrics) follow the summary, so the run's output says them too,
- * not only the log.
+ * left out of the fulfilment metrics; shipments without a shipped date, whose cost is in no
+ * day's shipping_cost) follow the summary, so the run's output says them too, not only the log.
  */
 export function metricsRefreshStep(options: { full?: boolean } = {}): PostLoadStep {
   return {

@@ -92,7 +92,9 @@ export const avgDeliveryDays = metric('fulfilment', {
 export const shippingCost = metric('fulfilment', {
   name: 'shipping_cost',
   label: 'Shipping cost',
-  description: `Shipping cost of the shipments shipped on the date (local date of \`shipped_at\`), converted at the rate of that date. ${COUNTED_SHIPMENTS}`,
+  description:
+    'Shipping cost of the shipments shipped on the date (local date of `shipped_at`), converted at the rate of that date. A shipment without a shipped date ' +
+    `is in no day's shipping cost (the metrics refresh warns when there are any, with their cost). ${COUNTED_SHIPMENTS}`,
   formula: 'shipping cost of shipments shipped that date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
