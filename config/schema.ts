@@ -508,6 +508,12 @@ export const scheduleEntry = z
   })
   .strict();
 
+/**
+ * What a chat webhook is sent as: `auto` tells it from the URL's host (Teams Workflows, Discord,
+ * else Slack-compatible); the others name it (scheduler/webhook-flavour.ts).
+ */
+const webhookFormat = z.enum(['auto', 'slack', 'teams', 'discord']);
+
 /** A report delivered on a schedule (docs/reports.md): written into `reportsDir`, then sent. */
 export const reportEntry = z
   .object({
@@ -515,9 +521,14 @@ export const reportEntry = z
     kind: z.enum(['weekly', 'monthly', 'quarterly']),
     to: z
       .object({
-        /** A Slack-compatible incoming webhook (`{"text": …}`), or the env var holding it. */
+        /**
+         * A chat webhook, or the env var holding it: Slack-compatible (`{"text": …}`), a Teams
+         * Workflows webhook (an Adaptive Card) or Discord's (`{"content": …}`), told from its host.
+         */
         webhook: z.string().url().optional(),
         webhookEnv: envName.optional(),
+        /** The webhook's format when its host does not tell it (a proxy, a domain of the shop's own); default `auto`. */
+        webhookFormat: webhookFormat.optional(),
         email: z
           .object({
             /** The env var holding the SMTP URL (smtp://user:password@host:587), a secret. */
@@ -600,6 +611,8 @@ export const configSchema = z
       .object({
         webhookUrl: z.string().url().optional(),
         webhookUrlEnv: envName.optional(),
+        /** The alert webhook's format when its host does not tell it; default `auto` (scheduler/webhook-flavour.ts). */
+        webhookFormat: webhookFormat.optional(),
         /**
          * A monitor's ping URL (healthchecks.io, Cronitor, …), fetched after each run of every
          * source that succeeded, or the env var holding it (scheduler/heartbeat.ts).

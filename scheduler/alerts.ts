@@ -9,6 +9,7 @@ import { freshnessLimit, hasOwnFreshnessLimit, streamStatus } from '../pipeline/
 import type { Warehouse } from '../warehouse/connection.ts';
 import { BUILT_IN_ALERT_METRICS, metricParts } from './alert-metrics.ts';
 import { alertWebhookSetting, secretUrl } from './secret-url.ts';
+import { RetiredWebhookError, webhookBody, webhookFlavour, type WebhookFlavour, type WebhookMessage } from './webhook-flavour.ts';
 
 type Op = NonNullable<AlertRule['op']>;
 
@@ -89,10 +90,11 @@ interface Evaluation {
 
 /**
  * Checks every alert rule at the end of a run. A rule whose condition starts to hold is sent to
- * the webhook (Slack-compatible JSON) and logged; while it keeps holding it is not sent again;
- * once it clears a "resolved" message is sent, and it can fire again later. The verdicts live in
- * `ops.alert_state`, so this holds across runs and processes. A message the webhook refused is
- * sent again at the next check. Never throws for a rule or the webhook: those are logged.
+ * the webhook (Slack-compatible JSON, or what a Teams or Discord webhook takes) and logged;
+ * while it keeps holding it is not sent again; once it clears a "resolved" message is sent, and
+ * it can fire again later. The verdicts live in `ops.alert_state`, so this holds across runs and
+ * processes. A message the webhook refused is sent again at the next check. Never throws for a
+ * rule or the webhook: those are logged.
  */
 export async function checkAlerts(options: AlertCheckOptions): Promise<AlertOutcome[]> {
   const { warehouse, config, log } = options;
@@ -260,31 +262,40 @@ function describe(rule: AlertRule, key: string, evaluation: Evaluation, firing: 
     : `verite resolved: ${label}${rule.metric} is ${value} ${evaluation.detail} (rule: ${OP_WORDS[op]} ${threshold})`;
 }
 
-function payload(message: string, firing: boolean, key: string, run?: FinishedRun): WebhookPayload {
+/** An alert's message: Slack's text and blocks, and the same words for a Teams card or a Discord message. */
+function payload(message: string, firing: boolean, key: string, run?: FinishedRun): WebhookMessage {
   const context = [`rule \`${key}\``, `host ${hostname()}`, ...(run ? [`run ${run.runId}`] : [])].join(' · ');
-  return {
-    text: `${firing ? ':rotating_light:' : ':white_check_mark:'} ${message}`,
+  const text = `${firing ? ':rotating_light:' : ':white_check_mark:'} ${message}`;
+  const slack: WebhookPayload = {
+    text,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `${firing ? ':rotating_light:' : ':white_check_mark:'} ${message}` } },
+      { type: 'section', text: { type: 'mrkdwn', text } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: context }] },
     ],
   };
+  return { text, context, slack: { ...slack } };
 }
 
 /**
  * The webhook URL (a secret: it carries the channel's token), or null to only log: from the
  * variable `webhookUrlEnv` names, else `webhookUrl`, else `VERITE_ALERT_WEBHOOK_URL` when set.
  */
-function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): string | null {
+function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): { url: string; flavour: WebhookFlavour } | null {
   try {
-    return secretUrl(alertWebhookSetting(config), env);
+    const setting = alertWebhookSetting(config);
+    const url = secretUrl(setting, env);
+    return url === null ? null : { url, flavour: webhookFlavour(url, setting.format) };
   } catch (error) {
     log.error({ err: errorMessage(error) }, 'alerts are only logged');
     return null;
   }
 }
 
-async function postWebhook(url: string, body: WebhookPayload, log: Logger, signal?: AbortSignal): Promise<void> {
+/** Posts the message in the format the webhook's place takes; a retired connector fails without a call. */
+async function postWebhook(webhook: { url: string; flavour: WebhookFlavour }, message: WebhookMessage, log: Logger, signal?: AbortSignal): Promise<void> {
+  const { url, flavour } = webhook;
+  if (flavour === 'retired-teams-connector') throw new RetiredWebhookError();
+  const body = webhookBody(flavour, message);
   await httpRequest(
     // The URL is never named in errors or logs: `describe` stands for it.
     { source: 'alerts', log, signal, retry: { attempts: 3, timeoutMs: 15_000 } },

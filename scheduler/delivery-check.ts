@@ -11,6 +11,7 @@ import { isRemoteHost } from '../pipeline/warehouse-check.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
 import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, sendsMessages, type SecretUrlSetting } from './secret-url.ts';
 import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
+import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from './webhook-flavour.ts';
 
 /**
  * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner
@@ -90,8 +91,9 @@ function reportsFolderFindings(dir: string): CheckFinding[] {
 }
 
 /**
- * A webhook's URL is read and looked at, never called. Slack's, Mattermost's and Teams' incoming
- * webhooks are https; http is only for a receiver on the same machine or network.
+ * A webhook's URL is read and looked at, never called. Slack's, Mattermost's, Teams Workflows'
+ * and Discord's webhooks are https; http is only for a receiver on the same machine or network.
+ * A Teams Office 365 connector's URL is a problem: Microsoft retired those connectors.
  */
 function webhookFinding(label: string, setting: SecretUrlSetting, env: NodeJS.ProcessEnv, kind = { noun: 'webhook', untouched: 'not called: a call would post a message' }): CheckFinding {
   let url: string;
@@ -109,7 +111,13 @@ function webhookFinding(label: string, setting: SecretUrlSetting, env: NodeJS.Pr
     return problem(`${where}: the ${kind.noun} does not parse as a URL (expected https://…)`);
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return problem(`${where}: the ${kind.noun} is a ${parsed.protocol} URL: expected https://`);
-  const seen = `${label}: ${kind.noun} on ${parsed.host}`;
+  let seen = `${label}: ${kind.noun} on ${parsed.host}`;
+  // A chat webhook's format, from its host or the config (a ping URL has none).
+  if (kind.noun === 'webhook') {
+    const flavour = webhookFlavour(parsed, setting.format);
+    if (flavour === 'retired-teams-connector') return problem(`${seen}: ${RETIRED_CONNECTOR}`);
+    if (flavour !== 'slack' || (setting.format && setting.format !== 'auto')) seen += `, ${flavourLabel(flavour)}`;
+  }
   // Another machine, as the warehouse check tells it (a loopback address or a name without a dot is this machine's or its network's).
   if (parsed.protocol === 'http:' && isRemoteHost(parsed.hostname)) {
     return warning(`${seen} is plain http: its token and the report's figures cross the network unencrypted; use its https address`);

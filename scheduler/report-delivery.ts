@@ -14,6 +14,7 @@ import { holdSessionLock } from '../pipeline/lock.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { reportWebhookSetting, secretUrl, sendsMessages } from './secret-url.ts';
 import { lonePercent } from '../lib/url-parts.ts';
+import { RetiredWebhookError, webhookBody, webhookFlavour } from './webhook-flavour.ts';
 
 export interface ReportDeliveryOptions {
   warehouse: Pick<Warehouse, 'db' | 'pool'>;
@@ -113,7 +114,8 @@ export function reportSummary(data: ReportData, file: string, reportsUrl?: strin
 
 /**
  * One scheduled report (docs/reports.md): made from the metrics of the last complete period,
- * written into `reportsDir`, then sent to the webhook (a short Slack-compatible message) and by
+ * written into `reportsDir`, then sent to the webhook (a short message, in the format its place
+ * takes: scheduler/webhook-flavour.ts) and by
  * e-mail (the page as the HTML body). Each send is retried once; every outcome, failure
  * included, is recorded in `ops.report_deliveries`. Never throws: a report that cannot be made
  * or sent is logged and recorded, and the data runs go on.
@@ -203,6 +205,8 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
         return record({ channel, status: 'delivered', attempts: n, error: null }, target);
       } catch (error) {
         lastError = redactString(errorMessage(error));
+        // A retired webhook takes nothing, now or in 30 seconds.
+        if (error instanceof RetiredWebhookError) return record({ channel, status: 'failed', attempts: n, error: lastError }, target);
         if (n === 1) {
           log.warn({ report: entry.kind, channel, err: lastError }, 'report delivery failed; retrying once');
           await sleep(RETRY_DELAY_MS);
@@ -217,11 +221,16 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     const to = entry.to;
     if (to.webhook || to.webhookEnv) {
       await attempt('webhook', async () => {
-        const url = secretUrl(reportWebhookSetting(to), env)!;
+        const setting = reportWebhookSetting(to);
+        const url = secretUrl(setting, env)!;
+        // The body the webhook's place takes (Slack-compatible, a Teams card, Discord's content); none for a retired connector.
+        const flavour = webhookFlavour(url, setting.format);
+        if (flavour === 'retired-teams-connector') throw new RetiredWebhookError();
+        const body = webhookBody(flavour, { text: summary, keepLastLine: true });
         await httpRequest(
           // The URL carries the channel's token: `describe` stands for it in errors and logs.
           { source: 'reports', log, signal: options.signal, retry: { attempts: 1, timeoutMs: 15_000 } },
-          { method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: summary }), describe: 'POST report webhook' },
+          { method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), describe: 'POST report webhook' },
         );
       });
     }

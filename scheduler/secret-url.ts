@@ -1,6 +1,7 @@
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { registerSecret } from '../lib/logger.ts';
+import type { WebhookFormat } from './webhook-flavour.ts';
 
 /**
  * A URL that carries a token (a chat webhook, a monitor's ping URL), as the config sets it: the
@@ -13,10 +14,12 @@ export interface SecretUrlSetting {
   url?: string;
   env?: string;
   defaultEnv?: string;
+  /** A chat webhook's format (`webhookFormat`): what its body is, when its host does not tell it. */
+  format?: WebhookFormat;
 }
 
 export const alertWebhookSetting = (config: Pick<VeriteConfig, 'alerts'>): SecretUrlSetting => ({
-  key: 'alerts.webhookUrl', url: config.alerts.webhookUrl, env: config.alerts.webhookUrlEnv, defaultEnv: 'VERITE_ALERT_WEBHOOK_URL',
+  key: 'alerts.webhookUrl', url: config.alerts.webhookUrl, env: config.alerts.webhookUrlEnv, defaultEnv: 'VERITE_ALERT_WEBHOOK_URL', format: config.alerts.webhookFormat,
 });
 
 export const heartbeatSetting = (config: Pick<VeriteConfig, 'alerts'>): SecretUrlSetting => ({
@@ -24,7 +27,7 @@ export const heartbeatSetting = (config: Pick<VeriteConfig, 'alerts'>): SecretUr
 });
 
 /** A report's webhook; `label` names the report in messages (`reports[0] (weekly)`). */
-export const reportWebhookSetting = (to: ReportEntry['to'], label = 'reports.to'): SecretUrlSetting => ({ key: `${label}.webhook`, url: to.webhook, env: to.webhookEnv });
+export const reportWebhookSetting = (to: ReportEntry['to'], label = 'reports.to'): SecretUrlSetting => ({ key: `${label}.webhook`, url: to.webhook, env: to.webhookEnv, format: to.webhookFormat });
 
 /** Whether a report entry sends a message anywhere (a webhook or e-mail), beyond writing its page. */
 export const sendsMessages = (to: ReportEntry['to']): boolean => Boolean(to.webhook || to.webhookEnv || to.email);

@@ -31,7 +31,7 @@ let wh: Warehouse;
 let dir: string;
 let web: Server;
 let webUrl: string;
-const posts: { path: string; text: string }[] = [];
+const posts: { path: string; text: string; body: unknown }[] = [];
 let smtp: SMTPServer;
 let smtpPort: number;
 const mails: { from: string; to: string[]; raw: string }[] = [];
@@ -72,7 +72,8 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      posts.push({ path: req.url ?? '', text: (JSON.parse(body) as { text: string }).text });
+      const json = JSON.parse(body) as { text: string };
+      posts.push({ path: req.url ?? '', text: json.text, body: json });
       if (req.url === '/fail') res.writeHead(500).end('no');
       else res.writeHead(200).end('ok');
     });
@@ -355,6 +356,71 @@ describe('scheduled reports (issue 15)', () => {
     expect(linked).toEqual(['Report: https://reports.shop.test/reports/weekly-2024-W10.html', 'Report: https://reports.shop.test/reports/weekly-2024-W10.html']);
     expect(() => configSchema.parse({ reportsUrl: 'reports.shop.test' })).toThrow();
     expect(() => configSchema.parse({ reportsUrl: 'ftp://reports.shop.test/' })).toThrow('expected an http(s) URL');
+  });
+
+  it('sends the message in the format of the webhook: Slack-compatible as before, a Teams Adaptive Card, Discord content', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    const reportsUrl = 'https://reports.shop.test/reports/';
+    for (const [path, webhookFormat] of [['/as-slack', undefined], ['/as-teams', 'teams'], ['/as-discord', 'discord']] as const) {
+      const entry = { cron: '0 7 * * 1', kind: 'weekly', to: { webhook: `${webUrl}${path}`, webhookFormat } };
+      const config = configSchema.parse({ ...CONFIG, schedules: [], reports: [entry], reportsDir: dir, reportsUrl });
+      const result = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now, env: {}, sleep: async () => undefined });
+      expect(result.outcomes.find((o) => o.channel === 'webhook')).toEqual({ channel: 'webhook', status: 'delivered', attempts: 1, error: null });
+      await wh.pool.query('delete from ops.report_deliveries');
+    }
+    // The message of the hand-made shop's 2024-W10 (354.18 USD over 6 orders is 59.03 an order).
+    const lines = [
+      'Weekly business review 2024-W10',
+      '• Revenue: 354.18 USD',
+      '• Orders: 6',
+      '• Sessions: 470',
+      '• Conversion rate: 1.28%',
+      '• Average order value: 59.03 USD',
+      '• Cart abandonment rate: 89.29%',
+      '• Return rate: 25.00%',
+      '• On-time delivery rate: 66.67%',
+      'What changed: 1 order(s) without payment; 1 payment(s) without order',
+    ];
+    const link = 'https://reports.shop.test/reports/weekly-2024-W10.html';
+    const bodyOf = (path: string) => posts.filter((p) => p.path === path).map((p) => p.body);
+    expect(bodyOf('/as-slack')).toEqual([{ text: [`*${lines[0]}* · shop`, ...lines.slice(1), `Report: ${link}`].join('\n') }]);
+    expect(bodyOf('/as-teams')).toEqual([
+      {
+        type: 'message',
+        attachments: [
+          {
+            contentType: 'application/vnd.microsoft.card.adaptive',
+            contentUrl: null,
+            content: {
+              $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+              type: 'AdaptiveCard',
+              version: '1.4',
+              body: [`**${lines[0]}** · shop`, ...lines.slice(1), `Report: [${link}](${link})`].map((text) => ({ type: 'TextBlock', text, wrap: true })),
+            },
+          },
+        ],
+      },
+    ]);
+    expect(bodyOf('/as-discord')).toEqual([{ content: [`**${lines[0]}** · shop`, ...lines.slice(1), `Report: ${link}`].join('\n') }]);
+  });
+
+  it('fails a delivery to a retired Office 365 connector at once, saying to create a Workflows webhook, and posts nothing', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    const entry = { cron: '0 7 * * 1', kind: 'weekly', to: { webhookEnv: 'TEAMS_HOOK' } };
+    const config = configWith([entry]);
+    const sleeps: number[] = [];
+    const result = await deliverReport({
+      warehouse: wh, config, log: silent, entry: config.reports[0]!, now,
+      env: { TEAMS_HOOK: 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner-secret' }, sleep: async (ms) => void sleeps.push(ms),
+    });
+    const retired =
+      'the webhook is a Microsoft Teams Office 365 connector (webhook.office.com), which Microsoft retired (its retirement completed on 22 May 2026): ' +
+      'a message posted there never reaches the channel; in Teams, create a Workflows webhook ("Post to a channel when a webhook request is received") and use its URL';
+    expect(result.outcomes.find((o) => o.channel === 'webhook')).toEqual({ channel: 'webhook', status: 'failed', attempts: 1, error: retired });
+    // Not tried again 30 seconds later: it takes nothing, then or now.
+    expect(sleeps).toEqual([]);
+    expect((await deliveries()).filter((d) => d.channel === 'webhook')).toEqual([{ kind: 'weekly', period: '2024-W10', channel: 'webhook', status: 'failed', attempts: 1, error: retired }]);
+    await wh.pool.query('delete from ops.report_deliveries');
   });
 
   it('verite status shows the last delivery of each kind of report to each place, a failure with its error', async () => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
@@ -153,6 +154,59 @@ describe('alerts', () => {
     expect(received.map((p) => p.text)).toEqual([':rotating_light: verite alert: cac above 40: 50 over the last 1 day (2024-05-07 to 2024-05-07)']);
     await checkAlerts({ warehouse: wh, config: cfg, log: logger(), now, env: env() });
     expect(received).toHaveLength(1);
+  });
+
+  it('sends a Teams Workflows webhook an Adaptive Card and a Discord webhook its content, as webhookFormat names them', async () => {
+    await day('2024-05-07', 100, 2); // CAC 50
+    const rules = [{ name: 'CAC too high', metric: 'cac', op: '>', threshold: 40, windowDays: 1 }];
+    const text = 'verite alert: CAC too high: cac above 40: 50 over the last 1 day (2024-05-07 to 2024-05-07)';
+    const teams = configSchema.parse({ alerts: { webhookUrlEnv: 'VERITE_TEST_WEBHOOK', webhookFormat: 'teams', rules } });
+    expect((await checkAlerts({ warehouse: wh, config: teams, log: logger(), now, env: env() }))[0]).toMatchObject({ change: 'fired', sent: true });
+    expect(received).toEqual([
+      {
+        type: 'message',
+        attachments: [
+          {
+            contentType: 'application/vnd.microsoft.card.adaptive',
+            contentUrl: null,
+            content: {
+              $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+              type: 'AdaptiveCard',
+              version: '1.4',
+              body: [
+                { type: 'TextBlock', text: `\u{1F6A8} ${text}`, wrap: true },
+                { type: 'TextBlock', text: expect.stringMatching(/^rule `CAC too high` · host .+$/), wrap: true, isSubtle: true, size: 'Small' },
+              ],
+            },
+          },
+        ],
+      },
+    ]);
+
+    await wh.pool.query('delete from ops.alert_state');
+    received.length = 0;
+    const discord = configSchema.parse({ alerts: { webhookUrlEnv: 'VERITE_TEST_WEBHOOK', webhookFormat: 'discord', rules } });
+    expect((await checkAlerts({ warehouse: wh, config: discord, log: logger(), now, env: env() }))[0]).toMatchObject({ change: 'fired', sent: true });
+    // Discord reads no Slack shortcode in a webhook's content: the emoji itself, and the context on its own line.
+    expect(received).toEqual([{ content: `\u{1F6A8} ${text}\nrule \`CAC too high\` · host ${hostname()}` }]);
+  });
+
+  it('posts nothing to a retired Office 365 connector: the alert fails, saying to create a Workflows webhook', async () => {
+    await day('2024-05-07', 100, 2); // CAC 50
+    const cfg = configSchema.parse({ alerts: { webhookUrlEnv: 'VERITE_TEST_WEBHOOK', rules: [{ metric: 'cac', op: '>', threshold: 40, windowDays: 1 }] } });
+    const lines: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const hookUrl = 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner-secret';
+    const [outcome] = await checkAlerts({ warehouse: wh, config: cfg, log, now, env: { VERITE_TEST_WEBHOOK: hookUrl } });
+    expect(outcome).toMatchObject({ change: 'fired', sent: false });
+    const failure = lines.map((l) => JSON.parse(l) as { msg: string; err?: string }).find((l) => l.msg.startsWith('alert webhook failed'));
+    expect(failure?.err).toBe(
+      'the webhook is a Microsoft Teams Office 365 connector (webhook.office.com), which Microsoft retired (its retirement completed on 22 May 2026): ' +
+        'a message posted there never reaches the channel; in Teams, create a Workflows webhook ("Post to a channel when a webhook request is received") and use its URL',
+    );
+    // No request was made: no retry lines, and the URL is never logged.
+    expect(lines.filter((l) => l.includes('retrying'))).toEqual([]);
+    expect(lines.join('\n')).not.toContain('owner-secret');
   });
 
   it('no data is no verdict: a missing kpi_daily day or a zero denominator neither fires nor clears', async () => {

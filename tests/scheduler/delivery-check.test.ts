@@ -143,6 +143,34 @@ describe('the delivery check', () => {
     expect(result.level).toBe('warning');
   });
 
+  it('names a Teams Workflows or Discord webhook, and calls a retired Office 365 connector a problem', async () => {
+    const result = await checkDelivery({
+      config: config(
+        [
+          { cron: '0 7 * * 1', kind: 'weekly', to: { webhookEnv: 'TEAMS_HOOK' } },
+          { cron: '0 7 1 * *', kind: 'monthly', to: { webhookEnv: 'DISCORD_HOOK' } },
+          { cron: '0 7 1 1,4,7,10 *', kind: 'quarterly', to: { webhook: 'https://relay.shop.example/chat', webhookFormat: 'teams' } },
+        ],
+        { alerts: { webhookUrlEnv: 'ALERT_HOOK' } },
+      ),
+      env: {
+        TEAMS_HOOK: 'https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=s3cret',
+        DISCORD_HOOK: 'https://discord.com/api/webhooks/123/t0ken',
+        ALERT_HOOK: 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner',
+      },
+    });
+    expect(result.findings.filter((f) => /webhook/.test(f.message)).map((f) => `${f.level}: ${f.message}`)).toEqual([
+      'ok: reports[0] (weekly): webhook on prod-12.westeurope.logic.azure.com, a Teams Workflows webhook: sent as an Adaptive Card (not called: a call would post a message)',
+      'ok: reports[1] (monthly): webhook on discord.com, a Discord webhook: sent as Discord content of at most 2,000 characters (not called: a call would post a message)',
+      'ok: reports[2] (quarterly): webhook on relay.shop.example, a Teams Workflows webhook: sent as an Adaptive Card (not called: a call would post a message)',
+      'problem: alerts: webhook on contoso.webhook.office.com: the webhook is a Microsoft Teams Office 365 connector (webhook.office.com), which Microsoft retired ' +
+        '(its retirement completed on 22 May 2026): a message posted there never reaches the channel; in Teams, create a Workflows webhook ' +
+        '("Post to a channel when a webhook request is received") and use its URL',
+    ]);
+    expect(result.level).toBe('problem');
+    expect(JSON.stringify(result)).not.toMatch(/s3cret|t0ken/);
+  });
+
   it('says where the messages link the reports: reportsUrl, read and never fetched, warned of over plain http to another machine', async () => {
     const weekly = [{ cron: '0 7 * * 1', kind: 'weekly', to: { webhook: 'https://hooks.slack.com/services/T000/B000/XXXX' } }];
     const linked = (reportsUrl: string) => checkDelivery({ config: config(weekly, { reportsUrl }), env: {} }).then((r) => r.findings.find((f) => f.message.includes('reportsUrl') || f.message.includes('link each report'))!);
