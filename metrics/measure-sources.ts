@@ -65,15 +65,17 @@ export const countedShipments = measureSource({
 /**
  * The line items of counted orders, on their order's local date, with their cost of goods
  * (`sold_quantity × unit_cost_rc`: the units an order edit removed were never sold; NULL for a
- * line whose unit cost is unknown).
+ * line whose unit cost is unknown). A line an edit removed whole (`sold_quantity` 0) sold
+ * nothing: it is left out, so it makes no order of its product (`product_orders`).
  */
 export const countedOrderLines = measureSource({
   name: 'counted_order_lines',
-  description: 'core.order_lines where is_counted (line items of counted orders), with cogs_rc = sold_quantity × unit_cost_rc',
+  description: 'core.order_lines where is_counted and sold_quantity > 0 (line items of counted orders, less those an order edit removed whole), with cogs_rc = sold_quantity × unit_cost_rc',
   rows: (db) =>
     db
       .selectFrom('core.order_lines')
       .where('is_counted', '=', true)
+      .where('sold_quantity', '>', 0)
       .selectAll()
       .select(sql<string | null>`sold_quantity * unit_cost_rc`.as('cogs_rc')),
   dates: ['order_date'],

@@ -77,7 +77,7 @@ export function soldLinesWithoutCost(): WarnCheck {
       sql`select x.*, (select min(c.sku) from staging.costs_unit_costs c where x.sku is not null and c.sku <> x.sku and lower(c.sku collate "C") = lower(x.sku collate "C")) as costs_sku
             from (select coalesce(sku, 'variant ' || variant_id, title, 'line ' || line_id) as item, sku, count(*)::int as lines, min(order_date)::text as first_date
                     from core.order_lines
-                   where is_counted and unit_cost is null
+                   where is_counted and sold_quantity > 0 and unit_cost is null
                      and (exists (select 1 from core.product_variants) or exists (select 1 from staging.costs_unit_costs))
                    group by 1, 2 order by 3 desc, 1 limit 20) x
            order by x.lines desc, x.item`,
@@ -92,7 +92,7 @@ export function soldLinesWithoutCost(): WarnCheck {
 }
 
 /** The sold lines of variants the products stream does not have: few, in a shop that reads its products. */
-const UNLISTED_SOLD_VARIANTS = 'is_counted and variant_id is not null and not variant_in_products';
+const UNLISTED_SOLD_VARIANTS = 'is_counted and sold_quantity > 0 and variant_id is not null and not variant_in_products';
 
 /**
  * The index of those lines on `core.order_lines`, declared with the model: the warning below

@@ -15,6 +15,7 @@ import { landRecords } from '../support/land.ts';
  */
 
 let wh: Warehouse;
+let warnings: string[];
 const CONFIG = configSchema.parse({ reportingTimezone: 'UTC', reportingCurrency: 'USD' });
 const NOW = new Date('2024-03-20T12:00:00Z');
 
@@ -57,6 +58,11 @@ const orders = [
   order({ id: 6, created_at: '2024-03-03T11:00:00Z', total_price: '30.00', subtotal_price: '30.00',
     line_items: [line(60, 7, { quantity: 4, current_quantity: 1, price: '10.00' })],
     refunds: [refund(600, '2024-03-07T10:00:00Z', 60, '10.00'), refund(610, '2024-03-08T10:00:00Z', 60, '10.00')] }),
+  // An exchange: one of line 90's 2 units taken back by a refund that paid nothing (no refund
+  // transaction), current_quantity 1. No refund line takes it back, so it is removed: 1 sold, 20.00.
+  order({ id: 9, created_at: '2024-03-04T10:00:00Z', total_price: '20.00', subtotal_price: '40.00',
+    line_items: [line(90, 9, { quantity: 2, current_quantity: 1, price: '20.00' })],
+    refunds: [{ id: 900, created_at: '2024-03-09T10:00:00Z', transactions: [], refund_line_items: [{ id: 902, line_item_id: 90, quantity: 1, subtotal: '20.00', total_tax: '0.00' }] }] }),
   // A current_quantity that is no count sets the order aside, as a bad quantity does: one the
   // plain test must not let through, and one that goes the slow way (its quantity has a blank).
   order({ id: 7, created_at: '2024-03-03T12:00:00Z', total_price: '10.00', line_items: [line(70, 8, { quantity: 1, current_quantity: -1, price: '10.00' })] }),
@@ -76,6 +82,7 @@ beforeAll(async () => {
   await landRecords(wh.pool, 'shopify', 'orders', orders);
   const transformed = await runTransforms(wh, CONFIG, { now: NOW });
   expect(transformed.error).toBeUndefined();
+  warnings = transformed.warnings;
   const refreshed = await refreshMetrics(wh, CONFIG, undefined, { now: NOW });
   expect(refreshed.error).toBeUndefined();
 });
@@ -99,6 +106,7 @@ describe('line items an order edit took units off', () => {
       { line_id: '50', quantity: 2, removed_quantity: 0, sold_quantity: 2, discount: 0, tax: 0, line_sales: 30, line_sales_rc: 30 },
       { line_id: '51', quantity: 2, removed_quantity: 0, sold_quantity: 2, discount: 0, tax: 0, line_sales: 20, line_sales_rc: 20 },
       { line_id: '60', quantity: 4, removed_quantity: 1, sold_quantity: 3, discount: 0, tax: 0, line_sales: 30, line_sales_rc: 30 },
+      { line_id: '90', quantity: 2, removed_quantity: 1, sold_quantity: 1, discount: 0, tax: 0, line_sales: 20, line_sales_rc: 20 },
     ]);
     // The refunds are the refund lines', as before: one unit of line 30, one of 40, two of 60.
     expect(await rows(`select line_id, refund_date, quantity from core.refund_lines order by refund_date`)).toEqual([
@@ -120,6 +128,7 @@ describe('line items an order edit took units off', () => {
       { date: '2024-03-03', variant_id: '5', units_sold: 2, product_sales: 30, cogs: 0, gross_profit: 30, units_refunded: 0 },
       { date: '2024-03-03', variant_id: '6', units_sold: 2, product_sales: 20, cogs: 0, gross_profit: 20, units_refunded: 0 },
       { date: '2024-03-03', variant_id: '7', units_sold: 3, product_sales: 30, cogs: 0, gross_profit: 30, units_refunded: 0 },
+      { date: '2024-03-04', variant_id: '9', units_sold: 1, product_sales: 20, cogs: 0, gross_profit: 20, units_refunded: 0 },
       { date: '2024-03-05', variant_id: '4', units_sold: 0, product_sales: 0, cogs: 0, gross_profit: 0, units_refunded: 1 },
       { date: '2024-03-06', variant_id: '4', units_sold: 0, product_sales: 0, cogs: 0, gross_profit: 0, units_refunded: 1 },
       { date: '2024-03-07', variant_id: '7', units_sold: 0, product_sales: 0, cogs: 0, gross_profit: 0, units_refunded: 1 },
@@ -131,6 +140,15 @@ describe('line items an order edit took units off', () => {
       ['2024-03-02', 60 + 40, 25],
       ['2024-03-03', 30 + 20 + 30, 0],
     ]);
+  });
+
+  it('a line removed whole sold nothing: no product row, no order of its product, no warning of its cost', async () => {
+    // Line 21 (SKU-3, edited to 0) is the only line of variant 3.
+    expect(await rows(`select date::text as date, variant_id from metrics.product_daily where variant_id = '3'`)).toEqual([]);
+    expect(await rows(`select orders from metrics.product_daily where date = '2024-03-01' and variant_id = '2'`)).toEqual([{ orders: 1 }]);
+    const costs = warnings.find((w) => w.includes('sold lines without a unit cost'));
+    expect(costs).toContain('SKU-1');
+    expect(costs).not.toContain('SKU-3');
   });
 
   it('set aside an order whose current_quantity is no whole number of 0 or more, naming the field', async () => {

@@ -7,8 +7,9 @@ import { isSetAside } from '../validation.ts';
 /**
  * The units of a line an order edit removed (Shopify's `orderEditSetQuantity`, down to 0 for a
  * line removed): `quantity` keeps the units ordered, and only `current_quantity` goes down.
- * `current_quantity` leaves out the units refunded as well, which the refund lines count, so
- * the units of the line in the order's refunds (every refund) are added back: removed =
+ * `current_quantity` leaves out the units refunded as well; those of the successful refunds
+ * come back through the refund lines, so they are added back (a unit of a refund that paid
+ * nothing comes back through none, and counts as removed): removed =
  * quantity − current_quantity − refunded, never below 0. Nothing is removed from a line without
  * `current_quantity` (landed before it was read, or by another producer).
  *
