@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { inflateRawSync } from 'node:zlib';
 import { extname, basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
@@ -503,47 +504,71 @@ function completeLength(data: Buffer): number {
 const WORKBOOK_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
- * The most a workbook may unpack to, as its ZIP directory declares its parts: a workbook at
- * {@link WORKBOOK_LIMIT_BYTES} of ordinary rows unpacks to some 37 MiB (100,000 rows of six
- * columns: 2.9 MiB, 26 MiB unpacked). A ZIP of a few hundred KiB can unpack to gigabytes of
- * blanks, which the reader would hold whole.
+ * The most a workbook may unpack to: a workbook at {@link WORKBOOK_LIMIT_BYTES} of ordinary rows
+ * unpacks to some 37 MiB (100,000 rows of six columns: 2.9 MiB, 26 MiB unpacked). A ZIP of a few
+ * hundred KiB can unpack to gigabytes of blanks, which the reader would hold whole.
  */
 const WORKBOOK_UNPACKED_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
- * The unpacked size a ZIP archive's central directory declares for its entries, summed; null
- * when the directory cannot be found or read (the reader then says what is wrong), Infinity
- * for a ZIP64 size (no workbook within the limits needs one).
+ * What a ZIP archive (`zip`, the whole file) unpacks to, found by unpacking every entry, never
+ * past `limit` + 1 bytes: as a streaming reader meets them, each local entry from the start of
+ * the file (its header, its data, and a data descriptor after it when its header has no sizes),
+ * and each entry its central directory lists, so neither sizes the archive declares nor entries
+ * one of the two leaves out can hide what the reader would unpack. The total, or more than
+ * `limit` when the archive unpacks past it; `unreadable` when an entry does not unpack (the
+ * reader would fail on it too, or be led past what was measured).
  */
-async function zipUnpackedSize(handle: FileHandle, size: number): Promise<number | null> {
-  // The end-of-directory record (22 bytes and a comment of up to 65,535) closes the file.
-  const tailLength = Math.min(size, 22 + 65_535);
-  const tail = Buffer.alloc(tailLength);
-  await handle.read(tail, 0, tailLength, size - tailLength);
+export function zipUnpackedSize(zip: Buffer, limit: number): number | 'unreadable' {
+  let total = 0;
+  const unpack = (start: number, method: number, packed: number | null): { size: number; consumed: number } | 'unreadable' => {
+    if (method === 0) return packed === null || start + packed > zip.length ? 'unreadable' : { size: packed, consumed: packed };
+    if (method !== 8) return 'unreadable';
+    try {
+      const input = packed === null ? zip.subarray(start) : zip.subarray(start, start + packed);
+      const { buffer, engine } = inflateRawSync(input, { maxOutputLength: Math.max(1, limit - total + 1), info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      return { size: buffer.length, consumed: engine.bytesWritten };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return { size: limit + 1, consumed: 0 };
+      return 'unreadable';
+    }
+  };
+  // The local entries, one after the other from the start.
+  for (let at = 0; at + 30 <= zip.length && zip.readUInt32LE(at) === 0x04034b50; ) {
+    const flags = zip.readUInt16LE(at + 6);
+    const described = (flags & 0x8) !== 0;
+    const start = at + 30 + zip.readUInt16LE(at + 26) + zip.readUInt16LE(at + 28);
+    const got = unpack(start, zip.readUInt16LE(at + 8), described ? null : zip.readUInt32LE(at + 18));
+    if (got === 'unreadable') return got;
+    total += got.size;
+    if (total > limit) return total;
+    at = start + got.consumed;
+    if (described) at += at + 4 <= zip.length && zip.readUInt32LE(at) === 0x08074b50 ? 16 : 12;
+  }
+  // The entries the central directory lists (found from the end-of-directory record, after a comment of up to 65,535 bytes).
   let end = -1;
-  for (let i = tailLength - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === 0x06054b50) {
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65_535); i--) {
+    if (zip.readUInt32LE(i) === 0x06054b50) {
       end = i;
       break;
     }
   }
-  if (end < 0) return null;
-  const entries = tail.readUInt16LE(end + 10);
-  const dirSize = tail.readUInt32LE(end + 12);
-  const dirOffset = tail.readUInt32LE(end + 16);
-  if (dirOffset === 0xffffffff || dirSize === 0xffffffff || entries === 0xffff) return Infinity;
-  if (dirOffset + dirSize > size) return null;
-  const dir = Buffer.alloc(dirSize);
-  await handle.read(dir, 0, dirSize, dirOffset);
-  let total = 0;
-  for (let at = 0, n = 0; n < entries; n++) {
-    if (at + 46 > dirSize || dir.readUInt32LE(at) !== 0x02014b50) return null;
-    const unpacked = dir.readUInt32LE(at + 24);
-    if (unpacked === 0xffffffff) return Infinity;
-    total += unpacked;
-    at += 46 + dir.readUInt16LE(at + 28) + dir.readUInt16LE(at + 30) + dir.readUInt16LE(at + 32);
+  if (end < 0) return 'unreadable';
+  const entries = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  let listed = 0;
+  for (let n = 0; n < entries; n++) {
+    if (at + 46 > zip.length || zip.readUInt32LE(at) !== 0x02014b50) return 'unreadable';
+    const local = zip.readUInt32LE(at + 42);
+    if (local + 30 > zip.length || zip.readUInt32LE(local) !== 0x04034b50) return 'unreadable';
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const got = unpack(start, zip.readUInt16LE(at + 10), zip.readUInt32LE(at + 20));
+    if (got === 'unreadable') return got;
+    listed += got.size;
+    if (listed > limit) return listed;
+    at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
   }
-  return total;
+  return Math.max(total, listed);
 }
 
 /**
@@ -581,17 +606,22 @@ async function readWorkbook(path: string): Promise<Workbook> {
     if (size > WORKBOOK_LIMIT_BYTES) {
       throw new FileFormatError(path, `is a workbook of ${Math.round(size / 1024 / 1024)} MiB, which is read whole: save the sheet as CSV, which is read as it streams`);
     }
-    const unpacked = await zipUnpackedSize(handle, size);
-    if (unpacked !== null && unpacked > WORKBOOK_UNPACKED_LIMIT_BYTES) {
-      const said = Number.isFinite(unpacked) ? `${Math.round(unpacked / 1024 / 1024)} MiB` : 'more than 4 GiB';
-      throw new FileFormatError(path, `unpacks to ${said} (a workbook is read whole, and at most ${WORKBOOK_UNPACKED_LIMIT_BYTES / 1024 / 1024} MiB unpacked is read): save the sheet as CSV, which is read as it streams`);
-    }
     version = `${path}\u0000${size}\u0000${mtimeMs}`;
+    const kept = lastWorkbook?.version === version ? lastWorkbook.book.deref() : undefined;
+    if (kept) return kept;
+    // Unpacked once, with a cap, before the reader unpacks it whole.
+    const zip = Buffer.alloc(size);
+    await handle.read(zip, 0, size, 0);
+    const unpacked = zipUnpackedSize(zip, WORKBOOK_UNPACKED_LIMIT_BYTES);
+    if (unpacked === 'unreadable') {
+      throw new FileFormatError(path, 'cannot be read as an .xlsx workbook: a part of its ZIP archive does not unpack (a damaged file?): save the sheet from the spreadsheet again, as .xlsx or as CSV');
+    }
+    if (unpacked > WORKBOOK_UNPACKED_LIMIT_BYTES) {
+      throw new FileFormatError(path, `unpacks to more than ${WORKBOOK_UNPACKED_LIMIT_BYTES / 1024 / 1024} MiB (a workbook is read whole, and at most that is read): save the sheet as CSV, which is read as it streams`);
+    }
   } finally {
     await handle.close();
   }
-  const kept = lastWorkbook?.version === version ? lastWorkbook.book.deref() : undefined;
-  if (kept) return kept;
   try {
     const { default: readXlsxFile } = await import('read-excel-file/node');
     const book = (await readXlsxFile(path)) as Workbook;

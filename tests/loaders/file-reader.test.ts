@@ -320,7 +320,8 @@ describe('an .xlsx workbook', () => {
       for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
       return (c ^ 0xffffffff) >>> 0;
     };
-    const zipOf = (parts: [string, Buffer][]): Buffer => {
+    // `lie`: the sizes the central directory declares are 1,000 bytes at most; `unlisted`: parts the directory leaves out.
+    const zipOf = (parts: [string, Buffer][], options: { lie?: boolean; unlisted?: string[] } = {}): Buffer => {
       const locals: Buffer[] = [];
       const central: Buffer[] = [];
       let offset = 0;
@@ -333,24 +334,26 @@ describe('an .xlsx workbook', () => {
         local.writeUInt32LE(crc, 14); local.writeUInt32LE(packed.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(nameBytes.length, 26);
         const entry = Buffer.alloc(46);
         entry.writeUInt32LE(0x02014b50, 0); entry.writeUInt16LE(20, 4); entry.writeUInt16LE(20, 6); entry.writeUInt16LE(8, 10);
-        entry.writeUInt32LE(crc, 16); entry.writeUInt32LE(packed.length, 20); entry.writeUInt32LE(data.length, 24); entry.writeUInt16LE(nameBytes.length, 28); entry.writeUInt32LE(offset, 42);
+        entry.writeUInt32LE(crc, 16); entry.writeUInt32LE(packed.length, 20); entry.writeUInt32LE(options.lie ? Math.min(data.length, 1000) : data.length, 24); entry.writeUInt16LE(nameBytes.length, 28); entry.writeUInt32LE(offset, 42);
         locals.push(local, nameBytes, packed);
-        central.push(entry, nameBytes);
+        if (!options.unlisted?.includes(name)) central.push(entry, nameBytes);
         offset += 30 + nameBytes.length + packed.length;
       }
       const dir = Buffer.concat(central);
       const end = Buffer.alloc(22);
-      end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(parts.length, 8); end.writeUInt16LE(parts.length, 10); end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
+      const listed = parts.length - (options.unlisted?.length ?? 0);
+      end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(listed, 8); end.writeUInt16LE(listed, 10); end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
       return Buffer.concat([...locals, dir, end]);
     };
     const ns = 'http://schemas.openxmlformats.org';
-    const workbookOf = (sheet: Buffer) => zipOf([
+    const workbookOf = (sheet: Buffer, options: { lie?: boolean; extra?: [string, Buffer] } = {}) => zipOf([
+      ...(options.extra ? [options.extra] : []),
       ['[Content_Types].xml', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Types xmlns="${ns}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`)],
       ['_rels/.rels', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${ns}/package/2006/relationships"><Relationship Id="rId1" Type="${ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`)],
       ['xl/workbook.xml', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="${ns}/spreadsheetml/2006/main" xmlns:r="${ns}/officeDocument/2006/relationships"><sheets><sheet name="Costs" sheetId="1" r:id="rId1"/></sheets></workbook>`)],
       ['xl/_rels/workbook.xml.rels', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${ns}/package/2006/relationships"><Relationship Id="rId1" Type="${ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`)],
       ['xl/worksheets/sheet1.xml', sheet],
-    ]);
+    ], { lie: options.lie, unlisted: options.extra ? [options.extra[0]] : [] });
     const rowsXml = '<row r="1"><c r="A1" t="inlineStr"><is><t>sku</t></is></c><c r="B1" t="inlineStr"><is><t>unit_cost</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>TEE-M</t></is></c><c r="B2"><v>4.2</v></c></row>';
     const sheetOf = (padding: number) => Buffer.concat([
       Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${ns}/spreadsheetml/2006/main"><sheetData>${rowsXml}`),
@@ -360,10 +363,23 @@ describe('an .xlsx workbook', () => {
     // The ZIP written by hand is a workbook the reader reads, with a little blank space in its sheet.
     const small = file('small.xlsx', workbookOf(sheetOf(1000)));
     expect(((await all(small)) as RawText[]).map((r) => JSON.parse(r.text))).toEqual([{ sku: 'TEE-M', unit_cost: 4.2 }]);
-    // The same with 80 MiB of blanks: under 1 MiB on disk, refused by what it declares, before unpacking.
+    // The same with 80 MiB of blanks: under 1 MiB on disk, refused once 64 MiB are unpacked, before the reader unpacks it whole.
+    const refused = (path: string) => `${path}: unpacks to more than 64 MiB (a workbook is read whole, and at most that is read): save the sheet as CSV, which is read as it streams`;
     const bomb = file('bomb.xlsx', workbookOf(sheetOf(80 * 1024 * 1024)));
     expect(statSync(bomb).size).toBeLessThan(1024 * 1024);
-    await expect(checkFileFormat(bomb)).rejects.toThrow(`${bomb}: unpacks to 80 MiB (a workbook is read whole, and at most 64 MiB unpacked is read): save the sheet as CSV, which is read as it streams`);
+    await expect(checkFileFormat(bomb)).rejects.toThrow(refused(bomb));
+    // Its central directory declaring 1,000 bytes a part: what it unpacks to counts, not what it says.
+    const lying = file('lying.xlsx', workbookOf(sheetOf(80 * 1024 * 1024), { lie: true }));
+    await expect(checkFileFormat(lying)).rejects.toThrow(refused(lying));
+    // A bomb among the local entries that the directory does not list, which a streaming reader still unpacks.
+    const hidden = file('hidden.xlsx', workbookOf(sheetOf(1000), { extra: ['xl/media/blank.xml', Buffer.alloc(80 * 1024 * 1024, 0x20)] }));
+    await expect(checkFileFormat(hidden)).rejects.toThrow(refused(hidden));
+    // A part that does not unpack: refused as damaged, not handed to the reader.
+    const damaged = Buffer.from(workbookOf(sheetOf(1000)));
+    const sheetAt = damaged.indexOf('xl/worksheets/sheet1.xml') + 'xl/worksheets/sheet1.xml'.length;
+    damaged.fill(0xff, sheetAt, sheetAt + 8);
+    const broken = file('damaged.xlsx', damaged);
+    await expect(checkFileFormat(broken)).rejects.toThrow(`${broken}: cannot be read as an .xlsx workbook: a part of its ZIP archive does not unpack (a damaged file?)`);
   });
 
   it('refuses a header naming a column twice, as a CSV header', async () => {
