@@ -88,6 +88,15 @@ export interface GraphApiOptions {
 }
 
 /**
+ * Whether a report page's `paging.next` may be followed with the access token: on the Graph
+ * API's origin verite calls (`baseUrl`: scheme, host and port), or on Meta's own when a proxy
+ * passed Meta's `next` on unchanged. Anywhere else the token would go with it.
+ */
+export function followableNext(next: URL, baseUrl: string): boolean {
+  return next.origin === new URL(baseUrl).origin || next.origin === new URL(GRAPH_API).origin;
+}
+
+/**
  * The SDK's API session with verite's transport underneath. The SDK's objects (ad account,
  * report run, the cursor that follows `paging.next`) send every request through `call`; here
  * each one goes through the shared HTTP behaviour (`httpRequest`: time-out, retries with
@@ -138,11 +147,12 @@ export class GraphApi extends FacebookAdsApi {
     let body: string | undefined;
     if (typeof path === 'string') {
       // An absolute `paging.next` URL: Meta writes the token into it; add it when a proxy did not.
-      // Followed only on the Graph API's own origin (scheme, host and port): a page pointing
-      // elsewhere would take the token with it.
+      // Followed only on the Graph API's own origin (scheme, host and port), or on Meta's when a
+      // proxy (`graphBaseUrl`) passed Meta's `next` on unchanged: a page pointing elsewhere would
+      // take the token with it.
       const next = new URL(path);
       const own = new URL(this.baseUrl).origin;
-      if (next.origin !== own) {
+      if (!followableNext(next, this.baseUrl)) {
         throw new ExtractError(`Meta's paging.next points to ${next.origin}, not to ${own}: not followed, the access token would go with it`, {
           ...this.http,
           window: this.window,

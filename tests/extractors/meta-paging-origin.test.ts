@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphApi } from '../../extractors/meta-ads/graph-api.ts';
+import { followableNext, GraphApi } from '../../extractors/meta-ads/graph-api.ts';
 
 /**
  * The SDK follows a report's `paging.next` through `GraphApi.call`, which adds the access token
@@ -55,5 +55,14 @@ describe("Meta's paging.next", () => {
     }
     expect(elsewhere.seen).toEqual([]);
     expect(other.port).not.toBe(new URL(graph.url).port);
+  });
+
+  it("is followed on Meta's own origin behind a proxy that passed Meta's next on unchanged, and nowhere else", () => {
+    const proxy = 'https://meta-proxy.corp.example/graph';
+    expect(followableNext(new URL('https://meta-proxy.corp.example/v27.0/123/insights?after=QVFI'), proxy)).toBe(true);
+    expect(followableNext(new URL('https://graph.facebook.com/v27.0/123/insights?after=QVFI'), proxy)).toBe(true);
+    expect(followableNext(new URL('http://graph.facebook.com/v27.0/123/insights'), proxy)).toBe(false);
+    expect(followableNext(new URL('https://graph.facebook.com.evil.example/v27.0/123/insights'), proxy)).toBe(false);
+    expect(followableNext(new URL('https://meta-proxy.corp.example:8443/v27.0/123/insights'), proxy)).toBe(false);
   });
 });
