@@ -1,7 +1,8 @@
 import { addDays, localDate } from '../lib/dates.ts';
 import { ExtractError, type ErrorContext } from '../lib/errors.ts';
 import { reportDate } from '../catalog/catalog.ts';
-import type { DateWindow, JsonValue, ReadContext } from './types.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { DateWindow, JsonValue, Page, ReadContext } from './types.ts';
 
 /**
  * The calendar of the date-report streams (GA4, Google Ads, Meta): dates as `YYYY-MM-DD`, the
@@ -140,6 +141,37 @@ export function planAccounts(
   const lastDate = history ? history.to : window.to;
   const read = configured.filter((id) => known.includes(id));
   return { window, added, history, idsAfter: (date) => (date === lastDate ? all : read) };
+}
+
+/** One pass of a read: its dates, the accounts read over them, and what its pages replace. */
+export interface AccountPass<A> {
+  dates: DateWindow;
+  accounts: A[];
+  /** For an added account's history: its own rows only, the others' rows of those dates stay. */
+  replaceOnly?: Page['replaceOnly'];
+}
+
+/**
+ * The passes a read of a report stream makes, in order: the plan's window for every account
+ * (when it holds a date), then the added accounts' history for them alone, whose pages replace
+ * only the rows holding their ids at `idPath` in the record. None when there is nothing to read.
+ * Each added account is logged with the date it is read from (`noun` names it: `customer 123`).
+ */
+export function accountPasses<A>(
+  plan: AccountsPlan,
+  accounts: readonly A[],
+  idOf: (account: A) => string,
+  options: { idPath: string[]; log: Logger; noun: (id: string) => string; key: string },
+): AccountPass<A>[] {
+  const { window, history, added } = plan;
+  for (const id of added) {
+    const from = history?.from ?? window.from;
+    options.log.info({ id, from, othersFrom: window.from }, `${options.noun(id)} is new in ${options.key}: reading it from ${from}`);
+  }
+  const passes: AccountPass<A>[] = [];
+  if (window.from <= window.to) passes.push({ dates: window, accounts: [...accounts] });
+  if (history) passes.push({ dates: history, accounts: accounts.filter((a) => added.includes(idOf(a))), replaceOnly: { path: options.idPath, values: added } });
+  return passes;
 }
 
 /** The cursor after landing `date`: a backfill of older dates never moves it backwards. */

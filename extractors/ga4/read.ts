@@ -1,11 +1,11 @@
 import type { Ga4Config } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { maxRetryAfterMs, withRetry } from '../../lib/http.ts';
-import type { DateWindow, Page, ReadContext } from '../types.ts';
+import type { Page, ReadContext } from '../types.ts';
 import { createGa4Client, type Ga4ReportClient, type RunReportRequest, type RunReportResponse } from './client.ts';
 import { quotaStopMessage, translateFailure } from './failure.ts';
 import { quotaShortfall, type PropertyQuota } from './quota.ts';
-import { datesOf, lastCompleteDay, planAccounts, readIdsOf, reportZone, stateAfter, throughOf } from '../report-window.ts';
+import { accountPasses, datesOf, lastCompleteDay, planAccounts, readIdsOf, reportZone, stateAfter, throughOf } from '../report-window.ts';
 
 export const SOURCE = 'ga4';
 export const STREAM = 'traffic_daily';
@@ -85,28 +85,22 @@ export async function* readTrafficDaily(ctx: ReadContext<Ga4Config>, createClien
 
     const plan = planAccounts(ctx, previous, lastComplete, properties.map((p) => p.id), readIdsOf(ctx.state, 'propertyIds'));
     const range = plan.window;
-    for (const id of plan.added) {
-      const from = plan.history?.from ?? range.from;
-      ctx.log.info({ propertyId: id, from, othersFrom: range.from }, `GA4 property ${id} is new in propertyIds: reading it from ${from}`);
-    }
-    if (range.from > range.to && !plan.history) {
+    const passes = accountPasses(plan, properties, (p) => p.id, { idPath: ['property_id'], log: ctx.log, noun: (id) => `GA4 property ${id}`, key: 'propertyIds' });
+    if (passes.length === 0) {
       ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
       return;
     }
     ctx.log.info({ from: range.from, to: range.to, properties: properties.length }, 'reading GA4 traffic');
-    const dayPages = async function* (dates: DateWindow, readFor: Property[], replaceOnly?: Page['replaceOnly']): AsyncGenerator<Page> {
-      for (const date of datesOf(dates)) {
+    for (const pass of passes) {
+      for (const date of datesOf(pass.dates)) {
         const records: Record<string, unknown>[] = [];
-        for (const property of readFor) for (const row of await readDay(property, date)) records.push(row);
+        for (const property of pass.accounts) for (const row of await readDay(property, date)) records.push(row);
         // A backfill never moves the cursor backwards, nor does an added property's history.
         const through = stateAfter(landedThrough, date).through;
-        yield { records, dates: [date], ...(replaceOnly ? { replaceOnly } : {}), state: { through, propertyIds: plan.idsAfter(date) } };
+        yield { records, dates: [date], ...(pass.replaceOnly ? { replaceOnly: pass.replaceOnly } : {}), state: { through, propertyIds: plan.idsAfter(date) } };
         landedThrough = through;
       }
-    };
-    if (range.from <= range.to) yield* dayPages(range, properties);
-    // An added property's earlier dates, for it alone: the other properties' rows of those dates stay.
-    if (plan.history) yield* dayPages(plan.history, properties.filter((p) => plan.added.includes(p.id)), { path: ['property_id'], values: plan.added });
+    }
   } finally {
     await client.close().catch(() => undefined);
   }

@@ -6,7 +6,7 @@ import { withIdleTimeout } from '../../lib/idle-timeout.ts';
 import type { DateWindow, Page, ReadContext } from '../types.ts';
 import { readSecrets, secretsProblem, type GoogleAdsClient, type GoogleAdsClientFactory, type GoogleAdsRow } from './client.ts';
 import { translateAdsFailure } from './failure.ts';
-import { chunkWindow, lastCompleteDay, planAccounts, readIdsOf, reportZone, rowsByDate, stateAfter, throughOf } from '../report-window.ts';
+import { accountPasses, chunkWindow, lastCompleteDay, planAccounts, readIdsOf, reportZone, rowsByDate, stateAfter, throughOf } from '../report-window.ts';
 
 export const SOURCE = 'google_ads';
 export const STREAM = 'campaign_daily';
@@ -65,33 +65,26 @@ export async function* readCampaignDaily(ctx: ReadContext<GoogleAdsConfig>, crea
   const previous = throughOf(ctx.state);
   const plan = planAccounts(ctx, previous, lastComplete, accounts.map((a) => a.id), readIdsOf(ctx.state, 'customerIds'));
   const range = plan.window;
-  for (const id of plan.added) {
-    const from = plan.history?.from ?? range.from;
-    ctx.log.info({ customerId: id, from, othersFrom: range.from }, `customer ${id} is new in customerIds: reading it from ${from}`);
-  }
-  if (range.from > range.to && !plan.history) {
+  const passes = accountPasses(plan, accounts, (a) => a.id, { idPath: ['customer', 'id'], log: ctx.log, noun: (id) => `customer ${id}`, key: 'customerIds' });
+  if (passes.length === 0) {
     ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
     return;
   }
   ctx.log.info({ from: range.from, to: range.to, customers: accounts.length, apiVersion: client.apiVersion }, 'reading Google Ads campaigns');
   let through = previous;
-  /** One page per date of `dates`, each with the rows of `readFor` only. */
-  async function* readDates(dates: DateWindow, readFor: Account[], replaceOnly?: Page['replaceOnly']): AsyncGenerator<Page> {
-    for (const window of chunkWindow(dates, config.queryWindowDays)) {
+  for (const pass of passes) {
+    for (const window of chunkWindow(pass.dates, config.queryWindowDays)) {
       const rows: GoogleAdsRow[] = [];
-      for (const account of readFor) {
+      for (const account of pass.accounts) {
         for (const row of await query(account.id, campaignQuery(window), `searchStream customer ${account.id} ${window.from}..${window.to}`, window)) rows.push(row);
       }
       for (const { date, records } of rowsByDate(window, rows, (row) => reportDate(row.segments?.date))) {
         // A backfill never moves the cursor backwards, nor does an added customer's history.
         through = stateAfter(through, date).through;
-        yield { records, dates: [date], ...(replaceOnly ? { replaceOnly } : {}), state: { through, customerIds: plan.idsAfter(date) } };
+        yield { records, dates: [date], ...(pass.replaceOnly ? { replaceOnly: pass.replaceOnly } : {}), state: { through, customerIds: plan.idsAfter(date) } };
       }
     }
   }
-  if (range.from <= range.to) yield* readDates(range, accounts);
-  // An added customer's earlier dates, for it alone: the other customers' rows of those dates stay.
-  if (plan.history) yield* readDates(plan.history, accounts.filter((a) => plan.added.includes(a.id)), { path: ['customer', 'id'], values: plan.added });
 }
 
 /**

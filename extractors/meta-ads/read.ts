@@ -3,8 +3,8 @@ import type { MetaAdsConfig } from '../../config/schema.ts';
 import { reportDate } from '../../catalog/catalog.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { maxRetryAfterMs } from '../../lib/http.ts';
-import { chunkWindow, lastCompleteDay, planAccounts, readIdsOf, reportZone, rowsByDate, stateAfter } from '../report-window.ts';
-import type { DateWindow, JsonValue, Page, ReadContext } from '../types.ts';
+import { accountPasses, chunkWindow, lastCompleteDay, planAccounts, readIdsOf, reportZone, rowsByDate, stateAfter } from '../report-window.ts';
+import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { GraphApi, metaTokenProblem } from './graph-api.ts';
 import { insightsForWindow, type InsightsJob } from './insights-job.ts';
 
@@ -85,11 +85,8 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
   // Meta stopped returning these two on 2026-01-12; asking for them yields no value.
   const retired = windows.filter((w) => w === '7d_view' || w === '28d_view');
   if (retired.length) ctx.warnOnce(`meta_ads: Meta no longer returns the ${retired.join(' and ')} attribution window; actions counted in it come back empty`, 'meta-retired-attribution');
-  for (const id of plan.added) {
-    const from = plan.history?.from ?? range.from;
-    ctx.log.info({ adAccountId: id, from, othersFrom: range.from }, `ad account act_${id} is new in adAccountIds: reading it from ${from}`);
-  }
-  if (range.from > range.to && !plan.history) {
+  const passes = accountPasses(plan, accounts, (a) => a.id, { idPath: ['account_id'], log: ctx.log, noun: (id) => `ad account act_${id}`, key: 'adAccountIds' });
+  if (passes.length === 0) {
     ctx.log.info({ from: range.from, to: range.to }, 'no complete day to read yet');
     return;
   }
@@ -100,22 +97,18 @@ export async function* readCampaignInsights(ctx: ReadContext<MetaAdsConfig>): As
     log: ctx.log, signal: ctx.signal, source: SOURCE, stream: STREAM,
   });
   let through = previous.through;
-  /** One page per date of `window`, each with the rows of `readFor` only. */
-  async function* readDates(window: DateWindow, readFor: Account[], replaceOnly?: Page['replaceOnly']): AsyncGenerator<Page> {
-    const jobs = readFor.map(jobOf);
-    for (const chunk of chunkWindow(window, config.jobWindowDays)) {
+  for (const pass of passes) {
+    const jobs = pass.accounts.map(jobOf);
+    for (const chunk of chunkWindow(pass.dates, config.jobWindowDays)) {
       const rows: Record<string, unknown>[] = [];
-      for (let i = 0; i < readFor.length; i++) {
-        for (const row of await insightsForWindow(jobs[i]!, chunk)) rows.push({ ...row, account_timezone_name: readFor[i]!.timeZone });
+      for (let i = 0; i < pass.accounts.length; i++) {
+        for (const row of await insightsForWindow(jobs[i]!, chunk)) rows.push({ ...row, account_timezone_name: pass.accounts[i]!.timeZone });
       }
       for (const { date, records } of rowsByDate(chunk, rows, (row) => reportDate(row.date_start))) {
         // A backfill never moves the cursor backwards, nor does an added account's history.
         through = stateAfter(through, date).through;
-        yield { records, dates: [date], ...(replaceOnly ? { replaceOnly } : {}), state: { through, adAccountIds: plan.idsAfter(date), attributionWindows: windows } };
+        yield { records, dates: [date], ...(pass.replaceOnly ? { replaceOnly: pass.replaceOnly } : {}), state: { through, adAccountIds: plan.idsAfter(date), attributionWindows: windows } };
       }
     }
   }
-  if (range.from <= range.to) yield* readDates(range, accounts);
-  // An added account's earlier dates, for it alone: the other accounts' rows of those dates stay.
-  if (plan.history) yield* readDates(plan.history, accounts.filter((a) => plan.added.includes(a.id)), { path: ['account_id'], values: plan.added });
 }
