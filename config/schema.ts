@@ -6,6 +6,7 @@ import { isCalendarDate } from '../lib/dates.ts';
 import { dateFormatProblem, dateFormatTokensMeant } from '../lib/date-format.ts';
 import { didYouMean } from '../lib/names.ts';
 import { WARNING_CODES } from '../lib/warning-codes.ts';
+import { WEBHOOK_FORMATS } from '../lib/webhook-flavour.ts';
 
 /** A calendar date written YYYY-MM-DD. */
 export const isoDate = z
@@ -510,9 +511,9 @@ export const scheduleEntry = z
 
 /**
  * What a chat webhook is sent as: `auto` tells it from the URL's host (Teams Workflows, Discord,
- * else Slack-compatible); the others name it (scheduler/webhook-flavour.ts).
+ * else Slack-compatible); the others name it (lib/webhook-flavour.ts).
  */
-const webhookFormat = z.enum(['auto', 'slack', 'teams', 'discord']);
+const webhookFormat = z.enum(WEBHOOK_FORMATS);
 
 /** A report delivered on a schedule (docs/reports.md): written into `reportsDir`, then sent. */
 export const reportEntry = z
@@ -611,7 +612,7 @@ export const configSchema = z
       .object({
         webhookUrl: z.string().url().optional(),
         webhookUrlEnv: envName.optional(),
-        /** The alert webhook's format when its host does not tell it; default `auto` (scheduler/webhook-flavour.ts). */
+        /** The alert webhook's format when its host does not tell it; default `auto` (lib/webhook-flavour.ts). */
         webhookFormat: webhookFormat.optional(),
         /**
          * A monitor's ping URL (healthchecks.io, Cronitor, …), fetched after each run of every

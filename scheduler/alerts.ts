@@ -9,7 +9,7 @@ import { freshnessLimit, hasOwnFreshnessLimit, streamStatus } from '../pipeline/
 import type { Warehouse } from '../warehouse/connection.ts';
 import { BUILT_IN_ALERT_METRICS, metricParts } from './alert-metrics.ts';
 import { alertWebhookSetting, secretUrl } from './secret-url.ts';
-import { RetiredWebhookError, webhookBody, webhookFlavour, type WebhookFlavour, type WebhookMessage } from './webhook-flavour.ts';
+import { webhookPostBody, type WebhookFormat, type WebhookMessage } from '../lib/webhook-flavour.ts';
 
 type Op = NonNullable<AlertRule['op']>;
 
@@ -273,18 +273,18 @@ function payload(message: string, firing: boolean, key: string, run?: FinishedRu
       { type: 'context', elements: [{ type: 'mrkdwn', text: context }] },
     ],
   };
-  return { text, context, slack: { ...slack } };
+  return { text, context, slack };
 }
 
 /**
  * The webhook URL (a secret: it carries the channel's token), or null to only log: from the
  * variable `webhookUrlEnv` names, else `webhookUrl`, else `VERITE_ALERT_WEBHOOK_URL` when set.
  */
-function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): { url: string; flavour: WebhookFlavour } | null {
+function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): { url: string; format?: WebhookFormat } | null {
   try {
     const setting = alertWebhookSetting(config);
     const url = secretUrl(setting, env);
-    return url === null ? null : { url, flavour: webhookFlavour(url, setting.format) };
+    return url === null ? null : { url, format: setting.format };
   } catch (error) {
     log.error({ err: errorMessage(error) }, 'alerts are only logged');
     return null;
@@ -292,10 +292,9 @@ function webhookUrl(config: VeriteConfig, env: NodeJS.ProcessEnv, log: Logger): 
 }
 
 /** Posts the message in the format the webhook's place takes; a retired connector fails without a call. */
-async function postWebhook(webhook: { url: string; flavour: WebhookFlavour }, message: WebhookMessage, log: Logger, signal?: AbortSignal): Promise<void> {
-  const { url, flavour } = webhook;
-  if (flavour === 'retired-teams-connector') throw new RetiredWebhookError();
-  const body = webhookBody(flavour, message);
+async function postWebhook(webhook: { url: string; format?: WebhookFormat }, message: WebhookMessage, log: Logger, signal?: AbortSignal): Promise<void> {
+  const { url } = webhook;
+  const body = webhookPostBody(url, webhook.format, message);
   await httpRequest(
     // The URL is never named in errors or logs: `describe` stands for it.
     { source: 'alerts', log, signal, retry: { attempts: 3, timeoutMs: 15_000 } },

@@ -11,7 +11,7 @@ import { isRemoteHost } from '../pipeline/warehouse-check.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
 import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, sendsMessages, type SecretUrlSetting } from './secret-url.ts';
 import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
-import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from './webhook-flavour.ts';
+import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from '../lib/webhook-flavour.ts';
 
 /**
  * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner

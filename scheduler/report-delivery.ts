@@ -14,7 +14,7 @@ import { holdSessionLock } from '../pipeline/lock.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { reportWebhookSetting, secretUrl, sendsMessages } from './secret-url.ts';
 import { lonePercent } from '../lib/url-parts.ts';
-import { RetiredWebhookError, webhookBody, webhookFlavour } from './webhook-flavour.ts';
+import { RetiredWebhookError, webhookPostBody } from '../lib/webhook-flavour.ts';
 
 export interface ReportDeliveryOptions {
   warehouse: Pick<Warehouse, 'db' | 'pool'>;
@@ -115,7 +115,7 @@ export function reportSummary(data: ReportData, file: string, reportsUrl?: strin
 /**
  * One scheduled report (docs/reports.md): made from the metrics of the last complete period,
  * written into `reportsDir`, then sent to the webhook (a short message, in the format its place
- * takes: scheduler/webhook-flavour.ts) and by
+ * takes: lib/webhook-flavour.ts) and by
  * e-mail (the page as the HTML body). Each send is retried once; every outcome, failure
  * included, is recorded in `ops.report_deliveries`. Never throws: a report that cannot be made
  * or sent is logged and recorded, and the data runs go on.
@@ -224,9 +224,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
         const setting = reportWebhookSetting(to);
         const url = secretUrl(setting, env)!;
         // The body the webhook's place takes (Slack-compatible, a Teams card, Discord's content); none for a retired connector.
-        const flavour = webhookFlavour(url, setting.format);
-        if (flavour === 'retired-teams-connector') throw new RetiredWebhookError();
-        const body = webhookBody(flavour, { text: summary, keepLastLine: true });
+        const body = webhookPostBody(url, setting.format, { text: summary, keepLastLine: true });
         await httpRequest(
           // The URL carries the channel's token: `describe` stands for it in errors and logs.
           { source: 'reports', log, signal: options.signal, retry: { attempts: 1, timeoutMs: 15_000 } },

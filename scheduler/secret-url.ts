@@ -1,7 +1,7 @@
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { registerSecret } from '../lib/logger.ts';
-import type { WebhookFormat } from './webhook-flavour.ts';
+import type { WebhookFormat } from '../lib/webhook-flavour.ts';
 
 /**
  * A URL that carries a token (a chat webhook, a monitor's ping URL), as the config sets it: the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { DISCORD_CUT_NOTE, discordContent, webhookBody, webhookFlavour } from '../../scheduler/webhook-flavour.ts';
+import { DISCORD_CUT_NOTE, discordContent, webhookBody, webhookFlavour } from '../../lib/webhook-flavour.ts';
 
 /**
  * A webhook's body is chosen by its URL's host (docs/sources/webhooks.md): these URLs are only

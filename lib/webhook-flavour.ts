@@ -62,7 +62,7 @@ export interface WebhookMessage {
   /** A line of context shown after it (who sent it, about what). */
   context?: string;
   /** Slack's body when it is richer than `{"text"}` (alerts' blocks). */
-  slack?: Record<string, unknown>;
+  slack?: object;
   /** The last line (the report's link) is kept whole when the message must be cut for Discord. */
   keepLastLine?: boolean;
 }
@@ -78,7 +78,7 @@ const markdownBold = (s: string) => s.replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,
 const markdownLinks = (s: string) => s.replace(/(^|\s)(https?:\/\/[^\s)\]]+)/g, (_, before: string, href: string) => `${before}[${href}](${href})`);
 
 /** The body posted to a webhook of this flavour (never a retired connector's: there is nothing to post there). */
-export function webhookBody(flavour: Exclude<WebhookFlavour, 'retired-teams-connector'>, message: WebhookMessage): Record<string, unknown> {
+export function webhookBody(flavour: Exclude<WebhookFlavour, 'retired-teams-connector'>, message: WebhookMessage): object {
   if (flavour === 'slack') return message.slack ?? { text: message.text };
   const lines = message.text.split('\n');
   if (flavour === 'teams') {
@@ -119,6 +119,16 @@ export function discordContent(lines: string[], keepLastLine = false): string {
   // Never half a surrogate pair.
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut.trimEnd()} ${DISCORD_CUT_NOTE}${tail}`.slice(0, DISCORD_CONTENT_LIMIT);
+}
+
+/**
+ * The body to post to the webhook at `url` (its flavour from its host or `format`); throws
+ * {@link RetiredWebhookError} for a retired connector, before anything is sent.
+ */
+export function webhookPostBody(url: string, format: WebhookFormat | undefined, message: WebhookMessage): object {
+  const flavour = webhookFlavour(url, format);
+  if (flavour === 'retired-teams-connector') throw new RetiredWebhookError();
+  return webhookBody(flavour, message);
 }
 
 /** A webhook that takes no message: thrown before anything is sent, and not retried. */
