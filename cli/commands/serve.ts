@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { readOnlyDatabase, startReportServer, type ReportServer } from '../../reports/server.ts';
+import { isLoopbackName, readOnlyDatabase, startReportServer, type ReportServer } from '../../reports/server.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import type { VeriteConfig } from '../../config/schema.ts';
 import { reportsFolder } from './report.ts';
@@ -25,8 +25,6 @@ export function allowedHostsOption(value: string | undefined): string[] {
   }
   return names;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** A port option, checked: a whole number in digits (`""` and `" "` were port 0, `0x50` port 80). */
 export function portOption(name: string, value: string): number {
@@ -61,7 +59,7 @@ export function biConnectionString(url: string, role: string): string {
 export async function serveReports(warehouse: Warehouse, config: VeriteConfig, log: Logger, opts: ServeOptions): Promise<ReportServer & { closeAll(): Promise<void> }> {
   const port = portOption('--port', opts.port);
   const allowedHosts = allowedHostsOption(opts.allowedHost);
-  if (!LOOPBACK.has(opts.host)) {
+  if (!isLoopbackName(opts.host)) {
     log.warn({ host: opts.host }, 'serving the reports beyond this machine: anyone who can reach this address reads the shop’s figures, without a login (docs/reports.md)');
   }
   const readOnly = readOnlyDatabase(warehouse.url);
