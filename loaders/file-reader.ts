@@ -514,7 +514,7 @@ const WORKBOOK_UNPACKED_LIMIT_BYTES = 64 * 1024 * 1024;
  * What a ZIP archive (`zip`, the whole file) unpacks to, found by unpacking every entry, never
  * past `limit` + 1 bytes: as a streaming reader meets them, each local entry from the start of
  * the file (its header, its data, and a data descriptor after it when its header has no sizes),
- * and each entry its central directory lists, so neither sizes the archive declares nor entries
+ * then each entry its central directory lists that the walk did not reach, so neither sizes the archive declares nor entries
  * one of the two leaves out can hide what the reader would unpack. The total, or more than
  * `limit` when the archive unpacks past it; `unreadable` when an entry does not unpack (the
  * reader would fail on it too, or be led past what was measured).
@@ -533,11 +533,13 @@ export function zipUnpackedSize(zip: Buffer, limit: number): number | 'unreadabl
       return 'unreadable';
     }
   };
-  // The local entries, one after the other from the start.
+  // The local entries, one after the other from the start; each is unpacked once.
+  const visited = new Set<number>();
   for (let at = 0; at + 30 <= zip.length && zip.readUInt32LE(at) === 0x04034b50; ) {
     const flags = zip.readUInt16LE(at + 6);
     const described = (flags & 0x8) !== 0;
     const start = at + 30 + zip.readUInt16LE(at + 26) + zip.readUInt16LE(at + 28);
+    visited.add(at);
     const got = unpack(start, zip.readUInt16LE(at + 8), described ? null : zip.readUInt32LE(at + 18));
     if (got === 'unreadable') return got;
     total += got.size;
@@ -556,19 +558,21 @@ export function zipUnpackedSize(zip: Buffer, limit: number): number | 'unreadabl
   if (end < 0) return 'unreadable';
   const entries = zip.readUInt16LE(end + 10);
   let at = zip.readUInt32LE(end + 16);
-  let listed = 0;
   for (let n = 0; n < entries; n++) {
     if (at + 46 > zip.length || zip.readUInt32LE(at) !== 0x02014b50) return 'unreadable';
     const local = zip.readUInt32LE(at + 42);
     if (local + 30 > zip.length || zip.readUInt32LE(local) !== 0x04034b50) return 'unreadable';
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const got = unpack(start, zip.readUInt16LE(at + 10), zip.readUInt32LE(at + 20));
-    if (got === 'unreadable') return got;
-    listed += got.size;
-    if (listed > limit) return listed;
+    // An entry the walk above met is counted already; one it did not reach, only a reader of the directory unpacks.
+    if (!visited.has(local)) {
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const got = unpack(start, zip.readUInt16LE(at + 10), zip.readUInt32LE(at + 20));
+      if (got === 'unreadable') return got;
+      total += got.size;
+      if (total > limit) return total;
+    }
     at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
   }
-  return Math.max(total, listed);
+  return total;
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import writeXlsxFile from 'write-excel-file/node';
-import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile, workbookFit } from '../../loaders/file-reader.ts';
+import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile, workbookFit, zipUnpackedSize } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 
 let dir: string;
@@ -363,6 +363,13 @@ describe('an .xlsx workbook', () => {
     // The ZIP written by hand is a workbook the reader reads, with a little blank space in its sheet.
     const small = file('small.xlsx', workbookOf(sheetOf(1000)));
     expect(((await all(small)) as RawText[]).map((r) => JSON.parse(r.text))).toEqual([{ sku: 'TEE-M', unit_cost: 4.2 }]);
+    // Each part counted once, whether a streaming reader or a reader of the directory meets it: a
+    // workbook that unpacks to exactly the limit is within it.
+    const smallZip = workbookOf(sheetOf(1000));
+    const unpacked = zipUnpackedSize(smallZip, 1_000_000) as number;
+    expect(unpacked).toBeGreaterThan(sheetOf(1000).length);
+    expect(zipUnpackedSize(smallZip, unpacked)).toBe(unpacked);
+    expect(zipUnpackedSize(smallZip, unpacked - 1)).toBeGreaterThan(unpacked - 1);
     // The same with 80 MiB of blanks: under 1 MiB on disk, refused once 64 MiB are unpacked, before the reader unpacks it whole.
     const refused = (path: string) => `${path}: unpacks to more than 64 MiB (a workbook is read whole, and at most that is read): save the sheet as CSV, which is read as it streams`;
     const bomb = file('bomb.xlsx', workbookOf(sheetOf(80 * 1024 * 1024)));
