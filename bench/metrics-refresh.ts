@@ -51,6 +51,7 @@ const DATE_COLUMNS: Record<string, string[]> = {
   'core.order_lines': ['order_date'],
   'core.refunds': ['refund_date'],
   'core.refund_lines': ['refund_date'],
+  'core.refund_shipping_lines': ['refund_date'],
   'core.payments': ['payment_date'],
   'core.spend': ['date'],
   'core.traffic': ['date'],

@@ -91,6 +91,26 @@ export const countedRefundLines = measureSource({
   dimensions: [],
 });
 
+/**
+ * The tax paid back by the successful refunds of counted orders, on the refund's date: one row
+ * per refunded line item (its `total_tax`) and per refunded shipping line (its `tax`). A refund's
+ * amount holds the tax of both, so both are refunded tax (DECISIONLOG.md, "Refunded shipping
+ * tax is refunded tax").
+ */
+export const countedRefundTaxes = measureSource({
+  name: 'counted_refund_taxes',
+  description:
+    'core.refund_lines and core.refund_shipping_lines where order_is_counted (refunded line items and refunded shipping lines of successful refunds of counted orders), with their tax as tax_rc',
+  rows: (db) =>
+    db
+      .selectFrom('core.refund_lines')
+      .where('order_is_counted', '=', true)
+      .select(['refund_date', 'total_tax_rc as tax_rc'])
+      .unionAll(db.selectFrom('core.refund_shipping_lines').where('order_is_counted', '=', true).select(['refund_date', 'tax_rc'])),
+  dates: ['refund_date'],
+  dimensions: [],
+});
+
 /** Stripe balance transactions (charges, refunds, fees, payouts …), on the local date they were created. */
 export const balanceTransactions = measureSource({
   name: 'balance_transactions',
@@ -102,21 +122,35 @@ export const balanceTransactions = measureSource({
 
 /**
  * The stock of each tracked variant per snapshot date: `available` summed over its locations
- * (core.inventory_levels), one row per snapshot date and variant.
+ * (core.inventory_levels), one row per snapshot date and variant, with whether its product is for
+ * sale (`is_for_sale`: active or unlisted, or not known; not an archived or draft product).
  */
 export const stockSnapshots = measureSource({
   name: 'stock_snapshots',
-  description: 'core.inventory_levels of tracked variants, available summed over locations, per snapshot date and variant',
+  description: 'core.inventory_levels of tracked variants, available summed over locations, per snapshot date and variant, with is_for_sale (the product active or unlisted, or not known)',
   rows: (db) =>
     db
       .selectFrom('core.inventory_levels')
       .where('is_tracked', '=', true)
       .where('variant_id', 'is not', null)
       .groupBy(['snapshot_date', 'variant_id'])
-      .select(['snapshot_date', 'variant_id', sql<number>`sum(available)`.as('available')]),
+      // One variant, one product: every level of a variant has the same is_for_sale.
+      .select(['snapshot_date', 'variant_id', sql<number>`sum(available)`.as('available'), sql<boolean>`bool_and(is_for_sale)`.as('is_for_sale')]),
   dates: ['snapshot_date'],
   dimensions: [],
 });
 
 /** Every source of a base measure. */
-export const measureSources = [countedOrders, countedRefunds, traffic, spend, payments, countedShipments, countedOrderLines, countedRefundLines, balanceTransactions, stockSnapshots] as const;
+export const measureSources = [
+  countedOrders,
+  countedRefunds,
+  traffic,
+  spend,
+  payments,
+  countedShipments,
+  countedOrderLines,
+  countedRefundLines,
+  countedRefundTaxes,
+  balanceTransactions,
+  stockSnapshots,
+] as const;

@@ -6,7 +6,8 @@ import type { ReportPeriod } from './period.ts';
  * The products section of a review, from `metrics.product_daily` and `metrics.inventory_daily`
  * (docs/metrics.md, "Products, stock and profit"): the best sellers by product sales, the
  * products refunded most by units, and the variants out of stock in the period's last stock
- * snapshot. A warehouse whose metrics were last refreshed before these tables existed has no
+ * snapshot (`is_out_of_stock`: variants of products for sale only, never an archived or draft
+ * product's). A warehouse whose metrics were last refreshed before these tables existed has no
  * products section until the next refresh.
  */
 export const PRODUCTS_TABLE = { schema: 'metrics', name: 'product_daily' } as const;
@@ -20,7 +21,7 @@ export interface ProductLine {
 export interface ProductsSection {
   bestSellers: ProductLine[];
   mostReturned: ProductLine[];
-  /** The variants (by SKU) out of stock in the period's last snapshot; null when there is no stock table. */
+  /** The variants for sale (by SKU) out of stock in the period's last snapshot; null when there is no stock table. */
   outOfStock: string[] | null;
 }
 

@@ -12,6 +12,7 @@ import { stagingMetaAdsCampaigns } from './staging/meta-ads-campaigns.ts';
 import { stagingShipments } from './staging/shipments.ts';
 import { stagingFxRates } from './staging/fx-rates.ts';
 import { stagingShopifyRefundLines } from './staging/shopify-refund-lines.ts';
+import { stagingShopifyRefundShippingLines } from './staging/shopify-refund-shipping-lines.ts';
 import { stagingShopifyProducts } from './staging/shopify-products.ts';
 import { stagingShopifyProductVariants } from './staging/shopify-product-variants.ts';
 import { stagingShopifyInventoryLevels } from './staging/shopify-inventory-levels.ts';
@@ -27,6 +28,7 @@ import { coreSpend } from './core/spend.ts';
 import { coreTraffic } from './core/traffic.ts';
 import { coreShipments } from './core/shipments.ts';
 import { coreRefundLines } from './core/refund-lines.ts';
+import { coreRefundShippingLines } from './core/refund-shipping-lines.ts';
 import { coreProducts } from './core/products.ts';
 import { coreProductVariants } from './core/product-variants.ts';
 import { coreInventoryLevels } from './core/inventory-levels.ts';
@@ -47,6 +49,7 @@ export const models: readonly Model[] = [
   stagingShipments,
   stagingFxRates,
   stagingShopifyRefundLines,
+  stagingShopifyRefundShippingLines,
   stagingShopifyProducts,
   stagingShopifyProductVariants,
   stagingShopifyInventoryLevels,
@@ -62,6 +65,7 @@ export const models: readonly Model[] = [
   coreTraffic,
   coreShipments,
   coreRefundLines,
+  coreRefundShippingLines,
   coreProducts,
   coreProductVariants,
   coreInventoryLevels,

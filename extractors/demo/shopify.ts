@@ -46,10 +46,9 @@ function refundJson(order: OrderPlan, refund: RefundPlan): Json {
     transactions: refund.failedFirst
       ? [transaction(refund.transactionIds[0], 'failure'), transaction(refund.transactionIds[1], 'success')]
       : [transaction(refund.transactionIds[1], 'success')],
-    order_adjustments:
-      refund.shippingCents > 0
-        ? [{ id: refund.id * 10 + 9, order_id: order.id, refund_id: refund.id, kind: 'shipping_refund', reason: 'Shipping refund', amount: money(-refund.shippingCents), tax_amount: '0.00' }]
-        : [],
+    // The shipping paid back, as the Admin API gives it since 2024-10 (a RefundShippingLine; before,
+    // an order adjustment of kind shipping_refund). The demo shop charges no tax on shipping.
+    refund_shipping_lines: refund.shippingCents > 0 ? [{ id: refund.id * 10 + 9, subtotal_amount: money(refund.shippingCents), tax_amount: '0.00' }] : [],
   };
 }
 

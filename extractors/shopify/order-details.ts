@@ -1,16 +1,16 @@
 import { allNodes, type Connection } from './connections.ts';
 import type { ShopifyGraphql } from './graphql-client.ts';
-import { ORDER_LINE_ITEMS, REFUND_MORE_LINE_ITEMS, REFUND_MORE_TRANSACTIONS, REFUND_TRANSACTIONS, REFUNDS_PER_QUERY } from './queries.ts';
-import type { GqlLineItem, GqlOrder, GqlRefund, GqlRefundLineItem, GqlTransaction } from './reshape.ts';
+import { ORDER_LINE_ITEMS, REFUND_MORE_LINE_ITEMS, REFUND_MORE_SHIPPING_LINES, REFUND_MORE_TRANSACTIONS, REFUND_TRANSACTIONS, REFUNDS_PER_QUERY } from './queries.ts';
+import type { GqlLineItem, GqlOrder, GqlRefund, GqlRefundLineItem, GqlRefundShippingLine, GqlTransaction } from './reshape.ts';
 
 /** An Order node of a paged query: its first line items as a connection, refunds without transactions. */
 export type PagedOrderNode = Omit<GqlOrder, 'lineItems' | 'refunds'> & {
   lineItems: Connection<GqlLineItem>;
-  refunds?: Omit<GqlRefund, 'transactions' | 'refundLineItems'>[] | null;
+  refunds?: Omit<GqlRefund, 'transactions' | 'refundLineItems' | 'refundShippingLines'>[] | null;
 };
 
 /** An Order with every line item but refunds still without their transactions (a bulk line, or a completed page node). */
-export type OrderWithoutTransactions = Omit<GqlOrder, 'refunds'> & { refunds?: Omit<GqlRefund, 'transactions' | 'refundLineItems'>[] | null };
+export type OrderWithoutTransactions = Omit<GqlOrder, 'refunds'> & { refunds?: Omit<GqlRefund, 'transactions' | 'refundLineItems' | 'refundShippingLines'>[] | null };
 
 /**
  * Follows the line items of the orders whose first page of line items was not all of them,
@@ -30,16 +30,22 @@ export async function completeLineItems(client: ShopifyGraphql, nodes: PagedOrde
 
 /**
  * Gives every refund of the orders its transactions (what says whether money went back, how
- * much and in which currency) and its line items (which units came back), asked for by refund
- * id, ten refunds a query. Orders without refunds cost nothing.
+ * much and in which currency), its line items (which units came back) and its shipping lines
+ * (the shipping paid back, with its tax), asked for by refund id, ten refunds a query. Orders
+ * without refunds cost nothing.
  */
 export async function withRefundTransactions(client: ShopifyGraphql, orders: OrderWithoutTransactions[]): Promise<GqlOrder[]> {
   const ids = orders.flatMap((o) => (o.refunds ?? []).map((r) => r.id));
-  const found = new Map<string, { transactions: GqlTransaction[]; refundLineItems: GqlRefundLineItem[] }>();
+  const found = new Map<string, { transactions: GqlTransaction[]; refundLineItems: GqlRefundLineItem[]; refundShippingLines: GqlRefundShippingLine[] }>();
   for (let i = 0; i < ids.length; i += REFUNDS_PER_QUERY) {
     const chunk = ids.slice(i, i + REFUNDS_PER_QUERY);
     const data = await client.query<{
-      nodes: ({ id: string; transactions: Connection<GqlTransaction>; refundLineItems: Connection<GqlRefundLineItem> } | null)[];
+      nodes: ({
+        id: string;
+        transactions: Connection<GqlTransaction>;
+        refundLineItems: Connection<GqlRefundLineItem>;
+        refundShippingLines: Connection<GqlRefundShippingLine>;
+      } | null)[];
     }>('refund transactions', REFUND_TRANSACTIONS, { ids: chunk });
     for (const refund of data.nodes) {
       if (!refund) continue;
@@ -54,11 +60,21 @@ export async function withRefundTransactions(client: ShopifyGraphql, orders: Ord
         });
         return more.node?.refundLineItems ?? null;
       });
-      found.set(refund.id, { transactions, refundLineItems });
+      const refundShippingLines = await allNodes(refund.refundShippingLines, async (after) => {
+        const more = await client.query<{ node: { refundShippingLines: Connection<GqlRefundShippingLine> } | null }>('more refund shipping lines', REFUND_MORE_SHIPPING_LINES, {
+          id: refund.id,
+          after,
+        });
+        return more.node?.refundShippingLines ?? null;
+      });
+      found.set(refund.id, { transactions, refundLineItems, refundShippingLines });
     }
   }
   return orders.map((o) => ({
     ...o,
-    refunds: (o.refunds ?? []).map((r) => ({ ...r, transactions: found.get(r.id)?.transactions ?? [], refundLineItems: found.get(r.id)?.refundLineItems ?? [] })),
+    refunds: (o.refunds ?? []).map((r) => {
+      const details = found.get(r.id);
+      return { ...r, transactions: details?.transactions ?? [], refundLineItems: details?.refundLineItems ?? [], refundShippingLines: details?.refundShippingLines ?? [] };
+    }),
   }));
 }

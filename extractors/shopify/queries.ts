@@ -33,6 +33,9 @@ export const LINE_ITEM_FIELDS = [
 /** A refund line item: which line, how many units, and their amounts (subtotal and tax). */
 export const REFUND_LINE_ITEM_FIELDS = `id quantity restockType lineItem { id } subtotalSet { ${SHOP_MONEY} } totalTaxSet { ${SHOP_MONEY} }`;
 
+/** A refunded shipping line (`RefundShippingLine`): the shipping paid back and its tax, which the refund's amount holds. */
+export const REFUND_SHIPPING_LINE_FIELDS = `id subtotalAmountSet { ${SHOP_MONEY} } taxAmountSet { ${SHOP_MONEY} }`;
+
 export const TRANSACTION_FIELDS = `id kind status gateway createdAt processedAt amountSet { ${SHOP_MONEY} }`;
 
 export const CUSTOMER_FIELDS = [
@@ -54,10 +57,12 @@ export const ORDER_LINE_ITEMS_FIRST = 8;
 export const CUSTOMERS_PAGE_SIZE = 50;
 /** Addresses asked for with each customer of a page; a customer with more gets a follow-up query. */
 export const CUSTOMER_ADDRESSES_FIRST = 3;
-/** Refunds whose transactions and line items are asked for in one `nodes` query (about 70 points each). */
+/** Refunds whose transactions, line items and shipping lines are asked for in one `nodes` query (about 80 points each). */
 export const REFUNDS_PER_QUERY = 10;
 /** Refund line items asked for with each refund; a refund with more gets follow-up queries. */
 export const REFUND_LINE_ITEMS_FIRST = 5;
+/** Refunded shipping lines asked for with each refund (an order has one shipping line, rarely more); a refund with more gets follow-up queries. */
+export const REFUND_SHIPPING_LINES_FIRST = 2;
 
 export const ORDERS_PAGE = `query VeriteOrders($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
@@ -70,13 +75,17 @@ export const ORDER_LINE_ITEMS = `query VeriteOrderLineItems($id: ID!, $after: St
   node(id: $id) { ... on Order { id lineItems(first: 100, after: $after) { ${PAGE_INFO} nodes { ${LINE_ITEM_FIELDS} } } } }
 }`;
 
-/** A refund's transactions and its first line items, by refund id. */
+/** A refund's transactions, its first line items and its first refunded shipping lines, by refund id. */
 export const REFUND_TRANSACTIONS = `query VeriteRefundTransactions($ids: [ID!]!) {
-  nodes(ids: $ids) { ... on Refund { id transactions(first: 10) { ${PAGE_INFO} nodes { ${TRANSACTION_FIELDS} } } refundLineItems(first: ${REFUND_LINE_ITEMS_FIRST}) { ${PAGE_INFO} nodes { ${REFUND_LINE_ITEM_FIELDS} } } } }
+  nodes(ids: $ids) { ... on Refund { id transactions(first: 10) { ${PAGE_INFO} nodes { ${TRANSACTION_FIELDS} } } refundLineItems(first: ${REFUND_LINE_ITEMS_FIRST}) { ${PAGE_INFO} nodes { ${REFUND_LINE_ITEM_FIELDS} } } refundShippingLines(first: ${REFUND_SHIPPING_LINES_FIRST}) { ${PAGE_INFO} nodes { ${REFUND_SHIPPING_LINE_FIELDS} } } } }
 }`;
 
 export const REFUND_MORE_LINE_ITEMS = `query VeriteRefundMoreLineItems($id: ID!, $after: String) {
   node(id: $id) { ... on Refund { id refundLineItems(first: 100, after: $after) { ${PAGE_INFO} nodes { ${REFUND_LINE_ITEM_FIELDS} } } } }
+}`;
+
+export const REFUND_MORE_SHIPPING_LINES = `query VeriteRefundMoreShippingLines($id: ID!, $after: String) {
+  node(id: $id) { ... on Refund { id refundShippingLines(first: 50, after: $after) { ${PAGE_INFO} nodes { ${REFUND_SHIPPING_LINE_FIELDS} } } } }
 }`;
 
 export const REFUND_MORE_TRANSACTIONS = `query VeriteRefundMoreTransactions($id: ID!, $after: String) {
@@ -164,8 +173,8 @@ export function deletionSearch(from: string, to: string): string {
 /**
  * A bulk export of the orders matching `search`: line items (a nested connection) come back as
  * lines of their own with `__parentId`, anywhere in the file (see `bulk-file.ts`). Connections
- * cannot sit inside list fields in a bulk query, so refund transactions are asked for
- * afterwards by refund id.
+ * cannot sit inside list fields in a bulk query, so refund transactions, line items and
+ * shipping lines are asked for afterwards by refund id.
  */
 export function bulkOrdersQuery(search: string): string {
   return `{ orders(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT) { edges { node { ${ORDER_FIELDS} lineItems { edges { node { ${LINE_ITEM_FIELDS} } } } } } } }`;

@@ -63,6 +63,13 @@ export interface GqlRefundLineItem {
   totalTaxSet?: GqlMoneyBag | null;
 }
 
+/** A refunded shipping line (`RefundShippingLine`): the shipping paid back and its tax. */
+export interface GqlRefundShippingLine {
+  id?: string | null;
+  subtotalAmountSet?: GqlMoneyBag | null;
+  taxAmountSet?: GqlMoneyBag | null;
+}
+
 /** A product variant with its inventory item (whether stock is tracked, the current unit cost). */
 export interface GqlVariant {
   id: string;
@@ -101,6 +108,8 @@ export interface GqlRefund {
   transactions: GqlTransaction[];
   /** Gathered from its connection (asked for by refund id); absent from a node read without it. */
   refundLineItems?: GqlRefundLineItem[];
+  /** Likewise. */
+  refundShippingLines?: GqlRefundShippingLine[];
 }
 
 /** An Order node with its connections already gathered into arrays. */
@@ -257,6 +266,16 @@ function refundLineItem(rli: GqlRefundLineItem): Json {
   };
 }
 
+function refundShippingLine(rsl: GqlRefundShippingLine): Json {
+  return {
+    id: legacyId(rsl.id),
+    subtotal_amount: amount(rsl.subtotalAmountSet),
+    subtotal_amount_set: moneySet(rsl.subtotalAmountSet),
+    tax_amount: amount(rsl.taxAmountSet),
+    tax_amount_set: moneySet(rsl.taxAmountSet),
+  };
+}
+
 function transaction(t: GqlTransaction, orderId: number | string | null): Json {
   return {
     id: legacyId(t.id),
@@ -282,6 +301,7 @@ function refund(r: GqlRefund, orderId: number | string | null): Json {
     note: r.note ?? null,
     transactions: r.transactions.map((t) => transaction(t, orderId)),
     refund_line_items: (r.refundLineItems ?? []).map(refundLineItem),
+    refund_shipping_lines: (r.refundShippingLines ?? []).map(refundShippingLine),
   };
 }
 

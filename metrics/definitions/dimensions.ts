@@ -186,16 +186,29 @@ export const productType = dimension({
   sqlType: 'text',
 });
 
+export const productStatus = dimension({
+  name: 'product_status',
+  label: 'Product status',
+  description:
+    "The product's status in the products stream, lower case: active, unlisted (sold, shown in no listing), draft (not yet sold) or archived (no longer sold); " +
+    'NULL for a variant missing from the products stream. The current status (Shopify keeps no history of it), on every snapshot date.',
+  views: ['inventory_daily'],
+  sources: ['shopify.products'],
+  sqlType: 'text',
+});
+
 export const isOutOfStock = dimension({
   name: 'is_out_of_stock',
   label: 'Out of stock',
-  description: '`available ≤ 0` in that snapshot.',
+  description:
+    '`available ≤ 0` in that snapshot, for a variant for sale: its product active or unlisted, or not known (missing from the products stream). ' +
+    'A variant of an archived or draft product is not sold, so never out of stock (false): the rows variants_out_of_stock counts.',
   views: ['inventory_daily'],
-  sources: ['shopify.inventory_levels'],
+  sources: ['shopify.inventory_levels', 'shopify.products'],
   sqlType: 'boolean',
 });
 
 export const dimensions = [
   date, daysInPeriod, daysWithData, isComplete, channel, cohortMonth, monthsSinceFirstOrder, fittedAt, calibrationEnd, holdoutEnd, ordersChecksum,
-  productId, variantId, sku, productTitle, variantTitle, vendor, productType, isOutOfStock,
+  productId, variantId, sku, productTitle, variantTitle, vendor, productType, productStatus, isOutOfStock,
 ];

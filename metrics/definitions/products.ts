@@ -104,7 +104,9 @@ export const unitsSold28d = metric('profit', {
 export const daysOfCover = metric('profit', {
   name: 'days_of_cover',
   label: 'Days of cover',
-  description: 'How many days the stock lasts at the pace of the last 28 days: 0 when out of stock, whatever the sales; NULL when nothing sold in those 28 days.',
+  description:
+    'How many days the stock lasts at the pace of the last 28 days: 0 when `available` is 0 or less (out of stock, or an archived or draft product left at 0), ' +
+    'whatever the sales; NULL when nothing sold in those 28 days. Worked out as `available × 28 / units_sold_28d`, the same quotient with no rounded rate in it.',
   formula: '`available / (units_sold_28d / 28)` (0 when out of stock, whatever the sales; else NULL when nothing sold in those 28 days)',
   unit: 'days',
   views: ['inventory_daily'],
@@ -117,8 +119,10 @@ export const variantsOutOfStock = metric('profit', {
   name: 'variants_out_of_stock',
   label: 'Variants out of stock',
   description:
-    "Tracked variants whose `available` quantity, summed over locations, is 0 or less in the date's stock snapshot; NULL on a date without a snapshot. " +
-    "kpi_weekly and kpi_monthly take the period's last snapshot, never a sum of the days.",
+    "Tracked variants for sale whose `available` quantity, summed over locations, is 0 or less in the date's stock snapshot; NULL on a date without a snapshot. " +
+    "A variant is for sale when its product's status is active or unlisted (sold, not shown in listings), or not known (a variant missing from the products stream): " +
+    'an archived product (no longer sold) or a draft (not yet sold) is never out of stock. The status is the current one (Shopify keeps no history of it), ' +
+    "so archiving a product takes it out of the past snapshots too. kpi_weekly and kpi_monthly take the period's last snapshot, never a sum of the days.",
   formula:
     "tracked variants whose `available` summed over locations is ≤ 0 in that date's inventory snapshot; NULL on a date without a snapshot (a snapshot, never summed: `kpi_weekly`/`kpi_monthly` take the period's last snapshot)",
   unit: 'count',
@@ -126,7 +130,7 @@ export const variantsOutOfStock = metric('profit', {
   sources: ['shopify.inventory_levels', 'shopify.products'],
   additive: false,
   whyNotAdditive: "a snapshot: over a period read its last snapshot (as kpi_weekly and kpi_monthly do), never the sum of the days",
-  measure: stockSnapshots.count({ filter: sql<boolean>`available <= 0`, rollUp: 'last' }),
+  measure: stockSnapshots.count({ filter: sql<boolean>`available <= 0 and is_for_sale`, rollUp: 'last' }),
 });
 
 /** In column order. */

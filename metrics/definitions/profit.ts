@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { KPI_PERIOD_VIEWS, metric } from '../definition.ts';
-import { balanceTransactions, countedOrderLines, countedOrders, countedRefundLines } from '../measure-sources.ts';
+import { balanceTransactions, countedOrderLines, countedOrders, countedRefundTaxes } from '../measure-sources.ts';
 
 /**
  * What the shop earns after its costs (docs/metrics.md, "Products, stock and profit"): product
@@ -33,13 +33,16 @@ export const refundedTax = metric('profit', {
   name: 'refunded_tax',
   label: 'Refunded tax',
   description:
-    "Tax paid back: the `total_tax` of the refunded line items of the successful refunds of counted orders, dated by the refund's `created_at` " +
-    'and converted at the rate of that date.',
+    "Tax paid back: the `total_tax` of the refunded line items of the successful refunds of counted orders, and the tax of their refunded shipping lines " +
+    "(`refund_shipping_lines`, Shopify's RefundShippingLine), dated by the refund's `created_at` and converted at the rate of that date. " +
+    "A refund's amount (in refunds) holds the tax of the shipping it pays back too, so it is refunded tax, or contribution profit would take it off twice. " +
+    'A refund landed before the shipping lines were read has none until its order is read again: `verite backfill --source shopify --stream orders` ' +
+    'over the dates the orders were created.',
   formula: 'sum of `total_tax` of the `refund_line_items` of the successful refunds (see Conventions) of counted orders, created that date, converted on the refund date',
   unit: 'currency',
   views: [...KPI_PERIOD_VIEWS],
   sources: ['shopify.orders', 'fx.rates'],
-  measure: countedRefundLines.sum('total_tax_rc'),
+  measure: countedRefundTaxes.sum('tax_rc'),
 });
 
 export const netTax = metric('profit', {

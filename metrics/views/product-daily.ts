@@ -8,8 +8,8 @@ import { defineView, onlyDates } from '../view.ts';
 /**
  * `metrics.product_daily`: per local date and variant, what sold (on the order date) and what
  * was refunded (on the refund date), from the measures of the definitions over their rows. The
- * names come from the products stream, else from the order line; a row with refunds only has
- * zeros for its sales.
+ * names come from the products stream, else from the order line (the refunded order line on a
+ * day with refunds and no sales); a row with refunds only has zeros for its sales.
  */
 export const productDaily = defineView({
   name: 'product_daily',
@@ -26,6 +26,8 @@ export const productDaily = defineView({
      where r.order_date is not null and ${onlyDates(ctx, sql.ref('r.order_date'))}
      group by r.order_date, r.variant_id`;
     const refunds = sql`select r.refund_date as date, r.variant_id, max(r.product_id) as product_id, max(r.sku) as sku,
+        max(r.title collate "C") collate "default" as title, max(r.variant_title collate "C") collate "default" as variant_title,
+        max(r.vendor collate "C") collate "default" as vendor,
         ${aggregateSql(measureOf(unitsRefunded))} as units_refunded, ${aggregateSql(measureOf(refundedSales))} as refunded_sales
       from (${measureOf(unitsRefunded).source.rows(db)}) as r
      where ${onlyDates(ctx, sql.ref('r.refund_date'))}
@@ -38,9 +40,9 @@ export const productDaily = defineView({
                coalesce(v.product_id, s.product_id, f.product_id) as product_id,
                k.variant_id,
                coalesce(v.sku, s.sku, f.sku) as sku,
-               coalesce(v.product_title, s.title) as product_title,
-               coalesce(v.variant_title, s.variant_title) as variant_title,
-               coalesce(v.vendor, s.vendor) as vendor,
+               coalesce(v.product_title, s.title, f.title) as product_title,
+               coalesce(v.variant_title, s.variant_title, f.variant_title) as variant_title,
+               coalesce(v.vendor, s.vendor, f.vendor) as vendor,
                v.product_type,
                coalesce(s.units_sold, 0) as units_sold,
                coalesce(s.orders, 0) as orders,

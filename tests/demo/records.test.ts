@@ -104,7 +104,9 @@ describe('demo sources', () => {
       // Refunds: what the lines and shipping give back is what the one successful transaction pays; never more than the order.
       let refunded = 0;
       for (const refund of o.refunds as Rec[]) {
-        const back = sum(refund.refund_line_items as Rec[], (l) => cents(l.subtotal) + cents(l.total_tax)) - sum(refund.order_adjustments as Rec[], (a) => cents(a.amount));
+        const back =
+          sum(refund.refund_line_items as Rec[], (l) => cents(l.subtotal) + cents(l.total_tax)) +
+          sum(refund.refund_shipping_lines as Rec[], (s) => cents(s.subtotal_amount) + cents(s.tax_amount));
         const ok = (refund.transactions as Rec[]).filter((t) => t.kind === 'refund' && t.status === 'success');
         if (ok.length !== 1 || cents(ok[0]!.amount) !== back) return `${o.name} refund ${refund.id} pays ${ok.map((t) => t.amount)} for ${back / 100}`;
         refunded += back;

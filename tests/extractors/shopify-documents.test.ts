@@ -24,7 +24,7 @@ describe('the Shopify documents against the Admin API schema', () => {
     expect([...documents.keys()].sort()).toEqual([
       'VeriteBulkCancel', 'VeriteBulkRun', 'VeriteBulkStatus', 'VeriteCheck', 'VeriteCustomerAddresses', 'VeriteCustomers', 'VeriteDeletions',
       'VeriteInventoryItemLevels', 'VeriteInventoryItems', 'VeriteOrderLineItems', 'VeriteOrders', 'VeriteProductVariants', 'VeriteProducts',
-      'VeriteRefundMoreLineItems', 'VeriteRefundMoreTransactions', 'VeriteRefundTransactions', 'bulk query of customers', 'bulk query of orders', 'bulk query of products',
+      'VeriteRefundMoreLineItems', 'VeriteRefundMoreShippingLines', 'VeriteRefundMoreTransactions', 'VeriteRefundTransactions', 'bulk query of customers', 'bulk query of orders', 'bulk query of products',
     ]);
   });
 

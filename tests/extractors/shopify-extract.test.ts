@@ -129,8 +129,9 @@ describe('shopify orders, paged', () => {
             amount: '4.00', currency: 'EUR', gateway: 'shopify_payments', created_at: refunded.updated_at, processed_at: refunded.updated_at,
           },
         ],
-        // Issue 13: the stand-in's refund names no refunded line.
+        // Issue 13: the stand-in's refund names no refunded line, and no refunded shipping.
         refund_line_items: [],
+        refund_shipping_lines: [],
       },
     ]);
     expect(orders.find((o) => o.id === 1001)).toMatchObject({

@@ -8,7 +8,7 @@ import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
-import { bag, fakeInventoryItem, fakeOrder, fakeProduct, fakeRefundLine, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
+import { bag, fakeInventoryItem, fakeOrder, fakeProduct, fakeRefundLine, fakeRefundShippingLine, startFakeShopify, type FakeShopify } from './support/shopify-server.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';
 
 /**
@@ -269,5 +269,34 @@ describe('shopify.orders: what products and profit read of an order', () => {
     const line = (await wh.pool.query(`select line_sales::text as sales, taxes_included, variant_title from core.order_lines where line_id = '100100'`)).rows[0];
     // 1 × 10.00, less the 1.00 discount allocated to it, less the 1.50 of tax the price holds.
     expect(line).toEqual({ sales: '7.50', taxes_included: true, variant_title: 'Default Title' });
+  });
+
+  it("lands each refund's shipping lines with their tax (the first two with the refund, the rest by a follow-up query), which core keeps on the refund's date", async () => {
+    // A refund of one line (10.00 + 1.00 of tax) and of the shipping, which Shopify split over three shipping lines:
+    // 5.00 + 0.50 of tax, 3.00 + 0.30, 2.00 + 0.20.
+    const order = fakeOrder(2, at(10), at(12), { lines: 1, refund: '21.00', refundAt: at(12) });
+    order.refunds[0]!.refundLineItems = [fakeRefundLine(20, String(order.lineItems[0]!.id), 1, '10.00', '1.00')];
+    order.refunds[0]!.refundShippingLines = [fakeRefundShippingLine(0, '5.00', '0.50'), fakeRefundShippingLine(1, '3.00', '0.30'), fakeRefundShippingLine(2, '2.00', '0.20')];
+    fake.orders.push(order);
+    const result = await run({ stream: 'orders' });
+    expect(result.status, errorMessage(result.error)).toBe('succeeded');
+    expect(ops('VeriteRefundMoreShippingLines').map((r) => r.variables)).toEqual([{ id: 'gid://shopify/Refund/9002', after: 'i:1' }]);
+    const landed = (await wh.pool.query(`select _record from raw.shopify__orders where _key = '1002'`)).rows[0]!._record;
+    const shipping = landed.refunds[0].refund_shipping_lines as Record<string, unknown>[];
+    expect(shipping).toHaveLength(3);
+    expect(shipping[2]).toEqual({
+      id: 85002,
+      // The shop's currency only, as for the refund line items.
+      subtotal_amount: '2.00', subtotal_amount_set: { shop_money: { amount: '2.00', currency_code: 'EUR' } },
+      tax_amount: '0.20', tax_amount_set: { shop_money: { amount: '0.20', currency_code: 'EUR' } },
+    });
+    const config = configSchema.parse({ reportingCurrency: 'EUR' });
+    expect((await runTransforms(wh, config, { now: new Date(at(13)) })).status).toBe('succeeded');
+    const rows = (await wh.pool.query(`select refund_shipping_line_id as id, refund_date::text, subtotal::text, tax::text from core.refund_shipping_lines where order_id = '1002' order by 1`)).rows;
+    expect(rows).toEqual([
+      { id: '85000', refund_date: '2026-11-12', subtotal: '5.00', tax: '0.50' },
+      { id: '85001', refund_date: '2026-11-12', subtotal: '3.00', tax: '0.30' },
+      { id: '85002', refund_date: '2026-11-12', subtotal: '2.00', tax: '0.20' },
+    ]);
   });
 });

@@ -69,6 +69,7 @@ const node: GqlOrder = {
       refundLineItems: [
         { id: 'gid://shopify/RefundLineItem/55', quantity: 1, restockType: 'RETURN', lineItem: { id: 'gid://shopify/LineItem/901' }, subtotalSet: shop('22.45'), totalTaxSet: shop('3.74') },
       ],
+      refundShippingLines: [{ id: 'gid://shopify/RefundShippingLine/77', subtotalAmountSet: shop('4.90'), taxAmountSet: shop('0.98') }],
     },
   ],
 };
@@ -150,6 +151,14 @@ describe('reshapeOrder', () => {
               id: 55, line_item_id: 901, quantity: 1, restock_type: 'return',
               subtotal: '22.45', subtotal_set: { shop_money: { amount: '22.45', currency_code: 'EUR' } },
               total_tax: '3.74', total_tax_set: { shop_money: { amount: '3.74', currency_code: 'EUR' } },
+            },
+          ],
+          // The shipping paid back and its tax (RefundShippingLine), which the refund's amount holds.
+          refund_shipping_lines: [
+            {
+              id: 77,
+              subtotal_amount: '4.90', subtotal_amount_set: { shop_money: { amount: '4.90', currency_code: 'EUR' } },
+              tax_amount: '0.98', tax_amount_set: { shop_money: { amount: '0.98', currency_code: 'EUR' } },
             },
           ],
         },

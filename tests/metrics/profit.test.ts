@@ -170,15 +170,16 @@ describe('metrics.product_daily (acceptance 1)', () => {
 
 describe('metrics.inventory_daily (acceptance 1)', () => {
   it('sums each tracked variant over locations per snapshot, with its 28-day sales and days of cover', async () => {
-    const teeM = { product_id: '1', variant_id: '11', sku: 'TEE-M' };
+    // The Tee is an active product.
+    const teeM = { product_id: '1', variant_id: '11', sku: 'TEE-M', product_status: 'active' };
     expectRows(await table(`select * from metrics.inventory_daily order by date, variant_id`), [
       // 5 + (−1) over two locations; 2 + 1 units sold from 1 to 3 March: 4 / (3 / 28) days.
       { date: '2024-03-03', ...teeM, is_out_of_stock: false, available: 4, units_sold_28d: 3, days_of_cover: (4 * 28) / 3 },
       // Out of stock: 0 days of cover, whatever it sold. (The mug's level did not parse; the mug is not tracked anyway.)
-      { date: '2024-03-03', product_id: '1', variant_id: '12', sku: 'TEE-L', is_out_of_stock: true, available: 0, units_sold_28d: 1, days_of_cover: 0 },
+      { date: '2024-03-03', product_id: '1', variant_id: '12', sku: 'TEE-L', product_status: 'active', is_out_of_stock: true, available: 0, units_sold_28d: 1, days_of_cover: 0 },
       { date: '2024-03-05', ...teeM, is_out_of_stock: false, available: 4, units_sold_28d: 3, days_of_cover: (4 * 28) / 3 },
       // In stock and nothing sold in the 28 days: no pace to divide by.
-      { date: '2024-03-05', product_id: '1', variant_id: '13', sku: 'TEE-S', is_out_of_stock: false, available: 7, units_sold_28d: 0, days_of_cover: null },
+      { date: '2024-03-05', product_id: '1', variant_id: '13', sku: 'TEE-S', product_status: 'active', is_out_of_stock: false, available: 7, units_sold_28d: 0, days_of_cover: null },
     ]);
   });
 });

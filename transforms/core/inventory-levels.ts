@@ -1,10 +1,17 @@
 import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
 
+/** Shopify's ProductStatus values of a product that is sold (UNLISTED since API 2025-10: sold, shown in no listing). */
+const FOR_SALE_STATUSES = ['active', 'unlisted'] as const;
+
 /**
  * One row per inventory item, location and snapshot date, with the variant it stocks (the
- * level's own `variant_id`, else the variant of its inventory item in the products stream) and
- * whether its stock is tracked (the level's flag, else the variant's).
+ * level's own `variant_id`, else the variant of its inventory item in the products stream),
+ * whether its stock is tracked (the level's flag, else the variant's), and its product's status
+ * with whether the product is for sale: `active` or `unlisted` (sold, not shown in listings), or
+ * not known (a variant missing from the products stream, a product without a status). An
+ * `archived` or `draft` product is not for sale: its stock at 0 is no shortage (the stock metrics
+ * leave it out). The status is the product's current one: Shopify keeps no history of it.
  */
 export const coreInventoryLevels = defineModel({
   name: 'core.inventory_levels',
@@ -37,6 +44,8 @@ export const coreInventoryLevels = defineModel({
         'l.location_id',
         'l.available',
         sql<boolean>`coalesce(l.is_tracked, v.is_tracked, false)`.as('is_tracked'),
+        sql<string | null>`v.product_status`.as('product_status'),
+        sql<boolean>`coalesce(v.product_status in (${sql.join(FOR_SALE_STATUSES.map((s) => sql.lit(s)))}), true)`.as('is_for_sale'),
         'l.updated_at',
       ]),
 });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { defineModel } from '../model.ts';
 
 /**
- * One row per product variant, with its product's title, vendor and type, whether Shopify
+ * One row per product variant, with its product's title, vendor, type and status, whether Shopify
  * tracks its stock, and its current Shopify unit cost (in `unit_cost_currency`; Shopify keeps
  * no history of it, so it is not converted here but on each order's date, in core.order_lines).
  */
@@ -24,6 +24,7 @@ export const coreProductVariants = defineModel({
         sql<string | null>`v.title`.as('variant_title'),
         'p.vendor',
         'p.product_type',
+        sql<string | null>`p.status`.as('product_status'),
         'v.price',
         'v.inventory_item_id',
         'v.is_tracked',

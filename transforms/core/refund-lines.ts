@@ -8,7 +8,8 @@ import { localDate, rateOn } from '../sql.ts';
  * The refunded line items of the successful refunds (those with a successful refund
  * transaction, as core.refunds counts them), dated by the refund and converted on that date,
  * with the variant of the line they refund. `refunded_sales` is the subtotal less its tax when
- * the order's prices include tax, so it compares with the line's sales.
+ * the order's prices include tax, so it compares with the line's sales. The line's ids and names
+ * (product, variant, SKU, title, variant title, vendor) come from the refunded order line.
  */
 export const coreRefundLines = defineModel({
   name: 'core.refund_lines',
@@ -48,6 +49,10 @@ export const coreRefundLines = defineModel({
         sql<string | null>`l.product_id`.as('product_id'),
         sql<string | null>`l.variant_id`.as('variant_id'),
         sql<string | null>`l.sku`.as('sku'),
+        // The line item's names, which name a variant missing from the products stream (product_daily).
+        sql<string | null>`l.title`.as('title'),
+        sql<string | null>`l.variant_title`.as('variant_title'),
+        sql<string | null>`l.vendor`.as('vendor'),
         sql<Date>`r.created_at`.as('created_at'),
         refundDate.as('refund_date'),
         'r.quantity',

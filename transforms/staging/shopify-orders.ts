@@ -38,6 +38,12 @@ export function shopifyOrderProblem(ctx: TransformContext) {
         ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].refund_line_items[' || (i.ord - 1) || '].total_tax'`), sql`i.item->>'total_tax'`)}), ''), '; ')
       from ${jsonElements(sql`_record->'refunds'`, 'r', 'refund')}
       cross join lateral ${jsonElements(sql`r.refund->'refund_line_items'`, 'i', 'item')})`,
+    // The refunded shipping lines, whose tax is refunded tax.
+    sql`(select string_agg(nullif(concat_ws('; ',
+        ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].refund_shipping_lines[' || (s.ord - 1) || '].subtotal_amount'`), sql`s.line->>'subtotal_amount'`)},
+        ${amountProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].refund_shipping_lines[' || (s.ord - 1) || '].tax_amount'`), sql`s.line->>'tax_amount'`)}), ''), '; ')
+      from ${jsonElements(sql`_record->'refunds'`, 'r', 'refund')}
+      cross join lateral ${jsonElements(sql`r.refund->'refund_shipping_lines'`, 's', 'line')})`,
     // Only the transactions the metrics count (successful refunds) must parse.
     sql`(select string_agg(nullif(concat_ws('; ',
         ${timestampProblem(sql.raw(`'refunds[' || (r.ord - 1) || '].created_at'`), sql`coalesce(nullif(btrim(r.refund->>'created_at'), ''), t.tx->>'created_at')`, range, { required: true })},
@@ -111,7 +117,8 @@ function shopifyOrderPlain(ctx: TransformContext) {
 /**
  * The refunds of an order plainly have no problem: every refund has its own plain date (which the
  * check reads before its transactions'), dated two days inside the range; every refunded line's
- * quantity and amounts, and every transaction's amount (present) and currency are plain. All
+ * quantity and amounts, every refunded shipping line's amounts, and every transaction's amount
+ * (present) and currency are plain. All
  * transactions are read, not only the successful refunds the check reads: more than it needs.
  */
 function refundsPlain(ctx: TransformContext) {
@@ -122,6 +129,7 @@ function refundsPlain(ctx: TransformContext) {
     and ${plainJsonValues(record, '$.refunds[*].refund_line_items[*].quantity', 'count')}
     and ${plainJsonValues(record, '$.refunds[*].refund_line_items[*].subtotal', 'amount')}
     and ${plainJsonValues(record, '$.refunds[*].refund_line_items[*].total_tax', 'amount')}
+    and ${plainJsonValues(record, ['$.refunds[*].refund_shipping_lines[*].subtotal_amount', '$.refunds[*].refund_shipping_lines[*].tax_amount'], 'amount')}
     and ${plainJsonValues(record, '$.refunds[*].transactions[*].amount', 'amount', { nullable: false })}
     and ${count('$.refunds[*].transactions[*].amount')} = ${count('$.refunds[*].transactions[*]')}
     and ${plainJsonCurrencies(record, '$.refunds[*].transactions[*].currency')})`;

@@ -106,6 +106,10 @@ export const coreColumns = {
     product_id: 'text?',
     variant_id: 'text?',
     sku: 'text?',
+    /** The refunded order line's title, variant_title and vendor. */
+    title: 'text?',
+    variant_title: 'text?',
+    vendor: 'text?',
     created_at: 'timestamptz',
     refund_date: 'date',
     quantity: 'integer',
@@ -118,6 +122,22 @@ export const coreColumns = {
     subtotal_rc: 'numeric',
     total_tax_rc: 'numeric',
     refunded_sales_rc: 'numeric',
+    order_is_counted: 'boolean',
+  },
+  'core.refund_shipping_lines': {
+    refund_shipping_line_id: 'text',
+    refund_id: 'text',
+    order_id: 'text',
+    created_at: 'timestamptz',
+    refund_date: 'date',
+    /** The shipping paid back. */
+    subtotal: 'numeric',
+    /** Its tax: refunded tax, as a refund line's total_tax is. */
+    tax: 'numeric',
+    /** The order's currency. */
+    currency: 'text',
+    subtotal_rc: 'numeric',
+    tax_rc: 'numeric',
     order_is_counted: 'boolean',
   },
   'core.refunds': {
@@ -256,6 +276,8 @@ export const coreColumns = {
     variant_title: 'text?',
     vendor: 'text?',
     product_type: 'text?',
+    /** The product's status, lower case: active, unlisted, draft or archived (Shopify's ProductStatus). */
+    product_status: 'text?',
     price: 'numeric?',
     inventory_item_id: 'text?',
     /** Shopify counts its stock. */
@@ -275,6 +297,10 @@ export const coreColumns = {
     /** Shopify's available quantity at the location; negative when oversold. */
     available: 'integer',
     is_tracked: 'boolean',
+    /** The variant's product's current status (core.product_variants); null when the variant is not in the products stream. */
+    product_status: 'text?',
+    /** The product is for sale: active or unlisted, or its status is not known. Archived and draft products are not. */
+    is_for_sale: 'boolean',
     updated_at: 'timestamptz?',
   },
   'core.balance_transactions': {
@@ -344,6 +370,7 @@ export type CoreSpendTable = CoreTables['core.spend'];
 export type CoreTrafficTable = CoreTables['core.traffic'];
 export type CoreShipmentsTable = CoreTables['core.shipments'];
 export type CoreRefundLinesTable = CoreTables['core.refund_lines'];
+export type CoreRefundShippingLinesTable = CoreTables['core.refund_shipping_lines'];
 export type CoreProductsTable = CoreTables['core.products'];
 export type CoreProductVariantsTable = CoreTables['core.product_variants'];
 export type CoreInventoryLevelsTable = CoreTables['core.inventory_levels'];

@@ -210,10 +210,13 @@ export interface InventoryDailyTable {
   product_id: string | null;
   variant_id: string;
   sku: string | null;
+  /** The product's current status (active, unlisted, draft, archived); null for a variant missing from the products stream. */
+  product_status: string | null;
+  /** available ≤ 0, for a variant for sale (its product active or unlisted, or not known). */
   is_out_of_stock: boolean;
   available: Count;
   units_sold_28d: Count;
-  /** 0 when out of stock; null when nothing sold in the 28 days. */
+  /** 0 when available ≤ 0; null when nothing sold in the 28 days. */
   days_of_cover: Ratio;
 }
 

@@ -86,6 +86,18 @@ export const stagingColumns = {
     subtotal: 'numeric',
     total_tax: 'numeric',
   },
+  'staging.shopify_refund_shipping_lines': {
+    refund_shipping_line_id: 'text',
+    refund_id: 'text',
+    order_id: 'text',
+    created_at: 'timestamptz?',
+    /** The refund has a successful refund transaction. */
+    is_successful: 'boolean',
+    /** The shipping paid back (`subtotal_amount`), in the order's currency. */
+    subtotal: 'numeric',
+    /** Its tax (`tax_amount`). */
+    tax: 'numeric',
+  },
   'staging.shopify_refunds': {
     refund_transaction_id: 'text',
     refund_id: 'text',
@@ -250,6 +262,7 @@ export type StagingGoogleAdsCampaignsTable = StagingTables['staging.google_ads_c
 export type StagingMetaAdsCampaignsTable = StagingTables['staging.meta_ads_campaigns'];
 export type StagingShipmentsTable = StagingTables['staging.shipments'];
 export type StagingShopifyRefundLinesTable = StagingTables['staging.shopify_refund_lines'];
+export type StagingShopifyRefundShippingLinesTable = StagingTables['staging.shopify_refund_shipping_lines'];
 export type StagingShopifyProductsTable = StagingTables['staging.shopify_products'];
 export type StagingShopifyProductVariantsTable = StagingTables['staging.shopify_product_variants'];
 export type StagingShopifyInventoryLevelsTable = StagingTables['staging.shopify_inventory_levels'];

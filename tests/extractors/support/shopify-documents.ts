@@ -3,7 +3,7 @@ import { checkShopify } from '../../../extractors/shopify/check.ts';
 import { shopifySource } from '../../../extractors/shopify/source.ts';
 import type { ReadContext } from '../../../extractors/types.ts';
 import { logger } from '../../../lib/logger.ts';
-import { fakeCustomer, fakeDeletion, fakeInventoryItem, fakeOrder, fakeProduct, fakeRefundLine, startFakeShopify } from './shopify-server.ts';
+import { fakeCustomer, fakeDeletion, fakeInventoryItem, fakeOrder, fakeProduct, fakeRefundLine, fakeRefundShippingLine, startFakeShopify } from './shopify-server.ts';
 import { installFakeTime } from './time.ts';
 
 const NOW = '2026-11-20T12:00:00Z';
@@ -27,6 +27,8 @@ export async function documentsSent(): Promise<Map<string, string>> {
     refund.transactions = Array.from({ length: 11 }, (_, i) => ({ ...refund.transactions[0]!, id: `gid://shopify/OrderTransaction/${90_100 + i}` }));
     // Seven refunded lines: five with the refund, two by a follow-up query.
     refund.refundLineItems = long.lineItems.slice(0, 7).map((line, i) => fakeRefundLine(i, String(line.id), 1, '10.00'));
+    // Three refunded shipping lines: two with the refund, one by a follow-up query.
+    refund.refundShippingLines = [0, 1, 2].map((i) => fakeRefundShippingLine(i, '5.00', '1.00'));
     // A product of 12 variants (10 with the page, 2 by a follow-up), one of 1; an item stocked at 12 locations.
     fake.products.push(fakeProduct(1, '2026-11-10T10:00:00Z', undefined, { variants: 12 }), fakeProduct(2, '2026-09-10T10:00:00Z'), fakeProduct(3, '2026-09-11T10:00:00Z'));
     fake.inventoryItems.push(fakeInventoryItem(7100, 7100, Array.from({ length: 12 }, () => 3)), fakeInventoryItem(7200, 7200, [0]));

@@ -23,6 +23,8 @@ export interface FakeRefund {
   transactions: FakeTransaction[];
   /** Which units came back (`RefundLineItem`s); none when not given. */
   refundLineItems?: Record<string, unknown>[];
+  /** The shipping paid back, with its tax (`RefundShippingLine`s); none when not given. */
+  refundShippingLines?: Record<string, unknown>[];
 }
 
 /** An order as the fake keeps it: the GraphQL node, with its line items and refunds as arrays. */
@@ -113,7 +115,7 @@ interface BulkOperation {
  * `orders`/`customers` with Shopify's search syntax on `updated_at`/`created_at`, `sortKey:
  * UPDATED_AT` ascending and cursor paging; an order's `lineItems(first:)` connection and its
  * `refunds` list; a customer's `addressesV2` connection; `node(id:)` and `nodes(ids:)` for line
- * items, addresses, refund transactions and bulk operations; `bulkOperationRunQuery` whose
+ * items, addresses, refunds (transactions, line items, shipping lines) and bulk operations; `bulkOperationRunQuery` whose
  * operation runs for a few polls, then completes with a JSONL export served by the same server:
  * children (line items, addresses) as lines of their own with `__parentId`, scattered as
  * Shopify may write them since 2026-01 when `groupObjects` is false (its default): some at the
@@ -416,7 +418,15 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
           nodes: (variables.ids as string[]).map((id) => {
             const r = refunds.find((x) => x.id === id);
             const lineItemsFirst = Number(/refundLineItems\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
-            return r ? { id: r.id, transactions: connection(r.transactions, 10, null), refundLineItems: connection(r.refundLineItems ?? [], lineItemsFirst, null) } : null;
+            const shippingLinesFirst = Number(/refundShippingLines\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
+            return r
+              ? {
+                  id: r.id,
+                  transactions: connection(r.transactions, 10, null),
+                  refundLineItems: connection(r.refundLineItems ?? [], lineItemsFirst, null),
+                  refundShippingLines: connection(r.refundShippingLines ?? [], shippingLinesFirst, null),
+                }
+              : null;
           }),
         };
       }
@@ -427,6 +437,10 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
       case 'VeriteRefundMoreLineItems': {
         const r = fake.orders.flatMap((o) => o.refunds).find((x) => x.id === variables.id);
         return { node: r ? { id: r.id, refundLineItems: connection(r.refundLineItems ?? [], 100, variables.after) } : null };
+      }
+      case 'VeriteRefundMoreShippingLines': {
+        const r = fake.orders.flatMap((o) => o.refunds).find((x) => x.id === variables.id);
+        return { node: r ? { id: r.id, refundShippingLines: connection(r.refundShippingLines ?? [], 50, variables.after) } : null };
       }
       case 'VeriteProducts': {
         const variantsFirst = Number(/variants\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
@@ -685,6 +699,14 @@ export function fakeDeletion(n: number, subject: 'ORDER' | 'CUSTOMER', number: n
  */
 export function fakeRefundLine(n: number, lineItemId: string, quantity: number, subtotal: string, totalTax = '0.00'): Record<string, unknown> {
   return { id: gid('RefundLineItem', 80_000 + n), quantity, restockType: 'RETURN', lineItem: { id: lineItemId }, subtotalSet: bag(subtotal), totalTaxSet: bag(totalTax) };
+}
+
+/**
+ * A refunded shipping line as the GraphQL Admin API describes it (`RefundShippingLine`): the
+ * shipping paid back (`subtotalAmountSet`) and its tax (`taxAmountSet`), in EUR.
+ */
+export function fakeRefundShippingLine(n: number, subtotal: string, tax = '0.00'): Record<string, unknown> {
+  return { id: gid('RefundShippingLine', 85_000 + n), subtotalAmountSet: bag(subtotal), taxAmountSet: bag(tax) };
 }
 
 /**
