@@ -36,6 +36,12 @@ export interface StreamIdentity {
    */
   versionOf?(record: Record<string, unknown>): string | undefined;
   /**
+   * Why the record's version field holds a value that is no usable version (text that is no
+   * date, a time outside the years 1 to 9999), or undefined when it is usable or empty: the
+   * loader quarantines such a record rather than land it without its version, or fail its page.
+   */
+  versionProblem?(record: Record<string, unknown>): string | undefined;
+  /**
    * Why the record is plainly another kind of object than the stream's, or undefined: a Stripe
    * object says what it is (`object`), a Shopify one its type (`admin_graphql_api_id`), so a file
    * imported into the wrong stream is quarantined saying where it belongs, where its ids alone
@@ -56,24 +62,73 @@ function composite(...parts: (string | undefined)[]): string | undefined {
   return parts.every((p) => p !== undefined) ? parts.join('|') : undefined;
 }
 
-/** A date as YYYY-MM-DD from `YYYY-MM-DD`, `YYYYMMDD` or an ISO timestamp's date part. */
+/** A date as YYYY-MM-DD from `YYYY-MM-DD`, `YYYYMMDD` or an ISO timestamp's date part; never year 0, which PostgreSQL has not. */
 export function reportDate(v: unknown): string | undefined {
   const s = text(v);
   if (!s) return undefined;
   const m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(s);
-  if (!m) return undefined;
+  if (!m || m[1] === '0000') return undefined;
   const iso = `${m[1]}-${m[2]}-${m[3]}`;
   const d = new Date(`${iso}T00:00:00Z`);
   return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== iso ? undefined : iso;
 }
 
-/** An ISO timestamp from an ISO string or Unix seconds. */
+/**
+ * The years of a timestamp verite lands: PostgreSQL has no year 0 and reads no ISO text past
+ * 9999 (JavaScript writes the year 55840 as `+055840-…`), so a version outside them would fail
+ * the COPY of its whole page.
+ */
+const TIMESTAMP_YEARS = { first: 1, last: 9999 } as const;
+
+/**
+ * An ISO timestamp from an ISO string or Unix seconds; undefined when the value is none, or
+ * falls outside the years 1 to 9999 (Unix milliseconds read as seconds give the year 55840).
+ * Never throws.
+ */
 export function isoTimestamp(v: unknown): string | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000).toISOString();
-  const s = text(v);
-  if (!s) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+  let ms: number;
+  if (typeof v === 'number') ms = v * 1000;
+  else {
+    const s = text(v);
+    if (!s) return undefined;
+    ms = Date.parse(s);
+  }
+  // A Date holds ±8.64e15 ms: past that (Unix seconds of 1e20) it is invalid, and toISOString would throw.
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return undefined;
+  const year = date.getUTCFullYear();
+  return year < TIMESTAMP_YEARS.first || year > TIMESTAMP_YEARS.last ? undefined : date.toISOString();
+}
+
+/** A value shown in a reason: text quoted and cut at 60 characters, a number as written, anything else as JSON. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  const json = JSON.stringify(v) ?? String(v);
+  return json.length > 60 ? `${json.slice(0, 60)}…` : json;
+}
+
+/**
+ * Why the value of a version field is no timestamp verite can land, or undefined when it is
+ * one or the field is empty (absent, null or ''): text that is no date, or a time outside the
+ * years 1 to 9999, with a hint when a number reads as Unix milliseconds.
+ */
+export function timestampProblem(field: string, v: unknown): string | undefined {
+  if (v === null || v === undefined || v === '' || isoTimestamp(v) !== undefined) return undefined;
+  const ms = typeof v === 'number' ? isoTimestamp(v / 1000) : undefined;
+  const hint = ms ? `: it reads as Unix milliseconds (${ms}), where seconds are expected` : '';
+  return `its version ${field} ${shown(v)} is not a timestamp between the years ${TIMESTAMP_YEARS.first} and ${TIMESTAMP_YEARS.last}${hint}`;
+}
+
+/**
+ * A stream's version read from one field as a timestamp (`versionOf`), and why a value of it
+ * cannot be used (`versionProblem`), for the loader to quarantine that record.
+ *
+ * @example
+ * gift_cards: identity('gift_cards', 'entity', 'id', 'updated_at', 2, (r) => text(r.id), { ...versionField('updated_at') }),
+ */
+export function versionField(field: string): Pick<StreamIdentity, 'versionOf' | 'versionProblem'> {
+  return { versionOf: (r) => isoTimestamp(r[field]), versionProblem: (r) => timestampProblem(field, r[field]) };
 }
 
 function identity(
@@ -83,7 +138,7 @@ function identity(
   cursorDescription: string,
   defaultLookbackDays: number,
   keyOf: (r: Rec) => string | undefined,
-  extra: Partial<Pick<StreamIdentity, 'dateOf' | 'versionOf' | 'datesData' | 'sparse' | 'kindProblem'>> = {},
+  extra: Partial<Pick<StreamIdentity, 'dateOf' | 'versionOf' | 'versionProblem' | 'datesData' | 'sparse' | 'kindProblem'>> = {},
 ): StreamIdentity {
   return Object.freeze({ name, kind, keyDescription, cursorDescription, defaultLookbackDays, keyOf, ...extra });
 }
@@ -122,11 +177,11 @@ function kindOf(stripeObject: string | null, gidType: string | null): (r: Rec) =
 export const catalog = {
   shopify: {
     orders: identity('orders', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
-      versionOf: (r) => isoTimestamp(r.updated_at),
+      ...versionField('updated_at'),
       kindProblem: kindOf(null, 'Order'),
     }),
     customers: identity('customers', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
-      versionOf: (r) => isoTimestamp(r.updated_at),
+      ...versionField('updated_at'),
       kindProblem: kindOf(null, 'Customer'),
     }),
     // An event never changes; and without a version its raw rows do not date the stream's data:
@@ -134,7 +189,7 @@ export const catalog = {
     deletions: identity('deletions', 'entity', 'id', 'created_at + lookback', 2, (r) => text(r.id), { datesData: false }),
     // A catalogue may go weeks without an edit: fresh while it is read (sparse).
     products: identity('products', 'entity', 'id', 'updated_at + lookback', 2, (r) => text(r.id), {
-      versionOf: (r) => isoTimestamp(r.updated_at),
+      ...versionField('updated_at'),
       kindProblem: kindOf(null, 'Product'),
       sparse: true,
     }),
@@ -153,17 +208,17 @@ export const catalog = {
   stripe: {
     // `created` never changes, so as a version it only dates the data (freshness): an update
     // of the same object has an equal version and lands.
-    charges: identity('charges', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { versionOf: (r) => isoTimestamp(r.created), kindProblem: kindOf('charge', null) }),
+    charges: identity('charges', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), { ...versionField('created'), kindProblem: kindOf('charge', null) }),
     // Days without a refund are the norm in a small shop (sparse).
     refunds: identity('refunds', 'entity', 'id', 'created, then events', 2, (r) => text(r.id), {
-      versionOf: (r) => isoTimestamp(r.created),
+      ...versionField('created'),
       kindProblem: kindOf('refund', null),
       sparse: true,
     }),
     // A pending transaction becomes available (its status changes) days after it is created:
     // the lookback lists those days again, and the restated record lands over the first.
     balance_transactions: identity('balance_transactions', 'entity', 'id', 'created + lookback', 7, (r) => text(r.id), {
-      versionOf: (r) => isoTimestamp(r.created),
+      ...versionField('created'),
       kindProblem: kindOf('balance_transaction', null),
     }),
   },
@@ -217,7 +272,7 @@ export const catalog = {
       'file drop / carrier API updated_at',
       30,
       (r) => text(r.tracking_number) ?? (text(r.order_id) && text(r.carrier) ? `${text(r.order_id)}|${text(r.carrier)}` : undefined),
-      { versionOf: (r) => isoTimestamp(r.updated_at) },
+      versionField('updated_at'),
     ),
   },
   costs: {

@@ -154,7 +154,21 @@ export function preparePage(stream: StreamIdentity, records: readonly unknown[],
         return;
       }
     }
-    const version = stream.versionOf?.(record) ?? null;
+    // A version the warehouse cannot store (Unix milliseconds read as seconds: the year 55840)
+    // would fail the COPY of the whole page, and one that is no date would land the record
+    // without it: either way it is held here, by itself, naming its key.
+    let version: string | null;
+    try {
+      const problem = stream.versionProblem?.(record);
+      if (problem) {
+        quarantine.push({ reason: `key ${key}: ${problem}`, raw: json, location });
+        return;
+      }
+      version = stream.versionOf?.(record) ?? null;
+    } catch (error) {
+      quarantine.push({ reason: `key ${key}: its version could not be read: ${(error as Error).message}`, raw: json, location });
+      return;
+    }
     const row = { key, json, hash: createHash('md5').update(json).digest('hex'), reportDate, version };
     const seen = rowOfKey.get(key);
     if (seen === undefined) {

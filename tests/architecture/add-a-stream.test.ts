@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalog, catalogStreams, isoTimestamp, streamIdentity, type RawTableName, type StreamCatalog, type StreamIdentity, type StreamName } from '../../catalog/catalog.ts';
+import { catalog, catalogStreams, streamIdentity, versionField, type RawTableName, type StreamCatalog, type StreamIdentity, type StreamName } from '../../catalog/catalog.ts';
 import { configSchema, sourceConfigSchemas, type ConfigOf } from '../../config/schema.ts';
 import type { Source, Stream } from '../../extractors/types.ts';
 import { logger } from '../../lib/logger.ts';
@@ -22,7 +22,7 @@ const giftCards: StreamIdentity = Object.freeze({
   cursorDescription: 'updated_at',
   defaultLookbackDays: 2,
   keyOf: (r: Record<string, unknown>) => (r.id === undefined || r.id === null ? undefined : String(r.id)),
-  versionOf: (r: Record<string, unknown>) => isoTimestamp(r.updated_at),
+  ...versionField('updated_at'),
 });
 const exampleCatalog = { ...catalog, shopify: { ...catalog.shopify, gift_cards: giftCards } } as const satisfies StreamCatalog;
 

@@ -69,6 +69,23 @@ describe('verite import (issue 17)', () => {
     ]);
   });
 
+  it('a charge dated in Unix milliseconds is quarantined naming its key, and the five good charges of its file land', async () => {
+    // 1,700,000,000 + i seconds after 1970, 2023-11-14T22:13:2i Z.
+    const good = [1, 2, 3, 4, 5].map((i) => JSON.stringify({ id: `ch_${i}`, object: 'charge', created: 1_700_000_000 + i, amount: 100, currency: 'usd', status: 'succeeded' }));
+    const ms = JSON.stringify({ id: 'ch_ms', object: 'charge', created: 1_700_000_000_000, amount: 100, currency: 'usd', status: 'succeeded' });
+    const path = file('charges-ms.jsonl', [...good, ms, ''].join('\n'));
+    const res = await runCli(['import', 'stripe', 'charges', path], { env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('stripe.charges: 6 record(s) read, 5 written, 0 unchanged, 1 quarantined');
+    expect((await query(`select _key from raw.stripe__charges order by _key`)).map((r) => r._key)).toEqual(['ch_1', 'ch_2', 'ch_3', 'ch_4', 'ch_5']);
+    expect(await query(`select source, stream, location, reason from ops.quarantine where location like 'charges-ms.jsonl%'`)).toEqual([
+      {
+        source: 'stripe', stream: 'charges', location: 'charges-ms.jsonl:6',
+        reason: 'key ch_ms: its version created 1700000000000 is not a timestamp between the years 1 and 9999: it reads as Unix milliseconds (2023-11-14T22:13:20.000Z), where seconds are expected',
+      },
+    ]);
+  });
+
   it('acceptance: text that is not UTF-8 is quarantined with its file and line, in JSON lines and in CSV', async () => {
     const jsonl = file(
       'latin1.jsonl',

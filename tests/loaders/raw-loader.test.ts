@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { landPage, landPages } from '../../loaders/raw-loader.ts';
 import { RawText } from '../../loaders/raw-text.ts';
 import { LocatedRecord } from '../../loaders/raw-text.ts';
-import { catalog } from '../../catalog/catalog.ts';
+import { catalog, isoTimestamp, reportDate } from '../../catalog/catalog.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 
@@ -200,6 +200,58 @@ describe('raw loader', () => {
       expect(result).toMatchObject({ received: 2, written: 1, quarantined: 1 });
       const q = await wh.pool.query(`select raw, location from ops.quarantine where run_id = 'nul'`);
       expect(q.rows).toEqual([{ raw: '{"id": 61, "note": "a\\u0000b"}', location: 'nul.jsonl:1' }]);
+    });
+
+    it('a version is a timestamp of the years 1 to 9999, and reading one never throws', () => {
+      expect(isoTimestamp(1_700_000_000)).toBe('2023-11-14T22:13:20.000Z');
+      expect(isoTimestamp('2024-03-01T10:00:00+01:00')).toBe('2024-03-01T09:00:00.000Z');
+      // The last instant of 9999 and the first of year 1 are kept; a millisecond outside them is not.
+      expect(isoTimestamp('9999-12-31T23:59:59.999Z')).toBe('9999-12-31T23:59:59.999Z');
+      expect(isoTimestamp('0001-01-01T00:00:00Z')).toBe('0001-01-01T00:00:00.000Z');
+      expect(isoTimestamp('0000-12-31T23:59:59.999Z')).toBeUndefined();
+      // 253,402,300,800 s after 1970 is 10000-01-01T00:00:00Z.
+      expect(isoTimestamp(253_402_300_800)).toBeUndefined();
+      expect(isoTimestamp(1_700_000_000_000)).toBeUndefined();
+      expect(() => isoTimestamp(1e20)).not.toThrow();
+      expect(isoTimestamp(1e20)).toBeUndefined();
+      expect(isoTimestamp(Number.NaN)).toBeUndefined();
+      // PostgreSQL has no year 0: a report date of it is none.
+      expect(reportDate('0000-01-01')).toBeUndefined();
+      expect(reportDate('0001-01-01')).toBe('0001-01-01');
+    });
+
+    it('a record whose version PostgreSQL cannot store is quarantined naming its key and why, and its neighbours land', async () => {
+      const charges = catalog.stripe.charges;
+      const charge = (id: string, created: unknown) => ({ id, object: 'charge', amount: 100, currency: 'usd', created });
+      const result = await landPage(wh.pool, { source: 'stripe', stream: charges, runId: 'version', batchId: 'version' }, {
+        records: [
+          // 1,700,000,001 s after 1970 is 2023-11-14T22:13:21Z.
+          charge('ch_good', 1_700_000_001),
+          // Milliseconds where seconds are expected: as seconds, 1.7e12 s is about 53,900 years after 1970, the year 55840.
+          charge('ch_ms', 1_700_000_000_000),
+          // 1e20 s is past the ±8.64e15 ms a JavaScript date holds.
+          charge('ch_huge', 1e20),
+          charge('ch_text', 'yesterday'),
+          // No version at all: it lands without one, as before.
+          charge('ch_none', null),
+        ],
+      });
+      expect(result).toMatchObject({ received: 5, written: 2, quarantined: 3 });
+      const landed = await wh.pool.query(`select _key, _version from raw.stripe__charges order by _key`);
+      expect(landed.rows).toEqual([
+        { _key: 'ch_good', _version: new Date('2023-11-14T22:13:21Z') },
+        { _key: 'ch_none', _version: null },
+      ]);
+      const q = await wh.pool.query(`select source, stream, location, reason from ops.quarantine where run_id = 'version' order by location`);
+      expect(q.rows).toEqual([
+        {
+          source: 'stripe', stream: 'charges', location: 'page record 2',
+          // 1,700,000,000,000 ms after 1970 is 2023-11-14T22:13:20Z.
+          reason: 'key ch_ms: its version created 1700000000000 is not a timestamp between the years 1 and 9999: it reads as Unix milliseconds (2023-11-14T22:13:20.000Z), where seconds are expected',
+        },
+        { source: 'stripe', stream: 'charges', location: 'page record 3', reason: 'key ch_huge: its version created 100000000000000000000 is not a timestamp between the years 1 and 9999' },
+        { source: 'stripe', stream: 'charges', location: 'page record 4', reason: 'key ch_text: its version created "yesterday" is not a timestamp between the years 1 and 9999' },
+      ]);
     });
 
     it('names the file and line of a CSV row it quarantines', async () => {
