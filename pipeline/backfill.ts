@@ -227,7 +227,8 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
     const outcome = await withRunLock(warehouse.pool, { mode: 'wait', signal }, () =>
       runPipeline({ warehouse, config: options.config, log, sources: [], steps, kind: 'backfill', trigger: `backfill ${backfillId} transform`, signal }),
     );
-    if (!outcome.acquired) return finish('interrupted', 'interrupted before the transforms; rerun the same command to finish');
+    // Stopped while waiting, or between two steps: every chunk is landed, the steps are done again on the rerun.
+    if (!outcome.acquired || outcome.value.status === 'interrupted') return finish('interrupted', 'interrupted before the transform, metrics and CLV steps were done; rerun the same command to finish');
     if (outcome.value.status === 'failed') return finish('failed', `every chunk is landed, but ${outcome.value.error}; rerun the same command to retry`);
   }
   blog.info({ chunks: total, landed }, 'backfill finished');

@@ -64,6 +64,12 @@ export interface RunResult {
   quarantined: number;
   /** The first failure, for the exit message. */
   error?: string;
+  /**
+   * Of a run a signal stopped (`interrupted`): the failures known before it stopped (a stream
+   * that had failed, a step that failed), one line each, for the `run_failed` alert. Absent
+   * when there were none.
+   */
+  failures?: string[];
   /** What the steps warned about (each record set aside, each warn check that failed …), one line each. */
   warnings: string[];
   /** The codes of the warnings that came up and were silenced by `silenceWarnings` (not in `warnings`). */
@@ -154,6 +160,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     log.warn(text);
   };
   const outcomes: StreamOutcome[] = [];
+  /** A signal left a stream unread (or stopped one half-way): the run was cut short while landing. */
+  let landingCut = false;
   const attempts = config.retries.streamAttempts;
   /** Set once the warehouse went away: what the run was doing, and the driver's words. */
   let lost: { during: string; detail: string } | null = null;
@@ -167,7 +175,11 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       const streams = options.stream ? source.streams.filter((s) => s.name === options.stream) : source.streams;
       if (options.stream && streams.length === 0) throw new UsageError(`source ${source.name} has no stream ${options.stream} (it has ${source.streams.map((s) => s.name).join(', ')})`);
       for (const stream of streams) {
-        if (options.signal?.aborted || lost) break;
+        if (lost) break;
+        if (options.signal?.aborted) {
+          landingCut = true;
+          break;
+        }
         let outcome: StreamOutcome | undefined;
         const totals = { pages: 0, written: 0, unchanged: 0, quarantined: 0 };
         const key = `${source.name}.${stream.name}`;
@@ -200,6 +212,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
             if (loss) lost = { during: `landing ${key} (${totals.pages} page(s) of it committed)`, detail: loss };
             const message = lost ? `the warehouse went away: ${loss}` : errorMessage(error);
             const stopped = lost ? 'failed' : stopStatus(options.signal);
+            if (stopStatus(options.signal)) landingCut = true;
             await record(finishStreamRun(warehouse.db, streamRunId, { status: stopped ?? 'failed', pages: landed.pages, landed: landed.written, quarantined: landed.quarantined, error: message }));
             // A refused credential, a shut-off API version or a spent quota fails the same way again: not retried.
             const permanent = isPermanent(error);
@@ -230,8 +243,15 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   if (lockLoss) lost = { during: outcomes.length ? `the landing, after ${outcomes.at(-1)!.source}.${outcomes.at(-1)!.stream}` : 'the landing', detail: lockLoss };
   const stepOutcomes: (StepOutcome & { name: string })[] = [];
   const failedStreams = outcomes.filter((o) => o.status === 'failed');
-  if (!options.signal?.aborted && !lost) {
-    for (const step of options.steps ?? postLoadSteps()) {
+  /** The steps a signal kept from starting: the one running when it came finished (each commits or rolls back whole). */
+  const notRun: string[] = [];
+  if (!lost) {
+    const steps = options.steps ?? postLoadSteps();
+    for (const [index, step] of steps.entries()) {
+      if (options.signal?.aborted) {
+        notRun.push(...steps.slice(index).map((s) => s.name));
+        break;
+      }
       try {
         const result = await step.run(warehouse, config, log, progress, { full: options.full });
         stepOutcomes.push({ name: step.name, ...result });
@@ -249,18 +269,21 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     }
   }
   const failedStep = stepOutcomes.find((s) => s.status === 'failed');
-  const stopped = lost ? null : stopStatus(options.signal);
+  // Stopped only when the signal left something undone: one that came during the last step,
+  // which finished, leaves the run as it ended.
+  const stopped = lost || (!landingCut && notRun.length === 0) ? null : stopStatus(options.signal);
   const failures = [
     // A stream stopped by the signal failed with its reason, which the message gives first.
     ...failedStreams.filter((o) => !stopped || o.error !== options.signal!.reason).map((o) => `${o.source}.${o.stream}: ${errorMessage(o.error)}`),
     ...(failedStep ? [`${failedStep.name}: ${failedStep.summary}`] : []),
   ];
   // Stopped early: the stream being read committed its last page with its cursor, the ones after
-  // it and the transforms did not run; the next run goes on from there.
+  // it and the steps did not run; or, every stream read, the steps after the one running did
+  // not start. The next run goes on from there.
   const error = lost
     ? lostMessage(lost, options.kind, warehouse)
     : stopped
-      ? [`${errorMessage(options.signal!.reason ?? 'interrupted')}; the pages committed stay, the next run goes on from their cursor`, ...failures].join('; ')
+      ? [`${errorMessage(options.signal!.reason ?? 'interrupted')}; ${landingCut ? 'the pages committed stay, the next run goes on from their cursor' : stepsNotRun(notRun, stepOutcomes)}`, ...failures].join('; ')
       : failures.length
         ? failures.join('; ')
         : undefined;
@@ -279,7 +302,18 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     // The next command that reaches the warehouse closes the row as abandoned (its liveness lock went with the session).
     log.warn({ err: errorMessage(failure) }, "could not record the run's end: the warehouse is gone");
   }
-  return { runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error, warnings, ...(silenced.size ? { silenced: [...silenced] } : {}), warehouseLost: lost !== null };
+  return {
+    runId, status, streams: outcomes, steps: stepOutcomes, landed, quarantined, error, ...(stopped && failures.length ? { failures } : {}), warnings,
+    ...(silenced.size ? { silenced: [...silenced] } : {}), warehouseLost: lost !== null,
+  };
+}
+
+/** What a run stopped between its steps did and left: `the metrics and clv steps did not run: …`. */
+function stepsNotRun(notRun: readonly string[], ran: readonly { name: string }[]): string {
+  const names = (list: readonly string[]) => (list.length <= 1 ? list.join('') : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`);
+  const step = (list: readonly unknown[]) => (list.length === 1 ? 'step' : 'steps');
+  const before = ran.length ? `, and the ${names(ran.map((s) => s.name))} ${step(ran)} ran` : '';
+  return `the ${names(notRun)} ${step(notRun)} did not run, the next run does them (every stream was read${before})`;
 }
 
 /** A stream's progress line: its pages, records and the dates of the data read so far. */

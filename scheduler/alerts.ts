@@ -33,6 +33,8 @@ export interface AlertCheckOptions {
   signal?: AbortSignal;
   /** Where `alerts.webhookUrlEnv` is read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /** Judge only the rules it accepts; the others keep their verdicts (default: every rule). */
+  only?: (rule: AlertRule) => boolean;
 }
 
 /** What one rule did in a check. */
@@ -109,6 +111,7 @@ export async function checkAlerts(options: AlertCheckOptions): Promise<AlertOutc
   const webhook = webhookUrl(config, options.env ?? process.env, log);
   const outcomes: AlertOutcome[] = [];
   for (const [i, rule] of rules.entries()) {
+    if (options.only && !options.only(rule)) continue;
     const key = keys[i]!;
     const previous = states.find((s) => s.rule === key);
     const wasFiring = previous?.firing ?? false;

@@ -140,6 +140,30 @@ describe('runBackfill', () => {
     expect(source.reads).toHaveLength(3);
   });
 
+  it('a signal between its post-load steps leaves the backfill interrupted, not succeeded, and a rerun does the steps', async () => {
+    const calls: string[] = [];
+    let controller = new AbortController();
+    const steps: PostLoadStep[] = ['transform', 'metrics'].map((name) => ({
+      name,
+      run: async () => {
+        calls.push(name);
+        // The signal comes during the first transform only.
+        if (calls.length === 1) controller.abort(new Error('interrupted by SIGTERM'));
+        return { status: 'succeeded', summary: `${name} done` };
+      },
+    }));
+    const source = dailySource();
+    const first = await backfill(source.source, { steps, signal: controller.signal });
+    expect(first).toMatchObject({ status: 'interrupted', done: 3, total: 3, error: 'interrupted before the transform, metrics and CLV steps were done; rerun the same command to finish' });
+    expect(calls).toEqual(['transform']);
+    controller = new AbortController();
+    const second = await backfill(source.source, { steps, signal: controller.signal });
+    expect(second).toMatchObject({ status: 'succeeded', resumed: true, ran: [] });
+    expect(calls).toEqual(['transform', 'transform', 'metrics']);
+    // 1 to 10 January in chunks of 4 days: three windows, each read once.
+    expect(source.reads).toHaveLength(3);
+  });
+
   it('refuses a stream the source does not have', async () => {
     await expect(backfill(dailySource().source, { stream: 'nope' })).rejects.toThrow('source fake has no stream nope (it has daily)');
   });

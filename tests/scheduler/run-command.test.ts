@@ -7,6 +7,7 @@ import { RUN_LOCK } from '../../pipeline/lock.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { spawnCli, waitFor } from '../support/spawn-script.ts';
 
 let wh: Warehouse;
 let dir: string;
@@ -42,6 +43,35 @@ describe('verite run and the run lock', () => {
     expect(bad.stderr).toContain('--if-running later: expected wait or skip');
     const rows = await wh.db.selectFrom('ops.runs').select(['kind', 'trigger', 'status', 'error']).execute();
     expect(rows).toEqual([{ kind: 'run', trigger: 'cli', status: 'skipped', error: expect.stringMatching(/^another session holds the run lock/) }]);
+  });
+
+  it('SIGTERM while it waits for the lock (--if-running wait): the run is recorded interrupted, nothing ran, and it exits 1', async () => {
+    await wh.pool.query('delete from ops.runs');
+    const other = new pg.Client({ connectionString: wh.url, application_name: 'nightly-elsewhere' });
+    await other.connect();
+    await other.query('select pg_advisory_lock($1, $2)', [RUN_LOCK.namespace, RUN_LOCK.id]);
+    const run = spawnCli(['run', '--if-running', 'wait'], { DATABASE_URL: wh.url, VERITE_CONFIG: config });
+    try {
+      // Queued behind the other session: its pg_advisory_lock is a lock not granted.
+      await waitFor('the run to wait for the lock', async () => {
+        const waiting = await wh.pool.query(
+          `select 1 from pg_locks where locktype = 'advisory' and not granted and classid = $1::int::oid and objid = $2::int::oid
+              and database = (select oid from pg_database where datname = current_database())`,
+          [RUN_LOCK.namespace, RUN_LOCK.id],
+        );
+        return (waiting.rowCount ?? 0) > 0;
+      });
+      run.child.kill('SIGTERM');
+      const exit = await run.exited;
+      expect(exit.code, run.stderr()).toBe(1);
+    } finally {
+      run.child.kill('SIGKILL');
+      await other.end();
+    }
+    const error = 'interrupted by SIGTERM while it waited for the run lock: nothing was run';
+    expect(run.stderr()).toMatch(new RegExp(`^verite: run [0-9a-f-]{36} interrupted: ${error}$`, 'm'));
+    const rows = await wh.db.selectFrom('ops.runs').select(['kind', 'status', 'error', 'records_landed']).execute();
+    expect(rows).toEqual([{ kind: 'run', status: 'interrupted', error, records_landed: 0 }]);
   });
 });
 
