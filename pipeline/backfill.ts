@@ -3,11 +3,11 @@ import { hostname } from 'node:os';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { DateWindow } from '../extractors/types.ts';
 import { didYouMean } from '../lib/names.ts';
-import { UsageError } from '../lib/errors.ts';
+import { UsageError, errorMessage } from '../lib/errors.ts';
 import { isCalendarDate } from '../lib/dates.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
-import { markAbandonedRuns, withRunLock } from './lock.ts';
+import { holdLiveness, markAbandonedRuns, withRunLock } from './lock.ts';
 import { storedError } from './run-log.ts';
 import { runPipeline, type ResolvedSource } from './run.ts';
 import { postLoadSteps, type PostLoadStep } from './steps.ts';
@@ -136,17 +136,43 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
   }
   const resumed = existing !== undefined;
   const backfillId = existing?.id ?? randomUUID();
-  if (!existing) {
-    await db.transaction().execute(async (tx) => {
-      await tx.insertInto('ops.backfills').values({ id: backfillId, ...request, status: 'running', host: hostname(), pid: process.pid, finished_at: null, error: null }).execute();
-      await tx
-        .insertInto('ops.backfill_chunks')
-        .values(plan.map((c) => ({ backfill_id: backfillId, seq: c.seq, date_from: c.from, date_to: c.to, run_id: null, started_at: null, finished_at: null, error: null })))
-        .execute();
-    });
-  } else {
-    await db.updateTable('ops.backfills').set({ status: 'running', host: hostname(), pid: process.pid, error: null, updated_at: new Date() }).where('id', '=', backfillId).execute();
+  // Held until the backfill ends, between its chunks too: a row left `running` by a process that
+  // is gone is closed by the next command (markAbandonedRuns), and resumed by the same one.
+  const liveness = await holdLiveness(warehouse.pool);
+  try {
+    const mine = { status: 'running' as const, host: hostname(), pid: process.pid, error: null, liveness_key: liveness.key };
+    if (!existing) {
+      await db.transaction().execute(async (tx) => {
+        await tx.insertInto('ops.backfills').values({ id: backfillId, ...request, ...mine, finished_at: null }).execute();
+        await tx
+          .insertInto('ops.backfill_chunks')
+          .values(plan.map((c) => ({ backfill_id: backfillId, seq: c.seq, date_from: c.from, date_to: c.to, run_id: null, started_at: null, finished_at: null, error: null })))
+          .execute();
+      });
+    } else {
+      await db.updateTable('ops.backfills').set({ ...mine, updated_at: new Date() }).where('id', '=', backfillId).execute();
+    }
+    return await backfillChunks(options, { backfillId, resumed });
+  } catch (error) {
+    // Said in its row when it can be (the warehouse may be what failed): else the next command closes it as abandoned.
+    await db
+      .updateTable('ops.backfills')
+      .set({ status: 'failed', updated_at: new Date(), error: storedError(`${errorMessage(error)}; run the same command again to resume`) })
+      .where('id', '=', backfillId)
+      .where('status', '=', 'running')
+      .execute()
+      .catch(() => undefined);
+    throw error;
+  } finally {
+    await liveness.release();
   }
+}
+
+/** The chunks of a recorded backfill not yet done, then its post-load steps (see {@link runBackfill}). */
+async function backfillChunks(options: BackfillOptions, { backfillId, resumed }: { backfillId: string; resumed: boolean }): Promise<BackfillResult> {
+  const { warehouse, log, signal } = options;
+  const { db } = warehouse;
+  const source = options.source.source;
   const blog = log.child({ backfillId, source: source.name, stream: options.stream });
   const chunkRows = await db.selectFrom('ops.backfill_chunks').selectAll().where('backfill_id', '=', backfillId).orderBy('seq').execute();
   const total = chunkRows.length;

@@ -250,25 +250,42 @@ export function keptAfterStop(kind: string): string {
   return KEPT_BY_KIND[kind] ?? KEPT_BY_RUN;
 }
 
+/** What a backfill left by a process that ended says, after its pid and host. */
+export const ABANDONED_BACKFILL =
+  'ended before it finished (killed, or the machine stopped); the chunks it finished stay, and its chunk in progress is read again: run the same command again to resume';
+
 /**
  * Closes the runs left `running` by a process that ended (killed, machine stopped) as failed,
  * "abandoned", with what they kept, so history and `verite status` never show them running
- * forever. A run is dead when nobody holds its liveness lock ({@link holdLiveness}); every
- * command does this as it opens the warehouse. Rows written before liveness keys existed can
- * only be judged by a caller that holds the run lock (`holdingRunLock`): no live run of a
- * locked kind can be going on then.
+ * forever; and the backfills such a process left `running`, as failed (resumable: the same
+ * command goes on with the chunks not done). A run or backfill is dead when nobody holds its
+ * liveness lock ({@link holdLiveness}); every command does this as it opens the warehouse. Runs
+ * written before liveness keys existed can only be judged by a caller that holds the run lock
+ * (`holdingRunLock`): no live run of a locked kind can be going on then. Backfills written
+ * before then are left as they are: one waits between its chunks without the run lock.
+ * Returns how many runs and backfills it closed.
  */
 export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, options: { holdingRunLock?: boolean } = {}): Promise<number> {
   const kept = sql<string>`case ${sql.join(
     Object.entries(KEPT_BY_KIND).map(([kind, text]) => sql`when kind = ${kind} then ${text}`),
     sql` `,
   )} else ${KEPT_BY_RUN} end`;
-  const error = sql<string>`'abandoned: its process' || coalesce(' (pid ' || pid || coalesce(' on ' || host, '') || ')', '') || ' ended before it finished (killed, or the machine stopped); ' || ${kept}`;
+  const itsProcess = sql<string>`'abandoned: its process' || coalesce(' (pid ' || pid || coalesce(' on ' || host, '') || ')', '') || ' '`;
+  const error = sql<string>`${itsProcess} || 'ended before it finished (killed, or the machine stopped); ' || ${kept}`;
   const lockFree = sql<boolean>`not exists (
     select 1 from pg_locks l
      where l.locktype = 'advisory' and l.granted
        and l.database = (select oid from pg_database where datname = current_database())
        and l.classid = ${LIVENESS_LOCK_NAMESPACE}::int::oid and l.objid = liveness_key::oid and l.objsubid = 2)`;
+  const backfills = await db
+    .updateTable('ops.backfills')
+    .set({ status: 'failed', updated_at: new Date(), error: sql<string>`${itsProcess} || ${ABANDONED_BACKFILL}` })
+    .where('status', '=', 'running')
+    .where('liveness_key', 'is not', null)
+    .where(lockFree)
+    .returning(['id'])
+    .execute();
+  if (backfills.length) log.warn({ backfills: backfills.map((b) => b.id) }, `closed ${backfills.length} backfill(s) left running by a process that ended; the same command resumes each`);
   const abandoned = await db
     .updateTable('ops.runs')
     .set({ status: 'failed', finished_at: new Date(), error })
@@ -281,7 +298,7 @@ export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, optio
     )
     .returning(['id', 'kind', 'error'])
     .execute();
-  if (abandoned.length === 0) return 0;
+  if (abandoned.length === 0) return backfills.length;
   await db
     .updateTable('ops.stream_runs')
     .set({ status: 'failed', finished_at: new Date(), error: 'abandoned: its process ended before the stream finished; the pages it committed stay' })
@@ -289,7 +306,7 @@ export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, optio
     .where('run_id', 'in', abandoned.map((r) => r.id))
     .execute();
   log.warn({ runs: abandoned.map((r) => `${r.id} (${r.kind})`) }, `closed ${abandoned.length} run(s) left running by a process that ended`);
-  return abandoned.length;
+  return abandoned.length + backfills.length;
 }
 
 /**

@@ -1,18 +1,20 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../warehouse/connection.ts';
+import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { createFakeTables, dailyRows } from '../support/fake-source.ts';
 import { spawnScript, waitFor } from '../support/spawn-script.ts';
 
 let interrupted: Warehouse;
 let straight: Warehouse;
+let abandoned: Warehouse;
 let dir: string;
 beforeAll(async () => {
-  [interrupted, straight] = await Promise.all([createTestDatabase('backfill_killed'), createTestDatabase('backfill_straight')]);
-  for (const wh of [interrupted, straight]) {
+  [interrupted, straight, abandoned] = await Promise.all([createTestDatabase('backfill_killed'), createTestDatabase('backfill_straight'), createTestDatabase('backfill_abandoned')]);
+  for (const wh of [interrupted, straight, abandoned]) {
     await createFakeTables(wh.db);
     // An incremental run has already gone through 31 March.
     await wh.pool.query(`insert into ops.stream_state (source, stream, state, data_through, updated_at) values ('fake', 'daily', '{"date":"2024-03-31"}', '2024-04-01T00:00:00Z', now())`);
@@ -20,7 +22,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'verite-backfill-'));
 });
 afterAll(async () => {
-  await Promise.all([interrupted?.close(), straight?.close()]);
+  await Promise.all([interrupted?.close(), straight?.close(), abandoned?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -104,5 +106,38 @@ describe('verite backfill, interrupted', () => {
     expect(runs.filter((r) => r.status === 'running')).toEqual([]);
     expect(runs.filter((r) => r.status === 'failed').map((r) => r.error)).toEqual(Array.from({ length: cutShort }, () => expect.stringMatching(/^abandoned/)));
     expect(runs.filter((r) => r.status === 'succeeded')).toHaveLength(7);
+  });
+});
+
+describe('a killed backfill in ops.backfills and verite status', () => {
+  it('is closed as failed by the next command, saying to run it again, and the same command resumes the chunks not done', async () => {
+    const firstLog = join(dir, 'abandoned-first.jsonl');
+    const first = spawnScript('backfill-runner.ts', { ...range, DATABASE_URL: abandoned.url, FAKE_DELAY_MS: '150', FAKE_READ_LOG: firstLog });
+    await waitFor('the first chunk done', async () => (await abandoned.pool.query(`select 1 from ops.backfill_chunks where status = 'done'`)).rows.length >= 1);
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    const done = (await abandoned.pool.query<{ n: number }>(`select count(*)::int as n from ops.backfill_chunks where status = 'done'`)).rows[0]!.n;
+    expect(done).toBeGreaterThanOrEqual(1);
+    expect(done).toBeLessThan(chunks.length);
+
+    // Any command that opens the warehouse: here `verite status`.
+    const config = join(dir, 'abandoned.config.json');
+    writeFileSync(config, JSON.stringify({ reportingTimezone: 'UTC' }));
+    const status = await runCli(['status', '--format', 'json'], { env: { DATABASE_URL: abandoned.url, VERITE_CONFIG: config } });
+    expect(status.code, status.stderr).toBe(0);
+    const { backfills } = JSON.parse(status.stdout) as { backfills: { status: string; chunksDone: number; chunks: number; error: string }[] };
+    const error = expect.stringMatching(
+      /^abandoned: its process \(pid \d+ on [^)]+\) ended before it finished \(killed, or the machine stopped\); the chunks it finished stay, and its chunk in progress is read again: run the same command again to resume$/,
+    );
+    expect(backfills).toEqual([expect.objectContaining({ status: 'failed', chunksDone: done, chunks: 7, error })]);
+    expect((await abandoned.pool.query(`select status, error, finished_at from ops.backfills`)).rows).toEqual([{ status: 'failed', error, finished_at: null }]);
+
+    const secondLog = join(dir, 'abandoned-second.jsonl');
+    const second = spawnScript('backfill-runner.ts', { ...range, DATABASE_URL: abandoned.url, FAKE_READ_LOG: secondLog });
+    expect((await second.exited).code, second.stderr()).toBe(0);
+    expect(JSON.parse(second.stdout())).toMatchObject({ status: 'succeeded', resumed: true, done: 7, total: 7 });
+    // It read exactly the chunks the first process had not finished.
+    expect(windowsRead(secondLog)).toEqual(chunks.slice(done));
+    expect((await abandoned.pool.query(`select status, error from ops.backfills`)).rows).toEqual([{ status: 'succeeded', error: null }]);
   });
 });

@@ -145,6 +145,8 @@ export interface OpsBackfillsTable {
   error: string | null;
   host: string | null;
   pid: number | null;
+  /** The key of the advisory lock its process holds while it goes on (pipeline/lock.ts); null before migration 0030. */
+  liveness_key: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The chunks of a backfill, in date order; a rerun does the ones not `done`. */
