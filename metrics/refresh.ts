@@ -11,6 +11,7 @@ import {
   type RootOperationNode,
   type Kysely,
   type Transaction,
+  type ControlledTransaction,
   type UnknownRow,
 } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
@@ -160,6 +161,13 @@ export interface RefreshOptions {
    * replacements in core can move (docs/scale.md, "Metric tables: only the changed dates and periods").
    */
   full?: boolean;
+  /**
+   * Refresh inside this transaction (a savepoint of it) rather than in one of its own: the CLV
+   * fit publishes its predictions and the views read from them in one commit. The caller holds
+   * the refresh's lock already (taken before anything else, as the refresh takes it), commits,
+   * and gives the tables fresh statistics after its commit ({@link analyzeRefreshed}).
+   */
+  within?: ControlledTransaction<Database>;
 }
 
 /**
@@ -223,15 +231,15 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
   const planned: Planned[] = [];
   let current = '';
   let currentSql: string | undefined;
-  const trx = await warehouse.db.startTransaction().execute();
+  const { trx, commit, rollback } = await openTransaction(warehouse, options.within);
   try {
     // Timestamps without an offset mean UTC, whatever the server's setting; one refresh at a time.
     await sql`set local timezone = 'UTC'`.execute(trx);
     if (oneProcess) await buildInOneProcess(trx);
-    await sql`select pg_advisory_xact_lock(hashtext('verite.metrics.refresh'))`.execute(trx);
+    await lockRefreshes(trx);
     const missing = await missingTables(trx, CORE_INPUTS);
     if (missing.length) {
-      await trx.rollback().execute();
+      await rollback();
       const error = `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist yet: run \`verite transform\` (or \`verite run\`) first`;
       return { status: 'failed', tables: [], error };
     }
@@ -362,7 +370,7 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
       current = 'ops.model_builds';
       await recordRefresh(trx, signatures, inputs, fullReason === undefined);
     }
-    await trx.commit().execute();
+    await commit();
     for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode, ...t.replaced }, 'metric table refreshed');
     if (fullReason !== undefined && !partial) log?.info({ reason: fullReason }, 'metrics refreshed in full');
     const warnings: string[] = [];
@@ -382,12 +390,8 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
       warnings.push(undated);
       log?.warn({ undatedShipments: undatedShipments.count, undatedShippingCost: undatedShipments.cost }, undated);
     }
-    // Tables rebuilt in full get fresh statistics; a few rows replaced by date are left to autovacuum.
-    await analyze(
-      warehouse,
-      tables.filter((t) => t.mode === 'refilled' || t.mode === 'created'),
-      log,
-    );
+    // Tables rebuilt in full get fresh statistics (in a caller's transaction, once it commits: another session's ANALYZE would wait for it).
+    if (!options.within) await analyzeRefreshed(warehouse, tables, log);
     return {
       status: 'succeeded',
       tables,
@@ -398,11 +402,47 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
       dataStatus: { completeThrough: bounds.complete, streams: published },
     };
   } catch (error) {
-    await trx.rollback().execute().catch(() => undefined);
+    await rollback().catch(() => undefined);
     const message = errorMessage(error);
     log?.error({ table: current, err: message }, 'metrics refresh failed; the previous metric tables are kept');
     return { status: 'failed', tables: [], failed: { table: current, sql: currentSql, error: message }, error: `${current}: ${message}` };
   }
+}
+
+/**
+ * The key of the advisory lock that keeps metrics refreshes one at a time (`hashtext` of it,
+ * transaction-level). The CLV fit takes it too, after its own and before it reads anything, for
+ * the refresh it makes in its transaction: both take it before any table lock, so neither can
+ * hold a table the other waits for while it waits for the lock.
+ */
+const METRICS_REFRESH_LOCK = 'verite.metrics.refresh';
+
+/** Waits for the refresh's lock, held until the transaction ends. */
+export async function lockRefreshes(trx: Transaction<Database>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${METRICS_REFRESH_LOCK}))`.execute(trx);
+}
+
+/**
+ * The refresh's transaction: its own, or a savepoint of the caller's (`within`), which its
+ * failure rolls back to, leaving the caller's transaction usable.
+ */
+async function openTransaction(
+  warehouse: Pick<Warehouse, 'db'>,
+  within: ControlledTransaction<Database> | undefined,
+): Promise<{ trx: ControlledTransaction<Database, string[]>; commit: () => Promise<void>; rollback: () => Promise<void> }> {
+  if (!within) {
+    const trx = await warehouse.db.startTransaction().execute();
+    return { trx, commit: () => trx.commit().execute(), rollback: () => trx.rollback().execute() };
+  }
+  const trx = await within.savepoint('metrics_refresh').execute();
+  return {
+    trx,
+    commit: () => trx.releaseSavepoint('metrics_refresh').execute().then(() => undefined),
+    rollback: async () => {
+      await trx.rollbackToSavepoint('metrics_refresh').execute();
+      await trx.releaseSavepoint('metrics_refresh').execute();
+    },
+  };
 }
 
 /** A table of the refresh: what was planned for it and, unless it is unchanged, what was built. */
@@ -587,8 +627,12 @@ async function swap(db: Transaction<Database>, table: Built): Promise<TableRefre
   return { table: target, rows: table.rows, ms: table.ms + (Date.now() - started), mode, replaced: { deleted, inserted: table.rows } };
 }
 
-/** Fresh planner statistics for the published tables, after the commit (it blocks no reader). */
-async function analyze(warehouse: Pick<Warehouse, 'db'>, tables: TableRefresh[], log?: Logger): Promise<void> {
+/**
+ * Fresh planner statistics for the tables a refresh rebuilt in full, after its commit (it blocks
+ * no reader); a few rows replaced by date are left to autovacuum.
+ */
+export async function analyzeRefreshed(warehouse: Pick<Warehouse, 'db'>, refreshed: readonly TableRefresh[], log?: Logger): Promise<void> {
+  const tables = refreshed.filter((t) => t.mode === 'refilled' || t.mode === 'created');
   for (const t of tables) {
     await sql`analyze ${sql.table(t.table)}`.execute(warehouse.db).catch((error: unknown) => log?.warn({ table: t.table, err: errorMessage(error) }, 'analyze failed'));
   }

@@ -1,10 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { VeriteConfig } from '../../config/schema.ts';
 import { UsageError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Database } from '../../warehouse/database.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
-import { refreshMetrics, type MetricsRefreshResult } from '../refresh.ts';
+import { analyzeRefreshed, lockRefreshes, refreshMetrics, type MetricsRefreshResult } from '../refresh.ts';
 import { clvSummary, customerKpis } from '../views/index.ts';
 import { fitBgNbd, type BgNbdParameters } from './bg-nbd.ts';
 import { predictGroups } from './customer-value.ts';
@@ -74,14 +74,17 @@ export function fitNotes(bgNbd: BgNbdParameters, gammaGamma: GammaGammaParameter
 export type ClvFitResult =
   /**
    * `published`: E is the date of the last counted order, so the fit replaced
-   * core.customer_predictions and rebuilt clv_summary and customer_kpis; an earlier E (a
-   * back-test) writes its clv_model row only.
+   * core.customer_predictions and rebuilt clv_summary and customer_kpis (`refresh`), all in one
+   * commit; an earlier E (a back-test) writes its clv_model row only.
    */
   | { status: 'fitted'; model: ClvModel; published: boolean; refresh?: MetricsRefreshResult }
   /** No fit, and why, in a sentence for the run's summary. */
   | { status: 'skipped'; reason: string };
 
-/** The models did not converge or the warehouse refused a write: nothing of the fit was kept. */
+/**
+ * The models did not converge, the warehouse refused a write, or the tables read from the
+ * predictions could not be rebuilt: nothing of the fit was kept.
+ */
 export class ClvFitError extends Error {
   override name = 'ClvFitError';
 }
@@ -94,8 +97,10 @@ const grouped = (n: number) => n.toLocaleString('en-US');
  * Fits the BG/NBD and Gamma-Gamma models on the counted orders up to the calibration end
  * (docs/metrics.md, "Predicted customer value") and writes what it found in one transaction: a
  * `metrics.clv_model` row and, when E is the date of the last counted order, every customer's
- * predictions in `core.customer_predictions`; then it rebuilds `metrics.clv_summary` and
- * `metrics.customer_kpis` from them.
+ * predictions in `core.customer_predictions` and `metrics.clv_summary` and
+ * `metrics.customer_kpis` rebuilt from them. A fit stopped or failed at any point leaves
+ * nothing: never a fit recorded (which the next run's step would take as done) with tables
+ * still showing the previous predictions.
  *
  * No fit (`skipped`, with the reason) when there is no counted order, no customer before E,
  * fewer repeat customers than `clv.minRepeatCustomers` (a fit on so few gives unstable
@@ -119,99 +124,24 @@ export async function fitClv(warehouse: Pick<Warehouse, 'db'>, config: VeriteCon
   }
   const published = calibrationEnd === last;
   const fittedAt = options.now ?? new Date();
-  const result = await warehouse.db.transaction().execute(async (trx): Promise<ClvFitResult> => {
-    await sql`set local timezone = 'UTC'`.execute(trx);
-    // One fit at a time: two runs finishing together would otherwise both fit and both publish.
-    await sql`select pg_advisory_xact_lock(hashtext('verite.clv.fit'))`.execute(trx);
-    if (options.onlyWhenOrdersChanged) {
-      const previous = await trx
-        .selectFrom('metrics.clv_model')
-        .select('fitted_at')
-        .where('calibration_end', '=', calibrationEnd)
-        .where('orders_checksum', '=', state.checksum)
-        .orderBy('fitted_at', 'desc')
-        .executeTakeFirst();
-      if (previous) return { status: 'skipped', reason: `not fitted again: the orders have not changed since the fit of ${previous.fitted_at.toISOString()} (as of ${calibrationEnd})` };
+  const trx = await warehouse.db.startTransaction().execute();
+  let result: ClvFitResult;
+  try {
+    result = await fitIn(trx, config, { calibrationEnd, holdoutEnd, published, fittedAt, checksum: state.checksum, onlyWhenOrdersChanged: options.onlyWhenOrdersChanged });
+    if (result.status === 'fitted' && result.published) {
+      // The tables that read the predictions, rebuilt from the new ones (and the catalogue with
+      // them) in the same transaction, under the refresh's lock taken at the start.
+      const refresh = await refreshMetrics(warehouse, config, log, { views: [customerKpis, clvSummary], within: trx });
+      if (refresh.status === 'failed') {
+        throw new ClvFitError(`the models were fitted, but rebuilding metrics.clv_summary and metrics.customer_kpis failed (${refresh.error}); nothing of the fit was kept`);
+      }
+      result = { ...result, refresh };
     }
-    await createHistories(trx, calibrationEnd, holdoutEnd);
-    const counts = await historyCounts(trx);
-    if (counts.customers === 0) return { status: 'skipped', reason: `no fit: no customer's first counted order is on or before ${calibrationEnd}` };
-    const minimum = config.clv.minRepeatCustomers;
-    if (counts.repeatCustomers < minimum) {
-      return {
-        status: 'skipped',
-        reason:
-          `no fit: ${grouped(counts.repeatCustomers)} of ${grouped(counts.customers)} customers bought on two or more days up to ${calibrationEnd}, fewer than ` +
-          `clv.minRepeatCustomers (${grouped(minimum)}); a fit on so few repeat customers gives unstable predictions, so the predicted-CLV tables keep what they had`,
-      };
-    }
-    if (counts.spendCustomers === 0) return { status: 'skipped', reason: 'no fit: no repeat customer has a positive mean order value, so the spend model cannot be fitted' };
-    const { groups, txDays, tDays } = await readHistoryGroups(trx);
-    const bgNbd = fitBgNbd(groups);
-    if (!bgNbd.converged) throw new ClvFitError(`the BG/NBD fit did not converge (${bgNbd.reason ?? 'no reason given'}); nothing was written`);
-    const gammaGamma = fitGammaGamma(await readSpendGroups(trx));
-    if (!gammaGamma.converged) throw new ClvFitError(`the Gamma-Gamma fit did not converge (${gammaGamma.reason ?? 'no reason given'}); nothing was written`);
-    const holdoutWeeks = holdoutEnd === null ? undefined : daysBetween(calibrationEnd, holdoutEnd) / 7;
-    const predictions = predictGroups(bgNbd.parameters, groups, { monthlyDiscountRate: config.clv.monthlyDiscountRate, holdoutWeeks });
-    await sql`
-      create temporary table clv_group_prediction (
-        x int, tx_days int, t_days int, p_alive float8, expected_purchases_90d float8, expected_purchases_365d float8, discounted_purchases_12m float8, holdout float8
-      ) on commit drop`.execute(trx);
-    const CHUNK = 50_000;
-    for (let from = 0; from < groups.size; from += CHUNK) {
-      const part = <T extends ArrayLike<number>>(column: T) => Array.from(column).slice(from, from + CHUNK);
-      await sql`
-        insert into clv_group_prediction
-        select * from unnest(${part(groups.x)}::int[], ${part(txDays)}::int[], ${part(tDays)}::int[], ${part(predictions.pAlive)}::float8[],
-                             ${part(predictions.expectedPurchases90d)}::float8[], ${part(predictions.expectedPurchases365d)}::float8[],
-                             ${part(predictions.discountedPurchases12m)}::float8[], ${part(predictions.expectedPurchasesHoldout ?? new Float64Array(groups.size))}::float8[])`.execute(trx);
-    }
-    let holdout: HoldoutCheck | null = null;
-    if (holdoutEnd !== null && holdoutWeeks !== undefined) {
-      const check = await sql<{ actual: number; predicted: number; correlation: number | null }>`
-        select sum(h.holdout)::int as actual, sum(g.holdout) as predicted, corr(h.holdout, g.holdout) as correlation
-          from clv_history h join clv_group_prediction g using (x, tx_days, t_days)`.execute(trx);
-      const row = check.rows[0]!;
-      holdout = { end: holdoutEnd, weeks: holdoutWeeks, actualRepeatTransactions: row.actual, predictedRepeatTransactions: row.predicted, correlation: row.correlation };
-    }
-    const model: ClvModel = {
-      fittedAt,
-      calibrationEnd,
-      customers: counts.customers,
-      repeatCustomers: counts.repeatCustomers,
-      bgNbd: { ...bgNbd.parameters, logLikelihood: bgNbd.logLikelihood },
-      gammaGamma: { ...gammaGamma.parameters, logLikelihood: gammaGamma.logLikelihood, customers: gammaGamma.customers },
-      holdout,
-      ordersChecksum: state.checksum,
-      notes: fitNotes(bgNbd.parameters, gammaGamma.parameters),
-    };
-    await trx
-      .insertInto('metrics.clv_model')
-      .values({
-        date: calibrationEnd,
-        fitted_at: fittedAt,
-        calibration_end: calibrationEnd,
-        customers: model.customers,
-        repeat_customers: model.repeatCustomers,
-        r: model.bgNbd.r,
-        alpha: model.bgNbd.alpha,
-        a: model.bgNbd.a,
-        b: model.bgNbd.b,
-        bgnbd_log_likelihood: model.bgNbd.logLikelihood,
-        p: model.gammaGamma.p,
-        q: model.gammaGamma.q,
-        gamma: model.gammaGamma.gamma,
-        gamma_gamma_log_likelihood: model.gammaGamma.logLikelihood,
-        holdout_end: holdout?.end ?? null,
-        holdout_actual_repeat_transactions: holdout?.actualRepeatTransactions ?? null,
-        holdout_predicted_repeat_transactions: holdout?.predictedRepeatTransactions ?? null,
-        holdout_correlation: holdout?.correlation ?? null,
-        orders_checksum: state.checksum,
-      })
-      .execute();
-    if (published) await publishPredictions(trx, model, populationMeanSpend(gammaGamma.parameters));
-    return { status: 'fitted', model, published };
-  });
+    await trx.commit().execute();
+  } catch (error) {
+    await trx.rollback().execute().catch(() => undefined);
+    throw error;
+  }
   if (result.status === 'skipped') {
     log?.info({ calibrationEnd }, `CLV: ${result.reason}`);
     return result;
@@ -221,10 +151,123 @@ export async function fitClv(warehouse: Pick<Warehouse, 'db'>, config: VeriteCon
     { calibrationEnd, customers: model.customers, repeatCustomers: model.repeatCustomers, bgNbd: model.bgNbd, gammaGamma: model.gammaGamma, holdout: model.holdout, published: result.published },
     'CLV models fitted',
   );
-  if (!result.published) return result;
-  // The tables that read the predictions, rebuilt from the new ones (and the catalogue with them).
-  const refresh = await refreshMetrics(warehouse, config, log, { views: [customerKpis, clvSummary] });
-  return { ...result, refresh };
+  if (result.refresh) await analyzeRefreshed(warehouse, result.refresh.tables, log);
+  return result;
+}
+
+/** What one fit is asked to do, its dates checked. */
+interface FitPlan {
+  calibrationEnd: string;
+  holdoutEnd: string | null;
+  /** E is the last counted order's date: the predictions are published. */
+  published: boolean;
+  fittedAt: Date;
+  /** Of the counted orders the fit reads (`ordersState`). */
+  checksum: string;
+  onlyWhenOrdersChanged?: boolean;
+}
+
+/**
+ * The fit in the caller's transaction: its clv_model row and, when `published`, the
+ * predictions; the views read from them are the caller's to rebuild before it commits.
+ */
+async function fitIn(trx: Transaction<Database>, config: VeriteConfig, fit: FitPlan): Promise<ClvFitResult> {
+  const { calibrationEnd, holdoutEnd, published, fittedAt, checksum } = fit;
+  await sql`set local timezone = 'UTC'`.execute(trx);
+  // One fit at a time: two runs finishing together would otherwise both fit and both publish.
+  await sql`select pg_advisory_xact_lock(hashtext('verite.clv.fit'))`.execute(trx);
+  // A fit that publishes rebuilds metric tables in this transaction: it takes the refresh's lock
+  // now, before it reads or writes any table, as a refresh takes it first. Taken later, with
+  // its predictions written, it could wait for a refresh that waits for a table lock behind it.
+  if (published) await lockRefreshes(trx);
+  if (fit.onlyWhenOrdersChanged) {
+    const previous = await trx
+      .selectFrom('metrics.clv_model')
+      .select('fitted_at')
+      .where('calibration_end', '=', calibrationEnd)
+      .where('orders_checksum', '=', checksum)
+      .orderBy('fitted_at', 'desc')
+      .executeTakeFirst();
+    if (previous) return { status: 'skipped', reason: `not fitted again: the orders have not changed since the fit of ${previous.fitted_at.toISOString()} (as of ${calibrationEnd})` };
+  }
+  await createHistories(trx, calibrationEnd, holdoutEnd);
+  const counts = await historyCounts(trx);
+  if (counts.customers === 0) return { status: 'skipped', reason: `no fit: no customer's first counted order is on or before ${calibrationEnd}` };
+  const minimum = config.clv.minRepeatCustomers;
+  if (counts.repeatCustomers < minimum) {
+    return {
+      status: 'skipped',
+      reason:
+        `no fit: ${grouped(counts.repeatCustomers)} of ${grouped(counts.customers)} customers bought on two or more days up to ${calibrationEnd}, fewer than ` +
+        `clv.minRepeatCustomers (${grouped(minimum)}); a fit on so few repeat customers gives unstable predictions, so the predicted-CLV tables keep what they had`,
+    };
+  }
+  if (counts.spendCustomers === 0) return { status: 'skipped', reason: 'no fit: no repeat customer has a positive mean order value, so the spend model cannot be fitted' };
+  const { groups, txDays, tDays } = await readHistoryGroups(trx);
+  const bgNbd = fitBgNbd(groups);
+  if (!bgNbd.converged) throw new ClvFitError(`the BG/NBD fit did not converge (${bgNbd.reason ?? 'no reason given'}); nothing was written`);
+  const gammaGamma = fitGammaGamma(await readSpendGroups(trx));
+  if (!gammaGamma.converged) throw new ClvFitError(`the Gamma-Gamma fit did not converge (${gammaGamma.reason ?? 'no reason given'}); nothing was written`);
+  const holdoutWeeks = holdoutEnd === null ? undefined : daysBetween(calibrationEnd, holdoutEnd) / 7;
+  const predictions = predictGroups(bgNbd.parameters, groups, { monthlyDiscountRate: config.clv.monthlyDiscountRate, holdoutWeeks });
+  await sql`
+    create temporary table clv_group_prediction (
+      x int, tx_days int, t_days int, p_alive float8, expected_purchases_90d float8, expected_purchases_365d float8, discounted_purchases_12m float8, holdout float8
+    ) on commit drop`.execute(trx);
+  const CHUNK = 50_000;
+  for (let from = 0; from < groups.size; from += CHUNK) {
+    const part = <T extends ArrayLike<number>>(column: T) => Array.from(column).slice(from, from + CHUNK);
+    await sql`
+      insert into clv_group_prediction
+      select * from unnest(${part(groups.x)}::int[], ${part(txDays)}::int[], ${part(tDays)}::int[], ${part(predictions.pAlive)}::float8[],
+                           ${part(predictions.expectedPurchases90d)}::float8[], ${part(predictions.expectedPurchases365d)}::float8[],
+                           ${part(predictions.discountedPurchases12m)}::float8[], ${part(predictions.expectedPurchasesHoldout ?? new Float64Array(groups.size))}::float8[])`.execute(trx);
+  }
+  let holdout: HoldoutCheck | null = null;
+  if (holdoutEnd !== null && holdoutWeeks !== undefined) {
+    const check = await sql<{ actual: number; predicted: number; correlation: number | null }>`
+      select sum(h.holdout)::int as actual, sum(g.holdout) as predicted, corr(h.holdout, g.holdout) as correlation
+        from clv_history h join clv_group_prediction g using (x, tx_days, t_days)`.execute(trx);
+    const row = check.rows[0]!;
+    holdout = { end: holdoutEnd, weeks: holdoutWeeks, actualRepeatTransactions: row.actual, predictedRepeatTransactions: row.predicted, correlation: row.correlation };
+  }
+  const model: ClvModel = {
+    fittedAt,
+    calibrationEnd,
+    customers: counts.customers,
+    repeatCustomers: counts.repeatCustomers,
+    bgNbd: { ...bgNbd.parameters, logLikelihood: bgNbd.logLikelihood },
+    gammaGamma: { ...gammaGamma.parameters, logLikelihood: gammaGamma.logLikelihood, customers: gammaGamma.customers },
+    holdout,
+    ordersChecksum: checksum,
+    notes: fitNotes(bgNbd.parameters, gammaGamma.parameters),
+  };
+  await trx
+    .insertInto('metrics.clv_model')
+    .values({
+      date: calibrationEnd,
+      fitted_at: fittedAt,
+      calibration_end: calibrationEnd,
+      customers: model.customers,
+      repeat_customers: model.repeatCustomers,
+      r: model.bgNbd.r,
+      alpha: model.bgNbd.alpha,
+      a: model.bgNbd.a,
+      b: model.bgNbd.b,
+      bgnbd_log_likelihood: model.bgNbd.logLikelihood,
+      p: model.gammaGamma.p,
+      q: model.gammaGamma.q,
+      gamma: model.gammaGamma.gamma,
+      gamma_gamma_log_likelihood: model.gammaGamma.logLikelihood,
+      holdout_end: holdout?.end ?? null,
+      holdout_actual_repeat_transactions: holdout?.actualRepeatTransactions ?? null,
+      holdout_predicted_repeat_transactions: holdout?.predictedRepeatTransactions ?? null,
+      holdout_correlation: holdout?.correlation ?? null,
+      orders_checksum: checksum,
+    })
+    .execute();
+  if (published) await publishPredictions(trx, model, populationMeanSpend(gammaGamma.parameters));
+  return { status: 'fitted', model, published };
 }
 
 /**

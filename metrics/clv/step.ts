@@ -9,7 +9,8 @@ const fixed = (v: number, digits: number) => v.toFixed(digits);
  * "Predicted customer value"), and the predicted-CLV tables rebuilt. A shop with too few repeat
  * customers, unchanged orders or `clv.enabled: false` gets a note instead, and the step
  * succeeds: a run's data is not in question when a prediction cannot be made. A fit that
- * fails (a model that does not converge, a write the warehouse refuses) fails the step.
+ * fails (a model that does not converge, a write the warehouse refuses, the tables it rebuilds)
+ * fails the step and keeps nothing, so the next run fits again.
  */
 export const clvStep: PostLoadStep = {
   name: 'clv',
@@ -17,9 +18,6 @@ export const clvStep: PostLoadStep = {
     if (!config.clv.enabled) return { status: 'succeeded', summary: 'not fitted: clv.enabled is false in the configuration' };
     const result = await fitClv(warehouse, config, { onlyWhenOrdersChanged: true, log });
     if (result.status === 'skipped') return { status: 'succeeded', summary: result.reason };
-    if (result.refresh?.status === 'failed') {
-      return { status: 'failed', summary: `the models were fitted, but rebuilding clv_summary and customer_kpis failed: ${result.refresh.error}`, error: result.refresh };
-    }
     const { model } = result;
     const { r, alpha, a, b } = model.bgNbd;
     const { p, q, gamma } = model.gammaGamma;

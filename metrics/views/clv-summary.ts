@@ -5,8 +5,9 @@ import { defineView } from '../view.ts';
  * `metrics.clv_summary`: the per-customer predictions of the last fit that published
  * (`core.customer_predictions`, which the BI role cannot read: guest keys are e-mail
  * addresses), summed by the month of the customers' first counted order and its channel, next
- * to that channel's ad spend in that month. The CLV fit rebuilds it after writing predictions;
- * every metrics refresh rebuilds it too, from the predictions as they stand.
+ * to that channel's ad spend in that month. The CLV fit rebuilds it in the transaction that
+ * writes the predictions; a metrics refresh rebuilds it when the customers or the spend changed,
+ * from the predictions as they stand.
  */
 export const clvSummary = defineView({
   name: 'clv_summary',
