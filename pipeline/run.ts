@@ -123,6 +123,9 @@ export function resolveSources(config: VeriteConfig, only?: string[], extractors
  * error is permanent (see `ExtractError.permanent`); if it still fails, the other streams' data
  * stays and the run fails naming it. When the warehouse itself goes away (shut down, restarted,
  * connection cut), the run stops there and its error names the step it was in and what was kept.
+ * An abort of `signal` stops it too: between two pages (the page being landed commits), or
+ * between two steps (the step running finishes); it is then `interrupted`, its error saying what
+ * was left for the next run, unless it came during the last step and nothing was left.
  * Progress (pages, records, the dates reached) goes to `progress`, by default an info log line
  * every 10 s per long step.
  */
@@ -308,7 +311,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   };
 }
 
-/** What a run stopped between its steps did and left: `the metrics and clv steps did not run: …`. */
+/** What a run stopped between its steps did and left: `the metrics and clv steps did not run, the next run does them (…)`. */
 function stepsNotRun(notRun: readonly string[], ran: readonly { name: string }[]): string {
   const names = (list: readonly string[]) => (list.length <= 1 ? list.join('') : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`);
   const step = (list: readonly unknown[]) => (list.length === 1 ? 'step' : 'steps');
