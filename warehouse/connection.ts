@@ -81,6 +81,9 @@ export function describeUrl(url: string): string {
  *   would cancel a first build's statements at a large shop, each of which may take minutes,
  *   and fail the nightly run. verite's statements are batch work, bounded by the checks above;
  *   the BI role keeps its own time-out (metrics/bi-role.ts).
+ * - `transaction_timeout` 0 (PostgreSQL 17 and later): the same for a time-out on a whole
+ *   transaction, which ends the session (`terminating connection due to transaction timeout`):
+ *   the transform's and the refresh's single transactions take as long as the shop's build.
  * - `DateStyle`, `IntervalStyle`, `extra_float_digits`, `TimeZone`: the server's defaults for
  *   them are the administrator's to choose (`DateStyle = 'SQL, DMY'` writes a date `01/03/2024`,
  *   `extra_float_digits = 0` rounds a float to 15 digits), and verite reads what the server
@@ -97,6 +100,7 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = {
   idle_in_transaction_session_timeout: '1min',
   idle_session_timeout: '0',
   statement_timeout: '0',
+  transaction_timeout: '0',
   DateStyle: 'ISO, MDY',
   IntervalStyle: 'postgres',
   extra_float_digits: '1',

@@ -47,8 +47,9 @@ describe('a killed command', () => {
     const { pool } = connect(wh.url, 1);
     try {
       for (const [name, value] of Object.entries(SESSION_SETTINGS)) {
-        const shown = (await pool.query(`select current_setting($1) as value`, [name])).rows[0].value;
-        expect(shown, name).toBe(value);
+        // A setting the server does not know (transaction_timeout before PostgreSQL 17) is skipped.
+        const shown = (await pool.query(`select current_setting($1, true) as value, exists (select 1 from pg_settings where name = $1) as known`, [name])).rows[0];
+        expect(shown.value, name).toBe(shown.known ? value : null);
       }
       // The values themselves, worked out from what the server must notice: a gone client within seconds.
       expect(SESSION_SETTINGS).toEqual({
@@ -59,6 +60,7 @@ describe('a killed command', () => {
         idle_in_transaction_session_timeout: '1min',
         idle_session_timeout: '0',
         statement_timeout: '0',
+        transaction_timeout: '0',
         DateStyle: 'ISO, MDY',
         IntervalStyle: 'postgres',
         extra_float_digits: '1',
