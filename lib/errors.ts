@@ -32,9 +32,18 @@ export class ExtractError extends Error {
   }
 }
 
-/** Whether `error` is an {@link ExtractError} marked {@link ExtractError.permanent}. */
+/**
+ * Whether trying again in the same run cannot help: an {@link ExtractError} marked
+ * {@link ExtractError.permanent}, or the warehouse refusing verite's login a privilege
+ * (SQLSTATE 42501 on the error or one of its causes: "permission denied to create temporary
+ * tables", "permission denied for schema …"), which only a grant by someone else gives.
+ */
 export function isPermanent(error: unknown): boolean {
-  return error instanceof ExtractError && error.permanent;
+  if (error instanceof ExtractError && error.permanent) return true;
+  for (let e: unknown = error, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === '42501') return true;
+  }
+  return false;
 }
 
 /** A statement failed in the warehouse; carries the SQL and parameters, the driver error as cause. */

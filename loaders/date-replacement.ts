@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { StreamIdentity } from '../catalog/catalog.ts';
 import { WarehouseError } from '../lib/errors.ts';
 import { rawTableName } from '../warehouse/tables/raw.ts';
+import { temporaryRefusal } from '../warehouse/writable.ts';
 import { copyText, preparePage } from './raw-loader.ts';
 
 /** What landing records as one extraction of a date-report stream does to one of their dates. */
@@ -27,7 +28,8 @@ function statementsOn(client: pg.PoolClient): (text: string, values?: unknown[])
     try {
       return await client.query(text, values);
     } catch (error) {
-      throw new WarehouseError(`statement failed: ${(error as Error).message}`, text, values, { cause: error });
+      const refused = temporaryRefusal(error, client as { user?: string; database?: string });
+      throw new WarehouseError(`statement failed: ${refused ?? (error as Error).message}`, text, values, { cause: error });
     }
   };
 }

@@ -7,6 +7,7 @@ import type { Page, JsonValue } from '../catalog/stream-contract.ts';
 import type { StreamIdentity } from '../catalog/catalog.ts';
 import { WarehouseError } from '../lib/errors.ts';
 import { rawTableName } from '../warehouse/tables/raw.ts';
+import { temporaryRefusal } from '../warehouse/writable.ts';
 import { LocatedRecord, RawText, RejectedRecord } from './raw-text.ts';
 import { recordLimitProblem } from './record-limits.ts';
 
@@ -185,7 +186,9 @@ async function query(client: pg.PoolClient, text: string, values: unknown[] = []
   try {
     return await client.query(text, values);
   } catch (error) {
-    throw new WarehouseError(`statement failed: ${(error as Error).message}`, text, values, { cause: error });
+    // A login that may not create temporary tables is told what to grant (and the run does not retry: lib/errors.ts, isPermanent).
+    const refused = temporaryRefusal(error, client as { user?: string; database?: string });
+    throw new WarehouseError(`statement failed: ${refused ?? (error as Error).message}`, text, values, { cause: error });
   }
 }
 

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Database } from '../warehouse/database.ts';
+import { temporaryProblemOf } from '../warehouse/writable.ts';
 import { scramSha256Verifier } from './scram.ts';
 
 /** The schemas a BI role must not see: everything but `metrics`. */
@@ -138,7 +139,13 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     await sql`revoke temporary on database ${sql.id(database)} from public`.execute(trx);
     // verite's own role creates temporary tables when it loads: it keeps that right if it only had it through PUBLIC.
     const mine = await sql<{ temp: boolean }>`select has_database_privilege(current_user, current_database(), 'TEMPORARY') as temp`.execute(trx);
-    if (!mine.rows[0]?.temp) await sql`grant temporary on database ${sql.id(database)} to ${sql.id(user)}`.execute(trx);
+    if (!mine.rows[0]?.temp) {
+      await sql`grant temporary on database ${sql.id(database)} to ${sql.id(user)}`.execute(trx);
+      // Only the database's owner may grant it: from anyone else PostgreSQL takes the GRANT with
+      // a warning and grants nothing, and the next run would fail on its first temporary table.
+      const problem = await temporaryProblemOf(trx);
+      if (problem) throw new BiRolePrivilegeError(`${problem}, then run verite bi grant again; nothing was changed`);
+    }
     await asRoleAdmin(sql`alter role ${role} set statement_timeout = ${sql.lit(timeout)}`);
     await asRoleAdmin(sql`alter role ${role} set default_transaction_read_only = on`);
     // A BI session left open inside a transaction (a `begin` in a SQL console, a tool's open
@@ -148,7 +155,7 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     await asRoleAdmin(sql`alter role ${role} set idle_in_transaction_session_timeout = ${sql.lit(BI_IDLE_IN_TRANSACTION_TIMEOUT)}`);
     await asRoleAdmin(sql`alter role ${role} set search_path = metrics`);
     // Last, the proof: throwing here rolls every change of this call back.
-    const writable = await writableBy(trx, options.role);
+    const writable = await writableBy(trx, options.role, user);
     if (writable.length) throw new BiRoleWritableError(options.role, writable);
     const tables = await sql<{ name: string }>`
       select c.relname::text as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -195,7 +202,7 @@ export class BiRolePrivilegeError extends Error {
  * What `role` can still create after the grants: a schema it has CREATE on, or the database's
  * TEMPORARY, each with the statement its owner must run. Empty when the role is read-only.
  */
-async function writableBy(trx: Kysely<Database>, role: string): Promise<string[]> {
+async function writableBy(trx: Kysely<Database>, role: string, login: string): Promise<string[]> {
   const found = await sql<{ kind: 'schema' | 'database'; name: string; owner: string }>`
     select 'schema' as kind, n.nspname::text as name, pg_get_userbyid(n.nspowner)::text as owner
       from pg_namespace n
@@ -210,8 +217,9 @@ async function writableBy(trx: Kysely<Database>, role: string): Promise<string[]
     if (kind === 'database') {
       return (
         `it can create temporary tables in database ${name}, through a grant of TEMPORARY that only the database's owner ${owner} can revoke: ` +
-        `have ${owner} run REVOKE TEMPORARY ON DATABASE ${quoted} FROM PUBLIC, ${role}; then GRANT TEMPORARY ON DATABASE ${quoted} TO the roles that need it ` +
-        "(verite's own role does, to load), and run verite bi grant again"
+        `have ${owner} run REVOKE TEMPORARY ON DATABASE ${quoted} FROM PUBLIC, ${role}; then GRANT TEMPORARY ON DATABASE ${quoted} TO "${login}" ` +
+        "(verite's own login, which creates temporary tables to load, transform and refresh: without it every later run fails) and to any other role that needs it, " +
+        'and run verite bi grant again'
       );
     }
     if (owner === role) return `it owns schema ${name}: have a superuser give the schema another owner (ALTER SCHEMA ${quoted} OWNER TO …), or pick another role name`;

@@ -8,7 +8,7 @@ import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connecti
 import { freeBytes } from '../warehouse/embedded.ts';
 import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, newerSchemaProblem, privilegeAdvice, versionProblem } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
-import { readOnlyReasonOf, transactionPooler, transactionPooling } from '../warehouse/writable.ts';
+import { readOnlyReasonOf, temporaryProblemOf, transactionPooler, transactionPooling } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
 
 
@@ -35,7 +35,7 @@ export function isRemoteHost(host: string): boolean {
  * Whether the first run would work on the warehouse `DATABASE_URL` names, changing nothing in
  * it: it answers (TLS included), its server is one verite is tested on, it is encoded in UTF8,
  * it takes writes (no standby, no read-only sessions), the login may create verite's tables (or
- * they are there), and there are connections to spare. Without `DATABASE_URL` the embedded
+ * they are there) and temporary tables, and there are connections to spare. Without `DATABASE_URL` the embedded
  * server is named, and not started.
  */
 export async function checkWarehouse(options: { databaseUrl?: string; cwd?: string; log?: Logger; freeBytes?: number; reportingTimezone?: string }): Promise<WarehouseCheckResult> {
@@ -98,6 +98,10 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
   const readOnly = await readOnlyReasonOf(db);
   if (readOnly) found.push(problem(readOnly));
   found.push(...(await tablesFinding(db)));
+  // Every command that writes creates temporary tables: a login left without TEMPORARY (revoked
+  // from PUBLIC by the database's owner) passes every other check and fails the next run.
+  const temporary = await temporaryProblemOf(db);
+  if (temporary) found.push(problem(temporary));
   const spare = server.roleLimit >= 0 ? Math.min(server.free, server.roleLimit - server.roleSessions) : server.free;
   if (spare < POOL_SIZE) {
     const whose = server.roleLimit >= 0 && server.roleLimit - server.roleSessions <= server.free ? `the login's CONNECTION LIMIT ${server.roleLimit}` : 'the server\'s max_connections';

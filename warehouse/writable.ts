@@ -45,10 +45,55 @@ export function readOnlyReason(row: ReadOnlyRow): string | null {
   );
 }
 
+const TEMPORARY_QUERY = `select current_user as login, current_database() as database, pg_get_userbyid(d.datdba) as owner,
+  has_database_privilege(current_user, d.oid, 'TEMPORARY') as temporary
+  from pg_database d where d.datname = current_database()`;
+
+interface TemporaryRow {
+  login: string;
+  database: string;
+  owner: string;
+  temporary: boolean;
+}
+
+/**
+ * What verite's login lacks when it may not create temporary tables in its database, and the
+ * grant that gives it back. Every login has `TEMPORARY` through `PUBLIC` until the database's
+ * owner revokes it from `PUBLIC` (docs/bi.md has the owner do so, for the BI role), and then a
+ * login that does not own the database has it only by name; loading a page, the transform and
+ * the metrics refresh each create temporary tables. `owner` unknown: "the database's owner".
+ */
+export function temporaryAdvice(who: { login: string; database: string; owner?: string }): string {
+  const { login, database, owner } = who;
+  return (
+    `verite's login "${login}" may not create temporary tables in database "${database}", which loading, the transform and the metrics refresh do ` +
+    `(every login has that right through PUBLIC until it is revoked from PUBLIC): have the database's owner${owner ? ` "${owner}"` : ''} run GRANT TEMPORARY ON DATABASE "${database}" TO "${login}"`
+  );
+}
+
+/** {@link temporaryAdvice} when the login behind `db` lacks TEMPORARY on its database, else null. */
+export async function temporaryProblemOf(db: Kysely<any>): Promise<string | null> {
+  const row = (await sql.raw<TemporaryRow>(TEMPORARY_QUERY).execute(db)).rows[0]!;
+  return row.temporary ? null : temporaryAdvice(row);
+}
+
+/**
+ * The server's refusal of a temporary table (42501, "permission denied to create temporary
+ * tables in database …") with what to grant, or null for any other error. Said in the words the
+ * client connected with: the transaction it failed in takes no further query.
+ */
+export function temporaryRefusal(error: unknown, client: { user?: string; database?: string }): string | null {
+  const e = error as { code?: unknown; message?: unknown };
+  if (e?.code !== '42501' || !/temporary tables/i.test(String(e.message))) return null;
+  if (!client.user || !client.database) return `${String(e.message)}: have the database's owner grant TEMPORARY on it to verite's login`;
+  return `${String(e.message)}: ${temporaryAdvice({ login: client.user, database: client.database })}`;
+}
+
 /**
  * Throws a {@link WarehouseError} saying why when the warehouse behind `client` takes no writes,
  * or is reached through a pooler in transaction mode, where the run lock would stay with a
- * server session other clients then use ({@link transactionPooler}).
+ * server session other clients then use ({@link transactionPooler}), or when verite's login may
+ * not create the temporary tables every command that writes needs ({@link temporaryAdvice}).
  */
 export async function requireWritable(client: pg.ClientBase, pool?: pg.Pool): Promise<void> {
   const { host, port } = client as unknown as { host?: string; port?: number };
@@ -57,6 +102,8 @@ export async function requireWritable(client: pg.ClientBase, pool?: pg.Pool): Pr
   const row = (await client.query<ReadOnlyRow>(READ_ONLY_QUERY)).rows[0]!;
   const reason = readOnlyReason(row);
   if (reason) throw new WarehouseError(reason, '');
+  const temporary = (await client.query<TemporaryRow>(TEMPORARY_QUERY)).rows[0]!;
+  if (!temporary.temporary) throw new WarehouseError(temporaryAdvice(temporary), '');
   const pooled = pool ? await transactionPooling(pool, client) : null;
   if (pooled) throw new WarehouseError(pooled, '');
 }
