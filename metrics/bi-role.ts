@@ -16,7 +16,20 @@ export interface BiGrantOptions {
   password?: string;
   /** PostgreSQL interval text, e.g. `30s`, `2min`, `500ms`. */
   statementTimeout?: string;
+  /**
+   * The demo shop's warehouse, a database on a server the real shop's may share (`--demo` with
+   * `DATABASE_URL`). Roles are the server's, not a database's: an existing role the demo did not
+   * create ({@link DEMO_ROLE_COMMENT}) is refused rather than changed.
+   */
+  demo?: boolean;
 }
+
+/**
+ * The comment `verite --demo bi grant` gives the roles it creates on a server it may share with
+ * the real shop's warehouse: the demo changes no other role, and the real shop's `bi grant`
+ * removes it when it takes such a role for its own.
+ */
+export const DEMO_ROLE_COMMENT = "the demo shop's BI role, created by verite --demo bi grant";
 
 export interface BiGrantResult {
   role: string;
@@ -74,7 +87,8 @@ export function biGrantProblems(options: BiGrantOptions): string[] {
  * tables), since default privileges apply to tables that role creates. That role needs no
  * superuser: owning the database and its schemas and having CREATEROLE is enough (a managed
  * database's usual set-up; docs/bi.md), since an existing role's attributes are changed only
- * where they differ.
+ * where they differ. For the demo's database on a shared server (`demo`), an existing role the
+ * demo did not create is refused: its settings would change in every database.
  */
 export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions): Promise<BiGrantResult> {
   const problems = biGrantProblems(options);
@@ -86,11 +100,21 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
       select current_user as user, current_database() as database, (select rolcreaterole from pg_roles where rolname = current_user) as createrole`.execute(trx);
     const { user, database, createrole } = me.rows[0]!;
     if (user === options.role) throw new UsageError(`--role ${options.role} is the role verite itself connects as; pick another name for BI`);
-    const existing = await sql<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolreplication: boolean; rolbypassrls: boolean; rolcanlogin: boolean; member_of: string[] }>`
+    const existing = await sql<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolreplication: boolean; rolbypassrls: boolean; rolcanlogin: boolean; member_of: string[]; comment: string | null }>`
       select r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
-             coalesce(array(select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1), '{}') as member_of
+             coalesce(array(select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1), '{}') as member_of,
+             shobj_description(r.oid, 'pg_authid') as comment
         from pg_roles r where r.rolname = ${options.role}`.execute(trx);
     const found = existing.rows[0];
+    const demoRole = found?.comment === DEMO_ROLE_COMMENT;
+    if (options.demo && found && !demoRole) {
+      // Its password and time-outs are the role's in every database: the real shop's BI tool may log in with it.
+      throw new UsageError(
+        `role ${options.role} exists on this server and verite --demo bi grant did not create it: roles belong to the whole server, not to the demo's database, ` +
+          "so the demo's grant would change the password and time-outs of a role the real shop's BI tool may use; nothing was changed. " +
+          'Pick a name for the demo\'s own BI role (e.g. demo_reader), which the demo creates and marks as its own',
+      );
+    }
     if (found) {
       const powers = [
         found.rolsuper && 'SUPERUSER',
@@ -109,12 +133,15 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     const asRoleAdmin = (statement: RawBuilder<unknown>) => statement.execute(trx).catch((error: unknown) => roleRefused(error, { login: user, createrole, role: options.role, exists: Boolean(found) }));
     if (!found) {
       await asRoleAdmin(sql`create role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls noinherit${password}`);
+      if (options.demo) await asRoleAdmin(sql`comment on role ${role} is ${sql.lit(DEMO_ROLE_COMMENT)}`);
     } else if (!found.rolcanlogin || options.password !== undefined) {
       // Only what differs: naming SUPERUSER, REPLICATION or BYPASSRLS in ALTER ROLE, even to
       // switch them off, takes a superuser, which a managed database's owner login is not. The
       // powers were checked above to be off already.
       await asRoleAdmin(sql`alter role ${role} with${found.rolcanlogin ? sql`` : sql` login`}${password}`);
     }
+    // The real shop's grant takes a role the demo made for its own: the demo leaves it alone from then on.
+    if (!options.demo && demoRole) await asRoleAdmin(sql`comment on role ${role} is null`);
     await sql`grant connect on database ${sql.id(database)} to ${role}`.execute(trx);
     await sql`grant usage on schema metrics to ${role}`.execute(trx);
     await sql`grant select on all tables in schema metrics to ${role}`.execute(trx);

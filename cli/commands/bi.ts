@@ -21,7 +21,9 @@ export function registerBi(program: Command): void {
         }
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
-          const result = await grantBiRole(warehouse.db, { role: opts.role, password, statementTimeout: opts.statementTimeout });
+          // The embedded demo has a server of its own; the demo's database next to DATABASE_URL's shares the real shop's roles.
+          const sharedDemo = warehouse.demo === true && !warehouse.embedded;
+          const result = await grantBiRole(warehouse.db, { role: opts.role, password, statementTimeout: opts.statementTimeout, demo: sharedDemo });
           const out = process.stdout;
           out.write(`Role ${result.role} ${result.created ? 'created' : 'updated'} in database ${result.database}: it can read schema metrics and nothing else.\n`);
           out.write(`  readable now: ${result.tables.length ? result.tables.join(', ') : '(no metric table yet: run verite run)'}\n`);
@@ -40,6 +42,9 @@ export function registerBi(program: Command): void {
                 ? '  password: none set, so it cannot log in with a password yet: run again with --password-env VAR\n'
                 : '  password: unchanged\n',
           );
+          if (sharedDemo && result.created) {
+            out.write("  note: roles belong to the whole server, so this one is marked as the demo shop's (its comment): verite --demo bi grant changes no role it did not create\n");
+          }
           if (warehouse.embedded) {
             out.write('  note: this is the embedded warehouse, which listens on 127.0.0.1 only while a verite command runs: `verite serve` keeps it up on a fixed port for a BI tool on this machine or through a tunnel (docs/reports.md); otherwise a PostgreSQL server of its own (DATABASE_URL)\n');
           }

@@ -365,6 +365,73 @@ describe('issue 17: verite bi grant as a managed database\'s owner login (CREATE
   });
 });
 
+describe("verite --demo bi grant next to a real shop's warehouse: roles are the server's, not a database's", () => {
+  const REAL = `bi_real_${suffix}`;
+  const DEMO = `bi_demo_${suffix}`;
+  const REAL_PASSWORD = `real-${randomBytes(8).toString('hex')}`;
+  const DEMO_PASSWORD = `demo-${randomBytes(8).toString('hex')}`;
+  let demo: Warehouse;
+  /** The settings a role carries in every database (pg_db_role_setting with no database). */
+  const settingsOf = async (role: string) =>
+    (await wh.pool.query(`select s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where r.rolname = $1 and s.setdatabase = 0`, [role])).rows[0]?.setconfig as string[];
+  const commentOf = async (role: string) => (await wh.pool.query(`select shobj_description(oid, 'pg_authid') as c from pg_roles where rolname = $1`, [role])).rows[0]?.c as string | null;
+  const demoGrant = (role: string) =>
+    runCli(['--demo', 'bi', 'grant', '--role', role, '--password-env', 'DEMO_PW', '--statement-timeout', '2s'], {
+      env: { ...env, VERITE_DEMO_DATABASE_URL: demo.url, DEMO_PW: DEMO_PASSWORD },
+    });
+
+  beforeAll(async () => {
+    // The demo's database on the same server as the real shop's (VERITE_DEMO_DATABASE_URL, else <database>_demo).
+    demo = await createTestDatabase('metrics_bi_demo');
+    await grantBiRole(wh.db, { role: REAL, password: REAL_PASSWORD, statementTimeout: '45s' });
+  });
+  afterAll(async () => {
+    for (const role of [REAL, DEMO]) {
+      for (const pool of [wh.pool, demo.pool]) await pool.query(`drop owned by ${role}`).catch(() => undefined);
+      await wh.pool.query(`drop role if exists ${role}`).catch(() => undefined);
+    }
+    await demo?.close();
+  });
+
+  it("refuses the real shop's role, changing nothing: not its password, not its time-out", async () => {
+    const before = (await wh.pool.query(`select rolpassword from pg_authid where rolname = $1`, [REAL])).rows[0].rolpassword as string;
+    const refused = await demoGrant(REAL);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`role ${REAL} exists on this server and verite --demo bi grant did not create it: roles belong to the whole server`);
+    expect(refused.stderr).toContain("Pick a name for the demo's own BI role (e.g. demo_reader)");
+    expect((await wh.pool.query(`select rolpassword from pg_authid where rolname = $1`, [REAL])).rows[0].rolpassword).toBe(before);
+    expect(await settingsOf(REAL)).toContain('statement_timeout=45s');
+    // The real shop's BI tool still logs in with its password, under its own time-out.
+    const client = await connectAs(REAL, REAL_PASSWORD);
+    try {
+      expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('45s');
+      // Nor a grant in the demo's database.
+      expect((await demo.pool.query(`select has_schema_privilege($1, 'metrics', 'USAGE') as u`, [REAL])).rows[0].u).toBe(false);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('creates a role of its own, marked as the demo\'s, and updates it later', async () => {
+    const created = await demoGrant(DEMO);
+    expect(created.code, created.stdout + created.stderr).toBe(0);
+    expect(created.stdout).toContain(`Role ${DEMO} created in database ${demo.describe}`);
+    expect(created.stdout).toContain("note: roles belong to the whole server, so this one is marked as the demo shop's");
+    expect(await commentOf(DEMO)).toBe("the demo shop's BI role, created by verite --demo bi grant");
+    const again = await demoGrant(DEMO);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain(`Role ${DEMO} updated in database ${demo.describe}`);
+    expect(await settingsOf(DEMO)).toContain('statement_timeout=2s');
+  });
+
+  it("a demo role the real shop's grant takes for its own is the real shop's from then on", async () => {
+    await grantBiRole(wh.db, { role: DEMO, statementTimeout: '45s' });
+    expect(await commentOf(DEMO)).toBeNull();
+    await expect(grantBiRole(demo.db, { role: DEMO, statementTimeout: '2s', demo: true })).rejects.toThrow(`role ${DEMO} exists on this server and verite --demo bi grant did not create it`);
+    expect(await settingsOf(DEMO)).toContain('statement_timeout=45s');
+  });
+});
+
 describe('scramSha256Verifier', () => {
   it('accepts the client proof and gives the server signature of the RFC 7677 example', () => {
     // RFC 7677 §3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
