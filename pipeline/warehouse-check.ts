@@ -74,7 +74,13 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
   }
 }
 
-/** The check's own session is left out of the sessions counted: it ends before any run. */
+/**
+ * The check's own session is left out of the sessions counted: it ends before any run. To a
+ * login without `pg_read_all_stats` (a managed service's usual login), another role's session
+ * shows in `pg_stat_activity` with its role and database but no `backend_type`: such a row is
+ * counted as a session (an autovacuum or parallel worker too, which errs on the side of fewer to
+ * spare), while the server's own processes, which have no database, are not.
+ */
 async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]> {
   const found: CheckFinding[] = [];
   const server = (
@@ -83,7 +89,9 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
         (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as tls,
         current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
           - coalesce(current_setting('reserved_connections', true)::int, 0)
-          - (select count(*)::int from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()) as free,
+          - (select count(*)::int from pg_stat_activity
+              where pid <> pg_backend_pid()
+                and (backend_type = 'client backend' or (backend_type is null and usesysid is not null and datid is not null))) as free,
         (select rolconnlimit from pg_roles where rolname = current_user) as "roleLimit",
         (select count(*)::int from pg_stat_activity where usename = current_user and backend_type = 'client backend' and pid <> pg_backend_pid()) as "roleSessions"`.execute(db)
   ).rows[0]!;

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { checkWarehouse, isRemoteHost } from '../../pipeline/warehouse-check.ts';
@@ -6,6 +9,7 @@ import { migrations } from '../../warehouse/migrations/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, databaseUrl } from '../support/database.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
+import { startEmbedded, type EmbeddedServer } from '../../warehouse/embedded.ts';
 
 /**
  * `verite check`'s warehouse line: whether the first run would work on the `DATABASE_URL` it is
@@ -197,5 +201,60 @@ describe("verite check's warehouse line", () => {
     expect(bad.code, bad.stdout + bad.stderr).toBe(1);
     expect(bad.stdout).toMatch(/^warehouse\s+problem\s+database "verite_check_latin1_\w+" is encoded LATIN1/m);
     expect(bad.stdout).toContain('The warehouse has a problem: fix it before the first run.');
+  });
+});
+
+describe("verite check's count of the server's connections, for a login that may not see other roles' sessions", () => {
+  // A server of this test's own, so that every session on it is one the test opened.
+  const MAX_CONNECTIONS = 20;
+  const OTHERS = 9;
+  let root: string;
+  let server: EmbeddedServer | undefined;
+  const sessions: pg.Client[] = [];
+  const urlAs = (login: string) => {
+    const u = new URL(server!.url);
+    u.username = login;
+    u.password = login;
+    return u.toString();
+  };
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'verite-check-conn-'));
+    chmodSync(root, 0o755); // the server may run as the unprivileged postgres user
+    // No autovacuum worker comes and goes while the sessions are counted.
+    server = await startEmbedded({ dataDir: join(root, 'pg'), settings: { fsync: 'off', max_connections: String(MAX_CONNECTIONS), autovacuum: 'off' } });
+    const su = new pg.Client({ connectionString: server.url });
+    await su.connect();
+    // Neither a superuser nor a member of pg_read_all_stats: the rows of the other's sessions show no backend_type to it.
+    await su.query(`create role shop_login login password 'shop_login'; create role bi_tool login password 'bi_tool'`);
+    await su.end();
+    for (let i = 0; i < OTHERS; i++) {
+      const other = new pg.Client({ connectionString: urlAs('bi_tool') });
+      await other.connect();
+      sessions.push(other);
+    }
+  });
+  afterAll(async () => {
+    for (const other of sessions) await other.end().catch(() => undefined);
+    await server?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("counts another role's idle sessions: fewer to spare than a run opens is a warning", async () => {
+    const seen = new pg.Client({ connectionString: urlAs('shop_login') });
+    await seen.connect();
+    try {
+      // What the login sees of them: a role and a database, no type (PostgreSQL hides it from a login without pg_read_all_stats).
+      const rows = await seen.query(`select count(*)::int as n from pg_stat_activity where usename = 'bi_tool' and backend_type is null and datid is not null`);
+      expect(rows.rows[0].n).toBe(OTHERS);
+    } finally {
+      await seen.end();
+    }
+    const found = await checkWarehouse({ databaseUrl: urlAs('shop_login') });
+    // 20 max_connections - 3 superuser_reserved_connections (PostgreSQL's default) - 0 reserved_connections
+    // - 9 sessions of bi_tool = 8 to spare (the check's own session is not counted: it ends before any run).
+    expect(messages(found, 'warning')).toContain(
+      "8 connections to spare under the server's max_connections, and a run may open up to 10: end other sessions (BI tools, another run) or have the limit raised",
+    );
   });
 });
