@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { errorMessage, UsageError } from '../lib/errors.ts';
+import { errorMessage, UsageError, WarehouseError } from '../lib/errors.ts';
 import type { Database } from '../warehouse/database.ts';
-import { temporaryProblemOf } from '../warehouse/writable.ts';
+import { readOnlyReasonOf, temporaryProblemOf } from '../warehouse/writable.ts';
 import { scramSha256Verifier } from './scram.ts';
 
 /** The schemas a BI role must not see: everything but `metrics`. */
@@ -96,6 +96,9 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
   const timeout = (options.statementTimeout ?? '30s').replace(/\s+/g, '');
   const role = sql.id(options.role);
   return db.transaction().execute(async (trx) => {
+    // It takes no run lock (one transaction is all it needs): a warehouse that takes no writes is said so here.
+    const readOnly = await readOnlyReasonOf(trx);
+    if (readOnly) throw new WarehouseError(readOnly, '');
     const me = await sql<{ user: string; database: string; createrole: boolean }>`
       select current_user as user, current_database() as database, (select rolcreaterole from pg_roles where rolname = current_user) as createrole`.execute(trx);
     const { user, database, createrole } = me.rows[0]!;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WarehouseError } from '../../lib/errors.ts';
+import { grantBiRole } from '../../metrics/bi-role.ts';
 import { holdLiveness, withRunLock } from '../../pipeline/lock.ts';
 import { dropHeldRecords } from '../../pipeline/quarantine.ts';
 import { connect, openWarehouse } from '../../warehouse/connection.ts';
@@ -61,6 +62,10 @@ describe('a warehouse that takes no writes', () => {
       await expect(holdLiveness(wh.pool)).rejects.toThrow(READ_ONLY(MIGRATED));
       // `quarantine drop` takes no run lock: it says so in its own transaction.
       await expect(dropHeldRecords(wh.db, ['q1'], { command: 'verite quarantine drop q1', user: 'test' })).rejects.toThrow(READ_ONLY(MIGRATED));
+      // Nor does `bi grant`, which said only "cannot execute CREATE ROLE in a read-only transaction".
+      const role = `bi_read_only_${suffix}`;
+      await expect(grantBiRole(wh.db, { role })).rejects.toThrow(READ_ONLY(MIGRATED));
+      expect((await admin.query('select 1 from pg_roles where rolname = $1', [role])).rowCount).toBe(0);
     } finally {
       await wh.close();
     }
