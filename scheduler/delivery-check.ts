@@ -9,6 +9,7 @@ import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
 import { isRemoteHost } from '../pipeline/warehouse-check.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
+import { smtpTransportOptions, startTlsRefusal } from './smtp-transport.ts';
 import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, sendsMessages, type SecretUrlSetting } from './secret-url.ts';
 import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
 import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from '../lib/webhook-flavour.ts';
@@ -27,6 +28,8 @@ export interface DeliveryCheckOptions {
   env?: NodeJS.ProcessEnv;
   /** How long the SMTP server has to answer each step (default 15 s). */
   smtpTimeoutMs?: number;
+  /** As report delivery's: whether an `smtp://` server on this machine is logged in to without TLS (default true); tests pass false. */
+  trustLoopbackSmtp?: boolean;
 }
 
 export interface DeliveryCheckResult {
@@ -57,7 +60,7 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
       continue;
     }
     if (to.webhook || to.webhookEnv) findings.push(webhookFinding(label, reportWebhookSetting(to, `${label}.to`), env));
-    if (to.email) findings.push(...(await emailFindings(label, to.email, env, verified, options.smtpTimeoutMs ?? 15_000)));
+    if (to.email) findings.push(...(await emailFindings(label, to.email, env, verified, { timeoutMs: options.smtpTimeoutMs ?? 15_000, trustLoopback: options.trustLoopbackSmtp })));
   }
   if (hasSecretUrl(alertWebhookSetting(config), env)) findings.push(webhookFinding('alerts', alertWebhookSetting(config), env));
   // The heartbeat is read, never pinged: a ping tells the monitor that a run succeeded.
@@ -146,7 +149,12 @@ type EmailSettings = NonNullable<ReportEntry['to']['email']>;
 /** An address as nodemailer takes it: `a@b.example`, or `Name <a@b.example>`. */
 const ADDRESS = /^(?:[^<>]*<\s*)?[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+(?:\s*>)?$/;
 
-async function emailFindings(label: string, email: EmailSettings, env: NodeJS.ProcessEnv, verified: Map<string, Promise<CheckFinding>>, timeoutMs: number): Promise<CheckFinding[]> {
+interface SmtpAsking {
+  timeoutMs: number;
+  trustLoopback?: boolean;
+}
+
+async function emailFindings(label: string, email: EmailSettings, env: NodeJS.ProcessEnv, verified: Map<string, Promise<CheckFinding>>, asking: SmtpAsking): Promise<CheckFinding[]> {
   const findings: CheckFinding[] = [];
   const bad = [email.from, ...email.to].filter((a) => !ADDRESS.test(a.trim()));
   for (const address of bad) {
@@ -165,19 +173,24 @@ async function emailFindings(label: string, email: EmailSettings, env: NodeJS.Pr
     findings.push(problem(`${label}: ${wrong}`));
     return findings;
   }
-  if (!verified.has(smtpUrl)) verified.set(smtpUrl, verifySmtp(smtpUrl, email.smtpUrlEnv, timeoutMs));
+  if (!verified.has(smtpUrl)) verified.set(smtpUrl, verifySmtp(smtpUrl, email.smtpUrlEnv, asking));
   const login = await verified.get(smtpUrl)!;
   findings.push({ level: login.level, message: `${label}: ${login.message}` });
   return findings;
 }
 
-/** The SMTP server named by the URL, asked to log in and let go (nothing is sent). */
-async function verifySmtp(smtpUrl: string, envVar: string, timeoutMs: number): Promise<CheckFinding> {
+/**
+ * The SMTP server named by the URL, asked to log in and let go (nothing is sent), with the
+ * transport a report's e-mail takes: STARTTLS required before the login unless the URL is
+ * smtps:// or the server is on this machine.
+ */
+async function verifySmtp(smtpUrl: string, envVar: string, asking: SmtpAsking): Promise<CheckFinding> {
   const url = new URL(smtpUrl);
   const port = url.port || (url.protocol === 'smtps:' ? '465' : '587');
   const server = `${url.hostname}:${port}`;
   const login = url.username ? 'accepted the login' : 'answered (the URL has no user: sending without logging in)';
-  const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  const { timeoutMs } = asking;
+  const transport = nodemailer.createTransport({ ...smtpTransportOptions(smtpUrl, { trustLoopback: asking.trustLoopback }), connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
   try {
     await transport.verify();
     return ok(`SMTP server ${server} (${envVar}) ${login}, nothing sent`);
@@ -192,6 +205,8 @@ async function verifySmtp(smtpUrl: string, envVar: string, timeoutMs: number): P
 function smtpFailure(error: unknown): string {
   const e = error as { code?: string; responseCode?: number; message?: string };
   const said = redactString(errorMessage(error));
+  const refused = startTlsRefusal(error);
+  if (refused) return refused;
   // smtps:// (TLS from the first byte) to a port that speaks plain SMTP first, as 587 and 25 do.
   if (/wrong version number|packet length too long/i.test(said)) {
     return 'it does not speak TLS from the first byte on this port: smtps:// is for port 465; for 587 or 25 write smtp:// (the server is asked for STARTTLS)';

@@ -15,6 +15,7 @@ import type { Warehouse } from '../warehouse/connection.ts';
 import { reportWebhookSetting, secretUrl, sendsMessages } from './secret-url.ts';
 import { lonePercent } from '../lib/url-parts.ts';
 import { RetiredWebhookError, webhookPostBody } from '../lib/webhook-flavour.ts';
+import { smtpTransportOptions, startTlsRefusal } from './smtp-transport.ts';
 
 export interface ReportDeliveryOptions {
   warehouse: Pick<Warehouse, 'db' | 'pool'>;
@@ -34,6 +35,12 @@ export interface ReportDeliveryOptions {
   period?: string;
   /** Send to every place even when the period's report already reached it (`verite report --send`). */
   resend?: boolean;
+  /**
+   * Whether an `smtp://` server on this machine is logged in to without TLS when it offers no
+   * STARTTLS (default true; scheduler/smtp-transport.ts). Tests pass false to stand a local
+   * server in for another machine's.
+   */
+  trustLoopbackSmtp?: boolean;
 }
 
 export type DeliveryChannel = 'file' | 'webhook' | 'email';
@@ -244,7 +251,9 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
           mail = await reportEmail(html, file);
           for (const { chart, reason } of mail.notDrawn) log.warn({ report: entry.kind, chart, err: reason }, 'a chart could not be drawn as an image; the e-mail keeps its SVG');
         }
-        const transport = nodemailer.createTransport(smtpUrl);
+        // STARTTLS required before the login, unless TLS from the start or a server on this machine.
+        const smtp = smtpTransportOptions(smtpUrl, { trustLoopback: options.trustLoopbackSmtp });
+        const transport = nodemailer.createTransport(smtp);
         try {
           await transport.sendMail({
             from: email.from,
@@ -254,6 +263,9 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
             html: mail.html,
             attachments: mail.attachments,
           });
+        } catch (error) {
+          const refused = startTlsRefusal(error);
+          throw refused ? new Error(`SMTP server ${smtp.host ?? 'localhost'}:${smtp.port ?? 587}: ${refused}`, { cause: error }) : error;
         } finally {
           transport.close();
         }

@@ -223,6 +223,32 @@ describe('scheduled reports (issue 15)', () => {
     expect(mails).toHaveLength(1);
   });
 
+  it('does not log in without TLS to an SMTP server of another machine that offers no STARTTLS', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    mails.length = 0;
+    logins.length = 0;
+    const entry = { cron: '0 7 * * 1', kind: 'weekly', to: { email: { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] } } };
+    const config = configWith([entry]);
+    // smtp:// on 587 style, to the local server (STARTTLS disabled), which the seam makes another machine's.
+    const env = { REPORT_SMTP_URL: `smtp://mailer:S3cretPassw0rd@127.0.0.1:${smtpPort}` };
+    const refused = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now, env, sleep: async () => undefined, trustLoopbackSmtp: false });
+    // The error, then the server's answer to STARTTLS as its cause.
+    expect(refused.outcomes.at(-1)).toEqual({
+      channel: 'email', status: 'failed', attempts: 2,
+      error: `SMTP server 127.0.0.1:${smtpPort}: it does not offer STARTTLS, so verite did not log in: the password would cross the network unencrypted. ` +
+        'Use its TLS port (smtps://…:465) or a server that offers STARTTLS on 587; only a server on this machine (127.0.0.1, ::1, localhost) is logged in to without TLS ' +
+        '(caused by: Error upgrading connection with STARTTLS: 500 Error: command not recognized)',
+    });
+    // The server saw no AUTH, nor a message.
+    expect(logins).toEqual([]);
+    expect(mails).toEqual([]);
+    // On this machine (the default) the same server is a trusted local relay: the login goes in plain text.
+    const local = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now, env, sleep: async () => undefined });
+    expect(local.outcomes.at(-1)).toEqual({ channel: 'email', status: 'delivered', attempts: 1, error: null });
+    expect(logins).toEqual([{ user: 'mailer', pass: 'S3cretPassw0rd' }]);
+    expect(mails).toHaveLength(1);
+  });
+
   it('reaches each place once per period: two schedulers firing together, a later firing of the same period', async () => {
     await wh.pool.query('delete from ops.report_deliveries');
     mails.length = 0;

@@ -115,6 +115,23 @@ describe('the delivery check', () => {
     );
   });
 
+  it('calls a server of another machine that offers no STARTTLS a problem, without logging in', async () => {
+    const before = logins.length;
+    const reports = [{ cron: '0 7 * * 1', kind: 'weekly', to: { email: email('SMTP_URL') } }];
+    // The local server (STARTTLS disabled) stands in for another machine's.
+    const result = await checkDelivery({ config: config(reports), env: { SMTP_URL: smtpUrl(USER, PASSWORD) }, trustLoopbackSmtp: false, smtpTimeoutMs: 5_000 });
+    expect(result.level).toBe('problem');
+    expect(result.findings.map((f) => `${f.level}: ${f.message}`)).toContainEqual(
+      `problem: reports[0] (weekly): SMTP server 127.0.0.1:${smtpPort} (SMTP_URL): it does not offer STARTTLS, so verite did not log in: the password would cross the network unencrypted. ` +
+        'Use its TLS port (smtps://…:465) or a server that offers STARTTLS on 587; only a server on this machine (127.0.0.1, ::1, localhost) is logged in to without TLS',
+    );
+    expect(logins.length - before).toBe(0);
+    // On this machine it is a local relay, and the login is asked for as before.
+    const local = await checkDelivery({ config: config(reports), env: { SMTP_URL: smtpUrl(USER, PASSWORD) } });
+    expect(local.level).toBe('ok');
+    expect(logins.length - before).toBe(1);
+  });
+
   it('asks a server shared by several reports once', async () => {
     const before = logins.length;
     const result = await checkDelivery({
