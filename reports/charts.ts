@@ -52,6 +52,17 @@ function svg(option: Echarts.EChartsCoreOption, height = HEIGHT): string {
 const count = (...series: (number | null)[][]) => series.reduce((n, s) => n + s.filter((v) => v !== null).length, 0);
 const round = (v: number | null, digits: number) => (v === null ? null : Number(v.toFixed(digits)));
 const grid = { left: 64, right: 24, top: 40, bottom: 48 };
+
+/**
+ * Value-axis labels of amounts and counts in short form (`50M`, `1.5K`, `750`): written out,
+ * `50,000,000` (a yen or won shop, or one past ten million dollars) is wider than the left
+ * margin in the fonts that draw it (DejaVu Sans in the e-mailed images, the system's in a
+ * browser), and lost its first digits at the edge. ECharts keeps a label within the chart by
+ * its own estimate of the text's width, which is narrower than those fonts'; a short label
+ * leaves room whatever the font. Two decimals at most: axis ticks are round numbers.
+ */
+const SHORT = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 2 });
+const shortLabels = { formatter: (value: number) => SHORT.format(value) };
 const legend = { top: 4, textStyle: { fontFamily: FONT } };
 
 /** The charts of a report, in its layout's order; a chart without data is left out (and said so in the page). */
@@ -84,7 +95,7 @@ function render(name: ChartName, d: ReportData): RenderedChart | null {
           legend,
           grid,
           xAxis: { type: 'category', data: d.trend.labels, axisLabel: { rotate: 30 } },
-          yAxis: { type: 'value' },
+          yAxis: { type: 'value', axisLabel: shortLabels },
           series: [
             { type: 'bar', name: 'This year', data: current },
             { type: 'line', name: 'Year before', data: before, showSymbol: true, symbol: 'circle', symbolSize: 6, connectNulls: false },
@@ -121,7 +132,7 @@ function render(name: ChartName, d: ReportData): RenderedChart | null {
         points: count(values),
         svg: svg({
           grid: { ...grid, left: 140, right: 64 },
-          xAxis: { type: 'value' },
+          xAxis: { type: 'value', axisLabel: shortLabels },
           yAxis: { type: 'category', data: d.funnel.map((f) => f.label), inverse: true },
           series: [{ type: 'bar', name: 'Count', data: values, label: { show: true, position: 'right' } }],
         }),
@@ -139,7 +150,7 @@ function render(name: ChartName, d: ReportData): RenderedChart | null {
           legend,
           grid,
           xAxis: { type: 'category', data: d.channels.map((c) => c.channel), axisLabel: { interval: 0, rotate: 20 } },
-          yAxis: { type: 'value' },
+          yAxis: { type: 'value', axisLabel: shortLabels },
           series: [
             { type: 'bar', name: 'Revenue', data: revenue },
             { type: 'bar', name: 'Ad spend', data: spend },
