@@ -1,5 +1,8 @@
+import { currencyDecimals } from './currency-decimals.ts';
+
 /**
- * How a number is shown to a person: `money` to cents, `percent` (a ratio, × 100) and
+ * How a number is shown to a person: `money` to its currency's minor unit (cents by default;
+ * see {@link DisplayOptions.currency}), `percent` (a ratio, × 100) and
  * `multiple` (a ratio such as MER) to 2 decimals, `days` to 1, `count` whole (2 decimals if it
  * is not), `number` to at most 6 decimals without trailing zeros.
  */
@@ -10,6 +13,11 @@ export interface DisplayOptions {
   grouping?: boolean;
   /** What a null or undefined value shows as (default ''). */
   missing?: string;
+  /**
+   * The currency of `money` (an ISO 4217 code): shown with as many decimals as its minor unit
+   * has (lib/currency-decimals.ts: 0 for JPY, 3 for KWD). Without it, money is shown to cents.
+   */
+  currency?: string;
 }
 
 /** A decimal as its digits and scale: value = (negative ? -1 : 1) × digits × 10^-scale. */
@@ -70,6 +78,7 @@ function text(d: Decimal, grouping: boolean, trimZeros = false): string {
  *
  * @example
  * displayNumber('5660.099311374795421377', 'money') // '5,660.10'
+ * displayNumber('354.1766625', 'money', { currency: 'KWD' }) // '354.177'
  * displayNumber(0.03294, 'percent')                 // '3.29%'
  * displayNumber(8.0512, 'multiple')                 // '8.05x'
  */
@@ -80,7 +89,7 @@ export function displayNumber(value: number | string | bigint | null | undefined
   const grouping = options.grouping ?? kind !== 'number';
   switch (kind) {
     case 'money':
-      return text(round(d, 2), grouping);
+      return text(round(d, options.currency === undefined ? 2 : currencyDecimals(options.currency)), grouping);
     case 'percent':
       return `${text(round(shift(d, 2), 2), grouping)}%`;
     case 'multiple':

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import { addDays, localDate } from '../lib/dates.ts';
+import { currencyDecimals } from '../lib/currency-decimals.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
@@ -241,13 +242,13 @@ export async function headlineSummary(
 const grouped = (value: number, decimals: number) =>
   value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 
-/** A metric value as the summary shows it: money with 2 decimals, rates in %, MER as a multiple. */
-function formatMetricValue(metric: string, value: number | null): string {
+/** A metric value as the summary shows it: money to its currency's minor unit (2 decimals for most), rates in %, MER as a multiple. */
+function formatMetricValue(metric: string, value: number | null, currency: string): string {
   if (value === null) return 'n/a';
   const m = metricByName(metric);
   if (!m) return String(value);
   if (m.unit === 'count') return grouped(value, Number.isInteger(value) ? 0 : 2);
-  if (m.unit === 'currency') return grouped(value, 2);
+  if (m.unit === 'currency') return grouped(value, currencyDecimals(currency));
   if (m.unit === 'days') return `${grouped(value, 1)} d`;
   if (m.display === 'percent') return `${grouped(value * 100, 2)}%`;
   if (m.display === 'multiple') return `${grouped(value, 2)}x`;
@@ -296,11 +297,11 @@ export function formatRunSummary(summary: RunSummary | null): string {
   const change = (p: PeriodSummary, i: number) => (p.comparable ? formatChange(p.values[i]!) : 'partial');
   const body = day.values.map((v, i) => [
     v.label,
-    formatMetricValue(v.metric, v.current),
+    formatMetricValue(v.metric, v.current, summary.currency),
     change(day, i),
-    formatMetricValue(v.metric, week.values[i]!.current),
+    formatMetricValue(v.metric, week.values[i]!.current, summary.currency),
     change(week, i),
-    formatMetricValue(v.metric, month.values[i]!.current),
+    formatMetricValue(v.metric, month.values[i]!.current, summary.currency),
     change(month, i),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => r[c]!.length)));

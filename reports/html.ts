@@ -20,10 +20,10 @@ export function displayKind(m: MetricDefinition): DisplayKind {
   return m.display ?? 'number';
 }
 
-/** A headline's value as shown, with the currency for money. */
+/** A headline's value as shown, with the currency for money (to its minor unit: 354 JPY, 354.177 KWD). */
 export function headlineText(h: Pick<Headline, 'metric' | 'value'>, currency: string): string {
   if (h.value === null) return 'no data';
-  const shown = displayNumber(h.value, displayKind(h.metric));
+  const shown = displayNumber(h.value, displayKind(h.metric), { currency });
   return h.metric.unit === 'currency' ? `${shown} ${currency}` : shown;
 }
 
@@ -85,7 +85,7 @@ function productsHtml(d: ReportData): string {
   if (p === null) return '';
   const list = (title: string, cls: string, items: string[]) =>
     `<div class="${cls}"><h3>${escapeHtml(title)}</h3>${items.length ? `<ol>${items.map((i) => `<li>${i}</li>`).join('')}</ol>` : '<p class="muted">None.</p>'}</div>`;
-  const money = (v: number) => `${displayNumber(v, 'money')} ${escapeHtml(d.currency)}`;
+  const money = (v: number) => `${displayNumber(v, 'money', { currency: d.currency })} ${escapeHtml(d.currency)}`;
   return `<section class="products">
   <h2>Products</h2>
   <div class="headlines">

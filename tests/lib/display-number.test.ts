@@ -13,6 +13,23 @@ describe('displayNumber', () => {
     expect(displayNumber('160343.83', 'money', { grouping: false })).toBe('160343.83');
   });
 
+  it('shows money to its currency\'s minor unit: none for the yen, 3 decimals for the Kuwaiti dinar', () => {
+    // 354.1766625: to 3 places the 4th digit is 6, up → 354.177; to none the 1st is 1, down → 354; to 2 the 3rd is 6, up → 354.18.
+    expect(displayNumber('354.1766625', 'money', { currency: 'KWD' })).toBe('354.177');
+    expect(displayNumber('354.1766625', 'money', { currency: 'JPY' })).toBe('354');
+    expect(displayNumber('354.1766625', 'money', { currency: 'USD' })).toBe('354.18');
+    // ISO 4217's list, not Stripe's: the Iraqi and Libyan dinars have 3, the Icelandic króna none, the ariary 2.
+    expect(displayNumber('1234.5678', 'money', { currency: 'IQD' })).toBe('1,234.568');
+    expect(displayNumber('1234.5678', 'money', { currency: 'LYD' })).toBe('1,234.568');
+    expect(displayNumber('1234.5', 'money', { currency: 'ISK' })).toBe('1,235');
+    expect(displayNumber('1234.5', 'money', { currency: 'MGA' })).toBe('1,234.50');
+    for (const code of ['KRW', 'VND', 'CLP', 'UGX']) expect(displayNumber('-0.5', 'money', { currency: code }), code).toBe('-1');
+    for (const code of ['BHD', 'OMR', 'JOD', 'TND']) expect(displayNumber('0.0005', 'money', { currency: code }), code).toBe('0.001');
+    // A whole amount gets its zeros; the currency changes money only.
+    expect(displayNumber('12', 'money', { currency: 'KWD' })).toBe('12.000');
+    expect(displayNumber('0.03294', 'percent', { currency: 'JPY' })).toBe('3.29%');
+  });
+
   it('rounds exactly beyond double precision', () => {
     expect(displayNumber('123456789012345678901234.125', 'money')).toBe('123,456,789,012,345,678,901,234.13');
     expect(displayNumber(10n ** 20n, 'count')).toBe('100,000,000,000,000,000,000');

@@ -114,6 +114,17 @@ describe('headlineSummary', () => {
     expect(lines).toContain('Partial, not compared: month 2024-03 (10 of 31 days with data, to 2024-03-10; it ends after 2024-03-10, the last complete day: is_complete = false in metrics.kpi_monthly).');
   });
 
+  it('shows money to the reporting currency\'s minor unit', async () => {
+    const summary = (await headlineSummary(wh.db, config, { now: new Date('2024-03-11T08:00:00Z') }))!;
+    const revenue = (currency: string) => {
+      const lines = formatRunSummary({ ...summary, currency }).split('\n');
+      return lines.find((l) => l.startsWith('Revenue'))!.trim().split(/\s{2,}/);
+    };
+    // The week's 354.1766625 (and the month's 105): 3 decimals for a dinar, none for the yen.
+    expect(revenue('KWD')).toEqual(['Revenue', '0.000', 'n/a', '354.177', 'n/a', '105.000', '-50.0%']);
+    expect(revenue('JPY')).toEqual(['Revenue', '0', 'n/a', '354', 'n/a', '105', '-50.0%']);
+  });
+
   it('says "partial" and computes no change against a month the data covers in part (issue 17)', async () => {
     // Run on 2 May 2023: the last complete month is April 2023 (30 days of data, no order), the one before March 2023, whose
     // data begins on Thursday the 9th: 23 of its 31 days, with O20 and O21 (110.00). Without the flag, the change was −100 %.

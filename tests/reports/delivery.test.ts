@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ReportEntry } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
-import { deliverReport, REPORT_LOCK_NAMESPACE, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
+import { renderReportHtml } from '../../reports/html.ts';
+import { makeReport } from '../../reports/index.ts';
+import { deliverReport, REPORT_LOCK_NAMESPACE, reportSummary, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
@@ -221,6 +223,25 @@ describe('scheduled reports (issue 15)', () => {
       expect(broken.outcomes.at(-1), url).toMatchObject({ channel: 'email', status: 'failed', error });
     }
     expect(mails).toHaveLength(1);
+  });
+
+  it('shows money to the minor unit of the reporting currency, in the page and in the message: 354.177 KWD, 354 JPY, 354.18 USD', async () => {
+    const { data } = await makeReport(wh.db, configWith([]), { kind: 'weekly', now });
+    // Revenue of 2024-W10: O6 120 + O7 40 + O8 49.99 EUR × 1.08375 (54.1766625) + O9 30 + O11 20 + O12 90 = 354.1766625,
+    // over 6 orders an AOV of 59.02944375. The shop's figures, shown as a shop reporting in each currency sees its own:
+    // KWD to 3 places (354.1766 → 354.177; 59.0294 → 59.029), JPY to none (354.1 → 354; 59.02 → 59), USD to 2 (354.176 → 354.18; 59.029 → 59.03).
+    for (const [currency, revenue, aov] of [['KWD', '354.177 KWD', '59.029 KWD'], ['JPY', '354 JPY', '59 JPY'], ['USD', '354.18 USD', '59.03 USD']] as const) {
+      const shown = { ...data, currency };
+      const html = renderReportHtml(shown);
+      const card = (metric: string) => new RegExp(`data-metric="${metric}"[\\s\\S]*?<p class="value">([^<]*)</p>`).exec(html)?.[1];
+      expect(card('revenue'), currency).toBe(revenue);
+      expect(card('aov'), currency).toBe(aov);
+      // The message's line of a headline, without its change against the week before.
+      const message = reportSummary(shown, path.join(dir, 'weekly-2024-W10.html')).split('\n');
+      const line = (label: string) => message.find((l) => l.startsWith(`• ${label}: `))?.replace(/ \([+−][\d.]+% vs [^)]*\)$/, '');
+      expect(line('Revenue'), currency).toBe(`• Revenue: ${revenue}`);
+      expect(line('Average order value'), currency).toBe(`• Average order value: ${aov}`);
+    }
   });
 
   it('does not log in without TLS to an SMTP server of another machine that offers no STARTTLS', async () => {
