@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { configSchema, demoConfig, type VeriteConfig } from '../../config/schema.ts';
-import { demoSources } from '../../extractors/demo/index.ts';
+import { configSchema, type VeriteConfig } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { silentProgress } from '../../lib/progress.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
-import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms, type TransformResult } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { coreAndMetrics as snapshotOf, day, landDemoDay, morningAfter, ORDERS_PER_DAY, rawRecords, START } from '../support/demo-shop.ts';
 import { landRecords } from '../support/land.ts';
 
 /**
@@ -18,13 +16,7 @@ import { landRecords } from '../support/land.ts';
  * deleted order, a charge and a shipment changed after the fact; then every core and metrics
  * table is compared, row for row, with a full rebuild of the same raw data.
  */
-// A Monday: the demo publishes rates on working days, so the first day has its own.
-const START = Date.parse('2025-03-03T00:00:00Z');
 const DAYS = 30;
-const SEED = 7;
-const ORDERS_PER_DAY = 8;
-const day = (i: number) => new Date(START + i * 86_400_000).toISOString().slice(0, 10);
-const morningAfter = (i: number) => new Date(START + (i + 1) * 86_400_000 + 6 * 3_600_000);
 const log = createLogger(process.stderr, 'silent');
 
 let wh: Warehouse;
@@ -39,17 +31,8 @@ afterAll(async () => {
   await wh?.close();
 });
 
-async function landDay(i: number): Promise<void> {
-  const options = { seed: SEED, days: i + 1, ordersPerDay: ORDERS_PER_DAY, endDate: day(i) };
-  const sources = demoSources({ ...options, reportingCurrency: config.reportingCurrency }).map((source) => ({ source, config: demoConfig.parse(options) }));
-  const result = await runPipeline({ warehouse: wh, config, log, sources, steps: [], now: morningAfter(i), window: { from: day(i), to: day(i) }, kind: 'demo', progress: silentProgress });
-  expect(result.status, result.error).toBe('succeeded');
-}
-
-async function raw(table: string, where: string): Promise<Record<string, unknown>[]> {
-  const res = await wh.pool.query(`select _record from raw.${table} where ${where} order by _key`);
-  return res.rows.map((r) => r._record as Record<string, unknown>);
-}
+const landDay = (i: number) => landDemoDay(wh, config, log, i);
+const raw = (table: string, where: string) => rawRecords(wh, table, where);
 
 /** A raw order of the given local day (UTC date of created_at), the n-th by key. */
 async function orderOf(i: number, n = 0): Promise<Record<string, unknown>> {
@@ -125,18 +108,7 @@ const events: Record<number, () => Promise<void>> = {
 let cancelled: string | undefined;
 
 /** Every row of every table of `core` and `metrics`, as text, sorted: what the two builds are compared on. */
-async function snapshot(): Promise<Record<string, string[]>> {
-  const tables = await wh.pool.query(
-    `select table_schema || '.' || table_name as name from information_schema.tables
-      where table_schema in ('core', 'metrics') and table_type = 'BASE TABLE' order by 1`,
-  );
-  const out: Record<string, string[]> = {};
-  for (const { name } of tables.rows as { name: string }[]) {
-    const rows = await wh.pool.query(`select t::text as row from ${name} t order by 1`);
-    out[name] = rows.rows.map((r) => r.row as string);
-  }
-  return out;
-}
+const snapshot = () => snapshotOf(wh);
 
 /**
  * The customer tables and the state they are read from (metrics/customer-state.ts), as text,
