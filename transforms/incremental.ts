@@ -9,7 +9,8 @@ import { rawChanges, rawTableStream } from './raw-changes.ts';
  * How one model is brought up to date in a build (docs/scale.md, "Incremental build"):
  *
  * - `full`: rebuilt from the whole of its inputs, and the models reading it are too (a first
- *   build, `--full`, a changed query or conventions, the periodic full rebuild);
+ *   build, `--full`, a changed query or conventions, the periodic full rebuild, a model
+ *   `--select` named, or one reading it that the selection left as it was, at the next build);
  * - `diff`: a model without an incremental declaration whose inputs changed: rebuilt from the
  *   whole of its inputs, then compared with its previous rows to know which changed;
  * - `incremental`: only the rows of the values its changes name are rebuilt;
@@ -34,6 +35,8 @@ export interface PreviousBuild {
   through: string;
   signature: string;
   lastFullAt: Date;
+  /** Set by a `--select` that rebuilt a model this one reads: the next build rebuilds it in full. */
+  rebuildInFull: boolean;
 }
 
 /**

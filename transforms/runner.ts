@@ -24,7 +24,10 @@ export interface ModelResult {
   /** The SQL that failed, with the database error. */
   sql?: string;
   error?: string;
-  /** Why a model did not run (a dependency failed, or it was not selected). */
+  /**
+   * Why a model did not run (a dependency failed, or it was not selected; one that reads a
+   * selected model is rebuilt in full by the next build, which the reason says).
+   */
   reason?: string;
   /** How it was brought up to date (docs/scale.md, "Incremental build"). */
   mode?: BuildMode;
@@ -183,7 +186,12 @@ function splitName(name: string): { schema: string; table: string } {
 
 export interface RunTransformsOptions {
   models: readonly Model[];
-  /** Build only these models (their dependencies must already exist). */
+  /**
+   * Build only these models, in full, from their inputs as they are (models they read that are
+   * not selected are not brought up to date first). The models downstream of a selected one that
+   * are not selected are rebuilt in full by the next build: the selected model's watermark moves
+   * past every change, so they could no longer learn from it what changed.
+   */
   select?: string[];
   now?: Date;
   log?: Logger;
@@ -238,6 +246,8 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
   const failed = new Set<string>();
   const deltas = new Map<string, ModelDelta>();
   const signatures = new Map<string, string>();
+  // The models not selected that read a selected one (or one of these): rebuilt in full next time.
+  const behind = new Set<string>();
   const trx = await db.startTransaction().execute();
   const tdb = trx as unknown as Kysely<Database>;
   let committed = false;
@@ -254,7 +264,12 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
     const buildNotes: string[] = [];
     for (const model of ordered) {
       if (selected && !selected.has(model.name)) {
-        results.push({ model: model.name, status: 'not-run', reason: 'not selected' });
+        // The selected model consumes every change up to `through`, those this model has not
+        // read too: the next build finds nothing new in it, and only a full build of this one
+        // reads them (an updated order, orders whose lines staging already has).
+        const reads = model.dependsOn.some((d) => selected.has(d) || behind.has(d));
+        if (reads) behind.add(model.name);
+        results.push({ model: model.name, status: 'not-run', reason: reads ? 'not selected; the next build rebuilds it in full' : 'not selected' });
         continue;
       }
       const blocked = model.dependsOn.filter((d) => failed.has(d));
@@ -421,7 +436,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       // Nothing was published, so nothing was set aside either: ops.set_aside is as before.
       return { status: 'failed', published: false, results, checks, setAside, warnings: [], notes: buildNotes, error };
     }
-    await recordBuilds(tdb, results, deltas, signatures, through, ctx.now, ordered.map((m) => m.name));
+    await recordBuilds(tdb, results, deltas, signatures, through, ctx.now, ordered.map((m) => m.name), [...behind]);
     await trx.commit().execute();
     committed = true;
     await dropRedundantIndexes(db, ordered, options.log);
@@ -845,9 +860,9 @@ function modelChecks(model: Model, inserted?: string): (KeyCheck | WarnCheck)[] 
 
 /** Each model's last build (`ops.model_builds`). */
 async function previousBuilds(db: Kysely<Database>): Promise<Map<string, PreviousBuild>> {
-  const rows = await sql<{ model: string; through: string; signature: string; last_full_at: Date }>`
-    select model, through_change_id::text as through, signature, last_full_at from ops.model_builds`.execute(db);
-  return new Map(rows.rows.map((r) => [r.model, { through: r.through, signature: r.signature, lastFullAt: new Date(r.last_full_at) }]));
+  const rows = await sql<{ model: string; through: string; signature: string; last_full_at: Date; rebuild_in_full: boolean }>`
+    select model, through_change_id::text as through, signature, last_full_at, rebuild_in_full from ops.model_builds`.execute(db);
+  return new Map(rows.rows.map((r) => [r.model, { through: r.through, signature: r.signature, lastFullAt: new Date(r.last_full_at), rebuildInFull: r.rebuild_in_full }]));
 }
 
 interface ModeInputs {
@@ -865,7 +880,7 @@ interface ModeInputs {
 /** How a model is brought up to date in this build ({@link BuildMode}). */
 async function chooseMode(db: Kysely<Database>, model: Model, inputs: ModeInputs): Promise<BuildMode> {
   const { before } = inputs;
-  if (inputs.full || !before || before.signature !== inputs.signature) return 'full';
+  if (inputs.full || !before || before.rebuildInFull || before.signature !== inputs.signature) return 'full';
   if (!inputs.found.tables.has(model.name)) return 'full';
   const every = inputs.config.transform?.fullRebuildEveryDays ?? 7;
   if (inputs.ctx.now.getTime() - before.lastFullAt.getTime() >= every * 86_400_000) return 'full';
@@ -992,8 +1007,9 @@ async function buildIncrementally(
 
 /**
  * Moves each built model's watermark to `through` (and its signature, and when it was last
- * built in full), then deletes the changes every model has consumed. In the build's
- * transaction: a failed build leaves them where they were, and the next one reads them again.
+ * built in full), marks the models of `behind` (not selected, reading a selected model) to be
+ * rebuilt in full by the next build, then deletes the changes every model has consumed. In the
+ * build's transaction: a failed build leaves them where they were, and the next one reads them again.
  */
 async function recordBuilds(
   db: Kysely<Database>,
@@ -1003,17 +1019,21 @@ async function recordBuilds(
   through: string,
   now: Date,
   known: string[],
+  behind: string[],
 ): Promise<void> {
   for (const r of results) {
     const delta = deltas.get(r.model);
     const signature = signatures.get(r.model);
     if (r.status !== 'succeeded' || !delta || !signature) continue;
     const full = delta.mode === 'full' || delta.mode === 'diff';
-    await sql`insert into ops.model_builds (model, through_change_id, signature, built_at, last_full_at)
-      values (${r.model}, ${through}::bigint, ${signature}, ${now}, ${now})
+    await sql`insert into ops.model_builds (model, through_change_id, signature, built_at, last_full_at, rebuild_in_full)
+      values (${r.model}, ${through}::bigint, ${signature}, ${now}, ${now}, false)
       on conflict (model) do update set through_change_id = excluded.through_change_id, signature = excluded.signature,
-        built_at = excluded.built_at, last_full_at = ${full ? sql`excluded.last_full_at` : sql`ops.model_builds.last_full_at`}`.execute(db);
+        built_at = excluded.built_at, last_full_at = ${full ? sql`excluded.last_full_at` : sql`ops.model_builds.last_full_at`},
+        rebuild_in_full = false`.execute(db);
   }
+  // A model with no watermark yet is rebuilt in full anyway.
+  if (behind.length) await sql`update ops.model_builds set rebuild_in_full = true where model = any(${behind}::text[])`.execute(db);
   // A transform model that no longer exists has no watermark (the metric tables keep theirs here too).
   await sql`delete from ops.model_builds where (model like 'staging.%' or model like 'core.%') and not (model = any(${known}::text[]))`.execute(db);
   const consumed = await sql<{ upto: string }>`

@@ -11,7 +11,7 @@ export function registerTransform(program: Command): void {
   program
     .command('transform')
     .description('bring the staging and core tables up to date with what is in raw (only what changed; --full rebuilds everything)')
-    .option('--select <models>', 'only these models, comma-separated (e.g. core.orders), rebuilt in full')
+    .option('--select <models>', 'only these models, comma-separated (e.g. core.orders), rebuilt in full; the next build rebuilds in full the models reading them')
     .option('--full', 'rebuild every model from the whole of raw, not from what changed since its last build')
     .action(
       action(async (opts: { select?: string; full?: boolean }) => {

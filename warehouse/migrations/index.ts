@@ -22,6 +22,7 @@ import * as m0027 from './0027-report-delivery-target.ts';
 import * as m0028 from './0028-quarantine-decimal-marks.ts';
 import * as m0029 from './0029-refunded-units.ts';
 import * as m0030 from './0030-backfill-liveness.ts';
+import * as m0031 from './0031-rebuild-in-full.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   '0028-quarantine-decimal-marks': m0028,
   '0029-refunded-units': m0029,
   '0030-backfill-liveness': m0030,
+  '0031-rebuild-in-full': m0031,
 };

@@ -223,6 +223,8 @@ export interface OpsModelBuildsTable {
   signature: string;
   built_at: ColumnType<Date, string | Date | undefined, string | Date>;
   last_full_at: ColumnType<Date, string | Date | undefined, string | Date>;
+  /** The next build rebuilds it in full: a `--select` rebuilt a model it reads (migration 0031). */
+  rebuild_in_full: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 /**
