@@ -3,14 +3,15 @@ import { readSecret } from '../config/load.ts';
 import { sourceSettings } from '../config/source-settings.ts';
 // Every extractor registers its source: a check covers all the config names.
 import { apiVersionVerdict, configuredApiVersion, isVersionedSource } from '../extractors/api-versions.ts';
-import { problem, warning, worstLevel, type CheckContext, type CheckFinding, type CheckLevel, type SourceCheck } from '../extractors/check.ts';
+import { ok, problem, warning, worstLevel, type CheckContext, type CheckFinding, type CheckLevel, type SourceCheck } from '../extractors/check.ts';
 import { sourceCheck } from '../extractors/source-checks.ts';
 import type { KnownSources } from '../extractors/types.ts';
-import { errorMessage } from '../lib/errors.ts';
+import { errorMessage, UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { defaultStartDate } from './extract.ts';
 import { resolveSources } from './run.ts';
 import { codedWarning } from '../lib/warning-codes.ts';
+import { alertRuleProblems } from '../metrics/alert-rules.ts';
 
 export interface CheckOptions {
   config: VeriteConfig;
@@ -91,4 +92,34 @@ export async function checkSources(options: CheckOptions): Promise<SourceCheckRe
       return { source: name, level: worstLevel(findings), findings };
     }),
   );
+}
+
+/** What `verite check` found in the config as a whole (its `config` line). */
+export interface ConfigCheckResult {
+  level: CheckLevel;
+  findings: CheckFinding[];
+}
+
+/**
+ * What `verite run` or `verite schedule` would refuse at start in a config its schema took: an
+ * alert rule on a metric an alert cannot watch (unknown, or a distinct count over a window) or
+ * two rules with one key (`alertRuleProblems`, as `verite run` and `verite schedule` judge
+ * them), and a schedule naming a source that is not configured or is disabled (`resolveSources`,
+ * as `verite schedule` resolves each schedule at start). Each is a problem; none, one `ok`.
+ */
+export function checkConfig(config: VeriteConfig, known?: KnownSources): ConfigCheckResult {
+  const findings: CheckFinding[] = alertRuleProblems(config.alerts.rules).map((p) => problem(`verite run and verite schedule refuse ${p}`));
+  config.schedules.forEach((entry, i) => {
+    try {
+      resolveSources(config, entry.sources, known);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      findings.push(problem(`verite schedule refuses schedules.${i}.sources (${entry.cron}): ${error.message}`));
+    }
+  });
+  if (!findings.length) {
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    findings.push(ok(`${count(config.alerts.rules.length, 'alert rule')} and ${count(config.schedules.length, 'schedule')}, as verite run and verite schedule take them`));
+  }
+  return { level: worstLevel(findings), findings };
 }

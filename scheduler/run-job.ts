@@ -7,7 +7,8 @@ import { LOCKED_RUN_KINDS, markAbandonedRuns, withRunLock, type LockHolder, type
 import { runPipeline, type RunOptions, type RunResult } from '../pipeline/run.ts';
 import { storedError } from '../pipeline/run-log.ts';
 import type { Database } from '../warehouse/database.ts';
-import { alertRuleProblems, checkAlerts, type AlertOutcome } from './alerts.ts';
+import { alertRuleProblems } from '../metrics/alert-rules.ts';
+import { checkAlerts, type AlertOutcome } from './alerts.ts';
 import { pingHeartbeat } from './heartbeat.ts';
 
 export interface RunJobOptions extends RunOptions {

@@ -12,7 +12,7 @@ import type { KnownSources } from '../extractors/types.ts';
 import { resolveSources, type ResolvedSource, type RunResult } from '../pipeline/run.ts';
 import type { PostLoadStep } from '../pipeline/steps.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
-import { alertRuleProblems } from './alerts.ts';
+import { alertRuleProblems } from '../metrics/alert-rules.ts';
 import { deliverReport, type ReportDeliveryOptions, type ReportDeliveryResult } from './report-delivery.ts';
 import { recordSkippedRun, runJob, type RunJobResult } from './run-job.ts';
 

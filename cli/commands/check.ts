@@ -3,7 +3,7 @@ import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { isCalendarDate } from '../../lib/dates.ts';
 import { redactDeep, redactString } from '../../lib/logger.ts';
-import { checkSources } from '../../pipeline/check.ts';
+import { checkConfig, checkSources } from '../../pipeline/check.ts';
 import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
 import { checkDelivery, deliversAnything } from '../../scheduler/delivery-check.ts';
 import { action, commandContext, EXIT, parseList, printError, type GlobalOptions } from '../context.ts';
@@ -12,8 +12,8 @@ import { formatTable } from '../format.ts';
 export function registerCheck(program: Command, known: KnownSources): void {
   program
     .command('check')
-    .description("checks the warehouse (DATABASE_URL), each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life, and where reports and alerts go, without landing or sending anything")
-    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe; warehouse for the warehouse, delivery for reports and alerts)')
+    .description("checks the warehouse (DATABASE_URL), each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life, where reports and alerts go, and the alert rules and schedules, without landing or sending anything")
+    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe; warehouse for the warehouse, delivery for reports and alerts, config for the alert rules and schedules)')
     .option('--format <format>', 'table or json', 'table')
     .option('--as-of <date>', "judge the API versions' end of life on this date (YYYY-MM-DD) instead of today, to plan an upgrade")
     .action(
@@ -23,22 +23,28 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const ctx = await commandContext(program.opts<GlobalOptions>());
         const now = new Date();
         const asOf = opts.asOf ? new Date(`${opts.asOf}T00:00:00Z`) : now;
-        // `warehouse` and `delivery` in --sources name the warehouse and where reports and alerts
-        // go; --sources without them leaves them out. Without --sources, delivery is checked when
-        // the config delivers anything.
+        // `warehouse`, `delivery` and `config` in --sources name the warehouse, where reports and
+        // alerts go, and the alert rules and schedules; --sources without them leaves them out.
+        // Without --sources, delivery is checked when the config delivers anything.
         const listed = parseList(opts.sources, '--sources');
         const withWarehouse = !listed?.length || listed.includes('warehouse');
         const withDelivery = listed?.length ? listed.includes('delivery') : deliversAnything(ctx.config);
-        const sourcesListed = listed?.filter((s) => s !== 'warehouse' && s !== 'delivery');
+        const withConfig = !listed?.length || listed.includes('config');
+        const sourcesListed = listed?.filter((s) => s !== 'warehouse' && s !== 'delivery' && s !== 'config');
         const onlyWarehouse = Boolean(listed?.length) && !sourcesListed?.length;
         const [warehouse, delivery, results] = await Promise.all([
           withWarehouse ? checkWarehouse({ log: ctx.log, reportingTimezone: ctx.config.reportingTimezone }) : Promise.resolve(null),
           withDelivery ? checkDelivery({ config: ctx.config }) : Promise.resolve(null),
           onlyWarehouse ? Promise.resolve([]) : checkSources({ config: ctx.config, log: ctx.log, only: sourcesListed, now, asOf, known }),
         ]);
-        const failed = (results.length === 0 && !onlyWarehouse) || results.some((r) => r.level === 'problem') || warehouse?.level === 'problem' || delivery?.level === 'problem';
+        // What run and schedule would refuse at start, judged by their own functions.
+        const config = withConfig ? checkConfig(ctx.config, known) : null;
+        const failed =
+          (results.length === 0 && !onlyWarehouse) || results.some((r) => r.level === 'problem') || warehouse?.level === 'problem' || delivery?.level === 'problem' || config?.level === 'problem';
         if (opts.format === 'json') {
-          process.stdout.write(`${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, ...(warehouse ? { warehouse } : {}), ...(delivery ? { delivery } : {}), sources: results }))}\n`);
+          process.stdout.write(
+            `${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, ...(warehouse ? { warehouse } : {}), ...(config ? { config } : {}), ...(delivery ? { delivery } : {}), sources: results }))}\n`,
+          );
           return failed ? EXIT.failed : EXIT.ok;
         }
         if (results.length === 0 && !onlyWarehouse) {
@@ -46,8 +52,11 @@ export function registerCheck(program: Command, known: KnownSources): void {
           printError(`verite: no source is configured${ctx.configFile ? ` in ${ctx.configFile}` : ''}: add one under "sources" (README, "Running against your real shop")${demo}`);
           return EXIT.failed;
         }
+        // The config's line when it has something to say, or was asked for: a sound config adds no line to every check.
+        const configShown = config && (config.level !== 'ok' || Boolean(listed?.includes('config')));
         const checked = [
           ...(warehouse ? [{ source: 'warehouse', level: warehouse.level, findings: warehouse.findings }] : []),
+          ...(configShown ? [{ source: 'config', level: config.level, findings: config.findings }] : []),
           ...results,
           ...(delivery ? [{ source: 'delivery', level: delivery.level, findings: delivery.findings }] : []),
         ];
@@ -65,9 +74,10 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const who = (level: string): { names: string; many: boolean } | null => {
           const hit = checked.filter((r) => r.level === level);
           if (!hit.length) return null;
-          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery').length;
+          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery' && r.source !== 'config').length;
           const parts = [
             hit.some((r) => r.source === 'warehouse') ? 'the warehouse' : '',
+            hit.some((r) => r.source === 'config') ? 'the config' : '',
             sources ? `${sources} source${sources === 1 ? '' : 's'}` : '',
             hit.some((r) => r.source === 'delivery') ? 'the delivery of reports and alerts' : '',
           ].filter(Boolean);
@@ -77,7 +87,7 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const problems = who('problem');
         const warnings = who('warning');
         const judged = opts.asOf ? ` (API versions judged on ${opts.asOf})` : '';
-        const readyParts = [warehouse ? 'the warehouse' : '', results.length ? 'every source' : '', delivery ? 'the delivery of reports and alerts' : ''].filter(Boolean);
+        const readyParts = [warehouse ? 'the warehouse' : '', configShown ? 'the config' : '', results.length ? 'every source' : '', delivery ? 'the delivery of reports and alerts' : ''].filter(Boolean);
         const ready = `${capitalize(readyParts.length > 1 ? `${readyParts.slice(0, -1).join(', ')} and ${readyParts.at(-1)}` : readyParts[0]!)} ${readyParts.length > 1 ? 'are' : 'is'} ready`;
         process.stdout.write(
           problems

@@ -161,6 +161,57 @@ describe('verite check', () => {
     expect(report.sources[0]!.findings).toContainEqual({ level: 'ok', message: 'the key reads charges, refunds, events, balance transactions' });
   });
 
+  describe('the config as a whole: what verite run and verite schedule refuse at start', () => {
+    /** A config of one rates file, with these alert rules and schedules; check runs in its folder. */
+    const configWith = (name: string, extra: Record<string, unknown>) => {
+      writeFileSync(join(dir, 'rates.csv'), 'date,base,quote,rate\n2026-11-02,EUR,USD,1.08\n');
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify({ reportingTimezone: 'Europe/Paris', reportingCurrency: 'EUR', sources: { fx: { path: 'rates.csv' } }, ...extra }));
+      return file;
+    };
+    const configLine = (stdout: string) => /^config\s+(ok|warning|problem)\s+(.*)$/m.exec(stdout);
+
+    it('an alert rule on a distinct count over a window, and one on an unknown metric: a config problem naming each, exit 1', async () => {
+      const config = configWith('rules.json', { alerts: { rules: [{ metric: 'customers', op: '>', threshold: 1 }, { metric: 'cacc', op: '>', threshold: 1 }] } });
+      const res = await runCli(['check'], { env: { VERITE_CONFIG: config }, cwd: dir });
+      expect(res.code, res.stdout + res.stderr).toBe(1);
+      const line = configLine(res.stdout);
+      expect(line?.[1]).toBe('problem');
+      expect(line?.[2]).toContain('verite run and verite schedule refuse alerts.rules.0.metric: customers cannot be alerted on over a window: distinct customers cannot be summed over days; use new_customers');
+      expect(line?.[2]).toContain('verite run and verite schedule refuse alerts.rules.1.metric: unknown alert metric cacc (expected ');
+      expect(lines(res.stdout).fx?.status).toBe('ok');
+      expect(res.stdout).toContain('The config has a problem: fix it before the first run.');
+      // The same in JSON, under `config`.
+      const json = await runCli(['check', '--format', 'json'], { env: { VERITE_CONFIG: config }, cwd: dir });
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.stdout) as { ok: boolean; config: { level: string; findings: { level: string; message: string }[] } };
+      expect(report.ok).toBe(false);
+      expect(report.config.level).toBe('problem');
+      expect(report.config.findings.map((f) => f.message.split(':')[0])).toEqual(['verite run and verite schedule refuse alerts.rules.0.metric', 'verite run and verite schedule refuse alerts.rules.1.metric']);
+    });
+
+    it('a schedule naming a source that is not configured: a config problem naming the schedule, exit 1', async () => {
+      const config = configWith('schedule.json', { schedules: [{ cron: '0 3 * * *' }, { cron: '0 4 * * *', sources: ['shopify'] }] });
+      const res = await runCli(['check'], { env: { VERITE_CONFIG: config }, cwd: dir });
+      expect(res.code, res.stdout + res.stderr).toBe(1);
+      // The second schedule (index 1) names shopify; only fx is configured.
+      expect(configLine(res.stdout)?.slice(1)).toEqual(['problem', 'verite schedule refuses schedules.1.sources (0 4 * * *): not configured or disabled: shopify (configured: fx)']);
+    });
+
+    it('a sound config adds no line, unless asked for with --sources config', async () => {
+      const config = configWith('sound.json', { alerts: { rules: [{ metric: 'cac', op: '>', threshold: 40 }, { metric: 'run_failed' }] } });
+      const all = await runCli(['check'], { env: { VERITE_CONFIG: config }, cwd: dir });
+      expect(all.code, all.stdout + all.stderr).toBe(0);
+      expect(configLine(all.stdout)).toBeNull();
+      const asked = await runCli(['check', '--sources', 'config'], { env: { VERITE_CONFIG: config }, cwd: dir });
+      expect(asked.code, asked.stdout + asked.stderr).toBe(0);
+      // Two rules; the default schedules are one, 0 3 * * *.
+      expect(configLine(asked.stdout)?.slice(1)).toEqual(['ok', '2 alert rules and 1 schedule, as verite run and verite schedule take them']);
+      expect(asked.stdout).not.toMatch(/^(warehouse|fx)\s/m);
+      expect(asked.stdout).toContain('The config is ready.');
+    });
+  });
+
   describe('exits 2 on bad usage', () => {
     const env = () => ({ ...SECRETS, VERITE_CONFIG: writeConfig('usage.json', allSources()) });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { metricByName, metricDefinitions } from '../../metrics/definitions/index.ts';
-import { metricParts } from '../../scheduler/alert-metrics.ts';
+import { metricParts } from '../../metrics/alert-metrics.ts';
 
 /**
  * Issue 4: an alert reads a kpi_daily metric over its window from the parts the metric

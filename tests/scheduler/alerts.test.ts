@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { configSchema } from '../../config/schema.ts';
 import { setSleep } from '../../lib/http.ts';
 import { logger } from '../../lib/logger.ts';
-import { alertRuleProblems, checkAlerts, type WebhookPayload } from '../../scheduler/alerts.ts';
+import { alertRuleProblems } from '../../metrics/alert-rules.ts';
+import { checkAlerts, type WebhookPayload } from '../../scheduler/alerts.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
