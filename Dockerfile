@@ -13,6 +13,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 COPY . .
+# The one folder verite writes in: the default reportsDir, where `verite schedule` writes the
+# scheduled reports (docker-compose.yml mounts its `reports` volume here, which takes this owner).
+RUN mkdir -p .verite/reports && chown -R node:node .verite
 USER node
 
 # SIGTERM (docker stop) lets the page being landed commit, then verite exits 0.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { configSchema } from '../../config/schema.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -32,7 +33,7 @@ describe('Docker deployment (no engine here: the files are checked, and the comm
     // Parallel workers' shared memory: a container's default 64 MB /dev/shm failed a first build at 1M orders.
     expect(postgres.shm_size).toBe('1g');
     expect(postgres.volumes).toEqual(['pgdata:/var/lib/postgresql/data']);
-    expect(Object.keys(compose.volumes)).toEqual(['pgdata']);
+    expect(Object.keys(compose.volumes)).toEqual(['pgdata', 'reports']);
     expect(postgres.healthcheck?.test).toEqual(['CMD-SHELL', 'pg_isready -U verite -d verite']);
     // verite starts once PostgreSQL answers, and reaches it by its service name.
     expect(verite.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
@@ -40,6 +41,11 @@ describe('Docker deployment (no engine here: the files are checked, and the comm
     expect(verite.command).toEqual(['schedule']);
     // The config file it is told to read is the one mounted.
     expect(verite.volumes).toContain(`./verite.config.json:${verite.environment?.VERITE_CONFIG}:ro`);
+    // The scheduled reports go into the default reportsDir, .verite/reports under the image's
+    // WORKDIR /app: a volume of their own, since the rest of /app is root's and the service runs
+    // as node. Issue: the deployment had no writable reportsDir.
+    expect(configSchema.parse({}).reportsDir).toBe('.verite/reports');
+    expect(verite.volumes).toContain('reports:/app/.verite/reports');
     // Every secret the config's ...Env keys name by default is passed from the environment, never written here.
     for (const name of ['SHOPIFY_ACCESS_TOKEN', 'STRIPE_SECRET_KEY', 'GOOGLE_ADS_DEVELOPER_TOKEN', 'GOOGLE_ADS_CLIENT_ID', 'GOOGLE_ADS_CLIENT_SECRET', 'GOOGLE_ADS_REFRESH_TOKEN', 'META_ACCESS_TOKEN', 'EASYPOST_API_KEY']) {
       expect(verite.environment?.[name]).toBe(`\${${name}:-}`);
@@ -52,6 +58,11 @@ describe('Docker deployment (no engine here: the files are checked, and the comm
     expect(lines.some((l) => /^RUN npm ci\b/.test(l))).toBe(true);
     expect(lines).toContain('ENTRYPOINT ["node", "bin/verite.js"]');
     expect(lines).toContain('CMD ["schedule"]');
+    // The folder the reports volume mounts on is made, and given to node, before the image runs as node.
+    expect(lines).toContain('WORKDIR /app');
+    const chown = lines.findIndex((l) => l === 'RUN mkdir -p .verite/reports && chown -R node:node .verite');
+    expect(chown).toBeGreaterThan(lines.indexOf('WORKDIR /app'));
+    expect(chown).toBeLessThan(lines.indexOf('USER node'));
     expect(existsSync(join(root, 'bin/verite.js'))).toBe(true);
     const ignored = read('.dockerignore').split('\n');
     for (const entry of ['node_modules', '.verite', '.env']) expect(ignored).toContain(entry);
