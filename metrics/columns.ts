@@ -1,16 +1,19 @@
 import { sql, type RawBuilder } from 'kysely';
 import { subtrahends, type CatalogEntry, type ColumnType, type MetricDefinition, type MetricTableName, type MetricViewName } from './definition.ts';
 import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
-import type { MetricView } from './view.ts';
+import type { MetricLog, MetricView } from './view.ts';
+
+/** A metric table as {@link viewColumns} reads it: a view's dimensions and leading metrics, or a log's columns. */
+export type ColumnsOf = (Pick<MetricView, 'dimensions' | 'leadingMetrics'> | Pick<MetricLog, 'columns'>) & { readonly name: MetricTableName };
 
 /**
- * The columns of a view, in table order: its dimensions, its leading metrics, then every
- * other metric published in it, in definition order.
+ * The columns of a metric table, in table order. A view's: its dimensions, its leading
+ * metrics, then every other metric published in it, in definition order (the order its SELECT
+ * is generated in). A log's: the columns it lists, as its migration made them; a metric
+ * published in it that it does not list is an error, as is a column no definition describes.
  */
-export function viewColumns(
-  view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName },
-  definitions: readonly MetricDefinition[] = metricDefinitions,
-): CatalogEntry[] {
+export function viewColumns(view: ColumnsOf, definitions: readonly MetricDefinition[] = metricDefinitions): CatalogEntry[] {
+  if ('columns' in view) return logColumns(view, definitions);
   const dims = view.dimensions.map((name) => {
     const d = dimensionDefinitions.find((x) => x.name === name && x.views.includes(view.name));
     if (!d) throw new Error(`view ${view.name} has dimension ${name}, which is not defined for it in metrics/definitions/dimensions.ts`);
@@ -23,6 +26,18 @@ export function viewColumns(
     return m;
   });
   return [...dims, ...leading, ...metrics.filter((m) => !leading.includes(m))];
+}
+
+function logColumns(log: Pick<MetricLog, 'columns'> & { readonly name: MetricTableName }, definitions: readonly MetricDefinition[]): CatalogEntry[] {
+  const metrics = definitions.filter((m) => m.views.includes(log.name));
+  const entries = log.columns.map((column): CatalogEntry => {
+    const entry = dimensionDefinitions.find((d) => d.column === column && d.views.includes(log.name)) ?? metrics.find((m) => m.column === column);
+    if (!entry) throw new Error(`table ${log.name} lists column ${column}, which no dimension or metric of metrics/definitions/ publishes in it`);
+    return entry;
+  });
+  const unlisted = metrics.filter((m) => !log.columns.includes(m.column));
+  if (unlisted.length) throw new Error(`table ${log.name} does not list the column of ${unlisted.map((m) => m.name).join(', ')}, published in it: add it where its migration puts it`);
+  return entries;
 }
 
 const SQL_TYPES: Record<ColumnType, RawBuilder<unknown>> = {

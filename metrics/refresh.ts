@@ -23,7 +23,7 @@ import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
 import { catalogQuery } from './catalog.ts';
-import { publishedSelection, viewColumns } from './columns.ts';
+import { publishedSelection, viewColumns, type ColumnsOf } from './columns.ts';
 import {
   completenessBound,
   DATA_STATUS_COLUMNS,
@@ -36,7 +36,7 @@ import {
   type StreamDataStatus,
 } from './data-status.ts';
 import { definitionProblems, dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
-import type { MetricDefinition, MetricTableName } from './definition.ts';
+import type { MetricDefinition } from './definition.ts';
 import { metricLogs, metricViews } from './views/index.ts';
 import { CUSTOMER_STATE_VIEWS, updateCustomerState } from './customer-state.ts';
 import { countedShipments } from './views/counted-shipments.ts';
@@ -523,7 +523,7 @@ function readBuiltTables(reads: ReadonlyMap<string, TableNode>): KyselyPlugin {
 }
 
 function columnComments(
-  view: Pick<MetricView, 'dimensions' | 'leadingMetrics'> & { readonly name: MetricTableName },
+  view: ColumnsOf,
   definitions: readonly MetricDefinition[] = metricDefinitions,
 ): Record<string, string> {
   return Object.fromEntries(

@@ -75,12 +75,16 @@ export function defineView(view: MetricView): MetricView {
 
 /**
  * A table of schema `metrics` that keeps a row per event (one per CLV fit) instead of being
- * rebuilt: what it is, and its columns in the order the docs list them. The refresh writes its
- * column comments from the definitions, as for the views.
+ * rebuilt: what it is, and its columns. The refresh writes its column comments from the
+ * definitions, as for the views.
  */
 export interface MetricLog {
   readonly name: MetricLogName;
   readonly grain: string;
-  readonly dimensions: readonly string[];
-  readonly leadingMetrics?: readonly string[];
+  /**
+   * Every column, dimensions and metrics alike, in the order of the table its migrations made
+   * (a migration, not a SELECT of the definitions, creates it): `verite metrics list --view`
+   * and docs/metrics.md list them so.
+   */
+  readonly columns: readonly string[];
 }

@@ -8,6 +8,11 @@ import type { MetricLog } from '../view.ts';
 export const clvModel: MetricLog = Object.freeze({
   name: 'clv_model',
   grain: 'one row per fit of the predicted-CLV models (BG/NBD and Gamma-Gamma), kept: the estimates, their log-likelihoods and the hold-out check',
-  dimensions: ['date', 'fitted_at', 'calibration_end', 'holdout_end', 'orders_checksum'],
-  leadingMetrics: ['clv_fit_customers', 'clv_fit_repeat_customers'],
+  // As migration 0011 creates the table: the hold-out check and the checksum come last.
+  columns: [
+    'date', 'fitted_at', 'calibration_end', 'customers', 'repeat_customers',
+    'r', 'alpha', 'a', 'b', 'bgnbd_log_likelihood', 'p', 'q', 'gamma', 'gamma_gamma_log_likelihood',
+    'holdout_end', 'holdout_actual_repeat_transactions', 'holdout_predicted_repeat_transactions', 'holdout_correlation',
+    'orders_checksum',
+  ],
 });

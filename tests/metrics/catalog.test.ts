@@ -9,7 +9,8 @@ import { overARange } from '../../metrics/over-a-range.ts';
 import { describeEntry } from '../../cli/commands/metrics.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { defineView } from '../../metrics/view.ts';
-import { kpiDaily } from '../../metrics/views/index.ts';
+import { kpiDaily, metricLogs, metricViews } from '../../metrics/views/index.ts';
+import { viewColumns } from '../../metrics/columns.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import { connect, type Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -404,6 +405,17 @@ describe('metrics.catalog (acceptance 3)', () => {
     expect(catalog.filter((c) => c.metric === 'shipments_delivered_with_order')).toEqual([]);
     // customer_kpis.customers is its own metric (customers to date), not the daily distinct count.
     expect(catalog.find((c) => c.column_name === 'customers' && c.views === 'customer_kpis')?.metric).toBe('customers_to_date');
+  });
+
+  it('lists the columns of every metric table in the order the table has them (`verite metrics list --view`)', async () => {
+    const columns = (
+      await wh.pool.query(`select table_name, column_name from information_schema.columns where table_schema = 'metrics' order by table_name, ordinal_position`)
+    ).rows as { table_name: string; column_name: string }[];
+    for (const table of [...metricViews, ...metricLogs]) {
+      const ordinal = columns.filter((c) => c.table_name === table.name).map((c) => c.column_name);
+      expect(ordinal.length, table.name).toBeGreaterThan(0);
+      expect(viewColumns(table).map((e) => e.column), table.name).toEqual(ordinal);
+    }
   });
 
   it('publishes the additive parts next to every ratio', () => {

@@ -73,6 +73,20 @@ describe('verite metrics', () => {
     expect(result.stdout).not.toContain('SUM(');
   });
 
+  it('lists the columns of metrics.clv_model in the order of the table (--view)', async () => {
+    const listed = await runCli(['metrics', 'list', '--view', 'clv_model', '--format', 'json'], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    // As migration 0011 creates the table, read off it by hand: the hold-out check and the
+    // checksum come after the Gamma-Gamma estimates, not with the other dimensions.
+    const table = [
+      'date', 'fitted_at', 'calibration_end', 'customers', 'repeat_customers', 'r', 'alpha', 'a', 'b', 'bgnbd_log_likelihood', 'p', 'q', 'gamma', 'gamma_gamma_log_likelihood',
+      'holdout_end', 'holdout_actual_repeat_transactions', 'holdout_predicted_repeat_transactions', 'holdout_correlation', 'orders_checksum',
+    ];
+    const ordinal = await wh.pool.query(`select column_name from information_schema.columns where table_schema = 'metrics' and table_name = 'clv_model' order by ordinal_position`);
+    expect(ordinal.rows.map((r) => r.column_name)).toEqual(table);
+    expect((JSON.parse(listed.stdout) as { column: string }[]).map((e) => e.column)).toEqual(table);
+  });
+
   it('exits 2 on an unknown metric, with suggestions', async () => {
     const [, , result] = await readOnly;
     expect(result.code).toBe(2);
