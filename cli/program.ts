@@ -14,6 +14,7 @@ import { registerClv } from './commands/clv.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
 import { registerReport } from './commands/report.ts';
 import { registerServe } from './commands/serve.ts';
+import { DEFAULT_CONFIG_FILES } from '../config/load.ts';
 import { sources } from '../extractors/sources.ts';
 import type { KnownSources } from '../extractors/types.ts';
 
@@ -28,7 +29,7 @@ export function buildProgram(known: KnownSources = sources): Command {
     .name('verite')
     .description('ELT pipeline and SQL metrics layer for online shops')
     .version('0.1.0')
-    .option('-c, --config <file>', 'configuration file (default: verite.config.{json,yaml,ts} or VERITE_CONFIG)')
+    .option('-c, --config <file>', `configuration file (default: ${defaultConfigFiles()} or VERITE_CONFIG)`)
     .option('--demo', "the demo shop's warehouse, kept apart from the real shop's (`verite run --demo` fills it; e.g. `verite --demo query …`)")
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
@@ -65,4 +66,10 @@ export function buildProgram(known: KnownSources = sources): Command {
  */
 export function commandLine(argv: readonly string[]): string[] {
   return argv.map((arg) => (/^--\s/.test(arg) ? ` ${arg}` : arg));
+}
+
+/** The default config files as the help names them: `verite.config.{json,yaml,yml,ts}`. */
+function defaultConfigFiles(): string {
+  const stem = 'verite.config.';
+  return `${stem}{${DEFAULT_CONFIG_FILES.map((f) => f.slice(stem.length)).join(',')}}`;
 }

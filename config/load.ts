@@ -8,7 +8,8 @@ import { didYouMean } from '../lib/names.ts';
 import { logLevelProblem, registerSecret } from '../lib/logger.ts';
 import { configSchema, type VeriteConfig } from './schema.ts';
 
-const DEFAULT_FILES = ['verite.config.json', 'verite.config.yaml', 'verite.config.yml', 'verite.config.ts'];
+/** The files looked for in the working directory, first found first, when no file is named. */
+export const DEFAULT_CONFIG_FILES = ['verite.config.json', 'verite.config.yaml', 'verite.config.yml', 'verite.config.ts'] as const;
 
 export interface LoadConfigOptions {
   /** An explicit file (`--config`); else `VERITE_CONFIG`; else the first default file found. */
@@ -151,7 +152,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     file = resolve(cwd, explicit);
     if (!existsSync(file)) throw new ConfigError([`config file ${explicit} does not exist`]);
   } else {
-    file = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f)) ?? null;
+    file = DEFAULT_CONFIG_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f)) ?? null;
   }
   const raw = file ? await readConfigFile(file) : {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

@@ -45,11 +45,14 @@ export function registerStatus(program: Command): void {
             backfills: await backfillStatus(warehouse.db),
             alerts: await alertStatus(warehouse.db),
             reports: await reportStatus(warehouse.db),
-            // What `verite schedule` fires, and when next (a daylight-saving gap's end included).
-            schedules: [
-              ...ctx.config.schedules.map((e) => ({ fires: `run of ${e.sources?.join(', ') ?? 'every source'}`, cron: e.cron, next: nextFiring(e.cron, ctx.config.reportingTimezone, new Date()) })),
-              ...ctx.config.reports.map((r) => ({ fires: `${r.kind} report`, cron: r.cron, next: nextFiring(r.cron, ctx.config.reportingTimezone, new Date()) })),
-            ],
+            // What `verite schedule` fires, and when next (a daylight-saving gap's end included);
+            // nothing for the demo shop, which `verite schedule` refuses: the config's schedules are the real shop's.
+            schedules: ctx.demo
+              ? []
+              : [
+                  ...ctx.config.schedules.map((e) => ({ fires: `run of ${e.sources?.join(', ') ?? 'every source'}`, cron: e.cron, next: nextFiring(e.cron, ctx.config.reportingTimezone, new Date()) })),
+                  ...ctx.config.reports.map((r) => ({ fires: `${r.kind} report`, cron: r.cron, next: nextFiring(r.cron, ctx.config.reportingTimezone, new Date()) })),
+                ],
             costCoverage: await costCoverage(warehouse.db),
             apiVersions: apiVersionReport(ctx.config, new Date()),
           };
@@ -133,7 +136,9 @@ export function registerStatus(program: Command): void {
               formatTable(alerts.map((a) => ({ rule: a.rule, firing: a.firing ? 'FIRING' : 'ok', value: a.value, since: a.firing ? a.fired_at : a.cleared_at, checked: a.checked_at }))),
             );
           }
-          if (schedules.length) {
+          if (ctx.demo) {
+            process.stdout.write("\nSchedules: none. The demo shop is not scheduled: `verite run --demo` builds it again; `verite schedule` runs the real shop's sources, into its own warehouse\n");
+          } else if (schedules.length) {
             process.stdout.write(`\nSchedules (fired while verite schedule runs; cron times in ${ctx.config.reportingTimezone})\n`);
             process.stdout.write(formatTable(schedules.map((e) => ({ fires: e.fires, cron: e.cron, next: e.next ?? '' }))));
           }

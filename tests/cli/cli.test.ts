@@ -248,6 +248,8 @@ describe('exit codes and help', () => {
     const help = await runCli(['run', '--help'], { env });
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--sources/);
+    // The default config files, .yml with .yaml, as the loader looks for them.
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('configuration file (default: verite.config.{json,yaml,yml,ts} or VERITE_CONFIG)');
     const unknown = await runCli(['frobnicate'], { env });
     expect(unknown.code).toBe(2);
   });

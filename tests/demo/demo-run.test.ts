@@ -162,6 +162,12 @@ describe('verite run --demo, twice', () => {
     }
     expect(status.stdout).toContain('(shopify.products, stripe.refunds, costs.unit_costs: data that may go days without a change, so a successful read counts too: age "(read)" is that of the last one)');
     expect(status.stdout).toMatch(/^[0-9a-f]{8}\s+demo\s+cli\s+succeeded\s/m);
+    // The folder's config has the default schedule (0 3 * * *), which is the real shop's: the demo is never scheduled.
+    expect(status.stdout).toContain("Schedules: none. The demo shop is not scheduled: `verite run --demo` builds it again; `verite schedule` runs the real shop's sources, into its own warehouse\n");
+    expect(status.stdout).not.toContain('0 3 * * *');
+    const json = await runCli(['--demo', 'status', '--format', 'json'], { env, cwd: dir });
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { schedules: unknown[] }).schedules).toEqual([]);
   });
 });
 
