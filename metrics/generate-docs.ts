@@ -7,6 +7,8 @@ import type { CatalogEntry, MetricArea, MetricDefinition } from './definition.ts
 import { measureSources } from './measure-sources.ts';
 import { dimensionDefinitions, metricDefinitions } from './definitions/index.ts';
 import { overARange } from './over-a-range.ts';
+import { defaultChannelRules, FALLBACK_CHANNEL } from '../transforms/channels.ts';
+import type { ChannelRule } from '../config/schema.ts';
 import { metricLogs, metricViews } from './views/index.ts';
 
 /** Where `npm run docs:metrics` writes the page. */
@@ -72,8 +74,8 @@ export function renderMetricsDoc(definitions: readonly MetricDefinition[] = metr
     '  tax). Refunds are the successful refund transactions of counted orders, dated and converted on their own date, so a',
     '  refund lowers the net revenue of the day it is made, not of its order\'s day.',
     '- **Channels.** An order\'s channel comes from the UTM parameters of its landing page, else its referrer (the rules are',
-    '  the config\'s `channels`, or the defaults); a GA4 row\'s from its session source and medium through the same rules;',
-    '  ad spend carries its platform\'s channel.',
+    '  the config\'s `channels`, or the defaults: "Channel rules" below); a GA4 row\'s from its session source and medium',
+    '  through the same rules; ad spend carries its platform\'s channel.',
     '- **Additive first.** Every table publishes the additive parts (sums and counts) next to each ratio. Over any range',
     '  of rows (a month of days, several channels), compute a ratio as SUM(numerator) / SUM(denominator), never as the',
     '  average of the daily ratios. A ratio whose denominator is 0 is NULL, not 0. The column "over a range" below gives the',
@@ -97,6 +99,7 @@ export function renderMetricsDoc(definitions: readonly MetricDefinition[] = metr
     '  freshness, and the metrics\' own row (`metrics`, `refresh`) the last complete day (`complete_through`). When a stream\'s',
     '  last read failed, the metrics are still published from what was landed, and its row says from which day (`incomplete_from`).',
     '',
+    ...channelRulesSection(),
     '## Rows the base measures read',
     '',
     '| rows | what they are | dated by | grouped by |',
@@ -145,6 +148,97 @@ export function renderMetricsDoc(definitions: readonly MetricDefinition[] = metr
   for (const d of dimensionDefinitions) out.push(`| \`${d.column}\` (${d.sqlType}) | ${d.views.map((v) => `\`${v}\``).join(', ')} | ${cell(d.description)} |`);
   out.push('');
   return out.join('\n');
+}
+
+
+/** `a`, `b` or `c`. */
+const anyOf = (values: readonly string[]) => {
+  const quoted = values.map((v) => `\`${v}\``);
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted[0]!;
+};
+
+/** A channel rule's conditions in words, in the order transforms/channels.ts tests them. */
+function ruleInWords(rule: ChannelRule): string {
+  const parts = [
+    rule.sources?.length ? `source is ${anyOf(rule.sources)}` : '',
+    rule.sourceContains?.length ? `source contains ${anyOf(rule.sourceContains)}` : '',
+    rule.mediums?.length ? `medium is ${anyOf(rule.mediums)}` : '',
+    rule.noUtm ? 'no source and no medium' : '',
+    rule.referrerHostContains?.length ? `the referrer's host contains ${anyOf(rule.referrerHostContains)}` : '',
+    rule.anyReferrer ? 'a referrer' : '',
+    rule.anySourceOrMedium ? 'a source or a medium' : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(', and ') : 'always';
+}
+
+/** An object of strings, lists of strings and booleans as JSON on one line, spaced as the docs' examples are. */
+const jsonLine = (value: object) =>
+  `{ ${Object.entries(value)
+    .map(([key, v]) => `${JSON.stringify(key)}: ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(', ')}]` : JSON.stringify(v)}`)
+    .join(', ')} }`;
+
+/** The example of docs/metrics.md: a channel of the shop's own before the default rules. */
+const CHANNELS_EXAMPLE: readonly ChannelRule[] = [{ channel: 'affiliates', sources: ['awin', 'impact'], mediums: ['affiliate'] }, ...defaultChannelRules];
+
+/** "Channel rules": the default table, generated from the rules themselves, and the config's `channels`. */
+function channelRulesSection(): string[] {
+  return [
+    '## Channel rules',
+    '',
+    'The channel of an order and of a GA4 row (`channel` in `kpi_channel_daily` and `clv_summary`, the channel of an order in',
+    '`core.orders`, of a session in `core.traffic`) is the `channel` of the first rule, in order, whose conditions all hold;',
+    `\`${FALLBACK_CHANNEL}\` when none does. What a rule reads:`,
+    '',
+    '- **source** and **medium**: for an order, the `utm_source` and `utm_medium` parameters of its landing page\'s URL',
+    '  (`landing_site`; the parameter\'s name in any case, its value decoded and trimmed, an empty value counting as none); for a',
+    '  GA4 row, its `sessionSource` and `sessionMedium` (GA4\'s `(direct)`, `(none)` and `(not set)` count as none).',
+    '- **the referrer\'s host**: for an order, the host of its `referring_site` (lower-cased, without scheme, user or port, and',
+    '  read without a scheme too: `www.google.com/search`); a GA4 row has none.',
+    '',
+    'The default rules:',
+    '',
+    '| # | when | channel |',
+    '| --- | --- | --- |',
+    ...defaultChannelRules.map((rule, i) => `| ${i + 1} | ${cell(ruleInWords(rule))} | \`${rule.channel}\` |`),
+    `| | no rule above | \`${FALLBACK_CHANNEL}\` |`,
+    '',
+    'The config\'s `channels` replaces this table whole: a list of rules, tried in its order, the first that holds giving',
+    'the channel. Each rule names its `channel` (any name) and any of these conditions; a rule holds when every condition it',
+    'names does, and a list holds when one of its values does:',
+    '',
+    '| key | holds when |',
+    '| --- | --- |',
+    '| `sources` | the source is one of the values |',
+    '| `sourceContains` | the source contains one of the values |',
+    '| `mediums` | the medium is one of the values |',
+    '| `referrerHostContains` | the referrer\'s host contains one of the values (`google.` for every Google domain) |',
+    '| `noUtm: true` | there is neither a source nor a medium |',
+    '| `anyReferrer: true` | there is a referrer |',
+    '| `anySourceOrMedium: true` | there is a source or a medium |',
+    '',
+    '- The letters A to Z are compared in any case (`Google` is `google`); the values are lower-cased, so another letter (`é`)',
+    '  matches only where the row has it in lower case.',
+    '- A condition on what a row lacks does not hold: `sources` never matches an order without `utm_source`, and',
+    '  `referrerHostContains` and `anyReferrer` never match a GA4 row.',
+    '- A channel reached two ways takes two rules (`organic_search` above). `false` for a key that takes `true` is the same as',
+    '  leaving it out, and a rule with no condition holds for every row: the rules after it are never reached.',
+    '- Nothing of the defaults is kept: write out the ones you still want. An empty list makes every row `direct`.',
+    '- Ad spend keeps its platform\'s channel, `google_ads` or `meta_ads`, whatever the rules: name the rules of paid traffic so,',
+    '  or `kpi_channel_daily` puts the spend and the orders it brought on different rows.',
+    '- The rules are a setting of the transform: after a change, the next run (or `verite transform`) rebuilds staging and core',
+    '  in full with them, then the metrics; `verite metrics refresh` alone refuses core built with the old ones until then.',
+    '',
+    'An `affiliates` channel for the shop\'s affiliate networks, before the default rules, written out:',
+    '',
+    '```json',
+    '{',
+    '  "channels": [',
+    ...CHANNELS_EXAMPLE.map((rule, i) => `    ${jsonLine(rule)}${i < CHANNELS_EXAMPLE.length - 1 ? ',' : ''}`),
+    '  ]',
+    '}',
+    '```',
+    '',
+  ];
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

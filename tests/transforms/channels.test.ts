@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../../config/schema.ts';
+import { configSchema, type ChannelRule } from '../../config/schema.ts';
 import { channelExpression, defaultChannelRules } from '../../transforms/channels.ts';
 import { models } from '../../transforms/models.ts';
 import { runModels } from '../../transforms/runner.ts';
@@ -39,8 +40,12 @@ const cases: [string | null, string | null, string | null, string][] = [
   [null, null, 'Shop.Example.ORG:8443', 'referral'],
 ];
 
-async function classify(rules = defaultChannelRules) {
-  const values = sql.join(cases.map(([s, m, r], i) => sql`(${i}::int, ${s}::text, ${m}::text, ${r}::text)`));
+async function classify(rules: readonly ChannelRule[] = defaultChannelRules) {
+  return classifyThese(rules, cases);
+}
+
+async function classifyThese(rules: readonly ChannelRule[], rows: readonly (readonly [string | null, string | null, string | null, string])[]) {
+  const values = sql.join(rows.map(([s, m, r], i) => sql`(${i}::int, ${s}::text, ${m}::text, ${r}::text)`));
   const expr = channelExpression(rules, { source: sql`v.s`, medium: sql`v.m`, referrerHost: sql`ops.url_host(v.r)` });
   const res = await sql<{ i: number; channel: string }>`select v.i, ${expr} as channel from (values ${values}) as v(i, s, m, r) order by v.i`.execute(wh.db);
   return res.rows.map((r) => r.channel);
@@ -126,6 +131,33 @@ describe('channel rules', () => {
     expect(compiled.sql.startsWith('(case when')).toBe(true);
     expect(compiled.sql).toContain(`(lower((m) collate "C") collate "default") in ('cpc', 'ppc', 'paid', 'paidsearch', 'paid_search')`);
     expect(compiled.sql).toMatch(/else 'direct' end\)$/);
+  });
+
+  it("docs/metrics.md's example config parses, and adds its affiliates channel before the defaults", async () => {
+    const page = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+    const section = page.slice(page.indexOf('## Channel rules'));
+    const json = /```json\n([\s\S]*?)\n```/.exec(section)![1]!;
+    const rules = configSchema.parse(JSON.parse(json)).channels!;
+    // The defaults follow it: every case of the default table keeps its channel.
+    expect(await classify(rules)).toEqual(cases.map((c) => c[3]));
+    const own: [string | null, string | null, string | null, string][] = [
+      ['AWIN', 'Affiliate', null, 'affiliates'], // the first rule, in any case
+      ['impact', 'affiliate', 'https://www.google.com/', 'affiliates'],
+      ['awin', 'cpc', null, 'other'], // medium not affiliate; awin contains no "google"; a source is there: rule 9
+      ['awin', null, null, 'other'], // no medium: the first rule's `mediums` does not hold
+    ];
+    expect(await classifyThese(rules, own)).toEqual(own.map((c) => c[3]));
+  });
+
+  it('compare A to Z in any case, other letters as the row has them against the value lower-cased (docs/metrics.md)', async () => {
+    const rules = [{ channel: 'press', sources: ['Élysée'] }];
+    // 'Élysée' is lower-cased to 'élysée'; a row's 'É' is not lowered (only A to Z are).
+    const rows: [string | null, string | null, string | null, string][] = [
+      ['élysée', null, null, 'press'],
+      ['ÉLYSÉE', null, null, 'direct'],
+      ['éLYSée', null, null, 'press'],
+    ];
+    expect(await classifyThese(rules, rows)).toEqual(rows.map((c) => c[3]));
   });
 
   it('follow a configured rule table instead of the defaults', async () => {
