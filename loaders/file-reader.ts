@@ -75,13 +75,24 @@ const CR = 0x0d;
  */
 export async function* readRecordsFile(
   path: string,
-  options: { batchSize?: number; mapCsvRow?: CsvRowMapper; format?: FileFormat; sheet?: SheetChoice } = {},
+  options: {
+    batchSize?: number;
+    /** The text a batch holds before it is cut (see {@link BATCH_TEXT_LIMIT}). */
+    batchText?: number;
+    mapCsvRow?: CsvRowMapper;
+    format?: FileFormat;
+    sheet?: SheetChoice;
+    /** Where a CSV's lines that are not UTF-8 are kept until their row is read (a test's seam: it sees what is kept). */
+    utf8Lines?: Utf8Lines;
+  } = {},
 ): AsyncGenerator<unknown[]> {
   const format = options.format ?? formatOf(path);
   if (!format) throw new FileFormatError(path, unknownTypeReason(path));
   const size = options.batchSize ?? 5000;
+  const textLimit = options.batchText ?? BATCH_TEXT_LIMIT;
   const name = basename(path);
   let batch: unknown[] = [];
+  let text = 0;
   const source =
     format === 'xlsx'
       ? workbookRows(path, name, options.sheet)
@@ -89,15 +100,39 @@ export async function* readRecordsFile(
         ? jsonLines(fileBytes(path, format), name)
         : format === 'json'
           ? jsonArrayElements(fileBytes(path, format), path, name)
-          : csvRows(fileBytes(path, format), path, name, options.mapCsvRow);
+          : csvRows(fileBytes(path, format), path, name, options.mapCsvRow, options.utf8Lines);
   for await (const record of source) {
     batch.push(record);
-    if (batch.length >= size) {
+    text += textLength(record);
+    if (batch.length >= size || text >= textLimit) {
       yield batch;
       batch = [];
+      text = 0;
     }
   }
   if (batch.length) yield batch;
+}
+
+/**
+ * The text a batch of records holds, in characters, before it is cut, whatever its count: 5,000
+ * records of up to 16 MiB each ({@link RECORD_LIMITS}) could otherwise make one batch of tens of
+ * gigabytes. A batch reaches the limit with its last record, so it holds at most the limit and
+ * one record.
+ */
+export const BATCH_TEXT_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The characters of a record's text as it is held: a line's or element's text, a CSV row's
+ * values (its fields' text, a number or any other value counted as 8).
+ */
+function textLength(record: unknown): number {
+  if (record instanceof RawText || record instanceof RejectedRecord) return record.text.length;
+  if (!(record instanceof LocatedRecord)) return 0;
+  let length = 0;
+  for (const value of Object.values(record.value)) {
+    length += typeof value === 'string' ? value.length : value !== null && typeof value === 'object' ? JSON.stringify(value).length : 8;
+  }
+  return length;
 }
 
 /**
@@ -454,8 +489,8 @@ async function* jsonArrayElements(chunks: AsyncIterable<Buffer>, path: string, n
  * line is quarantined instead of read with replacement characters. Whole chunks are checked
  * at once; only a chunk that fails is looked at line by line.
  */
-class Utf8Lines {
-  /** Line number → the reason. */
+export class Utf8Lines {
+  /** Line number → the reason, for the lines whose row is not read yet ({@link Utf8Lines.forget}). */
   readonly bad = new Map<number, string>();
   private carry = Buffer.alloc(0);
   private line = 1;
@@ -483,6 +518,18 @@ class Utf8Lines {
   /** At the end of the stream: a character cut short there. */
   end(): void {
     if (this.carry.length) this.bad.set(this.line, notUtf8(this.carry, 'line', 0));
+  }
+
+  /**
+   * Lets go of the reasons of lines up to `line`, once the row ending there is read: a file of
+   * a million Latin-1 lines would otherwise keep a million reasons. Lines are marked in order,
+   * so the ones to go are the first ones kept.
+   */
+  forget(line: number): void {
+    for (const marked of this.bad.keys()) {
+      if (marked > line) return;
+      this.bad.delete(marked);
+    }
   }
 }
 
@@ -876,8 +923,13 @@ function titleLinesSkipped(head: Buffer, start: number, line: number): { text: s
   return undefined;
 }
 
-async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: string, map?: CsvRowMapper): AsyncGenerator<LocatedRecord | RejectedRecord> {
-  const utf8 = new Utf8Lines();
+async function* csvRows(
+  chunks: AsyncIterable<Buffer>,
+  path: string,
+  name: string,
+  map?: CsvRowMapper,
+  utf8 = new Utf8Lines(),
+): AsyncGenerator<LocatedRecord | RejectedRecord> {
   const reader = chunks[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headBytes = 0;
@@ -927,6 +979,7 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: strin
     for await (const { record: values, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
         header = csvHeader(values, path);
+        utf8.forget(info.lines);
         continue;
       }
       // `lines` is where the row ends; a quoted value may span several lines.
@@ -941,6 +994,8 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, path: string, name: strin
       }
       let invalid: string | undefined;
       for (let l = first; l <= info.lines && !invalid; l++) invalid = utf8.bad.get(l);
+      // Lines before the row (blank ones, which the parser skips) and the row's own are read now.
+      utf8.forget(info.lines);
       if (invalid) {
         yield new RejectedRecord(JSON.stringify(row), invalid, location);
         continue;

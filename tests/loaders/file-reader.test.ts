@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import writeXlsxFile from 'write-excel-file/node';
-import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile, workbookFit, zipUnpackedSize } from '../../loaders/file-reader.ts';
+import { checkFileFormat, fileColumns, FileFormatError, readRecordsFile, Utf8Lines, workbookFit, zipUnpackedSize } from '../../loaders/file-reader.ts';
 import { LocatedRecord, RawText, RejectedRecord } from '../../loaders/raw-text.ts';
 
 let dir: string;
@@ -184,6 +184,53 @@ describe('reading an import file', () => {
       { rejected: expect.stringMatching(/^not valid UTF-8 text \(byte 0xe9 at byte 7 of the line\)/), at: 'latin1.csv:5' },
       { value: { sku: 'C3', title: 'ok' }, at: 'latin1.csv:6' },
     ]);
+  });
+
+  it('bounded memory: the reason of a line that is not UTF-8 is let go once its row is read, and each row still gets its own line\'s reason', async () => {
+    // Lines 2, 3, 6 and 7 each hold "é" as Latin-1 writes it (0xE9); line 4 is blank, line 5 a good row.
+    const latin = (text: string) => Buffer.concat([Buffer.from(text), Buffer.from([0xe9]), Buffer.from('\n')]);
+    const path = file(
+      'latin1-many.csv',
+      Buffer.concat([Buffer.from('sku,city\n'), latin('A,Mont'), latin('B,Gen'), Buffer.from('\nC,ok\n'), latin('D,Orl'), latin('E,Nimes ')]),
+    );
+    const lines = new Utf8Lines();
+    const seen: { at: unknown; kept: number[]; reason?: string }[] = [];
+    for await (const [record] of readRecordsFile(path, { batchSize: 1, utf8Lines: lines })) {
+      const r = shape(record);
+      seen.push({ at: r.at, kept: [...lines.bad.keys()], ...(r.rejected ? { reason: String(r.rejected).slice(0, 46) } : {}) });
+    }
+    // The file is one read: lines 2, 3, 6 and 7 are marked at once. After each row, those up to
+    // its line are gone: after line 2, {3, 6, 7}; after 3, {6, 7}; after 5, {6, 7}; after 6, {7}; after 7, none.
+    // 0xE9 follows "A,Mont" (6 bytes): byte 7 of line 2; "B,Gen" and "D,Orl" (5): byte 6; "E,Nimes " (8): byte 9.
+    expect(seen).toEqual([
+      { at: 'latin1-many.csv:2', kept: [3, 6, 7], reason: 'not valid UTF-8 text (byte 0xe9 at byte 7 of t' },
+      { at: 'latin1-many.csv:3', kept: [6, 7], reason: 'not valid UTF-8 text (byte 0xe9 at byte 6 of t' },
+      { at: 'latin1-many.csv:5', kept: [6, 7] },
+      { at: 'latin1-many.csv:6', kept: [7], reason: 'not valid UTF-8 text (byte 0xe9 at byte 6 of t' },
+      { at: 'latin1-many.csv:7', kept: [], reason: 'not valid UTF-8 text (byte 0xe9 at byte 9 of t' },
+    ]);
+  });
+
+  it('bounded memory: a batch is cut at its text limit as well as at its count of records', async () => {
+    // Lines of {"id":N,"x":"…"}: 15 characters around the padding (with a one-digit id).
+    const line = (id: number, pad: number) => `{"id":${id},"x":"${'a'.repeat(pad)}"}`;
+    // Texts of 40, 30, 50, 20, 10 and 45 characters: paddings of 25, 15, 35, 5 and 30, and {"id":555}.
+    const texts = [line(1, 25), line(2, 15), line(3, 35), line(4, 5), '{"id":555}', line(6, 30)];
+    expect(texts.map((t) => t.length)).toEqual([40, 30, 50, 20, 10, 45]);
+    const path = file('sized.jsonl', texts.map((t) => `${t}\n`).join(''));
+    const batches: number[][] = [];
+    for await (const batch of readRecordsFile(path, { batchText: 64 })) batches.push(batch.map((r) => (r as RawText).text.length));
+    // A batch is cut once its text reaches 64: 40 + 30 = 70; 50 + 20 = 70; 10 + 45 = 55, the end.
+    expect(batches).toEqual([[40, 30], [50, 20], [10, 45]]);
+    // The count still cuts first where it comes first: 3 records, 40 + 30 + 50 = 120 under 1,000.
+    const counted: number[] = [];
+    for await (const batch of readRecordsFile(path, { batchText: 1000, batchSize: 3 })) counted.push(batch.length);
+    expect(counted).toEqual([3, 3]);
+    // A CSV row counts its values: "ab" and "cdef" are 6, so rows of 6 make batches of 2 at a limit of 12.
+    const csv = file('sized.csv', 'k,v\nab,cdef\nab,cdef\nab,cdef\n');
+    const rows: number[] = [];
+    for await (const batch of readRecordsFile(csv, { batchText: 12 })) rows.push(batch.length);
+    expect(rows).toEqual([2, 1]);
   });
 
   it('issue 17: a character split between two reads of the file is not taken for bad UTF-8', async () => {
