@@ -278,7 +278,11 @@ function duration(ms: number): string {
   return `${Number((ms / 3_600_000).toFixed(1))} h`;
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',
+  // A body cut short of its Content-Length (a connection closed mid-answer): asked for again.
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
 
 export function defaultRetryable(error: unknown): { retry: boolean; retryAfterMs?: number; status?: number } {
   if (error instanceof RetryableError) return { retry: true, retryAfterMs: error.retryAfterMs, status: error.status };
@@ -317,7 +321,67 @@ export interface HttpRequest {
    * default handling. Also the place to read usage headers.
    */
   inspect?: (answer: { status: number; headers: Headers; text: string }) => RetryableError | undefined;
+  /**
+   * The most bytes of a successful answer's body that are read, counted decompressed (default
+   * {@link MAX_BODY_BYTES}); past it the request is aborted and fails. A call whose answers can
+   * be larger says so here.
+   */
+  maxBodyBytes?: number;
 }
+
+/**
+ * The most of one answer's body {@link httpRequest} reads, decompressed: 64 MiB. The answers
+ * verite asks for are far smaller (a Shopify GraphQL page, bounded by its query cost, and 500
+ * rows of a Meta insights report are a few megabytes; the ECB's whole history is under 20 MB);
+ * a body past it is a server or a proxy gone wrong, or a small gzip answer that inflates to gigabytes, and would
+ * otherwise be held whole (and fail as a string too long for V8 past 512 MiB).
+ */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** What is kept of the body of an answer that is an error (4xx, 5xx), for its message: 64 KiB; the rest is not read. */
+export const ERROR_BODY_BYTES = 64 * 1024;
+
+/** `64 MiB`, `64 KiB`, `900 bytes`. */
+function byteSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * An answer's body as text, read as it comes with a running count of its bytes (decompressed,
+ * as fetch gives them): past `limit`, the body is cancelled, which aborts the request, and
+ * `over` says what then: an error to fail with, or none to keep the text read so far.
+ */
+async function bodyText(res: Response, limit: number, over: () => Error | undefined): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (bytes + value.length > limit) {
+        const error = over();
+        if (error) throw error;
+        parts.push(decoder.decode(value.subarray(0, limit - bytes), { stream: true }));
+        break;
+      }
+      bytes += value.length;
+      parts.push(decoder.decode(value, { stream: true }));
+    }
+    parts.push(decoder.decode());
+    return parts.join('');
+  } finally {
+    // Read to its end, this does nothing; cut short (the limit, an error), the rest is not waited for.
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Whether an answer's status is a success, whose body is read whole (up to its limit), not an error's first bytes. */
+const succeeded = (status: number) => status >= 200 && status < 300;
 
 export interface HttpResponse<T = unknown> {
   status: number;
@@ -327,20 +391,32 @@ export interface HttpResponse<T = unknown> {
 
 /**
  * One HTTP request with the retry policy; parses JSON bodies. 429 and 5xx are retried,
- * honouring Retry-After; any other non-2xx throws at once with the body quoted.
+ * honouring Retry-After; any other non-2xx throws at once with the body quoted. A successful
+ * answer's body is read up to `req.maxBodyBytes` ({@link MAX_BODY_BYTES}), an error's first
+ * {@link ERROR_BODY_BYTES} only.
  */
 export async function httpRequest<T = unknown>(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse<T>> {
   const policy = { ...DEFAULT_RETRY, ...ctx.retry };
   const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
   const context: HttpContext = { ...ctx, request: describe, host: ctx.host ?? hostOf(req.url) };
+  const limit = req.maxBodyBytes ?? MAX_BODY_BYTES;
   return withRetry(context, async () => {
     const deadline = sleepers.deadline(policy.timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline.signal]) : deadline.signal;
     let res: Response;
     let text: string;
     try {
-      res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
-      text = await res.text();
+      const answer = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
+      res = answer;
+      // Past the limit it fails for good: the same page asked again would be as large. The host
+      // is named, never the URL, whose query may hold a token.
+      const tooLarge = () =>
+        new ExtractError(
+          `the answer from ${context.host ?? 'the server'} is larger than ${byteSize(limit)} (decompressed), the most verite reads of one answer; the request was aborted`,
+          { ...pickContext(context), status: answer.status },
+          { permanent: true },
+        );
+      text = succeeded(answer.status) ? await bodyText(answer, limit, tooLarge) : await bodyText(answer, ERROR_BODY_BYTES, () => undefined);
     } catch (error) {
       if (deadline.signal.aborted && !ctx.signal?.aborted) throw new RetryableError(`no answer within ${duration(policy.timeoutMs)} (the request's time-out)`, undefined, undefined, { cause: error });
       throw error;
@@ -425,6 +501,12 @@ export class RateLimiter {
  * Downloads a (possibly large) answer body into a file with the retry policy: 429 and 5xx are
  * retried honouring Retry-After, each attempt starts the file over, and the body is streamed,
  * never held in memory. `timeoutMs` bounds one attempt (default 30 minutes, for exports).
+ *
+ * What is written has no bound: the file it serves, a Shopify bulk export, is the shop's data
+ * for the window, many gigabytes for a large shop's history, with no size to check it against
+ * beforehand. A body cut short of its Content-Length fails the attempt (fetch says the other
+ * side closed), which is retried. An error's body is kept for its message up to
+ * {@link ERROR_BODY_BYTES}.
  */
 export async function httpDownload(ctx: HttpContext, req: HttpRequest & { timeoutMs?: number }, file: string): Promise<{ status: number; bytes: number }> {
   const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
@@ -436,7 +518,7 @@ export async function httpDownload(ctx: HttpContext, req: HttpRequest & { timeou
     try {
       const res = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
       if (res.status === 429 || res.status >= 500 || res.status < 200 || res.status >= 300 || !res.body) {
-        const text = await res.text();
+        const text = await bodyText(res, ERROR_BODY_BYTES, () => undefined);
         if (res.status === 429 || res.status >= 500) {
           throw new RetryableError(`HTTP ${res.status}: ${truncate(text)}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
         }

@@ -1,7 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { httpRequest, maxRetryAfterMs, networkFailure, RateLimiter, type HttpContext, type LimiterClock } from '../../lib/http.ts';
+import { httpDownload, HttpStatusError, httpRequest, maxRetryAfterMs, networkFailure, RateLimiter, type HttpContext, type LimiterClock } from '../../lib/http.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';
 
@@ -168,6 +172,108 @@ describe('httpRequest against a local server', () => {
     expect(error.message).toBe('[shop_test.orders, GET /v1/charges, HTTP 401] HTTP 401: {"error":"invalid api key"}');
     expect(error.permanent).toBe(true);
     expect(waits).toEqual([]);
+  });
+});
+
+/**
+ * Sends `chunk` `times` times, as fast as the client reads;
+ * resolves with whether the answer was sent to its end (false: the client went away before).
+ */
+function chunked(res: ServerResponse, chunk: Buffer, times: number): Promise<boolean> {
+  const closed = new Promise<boolean>((resolve) => res.once('close', () => resolve(res.writableFinished)));
+  let sent = 0;
+  const write = (): void => {
+    while (!res.destroyed && sent < times) {
+      sent++;
+      if (!res.write(chunk)) return void res.once('drain', write);
+    }
+    if (!res.destroyed) res.end();
+  };
+  write();
+  return closed;
+}
+
+describe('bounded memory: the bytes of an answer read', () => {
+  const MiB = 1024 * 1024;
+
+  it('aborts a successful answer past maxBodyBytes, naming the host and the limit, never the query with its token', async () => {
+    let finished: Promise<boolean> | undefined;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // 512 chunks of 64 KiB: 32 MiB, past the 1 MiB asked for, and more than the sockets between hold.
+      finished = chunked(res, Buffer.alloc(64 * 1024, 0x20), 512);
+    };
+    const host = base.replace('http://', '');
+    const error = await failure(httpRequest(ctx({ attempts: 3 }), { url: `${base}/pages?access_token=SECRET-TOKEN&page=2`, maxBodyBytes: MiB }));
+    expect(error.message).toBe(`[shop_test.orders, GET /pages, HTTP 200] the answer from ${host} is larger than 1 MiB (decompressed), the most verite reads of one answer; the request was aborted`);
+    expect(error.message).not.toContain('SECRET');
+    // Asked once: the same page would be as large again, in this run or the stream's next attempt.
+    expect(arrivals).toHaveLength(1);
+    expect(error.permanent).toBe(true);
+    // The request was aborted: the server saw its client go before the answer ended.
+    expect(await finished).toBe(false);
+  });
+
+  it('reads an answer of exactly maxBodyBytes whole', async () => {
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('a'.repeat(MiB));
+    const res = await httpRequest<string>(ctx({ attempts: 1 }), { url: `${base}/exact`, maxBodyBytes: MiB });
+    expect(res.body.length).toBe(MiB);
+  });
+
+  it('counts a gzip answer by its bytes inflated: 65 MiB of blanks sent as about 65 KiB pass the 64 MiB limit of one answer', async () => {
+    // [ + 65 MiB of blanks + ]: 65 MiB + 2 bytes inflated, over the default 64 MiB.
+    const bomb = gzipSync(Buffer.concat([Buffer.from('['), Buffer.alloc(65 * MiB, 0x20), Buffer.from(']')]), { level: 9 });
+    expect(bomb.length).toBeLessThan(MiB);
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length }).end(bomb);
+    const error = await failure(httpRequest(ctx({ attempts: 1 }), { url: `${base}/bomb` }));
+    expect(error.message).toMatch(/^\[shop_test\.orders, GET \/bomb, HTTP 200\] the answer from 127\.0\.0\.1:\d+ is larger than 64 MiB \(decompressed\), the most verite reads of one answer; the request was aborted$/);
+  });
+
+  it('keeps the first 64 KiB of an error\'s body for its message, and reads no more of it', async () => {
+    let finished: Promise<boolean> | undefined;
+    handler = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      // 512 chunks of 64 KiB: 32 MiB, more than the sockets between hold.
+      finished = chunked(res, Buffer.alloc(64 * 1024, 0x65), 512);
+    };
+    const error = await failure(httpRequest(ctx({ attempts: 1 }), { url: `${base}/bad` }));
+    const status = error.cause as HttpStatusError;
+    expect(status).toBeInstanceOf(HttpStatusError);
+    // 64 KiB = 65,536 bytes of "e"; the message quotes 300 of them.
+    expect(status.body).toBe('e'.repeat(65_536));
+    expect(error.message).toBe(`[shop_test.orders, GET /bad, HTTP 400] HTTP 400: ${'e'.repeat(300)}…`);
+    expect(await finished).toBe(false);
+  });
+
+  it('a download: an error\'s body is kept up to 64 KiB; a body cut short of its Content-Length is asked for again, the file started over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verite-download-'));
+    try {
+      const file = join(dir, 'export.jsonl');
+      let finished: Promise<boolean> | undefined;
+      handler = (_req, res) => {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        finished = chunked(res, Buffer.alloc(64 * 1024, 0x65), 512);
+      };
+      const error = await failure(httpDownload(ctx({ attempts: 1 }), { url: `${base}/gone.jsonl` }, file));
+      expect((error.cause as HttpStatusError).body).toBe('e'.repeat(65_536));
+      expect(await finished).toBe(false);
+
+      // 20 bytes promised: the first answer sends 10 and closes, the second all 20.
+      const body = '{"id":11}\n{"id":22}\n';
+      expect(body.length).toBe(20);
+      handler = (_req, res, n) => {
+        res.writeHead(200, { 'content-length': 20 });
+        if (n === 1) res.write(body.slice(0, 10), () => res.destroy());
+        else res.end(body);
+      };
+      arrivals = [];
+      const done = await httpDownload(ctx({ attempts: 2 }), { url: `${base}/export.jsonl` }, file);
+      expect(arrivals).toHaveLength(2);
+      expect(done).toEqual({ status: 200, bytes: 20 });
+      expect(readFileSync(file, 'utf8')).toBe(body);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
