@@ -14,15 +14,31 @@ export interface TableOptions {
 export function formatTable(rows: Record<string, unknown>[], columns?: string[], options: TableOptions = {}): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
   if (cols.length === 0) return '(no rows)\n';
+  const layout = tableLayout(cols, rows, options);
+  return `${layout.head}${rows.map((r) => `${layout.line(r)}\n`).join('')}${tableFoot(rows.length)}`;
+}
+
+/**
+ * How a table lays out its lines: each column as wide as its name and its widest value among
+ * `rows`, right-aligned when every one of those values is a number. A long result is laid out
+ * from its first rows (`verite query` reads it a batch at a time): a wider value further down
+ * pushes its own line out, never hidden or cut.
+ */
+export function tableLayout(cols: string[], rows: Record<string, unknown>[], options: TableOptions = {}): { head: string; line: (row: Record<string, unknown>) => string } {
   const kinds = options.kinds ?? {};
   const shown = (value: unknown, kind: DisplayKind | undefined) =>
     kind && (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') ? displayNumber(value, kind) : cell(value);
-  const cells = rows.map((r) => cols.map((c) => shown(r[c], kinds[c])));
+  const cellsOf = (r: Record<string, unknown>) => cols.map((c) => shown(r[c], kinds[c]));
+  const cells = rows.map(cellsOf);
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const numeric = cols.map((_, i) => cells.length > 0 && cells.every((row) => row[i] === '' || /^-?[\d.,]+%?$/.test(row[i]!)));
   const line = (values: string[]) => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
-  const out = [line(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
-  return `${out.join('\n')}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
+  return { head: `${line(cols)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`, line: (row) => line(cellsOf(row)) };
+}
+
+/** A table's last line: how many rows it has. */
+export function tableFoot(count: number): string {
+  return `(${count} row${count === 1 ? '' : 's'})\n`;
 }
 
 export function cell(value: unknown): string {
@@ -59,8 +75,23 @@ export function csvCell(value: unknown, options: { number?: boolean; raw?: boole
 /** RFC 4180 CSV, text cells that would start a formula neutralised ({@link csvCell}). */
 export function formatCsv(rows: Record<string, unknown>[], columns?: string[], options: CsvOptions = {}): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
-  const esc = (v: unknown, column?: string) => csvCell(v, { number: column !== undefined && options.numbers?.has(column), raw: options.raw });
-  return [cols.map((c) => esc(c)).join(','), ...rows.map((r) => cols.map((c) => esc(r[c], c)).join(','))].join('\n') + '\n';
+  return [csvLine(cols, undefined, options), ...rows.map((r) => csvLine(cols.map((c) => r[c]), cols, options))].join('\n') + '\n';
+}
+
+/**
+ * One line of RFC 4180 CSV (without its line break), each value a {@link csvCell}: a value
+ * holding a comma, a quote or a line break is quoted, a text cell that would start a formula
+ * neutralised. `columns` names the values, to tell the numeric columns' ({@link CsvOptions}).
+ * The header (the column names, without `columns`) is text like any other cell.
+ */
+export function csvLine(values: unknown[], columns?: readonly string[], options: CsvOptions = {}): string {
+  return values
+    .map((v, i) => {
+      if (columns === undefined) return csvCell(v, { raw: options.raw });
+      const column = columns[i]!;
+      return csvCell(v, { number: options.numbers?.has(column), raw: options.raw });
+    })
+    .join(',');
 }
 
 /** JSON's number grammar (RFC 8259): what PostgreSQL's numeric text is, NaN and Infinity aside. */
@@ -73,6 +104,11 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
  * "-Infinity". Every other value as JSON.stringify writes it.
  */
 export function formatJson(rows: Record<string, unknown>[], numbers: ReadonlySet<string> = new Set()): string {
+  return `[${rows.map((r) => jsonRow(r, numbers)).join(',')}]\n`;
+}
+
+/** One row of {@link formatJson}: an object, the `numbers` columns as JSON numbers. */
+export function jsonRow(row: Record<string, unknown>, numbers: ReadonlySet<string> = new Set()): string {
   const value = (column: string, v: unknown): string => {
     if (numbers.has(column) && v !== null && v !== undefined) {
       const text = String(v);
@@ -80,5 +116,5 @@ export function formatJson(rows: Record<string, unknown>[], numbers: ReadonlySet
     }
     return JSON.stringify(v ?? null);
   };
-  return `[${rows.map((r) => `{${Object.entries(r).map(([c, v]) => `${JSON.stringify(c)}:${value(c, v)}`).join(',')}}`).join(',')}]\n`;
+  return `{${Object.entries(row).map(([c, v]) => `${JSON.stringify(c)}:${value(c, v)}`).join(',')}}`;
 }

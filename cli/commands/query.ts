@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import pg from 'pg';
 import { UsageError } from '../../lib/errors.ts';
 import { didYouMean, similarNames } from '../../lib/names.ts';
+import { CURSOR_FETCH_ROWS } from '../../warehouse/cursor.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
-import { formatCsv, formatJson, formatTable, type DisplayKind } from '../format.ts';
+import { csvLine, cell, jsonRow, tableFoot, tableLayout, type DisplayKind } from '../format.ts';
+import { OutputWriter } from '../output.ts';
 import { catalogEntries } from '../../metrics/definitions/index.ts';
 
 /** What a statement given to `verite query` may begin with: reading, never changing anything. */
@@ -16,12 +18,16 @@ const READING = ['select', 'with', 'values', 'table', 'explain', 'show'];
  * PostgreSQL yet act outside the database, such as `COPY … TO PROGRAM` or a `DO` block.
  */
 function readingStatementProblem(text: string): string | null {
-  // Leading comments and parentheses are not the statement's first word.
-  const start = text.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
-  const word = /^[a-z]+/i.exec(start)?.[0]?.toLowerCase();
+  const word = firstWord(text);
   if (!word) return 'expected a query (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN)';
   if (!READING.includes(word)) return `only a query can run here (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN), not ${word.toUpperCase()}`;
   return null;
+}
+
+/** A statement's first word, in lower case (leading comments and parentheses are not it); undefined when it has none. */
+function firstWord(text: string): string | undefined {
+  const start = text.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
+  return /^[a-z]+/i.exec(start)?.[0]?.toLowerCase();
 }
 
 /** Type OIDs of the number types: int2, int4, int8, oid, float4, float8, numeric. */
@@ -124,6 +130,98 @@ export function timeoutSeconds(value: string): number {
   return seconds;
 }
 
+export type QueryFormat = 'table' | 'json' | 'csv';
+
+/** What a cursor can read (DECLARE … CURSOR FOR takes a SELECT or VALUES); EXPLAIN and SHOW are read whole (a few rows). */
+const THROUGH_A_CURSOR = ['select', 'with', 'values', 'table'];
+
+/**
+ * The rows of one reading statement, a batch at a time: through a cursor (`DECLARE … CURSOR`,
+ * `FETCH n`) in the client's open transaction, so a result of millions of rows is never held
+ * whole; EXPLAIN and SHOW, and a statement the cursor does not take (a data-modifying WITH,
+ * `SELECT … INTO`), whole as one batch, as the server answers them, so its own words and the
+ * place in its text are said of it. `timeoutMs` bounds the time the server spends on the
+ * statement: each fetch gets what the ones before it left, so a reader that pauses (a pipe into
+ * `less`) takes none of it.
+ */
+async function* statementBatches(client: pg.ClientBase, text: string, options: { rows: number; timeoutMs: number }): AsyncGenerator<pg.QueryResult> {
+  const word = firstWord(text) ?? '';
+  // The extended protocol takes exactly one statement: "commit; create table …" is refused by the
+  // server before anything runs. Numbers come back as the server's text, every digit kept.
+  const whole = { text, queryMode: 'extended', types: NUMBERS_AS_TEXT } as pg.QueryConfig;
+  if (!THROUGH_A_CURSOR.includes(word)) {
+    yield await client.query(whole);
+    return;
+  }
+  // Planned for every row, as the statement alone would be, not for the first tenth of them.
+  await client.query('set local cursor_tuple_fraction = 1');
+  await client.query('savepoint verite_declare');
+  try {
+    await client.query({ text: `declare verite_query no scroll cursor for\n${text}`, queryMode: 'extended' } as pg.QueryConfig);
+    // The cursor stays; the statement runs in the transaction itself, not in a subtransaction.
+    await client.query('release savepoint verite_declare');
+  } catch {
+    // Refused by DECLARE: the statement alone says why in its own words (its place in the text is not shifted by DECLARE's).
+    await client.query('rollback to savepoint verite_declare');
+    yield await client.query(whole);
+    return;
+  }
+  let spent = 0;
+  for (;;) {
+    await client.query(`set local statement_timeout = ${Math.max(1, Math.round(options.timeoutMs - spent))}`);
+    const started = performance.now();
+    const result = await client.query({ text: `fetch ${options.rows} from verite_query`, types: NUMBERS_AS_TEXT } as pg.QueryConfig);
+    spent += performance.now() - started;
+    yield result;
+    if (result.rows.length < options.rows) return;
+  }
+}
+
+/**
+ * Runs one reading statement on `client` (in its open transaction) and writes its rows to `out`
+ * as they are fetched, `rows` at a time (default {@link CURSOR_FETCH_ROWS}): CSV and JSON row by
+ * row, a table laid out from its first batch (its widths and alignment; a wider value further
+ * down pushes its own line out). Each batch is one write, which waits while the reader is slow.
+ */
+export async function printQuery(
+  client: pg.ClientBase,
+  text: string,
+  format: QueryFormat,
+  out: OutputWriter,
+  options: { rows?: number; timeoutMs?: number; rawCsv?: boolean } = {},
+): Promise<void> {
+  let layout: ReturnType<typeof tableLayout> | undefined;
+  let columns: string[] | undefined;
+  let numbers: Set<string> = new Set();
+  let count = 0;
+  for await (const result of statementBatches(client, text, { rows: options.rows ?? CURSOR_FETCH_ROWS, timeoutMs: options.timeoutMs ?? 60_000 })) {
+    const rows = (result.rows ?? []) as Record<string, unknown>[];
+    if (columns === undefined) {
+      const fields = result.fields ?? [];
+      columns = fields.map((f) => f.name);
+      numbers = new Set(fields.filter((f) => NUMBER_TYPES.has(f.dataTypeID)).map((f) => f.name));
+      if (format === 'csv') await out.write(`${csvLine(columns, undefined, { raw: options.rawCsv })}\n`);
+      else if (format === 'json') await out.write('[');
+      else if (columns.length === 0) await out.write('(no rows)\n');
+      else {
+        layout = tableLayout(columns, rows, { kinds: displayKinds(fields) });
+        await out.write(layout.head);
+      }
+    }
+    const cols = columns;
+    let piece: string;
+    if (format === 'csv') piece = rows.map((r) => `${csvLine(cols.map((c) => r[c]), cols, { numbers, raw: options.rawCsv })}\n`).join('');
+    else if (format === 'json') piece = rows.map((r, i) => `${count + i === 0 ? '' : ','}${jsonRow(r, numbers)}`).join('');
+    else piece = layout ? rows.map((r) => `${layout!.line(r)}\n`).join('') : '';
+    count += rows.length;
+    await out.write(piece);
+    // The reader went away (`| head`): nothing more is read.
+    if (out.closed) return;
+  }
+  if (format === 'json') await out.write(']\n');
+  else if (format === 'table' && layout) await out.write(tableFoot(count));
+}
+
 export function registerQuery(program: Command): void {
   program
     .command('query')
@@ -144,22 +242,20 @@ export function registerQuery(program: Command): void {
           // A server that goes away while the query runs fails the query, never the process: the
           // pool gives every client an 'error' listener (warehouse/connection.ts).
           const client = await warehouse.pool.connect();
+          const out = new OutputWriter();
           try {
             // Read-only for the session too: a statement that ends the transaction (COMMIT) or
             // tries to change its mode leaves nothing writable behind it.
             await client.query('set session characteristics as transaction read only');
             await client.query('begin transaction read only');
-            await client.query(`set local statement_timeout = ${Math.round(timeout * 1000)}`);
-            // The extended protocol takes exactly one statement: "commit; create table …" is refused
-            // by the server before anything runs. Numbers come back as the server's text, every digit kept.
-            const result: pg.QueryResult = await client.query({ text, queryMode: 'extended', types: NUMBERS_AS_TEXT } as pg.QueryConfig);
+            const timeoutMs = Math.round(timeout * 1000);
+            await client.query(`set local statement_timeout = ${timeoutMs}`);
+            // The rows are fetched as the output is read: a reader that takes its time (a pipe
+            // into less) keeps the transaction open meanwhile, which is not a session left idle.
+            await client.query('set local idle_in_transaction_session_timeout = 0');
+            await printQuery(client, text, opts.format as QueryFormat, out, { timeoutMs, rawCsv: opts.rawCsv });
             await client.query('commit');
-            const fields = result.fields ?? [];
-            const columns = fields.map((f) => f.name);
-            const rows = (result.rows ?? []) as Record<string, unknown>[];
-            if (opts.format === 'json') process.stdout.write(formatJson(rows, new Set(fields.filter((f) => NUMBER_TYPES.has(f.dataTypeID)).map((f) => f.name))));
-            else if (opts.format === 'csv') process.stdout.write(formatCsv(rows, columns, { numbers: new Set(fields.filter((f) => NUMBER_TYPES.has(f.dataTypeID)).map((f) => f.name)), raw: opts.rawCsv }));
-            else process.stdout.write(formatTable(rows, columns, { kinds: displayKinds(fields) }));
+            out.end();
             return EXIT.ok;
           } catch (error) {
             await client.query('rollback').catch(() => undefined);

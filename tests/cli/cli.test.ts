@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { printQuery, type QueryFormat } from '../../cli/commands/query.ts';
+import { OutputWriter } from '../../cli/output.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -213,6 +216,49 @@ describe('verite query', () => {
     const option = await runCli(['query', '--formatt', 'json', 'select 1'], { env });
     expect(option.code).toBe(2);
     expect(option.stderr).toMatch(/^error: unknown option '--formatt'/);
+  });
+
+  it('bounded memory: reads the result through a cursor a batch at a time and writes each batch as it comes, waiting for the reader', async () => {
+    /** What `printQuery` writes, piece by piece, to a reader that takes each piece a turn of the event loop later. */
+    const printed = async (sql: string, format: QueryFormat, rows: number) => {
+      const pieces: string[] = [];
+      // What the stream still held each time a piece was written: 0 when the writer waited for the reader.
+      const waiting: number[] = [];
+      const sink = new Writable({
+        highWaterMark: 1,
+        write(chunk, _encoding, done) {
+          pieces.push(String(chunk));
+          setImmediate(done);
+        },
+      });
+      const write = sink.write.bind(sink) as (chunk: string) => boolean;
+      sink.write = ((chunk: string) => {
+        waiting.push(sink.writableLength);
+        return write(chunk);
+      }) as typeof sink.write;
+      const client = await wh.pool.connect();
+      try {
+        await client.query('begin transaction read only');
+        await printQuery(client, sql, format, new OutputWriter(sink), { rows });
+        await client.query('commit');
+      } finally {
+        client.release(true);
+      }
+      expect(waiting.every((n) => n === 0)).toBe(true);
+      return pieces;
+    };
+    const five = 'select g as n from generate_series(1, 5) g';
+    // Fetched 2 at a time: 1 2 | 3 4 | 5, each batch one piece after the header.
+    expect(await printed(five, 'csv', 2)).toEqual(['n\n', '1\n2\n', '3\n4\n', '5\n']);
+    expect(await printed(five, 'json', 2)).toEqual(['[', '{"n":1},{"n":2}', ',{"n":3},{"n":4}', ',{"n":5}', ']\n']);
+    // 4 rows fetched 2 at a time: the last fetch has none, and writes nothing.
+    expect((await printed('select g as n from generate_series(1, 4) g', 'csv', 2)).join('')).toBe('n\n1\n2\n3\n4\n');
+    // A table is laid out from its first batch: x is 2 wide (bb), n 2 wide (22) and right-aligned;
+    // cccc, further down, pushes its own line out.
+    const table = await printed("select x, n from (values ('a', 1), ('bb', 22), ('cccc', 3)) v(x, n)", 'table', 2);
+    expect(table.join('')).toBe('x    n\n--  --\na    1\nbb  22\ncccc   3\n(3 rows)\n');
+    // A statement a cursor does not take is read whole, as before: one piece of rows.
+    expect(await printed('show standard_conforming_strings', 'csv', 2)).toEqual(['standard_conforming_strings\n', 'on\n']);
   });
 
   // Audit of issue 2: `verite query` ran its text in the simple protocol, so a second statement
