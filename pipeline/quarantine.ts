@@ -15,6 +15,7 @@ import type { Warehouse } from '../warehouse/connection.ts';
 import type { Database } from '../warehouse/database.ts';
 import { rawTableName } from '../warehouse/tables/raw.ts';
 import { readOnlyReasonOf } from '../warehouse/writable.ts';
+import { declareCursor, fetchBatches, readThroughCursor } from '../warehouse/cursor.ts';
 import { withRunLock } from './lock.ts';
 import { runPipeline, type RunResult } from './run.ts';
 import { finishRun, startRun } from './run-log.ts';
@@ -126,21 +127,79 @@ function reasonPattern(filter: HeldFilter): string | null {
   return filter.reason !== undefined ? `%${filter.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
 }
 
-/** The records set aside that match `filter` but its kind, one row each: source, stream, key and their reasons. */
-function setAsideMatching(filter: HeldFilter) {
+/**
+ * The records set aside that match `filter` but its kind, one row each: source, stream, key and
+ * their reasons; `key` narrows it to that record (read by the index on source, stream and key).
+ */
+function setAsideMatching(filter: HeldFilter, key?: string) {
   const like = reasonPattern(filter);
   return sql`select source, stream, key, string_agg(distinct reason, '; ') as reason, array_agg(distinct model order by model) as models, min(since) as since
       from ops.set_aside
      where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
        and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
+       ${key === undefined ? sql`` : sql`and key = ${key}`}
      group by source, stream, key
     having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}`;
+}
+
+/** The quarantine rows that match `filter` but its kind. */
+function quarantineMatching(filter: HeldFilter) {
+  const like = reasonPattern(filter);
+  return sql`(${filter.source ?? null}::text is null or source = ${filter.source ?? null})
+       and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
+       and (${like}::text is null or reason ilike ${like})`;
+}
+
+/**
+ * The order held records are listed and retried in: by source, stream and reason (as the C
+ * collation orders text, the same on every database), then by id: `q<n>` beside
+ * `source.stream:key` as text, set-aside records by key (a key of digits by its number) and
+ * quarantined ones by number, the order they were quarantined in (q99 before q100).
+ */
+const HELD_ORDER = sql`source collate "C", stream collate "C", reason collate "C",
+  case when row_id is null then source || '.' || stream || ':' else 'q' end collate "C", row_id,
+  case when key ~ '^[0-9]{1,40}$' then lpad(key, 40, '0') else key end collate "C"`;
+
+/** A held record as the listing query gives it. */
+interface HeldRow {
+  kind: HeldKind;
+  source: string;
+  stream: string;
+  key: string | null;
+  row_id: number | string | null;
+  reason: string;
+  models: string[];
+  since: Date;
+  location: string | null;
+}
+
+/** The held records matching `filter`, both kinds in one list ordered by {@link HELD_ORDER}, the first `limit` when given. */
+function heldRecordsQuery(filter: HeldFilter, limit?: number) {
+  return sql<HeldRow>`
+    select kind, source, stream, key, row_id, reason, models, since, location from (
+      select 'set aside' as kind, source, stream, key, null::bigint as row_id, reason, models, since, null::text as location
+        from (${setAsideMatching(filter)}) set_aside
+       where ${filter.kind ?? null}::text is distinct from 'quarantined'
+      union all
+      select 'quarantined', source, stream, null, id, reason, '{}'::text[], quarantined_at, location
+        from ops.quarantine
+       where ${quarantineMatching(filter)}
+         and ${filter.kind ?? null}::text is distinct from 'set aside'
+    ) held
+     order by ${HELD_ORDER}
+     limit ${limit ?? null}`;
+}
+
+function heldRecordOf(r: HeldRow): HeldRecord {
+  if (r.kind === 'quarantined') {
+    return { id: `q${r.row_id}`, kind: 'quarantined', source: r.source, stream: r.stream, key: null, reason: r.reason, models: [], since: r.since, location: r.location };
+  }
+  return { id: `${r.source}.${r.stream}:${r.key}`, kind: 'set aside', source: r.source, stream: r.stream, key: r.key, reason: r.reason, models: r.models, since: r.since, location: `${rawTableName(r.source, r.stream)} key ${r.key}` };
 }
 
 /** How many records are held, per kind and stream, of those matching `filter`. */
 export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}): Promise<{ kind: HeldKind; source: string; stream: string; count: number }[]> {
   refuseEmptyFilter(filter);
-  const like = reasonPattern(filter);
   const rows = await sql<{ kind: HeldKind; source: string; stream: string; count: number }>`
     select 'set aside' as kind, source, stream, count(*)::int as count
       from (${setAsideMatching(filter)}) held
@@ -149,9 +208,7 @@ export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter 
     union all
     select 'quarantined', source, stream, count(*)::int
       from ops.quarantine
-     where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
-       and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
-       and (${like}::text is null or reason ilike ${like})
+     where ${quarantineMatching(filter)}
        and ${filter.kind ?? null}::text is distinct from 'set aside'
      group by source, stream
      order by source, stream, kind`.execute(db);
@@ -159,49 +216,61 @@ export async function countHeldRecords(db: Kysely<Database>, filter: HeldFilter 
 }
 
 /**
- * The held records matching `filter`, by source, stream, reason and key; the first `limit` of
- * them when given (each kind read up to `limit` in the database, so a quarantine of a million
- * rows is not read whole to show a page of it).
+ * The held records matching `filter`, by source, stream, reason and id ({@link HELD_ORDER}); the
+ * first `limit` of them when given, chosen and ordered in the database, so a quarantine of a
+ * million rows is not read whole to show a page of it. For every one of many, {@link readHeldRecords}.
  */
 export async function listHeldRecords(db: Kysely<Database>, filter: HeldFilter = {}, limit?: number): Promise<HeldRecord[]> {
   refuseEmptyFilter(filter);
-  const out: HeldRecord[] = [];
-  const like = reasonPattern(filter);
-  if (filter.kind !== 'quarantined') {
-    const rows = await sql<{ source: string; stream: string; key: string; reason: string; models: string[]; since: Date }>`
-      ${setAsideMatching(filter)}
-       order by source, stream, reason, key
-       limit ${limit ?? null}`.execute(db);
-    for (const r of rows.rows) {
-      out.push({ id: `${r.source}.${r.stream}:${r.key}`, kind: 'set aside', source: r.source, stream: r.stream, key: r.key, reason: r.reason, models: r.models, since: r.since, location: `${rawTableName(r.source, r.stream)} key ${r.key}` });
-    }
+  return (await heldRecordsQuery(filter, limit).execute(db)).rows.map(heldRecordOf);
+}
+
+/**
+ * The held records matching `filter` (the first `limit` when given), in the order of
+ * {@link listHeldRecords}, handed to `read` a batch at a time as a cursor reads them in a
+ * read-only transaction of its own: a list of a million records is never held whole.
+ */
+export async function readHeldRecords<T>(
+  warehouse: Pick<Warehouse, 'db' | 'pool'>,
+  filter: HeldFilter,
+  read: (batches: AsyncIterable<HeldRecord[]>) => Promise<T>,
+  options: { limit?: number; rows?: number } = {},
+): Promise<T> {
+  refuseEmptyFilter(filter);
+  return readThroughCursor(
+    warehouse.pool,
+    heldRecordsQuery(filter, options.limit).compile(warehouse.db),
+    (batches) =>
+      read(
+        (async function* () {
+          for await (const batch of batches) yield (batch.rows as HeldRow[]).map(heldRecordOf);
+        })(),
+      ),
+    { rows: options.rows },
+  );
+}
+
+/** The held record an id names, without its text; undefined when it names none. */
+async function findHeldRecord(db: Kysely<Database>, id: string, parsed: ParsedId): Promise<(HeldRecord & { runId?: string | null; raw?: string }) | undefined> {
+  if (parsed.kind === 'quarantined') {
+    const row = await db.selectFrom('ops.quarantine').selectAll().where('id', '=', parsed.rowId).executeTakeFirst();
+    if (!row) return undefined;
+    return { id, kind: 'quarantined', source: row.source, stream: row.stream, key: null, reason: row.reason, models: [], since: row.quarantined_at, location: row.location, raw: row.raw, runId: row.run_id };
   }
-  if (filter.kind !== 'set aside') {
-    let q = db.selectFrom('ops.quarantine').select(['id', 'source', 'stream', 'reason', 'location', 'quarantined_at']);
-    if (filter.source !== undefined) q = q.where('source', '=', filter.source);
-    if (filter.stream !== undefined) q = q.where('stream', '=', filter.stream);
-    if (like !== null) q = q.where('reason', 'ilike', like);
-    if (limit !== undefined) q = q.limit(limit);
-    const rows = await q.orderBy('source').orderBy('stream').orderBy('reason').orderBy('id').execute();
-    for (const r of rows) {
-      out.push({ id: `q${r.id}`, kind: 'quarantined', source: r.source, stream: r.stream, key: null, reason: r.reason, models: [], since: r.quarantined_at, location: r.location });
-    }
-  }
-  const sorted = out.sort((a, b) => a.source.localeCompare(b.source) || a.stream.localeCompare(b.stream) || a.reason.localeCompare(b.reason) || a.id.localeCompare(b.id, 'en', { numeric: true }));
-  return limit === undefined ? sorted : sorted.slice(0, limit);
+  // That one record, looked up by source, stream and key: never the stream's whole list.
+  const found = await sql<HeldRow>`select 'set aside' as kind, source, stream, key, null as row_id, reason, models, since, null as location
+    from (${setAsideMatching({ source: parsed.source, stream: parsed.stream }, parsed.key)}) held`.execute(db);
+  const row = found.rows[0];
+  return row ? heldRecordOf(row) : undefined;
 }
 
 /** One held record with its text; a {@link UsageError} when the id names none. */
 export async function showHeldRecord(db: Kysely<Database>, id: string): Promise<HeldRecordDetail> {
   const parsed = parseId(id);
-  if (parsed.kind === 'quarantined') {
-    const row = await db.selectFrom('ops.quarantine').selectAll().where('id', '=', parsed.rowId).executeTakeFirst();
-    if (!row) throw new UsageError(`no quarantined record ${id} (see verite quarantine list)`);
-    return { id, kind: 'quarantined', source: row.source, stream: row.stream, key: null, reason: row.reason, models: [], since: row.quarantined_at, location: row.location, raw: row.raw, runId: row.run_id };
-  }
-  const [held] = (await listHeldRecords(db, { source: parsed.source, stream: parsed.stream, kind: 'set aside' })).filter((r) => r.key === parsed.key);
-  if (!held) throw new UsageError(`no set-aside record ${id} (see verite quarantine list)`);
-  const raw = await readRaw(db, parsed.source, parsed.stream, parsed.key);
+  const held = await findHeldRecord(db, id, parsed);
+  if (!held) throw new UsageError(`no ${parsed.kind === 'quarantined' ? 'quarantined' : 'set-aside'} record ${id} (see verite quarantine list)`);
+  if (held.kind === 'quarantined') return { ...held, raw: held.raw ?? null, runId: held.runId ?? null };
+  const raw = await readRaw(db, held.source, held.stream, held.key!);
   return { ...held, raw: raw ? JSON.stringify(JSON.parse(raw.text), null, 2) : null, runId: raw?.runId ?? null };
 }
 
@@ -233,6 +302,47 @@ export interface ActionOutcome {
   id: string;
   kind: HeldKind;
   outcome: string;
+}
+
+/** The outcomes listed one by one in a drop's or a retry's result; past them, they are counted ({@link ActionOutcomes}). */
+export const LISTED_OUTCOMES = 20;
+
+/** How many records a batch of a drop or retry by filter takes at a time (and a cursor fetches). */
+const HELD_BATCH = 1000;
+
+/**
+ * What came of the records a drop or a retry acted on, without an object per record: the first
+ * {@link LISTED_OUTCOMES} one by one, and counts by what came of them (`landed`, `still
+ * quarantined`, `raw record deleted from raw.…`: {@link outcomeKind}).
+ */
+export class ActionOutcomes {
+  readonly listed: ActionOutcome[] = [];
+  /** What came of every one, in the order first met: the kind of outcome and how many. */
+  readonly counts = new Map<string, number>();
+  /** The same of those past the ones listed. */
+  readonly more = new Map<string, number>();
+  total = 0;
+  /** Those still held: quarantined again, or still set aside. */
+  stillHeld = 0;
+  /** Those set aside (whose rebuild the next transform does). */
+  setAside = 0;
+
+  constructor(private readonly listing = LISTED_OUTCOMES) {}
+
+  add(outcome: ActionOutcome): void {
+    this.total++;
+    if (outcome.outcome.startsWith('still')) this.stillHeld++;
+    if (outcome.kind === 'set aside') this.setAside++;
+    const kind = outcomeKind(outcome.outcome);
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    if (this.listed.length < this.listing) this.listed.push(outcome);
+    else this.more.set(kind, (this.more.get(kind) ?? 0) + 1);
+  }
+}
+
+/** What an outcome comes down to, for a count: `landed` (whatever key), else its words before a colon. */
+export function outcomeKind(outcome: string): string {
+  return outcome.startsWith('landed') ? 'landed' : outcome.split(':')[0]!;
 }
 
 /**
@@ -272,6 +382,84 @@ export async function dropHeldRecords(db: Kysely<Database>, ids: readonly string
   });
 }
 
+/**
+ * Deletes every held record matching `filter`, as {@link dropHeldRecords} deletes the ones named
+ * (all or none, in one transaction; each logged with its text), a batch of
+ * {@link HELD_BATCH} at a time in SQL: the set-aside records of each stream by key, the
+ * quarantine rows by id, each batch one statement that deletes and logs. Nothing of a record is
+ * held here but its outcome's count (and the first {@link LISTED_OUTCOMES}).
+ */
+export async function dropMatchingRecords(db: Kysely<Database>, filter: HeldFilter, actor: Actor): Promise<ActionOutcomes> {
+  refuseEmptyFilter(filter);
+  const done = new ActionOutcomes();
+  const like = reasonPattern(filter);
+  const by = { acted_by: actor.user ?? null, command: actor.command, host: hostname(), pid: process.pid };
+  await db.transaction().execute(async (trx) => {
+    const refused = await readOnlyReasonOf(trx);
+    if (refused) throw new WarehouseError(refused, '');
+    if (filter.kind !== 'quarantined') {
+      const streams = await sql<{ source: string; stream: string }>`
+        select distinct source, stream from ops.set_aside
+         where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
+           and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
+         order by 1, 2`.execute(trx);
+      for (const { source, stream } of streams.rows) {
+        const raw = rawTableName(source, stream);
+        const deleted = `raw record deleted from ${raw}`;
+        const none = `no raw record left in ${raw}; set-aside entry removed`;
+        let after: string | undefined;
+        for (;;) {
+          // Keys in the order of the index on (source, stream, key), from the last one taken.
+          const batch = await sql<{ key: string; deleted: boolean }>`
+            with chosen as (
+              select key, string_agg(distinct reason, '; ') as reason
+                from ops.set_aside
+               where source = ${source} and stream = ${stream} ${after === undefined ? sql`` : sql`and key > ${after}`}
+               group by key
+              having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}
+               order by key
+               limit ${HELD_BATCH}
+            ), raw_gone as (
+              delete from ${sql.table(raw)} r using chosen where r._key = chosen.key returning r._key as key, r._record::text as text
+            ), entries_gone as (
+              delete from ops.set_aside s using chosen where s.source = ${source} and s.stream = ${stream} and s.key = chosen.key
+            ), logged as (
+              insert into ops.quarantine_actions (action, kind, source, stream, key, quarantine_id, reason, raw, outcome, acted_by, command, host, pid)
+              select 'drop', 'set aside', ${source}, ${stream}, chosen.key, null, chosen.reason, g.text, case when g.key is null then ${none} else ${deleted} end,
+                     ${by.acted_by}, ${by.command}, ${by.host}, ${by.pid}
+                from chosen left join raw_gone g on g.key = chosen.key
+               order by chosen.key
+            )
+            select chosen.key, g.key is not null as deleted from chosen left join raw_gone g on g.key = chosen.key order by chosen.key`.execute(trx);
+          for (const row of batch.rows) done.add({ id: `${source}.${stream}:${row.key}`, kind: 'set aside', outcome: row.deleted ? deleted : none });
+          if (batch.rows.length < HELD_BATCH) break;
+          after = batch.rows.at(-1)!.key;
+        }
+      }
+    }
+    if (filter.kind !== 'set aside') {
+      let after = 0;
+      for (;;) {
+        const batch = await sql<{ id: number }>`
+          with gone as (
+            delete from ops.quarantine where id in (
+              select id from ops.quarantine where ${quarantineMatching(filter)} and id > ${after} order by id limit ${HELD_BATCH})
+            returning id, source, stream, reason, raw
+          ), logged as (
+            insert into ops.quarantine_actions (action, kind, source, stream, key, quarantine_id, reason, raw, outcome, acted_by, command, host, pid)
+            select 'drop', 'quarantined', source, stream, null, id, reason, raw, 'quarantine row deleted', ${by.acted_by}, ${by.command}, ${by.host}, ${by.pid}
+              from gone order by id
+          )
+          select id from gone order by id`.execute(trx);
+        for (const row of batch.rows) done.add({ id: `q${row.id}`, kind: 'quarantined', outcome: 'quarantine row deleted' });
+        if (batch.rows.length < HELD_BATCH) break;
+        after = Number(batch.rows.at(-1)!.id);
+      }
+    }
+  });
+  return done;
+}
+
 async function logAction(
   db: Kysely<Database>,
   actor: Actor,
@@ -296,9 +484,76 @@ export interface RetryOptions {
 }
 
 export interface RetryResult {
-  outcomes: ActionOutcome[];
+  /** What came of the records: the first {@link LISTED_OUTCOMES} one by one, every one counted. */
+  outcomes: ActionOutcomes;
   /** The rebuild that re-checked the set-aside records (and took in what was re-landed). */
   run?: RunResult;
+}
+
+/** The records a retry takes, a kind at a time, in batches, in the order of {@link listHeldRecords}. */
+interface RetryTargets {
+  /** The sources of the quarantined ones, for the run that re-lands them (none: nothing to re-land). */
+  quarantinedSources: string[];
+  /** Whether any is set aside. */
+  setAside: boolean;
+  batches(kind: HeldKind): AsyncIterable<HeldRecord[]>;
+  close(): Promise<void>;
+}
+
+/** The records named by id, looked up one after another, each by its own key; a {@link UsageError} for an id that names none. */
+async function namedTargets(db: Kysely<Database>, ids: readonly string[]): Promise<RetryTargets> {
+  const records: HeldRecord[] = [];
+  for (const id of ids) {
+    const parsed = parseId(id);
+    const held = await findHeldRecord(db, id, parsed);
+    if (!held) throw new UsageError(`no ${parsed.kind === 'quarantined' ? 'quarantined' : 'set-aside'} record ${id} (see verite quarantine list)`);
+    records.push({ id: held.id, kind: held.kind, source: held.source, stream: held.stream, key: held.key, reason: held.reason, models: held.models, since: held.since, location: held.location });
+  }
+  const quarantined = records.filter((r) => r.kind === 'quarantined');
+  return {
+    quarantinedSources: [...new Set(quarantined.map((r) => r.source))],
+    setAside: records.some((r) => r.kind === 'set aside'),
+    async *batches(kind) {
+      yield records.filter((r) => r.kind === kind);
+    },
+    close: async () => undefined,
+  };
+}
+
+/**
+ * The records matching `filter` as they are when the retry starts, each kind read a batch at a
+ * time through a cursor `WITH HOLD` on a session of its own: its rows are those of one snapshot,
+ * kept by the server, so a record that a retry holds for a new reason, or the rebuild no longer
+ * sets aside, is still taken once, in its place, and none is held here.
+ */
+async function matchingTargets(warehouse: Warehouse, filter: HeldFilter): Promise<RetryTargets> {
+  const client = await warehouse.pool.connect();
+  try {
+    await client.query('begin transaction isolation level repeatable read read only');
+    const none = sql`select null::text as kind, null::text as source, null::text as stream, null::text as key, null::bigint as row_id, null::text as reason, null::text[] as models, null::timestamptz as since, null::text as location where false`;
+    const of = (kind: HeldKind) => (filter.kind === undefined || filter.kind === kind ? heldRecordsQuery({ ...filter, kind }) : none);
+    await declareCursor(client, 'retry_quarantined', of('quarantined').compile(warehouse.db), { hold: true });
+    await declareCursor(client, 'retry_set_aside', of('set aside').compile(warehouse.db), { hold: true });
+    const compiled = sql<{ sources: string[]; set_aside: boolean }>`
+      select array(select distinct source from ops.quarantine where ${quarantineMatching(filter)} and ${filter.kind ?? null}::text is distinct from 'set aside' order by 1) as sources,
+             exists (${setAsideMatching(filter)}) and ${filter.kind ?? null}::text is distinct from 'quarantined' as set_aside`.compile(warehouse.db);
+    const found = (await client.query<{ sources: string[]; set_aside: boolean }>({ text: compiled.sql, values: [...compiled.parameters] })).rows[0]!;
+    await client.query('commit');
+    return {
+      quarantinedSources: found.sources,
+      setAside: found.set_aside,
+      async *batches(kind) {
+        for await (const batch of fetchBatches(client, kind === 'quarantined' ? 'retry_quarantined' : 'retry_set_aside', { rows: HELD_BATCH })) {
+          if (batch.rows.length) yield (batch.rows as HeldRow[]).map(heldRecordOf);
+        }
+      },
+      // The session goes with its cursors.
+      close: async () => client.release(true),
+    };
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
 }
 
 /**
@@ -308,32 +563,38 @@ export interface RetryResult {
  * reason. Then, unless `steps` is empty, the transforms and metrics rebuild under the run lock
  * (a set-aside record is re-checked against raw as it is now, e.g. after a corrected record
  * was imported) and each set-aside record is said to be used now or still set aside. All of it
- * under the run lock, waiting for a run in progress.
+ * under the run lock, waiting for a run in progress. The records matching a filter are read a
+ * batch at a time (never held whole); named ones are looked up one after another.
  */
 export async function retryHeldRecords(options: RetryOptions): Promise<RetryResult> {
-  const db = options.warehouse.db;
-  const targets = options.ids?.length ? await Promise.all(options.ids.map((id) => showHeldRecord(db, id))) : await listHeldRecords(db, options.filter);
-  if (targets.length === 0) return { outcomes: [] };
-  // Under the run lock, like every run: re-landing writes raw, which a run writes too.
-  const locked = await withRunLock(options.warehouse.pool, { mode: 'wait', signal: options.signal }, (signal) => retryLocked(options, targets, signal));
-  if (!locked.acquired) throw new UsageError('stopped while waiting for the run lock; nothing was retried');
-  return locked.value;
+  refuseEmptyFilter(options.filter ?? {});
+  const targets = options.ids?.length ? await namedTargets(options.warehouse.db, options.ids) : await matchingTargets(options.warehouse, options.filter ?? {});
+  try {
+    if (targets.quarantinedSources.length === 0 && !targets.setAside) return { outcomes: new ActionOutcomes() };
+    // Under the run lock, like every run: re-landing writes raw, which a run writes too.
+    const locked = await withRunLock(options.warehouse.pool, { mode: 'wait', signal: options.signal }, (signal) => retryLocked(options, targets, signal));
+    if (!locked.acquired) throw new UsageError('stopped while waiting for the run lock; nothing was retried');
+    return locked.value;
+  } finally {
+    await targets.close();
+  }
 }
 
-async function retryLocked(options: RetryOptions, targets: (HeldRecord | HeldRecordDetail)[], signal: AbortSignal): Promise<RetryResult> {
+async function retryLocked(options: RetryOptions, targets: RetryTargets, signal: AbortSignal): Promise<RetryResult> {
   const { warehouse, log, actor } = options;
   const db = warehouse.db;
-  const outcomes: ActionOutcome[] = [];
-  const quarantined = targets.filter((t) => t.kind === 'quarantined');
-  if (quarantined.length) {
+  const outcomes = new ActionOutcomes();
+  let landed = 0;
+  if (targets.quarantinedSources.length) {
     const runId = randomUUID();
-    await startRun(warehouse, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: [...new Set(quarantined.map((t) => t.source))] });
-    let landed = 0;
+    await startRun(warehouse, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: targets.quarantinedSources });
     try {
-      for (const target of quarantined) {
-        const outcome = await reland(options, target, runId);
-        if (outcome.startsWith('landed')) landed++;
-        outcomes.push({ id: target.id, kind: 'quarantined', outcome });
+      for await (const batch of targets.batches('quarantined')) {
+        for (const target of batch) {
+          const outcome = await reland(options, target, runId);
+          if (outcome.startsWith('landed')) landed++;
+          outcomes.add({ id: target.id, kind: 'quarantined', outcome });
+        }
       }
     } catch (error) {
       await finishRun(db, runId, { status: 'failed', landed, quarantined: 0, error: errorMessage(error) });
@@ -341,26 +602,54 @@ async function retryLocked(options: RetryOptions, targets: (HeldRecord | HeldRec
     }
     await finishRun(db, runId, { status: 'succeeded', landed, quarantined: 0 });
   }
-  const setAside = targets.filter((t) => t.kind === 'set aside');
   if (options.steps.length === 0) {
-    for (const t of setAside) outcomes.push({ id: t.id, kind: 'set aside', outcome: 'not re-checked (no rebuild asked for)' });
+    for await (const batch of targets.batches('set aside')) {
+      for (const t of batch) outcomes.add({ id: t.id, kind: 'set aside', outcome: 'not re-checked (no rebuild asked for)' });
+    }
     return { outcomes };
   }
-  if (setAside.length === 0 && !outcomes.some((o) => o.outcome.startsWith('landed'))) return { outcomes };
+  if (!targets.setAside && landed === 0) return { outcomes };
   const run = await runPipeline({ warehouse, config: options.config, log, sources: [], steps: options.steps, kind: 'quarantine retry', trigger: 'cli', signal });
-  for (const t of setAside) {
-    let outcome: string;
-    if (run.status === 'failed' || run.status === 'interrupted') {
-      outcome = `not re-checked: the rebuild ${run.status}`;
-    } else {
-      const still = await db.selectFrom('ops.set_aside').select('reason').where('source', '=', t.source).where('stream', '=', t.stream).where('key', '=', t.key!).execute();
-      const raw = await readRaw(db, t.source, t.stream, t.key!);
-      outcome = still.length ? `still set aside: ${[...new Set(still.map((r) => r.reason))].join('; ')}` : raw ? 'used by the build now' : `no longer in ${rawTableName(t.source, t.stream)}`;
-    }
-    await logAction(db, actor, { action: 'retry', kind: 'set aside', source: t.source, stream: t.stream, key: t.key, quarantine_id: null, reason: t.reason, raw: null, outcome });
-    outcomes.push({ id: t.id, kind: 'set aside', outcome });
+  const by = { acted_by: actor.user ?? null, command: actor.command, host: hostname(), pid: process.pid };
+  for await (const batch of targets.batches('set aside')) {
+    const found = run.status === 'failed' || run.status === 'interrupted' ? undefined : await recheck(db, batch);
+    const rows = batch.map((t) => ({ target: t, outcome: found?.get(t.id) ?? `not re-checked: the rebuild ${run.status}` }));
+    await db
+      .insertInto('ops.quarantine_actions')
+      .values(rows.map(({ target: t, outcome }) => ({ action: 'retry', kind: 'set aside', source: t.source, stream: t.stream, key: t.key, quarantine_id: null, reason: t.reason, raw: null, outcome, ...by })))
+      .execute();
+    for (const { target, outcome } of rows) outcomes.add({ id: target.id, kind: 'set aside', outcome });
   }
   return { outcomes, run };
+}
+
+/**
+ * What a rebuild made of set-aside records, by id: still set aside (and why), used by the build
+ * now, or no longer in raw. Two lookups per stream of the batch, by key.
+ */
+async function recheck(db: Kysely<Database>, batch: readonly HeldRecord[]): Promise<Map<string, string>> {
+  const outcomes = new Map<string, string>();
+  const streams = new Map<string, HeldRecord[]>();
+  for (const t of batch) {
+    const of = `${t.source}.${t.stream}`;
+    streams.set(of, [...(streams.get(of) ?? []), t]);
+  }
+  for (const records of streams.values()) {
+    const { source, stream } = records[0]!;
+    const keys = records.map((t) => t.key!);
+    const still = await sql<{ key: string; reason: string }>`
+      select key, string_agg(distinct reason, '; ') as reason from ops.set_aside
+       where source = ${source} and stream = ${stream} and key = any(${keys}::text[]) group by key`.execute(db);
+    const held = new Map(still.rows.map((r) => [r.key, r.reason]));
+    const raw = rawTableName(source, stream);
+    const present = await sql<{ key: string }>`select _key as key from ${sql.table(raw)} where _key = any(${keys}::text[])`.execute(db);
+    const there = new Set(present.rows.map((r) => r.key));
+    for (const t of records) {
+      const reason = held.get(t.key!);
+      outcomes.set(t.id, reason !== undefined ? `still set aside: ${reason}` : there.has(t.key!) ? 'used by the build now' : `no longer in ${raw}`);
+    }
+  }
+  return outcomes;
 }
 
 /** One quarantined record offered to the loader again; says what came of it. */

@@ -3,11 +3,13 @@ import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
 import {
-  countHeldRecords, currentActor, dropHeldRecords, listHeldRecords, refuseEmptyFilter, refuseUnknownFilterNames, retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind,
+  ActionOutcomes, countHeldRecords, currentActor, dropHeldRecords, dropMatchingRecords, LISTED_OUTCOMES, listHeldRecords, readHeldRecords, refuseEmptyFilter, refuseUnknownFilterNames,
+  retryHeldRecords, showHeldRecord, type HeldFilter, type HeldKind,
 } from '../../pipeline/quarantine.ts';
 import { postLoadSteps } from '../../pipeline/steps.ts';
 import { action, commandContext, countOption, EXIT, interruptSignal, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
+import { OutputWriter } from '../output.ts';
 
 interface FilterOptions {
   source?: string;
@@ -38,9 +40,6 @@ const withFilters = (command: Command) =>
     .option('--stream <stream>', 'only records of this stream (e.g. orders)')
     .option('--kind <kind>', 'only set-aside or quarantined records')
     .option('--reason <words>', 'only records whose reason contains these words');
-
-/** The records `verite quarantine drop` and `retry` list one by one; past this, they count them by outcome. */
-const ONE_BY_ONE = 20;
 
 /** The records `verite quarantine list` shows in a table unless told otherwise. */
 const LIST_LIMIT = 100;
@@ -74,11 +73,23 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
           await refuseUnknownFilterNames(warehouse.db, filter, known);
-          const held = await listHeldRecords(warehouse.db, filter, limit);
           if (format === 'json') {
-            process.stdout.write(`${JSON.stringify(held)}\n`);
+            // Every one by default: written a batch at a time as a cursor reads them, never held whole.
+            const out = new OutputWriter();
+            await readHeldRecords(warehouse, filter, async (batches) => {
+              let written = 0;
+              await out.write('[');
+              for await (const batch of batches) {
+                await out.write(batch.map((h, i) => `${written + i === 0 ? '' : ','}${JSON.stringify(h)}`).join(''));
+                written += batch.length;
+                if (out.closed) return;
+              }
+              await out.write(']\n');
+            }, { limit });
+            out.end();
             return EXIT.ok;
           }
+          const held = await listHeldRecords(warehouse.db, filter, limit);
           if (held.length === 0) {
             process.stdout.write('No record is held back: nothing quarantined, nothing set aside.\n');
             return EXIT.ok;
@@ -155,22 +166,26 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
           await refuseUnknownFilterNames(warehouse.db, filter, known);
-          const chosen = ids.length ? ids : (await listHeldRecords(warehouse.db, filter)).map((h) => h.id);
-          if (!chosen.length) {
+          let done: ActionOutcomes;
+          if (ids.length) {
+            done = new ActionOutcomes();
+            for (const outcome of await dropHeldRecords(warehouse.db, ids, currentActor())) done.add(outcome);
+          } else {
+            // By filter: deleted a batch at a time in the database, counted here.
+            done = await dropMatchingRecords(warehouse.db, filter, currentActor());
+          }
+          if (done.total === 0) {
             process.stdout.write('No held record matches: nothing was dropped.\n');
             return EXIT.ok;
           }
-          const outcomes = await dropHeldRecords(warehouse.db, chosen, currentActor());
-          if (outcomes.length <= ONE_BY_ONE) {
-            process.stdout.write(formatTable(outcomes.map((o) => ({ id: o.id, kind: o.kind, outcome: o.outcome }))));
+          if (done.total <= LISTED_OUTCOMES) {
+            process.stdout.write(formatTable(done.listed.map((o) => ({ id: o.id, kind: o.kind, outcome: o.outcome }))));
           } else {
             // Many (a whole file's rows): counted by what was done, each one logged in ops.quarantine_actions.
-            const done = new Map<string, number>();
-            for (const o of outcomes) done.set(o.outcome, (done.get(o.outcome) ?? 0) + 1);
-            process.stdout.write(`${outcomes.length} held records dropped (each logged in ops.quarantine_actions):\n`);
-            for (const [outcome, n] of done) process.stdout.write(`  ${n} ${outcome}\n`);
+            process.stdout.write(`${done.total} held records dropped (each logged in ops.quarantine_actions):\n`);
+            for (const [outcome, n] of done.counts) process.stdout.write(`  ${n} ${outcome}\n`);
           }
-          if (outcomes.some((o) => o.kind === 'set aside')) {
+          if (done.setAside > 0) {
             process.stdout.write('The next transform (verite transform, or the next run) rebuilds without them; a source that sends one again lands it again.\n');
           }
           return EXIT.ok;
@@ -198,21 +213,15 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
             const result = await retryHeldRecords({
               warehouse, config: ctx.config, log: ctx.log, actor: currentActor(), ids, filter, steps: opts.transform ? postLoadSteps() : [], signal, known,
             });
-            if (result.outcomes.length === 0) {
+            const done = result.outcomes;
+            if (done.total === 0) {
               process.stdout.write('No record is held back: nothing to retry.\n');
               return EXIT.ok;
             }
-            const shown = result.outcomes.slice(0, ONE_BY_ONE);
-            process.stdout.write(formatTable(shown.map((o) => ({ id: o.id, kind: o.kind, outcome: oneLine(o.outcome, 120) }))));
-            if (result.outcomes.length > shown.length) {
+            process.stdout.write(formatTable(done.listed.map((o) => ({ id: o.id, kind: o.kind, outcome: oneLine(o.outcome, 120) }))));
+            if (done.total > done.listed.length) {
               // A whole file's rows: the rest counted by what came of them (each one logged in ops.quarantine_actions).
-              const rest = result.outcomes.slice(shown.length);
-              const by = new Map<string, number>();
-              for (const o of rest) {
-                const what = o.outcome.startsWith('landed') ? 'landed' : o.outcome.split(':')[0]!;
-                by.set(what, (by.get(what) ?? 0) + 1);
-              }
-              process.stdout.write(`… and ${rest.length} more (each in ops.quarantine_actions): ${[...by].map(([what, n]) => `${n} ${what}`).join(', ')}\n`);
+              process.stdout.write(`… and ${done.total - done.listed.length} more (each in ops.quarantine_actions): ${[...done.more].map(([what, n]) => `${n} ${what}`).join(', ')}\n`);
             }
             if (result.run) {
               for (const step of result.run.steps) process.stdout.write(`${step.name}: ${step.status}, ${redactString(step.summary)}\n`);
@@ -221,7 +230,7 @@ export function registerQuarantine(program: Command, known: KnownSources): void 
                 return EXIT.failed;
               }
             }
-            const held = result.outcomes.filter((o) => o.outcome.startsWith('still')).length;
+            const held = done.stillHeld;
             if (held) process.stdout.write(`${held} still held back: verite quarantine show ID says why.\n`);
             return EXIT.ok;
           });
