@@ -36,9 +36,9 @@ export interface StreamIdentity {
    */
   versionOf?(record: Record<string, unknown>): string | undefined;
   /**
-   * Why the record's version field holds a value that is no usable version (text that is no
-   * date, a time outside the years 1 to 9999), or undefined when it is usable or empty: the
-   * loader quarantines such a record rather than land it without its version, or fail its page.
+   * Why the record's version field holds a number that is no usable version (Unix seconds
+   * outside the years 1 to 9999), or undefined: the loader quarantines such a record rather
+   * than fail its page or land it without its version.
    */
   versionProblem?(record: Record<string, unknown>): string | undefined;
   /**
@@ -109,12 +109,14 @@ function shown(v: unknown): string {
 }
 
 /**
- * Why the value of a version field is no timestamp verite can land, or undefined when it is
- * one or the field is empty (absent, null or ''): text that is no date, or a time outside the
- * years 1 to 9999, with a hint when a number reads as Unix milliseconds.
+ * Why the value of a version field is a number verite cannot land as a timestamp (Unix seconds
+ * outside the years 1 to 9999, with a hint when it reads as Unix milliseconds), or undefined.
+ * Text is not judged here: text that is no date lands without its version, as it always has,
+ * and the build sets it aside by its own reading of the field (which takes forms a version does
+ * not, such as Unix seconds written as text with blanks around them, from a CSV import).
  */
 export function timestampProblem(field: string, v: unknown): string | undefined {
-  if (v === null || v === undefined || v === '' || isoTimestamp(v) !== undefined) return undefined;
+  if (typeof v !== 'number' || isoTimestamp(v) !== undefined) return undefined;
   const ms = typeof v === 'number' ? isoTimestamp(v / 1000) : undefined;
   const hint = ms ? `: it reads as Unix milliseconds (${ms}), where seconds are expected` : '';
   return `its version ${field} ${shown(v)} is not a timestamp between the years ${TIMESTAMP_YEARS.first} and ${TIMESTAMP_YEARS.last}${hint}`;

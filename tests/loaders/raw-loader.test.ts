@@ -231,16 +231,18 @@ describe('raw loader', () => {
           charge('ch_ms', 1_700_000_000_000),
           // 1e20 s is past the ±8.64e15 ms a JavaScript date holds.
           charge('ch_huge', 1e20),
+          // Text that is no date lands without its version, as before: the build sets it aside.
           charge('ch_text', 'yesterday'),
           // No version at all: it lands without one, as before.
           charge('ch_none', null),
         ],
       });
-      expect(result).toMatchObject({ received: 5, written: 2, quarantined: 3 });
+      expect(result).toMatchObject({ received: 5, written: 3, quarantined: 2 });
       const landed = await wh.pool.query(`select _key, _version from raw.stripe__charges order by _key`);
       expect(landed.rows).toEqual([
         { _key: 'ch_good', _version: new Date('2023-11-14T22:13:21Z') },
         { _key: 'ch_none', _version: null },
+        { _key: 'ch_text', _version: null },
       ]);
       const q = await wh.pool.query(`select source, stream, location, reason from ops.quarantine where run_id = 'version' order by location`);
       expect(q.rows).toEqual([
@@ -250,7 +252,6 @@ describe('raw loader', () => {
           reason: 'key ch_ms: its version created 1700000000000 is not a timestamp between the years 1 and 9999: it reads as Unix milliseconds (2023-11-14T22:13:20.000Z), where seconds are expected',
         },
         { source: 'stripe', stream: 'charges', location: 'page record 3', reason: 'key ch_huge: its version created 100000000000000000000 is not a timestamp between the years 1 and 9999' },
-        { source: 'stripe', stream: 'charges', location: 'page record 4', reason: 'key ch_text: its version created "yesterday" is not a timestamp between the years 1 and 9999' },
       ]);
     });
 
