@@ -1,9 +1,35 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { Database } from '../../warehouse/database.ts';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
 import { asciiLower, jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
 import { ORDERS_WITH_REFUNDS } from './shopify-orders.ts';
 import { isSetAside } from '../validation.ts';
+
+/**
+ * The refund `r.refund`'s date, as core.refunds dates it: its own `created_at`, else (a refund
+ * without one) the time of its first successful refund transaction.
+ */
+export const refundCreatedAt = sql<Date | null>`coalesce(ops.parse_timestamptz(${jsonText('r.refund', 'created_at')}),
+          (select min(ops.parse_timestamptz(t.tx->>'created_at')) from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
+            where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success'))`;
+
+/** Whether the refund `r.refund` paid anything back through a successful refund transaction. */
+export const refundSucceeded = sql<boolean>`exists (select 1 from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
+          where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success')`;
+
+/**
+ * The raw orders holding refunds (staging.shopify_orders.has_refunds) as `o` (`o._key`, their
+ * `refunds` array as `o.part`), behind `offset 0`: the subqueries over a refund's transactions
+ * run for their few rows only.
+ */
+export function refundedOrders(eb: ExpressionBuilder<Database, keyof Database>) {
+  return eb
+    .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds', ORDERS_WITH_REFUNDS))
+    .select(['o._key', 'o.part'])
+    .offset(sql.lit(0))
+    .as('o');
+}
 
 /**
  * One row per refunded line item of a Shopify refund: which line, how many units, and the
@@ -24,13 +50,7 @@ export const stagingShopifyRefundLines = defineModel({
     db
       // The orders holding refunds (staging.shopify_orders.has_refunds), behind `offset 0`: the
       // subqueries over a refund's transactions below run for their few rows only.
-      .selectFrom((eb) =>
-        eb
-          .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds', ORDERS_WITH_REFUNDS))
-          .select(['o._key', 'o.part'])
-          .offset(sql.lit(0))
-          .as('o'),
-      )
+      .selectFrom(refundedOrders)
       .crossJoinLateral(jsonElements(sql`o.part`, 'r', 'refund'))
       .crossJoinLateral(jsonElements(sql`r.refund->'refund_line_items'`, 'i', 'item'))
       .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))
@@ -41,11 +61,8 @@ export const stagingShopifyRefundLines = defineModel({
         'o._key as order_id',
         jsonId('i.item', 'line_item_id').as('line_id'),
         // The refund's date, as core.refunds dates it: a transaction time stands in only when the refund has none.
-        sql<Date | null>`coalesce(ops.parse_timestamptz(${jsonText('r.refund', 'created_at')}),
-          (select min(ops.parse_timestamptz(t.tx->>'created_at')) from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
-            where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success'))`.as('created_at'),
-        sql<boolean>`exists (select 1 from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
-          where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success')`.as('is_successful'),
+        refundCreatedAt.as('created_at'),
+        refundSucceeded.as('is_successful'),
         sql<number>`coalesce(ops.parse_integer(${jsonText('i.item', 'quantity')}), 0)::int`.as('quantity'),
         eb.fn.coalesce(jsonDecimal('i.item', 'subtotal'), sql<string>`0`).as('subtotal'),
         eb.fn.coalesce(jsonDecimal('i.item', 'total_tax'), sql<string>`0`).as('total_tax'),

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { asciiLower, jsonDecimal, jsonElements, jsonId, jsonText, rawPartOnce } from '../sql.ts';
-import { ORDERS_WITH_REFUNDS } from './shopify-orders.ts';
+import { jsonDecimal, jsonElements, jsonId } from '../sql.ts';
+import { refundCreatedAt, refundedOrders, refundSucceeded } from './shopify-refund-lines.ts';
 import { isSetAside } from '../validation.ts';
 
 /**
@@ -22,14 +22,8 @@ export const stagingShopifyRefundShippingLines = defineModel({
   incremental: byRawKey('shopify', 'orders', 'order_id'),
   build: (db) =>
     db
-      // The orders holding refunds, behind `offset 0`, as staging.shopify_refund_lines reads them.
-      .selectFrom((eb) =>
-        eb
-          .selectFrom(rawPartOnce('raw.shopify__orders', 'refunds', ORDERS_WITH_REFUNDS))
-          .select(['o._key', 'o.part'])
-          .offset(sql.lit(0))
-          .as('o'),
-      )
+      // The orders holding refunds, as staging.shopify_refund_lines reads them.
+      .selectFrom(refundedOrders)
       .crossJoinLateral(jsonElements(sql`o.part`, 'r', 'refund'))
       .crossJoinLateral(jsonElements(sql`r.refund->'refund_shipping_lines'`, 's', 'line'))
       .where((eb) => eb.not(isSetAside('shopify', 'orders', sql.ref('o._key'))))
@@ -39,11 +33,8 @@ export const stagingShopifyRefundShippingLines = defineModel({
         eb.fn.coalesce(jsonId('r.refund', 'id'), sql<string>`o._key || ':' || r.ord`).as('refund_id'),
         'o._key as order_id',
         // The refund's date, as core.refunds dates it: a transaction time stands in only when the refund has none.
-        sql<Date | null>`coalesce(ops.parse_timestamptz(${jsonText('r.refund', 'created_at')}),
-          (select min(ops.parse_timestamptz(t.tx->>'created_at')) from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
-            where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success'))`.as('created_at'),
-        sql<boolean>`exists (select 1 from ${jsonElements(sql`r.refund->'transactions'`, 't', 'tx')}
-          where ${asciiLower(sql`t.tx->>'kind'`)} = 'refund' and ${asciiLower(sql`t.tx->>'status'`)} = 'success')`.as('is_successful'),
+        refundCreatedAt.as('created_at'),
+        refundSucceeded.as('is_successful'),
         eb.fn.coalesce(jsonDecimal('s.line', 'subtotal_amount'), sql<string>`0`).as('subtotal'),
         eb.fn.coalesce(jsonDecimal('s.line', 'tax_amount'), sql<string>`0`).as('tax'),
       ]),
