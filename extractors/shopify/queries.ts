@@ -199,7 +199,7 @@ export const BULK_CANCEL = `mutation VeriteBulkCancel($id: ID!) {
   bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
 }`;
 
-/** A bulk operation's state, by id (`currentBulkOperation` is deprecated since 2026-07). */
+/** A bulk operation's state, by id (`currentBulkOperation` is deprecated since 2026-01). */
 export const BULK_STATUS = `query VeriteBulkStatus($id: ID!) {
   node(id: $id) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl createdAt completedAt } }
 }`;
