@@ -23,7 +23,7 @@ export interface GapFiring {
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The local wall-clock time of `instant` in `timeZone`, as milliseconds of a UTC date with the same fields. */
-function wallClock(instant: number, timeZone: string): number {
+export function wallClock(instant: number, timeZone: string): number {
   let format = formatters.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { loadConfig } from '../config/load.ts';
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, isPermanent } from '../lib/errors.ts';
 import { systemTimers, type Timers } from '../lib/timers.ts';
-import { nextGapFiring } from './dst-gap.ts';
+import { nextGapFiring, wallClock } from './dst-gap.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { LockMode } from '../pipeline/lock.ts';
 import type { KnownSources } from '../extractors/types.ts';
@@ -240,6 +240,32 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       cron.schedule(entry.cron, () => void fireReport(index), { timezone: config.reportingTimezone, name: `verite report ${index + 1}: ${entry.kind} ${entry.cron}`, logger: cronLog }),
     ),
   );
+  // A firing time that passed while the process was suspended (a laptop asleep at 03:00) or its
+  // event loop blocked: node-cron's timer then comes late, beyond its tolerance of a second, and
+  // node-cron drops the time as missed. It is fired once now, as a caught-up firing at start is;
+  // the times missed in one wake-up (several nights asleep) make one firing, for the latest.
+  const missedNow = new Map<string, Date>();
+  const onMissed = (key: string, what: Record<string, string>, fireIt: (missed: Date, late: string) => void) => (context: TaskContext) => {
+    if (stopping) return;
+    const pending = missedNow.get(key);
+    if (pending) {
+      if (context.date > pending) missedNow.set(key, context.date);
+      return;
+    }
+    missedNow.set(key, context.date);
+    // node-cron reports the missed times of one wake-up one after another, synchronously.
+    queueMicrotask(() => {
+      const missed = missedNow.get(key)!;
+      missedNow.delete(key);
+      if (stopping) return;
+      log.warn({ ...what, missed: missed.toISOString(), timezone: config.reportingTimezone }, 'a firing time passed while the scheduler was suspended or blocked: firing it now');
+      fireIt(missed, `caught up: missed ${missed.toISOString()}`);
+    });
+  };
+  plan.forEach(({ entry }, index) => tasks[index]!.on('execution:missed', onMissed(`run ${index}`, { schedule: entry.cron }, (missed, late) => fire(index, missed, late))));
+  config.reports.forEach((entry, index) =>
+    tasks[plan.length + index]!.on('execution:missed', onMissed(`report ${index}`, { report: entry.kind, schedule: entry.cron }, (_missed, late) => fireReport(index, late))),
+  );
   // Times a daylight-saving gap skips (02:00 on the night clocks go forward): fired at its end.
   const gapTimers = new Set<unknown>();
   const planGap = (expression: string, from: Date, fireIt: (late: string) => void): void => {
@@ -369,7 +395,10 @@ export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pi
 /**
  * The latest firing of the expression after `after` and before the minute of `now` that did not
  * come: a time it names ({@link lastCronTimeBetween}), or the end of a daylight-saving gap in
- * which it names a time that did not exist ({@link nextGapFiring}); null when none.
+ * which it names a time that did not exist ({@link nextGapFiring}); null when none. Null too when
+ * the cron task fires the same local time again within two hours: on the night clocks go back,
+ * started between the two 02:30s, the first is not missed, as node-cron fires the second (in
+ * zones east of UTC) and the night would run twice.
  */
 export function lastMissedTime(expression: string, timeZone: string, after: Date, now: Date): Date | null {
   const named = lastCronTimeBetween(expression, timeZone, after, now);
@@ -378,9 +407,15 @@ export function lastMissedTime(expression: string, timeZone: string, after: Date
   const gap = nextGapFiring(expression, timeZone, new Date(floor), days);
   const currentMinute = Math.floor(now.getTime() / 60_000) * 60_000;
   const skipped = gap && gap.at.getTime() < currentMinute ? gap.at : null;
-  if (!skipped) return named;
-  return named && named > skipped ? named : skipped;
+  const missed = !skipped ? named : named && named > skipped ? named : skipped;
+  if (!missed) return null;
+  const next = nextCronTime(expression, timeZone, now);
+  const repeated = next !== null && next.getTime() - missed.getTime() <= REPEATED_TIME_MS && wallClock(next.getTime(), timeZone) === wallClock(missed.getTime(), timeZone);
+  return repeated ? null : missed;
 }
+
+/** How far apart the two occurrences of a local time may be on the night clocks go back (an hour; half an hour on Lord Howe Island). */
+const REPEATED_TIME_MS = 2 * 3_600_000;
 
 /**
  * The latest time the cron expression names after `after` and before the minute of `now`
