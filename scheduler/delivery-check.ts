@@ -13,6 +13,8 @@ import { smtpTransportOptions, startTlsRefusal } from './smtp-transport.ts';
 import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, sendsMessages, type SecretUrlSetting } from './secret-url.ts';
 import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
 import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from '../lib/webhook-flavour.ts';
+import { localDate } from '../lib/dates.ts';
+import { periodOf } from '../reports/period.ts';
 
 /**
  * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner
@@ -259,6 +261,51 @@ export function reportTimingFindings(config: Pick<VeriteConfig, 'reports' | 'sch
       );
       break;
     }
+    if (!findings.some((f) => f.message.startsWith(`reports[${i}] `))) findings.push(...firstDayFindings(config, i, report, now));
   }
   return findings;
+}
+
+const PERIOD_WORD = { weekly: 'week', monthly: 'month', quarterly: 'quarter' } as const;
+
+/** How many of a report's next firings are looked through for one on the first day of its period. */
+const FIRINGS_LOOKED_AT = 100;
+
+/**
+ * A weekly, monthly or quarterly report that fires on its period's first day (the shop's
+ * calendar) before any schedule of every source has started that day: the period that just
+ * ended lacks its last day until that run, so the report's "last complete period" is the one
+ * before (a report at 00:30 on 1 April, a run at 03:00, reports February). Judged on the report's
+ * next firing on such a day; nothing is said when no schedule runs every source (runs started
+ * elsewhere, by the system's cron), as verite cannot know when they come.
+ */
+function firstDayFindings(config: Pick<VeriteConfig, 'schedules' | 'reportingTimezone'>, i: number, report: ReportEntry, now: Date): CheckFinding[] {
+  const everySource = config.schedules.filter((s) => s.sources === undefined);
+  if (!everySource.length) return [];
+  const tz = config.reportingTimezone;
+  let firing: Date | null = now;
+  let day: string | null = null;
+  for (let n = 0; n < FIRINGS_LOOKED_AT && firing; n++) {
+    firing = nextCronTime(report.cron, tz, firing);
+    if (!firing) break;
+    const date = localDate(firing, tz);
+    if (periodOf(report.kind, date).start === date) {
+      day = date;
+      break;
+    }
+  }
+  if (!firing || !day) return [];
+  // Started that day: a schedule's latest time at or before the report's minute falls on the same local date.
+  const startedThatDay = everySource.some((s) => {
+    if (cron.parse(s.cron).second.length > 1) return true;
+    const started = lastCronTimeBetween(s.cron, tz, new Date(firing.getTime() - 26 * 3_600_000), new Date(firing.getTime() + 60_000));
+    return started !== null && localDate(started, tz) === day;
+  });
+  if (startedThatDay) return [];
+  const period = PERIOD_WORD[report.kind];
+  return [
+    warning(
+      `reports[${i}] (${report.kind}) fires on the first day of its ${period} (${day}) before any run of every source (${everySource.map((s) => s.cron).join(', ')}) has started that day: the ${period} that just ended lacks its last day until that run, so the report covers the ${period} before it; fire it some hours after the run`,
+    ),
+  ];
 }

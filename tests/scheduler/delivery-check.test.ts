@@ -227,6 +227,29 @@ describe('the delivery check', () => {
     expect(timing({ reports: [{ cron: '20 3 1 * *', kind: 'monthly' }] })).toEqual([`warning: reports[0] (monthly) fires 20 minutes after the run of every source (0 3 * * *) starts: ${advice}`]);
   });
 
+  it('warns of a report that fires on its period’s first day before the nightly run of every source', () => {
+    // Sunday 15 March 2025, midnight UTC: the monthly report's next firing is Tuesday 1 April,
+    // 00:30 in Paris; the run at 03:00 Paris comes 2 h 30 later, so March's last day (the 31st)
+    // is not landed yet and the last complete month is February.
+    const now = new Date('2025-03-15T00:00:00Z');
+    const timing = (top: Record<string, unknown>) => reportTimingFindings(configSchema.parse({ reportingTimezone: 'Europe/Paris', ...top }), now).map((f) => `${f.level}: ${f.message}`);
+    expect(timing({ schedules: [{ cron: '0 3 * * *' }], reports: [{ cron: '30 0 1 * *', kind: 'monthly' }] })).toEqual([
+      'warning: reports[0] (monthly) fires on the first day of its month (2025-04-01) before any run of every source (0 3 * * *) has started that day: the month that just ended lacks its last day until that run, so the report covers the month before it; fire it some hours after the run',
+    ]);
+    // At 07:00, four hours after the run: nothing to say.
+    expect(timing({ schedules: [{ cron: '0 3 * * *' }], reports: [{ cron: '0 7 1 * *', kind: 'monthly' }] })).toEqual([]);
+    // A weekly review on Mondays at 01:00: Monday 17 March 2025 is the first day of its week.
+    expect(timing({ schedules: [{ cron: '0 3 * * *' }], reports: [{ cron: '0 1 * * 1', kind: 'weekly' }] })).toEqual([
+      'warning: reports[0] (weekly) fires on the first day of its week (2025-03-17) before any run of every source (0 3 * * *) has started that day: the week that just ended lacks its last day until that run, so the report covers the week before it; fire it some hours after the run',
+    ]);
+    // A report at 02:00: a run of some sources only at 00:10 does not count; a run of every
+    // source at 00:10 does (1 h 50 before the report, past the hour the other warning looks at).
+    expect(timing({ schedules: [{ cron: '10 0 * * *', sources: ['stripe'] }, { cron: '0 3 * * *' }], reports: [{ cron: '0 2 1 * *', kind: 'monthly' }] })).toHaveLength(1);
+    expect(timing({ schedules: [{ cron: '10 0 * * *' }], reports: [{ cron: '0 2 1 * *', kind: 'monthly' }] })).toEqual([]);
+    // No schedule at all (runs started by the system's cron): nothing to judge.
+    expect(timing({ schedules: [], reports: [{ cron: '30 0 1 * *', kind: 'monthly' }] })).toEqual([]);
+  });
+
   it('is part of check when the config delivers anything', () => {
     expect(deliversAnything(config([]), {})).toBe(false);
     expect(deliversAnything(config([]), { VERITE_ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/C' })).toBe(true);
