@@ -72,12 +72,6 @@ export function csvCell(value: unknown, options: { number?: boolean; raw?: boole
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** RFC 4180 CSV, text cells that would start a formula neutralised ({@link csvCell}). */
-export function formatCsv(rows: Record<string, unknown>[], columns?: string[], options: CsvOptions = {}): string {
-  const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
-  return [csvLine(cols, undefined, options), ...rows.map((r) => csvLine(cols.map((c) => r[c]), cols, options))].join('\n') + '\n';
-}
-
 /**
  * One line of RFC 4180 CSV (without its line break), each value a {@link csvCell}: a value
  * holding a comma, a quote or a line break is quoted, a text cell that would start a formula
@@ -98,16 +92,12 @@ export function csvLine(values: unknown[], columns?: readonly string[], options:
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
- * Rows as a JSON array, the `numbers` columns as JSON numbers written with every digit the
- * database sent (a numeric of 30 digits stays 30 digits in the text; a reader decides how to
- * hold it), NaN and ±Infinity, which JSON has no number for, as the strings "NaN", "Infinity",
- * "-Infinity". Every other value as JSON.stringify writes it.
+ * One row of a JSON array (`verite query --format json`): an object, the `numbers` columns as
+ * JSON numbers written with every digit the database sent (a numeric of 30 digits stays 30
+ * digits in the text; a reader decides how to hold it), NaN and ±Infinity, which JSON has no
+ * number for, as the strings "NaN", "Infinity", "-Infinity". Every other value as
+ * JSON.stringify writes it.
  */
-export function formatJson(rows: Record<string, unknown>[], numbers: ReadonlySet<string> = new Set()): string {
-  return `[${rows.map((r) => jsonRow(r, numbers)).join(',')}]\n`;
-}
-
-/** One row of {@link formatJson}: an object, the `numbers` columns as JSON numbers. */
 export function jsonRow(row: Record<string, unknown>, numbers: ReadonlySet<string> = new Set()): string {
   const value = (column: string, v: unknown): string => {
     if (numbers.has(column) && v !== null && v !== undefined) {

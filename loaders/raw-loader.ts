@@ -155,9 +155,9 @@ export function preparePage(stream: StreamIdentity, records: readonly unknown[],
         return;
       }
     }
-    // A version the warehouse cannot store (Unix milliseconds read as seconds: the year 55840)
-    // would fail the COPY of the whole page, and one that is no date would land the record
-    // without it: either way it is held here, by itself, naming its key.
+    // A version of Unix seconds the warehouse cannot store (milliseconds read as seconds: the
+    // year 55840) would fail the COPY of the whole page: it is held here, by itself, naming its
+    // key. Text that is no date lands without its version, and the build sets it aside.
     let version: string | null;
     try {
       const problem = stream.versionProblem?.(record);

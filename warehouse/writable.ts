@@ -60,13 +60,13 @@ interface TemporaryRow {
  * What verite's login lacks when it may not create temporary tables in its database, and the
  * grant that gives it back. Every login has `TEMPORARY` through `PUBLIC` until the database's
  * owner revokes it from `PUBLIC` (docs/bi.md has the owner do so, for the BI role), and then a
- * login that does not own the database has it only by name; loading a page, the transform and
- * the metrics refresh each create temporary tables. `owner` unknown: "the database's owner".
+ * login that does not own the database has it only by name; loading a page, the transform, the
+ * metrics refresh and the CLV fit each create temporary tables. `owner` unknown: "the database's owner".
  */
 export function temporaryAdvice(who: { login: string; database: string; owner?: string }): string {
   const { login, database, owner } = who;
   return (
-    `verite's login "${login}" may not create temporary tables in database "${database}", which loading, the transform and the metrics refresh do ` +
+    `verite's login "${login}" may not create temporary tables in database "${database}", which loading, the transform, the metrics refresh and the CLV fit do ` +
     `(every login has that right through PUBLIC until it is revoked from PUBLIC): have the database's owner${owner ? ` "${owner}"` : ''} run GRANT TEMPORARY ON DATABASE "${database}" TO "${login}"`
   );
 }

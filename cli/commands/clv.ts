@@ -5,6 +5,7 @@ import { UsageError } from '../../lib/errors.ts';
 import { fitClv, type ClvModel } from '../../metrics/clv/fit.ts';
 import { action, commandContext, EXIT, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
+import { requireWritable } from '../../warehouse/writable.ts';
 
 const grouped = (value: number, decimals = 0) => value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 
@@ -94,6 +95,14 @@ export function registerClv(program: Command): void {
         const holdoutEnd = dateOption('--holdout-end', opts.holdoutEnd);
         const ctx = await commandContext(program.opts<GlobalOptions>());
         return withWarehouse(ctx.log, async (warehouse) => {
+          // The fit writes, and makes temporary tables: refused before it starts, saying why, as
+          // the other commands that write are (a standby, a read-only database, no TEMPORARY).
+          const client = await warehouse.pool.connect();
+          try {
+            await requireWritable(client);
+          } finally {
+            client.release();
+          }
           const result = await fitClv(warehouse, ctx.config, { calibrationEnd, holdoutEnd, log: ctx.log });
           if (result.status === 'skipped') {
             if (opts.format === 'json') process.stdout.write(`${JSON.stringify({ status: 'skipped', reason: result.reason })}\n`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvCell, formatCsv } from '../../cli/format.ts';
+import { csvCell, csvLine } from '../../cli/format.ts';
 
 /**
  * CSV cells a spreadsheet would read as a formula (OWASP, "CSV Injection": a cell beginning
@@ -30,10 +30,13 @@ describe('csvCell', () => {
   });
 });
 
-describe('formatCsv', () => {
+describe('csvLine', () => {
   it('neutralises text cells, the header too, and keeps the numbers of numeric columns', () => {
-    const rows = [{ campaign: '-3', total: '-3', orders: -3 }];
-    expect(formatCsv(rows, ['campaign', 'total', 'orders'], { numbers: new Set(['total']) })).toBe("campaign,total,orders\n'-3,-3,-3\n");
-    expect(formatCsv([{ '=x': 1 }])).toBe("'=x\n1\n");
+    const columns = ['campaign', 'total', 'orders'];
+    // A header is its column names; a row, its values named by those columns.
+    expect(csvLine(columns)).toBe('campaign,total,orders');
+    expect(csvLine(['-3', '-3', -3], columns, { numbers: new Set(['total']) })).toBe("'-3,-3,-3");
+    expect(csvLine(['=x'])).toBe("'=x");
+    expect(csvLine(['=x'], undefined, { raw: true })).toBe('=x');
   });
 });

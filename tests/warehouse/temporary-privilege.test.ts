@@ -41,7 +41,7 @@ const log = createLogger(process.stderr, 'silent');
 
 /** What every refusal says, worked out from the names above: the login, the database, its owner and the one GRANT. */
 const ADVICE =
-  `verite's login "${LOGIN}" may not create temporary tables in database "${DATABASE}", which loading, the transform and the metrics refresh do ` +
+  `verite's login "${LOGIN}" may not create temporary tables in database "${DATABASE}", which loading, the transform, the metrics refresh and the CLV fit do ` +
   `(every login has that right through PUBLIC until it is revoked from PUBLIC): have the database's owner "${OWNER}" run GRANT TEMPORARY ON DATABASE "${DATABASE}" TO "${LOGIN}"`;
 
 let admin: pg.Client;
@@ -98,7 +98,7 @@ describe('a login that lost TEMPORARY on a database it does not own', () => {
       // The login name and database as the client connected with; the owner is not known then.
       expect(errorMessage(ticksOutcome!.error)).toContain(
         `statement failed: permission denied to create temporary tables in database "${DATABASE}": ` +
-          `verite's login "${LOGIN}" may not create temporary tables in database "${DATABASE}", which loading, the transform and the metrics refresh do ` +
+          `verite's login "${LOGIN}" may not create temporary tables in database "${DATABASE}", which loading, the transform, the metrics refresh and the CLV fit do ` +
           `(every login has that right through PUBLIC until it is revoked from PUBLIC): have the database's owner run GRANT TEMPORARY ON DATABASE "${DATABASE}" TO "${LOGIN}"`,
       );
       // One attempt recorded, not three.
@@ -132,6 +132,14 @@ describe('a login that lost TEMPORARY on a database it does not own', () => {
     expect(cli.code, cli.stdout + cli.stderr).toBe(1);
     expect(cli.stderr).toContain(ADVICE);
     expect(cli.stdout).not.toContain('Role ');
+  });
+
+  it('verite clv fit, which makes temporary tables too, is refused before it starts, with the same words', async () => {
+    const before = (await wh.pool.query(`select count(*)::int as n from metrics.clv_model`)).rows[0].n as number;
+    const cli = await runCli(['clv', 'fit'], { env: { DATABASE_URL: loginUrl(), VERITE_CONFIG: join(dir, 'verite.config.json') } });
+    expect(cli.code, cli.stdout + cli.stderr).toBe(1);
+    expect(cli.stderr).toContain(ADVICE);
+    expect((await wh.pool.query(`select count(*)::int as n from metrics.clv_model`)).rows[0].n).toBe(before);
   });
 
   it('the GRANT it names, run by the owner, is all it takes', async () => {
