@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { sql } from 'kysely';
 import { isoDate } from '../../config/schema.ts';
 import { UsageError } from '../../lib/errors.ts';
-import { fitClv, type ClvModel } from '../../metrics/clv/fit.ts';
+import { fitClv, fitColumns, type ClvModel } from '../../metrics/clv/fit.ts';
 import { action, commandContext, EXIT, printError, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { requireWritable } from '../../warehouse/writable.ts';
@@ -25,17 +25,7 @@ function modelRecord(model: ClvModel, published: boolean): Record<string, unknow
     fitted_at: model.fittedAt.toISOString(),
     calibration_end: model.calibrationEnd,
     published,
-    customers: model.customers,
-    repeat_customers: model.repeatCustomers,
-    r: model.bgNbd.r,
-    alpha: model.bgNbd.alpha,
-    a: model.bgNbd.a,
-    b: model.bgNbd.b,
-    bgnbd_log_likelihood: model.bgNbd.logLikelihood,
-    p: model.gammaGamma.p,
-    q: model.gammaGamma.q,
-    gamma: model.gammaGamma.gamma,
-    gamma_gamma_log_likelihood: model.gammaGamma.logLikelihood,
+    ...fitColumns(model),
     gamma_gamma_customers: model.gammaGamma.customers,
     holdout_end: model.holdout?.end ?? null,
     holdout_weeks: model.holdout?.weeks ?? null,

@@ -50,6 +50,23 @@ export interface ClvModel {
 /** a + b past which the beta distribution of the drop-out probability is, for every purpose, one value. */
 const UNBOUNDED_BETA = 1e4;
 
+/** The fit's counts and estimates under their `metrics.clv_model` column names: what the table and `verite clv fit --format json` share. */
+export function fitColumns(model: ClvModel) {
+  return {
+    customers: model.customers,
+    repeat_customers: model.repeatCustomers,
+    r: model.bgNbd.r,
+    alpha: model.bgNbd.alpha,
+    a: model.bgNbd.a,
+    b: model.bgNbd.b,
+    bgnbd_log_likelihood: model.bgNbd.logLikelihood,
+    p: model.gammaGamma.p,
+    q: model.gammaGamma.q,
+    gamma: model.gammaGamma.gamma,
+    gamma_gamma_log_likelihood: model.gammaGamma.logLikelihood,
+  };
+}
+
 /**
  * Sentences about estimates that need reading with care: a and b that grew without bound (the
  * likelihood rises as they grow together: every customer drops out with about the same
@@ -248,17 +265,7 @@ async function fitIn(trx: Transaction<Database>, config: VeriteConfig, fit: FitP
       date: calibrationEnd,
       fitted_at: fittedAt,
       calibration_end: calibrationEnd,
-      customers: model.customers,
-      repeat_customers: model.repeatCustomers,
-      r: model.bgNbd.r,
-      alpha: model.bgNbd.alpha,
-      a: model.bgNbd.a,
-      b: model.bgNbd.b,
-      bgnbd_log_likelihood: model.bgNbd.logLikelihood,
-      p: model.gammaGamma.p,
-      q: model.gammaGamma.q,
-      gamma: model.gammaGamma.gamma,
-      gamma_gamma_log_likelihood: model.gammaGamma.logLikelihood,
+      ...fitColumns(model),
       holdout_end: holdout?.end ?? null,
       holdout_actual_repeat_transactions: holdout?.actualRepeatTransactions ?? null,
       holdout_predicted_repeat_transactions: holdout?.predictedRepeatTransactions ?? null,
