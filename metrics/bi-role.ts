@@ -168,8 +168,7 @@ export async function grantBiRole(db: Kysely<Database>, options: BiGrantOptions)
     await sql`revoke temporary on database ${sql.id(database)} from ${role}`.execute(trx);
     await sql`revoke temporary on database ${sql.id(database)} from public`.execute(trx);
     // verite's own role creates temporary tables when it loads: it keeps that right if it only had it through PUBLIC.
-    const mine = await sql<{ temp: boolean }>`select has_database_privilege(current_user, current_database(), 'TEMPORARY') as temp`.execute(trx);
-    if (!mine.rows[0]?.temp) {
+    if (await temporaryProblemOf(trx)) {
       await sql`grant temporary on database ${sql.id(database)} to ${sql.id(user)}`.execute(trx);
       // Only the database's owner may grant it: from anyone else PostgreSQL takes the GRANT with
       // a warning and grants nothing, and the next run would fail on its first temporary table.

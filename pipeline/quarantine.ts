@@ -632,7 +632,9 @@ async function recheck(db: Kysely<Database>, batch: readonly HeldRecord[]): Prom
   const streams = new Map<string, HeldRecord[]>();
   for (const t of batch) {
     const of = `${t.source}.${t.stream}`;
-    streams.set(of, [...(streams.get(of) ?? []), t]);
+    const records = streams.get(of);
+    if (records) records.push(t);
+    else streams.set(of, [t]);
   }
   for (const records of streams.values()) {
     const { source, stream } = records[0]!;

@@ -26,15 +26,17 @@ export async function declareCursor(client: pg.ClientBase, name: string, query: 
 /**
  * The rows of cursor `name`, `rows` at a time (`FETCH n`), until it has no more; the first
  * result is given even when it has no row, for its fields. `types` reads the values as a query
- * given them would.
+ * given them would; `beforeFetch` runs before each fetch (`verite query` sets what is left of
+ * its time-out there).
  */
 export async function* fetchBatches<R extends pg.QueryResultRow = pg.QueryResultRow>(
   client: pg.ClientBase,
   name: string,
-  options: { rows?: number; types?: pg.CustomTypesConfig } = {},
+  options: { rows?: number; types?: pg.CustomTypesConfig; beforeFetch?: () => Promise<void> } = {},
 ): AsyncGenerator<pg.QueryResult<R>> {
   const rows = options.rows ?? CURSOR_FETCH_ROWS;
   for (;;) {
+    await options.beforeFetch?.();
     const result = await client.query<R>({ text: `fetch ${rows} from ${name}`, types: options.types });
     yield result;
     if (result.rows.length < rows) return;

@@ -99,11 +99,11 @@ export async function requireWritable(client: pg.ClientBase, pool?: pg.Pool): Pr
   const { host, port } = client as unknown as { host?: string; port?: number };
   const pooler = host ? transactionPooler(host, port ?? 5432) : null;
   if (pooler) throw new WarehouseError(pooler, '');
-  const row = (await client.query<ReadOnlyRow>(READ_ONLY_QUERY)).rows[0]!;
+  // Both questions in one round trip.
+  const row = (await client.query<ReadOnlyRow & TemporaryRow>(`select r.*, t.login, t.owner, t.temporary from (${READ_ONLY_QUERY}) r, (${TEMPORARY_QUERY}) t`)).rows[0]!;
   const reason = readOnlyReason(row);
   if (reason) throw new WarehouseError(reason, '');
-  const temporary = (await client.query<TemporaryRow>(TEMPORARY_QUERY)).rows[0]!;
-  if (!temporary.temporary) throw new WarehouseError(temporaryAdvice(temporary), '');
+  if (!row.temporary) throw new WarehouseError(temporaryAdvice(row), '');
   const pooled = pool ? await transactionPooling(pool, client) : null;
   if (pooled) throw new WarehouseError(pooled, '');
 }

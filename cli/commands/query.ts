@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import pg from 'pg';
 import { UsageError } from '../../lib/errors.ts';
 import { didYouMean, similarNames } from '../../lib/names.ts';
-import { CURSOR_FETCH_ROWS } from '../../warehouse/cursor.ts';
+import { CURSOR_FETCH_ROWS, declareCursor, fetchBatches } from '../../warehouse/cursor.ts';
 import { action, commandContext, EXIT, withWarehouse, type GlobalOptions } from '../context.ts';
 import { csvLine, cell, jsonRow, tableFoot, tableLayout, type DisplayKind } from '../format.ts';
 import { OutputWriter } from '../output.ts';
@@ -157,7 +157,7 @@ async function* statementBatches(client: pg.ClientBase, text: string, options: {
   await client.query('set local cursor_tuple_fraction = 1');
   await client.query('savepoint verite_declare');
   try {
-    await client.query({ text: `declare verite_query no scroll cursor for\n${text}`, queryMode: 'extended' } as pg.QueryConfig);
+    await declareCursor(client, 'verite_query', { sql: text, parameters: [] });
     // The cursor stays; the statement runs in the transaction itself, not in a subtransaction.
     await client.query('release savepoint verite_declare');
   } catch {
@@ -167,13 +167,14 @@ async function* statementBatches(client: pg.ClientBase, text: string, options: {
     return;
   }
   let spent = 0;
-  for (;;) {
+  let started = 0;
+  const beforeFetch = async () => {
     await client.query(`set local statement_timeout = ${Math.max(1, Math.round(options.timeoutMs - spent))}`);
-    const started = performance.now();
-    const result = await client.query({ text: `fetch ${options.rows} from verite_query`, types: NUMBERS_AS_TEXT } as pg.QueryConfig);
+    started = performance.now();
+  };
+  for await (const result of fetchBatches(client, 'verite_query', { rows: options.rows, types: NUMBERS_AS_TEXT, beforeFetch })) {
     spent += performance.now() - started;
     yield result;
-    if (result.rows.length < options.rows) return;
   }
 }
 
