@@ -129,15 +129,17 @@ function reasonPattern(filter: HeldFilter): string | null {
 
 /**
  * The records set aside that match `filter` but its kind, one row each: source, stream, key and
- * their reasons; `key` narrows it to that record (read by the index on source, stream and key).
+ * their reasons; `key` narrows it to that record, `after` to the keys after it (both read by the
+ * index on source, stream and key).
  */
-function setAsideMatching(filter: HeldFilter, key?: string) {
+function setAsideMatching(filter: HeldFilter, keys: { key?: string; after?: string } = {}) {
   const like = reasonPattern(filter);
   return sql`select source, stream, key, string_agg(distinct reason, '; ') as reason, array_agg(distinct model order by model) as models, min(since) as since
       from ops.set_aside
      where (${filter.source ?? null}::text is null or source = ${filter.source ?? null})
        and (${filter.stream ?? null}::text is null or stream = ${filter.stream ?? null})
-       ${key === undefined ? sql`` : sql`and key = ${key}`}
+       ${keys.key === undefined ? sql`` : sql`and key = ${keys.key}`}
+       ${keys.after === undefined ? sql`` : sql`and key > ${keys.after}`}
      group by source, stream, key
     having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}`;
 }
@@ -259,7 +261,7 @@ async function findHeldRecord(db: Kysely<Database>, id: string, parsed: ParsedId
   }
   // That one record, looked up by source, stream and key: never the stream's whole list.
   const found = await sql<HeldRow>`select 'set aside' as kind, source, stream, key, null as row_id, reason, models, since, null as location
-    from (${setAsideMatching({ source: parsed.source, stream: parsed.stream }, parsed.key)}) held`.execute(db);
+    from (${setAsideMatching({ source: parsed.source, stream: parsed.stream }, { key: parsed.key })}) held`.execute(db);
   const row = found.rows[0];
   return row ? heldRecordOf(row) : undefined;
 }
@@ -392,7 +394,6 @@ export async function dropHeldRecords(db: Kysely<Database>, ids: readonly string
 export async function dropMatchingRecords(db: Kysely<Database>, filter: HeldFilter, actor: Actor): Promise<ActionOutcomes> {
   refuseEmptyFilter(filter);
   const done = new ActionOutcomes();
-  const like = reasonPattern(filter);
   const by = { acted_by: actor.user ?? null, command: actor.command, host: hostname(), pid: process.pid };
   await db.transaction().execute(async (trx) => {
     const refused = await readOnlyReasonOf(trx);
@@ -412,11 +413,7 @@ export async function dropMatchingRecords(db: Kysely<Database>, filter: HeldFilt
           // Keys in the order of the index on (source, stream, key), from the last one taken.
           const batch = await sql<{ key: string; deleted: boolean }>`
             with chosen as (
-              select key, string_agg(distinct reason, '; ') as reason
-                from ops.set_aside
-               where source = ${source} and stream = ${stream} ${after === undefined ? sql`` : sql`and key > ${after}`}
-               group by key
-              having ${like}::text is null or string_agg(distinct reason, '; ') ilike ${like}
+              select key, reason from (${setAsideMatching({ ...filter, source, stream }, { after })}) held
                order by key
                limit ${HELD_BATCH}
             ), raw_gone as (
