@@ -1,11 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import { addDays, localDate } from '../lib/dates.ts';
-import { currencyDecimals } from '../lib/currency-decimals.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Database } from '../warehouse/database.ts';
 import { incompleteReadText, isIncomplete } from './data-status.ts';
+import { formatMetricValue } from './format-value.ts';
 import { derivationParts, subtrahends, type MetricDefinition } from './definition.ts';
 import { metricByName } from './definitions/index.ts';
 import { summable } from './over-a-range.ts';
@@ -237,22 +237,6 @@ export async function headlineSummary(
     if (coverage.daysWithData > 0) inProgress.push({ kind: p.kind, period, coverage: { ...coverage, daysInPeriod: daysBetween(period.from, period.to) }, through });
   }
   return { asOf, currency: config.reportingCurrency, periods, inProgress, incompleteStreams: status?.incomplete ?? [] };
-}
-
-const grouped = (value: number, decimals: number) =>
-  value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-
-/** A metric value as the summary shows it: money to its currency's minor unit (2 decimals for most), rates in %, MER as a multiple. */
-function formatMetricValue(metric: string, value: number | null, currency: string): string {
-  if (value === null) return 'n/a';
-  const m = metricByName(metric);
-  if (!m) return String(value);
-  if (m.unit === 'count') return grouped(value, Number.isInteger(value) ? 0 : 2);
-  if (m.unit === 'currency') return grouped(value, currencyDecimals(currency));
-  if (m.unit === 'days') return `${grouped(value, 1)} d`;
-  if (m.display === 'percent') return `${grouped(value * 100, 2)}%`;
-  if (m.display === 'multiple') return `${grouped(value, 2)}x`;
-  return grouped(value, 2);
 }
 
 function formatChange(value: HeadlineValue): string {

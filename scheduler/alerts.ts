@@ -8,6 +8,7 @@ import { redactString, type Logger } from '../lib/logger.ts';
 import { freshnessLimit, hasOwnFreshnessLimit, streamStatus } from '../pipeline/status.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { metricParts } from '../metrics/alert-metrics.ts';
+import { formatMetricValue } from '../metrics/format-value.ts';
 import { ruleKey } from '../metrics/alert-rules.ts';
 import { alertWebhookSetting, secretUrl } from './secret-url.ts';
 import { webhookPostBody, type WebhookFormat, type WebhookMessage } from '../lib/webhook-flavour.ts';
@@ -104,7 +105,7 @@ export async function checkAlerts(options: AlertCheckOptions): Promise<AlertOutc
     // A firing the webhook never took needs no "resolved" either.
     if (changed && !firing && previous && !previous.notified) notified = true;
     // Stored and sent to a chat channel: a run's error may quote a provider's answer.
-    const message = redactString(describe(rule, key, evaluation, firing, options.run));
+    const message = redactString(describe(rule, key, evaluation, firing, config.reportingCurrency, options.run));
     let sent = false;
     if (!notified) {
       if (webhook) {
@@ -222,22 +223,30 @@ async function setAsideRecords(warehouse: Pick<Warehouse, 'db'>): Promise<Evalua
   return { value: n, detail: n ? `${what} (${(first ?? []).join('; ')}${more}): see verite quarantine list` : what };
 }
 
-function formatValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+/**
+ * A value or threshold as the message shows it: a kpi_daily metric as the run summary shows it
+ * (money to its currency's minor unit with the currency's code, rates in %, MER as a multiple),
+ * hours to one decimal, counts whole, with thousands separators.
+ */
+function formatValue(metric: string, value: number, currency: string): string {
+  if (metric === 'stream_freshness_hours') return Number.isInteger(value) ? String(value) : value.toFixed(1);
+  if (metric === 'records_set_aside') return value.toLocaleString('en-US');
+  return formatMetricValue(metric, value, currency, { withCurrency: true });
 }
 
-function describe(rule: AlertRule, key: string, evaluation: Evaluation, firing: boolean, run?: FinishedRun): string {
+function describe(rule: AlertRule, key: string, evaluation: Evaluation, firing: boolean, currency: string, run?: FinishedRun): string {
   const label = rule.name ? `${rule.name}: ` : '';
   if (rule.metric === 'run_failed') {
     return firing ? `verite alert: ${label}${evaluation.detail}` : `verite resolved: ${label}${run ? `run ${run.runId} succeeded` : evaluation.detail}`;
   }
   const { op, threshold } = condition(rule);
-  const value = evaluation.value === null ? 'no data' : formatValue(evaluation.value);
-  const subject = `${rule.metric} ${OP_WORDS[op]} ${threshold}`;
+  const limit = formatValue(rule.metric, threshold, currency);
+  const subject = `${rule.metric} ${OP_WORDS[op]} ${limit}`;
   if (evaluation.value === null) return `verite alert check: ${label}${key}: ${evaluation.detail}`;
+  const value = formatValue(rule.metric, evaluation.value, currency);
   return firing
     ? `verite alert: ${label}${subject}: ${value} ${evaluation.detail}`
-    : `verite resolved: ${label}${rule.metric} is ${value} ${evaluation.detail} (rule: ${OP_WORDS[op]} ${threshold})`;
+    : `verite resolved: ${label}${rule.metric} is ${value} ${evaluation.detail} (rule: ${OP_WORDS[op]} ${limit})`;
 }
 
 /** An alert's message: Slack's text and blocks, and the same words for a Teams card or a Discord message. */

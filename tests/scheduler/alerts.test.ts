@@ -76,7 +76,7 @@ describe('alerts', () => {
     ]);
     expect(first[0]!.value).toBeCloseTo(700 / 15, 10);
     expect(first[1]!.value).toBeCloseTo(0.9, 10);
-    const text = 'verite alert: CAC too high: cac above 40: 46.67 over the last 7 days (2024-05-01 to 2024-05-07)';
+    const text = 'verite alert: CAC too high: cac above 40.00 USD: 46.67 USD over the last 7 days (2024-05-01 to 2024-05-07)';
     expect(received).toEqual([
       {
         text: `:rotating_light: ${text}`,
@@ -96,7 +96,7 @@ describe('alerts', () => {
     await day('2024-05-07', 100, 10);
     const third = await checkAlerts({ warehouse: wh, config: cfg, log: logger(), now, env: env() });
     expect(third[0]).toMatchObject({ change: 'cleared', firing: false, sent: true });
-    expect(received[1]!.text).toBe(':white_check_mark: verite resolved: CAC too high: cac is 31.82 over the last 7 days (2024-05-01 to 2024-05-07) (rule: above 40)');
+    expect(received[1]!.text).toBe(':white_check_mark: verite resolved: CAC too high: cac is 31.82 USD over the last 7 days (2024-05-01 to 2024-05-07) (rule: above 40.00 USD)');
     await checkAlerts({ warehouse: wh, config: cfg, log: logger(), now, env: env() });
     expect(received).toHaveLength(2);
 
@@ -152,15 +152,31 @@ describe('alerts', () => {
     answer = 200;
     const second = await checkAlerts({ warehouse: wh, config: cfg, log: logger(), now, env: env() });
     expect(second[0]).toMatchObject({ change: 'still firing', sent: true });
-    expect(received.map((p) => p.text)).toEqual([':rotating_light: verite alert: cac above 40: 50 over the last 1 day (2024-05-07 to 2024-05-07)']);
+    expect(received.map((p) => p.text)).toEqual([':rotating_light: verite alert: cac above 40.00 USD: 50.00 USD over the last 1 day (2024-05-07 to 2024-05-07)']);
     await checkAlerts({ warehouse: wh, config: cfg, log: logger(), now, env: env() });
     expect(received).toHaveLength(1);
+  });
+
+  it('shows values and thresholds in their units: money to the currency\'s minor unit with its code, rates in %', async () => {
+    // 1–7 May: 1,763.67 of ad spend a day in yen = 12,345.69 over the week; on time 9 of 10 a day = 90%.
+    for (let d = 1; d <= 7; d++) await day(`2024-05-0${d}`, 1763.67, 1);
+    const rules = [
+      { metric: 'ad_spend', op: '>', threshold: 10000, windowDays: 7 },
+      { metric: 'on_time_delivery_rate', op: '<', threshold: 0.95, windowDays: 7 },
+    ];
+    const yen = configSchema.parse({ reportingCurrency: 'JPY', alerts: { webhookUrlEnv: 'VERITE_TEST_WEBHOOK', rules } });
+    await checkAlerts({ warehouse: wh, config: yen, log: logger(), now, env: env() });
+    const window = 'over the last 7 days (2024-05-01 to 2024-05-07)';
+    expect(received.map((p) => p.text)).toEqual([
+      `:rotating_light: verite alert: ad_spend above 10,000 JPY: 12,346 JPY ${window}`,
+      `:rotating_light: verite alert: on_time_delivery_rate below 95.00%: 90.00% ${window}`,
+    ]);
   });
 
   it('sends a Teams Workflows webhook an Adaptive Card and a Discord webhook its content, as webhookFormat names them', async () => {
     await day('2024-05-07', 100, 2); // CAC 50
     const rules = [{ name: 'CAC too high', metric: 'cac', op: '>', threshold: 40, windowDays: 1 }];
-    const text = 'verite alert: CAC too high: cac above 40: 50 over the last 1 day (2024-05-07 to 2024-05-07)';
+    const text = 'verite alert: CAC too high: cac above 40.00 USD: 50.00 USD over the last 1 day (2024-05-07 to 2024-05-07)';
     const teams = configSchema.parse({ alerts: { webhookUrlEnv: 'VERITE_TEST_WEBHOOK', webhookFormat: 'teams', rules } });
     expect((await checkAlerts({ warehouse: wh, config: teams, log: logger(), now, env: env() }))[0]).toMatchObject({ change: 'fired', sent: true });
     expect(received).toEqual([
