@@ -4,10 +4,12 @@ export { displayNumber, type DisplayKind };
 
 export interface TableOptions {
   /**
-   * Columns shown rounded for a person (see {@link displayNumber}): money to cents, other
-   * numbers to at most 6 decimals. The values themselves are never changed.
+   * Columns shown rounded for a person (see {@link displayNumber}): money to its currency's
+   * minor unit, other numbers to at most 6 decimals. The values themselves are never changed.
    */
   kinds?: Record<string, DisplayKind>;
+  /** The currency of the `money` columns (an ISO 4217 code; cents without one). */
+  currency?: string;
 }
 
 /** Prints rows as an aligned text table. */
@@ -27,7 +29,7 @@ export function formatTable(rows: Record<string, unknown>[], columns?: string[],
 export function tableLayout(cols: string[], rows: Record<string, unknown>[], options: TableOptions = {}): { head: string; line: (row: Record<string, unknown>) => string } {
   const kinds = options.kinds ?? {};
   const shown = (value: unknown, kind: DisplayKind | undefined) =>
-    kind && (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') ? displayNumber(value, kind) : cell(value);
+    kind && (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') ? displayNumber(value, kind, { currency: options.currency }) : cell(value);
   const cellsOf = (r: Record<string, unknown>) => cols.map((c) => shown(r[c], kinds[c]));
   const cells = rows.map(cellsOf);
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));

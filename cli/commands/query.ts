@@ -47,8 +47,9 @@ const NUMBERS_AS_TEXT = {
 const MONEY_COLUMNS = new Set(catalogEntries.filter((e) => e.kind === 'metric' && e.unit === 'currency').map((e) => e.column));
 
 /**
- * How a table shows each decimal column: money to cents, any other decimal to at most 6
- * places, for a person to read (the JSON and CSV formats keep every digit).
+ * How a table shows each decimal column: money to the reporting currency's minor unit (cents
+ * for most, none for JPY, three places for KWD), any other decimal to at most 6 places, for a
+ * person to read (the JSON and CSV formats keep every digit).
  */
 function displayKinds(fields: readonly pg.FieldDef[]): Record<string, DisplayKind> {
   const kinds: Record<string, DisplayKind> = {};
@@ -189,7 +190,7 @@ export async function printQuery(
   text: string,
   format: QueryFormat,
   out: OutputWriter,
-  options: { rows?: number; timeoutMs?: number; rawCsv?: boolean } = {},
+  options: { rows?: number; timeoutMs?: number; rawCsv?: boolean; currency?: string } = {},
 ): Promise<void> {
   let layout: ReturnType<typeof tableLayout> | undefined;
   let columns: string[] | undefined;
@@ -205,7 +206,7 @@ export async function printQuery(
       else if (format === 'json') await out.write('[');
       else if (columns.length === 0) await out.write('(no rows)\n');
       else {
-        layout = tableLayout(columns, rows, { kinds: displayKinds(fields) });
+        layout = tableLayout(columns, rows, { kinds: displayKinds(fields), currency: options.currency });
         await out.write(layout.head);
       }
     }
@@ -228,7 +229,7 @@ export function registerQuery(program: Command): void {
     .command('query')
     .description('run a read-only query (one statement) against the warehouse and print it')
     .argument('<sql>', 'one SQL query, run in a read-only session and transaction')
-    .option('--format <format>', 'table (decimals rounded for reading: money to cents), json (numbers as JSON numbers, every digit) or csv (every digit)', 'table')
+    .option('--format <format>', 'table (decimals rounded for reading: money to the reporting currency\'s minor unit), json (numbers as JSON numbers, every digit) or csv (every digit)', 'table')
     .option('--timeout <seconds>', 'statement time-out in seconds', '60')
     .option('--raw-csv', "with --format csv: text cells as they are, without the ' put before one a spreadsheet would run as a formula (= + - @)")
     .action(
@@ -254,7 +255,7 @@ export function registerQuery(program: Command): void {
             // The rows are fetched as the output is read: a reader that takes its time (a pipe
             // into less) keeps the transaction open meanwhile, which is not a session left idle.
             await client.query('set local idle_in_transaction_session_timeout = 0');
-            await printQuery(client, text, opts.format as QueryFormat, out, { timeoutMs, rawCsv: opts.rawCsv });
+            await printQuery(client, text, opts.format as QueryFormat, out, { timeoutMs, rawCsv: opts.rawCsv, currency: ctx.config.reportingCurrency });
             await client.query('commit');
             out.end();
             return EXIT.ok;

@@ -126,6 +126,20 @@ describe('verite query', () => {
     expect(csv.stdout).toBe('revenue,total_price_rc,conversion_rate,rate,orders\n5660.099311374795421377,12.345,0.02341234567,1.0834,74123\n');
   });
 
+  it('a table rounds money to the reporting currency\'s minor unit: none for JPY, three places for KWD', async () => {
+    const sql = 'select 5660.5::numeric as revenue, 12.3456::numeric as total_price_rc, 1.0834::numeric as rate';
+    for (const [currency, expected] of [
+      ['JPY', ['5,661', '12', '1.0834']],
+      ['KWD', ['5,660.500', '12.346', '1.0834']],
+    ] as const) {
+      const file = join(dir, `verite.${currency}.json`);
+      writeFileSync(file, JSON.stringify({ reportingTimezone: 'UTC', reportingCurrency: currency }));
+      const table = await runCli(['query', sql], { env: { ...env, VERITE_CONFIG: file } });
+      expect(table.code, table.stderr).toBe(0);
+      expect(table.stdout.split('\n')[2]!.trim().split(/\s+/)).toEqual(expected);
+    }
+  });
+
   it('prints CSV', async () => {
     const res = await runCli(['query', "select 'a,b' as x, 2 as y", '--format', 'csv'], { env });
     expect(res.stdout).toBe('x,y\n"a,b",2\n');
