@@ -19,6 +19,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Progress } from '../lib/progress.ts';
 import { buildInOneProcess, sharedMemoryShortage, sharedMemoryWarning } from '../warehouse/build-session.ts';
+import { permissionAdvice } from '../warehouse/ownership.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { tableSignature } from '../warehouse/table-signature.ts';
@@ -403,7 +404,9 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
     };
   } catch (error) {
     await rollback().catch(() => undefined);
-    const message = errorMessage(error);
+    // A table another login built, which this one may not replace: who owns it and what to do.
+    const advice = await permissionAdvice(warehouse.db, error).catch(() => null);
+    const message = `${errorMessage(error)}${advice ? `: ${advice}` : ''}`;
     log?.error({ table: current, err: message }, 'metrics refresh failed; the previous metric tables are kept');
     return { status: 'failed', tables: [], failed: { table: current, sql: currentSql, error: message }, error: `${current}: ${message}` };
   }

@@ -12,6 +12,7 @@ import { defaultChannelRules } from './channels.ts';
 import { changeSets, changedStreams, compile, executeReading, keepChangedRows, modelSignature, rawInputsChanged, readsTheClock, readFrom, recordMetricInputs, type BuildMode, type ModelDelta, type PreviousBuild } from './incremental.ts';
 import { FOLDED_COLUMN, type ChangeSets, type DataCheck, type Model, type PartialIndex, type SetAsideCheck, type StopCheck, type TransformContext, type WarnCheck } from './model.ts';
 import { codedWarning, type WarningCode } from '../lib/warning-codes.ts';
+import { permissionAdvice } from '../warehouse/ownership.ts';
 
 export type ModelStatus = 'succeeded' | 'failed' | 'not-run';
 
@@ -357,7 +358,9 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
             continue;
           }
           failed.add(model.name);
-          results.push({ model: model.name, status: 'failed', ms: Date.now() - started, sql: compiled, error: errorMessage(error) });
+          // A table another login built, which this one may not replace: who owns it and what to do.
+          const advice = await permissionAdvice(tdb, error);
+          results.push({ model: model.name, status: 'failed', ms: Date.now() - started, sql: compiled, error: `${errorMessage(error)}${advice ? `: ${advice}` : ''}` });
           options.log?.error({ model: model.name, err: errorMessage(error) }, 'model failed');
         }
         break;
