@@ -8,6 +8,7 @@ import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connecti
 import { freeBytes } from '../warehouse/embedded.ts';
 import { encodingProblem, MIGRATIONS_TABLE, migrationsTableIn, newerSchemaProblem, privilegeAdvice, versionProblem } from '../warehouse/migrate.ts';
 import { migrations } from '../warehouse/migrations/index.ts';
+import { foreignTablesProblem } from '../warehouse/ownership.ts';
 import { readOnlyReasonOf, temporaryProblemOf, transactionPooler, transactionPooling } from '../warehouse/writable.ts';
 import { problemsFirst } from './check.ts';
 
@@ -110,6 +111,9 @@ async function findingsOf(db: Kysely<any>, host: string): Promise<CheckFinding[]
   // from PUBLIC by the database's owner) passes every other check and fails the next run.
   const temporary = await temporaryProblemOf(db);
   if (temporary) found.push(problem(temporary));
+  // Tables a run as another login built: the next run that must rebuild one fails on it.
+  const foreign = await foreignTablesProblem(db);
+  if (foreign) found.push(problem(foreign));
   const spare = server.roleLimit >= 0 ? Math.min(server.free, server.roleLimit - server.roleSessions) : server.free;
   if (spare < POOL_SIZE) {
     const whose = server.roleLimit >= 0 && server.roleLimit - server.roleSessions <= server.free ? `the login's CONNECTION LIMIT ${server.roleLimit}` : 'the server\'s max_connections';

@@ -35,10 +35,37 @@ export async function permissionAdvice(db: Kysely<any>, error: unknown): Promise
   const theirs = found.rows.filter((r) => r.owner !== r.login);
   if (theirs.length === 0) return null;
   const { object, owner, login } = theirs[0]!;
+  return `${object} belongs to "${owner}", not to verite's login "${login}": a verite run as "${owner}" built it (${waysOut(owner, login)})`;
+}
+
+/** Who should own verite's tables, and how to get there: said after "… built it (". */
+function waysOut(owner: string, login: string): string {
   return (
-    `${object} belongs to "${owner}", not to verite's login "${login}": a verite run as "${owner}" built it (every scheduler, cron job and laptop ` +
-    `sharing a warehouse runs as one login). Run verite as "${owner}", or have an administrator hand "${owner}"'s tables to "${login}" ` +
+    `every scheduler, cron job and laptop sharing a warehouse runs as one login). Run verite as "${owner}", or have an administrator hand "${owner}"'s tables to "${login}" ` +
     `(REASSIGN OWNED BY "${owner}" TO "${login}", run in this database, when "${owner}" owns nothing else in it; else ALTER TABLE … OWNER TO "${login}" for each) ` +
     `or make "${login}" a member of "${owner}" (GRANT "${owner}" TO "${login}")`
+  );
+}
+
+/**
+ * verite's tables that its login may not drop and build again (owned by a role whose rights it
+ * does not hold), or null: what `verite check` says before the run that would fail on them. The
+ * first few are named, with the first owner's ways out.
+ */
+export async function foreignTablesProblem(db: Kysely<any>): Promise<string | null> {
+  const found = await sql<{ owner: string; login: string; n: number; tables: string[] }>`
+    select pg_get_userbyid(c.relowner) as owner, current_user as login, count(*)::int as n,
+           (array_agg(n.nspname || '.' || c.relname order by n.nspname, c.relname))[1:3] as tables
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = any(${[...VERITE_SCHEMAS]}::text[]) and c.relkind in ('r', 'p', 'v', 'm')
+       and not pg_has_role(current_user, c.relowner, 'USAGE')
+     group by c.relowner order by n desc`.execute(db);
+  if (found.rows.length === 0) return null;
+  const total = found.rows.reduce((n, r) => n + r.n, 0);
+  const { owner, login, tables, n } = found.rows[0]!;
+  const others = found.rows.length > 1 ? `; ${total - n} more belong to ${found.rows.slice(1).map((r) => `"${r.owner}"`).join(', ')}` : '';
+  return (
+    `${total} of verite's tables belong to another login than verite's "${login}", which may not rebuild them (the transform and the metrics refresh would fail on them): ` +
+    `${n} to "${owner}" (${tables.join(', ')}${n > tables.length ? ', …' : ''})${others}. A verite run as "${owner}" built them (${waysOut(owner, login)})`
   );
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
+import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import { openWarehouse, type Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase, databaseUrl } from '../support/database.ts';
@@ -72,6 +73,21 @@ describe("a warehouse whose tables another login built", () => {
     expect(result.error).toContain(`belongs to "${OWNER}", not to verite's login "${LOGIN}"`);
   });
 
+  it('verite check says so before a run: how many of its tables belong to another login, whose, and the ways out', async () => {
+    const tables = await admin.query<{ n: number }>(
+      `select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('raw', 'staging', 'core', 'metrics', 'ops') and c.relkind in ('r', 'p', 'v', 'm')`,
+    );
+    const found = await checkWarehouse({ databaseUrl: databaseUrl(first.describe, LOGIN) });
+    expect(found.level).toBe('problem');
+    const problems = found.findings.filter((f) => f.level === 'problem').map((f) => f.message);
+    expect(problems).toHaveLength(1);
+    // Every table of verite's was built by the first login; none by this one yet.
+    expect(problems[0]).toMatch(new RegExp(`^${tables.rows[0]!.n} of verite's tables belong to another login than verite's "${LOGIN}"`));
+    expect(problems[0]).toContain(`to "${OWNER}" (`);
+    expect(problems[0]).toContain(`GRANT "${OWNER}" TO "${LOGIN}"`);
+  });
+
   it('and the advice is right: with the tables handed over, both succeed', async () => {
     // The test server's login is a superuser, which owns the database's system objects too (REASSIGN
     // OWNED refuses those): the advice's other way, each of verite's tables handed over (a table's
@@ -84,5 +100,7 @@ describe("a warehouse whose tables another login built", () => {
     for (const { t, kind } of owned.rows) await admin.query(`alter ${what[kind]} ${t} owner to ${LOGIN}`);
     expect((await runTransforms(second, config, { full: true })).status).toBe('succeeded');
     expect((await refreshMetrics(second, config, undefined, { full: true })).status).toBe('succeeded');
+    const found = await checkWarehouse({ databaseUrl: databaseUrl(first.describe, LOGIN) });
+    expect(found.findings.filter((f) => f.level === 'problem')).toEqual([]);
   });
 });
