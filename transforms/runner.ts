@@ -291,7 +291,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
           const signature = modelSignature(tdb, model, ctx);
           signatures.set(model.name, signature);
           const before = previous.get(model.name);
-          const mode = await chooseMode(tdb, model, { before, signature, full: options.full === true || selected !== null, deltas, ctx, config, found, streamsChangedSince });
+          const mode = await chooseMode(tdb, model, { before, previous, signature, full: options.full === true || selected !== null, deltas, ctx, config, found, streamsChangedSince });
           const n = ++temp;
           let rows: number;
           let delta: ModelDelta;
@@ -870,6 +870,8 @@ async function previousBuilds(db: Kysely<Database>): Promise<Map<string, Previou
 
 interface ModeInputs {
   before: PreviousBuild | undefined;
+  /** Every model's last build, as the build found them. */
+  previous: ReadonlyMap<string, PreviousBuild>;
   signature: string;
   /** `--full`, or a selection of models (built as they are asked, in full). */
   full: boolean;
@@ -884,6 +886,11 @@ interface ModeInputs {
 async function chooseMode(db: Kysely<Database>, model: Model, inputs: ModeInputs): Promise<BuildMode> {
   const { before } = inputs;
   if (inputs.full || !before || before.rebuildInFull || before.signature !== inputs.signature) return 'full';
+  // A model it reads was last built through later changes than it was: a `--select` of a release
+  // before the mark above (migration 0031) moved that model on alone, and the changes in between
+  // never reached this one. Every build records one watermark for all the models it builds.
+  const readsLaterBuild = (d: string) => BigInt(inputs.previous.get(d)?.through ?? before.through) > BigInt(before.through);
+  if (model.dependsOn.some(readsLaterBuild)) return 'full';
   if (!inputs.found.tables.has(model.name)) return 'full';
   const every = inputs.config.transform?.fullRebuildEveryDays ?? 7;
   if (inputs.ctx.now.getTime() - before.lastFullAt.getTime() >= every * 86_400_000) return 'full';

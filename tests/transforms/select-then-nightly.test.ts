@@ -158,4 +158,22 @@ describe('the nightly build after verite transform --select', () => {
     expect(await rows(`select total_price::text from core.orders where order_id = '${order!.id}'`)).toEqual([{ total_price: (total + 25).toFixed(2) }]);
     await expectAsAFullRebuild(7);
   }, 600_000);
+
+  it('a selection made by a release before the mark (an upgraded warehouse): the nightly build still brings the readers up to date', async () => {
+    const [order] = await rawRecords(wh, 'shopify__orders', `(_record->>'created_at')::date = '${day(2)}' and _record->>'cancelled_at' is null`);
+    const total = Number(order!.total_price);
+    await landRecords(wh.pool, 'shopify', 'orders', [{ ...order!, total_price: (total + 40).toFixed(2), updated_at: at(8, 20) }], 'import');
+    await select(8, ['staging.shopify_orders']);
+    // As an older release left it: the selected model's watermark moved on, its readers' did not, and nothing marked them.
+    await wh.pool.query('update ops.model_builds set rebuild_in_full = false');
+    const [staging, core] = await rows(`select model, through_change_id > (select through_change_id from ops.model_builds where model = 'core.orders') as ahead
+      from ops.model_builds where model in ('staging.shopify_orders', 'core.orders') order by model desc`);
+    expect([staging, core]).toEqual([{ model: 'staging.shopify_orders', ahead: true }, { model: 'core.orders', ahead: false }]);
+
+    const { transform } = await nightly(9);
+    // 40 more than the record landed first; before, core.orders was skipped (nothing new in staging since its watermark).
+    expect(await rows(`select total_price::text from core.orders where order_id = '${order!.id}'`)).toEqual([{ total_price: (total + 40).toFixed(2) }]);
+    expect(modeOf(transform, 'core.orders')).toBe('full');
+    await expectAsAFullRebuild(9);
+  }, 600_000);
 });
