@@ -93,6 +93,9 @@ export const stagingShipments = defineModel({
         sql<string | null>`p.returned_on`.as('returned_on'),
         sql<string | null>`ops.parse_decimal(_record->>'shipping_cost')`.as('shipping_cost'),
         sql<string | null>`${asciiUpper(sql`nullif(btrim(_record->>'currency'), '')`)}`.as('currency'),
+        // EasyPost marks a return label on its Shipment (a tracker may carry the flag too): core.shipments
+        // does not take it for the tracked version of an outbound parcel of the same order and carrier.
+        sql<boolean>`(_record @> '{"easypost_shipment": {"is_return": true}}' or _record @> '{"easypost_tracker": {"is_return": true}}')`.as('is_return_label'),
         foldedProblem(SHIPMENTS_CHECK, ctx),
       ]),
 });

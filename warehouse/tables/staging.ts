@@ -186,6 +186,8 @@ export const stagingColumns = {
     returned_on: 'date?',
     shipping_cost: 'numeric?',
     currency: 'text?',
+    /** An EasyPost return label (its Shipment's or its tracker's `is_return`). */
+    is_return_label: 'boolean',
   },
   'staging.shopify_products': {
     product_id: 'text',
