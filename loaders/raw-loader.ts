@@ -36,7 +36,8 @@ export interface LandTarget {
   batchId: string;
 }
 
-interface Prepared {
+/** A record ready to land: its key, its JSON text and what the merge compares. */
+export interface Prepared {
   key: string;
   json: string;
   hash: string;
@@ -44,7 +45,8 @@ interface Prepared {
   version: string | null;
 }
 
-interface Quarantined {
+/** A record the loader holds back, with why. */
+export interface Quarantined {
   reason: string;
   raw: string;
   location: string | null;
@@ -89,97 +91,103 @@ function storable(text: string): string {
  * Checks and serialises one page: every record becomes a row to land or a quarantine entry
  * with its reason. Of several versions of one key, the row kept is the newest by the stream's
  * version (ties, and records without a version, go to the one seen last), so the page lands
- * what a merge record by record would. Nothing here touches the database.
+ * what a merge record by record would, but in one case: a record without a version followed
+ * by one older than the row raw holds (record by record, the first replaces the row and the
+ * second then replaces it; the page's newest, the second, is refused by the row). Nothing here
+ * touches the database.
  */
 export function preparePage(stream: StreamIdentity, records: readonly unknown[], pageLabel = 'page'): { rows: Prepared[]; quarantine: Quarantined[] } {
   const rows: Prepared[] = [];
   const rowOfKey = new Map<string, number>();
   const quarantine: Quarantined[] = [];
   records.forEach((input, index) => {
-    let location: string | null = `${pageLabel} record ${index + 1}`;
-    let value: unknown = input;
-    if (input instanceof RejectedRecord) {
-      quarantine.push({ reason: input.reason, raw: input.text, location: input.location ?? location });
+    const prepared = prepareRecord(stream, input, `${pageLabel} record ${index + 1}`);
+    if ('quarantine' in prepared) {
+      quarantine.push(prepared.quarantine);
       return;
     }
-    if (input instanceof LocatedRecord) {
-      location = input.location ?? location;
-      value = input.value;
-    } else if (input instanceof RawText) {
-      location = input.location ?? location;
-      try {
-        value = JSON.parse(input.text);
-      } catch (error) {
-        quarantine.push({ reason: `not valid JSON: ${(error as Error).message}`, raw: input.text, location });
-        return;
-      }
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      quarantine.push({ reason: `not a JSON object (got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`, raw: preview(input instanceof RawText ? input.text : value), location });
-      return;
-    }
-    const record = value as Record<string, unknown>;
-    let json: string;
-    try {
-      // A line that parsed is already JSON text: keep it rather than serialise it again.
-      json = input instanceof RawText ? input.text : JSON.stringify(record);
-    } catch (error) {
-      const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-      quarantine.push({ reason: `cannot be serialised: ${why}`, raw: String(record), location });
-      return;
-    }
-    const limit = recordLimitProblem(json);
-    if (limit) {
-      quarantine.push({ reason: limit.reason, raw: limit.kept, location });
-      return;
-    }
-    if (NUL.test(json) || LONE_SURROGATE.test(json)) {
-      quarantine.push({ reason: 'holds a NUL character or a broken UTF-16 surrogate, which PostgreSQL jsonb cannot store', raw: json, location });
-      return;
-    }
-    const otherKind = stream.kindProblem?.(record);
-    if (otherKind) {
-      quarantine.push({ reason: otherKind, raw: json, location });
-      return;
-    }
-    const key = stream.keyOf(record);
-    if (key === undefined || key === '') {
-      quarantine.push({ reason: `no key (${stream.keyDescription})`, raw: json, location });
-      return;
-    }
-    let reportDate: string | null = null;
-    if (stream.kind === 'date-report') {
-      reportDate = stream.dateOf?.(record) ?? null;
-      if (!reportDate) {
-        quarantine.push({ reason: 'no valid report date', raw: json, location });
-        return;
-      }
-    }
-    // A version of Unix seconds the warehouse cannot store (milliseconds read as seconds: the
-    // year 55840) would fail the COPY of the whole page: it is held here, by itself, naming its
-    // key. Text that is no date lands without its version, and the build sets it aside.
-    let version: string | null;
-    try {
-      const problem = stream.versionProblem?.(record);
-      if (problem) {
-        quarantine.push({ reason: `key ${key}: ${problem}`, raw: json, location });
-        return;
-      }
-      version = stream.versionOf?.(record) ?? null;
-    } catch (error) {
-      quarantine.push({ reason: `key ${key}: its version could not be read: ${(error as Error).message}`, raw: json, location });
-      return;
-    }
-    const row = { key, json, hash: createHash('md5').update(json).digest('hex'), reportDate, version };
-    const seen = rowOfKey.get(key);
+    const { row } = prepared;
+    const seen = rowOfKey.get(row.key);
     if (seen === undefined) {
-      rowOfKey.set(key, rows.length);
+      rowOfKey.set(row.key, rows.length);
       rows.push(row);
-    } else if (!olderThan(version, rows[seen]!.version)) {
+    } else if (!olderThan(row.version, rows[seen]!.version)) {
       rows[seen] = row;
     }
   });
   return { rows, quarantine };
+}
+
+/**
+ * Checks and serialises one record as {@link preparePage} does each of a page: a row to land,
+ * or the reason it is held. `place` names where it was read when the record does not say.
+ */
+export function prepareRecord(stream: StreamIdentity, input: unknown, place: string): { row: Prepared } | { quarantine: Quarantined } {
+  let location: string | null = place;
+  let value: unknown = input;
+  const held = (reason: string, raw: string) => ({ quarantine: { reason, raw, location } });
+  if (input instanceof RejectedRecord) {
+    return { quarantine: { reason: input.reason, raw: input.text, location: input.location ?? location } };
+  }
+  if (input instanceof LocatedRecord) {
+    location = input.location ?? location;
+    value = input.value;
+  } else if (input instanceof RawText) {
+    location = input.location ?? location;
+    try {
+      value = JSON.parse(input.text);
+    } catch (error) {
+      return held(`not valid JSON: ${(error as Error).message}`, input.text);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return held(`not a JSON object (got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`, preview(input instanceof RawText ? input.text : value));
+  }
+  const record = value as Record<string, unknown>;
+  let json: string;
+  try {
+    // A line that parsed is already JSON text: keep it rather than serialise it again.
+    json = input instanceof RawText ? input.text : JSON.stringify(record);
+  } catch (error) {
+    const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
+    return held(`cannot be serialised: ${why}`, String(record));
+  }
+  const limit = recordLimitProblem(json);
+  if (limit) {
+    return held(limit.reason, limit.kept);
+  }
+  if (NUL.test(json) || LONE_SURROGATE.test(json)) {
+    return held('holds a NUL character or a broken UTF-16 surrogate, which PostgreSQL jsonb cannot store', json);
+  }
+  const otherKind = stream.kindProblem?.(record);
+  if (otherKind) {
+    return held(otherKind, json);
+  }
+  const key = stream.keyOf(record);
+  if (key === undefined || key === '') {
+    return held(`no key (${stream.keyDescription})`, json);
+  }
+  let reportDate: string | null = null;
+  if (stream.kind === 'date-report') {
+    reportDate = stream.dateOf?.(record) ?? null;
+    if (!reportDate) {
+      return held('no valid report date', json);
+    }
+  }
+  // A version of Unix seconds the warehouse cannot store (milliseconds read as seconds: the
+  // year 55840) would fail the COPY of the whole page: it is held here, by itself, naming its
+  // key. Text that is no date lands without its version, and the build sets it aside.
+  let version: string | null;
+  try {
+    const problem = stream.versionProblem?.(record);
+    if (problem) {
+      return held(`key ${key}: ${problem}`, json);
+    }
+    version = stream.versionOf?.(record) ?? null;
+  } catch (error) {
+    return held(`key ${key}: its version could not be read: ${(error as Error).message}`, json);
+  }
+  return { row: { key, json, hash: createHash('md5').update(json).digest('hex'), reportDate, version } };
 }
 
 async function query(client: pg.PoolClient, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
@@ -208,122 +216,160 @@ export async function landPage(pool: pg.Pool, target: LandTarget, page: Page, pa
 
 /** Writes a prepared page in one transaction (see {@link landPage}). */
 async function writePage(pool: pg.Pool, target: LandTarget, page: Page, prepared: ReturnType<typeof preparePage>): Promise<LandResult> {
-  const { stream, source } = target;
-  const table = rawTableName(source, stream.name);
-  const quoted = `raw."${source}__${stream.name}"`;
-  const { rows, quarantine } = prepared;
   const client = await pool.connect();
   try {
     await query(client, 'begin');
-    let written = 0;
-    if (stream.kind === 'date-report' && page.dates?.length) {
-      // The rows removed are recorded in ops.raw_changes (by the raw table's trigger) as this extraction's.
-      await query(client, `select set_config('verite.run_id', $1, true), set_config('verite.batch_id', $2, true)`, [target.runId, target.batchId]);
-      // Rows an earlier extraction left for these dates go, except those this page brings
-      // again: they are merged below, and an unchanged one is not rewritten. A page read for
-      // some accounts only replaces those accounts' rows.
-      const only = page.replaceOnly;
-      await query(
-        client,
-        `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2 and not (_key = any($3::text[]))` +
-          (only ? ' and _record #>> $4::text[] = any($5::text[])' : ''),
-        [page.dates, target.batchId, rows.map((r) => r.key), ...(only ? [only.path, only.values] : [])],
-      );
-    }
-    // One row per key (the newest version): see preparePage.
-    const unique = rows;
-    if (unique.length) {
-      const existing = new Set(
-        (await query(client, `select _key from ${quoted} where _key = any($1::text[])`, [unique.map((r) => r.key)])).rows.map((r) => r._key as string),
-      );
-      // New keys are copied straight into the raw table; only keys already landed go through
-      // the merge, which compares versions and hashes.
-      const fresh = unique.filter((r) => !existing.has(r.key));
-      const known = unique.filter((r) => existing.has(r.key));
-      if (fresh.length) {
-        const lines = fresh.map(
-          (r) => `${copyText(r.key)}\t${copyText(r.json)}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\t${r.hash}\t${copyText(target.batchId)}\t${copyText(target.runId)}\n`,
-        );
-        const copy = `copy ${quoted} (_key, _record, _report_date, _version, _hash, _batch_id, _run_id) from stdin`;
-        try {
-          await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(copy)));
-        } catch (error) {
-          throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, copy, [], { cause: error });
-        }
-        written += fresh.length;
-      }
-      if (known.length) {
-        await query(client, `create temp table if not exists ${LAND_TABLE} (key text, rec text, hash text, report_date date, version timestamptz) on commit delete rows`);
-        const lines = known.map((r) => `${copyText(r.key)}\t${copyText(r.json)}\t${r.hash}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\n`);
-        try {
-          await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(`copy ${LAND_TABLE} from stdin`)));
-        } catch (error) {
-          throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, `copy ${LAND_TABLE} from stdin`, [], { cause: error });
-        }
-        const merged = await query(
-          client,
-          `update ${quoted} as t set
-             _record = l.rec::jsonb, _report_date = l.report_date, _version = l.version, _hash = l.hash,
-             _batch_id = $1, _run_id = $2, _extracted_at = now()
-            from ${LAND_TABLE} l
-           where t._key = l.key and t._hash <> l.hash
-             and (l.version is null or t._version is null or l.version >= t._version)`,
-          [target.batchId, target.runId],
-        );
-        written += merged.rowCount ?? 0;
-        // An unchanged report row re-extracted now belongs to this extraction.
-        if (stream.kind === 'date-report') {
-          await query(client, `update ${quoted} t set _batch_id = $1 from ${LAND_TABLE} l where t._key = l.key and t._batch_id <> $1`, [target.batchId]);
-        }
-      }
-    }
-    let quarantined = 0;
-    if (quarantine.length) {
-      const res = await query(
-        client,
-        `insert into ops.quarantine (run_id, source, stream, reason, raw, location, decimal_marks)
-         select $1, $2, $3, q.reason, q.raw, q.location, $7::jsonb
-           from unnest($4::text[], $5::text[], $6::text[]) as q(reason, raw, location)
-         on conflict do nothing`,
-        [
-          target.runId,
-          source,
-          stream.name,
-          quarantine.map((q) => storable(q.reason)),
-          quarantine.map((q) => storable(q.raw)),
-          quarantine.map((q) => q.location && storable(q.location)),
-          storableMarks(page),
-        ],
-      );
-      quarantined = res.rowCount ?? 0;
-    }
-    const dataThrough = newestData(stream, rows, page.dates);
-    if (page.state !== undefined || dataThrough) {
-      await query(
-        client,
-        `insert into ops.stream_state (source, stream, state, data_through, last_run_id, updated_at)
-         values ($1, $2, $3::jsonb, $4::timestamptz, $5, now())
-         on conflict (source, stream) do update set
-           state = case when $6 then excluded.state else ops.stream_state.state end,
-           data_through = greatest(ops.stream_state.data_through, excluded.data_through),
-           last_run_id = excluded.last_run_id, updated_at = now()`,
-        [source, stream.name, page.state === undefined ? null : JSON.stringify(page.state), dataThrough, target.runId, page.state !== undefined],
-      );
-    }
-    if (page.afterLand) {
-      await page.afterLand({ query: (text, values) => query(client, text, values) }, { source, stream: stream.name, runId: target.runId });
-    }
+    const result = await writeRows(client, target, page, prepared, null);
     await query(client, 'commit');
-    // Unchanged: every valid record not written (identical to the landed row, or an older
-    // version than the landed one or than another of the page).
-    const valid = page.records.length - quarantine.length;
-    return { received: page.records.length, written, unchanged: valid - written, quarantined: quarantine.length === 0 ? 0 : quarantined, firstReason: quarantine[0]?.reason };
+    return result;
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
   } finally {
     client.release();
   }
+}
+
+/**
+ * Lands a prepared page as {@link landPage} does, on `client`, inside a transaction its caller
+ * began and commits: the caller's own writes (such as removing the quarantine rows of the
+ * records landed) commit or roll back with the page's. Several pages may land in one
+ * transaction, one after the other. Also says which keys it wrote (inserted, or merged as a
+ * changed record no older than the one held); a key not among them was left as raw held it.
+ */
+export async function landPreparedPage(
+  client: pg.PoolClient,
+  target: LandTarget,
+  page: Page,
+  prepared: { rows: Prepared[]; quarantine: Quarantined[] },
+): Promise<LandResult & { writtenKeys: ReadonlySet<string> }> {
+  const writtenKeys = new Set<string>();
+  const result = await writeRows(client, target, page, prepared, writtenKeys);
+  return { ...result, writtenKeys };
+}
+
+/**
+ * The statements of a page's landing, in a transaction begun by the caller. Given
+ * `writtenKeys`, the keys written are added to it, and the transaction may land more pages
+ * (the merge's table is emptied after use).
+ */
+async function writeRows(
+  client: pg.PoolClient,
+  target: LandTarget,
+  page: Page,
+  prepared: { rows: Prepared[]; quarantine: Quarantined[] },
+  writtenKeys: Set<string> | null,
+): Promise<LandResult> {
+  const { stream, source } = target;
+  const table = rawTableName(source, stream.name);
+  const quoted = `raw."${source}__${stream.name}"`;
+  const { rows, quarantine } = prepared;
+  let written = 0;
+  if (stream.kind === 'date-report' && page.dates?.length) {
+    // The rows removed are recorded in ops.raw_changes (by the raw table's trigger) as this extraction's.
+    await query(client, `select set_config('verite.run_id', $1, true), set_config('verite.batch_id', $2, true)`, [target.runId, target.batchId]);
+    // Rows an earlier extraction left for these dates go, except those this page brings
+    // again: they are merged below, and an unchanged one is not rewritten. A page read for
+    // some accounts only replaces those accounts' rows.
+    const only = page.replaceOnly;
+    await query(
+      client,
+      `delete from ${quoted} where _report_date = any($1::date[]) and _batch_id <> $2 and not (_key = any($3::text[]))` +
+        (only ? ' and _record #>> $4::text[] = any($5::text[])' : ''),
+      [page.dates, target.batchId, rows.map((r) => r.key), ...(only ? [only.path, only.values] : [])],
+    );
+  }
+  // One row per key (the newest version): see preparePage.
+  const unique = rows;
+  if (unique.length) {
+    const existing = new Set(
+      (await query(client, `select _key from ${quoted} where _key = any($1::text[])`, [unique.map((r) => r.key)])).rows.map((r) => r._key as string),
+    );
+    // New keys are copied straight into the raw table; only keys already landed go through
+    // the merge, which compares versions and hashes.
+    const fresh = unique.filter((r) => !existing.has(r.key));
+    const known = unique.filter((r) => existing.has(r.key));
+    if (fresh.length) {
+      const lines = fresh.map(
+        (r) => `${copyText(r.key)}\t${copyText(r.json)}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\t${r.hash}\t${copyText(target.batchId)}\t${copyText(target.runId)}\n`,
+      );
+      const copy = `copy ${quoted} (_key, _record, _report_date, _version, _hash, _batch_id, _run_id) from stdin`;
+      try {
+        await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(copy)));
+      } catch (error) {
+        throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, copy, [], { cause: error });
+      }
+      written += fresh.length;
+      for (const r of fresh) writtenKeys?.add(r.key);
+    }
+    if (known.length) {
+      await query(client, `create temp table if not exists ${LAND_TABLE} (key text, rec text, hash text, report_date date, version timestamptz) on commit delete rows`);
+      const lines = known.map((r) => `${copyText(r.key)}\t${copyText(r.json)}\t${r.hash}\t${r.reportDate ?? '\\N'}\t${r.version ?? '\\N'}\n`);
+      try {
+        await pipeline(Readable.from(chunked(lines)), client.query(copyFrom(`copy ${LAND_TABLE} from stdin`)));
+      } catch (error) {
+        throw new WarehouseError(`COPY into ${table} failed: ${(error as Error).message}`, `copy ${LAND_TABLE} from stdin`, [], { cause: error });
+      }
+      const merged = await query(
+        client,
+        `update ${quoted} as t set
+           _record = l.rec::jsonb, _report_date = l.report_date, _version = l.version, _hash = l.hash,
+           _batch_id = $1, _run_id = $2, _extracted_at = now()
+          from ${LAND_TABLE} l
+         where t._key = l.key and t._hash <> l.hash
+           and (l.version is null or t._version is null or l.version >= t._version)${writtenKeys ? '\n          returning t._key' : ''}`,
+        [target.batchId, target.runId],
+      );
+      written += merged.rowCount ?? 0;
+      for (const r of merged.rows) writtenKeys?.add(r._key as string);
+      // An unchanged report row re-extracted now belongs to this extraction.
+      if (stream.kind === 'date-report') {
+        await query(client, `update ${quoted} t set _batch_id = $1 from ${LAND_TABLE} l where t._key = l.key and t._batch_id <> $1`, [target.batchId]);
+      }
+      // Emptied at commit; a transaction that lands another page empties it now.
+      if (writtenKeys) await query(client, `delete from ${LAND_TABLE}`);
+    }
+  }
+  let quarantined = 0;
+  if (quarantine.length) {
+    const res = await query(
+      client,
+      `insert into ops.quarantine (run_id, source, stream, reason, raw, location, decimal_marks)
+       select $1, $2, $3, q.reason, q.raw, q.location, $7::jsonb
+         from unnest($4::text[], $5::text[], $6::text[]) as q(reason, raw, location)
+       on conflict do nothing`,
+      [
+        target.runId,
+        source,
+        stream.name,
+        quarantine.map((q) => storable(q.reason)),
+        quarantine.map((q) => storable(q.raw)),
+        quarantine.map((q) => q.location && storable(q.location)),
+        storableMarks(page),
+      ],
+    );
+    quarantined = res.rowCount ?? 0;
+  }
+  const dataThrough = newestData(stream, rows, page.dates);
+  if (page.state !== undefined || dataThrough) {
+    await query(
+      client,
+      `insert into ops.stream_state (source, stream, state, data_through, last_run_id, updated_at)
+       values ($1, $2, $3::jsonb, $4::timestamptz, $5, now())
+       on conflict (source, stream) do update set
+         state = case when $6 then excluded.state else ops.stream_state.state end,
+         data_through = greatest(ops.stream_state.data_through, excluded.data_through),
+         last_run_id = excluded.last_run_id, updated_at = now()`,
+      [source, stream.name, page.state === undefined ? null : JSON.stringify(page.state), dataThrough, target.runId, page.state !== undefined],
+    );
+  }
+  if (page.afterLand) {
+    await page.afterLand({ query: (text, values) => query(client, text, values) }, { source, stream: stream.name, runId: target.runId });
+  }
+  // Unchanged: every valid record not written (identical to the landed row, or an older
+  // version than the landed one or than another of the page).
+  const valid = page.records.length - quarantine.length;
+  return { received: page.records.length, written, unchanged: valid - written, quarantined: quarantine.length === 0 ? 0 : quarantined, firstReason: quarantine[0]?.reason };
 }
 
 function* chunked(lines: string[], size = 256): Generator<string> {

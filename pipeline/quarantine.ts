@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { ColumnMarks } from '../catalog/stream-contract.ts';
 import type { VeriteConfig } from '../config/schema.ts';
 import { catalogStreams, streamIdentity, type StreamIdentity } from '../catalog/catalog.ts';
 import { columnsMark, type SheetContext } from '../extractors/shipments/column-mapping.ts';
@@ -9,7 +10,7 @@ import type { KnownSources } from '../extractors/types.ts';
 import { UsageError, WarehouseError, errorMessage } from '../lib/errors.ts';
 import { redactString, type Logger } from '../lib/logger.ts';
 import { didYouMean } from '../lib/names.ts';
-import { landPage, preparePage } from '../loaders/raw-loader.ts';
+import { landPreparedPage, prepareRecord, type Prepared } from '../loaders/raw-loader.ts';
 import { RawText } from '../loaders/raw-text.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import type { Database } from '../warehouse/database.ts';
@@ -557,7 +558,9 @@ async function matchingTargets(warehouse: Warehouse, filter: HeldFilter): Promis
  * Retries held records after a fix. A quarantined record is offered to the loader again (its
  * stream's keyOf and versionOf, as `verite import` lands it; a CSV row goes through the
  * stream's column mapping): landed, its quarantine row goes; refused again, it stays with the
- * reason. Then, unless `steps` is empty, the transforms and metrics rebuild under the run lock
+ * reason. They are re-landed a batch of {@link HELD_BATCH} at a time, each batch in one
+ * transaction with what it removes and logs ({@link relandBatch}), with the outcomes one by one
+ * would give. Then, unless `steps` is empty, the transforms and metrics rebuild under the run lock
  * (a set-aside record is re-checked against raw as it is now, e.g. after a corrected record
  * was imported) and each set-aside record is said to be used now or still set aside. All of it
  * under the run lock, waiting for a run in progress. The records matching a filter are read a
@@ -587,10 +590,15 @@ async function retryLocked(options: RetryOptions, targets: RetryTargets, signal:
     await startRun(warehouse, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: targets.quarantinedSources });
     try {
       for await (const batch of targets.batches('quarantined')) {
-        for (const target of batch) {
-          const outcome = await reland(options, target, runId);
-          if (outcome.startsWith('landed')) landed++;
-          outcomes.add({ id: target.id, kind: 'quarantined', outcome });
+        // Named ones come as one batch: taken a thousand at a time too.
+        for (let from = 0; from < batch.length; from += HELD_BATCH) {
+          const part = batch.slice(from, from + HELD_BATCH);
+          const done = await relandBatch(options, part, runId);
+          part.forEach((target, n) => {
+            const outcome = done[n]!;
+            if (outcome.startsWith('landed')) landed++;
+            outcomes.add({ id: target.id, kind: 'quarantined', outcome });
+          });
         }
       }
     } catch (error) {
@@ -651,82 +659,222 @@ async function recheck(db: Kysely<Database>, batch: readonly HeldRecord[]): Prom
   return outcomes;
 }
 
-/** One quarantined record offered to the loader again; says what came of it. */
-async function reland(options: RetryOptions, target: HeldRecord | HeldRecordDetail, runId: string): Promise<string> {
-  const db = options.warehouse.db;
-  const row = await db.selectFrom('ops.quarantine').selectAll().where('id', '=', target.id.slice(1)).executeTakeFirst();
-  if (!row) return 'gone: dropped or retried meanwhile';
+/** A quarantine row as a retry reads it. */
+interface QuarantineRow {
+  id: string;
+  source: string;
+  stream: string;
+  reason: string;
+  raw: string;
+  location: string | null;
+  decimal_marks: ColumnMarks | null;
+  /** md5 of its text, as the index that holds a text once per reason reads it. */
+  hash: string;
+}
+
+/** What the loader makes of a quarantined record offered again: the row it lands, or why it holds it still. */
+type Offer = { stream: StreamIdentity; record: unknown; row: Prepared } | { refused: string };
+
+/**
+ * A quarantined record offered to the loader again, as `verite import` offers it (its stream's
+ * keyOf and versionOf; a file's row through the file source's mapping). Nothing here touches the
+ * database.
+ */
+function offerOf(options: RetryOptions, row: QuarantineRow): Offer {
   const registered = knownSource(row.source, options.known)?.streams.find((s) => s.name === row.stream);
   const identity: StreamIdentity | undefined = registered ?? streamIdentity(row.source, row.stream);
-  let outcome: string;
-  if (!identity) {
-    outcome = `still quarantined: verite knows no stream ${row.source}.${row.stream}`;
-  } else {
-    let record: unknown = new RawText(row.raw, row.location ?? undefined);
-    const sourceConfig = (options.config.sources as Record<string, unknown>)[row.source];
-    // A file's row was quarantined as the row itself (a CSV's column → text, a JSON object, a
-    // workbook's row): it goes through the file source's mapping again, with no file around it.
-    // Its amounts are read with the mark its file showed in the columns the mapping now reads
-    // them from (kept with the row: the mapping may not have known those columns then); with
-    // none known, an amount such as 1.234 stays quarantined (SheetContext.withoutFile).
-    const fileRow = /\.(csv|jsonl|ndjson|json|xlsx):\d+/i.exec(row.location ?? '')?.[1]?.toLowerCase();
-    const amountColumns = registered?.amountColumns?.(sourceConfig) ?? [];
-    const sheet: SheetContext = { decimalMark: columnsMark(row.decimal_marks, amountColumns), typedDates: fileRow === 'xlsx', withoutFile: true };
-    const map =
-      fileRow === 'csv'
-        ? registered?.mapCsvRow && ((r: Record<string, unknown>) => registered.mapCsvRow!(r as Record<string, string>, sourceConfig, sheet))
-        : fileRow
-          ? registered?.mapJsonRecord && ((r: Record<string, unknown>) => registered.mapJsonRecord!(r, sourceConfig, sheet))
-          : undefined;
-    let parsed: unknown;
+  if (!identity) return { refused: `verite knows no stream ${row.source}.${row.stream}` };
+  let record: unknown = new RawText(row.raw, row.location ?? undefined);
+  const sourceConfig = (options.config.sources as Record<string, unknown>)[row.source];
+  // A file's row was quarantined as the row itself (a CSV's column → text, a JSON object, a
+  // workbook's row): it goes through the file source's mapping again, with no file around it.
+  // Its amounts are read with the mark its file showed in the columns the mapping now reads
+  // them from (kept with the row: the mapping may not have known those columns then); with
+  // none known, an amount such as 1.234 stays quarantined (SheetContext.withoutFile).
+  const fileRow = /\.(csv|jsonl|ndjson|json|xlsx):\d+/i.exec(row.location ?? '')?.[1]?.toLowerCase();
+  const amountColumns = registered?.amountColumns?.(sourceConfig) ?? [];
+  const sheet: SheetContext = { decimalMark: columnsMark(row.decimal_marks, amountColumns), typedDates: fileRow === 'xlsx', withoutFile: true };
+  const map =
+    fileRow === 'csv'
+      ? registered?.mapCsvRow && ((r: Record<string, unknown>) => registered.mapCsvRow!(r as Record<string, string>, sourceConfig, sheet))
+      : fileRow
+        ? registered?.mapJsonRecord && ((r: Record<string, unknown>) => registered.mapJsonRecord!(r, sourceConfig, sheet))
+        : undefined;
+  let parsed: unknown;
+  try {
+    parsed = map ? JSON.parse(row.raw) : undefined;
+  } catch {
+    parsed = undefined; // not JSON: landed as it is, the loader says why it is held
+  }
+  if (map && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
     try {
-      parsed = map ? JSON.parse(row.raw) : undefined;
-    } catch {
-      parsed = undefined; // not JSON: landed as it is, the loader says why it is held
-    }
-    if (map && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      try {
-        record = map(parsed as Record<string, unknown>);
-      } catch (error) {
-        record = undefined;
-        outcome = `still quarantined: ${errorMessage(error)}`;
-      }
-    }
-    if (record !== undefined) {
-      const prepared = preparePage(identity, [record], row.location ?? 'retry');
-      if (prepared.quarantine.length) {
-        outcome = `still quarantined: ${prepared.quarantine[0]!.reason}`;
-      } else {
-        // No report dates: landing one row must never replace the other rows of its date.
-        const result = await landPage(options.warehouse.pool, { source: row.source, stream: identity, runId, batchId: randomUUID() }, { records: [record] });
-        await db.deleteFrom('ops.quarantine').where('id', '=', row.id).execute();
-        outcome = `landed as ${row.source}.${row.stream}:${prepared.rows[0]!.key}${result.written ? '' : ' (unchanged: raw already held it)'}`;
-      }
+      record = map(parsed as Record<string, unknown>);
+    } catch (error) {
+      return { refused: errorMessage(error) };
     }
   }
-  // Refused again for another reason (a mapping or a date pattern changed since): held for the new one.
-  const refused = /^still quarantined: (.*)$/s.exec(outcome!)?.[1];
-  const merged = refused !== undefined && refused !== row.reason ? await updateReason(db, row, refused) : null;
-  if (merged) outcome = `${outcome!} (the same record is held as q${merged}; this row was removed)`;
-  // The reason it was held for until now (the outcome says the one it is held for now); the text when its row went.
-  await logAction(db, options.actor, { action: 'retry', kind: 'quarantined', source: row.source, stream: row.stream, key: null, quarantine_id: row.id, reason: row.reason, raw: merged ? row.raw : null, outcome: outcome! });
-  return outcome!;
+  const prepared = prepareRecord(identity, record, `${row.location ?? 'retry'} record 1`);
+  return 'quarantine' in prepared ? { refused: prepared.quarantine.reason } : { stream: identity, record, row: prepared.row };
 }
 
 /**
- * Holds a quarantined record for the reason it was refused for now, so that `verite quarantine
- * show` and `list` say what stands in its way. When another row already holds the same text for
- * that reason (the file imported again after the change), the two are one: this row goes, and
- * the other's id is returned.
+ * A batch of quarantined records offered to the loader again ({@link offerOf}), with the outcome
+ * of each, in the batch's order, as offering them one after the other in that order gives:
+ *
+ * - landed (`landed as source.stream:key`, or `… (unchanged: raw already held it)`): its
+ *   quarantine row goes. The records of a stream land as one page (no report dates: landing
+ *   must never replace the other rows of a date); two versions of one key land one page after
+ *   the other, in the batch's order, as one by one they would (a page would keep only its
+ *   newest: see preparePage).
+ * - refused again (`still quarantined: <reason>`): held for the reason it was refused for now,
+ *   so that `show` and `list` say what stands in its way; when another row holds the same text
+ *   for that reason already (the file imported again after a change), the two are one: this row
+ *   goes, its text kept in the log, and the outcome names the other.
+ * - `gone: dropped or retried meanwhile`: no such row any more (nothing logged).
+ *
+ * Everything a batch writes (the raw rows, the quarantine rows removed or held for a new reason,
+ * one `ops.quarantine_actions` row for each record found, in the batch's order) commits in one
+ * transaction, on one connection: a crash leaves each record held or landed, never neither. A
+ * handful of statements per batch: one read of the rows, one of the rows holding the same text
+ * (when one is refused for a new reason), the landing of each stream's page, one delete, one
+ * update, one insert into the log.
  */
-async function updateReason(db: Kysely<Database>, row: { id: string; source: string; stream: string; raw: string }, reason: string): Promise<string | null> {
-  const twin = await sql<{ id: string }>`
-    select id from ops.quarantine
-     where source = ${row.source} and stream = ${row.stream} and md5(raw) = md5(${row.raw}) and reason = ${reason} and id <> ${row.id}`.execute(db);
-  if (twin.rows.length === 0) {
-    await db.updateTable('ops.quarantine').set({ reason }).where('id', '=', row.id).execute();
-    return null;
+async function relandBatch(options: RetryOptions, batch: readonly HeldRecord[], runId: string): Promise<string[]> {
+  const { warehouse, actor } = options;
+  const client = await warehouse.pool.connect();
+  const query = async <R>(statement: RawBuilder<R>): Promise<R[]> => {
+    const compiled = statement.compile(warehouse.db);
+    return (await client.query({ text: compiled.sql, values: [...compiled.parameters] })).rows as R[];
+  };
+  try {
+    await client.query('begin');
+    const ids = [...new Set(batch.map((t) => t.id.slice(1)))];
+    const rows = new Map(
+      (await query<QuarantineRow>(sql`
+        select id::text as id, source, stream, reason, raw, location, decimal_marks, md5(raw) as hash
+          from ops.quarantine where id = any(${ids}::bigint[])`)).map((r) => [r.id, r]),
+    );
+    const offers = new Map([...rows].map(([id, row]) => [id, offerOf(options, row)]));
+
+    // The rows holding the text of one refused for a new reason, by text and reason (one each:
+    // the index quarantine_once), kept as the batch goes in its order.
+    const textOf = (row: Pick<QuarantineRow, 'source' | 'stream' | 'hash'>, reason: string) => JSON.stringify([row.source, row.stream, row.hash, reason]);
+    const holding = new Map<string, string>();
+    const newlyRefused = [...rows.values()].filter((row) => {
+      const offer = offers.get(row.id)!;
+      return 'refused' in offer && offer.refused !== row.reason;
+    });
+    if (newlyRefused.length) {
+      const twins = await query<{ id: string; source: string; stream: string; hash: string; reason: string }>(sql`
+        select id::text as id, source, stream, md5(raw) as hash, reason from ops.quarantine
+         where (source, stream, md5(raw)) in (
+           select * from unnest(${newlyRefused.map((r) => r.source)}::text[], ${newlyRefused.map((r) => r.stream)}::text[], ${newlyRefused.map((r) => r.hash)}::text[]))`);
+      for (const twin of twins) holding.set(textOf(twin, twin.reason), twin.id);
+    }
+    const heldBefore = new Map(holding);
+    const release = (row: QuarantineRow, reason: string) => {
+      if (holding.get(textOf(row, reason)) === row.id) holding.delete(textOf(row, reason));
+    };
+
+    const outcomes: string[] = [];
+    const reasonNow = new Map<string, string>();
+    const removed = new Set<string>();
+    const reasons: { id: string; reason: string }[] = [];
+    const logged: { index: number; row: QuarantineRow; reason: string; raw: string | null }[] = [];
+    const pages = new Map<string, { source: string; stream: string; identity: StreamIdentity; records: { index: number; record: unknown; row: Prepared }[] }>();
+    batch.forEach((target, index) => {
+      const id = target.id.slice(1);
+      const row = rows.get(id);
+      if (!row || removed.has(id)) {
+        outcomes[index] = 'gone: dropped or retried meanwhile';
+        return;
+      }
+      // The reason it was held for until now (the outcome says the one it is held for now).
+      const reason = reasonNow.get(id) ?? row.reason;
+      const offer = offers.get(id)!;
+      let raw: string | null = null;
+      if ('row' in offer) {
+        removed.add(id);
+        release(row, reason);
+        const of = `${row.source}.${row.stream}`;
+        let page = pages.get(of);
+        if (!page) pages.set(of, (page = { source: row.source, stream: row.stream, identity: offer.stream, records: [] }));
+        page.records.push({ index, record: offer.record, row: offer.row });
+      } else if (offer.refused === reason) {
+        outcomes[index] = `still quarantined: ${reason}`;
+      } else {
+        // Refused again for another reason (a mapping or a date pattern changed since): held for the new one.
+        const twin = holding.get(textOf(row, offer.refused));
+        if (twin !== undefined) {
+          removed.add(id);
+          release(row, reason);
+          raw = row.raw;
+          outcomes[index] = `still quarantined: ${offer.refused} (the same record is held as q${twin}; this row was removed)`;
+        } else {
+          release(row, reason);
+          holding.set(textOf(row, offer.refused), id);
+          reasonNow.set(id, offer.refused);
+          reasons.push({ id, reason: offer.refused });
+          outcomes[index] = `still quarantined: ${offer.refused}`;
+        }
+      }
+      logged.push({ index, row, reason, raw });
+    });
+
+    for (const page of pages.values()) {
+      // The n-th version of each key in the n-th page.
+      const versions: (typeof page.records)[] = [];
+      const seen = new Map<string, number>();
+      for (const r of page.records) {
+        const n = seen.get(r.row.key) ?? 0;
+        seen.set(r.row.key, n + 1);
+        (versions[n] ??= []).push(r);
+      }
+      for (const records of versions) {
+        const { writtenKeys } = await landPreparedPage(
+          client,
+          { source: page.source, stream: page.identity, runId, batchId: randomUUID() },
+          { records: records.map((r) => r.record) },
+          { rows: records.map((r) => r.row), quarantine: [] },
+        );
+        for (const r of records) {
+          outcomes[r.index] = `landed as ${page.source}.${page.stream}:${r.row.key}${writtenKeys.has(r.row.key) ? '' : ' (unchanged: raw already held it)'}`;
+        }
+      }
+    }
+    if (removed.size) await query(sql`delete from ops.quarantine where id = any(${[...removed]}::bigint[])`);
+    // A row held for a reason another row of the batch held before it (and no longer holds) is
+    // given it after that one, as one by one: the index allows a text once per reason at any time.
+    const inTurn = reasons.some((r) => {
+      const before = heldBefore.get(textOf(rows.get(r.id)!, r.reason));
+      return before !== undefined && before !== r.id && !removed.has(before);
+    });
+    if (inTurn) {
+      for (const r of reasons) await query(sql`update ops.quarantine set reason = ${r.reason} where id = ${r.id}::bigint`);
+    } else if (reasons.length) {
+      // (The ids twice: the rows are found by the primary key, not by a scan of the quarantine.)
+      const ids = reasons.map((r) => r.id);
+      await query(sql`
+        update ops.quarantine q set reason = r.reason
+          from unnest(${ids}::bigint[], ${reasons.map((r) => r.reason)}::text[]) as r(id, reason)
+         where q.id = r.id and q.id = any(${ids}::bigint[])`);
+    }
+    if (logged.length) {
+      const column = <T>(f: (l: (typeof logged)[number]) => T) => logged.map(f);
+      await query(sql`
+        insert into ops.quarantine_actions (action, kind, source, stream, key, quarantine_id, reason, raw, outcome, acted_by, command, host, pid)
+        select 'retry', 'quarantined', a.source, a.stream, null, a.id, a.reason, a.raw, a.outcome, ${actor.user ?? null}, ${actor.command}, ${hostname()}, ${process.pid}
+          from unnest(${column((l) => l.row.id)}::bigint[], ${column((l) => l.row.source)}::text[], ${column((l) => l.row.stream)}::text[],
+                      ${column((l) => l.reason)}::text[], ${column((l) => l.raw)}::text[], ${column((l) => outcomes[l.index]!)}::text[])
+               with ordinality as a(id, source, stream, reason, raw, outcome, n)
+         order by a.n`);
+    }
+    await client.query('commit');
+    return outcomes;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
   }
-  await db.deleteFrom('ops.quarantine').where('id', '=', row.id).execute();
-  return twin.rows[0]!.id;
 }
