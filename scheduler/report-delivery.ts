@@ -94,6 +94,78 @@ export function deliveryTarget(entry: ReportEntry, channel: 'webhook' | 'email',
   return createHash('sha256').update(JSON.stringify([entry.kind, channel, place])).digest('hex').slice(0, 16);
 }
 
+/** A place a report is sent to, as `ops.report_deliveries` names it: the channel and its {@link deliveryTarget}. */
+export const placeOf = (channel: 'webhook' | 'email', target: string): string => `${channel} ${target}`;
+
+/** The places a report entry sends to (its webhook, its e-mail), as {@link placeOf} names them; none for a page alone. */
+export function entryPlaces(entry: ReportEntry, env: NodeJS.ProcessEnv): string[] {
+  const channels: ('webhook' | 'email')[] = [];
+  if (entry.to.webhook || entry.to.webhookEnv) channels.push('webhook');
+  if (entry.to.email) channels.push('email');
+  return channels.map((channel) => placeOf(channel, deliveryTarget(entry, channel, env)));
+}
+
+/** The places the report of `kind` for `period` reached (a send recorded delivered there), by any scheduler or firing. */
+export async function reachedPlaces(db: Warehouse['db'], kind: string, period: string): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('ops.report_deliveries')
+    .select(['channel', 'target'])
+    .where('kind', '=', kind)
+    .where('period', '=', period)
+    .where('status', '=', 'delivered')
+    .where('target', 'is not', null)
+    .execute();
+  return new Set(rows.map((r) => `${r.channel} ${r.target}`));
+}
+
+/** The places of a period's scheduled firings that no delivery of the period reached. */
+export interface UnreachedPlaces {
+  kind: string;
+  period: string;
+  /** The latest scheduled firing of the period (its `scheduled_for`). */
+  firing: Date;
+  /** Each place not reached, with how many firings of the period were to send there. */
+  places: Map<string, number>;
+}
+
+/**
+ * The period of the latest scheduled firing of `kind` that wrote its report, and the places its
+ * firings were to send to (the `places` of their file rows) that no delivery of the period
+ * reached: a firing whose process died before a send was recorded, or whose send failed. Null
+ * when no such firing was recorded (before migration 0032, or only by `verite report --send`).
+ */
+export async function unreachedPlaces(db: Warehouse['db'], kind: string): Promise<UnreachedPlaces | null> {
+  const latest = await db
+    .selectFrom('ops.report_deliveries')
+    .select(['period', 'scheduled_for'])
+    .where('kind', '=', kind)
+    .where('channel', '=', 'file')
+    .where('status', '=', 'delivered')
+    .where('places', 'is not', null)
+    .where('period', 'is not', null)
+    .orderBy('scheduled_for', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!latest?.period || !latest.scheduled_for) return null;
+  const period = latest.period;
+  const intended = await db
+    .selectFrom('ops.report_deliveries')
+    .select('places')
+    .where('kind', '=', kind)
+    .where('period', '=', period)
+    .where('channel', '=', 'file')
+    .where('status', '=', 'delivered')
+    .where('places', 'is not', null)
+    .execute();
+  const reached = await reachedPlaces(db, kind, period);
+  const places = new Map<string, number>();
+  for (const row of intended) {
+    for (const place of new Set(row.places ?? [])) if (!reached.has(place)) places.set(place, (places.get(place) ?? 0) + 1);
+  }
+  return { kind, period, firing: new Date(latest.scheduled_for), places };
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Where a report written to `file` is read: under `reportsUrl` when set, else the file's path on this machine. */
@@ -134,12 +206,12 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   const outcomes: DeliveryOutcome[] = [];
   let file: string | null = null;
   let period: string | null = null;
-  const record = async (outcome: DeliveryOutcome & { status: 'delivered' | 'failed' }, target: string | null = null) => {
+  const record = async (outcome: DeliveryOutcome & { status: 'delivered' | 'failed' }, target: string | null = null, places: string[] | null = null) => {
     outcomes.push(outcome);
     try {
       await warehouse.db
         .insertInto('ops.report_deliveries')
-        .values({ kind: entry.kind, period, file, channel: outcome.channel, status: outcome.status, attempts: outcome.attempts, error: outcome.error, scheduled_for: now, finished_at: new Date(), target })
+        .values({ kind: entry.kind, period, file, channel: outcome.channel, status: outcome.status, attempts: outcome.attempts, error: outcome.error, scheduled_for: now, finished_at: new Date(), target, places })
         .execute();
     } catch (error) {
       log.error({ report: entry.kind, err: errorMessage(error) }, 'report delivery could not be recorded');
@@ -156,7 +228,10 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     period = data.current.period.id;
     file = reportPath(config, data);
     await writeReport(file, html);
-    await record({ channel: 'file', status: 'delivered', attempts: 1, error: null });
+    // Where this firing is to send it: a place without its delivered row after this (the process
+    // died during the send, or the send failed) is made up at the next start (missedFirings).
+    // Not for a delivery asked for by hand, whose caller sees how it went.
+    await record({ channel: 'file', status: 'delivered', attempts: 1, error: null }, null, options.resend ? null : entryPlaces(entry, env));
   } catch (error) {
     await record({ channel: 'file', status: 'failed', attempts: 1, error: redactString(errorMessage(error)) });
     return { file: null, period, outcomes };
@@ -174,17 +249,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     if (sends) {
       release = await holdSessionLock(warehouse.pool, REPORT_LOCK_NAMESPACE, `${entry.kind} ${period!}`, { lockTimeout: options.lockTimeout ?? REPORT_LOCK_TIMEOUT });
       // Asked for by hand (`resend`), it goes again where it went before.
-      if (!options.resend) {
-        const rows = await warehouse.db
-          .selectFrom('ops.report_deliveries')
-          .select(['channel', 'target'])
-          .where('kind', '=', entry.kind)
-          .where('period', '=', period)
-          .where('status', '=', 'delivered')
-          .where('target', 'is not', null)
-          .execute();
-        reached = new Set(rows.map((r) => `${r.channel} ${r.target}`));
-      }
+      if (!options.resend) reached = await reachedPlaces(warehouse.db, entry.kind, period!);
     }
   } catch (error) {
     if ((error as { code?: unknown }).code === '55P03') {
@@ -200,7 +265,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
   /** A send, retried once after a pause; not made when the period's report already reached that place. */
   const attempt = async (channel: 'webhook' | 'email', send: () => Promise<void>) => {
     const target = deliveryTarget(entry, channel, env);
-    if (busyElsewhere || reached.has(`${channel} ${target}`)) {
+    if (busyElsewhere || reached.has(placeOf(channel, target))) {
       outcomes.push({ channel, status: 'skipped', attempts: 0, error: null });
       if (!busyElsewhere) log.info({ report: entry.kind, period, channel }, 'report already delivered there for this period (by another scheduler or an earlier firing): not sent again');
       return;

@@ -13,7 +13,7 @@ import { resolveSources, type ResolvedSource, type RunResult } from '../pipeline
 import type { PostLoadStep } from '../pipeline/steps.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { alertRuleProblems } from '../metrics/alert-rules.ts';
-import { deliverReport, type ReportDeliveryOptions, type ReportDeliveryResult } from './report-delivery.ts';
+import { deliverReport, entryPlaces, unreachedPlaces, type ReportDeliveryOptions, type ReportDeliveryResult, type UnreachedPlaces } from './report-delivery.ts';
 import { recordSkippedRun, runJob, type RunJobResult } from './run-job.ts';
 
 export interface SchedulerOptions {
@@ -224,12 +224,13 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     ),
   );
   // Reports on their own cron: a report that cannot be made or sent is recorded, never a run's failure.
-  const fireReport = (index: number, late?: string) => {
+  // `period`: the period of a firing made up for the places it did not reach (default the last complete one).
+  const fireReport = (index: number, late?: string, period?: string) => {
     if (stopping) return;
     configChange();
     const entry = config.reports[index]!;
-    log.info({ report: entry.kind, schedule: entry.cron, ...(late ? { late } : {}) }, 'report schedule fired');
-    const tracked = deliverReport({ warehouse, config, log, entry, now: clock(), signal: controller.signal, ...options.reportDelivery })
+    log.info({ report: entry.kind, schedule: entry.cron, ...(late ? { late } : {}), ...(period ? { period } : {}) }, 'report schedule fired');
+    const tracked = deliverReport({ warehouse, config, log, entry, now: clock(), signal: controller.signal, period, ...options.reportDelivery })
       .then((result) => options.onReport?.(result))
       .catch((error: unknown) => log.error({ report: entry.kind, err: errorMessage(error) }, 'scheduled report could not be carried out'))
       .finally(() => inFlight.delete(tracked));
@@ -292,12 +293,18 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const entries = plan.map(({ entry }) => ({ cron: entry.cron, sources: entry.sources ?? ('all' as const), next: nextFiring(entry.cron, config.reportingTimezone, clock()) }));
   for (const e of entries) log.info({ schedule: e.cron, sources: e.sources, next: e.next?.toISOString(), timezone: config.reportingTimezone, overlap }, 'schedule armed');
 
-  // Firings missed while no scheduler ran: each schedule and report fired once, now.
+  // Firings missed while no scheduler ran, and report firings that did not reach every place: each fired once, now.
   const caughtUp = config.scheduleCatchUp
-    ? missedFirings(warehouse, config, clock())
+    ? missedFirings(warehouse, config, clock(), { env: options.reportDelivery?.env, log })
         .then((missed) => {
           for (const m of missed) {
-            log.info({ [m.kind === 'run' ? 'schedule' : 'report']: m.kind === 'run' ? m.cron : config.reports[m.index]!.kind, missed: m.missed.toISOString(), lastFiring: m.lastFiring.toISOString() }, 'a firing was missed while no scheduler ran: firing it now');
+            const what = { [m.kind === 'run' ? 'schedule' : 'report']: m.kind === 'run' ? m.cron : config.reports[m.index]!.kind, missed: m.missed.toISOString(), lastFiring: m.lastFiring.toISOString() };
+            if (m.unfinished) {
+              log.info({ ...what, period: m.unfinished.period, channels: m.unfinished.channels }, 'a report firing did not reach every place it sends to (the scheduler stopped during it, or a send failed): firing it again now for the places not reached');
+              fireReport(m.index, `caught up: the firing of ${m.missed.toISOString()} did not reach ${m.unfinished.channels.join(' and ')}`, m.unfinished.period);
+              continue;
+            }
+            log.info(what, 'a firing was missed while no scheduler ran: firing it now');
             const late = `caught up: missed ${m.missed.toISOString()}`;
             if (m.kind === 'run') fire(m.index, m.missed, late);
             else fireReport(m.index, late);
@@ -349,7 +356,27 @@ export interface CaughtUpFiring {
   missed: Date;
   /** The entry's last firing before it (`ops.runs.started_at`, or the report's `scheduled_for`). */
   lastFiring: Date;
+  /**
+   * A report firing that did not reach every place it was to send to (its process died after the
+   * report was written, or a send failed), with `missed` its time: the period to make again, and
+   * the channels not reached. The places already reached are not sent to again.
+   */
+  unfinished?: { period: string; channels: ('webhook' | 'email')[] };
 }
+
+export interface MissedFiringsOptions {
+  /** Where a report's webhook variable is read, to tell its place (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Told of a report period given up on (fired {@link MAKE_UP_FIRINGS} times without reaching a place). */
+  log?: Logger;
+}
+
+/**
+ * How many firings of a period may leave a place unreached before the starts stop making it up:
+ * the firing and two made up. A report whose making or sending kills the process (memory
+ * running out drawing the charts) would otherwise kill every start until the next period.
+ */
+export const MAKE_UP_FIRINGS = 3;
 
 /** The longest timer set for a daylight-saving gap (setTimeout holds at most 24.8 days). */
 const GAP_TIMER_MAX_MS = 20 * 86_400_000;
@@ -363,13 +390,25 @@ const CATCH_UP_LOOKBACK_DAYS = 35;
  * same cron expression in `ops.runs.trigger`, the same kind of report in
  * `ops.report_deliveries`): a new schedule starts with its next time, as before. A firing in
  * the current minute is left to the cron task.
+ *
+ * A report whose last time was fired comes too, with its period (`unfinished`), when a place
+ * it sends to that a firing of the latest period was to reach was not reached (the process died
+ * during the send, or the send failed); a place the entry gained since (a new address, a rotated
+ * webhook URL) does not make a firing. A place that {@link MAKE_UP_FIRINGS} firings of the
+ * period were to reach and did not is left, with a warning on `options.log`.
  */
-export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pick<VeriteConfig, 'schedules' | 'reports' | 'reportingTimezone'>, now: Date): Promise<CaughtUpFiring[]> {
+export async function missedFirings(
+  warehouse: Pick<Warehouse, 'db'>,
+  config: Pick<VeriteConfig, 'schedules' | 'reports' | 'reportingTimezone'>,
+  now: Date,
+  options: MissedFiringsOptions = {},
+): Promise<CaughtUpFiring[]> {
   const out: CaughtUpFiring[] = [];
-  const consider = (kind: CaughtUpFiring['kind'], index: number, cron: string, lastValue: unknown) => {
+  const consider = (kind: CaughtUpFiring['kind'], index: number, cron: string, lastValue: unknown): Date | null => {
     const last = lastValue ? new Date(lastValue as Date) : null;
     const missed = last && lastMissedTime(cron, config.reportingTimezone, last, now);
     if (last && missed) out.push({ kind, index, cron, missed, lastFiring: last });
+    return missed ? null : last;
   };
   for (const [index, entry] of config.schedules.entries()) {
     const trigger = scheduleTrigger(entry.cron);
@@ -381,13 +420,32 @@ export async function missedFirings(warehouse: Pick<Warehouse, 'db'>, config: Pi
       .executeTakeFirst();
     consider('run', index, entry.cron, row?.last);
   }
+  const unreached = new Map<string, UnreachedPlaces | null>();
+  const warned = new Set<string>();
   for (const [index, entry] of config.reports.entries()) {
     const row = await warehouse.db
       .selectFrom('ops.report_deliveries')
       .select((eb) => eb.fn.max('scheduled_for').as('last'))
       .where('kind', '=', entry.kind)
       .executeTakeFirst();
-    consider('report', index, entry.cron, row?.last);
+    // Its time was fired: done only if every place it was to reach was reached.
+    const last = consider('report', index, entry.cron, row?.last);
+    if (!last) continue;
+    if (!unreached.has(entry.kind)) unreached.set(entry.kind, await unreachedPlaces(warehouse.db, entry.kind));
+    const found = unreached.get(entry.kind);
+    if (!found) continue;
+    const left = entryPlaces(entry, options.env ?? process.env).filter((p) => found.places.has(p));
+    const due = left.filter((p) => found.places.get(p)! < MAKE_UP_FIRINGS);
+    const channelsOf = (places: string[]) => [...new Set(places.map((p) => p.split(' ')[0] as 'webhook' | 'email'))];
+    const spent = left.filter((p) => !due.includes(p) && !warned.has(p));
+    if (spent.length && options.log) {
+      for (const p of spent) warned.add(p);
+      options.log.warn(
+        { report: entry.kind, period: found.period, channels: channelsOf(spent), firings: Math.max(...spent.map((p) => found.places.get(p)!)) },
+        `a report did not reach every place it sends to after ${MAKE_UP_FIRINGS} firings of its period: not made up again (the next period goes out at its time)`,
+      );
+    }
+    if (due.length) out.push({ kind: 'report', index, cron: entry.cron, missed: found.firing, lastFiring: last, unfinished: { period: found.period, channels: channelsOf(due) } });
   }
   return out;
 }

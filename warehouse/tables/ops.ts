@@ -192,6 +192,8 @@ export interface OpsReportDeliveriesTable {
   finished_at: Timestamp;
   /** A digest of where a send went (migration 0027); null for a file, and before 0027. */
   target: ColumnType<string | null, string | null | undefined, string | null>;
+  /** On the file row of a scheduled firing, the places (`channel target`) it was to send to (migration 0032); else null. */
+  places: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
 }
 
 /**

@@ -1,0 +1,217 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { deliverReport, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
+import { missedFirings, startScheduler, type CaughtUpFiring } from '../../scheduler/scheduler.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { spawnScript, waitFor } from '../support/spawn-script.ts';
+import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
+import { CONFIG, landShop } from '../metrics/support/shop.ts';
+
+/**
+ * A scheduled report firing that did not reach every place it sends to: the process died after
+ * the report was written and recorded (killed during the pause before the retry of a 503, a
+ * deploy in the middle of the send), or a send failed. The next start of the scheduler makes it
+ * up for the places not reached, for the same period, and sends nothing again where it went.
+ * The hand-made shop (tests/metrics/support/shop.ts) has 2024-W10 as its last complete week;
+ * the report fires on Tuesdays at 06:00 (UTC, the shop's zone): 2024-03-12T06:00:00Z.
+ */
+
+const silent = createLogger({ write: () => undefined }, 'silent');
+const FIRING = '2024-03-12T06:00:00Z';
+/** The Friday after: the scheduler starts again, before the next Tuesday's firing. */
+const RESTART = '2024-03-15T18:00:00Z';
+let wh: Warehouse;
+let dir: string;
+let hook: LocalWebhook<{ text: string }>;
+/** The statuses the webhook answers, in order; 200 once they are used up. */
+let answers: number[] = [];
+/** How many posts the webhook was sent, whatever it answered. */
+let hookPosts = 0;
+let smtp: SMTPServer;
+let smtpUrl: string;
+let smtpRefuses = false;
+const mails: string[][] = [];
+
+beforeAll(async () => {
+  wh = await createTestDatabase('unfinished_delivery');
+  await landShop(wh.pool);
+  const now = new Date('2024-03-12T06:00:00Z');
+  const config = configSchema.parse({ ...CONFIG });
+  expect((await runTransforms(wh, config, { now })).status).toBe('succeeded');
+  expect((await refreshMetrics(wh, config, silent, { now })).error).toBeUndefined();
+  dir = await mkdtemp(path.join(tmpdir(), 'verite-unfinished-'));
+  hook = await startWebhook({ answer: () => (hookPosts++, answers.shift() ?? 200) });
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onMailFrom(_address, _session, callback) {
+      // A relay that is down for a while: it takes the connection and refuses the message.
+      if (smtpRefuses) return callback(Object.assign(new Error('mail system unavailable, try later'), { responseCode: 451 }));
+      callback();
+    },
+    onData(stream, session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        mails.push(session.envelope.rcptTo.map((r) => r.address));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await hook?.close();
+  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await wh?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await wh.pool.query('delete from ops.report_deliveries');
+  hook.received.length = 0;
+  answers = [];
+  hookPosts = 0;
+  smtpRefuses = false;
+  mails.length = 0;
+});
+
+const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
+const env = () => ({ REPORT_SMTP_URL: smtpUrl });
+const topWith = (to: Record<string, unknown>) => ({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
+const deliveries = async () =>
+  (await wh.pool.query(`select period, channel, status, attempts from ops.report_deliveries order by id`)).rows as { period: string; channel: string; status: string; attempts: number }[];
+const periodOf = (text: string) => /^\*Weekly business review (\S+)\*/.exec(text)?.[1];
+
+/** The scheduler started at `now`: what it found missed, and the reports it made up (once they ended). */
+async function startAt(now: string, top: Record<string, unknown>): Promise<{ caught: CaughtUpFiring[]; reports: ReportDeliveryResult[] }> {
+  const config = configSchema.parse(top);
+  const reports: ReportDeliveryResult[] = [];
+  const scheduler = startScheduler({
+    warehouse: wh, config, log: silent, steps: [], resolve: () => [],
+    now: () => new Date(now),
+    onReport: (r) => void reports.push(r),
+    reportDelivery: { sleep: async () => undefined, env: env() },
+  });
+  try {
+    const caught = await scheduler.caughtUp;
+    await waitFor('the made-up reports to end', () => reports.length >= caught.length);
+    return { caught, reports };
+  } finally {
+    await scheduler.stop();
+  }
+}
+
+const outcomes = (r: ReportDeliveryResult) => r.outcomes.map((o) => `${o.channel} ${o.status}`);
+
+describe('a report firing that did not reach every place', () => {
+  it('killed in the pause after a 503: the next start makes it up, and the webhook gets the week once', async () => {
+    const top = topWith({ webhook: hook.url });
+    answers = [503];
+    const child = spawnScript('report-delivery-runner.ts', { DATABASE_URL: wh.url, REPORT_CONFIG: JSON.stringify(top), REPORT_NOW: FIRING });
+    try {
+      await waitFor('the 503 and the pause before the retry', () => {
+        if (child.child.exitCode !== null) throw new Error(`the delivery ended: ${child.stderr()}`);
+        return child.logLines().some((l) => l.msg === 'report delivery failed; retrying once');
+      });
+    } finally {
+      child.child.kill('SIGKILL');
+    }
+    expect((await child.exited).signal).toBe('SIGKILL');
+    // The report was written and recorded; the webhook's send never was.
+    expect(await deliveries()).toEqual([{ period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 }]);
+    expect([hookPosts, hook.received.length]).toEqual([1, 0]);
+
+    // No cron time passed since (the next is Tuesday 19 March): only the unfinished firing is made up.
+    const config = configSchema.parse(top);
+    expect(await missedFirings(wh, config, new Date(RESTART), { env: env() })).toEqual([
+      { kind: 'report', index: 0, cron: '0 6 * * 2', missed: new Date(FIRING), lastFiring: new Date(FIRING), unfinished: { period: '2024-W10', channels: ['webhook'] } },
+    ]);
+    // Started only after the next Tuesday's time, it is that missed firing that is made up, as before
+    // (of the last complete period then): one firing, not one for each period.
+    expect(await missedFirings(wh, config, new Date('2024-03-19T09:00:00Z'), { env: env() })).toEqual([
+      { kind: 'report', index: 0, cron: '0 6 * * 2', missed: new Date('2024-03-19T06:00:00Z'), lastFiring: new Date(FIRING) },
+    ]);
+    const { caught, reports } = await startAt(RESTART, top);
+    expect(caught).toHaveLength(1);
+    expect(reports.map((r) => [r.period, outcomes(r)])).toEqual([['2024-W10', ['file delivered', 'webhook delivered']]]);
+    // One 503, then the week's one message.
+    expect(hookPosts).toBe(2);
+    expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
+
+    // Every place reached: the start after that makes up nothing.
+    expect(await missedFirings(wh, config, new Date('2024-03-16T09:00:00Z'), { env: env() })).toEqual([]);
+    expect((await startAt('2024-03-16T09:00:00Z', top)).reports).toEqual([]);
+    expect(hook.received).toHaveLength(1);
+  });
+
+  it('a send that failed: the next start sends the period there, and not again where it went', async () => {
+    const top = topWith({ webhook: hook.url, email });
+    const config = configSchema.parse(top);
+    smtpRefuses = true;
+    const first = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(FIRING), env: env(), sleep: async () => undefined });
+    expect(outcomes(first)).toEqual(['file delivered', 'webhook delivered', 'email failed']);
+    expect(await deliveries()).toEqual([
+      { period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 },
+      { period: '2024-W10', channel: 'webhook', status: 'delivered', attempts: 1 },
+      { period: '2024-W10', channel: 'email', status: 'failed', attempts: 2 },
+    ]);
+
+    smtpRefuses = false;
+    const { caught, reports } = await startAt(RESTART, top);
+    expect(caught.map((c) => [c.kind, c.missed.toISOString(), c.unfinished])).toEqual([['report', '2024-03-12T06:00:00.000Z', { period: '2024-W10', channels: ['email'] }]]);
+    expect(reports.map((r) => [r.period, outcomes(r)])).toEqual([['2024-W10', ['file delivered', 'webhook skipped', 'email delivered']]]);
+    expect(mails).toEqual([['owner@shop.test']]);
+    expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
+    expect(await missedFirings(wh, config, new Date('2024-03-16T09:00:00Z'), { env: env() })).toEqual([]);
+  });
+
+  it('a firing that reached every place is not made up, nor after its places changed in the config', async () => {
+    const top = topWith({ webhook: hook.url, email });
+    const config = configSchema.parse(top);
+    const first = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(FIRING), env: env(), sleep: async () => undefined });
+    expect(outcomes(first)).toEqual(['file delivered', 'webhook delivered', 'email delivered']);
+    expect(await missedFirings(wh, config, new Date(RESTART), { env: env() })).toEqual([]);
+
+    // Restarted after the recipients and the webhook changed (a new address, a rotated URL): those
+    // are other places that no firing of the week was to reach; sending the week again at start
+    // would give the owner the same message twice.
+    const changed = topWith({ webhook: `${hook.url}/rotated`, email: { ...email, to: ['owner@shop.test', 'finance@shop.test'] } });
+    const { caught, reports } = await startAt(RESTART, changed);
+    expect([caught, reports]).toEqual([[], []]);
+    expect([hook.received.length, mails.length]).toEqual([1, 1]);
+  });
+
+  it('is made up at two starts at most: a place three firings of the period did not reach is left to the next period', async () => {
+    const top = topWith({ webhook: hook.url });
+    const config = configSchema.parse(top);
+    // The webhook refuses every post: the firing, and a made-up firing at each of two starts.
+    answers = Array(6).fill(503);
+    const fire = (now: string) => deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(now), env: env(), sleep: async () => undefined });
+    expect(outcomes(await fire(FIRING))).toEqual(['file delivered', 'webhook failed']);
+    const again = (await startAt('2024-03-13T10:00:00Z', top)).caught;
+    expect(again.map((c) => [c.missed.toISOString(), c.lastFiring.toISOString(), c.unfinished])).toEqual([['2024-03-12T06:00:00.000Z', '2024-03-12T06:00:00.000Z', { period: '2024-W10', channels: ['webhook'] }]]);
+    // The made-up firing is the period's latest: the next start names it.
+    const third = (await startAt('2024-03-14T10:00:00Z', top)).caught;
+    expect(third.map((c) => [c.missed.toISOString(), c.lastFiring.toISOString()])).toEqual([['2024-03-13T10:00:00.000Z', '2024-03-13T10:00:00.000Z']]);
+    expect(hookPosts).toBe(6);
+    expect((await deliveries()).filter((r) => r.channel === 'webhook').map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'warn');
+    expect(await missedFirings(wh, config, new Date(RESTART), { env: env(), log })).toEqual([]);
+    expect(lines.map((l) => [l.msg, l.period, l.channels, l.firings])).toEqual([
+      ['a report did not reach every place it sends to after 3 firings of its period: not made up again (the next period goes out at its time)', '2024-W10', ['webhook'], 3],
+    ]);
+    expect(hookPosts).toBe(6);
+  });
+});
