@@ -31,6 +31,7 @@ export interface LandResult {
 export interface LandTarget {
   source: string;
   stream: StreamIdentity;
+  /** The run in `ops.runs` the page is landed by: each page adds what it landed to the run's counts. */
   runId: string;
   /** One stream read: a date-report page replaces the rows of its dates written by other batches. */
   batchId: string;
@@ -207,8 +208,9 @@ const LAND_TABLE = 'verite_land';
  * table, merge by key (the newest version wins, an unchanged record is not rewritten; a
  * date-report page first removes the rows of its dates left by earlier extractions; the raw
  * table's triggers record each row written or removed in `ops.raw_changes`), put the
- * bad records in `ops.quarantine`, and store the stream's cursor. A crash at any point leaves
- * the page either wholly landed, cursor included, or not at all.
+ * bad records in `ops.quarantine`, store the stream's cursor, and add the page's counts to its
+ * run's row in `ops.runs`. A crash at any point leaves the page either wholly landed, cursor
+ * and counts included, or not at all.
  */
 export async function landPage(pool: pg.Pool, target: LandTarget, page: Page, pageLabel?: string): Promise<LandResult> {
   return writePage(pool, target, page, preparePage(target.stream, page.records, pageLabel));
@@ -365,6 +367,15 @@ async function writeRows(
   }
   if (page.afterLand) {
     await page.afterLand({ query: (text, values) => query(client, text, values) }, { source, stream: stream.name, runId: target.runId });
+  }
+  // The run's counts grow with each page, in its transaction: a run whose process is killed
+  // is closed as abandoned with what its committed pages landed (its end writes the totals).
+  if (written || quarantined) {
+    await query(
+      client,
+      `update ops.runs set records_landed = records_landed + $2, records_quarantined = records_quarantined + $3 where id = $1 and status = 'running'`,
+      [target.runId, written, quarantined],
+    );
   }
   // Unchanged: every valid record not written (identical to the landed row, or an older
   // version than the landed one or than another of the page).

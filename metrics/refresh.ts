@@ -169,6 +169,8 @@ export interface RefreshOptions {
    * and gives the tables fresh statistics after its commit ({@link analyzeRefreshed}).
    */
   within?: ControlledTransaction<Database>;
+  /** Called in the refresh's transaction just before it commits (a run records there that its refresh was published). */
+  beforeCommit?: (trx: Kysely<Database>) => Promise<void>;
 }
 
 /**
@@ -371,6 +373,7 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
       current = 'ops.model_builds';
       await recordRefresh(trx, signatures, inputs, fullReason === undefined);
     }
+    await options.beforeCommit?.(trx);
     await commit();
     for (const t of tables) log?.debug({ table: t.table, rows: t.rows, mode: t.mode, ...t.replaced }, 'metric table refreshed');
     if (fullReason !== undefined && !partial) log?.info({ reason: fullReason }, 'metrics refreshed in full');
@@ -418,7 +421,7 @@ async function refreshOnce(warehouse: Pick<Warehouse, 'db'>, config: VeriteConfi
  * the refresh it makes in its transaction: both take it before any table lock, so neither can
  * hold a table the other waits for while it waits for the lock.
  */
-const METRICS_REFRESH_LOCK = 'verite.metrics.refresh';
+export const METRICS_REFRESH_LOCK = 'verite.metrics.refresh';
 
 /** Waits for the refresh's lock, held until the transaction ends. */
 export async function lockRefreshes(trx: Transaction<Database>): Promise<void> {

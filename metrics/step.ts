@@ -21,7 +21,7 @@ export function metricsRefreshStep(options: { full?: boolean } = {}): PostLoadSt
     // Full when the step is built so (postLoadSteps({ full })) or the run asks it (`verite run --full`).
     run: async (warehouse, config, log, progress, runOptions) => {
       const full = options.full === true || runOptions?.full === true;
-      const result = await refreshMetrics(warehouse, config, log, { progress, ...(full ? { full: true } : {}) });
+      const result = await refreshMetrics(warehouse, config, log, { progress, ...(full ? { full: true } : {}), beforeCommit: runOptions?.beforeCommit });
       if (result.status === 'failed') return { status: 'failed', summary: result.error ?? 'failed', error: result };
       const daily = result.tables.find((t) => t.table === 'metrics.kpi_daily');
       const summary = `${result.tables.length} metric tables refreshed (kpi_daily: ${daily?.rows ?? 0} days${howRefreshed(result)})`;

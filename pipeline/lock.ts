@@ -243,11 +243,81 @@ const KEPT_BY_KIND: Record<string, string> = {
   metrics: 'its transaction rolled back: the metric tables are the previous ones',
   import: 'the pages it committed stay',
 };
-const KEPT_BY_RUN = 'the pages it committed stay, with their cursors, and the next run goes on from them; a transform or metrics refresh it had begun rolled back, so readers keep the previous build';
+/** What a run recorded before its stages were (migration 0033) kept: which steps it published is not known. */
+const KEPT_BY_RUN =
+  'the pages it committed stay, with their cursors, and the next run goes on from them; of its steps after loading (transform, metrics refresh, CLV fit), each one it finished stays published and one it had begun rolled back';
 
-/** What a run of `kind` (run, demo, backfill, import, transform, metrics) keeps when stopped half-way. */
+/** What a run of `kind` (run, demo, backfill, import, transform, metrics) keeps when stopped half-way, when where it was is not known. */
 export function keptAfterStop(kind: string): string {
   return KEPT_BY_KIND[kind] ?? KEPT_BY_RUN;
+}
+
+/** Where a run was when it stopped, and what it had done: what {@link keptByRun} words. */
+export interface RunProgress {
+  kind: string;
+  /** How many sources it read (none: a rebuild, a backfill's closing steps). */
+  sources: number;
+  /** `landing`, or the step after loading it had begun (`ops.runs.stage`); null when not recorded. */
+  stage: string | null;
+  /** The steps it published, in order (`ops.runs.steps_done`). */
+  stepsDone: readonly string[];
+  /** What its committed pages landed and quarantined. */
+  landed: number;
+  quarantined: number;
+}
+
+/** The steps after loading in their order, how a message names each, and what is behind while it is not published after the ones before it were. */
+const STEPS: readonly { name: string; label: string; behind: string }[] = [
+  { name: 'transform', label: 'the transform', behind: 'readers keep the previous build' },
+  { name: 'metrics', label: 'the metrics refresh', behind: 'the metric tables are behind core until the next run' },
+  { name: 'clv', label: 'the CLV fit', behind: "the predicted-CLV tables are the previous fit's until the next run" },
+];
+
+/** What the records a run of each kind landed are for afterwards. */
+const LANDED_THEN: Record<string, string> = {
+  run: ', with their cursors, and the next run goes on from them',
+  demo: ', with their cursors, and the next run goes on from them',
+  backfill: '; the backfill, run again, reads its chunk in progress again',
+  import: '; import the file again to finish',
+};
+
+const stepLabel = (name: string) => STEPS.find((s) => s.name === name)?.label ?? `the ${name} step`;
+const listed = (items: readonly string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+
+/**
+ * What a run stopped half-way kept, from where it was and what it had done: the records its
+ * committed pages landed, the steps it published, the one it had begun (rolled back), and
+ * what is behind until the next run, e.g. `landing: 12 records were landed and kept, with
+ * their cursors, and the next run goes on from them; the transform was published; the metrics
+ * refresh it had begun rolled back: the metric tables are behind core until the next run`.
+ * A run whose stage was not recorded gets {@link keptAfterStop}'s words for its kind.
+ */
+export function keptByRun(run: RunProgress): string {
+  if (run.stage === null) return keptAfterStop(run.kind);
+  const parts: string[] = [];
+  if (run.sources > 0) {
+    const { landed: n, quarantined: q } = run;
+    const what = n === 0 ? 'no record was landed' : `${n} record${n === 1 ? ' was' : 's were'} landed and kept`;
+    const refused = q === 0 ? '' : n === 0 ? ` (${q} quarantined)` : ` (and ${q} quarantined)`;
+    parts.push(`${run.stage === 'landing' ? 'it was landing' : 'landing'}: ${what}${refused}${n + q > 0 ? (LANDED_THEN[run.kind] ?? '') : ''}`);
+  }
+  if (run.stage === 'landing') {
+    // An import has no steps after loading.
+    if (run.kind !== 'import' || parts.length === 0) parts.push('no step had begun, so readers keep the previous build');
+    return parts.join('; ');
+  }
+  const done = run.stepsDone;
+  const begun = done.includes(run.stage) ? null : run.stage;
+  const firstBehind = STEPS.find((s) => !done.includes(s.name));
+  const behind = firstBehind ? firstBehind.behind : "readers have this run's build";
+  const published = done.length ? `${listed(done.map(stepLabel))} ${done.length === 1 ? 'was' : 'were'} published` : null;
+  if (begun) {
+    if (published) parts.push(published);
+    parts.push(`${stepLabel(begun)} it had begun rolled back: ${behind}`);
+  } else {
+    parts.push(`${published}: ${behind}`);
+  }
+  return parts.join('; ');
 }
 
 /** What a backfill left by a process that ended says, after its pid and host. */
@@ -256,22 +326,18 @@ export const ABANDONED_BACKFILL =
 
 /**
  * Closes the runs left `running` by a process that ended (killed, machine stopped) as failed,
- * "abandoned", with what they kept, so history and `verite status` never show them running
- * forever; and the backfills such a process left `running`, as failed (resumable: the same
- * command goes on with the chunks not done). A run or backfill is dead when nobody holds its
- * liveness lock ({@link holdLiveness}); every command does this as it opens the warehouse. Runs
- * written before liveness keys existed can only be judged by a caller that holds the run lock
- * (`holdingRunLock`): no live run of a locked kind can be going on then. Backfills written
- * before then are left as they are: one waits between its chunks without the run lock.
- * Returns how many runs and backfills it closed.
+ * "abandoned", with what they kept (see {@link keptByRun}: the records their committed pages
+ * landed, which they count page by page, the steps they published, the one they had begun), so
+ * history and `verite status` never show them running forever; and the backfills such a process
+ * left `running`, as failed (resumable: the same command goes on with the chunks not done). A
+ * run or backfill is dead when nobody holds its liveness lock ({@link holdLiveness}); every
+ * command does this as it opens the warehouse. Runs written before liveness keys existed can
+ * only be judged by a caller that holds the run lock (`holdingRunLock`): no live run of a
+ * locked kind can be going on then. Backfills written before then are left as they are: one
+ * waits between its chunks without the run lock. Returns how many runs and backfills it closed.
  */
 export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, options: { holdingRunLock?: boolean } = {}): Promise<number> {
-  const kept = sql<string>`case ${sql.join(
-    Object.entries(KEPT_BY_KIND).map(([kind, text]) => sql`when kind = ${kind} then ${text}`),
-    sql` `,
-  )} else ${KEPT_BY_RUN} end`;
   const itsProcess = sql<string>`'abandoned: its process' || coalesce(' (pid ' || pid || coalesce(' on ' || host, '') || ')', '') || ' '`;
-  const error = sql<string>`${itsProcess} || 'ended before it finished (killed, or the machine stopped); ' || ${kept}`;
   const lockFree = sql<boolean>`not exists (
     select 1 from pg_locks l
      where l.locktype = 'advisory' and l.granted
@@ -286,25 +352,45 @@ export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, optio
     .returning(['id'])
     .execute();
   if (backfills.length) log.warn({ backfills: backfills.map((b) => b.id) }, `closed ${backfills.length} backfill(s) left running by a process that ended; the same command resumes each`);
-  const abandoned = await db
-    .updateTable('ops.runs')
-    .set({ status: 'failed', finished_at: new Date(), error })
-    .where('status', '=', 'running')
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('liveness_key', 'is not', null), lockFree]),
-        ...(options.holdingRunLock ? [eb.and([eb('liveness_key', 'is', null), eb('kind', 'in', [...LOCKED_RUN_KINDS])])] : []),
-      ]),
-    )
-    .returning(['id', 'kind', 'error'])
-    .execute();
+  // The rows are locked before they are read: a page its process sent the commit of just before
+  // it died is counted (the lock waits for that transaction), and a run two commands close at
+  // once is closed by one.
+  const abandoned = await db.transaction().execute(async (trx) => {
+    const runs = await trx
+      .selectFrom('ops.runs')
+      .select(['id', 'kind', 'sources', 'stage', 'steps_done', 'records_landed', 'records_quarantined', sql<string>`${itsProcess}`.as('its_process')])
+      .where('status', '=', 'running')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('liveness_key', 'is not', null), lockFree]),
+          ...(options.holdingRunLock ? [eb.and([eb('liveness_key', 'is', null), eb('kind', 'in', [...LOCKED_RUN_KINDS])])] : []),
+        ]),
+      )
+      // In one order, so that two commands closing several runs at once do not lock them crosswise.
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    for (const run of runs) {
+      const kept = keptByRun({
+        kind: run.kind, sources: run.sources.length, stage: run.stage, stepsDone: run.steps_done, landed: Number(run.records_landed), quarantined: Number(run.records_quarantined),
+      });
+      await trx
+        .updateTable('ops.runs')
+        .set({ status: 'failed', finished_at: new Date(), error: `${run.its_process}ended before it finished (killed, or the machine stopped); ${kept}` })
+        .where('id', '=', run.id)
+        .execute();
+    }
+    if (runs.length) {
+      await trx
+        .updateTable('ops.stream_runs')
+        .set({ status: 'failed', finished_at: new Date(), error: 'abandoned: its process ended before the stream finished; the pages it committed stay' })
+        .where('status', '=', 'running')
+        .where('run_id', 'in', runs.map((r) => r.id))
+        .execute();
+    }
+    return runs;
+  });
   if (abandoned.length === 0) return backfills.length;
-  await db
-    .updateTable('ops.stream_runs')
-    .set({ status: 'failed', finished_at: new Date(), error: 'abandoned: its process ended before the stream finished; the pages it committed stay' })
-    .where('status', '=', 'running')
-    .where('run_id', 'in', abandoned.map((r) => r.id))
-    .execute();
   log.warn({ runs: abandoned.map((r) => `${r.id} (${r.kind})`) }, `closed ${abandoned.length} run(s) left running by a process that ended`);
   return abandoned.length + backfills.length;
 }

@@ -587,7 +587,7 @@ async function retryLocked(options: RetryOptions, targets: RetryTargets, signal:
   let landed = 0;
   if (targets.quarantinedSources.length) {
     const runId = randomUUID();
-    await startRun(warehouse, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: targets.quarantinedSources });
+    await startRun(warehouse, { id: runId, kind: 'quarantine retry', trigger: 'cli', sources: targets.quarantinedSources, stage: 'landing' });
     try {
       for await (const batch of targets.batches('quarantined')) {
         // Named ones come as one batch: taken a thousand at a time too.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { WarehouseError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
 import { confirmedLoss, warehouseLoss } from '../warehouse/connection-loss.ts';
@@ -23,7 +23,7 @@ export type RunLogTarget = Kysely<Database> | Pick<Warehouse, 'db' | 'pool'>;
  * Writes the run history in `ops.runs` and `ops.stream_runs`. Error texts are redacted before
  * they are stored: they may quote a provider's response body or a connection string.
  */
-export async function startRun(target: RunLogTarget, run: { id: string; kind: string; trigger: string; sources: string[] }): Promise<void> {
+export async function startRun(target: RunLogTarget, run: { id: string; kind: string; trigger: string; sources: string[]; stage?: 'landing' }): Promise<void> {
   const { db, pool } = 'selectFrom' in target ? { db: target, pool: undefined } : target;
   const liveness = pool ? await holdLiveness(pool) : undefined;
   try {
@@ -31,7 +31,7 @@ export async function startRun(target: RunLogTarget, run: { id: string; kind: st
       .insertInto('ops.runs')
       .values({
         id: run.id, kind: run.kind, trigger: run.trigger, status: 'running', sources: run.sources, started_at: new Date(), host: hostname(), pid: process.pid,
-        error: null, finished_at: null, liveness_key: liveness?.key ?? null,
+        error: null, finished_at: null, liveness_key: liveness?.key ?? null, stage: run.stage ?? null,
       })
       .execute();
   } catch (error) {
@@ -61,6 +61,26 @@ export async function finishRun(
     alive.delete(id);
     await liveness?.release();
   }
+}
+
+/** Records that run `id` has begun `step` (a step after loading: `transform`, `metrics`, `clv`). */
+export async function recordStage(db: Kysely<Database>, id: string, step: string): Promise<void> {
+  await db.updateTable('ops.runs').set({ stage: step }).where('id', '=', id).execute();
+}
+
+/**
+ * Records that run `id` published `step`. A step calls it in its own transaction, just before
+ * its commit (`StepOptions.beforeCommit`), so the record commits or rolls back with what the step
+ * built; the run calls it again once the step returned, for a step that commits nothing of its
+ * own (a CLV fit turned off), which changes nothing for the others.
+ */
+export async function recordStepDone(db: Kysely<Database>, id: string, step: string): Promise<void> {
+  await db
+    .updateTable('ops.runs')
+    .set({ steps_done: sql<string[]>`array_append(steps_done, ${step}::text)` })
+    .where('id', '=', id)
+    .where(sql<boolean>`not (${step}::text = any(steps_done))`)
+    .execute();
 }
 
 /** An error text as it may be stored in an ops table: redacted, or null. */

@@ -13,8 +13,8 @@ import type { Warehouse } from '../warehouse/connection.ts';
 import { lowDiskNote } from '../warehouse/embedded.ts';
 import { migrationsTableIn, newerSchemaProblem } from '../warehouse/migrate.ts';
 import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
-import { keptAfterStop, RunLockLost } from './lock.ts';
-import { finishRun, finishStreamRun, startRun, startStreamRun } from './run-log.ts';
+import { keptByRun, RunLockLost } from './lock.ts';
+import { finishRun, finishStreamRun, recordStage, recordStepDone, startRun, startStreamRun } from './run-log.ts';
 import { postLoadSteps, type PostLoadStep, type StepOutcome } from './steps.ts';
 import { codedWarning, type WarningCode } from '../lib/warning-codes.ts';
 
@@ -137,7 +137,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const now = options.now ?? new Date();
   let selected = options.sources ?? resolveSources(config, options.only, options.known);
   if (options.only && options.sources) selected = selected.filter((s) => options.only!.includes(s.source.name));
-  await startRun(warehouse, { id: runId, kind: options.kind ?? 'run', trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name) });
+  const kind = options.kind ?? 'run';
+  await startRun(warehouse, { id: runId, kind, trigger: options.trigger ?? 'cli', sources: selected.map((s) => s.source.name), stage: 'landing' });
   // A newer release may have migrated the warehouse since this process opened it (a scheduler
   // left on the older release): the run fails saying so, before it lands anything, and the
   // run_failed alert carries it.
@@ -168,6 +169,10 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const attempts = config.retries.streamAttempts;
   /** Set once the warehouse went away: what the run was doing, and the driver's words. */
   let lost: { during: string; detail: string } | null = null;
+  /** Where the run is (as in ops.runs.stage: `landing`, then each step as it begins) and the steps it published, for the message of a run the warehouse left. */
+  let stage = 'landing';
+  const stepsDone: string[] = [];
+  const kept = () => keptByRun({ kind, sources: selected.length, stage, stepsDone, landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined') });
   /** Writes to ops.* after the warehouse went away are attempted, never allowed to hide why. */
   const record = async (write: Promise<unknown>) => {
     if (!lost) return void (await write);
@@ -236,7 +241,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   } catch (error) {
     const loss = lost ? null : await confirmedLoss(warehouse.url, error);
     if (loss) lost = { during: 'recording the run in ops', detail: loss };
-    const message = lost ? lostMessage(lost, options.kind, warehouse) : errorMessage(error);
+    const message = lost ? lostMessage(lost, kept(), warehouse) : errorMessage(error);
     await record(finishRun(warehouse.db, runId, { status: 'failed', landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined'), error: message }));
     if (lost) throw new WarehouseError(`run ${runId}: ${message}`, '', [], { cause: error });
     throw error;
@@ -256,7 +261,14 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
         break;
       }
       try {
-        const result = await step.run(warehouse, config, log, progress, { full: options.full });
+        await recordStage(warehouse.db, runId, step.name);
+        stage = step.name;
+        // The step records in its own transaction that it was published (see recordStepDone).
+        const result = await step.run(warehouse, config, log, progress, { full: options.full, beforeCommit: (trx) => recordStepDone(trx, runId, step.name) });
+        if (result.status === 'succeeded') {
+          await recordStepDone(warehouse.db, runId, step.name);
+          stepsDone.push(step.name);
+        }
         stepOutcomes.push({ name: step.name, ...result });
         const loss = result.status === 'failed' ? await confirmedLoss(warehouse.url, result.summary) : null;
         if (loss) lost = { during: `the ${step.name} step`, detail: loss };
@@ -284,7 +296,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   // it and the steps did not run; or, every stream read, the steps after the one running did
   // not start. The next run goes on from there.
   const error = lost
-    ? lostMessage(lost, options.kind, warehouse)
+    ? lostMessage(lost, kept(), warehouse)
     : stopped
       ? [`${errorMessage(options.signal!.reason ?? 'interrupted')}; ${landingCut ? 'the pages committed stay, the next run goes on from their cursor' : stepsNotRun(notRun, stepOutcomes)}`, ...failures].join('; ')
       : failures.length
@@ -331,10 +343,10 @@ function streamProgressText(key: string, before: { pages: number; written: numbe
  * The message of a run whose warehouse went away: the step it was in, the driver's words, what
  * was kept, and what to do.
  */
-function lostMessage(lost: { during: string; detail: string }, kind = 'run', warehouse?: Pick<Warehouse, 'embedded'>): string {
+function lostMessage(lost: { during: string; detail: string }, kept: string, warehouse?: Pick<Warehouse, 'embedded'>): string {
   const disk = warehouse?.embedded ? lowDiskNote(warehouse.embedded.dataDir) : '';
   return (
-    `the warehouse went away during ${lost.during} (${lost.detail}). Kept: ${keptAfterStop(kind)}. ` +
+    `the warehouse went away during ${lost.during} (${lost.detail}). Kept: ${kept}. ` +
     `Run again once the database is back: nothing is landed twice${disk ? `.${disk}` : ''}`
   );
 }

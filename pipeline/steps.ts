@@ -17,7 +17,7 @@ const HOW_BUILT: readonly (readonly [readonly BuildMode[], string])[] = [
 const transformStep: PostLoadStep = {
   name: 'transform',
   run: async (warehouse, config, log, progress, options) => {
-    const result = await runTransforms(warehouse, config, { log, progress, full: options?.full });
+    const result = await runTransforms(warehouse, config, { log, progress, full: options?.full, beforeCommit: options?.beforeCommit });
     const built = result.results.filter((r) => r.status === 'succeeded').length;
     if (result.status !== 'succeeded') return { status: 'failed', summary: result.error ?? 'failed', error: result };
     const setAside = result.setAside.reduce((n, s) => n + s.count, 0);

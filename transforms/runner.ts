@@ -200,6 +200,8 @@ export interface RunTransformsOptions {
   progress?: Progress;
   /** Rebuild every model from the whole of its inputs (`verite transform --full`), not from what changed. */
   full?: boolean;
+  /** Called in the build's transaction just before it commits (a run records there that its transform was published). */
+  beforeCommit?: (trx: Kysely<Database>) => Promise<void>;
 }
 
 /**
@@ -440,6 +442,7 @@ export async function runModels(db: Kysely<Database>, config: VeriteConfig, opti
       return { status: 'failed', published: false, results, checks, setAside, warnings: [], notes: buildNotes, error };
     }
     await recordBuilds(tdb, results, deltas, signatures, through, ctx.now, ordered.map((m) => m.name), [...behind]);
+    await options.beforeCommit?.(tdb);
     await trx.commit().execute();
     committed = true;
     await dropRedundantIndexes(db, ordered, options.log);

@@ -1,7 +1,9 @@
+import type { Kysely } from 'kysely';
 import type { VeriteConfig } from '../config/schema.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Progress } from '../lib/progress.ts';
 import type { Warehouse } from './connection.ts';
+import type { Database } from './database.ts';
 
 /** A step after loading (transform, metrics refresh): succeeds, or fails with a message. */
 export interface PostLoadStep {
@@ -14,6 +16,12 @@ export interface PostLoadStep {
 export interface StepOptions {
   /** Rebuild from the whole of the inputs, not from what changed (`verite run --full`; docs/scale.md). */
   full?: boolean;
+  /**
+   * Called inside the step's transaction, just before the commit that publishes what it built,
+   * with that transaction: what it writes (the run's record that the step was published)
+   * commits or rolls back with the step.
+   */
+  beforeCommit?: (trx: Kysely<Database>) => Promise<void>;
 }
 
 export interface StepOutcome {

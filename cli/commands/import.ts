@@ -106,7 +106,7 @@ export function registerImport(program: Command, known: KnownSources): void {
             if (signal.aborted) throw new ExitCode(EXIT.failed, `verite: ${label}: ${errorMessage(signal.reason)} before anything of ${name} was landed`);
             const runId = randomUUID();
             const batchId = randomUUID();
-            await startRun(warehouse, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName] });
+            await startRun(warehouse, { id: runId, kind: 'import', trigger: 'cli', sources: [sourceName], stage: 'landing' });
             let result;
             try {
               // A quarantined row keeps the decimal marks its file's columns showed, for a retry under another mapping.

@@ -21,6 +21,8 @@ export interface ClvFitOptions {
   /** When the fit is made (fitted_at); default now. */
   now?: Date;
   log?: Logger;
+  /** Called in the fit's transaction just before it commits (a run records there that its fit was published). */
+  beforeCommit?: (trx: Kysely<Database>) => Promise<void>;
 }
 
 export interface HoldoutCheck {
@@ -154,6 +156,7 @@ export async function fitClv(warehouse: Pick<Warehouse, 'db'>, config: VeriteCon
       }
       result = { ...result, refresh };
     }
+    await options.beforeCommit?.(trx);
     await trx.commit().execute();
   } catch (error) {
     await trx.rollback().execute().catch(() => undefined);

@@ -14,9 +14,9 @@ const fixed = (v: number, digits: number) => v.toFixed(digits);
  */
 export const clvStep: PostLoadStep = {
   name: 'clv',
-  run: async (warehouse, config, log) => {
+  run: async (warehouse, config, log, _progress, options) => {
     if (!config.clv.enabled) return { status: 'succeeded', summary: 'not fitted: clv.enabled is false in the configuration' };
-    const result = await fitClv(warehouse, config, { onlyWhenOrdersChanged: true, log });
+    const result = await fitClv(warehouse, config, { onlyWhenOrdersChanged: true, log, beforeCommit: options?.beforeCommit });
     if (result.status === 'skipped') return { status: 'succeeded', summary: result.reason };
     const { model } = result;
     const { r, alpha, a, b } = model.bgNbd;

@@ -123,8 +123,12 @@ describe('a killed command', () => {
     expect(res.code, res.stderr).toBe(0);
     // The query command closed the row before reading it.
     expect(JSON.parse(res.stdout)).toEqual([{ kind: 'run', status: 'failed' }]);
-    const row = (await wh.pool.query(`select error from ops.runs where kind = 'run'`)).rows[0];
-    expect(row.error).toMatch(/ended before it finished \(killed, or the machine stopped\); the pages it committed stay, with their cursors, and the next run goes on from them; /);
+    const row = (await wh.pool.query(`select error, records_landed from ops.runs where kind = 'run'`)).rows[0];
+    // Page 1 holds the two EUR rates of 1 January: landed 2.
+    expect(row.error).toMatch(
+      /ended before it finished \(killed, or the machine stopped\); it was landing: 2 records were landed and kept, with their cursors, and the next run goes on from them; no step had begun, so readers keep the previous build$/,
+    );
+    expect(row.records_landed).toBe(2);
     const streams = (await wh.pool.query(`select status, error from ops.stream_runs`)).rows;
     expect(streams).toEqual([{ status: 'failed', error: 'abandoned: its process ended before the stream finished; the pages it committed stay' }]);
   });
@@ -153,7 +157,7 @@ describe('a warehouse shut down during a run', () => {
       expect(exit.code, run.stderr()).toBe(1);
       const message = run.stderr().split('\n').find((l) => l.startsWith('verite: run ')) ?? '';
       expect(message).toMatch(
-        /^verite: run [0-9a-f-]{36} failed: the warehouse went away during landing fx\.rates \(1 page\(s\) of it committed\) \((terminating connection due to administrator command|the database system is shutting down|[^)]*ECONNRESET[^)]*|Connection terminated[^)]*)\)\. Kept: the pages it committed stay, with their cursors, and the next run goes on from them; .* Run again once the database is back: nothing is landed twice$/,
+        /^verite: run [0-9a-f-]{36} failed: the warehouse went away during landing fx\.rates \(1 page\(s\) of it committed\) \((terminating connection due to administrator command|the database system is shutting down|[^)]*ECONNRESET[^)]*|Connection terminated[^)]*)\)\. Kept: it was landing: 2 records were landed and kept, with their cursors, and the next run goes on from them; no step had begun, so readers keep the previous build\. Run again once the database is back: nothing is landed twice$/,
       );
       expect(run.stderr()).not.toMatch(/Unhandled 'error' event/);
     } finally {

@@ -24,6 +24,7 @@ import * as m0029 from './0029-refunded-units.ts';
 import * as m0030 from './0030-backfill-liveness.ts';
 import * as m0031 from './0031-rebuild-in-full.ts';
 import * as m0032 from './0032-report-delivery-places.ts';
+import * as m0033 from './0033-run-steps.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '0030-backfill-liveness': m0030,
   '0031-rebuild-in-full': m0031,
   '0032-report-delivery-places': m0032,
+  '0033-run-steps': m0033,
 };

@@ -28,6 +28,13 @@ export interface OpsRunsTable {
   pid: number | null;
   /** The key of the advisory lock its process holds while it runs (pipeline/lock.ts); null before migration 0010. */
   liveness_key: ColumnType<number | null, number | null | undefined, number | null>;
+  /**
+   * Where the run is (migration 0033): `landing`, then each step after loading as it begins
+   * (`transform`, `metrics`, `clv`); null for runs recorded before, and for `transform` and `metrics` runs.
+   */
+  stage: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The steps of the run that were published, each written in the step's own transaction (migration 0033). */
+  steps_done: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 /** One row per stream per run: what each stream did. */
