@@ -25,6 +25,7 @@ import { landPage } from '../loaders/raw-loader.ts';
 import { readRecordsFile } from '../loaders/file-reader.ts';
 import { connect, openWarehouse } from '../warehouse/connection.ts';
 import { migrateToLatest } from '../warehouse/migrate.ts';
+import { freshDatabase } from './fresh-database.ts';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_RECORDS ?? 1_000_000);
 const PAGE = Number(process.env.BENCH_PAGE ?? 5000);
@@ -74,17 +75,6 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: 
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss);
   return { result, seconds, peakRssMb: peak / 2 ** 20, baseRssMb: base / 2 ** 20 };
-}
-
-async function freshDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function loaderRun(url: string, file: string): Promise<number> {

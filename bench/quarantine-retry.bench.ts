@@ -16,26 +16,20 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { VeriteConfig } from '../config/schema.ts';
 import { createLogger } from '../lib/logger.ts';
 import { retryHeldRecords } from '../pipeline/quarantine.ts';
 import { connect, openWarehouse, type Warehouse } from '../warehouse/connection.ts';
 import { migrateToLatest } from '../warehouse/migrate.ts';
+import { freshDatabase } from './fresh-database.ts';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_RECORDS ?? 50_000);
 
 async function freshWarehouse(adminUrl: string, name: string): Promise<Warehouse> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const { db, pool } = connect(url.toString());
+  const url = await freshDatabase(adminUrl, name);
+  const { db, pool } = connect(url);
   await migrateToLatest(db);
-  return { db, pool, url: url.toString(), describe: name, embedded: null, close: () => db.destroy() };
+  return { db, pool, url, describe: name, embedded: null, close: () => db.destroy() };
 }
 
 const CASES = {
