@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
-    // Generous bounds, not speed checks: many tests start the command line as a child process,
-    // which takes several times longer on a loaded machine. A hang still ends the test.
+    // Generous bounds, not speed checks: some tests start the command line or a run as a child
+    // process, which takes several times longer on a loaded machine. A hang still ends the test.
     testTimeout: 300_000,
     hookTimeout: 600_000,
     pool: 'forks',

@@ -80,6 +80,8 @@ const REDACT_PATHS = [
 ];
 
 let root: Logger | undefined;
+/** Where the process-wide JSON logger writes when not to stderr ({@link resetLogger}). */
+let rootDestination: pino.DestinationStream | undefined;
 
 /** The levels `VERITE_LOG_LEVEL` takes: pino's, from the most said to none. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -188,7 +190,7 @@ export function logger(): Logger {
     const lines = pinoPretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
     root = createLogger({ write: (line: string) => (clearProgressLine(), lines.write(line)) });
   } else {
-    root = createLogger(pino.destination({ dest: 2, sync: true }));
+    root = createLogger(rootDestination ?? pino.destination({ dest: 2, sync: true }));
   }
   return root;
 }
@@ -196,4 +198,14 @@ export function logger(): Logger {
 /** Replaces the process-wide logger (tests capture log lines this way). */
 export function setLogger(next: Logger): void {
   root = next;
+}
+
+/**
+ * Forgets the process-wide logger: the next {@link logger} builds it again from the environment
+ * then, as at a process's start, its JSON lines written to `destination` instead of stderr when
+ * given (tests running the command line in their own process).
+ */
+export function resetLogger(destination?: pino.DestinationStream): void {
+  root = undefined;
+  rootDestination = destination;
 }

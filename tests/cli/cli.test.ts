@@ -366,6 +366,38 @@ describe('exit codes and help', () => {
     }
   });
 
+  it('says the same, with the same exit code, run as a child process from bin/verite.js as in the test\'s own process', async () => {
+    // Most tests run the command line in their own process (tests/support/cli.ts); these cases
+    // take each way out of it: the end of a command, a usage error, commander's help and its
+    // process.exit, a bad configuration, the logger's level read from the environment, and a
+    // working folder with no config file.
+    const bad = join(dir, 'bad-for-both.json');
+    writeFileSync(bad, JSON.stringify({ reportingCurrency: 'x' }));
+    const nowhere = mkdtempSync(join(tmpdir(), 'verite-cli-nowhere-'));
+    elsewheres.push(nowhere);
+    const cases: { args: string[]; env: Record<string, string>; cwd?: string; code: number }[] = [
+      { args: ['query', 'select 1 + 1 as two', '--format', 'csv'], env, code: 0 },
+      { args: ['run', '--help'], env, code: 0 },
+      { args: [], env, code: 2 },
+      { args: ['frobnicate'], env, code: 2 },
+      { args: ['status'], env: { ...env, VERITE_CONFIG: bad }, code: 2 },
+      { args: ['status'], env: { ...env, VERITE_LOG_LEVEL: 'verbose' }, code: 2 },
+      { args: ['query', 'select 1', '--limit', '0'], env, code: 2 },
+      { args: ['query', 'select * from no_such_table'], env, code: 1 },
+      { args: ['run'], env: { DATABASE_URL: wh.url }, cwd: nowhere, code: 2 },
+    ];
+    for (const c of cases) {
+      const inside = await runCli(c.args, { env: c.env, cwd: c.cwd });
+      const child = await runCli(c.args, { env: c.env, cwd: c.cwd, process: true });
+      const what = `verite ${c.args.join(' ')}`;
+      expect(child.code, `${what}: ${child.stderr}`).toBe(c.code);
+      expect(inside.code, `${what}: ${inside.stderr}`).toBe(c.code);
+      expect(inside.stdout, what).toBe(child.stdout);
+      expect(inside.stderr, what).toBe(child.stderr);
+    }
+    expect(process.cwd(), 'the test process is back in its own folder').not.toBe(nowhere);
+  });
+
   it('issue 17: `verite` with no command prints the help and exits 2', async () => {
     const res = await runCli([], { env });
     expect(res.code).toBe(2);
