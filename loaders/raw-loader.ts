@@ -35,6 +35,8 @@ export interface LandTarget {
   runId: string;
   /** One stream read: a date-report page replaces the rows of its dates written by other batches. */
   batchId: string;
+  /** The stream's read in `ops.stream_runs`, when there is one: each page adds itself and what it landed to its counts too. */
+  streamRunId?: number;
 }
 
 /** A record ready to land: its key, its JSON text and what the merge compares. */
@@ -368,19 +370,31 @@ async function writeRows(
   if (page.afterLand) {
     await page.afterLand({ query: (text, values) => query(client, text, values) }, { source, stream: stream.name, runId: target.runId });
   }
-  // The run's counts grow with each page, in its transaction: a run whose process is killed
-  // is closed as abandoned with what its committed pages landed (its end writes the totals).
-  if (written || quarantined) {
+  // The run's counts, and its stream read's, grow with each page, in its transaction: a run
+  // whose process is killed is closed as abandoned with what its committed pages landed (its
+  // end writes the totals). One statement for both.
+  const counted = quarantine.length === 0 ? 0 : quarantined;
+  if (target.streamRunId !== undefined) {
+    await query(
+      client,
+      `with run as (
+         update ops.runs set records_landed = records_landed + $2, records_quarantined = records_quarantined + $3
+          where id = $1 and status = 'running' and ($2 > 0 or $3 > 0))
+       update ops.stream_runs set pages = pages + 1, records_landed = records_landed + $2, records_quarantined = records_quarantined + $3
+        where id = $4 and status = 'running'`,
+      [target.runId, written, counted, target.streamRunId],
+    );
+  } else if (written || counted) {
     await query(
       client,
       `update ops.runs set records_landed = records_landed + $2, records_quarantined = records_quarantined + $3 where id = $1 and status = 'running'`,
-      [target.runId, written, quarantined],
+      [target.runId, written, counted],
     );
   }
   // Unchanged: every valid record not written (identical to the landed row, or an older
   // version than the landed one or than another of the page).
   const valid = page.records.length - quarantine.length;
-  return { received: page.records.length, written, unchanged: valid - written, quarantined: quarantine.length === 0 ? 0 : quarantined, firstReason: quarantine[0]?.reason };
+  return { received: page.records.length, written, unchanged: valid - written, quarantined: counted, firstReason: quarantine[0]?.reason };
 }
 
 function* chunked(lines: string[], size = 256): Generator<string> {

@@ -31,6 +31,8 @@ export interface ExtractStreamOptions {
   source: Source;
   stream: Stream;
   runId: string;
+  /** The read's row in `ops.stream_runs`: its pages and counts grow page by page. */
+  streamRunId?: number;
   log: Logger;
   now: Date;
   signal?: AbortSignal;
@@ -71,7 +73,7 @@ export function defaultStartDate(sourceConfig: unknown, now: Date): string {
  * resumes after it. Stops between pages when `signal` aborts.
  */
 export async function extractStream(options: ExtractStreamOptions): Promise<Omit<StreamOutcome, 'attempts' | 'status'>> {
-  const { pool, source, stream, runId, signal } = options;
+  const { pool, source, stream, runId, streamRunId, signal } = options;
   const log = options.log.child({ source: source.name, stream: stream.name });
   const state = options.window ? null : await readStreamState(pool, source.name, stream.name);
   const sourceConfig = sourceSettings(options.sourceConfig);
@@ -137,7 +139,7 @@ export async function extractStream(options: ExtractStreamOptions): Promise<Omit
     }
   })();
   const progress: StreamProgress = { pages: 0, received: 0, written: 0, quarantined: 0, from: null, to: null };
-  const result = await landPages(pool, { source: source.name, stream, runId, batchId }, pages, (page, n) => {
+  const result = await landPages(pool, { source: source.name, stream, runId, batchId, streamRunId }, pages, (page, n) => {
     committed(n);
     progress.pages = n;
     progress.received += page.received;

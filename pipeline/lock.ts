@@ -281,6 +281,9 @@ const LANDED_THEN: Record<string, string> = {
   import: '; import the file again to finish',
 };
 
+/** The last step a command that is not a run takes (a run takes them all). */
+const LAST_STEP_OF: Record<string, string> = { transform: 'transform', metrics: 'metrics' };
+
 const stepLabel = (name: string) => STEPS.find((s) => s.name === name)?.label ?? `the ${name} step`;
 const listed = (items: readonly string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
 
@@ -308,7 +311,12 @@ export function keptByRun(run: RunProgress): string {
   }
   const done = run.stepsDone;
   const begun = done.includes(run.stage) ? null : run.stage;
-  const firstBehind = STEPS.find((s) => !done.includes(s.name));
+  // What is behind: the first step, from the first this run took, that it did not publish; none
+  // after the last step its kind takes (`verite transform` takes the transform alone, `verite
+  // metrics refresh` the refresh, after the transform with --transform).
+  const first = STEPS.findIndex((s) => s.name === (done[0] ?? run.stage));
+  const last = STEPS.findIndex((s) => s.name === LAST_STEP_OF[run.kind]);
+  const firstBehind = STEPS.slice(Math.max(first, 0), last < 0 ? undefined : last + 1).find((s) => !done.includes(s.name));
   const behind = firstBehind ? firstBehind.behind : "readers have this run's build";
   const published = done.length ? `${listed(done.map(stepLabel))} ${done.length === 1 ? 'was' : 'were'} published` : null;
   if (begun) {
@@ -383,7 +391,15 @@ export async function markAbandonedRuns(db: Kysely<Database>, log: Logger, optio
     if (runs.length) {
       await trx
         .updateTable('ops.stream_runs')
-        .set({ status: 'failed', finished_at: new Date(), error: 'abandoned: its process ended before the stream finished; the pages it committed stay' })
+        .set({
+          status: 'failed',
+          finished_at: new Date(),
+          // Its pages and counts grew page by page (loaders/raw-loader.ts), so they are what committed.
+          error: sql<string>`'abandoned: its process ended before the stream finished; ' || case when pages = 0 then 'no page of it was committed'
+            else case when pages = 1 then 'the page it committed stays' else 'the ' || pages || ' pages it committed stay' end
+              || ' (' || records_landed || ' record' || case when records_landed = 1 then '' else 's' end || ' landed'
+              || case when records_quarantined > 0 then ', ' || records_quarantined || ' quarantined' else '' end || ')' end`,
+        })
         .where('status', '=', 'running')
         .where('run_id', 'in', runs.map((r) => r.id))
         .execute();

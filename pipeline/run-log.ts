@@ -7,7 +7,7 @@ import { confirmedLoss, warehouseLoss } from '../warehouse/connection-loss.ts';
 import type { Database } from '../warehouse/database.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import type { RunStatus } from '../warehouse/tables/ops.ts';
-import { holdLiveness, keptAfterStop, type RunLiveness } from './lock.ts';
+import { holdLiveness, keptByRun, type RunLiveness } from './lock.ts';
 
 /** Liveness locks of the runs this process is recording, by run id, released when each finishes. */
 const alive = new Map<string, RunLiveness>();
@@ -110,6 +110,14 @@ export async function finishStreamRun(
 }
 
 /**
+ * One step of a {@link recordedRun} (`transform`, `metrics`): recorded as its stage when it
+ * begins; `go` runs it, handing its transaction the hook that records it published just before
+ * the commit (`ops.runs.steps_done`), so a command killed after that commit is closed as
+ * abandoned saying the step stayed published, and one killed before it that it rolled back.
+ */
+export type RecordedStep = <S>(name: string, go: (beforeCommit: (trx: Kysely<Database>) => Promise<void>) => Promise<S>, succeeded: (result: S) => boolean) => Promise<S>;
+
+/**
  * Runs a command that is not a pipeline run (`verite transform`, `verite metrics refresh`) as
  * one row of `ops.runs` of `kind`, so it leaves a trace like a run does: `running` with its
  * liveness lock while it goes on (a killed one is closed as abandoned by the next command),
@@ -120,17 +128,31 @@ export async function finishStreamRun(
 export async function recordedRun<T>(
   warehouse: Pick<Warehouse, 'db' | 'pool' | 'url'>,
   run: { kind: string; trigger?: string; step: string },
-  fn: () => Promise<T>,
+  fn: (step: RecordedStep) => Promise<T>,
   outcome: (value: T) => { status: 'succeeded' | 'failed'; error?: string },
 ): Promise<T> {
   const id = randomUUID();
   await startRun(warehouse, { id, kind: run.kind, trigger: run.trigger ?? 'cli', sources: [] });
+  let stage: string | null = null;
+  const stepsDone: string[] = [];
+  const step: RecordedStep = async (name, go, succeeded) => {
+    await recordStage(warehouse.db, id, name);
+    stage = name;
+    const result = await go((trx) => recordStepDone(trx, id, name));
+    if (succeeded(result)) {
+      // Again outside: a step that had nothing to build commits nothing of its own.
+      await recordStepDone(warehouse.db, id, name);
+      stepsDone.push(name);
+    }
+    return result;
+  };
   let value: T;
   try {
-    value = await fn();
+    value = await fn(step);
   } catch (error) {
     const loss = await confirmedLoss(warehouse.url, error);
-    const message = loss ? `the warehouse went away during ${run.step} (${loss}). Kept: ${keptAfterStop(run.kind)}. Run it again once the database is back` : errorMessage(error);
+    const kept = keptByRun({ kind: run.kind, sources: 0, stage, stepsDone, landed: 0, quarantined: 0 });
+    const message = loss ? `the warehouse went away during ${run.step} (${loss}). Kept: ${kept}. Run it again once the database is back` : errorMessage(error);
     await finishRun(warehouse.db, id, { status: 'failed', landed: 0, quarantined: 0, error: message }).catch(() => undefined);
     throw loss ? new WarehouseError(message, '', [], { cause: error }) : error;
   }

@@ -196,7 +196,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
           const landed: StreamProgress = { pages: 0, received: 0, written: 0, quarantined: 0, from: null, to: null };
           try {
             const result = await extractStream({
-              pool: warehouse.pool, config, sourceConfig, source, stream, runId, log, now, signal: options.signal, window: options.window, warnOnce,
+              pool: warehouse.pool, config, sourceConfig, source, stream, runId, streamRunId, log, now, signal: options.signal, window: options.window, warnOnce,
               onPage: (p) => {
                 Object.assign(landed, p);
                 progress.update(key, streamProgressText(key, totals, p), { pages: totals.pages + p.pages, records: totals.written + totals.unchanged + totals.quarantined + p.received, from: p.from, to: p.to });

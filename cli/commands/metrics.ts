@@ -101,10 +101,12 @@ export function registerMetrics(program: Command): void {
           const refreshed = await recordedRun(
             warehouse,
             { kind: 'metrics', step: opts.transform ? 'the transform or the metrics refresh' : 'the metrics refresh' },
-            async () => {
+            async (step) => {
               // The transform under the run lock, as in a run (docs/scale.md, "Watermark").
               const transformed = opts.transform
-                ? await whileHoldingRunLock(warehouse.pool, () => runTransforms(warehouse, ctx.config, { log: ctx.log, progress })).finally(() => progress.done('transform'))
+                ? await whileHoldingRunLock(warehouse.pool, () =>
+                    step('transform', (beforeCommit) => runTransforms(warehouse, ctx.config, { log: ctx.log, progress, beforeCommit }), (r) => r.status === 'succeeded'),
+                  ).finally(() => progress.done('transform'))
                 : null;
               if (transformed?.status === 'failed') return { transformed, result: null };
               // Without the transform, core must be what this version's models build with these settings.
@@ -113,7 +115,11 @@ export function registerMetrics(program: Command): void {
                 const error = `${stale.join(', ')} ${stale.length === 1 ? 'was' : 'were'} built by another version of verite or with other settings (reporting time zone or currency, channel rules): run \`verite metrics refresh --transform\` (or \`verite transform\`) first`;
                 return { transformed, result: { status: 'failed' as const, tables: [], error } };
               }
-              const result = await refreshMetrics(warehouse, ctx.config, ctx.log, { progress, ...(opts.full ? { full: true } : {}) }).finally(() => progress.done('metrics'));
+              const result = await step(
+                'metrics',
+                (beforeCommit) => refreshMetrics(warehouse, ctx.config, ctx.log, { progress, ...(opts.full ? { full: true } : {}), beforeCommit }),
+                (r) => r.status === 'succeeded',
+              ).finally(() => progress.done('metrics'));
               return { transformed, result };
             },
             ({ transformed, result }) =>

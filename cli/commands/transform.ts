@@ -23,9 +23,13 @@ export function registerTransform(program: Command): void {
             warehouse,
             { kind: 'transform', step: 'the transform' },
             // Under the run lock: no page lands while the transform reads what changed (docs/scale.md, "Watermark").
-            () =>
+            (step) =>
               whileHoldingRunLock(warehouse.pool, () =>
-                runTransforms(warehouse, ctx.config, { select: parseList(opts.select, '--select'), log: ctx.log, progress, full: opts.full === true }),
+                step(
+                  'transform',
+                  (beforeCommit) => runTransforms(warehouse, ctx.config, { select: parseList(opts.select, '--select'), log: ctx.log, progress, full: opts.full === true, beforeCommit }),
+                  (r) => r.status === 'succeeded',
+                ),
               ),
             (r) => ({ status: r.status, error: r.error }),
           ).finally(() => progress.done('transform'));

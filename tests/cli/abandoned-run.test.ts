@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { configSchema } from '../../config/schema.ts';
 import { logger } from '../../lib/logger.ts';
 import { METRICS_REFRESH_LOCK, refreshMetrics } from '../../metrics/refresh.ts';
+import { keptByRun } from '../../pipeline/lock.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
@@ -13,7 +14,7 @@ import { startEmbedded } from '../../warehouse/embedded.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { landRecords } from '../support/land.ts';
-import { spawnScript, waitFor } from '../support/spawn-script.ts';
+import { spawnCli, spawnScript, waitFor } from '../support/spawn-script.ts';
 import { order } from '../transforms/fixtures.ts';
 
 /**
@@ -108,6 +109,11 @@ describe('a run killed with SIGKILL, closed as abandoned by the next command', (
     );
     expect([row.records_landed, row.records_quarantined]).toEqual([4, 1]);
     expect([listed.records_landed, listed.records_quarantined, listed.error]).toEqual([4, 1, row.error]);
+    // Its stream's read, counted page by page too: 2 pages, 4 landed, 1 quarantined.
+    const read = (await wh.pool.query(`select status, pages, records_landed, records_quarantined, error from ops.stream_runs`)).rows;
+    expect(read).toEqual([
+      { status: 'failed', pages: 2, records_landed: 4, records_quarantined: 1, error: 'abandoned: its process ended before the stream finished; the 2 pages it committed stay (4 records landed, 1 quarantined)' },
+    ]);
   });
 
   it('after the transform committed, during the metrics refresh: it says the transform was published and the metric tables are behind core', async () => {
@@ -148,6 +154,68 @@ describe('a run killed with SIGKILL, closed as abandoned by the next command', (
     expect(next.status, next.error).toMatch(/^succeeded/);
     const after = await wh.pool.query(`select date::text as day, orders::int as n from metrics.kpi_daily where orders > 0 order by 1`);
     expect(after.rows).toEqual([{ day: '2025-06-30', n: 1 }, { day: '2025-07-01', n: 12 }]);
+  });
+});
+
+describe('`verite metrics refresh --transform` killed with SIGKILL, closed as abandoned by the next command', () => {
+  beforeEach(async () => {
+    wh = await createTestDatabase('abandoned-refresh');
+  });
+  afterEach(async () => wh?.close());
+
+  it('during its refresh, after its transform committed: says the transform was published and the refresh rolled back, not that everything did', async () => {
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 1, created_at: '2025-06-30T12:00:00Z', total: '10.00', customer: 1 })]);
+    const holder = await holdRefreshLock(wh.url);
+    let pid = 0;
+    try {
+      const command = spawnCli(['metrics', 'refresh', '--transform'], { DATABASE_URL: wh.url, VERITE_CONFIG: config });
+      pid = command.child.pid!;
+      await waitFor('the refresh to wait for the refresh lock', () => waitsFor(wh.pool, holder.pid));
+      command.child.kill('SIGKILL');
+      await command.exited;
+      await waitFor("the killed command's sessions to end", async () => (await veriteBackends(wh.pool)).length === 0);
+    } finally {
+      await holder.client.end();
+    }
+    // What readers see: the transform's build (core holds the order), no metric table yet.
+    expect((await wh.pool.query(`select count(*)::int as n from core.orders`)).rows[0].n).toBe(1);
+    expect((await wh.pool.query(`select to_regclass('metrics.kpi_daily') is null as none`)).rows[0].none).toBe(true);
+    const status = await runCli(['status'], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config } });
+    expect(status.code, status.stderr).toBe(0);
+    const row = (await wh.pool.query(`select status, error, pid, host, stage, steps_done from ops.runs where kind = 'metrics'`)).rows[0];
+    expect([row.status, row.pid, row.stage, row.steps_done]).toEqual(['failed', pid, 'metrics', ['transform']]);
+    expect(row.error).toBe(
+      `${killedBy(row)}the transform was published; the metrics refresh it had begun rolled back: the metric tables are behind core until the next run`,
+    );
+  });
+
+  it('records each step as it begins and as it is published', async () => {
+    await landRecords(wh.pool, 'shopify', 'orders', [order({ id: 1, created_at: '2025-06-30T12:00:00Z', total: '10.00', customer: 1 })]);
+    const env = { DATABASE_URL: wh.url, VERITE_CONFIG: config };
+    const both = await runCli(['metrics', 'refresh', '--transform'], { env });
+    expect(both.code, both.stderr).toBe(0);
+    const transform = await runCli(['transform'], { env });
+    expect(transform.code, transform.stderr).toBe(0);
+    const rows = (await wh.pool.query(`select kind, status, stage, steps_done from ops.runs order by started_at`)).rows;
+    expect(rows).toEqual([
+      { kind: 'metrics', status: 'succeeded', stage: 'metrics', steps_done: ['transform', 'metrics'] },
+      { kind: 'transform', status: 'succeeded', stage: 'transform', steps_done: ['transform'] },
+    ]);
+  });
+
+  it('what each place a command that is not a run can stop at says it kept', () => {
+    const at = (kind: string, stage: string | null, stepsDone: string[]) => keptByRun({ kind, sources: 0, stage, stepsDone, landed: 0, quarantined: 0 });
+    expect(at('transform', 'transform', [])).toBe('the transform it had begun rolled back: readers keep the previous build');
+    // Killed after its commit (dropping an older release's redundant indexes).
+    expect(at('transform', 'transform', ['transform'])).toBe("the transform was published: readers have this run's build");
+    // `verite metrics refresh` alone: the transform was never its to run.
+    expect(at('metrics', 'metrics', [])).toBe('the metrics refresh it had begun rolled back: the metric tables are behind core until the next run');
+    expect(at('metrics', 'metrics', ['metrics'])).toBe("the metrics refresh was published: readers have this run's build");
+    expect(at('metrics', 'transform', [])).toBe('the transform it had begun rolled back: readers keep the previous build');
+    // A run takes the CLV fit after them: the previous fit is behind.
+    expect(at('run', 'metrics', ['transform', 'metrics'])).toBe("the transform and the metrics refresh were published: the predicted-CLV tables are the previous fit's until the next run");
+    // Recorded before stages were: its kind's words.
+    expect(at('transform', null, [])).toBe("its transaction rolled back: staging and core are the previous build's");
   });
 });
 
