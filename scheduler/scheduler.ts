@@ -39,6 +39,11 @@ export interface SchedulerOptions {
   timers?: Timers;
   /** The config file `config` was read from: a change to it is said at the next firing. */
   configFile?: string | null;
+  /**
+   * Fire at start what was missed while no scheduler ran (default `scheduleCatchUp` of the
+   * config); false for a scheduler started in place of another by a reload, which missed nothing.
+   */
+  catchUp?: boolean;
 }
 
 /** A firing that makes up for a failed run: which retry, after which run, of which sources. */
@@ -71,6 +76,12 @@ export interface Scheduler {
    * commits, and resolves once every job has ended (the warehouse can then be closed).
    */
   stop(reason?: string): Promise<void>;
+  /**
+   * Stops taking firings (a pending retry is dropped, saying so) and lets the jobs in progress
+   * finish: resolves once they have ended. For a scheduler replaced by one with a new
+   * configuration ({@link startReloadableScheduler}); {@link stop} after it still stops them.
+   */
+  retire(): Promise<void>;
 }
 
 /**
@@ -294,7 +305,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   for (const e of entries) log.info({ schedule: e.cron, sources: e.sources, next: e.next?.toISOString(), timezone: config.reportingTimezone, overlap }, 'schedule armed');
 
   // Firings missed while no scheduler ran, and report firings that did not reach every place: each fired once, now.
-  const caughtUp = config.scheduleCatchUp
+  const caughtUp = (options.catchUp ?? config.scheduleCatchUp)
     ? missedFirings(warehouse, config, clock(), { env: options.reportDelivery?.env, log })
         .then((missed) => {
           for (const m of missed) {
@@ -326,19 +337,32 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     },
     caughtUp,
     async stop(reason = 'stopped') {
-      if (!stopping) {
-        stopping = true;
-        for (const pending of retries.values()) timers.clear(pending.handle);
-        retries.clear();
-        for (const handle of gapTimers) timers.clear(handle);
-        gapTimers.clear();
-        for (const task of tasks) await task.destroy();
+      await halt();
+      if (!controller.signal.aborted) {
         controller.abort(new Error(`scheduler ${reason}`));
         if (inFlight.size) log.info({ jobs: inFlight.size }, 'waiting for the run in progress to commit its page and stop');
       }
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
+    async retire() {
+      for (const [index, pending] of retries) {
+        log.warn({ schedule: plan[index]!.entry.cron, runId: pending.retry.runId, sources: pending.retry.sources }, 'the retry of a failed run is dropped with the configuration it was planned under: the schedule fires again at its next time');
+      }
+      await halt();
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
   };
+
+  /** Takes no more firings: the cron tasks, the retries and the gap timers let go. At once: `fire` looks at `stopping` first. */
+  async function halt(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    for (const pending of retries.values()) timers.clear(pending.handle);
+    retries.clear();
+    for (const handle of gapTimers) timers.clear(handle);
+    gapTimers.clear();
+    for (const task of tasks) await task.destroy();
+  }
 }
 
 /** How a schedule's firings are named in `ops.runs.trigger`. */
@@ -520,7 +544,7 @@ function watchConfigFile(file: string, log: Logger): () => void {
     said = now;
     if (now === atStart) return;
     void loadConfig({ file }).then(
-      () => log.warn({ file }, 'the config file changed since the scheduler started; the runs go on with the config read then: restart verite schedule to use the new one'),
+      () => log.warn({ file }, 'the config file changed since the scheduler started; the runs go on with the config read then: send verite schedule SIGHUP (or restart it) to use the new one'),
       (error: unknown) =>
         log.warn(
           { file, problems: error instanceof ConfigError ? error.problems : [errorMessage(error)] },

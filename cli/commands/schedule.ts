@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import type { KnownSources } from '../../extractors/types.ts';
 import { UsageError } from '../../lib/errors.ts';
 import { noSourceProblem } from '../../pipeline/run.ts';
-import { startScheduler } from '../../scheduler/scheduler.ts';
+import { loadConfig } from '../../config/load.ts';
+import type { VeriteConfig } from '../../config/schema.ts';
+import { startReloadableScheduler } from '../../scheduler/reload.ts';
+import type { ScheduleEntryStatus } from '../../scheduler/scheduler.ts';
 import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { allowedHostsOption, portOption, serveReports, type ServeOptions } from './serve.ts';
@@ -10,7 +13,7 @@ import { allowedHostsOption, portOption, serveReports, type ServeOptions } from 
 export function registerSchedule(program: Command, known: KnownSources): void {
   program
     .command('schedule')
-    .description('runs in the foreground and fires runs on the configured cron expressions (SIGTERM/SIGINT: finish the current page, then stop)')
+    .description('runs in the foreground and fires runs on the configured cron expressions (SIGTERM/SIGINT: finish the current page, then stop; SIGHUP: read the configuration again)')
     .option('--if-running <mode>', 'when another run holds the run lock: wait, or skip (default: scheduleOverlap of the config)')
     .option('--serve', 'also serve the reports, live views and the metric catalogue, read-only, as `verite serve` does (docs/reports.md)')
     .option('--port <port>', 'with --serve: port of the pages', '8080')
@@ -33,12 +36,32 @@ export function registerSchedule(program: Command, known: KnownSources): void {
         const { signal, dispose } = interruptSignal(ctx.log);
         try {
           return await withWarehouse(ctx.log, async (warehouse) => {
-            const scheduler = startScheduler({ warehouse, config: ctx.config, configFile: ctx.configFile, log: ctx.log, known, overlap: (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap });
-            process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM)\n`);
-            process.stdout.write(
-              formatTable(scheduler.entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))),
-            );
-            for (const r of ctx.config.reports) process.stdout.write(`Report ${r.kind} on ${r.cron}, into ${ctx.config.reportsDir}\n`);
+            const overlap = (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap;
+            const globals = program.opts<GlobalOptions>();
+            // SIGHUP reads the configuration again: the same file, or the one the folder and VERITE_CONFIG name now.
+            const reread = async () => {
+              const { config, file } = await loadConfig({ file: globals.config });
+              const problem = noSourceProblem(config, { configFile: file, cwd: process.cwd() });
+              if (problem) throw new UsageError(problem);
+              return config;
+            };
+            const scheduler = startReloadableScheduler({ warehouse, config: ctx.config, configFile: ctx.configFile, log: ctx.log, known, overlap: opts.ifRunning ? overlap : undefined, reread });
+            process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM, read the configuration again with SIGHUP)\n`);
+            printSchedules(scheduler.entries, ctx.config);
+            const onHangUp = () => {
+              ctx.log.info('SIGHUP received: reading the configuration again');
+              void scheduler.reload().then((outcome) => {
+                if (!outcome.reloaded) {
+                  ctx.log.error({ problems: outcome.problems }, 'the configuration was not reloaded (problems listed): the schedules running go on as they were');
+                  return;
+                }
+                ctx.log.info({ schedules: outcome.entries.length, reports: outcome.config.reports.length }, 'configuration reloaded: the runs in progress finish as they began, the next firings follow the new schedules');
+                if (opts.serve) ctx.log.warn('the pages served (--serve) keep the configuration read at start: restart verite schedule for them to take the new one');
+                process.stdout.write(`Configuration reloaded (times in ${outcome.config.reportingTimezone}):\n`);
+                printSchedules(outcome.entries, outcome.config);
+              });
+            };
+            process.on('SIGHUP', onHangUp);
             // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
             const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
               await scheduler.stop('the pages could not be served');
@@ -46,6 +69,7 @@ export function registerSchedule(program: Command, known: KnownSources): void {
             }) : null;
             await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
             await server?.closeAll();
+            process.off('SIGHUP', onHangUp);
             await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');
             process.stdout.write(`Scheduler stopped after ${scheduler.firings} firing(s).\n`);
             return EXIT.ok;
@@ -55,4 +79,10 @@ export function registerSchedule(program: Command, known: KnownSources): void {
         }
       }),
     );
+}
+
+/** The schedules armed, and the reports, as `verite schedule` lists them at start and after a reload. */
+function printSchedules(entries: readonly ScheduleEntryStatus[], config: VeriteConfig): void {
+  process.stdout.write(formatTable(entries.map((e) => ({ cron: e.cron, sources: e.sources === 'all' ? 'all' : e.sources.join(','), next: e.next }))));
+  for (const r of config.reports) process.stdout.write(`Report ${r.kind} on ${r.cron}, into ${config.reportsDir}\n`);
 }

@@ -59,7 +59,7 @@ describe('the config file changed under verite schedule', () => {
   it('is said at the next firing, once, with the new file taken at a restart', async () => {
     const { lines, file } = await startThenEdit(JSON.stringify({ schedules: [{ cron: '0 4 * * *' }] }));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ file, msg: 'the config file changed since the scheduler started; the runs go on with the config read then: restart verite schedule to use the new one' });
+    expect(lines[0]).toMatchObject({ file, msg: 'the config file changed since the scheduler started; the runs go on with the config read then: send verite schedule SIGHUP (or restart it) to use the new one' });
   });
 
   it('names the problems of a new file that would be refused', async () => {

@@ -1,0 +1,169 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.ts';
+import { configSchema, type VeriteConfig } from '../../config/schema.ts';
+import type { Source } from '../../extractors/types.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { startReloadableScheduler } from '../../scheduler/reload.ts';
+import type { RunJobResult } from '../../scheduler/run-job.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { createFakeTables, fakeSource } from '../support/fake-source.ts';
+import { heldTimers } from '../support/held-timers.ts';
+import { spawnCli, waitFor } from '../support/spawn-script.ts';
+
+/**
+ * `verite schedule` reads its configuration again on SIGHUP (systemd's `ExecReload`), without
+ * stopping: the next firings follow the new schedules, a run in progress finishes as it began,
+ * and a configuration that would be refused changes nothing. The first firing of each test is a
+ * missed one made up at start, on an injected clock; the retry timers are the test's.
+ */
+
+let wh: Warehouse;
+let dir: string;
+beforeAll(async () => {
+  wh = await createTestDatabase('schedule_reload');
+  await createFakeTables(wh.db);
+  dir = mkdtempSync(join(tmpdir(), 'verite-reload-'));
+  chmodSync(dir, 0o755);
+});
+afterAll(async () => {
+  await wh?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await wh.pool.query(`delete from ops.runs`);
+  // The nightly schedule (03:00 UTC) fired on 4 December; the scheduler starts on the 6th at 10:00 UTC.
+  await wh.pool.query(`insert into ops.runs (id, kind, trigger, status, started_at, finished_at) values ('past', 'run', 'schedule 0 3 * * *', 'succeeded', '2026-12-04T03:00:02Z', '2026-12-04T03:00:09Z')`);
+});
+
+function scheduled(source: Source<unknown>, reread: () => Promise<VeriteConfig>) {
+  const config = configSchema.parse({ schedules: [{ cron: '0 3 * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0 } });
+  const { timers, held } = heldTimers();
+  const jobs: RunJobResult[] = [];
+  const lines: { msg: string; [k: string]: unknown }[] = [];
+  let waiting: (() => void) | undefined;
+  const scheduler = startReloadableScheduler({
+    warehouse: wh, config, log: createLogger({ write: (line: string) => void lines.push(JSON.parse(line)) }, 'info'), steps: [], timers,
+    resolve: () => [{ source, config: {} }],
+    now: () => new Date('2026-12-06T10:00:00Z'),
+    onJob: (r) => {
+      jobs.push(r);
+      waiting?.();
+    },
+    reread,
+  });
+  const ended = (n: number) => new Promise<void>((resolve) => {
+    waiting = () => jobs.length >= n && resolve();
+    waiting();
+  });
+  return { scheduler, jobs, held, lines, ended };
+}
+
+const runs = async () => (await wh.pool.query<{ status: string; trigger: string; error: string | null }>(`select status, trigger, error from ops.runs where id <> 'past' order by started_at`)).rows;
+
+describe('verite schedule reading its configuration again', () => {
+  it('arms the new schedules at once, and lets the run in progress finish as it began', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reading = false;
+    const source = fakeSource({ streams: ['ticks'], pages: 1, beforePage: async () => ((reading = true), released) });
+    const next = configSchema.parse({ schedules: [{ cron: '30 4 * * *' }, { cron: '0 12 * * 1', sources: ['fake'] }], retries: { streamAttempts: 1, backoffSeconds: 0 } });
+    const { scheduler, jobs, ended } = scheduled(source, async () => next);
+    expect(scheduler.entries.map((e) => e.cron)).toEqual(['0 3 * * *']);
+    // The made-up firing of 6 December 03:00 is reading its first page when the reload comes.
+    await waitFor('the made-up run to read', () => reading);
+    const outcome = await scheduler.reload();
+    expect(outcome.reloaded).toBe(true);
+    // From the injected 6 December 10:00 UTC: 04:30 the next day, and Monday 7 December at noon.
+    expect(scheduler.entries).toEqual([
+      { cron: '30 4 * * *', sources: 'all', next: new Date('2026-12-07T04:30:00Z') },
+      { cron: '0 12 * * 1', sources: ['fake'], next: new Date('2026-12-07T12:00:00Z') },
+    ]);
+    expect(scheduler.config).toBe(next);
+    release();
+    await ended(1);
+    await scheduler.stop();
+    // Not cut short by the reload, and not fired again by it (the new scheduler looks for no missed firing).
+    expect(jobs.map((j) => j.status)).toEqual(['succeeded']);
+    expect(await runs()).toEqual([{ status: 'succeeded', trigger: 'schedule 0 3 * * * (caught up: missed 2026-12-06T03:00:00.000Z)', error: null }]);
+    expect(scheduler.firings).toBe(1);
+  });
+
+  it('drops the retry planned under the old configuration, saying so; the new schedules fire at their time', async () => {
+    let reads = 0;
+    const base = fakeSource({ streams: ['ticks'], pages: 1 });
+    const failing: Source<unknown> = {
+      ...base,
+      streams: [{ ...base.streams[0]!, async *read() { reads++; throw new Error('HTTP 503 Service Unavailable'); } }],
+    };
+    const next = configSchema.parse({ schedules: [{ cron: '30 4 * * *' }] });
+    const { scheduler, jobs, held, lines, ended } = scheduled(failing, async () => next);
+    await ended(1);
+    expect(jobs[0]!.status).toBe('failed');
+    expect(held.map((t) => [t.ms, t.cleared])).toEqual([[30 * 60_000, false]]);
+    expect((await scheduler.reload()).reloaded).toBe(true);
+    expect(held[0]!.cleared).toBe(true);
+    expect(lines.find((l) => l.msg.startsWith('the retry of a failed run is dropped'))).toMatchObject({
+      msg: 'the retry of a failed run is dropped with the configuration it was planned under: the schedule fires again at its next time',
+      schedule: '0 3 * * *',
+      runId: jobs[0]!.runId,
+    });
+    // Fired anyway, the dropped timer runs nothing.
+    held[0]!.fire();
+    await scheduler.stop();
+    expect(reads).toBe(1);
+    expect((await runs()).map((r) => r.status)).toEqual(['failed']);
+  });
+
+  it('changes nothing when the new configuration would be refused, and names its problems', async () => {
+    const file = join(dir, 'refused.json');
+    writeFileSync(file, '{ "schedules": [{ "cron": "0 3 * *" }] }');
+    const { scheduler, ended } = scheduled(fakeSource({ streams: ['ticks'], pages: 1 }), async () => (await loadConfig({ file })).config);
+    await ended(1);
+    const outcome = await scheduler.reload();
+    expect(outcome).toEqual({ reloaded: false, problems: ['schedules.0.cron: not a cron expression (e.g. "0 3 * * *", or "*/30 * * * * *" with seconds)'] });
+    expect(scheduler.entries.map((e) => e.cron)).toEqual(['0 3 * * *']);
+    await scheduler.stop();
+  });
+});
+
+describe('verite schedule and SIGHUP', () => {
+  it('prints the schedules read again, keeps the running ones when the new file is refused, and still stops on SIGTERM', async () => {
+    const config = join(dir, 'verite.config.json');
+    const base = { sources: { fx: {} }, scheduleCatchUp: false };
+    writeFileSync(config, JSON.stringify({ ...base, schedules: [{ cron: '0 3 1 1 *' }] }));
+    const proc = spawnCli(['schedule'], { DATABASE_URL: wh.url, VERITE_CONFIG: config });
+    try {
+      await waitFor('the schedules to be armed', () => proc.logLines().some((l) => l.msg === 'schedule armed'));
+      expect(proc.stdout()).toMatch(/^0 3 1 1 \*\s+all\s/m);
+      writeFileSync(config, JSON.stringify({ ...base, schedules: [{ cron: '15 4 * * *' }, { cron: '0 12 * * 1', sources: ['fx'] }] }));
+      proc.child.kill('SIGHUP');
+      await waitFor('the reload', () => proc.stdout().includes('Configuration reloaded'));
+      const after = proc.stdout().slice(proc.stdout().indexOf('Configuration reloaded'));
+      expect(after).toMatch(/^Configuration reloaded \(times in UTC\):$/m);
+      expect(after).toMatch(/^15 4 \* \* \*\s+all\s/m);
+      expect(after).toMatch(/^0 12 \* \* 1\s+fx\s/m);
+      writeFileSync(config, '{ "sources": { "fx": {} }, "schedules": [{ "cron": "0 3 * *" }] }');
+      proc.child.kill('SIGHUP');
+      await waitFor('the refusal', () => proc.logLines().some((l) => typeof l.msg === 'string' && l.msg.startsWith('the configuration was not reloaded')));
+      const refusal = proc.logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('the configuration was not reloaded'))!;
+      expect(refusal.problems).toEqual(['schedules.0.cron: not a cron expression (e.g. "0 3 * * *", or "*/30 * * * * *" with seconds)']);
+      // A schedule naming a source not configured is refused before anything is armed, too.
+      writeFileSync(config, JSON.stringify({ ...base, schedules: [{ cron: '0 5 * * *', sources: ['fxx'] }] }));
+      proc.child.kill('SIGHUP');
+      const refusals = () => proc.logLines().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('the configuration was not reloaded'));
+      await waitFor('the second refusal', () => refusals().length === 2);
+      expect(refusals()[1]!.problems).toEqual([expect.stringMatching(/^not configured or disabled: fxx\b.*\(configured: fx\)$/)]);
+      expect(proc.child.exitCode).toBe(null);
+    } finally {
+      proc.child.kill('SIGTERM');
+    }
+    const { code } = await proc.exited;
+    expect(code, proc.stderr()).toBe(0);
+    expect(proc.stdout()).toContain('Scheduler stopped after 0 firing(s).');
+    expect(proc.stdout().match(/Configuration reloaded/g)).toHaveLength(1);
+  });
+});
