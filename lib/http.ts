@@ -1,6 +1,8 @@
 import { createWriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { diskFullCode } from './disk-space.ts';
 import { ExtractError, type ErrorContext } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -341,8 +343,9 @@ export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** What is kept of the body of an answer that is an error (4xx, 5xx), for its message: 64 KiB; the rest is not read. */
 export const ERROR_BODY_BYTES = 64 * 1024;
 
-/** `64 MiB`, `64 KiB`, `900 bytes`. */
-function byteSize(bytes: number): string {
+/** `3 GiB`, `64 MiB`, `307.2 MiB`, `64 KiB`, `900 bytes`. */
+export function byteSize(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${+(bytes / 1024 ** 3).toFixed(1)} GiB`;
   if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MiB`;
   if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
   return `${bytes} bytes`;
@@ -497,21 +500,56 @@ export class RateLimiter {
   }
 }
 
+/** A download: the request, how long one attempt may take, and how large its file may grow. */
+export interface DownloadRequest extends Omit<HttpRequest, 'maxBodyBytes' | 'inspect'> {
+  /** Bounds one attempt (default 30 minutes, for exports). */
+  timeoutMs?: number;
+  /**
+   * The most bytes the file may take (counted as written, decompressed), and that bound in words
+   * for the error ("the 1000 bytes Shopify announced (fileSize), and 1 MiB of slack"). A body
+   * running past it is stopped before the chunk that crosses it is written, and the download
+   * fails for good: the same file asked for again would be as large. Without it, what is written
+   * has no bound.
+   */
+  maxBytes?: { bytes: number; what: string };
+}
+
+/**
+ * A download the disk under its file had no room for (ENOSPC, or EDQUOT: the user's quota): the
+ * folder, and the bytes of the file written when the write failed. Not retried: the file
+ * asked for again would be as large.
+ */
+export class DiskFullError extends ExtractError {
+  override name = 'DiskFullError';
+  constructor(
+    readonly folder: string,
+    readonly written: number,
+    readonly code: string,
+    context: ErrorContext,
+    cause: unknown,
+  ) {
+    super(`no space left on the disk of ${folder}: ${written} bytes of the download were written when a write failed (${code})`, context, { cause, permanent: true });
+  }
+}
+
 /**
  * Downloads a (possibly large) answer body into a file with the retry policy: 429 and 5xx are
  * retried honouring Retry-After, each attempt starts the file over, and the body is streamed,
- * never held in memory. `timeoutMs` bounds one attempt (default 30 minutes, for exports).
+ * never held in memory.
  *
- * What is written has no bound: the file it serves, a Shopify bulk export, is the shop's data
- * for the window, many gigabytes for a large shop's history, with no size to check it against
- * beforehand. A body cut short of its Content-Length fails the attempt (fetch says the other
- * side closed), which is retried. An error's body is kept for its message up to
- * {@link ERROR_BODY_BYTES}.
+ * What is written is bounded only by `req.maxBytes`: the file it serves, a Shopify bulk export,
+ * is the shop's data for the window, many gigabytes for a large shop's history; its caller
+ * checks the free space against the size Shopify announces before, and bounds the download to
+ * it. A disk that fills up fails with a {@link DiskFullError} (the folder, the bytes written),
+ * not a bare errno. A body cut short of its Content-Length fails the attempt (fetch says the
+ * other side closed), which is retried. An error's body is kept for its message up to
+ * {@link ERROR_BODY_BYTES}. The file of a failed download is left to the caller to remove.
  */
-export async function httpDownload(ctx: HttpContext, req: HttpRequest & { timeoutMs?: number }, file: string): Promise<{ status: number; bytes: number }> {
+export async function httpDownload(ctx: HttpContext, req: DownloadRequest, file: string): Promise<{ status: number; bytes: number }> {
   const describe = req.describe ?? `${req.method ?? 'GET'} ${safePath(req.url)}`;
   const context: HttpContext = { ...ctx, request: describe, host: ctx.host ?? hostOf(req.url) };
   const timeoutMs = req.timeoutMs ?? 30 * 60_000;
+  const limit = req.maxBytes;
   return withRetry(context, async () => {
     const deadline = sleepers.deadline(timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline.signal]) : deadline.signal;
@@ -525,10 +563,32 @@ export async function httpDownload(ctx: HttpContext, req: HttpRequest & { timeou
         throw new HttpStatusError(res.status, text, `HTTP ${res.status}: ${truncate(text)}`);
       }
       let bytes = 0;
-      const counted = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>).on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-      });
-      await pipeline(counted, createWriteStream(file), { signal });
+      const out = createWriteStream(file);
+      try {
+        await pipeline(
+          Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+          async function* (chunks: AsyncIterable<Buffer>) {
+            for await (const chunk of chunks) {
+              bytes += chunk.length;
+              if (limit && bytes > limit.bytes) {
+                // The host is named, never the URL, whose query may hold a signature.
+                throw new ExtractError(
+                  `the answer from ${context.host ?? 'the server'} runs past ${limit.what}: the download was stopped before writing more than ${limit.bytes} bytes`,
+                  { ...pickContext(context), status: res.status },
+                  { permanent: true },
+                );
+              }
+              yield chunk;
+            }
+          },
+          out,
+          { signal },
+        );
+      } catch (error) {
+        const full = diskFullCode(error);
+        if (full) throw new DiskFullError(dirname(file), out.bytesWritten, full, pickContext(context), error);
+        throw error;
+      }
       return { status: res.status, bytes };
     } finally {
       deadline.clear();

@@ -10,7 +10,10 @@ export interface BulkOperationStatus {
   /** CREATED, RUNNING, COMPLETED, FAILED, CANCELING, CANCELED, EXPIRED; MISSING when Shopify knows no such operation. */
   status: string;
   errorCode?: string | null;
+  /** Objects processed, children included: once completed, the lines of the export. UnsignedInt64, a string of digits. */
   objectCount?: string | number | null;
+  /** The size in bytes of the export at `url` (UnsignedInt64, a string of digits); null while there is none. */
+  fileSize?: string | number | null;
   /** The JSONL export (absent when the operation matched nothing); valid for a week. */
   url?: string | null;
   partialDataUrl?: string | null;

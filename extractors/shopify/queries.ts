@@ -199,7 +199,10 @@ export const BULK_CANCEL = `mutation VeriteBulkCancel($id: ID!) {
   bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
 }`;
 
-/** A bulk operation's state, by id (`currentBulkOperation` is deprecated since 2026-01). */
+/**
+ * A bulk operation's state, by id (`currentBulkOperation` is deprecated since 2026-01), with the
+ * size of its export (`fileSize`), checked against the free space before it is downloaded.
+ */
 export const BULK_STATUS = `query VeriteBulkStatus($id: ID!) {
-  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl createdAt completedAt } }
+  node(id: $id) { ... on BulkOperation { id status errorCode objectCount fileSize url partialDataUrl createdAt completedAt } }
 }`;

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import type { ShopifyConfig } from '../../config/schema.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { isoTimestamp } from '../../catalog/catalog.ts';
-import { httpDownload, maxRetryAfterMs } from '../../lib/http.ts';
+import { diskFullCode, freeSpace } from '../../lib/disk-space.ts';
+import { byteSize, DiskFullError, httpDownload, maxRetryAfterMs } from '../../lib/http.ts';
 import { addDays } from '../../lib/dates.ts';
 import type { JsonValue, Page, ReadContext } from '../types.ts';
 import { readBulkObjects, type BulkObject } from './bulk-file.ts';
 import { BulkTimeoutError, cancelBulkOperation, startBulkOperation, waitForBulkOperation, type BulkOperationStatus } from './bulk-operation.ts';
 import { completeAddresses, type PagedCustomerNode } from './customer-details.ts';
+import { downloadSlack, exportRoom, unsignedInt } from './export-room.ts';
 import { QueryCostError, shopifyClient, type ShopifyGraphql } from './graphql-client.ts';
 import { completeLineItems, withRefundTransactions, type OrderWithoutTransactions, type PagedOrderNode } from './order-details.ts';
 import { completeVariants, type PagedProductNode } from './product-details.ts';
@@ -157,9 +159,17 @@ export function planRead(ctx: ReadContext<ShopifyConfig>): ReadPlan {
   };
 }
 
+/** The bytes free on the disk holding a folder, undefined when it cannot be told. */
+type FreeSpaceOf = (folder: string) => Promise<number | undefined>;
+
 export interface ShopifyReadOptions {
   /** Tests may hand in a client; by default one is made from the context. */
   client?: ShopifyGraphql;
+  /**
+   * How the free space of the temporary folder a bulk export goes to is read (default:
+   * `statfs`). Tests say how much is free without filling a disk.
+   */
+  freeSpace?: FreeSpaceOf;
 }
 
 /**
@@ -180,7 +190,7 @@ export async function* readShopifyStream(stream: ShopifyStreamName, ctx: ReadCon
     shopifyClient({ config: ctx.config, stream, now: ctx.now, log: ctx.log, signal: ctx.signal, secret: ctx.secret, warnOnce: ctx.warnOnce, maxRetryAfterMs: maxRetryAfterMs(ctx.global) });
   ctx.log.info({ mode: plan.mode, ...plan.range, resume: plan.resume?.id }, `reading ${stream}`);
   if (plan.mode === 'paged') yield* readPaged(stream, client, plan, ctx);
-  else yield* readBulk(stream, client, plan, ctx);
+  else yield* readBulk(stream, client, plan, ctx, options.freeSpace ?? freeSpace);
 }
 
 async function* readPaged(stream: ShopifyStreamName, client: ShopifyGraphql, plan: ReadPlan, ctx: ReadContext<ShopifyConfig>): AsyncGenerator<Page> {
@@ -285,7 +295,7 @@ interface WindowFailure {
  * staying landed. After a window that completes, the length doubles back towards
  * `bulkWindowDays`. A backfill reads its dates the same way, without a cursor.
  */
-async function* readBulk(stream: ShopifyStreamName, client: ShopifyGraphql, plan: ReadPlan, ctx: ReadContext<ShopifyConfig>): AsyncGenerator<Page> {
+async function* readBulk(stream: ShopifyStreamName, client: ShopifyGraphql, plan: ReadPlan, ctx: ReadContext<ShopifyConfig>, freeSpaceOf: FreeSpaceOf): AsyncGenerator<Page> {
   const maxHours = ctx.config.bulkWindowDays * 24;
   const minHours = Math.min(ctx.config.bulkMinWindowHours, maxHours);
   let hours = Math.min(maxHours, Math.max(minHours, parseState(ctx.state).bulk_window_hours ?? maxHours));
@@ -305,7 +315,7 @@ async function* readBulk(stream: ShopifyStreamName, client: ShopifyGraphql, plan
     const window: Window = resume
       ? { from: resume.from, to: resume.to }
       : { from: isoSeconds(from), to: isoSeconds(Math.min(end, from + hours * HOUR_MS - 1000)) };
-    const failure = yield* readWindow(stream, client, plan, ctx, window, resume, stateOf);
+    const failure = yield* readWindow(stream, client, plan, ctx, window, resume, stateOf, freeSpaceOf);
     const resumed = resume !== undefined;
     resume = undefined;
     const length = (Date.parse(window.to) - Date.parse(window.from) + 1000) / HOUR_MS;
@@ -346,7 +356,10 @@ const formatHours = (hours: number): string => (hours >= 48 ? `${Number((hours /
 /**
  * One window: starts its bulk operation (or goes on with the interrupted read's), commits the
  * operation's id before waiting for it, then lands its export in pages that each say how much
- * of it is landed. Returns how it failed when the operation did not complete.
+ * of it is landed. Returns how it failed when the operation did not complete. The export is
+ * downloaded only once the temporary folder's disk is known to hold it and its split copy
+ * (export-room.ts), and no further than the size Shopify announced: a disk too small fails the
+ * stream saying so, the operation kept in the cursor for the next run.
  */
 async function* readWindow(
   stream: ShopifyStreamName,
@@ -356,6 +369,7 @@ async function* readWindow(
   window: Window,
   resume: BulkState | undefined,
   stateOf: (bulk?: BulkState) => JsonValue | undefined,
+  freeSpaceOf: FreeSpaceOf,
 ): AsyncGenerator<Page, WindowFailure | undefined> {
   const where = { source: 'shopify', stream };
   const search = searchQuery({ field: plan.range.field, ...window });
@@ -396,27 +410,81 @@ async function* readWindow(
   }
   ctx.log.info({ operation: op.id, objects: status.objectCount, resumeAfter: op.landed }, 'bulk operation completed');
   if (!status.url) return undefined; // nothing matched the window
-  const dir = await mkdtemp(join(tmpdir(), 'verite-shopify-'));
+  const folder = tmpdir();
+  const size = unsignedInt(status.fileSize);
+  const describe = `GET bulk export of ${stream}`;
+  const noRoom = (what: string, cause?: unknown) =>
+    new ExtractError(`${what}. ${afterNoRoom(plan, op.id)}`, { ...where, window, request: describe }, { cause, permanent: true });
+  if (size === undefined) {
+    ctx.log.info({ operation: op.id, fileSize: status.fileSize ?? null }, 'Shopify gave no size for the bulk export (fileSize): it is downloaded without checking the free space first');
+  } else {
+    const lines = unsignedInt(status.objectCount) ?? 0;
+    const { takes, leftFree } = exportRoom(size, lines);
+    const free = await freeSpaceOf(folder);
+    ctx.log.info({ operation: op.id, fileSize: size, folder, free: free ?? null, takes, leftFree }, 'room for the bulk export');
+    if (free === undefined) ctx.log.warn({ operation: op.id, folder }, 'the free space of the temporary folder cannot be told: the bulk export is downloaded without checking it');
+    else if (free < takes + leftFree) {
+      throw noRoom(
+        `not enough free space for the export of bulk operation ${op.id}: it is ${byteSize(size)} (fileSize ${size} bytes, ${lines} lines); ` +
+          `reading it takes about ${byteSize(takes)} in ${folder} (the file and a copy of it split for reading), and verite leaves ${byteSize(leftFree)} free after it; ` +
+          `the disk of ${folder} has ${byteSize(free)} free`,
+      );
+    }
+  }
+  const dir = await mkdtemp(join(folder, 'verite-shopify-'));
   try {
     const file = join(dir, `${stream}.jsonl`);
-    const { bytes } = await httpDownload(client.http, { url: status.url, describe: `GET bulk export of ${stream}` }, file);
+    let bytes: number;
+    try {
+      const slack = size === undefined ? 0 : downloadSlack(size);
+      const maxBytes = size === undefined ? undefined : { bytes: size + slack, what: `the ${size} bytes Shopify announced for the export of bulk operation ${op.id} (fileSize), and ${byteSize(slack)} of slack` };
+      ({ bytes } = await httpDownload(client.http, { url: status.url, describe, maxBytes }, file));
+    } catch (error) {
+      if (!(error instanceof DiskFullError)) throw error;
+      throw noRoom(
+        `the disk of ${folder} filled up while downloading the export of bulk operation ${op.id} (${size === undefined ? 'no size announced' : `${byteSize(size)} announced`}): ` +
+          `${error.written} bytes of it were written when a write failed (${error.code}); they are removed`,
+        error.cause,
+      );
+    }
     ctx.log.info({ operation: op.id, bytes }, 'bulk export downloaded');
     let index = 0;
     let batch: BulkObject[] = [];
-    for await (const object of readBulkObjects(file, where)) {
-      index++;
-      if (index <= op.landed) continue; // landed by the interrupted read
-      batch.push(object);
-      if (batch.length >= BULK_PAGE_SIZE) {
-        yield { records: await bulkRecords(stream, client, batch), state: stateOf({ ...op, landed: index }) };
-        batch = [];
+    try {
+      for await (const object of readBulkObjects(file, where)) {
+        index++;
+        if (index <= op.landed) continue; // landed by the interrupted read
+        batch.push(object);
+        if (batch.length >= BULK_PAGE_SIZE) {
+          yield { records: await bulkRecords(stream, client, batch), state: stateOf({ ...op, landed: index }) };
+          batch = [];
+        }
       }
+    } catch (error) {
+      // The split of the export into part files writes as much again (see export-room.ts).
+      const code = diskFullCode(error);
+      if (!code) throw error;
+      throw noRoom(`the disk of ${folder} filled up while splitting the export of bulk operation ${op.id} (${bytes} bytes, downloaded whole) into parts for reading (${code}); the files are removed`, error);
     }
     if (batch.length) yield { records: await bulkRecords(stream, client, batch), state: stateOf({ ...op, landed: index }) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   return undefined;
+}
+
+/**
+ * What to do when an export did not fit, and what happens to it. An incremental read committed
+ * the operation's id in its cursor before waiting for it, so the next run polls that operation
+ * (completed) and downloads its export again without starting another; a backfill keeps no
+ * cursor, so running it again starts a new operation.
+ */
+function afterNoRoom(plan: ReadPlan, operation: string): string {
+  const where = 'Set TMPDIR to a folder on a disk with room';
+  return plan.backfill
+    ? `${where}, then run the backfill again: it starts a new bulk operation for these dates`
+    : `${where}, then run again: operation ${operation} stays completed on Shopify's side and its id is kept in the stream's cursor, ` +
+        `so the next run downloads its export without starting a new operation (Shopify keeps an export seven days; after that the window is exported anew)`;
 }
 
 function ended(status: BulkOperationStatus): string {

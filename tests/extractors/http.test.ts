@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { httpDownload, HttpStatusError, httpRequest, maxRetryAfterMs, networkFailure, RateLimiter, type HttpContext, type LimiterClock } from '../../lib/http.ts';
+import { DiskFullError, httpDownload, HttpStatusError, httpRequest, maxRetryAfterMs, networkFailure, RateLimiter, type HttpContext, type LimiterClock } from '../../lib/http.ts';
 import { ExtractError } from '../../lib/errors.ts';
 import { installFakeTime, type FakeTime } from './support/time.ts';
 
@@ -274,6 +274,39 @@ describe('bounded memory: the bytes of an answer read', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a download past its bound (maxBytes) is stopped before the chunk that crosses it is written, and not asked for again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verite-download-'));
+    try {
+      const file = join(dir, 'export.jsonl');
+      let finished: Promise<boolean> | undefined;
+      // 32 MiB sent in 64 KiB chunks, against a bound of 100,000 bytes.
+      handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/jsonl' });
+        finished = chunked(res, Buffer.alloc(64 * 1024, 0x78), 512);
+      };
+      const error = await failure(httpDownload(ctx({ attempts: 3 }), { url: `${base}/export.jsonl`, maxBytes: { bytes: 100_000, what: 'the 100000 bytes announced' } }, file));
+
+      expect(error.message).toBe(`[shop_test.orders, GET /export.jsonl, HTTP 200] the answer from ${new URL(base).host} runs past the 100000 bytes announced: the download was stopped before writing more than 100000 bytes`);
+      expect(error.permanent).toBe(true);
+      expect(arrivals).toHaveLength(1);
+      expect(statSync(file).size).toBeLessThanOrEqual(100_000);
+      expect(await finished).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a download the disk has no room for fails naming the folder and the bytes written (ENOSPC, from /dev/full: no disk is filled), and is not asked for again', async () => {
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/jsonl' }).end('{"id":1}\n'.repeat(100));
+    const error = await failure(httpDownload(ctx({ attempts: 3 }), { url: `${base}/export.jsonl` }, '/dev/full'));
+
+    expect(error).toBeInstanceOf(DiskFullError);
+    expect(error.message).toBe('[shop_test.orders, GET /export.jsonl] no space left on the disk of /dev: 0 bytes of the download were written when a write failed (ENOSPC)');
+    expect(error).toMatchObject({ folder: '/dev', written: 0, code: 'ENOSPC', permanent: true });
+    expect((error.cause as { code?: string }).code).toBe('ENOSPC');
+    expect(arrivals).toHaveLength(1);
   });
 });
 

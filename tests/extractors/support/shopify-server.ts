@@ -121,7 +121,8 @@ interface BulkOperation {
  * Shopify may write them since 2026-01 when `groupObjects` is false (its default): some at the
  * top of the file, some just before their parent, some just after it, some at the very end; an
  * operation exporting too much fails (`FAILED`, `INTERNAL_SERVER_ERROR`, with a
- * `partialDataUrl`) or runs until `bulkOperationCancel` stops it; `events` searched by
+ * `partialDataUrl`) or runs until `bulkOperationCancel` stops it; a completed operation's
+ * `fileSize` is the size of its file in bytes; `events` searched by
  * `action`, `subject_type` (one, or several joined by OR) and `created_at`, sorted by
  * `CREATED_AT`, with cursor paging. Every answer carries
  * `extensions.cost`. A version older than the
@@ -153,6 +154,13 @@ export interface FakeShopify {
   bulkStallObjects: number;
   /** Writes exports as if `groupObjects` were this, whatever the query says (a grouped export to compare with). */
   bulkGrouping?: boolean;
+  /**
+   * The `fileSize` a completed operation announces, given the bytes of the file it serves: by
+   * default those bytes, as Shopify gives them (an `UnsignedInt64`, a string of digits). A test
+   * announces another size (a server sending more than it announced, an export too large for
+   * the disk) or none (null).
+   */
+  bulkFileSize?: (served: { root: 'orders' | 'customers' | 'products'; bytes: number }) => string | null;
   bulkOperations: Map<string, BulkOperation>;
   /** The cost every answer reports, unless scripted. */
   cost: Cost;
@@ -345,12 +353,17 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
     op.polls++;
     const file = `${base}/bulk/${op.id.split('/').at(-1)}`;
     const counts = { objectCount: String(op.objects), rootObjectCount: String(op.roots) };
-    if (op.cancelled) return { id: op.id, status: op.polls > 1 ? 'CANCELED' : 'CANCELING', errorCode: null, ...counts, url: null, partialDataUrl: null };
+    if (op.cancelled) return { id: op.id, status: op.polls > 1 ? 'CANCELED' : 'CANCELING', errorCode: null, ...counts, fileSize: null, url: null, partialDataUrl: null };
     if (op.polls <= fake.bulkPolls || op.outcome === 'STALLS') {
-      return { id: op.id, status: op.polls === 1 ? 'CREATED' : 'RUNNING', errorCode: null, objectCount: String(Math.floor(op.objects / 2)), rootObjectCount: '0', url: null, partialDataUrl: null };
+      return { id: op.id, status: op.polls === 1 ? 'CREATED' : 'RUNNING', errorCode: null, objectCount: String(Math.floor(op.objects / 2)), rootObjectCount: '0', fileSize: null, url: null, partialDataUrl: null };
     }
-    if (op.outcome === 'FAILED') return { id: op.id, status: 'FAILED', errorCode: 'INTERNAL_SERVER_ERROR', ...counts, url: null, partialDataUrl: op.lines.length ? `${file}-partial.jsonl` : null };
-    return { id: op.id, status: 'COMPLETED', errorCode: null, ...counts, url: op.lines.length ? `${file}.jsonl` : null, partialDataUrl: null };
+    if (op.outcome === 'FAILED') return { id: op.id, status: 'FAILED', errorCode: 'INTERNAL_SERVER_ERROR', ...counts, fileSize: null, url: null, partialDataUrl: op.lines.length ? `${file}-partial.jsonl` : null };
+    if (!op.lines.length) return { id: op.id, status: 'COMPLETED', errorCode: null, ...counts, fileSize: null, url: null, partialDataUrl: null };
+    // "File size in bytes of the file in the `url` field" (BulkOperation.fileSize, an UnsignedInt64).
+    const bytes = Buffer.byteLength(exportText(op.lines));
+    const fileSize = fake.bulkFileSize ? fake.bulkFileSize({ root: op.root, bytes }) : String(bytes);
+    if (fileSize !== null && !/^\d+$/.test(fileSize)) throw new Error(`fileSize is an UnsignedInt64, a string of digits: ${fileSize}`);
+    return { id: op.id, status: 'COMPLETED', errorCode: null, ...counts, fileSize, url: `${file}.jsonl`, partialDataUrl: null };
   }
 
   /**
@@ -536,7 +549,7 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
         if (!op) return send(res, 404, 'NoSuchKey');
         // A failed operation's partial data: the first half of what it would have written.
         const lines = bulkFile[2] ? op.lines.slice(0, Math.floor(op.lines.length / 2)) : op.lines;
-        res.writeHead(200, { 'content-type': 'application/jsonl' }).end(lines.map((l) => `${l}\n`).join(''));
+        res.writeHead(200, { 'content-type': 'application/jsonl' }).end(exportText(lines));
         return;
       }
       const api = /^\/admin\/api\/([^/]+)\/graphql\.json$/.exec(url.pathname);
@@ -569,6 +582,9 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
 }
 
 const gid = (type: string, n: number | string) => `gid://shopify/${type}/${n}`;
+
+/** An export's file: its lines, each ended by a newline. */
+const exportText = (lines: string[]) => lines.map((l) => `${l}\n`).join('');
 
 /**
  * A small order as the GraphQL Admin API describes it: `lines` line items of 10.00 EUR, an
