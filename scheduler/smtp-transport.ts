@@ -7,7 +7,9 @@ import nodemailer, { type SMTPTransportOptions } from 'nodemailer';
  * before the login (nodemailer's `requireTLS`): without it nodemailer upgrades only when the
  * server offers STARTTLS, and sends the password in plain text when it does not. `smtp://` to
  * this machine (127.0.0.0/8, ::1, `localhost`) is trusted as it is: a local relay (a sidecar
- * postfix on loopback) often offers no TLS, and nothing crosses a network.
+ * postfix on loopback) often offers no TLS, and nothing crosses a network. So is `smtp://`
+ * without a user (a relay that takes mail without a login, such as a Compose service's): there
+ * is no password to protect, and nodemailer still upgrades when the server offers STARTTLS.
  */
 
 export interface SmtpTransportChoice {
@@ -44,7 +46,10 @@ export function smtpTransportOptions(smtpUrl: string, choice: SmtpTransportChoic
   }
   const { url: _url, service: _service, ...options } = read;
   const local = (choice.trustLoopback ?? true) && isLoopbackSmtpHost(options.host ?? 'localhost');
-  return { ...options, requireTLS: options.secure !== true && !local };
+  // No login, no password to keep off the network: a relay that takes mail without one (a
+  // Compose service's postfix) is sent to as it answers, upgraded when it offers STARTTLS.
+  const login = options.auth?.user !== undefined && options.auth.user !== '';
+  return { ...options, requireTLS: options.secure !== true && !local && login };
 }
 
 /**

@@ -270,6 +270,20 @@ describe('scheduled reports (issue 15)', () => {
     expect(mails).toHaveLength(1);
   });
 
+  it('sends to a relay of another machine that takes mail without a login, though it offers no STARTTLS', async () => {
+    await wh.pool.query('delete from ops.report_deliveries');
+    mails.length = 0;
+    logins.length = 0;
+    const entry = { cron: '0 7 * * 1', kind: 'weekly', to: { email: { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] } } };
+    const config = configWith([entry]);
+    // A Compose service's postfix, as it were: no user in the URL; the seam makes the local server another machine's.
+    const env = { REPORT_SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
+    const sent = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now, env, sleep: async () => undefined, trustLoopbackSmtp: false });
+    expect(sent.outcomes.at(-1)).toEqual({ channel: 'email', status: 'delivered', attempts: 1, error: null });
+    expect(logins).toEqual([]);
+    expect(mails.map((m) => m.to)).toEqual([['owner@shop.test']]);
+  });
+
   it('reaches each place once per period: two schedulers firing together, a later firing of the same period', async () => {
     await wh.pool.query('delete from ops.report_deliveries');
     mails.length = 0;

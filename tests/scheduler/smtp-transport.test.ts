@@ -33,6 +33,16 @@ describe('smtpTransportOptions', () => {
     expect(smtpTransportOptions('smtp://u:p@127.0.0.1?service=SendGrid')).not.toHaveProperty('service');
   });
 
+  it('sends to a relay that takes mail without a login as it answers: no password to protect', () => {
+    // No user in the URL: STARTTLS is taken when offered (nodemailer's default), not required.
+    for (const url of ['smtp://postfix:25', 'smtp://10.0.0.5:25', 'smtp://relay.internal.example:2525']) {
+      expect(smtpTransportOptions(url).requireTLS, url).toBe(false);
+    }
+    // A user, even without a password, is a login: required.
+    expect(smtpTransportOptions('smtp://mailer@postfix:25').requireTLS).toBe(true);
+    expect(smtpTransportOptions('smtp://mailer:@postfix:25').requireTLS).toBe(true);
+  });
+
   it('treats this machine as another when told to (the tests\' seam)', () => {
     expect(smtpTransportOptions('smtp://u:p@127.0.0.1:2525', { trustLoopback: false }).requireTLS).toBe(true);
     expect(smtpTransportOptions('smtps://u:p@127.0.0.1:2525', { trustLoopback: false }).requireTLS).toBe(false);
