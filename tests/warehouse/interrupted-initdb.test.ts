@@ -116,14 +116,16 @@ describe('a first initdb that never finished', () => {
     const dir = join(root, 'killed');
     mkdirSync(dir, { mode: 0o755 });
     const dataDir = join(dir, 'pg');
-    // An initdb that writes what the real one writes first, says so, and waits to be killed.
+    // An initdb that writes what the real one writes first, says so, and waits to be killed. Its
+    // note appears whole (renamed into place): a test that saw it created before it was written
+    // would kill the fake with the note still empty.
     const progs = join(root, 'killed-bin');
     mkdirSync(progs, { mode: 0o755 });
     const wrote = join(progs, 'wrote');
     const fake = join(progs, 'initdb');
     writeFileSync(
       fake,
-      `#!/bin/sh\nfor a; do case "$a" in --pgdata=*) d="\${a#--pgdata=}";; esac; done\nmkdir -p "$d/base" "$d/global" && echo 18 > "$d/PG_VERSION" && echo "$d" > ${wrote}\nexec sleep 600\n`,
+      `#!/bin/sh\nfor a; do case "$a" in --pgdata=*) d="\${a#--pgdata=}";; esac; done\nmkdir -p "$d/base" "$d/global" && echo 18 > "$d/PG_VERSION" && echo "$d" > ${wrote}.part && mv ${wrote}.part ${wrote}\nexec sleep 600\n`,
       { mode: 0o755 },
     );
     chmodSync(progs, 0o777); // the fake, run as the server's user, writes its note here
