@@ -652,6 +652,12 @@ export const configSchema = z
       .url()
       .refine((u) => /^https?:\/\//i.test(u), { message: 'expected an http(s) URL, e.g. https://reports.shop.example/reports/' })
       .optional(),
+    /**
+     * Font files (TrueType, OpenType, a collection, WOFF2) for the e-mailed charts' Chinese,
+     * Japanese and Korean text, which DejaVu Sans has no glyph of; none named, a well-known CJK
+     * font is looked for in the system's font folders (docs/reports.md, "Charts").
+     */
+    reportFonts: z.array(z.string().min(1)).default([]),
     /** How the transform brings its tables up to date (docs/scale.md, "Incremental build"). */
     transform: z
       .object({

@@ -1,16 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { cjkCharacters, fallbackAdvice, fallbackFonts, type ChartFonts, type FallbackFonts } from './chart-fonts.ts';
 
 /**
  * A report as an e-mail. The page itself is the HTML body, with its charts as PNG images carried
  * in the message (`cid:` references): Gmail and Outlook show no inline SVG in a message, so the
  * page's charts were blank there. The charts are drawn from the page's own SVG by resvg (its
  * WebAssembly build: no native binary, no browser) with the DejaVu Sans font shipped in
- * `dejavu-fonts-ttf` (no system font is read, so every machine draws the same pixels), at twice
- * the page's size for high-density screens. The page is attached too, whole, to open in a
- * browser. A chart that cannot be drawn keeps its SVG (shown where SVG is), and the mail goes.
- * The page's CSS custom properties are written out as their values (Gmail keeps none).
+ * `dejavu-fonts-ttf` (resvg reads no system font, so every machine draws Latin text the same),
+ * at twice the page's size for high-density screens. A chart with Chinese, Japanese or Korean
+ * text, which DejaVu Sans has no glyph of, is given a fallback font as well
+ * (reports/chart-fonts.ts); without one those characters are boxes, and the e-mail says so. The
+ * page is attached too, whole, to open in a browser. A chart that cannot be drawn keeps its SVG
+ * (shown where SVG is), and the mail goes. The page's CSS custom properties are written out as
+ * their values (Gmail keeps none).
  */
 
 export interface EmailAttachment {
@@ -25,8 +29,12 @@ export interface EmailAttachment {
 export interface ReportEmail {
   html: string;
   attachments: EmailAttachment[];
-  /** Charts left as SVG, with why (logged by the caller). */
-  notDrawn: { chart: string; reason: string }[];
+  /**
+   * What the images do not show, with why (logged by the caller as warnings): a chart left as
+   * SVG; or, with `characters`, the characters drawn as boxes for want of a font that has them,
+   * one entry for the whole e-mail naming its charts (`channel_mix, products`).
+   */
+  notDrawn: { chart: string; reason: string; characters?: string }[];
 }
 
 /** The page's chart figures: the figure's opening, its name and title, and its SVG. */
@@ -47,19 +55,30 @@ function loadRenderer(): Promise<{ resvg: Resvg; font: Uint8Array }> {
   return renderer;
 }
 
-/** A chart's SVG drawn as a PNG at `zoom` times its size. */
-export async function chartPng(svg: string, zoom = 2): Promise<Buffer> {
+/**
+ * A chart's SVG drawn as a PNG at `zoom` times its size, and the characters of its text drawn as
+ * boxes (CJK ones when no fallback font was found). DejaVu Sans is the first font, the one every
+ * family names; resvg takes a glyph it lacks from the first later font that has it.
+ */
+async function drawChart(svg: string, zoom: number, fonts: ChartFonts): Promise<{ png: Buffer; boxes: string[]; fallback: FallbackFonts | null }> {
   const { resvg, font } = await loadRenderer();
+  const cjk = cjkCharacters(svg);
+  const fallback = cjk.length > 0 ? await fallbackFonts(fonts) : null;
   const image = new resvg.Resvg(svg, {
-    font: { fontBuffers: [font], defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans', loadSystemFonts: false },
+    font: { fontBuffers: [font, ...(fallback?.buffers ?? [])], defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans', loadSystemFonts: false },
     fitTo: { mode: 'zoom', value: zoom },
     background: '#ffffff',
   });
   try {
-    return Buffer.from(image.render().asPng());
+    return { png: Buffer.from(image.render().asPng()), boxes: fallback && fallback.buffers.length === 0 ? cjk : [], fallback };
   } finally {
     image.free();
   }
+}
+
+/** A chart's SVG drawn as a PNG at `zoom` times its size, CJK text with a fallback font when one is found (`fonts`). */
+export async function chartPng(svg: string, zoom = 2, fonts: ChartFonts = {}): Promise<Buffer> {
+  return (await drawChart(svg, zoom, fonts)).png;
 }
 
 /** The SVG root's width and height attributes, for the `<img>` that stands for it. */
@@ -88,16 +107,23 @@ const escapeAttribute = (text: string) => text.replace(/&/g, '&amp;').replace(/"
 
 /**
  * The e-mail of a report page written to `file`: the page with each chart as a PNG shown by
- * `cid:`, the PNGs, and the page itself attached.
+ * `cid:`, the PNGs, and the page itself attached. `fonts` says where a fallback font for CJK
+ * text is found (the config's `reportFonts`, else the system's font folders).
  */
-export async function reportEmail(page: string, file: string): Promise<ReportEmail> {
+export async function reportEmail(page: string, file: string, fonts: ChartFonts = {}): Promise<ReportEmail> {
   const attachments: EmailAttachment[] = [];
   const notDrawn: ReportEmail['notDrawn'] = [];
   const drawn = new Map<string, string>();
+  const boxes = { charts: [] as string[], characters: new Set<string>(), advice: '' };
   for (const match of page.matchAll(CHART)) {
     const [, , name, title, svg] = match;
     try {
-      const png = await chartPng(svg!);
+      const { png, boxes: missing, fallback } = await drawChart(svg!, 2, fonts);
+      if (missing.length > 0) {
+        boxes.charts.push(name!);
+        for (const c of missing) boxes.characters.add(c);
+        boxes.advice = fallbackAdvice(fallback!, fonts);
+      }
       const cid = `${name}.chart@verite`;
       const size = svgSize(svg!);
       const dimensions = size ? ` width="${size.width}" height="${size.height}"` : '';
@@ -106,6 +132,11 @@ export async function reportEmail(page: string, file: string): Promise<ReportEma
     } catch (error) {
       notDrawn.push({ chart: name!, reason: (error as Error).message });
     }
+  }
+  if (boxes.charts.length > 0) {
+    const characters = [...boxes.characters];
+    const shown = characters.length > 20 ? `${characters.slice(0, 20).join('')}… (${characters.length} in all)` : characters.join('');
+    notDrawn.push({ chart: boxes.charts.join(', '), characters: characters.join(''), reason: `${shown} drawn as boxes: ${boxes.advice}` });
   }
   const html = withoutCustomProperties(page).replace(CHART, (whole, opening: string, name: string) => (drawn.has(name) ? `${opening}${drawn.get(name)}` : whole));
   attachments.push({ filename: path.basename(file), content: Buffer.from(page, 'utf8'), contentType: 'text/html; charset=utf-8', contentDisposition: 'attachment' });

@@ -313,8 +313,11 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
         if (wrong) throw new Error(wrong);
         // The charts as images (Gmail and Outlook show no SVG in a message), the page attached.
         if (!mail) {
-          mail = await reportEmail(html, file);
-          for (const { chart, reason } of mail.notDrawn) log.warn({ report: entry.kind, chart, err: reason }, 'a chart could not be drawn as an image; the e-mail keeps its SVG');
+          mail = await reportEmail(html, file, { files: config.reportFonts });
+          for (const { chart, reason, characters } of mail.notDrawn) {
+            if (characters) log.warn({ report: entry.kind, chart, characters, err: reason }, 'characters of the charts no font at hand has are drawn as boxes in the e-mailed images');
+            else log.warn({ report: entry.kind, chart, err: reason }, 'a chart could not be drawn as an image; the e-mail keeps its SVG');
+          }
         }
         // STARTTLS required before the login, unless TLS from the start or a server on this machine.
         const smtp = smtpTransportOptions(smtpUrl, { trustLoopback: options.trustLoopbackSmtp });
