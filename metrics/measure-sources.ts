@@ -123,11 +123,12 @@ export const balanceTransactions = measureSource({
 /**
  * The stock of each tracked variant per snapshot date: `available` summed over its locations
  * (core.inventory_levels), one row per snapshot date and variant, with whether its product is for
- * sale (`is_for_sale`: active or unlisted, or not known; not an archived or draft product).
+ * sale at that snapshot (`is_for_sale`: active or unlisted, or not known; not an archived or draft
+ * product).
  */
 export const stockSnapshots = measureSource({
   name: 'stock_snapshots',
-  description: 'core.inventory_levels of tracked variants, available summed over locations, per snapshot date and variant, with is_for_sale (the product active or unlisted, or not known)',
+  description: 'core.inventory_levels of tracked variants, available summed over locations, per snapshot date and variant, with is_for_sale (the product active or unlisted at the snapshot, or not known)',
   rows: (db) =>
     db
       .selectFrom('core.inventory_levels')

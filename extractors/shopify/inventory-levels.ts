@@ -18,7 +18,7 @@ interface GqlInventoryLevel {
 interface GqlInventoryItem {
   id: string;
   tracked?: boolean | null;
-  variants?: { nodes: { id: string }[] } | null;
+  variants?: { nodes: { id: string; product?: { status?: string | null } | null }[] } | null;
   inventoryLevels: Connection<GqlInventoryLevel>;
 }
 
@@ -26,7 +26,9 @@ interface GqlInventoryItem {
  * Reads the stock as it is now: every inventory item with its `available` quantity at each
  * location, as one record per item and location, dated by the run's date in the reporting
  * time zone (`snapshot_date`). Shopify keeps no history of levels, so history builds up one
- * snapshot a day. A second run on the same date replaces that date's rows: its pages merge
+ * snapshot a day. Each record carries the status the item's variant's product has as it is read
+ * (`product_status`), for the same reason: a product archived later leaves the past snapshots
+ * as they were. A second run on the same date replaces that date's rows: its pages merge
  * level by level (the later reading wins), and its last page names the date, so the rows of
  * the date this read did not bring again (an item deleted since) go, in the same transaction.
  * Only the last page names it: a date-report page removes the date's rows of other reads, and
@@ -86,6 +88,8 @@ function levelRecord(date: string, item: GqlInventoryItem, level: GqlInventoryLe
     location_id: legacyId(level.location?.id),
     available: available ?? null,
     tracked: item.tracked ?? null,
+    // Lower case, as the products stream lands a product's status (REST's spelling).
+    product_status: item.variants?.nodes[0]?.product?.status?.toLowerCase() ?? null,
     updated_at: level.updatedAt ?? null,
   };
 }

@@ -133,16 +133,20 @@ export function bulkProductsQuery(search: string): string {
 /** An inventory level: its location, when it last changed, and its `available` quantity. */
 export const INVENTORY_LEVEL_FIELDS = 'id updatedAt location { id } quantities(names: ["available"]) { name quantity }';
 
-/** Inventory items per page (about 36 points each with their first levels). */
+/** Inventory items per page (about 37 points each with their first levels: 742 a page, under the single-query limit of 1,000). */
 export const INVENTORY_ITEMS_PAGE_SIZE = 20;
 /** Levels (locations) asked for with each item of a page; an item stocked in more gets follow-up queries. */
 export const INVENTORY_LEVELS_FIRST = 10;
 
-/** Every inventory item with its variant and its level at each location (the stock as it is now). */
+/**
+ * Every inventory item with its variant, that variant's product's status, and its level at each
+ * location (the stock as it is now). The status is kept with the snapshot: Shopify keeps only the
+ * current one, and a product archived later must not change the past days' stock-outs.
+ */
 export const INVENTORY_ITEMS_PAGE = `query VeriteInventoryItems($first: Int!, $after: String) {
   inventoryItems(first: $first, after: $after) {
     ${PAGE_INFO}
-    nodes { id tracked variants(first: 1) { nodes { id } } inventoryLevels(first: ${INVENTORY_LEVELS_FIRST}) { ${PAGE_INFO} nodes { ${INVENTORY_LEVEL_FIELDS} } } }
+    nodes { id tracked variants(first: 1) { nodes { id product { status } } } inventoryLevels(first: ${INVENTORY_LEVELS_FIRST}) { ${PAGE_INFO} nodes { ${INVENTORY_LEVEL_FIELDS} } } }
   }
 }`;
 

@@ -190,10 +190,11 @@ export const productStatus = dimension({
   name: 'product_status',
   label: 'Product status',
   description:
-    "The product's status in the products stream, lower case: active, unlisted (sold, shown in no listing), draft (not yet sold) or archived (no longer sold); " +
-    'NULL for a variant missing from the products stream. The current status (Shopify keeps no history of it), on every snapshot date.',
+    "The product's status when the stock snapshot was read, lower case: active, unlisted (sold, shown in no listing), draft (not yet sold) or archived (no longer sold). " +
+    "A snapshot landed before the stock stream read it takes the product's current status in the products stream (Shopify keeps no history of it); " +
+    'NULL when neither is known (a variant missing from the products stream, in such a snapshot).',
   views: ['inventory_daily'],
-  sources: ['shopify.products'],
+  sources: ['shopify.inventory_levels', 'shopify.products'],
   sqlType: 'text',
 });
 
@@ -201,7 +202,7 @@ export const isOutOfStock = dimension({
   name: 'is_out_of_stock',
   label: 'Out of stock',
   description:
-    '`available ≤ 0` in that snapshot, for a variant for sale: its product active or unlisted, or not known (missing from the products stream). ' +
+    '`available ≤ 0` in that snapshot, for a variant for sale: its product active or unlisted at that snapshot (product_status), or not known. ' +
     'A variant of an archived or draft product is not sold, so never out of stock (false): the rows variants_out_of_stock counts.',
   views: ['inventory_daily'],
   sources: ['shopify.inventory_levels', 'shopify.products'],

@@ -121,8 +121,9 @@ export const variantsOutOfStock = metric('profit', {
   description:
     "Tracked variants for sale whose `available` quantity, summed over locations, is 0 or less in the date's stock snapshot; NULL on a date without a snapshot. " +
     "A variant is for sale when its product's status is active or unlisted (sold, not shown in listings), or not known (a variant missing from the products stream): " +
-    'an archived product (no longer sold) or a draft (not yet sold) is never out of stock. The status is the current one (Shopify keeps no history of it), ' +
-    "so archiving a product takes it out of the past snapshots too. kpi_weekly and kpi_monthly take the period's last snapshot, never a sum of the days.",
+    'an archived product (no longer sold) or a draft (not yet sold) is never out of stock. The status is the one the snapshot read with its levels, ' +
+    "so archiving a product today leaves the past days' counts as they were; a snapshot landed before the stock stream read it takes the product's current status " +
+    "(Shopify keeps no history of it). kpi_weekly and kpi_monthly take the period's last snapshot, never a sum of the days.",
   formula:
     "tracked variants whose `available` summed over locations is ≤ 0 in that date's inventory snapshot; NULL on a date without a snapshot (a snapshot, never summed: `kpi_weekly`/`kpi_monthly` take the period's last snapshot)",
   unit: 'count',

@@ -6,9 +6,9 @@ const WINDOW_DAYS = 28;
 
 /**
  * `metrics.inventory_daily`: per stock snapshot date and tracked variant, the `available`
- * quantity summed over locations, its product's status, whether it is out of stock, the units
- * sold in the 28 days ending that date (from product_daily, built before it) and the days of
- * cover at that pace. A variant absent from a snapshot has no row that date. A variant of an
+ * quantity summed over locations, its product's status at that snapshot, whether it is out of
+ * stock, the units sold in the 28 days ending that date (from product_daily, built before it)
+ * and the days of cover at that pace. A variant absent from a snapshot has no row that date. A variant of an
  * archived or draft product keeps its rows (its stock is still stock), but is never out of
  * stock: it is not for sale, so nothing is missing (core.inventory_levels.is_for_sale), and
  * `is_out_of_stock` counts what `variants_out_of_stock` counts.

@@ -177,9 +177,24 @@ describe('shopify.inventory_levels', () => {
       ['7200|1|2026-11-21', '2026-11-21'],
       ['7300|1|2026-11-21', '2026-11-21'],
     ]);
-    expect(rows[1]!._record).toEqual({ snapshot_date: '2026-11-21', inventory_item_id: 7100, variant_id: 7100, location_id: 2, available: 2, tracked: true, updated_at: '2026-11-19T08:00:00Z' });
+    expect(rows[1]!._record).toEqual({ snapshot_date: '2026-11-21', inventory_item_id: 7100, variant_id: 7100, location_id: 2, available: 2, tracked: true, product_status: 'active', updated_at: '2026-11-19T08:00:00Z' });
     expect(rows.map((r) => r._record.available)).toEqual([5, 2, 0, -1]);
     expect(await state('inventory_levels')).toEqual({ snapshot_date: '2026-11-21' });
+  });
+
+  it("keeps with each level the status its variant's product has as the snapshot is read, lower case as the products stream lands it", async () => {
+    // Product 1 (variant 7100) archived in the products the shop holds; item 7200's product a draft.
+    fake.products.push({ ...fakeProduct(1, at(1)), status: 'ARCHIVED' });
+    fake.inventoryItems.push(fakeInventoryItem(7100, 7100, [0, 3]), fakeInventoryItem(7200, 7200, [0], undefined, 'DRAFT'), fakeInventoryItem(7300, 7300, [4]));
+    const result = await run({ stream: 'inventory_levels' });
+    expect(result.status, errorMessage(result.error)).toBe('succeeded');
+    expect(ops('VeriteInventoryItems')[0]!.query).toContain('variants(first: 1) { nodes { id product { status } } }');
+    expect((await levels()).map((r) => [r._key, r._record.product_status])).toEqual([
+      ['7100|1|2026-11-20', 'archived'],
+      ['7100|2|2026-11-20', 'archived'],
+      ['7200|1|2026-11-20', 'draft'],
+      ['7300|1|2026-11-20', 'active'],
+    ]);
   });
 
   it('pages through items (a 429 and a 500 waited out), follows an item stocked at many locations, and keeps one snapshot per date', async () => {

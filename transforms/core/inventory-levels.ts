@@ -11,7 +11,9 @@ const FOR_SALE_STATUSES = ['active', 'unlisted'] as const;
  * with whether the product is for sale: `active` or `unlisted` (sold, not shown in listings), or
  * not known (a variant missing from the products stream, a product without a status). An
  * `archived` or `draft` product is not for sale: its stock at 0 is no shortage (the stock metrics
- * leave it out). The status is the product's current one: Shopify keeps no history of it.
+ * leave it out). The status is the one the snapshot read with the levels, so archiving a product
+ * today leaves the past days as they were; a level landed before the stream read it has none and
+ * takes the product's current one (Shopify keeps no history of it).
  */
 export const coreInventoryLevels = defineModel({
   name: 'core.inventory_levels',
@@ -22,11 +24,22 @@ export const coreInventoryLevels = defineModel({
   incremental: {
     replaceBy: 'level_key',
     scope: { 'staging.shopify_inventory_levels': 'level_key' },
+    // A variant whose replaced rows (as it was, as it is) differ in nothing a level reads but its
+    // product's status moves only the levels without a status of their own; any other change
+    // (a new or removed variant, another product, SKU, inventory item or tracked flag) moves
+    // every level of it, and of its inventory item (a level without a variant reads it from there).
     changed: (c) => sql`
-      with variants as (select * from ${c.replaced('core.product_variants')} v)
+      with variants as (select * from ${c.replaced('core.product_variants')} v),
+      status_only as (
+        select variant_id from variants group by variant_id
+        having count(*) = 2 and count(distinct row(product_id, sku, inventory_item_id, is_tracked)::text) = 1
+      ),
+      moved as (select * from variants where variant_id not in (select variant_id from status_only))
       select x.level_key as value from ${c.replaced('staging.shopify_inventory_levels')} x
-      union select l.level_key from core.inventory_levels l where l.variant_id in (select variant_id from variants)
-      union select l.level_key from staging.shopify_inventory_levels l where exists (select 1 from variants) and l.inventory_item_id in (select inventory_item_id from variants)`,
+      union select l.level_key from core.inventory_levels l where l.variant_id in (select variant_id from moved)
+      union select l.level_key from staging.shopify_inventory_levels l where exists (select 1 from moved) and l.inventory_item_id in (select inventory_item_id from moved)
+      union select l.level_key from core.inventory_levels l join staging.shopify_inventory_levels s on s.level_key = l.level_key
+        where s.product_status is null and l.variant_id in (select variant_id from status_only)`,
   },
   build: (db) =>
     db
@@ -44,8 +57,8 @@ export const coreInventoryLevels = defineModel({
         'l.location_id',
         'l.available',
         sql<boolean>`coalesce(l.is_tracked, v.is_tracked, false)`.as('is_tracked'),
-        sql<string | null>`v.product_status`.as('product_status'),
-        sql<boolean>`coalesce(v.product_status in (${sql.join(FOR_SALE_STATUSES.map((s) => sql.lit(s)))}), true)`.as('is_for_sale'),
+        sql<string | null>`coalesce(l.product_status, v.product_status)`.as('product_status'),
+        sql<boolean>`coalesce(coalesce(l.product_status, v.product_status) in (${sql.join(FOR_SALE_STATUSES.map((s) => sql.lit(s)))}), true)`.as('is_for_sale'),
         'l.updated_at',
       ]),
 });

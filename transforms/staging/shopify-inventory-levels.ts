@@ -1,13 +1,14 @@
 import { sql } from 'kysely';
 import { byRawKey } from '../incremental.ts';
 import { defineModel } from '../model.ts';
-import { jsonId, jsonStrictTimestamp, jsonText } from '../sql.ts';
+import { asciiLower, jsonId, jsonStrictTimestamp, jsonText } from '../sql.ts';
 import { booleanProblem, dateRange, integerProblem, problems, rawRecordsCheck, reportDateProblem, timestampProblem } from '../validation.ts';
 
 /**
  * One row per inventory item, location and snapshot date: the `available` quantity as read on
- * that date. A level whose date, quantity (a whole number, negative when oversold) or flags do
- * not parse is set aside.
+ * that date, and the status its variant's product had then (lower case, as staging.shopify_products
+ * gives it; null for a level landed before the stream read it). A level whose date, quantity (a
+ * whole number, negative when oversold) or flags do not parse is set aside.
  */
 export const stagingShopifyInventoryLevels = defineModel({
   name: 'staging.shopify_inventory_levels',
@@ -37,6 +38,8 @@ export const stagingShopifyInventoryLevels = defineModel({
       sql<number>`coalesce(ops.parse_integer(${jsonText('_record', 'available')}), 0)::int`.as('available'),
       // Absent means unknown: the variant's own flag (from the products stream) decides then.
       sql<boolean | null>`ops.parse_boolean(${jsonText('_record', 'tracked')})`.as('is_tracked'),
+      // Absent (a level landed before the stream read it) means unknown: the product's current status decides then.
+      sql<string | null>`${asciiLower(sql`nullif(btrim(_record->>'product_status'), '')`)}`.as('product_status'),
       jsonStrictTimestamp('_record', 'updated_at').as('updated_at'),
     ]),
 });

@@ -297,7 +297,10 @@ export const coreColumns = {
     /** Shopify's available quantity at the location; negative when oversold. */
     available: 'integer',
     is_tracked: 'boolean',
-    /** The variant's product's current status (core.product_variants); null when the variant is not in the products stream. */
+    /**
+     * The product's status when the snapshot was read (the level's own), else its current one
+     * (core.product_variants) for a level landed without it; null when neither is known.
+     */
     product_status: 'text?',
     /** The product is for sale: active or unlisted, or its status is not known. Archived and draft products are not. */
     is_for_sale: 'boolean',

@@ -210,9 +210,12 @@ export interface InventoryDailyTable {
   product_id: string | null;
   variant_id: string;
   sku: string | null;
-  /** The product's current status (active, unlisted, draft, archived); null for a variant missing from the products stream. */
+  /**
+   * The product's status when the snapshot was read (active, unlisted, draft, archived), else its
+   * current one for a snapshot landed without it; null when neither is known.
+   */
   product_status: string | null;
-  /** available ≤ 0, for a variant for sale (its product active or unlisted, or not known). */
+  /** available ≤ 0, for a variant for sale (its product active or unlisted at that snapshot, or not known). */
   is_out_of_stock: boolean;
   available: Count;
   units_sold_28d: Count;

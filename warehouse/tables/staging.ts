@@ -218,6 +218,8 @@ export const stagingColumns = {
     location_id: 'text?',
     available: 'integer',
     is_tracked: 'boolean?',
+    /** The product's status when the snapshot was read, lower case; null for a level landed before the stream read it. */
+    product_status: 'text?',
     updated_at: 'timestamptz?',
   },
   'staging.stripe_balance_transactions': {

@@ -55,11 +55,16 @@ export interface FakeProduct {
   [field: string]: unknown;
 }
 
-/** An inventory item as the fake keeps it: its variant, and its levels (one per location) as an array. */
+/**
+ * An inventory item as the fake keeps it: its variant, with the status of the variant's product
+ * (used when `products` does not hold that variant; when it does, its product's status is
+ * answered, as Shopify answers one product's status wherever it is read), and its levels (one
+ * per location) as an array.
+ */
 export interface FakeInventoryItem {
   id: string;
   tracked: boolean;
-  variants: { nodes: { id: string }[] };
+  variants: { nodes: { id: string; product: { status: string } }[] };
   inventoryLevels: Record<string, unknown>[];
 }
 
@@ -467,7 +472,19 @@ export async function startFakeShopify(token = 'shpat_test_token'): Promise<Fake
       case 'VeriteInventoryItems': {
         const levelsFirst = Number(/inventoryLevels\(first: (\d+)\)/.exec(query)?.[1] ?? 250);
         const c = connection(fake.inventoryItems, Number(variables.first), variables.after);
-        return { inventoryItems: { pageInfo: c.pageInfo, nodes: c.nodes.map(({ inventoryLevels, ...item }) => ({ ...item, inventoryLevels: connection(inventoryLevels, levelsFirst, null) })) } };
+        // The variant's product as it is now: the products' own status when the fake holds that product.
+        const status = (variant: { id: string; product: { status: string } }) =>
+          fake.products.find((p) => p.variants.some((v) => v.id === variant.id))?.status ?? variant.product.status;
+        return {
+          inventoryItems: {
+            pageInfo: c.pageInfo,
+            nodes: c.nodes.map(({ inventoryLevels, variants, ...item }) => ({
+              ...item,
+              variants: { nodes: variants.nodes.map((v) => ({ id: v.id, product: { status: status(v) } })) },
+              inventoryLevels: connection(inventoryLevels, levelsFirst, null),
+            })),
+          },
+        };
       }
       case 'VeriteInventoryItemLevels': {
         const item = fake.inventoryItems.find((x) => x.id === variables.id);
@@ -749,12 +766,16 @@ export function fakeProduct(n: number, createdAt: string, updatedAt = createdAt,
   };
 }
 
-/** An inventory item as the GraphQL Admin API describes it, with its `available` quantity at each location (location ids 1, 2, …). */
-export function fakeInventoryItem(itemNumber: number, variantNumber: number, available: number[], updatedAt = '2026-11-19T08:00:00Z'): FakeInventoryItem {
+/**
+ * An inventory item as the GraphQL Admin API describes it, with its `available` quantity at each
+ * location (location ids 1, 2, …), its variant's product `productStatus` (a ProductStatus) unless
+ * the fake's products hold that variant.
+ */
+export function fakeInventoryItem(itemNumber: number, variantNumber: number, available: number[], updatedAt = '2026-11-19T08:00:00Z', productStatus = 'ACTIVE'): FakeInventoryItem {
   return {
     id: gid('InventoryItem', itemNumber),
     tracked: true,
-    variants: { nodes: [{ id: gid('ProductVariant', variantNumber) }] },
+    variants: { nodes: [{ id: gid('ProductVariant', variantNumber), product: { status: productStatus } }] },
     inventoryLevels: available.map((quantity, i) => ({
       id: `${gid('InventoryLevel', itemNumber * 10 + i)}?inventory_item_id=${itemNumber}`,
       updatedAt,
