@@ -1,5 +1,7 @@
 import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations } from './migrations/index.ts';
+import { up as tryTimestamptzWithoutException } from './migrations/0023-try-timestamptz-without-exception.ts';
+import { up as isoTimestamptz } from './migrations/0025-iso-timestamptz.ts';
 import { WarehouseError } from '../lib/errors.ts';
 import { ensureRawTables } from './raw-tables.ts';
 import { readOnlyReasonOf } from './writable.ts';
@@ -34,8 +36,42 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
     if (readOnly) throw new WarehouseError(`${what} failed: ${readOnly}`, '', [], { cause: result.error });
     throw new WarehouseError(`${what} failed`, '', [], { cause: result.error });
   }
+  await newerServerDefinitions(db);
   await ensureRawTables(db);
   return result;
+}
+
+/**
+ * Migrations 0023 and 0025 write their faster definitions of `ops.try_timestamptz` and
+ * `ops.iso_timestamptz` on PostgreSQL 16 and later only (they ask `pg_input_is_valid`). A
+ * migration runs once: a warehouse migrated on 14 or 15 kept the older definitions after its
+ * server was upgraded (pg_upgrade, a managed service's major-version upgrade), and with them
+ * the slower reading of dates and a Shopify customers' staging that no parallel worker may run.
+ * They are written again, once, when the server now has what they need; they give the same
+ * values. Returns whether they were. Best effort: a login that may not replace them (another
+ * login owns them, a read-only server) keeps them as they are, which still works.
+ */
+export async function newerServerDefinitions(db: Kysely<any>): Promise<boolean> {
+  const stale = async (q: Kysely<any>) =>
+    (
+      await sql<{ stale: boolean }>`
+        select current_setting('server_version_num')::int >= 160000
+           and exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                        where n.nspname = 'ops' and p.proname in ('try_timestamptz', 'iso_timestamptz')
+                          and p.prosrc not like '%pg_input_is_valid%') as stale`.execute(q)
+    ).rows[0]!.stale;
+  if (!(await stale(db))) return false;
+  try {
+    return await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext('verite.migrations.newer-server'))`.execute(trx);
+      if (!(await stale(trx))) return false;
+      await tryTimestamptzWithoutException(trx as Kysely<any>);
+      await isoTimestamptz(trx as Kysely<any>);
+      return true;
+    });
+  } catch {
+    return false;
+  }
 }
 
 /**
