@@ -10,7 +10,7 @@ import { readOnlyReasonOf } from './writable.ts';
  * Applies every pending migration, then creates the raw table of any catalogue stream that has
  * none yet (`ensureRawTables`); throws with the failing migration's name and error.
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet & { rewritten: string[] }> {
   await requireUtf8(db);
   const schema = await migrationsSchema(db);
   const newer = await newerSchemaProblem(db, schema);
@@ -36,10 +36,13 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
     if (readOnly) throw new WarehouseError(`${what} failed: ${readOnly}`, '', [], { cause: result.error });
     throw new WarehouseError(`${what} failed`, '', [], { cause: result.error });
   }
-  await newerServerDefinitions(db);
+  const rewritten = (await newerServerDefinitions(db)) ? [...NEWER_SERVER_FUNCTIONS] : [];
   await ensureRawTables(db);
-  return result;
+  return { ...result, rewritten };
 }
+
+/** The functions {@link newerServerDefinitions} writes again. */
+export const NEWER_SERVER_FUNCTIONS = ['ops.try_timestamptz', 'ops.iso_timestamptz'] as const;
 
 /**
  * Migrations 0023 and 0025 write their faster definitions of `ops.try_timestamptz` and

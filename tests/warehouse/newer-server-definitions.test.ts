@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import { migrateToLatest, newerServerDefinitions } from '../../warehouse/migrate.ts';
 import * as m0023 from '../../warehouse/migrations/0023-try-timestamptz-without-exception.ts';
+import { runCli } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 /**
@@ -77,5 +78,20 @@ describe('a warehouse migrated on PostgreSQL 14 or 15, its server since upgraded
     expect(await readings()).toEqual(EXPECTED);
     // Nothing left to write: the next opening only looks.
     expect(await newerServerDefinitions(wh.db)).toBe(false);
+  });
+
+  it('`verite migrate` says it wrote them, not that the warehouse was already up to date', async () => {
+    await m0023.down(wh.db as Kysely<unknown>);
+    const env = { DATABASE_URL: wh.url };
+    const first = await runCli(['migrate'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const where = first.stdout.slice(0, first.stdout.indexOf(': '));
+    expect(first.stdout).toBe(
+      version >= 160000
+        ? `${where}: wrote ops.try_timestamptz and ops.iso_timestamptz again for this server's PostgreSQL (the warehouse was migrated on an older one)\n`
+        : `${where}: already up to date\n`,
+    );
+    const second = await runCli(['migrate'], { env });
+    expect(second.stdout).toBe(`${where}: already up to date\n`);
   });
 });
