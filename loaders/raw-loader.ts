@@ -373,7 +373,6 @@ async function writeRows(
   // The run's counts, and its stream read's, grow with each page, in its transaction: a run
   // whose process is killed is closed as abandoned with what its committed pages landed (its
   // end writes the totals). One statement for both.
-  const counted = quarantine.length === 0 ? 0 : quarantined;
   if (target.streamRunId !== undefined) {
     await query(
       client,
@@ -382,19 +381,19 @@ async function writeRows(
           where id = $1 and status = 'running' and ($2 > 0 or $3 > 0))
        update ops.stream_runs set pages = pages + 1, records_landed = records_landed + $2, records_quarantined = records_quarantined + $3
         where id = $4 and status = 'running'`,
-      [target.runId, written, counted, target.streamRunId],
+      [target.runId, written, quarantined, target.streamRunId],
     );
-  } else if (written || counted) {
+  } else if (written || quarantined) {
     await query(
       client,
       `update ops.runs set records_landed = records_landed + $2, records_quarantined = records_quarantined + $3 where id = $1 and status = 'running'`,
-      [target.runId, written, counted],
+      [target.runId, written, quarantined],
     );
   }
   // Unchanged: every valid record not written (identical to the landed row, or an older
   // version than the landed one or than another of the page).
   const valid = page.records.length - quarantine.length;
-  return { received: page.records.length, written, unchanged: valid - written, quarantined: counted, firstReason: quarantine[0]?.reason };
+  return { received: page.records.length, written, unchanged: valid - written, quarantined, firstReason: quarantine[0]?.reason };
 }
 
 function* chunked(lines: string[], size = 256): Generator<string> {

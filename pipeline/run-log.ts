@@ -64,7 +64,7 @@ export async function finishRun(
 }
 
 /** Records that run `id` has begun `step` (a step after loading: `transform`, `metrics`, `clv`). */
-export async function recordStage(db: Kysely<Database>, id: string, step: string): Promise<void> {
+async function recordStage(db: Kysely<Database>, id: string, step: string): Promise<void> {
   await db.updateTable('ops.runs').set({ stage: step }).where('id', '=', id).execute();
 }
 
@@ -74,7 +74,7 @@ export async function recordStage(db: Kysely<Database>, id: string, step: string
  * built; the run calls it again once the step returned, for a step that commits nothing of its
  * own (a CLV fit turned off), which changes nothing for the others.
  */
-export async function recordStepDone(db: Kysely<Database>, id: string, step: string): Promise<void> {
+async function recordStepDone(db: Kysely<Database>, id: string, step: string): Promise<void> {
   await db
     .updateTable('ops.runs')
     .set({ steps_done: sql<string[]>`array_append(steps_done, ${step}::text)` })
@@ -109,12 +109,39 @@ export async function finishStreamRun(
     .execute();
 }
 
+/** Where a run is (as `ops.runs.stage` and `steps_done` say), for the message of a run the warehouse left ({@link keptByRun}). */
+export interface StepProgress {
+  stage: string | null;
+  stepsDone: string[];
+}
+
 /**
- * One step of a {@link recordedRun} (`transform`, `metrics`): recorded as its stage when it
- * begins; `go` runs it, handing its transaction the hook that records it published just before
- * the commit (`ops.runs.steps_done`), so a command killed after that commit is closed as
- * abandoned saying the step stayed published, and one killed before it that it rolled back.
+ * Runs step `name` of run `id` (a step after loading: `transform`, `metrics`, `clv`), recorded
+ * as its stage when it begins; `go` runs it, handing its transaction the hook that records it
+ * published just before the commit (`ops.runs.steps_done`), so a run killed after that commit
+ * is closed as abandoned saying the step stayed published, and one killed before it that it
+ * rolled back. A step that `succeeded` is recorded again outside, for one that commits nothing
+ * of its own (a CLV fit turned off, a transform with nothing to build). `progress` follows.
  */
+export async function runRecordedStep<S>(
+  db: Kysely<Database>,
+  id: string,
+  progress: StepProgress,
+  name: string,
+  go: (beforeCommit: (trx: Kysely<Database>) => Promise<void>) => Promise<S>,
+  succeeded: (result: S) => boolean,
+): Promise<S> {
+  await recordStage(db, id, name);
+  progress.stage = name;
+  const result = await go((trx) => recordStepDone(trx, id, name));
+  if (succeeded(result)) {
+    await recordStepDone(db, id, name);
+    progress.stepsDone.push(name);
+  }
+  return result;
+}
+
+/** One step of a {@link recordedRun}: {@link runRecordedStep} on its row. */
 export type RecordedStep = <S>(name: string, go: (beforeCommit: (trx: Kysely<Database>) => Promise<void>) => Promise<S>, succeeded: (result: S) => boolean) => Promise<S>;
 
 /**
@@ -133,25 +160,14 @@ export async function recordedRun<T>(
 ): Promise<T> {
   const id = randomUUID();
   await startRun(warehouse, { id, kind: run.kind, trigger: run.trigger ?? 'cli', sources: [] });
-  let stage: string | null = null;
-  const stepsDone: string[] = [];
-  const step: RecordedStep = async (name, go, succeeded) => {
-    await recordStage(warehouse.db, id, name);
-    stage = name;
-    const result = await go((trx) => recordStepDone(trx, id, name));
-    if (succeeded(result)) {
-      // Again outside: a step that had nothing to build commits nothing of its own.
-      await recordStepDone(warehouse.db, id, name);
-      stepsDone.push(name);
-    }
-    return result;
-  };
+  const progress: StepProgress = { stage: null, stepsDone: [] };
+  const step: RecordedStep = (name, go, succeeded) => runRecordedStep(warehouse.db, id, progress, name, go, succeeded);
   let value: T;
   try {
     value = await fn(step);
   } catch (error) {
     const loss = await confirmedLoss(warehouse.url, error);
-    const kept = keptByRun({ kind: run.kind, sources: 0, stage, stepsDone, landed: 0, quarantined: 0 });
+    const kept = keptByRun({ kind: run.kind, sources: 0, ...progress, landed: 0, quarantined: 0 });
     const message = loss ? `the warehouse went away during ${run.step} (${loss}). Kept: ${kept}. Run it again once the database is back` : errorMessage(error);
     await finishRun(warehouse.db, id, { status: 'failed', landed: 0, quarantined: 0, error: message }).catch(() => undefined);
     throw loss ? new WarehouseError(message, '', [], { cause: error }) : error;

@@ -14,7 +14,7 @@ import { lowDiskNote } from '../warehouse/embedded.ts';
 import { migrationsTableIn, newerSchemaProblem } from '../warehouse/migrate.ts';
 import { extractStream, type StreamOutcome, type StreamProgress } from './extract.ts';
 import { keptByRun, RunLockLost } from './lock.ts';
-import { finishRun, finishStreamRun, recordStage, recordStepDone, startRun, startStreamRun } from './run-log.ts';
+import { finishRun, finishStreamRun, runRecordedStep, startRun, startStreamRun, type StepProgress } from './run-log.ts';
 import { postLoadSteps, type PostLoadStep, type StepOutcome } from './steps.ts';
 import { codedWarning, type WarningCode } from '../lib/warning-codes.ts';
 
@@ -170,9 +170,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   /** Set once the warehouse went away: what the run was doing, and the driver's words. */
   let lost: { during: string; detail: string } | null = null;
   /** Where the run is (as in ops.runs.stage: `landing`, then each step as it begins) and the steps it published, for the message of a run the warehouse left. */
-  let stage = 'landing';
-  const stepsDone: string[] = [];
-  const kept = () => keptByRun({ kind, sources: selected.length, stage, stepsDone, landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined') });
+  const at: StepProgress = { stage: 'landing', stepsDone: [] };
+  const kept = () => keptByRun({ kind, sources: selected.length, ...at, landed: sum(outcomes, 'written'), quarantined: sum(outcomes, 'quarantined') });
   /** Writes to ops.* after the warehouse went away are attempted, never allowed to hide why. */
   const record = async (write: Promise<unknown>) => {
     if (!lost) return void (await write);
@@ -261,14 +260,12 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
         break;
       }
       try {
-        await recordStage(warehouse.db, runId, step.name);
-        stage = step.name;
-        // The step records in its own transaction that it was published (see recordStepDone).
-        const result = await step.run(warehouse, config, log, progress, { full: options.full, beforeCommit: (trx) => recordStepDone(trx, runId, step.name) });
-        if (result.status === 'succeeded') {
-          await recordStepDone(warehouse.db, runId, step.name);
-          stepsDone.push(step.name);
-        }
+        // The step records in its own transaction that it was published (see runRecordedStep).
+        const result = await runRecordedStep(
+          warehouse.db, runId, at, step.name,
+          (beforeCommit) => step.run(warehouse, config, log, progress, { full: options.full, beforeCommit }),
+          (r) => r.status === 'succeeded',
+        );
         stepOutcomes.push({ name: step.name, ...result });
         const loss = result.status === 'failed' ? await confirmedLoss(warehouse.url, result.summary) : null;
         if (loss) lost = { during: `the ${step.name} step`, detail: loss };

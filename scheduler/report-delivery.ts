@@ -95,7 +95,7 @@ export function deliveryTarget(entry: ReportEntry, channel: 'webhook' | 'email',
 }
 
 /** A place a report is sent to, as `ops.report_deliveries` names it: the channel and its {@link deliveryTarget}. */
-export const placeOf = (channel: 'webhook' | 'email', target: string): string => `${channel} ${target}`;
+export const placeOf = (channel: string, target: string): string => `${channel} ${target}`;
 
 /** The places a report entry sends to (its webhook, its e-mail), as {@link placeOf} names them; none for a page alone. */
 export function entryPlaces(entry: ReportEntry, env: NodeJS.ProcessEnv): string[] {
@@ -115,7 +115,7 @@ export async function reachedPlaces(db: Warehouse['db'], kind: string, period: s
     .where('status', '=', 'delivered')
     .where('target', 'is not', null)
     .execute();
-  return new Set(rows.map((r) => `${r.channel} ${r.target}`));
+  return new Set(rows.map((r) => placeOf(r.channel, r.target!)));
 }
 
 /** The places of a period's scheduled firings that no delivery of the period reached. */
