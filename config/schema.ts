@@ -653,9 +653,9 @@ export const configSchema = z
       .refine((u) => /^https?:\/\//i.test(u), { message: 'expected an http(s) URL, e.g. https://reports.shop.example/reports/' })
       .optional(),
     /**
-     * Font files (TrueType, OpenType, a collection, WOFF2) for the e-mailed charts' Chinese,
-     * Japanese and Korean text, which DejaVu Sans has no glyph of; none named, a well-known CJK
-     * font is looked for in the system's font folders (docs/reports.md, "Charts").
+     * Font files (TrueType, OpenType, a collection, WOFF2) for the e-mailed charts' characters
+     * DejaVu Sans has no glyph of (Chinese, Japanese, Korean, Thai, Devanagari, …); for what
+     * they lack, fonts are looked for in the system's font folders (docs/reports.md, "Charts").
      */
     reportFonts: z.array(z.string().min(1)).default([]),
     /** How the transform brings its tables up to date (docs/scale.md, "Incremental build"). */
