@@ -65,6 +65,7 @@ describe('a killed command', () => {
         IntervalStyle: 'postgres',
         extra_float_digits: '1',
         TimeZone: 'UTC',
+        jit: 'off',
       });
     } finally {
       await pool.end();

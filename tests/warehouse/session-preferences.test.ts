@@ -95,3 +95,34 @@ describe('lz4 for what verite stores', () => {
     }
   });
 });
+
+describe('JIT compilation', () => {
+  /** Whether a statement's plan, run on `client`, says it was compiled (EXPLAIN ANALYZE's "JIT" section). */
+  async function compiled(query: (text: string) => Promise<pg.QueryResult>): Promise<boolean> {
+    const plan = (await query(`explain (analyze, format json)
+      select count(*) from generate_series(1, 10000) g, jsonb_array_elements(jsonb_build_array(g, g + 1)) e`)).rows[0]['QUERY PLAN'][0];
+    return 'JIT' in plan;
+  }
+
+  it("is off in verite's sessions, whatever the database says, so a statement over a few rows is never compiled first", async () => {
+    // The database compiles any statement costing more than 10 (the default is 100,000).
+    await wh.pool.query(`alter database "${wh.describe}" set jit = on`);
+    await wh.pool.query(`alter database "${wh.describe}" set jit_above_cost = 10`);
+    const verite = connect(wh.url, 1);
+    const plain = new pg.Client({ connectionString: wh.url });
+    await plain.connect();
+    try {
+      const available = (await plain.query(`select pg_jit_available() as a`)).rows[0].a as boolean;
+      expect((await plain.query(`select current_setting('jit') as v`)).rows[0].v).toBe('on');
+      expect((await verite.pool.query(`select current_setting('jit') as v`)).rows[0].v).toBe('off');
+      // Where the server was built with LLVM, the same statement is compiled in a session of the database's own settings, and not in verite's.
+      expect(await compiled((text) => plain.query(text))).toBe(available);
+      expect(await compiled((text) => verite.pool.query(text))).toBe(false);
+    } finally {
+      await plain.end();
+      await verite.pool.end();
+      await wh.pool.query(`alter database "${wh.describe}" reset jit`);
+      await wh.pool.query(`alter database "${wh.describe}" reset jit_above_cost`);
+    }
+  });
+});
