@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fallbackFonts, mainFont, missingCharacters, systemFallback, systemFontFolders } from '../../reports/chart-fonts.ts';
 import { chartPng, reportEmail } from '../../reports/email.ts';
-import { collection, DROID, GARUDA, LOHIT_DEVANAGARI, rewritten, woff2 } from '../support/font-files.ts';
+import { collection, DROID, GARUDA, LOHIT_DEVANAGARI, requireTestFonts, rewritten, woff2 } from '../support/font-files.ts';
 
 /**
  * Issue: the e-mailed charts drew Chinese, Japanese and Korean text as boxes. They were drawn
@@ -41,13 +41,7 @@ let empty: string;
 let withDroid: string;
 
 beforeAll(() => {
-  for (const [file, pkg] of [
-    [DROID, 'fonts-droid-fallback'],
-    [GARUDA, 'fonts-tlwg-garuda-ttf'],
-    [LOHIT_DEVANAGARI, 'fonts-lohit-deva'],
-  ] as const) {
-    if (!existsSync(file)) throw new Error(`no ${file}: install Debian's ${pkg} (apt-get install ${pkg})`);
-  }
+  requireTestFonts();
   root = mkdtempSync(path.join(tmpdir(), 'verite-fonts-'));
   empty = path.join(root, 'empty');
   mkdirSync(empty);

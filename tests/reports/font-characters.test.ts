@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAIN_FONT_FILE } from '../../reports/chart-fonts.ts';
 import { cmapCharacters, fontFaces, readFontFaces, readFontFile, type CharacterSet } from '../../reports/font-characters.ts';
-import { collection, DROID, GARUDA, LOHIT_DEVANAGARI, woff2 } from '../support/font-files.ts';
+import { collection, DROID, GARUDA, LOHIT_DEVANAGARI, requireTestFonts, woff2 } from '../support/font-files.ts';
 
 /**
  * The character maps of font files (reports/font-characters.ts), read from Debian's fonts that
@@ -19,13 +19,7 @@ const has = (characters: CharacterSet, text: string) => [...text].filter((c) => 
 let root: string;
 
 beforeAll(() => {
-  for (const [file, pkg] of [
-    [DROID, 'fonts-droid-fallback'],
-    [GARUDA, 'fonts-tlwg-garuda-ttf'],
-    [LOHIT_DEVANAGARI, 'fonts-lohit-deva'],
-  ] as const) {
-    if (!existsSync(file)) throw new Error(`no ${file}: install Debian's ${pkg} (apt-get install ${pkg})`);
-  }
+  requireTestFonts();
   root = mkdtempSync(path.join(tmpdir(), 'verite-cmap-'));
 });
 

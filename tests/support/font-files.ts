@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 /**
@@ -11,6 +11,17 @@ import { brotliCompressSync, constants } from 'node:zlib';
 export const DROID = '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf'; // fonts-droid-fallback
 export const GARUDA = '/usr/share/fonts/truetype/tlwg/Garuda.ttf'; // fonts-tlwg-garuda-ttf: Thai
 export const LOHIT_DEVANAGARI = '/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf'; // fonts-lohit-deva
+
+/** Fails saying which Debian package to install when one of the fonts above is missing (.ci/run installs them). */
+export function requireTestFonts(): void {
+  for (const [file, pkg] of [
+    [DROID, 'fonts-droid-fallback'],
+    [GARUDA, 'fonts-tlwg-garuda-ttf'],
+    [LOHIT_DEVANAGARI, 'fonts-lohit-deva'],
+  ] as const) {
+    if (!existsSync(file)) throw new Error(`no ${file}: install Debian's ${pkg} (apt-get install ${pkg})`);
+  }
+}
 
 interface Table {
   tag: string;
