@@ -636,9 +636,23 @@ export const configSchema = z
          */
         runRetries: z.number().int().min(0).max(5).default(2),
         runRetryMinutes: z.number().positive().max(24 * 60).default(30),
+        /**
+         * `verite schedule`: a scheduled report whose send failed is fired again this many times,
+         * for the same period and the places not reached, `reportRetryMinutes` apart, unless the
+         * report fires on its own cron first. At most 2: a period is fired at most 3 times for a
+         * place (MAKE_UP_FIRINGS in scheduler/scheduler.ts), its retries and the next start's
+         * made-up firing together.
+         */
+        reportRetries: z
+          .number()
+          .int()
+          .min(0)
+          .max(2, 'at most 2: a report period is fired at most 3 times for a place (the firing and two more, retries and the made-up firing at start together)')
+          .default(2),
+        reportRetryMinutes: z.number().positive().max(24 * 60).default(30),
       })
       .strict()
-      .default({ streamAttempts: 2, backoffSeconds: 5, maxRetryAfterMinutes: 15, runRetries: 2, runRetryMinutes: 30 }),
+      .default({ streamAttempts: 2, backoffSeconds: 5, maxRetryAfterMinutes: 15, runRetries: 2, runRetryMinutes: 30, reportRetries: 2, reportRetryMinutes: 30 }),
     /** Reports delivered on a schedule by `verite schedule`, and where reports are written (docs/reports.md). */
     reports: z.array(reportEntry).default([]),
     reportsDir: z.string().min(1).default('.verite/reports'),

@@ -54,6 +54,8 @@ export interface DeliveryOutcome {
   status: 'delivered' | 'failed' | 'skipped';
   attempts: number;
   error: string | null;
+  /** A failure that trying again cannot mend (a retired webhook): `verite schedule` does not fire the report again for it. */
+  permanent?: true;
 }
 
 export interface ReportDeliveryResult {
@@ -278,7 +280,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
       } catch (error) {
         lastError = redactString(errorMessage(error));
         // A retired webhook takes nothing, now or in 30 seconds.
-        if (error instanceof RetiredWebhookError) return record({ channel, status: 'failed', attempts: n, error: lastError }, target);
+        if (error instanceof RetiredWebhookError) return record({ channel, status: 'failed', attempts: n, error: lastError, permanent: true }, target);
         if (n === 1) {
           log.warn({ report: entry.kind, channel, err: lastError }, 'report delivery failed; retrying once');
           await sleep(RETRY_DELAY_MS);

@@ -35,7 +35,7 @@ export interface SchedulerOptions {
   /** The clock of the reports (default the system's); the retry's pause and the secrets' environment. */
   now?: () => Date;
   reportDelivery?: Pick<ReportDeliveryOptions, 'sleep' | 'env'>;
-  /** The timer of a failed run's retries (`retries.runRetryMinutes`); default the system's. */
+  /** The timer of a failed run's retries and a failed report send's (`retries.runRetryMinutes`, `reportRetryMinutes`); default the system's. */
   timers?: Timers;
   /** The config file `config` was read from: a change to it is said at the next firing. */
   configFile?: string | null;
@@ -77,7 +77,7 @@ export interface Scheduler {
    */
   stop(reason?: string): Promise<void>;
   /**
-   * Stops taking firings (a pending retry is dropped, saying so) and lets the jobs in progress
+   * Stops taking firings (a pending retry of a run or a report is dropped, saying so) and lets the jobs in progress
    * finish: resolves once they have ended. For a scheduler replaced by one with a new
    * configuration ({@link startReloadableScheduler}); {@link stop} after it still stops them.
    */
@@ -94,8 +94,9 @@ export interface Scheduler {
  * So that a night's run happens even when the night does not go to plan: at start, a run or a
  * report whose time passed while no scheduler ran is fired once (`scheduleCatchUp`); a run that
  * failed for a reason that may pass is fired again later for its failed sources
- * (`retries.runRetries`, `runRetryMinutes`); a run of every source that succeeded pings the
- * heartbeat (`alerts.heartbeatUrl`); an edit of the config file is said at the next firing.
+ * (`retries.runRetries`, `runRetryMinutes`), and so is a report whose send failed, for the places
+ * it did not reach (`retries.reportRetries`, `reportRetryMinutes`); a run of every source that
+ * succeeded pings the heartbeat (`alerts.heartbeatUrl`); an edit of the config file is said at the next firing.
  *
  * @example
  * const scheduler = startScheduler({ warehouse, config, log });
@@ -234,15 +235,75 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       { timezone: config.reportingTimezone, name: `verite ${index + 1}: ${entry.cron}`, logger: cronLog },
     ),
   );
+  // A report firing's next retry after a failed send, by report entry: dropped when the entry fires on its own cron first.
+  const reportRetries = new Map<number, { handle: unknown; period: string; attempt: number }>();
+  /**
+   * After a report firing that was the `attempt`-th of its firing (1: the firing itself): when a
+   * send failed for a reason that may pass, the entry is fired again for the same period, for the
+   * places not reached (`retries.reportRetries`, `reportRetryMinutes`). Never a period whose
+   * failed places {@link MAKE_UP_FIRINGS} firings were to reach: the retries count as firings of
+   * the period, as the made-up firing at start does, so that together they stay within it.
+   */
+  const planReportRetry = async (index: number, result: ReportDeliveryResult, attempt: number) => {
+    // Not a report that could not be made (nothing was sent), nor a retired webhook (it takes nothing, ever).
+    const failed = result.outcomes.filter((o) => o.channel !== 'file' && o.status === 'failed' && !o.permanent);
+    if (stopping || !result.period || !failed.length) return;
+    const period = result.period;
+    const entry = config.reports[index]!;
+    const { reportRetries: allowed, reportRetryMinutes } = config.retries;
+    const channels = [...new Set(failed.map((o) => o.channel))];
+    const what = { report: entry.kind, schedule: entry.cron, period, channels };
+    if (attempt > allowed) {
+      if (allowed > 0) log.warn({ ...what, retries: allowed }, 'scheduled report send failed again; no retry left while the scheduler runs');
+      return;
+    }
+    try {
+      const found = await unreachedPlaces(warehouse.db, entry.kind);
+      if (found?.period === period) {
+        const left = entryPlaces(entry, options.reportDelivery?.env ?? process.env).filter((p) => channels.includes(p.split(' ')[0] as 'webhook' | 'email') && found.places.has(p));
+        if (left.length && left.every((p) => found.places.get(p)! >= MAKE_UP_FIRINGS)) {
+          log.warn(
+            { ...what, firings: Math.max(...left.map((p) => found.places.get(p)!)) },
+            `a report did not reach every place it sends to after ${MAKE_UP_FIRINGS} firings of its period: not fired again (the next period goes out at its time)`,
+          );
+          return;
+        }
+      }
+    } catch (error) {
+      // The retry's own firing records how it went.
+      log.warn({ ...what, err: errorMessage(error) }, 'the firings of a report period could not be counted; firing it again later anyway');
+    }
+    if (stopping) return;
+    log.info({ ...what, retry: attempt, of: allowed, inMinutes: reportRetryMinutes }, 'scheduled report send failed; firing it again later');
+    const pending = reportRetries.get(index);
+    if (pending) timers.clear(pending.handle);
+    const handle = timers.set(() => {
+      reportRetries.delete(index);
+      fireReport(index, `retry ${attempt} of ${allowed} after a failed send`, period, attempt);
+    }, reportRetryMinutes * 60_000);
+    reportRetries.set(index, { handle, period, attempt });
+  };
+
   // Reports on their own cron: a report that cannot be made or sent is recorded, never a run's failure.
-  // `period`: the period of a firing made up for the places it did not reach (default the last complete one).
-  const fireReport = (index: number, late?: string, period?: string) => {
+  // `period`: the period of a firing made up for the places it did not reach (default the last complete one);
+  // `retry`: which retry of a failed send the firing is.
+  const fireReport = (index: number, late?: string, period?: string, retry?: number) => {
     if (stopping) return;
     configChange();
     const entry = config.reports[index]!;
+    // The entry's own firing comes before a pending retry: it sends the period it makes to every place not reached.
+    const pending = reportRetries.get(index);
+    if (retry === undefined && pending) {
+      timers.clear(pending.handle);
+      reportRetries.delete(index);
+      log.info({ report: entry.kind, schedule: entry.cron, period: pending.period }, 'the retry of a failed report send is dropped: the report schedule fired first');
+    }
     log.info({ report: entry.kind, schedule: entry.cron, ...(late ? { late } : {}), ...(period ? { period } : {}) }, 'report schedule fired');
     const tracked = deliverReport({ warehouse, config, log, entry, now: clock(), signal: controller.signal, period, ...options.reportDelivery })
-      .then((result) => options.onReport?.(result))
+      .then(async (result) => {
+        await planReportRetry(index, result, (retry ?? 0) + 1);
+        options.onReport?.(result);
+      })
       .catch((error: unknown) => log.error({ report: entry.kind, err: errorMessage(error) }, 'scheduled report could not be carried out'))
       .finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
@@ -337,6 +398,12 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     },
     caughtUp,
     async stop(reason = 'stopped') {
+      if (!stopping) {
+        for (const [index, pending] of reportRetries) {
+          const entry = config.reports[index]!;
+          log.info({ report: entry.kind, schedule: entry.cron, period: pending.period, retry: pending.attempt }, 'the retry of a failed report send is dropped as the scheduler stops: its next start makes it up (scheduleCatchUp)');
+        }
+      }
       await halt();
       if (!controller.signal.aborted) {
         controller.abort(new Error(`scheduler ${reason}`));
@@ -348,17 +415,23 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       for (const [index, pending] of retries) {
         log.warn({ schedule: plan[index]!.entry.cron, runId: pending.retry.runId, sources: pending.retry.sources }, 'the retry of a failed run is dropped with the configuration it was planned under: the schedule fires again at its next time');
       }
+      for (const [index, pending] of reportRetries) {
+        const entry = config.reports[index]!;
+        log.warn({ report: entry.kind, schedule: entry.cron, period: pending.period, retry: pending.attempt }, 'the retry of a failed report send is dropped with the configuration it was planned under: the report fires again at its next time');
+      }
       await halt();
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };
 
-  /** Takes no more firings: the cron tasks, the retries and the gap timers let go. At once: `fire` looks at `stopping` first. */
+  /** Takes no more firings: the cron tasks, the retries (of runs and of reports) and the gap timers let go. At once: `fire` looks at `stopping` first. */
   async function halt(): Promise<void> {
     if (stopping) return;
     stopping = true;
     for (const pending of retries.values()) timers.clear(pending.handle);
     retries.clear();
+    for (const pending of reportRetries.values()) timers.clear(pending.handle);
+    reportRetries.clear();
     for (const handle of gapTimers) timers.clear(handle);
     gapTimers.clear();
     for (const task of tasks) await task.destroy();
@@ -396,8 +469,9 @@ export interface MissedFiringsOptions {
 }
 
 /**
- * How many firings of a period may leave a place unreached before the starts stop making it up:
- * the firing and two made up. A report whose making or sending kills the process (memory
+ * How many firings of a period may leave a place unreached before neither the starts nor the
+ * retries of a failed send (`retries.reportRetries`) fire it again: the firing and two more,
+ * made up at a start or retried while the scheduler runs. A report whose making or sending kills the process (memory
  * running out drawing the charts) would otherwise kill every start until the next period.
  */
 export const MAKE_UP_FIRINGS = 3;

@@ -477,7 +477,7 @@ describe('scheduled reports (issue 15)', () => {
     const retired =
       'the webhook is a Microsoft Teams Office 365 connector (webhook.office.com), which Microsoft retired (its retirement completed on 22 May 2026): ' +
       'a message posted there never reaches the channel; in Teams, create a Workflows webhook ("Post to a channel when a webhook request is received") and use its URL';
-    expect(result.outcomes.find((o) => o.channel === 'webhook')).toEqual({ channel: 'webhook', status: 'failed', attempts: 1, error: retired });
+    expect(result.outcomes.find((o) => o.channel === 'webhook')).toEqual({ channel: 'webhook', status: 'failed', attempts: 1, error: retired, permanent: true });
     // Not tried again 30 seconds later: it takes nothing, then or now.
     expect(sleeps).toEqual([]);
     expect((await deliveries()).filter((d) => d.channel === 'webhook')).toEqual([{ kind: 'weekly', period: '2024-W10', channel: 'webhook', status: 'failed', attempts: 1, error: retired }]);

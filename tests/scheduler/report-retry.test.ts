@@ -1,0 +1,240 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { refreshMetrics } from '../../metrics/refresh.ts';
+import { deliverReport, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
+import { startScheduler, type Scheduler } from '../../scheduler/scheduler.ts';
+import { runTransforms } from '../../transforms/runner.ts';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
+import { heldTimers, type HeldTimer } from '../support/held-timers.ts';
+import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
+import { CONFIG, landShop } from '../metrics/support/shop.ts';
+
+/**
+ * A scheduled report whose send failed (a webhook answering 503 at the firing and at its retry
+ * 30 s later, an SMTP relay down for a few minutes) is fired again while `verite schedule` runs,
+ * `retries.reportRetryMinutes` later, for the same period and only the places not reached; on
+ * timers the test fires itself. The hand-made shop (tests/metrics/support/shop.ts) has 2024-W10
+ * as its last complete week on Tuesday 12 March 2024; the weekly report fires on Tuesdays at
+ * 06:00 (UTC, the shop's zone). It last went out on 5 March (2024-W09), and the scheduler starts
+ * at 09:00 on the 12th: the 06:00 firing is fired at start (`scheduleCatchUp`), which is the
+ * firing whose send fails.
+ */
+
+const NOW = '2024-03-12T09:00:00Z';
+let wh: Warehouse;
+let dir: string;
+let hook: LocalWebhook<{ text: string }>;
+/** The statuses the webhook answers, in order; 200 once they are used up. */
+let answers: number[] = [];
+/** How many posts the webhook was sent, whatever it answered. */
+let hookPosts = 0;
+let smtp: SMTPServer;
+let smtpUrl: string;
+const mails: string[][] = [];
+
+beforeAll(async () => {
+  wh = await createTestDatabase('report_retry');
+  await landShop(wh.pool);
+  const now = new Date(NOW);
+  const config = configSchema.parse({ ...CONFIG });
+  const silent = createLogger({ write: () => undefined }, 'silent');
+  expect((await runTransforms(wh, config, { now })).status).toBe('succeeded');
+  expect((await refreshMetrics(wh, config, silent, { now })).error).toBeUndefined();
+  dir = await mkdtemp(path.join(tmpdir(), 'verite-report-retry-'));
+  hook = await startWebhook({ answer: () => (hookPosts++, answers.shift() ?? 200) });
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        mails.push(session.envelope.rcptTo.map((r) => r.address));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await hook?.close();
+  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await wh?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await wh.pool.query('delete from ops.report_deliveries');
+  // The week before went out on its time: the firing of 12 March 06:00 is the one missed.
+  await wh.pool.query(
+    `insert into ops.report_deliveries (kind, period, file, channel, status, attempts, scheduled_for, finished_at) values ('weekly', '2024-W09', 'w.html', 'file', 'delivered', 1, '2024-03-05T06:00:00Z', '2024-03-05T06:00:09Z')`,
+  );
+  hook.received.length = 0;
+  answers = [];
+  hookPosts = 0;
+  mails.length = 0;
+});
+
+const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
+const env = () => ({ REPORT_SMTP_URL: smtpUrl });
+const deliveries = async () =>
+  (await wh.pool.query(`select period, channel, status, attempts from ops.report_deliveries where period <> '2024-W09' order by id`)).rows as { period: string; channel: string; status: string; attempts: number }[];
+const periodOf = (text: string) => /^\*Weekly business review (\S+)\*/.exec(text)?.[1];
+const outcomes = (r: ReportDeliveryResult) => r.outcomes.map((o) => `${o.channel} ${o.status}`);
+
+/**
+ * The scheduler started at {@link NOW} with the weekly report sending to `to`, on held timers:
+ * `next()` resolves with the next report firing's result (after its retry, if any, was planned).
+ */
+function start(to: Record<string, unknown>, retries: Record<string, unknown> = {}, moreEnv: Record<string, string> = {}) {
+  const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, retries, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'info');
+  const { timers, held } = heldTimers();
+  const waiting: ((r: ReportDeliveryResult) => void)[] = [];
+  const done: ReportDeliveryResult[] = [];
+  const scheduler: Scheduler = startScheduler({
+    warehouse: wh, config, log, steps: [], resolve: () => [], timers,
+    now: () => new Date(NOW),
+    onReport: (r) => {
+      done.push(r);
+      waiting.shift()?.(r);
+    },
+    reportDelivery: { sleep: async () => undefined, env: { ...env(), ...moreEnv } },
+  });
+  let seen = 0;
+  const next = () => {
+    const i = seen++;
+    return i < done.length ? Promise.resolve(done[i]!) : new Promise<ReportDeliveryResult>((resolve) => waiting.push(resolve));
+  };
+  /** The report retries planned, pending or not: the timers of `reportRetryMinutes`. */
+  const retryTimers = (minutes = 30): HeldTimer[] => held.filter((t) => t.ms === minutes * 60_000);
+  const said = (msg: string) => lines.filter((l) => l.msg === msg);
+  return { scheduler, config, next, retryTimers, said };
+}
+
+describe('a scheduled report whose send failed, while the scheduler runs', () => {
+  it('is fired again reportRetryMinutes later for the same period, and sent only where it did not go', async () => {
+    // The webhook is down at 06:00 and 30 s later; the e-mail goes out.
+    answers = [503, 503];
+    const { scheduler, next, retryTimers, said } = start({ webhook: hook.url, email }, { reportRetryMinutes: 45 });
+    try {
+      const first = await next();
+      expect([first.period, outcomes(first)]).toEqual(['2024-W10', ['file delivered', 'webhook failed', 'email delivered']]);
+      const [timer] = retryTimers(45);
+      expect(retryTimers(45)).toHaveLength(1);
+      expect(timer!.cleared).toBe(false);
+      expect(said('scheduled report send failed; firing it again later').map((l) => [l.report, l.period, l.channels, l.retry, l.of, l.inMinutes])).toEqual([['weekly', '2024-W10', ['webhook'], 1, 2, 45]]);
+
+      // 45 minutes later the webhook is back.
+      timer!.fire();
+      const second = await next();
+      expect([second.period, outcomes(second)]).toEqual(['2024-W10', ['file delivered', 'webhook delivered', 'email skipped']]);
+      expect(await deliveries()).toEqual([
+        { period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 },
+        { period: '2024-W10', channel: 'webhook', status: 'failed', attempts: 2 },
+        { period: '2024-W10', channel: 'email', status: 'delivered', attempts: 1 },
+        { period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 },
+        { period: '2024-W10', channel: 'webhook', status: 'delivered', attempts: 1 },
+      ]);
+      // Two 503s, then the week's one message; one e-mail, not two.
+      expect(hookPosts).toBe(3);
+      expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
+      expect(mails).toEqual([['owner@shop.test']]);
+      // Every place reached: no further retry.
+      expect(retryTimers(45)).toHaveLength(1);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it('with reportRetries 1 and a webhook that stays down: one retry, then a warning and no timer', async () => {
+    answers = Array(4).fill(503);
+    const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, { reportRetries: 1 });
+    try {
+      expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed']);
+      expect(retryTimers()).toHaveLength(1);
+      retryTimers()[0]!.fire();
+      const again = await next();
+      expect([again.period, outcomes(again)]).toEqual(['2024-W10', ['file delivered', 'webhook failed']]);
+      expect(retryTimers()).toHaveLength(1);
+      expect(said('scheduled report send failed; firing it again later').map((l) => [l.retry, l.of])).toEqual([[1, 1]]);
+      expect(said('scheduled report send failed again; no retry left while the scheduler runs').map((l) => [l.level, l.period, l.channels, l.retries])).toEqual([[40, '2024-W10', ['webhook'], 1]]);
+      // Two firings, each a post and its 30-s retry.
+      expect(hookPosts).toBe(4);
+      expect((await deliveries()).filter((r) => r.channel === 'webhook').map((r) => r.status)).toEqual(['failed', 'failed']);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it('is not fired again past three firings of the period, its retries and the firings made up at start together', async () => {
+    answers = Array(6).fill(503);
+    const top = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to: { webhook: hook.url } }] });
+    // The 06:00 firing and the one made up at a start that day both failed: a third start makes the last firing.
+    for (const now of ['2024-03-12T06:00:00Z', '2024-03-12T08:00:00Z']) {
+      const r = await deliverReport({ warehouse: wh, config: top, log: createLogger({ write: () => undefined }, 'silent'), entry: top.reports[0]!, now: new Date(now), env: env(), sleep: async () => undefined });
+      expect(outcomes(r)).toEqual(['file delivered', 'webhook failed']);
+    }
+    const { scheduler, next, retryTimers, said } = start({ webhook: hook.url });
+    try {
+      const third = await next();
+      expect([third.period, outcomes(third)]).toEqual(['2024-W10', ['file delivered', 'webhook failed']]);
+      expect(retryTimers()).toEqual([]);
+      expect(said('a report did not reach every place it sends to after 3 firings of its period: not fired again (the next period goes out at its time)').map((l) => [l.period, l.firings])).toEqual([['2024-W10', 3]]);
+      expect(hookPosts).toBe(6);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it('is not fired again for a retired webhook, which takes nothing however often it is tried', async () => {
+    const teams = 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner-secret';
+    const { scheduler, next, retryTimers, said } = start({ webhookEnv: 'TEAMS_HOOK', email }, {}, { TEAMS_HOOK: teams });
+    try {
+      expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed', 'email delivered']);
+      expect(retryTimers()).toEqual([]);
+      expect(said('scheduled report send failed; firing it again later')).toEqual([]);
+      expect(mails).toEqual([['owner@shop.test']]);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it('a pending retry is dropped when the scheduler stops, or is retired by a reload', async () => {
+    for (const how of ['stop', 'retire'] as const) {
+      answers = [503, 503];
+      hookPosts = 0;
+      await wh.pool.query(`delete from ops.report_deliveries where period <> '2024-W09'`);
+      const { scheduler, next, retryTimers, said } = start({ webhook: hook.url });
+      try {
+        expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed']);
+        expect(retryTimers().map((t) => t.cleared)).toEqual([false]);
+        await (how === 'stop' ? scheduler.stop() : scheduler.retire());
+        expect(retryTimers().map((t) => t.cleared), how).toEqual([true]);
+        const dropped = how === 'stop'
+          ? 'the retry of a failed report send is dropped as the scheduler stops: its next start makes it up (scheduleCatchUp)'
+          : 'the retry of a failed report send is dropped with the configuration it was planned under: the report fires again at its next time';
+        expect(said(dropped).map((l) => [l.period, l.retry]), how).toEqual([['2024-W10', 1]]);
+        expect(hookPosts).toBe(2);
+      } finally {
+        await scheduler.stop();
+      }
+    }
+  });
+
+  it('takes reportRetries from 0 to 2 and reportRetryMinutes up to a day, both defaulting beside the run retries', () => {
+    expect(configSchema.parse({}).retries).toMatchObject({ runRetries: 2, runRetryMinutes: 30, reportRetries: 2, reportRetryMinutes: 30 });
+    expect(configSchema.safeParse({ retries: { reportRetries: 3 } }).success).toBe(false);
+    expect(configSchema.safeParse({ retries: { reportRetryMinutes: 0 } }).success).toBe(false);
+    expect(configSchema.safeParse({ retries: { reportRetryMinutes: 24 * 60 + 1 } }).success).toBe(false);
+    expect(configSchema.parse({ retries: { reportRetries: 0, reportRetryMinutes: 24 * 60 } }).retries).toMatchObject({ reportRetries: 0, reportRetryMinutes: 24 * 60 });
+  });
+});
