@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -15,6 +13,7 @@ import { createTestDatabase } from '../support/database.ts';
 import { spawnScript, waitFor } from '../support/spawn-script.ts';
 import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
 import { CONFIG, landShop } from '../metrics/support/shop.ts';
+import { startRelay, type TestRelay } from '../support/smtp.ts';
 
 /**
  * A scheduled report firing that did not reach every place it sends to: the process died after
@@ -36,10 +35,8 @@ let hook: LocalWebhook<{ text: string }>;
 let answers: number[] = [];
 /** How many posts the webhook was sent, whatever it answered. */
 let hookPosts = 0;
-let smtp: SMTPServer;
-let smtpUrl: string;
+let relay: TestRelay;
 let smtpRefuses = false;
-const mails: string[][] = [];
 
 beforeAll(async () => {
   wh = await createTestDatabase('unfinished_delivery');
@@ -50,29 +47,11 @@ beforeAll(async () => {
   expect((await refreshMetrics(wh, config, silent, { now })).error).toBeUndefined();
   dir = await mkdtemp(path.join(tmpdir(), 'verite-unfinished-'));
   hook = await startWebhook({ answer: () => (hookPosts++, answers.shift() ?? 200) });
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onMailFrom(_address, _session, callback) {
-      // A relay that is down for a while: it takes the connection and refuses the message.
-      if (smtpRefuses) return callback(Object.assign(new Error('mail system unavailable, try later'), { responseCode: 451 }));
-      callback();
-    },
-    onData(stream, session, callback) {
-      stream.on('data', () => undefined);
-      stream.on('end', () => {
-        mails.push(session.envelope.rcptTo.map((r) => r.address));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+  relay = await startRelay({ refuses: () => smtpRefuses });
 });
 afterAll(async () => {
   await hook?.close();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await relay?.close();
   await wh?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -82,11 +61,11 @@ beforeEach(async () => {
   answers = [];
   hookPosts = 0;
   smtpRefuses = false;
-  mails.length = 0;
+  relay.mails.length = 0;
 });
 
 const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
-const env = () => ({ REPORT_SMTP_URL: smtpUrl });
+const env = () => ({ REPORT_SMTP_URL: relay.url });
 const topWith = (to: Record<string, unknown>) => ({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
 const deliveries = async () =>
   (await wh.pool.query(`select period, channel, status, attempts from ops.report_deliveries order by id`)).rows as { period: string; channel: string; status: string; attempts: number }[];
@@ -170,7 +149,7 @@ describe('a report firing that did not reach every place', () => {
     const { caught, reports } = await startAt(RESTART, top);
     expect(caught.map((c) => [c.kind, c.missed.toISOString(), c.unfinished])).toEqual([['report', '2024-03-12T06:00:00.000Z', { period: '2024-W10', channels: ['email'] }]]);
     expect(reports.map((r) => [r.period, outcomes(r)])).toEqual([['2024-W10', ['file delivered', 'webhook skipped', 'email delivered']]]);
-    expect(mails).toEqual([['owner@shop.test']]);
+    expect(relay.mails).toEqual([['owner@shop.test']]);
     expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
     expect(await missedFirings(wh, config, new Date('2024-03-16T09:00:00Z'), { env: env() })).toEqual([]);
   });
@@ -188,7 +167,7 @@ describe('a report firing that did not reach every place', () => {
     const changed = topWith({ webhook: `${hook.url}/rotated`, email: { ...email, to: ['owner@shop.test', 'finance@shop.test'] } });
     const { caught, reports } = await startAt(RESTART, changed);
     expect([caught, reports]).toEqual([[], []]);
-    expect([hook.received.length, mails.length]).toEqual([1, 1]);
+    expect([hook.received.length, relay.mails.length]).toEqual([1, 1]);
   });
 
   it('is made up at two starts at most: a place three firings of the period did not reach is left to the next period', async () => {

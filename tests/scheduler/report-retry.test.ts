@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -15,6 +13,7 @@ import { createTestDatabase } from '../support/database.ts';
 import { heldTimers, type HeldTimer } from '../support/held-timers.ts';
 import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
 import { CONFIG, landShop } from '../metrics/support/shop.ts';
+import { startRelay, type TestRelay } from '../support/smtp.ts';
 
 /**
  * A scheduled report whose send failed (a webhook answering 503 at the firing and at its retry
@@ -35,9 +34,7 @@ let hook: LocalWebhook<{ text: string }>;
 let answers: number[] = [];
 /** How many posts the webhook was sent, whatever it answered. */
 let hookPosts = 0;
-let smtp: SMTPServer;
-let smtpUrl: string;
-const mails: string[][] = [];
+let relay: TestRelay;
 
 beforeAll(async () => {
   wh = await createTestDatabase('report_retry');
@@ -49,24 +46,11 @@ beforeAll(async () => {
   expect((await refreshMetrics(wh, config, silent, { now })).error).toBeUndefined();
   dir = await mkdtemp(path.join(tmpdir(), 'verite-report-retry-'));
   hook = await startWebhook({ answer: () => (hookPosts++, answers.shift() ?? 200) });
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      stream.on('data', () => undefined);
-      stream.on('end', () => {
-        mails.push(session.envelope.rcptTo.map((r) => r.address));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+  relay = await startRelay();
 });
 afterAll(async () => {
   await hook?.close();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await relay?.close();
   await wh?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -79,11 +63,11 @@ beforeEach(async () => {
   hook.received.length = 0;
   answers = [];
   hookPosts = 0;
-  mails.length = 0;
+  relay.mails.length = 0;
 });
 
 const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
-const env = () => ({ REPORT_SMTP_URL: smtpUrl });
+const env = () => ({ REPORT_SMTP_URL: relay.url });
 const deliveries = async () =>
   (await wh.pool.query(`select period, channel, status, attempts from ops.report_deliveries where period <> '2024-W09' order by id`)).rows as { period: string; channel: string; status: string; attempts: number }[];
 const periodOf = (text: string) => /^\*Weekly business review (\S+)\*/.exec(text)?.[1];
@@ -147,7 +131,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       // Two 503s, then the week's one message; one e-mail, not two.
       expect(hookPosts).toBe(3);
       expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
-      expect(mails).toEqual([['owner@shop.test']]);
+      expect(relay.mails).toEqual([['owner@shop.test']]);
       // Every place reached: no further retry.
       expect(retryTimers(45)).toHaveLength(1);
     } finally {
@@ -202,7 +186,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed', 'email delivered']);
       expect(retryTimers()).toEqual([]);
       expect(said('scheduled report send failed; firing it again later')).toEqual([]);
-      expect(mails).toEqual([['owner@shop.test']]);
+      expect(relay.mails).toEqual([['owner@shop.test']]);
     } finally {
       await scheduler.stop();
     }
