@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { loadConfig } from '../config/load.ts';
-import type { VeriteConfig } from '../config/schema.ts';
+import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, isPermanent } from '../lib/errors.ts';
 import { systemTimers, type Timers } from '../lib/timers.ts';
 import { nextGapFiring, wallClock } from './dst-gap.ts';
@@ -260,12 +260,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     try {
       const found = await unreachedPlaces(warehouse.db, entry.kind);
       if (found?.period === period) {
-        const left = entryPlaces(entry, options.reportDelivery?.env ?? process.env).filter((p) => channels.includes(p.split(' ')[0] as 'webhook' | 'email') && found.places.has(p));
-        if (left.length && left.every((p) => found.places.get(p)! >= MAKE_UP_FIRINGS)) {
-          log.warn(
-            { ...what, firings: Math.max(...left.map((p) => found.places.get(p)!)) },
-            `a report did not reach every place it sends to after ${MAKE_UP_FIRINGS} firings of its period: not fired again (the next period goes out at its time)`,
-          );
+        const { due, spent } = placesLeft(entry, found, options.reportDelivery?.env ?? process.env, channels);
+        if (!due.length && spent.length) {
+          log.warn({ ...what, firings: firingsOf(found, spent) }, spentMessage('not fired again'));
           return;
         }
       }
@@ -476,6 +473,27 @@ export interface MissedFiringsOptions {
  */
 export const MAKE_UP_FIRINGS = 3;
 
+/** The channels of places (`webhook …`, `email …`), each once. */
+function channelsOf(places: readonly string[]): ('webhook' | 'email')[] {
+  return [...new Set(places.map((p) => p.split(' ')[0] as 'webhook' | 'email'))];
+}
+
+/**
+ * The places of `entry` (of `channels` only, when given) that no firing of `found`'s period
+ * reached: those a firing may still be made for, and those {@link MAKE_UP_FIRINGS} firings of the
+ * period were already to reach.
+ */
+function placesLeft(entry: ReportEntry, found: UnreachedPlaces, env: NodeJS.ProcessEnv, channels?: readonly string[]): { due: string[]; spent: string[] } {
+  const left = entryPlaces(entry, env).filter((p) => found.places.has(p) && (!channels || channels.includes(channelsOf([p])[0]!)));
+  return { due: left.filter((p) => found.places.get(p)! < MAKE_UP_FIRINGS), spent: left.filter((p) => found.places.get(p)! >= MAKE_UP_FIRINGS) };
+}
+
+/** The most firings of the period among `places`. */
+const firingsOf = (found: UnreachedPlaces, places: readonly string[]) => Math.max(...places.map((p) => found.places.get(p)!));
+
+/** The warning for a period given up on at a place, ending with what is not done (`not made up again`). */
+const spentMessage = (notDone: string) => `a report did not reach every place it sends to after ${MAKE_UP_FIRINGS} firings of its period: ${notDone} (the next period goes out at its time)`;
+
 /** The longest timer set for a daylight-saving gap (setTimeout holds at most 24.8 days). */
 const GAP_TIMER_MAX_MS = 20 * 86_400_000;
 
@@ -532,16 +550,11 @@ export async function missedFirings(
     if (!unreached.has(entry.kind)) unreached.set(entry.kind, await unreachedPlaces(warehouse.db, entry.kind));
     const found = unreached.get(entry.kind);
     if (!found) continue;
-    const left = entryPlaces(entry, options.env ?? process.env).filter((p) => found.places.has(p));
-    const due = left.filter((p) => found.places.get(p)! < MAKE_UP_FIRINGS);
-    const channelsOf = (places: string[]) => [...new Set(places.map((p) => p.split(' ')[0] as 'webhook' | 'email'))];
-    const spent = left.filter((p) => !due.includes(p) && !warned.has(p));
+    const { due, spent: given } = placesLeft(entry, found, options.env ?? process.env);
+    const spent = given.filter((p) => !warned.has(p));
     if (spent.length && options.log) {
       for (const p of spent) warned.add(p);
-      options.log.warn(
-        { report: entry.kind, period: found.period, channels: channelsOf(spent), firings: Math.max(...spent.map((p) => found.places.get(p)!)) },
-        `a report did not reach every place it sends to after ${MAKE_UP_FIRINGS} firings of its period: not made up again (the next period goes out at its time)`,
-      );
+      options.log.warn({ report: entry.kind, period: found.period, channels: channelsOf(spent), firings: firingsOf(found, spent) }, spentMessage('not made up again'));
     }
     if (due.length) out.push({ kind: 'report', index, cron: entry.cron, missed: found.firing, lastFiring: last, unfinished: { period: found.period, channels: channelsOf(due) } });
   }
