@@ -99,6 +99,9 @@ export function deliveryTarget(entry: ReportEntry, channel: 'webhook' | 'email',
 /** A place a report is sent to, as `ops.report_deliveries` names it: the channel and its {@link deliveryTarget}. */
 export const placeOf = (channel: string, target: string): string => `${channel} ${target}`;
 
+/** The channel of a place {@link placeOf} named. */
+export const channelOfPlace = (place: string): 'webhook' | 'email' => place.slice(0, place.indexOf(' ')) as 'webhook' | 'email';
+
 /** The places a report entry sends to (its webhook, its e-mail), as {@link placeOf} names them; none for a page alone. */
 export function entryPlaces(entry: ReportEntry, env: NodeJS.ProcessEnv): string[] {
   const channels: ('webhook' | 'email')[] = [];

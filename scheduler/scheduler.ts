@@ -13,7 +13,7 @@ import { resolveSources, type ResolvedSource, type RunResult } from '../pipeline
 import type { PostLoadStep } from '../pipeline/steps.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { alertRuleProblems } from '../metrics/alert-rules.ts';
-import { deliverReport, entryPlaces, unreachedPlaces, type ReportDeliveryOptions, type ReportDeliveryResult, type UnreachedPlaces } from './report-delivery.ts';
+import { channelOfPlace, deliverReport, entryPlaces, unreachedPlaces, type ReportDeliveryOptions, type ReportDeliveryResult, type UnreachedPlaces } from './report-delivery.ts';
 import { recordSkippedRun, runJob, type RunJobResult } from './run-job.ts';
 
 export interface SchedulerOptions {
@@ -473,10 +473,8 @@ export interface MissedFiringsOptions {
  */
 export const MAKE_UP_FIRINGS = 3;
 
-/** The channels of places (`webhook …`, `email …`), each once. */
-function channelsOf(places: readonly string[]): ('webhook' | 'email')[] {
-  return [...new Set(places.map((p) => p.split(' ')[0] as 'webhook' | 'email'))];
-}
+/** The channels of places, each once. */
+const channelsOf = (places: readonly string[]) => [...new Set(places.map(channelOfPlace))];
 
 /**
  * The places of `entry` (of `channels` only, when given) that no firing of `found`'s period
@@ -484,7 +482,7 @@ function channelsOf(places: readonly string[]): ('webhook' | 'email')[] {
  * period were already to reach.
  */
 function placesLeft(entry: ReportEntry, found: UnreachedPlaces, env: NodeJS.ProcessEnv, channels?: readonly string[]): { due: string[]; spent: string[] } {
-  const left = entryPlaces(entry, env).filter((p) => found.places.has(p) && (!channels || channels.includes(channelsOf([p])[0]!)));
+  const left = entryPlaces(entry, env).filter((p) => found.places.has(p) && (!channels || channels.includes(channelOfPlace(p))));
   return { due: left.filter((p) => found.places.get(p)! < MAKE_UP_FIRINGS), spent: left.filter((p) => found.places.get(p)! >= MAKE_UP_FIRINGS) };
 }
 
