@@ -5,6 +5,7 @@ import type { Warehouse } from '../../warehouse/connection.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { rawChanges } from '../../transforms/raw-changes.ts';
 import { sql } from 'kysely';
+import pg from 'pg';
 
 let wh: Warehouse;
 beforeAll(async () => {
@@ -127,5 +128,54 @@ describe('ops.raw_changes: what each landed page changed in raw', () => {
       { key: '42', removed: false },
     ]);
     expect(await read('ga4', 'traffic_daily')).toEqual([{ key: '20240401/q', removed: false }]);
+  });
+  it('re-reading a large report page joins its old and new rows reading each once, planned for the page, not for the first page of the session', async () => {
+    // One server session for the whole test, with every statement's plan sent to it (the
+    // trigger's own statements included), as the server would log them with auto_explain.
+    const single = new pg.Pool({ connectionString: wh.url, max: 1 });
+    const plans: string[] = [];
+    single.on('connect', (client) => {
+      client.on('notice', (n) => {
+        if (n.message?.includes('Query Text:')) plans.push(n.message);
+      });
+    });
+    try {
+      const setup = await single.connect();
+      await setup.query(`load 'auto_explain'`);
+      await setup.query(`set auto_explain.log_min_duration = 0`);
+      await setup.query(`set auto_explain.log_analyze = on`);
+      await setup.query(`set auto_explain.log_nested_statements = on`);
+      await setup.query(`set auto_explain.log_parameter_max_length = 0`);
+      await setup.query(`set client_min_messages = log`);
+      setup.release();
+      const page = (date: string, n: number, changed?: number) => ({
+        records: Array.from({ length: n }, (_, i) => visit(date, `s${i}`, i === changed ? '9' : '1')),
+        dates: [date.replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3')],
+      });
+      const target = (run: string) => ({ source: 'ga4', stream: traffic, runId: run, batchId: `${run}b` });
+      // A one-row page read twice: the session's first UPDATE of a raw table has one row.
+      await landPage(single, target('p1'), page('20240601', 1));
+      await landPage(single, target('p2'), page('20240601', 1));
+      // Then 2,000 rows of another date, read again with one changed.
+      await landPage(single, target('p3'), page('20240602', 2_000));
+      plans.length = 0;
+      await landPage(single, target('p4'), page('20240602', 2_000, 1_234));
+
+      // What is recorded: the one changed row, not the 1,999 whose extraction only moved.
+      expect(await changes('p4')).toEqual([['traffic_daily', '20240602/s1234', '2024-06-02', false]]);
+      expect((await wh.pool.query(`select count(*)::int as n from raw.ga4__traffic_daily where _report_date = '2024-06-02' and _batch_id = 'p4b'`)).rows[0].n).toBe(2_000);
+
+      // The change log's join for the 1,999 rows whose extraction only moved: each side read
+      // once, sorted or hashed by key. Planned for the one-row statement before it, it was a
+      // nested loop reading one side 1,999 times (about 4,000,000 pairs compared).
+      const readRows = (plan: string) => [...plan.matchAll(/Named Tuplestore Scan .*actual .*rows=(\d+)/g)].map((m) => Number(m[1]));
+      const join = plans.filter((p) => /insert into ops\.raw_changes/.test(p) && readRows(p).some((n) => n === 1_999));
+      expect(join.length, plans.filter((p) => p.includes('raw_changes')).join('\n\n')).toBe(1);
+      expect(join[0]).toMatch(/(Hash|Merge) Join/);
+      expect(join[0]).not.toMatch(/Nested Loop/);
+      expect(join[0]).not.toMatch(/loops=1999\b/);
+    } finally {
+      await single.end();
+    }
   });
 });
