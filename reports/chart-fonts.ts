@@ -275,6 +275,18 @@ async function namedFont(file: string): Promise<{ data: Uint8Array; faces: FontF
 }
 
 /**
+ * Why a file named in `reportFonts` cannot give the charts a glyph, or undefined when it can:
+ * it cannot be read, is not a TrueType, OpenType or WOFF2 font, or holds no outline face resvg
+ * draws (a bitmap-only font). What `verite check` says of each file.
+ */
+export async function namedFontProblem(file: string): Promise<string | undefined> {
+  const font = await namedFont(file);
+  if ('problem' in font) return font.problem;
+  if (font.faces.length === 0) return `${file}: holds no outline font (bitmap fonts are not drawn)`;
+  return undefined;
+}
+
+/**
  * The fallback fonts for `characters` (those DejaVu Sans lacks): every file the config names,
  * in order; then, for the characters those lack, fonts of the system's folders
  * (`systemFallback`). Each file is read once per process.

@@ -15,6 +15,7 @@ import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
 import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from '../lib/webhook-flavour.ts';
 import { localDate } from '../lib/dates.ts';
 import { periodOf } from '../reports/period.ts';
+import { namedFontProblem } from '../reports/chart-fonts.ts';
 
 /**
  * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner
@@ -25,7 +26,7 @@ import { periodOf } from '../reports/period.ts';
  */
 
 export interface DeliveryCheckOptions {
-  config: Pick<VeriteConfig, 'reports' | 'reportsDir' | 'alerts' | 'schedules' | 'reportingTimezone'>;
+  config: Pick<VeriteConfig, 'reports' | 'reportsDir' | 'alerts' | 'schedules' | 'reportingTimezone'> & { reportFonts?: readonly string[] };
   /** Where secrets are read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   /** How long the SMTP server has to answer each step (default 15 s). */
@@ -52,6 +53,8 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
   // Where the messages say the report is, when any report sends one.
   if (config.reports.some((r) => sendsMessages(r.to))) findings.push(reportsUrlFinding(config));
   findings.push(...reportTimingFindings(config));
+  // The e-mailed charts' fonts, read as the delivery reads them (only e-mail draws the charts as images).
+  if (config.reports.some((r) => r.to.email)) findings.push(...(await reportFontFindings(config.reportFonts ?? [])));
   // The same SMTP server named by several reports is asked once.
   const verified = new Map<string, Promise<CheckFinding>>();
   for (const [i, entry] of config.reports.entries()) {
@@ -70,6 +73,30 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
     findings.push(webhookFinding('heartbeat', heartbeatSetting(config), env, { noun: 'ping URL', untouched: 'not pinged: a ping tells the monitor a run succeeded' }));
   }
   return { level: worstLevel(findings), findings };
+}
+
+/**
+ * Each file of `reportFonts` can be read and is a font the charts can draw with; one that cannot
+ * is a warning, not a problem: the report is still sent, its charts looking for the characters
+ * DejaVu Sans lacks in the system's font folders only, and the delivery's warning says so then.
+ */
+async function reportFontFindings(files: readonly string[]): Promise<CheckFinding[]> {
+  const findings: CheckFinding[] = [];
+  for (const [i, file] of files.entries()) {
+    const wrong = await namedFontProblem(file);
+    if (!wrong) {
+      findings.push(ok(`reportFonts[${i}]: ${file}: a font the e-mailed charts draw with`));
+      continue;
+    }
+    // A relative path is read from the folder verite runs in, which a service may set apart.
+    const relative = path.isAbsolute(file) ? '' : ` (a relative path is read from the folder verite runs in, ${process.cwd()})`;
+    findings.push(
+      warning(
+        `reportFonts[${i}]: ${wrong}${relative}: the e-mailed charts will look for the characters DejaVu Sans lacks in the system's font folders only`,
+      ),
+    );
+  }
+  return findings;
 }
 
 /** The reports folder exists and may be written, or its nearest existing folder may (the report makes the rest). */

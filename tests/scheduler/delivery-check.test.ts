@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { checkDelivery, deliversAnything, reportTimingFindings } from '../../scheduler/delivery-check.ts';
 import { runCli } from '../support/cli.ts';
+import { GARUDA, requireTestFonts } from '../support/font-files.ts';
 
 /**
  * `verite check` looks at where reports and alerts go without sending anything: the SMTP server
@@ -202,6 +203,41 @@ describe('the delivery check', () => {
     expect(written.findings.some((f) => f.message.includes('reportsUrl'))).toBe(false);
   });
 
+  it("reads each reportFonts file when a report is e-mailed: a font is fine, a missing file, a text file or a bitmap font is a warning", async () => {
+    requireTestFonts();
+    const text = join(dir, 'not-a-font.ttf');
+    writeFileSync(text, 'this is a text file\n');
+    const missing = join(dir, 'gone', 'NotoSansThai-Regular.ttf');
+    // A TrueType table directory holding only a bitmap strike (EBLC/EBDT, no glyf or CFF outlines).
+    const bitmap = join(dir, 'bitmap.ttf');
+    writeFileSync(bitmap, bitmapOnlyFont());
+    const files = [GARUDA, missing, text, bitmap, 'fonts/Relative.ttf'];
+    const fallbackNote = ": the e-mailed charts will look for the characters DejaVu Sans lacks in the system's font folders only";
+    const result = await checkDelivery({
+      config: config([{ cron: '0 7 * * 1', kind: 'weekly', to: { email: email('SMTP_URL') } }], { reportFonts: files }),
+      env: { SMTP_URL: smtpUrl(USER, PASSWORD) },
+    });
+    const fonts = result.findings.filter((f) => f.message.startsWith('reportFonts'));
+    expect(fonts).toEqual([
+      { level: 'ok', message: `reportFonts[0]: ${GARUDA}: a font the e-mailed charts draw with` },
+      { level: 'warning', message: `reportFonts[1]: ${missing}: ENOENT: no such file or directory, open '${missing}'${fallbackNote}` },
+      { level: 'warning', message: `reportFonts[2]: ${text}: not a TrueType, OpenType or WOFF2 font${fallbackNote}` },
+      { level: 'warning', message: `reportFonts[3]: ${bitmap}: holds no outline font (bitmap fonts are not drawn)${fallbackNote}` },
+      {
+        level: 'warning',
+        message: `reportFonts[4]: fonts/Relative.ttf: ENOENT: no such file or directory, open 'fonts/Relative.ttf' (a relative path is read from the folder verite runs in, ${process.cwd()})${fallbackNote}`,
+      },
+    ]);
+    // A warning, not a problem: the report is still sent.
+    expect(result.level).toBe('warning');
+    // No report e-mailed, no chart drawn as an image: the files are not read.
+    const webhookOnly = await checkDelivery({
+      config: config([{ cron: '0 7 * * 1', kind: 'weekly', to: { webhookEnv: 'HOOK' } }], { reportFonts: files }),
+      env: { HOOK: 'https://hooks.slack.com/services/T000/B000/XXXX' },
+    });
+    expect(webhookOnly.findings.filter((f) => f.message.startsWith('reportFonts'))).toEqual([]);
+  });
+
   it('refuses a reports folder that is a file', async () => {
     const file = join(dir, 'not-a-folder');
     writeFileSync(file, 'x');
@@ -269,3 +305,41 @@ describe('the delivery check', () => {
     expect(good.stdout).toContain('The delivery of reports and alerts is ready.');
   });
 });
+
+/**
+ * A font file with a TrueType table directory whose only glyph data is a bitmap strike: `head`,
+ * `maxp`, `cmap` (format 4, mapping A to glyph 1) and `EBLC`/`EBDT`, no `glyf` or `CFF `. The
+ * tables' contents are the least a reader needs; their checksums are not checked by readers.
+ */
+function bitmapOnlyFont(): Buffer {
+  const u16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
+  const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; };
+  const head = Buffer.alloc(54);
+  head.writeUInt32BE(0x00010000, 0); // version
+  head.writeUInt32BE(0x5f0f3cf5, 12); // magic number
+  head.writeUInt16BE(1000, 18); // units per em
+  const maxp = Buffer.concat([u32(0x00005000), u16(2)]); // version 0.5, 2 glyphs
+  // cmap: one subtable (3,1) of format 4 with the segments A–A and the final 0xFFFF.
+  const segments = [[0x41, 0x41, -0x40], [0xffff, 0xffff, 1]];
+  const format4 = Buffer.concat([
+    u16(4), u16(16 + segments.length * 8), u16(0), u16(segments.length * 2), u16(4), u16(1), u16(0),
+    ...segments.map(([, end]) => u16(end!)), u16(0),
+    ...segments.map(([start]) => u16(start!)),
+    ...segments.map(([, , delta]) => u16(delta! & 0xffff)),
+    ...segments.map(() => u16(0)),
+  ]);
+  const cmap = Buffer.concat([u16(0), u16(1), u16(3), u16(1), u32(12), format4]);
+  const eblc = Buffer.concat([u32(0x00020000), u32(0)]); // version 2.0, no strikes
+  const ebdt = u32(0x00020000);
+  const tables: [string, Buffer][] = [['EBDT', ebdt], ['EBLC', eblc], ['cmap', cmap], ['head', head], ['maxp', maxp]];
+  const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
+  let offset = 12 + tables.length * 16;
+  const records: Buffer[] = [];
+  const bodies: Buffer[] = [];
+  for (const [tag, data] of tables) {
+    records.push(Buffer.concat([Buffer.from(tag, 'latin1'), u32(0), u32(offset), u32(data.length)]));
+    bodies.push(pad(data));
+    offset += pad(data).length;
+  }
+  return Buffer.concat([u32(0x00010000), u16(tables.length), u16(64), u16(2), u16(16), ...records, ...bodies]);
+}
