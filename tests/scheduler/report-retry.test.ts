@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskContext, TaskFn } from 'node-cron';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
@@ -14,6 +15,23 @@ import { heldTimers, type HeldTimer } from '../support/held-timers.ts';
 import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
 import { CONFIG, landShop } from '../metrics/support/shop.ts';
 import { startRelay, type TestRelay } from '../support/smtp.ts';
+
+/**
+ * The cron tasks the scheduler armed, by expression (the latest scheduler's): a test fires an
+ * entry's cron itself, as node-cron would at its time, instead of waiting for the clock.
+ */
+const cronTasks = vi.hoisted(() => new Map<string, TaskFn>());
+vi.mock('node-cron', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node-cron')>();
+  const schedule: typeof real.schedule = (expression, func, options) => {
+    if (typeof func === 'function') cronTasks.set(expression, func);
+    return real.schedule(expression, func, options);
+  };
+  return { ...real, schedule, default: { ...real.default, schedule } };
+});
+
+/** Fires the cron task of `expression` as node-cron does at `at`. */
+const fireCron = (expression: string, at: string) => void cronTasks.get(expression)!({ date: new Date(at) } as TaskContext);
 
 /**
  * A scheduled report whose send failed (a webhook answering 503 at the firing and at its retry
@@ -76,9 +94,11 @@ const outcomes = (r: ReportDeliveryResult) => r.outcomes.map((o) => `${o.channel
 /**
  * The scheduler started at {@link NOW} with the weekly report sending to `to`, on held timers:
  * `next()` resolves with the next report firing's result (after its retry, if any, was planned).
+ * `at` gives the report another cron expression (default Tuesdays at 06:00) and a clock that
+ * moves (default {@link NOW}).
  */
-function start(to: Record<string, unknown>, retries: Record<string, unknown> = {}, moreEnv: Record<string, string> = {}) {
-  const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, retries, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
+function start(to: Record<string, unknown>, retries: Record<string, unknown> = {}, moreEnv: Record<string, string> = {}, at: { cron?: string; now?: () => Date } = {}) {
+  const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, retries, reports: [{ cron: at.cron ?? '0 6 * * 2', kind: 'weekly', to }] });
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'info');
   const { timers, held } = heldTimers();
@@ -86,7 +106,7 @@ function start(to: Record<string, unknown>, retries: Record<string, unknown> = {
   const done: ReportDeliveryResult[] = [];
   const scheduler: Scheduler = startScheduler({
     warehouse: wh, config, log, steps: [], resolve: () => [], timers,
-    now: () => new Date(NOW),
+    now: at.now ?? (() => new Date(NOW)),
     onReport: (r) => {
       done.push(r);
       waiting.shift()?.(r);
@@ -211,6 +231,45 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       } finally {
         await scheduler.stop();
       }
+    }
+  });
+
+  it("drops a pending retry when the entry's own cron fires first, which sends the period where it did not go", async () => {
+    // The weekly review on a daily cron (06:00 UTC). Made at start (09:00 on Tuesday 12 March)
+    // for 2024-W10, its webhook answers 503 to the post and to its 30-s retry: the retry is
+    // planned a day later, Wednesday 09:00. The cron fires at 06:00 on Wednesday, first; the last
+    // complete week is still 2024-W10, and that firing sends it to the webhook.
+    answers = [503, 503];
+    let clock = new Date(NOW);
+    const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, { reportRetryMinutes: 24 * 60 }, {}, { cron: '0 6 * * *', now: () => clock });
+    try {
+      const first = await next();
+      expect([first.period, outcomes(first)]).toEqual(['2024-W10', ['file delivered', 'webhook failed']]);
+      expect(retryTimers(24 * 60).map((t) => t.cleared)).toEqual([false]);
+
+      clock = new Date('2024-03-13T06:00:00Z');
+      fireCron('0 6 * * *', '2024-03-13T06:00:00Z');
+      const second = await next();
+      expect([second.period, outcomes(second)]).toEqual(['2024-W10', ['file delivered', 'webhook delivered']]);
+      expect(said('the retry of a failed report send is dropped: the report schedule fired first').map((l) => [l.level, l.report, l.schedule, l.period])).toEqual([[30, 'weekly', '0 6 * * *', '2024-W10']]);
+      expect(retryTimers(24 * 60).map((t) => t.cleared)).toEqual([true]);
+
+      // Wednesday 09:00, the dropped retry's time: every timer not cleared goes off; then the firings end.
+      clock = new Date('2024-03-13T09:00:00Z');
+      for (const t of retryTimers(24 * 60)) if (!t.cleared) t.fire();
+      await scheduler.stop();
+      // The firing at start and the cron's, no third: two 503s, then the week's one message.
+      expect(said('report schedule fired')).toHaveLength(2);
+      expect(hookPosts).toBe(3);
+      expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
+      expect(await deliveries()).toEqual([
+        { period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 },
+        { period: '2024-W10', channel: 'webhook', status: 'failed', attempts: 2 },
+        { period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 },
+        { period: '2024-W10', channel: 'webhook', status: 'delivered', attempts: 1 },
+      ]);
+    } finally {
+      await scheduler.stop();
     }
   });
 
