@@ -49,12 +49,17 @@ export interface DeliveryOutcome {
   channel: DeliveryChannel;
   /**
    * `skipped`: the period's report had already reached that place (sent by another scheduler, or
-   * by an earlier firing): not sent again, and not recorded again.
+   * by an earlier firing), or the place refused its last send of the period for good (then
+   * `permanent`, with that send's `error`): not sent again, and not recorded again.
    */
   status: 'delivered' | 'failed' | 'skipped';
   attempts: number;
   error: string | null;
-  /** A failure that trying again cannot mend (a retired webhook): `verite schedule` does not fire the report again for it. */
+  /**
+   * A failure that trying again cannot mend (a retired webhook), recorded as such
+   * (`ops.report_deliveries.permanent`): neither `verite schedule`'s retry nor its next start
+   * fires the report again for it, and no later firing of the period sends there.
+   */
   permanent?: true;
 }
 
@@ -110,17 +115,45 @@ export function entryPlaces(entry: ReportEntry, env: NodeJS.ProcessEnv): string[
   return channels.map((channel) => placeOf(channel, deliveryTarget(entry, channel, env)));
 }
 
-/** The places the report of `kind` for `period` reached (a send recorded delivered there), by any scheduler or firing. */
-export async function reachedPlaces(db: Warehouse['db'], kind: string, period: string): Promise<Set<string>> {
+/**
+ * Where a place of `entry` is set in the config, to name it in a message: `reports[0]
+ * (weekly).to.webhookEnv (TEAMS_HOOK)`, `reports[0] (weekly).to.email`; never its URL or addresses.
+ */
+export function placeSetting(entry: ReportEntry, index: number, place: string): string {
+  const label = `reports[${index}] (${entry.kind}).to`;
+  if (channelOfPlace(place) === 'email') return `${label}.email`;
+  return entry.to.webhookEnv ? `${label}.webhookEnv (${entry.to.webhookEnv})` : `${label}.webhook`;
+}
+
+/** How the sends of a period went, by place, whichever scheduler or firing made them. */
+export interface PeriodSends {
+  /** The places a send reached (recorded delivered). */
+  reached: Set<string>;
+  /** The places not reached whose last send was refused for good (recorded `permanent`), with its error. */
+  refused: Map<string, string | null>;
+}
+
+/** How the sends of the report of `kind` for `period` went ({@link PeriodSends}). */
+export async function periodSends(db: Warehouse['db'], kind: string, period: string): Promise<PeriodSends> {
   const rows = await db
     .selectFrom('ops.report_deliveries')
-    .select(['channel', 'target'])
+    .select(['channel', 'target', 'status', 'permanent', 'error'])
     .where('kind', '=', kind)
     .where('period', '=', period)
-    .where('status', '=', 'delivered')
+    .where('channel', '<>', 'file')
     .where('target', 'is not', null)
+    .orderBy('id')
     .execute();
-  return new Set(rows.map((r) => placeOf(r.channel, r.target!)));
+  const reached = new Set<string>();
+  const last = new Map<string, (typeof rows)[number]>();
+  for (const row of rows) {
+    const place = placeOf(row.channel, row.target!);
+    if (row.status === 'delivered') reached.add(place);
+    last.set(place, row);
+  }
+  const refused = new Map<string, string | null>();
+  for (const [place, row] of last) if (!reached.has(place) && row.status === 'failed' && row.permanent) refused.set(place, row.error);
+  return { reached, refused };
 }
 
 /** The places of a period's scheduled firings that no delivery of the period reached. */
@@ -131,6 +164,8 @@ export interface UnreachedPlaces {
   firing: Date;
   /** Each place not reached, with how many firings of the period were to send there. */
   places: Map<string, number>;
+  /** Those of {@link places} whose last send of the period was refused for good, with its error ({@link PeriodSends.refused}). */
+  refused: Map<string, string | null>;
 }
 
 /**
@@ -163,12 +198,12 @@ export async function unreachedPlaces(db: Warehouse['db'], kind: string): Promis
     .where('status', '=', 'delivered')
     .where('places', 'is not', null)
     .execute();
-  const reached = await reachedPlaces(db, kind, period);
+  const { reached, refused } = await periodSends(db, kind, period);
   const places = new Map<string, number>();
   for (const row of intended) {
     for (const place of new Set(row.places ?? [])) if (!reached.has(place)) places.set(place, (places.get(place) ?? 0) + 1);
   }
-  return { kind, period, firing: new Date(latest.scheduled_for), places };
+  return { kind, period, firing: new Date(latest.scheduled_for), places, refused: new Map([...refused].filter(([place]) => places.has(place))) };
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -216,7 +251,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     try {
       await warehouse.db
         .insertInto('ops.report_deliveries')
-        .values({ kind: entry.kind, period, file, channel: outcome.channel, status: outcome.status, attempts: outcome.attempts, error: outcome.error, scheduled_for: now, finished_at: new Date(), target, places })
+        .values({ kind: entry.kind, period, file, channel: outcome.channel, status: outcome.status, attempts: outcome.attempts, error: outcome.error, scheduled_for: now, finished_at: new Date(), target, places, permanent: outcome.permanent ?? false })
         .execute();
     } catch (error) {
       log.error({ report: entry.kind, err: errorMessage(error) }, 'report delivery could not be recorded');
@@ -242,9 +277,10 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     return { file: null, period, outcomes };
   }
 
-  // The places this period's report already reached (another scheduler, an earlier firing).
+  // The places this period's report already reached (another scheduler, an earlier firing), and
+  // those that refused its last send for good.
   let release: (() => Promise<void>) | null = null;
-  let reached = new Set<string>();
+  let sent: PeriodSends = { reached: new Set(), refused: new Map() };
   /** Another scheduler has held this period's delivery longer than the lock's time-out: it is sending, or stuck. */
   let busyElsewhere = false;
   const sends = sendsMessages(entry.to);
@@ -254,7 +290,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     if (sends) {
       release = await holdSessionLock(warehouse.pool, REPORT_LOCK_NAMESPACE, `${entry.kind} ${period!}`, { lockTimeout: options.lockTimeout ?? REPORT_LOCK_TIMEOUT });
       // Asked for by hand (`resend`), it goes again where it went before.
-      if (!options.resend) reached = await reachedPlaces(warehouse.db, entry.kind, period!);
+      if (!options.resend) sent = await periodSends(warehouse.db, entry.kind, period!);
     }
   } catch (error) {
     if ((error as { code?: unknown }).code === '55P03') {
@@ -267,12 +303,19 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
     }
   }
 
-  /** A send, retried once after a pause; not made when the period's report already reached that place. */
+  /** A send, retried once after a pause; not made when the period's report already reached that place, or it refused its last send for good. */
   const attempt = async (channel: 'webhook' | 'email', send: () => Promise<void>) => {
     const target = deliveryTarget(entry, channel, env);
-    if (busyElsewhere || reached.has(placeOf(channel, target))) {
+    const place = placeOf(channel, target);
+    if (busyElsewhere || sent.reached.has(place)) {
       outcomes.push({ channel, status: 'skipped', attempts: 0, error: null });
       if (!busyElsewhere) log.info({ report: entry.kind, period, channel }, 'report already delivered there for this period (by another scheduler or an earlier firing): not sent again');
+      return;
+    }
+    if (sent.refused.has(place)) {
+      const error = sent.refused.get(place)!;
+      outcomes.push({ channel, status: 'skipped', attempts: 0, error, permanent: true });
+      log.info({ report: entry.kind, period, channel, err: error ?? undefined }, 'report not sent there: the place refused its last send of this period for good');
       return;
     }
     let lastError = '';

@@ -13,7 +13,7 @@ import { resolveSources, type ResolvedSource, type RunResult } from '../pipeline
 import type { PostLoadStep } from '../pipeline/steps.ts';
 import type { Warehouse } from '../warehouse/connection.ts';
 import { alertRuleProblems } from '../metrics/alert-rules.ts';
-import { channelOfPlace, deliverReport, entryPlaces, unreachedPlaces, type ReportDeliveryOptions, type ReportDeliveryResult, type UnreachedPlaces } from './report-delivery.ts';
+import { channelOfPlace, deliverReport, entryPlaces, placeSetting, unreachedPlaces, type ReportDeliveryOptions, type ReportDeliveryResult, type UnreachedPlaces } from './report-delivery.ts';
 import { recordSkippedRun, runJob, type RunJobResult } from './run-job.ts';
 
 export interface SchedulerOptions {
@@ -453,7 +453,8 @@ export interface CaughtUpFiring {
   /**
    * A report firing that did not reach every place it was to send to (its process died after the
    * report was written, or a send failed), with `missed` its time: the period to make again, and
-   * the channels not reached. The places already reached are not sent to again.
+   * the channels not reached. The places already reached are not sent to again, nor those whose
+   * last send was refused for good.
    */
   unfinished?: { period: string; channels: ('webhook' | 'email')[] };
 }
@@ -461,7 +462,7 @@ export interface CaughtUpFiring {
 export interface MissedFiringsOptions {
   /** Where a report's webhook variable is read, to tell its place (default `process.env`). */
   env?: NodeJS.ProcessEnv;
-  /** Told of a report period given up on (fired {@link MAKE_UP_FIRINGS} times without reaching a place). */
+  /** Told of a report period given up on at a place (fired {@link MAKE_UP_FIRINGS} times without reaching it, or its last send refused for good). */
   log?: Logger;
 }
 
@@ -478,16 +479,27 @@ const channelsOf = (places: readonly string[]) => [...new Set(places.map(channel
 
 /**
  * The places of `entry` (of `channels` only, when given) that no firing of `found`'s period
- * reached: those a firing may still be made for, and those {@link MAKE_UP_FIRINGS} firings of the
- * period were already to reach.
+ * reached: those a firing may still be made for (`due`), those {@link MAKE_UP_FIRINGS} firings of
+ * the period were already to reach (`spent`), and those whose last send of the period was refused
+ * for good (`refused`: a retired Teams connector), which takes nothing however often it is tried.
+ * The one reckoning of both the catch-up at start and the retry of a failed send.
  */
-function placesLeft(entry: ReportEntry, found: UnreachedPlaces, env: NodeJS.ProcessEnv, channels?: readonly string[]): { due: string[]; spent: string[] } {
+function placesLeft(entry: ReportEntry, found: UnreachedPlaces, env: NodeJS.ProcessEnv, channels?: readonly string[]): { due: string[]; spent: string[]; refused: string[] } {
   const left = entryPlaces(entry, env).filter((p) => found.places.has(p) && (!channels || channels.includes(channelOfPlace(p))));
-  return { due: left.filter((p) => found.places.get(p)! < MAKE_UP_FIRINGS), spent: left.filter((p) => found.places.get(p)! >= MAKE_UP_FIRINGS) };
+  const open = left.filter((p) => !found.refused.has(p));
+  return {
+    due: open.filter((p) => found.places.get(p)! < MAKE_UP_FIRINGS),
+    spent: open.filter((p) => found.places.get(p)! >= MAKE_UP_FIRINGS),
+    refused: left.filter((p) => found.refused.has(p)),
+  };
 }
 
 /** The most firings of the period among `places`. */
 const firingsOf = (found: UnreachedPlaces, places: readonly string[]) => Math.max(...places.map((p) => found.places.get(p)!));
+
+/** The warning for a place that refused the last send of a period for good, said at start (a retired connector is the one such refusal). */
+const REFUSED_PLACE_MESSAGE =
+  'a report place refused its last send for good (a retired Teams Office 365 connector): not made up at start; create a Workflows webhook in Teams ("Post to a channel when a webhook request is received") and set its URL in the place named';
 
 /** The warning for a period given up on at a place, ending with what is not done (`not made up again`). */
 const spentMessage = (notDone: string) => `a report did not reach every place it sends to after ${MAKE_UP_FIRINGS} firings of its period: ${notDone} (the next period goes out at its time)`;
@@ -509,7 +521,9 @@ const CATCH_UP_LOOKBACK_DAYS = 35;
  * it sends to that a firing of the latest period was to reach was not reached (the process died
  * during the send, or the send failed); a place the entry gained since (a new address, a rotated
  * webhook URL) does not make a firing. A place that {@link MAKE_UP_FIRINGS} firings of the
- * period were to reach and did not is left, with a warning on `options.log`.
+ * period were to reach and did not is left, with a warning on `options.log`; so is a place whose
+ * last send of the period was refused for good (a retired Teams connector), the warning saying
+ * what to put in its place.
  */
 export async function missedFirings(
   warehouse: Pick<Warehouse, 'db'>,
@@ -548,11 +562,15 @@ export async function missedFirings(
     if (!unreached.has(entry.kind)) unreached.set(entry.kind, await unreachedPlaces(warehouse.db, entry.kind));
     const found = unreached.get(entry.kind);
     if (!found) continue;
-    const { due, spent: given } = placesLeft(entry, found, options.env ?? process.env);
+    const { due, spent: given, refused } = placesLeft(entry, found, options.env ?? process.env);
     const spent = given.filter((p) => !warned.has(p));
     if (spent.length && options.log) {
       for (const p of spent) warned.add(p);
       options.log.warn({ report: entry.kind, period: found.period, channels: channelsOf(spent), firings: firingsOf(found, spent) }, spentMessage('not made up again'));
+    }
+    for (const p of refused.filter((r) => !warned.has(r))) {
+      warned.add(p);
+      options.log?.warn({ report: entry.kind, schedule: entry.cron, place: placeSetting(entry, index, p), period: found.period, err: found.refused.get(p) ?? undefined }, REFUSED_PLACE_MESSAGE);
     }
     if (due.length) out.push({ kind: 'report', index, cron: entry.cron, missed: found.firing, lastFiring: last, unfinished: { period: found.period, channels: channelsOf(due) } });
   }

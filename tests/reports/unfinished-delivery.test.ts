@@ -65,7 +65,9 @@ beforeEach(async () => {
 });
 
 const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
-const env = () => ({ REPORT_SMTP_URL: relay.url });
+/** A retired Teams Office 365 connector's URL: nothing is posted to it (lib/webhook-flavour.ts), here or anywhere. */
+const TEAMS_CONNECTOR = 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner-secret';
+const env = () => ({ REPORT_SMTP_URL: relay.url, TEAMS_HOOK: TEAMS_CONNECTOR });
 const topWith = (to: Record<string, unknown>) => ({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
 const deliveries = async () =>
   (await wh.pool.query(`select period, channel, status, attempts from ops.report_deliveries order by id`)).rows as { period: string; channel: string; status: string; attempts: number }[];
@@ -91,6 +93,9 @@ async function startAt(now: string, top: Record<string, unknown>): Promise<{ cau
 }
 
 const outcomes = (r: ReportDeliveryResult) => r.outcomes.map((o) => `${o.channel} ${o.status}`);
+/** The warning at start for a place whose last send of the period was refused for good: what to do instead. */
+const REFUSED =
+  'a report place refused its last send for good (a retired Teams Office 365 connector): not made up at start; create a Workflows webhook in Teams ("Post to a channel when a webhook request is received") and set its URL in the place named';
 
 describe('a report firing that did not reach every place', () => {
   it('killed in the pause after a 503: the next start makes it up, and the webhook gets the week once', async () => {
@@ -192,5 +197,50 @@ describe('a report firing that did not reach every place', () => {
       ['a report did not reach every place it sends to after 3 firings of its period: not made up again (the next period goes out at its time)', '2024-W10', ['webhook'], 3],
     ]);
     expect(hookPosts).toBe(6);
+  });
+
+  it('a place whose last send was refused for good (a retired Teams connector) is not made up at start, saying what to do', async () => {
+    // The firing of 06:00: the connector refuses for good (no call made), the relay is down.
+    const top = topWith({ webhookEnv: 'TEAMS_HOOK', email });
+    const config = configSchema.parse(top);
+    smtpRefuses = true;
+    const first = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(FIRING), env: env(), sleep: async () => undefined });
+    expect(first.outcomes.map((o) => [o.channel, o.status, o.attempts, o.permanent ?? false])).toEqual([['file', 'delivered', 1, false], ['webhook', 'failed', 1, true], ['email', 'failed', 2, false]]);
+
+    // The relay is back by the start: the week is made up for the e-mail only, and says why not for the connector.
+    smtpRefuses = false;
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'warn');
+    expect(await missedFirings(wh, config, new Date(RESTART), { env: env(), log })).toEqual([
+      { kind: 'report', index: 0, cron: '0 6 * * 2', missed: new Date(FIRING), lastFiring: new Date(FIRING), unfinished: { period: '2024-W10', channels: ['email'] } },
+    ]);
+    expect(lines.map((l) => [l.msg, l.report, l.schedule, l.place, l.period])).toEqual([[REFUSED, 'weekly', '0 6 * * 2', 'reports[0] (weekly).to.webhookEnv (TEAMS_HOOK)', '2024-W10']]);
+    expect(String(lines[0]!.err)).toMatch(/^the webhook is a Microsoft Teams Office 365 connector .* create a Workflows webhook/);
+    expect(JSON.stringify(lines)).not.toContain('owner-secret');
+
+    const { caught, reports } = await startAt(RESTART, top);
+    expect(caught.map((c) => c.unfinished)).toEqual([{ period: '2024-W10', channels: ['email'] }]);
+    expect(reports.map((r) => [r.period, outcomes(r)])).toEqual([['2024-W10', ['file delivered', 'webhook skipped', 'email delivered']]]);
+    expect(relay.mails).toEqual([['owner@shop.test']]);
+    // The connector's one refusal, at 06:00, recorded as for good: not tried again.
+    expect((await wh.pool.query(`select channel, status, attempts, permanent from ops.report_deliveries where channel <> 'file' order by id`)).rows).toEqual([
+      { channel: 'webhook', status: 'failed', attempts: 1, permanent: true },
+      { channel: 'email', status: 'failed', attempts: 2, permanent: false },
+      { channel: 'email', status: 'delivered', attempts: 1, permanent: false },
+    ]);
+  });
+
+  it('a firing whose only place left refused for good is not made up at all', async () => {
+    const top = topWith({ webhookEnv: 'TEAMS_HOOK', email });
+    const config = configSchema.parse(top);
+    const first = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(FIRING), env: env(), sleep: async () => undefined });
+    expect(outcomes(first)).toEqual(['file delivered', 'webhook failed', 'email delivered']);
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'warn');
+    expect(await missedFirings(wh, config, new Date(RESTART), { env: env(), log })).toEqual([]);
+    expect(lines.map((l) => [l.msg, l.place])).toEqual([[REFUSED, 'reports[0] (weekly).to.webhookEnv (TEAMS_HOOK)']]);
+    expect((await startAt(RESTART, top)).reports).toEqual([]);
+    expect(relay.mails).toEqual([['owner@shop.test']]);
+    expect((await deliveries()).map((r) => `${r.channel} ${r.status}`)).toEqual(['file delivered', 'webhook failed', 'email delivered']);
   });
 });

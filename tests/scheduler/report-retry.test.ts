@@ -53,6 +53,8 @@ let answers: number[] = [];
 /** How many posts the webhook was sent, whatever it answered. */
 let hookPosts = 0;
 let relay: TestRelay;
+/** Whether the relay refuses mail (451), as one down for a while does. */
+let smtpRefuses = false;
 
 beforeAll(async () => {
   wh = await createTestDatabase('report_retry');
@@ -64,7 +66,7 @@ beforeAll(async () => {
   expect((await refreshMetrics(wh, config, silent, { now })).error).toBeUndefined();
   dir = await mkdtemp(path.join(tmpdir(), 'verite-report-retry-'));
   hook = await startWebhook({ answer: () => (hookPosts++, answers.shift() ?? 200) });
-  relay = await startRelay();
+  relay = await startRelay({ refuses: () => smtpRefuses });
 });
 afterAll(async () => {
   await hook?.close();
@@ -82,6 +84,7 @@ beforeEach(async () => {
   answers = [];
   hookPosts = 0;
   relay.mails.length = 0;
+  smtpRefuses = false;
 });
 
 const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
@@ -207,6 +210,31 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       expect(retryTimers()).toEqual([]);
       expect(said('scheduled report send failed; firing it again later')).toEqual([]);
       expect(relay.mails).toEqual([['owner@shop.test']]);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it('is fired again for the e-mail only beside a retired webhook, which the retry does not try again', async () => {
+    const teams = 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner-secret';
+    // The relay is down at 06:00 and 30 s later; the connector refuses for good, at once.
+    smtpRefuses = true;
+    const { scheduler, next, retryTimers, said } = start({ webhookEnv: 'TEAMS_HOOK', email }, {}, { TEAMS_HOOK: teams });
+    try {
+      expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed', 'email failed']);
+      expect(said('scheduled report send failed; firing it again later').map((l) => l.channels)).toEqual([['email']]);
+      smtpRefuses = false;
+      retryTimers()[0]!.fire();
+      const again = await next();
+      expect([again.period, outcomes(again)]).toEqual(['2024-W10', ['file delivered', 'webhook skipped', 'email delivered']]);
+      expect(relay.mails).toEqual([['owner@shop.test']]);
+      // The connector's one refusal, at the firing; two refused mails, then the one taken.
+      expect((await deliveries()).filter((r) => r.channel !== 'file')).toEqual([
+        { period: '2024-W10', channel: 'webhook', status: 'failed', attempts: 1 },
+        { period: '2024-W10', channel: 'email', status: 'failed', attempts: 2 },
+        { period: '2024-W10', channel: 'email', status: 'delivered', attempts: 1 },
+      ]);
+      expect(retryTimers()).toHaveLength(1);
     } finally {
       await scheduler.stop();
     }
