@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { VeriteConfig } from '../config/schema.ts';
 import { latestVersionAt, versionWindow } from './shopify/api-version.ts';
 
@@ -105,6 +106,22 @@ export function googleAdsPinnedVersion(): { version: string; library: string } {
   return { version: googleAdsVersion, library: `google-ads-api ${version}` };
 }
 
+/**
+ * The Stripe API version the installed stripe package pins (`Stripe.API_VERSION`, which cannot be
+ * configured). Read from the one-line `apiVersion.js` beside the client's entry, not from the
+ * client: loading the client for one string cost `verite status` some 200 modules. A package
+ * that no longer has the file is answered by the client itself.
+ */
+export function stripePinnedVersion(): string {
+  try {
+    const { ApiVersion } = require(join(dirname(require.resolve('stripe')), 'apiVersion.js')) as { ApiVersion?: unknown };
+    if (typeof ApiVersion === 'string') return ApiVersion;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+  }
+  return (require('stripe') as { API_VERSION: string }).API_VERSION;
+}
+
 const POLICIES = {
   shopify: {
     api: 'GraphQL Admin API',
@@ -204,8 +221,7 @@ export function configuredApiVersion(source: VersionedSource, entry: unknown): s
     case 'google_ads':
       return googleAdsPinnedVersion().version;
     case 'stripe':
-      // The client's own pin, read from the package only when asked (the client is some 200 modules).
-      return (require('stripe') as { API_VERSION: string }).API_VERSION;
+      return stripePinnedVersion();
     case 'ga4':
       return 'v1beta';
   }

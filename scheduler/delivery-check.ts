@@ -1,7 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import cron from 'node-cron';
-import nodemailer from 'nodemailer';
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
@@ -9,7 +8,7 @@ import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
 import { isRemoteHost } from '../pipeline/warehouse-check.ts';
 import { smtpUrlProblem } from './report-delivery.ts';
-import { smtpTransportOptions, startTlsRefusal } from './smtp-transport.ts';
+import { nodemailer, smtpTransportOptions, startTlsRefusal } from './smtp-transport.ts';
 import { alertWebhookSetting, hasSecretUrl, heartbeatSetting, reportWebhookSetting, secretUrl, secretUrlEnv, sendsMessages, type SecretUrlSetting } from './secret-url.ts';
 import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
 import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from '../lib/webhook-flavour.ts';
@@ -219,7 +218,7 @@ async function verifySmtp(smtpUrl: string, envVar: string, asking: SmtpAsking): 
   const server = `${url.hostname}:${port}`;
   const login = url.username ? 'accepted the login' : 'answered (the URL has no user: sending without logging in)';
   const { timeoutMs } = asking;
-  const transport = nodemailer.createTransport({ ...smtpTransportOptions(smtpUrl, { trustLoopback: asking.trustLoopback }), connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  const transport = nodemailer().createTransport({ ...smtpTransportOptions(smtpUrl, { trustLoopback: asking.trustLoopback }), connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
   try {
     await transport.verify();
     return ok(`SMTP server ${server} (${envVar}) ${login}, nothing sent`);

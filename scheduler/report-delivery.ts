@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
 import { readSecret } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { httpRequest } from '../lib/http.ts';
@@ -15,7 +14,7 @@ import type { Warehouse } from '../warehouse/connection.ts';
 import { reportWebhookSetting, secretUrl, sendsMessages } from './secret-url.ts';
 import { lonePercent } from '../lib/url-parts.ts';
 import { RetiredWebhookError, webhookPostBody } from '../lib/webhook-flavour.ts';
-import { smtpTransportOptions, startTlsRefusal } from './smtp-transport.ts';
+import { nodemailer, smtpTransportOptions, startTlsRefusal } from './smtp-transport.ts';
 
 export interface ReportDeliveryOptions {
   warehouse: Pick<Warehouse, 'db' | 'pool'>;
@@ -369,7 +368,7 @@ export async function deliverReport(options: ReportDeliveryOptions): Promise<Rep
         }
         // STARTTLS required before the login, unless TLS from the start or a server on this machine.
         const smtp = smtpTransportOptions(smtpUrl, { trustLoopback: options.trustLoopbackSmtp });
-        const transport = nodemailer.createTransport(smtp);
+        const transport = nodemailer().createTransport(smtp);
         try {
           await transport.sendMail({
             from: email.from,

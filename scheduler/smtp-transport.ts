@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import { isIPv4 } from 'node:net';
-import nodemailer, { type SMTPTransportOptions } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
+import type { SMTPTransportOptions } from 'nodemailer';
 
 /**
  * How report e-mails reach the SMTP server of a URL (docs/reports.md, "Delivery on schedule").
@@ -11,6 +13,17 @@ import nodemailer, { type SMTPTransportOptions } from 'nodemailer';
  * without a user (a relay that takes mail without a login, such as a Compose service's): there
  * is no password to protect, and nodemailer still upgrades when the server offers STARTTLS.
  */
+
+/**
+ * nodemailer, required on the first transport made (a report e-mailed, `verite check` asking an
+ * SMTP server). Imported at the top, its ES build's 39 modules went through tsx's hooks at
+ * every command's start, mail or not.
+ */
+let nodemailerLibrary: typeof Nodemailer | undefined;
+export function nodemailer(): typeof Nodemailer {
+  nodemailerLibrary ??= createRequire(import.meta.url)('nodemailer') as typeof Nodemailer;
+  return nodemailerLibrary;
+}
 
 export interface SmtpTransportChoice {
   /** Whether a server on this machine may be logged in to without TLS (default true); tests pass false to stand a local server in for another machine's. */
@@ -36,7 +49,7 @@ export function isLoopbackSmtpHost(host: string): boolean {
  * smtpTransportOptions('smtp://127.0.0.1:25').requireTLS                  // false (this machine)
  */
 export function smtpTransportOptions(smtpUrl: string, choice: SmtpTransportChoice = {}): SMTPTransportOptions {
-  const reader = nodemailer.createTransport(smtpUrl);
+  const reader = nodemailer().createTransport(smtpUrl);
   let read: SMTPTransportOptions;
   try {
     // The URL's fields, then those of a named service, as the transport would connect.

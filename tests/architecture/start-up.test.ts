@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Warehouse } from '../../warehouse/connection.ts';
+import { createTestDatabase } from '../support/database.ts';
 
 /**
  * Every command starts by loading the whole command line (`cli/program.ts`). Node loads ES
@@ -15,11 +17,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 const dir = mkdtempSync(join(tmpdir(), 'verite-start-up-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The npm packages whose ES modules `verite <args>` loads. */
-async function packagesLoaded(args: string[]): Promise<Set<string>> {
+/** The source SDKs: loaded by a source's reading or checking code, when it reads or checks. */
+const SDKS = ['stripe', 'facebook-nodejs-business-sdk', '@google-analytics/data', 'google-ads-api', 'google-gax'];
+
+/**
+ * The files (ES modules and CommonJS alike) that `verite <args>` loads from each npm package,
+ * as `package → paths inside it`, after checking the command succeeded.
+ */
+async function filesLoaded(args: string[], env: Record<string, string> = {}): Promise<Map<string, Set<string>>> {
   const file = join(dir, `loaded-${args.join('-')}.txt`);
   const child = spawn(process.execPath, ['--import', new URL('../support/record-module-loads.mjs', import.meta.url).href, fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], {
-    env: { ...process.env, VERITE_TEST_LOADED_MODULES: file },
+    env: { ...process.env, ...env, VERITE_TEST_LOADED_MODULES: file },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -29,21 +37,59 @@ async function packagesLoaded(args: string[]): Promise<Set<string>> {
     child.on('close', resolve);
   });
   expect(code, stderr).toBe(0);
-  const packages = readFileSync(file, 'utf8')
-    .split('\n')
-    .map((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1])
-    .filter((name): name is string => name !== undefined);
-  return new Set(packages);
+  const packages = new Map<string, Set<string>>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const found = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(line);
+    if (!found) continue;
+    const [, name, path] = found as unknown as [string, string, string];
+    if (!packages.has(name)) packages.set(name, new Set());
+    packages.get(name)!.add(path);
+  }
+  return packages;
 }
 
 describe('the command line at start', () => {
-  it('loads neither the chart library nor a source SDK; those load when a report is drawn or a source read', async () => {
-    const loaded = await packagesLoaded(['--help']);
+  it('loads neither the chart library, the mailer nor a source SDK; those load when a report is drawn or sent, or a source read', async () => {
+    const loaded = [...(await filesLoaded(['--help'])).keys()];
     // What every command needs is there: the recording sees the start.
     expect(loaded).toContain('commander');
     expect(loaded).toContain('kysely');
-    for (const library of ['echarts', 'zrender', 'stripe', 'facebook-nodejs-business-sdk', '@google-analytics/data', 'google-ads-api', 'google-gax']) {
+    for (const library of ['echarts', 'zrender', 'nodemailer', ...SDKS]) {
       expect(loaded, library).not.toContain(library);
     }
+  });
+});
+
+describe('verite status with every SDK source configured', () => {
+  let wh: Warehouse;
+  beforeAll(async () => {
+    wh = await createTestDatabase('start_up_status');
+  });
+  afterAll(async () => wh?.close());
+
+  it('names their API versions without loading their SDKs: only the files that hold the pinned versions', async () => {
+    const config = join(dir, 'status.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        reportingTimezone: 'UTC',
+        sources: {
+          stripe: {},
+          ga4: { propertyIds: ['123456789'] },
+          google_ads: { customerIds: ['1234567890'] },
+          meta_ads: { adAccountIds: ['act_111'] },
+        },
+      }),
+    );
+    const loaded = await filesLoaded(['status', '--format', 'json'], { DATABASE_URL: wh.url, VERITE_CONFIG: config });
+    expect([...loaded.keys()]).toContain('kysely');
+    // google-ads-api's version is its build's version.js and its package.json; Stripe's, its
+    // apiVersion.js (extractors/api-versions.ts). Nothing else of an SDK, and no client.
+    const versionFiles = ['google-ads-api/build/src/version.js', 'google-ads-api/package.json', 'stripe/cjs/apiVersion.js'];
+    const sdkFiles = SDKS.flatMap((sdk) => [...(loaded.get(sdk) ?? [])].map((path) => `${sdk}/${path}`));
+    expect(sdkFiles.filter((f) => !versionFiles.includes(f))).toEqual([]);
+    // The versions were read in this process: the command reached its API versions.
+    expect(sdkFiles).toContain('stripe/cjs/apiVersion.js');
+    expect(sdkFiles).toContain('google-ads-api/build/src/version.js');
   });
 });

@@ -1,6 +1,7 @@
+import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { apiVersionReport, apiVersionVerdict } from '../../extractors/api-versions.ts';
+import { apiVersionReport, apiVersionVerdict, configuredApiVersion, stripePinnedVersion } from '../../extractors/api-versions.ts';
 
 const on = (date: string) => new Date(`${date}T00:00:00Z`);
 
@@ -69,5 +70,11 @@ describe('API version end of life (issue 11)', () => {
       ['shopify', '2026-07', '2027-07-01', 'ok'],
       ['meta_ads', 'v27.0', null, 'ok'],
     ]);
+  });
+
+  it("names the Stripe version the client itself pins, read without loading the client", () => {
+    // The client's own constant; tests/architecture/start-up.test.ts checks that `verite status` loads only apiVersion.js.
+    expect(stripePinnedVersion()).toBe(Stripe.API_VERSION);
+    expect(configuredApiVersion('stripe', {})).toBe(Stripe.API_VERSION);
   });
 });
