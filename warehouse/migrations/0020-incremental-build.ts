@@ -1,4 +1,43 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+
+/**
+ * The UPDATE branch of `ops.log_raw_changes()` as this migration wrote it: a static statement,
+ * whose plan PL/pgSQL keeps for the session (migration 0034 replaces it with one planned per
+ * statement).
+ */
+export const STATIC_UPDATE_BRANCH = `        -- Only a changed record is a change (re-reading a report row only moves its _batch_id);
+        -- a row that moved to another report date is also removed from the date it had.
+        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
+        select n._run_id, n._batch_id, source, stream, n._key, n._report_date, false
+          from new_rows n join old_rows o on o._key = n._key
+         where o._hash is distinct from n._hash or o._record is distinct from n._record or o._report_date is distinct from n._report_date
+        union all
+        select n._run_id, n._batch_id, source, stream, o._key, o._report_date, true
+          from new_rows n join old_rows o on o._key = n._key
+         where o._report_date is distinct from n._report_date;
+`;
+
+/** `ops.log_raw_changes()`, its UPDATE branch (the statements run for an UPDATE of a raw table) given. */
+export function logRawChangesFunction(updateBranch: string): RawBuilder<unknown> {
+  return sql.raw(`    create or replace function ops.log_raw_changes() returns trigger language plpgsql as $fn$
+    declare
+      source text := split_part(tg_table_name, '__', 1);
+      stream text := substr(tg_table_name, strpos(tg_table_name, '__') + 2);
+      run text := coalesce(nullif(current_setting('verite.run_id', true), ''), 'unknown');
+      batch text := coalesce(nullif(current_setting('verite.batch_id', true), ''), 'unknown');
+    begin
+      if tg_op = 'INSERT' then
+        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
+        select n._run_id, n._batch_id, source, stream, n._key, n._report_date, false from new_rows n;
+      elsif tg_op = 'UPDATE' then
+${updateBranch}      else
+        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
+        select run, batch, source, stream, o._key, o._report_date, true from old_rows o;
+      end if;
+      return null;
+    end
+    $fn$`);
+}
 
 /**
  * The incremental build's bookkeeping (docs/scale.md, "Incremental build"):
@@ -35,35 +74,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('everything', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('recorded_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await sql`
-    create or replace function ops.log_raw_changes() returns trigger language plpgsql as $fn$
-    declare
-      source text := split_part(tg_table_name, '__', 1);
-      stream text := substr(tg_table_name, strpos(tg_table_name, '__') + 2);
-      run text := coalesce(nullif(current_setting('verite.run_id', true), ''), 'unknown');
-      batch text := coalesce(nullif(current_setting('verite.batch_id', true), ''), 'unknown');
-    begin
-      if tg_op = 'INSERT' then
-        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
-        select n._run_id, n._batch_id, source, stream, n._key, n._report_date, false from new_rows n;
-      elsif tg_op = 'UPDATE' then
-        -- Only a changed record is a change (re-reading a report row only moves its _batch_id);
-        -- a row that moved to another report date is also removed from the date it had.
-        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
-        select n._run_id, n._batch_id, source, stream, n._key, n._report_date, false
-          from new_rows n join old_rows o on o._key = n._key
-         where o._hash is distinct from n._hash or o._record is distinct from n._record or o._report_date is distinct from n._report_date
-        union all
-        select n._run_id, n._batch_id, source, stream, o._key, o._report_date, true
-          from new_rows n join old_rows o on o._key = n._key
-         where o._report_date is distinct from n._report_date;
-      else
-        insert into ops.raw_changes (run_id, batch_id, source, stream, key, report_date, removed)
-        select run, batch, source, stream, o._key, o._report_date, true from old_rows o;
-      end if;
-      return null;
-    end
-    $fn$`.execute(db);
+  await logRawChangesFunction(STATIC_UPDATE_BRANCH).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
