@@ -639,7 +639,7 @@ export const configSchema = z
         /**
          * `verite schedule`: a scheduled report whose send failed is fired again this many times,
          * for the same period and the places not reached, `reportRetryMinutes` apart, unless the
-         * report fires on its own cron first. At most 2: a period is fired at most 3 times for a
+         * report fires on its own cron first (or while the failed firing was under way). At most 2: a period is fired at most 3 times for a
          * place (MAKE_UP_FIRINGS in scheduler/scheduler.ts), its retries and the next start's
          * made-up firing together.
          */

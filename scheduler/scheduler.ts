@@ -237,14 +237,21 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   );
   // A report firing's next retry after a failed send, by report entry: dropped when the entry fires on its own cron first.
   const reportRetries = new Map<number, { handle: unknown; period: string; attempt: number }>();
+  // How many times each report entry has fired, retries included: a firing plans a retry only if
+  // it is still the entry's latest when its send has failed.
+  const reportFirings = config.reports.map(() => 0);
   /**
-   * After a report firing that was the `attempt`-th of its firing (1: the firing itself): when a
-   * send failed for a reason that may pass, the entry is fired again for the same period, for the
-   * places not reached (`retries.reportRetries`, `reportRetryMinutes`). Never a period whose
-   * failed places {@link MAKE_UP_FIRINGS} firings were to reach: the retries count as firings of
-   * the period, as the made-up firing at start does, so that together they stay within it.
+   * After a report firing that was the `attempt`-th of its firing (1: the firing itself) and the
+   * `firing`-th of its entry: when a send failed for a reason that may pass, the entry is fired
+   * again for the same period, for the places not reached (`retries.reportRetries`,
+   * `reportRetryMinutes`). Never a period whose failed places {@link MAKE_UP_FIRINGS} firings were
+   * to reach: the retries count as firings of the period, as the made-up firing at start does, so
+   * that together they stay within it. Nor when the entry fired again while this firing was under
+   * way (in the 30-s pause of a send, or waiting for the period's lock), for the reason a pending
+   * retry is dropped when the cron fires: the newer firing sends its period where it did not go,
+   * and a retry of this one would send an older period after a newer one.
    */
-  const planReportRetry = async (index: number, result: ReportDeliveryResult, attempt: number) => {
+  const planReportRetry = async (index: number, result: ReportDeliveryResult, attempt: number, firing: number) => {
     // Not a report that could not be made (nothing was sent), nor a retired webhook (it takes nothing, ever).
     const failed = result.outcomes.filter((o) => o.channel !== 'file' && o.status === 'failed' && !o.permanent);
     if (stopping || !result.period || !failed.length) return;
@@ -253,6 +260,13 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     const { reportRetries: allowed, reportRetryMinutes } = config.retries;
     const channels = [...new Set(failed.map((o) => o.channel))];
     const what = { report: entry.kind, schedule: entry.cron, period, channels };
+    /** Whether the entry fired again since this firing began; said once, as the reason no retry is planned. */
+    const superseded = () => {
+      if (reportFirings[index] === firing) return false;
+      log.info(what, 'the retry of a failed report send is dropped: the report fired again while the failed firing was under way');
+      return true;
+    };
+    if (superseded()) return;
     if (attempt > allowed) {
       if (allowed > 0) log.warn({ ...what, retries: allowed }, 'scheduled report send failed again; no retry left while the scheduler runs');
       return;
@@ -270,7 +284,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       // The retry's own firing records how it went.
       log.warn({ ...what, err: errorMessage(error) }, 'the firings of a report period could not be counted; firing it again later anyway');
     }
-    if (stopping) return;
+    // The entry may have fired while the period's firings were counted.
+    if (stopping || superseded()) return;
     log.info({ ...what, retry: attempt, of: allowed, inMinutes: reportRetryMinutes }, 'scheduled report send failed; firing it again later');
     const pending = reportRetries.get(index);
     if (pending) timers.clear(pending.handle);
@@ -295,10 +310,14 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       reportRetries.delete(index);
       log.info({ report: entry.kind, schedule: entry.cron, period: pending.period }, 'the retry of a failed report send is dropped: the report schedule fired first');
     }
+    // A retry counts as a firing too. It cancels nothing: it begins after the firing that planned
+    // it has finished, and a firing still under way then began before that one, so plans nothing
+    // already. The cron firing during a retry leaves that retry no retry of its own.
+    const firing = ++reportFirings[index]!;
     log.info({ report: entry.kind, schedule: entry.cron, ...(late ? { late } : {}), ...(period ? { period } : {}) }, 'report schedule fired');
     const tracked = deliverReport({ warehouse, config, log, entry, now: clock(), signal: controller.signal, period, ...options.reportDelivery })
       .then(async (result) => {
-        await planReportRetry(index, result, (retry ?? 0) + 1);
+        await planReportRetry(index, result, (retry ?? 0) + 1, firing);
         options.onReport?.(result);
       })
       .catch((error: unknown) => log.error({ report: entry.kind, err: errorMessage(error) }, 'scheduled report could not be carried out'))

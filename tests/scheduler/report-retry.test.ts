@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
-import { deliverReport, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
+import { deliverReport, entryPlaces, REPORT_LOCK_NAMESPACE, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
 import { startScheduler, type Scheduler } from '../../scheduler/scheduler.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
@@ -97,10 +97,10 @@ const outcomes = (r: ReportDeliveryResult) => r.outcomes.map((o) => `${o.channel
 /**
  * The scheduler started at {@link NOW} with the weekly report sending to `to`, on held timers:
  * `next()` resolves with the next report firing's result (after its retry, if any, was planned).
- * `at` gives the report another cron expression (default Tuesdays at 06:00) and a clock that
- * moves (default {@link NOW}).
+ * `at` gives the report another cron expression (default Tuesdays at 06:00), a clock that
+ * moves (default {@link NOW}) and the pause between a send's two attempts (default none).
  */
-function start(to: Record<string, unknown>, retries: Record<string, unknown> = {}, moreEnv: Record<string, string> = {}, at: { cron?: string; now?: () => Date } = {}) {
+function start(to: Record<string, unknown>, retries: Record<string, unknown> = {}, moreEnv: Record<string, string> = {}, at: { cron?: string; now?: () => Date; sleep?: (ms: number) => Promise<void> } = {}) {
   const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, retries, reports: [{ cron: at.cron ?? '0 6 * * 2', kind: 'weekly', to }] });
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'info');
@@ -114,7 +114,7 @@ function start(to: Record<string, unknown>, retries: Record<string, unknown> = {
       done.push(r);
       waiting.shift()?.(r);
     },
-    reportDelivery: { sleep: async () => undefined, env: { ...env(), ...moreEnv } },
+    reportDelivery: { sleep: at.sleep ?? (async () => undefined), env: { ...env(), ...moreEnv } },
   });
   let seen = 0;
   const next = () => {
@@ -126,6 +126,40 @@ function start(to: Record<string, unknown>, retries: Record<string, unknown> = {
   const said = (msg: string) => lines.filter((l) => l.msg === msg);
   return { scheduler, config, next, retryTimers, said };
 }
+
+/**
+ * The pauses between a send's two attempts: let by at once, or, once `hold(true)`, held until the
+ * test lets each go (`paused()` resolves with the release of the next one a firing is in).
+ */
+function pauses() {
+  let holding = false;
+  const held: (() => void)[] = [];
+  const waiting: ((go: () => void) => void)[] = [];
+  return {
+    sleep: (_ms: number) => (holding ? new Promise<void>((go) => void (waiting.length ? waiting.shift()!(go) : held.push(go))) : Promise.resolve()),
+    hold: (on: boolean) => void (holding = on),
+    /** Holds no more, and lets every pause held go (a test that failed with a firing in one). */
+    release: () => {
+      holding = false;
+      for (const go of held.splice(0)) go();
+    },
+    paused: () => new Promise<() => void>((resolve) => void (held.length ? resolve(held.shift()!) : waiting.push(resolve))),
+  };
+}
+
+/**
+ * The firing of 5 March (2024-W09) as one whose process died during its send: its file row names
+ * the webhook as a place it was to reach, and no send of the week is recorded. A scheduler started
+ * before 06:00 on Tuesday the 12th makes 2024-W09 up at start for the webhook; the cron's firing
+ * at 06:00 makes 2024-W10.
+ */
+async function w09NotSent(): Promise<void> {
+  const entry = configSchema.parse({ ...CONFIG, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to: { webhook: hook.url } }] }).reports[0]!;
+  await wh.pool.query(`update ops.report_deliveries set places = $1 where period = '2024-W09'`, [entryPlaces(entry, env())]);
+}
+
+/** The line said when a firing that failed was followed by a newer one while it was under way. */
+const SUPERSEDED = 'the retry of a failed report send is dropped: the report fired again while the failed firing was under way';
 
 describe('a scheduled report whose send failed, while the scheduler runs', () => {
   it('is fired again reportRetryMinutes later for the same period, and sent only where it did not go', async () => {
@@ -297,6 +331,136 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
         { period: '2024-W10', channel: 'webhook', status: 'delivered', attempts: 1 },
       ]);
     } finally {
+      await scheduler.stop();
+    }
+  });
+
+  for (const underWay of ['in its 30-s pause', 'waiting for the period lock'] as const) {
+    it(`plans no retry for a firing ${underWay} when the cron fires, which would send the older week after the newer one`, async () => {
+      // Started at 05:59:30 on Tuesday 12 March, the scheduler makes 2024-W09 up for the webhook
+      // (w09NotSent). That firing is under way at 06:00, when the cron fires and sends 2024-W10:
+      // in the pause between its 503 and its second attempt, or waiting for the lock of 2024-W09,
+      // which another scheduler holds. Its send then fails (503). A retry planned now, 30 minutes
+      // later, would post 2024-W09 after 2024-W10 (the webhook answers 200 by then).
+      await w09NotSent();
+      const paused = underWay === 'in its 30-s pause';
+      // In the pause: W09's first post, W10's, W09's second. For the lock: W10's, then W09's two.
+      answers = paused ? [503, 200, 503] : [200, 503, 503];
+      const hold = pauses();
+      hold.hold(paused);
+      const other = await wh.pool.connect();
+      let clock = new Date('2024-03-12T05:59:30Z');
+      try {
+        if (!paused) await other.query('select pg_advisory_lock($1, hashtext($2))', [REPORT_LOCK_NAMESPACE, 'weekly 2024-W09']);
+        const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, {}, {}, { now: () => clock, sleep: hold.sleep });
+        try {
+          const goOn = paused
+            ? await hold.paused()
+            : await vi.waitFor(async () => {
+                const waits = (await wh.pool.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n as number;
+                expect(waits).toBe(1);
+                return () => void other.query('select pg_advisory_unlock_all()');
+              }, { timeout: 60_000, interval: 50 });
+          clock = new Date('2024-03-12T06:00:00Z');
+          fireCron('0 6 * * 2', '2024-03-12T06:00:00Z');
+          const newer = await next();
+          expect([newer.period, outcomes(newer)]).toEqual(['2024-W10', ['file delivered', 'webhook delivered']]);
+          goOn();
+          const older = await next();
+          expect([older.period, outcomes(older)]).toEqual(['2024-W09', ['file delivered', 'webhook failed']]);
+
+          // 06:30: every retry timer not cleared goes off, and its firing is waited for.
+          hold.hold(false);
+          clock = new Date('2024-03-12T06:30:00Z');
+          const left = retryTimers().filter((t) => !t.cleared);
+          for (const t of left) t.fire();
+          for (const _ of left) await next();
+          await scheduler.stop();
+          // The newer week reached the webhook, and nothing after it.
+          expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
+          expect(hookPosts).toBe(3);
+          expect(retryTimers()).toEqual([]);
+          expect(said('scheduled report send failed; firing it again later')).toEqual([]);
+          expect(said(SUPERSEDED).map((l) => [l.level, l.report, l.schedule, l.period, l.channels])).toEqual([[30, 'weekly', '0 6 * * 2', '2024-W09', ['webhook']]]);
+          expect(said('report schedule fired')).toHaveLength(2);
+        } finally {
+          hold.release();
+          await other.query('select pg_advisory_unlock_all()');
+          await scheduler.stop();
+        }
+      } finally {
+        other.release();
+      }
+    });
+  }
+
+  it('plans no further retry for a retry in its 30-s pause when the cron fires', async () => {
+    // Started at 05:00 on Tuesday 12 March with retries 59 minutes apart, the scheduler makes
+    // 2024-W09 up for the webhook (w09NotSent): 503 twice, at 05:00:00 and 05:00:30. Its retry
+    // comes at 05:59:30: 503, then its pause, in which the cron fires at 06:00 and sends 2024-W10;
+    // then 503 again. A second retry, at 06:59, would post 2024-W09 after 2024-W10 (and past the
+    // three firings of 2024-W09: the one of 5 March, the one made up at start and its retry).
+    await w09NotSent();
+    answers = [503, 503, 503, 200, 503];
+    const hold = pauses();
+    let clock = new Date('2024-03-12T05:00:00Z');
+    const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, { reportRetryMinutes: 59 }, {}, { now: () => clock, sleep: hold.sleep });
+    try {
+      const first = await next();
+      expect([first.period, outcomes(first)]).toEqual(['2024-W09', ['file delivered', 'webhook failed']]);
+      expect(retryTimers(59)).toHaveLength(1);
+
+      clock = new Date('2024-03-12T05:59:30Z');
+      hold.hold(true);
+      retryTimers(59)[0]!.fire();
+      const goOn = await hold.paused();
+      clock = new Date('2024-03-12T06:00:00Z');
+      fireCron('0 6 * * 2', '2024-03-12T06:00:00Z');
+      const newer = await next();
+      expect([newer.period, outcomes(newer)]).toEqual(['2024-W10', ['file delivered', 'webhook delivered']]);
+      goOn();
+      const retried = await next();
+      expect([retried.period, outcomes(retried)]).toEqual(['2024-W09', ['file delivered', 'webhook failed']]);
+
+      hold.hold(false);
+      clock = new Date('2024-03-12T06:59:00Z');
+      // Any retry planned after the first one (already fired) goes off, and its firing is waited for.
+      const left = retryTimers(59).slice(1).filter((t) => !t.cleared);
+      for (const t of left) t.fire();
+      for (const _ of left) await next();
+      await scheduler.stop();
+      expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
+      expect(hookPosts).toBe(5);
+      // The first firing's retry only.
+      expect(retryTimers(59)).toHaveLength(1);
+      expect(said('scheduled report send failed; firing it again later').map((l) => [l.period, l.retry])).toEqual([['2024-W09', 1]]);
+      expect(said(SUPERSEDED).map((l) => [l.period, l.channels])).toEqual([['2024-W09', ['webhook']]]);
+      expect(said('report schedule fired')).toHaveLength(3);
+    } finally {
+      hold.release();
+      await scheduler.stop();
+    }
+  });
+
+  it('plans the next retry for a retry that nothing followed while it was under way: it is the newest firing', async () => {
+    // The 06:00 firing made at start (09:00) fails at the webhook, and so does its retry, whose
+    // pause is held a while with nothing firing: that retry plans the second one.
+    answers = [503, 503, 503, 503];
+    const hold = pauses();
+    const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, {}, {}, { sleep: hold.sleep });
+    try {
+      expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed']);
+      hold.hold(true);
+      retryTimers()[0]!.fire();
+      (await hold.paused())();
+      const retried = await next();
+      expect([retried.period, outcomes(retried)]).toEqual(['2024-W10', ['file delivered', 'webhook failed']]);
+      expect(retryTimers()).toHaveLength(2);
+      expect(said('scheduled report send failed; firing it again later').map((l) => [l.period, l.retry, l.of])).toEqual([['2024-W10', 1, 2], ['2024-W10', 2, 2]]);
+      expect(said(SUPERSEDED)).toEqual([]);
+      expect(hookPosts).toBe(4);
+    } finally {
+      hold.release();
       await scheduler.stop();
     }
   });
