@@ -1,14 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
-import { deliverReport, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
+import { deliverReport, deliveryTarget, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
 import { missedFirings, startScheduler, type CaughtUpFiring } from '../../scheduler/scheduler.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
+import * as m0036 from '../../warehouse/migrations/0036-report-delivery-refusals-before-0035.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { spawnScript, waitFor } from '../support/spawn-script.ts';
 import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
@@ -228,6 +230,48 @@ describe('a report firing that did not reach every place', () => {
       { channel: 'email', status: 'failed', attempts: 2, permanent: false },
       { channel: 'email', status: 'delivered', attempts: 1, permanent: false },
     ]);
+  });
+
+  it('a refusal recorded before migration 0035 says permanent false: 0036 makes it true, and the start makes nothing up for it', async () => {
+    // Two weekly entries, as a release before 0035 recorded their firing of 06:00: the retired
+    // connector's refusal (one attempt, verite's message, no call made) and a webhook's 503 twice,
+    // each with permanent false (the column's default when 0035 added it).
+    const top = { ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to: { webhookEnv: 'TEAMS_HOOK' } }, { cron: '0 6 * * 2', kind: 'weekly', to: { webhook: hook.url } }] };
+    const config = configSchema.parse(top);
+    const [connector, down] = config.reports.map((entry) => deliveryTarget(entry, 'webhook', env())) as [string, string];
+    const refusal =
+      'the webhook is a Microsoft Teams Office 365 connector (webhook.office.com), which Microsoft retired (its retirement completed on 22 May 2026): ' +
+      'a message posted there never reaches the channel; in Teams, create a Workflows webhook ("Post to a channel when a webhook request is received") and use its URL';
+    const http503 = '[reports, POST report webhook, HTTP 503] gave up after 1 attempts: HTTP 503: unavailable (caused by: HTTP 503: unavailable)';
+    await wh.pool.query(
+      `insert into ops.report_deliveries (kind, period, file, channel, status, attempts, error, scheduled_for, finished_at, target, places) values
+         ('weekly', '2024-W10', 'w.html', 'file', 'delivered', 1, null, $1, $1, null, array['webhook ' || $2]),
+         ('weekly', '2024-W10', 'w.html', 'webhook', 'failed', 1, $4, $1, $1, $2, null),
+         ('weekly', '2024-W10', 'w.html', 'file', 'delivered', 1, null, $1, $1, null, array['webhook ' || $3]),
+         ('weekly', '2024-W10', 'w.html', 'webhook', 'failed', 2, $5, $1, $1, $3, null)`,
+      [FIRING, connector, down, refusal, http503],
+    );
+    const permanent = async () => (await wh.pool.query(`select channel, target, permanent from ops.report_deliveries where channel <> 'file' order by id`)).rows;
+    // As recorded then, the next start made the week up for both places, the connector too.
+    expect((await missedFirings(wh, config, new Date(RESTART), { env: env() })).map((c) => [c.index, c.unfinished])).toEqual([
+      [0, { period: '2024-W10', channels: ['webhook'] }],
+      [1, { period: '2024-W10', channels: ['webhook'] }],
+    ]);
+
+    await m0036.up(wh.db as Kysely<unknown>);
+    expect(await permanent()).toEqual([
+      { channel: 'webhook', target: connector, permanent: true },
+      { channel: 'webhook', target: down, permanent: false },
+    ]);
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'warn');
+    expect(await missedFirings(wh, config, new Date(RESTART), { env: env(), log })).toEqual([
+      { kind: 'report', index: 1, cron: '0 6 * * 2', missed: new Date(FIRING), lastFiring: new Date(FIRING), unfinished: { period: '2024-W10', channels: ['webhook'] } },
+    ]);
+    expect(lines.map((l) => [l.msg, l.place, l.err])).toEqual([[REFUSED, 'reports[0] (weekly).to.webhookEnv (TEAMS_HOOK)', refusal]]);
+    // Run again (a second migrator, a restore), it changes nothing.
+    await m0036.up(wh.db as Kysely<unknown>);
+    expect((await permanent()).map((r) => r.permanent)).toEqual([true, false]);
   });
 
   it('a firing whose only place left refused for good is not made up at all', async () => {

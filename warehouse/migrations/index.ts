@@ -27,6 +27,7 @@ import * as m0032 from './0032-report-delivery-places.ts';
 import * as m0033 from './0033-run-steps.ts';
 import * as m0034 from './0034-change-log-planned-per-statement.ts';
 import * as m0035 from './0035-report-delivery-permanent.ts';
+import * as m0036 from './0036-report-delivery-refusals-before-0035.ts';
 
 /**
  * Every migration, in order. A new one is a file `NNNN-name.ts` exporting `up` (and `down`),
@@ -61,4 +62,5 @@ export const migrations: Record<string, Migration> = {
   '0033-run-steps': m0033,
   '0034-change-log-planned-per-statement': m0034,
   '0035-report-delivery-permanent': m0035,
+  '0036-report-delivery-refusals-before-0035': m0036,
 };

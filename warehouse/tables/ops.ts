@@ -201,7 +201,7 @@ export interface OpsReportDeliveriesTable {
   target: ColumnType<string | null, string | null | undefined, string | null>;
   /** On the file row of a scheduled firing, the places (`channel target`) it was to send to (migration 0032); else null. */
   places: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
-  /** On a failed send's row, whether the place refused it for good: a retired Teams connector (migration 0035); else false. */
+  /** On a failed send's row, whether the place refused it for good: a retired Teams connector (migration 0035; the refusals recorded before it, 0036); else false. */
   permanent: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
