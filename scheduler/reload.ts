@@ -1,6 +1,6 @@
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, UsageError } from '../lib/errors.ts';
-import { startScheduler, type ScheduleEntryStatus, type Scheduler, type SchedulerOptions } from './scheduler.ts';
+import { keptReportRetries, startScheduler, type PendingReportRetry, type ScheduleEntryStatus, type Scheduler, type SchedulerOptions } from './scheduler.ts';
 
 /** What a reload did: the new configuration's schedules armed, or why the running ones stay. */
 export type ReloadOutcome = { reloaded: true; config: VeriteConfig; entries: readonly ScheduleEntryStatus[] } | { reloaded: false; problems: string[] };
@@ -15,6 +15,8 @@ export interface ReloadableScheduler {
   /**
    * Reads the configuration again (`reread`) and arms its schedules in place of the running
    * ones; the runs and reports in progress finish under the configuration they started with.
+   * A failed report send's pending retry goes on if the new configuration keeps its entry
+   * unchanged and still allows it ({@link keptReportRetries}); the other retries are dropped.
    * A configuration that would be refused (a file that does not parse, an unknown source, an
    * alert rule that is not one) changes nothing: the schedules running go on, and the outcome
    * lists the problems. Reloads come one at a time, in the order asked.
@@ -43,17 +45,20 @@ export function startReloadableScheduler(options: SchedulerOptions & { reread: (
     if (stopped) return { reloaded: false, problems: ['the scheduler is stopping'] };
     let next: VeriteConfig;
     let armed: Scheduler;
+    let kept: Map<number, PendingReportRetry>;
     try {
       next = await reread();
       if (stopped) return { reloaded: false, problems: ['the scheduler is stopping'] };
       // Armed before the running one lets go: a configuration refused here changes nothing. Both
       // armed for the moment in between, which no timer can fire in (this code does not wait),
       // and the old one fires nothing from then on.
-      armed = startScheduler({ ...first, config: next, catchUp: false });
+      // A failed report send's pending retry goes on when its entry does, unchanged.
+      kept = keptReportRetries(current.reportRetries, next);
+      armed = startScheduler({ ...first, config: next, catchUp: false, reportRetries: [...kept.values()] });
     } catch (error) {
       return { reloaded: false, problems: error instanceof ConfigError ? error.problems : [error instanceof UsageError ? error.message : errorMessage(error)] };
     }
-    void current.retire();
+    void current.retire(new Set(kept.keys()));
     current = armed;
     config = next;
     all.push(armed);

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { loadConfig } from '../config/load.ts';
 import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
@@ -44,6 +45,20 @@ export interface SchedulerOptions {
    * config); false for a scheduler started in place of another by a reload, which missed nothing.
    */
   catchUp?: boolean;
+  /**
+   * The retries of failed report sends a scheduler replaced by a reload had pending, for entries
+   * this configuration keeps ({@link keptReportRetries}): each fires at its time, as the retry it was.
+   */
+  reportRetries?: readonly PendingReportRetry[];
+}
+
+/** A failed report send's retry, pending: which entry (its index in `reports`), which period, which retry, when. */
+export interface PendingReportRetry {
+  index: number;
+  entry: ReportEntry;
+  period: string;
+  attempt: number;
+  due: Date;
 }
 
 /** A firing that makes up for a failed run: which retry, after which run, of which sources. */
@@ -71,17 +86,20 @@ export interface Scheduler {
    * they are found and fired (not finished).
    */
   readonly caughtUp: Promise<CaughtUpFiring[]>;
+  /** The retries of failed report sends pending now. */
+  readonly reportRetries: readonly PendingReportRetry[];
   /**
    * Stops taking firings, asks each run in progress to stop after the page it is landing
    * commits, and resolves once every job has ended (the warehouse can then be closed).
    */
   stop(reason?: string): Promise<void>;
   /**
-   * Stops taking firings (a pending retry of a run or a report is dropped, saying so) and lets the jobs in progress
+   * Stops taking firings (a pending retry of a run or a report is dropped, saying so, but the
+   * report retries of the entries in `handedOver`, which the new scheduler fires) and lets the jobs in progress
    * finish: resolves once they have ended. For a scheduler replaced by one with a new
    * configuration ({@link startReloadableScheduler}); {@link stop} after it still stops them.
    */
-  retire(): Promise<void>;
+  retire(handedOver?: ReadonlySet<number>): Promise<void>;
 }
 
 /**
@@ -236,7 +254,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     ),
   );
   // A report firing's next retry after a failed send, by report entry: dropped when the entry fires on its own cron first.
-  const reportRetries = new Map<number, { handle: unknown; period: string; attempt: number }>();
+  const reportRetries = new Map<number, { handle: unknown; period: string; attempt: number; due: Date }>();
   // How many times each report entry has fired, retries included: a firing plans a retry only if
   // it is still the entry's latest when its send has failed.
   const reportFirings = config.reports.map(() => 0);
@@ -287,13 +305,16 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     // The entry may have fired while the period's firings were counted.
     if (stopping || superseded()) return;
     log.info({ ...what, retry: attempt, of: allowed, inMinutes: reportRetryMinutes }, 'scheduled report send failed; firing it again later');
+    armReportRetry(index, period, attempt, new Date(clock().getTime() + reportRetryMinutes * 60_000));
+  };
+  const armReportRetry = (index: number, period: string, attempt: number, due: Date) => {
     const pending = reportRetries.get(index);
     if (pending) timers.clear(pending.handle);
     const handle = timers.set(() => {
       reportRetries.delete(index);
-      fireReport(index, `retry ${attempt} of ${allowed} after a failed send`, period, attempt);
-    }, reportRetryMinutes * 60_000);
-    reportRetries.set(index, { handle, period, attempt });
+      fireReport(index, `retry ${attempt} of ${config.retries.reportRetries} after a failed send`, period, attempt);
+    }, Math.max(0, due.getTime() - clock().getTime()));
+    reportRetries.set(index, { handle, period, attempt, due });
   };
 
   // Reports on their own cron: a report that cannot be made or sent is recorded, never a run's failure.
@@ -355,6 +376,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   config.reports.forEach((entry, index) =>
     tasks[plan.length + index]!.on('execution:missed', onMissed(`report ${index}`, { report: entry.kind, schedule: entry.cron }, (_missed, late) => fireReport(index, late))),
   );
+  for (const kept of options.reportRetries ?? []) {
+    const entry = config.reports[kept.index]!;
+    log.info({ report: entry.kind, schedule: entry.cron, period: kept.period, retry: kept.attempt, due: kept.due.toISOString() }, 'the retry of a failed report send is kept through the reload: its entry is unchanged');
+    armReportRetry(kept.index, kept.period, kept.attempt, kept.due);
+  }
   // Times a daylight-saving gap skips (02:00 on the night clocks go forward): fired at its end.
   const gapTimers = new Set<unknown>();
   const planGap = (expression: string, from: Date, fireIt: (late: string) => void): void => {
@@ -413,6 +439,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       return firings;
     },
     caughtUp,
+    get reportRetries() {
+      return [...reportRetries].map(([index, { period, attempt, due }]) => ({ index, entry: config.reports[index]!, period, attempt, due }));
+    },
     async stop(reason = 'stopped') {
       if (!stopping) {
         for (const [index, pending] of reportRetries) {
@@ -427,11 +456,12 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       }
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
-    async retire() {
+    async retire(handedOver = new Set<number>()) {
       for (const [index, pending] of retries) {
         log.warn({ schedule: plan[index]!.entry.cron, runId: pending.retry.runId, sources: pending.retry.sources }, 'the retry of a failed run is dropped with the configuration it was planned under: the schedule fires again at its next time');
       }
       for (const [index, pending] of reportRetries) {
+        if (handedOver.has(index)) continue;
         const entry = config.reports[index]!;
         log.warn({ report: entry.kind, schedule: entry.cron, period: pending.period, retry: pending.attempt }, 'the retry of a failed report send is dropped with the configuration it was planned under: the report fires again at its next time');
       }
@@ -452,6 +482,26 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     gapTimers.clear();
     for (const task of tasks) await task.destroy();
   }
+}
+
+/**
+ * The pending report retries a scheduler armed with `next` takes over at a reload, by the index
+ * of their entry in `next.reports` (the old index is the key): those whose entry `next` still has,
+ * the same kind, cron and places (`to`), while `next` still allows that many retries. Each keeps
+ * its period, its attempt and its time. Two alike entries take the retries of two alike entries in turn.
+ */
+export function keptReportRetries(pending: readonly PendingReportRetry[], next: Pick<VeriteConfig, 'reports' | 'retries'>): Map<number, PendingReportRetry> {
+  const kept = new Map<number, PendingReportRetry>();
+  const taken = new Set<number>();
+  for (const retry of pending) {
+    if (retry.attempt > next.retries.reportRetries) continue;
+    const same = (e: ReportEntry, i: number) => !taken.has(i) && e.kind === retry.entry.kind && e.cron === retry.entry.cron && isDeepStrictEqual(e.to, retry.entry.to);
+    const index = next.reports.findIndex(same);
+    if (index < 0) continue;
+    taken.add(index);
+    kept.set(retry.index, { ...retry, index, entry: next.reports[index]! });
+  }
+  return kept;
 }
 
 /** How a schedule's firings are named in `ops.runs.trigger`. */

@@ -7,6 +7,7 @@ import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { refreshMetrics } from '../../metrics/refresh.ts';
 import { deliverReport, entryPlaces, REPORT_LOCK_NAMESPACE, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
+import { startReloadableScheduler } from '../../scheduler/reload.ts';
 import { startScheduler, type Scheduler } from '../../scheduler/scheduler.ts';
 import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
@@ -290,6 +291,85 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
           : 'the retry of a failed report send is dropped with the configuration it was planned under: the report fires again at its next time';
         expect(said(dropped).map((l) => [l.period, l.retry]), how).toEqual([['2024-W10', 1]]);
         expect(hookPosts).toBe(2);
+      } finally {
+        await scheduler.stop();
+      }
+    }
+  });
+
+  it('a pending retry survives a reload that keeps its entry, re-keyed if the entry moved, and delivers the period where it did not go', async () => {
+    // The webhook answers 503 to the post at start and to its 30-s retry. The reload (SIGHUP)
+    // puts a monthly report before the weekly one, unchanged: its retry, due 30 minutes after
+    // 09:00, is still pending, as the first retry of two, and brings 2024-W10 to the webhook.
+    answers = [503, 503];
+    const to = { webhook: hook.url };
+    const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
+    const next = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 7 1 * *', kind: 'monthly', to: {} }, { cron: '0 6 * * 2', kind: 'weekly', to }] });
+    const lines: Record<string, unknown>[] = [];
+    const { timers, held } = heldTimers();
+    const done: ReportDeliveryResult[] = [];
+    let ended: ((r: ReportDeliveryResult) => void) | undefined;
+    const result = () => new Promise<ReportDeliveryResult>((resolve) => (done.length ? resolve(done.shift()!) : (ended = resolve)));
+    const scheduler = startReloadableScheduler({
+      warehouse: wh, config, steps: [], resolve: () => [], timers, reread: async () => next,
+      log: createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'info'),
+      now: () => new Date(NOW),
+      onReport: (r) => (ended ? (ended(r), (ended = undefined)) : done.push(r)),
+      reportDelivery: { sleep: async () => undefined, env: env() },
+    });
+    const retryTimers = () => held.filter((t) => t.ms === 30 * 60_000);
+    try {
+      expect(outcomes(await result())).toEqual(['file delivered', 'webhook failed']);
+      expect(retryTimers().map((t) => t.cleared)).toEqual([false]);
+      expect((await scheduler.reload()).reloaded).toBe(true);
+      // The old scheduler's timer let go, the new one's pending, due at 09:30 as before (the clock says 09:00).
+      expect(retryTimers().map((t) => t.cleared)).toEqual([true, false]);
+      expect(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('the retry of a failed report send is dropped'))).toEqual([]);
+      retryTimers()[1]!.fire();
+      const retried = await result();
+      expect([retried.period, outcomes(retried)]).toEqual(['2024-W10', ['file delivered', 'webhook delivered']]);
+      // The first retry of two, as planned before the reload.
+      expect(lines.filter((l) => l.msg === 'report schedule fired').map((l) => l.late)).toEqual([
+        'caught up: missed 2024-03-12T06:00:00.000Z',
+        'retry 1 of 2 after a failed send',
+      ]);
+      // Two 503s, then the week, once.
+      expect(hookPosts).toBe(3);
+      expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it('a pending retry is dropped by a reload that changes its entry or sets reportRetries to 0, saying so', async () => {
+    const to = { webhook: hook.url };
+    const reloads = {
+      'another cron': { reports: [{ cron: '0 7 * * 2', kind: 'weekly', to }] },
+      'another place': { reports: [{ cron: '0 6 * * 2', kind: 'weekly', to: { email } }] },
+      'no retries': { reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }], retries: { reportRetries: 0 } },
+    };
+    for (const [how, change] of Object.entries(reloads)) {
+      answers = [503, 503];
+      await wh.pool.query(`delete from ops.report_deliveries where period <> '2024-W09'`);
+      const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
+      const lines: Record<string, unknown>[] = [];
+      const { timers, held } = heldTimers();
+      let first!: (r: ReportDeliveryResult) => void;
+      const failed = new Promise<ReportDeliveryResult>((resolve) => (first = resolve));
+      const scheduler = startReloadableScheduler({
+        warehouse: wh, config, steps: [], resolve: () => [], timers,
+        reread: async () => configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, ...change }),
+        log: createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'info'),
+        now: () => new Date(NOW),
+        onReport: (r) => first(r),
+        reportDelivery: { sleep: async () => undefined, env: env() },
+      });
+      try {
+        expect(outcomes(await failed), how).toEqual(['file delivered', 'webhook failed']);
+        expect((await scheduler.reload()).reloaded, how).toBe(true);
+        expect(held.filter((t) => t.ms === 30 * 60_000).map((t) => t.cleared), how).toEqual([true]);
+        const dropped = 'the retry of a failed report send is dropped with the configuration it was planned under: the report fires again at its next time';
+        expect(lines.filter((l) => l.msg === dropped).map((l) => [l.period, l.retry]), how).toEqual([['2024-W10', 1]]);
       } finally {
         await scheduler.stop();
       }
