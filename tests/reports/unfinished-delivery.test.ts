@@ -1,21 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { refreshMetrics } from '../../metrics/refresh.ts';
 import { deliverReport, deliveryTarget, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
 import { missedFirings, startScheduler, type CaughtUpFiring } from '../../scheduler/scheduler.ts';
-import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
 import * as m0036 from '../../warehouse/migrations/0036-report-delivery-refusals-before-0035.ts';
-import { createTestDatabase } from '../support/database.ts';
 import { spawnScript, waitFor } from '../support/spawn-script.ts';
-import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
-import { CONFIG, landShop } from '../metrics/support/shop.ts';
-import { startRelay, type TestRelay } from '../support/smtp.ts';
+import type { LocalWebhook } from '../support/webhook.ts';
+import { CONFIG } from '../metrics/support/shop.ts';
+import { periodOf, publishedShop, REPORT_EMAIL as email, type PublishedShop } from './support/published-shop.ts';
+import type { TestRelay } from '../support/smtp.ts';
 
 /**
  * A scheduled report firing that did not reach every place it sends to: the process died after
@@ -30,50 +25,27 @@ const silent = createLogger({ write: () => undefined }, 'silent');
 const FIRING = '2024-03-12T06:00:00Z';
 /** The Friday after: the scheduler starts again, before the next Tuesday's firing. */
 const RESTART = '2024-03-15T18:00:00Z';
+let shop: PublishedShop;
 let wh: Warehouse;
 let dir: string;
 let hook: LocalWebhook<{ text: string }>;
-/** The statuses the webhook answers, in order; 200 once they are used up. */
-let answers: number[] = [];
-/** How many posts the webhook was sent, whatever it answered. */
-let hookPosts = 0;
 let relay: TestRelay;
-let smtpRefuses = false;
 
 beforeAll(async () => {
-  wh = await createTestDatabase('unfinished_delivery');
-  await landShop(wh.pool);
-  const now = new Date('2024-03-12T06:00:00Z');
-  const config = configSchema.parse({ ...CONFIG });
-  expect((await runTransforms(wh, config, { now })).status).toBe('succeeded');
-  expect((await refreshMetrics(wh, config, silent, { now })).error).toBeUndefined();
-  dir = await mkdtemp(path.join(tmpdir(), 'verite-unfinished-'));
-  hook = await startWebhook({ answer: () => (hookPosts++, answers.shift() ?? 200) });
-  relay = await startRelay({ refuses: () => smtpRefuses });
+  shop = await publishedShop('unfinished_delivery', new Date('2024-03-12T06:00:00Z'));
+  ({ wh, dir, hook, relay } = shop);
 });
-afterAll(async () => {
-  await hook?.close();
-  await relay?.close();
-  await wh?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(async () => shop?.close());
 beforeEach(async () => {
-  await wh.pool.query('delete from ops.report_deliveries');
-  hook.received.length = 0;
-  answers = [];
-  hookPosts = 0;
-  smtpRefuses = false;
-  relay.mails.length = 0;
+  await shop.reset();
 });
 
-const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
 /** A retired Teams Office 365 connector's URL: nothing is posted to it (lib/webhook-flavour.ts), here or anywhere. */
 const TEAMS_CONNECTOR = 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner-secret';
 const env = () => ({ REPORT_SMTP_URL: relay.url, TEAMS_HOOK: TEAMS_CONNECTOR });
 const topWith = (to: Record<string, unknown>) => ({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
 const deliveries = async () =>
   (await wh.pool.query(`select period, channel, status, attempts from ops.report_deliveries order by id`)).rows as { period: string; channel: string; status: string; attempts: number }[];
-const periodOf = (text: string) => /^\*Weekly business review (\S+)\*/.exec(text)?.[1];
 
 /** The scheduler started at `now`: what it found missed, and the reports it made up (once they ended). */
 async function startAt(now: string, top: Record<string, unknown>): Promise<{ caught: CaughtUpFiring[]; reports: ReportDeliveryResult[] }> {
@@ -102,7 +74,7 @@ const REFUSED =
 describe('a report firing that did not reach every place', () => {
   it('killed in the pause after a 503: the next start makes it up, and the webhook gets the week once', async () => {
     const top = topWith({ webhook: hook.url });
-    answers = [503];
+    shop.answers = [503];
     const child = spawnScript('report-delivery-runner.ts', { DATABASE_URL: wh.url, REPORT_CONFIG: JSON.stringify(top), REPORT_NOW: FIRING });
     try {
       await waitFor('the 503 and the pause before the retry', () => {
@@ -115,7 +87,7 @@ describe('a report firing that did not reach every place', () => {
     expect((await child.exited).signal).toBe('SIGKILL');
     // The report was written and recorded; the webhook's send never was.
     expect(await deliveries()).toEqual([{ period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 }]);
-    expect([hookPosts, hook.received.length]).toEqual([1, 0]);
+    expect([shop.posts, hook.received.length]).toEqual([1, 0]);
 
     // No cron time passed since (the next is Tuesday 19 March): only the unfinished firing is made up.
     const config = configSchema.parse(top);
@@ -131,7 +103,7 @@ describe('a report firing that did not reach every place', () => {
     expect(caught).toHaveLength(1);
     expect(reports.map((r) => [r.period, outcomes(r)])).toEqual([['2024-W10', ['file delivered', 'webhook delivered']]]);
     // One 503, then the week's one message.
-    expect(hookPosts).toBe(2);
+    expect(shop.posts).toBe(2);
     expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
 
     // Every place reached: the start after that makes up nothing.
@@ -143,7 +115,7 @@ describe('a report firing that did not reach every place', () => {
   it('a send that failed: the next start sends the period there, and not again where it went', async () => {
     const top = topWith({ webhook: hook.url, email });
     const config = configSchema.parse(top);
-    smtpRefuses = true;
+    shop.refusing = true;
     const first = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(FIRING), env: env(), sleep: async () => undefined });
     expect(outcomes(first)).toEqual(['file delivered', 'webhook delivered', 'email failed']);
     expect(await deliveries()).toEqual([
@@ -152,7 +124,7 @@ describe('a report firing that did not reach every place', () => {
       { period: '2024-W10', channel: 'email', status: 'failed', attempts: 2 },
     ]);
 
-    smtpRefuses = false;
+    shop.refusing = false;
     const { caught, reports } = await startAt(RESTART, top);
     expect(caught.map((c) => [c.kind, c.missed.toISOString(), c.unfinished])).toEqual([['report', '2024-03-12T06:00:00.000Z', { period: '2024-W10', channels: ['email'] }]]);
     expect(reports.map((r) => [r.period, outcomes(r)])).toEqual([['2024-W10', ['file delivered', 'webhook skipped', 'email delivered']]]);
@@ -181,7 +153,7 @@ describe('a report firing that did not reach every place', () => {
     const top = topWith({ webhook: hook.url });
     const config = configSchema.parse(top);
     // The webhook refuses every post: the firing, and a made-up firing at each of two starts.
-    answers = Array(6).fill(503);
+    shop.answers = Array(6).fill(503);
     const fire = (now: string) => deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(now), env: env(), sleep: async () => undefined });
     expect(outcomes(await fire(FIRING))).toEqual(['file delivered', 'webhook failed']);
     const again = (await startAt('2024-03-13T10:00:00Z', top)).caught;
@@ -189,7 +161,7 @@ describe('a report firing that did not reach every place', () => {
     // The made-up firing is the period's latest: the next start names it.
     const third = (await startAt('2024-03-14T10:00:00Z', top)).caught;
     expect(third.map((c) => [c.missed.toISOString(), c.lastFiring.toISOString()])).toEqual([['2024-03-13T10:00:00.000Z', '2024-03-13T10:00:00.000Z']]);
-    expect(hookPosts).toBe(6);
+    expect(shop.posts).toBe(6);
     expect((await deliveries()).filter((r) => r.channel === 'webhook').map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
 
     const lines: Record<string, unknown>[] = [];
@@ -198,19 +170,19 @@ describe('a report firing that did not reach every place', () => {
     expect(lines.map((l) => [l.msg, l.period, l.channels, l.firings])).toEqual([
       ['a report did not reach every place it sends to after 3 firings of its period: not made up again (the next period goes out at its time)', '2024-W10', ['webhook'], 3],
     ]);
-    expect(hookPosts).toBe(6);
+    expect(shop.posts).toBe(6);
   });
 
   it('a place whose last send was refused for good (a retired Teams connector) is not made up at start, saying what to do', async () => {
     // The firing of 06:00: the connector refuses for good (no call made), the relay is down.
     const top = topWith({ webhookEnv: 'TEAMS_HOOK', email });
     const config = configSchema.parse(top);
-    smtpRefuses = true;
+    shop.refusing = true;
     const first = await deliverReport({ warehouse: wh, config, log: silent, entry: config.reports[0]!, now: new Date(FIRING), env: env(), sleep: async () => undefined });
     expect(first.outcomes.map((o) => [o.channel, o.status, o.attempts, o.permanent ?? false])).toEqual([['file', 'delivered', 1, false], ['webhook', 'failed', 1, true], ['email', 'failed', 2, false]]);
 
     // The relay is back by the start: the week is made up for the e-mail only, and says why not for the connector.
-    smtpRefuses = false;
+    shop.refusing = false;
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }, 'warn');
     expect(await missedFirings(wh, config, new Date(RESTART), { env: env(), log })).toEqual([

@@ -1,21 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { TaskContext, TaskFn } from 'node-cron';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { refreshMetrics } from '../../metrics/refresh.ts';
 import { deliverReport, entryPlaces, REPORT_LOCK_NAMESPACE, type ReportDeliveryResult } from '../../scheduler/report-delivery.ts';
 import { startReloadableScheduler } from '../../scheduler/reload.ts';
 import { startScheduler, type Scheduler } from '../../scheduler/scheduler.ts';
-import { runTransforms } from '../../transforms/runner.ts';
 import type { Warehouse } from '../../warehouse/connection.ts';
-import { createTestDatabase } from '../support/database.ts';
 import { heldTimers, type HeldTimer } from '../support/held-timers.ts';
-import { startWebhook, type LocalWebhook } from '../support/webhook.ts';
-import { CONFIG, landShop } from '../metrics/support/shop.ts';
-import { startRelay, type TestRelay } from '../support/smtp.ts';
+import type { LocalWebhook } from '../support/webhook.ts';
+import { CONFIG } from '../metrics/support/shop.ts';
+import { periodOf, publishedShop, REPORT_EMAIL as email, type PublishedShop } from '../reports/support/published-shop.ts';
+import type { TestRelay } from '../support/smtp.ts';
 
 /**
  * The cron tasks the scheduler armed, by expression (the latest scheduler's): a test fires an
@@ -46,53 +41,28 @@ const fireCron = (expression: string, at: string) => void cronTasks.get(expressi
  */
 
 const NOW = '2024-03-12T09:00:00Z';
+let shop: PublishedShop;
 let wh: Warehouse;
 let dir: string;
 let hook: LocalWebhook<{ text: string }>;
-/** The statuses the webhook answers, in order; 200 once they are used up. */
-let answers: number[] = [];
-/** How many posts the webhook was sent, whatever it answered. */
-let hookPosts = 0;
 let relay: TestRelay;
-/** Whether the relay refuses mail (451), as one down for a while does. */
-let smtpRefuses = false;
 
 beforeAll(async () => {
-  wh = await createTestDatabase('report_retry');
-  await landShop(wh.pool);
-  const now = new Date(NOW);
-  const config = configSchema.parse({ ...CONFIG });
-  const silent = createLogger({ write: () => undefined }, 'silent');
-  expect((await runTransforms(wh, config, { now })).status).toBe('succeeded');
-  expect((await refreshMetrics(wh, config, silent, { now })).error).toBeUndefined();
-  dir = await mkdtemp(path.join(tmpdir(), 'verite-report-retry-'));
-  hook = await startWebhook({ answer: () => (hookPosts++, answers.shift() ?? 200) });
-  relay = await startRelay({ refuses: () => smtpRefuses });
+  shop = await publishedShop('report_retry', new Date(NOW));
+  ({ wh, dir, hook, relay } = shop);
 });
-afterAll(async () => {
-  await hook?.close();
-  await relay?.close();
-  await wh?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(async () => shop?.close());
 beforeEach(async () => {
-  await wh.pool.query('delete from ops.report_deliveries');
+  await shop.reset();
   // The week before went out on its time: the firing of 12 March 06:00 is the one missed.
   await wh.pool.query(
     `insert into ops.report_deliveries (kind, period, file, channel, status, attempts, scheduled_for, finished_at) values ('weekly', '2024-W09', 'w.html', 'file', 'delivered', 1, '2024-03-05T06:00:00Z', '2024-03-05T06:00:09Z')`,
   );
-  hook.received.length = 0;
-  answers = [];
-  hookPosts = 0;
-  relay.mails.length = 0;
-  smtpRefuses = false;
 });
 
-const email = { smtpUrlEnv: 'REPORT_SMTP_URL', from: 'verite@shop.test', to: ['owner@shop.test'] };
 const env = () => ({ REPORT_SMTP_URL: relay.url });
 const deliveries = async () =>
   (await wh.pool.query(`select period, channel, status, attempts from ops.report_deliveries where period <> '2024-W09' order by id`)).rows as { period: string; channel: string; status: string; attempts: number }[];
-const periodOf = (text: string) => /^\*Weekly business review (\S+)\*/.exec(text)?.[1];
 const outcomes = (r: ReportDeliveryResult) => r.outcomes.map((o) => `${o.channel} ${o.status}`);
 
 /**
@@ -165,7 +135,7 @@ const SUPERSEDED = 'the retry of a failed report send is dropped: the report fir
 describe('a scheduled report whose send failed, while the scheduler runs', () => {
   it('is fired again reportRetryMinutes later for the same period, and sent only where it did not go', async () => {
     // The webhook is down at 06:00 and 30 s later; the e-mail goes out.
-    answers = [503, 503];
+    shop.answers = [503, 503];
     const { scheduler, next, retryTimers, said } = start({ webhook: hook.url, email }, { reportRetryMinutes: 45 });
     try {
       const first = await next();
@@ -187,7 +157,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
         { period: '2024-W10', channel: 'webhook', status: 'delivered', attempts: 1 },
       ]);
       // Two 503s, then the week's one message; one e-mail, not two.
-      expect(hookPosts).toBe(3);
+      expect(shop.posts).toBe(3);
       expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
       expect(relay.mails).toEqual([['owner@shop.test']]);
       // Every place reached: no further retry.
@@ -198,7 +168,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
   });
 
   it('with reportRetries 1 and a webhook that stays down: one retry, then a warning and no timer', async () => {
-    answers = Array(4).fill(503);
+    shop.answers = Array(4).fill(503);
     const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, { reportRetries: 1 });
     try {
       expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed']);
@@ -210,7 +180,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       expect(said('scheduled report send failed; firing it again later').map((l) => [l.retry, l.of])).toEqual([[1, 1]]);
       expect(said('scheduled report send failed again; no retry left while the scheduler runs').map((l) => [l.level, l.period, l.channels, l.retries])).toEqual([[40, '2024-W10', ['webhook'], 1]]);
       // Two firings, each a post and its 30-s retry.
-      expect(hookPosts).toBe(4);
+      expect(shop.posts).toBe(4);
       expect((await deliveries()).filter((r) => r.channel === 'webhook').map((r) => r.status)).toEqual(['failed', 'failed']);
     } finally {
       await scheduler.stop();
@@ -218,7 +188,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
   });
 
   it('is not fired again past three firings of the period, its retries and the firings made up at start together', async () => {
-    answers = Array(6).fill(503);
+    shop.answers = Array(6).fill(503);
     const top = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to: { webhook: hook.url } }] });
     // The 06:00 firing and the one made up at a start that day both failed: a third start makes the last firing.
     for (const now of ['2024-03-12T06:00:00Z', '2024-03-12T08:00:00Z']) {
@@ -231,7 +201,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       expect([third.period, outcomes(third)]).toEqual(['2024-W10', ['file delivered', 'webhook failed']]);
       expect(retryTimers()).toEqual([]);
       expect(said('a report did not reach every place it sends to after 3 firings of its period: not fired again (the next period goes out at its time)').map((l) => [l.period, l.firings])).toEqual([['2024-W10', 3]]);
-      expect(hookPosts).toBe(6);
+      expect(shop.posts).toBe(6);
     } finally {
       await scheduler.stop();
     }
@@ -253,12 +223,12 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
   it('is fired again for the e-mail only beside a retired webhook, which the retry does not try again', async () => {
     const teams = 'https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner-secret';
     // The relay is down at 06:00 and 30 s later; the connector refuses for good, at once.
-    smtpRefuses = true;
+    shop.refusing = true;
     const { scheduler, next, retryTimers, said } = start({ webhookEnv: 'TEAMS_HOOK', email }, {}, { TEAMS_HOOK: teams });
     try {
       expect(outcomes(await next())).toEqual(['file delivered', 'webhook failed', 'email failed']);
       expect(said('scheduled report send failed; firing it again later').map((l) => l.channels)).toEqual([['email']]);
-      smtpRefuses = false;
+      shop.refusing = false;
       retryTimers()[0]!.fire();
       const again = await next();
       expect([again.period, outcomes(again)]).toEqual(['2024-W10', ['file delivered', 'webhook skipped', 'email delivered']]);
@@ -277,8 +247,8 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
 
   it('a pending retry is dropped when the scheduler stops, or is retired by a reload', async () => {
     for (const how of ['stop', 'retire'] as const) {
-      answers = [503, 503];
-      hookPosts = 0;
+      shop.answers = [503, 503];
+      shop.posts = 0;
       await wh.pool.query(`delete from ops.report_deliveries where period <> '2024-W09'`);
       const { scheduler, next, retryTimers, said } = start({ webhook: hook.url });
       try {
@@ -290,7 +260,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
           ? 'the retry of a failed report send is dropped as the scheduler stops: its next start makes it up (scheduleCatchUp)'
           : 'the retry of a failed report send is dropped with the configuration it was planned under: the report fires again at its next time';
         expect(said(dropped).map((l) => [l.period, l.retry]), how).toEqual([['2024-W10', 1]]);
-        expect(hookPosts).toBe(2);
+        expect(shop.posts).toBe(2);
       } finally {
         await scheduler.stop();
       }
@@ -301,7 +271,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
     // The webhook answers 503 to the post at start and to its 30-s retry. The reload (SIGHUP)
     // puts a monthly report before the weekly one, unchanged: its retry, due 30 minutes after
     // 09:00, is still pending, as the first retry of two, and brings 2024-W10 to the webhook.
-    answers = [503, 503];
+    shop.answers = [503, 503];
     const to = { webhook: hook.url };
     const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
     const next = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 7 1 * *', kind: 'monthly', to: {} }, { cron: '0 6 * * 2', kind: 'weekly', to }] });
@@ -334,7 +304,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
         'retry 1 of 2 after a failed send',
       ]);
       // Two 503s, then the week, once.
-      expect(hookPosts).toBe(3);
+      expect(shop.posts).toBe(3);
       expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
     } finally {
       await scheduler.stop();
@@ -349,7 +319,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       'no retries': { reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }], retries: { reportRetries: 0 } },
     };
     for (const [how, change] of Object.entries(reloads)) {
-      answers = [503, 503];
+      shop.answers = [503, 503];
       await wh.pool.query(`delete from ops.report_deliveries where period <> '2024-W09'`);
       const config = configSchema.parse({ ...CONFIG, schedules: [], reportsDir: dir, reports: [{ cron: '0 6 * * 2', kind: 'weekly', to }] });
       const lines: Record<string, unknown>[] = [];
@@ -381,7 +351,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
     // for 2024-W10, its webhook answers 503 to the post and to its 30-s retry: the retry is
     // planned a day later, Wednesday 09:00. The cron fires at 06:00 on Wednesday, first; the last
     // complete week is still 2024-W10, and that firing sends it to the webhook.
-    answers = [503, 503];
+    shop.answers = [503, 503];
     let clock = new Date(NOW);
     const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, { reportRetryMinutes: 24 * 60 }, {}, { cron: '0 6 * * *', now: () => clock });
     try {
@@ -402,7 +372,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       await scheduler.stop();
       // The firing at start and the cron's, no third: two 503s, then the week's one message.
       expect(said('report schedule fired')).toHaveLength(2);
-      expect(hookPosts).toBe(3);
+      expect(shop.posts).toBe(3);
       expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
       expect(await deliveries()).toEqual([
         { period: '2024-W10', channel: 'file', status: 'delivered', attempts: 1 },
@@ -425,7 +395,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       await w09NotSent();
       const paused = underWay === 'in its 30-s pause';
       // In the pause: W09's first post, W10's, W09's second. For the lock: W10's, then W09's two.
-      answers = paused ? [503, 200, 503] : [200, 503, 503];
+      shop.answers = paused ? [503, 200, 503] : [200, 503, 503];
       const hold = pauses();
       hold.hold(paused);
       const other = await wh.pool.connect();
@@ -458,7 +428,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
           await scheduler.stop();
           // The newer week reached the webhook, and nothing after it.
           expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
-          expect(hookPosts).toBe(3);
+          expect(shop.posts).toBe(3);
           expect(retryTimers()).toEqual([]);
           expect(said('scheduled report send failed; firing it again later')).toEqual([]);
           expect(said(SUPERSEDED).map((l) => [l.level, l.report, l.schedule, l.period, l.channels])).toEqual([[30, 'weekly', '0 6 * * 2', '2024-W09', ['webhook']]]);
@@ -481,7 +451,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
     // then 503 again. A second retry, at 06:59, would post 2024-W09 after 2024-W10 (and past the
     // three firings of 2024-W09: the one of 5 March, the one made up at start and its retry).
     await w09NotSent();
-    answers = [503, 503, 503, 200, 503];
+    shop.answers = [503, 503, 503, 200, 503];
     const hold = pauses();
     let clock = new Date('2024-03-12T05:00:00Z');
     const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, { reportRetryMinutes: 59 }, {}, { now: () => clock, sleep: hold.sleep });
@@ -510,7 +480,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       for (const _ of left) await next();
       await scheduler.stop();
       expect(hook.received.map((p) => periodOf(p.text))).toEqual(['2024-W10']);
-      expect(hookPosts).toBe(5);
+      expect(shop.posts).toBe(5);
       // The first firing's retry only.
       expect(retryTimers(59)).toHaveLength(1);
       expect(said('scheduled report send failed; firing it again later').map((l) => [l.period, l.retry])).toEqual([['2024-W09', 1]]);
@@ -525,7 +495,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
   it('plans the next retry for a retry that nothing followed while it was under way: it is the newest firing', async () => {
     // The 06:00 firing made at start (09:00) fails at the webhook, and so does its retry, whose
     // pause is held a while with nothing firing: that retry plans the second one.
-    answers = [503, 503, 503, 503];
+    shop.answers = [503, 503, 503, 503];
     const hold = pauses();
     const { scheduler, next, retryTimers, said } = start({ webhook: hook.url }, {}, {}, { sleep: hold.sleep });
     try {
@@ -538,7 +508,7 @@ describe('a scheduled report whose send failed, while the scheduler runs', () =>
       expect(retryTimers()).toHaveLength(2);
       expect(said('scheduled report send failed; firing it again later').map((l) => [l.period, l.retry, l.of])).toEqual([['2024-W10', 1, 2], ['2024-W10', 2, 2]]);
       expect(said(SUPERSEDED)).toEqual([]);
-      expect(hookPosts).toBe(4);
+      expect(shop.posts).toBe(4);
     } finally {
       hold.release();
       await scheduler.stop();
