@@ -15,18 +15,13 @@ import { predictGroups } from '../metrics/clv/customer-value.ts';
 import { fitGammaGamma, spendGroups, type GammaGammaParameters } from '../metrics/clv/gamma-gamma.ts';
 import { groupHistories } from '../metrics/clv/history-groups.ts';
 import { simulateCustomers } from '../metrics/clv/simulate.ts';
+import { median } from './median.ts';
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 /** The CDNOW estimates of Fader, Hardie & Lee (2005). */
 const BG_NBD: BgNbdParameters = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 const GAMMA_GAMMA: GammaGammaParameters = { p: 6.25, q: 3.74, gamma: 15.44 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const grouped = (n: number) => n.toLocaleString('en-US');

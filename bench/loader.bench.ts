@@ -26,16 +26,11 @@ import { readRecordsFile } from '../loaders/file-reader.ts';
 import { connect, openWarehouse } from '../warehouse/connection.ts';
 import { migrateToLatest } from '../warehouse/migrate.ts';
 import { freshDatabase } from './fresh-database.ts';
+import { median } from './median.ts';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_RECORDS ?? 1_000_000);
 const PAGE = Number(process.env.BENCH_PAGE ?? 5000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Orders per second of CPU time the demo generator makes, after a warm-up (median of 3). */
 function generatorRate(): number {

@@ -45,6 +45,7 @@ import { runTransforms } from '../transforms/runner.ts';
 import { metricViews } from '../metrics/views/index.ts';
 import type { TransformResult } from '../transforms/runner.ts';
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts';
+import { median } from './median.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -82,12 +83,6 @@ const DAYS = Number(shopParameter('days'));
 const SEED = Number(shopParameter('seed'));
 const END_DATE = shopParameter('end-date');
 const SCANS = Math.max(1, Number(process.env.BENCH_SCANS ?? 3));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** The next calendar day of a YYYY-MM-DD date. */
 function nextDay(date: string): string {

@@ -19,16 +19,11 @@ import { landPage } from '../loaders/raw-loader.ts';
 import { connect, openWarehouse } from '../warehouse/connection.ts';
 import { migrateToLatest } from '../warehouse/migrate.ts';
 import { freshDatabase } from './fresh-database.ts';
+import { median } from './median.ts';
 
 const DATES = Number(process.argv[2] ?? 5);
 const ROWS = Number(process.argv[3] ?? 10_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** The day's rows as the GA4 extractor lands them; every hundredth row's sessions differ in `pass` 2. */
 function day(date: string, pass: number): Record<string, unknown>[] {
