@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Files that test what belongs to a process (what it reads once, the module state it starts
+ * with, the scheduler's timers and signals): each runs in a process of its own.
+ */
+const ISOLATED = ['tests/scheduler/**/*.test.ts', 'tests/architecture/**/*.test.ts', 'tests/config/logger.test.ts', 'tests/reports/chart-fonts-reads.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
     // Generous bounds, not speed checks: some tests start the command line or a run as a child
     // process, which takes several times longer on a loaded machine. A hang still ends the test.
@@ -12,5 +17,15 @@ export default defineConfig({
     // Two cores: two files at a time keeps the shared PostgreSQL and the machine responsive.
     maxWorkers: 2,
     env: { VERITE_LOG_LEVEL: 'silent', VERITE_LOG_FORMAT: 'json' },
+    projects: [
+      {
+        // The other files run one after another in processes that keep their loaded modules:
+        // loading verite's modules anew for each of them cost about a second a file, a fifth
+        // of the suite. tests/support/shared-process.ts gives each file a clean start.
+        extends: true,
+        test: { name: 'shared', include: ['tests/**/*.test.ts'], exclude: ISOLATED, isolate: false, setupFiles: ['tests/support/shared-process.ts'] },
+      },
+      { extends: true, test: { name: 'isolated', include: ISOLATED } },
+    ],
   },
 });

@@ -18,6 +18,14 @@ export function registerSecret(value: string | undefined | null): void {
 }
 
 /**
+ * Forgets every registered secret, as at a process's start: for test files that share one
+ * process (tests/support/shared-process.ts), so one file's secrets do not redact another's lines.
+ */
+export function forgetSecrets(): void {
+  secretValues.clear();
+}
+
+/**
  * Credentials that have a recognisable shape, redacted even when nobody registered them (a
  * provider's error body quoting a token, a URL in a driver's message).
  */

@@ -62,14 +62,18 @@ export function registerSchedule(program: Command, known: KnownSources): void {
               });
             };
             process.on('SIGHUP', onHangUp);
-            // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
-            const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
-              await scheduler.stop('the pages could not be served');
-              throw error;
-            }) : null;
-            await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-            await server?.closeAll();
-            process.off('SIGHUP', onHangUp);
+            try {
+              // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
+              const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
+                await scheduler.stop('the pages could not be served');
+                throw error;
+              }) : null;
+              await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+              await server?.closeAll();
+            } finally {
+              // Removed however the command ends, the pages refused included: a SIGHUP after it reloads nothing.
+              process.off('SIGHUP', onHangUp);
+            }
             await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');
             process.stdout.write(`Scheduler stopped after ${scheduler.firings} firing(s).\n`);
             return EXIT.ok;

@@ -497,12 +497,15 @@ describe('exit codes and help', () => {
     writeFileSync(config, JSON.stringify({ reportingTimezone: 'UTC', scheduleCatchUp: false, sources: { shipments: { path: shop } } }));
     const taken = createServer();
     const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)));
+    const hangUpHandlers = process.listenerCount('SIGHUP');
     try {
       // It printed the error, then went on running the schedule, its pages not served, until killed.
       const res = await runCli(['schedule', '--serve', '--port', String(port)], { env: { DATABASE_URL: wh.url, VERITE_CONFIG: config }, timeoutMs: 60_000 });
       expect(res.signal).toBeNull();
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(`verite: 127.0.0.1:${port} is taken by another program (another verite serve?): give another --port`);
+      // Its SIGHUP handler (read the configuration again) went with it: it had stayed behind.
+      expect(process.listenerCount('SIGHUP')).toBe(hangUpHandlers);
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

@@ -10,6 +10,9 @@ declare module 'vitest' {
   }
 }
 
+/** The server the projects share, in the one process that runs every set-up. */
+const shared: { server?: Promise<{ url: string; stop: () => Promise<void> }>; users: number } = ((globalThis as { veriteTestServer?: typeof shared }).veriteTestServer ??= { users: 0 });
+
 /**
  * One PostgreSQL for the whole test run: `TEST_DATABASE_URL` when set, else a Testcontainers
  * PostgreSQL when a Docker engine answers, else an embedded server under the system temp
@@ -17,15 +20,27 @@ declare module 'vitest' {
  * its own database on it (see `database.ts`).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The suite's projects (vitest.config.ts) each run this set-up: they share the one server,
+  // stopped when the last of them ends.
+  shared.users += 1;
+  shared.server ??= startServer();
+  const server = await shared.server;
+  project.provide('adminDatabaseUrl', server.url);
+  return async () => {
+    shared.users -= 1;
+    if (shared.users === 0) {
+      shared.server = undefined;
+      await server.stop();
+    }
+  };
+}
+
+async function startServer(): Promise<{ url: string; stop: () => Promise<void> }> {
   if (process.env.TEST_DATABASE_URL) {
-    project.provide('adminDatabaseUrl', process.env.TEST_DATABASE_URL);
-    return async () => undefined;
+    return { url: process.env.TEST_DATABASE_URL, stop: async () => undefined };
   }
   const container = await tryTestcontainers();
-  if (container) {
-    project.provide('adminDatabaseUrl', container.url);
-    return container.stop;
-  }
+  if (container) return container;
   const root = mkdtempSync(join(tmpdir(), 'verite-test-'));
   chmodSync(root, 0o755); // the server may run as the unprivileged postgres user
   let server: EmbeddedServer | undefined;
@@ -39,10 +54,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(root, { recursive: true, force: true });
     throw error;
   }
-  project.provide('adminDatabaseUrl', server.url);
-  return async () => {
-    await server?.stop();
-    rmSync(root, { recursive: true, force: true });
+  return {
+    url: server.url,
+    stop: async () => {
+      await server?.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
   };
 }
 
