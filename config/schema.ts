@@ -710,6 +710,7 @@ export const configSchema = z
 export type VeriteConfig = z.output<typeof configSchema>;
 export type SourcesConfig = VeriteConfig['sources'];
 export type ReportEntry = z.output<typeof reportEntry>;
+export type ScheduleEntry = z.output<typeof scheduleEntry>;
 export type SourceName = keyof SourcesConfig;
 /** The parsed config entry of a source of the catalogue. */
 export type ConfigOf<K extends CatalogSource> = z.output<(typeof sourceConfigSchemas)[K]>;

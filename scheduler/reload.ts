@@ -1,6 +1,6 @@
 import type { VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, UsageError } from '../lib/errors.ts';
-import { keptReportRetries, startScheduler, type PendingReportRetry, type ScheduleEntryStatus, type Scheduler, type SchedulerOptions } from './scheduler.ts';
+import { keptReportRetries, keptRunRetries, startScheduler, type PendingReportRetry, type PendingRunRetry, type ScheduleEntryStatus, type Scheduler, type SchedulerOptions } from './scheduler.ts';
 
 /** What a reload did: the new configuration's schedules armed, or why the running ones stay. */
 export type ReloadOutcome = { reloaded: true; config: VeriteConfig; entries: readonly ScheduleEntryStatus[] } | { reloaded: false; problems: string[] };
@@ -16,7 +16,8 @@ export interface ReloadableScheduler {
    * Reads the configuration again (`reread`) and arms its schedules in place of the running
    * ones; the runs and reports in progress finish under the configuration they started with.
    * A failed report send's pending retry goes on if the new configuration keeps its entry
-   * unchanged and still allows it ({@link keptReportRetries}); the other retries are dropped.
+   * unchanged and still allows it ({@link keptReportRetries}), and so does a failed run's if it
+   * keeps its schedule ({@link keptRunRetries}); the other retries are dropped.
    * A configuration that would be refused (a file that does not parse, an unknown source, an
    * alert rule that is not one) changes nothing: the schedules running go on, and the outcome
    * lists the problems. Reloads come one at a time, in the order asked.
@@ -46,19 +47,21 @@ export function startReloadableScheduler(options: SchedulerOptions & { reread: (
     let next: VeriteConfig;
     let armed: Scheduler;
     let kept: Map<number, PendingReportRetry>;
+    let keptRuns: Map<number, PendingRunRetry>;
     try {
       next = await reread();
       if (stopped) return { reloaded: false, problems: ['the scheduler is stopping'] };
       // Armed before the running one lets go: a configuration refused here changes nothing. Both
       // armed for the moment in between, which no timer can fire in (this code does not wait),
       // and the old one fires nothing from then on.
-      // A failed report send's pending retry goes on when its entry does, unchanged.
+      // A failed report send's or run's pending retry goes on when its entry or schedule does, unchanged.
       kept = keptReportRetries(current.reportRetries, next);
-      armed = startScheduler({ ...first, config: next, catchUp: false, reportRetries: [...kept.values()] });
+      keptRuns = keptRunRetries(current.runRetries, next);
+      armed = startScheduler({ ...first, config: next, catchUp: false, reportRetries: [...kept.values()], runRetries: [...keptRuns.values()] });
     } catch (error) {
       return { reloaded: false, problems: error instanceof ConfigError ? error.problems : [error instanceof UsageError ? error.message : errorMessage(error)] };
     }
-    void current.retire(new Set(kept.keys()));
+    void current.retire(new Set(kept.keys()), new Set(keptRuns.keys()));
     current = armed;
     config = next;
     all.push(armed);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { loadConfig } from '../config/load.ts';
-import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
+import type { ReportEntry, ScheduleEntry, VeriteConfig } from '../config/schema.ts';
 import { ConfigError, errorMessage, isPermanent } from '../lib/errors.ts';
 import { systemTimers, type Timers } from '../lib/timers.ts';
 import { nextGapFiring, wallClock } from './dst-gap.ts';
@@ -50,6 +50,19 @@ export interface SchedulerOptions {
    * this configuration keeps ({@link keptReportRetries}): each fires at its time, as the retry it was.
    */
   reportRetries?: readonly PendingReportRetry[];
+  /**
+   * The retries of failed runs a scheduler replaced by a reload had pending, for schedules this
+   * configuration keeps ({@link keptRunRetries}): each fires at its time, as the retry it was.
+   */
+  runRetries?: readonly PendingRunRetry[];
+}
+
+/** A failed run's retry, pending: which schedule (its index in `schedules`), which retry, of which sources, when. */
+export interface PendingRunRetry {
+  index: number;
+  entry: ScheduleEntry;
+  retry: RetryOf;
+  due: Date;
 }
 
 /** A failed report send's retry, pending: which entry (its index in `reports`), which period, which retry, when. */
@@ -62,7 +75,7 @@ export interface PendingReportRetry {
 }
 
 /** A firing that makes up for a failed run: which retry, after which run, of which sources. */
-interface RetryOf {
+export interface RetryOf {
   attempt: number;
   runId: string;
   /** The sources to run again (those whose streams failed), or every source of the schedule. */
@@ -88,6 +101,8 @@ export interface Scheduler {
   readonly caughtUp: Promise<CaughtUpFiring[]>;
   /** The retries of failed report sends pending now. */
   readonly reportRetries: readonly PendingReportRetry[];
+  /** The retries of failed runs pending now. */
+  readonly runRetries: readonly PendingRunRetry[];
   /**
    * Stops taking firings, asks each run in progress to stop after the page it is landing
    * commits, and resolves once every job has ended (the warehouse can then be closed).
@@ -95,11 +110,12 @@ export interface Scheduler {
   stop(reason?: string): Promise<void>;
   /**
    * Stops taking firings (a pending retry of a run or a report is dropped, saying so, but the
-   * report retries of the entries in `handedOver`, which the new scheduler fires) and lets the jobs in progress
+   * report retries of the entries in `handedOver` and the run retries of the schedules in
+   * `runsHandedOver`, which the new scheduler fires) and lets the jobs in progress
    * finish: resolves once they have ended. For a scheduler replaced by one with a new
    * configuration ({@link startReloadableScheduler}); {@link stop} after it still stops them.
    */
-  retire(handedOver?: ReadonlySet<number>): Promise<void>;
+  retire(handedOver?: ReadonlySet<number>, runsHandedOver?: ReadonlySet<number>): Promise<void>;
 }
 
 /**
@@ -144,7 +160,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const clock = options.now ?? (() => new Date());
   const configChange = options.configFile ? watchConfigFile(options.configFile, log) : () => undefined;
   // A failed run's next retry, by schedule: dropped when the schedule fires first.
-  const retries = new Map<number, { handle: unknown; retry: RetryOf }>();
+  const retries = new Map<number, { handle: unknown; retry: RetryOf; due: Date }>();
   /** Whether a run that is the `attempt`-th of its firing may still be tried again. */
   const retriesLeft = (attempt: number) => attempt <= config.retries.runRetries;
   const planRetry = (index: number, failed: RetryOf) => {
@@ -156,11 +172,14 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       return;
     }
     log.info({ schedule: entry.cron, runId: failed.runId, retry: failed.attempt, of: runRetries, inMinutes: runRetryMinutes, sources: failed.sources }, 'scheduled run failed; firing it again later');
+    armRetry(index, failed, runRetryMinutes * 60_000);
+  };
+  const armRetry = (index: number, retry: RetryOf, delay: number) => {
     const handle = timers.set(() => {
       retries.delete(index);
-      fire(index, new Date(), undefined, failed);
-    }, runRetryMinutes * 60_000);
-    retries.set(index, { handle, retry: failed });
+      fire(index, new Date(), undefined, retry);
+    }, delay);
+    retries.set(index, { handle, retry, due: new Date(clock().getTime() + delay) });
   };
 
   /** `late`: why the firing comes off its cron time (`caught up: missed …`, a daylight-saving gap), for its trigger. */
@@ -376,6 +395,18 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   config.reports.forEach((entry, index) =>
     tasks[plan.length + index]!.on('execution:missed', onMissed(`report ${index}`, { report: entry.kind, schedule: entry.cron }, (_missed, late) => fireReport(index, late))),
   );
+  for (const kept of options.runRetries ?? []) {
+    const what = { schedule: kept.entry.cron, runId: kept.retry.runId, retry: kept.retry.attempt, due: kept.due.toISOString() };
+    // The failed sources the schedule still runs: a source taken out of the configuration is not run again.
+    const names = new Set(plan[kept.index]!.sources.map((s) => s.source.name));
+    const sources = kept.retry.sources === 'all' ? 'all' : kept.retry.sources.filter((name) => names.has(name));
+    if (sources !== 'all' && !sources.length) {
+      log.warn({ ...what, sources: kept.retry.sources }, 'the retry of a failed run is dropped: the new configuration has none of its sources');
+      continue;
+    }
+    log.info({ ...what, sources }, 'the retry of a failed run is kept through the reload: its schedule is unchanged');
+    armRetry(kept.index, { ...kept.retry, sources }, Math.max(0, kept.due.getTime() - clock().getTime()));
+  }
   for (const kept of options.reportRetries ?? []) {
     const entry = config.reports[kept.index]!;
     log.info({ report: entry.kind, schedule: entry.cron, period: kept.period, retry: kept.attempt, due: kept.due.toISOString() }, 'the retry of a failed report send is kept through the reload: its entry is unchanged');
@@ -442,6 +473,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     get reportRetries() {
       return [...reportRetries].map(([index, { period, attempt, due }]) => ({ index, entry: config.reports[index]!, period, attempt, due }));
     },
+    get runRetries() {
+      return [...retries].map(([index, { retry, due }]) => ({ index, entry: config.schedules[index]!, retry, due }));
+    },
     async stop(reason = 'stopped') {
       if (!stopping) {
         for (const [index, pending] of reportRetries) {
@@ -456,8 +490,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       }
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
-    async retire(handedOver = new Set<number>()) {
+    async retire(handedOver = new Set<number>(), runsHandedOver = new Set<number>()) {
       for (const [index, pending] of retries) {
+        if (runsHandedOver.has(index)) continue;
         log.warn({ schedule: plan[index]!.entry.cron, runId: pending.retry.runId, sources: pending.retry.sources }, 'the retry of a failed run is dropped with the configuration it was planned under: the schedule fires again at its next time');
       }
       for (const [index, pending] of reportRetries) {
@@ -500,6 +535,26 @@ export function keptReportRetries(pending: readonly PendingReportRetry[], next: 
     if (index < 0) continue;
     taken.add(index);
     kept.set(retry.index, { ...retry, index, entry: next.reports[index]! });
+  }
+  return kept;
+}
+
+/**
+ * The pending run retries a scheduler armed with `next` takes over at a reload, by the index of
+ * their schedule in `next.schedules` (the old index is the key): those whose schedule `next`
+ * still has, the same cron and sources, while `next` still allows that many retries. Each keeps
+ * its run, its attempt and its time. Two alike schedules take the retries of two alike schedules in turn.
+ */
+export function keptRunRetries(pending: readonly PendingRunRetry[], next: Pick<VeriteConfig, 'schedules' | 'retries'>): Map<number, PendingRunRetry> {
+  const kept = new Map<number, PendingRunRetry>();
+  const taken = new Set<number>();
+  for (const retry of pending) {
+    if (retry.retry.attempt > next.retries.runRetries) continue;
+    const same = (e: ScheduleEntry, i: number) => !taken.has(i) && e.cron === retry.entry.cron && isDeepStrictEqual(e.sources, retry.entry.sources);
+    const index = next.schedules.findIndex(same);
+    if (index < 0) continue;
+    taken.add(index);
+    kept.set(retry.index, { ...retry, index, entry: next.schedules[index]! });
   }
   return kept;
 }

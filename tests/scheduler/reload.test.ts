@@ -118,6 +118,65 @@ describe('verite schedule reading its configuration again', () => {
     expect((await runs()).map((r) => r.status)).toEqual(['failed']);
   });
 
+  it('keeps the retry of a failed run through a reload that keeps its schedule, fired at its time for the failed source', async () => {
+    let reads = 0;
+    const base = fakeSource({ streams: ['ticks'], pages: 1 });
+    const stream = base.streams[0]!;
+    // Down at the made-up firing (a 503), back for the retry.
+    const flaky: Source<unknown> = {
+      ...base,
+      streams: [{ ...stream, async *read(ctx) { reads++; if (reads === 1) throw new Error('HTTP 503 Service Unavailable'); yield* stream.read(ctx); } }],
+    };
+    // A schedule added before it (its index moves from 0 to 1), and one retry allowed now.
+    const next = configSchema.parse({ schedules: [{ cron: '30 4 * * 0' }, { cron: '0 3 * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0, runRetries: 1 } });
+    const { scheduler, jobs, held, lines, ended } = scheduled(flaky, async () => next);
+    await ended(1);
+    expect(jobs[0]!.status).toBe('failed');
+    expect(held.map((t) => [t.ms, t.cleared])).toEqual([[30 * 60_000, false]]);
+    expect((await scheduler.reload()).reloaded).toBe(true);
+    // The old timer let go, the same retry armed by the new scheduler for what was left of its
+    // 30 minutes (the injected clock stands still at 10:00, so all of them).
+    expect(held.map((t) => [t.ms, t.cleared])).toEqual([[30 * 60_000, true], [30 * 60_000, false]]);
+    expect(lines.some((l) => l.msg.startsWith('the retry of a failed run is dropped'))).toBe(false);
+    expect(lines.find((l) => l.msg.startsWith('the retry of a failed run is kept'))).toMatchObject({
+      msg: 'the retry of a failed run is kept through the reload: its schedule is unchanged',
+      schedule: '0 3 * * *',
+      runId: jobs[0]!.runId,
+      retry: 1,
+      sources: ['fake'],
+      due: '2026-12-06T10:30:00.000Z',
+    });
+    held[1]!.fire();
+    await ended(2);
+    await scheduler.stop();
+    expect(reads).toBe(2);
+    expect(await runs()).toEqual([
+      { status: 'failed', trigger: 'schedule 0 3 * * * (caught up: missed 2026-12-06T03:00:00.000Z)', error: expect.stringContaining('HTTP 503') },
+      { status: 'succeeded', trigger: `schedule 0 3 * * * (retry 1 of 1 after failed run ${jobs[0]!.runId})`, error: null },
+    ]);
+  });
+
+  it('drops the retry of a failed run when the reload takes its source out of the schedule or allows no retry', async () => {
+    const base = fakeSource({ streams: ['ticks'], pages: 1 });
+    const down: Source<unknown> = { ...base, streams: [{ ...base.streams[0]!, async *read() { throw new Error('HTTP 503 Service Unavailable'); } }] };
+    for (const next of [
+      configSchema.parse({ schedules: [{ cron: '0 3 * * *' }], retries: { streamAttempts: 1, backoffSeconds: 0, runRetries: 0 } }),
+      configSchema.parse({ schedules: [{ cron: '0 3 * * *', sources: ['fx'] }], retries: { streamAttempts: 1, backoffSeconds: 0 } }),
+    ]) {
+      await wh.pool.query(`delete from ops.runs where id <> 'past'`);
+      const { scheduler, jobs, held, lines, ended } = scheduled(down, async () => next);
+      await ended(1);
+      expect(held.map((t) => t.cleared)).toEqual([false]);
+      expect((await scheduler.reload()).reloaded).toBe(true);
+      expect(held.map((t) => t.cleared)).toEqual([true]);
+      expect(lines.find((l) => l.msg.startsWith('the retry of a failed run is'))).toMatchObject({
+        msg: 'the retry of a failed run is dropped with the configuration it was planned under: the schedule fires again at its next time',
+        runId: jobs[0]!.runId,
+      });
+      await scheduler.stop();
+    }
+  });
+
   it('changes nothing when the new configuration would be refused, and names its problems', async () => {
     const file = join(dir, 'refused.json');
     writeFileSync(file, '{ "schedules": [{ "cron": "0 3 * *" }] }');
@@ -137,11 +196,14 @@ describe('verite schedule and SIGHUP', () => {
     writeFileSync(config, JSON.stringify({ ...base, schedules: [{ cron: '0 3 1 1 *' }] }));
     const proc = spawnCli(['schedule'], { DATABASE_URL: wh.url, VERITE_CONFIG: config });
     try {
-      await waitFor('the schedules to be armed', () => proc.logLines().some((l) => l.msg === 'schedule armed'));
+      // The schedules printed, not only logged as armed: the log line (stderr) can reach this
+      // process before the table (stdout), and the SIGHUP handler is set once the table is written.
+      await waitFor('the schedules to be printed', () => /^0 3 1 1 \*\s+all\s/m.test(proc.stdout()));
       expect(proc.stdout()).toMatch(/^0 3 1 1 \*\s+all\s/m);
       writeFileSync(config, JSON.stringify({ ...base, schedules: [{ cron: '15 4 * * *' }, { cron: '0 12 * * 1', sources: ['fx'] }] }));
       proc.child.kill('SIGHUP');
-      await waitFor('the reload', () => proc.stdout().includes('Configuration reloaded'));
+      // The heading and the table are two writes: waited for until the table's last row.
+      await waitFor('the reload', () => /^0 12 \* \* 1\s+fx\s/m.test(proc.stdout()));
       const after = proc.stdout().slice(proc.stdout().indexOf('Configuration reloaded'));
       expect(after).toMatch(/^Configuration reloaded \(times in UTC\):$/m);
       expect(after).toMatch(/^15 4 \* \* \*\s+all\s/m);
