@@ -1,10 +1,5 @@
 import { defineConfig } from 'vitest/config';
-
-/**
- * Files that test what belongs to a process (what it reads once, the module state it starts
- * with, the scheduler's timers and signals): each runs in a process of its own.
- */
-const ISOLATED = ['tests/scheduler/**/*.test.ts', 'tests/architecture/**/*.test.ts', 'tests/config/logger.test.ts', 'tests/reports/chart-fonts-reads.test.ts'];
+import { isolatedGlobs } from './tests/support/isolated-files.ts';
 
 export default defineConfig({
   test: {
@@ -23,9 +18,9 @@ export default defineConfig({
         // loading verite's modules anew for each of them cost about a second a file, a fifth
         // of the suite. tests/support/shared-process.ts gives each file a clean start.
         extends: true,
-        test: { name: 'shared', include: ['tests/**/*.test.ts'], exclude: ISOLATED, isolate: false, setupFiles: ['tests/support/shared-process.ts'] },
+        test: { name: 'shared', include: ['tests/**/*.test.ts'], exclude: isolatedGlobs, isolate: false, setupFiles: ['tests/support/shared-process.ts'] },
       },
-      { extends: true, test: { name: 'isolated', include: ISOLATED } },
+      { extends: true, test: { name: 'isolated', include: isolatedGlobs } },
     ],
   },
 });

@@ -8,8 +8,10 @@ import { forgetSecrets, resetLogger } from '../../lib/logger.ts';
  *
  * Before the file: no registered secret (they redact log lines), the logger built anew from the
  * environment. After it: the environment, working folder and exit code as they were, real
- * timers. A file that leaves a signal handler behind fails: a handler outliving its command is
- * a leak in the code under test (every command removes its own), not the test's to clean up.
+ * timers, spies restored. A module mock (`vi.mock`) cannot be undone here: a file using one is
+ * isolated (tests/support/isolated-files.ts). A file that leaves a signal handler behind fails:
+ * a handler outliving its command is a leak in the code under test (every command removes its
+ * own), not the test's to clean up.
  */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -27,6 +29,7 @@ beforeAll(() => {
 
 afterAll(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
   for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
   Object.assign(process.env, env);
   if (process.cwd() !== cwd) process.chdir(cwd);
