@@ -22,67 +22,90 @@ export function registerSchedule(program: Command, known: KnownSources): void {
     .option('--allowed-host <names>', 'with --serve: names (comma-separated) a reverse proxy on this machine passes on in Host (docs/reports.md)')
     .action(
       action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
-        if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
-        // Checked before anything starts (serveReports checks it too, once the scheduler runs).
-        if (opts.serve) {
-          portOption('--port', opts.port);
-          allowedHostsOption(opts.allowedHost);
-        }
-        const ctx = await commandContext(program.opts<GlobalOptions>());
-        // The scheduler runs the config's sources: into the demo's warehouse they would mix a real shop with the demo.
-        if (ctx.demo) throw new UsageError('the demo shop is not scheduled: `verite run --demo` builds it whole (again, when run again); `verite schedule` runs the real shop\'s sources, into its own warehouse');
-        const problem = noSourceProblem(ctx.config, { configFile: ctx.configFile, cwd: process.cwd() });
-        if (problem) throw new UsageError(problem);
-        const { signal, dispose } = interruptSignal(ctx.log);
+        // A SIGHUP while the scheduler starts (`systemctl reload` right after a start) would end the
+        // process, as SIGHUP does by default: noted, and the configuration read again once the
+        // schedules are armed. (Before this command runs, while the modules load, it still ends it.)
+        let hungUpWhileStarting = false;
+        const whileStarting = () => void (hungUpWhileStarting = true);
+        process.on('SIGHUP', whileStarting);
         try {
-          return await withWarehouse(ctx.log, async (warehouse) => {
-            const overlap = (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap;
-            const globals = program.opts<GlobalOptions>();
-            // SIGHUP reads the configuration again: the same file, or the one the folder and VERITE_CONFIG name now.
-            const reread = async () => {
-              const { config, file } = await loadConfig({ file: globals.config });
-              const problem = noSourceProblem(config, { configFile: file, cwd: process.cwd() });
-              if (problem) throw new UsageError(problem);
-              return config;
-            };
-            const scheduler = startReloadableScheduler({ warehouse, config: ctx.config, configFile: ctx.configFile, log: ctx.log, known, overlap: opts.ifRunning ? overlap : undefined, reread });
-            process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM, read the configuration again with SIGHUP)\n`);
-            printSchedules(scheduler.entries, ctx.config);
-            const onHangUp = () => {
-              ctx.log.info('SIGHUP received: reading the configuration again');
-              void scheduler.reload().then((outcome) => {
-                if (!outcome.reloaded) {
-                  ctx.log.error({ problems: outcome.problems }, 'the configuration was not reloaded (problems listed): the schedules running go on as they were');
-                  return;
-                }
-                ctx.log.info({ schedules: outcome.entries.length, reports: outcome.config.reports.length }, 'configuration reloaded: the runs in progress finish as they began, the next firings follow the new schedules');
-                if (opts.serve) ctx.log.warn('the pages served (--serve) keep the configuration read at start: restart verite schedule for them to take the new one');
-                process.stdout.write(`Configuration reloaded (times in ${outcome.config.reportingTimezone}):\n`);
-                printSchedules(outcome.entries, outcome.config);
-              });
-            };
-            process.on('SIGHUP', onHangUp);
-            try {
-              // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
-              const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
-                await scheduler.stop('the pages could not be served');
-                throw error;
-              }) : null;
-              await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-              await server?.closeAll();
-            } finally {
-              // Removed however the command ends, the pages refused included: a SIGHUP after it reloads nothing.
-              process.off('SIGHUP', onHangUp);
-            }
-            await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');
-            process.stdout.write(`Scheduler stopped after ${scheduler.firings} firing(s).\n`);
-            return EXIT.ok;
-          }, { lands: true });
+          return await schedule(opts, hungUp);
         } finally {
-          dispose();
+          process.off('SIGHUP', whileStarting);
+        }
+        /** Once the schedules are armed and the real handler set: whether a SIGHUP came before, which is then taken. */
+        function hungUp(): boolean {
+          process.off('SIGHUP', whileStarting);
+          return hungUpWhileStarting;
         }
       }),
     );
+
+  async function schedule(opts: { ifRunning?: string; serve?: boolean } & ServeOptions, hungUpWhileStarting: () => boolean): Promise<number> {
+    if (opts.ifRunning !== undefined && opts.ifRunning !== 'wait' && opts.ifRunning !== 'skip') throw new UsageError(`--if-running ${opts.ifRunning}: expected wait or skip`);
+    // Checked before anything starts (serveReports checks it too, once the scheduler runs).
+    if (opts.serve) {
+      portOption('--port', opts.port);
+      allowedHostsOption(opts.allowedHost);
+    }
+    const ctx = await commandContext(program.opts<GlobalOptions>());
+    // The scheduler runs the config's sources: into the demo's warehouse they would mix a real shop with the demo.
+    if (ctx.demo) throw new UsageError('the demo shop is not scheduled: `verite run --demo` builds it whole (again, when run again); `verite schedule` runs the real shop\'s sources, into its own warehouse');
+    const problem = noSourceProblem(ctx.config, { configFile: ctx.configFile, cwd: process.cwd() });
+    if (problem) throw new UsageError(problem);
+    const { signal, dispose } = interruptSignal(ctx.log);
+    try {
+      return await withWarehouse(ctx.log, async (warehouse) => {
+        const overlap = (opts.ifRunning as 'wait' | 'skip' | undefined) ?? ctx.config.scheduleOverlap;
+        const globals = program.opts<GlobalOptions>();
+        // SIGHUP reads the configuration again: the same file, or the one the folder and VERITE_CONFIG name now.
+        const reread = async () => {
+          const { config, file } = await loadConfig({ file: globals.config });
+          const problem = noSourceProblem(config, { configFile: file, cwd: process.cwd() });
+          if (problem) throw new UsageError(problem);
+          return config;
+        };
+        const scheduler = startReloadableScheduler({ warehouse, config: ctx.config, configFile: ctx.configFile, log: ctx.log, known, overlap: opts.ifRunning ? overlap : undefined, reread });
+        process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM, read the configuration again with SIGHUP)\n`);
+        printSchedules(scheduler.entries, ctx.config);
+        const onHangUp = () => {
+          ctx.log.info('SIGHUP received: reading the configuration again');
+          void scheduler.reload().then((outcome) => {
+            if (!outcome.reloaded) {
+              ctx.log.error({ problems: outcome.problems }, 'the configuration was not reloaded (problems listed): the schedules running go on as they were');
+              return;
+            }
+            ctx.log.info({ schedules: outcome.entries.length, reports: outcome.config.reports.length }, 'configuration reloaded: the runs in progress finish as they began, the next firings follow the new schedules');
+            if (opts.serve) ctx.log.warn('the pages served (--serve) keep the configuration read at start: restart verite schedule for them to take the new one');
+            process.stdout.write(`Configuration reloaded (times in ${outcome.config.reportingTimezone}):\n`);
+            printSchedules(outcome.entries, outcome.config);
+          });
+        };
+        process.on('SIGHUP', onHangUp);
+        if (hungUpWhileStarting()) {
+          ctx.log.info('a SIGHUP came while the scheduler was starting');
+          onHangUp();
+        }
+        try {
+          // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
+          const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
+            await scheduler.stop('the pages could not be served');
+            throw error;
+          }) : null;
+          await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+          await server?.closeAll();
+        } finally {
+          // Removed however the command ends, the pages refused included: a SIGHUP after it reloads nothing.
+          process.off('SIGHUP', onHangUp);
+        }
+        await scheduler.stop(signal.reason instanceof Error ? signal.reason.message : 'stopped');
+        process.stdout.write(`Scheduler stopped after ${scheduler.firings} firing(s).\n`);
+        return EXIT.ok;
+      }, { lands: true });
+    } finally {
+      dispose();
+    }
+  }
 }
 
 /** The schedules armed, and the reports, as `verite schedule` lists them at start and after a reload. */

@@ -1,5 +1,6 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.ts';
@@ -190,6 +191,55 @@ describe('verite schedule reading its configuration again', () => {
 });
 
 describe('verite schedule and SIGHUP', () => {
+  it('takes a SIGHUP that comes while it starts (the warehouse not yet open) once its schedules are armed, instead of ending', async () => {
+    const config = join(dir, 'starting.config.json');
+    writeFileSync(config, JSON.stringify({ sources: { fx: {} }, scheduleCatchUp: false, schedules: [{ cron: '0 3 1 1 *' }] }));
+    // The warehouse behind a relay that holds the first connection until the test lets it through:
+    // the command is then certainly starting, past its own start, before anything is armed.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let connected!: () => void;
+    const connecting = new Promise<void>((resolve) => (connected = resolve));
+    const target = new URL(wh.url);
+    const relay = createNetServer((client) => {
+      connected();
+      void released.then(() => {
+        const upstream = connect(Number(target.port), target.hostname);
+        client.pipe(upstream).pipe(client);
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      });
+    });
+    const port = await new Promise<number>((resolve) => relay.listen(0, '127.0.0.1', () => resolve((relay.address() as AddressInfo).port)));
+    const via = new URL(wh.url);
+    via.hostname = '127.0.0.1';
+    via.port = String(port);
+    const proc = spawnCli(['schedule'], { DATABASE_URL: via.toString(), VERITE_CONFIG: config });
+    try {
+      await connecting;
+      writeFileSync(config, JSON.stringify({ sources: { fx: {} }, scheduleCatchUp: false, schedules: [{ cron: '15 4 * * *' }] }));
+      proc.child.kill('SIGHUP');
+      // Given time to end, as it did: SIGHUP's default action, no handler being set yet.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      await waitFor('the reload', () => {
+        const ended = proc.child.signalCode ?? proc.child.exitCode;
+        if (ended !== null) throw new Error(`verite schedule ended (${ended})`);
+        return /^15 4 \* \* \*\s+all\s/m.test(proc.stdout());
+      });
+      expect(proc.logLines().some((l) => l.msg === 'a SIGHUP came while the scheduler was starting')).toBe(true);
+      expect(proc.stdout()).toMatch(/^0 3 1 1 \*\s+all\s/m);
+      expect(proc.child.exitCode).toBe(null);
+    } finally {
+      proc.child.kill('SIGTERM');
+      release();
+    }
+    const { code, signal } = await proc.exited;
+    relay.close();
+    expect(signal).toBe(null);
+    expect(code, proc.stderr()).toBe(0);
+  });
+
   it('prints the schedules read again, keeps the running ones when the new file is refused, and still stops on SIGTERM', async () => {
     const config = join(dir, 'verite.config.json');
     const base = { sources: { fx: {} }, scheduleCatchUp: false };
