@@ -526,17 +526,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
  * its period, its attempt and its time. Two alike entries take the retries of two alike entries in turn.
  */
 export function keptReportRetries(pending: readonly PendingReportRetry[], next: Pick<VeriteConfig, 'reports' | 'retries'>): Map<number, PendingReportRetry> {
-  const kept = new Map<number, PendingReportRetry>();
-  const taken = new Set<number>();
-  for (const retry of pending) {
-    if (retry.attempt > next.retries.reportRetries) continue;
-    const same = (e: ReportEntry, i: number) => !taken.has(i) && e.kind === retry.entry.kind && e.cron === retry.entry.cron && isDeepStrictEqual(e.to, retry.entry.to);
-    const index = next.reports.findIndex(same);
-    if (index < 0) continue;
-    taken.add(index);
-    kept.set(retry.index, { ...retry, index, entry: next.reports[index]! });
-  }
-  return kept;
+  return handedOver(pending, next.reports, (r) => r.attempt <= next.retries.reportRetries, (a, b) => a.kind === b.kind && a.cron === b.cron && isDeepStrictEqual(a.to, b.to));
 }
 
 /**
@@ -546,15 +536,22 @@ export function keptReportRetries(pending: readonly PendingReportRetry[], next: 
  * its run, its attempt and its time. Two alike schedules take the retries of two alike schedules in turn.
  */
 export function keptRunRetries(pending: readonly PendingRunRetry[], next: Pick<VeriteConfig, 'schedules' | 'retries'>): Map<number, PendingRunRetry> {
-  const kept = new Map<number, PendingRunRetry>();
+  return handedOver(pending, next.schedules, (r) => r.retry.attempt <= next.retries.runRetries, (a, b) => a.cron === b.cron && isDeepStrictEqual(a.sources, b.sources));
+}
+
+/**
+ * The pending retries (`allowed` still) whose entry `entries` has `alike`, each re-keyed to the
+ * first alike entry not yet taken, by its old index: the one hand-over rule of {@link keptReportRetries} and {@link keptRunRetries}.
+ */
+function handedOver<E, P extends { index: number; entry: E }>(pending: readonly P[], entries: readonly E[], allowed: (retry: P) => boolean, alike: (a: E, b: E) => boolean): Map<number, P> {
+  const kept = new Map<number, P>();
   const taken = new Set<number>();
   for (const retry of pending) {
-    if (retry.retry.attempt > next.retries.runRetries) continue;
-    const same = (e: ScheduleEntry, i: number) => !taken.has(i) && e.cron === retry.entry.cron && isDeepStrictEqual(e.sources, retry.entry.sources);
-    const index = next.schedules.findIndex(same);
+    if (!allowed(retry)) continue;
+    const index = entries.findIndex((e, i) => !taken.has(i) && alike(e, retry.entry));
     if (index < 0) continue;
     taken.add(index);
-    kept.set(retry.index, { ...retry, index, entry: next.schedules[index]! });
+    kept.set(retry.index, { ...retry, index, entry: entries[index]! });
   }
   return kept;
 }
