@@ -27,7 +27,9 @@ async function localeClauses(client: pg.Client, locale: TestLocale): Promise<str
 
 /**
  * A fresh, migrated database of its own for one test file, on the suite's PostgreSQL, in the
- * server's default locale or in `locale`. `close()` drops it.
+ * server's default locale or in `locale`. `close()` drops it. In the default locale it is a
+ * copy of the database the global set-up migrated once (`templateDatabase`); in another locale
+ * it is created from `template0` and migrated.
  */
 export async function createTestDatabase(label = 'test', locale?: TestLocale): Promise<Warehouse> {
   const admin = inject('adminDatabaseUrl');
@@ -35,14 +37,14 @@ export async function createTestDatabase(label = 'test', locale?: TestLocale): P
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
-    await client.query(`create database "${name}" ${locale ? await localeClauses(client, locale) : ''}`);
+    await client.query(`create database "${name}" ${locale ? await localeClauses(client, locale) : `template "${inject('templateDatabase')}"`}`);
   } finally {
     await client.end();
   }
   const url = new URL(admin);
   url.pathname = `/${name}`;
   const { db, pool } = connect(url.toString());
-  await migrateToLatest(db);
+  if (locale) await migrateToLatest(db);
   return {
     db,
     pool,
