@@ -6,9 +6,11 @@
  * A file belongs here when it tests what belongs to a process: what is read once per process,
  * the state a process starts with, or a module replaced by `vi.mock`, which only takes effect in
  * a process that has not loaded the module yet (tests/architecture/isolated-files.test.ts checks
- * that every file using it is listed).
+ * that every file using it is listed). The scheduler's files drive timers and signals; they
+ * share processes like the others (the shared set-up puts real timers back and fails a file that
+ * leaves a signal handler behind), except the one that mocks node-cron.
  */
-export const ISOLATED = ['tests/scheduler/', 'tests/architecture/', 'tests/config/logger.test.ts', 'tests/reports/chart-fonts-reads.test.ts'];
+export const ISOLATED = ['tests/scheduler/report-retry.test.ts', 'tests/architecture/', 'tests/config/logger.test.ts', 'tests/reports/chart-fonts-reads.test.ts'];
 
 /** Whether the test file at `path` (relative to the project, with `/`) is one of {@link ISOLATED}. */
 export function isIsolated(path: string): boolean {
