@@ -14,6 +14,7 @@ import { registerClv } from './commands/clv.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
 import { registerReport } from './commands/report.ts';
 import { registerServe } from './commands/serve.ts';
+import { giveBackSighupWhileLoading } from './sighup-while-loading.ts';
 import { DEFAULT_CONFIG_FILES } from '../config/load.ts';
 import { sources } from '../extractors/sources.ts';
 import type { KnownSources } from '../extractors/types.ts';
@@ -33,6 +34,12 @@ export function buildProgram(known: KnownSources = sources): Command {
     .option('--demo', "the demo shop's warehouse, kept apart from the real shop's (`verite run --demo` fills it; e.g. `verite --demo query …`)")
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
+    // A SIGHUP bin/verite.js noted while the modules loaded is `verite schedule`'s to take; any
+    // other command gets it back as it would have come (cli/sighup-while-loading.ts).
+    .hook('preAction', (_program, command) => {
+      if (command.parent === program && command.name() === 'schedule') return;
+      giveBackSighupWhileLoading();
+    })
     .exitOverride((err) => {
       // commander's own usage errors (unknown option, missing argument) exit 2, --help 0; help
       // shown because no command was given is a usage error too (commander gives it exit code 1).

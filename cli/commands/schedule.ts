@@ -9,6 +9,7 @@ import type { ScheduleEntryStatus } from '../../scheduler/scheduler.ts';
 import { action, commandContext, EXIT, interruptSignal, withWarehouse, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { allowedHostsOption, portOption, serveReports, type ServeOptions } from './serve.ts';
+import { takeSighupWhileLoading } from '../sighup-while-loading.ts';
 
 export function registerSchedule(program: Command, known: KnownSources): void {
   program
@@ -24,10 +25,11 @@ export function registerSchedule(program: Command, known: KnownSources): void {
       action(async (opts: { ifRunning?: string; serve?: boolean } & ServeOptions) => {
         // A SIGHUP while the scheduler starts (`systemctl reload` right after a start) would end the
         // process, as SIGHUP does by default: noted, and the configuration read again once the
-        // schedules are armed. (Before this command runs, while the modules load, it still ends it.)
+        // schedules are armed. One that came earlier, while the modules loaded, bin/verite.js noted.
         let hungUpWhileStarting = false;
         const whileStarting = () => void (hungUpWhileStarting = true);
         process.on('SIGHUP', whileStarting);
+        if (takeSighupWhileLoading()) hungUpWhileStarting = true;
         try {
           return await schedule(opts, hungUp);
         } finally {

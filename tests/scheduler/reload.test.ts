@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -238,6 +238,56 @@ describe('verite schedule and SIGHUP', () => {
     relay.close();
     expect(signal).toBe(null);
     expect(code, proc.stderr()).toBe(0);
+  });
+
+  it('takes a SIGHUP that comes while its modules load (bin/verite.js) once its schedules are armed, instead of ending', async () => {
+    const config = join(dir, 'loading.config.json');
+    writeFileSync(config, JSON.stringify({ sources: { fx: {} }, scheduleCatchUp: false, schedules: [{ cron: '0 3 1 1 *' }] }));
+    const marker = join(dir, 'schedule-loading');
+    const release = join(dir, 'schedule-release');
+    const proc = spawnCli(['schedule'], { DATABASE_URL: wh.url, VERITE_CONFIG: config }, { holdModuleLoad: { marker, release } });
+    try {
+      // bin/verite.js has begun to import the command line: none of its modules is loaded yet.
+      await waitFor('the modules to begin loading', () => existsSync(marker));
+      writeFileSync(config, JSON.stringify({ sources: { fx: {} }, scheduleCatchUp: false, schedules: [{ cron: '15 4 * * *' }] }));
+      // Without a handler the kernel ends the process at once: SIGHUP's default action.
+      proc.child.kill('SIGHUP');
+      writeFileSync(release, 'go\n');
+      await waitFor('the reload', () => {
+        const ended = proc.child.signalCode ?? proc.child.exitCode;
+        if (ended !== null) throw new Error(`verite schedule ended (${ended})`);
+        // Read at start (the new file, written before the modules loaded), then again for the SIGHUP.
+        const out = proc.stdout();
+        return out.includes('Configuration reloaded') && /^15 4 \* \* \*\s+all\s/m.test(out.slice(out.indexOf('Configuration reloaded')));
+      });
+      expect(proc.stdout()).toMatch(/^Configuration reloaded \(times in UTC\):$/m);
+      expect(proc.logLines().some((l) => l.msg === 'a SIGHUP came while the scheduler was starting')).toBe(true);
+    } finally {
+      writeFileSync(release, 'go\n');
+      proc.child.kill('SIGTERM');
+    }
+    const { code, signal } = await proc.exited;
+    expect(signal).toBe(null);
+    expect(code, proc.stderr()).toBe(0);
+  });
+
+  it('gives another command a SIGHUP that came while its modules loaded: it ends, as SIGHUP does by default', async () => {
+    const marker = join(dir, 'query-loading');
+    const release = join(dir, 'query-release');
+    // A word "schedule" on the command line (here the config file's name): bin/verite.js cannot
+    // tell the command yet, and notes the SIGHUP.
+    writeFileSync(join(dir, 'schedule'), JSON.stringify({ sources: { fx: {} } }));
+    const proc = spawnCli(['-c', 'schedule', 'query', 'select 1 as one'], { DATABASE_URL: wh.url }, { holdModuleLoad: { marker, release }, cwd: dir });
+    try {
+      await waitFor('the modules to begin loading', () => existsSync(marker));
+      proc.child.kill('SIGHUP');
+      writeFileSync(release, 'go\n');
+    } finally {
+      writeFileSync(release, 'go\n');
+    }
+    const { code, signal } = await proc.exited;
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGHUP' });
+    expect(proc.stdout()).toBe('');
   });
 
   it('prints the schedules read again, keeps the running ones when the new file is refused, and still stops on SIGTERM', async () => {

@@ -25,6 +25,12 @@ export interface SpawnOptions {
    * terminal's Ctrl-C does: `process.kill(-child.pid, 'SIGINT')`.
    */
   ownGroup?: boolean;
+  /**
+   * For `spawnCli`: the load of the command line's modules held (`hold-module-load.mjs`): the
+   * file `marker` is written when `bin/verite.js` begins to import them, and they load once the
+   * file `release` exists.
+   */
+  holdModuleLoad?: { marker: string; release: string };
 }
 
 /**
@@ -37,7 +43,11 @@ export function spawnScript(script: string, env: Record<string, string>, options
 
 /** The real `verite` command line in a child process that the test can signal (`runCli` in cli.ts waits for the end). */
 export function spawnCli(args: string[], env: Record<string, string>, options: SpawnOptions = {}): ScriptProcess {
-  return spawnNode([fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], env, options);
+  const bin = fileURLToPath(new URL('../../bin/verite.js', import.meta.url));
+  const hold = options.holdModuleLoad;
+  if (!hold) return spawnNode([bin, ...args], env, options);
+  const hooks = new URL('./hold-module-load.mjs', import.meta.url).href;
+  return spawnNode(['--import', hooks, bin, ...args], { ...env, VERITE_TEST_HOLD_MARKER: hold.marker, VERITE_TEST_HOLD_RELEASE: hold.release }, options);
 }
 
 function spawnNode(args: string[], env: Record<string, string>, options: SpawnOptions = {}): ScriptProcess {
