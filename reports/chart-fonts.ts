@@ -139,8 +139,13 @@ const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Default_Ignorable_Code_Point}]/u;
  * width joiners, variation selectors), which draw nothing in any font, left out.
  */
 export function missingCharacters(svg: string, font: CharacterSet): string[] {
+  return missingTextCharacters(svgText(svg), font);
+}
+
+/** As {@link missingCharacters}, of a plain text (the channel names `verite check` looks at). */
+export function missingTextCharacters(text: string, font: CharacterSet): string[] {
   const missing = new Set<string>();
-  for (const character of svgText(svg)) if (!INVISIBLE.test(character) && !font.has(character.codePointAt(0)!)) missing.add(character);
+  for (const character of text) if (!INVISIBLE.test(character) && !font.has(character.codePointAt(0)!)) missing.add(character);
   return [...missing];
 }
 

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import cron from 'node-cron';
 import { readSecret } from '../config/load.ts';
-import type { ReportEntry, VeriteConfig } from '../config/schema.ts';
+import type { ChannelRule, ReportEntry, VeriteConfig } from '../config/schema.ts';
 import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
 import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { redactString } from '../lib/logger.ts';
@@ -14,7 +14,7 @@ import { lastCronTimeBetween, nextCronTime } from './scheduler.ts';
 import { flavourLabel, RETIRED_CONNECTOR, webhookFlavour } from '../lib/webhook-flavour.ts';
 import { localDate } from '../lib/dates.ts';
 import { periodOf } from '../reports/period.ts';
-import { namedFontProblem } from '../reports/chart-fonts.ts';
+import { fallbackAdvice, fallbackFonts, mainFont, missingTextCharacters, namedFontProblem, type ChartFonts } from '../reports/chart-fonts.ts';
 
 /**
  * `verite check`'s look at where reports and alerts go, sending nothing: what a shop owner
@@ -25,7 +25,12 @@ import { namedFontProblem } from '../reports/chart-fonts.ts';
  */
 
 export interface DeliveryCheckOptions {
-  config: Pick<VeriteConfig, 'reports' | 'reportsDir' | 'alerts' | 'schedules' | 'reportingTimezone'> & { reportFonts?: readonly string[] };
+  config: Pick<VeriteConfig, 'reports' | 'reportsDir' | 'alerts' | 'schedules' | 'reportingTimezone'> & {
+    reportFonts?: readonly string[];
+    channels?: readonly Pick<ChannelRule, 'channel'>[];
+  };
+  /** The folders searched for what DejaVu Sans and `reportFonts` lack (default: the system's, as the delivery searches). */
+  fontFolders?: readonly string[];
   /** Where secrets are read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   /** How long the SMTP server has to answer each step (default 15 s). */
@@ -53,7 +58,10 @@ export async function checkDelivery(options: DeliveryCheckOptions): Promise<Deli
   if (config.reports.some((r) => sendsMessages(r.to))) findings.push(reportsUrlFinding(config));
   findings.push(...reportTimingFindings(config));
   // The e-mailed charts' fonts, read as the delivery reads them (only e-mail draws the charts as images).
-  if (config.reports.some((r) => r.to.email)) findings.push(...(await reportFontFindings(config.reportFonts ?? [])));
+  if (config.reports.some((r) => r.to.email)) {
+    findings.push(...(await reportFontFindings(config.reportFonts ?? [])));
+    findings.push(...(await channelNameFindings(config.channels ?? [], { files: config.reportFonts ?? [], folders: options.fontFolders })));
+  }
   // The same SMTP server named by several reports is asked once.
   const verified = new Map<string, Promise<CheckFinding>>();
   for (const [i, entry] of config.reports.entries()) {
@@ -96,6 +104,32 @@ async function reportFontFindings(files: readonly string[]): Promise<CheckFindin
     );
   }
   return findings;
+}
+
+/**
+ * The channel names the e-mailed charts write (the channel mix, predicted value over CAC): the
+ * names of the config's `channels` rules. The charts' other text is verite's own labels, dates
+ * and figures, all in DejaVu Sans. A character of a name that DejaVu Sans lacks is drawn from a
+ * font of `reportFonts` or of the system's folders, as the delivery looks for one; one that none
+ * has is drawn as a box, which the owner would first see in the e-mail. A warning: the report is
+ * still sent.
+ */
+async function channelNameFindings(rules: readonly Pick<ChannelRule, 'channel'>[], fonts: ChartFonts): Promise<CheckFinding[]> {
+  const names = [...new Set(rules.map((r) => r.channel))];
+  const { characters } = await mainFont();
+  const lacking = missingTextCharacters(names.join(' '), characters);
+  if (lacking.length === 0) return [];
+  const found = await fallbackFonts(lacking, fonts);
+  if (found.missing.length === 0) {
+    return [ok(`channels: the characters of the channel names DejaVu Sans lacks (${lacking.join('')}) are drawn with ${found.files.join(', ')}`)];
+  }
+  const boxed = names.filter((name) => [...name].some((c) => found.missing.includes(c)));
+  const quoted = boxed.map((name) => `"${name}"`).join(', ');
+  return [
+    warning(
+      `channels: ${quoted} ${boxed.length === 1 ? 'holds' : 'hold'} characters no font at hand has (${found.missing.join('')}): the e-mailed charts will draw them as boxes; ${fallbackAdvice(found.missing, found.problems, fonts)}`,
+    ),
+  ];
 }
 
 /** The reports folder exists and may be written, or its nearest existing folder may (the report makes the rest). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -236,6 +236,32 @@ describe('the delivery check', () => {
       env: { HOOK: 'https://hooks.slack.com/services/T000/B000/XXXX' },
     });
     expect(webhookOnly.findings.filter((f) => f.message.startsWith('reportFonts'))).toEqual([]);
+  });
+
+  it("names the channel names the e-mailed charts would draw as boxes, and the font that draws them when one does", async () => {
+    requireTestFonts();
+    // The config's channel rules name the channels the charts write; a Thai one, which DejaVu Sans lacks.
+    const channels = [{ channel: 'ร้านค้า', sources: ['line'] }, { channel: 'email', mediums: ['email'] }];
+    const reports = [{ cron: '0 7 * * 1', kind: 'weekly', to: { email: email('SMTP_URL') } }];
+    const env = { SMTP_URL: smtpUrl(USER, PASSWORD) };
+    const noFonts = mkdtempSync(join(dir, 'no-fonts-'));
+    const withThai = mkdtempSync(join(dir, 'thai-fonts-'));
+    copyFileSync(GARUDA, join(withThai, 'Garuda.ttf'));
+    const about = async (extra: Record<string, unknown>, fontFolders: string[], to: unknown[] = reports) =>
+      (await checkDelivery({ config: config(to, { channels, ...extra }), env, fontFolders })).findings.filter((f) => f.message.startsWith('channels:'));
+
+    // ร, its tone mark, า, น and ค, each once, in the order written.
+    expect(await about({}, [noFonts])).toEqual([
+      {
+        level: 'warning',
+        message: `channels: "ร้านค้า" holds characters no font at hand has (ร้านค): the e-mailed charts will draw them as boxes; no Thai font was found under ${noFonts}: install one (Debian, Ubuntu: apt-get install fonts-thai-tlwg, or only fonts-tlwg-garuda-ttf, or fonts-noto-core) or name its file in the config's reportFonts`,
+      },
+    ]);
+    expect(await about({ reportFonts: [GARUDA] }, [noFonts])).toEqual([{ level: 'ok', message: `channels: the characters of the channel names DejaVu Sans lacks (ร้านค) are drawn with ${GARUDA}` }]);
+    expect(await about({}, [withThai])).toEqual([{ level: 'ok', message: `channels: the characters of the channel names DejaVu Sans lacks (ร้านค) are drawn with ${join(withThai, 'Garuda.ttf')}` }]);
+    // Names DejaVu Sans draws whole, or no chart e-mailed: nothing to say.
+    expect(await about({ channels: [{ channel: 'Newsletter – été', mediums: ['email'] }] }, [noFonts])).toEqual([]);
+    expect(await about({}, [noFonts], [{ cron: '0 7 * * 1', kind: 'weekly', to: { webhookEnv: 'HOOK' } }])).toEqual([]);
   });
 
   it('refuses a reports folder that is a file', async () => {
