@@ -62,6 +62,8 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
   }
   try {
     const findings = await findingsOf(wh.db, new URL(url).hostname);
+    const weak = passwordProblem(url);
+    if (weak) findings.push(warning(weak));
     // A pooler of the shop's own in transaction mode, found by how it serves two connections.
     const pooled = await transactionPooling(wh.pool);
     if (pooled) findings.push(problem(pooled));
@@ -73,6 +75,34 @@ export async function checkWarehouse(options: { databaseUrl?: string; cwd?: stri
   } finally {
     await wh.close();
   }
+}
+
+/**
+ * Words verite's own messages and log lines hold (its name, the server's, the sources', the
+ * steps'). The output redaction blanks a registered secret wherever its text stands
+ * (lib/logger.ts), so a password found in one of them blanks that part of every message.
+ */
+const OWN_WORDS = ['verite', 'postgres', 'postgresql', 'warehouse', 'shopify', 'stripe', 'orders', 'customers', 'products', 'shipments', 'staging', 'metrics', 'transform', 'schedule', 'succeeded', 'failed', 'demo', 'report'];
+
+/**
+ * Why `DATABASE_URL`'s password spoils verite's output, or null: it is the login's or the
+ * database's name, or part of a word verite writes. The password is not named (it would be
+ * blanked too).
+ */
+export function passwordProblem(url: string): string | null {
+  if (!URL.canParse(url)) return null;
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  // lib/logger.ts's registerSecret leaves out passwords shorter than this.
+  if (password.length < 4) return null;
+  const named = password === decodeURIComponent(parsed.username) ? "the login's name" : password === decodeURIComponent(parsed.pathname.slice(1)) ? "the database's name" : null;
+  if (named) {
+    return `DATABASE_URL's password is ${named}: the password is blanked wherever its text appears in messages and logs, so the name shows as [redacted] in every one, and it is the first password anyone tries; set another (random characters, at least 16)`;
+  }
+  if (OWN_WORDS.some((word) => word.includes(password))) {
+    return `DATABASE_URL's password is a word the messages and logs use, or part of one: the password is blanked wherever its text appears in them, so they show [redacted] in place of their own words; set another (random characters, at least 16)`;
+  }
+  return null;
 }
 
 /**

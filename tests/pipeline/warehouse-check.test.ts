@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { checkWarehouse, isRemoteHost } from '../../pipeline/warehouse-check.ts';
+import { checkWarehouse, isRemoteHost, passwordProblem } from '../../pipeline/warehouse-check.ts';
 import { migrations } from '../../warehouse/migrations/index.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, databaseUrl } from '../support/database.ts';
@@ -58,6 +58,44 @@ describe("verite check's warehouse line", () => {
     // Measured on the disk the folder's nearest existing parent is on, when not given.
     const measured = await checkWarehouse({ databaseUrl: '', cwd: '/no/such/folder' });
     expect(measured.findings.at(-1)!.message).toMatch(/GiB free on/);
+  });
+
+  it("a password that is the login's or the database's name, or part of a word verite writes: a warning, the password not named", async () => {
+    const asLogin = (login: string, password: string, database = EMPTY) => {
+      const u = new URL(urlOf(database));
+      u.username = login;
+      u.password = password;
+      return u.toString();
+    };
+    const WORD_LOGIN = `verite_check_word_${suffix}`;
+    const DB_LOGIN = `verite_check_dbname_${suffix}`;
+    await admin.query(`create role ${WORD_LOGIN} login password 'shop'`);
+    await admin.query(`create role ${DB_LOGIN} login password '${EMPTY}'`);
+    try {
+      const weak = async (url: string) => messages(await checkWarehouse({ databaseUrl: url }), 'warning').filter((m) => m.startsWith("DATABASE_URL's password"));
+      const advice = 'set another (random characters, at least 16)';
+      // The login made with its own name as password: that name would read [redacted] in every message.
+      expect(await weak(urlOf(EMPTY, LOGIN))).toEqual([
+        `DATABASE_URL's password is the login's name: the password is blanked wherever its text appears in messages and logs, so the name shows as [redacted] in every one, and it is the first password anyone tries; ${advice}`,
+      ]);
+      expect(await weak(asLogin(DB_LOGIN, EMPTY))).toEqual([
+        `DATABASE_URL's password is the database's name: the password is blanked wherever its text appears in messages and logs, so the name shows as [redacted] in every one, and it is the first password anyone tries; ${advice}`,
+      ]);
+      // "shop" is in "shopify": every shopify.orders would read [redacted]ify.orders.
+      expect(await weak(asLogin(WORD_LOGIN, 'shop'))).toEqual([
+        `DATABASE_URL's password is a word the messages and logs use, or part of one: the password is blanked wherever its text appears in them, so they show [redacted] in place of their own words; ${advice}`,
+      ]);
+      // The suite's server has a random password.
+      expect(await weak(migrated.url)).toEqual([]);
+    } finally {
+      await admin.query(`drop role if exists ${WORD_LOGIN}`);
+      await admin.query(`drop role if exists ${DB_LOGIN}`);
+    }
+    // Shorter than four characters, a password is not blanked at all (registerSecret); the case counts, as in the blanking.
+    expect(passwordProblem('postgres://shop:abc@db.example.com/shop')).toBeNull();
+    expect(passwordProblem('postgres://shop:Verite@db.example.com/shop')).toBeNull();
+    expect(passwordProblem('postgres://shop:hW3-xQ9_kLm2-Zt7@db.example.com/shop')).toBeNull();
+    expect(passwordProblem('postgres://ma%20boutique:ma%20boutique@db.example.com/shop')).toMatch(/^DATABASE_URL's password is the login's name/);
   });
 
   it('a migrated warehouse: ok, naming the server and that the tables are up to date', async () => {
