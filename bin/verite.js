@@ -1,23 +1,25 @@
 #!/usr/bin/env node
 // Runs the TypeScript command line through tsx's loader, so no build step is needed.
-import { register } from 'tsx/esm/api';
 
 // `verite schedule` reads its configuration again on SIGHUP. One that came while the modules load
 // (the first two or three seconds: `systemctl reload` right after a start) would end it, as
-// SIGHUP does by default: it is noted from here on and handed to the command, which takes it
-// once its schedules are armed; any other command gets it back as it would have come
-// (cli/sighup-while-loading.ts). Set only when the command line may be that command.
+// SIGHUP does by default: it is noted from here on, before tsx itself is loaded, and handed to the
+// command, which takes it once its schedules are armed; any other command's action gets it back
+// as it would have come (cli/sighup-while-loading.ts), while a help or a usage error, which ends
+// the process at once, drops it. Set only when the command line may be that command.
+const TAKE = Symbol.for('verite.sighupWhileLoading');
 if (process.argv.slice(2).includes('schedule')) {
   let came = false;
   const note = () => {
     came = true;
   };
   process.on('SIGHUP', note);
-  globalThis[Symbol.for('verite.sighupWhileLoading')] = () => {
+  globalThis[TAKE] = () => {
     process.off('SIGHUP', note);
     return came;
   };
 }
 
+const { register } = await import('tsx/esm/api');
 register();
 await import('../cli/main.ts');

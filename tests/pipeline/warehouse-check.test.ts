@@ -96,6 +96,9 @@ describe("verite check's warehouse line", () => {
     expect(passwordProblem('postgres://shop:Verite@db.example.com/shop')).toBeNull();
     expect(passwordProblem('postgres://shop:hW3-xQ9_kLm2-Zt7@db.example.com/shop')).toBeNull();
     expect(passwordProblem('postgres://ma%20boutique:ma%20boutique@db.example.com/shop')).toMatch(/^DATABASE_URL's password is the login's name/);
+    // Not a URL, or a percent sign not followed by two hexadecimal digits: no verdict, no exception.
+    expect(passwordProblem('db.example.com 5432 shop secret')).toBeNull();
+    expect(passwordProblem('postgres://shop:100%sure@db.example.com/shop')).toBeNull();
   });
 
   it('a migrated warehouse: ok, naming the server and that the tables are up to date', async () => {

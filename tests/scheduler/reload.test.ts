@@ -190,6 +190,13 @@ describe('verite schedule reading its configuration again', () => {
   });
 });
 
+/** Whether the child held by `holdModuleLoad` has begun to load the command line; an error if it ended first. */
+function beganLoading(proc: ReturnType<typeof spawnCli>, marker: string): boolean {
+  const ended = proc.child.exitCode ?? proc.child.signalCode;
+  if (ended !== null) throw new Error(`the command ended (${ended}) before loading its modules: ${proc.stderr()}`);
+  return existsSync(marker);
+}
+
 describe('verite schedule and SIGHUP', () => {
   it('takes a SIGHUP that comes while it starts (the warehouse not yet open) once its schedules are armed, instead of ending', async () => {
     const config = join(dir, 'starting.config.json');
@@ -248,7 +255,7 @@ describe('verite schedule and SIGHUP', () => {
     const proc = spawnCli(['schedule'], { DATABASE_URL: wh.url, VERITE_CONFIG: config }, { holdModuleLoad: { marker, release } });
     try {
       // bin/verite.js has begun to import the command line: none of its modules is loaded yet.
-      await waitFor('the modules to begin loading', () => existsSync(marker));
+      await waitFor('the modules to begin loading', () => beganLoading(proc, marker));
       writeFileSync(config, JSON.stringify({ sources: { fx: {} }, scheduleCatchUp: false, schedules: [{ cron: '15 4 * * *' }] }));
       // Without a handler the kernel ends the process at once: SIGHUP's default action.
       proc.child.kill('SIGHUP');
@@ -279,9 +286,12 @@ describe('verite schedule and SIGHUP', () => {
     writeFileSync(join(dir, 'schedule'), JSON.stringify({ sources: { fx: {} } }));
     const proc = spawnCli(['-c', 'schedule', 'query', 'select 1 as one'], { DATABASE_URL: wh.url }, { holdModuleLoad: { marker, release }, cwd: dir });
     try {
-      await waitFor('the modules to begin loading', () => existsSync(marker));
+      await waitFor('the modules to begin loading', () => beganLoading(proc, marker));
       proc.child.kill('SIGHUP');
       writeFileSync(release, 'go\n');
+    } catch (error) {
+      proc.child.kill('SIGKILL');
+      throw error;
     } finally {
       writeFileSync(release, 'go\n');
     }
