@@ -31,6 +31,8 @@ export interface FallbackFonts {
   problems: string[];
   /** The characters asked for that none of these fonts has: drawn as boxes. */
   missing: string[];
+  /** Those of `files` that have a glyph of one of the characters asked for (a named file may have none). */
+  drawing: string[];
 }
 
 const require = createRequire(import.meta.url);
@@ -297,7 +299,7 @@ export async function namedFontProblem(file: string): Promise<string | undefined
  * (`systemFallback`). Each file is read once per process.
  */
 export async function fallbackFonts(characters: readonly string[], options: ChartFonts = {}): Promise<FallbackFonts> {
-  const result: FallbackFonts = { files: [], buffers: [], problems: [], missing: [] };
+  const result: FallbackFonts = { files: [], buffers: [], problems: [], missing: [], drawing: [] };
   let left = [...characters];
   for (const file of options.files ?? []) {
     const font = await namedFont(file);
@@ -307,6 +309,7 @@ export async function fallbackFonts(characters: readonly string[], options: Char
     }
     result.files.push(file);
     result.buffers.push(font.data);
+    if (left.some((c) => covers(font.faces, c))) result.drawing.push(file);
     left = left.filter((c) => !covers(font.faces, c));
   }
   if (left.length === 0) return result;
@@ -316,6 +319,7 @@ export async function fallbackFonts(characters: readonly string[], options: Char
     try {
       result.buffers.push(await contentsOf(file));
       result.files.push(file);
+      result.drawing.push(file);
       drawn.push(...(await facesOf(file)));
     } catch {
       characterMaps.delete(file); // Removed since its character map was read: read again next time.

@@ -121,7 +121,7 @@ async function channelNameFindings(rules: readonly Pick<ChannelRule, 'channel'>[
   if (lacking.length === 0) return [];
   const found = await fallbackFonts(lacking, fonts);
   if (found.missing.length === 0) {
-    return [ok(`channels: the characters of the channel names DejaVu Sans lacks (${lacking.join('')}) are drawn with ${found.files.join(', ')}`)];
+    return [ok(`channels: the characters of the channel names DejaVu Sans lacks (${lacking.join('')}) are drawn with ${found.drawing.join(', ')}`)];
   }
   const boxed = names.filter((name) => [...name].some((c) => found.missing.includes(c)));
   const quoted = boxed.map((name) => `"${name}"`).join(', ');

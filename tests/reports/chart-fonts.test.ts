@@ -107,7 +107,7 @@ describe('the fallback font', () => {
     expect(again.buffers[0]).toBe(first.buffers[0]);
     const later = path.join(root, 'installed-later');
     mkdirSync(later);
-    expect(await fallbackFonts(['日'], { folders: [later] })).toEqual({ files: [], buffers: [], problems: [], missing: ['日'] });
+    expect(await fallbackFonts(['日'], { folders: [later] })).toEqual({ files: [], buffers: [], problems: [], missing: ['日'], drawing: [] });
     symlinkSync(DROID, path.join(later, 'DroidSansFallbackFull.ttf'));
     expect((await fallbackFonts(['日'], { folders: [later] })).files).toEqual([path.join(later, 'DroidSansFallbackFull.ttf')]);
   });
