@@ -65,6 +65,11 @@ export function hostAllowed(hostHeader: string | undefined, allowed: readonly st
 export interface ReportServer {
   url: string;
   close(): Promise<void>;
+  /**
+   * The configuration the next requests are served with (the reports folder, and the live views'
+   * conventions): `verite schedule --serve`'s pages follow a reload (SIGHUP) as its firings do.
+   */
+  useConfig(config: VeriteConfig): void;
 }
 
 /** A connection pool on `url` whose every session is read-only and whose statements time out after a minute. */
@@ -150,7 +155,8 @@ class HttpError extends Error {
 
 /** Starts the pages on `host:port`; resolves once listening. */
 export async function startReportServer(options: ReportServerOptions): Promise<ReportServer> {
-  const { db, config, log } = options;
+  const { db, log } = options;
+  let config = options.config;
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? (() => new Date());
   // Bound to this machine only: requests must be addressed to it. Bound beyond it (--host), the
@@ -228,6 +234,9 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${shown}:${address.port}`,
+    useConfig: (next) => {
+      config = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -70,6 +70,9 @@ export function registerSchedule(program: Command, known: KnownSources): void {
         const scheduler = startReloadableScheduler({ warehouse, config: ctx.config, configFile: ctx.configFile, log: ctx.log, known, overlap: opts.ifRunning ? overlap : undefined, reread });
         process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM, read the configuration again with SIGHUP)\n`);
         printSchedules(scheduler.entries, ctx.config);
+        // The pages (--serve) follow a reload too: the configuration last taken, and the server once it is up.
+        let taken = ctx.config;
+        let server: Awaited<ReturnType<typeof serveReports>> | null = null;
         const onHangUp = () => {
           ctx.log.info('SIGHUP received: reading the configuration again');
           void scheduler.reload().then((outcome) => {
@@ -78,7 +81,8 @@ export function registerSchedule(program: Command, known: KnownSources): void {
               return;
             }
             ctx.log.info({ schedules: outcome.entries.length, reports: outcome.config.reports.length }, 'configuration reloaded: the runs in progress finish as they began, the next firings follow the new schedules');
-            if (opts.serve) ctx.log.warn('the pages served (--serve) keep the configuration read at start: restart verite schedule for them to take the new one');
+            taken = outcome.config;
+            server?.useConfig(outcome.config);
             process.stdout.write(`Configuration reloaded (times in ${outcome.config.reportingTimezone}):\n`);
             printSchedules(outcome.entries, outcome.config);
           });
@@ -90,10 +94,12 @@ export function registerSchedule(program: Command, known: KnownSources): void {
         }
         try {
           // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
-          const server = opts.serve ? await serveReports(warehouse, ctx.config, ctx.log, opts).catch(async (error: unknown) => {
+          server = opts.serve ? await serveReports(warehouse, taken, ctx.log, opts).catch(async (error: unknown) => {
             await scheduler.stop('the pages could not be served');
             throw error;
           }) : null;
+          // A reload that ended while the pages started (a SIGHUP at start) is theirs too.
+          server?.useConfig(taken);
           await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
           await server?.closeAll();
         } finally {

@@ -78,6 +78,7 @@ export async function serveReports(warehouse: Warehouse, config: VeriteConfig, l
   return {
     url: server.url,
     close: server.close,
+    useConfig: server.useConfig,
     closeAll: async () => {
       await server.close();
       await readOnly.db.destroy();

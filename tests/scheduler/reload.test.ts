@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -275,6 +275,40 @@ describe('verite schedule and SIGHUP', () => {
     }
     const { code, signal } = await proc.exited;
     expect(signal).toBe(null);
+    expect(code, proc.stderr()).toBe(0);
+  });
+
+  it('serves the new reports folder after a reload, with --serve: the pages follow the configuration as the firings do', async () => {
+    const folders = { before: join(dir, 'reports-before'), after: join(dir, 'reports-after') };
+    mkdirSync(folders.before);
+    mkdirSync(folders.after);
+    writeFileSync(join(folders.before, 'weekly-2026-W48.html'), '<p>the review in the first folder</p>');
+    writeFileSync(join(folders.after, 'weekly-2026-W49.html'), '<p>the review in the second folder</p>');
+    const config = join(dir, 'serve.config.json');
+    const base = { sources: { fx: {} }, scheduleCatchUp: false, schedules: [{ cron: '0 3 1 1 *' }] };
+    writeFileSync(config, JSON.stringify({ ...base, reportsDir: folders.before }));
+    const proc = spawnCli(['schedule', '--serve', '--port', '0'], { DATABASE_URL: wh.url, VERITE_CONFIG: config });
+    try {
+      await waitFor('the pages', () => /Reports, live views and the metric catalogue: (http:\S+)\/ /.test(proc.stdout()));
+      const url = /Reports, live views and the metric catalogue: (http:\S+)\/ /.exec(proc.stdout())![1]!;
+      const page = async (path: string) => {
+        const res = await fetch(`${url}${path}`);
+        return { status: res.status, text: await res.text() };
+      };
+      expect((await page('/')).text).toContain('weekly-2026-W48.html');
+      expect(await page('/reports/weekly-2026-W48.html')).toEqual({ status: 200, text: '<p>the review in the first folder</p>' });
+      writeFileSync(config, JSON.stringify({ ...base, reportsDir: folders.after }));
+      proc.child.kill('SIGHUP');
+      await waitFor('the reload', () => /^Configuration reloaded/m.test(proc.stdout()) && /^0 3 1 1 \*\s+all\s/m.test(proc.stdout().slice(proc.stdout().indexOf('Configuration reloaded'))));
+      const index = (await page('/')).text;
+      expect(index).toContain('weekly-2026-W49.html');
+      expect(index).not.toContain('weekly-2026-W48.html');
+      expect(await page('/reports/weekly-2026-W49.html')).toEqual({ status: 200, text: '<p>the review in the second folder</p>' });
+      expect((await page('/reports/weekly-2026-W48.html')).status).toBe(404);
+    } finally {
+      proc.child.kill('SIGTERM');
+    }
+    const { code } = await proc.exited;
     expect(code, proc.stderr()).toBe(0);
   });
 
