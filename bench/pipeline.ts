@@ -7,7 +7,8 @@
  * machine, so figures of a loaded machine and of an idle one compare.
  *
  * Printed: the extract and load; the first full build (the transform, model by model, and the
- * metrics refresh, table by table); a run with no new data (transform and refresh again); a
+ * metrics refresh, table by table; then the scan measured again, to show how far the machine's
+ * speed moved during the run); a run with no new data (transform and refresh again); a
  * nightly run after one new day (that day landed, then transform and refresh, each bringing its
  * tables up to date from what changed, model by model); the periodic full rebuild after it (every
  * table rebuilt over its published rows, as `transform.fullRebuildEveryDays` or `--full` does,
@@ -298,6 +299,16 @@ async function main(): Promise<void> {
     for (const table of first.metrics.tables) out(row(`  ${table.table}`, table.ms / 1000, scan));
     const firstTotal = first.transformSeconds + first.metricsSeconds;
     out(row('first build: transform + metrics', firstTotal, scan));
+    // The yardstick again, after the build: how far the machine's speed moved within the run (one
+    // scan varies by a quarter between runs on a shared two-core machine). The figures above and
+    // below stay against the scans before the build.
+    const scansAfter: number[] = [];
+    for (let i = 0; i < SCANS; i++) scansAfter.push(await aggregateScan(warehouse));
+    const allScans = median([...scans, ...scansAfter]);
+    out(
+      `  (the scan again after the first build: ${s(median(scansAfter))}, median of ${SCANS}: ${scansAfter.map(s).join(', ')}; ` +
+        `against the median of all ${2 * SCANS} scans, ${s(allScans)}, the first build is ${(firstTotal / allScans).toFixed(2)}×)\n`,
+    );
 
     const [again, againMemory] = await withPeakMemory(() => build(warehouse, config, buildNow));
     memory.push(['no new data: transform + metrics', againMemory]);
