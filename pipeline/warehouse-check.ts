@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { ok, problem, warning, worstLevel, type CheckFinding, type CheckLevel } from '../extractors/check.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { lonePercent } from '../lib/url-parts.ts';
 import { databaseUrlFromEnv } from '../config/load.ts';
 import type { Logger } from '../lib/logger.ts';
 import { embeddedDataDir, openWarehouse, POOL_SIZE } from '../warehouse/connection.ts';
@@ -92,18 +93,13 @@ const OWN_WORDS = ['verite', 'postgres', 'postgresql', 'warehouse', 'shopify', '
 export function passwordProblem(url: string): string | null {
   if (!URL.canParse(url)) return null;
   const parsed = new URL(url);
-  // A lone % is refused before a connection is made (warehouse/connection.ts); kept as written here.
-  const decoded = (text: string) => {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      return text;
-    }
-  };
-  const password = decoded(parsed.password);
+  const parts = [parsed.password, parsed.username, parsed.pathname.slice(1)];
+  // A lone % is refused before a connection is made (warehouse/connection.ts), with its own message.
+  if (parts.some(lonePercent)) return null;
+  const [password, login, database] = parts.map(decodeURIComponent) as [string, string, string];
   // lib/logger.ts's registerSecret leaves out passwords shorter than this.
   if (password.length < 4) return null;
-  const named = password === decoded(parsed.username) ? "the login's name" : password === decoded(parsed.pathname.slice(1)) ? "the database's name" : null;
+  const named = password === login ? "the login's name" : password === database ? "the database's name" : null;
   if (named) {
     return `DATABASE_URL's password is ${named}: the password is blanked wherever its text appears in messages and logs, so the name shows as [redacted] in every one, and it is the first password anyone tries; set another (random characters, at least 16)`;
   }

@@ -70,8 +70,7 @@ export function registerSchedule(program: Command, known: KnownSources): void {
         const scheduler = startReloadableScheduler({ warehouse, config: ctx.config, configFile: ctx.configFile, log: ctx.log, known, overlap: opts.ifRunning ? overlap : undefined, reread });
         process.stdout.write(`Scheduling runs on ${warehouse.describe} (times in ${ctx.config.reportingTimezone}; stop with Ctrl-C or SIGTERM, read the configuration again with SIGHUP)\n`);
         printSchedules(scheduler.entries, ctx.config);
-        // The pages (--serve) follow a reload too: the configuration last taken, and the server once it is up.
-        let taken = ctx.config;
+        // The pages (--serve) follow a reload too, once they are up.
         let server: Awaited<ReturnType<typeof serveReports>> | null = null;
         const onHangUp = () => {
           ctx.log.info('SIGHUP received: reading the configuration again');
@@ -81,7 +80,6 @@ export function registerSchedule(program: Command, known: KnownSources): void {
               return;
             }
             ctx.log.info({ schedules: outcome.entries.length, reports: outcome.config.reports.length }, 'configuration reloaded: the runs in progress finish as they began, the next firings follow the new schedules');
-            taken = outcome.config;
             server?.useConfig(outcome.config);
             process.stdout.write(`Configuration reloaded (times in ${outcome.config.reportingTimezone}):\n`);
             printSchedules(outcome.entries, outcome.config);
@@ -94,12 +92,12 @@ export function registerSchedule(program: Command, known: KnownSources): void {
         }
         try {
           // Pages that cannot be served (the port taken) stop the scheduler too: else the error is said and the scheduler runs on, the command never ending.
-          server = opts.serve ? await serveReports(warehouse, taken, ctx.log, opts).catch(async (error: unknown) => {
+          server = opts.serve ? await serveReports(warehouse, scheduler.config, ctx.log, opts).catch(async (error: unknown) => {
             await scheduler.stop('the pages could not be served');
             throw error;
           }) : null;
           // A reload that ended while the pages started (a SIGHUP at start) is theirs too.
-          server?.useConfig(taken);
+          server?.useConfig(scheduler.config);
           await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
           await server?.closeAll();
         } finally {
