@@ -20,6 +20,9 @@ if (process.argv.slice(2).includes('schedule')) {
   };
 }
 
+// verite's own settings, wherever the command runs (tsx would otherwise look for a tsconfig.json
+// from the working folder): they load Kysely and zod from their CommonJS builds (tsconfig.runtime.json).
 const { register } = await import('tsx/esm/api');
-register();
+const { fileURLToPath } = await import('node:url');
+register({ tsconfig: fileURLToPath(new URL('../tsconfig.runtime.json', import.meta.url)) });
 await import('../cli/main.ts');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,10 +24,11 @@ const SDKS = ['stripe', 'facebook-nodejs-business-sdk', '@google-analytics/data'
  * The files (ES modules and CommonJS alike) that `verite <args>` loads from each npm package,
  * as `package → paths inside it`, after checking the command succeeded.
  */
-async function filesLoaded(args: string[], env: Record<string, string> = {}): Promise<Map<string, Set<string>>> {
+async function filesLoaded(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Map<string, Set<string>>> {
   const file = join(dir, `loaded-${args.join('-')}.txt`);
   const child = spawn(process.execPath, ['--import', new URL('../support/record-module-loads.mjs', import.meta.url).href, fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], {
     env: { ...process.env, ...env, VERITE_TEST_LOADED_MODULES: file },
+    ...(cwd ? { cwd } : {}),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -57,6 +58,24 @@ describe('the command line at start', () => {
     for (const library of ['echarts', 'zrender', 'nodemailer', ...SDKS]) {
       expect(loaded, library).not.toContain(library);
     }
+  });
+});
+
+describe('the libraries every command loads', () => {
+  it('loads Kysely and zod from their CommonJS builds, which load without tsx, from any working folder', async () => {
+    // From a folder of its own (a user's project, say, with a tsconfig.json of its own): the
+    // loader takes verite's settings (tsconfig.runtime.json), not the working folder's.
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(join(elsewhere, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: false } }));
+    const loaded = await filesLoaded(['--help'], {}, elsewhere);
+    const kysely = [...(loaded.get('kysely') ?? [])];
+    const zod = [...(loaded.get('zod') ?? [])].filter((path) => path !== 'package.json');
+    expect(kysely.length).toBeGreaterThan(0);
+    expect(zod.length).toBeGreaterThan(0);
+    // Kysely's CommonJS build is its dist/cjs folder; zod's, its .cjs files.
+    expect(kysely.filter((path) => !path.startsWith('dist/cjs/') && path !== 'package.json' && path !== 'dist/cjs/package.json')).toEqual([]);
+    expect(zod.filter((path) => !path.endsWith('.cjs'))).toEqual([]);
   });
 });
 
