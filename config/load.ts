@@ -38,8 +38,9 @@ async function readConfigFile(path: string): Promise<unknown> {
   try {
     parsed = ext === '.yaml' || ext === '.yml' ? parseYaml(text) ?? {} : JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    throw new ConfigError([`${path}: cannot be parsed: ${message}${ext === '.yaml' || ext === '.yml' ? '' : jsonErrorPlace(text, message)}`]);
+    const yaml = ext === '.yaml' || ext === '.yml';
+    const message = yaml ? (error as Error).message : withoutJsonPlace((error as Error).message);
+    throw new ConfigError([`${path}: cannot be parsed: ${message}${yaml ? '' : jsonErrorPlace(text, message)}`]);
   }
   // JSON.parse keeps a key's last value and drops the first without a word (YAML refuses them).
   if (ext !== '.yaml' && ext !== '.yml') {
@@ -51,6 +52,14 @@ async function readConfigFile(path: string): Promise<unknown> {
     }
   }
   return parsed;
+}
+
+/**
+ * JSON.parse's message without the place Node 22 and later add to it (`at position 41 (line 3
+ * column 1)`): {@link jsonErrorPlace} says it once, with the line's text.
+ */
+export function withoutJsonPlace(message: string): string {
+  return message.replace(/(at position \d+) \(line \d+ column \d+\)/, '$1');
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { databaseUrlFromEnv, jsonErrorOffset, loadConfig, readSecret } from '../../config/load.ts';
+import { databaseUrlFromEnv, jsonErrorOffset, loadConfig, readSecret, withoutJsonPlace } from '../../config/load.ts';
 import type { VeriteConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { redactString } from '../../lib/logger.ts';
@@ -110,6 +110,11 @@ describe('configuration', () => {
     // JSON itself has no such place.
     expect(jsonErrorOffset(JSON.stringify({ a: [1, -2.5e3, true, null, 'x\n"é'], b: {} }, null, 2))).toBeUndefined();
     expect(jsonErrorOffset('{"a": 1} x')).toBe(9);
+    // Node 22 and later put a line and column of their own after the position (Node 20 does not):
+    // said once, by verite, with the line's text.
+    expect(withoutJsonPlace('Expected double-quoted property name in JSON at position 41 (line 3 column 1)')).toBe('Expected double-quoted property name in JSON at position 41');
+    expect(withoutJsonPlace('Unexpected non-whitespace character after JSON at position 9 (line 1 column 10)')).toBe('Unexpected non-whitespace character after JSON at position 9');
+    expect(withoutJsonPlace('Expected double-quoted property name in JSON at position 12')).toBe('Expected double-quoted property name in JSON at position 12');
   });
 
   it('refuses a JSON key written twice, which JSON.parse would drop without a word, saying where', async () => {
