@@ -36,9 +36,9 @@ export function buildProgram(known: KnownSources = sources): Command {
     .showHelpAfterError()
     // A SIGHUP bin/verite.js noted while the modules loaded is `verite schedule`'s to take; any
     // other command gets it back as it would have come (cli/sighup-while-loading.ts).
-    .hook('preAction', (_program, command) => {
+    .hook('preAction', async (_program, command) => {
       if (command.parent === program && command.name() === 'schedule') return;
-      giveBackSighupWhileLoading();
+      await giveBackSighupWhileLoading();
     })
     .exitOverride((err) => {
       // commander's own usage errors (unknown option, missing argument) exit 2, --help 0; help

@@ -20,7 +20,18 @@ export function takeSighupWhileLoading(): boolean {
 /**
  * For a command other than `verite schedule`: the handler removed, and a SIGHUP that came while
  * the modules loaded raised again, so it ends the process as it would have without the handler.
+ *
+ * Node 22 and later may load every module without one turn of the event loop, and a signal
+ * reaches its handler only when the loop polls for events: removed before that, the handler never
+ * hears of a SIGHUP already received, which is then lost and the command runs on. So the loop
+ * polls once first.
  */
-export function giveBackSighupWhileLoading(): void {
+export async function giveBackSighupWhileLoading(): Promise<void> {
+  const holder = globalThis as unknown as Record<symbol, unknown>;
+  if (!holder[KEY]) return;
+  // An immediate set from a timer's callback runs after the loop's next poll for events, where a
+  // signal already received is handed to its handler.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setImmediate(resolve));
   if (takeSighupWhileLoading()) process.kill(process.pid, 'SIGHUP');
 }

@@ -52,9 +52,9 @@ describe('Docker deployment (no engine here: the files are checked, and the comm
     }
   });
 
-  it('the Dockerfile builds on node:20-slim with npm ci and runs `node bin/verite.js schedule`', () => {
+  it('the Dockerfile builds on node:24-slim (Node 20 ended on 2026-04-30) with npm ci and runs `node bin/verite.js schedule`', () => {
     const lines = read('Dockerfile').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
-    expect(lines[0]).toBe('FROM node:20-slim');
+    expect(lines[0]).toBe('FROM node:24-slim');
     expect(lines.some((l) => /^RUN npm ci\b/.test(l))).toBe(true);
     expect(lines).toContain('ENTRYPOINT ["node", "bin/verite.js"]');
     expect(lines).toContain('CMD ["schedule"]');
