@@ -87,7 +87,12 @@ function startupUser(message: Buffer): string | undefined {
 async function standin(mode: 'tls' | 'no-tls' | 'tls-only' | 'client-cert'): Promise<Standin> {
   const { key, cert } = pems;
   const state = { handshakes: 0, clientsAccepted: [] as string[] };
+  // Every connection taken, so that closing the stand-in ends them: on Node 26 the socket under a
+  // TLS session the stand-in ended stays open after the client has gone, and server.close() waits for it.
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.once('data', (chunk: Buffer) => {
       const sslRequest = chunk.length >= 8 && chunk.readInt32BE(4) === SSL_REQUEST;
@@ -136,7 +141,11 @@ async function standin(mode: 'tls' | 'no-tls' | 'tls-only' | 'client-cert'): Pro
     get clientsAccepted() {
       return state.clientsAccepted;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
   };
   open.push(made);
   return made;
