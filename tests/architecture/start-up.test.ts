@@ -20,12 +20,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The source SDKs: loaded by a source's reading or checking code, when it reads or checks. */
 const SDKS = ['stripe', 'facebook-nodejs-business-sdk', '@google-analytics/data', 'google-ads-api', 'google-gax'];
 
+/** The starts recorded so far, for their files' names. */
+let starts = 0;
+
 /**
  * The files (ES modules and CommonJS alike) that `verite <args>` loads from each npm package,
  * as `package → paths inside it`, after checking the command succeeded.
  */
 async function filesLoaded(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Map<string, Set<string>>> {
-  const file = join(dir, `loaded-${args.join('-')}.txt`);
+  // A file of each start's own: two starts with the same arguments must not read each other's.
+  const file = join(dir, `loaded-${++starts}-${args.join('-')}.txt`);
   const child = spawn(process.execPath, ['--import', new URL('../support/record-module-loads.mjs', import.meta.url).href, fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), ...args], {
     env: { ...process.env, ...env, VERITE_TEST_LOADED_MODULES: file },
     ...(cwd ? { cwd } : {}),
