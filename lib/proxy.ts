@@ -85,26 +85,8 @@ export async function useEnvironmentProxy(env: NodeJS.ProcessEnv = process.env):
     if (env[name] && !env[name.toLowerCase()]) env[name.toLowerCase()] = env[name];
   }
   const previous = getGlobalDispatcher();
-  setGlobalDispatcher(withoutWarning('UNDICI-EHPA', () => new EnvHttpProxyAgent(settings)));
+  setGlobalDispatcher(new EnvHttpProxyAgent(settings));
   return () => setGlobalDispatcher(previous);
-}
-
-/**
- * What `make` returns, with the process warning of code `code` it raises left unsaid: undici
- * says on stderr, on every command run behind a proxy, that its proxy agent is experimental.
- */
-function withoutWarning<T>(code: string, make: () => T): T {
-  const emit = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const options = rest[0];
-    if (typeof options === 'object' && options !== null && (options as { code?: string }).code === code) return;
-    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    return make();
-  } finally {
-    process.emitWarning = emit;
-  }
 }
 
 /** Whether `NO_PROXY` sends `url` directly. */
