@@ -10,11 +10,15 @@ const KEY = Symbol.for('verite.sighupWhileLoading');
  * was set. False in a process that did not start from `bin/verite.js` (the tests' own).
  */
 export function takeSighupWhileLoading(): boolean {
-  const holder = globalThis as unknown as Record<symbol, (() => boolean) | undefined>;
-  const take = holder[KEY];
+  const take = holder()[KEY];
   if (!take) return false;
-  delete holder[KEY];
+  delete holder()[KEY];
   return take();
+}
+
+/** Where `bin/verite.js` leaves what takes its handler back. */
+function holder(): Record<symbol, (() => boolean) | undefined> {
+  return globalThis as unknown as Record<symbol, (() => boolean) | undefined>;
 }
 
 /**
@@ -27,8 +31,7 @@ export function takeSighupWhileLoading(): boolean {
  * polls once first.
  */
 export async function giveBackSighupWhileLoading(): Promise<void> {
-  const holder = globalThis as unknown as Record<symbol, unknown>;
-  if (!holder[KEY]) return;
+  if (!holder()[KEY]) return;
   // An immediate set from a timer's callback runs after the loop's next poll for events, where a
   // signal already received is handed to its handler.
   await new Promise((resolve) => setTimeout(resolve, 0));

@@ -34,16 +34,16 @@ async function readConfigFile(path: string): Promise<unknown> {
   }
   // A byte-order mark, which some editors write at the start of a UTF-8 file, is not part of the JSON or YAML.
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  const yaml = ext === '.yaml' || ext === '.yml';
   let parsed: unknown;
   try {
-    parsed = ext === '.yaml' || ext === '.yml' ? parseYaml(text) ?? {} : JSON.parse(text);
+    parsed = yaml ? parseYaml(text) ?? {} : JSON.parse(text);
   } catch (error) {
-    const yaml = ext === '.yaml' || ext === '.yml';
     const message = yaml ? (error as Error).message : withoutJsonPlace((error as Error).message);
     throw new ConfigError([`${path}: cannot be parsed: ${message}${yaml ? '' : jsonErrorPlace(text, message)}`]);
   }
   // JSON.parse keeps a key's last value and drops the first without a word (YAML refuses them).
-  if (ext !== '.yaml' && ext !== '.yml') {
+  if (!yaml) {
     const twice = duplicateJsonKeys(text);
     if (twice.length) {
       throw new ConfigError(
