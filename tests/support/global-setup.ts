@@ -1,5 +1,4 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -7,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { connect } from '../../warehouse/connection.ts';
 import { startEmbedded, type EmbeddedServer } from '../../warehouse/embedded.ts';
 import { migrateToLatest } from '../../warehouse/migrate.ts';
+import { clusterRoot } from './cluster-root.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,9 +21,9 @@ const shared: { server?: Promise<{ url: string; template: string; stop: () => Pr
 
 /**
  * One PostgreSQL for the whole test run: `TEST_DATABASE_URL` when set, else a Testcontainers
- * PostgreSQL when a Docker engine answers, else an embedded server under the system temp
- * folder (reachable by the unprivileged user the server runs as). Each test file then creates
- * its own database on it (see `database.ts`).
+ * PostgreSQL when a Docker engine answers, else an embedded server in a memory-backed folder
+ * ({@link clusterRoot}; reachable by the unprivileged user the server runs as). Each test file
+ * then creates its own database on it (see `database.ts`).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // The suite's projects (vitest.config.ts) each run this set-up: they share the one server,
@@ -89,7 +89,7 @@ async function startServer(): Promise<{ url: string; stop: () => Promise<void> }
   }
   const container = await tryTestcontainers();
   if (container) return container;
-  const root = mkdtempSync(join(tmpdir(), 'verite-test-'));
+  const root = mkdtempSync(join(clusterRoot(), 'verite-test-'));
   chmodSync(root, 0o755); // the server may run as the unprivileged postgres user
   let server: EmbeddedServer | undefined;
   try {
