@@ -4,6 +4,7 @@ import { UsageError } from '../../lib/errors.ts';
 import { isCalendarDate } from '../../lib/dates.ts';
 import { redactDeep, redactString } from '../../lib/logger.ts';
 import { checkConfig, checkSources } from '../../pipeline/check.ts';
+import { checkRuntime } from '../../pipeline/runtime-check.ts';
 import { checkWarehouse } from '../../pipeline/warehouse-check.ts';
 import { checkDelivery, deliversAnything } from '../../scheduler/delivery-check.ts';
 import { action, commandContext, EXIT, parseList, printError, type GlobalOptions } from '../context.ts';
@@ -12,10 +13,10 @@ import { formatTable } from '../format.ts';
 export function registerCheck(program: Command, known: KnownSources): void {
   program
     .command('check')
-    .description("checks the warehouse (DATABASE_URL), each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life, where reports and alerts go, and the alert rules and schedules, without landing or sending anything")
-    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe; warehouse for the warehouse, delivery for reports and alerts, config for the alert rules and schedules)')
+    .description("checks the warehouse (DATABASE_URL), each source's configuration, secrets, credentials, scopes, account zone/currency and API version end of life, where reports and alerts go, the alert rules and schedules, and the Node.js line's end of life, without landing or sending anything")
+    .option('--sources <list>', 'only these sources, comma-separated (e.g. shopify,stripe; warehouse for the warehouse, delivery for reports and alerts, config for the alert rules and schedules, node for the Node.js verite runs on)')
     .option('--format <format>', 'table or json', 'table')
-    .option('--as-of <date>', "judge the API versions' end of life on this date (YYYY-MM-DD) instead of today, to plan an upgrade")
+    .option('--as-of <date>', "judge the API versions' and the Node.js line's end of life on this date (YYYY-MM-DD) instead of today, to plan an upgrade")
     .action(
       action(async (opts: { sources?: string; format: string; asOf?: string }) => {
         if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`--format ${opts.format}: expected table or json`);
@@ -24,13 +25,15 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const now = new Date();
         const asOf = opts.asOf ? new Date(`${opts.asOf}T00:00:00Z`) : now;
         // `warehouse`, `delivery` and `config` in --sources name the warehouse, where reports and
-        // alerts go, and the alert rules and schedules; --sources without them leaves them out.
-        // Without --sources, delivery is checked when the config delivers anything.
+        // alerts go, and the alert rules and schedules, `node` the Node.js verite runs on; --sources
+        // without them leaves them out. Without --sources, delivery is checked when the config
+        // delivers anything.
         const listed = parseList(opts.sources, '--sources');
         const withWarehouse = !listed?.length || listed.includes('warehouse');
         const withDelivery = listed?.length ? listed.includes('delivery') : deliversAnything(ctx.config);
         const withConfig = !listed?.length || listed.includes('config');
-        const sourcesListed = listed?.filter((s) => s !== 'warehouse' && s !== 'delivery' && s !== 'config');
+        const withNode = !listed?.length || listed.includes('node');
+        const sourcesListed = listed?.filter((s) => s !== 'warehouse' && s !== 'delivery' && s !== 'config' && s !== 'node');
         const onlyWarehouse = Boolean(listed?.length) && !sourcesListed?.length;
         const [warehouse, delivery, results] = await Promise.all([
           withWarehouse ? checkWarehouse({ log: ctx.log, reportingTimezone: ctx.config.reportingTimezone }) : Promise.resolve(null),
@@ -39,11 +42,12 @@ export function registerCheck(program: Command, known: KnownSources): void {
         ]);
         // What run and schedule would refuse at start, judged by their own functions.
         const config = withConfig ? checkConfig(ctx.config, known) : null;
+        const node = withNode ? checkRuntime(process.versions.node, asOf) : null;
         const failed =
           (results.length === 0 && !onlyWarehouse) || results.some((r) => r.level === 'problem') || warehouse?.level === 'problem' || delivery?.level === 'problem' || config?.level === 'problem';
         if (opts.format === 'json') {
           process.stdout.write(
-            `${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, ...(warehouse ? { warehouse } : {}), ...(config ? { config } : {}), ...(delivery ? { delivery } : {}), sources: results }))}\n`,
+            `${JSON.stringify(redactDeep({ asOf: asOf.toISOString().slice(0, 10), ok: !failed, ...(warehouse ? { warehouse } : {}), ...(config ? { config } : {}), ...(delivery ? { delivery } : {}), ...(node ? { node } : {}), sources: results }))}\n`,
           );
           return failed ? EXIT.failed : EXIT.ok;
         }
@@ -54,9 +58,12 @@ export function registerCheck(program: Command, known: KnownSources): void {
         }
         // The config's line when it has something to say, or was asked for: a sound config adds no line to every check.
         const configShown = config && (config.level !== 'ok' || Boolean(listed?.includes('config')));
+        // The Node.js line's too: a supported one adds no line unless asked for.
+        const nodeShown = node && (node.level !== 'ok' || Boolean(listed?.includes('node')));
         const checked = [
           ...(warehouse ? [{ source: 'warehouse', level: warehouse.level, findings: warehouse.findings }] : []),
           ...(configShown ? [{ source: 'config', level: config.level, findings: config.findings }] : []),
+          ...(nodeShown ? [{ source: 'node', level: node.level, findings: node.findings }] : []),
           ...results,
           ...(delivery ? [{ source: 'delivery', level: delivery.level, findings: delivery.findings }] : []),
         ];
@@ -71,10 +78,11 @@ export function registerCheck(program: Command, known: KnownSources): void {
         }));
         process.stdout.write(redactString(formatTable(rows, ['source', 'status', 'details'])));
         // "the warehouse, 2 sources and the delivery", "1 source": who is at a level, with the verb that agrees.
+        // The Node.js line is the machine's, not the shop's: said in a sentence of its own below.
         const who = (level: string): { names: string; many: boolean } | null => {
-          const hit = checked.filter((r) => r.level === level);
+          const hit = checked.filter((r) => r.level === level && r.source !== 'node');
           if (!hit.length) return null;
-          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery' && r.source !== 'config').length;
+          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery' && r.source !== 'config' && r.source !== 'node').length;
           const parts = [
             hit.some((r) => r.source === 'warehouse') ? 'the warehouse' : '',
             hit.some((r) => r.source === 'config') ? 'the config' : '',
@@ -88,14 +96,22 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const warnings = who('warning');
         const judged = opts.asOf ? ` (API versions judged on ${opts.asOf})` : '';
         const readyParts = [warehouse ? 'the warehouse' : '', configShown ? 'the config' : '', results.length ? 'every source' : '', delivery ? 'the delivery of reports and alerts' : ''].filter(Boolean);
-        const ready = `${capitalize(readyParts.length > 1 ? `${readyParts.slice(0, -1).join(', ')} and ${readyParts.at(-1)}` : readyParts[0]!)} ${readyParts.length > 1 ? 'are' : 'is'} ready`;
-        process.stdout.write(
-          problems
-            ? `\n${capitalize(problems.names)} ${problems.many ? 'have problems' : 'has a problem'}${warnings ? `, ${warnings.names} ${warnings.many ? 'have warnings' : 'a warning'}` : ''}: fix ${problems.many ? 'them' : 'it'} before the first run${judged}.\n`
-            : warnings
-              ? `\nNo problem; ${warnings.names} ${warnings.many ? 'have warnings' : 'has a warning'} to act on${judged}.\n`
-              : `\n${ready}${judged}.\n`,
-        );
+        const ready = `${capitalize(readyParts.length > 1 ? `${readyParts.slice(0, -1).join(', ')} and ${readyParts.at(-1)}` : (readyParts[0] ?? ''))} ${readyParts.length > 1 ? 'are' : 'is'} ready`;
+        // `--sources node` alone: nothing of the shop's was checked, so no sentence of it.
+        if (readyParts.length || problems || warnings) {
+          process.stdout.write(
+            problems
+              ? `\n${capitalize(problems.names)} ${problems.many ? 'have problems' : 'has a problem'}${warnings ? `, ${warnings.names} ${warnings.many ? 'have warnings' : 'a warning'}` : ''}: fix ${problems.many ? 'them' : 'it'} before the first run${judged}.\n`
+              : warnings
+                ? `\nNo problem; ${warnings.names} ${warnings.many ? 'have warnings' : 'has a warning'} to act on${judged}.\n`
+                : `\n${ready}${judged}.\n`,
+          );
+        }
+        if (nodeShown) {
+          const on = opts.asOf ? ` (judged on ${opts.asOf})` : '';
+          const said = node.level === 'ok' ? `is supported${on}` : `has a warning to act on${on}: see the node line`;
+          process.stdout.write(`${readyParts.length || problems || warnings ? '' : '\n'}Node.js ${process.versions.node} ${said}.\n`);
+        }
         return failed ? EXIT.failed : EXIT.ok;
       }),
     );

@@ -161,6 +161,62 @@ describe('verite check', () => {
     expect(report.sources[0]!.findings).toContainEqual({ level: 'ok', message: 'the key reads charges, refunds, events, balance transactions' });
   });
 
+  describe('the Node.js it runs on', () => {
+    // The schedule of nodejs/Release (schedule.json): each line's first day and end of life.
+    const LINES: Record<number, { start: string; end: string }> = {
+      20: { start: '2023-04-18', end: '2026-04-30' },
+      21: { start: '2023-10-17', end: '2024-06-01' },
+      22: { start: '2024-04-24', end: '2027-04-30' },
+      23: { start: '2024-10-16', end: '2025-06-01' },
+      24: { start: '2025-05-06', end: '2028-04-30' },
+      25: { start: '2025-10-15', end: '2026-06-01' },
+      26: { start: '2026-05-05', end: '2029-04-30' },
+    };
+    const running = process.versions.node;
+    const line = LINES[Number(running.split('.')[0])]!;
+    const nodeLine = (stdout: string) => /^node\s+(ok|warning|problem)\s+(.*)$/m.exec(stdout);
+    const fxOnly = () => writeConfig('fx-only.json', { fx: { ecb: true, ecbUrl: ecb.url } });
+
+    it('runs on a line the table knows', () => {
+      expect(line, `Node.js ${running}`).toBeDefined();
+    });
+
+    it('past its end of life: a warning line and a sentence of its own after the shop\'s, exit 0', async () => {
+      // Every line above has ended by 2030.
+      const res = await runCli(['check', '--sources', 'fx,node', '--as-of', '2030-01-01'], { env: { VERITE_CONFIG: fxOnly() } });
+      expect(res.code, res.stdout + res.stderr).toBe(0);
+      expect(nodeLine(res.stdout)?.[1]).toBe('warning');
+      expect(nodeLine(res.stdout)?.[2]).toMatch(new RegExp(`^Node\\.js ${running.replace(/\./g, '\\.')}: the ${running.split('.')[0]}\\.x line reached its end of life on ${line.end} and gets no more security fixes: move to `));
+      expect(lines(res.stdout).fx?.status).toBe('ok');
+      expect(res.stdout.trimEnd().split('\n').slice(-2)).toEqual(['Every source is ready (API versions judged on 2030-01-01).', `Node.js ${running} has a warning to act on (judged on 2030-01-01): see the node line.`]);
+    });
+
+    it('a supported line adds no line unless asked for; asked for alone, it is all that is said', async () => {
+      const asOf = line.start; // its first day: years of support ahead
+      const plain = await runCli(['check', '--sources', 'fx', '--as-of', asOf], { env: { VERITE_CONFIG: fxOnly() } });
+      expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+      expect(nodeLine(plain.stdout)).toBeNull();
+      expect(plain.stdout).not.toContain('Node.js');
+      const calls = ecb.requests.length;
+      const asked = await runCli(['check', '--sources', 'node', '--as-of', asOf], { env: { VERITE_CONFIG: fxOnly() } });
+      expect(asked.code, asked.stdout + asked.stderr).toBe(0);
+      expect(nodeLine(asked.stdout)?.slice(1)).toEqual(['ok', `Node.js ${running}: the ${running.split('.')[0]}.x line gets security fixes until ${line.end}`]);
+      expect(asked.stdout.trimEnd().split('\n').at(-1)).toBe(`Node.js ${running} is supported (judged on ${asOf}).`);
+      expect(ecb.requests.length, 'no source is called for node alone').toBe(calls);
+      expect(asked.stdout).not.toMatch(/^fx\s/m);
+    });
+
+    it('is in the JSON, ended or not', async () => {
+      const res = await runCli(['check', '--format', 'json', '--sources', 'node', '--as-of', '2030-01-01'], { env: { VERITE_CONFIG: fxOnly() } });
+      expect(res.code, res.stderr).toBe(0);
+      const report = JSON.parse(res.stdout) as { ok: boolean; node: { level: string; findings: { level: string; message: string }[] }; sources: unknown[] };
+      expect(report.ok).toBe(true);
+      expect(report.node.level).toBe('warning');
+      expect(report.node.findings[0]!.message).toContain(`reached its end of life on ${line.end}`);
+      expect(report.sources).toEqual([]);
+    });
+  });
+
   describe('the config as a whole: what verite run and verite schedule refuse at start', () => {
     /** A config of one rates file, with these alert rules and schedules; check runs in its folder. */
     const configWith = (name: string, extra: Record<string, unknown>) => {
