@@ -82,7 +82,7 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const who = (level: string): { names: string; many: boolean } | null => {
           const hit = checked.filter((r) => r.level === level && r.source !== 'node');
           if (!hit.length) return null;
-          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery' && r.source !== 'config' && r.source !== 'node').length;
+          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery' && r.source !== 'config').length;
           const parts = [
             hit.some((r) => r.source === 'warehouse') ? 'the warehouse' : '',
             hit.some((r) => r.source === 'config') ? 'the config' : '',
