@@ -68,6 +68,15 @@ describe('Docker deployment (no engine here: the files are checked, and the comm
     for (const entry of ['node_modules', '.verite', '.env']) expect(ignored).toContain(entry);
   });
 
+  it("CI runs the files that differ between Node.js lines again on the image's line, and each of those files exists", () => {
+    const ci = read('.ci/run');
+    const version = /^\s*image_node=(\d+)\.\d+\.\d+$/m.exec(ci)?.[1];
+    expect(version).toBe('24'); // the Dockerfile's node:24-slim
+    const files = [...ci.matchAll(/\b(tests\/[\w/.-]+\.test\.ts)\b/g)].map((m) => m[1]!);
+    expect(files).toEqual(expect.arrayContaining(['tests/cli/proxy.test.ts', 'tests/scheduler/reload.test.ts', 'tests/config/config.test.ts', 'tests/warehouse/tls.test.ts', 'tests/architecture/start-up.test.ts']));
+    for (const file of files) expect(existsSync(join(root, file)), file).toBe(true);
+  });
+
   it('`verite schedule --help` is a registered command', async () => {
     const res = await runCli(['schedule', '--help']);
     expect(res.code).toBe(0);
