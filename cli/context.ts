@@ -17,8 +17,10 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Thrown by a command to end with an exit code after printing its own message. */
 export class ExitCode extends Error {
-  constructor(readonly code: number, message = '') {
+  readonly code: number;
+  constructor(code: number, message = '') {
     super(message);
+    this.code = code;
   }
 }
 

@@ -10,7 +10,9 @@ export class OutputWriter {
     this.failure = error;
   };
 
-  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {
+  private readonly out: NodeJS.WritableStream;
+  constructor(out: NodeJS.WritableStream = process.stdout) {
+    this.out = out;
     out.on('error', this.onError);
   }
 

@@ -142,7 +142,10 @@ export function jsonErrorOffset(text: string): number | undefined {
 }
 
 class JsonAt {
-  constructor(readonly at: number) {}
+  readonly at: number;
+  constructor(at: number) {
+    this.at = at;
+  }
 }
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;

@@ -22,12 +22,14 @@ export class ExtractError extends Error {
    * the stream after one attempt instead of retrying it.
    */
   readonly permanent: boolean;
+  readonly context: ErrorContext;
   constructor(
     message: string,
-    readonly context: ErrorContext,
+    context: ErrorContext,
     options?: { cause?: unknown; permanent?: boolean },
   ) {
     super(`${describeContext(context)}${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.context = context;
     this.permanent = options?.permanent ?? false;
   }
 }
@@ -49,25 +51,31 @@ export function isPermanent(error: unknown): boolean {
 /** A statement failed in the warehouse; carries the SQL and parameters, the driver error as cause. */
 export class WarehouseError extends Error {
   override name = 'WarehouseError';
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
   constructor(
     message: string,
-    readonly sql: string,
-    readonly parameters: readonly unknown[] = [],
+    sql: string,
+    parameters: readonly unknown[] = [],
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.sql = sql;
+    this.parameters = parameters;
   }
 }
 
 /** The configuration (file, environment, command-line) is unusable. Lists every problem. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
     super(
       problems.length === 1
         ? `invalid configuration: ${problems[0]}`
         : `invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
+    this.problems = problems;
   }
 }
 

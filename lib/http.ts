@@ -54,13 +54,17 @@ export interface HttpContext extends ErrorContext {
 /** Tells retry code to wait at least this long before the next attempt. */
 export class RetryableError extends Error {
   override name = 'RetryableError';
+  readonly status?: number;
+  readonly retryAfterMs?: number;
   constructor(
     message: string,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
+    status?: number,
+    retryAfterMs?: number,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -300,12 +304,16 @@ export function defaultRetryable(error: unknown): { retry: boolean; retryAfterMs
 /** A non-retryable HTTP answer (4xx other than 429). */
 export class HttpStatusError extends Error {
   override name = 'HttpStatusError';
+  readonly status: number;
+  readonly body: string;
   constructor(
-    readonly status: number,
-    readonly body: string,
+    status: number,
+    body: string,
     message: string,
   ) {
     super(message);
+    this.status = status;
+    this.body = body;
   }
 }
 
@@ -486,10 +494,15 @@ const realClock: LimiterClock = { now: () => Date.now(), sleep: abortableSleep }
  */
 export class RateLimiter {
   private next = 0;
+  private readonly perSecond: number;
+  private readonly clock: LimiterClock;
   constructor(
-    private readonly perSecond: number,
-    private readonly clock: LimiterClock = realClock,
-  ) {}
+    perSecond: number,
+    clock: LimiterClock = realClock,
+  ) {
+    this.perSecond = perSecond;
+    this.clock = clock;
+  }
   /** Waits until the next request may start, and books that slot. */
   async take(signal?: AbortSignal): Promise<void> {
     const interval = 1000 / this.perSecond;
@@ -521,14 +534,20 @@ export interface DownloadRequest extends Omit<HttpRequest, 'maxBodyBytes' | 'ins
  */
 export class DiskFullError extends ExtractError {
   override name = 'DiskFullError';
+  readonly folder: string;
+  readonly written: number;
+  readonly code: string;
   constructor(
-    readonly folder: string,
-    readonly written: number,
-    readonly code: string,
+    folder: string,
+    written: number,
+    code: string,
     context: ErrorContext,
     cause: unknown,
   ) {
     super(`no space left on the disk of ${folder}: ${written} bytes of the download were written when a write failed (${code})`, context, { cause, permanent: true });
+    this.folder = folder;
+    this.written = written;
+    this.code = code;
   }
 }
 

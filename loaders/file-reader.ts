@@ -41,12 +41,13 @@ export function formatOf(path: string): FileFormat | undefined {
  */
 export class FileFormatError extends Error {
   override name = 'FileFormatError';
-  constructor(
-    readonly file: string,
-    /** What is wrong, without the file's path. */
-    readonly reason: string,
-  ) {
+  readonly file: string;
+  /** What is wrong, without the file's path. */
+  readonly reason: string;
+  constructor(file: string, reason: string) {
     super(`${file}: ${reason}`);
+    this.file = file;
+    this.reason = reason;
   }
 }
 

@@ -3,10 +3,15 @@
  * quarantines it with its location when it is not a JSON object.
  */
 export class RawText {
+  readonly text: string;
+  readonly location?: string;
   constructor(
-    readonly text: string,
-    readonly location?: string,
-  ) {}
+    text: string,
+    location?: string,
+  ) {
+    this.text = text;
+    this.location = location;
+  }
 }
 
 /**
@@ -14,11 +19,18 @@ export class RawText {
  * date, a line that is not UTF-8): the loader quarantines it with the reason.
  */
 export class RejectedRecord {
+  readonly text: string;
+  readonly reason: string;
+  readonly location?: string;
   constructor(
-    readonly text: string,
-    readonly reason: string,
-    readonly location?: string,
-  ) {}
+    text: string,
+    reason: string,
+    location?: string,
+  ) {
+    this.text = text;
+    this.reason = reason;
+    this.location = location;
+  }
 }
 
 /**
@@ -26,8 +38,13 @@ export class RejectedRecord {
  * loader names the file and line if it has to quarantine it.
  */
 export class LocatedRecord {
+  readonly value: Record<string, unknown>;
+  readonly location?: string;
   constructor(
-    readonly value: Record<string, unknown>,
-    readonly location?: string,
-  ) {}
+    value: Record<string, unknown>,
+    location?: string,
+  ) {
+    this.value = value;
+    this.location = location;
+  }
 }

@@ -49,11 +49,15 @@ export interface BiGrantResult {
  */
 export class BiRoleWritableError extends Error {
   override name = 'BiRoleWritableError';
+  readonly role: string;
+  readonly problems: string[];
   constructor(
-    readonly role: string,
-    readonly problems: string[],
+    role: string,
+    problems: string[],
   ) {
     super(`role ${role} would not be read-only, so nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.role = role;
+    this.problems = problems;
   }
 }
 

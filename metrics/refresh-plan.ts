@@ -176,11 +176,17 @@ export class IncrementalPlanner {
   /** kpi_daily's first and last day after the refresh (its rows' bounds). */
   private bounds: { first: string | null; last: string | null } | undefined;
 
+  private readonly db: Kysely<Database>;
+  private readonly inputs: ChangedInputs;
+  private readonly ctx: MetricsContext;
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly inputs: ChangedInputs,
-    private readonly ctx: MetricsContext,
+    db: Kysely<Database>,
+    inputs: ChangedInputs,
+    ctx: MetricsContext,
   ) {
+    this.db = db;
+    this.inputs = inputs;
+    this.ctx = ctx;
     this.days = sorted([...inputs.models].filter(([model]) => !NOT_DAY_MODELS.includes(model)).flatMap(([, m]) => m.dates));
   }
 

@@ -330,7 +330,10 @@ export class ActionOutcomes {
   /** Those set aside (whose rebuild the next transform does). */
   setAside = 0;
 
-  constructor(private readonly listing = LISTED_OUTCOMES) {}
+  private readonly listing: number;
+  constructor(listing = LISTED_OUTCOMES) {
+    this.listing = listing;
+  }
 
   add(outcome: ActionOutcome): void {
     this.total++;

@@ -49,7 +49,10 @@ const u32 = (data: Uint8Array, at: number) => ((data[at]! << 24) | (data[at + 1]
 const SFNT = new Set(['\0\x01\0\0', 'OTTO', 'true']);
 
 class Ranges implements CharacterSet {
-  constructor(readonly ranges: Uint32Array) {}
+  readonly ranges: Uint32Array;
+  constructor(ranges: Uint32Array) {
+    this.ranges = ranges;
+  }
   has(codePoint: number): boolean {
     let low = 0;
     let high = this.ranges.length / 2 - 1;

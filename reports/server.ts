@@ -145,11 +145,13 @@ ${rows}</table>`);
 }
 
 class HttpError extends Error {
+  readonly status: number;
   constructor(
-    readonly status: number,
+    status: number,
     message: string,
   ) {
     super(message);
+    this.status = status;
   }
 }
 

@@ -95,8 +95,10 @@ const NAMED_PER_CHECK = 5;
 /** Model dependencies that loop. */
 export class ModelCycleError extends Error {
   override name = 'ModelCycleError';
-  constructor(readonly cycle: string[]) {
+  readonly cycle: string[];
+  constructor(cycle: string[]) {
     super(`the transform models depend on each other in a cycle: ${cycle.join(' → ')}`);
+    this.cycle = cycle;
   }
 }
 
@@ -107,12 +109,14 @@ export class ModelCycleError extends Error {
  */
 export class ModelDependencyError extends Error {
   override name = 'ModelDependencyError';
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
     super(
       problems.length === 1
         ? `the transform models cannot be ordered: ${problems[0]}`
         : `the transform models cannot be ordered (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
+    this.problems = problems;
   }
 }
 

@@ -43,10 +43,15 @@ function dayHistories(slots: number): DayHistories {
 export class CustomerLedger {
   private readonly open = new Map<number, DayHistories>();
 
+  private readonly shop: DemoShop;
+  private readonly cutoffMs: number;
   constructor(
-    private readonly shop: DemoShop,
-    private readonly cutoffMs: number,
-  ) {}
+    shop: DemoShop,
+    cutoffMs: number,
+  ) {
+    this.shop = shop;
+    this.cutoffMs = cutoffMs;
+  }
 
   /** How many days of customers are held (at most a year and a day while reading forward). */
   get daysHeld(): number {

@@ -34,10 +34,12 @@ export class DemoFx {
   private readonly pairs: readonly Pair[];
 
   /** USD and GBP always; the reporting currency too when it is neither EUR nor one of those. */
+  private readonly seed: number;
   constructor(
-    private readonly seed: number,
+    seed: number,
     reportingCurrency?: string,
   ) {
+    this.seed = seed;
     const quotes = ['USD', 'GBP'];
     const extra = reportingCurrency?.toUpperCase();
     if (extra && extra !== 'EUR' && !quotes.includes(extra)) quotes.push(extra);

@@ -257,10 +257,15 @@ export class DemoShop {
   /** The first order number of every 64th day since the opening. */
   private readonly checkpoints: number[] = [1001];
 
+  readonly seed: number;
+  readonly ordersPerDay: number;
   constructor(
-    readonly seed: number,
-    readonly ordersPerDay: number,
-  ) {}
+    seed: number,
+    ordersPerDay: number,
+  ) {
+    this.seed = seed;
+    this.ordersPerDay = ordersPerDay;
+  }
 
   /** The expected number of orders on a day: weekday rhythm, a winter peak, Black Friday / Cyber Monday. */
   expectedOrders(day: number): number {

@@ -33,11 +33,18 @@ export class DemoStock {
   private day = Number.NEGATIVE_INFINITY;
   private levels: Level[] = [];
 
+  private readonly shop: DemoShop;
+  private readonly seed: number;
+  private readonly firstDay: number;
   constructor(
-    private readonly shop: DemoShop,
-    private readonly seed: number,
-    private readonly firstDay: number,
-  ) {}
+    shop: DemoShop,
+    seed: number,
+    firstDay: number,
+  ) {
+    this.shop = shop;
+    this.seed = seed;
+    this.firstDay = firstDay;
+  }
 
   /** The snapshot taken at the end of `day` (a day of the period), one record per variant. */
   snapshot(day: number): Json[] {

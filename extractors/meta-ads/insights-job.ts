@@ -65,11 +65,15 @@ export interface InsightsJob {
  */
 export class JobFailure extends Error {
   override name = 'JobFailure';
+  readonly reason: string;
+  readonly request: string;
   constructor(
-    readonly reason: string,
-    readonly request: string,
+    reason: string,
+    request: string,
   ) {
     super(reason);
+    this.reason = reason;
+    this.request = request;
   }
 }
 

@@ -253,7 +253,10 @@ export function makeClient(ctx: ReadContext<ShipmentsConfig>): EasyPostClient {
  */
 class ShipmentLookup {
   private readonly known = new Map<string, EasyPostShipmentSummary | undefined>();
-  constructor(private readonly client: EasyPostClient) {}
+  private readonly client: EasyPostClient;
+  constructor(client: EasyPostClient) {
+    this.client = client;
+  }
 
   get(id: string): EasyPostShipmentSummary | undefined {
     return this.known.get(id);

@@ -21,7 +21,10 @@ export class CostThrottle {
   private readonly lastCost = new Map<string, number>();
 
   /** `now` defaults to the shared clock of http.ts, which tests replace along with the sleep. */
-  constructor(private readonly now: () => number = clock) {}
+  private readonly now: () => number;
+  constructor(now: () => number = clock) {
+    this.now = now;
+  }
 
   /** Records the bucket reported by an answer to a query of kind `kind`. */
   observe(kind: string, cost: QueryCost | null | undefined): void {

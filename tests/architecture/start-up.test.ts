@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,8 +66,13 @@ describe('the command line at start', () => {
   });
 });
 
+/** This Node.js strips TypeScript's types itself, without a warning (24.3 and later): `bin/verite.js` then runs the sources without tsx. */
+const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+const stripsTypes = Boolean((process.features as { typescript?: unknown }).typescript) && (major > 24 || (major === 24 && minor >= 3));
+
 describe('the libraries every command loads', () => {
-  it('loads Kysely and zod from their CommonJS builds, which load without tsx, from any working folder', async () => {
+  // CI runs this file on the machine's Node.js and on Node.js 24 (.ci/run): each branch is met.
+  it('loads no module through tsx where Node.js strips types, else Kysely and zod from their CommonJS builds, from any working folder', async () => {
     // From a folder of its own (a user's project, say, with a tsconfig.json of its own): the
     // loader takes verite's settings (tsconfig.runtime.json), not the working folder's.
     const elsewhere = join(dir, 'elsewhere');
@@ -77,9 +83,39 @@ describe('the libraries every command loads', () => {
     const zod = [...(loaded.get('zod') ?? [])].filter((path) => path !== 'package.json');
     expect(kysely.length).toBeGreaterThan(0);
     expect(zod.length).toBeGreaterThan(0);
-    // Kysely's CommonJS build is its dist/cjs folder; zod's, its .cjs files.
-    expect(kysely.filter((path) => !path.startsWith('dist/cjs/') && path !== 'package.json' && path !== 'dist/cjs/package.json')).toEqual([]);
-    expect(zod.filter((path) => !path.endsWith('.cjs'))).toEqual([]);
+    if (stripsTypes) {
+      // Every module natively: nothing of tsx, its esbuild or its tsconfig reader.
+      expect([...loaded.keys()].filter((name) => ['tsx', 'esbuild', 'get-tsconfig'].includes(name))).toEqual([]);
+    } else {
+      expect(loaded.has('tsx')).toBe(true);
+      // Kysely's CommonJS build is its dist/cjs folder; zod's, its .cjs files.
+      expect(kysely.filter((path) => !path.startsWith('dist/cjs/') && path !== 'package.json' && path !== 'dist/cjs/package.json')).toEqual([]);
+      expect(zod.filter((path) => !path.endsWith('.cjs'))).toEqual([]);
+    }
+  });
+
+  it("keeps what it compiled in the user's cache folder, not the temp folder, where Node.js has a compile cache (22.1 and later)", async () => {
+    const home = mkdtempSync(join(dir, 'home-'));
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const env: Record<string, string | undefined> = { ...process.env, HOME: home, TMPDIR: tmp };
+    for (const name of ['NODE_COMPILE_CACHE', 'NODE_DISABLE_COMPILE_CACHE', 'XDG_CACHE_HOME']) delete env[name];
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), '--version'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    expect(code, out).toBe(0);
+    const cache = join(home, '.cache', 'verite', 'node-compile-cache');
+    expect(existsSync(join(tmp, 'node-compile-cache'))).toBe(false);
+    if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function') {
+      expect(existsSync(cache)).toBe(true);
+      expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(0);
+    } else {
+      expect(existsSync(cache)).toBe(false);
+    }
   });
 });
 

@@ -54,8 +54,10 @@ const BIN = fileURLToPath(new URL('../../bin/verite.js', import.meta.url));
 
 /** Thrown in place of `process.exit` while a command runs in the test's process. */
 class ProcessExit extends Error {
-  constructor(readonly code: number) {
+  readonly code: number;
+  constructor(code: number) {
     super(`process.exit(${code})`);
+    this.code = code;
   }
 }
 
