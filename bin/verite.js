@@ -29,13 +29,18 @@ if (process.argv.slice(2).includes('schedule')) {
 const { enableCompileCache } = await import('node:module');
 if (enableCompileCache && !process.env.NODE_DISABLE_COMPILE_CACHE) {
   const { homedir } = await import('node:os');
-  const { join } = await import('node:path');
-  let folder = process.env.NODE_COMPILE_CACHE;
+  const { isAbsolute, join } = await import('node:path');
+  // Only an absolute folder (a relative XDG_CACHE_HOME is to be ignored, and an empty home would
+  // put the cache in the working folder).
+  const absolute = (path) => (path && isAbsolute(path) ? path : undefined);
+  let home;
   try {
-    folder ||= join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'verite', 'node-compile-cache');
+    home = absolute(homedir());
   } catch {
-    // no home folder to be found: no cache
+    // no home folder to be found
   }
+  const cache = absolute(process.env.XDG_CACHE_HOME) ?? (home && join(home, '.cache'));
+  const folder = process.env.NODE_COMPILE_CACHE || (cache && join(cache, 'verite', 'node-compile-cache'));
   if (folder) enableCompileCache(folder);
 }
 

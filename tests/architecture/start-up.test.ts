@@ -94,12 +94,11 @@ describe('the libraries every command loads', () => {
     }
   });
 
-  it("keeps what it compiled in the user's cache folder, not the temp folder, where Node.js has a compile cache (22.1 and later)", async () => {
-    const home = mkdtempSync(join(dir, 'home-'));
-    const tmp = mkdtempSync(join(dir, 'tmp-'));
-    const env: Record<string, string | undefined> = { ...process.env, HOME: home, TMPDIR: tmp };
-    for (const name of ['NODE_COMPILE_CACHE', 'NODE_DISABLE_COMPILE_CACHE', 'XDG_CACHE_HOME']) delete env[name];
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), '--version'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `verite --version` with this environment (no compile cache variable of the test's own) in `cwd`. */
+  async function startWith(env: Record<string, string>, cwd: string): Promise<void> {
+    const full: Record<string, string | undefined> = { ...process.env, ...env };
+    for (const name of ['NODE_COMPILE_CACHE', 'NODE_DISABLE_COMPILE_CACHE', 'XDG_CACHE_HOME']) if (!(name in env)) delete full[name];
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/verite.js', import.meta.url)), '--version'], { env: full, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -108,14 +107,23 @@ describe('the libraries every command loads', () => {
       child.on('close', resolve);
     });
     expect(code, out).toBe(0);
-    const cache = join(home, '.cache', 'verite', 'node-compile-cache');
+  }
+
+  it("keeps what it compiled in the user's cache folder, not the temp folder, where Node.js has a compile cache (22.1 and later)", async () => {
+    const home = mkdtempSync(join(dir, 'home-'));
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const work = mkdtempSync(join(dir, 'work-'));
+    const xdg = mkdtempSync(join(dir, 'xdg-'));
+    const hasCache = typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+    const filled = (folder: string) => existsSync(folder) && readdirSync(folder, { recursive: true }).length > 0;
+    // In ~/.cache; a relative XDG_CACHE_HOME is ignored (nothing in the working folder).
+    await startWith({ HOME: home, TMPDIR: tmp, XDG_CACHE_HOME: 'relative' }, work);
+    expect(filled(join(home, '.cache', 'verite', 'node-compile-cache'))).toBe(hasCache);
     expect(existsSync(join(tmp, 'node-compile-cache'))).toBe(false);
-    if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function') {
-      expect(existsSync(cache)).toBe(true);
-      expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(0);
-    } else {
-      expect(existsSync(cache)).toBe(false);
-    }
+    expect(readdirSync(work)).toEqual([]);
+    // An absolute XDG_CACHE_HOME is taken.
+    await startWith({ HOME: home, TMPDIR: tmp, XDG_CACHE_HOME: xdg }, work);
+    expect(filled(join(xdg, 'verite', 'node-compile-cache'))).toBe(hasCache);
   });
 });
 
