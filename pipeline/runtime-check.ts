@@ -56,7 +56,7 @@ export function nodeVersionFinding(version: string, asOf: Date): CheckFinding {
   const name = `Node.js ${version}`;
   const life = NODE_LINES[major];
   if (!life) {
-    if (Number.isFinite(major) && major < Math.min(...KNOWN)) return warning(`${name} is a line past its end of life, older than any verite runs on: ${advice(asOf)}`);
+    if (Number.isFinite(major) && major < Math.min(...KNOWN)) return warning(`${name}: a line past its end of life, older than any verite runs on: ${advice(asOf)}`);
     return ok(`${name}: a line not in verite's table of Node.js lines (as published on ${NODE_SCHEDULE_AS_OF}); its end of life is at ${NODE_SCHEDULE_REFERENCE}`);
   }
   if (asOf.getTime() >= dayOf(life.end)) {

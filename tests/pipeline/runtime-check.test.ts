@@ -51,6 +51,11 @@ describe('the Node.js line verite runs on', () => {
       message: "Node.js 28.0.0: a line not in verite's table of Node.js lines (as published on 2026-12-08); its end of life is at https://github.com/nodejs/Release#release-schedule",
     });
     // Older than any line in the table: long past its end.
-    expect(checkRuntime('16.20.2', on('2026-12-08')).level).toBe('warning');
+    expect(checkRuntime('16.20.2', on('2026-12-08')).findings).toEqual([
+      {
+        level: 'warning',
+        message: 'Node.js 16.20.2: a line past its end of life, older than any verite runs on: move to Node.js 22 (supported until 2027-04-30), 24 (supported until 2028-04-30) or 26 (supported until 2029-04-30)',
+      },
+    ]);
   });
 });
