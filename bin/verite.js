@@ -51,13 +51,12 @@ if (enableCompileCache && !process.env.NODE_DISABLE_COMPILE_CACHE) {
 // strip files under node_modules, so an installed copy of verite, like an older Node.js, goes
 // through tsx.
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (process.features.typescript && (major > 24 || (major === 24 && minor >= 3)) && !import.meta.url.includes('/node_modules/')) {
-  await import('../cli/main.ts');
-} else {
+const native = process.features.typescript && (major > 24 || (major === 24 && minor >= 3)) && !import.meta.url.includes('/node_modules/');
+if (!native) {
   // verite's own settings, wherever the command runs (tsx would otherwise look for a tsconfig.json
   // from the working folder): they load Kysely and zod from their CommonJS builds (tsconfig.runtime.json).
   const { register } = await import('tsx/esm/api');
   const { fileURLToPath } = await import('node:url');
   register({ tsconfig: fileURLToPath(new URL('../tsconfig.runtime.json', import.meta.url)) });
-  await import('../cli/main.ts');
 }
+await import('../cli/main.ts');

@@ -10,6 +10,9 @@ import { checkDelivery, deliversAnything } from '../../scheduler/delivery-check.
 import { action, commandContext, EXIT, parseList, printError, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
+/** The names `--sources` takes that are not sources: the warehouse, the delivery, the config and the Node.js line. */
+const NOT_SOURCES: ReadonlySet<string> = new Set(['warehouse', 'delivery', 'config', 'node']);
+
 export function registerCheck(program: Command, known: KnownSources): void {
   program
     .command('check')
@@ -33,7 +36,7 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const withDelivery = listed?.length ? listed.includes('delivery') : deliversAnything(ctx.config);
         const withConfig = !listed?.length || listed.includes('config');
         const withNode = !listed?.length || listed.includes('node');
-        const sourcesListed = listed?.filter((s) => s !== 'warehouse' && s !== 'delivery' && s !== 'config' && s !== 'node');
+        const sourcesListed = listed?.filter((s) => !NOT_SOURCES.has(s));
         const onlyWarehouse = Boolean(listed?.length) && !sourcesListed?.length;
         const [warehouse, delivery, results] = await Promise.all([
           withWarehouse ? checkWarehouse({ log: ctx.log, reportingTimezone: ctx.config.reportingTimezone }) : Promise.resolve(null),
@@ -82,7 +85,7 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const who = (level: string): { names: string; many: boolean } | null => {
           const hit = checked.filter((r) => r.level === level && r.source !== 'node');
           if (!hit.length) return null;
-          const sources = hit.filter((r) => r.source !== 'warehouse' && r.source !== 'delivery' && r.source !== 'config').length;
+          const sources = hit.filter((r) => !NOT_SOURCES.has(r.source)).length;
           const parts = [
             hit.some((r) => r.source === 'warehouse') ? 'the warehouse' : '',
             hit.some((r) => r.source === 'config') ? 'the config' : '',
@@ -98,7 +101,8 @@ export function registerCheck(program: Command, known: KnownSources): void {
         const readyParts = [warehouse ? 'the warehouse' : '', configShown ? 'the config' : '', results.length ? 'every source' : '', delivery ? 'the delivery of reports and alerts' : ''].filter(Boolean);
         const ready = `${capitalize(readyParts.length > 1 ? `${readyParts.slice(0, -1).join(', ')} and ${readyParts.at(-1)}` : (readyParts[0] ?? ''))} ${readyParts.length > 1 ? 'are' : 'is'} ready`;
         // `--sources node` alone: nothing of the shop's was checked, so no sentence of it.
-        if (readyParts.length || problems || warnings) {
+        const shopSaid = readyParts.length > 0 || problems !== null || warnings !== null;
+        if (shopSaid) {
           process.stdout.write(
             problems
               ? `\n${capitalize(problems.names)} ${problems.many ? 'have problems' : 'has a problem'}${warnings ? `, ${warnings.names} ${warnings.many ? 'have warnings' : 'a warning'}` : ''}: fix ${problems.many ? 'them' : 'it'} before the first run${judged}.\n`
@@ -110,7 +114,7 @@ export function registerCheck(program: Command, known: KnownSources): void {
         if (nodeShown) {
           const on = opts.asOf ? ` (judged on ${opts.asOf})` : '';
           const said = node.level === 'ok' ? `is supported${on}` : `has a warning to act on${on}: see the node line`;
-          process.stdout.write(`${readyParts.length || problems || warnings ? '' : '\n'}Node.js ${process.versions.node} ${said}.\n`);
+          process.stdout.write(`${shopSaid ? '' : '\n'}Node.js ${process.versions.node} ${said}.\n`);
         }
         return failed ? EXIT.failed : EXIT.ok;
       }),
